@@ -1,0 +1,131 @@
+# cynode: one entry point.  `make` builds the three programs into build/,
+# `make test` runs the unit tests and the bats suites, `make demo` starts a
+# private stack and runs a task on it.
+#
+#   make DEVELOPER=1      -Werror and a fixed strict warning set
+#   make SANITIZE=1       AddressSanitizer + UndefinedBehaviorSanitizer
+#   make V=1              show the compiler command lines
+
+CC ?= cc
+PREFIX ?= /usr/local
+O := build
+
+PKGS := libmicrohttpd libcurl jansson libpq libjwt libargon2 yaml-0.1 libedit libseccomp libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
+	-Wno-missing-field-initializers -fno-strict-aliasing -Ilib -I$(O) $(PKG_CFLAGS) \
+	-MMD -MP
+ifeq ($(DEVELOPER),1)
+BASE_CFLAGS += -Werror -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wold-style-definition -Wvla -Wdeclaration-after-statement \
+	-Wno-error=deprecated-declarations
+endif
+ifeq ($(SANITIZE),1)
+BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
+LIBS := $(PKG_LIBS) -lpthread -lm
+
+ifneq ($(V),1)
+Q_CC = @echo "   CC $@";
+Q_LD = @echo " LINK $@";
+endif
+
+# Sources per program.  Each directory holds one program's files; lib/ is shared.
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+SERVER_SRCS := $(sort $(wildcard server/*.c))
+NODE_SRCS := $(sort $(wildcard node/*.c))
+CYNORK_SRCS := $(sort $(wildcard cynork/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
+SERVER_OBJS := $(SERVER_SRCS:%.c=$(O)/%.o)
+NODE_OBJS := $(NODE_SRCS:%.c=$(O)/%.o)
+CYNORK_OBJS := $(CYNORK_SRCS:%.c=$(O)/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+
+PROGRAMS := $(O)/cynork $(O)/cynode-server $(O)/cynode-node
+
+all: $(PROGRAMS)
+
+# Rebuild everything when the compiler flags change (git's GIT-CFLAGS).
+$(O)/.cflags: FORCE
+	@mkdir -p $(O)
+	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
+
+$(O)/%.o: %.c $(O)/.cflags
+	@mkdir -p $(dir $@)
+	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/libcynode.a: $(LIB_OBJS)
+	@rm -f $@
+	$(Q_LD)ar rcs $@ $^
+
+$(O)/cynode-server: $(SERVER_OBJS) $(O)/libcynode.a
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/cynode-node: $(NODE_OBJS) $(O)/libcynode.a
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/cynork: $(CYNORK_OBJS) $(O)/libcynode.a
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libcynode.a
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+units: $(UNIT_BINS)
+
+deps:
+	@scripts/deps
+
+# Unit tests (TAP through prove) and the bats suites, against a private
+# PostgreSQL and the real binaries.  Ends with one line "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory all units
+	@tests/run-all
+
+check: test
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo start
+
+demo-stop:
+	@scripts/demo stop
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/run
+
+hdr-check:
+	@for h in lib/*.h server/*.h node/*.h cynork/*.h; do \
+		[ -f "$$h" ] || continue; \
+		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -I. -x c -fsyntax-only - || exit 1; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(O)/cynork $(DESTDIR)$(PREFIX)/bin/cynork
+	install -m 0755 $(O)/cynode-server $(O)/cynode-node $(DESTDIR)$(PREFIX)/sbin/
+	install -d $(DESTDIR)$(PREFIX)/share/cynode/migrations
+	install -m 0644 migrations/*.sql $(DESTDIR)$(PREFIX)/share/cynode/migrations/
+	@for f in man/*.[158]; do \
+		[ -f "$$f" ] || continue; s=$${f##*.}; \
+		install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+		install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/man/man$$s/; \
+	done
+	@if [ -f completions/cynork.bash ]; then \
+		install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions; \
+		install -m 0644 completions/cynork.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cynork; \
+	fi
+
+clean:
+	rm -rf $(O)
+
+.PHONY: all units deps test check demo demo-stop bench hdr-check install clean FORCE
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,45 @@
+/*
+ * HTTP client wrapper over libcurl for simple blocking requests.  Each thread
+ * reuses one easy handle, so connections are kept alive between calls.
+ * Response bodies are capped at opts->max_response bytes while reading.
+ */
+#ifndef CY_HTTPC_H
+#define CY_HTTPC_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "error.h"
+
+struct cy_httpc_opts {
+	long timeout_ms;		/* whole request; 0 = 30 s */
+	long connect_timeout_ms;	/* 0 = 5 s */
+	size_t max_response;		/* 0 = 16 MiB */
+	const char *bearer;		/* Authorization: Bearer <bearer> when non-NULL */
+	const char *content_type;	/* default "application/json" when a body is sent */
+	const char *user_agent;		/* default "cynode/<version>" */
+	const char *ca_file;		/* CA bundle for https, NULL = system default */
+	const char *const *headers;	/* extra "Name: value" lines, NULL-terminated */
+};
+
+struct cy_httpc_resp {
+	long status;
+	struct cy_buf body;
+	char content_type[128];
+	long retry_after;		/* seconds from Retry-After, -1 when absent */
+};
+
+#define CY_HTTPC_RESP_INIT { 0, CY_BUF_INIT, "", -1 }
+
+/*
+ * Sends a request.  Returns 0 when an HTTP response arrived (whatever its
+ * status), or -1 with err set on a transport failure: err->code is
+ * ECONNREFUSED, ETIMEDOUT, EFBIG (response over the cap) or EIO.
+ */
+int cy_httpc_request(const char *method, const char *url, const void *body, size_t body_len,
+	const struct cy_httpc_opts *opts, struct cy_httpc_resp *resp, struct cy_error *err);
+void cy_httpc_resp_release(struct cy_httpc_resp *resp);
+/* Releases this thread's handle (call before a thread exits). */
+void cy_httpc_thread_cleanup(void);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * HTTP server wrapper over libmicrohttpd: a route table (method, path
+ * pattern, auth kind, body limit, handler), request bodies collected up to
+ * the route's limit (413 beyond), problem+json errors (RFC 9457, contract
+ * section 1), and the unauthenticated /healthz and /readyz endpoints.
+ *
+ * Handlers run synchronously on the daemon's threads: a thread pool
+ * (`threads` > 0) or one thread per connection (`threads` == 0, for handlers
+ * that block for a long time, like the node's jobs:run).
+ */
+#ifndef CY_HTTPD_H
+#define CY_HTTPD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "error.h"
+#include "states.h"
+
+#define CY_HTTP_MAX_PARAMS 4
+
+struct MHD_Connection;
+struct cy_route;
+
+struct cy_http_req {
+	const char *method;
+	const char *path;		/* without the query string */
+	const char *params[CY_HTTP_MAX_PARAMS]; /* {name} segments, in pattern order */
+	size_t nparams;
+	const char *body;		/* NUL-terminated copy of the body, "" when none */
+	size_t body_len;
+	const struct cy_route *route;
+	void *auth;			/* set by the authenticate hook */
+	void *app;			/* cy_httpd_config.app */
+	char client_ip[64];
+	struct MHD_Connection *conn;	/* use the accessors below */
+};
+
+#define CY_HTTP_MAX_HEADERS 4
+
+struct cy_http_resp {
+	int status;
+	struct cy_buf body;
+	const char *content_type;	/* static string */
+	const char *hdr_name[CY_HTTP_MAX_HEADERS];	/* static strings */
+	char *hdr_value[CY_HTTP_MAX_HEADERS];		/* owned */
+	size_t nhdr;
+};
+
+typedef void (*cy_http_handler)(struct cy_http_req *req, struct cy_http_resp *resp);
+
+struct cy_route {
+	const char *method;	/* "GET", "POST", ... */
+	const char *pattern;	/* "/v1/tasks/{id}/result"; {x} matches one non-empty segment */
+	int auth;		/* program-defined auth kind; 0 = none */
+	size_t body_limit;	/* max body bytes; 0 = the route takes no body */
+	cy_http_handler handler;
+};
+
+struct cy_httpd_config {
+	const char *name;		/* for log lines: "gateway", "control", "worker" */
+	const char *host;		/* listen address, NULL or "" = any */
+	unsigned port;			/* 0 = pick a free port (see cy_httpd_port) */
+	const struct cy_route *routes;
+	size_t nroutes;
+	unsigned threads;		/* thread pool size; 0 = thread per connection */
+	unsigned conn_timeout_s;	/* idle connection timeout; 0 = library default */
+	size_t max_header_bytes;	/* per-connection header memory; 0 = 64 KiB */
+	/*
+	 * Called for routes with auth != 0 before the handler.  Returns 0 and
+	 * sets req->auth to let the request through, or fills resp (401/403)
+	 * and returns -1.
+	 */
+	int (*authenticate)(struct cy_http_req *req, struct cy_http_resp *resp);
+	void (*auth_free)(void *auth);
+	/* /readyz: 0 when ready, else -1 with a human-actionable reason. */
+	int (*ready)(void *app, struct cy_buf *reason);
+	void *app;
+};
+
+struct cy_httpd;
+
+struct cy_httpd *cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err);
+/* The port actually bound. */
+unsigned cy_httpd_port(const struct cy_httpd *d);
+void cy_httpd_stop(struct cy_httpd *d);
+
+/* Request accessors; returned strings live as long as the request. */
+const char *cy_req_header(struct cy_http_req *req, const char *name);
+const char *cy_req_query(struct cy_http_req *req, const char *name);
+/* The token of "Authorization: Bearer <token>" (scheme case-insensitive), or NULL. */
+const char *cy_req_bearer(struct cy_http_req *req);
+/*
+ * Parses the body as one JSON object.  On failure fills resp with a 400
+ * validation problem naming the parse error and returns NULL.
+ */
+json_t *cy_req_json(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* Responses.  cy_resp_json steals the reference to v. */
+void cy_resp_json(struct cy_http_resp *resp, int status, json_t *v);
+void cy_resp_text(struct cy_http_resp *resp, int status, const char *text);
+void cy_resp_empty(struct cy_http_resp *resp, int status);
+void cy_resp_problem(struct cy_http_resp *resp, enum cy_problem p, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Adds a header; name must be a static string. */
+void cy_resp_header(struct cy_http_resp *resp, const char *name, const char *value);
+
+#endif

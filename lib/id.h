@@ -1,0 +1,33 @@
+/*
+ * Identifiers and random secrets: UUIDv4 (lowercase), ULID (26-char Crockford
+ * Base32, monotonic within the process), random tokens from getrandom(2).
+ */
+#ifndef CY_ID_H
+#define CY_ID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CY_UUID_LEN 36
+#define CY_ULID_LEN 26
+
+/* Fills `len` bytes from the kernel CSPRNG; aborts if it cannot. */
+void cy_random_bytes(void *buf, size_t len);
+/* out must hold CY_UUID_LEN + 1 bytes. */
+void cy_uuid_v4(char out[CY_UUID_LEN + 1]);
+/* True for a canonical 8-4-4-4-12 hex UUID (either case). */
+bool cy_uuid_valid(const char *s);
+/* out must hold CY_ULID_LEN + 1 bytes; successive calls increase strictly. */
+void cy_ulid_new(char out[CY_ULID_LEN + 1]);
+bool cy_ulid_valid(const char *s);
+/*
+ * A random secret of `nbytes` entropy, base64url without padding, with an
+ * optional prefix ("cyn_"); caller frees.
+ */
+char *cy_random_token(const char *prefix, size_t nbytes);
+/* Lowercase hex SHA-256 of data into out (65 bytes). */
+void cy_sha256_hex(const void *data, size_t len, char out[65]);
+/* Constant-time comparison of two NUL-terminated strings. */
+bool cy_streq_ct(const char *a, const char *b);
+
+#endif

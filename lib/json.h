@@ -1,0 +1,37 @@
+/*
+ * JSON helpers over jansson: parsing with readable errors, typed field
+ * access that tolerates absent keys, and compact/pretty serialisation.
+ */
+#ifndef CY_JSON_H
+#define CY_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+/*
+ * Parses `len` bytes that must hold exactly one JSON value.  With
+ * `want_object`, anything but an object is an error.  Returns a new
+ * reference, or NULL with err set ("invalid JSON at line L column C: ...").
+ */
+json_t *cy_json_parse(const char *data, size_t len, bool want_object, struct cy_error *err);
+
+/* The string at key, or NULL when absent or not a string. */
+const char *cy_json_str(const json_t *obj, const char *key);
+/* The string at a dotted path ("node.node_slug"), or NULL. */
+const char *cy_json_path_str(const json_t *obj, const char *path);
+/* The value at a dotted path, or NULL (borrowed). */
+json_t *cy_json_path(const json_t *obj, const char *path);
+/* Integer at key into *out; 0 when present and integral, -1 otherwise. */
+int cy_json_int(const json_t *obj, const char *key, long long *out);
+/* Boolean at key, or `def` when absent or not a boolean. */
+bool cy_json_bool(const json_t *obj, const char *key, bool def);
+
+/* Compact serialisation, caller frees. */
+char *cy_json_dump(const json_t *v);
+/* Two-space indented serialisation with a trailing newline, caller frees. */
+char *cy_json_dump_pretty(const json_t *v);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * PostgreSQL access: one connection per thread (opened lazily, reopened when
+ * broken), statements prepared once per connection by name, parameters
+ * always passed separately (no SQL built from input).
+ */
+#ifndef SERVER_DB_H
+#define SERVER_DB_H
+
+#include <libpq-fe.h>
+
+#include "error.h"
+
+/* This thread's connection, or NULL with err set. */
+PGconn *db_conn(struct cy_error *err);
+/*
+ * Runs the statement `sql` (prepared once per connection under `name`) with
+ * text parameters (NULL = SQL NULL).  Returns the result on PGRES_TUPLES_OK or
+ * PGRES_COMMAND_OK (caller PQclear()s), or NULL with err set.  err->code is
+ * EEXIST for a unique violation, ENOENT never (check PQntuples).
+ */
+PGresult *db_exec(const char *name, const char *sql, int nparams, const char *const *params,
+	struct cy_error *err);
+int db_begin(struct cy_error *err);
+int db_commit(struct cy_error *err);
+void db_rollback(void);
+/* Closes this thread's connection (thread exit). */
+void db_thread_cleanup(void);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * Route handlers, one file per resource; the tables in routes.c point at
+ * them.
+ */
+#ifndef SERVER_HANDLERS_H
+#define SERVER_HANDLERS_H
+
+#include "buf.h"
+#include "httpd.h"
+
+/* route-auth.c */
+void h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_auth_refresh(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_auth_logout(struct cy_http_req *req, struct cy_http_resp *resp);
+/* route-users.c */
+void h_users_me(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_revoke_sessions(struct cy_http_req *req, struct cy_http_resp *resp);
+/* route-tasks.c */
+void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tasks_get(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp);
+/* route-nodes.c: operator views on the gateway */
+void h_nodes_list(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_get(struct cy_http_req *req, struct cy_http_resp *resp);
+/* route-node-control.c: the node-facing control plane */
+void h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_config_get(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_capability(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* readiness (readyz on both listeners), in route-node-control.c */
+int server_ready(void *app, struct cy_buf *reason);
+
+/* dispatch.c */
+int dispatch_start(struct cy_error *err);
+void dispatch_stop(void);
+/* Wakes the dispatcher (after a task is created). */
+void dispatch_wake(void);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * cynode-server: process-wide state shared by its modules.  The config
+ * struct is filled from server.yaml and the environment by config.c; the
+ * other modules read it through `srv`.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+struct server_config {
+	long long version;
+	char *database_url;		/* DATABASE_URL */
+	char *gateway_listen;		/* USER_GATEWAY_LISTEN_ADDR, "host:port" */
+	char *control_listen;		/* CONTROL_PLANE_LISTEN_ADDR, "host:port" */
+	char *public_url;		/* ORCHESTRATOR_PUBLIC_URL: base of the bootstrap URLs */
+	char *jwt_secret;		/* JWT_SECRET (or jwt_secret_file) */
+	char *jwt_secret_file;
+	long long jwt_access_s;		/* JWT_ACCESS_DURATION */
+	long long jwt_refresh_s;	/* JWT_REFRESH_DURATION */
+	long long jwt_node_s;		/* JWT_NODE_DURATION */
+	char *node_psk;			/* NODE_REGISTRATION_PSK (or node_psk_file) */
+	char *node_psk_file;
+	char *bootstrap_admin_password;	/* BOOTSTRAP_ADMIN_PASSWORD */
+	char *worker_api_target_url;	/* WORKER_API_TARGET_URL override */
+	long long max_body_bytes;	/* MAX_REQUEST_BODY_MB * MiB */
+	long long http_threads;
+	long long dispatch_workers;	/* jobs in flight at once */
+	long long dispatch_poll_ms;
+	long long dispatch_http_timeout_s;
+	long long rate_limit_per_minute;
+	char *migrations_dir;
+	char *log_level;
+	char *log_format;
+	bool dev_mode;			/* --dev: allows the known-default secrets */
+};
+
+struct server {
+	struct server_config cfg;
+	volatile int stopping;
+};
+
+extern struct server srv;
+
+#endif
