@@ -53,6 +53,12 @@ struct cy_cfg_key {
  */
 int cy_config_load(const char *path, bool must_exist, const struct cy_cfg_key *keys,
 	size_t nkeys, void *target, struct cy_error *err);
+/*
+ * As cy_config_load, over `len` bytes of YAML in memory (NULL data: defaults
+ * and environment only); `name` prefixes errors.  Used by the fuzzer.
+ */
+int cy_config_load_mem(const char *name, const char *data, size_t len,
+	const struct cy_cfg_key *keys, size_t nkeys, void *target, struct cy_error *err);
 /* Sets the key `path` from text (a flag or env value); origin names it in errors. */
 int cy_config_set(const struct cy_cfg_key *keys, size_t nkeys, void *target, const char *path,
 	const char *value, const char *origin, struct cy_error *err);

@@ -1,0 +1,654 @@
+/*
+ * HTTP server wrapper over libmicrohttpd (see httpd.h).  Each request gets a
+ * small context on its first callback: the route is matched there (404, 405
+ * with Allow, 413 on an oversized Content-Length are answered at once), the
+ * body is then collected up to the route's limit (more data is discarded and
+ * answered with 413), and on the last callback the auth hook and the handler
+ * run and their struct cy_http_resp is turned into an MHD response.
+ * /healthz and /readyz are served before the route table, without auth.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "httpd.h"
+#include "log.h"
+#include "banned.h"
+
+#define DEFAULT_HEADER_BYTES (64 * 1024)
+
+struct cy_httpd {
+	struct MHD_Daemon *mhd;
+	struct cy_httpd_config cfg;
+	unsigned port;
+};
+
+/* Per-request state, MHD's con_cls. */
+struct req_ctx {
+	struct timespec start;
+	const struct cy_route *route;	/* NULL for health routes */
+	int health;			/* 1 healthz, 2 readyz */
+	char *params[CY_HTTP_MAX_PARAMS];
+	size_t nparams;
+	struct cy_buf body;
+	size_t limit;
+	int too_large;
+	int responded;
+};
+
+/* Messages MHD logs while cy_httpd_start runs (bind errors). */
+static __thread char *start_msg;
+static __thread size_t start_msg_size;
+
+static void
+mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	if (start_msg && start_msg_size)
+		snprintf(start_msg, start_msg_size, "%s", msg);
+	cy_log(CY_LOG_DEBUG, "httpd_mhd", "msg", msg, NULL);
+}
+
+static double
+elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1000.0 +
+		(double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/*
+ * Matches path against pattern segment by segment; {x} captures one
+ * non-empty segment.  Captures are (offset, length) pairs into path.
+ */
+static int
+route_match(const char *pattern, const char *path, size_t cap_off[], size_t cap_len[],
+	size_t *ncap)
+{
+	const char *p = pattern, *u = path;
+
+	*ncap = 0;
+	if (*p != '/' || *u != '/')
+		return 0;
+	for (;;) {
+		size_t plen, ulen;
+
+		p++;
+		u++;
+		plen = strcspn(p, "/");
+		ulen = strcspn(u, "/");
+		if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
+			if (ulen == 0 || *ncap >= CY_HTTP_MAX_PARAMS)
+				return 0;
+			cap_off[*ncap] = (size_t)(u - path);
+			cap_len[*ncap] = ulen;
+			(*ncap)++;
+		} else if (plen != ulen || memcmp(p, u, plen) != 0) {
+			return 0;
+		}
+		p += plen;
+		u += ulen;
+		if (*p == '\0' || *u == '\0')
+			return *p == '\0' && *u == '\0';
+	}
+}
+
+static int
+method_matches(const char *route_method, const char *method)
+{
+	if (strcmp(route_method, method) == 0)
+		return 1;
+	return strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0;
+}
+
+/* Turns resp into an MHD response, queues it and releases resp. */
+static enum MHD_Result
+send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
+	const char *method, const char *url, struct cy_http_resp *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char status[16], ms[32];
+	size_t i;
+
+	if (resp->status < 100 || resp->status > 599) {
+		cy_log(CY_LOG_ERROR, "httpd_no_status", "server", d->cfg.name ? d->cfg.name : "",
+			"method", method, "path", url, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "the handler produced no response");
+	}
+	if (resp->body.alloc > 0) {
+		size_t len;
+		char *b = cy_buf_detach(&resp->body, &len);
+
+		r = MHD_create_response_from_buffer(len, b, MHD_RESPMEM_MUST_FREE);
+	} else {
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	}
+	if (!r) {
+		ret = MHD_NO;
+		goto out;
+	}
+	if (resp->content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	for (i = 0; i < resp->nhdr; i++)
+		MHD_add_response_header(r, resp->hdr_name[i], resp->hdr_value[i]);
+	ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+out:
+	ctx->responded = 1;
+	snprintf(status, sizeof(status), "%d", resp->status);
+	snprintf(ms, sizeof(ms), "%.1f", elapsed_ms(&ctx->start));
+	cy_log(CY_LOG_DEBUG, "http_request", "server", d->cfg.name ? d->cfg.name : "",
+		"method", method, "path", url, "status", status, "ms", ms, NULL);
+	cy_buf_release(&resp->body);
+	for (i = 0; i < resp->nhdr; i++)
+		free(resp->hdr_value[i]);
+	resp->nhdr = 0;
+	return ret;
+}
+
+static void
+resp_init(struct cy_http_resp *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	cy_buf_init(&resp->body, 0);
+}
+
+static enum MHD_Result
+send_problem(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
+	const char *method, const char *url, enum cy_problem p, const char *detail,
+	const char *allow)
+{
+	struct cy_http_resp resp;
+
+	resp_init(&resp);
+	cy_resp_problem(&resp, p, "%s", detail);
+	if (allow)
+		cy_resp_header(&resp, "Allow", allow);
+	return send_resp(d, conn, ctx, method, url, &resp);
+}
+
+/* First callback: choose the route or answer 404/405/413 at once. */
+static enum MHD_Result
+req_begin(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
+	const char *url, const char *method)
+{
+	size_t cap_off[CY_HTTP_MAX_PARAMS], cap_len[CY_HTTP_MAX_PARAMS], ncap, i;
+	struct cy_buf allow = CY_BUF_INIT;
+	const struct cy_route *found = NULL;
+	const char *cl;
+	enum MHD_Result ret;
+
+	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0) {
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			return send_problem(d, conn, ctx, method, url,
+				CY_PROBLEM_METHOD_NOT_ALLOWED, "method not allowed", "GET");
+		ctx->health = url[1] == 'h' ? 1 : 2;
+	} else {
+		for (i = 0; i < d->cfg.nroutes; i++) {
+			const struct cy_route *rt = &d->cfg.routes[i];
+			size_t o[CY_HTTP_MAX_PARAMS], l[CY_HTTP_MAX_PARAMS], n;
+
+			if (!route_match(rt->pattern, url, o, l, &n))
+				continue;
+			if (method_matches(rt->method, method)) {
+				found = rt;
+				memcpy(cap_off, o, sizeof(o));
+				memcpy(cap_len, l, sizeof(l));
+				ncap = n;
+				break;
+			}
+			if (!strstr(allow.buf, rt->method)) {
+				if (allow.len)
+					cy_buf_addstr(&allow, ", ");
+				cy_buf_addstr(&allow, rt->method);
+			}
+		}
+		if (!found) {
+			if (allow.len)
+				ret = send_problem(d, conn, ctx, method, url,
+					CY_PROBLEM_METHOD_NOT_ALLOWED,
+					"method not allowed", allow.buf);
+			else
+				ret = send_problem(d, conn, ctx, method, url, CY_PROBLEM_NOT_FOUND,
+					"no such endpoint", NULL);
+			cy_buf_release(&allow);
+			return ret;
+		}
+		cy_buf_release(&allow);
+		ctx->route = found;
+		ctx->limit = found->body_limit;
+		for (i = 0; i < ncap; i++)
+			ctx->params[i] = xstrndup(url + cap_off[i], cap_len[i]);
+		ctx->nparams = ncap;
+	}
+	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(cl, &end, 10);
+		if (errno == 0 && end != cl && *end == '\0' && v > ctx->limit)
+			return send_problem(d, conn, ctx, method, url, CY_PROBLEM_TOO_LARGE,
+				ctx->limit ? "request body too large" :
+				"this endpoint takes no request body", NULL);
+	}
+	return MHD_YES;
+}
+
+static void
+client_ip(struct MHD_Connection *conn, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci;
+	socklen_t len;
+
+	out[0] = '\0';
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		len = sizeof(struct sockaddr_in);
+	else if (ci->client_addr->sa_family == AF_INET6)
+		len = sizeof(struct sockaddr_in6);
+	else
+		return;
+	if (getnameinfo(ci->client_addr, len, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST))
+		out[0] = '\0';
+}
+
+/* Last callback: health, auth, handler. */
+static enum MHD_Result
+req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
+	const char *url, const char *method)
+{
+	struct cy_http_resp resp;
+	struct cy_http_req req;
+	size_t i;
+	enum MHD_Result ret;
+
+	resp_init(&resp);
+	if (ctx->health == 1) {
+		cy_resp_text(&resp, 200, "ok");
+		return send_resp(d, conn, ctx, method, url, &resp);
+	}
+	if (ctx->health == 2) {
+		struct cy_buf reason = CY_BUF_INIT;
+
+		if (!d->cfg.ready || d->cfg.ready(d->cfg.app, &reason) == 0)
+			cy_resp_text(&resp, 200, "ready");
+		else
+			cy_resp_text(&resp, 503, reason.len ? reason.buf : "not ready");
+		cy_buf_release(&reason);
+		return send_resp(d, conn, ctx, method, url, &resp);
+	}
+
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = url;
+	for (i = 0; i < ctx->nparams; i++)
+		req.params[i] = ctx->params[i];
+	req.nparams = ctx->nparams;
+	req.body = ctx->body.buf;
+	req.body_len = ctx->body.len;
+	req.route = ctx->route;
+	req.app = d->cfg.app;
+	req.conn = conn;
+	client_ip(conn, req.client_ip, sizeof(req.client_ip));
+
+	if (ctx->route->auth != 0) {
+		if (!d->cfg.authenticate) {
+			cy_resp_problem(&resp, CY_PROBLEM_INTERNAL, "no authenticator configured");
+			return send_resp(d, conn, ctx, method, url, &resp);
+		}
+		if (d->cfg.authenticate(&req, &resp) != 0) {
+			if (resp.status == 0)
+				cy_resp_problem(&resp, CY_PROBLEM_AUTHENTICATION,
+					"authentication required");
+			ret = send_resp(d, conn, ctx, method, url, &resp);
+			if (req.auth && d->cfg.auth_free)
+				d->cfg.auth_free(req.auth);
+			return ret;
+		}
+	}
+	ctx->route->handler(&req, &resp);
+	if (req.auth && d->cfg.auth_free)
+		d->cfg.auth_free(req.auth);
+	return send_resp(d, conn, ctx, method, url, &resp);
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct cy_httpd *d = cls;
+	struct req_ctx *ctx = *con_cls;
+
+	if (!ctx) {
+		ctx = xcalloc(1, sizeof(*ctx));
+		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+		cy_buf_init(&ctx->body, 0);
+		*con_cls = ctx;
+		return req_begin(d, conn, ctx, url, method);
+	}
+	if (ctx->responded) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		size_t n = *upload_data_size;
+
+		if (!ctx->too_large) {
+			if (ctx->body.len + n > ctx->limit)
+				ctx->too_large = 1;
+			else
+				cy_buf_add(&ctx->body, upload_data, n);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (ctx->too_large)
+		return send_problem(d, conn, ctx, method, url, CY_PROBLEM_TOO_LARGE,
+			ctx->limit ? "request body too large" :
+			"this endpoint takes no request body", NULL);
+	return req_finish(d, conn, ctx, url, method);
+}
+
+static void
+completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+	enum MHD_RequestTerminationCode toe)
+{
+	struct req_ctx *ctx = *con_cls;
+	size_t i;
+
+	if (!ctx)
+		return;
+	for (i = 0; i < ctx->nparams; i++)
+		free(ctx->params[i]);
+	cy_buf_release(&ctx->body);
+	free(ctx);
+	*con_cls = NULL;
+}
+
+/* Fills ss from host and port; returns the length or 0 with err set. */
+static socklen_t
+resolve_listen(const char *host, unsigned port, struct sockaddr_storage *ss,
+	struct cy_error *err)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	char tmp[256];
+	struct addrinfo hints, *res = NULL;
+	size_t n;
+	int rc;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!host || !*host || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0) {
+		in4->sin_family = AF_INET;
+		in4->sin_addr.s_addr = htonl(INADDR_ANY);
+		in4->sin_port = htons((uint16_t)port);
+		return sizeof(*in4);
+	}
+	if (strcmp(host, "localhost") == 0)
+		host = "127.0.0.1";
+	n = strlen(host);
+	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(n - 2), host + 1);
+		host = tmp;
+	}
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		return sizeof(*in4);
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		return sizeof(*in6);
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0 || !res) {
+		cy_error_set(err, EINVAL, "cannot resolve listen host %s: %s", host,
+			rc ? gai_strerror(rc) : "no address");
+		return 0;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	if (ss->ss_family == AF_INET)
+		in4->sin_port = htons((uint16_t)port);
+	else
+		in6->sin6_port = htons((uint16_t)port);
+	n = res->ai_addrlen;
+	freeaddrinfo(res);
+	return (socklen_t)n;
+}
+
+struct cy_httpd *
+cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
+{
+	struct sockaddr_storage ss;
+	struct cy_httpd *d;
+	const union MHD_DaemonInfo *info;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	char msg[256] = "";
+	struct sigaction sa;
+	size_t mem;
+
+	if (cfg->port > 65535) {
+		cy_error_set(err, EINVAL, "invalid port %u", cfg->port);
+		return NULL;
+	}
+	if (!resolve_listen(cfg->host, cfg->port, &ss, err))
+		return NULL;
+	/* MHD suppresses SIGPIPE on Linux sockets; ignore it anyway for safety. */
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+
+	if (cfg->threads > 0) {
+		if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+			flags |= MHD_USE_EPOLL | MHD_USE_TURBO;
+		else
+			flags |= MHD_USE_POLL;
+	} else {
+		flags |= MHD_USE_THREAD_PER_CONNECTION;
+		if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
+			flags |= MHD_USE_POLL;
+	}
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	mem = cfg->max_header_bytes ? cfg->max_header_bytes : DEFAULT_HEADER_BYTES;
+
+	d = xcalloc(1, sizeof(*d));
+	d->cfg = *cfg;
+	start_msg = msg;
+	start_msg_size = sizeof(msg);
+	d->mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, access_cb, d,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, (void *)d,
+		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, (void *)d,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout_s,
+		cfg->threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+		(unsigned int)cfg->threads,
+		MHD_OPTION_END);
+	start_msg = NULL;
+	start_msg_size = 0;
+	if (!d->mhd) {
+		cy_error_set(err, EADDRINUSE, "cannot listen on %s:%u%s%s",
+			cfg->host && *cfg->host ? cfg->host : "*", cfg->port,
+			msg[0] ? ": " : "", msg);
+		free(d);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	d->port = info ? info->port : cfg->port;
+	return d;
+}
+
+unsigned
+cy_httpd_port(const struct cy_httpd *d)
+{
+	return d->port;
+}
+
+void
+cy_httpd_stop(struct cy_httpd *d)
+{
+	if (!d)
+		return;
+	MHD_stop_daemon(d->mhd);
+	free(d);
+}
+
+const char *
+cy_req_header(struct cy_http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+cy_req_query(struct cy_http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+cy_req_bearer(struct cy_http_req *req)
+{
+	const char *h = cy_req_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (!h)
+		return NULL;
+	while (*h == ' ' || *h == '\t')
+		h++;
+	if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+		return NULL;
+	h += 6;
+	while (*h == ' ' || *h == '\t')
+		h++;
+	return *h ? h : NULL;
+}
+
+json_t *
+cy_req_json(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	if (req->body_len == 0) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"invalid JSON: empty body (expected a JSON object)");
+		return NULL;
+	}
+	v = json_loadb(req->body, req->body_len, 0, &jerr);
+	if (!v) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"invalid JSON: %s at line %d column %d", jerr.text, jerr.line,
+			jerr.column);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"invalid JSON: expected a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+void
+cy_resp_json(struct cy_http_resp *resp, int status, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	cy_buf_reset(&resp->body);
+	if (s) {
+		cy_buf_addstr(&resp->body, s);
+		free(s);
+	}
+	json_decref(v);
+	resp->status = status;
+	resp->content_type = "application/json";
+}
+
+void
+cy_resp_text(struct cy_http_resp *resp, int status, const char *text)
+{
+	cy_buf_reset(&resp->body);
+	cy_buf_addstr(&resp->body, text);
+	resp->status = status;
+	resp->content_type = "text/plain; charset=utf-8";
+}
+
+void
+cy_resp_empty(struct cy_http_resp *resp, int status)
+{
+	cy_buf_reset(&resp->body);
+	resp->status = status;
+	resp->content_type = NULL;
+}
+
+void
+cy_resp_problem(struct cy_http_resp *resp, enum cy_problem p, const char *fmt, ...)
+{
+	struct cy_buf detail = CY_BUF_INIT;
+	va_list ap;
+	json_t *o;
+
+	va_start(ap, fmt);
+	cy_buf_vaddf(&detail, fmt, ap);
+	va_end(ap);
+	o = json_object();
+	json_object_set_new(o, "type", json_string(cy_problem_type(p)));
+	json_object_set_new(o, "title", json_string(cy_problem_title(p)));
+	json_object_set_new(o, "status", json_integer(cy_problem_status(p)));
+	/* json_string rejects invalid UTF-8; fall back to a lossless-enough form. */
+	json_object_set_new(o, "detail", json_string(detail.buf) ? : json_string("(invalid UTF-8)"));
+	cy_buf_release(&detail);
+	cy_resp_json(resp, cy_problem_status(p), o);
+	resp->content_type = "application/problem+json";
+}
+
+void
+cy_resp_header(struct cy_http_resp *resp, const char *name, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < resp->nhdr; i++) {
+		if (strcasecmp(resp->hdr_name[i], name) == 0) {
+			free(resp->hdr_value[i]);
+			resp->hdr_value[i] = xstrdup(value);
+			return;
+		}
+	}
+	if (resp->nhdr >= CY_HTTP_MAX_HEADERS) {
+		cy_log(CY_LOG_ERROR, "httpd_too_many_headers", "header", name, NULL);
+		return;
+	}
+	resp->hdr_name[resp->nhdr] = name;
+	resp->hdr_value[resp->nhdr] = xstrdup(value);
+	resp->nhdr++;
+}

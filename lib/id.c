@@ -1,0 +1,247 @@
+/*
+ * Identifiers and secrets: UUIDv4, ULIDs (monotonic within the process),
+ * random base64url tokens, SHA-256 hex digests and constant-time string
+ * comparison.  Randomness comes from getrandom(2); hashing from OpenSSL
+ * libcrypto's EVP interface.
+ */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "id.h"
+
+#include "banned.h"
+
+static const char hexdigits[] = "0123456789abcdef";
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+void
+cy_random_bytes(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "fatal: getrandom: %s\n", strerror(errno));
+			abort();
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+cy_uuid_v4(char out[CY_UUID_LEN + 1])
+{
+	unsigned char b[16];
+	size_t i, o = 0;
+
+	cy_random_bytes(b, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hexdigits[b[i] >> 4];
+		out[o++] = hexdigits[b[i] & 0x0f];
+	}
+	out[o] = '\0';
+}
+
+bool
+cy_uuid_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return false;
+	for (i = 0; i < CY_UUID_LEN; i++) {
+		char c = s[i];
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return false;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		    (c >= 'A' && c <= 'F'))) {
+			return false;
+		}
+	}
+	return s[CY_UUID_LEN] == '\0';
+}
+
+static pthread_mutex_t ulid_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t ulid_last_ms;
+static unsigned char ulid_last_rand[10];
+
+/* Adds one to the 80-bit big-endian value; returns 1 on wrap-around. */
+static int
+ulid_increment(unsigned char r[10])
+{
+	int i;
+
+	for (i = 9; i >= 0; i--) {
+		if (++r[i] != 0)
+			return 0;
+	}
+	return 1;
+}
+
+void
+cy_ulid_new(char out[CY_ULID_LEN + 1])
+{
+	unsigned char b[16];
+	struct timespec ts;
+	uint64_t ms;
+	int i, bit;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	ms &= (UINT64_C(1) << 48) - 1;
+
+	pthread_mutex_lock(&ulid_lock);
+	if (ms <= ulid_last_ms) {
+		/* Same (or earlier) millisecond: keep the time, bump the random part. */
+		ms = ulid_last_ms;
+		if (ulid_increment(ulid_last_rand)) {
+			ms++;
+			cy_random_bytes(ulid_last_rand, sizeof(ulid_last_rand));
+		}
+	} else {
+		cy_random_bytes(ulid_last_rand, sizeof(ulid_last_rand));
+	}
+	ulid_last_ms = ms;
+	for (i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (8 * (5 - i)));
+	memcpy(b + 6, ulid_last_rand, 10);
+	pthread_mutex_unlock(&ulid_lock);
+
+	/* 128 bits as 26 base32 digits; the first digit holds the top 3 bits. */
+	for (i = 0; i < CY_ULID_LEN; i++) {
+		unsigned v = 0;
+		int start = i * 5 - 2;	/* bit offset from the MSB, 130-bit frame */
+
+		for (bit = 0; bit < 5; bit++) {
+			int pos = start + bit;
+
+			v <<= 1;
+			if (pos >= 0 && (b[pos / 8] >> (7 - pos % 8)) & 1)
+				v |= 1;
+		}
+		out[i] = crockford[v];
+	}
+	out[CY_ULID_LEN] = '\0';
+}
+
+bool
+cy_ulid_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != CY_ULID_LEN)
+		return false;
+	/* The first character carries only 3 bits, so it is at most '7'. */
+	if (s[0] < '0' || s[0] > '7')
+		return false;
+	for (i = 0; i < CY_ULID_LEN; i++) {
+		char c = s[i];
+
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (c == '\0' || strchr(crockford, c) == NULL)
+			return false;
+	}
+	return true;
+}
+
+char *
+cy_random_token(const char *prefix, size_t nbytes)
+{
+	static const char b64url[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t plen = prefix ? strlen(prefix) : 0;
+	unsigned char *raw;
+	char *out, *o;
+	size_t i;
+
+	if (nbytes == 0)
+		nbytes = 32;
+	raw = xmalloc(nbytes);
+	cy_random_bytes(raw, nbytes);
+	out = xmalloc(plen + (nbytes * 4 + 2) / 3 + 1);
+	if (plen)
+		memcpy(out, prefix, plen);
+	o = out + plen;
+	for (i = 0; i + 2 < nbytes; i += 3) {
+		uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
+
+		*o++ = b64url[(v >> 18) & 63];
+		*o++ = b64url[(v >> 12) & 63];
+		*o++ = b64url[(v >> 6) & 63];
+		*o++ = b64url[v & 63];
+	}
+	if (nbytes - i == 1) {
+		uint32_t v = (uint32_t)raw[i] << 16;
+
+		*o++ = b64url[(v >> 18) & 63];
+		*o++ = b64url[(v >> 12) & 63];
+	} else if (nbytes - i == 2) {
+		uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8;
+
+		*o++ = b64url[(v >> 18) & 63];
+		*o++ = b64url[(v >> 12) & 63];
+		*o++ = b64url[(v >> 6) & 63];
+	}
+	*o = '\0';
+	explicit_bzero(raw, nbytes);
+	free(raw);
+	return out;
+}
+
+void
+cy_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+		fprintf(stderr, "fatal: SHA-256 failed\n");
+		abort();
+	}
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hexdigits[md[i] >> 4];
+		out[2 * i + 1] = hexdigits[md[i] & 0x0f];
+	}
+	out[64] = '\0';
+}
+
+bool
+cy_streq_ct(const char *a, const char *b)
+{
+	size_t la, lb, i;
+	unsigned char diff;
+
+	if (a == NULL || b == NULL)
+		return false;
+	la = strlen(a);
+	lb = strlen(b);
+	/* Compare over b's length so timing depends only on the expected value. */
+	diff = la != lb;
+	for (i = 0; i < lb; i++) {
+		unsigned char ca = i < la ? (unsigned char)a[i] : 0;
+
+		diff |= ca ^ (unsigned char)b[i];
+	}
+	return diff == 0;
+}

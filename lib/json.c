@@ -1,0 +1,150 @@
+/*
+ * JSON helpers over jansson: parsing with readable error messages, typed
+ * field access that tolerates absent keys and wrong types, dotted-path
+ * lookup, and compact or pretty serialisation.
+ */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "json.h"
+
+#include "banned.h"
+
+json_t *
+cy_json_parse(const char *data, size_t len, bool want_object, struct cy_error *err)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	if (data == NULL) {
+		cy_error_set(err, 0, "invalid JSON: no data");
+		return NULL;
+	}
+	v = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (v == NULL) {
+		if (jerr.line > 0)
+			cy_error_set(err, 0, "invalid JSON at line %d column %d: %s",
+			    jerr.line, jerr.column, jerr.text);
+		else
+			cy_error_set(err, 0, "invalid JSON: %s", jerr.text);
+		return NULL;
+	}
+	if (want_object && !json_is_object(v)) {
+		json_decref(v);
+		cy_error_set(err, 0, "invalid JSON: expected an object");
+		return NULL;
+	}
+	return v;
+}
+
+const char *
+cy_json_str(const json_t *obj, const char *key)
+{
+	json_t *v;
+
+	if (!json_is_object(obj) || key == NULL)
+		return NULL;
+	v = json_object_get(obj, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+json_t *
+cy_json_path(const json_t *obj, const char *path)
+{
+	json_t *cur = (json_t *)obj;
+	const char *p = path, *dot;
+	char key[256];
+	size_t n;
+
+	if (obj == NULL || path == NULL)
+		return NULL;
+	for (;;) {
+		if (!json_is_object(cur))
+			return NULL;
+		dot = strchr(p, '.');
+		n = dot ? (size_t)(dot - p) : strlen(p);
+		if (n == 0 || n >= sizeof(key))
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		cur = json_object_get(cur, key);
+		if (cur == NULL)
+			return NULL;
+		if (dot == NULL)
+			return cur;
+		p = dot + 1;
+	}
+}
+
+const char *
+cy_json_path_str(const json_t *obj, const char *path)
+{
+	json_t *v = cy_json_path(obj, path);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int
+cy_json_int(const json_t *obj, const char *key, long long *out)
+{
+	json_t *v;
+	double d;
+
+	if (!json_is_object(obj) || key == NULL)
+		return -1;
+	v = json_object_get(obj, key);
+	if (json_is_integer(v)) {
+		if (out)
+			*out = (long long)json_integer_value(v);
+		return 0;
+	}
+	if (json_is_real(v)) {
+		/* Accept 5.0 but not 5.5 or values beyond the range of long long. */
+		d = json_real_value(v);
+		if (d != d || d < -9.2e18 || d > 9.2e18 || d != (double)(long long)d)
+			return -1;
+		if (out)
+			*out = (long long)d;
+		return 0;
+	}
+	return -1;
+}
+
+bool
+cy_json_bool(const json_t *obj, const char *key, bool def)
+{
+	json_t *v;
+
+	if (!json_is_object(obj) || key == NULL)
+		return def;
+	v = json_object_get(obj, key);
+	if (!json_is_boolean(v))
+		return def;
+	return json_is_true(v);
+}
+
+char *
+cy_json_dump(const json_t *v)
+{
+	/* jansson allocates with malloc(), so callers release with free(). */
+	char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+
+	return s ? s : xstrdup("null");
+}
+
+char *
+cy_json_dump_pretty(const json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	char *res;
+
+	if (s == NULL)
+		return xstrdup("null\n");
+	res = xasprintf("%s\n", s);
+	free(s);
+	return res;
+}

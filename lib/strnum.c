@@ -1,0 +1,49 @@
+/*
+ * Bounded integer parsing (OpenBSD strtonum): the whole string must be a
+ * decimal integer, optionally signed, within [min, max].  No leading
+ * whitespace, no trailing garbage, no empty string.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include "strnum.h"
+
+#include "banned.h"
+
+int
+cy_strtonum(const char *s, long long min, long long max, long long *out, const char **errstr)
+{
+	const char *dummy;
+	const char *p;
+	char *end;
+	long long v;
+
+	if (errstr == NULL)
+		errstr = &dummy;
+	*errstr = "invalid";
+	if (s == NULL || min > max)
+		return -1;
+	p = s;
+	if (*p == '+' || *p == '-')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	if ((errno == ERANGE && v == LLONG_MIN) || v < min) {
+		*errstr = "too small";
+		return -1;
+	}
+	if ((errno == ERANGE && v == LLONG_MAX) || v > max) {
+		*errstr = "too large";
+		return -1;
+	}
+	*errstr = NULL;
+	if (out)
+		*out = v;
+	return 0;
+}

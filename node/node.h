@@ -1,0 +1,146 @@
+/*
+ * cynode-node: the node daemon's shared declarations.  One process holds
+ * the node manager (registration, config, capability reports), the Worker
+ * API and the executor; this header carries the startup configuration
+ * (node.yaml, contract section 6), the configuration applied from the
+ * orchestrator, and the entry points of each module.
+ */
+#ifndef CY_NODE_H
+#define CY_NODE_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "config.h"
+#include "error.h"
+#include "states.h"
+
+#define NODE_DEFAULT_CONFIG "/etc/cynode/node.yaml"
+#define NODE_DEFAULT_MAX_REQUEST 10485760LL
+#define NODE_DEFAULT_MAX_OUTPUT 262144LL
+#define NODE_SANDBOX_UID 65534
+
+/* node.yaml, one field per key of node_keys[]. */
+struct node_config {
+	long long version;
+
+	char *orch_url;
+	char *psk_env;
+	char *psk_file;
+	char *tls_ca;
+	char *tls_pin;
+	long long connect_s;
+	long long request_s;
+	long long report_interval_s;
+
+	char *node_id;
+	char *node_name;
+	struct cy_strlist labels;
+	json_t *metadata;
+
+	char *listen_host;
+	long long listen_port;
+	char *public_base_url;
+	long long max_request_bytes;
+
+	char *sb_mode;
+	char *sb_runtime;
+	bool sb_rootless;
+	long long max_concurrency;
+	char *default_image;
+	struct cy_strlist allowed_images;
+	char *default_network_policy;
+	struct cy_strlist allowed_egress;
+	long long res_cpu;
+	long long res_mem;
+	long long res_pids;
+	long long timeout_default;
+	long long timeout_max;
+	char *mount_root;
+	struct cy_strlist allowed_host_paths;
+	bool mounts_ro_default;
+	bool allow_privileged;
+	bool allow_host_network;
+	bool allow_device_mounts;
+	json_t *images;
+	long long max_output_bytes;
+
+	char *inf_mode;
+	long long inf_max_concurrency;
+	bool inf_allow_gpu;
+
+	char *state_dir;
+	char *cache_dir;
+	char *artifacts_dir;
+
+	char *log_level;
+	char *log_format;
+	char *log_file;
+
+	bool upd_dynamic;
+	long long upd_poll_s;
+	bool upd_restart;
+
+	/* Resolved after loading; not table keys. */
+	char *psk;		/* secret, never printed */
+	char *psk_source;	/* "env NAME" or "file PATH" */
+};
+
+/* What the orchestrator's config payload set (section 3.4). */
+struct node_applied {
+	char config_version[64];
+	char *bearer_token;		/* secret */
+	long long token_expires_at;	/* 0 = none */
+	long long max_request_bytes;	/* 0 = no cap */
+	long long max_job_timeout_s;	/* 0 = no cap */
+	struct cy_strlist policy_images;
+	char *policy_network;		/* default_network_policy, or NULL */
+};
+
+/* The process state shared by the manager and the Worker API. */
+struct node {
+	struct node_config cfg;
+	struct node_applied applied;
+	bool registered;
+	bool config_applied;
+	bool sandbox_ok;
+	char sandbox_reason[256];
+	size_t body_limit;
+	char *base_url;		/* advertised worker_api.base_url */
+	pthread_mutex_t lock;
+	unsigned running;	/* jobs running now */
+};
+
+/* config.c */
+extern const struct cy_cfg_key node_keys[];
+extern const size_t node_nkeys;
+/* Loads and validates node.yaml; fills the PSK.  -1 with err on any problem. */
+int node_config_load(struct node_config *cfg, const char *path, struct cy_error *err);
+void node_config_release(struct node_config *cfg);
+/* Prints the effective configuration (secrets redacted). */
+void node_config_print(const struct node_config *cfg);
+
+/* capability.c: a new node_capability_report_v1 object. */
+json_t *node_capability_report(const struct node *n);
+
+/* worker-api.c */
+struct cy_httpd;
+struct cy_httpd *worker_api_start(struct node *n, struct cy_error *err);
+/*
+ * Validates one RunJobRequest body and runs it.  Returns 0 with *out set to
+ * the RunJobResponse, or -1 with *prob and detail set (bad request, busy,
+ * node error).
+ */
+int worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
+	enum cy_problem *prob, struct cy_buf *detail);
+
+/* manager.c: runs the startup sequence and the report loop until a signal. */
+int manager_run(struct node *n, struct cy_error *err);
+
+/* Housekeeping: remove job directories under mount_root older than max_age_s. */
+void node_cleanup_jobs(const struct node *n, long long max_age_s);
+
+#endif

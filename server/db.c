@@ -1,0 +1,287 @@
+/*
+ * PostgreSQL access for cynode-server: one libpq connection per thread,
+ * opened lazily and reopened once when it is found broken; statements are
+ * prepared once per connection by name (a small per-connection hash set of
+ * prepared names) and always run with separate text parameters.
+ *
+ * err->code after a failed db_exec: EEXIST for a unique violation (SQLSTATE
+ * 23505), EINVAL for bad input data or a failed check/foreign key (22xxx,
+ * 23503, 23514), ECONNRESET when the connection is gone, EIO otherwise.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "db.h"
+#include "log.h"
+#include "server.h"
+#include "banned.h"
+
+struct db_thread {
+	PGconn *conn;
+	char **names;		/* open-addressing set of prepared names */
+	size_t cap, count;
+	int in_tx;
+};
+
+static __thread struct db_thread dbt;
+
+/* FNV-1a over the statement name. */
+static uint32_t
+name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Forgets every prepared name (new connection). */
+static void
+prepared_clear(void)
+{
+	size_t i;
+
+	for (i = 0; i < dbt.cap; i++)
+		free(dbt.names[i]);
+	free(dbt.names);
+	dbt.names = NULL;
+	dbt.cap = dbt.count = 0;
+}
+
+static bool
+prepared_has(const char *name)
+{
+	size_t i;
+
+	if (!dbt.cap)
+		return false;
+	for (i = name_hash(name) & (dbt.cap - 1); dbt.names[i]; i = (i + 1) & (dbt.cap - 1))
+		if (!strcmp(dbt.names[i], name))
+			return true;
+	return false;
+}
+
+static void prepared_add(const char *name);
+
+/* Doubles the set's capacity (a power of two), rehashing the names. */
+static void
+prepared_grow(void)
+{
+	char **old = dbt.names;
+	size_t oldcap = dbt.cap, i;
+
+	dbt.cap = oldcap ? oldcap * 2 : 64;
+	dbt.names = xcalloc(dbt.cap, sizeof(*dbt.names));
+	dbt.count = 0;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i]) {
+			prepared_add(old[i]);
+			free(old[i]);
+		}
+	}
+	free(old);
+}
+
+static void
+prepared_add(const char *name)
+{
+	size_t i;
+
+	if ((dbt.count + 1) * 2 > dbt.cap)
+		prepared_grow();
+	for (i = name_hash(name) & (dbt.cap - 1); dbt.names[i]; i = (i + 1) & (dbt.cap - 1))
+		;
+	dbt.names[i] = xstrdup(name);
+	dbt.count++;
+}
+
+/* Drops server notices (they would go to stderr unformatted). */
+static void
+db_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static void
+db_close(void)
+{
+	if (dbt.conn)
+		PQfinish(dbt.conn);
+	dbt.conn = NULL;
+	dbt.in_tx = 0;
+	prepared_clear();
+}
+
+static int
+db_open(struct cy_error *err)
+{
+	const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
+	const char *vals[] = { srv.cfg.database_url, "cynode-server", "10", NULL };
+	char *msg, *nl;
+
+	db_close();
+	dbt.conn = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(dbt.conn) != CONNECTION_OK) {
+		msg = xstrdup(PQerrorMessage(dbt.conn));
+		while ((nl = strchr(msg, '\n')))
+			*nl = ' ';
+		cy_error_set(err, ECONNREFUSED, "cannot connect to PostgreSQL: %s", msg);
+		free(msg);
+		PQfinish(dbt.conn);
+		dbt.conn = NULL;
+		return -1;
+	}
+	PQsetNoticeProcessor(dbt.conn, db_notice, NULL);
+	return 0;
+}
+
+PGconn *
+db_conn(struct cy_error *err)
+{
+	if (dbt.conn && PQstatus(dbt.conn) == CONNECTION_OK)
+		return dbt.conn;
+	if (dbt.conn)
+		cy_log_warn("db_reconnect", "reason", "connection lost", NULL);
+	if (db_open(err) < 0)
+		return NULL;
+	return dbt.conn;
+}
+
+/* Maps a failed result to err (one line, no parameters echoed). */
+static void
+db_result_error(PGresult *res, const char *name, struct cy_error *err)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	int code = EIO;
+
+	if (!msg)
+		msg = dbt.conn ? PQerrorMessage(dbt.conn) : "no connection";
+	if (state) {
+		if (!strcmp(state, "23505"))
+			code = EEXIST;
+		else if (!strncmp(state, "22", 2) || !strcmp(state, "23503") ||
+			 !strcmp(state, "23514") || !strcmp(state, "23502"))
+			code = EINVAL;
+	}
+	if (dbt.conn && PQstatus(dbt.conn) != CONNECTION_OK)
+		code = ECONNRESET;
+	cy_error_set(err, code, "database: %s: %s%s%s", name, msg, state ? " sqlstate " : "",
+		state ? state : "");
+	/* Strip libpq's trailing newline. */
+	{
+		size_t n = strlen(err->msg);
+
+		while (n && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
+			err->msg[--n] = '\0';
+	}
+}
+
+/* One attempt: prepare when needed, then execute. */
+static PGresult *
+db_try(const char *name, const char *sql, int nparams, const char *const *params,
+	struct cy_error *err)
+{
+	PGresult *res;
+	ExecStatusType st;
+
+	if (!prepared_has(name)) {
+		res = PQprepare(dbt.conn, name, sql, nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			db_result_error(res, name, err);
+			PQclear(res);
+			return NULL;
+		}
+		PQclear(res);
+		prepared_add(name);
+	}
+	res = PQexecPrepared(dbt.conn, name, nparams, params, NULL, NULL, 0);
+	st = PQresultStatus(res);
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return res;
+	db_result_error(res, name, err);
+	PQclear(res);
+	return NULL;
+}
+
+PGresult *
+db_exec(const char *name, const char *sql, int nparams, const char *const *params,
+	struct cy_error *err)
+{
+	PGresult *res;
+
+	if (!db_conn(err))
+		return NULL;
+	/* A handler that forgot db_rollback() must not poison the next request. */
+	if (!dbt.in_tx && PQtransactionStatus(dbt.conn) == PQTRANS_INERROR) {
+		cy_log_warn("db_stray_transaction", "statement", name, NULL);
+		db_rollback();
+	}
+	res = db_try(name, sql, nparams, params, err);
+	if (res || dbt.in_tx || PQstatus(dbt.conn) == CONNECTION_OK)
+		return res;
+	/* The connection broke outside a transaction: reconnect once and retry. */
+	cy_log_warn("db_reconnect", "statement", name, NULL);
+	if (db_open(err) < 0)
+		return NULL;
+	return db_try(name, sql, nparams, params, err);
+}
+
+/* Runs a parameterless utility statement. */
+static int
+db_simple(const char *sql, struct cy_error *err)
+{
+	PGresult *res;
+	int rc = 0;
+
+	if (!db_conn(err))
+		return -1;
+	res = PQexec(dbt.conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		db_result_error(res, sql, err);
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+db_begin(struct cy_error *err)
+{
+	if (db_simple("BEGIN", err) < 0)
+		return -1;
+	dbt.in_tx = 1;
+	return 0;
+}
+
+int
+db_commit(struct cy_error *err)
+{
+	int rc = db_simple("COMMIT", err);
+
+	dbt.in_tx = 0;
+	return rc;
+}
+
+void
+db_rollback(void)
+{
+	PGresult *res;
+
+	dbt.in_tx = 0;
+	if (!dbt.conn || PQstatus(dbt.conn) != CONNECTION_OK)
+		return;
+	res = PQexec(dbt.conn, "ROLLBACK");
+	PQclear(res);
+}
+
+void
+db_thread_cleanup(void)
+{
+	db_close();
+}

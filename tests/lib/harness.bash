@@ -1,0 +1,304 @@
+# shellcheck shell=bash
+#
+# harness.bash: the shared bats harness.  A bats file starts with
+#
+#	load ../lib/harness
+#	setup_file()    { cy_setup_file; cy_pg_start; cy_server_start; }
+#	teardown_file() { cy_teardown_file; }
+#
+# and then drives the real programs: a private PostgreSQL, the real
+# cynode-server and cynode-node on free loopback ports, and cynork with a
+# private config.  Nothing is mocked.  bats-support and bats-assert are
+# loaded (assert_success, assert_output --partial, ...).
+#
+# Functions (all `set -u` safe; start/stop functions record PIDs in
+# $CY_TMP/pids so cy_teardown_file kills whatever a failed test left behind):
+#
+#   cy_setup_file          make the per-file temp dir $CY_TMP (under
+#                          $BATS_FILE_TMPDIR) and the cynork config dir.
+#   cy_teardown_file       stop nodes, server, PostgreSQL; kill leftovers.
+#                          Always call it from teardown_file.
+#   cy_pg_start            private PostgreSQL 15; exports DATABASE_URL
+#                          (database cynode, user cynode, trust auth, unix
+#                          socket only) and CY_PG_DIR.
+#   cy_pg_stop             stop it and delete its directory.
+#   cy_psql SQL            run SQL against DATABASE_URL (psql -Atq), print rows.
+#   cy_free_port           print a free TCP port on 127.0.0.1.
+#   cy_server_start [KEY=VAL|--flag ...]
+#                          start build/cynode-server with fresh random
+#                          secrets and free ports (extra env vars or server
+#                          flags as arguments); waits for /healthz.  Exports
+#                          CY_GATEWAY_URL, CY_CONTROL_URL, CY_SERVER_PID,
+#                          CYNORK_GATEWAY_URL, CY_ADMIN_PASSWORD, CY_PSK,
+#                          CY_JWT_SECRET, CY_PSK_FILE (0600 file with CY_PSK).
+#                          Log: $CY_TMP/server.log.  Login rate limit is
+#                          1000/min unless CY_RATE_LIMIT or an explicit
+#                          RATE_LIMIT_PER_MINUTE=N argument says otherwise.
+#   cy_server_stop         stop the server (SIGTERM, then SIGKILL).
+#   cy_node_config SLUG [KEY=VAL|yaml line ...]
+#                          write $CY_TMP/node-SLUG/node.yaml (see
+#                          stack_node_config in stack.sh for the argument
+#                          forms) and print its path; picks a free port,
+#                          stored in $CY_TMP/node-SLUG/port.
+#   cy_node_start [SLUG] [KEY=VAL|yaml line ...]
+#                          write the config (default slug node-01), start
+#                          build/cynode-node, wait until the node answers
+#                          /readyz 200 and the server's /readyz is 200.
+#                          Exports CY_NODE_URL, CY_NODE_PID, CY_NODE_SLUG.
+#                          Log: $CY_TMP/node-SLUG.log.
+#   cy_node_stop [SLUG]    stop that node (default: the last one started).
+#   cynork ARGS...         run build/cynork with XDG_CONFIG_HOME=$CY_TMP/xdg
+#                          and CYNORK_GATEWAY_URL=$CY_GATEWAY_URL (use with
+#                          `run cynork ...`).
+#   cy_login               `cynork auth login -u admin --password-stdin`.
+#   cy_admin_token         log in as admin over HTTP and print the access token.
+#   cy_api METHOD PATH [BODY] [TOKEN]
+#                          curl the gateway (PATH like /v1/tasks, or a full
+#                          URL for the control plane / node).  BODY is sent
+#                          as application/json; BODY "@file" sends a file;
+#                          "" sends nothing.  Sets $status_code and $body
+#                          (and $output, for assert_output).  Never fails
+#                          on HTTP errors.
+#   cy_show_logs           print the tails of server/node logs (call it from
+#                          a failing test, or set CY_SHOW_LOGS=1).
+#
+# Environment: CY_BUILD (binaries, default <repo>/build), CY_ROOT (the repo).
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+# shellcheck source=tests/lib/stack.sh
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
+
+CY_ROOT=$STACK_ROOT
+export CY_ROOT CY_BUILD
+
+cy_setup_file()
+{
+	CY_TMP=$(mktemp -d "${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}/cy.XXXXXX")
+	export CY_TMP
+	mkdir -p "$CY_TMP/xdg"
+	chmod 0700 "$CY_TMP/xdg"
+	: >"$CY_TMP/pids"
+	: >"$CY_TMP/pgdirs"
+}
+
+cy__need_tmp()
+{
+	if [ -z "${CY_TMP:-}" ] || [ ! -d "$CY_TMP" ]; then
+		echo "harness: call cy_setup_file first (from setup_file)" >&2
+		return 1
+	fi
+}
+
+cy__track()
+{
+	echo "$1" >>"$CY_TMP/pids"
+}
+
+cy_free_port()
+{
+	stack_free_port
+}
+
+cy_pg_start()
+{
+	cy__need_tmp || return 1
+	stack_pg_start || return 1
+	CY_PG_DIR=$STACK_PG_DIR
+	export CY_PG_DIR DATABASE_URL
+	echo "$CY_PG_DIR" >>"$CY_TMP/pgdirs"
+}
+
+cy_pg_stop()
+{
+	[ -n "${CY_PG_DIR:-}" ] || return 0
+	stack_pg_stop "$CY_PG_DIR"
+}
+
+cy_psql()
+{
+	psql "$DATABASE_URL" -X -Atq -v ON_ERROR_STOP=1 -c "$1"
+}
+
+cy_server_start()
+{
+	local gw cp
+
+	cy__need_tmp || return 1
+	if [ -z "${DATABASE_URL:-}" ]; then
+		echo "harness: cy_server_start needs cy_pg_start first" >&2
+		return 1
+	fi
+	gw=$(stack_free_port) || return 1
+	cp=$(stack_free_port) || return 1
+	while [ "$cp" = "$gw" ]; do
+		cp=$(stack_free_port) || return 1
+	done
+	CY_JWT_SECRET=${CY_JWT_SECRET:-$(stack_random 48)}
+	CY_PSK=${CY_PSK:-$(stack_random 40)}
+	CY_ADMIN_PASSWORD=${CY_ADMIN_PASSWORD:-$(stack_random 24)}
+	CY_PSK_FILE=$CY_TMP/psk
+	(umask 077 && printf '%s\n' "$CY_PSK" >"$CY_PSK_FILE")
+	chmod 0600 "$CY_PSK_FILE"
+	export CY_JWT_SECRET CY_PSK CY_ADMIN_PASSWORD CY_PSK_FILE
+	local rc=0
+	STACK_SERVER_PID=
+	stack_server_start "$gw" "$cp" "$CY_TMP/server.log" "$CY_TMP/server.pid" \
+		"JWT_SECRET=$CY_JWT_SECRET" "NODE_REGISTRATION_PSK=$CY_PSK" \
+		"BOOTSTRAP_ADMIN_PASSWORD=$CY_ADMIN_PASSWORD" \
+		"RATE_LIMIT_PER_MINUTE=${CY_RATE_LIMIT:-1000}" "$@" || rc=1
+	[ -n "${STACK_SERVER_PID:-}" ] && cy__track "$STACK_SERVER_PID"
+	[ $rc -eq 0 ] || return 1
+	CY_SERVER_PID=$STACK_SERVER_PID
+	CY_GATEWAY_URL=http://127.0.0.1:$gw
+	CY_CONTROL_URL=http://127.0.0.1:$cp
+	CYNORK_GATEWAY_URL=$CY_GATEWAY_URL
+	export CY_SERVER_PID CY_GATEWAY_URL CY_CONTROL_URL CYNORK_GATEWAY_URL
+}
+
+cy_server_stop()
+{
+	local pid=${CY_SERVER_PID:-}
+
+	[ -n "$pid" ] || { [ -f "${CY_TMP:-/nonexistent}/server.pid" ] && pid=$(cat "$CY_TMP/server.pid"); }
+	stack_kill_pid "$pid" 10
+}
+
+cy_node_config()
+{
+	local slug=$1 dir port
+
+	shift
+	cy__need_tmp || return 1
+	if [ -z "${CY_CONTROL_URL:-}" ]; then
+		echo "harness: cy_node_config needs cy_server_start first" >&2
+		return 1
+	fi
+	dir=$CY_TMP/node-$slug
+	mkdir -p "$dir"
+	if [ -f "$dir/port" ]; then
+		port=$(cat "$dir/port")
+	else
+		port=$(stack_free_port) || return 1
+		echo "$port" >"$dir/port"
+	fi
+	stack_node_config "$dir/node.yaml" "$slug" "$port" "$dir" \
+		"$CY_CONTROL_URL" "$CY_PSK_FILE" "logging.level=debug" "$@" || return 1
+	echo "$dir/node.yaml"
+}
+
+cy_node_start()
+{
+	local slug=${1:-node-01} conf port log
+
+	[ $# -gt 0 ] && shift
+	conf=$(cy_node_config "$slug" "$@") || return 1
+	port=$(cat "$CY_TMP/node-$slug/port")
+	log=$CY_TMP/node-$slug.log
+	stack_node_start "$conf" "$log" "$CY_TMP/node-$slug/pid" || return 1
+	cy__track "$STACK_NODE_PID"
+	if ! stack_wait_http "http://127.0.0.1:$port/readyz" 200 20 "$STACK_NODE_PID" ||
+		! stack_wait_http "$CY_GATEWAY_URL/readyz" 200 10 "$CY_SERVER_PID"; then
+		echo "harness: node $slug did not become ready; last lines of $log:" >&2
+		tail -n 30 "$log" >&2
+		echo "harness: last lines of server.log:" >&2
+		tail -n 15 "$CY_TMP/server.log" >&2
+		return 1
+	fi
+	CY_NODE_PID=$STACK_NODE_PID
+	CY_NODE_URL=http://127.0.0.1:$port
+	CY_NODE_SLUG=$slug
+	export CY_NODE_PID CY_NODE_URL CY_NODE_SLUG
+}
+
+cy_node_stop()
+{
+	local slug=${1:-${CY_NODE_SLUG:-node-01}} pidf
+
+	pidf=${CY_TMP:-/nonexistent}/node-$slug/pid
+	[ -f "$pidf" ] || return 0
+	stack_kill_pid "$(cat "$pidf")" 10
+	rm -f "$pidf"
+}
+
+cy_teardown_file()
+{
+	local pid d f
+
+	[ -n "${CY_TMP:-}" ] && [ -d "$CY_TMP" ] || return 0
+	if [ "${CY_SHOW_LOGS:-0}" = 1 ]; then
+		cy_show_logs >&3 2>&1 || true
+	fi
+	# Nodes first (they hold sandboxes), then the server, then the rest.
+	for f in "$CY_TMP"/node-*/pid; do
+		[ -f "$f" ] && stack_kill_pid "$(cat "$f")" 5
+	done
+	[ -f "$CY_TMP/server.pid" ] && stack_kill_pid "$(cat "$CY_TMP/server.pid")" 5
+	if [ -f "$CY_TMP/pids" ]; then
+		while read -r pid; do
+			stack_kill_pid "$pid" 2
+		done <"$CY_TMP/pids"
+	fi
+	if [ -f "$CY_TMP/pgdirs" ]; then
+		while read -r d; do
+			stack_pg_stop "$d"
+		done <"$CY_TMP/pgdirs"
+	fi
+	return 0
+}
+
+cynork()
+{
+	XDG_CONFIG_HOME=$CY_TMP/xdg CYNORK_GATEWAY_URL=${CYNORK_GATEWAY_URL:-${CY_GATEWAY_URL:-}} \
+		"$CY_BUILD/cynork" "$@"
+}
+
+cy_login()
+{
+	printf '%s\n' "$CY_ADMIN_PASSWORD" | cynork auth login -u admin --password-stdin
+}
+
+cy_admin_token()
+{
+	local resp
+
+	resp=$(curl -s -m 10 -H 'Content-Type: application/json' \
+		--data-binary "$(jq -cn --arg p "$CY_ADMIN_PASSWORD" '{handle:"admin",password:$p}')" \
+		"$CY_GATEWAY_URL/v1/auth/login") || return 1
+	printf '%s' "$resp" | jq -er .access_token
+}
+
+cy_api()
+{
+	local method=$1 path=$2 data=${3:-} token=${4:-} url tmp
+	local -a args=(-s -m 70 -X "$method" -o "$CY_TMP/api.body" -w '%{http_code}')
+
+	case $path in
+	http://* | https://*) url=$path ;;
+	*) url=$CY_GATEWAY_URL$path ;;
+	esac
+	[ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+	if [ -n "$data" ]; then
+		args+=(-H 'Content-Type: application/json' --data-binary "$data")
+	fi
+	status_code=$(curl "${args[@]}" "$url" 2>/dev/null) || true
+	[ -n "$status_code" ] || status_code=000
+	body=$(cat "$CY_TMP/api.body" 2>/dev/null || true)
+	rm -f "$CY_TMP/api.body"
+	# shellcheck disable=SC2034
+	output=$body
+	export status_code body
+	return 0
+}
+
+cy_show_logs()
+{
+	local f
+
+	for f in "${CY_TMP:-/nonexistent}"/server.log "${CY_TMP:-/nonexistent}"/node-*.log; do
+		[ -f "$f" ] || continue
+		echo "----- ${f##*/} (last 40 lines)"
+		tail -n 40 "$f"
+	done
+}
