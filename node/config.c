@@ -264,7 +264,8 @@ config_check_images(struct node_config *cfg, struct cy_error *err)
 }
 
 int
-node_config_load(struct node_config *cfg, const char *path, struct cy_error *err)
+node_config_load(struct node_config *cfg, const char *path, bool need_psk,
+	struct cy_error *err)
 {
 	char *p;
 
@@ -303,7 +304,7 @@ node_config_load(struct node_config *cfg, const char *path, struct cy_error *err
 		return cy_error_set(err, EINVAL,
 			"%s: sandbox.default_image '%s' is neither 'host' nor a sandbox.images entry",
 			path, cfg->default_image);
-	if (config_psk(cfg, err) < 0)
+	if (need_psk && config_psk(cfg, err) < 0)
 		return cy_error_wrap(err, "%s", path);
 	return 0;
 }

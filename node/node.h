@@ -117,8 +117,12 @@ struct node {
 /* config.c */
 extern const struct cy_cfg_key node_keys[];
 extern const size_t node_nkeys;
-/* Loads and validates node.yaml; fills the PSK.  -1 with err on any problem. */
-int node_config_load(struct node_config *cfg, const char *path, struct cy_error *err);
+/*
+ * Loads and validates node.yaml; with need_psk also resolves the PSK.  -1
+ * with err on any problem.
+ */
+int node_config_load(struct node_config *cfg, const char *path, bool need_psk,
+	struct cy_error *err);
 void node_config_release(struct node_config *cfg);
 /* Prints the effective configuration (secrets redacted). */
 void node_config_print(const struct node_config *cfg);
@@ -141,6 +145,10 @@ int worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 int manager_run(struct node *n, struct cy_error *err);
 
 /* Housekeeping: remove job directories under mount_root older than max_age_s. */
-void node_cleanup_jobs(const struct node *n, long long max_age_s);
+void node_cleanup_jobs(struct node *n, long long max_age_s);
+/* Readiness probe of the sandbox runtime (mount root writable, a sandbox runs). */
+int node_sandbox_probe(const struct node *n, struct cy_error *err);
+/* Kills every running sandbox (shutdown). */
+void node_sandbox_kill_all(void);
 
 #endif

@@ -55,7 +55,7 @@ static const struct cy_cfg_key server_keys[] = {
 	  "override of every node's Worker API URL (same-host development)" },
 	{ "gateway.max_request_body_mb", CY_CFG_INT, OFF(max_body_bytes), "10", 1, 1024, NULL,
 	  "MAX_REQUEST_BODY_MB", false, false, "request body cap in MiB" },
-	{ "http.threads", CY_CFG_INT, OFF(http_threads), "8", 1, 256, NULL,
+	{ "http.threads", CY_CFG_INT, OFF(http_threads), "16", 1, 256, NULL,
 	  "HTTP_THREADS", false, false, "HTTP worker threads per listener" },
 	{ "dispatch.workers", CY_CFG_INT, OFF(dispatch_workers), "64", 1, 4096, NULL,
 	  "DISPATCH_WORKERS", false, false, "jobs in flight at once" },

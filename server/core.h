@@ -63,11 +63,12 @@ char *jwt_issue_refresh(const char *user_id, const char *handle, time_t *exp);
 int jwt_verify(const char *token, enum jwt_type want, struct jwt_claims *out,
 	struct cy_error *err);
 
-/* routes.c */
-extern const struct cy_route routes_gateway[];
-extern const size_t routes_gateway_count;
-extern const struct cy_route routes_control[];
-extern const size_t routes_control_count;
+/*
+ * routes.c: the route tables of the two listeners, with body limits taken
+ * from the configuration (call after it is loaded).  Static storage.
+ */
+const struct cy_route *routes_gateway(size_t *n);
+const struct cy_route *routes_control(size_t *n);
 
 /* route-auth.c: creates user admin when missing (main, after migrations). */
 int auth_bootstrap_admin(const char *password, struct cy_error *err);

@@ -9,6 +9,7 @@
  * 23503, 23514), ECONNRESET when the connection is gone, EIO otherwise.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ struct db_thread {
 };
 
 static __thread struct db_thread dbt;
+static pthread_key_t db_key;
+static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
 
 /* FNV-1a over the statement name. */
 static uint32_t
@@ -117,6 +120,20 @@ db_close(void)
 	prepared_clear();
 }
 
+/* Closes a thread's connection when the thread exits. */
+static void
+db_key_destroy(void *arg)
+{
+	(void)arg;
+	db_close();
+}
+
+static void
+db_key_init(void)
+{
+	(void)pthread_key_create(&db_key, db_key_destroy);
+}
+
 static int
 db_open(struct cy_error *err)
 {
@@ -137,6 +154,8 @@ db_open(struct cy_error *err)
 		return -1;
 	}
 	PQsetNoticeProcessor(dbt.conn, db_notice, NULL);
+	pthread_once(&db_key_once, db_key_init);
+	(void)pthread_setspecific(db_key, &dbt);
 	return 0;
 }
 

@@ -38,9 +38,9 @@ jwt_key(int *len)
 	return (const unsigned char *)s;
 }
 
-/* Builds and signs one token; sub/a/b fill user_id+handle or node_id+node_slug. */
+/* Builds and signs one token: sub and name are user_id and handle, or node_id and node_slug. */
 static char *
-jwt_issue(enum jwt_type type, const char *sub, const char *handle, long long ttl,
+jwt_issue(enum jwt_type type, const char *sub, const char *name, long long ttl,
 	time_t *exp_out)
 {
 	char jti[CY_UUID_LEN + 1];
@@ -61,10 +61,10 @@ jwt_issue(enum jwt_type type, const char *sub, const char *handle, long long ttl
 	rc |= jwt_add_grant(j, "token_type", type_names[type]);
 	if (type == JWT_NODE) {
 		rc |= jwt_add_grant(j, "node_id", sub);
-		rc |= jwt_add_grant(j, "node_slug", handle);
+		rc |= jwt_add_grant(j, "node_slug", name);
 	} else {
 		rc |= jwt_add_grant(j, "user_id", sub);
-		rc |= jwt_add_grant(j, "handle", handle);
+		rc |= jwt_add_grant(j, "handle", name);
 	}
 	key = jwt_key(&klen);
 	rc |= jwt_set_alg(j, JWT_ALG_HS256, key, klen);

@@ -1,0 +1,242 @@
+/*
+ * HTTP client wrapper over libcurl (see httpc.h).  Each thread keeps one easy
+ * handle in a pthread key (released by the key destructor or
+ * cy_httpc_thread_cleanup); curl_easy_reset between requests clears options
+ * but keeps the connection and DNS caches, so keep-alive works.  The body is
+ * capped while it is read; transport errors map to errno values.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "httpc.h"
+#include "version.h"
+#include "banned.h"
+
+#define DEFAULT_TIMEOUT_MS 30000L
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000L
+#define DEFAULT_MAX_RESPONSE (16u * 1024 * 1024)
+
+static pthread_once_t httpc_once = PTHREAD_ONCE_INIT;
+static pthread_key_t httpc_key;
+static int httpc_init_failed;
+
+struct xfer {
+	struct cy_httpc_resp *resp;
+	size_t max;
+	int over;
+};
+
+static void
+handle_destroy(void *h)
+{
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+static void
+httpc_init(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    pthread_key_create(&httpc_key, handle_destroy) != 0)
+		httpc_init_failed = 1;
+}
+
+static CURL *
+handle_get(void)
+{
+	CURL *h;
+
+	pthread_once(&httpc_once, httpc_init);
+	if (httpc_init_failed)
+		return NULL;
+	h = pthread_getspecific(httpc_key);
+	if (h) {
+		curl_easy_reset(h);
+		return h;
+	}
+	h = curl_easy_init();
+	if (h)
+		pthread_setspecific(httpc_key, h);
+	return h;
+}
+
+void
+cy_httpc_thread_cleanup(void)
+{
+	CURL *h;
+
+	pthread_once(&httpc_once, httpc_init);
+	if (httpc_init_failed)
+		return;
+	h = pthread_getspecific(httpc_key);
+	if (h) {
+		pthread_setspecific(httpc_key, NULL);
+		curl_easy_cleanup(h);
+	}
+}
+
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct xfer *x = userp;
+	size_t n = size * nmemb;
+
+	if (n > x->max - x->resp->body.len) {
+		x->over = 1;
+		return 0;
+	}
+	cy_buf_add(&x->resp->body, data, n);
+	return n;
+}
+
+static size_t
+header_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct xfer *x = userp;
+	size_t n = size * nmemb;
+	char line[128];
+	const char *v;
+	char *end;
+	long secs;
+
+	/* A new status line (after 100 Continue, say) starts a new header set. */
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		x->resp->retry_after = -1;
+		return n;
+	}
+	if (n < 12 || strncasecmp(data, "Retry-After:", 12) != 0)
+		return n;
+	snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), data);
+	v = line + 12;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	errno = 0;
+	secs = strtol(v, &end, 10);
+	while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+		end++;
+	if (errno == 0 && end != v && *end == '\0' && secs >= 0)
+		x->resp->retry_after = secs;
+	return n;
+}
+
+int
+cy_httpc_request(const char *method, const char *url, const void *body, size_t body_len,
+	const struct cy_httpc_opts *opts, struct cy_httpc_resp *resp, struct cy_error *err)
+{
+	static const struct cy_httpc_opts defaults;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hdrs = NULL;
+	struct xfer x;
+	char *line;
+	const char *ct = NULL;
+	CURLcode rc;
+	CURL *h;
+	size_t i;
+	int sends_body;
+
+	if (!opts)
+		opts = &defaults;
+	cy_buf_reset(&resp->body);
+	resp->status = 0;
+	resp->content_type[0] = '\0';
+	resp->retry_after = -1;
+
+	h = handle_get();
+	if (!h)
+		return cy_error_set(err, EIO, "%s %s: cannot initialise libcurl", method, url);
+
+	x.resp = resp;
+	x.max = opts->max_response ? opts->max_response : DEFAULT_MAX_RESPONSE;
+	x.over = 0;
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+		opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+		opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.max);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(h, CURLOPT_USERAGENT,
+		opts->user_agent ? opts->user_agent : "cynode/" CYNODE_VERSION);
+	if (opts->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, opts->ca_file);
+
+	sends_body = body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+		strcmp(method, "PATCH") == 0;
+	if (strcmp(method, "GET") == 0 && !body) {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+		sends_body = 0;
+	} else {
+		if (sends_body) {
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+				(curl_off_t)(body ? body_len : 0));
+		}
+		if (strcmp(method, "POST") != 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	}
+
+	if (opts->bearer) {
+		line = xasprintf("Authorization: Bearer %s", opts->bearer);
+		hdrs = curl_slist_append(hdrs, line);
+		free(line);
+	}
+	if (sends_body) {
+		ct = opts->content_type ? opts->content_type : "application/json";
+		line = xasprintf("Content-Type: %s", ct);
+		hdrs = curl_slist_append(hdrs, line);
+		free(line);
+	}
+	for (i = 0; opts->headers && opts->headers[i]; i++)
+		hdrs = curl_slist_append(hdrs, opts->headers[i]);
+	if (hdrs)
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+
+	rc = curl_easy_perform(h);
+	curl_slist_free_all(hdrs);
+	/* The handle outlives this call: drop pointers to our stack. */
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+
+	if (rc != CURLE_OK) {
+		const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+
+		cy_buf_reset(&resp->body);
+		if (x.over || rc == CURLE_FILESIZE_EXCEEDED)
+			return cy_error_set(err, EFBIG, "%s %s: response body larger than %zu bytes",
+				method, url, x.max);
+		if (rc == CURLE_COULDNT_CONNECT)
+			return cy_error_set(err, ECONNREFUSED, "%s %s: %s", method, url, msg);
+		if (rc == CURLE_OPERATION_TIMEDOUT)
+			return cy_error_set(err, ETIMEDOUT, "%s %s: %s", method, url, msg);
+		return cy_error_set(err, EIO, "%s %s: %s", method, url, msg);
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+	{
+		char *ctype = NULL;
+
+		if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
+			snprintf(resp->content_type, sizeof(resp->content_type), "%s", ctype);
+	}
+	return 0;
+}
+
+void
+cy_httpc_resp_release(struct cy_httpc_resp *resp)
+{
+	cy_buf_release(&resp->body);
+}

@@ -1,0 +1,552 @@
+/*
+ * The executor: turns one RunJobRequest (contract 2.3) into a sandbox run
+ * and a RunJobResponse.  It validates the whole request first (version,
+ * path-safe ids, argv, env names, network policy, timeout, image against
+ * the node's allowlists and known images), enforces sandbox.max_concurrency,
+ * prepares <mount_root>/<job_id>/{workspace,job} with job/job.json, runs the
+ * job through the sandbox runtime and builds the bounded response.  Used by
+ * the Worker API and by `cynode-node --run-job`.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "json.h"
+#include "log.h"
+#include "node.h"
+#include "sandbox.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define MAX_ARGS 4096
+#define MAX_ENV 1024
+
+static const struct sandbox_runtime *runtime = &sandbox_bwrap;
+
+/* Job ids running now (under node->lock), so a duplicate is refused. */
+struct active {
+	struct active *next;
+	char id[136];
+};
+static struct active *active_jobs;
+
+struct job_req {
+	const char *task_id, *job_id, *image, *network;
+	char **argv;
+	char **env;
+	size_t nenv;
+	const char *rootfs;
+	long long timeout_s;
+};
+
+static void
+job_req_release(struct job_req *r)
+{
+	size_t i;
+
+	free(r->argv);
+	for (i = 0; i < r->nenv; i++)
+		free(r->env[i]);
+	free(r->env);
+}
+
+/* uuid or [A-Za-z0-9_-]{1,128}: safe as one path component. */
+static bool
+id_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 128)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+static bool
+env_name_valid(const char *s)
+{
+	size_t i;
+
+	if (!*s || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (i = 1; s[i]; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return i <= 256;
+}
+
+/* A JSON string without NUL bytes, or NULL. */
+static const char *
+json_plain_str(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || strlen(s) != json_string_length(v))
+		return NULL;
+	return s;
+}
+
+static void
+env_add(struct job_req *r, const char *k, const char *v)
+{
+	r->env = xreallocarray(r->env, r->nenv + 2, sizeof(*r->env));
+	r->env[r->nenv++] = xasprintf("%s=%s", k, v);
+	r->env[r->nenv] = NULL;
+}
+
+static int
+job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
+	struct cy_buf *d)
+{
+	const struct node_config *c = &n->cfg;
+	json_t *cmd, *env, *v;
+	const char *k;
+	long long t;
+	size_t i;
+
+	*prob = CY_PROBLEM_VALIDATION;
+	cmd = json_object_get(sb, "command");
+	if (!json_is_array(cmd) || json_array_size(cmd) == 0)
+		return cy_buf_addstr(d, "sandbox.command must be a non-empty array of strings"), -1;
+	if (json_array_size(cmd) > MAX_ARGS)
+		return cy_buf_addf(d, "sandbox.command has more than %d elements", MAX_ARGS), -1;
+	r->argv = xcalloc(json_array_size(cmd) + 1, sizeof(char *));
+	json_array_foreach(cmd, i, v) {
+		r->argv[i] = (char *)json_plain_str(v);
+		if (!r->argv[i])
+			return cy_buf_addf(d, "sandbox.command[%zu] must be a string", i), -1;
+	}
+	if (!*r->argv[0])
+		return cy_buf_addstr(d, "sandbox.command[0] must not be empty"), -1;
+
+	env_add(r, "PATH", "/usr/local/bin:/usr/bin:/bin");
+	env_add(r, "HOME", "/workspace");
+	env = json_object_get(sb, "env");
+	if (env && !json_is_null(env)) {
+		if (!json_is_object(env))
+			return cy_buf_addstr(d, "sandbox.env must be an object of strings"), -1;
+		if (json_object_size(env) > MAX_ENV)
+			return cy_buf_addf(d, "sandbox.env has more than %d entries", MAX_ENV), -1;
+		json_object_foreach(env, k, v) {
+			const char *s = json_plain_str(v);
+
+			if (!env_name_valid(k))
+				return cy_buf_addf(d, "sandbox.env: '%.64s' is not a valid variable name",
+					k), -1;
+			if (!s)
+				return cy_buf_addf(d, "sandbox.env.%s must be a string", k), -1;
+			if (!strcmp(k, "CYNODE_TASK_ID") || !strcmp(k, "CYNODE_JOB_ID") ||
+			    !strcmp(k, "CYNODE_WORKSPACE_DIR"))
+				continue;
+			env_add(r, k, s);
+		}
+	}
+	env_add(r, "CYNODE_TASK_ID", r->task_id);
+	env_add(r, "CYNODE_JOB_ID", r->job_id);
+	env_add(r, "CYNODE_WORKSPACE_DIR", "/workspace");
+
+	v = json_object_get(sb, "network_policy");
+	if (v && !json_is_null(v)) {
+		r->network = json_string_value(v);
+		if (!r->network || (strcmp(r->network, "restricted") && strcmp(r->network, "none")))
+			return cy_buf_addstr(d,
+				"sandbox.network_policy must be \"restricted\" or \"none\""), -1;
+	} else {
+		r->network = "restricted";
+	}
+
+	t = 0;
+	v = json_object_get(sb, "timeout_seconds");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return cy_buf_addstr(d,
+				"sandbox.timeout_seconds must be an integer >= 0"), -1;
+		t = json_integer_value(v);
+	}
+	if (t == 0)
+		t = c->timeout_default;
+	if (t > c->timeout_max)
+		t = c->timeout_max;
+	if (n->applied.max_job_timeout_s > 0 && t > n->applied.max_job_timeout_s)
+		t = n->applied.max_job_timeout_s;
+	r->timeout_s = t;
+
+	v = json_object_get(sb, "image");
+	if (v && !json_is_null(v) && !json_is_string(v))
+		return cy_buf_addstr(d, "sandbox.image must be a string"), -1;
+	r->image = json_string_value(v);
+	if (!r->image || !*r->image)
+		r->image = c->default_image;
+	if (c->allowed_images.n && !cy_strlist_has(&c->allowed_images, r->image))
+		return cy_buf_addf(d, "image '%.200s' is not in this node's sandbox.allowed_images",
+			r->image), -1;
+	if (n->applied.policy_images.n && !cy_strlist_has(&n->applied.policy_images, r->image))
+		return cy_buf_addf(d, "image '%.200s' is not allowed by the orchestrator policy",
+			r->image), -1;
+	if (!strcmp(r->image, "host")) {
+		r->rootfs = NULL;
+	} else {
+		r->rootfs = c->images ? json_string_value(json_object_get(c->images, r->image)) :
+			NULL;
+		if (!r->rootfs)
+			return cy_buf_addf(d, "image '%.200s' is not available on this node "
+				"(known: host and the sandbox.images entries)", r->image), -1;
+	}
+	return 0;
+}
+
+static int
+job_parse(struct node *n, const json_t *req, struct job_req *r, enum cy_problem *prob,
+	struct cy_buf *d)
+{
+	json_t *v, *sb;
+
+	*prob = CY_PROBLEM_VALIDATION;
+	v = json_object_get(req, "version");
+	if (!v)
+		return cy_buf_addstr(d, "version is required (supported: 1)"), -1;
+	if (!json_is_integer(v) || json_integer_value(v) != 1) {
+		*prob = CY_PROBLEM_UNSUPPORTED_PAYLOAD_VERSION;
+		if (json_is_integer(v))
+			cy_buf_addf(d, "payload version %lld is not supported (supported: 1)",
+				(long long)json_integer_value(v));
+		else
+			cy_buf_addstr(d, "payload version must be the integer 1 (supported: 1)");
+		return -1;
+	}
+	r->task_id = json_plain_str(json_object_get(req, "task_id"));
+	r->job_id = json_plain_str(json_object_get(req, "job_id"));
+	if (!r->task_id || !id_valid(r->task_id))
+		return cy_buf_addstr(d, "task_id is required: a uuid or 1-128 of [A-Za-z0-9_-]"), -1;
+	if (!r->job_id || !id_valid(r->job_id))
+		return cy_buf_addstr(d, "job_id is required: a uuid or 1-128 of [A-Za-z0-9_-]"), -1;
+	sb = json_object_get(req, "sandbox");
+	if (!json_is_object(sb))
+		return cy_buf_addstr(d, "sandbox must be an object"), -1;
+	return job_parse_sandbox(n, sb, r, prob, d);
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+static void
+rm_rf(const char *path)
+{
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path), *s;
+	int ret = 0;
+
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			ret = -1;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		ret = -1;
+	free(p);
+	return ret;
+}
+
+/* Creates <mount_root>/<job_id>/{workspace,job} and job/job.json. */
+static int
+job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char **dirp,
+	struct cy_error *err)
+{
+	char *dir, *ws, *jd, *jf, *body;
+	bool root = geteuid() == 0;
+	int fd, ret = -1;
+	size_t len;
+
+	if (mkdir_p(n->cfg.mount_root, 0711) < 0)
+		return cy_error_errno(err, "creating mount root '%s'", n->cfg.mount_root);
+	dir = xasprintf("%s/%s", n->cfg.mount_root, r->job_id);
+	ws = xasprintf("%s/workspace", dir);
+	jd = xasprintf("%s/job", dir);
+	jf = xasprintf("%s/job/job.json", dir);
+	rm_rf(dir);
+	if (mkdir(dir, 0711) < 0 || mkdir(ws, 0700) < 0 || mkdir(jd, 0700) < 0) {
+		cy_error_errno(err, "creating job directory '%s'", dir);
+		goto out;
+	}
+	body = cy_json_dump(req);
+	len = strlen(body);
+	fd = open(jf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, body, len) != (ssize_t)len) {
+		cy_error_errno(err, "writing '%s'", jf);
+		if (fd >= 0)
+			close(fd);
+		free(body);
+		goto out;
+	}
+	close(fd);
+	free(body);
+	if (root && (chown(ws, NODE_SANDBOX_UID, NODE_SANDBOX_UID) < 0 ||
+		     chown(jd, NODE_SANDBOX_UID, NODE_SANDBOX_UID) < 0 ||
+		     chown(jf, NODE_SANDBOX_UID, NODE_SANDBOX_UID) < 0)) {
+		cy_error_errno(err, "chown of job directory '%s'", dir);
+		goto out;
+	}
+	*dirp = dir;
+	dir = NULL;
+	ret = 0;
+out:
+	free(dir);
+	free(ws);
+	free(jd);
+	free(jf);
+	return ret;
+}
+
+/* Takes a concurrency slot for job_id; -1 with *prob set when refused. */
+static int
+job_admit(struct node *n, const char *job_id, struct active *slot, enum cy_problem *prob,
+	struct cy_buf *d)
+{
+	struct active *a;
+	int ret = 0;
+
+	pthread_mutex_lock(&n->lock);
+	for (a = active_jobs; a; a = a->next) {
+		if (!strcmp(a->id, job_id)) {
+			*prob = CY_PROBLEM_CONFLICT;
+			cy_buf_addf(d, "job '%s' is already running on this node", job_id);
+			ret = -1;
+			goto out;
+		}
+	}
+	if (n->running >= (unsigned)n->cfg.max_concurrency) {
+		*prob = CY_PROBLEM_UNAVAILABLE;
+		cy_buf_addf(d, "node busy: %u jobs running (sandbox.max_concurrency %lld)",
+			n->running, n->cfg.max_concurrency);
+		ret = -1;
+		goto out;
+	}
+	n->running++;
+	snprintf(slot->id, sizeof(slot->id), "%s", job_id);
+	slot->next = active_jobs;
+	active_jobs = slot;
+out:
+	pthread_mutex_unlock(&n->lock);
+	return ret;
+}
+
+static void
+job_release_slot(struct node *n, struct active *slot)
+{
+	struct active **pp;
+
+	pthread_mutex_lock(&n->lock);
+	for (pp = &active_jobs; *pp; pp = &(*pp)->next) {
+		if (*pp == slot) {
+			*pp = slot->next;
+			break;
+		}
+	}
+	n->running--;
+	pthread_mutex_unlock(&n->lock);
+}
+
+static json_t *
+job_response(const struct job_req *r, struct sandbox_result *res, size_t max)
+{
+	static const char *const st[] = { "completed", "failed", "timeout" };
+	char t0[CY_RFC3339_LEN + 1], t1[CY_RFC3339_LEN + 1];
+
+	sandbox_utf8_clean(&res->out, max);
+	sandbox_utf8_clean(&res->err, max);
+	cy_time_rfc3339(res->started, t0);
+	cy_time_rfc3339(res->ended, t1);
+	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:s%, s:s%, s:s, s:s, s:{s:b, s:b}}",
+		"version", 1, "task_id", r->task_id, "job_id", r->job_id,
+		"status", st[res->status], "exit_code", res->exit_code,
+		"stdout", res->out.buf, res->out.len, "stderr", res->err.buf, res->err.len,
+		"started_at", t0, "ended_at", t1,
+		"truncated", "stdout", res->trunc_out, "stderr", res->trunc_err);
+}
+
+int
+worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
+	enum cy_problem *prob, struct cy_buf *detail)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	struct job_req r = { 0 };
+	struct sandbox_job job = { 0 };
+	struct sandbox_result res;
+	struct active slot;
+	char *dir = NULL, tmo[32], code[16];
+	json_t *req;
+	int ret = -1;
+
+	*out = NULL;
+	req = cy_json_parse(body, len, true, &err);
+	if (!req) {
+		*prob = CY_PROBLEM_VALIDATION;
+		cy_buf_addf(detail, "%s", err.msg);
+		return -1;
+	}
+	if (job_parse(n, req, &r, prob, detail) < 0)
+		goto out;
+	if (!strcmp(n->cfg.sb_mode, "disabled")) {
+		*prob = CY_PROBLEM_UNAVAILABLE;
+		cy_buf_addstr(detail, "sandboxes are disabled on this node (sandbox.mode: disabled)");
+		goto out;
+	}
+	if (job_admit(n, r.job_id, &slot, prob, detail) < 0)
+		goto out;
+	if (job_prepare_dir(n, &r, req, &dir, &err) < 0) {
+		job_release_slot(n, &slot);
+		*prob = CY_PROBLEM_INTERNAL;
+		cy_buf_addstr(detail, err.msg);
+		cy_log_error("job_prepare_failed", "job_id", r.job_id, "error", err.msg, NULL);
+		goto out;
+	}
+	job.task_id = r.task_id;
+	job.job_id = r.job_id;
+	job.argv = r.argv;
+	job.env = r.env;
+	job.rootfs = r.rootfs;
+	job.job_dir = dir;
+	job.timeout_s = r.timeout_s;
+	job.max_output = (size_t)n->cfg.max_output_bytes;
+	snprintf(tmo, sizeof(tmo), "%lld", r.timeout_s);
+	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "image", r.image,
+		"timeout_s", tmo, NULL);
+	if (runtime->run(&job, &res, &err) < 0) {
+		job_release_slot(n, &slot);
+		*prob = CY_PROBLEM_INTERNAL;
+		cy_buf_addf(detail, "sandbox: %s", err.msg);
+		cy_log_error("job_error", "job_id", r.job_id, "error", err.msg, NULL);
+		goto out;
+	}
+	job_release_slot(n, &slot);
+	*out = job_response(&r, &res, job.max_output);
+	snprintf(code, sizeof(code), "%d", res.exit_code);
+	cy_log_info("job_finished", "task_id", r.task_id, "job_id", r.job_id, "status",
+		json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
+	sandbox_result_release(&res);
+	ret = 0;
+out:
+	free(dir);
+	job_req_release(&r);
+	json_decref(req);
+	return ret;
+}
+
+/* True when a job with this id is running now. */
+static bool
+job_active(struct node *n, const char *id)
+{
+	struct active *a;
+	bool found = false;
+
+	pthread_mutex_lock(&n->lock);
+	for (a = active_jobs; a; a = a->next)
+		if (!strcmp(a->id, id))
+			found = true;
+	pthread_mutex_unlock(&n->lock);
+	return found;
+}
+
+void
+node_cleanup_jobs(struct node *n, long long max_age_s)
+{
+	time_t cutoff = time(NULL) - (time_t)max_age_s;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	char *p;
+
+	d = opendir(n->cfg.mount_root);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		p = xasprintf("%s/%s", n->cfg.mount_root, de->d_name);
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && st.st_mtime < cutoff &&
+		    !job_active(n, de->d_name))
+			rm_rf(p);
+		free(p);
+	}
+	closedir(d);
+}
+
+/*
+ * bwrap runs as the sandbox uid and resolves its bind sources by path, so
+ * when the node runs as root every directory above the mount root must be
+ * searchable (o+x, not listable) by that uid: add the bit where missing.
+ */
+static int
+node_mount_root_traversable(const char *root, struct cy_error *err)
+{
+	char *p = xstrdup(root), *s = p;
+	struct stat st;
+	int ret = 0;
+
+	if (geteuid() != 0)
+		goto out;
+	for (;;) {
+		char save;
+
+		s = strchr(s + 1, '/');
+		save = s ? *s : '\0';
+		if (s)
+			*s = '\0';
+		if (stat(*p ? p : "/", &st) == 0 && S_ISDIR(st.st_mode) &&
+		    !(st.st_mode & S_IXOTH)) {
+			if (chmod(p, (st.st_mode & 07777) | S_IXOTH) < 0) {
+				ret = cy_error_errno(err, "cannot make '%s' searchable for the "
+					"sandbox uid", p);
+				goto out;
+			}
+			cy_log_warn("made_searchable", "path", p, "reason",
+				"sandbox uid must reach the mount root", NULL);
+		}
+		if (!s)
+			break;
+		*s = save;
+	}
+out:
+	free(p);
+	return ret;
+}
+
+int
+node_sandbox_probe(const struct node *n, struct cy_error *err)
+{
+	if (mkdir_p(n->cfg.mount_root, 0711) < 0)
+		return cy_error_errno(err, "cannot create mount root '%s'", n->cfg.mount_root);
+	if (node_mount_root_traversable(n->cfg.mount_root, err) < 0)
+		return -1;
+	return runtime->probe(n->cfg.mount_root, err);
+}
+
+void
+node_sandbox_kill_all(void)
+{
+	runtime->kill_all();
+}

@@ -1,0 +1,108 @@
+/*
+ * The Worker API (contract 2.3): POST /v1/worker/jobs:run behind the
+ * orchestrator's bearer token (compared in constant time), with a body
+ * limit of min(worker_api.max_request_bytes, constraints.max_request_bytes),
+ * plus /healthz and /readyz (503 with a reason until the node is
+ * registered and configured, or when the sandbox runtime or mount root is
+ * unusable).  One thread per connection: jobs block for their whole run.
+ */
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "httpd.h"
+#include "id.h"
+#include "log.h"
+#include "node.h"
+#include "banned.h"
+
+enum { WORKER_AUTH = 1 };
+
+static struct cy_route worker_routes[1];
+
+static int
+worker_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct node *n = req->app;
+	const char *tok = cy_req_bearer(req);
+
+	if (!tok || !*tok) {
+		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "missing bearer token");
+		return -1;
+	}
+	if (!n->config_applied || !n->applied.bearer_token ||
+	    !cy_streq_ct(tok, n->applied.bearer_token)) {
+		cy_log_warn("worker_auth_denied", "client", req->client_ip, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "invalid bearer token");
+		return -1;
+	}
+	if (n->applied.token_expires_at && time(NULL) >= n->applied.token_expires_at) {
+		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "bearer token expired");
+		return -1;
+	}
+	req->auth = n;
+	return 0;
+}
+
+static void
+worker_jobs_run(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct node *n = req->app;
+	struct cy_buf detail = CY_BUF_INIT;
+	enum cy_problem prob = CY_PROBLEM_INTERNAL;
+	json_t *out;
+
+	if (worker_run_job(n, req->body, req->body_len, &out, &prob, &detail) == 0) {
+		cy_resp_json(resp, 200, out);
+	} else {
+		if (prob == CY_PROBLEM_UNAVAILABLE)
+			cy_resp_header(resp, "Retry-After", "5");
+		cy_resp_problem(resp, prob, "%s", detail.buf);
+	}
+	cy_buf_release(&detail);
+}
+
+static int
+worker_ready(void *app, struct cy_buf *reason)
+{
+	struct node *n = app;
+
+	if (!n->registered || !n->config_applied) {
+		cy_buf_addstr(reason, "node not registered and configured yet");
+		return -1;
+	}
+	if (!strcmp(n->cfg.sb_mode, "disabled")) {
+		cy_buf_addstr(reason, "sandboxes are disabled (sandbox.mode: disabled)");
+		return -1;
+	}
+	if (!n->sandbox_ok) {
+		cy_buf_addf(reason, "sandbox runtime unavailable: %s", n->sandbox_reason);
+		return -1;
+	}
+	if (access(n->cfg.mount_root, W_OK | X_OK) < 0) {
+		cy_buf_addf(reason, "sandbox mount root '%s' is not writable", n->cfg.mount_root);
+		return -1;
+	}
+	return 0;
+}
+
+struct cy_httpd *
+worker_api_start(struct node *n, struct cy_error *err)
+{
+	struct cy_httpd_config hc = { 0 };
+
+	worker_routes[0] = (struct cy_route){ "POST", "/v1/worker/jobs:run", WORKER_AUTH,
+		n->body_limit, worker_jobs_run };
+	hc.name = "worker";
+	hc.host = n->cfg.listen_host;
+	hc.port = (unsigned)n->cfg.listen_port;
+	hc.routes = worker_routes;
+	hc.nroutes = 1;
+	hc.threads = 0;
+	hc.conn_timeout_s = 0;
+	hc.authenticate = worker_authenticate;
+	hc.ready = worker_ready;
+	hc.app = n;
+	return cy_httpd_start(&hc, err);
+}

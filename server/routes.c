@@ -1,0 +1,74 @@
+/*
+ * The route tables of cynode-server, one row per endpoint (method, path
+ * pattern, auth kind, body limit, handler).  The user gateway serves the
+ * user API and, per the contract's caution (section 2), the node-facing
+ * /v1/nodes/{register,config,capability} routes too; the control plane
+ * serves only the node-facing routes.  /healthz and /readyz are answered by
+ * lib/httpd.c before these tables.  Rows are matched in order, so literal
+ * paths come before {param} ones.
+ */
+#include "auth.h"
+#include "core.h"
+#include "handlers.h"
+#include "server.h"
+#include "banned.h"
+
+/* Marks a route whose body limit is the configured MAX_REQUEST_BODY_MB. */
+#define BODY_CFG ((size_t)-1)
+#define BODY_SMALL (64 * 1024)
+#define BODY_NODE (1024 * 1024)
+
+#define NODE_ROUTES \
+	{ "POST", "/v1/nodes/register", AUTH_NONE, BODY_NODE, h_nodes_register }, \
+	{ "GET", "/v1/nodes/config", AUTH_NODE, 0, h_nodes_config_get }, \
+	{ "POST", "/v1/nodes/config", AUTH_NODE, BODY_NODE, h_nodes_config_ack }, \
+	{ "POST", "/v1/nodes/capability", AUTH_NODE, BODY_NODE, h_nodes_capability }
+
+static struct cy_route gateway[] = {
+	{ "POST", "/v1/auth/login", AUTH_NONE, BODY_SMALL, h_auth_login },
+	{ "POST", "/v1/auth/refresh", AUTH_NONE, BODY_SMALL, h_auth_refresh },
+	{ "POST", "/v1/auth/logout", AUTH_USER, BODY_SMALL, h_auth_logout },
+	{ "GET", "/v1/users/me", AUTH_USER, 0, h_users_me },
+	{ "POST", "/v1/users/{id}/revoke_sessions", AUTH_ADMIN, BODY_SMALL,
+	  h_users_revoke_sessions },
+	{ "POST", "/v1/tasks", AUTH_USER, BODY_CFG, h_tasks_create },
+	{ "GET", "/v1/tasks", AUTH_USER, 0, h_tasks_list },
+	{ "GET", "/v1/tasks/{id}", AUTH_USER, 0, h_tasks_get },
+	{ "GET", "/v1/tasks/{id}/result", AUTH_USER, 0, h_tasks_result },
+	{ "GET", "/v1/tasks/{id}/logs", AUTH_USER, 0, h_tasks_logs },
+	{ "POST", "/v1/tasks/{id}/cancel", AUTH_USER, BODY_SMALL, h_tasks_cancel },
+	NODE_ROUTES,
+	{ "GET", "/v1/nodes", AUTH_USER, 0, h_nodes_list },
+	{ "GET", "/v1/nodes/{id}", AUTH_USER, 0, h_nodes_get },
+};
+
+static struct cy_route control[] = {
+	NODE_ROUTES,
+};
+
+/* Replaces BODY_CFG with the configured cap (idempotent). */
+static void
+routes_fix(struct cy_route *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (r[i].body_limit == BODY_CFG)
+			r[i].body_limit = (size_t)srv.cfg.max_body_bytes;
+}
+
+const struct cy_route *
+routes_gateway(size_t *n)
+{
+	*n = sizeof(gateway) / sizeof(gateway[0]);
+	routes_fix(gateway, *n);
+	return gateway;
+}
+
+const struct cy_route *
+routes_control(size_t *n)
+{
+	*n = sizeof(control) / sizeof(control[0]);
+	routes_fix(control, *n);
+	return control;
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+#
+# cynode-node --check-config: the node.yaml key table, its checks and the
+# registration PSK rules (contract section 6).  No server needed.
+
+load ../lib/harness
+
+setup_file() { cy_setup_file; }
+teardown_file() { cy_teardown_file; }
+
+setup()
+{
+	D=$(mktemp -d "$CY_TMP/cfg.XXXXXX")
+	printf 'psk-for-tests\n' >"$D/psk"
+	chmod 0600 "$D/psk"
+}
+
+# good_yaml [extra yaml lines...]: a valid node.yaml in $D/node.yaml
+good_yaml()
+{
+	{
+		cat <<-YAML
+		version: 1
+		orchestrator:
+		  url: "http://127.0.0.1:1/"
+		  registration_psk_file: "$D/psk"
+		node:
+		  id: node-01
+		storage:
+		  state_dir: "$D/state"
+		YAML
+		for l in "$@"; do printf '%s\n' "$l"; done
+	} >"$D/node.yaml"
+}
+
+node() { "$CY_BUILD/cynode-node" "$@"; }
+
+@test "check-config prints the effective config with defaults and exits 0" {
+	good_yaml
+	run node --config "$D/node.yaml" --check-config
+	assert_success
+	assert_output --partial "id: node-01"
+	assert_output --partial "listen_port: 12090"
+	assert_output --partial "default_seconds: 3600"
+	assert_output --partial "max_seconds: 10800"
+	assert_output --partial "mount_root: $D/state/sandbox_mounts"
+	assert_output --partial "url: http://127.0.0.1:1"
+}
+
+@test "check-config never prints the PSK" {
+	good_yaml
+	run node --config "$D/node.yaml" --check-config
+	assert_success
+	refute_output --partial "psk-for-tests"
+	assert_output --partial "<redacted>"
+}
+
+@test "unknown key is refused with file:line" {
+	good_yaml "sandbox:" "  bogus_key: 1"
+	run node --config "$D/node.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "node.yaml:10"
+	assert_output --partial "bogus_key"
+}
+
+@test "bad enum value is refused" {
+	good_yaml "sandbox:" "  mode: sometimes"
+	run node --config "$D/node.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "sandbox.mode"
+}
+
+@test "version other than 1 is refused" {
+	good_yaml
+	sed -i 's/^version: 1/version: 2/' "$D/node.yaml"
+	run node --config "$D/node.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "version"
+}
+
+@test "missing node.id is refused" {
+	good_yaml
+	sed -i '/^node:/d; /^  id: node-01/d' "$D/node.yaml"
+	run node --config "$D/node.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "node.id"
+}
+
+@test "node.id with uppercase letters is refused" {
+	good_yaml
+	sed -i 's/id: node-01/id: Node_01/' "$D/node.yaml"
+	run node --config "$D/node.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "lowercase"
+}
+
+@test "missing orchestrator.url is refused" {
+	good_yaml
+	sed -i '/url:/d' "$D/node.yaml"
+	run node --config "$D/node.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "orchestrator.url"
+}
+
+@test "PSK file readable by others (0644) is refused" {
+	good_yaml
+	chmod 0644 "$D/psk"
+	run node --config "$D/node.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "chmod 600"
+}
+
+@test "PSK from the env var named by registration_psk_env" {
+	good_yaml
+	sed -i "s|registration_psk_file:.*|registration_psk_env: MY_NODE_PSK|" "$D/node.yaml"
+	MY_NODE_PSK=from-env run node --config "$D/node.yaml" --check-config
+	assert_success
+	assert_output --partial "from env MY_NODE_PSK"
+	refute_output --partial "from-env"
+}
+
+@test "no PSK anywhere is refused" {
+	good_yaml
+	sed -i '/registration_psk_file/d' "$D/node.yaml"
+	NODE_REGISTRATION_PSK= run node --config "$D/node.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "no registration PSK"
+}
+
+@test "CYNODE_SANDBOX_MOUNT_ROOT overrides sandbox.mount_root" {
+	good_yaml "sandbox:" "  mount_root: /srv/yaml-root"
+	CYNODE_SANDBOX_MOUNT_ROOT=/srv/env-root run node --config "$D/node.yaml" --check-config
+	assert_success
+	assert_output --partial "mount_root: /srv/env-root"
+}
+
+@test "unknown sandbox.default_image is refused" {
+	good_yaml "sandbox:" "  default_image: alpine"
+	run node --config "$D/node.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "default_image"
+}
+
+@test "missing --config file is an error" {
+	run node --config "$D/nope.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "nope.yaml"
+}
+
+@test "--version and --help" {
+	run node --version
+	assert_success
+	assert_output --partial "cynode-node"
+	run node --help
+	assert_success
+	assert_output --partial "--check-config"
+}

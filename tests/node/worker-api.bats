@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+#
+# The running node against the real server: registration, config ack and
+# the Worker API's HTTP surface (health, bearer auth, body limit).  The
+# sandbox itself is covered by sandbox.bats through --run-job.
+
+load ../lib/harness
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start
+	cy_node_start node-01 worker_api.max_request_bytes=4096 \
+		orchestrator.report_interval_seconds=1
+}
+
+teardown_file() { cy_teardown_file; }
+
+@test "healthz and readyz answer once the node is configured" {
+	cy_api GET "$CY_NODE_URL/healthz"
+	[ "$status_code" = 200 ]
+	[ "$body" = ok ]
+	cy_api GET "$CY_NODE_URL/readyz"
+	[ "$status_code" = 200 ]
+	[ "$body" = ready ]
+}
+
+@test "jobs:run without a bearer token is 401" {
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
+		'{"version":1,"task_id":"t","job_id":"j","sandbox":{"command":["true"]}}'
+	[ "$status_code" = 401 ]
+	[ "$(printf '%s' "$body" | jq -r .type)" = urn:cynodeai:error:authentication ]
+}
+
+@test "jobs:run with a wrong bearer token is 401" {
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
+		'{"version":1,"task_id":"t","job_id":"j","sandbox":{"command":["true"]}}' wrong-token
+	[ "$status_code" = 401 ]
+}
+
+@test "a body over worker_api.max_request_bytes is 413" {
+	head -c 5000 /dev/zero | tr '\0' a >"$CY_TMP/big.json"
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" "@$CY_TMP/big.json" wrong-token
+	[ "$status_code" = 413 ]
+}
+
+@test "the node registered, acked its config and is listed active" {
+	local tok
+	tok=$(cy_admin_token)
+	cy_api GET /v1/nodes/node-01 "" "$tok"
+	[ "$status_code" = 200 ]
+	[ "$(printf '%s' "$body" | jq -r .status)" = active ]
+	[ "$(printf '%s' "$body" | jq -r .config_ack_status)" = applied ]
+	[ "$(printf '%s' "$body" | jq -r .worker_api_url)" = "$CY_NODE_URL" ]
+}
+
+@test "the node JWT is stored 0600 under the state dir and never logged" {
+	local f=$CY_TMP/node-node-01/state/credentials/node.jwt
+	[ -s "$f" ]
+	[ "$(stat -c %a "$f")" = 600 ]
+	run grep -F "$(cat "$f")" "$CY_TMP/node-node-01.log"
+	assert_failure
+	run grep -F "$CY_PSK" "$CY_TMP/node-node-01.log"
+	assert_failure
+}
+
+@test "the node keeps reporting capabilities" {
+	sleep 2.5
+	cy_api GET "$CY_NODE_URL/readyz"
+	[ "$status_code" = 200 ]
+	run grep -c report_failed "$CY_TMP/node-node-01.log"
+	[ "$output" = 0 ]
+}
+
+@test "a wrong PSK makes the node exit with a clear message" {
+	local conf
+	printf 'wrong-psk\n' >"$CY_TMP/badpsk"
+	chmod 600 "$CY_TMP/badpsk"
+	conf=$(cy_node_config node-bad "orchestrator.registration_psk_file=\"$CY_TMP/badpsk\"")
+	run timeout 20 "$CY_BUILD/cynode-node" --config "$conf"
+	assert_failure 1
+	assert_output --partial "PSK"
+	refute_output --partial wrong-psk
+}
