@@ -7,6 +7,7 @@
 # and orchestrator readiness before and after the node.
 
 load ../lib/harness
+bats_require_minimum_version 1.5.0
 
 setup_file()
 {
@@ -70,13 +71,14 @@ create_task()
 	assert_output --regexp 'task_id=[0-9a-f-]{36}'
 	id=$(printf '%s\n' "$output" | grep -oE 'task_id=[0-9a-f-]{36}' | head -n 1 | cut -d= -f2)
 
-	run cynork task result "$id" --wait
+	run --separate-stderr cynork task result "$id" --wait
 	assert_success
 	assert_output --partial "status=completed"
 	assert_output --partial "hello"
-	[ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ]
+	# Table mode: exactly one line on stdout (stdout is logfmt-quoted).
+	[ "${#lines[@]}" -eq 1 ]
 
-	run cynork -o json task result "$id" --wait
+	run --separate-stderr cynork -o json task result "$id" --wait
 	assert_success
 	[ "$(jq -r .status <<<"$output")" = completed ]
 	[ "$(jq -r .stdout <<<"$output")" = hello ] ||
@@ -111,14 +113,14 @@ create_task()
 }
 
 @test "commands run in order in one sandbox job" {
-	run cynork -o json task create --command 'echo one' --command 'echo two' --wait
+	run --separate-stderr cynork -o json task create --command 'echo one' --command 'echo two' --wait
 	assert_success
 	[ "$(jq -r .stdout <<<"$output")" = $'one\ntwo' ] ||
 		[ "$(jq -r .stdout <<<"$output")" = $'one\ntwo\n' ]
 }
 
 @test "the job runs in a sandbox: no network, unprivileged, read-only system" {
-	run cynork -o json task create --wait --command \
+	run --separate-stderr cynork -o json task create --wait --command \
 		'id -u; touch /usr/x 2>/dev/null && echo rw || echo ro; cat /proc/net/dev | wc -l; echo $CYNODE_TASK_ID'
 	assert_success
 	out=$(jq -r .stdout <<<"$output")
@@ -137,7 +139,7 @@ create_task()
 	assert_output --partial "status=failed"
 	[ "$(printf '%s\n' "$output" | grep -c 'task_id=')" -ge 4 ]
 
-	run cynork -o json task list --status failed
+	run --separate-stderr cynork -o json task list --status failed
 	assert_success
 	[ "$(jq '.tasks | length' <<<"$output")" -ge 2 ]
 	[ "$(jq -r '[.tasks[].status] | unique | join(",")' <<<"$output")" = failed ]
