@@ -956,7 +956,7 @@ print_value(FILE *out, const struct cy_cfg_key *k, const void *target)
 	char d[64];
 	char *js;
 	size_t i;
-	json_t *j;
+	const json_t *j;
 
 	switch (k->type) {
 	case CY_CFG_STR:

@@ -170,7 +170,9 @@ stack_pg_start()
 		tail -n 5 "$dir/pg_ctl.log" >&2
 		return 1
 	fi
+	# shellcheck disable=SC2034 # used by the callers
 	STACK_PG_DIR=$dir
+	# shellcheck disable=SC2034 # used by the callers
 	STACK_PG_PORT=$port
 	DATABASE_URL="postgresql:///cynode?host=$dir&port=$port&user=cynode"
 	export DATABASE_URL
@@ -253,7 +255,7 @@ stack_node_config()
 			found=0
 			for i in "${!keys[@]}"; do
 				if [ "${keys[$i]}" = "$k" ]; then
-					vals[$i]=$v
+					vals[i]=$v
 					found=1
 				fi
 			done

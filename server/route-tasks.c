@@ -1,0 +1,320 @@
+/*
+ * The task routes of the user gateway: create (contract 2.1 CreateTask and
+ * 4.2), list (keyset cursor, newest first) and get (by UUID or name).
+ * Result, logs and cancel are in task-result.c.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "auth.h"
+#include "handlers.h"
+#include "id.h"
+#include "json.h"
+#include "log.h"
+#include "states.h"
+#include "store-tasks.h"
+#include "strnum.h"
+#include "task-name.h"
+#include "task-routes.h"
+#include "banned.h"
+
+#define ATTACHMENT_MAX 2048
+#define ATTACHMENTS_MAX 256
+#define TIMEOUT_DEFAULT 3600
+#define TIMEOUT_MAX 10800
+
+#define PROMPT_MODE_ERROR \
+	"{\"version\":1,\"status\":\"failed\",\"error\":\"prompt mode needs an inference " \
+	"backend; use input_mode commands or script\"}"
+
+const char *task_api_status(const char *db)
+{
+	int s = cy_task_state_parse(db);
+
+	return s < 0 ? db : cy_task_state_api((enum cy_task_state)s);
+}
+
+json_t *task_json(const PGresult *res, int row)
+{
+	const char *name = PQgetvalue(res, row, TC_NAME);
+	json_t *o = json_object(), *att;
+
+	json_object_set_new(o, "id", json_string(PQgetvalue(res, row, TC_ID)));
+	json_object_set_new(o, "task_id", json_string(PQgetvalue(res, row, TC_ID)));
+	json_object_set_new(o, "status",
+		json_string(task_api_status(PQgetvalue(res, row, TC_STATUS))));
+	json_object_set_new(o, "task_name", json_string(name));
+	json_object_set_new(o, "prompt", json_string(PQgetvalue(res, row, TC_PROMPT)));
+	json_object_set_new(o, "summary", json_string(name));
+	json_object_set_new(o, "created_at", json_string(PQgetvalue(res, row, TC_CREATED)));
+	json_object_set_new(o, "updated_at", json_string(PQgetvalue(res, row, TC_UPDATED)));
+	att = json_loads(PQgetvalue(res, row, TC_ATTACHMENTS), 0, NULL);
+	json_object_set_new(o, "attachments", att && json_is_array(att) ? att : json_array());
+	if (att && !json_is_array(att))
+		json_decref(att);
+	return o;
+}
+
+PGresult *task_lookup(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct cy_error err = CY_ERROR_INIT;
+	PGresult *res;
+
+	res = store_task_find(a->user_id, req->params[0], &err);
+	if (!res) {
+		cy_log_error("task_lookup_failed", "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task");
+		return NULL;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "task '%s' not found", req->params[0]);
+		return NULL;
+	}
+	if (strcmp(PQgetvalue(res, 0, TC_OWNER), a->user_id) != 0) {
+		PQclear(res);
+		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "Not task owner");
+		return NULL;
+	}
+	return res;
+}
+
+/* An optional string field: absent/null -> NULL; -1 when not a string. */
+static int opt_str(const json_t *body, const char *key, const char **out)
+{
+	json_t *v = json_object_get(body, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return -1;
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* Validates the attachments array into t (borrowed strings). */
+static int create_attachments(const json_t *body, struct task_new *t,
+	struct cy_http_resp *resp)
+{
+	json_t *arr = json_object_get(body, "attachments"), *v;
+	const char **list;
+	size_t i;
+
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "attachments must be an array of paths");
+		return -1;
+	}
+	if (json_array_size(arr) > ATTACHMENTS_MAX) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "at most %d attachments",
+			ATTACHMENTS_MAX);
+		return -1;
+	}
+	list = xcalloc(json_array_size(arr) + 1, sizeof(*list));
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > ATTACHMENT_MAX ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			free(list);
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"attachment %zu must be a non-empty path of at most %d bytes",
+				i + 1, ATTACHMENT_MAX);
+			return -1;
+		}
+		list[i] = json_string_value(v);
+	}
+	t->attachments = list;
+	t->nattachments = json_array_size(arr);
+	return 0;
+}
+
+/* The job payload for script/commands modes; caller frees. */
+static char *create_payload(const char *text, const char *image, long long timeout)
+{
+	json_t *p = json_pack("{s:[s,s,s], s:{}, s:I, s:s}", "command", "/bin/sh", "-c", text,
+		"env", "timeout_seconds", (json_int_t)timeout, "network_policy", "restricted");
+	char *s;
+
+	if (image)
+		json_object_set_new(p, "image", json_string(image));
+	s = cy_json_dump(p);
+	json_decref(p);
+	return s;
+}
+
+/* Reads and checks the CreateTask fields other than attachments. */
+static int create_parse(const json_t *body, struct task_new *t, const char **image,
+	long long *timeout, struct cy_http_resp *resp)
+{
+	const char *mode;
+	json_t *v;
+
+	if (opt_str(body, "prompt", &t->prompt) < 0 || !t->prompt || !*t->prompt ||
+	    strlen(t->prompt) != json_string_length(json_object_get(body, "prompt")))
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "Prompt is required"), -1;
+	if (opt_str(body, "input_mode", &mode) < 0 ||
+	    (mode && strcmp(mode, "prompt") && strcmp(mode, "script") && strcmp(mode, "commands")))
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"input_mode must be one of prompt, script, commands"), -1;
+	t->input_mode = mode ? mode : "prompt";
+	if (opt_str(body, "task_name", &t->name) < 0)
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"task_name must be a string"), -1;
+	if (opt_str(body, "project_id", &t->project_id) < 0 ||
+	    (t->project_id && !cy_uuid_valid(t->project_id)))
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"project_id must be a UUID"), -1;
+	if (opt_str(body, "image", image) < 0 || (*image && !**image))
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"image must be a non-empty string"), -1;
+	*timeout = TIMEOUT_DEFAULT;
+	v = json_object_get(body, "timeout_seconds");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > TIMEOUT_MAX)
+			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"timeout_seconds must be an integer between 1 and %d",
+				TIMEOUT_MAX), -1;
+		*timeout = json_integer_value(v);
+	}
+	return 0;
+}
+
+void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_buf name = CY_BUF_INIT;
+	struct task_new t = { 0 };
+	const char *image = NULL;
+	char *payload = NULL;
+	long long timeout;
+	bool prompt_mode;
+	PGresult *res = NULL;
+	json_t *body;
+
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	if (create_parse(body, &t, &image, &timeout, resp) < 0 ||
+	    create_attachments(body, &t, resp) < 0)
+		goto out;
+	t.user_id = a->user_id;
+	if (t.name) {
+		task_name_normalise(t.name, &name);
+		t.name = name.buf;
+	}
+	prompt_mode = strcmp(t.input_mode, "prompt") == 0;
+	if (prompt_mode) {
+		payload = xstrdup("{\"prompt_mode\":true}");
+		t.fail_result = PROMPT_MODE_ERROR;
+	} else {
+		payload = create_payload(t.prompt, image, timeout);
+	}
+	t.payload = payload;
+	res = store_task_create(&t, &err);
+	if (!res) {
+		if (err.code == ENOENT) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s", err.msg);
+		} else {
+			cy_log_error("task_create_failed", "user", a->handle, "error", err.msg, NULL);
+			cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot create the task");
+		}
+		goto out;
+	}
+	cy_log_info("task_created", "task_id", PQgetvalue(res, 0, TC_ID), "user", a->handle,
+		"input_mode", t.input_mode, NULL);
+	cy_resp_json(resp, 201, task_json(res, 0));
+	if (!prompt_mode)
+		dispatch_wake();
+out:
+	if (res)
+		PQclear(res);
+	free(payload);
+	free((void *)t.attachments);
+	cy_buf_release(&name);
+	json_decref(body);
+}
+
+/* Parses the opaque cursor "<created_at microseconds>_<uuid>". */
+static int list_cursor(const char *s, long long *us, char id[CY_UUID_LEN + 1])
+{
+	const char *sep = strchr(s, '_');
+	const char *errstr;
+	char num[32];
+
+	if (!sep || (size_t)(sep - s) >= sizeof(num) || sep == s)
+		return -1;
+	memcpy(num, s, (size_t)(sep - s));
+	num[sep - s] = '\0';
+	if (cy_strtonum(num, 0, 9000000000000000000LL, us, &errstr) < 0 ||
+	    !cy_uuid_valid(sep + 1))
+		return -1;
+	snprintf(id, CY_UUID_LEN + 1, "%s", sep + 1);
+	return 0;
+}
+
+void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	const char *q_limit = cy_req_query(req, "limit");
+	const char *q_cursor = cy_req_query(req, "cursor");
+	const char *q_status = cy_req_query(req, "status");
+	struct cy_error err = CY_ERROR_INIT;
+	char cursor_id[CY_UUID_LEN + 1];
+	const char *status_db = NULL, *errstr;
+	long long limit = 50, us = 0;
+	json_t *o, *tasks;
+	PGresult *res;
+	int i, n;
+
+	if (q_limit && cy_strtonum(q_limit, 1, 200, &limit, &errstr) < 0)
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"limit must be an integer between 1 and 200");
+	if (q_cursor && list_cursor(q_cursor, &us, cursor_id) < 0)
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid cursor");
+	if (q_status) {
+		int s = cy_task_state_parse(q_status);
+
+		if (s < 0)
+			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"status must be one of queued, running, completed, failed, canceled, superseded");
+		status_db = cy_task_state_db((enum cy_task_state)s);
+	}
+	res = store_task_list(a->user_id, status_db, us, q_cursor ? cursor_id : NULL, limit, &err);
+	if (!res) {
+		cy_log_error("task_list_failed", "error", err.msg, NULL);
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot list tasks");
+	}
+	n = PQntuples(res);
+	tasks = json_array();
+	for (i = 0; i < n && i < limit; i++)
+		json_array_append_new(tasks, task_json(res, i));
+	o = json_object();
+	json_object_set_new(o, "tasks", tasks);
+	if (n > limit) {
+		char *c = xasprintf("%s_%s", PQgetvalue(res, (int)limit - 1, TC_CURSOR_US),
+			PQgetvalue(res, (int)limit - 1, TC_ID));
+
+		json_object_set_new(o, "next_cursor", json_string(c));
+		free(c);
+	}
+	PQclear(res);
+	cy_resp_json(resp, 200, o);
+}
+
+void h_tasks_get(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	PGresult *res = task_lookup(req, resp);
+
+	if (!res)
+		return;
+	cy_resp_json(resp, 200, task_json(res, 0));
+	PQclear(res);
+}

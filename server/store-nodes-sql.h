@@ -1,0 +1,23 @@
+/*
+ * SQL fragments shared by store-nodes.c and store-dispatch.c: what makes a
+ * node dispatchable (contract 3.8), its capacity from the capability
+ * snapshot, and its running job count.  Expect `nodes n` and a LEFT JOIN of
+ * `node_capabilities c`.
+ */
+#ifndef SERVER_STORE_NODES_SQL_H
+#define SERVER_STORE_NODES_SQL_H
+
+#define SQL_NODE_DISPATCHABLE \
+	"n.status = 'active' AND n.config_ack_status = 'applied' " \
+	"AND COALESCE(n.worker_api_target_url, '') <> '' " \
+	"AND n.worker_api_bearer_token_enc IS NOT NULL"
+
+#define SQL_NODE_MAX_CONCURRENCY \
+	"CASE WHEN jsonb_typeof(c.capability_snapshot->'sandbox'->'max_concurrency') = 'number' " \
+	"THEN GREATEST(1, LEAST(100000, " \
+	"(c.capability_snapshot->'sandbox'->>'max_concurrency')::numeric))::int ELSE 4 END"
+
+#define SQL_NODE_RUNNING \
+	"(SELECT count(*) FROM jobs r WHERE r.node_id = n.id AND r.status = 'running')"
+
+#endif

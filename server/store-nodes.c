@@ -1,0 +1,146 @@
+/*
+ * Node SQL for registration, config, ack, capability and the operator views
+ * (store-nodes.h).  The dispatcher's statements are in store-dispatch.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "store-nodes.h"
+#include "store-nodes-sql.h"
+#include "store-util.h"
+#include "banned.h"
+
+/* Upserts the capability snapshot of a node. */
+static int node_snapshot(const char *node_id, const char *capability, struct cy_error *err)
+{
+	const char *p[2] = { node_id, capability };
+
+	return store_run("node_snapshot_upsert",
+		"INSERT INTO node_capabilities (node_id, reported_at, capability_snapshot) "
+		"VALUES ($1::uuid, now(), $2::jsonb) ON CONFLICT (node_id) DO UPDATE "
+		"SET reported_at = now(), capability_snapshot = EXCLUDED.capability_snapshot",
+		2, p, err);
+}
+
+int store_node_register(const struct node_reg *r, char node_id[37], bool *created,
+	struct cy_error *err)
+{
+	const char *p[6] = { r->slug, r->config_version, r->target_url, r->token_sealed,
+		r->capability_hash };
+	PGresult *res;
+
+	if (db_begin(err) < 0)
+		return -1;
+	res = db_exec("node_register",
+		"INSERT INTO nodes (node_slug, status, config_version, worker_api_target_url, "
+		"worker_api_bearer_token_enc, capability_hash, last_capability_at, last_seen_at) "
+		"VALUES ($1, 'active', $2, $3, decode($4, 'hex'), $5, now(), now()) "
+		"ON CONFLICT (node_slug) DO UPDATE SET status = 'active', "
+		"config_version = EXCLUDED.config_version, "
+		"worker_api_target_url = EXCLUDED.worker_api_target_url, "
+		"worker_api_bearer_token_enc = EXCLUDED.worker_api_bearer_token_enc, "
+		"capability_hash = EXCLUDED.capability_hash, last_capability_at = now(), "
+		"last_seen_at = now(), config_ack_status = NULL, config_ack_at = NULL, "
+		"config_ack_error = NULL, config_ack_version = NULL "
+		"RETURNING id, xmax = 0", 5, p, err);
+	if (!res)
+		goto fail;
+	snprintf(node_id, 37, "%s", PQgetvalue(res, 0, 0));
+	*created = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	PQclear(res);
+	if (node_snapshot(node_id, r->capability, err) < 0)
+		goto fail;
+	return db_commit(err);
+fail:
+	db_rollback();
+	return -1;
+}
+
+PGresult *store_node_config(const char *node_id, struct cy_error *err)
+{
+	const char *p[1] = { node_id };
+
+	return db_exec("node_config",
+		"SELECT n.node_slug, n.config_version, n.worker_api_target_url, "
+		"encode(n.worker_api_bearer_token_enc, 'hex'), c.capability_snapshot::text "
+		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
+		"WHERE n.id = $1::uuid", 1, p, err);
+}
+
+int store_node_ack(const char *node_id, const char *status, const char *error_msg,
+	const char *config_version, const char *ack_at, struct cy_error *err)
+{
+	const char *p[5] = { node_id, ack_at, status, error_msg, config_version };
+	PGresult *res;
+	int n;
+
+	res = db_exec("node_ack",
+		"UPDATE nodes SET config_ack_at = COALESCE($2::timestamptz, now()), "
+		"config_ack_status = $3, config_ack_error = $4, config_ack_version = $5, "
+		"last_seen_at = now() WHERE id = $1::uuid", 5, p, err);
+	if (!res)
+		return -1;
+	n = PQcmdTuples(res)[0] == '0' ? 0 : 1;
+	PQclear(res);
+	return n;
+}
+
+int store_node_capability(const char *node_id, const char *capability, const char *hash,
+	struct cy_error *err)
+{
+	const char *p[2] = { node_id, hash };
+	PGresult *res;
+	int n;
+
+	if (db_begin(err) < 0)
+		return -1;
+	res = db_exec("node_capability",
+		"UPDATE nodes SET capability_hash = $2, last_capability_at = now(), "
+		"last_seen_at = now() WHERE id = $1::uuid", 2, p, err);
+	if (!res)
+		goto fail;
+	n = PQcmdTuples(res)[0] == '0' ? 0 : 1;
+	PQclear(res);
+	if (n == 0) {
+		db_rollback();
+		return 0;
+	}
+	if (node_snapshot(node_id, capability, err) < 0)
+		goto fail;
+	return db_commit(err) < 0 ? -1 : 1;
+fail:
+	db_rollback();
+	return -1;
+}
+
+PGresult *store_nodes_view(const char *ref, struct cy_error *err)
+{
+	const char *p[1] = { ref };
+
+	return db_exec("nodes_view",
+		"SELECT n.id, n.node_slug, n.status, n.config_version, n.config_ack_status, "
+		SQL_TS("n.last_seen_at") ", n.worker_api_target_url, "
+		"CASE WHEN jsonb_typeof(c.capability_snapshot->'node'->'labels') = 'array' "
+		"THEN (c.capability_snapshot->'node'->'labels')::text ELSE '[]' END, "
+		SQL_NODE_MAX_CONCURRENCY ", " SQL_NODE_RUNNING " "
+		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
+		"WHERE $1::text IS NULL OR n.node_slug = $1 OR n.id::text = lower($1) "
+		"ORDER BY n.node_slug", 1, p, err);
+}
+
+int store_nodes_ready(struct cy_error *err)
+{
+	PGresult *res;
+	int n;
+
+	res = db_exec("nodes_ready",
+		"SELECT EXISTS (SELECT 1 FROM nodes n WHERE " SQL_NODE_DISPATCHABLE ") "
+		"OR EXISTS (SELECT 1 FROM api_credentials WHERE is_active "
+		"AND (expires_at IS NULL OR expires_at > now()))", 0, NULL, err);
+	if (!res)
+		return -1;
+	n = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return n;
+}

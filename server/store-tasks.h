@@ -1,0 +1,71 @@
+/*
+ * SQL for tasks and their jobs as the task routes see them: creation (task,
+ * attachments and job in one transaction), listing with a keyset cursor,
+ * lookup by id or name, results, logs and cancel.  Task rows come back with
+ * the columns of TASK_COLS, in the order of enum task_col.
+ */
+#ifndef SERVER_STORE_TASKS_H
+#define SERVER_STORE_TASKS_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "error.h"
+
+enum task_col {
+	TC_ID, TC_OWNER, TC_STATUS, TC_NAME, TC_PROMPT, TC_CREATED, TC_UPDATED,
+	TC_ATTACHMENTS, TC_CURSOR_US, TC__COUNT
+};
+
+enum job_col {
+	JC_ID, JC_STATUS, JC_RESULT, JC_EXIT_CODE, JC_STARTED, JC_ENDED, JC_STDOUT, JC_STDERR,
+	JC__COUNT
+};
+
+struct task_new {
+	const char *user_id;
+	const char *project_id;		/* NULL: the caller's default project */
+	const char *name;		/* normalised; NULL or "": generated */
+	const char *prompt;
+	const char *input_mode;		/* prompt | script | commands */
+	const char *const *attachments;
+	size_t nattachments;
+	const char *payload;		/* the job payload (JSON object) */
+	const char *fail_result;	/* non-NULL: the job fails at once with this result */
+};
+
+/*
+ * Creates the task, its attachments and its job in one transaction.  Returns
+ * the task row, or NULL with err set (err->code ENOENT: unknown project_id).
+ */
+PGresult *store_task_create(const struct task_new *t, struct cy_error *err);
+
+/*
+ * The caller's tasks, newest first, at most `limit` + 1 rows (the extra one
+ * says there is a next page).  status_db and the cursor (cursor_id NULL =
+ * first page) are optional.
+ */
+PGresult *store_task_list(const char *user_id, const char *status_db, long long cursor_us,
+	const char *cursor_id, long long limit, struct cy_error *err);
+
+/*
+ * Finds a task by UUID (any owner: the caller checks TC_OWNER) or else by the
+ * caller's task name.  Zero rows when unknown.
+ */
+PGresult *store_task_find(const char *user_id, const char *ref, struct cy_error *err);
+
+/* The task's DB status only (zero rows when gone). */
+PGresult *store_task_status(const char *task_id, struct cy_error *err);
+
+/* The task's jobs, oldest first, columns of enum job_col. */
+PGresult *store_task_jobs(const char *task_id, struct cy_error *err);
+
+/*
+ * Cancels a non-terminal task and its non-terminal jobs.  Returns 1 when
+ * canceled, 0 when the task was already terminal (its DB status copied into
+ * `status`), -1 on error.
+ */
+int store_task_cancel(const char *task_id, char *status, size_t statuslen,
+	struct cy_error *err);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * The task routes that read or end a task's jobs: result (with the
+ * ?wait=SECONDS long poll), logs and cancel.  The long poll sleeps on the
+ * task-wait signal, which this process's dispatcher and cancels broadcast,
+ * and re-reads the database at least every second for other replicas.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "json.h"
+#include "log.h"
+#include "states.h"
+#include "store-tasks.h"
+#include "store-util.h"
+#include "strnum.h"
+#include "task-routes.h"
+#include "task-wait.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define WAIT_MAX_S 60
+#define RECHECK_MS 1000
+
+static bool db_status_terminal(const char *db)
+{
+	int s = cy_task_state_parse(db);
+
+	return s >= 0 && cy_task_state_terminal((enum cy_task_state)s);
+}
+
+/*
+ * Waits until the task is terminal or `wait_s` seconds pass; copies the last
+ * status seen into `status`.  -1 on a database error.
+ */
+static int result_wait(const char *task_id, long long wait_s, char *status, size_t len)
+{
+	int64_t deadline = cy_mono_ms() + wait_s * 1000;
+	struct cy_error err = CY_ERROR_INIT;
+
+	for (;;) {
+		unsigned long gen = task_wait_generation();
+		PGresult *res = store_task_status(task_id, &err);
+		int64_t left;
+
+		if (!res) {
+			cy_log_error("task_wait_failed", "task_id", task_id, "error", err.msg, NULL);
+			return -1;
+		}
+		if (PQntuples(res) > 0)
+			snprintf(status, len, "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		left = deadline - cy_mono_ms();
+		if (db_status_terminal(status) || left <= 0)
+			return 0;
+		task_wait_for(gen, left < RECHECK_MS ? (long)left : RECHECK_MS);
+	}
+}
+
+/* JobResponse for one row of store_task_jobs(). */
+static json_t *job_json(const PGresult *res, int row)
+{
+	const char *result = store_val(res, row, JC_RESULT);
+	const char *exit_code = store_val(res, row, JC_EXIT_CODE);
+	const char *status = PQgetvalue(res, row, JC_STATUS);
+	json_t *o = json_object();
+	long long ec;
+	const char *errstr;
+
+	json_object_set_new(o, "id", json_string(PQgetvalue(res, row, JC_ID)));
+	json_object_set_new(o, "status", json_string(status));
+	if (result) {
+		json_t *r = json_loads(result, 0, NULL);
+		char *s = r ? cy_json_dump(r) : NULL;
+
+		json_object_set_new(o, "result", json_string(s ? s : result));
+		free(s);
+		json_decref(r);
+	} else {
+		json_object_set_new(o, "result", json_null());
+	}
+	if (exit_code && cy_strtonum(exit_code, INT32_MIN, INT32_MAX, &ec, &errstr) == 0)
+		json_object_set_new(o, "exit_code", json_integer(ec));
+	else if (strcmp(status, "failed") == 0)
+		json_object_set_new(o, "exit_code", json_integer(-1));
+	if (store_val(res, row, JC_STARTED))
+		json_object_set_new(o, "started_at", json_string(PQgetvalue(res, row, JC_STARTED)));
+	if (store_val(res, row, JC_ENDED))
+		json_object_set_new(o, "ended_at", json_string(PQgetvalue(res, row, JC_ENDED)));
+	return o;
+}
+
+void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const char *q_wait = cy_req_query(req, "wait");
+	struct cy_error err = CY_ERROR_INIT;
+	char id[64], status[32];
+	long long wait_s = 0;
+	const char *errstr;
+	PGresult *res, *jobs;
+	json_t *o, *arr;
+	int i;
+
+	if (q_wait && cy_strtonum(q_wait, 0, WAIT_MAX_S, &wait_s, &errstr) < 0)
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"wait must be an integer number of seconds between 0 and %d", WAIT_MAX_S);
+	if (!(res = task_lookup(req, resp)))
+		return;
+	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
+	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, TC_STATUS));
+	PQclear(res);
+	if (wait_s > 0 && !db_status_terminal(status) &&
+	    result_wait(id, wait_s, status, sizeof(status)) < 0)
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task");
+	if (!(jobs = store_task_jobs(id, &err))) {
+		cy_log_error("task_result_failed", "task_id", id, "error", err.msg, NULL);
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's jobs");
+	}
+	arr = json_array();
+	for (i = 0; i < PQntuples(jobs); i++)
+		json_array_append_new(arr, job_json(jobs, i));
+	PQclear(jobs);
+	o = json_object();
+	json_object_set_new(o, "task_id", json_string(id));
+	json_object_set_new(o, "status", json_string(task_api_status(status)));
+	json_object_set_new(o, "jobs", arr);
+	cy_resp_json(resp, 200, o);
+}
+
+void h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const char *stream = cy_req_query(req, "stream");
+	struct cy_buf out = CY_BUF_INIT, errb = CY_BUF_INIT;
+	struct cy_error err = CY_ERROR_INIT;
+	PGresult *res, *jobs;
+	json_t *o;
+	int i;
+
+	if (!stream)
+		stream = "all";
+	if (strcmp(stream, "stdout") && strcmp(stream, "stderr") && strcmp(stream, "all"))
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"stream must be one of stdout, stderr, all");
+	if (!(res = task_lookup(req, resp)))
+		return;
+	jobs = store_task_jobs(PQgetvalue(res, 0, TC_ID), &err);
+	if (!jobs) {
+		PQclear(res);
+		cy_log_error("task_logs_failed", "error", err.msg, NULL);
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's jobs");
+	}
+	for (i = 0; i < PQntuples(jobs); i++) {
+		cy_buf_addstr(&out, PQgetvalue(jobs, i, JC_STDOUT));
+		cy_buf_addstr(&errb, PQgetvalue(jobs, i, JC_STDERR));
+	}
+	o = json_object();
+	json_object_set_new(o, "task_id", json_string(PQgetvalue(res, 0, TC_ID)));
+	json_object_set_new(o, "stdout", json_string(strcmp(stream, "stderr") ? out.buf : ""));
+	json_object_set_new(o, "stderr", json_string(strcmp(stream, "stdout") ? errb.buf : ""));
+	PQclear(jobs);
+	PQclear(res);
+	cy_buf_release(&out);
+	cy_buf_release(&errb);
+	cy_resp_json(resp, 200, o);
+}
+
+void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	char id[64], status[32] = "";
+	PGresult *res;
+	int rc;
+
+	if (!(res = task_lookup(req, resp)))
+		return;
+	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
+	PQclear(res);
+	rc = store_task_cancel(id, status, sizeof(status), &err);
+	if (rc < 0) {
+		if (err.code == ENOENT)
+			return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "task '%s' not found", id);
+		cy_log_error("task_cancel_failed", "task_id", id, "error", err.msg, NULL);
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot cancel the task");
+	}
+	if (rc == 0)
+		return cy_resp_problem(resp, CY_PROBLEM_CONFLICT, "task already %s",
+			task_api_status(status));
+	task_wait_broadcast();
+	cy_log_info("task_canceled", "task_id", id, NULL);
+	cy_resp_json(resp, 200, json_pack("{s:s, s:b}", "task_id", id, "canceled", 1));
+}
