@@ -35,6 +35,7 @@ Q_CC = @echo "   CC $@";
 Q_LD = @echo " LINK $@";
 endif
 
+# Objects go under $(O)/obj/, binaries to $(O)/.
 # Sources per program.  Each directory holds one program's files; lib/ is shared.
 LIB_SRCS := $(sort $(wildcard lib/*.c))
 SERVER_SRCS := $(sort $(wildcard server/*.c))
@@ -42,10 +43,10 @@ NODE_SRCS := $(sort $(wildcard node/*.c))
 CYNORK_SRCS := $(sort $(wildcard cynork/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 
-LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
-SERVER_OBJS := $(SERVER_SRCS:%.c=$(O)/%.o)
-NODE_OBJS := $(NODE_SRCS:%.c=$(O)/%.o)
-CYNORK_OBJS := $(CYNORK_SRCS:%.c=$(O)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+SERVER_OBJS := $(SERVER_SRCS:%.c=$(O)/obj/%.o)
+NODE_OBJS := $(NODE_SRCS:%.c=$(O)/obj/%.o)
+CYNORK_OBJS := $(CYNORK_SRCS:%.c=$(O)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 PROGRAMS := $(O)/cynork $(O)/cynode-server $(O)/cynode-node
@@ -57,7 +58,7 @@ $(O)/.cflags: FORCE
 	@mkdir -p $(O)
 	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
 
-$(O)/%.o: %.c $(O)/.cflags
+$(O)/obj/%.o: %.c $(O)/.cflags
 	@mkdir -p $(dir $@)
 	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -74,7 +75,8 @@ $(O)/cynode-node: $(NODE_OBJS) $(O)/libcynode.a
 $(O)/cynork: $(CYNORK_OBJS) $(O)/libcynode.a
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libcynode.a
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(O)/libcynode.a
+	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 units: $(UNIT_BINS)

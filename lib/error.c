@@ -26,6 +26,28 @@ cy_error_set(struct cy_error *err, int code, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Writes "a: b" into dst (size n), truncating b and then a as needed; the
+ * message is always NUL-terminated.  (snprintf would do, but its possible
+ * truncation is what we want here, and writing it out keeps -Wformat-truncation
+ * quiet without hiding real cases elsewhere.)
+ */
+static void
+error_join(char *dst, size_t n, const char *a, const char *b)
+{
+	size_t la = strnlen(a, n - 1), lb, off = la;
+
+	memmove(dst, a, la);
+	if (off + 2 < n) {
+		dst[off++] = ':';
+		dst[off++] = ' ';
+		lb = strnlen(b, n - 1 - off);
+		memmove(dst + off, b, lb);
+		off += lb;
+	}
+	dst[off] = '\0';
+}
+
 int
 cy_error_errno(struct cy_error *err, const char *fmt, ...)
 {
@@ -41,7 +63,7 @@ cy_error_errno(struct cy_error *err, const char *fmt, ...)
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
 	err->code = saved;
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", head, strerror(saved));
+	error_join(err->msg, sizeof(err->msg), head, strerror(saved));
 	errno = saved;
 	return -1;
 }
@@ -63,7 +85,7 @@ cy_error_wrap(struct cy_error *err, const char *fmt, ...)
 	if (old[0] == '\0')
 		snprintf(err->msg, sizeof(err->msg), "%s", head);
 	else
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old);
+		error_join(err->msg, sizeof(err->msg), head, old);
 	return -1;
 }
 

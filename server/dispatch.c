@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 #define RETRY_MS 500
 #define ERROR_BACKOFF_MS 2000
 #define STOP_JOIN_S 10
+#define IDLE_SLEEP_MS 60000
 
 static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake_cond;
@@ -49,7 +51,8 @@ void dispatch_wake(void)
 {
 	pthread_mutex_lock(&wake_lock);
 	wake_gen++;
-	pthread_cond_broadcast(&wake_cond);
+	/* One sleeper is enough: a thread that claims a job wakes the next. */
+	pthread_cond_signal(&wake_cond);
 	pthread_mutex_unlock(&wake_lock);
 }
 
@@ -204,7 +207,7 @@ static void dispatch_run(const struct dispatch_job *j)
 			goto fail;
 		}
 		cy_httpc_resp_release(&hr);
-		snprintf(msg, sizeof(msg), "cannot reach the worker at %s: %s", url, err.msg);
+		snprintf(msg, sizeof(msg), "cannot reach the worker: %s", err.msg);
 		if (err.code == EFBIG || attempt == ATTEMPTS || dispatch_stopping)
 			goto fail;
 		cy_log_warn("job_dispatch_retry", "job_id", j->job_id, "error", err.msg, NULL);
@@ -220,11 +223,18 @@ out:
 	free(body);
 }
 
-/* One dispatcher thread. */
+/*
+ * One dispatcher thread.  Only the first polls the database on a timer; the
+ * others sleep until woken, and each successful claim wakes another thread,
+ * so a burst of work fans out without every idle thread polling.
+ */
 static void *dispatch_main(void *arg)
 {
 	long poll_ms = srv.cfg.dispatch_poll_ms > 0 ? (long)srv.cfg.dispatch_poll_ms :
 		POLL_MS_DEFAULT;
+
+	if ((uintptr_t)arg != 0)
+		poll_ms = IDLE_SLEEP_MS;
 
 	while (!dispatch_stopping && !srv.stopping) {
 		unsigned long gen = dispatch_generation();
@@ -233,6 +243,7 @@ static void *dispatch_main(void *arg)
 		int rc = store_dispatch_claim(&j, &err);
 
 		if (rc == 1) {
+			dispatch_wake();
 			dispatch_run(&j);
 			dispatch_job_release(&j);
 			continue;
@@ -265,7 +276,7 @@ int dispatch_start(struct cy_error *err)
 	dispatch_stopping = 0;
 	workers = xcalloc(nworkers, sizeof(*workers));
 	for (i = 0; i < nworkers; i++) {
-		rc = pthread_create(&workers[i], NULL, dispatch_main, NULL);
+		rc = pthread_create(&workers[i], NULL, dispatch_main, (void *)(uintptr_t)i);
 		if (rc != 0) {
 			nworkers = i;
 			dispatch_stop();

@@ -1,0 +1,169 @@
+/*
+ * cynork's gateway client: one function that sends a JSON request through
+ * lib/httpc, maps the HTTP status to cynork's exit codes (spec/cli.md
+ * section 4), prints the problem detail as a one-line error, retries a 429
+ * once after Retry-After, and refreshes the session once on a 401 when a
+ * refresh token is stored.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cynork.h"
+#include "httpc.h"
+#include "json.h"
+#include "version.h"
+#include "banned.h"
+
+#define RESPONSE_MAX (64 * 1024 * 1024)
+
+char *
+url_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct cy_buf b = CY_BUF_INIT;
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			ch == '-' || ch == '_' || ch == '.' || ch == '~')
+			cy_buf_addch(&b, ch);
+		else
+			cy_buf_addf(&b, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
+	}
+	return cy_buf_detach(&b, NULL);
+}
+
+static int
+exit_for_status(long status)
+{
+	if (status == 401 || status == 403)
+		return EXIT_AUTH;
+	if (status == 404)
+		return EXIT_NOT_FOUND;
+	if (status == 409)
+		return EXIT_CONFLICT;
+	if (status == 400 || status == 413 || status == 422)
+		return EXIT_VALIDATION;
+	return EXIT_GATEWAY;
+}
+
+/* Prints the error of a non-2xx response and returns its exit code. */
+static int
+report_http_error(const struct cy_httpc_resp *r)
+{
+	json_t *j = cy_json_parse(r->body.buf, r->body.len, true, NULL);
+	const char *detail = j ? cy_json_str(j, "detail") : NULL;
+	const char *title = j ? cy_json_str(j, "title") : NULL;
+	int code = exit_for_status(r->status);
+
+	if (!detail && j && json_is_object(json_object_get(j, "error")))
+		detail = cy_json_str(json_object_get(j, "error"), "message");
+	fail(code, "%s (HTTP %ld)", detail ? detail : title ? title : "request failed", r->status);
+	if (code == EXIT_AUTH && r->status == 401)
+		fprintf(stderr, "hint: run 'cynork login' (or set CYNORK_TOKEN)\n");
+	json_decref(j);
+	return code;
+}
+
+/* Exchanges the stored refresh token for a new pair; 0 on success. */
+static int
+refresh_session(struct ctx *c)
+{
+	struct cy_httpc_opts o = { .timeout_ms = 30000, .max_response = RESPONSE_MAX };
+	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
+	struct cy_error err = CY_ERROR_INIT;
+	char *url, *body;
+	json_t *req, *j = NULL;
+	const char *at, *rt;
+	int rc = -1;
+
+	if (c->token_from_env || !c->cfg.refresh_token)
+		return -1;
+	url = xasprintf("%s/v1/auth/refresh", c->gateway);
+	req = json_pack("{s:s}", "refresh_token", c->cfg.refresh_token);
+	body = json_dumps(req, JSON_COMPACT);
+	o.user_agent = "cynork/" CYNODE_VERSION;
+	if (cy_httpc_request("POST", url, body, strlen(body), &o, &r, &err) == 0 &&
+		r.status == 200 && (j = cy_json_parse(r.body.buf, r.body.len, true, NULL)) &&
+		(at = cy_json_str(j, "access_token")) && (rt = cy_json_str(j, "refresh_token"))) {
+		free(c->cfg.token);
+		free(c->cfg.refresh_token);
+		c->cfg.token = xstrdup(at);
+		c->cfg.refresh_token = xstrdup(rt);
+		c->token = c->cfg.token;
+		rc = cfg_save(c) == 0 ? 0 : -1;
+	}
+	json_decref(j);
+	json_decref(req);
+	explicit_bzero(body, strlen(body));
+	free(body);
+	free(url);
+	cy_httpc_resp_release(&r);
+	return rc;
+}
+
+int
+api_call_h(struct ctx *c, const char *method, const char *path, json_t *body, bool auth,
+	const char *const *headers, long timeout_ms, json_t **out, long *status)
+{
+	struct cy_httpc_opts o = { .timeout_ms = timeout_ms ? timeout_ms : 30000,
+		.max_response = RESPONSE_MAX, .user_agent = "cynork/" CYNODE_VERSION,
+		.headers = headers };
+	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
+	struct cy_error err = CY_ERROR_INIT;
+	char *url = xasprintf("%s%s", c->gateway, path);
+	char *data = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	bool refreshed = false, retried = false;
+	int rc;
+
+	if (out)
+		*out = NULL;
+again:
+	o.bearer = auth ? c->token : NULL;
+	cy_httpc_resp_release(&r);
+	if (cy_httpc_request(method, url, data, data ? strlen(data) : 0, &o, &r, &err) < 0) {
+		rc = fail(EXIT_GATEWAY, "cannot reach the gateway at %s: %s", c->gateway, err.msg);
+		goto out;
+	}
+	if (status)
+		*status = r.status;
+	if (r.status == 401 && auth && !refreshed && refresh_session(c) == 0) {
+		refreshed = true;
+		goto again;
+	}
+	if (r.status == 429 && !retried && r.retry_after >= 0 && r.retry_after <= 10) {
+		retried = true;
+		sleep((unsigned)r.retry_after);
+		goto again;
+	}
+	if (r.status < 200 || r.status >= 300) {
+		rc = report_http_error(&r);
+		goto out;
+	}
+	rc = EXIT_OK;
+	if (out && r.body.len) {
+		*out = cy_json_parse(r.body.buf, r.body.len, false, &err);
+		if (!*out)
+			rc = fail(EXIT_GATEWAY, "malformed response from the gateway: %s", err.msg);
+	}
+out:
+	if (data) {
+		explicit_bzero(data, strlen(data));
+		free(data);
+	}
+	free(url);
+	cy_httpc_resp_release(&r);
+	return rc;
+}
+
+int
+api_call(struct ctx *c, const char *method, const char *path, json_t *body, bool auth,
+	json_t **out)
+{
+	return api_call_h(c, method, path, body, auth, NULL, 0, out, NULL);
+}

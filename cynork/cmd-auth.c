@@ -1,0 +1,249 @@
+/*
+ * cynork auth login|logout|whoami|refresh (and the top-level shortcuts).
+ * Passwords never come from the command line: a prompt with echo off, or
+ * --password-stdin.  Tokens are stored in the config file (0600) and never
+ * printed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cynork.h"
+#include "json.h"
+#include "banned.h"
+
+#define SECRET_MAX 4096
+
+/* Reads one line from stdin into a new string without its newline; NULL at EOF. */
+static char *
+read_line(void)
+{
+	struct cy_buf b = CY_BUF_INIT;
+	int ch;
+
+	while ((ch = getchar()) != EOF && ch != '\n') {
+		if (b.len >= SECRET_MAX) {
+			explicit_bzero(b.buf, b.len);
+			cy_buf_release(&b);
+			return NULL;
+		}
+		cy_buf_addch(&b, ch);
+	}
+	if (ch == EOF && b.len == 0) {
+		cy_buf_release(&b);
+		return NULL;
+	}
+	return cy_buf_detach(&b, NULL);
+}
+
+/* Prompts on stderr and reads a line, with echo off when stdin is a terminal. */
+static char *
+prompt(const char *label, bool secret)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && secret && tcgetattr(STDIN_FILENO, &old) == 0;
+	char *line;
+
+	fputs(label, stderr);
+	fflush(stderr);
+	if (tty) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	line = read_line();
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	return line;
+}
+
+/* Reads all of stdin as the password, stripping exactly one trailing newline. */
+static char *
+password_from_stdin(void)
+{
+	struct cy_buf b = CY_BUF_INIT;
+
+	if (cy_buf_read_fd(&b, STDIN_FILENO, SECRET_MAX) < 0) {
+		explicit_bzero(b.buf, b.len);
+		cy_buf_release(&b);
+		return NULL;
+	}
+	if (b.len && b.buf[b.len - 1] == '\n')
+		cy_buf_setlen(&b, b.len - 1);
+	if (b.len && b.buf[b.len - 1] == '\r')
+		cy_buf_setlen(&b, b.len - 1);
+	return cy_buf_detach(&b, NULL);
+}
+
+static int
+auth_login_check(const struct parsed *p)
+{
+	if (opt_set(p, "password-stdin") && !opt_set(p, "user"))
+		return fail(EXIT_USAGE, "--password-stdin needs --user");
+	return 0;
+}
+
+static int
+auth_login(struct ctx *c, const struct parsed *p)
+{
+	char *user = opt_get(p, "user") ? xstrdup(opt_get(p, "user")) : NULL, *pass;
+	const char *at, *rt;
+	json_t *req, *res = NULL;
+	struct cy_buf line = CY_BUF_INIT;
+	int rc;
+
+	if (!user && !(user = prompt("User: ", false)))
+		return fail(EXIT_USAGE, "no user name given");
+	pass = opt_set(p, "password-stdin") ? password_from_stdin() : prompt("Password: ", true);
+	if (!pass || !*pass) {
+		free(user);
+		free(pass);
+		return fail(EXIT_USAGE, "no password given");
+	}
+	req = json_pack("{s:s, s:s}", "handle", user, "password", pass);
+	explicit_bzero(pass, strlen(pass));
+	free(pass);
+	rc = api_call(c, "POST", "/v1/auth/login", req, false, &res);
+	json_object_clear(req);
+	json_decref(req);
+	if (rc)
+		goto out;
+	at = cy_json_str(res, "access_token");
+	rt = cy_json_str(res, "refresh_token");
+	if (!at) {
+		rc = fail(EXIT_GATEWAY, "malformed login response: no access_token");
+		goto out;
+	}
+	free(c->cfg.token);
+	free(c->cfg.refresh_token);
+	c->cfg.token = xstrdup(at);
+	c->cfg.refresh_token = rt ? xstrdup(rt) : NULL;
+	if ((rc = cfg_save(c)) != 0)
+		goto out;
+	if (out_json(c)) {
+		print_json(json_pack("{s:b, s:s}", "logged_in", 1, "user", user));
+	} else {
+		rec_add(&line, "logged_in", "true");
+		rec_add(&line, "user", user);
+		print_line(&line);
+	}
+out:
+	json_decref(res);
+	free(user);
+	return rc;
+}
+
+static int
+auth_logout(struct ctx *c, const struct parsed *p)
+{
+	struct cy_buf line = CY_BUF_INIT;
+	int rc;
+
+	/* Best effort: end the session on the server too. */
+	if (c->cfg.token && c->cfg.refresh_token) {
+		json_t *req = json_pack("{s:s}", "refresh_token", c->cfg.refresh_token);
+		const char *saved = c->token;
+
+		c->token = c->cfg.token;
+		if (api_call(c, "POST", "/v1/auth/logout", req, true, NULL) != 0)
+			note(c, "note: the server session could not be ended; the local tokens are removed anyway");
+		c->token = saved;
+		json_decref(req);
+	}
+	if (c->cfg.loaded || c->cfg.token || c->cfg.refresh_token) {
+		FREE_AND_NULL(c->cfg.token);
+		FREE_AND_NULL(c->cfg.refresh_token);
+		if ((rc = cfg_save(c)) != 0)
+			return rc;
+	}
+	if (out_json(c))
+		return print_json(json_pack("{s:b}", "logged_out", 1));
+	rec_add(&line, "logged_out", "true");
+	return print_line(&line);
+}
+
+static int
+auth_whoami(struct ctx *c, const struct parsed *p)
+{
+	struct cy_buf line = CY_BUF_INIT;
+	json_t *res = NULL;
+	int rc = api_call(c, "GET", "/v1/users/me", NULL, true, &res);
+
+	if (rc)
+		return rc;
+	if (out_json(c)) {
+		print_json(json_pack("{s:s?, s:s?}", "id", cy_json_str(res, "id"), "user",
+			cy_json_str(res, "handle")));
+	} else if (out_name(c)) {
+		printf("%s\n", cy_json_str(res, "handle") ? cy_json_str(res, "handle") : "");
+	} else {
+		rec_add(&line, "id", cy_json_str(res, "id"));
+		rec_add(&line, "user", cy_json_str(res, "handle"));
+		print_line(&line);
+	}
+	json_decref(res);
+	return 0;
+}
+
+static int
+auth_refresh(struct ctx *c, const struct parsed *p)
+{
+	struct cy_buf line = CY_BUF_INIT;
+	json_t *req, *res = NULL;
+	const char *at, *rt;
+	int rc;
+
+	if (!c->cfg.refresh_token)
+		return fail(EXIT_AUTH, "no refresh token stored: run 'cynork login'");
+	req = json_pack("{s:s}", "refresh_token", c->cfg.refresh_token);
+	rc = api_call(c, "POST", "/v1/auth/refresh", req, false, &res);
+	json_decref(req);
+	if (rc)
+		return rc;
+	at = cy_json_str(res, "access_token");
+	rt = cy_json_str(res, "refresh_token");
+	if (!at || !rt) {
+		json_decref(res);
+		return fail(EXIT_GATEWAY, "malformed refresh response");
+	}
+	free(c->cfg.token);
+	free(c->cfg.refresh_token);
+	c->cfg.token = xstrdup(at);
+	c->cfg.refresh_token = xstrdup(rt);
+	json_decref(res);
+	if ((rc = cfg_save(c)) != 0)
+		return rc;
+	if (out_json(c))
+		return print_json(json_pack("{s:b}", "refreshed", 1));
+	rec_add(&line, "refreshed", "true");
+	return print_line(&line);
+}
+
+static const struct opt login_opts[] = {
+	{ "user", 'u', OPT_STR, "USER", "user handle (prompted for when absent)", NULL, 0, 0,
+	  "handle" },
+	{ "password-stdin", 0, OPT_BOOL, NULL, "read the password from standard input (needs --user)" },
+	{ NULL }
+};
+
+#define LOGIN_SUMMARY "log in and store the session in the config file"
+
+const struct cmd cmd_auth_login = { "auth login", NULL, LOGIN_SUMMARY, NULL, login_opts, 0, 0, 0,
+	auth_login_check, auth_login };
+const struct cmd cmd_login = { "login", NULL, LOGIN_SUMMARY " (= auth login)", NULL, login_opts,
+	0, 0, 0, auth_login_check, auth_login };
+const struct cmd cmd_auth_logout = { "auth logout", NULL, "end the session and forget the stored tokens",
+	NULL, NULL, 0, 0, 0, NULL, auth_logout };
+const struct cmd cmd_logout = { "logout", NULL, "end the session (= auth logout)", NULL, NULL, 0,
+	0, 0, NULL, auth_logout };
+const struct cmd cmd_auth_whoami = { "auth whoami", NULL, "show the logged-in user", NULL, NULL,
+	0, 0, CMD_NEEDS_AUTH, NULL, auth_whoami };
+const struct cmd cmd_whoami = { "whoami", NULL, "show the logged-in user (= auth whoami)", NULL,
+	NULL, 0, 0, CMD_NEEDS_AUTH, NULL, auth_whoami };
+const struct cmd cmd_auth_refresh = { "auth refresh", NULL,
+	"renew the session with the stored refresh token", NULL, NULL, 0, 0, 0, NULL, auth_refresh };

@@ -1,0 +1,252 @@
+/*
+ * cynork task create: exactly one input mode (-p/-t text, -f task file,
+ * -s script, --command..., --commands-file), file checks before any request
+ * (regular file, no symlink, readable, size limits; `-` reads stdin), then
+ * POST /v1/tasks and, with --wait, the job's own exit code.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cynork.h"
+#include "json.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define TASK_FILE_MAX (1024 * 1024)
+#define SCRIPT_MAX (256 * 1024)
+#define COMMANDS_FILE_MAX (64 * 1024)
+#define ATTACH_MAX_COUNT 16
+#define ATTACH_MAX_BYTES (10LL * 1024 * 1024)
+
+static const char *const mode_choices[] = { "prompt", "script", "commands", NULL };
+static const char *const mode_flags[] = { "prompt", "task", "task-file", "script", "command",
+	"commands-file", NULL };
+
+/* Checks a file flag's path: regular, not a symlink, readable, within max. */
+static int
+check_file(const char *flag, const char *path, long long max)
+{
+	struct stat st;
+
+	if (strcmp(path, "-") == 0)
+		return 0;
+	if (lstat(path, &st) < 0)
+		return fail(EXIT_USAGE, "--%s '%s': %s", flag, path, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return fail(EXIT_USAGE, "--%s '%s': is a symbolic link; give the file itself", flag,
+			path);
+	if (!S_ISREG(st.st_mode))
+		return fail(EXIT_USAGE, "--%s '%s': not a regular file", flag, path);
+	if (access(path, R_OK) < 0)
+		return fail(EXIT_USAGE, "--%s '%s': %s", flag, path, strerror(errno));
+	if (st.st_size > max)
+		return fail(EXIT_USAGE, "--%s '%s': larger than %lld bytes", flag, path, max);
+	return 0;
+}
+
+static int
+create_check(const struct parsed *p)
+{
+	const char *const *list;
+	size_t i, n, modes = 0;
+	int rc;
+
+	for (i = 0; mode_flags[i]; i++)
+		modes += opt_set(p, mode_flags[i]);
+	if (modes == 0)
+		return fail(EXIT_USAGE, "give one input: -p TEXT, -f FILE, -s SCRIPT, --command CMD or --commands-file FILE");
+	if (modes > 1)
+		return fail(EXIT_USAGE, "give only one of -p/--prompt, -t/--task, -f/--task-file, -s/--script, --command, --commands-file");
+	if (opt_get(p, "task-file") &&
+		(rc = check_file("task-file", opt_get(p, "task-file"), TASK_FILE_MAX)))
+		return rc;
+	if (opt_get(p, "script") && (rc = check_file("script", opt_get(p, "script"), SCRIPT_MAX)))
+		return rc;
+	if (opt_get(p, "commands-file") &&
+		(rc = check_file("commands-file", opt_get(p, "commands-file"), COMMANDS_FILE_MAX)))
+		return rc;
+	n = opt_list(p, "attach", &list);
+	if (n > ATTACH_MAX_COUNT)
+		return fail(EXIT_USAGE, "at most %d attachments", ATTACH_MAX_COUNT);
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i], "-") == 0 ||
+			(rc = check_file("attach", list[i], ATTACH_MAX_BYTES)))
+			return strcmp(list[i], "-") == 0 ?
+				fail(EXIT_USAGE, "--attach does not take '-'") : rc;
+	if (opt_set(p, "wait") && opt_set(p, "result"))
+		return fail(EXIT_USAGE, "give only one of --wait and --result");
+	return 0;
+}
+
+/* Reads a file flag's content ("-" = stdin) within max bytes. */
+static int
+read_input(const char *flag, const char *path, size_t max, struct cy_buf *out)
+{
+	int rc = strcmp(path, "-") == 0 ? cy_buf_read_fd(out, STDIN_FILENO, max) :
+		cy_buf_read_file(out, path, max);
+
+	if (rc < 0)
+		return fail(EXIT_USAGE, "--%s '%s': %s", flag, path,
+			errno == EFBIG ? "too large" : strerror(errno));
+	if (memchr(out->buf, '\0', out->len))
+		return fail(EXIT_USAGE, "--%s '%s': contains a NUL byte", flag, path);
+	return 0;
+}
+
+/* Keeps the non-blank lines of text, joined with \n. */
+static void
+drop_blank_lines(struct cy_buf *in, struct cy_buf *out)
+{
+	const char *s = in->buf;
+
+	while (*s) {
+		size_t n = strcspn(s, "\n"), k;
+		bool blank = true;
+
+		for (k = 0; k < n; k++)
+			if (s[k] != ' ' && s[k] != '\t' && s[k] != '\r')
+				blank = false;
+		if (!blank) {
+			if (out->len)
+				cy_buf_addch(out, '\n');
+			cy_buf_add(out, s, n);
+		}
+		s += n;
+		if (*s == '\n')
+			s++;
+	}
+}
+
+/* Builds the prompt text and input mode from the chosen flag. */
+static int
+build_input(const struct parsed *p, struct cy_buf *text, const char **mode)
+{
+	struct cy_buf raw = CY_BUF_INIT;
+	const char *const *cmds;
+	size_t i, n;
+	int rc = 0;
+
+	if (opt_get(p, "prompt") || opt_get(p, "task")) {
+		cy_buf_addstr(text, opt_get(p, "prompt") ? opt_get(p, "prompt") : opt_get(p, "task"));
+		*mode = "prompt";
+	} else if (opt_get(p, "task-file")) {
+		rc = read_input("task-file", opt_get(p, "task-file"), TASK_FILE_MAX, text);
+		*mode = "prompt";
+	} else if (opt_get(p, "script")) {
+		rc = read_input("script", opt_get(p, "script"), SCRIPT_MAX, text);
+		*mode = "script";
+	} else if ((n = opt_list(p, "command", &cmds)) > 0) {
+		for (i = 0; i < n; i++)
+			cy_buf_addf(text, "%s%s", i ? "\n" : "", cmds[i]);
+		*mode = "commands";
+	} else {
+		rc = read_input("commands-file", opt_get(p, "commands-file"), COMMANDS_FILE_MAX,
+			&raw);
+		drop_blank_lines(&raw, text);
+		*mode = "commands";
+	}
+	cy_buf_release(&raw);
+	if (rc == 0 && text->len == 0)
+		rc = fail(EXIT_USAGE, "the task input is empty");
+	if (opt_get(p, "input-mode"))
+		*mode = opt_get(p, "input-mode");
+	return rc;
+}
+
+static int
+task_create(struct ctx *c, const struct parsed *p)
+{
+	struct cy_buf text = CY_BUF_INIT, line = CY_BUF_INIT, hdr = CY_BUF_INIT;
+	const char *mode = "prompt", *id, *headers[2] = { NULL, NULL };
+	const char *const *att;
+	long long timeout_s = 0;
+	json_t *req, *res = NULL;
+	size_t i, n;
+	int rc;
+
+	if ((rc = build_input(p, &text, &mode)) != 0)
+		goto out;
+	if (opt_get(p, "timeout"))
+		cy_duration_parse(opt_get(p, "timeout"), &timeout_s);
+	req = json_pack("{s:s, s:s}", "prompt", text.buf, "input_mode", mode);
+	if (opt_get(p, "name"))
+		json_object_set_new(req, "task_name", json_string(opt_get(p, "name")));
+	if (opt_get(p, "project-id"))
+		json_object_set_new(req, "project_id", json_string(opt_get(p, "project-id")));
+	if ((n = opt_list(p, "attach", &att)) > 0) {
+		json_t *a = json_array();
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(a, json_string(att[i]));
+		json_object_set_new(req, "attachments", a);
+	}
+	if (opt_get(p, "idempotency-key")) {
+		cy_buf_addf(&hdr, "Idempotency-Key: %s", opt_get(p, "idempotency-key"));
+		headers[0] = hdr.buf;
+	}
+	rc = api_call_h(c, "POST", "/v1/tasks", req, true, headers, 0, &res, NULL);
+	json_decref(req);
+	if (rc)
+		goto out;
+	id = cy_json_str(res, "task_id") ? cy_json_str(res, "task_id") : cy_json_str(res, "id");
+	if (!id) {
+		rc = fail(EXIT_GATEWAY, "malformed response: no task id");
+		goto out;
+	}
+	if (opt_set(p, "wait") || opt_set(p, "result")) {
+		note(c, "task %s created; waiting for it to end", id);
+		rc = task_wait_and_print(c, id, timeout_s, opt_set(p, "wait"));
+		goto out;
+	}
+	if (out_json(c)) {
+		json_t *o = json_pack("{s:s, s:s?}", "task_id", id, "status",
+			cy_json_str(res, "status"));
+
+		if (cy_json_str(res, "task_name"))
+			json_object_set_new(o, "task_name", json_string(cy_json_str(res, "task_name")));
+		print_json(o);
+	} else if (out_name(c)) {
+		printf("%s\n", id);
+	} else {
+		rec_add(&line, "task_id", id);
+		if (cy_json_str(res, "task_name"))
+			rec_add(&line, "task_name", cy_json_str(res, "task_name"));
+		rec_add(&line, "status", cy_json_str(res, "status"));
+		print_line(&line);
+	}
+out:
+	json_decref(res);
+	cy_buf_release(&text);
+	cy_buf_release(&hdr);
+	return rc;
+}
+
+static const struct opt create_opts[] = {
+	{ "prompt", 'p', OPT_STR, "TEXT", "task text, interpreted by the system" },
+	{ "task", 't', OPT_STR, "TEXT", "same as --prompt" },
+	{ "task-file", 'f', OPT_STR, "PATH", "read the task text from a file (- = stdin, max 1 MiB)" },
+	{ "script", 's', OPT_STR, "PATH", "run this script in the sandbox (- = stdin, max 256 KiB)" },
+	{ "command", 0, OPT_LIST, "CMD", "run this shell command in the sandbox (repeatable, in order)" },
+	{ "commands-file", 0, OPT_STR, "PATH", "run the file's non-blank lines as commands (- = stdin, max 64 KiB)" },
+	{ "name", 0, OPT_STR, "NAME", "suggested task name (normalised; suffixed when taken)", NULL, 0,
+	  0, "task-name" },
+	{ "attach", 'a', OPT_LIST, "PATH", "attach a file path (repeatable, at most 16)", NULL, 0, 0,
+	  "attachment" },
+	{ "project-id", 0, OPT_STR, "ID", "project to use (default: your default project)" },
+	{ "input-mode", 0, OPT_ENUM, "MODE", "override the input mode: prompt, script or commands",
+	  mode_choices },
+	{ "wait", 'w', OPT_BOOL, NULL, "wait for the task and exit with the job's exit code" },
+	{ "result", 0, OPT_BOOL, NULL, "wait for the task and print its result (exit 0)" },
+	{ "timeout", 0, OPT_DURATION, "DUR", "with --wait: give up after DUR (exit 124)" },
+	{ "idempotency-key", 0, OPT_STR, "KEY", "a retried create with the same key returns the first task" },
+	{ NULL }
+};
+
+const struct cmd cmd_task_create = { "task create", NULL, "create a task", NULL, create_opts, 0, 0,
+	CMD_NEEDS_AUTH, create_check, task_create };

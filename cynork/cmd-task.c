@@ -1,0 +1,401 @@
+/*
+ * cynork task list|get|result|cancel|logs, and the wait loop shared with
+ * `task create --wait`: long polls on GET /v1/tasks/{id}/result?wait=N (no
+ * client-side sleep loop) and the mapping of a finished task to an exit code
+ * (spec/cli.md section 11: the job's own code, 124 timeout, 125 canceled).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cynork.h"
+#include "json.h"
+#include "states.h"
+#include "timeutil.h"
+#include "banned.h"
+
+static const char *const status_choices[] = { "queued", "running", "completed", "failed",
+	"canceled", "superseded", NULL };
+static const char *const stream_choices[] = { "stdout", "stderr", "all", NULL };
+
+static bool
+status_terminal(const char *s)
+{
+	int st = s ? cy_task_state_parse(s) : -1;
+
+	return st >= 0 && cy_task_state_terminal((enum cy_task_state)st);
+}
+
+/* The first job's RunJobResponse (a JSON string in the result), or NULL. */
+static json_t *
+job_result(json_t *res)
+{
+	json_t *jobs = json_object_get(res, "jobs"), *job = json_array_get(jobs, 0);
+	const char *s = cy_json_str(job, "result");
+	json_t *r;
+
+	if (!s)
+		return NULL;
+	r = cy_json_parse(s, strlen(s), true, NULL);
+	return r;
+}
+
+/* Exit code of a job, or -1 when none is known. */
+static long long
+job_exit_code(json_t *res, json_t *jr)
+{
+	json_t *job = json_array_get(json_object_get(res, "jobs"), 0);
+	json_t *v = jr ? json_object_get(jr, "exit_code") : NULL;
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	v = json_object_get(job, "exit_code");
+	return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+int
+task_exit_code(json_t *res)
+{
+	const char *st = cy_json_str(res, "status");
+	json_t *jr = job_result(res);
+	const char *jst = jr ? cy_json_str(jr, "status") : NULL;
+	long long code = job_exit_code(res, jr);
+	int rc;
+
+	if (st && strcmp(st, "completed") == 0)
+		rc = EXIT_OK;
+	else if (st && strcmp(st, "canceled") == 0)
+		rc = EXIT_CANCELED;
+	else if (jst && strcmp(jst, "timeout") == 0)
+		rc = EXIT_TIMEOUT;
+	else if (code > 0 && code < 256)
+		rc = (int)code;
+	else
+		rc = EXIT_JOB_FAILED;
+	if (jst && strcmp(jst, "timeout") == 0)
+		fprintf(stderr, "cynork: the job timed out on the node\n");
+	json_decref(jr);
+	return rc;
+}
+
+int
+task_print_result(struct ctx *c, json_t *res)
+{
+	const char *id = cy_json_str(res, "task_id"), *st = cy_json_str(res, "status");
+	json_t *jr = status_terminal(st) ? job_result(res) : NULL;
+	const char *out = jr ? cy_json_str(jr, "stdout") : NULL;
+	const char *err = jr ? cy_json_str(jr, "stderr") : NULL;
+	long long code = status_terminal(st) ? job_exit_code(res, jr) : -1;
+	struct cy_buf line = CY_BUF_INIT;
+	json_t *o;
+
+	if (jr && (!err || !*err) && cy_json_str(jr, "error"))
+		err = cy_json_str(jr, "error");
+	if (out_json(c)) {
+		o = json_pack("{s:s?, s:s?}", "task_id", id, "status", st);
+		if (cy_json_str(res, "task_name"))
+			json_object_set_new(o, "task_name", json_string(cy_json_str(res, "task_name")));
+		if (status_terminal(st)) {
+			if (code >= 0 || (jr && json_is_integer(json_object_get(jr, "exit_code"))))
+				json_object_set_new(o, "exit_code", json_integer(code));
+			json_object_set_new(o, "stdout", json_string(out ? out : ""));
+			json_object_set_new(o, "stderr", json_string(err ? err : ""));
+		}
+		print_json(o);
+	} else if (out_name(c)) {
+		printf("%s\n", id ? id : "");
+	} else {
+		rec_add(&line, "task_id", id);
+		rec_add(&line, "status", st);
+		if (cy_json_str(res, "task_name"))
+			rec_add(&line, "task_name", cy_json_str(res, "task_name"));
+		if (status_terminal(st)) {
+			rec_addll(&line, "exit_code", code);
+			rec_add(&line, "stdout", out ? out : "");
+			rec_add(&line, "stderr", err ? err : "");
+		}
+		print_line(&line);
+	}
+	json_decref(jr);
+	return 0;
+}
+
+/*
+ * Waits for the task to end (long polls) and prints its result.  With
+ * exit_status, returns the task's exit code (task_exit_code); else 0.
+ * timeout_s <= 0 waits forever.
+ */
+int
+task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status)
+{
+	int64_t deadline = timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0;
+	char *eid = url_escape(id);
+	json_t *res = NULL;
+	int rc;
+
+	for (;;) {
+		long long wait = 30;
+		char path[512];
+
+		if (deadline) {
+			long long left = (deadline - cy_mono_ms() + 999) / 1000;
+
+			if (left <= 0) {
+				fail(EXIT_TIMEOUT, "gave up waiting for task '%s' after %llds (--timeout)",
+					id, timeout_s);
+				rc = EXIT_TIMEOUT;
+				break;
+			}
+			if (left < wait)
+				wait = left;
+		}
+		snprintf(path, sizeof(path), "/v1/tasks/%s/result?wait=%lld", eid, wait);
+		json_decref(res);
+		res = NULL;
+		rc = api_call_h(c, "GET", path, NULL, true, NULL, (wait + 30) * 1000, &res, NULL);
+		if (rc)
+			break;
+		if (status_terminal(cy_json_str(res, "status"))) {
+			task_print_result(c, res);
+			rc = exit_status ? task_exit_code(res) : 0;
+			break;
+		}
+	}
+	json_decref(res);
+	free(eid);
+	return rc;
+}
+
+static int
+task_list(struct ctx *c, const struct parsed *p)
+{
+	struct cy_buf path = CY_BUF_INIT;
+	json_t *res = NULL, *tasks, *t;
+	size_t i;
+	int rc;
+
+	cy_buf_addf(&path, "/v1/tasks?limit=%s", opt_get(p, "limit") ? opt_get(p, "limit") : "50");
+	if (opt_get(p, "status"))
+		cy_buf_addf(&path, "&status=%s", opt_get(p, "status"));
+	if (opt_get(p, "cursor")) {
+		char *e = url_escape(opt_get(p, "cursor"));
+
+		cy_buf_addf(&path, "&cursor=%s", e);
+		free(e);
+	}
+	rc = api_call(c, "GET", path.buf, NULL, true, &res);
+	cy_buf_release(&path);
+	if (rc)
+		return rc;
+	tasks = json_object_get(res, "tasks");
+	if (!json_is_array(tasks)) {
+		json_decref(res);
+		return fail(EXIT_GATEWAY, "malformed response: no 'tasks' list");
+	}
+	if (out_json(c)) {
+		json_t *o = json_pack("{s:O}", "tasks", tasks);
+
+		if (cy_json_str(res, "next_cursor"))
+			json_object_set(o, "next_cursor", json_object_get(res, "next_cursor"));
+		json_decref(res);
+		return print_json(o);
+	}
+	json_array_foreach(tasks, i, t) {
+		struct cy_buf line = CY_BUF_INIT;
+		const char *id = cy_json_str(t, "task_id") ? cy_json_str(t, "task_id") :
+			cy_json_str(t, "id");
+
+		if (out_name(c)) {
+			printf("%s\n", id ? id : "");
+			continue;
+		}
+		rec_add(&line, "task_id", id);
+		rec_add(&line, "status", cy_json_str(t, "status"));
+		if (cy_json_str(t, "task_name"))
+			rec_add(&line, "task_name", cy_json_str(t, "task_name"));
+		rec_add(&line, "created_at", cy_json_str(t, "created_at"));
+		print_line(&line);
+	}
+	if (cy_json_str(res, "next_cursor") && !out_name(c))
+		note(c, "more tasks: --cursor %s", cy_json_str(res, "next_cursor"));
+	json_decref(res);
+	return 0;
+}
+
+/* GETs /v1/tasks/{task}SUFFIX into *res. */
+static int
+task_fetch(struct ctx *c, const char *task, const char *suffix, json_t **res)
+{
+	char *e = url_escape(task), *path = xasprintf("/v1/tasks/%s%s", e, suffix);
+	int rc = api_call(c, "GET", path, NULL, true, res);
+
+	free(path);
+	free(e);
+	return rc;
+}
+
+static int
+task_get(struct ctx *c, const struct parsed *p)
+{
+	struct cy_buf line = CY_BUF_INIT;
+	json_t *res = NULL;
+	const char *id;
+	int rc = task_fetch(c, p->args[0], "", &res);
+
+	if (rc)
+		return rc;
+	if (out_json(c))
+		return print_json(res);
+	id = cy_json_str(res, "task_id") ? cy_json_str(res, "task_id") : cy_json_str(res, "id");
+	if (out_name(c)) {
+		printf("%s\n", id ? id : "");
+	} else {
+		rec_add(&line, "task_id", id);
+		rec_add(&line, "status", cy_json_str(res, "status"));
+		if (cy_json_str(res, "task_name"))
+			rec_add(&line, "task_name", cy_json_str(res, "task_name"));
+		rec_add(&line, "created_at", cy_json_str(res, "created_at"));
+		rec_add(&line, "updated_at", cy_json_str(res, "updated_at"));
+		print_line(&line);
+	}
+	json_decref(res);
+	return 0;
+}
+
+static int
+task_result(struct ctx *c, const struct parsed *p)
+{
+	json_t *res = NULL;
+	int rc;
+
+	if (opt_set(p, "wait"))
+		return task_wait_and_print(c, p->args[0], 0, false);
+	rc = task_fetch(c, p->args[0], "/result", &res);
+	if (rc == 0)
+		task_print_result(c, res);
+	json_decref(res);
+	return rc;
+}
+
+static int
+task_cancel(struct ctx *c, const struct parsed *p)
+{
+	struct cy_buf line = CY_BUF_INIT;
+	json_t *res = NULL;
+	char *e, *path;
+	int rc;
+
+	if (!opt_set(p, "yes")) {
+		int ch, first;
+
+		fprintf(stderr, "Cancel task %s? [y/N] ", p->args[0]);
+		fflush(stderr);
+		first = getchar();
+		ch = first;
+		while (ch != EOF && ch != '\n')
+			ch = getchar();
+		if (first != 'y' && first != 'Y') {
+			note(c, "not canceled");
+			return 0;
+		}
+	}
+	e = url_escape(p->args[0]);
+	path = xasprintf("/v1/tasks/%s/cancel", e);
+	rc = api_call(c, "POST", path, json_object(), true, &res);
+	free(path);
+	free(e);
+	if (rc)
+		return rc;
+	if (out_json(c))
+		return print_json(res);
+	if (out_name(c)) {
+		printf("%s\n", cy_json_str(res, "task_id") ? cy_json_str(res, "task_id") : "");
+	} else {
+		rec_add(&line, "task_id", cy_json_str(res, "task_id"));
+		rec_add(&line, "canceled",
+			json_is_true(json_object_get(res, "canceled")) ? "true" : "false");
+		print_line(&line);
+	}
+	json_decref(res);
+	return 0;
+}
+
+static void
+split_lines(json_t *arr, const char *text)
+{
+	while (text && *text) {
+		size_t n = strcspn(text, "\n");
+
+		json_array_append_new(arr, json_stringn(text, n));
+		text += n;
+		if (*text == '\n')
+			text++;
+	}
+}
+
+static int
+task_logs(struct ctx *c, const struct parsed *p)
+{
+	const char *stream = opt_get(p, "stream") ? opt_get(p, "stream") : "all";
+	char *suffix = xasprintf("/logs?stream=%s", stream);
+	const char *out, *err;
+	json_t *res = NULL;
+	int rc = task_fetch(c, p->args[0], suffix, &res);
+
+	free(suffix);
+	if (rc)
+		return rc;
+	out = cy_json_str(res, "stdout");
+	err = cy_json_str(res, "stderr");
+	if (strcmp(stream, "stderr") == 0)
+		out = NULL;
+	if (strcmp(stream, "stdout") == 0)
+		err = NULL;
+	if (out_json(c)) {
+		json_t *lines = json_array();
+
+		split_lines(lines, out);
+		split_lines(lines, err);
+		print_json(json_pack("{s:s?, s:s, s:o}", "task_id", cy_json_str(res, "task_id"),
+			"stream", stream, "lines", lines));
+	} else {
+		if (out)
+			fputs(out, stdout);
+		if (err)
+			fputs(err, stdout);
+	}
+	json_decref(res);
+	return 0;
+}
+
+static const struct opt list_opts[] = {
+	{ "status", 0, OPT_ENUM, "STATUS", "only tasks in this status", status_choices },
+	{ "limit", 'l', OPT_INT, "N", "at most N tasks (1-200, default 50)", NULL, 1, 200 },
+	{ "cursor", 0, OPT_STR, "CURSOR", "continue from a previous listing" },
+	{ "no-headers", 0, OPT_BOOL, NULL, "accepted for symmetry; record lines have no header" },
+	{ NULL }
+};
+static const struct opt result_opts[] = {
+	{ "wait", 'w', OPT_BOOL, NULL, "wait until the task has ended" },
+	{ NULL }
+};
+static const struct opt cancel_opts[] = {
+	{ "yes", 'y', OPT_BOOL, NULL, "do not ask for confirmation" },
+	{ NULL }
+};
+static const struct opt logs_opts[] = {
+	{ "stream", 0, OPT_ENUM, "STREAM", "stdout, stderr or all (default all)", stream_choices },
+	{ NULL }
+};
+
+const struct cmd cmd_task_list = { "task list", "ls", "list your tasks, newest first", NULL,
+	list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, task_list };
+const struct cmd cmd_task_get = { "task get", NULL, "show a task", "<task>", NULL, 1, 1,
+	CMD_NEEDS_AUTH, NULL, task_get };
+const struct cmd cmd_task_result = { "task result", NULL, "show a task's status and output",
+	"<task>", result_opts, 1, 1, CMD_NEEDS_AUTH, NULL, task_result };
+const struct cmd cmd_task_cancel = { "task cancel", NULL, "cancel a task", "<task>", cancel_opts,
+	1, 1, CMD_NEEDS_AUTH, NULL, task_cancel };
+const struct cmd cmd_task_logs = { "task logs", NULL, "print a task's output", "<task>",
+	logs_opts, 1, 1, CMD_NEEDS_AUTH, NULL, task_logs };

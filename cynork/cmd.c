@@ -1,0 +1,592 @@
+/*
+ * The command dispatcher: parses global options and the command path from
+ * argv, parses the command's options from its table entry, checks the
+ * table's preconditions (needs auth), and runs the command.  The same
+ * table produces --help, `cynork help CMD`, the nearest-name suggestions for
+ * unknown commands and flags, and the hidden `cynork __spec` JSON dump from
+ * which man pages and completions are generated.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cynork.h"
+#include "strnum.h"
+#include "timeutil.h"
+#include "banned.h"
+
+static const char *const output_choices[] = { "table", "json", "name", NULL };
+
+/* Global options: accepted before or after the command words. */
+static const struct opt global_opts[] = {
+	{ "config", 'c', OPT_STR, "PATH", "configuration file (default $XDG_CONFIG_HOME/cynork/config.yaml)" },
+	{ "output", 'o', OPT_ENUM, "FORMAT", "output format: table, json or name", output_choices },
+	{ "quiet", 'q', OPT_BOOL, NULL, "suppress non-essential messages on stderr" },
+	{ "no-color", 0, OPT_BOOL, NULL, "disable colour (also NO_COLOR)" },
+	{ "help", 'h', OPT_BOOL, NULL, "show help for the command" },
+	{ NULL }
+};
+
+int
+fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cynork: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+void
+note(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool
+out_json(const struct ctx *c)
+{
+	return strcmp(c->output, "json") == 0;
+}
+
+bool
+out_name(const struct ctx *c)
+{
+	return strcmp(c->output, "name") == 0;
+}
+
+static int
+opt_index(const struct opt *opts, const char *name)
+{
+	int i;
+
+	for (i = 0; opts && opts[i].name; i++)
+		if (strcmp(opts[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+opt_get(const struct parsed *p, const char *name)
+{
+	int i = opt_index(p->cmd->opts, name);
+
+	return i < 0 ? NULL : p->val[i];
+}
+
+bool
+opt_set(const struct parsed *p, const char *name)
+{
+	return opt_get(p, name) != NULL;
+}
+
+size_t
+opt_list(const struct parsed *p, const char *name, const char *const **out)
+{
+	int i = opt_index(p->cmd->opts, name);
+
+	if (i < 0) {
+		*out = NULL;
+		return 0;
+	}
+	*out = p->list[i];
+	return p->nlist[i];
+}
+
+/* Levenshtein distance, for suggestions. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t *row = xcalloc(lb + 1, sizeof(*row)), prev, tmp, d;
+
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			d = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < d)
+				d = row[j] + 1;
+			if (row[j - 1] + 1 < d)
+				d = row[j - 1] + 1;
+			row[j] = d;
+			prev = tmp;
+		}
+	}
+	d = row[lb];
+	free(row);
+	return d;
+}
+
+/* The last word of a command path. */
+static const char *
+cmd_word(const struct cmd *cmd)
+{
+	const char *s = strrchr(cmd->path, ' ');
+
+	return s ? s + 1 : cmd->path;
+}
+
+/* True when cmd is a direct child of the group path `parent` ("" = top). */
+static bool
+cmd_is_child(const struct cmd *cmd, const char *parent)
+{
+	size_t lp = strlen(parent);
+
+	if (lp == 0)
+		return strchr(cmd->path, ' ') == NULL;
+	return strncmp(cmd->path, parent, lp) == 0 && cmd->path[lp] == ' ' &&
+		strchr(cmd->path + lp + 1, ' ') == NULL;
+}
+
+static bool
+word_matches(const struct cmd *cmd, const char *word)
+{
+	const char *a = cmd->aliases;
+	size_t lw = strlen(word);
+
+	if (strcmp(cmd_word(cmd), word) == 0)
+		return true;
+	while (a && *a) {
+		size_t n = strcspn(a, " ");
+
+		if (n == lw && strncmp(a, word, n) == 0)
+			return true;
+		a += n;
+		while (*a == ' ')
+			a++;
+	}
+	return false;
+}
+
+static const struct cmd *
+cmd_find_child(const char *parent, const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < cmd_table_len; i++)
+		if (cmd_is_child(cmd_table[i], parent) && word_matches(cmd_table[i], word))
+			return cmd_table[i];
+	return NULL;
+}
+
+static void
+suggest_command(const char *parent, const char *word)
+{
+	size_t i, best = (size_t)-1;
+	const char *name = NULL;
+
+	for (i = 0; i < cmd_table_len; i++) {
+		size_t d;
+
+		if (!cmd_is_child(cmd_table[i], parent) || (cmd_table[i]->flags & CMD_HIDDEN))
+			continue;
+		d = edit_distance(word, cmd_word(cmd_table[i]));
+		if (d < best) {
+			best = d;
+			name = cmd_word(cmd_table[i]);
+		}
+	}
+	if (name && best <= 3)
+		fprintf(stderr, "did you mean '%s%s%s'?\n", parent, *parent ? " " : "", name);
+}
+
+static void
+suggest_flag(const struct opt *opts, const char *flag)
+{
+	const struct opt *sets[2] = { opts, global_opts };
+	const char *name = NULL;
+	size_t best = (size_t)-1, s, i;
+
+	for (s = 0; s < 2; s++)
+		for (i = 0; sets[s] && sets[s][i].name; i++) {
+			size_t d = edit_distance(flag, sets[s][i].name);
+
+			if (d < best) {
+				best = d;
+				name = sets[s][i].name;
+			}
+		}
+	if (name && best <= 3)
+		fprintf(stderr, "did you mean '--%s'?\n", name);
+}
+
+static void
+help_opts(FILE *out, const struct opt *opts)
+{
+	size_t i;
+
+	for (i = 0; opts && opts[i].name; i++) {
+		char left[64];
+		int n;
+
+		if (opts[i].shrt)
+			n = snprintf(left, sizeof(left), "-%c, --%s%s%s", opts[i].shrt, opts[i].name,
+				opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
+		else
+			n = snprintf(left, sizeof(left), "    --%s%s%s", opts[i].name,
+				opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
+		if (n < 0 || (size_t)n >= sizeof(left))
+			left[sizeof(left) - 1] = '\0';
+		fprintf(out, "  %-28s %s\n", left, opts[i].help);
+	}
+}
+
+/* Prints help for the group or command `path` ("" = top level). */
+static void
+help_print(FILE *out, const char *path, const struct cmd *cmd)
+{
+	size_t i;
+
+	if (cmd && cmd->exec) {
+		fprintf(out, "usage: cynork %s [flags]%s%s\n\n%s\n", cmd->path,
+			cmd->usage ? " " : "", cmd->usage ? cmd->usage : "", cmd->summary);
+		if (cmd->aliases)
+			fprintf(out, "\naliases: %s\n", cmd->aliases);
+		if (cmd->opts && cmd->opts[0].name) {
+			fprintf(out, "\nflags:\n");
+			help_opts(out, cmd->opts);
+		}
+	} else {
+		fprintf(out, "usage: cynork [global flags] %s%s<command> [flags] [args]\n\n",
+			path, *path ? " " : "");
+		if (cmd)
+			fprintf(out, "%s\n\n", cmd->summary);
+		fprintf(out, "commands:\n");
+		for (i = 0; i < cmd_table_len; i++) {
+			const struct cmd *e = cmd_table[i];
+
+			if (!cmd_is_child(e, path) || (e->flags & CMD_HIDDEN))
+				continue;
+			fprintf(out, "  %-12s %s\n", cmd_word(e), e->summary);
+		}
+	}
+	fprintf(out, "\nglobal flags:\n");
+	help_opts(out, global_opts);
+	if (!cmd || !cmd->exec)
+		fprintf(out, "\nrun 'cynork %s%s<command> --help' for a command's flags\n", path,
+			*path ? " " : "");
+}
+
+/* Validates and stores one option value; returns 0 or EXIT_USAGE. */
+static int
+opt_store(struct parsed *p, const struct opt *o, int idx, const char *val, const char *shown)
+{
+	const char *errstr;
+	long long n;
+	size_t i;
+
+	switch (o->kind) {
+	case OPT_BOOL:
+		p->val[idx] = "1";
+		return 0;
+	case OPT_INT:
+		if (cy_strtonum(val, o->min, o->max, &n, &errstr) < 0)
+			return fail(EXIT_USAGE, "invalid value '%s' for %s: want an integer from %lld to %lld",
+				val, shown, o->min, o->max);
+		break;
+	case OPT_ENUM:
+		for (i = 0; o->choices[i]; i++)
+			if (strcmp(o->choices[i], val) == 0)
+				break;
+		if (!o->choices[i]) {
+			struct cy_buf b = CY_BUF_INIT;
+
+			for (i = 0; o->choices[i]; i++)
+				cy_buf_addf(&b, "%s%s", i ? ", " : "", o->choices[i]);
+			fail(EXIT_USAGE, "invalid value '%s' for %s: want one of %s", val, shown, b.buf);
+			cy_buf_release(&b);
+			return EXIT_USAGE;
+		}
+		break;
+	case OPT_DURATION:
+		if (cy_duration_parse(val, &n) < 0 || n <= 0)
+			return fail(EXIT_USAGE, "invalid duration '%s' for %s (e.g. 30s, 5m, 1h)", val,
+				shown);
+		break;
+	case OPT_LIST:
+		if (p->nlist[idx] >= MAX_ARGS)
+			return fail(EXIT_USAGE, "too many %s values (at most %d)", shown, MAX_ARGS);
+		p->list[idx][p->nlist[idx]++] = val;
+		break;
+	case OPT_STR:
+		break;
+	}
+	p->val[idx] = val;
+	return 0;
+}
+
+/* Finds an option by long name (or alias) or short letter in a table. */
+static int
+opt_lookup(const struct opt *opts, const char *lng, char shrt)
+{
+	int i;
+
+	for (i = 0; opts && opts[i].name; i++) {
+		if (lng && (strcmp(opts[i].name, lng) == 0 ||
+			(opts[i].alias && strcmp(opts[i].alias, lng) == 0)))
+			return i;
+		if (!lng && shrt && opts[i].shrt == shrt)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Handles one option word at argv[*i] for the current command (cmd may be
+ * NULL while still in a group).  Returns 0 or an exit code.
+ */
+static int
+parse_opt(int argc, char **argv, int *i, const struct cmd *cmd, struct parsed *p,
+	struct parsed *g)
+{
+	const char *arg = argv[*i], *val = NULL, *eq;
+	char lng[64], shown[80];
+	const struct opt *opts = cmd ? cmd->opts : NULL;
+	const struct opt *o;
+	struct parsed *dst;
+	int idx;
+	char shrt = 0;
+
+	if (arg[1] == '-') {
+		size_t n;
+
+		eq = strchr(arg + 2, '=');
+		n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+
+		if (n >= sizeof(lng))
+			n = sizeof(lng) - 1;
+		memcpy(lng, arg + 2, n);
+		lng[n] = '\0';
+		if (eq)
+			val = eq + 1;
+		snprintf(shown, sizeof(shown), "--%s", lng);
+	} else {
+		shrt = arg[1];
+		if (arg[2])
+			val = arg + 2;
+		lng[0] = '\0';
+		snprintf(shown, sizeof(shown), "-%c", shrt);
+	}
+	idx = opt_lookup(opts, lng[0] ? lng : NULL, shrt);
+	dst = p;
+	o = idx >= 0 ? &opts[idx] : NULL;
+	if (!o) {
+		idx = opt_lookup(global_opts, lng[0] ? lng : NULL, shrt);
+		if (idx < 0) {
+			fail(EXIT_USAGE, "unknown flag '%s'%s%s", shown, cmd ? " for 'cynork " : "",
+				cmd ? cmd->path : "");
+			if (cmd)
+				fputc('\'', stderr), fputc('\n', stderr);
+			if (lng[0])
+				suggest_flag(opts, lng);
+			return EXIT_USAGE;
+		}
+		o = &global_opts[idx];
+		dst = g;
+	}
+	if (o->kind == OPT_BOOL) {
+		if (val && arg[1] == '-')
+			return fail(EXIT_USAGE, "flag '%s' takes no value", shown);
+		if (val && arg[1] != '-')
+			return fail(EXIT_USAGE, "unknown flag '%s'", arg);
+		return opt_store(dst, o, idx, "1", shown);
+	}
+	if (!val) {
+		if (*i + 1 >= argc)
+			return fail(EXIT_USAGE, "flag '%s' needs a value (%s)", shown,
+				o->arg ? o->arg : "value");
+		val = argv[++*i];
+	}
+	return opt_store(dst, o, idx, val, shown);
+}
+
+static void
+spec_opts(json_t *arr, const struct opt *opts)
+{
+	static const char *const kinds[] = { "bool", "string", "int", "enum", "duration", "list" };
+	size_t i, j;
+
+	for (i = 0; opts && opts[i].name; i++) {
+		json_t *o = json_pack("{s:s, s:s, s:s}", "name", opts[i].name, "kind",
+			kinds[opts[i].kind], "help", opts[i].help);
+		char s[2] = { opts[i].shrt, 0 };
+
+		if (opts[i].shrt)
+			json_object_set_new(o, "short", json_string(s));
+		if (opts[i].arg)
+			json_object_set_new(o, "arg", json_string(opts[i].arg));
+		if (opts[i].alias)
+			json_object_set_new(o, "alias", json_string(opts[i].alias));
+		if (opts[i].choices) {
+			json_t *c = json_array();
+
+			for (j = 0; opts[i].choices[j]; j++)
+				json_array_append_new(c, json_string(opts[i].choices[j]));
+			json_object_set_new(o, "choices", c);
+		}
+		json_array_append_new(arr, o);
+	}
+}
+
+/* `cynork __spec`: the command table as JSON, for generators. */
+static int
+spec_dump(void)
+{
+	json_t *root = json_object(), *cmds = json_array(), *g = json_array();
+	size_t i;
+
+	for (i = 0; i < cmd_table_len; i++) {
+		const struct cmd *e = cmd_table[i];
+		json_t *o, *opts = json_array();
+
+		if (e->flags & CMD_HIDDEN)
+			continue;
+		o = json_pack("{s:s, s:s, s:b, s:b}", "path", e->path, "summary", e->summary,
+			"group", e->exec == NULL, "needs_auth", (e->flags & CMD_NEEDS_AUTH) != 0);
+		if (e->aliases)
+			json_object_set_new(o, "aliases", json_string(e->aliases));
+		if (e->usage)
+			json_object_set_new(o, "usage", json_string(e->usage));
+		spec_opts(opts, e->opts);
+		json_object_set_new(o, "options", opts);
+		json_array_append_new(cmds, o);
+	}
+	spec_opts(g, global_opts);
+	json_object_set_new(root, "global_options", g);
+	json_object_set_new(root, "commands", cmds);
+	return print_json(root);
+}
+
+static const char *
+parsed_global(const struct parsed *g, const char *name)
+{
+	int i = opt_index(global_opts, name);
+
+	return g->val[i];
+}
+
+/* Looks up "help a b" words and prints that help. */
+static int
+help_command(int nwords, char **words)
+{
+	struct cy_buf path = CY_BUF_INIT;
+	const struct cmd *cmd = NULL;
+	int i;
+
+	for (i = 0; i < nwords; i++) {
+		const struct cmd *next = cmd_find_child(path.buf, words[i]);
+
+		if (!next) {
+			fail(EXIT_USAGE, "unknown command '%s'", words[i]);
+			suggest_command(path.buf, words[i]);
+			cy_buf_release(&path);
+			return EXIT_USAGE;
+		}
+		cmd = next;
+		cy_buf_reset(&path);
+		cy_buf_addstr(&path, cmd->path);
+	}
+	help_print(stdout, path.buf, cmd);
+	cy_buf_release(&path);
+	return out_flush();
+}
+
+int
+cmd_main(int argc, char **argv)
+{
+	struct parsed p, g;
+	struct ctx c;
+	const struct cmd *cmd = NULL;
+	const char *path = "";
+	bool opts_done = false;
+	int i, rc;
+
+	memset(&p, 0, sizeof(p));
+	memset(&g, 0, sizeof(g));
+	memset(&c, 0, sizeof(c));
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!opts_done && strcmp(a, "--") == 0) {
+			opts_done = true;
+			continue;
+		}
+		if (!opts_done && a[0] == '-' && a[1] != '\0') {
+			rc = parse_opt(argc, argv, &i, cmd && cmd->exec ? cmd : NULL, &p, &g);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (!cmd || !cmd->exec) {
+			const struct cmd *next;
+
+			if (!cmd && strcmp(a, "help") == 0)
+				return help_command(argc - i - 1, argv + i + 1);
+			if (!cmd && strcmp(a, "__spec") == 0)
+				return spec_dump();
+			next = cmd_find_child(path, a);
+			if (!next) {
+				fail(EXIT_USAGE, "unknown command '%s%s%s'", path, *path ? " " : "", a);
+				suggest_command(path, a);
+				fprintf(stderr, "run 'cynork %s%s--help' for the list of commands\n", path,
+					*path ? " " : "");
+				return EXIT_USAGE;
+			}
+			cmd = next;
+			path = cmd->path;
+			continue;
+		}
+		if (p.nargs >= MAX_ARGS)
+			return fail(EXIT_USAGE, "too many arguments");
+		p.args[p.nargs++] = a;
+	}
+	c.output = parsed_global(&g, "output") ? parsed_global(&g, "output") : "table";
+	c.quiet = parsed_global(&g, "quiet") != NULL;
+	c.no_color = parsed_global(&g, "no-color") != NULL || getenv("NO_COLOR") != NULL;
+	c.config_path = parsed_global(&g, "config");
+	if (parsed_global(&g, "help")) {
+		help_print(stdout, path, cmd);
+		return out_flush();
+	}
+	if (!cmd || !cmd->exec) {
+		help_print(stderr, path, cmd);
+		return EXIT_USAGE;
+	}
+	p.cmd = cmd;
+	if ((int)p.nargs < cmd->min_args)
+		return fail(EXIT_USAGE, "'cynork %s' needs %s (see --help)", cmd->path,
+			cmd->usage ? cmd->usage : "arguments");
+	if (cmd->max_args >= 0 && (int)p.nargs > cmd->max_args)
+		return fail(EXIT_USAGE, "'cynork %s' takes %s%s; unexpected '%s'", cmd->path,
+			cmd->usage ? cmd->usage : "no arguments", cmd->usage ? " only" : "",
+			p.args[cmd->max_args]);
+	if (cmd->check && (rc = cmd->check(&p)) != 0)
+		return rc;
+	rc = cfg_load(&c);
+	if (rc == 0 && (cmd->flags & CMD_NEEDS_AUTH) && !c.token)
+		rc = fail(EXIT_AUTH, "not logged in: run 'cynork login' or set CYNORK_TOKEN");
+	if (rc == 0)
+		rc = cmd->exec(&c, &p);
+	if (rc == 0)
+		rc = out_flush();
+	cfg_release(&c.cfg);
+	return rc;
+}

@@ -1,0 +1,149 @@
+/*
+ * cynork: shared declarations.  One command table (cmd.c) drives parsing,
+ * --help, suggestions and the hidden `__spec` dump; each command group has
+ * its own file (cmd-auth.c, cmd-task.c, cmd-task-create.c, cmd-misc.c).
+ */
+#ifndef CYNORK_H
+#define CYNORK_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Exit codes (spec/cli.md section 4 and section 11). */
+enum cy_exit {
+	EXIT_OK = 0,
+	EXIT_JOB_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_AUTH = 3,
+	EXIT_NOT_FOUND = 4,
+	EXIT_CONFLICT = 5,
+	EXIT_VALIDATION = 6,
+	EXIT_GATEWAY = 7,
+	EXIT_INTERNAL = 8,
+	EXIT_TIMEOUT = 124,
+	EXIT_CANCELED = 125,
+};
+
+enum opt_kind {
+	OPT_BOOL,	/* no argument */
+	OPT_STR,	/* one argument */
+	OPT_INT,	/* integer within [min, max] */
+	OPT_ENUM,	/* one of choices */
+	OPT_DURATION,	/* "30s", "5m", ... */
+	OPT_LIST,	/* repeatable string */
+};
+
+struct opt {
+	const char *name;		/* long name, without "--" */
+	char shrt;			/* short letter, 0 for none */
+	enum opt_kind kind;
+	const char *arg;		/* argument name for help: "PATH", "N" */
+	const char *help;
+	const char *const *choices;	/* OPT_ENUM */
+	long long min, max;		/* OPT_INT */
+	const char *alias;		/* another accepted long name, or NULL */
+};
+
+#define MAX_OPTS 24
+#define MAX_ARGS 16
+
+/* Parsed options of one command line: values indexed like the option table. */
+struct parsed {
+	const char *val[MAX_OPTS];	/* last value (OPT_BOOL: "1") */
+	const char *list[MAX_OPTS][MAX_ARGS];
+	size_t nlist[MAX_OPTS];
+	const char *args[MAX_ARGS];	/* positional arguments */
+	size_t nargs;
+	const struct cmd *cmd;
+};
+
+struct ctx;
+
+#define CMD_NEEDS_AUTH 0x1	/* fail with exit 3 when no token is held */
+#define CMD_HIDDEN 0x2		/* not listed in help */
+
+struct cmd {
+	const char *path;		/* "task create" */
+	const char *aliases;		/* space-separated other names of the last word */
+	const char *summary;
+	const char *usage;		/* positional part: "<task>" */
+	const struct opt *opts;		/* terminated by a zeroed entry; may be NULL */
+	int min_args, max_args;
+	unsigned flags;
+	/* Usage checks that must win over the auth precondition; may be NULL. */
+	int (*check)(const struct parsed *p);
+	int (*exec)(struct ctx *c, const struct parsed *p);
+};
+
+/* Global options and the resolved configuration, built once per process. */
+struct cfg {
+	char *path;
+	char *gateway_url;
+	char *token;
+	char *refresh_token;
+	char *credential_helper;
+	json_t *extra;		/* unknown keys, kept on rewrite */
+	bool loaded;
+};
+
+struct ctx {
+	const char *config_path;	/* --config */
+	const char *output;		/* table|json|name */
+	bool quiet;
+	bool no_color;
+	struct cfg cfg;
+	const char *gateway;		/* effective gateway URL */
+	const char *token;		/* effective token (env wins) */
+	bool token_from_env;
+};
+
+extern const struct cmd *const cmd_table[];
+extern const size_t cmd_table_len;
+
+/* cmd.c */
+int cmd_main(int argc, char **argv);
+const char *opt_get(const struct parsed *p, const char *name);
+bool opt_set(const struct parsed *p, const char *name);
+size_t opt_list(const struct parsed *p, const char *name, const char *const **out);
+/* Prints "cynork: error: ..." to stderr and returns code. */
+int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void note(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool out_json(const struct ctx *c);
+bool out_name(const struct ctx *c);
+
+/* config.c */
+int cfg_load(struct ctx *c);
+int cfg_save(struct ctx *c);
+void cfg_release(struct cfg *cfg);
+
+/* client.c */
+/*
+ * Calls the gateway.  body may be NULL; on success *out gets the parsed JSON
+ * response (or NULL for an empty body) and EXIT_OK is returned.  On HTTP
+ * errors the problem detail is printed and the exit code for the status is
+ * returned.  With auth, the token is sent and refreshed once on a 401.
+ */
+int api_call(struct ctx *c, const char *method, const char *path, json_t *body, bool auth,
+	json_t **out);
+int api_call_h(struct ctx *c, const char *method, const char *path, json_t *body, bool auth,
+	const char *const *headers, long timeout_ms, json_t **out, long *status);
+/* Percent-encodes a path segment into a new string. */
+char *url_escape(const char *s);
+
+/* output.c */
+/* Starts/extends a record line: " key=value". */
+void rec_add(struct cy_buf *line, const char *key, const char *value);
+void rec_addll(struct cy_buf *line, const char *key, long long value);
+int print_line(struct cy_buf *line);
+int print_json(json_t *v);	/* steals v */
+int out_flush(void);
+
+/* cmd-task.c, shared with cmd-task-create.c */
+int task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status);
+int task_print_result(struct ctx *c, json_t *res);
+int task_exit_code(json_t *res);
+
+#endif

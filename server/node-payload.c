@@ -1,0 +1,115 @@
+/*
+ * Checks and derivations on node payloads (node-payload.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "id.h"
+#include "json.h"
+#include "node-payload.h"
+#include "banned.h"
+
+#define SLUG_MAX 63
+#define INFERENCE_PORT 11434
+
+int node_payload_version(const json_t *obj, const char *what, struct cy_http_resp *resp)
+{
+	json_t *v = json_object_get(obj, "version");
+	char *got;
+
+	if (json_is_integer(v) && json_integer_value(v) == 1)
+		return 0;
+	got = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	cy_resp_problem(resp, CY_PROBLEM_UNSUPPORTED_PAYLOAD_VERSION,
+		"unsupported %s version %.40s; supported versions: 1", what, got ? got : "(none)");
+	free(got);
+	return -1;
+}
+
+bool node_slug_valid(const char *slug)
+{
+	size_t n = strlen(slug), i;
+
+	if (n == 0 || n > SLUG_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((slug[i] >= 'a' && slug[i] <= 'z') || (slug[i] >= '0' && slug[i] <= '9') ||
+		      slug[i] == '-'))
+			return false;
+	return true;
+}
+
+bool node_url_valid(const char *url)
+{
+	const char *host;
+	size_t i;
+
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+		return false;
+	if (*host == '\0' || *host == '/' || *host == ':')
+		return false;
+	for (i = 0; url[i]; i++)
+		if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f)
+			return false;
+	return strlen(url) <= 2048;
+}
+
+void node_capability_canon(const json_t *cap, char **text, char hash[72])
+{
+	char hex[65];
+
+	*text = json_dumps(cap, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!*text)
+		abort();
+	cy_sha256_hex(*text, strlen(*text), hex);
+	snprintf(hash, 72, "sha256:%s", hex);
+}
+
+/* True when the snapshot's node.labels holds `label`. */
+static bool cap_has_label(const json_t *cap, const char *label)
+{
+	json_t *labels = cy_json_path(cap, "node.labels"), *v;
+	size_t i;
+
+	json_array_foreach(labels, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), label) == 0)
+			return true;
+	return false;
+}
+
+/* cpu, cuda or rocm from the GPU devices' features. */
+static const char *cap_variant(const json_t *cap)
+{
+	json_t *devs = cy_json_path(cap, "gpu.devices"), *d;
+	bool cuda = false;
+	size_t i;
+
+	json_array_foreach(devs, i, d) {
+		if (cy_json_path(d, "features.rocm_version"))
+			return "rocm";
+		if (cy_json_path(d, "features.cuda_capability"))
+			cuda = true;
+	}
+	return cuda ? "cuda" : "cpu";
+}
+
+json_t *node_inference_backend(const json_t *cap)
+{
+	json_t *inf = cap ? json_object_get(cap, "inference") : NULL;
+	const char *mode;
+
+	/* Contract 3.4 rules 1-5; no policy disables inference in this phase. */
+	if (!json_is_object(inf) || cy_json_bool(inf, "existing_service", false))
+		return json_pack("{s:b}", "enabled", 0);
+	mode = cy_json_str(inf, "mode");
+	if ((mode && strcmp(mode, "disabled") == 0) || !cy_json_bool(inf, "supported", false) ||
+	    cap_has_label(cap, "sandbox_only"))
+		return json_pack("{s:b}", "enabled", 0);
+	return json_pack("{s:b, s:s, s:i}", "enabled", 1, "variant", cap_variant(cap),
+		"port", INFERENCE_PORT);
+}

@@ -1,0 +1,29 @@
+/*
+ * Node payload helpers shared by the control-plane routes: the payload
+ * version check (unsupported-payload-version problem), slug and URL rules,
+ * the canonical capability text and hash, and the inference_backend
+ * decision of contract 3.4.
+ */
+#ifndef SERVER_NODE_PAYLOAD_H
+#define SERVER_NODE_PAYLOAD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "httpd.h"
+
+/* 0 when obj.version is 1; else fills resp (unsupported-payload-version) and -1. */
+int node_payload_version(const json_t *obj, const char *what, struct cy_http_resp *resp);
+/* Lowercase [a-z0-9-], 1..63 characters. */
+bool node_slug_valid(const char *slug);
+/* An absolute http:// or https:// URL with a host. */
+bool node_url_valid(const char *url);
+/*
+ * Canonical text of a capability report (compact, sorted keys) and its hash
+ * "sha256:<hex>"; caller frees *text.
+ */
+void node_capability_canon(const json_t *cap, char **text, char hash[72]);
+/* The inference_backend object for a capability snapshot (new reference). */
+json_t *node_inference_backend(const json_t *cap);
+
+#endif

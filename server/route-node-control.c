@@ -1,0 +1,313 @@
+/*
+ * The node-facing control plane (contract 2.2, 3.2-3.8): registration with
+ * the PSK (bootstrap payload and node JWT out), configuration delivery
+ * (with the node's own Worker API token, decrypted), config ack, capability
+ * reports, and the server's readiness: ready once a dispatchable node exists.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "auth.h"
+#include "handlers.h"
+#include "id.h"
+#include "json.h"
+#include "log.h"
+#include "node-payload.h"
+#include "node-token.h"
+#include "server.h"
+#include "store-nodes.h"
+#include "store-util.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define MAX_REQUEST_BYTES 10485760
+#define MAX_JOB_TIMEOUT 10800
+
+/* srv.cfg.public_url without trailing slashes; caller frees. */
+static char *public_base(void)
+{
+	const char *u = srv.cfg.public_url && *srv.cfg.public_url ? srv.cfg.public_url :
+		"http://localhost:12082";
+	size_t n = strlen(u);
+
+	while (n > 0 && u[n - 1] == '/')
+		n--;
+	return xstrndup(u, n);
+}
+
+/* The Worker API URL the server will dispatch to: override or reported. */
+static const char *register_target(const json_t *cap)
+{
+	if (srv.cfg.worker_api_target_url && *srv.cfg.worker_api_target_url)
+		return srv.cfg.worker_api_target_url;
+	return cy_json_path_str(cap, "worker_api.base_url");
+}
+
+/* node_bootstrap_payload_v1 (contract 3.3). */
+static json_t *bootstrap_payload(const char *jwt, time_t exp, const char *config_version)
+{
+	char now[CY_RFC3339_LEN + 1], expires[CY_RFC3339_LEN + 1];
+	char *base = public_base(), *reg, *cfg, *rep;
+	json_t *o;
+
+	cy_now_rfc3339(now);
+	cy_time_rfc3339(exp, expires);
+	reg = xasprintf("%s/v1/nodes/register", base);
+	cfg = xasprintf("%s/v1/nodes/config", base);
+	rep = xasprintf("%s/v1/nodes/capability", base);
+	o = json_pack("{s:i, s:s, s:{s:s, s:{s:s, s:s, s:s}}, s:{s:s, s:s}, s:s}",
+		"version", 1, "issued_at", now,
+		"orchestrator", "base_url", base, "endpoints", "worker_registration_url", reg,
+		"node_config_url", cfg, "node_report_url", rep,
+		"auth", "node_jwt", jwt, "expires_at", expires,
+		"initial_config_version", config_version);
+	free(reg);
+	free(cfg);
+	free(rep);
+	free(base);
+	return o;
+}
+
+/* Validates the registration body; returns the capability (borrowed) or NULL. */
+static json_t *register_check(const json_t *body, struct cy_http_resp *resp)
+{
+	const char *psk = cy_json_str(body, "psk"), *slug, *target;
+	json_t *cap = json_object_get(body, "capability");
+
+	if (!psk || !srv.cfg.node_psk || !*srv.cfg.node_psk || !cy_streq_ct(psk, srv.cfg.node_psk)) {
+		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid registration PSK");
+		return NULL;
+	}
+	if (!json_is_object(cap)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "capability must be an object");
+		return NULL;
+	}
+	if (node_payload_version(cap, "capability report", resp) < 0)
+		return NULL;
+	slug = cy_json_path_str(cap, "node.node_slug");
+	if (!slug || !*slug) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "node.node_slug is required");
+		return NULL;
+	}
+	if (!node_slug_valid(slug)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"node.node_slug must be 1-63 characters of [a-z0-9-]");
+		return NULL;
+	}
+	target = register_target(cap);
+	if (!target || !node_url_valid(target)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"worker_api.base_url must be an http:// or https:// URL");
+		return NULL;
+	}
+	return cap;
+}
+
+void h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	char hash[72], version[CY_ULID_LEN + 1], node_id[37];
+	struct node_reg r = { 0 };
+	char *text = NULL, *token, *sealed = NULL, *jwt = NULL;
+	bool created = false;
+	json_t *body, *cap;
+	time_t exp = 0;
+
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	if (!(cap = register_check(body, resp)))
+		goto out;
+	node_capability_canon(cap, &text, hash);
+	token = cy_random_token("cyw_", 32);
+	sealed = node_token_seal(token);
+	free(token);
+	cy_ulid_new(version);
+	r.slug = cy_json_path_str(cap, "node.node_slug");
+	r.target_url = register_target(cap);
+	r.token_sealed = sealed;
+	r.config_version = version;
+	r.capability = text;
+	r.capability_hash = hash;
+	if (store_node_register(&r, node_id, &created, &err) < 0) {
+		cy_log_error("node_register_failed", "node", r.slug, "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot register the node");
+		goto out;
+	}
+	if (!(jwt = jwt_issue_node(node_id, r.slug, &exp))) {
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot issue the node token");
+		goto out;
+	}
+	cy_log_info("node_registered", "node", r.slug, "node_id", node_id, "new",
+		created ? "true" : "false", "worker_api", r.target_url, NULL);
+	cy_resp_json(resp, created ? 201 : 200, bootstrap_payload(jwt, exp, version));
+out:
+	free(jwt);
+	free(sealed);
+	free(text);
+	json_decref(body);
+}
+
+/* node_configuration_payload_v1 (contract 3.4) from the node's row. */
+static json_t *config_payload(const PGresult *res, const char *token)
+{
+	const char *snap = store_val(res, 0, NCC_CAPABILITY);
+	const char *target = store_val(res, 0, NCC_TARGET_URL);
+	char now[CY_RFC3339_LEN + 1], *base = public_base(), *rep;
+	json_t *cap = snap ? json_loads(snap, 0, NULL) : NULL, *o;
+
+	cy_now_rfc3339(now);
+	rep = xasprintf("%s/v1/nodes/capability", base);
+	o = json_pack("{s:i, s:s, s:s, s:s, s:{s:s, s:{s:s, s:s}}, s:[], s:b, s:{s:s},"
+		" s:{s:{s:s, s:b, s:b}, s:{s:b, s:i, s:b}}, s:{s:s}, s:o, s:{s:i, s:i}}",
+		"version", 1, "config_version", PQgetvalue(res, 0, NCC_CONFIG_VERSION),
+		"issued_at", now, "node_slug", PQgetvalue(res, 0, NCC_SLUG),
+		"orchestrator", "base_url", base, "endpoints",
+		"worker_api_target_url", target ? target : "", "node_report_url", rep,
+		"sandbox_registries", "require_digest_pinning", 0,
+		"model_cache", "cache_url", "",
+		"policy", "sandbox", "default_network_policy", "restricted",
+		"allow_privileged", 0, "allow_host_network", 0,
+		"updates", "enable_dynamic_config", 0, "poll_interval_seconds", 0,
+		"allow_service_restart", 0,
+		"worker_api", "orchestrator_bearer_token", token,
+		"inference_backend", node_inference_backend(cap),
+		"constraints", "max_request_bytes", MAX_REQUEST_BYTES,
+		"max_job_timeout_seconds", MAX_JOB_TIMEOUT);
+	json_decref(cap);
+	free(rep);
+	free(base);
+	return o;
+}
+
+void h_nodes_config_get(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct cy_error err = CY_ERROR_INIT;
+	char *token = NULL;
+	PGresult *res;
+
+	if (!(res = store_node_config(a->node_id, &err))) {
+		cy_log_error("node_config_failed", "node", a->node_slug, "error", err.msg, NULL);
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the node");
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node not found; register again");
+	}
+	token = node_token_open(store_val(res, 0, NCC_TOKEN), &err);
+	if (!token) {
+		PQclear(res);
+		cy_log_error("node_config_failed", "node", a->node_slug, "error", err.msg, NULL);
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL,
+			"the node's worker token is unusable; register the node again");
+	}
+	cy_resp_json(resp, 200, config_payload(res, token));
+	free(token);
+	PQclear(res);
+}
+
+/* 0 when body.node_slug names the authenticated node; else 400 and -1. */
+static int node_slug_matches(const json_t *body, const char *slug_path,
+	const struct auth_ctx *a, struct cy_http_resp *resp)
+{
+	const char *slug = cy_json_path_str(body, slug_path);
+
+	if (slug && strcmp(slug, a->node_slug) == 0)
+		return 0;
+	cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		"%s '%.64s' does not match the authenticated node '%s'", slug_path,
+		slug ? slug : "", a->node_slug);
+	return -1;
+}
+
+void h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct cy_error err = CY_ERROR_INIT;
+	const char *status, *version, *ack_at;
+	time_t t;
+	json_t *body;
+	int rc;
+
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	if (node_payload_version(body, "config ack", resp) < 0 ||
+	    node_slug_matches(body, "node_slug", a, resp) < 0)
+		goto out;
+	status = cy_json_str(body, "status");
+	if (!status || (strcmp(status, "applied") && strcmp(status, "failed"))) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "status must be applied or failed");
+		goto out;
+	}
+	version = cy_json_str(body, "config_version");
+	if (!version || !cy_ulid_valid(version)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "config_version must be a ULID");
+		goto out;
+	}
+	ack_at = cy_json_str(body, "ack_at");
+	if (ack_at && cy_time_parse_rfc3339(ack_at, &t) < 0)
+		ack_at = NULL;
+	rc = store_node_ack(a->node_id, status, cy_json_path_str(body, "error.message"), version,
+		ack_at, &err);
+	if (rc < 0) {
+		cy_log_error("node_ack_failed", "node", a->node_slug, "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot store the ack");
+	} else if (rc == 0) {
+		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node not found; register again");
+	} else {
+		cy_log_info("node_config_acked", "node", a->node_slug, "status", status,
+			"config_version", version, NULL);
+		cy_resp_empty(resp, 204);
+		if (strcmp(status, "applied") == 0)
+			dispatch_wake();
+	}
+out:
+	json_decref(body);
+}
+
+void h_nodes_capability(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct cy_error err = CY_ERROR_INIT;
+	char hash[72], *text = NULL;
+	json_t *body;
+	int rc;
+
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	if (node_payload_version(body, "capability report", resp) < 0 ||
+	    node_slug_matches(body, "node.node_slug", a, resp) < 0)
+		goto out;
+	node_capability_canon(body, &text, hash);
+	rc = store_node_capability(a->node_id, text, hash, &err);
+	if (rc < 0) {
+		cy_log_error("node_capability_failed", "node", a->node_slug, "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot store the capability report");
+	} else if (rc == 0) {
+		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node not found; register again");
+	} else {
+		cy_resp_empty(resp, 204);
+		dispatch_wake();
+	}
+out:
+	free(text);
+	json_decref(body);
+}
+
+int server_ready(void *app, struct cy_buf *reason)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	int rc = store_nodes_ready(&err);
+
+	if (rc == 1)
+		return 0;
+	if (rc < 0)
+		cy_buf_addf(reason, "database unavailable: %s", err.msg);
+	else
+		cy_buf_addstr(reason, "no inference path available (no dispatchable nodes; "
+			"register and configure a worker node or configure external provider keys)");
+	return -1;
+}

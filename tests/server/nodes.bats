@@ -1,0 +1,218 @@
+#!/usr/bin/env bats
+#
+# The node-facing control plane (contract 2.2, 3.2-3.8) and the operator
+# node views: registration with the PSK, payload version checks, config
+# delivery and ack, capability reports, readiness, GET /v1/nodes.  Uses
+# curl as the node so every error path can be reached; the real
+# cynode-node is exercised by tasks.bats.
+
+load ../lib/harness
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start
+}
+
+teardown_file()
+{
+	cy_teardown_file
+}
+
+teardown()
+{
+	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
+		return 0
+	fi
+	cy_show_logs >&3 2>&1 || true
+}
+
+# capability SLUG [VERSION] -> a node_capability_report_v1
+capability()
+{
+	jq -cn --arg s "$1" --argjson v "${2:-1}" '{version:$v, reported_at:"2026-01-01T00:00:00Z",
+		node:{node_slug:$s, labels:["trusted"]}, platform:{os:"linux", arch:"amd64"},
+		compute:{cpu_cores:2, ram_mb:2048}, sandbox:{supported:true, max_concurrency:3},
+		inference:{supported:false}, worker_api:{base_url:"http://127.0.0.1:9"}}'
+}
+
+# register SLUG [PSK] -> $status_code, $body
+register()
+{
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
+		"$(jq -cn --arg p "${2:-$CY_PSK}" --argjson c "$(capability "$1")" '{psk:$p, capability:$c}')"
+}
+
+# node_jwt SLUG: registers and prints the node JWT
+node_jwt()
+{
+	register "$1"
+	printf '%s' "$body" | jq -r .auth.node_jwt
+}
+
+@test "register: wrong PSK is 401" {
+	register node-x wrong-psk
+	[ "$status_code" = 401 ]
+	assert_output --partial "Invalid registration PSK"
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" "$(jq -cn --argjson c "$(capability n1)" '{capability:$c}')"
+	[ "$status_code" = 401 ]
+}
+
+@test "register: bad JSON is 400" {
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" '{"psk":'
+	[ "$status_code" = 400 ]
+	assert_output --partial "urn:cynodeai:error:validation"
+}
+
+@test "register: capability version 2 is unsupported-payload-version" {
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
+		"$(jq -cn --arg p "$CY_PSK" --argjson c "$(capability n1 2)" '{psk:$p, capability:$c}')"
+	[ "$status_code" = 400 ]
+	[ "$(jq -r .type <<<"$body")" = "https://cynode.ai/problems/unsupported-payload-version" ]
+	assert_output --partial "version 2"
+	assert_output --partial "supported versions: 1"
+}
+
+@test "register: empty or malformed slug and bad worker URL are 400" {
+	register ""
+	[ "$status_code" = 400 ]
+	assert_output --partial "node.node_slug is required"
+	register "Bad_Slug"
+	[ "$status_code" = 400 ]
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
+		"$(jq -cn --arg p "$CY_PSK" --argjson c "$(capability n1)" \
+			'{psk:$p, capability:($c | .worker_api.base_url = "ftp://x")}')"
+	[ "$status_code" = 400 ]
+	assert_output --partial "worker_api.base_url"
+}
+
+@test "register: new slug is 201, known slug 200, bootstrap has absolute URLs" {
+	register node-reg
+	[ "$status_code" = 201 ]
+	[ "$(jq -r .version <<<"$body")" = 1 ]
+	[ -n "$(jq -r .auth.node_jwt <<<"$body")" ]
+	[ "$(jq -r .orchestrator.endpoints.node_config_url <<<"$body")" = "$CY_CONTROL_URL/v1/nodes/config" ] ||
+		[[ "$(jq -r .orchestrator.endpoints.node_config_url <<<"$body")" == http*://*/v1/nodes/config ]]
+	[[ "$(jq -r .orchestrator.endpoints.node_report_url <<<"$body")" == http*/v1/nodes/capability ]]
+	register node-reg
+	[ "$status_code" = 200 ]
+	run cy_psql "SELECT status, capability_hash LIKE 'sha256:%', worker_api_bearer_token_enc IS NOT NULL FROM nodes WHERE node_slug = 'node-reg'"
+	assert_output "active|t|t"
+}
+
+@test "config: GET needs a node JWT and returns the node's configuration" {
+	cy_api GET "$CY_CONTROL_URL/v1/nodes/config"
+	[ "$status_code" = 401 ]
+	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$(cy_admin_token)"
+	[ "$status_code" = 401 ]
+	jwt=$(node_jwt node-cfg)
+	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .version <<<"$body")" = 1 ]
+	[ "$(jq -r .node_slug <<<"$body")" = node-cfg ]
+	[[ "$(jq -r .config_version <<<"$body")" =~ ^[0-9A-HJKMNP-TV-Z]{26}$ ]]
+	[ "$(jq -r .orchestrator.endpoints.worker_api_target_url <<<"$body")" = "http://127.0.0.1:9" ]
+	[ "$(jq -r .inference_backend.enabled <<<"$body")" = false ]
+	[ "$(jq -r .model_cache.cache_url <<<"$body")" = "" ]
+	token=$(jq -r .worker_api.orchestrator_bearer_token <<<"$body")
+	[ -n "$token" ] && [ "$token" != null ]
+	# Stored encrypted: the token never appears in the row.
+	run cy_psql "SELECT position(convert_to('$token', 'UTF8') IN worker_api_bearer_token_enc) FROM nodes WHERE node_slug = 'node-cfg'"
+	assert_output 0
+}
+
+@test "config: each registration issues a new worker token" {
+	jwt=$(node_jwt node-tok)
+	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt"
+	t1=$(jq -r .worker_api.orchestrator_bearer_token <<<"$body")
+	jwt=$(node_jwt node-tok)
+	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt"
+	t2=$(jq -r .worker_api.orchestrator_bearer_token <<<"$body")
+	[ "$t1" != "$t2" ]
+}
+
+@test "config ack: foreign slug, bad status, bad version, bad config_version are 400" {
+	jwt=$(node_jwt node-ack)
+	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt"
+	v=$(jq -r .config_version <<<"$body")
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":1,\"node_slug\":\"someone-else\",\"config_version\":\"$v\",\"status\":\"applied\"}" "$jwt"
+	[ "$status_code" = 400 ]
+	assert_output --partial "does not match"
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":1,\"node_slug\":\"node-ack\",\"config_version\":\"$v\",\"status\":\"rolled_back\"}" "$jwt"
+	[ "$status_code" = 400 ]
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":7,\"node_slug\":\"node-ack\",\"config_version\":\"$v\",\"status\":\"applied\"}" "$jwt"
+	[ "$status_code" = 400 ]
+	[ "$(jq -r .type <<<"$body")" = "https://cynode.ai/problems/unsupported-payload-version" ]
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" '{"version":1,"node_slug":"node-ack","config_version":"1","status":"applied"}' "$jwt"
+	[ "$status_code" = 400 ]
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" '{"version":1' "$jwt"
+	[ "$status_code" = 400 ]
+}
+
+@test "config ack: applied makes the node dispatchable and the server ready" {
+	jwt=$(node_jwt node-ready)
+	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt"
+	v=$(jq -r .config_version <<<"$body")
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":1,\"node_slug\":\"node-ready\",\"config_version\":\"$v\",\"status\":\"failed\",\"error\":{\"message\":\"boom\"}}" "$jwt"
+	[ "$status_code" = 204 ]
+	run cy_psql "SELECT config_ack_status, config_ack_error, config_ack_version = config_version FROM nodes WHERE node_slug = 'node-ready'"
+	assert_output "failed|boom|t"
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":1,\"node_slug\":\"node-ready\",\"config_version\":\"$v\",\"status\":\"applied\",\"ack_at\":\"2026-02-16T12:00:02Z\"}" "$jwt"
+	[ "$status_code" = 204 ]
+	cy_api GET /readyz
+	[ "$status_code" = 200 ]
+	[ "$body" = ready ]
+	# Re-registering clears the ack until the node acks its new config.
+	register node-ready
+	run cy_psql "SELECT config_ack_status IS NULL FROM nodes WHERE node_slug = 'node-ready'"
+	assert_output t
+	cy_api GET /readyz
+	[ "$status_code" = 503 ]
+	assert_output --partial "no inference path available"
+}
+
+@test "capability report: stored, slug must match, version checked" {
+	jwt=$(node_jwt node-cap)
+	cap=$(capability node-cap | jq -c '.sandbox.max_concurrency = 7')
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$cap" "$jwt"
+	[ "$status_code" = 204 ]
+	run cy_psql "SELECT capability_snapshot->'sandbox'->>'max_concurrency', (SELECT last_seen_at IS NOT NULL FROM nodes WHERE node_slug = 'node-cap') FROM node_capabilities WHERE node_id = (SELECT id FROM nodes WHERE node_slug = 'node-cap')"
+	assert_output "7|t"
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$(capability other)" "$jwt"
+	[ "$status_code" = 400 ]
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$(capability node-cap 3)" "$jwt"
+	[ "$status_code" = 400 ]
+	[ "$(jq -r .type <<<"$body")" = "https://cynode.ai/problems/unsupported-payload-version" ]
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$cap"
+	[ "$status_code" = 401 ]
+}
+
+@test "node routes are also served on the gateway" {
+	cy_api POST /v1/nodes/register "$(jq -cn --arg p wrong --argjson c "$(capability g1)" '{psk:$p, capability:$c}')"
+	[ "$status_code" = 401 ]
+}
+
+@test "GET /v1/nodes lists nodes with the operator view" {
+	tok=$(cy_admin_token)
+	cy_api GET /v1/nodes
+	[ "$status_code" = 401 ]
+	cy_api GET /v1/nodes "" "$tok"
+	[ "$status_code" = 200 ]
+	n=$(jq '[.nodes[] | select(.node_slug == "node-cap")] | length' <<<"$body")
+	[ "$n" = 1 ]
+	node=$(jq -c '.nodes[] | select(.node_slug == "node-cap")' <<<"$body")
+	[ "$(jq -r .max_concurrency <<<"$node")" = 7 ]
+	[ "$(jq -r .running_jobs <<<"$node")" = 0 ]
+	[ "$(jq -r '.labels[0]' <<<"$node")" = trusted ]
+	[ "$(jq -r .worker_api_url <<<"$node")" = "http://127.0.0.1:9" ]
+	id=$(jq -r .node_id <<<"$node")
+	cy_api GET /v1/nodes/node-cap "" "$tok"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .node_id <<<"$body")" = "$id" ]
+	cy_api GET "/v1/nodes/$id" "" "$tok"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .node_slug <<<"$body")" = node-cap ]
+	cy_api GET /v1/nodes/no-such-node "" "$tok"
+	[ "$status_code" = 404 ]
+}

@@ -1,0 +1,321 @@
+#!/usr/bin/env bats
+#
+# The task API of the user gateway (contract 2.1, 4): create in every input
+# mode, validation errors, names, list with limit/cursor/status, get by id
+# and name, ownership, result (with the ?wait long poll), logs and cancel.
+# The last tests start the real cynode-node and run jobs end to end through
+# the dispatcher.
+
+load ../lib/harness
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start MAX_REQUEST_BODY_MB=1
+	# A second user sharing the admin's password hash.
+	cy_psql "INSERT INTO users (handle) VALUES ('alice');
+		INSERT INTO password_credentials (user_id, password_hash)
+		SELECT (SELECT id FROM users WHERE handle = 'alice'), password_hash
+		FROM password_credentials pc JOIN users u ON u.id = pc.user_id
+		WHERE u.handle = 'admin';" >/dev/null
+	TOKEN=$(cy_admin_token)
+	ALICE=$(curl -s -m 10 -H 'Content-Type: application/json' \
+		--data-binary "$(jq -cn --arg p "$CY_ADMIN_PASSWORD" '{handle:"alice",password:$p}')" \
+		"$CY_GATEWAY_URL/v1/auth/login" | jq -r .access_token)
+	export TOKEN ALICE
+}
+
+teardown_file()
+{
+	cy_teardown_file
+}
+
+teardown()
+{
+	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
+		return 0
+	fi
+	cy_show_logs >&3 2>&1 || true
+}
+
+# create JSON [TOKEN] -> $status_code, $body
+create()
+{
+	cy_api POST /v1/tasks "$1" "${2:-$TOKEN}"
+}
+
+@test "create: commands mode is 201 queued with a TaskResponse" {
+	create '{"prompt":"echo hello","input_mode":"commands","attachments":["a.txt","dir/b.md"]}'
+	[ "$status_code" = 201 ]
+	[ "$(jq -r .status <<<"$body")" = queued ]
+	id=$(jq -r .task_id <<<"$body")
+	[ "$(jq -r .id <<<"$body")" = "$id" ]
+	[ "$(jq -r .prompt <<<"$body")" = "echo hello" ]
+	[ "$(jq -r .task_name <<<"$body")" = "$(jq -r .summary <<<"$body")" ]
+	[ "$(jq -c .attachments <<<"$body")" = '["a.txt","dir/b.md"]' ]
+	[[ "$(jq -r .created_at <<<"$body")" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]]
+	run cy_psql "SELECT j.status, j.payload->'command'->>0, j.payload->'command'->>2, j.payload->>'network_policy' FROM jobs j WHERE j.task_id = '$id'"
+	assert_output "queued|/bin/sh|echo hello|restricted"
+	run cy_psql "SELECT count(*) FROM task_artifacts WHERE task_id = '$id'"
+	assert_output 2
+}
+
+@test "create: script mode is 201 queued" {
+	create '{"prompt":"#!/bin/sh\necho from script\n","input_mode":"script"}'
+	[ "$status_code" = 201 ]
+	[ "$(jq -r .status <<<"$body")" = queued ]
+}
+
+@test "create: prompt mode fails at once without an inference backend" {
+	create '{"prompt":"write me a poem"}'
+	[ "$status_code" = 201 ]
+	[ "$(jq -r .status <<<"$body")" = failed ]
+	id=$(jq -r .task_id <<<"$body")
+	cy_api GET "/v1/tasks/$id/result" "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .status <<<"$body")" = failed ]
+	[ "$(jq -r '.jobs[0].exit_code' <<<"$body")" = -1 ]
+	jq -r '.jobs[0].result' <<<"$body" | jq -e '.error | test("inference backend")'
+}
+
+@test "create: bad input is 400, oversized body 413" {
+	create '{"input_mode":"commands"}'
+	[ "$status_code" = 400 ]
+	assert_output --partial "Prompt is required"
+	create '{"prompt":""}'
+	[ "$status_code" = 400 ]
+	create '{"prompt":"x","input_mode":"shell"}'
+	[ "$status_code" = 400 ]
+	assert_output --partial input_mode
+	create '{"prompt":"x","project_id":"not-a-uuid"}'
+	[ "$status_code" = 400 ]
+	assert_output --partial project_id
+	create '{"prompt":"x","project_id":"6f1c2d1e-0000-4000-8000-000000000000"}'
+	[ "$status_code" = 400 ]
+	create '{"prompt":'
+	[ "$status_code" = 400 ]
+	assert_output --partial "urn:cynodeai:error:validation"
+	create '["prompt"]'
+	[ "$status_code" = 400 ]
+	create '{"prompt":"x","attachments":"a"}'
+	[ "$status_code" = 400 ]
+	create "$(jq -cn --arg a "$(printf 'a%.0s' {1..2049})" '{prompt:"x", attachments:[$a]}')"
+	[ "$status_code" = 400 ]
+	create '{"prompt":"x","input_mode":"commands","timeout_seconds":0}'
+	[ "$status_code" = 400 ]
+	head -c 1200000 /dev/zero | tr '\0' a | jq -Rc '{prompt:., input_mode:"commands"}' >"$CY_TMP/big.json"
+	create "@$CY_TMP/big.json"
+	[ "$status_code" = 413 ]
+	create '{"prompt":"x","input_mode":"commands"}' "not-a-token"
+	[ "$status_code" = 401 ]
+}
+
+@test "create: names are normalised, made unique, generated when absent" {
+	create '{"prompt":"true","input_mode":"commands","task_name":"  My Build: Nightly!! "}'
+	[ "$(jq -r .task_name <<<"$body")" = my-build-nightly ]
+	create '{"prompt":"true","input_mode":"commands","task_name":"my build nightly"}'
+	[ "$(jq -r .task_name <<<"$body")" = my-build-nightly-2 ]
+	create '{"prompt":"true","input_mode":"commands","task_name":"MY-BUILD-NIGHTLY"}'
+	[ "$(jq -r .task_name <<<"$body")" = my-build-nightly-3 ]
+	create '{"prompt":"true","input_mode":"commands"}'
+	[[ "$(jq -r .task_name <<<"$body")" =~ ^task-[0-9]+$ ]]
+	# Another user's names do not collide.
+	create '{"prompt":"true","input_mode":"commands","task_name":"my build nightly"}' "$ALICE"
+	[ "$(jq -r .task_name <<<"$body")" = my-build-nightly ]
+}
+
+@test "create: explicit project_id and the per-user default project" {
+	pid=$(cy_psql "INSERT INTO projects (slug, display_name) VALUES ('proj-x', 'X') RETURNING id")
+	create "{\"prompt\":\"true\",\"input_mode\":\"commands\",\"project_id\":\"$pid\"}"
+	[ "$status_code" = 201 ]
+	id=$(jq -r .task_id <<<"$body")
+	run cy_psql "SELECT project_id FROM tasks WHERE id = '$id'"
+	assert_output "$pid"
+	run cy_psql "SELECT p.slug = 'default-' || t.created_by FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = (SELECT id FROM tasks WHERE project_id <> '$pid' ORDER BY created_at LIMIT 1)"
+	assert_output t
+}
+
+@test "list: newest first, limit, cursor pages, status filter, bad values 400" {
+	for i in 1 2 3; do
+		create "{\"prompt\":\"true\",\"input_mode\":\"commands\",\"task_name\":\"page-$i\"}"
+	done
+	cy_api GET "/v1/tasks?limit=2" "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r '[.tasks[].task_name] | join(",")' <<<"$body")" = "page-3,page-2" ]
+	cursor=$(jq -r .next_cursor <<<"$body")
+	[ -n "$cursor" ] && [ "$cursor" != null ]
+	cy_api GET "/v1/tasks?limit=1&cursor=$cursor" "" "$TOKEN"
+	[ "$(jq -r '.tasks[0].task_name' <<<"$body")" = page-1 ]
+	# Walk everything: no duplicates, no gaps.
+	all=$(cy_psql "SELECT count(*) FROM tasks WHERE created_by = (SELECT id FROM users WHERE handle = 'admin')")
+	seen=0 cursor=""
+	while :; do
+		cy_api GET "/v1/tasks?limit=3${cursor:+&cursor=$cursor}" "" "$TOKEN"
+		seen=$((seen + $(jq '.tasks | length' <<<"$body")))
+		cursor=$(jq -r '.next_cursor // empty' <<<"$body")
+		[ -n "$cursor" ] || break
+	done
+	[ "$seen" = "$all" ]
+	cy_api GET "/v1/tasks?status=failed" "" "$TOKEN"
+	[ "$(jq -r '[.tasks[].status] | unique | join(",")' <<<"$body")" = failed ]
+	cy_api GET "/v1/tasks?status=queued&limit=200" "" "$TOKEN"
+	[ "$(jq -r '[.tasks[].status] | unique | join(",")' <<<"$body")" = queued ]
+	# Only the caller's tasks.
+	cy_api GET "/v1/tasks?limit=200" "" "$ALICE"
+	[ "$(jq '.tasks | length' <<<"$body")" = 1 ]
+	for q in limit=0 limit=201 limit=abc cursor=garbage status=pending-ish; do
+		cy_api GET "/v1/tasks?$q" "" "$TOKEN"
+		[ "$status_code" = 400 ]
+	done
+}
+
+@test "get: by uuid and by name; unknown 404; another user's task 403" {
+	create '{"prompt":"true","input_mode":"commands","task_name":"get-me"}'
+	id=$(jq -r .task_id <<<"$body")
+	cy_api GET "/v1/tasks/$id" "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .task_name <<<"$body")" = get-me ]
+	cy_api GET /v1/tasks/get-me "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .task_id <<<"$body")" = "$id" ]
+	cy_api GET /v1/tasks/no-such-task "" "$TOKEN"
+	[ "$status_code" = 404 ]
+	cy_api GET /v1/tasks/6f1c2d1e-0000-4000-8000-000000000000 "" "$TOKEN"
+	[ "$status_code" = 404 ]
+	cy_api GET "/v1/tasks/$id" "" "$ALICE"
+	[ "$status_code" = 403 ]
+	assert_output --partial "Not task owner"
+	cy_api GET "/v1/tasks/$id/result" "" "$ALICE"
+	[ "$status_code" = 403 ]
+	cy_api POST "/v1/tasks/$id/cancel" "" "$ALICE"
+	[ "$status_code" = 403 ]
+	# By name, only the caller's own tasks are found.
+	cy_api GET /v1/tasks/get-me "" "$ALICE"
+	[ "$status_code" = 404 ]
+}
+
+@test "result and logs of a queued task; bad wait and stream are 400" {
+	create '{"prompt":"true","input_mode":"commands","task_name":"still-queued"}'
+	cy_api GET /v1/tasks/still-queued/result "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .status <<<"$body")" = queued ]
+	[ "$(jq -r '.jobs[0].status' <<<"$body")" = queued ]
+	[ "$(jq -r '.jobs[0].result' <<<"$body")" = null ]
+	cy_api GET /v1/tasks/still-queued/logs "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	[ "$(jq -c '[.stdout, .stderr]' <<<"$body")" = '["",""]' ]
+	for q in wait=61 wait=-1 wait=x; do
+		cy_api GET "/v1/tasks/still-queued/result?$q" "" "$TOKEN"
+		[ "$status_code" = 400 ]
+	done
+	cy_api GET "/v1/tasks/still-queued/logs?stream=both" "" "$TOKEN"
+	[ "$status_code" = 400 ]
+}
+
+@test "result ?wait on a task that stays queued answers after the wait" {
+	create '{"prompt":"true","input_mode":"commands","task_name":"wait-queued"}'
+	start=$(date +%s)
+	cy_api GET "/v1/tasks/wait-queued/result?wait=2" "" "$TOKEN"
+	end=$(date +%s)
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .status <<<"$body")" = queued ]
+	[ $((end - start)) -ge 1 ] && [ $((end - start)) -le 5 ]
+}
+
+@test "cancel: a queued task is canceled with its job; again is 409" {
+	create '{"prompt":"true","input_mode":"commands","task_name":"cancel-me"}'
+	id=$(jq -r .task_id <<<"$body")
+	cy_api POST /v1/tasks/cancel-me/cancel "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	[ "$(jq -c . <<<"$body")" = "{\"task_id\":\"$id\",\"canceled\":true}" ]
+	cy_api GET "/v1/tasks/$id/result?wait=5" "" "$TOKEN"
+	[ "$(jq -r .status <<<"$body")" = canceled ]
+	[ "$(jq -r '.jobs[0].status' <<<"$body")" = canceled ]
+	cy_api POST /v1/tasks/cancel-me/cancel "" "$TOKEN"
+	[ "$status_code" = 409 ]
+	assert_output --partial "task already canceled"
+	cy_api POST /v1/tasks/no-such-task/cancel "" "$TOKEN"
+	[ "$status_code" = 404 ]
+}
+
+@test "cancel wakes a long poll at once" {
+	create '{"prompt":"true","input_mode":"commands","task_name":"cancel-wakes"}'
+	(sleep 1; curl -s -m 10 -X POST -H "Authorization: Bearer $TOKEN" \
+		"$CY_GATEWAY_URL/v1/tasks/cancel-wakes/cancel" >/dev/null) &
+	start=$(date +%s)
+	cy_api GET "/v1/tasks/cancel-wakes/result?wait=30" "" "$TOKEN"
+	end=$(date +%s)
+	wait
+	[ "$(jq -r .status <<<"$body")" = canceled ]
+	[ $((end - start)) -le 5 ]
+}
+
+# --- with a real node -------------------------------------------------------
+
+@test "node: queued tasks run on the real node and complete" {
+	cy_node_start node-01
+	cy_api GET "/v1/tasks/still-queued/result?wait=30" "" "$TOKEN"
+	[ "$(jq -r .status <<<"$body")" = completed ]
+	[ "$(jq -r '.jobs[0].exit_code' <<<"$body")" = 0 ]
+	cy_api GET /v1/nodes/node-01 "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .config_ack_status <<<"$body")" = applied ]
+	[ "$(jq -r .status <<<"$body")" = active ]
+}
+
+@test "node: commands output, exit code, logs; long poll answers when done" {
+	create '{"prompt":"echo hello; echo oops >&2; exit 3","input_mode":"commands","task_name":"out-err"}'
+	cy_api GET "/v1/tasks/out-err/result?wait=30" "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .status <<<"$body")" = failed ]
+	[ "$(jq -r '.jobs[0].exit_code' <<<"$body")" = 3 ]
+	result=$(jq -r '.jobs[0].result' <<<"$body")
+	[ "$(jq -r .stdout <<<"$result")" = hello ]
+	[ "$(jq -r .version <<<"$result")" = 1 ]
+	[ "$(jq -r '.jobs[0].started_at' <<<"$body")" != null ]
+	[ "$(jq -r '.jobs[0].ended_at' <<<"$body")" != null ]
+	cy_api GET /v1/tasks/out-err/logs "" "$TOKEN"
+	[ "$(jq -r .stdout <<<"$body")" = hello ]
+	[ "$(jq -r .stderr <<<"$body")" = oops ]
+	cy_api GET "/v1/tasks/out-err/logs?stream=stdout" "" "$TOKEN"
+	[ "$(jq -r .stderr <<<"$body")" = "" ]
+	cy_api POST /v1/tasks/out-err/cancel "" "$TOKEN"
+	[ "$status_code" = 409 ]
+
+	create '{"prompt":"sleep 1; echo done","input_mode":"script","task_name":"slow-one"}'
+	start=$(date +%s)
+	cy_api GET "/v1/tasks/slow-one/result?wait=30" "" "$TOKEN"
+	end=$(date +%s)
+	[ "$(jq -r .status <<<"$body")" = completed ]
+	[ $((end - start)) -le 10 ]
+	cy_api GET /v1/tasks/slow-one/logs "" "$TOKEN"
+	[ "$(jq -r .stdout <<<"$body")" = done ]
+}
+
+@test "node: several jobs run at once" {
+	for i in 1 2 3; do
+		create "{\"prompt\":\"sleep 2\",\"input_mode\":\"commands\",\"task_name\":\"par-$i\"}"
+	done
+	start=$(date +%s)
+	for i in 1 2 3; do
+		cy_api GET "/v1/tasks/par-$i/result?wait=30" "" "$TOKEN"
+		[ "$(jq -r .status <<<"$body")" = completed ]
+	done
+	end=$(date +%s)
+	[ $((end - start)) -le 5 ]
+}
+
+@test "node: canceling a running task keeps it canceled" {
+	create '{"prompt":"sleep 3","input_mode":"commands","task_name":"cancel-running"}'
+	for _ in $(seq 50); do
+		cy_api GET /v1/tasks/cancel-running "" "$TOKEN"
+		[ "$(jq -r .status <<<"$body")" = running ] && break
+		sleep 0.1
+	done
+	cy_api POST /v1/tasks/cancel-running/cancel "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	sleep 4
+	cy_api GET /v1/tasks/cancel-running/result "" "$TOKEN"
+	[ "$(jq -r .status <<<"$body")" = canceled ]
+}
