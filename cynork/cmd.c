@@ -391,10 +391,10 @@ parse_opt(int argc, char **argv, int *i, const struct cmd *cmd, struct parsed *p
 	if (!o) {
 		idx = opt_lookup(global_opts, lng[0] ? lng : NULL, shrt);
 		if (idx < 0) {
-			fail(EXIT_USAGE, "unknown flag '%s'%s%s", shown, cmd ? " for 'cynork " : "",
-				cmd ? cmd->path : "");
 			if (cmd)
-				fputc('\'', stderr), fputc('\n', stderr);
+				fail(EXIT_USAGE, "unknown flag '%s' for 'cynork %s'", shown, cmd->path);
+			else
+				fail(EXIT_USAGE, "unknown flag '%s'", shown);
 			if (lng[0])
 				suggest_flag(opts, lng);
 			return EXIT_USAGE;

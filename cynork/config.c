@@ -172,7 +172,10 @@ emit_pair(struct cy_buf *out, const char *key, json_t *value)
 	json_t *ks = json_string(key);
 	char *k, *v;
 
-	k = json_dumps(ks, JSON_ENCODE_ANY);
+	if (key[0] && strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(key))
+		k = xstrdup(key);
+	else
+		k = json_dumps(ks, JSON_ENCODE_ANY);
 	v = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
 	cy_buf_addf(out, "%s: %s\n", k ? k : "\"\"", v ? v : "null");
 	free(k);
