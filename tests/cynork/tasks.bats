@@ -1,0 +1,224 @@
+#!/usr/bin/env bats
+#
+# tasks.bats: cynork's task commands end to end with every real part: a
+# private PostgreSQL, cynode-server, one cynode-node running jobs in
+# bubblewrap.  create in every input mode, result (table and JSON), --wait
+# and the job's exit code, names, list/filter/paging, logs, cancel (with and
+# without confirmation), --timeout (exit 124) and -o name.  Tests that leave
+# a long job running on the node come last.
+
+load ../lib/harness
+bats_require_minimum_version 1.5.0
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start
+	cy_node_start node-01
+	cy_login >/dev/null
+}
+
+teardown_file()
+{
+	cy_teardown_file
+}
+
+teardown()
+{
+	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
+		return 0
+	fi
+	cy_show_logs >&3 2>&1 || true
+}
+
+UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+
+# Create a task with ARGS...; print its id.
+create_id()
+{
+	cynork -o name task create "$@"
+}
+
+@test "task create --command prints task_id=" {
+	run cynork task create --command 'echo hello'
+	assert_success
+	assert_output --regexp '^task_id=[0-9a-f-]{36}'
+	echo "${output#task_id=}" | cut -d' ' -f1 >"$CY_TMP/hello-id"
+}
+
+@test "task result --wait shows completed and the output" {
+	local id
+
+	id=$(cat "$CY_TMP/hello-id")
+	run cynork task result "$id" --wait
+	assert_success
+	assert_output --partial "task_id=$id"
+	assert_output --partial "status=completed"
+	assert_output --partial "exit_code=0"
+	assert_output --partial "hello"
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "task result -o json parses with stdout and exit_code" {
+	local id
+
+	id=$(cat "$CY_TMP/hello-id")
+	run cynork -o json task result "$id"
+	assert_success
+	run jq -e '.stdout == "hello\n" and .exit_code == 0 and .status == "completed"' <<<"$output"
+	assert_success
+}
+
+@test "task create --wait exits with the job's exit code" {
+	run -3 cynork task create --command 'exit 3' --wait
+	assert_output --partial "status=failed"
+	assert_output --partial "exit_code=3"
+	run -0 cynork task create --command 'true' --wait
+	assert_output --partial "status=completed"
+}
+
+@test "repeated --command runs in order" {
+	run --separate-stderr cynork -o json task create --command 'echo a' --command 'echo b' --wait
+	assert_success
+	run jq -er .stdout <<<"$output"
+	assert_output "$(printf 'a\nb')"
+}
+
+@test "--commands-file skips blank lines" {
+	printf 'echo one\n\n   \necho two\n\t\n' >"$CY_TMP/cmds.txt"
+	run --separate-stderr cynork -o json task create --commands-file "$CY_TMP/cmds.txt" --wait
+	assert_success
+	run jq -er .stdout <<<"$output"
+	assert_output "$(printf 'one\ntwo')"
+}
+
+@test "--script from a file and from stdin" {
+	printf '#!/bin/sh\nx=41\necho "answer $((x + 1))"\n' >"$CY_TMP/s.sh"
+	run --separate-stderr cynork -o json task create --script "$CY_TMP/s.sh" --wait
+	assert_success
+	run jq -er .stdout <<<"$output"
+	assert_output "answer 42"
+	run --separate-stderr cynork -o json task create -s - --wait <<<'echo from-stdin; echo err >&2'
+	assert_success
+	run jq -er '.stdout, .stderr' <<<"$output"
+	assert_output "$(printf 'from-stdin\nerr')"
+}
+
+@test "-p prompt mode fails clearly without an inference backend" {
+	local id
+
+	id=$(create_id -p 'summarise the news')
+	[[ $id =~ $UUID_RE ]]
+	run cynork task result "$id" --wait
+	assert_success
+	assert_output --partial "status=failed"
+	assert_output --partial "inference"
+	run -1 cynork task create -p 'say hi' --wait
+	assert_output --partial "status=failed"
+}
+
+@test "--name then task get by name shows task_name" {
+	run cynork task create --name my-task --command 'echo named'
+	assert_success
+	assert_output --partial "task_name=my-task"
+	cynork -q task result my-task --wait >/dev/null
+	run cynork task get my-task
+	assert_success
+	assert_output --partial "task_name=my-task"
+	assert_output --partial "status=completed"
+	run cynork task result my-task
+	assert_success
+	assert_output --partial "named"
+}
+
+@test "task list shows tasks; -l 1 pages; --status filters" {
+	run cynork task list
+	assert_success
+	assert_output --partial "task_name=my-task"
+	[ "${#lines[@]}" -ge 5 ]
+	run cynork -o json task list -l 1
+	assert_success
+	run jq -e '(.tasks | length) == 1 and (.next_cursor | type) == "string" and .next_cursor != ""' <<<"$output"
+	assert_success
+	run cynork -o json task list --status completed
+	assert_success
+	run jq -e '(.tasks | length) >= 1 and all(.tasks[]; .status == "completed")' <<<"$output"
+	assert_success
+	run cynork -o json task list --status failed
+	assert_success
+	run jq -e '(.tasks | length) >= 1 and all(.tasks[]; .status == "failed")' <<<"$output"
+	assert_success
+}
+
+@test "task logs prints the output; --stream stderr only stderr" {
+	local id
+
+	id=$(create_id --command 'echo out-line; echo err-line >&2')
+	cynork task result "$id" --wait >/dev/null
+	run --separate-stderr cynork task logs "$id"
+	assert_success
+	assert_output --partial "out-line"
+	assert_output --partial "err-line"
+	run --separate-stderr cynork task logs "$id" --stream stderr
+	assert_success
+	assert_output "err-line"
+	run --separate-stderr cynork task logs "$id" --stream stdout
+	assert_output "out-line"
+	run cynork -o json task logs "$id"
+	run jq -e '.lines == ["out-line", "err-line"]' <<<"$output"
+	assert_success
+}
+
+@test "-o name prints only the id" {
+	run --separate-stderr cynork -o name task create --command true
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[[ $output =~ $UUID_RE ]]
+}
+
+@test "task cancel -y on a finished task exits 5" {
+	run -5 cynork task cancel -y "$(cat "$CY_TMP/hello-id")"
+}
+
+@test "task result of an unknown task exits 4" {
+	run -4 cynork task result 00000000-0000-0000-0000-000000000000
+}
+
+# --- these leave long jobs on the node: keep them last ----------------------
+
+@test "task create --wait --timeout 1s gives up with exit 124" {
+	local t0=$SECONDS
+
+	run -124 cynork task create --command 'sleep 5' --wait --timeout 1s
+	assert_output --partial "gave up waiting"
+	[ $((SECONDS - t0)) -lt 5 ]
+}
+
+@test "declining the cancel prompt sends nothing and exits 0" {
+	local id
+
+	id=$(create_id --command 'sleep 30')
+	run cynork task cancel "$id" <<<"n"
+	assert_success
+	assert_output --partial "[y/N]"
+	run cynork -o json task get "$id"
+	assert_success
+	run jq -er .status <<<"$output"
+	assert_output --regexp '^(queued|running)$'
+	echo "$id" >"$CY_TMP/long-id"
+}
+
+@test "task cancel -y on a running task cancels it" {
+	local id
+
+	id=$(cat "$CY_TMP/long-id")
+	run cynork task cancel -y "$id"
+	assert_success
+	assert_output --partial "task_id=$id"
+	assert_output --partial "canceled=true"
+	run cynork task result "$id" --wait
+	assert_success
+	assert_output --partial "status=canceled"
+	run -5 cynork task cancel -y "$id"
+}
