@@ -101,8 +101,8 @@ create_id()
 	assert_output "answer 42"
 	run --separate-stderr cynork -o json task create -s - --wait <<<'echo from-stdin; echo err >&2'
 	assert_success
-	run jq -er '.stdout, .stderr' <<<"$output"
-	assert_output "$(printf 'from-stdin\nerr')"
+	run jq -e '.stdout == "from-stdin\n" and .stderr == "err\n"' <<<"$output"
+	assert_success
 }
 
 @test "-p prompt mode fails clearly without an inference backend" {

@@ -1,0 +1,85 @@
+/*
+ * Unit tests for lib/id.c: UUIDs, ULIDs, random tokens, SHA-256 and the
+ * constant-time comparison.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "id.h"
+#include "tap.h"
+
+static void
+test_uuid(void)
+{
+	char a[CY_UUID_LEN + 1], b[CY_UUID_LEN + 1];
+
+	cy_uuid_v4(a);
+	cy_uuid_v4(b);
+	ok(cy_uuid_valid(a), "generated uuid is valid: %s", a);
+	ok(strcmp(a, b) != 0, "two uuids differ");
+	ok(a[14] == '4', "version 4");
+	ok(strchr("89ab", a[19]) != NULL, "RFC 4122 variant");
+	ok(strspn(a, "0123456789abcdef-") == CY_UUID_LEN, "lowercase");
+	ok(cy_uuid_valid("123e4567-E89B-12d3-a456-426614174000"), "upper case accepted");
+	ok(!cy_uuid_valid("123e4567e89b12d3a456426614174000"), "no dashes rejected");
+	ok(!cy_uuid_valid("123e4567-e89b-12d3-a456-42661417400g"), "non-hex rejected");
+	ok(!cy_uuid_valid("123e4567-e89b-12d3-a456-4266141740000"), "too long rejected");
+	ok(!cy_uuid_valid(""), "empty rejected");
+	ok(!cy_uuid_valid("../../etc/passwd"), "path rejected");
+}
+
+static void
+test_ulid(void)
+{
+	char prev[CY_ULID_LEN + 1], cur[CY_ULID_LEN + 1];
+	int i, mono = 1, valid = 1;
+
+	cy_ulid_new(prev);
+	for (i = 0; i < 10000; i++) {
+		cy_ulid_new(cur);
+		if (strcmp(cur, prev) <= 0)
+			mono = 0;
+		if (!cy_ulid_valid(cur))
+			valid = 0;
+		memcpy(prev, cur, sizeof(cur));
+	}
+	ok(mono, "10000 ULIDs in a row strictly increase");
+	ok(valid, "all are valid");
+	is_int(strlen(cur), CY_ULID_LEN, "26 characters");
+	ok(strspn(cur, "0123456789ABCDEFGHJKMNPQRSTVWXYZ") == CY_ULID_LEN, "Crockford alphabet");
+	ok(!cy_ulid_valid("1"), "literal \"1\" is not a ULID");
+	ok(!cy_ulid_valid("01ARZ3NDEKTSV4RRFFQ69G5FAU"), "U is not in the alphabet");
+	ok(!cy_ulid_valid("81ARZ3NDEKTSV4RRFFQ69G5FAV"), "first char above 7 overflows 128 bits");
+	ok(cy_ulid_valid("01ARZ3NDEKTSV4RRFFQ69G5FAV"), "a known-good ULID");
+}
+
+static void
+test_tokens(void)
+{
+	char *t = cy_random_token("cyn_", 32), *u = cy_random_token(NULL, 32);
+	char hex[65];
+
+	ok(strncmp(t, "cyn_", 4) == 0, "prefix kept");
+	is_int(strlen(t), 4 + 43, "32 bytes of base64url without padding");
+	ok(strspn(t + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 43,
+		"base64url alphabet");
+	ok(strcmp(t + 4, u) != 0, "tokens differ");
+	free(t);
+	free(u);
+	cy_sha256_hex("abc", 3, hex);
+	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+		"SHA-256 test vector");
+	ok(cy_streq_ct("secret", "secret"), "equal strings");
+	ok(!cy_streq_ct("secret", "secreT"), "different strings");
+	ok(!cy_streq_ct("secret", "secret2"), "different lengths");
+	ok(!cy_streq_ct("", "x"), "empty vs non-empty");
+}
+
+int
+main(void)
+{
+	RUN_TEST(test_uuid);
+	RUN_TEST(test_ulid);
+	RUN_TEST(test_tokens);
+	return tap_done();
+}

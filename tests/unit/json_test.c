@@ -1,0 +1,64 @@
+/*
+ * Unit tests for lib/json.c: parsing with readable errors and typed access.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "tap.h"
+
+static void
+test_parse(void)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	const char *good = "{\"a\":{\"b\":\"c\"},\"n\":5,\"t\":true,\"s\":\"x\"}";
+	json_t *v = cy_json_parse(good, strlen(good), true, &err);
+	long long n = 0;
+
+	ok(v != NULL, "valid object parses");
+	is_str(cy_json_str(v, "s"), "x", "string field");
+	ok(cy_json_str(v, "n") == NULL, "a number is not a string");
+	ok(cy_json_str(v, "missing") == NULL, "absent key");
+	is_str(cy_json_path_str(v, "a.b"), "c", "dotted path");
+	ok(cy_json_path_str(v, "a.x") == NULL, "absent dotted path");
+	ok(cy_json_path_str(v, "s.x") == NULL, "path through a scalar");
+	ok(cy_json_int(v, "n", &n) == 0 && n == 5, "integer field");
+	ok(cy_json_int(v, "s", &n) == -1, "string is not an integer");
+	ok(cy_json_bool(v, "t", false), "boolean field");
+	ok(cy_json_bool(v, "missing", true), "boolean default");
+	json_decref(v);
+
+	v = cy_json_parse("{\"a\":", 5, true, &err);
+	ok(v == NULL, "truncated JSON rejected");
+	ok(strstr(err.msg, "invalid JSON") != NULL, "error names the problem: %s", err.msg);
+	v = cy_json_parse("[1,2]", 5, true, &err);
+	ok(v == NULL, "array rejected where an object is wanted");
+	v = cy_json_parse("[1,2]", 5, false, &err);
+	ok(v != NULL && json_is_array(v), "array accepted otherwise");
+	json_decref(v);
+	ok(cy_json_parse("", 0, false, &err) == NULL, "empty input rejected");
+	ok(cy_json_parse("{} {}", 5, true, &err) == NULL, "two values rejected");
+	ok(cy_json_parse("{\"a\":1}\0junk", 12, true, &err) == NULL, "embedded NUL rejected");
+}
+
+static void
+test_dump(void)
+{
+	json_t *v = json_pack("{s:s, s:i}", "b", "x", "a", 1);
+	char *c = cy_json_dump(v), *p = cy_json_dump_pretty(v);
+
+	is_str(c, "{\"b\":\"x\",\"a\":1}", "compact dump keeps insertion order");
+	ok(p[strlen(p) - 1] == '\n' && strstr(p, "\n  \"b\"") != NULL,
+		"pretty dump: two-space indent and trailing newline");
+	free(c);
+	free(p);
+	json_decref(v);
+}
+
+int
+main(void)
+{
+	RUN_TEST(test_parse);
+	RUN_TEST(test_dump);
+	return tap_done();
+}
