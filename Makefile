@@ -88,7 +88,7 @@ deps:
 # PostgreSQL and the real binaries.  Ends with one line "N passed, N failed".
 test: deps
 	@$(MAKE) --no-print-directory all units
-	@tests/run-all
+	@CY_BUILD=$(abspath $(O)) tests/run-all
 
 check: test
 

@@ -97,6 +97,10 @@ auth_login(struct ctx *c, const struct parsed *p)
 	struct cy_buf line = CY_BUF_INIT;
 	int rc;
 
+	if (!c->cfg.path) {
+		free(user);
+		return fail(EXIT_USAGE, "no config file to store the session: HOME is not set; use --config PATH");
+	}
 	if (!user && !(user = prompt("User: ", false)))
 		return fail(EXIT_USAGE, "no user name given");
 	pass = opt_set(p, "password-stdin") ? password_from_stdin() : prompt("Password: ", true);

@@ -11,7 +11,7 @@
 extern const struct cmd cmd_version, cmd_status, cmd_login, cmd_logout, cmd_whoami;
 extern const struct cmd cmd_auth_login, cmd_auth_logout, cmd_auth_whoami, cmd_auth_refresh;
 extern const struct cmd cmd_task_create, cmd_task_list, cmd_task_get, cmd_task_result;
-extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list;
+extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list, cmd_nodes_get;
 
 static const struct cmd grp_auth = { "auth", NULL, "log in and out, show the session", NULL, NULL,
 	0, 0, 0, NULL, NULL };
@@ -40,6 +40,7 @@ const struct cmd *const cmd_table[] = {
 	&cmd_task_logs,
 	&grp_nodes,
 	&cmd_nodes_list,
+	&cmd_nodes_get,
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

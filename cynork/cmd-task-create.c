@@ -50,6 +50,9 @@ check_file(const char *flag, const char *path, long long max)
 	return 0;
 }
 
+static int read_input(const char *flag, const char *path, size_t max, struct cy_buf *out);
+static void drop_blank_lines(struct cy_buf *in, struct cy_buf *out);
+
 static int
 create_check(const struct parsed *p)
 {
@@ -63,6 +66,13 @@ create_check(const struct parsed *p)
 		return fail(EXIT_USAGE, "give one input: -p TEXT, -f FILE, -s SCRIPT, --command CMD or --commands-file FILE");
 	if (modes > 1)
 		return fail(EXIT_USAGE, "give only one of -p/--prompt, -t/--task, -f/--task-file, -s/--script, --command, --commands-file");
+	n = opt_list(p, "command", &list);
+	for (i = 0; i < n; i++)
+		if (list[i][strspn(list[i], " \t\r\n")] == '\0')
+			return fail(EXIT_USAGE, "--command '%s' is empty", list[i]);
+	if ((opt_get(p, "prompt") && !*opt_get(p, "prompt")) ||
+		(opt_get(p, "task") && !*opt_get(p, "task")))
+		return fail(EXIT_USAGE, "the task text is empty");
 	if (opt_get(p, "task-file") &&
 		(rc = check_file("task-file", opt_get(p, "task-file"), TASK_FILE_MAX)))
 		return rc;
@@ -71,6 +81,21 @@ create_check(const struct parsed *p)
 	if (opt_get(p, "commands-file") &&
 		(rc = check_file("commands-file", opt_get(p, "commands-file"), COMMANDS_FILE_MAX)))
 		return rc;
+	if (opt_get(p, "commands-file") && strcmp(opt_get(p, "commands-file"), "-") != 0) {
+		struct cy_buf raw = CY_BUF_INIT, kept = CY_BUF_INIT;
+
+		rc = read_input("commands-file", opt_get(p, "commands-file"), COMMANDS_FILE_MAX, &raw);
+		if (rc == 0) {
+			drop_blank_lines(&raw, &kept);
+			if (kept.len == 0)
+				rc = fail(EXIT_USAGE, "--commands-file '%s' has no commands",
+					opt_get(p, "commands-file"));
+		}
+		cy_buf_release(&raw);
+		cy_buf_release(&kept);
+		if (rc)
+			return rc;
+	}
 	n = opt_list(p, "attach", &list);
 	if (n > ATTACH_MAX_COUNT)
 		return fail(EXIT_USAGE, "at most %d attachments", ATTACH_MAX_COUNT);
@@ -162,8 +187,8 @@ build_input(const struct parsed *p, struct cy_buf *text, const char **mode)
 static int
 task_create(struct ctx *c, const struct parsed *p)
 {
-	struct cy_buf text = CY_BUF_INIT, line = CY_BUF_INIT, hdr = CY_BUF_INIT;
-	const char *mode = "prompt", *id, *headers[2] = { NULL, NULL };
+	struct cy_buf text = CY_BUF_INIT, line = CY_BUF_INIT;
+	const char *mode = "prompt", *id;
 	const char *const *att;
 	long long timeout_s = 0;
 	json_t *req, *res = NULL;
@@ -186,11 +211,7 @@ task_create(struct ctx *c, const struct parsed *p)
 			json_array_append_new(a, json_string(att[i]));
 		json_object_set_new(req, "attachments", a);
 	}
-	if (opt_get(p, "idempotency-key")) {
-		cy_buf_addf(&hdr, "Idempotency-Key: %s", opt_get(p, "idempotency-key"));
-		headers[0] = hdr.buf;
-	}
-	rc = api_call_h(c, "POST", "/v1/tasks", req, true, headers, 0, &res, NULL);
+	rc = api_call(c, "POST", "/v1/tasks", req, true, &res);
 	json_decref(req);
 	if (rc)
 		goto out;
@@ -223,7 +244,6 @@ task_create(struct ctx *c, const struct parsed *p)
 out:
 	json_decref(res);
 	cy_buf_release(&text);
-	cy_buf_release(&hdr);
 	return rc;
 }
 
@@ -244,7 +264,6 @@ static const struct opt create_opts[] = {
 	{ "wait", 'w', OPT_BOOL, NULL, "wait for the task and exit with the job's exit code" },
 	{ "result", 0, OPT_BOOL, NULL, "wait for the task and print its result (exit 0)" },
 	{ "timeout", 0, OPT_DURATION, "DUR", "with --wait: give up after DUR (exit 124)" },
-	{ "idempotency-key", 0, OPT_STR, "KEY", "a retried create with the same key returns the first task" },
 	{ NULL }
 };
 

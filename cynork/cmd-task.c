@@ -111,7 +111,8 @@ task_print_result(struct ctx *c, json_t *res)
 		if (cy_json_str(res, "task_name"))
 			rec_add(&line, "task_name", cy_json_str(res, "task_name"));
 		if (status_terminal(st)) {
-			rec_addll(&line, "exit_code", code);
+			if (code >= 0)
+				rec_addll(&line, "exit_code", code);
 			rec_add(&line, "stdout", out ? out : "");
 			rec_add(&line, "stderr", err ? err : "");
 		}
@@ -217,6 +218,7 @@ task_list(struct ctx *c, const struct parsed *p)
 		rec_add(&line, "created_at", cy_json_str(t, "created_at"));
 		print_line(&line);
 	}
+	fflush(stdout);
 	if (cy_json_str(res, "next_cursor") && !out_name(c))
 		note(c, "more tasks: --cursor %s", cy_json_str(res, "next_cursor"));
 	json_decref(res);

@@ -99,7 +99,7 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const char *q_wait = cy_req_query(req, "wait");
 	struct cy_error err = CY_ERROR_INIT;
-	char id[64], status[32];
+	char id[64], status[32], name[256];
 	long long wait_s = 0;
 	const char *errstr;
 	PGresult *res, *jobs;
@@ -113,6 +113,7 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 		return;
 	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
 	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, TC_STATUS));
+	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, TC_NAME));
 	PQclear(res);
 	if (wait_s > 0 && !db_status_terminal(status) &&
 	    result_wait(id, wait_s, status, sizeof(status)) < 0)
@@ -128,6 +129,8 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	o = json_object();
 	json_object_set_new(o, "task_id", json_string(id));
 	json_object_set_new(o, "status", json_string(task_api_status(status)));
+	if (name[0])
+		json_object_set_new(o, "task_name", json_string(name));
 	json_object_set_new(o, "jobs", arr);
 	cy_resp_json(resp, 200, o);
 }

@@ -107,6 +107,13 @@ config_value()
 	CYNORK_TOKEN= run -2 cynork --config "$CY_TMP/none.yaml" task create --name x
 }
 
+@test "task create with empty input is a usage error, even without a token" {
+	run -2 cynork task create --command ''
+	run -2 cynork task create -p ''
+	printf '\n  \n' >"$CY_TMP/blank.txt"
+	run -2 cynork task create --commands-file "$CY_TMP/blank.txt"
+}
+
 @test "task create --script: missing file, directory, symlink exit 2" {
 	run -2 cynork task create --script "$CY_TMP/does-not-exist.sh"
 	assert_output --partial "No such file"

@@ -222,3 +222,22 @@ create_id()
 	assert_output --partial "status=canceled"
 	run -5 cynork task cancel -y "$id"
 }
+
+@test "task create --wait exits 125 when the task is canceled meanwhile" {
+	local pid rc=0 i
+
+	cynork task create --name wait-cancel --command 'sleep 30' --wait \
+		>"$CY_TMP/wc.out" 2>&1 &
+	pid=$!
+	for i in $(seq 50); do
+		cynork task get wait-cancel >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	run cynork task cancel -y wait-cancel
+	assert_success
+	assert_output --partial "canceled=true"
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 125 ]
+	run cat "$CY_TMP/wc.out"
+	assert_output --partial "status=canceled"
+}
