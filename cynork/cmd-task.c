@@ -284,7 +284,7 @@ static int
 task_cancel(struct ctx *c, const struct parsed *p)
 {
 	struct cy_buf line = CY_BUF_INIT;
-	json_t *res = NULL;
+	json_t *res = NULL, *body;
 	char *e, *path;
 	int rc;
 
@@ -304,7 +304,9 @@ task_cancel(struct ctx *c, const struct parsed *p)
 	}
 	e = url_escape(p->args[0]);
 	path = xasprintf("/v1/tasks/%s/cancel", e);
-	rc = api_call(c, "POST", path, json_object(), true, &res);
+	body = json_object();
+	rc = api_call(c, "POST", path, body, true, &res);
+	json_decref(body);
 	free(path);
 	free(e);
 	if (rc)
