@@ -19,6 +19,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "cynork.h"
+#include "fsutil.h"
 #include "banned.h"
 
 #define CONFIG_MAX (1024 * 1024)
@@ -196,33 +197,6 @@ emit_str(struct cy_buf *out, const char *key, const char *value)
 	json_decref(v);
 }
 
-/* Creates the directory of path (and parents) with mode 0700. */
-static int
-mkdir_parents(const char *path)
-{
-	char *dir = xstrdup(path), *s;
-	int rc = 0;
-
-	s = strrchr(dir, '/');
-	if (!s || s == dir) {
-		free(dir);
-		return 0;
-	}
-	*s = '\0';
-	for (s = dir + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			rc = -1;
-		*s = '/';
-	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		rc = -1;
-	free(dir);
-	return rc;
-}
-
 int
 cfg_save(struct ctx *c)
 {
@@ -230,7 +204,7 @@ cfg_save(struct ctx *c)
 	struct cy_buf out = CY_BUF_INIT;
 	const char *key;
 	json_t *v;
-	char *tmp = NULL;
+	char *tmp = NULL, *dir = NULL;
 	int fd = -1, rc = EXIT_INTERNAL;
 	ssize_t w;
 
@@ -243,7 +217,12 @@ cfg_save(struct ctx *c)
 	emit_str(&out, "credential_helper", cfg->credential_helper);
 	json_object_foreach(cfg->extra, key, v)
 		emit_pair(&out, key, v);
-	if (mkdir_parents(cfg->path) < 0) {
+	dir = xstrdup(cfg->path);
+	if (strrchr(dir, '/'))
+		*strrchr(dir, '/') = '\0';
+	else
+		FREE_AND_NULL(dir);
+	if (dir && *dir && cy_mkdir_p(dir, 0700, 0700) < 0) {
 		fail(EXIT_INTERNAL, "cannot create the directory of '%s': %s", cfg->path,
 			strerror(errno));
 		goto out;
@@ -268,6 +247,7 @@ cfg_save(struct ctx *c)
 	FREE_AND_NULL(tmp);
 	rc = 0;
 out:
+	free(dir);
 	if (fd >= 0)
 		close(fd);
 	if (tmp) {

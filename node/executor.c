@@ -26,6 +26,7 @@
 #include "node.h"
 #include "sandbox.h"
 #include "timeutil.h"
+#include "fsutil.h"
 #include "banned.h"
 
 #define MAX_ARGS 4096
@@ -251,26 +252,6 @@ rm_rf(const char *path)
 	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-	char *p = xstrdup(path), *s;
-	int ret = 0;
-
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			ret = -1;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		ret = -1;
-	free(p);
-	return ret;
-}
-
 /* Creates <mount_root>/<job_id>/{workspace,job} and job/job.json. */
 static int
 job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char **dirp,
@@ -281,7 +262,7 @@ job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char
 	int fd, ret = -1;
 	size_t len;
 
-	if (mkdir_p(n->cfg.mount_root, 0711) < 0)
+	if (cy_mkdir_p(n->cfg.mount_root, 0755, 0711) < 0)
 		return cy_error_errno(err, "creating mount root '%s'", n->cfg.mount_root);
 	dir = xasprintf("%s/%s", n->cfg.mount_root, r->job_id);
 	ws = xasprintf("%s/workspace", dir);
@@ -538,7 +519,7 @@ out:
 int
 node_sandbox_probe(const struct node *n, struct cy_error *err)
 {
-	if (mkdir_p(n->cfg.mount_root, 0711) < 0)
+	if (cy_mkdir_p(n->cfg.mount_root, 0755, 0711) < 0)
 		return cy_error_errno(err, "cannot create mount root '%s'", n->cfg.mount_root);
 	if (node_mount_root_traversable(n->cfg.mount_root, err) < 0)
 		return -1;

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "node.h"
 #include "version.h"
+#include "fsutil.h"
 #include "banned.h"
 
 static void
@@ -79,26 +80,6 @@ run_job_file(struct node *n, const char *file)
 	cy_buf_release(&body);
 	cy_buf_release(&detail);
 	return rc;
-}
-
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-	char *p = xstrdup(path), *s;
-	int ret = 0;
-
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			ret = -1;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		ret = -1;
-	free(p);
-	return ret;
 }
 
 /* The advertised Worker API URL: public_base_url or http://host:port. */
@@ -210,7 +191,7 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if (mkdir_p(n.cfg.state_dir, 0700) < 0) {
+	if (cy_mkdir_p(n.cfg.state_dir, 0755, 0700) < 0) {
 		cy_log_error("state_dir_failed", "path", n.cfg.state_dir, "error",
 			strerror(errno), NULL);
 		rc = 1;
