@@ -40,6 +40,23 @@ create_id()
 	cynork -o name task create "$@"
 }
 
+@test "nodes list and nodes get show the running node" {
+	run cynork nodes list --no-headers
+	assert_success
+	assert_output --partial "node-01"
+	assert_output --partial "active"
+	run cynork node get node-01
+	assert_success
+	assert_output --partial "node_slug=node-01"
+	assert_output --partial "status=active"
+	assert_output --partial "config_ack_status=applied"
+	run cynork -o json nodes get node-01
+	assert_success
+	[ "$(jq -r .node_slug <<<"$output")" = node-01 ]
+	run -4 cynork nodes get no-such-node
+	run -2 cynork nodes get
+}
+
 @test "task create --command prints task_id=" {
 	run cynork task create --command 'echo hello'
 	assert_success
