@@ -15,9 +15,13 @@
 /* Auth kinds used in the route tables (cy_route.auth). */
 enum auth_kind {
 	AUTH_NONE = 0,
-	AUTH_USER,	/* access JWT of an active user */
-	AUTH_ADMIN,	/* AUTH_USER whose handle is admin */
-	AUTH_NODE,	/* node JWT (token_type "node") of a known node */
+	AUTH_USER,		/* any signed-in user, any scope (whoami, logout) */
+	AUTH_TASKS_READ,	/* role user+; API token scope tasks:read */
+	AUTH_TASKS_WRITE,	/* role user+; API token scope tasks:write */
+	AUTH_NODES_READ,	/* role operator+; API token scope nodes:read */
+	AUTH_NODES_WRITE,	/* role operator+; API token scope nodes:write */
+	AUTH_ADMIN,		/* role admin; API token scope admin */
+	AUTH_NODE,		/* node JWT (token_type "node") of a known node */
 };
 
 struct auth_ctx {
