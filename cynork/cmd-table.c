@@ -12,6 +12,9 @@ extern const struct cmd cmd_version, cmd_status, cmd_login, cmd_logout, cmd_whoa
 extern const struct cmd cmd_auth_login, cmd_auth_logout, cmd_auth_whoami, cmd_auth_refresh;
 extern const struct cmd cmd_task_create, cmd_task_list, cmd_task_get, cmd_task_result;
 extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list, cmd_nodes_get;
+/* Node fleet (issue 4): cmd-nodes.c, cmd-config.c */
+extern const struct cmd cmd_nodes_drain, cmd_nodes_undrain, cmd_nodes_enable, cmd_nodes_disable;
+extern const struct cmd cmd_nodes_remove, cmd_nodes_enroll;
 
 static const struct cmd grp_auth = { "auth", NULL, "log in and out, show the session", NULL, NULL,
 	0, 0, 0, NULL, NULL };
@@ -41,6 +44,12 @@ const struct cmd *const cmd_table[] = {
 	&grp_nodes,
 	&cmd_nodes_list,
 	&cmd_nodes_get,
+	&cmd_nodes_drain,
+	&cmd_nodes_undrain,
+	&cmd_nodes_enable,
+	&cmd_nodes_disable,
+	&cmd_nodes_remove,
+	&cmd_nodes_enroll,
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

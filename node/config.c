@@ -2,9 +2,12 @@
  * node.yaml: the key table of contract section 6 (plus the cynode
  * additions orchestrator.report_interval_seconds, sandbox.images and
  * sandbox.max_output_bytes), the checks the table cannot express, and the
- * registration PSK lookup (env var named by registration_psk_env, else the
- * file registration_psk_file, else env NODE_REGISTRATION_PSK).  A PSK file
- * must be a regular file that is not group or world readable.
+ * registration secrets: the PSK (env var named by registration_psk_env, else
+ * the file registration_psk_file, else env NODE_REGISTRATION_PSK), a
+ * one-time enrollment token (enrollment_token_env / _file), and the node
+ * credential an earlier registration saved under the state dir.  A secret
+ * file must be a regular file owned by the service user and not group or
+ * world accessible.  One of the three must exist.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -50,6 +53,15 @@ const struct cy_cfg_key node_keys[] = {
 	{ "orchestrator.report_interval_seconds", CY_CFG_INT, F(report_interval_s), "30", 1,
 		86400, NULL, NULL, false, false,
 		"seconds between capability reports (cynode addition)" },
+	{ "orchestrator.heartbeat_interval_seconds", CY_CFG_INT, F(heartbeat_interval_s), "5",
+		1, 300, NULL, NULL, false, false,
+		"seconds between heartbeats (liveness, config and drain news; cynode addition)" },
+	{ "orchestrator.enrollment_token_env", CY_CFG_STR, F(enroll_env), NULL, 0, 0, NULL,
+		NULL, false, false,
+		"name of the environment variable holding a one-time enrollment token" },
+	{ "orchestrator.enrollment_token_file", CY_CFG_STR, F(enroll_file), NULL, 0, 0, NULL,
+		NULL, false, false,
+		"file holding a one-time enrollment token (owned by this user, mode 0600)" },
 	{ "node.id", CY_CFG_STR, F(node_id), NULL, 0, 0, NULL, NULL, true, false,
 		"stable node id (= node_slug): lowercase letters, digits and '-'" },
 	{ "node.name", CY_CFG_STR, F(node_name), NULL, 0, 0, NULL, NULL, false, false,
@@ -165,42 +177,89 @@ config_chomp(char *s)
 		s[--n] = '\0';
 }
 
+/*
+ * Reads a secret file: a regular file owned by this (service) user that
+ * group and others cannot access.  *out gets the chomped contents.
+ */
 static int
-config_psk_file(struct node_config *cfg, struct cy_error *err)
+config_secret_file(const char *path, const char *what, char **out, struct cy_error *err)
 {
 	struct cy_buf b = CY_BUF_INIT;
 	struct stat st;
 	int fd;
 
-	fd = open(cfg->psk_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return cy_error_errno(err, "registration PSK file '%s'", cfg->psk_file);
+		return cy_error_errno(err, "%s file '%s'", what, path);
 	if (fstat(fd, &st) < 0) {
 		close(fd);
-		return cy_error_errno(err, "registration PSK file '%s'", cfg->psk_file);
+		return cy_error_errno(err, "%s file '%s'", what, path);
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return cy_error_set(err, EINVAL, "registration PSK file '%s' is not a regular file",
-			cfg->psk_file);
+		return cy_error_set(err, EINVAL, "%s file '%s' is not a regular file", what, path);
+	}
+	if (st.st_uid != geteuid()) {
+		close(fd);
+		return cy_error_set(err, EPERM,
+			"%s file '%s' is owned by uid %u, not by the service user (uid %u)", what,
+			path, (unsigned)st.st_uid, (unsigned)geteuid());
 	}
 	if (st.st_mode & 077) {
 		close(fd);
 		return cy_error_set(err, EPERM,
-			"registration PSK file '%s' has mode %04o: it must not be readable or "
-			"writable by group or others (chmod 600 '%s')", cfg->psk_file,
-			(unsigned)(st.st_mode & 07777), cfg->psk_file);
+			"%s file '%s' has mode %04o: it must not be readable or "
+			"writable by group or others (chmod 600 '%s')", what, path,
+			(unsigned)(st.st_mode & 07777), path);
 	}
 	if (cy_buf_read_fd(&b, fd, 4096) < 0) {
 		close(fd);
 		cy_buf_release(&b);
-		return cy_error_errno(err, "reading registration PSK file '%s'", cfg->psk_file);
+		return cy_error_errno(err, "reading %s file '%s'", what, path);
 	}
 	close(fd);
-	cfg->psk = cy_buf_detach(&b, NULL);
-	config_chomp(cfg->psk);
-	cfg->psk_source = xasprintf("file %s", cfg->psk_file);
+	*out = cy_buf_detach(&b, NULL);
+	config_chomp(*out);
 	return 0;
+}
+
+/* One secret from the env var named by env_key, else from file_key's file. */
+static int
+config_secret(const char *env_name, const char *file, const char *what, const char *env_key,
+	char **out, char **source, struct cy_error *err)
+{
+	const char *v;
+
+	if (env_name && *env_name) {
+		v = getenv(env_name);
+		if (v && *v) {
+			*out = xstrdup(v);
+			*source = xasprintf("env %s", env_name);
+			return 0;
+		}
+		if (!file)
+			return cy_error_set(err, EINVAL, "%s names '%s', which is not set", env_key,
+				env_name);
+	}
+	if (file && *file) {
+		if (config_secret_file(file, what, out, err) < 0)
+			return -1;
+		*source = xasprintf("file %s", file);
+	}
+	return 0;
+}
+
+/* The node credential saved by an earlier registration, if any. */
+static int
+config_credential(struct node_config *cfg, struct cy_error *err)
+{
+	char *path = xasprintf("%s/credentials/node.credential", cfg->state_dir);
+	int rc = 0;
+
+	if (access(path, F_OK) == 0)
+		rc = config_secret_file(path, "node credential", &cfg->credential, err);
+	free(path);
+	return rc;
 }
 
 static int
@@ -208,21 +267,9 @@ config_psk(struct node_config *cfg, struct cy_error *err)
 {
 	const char *v;
 
-	if (cfg->psk_env && *cfg->psk_env) {
-		v = getenv(cfg->psk_env);
-		if (v && *v) {
-			cfg->psk = xstrdup(v);
-			cfg->psk_source = xasprintf("env %s", cfg->psk_env);
-		} else if (!cfg->psk_file) {
-			return cy_error_set(err, EINVAL,
-				"orchestrator.registration_psk_env names '%s', which is not set",
-				cfg->psk_env);
-		}
-	}
-	if (!cfg->psk && cfg->psk_file && *cfg->psk_file) {
-		if (config_psk_file(cfg, err) < 0)
-			return -1;
-	}
+	if (config_secret(cfg->psk_env, cfg->psk_file, "registration PSK",
+		    "orchestrator.registration_psk_env", &cfg->psk, &cfg->psk_source, err) < 0)
+		return -1;
 	if (!cfg->psk) {
 		v = getenv("NODE_REGISTRATION_PSK");
 		if (v && *v) {
@@ -230,10 +277,18 @@ config_psk(struct node_config *cfg, struct cy_error *err)
 			cfg->psk_source = xstrdup("env NODE_REGISTRATION_PSK");
 		}
 	}
-	if (!cfg->psk || !*cfg->psk)
+	if (config_secret(cfg->enroll_env, cfg->enroll_file, "enrollment token",
+		    "orchestrator.enrollment_token_env", &cfg->enroll_token, &cfg->enroll_source,
+		    err) < 0)
+		return -1;
+	if (config_credential(cfg, err) < 0)
+		return -1;
+	if ((!cfg->psk || !*cfg->psk) && (!cfg->enroll_token || !*cfg->enroll_token) &&
+	    !cfg->credential)
 		return cy_error_set(err, EINVAL,
-			"no registration PSK: set orchestrator.registration_psk_env, "
-			"orchestrator.registration_psk_file or NODE_REGISTRATION_PSK");
+			"no registration secret: set orchestrator.registration_psk_env, "
+			"orchestrator.registration_psk_file or NODE_REGISTRATION_PSK, or an "
+			"enrollment token (orchestrator.enrollment_token_env or _file)");
 	return 0;
 }
 
@@ -315,14 +370,24 @@ node_config_release(struct node_config *cfg)
 	cy_config_release(node_keys, node_nkeys, cfg);
 	free(cfg->psk);
 	free(cfg->psk_source);
+	free(cfg->enroll_token);
+	free(cfg->enroll_source);
+	free(cfg->credential);
 	cfg->psk = NULL;
 	cfg->psk_source = NULL;
+	cfg->enroll_token = NULL;
+	cfg->enroll_source = NULL;
+	cfg->credential = NULL;
 }
 
 void
 node_config_print(const struct node_config *cfg)
 {
 	cy_config_print(stdout, node_keys, node_nkeys, cfg);
-	printf("# registration PSK: <redacted> (from %s)\n",
+	printf("# registration PSK: %s (from %s)\n", cfg->psk ? "<redacted>" : "(none)",
 		cfg->psk_source ? cfg->psk_source : "nowhere");
+	printf("# enrollment token: %s (from %s)\n", cfg->enroll_token ? "<redacted>" : "(none)",
+		cfg->enroll_source ? cfg->enroll_source : "nowhere");
+	printf("# node credential: %s\n", cfg->credential ?
+		"<redacted> (from <state_dir>/credentials/node.credential)" : "(none yet)");
 }

@@ -174,6 +174,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	pthread_mutex_init(&n.lock, NULL);
+	n.yaml_max_concurrency = n.cfg.max_concurrency;
 	n.base_url = node_base_url(&n.cfg);
 	if (run_job) {
 		struct cy_error perr = CY_ERROR_INIT;
@@ -212,9 +213,7 @@ main(int argc, char **argv)
 	}
 out:
 	free(n.base_url);
-	free(n.applied.bearer_token);
-	free(n.applied.policy_network);
-	cy_strlist_free(&n.applied.policy_images);
+	node_config_apply_release(&n);
 	node_config_release(&n.cfg);
 	return rc;
 }

@@ -1,12 +1,18 @@
 /*
- * The node manager: the startup order of contract 3.1 and the report loop.
- * Register with the PSK and the capability report (retrying while the
- * orchestrator is unreachable; 400/401 are fatal), validate the bootstrap,
- * fetch the config from the bootstrap's node_config_url with the node JWT,
- * validate and apply it, start the Worker API, acknowledge the config, then
- * send a capability report every orchestrator.report_interval_seconds,
- * re-registering when the JWT is refused.  The node JWT is kept in
- * <state_dir>/credentials/node.jwt (0600) and never logged.
+ * The node manager: the startup order of contract 3.1 and the heartbeat
+ * loop.  Register with a secret (the node credential saved by an earlier
+ * registration, else a one-time enrollment token, else the PSK) and the
+ * capability report (retrying while the orchestrator is unreachable;
+ * 400/401/403 are fatal), validate the bootstrap, fetch the config from the
+ * bootstrap's node_config_url with the node JWT, apply it (config-apply.c),
+ * start the Worker API, acknowledge the config.  Then heartbeat every
+ * orchestrator.heartbeat_interval_seconds: the answer names the config
+ * version to apply (a new one is fetched, applied or refused, and acked
+ * within one interval) and the hash of the stored capability report (a
+ * changed capability is reported at once; a full report also goes out every
+ * orchestrator.report_interval_seconds).  A refused JWT (expired, node
+ * removed) means registering again.  The node JWT and the node credential
+ * are kept in <state_dir>/credentials/ (0600) and never logged.
  *
  * Sleeps wait for SIGINT/SIGTERM (blocked in every thread) with
  * sigtimedwait, so a signal ends the loop promptly.
@@ -22,6 +28,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "caphash.h"
 #include "httpc.h"
 #include "httpd.h"
 #include "id.h"
@@ -37,11 +44,16 @@ struct session {
 	char *jwt;		/* secret */
 	char *config_url;
 	char *report_url;
+	char *heartbeat_url;
+	char refused[64];	/* last config_version refused, not fetched again */
+	char cap_hash[80];	/* capability_hash of the last report sent */
 };
 
 static struct session sess;
 static struct cy_httpd *worker_httpd;
 static volatile sig_atomic_t mgr_stop;
+/* Set when the orchestrator refused this node for good (removed, revoked). */
+static char mgr_fatal[512];
 
 /*
  * Waits `seconds` for a termination signal.  Returns 1 when one arrived
@@ -109,18 +121,19 @@ mgr_detail(const struct cy_httpc_resp *resp, char *out, size_t len)
 	json_decref(j);
 }
 
+/* Writes a secret to <state_dir>/credentials/NAME (0600, atomically). */
 static void
-mgr_save_jwt(struct node *n)
+mgr_save_secret(struct node *n, const char *name, const char *secret)
 {
 	char *dir = xasprintf("%s/credentials", n->cfg.state_dir);
-	char *tmp = xasprintf("%s/node.jwt.tmp", dir), *dst = xasprintf("%s/node.jwt", dir);
-	size_t len = strlen(sess.jwt);
+	char *tmp = xasprintf("%s/%s.tmp", dir, name), *dst = xasprintf("%s/%s", dir, name);
+	size_t len = strlen(secret);
 	int fd;
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		cy_log_warn("credentials_dir_failed", "path", dir, "error", strerror(errno), NULL);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, sess.jwt, len) == (ssize_t)len &&
+	if (fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, secret, len) == (ssize_t)len &&
 	    fsync(fd) == 0 && close(fd) == 0) {
 		if (rename(tmp, dst) < 0)
 			cy_log_warn("credentials_save_failed", "path", dst, NULL);
@@ -135,11 +148,20 @@ mgr_save_jwt(struct node *n)
 	free(dst);
 }
 
+static void
+mgr_forget(char **secret)
+{
+	if (*secret)
+		explicit_bzero(*secret, strlen(*secret));
+	free(*secret);
+	*secret = NULL;
+}
+
 /* Validates the bootstrap payload (3.3) and keeps the JWT and URLs. */
 static int
 mgr_bootstrap(struct node *n, const struct cy_httpc_resp *resp, struct cy_error *err)
 {
-	const char *jwt, *cu, *ru;
+	const char *jwt, *cu, *ru, *hu, *cred;
 	long long v;
 	json_t *b;
 
@@ -147,8 +169,10 @@ mgr_bootstrap(struct node *n, const struct cy_httpc_resp *resp, struct cy_error 
 	if (!b)
 		return cy_error_wrap(err, "bootstrap payload");
 	jwt = cy_json_path_str(b, "auth.node_jwt");
+	cred = cy_json_path_str(b, "auth.node_credential");
 	cu = cy_json_path_str(b, "orchestrator.endpoints.node_config_url");
 	ru = cy_json_path_str(b, "orchestrator.endpoints.node_report_url");
+	hu = cy_json_path_str(b, "orchestrator.endpoints.node_heartbeat_url");
 	if (cy_json_int(b, "version", &v) < 0 || v != 1) {
 		json_decref(b);
 		return cy_error_set(err, EPROTO, "bootstrap payload version is not 1");
@@ -158,16 +182,24 @@ mgr_bootstrap(struct node *n, const struct cy_httpc_resp *resp, struct cy_error 
 		return cy_error_set(err, EPROTO, "bootstrap payload lacks auth.node_jwt, "
 			"node_config_url or node_report_url");
 	}
-	if (sess.jwt)
-		explicit_bzero(sess.jwt, strlen(sess.jwt));
-	free(sess.jwt);
+	mgr_forget(&sess.jwt);
 	free(sess.config_url);
 	free(sess.report_url);
+	free(sess.heartbeat_url);
 	sess.jwt = xstrdup(jwt);
 	sess.config_url = xstrdup(cu);
 	sess.report_url = xstrdup(ru);
+	sess.heartbeat_url = hu && *hu ? xstrdup(hu) :
+		xasprintf("%s/v1/nodes/heartbeat", n->cfg.orch_url);
+	if (cred && *cred) {
+		/* Issued for re-registration; the one-time token is spent now. */
+		mgr_forget(&n->cfg.credential);
+		n->cfg.credential = xstrdup(cred);
+		mgr_save_secret(n, "node.credential", cred);
+		mgr_forget(&n->cfg.enroll_token);
+	}
 	json_decref(b);
-	mgr_save_jwt(n);
+	mgr_save_secret(n, "node.jwt", sess.jwt);
 	return 0;
 }
 
@@ -184,10 +216,21 @@ mgr_register(struct node *n, struct cy_error *err)
 	for (;;) {
 		struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;
 		char *url = xasprintf("%s/v1/nodes/register", n->cfg.orch_url);
-		json_t *body = json_pack("{s:s, s:o}", "psk", n->cfg.psk, "capability",
-			node_capability_report(n));
-		int rc = mgr_call(n, "POST", url, body, NULL, &resp, err);
+		json_t *body = json_pack("{s:o}", "capability", node_capability_report(n));
+		const char *how = "psk";
+		int rc;
 
+		if (n->cfg.credential) {
+			json_object_set_new(body, "node_credential", json_string(n->cfg.credential));
+			how = "node_credential";
+		} else if (n->cfg.enroll_token) {
+			json_object_set_new(body, "enrollment_token",
+				json_string(n->cfg.enroll_token));
+			how = "enrollment_token";
+		} else if (n->cfg.psk) {
+			json_object_set_new(body, "psk", json_string(n->cfg.psk));
+		}
+		rc = mgr_call(n, "POST", url, body, NULL, &resp, err);
 		json_decref(body);
 		free(url);
 		if (rc == 0 && (resp.status == 200 || resp.status == 201)) {
@@ -199,11 +242,29 @@ mgr_register(struct node *n, struct cy_error *err)
 			}
 			return rc;
 		}
-		if (rc == 0 && resp.status == 401) {
+		if (rc == 0 && resp.status == 401 && n->cfg.credential &&
+		    (n->cfg.enroll_token || n->cfg.psk)) {
+			/* Credential revoked (node removed, or a new database): try the
+			 * configured secret; the server refuses a removed slug's PSK. */
 			cy_httpc_resp_release(&resp);
-			return cy_error_set(err, EACCES, "registration refused: the orchestrator "
-				"rejected the registration PSK (401); check the PSK configured for "
-				"this node");
+			cy_log_warn("node_credential_refused", "action", "register with the "
+				"configured enrollment token or PSK", NULL);
+			mgr_forget(&n->cfg.credential);
+			{
+				char *p = xasprintf("%s/credentials/node.credential",
+					n->cfg.state_dir);
+
+				unlink(p);
+				free(p);
+			}
+			continue;
+		}
+		if (rc == 0 && (resp.status == 401 || resp.status == 403)) {
+			mgr_detail(&resp, detail, sizeof(detail));
+			rc = (int)resp.status;
+			cy_httpc_resp_release(&resp);
+			return cy_error_set(err, EACCES, "registration refused (%d, %s): %s; check "
+				"the secret configured for this node", rc, how, detail);
 		}
 		if (rc == 0 && resp.status >= 400 && resp.status < 500) {
 			mgr_detail(&resp, detail, sizeof(detail));
@@ -224,101 +285,6 @@ mgr_register(struct node *n, struct cy_error *err)
 			return cy_error_set(err, EINTR, "interrupted");
 		delay = delay * 2 > 30 ? 30 : delay * 2;
 	}
-}
-
-static char *
-mgr_version_path(const struct node *n)
-{
-	return xasprintf("%s/config_version", n->cfg.state_dir);
-}
-
-/* Validates a config payload (3.4) and applies it to n->applied. */
-static int
-mgr_apply(struct node *n, json_t *c, struct cy_error *err)
-{
-	struct cy_buf prev = CY_BUF_INIT;
-	const char *cv, *tok, *exp, *slug, *np;
-	json_t *imgs, *v;
-	long long ver, x;
-	time_t t = 0;
-	char *vp;
-	size_t i;
-
-	if (cy_json_int(c, "version", &ver) < 0 || ver != 1)
-		return cy_error_set(err, EPROTO, "unsupported config payload version (want 1)");
-	cv = cy_json_str(c, "config_version");
-	if (!cv || !cy_ulid_valid(cv))
-		return cy_error_set(err, EPROTO, "config_version '%s' is not a ULID",
-			cv ? cv : "");
-	slug = cy_json_str(c, "node_slug");
-	if (slug && strcmp(slug, n->cfg.node_id))
-		return cy_error_set(err, EPROTO, "config is for node '%s', not '%s'", slug,
-			n->cfg.node_id);
-	tok = cy_json_path_str(c, "worker_api.orchestrator_bearer_token");
-	if (!tok || !*tok)
-		return cy_error_set(err, EPROTO,
-			"config lacks worker_api.orchestrator_bearer_token");
-	exp = cy_json_path_str(c, "worker_api.orchestrator_bearer_token_expires_at");
-	if (exp && *exp) {
-		if (cy_time_parse_rfc3339(exp, &t) < 0)
-			return cy_error_set(err, EPROTO, "bad orchestrator_bearer_token_expires_at");
-		if (t <= time(NULL))
-			return cy_error_set(err, EPROTO, "the worker bearer token has expired");
-	}
-	vp = mgr_version_path(n);
-	if (cy_buf_read_file(&prev, vp, 64) == 0) {
-		while (prev.len && (prev.buf[prev.len - 1] == '\n'))
-			cy_buf_setlen(&prev, prev.len - 1);
-		if (prev.len && strcmp(cv, prev.buf) < 0) {
-			cy_error_set(err, EPROTO, "config_version %s is older than the applied %s",
-				cv, prev.buf);
-			cy_buf_release(&prev);
-			free(vp);
-			return -1;
-		}
-	}
-	cy_buf_release(&prev);
-
-	snprintf(n->applied.config_version, sizeof(n->applied.config_version), "%s", cv);
-	free(n->applied.bearer_token);
-	n->applied.bearer_token = xstrdup(tok);
-	n->applied.token_expires_at = t;
-	v = cy_json_path(c, "constraints");
-	n->applied.max_request_bytes = 0;
-	n->applied.max_job_timeout_s = 0;
-	if (json_is_object(v)) {
-		if (cy_json_int(v, "max_request_bytes", &x) == 0 && x > 0)
-			n->applied.max_request_bytes = x;
-		if (cy_json_int(v, "max_job_timeout_seconds", &x) == 0 && x > 0)
-			n->applied.max_job_timeout_s = x;
-	}
-	cy_strlist_free(&n->applied.policy_images);
-	imgs = cy_json_path(c, "policy.sandbox.allowed_images");
-	json_array_foreach(imgs, i, v) {
-		if (!json_is_string(v))
-			continue;
-		n->applied.policy_images.v = xreallocarray(n->applied.policy_images.v,
-			n->applied.policy_images.n + 1, sizeof(char *));
-		n->applied.policy_images.v[n->applied.policy_images.n++] =
-			xstrdup(json_string_value(v));
-	}
-	np = cy_json_path_str(c, "policy.sandbox.default_network_policy");
-	free(n->applied.policy_network);
-	n->applied.policy_network = np ? xstrdup(np) : NULL;
-
-	n->body_limit = (size_t)n->cfg.max_request_bytes;
-	if (n->applied.max_request_bytes && (size_t)n->applied.max_request_bytes < n->body_limit)
-		n->body_limit = (size_t)n->applied.max_request_bytes;
-	{
-		int fd = open(vp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-		if (fd < 0 || write(fd, cv, strlen(cv)) < 0)
-			cy_log_warn("config_version_save_failed", "path", vp, NULL);
-		if (fd >= 0)
-			close(fd);
-	}
-	free(vp);
-	return 0;
 }
 
 /* GET the config; on 401/404 re-register once.  Retries transport errors. */
@@ -409,28 +375,142 @@ mgr_ack(struct node *n, const char *cv, const char *failure, struct cy_error *er
 	}
 }
 
-/* One capability report; re-registers when the JWT is refused. */
+/* Registers again after a refused JWT; a definitive refusal ends the node. */
 static void
-mgr_report(struct node *n)
+mgr_reregister(struct node *n)
+{
+	struct cy_error err = CY_ERROR_INIT;
+
+	if (mgr_register(n, &err) == 0 || mgr_stop)
+		return;
+	cy_log_error("reregister_failed", "error", err.msg, NULL);
+	if (err.code == EACCES)
+		snprintf(mgr_fatal, sizeof(mgr_fatal), "%s", err.msg);
+}
+
+/* One capability report (cap is stolen); re-registers when the JWT is refused. */
+static void
+mgr_report(struct node *n, json_t *cap)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;
-	json_t *cap = node_capability_report(n);
-	int rc = mgr_call(n, "POST", sess.report_url, cap, sess.jwt, &resp, &err);
+	char hash[CY_CAPHASH_LEN + 1];
+	int rc;
 
+	if (!cap)
+		cap = node_capability_report(n);
+	cy_capability_hash(cap, hash);
+	rc = mgr_call(n, "POST", sess.report_url, cap, sess.jwt, &resp, &err);
 	json_decref(cap);
 	if (rc < 0) {
 		cy_log_warn("report_failed", "error", err.msg, NULL);
 	} else if (resp.status == 401 || resp.status == 404) {
 		cy_log_info("node_jwt_refused", "action", "re-register", NULL);
-		if (mgr_register(n, &err) < 0 && !mgr_stop)
-			cy_log_error("reregister_failed", "error", err.msg, NULL);
+		mgr_reregister(n);
 	} else if (resp.status >= 300) {
 		char st[24];
 
 		snprintf(st, sizeof(st), "%ld", resp.status);
 		cy_log_warn("report_failed", "status", st, NULL);
+	} else {
+		snprintf(sess.cap_hash, sizeof(sess.cap_hash), "%s", hash);
+		cy_log_debug("capability_reported", "capability_hash", hash, NULL);
 	}
+	cy_httpc_resp_release(&resp);
+}
+
+/*
+ * Fetches, applies and acknowledges the config.  *failure gets the reason
+ * when it was refused (the ack says failed).  -1 only when the fetch or ack
+ * could not be done at all.
+ */
+static int
+mgr_sync_config(struct node *n, char *failure, size_t flen, struct cy_error *err)
+{
+	struct cy_error perr = CY_ERROR_INIT;
+	json_t *conf = NULL;
+	const char *cv;
+	char *ver;
+	int rc;
+
+	failure[0] = '\0';
+	if (mgr_fetch_config(n, &conf, err) < 0)
+		return -1;
+	cv = cy_json_str(conf, "config_version");
+	ver = xstrdup(cv ? cv : "");
+	if (node_config_apply(n, conf, &perr) < 0) {
+		snprintf(failure, flen, "%s", perr.msg);
+		snprintf(sess.refused, sizeof(sess.refused), "%s", ver);
+		cy_log_error("config_rejected", "config_version", ver, "error", perr.msg, NULL);
+	} else {
+		n->config_applied = true;
+		cy_log_info("config_applied", "config_version", ver, NULL);
+	}
+	json_decref(conf);
+	rc = mgr_ack(n, ver, failure[0] ? failure : NULL, err);
+	free(ver);
+	return rc;
+}
+
+/*
+ * One heartbeat (issue 4).  The answer may ask for a config fetch (a
+ * config_version other than the applied one and not refused already) or a
+ * capability report (a stored capability_hash other than ours).
+ */
+static void
+mgr_heartbeat(struct node *n, json_t *cap, const char *hash)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;
+	char applied[64], failure[600];
+	const char *want, *stored;
+	unsigned running;
+	json_t *body, *ans;
+	int rc;
+
+	node_applied_version(n, applied);
+	pthread_mutex_lock(&n->lock);
+	running = n->running;
+	pthread_mutex_unlock(&n->lock);
+	body = json_pack("{s:i, s:s, s:s, s:I, s:s}", "version", 1, "node_slug", n->cfg.node_id,
+		"config_version", applied, "running_jobs", (json_int_t)running,
+		"capability_hash", hash);
+	rc = mgr_call(n, "POST", sess.heartbeat_url, body, sess.jwt, &resp, &err);
+	json_decref(body);
+	if (rc < 0) {
+		cy_log_warn("heartbeat_failed", "error", err.msg, NULL);
+		goto out;
+	}
+	if (resp.status == 401 || resp.status == 404) {
+		cy_log_info("node_jwt_refused", "action", "re-register", NULL);
+		mgr_reregister(n);
+		goto out;	/* the next heartbeat brings the new config version */
+	}
+	if (resp.status != 200) {
+		char st[24];
+
+		snprintf(st, sizeof(st), "%ld", resp.status);
+		cy_log_warn("heartbeat_failed", "status", st, NULL);
+		goto out;
+	}
+	ans = cy_json_parse(resp.body.buf, resp.body.len, true, &err);
+	if (!ans) {
+		cy_log_warn("heartbeat_failed", "error", err.msg, NULL);
+		goto out;
+	}
+	want = cy_json_str(ans, "config_version");
+	if (want && *want && strcmp(want, applied) && strcmp(want, sess.refused)) {
+		cy_log_info("config_changed", "config_version", want, "applied", applied, NULL);
+		if (mgr_sync_config(n, failure, sizeof(failure), &err) < 0 && !mgr_stop)
+			cy_log_error("config_sync_failed", "error", err.msg, NULL);
+	}
+	stored = cy_json_str(ans, "capability_hash");
+	if (stored && strcmp(stored, hash)) {
+		cy_log_info("capability_changed", "capability_hash", hash, NULL);
+		mgr_report(n, json_incref(cap));
+	}
+	json_decref(ans);
+out:
 	cy_httpc_resp_release(&resp);
 }
 
@@ -438,9 +518,8 @@ int
 manager_run(struct node *n, struct cy_error *err)
 {
 	struct cy_error perr = CY_ERROR_INIT;
-	json_t *conf = NULL;
 	char failure[600] = "";
-	const char *cv;
+	int64_t last_report;
 	int ret = -1;
 
 	node_cleanup_jobs(n, CLEANUP_AGE_S);
@@ -452,25 +531,34 @@ manager_run(struct node *n, struct cy_error *err)
 	}
 	if (mgr_register(n, err) < 0)
 		goto out;
-	if (mgr_fetch_config(n, &conf, err) < 0)
-		goto out;
-	cv = cy_json_str(conf, "config_version");
-	if (mgr_apply(n, conf, &perr) < 0) {
-		snprintf(failure, sizeof(failure), "%s", perr.msg);
-		cy_log_error("config_rejected", "error", perr.msg, NULL);
-	} else {
-		n->config_applied = true;
-		worker_httpd = worker_api_start(n, &perr);
-		if (!worker_httpd) {
-			snprintf(failure, sizeof(failure), "worker API: %s", perr.msg);
-			n->config_applied = false;
-		} else if (!n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled")) {
-			snprintf(failure, sizeof(failure), "sandbox runtime unavailable: %s",
-				n->sandbox_reason);
+	{
+		/* Startup: fetch, apply, start the Worker API, then ack (3.1). */
+		json_t *conf = NULL;
+		const char *cv;
+
+		if (mgr_fetch_config(n, &conf, err) < 0)
+			goto out;
+		cv = cy_json_str(conf, "config_version");
+		if (node_config_apply(n, conf, &perr) < 0) {
+			snprintf(failure, sizeof(failure), "%s", perr.msg);
+			cy_log_error("config_rejected", "error", perr.msg, NULL);
+		} else {
+			n->config_applied = true;
+			worker_httpd = worker_api_start(n, &perr);
+			if (!worker_httpd) {
+				snprintf(failure, sizeof(failure), "worker API: %s", perr.msg);
+				n->config_applied = false;
+			} else if (!n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled")) {
+				snprintf(failure, sizeof(failure), "sandbox runtime unavailable: %s",
+					n->sandbox_reason);
+			}
 		}
+		if (mgr_ack(n, cv ? cv : "", failure[0] ? failure : NULL, err) < 0) {
+			json_decref(conf);
+			goto out;
+		}
+		json_decref(conf);
 	}
-	if (mgr_ack(n, cv ? cv : "", failure[0] ? failure : NULL, err) < 0)
-		goto out;
 	if (failure[0] && !worker_httpd) {
 		cy_error_set(err, EPROTO, "config not applied: %s", failure);
 		goto out;
@@ -482,25 +570,38 @@ manager_run(struct node *n, struct cy_error *err)
 		cy_log_info("worker_api_started", "listen", n->cfg.listen_host, "port", port,
 			"base_url", n->base_url, NULL);
 	}
-	while (!mgr_sleep(n->cfg.report_interval_s)) {
-		mgr_report(n);
-		node_cleanup_jobs(n, CLEANUP_AGE_S);
+	last_report = cy_mono_ms();
+	while (!mgr_fatal[0] && !mgr_sleep(n->cfg.heartbeat_interval_s)) {
+		json_t *cap = node_capability_report(n);
+		char hash[CY_CAPHASH_LEN + 1];
+
+		cy_capability_hash(cap, hash);
+		if (cy_mono_ms() - last_report >= n->cfg.report_interval_s * 1000) {
+			mgr_report(n, json_incref(cap));
+			last_report = cy_mono_ms();
+			node_cleanup_jobs(n, CLEANUP_AGE_S);
+		}
+		if (!mgr_fatal[0])
+			mgr_heartbeat(n, cap, hash);
+		json_decref(cap);
+	}
+	if (mgr_fatal[0]) {
+		cy_error_set(err, EACCES, "%s", mgr_fatal);
+		goto out;
 	}
 	ret = 0;
 out:
 	if (mgr_stop && ret < 0 && err->code == EINTR)
 		ret = 0;
-	json_decref(conf);
 	cy_log_info("node_stopping", "node_slug", n->cfg.node_id, NULL);
 	node_sandbox_kill_all();
 	if (worker_httpd)
 		cy_httpd_stop(worker_httpd);
 	worker_httpd = NULL;
-	if (sess.jwt)
-		explicit_bzero(sess.jwt, strlen(sess.jwt));
-	free(sess.jwt);
+	mgr_forget(&sess.jwt);
 	free(sess.config_url);
 	free(sess.report_url);
+	free(sess.heartbeat_url);
 	memset(&sess, 0, sizeof(sess));
 	return ret;
 }

@@ -35,6 +35,10 @@ struct node_config {
 	long long connect_s;
 	long long request_s;
 	long long report_interval_s;
+	/* Issue 4: heartbeats and enrollment tokens. */
+	long long heartbeat_interval_s;
+	char *enroll_env;
+	char *enroll_file;
 
 	char *node_id;
 	char *node_name;
@@ -87,6 +91,9 @@ struct node_config {
 	/* Resolved after loading; not table keys. */
 	char *psk;		/* secret, never printed */
 	char *psk_source;	/* "env NAME" or "file PATH" */
+	char *enroll_token;	/* secret, never printed */
+	char *enroll_source;
+	char *credential;	/* node credential from <state_dir>/credentials, secret */
 };
 
 /* What the orchestrator's config payload set (section 3.4). */
@@ -112,6 +119,9 @@ struct node {
 	char *base_url;		/* advertised worker_api.base_url */
 	pthread_mutex_t lock;
 	unsigned running;	/* jobs running now */
+	/* Issue 4: node.yaml's sandbox.max_concurrency; cfg.max_concurrency is
+	 * the effective cap (capped further by a pushed constraint). */
+	long long yaml_max_concurrency;
 };
 
 /* config.c */
@@ -130,9 +140,22 @@ void node_config_print(const struct node_config *cfg);
 /* capability.c: a new node_capability_report_v1 object. */
 json_t *node_capability_report(const struct node *n);
 
+/*
+ * config-apply.c: validates a node_configuration_payload_v1 against the
+ * applied version and node.yaml, then applies it (-1 with err: refused,
+ * nothing changed).
+ */
+int node_config_apply(struct node *n, const json_t *c, struct cy_error *err);
+/* The config_version applied last (kept under the state dir), or "". */
+void node_applied_version(const struct node *n, char out[64]);
+/* Frees the applied configuration (exit). */
+void node_config_apply_release(struct node *n);
+
 /* worker-api.c */
 struct cy_httpd;
 struct cy_httpd *worker_api_start(struct node *n, struct cy_error *err);
+/* Re-reads n->body_limit after a config change (issue 4). */
+void worker_api_limits(struct node *n);
 /*
  * Validates one RunJobRequest body and runs it.  Returns 0 with *out set to
  * the RunJobResponse, or -1 with *prob and detail set (bad request, busy,

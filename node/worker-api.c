@@ -87,6 +87,12 @@ worker_ready(void *app, struct cy_buf *reason)
 	return 0;
 }
 
+void
+worker_api_limits(struct node *n)
+{
+	worker_routes[0].body_limit = n->body_limit;
+}
+
 struct cy_httpd *
 worker_api_start(struct node *n, struct cy_error *err)
 {

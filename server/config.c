@@ -65,6 +65,13 @@ static const struct cy_cfg_key server_keys[] = {
 	{ "dispatch.http_timeout", CY_CFG_DURATION, OFF(dispatch_http_timeout_s), "300s", 1,
 	  86400, NULL, "DISPATCH_HTTP_TIMEOUT", false, false,
 	  "timeout of one call to a node's Worker API" },
+	/* Node fleet (issue 4). */
+	{ "nodes.liveness_ttl", CY_CFG_DURATION, OFF(node_liveness_ttl_s), "30s", 1, 3600, NULL,
+	  "NODE_LIVENESS_TTL", false, false,
+	  "a node without a heartbeat for this long is marked inactive (no new jobs)" },
+	{ "nodes.enrollment_token_max_ttl", CY_CFG_DURATION, OFF(enroll_max_ttl_s), "168h", 60,
+	  86400LL * 366, NULL, "NODE_ENROLLMENT_TOKEN_MAX_TTL", false, false,
+	  "longest lifetime an enrollment token may be given" },
 	{ "auth.rate_limit_per_minute", CY_CFG_INT, OFF(rate_limit_per_minute), "60", 1,
 	  1000000, NULL, "RATE_LIMIT_PER_MINUTE", false, false, "login attempts per client IP" },
 	{ "migrations_dir", CY_CFG_STR, OFF(migrations_dir), NULL, 0, 0, NULL,

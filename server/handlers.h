@@ -30,6 +30,17 @@ void h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_config_get(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_capability(struct cy_http_req *req, struct cy_http_resp *resp);
+/* Node fleet (issue 4): route-node-heartbeat.c, route-node-admin.c */
+void h_nodes_heartbeat(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_drain(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_undrain(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_enable(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_disable(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp);
+/* liveness.c: marks silent nodes inactive */
+int liveness_start(struct cy_error *err);
+void liveness_stop(void);
 
 /* readiness (readyz on both listeners), in route-node-control.c */
 int server_ready(void *app, struct cy_buf *reason);

@@ -209,6 +209,8 @@ main(int argc, char **argv)
 
 	if (dispatch_start(&err) < 0)
 		die("error: dispatcher: %s", err.msg);
+	if (liveness_start(&err) < 0)
+		die("error: liveness: %s", err.msg);
 	threads = (unsigned)srv.cfg.http_threads;
 	routes = routes_gateway(&nroutes);
 	gw = listener_start("gateway", srv.cfg.gateway_listen, routes, nroutes, threads, &err);
@@ -221,6 +223,7 @@ main(int argc, char **argv)
 		cy_log_error("startup_failed", "error", err.msg, NULL);
 		if (gw)
 			cy_httpd_stop(gw);
+		liveness_stop();
 		dispatch_stop();
 		die("error: %s", err.msg);
 	}
@@ -235,6 +238,7 @@ main(int argc, char **argv)
 	srv.stopping = 1;
 	cy_httpd_stop(gw);
 	cy_httpd_stop(cp);
+	liveness_stop();
 	dispatch_stop();
 	cy_log_info("server_stopped", "version", CYNODE_VERSION, NULL);
 	server_config_release(&srv.cfg);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caphash.h"
 #include "id.h"
 #include "json.h"
 #include "node-payload.h"
@@ -61,13 +62,10 @@ bool node_url_valid(const char *url)
 
 void node_capability_canon(const json_t *cap, char **text, char hash[72])
 {
-	char hex[65];
-
 	*text = json_dumps(cap, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!*text)
 		abort();
-	cy_sha256_hex(*text, strlen(*text), hex);
-	snprintf(hash, 72, "sha256:%s", hex);
+	cy_capability_hash(cap, hash);
 }
 
 /* True when the snapshot's node.labels holds `label`. */

@@ -19,8 +19,9 @@ bool node_slug_valid(const char *slug);
 /* An absolute http:// or https:// URL with a host. */
 bool node_url_valid(const char *url);
 /*
- * Canonical text of a capability report (compact, sorted keys) and its hash
- * "sha256:<hex>"; caller frees *text.
+ * Canonical text of a capability report (compact, sorted keys) and its
+ * capability_hash (lib/caphash.h, the same as the node computes); caller
+ * frees *text.
  */
 void node_capability_canon(const json_t *cap, char **text, char hash[72]);
 /* The inference_backend object for a capability snapshot (new reference). */

@@ -18,6 +18,7 @@
 #include "node-payload.h"
 #include "node-token.h"
 #include "server.h"
+#include "store-fleet.h"
 #include "store-nodes.h"
 #include "store-util.h"
 #include "timeutil.h"
@@ -50,7 +51,7 @@ static const char *register_target(const json_t *cap)
 static json_t *bootstrap_payload(const char *jwt, time_t exp, const char *config_version)
 {
 	char now[CY_RFC3339_LEN + 1], expires[CY_RFC3339_LEN + 1];
-	char *base = public_base(), *reg, *cfg, *rep;
+	char *base = public_base(), *reg, *cfg, *rep, *hb;
 	json_t *o;
 
 	cy_now_rfc3339(now);
@@ -58,15 +59,17 @@ static json_t *bootstrap_payload(const char *jwt, time_t exp, const char *config
 	reg = xasprintf("%s/v1/nodes/register", base);
 	cfg = xasprintf("%s/v1/nodes/config", base);
 	rep = xasprintf("%s/v1/nodes/capability", base);
-	o = json_pack("{s:i, s:s, s:{s:s, s:{s:s, s:s, s:s}}, s:{s:s, s:s}, s:s}",
+	hb = xasprintf("%s/v1/nodes/heartbeat", base);
+	o = json_pack("{s:i, s:s, s:{s:s, s:{s:s, s:s, s:s, s:s}}, s:{s:s, s:s}, s:s}",
 		"version", 1, "issued_at", now,
 		"orchestrator", "base_url", base, "endpoints", "worker_registration_url", reg,
-		"node_config_url", cfg, "node_report_url", rep,
+		"node_config_url", cfg, "node_report_url", rep, "node_heartbeat_url", hb,
 		"auth", "node_jwt", jwt, "expires_at", expires,
 		"initial_config_version", config_version);
 	free(reg);
 	free(cfg);
 	free(rep);
+	free(hb);
 	free(base);
 	return o;
 }
@@ -74,13 +77,9 @@ static json_t *bootstrap_payload(const char *jwt, time_t exp, const char *config
 /* Validates the registration body; returns the capability (borrowed) or NULL. */
 static json_t *register_check(const json_t *body, struct cy_http_resp *resp)
 {
-	const char *psk = cy_json_str(body, "psk"), *slug, *target;
+	const char *slug, *target;
 	json_t *cap = json_object_get(body, "capability");
 
-	if (!psk || !srv.cfg.node_psk || !*srv.cfg.node_psk || !cy_streq_ct(psk, srv.cfg.node_psk)) {
-		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid registration PSK");
-		return NULL;
-	}
 	if (!json_is_object(cap)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "capability must be an object");
 		return NULL;
@@ -106,34 +105,113 @@ static json_t *register_check(const json_t *body, struct cy_http_resp *resp)
 	return cap;
 }
 
+/* SHA-256 hex of a secret string. */
+static void secret_hash(const char *s, char hex[65])
+{
+	cy_sha256_hex(s, strlen(s), hex);
+}
+
+/*
+ * Authenticates a registration: a node credential issued earlier, else an
+ * enrollment token (checked and consumed by the store), else the PSK (not
+ * for removed slugs).  0 to go on (*by says how), -1 answered.
+ */
+enum reg_auth { REG_PSK, REG_TOKEN, REG_CREDENTIAL };
+
+static int register_auth(const json_t *body, const char *slug, enum reg_auth *by,
+	char hash[65], struct cy_http_resp *resp)
+{
+	const char *cred = cy_json_str(body, "node_credential");
+	const char *tok = cy_json_str(body, "enrollment_token");
+	const char *psk = cy_json_str(body, "psk");
+	struct cy_error err = CY_ERROR_INIT;
+	int rc;
+
+	if (cred && *cred) {
+		secret_hash(cred, hash);
+		rc = store_node_credential_ok(slug, hash, &err);
+		if (rc == 1) {
+			*by = REG_CREDENTIAL;
+			return 0;
+		}
+		if (rc < 0)
+			goto internal;
+		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION,
+			"Invalid node credential (the node was removed or re-enrolled)");
+		return -1;
+	}
+	if (tok && *tok) {
+		secret_hash(tok, hash);
+		*by = REG_TOKEN;
+		return 0;
+	}
+	if (!psk || !srv.cfg.node_psk || !*srv.cfg.node_psk || !cy_streq_ct(psk, srv.cfg.node_psk)) {
+		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid registration PSK");
+		return -1;
+	}
+	rc = store_node_removed(slug, &err);
+	if (rc < 0)
+		goto internal;
+	if (rc == 1) {
+		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
+			"node '%s' was removed by an operator; enroll it again with an enrollment "
+			"token (cynork nodes enroll --name %s)", slug, slug);
+		return -1;
+	}
+	*by = REG_PSK;
+	return 0;
+internal:
+	cy_log_error("node_register_failed", "node", slug, "error", err.msg, NULL);
+	cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot register the node");
+	return -1;
+}
+
 void h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	char hash[72], version[CY_ULID_LEN + 1], node_id[37];
+	char hash[72], version[CY_ULID_LEN + 1], node_id[37], ahash[65], chash[65];
 	struct node_reg r = { 0 };
-	char *text = NULL, *token, *sealed = NULL, *jwt = NULL;
+	char *text = NULL, *token, *sealed = NULL, *jwt = NULL, *cred = NULL;
+	enum reg_auth by = REG_PSK;
 	bool created = false;
-	json_t *body, *cap;
+	json_t *body, *cap, *boot;
 	time_t exp = 0;
+	int rc;
 
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	if (!(cap = register_check(body, resp)))
+		goto out;
+	r.slug = cy_json_path_str(cap, "node.node_slug");
+	if (register_auth(body, r.slug, &by, ahash, resp) < 0)
 		goto out;
 	node_capability_canon(cap, &text, hash);
 	token = cy_random_token("cyw_", 32);
 	sealed = node_token_seal(token);
 	free(token);
 	cy_ulid_new(version);
-	r.slug = cy_json_path_str(cap, "node.node_slug");
 	r.target_url = register_target(cap);
 	r.token_sealed = sealed;
 	r.config_version = version;
 	r.capability = text;
 	r.capability_hash = hash;
-	if (store_node_register(&r, node_id, &created, &err) < 0) {
+	if (by != REG_CREDENTIAL) {
+		/* A new node credential for re-registration; only its hash is kept. */
+		cred = cy_random_token("cyc_", 32);
+		secret_hash(cred, chash);
+		r.credential_hash = chash;
+	}
+	if (by == REG_TOKEN)
+		r.enroll_hash = ahash;
+	rc = store_node_register(&r, node_id, &created, &err);
+	if (rc < 0) {
 		cy_log_error("node_register_failed", "node", r.slug, "error", err.msg, NULL);
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot register the node");
+		goto out;
+	}
+	if (rc == 0) {
+		cy_log_warn("node_enroll_refused", "node", r.slug, "reason", r.why, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "%s", r.why);
 		goto out;
 	}
 	if (!(jwt = jwt_issue_node(node_id, r.slug, &exp))) {
@@ -141,9 +219,17 @@ void h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto out;
 	}
 	cy_log_info("node_registered", "node", r.slug, "node_id", node_id, "new",
-		created ? "true" : "false", "worker_api", r.target_url, NULL);
-	cy_resp_json(resp, created ? 201 : 200, bootstrap_payload(jwt, exp, version));
+		created ? "true" : "false", "auth", by == REG_PSK ? "psk" : by == REG_TOKEN ?
+		"enrollment_token" : "node_credential", "worker_api", r.target_url, NULL);
+	boot = bootstrap_payload(jwt, exp, version);
+	if (cred)
+		json_object_set_new(json_object_get(boot, "auth"), "node_credential",
+			json_string(cred));
+	cy_resp_json(resp, created ? 201 : 200, boot);
 out:
+	if (cred)
+		explicit_bzero(cred, strlen(cred));
+	free(cred);
 	free(jwt);
 	free(sealed);
 	free(text);

@@ -1,13 +1,16 @@
 /*
  * Operator views of the node fleet on the user gateway: GET /v1/nodes and
  * GET /v1/nodes/{slug-or-id}, one JSON object per node with its status,
- * config state, Worker API URL, labels, capacity and running jobs.
+ * operator state (enabled, drain), config state, liveness, Worker API URL,
+ * labels, capacity and running jobs.
  */
 #include <jansson.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "handlers.h"
 #include "log.h"
+#include "node-view.h"
 #include "store-nodes.h"
 #include "store-util.h"
 #include "strnum.h"
@@ -32,16 +35,26 @@ static json_t *col_int(const PGresult *res, int row, int col)
 }
 
 /* The operator view of one node row. */
-static json_t *node_json(const PGresult *res, int row)
+json_t *nodes_view_json(const PGresult *res, int row)
 {
 	json_t *o = json_object(), *labels;
 
 	json_object_set_new(o, "node_id", col_str(res, row, NV_ID));
 	json_object_set_new(o, "node_slug", col_str(res, row, NV_SLUG));
 	json_object_set_new(o, "status", col_str(res, row, NV_STATUS));
+	json_object_set_new(o, "enabled", json_boolean(
+		strcmp(PQgetvalue(res, row, NV_ENABLED), "t") == 0));
+	json_object_set_new(o, "drain_reason", col_str(res, row, NV_DRAIN_REASON));
+	json_object_set_new(o, "drained_at", col_str(res, row, NV_DRAINED_AT));
 	json_object_set_new(o, "config_version", col_str(res, row, NV_CONFIG_VERSION));
+	json_object_set_new(o, "config_document", col_str(res, row, NV_CONFIG_DOCUMENT));
 	json_object_set_new(o, "config_ack_status", col_str(res, row, NV_ACK_STATUS));
+	json_object_set_new(o, "config_ack_version", col_str(res, row, NV_ACK_VERSION));
+	json_object_set_new(o, "config_ack_error", col_str(res, row, NV_ACK_ERROR));
+	json_object_set_new(o, "config_ack_at", col_str(res, row, NV_ACK_AT));
 	json_object_set_new(o, "last_seen_at", col_str(res, row, NV_LAST_SEEN));
+	json_object_set_new(o, "last_capability_at", col_str(res, row, NV_LAST_CAPABILITY));
+	json_object_set_new(o, "capability_hash", col_str(res, row, NV_CAPABILITY_HASH));
 	json_object_set_new(o, "worker_api_url", col_str(res, row, NV_TARGET_URL));
 	labels = json_loads(PQgetvalue(res, row, NV_LABELS), 0, NULL);
 	json_object_set_new(o, "labels", json_is_array(labels) ? labels : json_array());
@@ -49,6 +62,7 @@ static json_t *node_json(const PGresult *res, int row)
 		json_decref(labels);
 	json_object_set_new(o, "max_concurrency", col_int(res, row, NV_MAX_CONCURRENCY));
 	json_object_set_new(o, "running_jobs", col_int(res, row, NV_RUNNING));
+	json_object_set_new(o, "created_at", col_str(res, row, NV_CREATED));
 	return o;
 }
 
@@ -65,7 +79,7 @@ void h_nodes_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	arr = json_array();
 	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(arr, node_json(res, i));
+		json_array_append_new(arr, nodes_view_json(res, i));
 	PQclear(res);
 	cy_resp_json(resp, 200, json_pack("{s:o}", "nodes", arr));
 }
@@ -82,6 +96,6 @@ void h_nodes_get(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (PQntuples(res) == 0)
 		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node '%s' not found", req->params[0]);
 	else
-		cy_resp_json(resp, 200, node_json(res, 0));
+		cy_resp_json(resp, 200, nodes_view_json(res, 0));
 	PQclear(res);
 }

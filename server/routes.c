@@ -22,7 +22,8 @@
 	{ "POST", "/v1/nodes/register", AUTH_NONE, BODY_NODE, h_nodes_register }, \
 	{ "GET", "/v1/nodes/config", AUTH_NODE, 0, h_nodes_config_get }, \
 	{ "POST", "/v1/nodes/config", AUTH_NODE, BODY_NODE, h_nodes_config_ack }, \
-	{ "POST", "/v1/nodes/capability", AUTH_NODE, BODY_NODE, h_nodes_capability }
+	{ "POST", "/v1/nodes/capability", AUTH_NODE, BODY_NODE, h_nodes_capability }, \
+	{ "POST", "/v1/nodes/heartbeat", AUTH_NODE, BODY_SMALL, h_nodes_heartbeat }
 
 static struct cy_route gateway[] = {
 	{ "POST", "/v1/auth/login", AUTH_NONE, BODY_SMALL, h_auth_login },
@@ -38,8 +39,15 @@ static struct cy_route gateway[] = {
 	{ "GET", "/v1/tasks/{id}/logs", AUTH_TASKS_READ, 0, h_tasks_logs },
 	{ "POST", "/v1/tasks/{id}/cancel", AUTH_TASKS_WRITE, BODY_SMALL, h_tasks_cancel },
 	NODE_ROUTES,
-	{ "GET", "/v1/nodes", AUTH_USER, 0, h_nodes_list },
-	{ "GET", "/v1/nodes/{id}", AUTH_USER, 0, h_nodes_get },
+	/* Node fleet (issue 4). */
+	{ "GET", "/v1/nodes", AUTH_NODES_READ, 0, h_nodes_list },
+	{ "POST", "/v1/nodes/enrollment-tokens", AUTH_ADMIN, BODY_SMALL, h_nodes_enroll },
+	{ "GET", "/v1/nodes/{id}", AUTH_NODES_READ, 0, h_nodes_get },
+	{ "DELETE", "/v1/nodes/{id}", AUTH_NODES_WRITE, 0, h_nodes_remove },
+	{ "POST", "/v1/nodes/{id}/drain", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_drain },
+	{ "POST", "/v1/nodes/{id}/undrain", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_undrain },
+	{ "POST", "/v1/nodes/{id}/enable", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_enable },
+	{ "POST", "/v1/nodes/{id}/disable", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_disable },
 };
 
 static struct cy_route control[] = {

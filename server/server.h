@@ -35,6 +35,9 @@ struct server_config {
 	char *migrations_dir;
 	char *log_level;
 	char *log_format;
+	/* Node fleet (issue 4). */
+	long long node_liveness_ttl_s;	/* NODE_LIVENESS_TTL */
+	long long enroll_max_ttl_s;	/* NODE_ENROLLMENT_TOKEN_MAX_TTL */
 	bool dev_mode;			/* --dev: allows the known-default secrets */
 };
 

@@ -1,14 +1,16 @@
 /*
  * SQL fragments shared by store-nodes.c and store-dispatch.c: what makes a
- * node dispatchable (contract 3.8), its capacity from the capability
- * snapshot, and its running job count.  Expect `nodes n` and a LEFT JOIN of
+ * node dispatchable (contract 3.8, plus the operator's enabled flag; "acked
+ * applied" is config_applied_version, because a refused later push leaves
+ * the node on its previous config, still usable), its capacity from the
+ * capability snapshot, and its running job count.  Expect `nodes n` and a LEFT JOIN of
  * `node_capabilities c`.
  */
 #ifndef SERVER_STORE_NODES_SQL_H
 #define SERVER_STORE_NODES_SQL_H
 
 #define SQL_NODE_DISPATCHABLE \
-	"n.status = 'active' AND n.config_ack_status = 'applied' " \
+	"n.status = 'active' AND n.enabled AND n.config_applied_version IS NOT NULL " \
 	"AND COALESCE(n.worker_api_target_url, '') <> '' " \
 	"AND n.worker_api_bearer_token_enc IS NOT NULL"
 

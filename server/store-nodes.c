@@ -3,9 +3,11 @@
  * (store-nodes.h).  The dispatcher's statements are in store-dispatch.c.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "store-fleet.h"
 #include "store-nodes.h"
 #include "store-nodes-sql.h"
 #include "store-util.h"
@@ -23,27 +25,44 @@ static int node_snapshot(const char *node_id, const char *capability, struct cy_
 		2, p, err);
 }
 
-int store_node_register(const struct node_reg *r, char node_id[37], bool *created,
+int store_node_register(struct node_reg *r, char node_id[37], bool *created,
 	struct cy_error *err)
 {
-	const char *p[6] = { r->slug, r->config_version, r->target_url, r->token_sealed,
-		r->capability_hash };
+	char *labels = NULL;
+	const char *p[7] = { r->slug, r->config_version, r->target_url, r->token_sealed,
+		r->capability_hash, r->credential_hash, NULL };
 	PGresult *res;
+	int rc;
 
 	if (db_begin(err) < 0)
 		return -1;
+	if (r->enroll_hash) {
+		rc = store_enroll_consume(r->enroll_hash, r->slug, &labels, &r->why, err);
+		if (rc <= 0) {
+			db_rollback();
+			return rc;
+		}
+		p[6] = labels;
+	}
 	res = db_exec("node_register",
 		"INSERT INTO nodes (node_slug, status, config_version, worker_api_target_url, "
-		"worker_api_bearer_token_enc, capability_hash, last_capability_at, last_seen_at) "
-		"VALUES ($1, 'active', $2, $3, decode($4, 'hex'), $5, now(), now()) "
-		"ON CONFLICT (node_slug) DO UPDATE SET status = 'active', "
+		"worker_api_bearer_token_enc, capability_hash, last_capability_at, last_seen_at, "
+		"credential_hash, labels, config_document) "
+		"VALUES ($1, 'active', $2, $3, decode($4, 'hex'), $5, now(), now(), "
+		"decode($6, 'hex'), $7::jsonb, (SELECT max(config_version) FROM "
+		"node_config_documents WHERE all_nodes)) "
+		"ON CONFLICT (node_slug) DO UPDATE SET "
+		"status = CASE WHEN nodes.status = 'drained' THEN 'drained' ELSE 'active' END, "
 		"config_version = EXCLUDED.config_version, "
 		"worker_api_target_url = EXCLUDED.worker_api_target_url, "
 		"worker_api_bearer_token_enc = EXCLUDED.worker_api_bearer_token_enc, "
 		"capability_hash = EXCLUDED.capability_hash, last_capability_at = now(), "
 		"last_seen_at = now(), config_ack_status = NULL, config_ack_at = NULL, "
-		"config_ack_error = NULL, config_ack_version = NULL "
-		"RETURNING id, xmax = 0", 5, p, err);
+		"config_ack_error = NULL, config_ack_version = NULL, config_applied_version = NULL, "
+		"credential_hash = COALESCE(EXCLUDED.credential_hash, nodes.credential_hash), "
+		"labels = COALESCE(EXCLUDED.labels, nodes.labels) "
+		"RETURNING id, xmax = 0", 7, p, err);
+	free(labels);
 	if (!res)
 		goto fail;
 	snprintf(node_id, 37, "%s", PQgetvalue(res, 0, 0));
@@ -51,7 +70,9 @@ int store_node_register(const struct node_reg *r, char node_id[37], bool *create
 	PQclear(res);
 	if (node_snapshot(node_id, r->capability, err) < 0)
 		goto fail;
-	return db_commit(err);
+	if (r->enroll_hash && store_enroll_finish(r->enroll_hash, node_id, r->slug, err) < 0)
+		goto fail;
+	return db_commit(err) < 0 ? -1 : 1;
 fail:
 	db_rollback();
 	return -1;
@@ -78,6 +99,8 @@ int store_node_ack(const char *node_id, const char *status, const char *error_ms
 	res = db_exec("node_ack",
 		"UPDATE nodes SET config_ack_at = COALESCE($2::timestamptz, now()), "
 		"config_ack_status = $3, config_ack_error = $4, config_ack_version = $5, "
+		"config_applied_version = CASE WHEN $3 = 'applied' THEN $5 "
+		"ELSE config_applied_version END, "
 		"last_seen_at = now() WHERE id = $1::uuid", 5, p, err);
 	if (!res)
 		return -1;
@@ -121,9 +144,14 @@ PGresult *store_nodes_view(const char *ref, struct cy_error *err)
 	return db_exec("nodes_view",
 		"SELECT n.id, n.node_slug, n.status, n.config_version, n.config_ack_status, "
 		SQL_TS("n.last_seen_at") ", n.worker_api_target_url, "
+		"(SELECT COALESCE(jsonb_agg(DISTINCT l), '[]')::text FROM jsonb_array_elements("
 		"CASE WHEN jsonb_typeof(c.capability_snapshot->'node'->'labels') = 'array' "
-		"THEN (c.capability_snapshot->'node'->'labels')::text ELSE '[]' END, "
-		SQL_NODE_MAX_CONCURRENCY ", " SQL_NODE_RUNNING " "
+		"THEN c.capability_snapshot->'node'->'labels' ELSE '[]' END || "
+		"COALESCE(n.labels, '[]')) l), "
+		SQL_NODE_MAX_CONCURRENCY ", " SQL_NODE_RUNNING ", "
+		"n.enabled, n.drain_reason, " SQL_TS("n.drained_at") ", n.config_ack_version, "
+		"n.config_ack_error, " SQL_TS("n.config_ack_at") ", n.config_document, "
+		"n.capability_hash, " SQL_TS("n.last_capability_at") ", " SQL_TS("n.created_at") " "
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
 		"WHERE $1::text IS NULL OR n.node_slug = $1 OR n.id::text = lower($1) "
 		"ORDER BY n.node_slug", 1, p, err);

@@ -21,14 +21,22 @@ struct node_reg {
 	const char *config_version;	/* a new ULID */
 	const char *capability;		/* JSON object text */
 	const char *capability_hash;
+	/* Issue 4: set on PSK/enrollment registrations, NULL keeps the stored one. */
+	const char *credential_hash;	/* hex SHA-256 of the new node credential */
+	const char *enroll_hash;	/* hex SHA-256 of the enrollment token used */
+	const char *why;		/* out: why the enrollment token was refused */
 };
 
 /*
- * Inserts or refreshes the node (status active, new token and config
- * version, ack cleared until the node acks the new config) and its
- * capability snapshot.  node_id gets its id; *created tells insert from update.
+ * Inserts or refreshes the node (status active unless drained, new token
+ * and config version, ack cleared until the node acks the new config) and
+ * its capability snapshot; a new node gets the fleet's default config
+ * document.  With enroll_hash the token is consumed in the same
+ * transaction (its labels become the node's operator labels).  Returns 1,
+ * 0 when the enrollment token is refused (r->why says why), -1.  node_id
+ * gets the id; *created tells insert from update.
  */
-int store_node_register(const struct node_reg *r, char node_id[37], bool *created,
+int store_node_register(struct node_reg *r, char node_id[37], bool *created,
 	struct cy_error *err);
 
 enum node_cfg_col { NCC_SLUG, NCC_CONFIG_VERSION, NCC_TARGET_URL, NCC_TOKEN, NCC_CAPABILITY };
@@ -48,7 +56,9 @@ int store_node_capability(const char *node_id, const char *capability, const cha
 
 enum node_view_col {
 	NV_ID, NV_SLUG, NV_STATUS, NV_CONFIG_VERSION, NV_ACK_STATUS, NV_LAST_SEEN,
-	NV_TARGET_URL, NV_LABELS, NV_MAX_CONCURRENCY, NV_RUNNING
+	NV_TARGET_URL, NV_LABELS, NV_MAX_CONCURRENCY, NV_RUNNING,
+	NV_ENABLED, NV_DRAIN_REASON, NV_DRAINED_AT, NV_ACK_VERSION, NV_ACK_ERROR, NV_ACK_AT,
+	NV_CONFIG_DOCUMENT, NV_CAPABILITY_HASH, NV_LAST_CAPABILITY, NV_CREATED
 };
 /* Operator view rows: all nodes (ref NULL) or the one with that slug or id. */
 PGresult *store_nodes_view(const char *ref, struct cy_error *err);

@@ -234,7 +234,7 @@ config_value()
 @test "nodes list with no nodes prints the header only; --no-headers nothing" {
 	run cynork nodes list
 	assert_success
-	assert_output "$(printf 'NODE\tSTATUS\tCONFIG\tLAST_SEEN\tRUNNING\tCAPACITY\tURL')"
+	assert_output "$(printf 'NODE\tSTATUS\tENABLED\tCONFIG\tAPPLIED\tLAST_SEEN\tRUNNING\tCAPACITY\tLABELS\tURL')"
 	run cynork nodes list --no-headers
 	assert_success
 	assert_output ""

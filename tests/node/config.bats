@@ -124,7 +124,7 @@ node() { "$CY_BUILD/cynode-node" "$@"; }
 	sed -i '/registration_psk_file/d' "$D/node.yaml"
 	NODE_REGISTRATION_PSK= run node --config "$D/node.yaml" --check-config
 	assert_failure 2
-	assert_output --partial "no registration PSK"
+	assert_output --partial "no registration secret"
 }
 
 @test "CYNODE_SANDBOX_MOUNT_ROOT overrides sandbox.mount_root" {

@@ -1,0 +1,433 @@
+/*
+ * cynork nodes: the operator's fleet commands (spec/cli.md sections 1.6 and
+ * 11).  list and get read the operator view; drain [--reason] [--wait],
+ * undrain, enable, disable and remove change a node (role operator or
+ * admin; drain/disable/remove ask for confirmation unless -y); enroll
+ * (admin) creates a single-use enrollment token and prints it with the
+ * node.yaml lines that use it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cynork.h"
+#include "json.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define DRAIN_POLL_MS 500
+
+static const char *
+str_or_dash(const json_t *o, const char *key)
+{
+	const char *s = cy_json_str(o, key);
+
+	return s && *s ? s : "-";
+}
+
+/* "a,b" from a JSON array of strings ("-" when empty); caller frees. */
+static char *
+labels_text(const json_t *o)
+{
+	struct cy_buf b = CY_BUF_INIT;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(o, "labels"), i, v)
+		if (json_is_string(v))
+			cy_buf_addf(&b, "%s%s", b.len ? "," : "", json_string_value(v));
+	if (!b.len)
+		cy_buf_addstr(&b, "-");
+	return cy_buf_detach(&b, NULL);
+}
+
+static int
+nodes_list(struct ctx *c, const struct parsed *p)
+{
+	json_t *res = NULL, *nodes, *n;
+	size_t i;
+	int rc = api_call(c, "GET", "/v1/nodes", NULL, true, &res);
+
+	if (rc)
+		return rc;
+	nodes = json_object_get(res, "nodes");
+	if (!json_is_array(nodes)) {
+		json_decref(res);
+		return fail(EXIT_GATEWAY, "malformed response: no 'nodes' list");
+	}
+	if (out_json(c))
+		return print_json(res);
+	if (!out_name(c) && !opt_set(p, "no-headers"))
+		printf("NODE\tSTATUS\tENABLED\tCONFIG\tAPPLIED\tLAST_SEEN\tRUNNING\tCAPACITY\t"
+			"LABELS\tURL\n");
+	json_array_foreach(nodes, i, n) {
+		json_int_t running = json_integer_value(json_object_get(n, "running_jobs"));
+		json_int_t cap = json_integer_value(json_object_get(n, "max_concurrency"));
+		char *labels;
+
+		if (out_name(c)) {
+			printf("%s\n", str_or_dash(n, "node_slug"));
+			continue;
+		}
+		labels = labels_text(n);
+		printf("%s\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%s\t%s\n", str_or_dash(n, "node_slug"),
+			str_or_dash(n, "status"),
+			json_is_false(json_object_get(n, "enabled")) ? "false" : "true",
+			str_or_dash(n, "config_ack_status"), str_or_dash(n, "config_ack_version"),
+			str_or_dash(n, "last_seen_at"), (long long)running, (long long)cap, labels,
+			str_or_dash(n, "worker_api_url"));
+		free(labels);
+	}
+	json_decref(res);
+	return 0;
+}
+
+/* GET /v1/nodes/{ref}: EXIT_OK with *out, or the error's exit code. */
+static int
+nodes_fetch(struct ctx *c, const char *ref, json_t **out)
+{
+	char *e = url_escape(ref), *path = xasprintf("/v1/nodes/%s", e);
+	int rc = api_call(c, "GET", path, NULL, true, out);
+
+	free(path);
+	free(e);
+	return rc;
+}
+
+static int
+nodes_get(struct ctx *c, const struct parsed *p)
+{
+	struct cy_buf line = CY_BUF_INIT;
+	json_t *n = NULL;
+	char *labels;
+	int rc;
+
+	if ((rc = nodes_fetch(c, p->args[0], &n)) != 0)
+		return rc;
+	if (out_json(c))
+		return print_json(n);
+	if (out_name(c)) {
+		printf("%s\n", str_or_dash(n, "node_slug"));
+		json_decref(n);
+		return 0;
+	}
+	labels = labels_text(n);
+	rec_add(&line, "node_id", cy_json_str(n, "node_id"));
+	rec_add(&line, "node_slug", cy_json_str(n, "node_slug"));
+	rec_add(&line, "status", cy_json_str(n, "status"));
+	rec_add(&line, "enabled", json_is_false(json_object_get(n, "enabled")) ? "false" : "true");
+	if (cy_json_str(n, "drain_reason"))
+		rec_add(&line, "drain_reason", cy_json_str(n, "drain_reason"));
+	rec_add(&line, "config_version", cy_json_str(n, "config_version"));
+	rec_add(&line, "config_ack_status", cy_json_str(n, "config_ack_status"));
+	rec_add(&line, "config_ack_version", cy_json_str(n, "config_ack_version"));
+	if (cy_json_str(n, "config_ack_error"))
+		rec_add(&line, "config_ack_error", cy_json_str(n, "config_ack_error"));
+	rec_add(&line, "last_seen_at", cy_json_str(n, "last_seen_at"));
+	rec_addll(&line, "running_jobs", json_integer_value(json_object_get(n, "running_jobs")));
+	rec_addll(&line, "max_concurrency",
+		json_integer_value(json_object_get(n, "max_concurrency")));
+	rec_add(&line, "labels", labels);
+	rec_add(&line, "worker_api_url", cy_json_str(n, "worker_api_url"));
+	free(labels);
+	print_line(&line);
+	json_decref(n);
+	return 0;
+}
+
+/* Asks "<Verb> node <ref>? [y/N]" unless -y; true to go on. */
+static bool
+nodes_confirm(struct ctx *c, const struct parsed *p, const char *verb)
+{
+	int ch, first;
+
+	if (opt_set(p, "yes"))
+		return true;
+	fprintf(stderr, "%s node %s? [y/N] ", verb, p->args[0]);
+	fflush(stderr);
+	first = getchar();
+	ch = first;
+	while (ch != EOF && ch != '\n')
+		ch = getchar();
+	if (first == 'y' || first == 'Y')
+		return true;
+	note(c, "nothing done");
+	return false;
+}
+
+/* POSTs /v1/nodes/{ref}/{action}; *out gets the node. */
+static int
+nodes_post(struct ctx *c, const char *ref, const char *action, json_t *body, json_t **out)
+{
+	char *e = url_escape(ref), *path = xasprintf("/v1/nodes/%s/%s", e, action);
+	int rc;
+
+	if (!body)
+		body = json_object();
+	rc = api_call(c, "POST", path, body, true, out);
+	json_decref(body);
+	free(path);
+	free(e);
+	return rc;
+}
+
+/* Prints "node_id=<slug> KEY=VALUE" (or the node as JSON). */
+static int
+nodes_print_state(struct ctx *c, json_t *n, const char *key, const char *value)
+{
+	struct cy_buf line = CY_BUF_INIT;
+
+	if (out_json(c))
+		return print_json(n);
+	if (out_name(c)) {
+		printf("%s\n", str_or_dash(n, "node_slug"));
+	} else {
+		rec_add(&line, "node_id", cy_json_str(n, "node_slug"));
+		rec_add(&line, key, value);
+		print_line(&line);
+	}
+	json_decref(n);
+	return 0;
+}
+
+/* Polls the node until it runs no job; EXIT_TIMEOUT after timeout_s (> 0). */
+static int
+nodes_wait_idle(struct ctx *c, const char *ref, long long timeout_s)
+{
+	int64_t deadline = timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0;
+
+	for (;;) {
+		json_t *n = NULL;
+		json_int_t running;
+		int rc = nodes_fetch(c, ref, &n);
+
+		if (rc)
+			return rc;
+		running = json_integer_value(json_object_get(n, "running_jobs"));
+		json_decref(n);
+		if (running == 0)
+			return 0;
+		if (deadline && cy_mono_ms() >= deadline)
+			return fail(EXIT_TIMEOUT, "node '%s' still runs %lld job(s) after %llds "
+				"(--timeout)", ref, (long long)running, timeout_s);
+		usleep(DRAIN_POLL_MS * 1000);
+	}
+}
+
+static int
+nodes_drain(struct ctx *c, const struct parsed *p)
+{
+	const char *reason = opt_get(p, "reason");
+	json_t *n = NULL, *body = json_object();
+	long long timeout = 0;
+	int rc;
+
+	if (!nodes_confirm(c, p, "Drain")) {
+		json_decref(body);
+		return 0;
+	}
+	if (reason)
+		json_object_set_new(body, "reason", json_string(reason));
+	if ((rc = nodes_post(c, p->args[0], "drain", body, &n)) != 0)
+		return rc;
+	if (opt_set(p, "wait")) {
+		if (opt_get(p, "timeout"))
+			cy_duration_parse(opt_get(p, "timeout"), &timeout);
+		note(c, "waiting for the jobs running on %s to end", p->args[0]);
+		if ((rc = nodes_wait_idle(c, p->args[0], timeout)) != 0) {
+			json_decref(n);
+			return rc;
+		}
+		json_decref(n);
+		n = NULL;
+		if ((rc = nodes_fetch(c, p->args[0], &n)) != 0)
+			return rc;
+	}
+	return nodes_print_state(c, n, "drained", "true");
+}
+
+static int
+nodes_undrain(struct ctx *c, const struct parsed *p)
+{
+	json_t *n = NULL;
+	int rc = nodes_post(c, p->args[0], "undrain", NULL, &n);
+
+	return rc ? rc : nodes_print_state(c, n, "drained", "false");
+}
+
+static int
+nodes_enable(struct ctx *c, const struct parsed *p)
+{
+	json_t *n = NULL;
+	int rc;
+
+	if (!nodes_confirm(c, p, "Enable"))
+		return 0;
+	rc = nodes_post(c, p->args[0], "enable", NULL, &n);
+	return rc ? rc : nodes_print_state(c, n, "enabled", "true");
+}
+
+static int
+nodes_disable(struct ctx *c, const struct parsed *p)
+{
+	json_t *n = NULL;
+	int rc;
+
+	if (!nodes_confirm(c, p, "Disable"))
+		return 0;
+	rc = nodes_post(c, p->args[0], "disable", NULL, &n);
+	return rc ? rc : nodes_print_state(c, n, "enabled", "false");
+}
+
+static int
+nodes_remove(struct ctx *c, const struct parsed *p)
+{
+	char *e, *path;
+	json_t *res = NULL;
+	int rc;
+
+	if (!nodes_confirm(c, p, "Remove"))
+		return 0;
+	e = url_escape(p->args[0]);
+	path = xasprintf("/v1/nodes/%s%s", e, opt_set(p, "force") ? "?force=true" : "");
+	rc = api_call(c, "DELETE", path, NULL, true, &res);
+	free(path);
+	free(e);
+	if (rc)
+		return rc;
+	return nodes_print_state(c, res, "removed", "true");
+}
+
+static int
+nodes_enroll(struct ctx *c, const struct parsed *p)
+{
+	const char *name = opt_get(p, "name"), *ttl = opt_get(p, "ttl");
+	const char *const *labels;
+	size_t nl = opt_list(p, "labels", &labels), i;
+	json_t *body = json_object(), *res = NULL, *arr = json_array();
+	long long secs;
+	int rc;
+
+	for (i = 0; i < nl; i++) {
+		char *copy = xstrdup(labels[i]), *save = NULL, *tok;
+
+		for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			if (*tok)
+				json_array_append_new(arr, json_string(tok));
+		free(copy);
+	}
+	if (name)
+		json_object_set_new(body, "node_slug", json_string(name));
+	json_object_set_new(body, "labels", arr);
+	if (ttl && cy_duration_parse(ttl, &secs) == 0)
+		json_object_set_new(body, "ttl_seconds", json_integer(secs));
+	rc = api_call(c, "POST", "/v1/nodes/enrollment-tokens", body, true, &res);
+	json_decref(body);
+	if (rc)
+		return rc;
+	if (out_json(c))
+		return print_json(res);
+	if (out_name(c)) {
+		printf("%s\n", str_or_dash(res, "token"));
+	} else {
+		printf("token=%s expires_at=%s\n", str_or_dash(res, "token"),
+			str_or_dash(res, "expires_at"));
+		printf("# node.yaml lines for the new node (store the token in a file "
+			"readable only by the node's service user):\n");
+		printf("#   printf '%%s\\n' '%s' > /etc/cynode/enrollment-token && "
+			"chmod 600 /etc/cynode/enrollment-token\n", str_or_dash(res, "token"));
+		printf("orchestrator:\n  url: %s\n  enrollment_token_file: "
+			"/etc/cynode/enrollment-token\n", str_or_dash(res, "control_plane_url"));
+		printf("node:\n  id: %s\n", name ? name : "<choose-a-slug>");
+	}
+	json_decref(res);
+	return 0;
+}
+
+static int
+nodes_drain_check(const struct parsed *p)
+{
+	if (opt_get(p, "timeout") && !opt_set(p, "wait"))
+		return fail(EXIT_USAGE, "--timeout needs --wait");
+	return 0;
+}
+
+static int
+nodes_enroll_check(const struct parsed *p)
+{
+	const char *name = opt_get(p, "name"), *const *labels;
+	size_t nl = opt_list(p, "labels", &labels), i, k;
+	long long secs;
+
+	if (name) {
+		size_t n = strlen(name);
+
+		for (k = 0; k < n; k++)
+			if (!((name[k] >= 'a' && name[k] <= 'z') ||
+			      (name[k] >= '0' && name[k] <= '9') || name[k] == '-'))
+				break;
+		if (n == 0 || n > 63 || k < n)
+			return fail(EXIT_USAGE, "invalid value '%s' for --name: want 1-63 "
+				"characters of a-z, 0-9 and '-'", name);
+	}
+	for (i = 0; i < nl; i++)
+		if (!*labels[i])
+			return fail(EXIT_USAGE, "empty value for --labels");
+	if (opt_get(p, "ttl") && (cy_duration_parse(opt_get(p, "ttl"), &secs) < 0 || secs < 60))
+		return fail(EXIT_USAGE, "invalid value '%s' for --ttl: want at least 1m",
+			opt_get(p, "ttl"));
+	return 0;
+}
+
+static const struct opt nodes_list_opts[] = {
+	{ "no-headers", 0, OPT_BOOL, NULL, "omit the header line" },
+	{ NULL }
+};
+
+static const struct opt nodes_yes_opts[] = {
+	{ "yes", 'y', OPT_BOOL, NULL, "do not ask for confirmation" },
+	{ NULL }
+};
+
+static const struct opt nodes_drain_opts[] = {
+	{ "reason", 0, OPT_STR, "TEXT", "why the node is drained (shown by nodes get)" },
+	{ "wait", 0, OPT_BOOL, NULL, "return when the node's running jobs have ended" },
+	{ "timeout", 0, OPT_DURATION, "DUR", "with --wait, give up after DUR (exit 124)" },
+	{ "yes", 'y', OPT_BOOL, NULL, "do not ask for confirmation" },
+	{ NULL }
+};
+
+static const struct opt nodes_remove_opts[] = {
+	{ "force", 0, OPT_BOOL, NULL, "remove even while jobs run on the node" },
+	{ "yes", 'y', OPT_BOOL, NULL, "do not ask for confirmation" },
+	{ NULL }
+};
+
+static const struct opt nodes_enroll_opts[] = {
+	{ "name", 0, OPT_STR, "SLUG", "the node.id the token is for (default: any)" },
+	{ "labels", 0, OPT_LIST, "A,B", "operator labels given to the node (repeatable)" },
+	{ "ttl", 0, OPT_DURATION, "DUR", "token lifetime (default 1h)" },
+	{ NULL }
+};
+
+const struct cmd cmd_nodes_list = { "nodes list", NULL, "list worker nodes", NULL,
+	nodes_list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, nodes_list };
+const struct cmd cmd_nodes_get = { "nodes get", NULL, "show one worker node", "<node>", NULL, 1,
+	1, CMD_NEEDS_AUTH, NULL, nodes_get };
+const struct cmd cmd_nodes_drain = { "nodes drain", NULL,
+	"stop new jobs on a node (--wait: until its running jobs end)", "<node>",
+	nodes_drain_opts, 1, 1, CMD_NEEDS_AUTH, nodes_drain_check, nodes_drain };
+const struct cmd cmd_nodes_undrain = { "nodes undrain", NULL, "let a drained node take jobs again",
+	"<node>", NULL, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_undrain };
+const struct cmd cmd_nodes_enable = { "nodes enable", NULL, "make a node eligible for jobs",
+	"<node>", nodes_yes_opts, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_enable };
+const struct cmd cmd_nodes_disable = { "nodes disable", NULL, "make a node ineligible for jobs",
+	"<node>", nodes_yes_opts, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_disable };
+const struct cmd cmd_nodes_remove = { "nodes remove", NULL,
+	"remove a node and revoke its credentials", "<node>", nodes_remove_opts, 1, 1,
+	CMD_NEEDS_AUTH, NULL, nodes_remove };
+const struct cmd cmd_nodes_enroll = { "nodes enroll", NULL,
+	"create a single-use enrollment token for a new node", NULL, nodes_enroll_opts, 0, 0,
+	CMD_NEEDS_AUTH, nodes_enroll_check, nodes_enroll };

@@ -1,0 +1,14 @@
+/*
+ * The operator's JSON view of a node (route-nodes.c), shared by the node
+ * list/get routes and the operator actions that answer with the node.
+ */
+#ifndef SERVER_NODE_VIEW_H
+#define SERVER_NODE_VIEW_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+/* One row of store_nodes_view() as a new JSON object. */
+json_t *nodes_view_json(const PGresult *res, int row);
+
+#endif

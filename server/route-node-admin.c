@@ -1,0 +1,225 @@
+/*
+ * Operator node actions on the user gateway (issue 4; cli.md section 11):
+ * POST /v1/nodes/{id}/drain {"reason"?}, /undrain, /enable, /disable
+ * (role operator+, nodes:write), DELETE /v1/nodes/{id}[?force=true]
+ * (revokes the node's JWT, worker token and credential; refused with 409
+ * while jobs run unless forced), and POST /v1/nodes/enrollment-tokens
+ * {"node_slug"?,"labels"?,"ttl_seconds"?} (admin) returning a single-use
+ * token shown once and stored as SHA-256 only.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "auth.h"
+#include "handlers.h"
+#include "id.h"
+#include "json.h"
+#include "log.h"
+#include "node-payload.h"
+#include "node-view.h"
+#include "server.h"
+#include "store-fleet.h"
+#include "store-nodes.h"
+#include "banned.h"
+
+#define REASON_MAX 500
+#define LABEL_MAX 63
+#define LABELS_MAX 32
+#define ENROLL_TTL_DEFAULT 3600
+
+/* Answers with the operator view of the node `slug`. */
+static void answer_node(const char *slug, int status, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	PGresult *res = store_nodes_view(slug, &err);
+
+	if (!res) {
+		cy_log_error("nodes_get_failed", "error", err.msg, NULL);
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the node");
+	}
+	if (PQntuples(res) == 0)
+		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node '%s' not found", slug);
+	else
+		cy_resp_json(resp, status, nodes_view_json(res, 0));
+	PQclear(res);
+}
+
+static void node_action(struct cy_http_req *req, struct cy_http_resp *resp,
+	enum node_action act)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	const char *reason = NULL;
+	json_t *body = NULL, *v;
+	char slug[128];
+	int rc;
+
+	if (req->body_len > 0) {
+		if (!(body = cy_req_json(req, resp)))
+			return;
+		v = json_object_get(body, "reason");
+		if (v && !json_is_null(v)) {
+			reason = json_string_value(v);
+			if (!reason || strlen(reason) > REASON_MAX || act != NODE_DRAIN) {
+				cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+					act != NODE_DRAIN ? "only drain takes a reason" :
+					"reason must be a string of at most 500 bytes");
+				goto out;
+			}
+			if (!*reason)
+				reason = NULL;
+		}
+	}
+	rc = store_node_action(req->params[0], act, reason, req->auth, slug, &err);
+	if (rc < 0) {
+		cy_log_error("node_action_failed", "node", req->params[0], "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot update the node");
+	} else if (rc == 0) {
+		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node '%s' not found", req->params[0]);
+	} else {
+		if (act == NODE_UNDRAIN || act == NODE_ENABLE)
+			dispatch_wake();
+		answer_node(slug, 200, resp);
+	}
+out:
+	json_decref(body);
+}
+
+void h_nodes_drain(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	node_action(req, resp, NODE_DRAIN);
+}
+
+void h_nodes_undrain(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	node_action(req, resp, NODE_UNDRAIN);
+}
+
+void h_nodes_enable(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	node_action(req, resp, NODE_ENABLE);
+}
+
+void h_nodes_disable(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	node_action(req, resp, NODE_DISABLE);
+}
+
+void h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	const char *force = cy_req_query(req, "force");
+	char slug[128];
+	bool f = false;
+	int rc;
+
+	if (force) {
+		if (strcmp(force, "true") && strcmp(force, "false"))
+			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"force must be true or false");
+		f = strcmp(force, "true") == 0;
+	}
+	rc = store_node_remove(req->params[0], f, req->auth, slug, &err);
+	if (rc < 0) {
+		cy_log_error("node_remove_failed", "node", req->params[0], "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot remove the node");
+	} else if (rc == 0) {
+		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node '%s' not found", req->params[0]);
+	} else if (rc == 2) {
+		cy_resp_problem(resp, CY_PROBLEM_CONFLICT,
+			"node '%s' has running jobs; drain it and wait, or remove with force", slug);
+	} else {
+		cy_log_info("node_removed", "node", slug, NULL);
+		cy_resp_json(resp, 200, json_pack("{s:s, s:b}", "node_slug", slug, "removed", 1));
+	}
+}
+
+/* Validates the labels array; 0, or -1 answered. */
+static int enroll_labels(const json_t *labels, struct cy_http_resp *resp)
+{
+	json_t *v;
+	size_t i;
+
+	if (!labels || json_is_null(labels))
+		return 0;
+	if (!json_is_array(labels) || json_array_size(labels) > LABELS_MAX) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"labels must be an array of at most 32 strings");
+		return -1;
+	}
+	json_array_foreach(labels, i, v) {
+		const char *s = json_string_value(v);
+		size_t k, n = s ? strlen(s) : 0;
+
+		if (n == 0 || n > LABEL_MAX) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"label %zu must be 1-63 characters of [a-z0-9_.-]", i);
+			return -1;
+		}
+		for (k = 0; k < n; k++)
+			if (!((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= '0' && s[k] <= '9') ||
+			      s[k] == '-' || s[k] == '_' || s[k] == '.')) {
+				cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+					"label '%.63s' must be characters of [a-z0-9_.-]", s);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+void h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	char hash[65], expires[32];
+	const char *slug = NULL;
+	char *token = NULL, *labels_text = NULL;
+	long long ttl = ENROLL_TTL_DEFAULT;
+	json_t *body, *v, *labels;
+
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	v = json_object_get(body, "node_slug");
+	if (v && !json_is_null(v)) {
+		slug = json_string_value(v);
+		if (!slug || !node_slug_valid(slug)) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"node_slug must be 1-63 characters of [a-z0-9-]");
+			goto out;
+		}
+	}
+	labels = json_object_get(body, "labels");
+	if (enroll_labels(labels, resp) < 0)
+		goto out;
+	v = json_object_get(body, "ttl_seconds");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 60 ||
+		    json_integer_value(v) > srv.cfg.enroll_max_ttl_s) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"ttl_seconds must be an integer from 60 to %lld",
+				srv.cfg.enroll_max_ttl_s);
+			goto out;
+		}
+		ttl = json_integer_value(v);
+	}
+	if (ttl > srv.cfg.enroll_max_ttl_s)
+		ttl = srv.cfg.enroll_max_ttl_s;
+	labels_text = json_is_array(labels) ? cy_json_dump(labels) : NULL;
+	token = cy_random_token("cye_", 32);
+	cy_sha256_hex(token, strlen(token), hash);
+	if (store_enroll_create(hash, slug, labels_text, ttl, req->auth, expires, &err) < 0) {
+		cy_log_error("enroll_create_failed", "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot create the enrollment token");
+		goto out;
+	}
+	cy_resp_json(resp, 201, json_pack("{s:s, s:s, s:s?, s:o, s:s}", "token", token,
+		"expires_at", expires, "node_slug", slug, "labels",
+		json_is_array(labels) ? json_incref(labels) : json_array(), "control_plane_url",
+		srv.cfg.public_url ? srv.cfg.public_url : ""));
+out:
+	if (token)
+		explicit_bzero(token, strlen(token));
+	free(token);
+	free(labels_text);
+	json_decref(body);
+}

@@ -1,0 +1,59 @@
+/*
+ * POST /v1/nodes/heartbeat (node JWT; cynode addition, DESIGN.md section 1):
+ * the node's liveness signal, sent every orchestrator.heartbeat_interval_seconds.
+ * Body {"version":1,"node_slug","config_version"?,"running_jobs"?,
+ * "capability_hash"?}.  The answer tells the node what it must know at
+ * once: {"version":1,"status","enabled","config_version" (the version it
+ * must apply; a different one means fetch the config),"capability_hash"
+ * (of the last stored report; a different one means send a report),
+ * "liveness_ttl_seconds"}.
+ */
+#include <jansson.h>
+#include <string.h>
+
+#include "auth.h"
+#include "handlers.h"
+#include "json.h"
+#include "log.h"
+#include "node-payload.h"
+#include "server.h"
+#include "store-fleet.h"
+#include "banned.h"
+
+void h_nodes_heartbeat(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct cy_error err = CY_ERROR_INIT;
+	struct node_beat b;
+	const char *slug;
+	json_t *body;
+	int rc;
+
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	if (node_payload_version(body, "heartbeat", resp) < 0)
+		goto out;
+	slug = cy_json_str(body, "node_slug");
+	if (!slug || strcmp(slug, a->node_slug)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"node_slug '%.64s' does not match the authenticated node '%s'",
+			slug ? slug : "", a->node_slug);
+		goto out;
+	}
+	rc = store_node_heartbeat(a->node_id, &b, &err);
+	if (rc < 0) {
+		cy_log_error("node_heartbeat_failed", "node", a->node_slug, "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot record the heartbeat");
+	} else if (rc == 0) {
+		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node not found; register again");
+	} else {
+		if (b.revived)
+			dispatch_wake();
+		cy_resp_json(resp, 200, json_pack("{s:i, s:s, s:b, s:s, s:s, s:I}", "version", 1,
+			"status", b.status, "enabled", b.enabled, "config_version",
+			b.config_version, "capability_hash", b.capability_hash,
+			"liveness_ttl_seconds", (json_int_t)srv.cfg.node_liveness_ttl_s));
+	}
+out:
+	json_decref(body);
+}

@@ -1,0 +1,401 @@
+#!/usr/bin/env bats
+#
+# fleet.bats: node fleet operations with the real server and real nodes
+# (issue 4): heartbeats and liveness with a short TTL (inactive after
+# silence, active again on the next heartbeat, never dispatched to while
+# inactive), operator actions through the API and cynork (drain with a
+# reason and --wait while a job runs, undrain, enable, disable, remove and
+# its credential revocation), and enrollment tokens (single use, expiry,
+# slug binding, the node's stored credential).
+
+load ../lib/harness
+bats_require_minimum_version 1.5.0
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start NODE_LIVENESS_TTL=2s
+	cy_login >/dev/null
+}
+
+teardown_file()
+{
+	cy_teardown_file
+}
+
+teardown()
+{
+	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
+		return 0
+	fi
+	cy_show_logs >&3 2>&1 || true
+}
+
+capability()
+{
+	jq -cn --arg s "$1" '{version:1, reported_at:"2026-01-01T00:00:00Z",
+		node:{node_slug:$s}, platform:{os:"linux", arch:"amd64"},
+		compute:{cpu_cores:2, ram_mb:2048}, sandbox:{supported:true, max_concurrency:2},
+		inference:{supported:false}, worker_api:{base_url:"http://127.0.0.1:9"}}'
+}
+
+# register SLUG [SECRET-KEY SECRET]: a registration by curl.
+register()
+{
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
+		"$(jq -cn --arg k "${2:-psk}" --arg p "${3:-$CY_PSK}" --argjson c "$(capability "$1")" \
+			'{capability:$c} + {($k):$p}')"
+}
+
+# A node registered and acked by curl; sets JWT and VERSION.
+fake_node()
+{
+	register "$1"
+	JWT=$(jq -r .auth.node_jwt <<<"$body")
+	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$JWT"
+	VERSION=$(jq -r .config_version <<<"$body")
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" \
+		"{\"version\":1,\"node_slug\":\"$1\",\"config_version\":\"$VERSION\",\"status\":\"applied\"}" "$JWT"
+	[ "$status_code" = 204 ]
+}
+
+heartbeat()
+{
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/heartbeat" \
+		"{\"version\":${3:-1},\"node_slug\":\"$1\"}" "$2"
+}
+
+live_pid()
+{
+	cat "$CY_TMP/node-node-live/pid"
+}
+
+node_status()
+{
+	cy_psql "SELECT status FROM nodes WHERE node_slug = '$1'"
+}
+
+# wait_status SLUG STATUS SECS
+wait_status()
+{
+	local i
+
+	for i in $(seq 1 $(($3 * 10))); do
+		[ "$(node_status "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "node $1 is $(node_status "$1"), wanted $2" >&2
+	return 1
+}
+
+@test "heartbeat: needs a node JWT, checks slug and version, answers the node's state" {
+	fake_node hb-1
+	heartbeat hb-1 ""
+	[ "$status_code" = 401 ]
+	heartbeat hb-1 "$(cy_admin_token)"
+	[ "$status_code" = 401 ]
+	heartbeat other "$JWT"
+	[ "$status_code" = 400 ]
+	assert_output --partial "does not match"
+	heartbeat hb-1 "$JWT" 2
+	[ "$status_code" = 400 ]
+	[ "$(jq -r .type <<<"$body")" = "https://cynode.ai/problems/unsupported-payload-version" ]
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/heartbeat" '{"version":1' "$JWT"
+	[ "$status_code" = 400 ]
+	heartbeat hb-1 "$JWT"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .status <<<"$body")" = active ]
+	[ "$(jq -r .enabled <<<"$body")" = true ]
+	[ "$(jq -r .config_version <<<"$body")" = "$VERSION" ]
+	[[ "$(jq -r .capability_hash <<<"$body")" == sha256:* ]]
+	[ "$(jq -r .liveness_ttl_seconds <<<"$body")" = 2 ]
+}
+
+@test "liveness: silent node turns inactive after the TTL, a heartbeat revives it" {
+	fake_node live-1
+	[ "$(node_status live-1)" = active ]
+	wait_status live-1 inactive 6
+	cy_api GET "/v1/nodes/live-1" "" "$(cy_admin_token)"
+	[ "$(jq -r .status <<<"$body")" = inactive ]
+	[ "$(jq -r .last_seen_at <<<"$body")" != null ]
+	heartbeat live-1 "$JWT"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .status <<<"$body")" = active ]
+	[ "$(node_status live-1)" = active ]
+	grep -q 'node_inactive.*node=live-1' "$CY_TMP/server.log"
+	grep -q 'node_active.*node=live-1' "$CY_TMP/server.log"
+}
+
+@test "liveness: a real node stays active, turns inactive when stopped, active when resumed" {
+	cy_node_start node-live orchestrator.heartbeat_interval_seconds=1
+	sleep 3
+	[ "$(node_status node-live)" = active ]
+	run cynork nodes list
+	assert_output --partial "node-live"
+	kill -STOP "$(live_pid)"
+	wait_status node-live inactive 8
+	cy_api GET /readyz
+	[ "$status_code" = 503 ]
+	kill -CONT "$(live_pid)"
+	wait_status node-live active 5
+	stack_wait_http "$CY_GATEWAY_URL/readyz" 200 5
+}
+
+@test "liveness: no job is dispatched to an inactive node" {
+	kill -STOP "$(live_pid)"
+	wait_status node-live inactive 8
+	id=$(cynork -o name task create --command 'echo after-resume')
+	sleep 1
+	run cynork -o json task get "$id"
+	[ "$(jq -r .status <<<"$output")" = queued ]
+	kill -CONT "$(live_pid)"
+	run cynork task result "$id" --wait
+	assert_success
+	assert_output --partial after-resume
+}
+
+@test "operator actions need a signed-in operator and a known node" {
+	tok=$(cy_admin_token)
+	for a in drain undrain enable disable; do
+		cy_api POST "/v1/nodes/node-live/$a" "{}"
+		[ "$status_code" = 401 ]
+		cy_api POST "/v1/nodes/no-such-node/$a" "{}" "$tok"
+		[ "$status_code" = 404 ]
+	done
+	cy_api POST /v1/nodes/node-live/drain "{\"reason\":\"$(head -c 600 /dev/zero | tr '\0' x)\"}" "$tok"
+	[ "$status_code" = 400 ]
+	cy_api POST /v1/nodes/node-live/drain '{"reason":7}' "$tok"
+	[ "$status_code" = 400 ]
+	cy_api POST /v1/nodes/node-live/enable '{"reason":"x"}' "$tok"
+	[ "$status_code" = 400 ]
+	cy_api POST /v1/nodes/node-live/drain '{"reason":' "$tok"
+	[ "$status_code" = 400 ]
+	cy_api DELETE /v1/nodes/node-live
+	[ "$status_code" = 401 ]
+	cy_api DELETE "/v1/nodes/node-live?force=maybe" "" "$tok"
+	[ "$status_code" = 400 ]
+	cy_api DELETE /v1/nodes/no-such-node "" "$tok"
+	[ "$status_code" = 404 ]
+	[ "$(node_status node-live)" = active ]
+	run -4 cynork nodes drain no-such-node -y
+	run -2 cynork nodes drain
+	run -2 cynork nodes drain node-live --timeout 5s -y
+	run -2 cynork nodes drain node-live --timeout soon --wait -y
+}
+
+@test "disable and enable: a disabled node gets no jobs" {
+	run cynork nodes disable node-live -y
+	assert_success
+	assert_output "node_id=node-live enabled=false"
+	run cynork nodes get node-live
+	assert_output --partial "enabled=false"
+	id=$(cynork -o name task create --command 'echo while-disabled')
+	sleep 1.5
+	[ "$(cynork -o json task get "$id" | jq -r .status)" = queued ]
+	run cynork nodes enable node-live -y
+	assert_success
+	assert_output "node_id=node-live enabled=true"
+	run cynork task result "$id" --wait
+	assert_success
+	assert_output --partial while-disabled
+}
+
+@test "confirmation: without -y and without a yes nothing changes" {
+	run cynork nodes disable node-live <<<"n"
+	assert_success
+	[ "$(cy_psql "SELECT enabled FROM nodes WHERE node_slug = 'node-live'")" = t ]
+	run cynork nodes drain node-live <<<""
+	[ "$(node_status node-live)" = active ]
+}
+
+@test "drain with a running job: no new jobs, --wait returns when the job has ended" {
+	long=$(cynork -o name task create --command 'sleep 3; echo long-done')
+	for i in $(seq 1 50); do
+		[ "$(cynork -o json task get "$long" | jq -r .status)" = running ] && break
+		sleep 0.1
+	done
+	start=$SECONDS
+	run cynork nodes drain node-live --reason "kernel update" --wait -y
+	assert_success
+	assert_line "node_id=node-live drained=true"
+	assert_line "waiting for the jobs running on node-live to end"
+	# --wait returned only after the long job ended.
+	[ "$(cynork -o json task get "$long" | jq -r .status)" = completed ]
+	run cynork -o json nodes get node-live
+	[ "$(jq -r .status <<<"$output")" = drained ]
+	[ "$(jq -r .drain_reason <<<"$output")" = "kernel update" ]
+	[ "$(jq -r .running_jobs <<<"$output")" = 0 ]
+	# A drained node stays drained while it heartbeats, and gets no job.
+	id=$(cynork -o name task create --command 'echo after-undrain')
+	sleep 2
+	[ "$(node_status node-live)" = drained ]
+	[ "$(cynork -o json task get "$id" | jq -r .status)" = queued ]
+	run cynork nodes undrain node-live
+	assert_success
+	assert_output "node_id=node-live drained=false"
+	run cynork task result "$id" --wait
+	assert_success
+	assert_output --partial after-undrain
+	run cynork nodes get node-live
+	refute_output --partial drain_reason
+}
+
+@test "drain --wait --timeout gives up with exit 124 while a job runs" {
+	long=$(cynork -o name task create --command 'sleep 4')
+	for i in $(seq 1 50); do
+		[ "$(cynork -o json task get "$long" | jq -r .status)" = running ] && break
+		sleep 0.1
+	done
+	run -124 cynork nodes drain node-live --wait --timeout 1s -y
+	assert_output --partial "still runs 1 job"
+	run cynork task result "$long" --wait
+	assert_success
+	cynork nodes undrain node-live >/dev/null
+}
+
+@test "enrollment tokens: admin only, validated input" {
+	cy_api POST /v1/nodes/enrollment-tokens '{}'
+	[ "$status_code" = 401 ]
+	tok=$(cy_admin_token)
+	cy_api POST /v1/nodes/enrollment-tokens '{"node_slug":"Bad_Slug"}' "$tok"
+	[ "$status_code" = 400 ]
+	cy_api POST /v1/nodes/enrollment-tokens '{"ttl_seconds":5}' "$tok"
+	[ "$status_code" = 400 ]
+	cy_api POST /v1/nodes/enrollment-tokens '{"ttl_seconds":"1h"}' "$tok"
+	[ "$status_code" = 400 ]
+	cy_api POST /v1/nodes/enrollment-tokens '{"labels":"gpu"}' "$tok"
+	[ "$status_code" = 400 ]
+	cy_api POST /v1/nodes/enrollment-tokens '{"labels":["GPU!"]}' "$tok"
+	[ "$status_code" = 400 ]
+	cy_api POST /v1/nodes/enrollment-tokens '{"node_slug":"en-1","labels":["gpu","rack-2"],"ttl_seconds":600}' "$tok"
+	[ "$status_code" = 201 ]
+	[[ "$(jq -r .token <<<"$body")" == cye_* ]]
+	[ "$(jq -r .node_slug <<<"$body")" = en-1 ]
+	# Stored hashed only.
+	t=$(jq -r .token <<<"$body")
+	[ "$(cy_psql "SELECT count(*) FROM node_enrollment_tokens WHERE position(convert_to('$t', 'UTF8') IN token_hash) > 0")" = 0 ]
+	[ "$(cy_psql "SELECT count(*) FROM node_enrollment_tokens WHERE token_hash = sha256(convert_to('$t', 'UTF8'))")" = 1 ]
+	run -2 cynork nodes enroll --name Bad_Slug
+	run -2 cynork nodes enroll --ttl 5s
+	run -2 cynork nodes enroll --ttl soon
+}
+
+@test "enrollment tokens: single use, expiry, bound to their slug" {
+	run cynork -o json nodes enroll --name en-2 --labels gpu,rack-2 --ttl 10m
+	assert_success
+	t=$(jq -r .token <<<"$output")
+	register en-other enrollment_token "$t"
+	[ "$status_code" = 401 ]
+	assert_output --partial "another node name"
+	register en-2 enrollment_token "$t"
+	[ "$status_code" = 201 ]
+	[[ "$(jq -r .auth.node_credential <<<"$body")" == cyc_* ]]
+	register en-2 enrollment_token "$t"
+	[ "$status_code" = 401 ]
+	assert_output --partial "already used"
+	register en-2 enrollment_token "cye_not-a-real-token"
+	[ "$status_code" = 401 ]
+	assert_output --partial "unknown enrollment token"
+	run cynork -o json nodes get en-2
+	[ "$(jq -c .labels <<<"$output")" = '["gpu","rack-2"]' ]
+	run cynork -o json nodes enroll
+	t=$(jq -r .token <<<"$output")
+	cy_psql "UPDATE node_enrollment_tokens SET expires_at = now() - interval '1 second' WHERE token_hash = sha256(convert_to('$t', 'UTF8'))"
+	register en-3 enrollment_token "$t"
+	[ "$status_code" = 401 ]
+	assert_output --partial "expired"
+	run cynork nodes enroll --name en-4
+	assert_success
+	assert_output --partial "token=cye_"
+	assert_output --partial "enrollment_token_file:"
+	assert_output --partial "id: en-4"
+}
+
+@test "node credentials: re-registration with the credential, bad credential refused" {
+	register cred-1
+	cred=$(jq -r .auth.node_credential <<<"$body")
+	[[ "$cred" == cyc_* ]]
+	[ "$(cy_psql "SELECT credential_hash = sha256(convert_to('$cred', 'UTF8')) FROM nodes WHERE node_slug = 'cred-1'")" = t ]
+	register cred-1 node_credential "$cred"
+	[ "$status_code" = 200 ]
+	# No new credential when the old one was used.
+	[ "$(jq -r '.auth.node_credential // "none"' <<<"$body")" = none ]
+	register cred-1 node_credential "cyc_wrong"
+	[ "$status_code" = 401 ]
+	assert_output --partial "Invalid node credential"
+}
+
+@test "a real node enrolls with a token file, keeps its credential 0600 and re-registers with it" {
+	run cynork -o json nodes enroll --name node-en --labels edge
+	t=$(jq -r .token <<<"$output")
+	d=$CY_TMP/node-node-en
+	mkdir -p "$d"
+	(umask 077 && printf '%s\n' "$t" >"$d/token")
+	cy_node_start node-en orchestrator.registration_psk_file= \
+		"orchestrator.enrollment_token_file=\"$d/token\"" orchestrator.heartbeat_interval_seconds=1
+	[ "$(stat -c %a "$d/state/credentials/node.credential")" = 600 ]
+	[ "$(stat -c %a "$d/state/credentials")" = 700 ]
+	run cynork -o json nodes get node-en
+	[ "$(jq -r '.labels | index("edge")' <<<"$output")" != null ]
+	grep -q 'auth=enrollment_token' "$CY_TMP/server.log"
+	# Restart: the token is spent, the stored credential registers the node.
+	cy_node_stop node-en
+	cy_node_start node-en orchestrator.registration_psk_file= \
+		"orchestrator.enrollment_token_file=\"$d/token\"" orchestrator.heartbeat_interval_seconds=1
+	grep -q 'node=node-en.*auth=node_credential' "$CY_TMP/server.log"
+	! grep -q "$t" "$CY_TMP/node-node-en.log"
+	cy_node_stop node-en
+}
+
+@test "a token file readable by others is refused" {
+	d=$CY_TMP/badtok
+	mkdir -p "$d"
+	printf 'cye_x\n' >"$d/token"
+	chmod 0644 "$d/token"
+	conf=$(cy_node_config node-badtok orchestrator.registration_psk_file= \
+		"orchestrator.enrollment_token_file=\"$d/token\"")
+	run -2 "$CY_BUILD/cynode-node" --config "$conf" --check-config
+	assert_output --partial "must not be readable"
+}
+
+@test "remove: refused while jobs run, then revokes the node's credentials" {
+	long=$(cynork -o name task create --command 'sleep 3')
+	for i in $(seq 1 50); do
+		[ "$(cynork -o json task get "$long" | jq -r .status)" = running ] && break
+		sleep 0.1
+	done
+	run -5 cynork nodes remove node-live -y
+	assert_output --partial "running jobs"
+	cynork task result "$long" --wait >/dev/null
+	fake_node rm-1
+	run cynork nodes remove rm-1 -y
+	assert_success
+	assert_output "node_id=rm-1 removed=true"
+	[ -z "$(cy_psql "SELECT id FROM nodes WHERE node_slug = 'rm-1'")" ]
+	heartbeat rm-1 "$JWT"
+	[ "$status_code" = 401 ]
+	# The PSK no longer admits the removed slug; an enrollment token does.
+	register rm-1
+	[ "$status_code" = 403 ]
+	assert_output --partial "was removed"
+	run cynork -o json nodes enroll --name rm-1
+	t=$(jq -r .token <<<"$output")
+	register rm-1 enrollment_token "$t"
+	[ "$status_code" = 201 ]
+	register rm-1
+	[ "$status_code" = 200 ]
+}
+
+@test "remove: a running real node with a stored credential stops for good" {
+	cy_node_start node-rm orchestrator.heartbeat_interval_seconds=1
+	pid=$CY_NODE_PID
+	run cynork nodes remove node-rm --force -y
+	assert_success
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	! kill -0 "$pid" 2>/dev/null
+	grep -q 'was removed' "$CY_TMP/node-node-rm.log"
+}
