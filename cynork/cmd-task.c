@@ -127,10 +127,10 @@ task_print_result(struct ctx *c, json_t *res)
  * exit_status, returns the task's exit code (task_exit_code); else 0.
  * timeout_s <= 0 waits forever.
  */
-int
-task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status)
+static int
+wait_until(struct ctx *c, const char *id, int64_t deadline, long long timeout_s,
+	bool exit_status)
 {
-	int64_t deadline = timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0;
 	char *eid = url_escape(id);
 	json_t *res = NULL;
 	int rc;
@@ -166,6 +166,38 @@ task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exi
 	json_decref(res);
 	free(eid);
 	return rc;
+}
+
+int
+task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status)
+{
+	return wait_until(c, id, timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0, timeout_s,
+		exit_status);
+}
+
+/*
+ * task wait ID...: waits for each task in turn (one deadline for all) and
+ * exits with the first unsuccessful task's code (cli.md section 11).
+ */
+static int
+task_wait(struct ctx *c, const struct parsed *p)
+{
+	long long timeout_s = 0;
+	int64_t deadline;
+	int rc, first = 0;
+	size_t i;
+
+	if (opt_get(p, "timeout"))
+		cy_duration_parse(opt_get(p, "timeout"), &timeout_s);
+	deadline = timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0;
+	for (i = 0; i < p->nargs; i++) {
+		rc = wait_until(c, p->args[i], deadline, timeout_s, true);
+		if (rc == EXIT_TIMEOUT || (rc >= EXIT_USAGE && rc <= EXIT_INTERNAL))
+			return rc;
+		if (rc && !first)
+			first = rc;
+	}
+	return first;
 }
 
 static int
@@ -319,6 +351,8 @@ task_cancel(struct ctx *c, const struct parsed *p)
 		rec_add(&line, "task_id", cy_json_str(res, "task_id"));
 		rec_add(&line, "canceled",
 			json_is_true(json_object_get(res, "canceled")) ? "true" : "false");
+		if (cy_json_str(res, "task_name"))
+			rec_add(&line, "task_name", cy_json_str(res, "task_name"));
 		print_line(&line);
 	}
 	json_decref(res);
@@ -393,6 +427,20 @@ static const struct opt logs_opts[] = {
 	{ NULL }
 };
 
+static const struct opt wait_opts[] = {
+	{ "timeout", 0, OPT_DURATION, "DUR", "give up after DUR in all (exit 124)" },
+	{ NULL }
+};
+
+const struct cmd cmd_task_wait = { "task wait", NULL,
+	"wait for tasks to end; exit with the job's exit code", "<task>...", wait_opts, 1, MAX_ARGS,
+	CMD_NEEDS_AUTH, NULL, task_wait,
+	"Waits for each task in turn (server long poll, no client-side sleep loop) and prints "
+	"its result line, as task result does. Exits 0 when all completed; otherwise with the "
+	"first unsuccessful task's code: the job's own exit code, 1 when it failed without one, "
+	"124 when the job timed out on the node, 125 when the task was canceled. A --timeout "
+	"that runs out exits 124 too (standard error says which). cynork's own failures keep "
+	"their codes 2 to 8." };
 const struct cmd cmd_task_list = { "task list", "ls", "list your tasks, newest first", NULL,
 	list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, task_list };
 const struct cmd cmd_task_get = { "task get", NULL, "show a task", "<task>", NULL, 1, 1,
