@@ -187,8 +187,9 @@ cmd_find_child(const char *parent, const char *word)
 	return NULL;
 }
 
-static void
-suggest_command(const char *parent, const char *word)
+/* Fills buf with "; did you mean 'NAME'?" for the nearest command, or "". */
+static const char *
+suggest_command(char *buf, size_t size, const char *parent, const char *word)
 {
 	size_t i, best = (size_t)-1;
 	const char *name = NULL;
@@ -204,12 +205,14 @@ suggest_command(const char *parent, const char *word)
 			name = cmd_word(cmd_table[i]);
 		}
 	}
+	buf[0] = '\0';
 	if (name && best <= 3)
-		fprintf(stderr, "did you mean '%s%s%s'?\n", parent, *parent ? " " : "", name);
+		snprintf(buf, size, "; did you mean '%s%s%s'?", parent, *parent ? " " : "", name);
+	return buf;
 }
 
-static void
-suggest_flag(const struct opt *opts, const char *flag)
+static const char *
+suggest_flag(char *buf, size_t size, const struct opt *opts, const char *flag)
 {
 	const struct opt *sets[2] = { opts, global_opts };
 	const char *name = NULL;
@@ -224,8 +227,10 @@ suggest_flag(const struct opt *opts, const char *flag)
 				name = sets[s][i].name;
 			}
 		}
-	if (name && best <= 3)
-		fprintf(stderr, "did you mean '--%s'?\n", name);
+	buf[0] = '\0';
+	if (flag[0] && name && best <= 3)
+		snprintf(buf, size, "; did you mean '--%s'?", name);
+	return buf;
 }
 
 static void
@@ -432,13 +437,14 @@ parse_opt(int argc, char **argv, int *i, const struct cmd *cmd, struct parsed *p
 	if (!o) {
 		idx = opt_lookup(global_opts, lng[0] ? lng : NULL, shrt);
 		if (idx < 0) {
+			char hint[128];
+
+			suggest_flag(hint, sizeof(hint), opts, lng);
 			if (cmd)
-				fail(EXIT_USAGE, "unknown flag '%s' for 'cynork %s'", shown, cmd->path);
-			else
-				fail(EXIT_USAGE, "unknown flag '%s'", shown);
-			if (lng[0])
-				suggest_flag(opts, lng);
-			return EXIT_USAGE;
+				return fail(EXIT_USAGE, "unknown flag '%s' for 'cynork %s'%s (see 'cynork %s --help')",
+					shown, cmd->path, hint, cmd->path);
+			return fail(EXIT_USAGE, "unknown flag '%s'%s (see 'cynork --help')", shown,
+				hint);
 		}
 		o = &global_opts[idx];
 		dst = g;
@@ -536,9 +542,10 @@ help_exec(struct ctx *c, const struct parsed *p)
 		const struct cmd *next = cmd_find_child(path.buf, p->args[i]);
 
 		if (!next) {
-			fail(EXIT_USAGE, "unknown command '%s%s%s'", path.buf, path.len ? " " : "",
-				p->args[i]);
-			suggest_command(path.buf, p->args[i]);
+			char hint[160];
+
+			fail(EXIT_USAGE, "unknown command '%s%s%s'%s", path.buf, path.len ? " " : "",
+				p->args[i], suggest_command(hint, sizeof(hint), path.buf, p->args[i]));
 			cy_buf_release(&path);
 			return EXIT_USAGE;
 		}
@@ -599,11 +606,12 @@ parse_line(int argc, char **argv, const struct cmd **cmdp, struct parsed *p, str
 			}
 			next = cmd_find_child(path, a);
 			if (!next) {
-				fail(EXIT_USAGE, "unknown command '%s%s%s'", path, *path ? " " : "", a);
-				suggest_command(path, a);
-				fprintf(stderr, "run 'cynork %s%s--help' for the list of commands\n", path,
+				char hint[160];
+
+				return fail(EXIT_USAGE, "unknown command '%s%s%s'%s (see 'cynork %s%s--help')",
+					path, *path ? " " : "", a,
+					suggest_command(hint, sizeof(hint), path, a), path,
 					*path ? " " : "");
-				return EXIT_USAGE;
 			}
 			cmd = next;
 			path = cmd->path;
