@@ -413,21 +413,29 @@ static const struct opt nodes_enroll_opts[] = {
 };
 
 const struct cmd cmd_nodes_list = { "nodes list", NULL, "list worker nodes", NULL,
-	nodes_list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, nodes_list };
+	nodes_list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, nodes_list,
+	"Lists worker nodes as a TAB-separated table with the columns NODE, STATUS (active, inactive: no heartbeat within the server's liveness TTL, drained), ENABLED, CONFIG (the last ack: applied or failed), APPLIED (the config_version last acknowledged), LAST_SEEN, RUNNING, CAPACITY, LABELS and URL (-o name: only the slugs; -o json: the server's objects, with drain_reason, config_ack_error, capability_hash and more). Operators and admins only." };
 const struct cmd cmd_nodes_get = { "nodes get", NULL, "show one worker node", "<node>", NULL, 1,
-	1, CMD_NEEDS_AUTH, NULL, nodes_get };
+	1, CMD_NEEDS_AUTH, NULL, nodes_get,
+	"Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels and worker_api_url; -o json prints the server's object. An unknown node exits 4." };
 const struct cmd cmd_nodes_drain = { "nodes drain", NULL,
 	"stop new jobs on a node (--wait: until its running jobs end)", "<node>",
-	nodes_drain_opts, 1, 1, CMD_NEEDS_AUTH, nodes_drain_check, nodes_drain };
+	nodes_drain_opts, 1, 1, CMD_NEEDS_AUTH, nodes_drain_check, nodes_drain,
+	"Marks the node drained at once: the dispatcher places no new job on it; jobs already running finish. Prints node_id=NODE drained=true. With --wait, returns only when the node runs no job any more (with --timeout DUR, gives up with exit 124). Asks for confirmation unless -y. The node stays drained across restarts and re-registrations until nodes undrain." };
 const struct cmd cmd_nodes_undrain = { "nodes undrain", NULL, "let a drained node take jobs again",
-	"<node>", NULL, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_undrain };
+	"<node>", NULL, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_undrain,
+	"Ends a drain: the node takes jobs again (if it is alive and enabled). Prints node_id=NODE drained=false." };
 const struct cmd cmd_nodes_enable = { "nodes enable", NULL, "make a node eligible for jobs",
-	"<node>", nodes_yes_opts, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_enable };
+	"<node>", nodes_yes_opts, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_enable,
+	"Makes the node eligible for jobs again. Prints node_id=NODE enabled=true. Asks for confirmation unless -y." };
 const struct cmd cmd_nodes_disable = { "nodes disable", NULL, "make a node ineligible for jobs",
-	"<node>", nodes_yes_opts, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_disable };
+	"<node>", nodes_yes_opts, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_disable,
+	"Makes the node ineligible for jobs (running jobs finish) without draining it. Prints node_id=NODE enabled=false. Asks for confirmation unless -y." };
 const struct cmd cmd_nodes_remove = { "nodes remove", NULL,
 	"remove a node and revoke its credentials", "<node>", nodes_remove_opts, 1, 1,
-	CMD_NEEDS_AUTH, NULL, nodes_remove };
+	CMD_NEEDS_AUTH, NULL, nodes_remove,
+	"Removes the node and revokes its credentials at once: its node JWT, Worker API token and node credential stop working, and the registration PSK no longer admits its slug (a running node stops). Refused with exit 5 while jobs run on it unless --force. To bring the node back, enroll it again: nodes enroll --name SLUG. Prints node_id=NODE removed=true. Asks for confirmation unless -y." };
 const struct cmd cmd_nodes_enroll = { "nodes enroll", NULL,
 	"create a single-use enrollment token for a new node", NULL, nodes_enroll_opts, 0, 0,
-	CMD_NEEDS_AUTH, nodes_enroll_check, nodes_enroll };
+	CMD_NEEDS_AUTH, nodes_enroll_check, nodes_enroll,
+	"Admin only. Creates a single-use enrollment token (shown once, stored hashed), valid for --ttl (default 1h), optionally bound to one node.id (--name) and giving the node operator labels (--labels a,b). Prints token=T expires_at=TIME and the node.yaml lines that use it (orchestrator.enrollment_token_file). On its first registration the node receives a node credential, kept in <state_dir>/credentials/node.credential (0600), and re-registers with it from then on; the token cannot be used again. -o name prints the token only." };

@@ -15,6 +15,7 @@ extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list, cmd_node
 /* Node fleet (issue 4): cmd-nodes.c, cmd-config.c */
 extern const struct cmd cmd_nodes_drain, cmd_nodes_undrain, cmd_nodes_enable, cmd_nodes_disable;
 extern const struct cmd cmd_nodes_remove, cmd_nodes_enroll;
+extern const struct cmd cmd_task_wait;
 
 static const struct cmd grp_auth = { "auth", NULL, "log in and out, show the session", NULL, NULL,
 	0, 0, 0, NULL, NULL };
@@ -41,6 +42,7 @@ const struct cmd *const cmd_table[] = {
 	&cmd_task_result,
 	&cmd_task_cancel,
 	&cmd_task_logs,
+	&cmd_task_wait,
 	&grp_nodes,
 	&cmd_nodes_list,
 	&cmd_nodes_get,
@@ -50,6 +52,11 @@ const struct cmd *const cmd_table[] = {
 	&cmd_nodes_disable,
 	&cmd_nodes_remove,
 	&cmd_nodes_enroll,
+	/* issue 6: the shell, completion scripts, help (engine commands) */
+	&cmd_shell,
+	&cmd_completion,
+	&cmd_help,
+	&cmd_man,
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

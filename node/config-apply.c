@@ -98,13 +98,15 @@ apply_policy(const struct node *n, const json_t *c, struct cy_strlist *images,
 		return 0;
 	if (!json_is_object(sb))
 		return cy_error_set(err, EINVAL, "policy.sandbox must be an object");
-	if (cy_json_bool(sb, "allow_privileged", false))
-		return cy_error_set(err, EPERM, "policy.sandbox.allow_privileged is true, but this "
-			"node never runs privileged sandboxes (sandbox.security.allow_privileged)");
-	if (cy_json_bool(sb, "allow_host_network", false))
-		return cy_error_set(err, EPERM, "policy.sandbox.allow_host_network is true, but "
-			"this node never gives sandboxes the host network "
-			"(sandbox.security.allow_host_network)");
+	/* allow_* true never widens node.yaml's sandbox.security (the executor checks
+	 * both); false is applied as a deny below. */
+	v = json_object_get(sb, "allow_privileged");
+	if (v && !json_is_boolean(v) && !json_is_null(v))
+		return cy_error_set(err, EINVAL, "policy.sandbox.allow_privileged must be a boolean");
+	v = json_object_get(sb, "allow_host_network");
+	if (v && !json_is_boolean(v) && !json_is_null(v))
+		return cy_error_set(err, EINVAL,
+			"policy.sandbox.allow_host_network must be a boolean");
 	np = cy_json_str(sb, "default_network_policy");
 	if (np && strcmp(np, "restricted") && strcmp(np, "none") && strcmp(np, "allowlist"))
 		return cy_error_set(err, EINVAL, "policy.sandbox.default_network_policy '%.40s' is "
@@ -194,6 +196,13 @@ node_config_apply(struct node *n, const json_t *c, struct cy_error *err)
 	n->applied.policy_images = images;
 	free(n->applied.policy_network);
 	n->applied.policy_network = network ? xstrdup(network) : NULL;
+	/* Issue 5's executor refuses these when the pushed policy says false. */
+	n->applied.policy_deny_privileged =
+		json_is_false(cy_json_path(c, "policy.sandbox.allow_privileged"));
+	n->applied.policy_deny_host_network =
+		json_is_false(cy_json_path(c, "policy.sandbox.allow_host_network"));
+	n->applied.policy_deny_devices =
+		json_is_false(cy_json_path(c, "policy.sandbox.allow_device_mounts"));
 	n->cfg.max_concurrency = n->yaml_max_concurrency;
 	if (max_conc && max_conc < n->cfg.max_concurrency)
 		n->cfg.max_concurrency = max_conc;

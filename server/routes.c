@@ -48,6 +48,7 @@ static struct cy_route gateway[] = {
 	{ "POST", "/v1/nodes/{id}/undrain", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_undrain },
 	{ "POST", "/v1/nodes/{id}/enable", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_enable },
 	{ "POST", "/v1/nodes/{id}/disable", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_disable },
+	{ "GET", "/metrics", AUTH_NODES_READ, 0, h_metrics },
 };
 
 static struct cy_route control[] = {
