@@ -482,6 +482,10 @@ spec_opts(json_t *arr, const struct opt *opts)
 			json_object_set_new(o, "arg", json_string(opts[i].arg));
 		if (opts[i].alias)
 			json_object_set_new(o, "alias", json_string(opts[i].alias));
+		if (opts[i].kind == OPT_INT) {
+			json_object_set_new(o, "min", json_integer(opts[i].min));
+			json_object_set_new(o, "max", json_integer(opts[i].max));
+		}
 		if (opts[i].choices) {
 			json_t *c = json_array();
 
