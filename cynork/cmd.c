@@ -506,10 +506,11 @@ spec_dump(void)
 
 	for (i = 0; i < cmd_table_len; i++) {
 		const struct cmd *e = cmd_table[i];
-		json_t *o, *opts = json_array();
+		json_t *o, *opts;
 
 		if (e->flags & CMD_HIDDEN)
 			continue;
+		opts = json_array();
 		o = json_pack("{s:s, s:s, s:b, s:b}", "path", e->path, "summary", e->summary,
 			"group", e->exec == NULL, "needs_auth", (e->flags & CMD_NEEDS_AUTH) != 0);
 		if (e->aliases)
