@@ -119,6 +119,8 @@ const struct cy_cfg_key node_keys[] = {
 		"jobs asking for devices are refused unless true (and each is allowed)" },
 	{ "sandbox.images", CY_CFG_OBJECT, F(images), NULL, 0, 0, NULL, NULL, false, false,
 		"image name -> root filesystem directory (cynode addition)" },
+	{ "sandbox.images_dir", CY_CFG_STR, F(images_dir), NULL, 0, 0, NULL, NULL, false, false,
+		"imported images (cynode-node image import); default <state_dir>/images" },
 	{ "sandbox.max_output_bytes", CY_CFG_INT, F(max_output_bytes), "262144", 1024,
 		67108864, NULL, NULL, false, false,
 		"stdout and stderr cap per job, each (cynode addition)" },
@@ -310,11 +312,14 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk,
 		cfg->timeout_default = cfg->timeout_max;
 	if (config_check_images(cfg, err) < 0)
 		return cy_error_wrap(err, "%s", path);
+	if (cfg->images_dir && cfg->images_dir[0] != '/')
+		return cy_error_set(err, EINVAL, "%s: sandbox.images_dir must be absolute", path);
 	if (strcmp(cfg->default_image, "host") &&
-	    !(cfg->images && json_object_get(cfg->images, cfg->default_image)))
+	    !(cfg->images && json_object_get(cfg->images, cfg->default_image)) &&
+	    !node_image_name_valid(cfg->default_image))
 		return cy_error_set(err, EINVAL,
-			"%s: sandbox.default_image '%s' is neither 'host' nor a sandbox.images entry",
-			path, cfg->default_image);
+			"%s: sandbox.default_image '%s' is not a valid image name", path,
+			cfg->default_image);
 	if (need_psk && config_psk(cfg, err) < 0)
 		return cy_error_wrap(err, "%s", path);
 	return 0;

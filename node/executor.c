@@ -46,7 +46,7 @@ struct job_req {
 	char **argv;
 	char **env;
 	size_t nenv;
-	const char *rootfs;
+	char *rootfs;		/* owned; NULL = host */
 	long long timeout_s;
 	struct sb_limits limits;
 	bool share_net;
@@ -60,6 +60,7 @@ job_req_release(struct job_req *r)
 
 	free(r->argv);
 	free(r->devices);
+	free(r->rootfs);
 	for (i = 0; i < r->nenv; i++)
 		free(r->env[i]);
 	free(r->env);
@@ -332,11 +333,11 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	if (!strcmp(r->image, "host")) {
 		r->rootfs = NULL;
 	} else {
-		r->rootfs = c->images ? json_string_value(json_object_get(c->images, r->image)) :
-			NULL;
+		r->rootfs = node_image_rootfs(c, r->image);
 		if (!r->rootfs)
 			return cy_buf_addf(d, "image '%.200s' is not available on this node "
-				"(known: host and the sandbox.images entries)", r->image), -1;
+				"(known: host, the sandbox.images entries and imported images)",
+				r->image), -1;
 	}
 	return 0;
 }
@@ -659,6 +660,15 @@ node_sandbox_probe(const struct node *n, struct cy_error *err)
 		return cy_error_errno(err, "cannot create mount root '%s'", n->cfg.mount_root);
 	if (node_mount_root_traversable(n->cfg.mount_root, err) < 0)
 		return -1;
+	{
+		char images[4096];
+		struct stat st;
+
+		/* Imported images are bound by path by the unprivileged bwrap too. */
+		node_images_dir(&n->cfg, images, sizeof(images));
+		if (stat(images, &st) == 0 && node_mount_root_traversable(images, err) < 0)
+			return -1;
+	}
 	return runtime->probe(n->cfg.mount_root, err);
 }
 
