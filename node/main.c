@@ -23,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "node.h"
+#include "strnum.h"
 #include "version.h"
 #include "fsutil.h"
 #include "banned.h"
@@ -41,6 +42,7 @@ usage(FILE *out)
 		"      --run-job FILE  run one RunJobRequest JSON file (\"-\" = stdin) in a\n"
 		"                      sandbox and print the RunJobResponse (debugging);\n"
 		"                      SIGINT or SIGTERM cancels the job\n"
+		"      --bench-sandbox N  time N sandboxed and N bare runs of /bin/true\n"
 		"  -V, --version       print the version\n"
 		"  -h, --help          this help\n");
 }
@@ -156,6 +158,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "run-job", required_argument, NULL, 'R' },
+		{ "bench-sandbox", required_argument, NULL, 'B' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -163,6 +166,9 @@ main(int argc, char **argv)
 	static struct node n;
 	struct cy_error err = CY_ERROR_INIT;
 	const char *config = NODE_DEFAULT_CONFIG, *run_job = NULL;
+	const char *errstr;
+	long long num;
+	int bench = 0;
 	bool check = false;
 	sigset_t set;
 	int c, rc;
@@ -177,6 +183,13 @@ main(int argc, char **argv)
 			break;
 		case 'R':
 			run_job = optarg;
+			break;
+		case 'B':
+			if (cy_strtonum(optarg, 1, 100000, &num, &errstr) < 0) {
+				fprintf(stderr, "cynode-node: --bench-sandbox wants a count 1-100000\n");
+				return 2;
+			}
+			bench = (int)num;
 			break;
 		case 'V':
 			printf("cynode-node %s (api v%s)\n", CYNODE_VERSION, CYNODE_API_VERSION);
@@ -206,7 +219,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (node_config_load(&n.cfg, config, !run_job, &err) < 0) {
+	if (node_config_load(&n.cfg, config, !run_job && !bench, &err) < 0) {
 		fprintf(stderr, "cynode-node: %s\n", err.msg);
 		node_config_release(&n.cfg);
 		return 2;
@@ -218,7 +231,7 @@ main(int argc, char **argv)
 	}
 	pthread_mutex_init(&n.lock, NULL);
 	n.base_url = node_base_url(&n.cfg);
-	if (run_job) {
+	if (run_job || bench) {
 		struct cy_error perr = CY_ERROR_INIT;
 
 		cy_log_setup("error", "text");
@@ -227,7 +240,7 @@ main(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
-		rc = run_job_file(&n, run_job);
+		rc = run_job ? run_job_file(&n, run_job) : node_bench_sandbox(&n, bench);
 		goto out;
 	}
 	if (setup_logging(&n.cfg) < 0) {

@@ -166,6 +166,9 @@ int node_job_cancel(const char *job_id);
 /* The isolation and limit features the sandbox runtime enforces here (new array). */
 json_t *node_sandbox_features(void);
 
+/* bench.c (issue 5): --bench-sandbox N; returns the exit code. */
+int node_bench_sandbox(struct node *n, int count);
+
 /* image.c (issue 5): image directories and `cynode-node image ...`. */
 bool node_image_name_valid(const char *s);
 /* sandbox.images_dir or <state_dir>/images, into buf. */
