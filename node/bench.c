@@ -82,7 +82,7 @@ node_bench_sandbox(struct node *n, int count)
 	for (i = 0; i < count; i++) {
 		double t0 = now_ms();
 
-		if (sandbox_bwrap.run(&job, &res, &err) < 0) {
+		if (node_runtime()->run(&job, &res, &err) < 0) {
 			fprintf(stderr, "cynode-node: %s\n", err.msg);
 			goto out;
 		}

@@ -69,7 +69,7 @@ const struct cy_cfg_key node_keys[] = {
 	{ "sandbox.mode", CY_CFG_ENUM, F(sb_mode), "allow", 0, 0, sb_modes, NULL, false, false,
 		"allow | sandbox_only | disabled" },
 	{ "sandbox.runtime", CY_CFG_ENUM, F(sb_runtime), "bwrap", 0, 0, sb_runtimes, NULL,
-		false, false, "sandbox runtime; only bwrap (bubblewrap) is implemented" },
+		false, false, "bwrap (bubblewrap, default) | podman | docker (OCI images)" },
 	{ "sandbox.rootless", CY_CFG_BOOL, F(sb_rootless), "true", 0, 0, NULL, NULL, false,
 		false, "run sandboxes unprivileged (always true with bwrap)" },
 	{ "sandbox.max_concurrency", CY_CFG_INT, F(max_concurrency), "4", 1, 1024, NULL, NULL,
@@ -296,10 +296,6 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk,
 	p = cfg->orch_url + strlen(cfg->orch_url);
 	while (p > cfg->orch_url && p[-1] == '/')
 		*--p = '\0';
-	if (strcmp(cfg->sb_runtime, "bwrap"))
-		return cy_error_set(err, EINVAL,
-			"%s: sandbox.runtime '%s' is not supported by this build; use bwrap", path,
-			cfg->sb_runtime);
 	if (cfg->state_dir[0] != '/')
 		return cy_error_set(err, EINVAL, "%s: storage.state_dir must be absolute", path);
 	if (!cfg->mount_root || !*cfg->mount_root) {

@@ -34,6 +34,24 @@
 
 static const struct sandbox_runtime *runtime = &sandbox_bwrap;
 
+/* Picks the runtime sandbox.runtime names (set once, before any job). */
+static void
+node_runtime_select(const struct node_config *c)
+{
+	if (!strcmp(c->sb_runtime, "podman"))
+		runtime = &sandbox_podman;
+	else if (!strcmp(c->sb_runtime, "docker"))
+		runtime = &sandbox_docker;
+	else
+		runtime = &sandbox_bwrap;
+}
+
+const struct sandbox_runtime *
+node_runtime(void)
+{
+	return runtime;
+}
+
 /* Job ids running now (under node->lock), so a duplicate is refused. */
 struct active {
 	struct active *next;
@@ -330,7 +348,13 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	if (n->applied.policy_images.n && !cy_strlist_has(&n->applied.policy_images, r->image))
 		return cy_buf_addf(d, "image '%.200s' is not allowed by the orchestrator policy",
 			r->image), -1;
-	if (!strcmp(r->image, "host")) {
+	if (runtime != &sandbox_bwrap) {
+		/* podman/docker: an OCI image reference the engine pulls. */
+		if (!strcmp(r->image, "host") || !node_image_name_valid(r->image))
+			return cy_buf_addf(d, "image '%.200s' is not an OCI image reference (the "
+				"%s runtime runs OCI images; \"host\" needs bwrap)", r->image,
+				runtime->name), -1;
+	} else if (!strcmp(r->image, "host")) {
 		r->rootfs = NULL;
 	} else {
 		r->rootfs = node_image_rootfs(c, r->image);
@@ -543,6 +567,7 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	job.job_id = r.job_id;
 	job.argv = r.argv;
 	job.env = r.env;
+	job.image = r.image;
 	job.rootfs = r.rootfs;
 	job.job_dir = dir;
 	job.timeout_s = r.timeout_s;
@@ -656,6 +681,7 @@ out:
 int
 node_sandbox_probe(const struct node *n, struct cy_error *err)
 {
+	node_runtime_select(&n->cfg);
 	if (cy_mkdir_p(n->cfg.mount_root, 0755, 0711) < 0)
 		return cy_error_errno(err, "cannot create mount root '%s'", n->cfg.mount_root);
 	if (node_mount_root_traversable(n->cfg.mount_root, err) < 0)

@@ -166,6 +166,10 @@ int node_job_cancel(const char *job_id);
 /* The isolation and limit features the sandbox runtime enforces here (new array). */
 json_t *node_sandbox_features(void);
 
+/* The sandbox runtime sandbox.runtime selected (set by node_sandbox_probe). */
+struct sandbox_runtime;
+const struct sandbox_runtime *node_runtime(void);
+
 /* bench.c (issue 5): --bench-sandbox N; returns the exit code. */
 int node_bench_sandbox(struct node *n, int count);
 
