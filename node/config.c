@@ -310,12 +310,12 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk,
 		return cy_error_wrap(err, "%s", path);
 	if (cfg->images_dir && cfg->images_dir[0] != '/')
 		return cy_error_set(err, EINVAL, "%s: sandbox.images_dir must be absolute", path);
-	if (strcmp(cfg->default_image, "host") &&
-	    !(cfg->images && json_object_get(cfg->images, cfg->default_image)) &&
+	if (!strcmp(cfg->sb_runtime, "bwrap") ? strcmp(cfg->default_image, "host") &&
+	    !node_image_rootfs_exists(cfg, cfg->default_image) :
 	    !node_image_name_valid(cfg->default_image))
 		return cy_error_set(err, EINVAL,
-			"%s: sandbox.default_image '%s' is not a valid image name", path,
-			cfg->default_image);
+			"%s: sandbox.default_image '%s' is neither 'host', a sandbox.images entry "
+			"nor an imported image", path, cfg->default_image);
 	if (need_psk && config_psk(cfg, err) < 0)
 		return cy_error_wrap(err, "%s", path);
 	return 0;

@@ -96,6 +96,15 @@ node_image_rootfs(const struct node_config *c, const char *name)
 	return NULL;
 }
 
+bool
+node_image_rootfs_exists(const struct node_config *c, const char *name)
+{
+	char *p = node_image_rootfs(c, name);
+
+	free(p);
+	return p != NULL;
+}
+
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

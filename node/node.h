@@ -179,6 +179,7 @@ bool node_image_name_valid(const char *s);
 const char *node_images_dir(const struct node_config *c, char *buf, size_t size);
 /* The root filesystem directory of image `name` (caller frees), or NULL. */
 char *node_image_rootfs(const struct node_config *c, const char *name);
+bool node_image_rootfs_exists(const struct node_config *c, const char *name);
 /* `image import|list|rm ...` (argv after "image"); returns the exit code. */
 int node_image_main(const struct node_config *c, int argc, char **argv);
 
