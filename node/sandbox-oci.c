@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -207,6 +208,13 @@ oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result
 	if (job->limits.nofile > 0)
 		addf(&argv, "--ulimit=nofile=%lld", job->limits.nofile);
 	add(&argv, "--ulimit=core=0");
+	{
+		/* The engine's default nproc may exceed what the node may set. */
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
+			addf(&argv, "--ulimit=nproc=%llu", (unsigned long long)rl.rlim_max);
+	}
 	for (i = 0; job->devices && job->devices[i]; i++)
 		addf(&argv, "--device=%s", job->devices[i]);
 	addf(&argv, "--volume=%s/workspace:/workspace:rw", job->job_dir);
