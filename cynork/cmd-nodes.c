@@ -232,7 +232,7 @@ nodes_drain(struct ctx *c, const struct parsed *p)
 		json_object_set_new(body, "reason", json_string(reason));
 	if ((rc = nodes_post(c, p->args[0], "drain", body, &n)) != 0)
 		return rc;
-	if (opt_set(p, "wait")) {
+	if (opt_set(p, "wait") || opt_get(p, "timeout")) {
 		if (opt_get(p, "timeout"))
 			cy_duration_parse(opt_get(p, "timeout"), &timeout);
 		note(c, "waiting for the jobs running on %s to end", p->args[0]);
@@ -347,14 +347,6 @@ nodes_enroll(struct ctx *c, const struct parsed *p)
 }
 
 static int
-nodes_drain_check(const struct parsed *p)
-{
-	if (opt_get(p, "timeout") && !opt_set(p, "wait"))
-		return fail(EXIT_USAGE, "--timeout needs --wait");
-	return 0;
-}
-
-static int
 nodes_enroll_check(const struct parsed *p)
 {
 	const char *name = opt_get(p, "name"), *const *labels;
@@ -394,7 +386,7 @@ static const struct opt nodes_yes_opts[] = {
 static const struct opt nodes_drain_opts[] = {
 	{ "reason", 0, OPT_STR, "TEXT", "why the node is drained (shown by nodes get)" },
 	{ "wait", 0, OPT_BOOL, NULL, "return when the node's running jobs have ended" },
-	{ "timeout", 0, OPT_DURATION, "DUR", "with --wait, give up after DUR (exit 124)" },
+	{ "timeout", 0, OPT_DURATION, "DUR", "wait at most DUR (implies --wait; exit 124)" },
 	{ "yes", 'y', OPT_BOOL, NULL, "do not ask for confirmation" },
 	{ NULL }
 };
@@ -420,8 +412,8 @@ const struct cmd cmd_nodes_get = { "nodes get", NULL, "show one worker node", "<
 	"Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels and worker_api_url; -o json prints the server's object. An unknown node exits 4." };
 const struct cmd cmd_nodes_drain = { "nodes drain", NULL,
 	"stop new jobs on a node (--wait: until its running jobs end)", "<node>",
-	nodes_drain_opts, 1, 1, CMD_NEEDS_AUTH, nodes_drain_check, nodes_drain,
-	"Marks the node drained at once: the dispatcher places no new job on it; jobs already running finish. Prints node_id=NODE drained=true. With --wait, returns only when the node runs no job any more (with --timeout DUR, gives up with exit 124). Asks for confirmation unless -y. The node stays drained across restarts and re-registrations until nodes undrain." };
+	nodes_drain_opts, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_drain,
+	"Marks the node drained at once: the dispatcher places no new job on it; jobs already running finish. Prints node_id=NODE drained=true. With --wait, returns only when the node runs no job any more (--timeout DUR implies --wait and gives up after DUR with exit 124). Asks for confirmation unless -y. The node stays drained across restarts and re-registrations until nodes undrain." };
 const struct cmd cmd_nodes_undrain = { "nodes undrain", NULL, "let a drained node take jobs again",
 	"<node>", NULL, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_undrain,
 	"Ends a drain: the node takes jobs again (if it is alive and enabled). Prints node_id=NODE drained=false." };

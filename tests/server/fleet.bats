@@ -114,7 +114,6 @@ wait_status()
 
 @test "liveness: silent node turns inactive after the TTL, a heartbeat revives it" {
 	fake_node live-1
-	[ "$(node_status live-1)" = active ]
 	wait_status live-1 inactive 6
 	cy_api GET "/v1/nodes/live-1" "" "$(cy_admin_token)"
 	[ "$(jq -r .status <<<"$body")" = inactive ]
@@ -122,7 +121,6 @@ wait_status()
 	heartbeat live-1 "$JWT"
 	[ "$status_code" = 200 ]
 	[ "$(jq -r .status <<<"$body")" = active ]
-	[ "$(node_status live-1)" = active ]
 	grep -q 'node_inactive.*node=live-1' "$CY_TMP/server.log"
 	grep -q 'node_active.*node=live-1' "$CY_TMP/server.log"
 }
@@ -180,7 +178,6 @@ wait_status()
 	[ "$(node_status node-live)" = active ]
 	run -4 cynork nodes drain no-such-node -y
 	run -2 cynork nodes drain
-	run -2 cynork nodes drain node-live --timeout 5s -y
 	run -2 cynork nodes drain node-live --timeout soon --wait -y
 }
 
