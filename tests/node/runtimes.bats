@@ -142,3 +142,23 @@ oci_job()
 	run find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid-*"
 	assert_output ""
 }
+
+@test "the orchestrator's policy forbids host network even when node.yaml allows it" {
+	local tok
+	cy_node_start node-pol sandbox.security.allow_host_network=true
+	tok=$(curl -s -m 10 -H "Authorization: Bearer $(cat "$CY_TMP/node-node-pol/state/credentials/node.jwt")" \
+		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token)
+	# The server pushes policy.sandbox.allow_host_network: false.
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
+		'{"version":1,"task_id":"t","job_id":"pol-1","sandbox":{"command":["true"],"network_policy":"host"}}' "$tok"
+	[ "$status_code" = 403 ]
+	[[ "$(jq -r .detail <<<"$body")" == *"policy.sandbox.allow_host_network"* ]]
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
+		'{"version":1,"task_id":"t","job_id":"pol-2","sandbox":{"command":["true"],"privileged":true}}' "$tok"
+	[ "$status_code" = 403 ]
+	[[ "$(jq -r .detail <<<"$body")" == *"allow_privileged"* ]]
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
+		'{"version":1,"task_id":"t","job_id":"pol-3","sandbox":{"command":["true"]}}' "$tok"
+	[ "$status_code" = 200 ]
+	cy_node_stop node-pol
+}
