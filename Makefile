@@ -81,6 +81,11 @@ $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(O)/libcynode.a
 
 units: $(UNIT_BINS)
 
+# The benchmarks' load generator (tests/bench/loadgen.c).
+$(O)/tests/bench/loadgen: $(O)/obj/tests/bench/loadgen.o $(O)/libcynode.a
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 deps:
 	@scripts/deps
 
@@ -100,7 +105,7 @@ demo-stop:
 	@scripts/demo stop
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(O)/tests/bench/loadgen
 	@tests/bench/run
 
 hdr-check:
