@@ -49,6 +49,7 @@ static struct cy_route gateway[] = {
 	NODE_JOB_ROUTES,
 	{ "GET", "/v1/nodes", AUTH_USER, 0, h_nodes_list },
 	{ "GET", "/v1/nodes/{id}", AUTH_USER, 0, h_nodes_get },
+	{ "GET", "/metrics", AUTH_NODES_READ, 0, h_metrics },
 };
 
 static struct cy_route control[] = {
