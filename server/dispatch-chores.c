@@ -3,7 +3,9 @@
  * connection holds the PostgreSQL session advisory lock CHORES_LOCK_KEY.
  * Every replica's chores thread tries to take it; when the holder dies its
  * connection closes, the lock goes, and another replica takes over within
- * one retry period.  The chores: jobs whose lease expired or whose node
+ * one retry period.  A new leader first gives every running job one more
+ * lease (their nodes could not renew while no leader ran, e.g. all
+ * replicas down).  The chores: jobs whose lease expired or whose node
  * went inactive go back to the queue or fail by their retry policy (every
  * CHORES_MS), and closed tasks older than retention.finished_tasks are
  * deleted in small batches (every RETENTION_MS), off the hot path.
@@ -69,6 +71,15 @@ static bool lock_alive(PGconn *c)
 
 	PQclear(res);
 	return ok && PQstatus(c) == CONNECTION_OK;
+}
+
+/* Running jobs get one lease from now: their nodes could not renew meanwhile. */
+static void lease_grace(void)
+{
+	struct cy_error err = CY_ERROR_INIT;
+
+	if (store_dispatch_lease_grace(dispatch_lease_s(), &err) < 0)
+		cy_log_error("lease_grace_failed", "error", err.msg, NULL);
 }
 
 static void chores_expire(void)
@@ -140,6 +151,7 @@ static void *chores_main(void *arg)
 			}
 			cy_log_info("chores_leader", "note", "this replica runs lease expiry and "
 				"retention", NULL);
+			lease_grace();
 		}
 		chores_expire();
 		if (now >= next_prune) {

@@ -45,6 +45,8 @@
 #define RESPONSE_MAX (32 * 1024 * 1024)
 #define ERROR_BACKOFF_MS 1000
 #define PENDING_MAX 100000
+#define COOLDOWN_MS 5000	/* a node that refused a connection gets no jobs */
+#define COOLDOWN_MAX 64
 
 enum flight_kind { FLIGHT_RUN, FLIGHT_CANCEL };
 
@@ -87,6 +89,45 @@ static struct flight *flights;
 
 static struct pending *pend;
 static size_t npend;
+
+/* Nodes that refused connections lately (dispatcher thread only). */
+static struct cooldown {
+	char node_id[DISPATCH_ID_LEN];
+	int64_t until;
+} cool[COOLDOWN_MAX];
+
+static void cooldown_add(const char *node_id)
+{
+	int64_t now = cy_mono_ms();
+	size_t i, slot = 0;
+
+	for (i = 0; i < COOLDOWN_MAX; i++) {
+		if (!strcmp(cool[i].node_id, node_id) || cool[i].until < cool[slot].until) {
+			slot = i;
+			if (!strcmp(cool[i].node_id, node_id))
+				break;
+		}
+	}
+	snprintf(cool[slot].node_id, sizeof(cool[slot].node_id), "%s", node_id);
+	cool[slot].until = now + COOLDOWN_MS;
+}
+
+/* The nodes cooling down as a uuid[] literal. */
+static void cooldown_list(struct cy_buf *b)
+{
+	int64_t now = cy_mono_ms();
+	size_t i;
+
+	cy_buf_addstr(b, "{");
+	for (i = 0; i < COOLDOWN_MAX; i++) {
+		if (cool[i].until > now && cool[i].node_id[0]) {
+			if (b->len > 1)
+				cy_buf_addch(b, ',');
+			cy_buf_addstr(b, cool[i].node_id);
+		}
+	}
+	cy_buf_addstr(b, "}");
+}
 
 long long dispatch_lease_s(void)
 {
@@ -333,9 +374,11 @@ static void flight_done_run(struct flight *f, CURLcode cc)
 	curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (cc != CURLE_OK) {
 		if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
+			/* It never ran: back to the queue, the node rests a while. */
 			snprintf(msg, sizeof(msg), "cannot reach the worker: %s",
 				curl_easy_strerror(cc));
-			job_retry(&f->job, msg, false, true);
+			cooldown_add(f->job.node_id);
+			job_retry(&f->job, msg, false, false);
 		} else {
 			/* It may be running: the lease and the node's sync decide. */
 			cy_log_warn("job_dispatch_lost", "job_id", f->job.job_id, "node_id",
@@ -363,7 +406,8 @@ static void flight_done_run(struct flight *f, CURLcode cc)
 	st = r ? cy_json_str(r, "status") : NULL;
 	if (!r || !json_is_integer(json_object_get(r, "version")) ||
 	    json_integer_value(json_object_get(r, "version")) != 1 || !st ||
-	    (strcmp(st, "completed") && strcmp(st, "failed") && strcmp(st, "timeout"))) {
+	    (strcmp(st, "completed") && strcmp(st, "failed") && strcmp(st, "timeout") &&
+	     strcmp(st, "canceled"))) {
 		snprintf(msg, sizeof(msg), "worker answered an invalid result%s%s",
 			r ? "" : ": ", r ? "" : err.msg);
 		json_decref(r);
@@ -423,14 +467,19 @@ static int claim_more(bool *more)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	size_t max = (size_t)(srv.cfg.dispatch_workers > 0 ? srv.cfg.dispatch_workers : 64);
+	struct cy_buf skip = CY_BUF_INIT;
 	struct dispatch_job *jobs;
 	size_t n, i, want;
+	int rc;
 
 	*more = false;
 	if (inflight >= max)
 		return 0;
 	want = max - inflight;
-	if (store_dispatch_claim(want, dispatch_lease_s(), &jobs, &n, &err) < 0) {
+	cooldown_list(&skip);
+	rc = store_dispatch_claim(want, dispatch_lease_s(), skip.buf, &jobs, &n, &err);
+	cy_buf_release(&skip);
+	if (rc < 0) {
 		cy_log_error("dispatch_claim_failed", "error", err.msg, NULL);
 		return -1;
 	}

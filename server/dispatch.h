@@ -50,11 +50,12 @@ void dispatch_ids_release(struct dispatch_ids *ids);
  * Claims up to `max` queued jobs (highest priority, then oldest; due; whose
  * labels and GPU count a node has) for dispatchable nodes with free slots,
  * in one transaction: job running with node and lease, attempt recorded,
- * task running.  *jobs is an array of *n (free with dispatch_job_release
- * each, then free).  0 or -1.
+ * task running.  Nodes in skip_nodes (a uuid[] literal, NULL = none) get
+ * nothing.  *jobs is an array of *n (free with dispatch_job_release each,
+ * then free).  0 or -1.
  */
-int store_dispatch_claim(size_t max, long long lease_s, struct dispatch_job **jobs, size_t *n,
-	struct cy_error *err);
+int store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
+	struct dispatch_job **jobs, size_t *n, struct cy_error *err);
 /*
  * Applies results once each: only to a job still running (under that lease
  * and node, when given); job, attempt and task close in one transaction.
@@ -90,6 +91,11 @@ int store_dispatch_sync(const char *node_id, const char *const *running, size_t 
  * Returns the number of jobs handled, -1.
  */
 int store_dispatch_expire(struct dispatch_ids *closed, struct cy_error *err);
+/*
+ * A new chores leader gives every running job one more lease: while no
+ * replica ran, nodes could not renew them.  0 or -1.
+ */
+int store_dispatch_lease_grace(long long lease_s, struct cy_error *err);
 /* Deletes up to `limit` tasks closed more than age_s ago.  Count or -1. */
 int store_dispatch_prune(long long age_s, int limit, struct cy_error *err);
 

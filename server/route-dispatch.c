@@ -128,7 +128,7 @@ void h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct cy_error err = CY_ERROR_INIT;
 	struct dispatch_result r = { 0 };
 	const char *job_id = req->params[0], *st, *rj, *lease;
-	char code[24];
+	char code[24], lease_buf[DISPATCH_ID_LEN] = "";
 	json_t *body, *ec;
 	char *text = NULL;
 	size_t i;
@@ -143,7 +143,8 @@ void h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	lease = cy_json_str(body, "lease_id");
 	if (!json_is_integer(json_object_get(body, "version")) ||
 	    json_integer_value(json_object_get(body, "version")) != 1 || !st ||
-	    (strcmp(st, "completed") && strcmp(st, "failed") && strcmp(st, "timeout")) ||
+	    (strcmp(st, "completed") && strcmp(st, "failed") && strcmp(st, "timeout") &&
+	     strcmp(st, "canceled")) ||
 	    !rj || strcmp(rj, job_id) || (lease && !cy_uuid_valid(lease))) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "body must be the job's "
 			"RunJobResponse: version 1, job_id as in the path, status completed, "
@@ -152,9 +153,12 @@ void h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	ec = json_object_get(body, "exit_code");
 	r.job_id = job_id;
-	r.lease_id = lease;
+	if (lease)
+		snprintf(lease_buf, sizeof(lease_buf), "%s", lease);
+	r.lease_id = lease ? lease_buf : NULL;
 	r.node_id = a->node_id;
 	r.status = strcmp(st, "completed") ? "failed" : "completed";
+	/* st is borrowed from body: keep the result's own status string alive. */
 	json_object_del(body, "lease_id");
 	text = cy_json_dump(body);
 	r.result = text;

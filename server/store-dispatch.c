@@ -73,7 +73,7 @@ static void claim_nodes_free(struct claim_node *nodes, int n)
 }
 
 /* Locks the dispatchable nodes and reads their capacity.  Count or -1. */
-static int claim_lock_nodes(struct claim_node **out, struct cy_error *err)
+static int claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err)
 {
 	struct cy_buf ids = CY_BUF_INIT;
 	struct claim_node *nodes;
@@ -91,7 +91,8 @@ static int claim_lock_nodes(struct claim_node **out, struct cy_error *err)
 		"jsonb_typeof(c.capability_snapshot->'node'->'labels') = 'array' THEN "
 		"c.capability_snapshot->'node'->'labels' ELSE '[]' END) x), '{}')::text "
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
-		"WHERE " SQL_NODE_DISPATCHABLE " ORDER BY n.id FOR UPDATE OF n", 0, NULL, err);
+		"WHERE " SQL_NODE_DISPATCHABLE " AND NOT n.id = ANY($1::uuid[]) "
+		"ORDER BY n.id FOR UPDATE OF n", 1, &skip, err);
 	if (!res)
 		return -1;
 	n = PQntuples(res);
@@ -188,8 +189,8 @@ static int claim_for_node(const struct claim_node *nd, long long want, long long
 	return 0;
 }
 
-int store_dispatch_claim(size_t max, long long lease_s, struct dispatch_job **jobs, size_t *n,
-	struct cy_error *err)
+int store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
+	struct dispatch_job **jobs, size_t *n, struct cy_error *err)
 {
 	struct claim_node *nodes = NULL;
 	long long left = (long long)max;
@@ -200,7 +201,7 @@ int store_dispatch_claim(size_t max, long long lease_s, struct dispatch_job **jo
 	*n = 0;
 	if (db_begin(err) < 0)
 		return -1;
-	if ((nn = claim_lock_nodes(&nodes, err)) < 0)
+	if ((nn = claim_lock_nodes(skip_nodes ? skip_nodes : "{}", &nodes, err)) < 0)
 		goto fail;
 	/*
 	 * Fill the least loaded node first, a few slots at a time, so a burst
@@ -438,6 +439,18 @@ int store_dispatch_expire(struct dispatch_ids *closed, struct cy_error *err)
 			ids_add(closed, PQgetvalue(res, i, 1));
 	PQclear(res);
 	return n;
+}
+
+int store_dispatch_lease_grace(long long lease_s, struct cy_error *err)
+{
+	char lease[24];
+	const char *p[1] = { lease };
+
+	snprintf(lease, sizeof(lease), "%lld", lease_s);
+	return store_run("dispatch_lease_grace",
+		"UPDATE jobs SET lease_expires_at = now() + $1::int * interval '1 second' "
+		"WHERE status = 'running' AND (lease_expires_at IS NULL "
+		"OR lease_expires_at < now() + $1::int * interval '1 second')", 1, p, err);
 }
 
 int store_dispatch_prune(long long age_s, int limit, struct cy_error *err)
