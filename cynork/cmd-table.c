@@ -12,7 +12,7 @@ extern const struct cmd cmd_version, cmd_status, cmd_login, cmd_logout, cmd_whoa
 extern const struct cmd cmd_auth_login, cmd_auth_logout, cmd_auth_whoami, cmd_auth_refresh;
 extern const struct cmd cmd_task_create, cmd_task_list, cmd_task_get, cmd_task_result;
 extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list, cmd_nodes_get;
-extern const struct cmd cmd_task_wait;	/* issue 7 */
+extern const struct cmd cmd_task_wait;
 
 static const struct cmd grp_auth = { "auth", NULL, "log in and out, show the session", NULL, NULL,
 	0, 0, 0, NULL, NULL };
@@ -43,6 +43,11 @@ const struct cmd *const cmd_table[] = {
 	&grp_nodes,
 	&cmd_nodes_list,
 	&cmd_nodes_get,
+	/* issue 6: the shell, completion scripts, help (engine commands) */
+	&cmd_shell,
+	&cmd_completion,
+	&cmd_help,
+	&cmd_man,
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

@@ -303,26 +303,3 @@ node_jwt()
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs/no-such-job/cancel" '{}'
 	[ "$status_code" = 401 ]
 }
-
-@test "cynork task wait: waits for several tasks, exits by their outcome" {
-	cy_login
-	create '{"input_mode":"commands","prompt":"sleep 0.5"}'
-	a=$(jq -r .task_id <<<"$body")
-	create '{"input_mode":"commands","prompt":"exit 3"}'
-	b=$(jq -r .task_id <<<"$body")
-	run -1 cynork task wait "$a" "$b"
-	assert_output --partial "task_id=$a"
-	assert_output --partial "status=completed"
-	assert_output --partial "status=failed"
-	run -0 cynork task wait "$a"
-	run -0 cynork -o json task wait "$a"
-	[ "$(jq -r '.tasks[0].status' <<<"$output")" = completed ]
-	create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]}}'
-	never=$(jq -r .task_id <<<"$body")
-	run -0 cynork task wait --any "$a" "$never"
-	run -124 cynork task wait --timeout 1s "$never"
-	run -2 cynork task wait
-	run -4 cynork task wait no-such-task
-	run -2 cynork task wait --timeout soon "$a"
-	cy_api POST /v1/tasks/$never/cancel "" "$CY_TOKEN"
-}
