@@ -200,12 +200,12 @@ node_jwt()
 @test "cancel reaches the node, kills the sandbox; the late result changes nothing" {
 	create '{"input_mode":"commands","prompt":"sleep 27.5"}'
 	id=$(jq -r .task_id <<<"$body")
-	for i in $(seq 50); do
-		[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$id'")" = running ] && break
+	for i in $(seq 100); do
+		pgrep -f 'sleep 27.5' >/dev/null && break
 		sleep 0.1
 	done
-	sleep 0.3
 	pgrep -f 'sleep 27.5' >/dev/null
+	[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$id'")" = running ]
 	cy_api POST /v1/tasks/$id/cancel "" "$CY_TOKEN"
 	[ "$status_code" = 200 ]
 	for i in $(seq 50); do
