@@ -85,8 +85,9 @@ $(O)/cynode-server: $(SERVER_OBJS) $(O)/libcynode.a
 $(O)/cynode-node: $(NODE_OBJS) $(O)/libcynode.a
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# cynork starts once per command: link only the libraries it uses.
 $(O)/cynork: $(CYNORK_OBJS) $(O)/libcynode.a
-	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q_LD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
 $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(O)/libcynode.a
 	@mkdir -p $(dir $@)
