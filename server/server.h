@@ -32,6 +32,9 @@ struct server_config {
 	long long dispatch_poll_ms;
 	long long dispatch_http_timeout_s;
 	long long rate_limit_per_minute;
+	/* issue 7: dispatch leases and retention */
+	long long dispatch_lease_s;	/* DISPATCH_LEASE */
+	long long retention_s;		/* RETENTION_FINISHED_TASKS, 0 = keep */
 	char *migrations_dir;
 	char *log_level;
 	char *log_format;
