@@ -76,7 +76,10 @@ PGresult *task_lookup(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "task '%s' not found", req->params[0]);
 		return NULL;
 	}
-	if (strcmp(PQgetvalue(res, 0, TC_OWNER), a->user_id) != 0) {
+	/* Operators see every task, admins also act on them (issue 3). */
+	if (strcmp(PQgetvalue(res, 0, TC_OWNER), a->user_id) != 0 &&
+	    !(req->route->auth == AUTH_TASKS_READ ? auth_sees_all_tasks(a) :
+	    auth_acts_on_all_tasks(a))) {
 		PQclear(res);
 		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "Not task owner");
 		return NULL;
@@ -287,7 +290,7 @@ void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 				"status must be one of queued, running, completed, failed, canceled, superseded");
 		status_db = cy_task_state_db((enum cy_task_state)s);
 	}
-	res = store_task_list(a->user_id, status_db, us, q_cursor ? cursor_id : NULL, limit, &err);
+	res = store_task_list(auth_sees_all_tasks(a) ? NULL : a->user_id, status_db, us, q_cursor ? cursor_id : NULL, limit, &err);
 	if (!res) {
 		cy_log_error("task_list_failed", "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot list tasks");

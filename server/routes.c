@@ -38,8 +38,8 @@ static struct cy_route gateway[] = {
 	{ "GET", "/v1/tasks/{id}/logs", AUTH_TASKS_READ, 0, h_tasks_logs },
 	{ "POST", "/v1/tasks/{id}/cancel", AUTH_TASKS_WRITE, BODY_SMALL, h_tasks_cancel },
 	NODE_ROUTES,
-	{ "GET", "/v1/nodes", AUTH_USER, 0, h_nodes_list },
-	{ "GET", "/v1/nodes/{id}", AUTH_USER, 0, h_nodes_get },
+	{ "GET", "/v1/nodes", AUTH_NODES_READ, 0, h_nodes_list },
+	{ "GET", "/v1/nodes/{id}", AUTH_NODES_READ, 0, h_nodes_get },
 };
 
 static struct cy_route control[] = {
