@@ -49,6 +49,15 @@ NODE_OBJS := $(NODE_SRCS:%.c=$(O)/obj/%.o)
 CYNORK_OBJS := $(CYNORK_SRCS:%.c=$(O)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
+# Fuzz targets (tests/fuzz/NAME_fuzz.c): replayed over their seed corpus as
+# unit tests (fuzz-NAME_test, with tests/fuzz/replay.c), fuzzed for real by
+# `make fuzz` (clang + libFuzzer).  They link the server's objects from an
+# archive without main.o.
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*_fuzz.c))
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%_fuzz.c=%)
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(O)/tests/unit/fuzz-%_test)
+SERVER_LIB_OBJS := $(filter-out $(O)/obj/server/main.o,$(SERVER_OBJS))
+
 PROGRAMS := $(O)/cynork $(O)/cynode-server $(O)/cynode-node
 
 all: $(PROGRAMS)
@@ -66,6 +75,10 @@ $(O)/libcynode.a: $(LIB_OBJS)
 	@rm -f $@
 	$(Q_LD)ar rcs $@ $^
 
+$(O)/libserver.a: $(SERVER_LIB_OBJS)
+	@rm -f $@
+	$(Q_LD)ar rcs $@ $^
+
 $(O)/cynode-server: $(SERVER_OBJS) $(O)/libcynode.a
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -79,7 +92,27 @@ $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(O)/libcynode.a
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-units: $(UNIT_BINS)
+$(O)/obj/tests/fuzz/%.o: BASE_CFLAGS += -Iserver
+
+$(O)/tests/unit/fuzz-%_test: $(O)/obj/tests/fuzz/%_fuzz.o $(O)/obj/tests/fuzz/replay.o \
+		$(O)/libserver.a $(O)/libcynode.a
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+units: $(UNIT_BINS) $(FUZZ_REPLAY)
+
+# libFuzzer: FUZZ_TIME seconds per target (tests/fuzz/run); needs clang.
+FUZZ_TIME ?= 30
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install clang" >&2; exit 2; }
+	@$(MAKE) --no-print-directory O=build/fuzz CC=clang SANITIZE= \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined" \
+		$(FUZZ_NAMES:%=build/fuzz/fuzz/%)
+	@tests/fuzz/run build/fuzz/fuzz $(FUZZ_TIME) $(FUZZ_NAMES)
+
+$(O)/fuzz/%: $(O)/obj/tests/fuzz/%_fuzz.o $(O)/libserver.a $(O)/libcynode.a
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 
 deps:
 	@scripts/deps
@@ -128,6 +161,9 @@ install: all
 clean:
 	rm -rf $(O)
 
-.PHONY: all units deps test check demo demo-stop bench hdr-check install clean FORCE
+# Objects reached through pattern chains are kept (no rebuild next time).
+.SECONDARY:
+
+.PHONY: all units deps test check demo demo-stop bench fuzz hdr-check install clean FORCE
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

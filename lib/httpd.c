@@ -24,6 +24,7 @@
 #include "alloc.h"
 #include "httpd.h"
 #include "log.h"
+#include "metrics.h"
 #include "banned.h"
 
 #define DEFAULT_HEADER_BYTES (64 * 1024)
@@ -120,6 +121,29 @@ method_matches(const char *route_method, const char *method)
 	return strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0;
 }
 
+/*
+ * Counts a request in the metrics.  Labels come from the route table only
+ * (never from the raw method or URL), so clients cannot create series.
+ */
+static void
+count_request(struct cy_httpd *d, const struct req_ctx *ctx, const char *status,
+	double seconds)
+{
+	struct cy_buf l = CY_BUF_INIT;
+	const char *route;
+
+	route = ctx->route ? ctx->route->pattern :
+		ctx->health ? (ctx->health == 1 ? "/healthz" : "/readyz") : "unmatched";
+	cy_metrics_label(&l, "listener", d->cfg.name ? d->cfg.name : "");
+	cy_metrics_label(&l, "route", route);
+	cy_metrics_observe("cynode_http_request_duration_seconds", l.buf, seconds);
+	cy_metrics_label(&l, "method", ctx->route ? ctx->route->method :
+		ctx->health ? "GET" : "other");
+	cy_metrics_label(&l, "code", status);
+	cy_metrics_add("cynode_http_requests_total", l.buf, 1);
+	cy_buf_release(&l);
+}
+
 /* Turns resp into an MHD response, queues it and releases resp. */
 static enum MHD_Result
 send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
@@ -157,6 +181,7 @@ out:
 	ctx->responded = 1;
 	snprintf(status, sizeof(status), "%d", resp->status);
 	snprintf(ms, sizeof(ms), "%.1f", elapsed_ms(&ctx->start));
+	count_request(d, ctx, status, elapsed_ms(&ctx->start) / 1000.0);
 	cy_log(CY_LOG_DEBUG, "http_request", "server", d->cfg.name ? d->cfg.name : "",
 		"method", method, "path", url, "status", status, "ms", ms, NULL);
 	cy_buf_release(&resp->body);
@@ -461,6 +486,10 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 		cy_error_set(err, EINVAL, "invalid port %u", cfg->port);
 		return NULL;
 	}
+	cy_metrics_declare("cynode_http_requests_total", CY_METRIC_COUNTER,
+		"HTTP requests answered, by listener, route pattern, method and status code.");
+	cy_metrics_declare("cynode_http_request_duration_seconds", CY_METRIC_HISTOGRAM,
+		"Time from request start to response, by listener and route pattern.");
 	if (!resolve_listen(cfg->host, cfg->port, &ss, err))
 		return NULL;
 	/* MHD suppresses SIGPIPE on Linux sockets; ignore it anyway for safety. */

@@ -40,6 +40,7 @@ static struct cy_route gateway[] = {
 	NODE_ROUTES,
 	{ "GET", "/v1/nodes", AUTH_NODES_READ, 0, h_nodes_list },
 	{ "GET", "/v1/nodes/{id}", AUTH_NODES_READ, 0, h_nodes_get },
+	{ "GET", "/metrics", AUTH_NODES_READ, 0, h_metrics },
 };
 
 static struct cy_route control[] = {

@@ -1,11 +1,8 @@
 /*
- * libFuzzer target for lib/config.c: loads arbitrary bytes as YAML through
+ * Fuzz target for lib/config.c: loads arbitrary bytes as YAML through
  * cy_config_load_mem against a small table with every key type, then prints
- * and releases the result.  Not built by default:
- *
- *   clang -g -fsanitize=fuzzer,address -Ilib $(pkg-config --cflags jansson) \
- *     tests/fuzz/config_fuzz.c lib/config.c lib/alloc.c lib/error.c lib/json.c \
- *     lib/strnum.c lib/timeutil.c -lyaml -ljansson -o config_fuzz
+ * and releases the result.  Replayed as a unit test by replay.c; `make fuzz`
+ * runs it under libFuzzer.
  */
 #include <stddef.h>
 #include <stdint.h>

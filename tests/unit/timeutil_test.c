@@ -15,6 +15,10 @@ test_rfc3339(void)
 	cy_time_rfc3339(1771243200, out);
 	is_str(out, "2026-02-16T12:00:00Z", "format");
 	ok(cy_time_parse_rfc3339("2026-02-16T12:00:00Z", &t) == 0 && t == 1771243200, "parse Z");
+	/* Found by fuzz-parse: years below 1000 must keep four digits. */
+	ok(cy_time_parse_rfc3339("0026-02-16T12:00:00Z", &t) == 0, "parse year 0026");
+	cy_time_rfc3339(t, out);
+	is_str(out, "0026-02-16T12:00:00Z", "format year 0026 with four digits");
 	ok(cy_time_parse_rfc3339("2026-02-16T13:30:00+01:30", &t) == 0 && t == 1771243200,
 		"parse a positive offset");
 	ok(cy_time_parse_rfc3339("2026-02-16T07:00:00-05:00", &t) == 0 && t == 1771243200,

@@ -1,0 +1,67 @@
+/*
+ * Fuzz target for the JSON that nodes send the server (registration,
+ * capability reports, config acks): lib/json.c parsing and path lookups,
+ * then server/node-payload.c (payload version check, capability
+ * canonicalization and hashing, inference backend decision).  Replayed as a
+ * unit test by replay.c; `make fuzz` runs it under libFuzzer.
+ */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "httpd.h"
+#include "json.h"
+#include "node-payload.h"
+#include "server.h"
+#include "banned.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* node-payload.c reads the server configuration; a zeroed one will do. */
+struct server srv;
+
+static void
+resp_release(struct cy_http_resp *r)
+{
+	size_t i;
+
+	cy_buf_release(&r->body);
+	for (i = 0; i < r->nhdr; i++)
+		free(r->hdr_value[i]);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_http_resp resp;
+	char hash[72], *text = NULL, *dump;
+	json_t *v, *be;
+	long long n;
+
+	v = cy_json_parse((const char *)data, size, false, &err);
+	if (!v)
+		return 0;
+	memset(&resp, 0, sizeof(resp));
+	cy_buf_init(&resp.body, 0);
+	if (json_is_object(v)) {
+		(void)node_payload_version(v, "capability", &resp);
+		(void)cy_json_str(v, "node_slug");
+		(void)cy_json_path_str(v, "platform.os");
+		(void)cy_json_path(v, "sandbox.features");
+		(void)cy_json_int(v, "version", &n);
+		(void)cy_json_bool(v, "gpu", false);
+		node_capability_canon(v, &text, hash);
+		free(text);
+		be = node_inference_backend(v);
+		json_decref(be);
+	}
+	dump = cy_json_dump(v);
+	free(dump);
+	json_decref(v);
+	resp_release(&resp);
+	return 0;
+}
