@@ -5,7 +5,11 @@
 #ifndef SERVER_IDENTITY_H
 #define SERVER_IDENTITY_H
 
+#include <jansson.h>
+#include <libpq-fe.h>
+
 #include "error.h"
+#include "httpd.h"
 
 /*
  * Ends every login session of a user (their access and refresh tokens fail
@@ -14,5 +18,23 @@
  */
 int users_revoke_sessions(const char *user_id, const char *reason, long long *n,
 	struct cy_error *err);
+
+/*
+ * The rows of a statement whose first column is a JSON object built in SQL
+ * (json_build_object(...)::text), as a new array.  Rows that do not parse
+ * are skipped (they cannot happen: the SQL builds them).
+ */
+json_t *id_json_rows(const PGresult *res);
+/* The first such row as a new object, or NULL when there is none. */
+json_t *id_json_row(const PGresult *res);
+
+/* Logs err and answers 500 (what names the step for the log). */
+void id_internal(struct cy_http_resp *resp, const char *what, const struct cy_error *err);
+
+/*
+ * A duration in seconds from a JSON value: an integer, or a string like
+ * "30d", "12h", "90m", "45s".  -1 when malformed.
+ */
+long long id_duration(const json_t *v);
 
 #endif

@@ -108,13 +108,21 @@ teardown()
 	[ "$status_code" = 200 ]
 	cy_api GET /v1/tasks "" "$olga"
 	run jq -r --arg t "$tid" '[.tasks[] | select(.task_id == $t)] | length' <<<"$body"
+	assert_output 0
+	cy_api GET "/v1/tasks?all=true" "" "$olga"
+	[ "$status_code" = 200 ]
+	run jq -r --arg t "$tid" '[.tasks[] | select(.task_id == $t)] | length' <<<"$body"
 	assert_output 1
+	cy_api GET "/v1/tasks?all=true" "" "$carol"
+	[ "$status_code" = 403 ]
+	cy_api GET "/v1/tasks?all=yes" "" "$olga"
+	[ "$status_code" = 400 ]
 	cy_api POST "/v1/tasks/$tid/cancel" "" "$olga"
 	[ "$status_code" = 403 ]
 	cy_api POST "/v1/tasks/$tid/cancel" "" "$carol"
 	[ "$status_code" = 403 ]
 
-	cy_api GET /v1/tasks "" "$admin"
+	cy_api GET "/v1/tasks?all=true" "" "$admin"
 	run jq -r --arg t "$tid" '[.tasks[] | select(.task_id == $t)] | length' <<<"$body"
 	assert_output 1
 	cy_api POST "/v1/tasks/$tid/cancel" "" "$admin"
