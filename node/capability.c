@@ -141,14 +141,8 @@ cap_compute(const struct node *n)
 static json_t *
 cap_sandbox(const struct node *n)
 {
-	json_t *f = json_array();
+	json_t *f = node_sandbox_features();
 
-	json_array_append_new(f, json_string("netns"));
-	json_array_append_new(f, json_string("userns"));
-	json_array_append_new(f, json_string("pidns"));
-	json_array_append_new(f, json_string("seccomp"));
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
-		json_array_append_new(f, json_string("cgroups_v2"));
 	return json_pack("{s:b, s:s, s:o, s:I}", "supported",
 		n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled") != 0, "runtime", "bwrap",
 		"features", f, "max_concurrency", (json_int_t)n->cfg.max_concurrency);

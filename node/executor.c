@@ -48,6 +48,9 @@ struct job_req {
 	size_t nenv;
 	const char *rootfs;
 	long long timeout_s;
+	struct sb_limits limits;
+	bool share_net;
+	char **devices;		/* borrowed strings, NULL-terminated */
 };
 
 static void
@@ -56,6 +59,7 @@ job_req_release(struct job_req *r)
 	size_t i;
 
 	free(r->argv);
+	free(r->devices);
 	for (i = 0; i < r->nenv; i++)
 		free(r->env[i]);
 	free(r->env);
@@ -105,6 +109,132 @@ env_add(struct job_req *r, const char *k, const char *v)
 	r->env = xreallocarray(r->env, r->nenv + 2, sizeof(*r->env));
 	r->env[r->nenv++] = xasprintf("%s=%s", k, v);
 	r->env[r->nenv] = NULL;
+}
+
+/*
+ * Contract 5 "must refuse": privileged mode, host network and device mounts
+ * each need their sandbox.security flag (and the orchestrator's pushed
+ * policy must not forbid them); refused with 403 and the reason.
+ */
+static int
+job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
+	struct cy_buf *d)
+{
+	const struct node_config *c = &n->cfg;
+	json_t *v, *dev;
+	size_t i;
+
+	v = json_object_get(sb, "privileged");
+	if (v && !json_is_null(v) && !json_is_boolean(v))
+		return cy_buf_addstr(d, "sandbox.privileged must be a boolean"), -1;
+	if (json_is_true(v)) {
+		*prob = CY_PROBLEM_AUTHORIZATION;
+		if (!c->allow_privileged || n->applied.policy_deny_privileged)
+			return cy_buf_addstr(d, "refused: privileged sandboxes are not allowed on "
+				"this node (sandbox.security.allow_privileged)"), -1;
+		return cy_buf_addf(d, "refused: the %s runtime never runs privileged sandboxes",
+			c->sb_runtime), -1;
+	}
+	if (!strcmp(r->network, "host")) {
+		if (!c->allow_host_network || n->applied.policy_deny_host_network) {
+			*prob = CY_PROBLEM_AUTHORIZATION;
+			return cy_buf_addstr(d, "refused: host network is not allowed on this node "
+				"(sandbox.security.allow_host_network)"), -1;
+		}
+		r->share_net = true;
+	}
+	dev = json_object_get(sb, "devices");
+	if (!dev || json_is_null(dev))
+		return 0;
+	if (!json_is_array(dev) || json_array_size(dev) > 64)
+		return cy_buf_addstr(d, "sandbox.devices must be an array of at most 64 paths"), -1;
+	if (json_array_size(dev) && (!c->allow_device_mounts || n->applied.policy_deny_devices)) {
+		*prob = CY_PROBLEM_AUTHORIZATION;
+		return cy_buf_addstr(d, "refused: device mounts are not allowed on this node "
+			"(sandbox.security.allow_device_mounts)"), -1;
+	}
+	r->devices = xcalloc(json_array_size(dev) + 1, sizeof(char *));
+	json_array_foreach(dev, i, v) {
+		const char *p = json_plain_str(v);
+		struct stat st;
+
+		if (!p || strncmp(p, "/dev/", 5) || strstr(p, "/.."))
+			return cy_buf_addf(d, "sandbox.devices[%zu] must be a path under /dev/", i), -1;
+		if (!cy_strlist_has(&c->allowed_host_paths, p)) {
+			*prob = CY_PROBLEM_AUTHORIZATION;
+			return cy_buf_addf(d, "refused: device '%.200s' is not in "
+				"sandbox.mounts.allowed_host_paths", p), -1;
+		}
+		if (stat(p, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+			return cy_buf_addf(d, "sandbox.devices[%zu]: '%.200s' is not a device on "
+				"this node", i, p), -1;
+		r->devices[i] = (char *)p;
+	}
+	return 0;
+}
+
+/* A non-negative JSON number field of o as a double; 1 when absent, -1 when bad. */
+static int
+json_num_field(const json_t *o, const char *k, double *out)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (!v || json_is_null(v))
+		return 1;
+	if (!json_is_number(v) || json_number_value(v) < 0)
+		return -1;
+	*out = json_number_value(v);
+	return 0;
+}
+
+/* min(request, node max), where 0 means "not limited". */
+static long long
+cap_limit(long long node_max, double req)
+{
+	if (req <= 0)
+		return node_max;
+	if (node_max > 0 && req > (double)node_max)
+		return node_max;
+	return (long long)req;
+}
+
+/* Per-job resource requests (sandbox.resources), capped by the node's limits. */
+static int
+job_parse_resources(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
+	struct cy_buf *d)
+{
+	const struct node_config *c = &n->cfg;
+	double mem = 0, pids = 0, cpu = 0, tmp = 0;
+	json_t *res = json_object_get(sb, "resources");
+	const char *k;
+	json_t *v;
+
+	if (res && !json_is_null(res)) {
+		if (!json_is_object(res))
+			return cy_buf_addstr(d, "sandbox.resources must be an object"), -1;
+		json_object_foreach(res, k, v) {
+			if (strcmp(k, "memory_mb") && strcmp(k, "pids") && strcmp(k, "cpu_cores") &&
+			    strcmp(k, "tmp_mb"))
+				return cy_buf_addf(d, "sandbox.resources: unknown key '%.64s' (known: "
+					"memory_mb, pids, cpu_cores, tmp_mb)", k), -1;
+		}
+		if (json_num_field(res, "memory_mb", &mem) < 0 ||
+		    json_num_field(res, "pids", &pids) < 0 ||
+		    json_num_field(res, "cpu_cores", &cpu) < 0 ||
+		    json_num_field(res, "tmp_mb", &tmp) < 0)
+			return cy_buf_addstr(d,
+				"sandbox.resources values must be non-negative numbers"), -1;
+		if ((mem > 0 && mem < 16) || (pids > 0 && pids < 8))
+			return cy_buf_addstr(d, "sandbox.resources: memory_mb must be >= 16 and "
+				"pids >= 8"), -1;
+	}
+	r->limits.mem_mb = cap_limit(c->res_mem, mem);
+	r->limits.pids = cap_limit(c->res_pids, pids);
+	r->limits.cpu_milli = cap_limit(c->res_cpu * 1000, cpu * 1000);
+	r->limits.tmp_mb = cap_limit(c->res_tmp, tmp);
+	r->limits.nofile = c->res_nofile;
+	r->limits.fsize_mb = c->res_fsize;
+	return 0;
 }
 
 static int
@@ -161,12 +291,15 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	v = json_object_get(sb, "network_policy");
 	if (v && !json_is_null(v)) {
 		r->network = json_string_value(v);
-		if (!r->network || (strcmp(r->network, "restricted") && strcmp(r->network, "none")))
-			return cy_buf_addstr(d,
-				"sandbox.network_policy must be \"restricted\" or \"none\""), -1;
+		if (!r->network || (strcmp(r->network, "restricted") && strcmp(r->network, "none") &&
+				    strcmp(r->network, "host")))
+			return cy_buf_addstr(d, "sandbox.network_policy must be \"restricted\", "
+				"\"none\" or \"host\""), -1;
 	} else {
 		r->network = "restricted";
 	}
+	if (job_parse_policy(n, sb, r, prob, d) < 0 || job_parse_resources(n, sb, r, prob, d) < 0)
+		return -1;
 
 	t = 0;
 	v = json_object_get(sb, "timeout_seconds");
@@ -354,7 +487,7 @@ job_release_slot(struct node *n, struct active *slot)
 static json_t *
 job_response(const struct job_req *r, struct sandbox_result *res, size_t max)
 {
-	static const char *const st[] = { "completed", "failed", "timeout" };
+	static const char *const st[] = { "completed", "failed", "timeout", "canceled" };
 	char t0[CY_RFC3339_LEN + 1], t1[CY_RFC3339_LEN + 1];
 
 	sandbox_utf8_clean(&res->out, max);
@@ -413,6 +546,9 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	job.job_dir = dir;
 	job.timeout_s = r.timeout_s;
 	job.max_output = (size_t)n->cfg.max_output_bytes;
+	job.limits = r.limits;
+	job.share_net = r.share_net;
+	job.devices = r.devices;
 	snprintf(tmo, sizeof(tmo), "%lld", r.timeout_s);
 	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "image", r.image,
 		"timeout_s", tmo, NULL);
@@ -530,4 +666,23 @@ void
 node_sandbox_kill_all(void)
 {
 	runtime->kill_all();
+}
+
+int
+node_job_cancel(const char *job_id)
+{
+	int rc = runtime->kill(job_id);
+
+	if (rc == 0)
+		cy_log_info("job_cancel", "job_id", job_id, NULL);
+	return rc;
+}
+
+json_t *
+node_sandbox_features(void)
+{
+	json_t *f = json_array();
+
+	runtime->features(f);
+	return f;
 }

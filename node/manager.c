@@ -302,6 +302,12 @@ mgr_apply(struct node *n, json_t *c, struct cy_error *err)
 		n->applied.policy_images.v[n->applied.policy_images.n++] =
 			xstrdup(json_string_value(v));
 	}
+	n->applied.policy_deny_privileged =
+		json_is_false(cy_json_path(c, "policy.sandbox.allow_privileged"));
+	n->applied.policy_deny_host_network =
+		json_is_false(cy_json_path(c, "policy.sandbox.allow_host_network"));
+	n->applied.policy_deny_devices =
+		json_is_false(cy_json_path(c, "policy.sandbox.allow_device_mounts"));
 	np = cy_json_path_str(c, "policy.sandbox.default_network_policy");
 	free(n->applied.policy_network);
 	n->applied.policy_network = np ? xstrdup(np) : NULL;

@@ -57,6 +57,9 @@ struct node_config {
 	long long res_cpu;
 	long long res_mem;
 	long long res_pids;
+	long long res_tmp;		/* issue 5: per-job limits */
+	long long res_nofile;
+	long long res_fsize;
 	long long timeout_default;
 	long long timeout_max;
 	char *mount_root;
@@ -98,6 +101,10 @@ struct node_applied {
 	long long max_job_timeout_s;	/* 0 = no cap */
 	struct cy_strlist policy_images;
 	char *policy_network;		/* default_network_policy, or NULL */
+	/* Issue 5: the pushed policy.sandbox.allow_* set to false. */
+	bool policy_deny_privileged;
+	bool policy_deny_host_network;
+	bool policy_deny_devices;
 };
 
 /* The process state shared by the manager and the Worker API. */
@@ -150,5 +157,12 @@ void node_cleanup_jobs(struct node *n, long long max_age_s);
 int node_sandbox_probe(const struct node *n, struct cy_error *err);
 /* Kills every running sandbox (shutdown). */
 void node_sandbox_kill_all(void);
+/*
+ * Issue 5: kills the running job job_id with everything it started; its
+ * result says "canceled".  0 when it was running, -1 when not.
+ */
+int node_job_cancel(const char *job_id);
+/* The isolation and limit features the sandbox runtime enforces here (new array). */
+json_t *node_sandbox_features(void);
 
 #endif

@@ -1,17 +1,26 @@
 /*
  * The bubblewrap sandbox runtime.  A job runs as `bwrap` with every
- * namespace unshared (no network: only lo), an unprivileged uid (bwrap
- * itself is started as uid 65534 when the node runs as root), a read-only
- * root made of the host's /usr, /bin, /lib... plus a few /etc files (image
- * "host") or of an image directory's top-level entries, a private /tmp,
- * /proc and /dev, writable /workspace and /job bound from already opened
- * directory fds (so the unprivileged uid needs no path to them), a cleared
- * environment, no capabilities, a seccomp filter and die-with-parent.
+ * namespace unshared (user, PID, mount, IPC, UTS, network: only lo), an
+ * unprivileged uid (bwrap itself is started as uid 65534 when the node runs
+ * as root), a read-only root made of the host's /usr, /bin, /lib... plus a
+ * few /etc files (image "host") or of an image directory's top-level
+ * entries, a private size-limited /tmp, /proc and /dev, writable /workspace
+ * and /job bound from already opened directory fds (so the unprivileged uid
+ * needs no path to them), a cleared environment, no capabilities,
+ * no_new_privs, no further user namespaces, a libseccomp filter,
+ * die-with-parent and a new session.  bwrap reads its arguments from a
+ * memfd (--args), so the sandbox's /proc/1/cmdline shows no host paths.
+ *
+ * Limits: rlimits always (open files, file size, no core dumps; address
+ * space and process count only as fallbacks where no cgroup controller is
+ * available), and a per-job cgroup for memory, pids and CPU where the host
+ * allows (sandbox-cgroup.c); the child joins it before it execs bwrap.
  *
  * stdout and stderr come back through pipes read with poll(2) and capped
  * while reading; bwrap's --json-status-fd tells a launch failure from the
- * command's own exit status.  Timeouts SIGKILL bwrap's process group; the
- * sandbox's PID namespace takes every child down with it.
+ * command's own exit status.  Timeouts and cancels SIGKILL bwrap's process
+ * group and everything in the job's cgroup; the sandbox's PID namespace
+ * takes every child down with it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -47,12 +56,17 @@
 #define FD_WS 4
 #define FD_JOB 5
 #define FD_SECCOMP 6
+#define FD_ARGS 7
+#define FD_N 8
+
+enum { KILLED_NONE, KILLED_CANCEL, KILLED_SHUTDOWN };
 
 struct running {
 	struct running *next;
 	char *job_id;
 	pid_t pid;
 	int killed;
+	struct sb_cgroup *cg;
 };
 
 static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -162,10 +176,22 @@ bwrap_image_root(struct args *a, const char *dir, struct cy_error *err)
 	return 0;
 }
 
-/* A seccomp filter (as BPF in a memfd) refusing system calls a job never needs. */
-static int
-bwrap_seccomp_fd(struct cy_error *err)
+/* The compiled seccomp program, built once. */
+static pthread_once_t seccomp_once = PTHREAD_ONCE_INIT;
+static struct cy_buf seccomp_bpf = CY_BUF_INIT;
+static char seccomp_error[256];
+
+/*
+ * The seccomp filter: system calls a job never needs fail with EPERM;
+ * clone(2) with any namespace flag fails with EPERM; clone3(2) fails with
+ * ENOSYS (its flags live in memory a filter cannot read, and libc falls
+ * back to clone); any foreign architecture (32-bit syscalls) kills.
+ */
+static void
+bwrap_seccomp_build(void)
 {
+	static const unsigned long long ns_flags[] = { CLONE_NEWNS, CLONE_NEWUTS,
+		CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP };
 	static const char *const deny[] = { "mount", "umount2", "pivot_root", "swapon",
 		"swapoff", "reboot", "kexec_load", "kexec_file_load", "init_module",
 		"finit_module", "delete_module", "open_by_handle_at", "name_to_handle_at",
@@ -173,45 +199,101 @@ bwrap_seccomp_fd(struct cy_error *err)
 		"syslog", "iopl", "ioperm", "settimeofday", "clock_settime", "adjtimex",
 		"vhangup", "keyctl", "add_key", "request_key", "ptrace", "process_vm_readv",
 		"process_vm_writev", "fsopen", "fsmount", "fsconfig", "move_mount",
-		"open_tree", "mount_setattr", "lookup_dcookie", NULL };
+		"open_tree", "mount_setattr", "lookup_dcookie", "io_uring_setup",
+		"io_uring_enter", "io_uring_register", "fanotify_init", "kcmp",
+		"pidfd_getfd", "nfsservctl", "uselib", "create_module", "get_kernel_syms",
+		"query_module", "vm86", "vm86old", "sysfs", "_sysctl", NULL };
 	scmp_filter_ctx ctx;
 	size_t i;
-	int fd, nr;
+	int fd = -1, nr;
 
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx)
-		return cy_error_set(err, ENOMEM, "seccomp_init failed");
+	if (!ctx) {
+		snprintf(seccomp_error, sizeof(seccomp_error), "seccomp_init failed");
+		return;
+	}
 	for (i = 0; deny[i]; i++) {
 		nr = seccomp_syscall_resolve_name(deny[i]);
 		if (nr == __NR_SCMP_ERROR)
 			continue;
 		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0) < 0) {
-			seccomp_release(ctx);
-			return cy_error_set(err, EINVAL, "seccomp rule for %s failed", deny[i]);
+			snprintf(seccomp_error, sizeof(seccomp_error), "seccomp rule for %s failed",
+				deny[i]);
+			goto out;
 		}
 	}
+	for (i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++) {
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+			    SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i])) < 0) {
+			snprintf(seccomp_error, sizeof(seccomp_error), "seccomp clone rule failed");
+			goto out;
+		}
+	}
+	nr = seccomp_syscall_resolve_name("clone3");
+	if (nr != __NR_SCMP_ERROR &&
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) < 0) {
+		snprintf(seccomp_error, sizeof(seccomp_error), "seccomp clone3 rule failed");
+		goto out;
+	}
 	fd = memfd_create("cynode-seccomp", MFD_CLOEXEC);
-	if (fd < 0) {
-		seccomp_release(ctx);
-		return cy_error_errno(err, "memfd_create");
+	if (fd < 0 || seccomp_export_bpf(ctx, fd) < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+	    cy_buf_read_fd(&seccomp_bpf, fd, 1 << 20) < 0 || seccomp_bpf.len == 0) {
+		snprintf(seccomp_error, sizeof(seccomp_error), "exporting the seccomp filter failed");
+		cy_buf_release(&seccomp_bpf);
 	}
-	if (seccomp_export_bpf(ctx, fd) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
-		seccomp_release(ctx);
+out:
+	if (fd >= 0)
 		close(fd);
-		return cy_error_set(err, EIO, "exporting the seccomp filter failed");
-	}
 	seccomp_release(ctx);
+}
+
+/* A memfd holding `len` bytes of data, positioned at 0; -1 with err. */
+static int
+bwrap_memfd(const char *name, const void *data, size_t len, struct cy_error *err)
+{
+	const char *p = data;
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	if (fd < 0)
+		return cy_error_errno(err, "memfd_create");
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return cy_error_errno(err, "writing %s", name);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		return cy_error_errno(err, "lseek");
+	}
 	return fd;
+}
+
+/* The seccomp filter as BPF in a memfd, for bwrap --seccomp. */
+static int
+bwrap_seccomp_fd(struct cy_error *err)
+{
+	pthread_once(&seccomp_once, bwrap_seccomp_build);
+	if (!seccomp_bpf.len)
+		return cy_error_set(err, EINVAL, "%s", seccomp_error);
+	return bwrap_memfd("cynode-seccomp", seccomp_bpf.buf, seccomp_bpf.len, err);
 }
 
 static int
 bwrap_build(const struct sandbox_job *job, struct args *a, struct cy_error *err)
 {
-	char fdbuf[16];
+	char fdbuf[32];
 	size_t i;
 
-	args_add(a, BWRAP_PATH);
 	args_add(a, "--unshare-all");
+	if (job->share_net)
+		args_add(a, "--share-net");
 	args_add(a, "--unshare-user");
 	args_add(a, "--disable-userns");
 	args_add(a, "--die-with-parent");
@@ -227,11 +309,27 @@ bwrap_build(const struct sandbox_job *job, struct args *a, struct cy_error *err)
 	}
 	args_add3(a, "--proc", "/proc", NULL);
 	args_add3(a, "--dev", "/dev", NULL);
+	for (i = 0; job->devices && job->devices[i]; i++)
+		args_add3(a, "--dev-bind", job->devices[i], job->devices[i]);
+	if (job->limits.tmp_mb > 0) {
+		snprintf(fdbuf, sizeof(fdbuf), "%lld", job->limits.tmp_mb * 1024 * 1024);
+		args_add3(a, "--size", fdbuf, NULL);
+	}
+	args_add3(a, "--perms", "1777", NULL);
 	args_add3(a, "--tmpfs", "/tmp", NULL);
 	snprintf(fdbuf, sizeof(fdbuf), "%d", FD_WS);
 	args_add3(a, "--bind-fd", fdbuf, "/workspace");
 	snprintf(fdbuf, sizeof(fdbuf), "%d", FD_JOB);
 	args_add3(a, "--bind-fd", fdbuf, "/job");
+	/* A private /dev/shm, then nothing outside the job's mounts stays writable. */
+	if (job->limits.tmp_mb > 0) {
+		snprintf(fdbuf, sizeof(fdbuf), "%lld", job->limits.tmp_mb * 1024 * 1024);
+		args_add3(a, "--size", fdbuf, NULL);
+	}
+	args_add3(a, "--perms", "1777", NULL);
+	args_add3(a, "--tmpfs", "/dev/shm", NULL);
+	args_add3(a, "--remount-ro", "/dev", NULL);
+	args_add3(a, "--remount-ro", "/", NULL);
 	args_add3(a, "--chdir", "/workspace", NULL);
 	args_add(a, "--clearenv");
 	for (i = 0; job->env && job->env[i]; i++) {
@@ -249,47 +347,94 @@ bwrap_build(const struct sandbox_job *job, struct args *a, struct cy_error *err)
 	args_add3(a, "--seccomp", fdbuf, NULL);
 	snprintf(fdbuf, sizeof(fdbuf), "%d", FD_STATUS);
 	args_add3(a, "--json-status-fd", fdbuf, NULL);
-	args_add(a, "--");
-	for (i = 0; job->argv[i]; i++)
-		args_add(a, job->argv[i]);
 	return 0;
 }
 
+/* bwrap's own argv: the options come from FD_ARGS, the command follows. */
+static char **
+bwrap_argv(const struct sandbox_job *job)
+{
+	size_t n = 0, i;
+	char **v;
+
+	while (job->argv[n])
+		n++;
+	v = xcalloc(n + 5, sizeof(*v));
+	v[0] = BWRAP_PATH;
+	v[1] = "--args";
+	v[2] = "7";
+	v[3] = "--";
+	for (i = 0; i < n; i++)
+		v[4 + i] = job->argv[i];
+	return v;
+}
+
+/* What the child needs before exec, prepared by the parent. */
+struct child_setup {
+	int fds[FD_N];		/* stdin stdout stderr status ws job seccomp args */
+	char **argv;		/* bwrap --args 7 -- COMMAND... */
+	const struct sb_cgroup *cg;
+	struct rlimit rl[4];
+	int rl_res[4];
+	int nrl;
+};
+
+/* rlimits: always open files, file size and core; AS/NPROC as cgroup fallbacks. */
+static void
+bwrap_rlimits(const struct sandbox_job *job, const struct sb_cgroup *cg,
+	struct child_setup *cs)
+{
+	struct sb_limits l = job->limits;
+
+#define RL(res, v) do { cs->rl_res[cs->nrl] = (res); \
+	cs->rl[cs->nrl].rlim_cur = cs->rl[cs->nrl].rlim_max = (rlim_t)(v); cs->nrl++; } while (0)
+	RL(RLIMIT_CORE, 0);
+	if (l.nofile > 0)
+		RL(RLIMIT_NOFILE, l.nofile);
+	if (l.fsize_mb > 0)
+		RL(RLIMIT_FSIZE, l.fsize_mb * 1024 * 1024);
+	/* bwrap and its init need some room besides the job itself. */
+	if (l.mem_mb > 0 && !(cg->enforced & (1u << SB_CG_MEMORY)))
+		RL(RLIMIT_AS, (l.mem_mb + 64) * 1024 * 1024);
+#undef RL
+}
+
 /*
- * In the forked child: only async-signal-safe calls.  Moves the fds into
- * place, drops root to the sandbox uid and execs bwrap.
+ * In the forked child: only async-signal-safe calls.  Joins the job's
+ * cgroups, moves the fds into place, sets the rlimits, drops root to the
+ * sandbox uid and execs bwrap, which reads its arguments from FD_ARGS.
  */
 static void __attribute__((noreturn))
-bwrap_child(char **argv, int nullfd, int out_w, int err_w, int st_w, int ws_fd, int job_fd,
-	int sc_fd)
+bwrap_child(const struct child_setup *cs)
 {
 	static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
-	int src[] = { nullfd, out_w, err_w, st_w, ws_fd, job_fd, sc_fd };
 	sigset_t none;
-	struct rlimit rl = { 0, 0 };
-	int i, tmp[7];
+	int i, tmp[FD_N];
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	setpgid(0, 0);
+	sb_cgroup_enter(cs->cg);
 	/* Move everything above 16 first so the dup2s below cannot clobber a source. */
-	for (i = 0; i < 7; i++) {
-		tmp[i] = fcntl(src[i], F_DUPFD, 16);
+	for (i = 0; i < FD_N; i++) {
+		tmp[i] = fcntl(cs->fds[i], F_DUPFD, 16);
 		if (tmp[i] < 0)
 			_exit(127);
 	}
-	for (i = 0; i < 7; i++) {
+	for (i = 0; i < FD_N; i++) {
 		if (dup2(tmp[i], i) < 0)
 			_exit(127);
 	}
-	close_range(7, ~0U, 0);
-	setrlimit(RLIMIT_CORE, &rl);
+	close_range(FD_N, ~0U, 0);
+	for (i = 0; i < cs->nrl; i++)
+		if (setrlimit(cs->rl_res[i], &cs->rl[i]) < 0)
+			_exit(127);
 	if (geteuid() == 0) {
 		if (setgroups(0, NULL) < 0 || setgid(SB_UID_N) < 0 || setuid(SB_UID_N) < 0)
 			_exit(127);
 	}
-	execve(argv[0], argv, envp);
+	execve(cs->argv[0], cs->argv, envp);
 	_exit(127);
 }
 
@@ -317,6 +462,16 @@ running_del(struct running *r)
 	pthread_mutex_unlock(&running_lock);
 }
 
+/* SIGKILLs the whole sandbox: bwrap's process group and its cgroup. */
+static void
+running_kill(struct running *r)
+{
+	kill(-r->pid, SIGKILL);
+	kill(r->pid, SIGKILL);
+	if (r->cg)
+		sb_cgroup_kill(r->cg);
+}
+
 /* Appends what fd has to b, keeping at most max bytes; 1 at EOF. */
 static int
 bwrap_drain(int fd, struct cy_buf *b, size_t max, bool *trunc)
@@ -341,8 +496,8 @@ bwrap_drain(int fd, struct cy_buf *b, size_t max, bool *trunc)
 }
 
 /*
- * Reads the three pipes until they all close, killing the process group
- * when the deadline passes.  Returns true when the timeout fired.
+ * Reads the three pipes until they all close, killing the sandbox when the
+ * deadline passes.  Returns true when the timeout fired.
  */
 static bool
 bwrap_wait_output(struct running *r, int out_r, int err_r, int st_r, long long timeout_s,
@@ -350,7 +505,7 @@ bwrap_wait_output(struct running *r, int out_r, int err_r, int st_r, long long t
 {
 	struct pollfd p[3] = { { out_r, POLLIN, 0 }, { err_r, POLLIN, 0 }, { st_r, POLLIN, 0 } };
 	int64_t deadline = cy_mono_ms() + timeout_s * 1000, grace_end = 0;
-	bool timed_out = false, st_trunc = false;
+	bool timed_out = false, st_trunc = false, killed = false;
 	int open_n = 3, i, ms;
 
 	while (open_n > 0) {
@@ -358,15 +513,21 @@ bwrap_wait_output(struct running *r, int out_r, int err_r, int st_r, long long t
 
 		if (!timed_out && now >= deadline) {
 			timed_out = true;
-			kill(-r->pid, SIGKILL);
-			kill(r->pid, SIGKILL);
+			running_kill(r);
 			grace_end = now + KILL_GRACE_MS;
 		}
-		if (timed_out && now >= grace_end)
+		pthread_mutex_lock(&running_lock);
+		if (r->killed && !killed) {
+			killed = true;
+			if (!grace_end)
+				grace_end = now + KILL_GRACE_MS;
+		}
+		pthread_mutex_unlock(&running_lock);
+		if (grace_end && now >= grace_end)
 			break;
-		ms = (int)((timed_out ? grace_end : deadline) - now);
-		if (ms > 1000)
-			ms = 1000;
+		ms = (int)((grace_end ? grace_end : deadline) - now);
+		if (ms > 200)
+			ms = 200;
 		if (ms < 0)
 			ms = 0;
 		if (poll(p, 3, ms) < 0 && errno != EINTR)
@@ -391,81 +552,51 @@ bwrap_wait_output(struct running *r, int out_r, int err_r, int st_r, long long t
 	return timed_out;
 }
 
-static int
-bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_error *err)
+/* Appends a line saying why the node stopped the job to its stderr. */
+static void
+bwrap_note(struct sandbox_result *res, size_t max, const char *msg)
 {
-	struct args a = { NULL, 0, 0 };
-	struct cy_buf status = CY_BUF_INIT;
-	struct running r = { NULL, NULL, -1, 0 };
-	char path[4096];
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, stp[2] = { -1, -1 };
-	int nullfd = -1, ws_fd = -1, job_fd = -1, sc_fd = -1, ret = -1, ws;
-	bool timed_out;
-	pid_t pid;
+	size_t ml = strlen(msg);
 
-	memset(res, 0, sizeof(*res));
-	res->out = (struct cy_buf)CY_BUF_INIT;
-	res->err = (struct cy_buf)CY_BUF_INIT;
-	if (bwrap_build(job, &a, err) < 0)
-		goto out;
-	snprintf(path, sizeof(path), "%s/workspace", job->job_dir);
-	ws_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	snprintf(path, sizeof(path), "%s/job", job->job_dir);
-	job_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (ws_fd < 0 || job_fd < 0) {
-		cy_error_errno(err, "opening the job directory '%s'", job->job_dir);
-		goto out;
-	}
-	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (nullfd < 0 || pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    pipe2(stp, O_CLOEXEC) < 0) {
-		cy_error_errno(err, "creating pipes");
-		goto out;
-	}
-	sc_fd = bwrap_seccomp_fd(err);
-	if (sc_fd < 0)
-		goto out;
-	res->started = time(NULL);
-	pid = fork();
-	if (pid < 0) {
-		cy_error_errno(err, "fork");
-		goto out;
-	}
-	if (pid == 0)
-		bwrap_child(a.v, nullfd, outp[1], errp[1], stp[1], ws_fd, job_fd, sc_fd);
-	close(outp[1]);
-	close(errp[1]);
-	close(stp[1]);
-	outp[1] = errp[1] = stp[1] = -1;
-	r.pid = pid;
-	r.job_id = (char *)job->job_id;
-	running_add(&r);
-	timed_out = bwrap_wait_output(&r, outp[0], errp[0], stp[0], job->timeout_s,
-		job->max_output, res, &status);
-	if (timed_out) {
-		kill(-pid, SIGKILL);
-		kill(pid, SIGKILL);
-	}
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
-	running_del(&r);
-	res->ended = time(NULL);
+	/* Keep the note even when stderr is full: it says what happened. */
+	if (res->err.len + ml + 1 > max && max > ml + 1)
+		cy_buf_setlen(&res->err, max - ml - 1);
+	if (res->err.len && res->err.buf[res->err.len - 1] != '\n')
+		cy_buf_addch(&res->err, '\n');
+	cy_buf_addstr(&res->err, msg);
+}
+
+static void
+bwrap_status(const struct sandbox_job *job, struct running *r, const struct sb_cgroup *cg,
+	bool timed_out, int ws, const struct cy_buf *status, struct sandbox_result *res)
+{
+	char msg[256];
+
+	res->oom = sb_cgroup_oom(cg);
+	res->pids_hit = sb_cgroup_pids_hit(cg);
 	if (timed_out) {
 		res->status = SANDBOX_TIMEOUT;
 		res->exit_code = -1;
-	} else if (r.killed) {
+		snprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n",
+			job->timeout_s);
+		bwrap_note(res, job->max_output, msg);
+	} else if (r->killed == KILLED_CANCEL) {
+		res->status = SANDBOX_CANCELED;
+		res->exit_code = -1;
+		bwrap_note(res, job->max_output, "cynode: killed: job canceled\n");
+	} else if (r->killed) {
 		res->status = SANDBOX_FAILED;
 		res->exit_code = -1;
-		cy_buf_addstr(&res->err, "\njob killed by the node\n");
-	} else if (!strstr(status.buf, "child-pid")) {
-		struct cy_buf msg = CY_BUF_INIT;
+		bwrap_note(res, job->max_output, "cynode: killed: the node is shutting down\n");
+	} else if (!strstr(status->buf, "child-pid")) {
+		struct cy_buf m = CY_BUF_INIT;
 
-		cy_buf_addstr(&msg, "sandbox launch failed: ");
-		cy_buf_add(&msg, res->err.buf, res->err.len);
+		cy_buf_addstr(&m, "sandbox launch failed: ");
+		cy_buf_add(&m, res->err.buf, res->err.len);
 		if (WIFEXITED(ws) && WEXITSTATUS(ws) == 127 && !res->err.len)
-			cy_buf_addstr(&msg, "cannot execute " BWRAP_PATH);
+			cy_buf_addstr(&m, "cannot execute " BWRAP_PATH);
 		cy_buf_release(&res->err);
-		res->err = msg;
+		res->err = m;
 		res->status = SANDBOX_FAILED;
 		res->exit_code = -1;
 	} else if (WIFEXITED(ws)) {
@@ -475,13 +606,126 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 		res->exit_code = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
 		res->status = SANDBOX_FAILED;
 	}
+	if (res->oom) {
+		if (res->status == SANDBOX_COMPLETED)
+			res->status = SANDBOX_FAILED;
+		if (res->exit_code == 0)
+			res->exit_code = 137;
+		snprintf(msg, sizeof(msg), "cynode: killed: out of memory (memory limit %lld MB)\n",
+			job->limits.mem_mb);
+		bwrap_note(res, job->max_output, msg);
+	}
+	if (res->pids_hit) {
+		snprintf(msg, sizeof(msg), "cynode: the job reached its process limit "
+			"(%lld processes); further forks failed\n", job->limits.pids);
+		bwrap_note(res, job->max_output, msg);
+	}
+}
+
+/* The NUL-separated bwrap arguments for --args. */
+static int
+bwrap_args_fd(const struct args *a, struct cy_error *err)
+{
+	struct cy_buf b = CY_BUF_INIT;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < a->n; i++)
+		cy_buf_add(&b, a->v[i], strlen(a->v[i]) + 1);
+	fd = bwrap_memfd("cynode-bwrap-args", b.buf, b.len, err);
+	cy_buf_release(&b);
+	return fd;
+}
+
+static int
+bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_error *err)
+{
+	struct args a = { NULL, 0, 0 };
+	struct cy_buf status = CY_BUF_INIT;
+	struct running r = { NULL, NULL, -1, 0, NULL };
+	struct child_setup cs = { { -1, -1, -1, -1, -1, -1, -1, -1 }, NULL, NULL, { { 0, 0 } },
+		{ 0 }, 0 };
+	struct sb_cgroup cg;
+	char path[4096];
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, stp[2] = { -1, -1 };
+	int ret = -1, ws = 0, i;
+	bool timed_out, have_cg = false;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	res->out = (struct cy_buf)CY_BUF_INIT;
+	res->err = (struct cy_buf)CY_BUF_INIT;
+	memset(&cg, 0, sizeof(cg));
+	for (i = 0; i < SB_CG_N; i++)
+		cg.procs_fd[i] = -1;
+	if (bwrap_build(job, &a, err) < 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/workspace", job->job_dir);
+	cs.fds[FD_WS] = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	snprintf(path, sizeof(path), "%s/job", job->job_dir);
+	cs.fds[FD_JOB] = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (cs.fds[FD_WS] < 0 || cs.fds[FD_JOB] < 0) {
+		cy_error_errno(err, "opening the job directory '%s'", job->job_dir);
+		goto out;
+	}
+	cs.fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (cs.fds[0] < 0 || pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+	    pipe2(stp, O_CLOEXEC) < 0) {
+		cy_error_errno(err, "creating pipes");
+		goto out;
+	}
+	cs.fds[1] = outp[1];
+	cs.fds[2] = errp[1];
+	cs.fds[FD_STATUS] = stp[1];
+	cs.fds[FD_SECCOMP] = bwrap_seccomp_fd(err);
+	if (cs.fds[FD_SECCOMP] < 0)
+		goto out;
+	cs.fds[FD_ARGS] = bwrap_args_fd(&a, err);
+	if (cs.fds[FD_ARGS] < 0)
+		goto out;
+	cs.argv = bwrap_argv(job);
+	snprintf(path, sizeof(path), "cynode-%d-%s", (int)getpid(), job->job_id);
+	if (sb_cgroup_create(&cg, path, &job->limits, err) < 0)
+		goto out;
+	have_cg = true;
+	cs.cg = &cg;
+	bwrap_rlimits(job, &cg, &cs);
+	res->started = time(NULL);
+	pid = fork();
+	if (pid < 0) {
+		cy_error_errno(err, "fork");
+		goto out;
+	}
+	if (pid == 0)
+		bwrap_child(&cs);
+	close(outp[1]);
+	close(errp[1]);
+	close(stp[1]);
+	outp[1] = errp[1] = stp[1] = -1;
+	r.pid = pid;
+	r.job_id = (char *)job->job_id;
+	r.cg = &cg;
+	running_add(&r);
+	timed_out = bwrap_wait_output(&r, outp[0], errp[0], stp[0], job->timeout_s,
+		job->max_output, res, &status);
+	if (timed_out || r.killed)
+		running_kill(&r);
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	running_del(&r);
+	/* Whatever escaped bwrap's process group is still in the cgroup. */
+	sb_cgroup_kill(&cg);
+	res->ended = time(NULL);
+	bwrap_status(job, &r, &cg, timed_out, ws, &status, res);
 	ret = 0;
 out:
 	if (ret < 0) {
 		cy_buf_release(&res->out);
 		cy_buf_release(&res->err);
 	}
-	for (int i = 0; i < 2; i++) {
+	if (have_cg)
+		sb_cgroup_destroy(&cg);
+	for (i = 0; i < 2; i++) {
 		if (outp[i] >= 0)
 			close(outp[i]);
 		if (errp[i] >= 0)
@@ -489,16 +733,13 @@ out:
 		if (stp[i] >= 0)
 			close(stp[i]);
 	}
-	if (nullfd >= 0)
-		close(nullfd);
-	if (ws_fd >= 0)
-		close(ws_fd);
-	if (job_fd >= 0)
-		close(job_fd);
-	if (sc_fd >= 0)
-		close(sc_fd);
+	for (i = 0; i < FD_N; i++) {
+		if (i != 1 && i != 2 && i != FD_STATUS && cs.fds[i] >= 0)
+			close(cs.fds[i]);
+	}
 	cy_buf_release(&status);
 	args_free(&a);
+	free(cs.argv);
 	return ret;
 }
 
@@ -511,9 +752,9 @@ bwrap_kill(const char *job_id)
 	pthread_mutex_lock(&running_lock);
 	for (r = running_list; r; r = r->next) {
 		if (!strcmp(r->job_id, job_id)) {
-			r->killed = 1;
-			kill(-r->pid, SIGKILL);
-			kill(r->pid, SIGKILL);
+			if (!r->killed)
+				r->killed = KILLED_CANCEL;
+			running_kill(r);
 			found = 0;
 		}
 	}
@@ -528,9 +769,9 @@ bwrap_kill_all(void)
 
 	pthread_mutex_lock(&running_lock);
 	for (r = running_list; r; r = r->next) {
-		r->killed = 1;
-		kill(-r->pid, SIGKILL);
-		kill(r->pid, SIGKILL);
+		if (!r->killed)
+			r->killed = KILLED_SHUTDOWN;
+		running_kill(r);
 	}
 	pthread_mutex_unlock(&running_lock);
 }
@@ -556,11 +797,15 @@ bwrap_probe(const char *mount_root, struct cy_error *err)
 	mkdir(sub, 0711);
 	snprintf(sub, sizeof(sub), "%s/job", dir);
 	mkdir(sub, 0711);
-	job.task_id = job.job_id = "probe";
+	job.task_id = "probe";
+	job.job_id = strrchr(dir, '/') + 1;
 	job.argv = (char **)argv;
 	job.job_dir = dir;
 	job.timeout_s = 20;
 	job.max_output = 4096;
+	job.limits.pids = 16;
+	job.limits.mem_mb = 64;
+	job.limits.tmp_mb = 1;
 	if (bwrap_run(&job, &res, err) == 0) {
 		if (res.status == SANDBOX_COMPLETED) {
 			ret = 0;
@@ -579,10 +824,35 @@ bwrap_probe(const char *mount_root, struct cy_error *err)
 	return ret;
 }
 
+static void
+bwrap_features(json_t *f)
+{
+	static const char *const always[] = { "userns", "pidns", "mountns", "ipcns", "utsns",
+		"netns", "seccomp", "no_new_privs", "caps_dropped", "readonly_root",
+		"private_tmp", "die_with_parent", "rlimits", NULL };
+	unsigned mask;
+	int version, i;
+
+	for (i = 0; always[i]; i++)
+		json_array_append_new(f, json_string(always[i]));
+	mask = sb_cgroup_available(&version);
+	if (version == 2)
+		json_array_append_new(f, json_string("cgroups_v2"));
+	else if (version == 1)
+		json_array_append_new(f, json_string("cgroups_v1"));
+	if (mask & (1u << SB_CG_MEMORY))
+		json_array_append_new(f, json_string("memory_limit"));
+	if (mask & (1u << SB_CG_PIDS))
+		json_array_append_new(f, json_string("pids_limit"));
+	if (mask & (1u << SB_CG_CPU))
+		json_array_append_new(f, json_string("cpu_limit"));
+}
+
 const struct sandbox_runtime sandbox_bwrap = {
 	.name = "bwrap",
 	.probe = bwrap_probe,
 	.run = bwrap_run,
 	.kill = bwrap_kill,
 	.kill_all = bwrap_kill_all,
+	.features = bwrap_features,
 };

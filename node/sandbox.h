@@ -10,10 +10,22 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 #include "error.h"
 
-enum sandbox_status { SANDBOX_COMPLETED, SANDBOX_FAILED, SANDBOX_TIMEOUT };
+enum sandbox_status { SANDBOX_COMPLETED, SANDBOX_FAILED, SANDBOX_TIMEOUT, SANDBOX_CANCELED };
+
+/* Resource limits of one job; 0 = not limited. */
+struct sb_limits {
+	long long mem_mb;	/* cgroup memory (RLIMIT_AS when no memory cgroup) */
+	long long pids;		/* cgroup pids (RLIMIT_NPROC when no pids cgroup) */
+	long long cpu_milli;	/* cgroup CPU quota, in thousandths of a core */
+	long long tmp_mb;	/* size of the private /tmp */
+	long long nofile;	/* RLIMIT_NOFILE */
+	long long fsize_mb;	/* RLIMIT_FSIZE */
+};
 
 struct sandbox_job {
 	const char *task_id;
@@ -24,6 +36,9 @@ struct sandbox_job {
 	const char *job_dir;	/* <mount_root>/<job_id>, with workspace/ and job/ */
 	long long timeout_s;
 	size_t max_output;	/* per stream */
+	struct sb_limits limits;
+	bool share_net;		/* host network (only when policy allows it) */
+	char **devices;		/* host device paths to bind, NULL-terminated, or NULL */
 };
 
 struct sandbox_result {
@@ -31,6 +46,8 @@ struct sandbox_result {
 	int exit_code;		/* -1 on timeout or launch failure */
 	struct cy_buf out, err;
 	bool trunc_out, trunc_err;
+	bool oom;		/* killed by the memory limit */
+	bool pids_hit;		/* a fork failed at the pids limit */
 	time_t started, ended;
 };
 
@@ -41,13 +58,37 @@ struct sandbox_runtime {
 	/* Runs the job to the end; -1 only for node errors (result then unset). */
 	int (*run)(const struct sandbox_job *job, struct sandbox_result *res,
 		struct cy_error *err);
-	/* Kills a running job; 0 when it was running. */
+	/* Kills a running job (cancel): result canceled; 0 when it was running. */
 	int (*kill)(const char *job_id);
 	/* Kills every running job (shutdown). */
 	void (*kill_all)(void);
+	/* Appends the isolation and limit features this runtime enforces here. */
+	void (*features)(json_t *arr);
 };
 
 extern const struct sandbox_runtime sandbox_bwrap;
+
+/* sandbox-cgroup.c: per-job cgroups (v2, else v1) for memory, pids and CPU. */
+enum { SB_CG_MEMORY, SB_CG_PIDS, SB_CG_CPU, SB_CG_N };
+struct sb_cgroup {
+	int version;		/* 0 none, 1, 2 */
+	char *dir[SB_CG_N];	/* v2: dir[0] only */
+	int procs_fd[SB_CG_N];	/* cgroup.procs, written by the child */
+	unsigned enforced;	/* 1 << SB_CG_* limits set */
+};
+/* Bitmask of 1 << SB_CG_* controllers the node can use; *version 0, 1 or 2. */
+unsigned sb_cgroup_available(int *version);
+/* Makes the job's cgroup(s) `name` with the limits; version 0 when none. */
+int sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *l,
+	struct cy_error *err);
+/* In the forked child (async-signal-safe): joins the job's cgroups. */
+void sb_cgroup_enter(const struct sb_cgroup *c);
+/* SIGKILLs everything in the job's cgroups. */
+void sb_cgroup_kill(const struct sb_cgroup *c);
+bool sb_cgroup_oom(const struct sb_cgroup *c);
+bool sb_cgroup_pids_hit(const struct sb_cgroup *c);
+/* Kills what is left, removes the cgroups and frees c's fields. */
+void sb_cgroup_destroy(struct sb_cgroup *c);
 
 void sandbox_result_release(struct sandbox_result *res);
 /* Cuts b to at most max bytes at a UTF-8 boundary and replaces invalid bytes with U+FFFD. */

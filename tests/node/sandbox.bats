@@ -166,3 +166,96 @@ field() { printf '%s' "$output" | jq -r "$1"; }
 		[ -n "$(field .detail)" ]
 	done
 }
+
+# Policy (contract 5 "must refuse"): each refusal is a 403 naming the key.
+refused()
+{
+	printf '%s' "$1" >"$D/pol.json"
+	run "$CY_BUILD/cynode-node" --config "${2:-$D/node.yaml}" --run-job "$D/pol.json"
+	assert_failure 1
+	[ "$(field .status)" = 403 ]
+	[[ "$(field .detail)" == *"$3"* ]]
+}
+
+@test "privileged mode, host network and devices are refused with a reason" {
+	refused '{"version":1,"task_id":"t","job_id":"p1","sandbox":{"command":["true"],"privileged":true}}' \
+		"" sandbox.security.allow_privileged
+	refused '{"version":1,"task_id":"t","job_id":"p2","sandbox":{"command":["true"],"network_policy":"host"}}' \
+		"" sandbox.security.allow_host_network
+	refused '{"version":1,"task_id":"t","job_id":"p3","sandbox":{"command":["true"],"devices":["/dev/null"]}}' \
+		"" sandbox.security.allow_device_mounts
+	# privileged: false and an empty device list are fine
+	printf '%s' '{"version":1,"task_id":"t","job_id":"p4","sandbox":{"command":["true"],"privileged":false,"devices":[]}}' >"$D/pol.json"
+	run "$CY_BUILD/cynode-node" --config "$D/node.yaml" --run-job "$D/pol.json"
+	assert_success
+}
+
+@test "allowed host network and devices work; privileged stays refused by bwrap" {
+	sed -e 's/^sandbox:$/sandbox:\n  security:\n    allow_privileged: true\n    allow_host_network: true\n    allow_device_mounts: true\n  mounts:\n    allowed_host_paths: ["\/dev\/fuse"]/' \
+		"$D/node.yaml" >"$D/open.yaml"
+	refused '{"version":1,"task_id":"t","job_id":"p5","sandbox":{"command":["true"],"privileged":true}}' \
+		"$D/open.yaml" "never runs privileged"
+	refused '{"version":1,"task_id":"t","job_id":"p6","sandbox":{"command":["true"],"devices":["/dev/kmsg"]}}' \
+		"$D/open.yaml" "allowed_host_paths"
+	printf '%s' '{"version":1,"task_id":"t","job_id":"p7","sandbox":{"command":["/bin/sh","-c","tail -n +3 /proc/net/dev | wc -l"],"network_policy":"host"}}' >"$D/pol.json"
+	run "$CY_BUILD/cynode-node" --config "$D/open.yaml" --run-job "$D/pol.json"
+	assert_success
+	[ "$(field .status)" = completed ]
+	[ "$(field .stdout)" = "$(tail -n +3 /proc/net/dev | wc -l)" ]
+	if [ -c /dev/fuse ]; then
+		printf '%s' '{"version":1,"task_id":"t","job_id":"p8","sandbox":{"command":["/bin/sh","-c","test -c /dev/fuse && echo dev-ok"],"devices":["/dev/fuse"]}}' >"$D/pol.json"
+		run "$CY_BUILD/cynode-node" --config "$D/open.yaml" --run-job "$D/pol.json"
+		assert_success
+		[ "$(field .stdout)" = dev-ok ]
+	fi
+}
+
+@test "bad policy and resource fields are 400" {
+	local body
+	for body in \
+		'{"version":1,"task_id":"t","job_id":"b1","sandbox":{"command":["true"],"privileged":"yes"}}' \
+		'{"version":1,"task_id":"t","job_id":"b2","sandbox":{"command":["true"],"devices":"/dev/null"}}' \
+		'{"version":1,"task_id":"t","job_id":"b3","sandbox":{"command":["true"],"resources":[]}}' \
+		'{"version":1,"task_id":"t","job_id":"b4","sandbox":{"command":["true"],"resources":{"memory_mb":-1}}}' \
+		'{"version":1,"task_id":"t","job_id":"b5","sandbox":{"command":["true"],"resources":{"memory_mb":"lots"}}}' \
+		'{"version":1,"task_id":"t","job_id":"b6","sandbox":{"command":["true"],"resources":{"disk_gb":1}}}' \
+		'{"version":1,"task_id":"t","job_id":"b7","sandbox":{"command":["true"],"resources":{"pids":2}}}'; do
+		printf '%s' "$body" >"$D/bad.json"
+		run "$CY_BUILD/cynode-node" --config "$D/node.yaml" --run-job "$D/bad.json"
+		assert_failure 1
+		[ "$(field .status)" = 400 ]
+		[ -n "$(field .detail)" ]
+	done
+}
+
+@test "per-job resources are capped by the node's limits" {
+	sed -e 's/^sandbox:$/sandbox:\n  resources:\n    max_memory_mb: 100\n    max_tmp_mb: 4/' \
+		"$D/node.yaml" >"$D/res.yaml"
+	# Asking for more /tmp than the node allows gets the node's 4 MB.
+	printf '%s' '{"version":1,"task_id":"t","job_id":"r1","sandbox":{"command":["/bin/sh","-c","df -k /tmp | tail -1"],"resources":{"tmp_mb":1000,"memory_mb":5000}}}' >"$D/res.json"
+	run "$CY_BUILD/cynode-node" --config "$D/res.yaml" --run-job "$D/res.json"
+	assert_success
+	[ "$(field .stdout | awk '{print $2}')" = 4096 ]
+	# Asking for less gets less.
+	printf '%s' '{"version":1,"task_id":"t","job_id":"r2","sandbox":{"command":["/bin/sh","-c","df -k /tmp | tail -1"],"resources":{"tmp_mb":2}}}' >"$D/res.json"
+	run "$CY_BUILD/cynode-node" --config "$D/res.yaml" --run-job "$D/res.json"
+	assert_success
+	[ "$(field .stdout | awk '{print $2}')" = 2048 ]
+}
+
+@test "rlimits: open files and file size are limited, no core dumps" {
+	job j-rl 'ulimit -n; ulimit -c; ulimit -f'
+	assert_success
+	[ "$(field .stdout)" = "$(printf '1024\n0\n8388608')" ]
+}
+
+@test "sandbox resource keys reject garbage in node.yaml" {
+	local k
+	for k in "max_memory_mb: -5" "max_pids: lots" "max_tmp_mb: 0" "max_open_files: 3" \
+		"max_file_size_mb: 0" "max_cpu_cores: 1.5x"; do
+		sed -e "s/^sandbox:\$/sandbox:\n  resources:\n    $k/" "$D/node.yaml" >"$D/garbage.yaml"
+		run "$CY_BUILD/cynode-node" --config "$D/garbage.yaml" --check-config
+		assert_failure 2
+		[[ "$output" == *resources* ]]
+	done
+}

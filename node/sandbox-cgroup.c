@@ -1,0 +1,455 @@
+/*
+ * Per-job control groups: memory, pids and CPU limits where the host lets
+ * the node have them.  cgroup v2 is used when its memory, pids and cpu
+ * controllers are available to the node's own cgroup (the node moves itself
+ * into a "node" leaf so it may enable them for its children, as a systemd
+ * service with Delegate=yes would); otherwise cgroup v1, one hierarchy per
+ * controller.  Job groups are made under the node's own cgroup, so the
+ * node's own limits still hold above them.  After a job the group is
+ * emptied with SIGKILL (cgroup.kill on v2) and removed; the OOM and pids
+ * counters say whether a limit was hit.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "log.h"
+#include "sandbox.h"
+#include "banned.h"
+
+static const char *const ctl_names[SB_CG_N] = { "memory", "pids", "cpu" };
+
+/* What detection found: the node's own cgroup directory per controller. */
+static struct {
+	int version;
+	char *base[SB_CG_N];	/* v1: per controller; v2: base[0] for all */
+	unsigned mask;		/* 1 << SB_CG_* enforceable */
+} cg;
+static pthread_once_t cg_once = PTHREAD_ONCE_INIT;
+
+static int
+cg_write(const char *dir, const char *file, const char *val)
+{
+	char path[4096];
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+		return -1;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+static char *
+cg_read(const char *dir, const char *file)
+{
+	struct cy_buf b = CY_BUF_INIT;
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path) ||
+	    cy_buf_read_file(&b, path, 65536) < 0) {
+		cy_buf_release(&b);
+		return NULL;
+	}
+	return cy_buf_detach(&b, NULL);
+}
+
+/* True when the comma list `list` holds `word`. */
+static bool
+cg_has_word(const char *list, const char *word, char sep)
+{
+	size_t wl = strlen(word);
+	const char *p = list;
+
+	while (p && *p) {
+		const char *e = strchr(p, sep);
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		if (l == wl && !strncmp(p, word, wl))
+			return true;
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+/* This process's cgroup path for a v1 controller ("" = v2 line), or NULL. */
+static char *
+cg_self_path(const char *ctl)
+{
+	char line[1024], *res = NULL;
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	if (!f)
+		return NULL;
+	while (!res && fgets(line, sizeof(line), f)) {
+		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+
+		if (!b)
+			continue;
+		*b = '\0';
+		b[strcspn(b + 1, "\n") + 1] = '\0';
+		if ((!*ctl && a[1] == '\0' && !strncmp(line, "0:", 2)) ||
+		    (*ctl && cg_has_word(a + 1, ctl, ',')))
+			res = xstrdup(b + 1);
+	}
+	fclose(f);
+	return res;
+}
+
+/*
+ * The directory of this process's cgroup for controller ctl (v1), or of
+ * the unified hierarchy (ctl ""), from /proc/self/mountinfo; NULL if none.
+ */
+static char *
+cg_self_dir(const char *ctl)
+{
+	char line[4096], *res = NULL, *self = cg_self_path(ctl);
+	FILE *f;
+
+	if (!self)
+		return NULL;
+	f = fopen("/proc/self/mountinfo", "re");
+	while (f && !res && fgets(line, sizeof(line), f)) {
+		char *fld[10] = { 0 }, *sep, *p = line, *fstype, *opts;
+		int i;
+
+		for (i = 0; i < 5 && p; i++) {
+			fld[i] = p;
+			p = strchr(p, ' ');
+			if (p)
+				*p++ = '\0';
+		}
+		sep = p ? strstr(p, " - ") : NULL;
+		if (i < 5 || !sep)
+			continue;
+		fstype = sep + 3;
+		p = strchr(fstype, ' ');
+		if (!p)
+			continue;
+		*p++ = '\0';
+		p = strchr(p, ' ');	/* skip the source */
+		if (!p)
+			continue;
+		opts = p + 1;
+		opts[strcspn(opts, "\n")] = '\0';
+		if (*ctl ? strcmp(fstype, "cgroup") || !cg_has_word(opts, ctl, ',') :
+			   strcmp(fstype, "cgroup2"))
+			continue;
+		/* fld[3] is the mount's root inside the hierarchy, fld[4] where it is. */
+		if (!strcmp(fld[3], "/"))
+			res = xasprintf("%s%s", fld[4], strcmp(self, "/") ? self : "");
+		else if (!strncmp(self, fld[3], strlen(fld[3])))
+			res = xasprintf("%s%s", fld[4], self + strlen(fld[3]));
+	}
+	if (f)
+		fclose(f);
+	free(self);
+	return res;
+}
+
+/* cgroup v2: the controllers we need, enabled for children of base. */
+static bool
+cg_v2_setup(const char *base)
+{
+	char *ctls = cg_read(base, "cgroup.controllers"), *procs, *leaf;
+	int i;
+
+	if (!ctls)
+		return false;
+	ctls[strcspn(ctls, "\n")] = '\0';
+	for (i = 0; i < SB_CG_N; i++)
+		if (cg_has_word(ctls, ctl_names[i], ' '))
+			cg.mask |= 1u << i;
+	free(ctls);
+	if (!cg.mask || access(base, W_OK) < 0)
+		return false;
+	/* No internal processes: move the node into a leaf before enabling. */
+	procs = cg_read(base, "cgroup.procs");
+	if (procs && *procs) {
+		char pid[32];
+
+		leaf = xasprintf("%s/node", base);
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		if ((mkdir(leaf, 0755) < 0 && errno != EEXIST) ||
+		    cg_write(leaf, "cgroup.procs", pid) < 0) {
+			free(leaf);
+			free(procs);
+			return false;
+		}
+		free(leaf);
+	}
+	free(procs);
+	for (i = 0; i < SB_CG_N; i++) {
+		char on[32];
+
+		if (!(cg.mask & (1u << i)))
+			continue;
+		snprintf(on, sizeof(on), "+%s", ctl_names[i]);
+		if (cg_write(base, "cgroup.subtree_control", on) < 0)
+			cg.mask &= ~(1u << i);
+	}
+	return cg.mask != 0;
+}
+
+static void
+cg_detect(void)
+{
+	char *dir;
+	int i;
+
+	if (geteuid() != 0)
+		return;
+	dir = cg_self_dir("");
+	if (dir && access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 && cg_v2_setup(dir)) {
+		cg.version = 2;
+		cg.base[0] = dir;
+		return;
+	}
+	free(dir);
+	cg.mask = 0;
+	for (i = 0; i < SB_CG_N; i++) {
+		dir = cg_self_dir(ctl_names[i]);
+		if (dir && access(dir, W_OK) == 0) {
+			cg.base[i] = dir;
+			cg.mask |= 1u << i;
+		} else {
+			free(dir);
+		}
+	}
+	if (cg.mask)
+		cg.version = 1;
+}
+
+unsigned
+sb_cgroup_available(int *version)
+{
+	pthread_once(&cg_once, cg_detect);
+	if (version)
+		*version = cg.version;
+	return cg.mask;
+}
+
+static const char *
+cg_dir(const struct sb_cgroup *c, int i)
+{
+	return c->version == 2 ? c->dir[0] : c->dir[i];
+}
+
+int
+sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *l,
+	struct cy_error *err)
+{
+	char v[64], path[4200];
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < SB_CG_N; i++)
+		c->procs_fd[i] = -1;
+	sb_cgroup_available(NULL);
+	c->version = cg.version;
+	if (!cg.version)
+		return 0;
+	for (i = 0; i < SB_CG_N; i++) {
+		const char *base = cg.version == 2 ? cg.base[0] : cg.base[i];
+
+		if (!(cg.mask & (1u << i)) || (cg.version == 2 && i > 0))
+			continue;
+		c->dir[i] = xasprintf("%s/%s", base, name);
+		if (mkdir(c->dir[i], 0755) < 0 && errno != EEXIST) {
+			cy_error_errno(err, "creating cgroup '%s'", c->dir[i]);
+			goto fail;
+		}
+		snprintf(path, sizeof(path), "%s/cgroup.procs", c->dir[i]);
+		c->procs_fd[i] = open(path, O_WRONLY | O_CLOEXEC);
+		if (c->procs_fd[i] < 0) {
+			cy_error_errno(err, "opening '%s'", path);
+			goto fail;
+		}
+	}
+	if ((cg.mask & (1u << SB_CG_MEMORY)) && l->mem_mb > 0) {
+		snprintf(v, sizeof(v), "%lld", l->mem_mb * 1024 * 1024);
+		if (cg_write(cg_dir(c, SB_CG_MEMORY), cg.version == 2 ? "memory.max" :
+			     "memory.limit_in_bytes", v) < 0) {
+			cy_error_errno(err, "setting the memory limit");
+			goto fail;
+		}
+		/* No swapping around the limit (absent without swap accounting). */
+		if (cg.version == 2)
+			cg_write(cg_dir(c, SB_CG_MEMORY), "memory.swap.max", "0");
+		else
+			cg_write(cg_dir(c, SB_CG_MEMORY), "memory.memsw.limit_in_bytes", v);
+		c->enforced |= 1u << SB_CG_MEMORY;
+	}
+	if ((cg.mask & (1u << SB_CG_PIDS)) && l->pids > 0) {
+		snprintf(v, sizeof(v), "%lld", l->pids);
+		if (cg_write(cg_dir(c, SB_CG_PIDS), "pids.max", v) < 0) {
+			cy_error_errno(err, "setting the pids limit");
+			goto fail;
+		}
+		c->enforced |= 1u << SB_CG_PIDS;
+	}
+	if ((cg.mask & (1u << SB_CG_CPU)) && l->cpu_milli > 0) {
+		int rc;
+
+		if (cg.version == 2) {
+			snprintf(v, sizeof(v), "%lld 100000", l->cpu_milli * 100);
+			rc = cg_write(cg_dir(c, SB_CG_CPU), "cpu.max", v);
+		} else {
+			snprintf(v, sizeof(v), "%lld", l->cpu_milli * 100);
+			rc = cg_write(cg_dir(c, SB_CG_CPU), "cpu.cfs_period_us", "100000");
+			if (rc == 0)
+				rc = cg_write(cg_dir(c, SB_CG_CPU), "cpu.cfs_quota_us", v);
+		}
+		if (rc < 0) {
+			cy_error_errno(err, "setting the cpu limit");
+			goto fail;
+		}
+		c->enforced |= 1u << SB_CG_CPU;
+	}
+	return 0;
+fail:
+	sb_cgroup_destroy(c);
+	return -1;
+}
+
+void
+sb_cgroup_enter(const struct sb_cgroup *c)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	unsigned long pid = (unsigned long)getpid();
+	int i;
+
+	/* Async-signal-safe: runs in the forked child. */
+	do {
+		*--p = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid);
+	for (i = 0; i < SB_CG_N; i++) {
+		if (c->procs_fd[i] >= 0 &&
+		    write(c->procs_fd[i], p, (size_t)(buf + sizeof(buf) - p)) < 0)
+			_exit(127);
+	}
+}
+
+/* SIGKILLs every process of one cgroup directory; returns how many were left. */
+static int
+cg_kill_procs(const char *dir)
+{
+	char *procs = cg_read(dir, "cgroup.procs"), *p, *e;
+	int n = 0;
+
+	if (!procs)
+		return 0;
+	for (p = procs; *p; p = e) {
+		long pid = strtol(p, &e, 10);
+
+		if (e == p)
+			break;
+		if (pid > 1) {
+			kill((pid_t)pid, SIGKILL);
+			n++;
+		}
+		while (*e == '\n')
+			e++;
+	}
+	free(procs);
+	return n;
+}
+
+void
+sb_cgroup_kill(const struct sb_cgroup *c)
+{
+	int i;
+
+	for (i = 0; i < SB_CG_N; i++) {
+		if (!c->dir[i])
+			continue;
+		if (c->version == 2 && cg_write(c->dir[i], "cgroup.kill", "1") == 0)
+			continue;
+		cg_kill_procs(c->dir[i]);
+	}
+}
+
+/* The number after `key ` in a "key value" lines file, or 0. */
+static long long
+cg_counter(const char *dir, const char *file, const char *key)
+{
+	char *s = dir ? cg_read(dir, file) : NULL, *p;
+	size_t kl = strlen(key);
+	long long v = 0;
+
+	for (p = s; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, key, kl) && p[kl] == ' ') {
+			v = strtoll(p + kl + 1, NULL, 10);
+			break;
+		}
+	}
+	free(s);
+	return v;
+}
+
+bool
+sb_cgroup_oom(const struct sb_cgroup *c)
+{
+	const char *d = cg_dir(c, SB_CG_MEMORY);
+
+	if (!(c->enforced & (1u << SB_CG_MEMORY)))
+		return false;
+	if (c->version == 2)
+		return cg_counter(d, "memory.events", "oom_kill") > 0 ||
+		       cg_counter(d, "memory.events", "oom") > 0;
+	return cg_counter(d, "memory.oom_control", "oom_kill") > 0;
+}
+
+bool
+sb_cgroup_pids_hit(const struct sb_cgroup *c)
+{
+	if (!(c->enforced & (1u << SB_CG_PIDS)))
+		return false;
+	return cg_counter(cg_dir(c, SB_CG_PIDS), "pids.events", "max") > 0;
+}
+
+void
+sb_cgroup_destroy(struct sb_cgroup *c)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	int i, tries;
+
+	for (i = 0; i < SB_CG_N; i++) {
+		if (c->procs_fd[i] >= 0)
+			close(c->procs_fd[i]);
+		c->procs_fd[i] = -1;
+	}
+	for (i = 0; i < SB_CG_N; i++) {
+		if (!c->dir[i])
+			continue;
+		/* Empty it (a process may still be dying), then remove it. */
+		for (tries = 0; tries < 400; tries++) {
+			if (rmdir(c->dir[i]) == 0 || errno == ENOENT)
+				break;
+			if (c->version == 2)
+				cg_write(c->dir[i], "cgroup.kill", "1");
+			else
+				cg_kill_procs(c->dir[i]);
+			nanosleep(&ts, NULL);
+		}
+		if (tries == 400)
+			cy_log_warn("cgroup_not_removed", "path", c->dir[i], NULL);
+		free(c->dir[i]);
+		c->dir[i] = NULL;
+	}
+}

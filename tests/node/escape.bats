@@ -1,0 +1,242 @@
+#!/usr/bin/env bats
+#
+# escape.bats: jobs are untrusted code.  Each test runs a real job that
+# tries to break out of its sandbox, through the real node's Worker API
+# (POST /v1/worker/jobs:run with the bearer token the server issued), and
+# checks that the attempt fails, the result says clearly what happened and
+# the node is still healthy afterwards (DESIGN.md section 6, contract 5).
+
+load ../lib/harness
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start
+	# A secret in the node's own environment must never reach a job.
+	CYNODE_ESCAPE_SECRET=hunter2-node-env-secret cy_node_start node-01 \
+		sandbox.max_concurrency=4 sandbox.resources.max_memory_mb=64 \
+		sandbox.resources.max_pids=64 sandbox.resources.max_tmp_mb=8 \
+		sandbox.timeouts.max_seconds=60
+	ND=$CY_TMP/node-node-01
+	TOKEN=$(curl -s -m 10 -H "Authorization: Bearer $(cat "$ND/state/credentials/node.jwt")" \
+		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token)
+	export ND TOKEN
+}
+
+teardown_file() { cy_teardown_file; }
+
+teardown()
+{
+	# Every attempt must leave the node alive and ready.
+	run stack_http_code "$CY_NODE_URL/readyz"
+	if [ "$output" != 200 ]; then
+		cy_show_logs >&2
+		echo "node not ready after the test (readyz $output)" >&2
+		return 1
+	fi
+}
+
+# wjob JOB_ID SCRIPT [extra sandbox JSON members]: POST it; $body = response
+wjob()
+{
+	local id=$1 script=$2 extra=${3:-}
+
+	jq -cn --arg id "$id" --arg s "$script" --argjson x "{${extra}}" \
+		'{version:1, task_id:"task-esc", job_id:$id,
+		  sandbox:({command:["/bin/sh","-c",$s]} + $x)}' >"$CY_TMP/req-$id.json"
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" "@$CY_TMP/req-$id.json" "$TOKEN"
+}
+
+field() { printf '%s' "$body" | jq -r "$1"; }
+
+node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
+
+@test "network: only lo exists and the node's Worker API port cannot be reached" {
+	local port=${CY_NODE_URL##*:}
+	wjob e-net "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '
+		for h in 127.0.0.1 10.0.2.2 1.1.1.1; do
+			(exec 3<>/dev/tcp/\$h/$port) 2>/dev/null && echo CONNECTED-\$h
+		done
+		(exec 3<>/dev/tcp/127.0.0.1/$port) 2>&1 | head -1
+		exit 0" '"network_policy":"restricted"'
+	[ "$status_code" = 200 ]
+	[ "$(field .status)" = completed ]
+	[ "$(field .stdout | head -1)" = lo ]
+	[[ "$(field .stdout)" != *CONNECTED* ]]
+}
+
+@test "cannot read the node's state dir, credentials or /etc/shadow" {
+	wjob e-read "cat '$ND/state/credentials/node.jwt' 2>&1
+		ls -la '$ND/state' '$ND' 2>&1
+		cat /etc/shadow 2>&1
+		cat '$CY_PSK_FILE' 2>&1
+		ls /var/lib /root 2>&1
+		cat /proc/1/cmdline 2>&1 | tr '\0' ' '; echo
+		exit 0"
+	[ "$status_code" = 200 ]
+	[ "$(field .status)" = completed ]
+	[[ "$body" != *"$(cat "$ND/state/credentials/node.jwt")"* ]]
+	[[ "$body" != *"$CY_PSK"* ]]
+	[[ "$body" != *'root:'* ]]
+	[[ "$body" != *"$ND"/state/sandbox* ]]
+	[[ "$(field .stdout)" == *"No such file or directory"* ]]
+}
+
+@test "cannot write outside /workspace, /job and /tmp" {
+	wjob e-write 'for d in / /usr /usr/bin /etc /bin /lib /var /home /root /proc/sys/kernel /sys /dev /run /opt; do
+			if ( : >"$d/cynode-escape" ) 2>/dev/null; then echo "WROTE $d"; fi
+		done
+		echo x >/workspace/ok && echo x >/tmp/ok && echo x >/job/ok && echo writable-ok'
+	[ "$status_code" = 200 ]
+	[[ "$(field .stdout)" != *WROTE* ]]
+	[[ "$(field .stdout)" == *writable-ok* ]]
+	[ ! -e /cynode-escape ] && [ ! -e /usr/cynode-escape ] && [ ! -e /etc/cynode-escape ]
+}
+
+@test "/tmp is private and size-limited" {
+	echo outside >/tmp/cynode-escape-tmp-$$
+	wjob e-tmp "dd if=/dev/zero of=/tmp/big bs=1M count=32 2>&1; ls /tmp
+		dd if=/dev/zero of=/dev/shm/big bs=1M count=32 2>&1; echo done"
+	rm -f /tmp/cynode-escape-tmp-$$
+	[ "$status_code" = 200 ]
+	[[ "$(field .stdout)" == *"No space left"* ]]
+	[[ "$(field .stdout)" != *cynode-escape-tmp* ]]
+	[[ "$(field .stdout)" == *done* ]]
+}
+
+@test "a fork bomb is stopped by the pids limit and the node survives" {
+	local t0=$SECONDS
+	wjob e-fork 'bomb() { bomb | bomb & }; bomb; sleep 3; echo bombed' '"timeout_seconds":15'
+	[ "$status_code" = 200 ]
+	[ $((SECONDS - t0)) -lt 40 ]
+	# The host's process table is fine: nothing of the job is left over.
+	run pgrep -u 65534 -f 'sh -c bomb'
+	[ -z "$output" ]
+	wjob e-after-fork 'echo alive'
+	[ "$(field .stdout)" = alive ]
+}
+
+@test "a memory hog is killed with a clear failed status" {
+	wjob e-mem 'x=a; while :; do x="$x$x"; done'
+	[ "$status_code" = 200 ]
+	[ "$(field .status)" = failed ]
+	[ "$(field .exit_code)" = 137 ]
+	[[ "$(field .stderr)" == *"memory limit"* ]]
+}
+
+@test "an output flood is capped without the node's memory growing" {
+	local before after
+	before=$(node_rss_kb)
+	jq -cn '{version:1, task_id:"task-esc", job_id:"e-flood", sandbox:{command:["/bin/sh","-c",
+		"head -c 300000000 /dev/zero | tr \"\\0\" x; head -c 100000000 /dev/zero | tr \"\\0\" y >&2"]}}' \
+		>"$CY_TMP/req-flood.json"
+	run curl -s -m 120 -o "$CY_TMP/flood.out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+		-H 'Content-Type: application/json' --data-binary "@$CY_TMP/req-flood.json" \
+		"$CY_NODE_URL/v1/worker/jobs:run"
+	[ "$output" = 200 ]
+	[ "$(jq -r .status "$CY_TMP/flood.out")" = completed ]
+	[ "$(jq -r .truncated.stdout "$CY_TMP/flood.out")" = true ]
+	[ "$(jq -r .truncated.stderr "$CY_TMP/flood.out")" = true ]
+	[ "$(jq -r '.stdout | length' "$CY_TMP/flood.out")" -le 262144 ]
+	[ "$(jq -r '.stdout | length' "$CY_TMP/flood.out")" -gt 200000 ]
+	after=$(node_rss_kb)
+	# 400 MB went through; the node holds at most the caps plus slack.
+	[ $((after - before)) -lt 16384 ]
+}
+
+@test "a timeout kills grandchildren too" {
+	local t0=$SECONDS
+	wjob e-tmo '( ( sleep 4; echo escaped >/workspace/late ) & ) ; setsid sh -c "sleep 4; echo escaped >/workspace/late2" & sleep 30' \
+		'"timeout_seconds":1'
+	[ "$status_code" = 200 ]
+	[ "$(field .status)" = timeout ]
+	[ "$(field .exit_code)" = -1 ]
+	[ $((SECONDS - t0)) -lt 10 ]
+	sleep 5
+	[ ! -e "$ND/mounts/e-tmo/workspace/late" ]
+	[ ! -e "$ND/mounts/e-tmo/workspace/late2" ]
+}
+
+@test "no secrets in the environment" {
+	wjob e-env 'env; cat /proc/self/environ /proc/1/environ 2>/dev/null | tr "\0" "\n"'
+	[ "$status_code" = 200 ]
+	[[ "$body" != *hunter2-node-env-secret* ]]
+	[[ "$body" != *CYNODE_ESCAPE_SECRET* ]]
+	[[ "$body" != *"$TOKEN"* ]]
+	[[ "$body" != *"$CY_PSK"* ]]
+	[[ "$body" != *"$CY_JWT_SECRET"* ]]
+	[[ "$body" != *DATABASE_URL* ]]
+}
+
+@test "CYNODE_* task context cannot be overridden" {
+	wjob e-ctx 'echo "$CYNODE_TASK_ID $CYNODE_JOB_ID $CYNODE_WORKSPACE_DIR $CYNODE_PROMPT"' \
+		'"env":{"CYNODE_TASK_ID":"forged","CYNODE_JOB_ID":"forged","CYNODE_WORKSPACE_DIR":"/etc","CYNODE_PROMPT":"p"}'
+	[ "$status_code" = 200 ]
+	[ "$(field .stdout)" = "task-esc e-ctx /workspace p" ]
+}
+
+@test "setuid binaries gain nothing; no capabilities; no_new_privs" {
+	wjob e-suid 'grep -E "^(NoNewPrivs|CapEff|CapPrm|CapBnd|Seccomp):" /proc/self/status
+		id -u; su -c id root </dev/null 2>&1 | head -1
+		mount -t tmpfs none /workspace 2>&1 | head -1
+		grep -c " / .*nosuid" /proc/self/mountinfo
+		id -u' '"image":"host"'
+	[ "$status_code" = 200 ]
+	local out; out=$(field .stdout)
+	[[ "$out" == *"NoNewPrivs:	1"* ]]
+	[[ "$out" == *"CapEff:	0000000000000000"* ]]
+	[[ "$out" == *"CapPrm:	0000000000000000"* ]]
+	[[ "$out" == *"CapBnd:	0000000000000000"* ]]
+	[[ "$out" == *"Seccomp:	2"* ]]
+	[[ "$out" != *"uid=0"* ]]
+	[ "$(printf '%s\n' "$out" | tail -1)" = 65534 ]
+}
+
+@test "denied system calls: ptrace, mount, unshare, keyctl, bpf, perf_event_open" {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	wjob e-sys 'python3 - <<-EOF
+		import ctypes, errno
+		libc = ctypes.CDLL(None, use_errno=True)
+		for name, nr, args in [("ptrace", 101, (16, 1, 0, 0)), ("mount", 165, (0, 0, 0, 0)),
+		                       ("unshare", 272, (0x10000000, 0, 0, 0)), ("keyctl", 250, (0, 0, 0, 0)),
+		                       ("bpf", 321, (0, 0, 0, 0)), ("perf_event_open", 298, (0, 0, -1, -1)),
+		                       ("kexec_load", 246, (0, 0, 0, 0)), ("setns", 308, (0, 0, 0, 0))]:
+		    r = libc.syscall(nr, *args)
+		    print(name, r, errno.errorcode.get(ctypes.get_errno(), "?"))
+		EOF'
+	[ "$status_code" = 200 ]
+	local out; out=$(field .stdout)
+	for s in ptrace mount unshare keyctl bpf perf_event_open kexec_load setns; do
+		[[ "$out" == *"$s -1 EPERM"* ]] || { echo "$s not denied: $out"; false; }
+	done
+}
+
+@test "jobs cannot see each other's processes or workspaces" {
+	wjob e-other-a 'echo secret-a >/workspace/a.txt; sleep 6' '"timeout_seconds":20' &
+	local bg=$!
+	sleep 1.5
+	wjob e-other-b "ps -e -o pid=,args= 2>/dev/null || ls /proc | grep -E '^[0-9]+\$'
+		cat '$ND/mounts/e-other-a/workspace/a.txt' 2>&1
+		ls / ; ls /workspace"
+	wait "$bg" || true
+	[ "$status_code" = 200 ]
+	[[ "$(field .stdout)" != *secret-a* ]]
+	[[ "$(field .stdout)" != *"sleep 6"* ]]
+	# The namespace holds only this job's few processes.
+	[ "$(field '.stdout' | grep -cE '^ *[0-9]+( |$)')" -le 6 ]
+}
+
+@test "hostname and IPC are private" {
+	wjob e-uts 'hostname; cat /proc/sys/kernel/hostname; ls /dev/shm | wc -l'
+	[ "$status_code" = 200 ]
+	[ "$(field .stdout | head -1)" = sandbox ]
+}
+
+@test "the node is still healthy and reports after all of this" {
+	run stack_http_code "$CY_NODE_URL/healthz"
+	assert_output 200
+	kill -0 "$CY_NODE_PID"
+	run grep -c 'job_error' "$CY_TMP/node-node-01.log"
+	assert_output 0
+}
