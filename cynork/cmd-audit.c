@@ -17,14 +17,6 @@
 
 static const char *const source_choices[] = { "all", "admin", "auth", NULL };
 
-static const char *
-dash(const json_t *o, const char *key)
-{
-	const char *s = cy_json_str(o, key);
-
-	return s && *s ? s : "-";
-}
-
 /* RFC 3339 as given, or now minus a duration; NULL when neither. */
 static char *
 when(const char *v)
@@ -113,11 +105,11 @@ audit_list(struct ctx *c, const struct parsed *p)
 		printf("EVENT_ID\tTS\tSOURCE\tACTOR\tACTION\tTARGET\tRESULT\n");
 	json_array_foreach(events, i, e) {
 		if (out_name(c)) {
-			printf("%s\n", dash(e, "event_id"));
+			printf("%s\n", out_dash(e, "event_id"));
 			continue;
 		}
-		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(e, "event_id"), dash(e, "ts"),
-			dash(e, "source"), dash(e, "actor"), dash(e, "action"), dash(e, "target"),
+		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", out_dash(e, "event_id"), out_dash(e, "ts"),
+			out_dash(e, "source"), out_dash(e, "actor"), out_dash(e, "action"), out_dash(e, "target"),
 			json_is_true(json_object_get(e, "success")) ? "ok" : "failed");
 	}
 	if (cy_json_str(res, "next_cursor"))

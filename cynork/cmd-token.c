@@ -17,14 +17,6 @@
 static const char *const scope_names[] = { "tasks:read", "tasks:write", "nodes:read",
 	"nodes:write", "admin", NULL };
 
-static const char *
-dash(const json_t *o, const char *key)
-{
-	const char *s = cy_json_str(o, key);
-
-	return s && *s ? s : "-";
-}
-
 /* "tasks:read,tasks:write" from a JSON array of strings (caller frees). */
 static char *
 scopes_join(const json_t *a)
@@ -149,15 +141,15 @@ token_list(struct ctx *c, const struct parsed *p)
 			all ? "\tOWNER" : "");
 	json_array_foreach(list, i, t) {
 		if (out_name(c)) {
-			printf("%s\n", dash(t, "id"));
+			printf("%s\n", out_dash(t, "id"));
 			continue;
 		}
 		sj = scopes_join(json_object_get(t, "scopes"));
-		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s", dash(t, "id"), dash(t, "name"),
-			dash(t, "token_prefix"), sj, token_state(t), dash(t, "expires_at"),
-			dash(t, "last_used_at"));
+		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s", out_dash(t, "id"), out_dash(t, "name"),
+			out_dash(t, "token_prefix"), sj, token_state(t), out_dash(t, "expires_at"),
+			out_dash(t, "last_used_at"));
 		if (all)
-			printf("\t%s", dash(t, "owner"));
+			printf("\t%s", out_dash(t, "owner"));
 		printf("\n");
 		free(sj);
 	}

@@ -15,14 +15,6 @@
 
 static const char *const role_choices[] = { "admin", "operator", "user", NULL };
 
-static const char *
-dash(const json_t *o, const char *key)
-{
-	const char *s = cy_json_str(o, key);
-
-	return s && *s ? s : "-";
-}
-
 /* Prints one user as a record line, its handle (-o name) or JSON; steals u. */
 static int
 print_user(struct ctx *c, json_t *u)
@@ -32,7 +24,7 @@ print_user(struct ctx *c, json_t *u)
 	if (out_json(c))
 		return print_json(u);
 	if (out_name(c)) {
-		printf("%s\n", dash(u, "handle"));
+		printf("%s\n", out_dash(u, "handle"));
 	} else {
 		rec_add(&line, "user_id", cy_json_str(u, "id"));
 		rec_add(&line, "handle", cy_json_str(u, "handle"));
@@ -111,12 +103,12 @@ user_list(struct ctx *c, const struct parsed *p)
 		printf("USER_ID\tHANDLE\tROLE\tACTIVE\tEMAIL\tCREATED_AT\n");
 	json_array_foreach(list, i, u) {
 		if (out_name(c)) {
-			printf("%s\n", dash(u, "handle"));
+			printf("%s\n", out_dash(u, "handle"));
 			continue;
 		}
-		printf("%s\t%s\t%s\t%s\t%s\t%s\n", dash(u, "id"), dash(u, "handle"), dash(u, "role"),
+		printf("%s\t%s\t%s\t%s\t%s\t%s\n", out_dash(u, "id"), out_dash(u, "handle"), out_dash(u, "role"),
 			json_is_true(json_object_get(u, "is_active")) ? "true" : "false",
-			dash(u, "email"), dash(u, "created_at"));
+			out_dash(u, "email"), out_dash(u, "created_at"));
 	}
 	json_decref(res);
 	return 0;

@@ -140,6 +140,8 @@ void rec_addll(struct cy_buf *line, const char *key, long long value);
 int print_line(struct cy_buf *line);
 int print_json(json_t *v);	/* steals v */
 int out_flush(void);
+/* The string at key for a TAB table cell, "-" when absent or empty. */
+const char *out_dash(const json_t *o, const char *key);
 
 /* cmd-auth.c, shared with cmd-user.c (issue 3) */
 /* Prompts on stderr and reads one line (echo off for secrets on a terminal). */

@@ -71,6 +71,14 @@ bool auth_sees_all_tasks(const struct auth_ctx *a);
 /* True when the caller may act on every user's tasks (admin). */
 bool auth_acts_on_all_tasks(const struct auth_ctx *a);
 
+/*
+ * Drops every cached auth decision of this process (auth-cache.c); call it
+ * right after committing a logout, a revocation, a disable, a role change
+ * or a token revocation.  Other replicas learn of the change through the
+ * triggers' NOTIFY.
+ */
+void auth_cache_invalidate(void);
+
 /* Issues a node JWT; caller frees.  *expires_at gets its expiry. */
 char *jwt_issue_node(const char *node_id, const char *node_slug, time_t *expires_at);
 

@@ -76,3 +76,29 @@ id_duration(const json_t *v)
 			return n * units[i].mul;
 	return -1;
 }
+
+bool
+id_name_ok(const char *s)
+{
+	size_t i, n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 64)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    (i > 0 && (c == '.' || c == '_' || c == '-'))))
+			return false;
+	}
+	return true;
+}
+
+void
+id_secret_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}

@@ -6,6 +6,7 @@
 #define SERVER_IDENTITY_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <libpq-fe.h>
 
 #include "error.h"
@@ -36,5 +37,13 @@ void id_internal(struct cy_http_resp *resp, const char *what, const struct cy_er
  * "30d", "12h", "90m", "45s".  -1 when malformed.
  */
 long long id_duration(const json_t *v);
+
+/*
+ * A handle or token name: 1-64 of [A-Za-z0-9._-], starting with a letter
+ * or a digit.
+ */
+bool id_name_ok(const char *s);
+/* Overwrites and frees a secret string (NULL is fine). */
+void id_secret_free(char *s);
 
 #endif

@@ -240,6 +240,7 @@ refresh_reuse(struct cy_http_req *req, struct cy_http_resp *resp, const struct j
 		return;
 	}
 	if (revoked) {
+		auth_cache_invalidate();
 		audit_auth(req, "refresh_failure", c->user_id, c->handle, false,
 			"rotated refresh token reused");
 		audit_auth(req, "session_revoked", c->user_id, c->handle, true,
@@ -373,6 +374,7 @@ h_auth_logout(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto out;
 	}
 	PQclear(res);
+	auth_cache_invalidate();
 	audit_auth(req, "logout", a->user_id, a->handle, true, NULL);
 	cy_resp_empty(resp, 204);
 out:

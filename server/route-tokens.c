@@ -97,24 +97,6 @@ parse_scopes(const struct auth_ctx *a, const json_t *v, struct cy_buf *arr,
 	return 0;
 }
 
-/* A valid token name: 1-64 of [A-Za-z0-9._-], starting with a letter or digit. */
-static bool
-name_ok(const char *s)
-{
-	size_t i, n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > 64)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    (i > 0 && (c == '.' || c == '_' || c == '-'))))
-			return false;
-	}
-	return true;
-}
-
 void
 h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 {
@@ -135,7 +117,7 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	name = cy_json_str(body, "name");
-	if (!name_ok(name)) {
+	if (!id_name_ok(name)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			"name is required: 1-64 letters, digits, '.', '_' or '-'");
 		goto out;
@@ -281,6 +263,7 @@ h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp)
 	PQclear(res);
 	if (db_commit(&err) < 0)
 		goto fail;
+	auth_cache_invalidate();
 	cy_resp_empty(resp, 204);
 	return;
 fail:

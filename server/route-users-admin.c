@@ -41,24 +41,6 @@ struct target {
 	bool active;
 };
 
-/* 1-64 of [A-Za-z0-9._-], starting with a letter or digit. */
-static bool
-handle_ok(const char *s)
-{
-	size_t i, n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > 64)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    (i > 0 && (c == '.' || c == '_' || c == '-'))))
-			return false;
-	}
-	return true;
-}
-
 static bool
 reserved(const char *handle)
 {
@@ -181,7 +163,7 @@ h_users_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	password = cy_json_str(body, "password");
 	email = cy_json_str(body, "email");
 	role = cy_json_str(body, "role");
-	if (!handle_ok(handle)) {
+	if (!id_name_ok(handle)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			"handle is required: 1-64 letters, digits, '.', '_' or '-'");
 		goto out;
@@ -243,10 +225,7 @@ fail:
 	db_rollback();
 	id_internal(resp, "user create", &err);
 out:
-	if (hash) {
-		explicit_bzero(hash, strlen(hash));
-		free(hash);
-	}
+	id_secret_free(hash);
 	json_decref(body);
 }
 
@@ -317,6 +296,7 @@ set_active(struct cy_http_req *req, struct cy_http_resp *resp, bool active)
 	if (rc < 0)
 		goto fail;
 	answer_user(resp, t.id, 200);
+	auth_cache_invalidate();
 	return;
 fail:
 	db_rollback();
@@ -375,16 +355,14 @@ h_users_reset_password(struct cy_http_req *req, struct cy_http_resp *resp)
 	json_decref(d);
 	if (rc < 0 || db_commit(&err) < 0)
 		goto fail;
+	auth_cache_invalidate();
 	cy_resp_empty(resp, 204);
 	goto out;
 fail:
 	db_rollback();
 	id_internal(resp, "user reset password", &err);
 out:
-	if (hash) {
-		explicit_bzero(hash, strlen(hash));
-		free(hash);
-	}
+	id_secret_free(hash);
 	json_decref(body);
 }
 
@@ -426,6 +404,7 @@ h_users_set_role(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto out;
 	}
 	answer_user(resp, t.id, 200);
+	auth_cache_invalidate();
 out:
 	json_decref(body);
 }

@@ -111,6 +111,7 @@ h_users_revoke_sessions(struct cy_http_req *req, struct cy_http_resp *resp)
 	audit_auth(req, "session_revoked", id, target, true, "revoked by admin");
 	if (db_commit(&err) < 0)
 		goto fail;
+	auth_cache_invalidate();
 	cy_resp_empty(resp, 204);
 	return;
 fail:

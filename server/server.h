@@ -36,6 +36,7 @@ struct server_config {
 	long long lockout_ip_threshold;	/* failures per client address before a lockout */
 	long long lockout_base_s;	/* first lockout; doubles per further failure */
 	long long lockout_max_s;	/* longest lockout; failures older are forgotten */
+	long long auth_cache_ttl_s;	/* auth decision cache lifetime; 0 = no cache */
 	char *migrations_dir;
 	char *log_level;
 	char *log_format;
