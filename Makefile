@@ -165,6 +165,25 @@ install: all
 		install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions; \
 		install -m 0644 completions/cynork.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cynork; \
 	fi
+	@if [ -f completions/_cynork ]; then \
+		install -d $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions; \
+		install -m 0644 completions/_cynork $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_cynork; \
+	fi
+	@if [ -f completions/cynork.fish ]; then \
+		install -d $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d; \
+		install -m 0644 completions/cynork.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/cynork.fish; \
+	fi
+
+# Regenerate the cynork man pages and completion scripts from the command
+# table (tests/cynork/drift.bats fails when the committed ones differ).
+man: $(O)/cynork
+	@for p in $$($(O)/cynork __man --list); do $(O)/cynork __man $$p > man/$$p || exit 1; done
+
+completions: $(O)/cynork
+	@mkdir -p completions
+	@$(O)/cynork completion bash > completions/cynork.bash
+	@$(O)/cynork completion zsh > completions/_cynork
+	@$(O)/cynork completion fish > completions/cynork.fish
 
 clean:
 	rm -rf $(O)
@@ -172,6 +191,6 @@ clean:
 # Objects reached through pattern chains are kept (no rebuild next time).
 .SECONDARY:
 
-.PHONY: all units deps test check demo demo-stop bench fuzz hdr-check install clean FORCE
+.PHONY: all units deps test check demo demo-stop bench fuzz hdr-check install clean man completions FORCE
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -63,9 +63,10 @@ report_http_error(const struct cy_httpc_resp *r)
 
 	if (!detail && j && json_is_object(json_object_get(j, "error")))
 		detail = cy_json_str(json_object_get(j, "error"), "message");
-	fail(code, "%s (HTTP %ld)", detail ? detail : title ? title : "request failed", r->status);
-	if (code == EXIT_AUTH && r->status == 401)
-		fprintf(stderr, "hint: run 'cynork login' (or set CYNORK_TOKEN)\n");
+	fail(code, "%s (HTTP %ld)%s", detail ? detail : title ? title : "request failed", r->status,
+		r->status == 401 ? "; run 'cynork login' or set CYNORK_TOKEN" :
+		r->status == 403 ? "; your role or token scope does not allow this" :
+		r->status >= 500 ? "; the gateway failed: retry later or ask its operator" : "");
 	json_decref(j);
 	return code;
 }
@@ -127,7 +128,8 @@ again:
 	o.bearer = auth ? c->token : NULL;
 	cy_httpc_resp_release(&r);
 	if (cy_httpc_request(method, url, data, data ? strlen(data) : 0, &o, &r, &err) < 0) {
-		rc = fail(EXIT_GATEWAY, "cannot reach the gateway at %s: %s", c->gateway, err.msg);
+		rc = fail(EXIT_GATEWAY, "cannot reach the gateway at %s: %s; check that cynode-server runs there (gateway_url, CYNORK_GATEWAY_URL)",
+			c->gateway, err.msg);
 		goto out;
 	}
 	if (status)

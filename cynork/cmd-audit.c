@@ -134,4 +134,5 @@ static const struct opt list_opts[] = {
 
 const struct cmd cmd_audit_list = { "audit list", "ls",
 	"list admin actions and auth events, newest first (admin)", NULL, list_opts, 0, 0,
-	CMD_NEEDS_AUTH, audit_list_check, audit_list };
+	CMD_NEEDS_AUTH, audit_list_check, audit_list,
+	"Admin actions (source admin: user.create, user.disable, token.create, token.revoke, node and config actions, ...) and auth events (source auth: login_success, login_failure with its reason, refresh_success, refresh_failure, logout, session_revoked, user_created, user_disabled, user_reenabled, password_reset) as a TAB-separated table: EVENT_ID, TS, SOURCE, ACTOR, ACTION, TARGET, RESULT. -o json prints events (with ip_address and details) and next_cursor; in table mode the next cursor is printed to standard error." };

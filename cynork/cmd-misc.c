@@ -136,10 +136,14 @@ static const struct opt nodes_list_opts[] = {
 };
 
 const struct cmd cmd_version = { "version", NULL, "print the version", NULL, NULL, 0, 0, 0,
-	NULL, misc_version };
+	NULL, misc_version,
+	"Prints version=V, or with -o json {\"version\": V, \"api_version\": N}. Needs no login and no server." };
 const struct cmd cmd_status = { "status", NULL, "check that the gateway is healthy", NULL, NULL,
-	0, 0, 0, NULL, misc_status };
+	0, 0, 0, NULL, misc_status,
+	"Checks GET /healthz on the gateway. Prints gateway=ok gateway_url=URL, or with -o json {\"gateway\":\"ok\",...}. Exits 7 when the gateway is unreachable or unhealthy. Needs no login." };
 const struct cmd cmd_nodes_list = { "nodes list", NULL, "list worker nodes", NULL,
-	nodes_list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, nodes_list };
+	nodes_list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, nodes_list,
+	"Lists worker nodes as a TAB-separated table with the columns NODE, STATUS, CONFIG, LAST_SEEN, RUNNING, CAPACITY and URL (-o name: only the slugs; -o json: the server's object). Operators and admins only." };
 const struct cmd cmd_nodes_get = { "nodes get", NULL, "show one worker node", "<node>", NULL, 1,
-	1, CMD_NEEDS_AUTH, NULL, nodes_get };
+	1, CMD_NEEDS_AUTH, NULL, nodes_get,
+	"Shows one node (slug or id) as a record line with node_id, node_slug, status, config_version, config_ack_status, last_seen_at, running_jobs, max_concurrency and worker_api_url; -o json prints the server's object. An unknown node exits 4." };

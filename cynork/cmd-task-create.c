@@ -268,4 +268,5 @@ static const struct opt create_opts[] = {
 };
 
 const struct cmd cmd_task_create = { "task create", NULL, "create a task", NULL, create_opts, 0, 0,
-	CMD_NEEDS_AUTH, create_check, task_create };
+	CMD_NEEDS_AUTH, create_check, task_create,
+	"Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text interpreted by the system; needs an inference backend), -f/--task-file, -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0." };

@@ -123,14 +123,13 @@ task_print_result(struct ctx *c, json_t *res)
 }
 
 /*
- * Waits for the task to end (long polls) and prints its result.  With
- * exit_status, returns the task's exit code (task_exit_code); else 0.
- * timeout_s <= 0 waits forever.
+ * Waits for the task to end (long polls) and prints its result.  Returns 0
+ * or cynork's own failure (2-8, 124 when the deadline passed); *job_rc gets
+ * the ended task's exit code (task_exit_code).  deadline 0 waits forever.
  */
-int
-task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status)
+static int
+wait_until(struct ctx *c, const char *id, int64_t deadline, long long timeout_s, int *job_rc)
 {
-	int64_t deadline = timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0;
 	char *eid = url_escape(id);
 	json_t *res = NULL;
 	int rc;
@@ -159,13 +158,49 @@ task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exi
 			break;
 		if (status_terminal(cy_json_str(res, "status"))) {
 			task_print_result(c, res);
-			rc = exit_status ? task_exit_code(res) : 0;
+			*job_rc = task_exit_code(res);
 			break;
 		}
 	}
 	json_decref(res);
 	free(eid);
 	return rc;
+}
+
+int
+task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status)
+{
+	int job_rc = 0, rc = wait_until(c, id, timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0,
+		timeout_s, &job_rc);
+
+	return rc ? rc : exit_status ? job_rc : 0;
+}
+
+/*
+ * task wait ID...: waits for each task in turn (one deadline for all) and
+ * exits with the first unsuccessful task's code (cli.md section 11).
+ */
+static int
+task_wait(struct ctx *c, const struct parsed *p)
+{
+	long long timeout_s = 0;
+	int64_t deadline;
+	int rc, first = 0;
+	size_t i;
+
+	if (opt_get(p, "timeout"))
+		cy_duration_parse(opt_get(p, "timeout"), &timeout_s);
+	deadline = timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0;
+	for (i = 0; i < p->nargs; i++) {
+		int job_rc = 0;
+
+		rc = wait_until(c, p->args[i], deadline, timeout_s, &job_rc);
+		if (rc)
+			return rc;
+		if (job_rc && !first)
+			first = job_rc;
+	}
+	return first;
 }
 
 static int
@@ -321,6 +356,8 @@ task_cancel(struct ctx *c, const struct parsed *p)
 		rec_add(&line, "task_id", cy_json_str(res, "task_id"));
 		rec_add(&line, "canceled",
 			json_is_true(json_object_get(res, "canceled")) ? "true" : "false");
+		if (cy_json_str(res, "task_name"))
+			rec_add(&line, "task_name", cy_json_str(res, "task_name"));
 		print_line(&line);
 	}
 	json_decref(res);
@@ -396,13 +433,32 @@ static const struct opt logs_opts[] = {
 	{ NULL }
 };
 
+static const struct opt wait_opts[] = {
+	{ "timeout", 0, OPT_DURATION, "DUR", "give up after DUR in all (exit 124)" },
+	{ NULL }
+};
+
+const struct cmd cmd_task_wait = { "task wait", NULL,
+	"wait for tasks to end; exit with the job's exit code", "<task>...", wait_opts, 1, MAX_ARGS,
+	CMD_NEEDS_AUTH, NULL, task_wait,
+	"Waits for each task in turn (server long poll, no client-side sleep loop) and prints "
+	"its result line, as task result does. Exits 0 when all completed; otherwise with the "
+	"first unsuccessful task's code: the job's own exit code, 1 when it failed without one, "
+	"124 when the job timed out on the node, 125 when the task was canceled. A --timeout "
+	"that runs out exits 124 too (standard error says which). cynork's own failures keep "
+	"their codes 2 to 8." };
 const struct cmd cmd_task_list = { "task list", "ls", "list your tasks, newest first", NULL,
-	list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, task_list };
+	list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, task_list,
+	"Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}." };
 const struct cmd cmd_task_get = { "task get", NULL, "show a task", "<task>", NULL, 1, 1,
-	CMD_NEEDS_AUTH, NULL, task_get };
+	CMD_NEEDS_AUTH, NULL, task_get,
+	"Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at; -o json prints the server's task object. An unknown task exits 4." };
 const struct cmd cmd_task_result = { "task result", NULL, "show a task's status and output",
-	"<task>", result_opts, 1, 1, CMD_NEEDS_AUTH, NULL, task_result };
+	"<task>", result_opts, 1, 1, CMD_NEEDS_AUTH, NULL, task_result,
+	"Shows a task's status on exactly one line and, once the task has ended, exit_code, stdout and stderr (logfmt-quoted, so multi-line output stays on the line). -o json prints task_id, status, task_name and, when ended, exit_code, stdout and stderr.\n\nWith --wait, waits until the task has ended (server long poll) and exits 0 whatever the job's code; task wait exits with the job's code instead." };
 const struct cmd cmd_task_cancel = { "task cancel", NULL, "cancel a task", "<task>", cancel_opts,
-	1, 1, CMD_NEEDS_AUTH, NULL, task_cancel };
+	1, 1, CMD_NEEDS_AUTH, NULL, task_cancel,
+	"Cancels a queued or running task. Without -y, asks \"Cancel task TASK? [y/N]\" on standard error; any answer but y or Y exits 0 and sends nothing. Prints task_id=ID canceled=true [task_name=NAME]. A task that has already ended is a conflict (exit 5)." };
 const struct cmd cmd_task_logs = { "task logs", NULL, "print a task's output", "<task>",
-	logs_opts, 1, 1, CMD_NEEDS_AUTH, NULL, task_logs };
+	logs_opts, 1, 1, CMD_NEEDS_AUTH, NULL, task_logs,
+	"Prints a task's output as raw lines (standard output first, then standard error). -o json prints {\"task_id\", \"stream\", \"lines\"}." };

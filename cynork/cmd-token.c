@@ -205,8 +205,11 @@ token_create_usage(const struct parsed *p)
 
 const struct cmd cmd_token_create = { "token create", NULL,
 	"create an API token for CI and print it once", NULL, create_opts, 0, 0, CMD_NEEDS_AUTH,
-	token_create_usage, token_create };
+	token_create_usage, token_create,
+	"Prints token_id, name, scopes, expires_at and the token itself, once: the server keeps only its SHA-256 and its first 12 characters. -o name prints only the token. Scopes are tasks:read, tasks:write, nodes:read, nodes:write and admin; write implies read; a token never holds more than its owner's role allows, and a token cannot create tokens unless it has the admin scope. The lifetime is 60s to 8784h (default 90 days).\n\nUse the token as CYNORK_TOKEN=cyn_... in CI, or as \"Authorization: Bearer cyn_...\" with any HTTP client." };
 const struct cmd cmd_token_list = { "token list", "ls", "list your API tokens (never the secrets)",
-	NULL, list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, token_list };
+	NULL, list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, token_list,
+	"A TAB-separated table: TOKEN_ID, NAME, PREFIX, SCOPES, STATE (active, expired, revoked), EXPIRES_AT, LAST_USED_AT (to the minute); --all adds OWNER. The secret is never shown again." };
 const struct cmd cmd_token_revoke = { "token revoke", NULL, "revoke an API token at once",
-	"<token-id>", NULL, 1, 1, CMD_NEEDS_AUTH, NULL, token_revoke };
+	"<token-id>", NULL, 1, 1, CMD_NEEDS_AUTH, NULL, token_revoke,
+	"The token fails on its next use, on every server replica. Admins may revoke any user's token." };

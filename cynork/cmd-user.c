@@ -249,14 +249,16 @@ static const struct opt list_opts[] = {
 };
 
 const struct cmd cmd_user_create = { "user create", NULL, "create a user (admin)", "<handle>",
-	create_opts, 1, 1, CMD_NEEDS_AUTH, NULL, user_create };
+	create_opts, 1, 1, CMD_NEEDS_AUTH, NULL, user_create,
+	"The password (8 to 4096 bytes) is prompted for with echo off, or read from standard input. Roles: admin (everything), operator (sees every task, manages nodes, reads metrics), user (its own tasks; the default). The handle system (any case) is reserved. Prints the user as a record line." };
 const struct cmd cmd_user_list = { "user list", "ls", "list users (admin)", NULL, list_opts, 0, 0,
 	CMD_NEEDS_AUTH, NULL, user_list };
 const struct cmd cmd_user_get = { "user get", NULL, "show one user (admin)", "<user>", NULL, 1, 1,
 	CMD_NEEDS_AUTH, NULL, user_get };
 const struct cmd cmd_user_disable = { "user disable", NULL,
 	"disable a user: no login, refresh or token works any more (admin)", "<user>", NULL, 1, 1,
-	CMD_NEEDS_AUTH, NULL, user_disable };
+	CMD_NEEDS_AUTH, NULL, user_disable,
+	"Its login sessions end at once and its API tokens stop working (they work again after enable). Users are never deleted. You cannot disable yourself." };
 const struct cmd cmd_user_enable = { "user enable", NULL, "enable a disabled user (admin)",
 	"<user>", NULL, 1, 1, CMD_NEEDS_AUTH, NULL, user_enable };
 const struct cmd cmd_user_reset_password = { "user reset-password", NULL,

@@ -22,7 +22,7 @@
 static const char *const output_choices[] = { "table", "json", "name", NULL };
 
 /* Global options: accepted before or after the command words. */
-static const struct opt global_opts[] = {
+const struct opt global_opts[] = {
 	{ "config", 'c', OPT_STR, "PATH", "configuration file (default $XDG_CONFIG_HOME/cynork/config.yaml)" },
 	{ "output", 'o', OPT_ENUM, "FORMAT", "output format: table, json or name", output_choices },
 	{ "quiet", 'q', OPT_BOOL, NULL, "suppress non-essential messages on stderr" },
@@ -136,7 +136,7 @@ edit_distance(const char *a, const char *b)
 }
 
 /* The last word of a command path. */
-static const char *
+const char *
 cmd_word(const struct cmd *cmd)
 {
 	const char *s = strrchr(cmd->path, ' ');
@@ -145,7 +145,7 @@ cmd_word(const struct cmd *cmd)
 }
 
 /* True when cmd is a direct child of the group path `parent` ("" = top). */
-static bool
+bool
 cmd_is_child(const struct cmd *cmd, const char *parent)
 {
 	size_t lp = strlen(parent);
@@ -176,7 +176,7 @@ word_matches(const struct cmd *cmd, const char *word)
 	return false;
 }
 
-static const struct cmd *
+const struct cmd *
 cmd_find_child(const char *parent, const char *word)
 {
 	size_t i;
@@ -187,8 +187,9 @@ cmd_find_child(const char *parent, const char *word)
 	return NULL;
 }
 
-static void
-suggest_command(const char *parent, const char *word)
+/* Fills buf with "; did you mean 'NAME'?" for the nearest command, or "". */
+static const char *
+suggest_command(char *buf, size_t size, const char *parent, const char *word)
 {
 	size_t i, best = (size_t)-1;
 	const char *name = NULL;
@@ -204,12 +205,14 @@ suggest_command(const char *parent, const char *word)
 			name = cmd_word(cmd_table[i]);
 		}
 	}
+	buf[0] = '\0';
 	if (name && best <= 3)
-		fprintf(stderr, "did you mean '%s%s%s'?\n", parent, *parent ? " " : "", name);
+		snprintf(buf, size, "; did you mean '%s%s%s'?", parent, *parent ? " " : "", name);
+	return buf;
 }
 
-static void
-suggest_flag(const struct opt *opts, const char *flag)
+static const char *
+suggest_flag(char *buf, size_t size, const struct opt *opts, const char *flag)
 {
 	const struct opt *sets[2] = { opts, global_opts };
 	const char *name = NULL;
@@ -224,8 +227,10 @@ suggest_flag(const struct opt *opts, const char *flag)
 				name = sets[s][i].name;
 			}
 		}
-	if (name && best <= 3)
-		fprintf(stderr, "did you mean '--%s'?\n", name);
+	buf[0] = '\0';
+	if (flag[0] && name && best <= 3)
+		snprintf(buf, size, "; did you mean '--%s'?", name);
+	return buf;
 }
 
 static void
@@ -250,7 +255,44 @@ help_opts(FILE *out, const struct opt *opts)
 }
 
 /* Prints help for the group or command `path` ("" = top level). */
+/* Prints plain-text paragraphs (blank-line separated) wrapped at 78 columns. */
 static void
+help_wrap(FILE *out, const char *text)
+{
+	const char *s = text;
+	size_t col = 0;
+
+	while (*s) {
+		size_t n;
+
+		if (*s == '\n') {
+			fputc('\n', out);
+			col = 0;
+			s++;
+			continue;
+		}
+		if (*s == ' ') {
+			s++;
+			continue;
+		}
+		n = strcspn(s, " \n");
+		if (col && col + 1 + n > 78) {
+			fputc('\n', out);
+			col = 0;
+		}
+		if (col) {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(s, 1, n, out);
+		col += n;
+		s += n;
+	}
+	if (col)
+		fputc('\n', out);
+}
+
+void
 help_print(FILE *out, const char *path, const struct cmd *cmd)
 {
 	size_t i;
@@ -258,6 +300,10 @@ help_print(FILE *out, const char *path, const struct cmd *cmd)
 	if (cmd && cmd->exec) {
 		fprintf(out, "usage: cynork %s [flags]%s%s\n\n%s\n", cmd->path,
 			cmd->usage ? " " : "", cmd->usage ? cmd->usage : "", cmd->summary);
+		if (cmd->doc) {
+			fputc('\n', out);
+			help_wrap(out, cmd->doc);
+		}
 		if (cmd->aliases)
 			fprintf(out, "\naliases: %s\n", cmd->aliases);
 		if (cmd->opts && cmd->opts[0].name) {
@@ -334,7 +380,7 @@ opt_store(struct parsed *p, const struct opt *o, int idx, const char *val, const
 }
 
 /* Finds an option by long name (or alias) or short letter in a table. */
-static int
+int
 opt_lookup(const struct opt *opts, const char *lng, char shrt)
 {
 	int i;
@@ -391,13 +437,14 @@ parse_opt(int argc, char **argv, int *i, const struct cmd *cmd, struct parsed *p
 	if (!o) {
 		idx = opt_lookup(global_opts, lng[0] ? lng : NULL, shrt);
 		if (idx < 0) {
+			char hint[128];
+
+			suggest_flag(hint, sizeof(hint), opts, lng);
 			if (cmd)
-				fail(EXIT_USAGE, "unknown flag '%s' for 'cynork %s'", shown, cmd->path);
-			else
-				fail(EXIT_USAGE, "unknown flag '%s'", shown);
-			if (lng[0])
-				suggest_flag(opts, lng);
-			return EXIT_USAGE;
+				return fail(EXIT_USAGE, "unknown flag '%s' for 'cynork %s'%s (see 'cynork %s --help')",
+					shown, cmd->path, hint, cmd->path);
+			return fail(EXIT_USAGE, "unknown flag '%s'%s (see 'cynork --help')", shown,
+				hint);
 		}
 		o = &global_opts[idx];
 		dst = g;
@@ -483,20 +530,22 @@ parsed_global(const struct parsed *g, const char *name)
 	return g->val[i];
 }
 
-/* Looks up "help a b" words and prints that help. */
+/* `cynork help [WORDS...]`: help for a group or command. */
 static int
-help_command(int nwords, char **words)
+help_exec(struct ctx *c, const struct parsed *p)
 {
 	struct cy_buf path = CY_BUF_INIT;
 	const struct cmd *cmd = NULL;
-	int i;
+	size_t i;
 
-	for (i = 0; i < nwords; i++) {
-		const struct cmd *next = cmd_find_child(path.buf, words[i]);
+	for (i = 0; i < p->nargs; i++) {
+		const struct cmd *next = cmd_find_child(path.buf, p->args[i]);
 
 		if (!next) {
-			fail(EXIT_USAGE, "unknown command '%s'", words[i]);
-			suggest_command(path.buf, words[i]);
+			char hint[160];
+
+			fail(EXIT_USAGE, "unknown command '%s%s%s'%s", path.buf, path.len ? " " : "",
+				p->args[i], suggest_command(hint, sizeof(hint), path.buf, p->args[i]));
 			cy_buf_release(&path);
 			return EXIT_USAGE;
 		}
@@ -506,23 +555,36 @@ help_command(int nwords, char **words)
 	}
 	help_print(stdout, path.buf, cmd);
 	cy_buf_release(&path);
-	return out_flush();
+	return 0;
 }
 
-int
-cmd_main(int argc, char **argv)
+const struct cmd cmd_help = { "help", NULL, "show help for a command", "[<command>...]", NULL, 0,
+	MAX_ARGS, CMD_NO_CONFIG, NULL, help_exec,
+	"Prints the usage, flags and subcommands of the named group or command, "
+	"the same text as COMMAND --help." };
+
+void
+ctx_release(struct ctx *c)
 {
-	struct parsed p, g;
-	struct ctx c;
+	cfg_release(&c->cfg);
+	c->token = NULL;
+	c->cfg_ready = false;
+}
+
+/*
+ * Parses argv into the command, its options (p) and the global options (g).
+ * Returns 0, an exit code, or -1 when the line was fully handled (__spec).
+ */
+static int
+parse_line(int argc, char **argv, const struct cmd **cmdp, struct parsed *p, struct parsed *g,
+	const char **pathp)
+{
 	const struct cmd *cmd = NULL;
 	const char *path = "";
 	bool opts_done = false;
 	int i, rc;
 
-	memset(&p, 0, sizeof(p));
-	memset(&g, 0, sizeof(g));
-	memset(&c, 0, sizeof(c));
-	for (i = 1; i < argc; i++) {
+	for (i = 0; i < argc; i++) {
 		const char *a = argv[i];
 
 		if (!opts_done && strcmp(a, "--") == 0) {
@@ -530,7 +592,7 @@ cmd_main(int argc, char **argv)
 			continue;
 		}
 		if (!opts_done && a[0] == '-' && a[1] != '\0') {
-			rc = parse_opt(argc, argv, &i, cmd && cmd->exec ? cmd : NULL, &p, &g);
+			rc = parse_opt(argc, argv, &i, cmd && cmd->exec ? cmd : NULL, p, g);
 			if (rc)
 				return rc;
 			continue;
@@ -538,30 +600,61 @@ cmd_main(int argc, char **argv)
 		if (!cmd || !cmd->exec) {
 			const struct cmd *next;
 
-			if (!cmd && strcmp(a, "help") == 0)
-				return help_command(argc - i - 1, argv + i + 1);
-			if (!cmd && strcmp(a, "__spec") == 0)
-				return spec_dump();
+			if (!cmd && strcmp(a, "__spec") == 0) {
+				spec_dump();
+				return -1;
+			}
 			next = cmd_find_child(path, a);
 			if (!next) {
-				fail(EXIT_USAGE, "unknown command '%s%s%s'", path, *path ? " " : "", a);
-				suggest_command(path, a);
-				fprintf(stderr, "run 'cynork %s%s--help' for the list of commands\n", path,
+				char hint[160];
+
+				return fail(EXIT_USAGE, "unknown command '%s%s%s'%s (see 'cynork %s%s--help')",
+					path, *path ? " " : "", a,
+					suggest_command(hint, sizeof(hint), path, a), path,
 					*path ? " " : "");
-				return EXIT_USAGE;
 			}
 			cmd = next;
 			path = cmd->path;
 			continue;
 		}
-		if (p.nargs >= MAX_ARGS)
-			return fail(EXIT_USAGE, "too many arguments");
-		p.args[p.nargs++] = a;
+		if (p->nargs >= MAX_ARGS)
+			return fail(EXIT_USAGE, "too many arguments to 'cynork %s' (at most %d)",
+				cmd->path, MAX_ARGS);
+		p->args[p->nargs++] = a;
 	}
-	c.output = parsed_global(&g, "output") ? parsed_global(&g, "output") : "table";
-	c.quiet = parsed_global(&g, "quiet") != NULL;
-	c.no_color = parsed_global(&g, "no-color") != NULL || getenv("NO_COLOR") != NULL;
-	c.config_path = parsed_global(&g, "config");
+	*cmdp = cmd;
+	*pathp = path;
+	return 0;
+}
+
+int
+cmd_run(struct ctx *sess, int argc, char **argv)
+{
+	struct parsed p, g;
+	struct ctx c;
+	const struct cmd *cmd = NULL;
+	const char *path = "";
+	int rc;
+
+	/* Fresh option state for every line: nothing leaks between shell lines. */
+	memset(&p, 0, sizeof(p));
+	memset(&g, 0, sizeof(g));
+	rc = parse_line(argc, argv, &cmd, &p, &g, &path);
+	if (rc < 0)
+		return out_flush();
+	if (rc)
+		return rc;
+	c = *sess;
+	c.output = parsed_global(&g, "output") ? parsed_global(&g, "output") :
+		sess->output ? sess->output : "table";
+	c.quiet = sess->quiet || parsed_global(&g, "quiet") != NULL;
+	c.no_color = sess->no_color || parsed_global(&g, "no-color") != NULL ||
+		(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+	if (parsed_global(&g, "config")) {
+		if (sess->in_shell)
+			return fail(EXIT_USAGE, "--config cannot change inside the shell; start 'cynork --config PATH shell'");
+		c.config_path = parsed_global(&g, "config");
+	}
 	if (parsed_global(&g, "help")) {
 		help_print(stdout, path, cmd);
 		return out_flush();
@@ -570,23 +663,54 @@ cmd_main(int argc, char **argv)
 		help_print(stderr, path, cmd);
 		return EXIT_USAGE;
 	}
+	if (sess->in_shell && (cmd->flags & CMD_NO_SHELL))
+		return fail(EXIT_USAGE, "'%s' is not available inside the shell", cmd->path);
 	p.cmd = cmd;
 	if ((int)p.nargs < cmd->min_args)
-		return fail(EXIT_USAGE, "'cynork %s' needs %s (see --help)", cmd->path,
-			cmd->usage ? cmd->usage : "arguments");
+		return fail(EXIT_USAGE, "'cynork %s' needs %s (see 'cynork %s --help')", cmd->path,
+			cmd->usage ? cmd->usage : "arguments", cmd->path);
 	if (cmd->max_args >= 0 && (int)p.nargs > cmd->max_args)
 		return fail(EXIT_USAGE, "'cynork %s' takes %s%s; unexpected '%s'", cmd->path,
 			cmd->usage ? cmd->usage : "no arguments", cmd->usage ? " only" : "",
 			p.args[cmd->max_args]);
 	if (cmd->check && (rc = cmd->check(&p)) != 0)
 		return rc;
-	rc = cfg_load(&c);
+	if (!(cmd->flags & CMD_NO_CONFIG) && !c.cfg_ready) {
+		rc = cfg_load(&c);
+		c.cfg_ready = true;
+	}
+	if (rc == 0 && (cmd->flags & CMD_NEEDS_AUTH) && !c.token)
+		rc = cfg_helper_fetch(&c);
 	if (rc == 0 && (cmd->flags & CMD_NEEDS_AUTH) && !c.token)
 		rc = fail(EXIT_AUTH, "not logged in: run 'cynork login' or set CYNORK_TOKEN");
 	if (rc == 0)
 		rc = cmd->exec(&c, &p);
-	if (rc == 0)
-		rc = out_flush();
-	cfg_release(&c.cfg);
+	if (out_flush() != 0 && rc == 0)
+		rc = EXIT_INTERNAL;
+	/* Keep what the session learnt (loaded config, new tokens). */
+	sess->cfg = c.cfg;
+	sess->cfg_ready = c.cfg_ready;
+	sess->helper_tried = c.helper_tried;
+	sess->token_from_env = c.token_from_env;
+	sess->gateway = c.gateway;
+	sess->user = c.user;
+	if (!sess->config_path)
+		sess->config_path = c.config_path;
+	if (sess->cfg_ready)
+		cfg_resolve_token(sess);
+	return rc;
+}
+
+int
+cmd_main(int argc, char **argv)
+{
+	struct ctx sess;
+	int rc;
+
+	if (argc >= 2 && strcmp(argv[1], "__complete") == 0)
+		return complete_main(argc - 2, argv + 2);
+	memset(&sess, 0, sizeof(sess));
+	rc = cmd_run(&sess, argc - 1, argv + 1);
+	ctx_release(&sess);
 	return rc;
 }

@@ -5,7 +5,9 @@
  * by login, logout and refresh, atomically (temporary file in the same
  * directory, then rename), directory 0700, file 0600.  Unknown keys are kept
  * on rewrite.  Environment overrides (CYNORK_GATEWAY_URL, CYNORK_TOKEN) are
- * applied after loading and never written back.
+ * applied after loading and never written back.  Token resolution (once
+ * per process or shell): CYNORK_TOKEN, the file's token, the credential
+ * helper (credhelper.c), asked only when a command needs a token.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -156,14 +158,60 @@ cfg_load(struct ctx *c)
 	cy_buf_release(&b);
 	env = getenv("CYNORK_GATEWAY_URL");
 	c->gateway = env && *env ? env : cfg->gateway_url ? cfg->gateway_url : DEFAULT_GATEWAY;
-	env = getenv("CYNORK_TOKEN");
-	if (env && *env) {
-		c->token = env;
-		c->token_from_env = true;
-	} else {
-		c->token = cfg->token;
-	}
+	cfg_resolve_token(c);
 	return rc;
+}
+
+void
+cfg_resolve_token(struct ctx *c)
+{
+	const char *env = getenv("CYNORK_TOKEN");
+
+	c->token_from_env = env && *env;
+	if (c->token_from_env)
+		c->token = env;
+	else if (c->cfg.token)
+		c->token = c->cfg.token;
+	else
+		c->token = c->cfg.helper_token;
+}
+
+int
+cfg_helper_fetch(struct ctx *c)
+{
+	char *secret = NULL;
+	int rc;
+
+	if (c->token || c->helper_tried || !c->cfg.credential_helper)
+		return 0;
+	c->helper_tried = true;
+	rc = credhelper_get(c->cfg.credential_helper, &secret);
+	if (rc)
+		return rc;
+	c->cfg.helper_token = secret;
+	cfg_resolve_token(c);
+	return 0;
+}
+
+char *
+cfg_dir(const struct ctx *c)
+{
+	char *path = c->cfg.path ? xstrdup(c->cfg.path) :
+		c->config_path ? xstrdup(c->config_path) : cfg_default_path();
+	char *slash = path ? strrchr(path, '/') : NULL;
+
+	if (!path)
+		return NULL;
+	if (!slash) {
+		free(path);
+		return xstrdup(".");
+	}
+	*slash = '\0';
+	if (!*path) {
+		free(path);
+		return xstrdup("/");
+	}
+	return path;
 }
 
 /* Appends `key: "value"` (a JSON string is a valid YAML double-quoted scalar). */
@@ -210,10 +258,28 @@ cfg_save(struct ctx *c)
 
 	if (!cfg->path)
 		return fail(EXIT_USAGE, "no config file: HOME is not set; use --config PATH");
+	/*
+	 * With a credential helper the token is stored only through it (cli.md
+	 * section 9, decision 6): `store` on login and refresh, `erase` on
+	 * logout.  The refresh token then lives only in memory.
+	 */
+	if (cfg->credential_helper) {
+		rc = cfg->token ? credhelper_store(cfg->credential_helper, cfg->token) :
+			credhelper_erase(cfg->credential_helper);
+		if (rc)
+			return rc;
+		rc = EXIT_INTERNAL;
+		if (!cfg->token && cfg->helper_token) {
+			explicit_bzero(cfg->helper_token, strlen(cfg->helper_token));
+			FREE_AND_NULL(cfg->helper_token);
+		}
+	}
 	cy_buf_addstr(&out, "# cynork configuration (written by cynork; keep it private)\n");
 	emit_str(&out, "gateway_url", cfg->gateway_url);
-	emit_str(&out, "token", cfg->token);
-	emit_str(&out, "refresh_token", cfg->refresh_token);
+	if (!cfg->credential_helper) {
+		emit_str(&out, "token", cfg->token);
+		emit_str(&out, "refresh_token", cfg->refresh_token);
+	}
 	emit_str(&out, "credential_helper", cfg->credential_helper);
 	json_object_foreach(cfg->extra, key, v)
 		emit_pair(&out, key, v);
@@ -261,13 +327,23 @@ out:
 	return rc;
 }
 
+static void
+free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
 void
 cfg_release(struct cfg *cfg)
 {
 	free(cfg->path);
 	free(cfg->gateway_url);
-	free(cfg->token);
-	free(cfg->refresh_token);
+	free_secret(cfg->token);
+	free_secret(cfg->refresh_token);
+	free_secret(cfg->helper_token);
 	free(cfg->credential_helper);
 	json_decref(cfg->extra);
 	memset(cfg, 0, sizeof(*cfg));

@@ -1,7 +1,9 @@
 /*
- * cynork: shared declarations.  One command table (cmd.c) drives parsing,
- * --help, suggestions and the hidden `__spec` dump; each command group has
- * its own file (cmd-auth.c, cmd-task.c, cmd-task-create.c, cmd-misc.c).
+ * cynork: shared declarations.  One command table (cmd-table.c) drives
+ * parsing and --help (cmd.c), the nearest-name suggestions, the hidden
+ * `__spec` dump, completion (complete.c: the shell and `__complete` share
+ * it), the interactive shell (shell.c) and the man pages (man.c); each
+ * command group has its own file (cmd-auth.c, cmd-task.c, ...).
  */
 #ifndef CYNORK_H
 #define CYNORK_H
@@ -9,6 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "buf.h"
 
@@ -64,7 +67,14 @@ struct ctx;
 
 #define CMD_NEEDS_AUTH 0x1	/* fail with exit 3 when no token is held */
 #define CMD_HIDDEN 0x2		/* not listed in help */
+#define CMD_NO_SHELL 0x4	/* not available inside `cynork shell` */
+#define CMD_NO_CONFIG 0x8	/* runs without loading the config file */
 
+/*
+ * Positional arguments named "<task>" in usage complete to task names from
+ * the server, "<node>" to node slugs; option arguments named PATH, FILE or
+ * DIR complete to file names, OPT_ENUM to its choices.
+ */
 struct cmd {
 	const char *path;		/* "task create" */
 	const char *aliases;		/* space-separated other names of the last word */
@@ -76,6 +86,11 @@ struct cmd {
 	/* Usage checks that must win over the auth precondition; may be NULL. */
 	int (*check)(const struct parsed *p);
 	int (*exec)(struct ctx *c, const struct parsed *p);
+	/*
+	 * Optional longer description for the man page and --help: plain text,
+	 * paragraphs separated by a blank line.  May be left out of a row.
+	 */
+	const char *doc;
 };
 
 /* Global options and the resolved configuration, built once per process. */
@@ -87,6 +102,7 @@ struct cfg {
 	char *credential_helper;
 	json_t *extra;		/* unknown keys, kept on rewrite */
 	bool loaded;
+	char *helper_token;	/* from the credential helper (never written) */
 };
 
 struct ctx {
@@ -98,6 +114,10 @@ struct ctx {
 	const char *gateway;		/* effective gateway URL */
 	const char *token;		/* effective token (env wins) */
 	bool token_from_env;
+	bool helper_tried;		/* credential helper asked once */
+	bool cfg_ready;			/* cfg loaded (once per process or shell) */
+	bool in_shell;			/* running a line of `cynork shell` */
+	const char *user;		/* shell: logged-in user, for the prompt */
 };
 
 extern const struct cmd *const cmd_table[];
@@ -105,6 +125,22 @@ extern const size_t cmd_table_len;
 
 /* cmd.c */
 int cmd_main(int argc, char **argv);
+/*
+ * Runs one command line (argv without the program name) with the session
+ * `sess`: its configuration is loaded on first use and kept, so the shell
+ * resolves config and token once.  Global flags apply to this line only.
+ */
+int cmd_run(struct ctx *sess, int argc, char **argv);
+void ctx_release(struct ctx *c);
+extern const struct opt global_opts[];
+const char *cmd_word(const struct cmd *cmd);
+bool cmd_is_child(const struct cmd *cmd, const char *parent);
+const struct cmd *cmd_find_child(const char *parent, const char *word);
+const struct cmd *cmd_find(const char *path);
+void help_print(FILE *out, const char *path, const struct cmd *cmd);
+/* Finds an option by long name (or alias) or short letter; -1 if none. */
+int opt_lookup(const struct opt *opts, const char *lng, char shrt);
+bool opt_is_file(const struct opt *o);
 const char *opt_get(const struct parsed *p, const char *name);
 bool opt_set(const struct parsed *p, const char *name);
 size_t opt_list(const struct parsed *p, const char *name, const char *const **out);
@@ -116,8 +152,37 @@ bool out_name(const struct ctx *c);
 
 /* config.c */
 int cfg_load(struct ctx *c);
+/* Persists the session: the file, or the credential helper for the token. */
 int cfg_save(struct ctx *c);
 void cfg_release(struct cfg *cfg);
+/* Sets c->token from CYNORK_TOKEN, the file, or the helper's answer. */
+void cfg_resolve_token(struct ctx *c);
+/* Asks the credential helper for the token once, when nothing else has one. */
+int cfg_helper_fetch(struct ctx *c);
+/* The directory of the config file (for history), or NULL. */
+char *cfg_dir(const struct ctx *c);
+
+/* credhelper.c: the credential helper protocol (spec/cli.md section 2). */
+/* Asks the helper for the token; returns 0 (secret may be NULL) or an exit code. */
+int credhelper_get(const char *helper, char **secret);
+int credhelper_store(const char *helper, const char *secret);
+int credhelper_erase(const char *helper);
+
+/* complete.c: the completion engine shared by `__complete` and the shell. */
+enum comp_dir { COMP_DEFAULT, COMP_FILES, COMP_NOSPACE };
+/*
+ * Candidates for the last word of words[0..n-1] (the command line without
+ * the program name; words[n-1] is the partial word, maybe "").  Adds them
+ * to cands (a JSON array of strings); returns the directive.
+ */
+enum comp_dir complete_words(struct ctx *c, int n, char **words, bool shell, json_t *cands);
+int complete_main(int argc, char **argv);
+
+/* shell.c, completion.c, man.c */
+extern const struct cmd cmd_shell, cmd_completion, cmd_help, cmd_man;
+/* man-text.c: the hand-written roff parts of cynork(1). */
+extern const char man_description[], man_environment[], man_files[], man_credhelper[];
+extern const char man_exit_status[], man_examples[];
 
 /* client.c */
 /*

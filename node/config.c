@@ -69,7 +69,7 @@ const struct cy_cfg_key node_keys[] = {
 	{ "sandbox.mode", CY_CFG_ENUM, F(sb_mode), "allow", 0, 0, sb_modes, NULL, false, false,
 		"allow | sandbox_only | disabled" },
 	{ "sandbox.runtime", CY_CFG_ENUM, F(sb_runtime), "bwrap", 0, 0, sb_runtimes, NULL,
-		false, false, "sandbox runtime; only bwrap (bubblewrap) is implemented" },
+		false, false, "bwrap (bubblewrap, default) | podman | docker (OCI images)" },
 	{ "sandbox.rootless", CY_CFG_BOOL, F(sb_rootless), "true", 0, 0, NULL, NULL, false,
 		false, "run sandboxes unprivileged (always true with bwrap)" },
 	{ "sandbox.max_concurrency", CY_CFG_INT, F(max_concurrency), "4", 1, 1024, NULL, NULL,
@@ -77,7 +77,7 @@ const struct cy_cfg_key node_keys[] = {
 	{ "sandbox.default_image", CY_CFG_STR, F(default_image), "host", 0, 0, NULL, NULL,
 		false, false, "image used when a job names none" },
 	{ "sandbox.allowed_images", CY_CFG_STRLIST, F(allowed_images), NULL, 0, 0, NULL, NULL,
-		false, false, "image allowlist (empty = any known image)" },
+		false, false, "image allowlist; other images are refused (empty = any known image)" },
 	{ "sandbox.default_network_policy", CY_CFG_ENUM, F(default_network_policy),
 		"restricted", 0, 0, net_policies, NULL, false, false,
 		"restricted | none | allowlist (all deny network in Phase 1)" },
@@ -105,7 +105,7 @@ const struct cy_cfg_key node_keys[] = {
 		"CYNODE_SANDBOX_MOUNT_ROOT", false, false,
 		"job directories; default <state_dir>/sandbox_mounts" },
 	{ "sandbox.mounts.allowed_host_paths", CY_CFG_STRLIST, F(allowed_host_paths), NULL, 0,
-		0, NULL, NULL, false, false, "extra host mounts allowed (none used yet)" },
+		0, NULL, NULL, false, false, "host device paths a job may ask for (sandbox.devices)" },
 	{ "sandbox.mounts.read_only_by_default", CY_CFG_BOOL, F(mounts_ro_default), "true", 0,
 		0, NULL, NULL, false, false, "extra host mounts are read-only" },
 	{ "sandbox.security.allow_privileged", CY_CFG_BOOL, F(allow_privileged), "false", 0, 0,
@@ -119,6 +119,8 @@ const struct cy_cfg_key node_keys[] = {
 		"jobs asking for devices are refused unless true (and each is allowed)" },
 	{ "sandbox.images", CY_CFG_OBJECT, F(images), NULL, 0, 0, NULL, NULL, false, false,
 		"image name -> root filesystem directory (cynode addition)" },
+	{ "sandbox.images_dir", CY_CFG_STR, F(images_dir), NULL, 0, 0, NULL, NULL, false, false,
+		"imported images (cynode-node image import); default <state_dir>/images" },
 	{ "sandbox.max_output_bytes", CY_CFG_INT, F(max_output_bytes), "262144", 1024,
 		67108864, NULL, NULL, false, false,
 		"stdout and stderr cap per job, each (cynode addition)" },
@@ -294,10 +296,6 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk,
 	p = cfg->orch_url + strlen(cfg->orch_url);
 	while (p > cfg->orch_url && p[-1] == '/')
 		*--p = '\0';
-	if (strcmp(cfg->sb_runtime, "bwrap"))
-		return cy_error_set(err, EINVAL,
-			"%s: sandbox.runtime '%s' is not supported by this build; use bwrap", path,
-			cfg->sb_runtime);
 	if (cfg->state_dir[0] != '/')
 		return cy_error_set(err, EINVAL, "%s: storage.state_dir must be absolute", path);
 	if (!cfg->mount_root || !*cfg->mount_root) {
@@ -310,11 +308,14 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk,
 		cfg->timeout_default = cfg->timeout_max;
 	if (config_check_images(cfg, err) < 0)
 		return cy_error_wrap(err, "%s", path);
-	if (strcmp(cfg->default_image, "host") &&
-	    !(cfg->images && json_object_get(cfg->images, cfg->default_image)))
+	if (cfg->images_dir && cfg->images_dir[0] != '/')
+		return cy_error_set(err, EINVAL, "%s: sandbox.images_dir must be absolute", path);
+	if (!strcmp(cfg->sb_runtime, "bwrap") ? strcmp(cfg->default_image, "host") &&
+	    !node_image_rootfs_exists(cfg, cfg->default_image) :
+	    !node_image_name_valid(cfg->default_image))
 		return cy_error_set(err, EINVAL,
-			"%s: sandbox.default_image '%s' is neither 'host' nor a sandbox.images entry",
-			path, cfg->default_image);
+			"%s: sandbox.default_image '%s' is neither 'host', a sandbox.images entry "
+			"nor an imported image", path, cfg->default_image);
 	if (need_psk && config_psk(cfg, err) < 0)
 		return cy_error_wrap(err, "%s", path);
 	return 0;

@@ -34,6 +34,24 @@
 
 static const struct sandbox_runtime *runtime = &sandbox_bwrap;
 
+/* Picks the runtime sandbox.runtime names (set once, before any job). */
+static void
+node_runtime_select(const struct node_config *c)
+{
+	if (!strcmp(c->sb_runtime, "podman"))
+		runtime = &sandbox_podman;
+	else if (!strcmp(c->sb_runtime, "docker"))
+		runtime = &sandbox_docker;
+	else
+		runtime = &sandbox_bwrap;
+}
+
+const struct sandbox_runtime *
+node_runtime(void)
+{
+	return runtime;
+}
+
 /* Job ids running now (under node->lock), so a duplicate is refused. */
 struct active {
 	struct active *next;
@@ -46,7 +64,7 @@ struct job_req {
 	char **argv;
 	char **env;
 	size_t nenv;
-	const char *rootfs;
+	char *rootfs;		/* owned; NULL = host */
 	long long timeout_s;
 	struct sb_limits limits;
 	bool share_net;
@@ -60,6 +78,7 @@ job_req_release(struct job_req *r)
 
 	free(r->argv);
 	free(r->devices);
+	free(r->rootfs);
 	for (i = 0; i < r->nenv; i++)
 		free(r->env[i]);
 	free(r->env);
@@ -329,14 +348,20 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	if (n->applied.policy_images.n && !cy_strlist_has(&n->applied.policy_images, r->image))
 		return cy_buf_addf(d, "image '%.200s' is not allowed by the orchestrator policy",
 			r->image), -1;
-	if (!strcmp(r->image, "host")) {
+	if (runtime != &sandbox_bwrap) {
+		/* podman/docker: an OCI image reference the engine pulls. */
+		if (!strcmp(r->image, "host") || !node_image_name_valid(r->image))
+			return cy_buf_addf(d, "image '%.200s' is not an OCI image reference (the "
+				"%s runtime runs OCI images; \"host\" needs bwrap)", r->image,
+				runtime->name), -1;
+	} else if (!strcmp(r->image, "host")) {
 		r->rootfs = NULL;
 	} else {
-		r->rootfs = c->images ? json_string_value(json_object_get(c->images, r->image)) :
-			NULL;
+		r->rootfs = node_image_rootfs(c, r->image);
 		if (!r->rootfs)
 			return cy_buf_addf(d, "image '%.200s' is not available on this node "
-				"(known: host and the sandbox.images entries)", r->image), -1;
+				"(known: host, the sandbox.images entries and imported images)",
+				r->image), -1;
 	}
 	return 0;
 }
@@ -542,6 +567,7 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	job.job_id = r.job_id;
 	job.argv = r.argv;
 	job.env = r.env;
+	job.image = r.image;
 	job.rootfs = r.rootfs;
 	job.job_dir = dir;
 	job.timeout_s = r.timeout_s;
@@ -655,10 +681,20 @@ out:
 int
 node_sandbox_probe(const struct node *n, struct cy_error *err)
 {
+	node_runtime_select(&n->cfg);
 	if (cy_mkdir_p(n->cfg.mount_root, 0755, 0711) < 0)
 		return cy_error_errno(err, "cannot create mount root '%s'", n->cfg.mount_root);
 	if (node_mount_root_traversable(n->cfg.mount_root, err) < 0)
 		return -1;
+	{
+		char images[4096];
+		struct stat st;
+
+		/* Imported images are bound by path by the unprivileged bwrap too. */
+		node_images_dir(&n->cfg, images, sizeof(images));
+		if (stat(images, &st) == 0 && node_mount_root_traversable(images, err) < 0)
+			return -1;
+	}
 	return runtime->probe(n->cfg.mount_root, err);
 }
 

@@ -23,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "node.h"
+#include "strnum.h"
 #include "version.h"
 #include "fsutil.h"
 #include "banned.h"
@@ -32,23 +33,45 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: cynode-node [--config FILE] [--check-config] [--version] [--help]\n"
+		"       cynode-node [--config FILE] image import NAME DIR|TARBALL\n"
+		"       cynode-node [--config FILE] image list | image rm NAME\n"
 		"\n"
 		"  -c, --config FILE   node configuration (default " NODE_DEFAULT_CONFIG ")\n"
 		"      --check-config  validate the configuration, print it (secrets\n"
 		"                      redacted) and exit 0, or exit 2 with the problem\n"
 		"      --run-job FILE  run one RunJobRequest JSON file (\"-\" = stdin) in a\n"
-		"                      sandbox and print the RunJobResponse (debugging)\n"
+		"                      sandbox and print the RunJobResponse (debugging);\n"
+		"                      SIGINT or SIGTERM cancels the job\n"
+		"      --bench-sandbox N  time N sandboxed and N bare runs of /bin/true\n"
 		"  -V, --version       print the version\n"
 		"  -h, --help          this help\n");
+}
+
+/* --run-job: SIGINT or SIGTERM cancels the job (issue 5). */
+static char run_job_id[136];
+
+static void *
+run_job_signals(void *arg)
+{
+	sigset_t *set = arg;
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) == 0 && run_job_id[0])
+			node_job_cancel(run_job_id);
+	}
+	return NULL;
 }
 
 /* Runs one request file through the executor and prints the answer. */
 static int
 run_job_file(struct node *n, const char *file)
 {
+	static sigset_t set;
 	struct cy_buf body = CY_BUF_INIT, detail = CY_BUF_INIT;
 	enum cy_problem prob;
-	json_t *out;
+	pthread_t th;
+	json_t *out, *req;
 	char *s;
 	int rc;
 
@@ -65,6 +88,17 @@ run_job_file(struct node *n, const char *file)
 		cy_buf_release(&body);
 		return 2;
 	}
+	req = json_loadb(body.buf, body.len, 0, NULL);
+	if (json_is_string(json_object_get(req, "job_id")))
+		snprintf(run_job_id, sizeof(run_job_id), "%s",
+			json_string_value(json_object_get(req, "job_id")));
+	json_decref(req);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&th, NULL, run_job_signals, &set) == 0)
+		pthread_detach(th);
 	if (worker_run_job(n, body.buf, body.len, &out, &prob, &detail) < 0) {
 		out = json_pack("{s:s, s:s, s:i, s:s}", "type", cy_problem_type(prob), "title",
 			cy_problem_title(prob), "status", cy_problem_status(prob), "detail",
@@ -124,6 +158,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "run-job", required_argument, NULL, 'R' },
+		{ "bench-sandbox", required_argument, NULL, 'B' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -131,11 +166,14 @@ main(int argc, char **argv)
 	static struct node n;
 	struct cy_error err = CY_ERROR_INIT;
 	const char *config = NODE_DEFAULT_CONFIG, *run_job = NULL;
+	const char *errstr;
+	long long num;
+	int bench = 0;
 	bool check = false;
 	sigset_t set;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -145,6 +183,13 @@ main(int argc, char **argv)
 			break;
 		case 'R':
 			run_job = optarg;
+			break;
+		case 'B':
+			if (cy_strtonum(optarg, 1, 100000, &num, &errstr) < 0) {
+				fprintf(stderr, "cynode-node: --bench-sandbox wants a count 1-100000\n");
+				return 2;
+			}
+			bench = (int)num;
 			break;
 		case 'V':
 			printf("cynode-node %s (api v%s)\n", CYNODE_VERSION, CYNODE_API_VERSION);
@@ -157,13 +202,24 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (optind < argc && !strcmp(argv[optind], "image")) {
+		/* Image management needs the configuration, not the PSK. */
+		if (node_config_load(&n.cfg, config, false, &err) < 0) {
+			fprintf(stderr, "cynode-node: %s\n", err.msg);
+			node_config_release(&n.cfg);
+			return 2;
+		}
+		rc = node_image_main(&n.cfg, argc - optind - 1, argv + optind + 1);
+		node_config_release(&n.cfg);
+		return rc;
+	}
 	if (optind < argc) {
 		fprintf(stderr, "cynode-node: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (node_config_load(&n.cfg, config, !run_job, &err) < 0) {
+	if (node_config_load(&n.cfg, config, !run_job && !bench, &err) < 0) {
 		fprintf(stderr, "cynode-node: %s\n", err.msg);
 		node_config_release(&n.cfg);
 		return 2;
@@ -175,7 +231,7 @@ main(int argc, char **argv)
 	}
 	pthread_mutex_init(&n.lock, NULL);
 	n.base_url = node_base_url(&n.cfg);
-	if (run_job) {
+	if (run_job || bench) {
 		struct cy_error perr = CY_ERROR_INIT;
 
 		cy_log_setup("error", "text");
@@ -184,7 +240,7 @@ main(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
-		rc = run_job_file(&n, run_job);
+		rc = run_job ? run_job_file(&n, run_job) : node_bench_sandbox(&n, bench);
 		goto out;
 	}
 	if (setup_logging(&n.cfg) < 0) {

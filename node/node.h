@@ -60,6 +60,7 @@ struct node_config {
 	long long res_tmp;		/* issue 5: per-job limits */
 	long long res_nofile;
 	long long res_fsize;
+	char *images_dir;		/* issue 5: imported images */
 	long long timeout_default;
 	long long timeout_max;
 	char *mount_root;
@@ -164,5 +165,22 @@ void node_sandbox_kill_all(void);
 int node_job_cancel(const char *job_id);
 /* The isolation and limit features the sandbox runtime enforces here (new array). */
 json_t *node_sandbox_features(void);
+
+/* The sandbox runtime sandbox.runtime selected (set by node_sandbox_probe). */
+struct sandbox_runtime;
+const struct sandbox_runtime *node_runtime(void);
+
+/* bench.c (issue 5): --bench-sandbox N; returns the exit code. */
+int node_bench_sandbox(struct node *n, int count);
+
+/* image.c (issue 5): image directories and `cynode-node image ...`. */
+bool node_image_name_valid(const char *s);
+/* sandbox.images_dir or <state_dir>/images, into buf. */
+const char *node_images_dir(const struct node_config *c, char *buf, size_t size);
+/* The root filesystem directory of image `name` (caller frees), or NULL. */
+char *node_image_rootfs(const struct node_config *c, const char *name);
+bool node_image_rootfs_exists(const struct node_config *c, const char *name);
+/* `image import|list|rm ...` (argv after "image"); returns the exit code. */
+int node_image_main(const struct node_config *c, int argc, char **argv);
 
 #endif

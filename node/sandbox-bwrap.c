@@ -25,7 +25,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -49,7 +48,6 @@
 #define BWRAP_PATH "/usr/bin/bwrap"
 #define SB_UID "65534"
 #define SB_UID_N 65534
-#define KILL_GRACE_MS 5000
 
 /* Fixed fd numbers in the child, right before exec. */
 #define FD_STATUS 3
@@ -472,99 +470,25 @@ running_kill(struct running *r)
 		sb_cgroup_kill(r->cg);
 }
 
-/* Appends what fd has to b, keeping at most max bytes; 1 at EOF. */
-static int
-bwrap_drain(int fd, struct cy_buf *b, size_t max, bool *trunc)
-{
-	char tmp[65536];
-	ssize_t n;
-	size_t keep;
-
-	n = read(fd, tmp, sizeof(tmp));
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : 1;
-	if (n == 0)
-		return 1;
-	keep = b->len < max ? max - b->len : 0;
-	if ((size_t)n > keep)
-		*trunc = true;
-	else
-		keep = (size_t)n;
-	if (keep)
-		cy_buf_add(b, tmp, keep);
-	return 0;
-}
-
-/*
- * Reads the three pipes until they all close, killing the sandbox when the
- * deadline passes.  Returns true when the timeout fired.
- */
+/* sandbox_collect's callbacks: has the job been killed; kill it now. */
 static bool
-bwrap_wait_output(struct running *r, int out_r, int err_r, int st_r, long long timeout_s,
-	size_t max, struct sandbox_result *res, struct cy_buf *status)
+running_killed(void *arg)
 {
-	struct pollfd p[3] = { { out_r, POLLIN, 0 }, { err_r, POLLIN, 0 }, { st_r, POLLIN, 0 } };
-	int64_t deadline = cy_mono_ms() + timeout_s * 1000, grace_end = 0;
-	bool timed_out = false, st_trunc = false, killed = false;
-	int open_n = 3, i, ms;
+	struct running *r = arg;
+	bool k;
 
-	while (open_n > 0) {
-		int64_t now = cy_mono_ms();
-
-		if (!timed_out && now >= deadline) {
-			timed_out = true;
-			running_kill(r);
-			grace_end = now + KILL_GRACE_MS;
-		}
-		pthread_mutex_lock(&running_lock);
-		if (r->killed && !killed) {
-			killed = true;
-			if (!grace_end)
-				grace_end = now + KILL_GRACE_MS;
-		}
-		pthread_mutex_unlock(&running_lock);
-		if (grace_end && now >= grace_end)
-			break;
-		ms = (int)((grace_end ? grace_end : deadline) - now);
-		if (ms > 200)
-			ms = 200;
-		if (ms < 0)
-			ms = 0;
-		if (poll(p, 3, ms) < 0 && errno != EINTR)
-			break;
-		for (i = 0; i < 3; i++) {
-			int eof;
-
-			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if (i == 0)
-				eof = bwrap_drain(p[i].fd, &res->out, max, &res->trunc_out);
-			else if (i == 1)
-				eof = bwrap_drain(p[i].fd, &res->err, max, &res->trunc_err);
-			else
-				eof = bwrap_drain(p[i].fd, status, 4096, &st_trunc);
-			if (eof) {
-				p[i].fd = -1;
-				open_n--;
-			}
-		}
-	}
-	return timed_out;
+	pthread_mutex_lock(&running_lock);
+	k = r->killed != KILLED_NONE;
+	pthread_mutex_unlock(&running_lock);
+	return k;
 }
 
-/* Appends a line saying why the node stopped the job to its stderr. */
 static void
-bwrap_note(struct sandbox_result *res, size_t max, const char *msg)
+running_kill_cb(void *arg)
 {
-	size_t ml = strlen(msg);
-
-	/* Keep the note even when stderr is full: it says what happened. */
-	if (res->err.len + ml + 1 > max && max > ml + 1)
-		cy_buf_setlen(&res->err, max - ml - 1);
-	if (res->err.len && res->err.buf[res->err.len - 1] != '\n')
-		cy_buf_addch(&res->err, '\n');
-	cy_buf_addstr(&res->err, msg);
+	running_kill(arg);
 }
+
 
 static void
 bwrap_status(const struct sandbox_job *job, struct running *r, const struct sb_cgroup *cg,
@@ -579,15 +503,15 @@ bwrap_status(const struct sandbox_job *job, struct running *r, const struct sb_c
 		res->exit_code = -1;
 		snprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n",
 			job->timeout_s);
-		bwrap_note(res, job->max_output, msg);
+		sandbox_note(res, job->max_output, msg);
 	} else if (r->killed == KILLED_CANCEL) {
 		res->status = SANDBOX_CANCELED;
 		res->exit_code = -1;
-		bwrap_note(res, job->max_output, "cynode: killed: job canceled\n");
+		sandbox_note(res, job->max_output, "cynode: killed: job canceled\n");
 	} else if (r->killed) {
 		res->status = SANDBOX_FAILED;
 		res->exit_code = -1;
-		bwrap_note(res, job->max_output, "cynode: killed: the node is shutting down\n");
+		sandbox_note(res, job->max_output, "cynode: killed: the node is shutting down\n");
 	} else if (!strstr(status->buf, "child-pid")) {
 		struct cy_buf m = CY_BUF_INIT;
 
@@ -613,12 +537,12 @@ bwrap_status(const struct sandbox_job *job, struct running *r, const struct sb_c
 			res->exit_code = 137;
 		snprintf(msg, sizeof(msg), "cynode: killed: out of memory (memory limit %lld MB)\n",
 			job->limits.mem_mb);
-		bwrap_note(res, job->max_output, msg);
+		sandbox_note(res, job->max_output, msg);
 	}
 	if (res->pids_hit) {
 		snprintf(msg, sizeof(msg), "cynode: the job reached its process limit "
 			"(%lld processes); further forks failed\n", job->limits.pids);
-		bwrap_note(res, job->max_output, msg);
+		sandbox_note(res, job->max_output, msg);
 	}
 }
 
@@ -706,8 +630,8 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	r.job_id = (char *)job->job_id;
 	r.cg = &cg;
 	running_add(&r);
-	timed_out = bwrap_wait_output(&r, outp[0], errp[0], stp[0], job->timeout_s,
-		job->max_output, res, &status);
+	timed_out = sandbox_collect(outp[0], errp[0], stp[0], job->timeout_s, job->max_output,
+		res, &status, running_killed, running_kill_cb, &r);
 	if (timed_out || r.killed)
 		running_kill(&r);
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)

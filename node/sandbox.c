@@ -3,12 +3,105 @@
  * output safe for JSON (cut at a UTF-8 boundary, invalid bytes and NULs
  * replaced by U+FFFD, never longer than the cap).
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "sandbox.h"
+#include "timeutil.h"
 #include "banned.h"
+
+#define KILL_GRACE_MS 5000
+
+void
+sandbox_note(struct sandbox_result *res, size_t max, const char *msg)
+{
+	size_t ml = strlen(msg);
+
+	/* Keep the note even when stderr is full: it says what happened. */
+	if (res->err.len + ml + 1 > max && max > ml + 1)
+		cy_buf_setlen(&res->err, max - ml - 1);
+	if (res->err.len && res->err.buf[res->err.len - 1] != '\n')
+		cy_buf_addch(&res->err, '\n');
+	cy_buf_addstr(&res->err, msg);
+}
+
+/* Appends what fd has to b, keeping at most max bytes; 1 at EOF. */
+static int
+sandbox_drain(int fd, struct cy_buf *b, size_t max, bool *trunc)
+{
+	char tmp[65536];
+	ssize_t n;
+	size_t keep;
+
+	n = read(fd, tmp, sizeof(tmp));
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : 1;
+	if (n == 0)
+		return 1;
+	keep = b->len < max ? max - b->len : 0;
+	if ((size_t)n > keep)
+		*trunc = true;
+	else
+		keep = (size_t)n;
+	if (keep)
+		cy_buf_add(b, tmp, keep);
+	return 0;
+}
+
+bool
+sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
+	struct sandbox_result *res, struct cy_buf *status, bool (*killed)(void *),
+	void (*kill_now)(void *), void *arg)
+{
+	struct pollfd p[3] = { { out_r, POLLIN, 0 }, { err_r, POLLIN, 0 }, { st_r, POLLIN, 0 } };
+	int64_t deadline = cy_mono_ms() + timeout_s * 1000, grace_end = 0;
+	bool timed_out = false, st_trunc = false;
+	int open_n = 0, i, ms;
+
+	for (i = 0; i < 3; i++)
+		open_n += p[i].fd >= 0;
+	while (open_n > 0) {
+		int64_t now = cy_mono_ms();
+
+		if (!timed_out && now >= deadline) {
+			timed_out = true;
+			kill_now(arg);
+			grace_end = now + KILL_GRACE_MS;
+		}
+		if (!grace_end && killed(arg))
+			grace_end = now + KILL_GRACE_MS;
+		if (grace_end && now >= grace_end)
+			break;
+		ms = (int)((grace_end ? grace_end : deadline) - now);
+		if (ms > 200)
+			ms = 200;
+		if (ms < 0)
+			ms = 0;
+		if (poll(p, 3, ms) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < 3; i++) {
+			int eof;
+
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (i == 0)
+				eof = sandbox_drain(p[i].fd, &res->out, max, &res->trunc_out);
+			else if (i == 1)
+				eof = sandbox_drain(p[i].fd, &res->err, max, &res->trunc_err);
+			else
+				eof = sandbox_drain(p[i].fd, status, 4096, &st_trunc);
+			if (eof) {
+				p[i].fd = -1;
+				open_n--;
+			}
+		}
+	}
+	return timed_out;
+}
 
 void
 sandbox_result_release(struct sandbox_result *res)

@@ -32,7 +32,8 @@ struct sandbox_job {
 	const char *job_id;
 	char **argv;		/* NULL-terminated */
 	char **env;		/* "KEY=VALUE", NULL-terminated, already filtered */
-	const char *rootfs;	/* image directory, NULL = the host's /usr etc. */
+	const char *image;	/* the image name (podman/docker pull it) */
+	const char *rootfs;	/* bwrap: image directory, NULL = the host's /usr etc. */
 	const char *job_dir;	/* <mount_root>/<job_id>, with workspace/ and job/ */
 	long long timeout_s;
 	size_t max_output;	/* per stream */
@@ -67,6 +68,8 @@ struct sandbox_runtime {
 };
 
 extern const struct sandbox_runtime sandbox_bwrap;
+extern const struct sandbox_runtime sandbox_podman;	/* sandbox-oci.c */
+extern const struct sandbox_runtime sandbox_docker;
 
 /* sandbox-cgroup.c: per-job cgroups (v2, else v1) for memory, pids and CPU. */
 enum { SB_CG_MEMORY, SB_CG_PIDS, SB_CG_CPU, SB_CG_N };
@@ -91,6 +94,17 @@ bool sb_cgroup_pids_hit(const struct sb_cgroup *c);
 void sb_cgroup_destroy(struct sb_cgroup *c);
 
 void sandbox_result_release(struct sandbox_result *res);
+/*
+ * Reads the job's stdout and stderr (each capped at max while reading) and
+ * a status pipe (st_r, or -1) until all close.  Calls kill_now(arg) at the
+ * timeout; once killed(arg) or the timeout, waits at most 5 s more.
+ * Returns true when the timeout fired.
+ */
+bool sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
+	struct sandbox_result *res, struct cy_buf *status, bool (*killed)(void *),
+	void (*kill_now)(void *), void *arg);
+/* Appends the node's note (why it stopped the job) to stderr, kept within max. */
+void sandbox_note(struct sandbox_result *res, size_t max, const char *msg);
 /* Cuts b to at most max bytes at a UTF-8 boundary and replaces invalid bytes with U+FFFD. */
 void sandbox_utf8_clean(struct cy_buf *b, size_t max);
 

@@ -202,6 +202,28 @@ create_id()
 	run -4 cynork task result 00000000-0000-0000-0000-000000000000
 }
 
+@test "task wait ID...: 0 when all completed, else the first failed job's code" {
+	local ok bad3 bad5
+
+	ok=$(create_id --command 'echo fine')
+	bad3=$(create_id --command 'exit 3')
+	bad5=$(create_id --command 'exit 5')
+	run cynork task wait "$ok"
+	assert_success
+	assert_output --partial "status=completed"
+	run -3 cynork task wait "$ok" "$bad3" "$bad5"
+	[ "${#lines[@]}" -eq 3 ]
+	run -5 cynork task wait "$bad5" "$bad3"
+	run -5 cynork -o json task wait "$bad5"
+	run jq -e '.exit_code == 5 and .status == "failed"' <<<"$output"
+	assert_success
+	run -4 cynork task wait "$ok" no-such-task
+	run -2 cynork task wait
+	run -2 cynork task wait "$ok" --timeout soon
+	run -2 cynork task wait "$ok" --timeout 0s
+	CYNORK_TOKEN= run -3 cynork --config "$CY_TMP/none.yaml" task wait "$ok"
+}
+
 # --- these leave long jobs on the node: keep them last ----------------------
 
 @test "task create --wait --timeout 1s gives up with exit 124" {
@@ -210,6 +232,14 @@ create_id()
 	run -124 cynork task create --command 'sleep 5' --wait --timeout 1s
 	assert_output --partial "gave up waiting"
 	[ $((SECONDS - t0)) -lt 5 ]
+}
+
+@test "task wait --timeout gives up with exit 124 and says so" {
+	local id
+
+	id=$(create_id --command 'sleep 4')
+	run -124 --separate-stderr cynork task wait "$id" --timeout 1s
+	[[ $stderr == *"gave up waiting"* ]]
 }
 
 @test "declining the cancel prompt sends nothing and exits 0" {

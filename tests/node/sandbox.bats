@@ -259,3 +259,26 @@ refused()
 		[[ "$output" == *resources* ]]
 	done
 }
+
+@test "SIGTERM cancels a --run-job job with its grandchildren: status canceled" {
+	local pid i
+	jq -cn '{version:1, task_id:"t", job_id:"j-cancel", sandbox:{command:["/bin/sh","-c",
+		"( (sleep 3; echo late >/workspace/late) & ); setsid sleep 43 & touch /workspace/started; sleep 43"]}}' \
+		>"$D/cancel.json"
+	"$CY_BUILD/cynode-node" --config "$D/node.yaml" --run-job "$D/cancel.json" >"$D/cancel.out" &
+	pid=$!
+	for i in $(seq 1 50); do
+		[ -e "$D/state/sandbox_mounts/j-cancel/workspace/started" ] && break
+		sleep 0.1
+	done
+	kill -TERM "$pid"
+	wait "$pid" || true
+	output=$(cat "$D/cancel.out")
+	[ "$(field .status)" = canceled ]
+	[ "$(field .exit_code)" = -1 ]
+	[[ "$(field .stderr)" == *"job canceled"* ]]
+	sleep 3.5
+	[ ! -e "$D/state/sandbox_mounts/j-cancel/workspace/late" ]
+	run pgrep -f 'sleep 43'
+	assert_failure
+}

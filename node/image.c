@@ -1,0 +1,304 @@
+/*
+ * Sandbox images: root filesystem directories a job's read-only root is
+ * made from.  An image is either a sandbox.images entry of node.yaml
+ * (name -> directory) or a directory under sandbox.images_dir (default
+ * <state_dir>/images) put there by
+ *
+ *	cynode-node image import NAME DIR|TARBALL
+ *	cynode-node image list
+ *	cynode-node image rm NAME
+ *
+ * An import copies the tree (cp -a) or unpacks the tarball (tar, without
+ * owners) into a temporary directory next to the images, checks that it is
+ * a root filesystem (it has /bin/sh), clears setuid/setgid bits and renames
+ * it into place, so a job never sees a half-imported image.  "host" is
+ * built in and names the host's own system directories.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "fsutil.h"
+#include "json.h"
+#include "node.h"
+#include "banned.h"
+
+extern char **environ;
+
+/* Image names: docker-like references, [A-Za-z0-9._:@/-], 1-200, no "..". */
+bool
+node_image_name_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 200 || strstr(s, "..") || s[0] == '/' || s[0] == '.' || s[0] == '-')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			    strchr("._:@/-", c)))
+			return false;
+	}
+	return true;
+}
+
+const char *
+node_images_dir(const struct node_config *c, char *buf, size_t size)
+{
+	if (c->images_dir && *c->images_dir)
+		snprintf(buf, size, "%s", c->images_dir);
+	else
+		snprintf(buf, size, "%s/images", c->state_dir);
+	return buf;
+}
+
+/* The directory name of an image: '/' becomes "%2F". */
+static char *
+image_dirname(const char *name)
+{
+	struct cy_buf b = CY_BUF_INIT;
+
+	for (; *name; name++) {
+		if (*name == '/')
+			cy_buf_addstr(&b, "%2F");
+		else
+			cy_buf_addch(&b, *name);
+	}
+	return cy_buf_detach(&b, NULL);
+}
+
+char *
+node_image_rootfs(const struct node_config *c, const char *name)
+{
+	const char *dir;
+	char base[4096], *enc, *p;
+	struct stat st;
+
+	if (c->images && (dir = json_string_value(json_object_get(c->images, name))))
+		return xstrdup(dir);
+	if (!node_image_name_valid(name))
+		return NULL;
+	enc = image_dirname(name);
+	p = xasprintf("%s/%s", node_images_dir(c, base, sizeof(base)), enc);
+	free(enc);
+	if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+		return p;
+	free(p);
+	return NULL;
+}
+
+bool
+node_image_rootfs_exists(const struct node_config *c, const char *name)
+{
+	char *p = node_image_rootfs(c, name);
+
+	free(p);
+	return p != NULL;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+/* Setuid and setgid bits gain nothing in a sandbox (nosuid); drop them anyway. */
+static int
+strip_suid(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (flag == FTW_F && (st->st_mode & (S_ISUID | S_ISGID)))
+		chmod(path, st->st_mode & 0777);
+	return 0;
+}
+
+/* Runs argv to the end; 0 when it exited 0. */
+static int
+image_spawn(char *const argv[])
+{
+	pid_t pid;
+	int ws;
+
+	if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0)
+		return -1;
+	while (waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : -1;
+}
+
+static int
+image_import(const struct node_config *c, const char *name, const char *src)
+{
+	char base[4096], *tmp = NULL, *dst = NULL, *old = NULL, *enc = NULL, *sh = NULL;
+	struct stat st, sst;
+	int rc = 1;
+
+	if (!node_image_name_valid(name) || !strcmp(name, "host")) {
+		fprintf(stderr, "cynode-node: image name '%s' is not valid: use letters, digits "
+			"and ._:@/- (\"host\" is built in)\n", name);
+		return 2;
+	}
+	if (stat(src, &sst) < 0) {
+		fprintf(stderr, "cynode-node: '%s': %s\n", src, strerror(errno));
+		return 2;
+	}
+	if (!S_ISDIR(sst.st_mode) && !S_ISREG(sst.st_mode)) {
+		fprintf(stderr, "cynode-node: '%s' is neither a directory nor a tarball\n", src);
+		return 2;
+	}
+	node_images_dir(c, base, sizeof(base));
+	if (cy_mkdir_p(base, 0755, 0755) < 0) {
+		fprintf(stderr, "cynode-node: cannot create '%s': %s\n", base, strerror(errno));
+		return 1;
+	}
+	chmod(base, 0755);
+	enc = image_dirname(name);
+	dst = xasprintf("%s/%s", base, enc);
+	tmp = xasprintf("%s/.import-XXXXXX", base);
+	if (!mkdtemp(tmp)) {
+		fprintf(stderr, "cynode-node: cannot create a directory in '%s': %s\n", base,
+			strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	chmod(tmp, 0755);
+	if (S_ISDIR(sst.st_mode)) {
+		char *from = xasprintf("%s/.", src);
+		char *argv[] = { "/bin/cp", "-a", "--no-preserve=ownership", from, tmp, NULL };
+
+		rc = image_spawn(argv);
+		free(from);
+	} else {
+		char *argv[] = { "/bin/tar", "-x", "--no-same-owner", "-f", (char *)src, "-C", tmp,
+			NULL };
+
+		rc = image_spawn(argv);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "cynode-node: copying '%s' failed\n", src);
+		rc = 1;
+		goto out;
+	}
+	sh = xasprintf("%s/bin/sh", tmp);
+	if (lstat(sh, &st) < 0) {
+		fprintf(stderr, "cynode-node: '%s' is not a root filesystem: it has no /bin/sh\n",
+			src);
+		rc = 1;
+		goto out;
+	}
+	nftw(tmp, strip_suid, 16, FTW_PHYS | FTW_MOUNT);
+	if (lstat(dst, &st) == 0) {
+		old = xasprintf("%s.old", tmp);
+		if (rename(dst, old) < 0) {
+			fprintf(stderr, "cynode-node: cannot replace '%s': %s\n", dst, strerror(errno));
+			rc = 1;
+			goto out;
+		}
+	}
+	if (rename(tmp, dst) < 0) {
+		fprintf(stderr, "cynode-node: cannot rename into '%s': %s\n", dst, strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	printf("image '%s' imported into %s\n", name, dst);
+	rc = 0;
+out:
+	if (tmp)
+		nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (old)
+		nftw(old, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	free(old);
+	free(sh);
+	free(tmp);
+	free(dst);
+	free(enc);
+	return rc;
+}
+
+static int
+image_list(const struct node_config *c)
+{
+	char base[4096];
+	struct dirent *de;
+	const char *k;
+	json_t *v;
+	DIR *d;
+
+	printf("host\t(host system directories)\n");
+	json_object_foreach(c->images, k, v)
+		printf("%s\t%s\n", k, json_string_value(v));
+	d = opendir(node_images_dir(c, base, sizeof(base)));
+	while (d && (de = readdir(d))) {
+		struct cy_buf name = CY_BUF_INIT;
+		const char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		for (p = de->d_name; *p; p++) {
+			if (!strncmp(p, "%2F", 3)) {
+				cy_buf_addch(&name, '/');
+				p += 2;
+			} else {
+				cy_buf_addch(&name, *p);
+			}
+		}
+		printf("%s\t%s/%s\n", name.buf, base, de->d_name);
+		cy_buf_release(&name);
+	}
+	if (d)
+		closedir(d);
+	return 0;
+}
+
+static int
+image_rm(const struct node_config *c, const char *name)
+{
+	char base[4096], *enc, *dst;
+	struct stat st;
+	int rc = 0;
+
+	if (!node_image_name_valid(name)) {
+		fprintf(stderr, "cynode-node: image name '%s' is not valid\n", name);
+		return 2;
+	}
+	enc = image_dirname(name);
+	dst = xasprintf("%s/%s", node_images_dir(c, base, sizeof(base)), enc);
+	if (lstat(dst, &st) < 0) {
+		fprintf(stderr, "cynode-node: no imported image '%s'\n", name);
+		rc = 1;
+	} else {
+		nftw(dst, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+		printf("image '%s' removed\n", name);
+	}
+	free(dst);
+	free(enc);
+	return rc;
+}
+
+int
+node_image_main(const struct node_config *c, int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[0], "import"))
+		return image_import(c, argv[1], argv[2]);
+	if (argc == 1 && !strcmp(argv[0], "list"))
+		return image_list(c);
+	if (argc == 2 && !strcmp(argv[0], "rm"))
+		return image_rm(c, argv[1]);
+	fprintf(stderr, "usage: cynode-node [--config FILE] image import NAME DIR|TARBALL\n"
+		"       cynode-node [--config FILE] image list\n"
+		"       cynode-node [--config FILE] image rm NAME\n");
+	return 2;
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env bats
+#
+# images.bats: sandbox images.  `cynode-node image import NAME DIR|TARBALL`
+# with a tiny root filesystem built from Debian's busybox-static, jobs that
+# run on it (and see nothing of the host), sandbox.allowed_images, and the
+# import's refusals.  Real bwrap through `cynode-node --run-job`.
+
+load ../lib/harness
+
+setup_file()
+{
+	cy_setup_file
+	[ -x /bin/busybox ] || skip "busybox-static is not installed (scripts/deps)"
+	D=$CY_TMP/node
+	mkdir -p "$D/state"
+	printf 'x\n' >"$D/psk"
+	chmod 0600 "$D/psk"
+	cat >"$D/node.yaml" <<-YAML
+	version: 1
+	orchestrator:
+	  url: "http://127.0.0.1:1"
+	  registration_psk_file: "$D/psk"
+	node:
+	  id: node-01
+	storage:
+	  state_dir: "$D/state"
+	YAML
+	# A root filesystem: busybox and one symlink per applet.
+	R=$CY_TMP/rootfs
+	mkdir -p "$R/bin" "$R/etc"
+	cp /bin/busybox "$R/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"
+	done
+	echo "busybox-image" >"$R/etc/image-name"
+	tar -C "$R" -cf "$CY_TMP/rootfs.tar" .
+	export D R
+}
+
+teardown_file() { cy_teardown_file; }
+
+node() { "$CY_BUILD/cynode-node" --config "${CONF:-$D/node.yaml}" "$@"; }
+
+# job JOB_ID IMAGE SCRIPT: run it; $output = response
+job()
+{
+	jq -cn --arg id "$1" --arg img "$2" --arg s "$3" \
+		'{version:1, task_id:"t", job_id:$id, sandbox:{image:$img, command:["/bin/sh","-c",$s]}}' \
+		>"$D/req-$1.json"
+	run node --run-job "$D/req-$1.json"
+}
+
+field() { printf '%s' "$output" | jq -r "$1"; }
+
+@test "image import from a directory, list, and a job on it sees only the image" {
+	run node image import busybox:1 "$R"
+	assert_success
+	assert_output --partial "image 'busybox:1' imported"
+	run node image list
+	assert_success
+	assert_output --partial "busybox:1"
+	assert_output --partial "host"
+	job i-dir busybox:1 'cat /etc/image-name; busybox | head -1; ls /usr/bin/apt 2>&1; id -u; touch /bin/x 2>&1 || echo ro'
+	assert_success
+	[ "$(field .status)" = completed ]
+	[[ "$(field .stdout)" == busybox-image*BusyBox* ]]
+	[[ "$(field .stdout)" == *"No such file"* ]]
+	[[ "$(field .stdout)" == *65534* ]]
+	[[ "$(field .stdout)" == *ro ]]
+}
+
+@test "image import from a tarball; a name with a slash" {
+	run node image import registry.local/tools/bb:2 "$CY_TMP/rootfs.tar"
+	assert_success
+	[ -d "$D/state/images/registry.local%2Ftools%2Fbb:2/bin" ]
+	job i-tar registry.local/tools/bb:2 'cat /etc/image-name'
+	assert_success
+	[ "$(field .stdout)" = busybox-image ]
+	run node image list
+	assert_output --partial "registry.local/tools/bb:2"
+}
+
+@test "re-import replaces the image; rm removes it and jobs then get a 400" {
+	echo second >"$CY_TMP/second"
+	cp -a "$R" "$CY_TMP/rootfs2"
+	echo "version-2" >"$CY_TMP/rootfs2/etc/image-name"
+	run node image import bb-re "$R"
+	assert_success
+	run node image import bb-re "$CY_TMP/rootfs2"
+	assert_success
+	job i-re bb-re 'cat /etc/image-name'
+	[ "$(field .stdout)" = version-2 ]
+	run node image rm bb-re
+	assert_success
+	job i-gone bb-re 'true'
+	assert_failure 1
+	[ "$(field .status)" = 400 ]
+	[[ "$(field .detail)" == *"not available"* ]]
+	run node image rm bb-re
+	assert_failure 1
+}
+
+@test "setuid bits are dropped on import" {
+	cp -a "$R" "$CY_TMP/rootfs-suid"
+	cp /bin/busybox "$CY_TMP/rootfs-suid/bin/suidbox"
+	chmod 4755 "$CY_TMP/rootfs-suid/bin/suidbox"
+	run node image import bb-suid "$CY_TMP/rootfs-suid"
+	assert_success
+	[ "$(stat -c %a "$D/state/images/bb-suid/bin/suidbox")" = 755 ]
+}
+
+@test "image import refuses bad names, missing sources and non-root filesystems" {
+	local n
+	for n in "" host ../x /abs "a b" "x/../y" -flag; do
+		run node image import "$n" "$R"
+		assert_failure 2
+		assert_output --partial "not valid"
+	done
+	run node image import ok-name "$CY_TMP/does-not-exist"
+	assert_failure 2
+	mkdir -p "$CY_TMP/empty"
+	run node image import empty "$CY_TMP/empty"
+	assert_failure 1
+	assert_output --partial "no /bin/sh"
+	[ ! -e "$D/state/images/empty" ]
+	printf 'not a tarball' >"$CY_TMP/bad.tar"
+	run node image import badtar "$CY_TMP/bad.tar"
+	assert_failure 1
+	[ ! -e "$D/state/images/badtar" ]
+	run node image frobnicate
+	assert_failure 2
+	assert_output --partial usage
+	# nothing half-imported is left behind
+	run ls -A "$D/state/images"
+	refute_output --partial .import
+}
+
+@test "sandbox.allowed_images refuses other images with a reason" {
+	run node image import busybox:1 "$R"
+	sed -e '$a sandbox:\n  allowed_images: ["busybox:1"]' "$D/node.yaml" >"$D/allow.yaml"
+	CONF=$D/allow.yaml job i-allowed busybox:1 'echo ok'
+	assert_success
+	[ "$(field .stdout)" = ok ]
+	CONF=$D/allow.yaml job i-host host 'echo no'
+	assert_failure 1
+	[ "$(field .status)" = 400 ]
+	[[ "$(field .detail)" == *allowed_images* ]]
+}
+
+@test "sandbox.images maps a name to a directory; default_image may be an imported image" {
+	sed -e "\$a sandbox:\n  default_image: \"busybox:1\"\n  images:\n    mine: \"$R\"" \
+		"$D/node.yaml" >"$D/map.yaml"
+	CONF=$D/map.yaml job i-map mine 'cat /etc/image-name'
+	assert_success
+	[ "$(field .stdout)" = busybox-image ]
+	jq -cn '{version:1, task_id:"t", job_id:"i-def", sandbox:{command:["/bin/sh","-c","busybox | head -1"]}}' >"$D/def.json"
+	CONF=$D/map.yaml run node --run-job "$D/def.json"
+	assert_success
+	[[ "$(field .stdout)" == BusyBox* ]]
+	sed -e '$a sandbox:\n  images_dir: "relative/dir"' "$D/node.yaml" >"$D/bad.yaml"
+	CONF=$D/bad.yaml run node --check-config
+	assert_failure 2
+	assert_output --partial images_dir
+}

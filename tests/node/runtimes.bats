@@ -1,0 +1,113 @@
+#!/usr/bin/env bats
+#
+# runtimes.bats: the sandbox runtime interface (probe, run, kill).
+# bubblewrap is the default; podman and docker are used when configured,
+# and their job tests skip cleanly when the engine cannot run containers
+# here.  /readyz is 503 with the reason when the configured runtime cannot
+# start a sandbox.  The capability report lists the enforced features.
+
+load ../lib/harness
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start
+	cy_node_start node-01 orchestrator.report_interval_seconds=1
+}
+
+teardown_file() { cy_teardown_file; }
+
+# start_node SLUG KEY=VAL...: a node that may never become ready
+start_node()
+{
+	local slug=$1 conf
+	shift
+	conf=$(cy_node_config "$slug" "$@")
+	stack_node_start "$conf" "$CY_TMP/node-$slug.log" "$CY_TMP/node-$slug/pid"
+	cy__track "$STACK_NODE_PID"
+	NODE_URL=http://127.0.0.1:$(cat "$CY_TMP/node-$slug/port")
+	stack_wait_http "$NODE_URL/healthz" 200 20 "$STACK_NODE_PID"
+}
+
+engine_works() { command -v "$1" >/dev/null && timeout 20 "$1" info >/dev/null 2>&1; }
+
+@test "the capability report lists the sandbox features enforced here" {
+	local caps
+	sleep 1.5
+	caps=$(cy_psql "SELECT c.capability_snapshot FROM node_capabilities c JOIN nodes n ON n.id = c.node_id WHERE n.node_slug = 'node-01'")
+	[ "$(jq -r .sandbox.supported <<<"$caps")" = true ]
+	[ "$(jq -r .sandbox.runtime <<<"$caps")" = bwrap ]
+	for f in userns pidns mountns ipcns utsns netns seccomp no_new_privs caps_dropped rlimits; do
+		jq -e --arg f "$f" '.sandbox.features | index($f)' <<<"$caps" >/dev/null
+	done
+	# cgroup features appear exactly when this host lets the node use them
+	if [ "$(id -u)" = 0 ] && [ -w /sys/fs/cgroup/pids ] || [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		jq -e '.sandbox.features | map(select(test("^cgroups_v"))) | length == 1' <<<"$caps"
+	fi
+}
+
+@test "readyz is 503 naming podman when sandbox.runtime is podman and it cannot run" {
+	engine_works podman && skip "podman works here"
+	start_node node-podman sandbox.runtime=podman
+	run curl -s -m 5 "$NODE_URL/readyz"
+	assert_output --partial "sandbox runtime unavailable"
+	assert_output --partial podman
+	run stack_http_code "$NODE_URL/readyz"
+	assert_output 503
+	cy_node_stop node-podman
+}
+
+@test "readyz is 503 naming docker when sandbox.runtime is docker and no engine runs" {
+	engine_works docker && skip "docker works here"
+	start_node node-docker sandbox.runtime=docker
+	run curl -s -m 5 "$NODE_URL/readyz"
+	assert_output --partial "sandbox runtime unavailable"
+	assert_output --partial docker
+	run stack_http_code "$NODE_URL/readyz"
+	assert_output 503
+	cy_node_stop node-docker
+}
+
+@test "readyz is 503 when the mount root cannot be used" {
+	mkdir -p "$CY_TMP/blocker"
+	: >"$CY_TMP/blocker/file"
+	start_node node-badroot "sandbox.mount_root=\"$CY_TMP/blocker/file/mounts\""
+	run curl -s -m 5 "$NODE_URL/readyz"
+	assert_output --partial "sandbox runtime unavailable"
+	cy_node_stop node-badroot
+}
+
+@test "sandbox.runtime rejects unknown runtimes" {
+	local conf
+	conf=$(cy_node_config node-lxc sandbox.runtime=lxc)
+	run "$CY_BUILD/cynode-node" --config "$conf" --check-config
+	assert_failure 2
+	assert_output --partial sandbox.runtime
+}
+
+# A job through podman or docker on an image imported from a busybox rootfs.
+oci_job()
+{
+	local engine=$1 conf out
+	engine_works "$engine" || skip "$engine cannot run containers here"
+	[ -x /bin/busybox ] || skip "busybox-static not installed"
+	mkdir -p "$CY_TMP/oci/bin"
+	cp /bin/busybox "$CY_TMP/oci/bin/"
+	for a in sh echo id cat; do ln -sf busybox "$CY_TMP/oci/bin/$a"; done
+	tar -C "$CY_TMP/oci" -cf "$CY_TMP/oci.tar" .
+	"$engine" import "$CY_TMP/oci.tar" cynode-test-bb:latest >/dev/null
+	conf=$(cy_node_config "node-$engine" "sandbox.runtime=$engine" \
+		"sandbox.default_image=\"cynode-test-bb:latest\"")
+	jq -cn '{version:1, task_id:"t", job_id:"oci-1", sandbox:{image:"cynode-test-bb:latest",
+		command:["/bin/sh","-c","id -u; echo x >/workspace/f && echo ws-ok; touch /etc/x 2>/dev/null || echo ro"]}}' \
+		>"$CY_TMP/oci.json"
+	run "$CY_BUILD/cynode-node" --config "$conf" --run-job "$CY_TMP/oci.json"
+	assert_success
+	out=$(jq -r .stdout <<<"$output")
+	[ "$(jq -r .status <<<"$output")" = completed ]
+	[[ "$out" == *65534* && "$out" == *ws-ok* && "$out" == *ro* ]]
+}
+
+@test "podman runs a job when configured and installed" { oci_job podman; }
+@test "docker runs a job when configured and installed" { oci_job docker; }
