@@ -16,7 +16,7 @@ extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list, cmd_node
 extern const struct cmd cmd_token_create, cmd_token_list, cmd_token_revoke;
 extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_disable;
 extern const struct cmd cmd_user_enable, cmd_user_reset_password, cmd_user_set_role;
-extern const struct cmd cmd_user_revoke_sessions, cmd_audit_list;
+extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_list;
 extern const struct cmd cmd_task_wait;
 
 static const struct cmd grp_auth = { "auth", NULL, "log in and out, show the session", NULL, NULL,
@@ -69,6 +69,7 @@ const struct cmd *const cmd_table[] = {
 	&cmd_user_reset_password,
 	&cmd_user_set_role,
 	&cmd_user_revoke_sessions,
+	&cmd_user_passwd,
 	&grp_audit,
 	&cmd_audit_list,
 	/* issue 6: the shell, completion scripts, help (engine commands) */

@@ -51,6 +51,16 @@ user_path(const char *ref, const char *suffix)
 	return path;
 }
 
+/* Overwrites and frees a secret string (NULL is fine). */
+static void
+id_wipe(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
 /* Reads the new password: --password-stdin, or a prompt. */
 static char *
 read_new_password(const struct parsed *p)
@@ -231,6 +241,37 @@ user_revoke_sessions(struct ctx *c, const struct parsed *p)
 	return rc ? rc : print_done(c, p->args[0], "sessions_revoked");
 }
 
+/* Changes the caller's own password (no admin needed). */
+static int
+user_passwd(struct ctx *c, const struct parsed *p)
+{
+	char *cur = NULL, *pw = NULL;
+	json_t *req;
+	int rc;
+
+	if (opt_set(p, "password-stdin")) {
+		/* Two lines: the current password, then the new one. */
+		cur = prompt("", false);
+		pw = prompt("", false);
+	} else {
+		cur = prompt("Current password: ", true);
+		if (cur)
+			pw = prompt("New password: ", true);
+	}
+	if (!cur || !*cur || !pw || !*pw) {
+		id_wipe(cur);
+		id_wipe(pw);
+		return fail(EXIT_USAGE, "the current and the new password are both needed");
+	}
+	req = json_pack("{s:s, s:s}", "current_password", cur, "new_password", pw);
+	id_wipe(cur);
+	id_wipe(pw);
+	rc = api_call(c, "POST", "/v1/users/me/password", req, true, NULL);
+	json_object_clear(req);
+	json_decref(req);
+	return rc ? rc : print_done(c, "me", "password_changed");
+}
+
 static const struct opt create_opts[] = {
 	{ "role", 'r', OPT_ENUM, "ROLE", "admin, operator or user (default user)", role_choices },
 	{ "email", 0, OPT_STR, "EMAIL", "e-mail address" },
@@ -240,6 +281,12 @@ static const struct opt create_opts[] = {
 
 static const struct opt reset_opts[] = {
 	{ "password-stdin", 0, OPT_BOOL, NULL, "read the new password from standard input" },
+	{ NULL }
+};
+
+static const struct opt passwd_opts[] = {
+	{ "password-stdin", 0, OPT_BOOL, NULL,
+	  "read two lines from standard input: the current password, then the new one" },
 	{ NULL }
 };
 
@@ -270,3 +317,8 @@ const struct cmd cmd_user_set_role = { "user set-role", NULL,
 const struct cmd cmd_user_revoke_sessions = { "user revoke-sessions", NULL,
 	"end every login session of a user at once (admin)", "<user>", NULL, 1, 1, CMD_NEEDS_AUTH,
 	NULL, user_revoke_sessions };
+const struct cmd cmd_user_passwd = { "user passwd", NULL, "change your own password", NULL,
+	passwd_opts, 0, 0, CMD_NEEDS_AUTH, NULL, user_passwd,
+	"Asks for the current and the new password (echo off), or reads them as two lines with "
+	"--password-stdin. Your other login sessions end; this one stays. Repeated wrong current "
+	"passwords count towards the login lockout." };

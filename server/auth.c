@@ -100,6 +100,8 @@ auth_metrics_declare(void)
 {
 	cy_metrics_declare("cynode_auth_check_seconds", CY_METRIC_HISTOGRAM,
 		"Time spent authenticating and authorizing one request, by credential kind.");
+	cy_metrics_declare("cynode_auth_cache_total", CY_METRIC_COUNTER,
+		"Token checks answered from the auth cache (hit) or checked in full (miss).");
 }
 
 static void
@@ -362,6 +364,7 @@ auth_check(struct cy_http_req *req, struct cy_http_resp *resp, const char **how)
 		auth_cache_key(tok, key);
 		if (auth_cache_get(key, ctx)) {
 			rc = 0;
+			cy_metrics_add("cynode_auth_cache_total", "result=\"hit\"", 1);
 		} else if (**how == 'a') {
 			rc = auth_api_token(ctx, tok, &exp, &err);
 		} else if (jwt_verify(tok, JWT_ACCESS, &c, &err) < 0) {
@@ -372,8 +375,10 @@ auth_check(struct cy_http_req *req, struct cy_http_resp *resp, const char **how)
 			exp = c.exp;
 			rc = auth_user(ctx, &c, &err);
 		}
-		if (rc == 0 && exp)
+		if (rc == 0 && exp) {
+			cy_metrics_add("cynode_auth_cache_total", "result=\"miss\"", 1);
 			auth_cache_put(key, ctx, exp, gen);
+		}
 	}
 	ctx->kind = kind;
 	field_set(ctx->client_ip, sizeof(ctx->client_ip), req->client_ip);

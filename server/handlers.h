@@ -15,6 +15,7 @@ void h_auth_logout(struct cy_http_req *req, struct cy_http_resp *resp);
 /* route-users.c */
 void h_users_me(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_users_revoke_sessions(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp);
 /* route-users-admin.c (issue 3) */
 void h_users_create(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_users_list(struct cy_http_req *req, struct cy_http_resp *resp);

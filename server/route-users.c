@@ -1,6 +1,6 @@
 /*
- * /v1/users routes (contract 2.1): the caller's own account, and the
- * admin's revocation of every refresh session of a user.
+ * /v1/users routes (contract 2.1): the caller's own account and password,
+ * and the admin's revocation of every login session of a user.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,10 @@
 #include "db.h"
 #include "handlers.h"
 #include "identity.h"
+#include "json.h"
+#include "core.h"
+#include "ratelimit.h"
+#include "store-util.h"
 #include "id.h"
 #include "log.h"
 #include "banned.h"
@@ -118,4 +122,98 @@ fail:
 	db_rollback();
 	cy_log_error("revoke_sessions_failed", "error", err.msg, NULL);
 	cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "Internal server error");
+}
+
+/*
+ * POST /v1/users/me/password: the caller changes its own password, giving
+ * the current one (failures count towards the login lockout of its handle).
+ * Its other login sessions end; the one making the change stays.  API
+ * tokens cannot change passwords.
+ */
+void
+h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct cy_error err = CY_ERROR_INIT;
+	const char *cur, *pw, *p[3], *why;
+	char *hash = NULL;
+	PGresult *res = NULL;
+	json_t *body;
+	long wait;
+	int ok;
+
+	if (!a->session_id[0])
+		return cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
+			"API tokens cannot change passwords: log in");
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	cur = cy_json_str(body, "current_password");
+	pw = cy_json_str(body, "new_password");
+	if (!cur || !*cur) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "current_password is required");
+		goto out;
+	}
+	if (!pw || strlen(pw) < 8 || strlen(pw) > 4096) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"new_password must be 8 to 4096 bytes long");
+		goto out;
+	}
+	if ((wait = ratelimit_login_check(req->client_ip, a->handle, &why)) != 0) {
+		char ra[32];
+
+		snprintf(ra, sizeof(ra), "%ld", wait);
+		cy_resp_problem(resp, CY_PROBLEM_RATE_LIMIT,
+			"Too many failed attempts; retry in %ld seconds", wait);
+		cy_resp_header(resp, "Retry-After", ra);
+		goto out;
+	}
+	p[0] = a->user_id;
+	res = db_exec("users_pw_current",
+		"SELECT convert_from(password_hash, 'UTF8') FROM password_credentials"
+		" WHERE user_id = $1", 1, p, &err);
+	if (!res)
+		goto fail;
+	ok = PQntuples(res) == 1 ? password_verify(PQgetvalue(res, 0, 0), cur, &err) : 0;
+	PQclear(res);
+	res = NULL;
+	if (ok != 1) {
+		ratelimit_login_result(req->client_ip, a->handle, false);
+		audit_auth(req, "password_changed", a->user_id, a->handle, false,
+			"wrong current password");
+		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "The current password is wrong");
+		goto out;
+	}
+	if (!(hash = password_hash(pw, &err)))
+		goto fail;
+	p[1] = hash;
+	p[2] = a->session_id;
+	if (db_begin(&err) < 0)
+		goto fail;
+	if (store_run("users_pw_set",
+		"UPDATE password_credentials SET password_hash = convert_to($2, 'UTF8'),"
+		" hash_alg = 'argon2id' WHERE user_id = $1", 2, p, &err) < 0 ||
+	    store_run("users_pw_other_sessions",
+		"WITH s AS (UPDATE auth_sessions SET revoked_at = now(),"
+		" revoke_reason = 'password_reset' WHERE user_id = $1 AND id <> $2::uuid"
+		" AND revoked_at IS NULL RETURNING id)"
+		" UPDATE refresh_sessions SET is_active = false WHERE is_active"
+		" AND session_id IN (SELECT id FROM s)", 2, (const char *[]){ p[0], p[2] },
+		&err) < 0) {
+		db_rollback();
+		goto fail;
+	}
+	audit_auth(req, "password_changed", a->user_id, a->handle, true, NULL);
+	if (db_commit(&err) < 0) {
+		db_rollback();
+		goto fail;
+	}
+	auth_cache_invalidate();
+	ratelimit_login_result(req->client_ip, a->handle, true);
+	cy_resp_empty(resp, 204);
+	goto out;
+fail:
+	id_internal(resp, "change password", &err);
+out:
+	id_secret_free(hash);
+	json_decref(body);
 }

@@ -31,7 +31,8 @@ static struct cy_route gateway[] = {
 	{ "GET", "/v1/users/me", AUTH_USER, 0, h_users_me },
 	{ "POST", "/v1/users/{id}/revoke_sessions", AUTH_ADMIN, BODY_SMALL,
 	  h_users_revoke_sessions },
-	/* issue 3: user administration and API tokens */
+	/* issue 3: own password, user administration and API tokens */
+	{ "POST", "/v1/users/me/password", AUTH_USER, BODY_SMALL, h_users_change_password },
 	{ "POST", "/v1/users", AUTH_ADMIN, BODY_SMALL, h_users_create },
 	{ "GET", "/v1/users", AUTH_ADMIN, 0, h_users_list },
 	{ "GET", "/v1/users/{id}", AUTH_ADMIN, 0, h_users_get },

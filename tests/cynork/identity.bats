@@ -183,3 +183,18 @@ as_user()
 	run -2 cynork audit list --limit 0
 	run -6 cynork audit list --cursor bogus
 }
+
+@test "user passwd changes your own password" {
+	run cynork user create quinn --password-stdin <<<"quinn-password-1"
+	assert_success
+	as_user quinn auth login -u quinn --password-stdin <<<"quinn-password-1"
+	run as_user quinn user passwd --password-stdin <<<$'quinn-password-1\nquinn-password-2'
+	assert_success
+	assert_output "user=me password_changed=true"
+	run -3 as_user quinn user passwd --password-stdin <<<$'wrong-password\nquinn-password-3'
+	assert_output --partial "current password is wrong"
+	run -2 as_user quinn user passwd --password-stdin </dev/null
+	run -3 as_user quinn auth login -u quinn --password-stdin <<<"quinn-password-1"
+	run as_user quinn auth login -u quinn --password-stdin <<<"quinn-password-2"
+	assert_success
+}

@@ -206,3 +206,35 @@ admin()
 	cy_api POST /v1/auth/login '{"handle":"system","password":"long enough"}'
 	[ "$status_code" = 401 ]
 }
+
+@test "a user changes its own password: other sessions end, this one stays, audited" {
+	local a1 a2 tok
+	admin POST /v1/users '{"handle":"pia","password":"pia-password-1"}'
+	cy_api POST /v1/auth/login '{"handle":"pia","password":"pia-password-1"}'
+	a1=$(jq -r .access_token <<<"$body")
+	cy_api POST /v1/auth/login '{"handle":"pia","password":"pia-password-1"}'
+	a2=$(jq -r .access_token <<<"$body")
+	cy_api POST /v1/users/me/password '{"current_password":"wrong-one","new_password":"pia-password-2"}' "$a1"
+	[ "$status_code" = 403 ]
+	cy_api POST /v1/users/me/password '{"current_password":"pia-password-1","new_password":"short"}' "$a1"
+	[ "$status_code" = 400 ]
+	cy_api POST /v1/users/me/password '{"new_password":"pia-password-2"}' "$a1"
+	[ "$status_code" = 400 ]
+	cy_api POST /v1/tokens '{"name":"pia-ci"}' "$a1"
+	tok=$(jq -r .token <<<"$body")
+	cy_api POST /v1/users/me/password '{"current_password":"pia-password-1","new_password":"pia-password-2"}' "$tok"
+	[ "$status_code" = 403 ]
+	cy_api POST /v1/users/me/password '{"current_password":"pia-password-1","new_password":"pia-password-2"}' "$a1"
+	[ "$status_code" = 204 ]
+	cy_api GET /v1/users/me "" "$a1"
+	[ "$status_code" = 200 ]
+	cy_api GET /v1/users/me "" "$a2"
+	[ "$status_code" = 401 ]
+	cy_api POST /v1/auth/login '{"handle":"pia","password":"pia-password-1"}'
+	[ "$status_code" = 401 ]
+	cy_api POST /v1/auth/login '{"handle":"pia","password":"pia-password-2"}'
+	[ "$status_code" = 200 ]
+	run cy_psql "SELECT success, coalesce(reason, '-') FROM auth_audit_log
+		WHERE event_type = 'password_changed' AND subject_handle = 'pia' ORDER BY created_at"
+	assert_output $'f|wrong current password\nt|-'
+}
