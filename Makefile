@@ -122,6 +122,11 @@ $(O)/fuzz/%: $(O)/obj/tests/fuzz/%_fuzz.o $(O)/libserver.a $(O)/libcynode.a
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 
+# The benchmarks' load generator (tests/bench/loadgen.c).
+$(O)/tests/bench/loadgen: $(O)/obj/tests/bench/loadgen.o $(O)/libcynode.a
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 deps:
 	@scripts/deps
 
@@ -141,7 +146,7 @@ demo-stop:
 	@scripts/demo stop
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(O)/tests/bench/loadgen
 	@tests/bench/run
 
 hdr-check:

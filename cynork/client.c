@@ -127,7 +127,13 @@ api_call_h(struct ctx *c, const char *method, const char *path, json_t *body, bo
 again:
 	o.bearer = auth ? c->token : NULL;
 	cy_httpc_resp_release(&r);
+	if (c->in_shell)
+		o.abort_flag = &cynork_interrupted;
 	if (cy_httpc_request(method, url, data, data ? strlen(data) : 0, &o, &r, &err) < 0) {
+		if (err.code == EINTR) {
+			rc = fail(EXIT_INTERRUPTED, "interrupted");
+			goto out;
+		}
 		rc = fail(EXIT_GATEWAY, "cannot reach the gateway at %s: %s; check that cynode-server runs there (gateway_url, CYNORK_GATEWAY_URL)",
 			c->gateway, err.msg);
 		goto out;

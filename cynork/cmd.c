@@ -482,6 +482,10 @@ spec_opts(json_t *arr, const struct opt *opts)
 			json_object_set_new(o, "arg", json_string(opts[i].arg));
 		if (opts[i].alias)
 			json_object_set_new(o, "alias", json_string(opts[i].alias));
+		if (opts[i].kind == OPT_INT) {
+			json_object_set_new(o, "min", json_integer(opts[i].min));
+			json_object_set_new(o, "max", json_integer(opts[i].max));
+		}
 		if (opts[i].choices) {
 			json_t *c = json_array();
 
@@ -502,10 +506,11 @@ spec_dump(void)
 
 	for (i = 0; i < cmd_table_len; i++) {
 		const struct cmd *e = cmd_table[i];
-		json_t *o, *opts = json_array();
+		json_t *o, *opts;
 
 		if (e->flags & CMD_HIDDEN)
 			continue;
+		opts = json_array();
 		o = json_pack("{s:s, s:s, s:b, s:b}", "path", e->path, "summary", e->summary,
 			"group", e->exec == NULL, "needs_auth", (e->flags & CMD_NEEDS_AUTH) != 0);
 		if (e->aliases)

@@ -9,6 +9,7 @@
 #define CYNORK_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ enum cy_exit {
 	EXIT_INTERNAL = 8,
 	EXIT_TIMEOUT = 124,
 	EXIT_CANCELED = 125,
+	EXIT_INTERRUPTED = 130,	/* Ctrl-C inside `cynork shell` */
 };
 
 enum opt_kind {
@@ -179,6 +181,8 @@ enum comp_dir complete_words(struct ctx *c, int n, char **words, bool shell, jso
 int complete_main(int argc, char **argv);
 
 /* shell.c, completion.c, man.c */
+/* Set by Ctrl-C inside the shell: stops the running request (exit 130). */
+extern volatile sig_atomic_t cynork_interrupted;
 extern const struct cmd cmd_shell, cmd_completion, cmd_help, cmd_man;
 /* man-text.c: the hand-written roff parts of cynork(1). */
 extern const char man_description[], man_environment[], man_files[], man_credhelper[];

@@ -137,6 +137,7 @@ const char man_exit_status[] =
 "\\-\\-wait \\-\\-timeout ran out, or the job timed out on the node\n"
 "T}\n"
 "125	the task was canceled\n"
+"130	inside \\fBcynork shell\\fR: the command was stopped with Ctrl\\-C\n"
 ".TE\n"
 ".PP\n"
 "With\n"

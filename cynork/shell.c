@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,22 @@
 
 #define HISTORY_MAX 1000
 
+volatile sig_atomic_t cynork_interrupted;
+
 static struct ctx *shell_sess;		/* for the completion callback */
 static json_t *comp_cands;		/* candidates of the current completion */
 static size_t comp_next;
+
+/*
+ * Ctrl-C: at the prompt it drops the line; while a command runs it stops
+ * the command's request (exit 130), never the shell.  No SA_RESTART, so a
+ * blocked read returns.
+ */
+static void
+on_sigint(int sig)
+{
+	cynork_interrupted = 1;
+}
 
 /* The tokenizer of libedit splits a line like sh does (quotes, backslash). */
 static int
@@ -262,6 +276,15 @@ shell_exec(struct ctx *c, const struct parsed *p)
 		rl_attempted_completion_function = shell_complete;
 		rl_completer_word_break_characters = (char *)" \t\n";
 		shell_sess = &sess;
+		rl_catch_signals = 0;
+		{
+			struct sigaction sa;
+
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = on_sigint;
+			sigemptyset(&sa.sa_mask);
+			sigaction(SIGINT, &sa, NULL);
+		}
 		hist = history_path(&sess);
 		stifle_history(HISTORY_MAX);
 		if (hist)
@@ -269,10 +292,15 @@ shell_exec(struct ctx *c, const struct parsed *p)
 		note(c, "cynork shell: type a command ('help' lists them), Tab completes, 'exit' ends");
 	}
 	for (;;) {
+		cynork_interrupted = 0;
 		if (tty) {
 			free(prompt);
 			prompt = make_prompt(&sess);
 			line = readline(prompt);
+			if (!line && cynork_interrupted) {
+				fputc('\n', stdout);
+				continue;
+			}
 		} else {
 			size_t cap = 0;
 
@@ -333,6 +361,8 @@ const struct cmd cmd_shell = { "shell", NULL, "interactive shell with completion
 	"History is kept in the file history next to the configuration file (mode 0600); lines "
 	"that look like they hold a password, secret or token are never recorded, and nothing "
 	"typed at a password prompt is.\n\n"
+	"Ctrl-C drops the line being typed; while a command runs it stops the command "
+	"(which then exits 130) and returns to the prompt.\n\n"
 	"exit [N], quit or end of input (Ctrl-D) leave the shell, with N or the last command's "
 	"exit code. With -c LINE, shell runs that one line and exits with its code. When "
 	"standard input is not a terminal, lines are read without prompt or editing." };

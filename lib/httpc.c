@@ -125,6 +125,16 @@ header_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/* Progress callback: a non-zero return makes libcurl stop the transfer. */
+static int
+abort_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+	curl_off_t ulnow)
+{
+	const volatile sig_atomic_t *flag = data;
+
+	return flag && *flag ? 1 : 0;
+}
+
 int
 cy_httpc_request(const char *method, const char *url, const void *body, size_t body_len,
 	const struct cy_httpc_opts *opts, struct cy_httpc_resp *resp, struct cy_error *err)
@@ -172,6 +182,10 @@ cy_httpc_request(const char *method, const char *url, const void *body, size_t b
 		opts->user_agent ? opts->user_agent : "cynode/" CYNODE_VERSION);
 	if (opts->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, opts->ca_file);
+	/* The handle is reused: always set (or clear) the abort callback. */
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, opts->abort_flag ? 0L : 1L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, opts->abort_flag ? abort_cb : NULL);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)opts->abort_flag);
 
 	sends_body = body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
 		strcmp(method, "PATCH") == 0;
@@ -219,6 +233,8 @@ cy_httpc_request(const char *method, const char *url, const void *body, size_t b
 		if (x.over || rc == CURLE_FILESIZE_EXCEEDED)
 			return cy_error_set(err, EFBIG, "%s %s: response body larger than %zu bytes",
 				method, url, x.max);
+		if (rc == CURLE_ABORTED_BY_CALLBACK)
+			return cy_error_set(err, EINTR, "%s %s: interrupted", method, url);
 		if (rc == CURLE_COULDNT_CONNECT)
 			return cy_error_set(err, ECONNREFUSED, "%s %s: %s", method, url, msg);
 		if (rc == CURLE_OPERATION_TIMEDOUT)

@@ -6,6 +6,7 @@
 #ifndef CY_HTTPC_H
 #define CY_HTTPC_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -20,6 +21,8 @@ struct cy_httpc_opts {
 	const char *user_agent;		/* default "cynode/<version>" */
 	const char *ca_file;		/* CA bundle for https, NULL = system default */
 	const char *const *headers;	/* extra "Name: value" lines, NULL-terminated */
+	/* When non-NULL: the request stops (err EINTR) once *abort_flag is set. */
+	volatile sig_atomic_t *abort_flag;
 };
 
 struct cy_httpc_resp {
@@ -34,7 +37,8 @@ struct cy_httpc_resp {
 /*
  * Sends a request.  Returns 0 when an HTTP response arrived (whatever its
  * status), or -1 with err set on a transport failure: err->code is
- * ECONNREFUSED, ETIMEDOUT, EFBIG (response over the cap) or EIO.
+ * ECONNREFUSED, ETIMEDOUT, EFBIG (response over the cap), EINTR (stopped
+ * by opts->abort_flag) or EIO.
  */
 int cy_httpc_request(const char *method, const char *url, const void *body, size_t body_len,
 	const struct cy_httpc_opts *opts, struct cy_httpc_resp *resp, struct cy_error *err);

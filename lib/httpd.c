@@ -6,12 +6,16 @@
  * answered with 413), and on the last callback the auth hook and the handler
  * run and their struct cy_http_resp is turned into an MHD response.
  * /healthz and /readyz are served before the route table, without auth.
+ * A handler may suspend its request (a long poll): the auth context and
+ * the handler's state then live in the request context until the
+ * connection ends, and a resume runs the handler again.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,8 +39,29 @@ struct cy_httpd {
 	unsigned port;
 };
 
+/* Where a request stands with respect to cy_req_suspend(). */
+enum susp_state {
+	SUSP_NONE,		/* the handler runs or has answered */
+	SUSP_PENDING,		/* the handler asked to suspend and has not returned */
+	SUSP_WOKEN,		/* resumed before the handler returned: run it again */
+	SUSP_PARKED,		/* MHD holds the connection suspended */
+	SUSP_RESUMING,		/* resumed; MHD will call us again */
+};
+
+struct cy_http_suspension {
+	pthread_mutex_t lock;
+	struct MHD_Connection *conn;
+	enum susp_state state;
+};
+
 /* Per-request state, MHD's con_cls. */
 struct req_ctx {
+	struct cy_http_suspension susp;
+	void *auth;			/* kept across suspensions */
+	int authed;
+	void *state;
+	void (*state_free)(void *state);
+	unsigned resumed;
 	struct timespec start;
 	const struct cy_route *route;	/* NULL for health routes */
 	int health;			/* 1 healthz, 2 readyz */
@@ -338,9 +363,10 @@ req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 	req.route = ctx->route;
 	req.app = d->cfg.app;
 	req.conn = conn;
+	req.susp = &ctx->susp;
 	client_ip(conn, req.client_ip, sizeof(req.client_ip));
 
-	if (ctx->route->auth != 0) {
+	if (ctx->route->auth != 0 && !ctx->authed) {
 		if (!d->cfg.authenticate) {
 			cy_resp_problem(&resp, CY_PROBLEM_INTERNAL, "no authenticator configured");
 			return send_resp(d, conn, ctx, method, url, &resp);
@@ -354,11 +380,69 @@ req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 				d->cfg.auth_free(req.auth);
 			return ret;
 		}
+		ctx->auth = req.auth;
 	}
-	ctx->route->handler(&req, &resp);
-	if (req.auth && d->cfg.auth_free)
-		d->cfg.auth_free(req.auth);
+	ctx->authed = 1;
+	pthread_mutex_lock(&ctx->susp.lock);
+	if (ctx->susp.state == SUSP_RESUMING)
+		ctx->resumed++;
+	ctx->susp.state = SUSP_NONE;
+	pthread_mutex_unlock(&ctx->susp.lock);
+	for (;;) {
+		req.auth = ctx->auth;
+		req.state = ctx->state;
+		req.state_free = ctx->state_free;
+		req.resumed = ctx->resumed;
+		ctx->route->handler(&req, &resp);
+		ctx->state = req.state;
+		ctx->state_free = req.state_free;
+		pthread_mutex_lock(&ctx->susp.lock);
+		if (ctx->susp.state == SUSP_NONE) {
+			pthread_mutex_unlock(&ctx->susp.lock);
+			break;
+		}
+		/* Suspended: whatever the handler put in resp is dropped. */
+		cy_buf_release(&resp.body);
+		for (i = 0; i < resp.nhdr; i++)
+			free(resp.hdr_value[i]);
+		resp_init(&resp);
+		if (ctx->susp.state == SUSP_WOKEN) {
+			ctx->susp.state = SUSP_NONE;
+			ctx->resumed++;
+			pthread_mutex_unlock(&ctx->susp.lock);
+			continue;
+		}
+		ctx->susp.conn = conn;
+		ctx->susp.state = SUSP_PARKED;
+		MHD_suspend_connection(conn);
+		pthread_mutex_unlock(&ctx->susp.lock);
+		return MHD_YES;
+	}
 	return send_resp(d, conn, ctx, method, url, &resp);
+}
+
+struct cy_http_suspension *
+cy_req_suspend(struct cy_http_req *req)
+{
+	struct cy_http_suspension *s = req->susp;
+
+	pthread_mutex_lock(&s->lock);
+	s->state = SUSP_PENDING;
+	pthread_mutex_unlock(&s->lock);
+	return s;
+}
+
+void
+cy_http_resume(struct cy_http_suspension *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->state == SUSP_PENDING) {
+		s->state = SUSP_WOKEN;
+	} else if (s->state == SUSP_PARKED) {
+		s->state = SUSP_RESUMING;
+		MHD_resume_connection(s->conn);
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 static enum MHD_Result
@@ -370,6 +454,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 
 	if (!ctx) {
 		ctx = xcalloc(1, sizeof(*ctx));
+		pthread_mutex_init(&ctx->susp.lock, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
 		cy_buf_init(&ctx->body, 0);
 		*con_cls = ctx;
@@ -402,11 +487,17 @@ static void
 completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	enum MHD_RequestTerminationCode toe)
 {
+	struct cy_httpd *d = cls;
 	struct req_ctx *ctx = *con_cls;
 	size_t i;
 
 	if (!ctx)
 		return;
+	if (ctx->auth && d->cfg.auth_free)
+		d->cfg.auth_free(ctx->auth);
+	if (ctx->state && ctx->state_free)
+		ctx->state_free(ctx->state);
+	pthread_mutex_destroy(&ctx->susp.lock);
 	for (i = 0; i < ctx->nparams; i++)
 		free(ctx->params[i]);
 	cy_buf_release(&ctx->body);
@@ -501,6 +592,7 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 			flags |= MHD_USE_EPOLL | MHD_USE_TURBO;
 		else
 			flags |= MHD_USE_POLL;
+		flags |= MHD_ALLOW_SUSPEND_RESUME;
 	} else {
 		flags |= MHD_USE_THREAD_PER_CONNECTION;
 		if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)

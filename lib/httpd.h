@@ -6,7 +6,9 @@
  *
  * Handlers run synchronously on the daemon's threads: a thread pool
  * (`threads` > 0) or one thread per connection (`threads` == 0, for handlers
- * that block for a long time, like the node's jobs:run).
+ * that block for a long time, like the node's jobs:run).  A handler that
+ * must wait for an event (a long poll) suspends the request instead of
+ * blocking: see cy_req_suspend().
  */
 #ifndef CY_HTTPD_H
 #define CY_HTTPD_H
@@ -36,6 +38,10 @@ struct cy_http_req {
 	void *app;			/* cy_httpd_config.app */
 	char client_ip[64];
 	struct MHD_Connection *conn;	/* use the accessors below */
+	unsigned resumed;		/* times this request was resumed (0 first) */
+	void *state;			/* the handler's own, kept across suspensions */
+	void (*state_free)(void *state);	/* called when the request ends */
+	struct cy_http_suspension *susp;	/* internal */
 };
 
 #define CY_HTTP_MAX_HEADERS 4
@@ -97,6 +103,20 @@ const char *cy_req_bearer(struct cy_http_req *req);
  * validation problem naming the parse error and returns NULL.
  */
 json_t *cy_req_json(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/*
+ * Long polls.  A handler that cannot answer yet calls cy_req_suspend() and
+ * returns without filling resp: the connection is parked without holding a
+ * thread.  Whoever later calls cy_http_resume() on the returned handle (any
+ * thread, exactly once) makes the handler run again for the same request,
+ * with req->resumed incremented and req->state/auth kept; it may suspend
+ * again.  A resume that comes before the handler has returned is not lost:
+ * the handler then runs again at once.  The handle is valid until it is
+ * resumed.  Needs a thread-pool daemon (threads > 0).
+ */
+struct cy_http_suspension;
+struct cy_http_suspension *cy_req_suspend(struct cy_http_req *req);
+void cy_http_resume(struct cy_http_suspension *s);
 
 /* Responses.  cy_resp_json steals the reference to v. */
 void cy_resp_json(struct cy_http_resp *resp, int status, json_t *v);

@@ -260,7 +260,14 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	cy_log_info("node_starting", "version", CYNODE_VERSION, "node_slug", n.cfg.node_id,
 		"orchestrator", n.cfg.orch_url, "config", config, NULL);
-	if (manager_run(&n, &err) < 0) {
+	if (node_results_start(&n, &err) < 0) {
+		cy_log_error("node_failed", "error", err.msg, NULL);
+		rc = 1;
+		goto out;
+	}
+	rc = manager_run(&n, &err);
+	node_results_stop();
+	if (rc < 0) {
 		cy_log_error("node_failed", "error", err.msg, NULL);
 		rc = 1;
 	} else {

@@ -163,6 +163,17 @@ void node_sandbox_kill_all(void);
  * result says "canceled".  0 when it was running, -1 when not.
  */
 int node_job_cancel(const char *job_id);
+/*
+ * Issue 7, results.c: finished results kept in <state_dir>/results until the
+ * server confirms them, the jobs running here, and the sync thread that
+ * renews their leases, redelivers results and kills canceled jobs.
+ */
+int node_result_save(struct node *n, const char *job_id, const char *lease_id,
+	const json_t *out);
+void node_job_begin(const char *job_id);
+void node_job_end(const char *job_id);
+int node_results_start(struct node *n, struct cy_error *err);
+void node_results_stop(void);
 /* The isolation and limit features the sandbox runtime enforces here (new array). */
 json_t *node_sandbox_features(void);
 

@@ -5,6 +5,9 @@
  * plus /healthz and /readyz (503 with a reason until the node is
  * registered and configured, or when the sandbox runtime or mount root is
  * unusable).  One thread per connection: jobs block for their whole run.
+ * Issue 7: each result is saved in the state dir before the answer
+ * (results.c redelivers it), and POST /v1/worker/jobs/{id}/cancel kills a
+ * running job's sandbox.
  */
 #include <string.h>
 #include <time.h>
@@ -19,7 +22,7 @@
 
 enum { WORKER_AUTH = 1 };
 
-static struct cy_route worker_routes[1];
+static struct cy_route worker_routes[2];
 
 static int
 worker_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
@@ -45,22 +48,57 @@ worker_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 	return 0;
 }
 
+/*
+ * Runs the job; its result is saved in the state dir before the answer
+ * (issue 7), so a server that dies meanwhile gets it from the sync thread.
+ */
 static void
 worker_jobs_run(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct node *n = req->app;
 	struct cy_buf detail = CY_BUF_INIT;
 	enum cy_problem prob = CY_PROBLEM_INTERNAL;
-	json_t *out;
+	char job_id[137] = "", lease_id[64] = "";
+	json_t *out, *in;
 
+	in = json_loadb(req->body, req->body_len, 0, NULL);
+	if (json_is_string(json_object_get(in, "job_id")))
+		snprintf(job_id, sizeof(job_id), "%s",
+			json_string_value(json_object_get(in, "job_id")));
+	if (json_is_string(json_object_get(in, "lease_id")))
+		snprintf(lease_id, sizeof(lease_id), "%s",
+			json_string_value(json_object_get(in, "lease_id")));
+	json_decref(in);
+	if (job_id[0])
+		node_job_begin(job_id);
 	if (worker_run_job(n, req->body, req->body_len, &out, &prob, &detail) == 0) {
+		const char *jid = json_string_value(json_object_get(out, "job_id"));
+
+		if (jid)
+			node_result_save(n, jid, lease_id[0] ? lease_id : NULL, out);
 		cy_resp_json(resp, 200, out);
 	} else {
 		if (prob == CY_PROBLEM_UNAVAILABLE)
 			cy_resp_header(resp, "Retry-After", "5");
 		cy_resp_problem(resp, prob, "%s", detail.buf);
 	}
+	if (job_id[0])
+		node_job_end(job_id);
 	cy_buf_release(&detail);
+}
+
+/* POST /v1/worker/jobs/{id}/cancel: kills the job's sandbox (issue 7). */
+static void
+worker_jobs_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const char *id = req->params[0];
+
+	if (node_job_cancel(id) == 0) {
+		cy_log_info("job_canceled_by_server", "job_id", id, NULL);
+		cy_resp_json(resp, 200, json_pack("{s:s, s:b}", "job_id", id, "canceled", 1));
+	} else {
+		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "job '%s' is not running here", id);
+	}
 }
 
 static int
@@ -94,11 +132,13 @@ worker_api_start(struct node *n, struct cy_error *err)
 
 	worker_routes[0] = (struct cy_route){ "POST", "/v1/worker/jobs:run", WORKER_AUTH,
 		n->body_limit, worker_jobs_run };
+	worker_routes[1] = (struct cy_route){ "POST", "/v1/worker/jobs/{id}/cancel", WORKER_AUTH,
+		4096, worker_jobs_cancel };
 	hc.name = "worker";
 	hc.host = n->cfg.listen_host;
 	hc.port = (unsigned)n->cfg.listen_port;
 	hc.routes = worker_routes;
-	hc.nroutes = 1;
+	hc.nroutes = 2;
 	hc.threads = 0;
 	hc.conn_timeout_s = 0;
 	hc.authenticate = worker_authenticate;

@@ -1,12 +1,21 @@
 /*
- * The dispatcher: N worker threads, each claiming the oldest queued job for
- * a dispatchable node with free capacity (store-dispatch.c), calling that
- * node's Worker API POST /v1/worker/jobs:run with the node's own bearer
- * token, and storing the RunJobResponse (or a dispatch-error result, contract
- * 4.4) while closing job and task.  Threads sleep on a condition variable
- * that dispatch_wake() signals, and poll every dispatch_poll_ms for work
- * queued by other replicas.
+ * The dispatcher: one thread that claims queued jobs in batches for nodes
+ * with free slots (store-dispatch.c), sends each to its node's Worker API
+ * POST /v1/worker/jobs:run through libcurl's multi interface (many jobs in
+ * flight from this one thread, connections kept alive), and applies the
+ * RunJobResponses in batches.  It sleeps in curl_multi_poll(), woken by
+ * dispatch_wake() (a task created here, a NOTIFY from any replica, a node
+ * that freed up) or by the slow backup timer (dispatch.poll_interval_ms).
+ *
+ * Outcomes: a RunJobResponse closes job and task (once: see
+ * store_dispatch_finish); a node that cannot be reached or fails with 5xx
+ * puts the job back in the queue by its retry policy; 503 (busy) gives the
+ * attempt back; other 4xx fail the task; a connection lost after the
+ * request was sent leaves the job running: the node either delivers the
+ * result later (node/results.c) or stops renewing the lease, and the
+ * chores requeue it.  Cancels are sent to nodes from here as well.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -15,134 +24,231 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "db.h"
-#include "handlers.h"
-#include "httpc.h"
+#include "dispatch.h"
 #include "json.h"
 #include "log.h"
 #include "node-token.h"
 #include "server.h"
-#include "store-nodes.h"
 #include "task-wait.h"
+#include "timeutil.h"
+#include "version.h"
 #include "banned.h"
 
-#define WORKERS_DEFAULT 8
-#define POLL_MS_DEFAULT 500
 #define JOB_TIMEOUT_DEFAULT 3600
 #define HTTP_GRACE_S 30
-#define ATTEMPTS 3
-#define RETRY_MS 500
-#define ERROR_BACKOFF_MS 2000
-#define STOP_JOIN_S 10
-#define IDLE_SLEEP_MS 60000
+#define CONNECT_TIMEOUT_MS 5000
+#define CANCEL_TIMEOUT_MS 10000
+#define RESPONSE_MAX (32 * 1024 * 1024)
+#define ERROR_BACKOFF_MS 1000
+#define PENDING_MAX 100000
+#define COOLDOWN_MS 5000	/* a node that refused a connection gets no jobs */
+#define COOLDOWN_MAX 64
 
-static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake_cond;
-static unsigned long wake_gen;
-static volatile int dispatch_stopping;
-static pthread_t *workers;
-static size_t nworkers;
+enum flight_kind { FLIGHT_RUN, FLIGHT_CANCEL };
+
+struct flight {
+	struct flight *prev, *next;	/* all transfers, for shutdown */
+	enum flight_kind kind;
+	struct dispatch_job job;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *body;
+	struct cy_buf resp;
+	bool too_big;
+};
+
+/* A cancel waiting to be sent. */
+struct cancel_req {
+	struct cancel_req *next;
+	char job_id[DISPATCH_ID_LEN];
+	char *url, *token_sealed;
+};
+
+/* A result not stored yet (the database was unreachable). */
+struct pending {
+	struct dispatch_job job;
+	char status[16];
+	char *result;
+	char exit_code[24];
+	bool has_exit;
+};
+
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cancel_req *cancels;
+static volatile int wake_pending;
+static volatile int stopping;
+static CURLM *multi;
+static pthread_t thread;
+static bool started;
+static size_t inflight;		/* FLIGHT_RUN transfers */
+static struct flight *flights;
+
+static struct pending *pend;
+static size_t npend;
+
+/* Nodes that refused connections lately (dispatcher thread only). */
+static struct cooldown {
+	char node_id[DISPATCH_ID_LEN];
+	int64_t until;
+} cool[COOLDOWN_MAX];
+
+static void cooldown_add(const char *node_id)
+{
+	int64_t now = cy_mono_ms();
+	size_t i, slot = 0;
+
+	for (i = 0; i < COOLDOWN_MAX; i++) {
+		if (!strcmp(cool[i].node_id, node_id) || cool[i].until < cool[slot].until) {
+			slot = i;
+			if (!strcmp(cool[i].node_id, node_id))
+				break;
+		}
+	}
+	snprintf(cool[slot].node_id, sizeof(cool[slot].node_id), "%s", node_id);
+	cool[slot].until = now + COOLDOWN_MS;
+}
+
+/* The nodes cooling down as a uuid[] literal. */
+static void cooldown_list(struct cy_buf *b)
+{
+	int64_t now = cy_mono_ms();
+	size_t i;
+
+	cy_buf_addstr(b, "{");
+	for (i = 0; i < COOLDOWN_MAX; i++) {
+		if (cool[i].until > now && cool[i].node_id[0]) {
+			if (b->len > 1)
+				cy_buf_addch(b, ',');
+			cy_buf_addstr(b, cool[i].node_id);
+		}
+	}
+	cy_buf_addstr(b, "}");
+}
+
+long long dispatch_lease_s(void)
+{
+	return srv.cfg.dispatch_lease_s > 0 ? srv.cfg.dispatch_lease_s : 30;
+}
 
 void dispatch_wake(void)
 {
-	pthread_mutex_lock(&wake_lock);
-	wake_gen++;
-	/* One sleeper is enough: a thread that claims a job wakes the next. */
-	pthread_cond_signal(&wake_cond);
-	pthread_mutex_unlock(&wake_lock);
+	pthread_mutex_lock(&q_lock);
+	wake_pending = 1;
+	if (multi)
+		curl_multi_wakeup(multi);
+	pthread_mutex_unlock(&q_lock);
 }
 
-/* Sleeps until woken after generation `gen`, stopping, or `ms` pass. */
-static void dispatch_sleep(unsigned long gen, long ms)
+void dispatch_cancel_job(const char *job_id, const char *target_url, const char *token_sealed)
 {
-	struct timespec ts;
+	struct cancel_req *c = xcalloc(1, sizeof(*c));
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
+	snprintf(c->job_id, sizeof(c->job_id), "%s", job_id);
+	c->url = xstrdup(target_url);
+	c->token_sealed = xstrdup(token_sealed);
+	pthread_mutex_lock(&q_lock);
+	c->next = cancels;
+	cancels = c;
+	if (multi)
+		curl_multi_wakeup(multi);
+	pthread_mutex_unlock(&q_lock);
+}
+
+static size_t on_data(char *p, size_t sz, size_t n, void *arg)
+{
+	struct flight *f = arg;
+
+	if (f->resp.len + sz * n > RESPONSE_MAX) {
+		f->too_big = true;
+		return 0;
 	}
-	pthread_mutex_lock(&wake_lock);
-	while (wake_gen == gen && !dispatch_stopping)
-		if (pthread_cond_timedwait(&wake_cond, &wake_lock, &ts) != 0)
-			break;
-	pthread_mutex_unlock(&wake_lock);
+	cy_buf_add(&f->resp, p, sz * n);
+	return sz * n;
 }
 
-static unsigned long dispatch_generation(void)
+/* "<url without trailing slashes><suffix>" */
+static char *url_join(const char *base, const char *suffix)
 {
-	unsigned long g;
+	size_t n = strlen(base);
 
-	pthread_mutex_lock(&wake_lock);
-	g = wake_gen;
-	pthread_mutex_unlock(&wake_lock);
-	return g;
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s%s", (int)n, base, suffix);
 }
 
-/* Closes the job and task as failed with a dispatch-error result. */
-static void dispatch_fail(const struct dispatch_job *j, const char *msg)
+static void flight_free(struct flight *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else if (flights == f)
+		flights = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	if (f->easy) {
+		curl_multi_remove_handle(multi, f->easy);
+		curl_easy_cleanup(f->easy);
+	}
+	curl_slist_free_all(f->hdrs);
+	free(f->body);
+	cy_buf_release(&f->resp);
+	dispatch_job_release(&f->job);
+	free(f);
+}
+
+/* Starts a POST of `body` (owned) to url with the sealed token; -1 with msg. */
+static int flight_start(struct flight *f, const char *url, const char *token_sealed,
+	char *body, long timeout_ms, char *msg, size_t msglen)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	json_t *r = json_pack("{s:i, s:s, s:s}", "version", 1, "status", "failed", "error", msg);
-	char *s = cy_json_dump(r);
+	char *token, *auth;
 
-	cy_log_warn("job_dispatch_failed", "job_id", j->job_id, "task_id", j->task_id,
-		"node_id", j->node_id, "error", msg, NULL);
-	if (store_dispatch_finish(j, "failed", s, "-1", &err) < 0)
-		cy_log_error("job_store_failed", "job_id", j->job_id, "error", err.msg, NULL);
-	free(s);
-	json_decref(r);
-}
-
-/* Stores a RunJobResponse; -1 (with msg filled) when it is not one. */
-static int dispatch_store(const struct dispatch_job *j, const struct cy_httpc_resp *hr,
-	char *msg, size_t msglen)
-{
-	struct cy_error err = CY_ERROR_INIT;
-	const char *status;
-	json_t *r, *ec;
-	char *s, code[24] = "-1";
-	bool ok;
-
-	r = cy_json_parse(hr->body.buf, hr->body.len, true, &err);
-	if (!r) {
-		snprintf(msg, msglen, "worker answered an invalid result: %s", err.msg);
+	f->body = body;
+	cy_buf_init(&f->resp, 0);
+	if (!(token = node_token_open(token_sealed, &err))) {
+		snprintf(msg, msglen, "%s", err.msg);
 		return -1;
 	}
-	status = cy_json_str(r, "status");
-	if (!json_is_integer(json_object_get(r, "version")) ||
-	    json_integer_value(json_object_get(r, "version")) != 1 || !status ||
-	    (strcmp(status, "completed") && strcmp(status, "failed") && strcmp(status, "timeout"))) {
-		json_decref(r);
-		snprintf(msg, msglen, "worker answered a result without version 1 or a valid status");
+	auth = xasprintf("Authorization: Bearer %s", token);
+	explicit_bzero(token, strlen(token));
+	free(token);
+	f->hdrs = curl_slist_append(f->hdrs, auth);
+	explicit_bzero(auth, strlen(auth));
+	free(auth);
+	f->hdrs = curl_slist_append(f->hdrs, "Content-Type: application/json");
+	f->hdrs = curl_slist_append(f->hdrs, "Expect:");
+	f->easy = curl_easy_init();
+	curl_easy_setopt(f->easy, CURLOPT_URL, url);
+	curl_easy_setopt(f->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(f->easy, CURLOPT_POSTFIELDS, f->body);
+	curl_easy_setopt(f->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(f->body));
+	curl_easy_setopt(f->easy, CURLOPT_HTTPHEADER, f->hdrs);
+	curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(f->easy, CURLOPT_PRIVATE, f);
+	curl_easy_setopt(f->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(f->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(f->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(f->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(f->easy, CURLOPT_USERAGENT, "cynode-server/" CYNODE_VERSION);
+	if (curl_multi_add_handle(multi, f->easy) != CURLM_OK) {
+		snprintf(msg, msglen, "cannot start the request");
 		return -1;
 	}
-	ok = strcmp(status, "completed") == 0;
-	ec = json_object_get(r, "exit_code");
-	if (json_is_integer(ec))
-		snprintf(code, sizeof(code), "%lld", (long long)json_integer_value(ec));
-	else if (ok)
-		snprintf(code, sizeof(code), "0");
-	s = cy_json_dump(r);
-	if (store_dispatch_finish(j, ok ? "completed" : "failed", s, code, &err) < 0)
-		cy_log_error("job_store_failed", "job_id", j->job_id, "error", err.msg, NULL);
-	else
-		cy_log_info("job_finished", "job_id", j->job_id, "task_id", j->task_id,
-			"node_id", j->node_id, "status", status, "exit_code", code, NULL);
-	free(s);
-	json_decref(r);
+	f->next = flights;
+	if (flights)
+		flights->prev = f;
+	flights = f;
 	return 0;
 }
 
-/* The RunJobRequest body for the job; NULL (msg filled) on a bad payload. */
-static char *dispatch_request(const struct dispatch_job *j, long long *timeout_s,
-	char *msg, size_t msglen)
+/* The RunJobRequest body; NULL (msg filled) on a bad payload. */
+static char *run_request(const struct dispatch_job *j, long long *timeout_s, char *msg,
+	size_t msglen)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	json_t *payload, *req, *t;
@@ -158,156 +264,378 @@ static char *dispatch_request(const struct dispatch_job *j, long long *timeout_s
 	t = json_object_get(payload, "timeout_seconds");
 	*timeout_s = json_is_integer(t) && json_integer_value(t) > 0 ?
 		json_integer_value(t) : JOB_TIMEOUT_DEFAULT;
-	req = json_pack("{s:i, s:s, s:s, s:o}", "version", 1, "task_id", j->task_id,
-		"job_id", j->job_id, "sandbox", payload);
+	req = json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", 1, "task_id", j->task_id,
+		"job_id", j->job_id, "lease_id", j->lease_id, "sandbox", payload);
 	s = cy_json_dump(req);
 	json_decref(req);
 	return s;
 }
 
-/* Sends the claimed job to its node and stores the outcome. */
-static void dispatch_run(const struct dispatch_job *j)
+/* Puts the job back or fails it, and wakes waiters when its task closed. */
+static void job_retry(const struct dispatch_job *j, const char *msg, bool permanent,
+	bool counted)
 {
-	struct cy_httpc_opts opts = { 0 };
 	struct cy_error err = CY_ERROR_INIT;
-	char msg[600], *body = NULL, *token = NULL, *url = NULL;
-	long long timeout_s = JOB_TIMEOUT_DEFAULT;
-	size_t ulen;
-	int attempt;
+	int rc;
 
-	if (!(body = dispatch_request(j, &timeout_s, msg, sizeof(msg))))
-		goto fail;
-	if (!(token = node_token_open(j->token_sealed, &err))) {
-		snprintf(msg, sizeof(msg), "%s", err.msg);
-		goto fail;
-	}
-	ulen = strlen(j->target_url);
-	while (ulen > 0 && j->target_url[ulen - 1] == '/')
-		ulen--;
-	url = xasprintf("%.*s/v1/worker/jobs:run", (int)ulen, j->target_url);
-	opts.bearer = token;
-	opts.timeout_ms = (timeout_s + HTTP_GRACE_S) * 1000;
-	for (attempt = 1; attempt <= ATTEMPTS; attempt++) {
-		struct cy_httpc_resp hr = CY_HTTPC_RESP_INIT;
-		int rc;
-
-		cy_log_debug("job_dispatch", "job_id", j->job_id, "node_id", j->node_id, NULL);
-		rc = cy_httpc_request("POST", url, body, strlen(body), &opts, &hr, &err);
-		if (rc == 0 && hr.status == 200) {
-			rc = dispatch_store(j, &hr, msg, sizeof(msg));
-			cy_httpc_resp_release(&hr);
-			if (rc == 0)
-				goto out;
-			goto fail;
-		}
-		if (rc == 0) {
-			snprintf(msg, sizeof(msg), "worker answered HTTP %ld: %.300s", hr.status,
-				hr.body.buf);
-			cy_httpc_resp_release(&hr);
-			goto fail;
-		}
-		cy_httpc_resp_release(&hr);
-		snprintf(msg, sizeof(msg), "cannot reach the worker: %s", err.msg);
-		if (err.code == EFBIG || attempt == ATTEMPTS || dispatch_stopping)
-			goto fail;
-		cy_log_warn("job_dispatch_retry", "job_id", j->job_id, "error", err.msg, NULL);
-		usleep(RETRY_MS * 1000);
-	}
-fail:
-	dispatch_fail(j, msg);
-out:
-	task_wait_broadcast();
-	dispatch_wake();
-	free(url);
-	free(token);
-	free(body);
+	cy_log_warn(permanent ? "job_dispatch_failed" : "job_dispatch_retry", "job_id",
+		j->job_id, "task_id", j->task_id, "node_id", j->node_id, "error", msg, NULL);
+	rc = store_dispatch_retry(j, msg, permanent, counted, &err);
+	if (rc < 0)
+		cy_log_error("job_retry_store_failed", "job_id", j->job_id, "error", err.msg,
+			"note", "the lease expiry will requeue it", NULL);
+	else if (rc == 1)
+		task_wait_closed(j->task_id);
 }
 
-/*
- * One dispatcher thread.  Only the first polls the database on a timer; the
- * others sleep until woken, and each successful claim wakes another thread,
- * so a burst of work fans out without every idle thread polling.
- */
+static void flight_begin_run(struct dispatch_job *j)
+{
+	struct flight *f = xcalloc(1, sizeof(*f));
+	long long timeout_s = JOB_TIMEOUT_DEFAULT;
+	char msg[600], *body, *url;
+
+	f->kind = FLIGHT_RUN;
+	f->job = *j;
+	memset(j, 0, sizeof(*j));
+	if (!(body = run_request(&f->job, &timeout_s, msg, sizeof(msg)))) {
+		job_retry(&f->job, msg, true, true);
+		flight_free(f);
+		return;
+	}
+	url = url_join(f->job.target_url, "/v1/worker/jobs:run");
+	if (flight_start(f, url, f->job.token_sealed, body,
+		(long)((timeout_s + HTTP_GRACE_S) * 1000), msg, sizeof(msg)) < 0) {
+		job_retry(&f->job, msg, true, true);
+		free(url);
+		flight_free(f);
+		return;
+	}
+	free(url);
+	inflight++;
+	cy_log_debug("job_dispatch", "job_id", f->job.job_id, "node_id", f->job.node_id, NULL);
+}
+
+static void flight_begin_cancel(struct cancel_req *c)
+{
+	struct flight *f = xcalloc(1, sizeof(*f));
+	char msg[300], *url, *suffix;
+
+	f->kind = FLIGHT_CANCEL;
+	snprintf(f->job.job_id, sizeof(f->job.job_id), "%s", c->job_id);
+	suffix = xasprintf("/v1/worker/jobs/%s/cancel", c->job_id);
+	url = url_join(c->url, suffix);
+	if (flight_start(f, url, c->token_sealed, xstrdup("{}"), CANCEL_TIMEOUT_MS, msg,
+		sizeof(msg)) < 0) {
+		cy_log_warn("job_cancel_send_failed", "job_id", c->job_id, "error", msg, NULL);
+		flight_free(f);
+	}
+	free(suffix);
+	free(url);
+}
+
+/* Adds a result to the batch to store. */
+static void pending_add(struct flight *f, const char *status, char *result, const json_t *ec)
+{
+	struct pending *p;
+
+	if (npend >= PENDING_MAX) {
+		cy_log_error("job_result_dropped", "job_id", f->job.job_id, "note",
+			"too many unsaved results; the node delivers it again", NULL);
+		free(result);
+		return;
+	}
+	pend = xreallocarray(pend, npend + 1, sizeof(*pend));
+	p = &pend[npend++];
+	memset(p, 0, sizeof(*p));
+	p->job = f->job;
+	memset(&f->job, 0, sizeof(f->job));
+	snprintf(p->status, sizeof(p->status), "%s", status);
+	p->result = result;
+	if (json_is_integer(ec)) {
+		snprintf(p->exit_code, sizeof(p->exit_code), "%lld",
+			(long long)json_integer_value(ec));
+		p->has_exit = true;
+	} else if (!strcmp(status, "completed")) {
+		snprintf(p->exit_code, sizeof(p->exit_code), "0");
+		p->has_exit = true;
+	}
+}
+
+/* Handles a finished jobs:run transfer. */
+static void flight_done_run(struct flight *f, CURLcode cc)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	long code = 0;
+	char msg[600];
+	const char *st;
+	json_t *r;
+
+	inflight--;
+	curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (cc != CURLE_OK) {
+		if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
+			/* It never ran: back to the queue, the node rests a while. */
+			snprintf(msg, sizeof(msg), "cannot reach the worker: %s",
+				curl_easy_strerror(cc));
+			cooldown_add(f->job.node_id);
+			job_retry(&f->job, msg, false, false);
+		} else {
+			/* It may be running: the lease and the node's sync decide. */
+			cy_log_warn("job_dispatch_lost", "job_id", f->job.job_id, "node_id",
+				f->job.node_id, "error", f->too_big ? "response too large" :
+				curl_easy_strerror(cc), "note", "left running under its lease", NULL);
+		}
+		return;
+	}
+	if (code == 503) {
+		job_retry(&f->job, "worker busy (503)", false, false);
+		return;
+	}
+	if (code == 409) {
+		cy_log_warn("job_dispatch_conflict", "job_id", f->job.job_id, "note",
+			"the node already runs it; left running under its lease", NULL);
+		return;
+	}
+	if (code != 200) {
+		snprintf(msg, sizeof(msg), "worker answered HTTP %ld: %.300s", code,
+			f->resp.buf);
+		job_retry(&f->job, msg, code >= 400 && code < 500, true);
+		return;
+	}
+	r = cy_json_parse(f->resp.buf, f->resp.len, true, &err);
+	st = r ? cy_json_str(r, "status") : NULL;
+	if (!r || !json_is_integer(json_object_get(r, "version")) ||
+	    json_integer_value(json_object_get(r, "version")) != 1 || !st ||
+	    (strcmp(st, "completed") && strcmp(st, "failed") && strcmp(st, "timeout") &&
+	     strcmp(st, "canceled"))) {
+		snprintf(msg, sizeof(msg), "worker answered an invalid result%s%s",
+			r ? "" : ": ", r ? "" : err.msg);
+		json_decref(r);
+		job_retry(&f->job, msg, true, true);
+		return;
+	}
+	pending_add(f, strcmp(st, "completed") ? "failed" : "completed", cy_json_dump(r),
+		json_object_get(r, "exit_code"));
+	json_decref(r);
+}
+
+/* Stores the batch of results; keeps it for later when the database fails. */
+static int pending_flush(void)
+{
+	struct dispatch_ids closed = { 0 };
+	struct cy_error err = CY_ERROR_INIT;
+	struct dispatch_result *r;
+	size_t i;
+	int n;
+
+	if (npend == 0)
+		return 0;
+	r = xcalloc(npend, sizeof(*r));
+	for (i = 0; i < npend; i++) {
+		r[i].job_id = pend[i].job.job_id;
+		r[i].lease_id = pend[i].job.lease_id;
+		r[i].node_id = pend[i].job.node_id;
+		r[i].status = pend[i].status;
+		r[i].result = pend[i].result;
+		r[i].exit_code = pend[i].has_exit ? pend[i].exit_code : NULL;
+	}
+	n = store_dispatch_finish(r, npend, &closed, &err);
+	free(r);
+	if (n < 0) {
+		cy_log_error("job_store_failed", "jobs", npend > 1 ? "several" : "one", "error",
+			err.msg, "note", "kept; retried", NULL);
+		return -1;
+	}
+	for (i = 0; i < npend; i++) {
+		cy_log_info("job_finished", "job_id", pend[i].job.job_id, "task_id",
+			pend[i].job.task_id, "node_id", pend[i].job.node_id, "status",
+			pend[i].status, "exit_code", pend[i].has_exit ? pend[i].exit_code : "",
+			NULL);
+		free(pend[i].result);
+		dispatch_job_release(&pend[i].job);
+	}
+	for (i = 0; i < closed.n; i++)
+		task_wait_closed(closed.id[i]);
+	dispatch_ids_release(&closed);
+	FREE_AND_NULL(pend);
+	npend = 0;
+	return 0;
+}
+
+/* Claims work for the free in-flight slots; true when the claim was full. */
+static int claim_more(bool *more)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	size_t max = (size_t)(srv.cfg.dispatch_workers > 0 ? srv.cfg.dispatch_workers : 64);
+	struct cy_buf skip = CY_BUF_INIT;
+	struct dispatch_job *jobs;
+	size_t n, i, want;
+	int rc;
+
+	*more = false;
+	if (inflight >= max)
+		return 0;
+	want = max - inflight;
+	cooldown_list(&skip);
+	rc = store_dispatch_claim(want, dispatch_lease_s(), skip.buf, &jobs, &n, &err);
+	cy_buf_release(&skip);
+	if (rc < 0) {
+		cy_log_error("dispatch_claim_failed", "error", err.msg, NULL);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		flight_begin_run(&jobs[i]);
+	free(jobs);
+	*more = n == want;
+	return 0;
+}
+
+/* Sends the queued cancels. */
+static void cancels_send(void)
+{
+	struct cancel_req *c, *next;
+
+	pthread_mutex_lock(&q_lock);
+	c = cancels;
+	cancels = NULL;
+	pthread_mutex_unlock(&q_lock);
+	for (; c; c = next) {
+		next = c->next;
+		flight_begin_cancel(c);
+		free(c->url);
+		free(c->token_sealed);
+		free(c);
+	}
+}
+
+/* Collects finished transfers; true when a job transfer ended. */
+static bool transfers_collect(void)
+{
+	bool freed = false;
+	int running, left;
+	CURLMsg *m;
+
+	curl_multi_perform(multi, &running);
+	while ((m = curl_multi_info_read(multi, &left))) {
+		struct flight *f;
+		long code = 0;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&f);
+		if (f->kind == FLIGHT_RUN) {
+			flight_done_run(f, m->data.result);
+			freed = true;
+		} else {
+			curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+			if (m->data.result != CURLE_OK || code >= 300)
+				cy_log_warn("job_cancel_not_delivered", "job_id", f->job.job_id,
+					"error", m->data.result != CURLE_OK ?
+					curl_easy_strerror(m->data.result) : "HTTP error",
+					"note", "the node's next sync kills it", NULL);
+			else
+				cy_log_info("job_cancel_sent", "job_id", f->job.job_id, NULL);
+		}
+		flight_free(f);
+	}
+	return freed;
+}
+
 static void *dispatch_main(void *arg)
 {
-	long poll_ms = srv.cfg.dispatch_poll_ms > 0 ? (long)srv.cfg.dispatch_poll_ms :
-		POLL_MS_DEFAULT;
+	long poll_ms = srv.cfg.dispatch_poll_ms > 0 ? (long)srv.cfg.dispatch_poll_ms : 1000;
+	int64_t last_claim = 0, retry_at = 0;
+	bool need_claim = true;
 
-	if ((uintptr_t)arg != 0)
-		poll_ms = IDLE_SLEEP_MS;
+	while (!stopping) {
+		int64_t now, due;
 
-	while (!dispatch_stopping && !srv.stopping) {
-		unsigned long gen = dispatch_generation();
-		struct cy_error err = CY_ERROR_INIT;
-		struct dispatch_job j;
-		int rc = store_dispatch_claim(&j, &err);
+		pthread_mutex_lock(&q_lock);
+		if (wake_pending)
+			need_claim = true;
+		wake_pending = 0;
+		pthread_mutex_unlock(&q_lock);
+		cancels_send();
+		if (transfers_collect())
+			need_claim = true;
+		now = cy_mono_ms();
+		if (npend && now >= retry_at && pending_flush() < 0)
+			retry_at = now + ERROR_BACKOFF_MS;
+		if (now - last_claim >= poll_ms)
+			need_claim = true;
+		if (need_claim && !npend && now >= retry_at) {
+			bool more = false;
 
-		if (rc == 1) {
-			dispatch_wake();
-			dispatch_run(&j);
-			dispatch_job_release(&j);
-			continue;
+			last_claim = now;
+			if (claim_more(&more) < 0)
+				retry_at = now + ERROR_BACKOFF_MS;
+			need_claim = more;
 		}
-		if (rc < 0) {
-			cy_log_error("dispatch_claim_failed", "error", err.msg, NULL);
-			dispatch_sleep(gen, ERROR_BACKOFF_MS);
+		/* Sleep until woken, a transfer moves, or the next timer. */
+		due = npend || need_claim ? retry_at : last_claim + poll_ms;
+		now = cy_mono_ms();
+		if (need_claim && !npend && now >= retry_at)
 			continue;
-		}
-		dispatch_sleep(gen, poll_ms);
+		curl_multi_poll(multi, NULL, 0, due > now ? (int)(due - now) : 0, NULL);
 	}
 	db_thread_cleanup();
-	cy_httpc_thread_cleanup();
 	return NULL;
 }
 
 int dispatch_start(struct cy_error *err)
 {
-	pthread_condattr_t a;
 	char num[24];
-	size_t i;
 	int rc;
 
-	nworkers = srv.cfg.dispatch_workers > 0 ? (size_t)srv.cfg.dispatch_workers :
-		WORKERS_DEFAULT;
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&wake_cond, &a);
-	pthread_condattr_destroy(&a);
-	dispatch_stopping = 0;
-	workers = xcalloc(nworkers, sizeof(*workers));
-	for (i = 0; i < nworkers; i++) {
-		rc = pthread_create(&workers[i], NULL, dispatch_main, (void *)(uintptr_t)i);
-		if (rc != 0) {
-			nworkers = i;
-			dispatch_stop();
-			errno = rc;
-			return cy_error_errno(err, "cannot start dispatcher thread");
-		}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	multi = curl_multi_init();
+	if (!multi)
+		return cy_error_set(err, ENOMEM, "cannot create the curl multi handle");
+	stopping = 0;
+	if (task_wait_start() < 0)
+		return cy_error_set(err, EAGAIN, "cannot start the long-poll timer thread");
+	if ((rc = pthread_create(&thread, NULL, dispatch_main, NULL)) != 0) {
+		errno = rc;
+		return cy_error_errno(err, "cannot start the dispatcher thread");
 	}
-	snprintf(num, sizeof(num), "%zu", nworkers);
-	cy_log_info("dispatch_started", "workers", num, NULL);
+	started = true;
+	if (dispatch_listen_start(err) < 0 || dispatch_chores_start(err) < 0) {
+		dispatch_stop();
+		return -1;
+	}
+	snprintf(num, sizeof(num), "%lld", srv.cfg.dispatch_workers);
+	cy_log_info("dispatch_started", "max_in_flight", num, NULL);
 	return 0;
 }
 
 void dispatch_stop(void)
 {
-	struct timespec ts;
-	size_t i;
+	struct cancel_req *c;
 
-	if (!workers)
-		return;
-	pthread_mutex_lock(&wake_lock);
-	dispatch_stopping = 1;
-	pthread_cond_broadcast(&wake_cond);
-	pthread_mutex_unlock(&wake_lock);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += STOP_JOIN_S;
-	for (i = 0; i < nworkers; i++) {
-		/* A thread inside a long jobs:run call is left to process exit. */
-		if (pthread_timedjoin_np(workers[i], NULL, &ts) != 0)
-			cy_log_warn("dispatch_stop_timeout", "note",
-				"a job was still in flight; it stays running", NULL);
+	dispatch_chores_stop();
+	dispatch_listen_stop();
+	task_wait_stop();
+	if (started) {
+		stopping = 1;
+		curl_multi_wakeup(multi);
+		pthread_join(thread, NULL);
+		started = false;
 	}
-	FREE_AND_NULL(workers);
-	nworkers = 0;
+	if (!multi)
+		return;
+	/* Jobs still in flight stay running on their nodes; the lease decides. */
+	while (flights)
+		flight_free(flights);
+	if (npend)
+		pending_flush();
+	while ((c = cancels)) {
+		cancels = c->next;
+		free(c->url);
+		free(c->token_sealed);
+		free(c);
+	}
+	pthread_mutex_lock(&q_lock);
+	curl_multi_cleanup(multi);
+	multi = NULL;
+	pthread_mutex_unlock(&q_lock);
 }

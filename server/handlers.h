@@ -48,6 +48,11 @@ void h_nodes_config_get(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_capability(struct cy_http_req *req, struct cy_http_resp *resp);
 
+/* route-dispatch.c (issue 7): node job sync and result redelivery, multi-task wait */
+void h_nodes_jobs_sync(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tasks_wait(struct cy_http_req *req, struct cy_http_resp *resp);
+
 /* readiness (readyz on both listeners), in route-node-control.c */
 int server_ready(void *app, struct cy_buf *reason);
 

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "server.h"
 #include "version.h"
+#include "task-wait.h"
 #include "banned.h"
 
 struct server srv;
@@ -236,6 +237,7 @@ main(int argc, char **argv)
 
 	cy_log_info("server_stopping", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
 	srv.stopping = 1;
+	task_wait_stop();	/* parked long polls answer before the listeners stop */
 	cy_httpd_stop(gw);
 	cy_httpd_stop(cp);
 	dispatch_stop();

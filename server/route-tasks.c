@@ -17,6 +17,7 @@
 #include "log.h"
 #include "states.h"
 #include "store-tasks.h"
+#include "store-util.h"
 #include "strnum.h"
 #include "task-name.h"
 #include "task-routes.h"
@@ -61,11 +62,16 @@ json_t *task_json(const PGresult *res, int row)
 
 PGresult *task_lookup(struct cy_http_req *req, struct cy_http_resp *resp)
 {
+	return task_lookup_ref(req, req->params[0], resp);
+}
+
+PGresult *task_lookup_ref(struct cy_http_req *req, const char *ref, struct cy_http_resp *resp)
+{
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
 	PGresult *res;
 
-	res = store_task_find(a->user_id, req->params[0], &err);
+	res = store_task_find(a->user_id, ref, &err);
 	if (!res) {
 		cy_log_error("task_lookup_failed", "error", err.msg, NULL);
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task");
@@ -73,7 +79,7 @@ PGresult *task_lookup(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "task '%s' not found", req->params[0]);
+		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "task '%s' not found", ref);
 		return NULL;
 	}
 	/* Operators see every task, admins also act on them (issue 3). */
@@ -152,6 +158,98 @@ static char *create_payload(const char *text, const char *image, long long timeo
 	return s;
 }
 
+/* Numbers of the dispatch fields, as text for the store. */
+struct create_extra {
+	char priority[16], max_attempts[16], backoff[16], gpus[16];
+	struct cy_buf labels;		/* text[] literal */
+};
+
+/* An optional integer field in [lo, hi] written as text into out. */
+static int opt_int(const json_t *body, const char *key, long long lo, long long hi,
+	char *out, size_t outlen, struct cy_http_resp *resp)
+{
+	json_t *v = json_object_get(body, key);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"%s must be an integer between %lld and %lld", key, lo, hi);
+		return -1;
+	}
+	snprintf(out, outlen, "%lld", (long long)json_integer_value(v));
+	return 0;
+}
+
+/*
+ * issue 7: priority, max_attempts, retry_backoff_seconds and requirements
+ * {labels: [..], gpus: N} (the node must have every label and that many GPUs).
+ */
+static int create_dispatch_fields(const json_t *body, struct task_new *t,
+	struct create_extra *x, struct cy_http_resp *resp)
+{
+	json_t *req, *labels, *v;
+	size_t i;
+
+	if (opt_int(body, "priority", -1000, 1000, x->priority, sizeof(x->priority), resp) < 0 ||
+	    opt_int(body, "max_attempts", 1, 100, x->max_attempts, sizeof(x->max_attempts),
+		resp) < 0 ||
+	    opt_int(body, "retry_backoff_seconds", 0, 86400, x->backoff, sizeof(x->backoff),
+		resp) < 0)
+		return -1;
+	t->priority = x->priority[0] ? x->priority : NULL;
+	t->max_attempts = x->max_attempts[0] ? x->max_attempts : NULL;
+	t->retry_backoff_s = x->backoff[0] ? x->backoff : NULL;
+	req = json_object_get(body, "requirements");
+	if (!req || json_is_null(req))
+		return 0;
+	if (!json_is_object(req))
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"requirements must be an object {labels, gpus}"), -1;
+	if (opt_int(req, "gpus", 0, 1024, x->gpus, sizeof(x->gpus), resp) < 0)
+		return -1;
+	t->req_gpus = x->gpus[0] ? x->gpus : NULL;
+	labels = json_object_get(req, "labels");
+	if (!labels || json_is_null(labels))
+		return 0;
+	if (!json_is_array(labels) || json_array_size(labels) > 32)
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"requirements.labels must be an array of at most 32 labels"), -1;
+	cy_buf_addstr(&x->labels, "{");
+	json_array_foreach(labels, i, v) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > 128 ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"requirements.labels[%zu] must be a non-empty string of at most "
+				"128 bytes", i), -1;
+		store_array_add(&x->labels, json_string_value(v));
+	}
+	cy_buf_addstr(&x->labels, "}");
+	t->req_labels = x->labels.buf;
+	return 0;
+}
+
+/* The Idempotency-Key header: 1-255 printable ASCII characters, or absent. */
+static int create_idempotency(struct cy_http_req *req, struct task_new *t,
+	struct cy_http_resp *resp)
+{
+	const char *k = cy_req_header(req, "Idempotency-Key");
+	size_t i, n;
+
+	if (!k)
+		return 0;
+	n = strlen(k);
+	for (i = 0; i < n; i++)
+		if (k[i] < 0x21 || k[i] > 0x7e)
+			break;
+	if (n == 0 || n > 255 || i < n)
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"Idempotency-Key must be 1 to 255 printable ASCII characters"), -1;
+	t->idempotency_key = k;
+	return 0;
+}
+
 /* Reads and checks the CreateTask fields other than attachments. */
 static int create_parse(const json_t *body, struct task_new *t, const char **image,
 	long long *timeout, struct cy_http_resp *resp)
@@ -196,17 +294,20 @@ void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_buf name = CY_BUF_INIT;
 	struct task_new t = { 0 };
+	struct create_extra x = { .labels = CY_BUF_INIT };
 	const char *image = NULL;
 	char *payload = NULL;
 	long long timeout;
-	bool prompt_mode;
+	bool prompt_mode, replayed = false;
 	PGresult *res = NULL;
 	json_t *body;
 
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	if (create_parse(body, &t, &image, &timeout, resp) < 0 ||
-	    create_attachments(body, &t, resp) < 0)
+	    create_attachments(body, &t, resp) < 0 ||
+	    create_dispatch_fields(body, &t, &x, resp) < 0 ||
+	    create_idempotency(req, &t, resp) < 0)
 		goto out;
 	t.user_id = a->user_id;
 	if (t.name) {
@@ -221,7 +322,7 @@ void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		payload = create_payload(t.prompt, image, timeout);
 	}
 	t.payload = payload;
-	res = store_task_create(&t, &err);
+	res = store_task_create(&t, &replayed, &err);
 	if (!res) {
 		if (err.code == ENOENT) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s", err.msg);
@@ -231,12 +332,20 @@ void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		}
 		goto out;
 	}
+	if (replayed) {
+		cy_log_info("task_create_replayed", "task_id", PQgetvalue(res, 0, TC_ID), "user",
+			a->handle, NULL);
+		cy_resp_json(resp, 200, task_json(res, 0));
+		cy_resp_header(resp, "Idempotent-Replayed", "true");
+		goto out;
+	}
 	cy_log_info("task_created", "task_id", PQgetvalue(res, 0, TC_ID), "user", a->handle,
 		"input_mode", t.input_mode, NULL);
 	cy_resp_json(resp, 201, task_json(res, 0));
 	if (!prompt_mode)
 		dispatch_wake();
 out:
+	cy_buf_release(&x.labels);
 	if (res)
 		PQclear(res);
 	free(payload);

@@ -17,12 +17,19 @@
 #define BODY_CFG ((size_t)-1)
 #define BODY_SMALL (64 * 1024)
 #define BODY_NODE (1024 * 1024)
+#define BODY_SYNC (8 * 1024 * 1024)
+#define BODY_RESULT (16 * 1024 * 1024)
 
 #define NODE_ROUTES \
 	{ "POST", "/v1/nodes/register", AUTH_NONE, BODY_NODE, h_nodes_register }, \
 	{ "GET", "/v1/nodes/config", AUTH_NODE, 0, h_nodes_config_get }, \
 	{ "POST", "/v1/nodes/config", AUTH_NODE, BODY_NODE, h_nodes_config_ack }, \
 	{ "POST", "/v1/nodes/capability", AUTH_NODE, BODY_NODE, h_nodes_capability }
+
+/* issue 7: the node's job sync and result redelivery (both listeners) */
+#define NODE_JOB_ROUTES \
+	{ "POST", "/v1/nodes/jobs/sync", AUTH_NODE, BODY_SYNC, h_nodes_jobs_sync }, \
+	{ "POST", "/v1/nodes/jobs/{id}/result", AUTH_NODE, BODY_RESULT, h_nodes_job_result }
 
 static struct cy_route gateway[] = {
 	{ "POST", "/v1/auth/login", AUTH_NONE, BODY_SMALL, h_auth_login },
@@ -47,11 +54,13 @@ static struct cy_route gateway[] = {
 	{ "POST", "/v1/tokens/{id}/revoke", AUTH_USER, BODY_SMALL, h_tokens_revoke },
 	{ "POST", "/v1/tasks", AUTH_TASKS_WRITE, BODY_CFG, h_tasks_create },
 	{ "GET", "/v1/tasks", AUTH_TASKS_READ, 0, h_tasks_list },
+	{ "POST", "/v1/tasks:wait", AUTH_TASKS_READ, BODY_NODE, h_tasks_wait },
 	{ "GET", "/v1/tasks/{id}", AUTH_TASKS_READ, 0, h_tasks_get },
 	{ "GET", "/v1/tasks/{id}/result", AUTH_TASKS_READ, 0, h_tasks_result },
 	{ "GET", "/v1/tasks/{id}/logs", AUTH_TASKS_READ, 0, h_tasks_logs },
 	{ "POST", "/v1/tasks/{id}/cancel", AUTH_TASKS_WRITE, BODY_SMALL, h_tasks_cancel },
 	NODE_ROUTES,
+	NODE_JOB_ROUTES,
 	{ "GET", "/v1/nodes", AUTH_NODES_READ, 0, h_nodes_list },
 	{ "GET", "/v1/nodes/{id}", AUTH_NODES_READ, 0, h_nodes_get },
 	{ "GET", "/metrics", AUTH_NODES_READ, 0, h_metrics },
@@ -59,6 +68,7 @@ static struct cy_route gateway[] = {
 
 static struct cy_route control[] = {
 	NODE_ROUTES,
+	NODE_JOB_ROUTES,
 };
 
 /* Replaces BODY_CFG with the configured cap (idempotent). */

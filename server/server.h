@@ -37,6 +37,9 @@ struct server_config {
 	long long lockout_base_s;	/* first lockout; doubles per further failure */
 	long long lockout_max_s;	/* longest lockout; failures older are forgotten */
 	long long auth_cache_ttl_s;	/* auth decision cache lifetime; 0 = no cache */
+	/* issue 7: dispatch leases and retention */
+	long long dispatch_lease_s;	/* DISPATCH_LEASE */
+	long long retention_s;		/* RETENTION_FINISHED_TASKS, 0 = keep */
 	char *migrations_dir;
 	char *log_level;
 	char *log_format;

@@ -1,21 +1,28 @@
 /*
- * The dispatcher's SQL: claiming the oldest queued job with SKIP LOCKED for
- * a dispatchable node with free capacity, and storing a job's result.
- * Capacity is checked after locking the chosen node's row, in a statement
- * of its own (a fresh READ COMMITTED snapshot), so concurrent claimers on
- * any replica never overfill a node.
+ * The dispatcher's SQL (dispatch.h).  Claiming locks the dispatchable node
+ * rows first (in id order, so replicas never deadlock), then counts their
+ * running jobs in a statement of its own (a fresh READ COMMITTED snapshot,
+ * so a claim committed by another replica is seen), then takes queued jobs
+ * for each node's free slots with FOR UPDATE SKIP LOCKED: several replicas
+ * never claim one job twice nor overfill a node.  Results are applied in
+ * batches through unnest()ed arrays, each only to a job still running under
+ * the same lease: a duplicate or a result after a cancel changes nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "db.h"
-#include "store-nodes.h"
+#include "dispatch.h"
 #include "store-nodes-sql.h"
 #include "store-util.h"
 #include "strnum.h"
 #include "banned.h"
+
+#define BACKOFF_MAX_S 3600
+#define EXPIRE_BATCH 500
 
 void dispatch_job_release(struct dispatch_job *j)
 {
@@ -24,137 +31,448 @@ void dispatch_job_release(struct dispatch_job *j)
 	FREE_AND_NULL(j->token_sealed);
 }
 
-/*
- * Locks node `id` if still dispatchable and under `max` running jobs; fills
- * its URL and token.  1 taken, 0 full or gone, -1 error.
- */
-static int claim_node(struct dispatch_job *j, const char *id, const char *max,
-	struct cy_error *err)
+void dispatch_ids_release(struct dispatch_ids *ids)
 {
-	const char *p[1] = { id };
-	long long running, cap;
-	const char *errstr;
-	PGresult *res;
+	FREE_AND_NULL(ids->id);
+	ids->n = 0;
+}
 
-	res = db_exec("dispatch_node_lock",
-		"SELECT n.worker_api_target_url, encode(n.worker_api_bearer_token_enc, 'hex') "
-		"FROM nodes n WHERE n.id = $1::uuid AND " SQL_NODE_DISPATCHABLE " FOR UPDATE",
-		1, p, err);
+static void ids_add(struct dispatch_ids *ids, const char *id)
+{
+	ids->id = xreallocarray(ids->id, ids->n + 1, sizeof(*ids->id));
+	snprintf(ids->id[ids->n++], DISPATCH_ID_LEN, "%s", id);
+}
+
+static void array_list(struct cy_buf *b, const char *const *v, size_t n)
+{
+	size_t i;
+
+	cy_buf_addstr(b, "{");
+	for (i = 0; i < n; i++)
+		store_array_add(b, v[i]);
+	cy_buf_addstr(b, "}");
+}
+
+/* One dispatchable node as the claim sees it. */
+struct claim_node {
+	char id[DISPATCH_ID_LEN];
+	char *url, *token, *labels;
+	long long max, gpus, running;
+};
+
+static void claim_nodes_free(struct claim_node *nodes, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		free(nodes[i].url);
+		free(nodes[i].token);
+		free(nodes[i].labels);
+	}
+	free(nodes);
+}
+
+/* Locks the dispatchable nodes and reads their capacity.  Count or -1. */
+static int claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err)
+{
+	struct cy_buf ids = CY_BUF_INIT;
+	struct claim_node *nodes;
+	const char *errstr, *p[1];
+	PGresult *res;
+	int i, j, n;
+
+	*out = NULL;
+	res = db_exec("dispatch_nodes_lock",
+		"SELECT n.id, n.worker_api_target_url, "
+		"encode(n.worker_api_bearer_token_enc, 'hex'), " SQL_NODE_MAX_CONCURRENCY ", "
+		"COALESCE(CASE WHEN jsonb_typeof(c.capability_snapshot->'gpu'->'devices') = 'array' "
+		"THEN jsonb_array_length(c.capability_snapshot->'gpu'->'devices') END, 0), "
+		"COALESCE((SELECT array_agg(x) FROM jsonb_array_elements_text(CASE WHEN "
+		"jsonb_typeof(c.capability_snapshot->'node'->'labels') = 'array' THEN "
+		"c.capability_snapshot->'node'->'labels' ELSE '[]' END) x), '{}')::text "
+		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
+		"WHERE " SQL_NODE_DISPATCHABLE " AND NOT n.id = ANY($1::uuid[]) "
+		"ORDER BY n.id FOR UPDATE OF n", 1, &skip, err);
 	if (!res)
 		return -1;
-	if (PQntuples(res) == 0) {
+	n = PQntuples(res);
+	if (n == 0) {
 		PQclear(res);
 		return 0;
 	}
-	j->target_url = xstrdup(PQgetvalue(res, 0, 0));
-	j->token_sealed = xstrdup(PQgetvalue(res, 0, 1));
-	PQclear(res);
-	res = db_exec("dispatch_node_running",
-		"SELECT count(*) FROM jobs WHERE node_id = $1::uuid AND status = 'running'",
-		1, p, err);
-	if (!res)
-		return -1;
-	if (cy_strtonum(PQgetvalue(res, 0, 0), 0, 1000000000, &running, &errstr) < 0 ||
-	    cy_strtonum(max, 1, 1000000, &cap, &errstr) < 0)
-		cap = running = 0;
-	PQclear(res);
-	if (running >= cap) {
-		FREE_AND_NULL(j->target_url);
-		FREE_AND_NULL(j->token_sealed);
-		return 0;
+	nodes = xcalloc((size_t)n, sizeof(*nodes));
+	cy_buf_addstr(&ids, "{");
+	for (i = 0; i < n; i++) {
+		snprintf(nodes[i].id, sizeof(nodes[i].id), "%s", PQgetvalue(res, i, 0));
+		nodes[i].url = xstrdup(PQgetvalue(res, i, 1));
+		nodes[i].token = xstrdup(PQgetvalue(res, i, 2));
+		if (cy_strtonum(PQgetvalue(res, i, 3), 1, 100000, &nodes[i].max, &errstr) < 0)
+			nodes[i].max = 1;
+		if (cy_strtonum(PQgetvalue(res, i, 4), 0, 1024, &nodes[i].gpus, &errstr) < 0)
+			nodes[i].gpus = 0;
+		nodes[i].labels = xstrdup(PQgetvalue(res, i, 5));
+		store_array_add(&ids, nodes[i].id);
 	}
-	snprintf(j->node_id, sizeof(j->node_id), "%s", id);
-	return 1;
+	cy_buf_addstr(&ids, "}");
+	PQclear(res);
+	p[0] = ids.buf;
+	res = db_exec("dispatch_nodes_running",
+		"SELECT node_id, count(*) FROM jobs WHERE status = 'running' "
+		"AND node_id = ANY($1::uuid[]) GROUP BY node_id", 1, p, err);
+	cy_buf_release(&ids);
+	if (!res) {
+		claim_nodes_free(nodes, n);
+		return -1;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		for (j = 0; j < n; j++)
+			if (!strcmp(nodes[j].id, PQgetvalue(res, i, 0)) &&
+			    cy_strtonum(PQgetvalue(res, i, 1), 0, 1000000000, &nodes[j].running,
+				&errstr) < 0)
+				nodes[j].running = nodes[j].max;
+	PQclear(res);
+	*out = nodes;
+	return n;
 }
 
-/* Picks a node for the locked job: least loaded first.  1, 0 none, -1. */
-static int claim_pick_node(struct dispatch_job *j, struct cy_error *err)
+/* Claims up to `want` jobs for one node; appends them to *jobs. */
+static int claim_for_node(const struct claim_node *nd, long long want, long long lease_s,
+	struct dispatch_job **jobs, size_t *n, struct cy_error *err)
 {
+	char gpus[24], lim[24], lease[24];
+	const char *p[5];
 	PGresult *res;
-	int i, rc = 0;
+	int i;
 
-	res = db_exec("dispatch_nodes",
-		"SELECT n.id, " SQL_NODE_MAX_CONCURRENCY " FROM nodes n "
-		"LEFT JOIN node_capabilities c ON c.node_id = n.id WHERE " SQL_NODE_DISPATCHABLE
-		" AND " SQL_NODE_RUNNING " < " SQL_NODE_MAX_CONCURRENCY
-		" ORDER BY " SQL_NODE_RUNNING ", n.node_slug", 0, NULL, err);
+	snprintf(gpus, sizeof(gpus), "%lld", nd->gpus);
+	snprintf(lim, sizeof(lim), "%lld", want);
+	snprintf(lease, sizeof(lease), "%lld", lease_s);
+	p[0] = nd->id;
+	p[1] = gpus;
+	p[2] = nd->labels;
+	p[3] = lim;
+	p[4] = lease;
+	res = db_exec("dispatch_claim",
+		"WITH c AS (SELECT id FROM jobs WHERE status = 'queued' "
+		"AND (not_before IS NULL OR not_before <= now()) "
+		"AND req_gpus <= $2::int AND req_labels <@ $3::text[] "
+		"ORDER BY priority DESC, created_at LIMIT $4::int FOR UPDATE SKIP LOCKED), "
+		"u AS (UPDATE jobs j SET status = 'running', node_id = $1::uuid, "
+		"started_at = now(), ended_at = NULL, attempts = j.attempts + 1, "
+		"lease_id = gen_random_uuid(), "
+		"lease_expires_at = now() + $5::int * interval '1 second', not_before = NULL "
+		"FROM c WHERE j.id = c.id "
+		"RETURNING j.id, j.task_id, j.payload::text, j.attempts, j.lease_id, j.created_at), "
+		"a AS (INSERT INTO job_attempts (job_id, attempt, node_id, lease_id) "
+		"SELECT id, attempts, $1::uuid, lease_id FROM u), "
+		"t AS (UPDATE tasks SET status = 'running' WHERE id IN (SELECT task_id FROM u) "
+		"AND status = 'pending') "
+		"SELECT id, task_id, payload, lease_id FROM u ORDER BY created_at",
+		5, p, err);
 	if (!res)
 		return -1;
-	for (i = 0; i < PQntuples(res) && rc == 0; i++)
-		rc = claim_node(j, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), err);
+	for (i = 0; i < PQntuples(res); i++) {
+		struct dispatch_job *j;
+
+		*jobs = xreallocarray(*jobs, *n + 1, sizeof(**jobs));
+		j = &(*jobs)[(*n)++];
+		memset(j, 0, sizeof(*j));
+		snprintf(j->job_id, sizeof(j->job_id), "%s", PQgetvalue(res, i, 0));
+		snprintf(j->task_id, sizeof(j->task_id), "%s", PQgetvalue(res, i, 1));
+		j->payload = xstrdup(PQgetvalue(res, i, 2));
+		snprintf(j->lease_id, sizeof(j->lease_id), "%s", PQgetvalue(res, i, 3));
+		snprintf(j->node_id, sizeof(j->node_id), "%s", nd->id);
+		j->target_url = xstrdup(nd->url);
+		j->token_sealed = xstrdup(nd->token);
+	}
 	PQclear(res);
+	return 0;
+}
+
+int store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
+	struct dispatch_job **jobs, size_t *n, struct cy_error *err)
+{
+	struct claim_node *nodes = NULL;
+	long long left = (long long)max;
+	int i, nn, progress = 1;
+	size_t k;
+
+	*jobs = NULL;
+	*n = 0;
+	if (db_begin(err) < 0)
+		return -1;
+	if ((nn = claim_lock_nodes(skip_nodes ? skip_nodes : "{}", &nodes, err)) < 0)
+		goto fail;
+	/*
+	 * Fill the least loaded node first, a few slots at a time, so a burst
+	 * spreads over the nodes instead of filling the first one.
+	 */
+	while (left > 0 && progress) {
+		progress = 0;
+		for (i = 0; i < nn && left > 0; i++) {
+			long long free_slots = nodes[i].max - nodes[i].running, take;
+			size_t before = *n;
+
+			if (free_slots <= 0)
+				continue;
+			take = free_slots < left ? free_slots : left;
+			if (nn > 1 && take > 4)
+				take = 4;
+			if (claim_for_node(&nodes[i], take, lease_s, jobs, n, err) < 0)
+				goto fail;
+			nodes[i].running += (long long)(*n - before);
+			left -= (long long)(*n - before);
+			if ((long long)(*n - before) == take)
+				progress = 1;
+		}
+	}
+	claim_nodes_free(nodes, nn > 0 ? nn : 0);
+	nodes = NULL;
+	if (db_commit(err) < 0)
+		goto fail_committed;
+	return 0;
+fail:
+	db_rollback();
+fail_committed:
+	claim_nodes_free(nodes, nn > 0 ? nn : 0);
+	for (k = 0; k < *n; k++)
+		dispatch_job_release(&(*jobs)[k]);
+	FREE_AND_NULL(*jobs);
+	*n = 0;
+	return -1;
+}
+
+int store_dispatch_finish(const struct dispatch_result *r, size_t n,
+	struct dispatch_ids *closed, struct cy_error *err)
+{
+	struct cy_buf a[6] = { CY_BUF_INIT, CY_BUF_INIT, CY_BUF_INIT, CY_BUF_INIT, CY_BUF_INIT,
+		CY_BUF_INIT };
+	const char *p[6];
+	PGresult *res;
+	size_t i, k;
+	int applied = -1;
+
+	if (n == 0)
+		return 0;
+	for (k = 0; k < 6; k++)
+		cy_buf_addstr(&a[k], "{");
+	for (i = 0; i < n; i++) {
+		store_array_add(&a[0], r[i].job_id);
+		store_array_add(&a[1], r[i].lease_id);
+		store_array_add(&a[2], r[i].node_id);
+		store_array_add(&a[3], r[i].status);
+		store_array_add(&a[4], r[i].result);
+		store_array_add(&a[5], r[i].exit_code);
+	}
+	for (k = 0; k < 6; k++) {
+		cy_buf_addstr(&a[k], "}");
+		p[k] = a[k].buf;
+	}
+	res = db_exec("dispatch_finish",
+		"WITH r AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], "
+		"$5::jsonb[], $6::int[]) AS r(id, lease_id, node_id, status, result, exit_code)), "
+		"u AS (UPDATE jobs j SET status = r.status, result = r.result, "
+		"exit_code = r.exit_code, ended_at = now(), lease_expires_at = NULL "
+		"FROM r WHERE j.id = r.id AND j.status = 'running' "
+		"AND (r.lease_id IS NULL OR j.lease_id = r.lease_id) "
+		"AND (r.node_id IS NULL OR j.node_id = r.node_id) "
+		"RETURNING j.id, j.task_id, j.status, j.lease_id), "
+		"a AS (UPDATE job_attempts x SET status = u.status, ended_at = now() FROM u "
+		"WHERE x.job_id = u.id AND x.lease_id = u.lease_id), "
+		"t AS (UPDATE tasks t SET status = u.status, closed = true FROM u "
+		"WHERE t.id = u.task_id AND t.status IN ('pending', 'running') RETURNING t.id) "
+		"SELECT id FROM t", 6, p, err);
+	if (res) {
+		for (i = 0; i < (size_t)PQntuples(res); i++)
+			ids_add(closed, PQgetvalue(res, (int)i, 0));
+		applied = PQntuples(res);
+		PQclear(res);
+	}
+	for (k = 0; k < 6; k++)
+		cy_buf_release(&a[k]);
+	return applied;
+}
+
+int store_dispatch_retry(const struct dispatch_job *j, const char *error, bool permanent,
+	bool counted, struct cy_error *err)
+{
+	char backoff_max[24];
+	const char *p[6];
+	PGresult *res;
+	int closed;
+
+	snprintf(backoff_max, sizeof(backoff_max), "%d", BACKOFF_MAX_S);
+	p[0] = j->job_id;
+	p[1] = j->lease_id;
+	p[2] = error;
+	p[3] = permanent ? "true" : "false";
+	p[4] = counted ? "true" : "false";
+	p[5] = backoff_max;
+	res = db_exec("dispatch_retry",
+		"WITH x AS (SELECT id, task_id, lease_id, "
+		"CASE WHEN $4::bool OR ($5::bool AND attempts >= max_attempts) "
+		"THEN 'failed' ELSE 'queued' END AS next, retry_backoff_s, attempts "
+		"FROM jobs WHERE id = $1::uuid AND status = 'running' AND lease_id = $2::uuid "
+		"FOR UPDATE), "
+		"a AS (UPDATE job_attempts y SET status = 'dispatch_error', error = $3, "
+		"ended_at = now() FROM x WHERE y.job_id = x.id AND y.lease_id = x.lease_id), "
+		"u AS (UPDATE jobs j SET status = x.next, "
+		"attempts = CASE WHEN $5::bool THEN j.attempts ELSE j.attempts - 1 END, "
+		"node_id = CASE WHEN x.next = 'queued' THEN NULL ELSE j.node_id END, "
+		"lease_id = NULL, lease_expires_at = NULL, "
+		"not_before = CASE WHEN x.next = 'queued' THEN now() + LEAST($6::int, "
+		"CASE WHEN $5::bool THEN x.retry_backoff_s * power(2, LEAST(x.attempts - 1, 20)) "
+		"ELSE 1 END) * interval '1 second' END, "
+		"result = CASE WHEN x.next = 'failed' THEN jsonb_build_object('version', 1, "
+		"'status', 'failed', 'error', $3::text) END, "
+		"exit_code = CASE WHEN x.next = 'failed' THEN -1 END, "
+		"ended_at = CASE WHEN x.next = 'failed' THEN now() END "
+		"FROM x WHERE j.id = x.id RETURNING j.task_id, j.status) "
+		"UPDATE tasks t SET status = CASE WHEN u.status = 'failed' THEN 'failed' "
+		"ELSE 'pending' END, closed = (u.status = 'failed') FROM u "
+		"WHERE t.id = u.task_id AND t.status IN ('pending', 'running') "
+		"RETURNING t.closed", 6, p, err);
+	if (!res)
+		return -1;
+	closed = PQntuples(res) > 0 && !strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	return closed;
+}
+
+PGresult *store_dispatch_running(const char *task_id, struct cy_error *err)
+{
+	const char *p[1] = { task_id };
+
+	return db_exec("dispatch_running_of_task",
+		"SELECT j.id, n.worker_api_target_url, encode(n.worker_api_bearer_token_enc, 'hex') "
+		"FROM jobs j JOIN nodes n ON n.id = j.node_id WHERE j.task_id = $1::uuid "
+		"AND j.status = 'running' AND n.worker_api_target_url IS NOT NULL "
+		"AND n.worker_api_bearer_token_enc IS NOT NULL", 1, p, err);
+}
+
+int store_dispatch_sync(const char *node_id, const char *const *running, size_t nrunning,
+	const char *const *finished, size_t nfinished, long long lease_s,
+	struct dispatch_ids *want, struct dispatch_ids *cancel, struct cy_error *err)
+{
+	struct cy_buf ra = CY_BUF_INIT, fa = CY_BUF_INIT;
+	char lease[24];
+	const char *p[4];
+	PGresult *res;
+	int i, rc = -1;
+
+	array_list(&ra, running, nrunning);
+	array_list(&fa, finished, nfinished);
+	snprintf(lease, sizeof(lease), "%lld", lease_s);
+	p[0] = node_id;
+	p[1] = ra.buf;
+	p[2] = fa.buf;
+	p[3] = lease;
+	/* One row per reported id: kind 'r' renewed or not, 'f' wanted or not. */
+	res = db_exec("dispatch_sync",
+		"WITH r AS (UPDATE jobs SET lease_expires_at = now() + $4::int * interval '1 second' "
+		"WHERE id = ANY($2::uuid[]) AND node_id = $1::uuid AND status = 'running' "
+		"RETURNING id) "
+		"SELECT 'r', x::text, EXISTS (SELECT 1 FROM r WHERE r.id = x) "
+		"FROM unnest($2::uuid[]) x "
+		"UNION ALL SELECT 'f', y::text, EXISTS (SELECT 1 FROM jobs j WHERE j.id = y "
+		"AND j.node_id = $1::uuid AND j.status = 'running') FROM unnest($3::uuid[]) y",
+		4, p, err);
+	if (res) {
+		for (i = 0; i < PQntuples(res); i++) {
+			bool yes = !strcmp(PQgetvalue(res, i, 2), "t");
+
+			if (PQgetvalue(res, i, 0)[0] == 'r' && !yes)
+				ids_add(cancel, PQgetvalue(res, i, 1));
+			else if (PQgetvalue(res, i, 0)[0] == 'f' && yes)
+				ids_add(want, PQgetvalue(res, i, 1));
+		}
+		PQclear(res);
+		rc = 0;
+	}
+	cy_buf_release(&ra);
+	cy_buf_release(&fa);
 	return rc;
 }
 
-int store_dispatch_claim(struct dispatch_job *j, struct cy_error *err)
+int store_dispatch_expire(struct dispatch_ids *closed, struct cy_error *err)
 {
+	char lim[24], backoff_max[24];
 	const char *p[2];
 	PGresult *res;
-	int rc;
+	int i, n;
 
-	memset(j, 0, sizeof(*j));
-	if (db_begin(err) < 0)
-		return -1;
-	res = db_exec("dispatch_job_lock",
-		"SELECT id, task_id, payload::text FROM jobs WHERE status = 'queued' "
-		"ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED", 0, NULL, err);
+	snprintf(lim, sizeof(lim), "%d", EXPIRE_BATCH);
+	snprintf(backoff_max, sizeof(backoff_max), "%d", BACKOFF_MAX_S);
+	p[0] = lim;
+	p[1] = backoff_max;
+	res = db_exec("dispatch_expire",
+		"WITH x AS (SELECT j.id, j.task_id, j.lease_id, j.retry_backoff_s, j.attempts, "
+		"CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'queued' END AS next, "
+		"CASE WHEN n.status = 'inactive' THEN 'node lost' ELSE 'lease expired' END AS why "
+		"FROM jobs j LEFT JOIN nodes n ON n.id = j.node_id WHERE j.status = 'running' "
+		"AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now() "
+		"OR n.id IS NULL OR n.status = 'inactive') "
+		"ORDER BY j.lease_expires_at LIMIT $1::int FOR UPDATE OF j SKIP LOCKED), "
+		"a AS (UPDATE job_attempts y SET status = 'lease_expired', error = x.why, "
+		"ended_at = now() FROM x WHERE y.job_id = x.id AND y.lease_id = x.lease_id), "
+		"u AS (UPDATE jobs j SET status = x.next, "
+		"node_id = CASE WHEN x.next = 'queued' THEN NULL ELSE j.node_id END, "
+		"lease_id = NULL, lease_expires_at = NULL, "
+		"not_before = CASE WHEN x.next = 'queued' THEN now() + LEAST($2::int, "
+		"x.retry_backoff_s * power(2, LEAST(x.attempts - 1, 20))) * interval '1 second' END, "
+		"result = CASE WHEN x.next = 'failed' THEN jsonb_build_object('version', 1, "
+		"'status', 'failed', 'error', x.why || ' after ' || x.attempts || ' attempt(s)') END, "
+		"exit_code = CASE WHEN x.next = 'failed' THEN -1 END, "
+		"ended_at = CASE WHEN x.next = 'failed' THEN now() END "
+		"FROM x WHERE j.id = x.id RETURNING j.id, j.task_id, j.status), "
+		"t AS (UPDATE tasks t SET status = CASE WHEN u.status = 'failed' THEN 'failed' "
+		"ELSE 'pending' END, closed = (u.status = 'failed') FROM u "
+		"WHERE t.id = u.task_id AND t.status IN ('pending', 'running') "
+		"RETURNING t.id, t.closed) "
+		"SELECT u.id, t.id, t.closed FROM u LEFT JOIN t ON t.id = u.task_id",
+		2, p, err);
 	if (!res)
-		goto fail;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		db_rollback();
-		return 0;
-	}
-	snprintf(j->job_id, sizeof(j->job_id), "%s", PQgetvalue(res, 0, 0));
-	snprintf(j->task_id, sizeof(j->task_id), "%s", PQgetvalue(res, 0, 1));
-	j->payload = xstrdup(PQgetvalue(res, 0, 2));
-	PQclear(res);
-	rc = claim_pick_node(j, err);
-	if (rc <= 0) {
-		db_rollback();
-		dispatch_job_release(j);
-		return rc;
-	}
-	p[0] = j->job_id;
-	p[1] = j->node_id;
-	if (store_run("dispatch_job_running",
-		"UPDATE jobs SET status = 'running', node_id = $2::uuid, started_at = now(), "
-		"attempts = attempts + 1 WHERE id = $1::uuid", 2, p, err) < 0)
-		goto fail;
-	p[0] = j->task_id;
-	if (store_run("dispatch_task_running",
-		"UPDATE tasks SET status = 'running' WHERE id = $1::uuid AND status = 'pending'",
-		1, p, err) < 0)
-		goto fail;
-	if (db_commit(err) < 0) {
-		dispatch_job_release(j);
 		return -1;
-	}
-	return 1;
-fail:
-	db_rollback();
-	dispatch_job_release(j);
-	return -1;
+	n = PQntuples(res);
+	for (i = 0; i < n; i++)
+		if (!strcmp(PQgetvalue(res, i, 2), "t"))
+			ids_add(closed, PQgetvalue(res, i, 1));
+	PQclear(res);
+	return n;
 }
 
-int store_dispatch_finish(const struct dispatch_job *j, const char *status,
-	const char *result, const char *exit_code, struct cy_error *err)
+int store_dispatch_lease_grace(long long lease_s, struct cy_error *err)
 {
-	const char *p[4] = { j->job_id, status, result, exit_code };
+	char lease[24];
+	const char *p[1] = { lease };
 
-	if (db_begin(err) < 0)
+	snprintf(lease, sizeof(lease), "%lld", lease_s);
+	return store_run("dispatch_lease_grace",
+		"UPDATE jobs SET lease_expires_at = now() + $1::int * interval '1 second' "
+		"WHERE status = 'running' AND (lease_expires_at IS NULL "
+		"OR lease_expires_at < now() + $1::int * interval '1 second')", 1, p, err);
+}
+
+int store_dispatch_prune(long long age_s, int limit, struct cy_error *err)
+{
+	char age[24], lim[24];
+	const char *p[2];
+	const char *errstr;
+	long long n;
+	PGresult *res;
+
+	snprintf(age, sizeof(age), "%lld", age_s);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	p[0] = age;
+	p[1] = lim;
+	res = db_exec("dispatch_prune",
+		"DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE closed "
+		"AND updated_at < now() - $1::bigint * interval '1 second' "
+		"ORDER BY updated_at LIMIT $2::int FOR UPDATE SKIP LOCKED)", 2, p, err);
+	if (!res)
 		return -1;
-	if (store_run("dispatch_job_finish",
-		"UPDATE jobs SET status = $2, result = $3::jsonb, exit_code = $4::int, "
-		"ended_at = now() WHERE id = $1::uuid AND status = 'running'", 4, p, err) < 0)
-		goto fail;
-	p[0] = j->task_id;
-	if (store_run("dispatch_task_finish",
-		"UPDATE tasks SET status = $2, closed = true WHERE id = $1::uuid "
-		"AND status IN ('pending', 'running')", 2, p, err) < 0)
-		goto fail;
-	return db_commit(err);
-fail:
-	db_rollback();
-	return -1;
+	if (cy_strtonum(PQcmdTuples(res), 0, 1000000000, &n, &errstr) < 0)
+		n = 0;
+	PQclear(res);
+	return (int)n;
 }

@@ -1,8 +1,7 @@
 /*
  * SQL for nodes: registration, configuration delivery and ack, capability
- * snapshots, the operator views, readiness, and the dispatcher's claim and
- * finish of jobs.  Worker tokens cross this interface in their sealed hex
- * form (node-token.h), never in clear.
+ * snapshots, the operator views and readiness.  Worker tokens cross this
+ * interface in their sealed hex form (node-token.h), never in clear.
  */
 #ifndef SERVER_STORE_NODES_H
 #define SERVER_STORE_NODES_H
@@ -56,28 +55,6 @@ PGresult *store_nodes_view(const char *ref, struct cy_error *err);
 /* 1 when an inference path exists (dispatchable node or provider key), 0, -1. */
 int store_nodes_ready(struct cy_error *err);
 
-struct dispatch_job {
-	char job_id[37];
-	char task_id[37];
-	char node_id[37];
-	char *payload;		/* JSON object text */
-	char *target_url;
-	char *token_sealed;
-};
-void dispatch_job_release(struct dispatch_job *j);
-
-/*
- * Claims the oldest queued job for a dispatchable node with free capacity
- * and marks job and task running, in one transaction.  1 claimed, 0 nothing
- * to do (no queued job or no free node), -1 on error.
- */
-int store_dispatch_claim(struct dispatch_job *j, struct cy_error *err);
-
-/*
- * Stores the job's result and closes job and task (status "completed" or
- * "failed"), only if they are still running: a canceled task stays canceled.
- */
-int store_dispatch_finish(const struct dispatch_job *j, const char *status,
-	const char *result, const char *exit_code, struct cy_error *err);
+/* The dispatcher's statements are declared in dispatch.h. */
 
 #endif

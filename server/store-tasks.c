@@ -118,7 +118,7 @@ static int task_insert(const struct task_new *t, const char *id, const char *pro
 	const char *name, struct cy_error *err)
 {
 	bool fail = t->fail_result != NULL;
-	const char *p[8];
+	const char *p[10];
 	size_t i;
 
 	p[0] = id;
@@ -129,9 +129,11 @@ static int task_insert(const struct task_new *t, const char *id, const char *pro
 	p[5] = t->prompt;
 	p[6] = name;
 	p[7] = t->input_mode;
+	p[8] = t->idempotency_key;
 	if (store_run("task_insert",
 		"INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, summary, "
-		"input_mode) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", 8, p, err) < 0)
+		"input_mode, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		9, p, err) < 0)
 		return -1;
 	for (i = 0; i < t->nattachments; i++) {
 		p[1] = t->attachments[i];
@@ -144,19 +146,27 @@ static int task_insert(const struct task_new *t, const char *id, const char *pro
 	p[2] = t->payload;
 	p[3] = t->fail_result;
 	p[4] = fail ? "-1" : NULL;
+	p[5] = t->priority ? t->priority : "0";
+	p[6] = t->max_attempts ? t->max_attempts : "3";
+	p[7] = t->retry_backoff_s ? t->retry_backoff_s : "5";
+	p[8] = t->req_labels ? t->req_labels : "{}";
+	p[9] = t->req_gpus ? t->req_gpus : "0";
 	return store_run("task_job_insert",
-		"INSERT INTO jobs (task_id, status, payload, result, exit_code, ended_at) "
+		"INSERT INTO jobs (task_id, status, payload, result, exit_code, ended_at, "
+		"priority, max_attempts, retry_backoff_s, req_labels, req_gpus) "
 		"VALUES ($1, $2, $3::jsonb, $4::jsonb, $5::int, "
-		"CASE WHEN $2 = 'queued' THEN NULL ELSE now() END)", 5, p, err);
+		"CASE WHEN $2 = 'queued' THEN NULL ELSE now() END, $6::int, $7::int, $8::int, "
+		"$9::text[], $10::int)", 10, p, err);
 }
 
-PGresult *store_task_create(const struct task_new *t, struct cy_error *err)
+PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_error *err)
 {
 	char id[CY_UUID_LEN + 1], project[CY_UUID_LEN + 1];
-	const char *p[1];
+	const char *p[2];
 	PGresult *res = NULL;
 	char *name = NULL;
 
+	*replayed = false;
 	cy_uuid_v4(id);
 	if (db_begin(err) < 0)
 		return NULL;
@@ -164,6 +174,20 @@ PGresult *store_task_create(const struct task_new *t, struct cy_error *err)
 	if (store_run("task_name_lock",
 		"SELECT pg_advisory_xact_lock(hashtext('cynode-task-name:' || $1))", 1, p, err) < 0)
 		goto fail;
+	if (t->idempotency_key) {
+		p[1] = t->idempotency_key;
+		res = db_exec("task_get_idempotent", "SELECT " TASK_COLS " FROM tasks t "
+			"WHERE t.created_by = $1 AND t.idempotency_key = $2", 2, p, err);
+		if (!res)
+			goto fail;
+		if (PQntuples(res) > 0) {
+			db_rollback();
+			*replayed = true;
+			return res;
+		}
+		PQclear(res);
+		res = NULL;
+	}
 	if (task_project(t, project, err) < 0)
 		goto fail;
 	if (!(name = task_choose_name(t, err)))

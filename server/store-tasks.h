@@ -8,6 +8,7 @@
 #define SERVER_STORE_TASKS_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -32,13 +33,22 @@ struct task_new {
 	size_t nattachments;
 	const char *payload;		/* the job payload (JSON object) */
 	const char *fail_result;	/* non-NULL: the job fails at once with this result */
+	/* issue 7: idempotency, priority, retry policy, placement requirements */
+	const char *idempotency_key;	/* NULL: none */
+	const char *priority;		/* integer text -1000..1000 */
+	const char *max_attempts;	/* integer text 1..100 */
+	const char *retry_backoff_s;	/* integer text 0..86400 */
+	const char *req_labels;		/* PostgreSQL text[] literal */
+	const char *req_gpus;		/* integer text */
 };
 
 /*
  * Creates the task, its attachments and its job in one transaction.  Returns
  * the task row, or NULL with err set (err->code ENOENT: unknown project_id).
+ * With an idempotency key the user used before, returns that first task
+ * instead and sets *replayed.
  */
-PGresult *store_task_create(const struct task_new *t, struct cy_error *err);
+PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_error *err);
 
 /*
  * The tasks of user_id (NULL: every user's), newest first, at most `limit` + 1 rows (the extra one

@@ -22,3 +22,19 @@ const char *store_val(const PGresult *res, int row, int col)
 		return NULL;
 	return PQgetvalue(res, row, col);
 }
+
+void store_array_add(struct cy_buf *b, const char *s)
+{
+	cy_buf_addstr(b, b->len > 1 ? "," : "");
+	if (!s) {
+		cy_buf_addstr(b, "NULL");
+		return;
+	}
+	cy_buf_addch(b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			cy_buf_addch(b, '\\');
+		cy_buf_addch(b, *s);
+	}
+	cy_buf_addch(b, '"');
+}

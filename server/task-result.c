@@ -1,8 +1,9 @@
 /*
  * The task routes that read or end a task's jobs: result (with the
- * ?wait=SECONDS long poll), logs and cancel.  The long poll sleeps on the
- * task-wait signal, which this process's dispatcher and cancels broadcast,
- * and re-reads the database at least every second for other replicas.
+ * ?wait=SECONDS long poll), logs and cancel.  The long poll parks the
+ * request in task-wait.c (no thread held) until the task closes, on this
+ * replica or another, or the wait runs out.  Cancel also asks the node
+ * running the job to kill it (dispatch.c).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -12,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+#include "dispatch.h"
 #include "handlers.h"
 #include "json.h"
 #include "log.h"
@@ -25,41 +28,12 @@
 #include "banned.h"
 
 #define WAIT_MAX_S 60
-#define RECHECK_MS 1000
 
 static bool db_status_terminal(const char *db)
 {
 	int s = cy_task_state_parse(db);
 
 	return s >= 0 && cy_task_state_terminal((enum cy_task_state)s);
-}
-
-/*
- * Waits until the task is terminal or `wait_s` seconds pass; copies the last
- * status seen into `status`.  -1 on a database error.
- */
-static int result_wait(const char *task_id, long long wait_s, char *status, size_t len)
-{
-	int64_t deadline = cy_mono_ms() + wait_s * 1000;
-	struct cy_error err = CY_ERROR_INIT;
-
-	for (;;) {
-		unsigned long gen = task_wait_generation();
-		PGresult *res = store_task_status(task_id, &err);
-		int64_t left;
-
-		if (!res) {
-			cy_log_error("task_wait_failed", "task_id", task_id, "error", err.msg, NULL);
-			return -1;
-		}
-		if (PQntuples(res) > 0)
-			snprintf(status, len, "%s", PQgetvalue(res, 0, 0));
-		PQclear(res);
-		left = deadline - cy_mono_ms();
-		if (db_status_terminal(status) || left <= 0)
-			return 0;
-		task_wait_for(gen, left < RECHECK_MS ? (long)left : RECHECK_MS);
-	}
 }
 
 /* JobResponse for one row of store_task_jobs(). */
@@ -102,22 +76,34 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	char id[64], status[32], name[256];
 	long long wait_s = 0;
 	const char *errstr;
+	int64_t *deadline = req->state;
 	PGresult *res, *jobs;
+	uint64_t seq;
 	json_t *o, *arr;
 	int i;
 
 	if (q_wait && cy_strtonum(q_wait, 0, WAIT_MAX_S, &wait_s, &errstr) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			"wait must be an integer number of seconds between 0 and %d", WAIT_MAX_S);
+	seq = task_wait_seq();
 	if (!(res = task_lookup(req, resp)))
 		return;
 	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
 	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, TC_STATUS));
 	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, TC_NAME));
 	PQclear(res);
-	if (wait_s > 0 && !db_status_terminal(status) &&
-	    result_wait(id, wait_s, status, sizeof(status)) < 0)
-		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task");
+	if (wait_s > 0 && !db_status_terminal(status) && !task_wait_stopping()) {
+		const char *ids[1] = { id };
+
+		if (!deadline) {
+			deadline = xmalloc(sizeof(*deadline));
+			*deadline = cy_mono_ms() + wait_s * 1000;
+			req->state = deadline;
+			req->state_free = free;
+		}
+		if (cy_mono_ms() < *deadline)
+			return task_wait_park(req, ids, 1, seq, *deadline);
+	}
 	if (!(jobs = store_task_jobs(id, &err))) {
 		cy_log_error("task_result_failed", "task_id", id, "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's jobs");
@@ -176,24 +162,33 @@ void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	char id[64], status[32] = "";
-	PGresult *res;
-	int rc;
+	PGresult *res, *running;
+	int rc, i;
 
 	if (!(res = task_lookup(req, resp)))
 		return;
 	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
 	PQclear(res);
+	/* The nodes to tell; a job claimed after this read is killed by the node's sync. */
+	running = store_dispatch_running(id, &err);
 	rc = store_task_cancel(id, status, sizeof(status), &err);
 	if (rc < 0) {
+		if (running)
+			PQclear(running);
 		if (err.code == ENOENT)
 			return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "task '%s' not found", id);
 		cy_log_error("task_cancel_failed", "task_id", id, "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot cancel the task");
 	}
+	for (i = 0; rc == 1 && running && i < PQntuples(running); i++)
+		dispatch_cancel_job(PQgetvalue(running, i, 0), PQgetvalue(running, i, 1),
+			PQgetvalue(running, i, 2));
+	if (running)
+		PQclear(running);
 	if (rc == 0)
 		return cy_resp_problem(resp, CY_PROBLEM_CONFLICT, "task already %s",
 			task_api_status(status));
-	task_wait_broadcast();
+	task_wait_closed(id);
 	cy_log_info("task_canceled", "task_id", id, NULL);
 	cy_resp_json(resp, 200, json_pack("{s:s, s:b}", "task_id", id, "canceled", 1));
 }

@@ -20,5 +20,7 @@ json_t *task_json(const PGresult *res, int row);
  * row (TASK_COLS), or NULL with resp filled: 404, 403 "Not task owner", 500.
  */
 PGresult *task_lookup(struct cy_http_req *req, struct cy_http_resp *resp);
+/* The same for the task reference `ref`. */
+PGresult *task_lookup_ref(struct cy_http_req *req, const char *ref, struct cy_http_resp *resp);
 
 #endif

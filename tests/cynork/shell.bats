@@ -170,3 +170,24 @@ start_shell()
 	# EOF (Ctrl-D) ends the shell
 	[ -s "$CY_TMP/shell.rc" ]
 }
+
+@test "pty: Ctrl-C drops the typed line, stops a running command (130), never the shell" {
+	start_shell
+	tm send-keys "task lis" C-c
+	tm send-keys "version" Enter
+	tm_wait '^version='
+	# shell-demo stays queued (no node): task wait blocks until interrupted
+	tm send-keys "task wait shell-demo" Enter
+	sleep 1
+	tm send-keys C-c
+	tm_wait 'interrupted'
+	tm send-keys "whoami" Enter
+	tm_wait 'user=admin'
+	tm send-keys "task wait shell-demo" Enter
+	sleep 1
+	tm send-keys C-c
+	tm send-keys "exit" Enter
+	for _ in $(seq 1 50); do [ -s "$CY_TMP/shell.rc" ] && break; sleep 0.2; done
+	tm kill-server || true
+	[ "$(cat "$CY_TMP/shell.rc")" = 130 ]
+}

@@ -1,0 +1,189 @@
+/*
+ * Cluster chores, run by exactly one replica: the one whose dedicated
+ * connection holds the PostgreSQL session advisory lock CHORES_LOCK_KEY.
+ * Every replica's chores thread tries to take it; when the holder dies its
+ * connection closes, the lock goes, and another replica takes over within
+ * one retry period.  A new leader first gives every running job one more
+ * lease (their nodes could not renew while no leader ran, e.g. all
+ * replicas down).  The chores: jobs whose lease expired or whose node
+ * went inactive go back to the queue or fail by their retry policy (every
+ * CHORES_MS), and closed tasks older than retention.finished_tasks are
+ * deleted in small batches (every RETENTION_MS), off the hot path.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "db.h"
+#include "dispatch.h"
+#include "log.h"
+#include "server.h"
+#include "task-wait.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define CHORES_LOCK_KEY "7161899770815434753"	/* "cynode" chores */
+#define CHORES_MS 500
+#define LOCK_RETRY_MS 2000
+#define RETENTION_MS 60000
+#define PRUNE_BATCH 1000
+#define PRUNE_ROUNDS 10
+
+static pthread_t thread;
+static bool started;
+static volatile int stopping;
+
+/* A connection holding the chores lock, or NULL (someone else has it). */
+static PGconn *lock_take(void)
+{
+	const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
+	const char *vals[] = { srv.cfg.database_url, "cynode-server-chores", "10", NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	PGresult *res;
+	bool got;
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		PQfinish(c);
+		return NULL;
+	}
+	res = PQexec(c, "SELECT pg_try_advisory_lock(" CHORES_LOCK_KEY ")");
+	got = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		!strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	if (!got) {
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* True while the lock connection is alive (the lock with it). */
+static bool lock_alive(PGconn *c)
+{
+	PGresult *res = PQexec(c, "SELECT 1");
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	PQclear(res);
+	return ok && PQstatus(c) == CONNECTION_OK;
+}
+
+/* Running jobs get one lease from now: their nodes could not renew meanwhile. */
+static void lease_grace(void)
+{
+	struct cy_error err = CY_ERROR_INIT;
+
+	if (store_dispatch_lease_grace(dispatch_lease_s(), &err) < 0)
+		cy_log_error("lease_grace_failed", "error", err.msg, NULL);
+}
+
+static void chores_expire(void)
+{
+	struct dispatch_ids closed = { 0 };
+	struct cy_error err = CY_ERROR_INIT;
+	char num[24];
+	size_t i;
+	int n;
+
+	n = store_dispatch_expire(&closed, &err);
+	if (n < 0) {
+		cy_log_error("lease_expiry_failed", "error", err.msg, NULL);
+		return;
+	}
+	if (n > 0) {
+		snprintf(num, sizeof(num), "%d", n);
+		cy_log_warn("leases_expired", "jobs", num, "note",
+			"requeued or failed by their retry policy", NULL);
+		dispatch_wake();
+	}
+	for (i = 0; i < closed.n; i++)
+		task_wait_closed(closed.id[i]);
+	dispatch_ids_release(&closed);
+}
+
+static void chores_prune(void)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	long long total = 0;
+	char num[24];
+	int i, n = 0;
+
+	if (srv.cfg.retention_s <= 0)
+		return;
+	for (i = 0; i < PRUNE_ROUNDS && !stopping; i++) {
+		n = store_dispatch_prune(srv.cfg.retention_s, PRUNE_BATCH, &err);
+		if (n < 0) {
+			cy_log_error("retention_failed", "error", err.msg, NULL);
+			return;
+		}
+		total += n;
+		if (n < PRUNE_BATCH)
+			break;
+	}
+	if (total > 0) {
+		snprintf(num, sizeof(num), "%lld", total);
+		cy_log_info("retention_pruned", "tasks", num, NULL);
+	}
+}
+
+static void *chores_main(void *arg)
+{
+	int64_t next_prune = 0;
+	PGconn *lock = NULL;
+
+	while (!stopping) {
+		int64_t now = cy_mono_ms();
+
+		if (lock && !lock_alive(lock)) {
+			cy_log_warn("chores_lock_lost", NULL);
+			PQfinish(lock);
+			lock = NULL;
+		}
+		if (!lock) {
+			if (!(lock = lock_take())) {
+				poll(NULL, 0, LOCK_RETRY_MS);
+				continue;
+			}
+			cy_log_info("chores_leader", "note", "this replica runs lease expiry and "
+				"retention", NULL);
+			lease_grace();
+		}
+		chores_expire();
+		if (now >= next_prune) {
+			chores_prune();
+			next_prune = now + RETENTION_MS;
+		}
+		poll(NULL, 0, CHORES_MS);
+	}
+	if (lock)
+		PQfinish(lock);
+	db_thread_cleanup();
+	return NULL;
+}
+
+int dispatch_chores_start(struct cy_error *err)
+{
+	int rc;
+
+	stopping = 0;
+	if ((rc = pthread_create(&thread, NULL, chores_main, NULL)) != 0) {
+		errno = rc;
+		return cy_error_errno(err, "cannot start the chores thread");
+	}
+	started = true;
+	return 0;
+}
+
+void dispatch_chores_stop(void)
+{
+	if (!started)
+		return;
+	stopping = 1;
+	pthread_join(thread, NULL);
+	started = false;
+}

@@ -1,0 +1,278 @@
+/*
+ * Dispatch endpoints beside the task routes:
+ *
+ *  POST /v1/nodes/jobs/sync (node JWT): the node reports the jobs it runs
+ *  and the results it holds; running jobs get their lease renewed, and the
+ *  answer lists the results still wanted and the jobs to kill.
+ *  {"version":1,"running":[job ids],"finished":[job ids]} ->
+ *  {"version":1,"want":[...],"cancel":[...],"lease_seconds":N,"sync_seconds":N}
+ *
+ *  POST /v1/nodes/jobs/{id}/result (node JWT): a RunJobResponse the node
+ *  could not deliver on jobs:run; applied once (only while the job is still
+ *  running on that node under the same lease).  200 {"applied":bool}.
+ *
+ *  POST /v1/tasks:wait (user): the long poll over several tasks behind
+ *  `cynork task wait ID...`.  {"task_ids":[ids or names],"wait":SECONDS,
+ *  "any":false} -> {"tasks":[{"task_id","task_name","status"}],"ended":bool}
+ *  answered when all (or, with any, one) of them ended or the wait ran out.
+ */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "auth.h"
+#include "dispatch.h"
+#include "handlers.h"
+#include "id.h"
+#include "json.h"
+#include "log.h"
+#include "states.h"
+#include "store-tasks.h"
+#include "task-routes.h"
+#include "task-wait.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define SYNC_MAX_IDS 100000
+#define WAIT_MAX_IDS 1000
+#define WAIT_MAX_S 60
+
+/* Reads an array of UUID strings; -1 with resp filled. */
+static int uuid_list(const json_t *body, const char *key, size_t max, const char ***out,
+	size_t *n, struct cy_http_resp *resp)
+{
+	json_t *arr = json_object_get(body, key), *v;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > max) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"%s must be an array of at most %zu job ids", key, max);
+		return -1;
+	}
+	*out = xcalloc(json_array_size(arr) + 1, sizeof(**out));
+	json_array_foreach(arr, i, v) {
+		const char *s = json_string_value(v);
+
+		if (!s || !cy_uuid_valid(s)) {
+			FREE_AND_NULL(*out);
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s[%zu] is not a job id (UUID)",
+				key, i);
+			return -1;
+		}
+		(*out)[i] = s;
+	}
+	*n = json_array_size(arr);
+	return 0;
+}
+
+static json_t *ids_json(const struct dispatch_ids *ids)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < ids->n; i++)
+		json_array_append_new(a, json_string(ids->id[i]));
+	return a;
+}
+
+void h_nodes_jobs_sync(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct dispatch_ids want = { 0 }, cancel = { 0 };
+	struct cy_error err = CY_ERROR_INIT;
+	const char **running = NULL, **finished = NULL;
+	size_t nr, nf;
+	long long lease = dispatch_lease_s(), every;
+	json_t *body, *v;
+
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	v = json_object_get(body, "version");
+	if (!json_is_integer(v) || json_integer_value(v) != 1) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "version must be 1");
+		goto out;
+	}
+	if (uuid_list(body, "running", SYNC_MAX_IDS, &running, &nr, resp) < 0 ||
+	    uuid_list(body, "finished", SYNC_MAX_IDS, &finished, &nf, resp) < 0)
+		goto out;
+	if (store_dispatch_sync(a->node_id, running, nr, finished, nf, lease, &want, &cancel,
+		&err) < 0) {
+		cy_log_error("node_sync_failed", "node", a->node_slug, "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot sync the node's jobs");
+		goto out;
+	}
+	every = lease / 3 > 0 ? lease / 3 : 1;
+	cy_resp_json(resp, 200, json_pack("{s:i, s:o, s:o, s:I, s:I}", "version", 1,
+		"want", ids_json(&want), "cancel", ids_json(&cancel), "lease_seconds",
+		(json_int_t)lease, "sync_seconds", (json_int_t)every));
+out:
+	dispatch_ids_release(&want);
+	dispatch_ids_release(&cancel);
+	free(running);
+	free(finished);
+	json_decref(body);
+}
+
+void h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct dispatch_ids closed = { 0 };
+	struct cy_error err = CY_ERROR_INIT;
+	struct dispatch_result r = { 0 };
+	const char *job_id = req->params[0], *st, *rj, *lease;
+	char code[24], lease_buf[DISPATCH_ID_LEN] = "";
+	json_t *body, *ec;
+	char *text = NULL;
+	size_t i;
+	int n;
+
+	if (!cy_uuid_valid(job_id))
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "job id must be a UUID");
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	st = cy_json_str(body, "status");
+	rj = cy_json_str(body, "job_id");
+	lease = cy_json_str(body, "lease_id");
+	if (!json_is_integer(json_object_get(body, "version")) ||
+	    json_integer_value(json_object_get(body, "version")) != 1 || !st ||
+	    (strcmp(st, "completed") && strcmp(st, "failed") && strcmp(st, "timeout") &&
+	     strcmp(st, "canceled")) ||
+	    !rj || strcmp(rj, job_id) || (lease && !cy_uuid_valid(lease))) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "body must be the job's "
+			"RunJobResponse: version 1, job_id as in the path, status completed, "
+			"failed or timeout, lease_id a UUID when present");
+		goto out;
+	}
+	ec = json_object_get(body, "exit_code");
+	r.job_id = job_id;
+	if (lease)
+		snprintf(lease_buf, sizeof(lease_buf), "%s", lease);
+	r.lease_id = lease ? lease_buf : NULL;
+	r.node_id = a->node_id;
+	r.status = strcmp(st, "completed") ? "failed" : "completed";
+	/* st is borrowed from body: keep the result's own status string alive. */
+	json_object_del(body, "lease_id");
+	text = cy_json_dump(body);
+	r.result = text;
+	if (json_is_integer(ec)) {
+		snprintf(code, sizeof(code), "%lld", (long long)json_integer_value(ec));
+		r.exit_code = code;
+	} else if (!strcmp(r.status, "completed")) {
+		r.exit_code = "0";
+	}
+	n = store_dispatch_finish(&r, 1, &closed, &err);
+	if (n < 0) {
+		cy_log_error("job_redelivery_failed", "job_id", job_id, "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot store the result");
+		goto out;
+	}
+	for (i = 0; i < closed.n; i++)
+		task_wait_closed(closed.id[i]);
+	if (n > 0)
+		dispatch_wake();
+	cy_log_info(n > 0 ? "job_result_redelivered" : "job_result_duplicate", "job_id", job_id,
+		"node", a->node_slug, "status", r.status, NULL);
+	cy_resp_json(resp, 200, json_pack("{s:b}", "applied", n > 0));
+out:
+	dispatch_ids_release(&closed);
+	free(text);
+	json_decref(body);
+}
+
+static bool status_ended(const char *db)
+{
+	int s = cy_task_state_parse(db);
+
+	return s >= 0 && cy_task_state_terminal((enum cy_task_state)s);
+}
+
+void h_tasks_wait(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	json_t *body, *ids, *v, *tasks = NULL;
+	const char **park = NULL;
+	int64_t *deadline = req->state;
+	size_t i, n, nended = 0;
+	long long wait_s = 30;
+	bool any = false, done;
+	uint64_t seq;
+
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	ids = json_object_get(body, "task_ids");
+	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+	    json_array_size(ids) > WAIT_MAX_IDS) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"task_ids must be an array of 1 to %d task ids or names", WAIT_MAX_IDS);
+		goto out;
+	}
+	v = json_object_get(body, "wait");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > WAIT_MAX_S) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"wait must be an integer number of seconds between 0 and %d",
+				WAIT_MAX_S);
+			goto out;
+		}
+		wait_s = json_integer_value(v);
+	}
+	v = json_object_get(body, "any");
+	if (v && !json_is_null(v)) {
+		if (!json_is_boolean(v)) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "any must be a boolean");
+			goto out;
+		}
+		any = json_is_true(v);
+	}
+	n = json_array_size(ids);
+	park = xcalloc(n, sizeof(*park));
+	seq = task_wait_seq();
+	tasks = json_array();
+	for (i = 0; i < n; i++) {
+		const char *ref = json_string_value(json_array_get(ids, i));
+		PGresult *res;
+		json_t *t;
+
+		if (!ref || !*ref || strlen(ref) != json_string_length(json_array_get(ids, i))) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"task_ids[%zu] must be a task id or name", i);
+			goto out;
+		}
+		if (!(res = task_lookup_ref(req, ref, resp)))
+			goto out;
+		t = json_pack("{s:s, s:s, s:s}", "task_id", PQgetvalue(res, 0, TC_ID),
+			"task_name", PQgetvalue(res, 0, TC_NAME), "status",
+			task_api_status(PQgetvalue(res, 0, TC_STATUS)));
+		if (status_ended(PQgetvalue(res, 0, TC_STATUS)))
+			nended++;
+		json_array_append_new(tasks, t);
+		park[i] = json_string_value(json_object_get(t, "task_id"));
+		PQclear(res);
+	}
+	done = any ? nended > 0 : nended == n;
+	if (!done && wait_s > 0 && !task_wait_stopping()) {
+		if (!deadline) {
+			deadline = xmalloc(sizeof(*deadline));
+			*deadline = cy_mono_ms() + wait_s * 1000;
+			req->state = deadline;
+			req->state_free = free;
+		}
+		if (cy_mono_ms() < *deadline) {
+			task_wait_park(req, park, n, seq, *deadline);
+			goto out;
+		}
+	}
+	cy_resp_json(resp, 200, json_pack("{s:O, s:b}", "tasks", tasks, "ended", done));
+out:
+	json_decref(tasks);
+	free(park);
+	json_decref(body);
+}

@@ -1,0 +1,173 @@
+#!/usr/bin/env bats
+# Fault tests (issue 7): no task is lost and none runs twice when the
+# server is killed mid-batch, when a node is killed, when PostgreSQL
+# restarts under load, and with two server replicas sharing two nodes.
+
+load ../lib/harness
+bats_require_minimum_version 1.5.0
+
+LEASE=6s
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start DISPATCH_LEASE=$LEASE DISPATCH_POLL_INTERVAL_MS=500
+	cy_node_start node-a sandbox.max_concurrency=8
+	cy_node_start node-b sandbox.max_concurrency=8
+	CY_TOKEN=$(cy_admin_token)
+	export CY_TOKEN
+}
+
+teardown_file()
+{
+	cy_teardown_file
+}
+
+teardown()
+{
+	[ "${BATS_TEST_COMPLETED:-}" = 1 ] || cy_show_logs
+}
+
+# Submits $2 tasks running $1 (JSON string) with extra fields $3; ids to $CY_TMP/ids.
+submit()
+{
+	local i data
+
+	data="{\"input_mode\":\"commands\",\"prompt\":$1${3:+,$3}}"
+	: >"$CY_TMP/ids"
+	for ((i = 0; i < $2; i++)); do
+		printf 'url = "%s/v1/tasks"\n' "${GW:-$CY_GATEWAY_URL}"
+	done >"$CY_TMP/curl.cfg"
+	curl -s -Z --parallel-max 8 -K "$CY_TMP/curl.cfg" -H "Authorization: Bearer $CY_TOKEN" \
+		-H 'Content-Type: application/json' --data-binary "$data" -w '\n' |
+		jq -r '.task_id // empty' >>"$CY_TMP/ids"
+	[ "$(wc -l <"$CY_TMP/ids")" -eq "$2" ]
+}
+
+# Waits until every task of $CY_TMP/ids is closed (at most $1 seconds).
+wait_closed()
+{
+	local end=$((SECONDS + $1)) open
+
+	while :; do
+		open=$(cy_psql "SELECT count(*) FROM tasks WHERE id IN ($(ids_sql)) AND NOT closed")
+		[ "$open" = 0 ] && return 0
+		[ "$SECONDS" -lt "$end" ] || { echo "$open tasks still open"; return 1; }
+		sleep 0.2
+	done
+}
+
+ids_sql()
+{
+	sed "s/.*/'&'/" "$CY_TMP/ids" | paste -sd,
+}
+
+# Every task completed, every job ran once (one attempt, one sandbox start).
+assert_all_once()
+{
+	local n=$1 starts
+
+	run cy_psql "SELECT status, count(*) FROM tasks WHERE id IN ($(ids_sql)) GROUP BY status"
+	assert_output "completed|$n"
+	run cy_psql "SELECT count(*) FROM jobs WHERE task_id IN ($(ids_sql)) AND attempts = 1"
+	assert_output "$n"
+	run cy_psql "SELECT count(*) FROM job_attempts a JOIN jobs j ON j.id = a.job_id
+		WHERE j.task_id IN ($(ids_sql))"
+	assert_output "$n"
+	cy_psql "SELECT id FROM jobs WHERE task_id IN ($(ids_sql))" >"$CY_TMP/jobs"
+	starts=$(cat "$CY_TMP"/node-*.log | grep -h 'job_started' | grep -oFf "$CY_TMP/jobs" |
+		sort | uniq -c | awk '$1 != 1' | wc -l)
+	[ "$starts" = 0 ] || { echo "$starts jobs started more than once"; return 1; }
+	[ "$(cat "$CY_TMP"/node-*.log | grep -h 'job_started' | grep -cFf "$CY_TMP/jobs")" = "$n" ]
+}
+
+# Restarts the killed server on the same ports (the nodes keep their URLs).
+server_restart()
+{
+	local gw=${CY_GATEWAY_URL##*:} cp=${CY_CONTROL_URL##*:}
+
+	stack_server_start "$gw" "$cp" "$CY_TMP/server-2.log" "$CY_TMP/server.pid" \
+		"JWT_SECRET=$CY_JWT_SECRET" "NODE_REGISTRATION_PSK=$CY_PSK" \
+		"BOOTSTRAP_ADMIN_PASSWORD=$CY_ADMIN_PASSWORD" DISPATCH_LEASE=$LEASE \
+		DISPATCH_POLL_INTERVAL_MS=500
+	CY_SERVER_PID=$STACK_SERVER_PID
+	cy__track "$CY_SERVER_PID"
+}
+
+@test "kill -9 the server mid-batch: every task completes, none runs twice" {
+	submit '"sleep 2; echo $CYNODE_JOB_ID"' 24 '"max_attempts":1'
+	for i in $(seq 100); do
+		[ "$(cy_psql "SELECT count(*) FROM jobs WHERE status = 'running'")" -ge 8 ] && break
+		sleep 0.1
+	done
+	kill -9 "$CY_SERVER_PID"
+	sleep 2.5	# running jobs finish while no server listens
+	server_restart
+	wait_closed 60
+	assert_all_once 24
+	grep -q result_redelivered "$CY_TMP"/node-*.log
+}
+
+@test "kill -9 a node: its jobs re-run on the other node within a lease" {
+	submit '"sleep 4"' 8 '"max_attempts":3,"retry_backoff_seconds":0'
+	for i in $(seq 100); do
+		[ "$(cy_psql "SELECT count(*) FROM jobs j JOIN nodes n ON n.id = j.node_id
+			WHERE j.status = 'running' AND n.node_slug = 'node-a'")" -ge 1 ] && break
+		sleep 0.1
+	done
+	on_a=$(cy_psql "SELECT count(*) FROM jobs j JOIN nodes n ON n.id = j.node_id
+		WHERE j.status = 'running' AND n.node_slug = 'node-a'")
+	[ "$on_a" -ge 1 ]
+	kill -9 "$(cat "$CY_TMP/node-node-a/pid")"
+	s=$SECONDS
+	wait_closed 40
+	# lease 6s + chores 0.5s + a 4s run, with room for a slow machine
+	[ $((SECONDS - s)) -lt 25 ]
+	run cy_psql "SELECT status, count(*) FROM tasks WHERE id IN ($(ids_sql)) GROUP BY status"
+	assert_output "completed|8"
+	run cy_psql "SELECT count(*) FROM job_attempts a JOIN jobs j ON j.id = a.job_id
+		WHERE j.task_id IN ($(ids_sql)) AND a.status = 'lease_expired'"
+	assert_output "$on_a"
+	run cy_psql "SELECT count(*) FROM jobs j JOIN nodes n ON n.id = j.node_id
+		WHERE j.task_id IN ($(ids_sql)) AND n.node_slug = 'node-b'"
+	assert_output 8
+	cy_node_start node-a sandbox.max_concurrency=8
+}
+
+@test "restart PostgreSQL under load: the server reconnects, no task is lost" {
+	submit '"sleep 1"' 30 '"max_attempts":3'
+	sleep 1
+	stack__pg_run "$STACK_PG_BIN/pg_ctl" -D "$CY_PG_DIR/data" -m fast -w -t 30 restart \
+		>/dev/null 2>&1 </dev/null 3>&-
+	wait_closed 90
+	run cy_psql "SELECT status, count(*) FROM tasks WHERE id IN ($(ids_sql)) GROUP BY status"
+	assert_output "completed|30"
+	# and it keeps serving
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"echo after"}' "$CY_TOKEN"
+	[ "$status_code" = 201 ]
+	id=$(jq -r .task_id <<<"$body")
+	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$CY_TOKEN"
+	[ "$(jq -r .status <<<"$body")" = completed ]
+}
+
+@test "two server replicas, two nodes, 1,000 tasks: each runs exactly once" {
+	local gw2 cp2
+	gw2=$(cy_free_port)
+	cp2=$(cy_free_port)
+	stack_server_start "$gw2" "$cp2" "$CY_TMP/server-replica.log" "$CY_TMP/replica.pid" \
+		"JWT_SECRET=$CY_JWT_SECRET" "NODE_REGISTRATION_PSK=$CY_PSK" \
+		"BOOTSTRAP_ADMIN_PASSWORD=$CY_ADMIN_PASSWORD" DISPATCH_LEASE=$LEASE \
+		DISPATCH_POLL_INTERVAL_MS=500
+	cy__track "$STACK_SERVER_PID"
+	GW=http://127.0.0.1:$gw2 submit '"true"' 500
+	cp "$CY_TMP/ids" "$CY_TMP/ids.2"
+	submit '"true"' 500
+	cat "$CY_TMP/ids.2" >>"$CY_TMP/ids"
+	wait_closed 240
+	assert_all_once 1000
+	# both replicas dispatched
+	grep -q job_finished "$CY_TMP/server-replica.log"
+	cat "$CY_TMP"/server*.log | grep -q job_finished
+	stack_kill_pid "$(cat "$CY_TMP/replica.pid")" 10
+}
