@@ -144,7 +144,8 @@ cap_sandbox(const struct node *n)
 	json_t *f = node_sandbox_features();
 
 	return json_pack("{s:b, s:s, s:o, s:I}", "supported",
-		n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled") != 0, "runtime", "bwrap",
+		n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled") != 0, "runtime",
+		n->cfg.sb_runtime,
 		"features", f, "max_concurrency", (json_int_t)n->cfg.max_concurrency);
 }
 

@@ -148,18 +148,24 @@ job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_pr
 		return cy_buf_addstr(d, "sandbox.privileged must be a boolean"), -1;
 	if (json_is_true(v)) {
 		*prob = CY_PROBLEM_AUTHORIZATION;
-		if (!c->allow_privileged || n->applied.policy_deny_privileged)
+		if (!c->allow_privileged)
 			return cy_buf_addstr(d, "refused: privileged sandboxes are not allowed on "
 				"this node (sandbox.security.allow_privileged)"), -1;
+		if (n->applied.policy_deny_privileged)
+			return cy_buf_addstr(d, "refused: privileged sandboxes are forbidden by the "
+				"orchestrator's policy (policy.sandbox.allow_privileged)"), -1;
 		return cy_buf_addf(d, "refused: the %s runtime never runs privileged sandboxes",
 			c->sb_runtime), -1;
 	}
 	if (!strcmp(r->network, "host")) {
-		if (!c->allow_host_network || n->applied.policy_deny_host_network) {
-			*prob = CY_PROBLEM_AUTHORIZATION;
+		*prob = CY_PROBLEM_AUTHORIZATION;
+		if (!c->allow_host_network)
 			return cy_buf_addstr(d, "refused: host network is not allowed on this node "
 				"(sandbox.security.allow_host_network)"), -1;
-		}
+		if (n->applied.policy_deny_host_network)
+			return cy_buf_addstr(d, "refused: host network is forbidden by the "
+				"orchestrator's policy (policy.sandbox.allow_host_network)"), -1;
+		*prob = CY_PROBLEM_VALIDATION;
 		r->share_net = true;
 	}
 	dev = json_object_get(sb, "devices");
@@ -167,10 +173,15 @@ job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_pr
 		return 0;
 	if (!json_is_array(dev) || json_array_size(dev) > 64)
 		return cy_buf_addstr(d, "sandbox.devices must be an array of at most 64 paths"), -1;
-	if (json_array_size(dev) && (!c->allow_device_mounts || n->applied.policy_deny_devices)) {
+	if (json_array_size(dev) && !c->allow_device_mounts) {
 		*prob = CY_PROBLEM_AUTHORIZATION;
 		return cy_buf_addstr(d, "refused: device mounts are not allowed on this node "
 			"(sandbox.security.allow_device_mounts)"), -1;
+	}
+	if (json_array_size(dev) && n->applied.policy_deny_devices) {
+		*prob = CY_PROBLEM_AUTHORIZATION;
+		return cy_buf_addstr(d, "refused: device mounts are forbidden by the "
+			"orchestrator's policy (policy.sandbox.allow_device_mounts)"), -1;
 	}
 	r->devices = xcalloc(json_array_size(dev) + 1, sizeof(char *));
 	json_array_foreach(dev, i, v) {

@@ -233,6 +233,30 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 	[ "$(field .stdout | head -1)" = sandbox ]
 }
 
+@test "a cancel through the Worker API kills the job with its grandchildren: status canceled" {
+	local i
+	jq -cn '{version:1, task_id:"task-esc", job_id:"e-cancel", sandbox:{command:["/bin/sh","-c",
+		"( (sleep 3; echo late >/workspace/late) & ); setsid sleep 45 & touch /workspace/started; sleep 45"]}}' \
+		>"$CY_TMP/req-cancel.json"
+	curl -s -m 60 -o "$CY_TMP/cancel.out" -H "Authorization: Bearer $TOKEN" \
+		-H 'Content-Type: application/json' --data-binary "@$CY_TMP/req-cancel.json" \
+		"$CY_NODE_URL/v1/worker/jobs:run" &
+	for i in $(seq 1 100); do
+		[ -e "$ND/mounts/e-cancel/workspace/started" ] && break
+		sleep 0.1
+	done
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs/e-cancel/cancel" "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	wait
+	[ "$(jq -r .status "$CY_TMP/cancel.out")" = canceled ]
+	[ "$(jq -r .exit_code "$CY_TMP/cancel.out")" = -1 ]
+	[[ "$(jq -r .stderr "$CY_TMP/cancel.out")" == *"job canceled"* ]]
+	sleep 3.5
+	[ ! -e "$ND/mounts/e-cancel/workspace/late" ]
+	run pgrep -f 'sleep 45'
+	assert_failure
+}
+
 @test "the node is still healthy and reports after all of this" {
 	run stack_http_code "$CY_NODE_URL/healthz"
 	assert_output 200

@@ -111,3 +111,54 @@ oci_job()
 
 @test "podman runs a job when configured and installed" { oci_job podman; }
 @test "docker runs a job when configured and installed" { oci_job docker; }
+
+@test "stopping the node kills its running sandboxes and their cgroups" {
+	local conf tok pid i
+	cy_node_start node-stop
+	pid=$CY_NODE_PID
+	tok=$(curl -s -m 10 -H "Authorization: Bearer $(cat "$CY_TMP/node-node-stop/state/credentials/node.jwt")" \
+		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token)
+	jq -cn '{version:1, task_id:"t", job_id:"stop-1", sandbox:{command:["/bin/sh","-c",
+		"( (sleep 44; echo late >/workspace/late) & ); touch /workspace/started; sleep 44"]}}' \
+		>"$CY_TMP/stop.json"
+	curl -s -m 60 -o "$CY_TMP/stop.out" -H "Authorization: Bearer $tok" \
+		-H 'Content-Type: application/json' --data-binary "@$CY_TMP/stop.json" \
+		"$CY_NODE_URL/v1/worker/jobs:run" &
+	for i in $(seq 1 100); do
+		[ -e "$CY_TMP/node-node-stop/mounts/stop-1/workspace/started" ] && break
+		sleep 0.1
+	done
+	[ -e "$CY_TMP/node-node-stop/mounts/stop-1/workspace/started" ]
+	pgrep -f 'sleep 44' >/dev/null
+	kill -TERM "$pid"
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	! kill -0 "$pid" 2>/dev/null
+	wait || true
+	run pgrep -f 'sleep 44'
+	assert_failure
+	run find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid-*"
+	assert_output ""
+}
+
+@test "the orchestrator's policy forbids host network even when node.yaml allows it" {
+	local tok
+	cy_node_start node-pol sandbox.security.allow_host_network=true
+	tok=$(curl -s -m 10 -H "Authorization: Bearer $(cat "$CY_TMP/node-node-pol/state/credentials/node.jwt")" \
+		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token)
+	# The server pushes policy.sandbox.allow_host_network: false.
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
+		'{"version":1,"task_id":"t","job_id":"pol-1","sandbox":{"command":["true"],"network_policy":"host"}}' "$tok"
+	[ "$status_code" = 403 ]
+	[[ "$(jq -r .detail <<<"$body")" == *"policy.sandbox.allow_host_network"* ]]
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
+		'{"version":1,"task_id":"t","job_id":"pol-2","sandbox":{"command":["true"],"privileged":true}}' "$tok"
+	[ "$status_code" = 403 ]
+	[[ "$(jq -r .detail <<<"$body")" == *"allow_privileged"* ]]
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
+		'{"version":1,"task_id":"t","job_id":"pol-3","sandbox":{"command":["true"]}}' "$tok"
+	[ "$status_code" = 200 ]
+	cy_node_stop node-pol
+}
