@@ -12,6 +12,11 @@ extern const struct cmd cmd_version, cmd_status, cmd_login, cmd_logout, cmd_whoa
 extern const struct cmd cmd_auth_login, cmd_auth_logout, cmd_auth_whoami, cmd_auth_refresh;
 extern const struct cmd cmd_task_create, cmd_task_list, cmd_task_get, cmd_task_result;
 extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list, cmd_nodes_get;
+/* issue 3: identity and access */
+extern const struct cmd cmd_token_create, cmd_token_list, cmd_token_revoke;
+extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_disable;
+extern const struct cmd cmd_user_enable, cmd_user_reset_password, cmd_user_set_role;
+extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_list;
 extern const struct cmd cmd_task_wait;
 
 static const struct cmd grp_auth = { "auth", NULL, "log in and out, show the session", NULL, NULL,
@@ -20,6 +25,13 @@ static const struct cmd grp_task = { "task", "tasks", "create tasks and read the
 	NULL, 0, 0, 0, NULL, NULL };
 static const struct cmd grp_nodes = { "nodes", "node", "worker nodes", NULL, NULL, 0, 0, 0, NULL,
 	NULL };
+/* issue 3 */
+static const struct cmd grp_token = { "token", "tokens", "API tokens for CI", NULL, NULL, 0, 0, 0,
+	NULL, NULL };
+static const struct cmd grp_user = { "user", "users", "user accounts and roles (admin)", NULL, NULL,
+	0, 0, 0, NULL, NULL };
+static const struct cmd grp_audit = { "audit", NULL, "the audit trail (admin)", NULL, NULL, 0, 0,
+	0, NULL, NULL };
 
 const struct cmd *const cmd_table[] = {
 	&cmd_version,
@@ -43,6 +55,23 @@ const struct cmd *const cmd_table[] = {
 	&grp_nodes,
 	&cmd_nodes_list,
 	&cmd_nodes_get,
+	/* issue 3 */
+	&grp_token,
+	&cmd_token_create,
+	&cmd_token_list,
+	&cmd_token_revoke,
+	&grp_user,
+	&cmd_user_create,
+	&cmd_user_list,
+	&cmd_user_get,
+	&cmd_user_disable,
+	&cmd_user_enable,
+	&cmd_user_reset_password,
+	&cmd_user_set_role,
+	&cmd_user_revoke_sessions,
+	&cmd_user_passwd,
+	&grp_audit,
+	&cmd_audit_list,
 	/* issue 6: the shell, completion scripts, help (engine commands) */
 	&cmd_shell,
 	&cmd_completion,

@@ -35,7 +35,7 @@
 
 #define SYNC_DEFAULT_S 5
 #define SYNC_RETRY_S 1
-#define SYNC_MIN_AGE_S 1	/* a fresh result is still on its way over jobs:run */
+#define SYNC_MIN_AGE_S 2	/* a fresh result is still on its way over jobs:run */
 #define ID_LEN 137
 
 struct running {
@@ -162,8 +162,11 @@ static int call(const struct node *n, const char *path, const char *body, const 
 	return rc;
 }
 
-/* The ids of the results held (old enough), as a JSON array. */
-static json_t *held_results(const struct node *n)
+/*
+ * The ids of the results held, as a JSON array (all of them: they renew
+ * their leases); `old` gets those old enough to be sent again.
+ */
+static json_t *held_results(const struct node *n, json_t *old)
 {
 	char *dir = results_dir(n);
 	time_t cutoff = time(NULL) - SYNC_MIN_AGE_S;
@@ -180,8 +183,11 @@ static json_t *held_results(const struct node *n)
 			if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".json"))
 				continue;
 			p = xasprintf("%s/%s", dir, de->d_name);
-			if (stat(p, &st) == 0 && st.st_mtime <= cutoff)
+			if (stat(p, &st) == 0) {
 				json_array_append_new(a, json_stringn(de->d_name, l - 5));
+				if (st.st_mtime <= cutoff)
+					json_array_append_new(old, json_stringn(de->d_name, l - 5));
+			}
 			free(p);
 		}
 		closedir(d);
@@ -251,14 +257,14 @@ static long long sync_once(struct node *n, long long every)
 {
 	struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;
 	struct cy_error err = CY_ERROR_INIT;
-	json_t *req, *held, *ans = NULL, *want, *cancel, *v;
+	json_t *req, *held, *old = json_array(), *ans = NULL, *want, *cancel, *v;
 	char *jwt, *body;
 	long long next = every;
 	size_t i;
 
 	if (!(jwt = read_jwt(n)))
 		return SYNC_RETRY_S;
-	held = held_results(n);
+	held = held_results(n, old);
 	req = json_pack("{s:i, s:o, s:O}", "version", 1, "running", running_list(),
 		"finished", held);
 	body = cy_json_dump(req);
@@ -279,7 +285,8 @@ static long long sync_once(struct node *n, long long every)
 	v = json_object_get(ans, "sync_seconds");
 	if (json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 60)
 		next = json_integer_value(v);
-	json_array_foreach(held, i, v) {
+	/* Fresh results are left alone: jobs:run is probably delivering them. */
+	json_array_foreach(old, i, v) {
 		const char *id = json_string_value(v);
 
 		if (in_list(want, id)) {
@@ -301,6 +308,7 @@ static long long sync_once(struct node *n, long long every)
 out:
 	json_decref(ans);
 	json_decref(held);
+	json_decref(old);
 	cy_httpc_resp_release(&resp);
 	explicit_bzero(jwt, strlen(jwt));
 	free(jwt);

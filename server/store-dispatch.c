@@ -367,15 +367,19 @@ int store_dispatch_sync(const char *node_id, const char *const *running, size_t 
 	p[1] = ra.buf;
 	p[2] = fa.buf;
 	p[3] = lease;
-	/* One row per reported id: kind 'r' renewed or not, 'f' wanted or not. */
+	/*
+	 * One row per reported id: kind 'r' renewed or not, 'f' wanted or not.
+	 * A held result renews its lease too: the job is done, its result may
+	 * still sit in a dispatcher's unsaved batch.
+	 */
 	res = db_exec("dispatch_sync",
 		"WITH r AS (UPDATE jobs SET lease_expires_at = now() + $4::int * interval '1 second' "
-		"WHERE id = ANY($2::uuid[]) AND node_id = $1::uuid AND status = 'running' "
-		"RETURNING id) "
+		"WHERE (id = ANY($2::uuid[]) OR id = ANY($3::uuid[])) AND node_id = $1::uuid "
+		"AND status = 'running' RETURNING id) "
 		"SELECT 'r', x::text, EXISTS (SELECT 1 FROM r WHERE r.id = x) "
 		"FROM unnest($2::uuid[]) x "
-		"UNION ALL SELECT 'f', y::text, EXISTS (SELECT 1 FROM jobs j WHERE j.id = y "
-		"AND j.node_id = $1::uuid AND j.status = 'running') FROM unnest($3::uuid[]) y",
+		"UNION ALL SELECT 'f', y::text, EXISTS (SELECT 1 FROM r WHERE r.id = y) "
+		"FROM unnest($3::uuid[]) y",
 		4, p, err);
 	if (res) {
 		for (i = 0; i < PQntuples(res); i++) {

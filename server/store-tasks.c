@@ -39,14 +39,20 @@ static int task_project(const struct task_new *t, char out[CY_UUID_LEN + 1],
 		res = db_exec("task_project_get", "SELECT id FROM projects WHERE id = $1::uuid",
 			1, p, err);
 	} else {
+		/* Read first: the insert (a write) is needed once per user. */
 		p[0] = t->user_id;
-		if (store_run("task_project_default",
-			"INSERT INTO projects (slug, display_name) "
-			"VALUES ('default-' || $1, 'Default Project') "
-			"ON CONFLICT (slug) DO NOTHING", 1, p, err) < 0)
-			return -1;
 		res = db_exec("task_project_default_get",
 			"SELECT id FROM projects WHERE slug = 'default-' || $1", 1, p, err);
+		if (res && PQntuples(res) == 0) {
+			PQclear(res);
+			if (store_run("task_project_default",
+				"INSERT INTO projects (slug, display_name) "
+				"VALUES ('default-' || $1, 'Default Project') "
+				"ON CONFLICT (slug) DO NOTHING", 1, p, err) < 0)
+				return -1;
+			res = db_exec("task_project_default_get",
+				"SELECT id FROM projects WHERE slug = 'default-' || $1", 1, p, err);
+		}
 	}
 	if (!res)
 		return -1;
@@ -59,24 +65,41 @@ static int task_project(const struct task_new *t, char out[CY_UUID_LEN + 1],
 	return rc;
 }
 
-/* The next generated name, "task-<n>", after the user's latest one. */
-static char *task_generated_base(const char *user_id, struct cy_error *err)
+/*
+ * The next generated name, "task-<n>" after the user's latest one, with its
+ * collision suffix: one statement returns the base and the names taken.
+ */
+static char *task_generated_name(const char *user_id, struct cy_error *err)
 {
 	const char *p[1] = { user_id };
-	long long n = 0;
-	const char *errstr;
+	const char **taken;
 	PGresult *res;
+	char *name;
+	int i, n, k = 0;
 
-	res = db_exec("task_name_last_generated",
-		"SELECT summary FROM tasks WHERE created_by = $1 AND summary ~ '^task-[0-9]+$' "
-		"ORDER BY created_at DESC LIMIT 1", 1, p, err);
+	res = db_exec("task_name_generated",
+		"WITH l AS (SELECT summary FROM tasks WHERE created_by = $1 "
+		"AND summary ~ '^task-[0-9]+$' ORDER BY created_at DESC LIMIT 1), "
+		"b AS (SELECT 'task-' || (COALESCE((SELECT CASE WHEN length(summary) <= 17 "
+		"THEN substr(summary, 6)::bigint ELSE 0 END FROM l), 0) + 1) AS base) "
+		"SELECT b.base, t.summary FROM b LEFT JOIN tasks t ON t.created_by = $1 "
+		"AND (t.summary = b.base OR t.summary LIKE b.base || '-%')", 1, p, err);
 	if (!res)
 		return NULL;
-	if (PQntuples(res) > 0 &&
-	    cy_strtonum(PQgetvalue(res, 0, 0) + 5, 0, 1000000000000LL, &n, &errstr) < 0)
-		n = 0;
+	n = PQntuples(res);
+	if (n == 0) {
+		PQclear(res);
+		cy_error_set(err, EIO, "no generated task name");
+		return NULL;
+	}
+	taken = xcalloc((size_t)n + 1, sizeof(*taken));
+	for (i = 0; i < n; i++)
+		if (!PQgetisnull(res, i, 1))
+			taken[k++] = PQgetvalue(res, i, 1);
+	name = task_name_pick(PQgetvalue(res, 0, 0), taken, (size_t)k);
+	free(taken);
 	PQclear(res);
-	return xasprintf("task-%lld", n + 1);
+	return name;
 }
 
 /* Chooses a free name for the task (under the advisory lock). */
@@ -88,10 +111,9 @@ static char *task_choose_name(const struct task_new *t, struct cy_error *err)
 	PGresult *res;
 	int i, n;
 
-	if (t->name && *t->name)
-		base = xstrdup(t->name);
-	else if (!(base = task_generated_base(t->user_id, err)))
-		return NULL;
+	if (!t->name || !*t->name)
+		return task_generated_name(t->user_id, err);
+	base = xstrdup(t->name);
 	like = xasprintf("%s-%%", base);
 	p[0] = t->user_id;
 	p[1] = base;
@@ -159,6 +181,41 @@ static int task_insert(const struct task_new *t, const char *id, const char *pro
 		"$9::text[], $10::int)", 10, p, err);
 }
 
+/* Task and job in one statement returning the task row (no attachments). */
+static PGresult *task_insert_one(const struct task_new *t, const char *id,
+	const char *project, const char *name, struct cy_error *err)
+{
+	bool fail = t->fail_result != NULL;
+	const char *p[16];
+
+	p[0] = id;
+	p[1] = t->user_id;
+	p[2] = project;
+	p[3] = fail ? "failed" : "pending";
+	p[4] = fail ? "true" : "false";
+	p[5] = t->prompt;
+	p[6] = name;
+	p[7] = t->input_mode;
+	p[8] = t->idempotency_key;
+	p[9] = t->payload;
+	p[10] = t->fail_result;
+	p[11] = t->priority ? t->priority : "0";
+	p[12] = t->max_attempts ? t->max_attempts : "3";
+	p[13] = t->retry_backoff_s ? t->retry_backoff_s : "5";
+	p[14] = t->req_labels ? t->req_labels : "{}";
+	p[15] = t->req_gpus ? t->req_gpus : "0";
+	return db_exec("task_insert_one",
+		"WITH t AS (INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, "
+		"summary, input_mode, idempotency_key) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
+		"$8, $9) RETURNING *), "
+		"j AS (INSERT INTO jobs (task_id, status, payload, result, exit_code, ended_at, "
+		"priority, max_attempts, retry_backoff_s, req_labels, req_gpus) "
+		"SELECT t.id, CASE WHEN $5::bool THEN 'failed' ELSE 'queued' END, $10::jsonb, "
+		"$11::jsonb, CASE WHEN $5::bool THEN -1 END, CASE WHEN $5::bool THEN now() END, "
+		"$12::int, $13::int, $14::int, $15::text[], $16::int FROM t) "
+		"SELECT " TASK_COLS " FROM t", 16, p, err);
+}
+
 PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_error *err)
 {
 	char id[CY_UUID_LEN + 1], project[CY_UUID_LEN + 1];
@@ -170,6 +227,9 @@ PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_
 	cy_uuid_v4(id);
 	if (db_begin(err) < 0)
 		return NULL;
+	/* Outside the per-user lock: it only guards the name. */
+	if (task_project(t, project, err) < 0)
+		goto fail;
 	p[0] = t->user_id;
 	if (store_run("task_name_lock",
 		"SELECT pg_advisory_xact_lock(hashtext('cynode-task-name:' || $1))", 1, p, err) < 0)
@@ -188,17 +248,20 @@ PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_
 		PQclear(res);
 		res = NULL;
 	}
-	if (task_project(t, project, err) < 0)
-		goto fail;
 	if (!(name = task_choose_name(t, err)))
 		goto fail;
-	if (task_insert(t, id, project, name, err) < 0)
-		goto fail;
-	p[0] = id;
-	res = db_exec("task_get_id", "SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1::uuid",
-		1, p, err);
-	if (!res)
-		goto fail;
+	if (t->nattachments == 0) {
+		if (!(res = task_insert_one(t, id, project, name, err)))
+			goto fail;
+	} else {
+		if (task_insert(t, id, project, name, err) < 0)
+			goto fail;
+		p[0] = id;
+		res = db_exec("task_get_id",
+			"SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1::uuid", 1, p, err);
+		if (!res)
+			goto fail;
+	}
 	if (db_commit(err) < 0) {
 		PQclear(res);
 		res = NULL;
@@ -224,6 +287,13 @@ PGresult *store_task_list(const char *user_id, const char *status_db, long long 
 	p[2] = us;
 	p[3] = cursor_id;
 	p[4] = lim;
+	if (!user_id)
+		return db_exec("task_list_all",
+			"SELECT " TASK_COLS " FROM tasks t WHERE $1::uuid IS NULL "
+			"AND ($2::text IS NULL OR t.status = $2) "
+			"AND ($4::uuid IS NULL OR (t.created_at, t.id) < "
+			"(timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid)) "
+			"ORDER BY t.created_at DESC, t.id DESC LIMIT $5::int", 5, p, err);
 	return db_exec("task_list",
 		"SELECT " TASK_COLS " FROM tasks t WHERE t.created_by = $1 "
 		"AND ($2::text IS NULL OR t.status = $2) "

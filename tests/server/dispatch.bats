@@ -12,7 +12,7 @@ setup_file()
 	cy_setup_file
 	cy_pg_start
 	cy_server_start HTTP_THREADS=4 DISPATCH_LEASE=3s
-	cy_node_start node-01 sandbox.max_concurrency=4 sandbox.timeouts.max_seconds=2
+	cy_node_start node-01 sandbox.max_concurrency=4 sandbox.timeouts.max_seconds=8
 	CY_TOKEN=$(cy_admin_token)
 	export CY_TOKEN
 }
@@ -200,12 +200,12 @@ node_jwt()
 @test "cancel reaches the node, kills the sandbox; the late result changes nothing" {
 	create '{"input_mode":"commands","prompt":"sleep 27.5"}'
 	id=$(jq -r .task_id <<<"$body")
-	for i in $(seq 50); do
-		[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$id'")" = running ] && break
+	for i in $(seq 100); do
+		pgrep -f 'sleep 27.5' >/dev/null && break
 		sleep 0.1
 	done
-	sleep 0.3
 	pgrep -f 'sleep 27.5' >/dev/null
+	[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$id'")" = running ]
 	cy_api POST /v1/tasks/$id/cancel "" "$CY_TOKEN"
 	[ "$status_code" = 200 ]
 	for i in $(seq 50); do
@@ -221,13 +221,13 @@ node_jwt()
 }
 
 @test "timeout: a task's timeout is capped by the node's maximum" {
-	create '{"input_mode":"commands","prompt":"sleep 20","timeout_seconds":100}'
+	create '{"input_mode":"commands","prompt":"sleep 25","timeout_seconds":100}'
 	id=$(jq -r .task_id <<<"$body")
 	s=$SECONDS
 	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$CY_TOKEN"
 	[ "$(jq -r .status <<<"$body")" = failed ]
 	[ "$(jq -r '.jobs[0].result | fromjson | .status' <<<"$body")" = timeout ]
-	[ $((SECONDS - s)) -lt 10 ]
+	[ $((SECONDS - s)) -lt 16 ]
 }
 
 @test "lease: a job whose node stops renewing is retried, then failed; attempts recorded" {
