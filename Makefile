@@ -85,14 +85,23 @@ $(O)/cynode-server: $(SERVER_OBJS) $(O)/libcynode.a
 $(O)/cynode-node: $(NODE_OBJS) $(O)/libcynode.a
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# cynork starts once per command: link only the libraries it uses.
 $(O)/cynork: $(CYNORK_OBJS) $(O)/libcynode.a
-	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q_LD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
 $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(O)/libcynode.a
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(O)/obj/tests/fuzz/%.o: BASE_CFLAGS += -Iserver
+
+# Unit tests of server modules (tests/unit/srv-NAME_test.c) link the
+# server's objects too.
+$(O)/obj/tests/unit/srv-%.o: BASE_CFLAGS += -Iserver
+
+$(O)/tests/unit/srv-%_test: $(O)/obj/tests/unit/srv-%_test.o $(O)/libserver.a $(O)/libcynode.a
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(O)/tests/unit/fuzz-%_test: $(O)/obj/tests/fuzz/%_fuzz.o $(O)/obj/tests/fuzz/replay.o \
 		$(O)/libserver.a $(O)/libcynode.a

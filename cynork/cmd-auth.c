@@ -40,7 +40,7 @@ read_line(void)
 }
 
 /* Prompts on stderr and reads a line, with echo off when stdin is a terminal. */
-static char *
+char *
 prompt(const char *label, bool secret)
 {
 	struct termios old, quiet;
@@ -63,7 +63,7 @@ prompt(const char *label, bool secret)
 }
 
 /* Reads all of stdin as the password, stripping exactly one trailing newline. */
-static char *
+char *
 password_from_stdin(void)
 {
 	struct cy_buf b = CY_BUF_INIT;

@@ -15,6 +15,11 @@ extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list, cmd_node
 /* Node fleet (issue 4): cmd-nodes.c, cmd-config.c */
 extern const struct cmd cmd_nodes_drain, cmd_nodes_undrain, cmd_nodes_enable, cmd_nodes_disable;
 extern const struct cmd cmd_nodes_remove, cmd_nodes_enroll;
+/* issue 3: identity and access */
+extern const struct cmd cmd_token_create, cmd_token_list, cmd_token_revoke;
+extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_disable;
+extern const struct cmd cmd_user_enable, cmd_user_reset_password, cmd_user_set_role;
+extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_list;
 extern const struct cmd cmd_task_wait;
 
 static const struct cmd grp_auth = { "auth", NULL, "log in and out, show the session", NULL, NULL,
@@ -23,6 +28,13 @@ static const struct cmd grp_task = { "task", "tasks", "create tasks and read the
 	NULL, 0, 0, 0, NULL, NULL };
 static const struct cmd grp_nodes = { "nodes", "node", "worker nodes", NULL, NULL, 0, 0, 0, NULL,
 	NULL };
+/* issue 3 */
+static const struct cmd grp_token = { "token", "tokens", "API tokens for CI", NULL, NULL, 0, 0, 0,
+	NULL, NULL };
+static const struct cmd grp_user = { "user", "users", "user accounts and roles (admin)", NULL, NULL,
+	0, 0, 0, NULL, NULL };
+static const struct cmd grp_audit = { "audit", NULL, "the audit trail (admin)", NULL, NULL, 0, 0,
+	0, NULL, NULL };
 
 const struct cmd *const cmd_table[] = {
 	&cmd_version,
@@ -52,6 +64,23 @@ const struct cmd *const cmd_table[] = {
 	&cmd_nodes_disable,
 	&cmd_nodes_remove,
 	&cmd_nodes_enroll,
+	/* issue 3 */
+	&grp_token,
+	&cmd_token_create,
+	&cmd_token_list,
+	&cmd_token_revoke,
+	&grp_user,
+	&cmd_user_create,
+	&cmd_user_list,
+	&cmd_user_get,
+	&cmd_user_disable,
+	&cmd_user_enable,
+	&cmd_user_reset_password,
+	&cmd_user_set_role,
+	&cmd_user_revoke_sessions,
+	&cmd_user_passwd,
+	&grp_audit,
+	&cmd_audit_list,
 	/* issue 6: the shell, completion scripts, help (engine commands) */
 	&cmd_shell,
 	&cmd_completion,

@@ -106,6 +106,16 @@ create_check(const struct parsed *p)
 				fail(EXIT_USAGE, "--attach does not take '-'") : rc;
 	if (opt_set(p, "wait") && opt_set(p, "result"))
 		return fail(EXIT_USAGE, "give only one of --wait and --result");
+	if (opt_get(p, "idempotency-key")) {
+		const char *k = opt_get(p, "idempotency-key");
+		size_t len = strlen(k), j;
+
+		for (j = 0; j < len; j++)
+			if (k[j] < 0x21 || k[j] > 0x7e)
+				break;
+		if (len == 0 || len > 255 || j < len)
+			return fail(EXIT_USAGE, "--idempotency-key '%s': want 1 to 255 printable characters without spaces", k);
+	}
 	return 0;
 }
 
@@ -211,7 +221,15 @@ task_create(struct ctx *c, const struct parsed *p)
 			json_array_append_new(a, json_string(att[i]));
 		json_object_set_new(req, "attachments", a);
 	}
-	rc = api_call(c, "POST", "/v1/tasks", req, true, &res);
+	if (opt_get(p, "idempotency-key")) {
+		char *hdr = xasprintf("Idempotency-Key: %s", opt_get(p, "idempotency-key"));
+		const char *hdrs[] = { hdr, NULL };
+
+		rc = api_call_h(c, "POST", "/v1/tasks", req, true, hdrs, 0, &res, NULL);
+		free(hdr);
+	} else {
+		rc = api_call(c, "POST", "/v1/tasks", req, true, &res);
+	}
 	json_decref(req);
 	if (rc)
 		goto out;
@@ -264,9 +282,10 @@ static const struct opt create_opts[] = {
 	{ "wait", 'w', OPT_BOOL, NULL, "wait for the task and exit with the job's exit code" },
 	{ "result", 0, OPT_BOOL, NULL, "wait for the task and print its result (exit 0)" },
 	{ "timeout", 0, OPT_DURATION, "DUR", "with --wait: give up after DUR (exit 124)" },
+	{ "idempotency-key", 0, OPT_STR, "KEY", "a retried create with the same KEY returns the first task" },
 	{ NULL }
 };
 
 const struct cmd cmd_task_create = { "task create", NULL, "create a task", NULL, create_opts, 0, 0,
 	CMD_NEEDS_AUTH, create_check, task_create,
-	"Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text interpreted by the system; needs an inference backend), -f/--task-file, -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0." };
+	"Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text interpreted by the system; needs an inference backend), -f/--task-file, -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice." };

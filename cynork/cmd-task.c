@@ -214,6 +214,8 @@ task_list(struct ctx *c, const struct parsed *p)
 	cy_buf_addf(&path, "/v1/tasks?limit=%s", opt_get(p, "limit") ? opt_get(p, "limit") : "50");
 	if (opt_get(p, "status"))
 		cy_buf_addf(&path, "&status=%s", opt_get(p, "status"));
+	if (opt_set(p, "all"))
+		cy_buf_addstr(&path, "&all=true");
 	if (opt_get(p, "cursor")) {
 		char *e = url_escape(opt_get(p, "cursor"));
 
@@ -415,6 +417,7 @@ static const struct opt list_opts[] = {
 	{ "limit", 'l', OPT_INT, "N", "at most N tasks (1-200, default 50)", NULL, 1, 200 },
 	{ "cursor", 0, OPT_STR, "CURSOR", "continue from a previous listing" },
 	{ "no-headers", 0, OPT_BOOL, NULL, "accepted for symmetry; record lines have no header" },
+	{ "all", 0, OPT_BOOL, NULL, "every user's tasks (operator, admin)" },
 	{ NULL }
 };
 static const struct opt result_opts[] = {

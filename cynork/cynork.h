@@ -209,6 +209,14 @@ void rec_addll(struct cy_buf *line, const char *key, long long value);
 int print_line(struct cy_buf *line);
 int print_json(json_t *v);	/* steals v */
 int out_flush(void);
+/* The string at key for a TAB table cell, "-" when absent or empty. */
+const char *out_dash(const json_t *o, const char *key);
+
+/* cmd-auth.c, shared with cmd-user.c (issue 3) */
+/* Prompts on stderr and reads one line (echo off for secrets on a terminal). */
+char *prompt(const char *label, bool secret);
+/* All of stdin as a password, one trailing newline stripped; NULL when too long. */
+char *password_from_stdin(void);
 
 /* cmd-task.c, shared with cmd-task-create.c */
 int task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status);

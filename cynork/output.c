@@ -55,3 +55,11 @@ out_flush(void)
 		return fail(EXIT_INTERNAL, "cannot write to standard output: %s", strerror(errno));
 	return 0;
 }
+
+const char *
+out_dash(const json_t *o, const char *key)
+{
+	const char *s = cy_json_str(o, key);
+
+	return s && *s ? s : "-";
+}

@@ -1,20 +1,108 @@
 /*
- * The authenticate hook of both listeners: it turns the route's auth kind
- * and the request's bearer token into a struct auth_ctx, or answers 401/403
- * itself.  User tokens must be access JWTs of an existing, active user (the
- * database is asked on every request, so disabling a user takes effect at
- * once); node tokens must be node JWTs of a node that still exists.
+ * The authenticate hook of both listeners, and the one place where the
+ * route table's auth kinds are decided (default deny: a kind not handled
+ * below is refused).  A bearer token is either an access JWT (its login
+ * session and its user must still be active), an API token "cyn_..." (not
+ * revoked, not expired, its user active; its scopes limit what it may do),
+ * or, on node routes, a node JWT of a node that still exists.  The user's
+ * role is read from the database with the session, so a role change, a
+ * disable, a logout or a revocation takes effect on the next request.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "auth-cache.h"
 #include "auth.h"
 #include "core.h"
 #include "db.h"
+#include "id.h"
 #include "log.h"
+#include "metrics.h"
+#include "timeutil.h"
 #include "banned.h"
+
+static const char *const role_names[] = {
+	[ROLE_USER] = "user",
+	[ROLE_OPERATOR] = "operator",
+	[ROLE_ADMIN] = "admin",
+};
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} scope_names[] = {
+	{ "tasks:read", SCOPE_TASKS_READ },
+	{ "tasks:write", SCOPE_TASKS_WRITE },
+	{ "nodes:read", SCOPE_NODES_READ },
+	{ "nodes:write", SCOPE_NODES_WRITE },
+	{ "admin", SCOPE_ADMIN },
+};
+
+const char *
+auth_role_name(enum auth_role r)
+{
+	return (unsigned)r < sizeof(role_names) / sizeof(role_names[0]) ? role_names[r] : "user";
+}
+
+int
+auth_role_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < sizeof(role_names) / sizeof(role_names[0]); i++)
+		if (!strcmp(s, role_names[i]))
+			return (int)i;
+	return -1;
+}
+
+unsigned
+auth_scope_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < sizeof(scope_names) / sizeof(scope_names[0]); i++)
+		if (!strcmp(s, scope_names[i].name))
+			return scope_names[i].bit;
+	return 0;
+}
+
+unsigned
+auth_role_scopes(enum auth_role r)
+{
+	switch (r) {
+	case ROLE_ADMIN:
+		return SCOPE_ALL;
+	case ROLE_OPERATOR:
+		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_NODES_READ | SCOPE_NODES_WRITE;
+	default:
+		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE;
+	}
+}
+
+bool
+auth_sees_all_tasks(const struct auth_ctx *a)
+{
+	return a->role >= ROLE_OPERATOR;
+}
+
+bool
+auth_acts_on_all_tasks(const struct auth_ctx *a)
+{
+	return a->role == ROLE_ADMIN;
+}
+
+static void
+auth_metrics_declare(void)
+{
+	cy_metrics_declare("cynode_auth_check_seconds", CY_METRIC_HISTOGRAM,
+		"Time spent authenticating and authorizing one request, by credential kind.");
+	cy_metrics_declare("cynode_auth_cache_total", CY_METRIC_COUNTER,
+		"Token checks answered from the auth cache (hit) or checked in full (miss).");
+}
 
 static void
 deny(struct cy_http_resp *resp, const char *detail)
@@ -42,25 +130,116 @@ field_set(char *dst, size_t dstsz, const char *s)
 	dst[n] = '\0';
 }
 
-/* Checks the user behind an access token; 0 ok, 1 denied, -1 db error. */
+/* Fills role from its column value (an unknown value is the least role). */
+static void
+role_set(struct auth_ctx *ctx, const char *s)
+{
+	int r = auth_role_parse(s);
+
+	ctx->role = r < 0 ? ROLE_USER : (enum auth_role)r;
+}
+
+/* Checks the user and session behind an access JWT; 0 ok, 1 denied, -1 db error. */
 static int
 auth_user(struct auth_ctx *ctx, const struct jwt_claims *c, struct cy_error *err)
 {
-	const char *p[1] = { c->user_id };
+	const char *p[2] = { c->user_id, c->sid };
 	PGresult *res;
 	int rc = 1;
 
-	res = db_exec("auth_user", "SELECT handle, is_active FROM users WHERE id = $1", 1, p,
-		err);
+	res = db_exec("auth_user",
+		"SELECT u.handle, u.role FROM users u JOIN auth_sessions s ON s.user_id = u.id"
+		" WHERE u.id = $1 AND s.id = $2 AND u.is_active AND s.revoked_at IS NULL",
+		2, p, err);
 	if (!res)
 		return -1;
-	if (PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 1), "t")) {
+	if (PQntuples(res) == 1) {
 		field_set(ctx->user_id, sizeof(ctx->user_id), c->user_id);
+		field_set(ctx->session_id, sizeof(ctx->session_id), c->sid);
 		field_set(ctx->handle, sizeof(ctx->handle), PQgetvalue(res, 0, 0));
+		role_set(ctx, PQgetvalue(res, 0, 1));
+		ctx->scopes = SCOPE_ALL;
 		rc = 0;
 	}
 	PQclear(res);
 	return rc;
+}
+
+/* Parses a text[] value like {tasks:read,admin} into scope bits. */
+static unsigned
+scopes_from_array(const char *v)
+{
+	char name[32];
+	unsigned bits = 0;
+	size_t n = 0;
+
+	if (*v == '{')
+		v++;
+	for (;; v++) {
+		if (*v == ',' || *v == '}' || !*v) {
+			name[n] = '\0';
+			bits |= auth_scope_parse(name);
+			n = 0;
+			if (*v != ',')
+				break;
+		} else if (n + 1 < sizeof(name) && *v != '"') {
+			name[n++] = *v;
+		}
+	}
+	return bits;
+}
+
+/* Checks an API token; 0 ok (*exp its expiry), 1 denied, -1 db error. */
+static int
+auth_api_token(struct auth_ctx *ctx, const char *tok, time_t *exp, struct cy_error *err)
+{
+	char hash[65];
+	const char *p[1] = { hash };
+	PGresult *res;
+	int rc = 1;
+
+	if (!auth_api_token_wellformed(tok))
+		return 1;
+	cy_sha256_hex(tok, strlen(tok), hash);
+	/* last_used_at is written at most once a minute, in the same round trip. */
+	res = db_exec("auth_api_token",
+		"WITH t AS (SELECT t.id, t.user_id, t.scopes, u.handle, u.role, t.last_used_at,"
+		" extract(epoch FROM t.expires_at)::bigint AS exp"
+		" FROM api_tokens t JOIN users u ON u.id = t.user_id"
+		" WHERE t.token_hash = decode($1, 'hex') AND t.revoked_at IS NULL"
+		" AND t.expires_at > now() AND u.is_active),"
+		" used AS (UPDATE api_tokens SET last_used_at = now() WHERE id IN"
+		" (SELECT id FROM t WHERE last_used_at IS NULL"
+		" OR last_used_at < now() - interval '60 seconds'))"
+		" SELECT id, user_id, scopes, handle, role, exp FROM t", 1, p, err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 1) {
+		field_set(ctx->token_id, sizeof(ctx->token_id), PQgetvalue(res, 0, 0));
+		field_set(ctx->user_id, sizeof(ctx->user_id), PQgetvalue(res, 0, 1));
+		ctx->scopes = scopes_from_array(PQgetvalue(res, 0, 2));
+		field_set(ctx->handle, sizeof(ctx->handle), PQgetvalue(res, 0, 3));
+		role_set(ctx, PQgetvalue(res, 0, 4));
+		*exp = (time_t)strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+		/* A token never holds more than its user's role allows today. */
+		ctx->scopes &= auth_role_scopes(ctx->role);
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+bool
+auth_api_token_wellformed(const char *tok)
+{
+	size_t i;
+
+	if (strncmp(tok, AUTH_TOKEN_PREFIX, 4) != 0 || strlen(tok) != AUTH_TOKEN_LEN)
+		return false;
+	for (i = 4; tok[i]; i++)
+		if (!((tok[i] >= '0' && tok[i] <= '9') || (tok[i] >= 'a' && tok[i] <= 'f')))
+			return false;
+	return true;
 }
 
 /* Checks the node behind a node token; 0 ok, 1 denied, -1 db error. */
@@ -83,14 +262,82 @@ auth_node(struct auth_ctx *ctx, const struct jwt_claims *c, struct cy_error *err
 	return rc;
 }
 
+/*
+ * The authorization rule of every user auth kind: the least role and the
+ * API token scope it needs.  Returns NULL when allowed, else the 403 detail.
+ * Kinds not listed are denied.
+ */
+static const char *
+authorize(const struct auth_ctx *a, enum auth_kind kind)
+{
+	enum auth_role need_role;
+	unsigned need_scope;
+
+	switch (kind) {
+	case AUTH_USER:
+		return NULL;
+	case AUTH_TASKS_READ:
+		/* Writing implies reading. */
+		need_role = ROLE_USER;
+		need_scope = SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_ADMIN;
+		break;
+	case AUTH_TASKS_WRITE:
+		need_role = ROLE_USER;
+		need_scope = SCOPE_TASKS_WRITE | SCOPE_ADMIN;
+		break;
+	case AUTH_NODES_READ:
+		need_role = ROLE_OPERATOR;
+		need_scope = SCOPE_NODES_READ | SCOPE_NODES_WRITE | SCOPE_ADMIN;
+		break;
+	case AUTH_NODES_WRITE:
+		need_role = ROLE_OPERATOR;
+		need_scope = SCOPE_NODES_WRITE | SCOPE_ADMIN;
+		break;
+	case AUTH_ADMIN:
+		need_role = ROLE_ADMIN;
+		need_scope = SCOPE_ADMIN;
+		break;
+	default:
+		return "Access denied";
+	}
+	if (a->role < need_role)
+		return need_role == ROLE_ADMIN ? "Admin required" : "Operator role required";
+	if (!(a->scopes & need_scope))
+		return "API token scope does not allow this";
+	return NULL;
+}
+
+static int auth_check(struct cy_http_req *req, struct cy_http_resp *resp, const char **how);
+
+/*
+ * Times every check into cynode_auth_check_seconds{kind=...} so that the
+ * cost of authentication can be compared with whole requests (make bench).
+ */
 int
 auth_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int64_t t0 = cy_mono_ns();
+	const char *how = "none";
+	char labels[32];
+	int rc;
+
+	pthread_once(&once, auth_metrics_declare);
+	rc = auth_check(req, resp, &how);
+	snprintf(labels, sizeof(labels), "kind=\"%s\"", how);
+	cy_metrics_observe("cynode_auth_check_seconds", labels,
+		(double)(cy_mono_ns() - t0) / 1e9);
+	return rc;
+}
+
+static int
+auth_check(struct cy_http_req *req, struct cy_http_resp *resp, const char **how)
 {
 	enum auth_kind kind = (enum auth_kind)req->route->auth;
 	struct cy_error err = CY_ERROR_INIT;
 	struct jwt_claims c;
 	struct auth_ctx *ctx;
-	const char *tok;
+	const char *tok, *why;
 	int rc;
 
 	tok = cy_req_bearer(req);
@@ -98,15 +345,43 @@ auth_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 		deny(resp, "Missing authorization header");
 		return -1;
 	}
-	if (jwt_verify(tok, kind == AUTH_NODE ? JWT_NODE : JWT_ACCESS, &c, &err) < 0) {
-		cy_log_debug("auth_denied", "path", req->path, "reason", err.msg, NULL);
-		deny(resp, "Invalid or expired token");
-		return -1;
-	}
 	ctx = xcalloc(1, sizeof(*ctx));
+	if (kind == AUTH_NODE) {
+		*how = "node";
+		if (jwt_verify(tok, JWT_NODE, &c, &err) < 0) {
+			cy_log_debug("auth_denied", "path", req->path, "reason", err.msg, NULL);
+			rc = 1;
+		} else {
+			field_set(ctx->jti, sizeof(ctx->jti), c.jti);
+			rc = auth_node(ctx, &c, &err);
+		}
+	} else {
+		char key[65];
+		unsigned long long gen = auth_cache_generation();
+		time_t exp = 0;
+
+		*how = strncmp(tok, AUTH_TOKEN_PREFIX, 4) ? "jwt" : "api_token";
+		auth_cache_key(tok, key);
+		if (auth_cache_get(key, ctx)) {
+			rc = 0;
+			cy_metrics_add("cynode_auth_cache_total", "result=\"hit\"", 1);
+		} else if (**how == 'a') {
+			rc = auth_api_token(ctx, tok, &exp, &err);
+		} else if (jwt_verify(tok, JWT_ACCESS, &c, &err) < 0) {
+			cy_log_debug("auth_denied", "path", req->path, "reason", err.msg, NULL);
+			rc = 1;
+		} else {
+			field_set(ctx->jti, sizeof(ctx->jti), c.jti);
+			exp = c.exp;
+			rc = auth_user(ctx, &c, &err);
+		}
+		if (rc == 0 && exp) {
+			cy_metrics_add("cynode_auth_cache_total", "result=\"miss\"", 1);
+			auth_cache_put(key, ctx, exp, gen);
+		}
+	}
 	ctx->kind = kind;
-	field_set(ctx->jti, sizeof(ctx->jti), c.jti);
-	rc = kind == AUTH_NODE ? auth_node(ctx, &c, &err) : auth_user(ctx, &c, &err);
+	field_set(ctx->client_ip, sizeof(ctx->client_ip), req->client_ip);
 	if (rc < 0) {
 		free(ctx);
 		internal(resp, &err);
@@ -117,11 +392,11 @@ auth_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 		deny(resp, "Invalid or expired token");
 		return -1;
 	}
-	/* Roles arrive with issue 3; until then the admin user is the operator. */
-	if ((kind == AUTH_ADMIN || kind == AUTH_NODES_READ || kind == AUTH_NODES_WRITE) &&
-	    strcmp(ctx->handle, "admin") != 0) {
+	if (kind != AUTH_NODE && (why = authorize(ctx, kind)) != NULL) {
+		cy_log_info("auth_forbidden", "path", req->path, "user", ctx->handle, "role",
+			auth_role_name(ctx->role), NULL);
 		free(ctx);
-		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "Admin required");
+		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "%s", why);
 		return -1;
 	}
 	req->auth = ctx;

@@ -24,10 +24,26 @@ enum auth_kind {
 	AUTH_NODE,		/* node JWT (token_type "node") of a known node */
 };
 
+/* Roles (users.role), lowest first. */
+enum auth_role { ROLE_USER = 0, ROLE_OPERATOR, ROLE_ADMIN };
+
+/* API token scopes as bits (api_tokens.scopes). */
+#define SCOPE_TASKS_READ 0x01
+#define SCOPE_TASKS_WRITE 0x02
+#define SCOPE_NODES_READ 0x04
+#define SCOPE_NODES_WRITE 0x08
+#define SCOPE_ADMIN 0x10
+#define SCOPE_ALL 0x1f
+
 struct auth_ctx {
 	enum auth_kind kind;
 	char user_id[37];
 	char handle[128];
+	enum auth_role role;
+	char session_id[37];	/* login session (access JWT "sid"); "" for API tokens */
+	char token_id[37];	/* API token id; "" for JWTs */
+	unsigned scopes;	/* API token scopes; SCOPE_ALL for JWTs */
+	char client_ip[64];
 	char node_id[37];
 	char node_slug[128];
 	char jti[64];
@@ -36,6 +52,32 @@ struct auth_ctx {
 /* The cy_httpd authenticate hook for both listeners. */
 int auth_authenticate(struct cy_http_req *req, struct cy_http_resp *resp);
 void auth_free(void *auth);
+
+/* API tokens: "cyn_" + 48 lower-case hex digits; the first 12 characters identify them. */
+#define AUTH_TOKEN_PREFIX "cyn_"
+#define AUTH_TOKEN_LEN 52
+#define AUTH_TOKEN_SHOWN 12
+bool auth_api_token_wellformed(const char *tok);
+
+/* Role names ("admin", ...) and parsing (-1 when unknown). */
+const char *auth_role_name(enum auth_role r);
+int auth_role_parse(const char *s);
+/* Scope names and parsing ("tasks:read" -> SCOPE_TASKS_READ; 0 when unknown). */
+unsigned auth_scope_parse(const char *s);
+/* The scopes a role may hold (and grant to its API tokens). */
+unsigned auth_role_scopes(enum auth_role r);
+/* True when the caller may see every user's tasks (operator, admin). */
+bool auth_sees_all_tasks(const struct auth_ctx *a);
+/* True when the caller may act on every user's tasks (admin). */
+bool auth_acts_on_all_tasks(const struct auth_ctx *a);
+
+/*
+ * Drops every cached auth decision of this process (auth-cache.c); call it
+ * right after committing a logout, a revocation, a disable, a role change
+ * or a token revocation.  Other replicas learn of the change through the
+ * triggers' NOTIFY.
+ */
+void auth_cache_invalidate(void);
 
 /* Issues a node JWT; caller frees.  *expires_at gets its expiry. */
 char *jwt_issue_node(const char *node_id, const char *node_slug, time_t *expires_at);

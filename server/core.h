@@ -52,13 +52,14 @@ struct jwt_claims {
 	char handle[128];
 	char node_id[37];
 	char node_slug[128];
+	char sid[37];		/* login session of access and refresh tokens */
 	char jti[64];
 	time_t iat, exp;
 };
 
 /* Issue a token; caller frees.  *exp (may be NULL) gets the expiry. */
-char *jwt_issue_access(const char *user_id, const char *handle, time_t *exp);
-char *jwt_issue_refresh(const char *user_id, const char *handle, time_t *exp);
+char *jwt_issue_access(const char *user_id, const char *handle, const char *sid, time_t *exp);
+char *jwt_issue_refresh(const char *user_id, const char *handle, const char *sid, time_t *exp);
 /* Verifies signature (HS256 only), iss, exp, nbf and token_type. */
 int jwt_verify(const char *token, enum jwt_type want, struct jwt_claims *out,
 	struct cy_error *err);

@@ -15,6 +15,21 @@ void h_auth_logout(struct cy_http_req *req, struct cy_http_resp *resp);
 /* route-users.c */
 void h_users_me(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_users_revoke_sessions(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp);
+/* route-users-admin.c (issue 3) */
+void h_users_create(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_list(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_get(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_disable(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_enable(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_reset_password(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_set_role(struct cy_http_req *req, struct cy_http_resp *resp);
+/* route-audit.c (issue 3) */
+void h_audit_list(struct cy_http_req *req, struct cy_http_resp *resp);
+/* route-tokens.c (issue 3) */
+void h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tokens_list(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp);
 /* route-tasks.c */
 void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp);

@@ -2,7 +2,9 @@
  * JWTs over libjwt 1.10 (contract section 8), HS256 only.  Every token
  * carries iss=cynodeai, sub, iat, exp, a random jti and token_type (access,
  * refresh or node); user tokens add user_id and handle, node tokens node_id
- * and node_slug.  Verification pins the algorithm: a token whose header
+ * and node_slug; access and refresh tokens also carry sid, the login
+ * session (auth_sessions.id) that a logout or revocation ends.  Verification
+ * pins the algorithm: a token whose header
  * names anything but HS256 (alg "none" included) is refused before any claim
  * is looked at.
  */
@@ -38,10 +40,13 @@ jwt_key(int *len)
 	return (const unsigned char *)s;
 }
 
-/* Builds and signs one token: sub and name are user_id and handle, or node_id and node_slug. */
+/*
+ * Builds and signs one token: sub and name are user_id and handle, or
+ * node_id and node_slug; sid is the session of user tokens.
+ */
 static char *
-jwt_issue(enum jwt_type type, const char *sub, const char *name, long long ttl,
-	time_t *exp_out)
+jwt_issue(enum jwt_type type, const char *sub, const char *name, const char *sid,
+	long long ttl, time_t *exp_out)
 {
 	char jti[CY_UUID_LEN + 1];
 	time_t now = time(NULL), exp = now + (time_t)ttl;
@@ -65,6 +70,7 @@ jwt_issue(enum jwt_type type, const char *sub, const char *name, long long ttl,
 	} else {
 		rc |= jwt_add_grant(j, "user_id", sub);
 		rc |= jwt_add_grant(j, "handle", name);
+		rc |= jwt_add_grant(j, "sid", sid);
 	}
 	key = jwt_key(&klen);
 	rc |= jwt_set_alg(j, JWT_ALG_HS256, key, klen);
@@ -85,21 +91,21 @@ jwt_issue(enum jwt_type type, const char *sub, const char *name, long long ttl,
 }
 
 char *
-jwt_issue_access(const char *user_id, const char *handle, time_t *exp)
+jwt_issue_access(const char *user_id, const char *handle, const char *sid, time_t *exp)
 {
-	return jwt_issue(JWT_ACCESS, user_id, handle, srv.cfg.jwt_access_s, exp);
+	return jwt_issue(JWT_ACCESS, user_id, handle, sid, srv.cfg.jwt_access_s, exp);
 }
 
 char *
-jwt_issue_refresh(const char *user_id, const char *handle, time_t *exp)
+jwt_issue_refresh(const char *user_id, const char *handle, const char *sid, time_t *exp)
 {
-	return jwt_issue(JWT_REFRESH, user_id, handle, srv.cfg.jwt_refresh_s, exp);
+	return jwt_issue(JWT_REFRESH, user_id, handle, sid, srv.cfg.jwt_refresh_s, exp);
 }
 
 char *
 jwt_issue_node(const char *node_id, const char *node_slug, time_t *expires_at)
 {
-	return jwt_issue(JWT_NODE, node_id, node_slug, srv.cfg.jwt_node_s, expires_at);
+	return jwt_issue(JWT_NODE, node_id, node_slug, NULL, srv.cfg.jwt_node_s, expires_at);
 }
 
 /* Copies a string claim into dst; -1 when absent, empty or too long. */
@@ -190,8 +196,9 @@ jwt_verify(const char *token, enum jwt_type want, struct jwt_claims *out,
 	} else {
 		if (claim_copy(j, "user_id", out->user_id, sizeof(out->user_id)) < 0 ||
 		    claim_copy(j, "handle", out->handle, sizeof(out->handle)) < 0 ||
-		    !cy_uuid_valid(out->user_id)) {
-			cy_error_set(err, EINVAL, "user token without user_id or handle");
+		    claim_copy(j, "sid", out->sid, sizeof(out->sid)) < 0 ||
+		    !cy_uuid_valid(out->user_id) || !cy_uuid_valid(out->sid)) {
+			cy_error_set(err, EINVAL, "user token without user_id, handle or sid");
 			goto out;
 		}
 	}

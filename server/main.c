@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "auth-cache.h"
 #include "auth.h"
 #include "core.h"
 #include "db.h"
@@ -208,6 +209,8 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (auth_cache_start(&err) < 0)
+		die("error: %s", err.msg);
 	if (dispatch_start(&err) < 0)
 		die("error: dispatcher: %s", err.msg);
 	if (liveness_start(&err) < 0)
@@ -242,6 +245,7 @@ main(int argc, char **argv)
 	cy_httpd_stop(cp);
 	liveness_stop();
 	dispatch_stop();
+	auth_cache_stop();
 	cy_log_info("server_stopped", "version", CYNODE_VERSION, NULL);
 	server_config_release(&srv.cfg);
 	return 0;

@@ -1,9 +1,12 @@
 /*
  * /v1/auth/login, /v1/auth/refresh and /v1/auth/logout (contract 2.1 and
- * 8): password login against the Argon2id credential, a token pair whose
- * refresh half is stored as SHA-256 in refresh_sessions and rotated on every
- * use, a fixed-window login rate limit per client address, and an audit row
- * for every auth event.  Also the bootstrap of the admin user at startup.
+ * 8): password login against the Argon2id credential opens a login session
+ * (auth_sessions) and hands out a token pair bound to it; the refresh half
+ * is stored as SHA-256 in refresh_sessions and rotated on every use, and
+ * presenting an already rotated refresh token revokes the whole session
+ * (token theft detection).  Logout revokes the session, so its access
+ * tokens fail at once.  Logins are rate limited (ratelimit.c) and every
+ * auth event is audited.  Also the bootstrap of the admin user at startup.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -12,6 +15,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "audit.h"
 #include "auth.h"
 #include "core.h"
 #include "db.h"
@@ -19,129 +23,9 @@
 #include "id.h"
 #include "json.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "banned.h"
-
-#define RL_BUCKETS 1024
-#define RL_MAX_ENTRIES 100000
-#define RL_WINDOW 60
-#define UA_MAX 256
-
-/* ---- rate limit: fixed 60 s window per client address ---- */
-
-struct rl_entry {
-	char ip[64];
-	time_t start;
-	long long count;
-	struct rl_entry *next;
-};
-
-static struct rl_entry *rl_table[RL_BUCKETS];
-static size_t rl_entries;
-static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static unsigned
-rl_hash(const char *s)
-{
-	unsigned h = 5381;
-
-	for (; *s; s++)
-		h = h * 33 + (unsigned char)*s;
-	return h % RL_BUCKETS;
-}
-
-/* Drops entries whose window is over (called under the lock). */
-static void
-rl_sweep(time_t now)
-{
-	struct rl_entry **pp, *e;
-	size_t i;
-
-	for (i = 0; i < RL_BUCKETS; i++) {
-		for (pp = &rl_table[i]; (e = *pp);) {
-			if (now - e->start >= RL_WINDOW) {
-				*pp = e->next;
-				free(e);
-				rl_entries--;
-			} else {
-				pp = &e->next;
-			}
-		}
-	}
-}
-
-/* Counts one attempt; returns 0, or the seconds to wait when over the limit. */
-static long
-rl_hit(const char *ip)
-{
-	time_t now = time(NULL);
-	struct rl_entry *e;
-	unsigned h = rl_hash(ip);
-	long wait = 0;
-
-	pthread_mutex_lock(&rl_lock);
-	for (e = rl_table[h]; e; e = e->next)
-		if (!strcmp(e->ip, ip))
-			break;
-	if (!e) {
-		if (rl_entries >= RL_MAX_ENTRIES)
-			rl_sweep(now);
-		e = xcalloc(1, sizeof(*e));
-		snprintf(e->ip, sizeof(e->ip), "%s", ip);
-		e->start = now;
-		e->next = rl_table[h];
-		rl_table[h] = e;
-		rl_entries++;
-	}
-	if (now - e->start >= RL_WINDOW) {
-		e->start = now;
-		e->count = 0;
-	}
-	e->count++;
-	if (e->count > srv.cfg.rate_limit_per_minute) {
-		wait = (long)(e->start + RL_WINDOW - now);
-		if (wait < 1)
-			wait = 1;
-	}
-	pthread_mutex_unlock(&rl_lock);
-	return wait;
-}
-
-/* ---- audit ---- */
-
-/* Writes one auth_audit_log row; a failure is logged, never returned. */
-static void
-audit(struct cy_http_req *req, const char *event, const char *user_id, const char *handle,
-	bool success, const char *reason)
-{
-	struct cy_error err = CY_ERROR_INIT;
-	const char *ua = cy_req_header(req, "User-Agent");
-	char uabuf[UA_MAX];
-	const char *p[7];
-	PGresult *res;
-
-	if (ua) {
-		snprintf(uabuf, sizeof(uabuf), "%s", ua);
-		ua = uabuf;
-	}
-	p[0] = event;
-	p[1] = user_id;
-	p[2] = handle;
-	p[3] = success ? "t" : "f";
-	p[4] = req->client_ip[0] ? req->client_ip : NULL;
-	p[5] = ua;
-	p[6] = reason;
-	res = db_exec("auth_audit",
-		"INSERT INTO auth_audit_log (event_type, user_id, subject_handle, success,"
-		" ip_address, user_agent, reason) VALUES ($1, $2, left($3, 128), $4, $5, $6, $7)",
-		7, p, &err);
-	if (!res)
-		cy_log_warn("audit_failed", "event", event, "error", err.msg, NULL);
-	PQclear(res);
-	cy_log_info("auth_event", "event", event, "success", success ? "true" : "false",
-		"handle", handle ? handle : "", "ip", req->client_ip, "reason",
-		reason ? reason : "", NULL);
-}
 
 /* ---- tokens ---- */
 
@@ -153,22 +37,24 @@ internal_error(struct cy_http_resp *resp, const char *what, const struct cy_erro
 }
 
 /*
- * Issues an access + refresh pair for the user and stores the refresh
- * session (inside the caller's transaction, if any).  Fills resp.
+ * Issues an access + refresh pair for the user in session sid and stores the
+ * refresh token (inside the caller's transaction, if any); with new_session
+ * the session row is created by the same statement.  Fills resp.
  */
 static int
-issue_pair(struct cy_http_resp *resp, const char *user_id, const char *handle,
-	struct cy_error *err)
+issue_pair(struct cy_http_req *req, struct cy_http_resp *resp, const char *user_id,
+	const char *handle, const char *sid, bool new_session, struct cy_error *err)
 {
-	char hash[65], expbuf[32];
+	char hash[65], expbuf[32], uabuf[256];
+	const char *ua = cy_req_header(req, "User-Agent");
 	char *access, *refresh;
 	time_t rexp;
-	const char *p[3];
+	const char *p[6];
 	PGresult *res;
 	json_t *o;
 
-	access = jwt_issue_access(user_id, handle, NULL);
-	refresh = jwt_issue_refresh(user_id, handle, &rexp);
+	access = jwt_issue_access(user_id, handle, sid, NULL);
+	refresh = jwt_issue_refresh(user_id, handle, sid, &rexp);
 	if (!access || !refresh) {
 		free(access);
 		free(refresh);
@@ -176,12 +62,28 @@ issue_pair(struct cy_http_resp *resp, const char *user_id, const char *handle,
 	}
 	cy_sha256_hex(refresh, strlen(refresh), hash);
 	snprintf(expbuf, sizeof(expbuf), "%lld", (long long)rexp);
+	if (ua) {
+		snprintf(uabuf, sizeof(uabuf), "%s", ua);
+		ua = uabuf;
+	}
 	p[0] = user_id;
 	p[1] = hash;
 	p[2] = expbuf;
-	res = db_exec("auth_session_insert",
-		"INSERT INTO refresh_sessions (user_id, refresh_token_hash, expires_at)"
-		" VALUES ($1, decode($2, 'hex'), to_timestamp($3::bigint))", 3, p, err);
+	p[3] = sid;
+	p[4] = req->client_ip[0] ? req->client_ip : NULL;
+	p[5] = ua;
+	if (new_session)
+		res = db_exec("auth_session_open",
+			"WITH s AS (INSERT INTO auth_sessions (id, user_id, ip_address, user_agent)"
+			" VALUES ($4, $1, $5, $6) RETURNING id)"
+			" INSERT INTO refresh_sessions (user_id, refresh_token_hash, expires_at,"
+			" session_id) SELECT $1, decode($2, 'hex'), to_timestamp($3::bigint), id"
+			" FROM s", 6, p, err);
+	else
+		res = db_exec("auth_session_insert",
+			"INSERT INTO refresh_sessions (user_id, refresh_token_hash, expires_at,"
+			" session_id) VALUES ($1, decode($2, 'hex'), to_timestamp($3::bigint), $4)",
+			4, p, err);
 	if (!res) {
 		free(access);
 		free(refresh);
@@ -228,23 +130,13 @@ h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct cy_error err = CY_ERROR_INIT;
 	const char *handle, *password, *p[1];
 	char user_id[CY_UUID_LEN + 1];
-	const char *reason = NULL;
+	char sid[CY_UUID_LEN + 1];
+	const char *reason = NULL, *why;
 	PGresult *res = NULL;
 	json_t *body;
 	long wait;
 	int ok;
 
-	wait = rl_hit(req->client_ip);
-	if (wait) {
-		char ra[32];
-
-		audit(req, "login_failure", NULL, NULL, false, "rate limited");
-		snprintf(ra, sizeof(ra), "%ld", wait);
-		cy_resp_problem(resp, CY_PROBLEM_RATE_LIMIT,
-			"Too many login attempts; retry in %ld seconds", wait);
-		cy_resp_header(resp, "Retry-After", ra);
-		return;
-	}
 	body = cy_req_json(req, resp);
 	if (!body)
 		return;
@@ -252,6 +144,17 @@ h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp)
 	password = cy_json_str(body, "password");
 	if (!handle || !*handle || !password || !*password) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "handle and password are required");
+		goto out;
+	}
+	wait = ratelimit_login_check(req->client_ip, handle, &why);
+	if (wait) {
+		char ra[32];
+
+		audit_auth(req, "login_failure", NULL, handle, false, why);
+		snprintf(ra, sizeof(ra), "%ld", wait);
+		cy_resp_problem(resp, CY_PROBLEM_RATE_LIMIT,
+			"Too many login attempts; retry in %ld seconds", wait);
+		cy_resp_header(resp, "Retry-After", ra);
 		goto out;
 	}
 	p[0] = handle;
@@ -286,14 +189,17 @@ h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp)
 		reason = "invalid password";
 		goto deny;
 	}
-	if (issue_pair(resp, user_id, handle, &err) < 0) {
+	ratelimit_login_result(req->client_ip, handle, true);
+	cy_uuid_v4(sid);
+	if (issue_pair(req, resp, user_id, handle, sid, true, &err) < 0) {
 		internal_error(resp, "login issue", &err);
 		goto out;
 	}
-	audit(req, "login_success", user_id, handle, true, NULL);
+	audit_auth(req, "login_success", user_id, handle, true, NULL);
 	goto out;
 deny:
-	audit(req, "login_failure", PQntuples(res) == 1 ? user_id : NULL, handle, false, reason);
+	ratelimit_login_result(req->client_ip, handle, false);
+	audit_auth(req, "login_failure", PQntuples(res) == 1 ? user_id : NULL, handle, false, reason);
 	cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid credentials");
 out:
 	PQclear(res);
@@ -302,12 +208,56 @@ out:
 
 /* ---- refresh ---- */
 
+/*
+ * The presented refresh token is not active.  When it is one that was
+ * already rotated, someone replays a stolen or old token: the whole session
+ * is revoked (both the thief's and the owner's tokens die).  Runs inside
+ * the refresh transaction and ends it; answers 401 either way.
+ */
+static void
+refresh_reuse(struct cy_http_req *req, struct cy_http_resp *resp, const struct jwt_claims *c,
+	const char *hash)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	const char *p[2] = { hash, c->user_id };
+	PGresult *res;
+	bool revoked = false;
+
+	res = db_exec("auth_refresh_reuse",
+		"WITH s AS (UPDATE auth_sessions SET revoked_at = now(),"
+		" revoke_reason = 'refresh_reuse' WHERE revoked_at IS NULL AND id IN"
+		" (SELECT session_id FROM refresh_sessions WHERE refresh_token_hash ="
+		" decode($1, 'hex') AND user_id = $2 AND rotated_at IS NOT NULL) RETURNING id),"
+		" r AS (UPDATE refresh_sessions SET is_active = false"
+		" WHERE is_active AND session_id IN (SELECT id FROM s))"
+		" SELECT id FROM s", 2, p, &err);
+	if (res)
+		revoked = PQntuples(res) > 0;
+	PQclear(res);
+	if (!res || db_commit(&err) < 0) {
+		db_rollback();
+		internal_error(resp, "refresh reuse", &err);
+		return;
+	}
+	if (revoked) {
+		auth_cache_invalidate();
+		audit_auth(req, "refresh_failure", c->user_id, c->handle, false,
+			"rotated refresh token reused");
+		audit_auth(req, "session_revoked", c->user_id, c->handle, true,
+			"rotated refresh token reused");
+	} else {
+		audit_auth(req, "refresh_failure", c->user_id, c->handle, false,
+			"session not found");
+	}
+	cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid or expired token");
+}
+
 void
 h_auth_refresh(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct jwt_claims c;
-	const char *tok, *p[2];
+	const char *tok, *p[3];
 	char hash[65], handle[128];
 	PGresult *res;
 	json_t *body;
@@ -321,7 +271,7 @@ h_auth_refresh(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto out;
 	}
 	if (jwt_verify(tok, JWT_REFRESH, &c, &err) < 0) {
-		audit(req, "refresh_failure", NULL, NULL, false, "invalid token");
+		audit_auth(req, "refresh_failure", NULL, NULL, false, "invalid token");
 		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid or expired token");
 		goto out;
 	}
@@ -333,17 +283,18 @@ h_auth_refresh(struct cy_http_req *req, struct cy_http_resp *resp)
 	/* Deactivating atomically makes a concurrent second use fail. */
 	p[0] = hash;
 	p[1] = c.user_id;
+	p[2] = c.sid;
 	res = db_exec("auth_session_rotate",
-		"UPDATE refresh_sessions SET is_active = false, last_used_at = now()"
-		" WHERE refresh_token_hash = decode($1, 'hex') AND user_id = $2"
-		" AND is_active AND expires_at > now() RETURNING id", 2, p, &err);
+		"UPDATE refresh_sessions r SET is_active = false, last_used_at = now(),"
+		" rotated_at = now() FROM auth_sessions s"
+		" WHERE r.refresh_token_hash = decode($1, 'hex') AND r.user_id = $2"
+		" AND r.session_id = $3 AND s.id = r.session_id AND s.revoked_at IS NULL"
+		" AND r.is_active AND r.expires_at > now() RETURNING r.id", 3, p, &err);
 	if (!res)
 		goto fail;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		db_rollback();
-		audit(req, "refresh_failure", c.user_id, c.handle, false, "session not found");
-		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid or expired token");
+		refresh_reuse(req, resp, &c, hash);
 		goto out;
 	}
 	PQclear(res);
@@ -356,13 +307,13 @@ h_auth_refresh(struct cy_http_req *req, struct cy_http_resp *resp)
 		/* Keep the deactivation: a disabled user's session is dead anyway. */
 		if (db_commit(&err) < 0)
 			db_rollback();
-		audit(req, "refresh_failure", c.user_id, c.handle, false, "user inactive");
+		audit_auth(req, "refresh_failure", c.user_id, c.handle, false, "user inactive");
 		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid or expired token");
 		goto out;
 	}
 	snprintf(handle, sizeof(handle), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	if (issue_pair(resp, c.user_id, handle, &err) < 0)
+	if (issue_pair(req, resp, c.user_id, handle, c.sid, false, &err) < 0)
 		goto fail;
 	if (db_commit(&err) < 0) {
 		/* The pair in resp must not be handed out. */
@@ -370,7 +321,7 @@ h_auth_refresh(struct cy_http_req *req, struct cy_http_resp *resp)
 		internal_error(resp, "refresh commit", &err);
 		goto out;
 	}
-	audit(req, "refresh_success", c.user_id, handle, true, NULL);
+	audit_auth(req, "refresh_success", c.user_id, handle, true, NULL);
 	goto out;
 fail:
 	db_rollback();
@@ -386,7 +337,7 @@ h_auth_logout(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
-	const char *tok, *p[2];
+	const char *tok, *p[3];
 	json_t *body, *v;
 	char hash[65];
 	PGresult *res;
@@ -400,21 +351,31 @@ h_auth_logout(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto out;
 	}
 	tok = v ? json_string_value(v) : "";
-	if (*tok) {
+	if (*tok)
 		cy_sha256_hex(tok, strlen(tok), hash);
-		p[0] = hash;
-		p[1] = a->user_id;
-		res = db_exec("auth_logout",
-			"UPDATE refresh_sessions SET is_active = false, last_used_at = now()"
-			" WHERE refresh_token_hash = decode($1, 'hex') AND user_id = $2 AND is_active",
-			2, p, &err);
-		if (!res) {
-			internal_error(resp, "logout", &err);
-			goto out;
-		}
-		PQclear(res);
+	/*
+	 * Ends the caller's own login session (its access tokens die with it)
+	 * and the session of the given refresh token, if it is the caller's.
+	 */
+	p[0] = *tok ? hash : NULL;
+	p[1] = a->user_id;
+	p[2] = a->session_id[0] ? a->session_id : NULL;
+	res = db_exec("auth_logout",
+		"WITH t AS (SELECT session_id FROM refresh_sessions"
+		" WHERE refresh_token_hash = decode($1, 'hex') AND user_id = $2),"
+		" s AS (UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'logout'"
+		" WHERE user_id = $2 AND revoked_at IS NULL"
+		" AND (id = $3::uuid OR id IN (SELECT session_id FROM t)) RETURNING id)"
+		" UPDATE refresh_sessions SET is_active = false, last_used_at = now()"
+		" WHERE is_active AND user_id = $2 AND (session_id IN (SELECT id FROM s)"
+		" OR refresh_token_hash = decode($1, 'hex'))", 3, p, &err);
+	if (!res) {
+		internal_error(resp, "logout", &err);
+		goto out;
 	}
-	audit(req, "logout", a->user_id, a->handle, true, NULL);
+	PQclear(res);
+	auth_cache_invalidate();
+	audit_auth(req, "logout", a->user_id, a->handle, true, NULL);
 	cy_resp_empty(resp, 204);
 out:
 	json_decref(body);
@@ -452,7 +413,8 @@ auth_bootstrap_admin(const char *password, struct cy_error *err)
 	}
 	/* ON CONFLICT: another replica may create it at the same moment. */
 	res = db_exec("boot_admin_user",
-		"INSERT INTO users (handle) VALUES ('admin') ON CONFLICT (handle) DO NOTHING"
+		"INSERT INTO users (handle, role) VALUES ('admin', 'admin')"
+		" ON CONFLICT (handle) DO NOTHING"
 		" RETURNING id", 0, NULL, err);
 	if (!res)
 		goto fail;

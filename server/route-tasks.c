@@ -82,7 +82,10 @@ PGresult *task_lookup_ref(struct cy_http_req *req, const char *ref, struct cy_ht
 		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "task '%s' not found", ref);
 		return NULL;
 	}
-	if (strcmp(PQgetvalue(res, 0, TC_OWNER), a->user_id) != 0) {
+	/* Operators see every task, admins also act on them (issue 3). */
+	if (strcmp(PQgetvalue(res, 0, TC_OWNER), a->user_id) != 0 &&
+	    !(req->route->auth == AUTH_TASKS_READ ? auth_sees_all_tasks(a) :
+	    auth_acts_on_all_tasks(a))) {
 		PQclear(res);
 		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "Not task owner");
 		return NULL;
@@ -375,6 +378,8 @@ void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	const char *q_limit = cy_req_query(req, "limit");
 	const char *q_cursor = cy_req_query(req, "cursor");
 	const char *q_status = cy_req_query(req, "status");
+	const char *q_all = cy_req_query(req, "all");
+	bool all;
 	struct cy_error err = CY_ERROR_INIT;
 	char cursor_id[CY_UUID_LEN + 1];
 	const char *status_db = NULL, *errstr;
@@ -396,7 +401,14 @@ void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 				"status must be one of queued, running, completed, failed, canceled, superseded");
 		status_db = cy_task_state_db((enum cy_task_state)s);
 	}
-	res = store_task_list(a->user_id, status_db, us, q_cursor ? cursor_id : NULL, limit, &err);
+	/* ?all=true: every user's tasks, for operators and admins (issue 3). */
+	if (q_all && strcmp(q_all, "true") != 0 && strcmp(q_all, "false") != 0)
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "all must be true or false");
+	all = q_all && !strcmp(q_all, "true");
+	if (all && !auth_sees_all_tasks(a))
+		return cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
+			"Operator role required to list every user's tasks");
+	res = store_task_list(all ? NULL : a->user_id, status_db, us, q_cursor ? cursor_id : NULL, limit, &err);
 	if (!res) {
 		cy_log_error("task_list_failed", "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot list tasks");

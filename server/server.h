@@ -32,6 +32,11 @@ struct server_config {
 	long long dispatch_poll_ms;
 	long long dispatch_http_timeout_s;
 	long long rate_limit_per_minute;
+	long long lockout_threshold;	/* failures per handle before a lockout */
+	long long lockout_ip_threshold;	/* failures per client address before a lockout */
+	long long lockout_base_s;	/* first lockout; doubles per further failure */
+	long long lockout_max_s;	/* longest lockout; failures older are forgotten */
+	long long auth_cache_ttl_s;	/* auth decision cache lifetime; 0 = no cache */
 	/* issue 7: dispatch leases and retention */
 	long long dispatch_lease_s;	/* DISPATCH_LEASE */
 	long long retention_s;		/* RETENTION_FINISHED_TASKS, 0 = keep */

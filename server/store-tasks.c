@@ -287,6 +287,13 @@ PGresult *store_task_list(const char *user_id, const char *status_db, long long 
 	p[2] = us;
 	p[3] = cursor_id;
 	p[4] = lim;
+	if (!user_id)
+		return db_exec("task_list_all",
+			"SELECT " TASK_COLS " FROM tasks t WHERE $1::uuid IS NULL "
+			"AND ($2::text IS NULL OR t.status = $2) "
+			"AND ($4::uuid IS NULL OR (t.created_at, t.id) < "
+			"(timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid)) "
+			"ORDER BY t.created_at DESC, t.id DESC LIMIT $5::int", 5, p, err);
 	return db_exec("task_list",
 		"SELECT " TASK_COLS " FROM tasks t WHERE t.created_by = $1 "
 		"AND ($2::text IS NULL OR t.status = $2) "

@@ -51,7 +51,7 @@ struct task_new {
 PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_error *err);
 
 /*
- * The caller's tasks, newest first, at most `limit` + 1 rows (the extra one
+ * The tasks of user_id (NULL: every user's), newest first, at most `limit` + 1 rows (the extra one
  * says there is a next page).  status_db and the cursor (cursor_id NULL =
  * first page) are optional.
  */

@@ -44,7 +44,7 @@ cands()
 	assert_line ":0"
 	refute_line --partial "__man"
 	refute_line --partial "__spec"
-	run cands t
+	run cands ta
 	assert_output "task"
 }
 

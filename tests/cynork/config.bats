@@ -213,3 +213,23 @@ conf()
 	[ "$(wc -l <<<"$stderr")" -eq 1 ]
 	[[ $stderr == *"check that cynode-server runs"* ]]
 }
+
+@test "task create --idempotency-key: a retry returns the first task; bad keys exit 2" {
+	local key id1 id2 id3
+
+	cy_login >/dev/null
+	key=ci-step-$RANDOM$RANDOM
+	id1=$(cynork -o name task create --command true --idempotency-key "$key")
+	id2=$(cynork -o name task create --command true --idempotency-key "$key")
+	[ -n "$id1" ] && [ "$id1" = "$id2" ]
+	id3=$(cynork -o name task create --command true --idempotency-key "$key-other")
+	[ "$id3" != "$id1" ]
+	run cynork -o json task create --command true --idempotency-key "$key"
+	run jq -er .task_id <<<"$output"
+	assert_output "$id1"
+	run -2 cynork task create --command true --idempotency-key "has space"
+	assert_output --partial "--idempotency-key"
+	run -2 cynork task create --command true --idempotency-key ""
+	run -2 cynork task create --command true --idempotency-key "$(printf 'k%.0s' $(seq 256))"
+	run -2 cynork task create --command true --idempotency-key
+}

@@ -127,3 +127,21 @@ help_flags()
 @test "__man of an unknown page exits 2" {
 	run -2 "$CY_BUILD/cynork" __man cynork-bogus.1
 }
+
+@test "make install puts the binaries, every man page and the three completions under PREFIX" {
+	local d=$CY_TMP/inst p
+
+	# -o all: install what is built, never rebuild from the test
+	make -s -C "$CY_ROOT" -o all install O="$CY_BUILD" DESTDIR="$d" PREFIX=/usr >/dev/null
+	[ -x "$d/usr/bin/cynork" ]
+	[ -x "$d/usr/sbin/cynode-server" ]
+	[ -x "$d/usr/sbin/cynode-node" ]
+	for p in $("$CY_BUILD/cynork" __man --list); do
+		cmp "$CY_ROOT/man/$p" "$d/usr/share/man/man1/$p"
+	done
+	cmp "$CY_ROOT/completions/cynork.bash" "$d/usr/share/bash-completion/completions/cynork"
+	cmp "$CY_ROOT/completions/_cynork" "$d/usr/share/zsh/vendor-completions/_cynork"
+	cmp "$CY_ROOT/completions/cynork.fish" "$d/usr/share/fish/vendor_completions.d/cynork.fish"
+	[ -f "$d/usr/share/man/man8/cynode-server.8" ]
+	[ -f "$d/usr/share/man/man5/cynode.yaml.5" ]
+}

@@ -1,0 +1,138 @@
+/*
+ * cynork audit list (admin, issue 3): admin actions and auth events,
+ * newest first, filtered by source, actor, action and time range.
+ * --since and --until take an RFC 3339 time or a duration meaning that
+ * long ago ("1h").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "cynork.h"
+#include "json.h"
+#include "timeutil.h"
+#include "banned.h"
+
+static const char *const source_choices[] = { "all", "admin", "auth", NULL };
+
+/* RFC 3339 as given, or now minus a duration; NULL when neither. */
+static char *
+when(const char *v)
+{
+	char buf[CY_RFC3339_LEN + 1];
+	long long secs;
+	time_t t;
+
+	if (cy_time_parse_rfc3339(v, &t) == 0)
+		return xstrdup(v);
+	if (cy_duration_parse(v, &secs) == 0 && secs >= 0) {
+		cy_time_rfc3339(time(NULL) - (time_t)secs, buf);
+		return xstrdup(buf);
+	}
+	return NULL;
+}
+
+static int
+audit_list_check(const struct parsed *p)
+{
+	const char *k[] = { "since", "until" };
+	char *w;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (!opt_get(p, k[i]))
+			continue;
+		if (!(w = when(opt_get(p, k[i]))))
+			return fail(EXIT_USAGE,
+				"invalid time '%s' for --%s: want RFC 3339 (2026-01-02T15:04:05Z) or a duration ago (1h)",
+				opt_get(p, k[i]), k[i]);
+		free(w);
+	}
+	return 0;
+}
+
+/* Appends "&key=value" (escaped) to the query. */
+static void
+q_add(struct cy_buf *q, const char *key, const char *value)
+{
+	char *e;
+
+	if (!value)
+		return;
+	e = url_escape(value);
+	cy_buf_addf(q, "%c%s=%s", q->len ? '&' : '?', key, e);
+	free(e);
+}
+
+static int
+audit_list(struct ctx *c, const struct parsed *p)
+{
+	struct cy_buf q = CY_BUF_INIT;
+	json_t *res = NULL, *events, *e;
+	char *since = NULL, *until = NULL, *path;
+	size_t i;
+	int rc;
+
+	if (opt_get(p, "since"))
+		since = when(opt_get(p, "since"));
+	if (opt_get(p, "until"))
+		until = when(opt_get(p, "until"));
+	q_add(&q, "source", opt_get(p, "source"));
+	q_add(&q, "actor", opt_get(p, "actor"));
+	q_add(&q, "action", opt_get(p, "action"));
+	q_add(&q, "since", since);
+	q_add(&q, "until", until);
+	q_add(&q, "limit", opt_get(p, "limit"));
+	q_add(&q, "cursor", opt_get(p, "cursor"));
+	path = xasprintf("/v1/audit%s", q.buf);
+	rc = api_call(c, "GET", path, NULL, true, &res);
+	free(path);
+	free(since);
+	free(until);
+	cy_buf_release(&q);
+	if (rc)
+		return rc;
+	events = json_object_get(res, "events");
+	if (!json_is_array(events)) {
+		json_decref(res);
+		return fail(EXIT_GATEWAY, "malformed response: no 'events' list");
+	}
+	if (out_json(c))
+		return print_json(res);
+	if (!out_name(c) && !opt_set(p, "no-headers"))
+		printf("EVENT_ID\tTS\tSOURCE\tACTOR\tACTION\tTARGET\tRESULT\n");
+	json_array_foreach(events, i, e) {
+		if (out_name(c)) {
+			printf("%s\n", out_dash(e, "event_id"));
+			continue;
+		}
+		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", out_dash(e, "event_id"), out_dash(e, "ts"),
+			out_dash(e, "source"), out_dash(e, "actor"), out_dash(e, "action"), out_dash(e, "target"),
+			json_is_true(json_object_get(e, "success")) ? "ok" : "failed");
+	}
+	if (cy_json_str(res, "next_cursor"))
+		note(c, "more: --cursor %s", cy_json_str(res, "next_cursor"));
+	json_decref(res);
+	return 0;
+}
+
+static const struct opt list_opts[] = {
+	{ "source", 0, OPT_ENUM, "SOURCE", "admin actions, auth events or all (default all)",
+	  source_choices },
+	{ "actor", 0, OPT_STR, "HANDLE", "only events of this user handle" },
+	{ "action", 0, OPT_STR, "ACTION",
+	  "only this action or event (user.disable, login_failure); a trailing * matches a prefix" },
+	{ "since", 0, OPT_STR, "TIME", "from this time on (RFC 3339, or a duration ago: 1h)" },
+	{ "until", 0, OPT_STR, "TIME", "before this time (RFC 3339, or a duration ago)" },
+	{ "limit", 'l', OPT_INT, "N", "at most N events (1-500, default 100)", NULL, 1, 500 },
+	{ "cursor", 0, OPT_STR, "C", "continue after the last page (its next_cursor)" },
+	{ "no-headers", 0, OPT_BOOL, NULL, "omit the header line" },
+	{ NULL }
+};
+
+const struct cmd cmd_audit_list = { "audit list", "ls",
+	"list admin actions and auth events, newest first (admin)", NULL, list_opts, 0, 0,
+	CMD_NEEDS_AUTH, audit_list_check, audit_list,
+	"Admin actions (source admin: user.create, user.disable, token.create, token.revoke, node and config actions, ...) and auth events (source auth: login_success, login_failure with its reason, refresh_success, refresh_failure, logout, session_revoked, user_created, user_disabled, user_reenabled, password_reset) as a TAB-separated table: EVENT_ID, TS, SOURCE, ACTOR, ACTION, TARGET, RESULT. -o json prints events (with ip_address and details) and next_cursor; in table mode the next cursor is printed to standard error." };

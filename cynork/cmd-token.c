@@ -1,0 +1,215 @@
+/*
+ * cynork token create|list|revoke: API tokens for CI (issue 3).  The token
+ * is printed once, by create, and never stored by cynork; CI passes it in
+ * CYNORK_TOKEN (or any client as "Authorization: Bearer cyn_...").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "cynork.h"
+#include "json.h"
+#include "timeutil.h"
+#include "banned.h"
+
+static const char *const scope_names[] = { "tasks:read", "tasks:write", "nodes:read",
+	"nodes:write", "admin", NULL };
+
+/* "tasks:read,tasks:write" from a JSON array of strings (caller frees). */
+static char *
+scopes_join(const json_t *a)
+{
+	struct cy_buf b = CY_BUF_INIT;
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(a, i, e) {
+		if (b.len)
+			cy_buf_addch(&b, ',');
+		cy_buf_addstr(&b, json_string_value(e) ? json_string_value(e) : "?");
+	}
+	if (!b.len)
+		cy_buf_addch(&b, '-');
+	return cy_buf_detach(&b, NULL);
+}
+
+static int
+token_create_check(const struct parsed *p)
+{
+	const char *const *scopes;
+	size_t n, i, j;
+
+	n = opt_list(p, "scope", &scopes);
+	for (i = 0; i < n; i++) {
+		for (j = 0; scope_names[j]; j++)
+			if (!strcmp(scopes[i], scope_names[j]))
+				break;
+		if (!scope_names[j])
+			return fail(EXIT_USAGE,
+				"invalid scope '%s': want tasks:read, tasks:write, nodes:read, nodes:write or admin",
+				scopes[i]);
+	}
+	return 0;
+}
+
+static int
+token_create(struct ctx *c, const struct parsed *p)
+{
+	const char *const *scopes;
+	struct cy_buf line = CY_BUF_INIT;
+	json_t *req, *arr, *res = NULL;
+	const char *tok;
+	long long ttl;
+	size_t n, i;
+	char *sj;
+	int rc;
+
+	req = json_pack("{s:s}", "name", opt_get(p, "name"));
+	n = opt_list(p, "scope", &scopes);
+	if (n) {
+		arr = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, json_string(scopes[i]));
+		json_object_set_new(req, "scopes", arr);
+	}
+	if (opt_get(p, "ttl") && cy_duration_parse(opt_get(p, "ttl"), &ttl) == 0)
+		json_object_set_new(req, "ttl", json_integer(ttl));
+	rc = api_call(c, "POST", "/v1/tokens", req, true, &res);
+	json_decref(req);
+	if (rc)
+		return rc;
+	tok = cy_json_str(res, "token");
+	if (!tok) {
+		json_decref(res);
+		return fail(EXIT_GATEWAY, "malformed response: no token");
+	}
+	if (out_json(c))
+		return print_json(res);
+	if (out_name(c)) {
+		printf("%s\n", tok);
+	} else {
+		sj = scopes_join(json_object_get(res, "scopes"));
+		rec_add(&line, "token_id", cy_json_str(res, "id"));
+		rec_add(&line, "name", cy_json_str(res, "name"));
+		rec_add(&line, "scopes", sj);
+		rec_add(&line, "expires_at", cy_json_str(res, "expires_at"));
+		rec_add(&line, "token", tok);
+		print_line(&line);
+		free(sj);
+	}
+	note(c, "note: store the token now; it is not shown again");
+	json_decref(res);
+	return 0;
+}
+
+static const char *
+token_state(const json_t *t)
+{
+	const char *exp = cy_json_str(t, "expires_at");
+	time_t e;
+
+	if (cy_json_str(t, "revoked_at"))
+		return "revoked";
+	if (exp && cy_time_parse_rfc3339(exp, &e) == 0 && e <= time(NULL))
+		return "expired";
+	return "active";
+}
+
+static int
+token_list(struct ctx *c, const struct parsed *p)
+{
+	json_t *res = NULL, *list, *t;
+	bool all = opt_set(p, "all");
+	size_t i;
+	char *sj;
+	int rc;
+
+	rc = api_call(c, "GET", all ? "/v1/tokens?all=true" : "/v1/tokens", NULL, true, &res);
+	if (rc)
+		return rc;
+	list = json_object_get(res, "tokens");
+	if (!json_is_array(list)) {
+		json_decref(res);
+		return fail(EXIT_GATEWAY, "malformed response: no 'tokens' list");
+	}
+	if (out_json(c))
+		return print_json(res);
+	if (!out_name(c) && !opt_set(p, "no-headers"))
+		printf("TOKEN_ID\tNAME\tPREFIX\tSCOPES\tSTATE\tEXPIRES_AT\tLAST_USED_AT%s\n",
+			all ? "\tOWNER" : "");
+	json_array_foreach(list, i, t) {
+		if (out_name(c)) {
+			printf("%s\n", out_dash(t, "id"));
+			continue;
+		}
+		sj = scopes_join(json_object_get(t, "scopes"));
+		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s", out_dash(t, "id"), out_dash(t, "name"),
+			out_dash(t, "token_prefix"), sj, token_state(t), out_dash(t, "expires_at"),
+			out_dash(t, "last_used_at"));
+		if (all)
+			printf("\t%s", out_dash(t, "owner"));
+		printf("\n");
+		free(sj);
+	}
+	json_decref(res);
+	return 0;
+}
+
+static int
+token_revoke(struct ctx *c, const struct parsed *p)
+{
+	struct cy_buf line = CY_BUF_INIT;
+	char *e = url_escape(p->args[0]), *path;
+	int rc;
+
+	path = xasprintf("/v1/tokens/%s/revoke", e);
+	free(e);
+	rc = api_call(c, "POST", path, NULL, true, NULL);
+	free(path);
+	if (rc)
+		return rc;
+	if (out_json(c))
+		return print_json(json_pack("{s:s, s:b}", "token_id", p->args[0], "revoked", 1));
+	if (out_name(c)) {
+		printf("%s\n", p->args[0]);
+		return 0;
+	}
+	rec_add(&line, "token_id", p->args[0]);
+	rec_add(&line, "revoked", "true");
+	return print_line(&line);
+}
+
+static const struct opt create_opts[] = {
+	{ "name", 'n', OPT_STR, "NAME", "token name (unique among your active tokens)" },
+	{ "scope", 's', OPT_LIST, "SCOPE",
+	  "tasks:read, tasks:write, nodes:read, nodes:write or admin (repeatable; default tasks:read and tasks:write)" },
+	{ "ttl", 0, OPT_DURATION, "DUR", "lifetime, 60s to 8784h (default 2160h = 90 days)" },
+	{ NULL }
+};
+
+static const struct opt list_opts[] = {
+	{ "all", 0, OPT_BOOL, NULL, "every user's tokens, with their owner (admin)" },
+	{ "no-headers", 0, OPT_BOOL, NULL, "omit the header line" },
+	{ NULL }
+};
+
+static int
+token_create_usage(const struct parsed *p)
+{
+	if (!opt_get(p, "name"))
+		return fail(EXIT_USAGE, "token create needs --name");
+	return token_create_check(p);
+}
+
+const struct cmd cmd_token_create = { "token create", NULL,
+	"create an API token for CI and print it once", NULL, create_opts, 0, 0, CMD_NEEDS_AUTH,
+	token_create_usage, token_create,
+	"Prints token_id, name, scopes, expires_at and the token itself, once: the server keeps only its SHA-256 and its first 12 characters. -o name prints only the token. Scopes are tasks:read, tasks:write, nodes:read, nodes:write and admin; write implies read; a token never holds more than its owner's role allows, and a token cannot create tokens unless it has the admin scope. The lifetime is 60s to 8784h (default 90 days).\n\nUse the token as CYNORK_TOKEN=cyn_... in CI, or as \"Authorization: Bearer cyn_...\" with any HTTP client." };
+const struct cmd cmd_token_list = { "token list", "ls", "list your API tokens (never the secrets)",
+	NULL, list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, token_list,
+	"A TAB-separated table: TOKEN_ID, NAME, PREFIX, SCOPES, STATE (active, expired, revoked), EXPIRES_AT, LAST_USED_AT (to the minute); --all adds OWNER. The secret is never shown again." };
+const struct cmd cmd_token_revoke = { "token revoke", NULL, "revoke an API token at once",
+	"<token-id>", NULL, 1, 1, CMD_NEEDS_AUTH, NULL, token_revoke,
+	"The token fails on its next use, on every server replica. Admins may revoke any user's token." };

@@ -1,0 +1,324 @@
+/*
+ * cynork user create|list|get|disable|enable|reset-password|set-role|
+ * revoke-sessions (admin, issue 3).  A user is named by handle or id.
+ * Passwords never come from the command line: a prompt with echo off, or
+ * --password-stdin.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cynork.h"
+#include "json.h"
+#include "banned.h"
+
+static const char *const role_choices[] = { "admin", "operator", "user", NULL };
+
+/* Prints one user as a record line, its handle (-o name) or JSON; steals u. */
+static int
+print_user(struct ctx *c, json_t *u)
+{
+	struct cy_buf line = CY_BUF_INIT;
+
+	if (out_json(c))
+		return print_json(u);
+	if (out_name(c)) {
+		printf("%s\n", out_dash(u, "handle"));
+	} else {
+		rec_add(&line, "user_id", cy_json_str(u, "id"));
+		rec_add(&line, "handle", cy_json_str(u, "handle"));
+		rec_add(&line, "role", cy_json_str(u, "role"));
+		rec_add(&line, "is_active", json_is_true(json_object_get(u, "is_active")) ?
+			"true" : "false");
+		if (cy_json_str(u, "email"))
+			rec_add(&line, "email", cy_json_str(u, "email"));
+		rec_add(&line, "created_at", cy_json_str(u, "created_at"));
+		print_line(&line);
+	}
+	json_decref(u);
+	return 0;
+}
+
+/* "/v1/users/<escaped ref><suffix>" (caller frees). */
+static char *
+user_path(const char *ref, const char *suffix)
+{
+	char *e = url_escape(ref), *path;
+
+	path = xasprintf("/v1/users/%s%s", e, suffix);
+	free(e);
+	return path;
+}
+
+/* Overwrites and frees a secret string (NULL is fine). */
+static void
+id_wipe(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* Reads the new password: --password-stdin, or a prompt. */
+static char *
+read_new_password(const struct parsed *p)
+{
+	return opt_set(p, "password-stdin") ? password_from_stdin() :
+		prompt("New password: ", true);
+}
+
+static int
+user_create(struct ctx *c, const struct parsed *p)
+{
+	json_t *req, *res = NULL;
+	char *pw;
+	int rc;
+
+	if (!(pw = read_new_password(p)) || !*pw) {
+		free(pw);
+		return fail(EXIT_USAGE, "no password given");
+	}
+	req = json_pack("{s:s, s:s}", "handle", p->args[0], "password", pw);
+	explicit_bzero(pw, strlen(pw));
+	free(pw);
+	if (opt_get(p, "role"))
+		json_object_set_new(req, "role", json_string(opt_get(p, "role")));
+	if (opt_get(p, "email"))
+		json_object_set_new(req, "email", json_string(opt_get(p, "email")));
+	rc = api_call(c, "POST", "/v1/users", req, true, &res);
+	json_object_clear(req);
+	json_decref(req);
+	return rc ? rc : print_user(c, res);
+}
+
+static int
+user_list(struct ctx *c, const struct parsed *p)
+{
+	json_t *res = NULL, *list, *u;
+	size_t i;
+	int rc = api_call(c, "GET", "/v1/users", NULL, true, &res);
+
+	if (rc)
+		return rc;
+	list = json_object_get(res, "users");
+	if (!json_is_array(list)) {
+		json_decref(res);
+		return fail(EXIT_GATEWAY, "malformed response: no 'users' list");
+	}
+	if (out_json(c))
+		return print_json(res);
+	if (!out_name(c) && !opt_set(p, "no-headers"))
+		printf("USER_ID\tHANDLE\tROLE\tACTIVE\tEMAIL\tCREATED_AT\n");
+	json_array_foreach(list, i, u) {
+		if (out_name(c)) {
+			printf("%s\n", out_dash(u, "handle"));
+			continue;
+		}
+		printf("%s\t%s\t%s\t%s\t%s\t%s\n", out_dash(u, "id"), out_dash(u, "handle"), out_dash(u, "role"),
+			json_is_true(json_object_get(u, "is_active")) ? "true" : "false",
+			out_dash(u, "email"), out_dash(u, "created_at"));
+	}
+	json_decref(res);
+	return 0;
+}
+
+/* GET or POST (with body) on /v1/users/<ref><suffix>, printing the user. */
+static int
+user_call(struct ctx *c, const char *method, const char *ref, const char *suffix, json_t *body)
+{
+	char *path = user_path(ref, suffix);
+	json_t *res = NULL;
+	int rc = api_call(c, method, path, body, true, &res);
+
+	free(path);
+	return rc ? rc : print_user(c, res);
+}
+
+static int
+user_get(struct ctx *c, const struct parsed *p)
+{
+	return user_call(c, "GET", p->args[0], "", NULL);
+}
+
+static int
+user_disable(struct ctx *c, const struct parsed *p)
+{
+	return user_call(c, "POST", p->args[0], "/disable", NULL);
+}
+
+static int
+user_enable(struct ctx *c, const struct parsed *p)
+{
+	return user_call(c, "POST", p->args[0], "/enable", NULL);
+}
+
+static int
+user_set_role(struct ctx *c, const struct parsed *p)
+{
+	json_t *req = json_pack("{s:s}", "role", p->args[1]);
+	int rc = user_call(c, "POST", p->args[0], "/role", req);
+
+	json_decref(req);
+	return rc;
+}
+
+static int
+user_set_role_check(const struct parsed *p)
+{
+	size_t i;
+
+	if (p->nargs < 2)
+		return 0;
+	for (i = 0; role_choices[i]; i++)
+		if (!strcmp(p->args[1], role_choices[i]))
+			return 0;
+	return fail(EXIT_USAGE, "invalid role '%s': want admin, operator or user", p->args[1]);
+}
+
+/* Prints "user=<ref> <key>=true" or its JSON. */
+static int
+print_done(struct ctx *c, const char *ref, const char *key)
+{
+	struct cy_buf line = CY_BUF_INIT;
+
+	if (out_json(c))
+		return print_json(json_pack("{s:s, s:b}", "user", ref, key, 1));
+	if (out_name(c)) {
+		printf("%s\n", ref);
+		return 0;
+	}
+	rec_add(&line, "user", ref);
+	rec_add(&line, key, "true");
+	return print_line(&line);
+}
+
+static int
+user_reset_password(struct ctx *c, const struct parsed *p)
+{
+	char *pw, *path;
+	json_t *req;
+	int rc;
+
+	if (!(pw = read_new_password(p)) || !*pw) {
+		free(pw);
+		return fail(EXIT_USAGE, "no password given");
+	}
+	req = json_pack("{s:s}", "password", pw);
+	explicit_bzero(pw, strlen(pw));
+	free(pw);
+	path = user_path(p->args[0], "/reset_password");
+	rc = api_call(c, "POST", path, req, true, NULL);
+	free(path);
+	json_object_clear(req);
+	json_decref(req);
+	return rc ? rc : print_done(c, p->args[0], "password_reset");
+}
+
+static int
+user_revoke_sessions(struct ctx *c, const struct parsed *p)
+{
+	json_t *u = NULL;
+	char *path;
+	const char *id;
+	int rc;
+
+	/* The endpoint takes the id; a handle is looked up first. */
+	path = user_path(p->args[0], "");
+	rc = api_call(c, "GET", path, NULL, true, &u);
+	free(path);
+	if (rc)
+		return rc;
+	if (!(id = cy_json_str(u, "id"))) {
+		json_decref(u);
+		return fail(EXIT_GATEWAY, "malformed response: no user id");
+	}
+	path = user_path(id, "/revoke_sessions");
+	json_decref(u);
+	rc = api_call(c, "POST", path, NULL, true, NULL);
+	free(path);
+	return rc ? rc : print_done(c, p->args[0], "sessions_revoked");
+}
+
+/* Changes the caller's own password (no admin needed). */
+static int
+user_passwd(struct ctx *c, const struct parsed *p)
+{
+	char *cur = NULL, *pw = NULL;
+	json_t *req;
+	int rc;
+
+	if (opt_set(p, "password-stdin")) {
+		/* Two lines: the current password, then the new one. */
+		cur = prompt("", false);
+		pw = prompt("", false);
+	} else {
+		cur = prompt("Current password: ", true);
+		if (cur)
+			pw = prompt("New password: ", true);
+	}
+	if (!cur || !*cur || !pw || !*pw) {
+		id_wipe(cur);
+		id_wipe(pw);
+		return fail(EXIT_USAGE, "the current and the new password are both needed");
+	}
+	req = json_pack("{s:s, s:s}", "current_password", cur, "new_password", pw);
+	id_wipe(cur);
+	id_wipe(pw);
+	rc = api_call(c, "POST", "/v1/users/me/password", req, true, NULL);
+	json_object_clear(req);
+	json_decref(req);
+	return rc ? rc : print_done(c, "me", "password_changed");
+}
+
+static const struct opt create_opts[] = {
+	{ "role", 'r', OPT_ENUM, "ROLE", "admin, operator or user (default user)", role_choices },
+	{ "email", 0, OPT_STR, "EMAIL", "e-mail address" },
+	{ "password-stdin", 0, OPT_BOOL, NULL, "read the password from standard input" },
+	{ NULL }
+};
+
+static const struct opt reset_opts[] = {
+	{ "password-stdin", 0, OPT_BOOL, NULL, "read the new password from standard input" },
+	{ NULL }
+};
+
+static const struct opt passwd_opts[] = {
+	{ "password-stdin", 0, OPT_BOOL, NULL,
+	  "read two lines from standard input: the current password, then the new one" },
+	{ NULL }
+};
+
+static const struct opt list_opts[] = {
+	{ "no-headers", 0, OPT_BOOL, NULL, "omit the header line" },
+	{ NULL }
+};
+
+const struct cmd cmd_user_create = { "user create", NULL, "create a user (admin)", "<handle>",
+	create_opts, 1, 1, CMD_NEEDS_AUTH, NULL, user_create,
+	"The password (8 to 4096 bytes) is prompted for with echo off, or read from standard input. Roles: admin (everything), operator (sees every task, manages nodes, reads metrics), user (its own tasks; the default). The handle system (any case) is reserved. Prints the user as a record line." };
+const struct cmd cmd_user_list = { "user list", "ls", "list users (admin)", NULL, list_opts, 0, 0,
+	CMD_NEEDS_AUTH, NULL, user_list };
+const struct cmd cmd_user_get = { "user get", NULL, "show one user (admin)", "<user>", NULL, 1, 1,
+	CMD_NEEDS_AUTH, NULL, user_get };
+const struct cmd cmd_user_disable = { "user disable", NULL,
+	"disable a user: no login, refresh or token works any more (admin)", "<user>", NULL, 1, 1,
+	CMD_NEEDS_AUTH, NULL, user_disable,
+	"Its login sessions end at once and its API tokens stop working (they work again after enable). Users are never deleted. You cannot disable yourself." };
+const struct cmd cmd_user_enable = { "user enable", NULL, "enable a disabled user (admin)",
+	"<user>", NULL, 1, 1, CMD_NEEDS_AUTH, NULL, user_enable };
+const struct cmd cmd_user_reset_password = { "user reset-password", NULL,
+	"set a user's password and end its sessions (admin)", "<user>", reset_opts, 1, 1,
+	CMD_NEEDS_AUTH, NULL, user_reset_password };
+const struct cmd cmd_user_set_role = { "user set-role", NULL,
+	"set a user's role: admin, operator or user (admin)", "<user> <role>", NULL, 2, 2,
+	CMD_NEEDS_AUTH, user_set_role_check, user_set_role };
+const struct cmd cmd_user_revoke_sessions = { "user revoke-sessions", NULL,
+	"end every login session of a user at once (admin)", "<user>", NULL, 1, 1, CMD_NEEDS_AUTH,
+	NULL, user_revoke_sessions };
+const struct cmd cmd_user_passwd = { "user passwd", NULL, "change your own password", NULL,
+	passwd_opts, 0, 0, CMD_NEEDS_AUTH, NULL, user_passwd,
+	"Asks for the current and the new password (echo off), or reads them as two lines with "
+	"--password-stdin. Your other login sessions end; this one stays. Repeated wrong current "
+	"passwords count towards the login lockout." };

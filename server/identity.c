@@ -1,0 +1,104 @@
+/*
+ * Helpers shared by the identity routes (see identity.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "identity.h"
+#include "log.h"
+#include "strnum.h"
+#include "banned.h"
+
+json_t *
+id_json_rows(const PGresult *res)
+{
+	json_t *a = json_array(), *o;
+	int i, n = PQntuples(res);
+
+	for (i = 0; i < n; i++) {
+		o = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+		if (o && json_is_object(o))
+			json_array_append_new(a, o);
+		else
+			json_decref(o);
+	}
+	return a;
+}
+
+json_t *
+id_json_row(const PGresult *res)
+{
+	json_t *o;
+
+	if (PQntuples(res) < 1)
+		return NULL;
+	o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	if (o && !json_is_object(o)) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
+void
+id_internal(struct cy_http_resp *resp, const char *what, const struct cy_error *err)
+{
+	cy_log_error("identity_internal", "step", what, "error", err->msg, NULL);
+	cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "Internal server error");
+}
+
+long long
+id_duration(const json_t *v)
+{
+	static const struct {
+		char unit;
+		long long mul;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	char num[32];
+	const char *s, *es;
+	long long n;
+	size_t len, i;
+
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 0 ? (long long)json_integer_value(v) : -1;
+	if (!json_is_string(v))
+		return -1;
+	s = json_string_value(v);
+	len = strlen(s);
+	if (len < 2 || len >= sizeof(num))
+		return -1;
+	memcpy(num, s, len - 1);
+	num[len - 1] = '\0';
+	if (cy_strtonum(num, 0, 1000000000LL, &n, &es) < 0)
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (s[len - 1] == units[i].unit)
+			return n * units[i].mul;
+	return -1;
+}
+
+bool
+id_name_ok(const char *s)
+{
+	size_t i, n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 64)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    (i > 0 && (c == '.' || c == '_' || c == '-'))))
+			return false;
+	}
+	return true;
+}
+
+void
+id_secret_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}

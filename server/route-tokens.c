@@ -1,0 +1,272 @@
+/*
+ * /v1/tokens: API tokens for CI (issue 3).  A token is "cyn_" + 48 random
+ * hex digits, returned once by POST /v1/tokens and stored only as SHA-256
+ * (plus its first 12 characters, to recognise it in lists).  It carries
+ * scopes (tasks:read, tasks:write, nodes:read, nodes:write, admin) no wider
+ * than its owner's role, an expiry, and the time it was last used; auth.c
+ * accepts it as a bearer token.  Creating and revoking tokens is audited in
+ * admin_audit_log in the same transaction.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "db.h"
+#include "handlers.h"
+#include "id.h"
+#include "identity.h"
+#include "json.h"
+#include "log.h"
+#include "store-util.h"
+#include "banned.h"
+
+#define TOKEN_TTL_DEFAULT (90LL * 86400)
+#define TOKEN_TTL_MIN 60LL
+#define TOKEN_TTL_MAX (366LL * 86400)
+#define TOKEN_RANDOM 24
+
+#define TOKEN_JSON \
+	"json_build_object('id', t.id, 'name', t.name, 'token_prefix', t.token_prefix," \
+	" 'scopes', t.scopes, 'owner', u.handle, 'expires_at', " SQL_TS("t.expires_at") "," \
+	" 'last_used_at', " SQL_TS("t.last_used_at") ", 'revoked_at', " SQL_TS("t.revoked_at") \
+	", 'created_at', " SQL_TS("t.created_at") ")::text"
+
+static const char *const scope_list[] = {
+	"tasks:read", "tasks:write", "nodes:read", "nodes:write", "admin",
+};
+
+/*
+ * Managing tokens needs a login session, or an API token with scope admin:
+ * a CI token must not mint itself successors.
+ */
+static bool
+may_manage_tokens(const struct auth_ctx *a, struct cy_http_resp *resp)
+{
+	if (a->token_id[0] && !(a->scopes & SCOPE_ADMIN)) {
+		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
+			"API tokens cannot manage tokens: log in, or use a token with scope admin");
+		return false;
+	}
+	return true;
+}
+
+/* Checks the "scopes" array; fills the SQL array text.  0 ok, -1 answered. */
+static int
+parse_scopes(const struct auth_ctx *a, const json_t *v, struct cy_buf *arr,
+	struct cy_http_resp *resp)
+{
+	unsigned bits = 0, b, allowed = auth_role_scopes(a->role) & a->scopes;
+	const char *s;
+	json_t *e;
+	size_t i;
+
+	if (!v || json_is_null(v)) {
+		bits = SCOPE_TASKS_READ | SCOPE_TASKS_WRITE;
+	} else if (!json_is_array(v) || json_array_size(v) == 0) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"scopes must be a non-empty array of tasks:read, tasks:write, nodes:read, nodes:write, admin");
+		return -1;
+	} else {
+		json_array_foreach(v, i, e) {
+			s = json_string_value(e);
+			if (!s || !(b = auth_scope_parse(s))) {
+				cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+					"unknown scope: scopes are tasks:read, tasks:write, nodes:read, nodes:write, admin");
+				return -1;
+			}
+			if (!(allowed & b)) {
+				cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
+					"role '%s' cannot grant scope '%s'", auth_role_name(a->role), s);
+				return -1;
+			}
+			bits |= b;
+		}
+	}
+	cy_buf_addch(arr, '{');
+	for (i = 0; i < sizeof(scope_list) / sizeof(scope_list[0]); i++) {
+		if (!(bits & auth_scope_parse(scope_list[i])))
+			continue;
+		if (arr->len > 1)
+			cy_buf_addch(arr, ',');
+		cy_buf_addstr(arr, scope_list[i]);
+	}
+	cy_buf_addch(arr, '}');
+	return 0;
+}
+
+void
+h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_buf arr = CY_BUF_INIT;
+	unsigned char rnd[TOKEN_RANDOM];
+	char tok[AUTH_TOKEN_LEN + 1], prefix[AUTH_TOKEN_SHOWN + 1], hash[65], ttlbuf[32];
+	const char *name, *p[6];
+	json_t *body, *o = NULL, *d;
+	PGresult *res = NULL;
+	long long ttl = TOKEN_TTL_DEFAULT;
+	size_t i;
+	int rc;
+
+	if (!may_manage_tokens(a, resp))
+		return;
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	name = cy_json_str(body, "name");
+	if (!id_name_ok(name)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"name is required: 1-64 letters, digits, '.', '_' or '-'");
+		goto out;
+	}
+	if (json_object_get(body, "ttl") && !json_is_null(json_object_get(body, "ttl"))) {
+		ttl = id_duration(json_object_get(body, "ttl"));
+		if (ttl < TOKEN_TTL_MIN || ttl > TOKEN_TTL_MAX) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"ttl must be a duration between 60s and 366d (seconds, or like \"30d\")");
+			goto out;
+		}
+	}
+	if (parse_scopes(a, json_object_get(body, "scopes"), &arr, resp) < 0)
+		goto out;
+	cy_random_bytes(rnd, sizeof(rnd));
+	memcpy(tok, AUTH_TOKEN_PREFIX, 4);
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(tok + 4 + 2 * i, 3, "%02x", rnd[i]);
+	memcpy(prefix, tok, AUTH_TOKEN_SHOWN);
+	prefix[AUTH_TOKEN_SHOWN] = '\0';
+	cy_sha256_hex(tok, strlen(tok), hash);
+	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", ttl);
+	p[0] = a->user_id;
+	p[1] = name;
+	p[2] = prefix;
+	p[3] = hash;
+	p[4] = arr.buf;
+	p[5] = ttlbuf;
+	if (db_begin(&err) < 0)
+		goto fail;
+	res = db_exec("tokens_create",
+		"WITH t AS (INSERT INTO api_tokens (user_id, name, token_prefix, token_hash, scopes,"
+		" expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), $5::text[],"
+		" now() + $6::bigint * interval '1 second') RETURNING *)"
+		" SELECT " TOKEN_JSON " FROM t JOIN users u ON u.id = t.user_id", 6, p, &err);
+	if (!res) {
+		if (err.code == EEXIST) {
+			db_rollback();
+			cy_resp_problem(resp, CY_PROBLEM_CONFLICT,
+				"you already have an active token named '%s'", name);
+			goto out;
+		}
+		goto fail;
+	}
+	o = id_json_row(res);
+	if (!o) {
+		cy_error_set(&err, EIO, "no token row returned");
+		goto fail;
+	}
+	d = json_pack("{s:O, s:O, s:s}", "scopes", json_object_get(o, "scopes"), "expires_at",
+		json_object_get(o, "expires_at"), "token_prefix", prefix);
+	rc = audit_admin(a, "token.create", cy_json_str(o, "id"), d, &err);
+	json_decref(d);
+	if (rc < 0 || db_commit(&err) < 0)
+		goto fail;
+	json_object_set_new(o, "token", json_string(tok));
+	cy_resp_json(resp, 201, o);
+	o = NULL;
+	cy_resp_header(resp, "Cache-Control", "no-store");
+	cy_log_info("api_token_created", "user", a->handle, "token_prefix", prefix, NULL);
+	goto out;
+fail:
+	db_rollback();
+	id_internal(resp, "token create", &err);
+out:
+	explicit_bzero(tok, sizeof(tok));
+	json_decref(o);
+	PQclear(res);
+	cy_buf_release(&arr);
+	json_decref(body);
+}
+
+void
+h_tokens_list(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct cy_error err = CY_ERROR_INIT;
+	const char *all = cy_req_query(req, "all");
+	const char *p[1] = { a->user_id };
+	PGresult *res;
+	json_t *o;
+
+	if (all && strcmp(all, "true") != 0 && strcmp(all, "false") != 0)
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "all must be true or false");
+	if (all && !strcmp(all, "true")) {
+		if (a->role != ROLE_ADMIN || !(a->scopes & SCOPE_ADMIN))
+			return cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "Admin required");
+		p[0] = NULL;
+	}
+	res = db_exec("tokens_list",
+		"SELECT " TOKEN_JSON " FROM api_tokens t JOIN users u ON u.id = t.user_id"
+		" WHERE $1::uuid IS NULL OR t.user_id = $1 ORDER BY t.created_at, t.id", 1, p, &err);
+	if (!res)
+		return id_internal(resp, "token list", &err);
+	o = json_pack("{s:o}", "tokens", id_json_rows(res));
+	PQclear(res);
+	cy_resp_json(resp, 200, o);
+}
+
+void
+h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct cy_error err = CY_ERROR_INIT;
+	const char *id = req->params[0], *p[2];
+	bool admin = a->role == ROLE_ADMIN && (a->scopes & SCOPE_ADMIN);
+	PGresult *res;
+	json_t *d;
+	int rc;
+
+	if (!may_manage_tokens(a, resp))
+		return;
+	if (!cy_uuid_valid(id))
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "token id must be a UUID");
+	p[0] = id;
+	p[1] = admin ? NULL : a->user_id;
+	if (db_begin(&err) < 0)
+		goto fail;
+	res = db_exec("tokens_revoke",
+		"WITH t AS (SELECT id, revoked_at, token_prefix, user_id FROM api_tokens"
+		" WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2) FOR UPDATE),"
+		" r AS (UPDATE api_tokens SET revoked_at = now() WHERE id IN"
+		" (SELECT id FROM t WHERE revoked_at IS NULL) RETURNING id)"
+		" SELECT t.token_prefix, (SELECT count(*) FROM r), u.handle FROM t"
+		" JOIN users u ON u.id = t.user_id", 2, p, &err);
+	if (!res)
+		goto fail;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		db_rollback();
+		return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "token not found");
+	}
+	if (!strcmp(PQgetvalue(res, 0, 1), "1")) {
+		d = json_pack("{s:s, s:s}", "token_prefix", PQgetvalue(res, 0, 0), "owner",
+			PQgetvalue(res, 0, 2));
+		rc = audit_admin(a, "token.revoke", id, d, &err);
+		json_decref(d);
+		if (rc < 0) {
+			PQclear(res);
+			goto fail;
+		}
+	}
+	PQclear(res);
+	if (db_commit(&err) < 0)
+		goto fail;
+	auth_cache_invalidate();
+	cy_resp_empty(resp, 204);
+	return;
+fail:
+	db_rollback();
+	id_internal(resp, "token revoke", &err);
+}

@@ -1,0 +1,240 @@
+#!/usr/bin/env bats
+#
+# Admin user management (issue 3): POST/GET /v1/users, GET /v1/users/{id},
+# POST /v1/users/{id}/disable|enable|reset_password|role.  The handle
+# "system" is reserved; disabled users cannot log in, refresh, or use any
+# token they hold; every action is audited in the same transaction.
+
+load ../lib/harness
+load ../lib/identity
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start
+	id_user plain user >/dev/null
+}
+
+teardown_file()
+{
+	cy_teardown_file
+}
+
+teardown()
+{
+	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
+		return 0
+	fi
+	cy_show_logs >&3 2>&1 || true
+}
+
+admin()
+{
+	cy_api "$1" "$2" "${3:-}" "$(cy_admin_token)"
+}
+
+@test "create a user: 201, Argon2id hash stored, the user can log in, audited twice" {
+	admin POST /v1/users '{"handle":"uma","password":"correct horse","email":"uma@example.org","role":"operator"}'
+	[ "$status_code" = 201 ]
+	run jq -r '.handle, .role, .is_active, .email, (.id|test("^[0-9a-f-]{36}$"))' <<<"$body"
+	assert_output $'uma\noperator\ntrue\numa@example.org\ntrue'
+	run cy_psql "SELECT hash_alg, convert_from(password_hash, 'UTF8') ~ '^\\\$argon2id\\\$v=19\\\$m=65536,t=3,p=2\\\$'
+		FROM password_credentials pc JOIN users u ON u.id = pc.user_id WHERE u.handle = 'uma'"
+	assert_output "argon2id|t"
+	cy_api POST /v1/auth/login '{"handle":"uma","password":"correct horse"}'
+	[ "$status_code" = 200 ]
+	run cy_psql "SELECT count(*) FROM admin_audit_log WHERE action = 'user.create' AND target = 'uma'
+		AND details->>'role' = 'operator'"
+	assert_output 1
+	run cy_psql "SELECT count(*) FROM auth_audit_log WHERE event_type = 'user_created' AND subject_handle = 'uma'"
+	assert_output 1
+	run cy_psql "SELECT count(*) FROM admin_audit_log WHERE details::text LIKE '%correct horse%'"
+	assert_output 0
+}
+
+@test "create: garbage is 400, duplicates are 409, system is reserved, non-admins are 403" {
+	admin POST /v1/users '{"handle":"system","password":"long enough"}'
+	[ "$status_code" = 400 ]
+	run jq -r .detail <<<"$body"
+	assert_output "handle 'system' is reserved"
+	admin POST /v1/users '{"handle":"System","password":"long enough"}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users '{"handle":"","password":"long enough"}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users '{"handle":"bad handle","password":"long enough"}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users '{"handle":"-dash","password":"long enough"}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users '{"handle":"shortpw","password":"short"}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users '{"handle":"nopw"}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users '{"handle":"r","password":"long enough","role":"root"}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users '{"handle":"e","password":"long enough","email":"no-at-sign"}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users '{"handle":"e","password":"long enough","email":5}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users 'nope'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users '{"handle":"plain","password":"long enough"}'
+	[ "$status_code" = 409 ]
+	admin POST /v1/users '{"handle":"PLAIN","password":"long enough"}'
+	[ "$status_code" = 409 ]
+	id_login plain
+	cy_api POST /v1/users '{"handle":"x1","password":"long enough"}' "$access"
+	[ "$status_code" = 403 ]
+	cy_api GET /v1/users "" "$access"
+	[ "$status_code" = 403 ]
+}
+
+@test "list and get by id or handle; 404 for unknown" {
+	local id
+	admin GET /v1/users
+	[ "$status_code" = 200 ]
+	run jq -r '[.users[].handle] | index("admin") != null, index("system") != null' <<<"$body"
+	assert_output $'true\ntrue'
+	id=$(cy_psql "SELECT id FROM users WHERE handle = 'plain'")
+	admin GET "/v1/users/$id"
+	[ "$status_code" = 200 ]
+	run jq -r '.handle, .role' <<<"$body"
+	assert_output $'plain\nuser'
+	admin GET /v1/users/plain
+	run jq -r .id <<<"$body"
+	assert_output "$id"
+	admin GET /v1/users/nobody
+	[ "$status_code" = 404 ]
+	admin GET /v1/users/00000000-0000-4000-8000-000000000000
+	[ "$status_code" = 404 ]
+}
+
+@test "disable blocks login, refresh, access and API tokens at once; enable restores login" {
+	local tok
+	admin POST /v1/users '{"handle":"dana","password":"dana-password"}'
+	cy_api POST /v1/auth/login '{"handle":"dana","password":"dana-password"}'
+	local a r
+	a=$(jq -r .access_token <<<"$body")
+	r=$(jq -r .refresh_token <<<"$body")
+	cy_api POST /v1/tokens '{"name":"ci"}' "$a"
+	tok=$(jq -r .token <<<"$body")
+	admin POST /v1/users/dana/disable
+	[ "$status_code" = 200 ]
+	run jq -r .is_active <<<"$body"
+	assert_output false
+	cy_api GET /v1/users/me "" "$a"
+	[ "$status_code" = 401 ]
+	cy_api GET /v1/tasks "" "$tok"
+	[ "$status_code" = 401 ]
+	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r" '{refresh_token:$t}')"
+	[ "$status_code" = 401 ]
+	cy_api POST /v1/auth/login '{"handle":"dana","password":"dana-password"}'
+	[ "$status_code" = 401 ]
+	run cy_psql "SELECT revoke_reason FROM auth_sessions s JOIN users u ON u.id = s.user_id
+		WHERE u.handle = 'dana'"
+	assert_output user_disabled
+	# Disabling twice changes nothing and audits nothing more.
+	admin POST /v1/users/dana/disable
+	[ "$status_code" = 200 ]
+	run cy_psql "SELECT count(*) FROM admin_audit_log WHERE action = 'user.disable' AND target = 'dana'"
+	assert_output 1
+	run cy_psql "SELECT count(*) FROM auth_audit_log WHERE event_type = 'user_disabled' AND subject_handle = 'dana'"
+	assert_output 1
+
+	admin POST /v1/users/dana/enable
+	[ "$status_code" = 200 ]
+	run jq -r .is_active <<<"$body"
+	assert_output true
+	cy_api POST /v1/auth/login '{"handle":"dana","password":"dana-password"}'
+	[ "$status_code" = 200 ]
+	run cy_psql "SELECT count(*) FROM auth_audit_log WHERE event_type = 'user_reenabled' AND subject_handle = 'dana'"
+	assert_output 1
+}
+
+@test "reset_password: new password works, old does not, sessions end" {
+	local a
+	admin POST /v1/users '{"handle":"reese","password":"first-password"}'
+	cy_api POST /v1/auth/login '{"handle":"reese","password":"first-password"}'
+	a=$(jq -r .access_token <<<"$body")
+	admin POST /v1/users/reese/reset_password '{"password":"second-password"}'
+	[ "$status_code" = 204 ]
+	cy_api GET /v1/users/me "" "$a"
+	[ "$status_code" = 401 ]
+	cy_api POST /v1/auth/login '{"handle":"reese","password":"first-password"}'
+	[ "$status_code" = 401 ]
+	cy_api POST /v1/auth/login '{"handle":"reese","password":"second-password"}'
+	[ "$status_code" = 200 ]
+	admin POST /v1/users/reese/reset_password '{"password":"short"}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users/reese/reset_password '{}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users/nobody/reset_password '{"password":"long enough"}'
+	[ "$status_code" = 404 ]
+	run cy_psql "SELECT count(*) FROM auth_audit_log WHERE event_type = 'password_reset' AND subject_handle = 'reese'"
+	assert_output 1
+	run cy_psql "SELECT count(*) FROM admin_audit_log WHERE action = 'user.reset_password' AND target = 'reese'"
+	assert_output 1
+}
+
+@test "role changes: audited with from/to; garbage 400; own role cannot be lowered" {
+	admin POST /v1/users/plain/role '{"role":"operator"}'
+	[ "$status_code" = 200 ]
+	run jq -r .role <<<"$body"
+	assert_output operator
+	run cy_psql "SELECT details->>'from', details->>'to' FROM admin_audit_log WHERE action = 'user.set_role' AND target = 'plain'"
+	assert_output "user|operator"
+	admin POST /v1/users/plain/role '{"role":"god"}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users/plain/role '{}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users/admin/role '{"role":"user"}'
+	[ "$status_code" = 400 ]
+	admin POST /v1/users/admin/disable
+	[ "$status_code" = 400 ]
+	admin POST /v1/users/plain/role '{"role":"user"}'
+	[ "$status_code" = 200 ]
+}
+
+@test "the system user cannot be changed or logged into" {
+	local a
+	for act in disable enable role reset_password; do
+		admin POST "/v1/users/system/$act" '{"role":"admin","password":"long enough"}'
+		[ "$status_code" = 400 ] || { echo "$act -> $status_code"; false; }
+		run jq -r .detail <<<"$body"
+		assert_output "user 'system' is reserved"
+	done
+	cy_api POST /v1/auth/login '{"handle":"system","password":"long enough"}'
+	[ "$status_code" = 401 ]
+}
+
+@test "a user changes its own password: other sessions end, this one stays, audited" {
+	local a1 a2 tok
+	admin POST /v1/users '{"handle":"pia","password":"pia-password-1"}'
+	cy_api POST /v1/auth/login '{"handle":"pia","password":"pia-password-1"}'
+	a1=$(jq -r .access_token <<<"$body")
+	cy_api POST /v1/auth/login '{"handle":"pia","password":"pia-password-1"}'
+	a2=$(jq -r .access_token <<<"$body")
+	cy_api POST /v1/users/me/password '{"current_password":"wrong-one","new_password":"pia-password-2"}' "$a1"
+	[ "$status_code" = 403 ]
+	cy_api POST /v1/users/me/password '{"current_password":"pia-password-1","new_password":"short"}' "$a1"
+	[ "$status_code" = 400 ]
+	cy_api POST /v1/users/me/password '{"new_password":"pia-password-2"}' "$a1"
+	[ "$status_code" = 400 ]
+	cy_api POST /v1/tokens '{"name":"pia-ci"}' "$a1"
+	tok=$(jq -r .token <<<"$body")
+	cy_api POST /v1/users/me/password '{"current_password":"pia-password-1","new_password":"pia-password-2"}' "$tok"
+	[ "$status_code" = 403 ]
+	cy_api POST /v1/users/me/password '{"current_password":"pia-password-1","new_password":"pia-password-2"}' "$a1"
+	[ "$status_code" = 204 ]
+	cy_api GET /v1/users/me "" "$a1"
+	[ "$status_code" = 200 ]
+	cy_api GET /v1/users/me "" "$a2"
+	[ "$status_code" = 401 ]
+	cy_api POST /v1/auth/login '{"handle":"pia","password":"pia-password-1"}'
+	[ "$status_code" = 401 ]
+	cy_api POST /v1/auth/login '{"handle":"pia","password":"pia-password-2"}'
+	[ "$status_code" = 200 ]
+	run cy_psql "SELECT success, coalesce(reason, '-') FROM auth_audit_log
+		WHERE event_type = 'password_changed' AND subject_handle = 'pia' ORDER BY created_at"
+	assert_output $'f|wrong current password\nt|-'
+}
