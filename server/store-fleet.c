@@ -2,15 +2,16 @@
  * Fleet SQL (store-fleet.h): liveness, heartbeats, operator actions,
  * removal tombstones, enrollment tokens and node credentials.
  *
- * Audit: every operator action is meant to write one admin audit row in the
- * same transaction through audit_admin() (server/audit.h, issue 3).  The
- * call sites are fleet_audit() below.
+ * Audit: every operator action writes one admin audit row in the same
+ * transaction through audit_admin() (server/audit.h), so an action and its
+ * audit row commit or roll back together.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "audit.h"
 #include "db.h"
 #include "json.h"
 #include "log.h"
@@ -19,19 +20,12 @@
 #include "store-util.h"
 #include "banned.h"
 
-/*
- * AUDIT CALL SITE (issue 3): becomes `return audit_admin(actor, action,
- * target, details, err);` once server/audit.h is in main.  Until then the
- * action is logged.
- */
-static int fleet_audit(const struct auth_ctx *actor, const char *action, const char *target,
+/* One admin audit row, in the caller's transaction (server/audit.h). */
+static int
+fleet_audit(const struct auth_ctx *actor, const char *action, const char *target,
 	json_t *details, struct cy_error *err)
 {
-	(void)details;
-	(void)err;
-	cy_log_info("admin_action", "actor", actor ? actor->handle : "", "action", action,
-		"target", target, NULL);
-	return 0;
+	return audit_admin(actor, action, target, details, err);
 }
 
 int store_nodes_expire(long long ttl_s, struct cy_error *err)

@@ -196,6 +196,10 @@ wait_status()
 	run cynork task result "$id" --wait
 	assert_success
 	assert_output --partial while-disabled
+	# Both actions are in the admin audit trail, with who did them.
+	[ "$(cy_psql "SELECT string_agg(action || ':' || actor_handle || ':' || target, ',' ORDER BY created_at)
+		FROM admin_audit_log WHERE action IN ('node.disable', 'node.enable')")" = \
+		"node.disable:admin:node-live,node.enable:admin:node-live" ]
 }
 
 @test "confirmation: without -y and without a yes nothing changes" {
