@@ -272,8 +272,15 @@ db_simple(const char *sql, struct cy_error *err)
 int
 db_begin(struct cy_error *err)
 {
-	if (db_simple("BEGIN", err) < 0)
-		return -1;
+	if (db_simple("BEGIN", err) < 0) {
+		/* An idle connection the database dropped (restart, failover)
+		 * shows only now; nothing ran yet, so reconnect once and retry. */
+		if (!dbt.conn || PQstatus(dbt.conn) == CONNECTION_OK)
+			return -1;
+		cy_log_warn("db_reconnect", "statement", "BEGIN", NULL);
+		if (db_simple("BEGIN", err) < 0)
+			return -1;
+	}
 	dbt.in_tx = 1;
 	return 0;
 }

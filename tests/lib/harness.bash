@@ -296,7 +296,7 @@ cy_show_logs()
 {
 	local f
 
-	for f in "${CY_TMP:-/nonexistent}"/server.log "${CY_TMP:-/nonexistent}"/node-*.log; do
+	for f in "${CY_TMP:-/nonexistent}"/server*.log "${CY_TMP:-/nonexistent}"/node-*.log; do
 		[ -f "$f" ] || continue
 		echo "----- ${f##*/} (last 40 lines)"
 		tail -n 40 "$f"
