@@ -398,7 +398,7 @@ static const struct opt nodes_remove_opts[] = {
 };
 
 static const struct opt nodes_enroll_opts[] = {
-	{ "name", 0, OPT_STR, "SLUG", "the node.id the token is for (default: any)" },
+	{ "name", 0, OPT_STR, "NAME", "the node.id the token is for (default: any)" },
 	{ "labels", 0, OPT_LIST, "A,B", "operator labels given to the node (repeatable)" },
 	{ "ttl", 0, OPT_DURATION, "DUR", "token lifetime (default 1h)" },
 	{ NULL }

@@ -15,6 +15,7 @@ extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list, cmd_node
 /* Node fleet (issue 4): cmd-nodes.c, cmd-config.c */
 extern const struct cmd cmd_nodes_drain, cmd_nodes_undrain, cmd_nodes_enable, cmd_nodes_disable;
 extern const struct cmd cmd_nodes_remove, cmd_nodes_enroll;
+extern const struct cmd cmd_config_push, cmd_config_get, cmd_config_status;
 /* issue 3: identity and access */
 extern const struct cmd cmd_token_create, cmd_token_list, cmd_token_revoke;
 extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_disable;
@@ -28,6 +29,8 @@ static const struct cmd grp_task = { "task", "tasks", "create tasks and read the
 	NULL, 0, 0, 0, NULL, NULL };
 static const struct cmd grp_nodes = { "nodes", "node", "worker nodes", NULL, NULL, 0, 0, 0, NULL,
 	NULL };
+static const struct cmd grp_config = { "config", NULL, "push configuration to nodes (admin)",
+	NULL, NULL, 0, 0, 0, NULL, NULL };
 /* issue 3 */
 static const struct cmd grp_token = { "token", "tokens", "API tokens for CI", NULL, NULL, 0, 0, 0,
 	NULL, NULL };
@@ -64,6 +67,10 @@ const struct cmd *const cmd_table[] = {
 	&cmd_nodes_disable,
 	&cmd_nodes_remove,
 	&cmd_nodes_enroll,
+	&grp_config,
+	&cmd_config_push,
+	&cmd_config_get,
+	&cmd_config_status,
 	/* issue 3 */
 	&grp_token,
 	&cmd_token_create,

@@ -28,29 +28,6 @@ static const char *const mode_choices[] = { "prompt", "script", "commands", NULL
 static const char *const mode_flags[] = { "prompt", "task", "task-file", "script", "command",
 	"commands-file", NULL };
 
-/* Checks a file flag's path: regular, not a symlink, readable, within max. */
-static int
-check_file(const char *flag, const char *path, long long max)
-{
-	struct stat st;
-
-	if (strcmp(path, "-") == 0)
-		return 0;
-	if (lstat(path, &st) < 0)
-		return fail(EXIT_USAGE, "--%s '%s': %s", flag, path, strerror(errno));
-	if (S_ISLNK(st.st_mode))
-		return fail(EXIT_USAGE, "--%s '%s': is a symbolic link; give the file itself", flag,
-			path);
-	if (!S_ISREG(st.st_mode))
-		return fail(EXIT_USAGE, "--%s '%s': not a regular file", flag, path);
-	if (access(path, R_OK) < 0)
-		return fail(EXIT_USAGE, "--%s '%s': %s", flag, path, strerror(errno));
-	if (st.st_size > max)
-		return fail(EXIT_USAGE, "--%s '%s': larger than %lld bytes", flag, path, max);
-	return 0;
-}
-
-static int read_input(const char *flag, const char *path, size_t max, struct cy_buf *out);
 static void drop_blank_lines(struct cy_buf *in, struct cy_buf *out);
 
 static int
@@ -116,21 +93,6 @@ create_check(const struct parsed *p)
 		if (len == 0 || len > 255 || j < len)
 			return fail(EXIT_USAGE, "--idempotency-key '%s': want 1 to 255 printable characters without spaces", k);
 	}
-	return 0;
-}
-
-/* Reads a file flag's content ("-" = stdin) within max bytes. */
-static int
-read_input(const char *flag, const char *path, size_t max, struct cy_buf *out)
-{
-	int rc = strcmp(path, "-") == 0 ? cy_buf_read_fd(out, STDIN_FILENO, max) :
-		cy_buf_read_file(out, path, max);
-
-	if (rc < 0)
-		return fail(EXIT_USAGE, "--%s '%s': %s", flag, path,
-			errno == EFBIG ? "too large" : strerror(errno));
-	if (memchr(out->buf, '\0', out->len))
-		return fail(EXIT_USAGE, "--%s '%s': contains a NUL byte", flag, path);
 	return 0;
 }
 

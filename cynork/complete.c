@@ -96,12 +96,20 @@ fetch_names(struct ctx *c, const char *what, json_t *cands, const char *cur)
 	json_decref(res);
 }
 
-/* Values of option o for the partial value cur (prefix prepended to each). */
+/*
+ * Values of option o for the partial value cur (prefix prepended to each);
+ * a SLUG argument completes to node slugs from the server.
+ */
 static enum comp_dir
-complete_value(const struct opt *o, const char *prefix, const char *cur, json_t *cands)
+complete_value(struct ctx *c, const struct opt *o, const char *prefix, const char *cur,
+	json_t *cands)
 {
 	size_t i;
 
+	if (o->arg && strcmp(o->arg, "SLUG") == 0 && !*prefix) {
+		quietly(c, "node", cands, cur, fetch_names);
+		return COMP_DEFAULT;
+	}
 	if (o->kind == OPT_ENUM) {
 		for (i = 0; o->choices[i]; i++) {
 			char *w = xasprintf("%s%s", prefix, o->choices[i]);
@@ -237,7 +245,7 @@ complete_words(struct ctx *c, int n, char **words, bool shell, json_t *cands)
 		args[pos++] = words[i];
 	}
 	if (pending) {
-		dir = complete_value(pending, "", cur, cands);
+		dir = complete_value(c, pending, "", cur, cands);
 		goto out;
 	}
 	if (!opts_done && cur[0] == '-') {
@@ -249,7 +257,7 @@ complete_words(struct ctx *c, int n, char **words, bool shell, json_t *cands)
 			const struct opt *o = find_opt(cmd, name, 0);
 
 			if (o && o->kind != OPT_BOOL)
-				dir = complete_value(o, prefix, cur, cands);
+				dir = complete_value(c, o, prefix, cur, cands);
 			free(name);
 			free(prefix);
 			goto out;

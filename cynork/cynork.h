@@ -219,6 +219,14 @@ char *prompt(const char *label, bool secret);
 char *password_from_stdin(void);
 
 /* cmd-task.c, shared with cmd-task-create.c */
+/*
+ * input.c: a file flag's path must be a readable regular file (not a
+ * symbolic link) of at most max bytes ("-", standard input, passes); then
+ * its content, NUL bytes refused.  Both return 0 or fail()'s exit code.
+ */
+int check_file(const char *flag, const char *path, long long max);
+int read_input(const char *flag, const char *path, size_t max, struct cy_buf *out);
+
 int task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status);
 int task_print_result(struct ctx *c, json_t *res);
 int task_exit_code(json_t *res);

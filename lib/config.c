@@ -720,6 +720,57 @@ cfg_parse(const char *name, const char *data, size_t len, const struct cy_cfg_ke
 	return ret;
 }
 
+/* One document of any shape, converted whole (cy_yaml_to_json). */
+static int
+ld_document_json(struct cfg_load *ld, json_t **out)
+{
+	if (ld_next(ld) < 0)
+		return -1;
+	if (ld->ev.type != YAML_STREAM_START_EVENT)
+		return cy_error_set(ld->err, EINVAL, "%s: yaml: no stream start", ld->name);
+	if (ld_next(ld) < 0)
+		return -1;
+	if (ld->ev.type == YAML_STREAM_END_EVENT)
+		return cy_error_set(ld->err, EINVAL, "%s: the document is empty", ld->name);
+	if (ld_next(ld) < 0 || ld_json(ld, 1, out) < 0)
+		return -1;
+	if (ld_next(ld) < 0 || ld_next(ld) < 0)
+		goto fail;
+	if (ld->ev.type != YAML_STREAM_END_EVENT) {
+		cy_error_set(ld->err, EINVAL, "%s:%zu: only one YAML document is allowed", ld->name,
+			ev_line(ld));
+		goto fail;
+	}
+	return 0;
+fail:
+	json_decref(*out);
+	*out = NULL;
+	return -1;
+}
+
+int
+cy_yaml_to_json(const char *name, const char *data, size_t len, json_t **out,
+	struct cy_error *err)
+{
+	struct cfg_load ld;
+	int ret;
+
+	*out = NULL;
+	memset(&ld, 0, sizeof(ld));
+	ld.name = name;
+	ld.data = data;
+	ld.len = len;
+	ld.err = err;
+	if (!yaml_parser_initialize(&ld.parser))
+		return cy_error_set(err, ENOMEM, "%s: yaml: cannot initialise parser", name);
+	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)data, len);
+	ret = ld_document_json(&ld, out);
+	if (ld.have_ev)
+		yaml_event_delete(&ld.ev);
+	yaml_parser_delete(&ld.parser);
+	return ret;
+}
+
 /* ---- load phases ---- */
 
 static int

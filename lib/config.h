@@ -54,6 +54,14 @@ struct cy_cfg_key {
 int cy_config_load(const char *path, bool must_exist, const struct cy_cfg_key *keys,
 	size_t nkeys, void *target, struct cy_error *err);
 /*
+ * Converts one YAML document of any shape (mapping, list or scalar) to JSON
+ * with the scalar typing of CY_CFG_OBJECT values (plain true/false/null and
+ * numbers typed, quoted scalars strings; aliases refused).  0 with *out (new
+ * reference), or -1 with err naming `name`:line.
+ */
+int cy_yaml_to_json(const char *name, const char *data, size_t len, json_t **out,
+	struct cy_error *err);
+/*
  * As cy_config_load, over `len` bytes of YAML in memory (NULL data: defaults
  * and environment only); `name` prefixes errors.  Used by the fuzzer.
  */

@@ -165,6 +165,36 @@ cy_ulid_valid(const char *s)
 	return true;
 }
 
+void
+cy_ulid_after(const char *floor, char out[CY_ULID_LEN + 1])
+{
+	char up[CY_ULID_LEN + 1];
+	int i;
+
+	cy_ulid_new(out);
+	if (!cy_ulid_valid(floor))
+		return;
+
+	for (i = 0; i < CY_ULID_LEN; i++)
+		up[i] = (char)(floor[i] >= 'a' && floor[i] <= 'z' ? floor[i] - 'a' + 'A' : floor[i]);
+	up[CY_ULID_LEN] = '\0';
+	if (strcmp(out, up) > 0)
+		return;
+	/* A clock behind the floor's: the floor plus one, in base 32. */
+	memcpy(out, up, sizeof(up));
+	for (i = CY_ULID_LEN - 1; i >= 0; i--) {
+		const char *d = strchr(crockford, out[i]);
+
+		if (d[1] != '\0') {
+			out[i] = d[1];
+			return;
+		}
+		out[i] = '0';
+	}
+	/* The floor was the largest ULID: keep it (callers see no increase). */
+	memcpy(out, up, sizeof(up));
+}
+
 char *
 cy_random_token(const char *prefix, size_t nbytes)
 {

@@ -21,6 +21,12 @@ bool cy_uuid_valid(const char *s);
 void cy_ulid_new(char out[CY_ULID_LEN + 1]);
 bool cy_ulid_valid(const char *s);
 /*
+ * A new ULID strictly greater than `floor` (a ULID of another process or
+ * host, whose clock may be ahead), or just a new one when floor is NULL or
+ * not a ULID: versions compared as strings stay monotonic.
+ */
+void cy_ulid_after(const char *floor, char out[CY_ULID_LEN + 1]);
+/*
  * A random secret of `nbytes` entropy, base64url without padding, with an
  * optional prefix ("cyn_"); caller frees.
  */

@@ -55,6 +55,10 @@ void h_nodes_enable(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_disable(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp);
+/* route-config.c (issue 4): config push, get and status */
+void h_config_push(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_config_get(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_config_status(struct cy_http_req *req, struct cy_http_resp *resp);
 /* liveness.c: marks silent nodes inactive */
 int liveness_start(struct cy_error *err);
 void liveness_stop(void);

@@ -96,18 +96,36 @@ static const char *cap_variant(const json_t *cap)
 	return cuda ? "cuda" : "cpu";
 }
 
-json_t *node_inference_backend(const json_t *cap)
+/* The image for a variant: the policy's images.<variant>, else its image. */
+static const char *policy_image(const json_t *policy, const char *variant)
 {
-	json_t *inf = cap ? json_object_get(cap, "inference") : NULL;
-	const char *mode;
+	const char *img = cy_json_str(json_object_get(policy, "images"), variant);
 
-	/* Contract 3.4 rules 1-5; no policy disables inference in this phase. */
+	return img ? img : cy_json_str(policy, "image");
+}
+
+json_t *node_inference_backend(const json_t *cap, const json_t *policy)
+{
+	json_t *inf = cap ? json_object_get(cap, "inference") : NULL, *o;
+	const char *mode, *variant, *img;
+	json_int_t port = INFERENCE_PORT;
+
+	/* Contract 3.4: the first rule that matches wins. */
 	if (!json_is_object(inf) || cy_json_bool(inf, "existing_service", false))
 		return json_pack("{s:b}", "enabled", 0);
 	mode = cy_json_str(inf, "mode");
 	if ((mode && strcmp(mode, "disabled") == 0) || !cy_json_bool(inf, "supported", false) ||
 	    cap_has_label(cap, "sandbox_only"))
 		return json_pack("{s:b}", "enabled", 0);
-	return json_pack("{s:b, s:s, s:i}", "enabled", 1, "variant", cap_variant(cap),
-		"port", INFERENCE_PORT);
+	/* Rule 5: a pushed policy may disable inference, unless the node requires it. */
+	if (json_is_false(json_object_get(policy, "enabled")) &&
+	    !(mode && strcmp(mode, "require") == 0))
+		return json_pack("{s:b}", "enabled", 0);
+	variant = cap_variant(cap);
+	if (json_is_integer(json_object_get(policy, "port")))
+		port = json_integer_value(json_object_get(policy, "port"));
+	o = json_pack("{s:b, s:s, s:I}", "enabled", 1, "variant", variant, "port", port);
+	if ((img = policy_image(policy, variant)))
+		json_object_set_new(o, "image", json_string(img));
+	return o;
 }

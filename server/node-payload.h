@@ -24,7 +24,12 @@ bool node_url_valid(const char *url);
  * frees *text.
  */
 void node_capability_canon(const json_t *cap, char **text, char hash[72]);
-/* The inference_backend object for a capability snapshot (new reference). */
-json_t *node_inference_backend(const json_t *cap);
+/*
+ * The inference_backend object (new reference) for a capability snapshot
+ * and the pushed inference_backend policy (both may be NULL): contract 3.4,
+ * first rule wins; the policy's enabled=false is rule 5 and its image (or
+ * images.<variant>) and port are passed on.
+ */
+json_t *node_inference_backend(const json_t *cap, const json_t *policy);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "auth.h"
+#include "config-doc.h"
 #include "handlers.h"
 #include "id.h"
 #include "json.h"
@@ -241,8 +242,10 @@ static json_t *config_payload(const PGresult *res, const char *token)
 {
 	const char *snap = store_val(res, 0, NCC_CAPABILITY);
 	const char *target = store_val(res, 0, NCC_TARGET_URL);
+	const char *text = store_val(res, 0, NCC_DOCUMENT);
 	char now[CY_RFC3339_LEN + 1], *base = public_base(), *rep;
 	json_t *cap = snap ? json_loads(snap, 0, NULL) : NULL, *o;
+	json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
 
 	cy_now_rfc3339(now);
 	rep = xasprintf("%s/v1/nodes/capability", base);
@@ -259,9 +262,11 @@ static json_t *config_payload(const PGresult *res, const char *token)
 		"updates", "enable_dynamic_config", 0, "poll_interval_seconds", 0,
 		"allow_service_restart", 0,
 		"worker_api", "orchestrator_bearer_token", token,
-		"inference_backend", node_inference_backend(cap),
 		"constraints", "max_request_bytes", MAX_REQUEST_BYTES,
 		"max_job_timeout_seconds", MAX_JOB_TIMEOUT);
+	/* The pushed document (issue 4) over these defaults, and inference_backend. */
+	config_doc_apply(o, doc, cap);
+	json_decref(doc);
 	json_decref(cap);
 	free(rep);
 	free(base);

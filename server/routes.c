@@ -71,6 +71,9 @@ static struct cy_route gateway[] = {
 	{ "POST", "/v1/nodes/{id}/undrain", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_undrain },
 	{ "POST", "/v1/nodes/{id}/enable", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_enable },
 	{ "POST", "/v1/nodes/{id}/disable", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_disable },
+	{ "POST", "/v1/config/push", AUTH_ADMIN, BODY_SMALL, h_config_push },
+	{ "GET", "/v1/config/status", AUTH_NODES_READ, 0, h_config_status },
+	{ "GET", "/v1/config", AUTH_NODES_READ, 0, h_config_get },
 	{ "GET", "/metrics", AUTH_NODES_READ, 0, h_metrics },
 };
 

@@ -84,8 +84,9 @@ PGresult *store_node_config(const char *node_id, struct cy_error *err)
 
 	return db_exec("node_config",
 		"SELECT n.node_slug, n.config_version, n.worker_api_target_url, "
-		"encode(n.worker_api_bearer_token_enc, 'hex'), c.capability_snapshot::text "
-		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
+		"encode(n.worker_api_bearer_token_enc, 'hex'), c.capability_snapshot::text, "
+		"d.document::text FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
+		"LEFT JOIN node_config_documents d ON d.config_version = n.config_document "
 		"WHERE n.id = $1::uuid", 1, p, err);
 }
 

@@ -38,8 +38,9 @@ struct node_reg {
 int store_node_register(struct node_reg *r, char node_id[37], bool *created,
 	struct cy_error *err);
 
-enum node_cfg_col { NCC_SLUG, NCC_CONFIG_VERSION, NCC_TARGET_URL, NCC_TOKEN, NCC_CAPABILITY };
-/* The node's config inputs (zero rows when the node is gone). */
+enum node_cfg_col { NCC_SLUG, NCC_CONFIG_VERSION, NCC_TARGET_URL, NCC_TOKEN, NCC_CAPABILITY,
+	NCC_DOCUMENT };
+/* The node's config inputs, with its pushed document (zero rows when the node is gone). */
 PGresult *store_node_config(const char *node_id, struct cy_error *err);
 
 /*

@@ -2,7 +2,8 @@
  * Fuzz target for the JSON that nodes send the server (registration,
  * capability reports, config acks): lib/json.c parsing and path lookups,
  * then server/node-payload.c (payload version check, capability
- * canonicalization and hashing, inference backend decision).  Replayed as a
+ * canonicalization and hashing, inference backend decision) and
+ * server/config-doc.c (pushed configuration documents).  Replayed as a
  * unit test by replay.c; `make fuzz` runs it under libFuzzer.
  */
 #include <jansson.h>
@@ -13,6 +14,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "httpd.h"
+#include "config-doc.h"
 #include "json.h"
 #include "node-payload.h"
 #include "server.h"
@@ -39,6 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_http_resp resp;
 	char hash[72], *text = NULL, *dump;
+	struct cy_buf why;
 	json_t *v, *be;
 	long long n;
 
@@ -56,9 +59,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)cy_json_bool(v, "gpu", false);
 		node_capability_canon(v, &text, hash);
 		free(text);
-		be = node_inference_backend(v);
+		be = node_inference_backend(v, json_object_get(v, "inference_backend"));
 		json_decref(be);
 	}
+	/* A pushed configuration document: checked, then laid over a payload. */
+	cy_buf_init(&why, 0);
+	if (config_doc_check(v, &why) == 0) {
+		json_t *pl = json_pack("{s:{s:{}}}", "policy", "sandbox");
+
+		config_doc_apply(pl, v, v);
+		json_decref(pl);
+	}
+	cy_buf_release(&why);
 	dump = cy_json_dump(v);
 	free(dump);
 	json_decref(v);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "json.h"
 #include "tap.h"
 #include "banned.h"
 
@@ -422,6 +423,42 @@ test_print(void)
 	cy_config_release(keys, NKEYS, &c);
 }
 
+#define Y2J(text, j, err) cy_yaml_to_json("doc", text, strlen(text), j, err)
+
+static void
+test_yaml_to_json(void)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	static const char doc[] = "policy:\n  sandbox:\n    allowed_images: [host, 'busybox']\n"
+		"    allow_privileged: false\nconstraints:\n  max_concurrency: 2\n  ratio: 0.5\n"
+		"notes: \"7\"\nempty: ~\n";
+	json_t *j = NULL;
+
+	ok(cy_yaml_to_json("doc", doc, strlen(doc), &j, &err) == 0, "a mapping converts");
+	ok(json_is_array(cy_json_path(j, "policy.sandbox.allowed_images")), "flow list");
+	ok(json_is_false(cy_json_path(j, "policy.sandbox.allow_privileged")), "boolean");
+	ok(json_integer_value(cy_json_path(j, "constraints.max_concurrency")) == 2, "integer");
+	ok(json_is_real(cy_json_path(j, "constraints.ratio")), "real");
+	ok(json_is_string(json_object_get(j, "notes")), "quoted number stays a string");
+	ok(json_is_null(json_object_get(j, "empty")), "~ is null");
+	json_decref(j);
+	ok(Y2J("{\"a\": [1, 2]}", &j, &err) == 0 && json_is_object(j),
+		"JSON is YAML");
+	json_decref(j);
+	ok(Y2J("- 1\n- x\n", &j, &err) == 0 && json_is_array(j),
+		"a list at the top");
+	json_decref(j);
+	ok(Y2J("", &j, &err) < 0 && j == NULL, "empty refused");
+	ok(Y2J("a: 1\n---\nb: 2\n", &j, &err) < 0 &&
+		strstr(err.msg, "only one") != NULL, "two documents refused");
+	ok(Y2J("a: &x 1\nb: *x\n", &j, &err) < 0 &&
+		strstr(err.msg, "doc:2") != NULL, "alias refused with its line");
+	ok(Y2J("a: [1,\n", &j, &err) < 0 && strstr(err.msg, "doc:") != NULL,
+		"syntax error names the document");
+	ok(Y2J("a: 1\na: 2\n", &j, &err) < 0 &&
+		strstr(err.msg, "duplicate") != NULL, "duplicate key refused");
+}
+
 int
 main(void)
 {
@@ -437,6 +474,7 @@ main(void)
 	RUN_TEST(test_errors);
 	RUN_TEST(test_garbage);
 	RUN_TEST(test_print);
+	RUN_TEST(test_yaml_to_json);
 	unlink(path);
 	rmdir(tmpdir);
 	return tap_done();

@@ -51,6 +51,17 @@ test_ulid(void)
 	ok(!cy_ulid_valid("01ARZ3NDEKTSV4RRFFQ69G5FAU"), "U is not in the alphabet");
 	ok(!cy_ulid_valid("81ARZ3NDEKTSV4RRFFQ69G5FAV"), "first char above 7 overflows 128 bits");
 	ok(cy_ulid_valid("01ARZ3NDEKTSV4RRFFQ69G5FAV"), "a known-good ULID");
+
+	cy_ulid_after("7ZZZZZZZZZZZZZZZZZZZZZZZZY", cur);
+	is_str(cur, "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "after a future floor: the floor plus one");
+	cy_ulid_after("6zzzzzzzzzzzzzzzzzzzzzzzzz", cur);
+	is_str(cur, "70000000000000000000000000", "the carry runs through every digit");
+	cy_ulid_after("01ARZ3NDEKTSV4RRFFQ69G5FAV", cur);
+	ok(strcmp(cur, "01ARZ3NDEKTSV4RRFFQ69G5FAV") > 0 && cy_ulid_valid(cur),
+		"after a past floor: a new ULID");
+	cy_ulid_after(NULL, prev);
+	cy_ulid_after("garbage", cur);
+	ok(strcmp(cur, prev) > 0, "no floor or a bad one: a new ULID");
 }
 
 static void

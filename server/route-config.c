@@ -1,0 +1,220 @@
+/*
+ * Node configuration push on the user gateway (issue 4; cli.md section 11):
+ *
+ *  POST /v1/config/push (admin) {"document":{...},"nodes":[slugs] | "all":true,
+ *  "dry_run"?:bool}: checks the document (config-doc.c), stores it under a
+ *  new ULID config_version for the targeted nodes and answers 201
+ *  {"config_version","nodes","all","dry_run":false,"document"}; a dry run
+ *  answers 200 with the targets and stores nothing.  The nodes learn of the
+ *  version from their next heartbeat answer, fetch, apply and ack it.
+ *
+ *  GET /v1/config[?node=SLUG] (nodes:read): the node's document (or that it
+ *  runs on the defaults), or the latest fleet-wide one.
+ *
+ *  GET /v1/config/status (nodes:read): per node, the desired and applied
+ *  versions and the last ack with its error.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config-doc.h"
+#include "handlers.h"
+#include "json.h"
+#include "log.h"
+#include "node-payload.h"
+#include "store-config.h"
+#include "store-util.h"
+#include "banned.h"
+
+#define PUSH_NODES_MAX 1000
+
+/* The slugs of body.nodes into slugs[] (borrowed); 0, or -1 answered. */
+static int
+push_slugs(const json_t *nodes, const char **slugs, size_t *n, struct cy_http_resp *resp)
+{
+	json_t *v;
+	size_t i, k;
+
+	*n = 0;
+	if (!json_is_array(nodes) || json_array_size(nodes) > PUSH_NODES_MAX) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"nodes must be a list of at most %d node slugs", PUSH_NODES_MAX);
+		return -1;
+	}
+	json_array_foreach(nodes, i, v) {
+		const char *s = json_string_value(v);
+
+		if (!s || !node_slug_valid(s)) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"nodes[%zu] must be a node slug (1-63 characters of [a-z0-9-])", i);
+			return -1;
+		}
+		for (k = 0; k < *n && strcmp(slugs[k], s); k++)
+			;
+		if (k == *n)
+			slugs[(*n)++] = s;
+	}
+	return 0;
+}
+
+/* Reads the push body into p; 0, or -1 answered. */
+static int
+push_parse(const json_t *body, struct config_push *p, const char **slugs, json_t **doc,
+	struct cy_http_resp *resp)
+{
+	json_t *nodes = json_object_get(body, "nodes"), *all = json_object_get(body, "all");
+	json_t *dry = json_object_get(body, "dry_run");
+	struct cy_buf why = CY_BUF_INIT;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)body, key, v)
+		if (strcmp(key, "document") && strcmp(key, "nodes") && strcmp(key, "all") &&
+		    strcmp(key, "dry_run")) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "unknown key '%.64s'; allowed: "
+				"document, nodes, all, dry_run", key);
+			return -1;
+		}
+	if ((all && !json_is_boolean(all)) || (dry && !json_is_boolean(dry))) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "all and dry_run must be booleans");
+		return -1;
+	}
+	p->all = json_is_true(all);
+	p->dry_run = json_is_true(dry);
+	if (p->all == (nodes && !json_is_null(nodes))) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"give either nodes (a list of slugs) or all=true");
+		return -1;
+	}
+	if (!p->all && (push_slugs(nodes, slugs, &p->nslugs, resp) < 0))
+		return -1;
+	if (!p->all && p->nslugs == 0) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "nodes must name at least one node");
+		return -1;
+	}
+	*doc = json_object_get(body, "document");
+	if (!*doc) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "document is required");
+		return -1;
+	}
+	if (config_doc_check(*doc, &why) < 0) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid configuration document: %s",
+			why.buf);
+		cy_buf_release(&why);
+		return -1;
+	}
+	cy_buf_release(&why);
+	return 0;
+}
+
+void
+h_config_push(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	struct config_push p = { 0 };
+	const char *slugs[PUSH_NODES_MAX];
+	char *text = NULL;
+	json_t *body, *doc = NULL;
+	int rc;
+
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	if (push_parse(body, &p, slugs, &doc, resp) < 0)
+		goto out;
+	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	p.document = text;
+	p.slugs = slugs;
+	p.actor = req->auth;
+	rc = store_config_push(&p, &err);
+	if (rc < 0) {
+		cy_log_error("config_push_failed", "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot store the configuration");
+	} else if (rc == 0) {
+		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node '%s' not found; nothing pushed",
+			p.missing);
+	} else {
+		char count[24];
+
+		snprintf(count, sizeof(count), "%zu", json_array_size(p.nodes));
+		if (!p.dry_run)
+			cy_log_info("config_pushed", "config_version", p.version, "all",
+				p.all ? "true" : "false", "nodes", count, NULL);
+		cy_resp_json(resp, p.dry_run ? 200 : 201, json_pack("{s:s?, s:O, s:b, s:b, s:O}",
+			"config_version", p.dry_run ? NULL : p.version, "nodes", p.nodes, "all",
+			p.all, "dry_run", p.dry_run, "document", doc));
+	}
+	json_decref(p.nodes);
+out:
+	free(text);
+	json_decref(body);
+}
+
+void
+h_config_get(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	const char *node = cy_req_query(req, "node");
+	const char *doc;
+	PGresult *res;
+	json_t *o;
+
+	if (node && !*node)
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "node must not be empty");
+	if (!(res = store_config_get(node, &err))) {
+		cy_log_error("config_get_failed", "error", err.msg, NULL);
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the configuration");
+	}
+	if (PQntuples(res) == 0) {
+		if (node)
+			cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node '%s' not found", node);
+		else
+			cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND,
+				"no fleet-wide configuration has been pushed (config push --all)");
+		PQclear(res);
+		return;
+	}
+	doc = store_val(res, 0, CD_DOCUMENT);
+	o = json_pack("{s:s?, s:s?, s:s?, s:o, s:b, s:s?, s:s?}", "node_slug",
+		store_val(res, 0, CD_SLUG), "desired_version", store_val(res, 0, CD_DESIRED),
+		"config_version", store_val(res, 0, CD_VERSION), "document",
+		doc ? json_loads(doc, 0, NULL) : json_null(), "all",
+		store_val(res, 0, CD_ALL) && strcmp(store_val(res, 0, CD_ALL), "t") == 0,
+		"created_at", store_val(res, 0, CD_CREATED), "created_by",
+		store_val(res, 0, CD_CREATED_BY));
+	PQclear(res);
+	cy_resp_json(resp, 200, o);
+}
+
+void
+h_config_status(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	PGresult *res = store_config_status(&err);
+	json_t *nodes;
+	int i;
+
+	(void)req;
+	if (!res) {
+		cy_log_error("config_status_failed", "error", err.msg, NULL);
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the nodes");
+	}
+	nodes = json_array();
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *want = store_val(res, i, CS_DESIRED);
+		const char *acked = store_val(res, i, CS_ACK_VERSION);
+		const char *st = store_val(res, i, CS_ACK_STATUS);
+		const char *state = !acked || !want || strcmp(acked, want) ? "pending" : st;
+
+		json_array_append_new(nodes, json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:s?, "
+			"s:s?, s:s?, s:s?}", "node_slug", store_val(res, i, CS_SLUG), "status",
+			store_val(res, i, CS_STATUS), "desired_version", want, "applied_version",
+			store_val(res, i, CS_APPLIED), "state", state, "ack_status", st,
+			"ack_version", acked, "ack_error", store_val(res, i, CS_ACK_ERROR), "ack_at",
+			store_val(res, i, CS_ACK_AT), "document_version",
+			store_val(res, i, CS_DOCUMENT)));
+	}
+	PQclear(res);
+	cy_resp_json(resp, 200, json_pack("{s:o}", "nodes", nodes));
+}
