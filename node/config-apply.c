@@ -179,6 +179,7 @@ node_config_apply(struct node *n, const json_t *c, struct cy_error *err)
 	}
 
 	pthread_mutex_lock(&n->lock);
+	n->config_applied = true;
 	snprintf(n->applied.config_version, sizeof(n->applied.config_version), "%s", cv);
 	if (n->applied.bearer_token) {
 		/* Retired like the lists: a request may be comparing against it. */

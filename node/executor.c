@@ -135,6 +135,18 @@ env_add(struct job_req *r, const char *k, const char *v)
  * each need their sandbox.security flag (and the orchestrator's pushed
  * policy must not forbid them); refused with 403 and the reason.
  */
+/* A field of the applied (pushed) configuration, read under the node lock. */
+static bool
+applied_flag(struct node *n, const bool *field)
+{
+	bool v;
+
+	pthread_mutex_lock(&n->lock);
+	v = *field;
+	pthread_mutex_unlock(&n->lock);
+	return v;
+}
+
 static int
 job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
 	struct cy_buf *d)
@@ -151,7 +163,7 @@ job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_pr
 		if (!c->allow_privileged)
 			return cy_buf_addstr(d, "refused: privileged sandboxes are not allowed on "
 				"this node (sandbox.security.allow_privileged)"), -1;
-		if (n->applied.policy_deny_privileged)
+		if (applied_flag(n, &n->applied.policy_deny_privileged))
 			return cy_buf_addstr(d, "refused: privileged sandboxes are forbidden by the "
 				"orchestrator's policy (policy.sandbox.allow_privileged)"), -1;
 		return cy_buf_addf(d, "refused: the %s runtime never runs privileged sandboxes",
@@ -162,7 +174,7 @@ job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_pr
 		if (!c->allow_host_network)
 			return cy_buf_addstr(d, "refused: host network is not allowed on this node "
 				"(sandbox.security.allow_host_network)"), -1;
-		if (n->applied.policy_deny_host_network)
+		if (applied_flag(n, &n->applied.policy_deny_host_network))
 			return cy_buf_addstr(d, "refused: host network is forbidden by the "
 				"orchestrator's policy (policy.sandbox.allow_host_network)"), -1;
 		*prob = CY_PROBLEM_VALIDATION;
@@ -178,7 +190,7 @@ job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_pr
 		return cy_buf_addstr(d, "refused: device mounts are not allowed on this node "
 			"(sandbox.security.allow_device_mounts)"), -1;
 	}
-	if (json_array_size(dev) && n->applied.policy_deny_devices) {
+	if (json_array_size(dev) && applied_flag(n, &n->applied.policy_deny_devices)) {
 		*prob = CY_PROBLEM_AUTHORIZATION;
 		return cy_buf_addstr(d, "refused: device mounts are forbidden by the "
 			"orchestrator's policy (policy.sandbox.allow_device_mounts)"), -1;
@@ -275,6 +287,7 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	json_t *cmd, *env, *v;
 	const char *k;
 	long long t;
+	bool allowed;
 	size_t i;
 
 	*prob = CY_PROBLEM_VALIDATION;
@@ -343,8 +356,10 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 		t = c->timeout_default;
 	if (t > c->timeout_max)
 		t = c->timeout_max;
+	pthread_mutex_lock(&n->lock);
 	if (n->applied.max_job_timeout_s > 0 && t > n->applied.max_job_timeout_s)
 		t = n->applied.max_job_timeout_s;
+	pthread_mutex_unlock(&n->lock);
 	r->timeout_s = t;
 
 	v = json_object_get(sb, "image");
@@ -356,7 +371,11 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	if (c->allowed_images.n && !cy_strlist_has(&c->allowed_images, r->image))
 		return cy_buf_addf(d, "image '%.200s' is not in this node's sandbox.allowed_images",
 			r->image), -1;
-	if (n->applied.policy_images.n && !cy_strlist_has(&n->applied.policy_images, r->image))
+	pthread_mutex_lock(&n->lock);
+	allowed = !n->applied.policy_images.n ||
+		cy_strlist_has(&n->applied.policy_images, r->image);
+	pthread_mutex_unlock(&n->lock);
+	if (!allowed)
 		return cy_buf_addf(d, "image '%.200s' is not allowed by the orchestrator policy",
 			r->image), -1;
 	if (runtime != &sandbox_bwrap) {

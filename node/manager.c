@@ -443,7 +443,6 @@ mgr_sync_config(struct node *n, char *failure, size_t flen, struct cy_error *err
 		snprintf(sess.refused, sizeof(sess.refused), "%s", ver);
 		cy_log_error("config_rejected", "config_version", ver, "error", perr.msg, NULL);
 	} else {
-		n->config_applied = true;
 		cy_log_info("config_applied", "config_version", ver, NULL);
 	}
 	json_decref(conf);
@@ -543,11 +542,10 @@ manager_run(struct node *n, struct cy_error *err)
 			snprintf(failure, sizeof(failure), "%s", perr.msg);
 			cy_log_error("config_rejected", "error", perr.msg, NULL);
 		} else {
-			n->config_applied = true;
 			worker_httpd = worker_api_start(n, &perr);
 			if (!worker_httpd) {
 				snprintf(failure, sizeof(failure), "worker API: %s", perr.msg);
-				n->config_applied = false;
+				n->config_applied = false;	/* no Worker API thread runs */
 			} else if (!n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled")) {
 				snprintf(failure, sizeof(failure), "sandbox runtime unavailable: %s",
 					n->sandbox_reason);

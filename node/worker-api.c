@@ -29,18 +29,25 @@ worker_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct node *n = req->app;
 	const char *tok = cy_req_bearer(req);
+	time_t expires;
+	bool good;
 
 	if (!tok || !*tok) {
 		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "missing bearer token");
 		return -1;
 	}
-	if (!n->config_applied || !n->applied.bearer_token ||
-	    !cy_streq_ct(tok, n->applied.bearer_token)) {
+	/* A config push swaps the token under the node lock. */
+	pthread_mutex_lock(&n->lock);
+	good = n->config_applied && n->applied.bearer_token &&
+		cy_streq_ct(tok, n->applied.bearer_token);
+	expires = n->applied.token_expires_at;
+	pthread_mutex_unlock(&n->lock);
+	if (!good) {
 		cy_log_warn("worker_auth_denied", "client", req->client_ip, NULL);
 		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "invalid bearer token");
 		return -1;
 	}
-	if (n->applied.token_expires_at && time(NULL) >= n->applied.token_expires_at) {
+	if (expires && time(NULL) >= expires) {
 		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "bearer token expired");
 		return -1;
 	}

@@ -250,7 +250,7 @@ static json_t *config_payload(const PGresult *res, const char *token)
 	cy_now_rfc3339(now);
 	rep = xasprintf("%s/v1/nodes/capability", base);
 	o = json_pack("{s:i, s:s, s:s, s:s, s:{s:s, s:{s:s, s:s}}, s:[], s:b, s:{s:s},"
-		" s:{s:{s:s, s:b, s:b}, s:{s:b, s:i, s:b}}, s:{s:s}, s:o, s:{s:i, s:i}}",
+		" s:{s:{s:s, s:b, s:b}, s:{s:b, s:i, s:b}}, s:{s:s}, s:{s:i, s:i}}",
 		"version", 1, "config_version", PQgetvalue(res, 0, NCC_CONFIG_VERSION),
 		"issued_at", now, "node_slug", PQgetvalue(res, 0, NCC_SLUG),
 		"orchestrator", "base_url", base, "endpoints",
