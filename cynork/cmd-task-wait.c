@@ -12,18 +12,8 @@
 #include "alloc.h"
 #include "cynork.h"
 #include "json.h"
-#include "states.h"
 #include "timeutil.h"
 #include "banned.h"
-
-static bool
-ended(const json_t *t)
-{
-	const char *s = cy_json_str(t, "status");
-	int st = s ? cy_task_state_parse(s) : -1;
-
-	return st >= 0 && cy_task_state_terminal((enum cy_task_state)st);
-}
 
 /*
  * Long polls until every task in refs has ended or deadline passes; *out
@@ -81,7 +71,7 @@ print_ended(struct ctx *c, json_t *tasks, int *first)
 		char *eid, *path;
 		int job_rc;
 
-		if (!ended(t) || !id)
+		if (!task_status_ended(cy_json_str(t, "status")) || !id)
 			continue;
 		eid = url_escape(id);
 		path = xasprintf("/v1/tasks/%s/result", eid);
@@ -123,7 +113,7 @@ task_wait(struct ctx *c, const struct parsed *p)
 		rc = prc;
 	if (rc == EXIT_TIMEOUT) {
 		json_array_foreach(tasks, i, t) {
-			if (ended(t))
+			if (task_status_ended(cy_json_str(t, "status")))
 				continue;
 			cy_buf_addf(&open, "%s'%s'", nopen++ ? ", " : "", p->args[i]);
 		}

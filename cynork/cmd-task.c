@@ -21,8 +21,8 @@ static const char *const status_choices[] = { "queued", "running", "completed", 
 	"canceled", "superseded", NULL };
 static const char *const stream_choices[] = { "stdout", "stderr", "all", NULL };
 
-static bool
-status_terminal(const char *s)
+bool
+task_status_ended(const char *s)
 {
 	int st = s ? cy_task_state_parse(s) : -1;
 
@@ -85,10 +85,10 @@ int
 task_print_result(struct ctx *c, json_t *res)
 {
 	const char *id = cy_json_str(res, "task_id"), *st = cy_json_str(res, "status");
-	json_t *jr = status_terminal(st) ? job_result(res) : NULL;
+	json_t *jr = task_status_ended(st) ? job_result(res) : NULL;
 	const char *out = jr ? cy_json_str(jr, "stdout") : NULL;
 	const char *err = jr ? cy_json_str(jr, "stderr") : NULL;
-	long long code = status_terminal(st) ? job_exit_code(res, jr) : -1;
+	long long code = task_status_ended(st) ? job_exit_code(res, jr) : -1;
 	struct cy_buf line = CY_BUF_INIT;
 	json_t *o;
 
@@ -98,7 +98,7 @@ task_print_result(struct ctx *c, json_t *res)
 		o = json_pack("{s:s?, s:s?}", "task_id", id, "status", st);
 		if (cy_json_str(res, "task_name"))
 			json_object_set_new(o, "task_name", json_string(cy_json_str(res, "task_name")));
-		if (status_terminal(st)) {
+		if (task_status_ended(st)) {
 			if (code >= 0 || (jr && json_is_integer(json_object_get(jr, "exit_code"))))
 				json_object_set_new(o, "exit_code", json_integer(code));
 			json_object_set_new(o, "stdout", json_string(out ? out : ""));
@@ -112,7 +112,7 @@ task_print_result(struct ctx *c, json_t *res)
 		rec_add(&line, "status", st);
 		if (cy_json_str(res, "task_name"))
 			rec_add(&line, "task_name", cy_json_str(res, "task_name"));
-		if (status_terminal(st)) {
+		if (task_status_ended(st)) {
 			if (code >= 0)
 				rec_addll(&line, "exit_code", code);
 			rec_add(&line, "stdout", out ? out : "");
@@ -163,7 +163,7 @@ task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeo
 		json_decref(res);
 		res = NULL;
 		rc = api_call_h(c, "GET", path, NULL, true, NULL, (wait + 30) * 1000, &res, NULL);
-		if (rc || status_terminal(cy_json_str(res, "status")))
+		if (rc || task_status_ended(cy_json_str(res, "status")))
 			break;
 	}
 	free(eid);

@@ -225,6 +225,8 @@ char *password_from_stdin(void);
 #define POLL_MAX_S 30
 /* Seconds for the next long poll before `deadline` (cy_mono_ms; 0: none), 0 once passed. */
 long long task_poll_seconds(int64_t deadline);
+/* True for a terminal task status (completed, failed, canceled, superseded). */
+bool task_status_ended(const char *status);
 int task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status);
 int task_print_result(struct ctx *c, json_t *res);
 int task_exit_code(json_t *res);
