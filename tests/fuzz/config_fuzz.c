@@ -1,7 +1,8 @@
 /*
  * Fuzz target for lib/config.c: loads arbitrary bytes as YAML through
  * cy_config_load_mem against a small table with every key type, then prints
- * and releases the result.  Replayed as a unit test by replay.c; `make fuzz`
+ * and releases the result; and the same bytes as one document through
+ * cy_yaml_to_json (cynork config push -f).  Replayed as a unit test by replay.c; `make fuzz`
  * runs it under libFuzzer.
  */
 #include <stddef.h>
@@ -41,12 +42,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct fcfg c = { 0 };
+	json_t *doc = NULL;
 	FILE *null = fopen("/dev/null", "w");
 	size_t n = sizeof(keys) / sizeof(keys[0]);
 
 	if (cy_config_load_mem("fuzz", (const char *)data, size, keys, n, &c, &err) == 0 && null)
 		cy_config_print(null, keys, n, &c);
 	cy_config_release(keys, n, &c);
+	/* The same bytes as a whole document (cynork config push -f). */
+	if (cy_yaml_to_json("fuzz", (const char *)data, size, &doc, &err) == 0)
+		json_decref(doc);
 	if (null)
 		fclose(null);
 	return 0;
