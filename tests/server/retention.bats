@@ -173,3 +173,28 @@ running|t"
 	cy_api GET "/v1/tasks/$old" "" "$CY_TOKEN"
 	[ "$status_code" = 200 ]
 }
+
+@test "a backlog beyond one run (10 batches of 1000) is worked off without waiting an interval" {
+	CY_SERVER_PID=$(cat "$CY_TMP/server.pid")	# started by the test before
+	cy_server_stop
+	mv "$CY_TMP/server.log" "$CY_TMP/server-keep.log"
+	# 12,000 tasks that ended a day ago, one that ended 10 minutes ago
+	cy_psql "WITH t AS (INSERT INTO tasks (created_by, status, closed, updated_at)
+		SELECT u.id, 'completed', true, now() - interval '1 day'
+		FROM users u, generate_series(1, 12000) WHERE u.handle = 'admin' RETURNING id)
+		INSERT INTO jobs (task_id, status, ended_at) SELECT id, 'completed', now() FROM t"
+	young=$(cy_psql "INSERT INTO tasks (created_by, status, closed, updated_at)
+		SELECT id, 'failed', true, now() - interval '10 minutes' FROM users
+		WHERE handle = 'admin' RETURNING id")
+	cy_server_start RETENTION_FINISHED_TASKS=1h RETENTION_INTERVAL=1h
+	old_left()
+	{
+		[ "$(cy_psql "SELECT count(*) FROM tasks WHERE updated_at < now() - interval '1 hour'")" = 0 ]
+	}
+	wait_for 90 old_left
+	[ "$(cy_psql "SELECT count(*) FROM tasks WHERE id = '$young'")" = 1 ]
+	wait_for 5 grep -q 'event=retention_pruned.*backlog=false' "$CY_TMP/server.log"
+	run grep 'event=retention_pruned' "$CY_TMP/server.log"
+	assert_line --index 0 --partial "tasks=10000 backlog=true"
+	[ "$(pruned_sum "$CY_TMP/server.log")" -ge 12000 ]
+}
