@@ -2,9 +2,11 @@
 # Retention (issue 7): the chores leader deletes finished tasks older than
 # retention.finished_tasks, every retention.interval, with their jobs,
 # attempts and artifacts; queued, running and recently finished tasks stay;
-# a pruned task is 404 and its Idempotency-Key is free again; 0 keeps all.
+# a pruned task is 404 and its Idempotency-Key is free again; 0 keeps all;
+# a backlog larger than one run is worked off without waiting an interval.
 # Timing: retention 10s, interval 1s; the "recent" task finishes 5 s after
-# the old ones, so it outlives them by at least 5 s.
+# the old ones, so it outlives them by at least 5 s.  The later tests
+# restart the server (the node, left on the old port, is not needed).
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
