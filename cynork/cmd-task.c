@@ -1,8 +1,10 @@
 /*
  * cynork task list|get|result|cancel|logs, and the wait loop shared with
- * `task create --wait`: long polls on GET /v1/tasks/{id}/result?wait=N (no
- * client-side sleep loop) and the mapping of a finished task to an exit code
- * (spec/cli.md section 11: the job's own code, 124 timeout, 125 canceled).
+ * `task create --wait` and `task logs --follow`: long polls on
+ * GET /v1/tasks/{id}/result?wait=N (no client-side sleep loop) and the
+ * mapping of a finished task to an exit code (spec/cli.md section 11: the
+ * job's own code, 124 timeout, 125 canceled).  task wait ID... is in
+ * cmd-task-wait.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +21,8 @@ static const char *const status_choices[] = { "queued", "running", "completed", 
 	"canceled", "superseded", NULL };
 static const char *const stream_choices[] = { "stdout", "stderr", "all", NULL };
 
-static bool
-status_terminal(const char *s)
+bool
+task_status_ended(const char *s)
 {
 	int st = s ? cy_task_state_parse(s) : -1;
 
@@ -83,10 +85,10 @@ int
 task_print_result(struct ctx *c, json_t *res)
 {
 	const char *id = cy_json_str(res, "task_id"), *st = cy_json_str(res, "status");
-	json_t *jr = status_terminal(st) ? job_result(res) : NULL;
+	json_t *jr = task_status_ended(st) ? job_result(res) : NULL;
 	const char *out = jr ? cy_json_str(jr, "stdout") : NULL;
 	const char *err = jr ? cy_json_str(jr, "stderr") : NULL;
-	long long code = status_terminal(st) ? job_exit_code(res, jr) : -1;
+	long long code = task_status_ended(st) ? job_exit_code(res, jr) : -1;
 	struct cy_buf line = CY_BUF_INIT;
 	json_t *o;
 
@@ -96,7 +98,7 @@ task_print_result(struct ctx *c, json_t *res)
 		o = json_pack("{s:s?, s:s?}", "task_id", id, "status", st);
 		if (cy_json_str(res, "task_name"))
 			json_object_set_new(o, "task_name", json_string(cy_json_str(res, "task_name")));
-		if (status_terminal(st)) {
+		if (task_status_ended(st)) {
 			if (code >= 0 || (jr && json_is_integer(json_object_get(jr, "exit_code"))))
 				json_object_set_new(o, "exit_code", json_integer(code));
 			json_object_set_new(o, "stdout", json_string(out ? out : ""));
@@ -110,7 +112,7 @@ task_print_result(struct ctx *c, json_t *res)
 		rec_add(&line, "status", st);
 		if (cy_json_str(res, "task_name"))
 			rec_add(&line, "task_name", cy_json_str(res, "task_name"));
-		if (status_terminal(st)) {
+		if (task_status_ended(st)) {
 			if (code >= 0)
 				rec_addll(&line, "exit_code", code);
 			rec_add(&line, "stdout", out ? out : "");
@@ -122,85 +124,70 @@ task_print_result(struct ctx *c, json_t *res)
 	return 0;
 }
 
+long long
+task_poll_seconds(int64_t deadline)
+{
+	long long left;
+
+	if (!deadline)
+		return POLL_MAX_S;
+	left = (deadline - cy_mono_ms() + 999) / 1000;
+	if (left <= 0)
+		return 0;
+	return left < POLL_MAX_S ? left : POLL_MAX_S;
+}
+
 /*
- * Waits for the task to end (long polls) and prints its result.  Returns 0
- * or cynork's own failure (2-8, 124 when the deadline passed); *job_rc gets
- * the ended task's exit code (task_exit_code).  deadline 0 waits forever.
+ * Long polls until task `id` has ended and leaves its result in *out (the
+ * caller frees it).  Returns 0 or cynork's own failure (2-8, 124 when the
+ * deadline passed); deadline 0 waits forever.
  */
 static int
-wait_until(struct ctx *c, const char *id, int64_t deadline, long long timeout_s, int *job_rc)
+task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeout_s,
+	json_t **out)
 {
 	char *eid = url_escape(id);
 	json_t *res = NULL;
 	int rc;
 
 	for (;;) {
-		long long wait = 30;
+		long long wait = task_poll_seconds(deadline);
 		char path[512];
 
-		if (deadline) {
-			long long left = (deadline - cy_mono_ms() + 999) / 1000;
-
-			if (left <= 0) {
-				fail(EXIT_TIMEOUT, "gave up waiting for task '%s' after %llds (--timeout)",
-					id, timeout_s);
-				rc = EXIT_TIMEOUT;
-				break;
-			}
-			if (left < wait)
-				wait = left;
+		if (!wait) {
+			rc = fail(EXIT_TIMEOUT, "gave up waiting for task '%s' after %llds (--timeout)",
+				id, timeout_s);
+			break;
 		}
 		snprintf(path, sizeof(path), "/v1/tasks/%s/result?wait=%lld", eid, wait);
 		json_decref(res);
 		res = NULL;
 		rc = api_call_h(c, "GET", path, NULL, true, NULL, (wait + 30) * 1000, &res, NULL);
-		if (rc)
+		if (rc || task_status_ended(cy_json_str(res, "status")))
 			break;
-		if (status_terminal(cy_json_str(res, "status"))) {
-			task_print_result(c, res);
-			*job_rc = task_exit_code(res);
-			break;
-		}
 	}
-	json_decref(res);
 	free(eid);
+	if (rc) {
+		json_decref(res);
+		res = NULL;
+	}
+	*out = res;
 	return rc;
 }
 
 int
 task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status)
 {
-	int job_rc = 0, rc = wait_until(c, id, timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0,
-		timeout_s, &job_rc);
+	json_t *res = NULL;
+	int job_rc, rc = task_poll_ended(c, id, timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0,
+		timeout_s, &res);
 
-	return rc ? rc : exit_status ? job_rc : 0;
-}
-
-/*
- * task wait ID...: waits for each task in turn (one deadline for all) and
- * exits with the first unsuccessful task's code (cli.md section 11).
- */
-static int
-task_wait(struct ctx *c, const struct parsed *p)
-{
-	long long timeout_s = 0;
-	int64_t deadline;
-	int rc, first = 0;
-	size_t i;
-
-	if (opt_get(p, "timeout"))
-		cy_duration_parse(opt_get(p, "timeout"), &timeout_s);
-	deadline = timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0;
-	for (i = 0; i < p->nargs; i++) {
-		int job_rc = 0;
-
-		rc = wait_until(c, p->args[i], deadline, timeout_s, &job_rc);
-		if (rc)
-			return rc;
-		if (job_rc && !first)
-			first = job_rc;
-	}
-	return first;
+	if (rc)
+		return rc;
+	task_print_result(c, res);
+	job_rc = task_exit_code(res);
+	json_decref(res);
+	return exit_status ? job_rc : 0;
 }
 
 static int
@@ -384,8 +371,15 @@ task_logs(struct ctx *c, const struct parsed *p)
 	char *suffix = xasprintf("/logs?stream=%s", stream);
 	const char *out, *err;
 	json_t *res = NULL;
-	int rc = task_fetch(c, p->args[0], suffix, &res);
+	int rc = 0;
 
+	/* The server has a job's output once the job has ended (see the doc below). */
+	if (opt_set(p, "follow"))
+		rc = task_poll_ended(c, p->args[0], 0, 0, &res);
+	json_decref(res);
+	res = NULL;
+	if (rc == 0)
+		rc = task_fetch(c, p->args[0], suffix, &res);
 	free(suffix);
 	if (rc)
 		return rc;
@@ -430,23 +424,10 @@ static const struct opt cancel_opts[] = {
 };
 static const struct opt logs_opts[] = {
 	{ "stream", 0, OPT_ENUM, "STREAM", "stdout, stderr or all (default all)", stream_choices },
+	{ "follow", 'F', OPT_BOOL, NULL, "wait until the task has ended, then print its output" },
 	{ NULL }
 };
 
-static const struct opt wait_opts[] = {
-	{ "timeout", 0, OPT_DURATION, "DUR", "give up after DUR in all (exit 124)" },
-	{ NULL }
-};
-
-const struct cmd cmd_task_wait = { "task wait", NULL,
-	"wait for tasks to end; exit with the job's exit code", "<task>...", wait_opts, 1, MAX_ARGS,
-	CMD_NEEDS_AUTH, NULL, task_wait,
-	"Waits for each task in turn (server long poll, no client-side sleep loop) and prints "
-	"its result line, as task result does. Exits 0 when all completed; otherwise with the "
-	"first unsuccessful task's code: the job's own exit code, 1 when it failed without one, "
-	"124 when the job timed out on the node, 125 when the task was canceled. A --timeout "
-	"that runs out exits 124 too (standard error says which). cynork's own failures keep "
-	"their codes 2 to 8." };
 const struct cmd cmd_task_list = { "task list", "ls", "list your tasks, newest first", NULL,
 	list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, task_list,
 	"Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}." };
@@ -461,4 +442,10 @@ const struct cmd cmd_task_cancel = { "task cancel", NULL, "cancel a task", "<tas
 	"Cancels a queued or running task. Without -y, asks \"Cancel task TASK? [y/N]\" on standard error; any answer but y or Y exits 0 and sends nothing. Prints task_id=ID canceled=true [task_name=NAME]. A task that has already ended is a conflict (exit 5)." };
 const struct cmd cmd_task_logs = { "task logs", NULL, "print a task's output", "<task>",
 	logs_opts, 1, 1, CMD_NEEDS_AUTH, NULL, task_logs,
-	"Prints a task's output as raw lines (standard output first, then standard error). -o json prints {\"task_id\", \"stream\", \"lines\"}." };
+	"Prints a task's output as raw lines (standard output first, then standard error). -o json prints {\"task_id\", \"stream\", \"lines\"}. An unknown task exits 4.\n\n"
+	"With --follow (-F), first waits until the task has ended (server long poll on its "
+	"result, no client-side sleep loop; a finished task prints at once), then prints its "
+	"output and exits 0 whatever the job's code. The server has a job's output only once "
+	"the job has ended (the node sends standard output and error back with the job's "
+	"result), so --follow does not show lines while they are written: the whole output "
+	"comes when the task ends." };

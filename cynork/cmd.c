@@ -622,9 +622,9 @@ parse_line(int argc, char **argv, const struct cmd **cmdp, struct parsed *p, str
 			path = cmd->path;
 			continue;
 		}
-		if (p->nargs >= MAX_ARGS)
+		if (p->nargs >= MAX_POS_ARGS)
 			return fail(EXIT_USAGE, "too many arguments to 'cynork %s' (at most %d)",
-				cmd->path, MAX_ARGS);
+				cmd->path, MAX_POS_ARGS);
 		p->args[p->nargs++] = a;
 	}
 	*cmdp = cmd;

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "buf.h"
@@ -53,14 +54,15 @@ struct opt {
 };
 
 #define MAX_OPTS 24
-#define MAX_ARGS 16
+#define MAX_ARGS 16		/* values of one repeatable option */
+#define MAX_POS_ARGS 1000	/* positional arguments (task wait: the server's task_ids limit) */
 
 /* Parsed options of one command line: values indexed like the option table. */
 struct parsed {
 	const char *val[MAX_OPTS];	/* last value (OPT_BOOL: "1") */
 	const char *list[MAX_OPTS][MAX_ARGS];
 	size_t nlist[MAX_OPTS];
-	const char *args[MAX_ARGS];	/* positional arguments */
+	const char *args[MAX_POS_ARGS];	/* positional arguments */
 	size_t nargs;
 	const struct cmd *cmd;
 };
@@ -218,7 +220,13 @@ char *prompt(const char *label, bool secret);
 /* All of stdin as a password, one trailing newline stripped; NULL when too long. */
 char *password_from_stdin(void);
 
-/* cmd-task.c, shared with cmd-task-create.c */
+/* cmd-task.c, shared with cmd-task-create.c and cmd-task-wait.c */
+/* The longest single long poll cynork asks for (the server allows 60). */
+#define POLL_MAX_S 30
+/* Seconds for the next long poll before `deadline` (cy_mono_ms; 0: none), 0 once passed. */
+long long task_poll_seconds(int64_t deadline);
+/* True for a terminal task status (completed, failed, canceled, superseded). */
+bool task_status_ended(const char *status);
 int task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status);
 int task_print_result(struct ctx *c, json_t *res);
 int task_exit_code(json_t *res);

@@ -224,6 +224,77 @@ create_id()
 	CYNORK_TOKEN= run -3 cynork --config "$CY_TMP/none.yaml" task wait "$ok"
 }
 
+@test "task wait ID...: one wait over running tasks, results in argument order" {
+	local slow fast bad t0=$SECONDS
+
+	slow=$(create_id --command 'sleep 2; echo slow')
+	bad=$(create_id --command 'sleep 1; exit 4')
+	fast=$(create_id --command 'echo fast')
+	run -4 --separate-stderr cynork task wait "$slow" "$bad" "$fast"
+	[ "${#lines[@]}" -eq 3 ]
+	[[ ${lines[0]} == "task_id=$slow status=completed "*" exit_code=0 stdout=\"slow\\n\""* ]]
+	[[ ${lines[1]} == "task_id=$bad status=failed "*" exit_code=4 "* ]]
+	[[ ${lines[2]} == "task_id=$fast status=completed "*" exit_code=0 stdout=\"fast\\n\""* ]]
+	[ $((SECONDS - t0)) -lt 30 ]
+	run -0 cynork task wait "$fast" "$slow"
+	[ "${#lines[@]}" -eq 2 ]
+	run -4 cynork -o json task wait "$fast" "$bad"
+	run jq -se 'map(.exit_code) == [0, 4]' <<<"$output"
+	assert_success
+}
+
+@test "task wait with an unknown task among several exits 4 before waiting" {
+	local ok
+
+	ok=$(create_id --command 'echo fine')
+	run -4 --separate-stderr cynork task wait "$ok" no-such-task "$ok"
+	[ -z "$output" ]
+	[[ $stderr == *"task 'no-such-task' not found"* ]]
+}
+
+@test "task wait takes at most 1000 tasks, the server's limit" {
+	local -a many
+
+	mapfile -t many < <(seq 1001)
+	run -2 --separate-stderr cynork task wait "${many[@]}"
+	[[ $stderr == *"at most 1000"* ]]
+}
+
+@test "task logs --follow waits for a queued task and prints its output" {
+	local id
+
+	id=$(create_id --command 'sleep 2; echo done; echo oops >&2')
+	run cynork -o json task get "$id"
+	run jq -er .status <<<"$output"
+	assert_output --regexp '^(queued|running)$'
+	run --separate-stderr cynork task logs --follow "$id"
+	assert_success
+	assert_output $'done\noops'
+	run cynork -o json task get "$id"
+	run jq -er .status <<<"$output"
+	assert_output completed
+	id=$(create_id --command 'sleep 2; echo out-2; echo err-2 >&2')
+	run --separate-stderr cynork task logs -F "$id" --stream stderr
+	assert_success
+	assert_output "err-2"
+	run --separate-stderr cynork task logs -F "$id" --stream stdout
+	assert_output "out-2"
+}
+
+@test "task logs --follow on a finished task prints at once; unknown task exits 4" {
+	local id t0
+
+	id=$(create_id --command 'echo finished')
+	cynork task result "$id" --wait >/dev/null
+	t0=$SECONDS
+	run --separate-stderr cynork task logs --follow "$id"
+	assert_success
+	assert_output "finished"
+	[ $((SECONDS - t0)) -lt 5 ]
+	run -4 --separate-stderr cynork task logs --follow no-such-task
+	[[ $stderr == *"not found"* ]]
+}
+
 # --- these leave long jobs on the node: keep them last ----------------------
 
 @test "task create --wait --timeout 1s gives up with exit 124" {
@@ -240,6 +311,25 @@ create_id()
 	id=$(create_id --command 'sleep 4')
 	run -124 --separate-stderr cynork task wait "$id" --timeout 1s
 	[[ $stderr == *"gave up waiting"* ]]
+}
+
+@test "task wait --timeout with several: prints the ended ones, names the others" {
+	local a ok b
+
+	ok=$(create_id --command 'echo quick')
+	cynork task result "$ok" --wait >/dev/null
+	a=$(create_id --command 'sleep 20')
+	b=$(create_id --command 'sleep 20')
+	run -124 --separate-stderr cynork task wait "$a" "$ok" "$b" --timeout 1s
+	[ "${#lines[@]}" -eq 1 ]
+	[[ ${lines[0]} == "task_id=$ok status=completed"* ]]
+	[[ $stderr == *"gave up waiting for tasks '$a', '$b' after 1s (--timeout)"* ]]
+	run -124 --separate-stderr cynork task wait "$a" --timeout 1s
+	[[ $stderr == *"gave up waiting for task '$a' after 1s"* ]]
+	cynork task cancel -y "$a" >/dev/null
+	cynork task cancel -y "$b" >/dev/null
+	run -125 cynork task wait "$ok" "$a"
+	[ "${#lines[@]}" -eq 2 ]
 }
 
 @test "declining the cancel prompt sends nothing and exits 0" {

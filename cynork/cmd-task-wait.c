@@ -1,0 +1,145 @@
+/*
+ * cynork task wait ID...: one long poll over all the tasks on
+ * POST /v1/tasks:wait ({"task_ids":[...],"wait":N} -> {"tasks":[...],
+ * "ended":bool}), asked again until they have all ended or --timeout
+ * passes (no client-side sleep loop), then each task's result in argument
+ * order and the exit code of spec/cli.md section 11.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cynork.h"
+#include "json.h"
+#include "timeutil.h"
+#include "banned.h"
+
+/*
+ * Long polls until every task in refs has ended or deadline passes; *out
+ * gets the last answer's "tasks" (one per ref, in order).  Returns 0,
+ * EXIT_TIMEOUT (nothing printed) or cynork's own failure (printed).
+ */
+static int
+wait_all(struct ctx *c, json_t *refs, int64_t deadline, json_t **out)
+{
+	json_t *res = NULL, *tasks;
+	int rc = 0;
+
+	*out = NULL;
+	for (;;) {
+		long long wait = task_poll_seconds(deadline);
+		json_t *body;
+
+		if (!wait && *out) {
+			rc = EXIT_TIMEOUT;
+			break;
+		}
+		body = json_pack("{s:O, s:I}", "task_ids", refs, "wait", (json_int_t)wait);
+		json_decref(res);
+		res = NULL;
+		rc = api_call_h(c, "POST", "/v1/tasks:wait", body, true, NULL, (wait + 30) * 1000,
+			&res, NULL);
+		json_decref(body);
+		if (rc)
+			break;
+		tasks = json_object_get(res, "tasks");
+		if (!json_is_array(tasks) || json_array_size(tasks) != json_array_size(refs) ||
+		    !json_is_boolean(json_object_get(res, "ended"))) {
+			rc = fail(EXIT_GATEWAY, "malformed response: no 'tasks' list or 'ended'");
+			break;
+		}
+		json_decref(*out);
+		*out = json_incref(tasks);
+		if (json_is_true(json_object_get(res, "ended")))
+			break;
+	}
+	json_decref(res);
+	return rc;
+}
+
+/* Prints the result of each ended task; returns the first unsuccessful one's code. */
+static int
+print_ended(struct ctx *c, json_t *tasks, int *first)
+{
+	json_t *t, *res;
+	size_t i;
+	int rc;
+
+	json_array_foreach(tasks, i, t) {
+		const char *id = cy_json_str(t, "task_id");
+		char *eid, *path;
+		int job_rc;
+
+		if (!task_status_ended(cy_json_str(t, "status")) || !id)
+			continue;
+		eid = url_escape(id);
+		path = xasprintf("/v1/tasks/%s/result", eid);
+		res = NULL;
+		rc = api_call(c, "GET", path, NULL, true, &res);
+		free(path);
+		free(eid);
+		if (rc)
+			return rc;
+		task_print_result(c, res);
+		job_rc = task_exit_code(res);
+		if (job_rc && !*first)
+			*first = job_rc;
+		json_decref(res);
+	}
+	return 0;
+}
+
+static int
+task_wait(struct ctx *c, const struct parsed *p)
+{
+	json_t *refs = json_array(), *tasks = NULL, *t;
+	long long timeout_s = 0;
+	struct cy_buf open = CY_BUF_INIT;
+	int rc, prc, first = 0;
+	size_t i, nopen = 0;
+
+	if (opt_get(p, "timeout"))
+		cy_duration_parse(opt_get(p, "timeout"), &timeout_s);
+	for (i = 0; i < p->nargs; i++)
+		json_array_append_new(refs, json_string(p->args[i]));
+	rc = wait_all(c, refs, timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0, &tasks);
+	json_decref(refs);
+	if (rc && rc != EXIT_TIMEOUT)
+		goto out;
+	/* On timeout too: the tasks that did end get their result line. */
+	prc = print_ended(c, tasks, &first);
+	if (prc)
+		rc = prc;
+	if (rc == EXIT_TIMEOUT) {
+		json_array_foreach(tasks, i, t) {
+			if (task_status_ended(cy_json_str(t, "status")))
+				continue;
+			cy_buf_addf(&open, "%s'%s'", nopen++ ? ", " : "", p->args[i]);
+		}
+		fail(EXIT_TIMEOUT, "gave up waiting for task%s %s after %llds (--timeout)",
+			nopen == 1 ? "" : "s", open.buf, timeout_s);
+		cy_buf_release(&open);
+	}
+out:
+	json_decref(tasks);
+	return rc ? rc : first;
+}
+
+static const struct opt wait_opts[] = {
+	{ "timeout", 0, OPT_DURATION, "DUR", "give up after DUR in all (exit 124)" },
+	{ NULL }
+};
+
+const struct cmd cmd_task_wait = { "task wait", NULL,
+	"wait for tasks to end; exit with the job's exit code", "<task>...", wait_opts, 1,
+	MAX_POS_ARGS, CMD_NEEDS_AUTH, NULL, task_wait,
+	"Waits until all the tasks (ids or names, at most 1000, the server's limit) have ended: "
+	"one server long poll over all of them, asked again until they have ended or --timeout "
+	"runs out (no client-side sleep loop). Then prints each task's result line in argument "
+	"order, as task result does. Exits 0 when all completed; otherwise with the first "
+	"unsuccessful task's code in argument order: the job's own exit code, 1 when it failed "
+	"without one, 124 when the job timed out on the node, 125 when the task was canceled. "
+	"A --timeout that runs out prints the result lines of the tasks that did end, names the "
+	"others on standard error and exits 124. An unknown task exits 4 before any waiting. "
+	"cynork's own failures keep their codes 2 to 8." };
