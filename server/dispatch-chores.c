@@ -8,7 +8,10 @@
  * replicas down).  The chores: jobs whose lease expired or whose node
  * went inactive go back to the queue or fail by their retry policy (every
  * CHORES_MS), and closed tasks older than retention.finished_tasks are
- * deleted in small batches (every RETENTION_MS), off the hot path.
+ * deleted in batches of PRUNE_BATCH, each its own short statement, every
+ * retention.interval; when a run leaves a backlog the next run follows on
+ * the next chores tick instead, so pruning keeps up with any task rate
+ * without one long transaction.
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,7 +34,6 @@
 #define CHORES_LOCK_KEY "7161899770815434753"	/* "cynode" chores */
 #define CHORES_MS 500
 #define LOCK_RETRY_MS 2000
-#define RETENTION_MS 60000
 #define PRUNE_BATCH 1000
 #define PRUNE_ROUNDS 10
 
@@ -106,7 +108,8 @@ static void chores_expire(void)
 	dispatch_ids_release(&closed);
 }
 
-static void chores_prune(void)
+/* One retention run; true when it stopped with more tasks left to delete. */
+static bool chores_prune(void)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	long long total = 0;
@@ -114,12 +117,12 @@ static void chores_prune(void)
 	int i, n = 0;
 
 	if (srv.cfg.retention_s <= 0)
-		return;
+		return false;
 	for (i = 0; i < PRUNE_ROUNDS && !stopping; i++) {
 		n = store_dispatch_prune(srv.cfg.retention_s, PRUNE_BATCH, &err);
 		if (n < 0) {
 			cy_log_error("retention_failed", "error", err.msg, NULL);
-			return;
+			return false;
 		}
 		total += n;
 		if (n < PRUNE_BATCH)
@@ -127,8 +130,10 @@ static void chores_prune(void)
 	}
 	if (total > 0) {
 		snprintf(num, sizeof(num), "%lld", total);
-		cy_log_info("retention_pruned", "tasks", num, NULL);
+		cy_log_info("retention_pruned", "tasks", num, "backlog",
+			n == PRUNE_BATCH ? "true" : "false", NULL);
 	}
+	return n == PRUNE_BATCH;
 }
 
 static void *chores_main(void *arg)
@@ -154,10 +159,9 @@ static void *chores_main(void *arg)
 			lease_grace();
 		}
 		chores_expire();
-		if (now >= next_prune) {
-			chores_prune();
-			next_prune = now + RETENTION_MS;
-		}
+		if (now >= next_prune)
+			next_prune = now + (chores_prune() ? CHORES_MS :
+				srv.cfg.retention_interval_s * 1000);
 		poll(NULL, 0, CHORES_MS);
 	}
 	if (lock)

@@ -96,7 +96,11 @@ int store_dispatch_expire(struct dispatch_ids *closed, struct cy_error *err);
  * replica ran, nodes could not renew them.  0 or -1.
  */
 int store_dispatch_lease_grace(long long lease_s, struct cy_error *err);
-/* Deletes up to `limit` tasks closed more than age_s ago.  Count or -1. */
+/*
+ * Deletes up to `limit` tasks closed more than age_s ago, none with a job
+ * still queued or running, with their jobs, attempts and artifacts.
+ * Count or -1.
+ */
 int store_dispatch_prune(long long age_s, int limit, struct cy_error *err);
 
 /* dispatch.c */

@@ -40,6 +40,7 @@ struct server_config {
 	/* issue 7: dispatch leases and retention */
 	long long dispatch_lease_s;	/* DISPATCH_LEASE */
 	long long retention_s;		/* RETENTION_FINISHED_TASKS, 0 = keep */
+	long long retention_interval_s;	/* RETENTION_INTERVAL: prune period */
 	char *migrations_dir;
 	char *log_level;
 	char *log_format;

@@ -469,10 +469,20 @@ int store_dispatch_prune(long long age_s, int limit, struct cy_error *err)
 	snprintf(lim, sizeof(lim), "%d", limit);
 	p[0] = age;
 	p[1] = lim;
+	/*
+	 * A closed task's updated_at is its end time (nothing updates it once
+	 * closed).  The status and job tests restate the invariant so that a
+	 * task with work still queued or running is never deleted.  Jobs,
+	 * their attempts and results, and the task's artifacts go with it (ON
+	 * DELETE CASCADE), and so does its Idempotency-Key.
+	 */
 	res = db_exec("dispatch_prune",
-		"DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE closed "
-		"AND updated_at < now() - $1::bigint * interval '1 second' "
-		"ORDER BY updated_at LIMIT $2::int FOR UPDATE SKIP LOCKED)", 2, p, err);
+		"DELETE FROM tasks WHERE id IN (SELECT t.id FROM tasks t WHERE t.closed "
+		"AND t.updated_at < now() - $1::bigint * interval '1 second' "
+		"AND t.status IN ('completed', 'failed', 'canceled', 'superseded') "
+		"AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.task_id = t.id "
+		"AND j.status IN ('queued', 'running')) "
+		"ORDER BY t.updated_at LIMIT $2::int FOR UPDATE OF t SKIP LOCKED)", 2, p, err);
 	if (!res)
 		return -1;
 	if (cy_strtonum(PQcmdTuples(res), 0, 1000000000, &n, &errstr) < 0)

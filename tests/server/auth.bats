@@ -2,7 +2,8 @@
 #
 # cynode-server authentication (contract 2.1, 8): health endpoints, login,
 # access/refresh tokens, rotation, logout, session revocation, error bodies,
-# the login rate limit, and the refusal to start with weak secrets.  Runs
+# the login rate limit, the refusal to start with weak secrets, and config
+# validation (unknown keys, secrets in YAML, retention settings).  Runs
 # the real server against a private PostgreSQL.
 
 load ../lib/harness
@@ -326,6 +327,34 @@ login()
 	run "$bin" --config "$CY_TMP/ok.yaml" --print-config
 	assert_success
 	assert_output --partial "level: debug"
+}
+
+@test "retention settings: YAML and environment; garbage is refused" {
+	local bin=$CY_BUILD/cynode-server
+	local -a env=(env JWT_SECRET="$CY_JWT_SECRET" NODE_REGISTRATION_PSK=psk-0123456789)
+	run "${env[@]}" "$bin" --print-config
+	assert_success
+	assert_output --partial "finished_tasks: 720h"
+	assert_output --partial "interval: 1m"
+	printf 'version: 1\nretention:\n  finished_tasks: 0\n  interval: 5s\n' >"$CY_TMP/ret.yaml"
+	run "${env[@]}" "$bin" --config "$CY_TMP/ret.yaml" --print-config
+	assert_success
+	assert_output --partial "finished_tasks: 0s"
+	assert_output --partial "interval: 5s"
+	run "${env[@]}" RETENTION_INTERVAL=2h "$bin" --config "$CY_TMP/ret.yaml" --print-config
+	assert_success
+	assert_output --partial "interval: 2h"
+	for bad in RETENTION_INTERVAL=0 RETENTION_INTERVAL=0s RETENTION_INTERVAL=25h \
+		RETENTION_INTERVAL=soon RETENTION_INTERVAL=-1s RETENTION_INTERVAL=1h30 \
+		RETENTION_FINISHED_TASKS=forever RETENTION_FINISHED_TASKS=-1; do
+		run "${env[@]}" "$bad" "$bin" --print-config
+		[ "$status" -ne 0 ] || { echo "accepted: $bad"; false; }
+		assert_output --partial "RETENTION_"
+	done
+	printf 'version: 1\nretention:\n  interval: often\n' >"$CY_TMP/ret.yaml"
+	run "${env[@]}" "$bin" --config "$CY_TMP/ret.yaml" --print-config
+	assert_failure
+	assert_output --partial "ret.yaml:3"
 }
 
 @test "migrations are recorded once" {
