@@ -3,12 +3,14 @@
  * `task create --wait` and `task logs --follow`: long polls on
  * GET /v1/tasks/{id}/result?wait=N (no client-side sleep loop) and the
  * mapping of a finished task to an exit code (spec/cli.md section 11: the
- * job's own code, 124 timeout, 125 canceled).  task wait ID... is in
+ * job's own code, 124 timeout, 125 canceled).  `task logs --follow` polls
+ * the logs route for the output so far instead.  task wait ID... is in
  * cmd-task-wait.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "cynork.h"
@@ -364,6 +366,62 @@ split_lines(json_t *arr, const char *text)
 	}
 }
 
+/* Writes the string at key of o to stdout; true when it was not empty. */
+static bool
+put_text(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v) || !json_string_length(v))
+		return false;
+	fwrite(json_string_value(v), 1, json_string_length(v), stdout);
+	return true;
+}
+
+/*
+ * --follow: GET /v1/tasks/{id}/logs?follow=true from the offsets reached,
+ * printing the new text of the chosen streams as it comes; asks again
+ * after 0.5 s when text came, 1 s when none did, until the task has ended
+ * and nothing is left.
+ */
+static int
+task_logs_follow(struct ctx *c, const char *task, const char *stream)
+{
+	char *eid = url_escape(task), *path;
+	long long off_out = 0, off_err = 0;
+	json_t *res;
+	bool ended, got;
+	int rc;
+
+	for (;;) {
+		path = xasprintf("/v1/tasks/%s/logs?follow=true&stream=%s&stdout_offset=%lld"
+			"&stderr_offset=%lld", eid, stream, off_out, off_err);
+		res = NULL;
+		rc = api_call(c, "GET", path, NULL, true, &res);
+		free(path);
+		if (rc)
+			break;
+		if (!json_is_boolean(json_object_get(res, "ended")) ||
+		    cy_json_int(res, "stdout_offset", &off_out) < 0 ||
+		    cy_json_int(res, "stderr_offset", &off_err) < 0) {
+			json_decref(res);
+			rc = fail(EXIT_GATEWAY, "malformed response: no 'ended' or offsets");
+			break;
+		}
+		got = put_text(res, "stdout");
+		got |= put_text(res, "stderr");
+		fflush(stdout);
+		ended = json_is_true(json_object_get(res, "ended"));
+		json_decref(res);
+		if (ended && !got)
+			break;
+		if (!ended)
+			usleep(got ? 500000 : 1000000);
+	}
+	free(eid);
+	return rc;
+}
+
 static int
 task_logs(struct ctx *c, const struct parsed *p)
 {
@@ -373,7 +431,11 @@ task_logs(struct ctx *c, const struct parsed *p)
 	json_t *res = NULL;
 	int rc = 0;
 
-	/* The server has a job's output once the job has ended (see the doc below). */
+	if (opt_set(p, "follow") && !out_json(c)) {
+		free(suffix);
+		return task_logs_follow(c, p->args[0], stream);
+	}
+	/* -o json --follow: the whole output once the task has ended. */
 	if (opt_set(p, "follow"))
 		rc = task_poll_ended(c, p->args[0], 0, 0, &res);
 	json_decref(res);
@@ -424,7 +486,7 @@ static const struct opt cancel_opts[] = {
 };
 static const struct opt logs_opts[] = {
 	{ "stream", 0, OPT_ENUM, "STREAM", "stdout, stderr or all (default all)", stream_choices },
-	{ "follow", 'F', OPT_BOOL, NULL, "wait until the task has ended, then print its output" },
+	{ "follow", 'F', OPT_BOOL, NULL, "print the output as the job writes it, until the task ends" },
 	{ NULL }
 };
 
@@ -443,9 +505,11 @@ const struct cmd cmd_task_cancel = { "task cancel", NULL, "cancel a task", "<tas
 const struct cmd cmd_task_logs = { "task logs", NULL, "print a task's output", "<task>",
 	logs_opts, 1, 1, CMD_NEEDS_AUTH, NULL, task_logs,
 	"Prints a task's output as raw lines (standard output first, then standard error). -o json prints {\"task_id\", \"stream\", \"lines\"}. An unknown task exits 4.\n\n"
-	"With --follow (-F), first waits until the task has ended (server long poll on its "
-	"result, no client-side sleep loop; a finished task prints at once), then prints its "
-	"output and exits 0 whatever the job's code. The server has a job's output only once "
-	"the job has ended (the node sends standard output and error back with the job's "
-	"result), so --follow does not show lines while they are written: the whole output "
-	"comes when the task ends." };
+	"With --follow (-F), prints the output while the job writes it: cynork asks the server "
+	"(GET /v1/tasks/{id}/logs?follow=true with the offsets reached) every half second while "
+	"text comes and every second when none does, and prints only the new text of the chosen "
+	"streams (both go to standard output, each piece of standard output before the piece of "
+	"standard error that came with it). While the job runs, the server reads its output so "
+	"far from the node; once the task has ended and everything is printed, cynork exits 0 "
+	"whatever the job's code. A queued task prints nothing until it runs. With -o json, "
+	"--follow waits until the task has ended (server long poll) and prints the JSON once." };

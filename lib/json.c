@@ -127,6 +127,33 @@ cy_json_bool(const json_t *obj, const char *key, bool def)
 	return json_is_true(v);
 }
 
+/* A UTF-8 continuation byte (10xxxxxx). */
+static bool
+utf8_cont(const char *s, size_t i)
+{
+	return ((unsigned char)s[i] & 0xC0) == 0x80;
+}
+
+void
+cy_utf8_window(const char *s, size_t n, size_t off, size_t max, size_t *start, size_t *end)
+{
+	size_t a = off < n ? off : n, b;
+
+	while (a < n && utf8_cont(s, a))
+		a++;
+	b = n - a > max ? a + max : n;
+	while (b > a && b < n && utf8_cont(s, b))
+		b--;
+	if (b == a && a < n) {
+		/* max is smaller than the character at a: take that one. */
+		b = a + 1;
+		while (b < n && utf8_cont(s, b))
+			b++;
+	}
+	*start = a;
+	*end = b;
+}
+
 char *
 cy_json_dump(const json_t *v)
 {

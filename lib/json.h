@@ -29,6 +29,15 @@ int cy_json_int(const json_t *obj, const char *key, long long *out);
 /* Boolean at key, or `def` when absent or not a boolean. */
 bool cy_json_bool(const json_t *obj, const char *key, bool def);
 
+/*
+ * The window of the valid UTF-8 text s[0..n) that starts at byte `off` and
+ * holds at most `max` bytes, with both ends on character boundaries: the
+ * start moves forward past continuation bytes, the end back (yet at least
+ * one character when any is left).  An offset past n gives [n, n).
+ */
+void cy_utf8_window(const char *s, size_t n, size_t off, size_t max, size_t *start,
+	size_t *end);
+
 /* Compact serialisation, caller frees. */
 char *cy_json_dump(const json_t *v);
 /* Two-space indented serialisation with a trailing newline, caller frees. */

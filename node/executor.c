@@ -52,10 +52,14 @@ node_runtime(void)
 	return runtime;
 }
 
-/* Job ids running now (under node->lock), so a duplicate is refused. */
+/*
+ * Job ids running now (under node->lock), so a duplicate is refused, with
+ * their output as it is read (node_job_output).
+ */
 struct active {
 	struct active *next;
 	char id[136];
+	struct sandbox_live live;
 };
 static struct active *active_jobs;
 
@@ -516,6 +520,8 @@ job_admit(struct node *n, const char *job_id, struct active *slot, enum cy_probl
 	}
 	n->running++;
 	snprintf(slot->id, sizeof(slot->id), "%s", job_id);
+	pthread_mutex_init(&slot->live.lock, NULL);
+	slot->live.res = NULL;
 	slot->next = active_jobs;
 	active_jobs = slot;
 out:
@@ -536,7 +542,36 @@ job_release_slot(struct node *n, struct active *slot)
 		}
 	}
 	n->running--;
+	/* Readers take live.lock only under n->lock: nobody holds it now. */
+	pthread_mutex_destroy(&slot->live.lock);
 	pthread_mutex_unlock(&n->lock);
+}
+
+int
+node_job_output(struct node *n, const char *job_id, struct cy_buf *out, struct cy_buf *err,
+	bool *trunc_out, bool *trunc_err)
+{
+	struct active *a;
+	int ret = -1;
+
+	*trunc_out = *trunc_err = false;
+	pthread_mutex_lock(&n->lock);
+	for (a = active_jobs; a; a = a->next) {
+		if (strcmp(a->id, job_id))
+			continue;
+		pthread_mutex_lock(&a->live.lock);
+		if (a->live.res) {
+			cy_buf_add(out, a->live.res->out.buf, a->live.res->out.len);
+			cy_buf_add(err, a->live.res->err.buf, a->live.res->err.len);
+			*trunc_out = a->live.res->trunc_out;
+			*trunc_err = a->live.res->trunc_err;
+		}
+		pthread_mutex_unlock(&a->live.lock);
+		ret = 0;
+		break;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return ret;
 }
 
 static json_t *
@@ -605,6 +640,7 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	job.limits = r.limits;
 	job.share_net = r.share_net;
 	job.devices = r.devices;
+	job.live = &slot.live;
 	snprintf(tmo, sizeof(tmo), "%lld", r.timeout_s);
 	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "image", r.image,
 		"timeout_s", tmo, NULL);

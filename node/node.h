@@ -172,6 +172,14 @@ void worker_api_limits(struct node *n);
 int worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	enum cy_problem *prob, struct cy_buf *detail);
 
+/*
+ * Appends the output read so far of job_id, running here, to out and err
+ * (raw bytes, each within sandbox.max_output_bytes) with the truncation
+ * flags.  0, or -1 when no such job runs here.
+ */
+int node_job_output(struct node *n, const char *job_id, struct cy_buf *out, struct cy_buf *err,
+	bool *trunc_out, bool *trunc_err);
+
 /* manager.c: runs the startup sequence and the report loop until a signal. */
 int manager_run(struct node *n, struct cy_error *err);
 

@@ -631,7 +631,7 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	r.cg = &cg;
 	running_add(&r);
 	timed_out = sandbox_collect(outp[0], errp[0], stp[0], job->timeout_s, job->max_output,
-		res, &status, running_killed, running_kill_cb, &r);
+		res, &status, running_killed, running_kill_cb, &r, job->live);
 	if (timed_out || r.killed)
 		running_kill(&r);
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)

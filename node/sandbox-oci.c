@@ -256,7 +256,7 @@ oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result
 	oci_list = &r;
 	pthread_mutex_unlock(&oci_lock);
 	timed_out = sandbox_collect(outp[0], errp[0], -1, job->timeout_s, job->max_output, res,
-		&status, oci_killed, oci_kill_cb, &r);
+		&status, oci_killed, oci_kill_cb, &r, job->live);
 	if (timed_out || r.killed)
 		oci_kill_container(&r);
 	while (waitpid(r.pid, &ws, 0) < 0 && errno == EINTR)

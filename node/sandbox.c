@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,9 +30,12 @@ sandbox_note(struct sandbox_result *res, size_t max, const char *msg)
 	cy_buf_addstr(&res->err, msg);
 }
 
-/* Appends what fd has to b, keeping at most max bytes; 1 at EOF. */
+/*
+ * Appends what fd has to b, keeping at most max bytes; 1 at EOF.  The
+ * append holds `lock` when given (a reader may copy b meanwhile).
+ */
 static int
-sandbox_drain(int fd, struct cy_buf *b, size_t max, bool *trunc)
+sandbox_drain(int fd, struct cy_buf *b, size_t max, bool *trunc, pthread_mutex_t *lock)
 {
 	char tmp[65536];
 	ssize_t n;
@@ -42,6 +46,8 @@ sandbox_drain(int fd, struct cy_buf *b, size_t max, bool *trunc)
 		return errno == EINTR || errno == EAGAIN ? 0 : 1;
 	if (n == 0)
 		return 1;
+	if (lock)
+		pthread_mutex_lock(lock);
 	keep = b->len < max ? max - b->len : 0;
 	if ((size_t)n > keep)
 		*trunc = true;
@@ -49,14 +55,28 @@ sandbox_drain(int fd, struct cy_buf *b, size_t max, bool *trunc)
 		keep = (size_t)n;
 	if (keep)
 		cy_buf_add(b, tmp, keep);
+	if (lock)
+		pthread_mutex_unlock(lock);
 	return 0;
+}
+
+/* Publishes res (or NULL) to the readers of live. */
+static void
+sandbox_live_set(struct sandbox_live *live, struct sandbox_result *res)
+{
+	if (!live)
+		return;
+	pthread_mutex_lock(&live->lock);
+	live->res = res;
+	pthread_mutex_unlock(&live->lock);
 }
 
 bool
 sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 	struct sandbox_result *res, struct cy_buf *status, bool (*killed)(void *),
-	void (*kill_now)(void *), void *arg)
+	void (*kill_now)(void *), void *arg, struct sandbox_live *live)
 {
+	pthread_mutex_t *lock = live ? &live->lock : NULL;
 	struct pollfd p[3] = { { out_r, POLLIN, 0 }, { err_r, POLLIN, 0 }, { st_r, POLLIN, 0 } };
 	int64_t deadline = cy_mono_ms() + timeout_s * 1000, grace_end = 0;
 	bool timed_out = false, st_trunc = false;
@@ -64,6 +84,7 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 
 	for (i = 0; i < 3; i++)
 		open_n += p[i].fd >= 0;
+	sandbox_live_set(live, res);
 	while (open_n > 0) {
 		int64_t now = cy_mono_ms();
 
@@ -89,17 +110,20 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (i == 0)
-				eof = sandbox_drain(p[i].fd, &res->out, max, &res->trunc_out);
+				eof = sandbox_drain(p[i].fd, &res->out, max, &res->trunc_out,
+					lock);
 			else if (i == 1)
-				eof = sandbox_drain(p[i].fd, &res->err, max, &res->trunc_err);
+				eof = sandbox_drain(p[i].fd, &res->err, max, &res->trunc_err,
+					lock);
 			else
-				eof = sandbox_drain(p[i].fd, status, 4096, &st_trunc);
+				eof = sandbox_drain(p[i].fd, status, 4096, &st_trunc, NULL);
 			if (eof) {
 				p[i].fd = -1;
 				open_n--;
 			}
 		}
 	}
+	sandbox_live_set(live, NULL);
 	return timed_out;
 }
 

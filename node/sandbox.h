@@ -6,6 +6,7 @@
 #ifndef CY_NODE_SANDBOX_H
 #define CY_NODE_SANDBOX_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -27,6 +28,18 @@ struct sb_limits {
 	long long fsize_mb;	/* RLIMIT_FSIZE */
 };
 
+struct sandbox_result;
+
+/*
+ * A running job's output as it is read, for GET /v1/worker/jobs/{id}/logs:
+ * `res` points at the result while sandbox_collect fills it (NULL before
+ * and after), and its out/err buffers change only under `lock`.
+ */
+struct sandbox_live {
+	pthread_mutex_t lock;
+	struct sandbox_result *res;
+};
+
 struct sandbox_job {
 	const char *task_id;
 	const char *job_id;
@@ -40,6 +53,7 @@ struct sandbox_job {
 	struct sb_limits limits;
 	bool share_net;		/* host network (only when policy allows it) */
 	char **devices;		/* host device paths to bind, NULL-terminated, or NULL */
+	struct sandbox_live *live;	/* NULL: nobody reads the output early */
 };
 
 struct sandbox_result {
@@ -98,11 +112,12 @@ void sandbox_result_release(struct sandbox_result *res);
  * Reads the job's stdout and stderr (each capped at max while reading) and
  * a status pipe (st_r, or -1) until all close.  Calls kill_now(arg) at the
  * timeout; once killed(arg) or the timeout, waits at most 5 s more.
- * Returns true when the timeout fired.
+ * With `live`, publishes res there meanwhile.  Returns true when the
+ * timeout fired.
  */
 bool sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 	struct sandbox_result *res, struct cy_buf *status, bool (*killed)(void *),
-	void (*kill_now)(void *), void *arg);
+	void (*kill_now)(void *), void *arg, struct sandbox_live *live);
 /* Appends the node's note (why it stopped the job) to stderr, kept within max. */
 void sandbox_note(struct sandbox_result *res, size_t max, const char *msg);
 /* Cuts b to at most max bytes at a UTF-8 boundary and replaces invalid bytes with U+FFFD. */

@@ -170,8 +170,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 	return sz * n;
 }
 
-/* "<url without trailing slashes><suffix>" */
-static char *url_join(const char *base, const char *suffix)
+char *dispatch_url_join(const char *base, const char *suffix)
 {
 	size_t n = strlen(base);
 
@@ -302,7 +301,7 @@ static void flight_begin_run(struct dispatch_job *j)
 		flight_free(f);
 		return;
 	}
-	url = url_join(f->job.target_url, "/v1/worker/jobs:run");
+	url = dispatch_url_join(f->job.target_url, "/v1/worker/jobs:run");
 	if (flight_start(f, url, f->job.token_sealed, body,
 		(long)((timeout_s + HTTP_GRACE_S) * 1000), msg, sizeof(msg)) < 0) {
 		job_retry(&f->job, msg, true, true);
@@ -323,7 +322,7 @@ static void flight_begin_cancel(struct cancel_req *c)
 	f->kind = FLIGHT_CANCEL;
 	snprintf(f->job.job_id, sizeof(f->job.job_id), "%s", c->job_id);
 	suffix = xasprintf("/v1/worker/jobs/%s/cancel", c->job_id);
-	url = url_join(c->url, suffix);
+	url = dispatch_url_join(c->url, suffix);
 	if (flight_start(f, url, c->token_sealed, xstrdup("{}"), CANCEL_TIMEOUT_MS, msg,
 		sizeof(msg)) < 0) {
 		cy_log_warn("job_cancel_send_failed", "job_id", c->job_id, "error", msg, NULL);

@@ -110,6 +110,8 @@ void dispatch_stop(void);
 void dispatch_wake(void);
 /* Asks the node running `job_id` to kill it (fire and forget). */
 void dispatch_cancel_job(const char *job_id, const char *target_url, const char *token_sealed);
+/* "<base without trailing slashes><suffix>" (a node's Worker API URL), caller frees. */
+char *dispatch_url_join(const char *base, const char *suffix);
 /* The lease length in seconds (dispatch.lease). */
 long long dispatch_lease_s(void);
 

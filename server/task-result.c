@@ -1,9 +1,9 @@
 /*
  * The task routes that read or end a task's jobs: result (with the
- * ?wait=SECONDS long poll), logs and cancel.  The long poll parks the
- * request in task-wait.c (no thread held) until the task closes, on this
- * replica or another, or the wait runs out.  Cancel also asks the node
- * running the job to kill it (dispatch.c).
+ * ?wait=SECONDS long poll) and cancel; logs are in task-logs.c.  The long
+ * poll parks the request in task-wait.c (no thread held) until the task
+ * closes, on this replica or another, or the wait runs out.  Cancel also
+ * asks the node running the job to kill it (dispatch.c).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -29,7 +29,7 @@
 
 #define WAIT_MAX_S 60
 
-static bool db_status_terminal(const char *db)
+bool task_db_status_ended(const char *db)
 {
 	int s = cy_task_state_parse(db);
 
@@ -92,7 +92,7 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, TC_STATUS));
 	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, TC_NAME));
 	PQclear(res);
-	if (wait_s > 0 && !db_status_terminal(status) && !task_wait_stopping()) {
+	if (wait_s > 0 && !task_db_status_ended(status) && !task_wait_stopping()) {
 		const char *ids[1] = { id };
 
 		if (!deadline) {
@@ -118,43 +118,6 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (name[0])
 		json_object_set_new(o, "task_name", json_string(name));
 	json_object_set_new(o, "jobs", arr);
-	cy_resp_json(resp, 200, o);
-}
-
-void h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp)
-{
-	const char *stream = cy_req_query(req, "stream");
-	struct cy_buf out = CY_BUF_INIT, errb = CY_BUF_INIT;
-	struct cy_error err = CY_ERROR_INIT;
-	PGresult *res, *jobs;
-	json_t *o;
-	int i;
-
-	if (!stream)
-		stream = "all";
-	if (strcmp(stream, "stdout") && strcmp(stream, "stderr") && strcmp(stream, "all"))
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"stream must be one of stdout, stderr, all");
-	if (!(res = task_lookup(req, resp)))
-		return;
-	jobs = store_task_jobs(PQgetvalue(res, 0, TC_ID), &err);
-	if (!jobs) {
-		PQclear(res);
-		cy_log_error("task_logs_failed", "error", err.msg, NULL);
-		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's jobs");
-	}
-	for (i = 0; i < PQntuples(jobs); i++) {
-		cy_buf_addstr(&out, PQgetvalue(jobs, i, JC_STDOUT));
-		cy_buf_addstr(&errb, PQgetvalue(jobs, i, JC_STDERR));
-	}
-	o = json_object();
-	json_object_set_new(o, "task_id", json_string(PQgetvalue(res, 0, TC_ID)));
-	json_object_set_new(o, "stdout", json_string(strcmp(stream, "stderr") ? out.buf : ""));
-	json_object_set_new(o, "stderr", json_string(strcmp(stream, "stdout") ? errb.buf : ""));
-	PQclear(jobs);
-	PQclear(res);
-	cy_buf_release(&out);
-	cy_buf_release(&errb);
 	cy_resp_json(resp, 200, o);
 }
 

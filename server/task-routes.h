@@ -8,11 +8,14 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 
 #include "httpd.h"
 
 /* The API status for a DB task status ("pending" -> "queued"). */
 const char *task_api_status(const char *db);
+/* True when a DB task status is terminal (task-result.c). */
+bool task_db_status_ended(const char *db);
 /* TaskResponse for row `row` of a TASK_COLS result. */
 json_t *task_json(const PGresult *res, int row);
 /*

@@ -55,10 +55,32 @@ test_dump(void)
 	json_decref(v);
 }
 
+static void
+test_utf8_window(void)
+{
+	/* "a" U+00E9 (2 bytes) U+20AC (3 bytes) "z" */
+	const char *s = "a\xC3\xA9\xE2\x82\xACz";
+	size_t n = strlen(s), a, b;
+
+	cy_utf8_window(s, n, 0, 100, &a, &b);
+	ok(a == 0 && b == n, "whole text");
+	cy_utf8_window(s, n, 0, 2, &a, &b);
+	ok(a == 0 && b == 1, "end moves back to a boundary: %zu %zu", a, b);
+	cy_utf8_window(s, n, 2, 100, &a, &b);
+	ok(a == 3 && b == n, "start moves forward past a continuation byte: %zu", a);
+	cy_utf8_window(s, n, 3, 1, &a, &b);
+	ok(a == 3 && b == 6, "at least one whole character: %zu %zu", a, b);
+	cy_utf8_window(s, n, 99, 10, &a, &b);
+	ok(a == n && b == n, "offset past the end is empty at the end");
+	cy_utf8_window(s, n, n, 10, &a, &b);
+	ok(a == n && b == n, "offset at the end is empty");
+}
+
 int
 main(void)
 {
 	RUN_TEST(test_parse);
 	RUN_TEST(test_dump);
+	RUN_TEST(test_utf8_window);
 	return tap_done();
 }

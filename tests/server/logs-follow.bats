@@ -1,0 +1,219 @@
+#!/usr/bin/env bats
+#
+# logs-follow.bats: a running job's output while it runs, end to end with
+# the real server, PostgreSQL and node: the node's
+# GET /v1/worker/jobs/{id}/logs (bearer auth, offsets, 404), the server's
+# GET /v1/tasks/{id}/logs?follow=true (offsets, validation, ownership, the
+# switch from the node's output to the stored one) and
+# `cynork task logs --follow` printing lines before the task ends.
+
+load ../lib/harness
+bats_require_minimum_version 1.5.0
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start
+	cy_node_start node-01 sandbox.max_concurrency=4
+	cy_login >/dev/null
+	cy_psql "INSERT INTO users (handle) VALUES ('alice');
+		INSERT INTO password_credentials (user_id, password_hash)
+		SELECT (SELECT id FROM users WHERE handle = 'alice'), password_hash
+		FROM password_credentials pc JOIN users u ON u.id = pc.user_id
+		WHERE u.handle = 'admin';" >/dev/null
+	TOKEN=$(cy_admin_token)
+	ALICE=$(curl -s -m 10 -H 'Content-Type: application/json' \
+		--data-binary "$(jq -cn --arg p "$CY_ADMIN_PASSWORD" '{handle:"alice",password:$p}')" \
+		"$CY_GATEWAY_URL/v1/auth/login" | jq -r .access_token)
+	NODE_TOKEN=$(curl -s -m 10 -H "Authorization: Bearer $(cat "$CY_TMP/node-node-01/state/credentials/node.jwt")" \
+		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token)
+	export TOKEN ALICE NODE_TOKEN
+}
+
+teardown_file()
+{
+	cy_teardown_file
+}
+
+teardown()
+{
+	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
+		return 0
+	fi
+	cy_show_logs >&3 2>&1 || true
+}
+
+# create SCRIPT NAME: a commands task as admin; prints its id.
+create()
+{
+	cy_api POST /v1/tasks "$(jq -cn --arg p "$1" --arg n "$2" \
+		'{prompt:$p, input_mode:"commands", task_name:$n}')" "$TOKEN"
+	[ "$status_code" = 201 ] || return 1
+	jq -r .task_id <<<"$body"
+}
+
+# follow TASK QUERY: GET /v1/tasks/TASK/logs?follow=true&QUERY as admin
+follow()
+{
+	cy_api GET "/v1/tasks/$1/logs?follow=true${2:+&$2}" "" "$TOKEN"
+}
+
+# wait_stdout TASK TEXT: polls the follow route until stdout from 0 is TEXT (20 s)
+wait_stdout()
+{
+	local i
+
+	for i in $(seq 100); do
+		follow "$1"
+		[ "$(jq -r .stdout <<<"$body")" = "$2" ] && return 0
+		sleep 0.2
+	done
+	echo "stdout never became '$2': $body" >&2
+	return 1
+}
+
+@test "follow: a running job's output comes from the node, then the stored result" {
+	local id
+
+	id=$(create 'echo one; echo eins >&2; sleep 4; echo two' follow-api)
+	wait_stdout "$id" one
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .ended <<<"$body")" = false ]
+	[ "$(jq -r .status <<<"$body")" = running ]
+	[ "$(jq -r .stdout_offset <<<"$body")" = 4 ]
+	[ "$(jq -r .stderr <<<"$body")" = eins ]
+	[ "$(jq -r .stderr_offset <<<"$body")" = 5 ]
+	# The plain route is unchanged: nothing stored while the job runs.
+	cy_api GET "/v1/tasks/$id/logs" "" "$TOKEN"
+	[ "$(jq -r .stdout <<<"$body")" = "" ]
+	[ "$(jq -r 'has("ended")' <<<"$body")" = false ]
+	# Only the stream asked for; the other keeps its offset.
+	follow "$id" "stream=stderr&stdout_offset=4&stderr_offset=2"
+	[ "$(jq -r .stdout <<<"$body")" = "" ]
+	[ "$(jq -r .stdout_offset <<<"$body")" = 4 ]
+	[ "$(jq -r .stderr <<<"$body")" = ns ]
+	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$TOKEN"
+	[ "$(jq -r .status <<<"$body")" = completed ]
+	follow "$id" "stdout_offset=4&stderr_offset=5"
+	[ "$(jq -r .ended <<<"$body")" = true ]
+	[ "$(jq -r .status <<<"$body")" = completed ]
+	[ "$(jq -r .stdout <<<"$body")" = two ]
+	[ "$(jq -r .stdout_offset <<<"$body")" = 8 ]
+	[ "$(jq -r .stderr <<<"$body")" = "" ]
+	[ "$(jq -r .stderr_offset <<<"$body")" = 5 ]
+	follow "$id" "stdout_offset=8&stderr_offset=5"
+	[ "$(jq -r .stdout <<<"$body")$(jq -r .stderr <<<"$body")" = "" ]
+	[ "$(jq -r .stdout_offset <<<"$body")" = 8 ]
+}
+
+@test "follow: a queued task answers nothing yet, not ended" {
+	local id
+
+	cy_api POST /v1/nodes/node-01/drain '{}' "$TOKEN"
+	[ "$status_code" = 200 ]
+	id=$(create 'echo late' follow-queued)
+	follow "$id" "stdout_offset=0&stderr_offset=0"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .status <<<"$body")" = queued ]
+	[ "$(jq -r .ended <<<"$body")" = false ]
+	[ "$(jq -r .stdout <<<"$body")" = "" ]
+	[ "$(jq -r .stdout_offset <<<"$body")" = 0 ]
+	cy_api POST /v1/nodes/node-01/undrain '{}' "$TOKEN"
+	[ "$status_code" = 200 ]
+	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$TOKEN"
+	[ "$(jq -r .status <<<"$body")" = completed ]
+}
+
+@test "follow: bad follow, offsets and stream are 400" {
+	local id q
+
+	id=$(create 'true' follow-bad)
+	for q in "follow=yes" "follow=true&stdout_offset=abc" "follow=true&stderr_offset=-1" \
+		"follow=true&stdout_offset=1.5" "follow=true&stdout_offset=" \
+		"follow=true&stderr_offset=99999999999999999999" "stdout_offset=3" \
+		"follow=false&stderr_offset=0" "follow=true&stream=both"; do
+		cy_api GET "/v1/tasks/$id/logs?$q" "" "$TOKEN"
+		[ "$status_code" = 400 ] || { echo "$q: $status_code $body" >&2; return 1; }
+	done
+	cy_api GET "/v1/tasks/$id/logs?follow=true&stdout_offset=0&stderr_offset=0" "" "$TOKEN"
+	[ "$status_code" = 200 ]
+}
+
+@test "follow: another user's task is 403, an unknown one 404, no token 401" {
+	local id
+
+	id=$(create 'echo secret; sleep 3' follow-private)
+	cy_api GET "/v1/tasks/$id/logs?follow=true" "" "$ALICE"
+	[ "$status_code" = 403 ]
+	[[ $body != *secret* ]]
+	cy_api GET "/v1/tasks/follow-private/logs?follow=true" "" "$ALICE"
+	[ "$status_code" = 404 ]
+	cy_api GET "/v1/tasks/no-such-task/logs?follow=true" "" "$TOKEN"
+	[ "$status_code" = 404 ]
+	cy_api GET "/v1/tasks/$id/logs?follow=true"
+	[ "$status_code" = 401 ]
+}
+
+@test "node: jobs/{id}/logs needs the bearer token, answers 404 for unknown jobs" {
+	local id job
+
+	id=$(create 'echo node-side; sleep 4' follow-node)
+	wait_stdout "$id" node-side
+	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$id'")
+	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs"
+	[ "$status_code" = 401 ]
+	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs" "" wrong-token
+	[ "$status_code" = 401 ]
+	[[ $body != *node-side* ]]
+	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs" "" "$NODE_TOKEN"
+	[ "$status_code" = 200 ]
+	[ "$(jq -r .running <<<"$body")" = true ]
+	[ "$(jq -r .job_id <<<"$body")" = "$job" ]
+	[ "$(jq -r .stdout <<<"$body")" = node-side ]
+	[ "$(jq -r .stdout_offset <<<"$body")" = 10 ]
+	[ "$(jq -r .truncated.stdout <<<"$body")" = false ]
+	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs?stdout_offset=5" "" "$NODE_TOKEN"
+	[ "$(jq -r .stdout <<<"$body")" = side ]
+	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs?stdout_offset=x" "" "$NODE_TOKEN"
+	[ "$status_code" = 400 ]
+	cy_api GET "$CY_NODE_URL/v1/worker/jobs/no-such-job/logs" "" "$NODE_TOKEN"
+	[ "$status_code" = 404 ]
+}
+
+@test "cynork task logs --follow prints the first line before the task ends" {
+	local id pid i rc=0
+
+	id=$(cynork -o name task create --command 'echo first; sleep 4; echo second')
+	cynork task logs --follow "$id" >"$CY_TMP/follow.out" 2>"$CY_TMP/follow.err" &
+	pid=$!
+	for i in $(seq 150); do
+		grep -q first "$CY_TMP/follow.out" && break
+		sleep 0.1
+	done
+	run cat "$CY_TMP/follow.out"
+	assert_output first
+	run cynork -o json task get "$id"
+	[ "$(jq -r .status <<<"$output")" = running ]
+	wait "$pid" || rc=$?
+	[ "$rc" = 0 ]
+	run cat "$CY_TMP/follow.out"
+	assert_output $'first\nsecond'
+	[ ! -s "$CY_TMP/follow.err" ]
+	run -4 cynork task logs -F no-such-task
+}
+
+@test "cynork task logs --follow --stream; -o json prints the final JSON once" {
+	local id
+
+	id=$(cynork -o name task create --command 'echo o1; echo e1 >&2; sleep 1; echo o2; echo e2 >&2')
+	run --separate-stderr cynork task logs -F "$id" --stream stderr
+	assert_success
+	assert_output $'e1\ne2'
+	run --separate-stderr cynork task logs -F "$id" --stream stdout
+	assert_output $'o1\no2'
+	id=$(cynork -o name task create --command 'sleep 1; echo j1; echo j2')
+	run --separate-stderr cynork -o json task logs -F "$id"
+	assert_success
+	[ "$(jq -c .lines <<<"$output")" = '["j1","j2"]' ]
+}
