@@ -1,6 +1,6 @@
 /*
  * cynork task list|get|result|cancel|logs, and the wait loop shared with
- * `task create --wait` and `task logs --follow`: long polls on
+ * `task create --wait` and `task logs -o json --follow`: long polls on
  * GET /v1/tasks/{id}/result?wait=N (no client-side sleep loop) and the
  * mapping of a finished task to an exit code (spec/cli.md section 11: the
  * job's own code, 124 timeout, 125 canceled).  `task logs --follow` polls
