@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caphash.h"
 #include "gpu.h"
 #include "json.h"
 #include "timeutil.h"
@@ -164,6 +165,31 @@ test_smi(void)
 		"smi gpu object: totals");
 }
 
+/* The capability hash of {"gpu": the object of nvidia-smi's text}. */
+static void
+hash_of(const char *smi, char out[CY_CAPHASH_LEN + 1])
+{
+	json_t *cap = json_pack("{s:i, s:o}", "version", 1, "gpu",
+		node_gpu_object(node_gpu_parse_smi(smi)));
+
+	cy_capability_hash(cap, out);
+	json_decref(cap);
+}
+
+static void
+test_hash(void)
+{
+	char a[CY_CAPHASH_LEN + 1], b[CY_CAPHASH_LEN + 1], c[CY_CAPHASH_LEN + 1];
+
+	hash_of("NVIDIA L4, 00000000:01:00.0, 23034, 23000, 8.9\n", a);
+	hash_of("NVIDIA L4, 00000000:01:00.0, 23034, 12, 8.9\n", b);
+	hash_of("NVIDIA L4, 00000000:01:00.0, 24000, 23000, 8.9\n", c);
+	is_str(b, a, "capability hash: free VRAM is left out");
+	ok(strcmp(a, c) != 0, "capability hash: total VRAM counts");
+	hash_of("NVIDIA L4, 00000000:01:00.0, 23034, 23000, 9.0\n", c);
+	ok(strcmp(a, c) != 0, "capability hash: cuda_capability counts");
+}
+
 /* bin/nvidia-smi with body (after #!/bin/sh). */
 static void
 fake_smi(const char *body)
@@ -220,6 +246,7 @@ main(void)
 	make_tree();
 	RUN_TEST(test_drm);
 	RUN_TEST(test_smi);
+	RUN_TEST(test_hash);
 	RUN_TEST(test_detect);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
 	ok(system(cmd) == 0, "cleanup");
