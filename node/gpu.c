@@ -26,8 +26,6 @@
 #define MIB (1024ULL * 1024ULL)
 #define MAX_MB (1LL << 40)
 
-extern char **environ;
-
 /* s without leading and trailing blanks, in place. */
 static char *
 trim(char *s)
@@ -398,44 +396,68 @@ smi_reap(pid_t pid, int64_t deadline)
 	return -1;
 }
 
+/*
+ * Starts nvidia-smi's query in its own process group, stdout to a pipe
+ * (*rfd), stdin and stderr /dev/null, no other fds; its pid or -1.
+ */
+static pid_t
+smi_spawn(const char *bin, int *rfd)
+{
+	char *argv[] = { (char *)bin, "--query-gpu=" NODE_GPU_SMI_QUERY,
+		"--format=csv,noheader,nounits", NULL };
+	const char *path = getenv("PATH"), *ldp = getenv("LD_LIBRARY_PATH");
+	/* Not the node's whole environment: it may hold the registration PSK. */
+	char *envp[] = { xasprintf("PATH=%s", path ? path : "/usr/bin:/bin"),
+		ldp ? xasprintf("LD_LIBRARY_PATH=%s", ldp) : NULL, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, def;
+	int fds[2], rc = -1;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) == 0) {
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
+		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+		posix_spawnattr_init(&at);
+		sigemptyset(&none);
+		sigemptyset(&def);
+		sigaddset(&def, SIGPIPE);
+		posix_spawnattr_setsigmask(&at, &none);
+		posix_spawnattr_setsigdefault(&at, &def);
+		posix_spawnattr_setpgroup(&at, 0);
+		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+			POSIX_SPAWN_SETSIGDEF);
+		rc = posix_spawn(&pid, bin, &fa, &at, argv, envp);
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&at);
+		close(fds[1]);
+		if (rc == 0)
+			*rfd = fds[0];
+		else
+			close(fds[0]);
+	}
+	free(envp[0]);
+	free(envp[1]);
+	return rc == 0 ? pid : -1;
+}
+
 /* Runs nvidia-smi's query into out; 0 when it exited 0 in time with bounded output. */
 static int
 smi_run(const char *bin, int timeout_ms, struct cy_buf *out)
 {
-	char *argv[] = { (char *)bin, "--query-gpu=" NODE_GPU_SMI_QUERY,
-		"--format=csv,noheader,nounits", NULL };
 	int64_t deadline = cy_mono_ms() + timeout_ms;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, def;
-	int fds[2], rc, ok = 1;
-	pid_t pid;
+	int fd, rc, ok = 1;
+	pid_t pid = smi_spawn(bin, &fd);
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
+	if (pid < 0)
 		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-		POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&pid, bin, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	close(fds[1]);
-	if (rc != 0) {
-		close(fds[0]);
-		return -1;
-	}
 	for (;;) {
-		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int64_t left = deadline - cy_mono_ms();
 		char chunk[4096];
 		ssize_t r;
@@ -451,7 +473,7 @@ smi_run(const char *bin, int timeout_ms, struct cy_buf *out)
 			ok = 0;
 			break;
 		}
-		r = read(fds[0], chunk, sizeof(chunk));
+		r = read(fd, chunk, sizeof(chunk));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -464,7 +486,7 @@ smi_run(const char *bin, int timeout_ms, struct cy_buf *out)
 		}
 		cy_buf_add(out, chunk, (size_t)r);
 	}
-	close(fds[0]);
+	close(fd);
 	if (smi_reap(pid, ok ? deadline : 0) < 0)
 		return -1;
 	return ok ? 0 : -1;

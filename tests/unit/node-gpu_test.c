@@ -215,14 +215,17 @@ test_detect(void)
 		is_json(node_gpu_detect(drm, NULL, 5000), drm_only, "no nvidia-smi: drm");
 	snprintf(path, sizeof(path), "relative-dir:%s:/usr/bin:/bin", bin);
 	setenv("PATH", path, 1);
+	setenv("NODE_REGISTRATION_PSK", "not-for-nvidia-smi", 1);
 	fake_smi("[ \"$1\" = --query-gpu=" NODE_GPU_SMI_QUERY " ] && "
 		"[ \"$2\" = --format=csv,noheader,nounits ] && [ $# = 2 ] || exit 3\n"
+		"[ -z \"$NODE_REGISTRATION_PSK\" ] || exit 4\n"
 		"echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'\n"
 		"echo 'warning on stderr' >&2");
 	is_json(node_gpu_detect(drm, NULL, 5000),
 		"{\"present\":true,\"devices\":[" RTX "],\"total_vram_mb\":24576,"
 		"\"total_available_vram_mb\":23800}",
-		"nvidia-smi on PATH is run with the query; its devices replace drm's");
+		"nvidia-smi on PATH is run with the query and without the node's secrets; "
+		"its devices replace drm's");
 	fake_smi("echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'; exit 1");
 	is_json(node_gpu_detect(drm, NULL, 5000), drm_only, "nvidia-smi exits 1: drm");
 	fake_smi("echo 'NVIDIA-SMI has failed because it could not communicate'");
