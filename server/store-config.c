@@ -83,8 +83,9 @@ push_audit(struct config_push *p, struct cy_error *err)
 
 	if (p->all)
 		cy_buf_addstr(&target, "all");
-	json_array_foreach(p->all ? NULL : p->nodes, i, v)
-		cy_buf_addf(&target, "%s%s", i ? "," : "", json_string_value(v));
+	else
+		json_array_foreach(p->nodes, i, v)
+			cy_buf_addf(&target, "%s%s", i ? "," : "", json_string_value(v));
 	if (target.len > AUDIT_TARGET_MAX)
 		cy_buf_setlen(&target, AUDIT_TARGET_MAX);
 	details = json_pack("{s:s, s:O, s:b}", "config_version", p->version, "nodes", p->nodes,
@@ -95,11 +96,30 @@ push_audit(struct config_push *p, struct cy_error *err)
 	return rc;
 }
 
+/* Inserts the document and points the targeted nodes at it. */
+static int
+push_store(struct config_push *p, struct cy_error *err)
+{
+	char *slugs = json_dumps(p->nodes, JSON_COMPACT);
+	const char *prm[4] = { p->version, p->document, p->all ? "true" : "false",
+		p->actor && p->actor->user_id[0] ? p->actor->user_id : NULL };
+	int rc = store_run("config_push_insert",
+		"INSERT INTO node_config_documents (config_version, document, all_nodes, "
+		"created_by) VALUES ($1, $2::jsonb, $3::boolean, $4::uuid)", 4, prm, err);
+
+	prm[1] = slugs;
+	if (rc == 0)
+		rc = store_run("config_push_nodes",
+			"UPDATE nodes SET config_version = $1, config_document = $1 WHERE "
+			"node_slug IN (SELECT jsonb_array_elements_text($2::jsonb))", 2, prm, err);
+	free(slugs);
+	return rc;
+}
+
 int
 store_config_push(struct config_push *p, struct cy_error *err)
 {
 	char floor[CY_ULID_LEN + 1];
-	const char *prm[4];
 	int rc;
 
 	p->version[0] = '\0';
@@ -114,26 +134,7 @@ store_config_push(struct config_push *p, struct cy_error *err)
 	if (push_floor(floor, err) < 0)
 		goto fail;
 	cy_ulid_after(floor, p->version);
-	prm[0] = p->version;
-	prm[1] = p->document;
-	prm[2] = p->all ? "true" : "false";
-	prm[3] = p->actor && p->actor->user_id[0] ? p->actor->user_id : NULL;
-	if (store_run("config_push_insert",
-		    "INSERT INTO node_config_documents (config_version, document, all_nodes, "
-		    "created_by) VALUES ($1, $2::jsonb, $3::boolean, $4::uuid)", 4, prm, err) < 0)
-		goto fail;
-	{
-		char *slugs = json_dumps(p->nodes, JSON_COMPACT);
-
-		prm[1] = slugs;
-		rc = store_run("config_push_nodes",
-			"UPDATE nodes SET config_version = $1, config_document = $1 WHERE "
-			"node_slug IN (SELECT jsonb_array_elements_text($2::jsonb))", 2, prm, err);
-		free(slugs);
-		if (rc < 0)
-			goto fail;
-	}
-	if (push_audit(p, err) < 0)
+	if (push_store(p, err) < 0 || push_audit(p, err) < 0)
 		goto fail;
 	return db_commit(err) < 0 ? -1 : 1;
 fail:

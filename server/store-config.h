@@ -25,7 +25,7 @@ struct config_push {
 	const struct auth_ctx *actor;
 	/* out */
 	char version[CY_ULID_LEN + 1];	/* the new config_version ("" on a dry run) */
-	json_t *nodes;			/* the targeted slugs (new reference) */
+	json_t *nodes;			/* the targeted slugs (new reference, caller decrefs) */
 	const char *missing;		/* a requested slug with no node (in slugs) */
 };
 
