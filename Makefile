@@ -57,6 +57,7 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%_fuzz.c=%)
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(O)/tests/unit/fuzz-%_test)
 SERVER_LIB_OBJS := $(filter-out $(O)/obj/server/main.o,$(SERVER_OBJS))
+NODE_LIB_OBJS := $(filter-out $(O)/obj/node/main.o,$(NODE_OBJS))
 
 PROGRAMS := $(O)/cynork $(O)/cynode-server $(O)/cynode-node
 
@@ -76,6 +77,10 @@ $(O)/libcynode.a: $(LIB_OBJS)
 	$(Q_LD)ar rcs $@ $^
 
 $(O)/libserver.a: $(SERVER_LIB_OBJS)
+	@rm -f $@
+	$(Q_LD)ar rcs $@ $^
+
+$(O)/libnode.a: $(NODE_LIB_OBJS)
 	@rm -f $@
 	$(Q_LD)ar rcs $@ $^
 
@@ -100,6 +105,14 @@ $(O)/obj/tests/fuzz/%.o: BASE_CFLAGS += -Iserver
 $(O)/obj/tests/unit/srv-%.o: BASE_CFLAGS += -Iserver
 
 $(O)/tests/unit/srv-%_test: $(O)/obj/tests/unit/srv-%_test.o $(O)/libserver.a $(O)/libcynode.a
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests of node modules (tests/unit/node-NAME_test.c) link the node's
+# objects the same way.
+$(O)/obj/tests/unit/node-%.o: BASE_CFLAGS += -Inode
+
+$(O)/tests/unit/node-%_test: $(O)/obj/tests/unit/node-%_test.o $(O)/libnode.a $(O)/libcynode.a
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

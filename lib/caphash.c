@@ -17,6 +17,13 @@ void cy_capability_hash(const json_t *cap, char out[CY_CAPHASH_LEN + 1])
 
 	if (!c)
 		abort();
+	/*
+	 * Volatile figures change between two reports of the same machine and
+	 * would make every report look new: the time, free RAM and storage,
+	 * and free VRAM (per device from nvidia-smi's memory.free or amdgpu's
+	 * mem_info_vram_used, and its total).  Total VRAM, models and
+	 * features stay in.
+	 */
 	json_object_del(c, "reported_at");
 	o = json_object_get(c, "compute");
 	if (json_is_object(o)) {

@@ -1,10 +1,10 @@
 /*
  * The capability report (node_capability_report_v1, contract 3.6), built
  * from what the host really has: CPU model and cores, RAM, free storage
- * under the state dir, kernel and distro, GPUs visible in /sys/class/drm
- * (or nvidia-smi), and the sandbox features this node can offer.
+ * under the state dir, kernel and distro, GPUs (nvidia-smi when it is on
+ * PATH, else /sys/class/drm: gpu.c), and the sandbox features this node
+ * can offer.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +14,14 @@
 #include <unistd.h>
 
 #include "alloc.h"
-#include "buf.h"
+#include "gpu.h"
 #include "json.h"
 #include "node.h"
 #include "timeutil.h"
 #include "banned.h"
+
+/* How long nvidia-smi may take before the node falls back to drm. */
+#define GPU_PROBE_TIMEOUT_MS 5000
 
 /* The value of the first "key : value" line of a file, or NULL; caller frees. */
 static char *
@@ -60,54 +63,6 @@ cap_arch(const char *m)
 	if (!strcmp(m, "aarch64"))
 		return "arm64";
 	return m;
-}
-
-/* GPUs from /sys/class/drm/cardN/device/vendor (NVIDIA, AMD, Intel). */
-static json_t *
-cap_gpu(void)
-{
-	json_t *gpu = json_object(), *devs = json_array();
-	struct dirent *de;
-	DIR *d;
-
-	d = opendir("/sys/class/drm");
-	while (d && (de = readdir(d))) {
-		char path[512], *vendor;
-		const char *name = NULL;
-
-		if (strncmp(de->d_name, "card", 4) || strchr(de->d_name, '-'))
-			continue;
-		snprintf(path, sizeof(path), "/sys/class/drm/%s/device/vendor", de->d_name);
-		{
-			struct cy_buf b = CY_BUF_INIT;
-
-			if (cy_buf_read_file(&b, path, 64) < 0) {
-				cy_buf_release(&b);
-				continue;
-			}
-			vendor = cy_buf_detach(&b, NULL);
-		}
-		if (!strncmp(vendor, "0x10de", 6))
-			name = "nvidia";
-		else if (!strncmp(vendor, "0x1002", 6))
-			name = "amd";
-		else if (!strncmp(vendor, "0x8086", 6))
-			name = "intel";
-		if (name)
-			json_array_append_new(devs, json_pack("{s:s, s:s}", "vendor", name,
-				"device_id", de->d_name));
-		free(vendor);
-	}
-	if (d)
-		closedir(d);
-	if (json_array_size(devs) == 0 && access("/usr/bin/nvidia-smi", X_OK) == 0)
-		json_array_append_new(devs, json_pack("{s:s}", "vendor", "nvidia"));
-	json_object_set_new(gpu, "present", json_boolean(json_array_size(devs) > 0));
-	if (json_array_size(devs))
-		json_object_set_new(gpu, "devices", devs);
-	else
-		json_decref(devs);
-	return gpu;
 }
 
 static json_t *
@@ -180,7 +135,8 @@ node_capability_report(const struct node *n)
 	}
 	r = json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:b, s:s, s:b, s:b}, s:{s:s}}",
 		"version", 1, "reported_at", now, "node", node, "platform", plat,
-		"compute", cap_compute(n), "gpu", cap_gpu(), "sandbox", cap_sandbox(n),
+		"compute", cap_compute(n), "gpu",
+		node_gpu_detect("/sys/class/drm", "/opt/rocm/.info/version", GPU_PROBE_TIMEOUT_MS), "sandbox", cap_sandbox(n),
 		"inference", "supported", 0, "mode", n->cfg.inf_mode, "existing_service", 0,
 		"running", 0, "worker_api", "base_url", n->base_url);
 	return r;
