@@ -1,7 +1,11 @@
 /*
- * Task and job SQL for the task routes (store-tasks.h).  Task names are
- * chosen under a per-user advisory lock held until commit, so concurrent
- * creates (on any replica) never pick the same name.
+ * Task and job SQL for the task routes (store-tasks.h).  A task and its job
+ * are inserted by one statement, which also takes a generated name
+ * ("task-N") from the user's counter (task_name_seq); the unique
+ * (created_by, summary) and idempotency indexes settle races between
+ * concurrent creates on any replica: an insert that conflicts inserts
+ * nothing and is retried with another name, or answers with the task its
+ * Idempotency-Key made first.  No lock is held across statements.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -18,6 +22,9 @@
 #include "strnum.h"
 #include "task-name.h"
 #include "banned.h"
+
+/* Tries of a create that lost a race for its name to a concurrent one. */
+#define TASK_CREATE_TRIES 8
 
 #define TASK_COLS \
 	"t.id, t.created_by, t.status, t.summary, t.prompt, " \
@@ -65,44 +72,7 @@ static int task_project(const struct task_new *t, char out[CY_UUID_LEN + 1],
 	return rc;
 }
 
-/*
- * The next generated name, "task-<n>" after the user's latest one, with its
- * collision suffix: one statement returns the base and the names taken.
- */
-static char *task_generated_name(const char *user_id, struct cy_error *err)
-{
-	const char *p[1] = { user_id };
-	const char **taken;
-	PGresult *res;
-	char *name;
-	int i, n, k = 0;
-
-	res = db_exec("task_name_generated",
-		"WITH l AS (SELECT summary FROM tasks WHERE created_by = $1 "
-		"AND summary ~ '^task-[0-9]+$' ORDER BY created_at DESC LIMIT 1), "
-		"b AS (SELECT 'task-' || (COALESCE((SELECT CASE WHEN length(summary) <= 17 "
-		"THEN substr(summary, 6)::bigint ELSE 0 END FROM l), 0) + 1) AS base) "
-		"SELECT b.base, t.summary FROM b LEFT JOIN tasks t ON t.created_by = $1 "
-		"AND (t.summary = b.base OR t.summary LIKE b.base || '-%')", 1, p, err);
-	if (!res)
-		return NULL;
-	n = PQntuples(res);
-	if (n == 0) {
-		PQclear(res);
-		cy_error_set(err, EIO, "no generated task name");
-		return NULL;
-	}
-	taken = xcalloc((size_t)n + 1, sizeof(*taken));
-	for (i = 0; i < n; i++)
-		if (!PQgetisnull(res, i, 1))
-			taken[k++] = PQgetvalue(res, i, 1);
-	name = task_name_pick(PQgetvalue(res, 0, 0), taken, (size_t)k);
-	free(taken);
-	PQclear(res);
-	return name;
-}
-
-/* Chooses a free name for the task (under the advisory lock). */
+/* A free name for the task's own name: the base or base-2, base-3, ... */
 static char *task_choose_name(const struct task_new *t, struct cy_error *err)
 {
 	char *base = NULL, *like = NULL, *name = NULL;
@@ -111,8 +81,6 @@ static char *task_choose_name(const struct task_new *t, struct cy_error *err)
 	PGresult *res;
 	int i, n;
 
-	if (!t->name || !*t->name)
-		return task_generated_name(t->user_id, err);
 	base = xstrdup(t->name);
 	like = xasprintf("%s-%%", base);
 	p[0] = t->user_id;
@@ -135,28 +103,13 @@ static char *task_choose_name(const struct task_new *t, struct cy_error *err)
 	return name;
 }
 
-/* Inserts the task row, its attachments and its job. */
-static int task_insert(const struct task_new *t, const char *id, const char *project,
-	const char *name, struct cy_error *err)
+/* Inserts the task's attachments (inside the caller's transaction). */
+static int task_insert_artifacts(const struct task_new *t, const char *id,
+	struct cy_error *err)
 {
-	bool fail = t->fail_result != NULL;
-	const char *p[10];
+	const char *p[2] = { id, NULL };
 	size_t i;
 
-	p[0] = id;
-	p[1] = t->user_id;
-	p[2] = project;
-	p[3] = fail ? "failed" : "pending";
-	p[4] = fail ? "true" : "false";
-	p[5] = t->prompt;
-	p[6] = name;
-	p[7] = t->input_mode;
-	p[8] = t->idempotency_key;
-	if (store_run("task_insert",
-		"INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, summary, "
-		"input_mode, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		9, p, err) < 0)
-		return -1;
 	for (i = 0; i < t->nattachments; i++) {
 		p[1] = t->attachments[i];
 		if (store_run("task_artifact_insert",
@@ -164,24 +117,14 @@ static int task_insert(const struct task_new *t, const char *id, const char *pro
 			"ON CONFLICT (task_id, path) DO NOTHING", 2, p, err) < 0)
 			return -1;
 	}
-	p[1] = fail ? "failed" : "queued";
-	p[2] = t->payload;
-	p[3] = t->fail_result;
-	p[4] = fail ? "-1" : NULL;
-	p[5] = t->priority ? t->priority : "0";
-	p[6] = t->max_attempts ? t->max_attempts : "3";
-	p[7] = t->retry_backoff_s ? t->retry_backoff_s : "5";
-	p[8] = t->req_labels ? t->req_labels : "{}";
-	p[9] = t->req_gpus ? t->req_gpus : "0";
-	return store_run("task_job_insert",
-		"INSERT INTO jobs (task_id, status, payload, result, exit_code, ended_at, "
-		"priority, max_attempts, retry_backoff_s, req_labels, req_gpus) "
-		"VALUES ($1, $2, $3::jsonb, $4::jsonb, $5::int, "
-		"CASE WHEN $2 = 'queued' THEN NULL ELSE now() END, $6::int, $7::int, $8::int, "
-		"$9::text[], $10::int)", 10, p, err);
+	return 0;
 }
 
-/* Task and job in one statement returning the task row (no attachments). */
+/*
+ * Task and job in one statement returning the task row, or no row when a
+ * unique index refused it (the name is taken, or the idempotency key was
+ * used meanwhile).  name NULL takes "task-N" from the user's counter.
+ */
 static PGresult *task_insert_one(const struct task_new *t, const char *id,
 	const char *project, const char *name, struct cy_error *err)
 {
@@ -205,9 +148,13 @@ static PGresult *task_insert_one(const struct task_new *t, const char *id,
 	p[14] = t->req_labels ? t->req_labels : "{}";
 	p[15] = t->req_gpus ? t->req_gpus : "0";
 	return db_exec("task_insert_one",
-		"WITH t AS (INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, "
-		"summary, input_mode, idempotency_key) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
-		"$8, $9) RETURNING *), "
+		"WITH s AS (INSERT INTO task_name_seq (user_id, seq) SELECT $2::uuid, 1 "
+		"WHERE $7::text IS NULL ON CONFLICT (user_id) DO UPDATE "
+		"SET seq = task_name_seq.seq + 1 RETURNING seq), "
+		"t AS (INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, "
+		"summary, input_mode, idempotency_key) SELECT $1::uuid, $2, $3, $4, $5, $6, "
+		"COALESCE($7, (SELECT 'task-' || seq FROM s)), $8, $9 "
+		"ON CONFLICT DO NOTHING RETURNING *), "
 		"j AS (INSERT INTO jobs (task_id, status, payload, result, exit_code, ended_at, "
 		"priority, max_attempts, retry_backoff_s, req_labels, req_gpus) "
 		"SELECT t.id, CASE WHEN $5::bool THEN 'failed' ELSE 'queued' END, $10::jsonb, "
@@ -216,61 +163,84 @@ static PGresult *task_insert_one(const struct task_new *t, const char *id,
 		"SELECT " TASK_COLS " FROM t", 16, p, err);
 }
 
-PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_error *err)
+/* The task an earlier create with this idempotency key made (0 or 1 row). */
+static PGresult *task_idempotent(const struct task_new *t, struct cy_error *err)
 {
-	char id[CY_UUID_LEN + 1], project[CY_UUID_LEN + 1];
-	const char *p[2];
-	PGresult *res = NULL;
-	char *name = NULL;
+	const char *p[2] = { t->user_id, t->idempotency_key };
 
-	*replayed = false;
+	return db_exec("task_get_idempotent", "SELECT " TASK_COLS " FROM tasks t "
+		"WHERE t.created_by = $1 AND t.idempotency_key = $2", 2, p, err);
+}
+
+/*
+ * One try: the task and its job (and, in a transaction, its attachments).
+ * The task row, an empty result when a unique index refused the insert, or
+ * NULL on error.
+ */
+static PGresult *task_try_create(const struct task_new *t, const char *project,
+	const char *name, struct cy_error *err)
+{
+	char id[CY_UUID_LEN + 1];
+	const char *p[1] = { id };
+	PGresult *res;
+
 	cy_uuid_v4(id);
+	if (t->nattachments == 0)
+		return task_insert_one(t, id, project, name, err);
 	if (db_begin(err) < 0)
 		return NULL;
-	/* Outside the per-user lock: it only guards the name. */
-	if (task_project(t, project, err) < 0)
+	if (!(res = task_insert_one(t, id, project, name, err)))
 		goto fail;
-	p[0] = t->user_id;
-	if (store_run("task_name_lock",
-		"SELECT pg_advisory_xact_lock(hashtext('cynode-task-name:' || $1))", 1, p, err) < 0)
-		goto fail;
-	if (t->idempotency_key) {
-		p[1] = t->idempotency_key;
-		res = db_exec("task_get_idempotent", "SELECT " TASK_COLS " FROM tasks t "
-			"WHERE t.created_by = $1 AND t.idempotency_key = $2", 2, p, err);
-		if (!res)
-			goto fail;
-		if (PQntuples(res) > 0) {
-			db_rollback();
-			*replayed = true;
-			return res;
-		}
-		PQclear(res);
-		res = NULL;
+	if (PQntuples(res) == 0) {
+		db_rollback();
+		return res;
 	}
-	if (!(name = task_choose_name(t, err)))
+	PQclear(res);
+	if (task_insert_artifacts(t, id, err) < 0 ||
+	    !(res = db_exec("task_get_id",
+		      "SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1::uuid", 1, p, err)))
 		goto fail;
-	if (t->nattachments == 0) {
-		if (!(res = task_insert_one(t, id, project, name, err)))
-			goto fail;
-	} else {
-		if (task_insert(t, id, project, name, err) < 0)
-			goto fail;
-		p[0] = id;
-		res = db_exec("task_get_id",
-			"SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1::uuid", 1, p, err);
-		if (!res)
-			goto fail;
-	}
 	if (db_commit(err) < 0) {
 		PQclear(res);
-		res = NULL;
+		return NULL;
 	}
-	free(name);
 	return res;
 fail:
 	db_rollback();
-	free(name);
+	return NULL;
+}
+
+PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_error *err)
+{
+	char project[CY_UUID_LEN + 1];
+	PGresult *res = NULL;
+	char *name = NULL;
+	int try;
+
+	*replayed = false;
+	if (task_project(t, project, err) < 0)
+		return NULL;
+	for (try = 0; try < TASK_CREATE_TRIES; try++) {
+		if (t->idempotency_key) {
+			if (!(res = task_idempotent(t, err)))
+				return NULL;
+			if (PQntuples(res) > 0) {
+				*replayed = true;
+				return res;
+			}
+			PQclear(res);
+		}
+		/* A name of the user's own: the first free one of base, base-2, ... */
+		if (t->name && *t->name && !(name = task_choose_name(t, err)))
+			return NULL;
+		res = task_try_create(t, project, name, err);
+		free(name);
+		name = NULL;
+		if (!res || PQntuples(res) > 0)
+			return res;
+		PQclear(res);
+	}
+	cy_error_set(err, EAGAIN, "no free task name after %d tries", TASK_CREATE_TRIES);
 	return NULL;
 }
 

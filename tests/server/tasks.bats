@@ -125,6 +125,34 @@ create()
 	[ "$(jq -r .task_name <<<"$body")" = my-build-nightly ]
 }
 
+@test "create: generated names count up per user, skip taken ones, stay unique under concurrency" {
+	create '{"prompt":"true","input_mode":"commands"}' "$ALICE"
+	n=$(jq -r .task_name <<<"$body")
+	[[ $n =~ ^task-([0-9]+)$ ]]
+	next=$((BASH_REMATCH[1] + 1))
+	# A name of the user's own that is the next generated one: skipped.
+	create "{\"prompt\":\"true\",\"input_mode\":\"commands\",\"task_name\":\"task-$next\"}" "$ALICE"
+	[ "$(jq -r .task_name <<<"$body")" = "task-$next" ]
+	create '{"prompt":"true","input_mode":"commands"}' "$ALICE"
+	[ "$(jq -r .task_name <<<"$body")" = "task-$((next + 1))" ]
+	# 40 creates at once, 20 generated and 20 with one explicit name: all 201,
+	# all names distinct, the explicit ones base, base-2 ... base-20.
+	for i in $(seq 1 20); do
+		curl -s -m 30 -o "$CY_TMP/gen-$i" -H "Authorization: Bearer $ALICE" \
+			-H 'Content-Type: application/json' \
+			--data-binary '{"prompt":"true","input_mode":"commands"}' "$CY_GATEWAY_URL/v1/tasks" &
+		curl -s -m 30 -o "$CY_TMP/exp-$i" -H "Authorization: Bearer $ALICE" \
+			-H 'Content-Type: application/json' \
+			--data-binary '{"prompt":"true","input_mode":"commands","task_name":"race"}' \
+			"$CY_GATEWAY_URL/v1/tasks" &
+	done
+	wait
+	[ "$(cat "$CY_TMP"/gen-* | jq -r .task_name | sort -u | grep -cE '^task-[0-9]+$')" = 20 ]
+	[ "$(cat "$CY_TMP"/exp-* | jq -r .task_name | sort -u | grep -cE '^race(-([2-9]|1[0-9]|20))?$')" = 20 ]
+	[ "$(cy_psql "SELECT count(*) FROM tasks t JOIN users u ON u.id = t.created_by
+		WHERE u.handle = 'alice' AND t.summary ~ '^(task-[0-9]+|race.*)$'")" = 43 ]
+}
+
 @test "create: explicit project_id and the per-user default project" {
 	pid=$(cy_psql "INSERT INTO projects (slug, display_name) VALUES ('proj-x', 'X') RETURNING id")
 	create "{\"prompt\":\"true\",\"input_mode\":\"commands\",\"project_id\":\"$pid\"}"
@@ -163,7 +191,9 @@ create()
 	[ "$(jq -r '[.tasks[].status] | unique | join(",")' <<<"$body")" = queued ]
 	# Only the caller's tasks.
 	cy_api GET "/v1/tasks?limit=200" "" "$ALICE"
-	[ "$(jq '.tasks | length' <<<"$body")" = 1 ]
+	[ "$(jq '.tasks | length' <<<"$body")" = "$(cy_psql "SELECT count(*) FROM tasks
+		WHERE created_by = (SELECT id FROM users WHERE handle = 'alice')")" ]
+	[ "$(jq '[.tasks[] | select(.task_name | startswith("page-"))] | length' <<<"$body")" = 0 ]
 	for q in limit=0 limit=201 limit=abc cursor=garbage status=pending-ish; do
 		cy_api GET "/v1/tasks?$q" "" "$TOKEN"
 		[ "$status_code" = 400 ]
