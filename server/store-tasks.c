@@ -1,7 +1,7 @@
 /*
  * Task and job SQL for the task routes (store-tasks.h).  A task and its job
- * are inserted by one statement, which also takes a generated name
- * ("task-N") from the user's counter (task_name_seq); the unique
+ * are inserted by one statement, named by the user or "task-N" from the
+ * user's counter (task_name_seq, bumped by a statement of its own); the unique
  * (created_by, summary) and idempotency indexes settle races between
  * concurrent creates on any replica: an insert that conflicts inserts
  * nothing and is retried with another name, or answers with the task its
@@ -123,7 +123,7 @@ static int task_insert_artifacts(const struct task_new *t, const char *id,
 /*
  * Task and job in one statement returning the task row, or no row when a
  * unique index refused it (the name is taken, or the idempotency key was
- * used meanwhile).  name NULL takes "task-N" from the user's counter.
+ * used meanwhile).
  */
 static PGresult *task_insert_one(const struct task_new *t, const char *id,
 	const char *project, const char *name, struct cy_error *err)
@@ -148,19 +148,36 @@ static PGresult *task_insert_one(const struct task_new *t, const char *id,
 	p[14] = t->req_labels ? t->req_labels : "{}";
 	p[15] = t->req_gpus ? t->req_gpus : "0";
 	return db_exec("task_insert_one",
-		"WITH s AS (INSERT INTO task_name_seq (user_id, seq) SELECT $2::uuid, 1 "
-		"WHERE $7::text IS NULL ON CONFLICT (user_id) DO UPDATE "
-		"SET seq = task_name_seq.seq + 1 RETURNING seq), "
-		"t AS (INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, "
-		"summary, input_mode, idempotency_key) SELECT $1::uuid, $2, $3, $4, $5, $6, "
-		"COALESCE($7, (SELECT 'task-' || seq FROM s)), $8, $9 "
-		"ON CONFLICT DO NOTHING RETURNING *), "
+		"WITH t AS (INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, "
+		"summary, input_mode, idempotency_key) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
+		"$8, $9) ON CONFLICT DO NOTHING RETURNING *), "
 		"j AS (INSERT INTO jobs (task_id, status, payload, result, exit_code, ended_at, "
 		"priority, max_attempts, retry_backoff_s, req_labels, req_gpus) "
 		"SELECT t.id, CASE WHEN $5::bool THEN 'failed' ELSE 'queued' END, $10::jsonb, "
 		"$11::jsonb, CASE WHEN $5::bool THEN -1 END, CASE WHEN $5::bool THEN now() END, "
 		"$12::int, $13::int, $14::int, $15::text[], $16::int FROM t) "
 		"SELECT " TASK_COLS " FROM t", 16, p, err);
+}
+
+/*
+ * The next generated name, "task-N", from the user's counter.  A statement
+ * of its own, so the counter's row lock lasts only this short transaction,
+ * not the insert of the task (creates of one user would queue behind it).
+ */
+static char *task_generated_name(const char *user_id, struct cy_error *err)
+{
+	const char *p[1] = { user_id };
+	PGresult *res = db_exec("task_name_next",
+		"INSERT INTO task_name_seq (user_id, seq) VALUES ($1::uuid, 1) "
+		"ON CONFLICT (user_id) DO UPDATE SET seq = task_name_seq.seq + 1 RETURNING seq",
+		1, p, err);
+	char *name;
+
+	if (!res)
+		return NULL;
+	name = xasprintf("task-%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return name;
 }
 
 /* The task an earlier create with this idempotency key made (0 or 1 row). */
@@ -231,7 +248,9 @@ PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_
 			PQclear(res);
 		}
 		/* A name of the user's own: the first free one of base, base-2, ... */
-		if (t->name && *t->name && !(name = task_choose_name(t, err)))
+		name = t->name && *t->name ? task_choose_name(t, err) :
+			task_generated_name(t->user_id, err);
+		if (!name)
 			return NULL;
 		res = task_try_create(t, project, name, err);
 		free(name);
