@@ -186,6 +186,8 @@ cg_v2_setup(const char *base)
 		snprintf(pid, sizeof(pid), "%d", (int)getpid());
 		if ((mkdir(leaf, 0755) < 0 && errno != EEXIST) ||
 		    cg_write(leaf, "cgroup.procs", pid) < 0) {
+			cy_log_warn("cgroup_v2_unusable", "path", leaf, "error", strerror(errno),
+				NULL);
 			free(leaf);
 			free(procs);
 			return false;
@@ -199,8 +201,12 @@ cg_v2_setup(const char *base)
 		if (!(cg.mask & (1u << i)))
 			continue;
 		snprintf(on, sizeof(on), "+%s", ctl_names[i]);
-		if (cg_write(base, "cgroup.subtree_control", on) < 0)
+		/* EBUSY: another process shares the node's cgroup (no Delegate=yes?). */
+		if (cg_write(base, "cgroup.subtree_control", on) < 0) {
+			cy_log_warn("cgroup_controller_unavailable", "path", base, "controller",
+				ctl_names[i], "error", strerror(errno), NULL);
 			cg.mask &= ~(1u << i);
+		}
 	}
 	return cg.mask != 0;
 }

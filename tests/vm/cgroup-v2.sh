@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Manual check (not part of `make test`): cynode-node's per-job cgroup v2
+# code (node/sandbox-cgroup.c) on a pure cgroup v2 host, the Debian 12
+# default, in a throw-away VM.  Hosts with cgroup v1 controllers (hybrid)
+# never take that path, so tests/node/*.bats cannot cover it.
+#
+#   sudo tests/vm/cgroup-v2.sh    # after `make`; a few minutes the first
+#                                 # time (debootstrap), 2 minutes after that
+#
+# Needs root, debootstrap, qemu-system-x86 and e2fsprogs (apt-get install
+# qemu-system-x86 debootstrap), and only Debian's archive: it debootstraps
+# a minimal bookworm (kernel, bubblewrap, jq and the node's libraries) into
+# $CYNODE_VM_DIR (default /tmp/cynode-vm, kept between runs; delete it to
+# start over), copies build/cynode-node and tests/vm/cgroup-v2-guest.sh in,
+# makes an ext4 image of it and boots it with qemu (TCG; CYNODE_VM_KVM=1
+# for KVM) with the guest script as init.  The guest mounts
+# cgroup2 at /sys/fs/cgroup and runs jobs through `cynode-node --run-job`
+# with memory, pids and cpu limits, OOM, fork bomb, timeout and cancel,
+# checking the limits in the job's cgroup and that no cgroup or process is
+# left (see the guest script).  Prints the guest's "VM:" lines; exits 0
+# when every check passed.  The full console is in $CYNODE_VM_DIR/console.log.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+W=${CYNODE_VM_DIR:-/tmp/cynode-vm}
+MIRROR=${CYNODE_VM_MIRROR:-http://deb.debian.org/debian}
+PKGS=linux-image-amd64,bubblewrap,jq,procps,libmicrohttpd12,libcurl4,libjansson4,libyaml-0-2
+PKGS=$PKGS,libseccomp2,libssl3
+
+die() { echo "cgroup-v2.sh: $*" >&2; exit 2; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, mkfs.ext4 -d of a root-owned tree)"
+for t in debootstrap qemu-system-x86_64 mkfs.ext4; do
+	command -v "$t" >/dev/null || die "needs $t (apt-get install qemu-system-x86 debootstrap)"
+done
+[ -x "$top/build/cynode-node" ] || die "build cynode-node first: make -C $top"
+mkdir -p "$W"
+
+if [ ! -e "$W/rootfs/.cynode-ready" ]; then
+	rm -rf "$W/rootfs"
+	echo "cgroup-v2.sh: debootstrap bookworm into $W/rootfs (log: $W/debootstrap.log)"
+	debootstrap --variant=minbase --include="$PKGS" bookworm "$W/rootfs" "$MIRROR" \
+		>"$W/debootstrap.log" 2>&1 || die "debootstrap failed, see $W/debootstrap.log"
+	touch "$W/rootfs/.cynode-ready"
+fi
+install -m 0755 "$top/build/cynode-node" "$W/rootfs/usr/local/bin/cynode-node"
+install -m 0755 "$here/cgroup-v2-guest.sh" "$W/rootfs/cynode-guest.sh"
+
+kernel=$(find "$W/rootfs/boot" -name 'vmlinuz-*' | sort | tail -1)
+initrd=$(find "$W/rootfs/boot" -name 'initrd.img-*' | sort | tail -1)
+[ -n "$kernel" ] && [ -n "$initrd" ] || die "no kernel or initrd in $W/rootfs/boot"
+rm -f "$W/disk.img"
+truncate -s 3G "$W/disk.img"
+mkfs.ext4 -q -F -d "$W/rootfs" "$W/disk.img"
+
+# TCG by default: it needs nothing of the host and takes about a minute;
+# CYNODE_VM_KVM=1 uses KVM (a nested-virtualization host may hang in it).
+accel=(-machine accel=tcg -cpu max)
+if [ "${CYNODE_VM_KVM:-0}" = 1 ]; then
+	accel=(-enable-kvm)
+fi
+echo "cgroup-v2.sh: booting $(basename "$kernel") (${accel[*]})"
+timeout "${CYNODE_VM_TIMEOUT:-1200}" qemu-system-x86_64 "${accel[@]}" -m 1024 -smp 2 \
+	-nographic -no-reboot -kernel "$kernel" -initrd "$initrd" \
+	-drive "file=$W/disk.img,if=virtio,format=raw" \
+	-append "root=/dev/vda rw console=ttyS0 init=/cynode-guest.sh panic=-1 quiet" \
+	</dev/null >"$W/console.log" 2>&1 || true
+tr -d '\r' <"$W/console.log" | grep '^VM: ' || true
+tr -d '\r' <"$W/console.log" | grep -q '^VM: summary .* 0 failed$' ||
+	die "FAILED (or the VM did not finish): see $W/console.log"
