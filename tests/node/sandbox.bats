@@ -282,3 +282,26 @@ refused()
 	run pgrep -f 'sleep 43'
 	assert_failure
 }
+
+@test "a job's cgroups exist while it runs and are removed after a timeout" {
+	local pid i groups
+	jq -cn '{version:1, task_id:"t", job_id:"j-cg", sandbox:{command:["/bin/sh","-c",
+		"touch /workspace/started; sleep 30"], timeout_seconds:3,
+		resources:{memory_mb:64, pids:32}}}' >"$D/cg.json"
+	"$CY_BUILD/cynode-node" --config "$D/node.yaml" --run-job "$D/cg.json" >"$D/cg.out" &
+	pid=$!
+	for i in $(seq 1 50); do
+		[ -e "$D/state/sandbox_mounts/j-cg/workspace/started" ] && break
+		sleep 0.1
+	done
+	# v1: one group per controller; v2: one (tests/vm/cgroup-v2.sh checks v2).
+	groups=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'cynode-*-j-cg' 2>/dev/null)
+	wait "$pid"
+	output=$(cat "$D/cg.out")
+	[ "$(field .status)" = timeout ]
+	[ -n "$groups" ] || skip "this host gives the node no cgroups"
+	for g in $groups; do
+		[ ! -e "$g" ]
+	done
+	[ -z "$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'cynode-*-j-cg' 2>/dev/null)" ]
+}
