@@ -163,6 +163,23 @@ expected_etc()
 	cmp /etc/passwd "$D/state/$gen/passwd"
 }
 
+@test "without a prepared /etc (state dir unusable) jobs bind the entries one by one" {
+	sed -e 's|state_dir: .*|state_dir: "/dev/null/state"|' \
+		-e "s|^sandbox:|sandbox:\n  mount_root: \"$D/fb-mounts\"|" "$D/node.yaml" >"$D/node-fb.yaml"
+	grep -q fb-mounts "$D/node-fb.yaml"
+	jq -cn '{version:1, task_id:"t", job_id:"j-fb",
+		sandbox:{command:["/bin/sh","-c","md5sum </etc/passwd; ls -A /etc"]}}' >"$D/req-fb.json"
+	run "$CY_BUILD/cynode-node" --config "$D/node-fb.yaml" --run-job "$D/req-fb.json"
+	assert_success
+	assert_output --partial 'event=sandbox_etc_failed'
+	assert_output --partial 'fallback="one bind per /etc entry"'
+	# The log line (stderr) follows the JSON (stdout) on its last line.
+	output=$(printf '%s\n' "$output" | sed -e 's/^}ts=.*/}/' -e '/^ts=/d')
+	[ "$(field .status)" = completed ]
+	[ "$(field .stdout | head -1)" = "$(md5sum </etc/passwd)" ]
+	diff <(field .stdout | sed '1d;/^$/d' | sort) <(expected_etc)
+}
+
 @test "workspace is writable and kept after the run with job.json" {
 	job j-ws 'echo data >/workspace/out.txt && cat /job/job.json'
 	assert_success
