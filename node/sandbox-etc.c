@@ -290,6 +290,13 @@ walk_sources(struct walk *w, int dfd)
 	return ret;
 }
 
+/* A number for temporary names (jobs' threads remove generations too). */
+static unsigned
+etc_next(void)
+{
+	return __atomic_add_fetch(&etc_seq, 1, __ATOMIC_RELAXED);
+}
+
 /* <state_dir>/sandbox-etc.KIND... into a new string. */
 static char *
 etc_name(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -352,7 +359,9 @@ gen_remove(const char *path)
 	if (fd < 0)
 		return;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		dead = etc_name("dead.%d.%u", (int)getpid(), ++etc_seq);
+		/* Next to it, not from etc_dir: a job may end after sb_etc_stop. */
+		dead = xasprintf("%.*s/" ETC_PREFIX "dead.%d.%u", (int)(strrchr(path, '/') - path),
+			path, (int)getpid(), etc_next());
 		if (rename(path, dead) == 0)
 			cy_rm_rf(dead);
 		free(dead);
@@ -399,7 +408,7 @@ etc_build(struct cy_error *err)
 	char *tmp, *path = NULL;
 	int dfd;
 
-	tmp = etc_name("tmp.%d.%u", (int)getpid(), ++etc_seq);
+	tmp = etc_name("tmp.%d.%u", (int)getpid(), etc_next());
 	cy_rm_rf(tmp);
 	if (mkdir(tmp, 0700) < 0 ||
 	    (dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
