@@ -694,12 +694,35 @@ ld_stream(struct cfg_load *ld)
 	}
 }
 
+/* Runs body over ld's input with a parser set up, then releases it. */
+static int
+ld_run(struct cfg_load *ld, int (*body)(struct cfg_load *, void *), void *arg)
+{
+	int ret;
+
+	if (!yaml_parser_initialize(&ld->parser))
+		return cy_error_set(ld->err, ENOMEM, "%s: yaml: cannot initialise parser",
+			ld->name);
+	yaml_parser_set_input_string(&ld->parser, (const unsigned char *)ld->data, ld->len);
+	ret = body(ld, arg);
+	if (ld->have_ev)
+		yaml_event_delete(&ld->ev);
+	yaml_parser_delete(&ld->parser);
+	return ret;
+}
+
+static int
+ld_stream_body(struct cfg_load *ld, void *arg)
+{
+	(void)arg;
+	return ld_stream(ld);
+}
+
 static int
 cfg_parse(const char *name, const char *data, size_t len, const struct cy_cfg_key *keys,
 	size_t nkeys, void *target, bool *seen, struct cy_error *err)
 {
 	struct cfg_load ld;
-	int ret;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.name = name;
@@ -710,14 +733,7 @@ cfg_parse(const char *name, const char *data, size_t len, const struct cy_cfg_ke
 	ld.target = target;
 	ld.seen = seen;
 	ld.err = err;
-	if (!yaml_parser_initialize(&ld.parser))
-		return cy_error_set(err, ENOMEM, "%s: yaml: cannot initialise parser", name);
-	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)data, len);
-	ret = ld_stream(&ld);
-	if (ld.have_ev)
-		yaml_event_delete(&ld.ev);
-	yaml_parser_delete(&ld.parser);
-	return ret;
+	return ld_run(&ld, ld_stream_body, NULL);
 }
 
 /* One document of any shape, converted whole (cy_yaml_to_json). */
@@ -748,12 +764,17 @@ fail:
 	return -1;
 }
 
+static int
+ld_document_body(struct cfg_load *ld, void *out)
+{
+	return ld_document_json(ld, out);
+}
+
 int
 cy_yaml_to_json(const char *name, const char *data, size_t len, json_t **out,
 	struct cy_error *err)
 {
 	struct cfg_load ld;
-	int ret;
 
 	*out = NULL;
 	memset(&ld, 0, sizeof(ld));
@@ -761,14 +782,7 @@ cy_yaml_to_json(const char *name, const char *data, size_t len, json_t **out,
 	ld.data = data;
 	ld.len = len;
 	ld.err = err;
-	if (!yaml_parser_initialize(&ld.parser))
-		return cy_error_set(err, ENOMEM, "%s: yaml: cannot initialise parser", name);
-	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)data, len);
-	ret = ld_document_json(&ld, out);
-	if (ld.have_ev)
-		yaml_event_delete(&ld.ev);
-	yaml_parser_delete(&ld.parser);
-	return ret;
+	return ld_run(&ld, ld_document_body, out);
 }
 
 /* ---- load phases ---- */

@@ -239,13 +239,28 @@ cy_random_token(const char *prefix, size_t nbytes)
 	return out;
 }
 
+/*
+ * SHA-256 fetched once: EVP_sha256() makes every EVP_Digest() look the
+ * algorithm up again (OpenSSL 3 implicit fetch), which was half the cost of
+ * a cached token check.
+ */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+}
+
 void
 cy_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
 
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+	pthread_once(&sha256_once, sha256_fetch);
+	if (!sha256_md || !EVP_Digest(data, len, md, &mdlen, sha256_md, NULL) || mdlen != 32) {
 		fprintf(stderr, "fatal: SHA-256 failed\n");
 		abort();
 	}
