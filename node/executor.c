@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -431,19 +430,6 @@ job_parse(struct node *n, const json_t *req, struct job_req *r, enum cy_problem 
 	return job_parse_sandbox(n, sb, r, prob, d);
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	remove(path);
-	return 0;
-}
-
-static void
-rm_rf(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
 /* Creates <mount_root>/<job_id>/{workspace,job} and job/job.json. */
 static int
 job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char **dirp,
@@ -460,7 +446,7 @@ job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char
 	ws = xasprintf("%s/workspace", dir);
 	jd = xasprintf("%s/job", dir);
 	jf = xasprintf("%s/job/job.json", dir);
-	rm_rf(dir);
+	cy_rm_rf(dir);
 	if (mkdir(dir, 0711) < 0 || mkdir(ws, 0700) < 0 || mkdir(jd, 0700) < 0) {
 		cy_error_errno(err, "creating job directory '%s'", dir);
 		goto out;
@@ -698,7 +684,7 @@ node_cleanup_jobs(struct node *n, long long max_age_s)
 		p = xasprintf("%s/%s", n->cfg.mount_root, de->d_name);
 		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && st.st_mtime < cutoff &&
 		    !job_active(n, de->d_name))
-			rm_rf(p);
+			cy_rm_rf(p);
 		free(p);
 	}
 	closedir(d);
@@ -748,6 +734,14 @@ int
 node_sandbox_probe(const struct node *n, struct cy_error *err)
 {
 	node_runtime_select(&n->cfg);
+	if (runtime == &sandbox_bwrap) {
+		struct cy_error eerr = CY_ERROR_INIT;
+
+		/* Without the prepared /etc, jobs bind its entries one by one. */
+		if (sb_etc_start(n->cfg.state_dir, "/etc", &eerr) < 0)
+			cy_log_error("sandbox_etc_failed", "error", eerr.msg, "fallback",
+				"one bind per /etc entry", NULL);
+	}
 	if (cy_mkdir_p(n->cfg.mount_root, 0755, 0711) < 0)
 		return cy_error_errno(err, "cannot create mount root '%s'", n->cfg.mount_root);
 	if (node_mount_root_traversable(n->cfg.mount_root, err) < 0)

@@ -105,13 +105,6 @@ node_image_rootfs_exists(const struct node_config *c, const char *name)
 	return p != NULL;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	remove(path);
-	return 0;
-}
-
 /* Setuid and setgid bits gain nothing in a sandbox (nosuid); drop them anyway. */
 static int
 strip_suid(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -217,9 +210,9 @@ image_import(const struct node_config *c, const char *name, const char *src)
 	rc = 0;
 out:
 	if (tmp)
-		nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+		cy_rm_rf(tmp);
 	if (old)
-		nftw(old, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+		cy_rm_rf(old);
 	free(old);
 	free(sh);
 	free(tmp);
@@ -280,7 +273,7 @@ image_rm(const struct node_config *c, const char *name)
 		fprintf(stderr, "cynode-node: no imported image '%s'\n", name);
 		rc = 1;
 	} else {
-		nftw(dst, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+		cy_rm_rf(dst);
 		printf("image '%s' removed\n", name);
 	}
 	free(dst);

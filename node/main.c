@@ -23,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "node.h"
+#include "sandbox.h"
 #include "strnum.h"
 #include "version.h"
 #include "fsutil.h"
@@ -275,6 +276,7 @@ main(int argc, char **argv)
 		rc = 0;
 	}
 out:
+	sb_etc_stop();
 	free(n.base_url);
 	node_config_apply_release(&n);
 	node_config_release(&n.cfg);

@@ -35,6 +35,7 @@
 #include "json.h"
 #include "log.h"
 #include "node.h"
+#include "sandbox.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -582,6 +583,11 @@ manager_run(struct node *n, struct cy_error *err)
 		if (!mgr_fatal[0])
 			mgr_heartbeat(n, cap, hash);
 		json_decref(cap);
+		if (sb_etc_refresh(&perr) < 0) {
+			cy_log_error("sandbox_etc_failed", "error", perr.msg, "fallback",
+				"the previous copy stays", NULL);
+			cy_error_clear(&perr);
+		}
 	}
 	if (mgr_fatal[0]) {
 		cy_error_set(err, EACCES, "%s", mgr_fatal);

@@ -2,8 +2,9 @@
  * The bubblewrap sandbox runtime.  A job runs as `bwrap` with every
  * namespace unshared (user, PID, mount, IPC, UTS, network: only lo), an
  * unprivileged uid (bwrap itself is started as uid 65534 when the node runs
- * as root), a read-only root made of the host's /usr, /bin, /lib... plus a
- * few /etc files (image "host") or of an image directory's top-level
+ * as root), a read-only root made of the host's /usr, /bin, /lib... plus
+ * the node's prepared copy of a few /etc entries bound at /etc from an fd
+ * (image "host", sandbox-etc.c) or of an image directory's top-level
  * entries, a private size-limited /tmp, /proc and /dev, writable /workspace
  * and /job bound from already opened directory fds (so the unprivileged uid
  * needs no path to them), a cleared environment, no capabilities,
@@ -41,6 +42,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "fsutil.h"
 #include "sandbox.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -55,7 +57,8 @@
 #define FD_JOB 5
 #define FD_SECCOMP 6
 #define FD_ARGS 7
-#define FD_N 8
+#define FD_ETC 8	/* the prepared /etc (host image), else closed */
+#define FD_N 9
 
 enum { KILLED_NONE, KILLED_CANCEL, KILLED_SHUTDOWN };
 
@@ -131,23 +134,30 @@ bwrap_root_entry(struct args *a, const char *root, const char *name)
 	}
 }
 
-/* The host image: system directories and the few /etc files programs need. */
+/*
+ * The host image: system directories and the few /etc entries programs
+ * need, as one bind of the prepared copy (FD_ETC), or when there is none
+ * (it could not be built) one bind per entry.
+ */
 static void
-bwrap_host_root(struct args *a)
+bwrap_host_root(struct args *a, bool prepared_etc)
 {
 	static const char *const dirs[] = { "usr", "bin", "sbin", "lib", "lib32", "lib64",
 		"libx32", NULL };
-	static const char *const etc[] = { "/etc/passwd", "/etc/group", "/etc/hosts",
-		"/etc/nsswitch.conf", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
-		"/etc/alternatives", "/etc/localtime", "/etc/ssl", "/etc/ca-certificates",
-		"/etc/os-release", "/etc/debian_version", "/etc/profile", "/etc/bash.bashrc",
-		"/etc/mime.types", NULL };
+	char path[256];
 	size_t i;
 
 	for (i = 0; dirs[i]; i++)
 		bwrap_root_entry(a, "/", dirs[i]);
-	for (i = 0; etc[i]; i++)
-		args_add3(a, "--ro-bind-try", etc[i], etc[i]);
+	if (prepared_etc) {
+		snprintf(path, sizeof(path), "%d", FD_ETC);
+		args_add3(a, "--ro-bind-fd", path, "/etc");
+		return;
+	}
+	for (i = 0; sb_etc_names[i]; i++) {
+		snprintf(path, sizeof(path), "/etc/%s", sb_etc_names[i]);
+		args_add3(a, "--ro-bind-try", path, path);
+	}
 }
 
 /* An image directory: every top-level entry but the ones the sandbox provides. */
@@ -249,22 +259,14 @@ out:
 static int
 bwrap_memfd(const char *name, const void *data, size_t len, struct cy_error *err)
 {
-	const char *p = data;
 	int fd = memfd_create(name, MFD_CLOEXEC);
 
 	if (fd < 0)
 		return cy_error_errno(err, "memfd_create");
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			return cy_error_errno(err, "writing %s", name);
-		}
-		p += n;
-		len -= (size_t)n;
+	if (cy_write_all(fd, data, len) < 0) {
+		cy_error_errno(err, "writing %s", name);
+		close(fd);
+		return -1;
 	}
 	if (lseek(fd, 0, SEEK_SET) < 0) {
 		close(fd);
@@ -284,7 +286,8 @@ bwrap_seccomp_fd(struct cy_error *err)
 }
 
 static int
-bwrap_build(const struct sandbox_job *job, struct args *a, struct cy_error *err)
+bwrap_build(const struct sandbox_job *job, bool prepared_etc, struct args *a,
+	struct cy_error *err)
 {
 	char fdbuf[32];
 	size_t i;
@@ -303,7 +306,7 @@ bwrap_build(const struct sandbox_job *job, struct args *a, struct cy_error *err)
 		if (bwrap_image_root(a, job->rootfs, err) < 0)
 			return -1;
 	} else {
-		bwrap_host_root(a);
+		bwrap_host_root(a, prepared_etc);
 	}
 	args_add3(a, "--proc", "/proc", NULL);
 	args_add3(a, "--dev", "/dev", NULL);
@@ -369,7 +372,7 @@ bwrap_argv(const struct sandbox_job *job)
 
 /* What the child needs before exec, prepared by the parent. */
 struct child_setup {
-	int fds[FD_N];		/* stdin stdout stderr status ws job seccomp args */
+	int fds[FD_N];		/* stdin stdout stderr status ws job seccomp args etc */
 	char **argv;		/* bwrap --args 7 -- COMMAND... */
 	const struct sb_cgroup *cg;
 	struct rlimit rl[4];
@@ -416,12 +419,14 @@ bwrap_child(const struct child_setup *cs)
 	sb_cgroup_enter(cs->cg);
 	/* Move everything above 16 first so the dup2s below cannot clobber a source. */
 	for (i = 0; i < FD_N; i++) {
-		tmp[i] = fcntl(cs->fds[i], F_DUPFD, 16);
-		if (tmp[i] < 0)
+		tmp[i] = i == FD_ETC && cs->fds[i] < 0 ? -1 : fcntl(cs->fds[i], F_DUPFD, 16);
+		if (tmp[i] < 0 && i != FD_ETC)
 			_exit(127);
 	}
 	for (i = 0; i < FD_N; i++) {
-		if (dup2(tmp[i], i) < 0)
+		if (tmp[i] < 0)
+			close(i);
+		else if (dup2(tmp[i], i) < 0)
 			_exit(127);
 	}
 	close_range(FD_N, ~0U, 0);
@@ -567,8 +572,9 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	struct args a = { NULL, 0, 0 };
 	struct cy_buf status = CY_BUF_INIT;
 	struct running r = { NULL, NULL, -1, 0, NULL };
-	struct child_setup cs = { { -1, -1, -1, -1, -1, -1, -1, -1 }, NULL, NULL, { { 0, 0 } },
-		{ 0 }, 0 };
+	struct child_setup cs = { { -1, -1, -1, -1, -1, -1, -1, -1, -1 }, NULL, NULL,
+		{ { 0, 0 } }, { 0 }, 0 };
+	struct sb_etc_gen *etc = NULL;
 	struct sb_cgroup cg;
 	char path[4096];
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, stp[2] = { -1, -1 };
@@ -582,7 +588,10 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	memset(&cg, 0, sizeof(cg));
 	for (i = 0; i < SB_CG_N; i++)
 		cg.procs_fd[i] = -1;
-	if (bwrap_build(job, &a, err) < 0)
+	/* Held until the job ends: the bind shares the generation's inodes. */
+	if (!job->rootfs)
+		etc = sb_etc_acquire(&cs.fds[FD_ETC]);
+	if (bwrap_build(job, etc != NULL, &a, err) < 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/workspace", job->job_dir);
 	cs.fds[FD_WS] = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -661,6 +670,7 @@ out:
 		if (i != 1 && i != 2 && i != FD_STATUS && cs.fds[i] >= 0)
 			close(cs.fds[i]);
 	}
+	sb_etc_release(etc);
 	cy_buf_release(&status);
 	args_free(&a);
 	free(cs.argv);

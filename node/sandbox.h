@@ -107,6 +107,27 @@ bool sb_cgroup_pids_hit(const struct sb_cgroup *c);
 /* Kills what is left, removes the cgroups and frees c's fields. */
 void sb_cgroup_destroy(struct sb_cgroup *c);
 
+/*
+ * sandbox-etc.c: the host image's /etc, copied once into
+ * <state_dir>/sandbox-etc.<pid>.<n> and bound with one mount per job.
+ */
+#define SB_ETC_FILE_MAX (4LL << 20)	/* larger files are skipped */
+#define SB_ETC_TOTAL_MAX (32LL << 20)	/* a larger copy fails */
+extern const char *const sb_etc_names[];	/* the entries, NULL-terminated */
+struct sb_etc_gen;
+/* Builds the first generation from src_root ("/etc"); -1 with err (no copy then). */
+int sb_etc_start(const char *state_dir, const char *src_root, struct cy_error *err);
+/* Rebuilds when the sources changed: 1 rebuilt, 0 unchanged, -1 with err (old kept). */
+int sb_etc_refresh(struct cy_error *err);
+/* The current generation with an O_PATH fd on it, held until released; NULL: none. */
+struct sb_etc_gen *sb_etc_acquire(int *fd);
+void sb_etc_release(struct sb_etc_gen *g);
+const char *sb_etc_path(const struct sb_etc_gen *g);
+/* Drops the current generation (removed once no job holds it). */
+void sb_etc_stop(void);
+/* For the unit test: the per-file and total byte limits. */
+void sb_etc_set_limits(long long file_max, long long total_max);
+
 void sandbox_result_release(struct sandbox_result *res);
 /*
  * Reads the job's stdout and stderr (each capped at max while reading) and

@@ -125,6 +125,61 @@ field() { printf '%s' "$output" | jq -r "$1"; }
 	refute_output --partial psk
 }
 
+# The /etc entries the host image shows (node/sandbox-etc.c), as on this host:
+# symlinks, world-readable files and world-searchable directories.
+expected_etc()
+{
+	local e
+	for e in passwd group hosts nsswitch.conf ld.so.cache ld.so.conf ld.so.conf.d \
+		alternatives localtime ssl ca-certificates os-release debian_version profile \
+		bash.bashrc mime.types; do
+		if [ -L "/etc/$e" ] ||
+			{ [ -f "/etc/$e" ] && [ -n "$(find "/etc/$e" -maxdepth 0 -perm -o+r)" ]; } ||
+			{ [ -d "/etc/$e" ] && [ -n "$(find "/etc/$e" -maxdepth 0 -perm -o+x)" ]; }; then
+			echo "$e"
+		fi
+	done | sort
+}
+
+@test "/etc shows exactly the prepared entries, passwd as on the host" {
+	echo "node-config-marker" >"$D/state/etc-marker.conf"
+	job j-etc 'ls -A /etc; echo ---; md5sum </etc/passwd; echo ---
+		ls -A /etc/ssl; cat /etc/shadow; touch /etc/x 2>/dev/null; echo rc=$?'
+	assert_success
+	[ "$(field .status)" = completed ]
+	local out=$(field .stdout)
+	[ "$(printf '%s\n' "$out" | sed -n '1,/^---$/p' | sed '$d' | sort)" = "$(expected_etc)" ]
+	[ -n "$(expected_etc)" ]
+	[ "$(printf '%s\n' "$out" | sed -n '/^---$/,/^---$/p' | sed -n 2p)" = "$(md5sum </etc/passwd)" ]
+	[[ "$out" != *shadow* && "$out" != *marker* && "$out" != *node.yaml* ]]
+	# /etc/ssl/private (root-only on the host) is not even listed.
+	if [ -d /etc/ssl/private ]; then [[ "$out" != *private* ]]; fi
+	[[ "$(field .stderr)" == *"/etc/shadow: No such file or directory"* ]]
+	[[ "$out" == *rc=1* ]]
+	# One prepared generation, named by the state dir's symlink, mode 0755.
+	local gen=$(readlink "$D/state/sandbox-etc")
+	[[ "$gen" == sandbox-etc.* ]]
+	[ "$(stat -c %a "$D/state/$gen")" = 755 ]
+	cmp /etc/passwd "$D/state/$gen/passwd"
+}
+
+@test "without a prepared /etc (state dir unusable) jobs bind the entries one by one" {
+	sed -e 's|state_dir: .*|state_dir: "/dev/null/state"|' \
+		-e "s|^sandbox:|sandbox:\n  mount_root: \"$D/fb-mounts\"|" "$D/node.yaml" >"$D/node-fb.yaml"
+	grep -q fb-mounts "$D/node-fb.yaml"
+	jq -cn '{version:1, task_id:"t", job_id:"j-fb",
+		sandbox:{command:["/bin/sh","-c","md5sum </etc/passwd; ls -A /etc"]}}' >"$D/req-fb.json"
+	run "$CY_BUILD/cynode-node" --config "$D/node-fb.yaml" --run-job "$D/req-fb.json"
+	assert_success
+	assert_output --partial 'event=sandbox_etc_failed'
+	assert_output --partial 'fallback="one bind per /etc entry"'
+	# The log line (stderr) follows the JSON (stdout) on its last line.
+	output=$(printf '%s\n' "$output" | sed -e 's/^}ts=.*/}/' -e '/^ts=/d')
+	[ "$(field .status)" = completed ]
+	[ "$(field .stdout | head -1)" = "$(md5sum </etc/passwd)" ]
+	diff <(field .stdout | sed '1d;/^$/d' | sort) <(expected_etc)
+}
+
 @test "workspace is writable and kept after the run with job.json" {
 	job j-ws 'echo data >/workspace/out.txt && cat /job/job.json'
 	assert_success

@@ -1,7 +1,9 @@
 /*
- * Unit tests for lib/fsutil.c: mkdir -p with separate parent and leaf modes.
+ * Unit tests for lib/fsutil.c: mkdir -p with separate parent and leaf modes,
+ * rm -rf that does not follow symlinks, writing a whole buffer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -35,9 +37,42 @@ test_mkdir_p(void)
 	ok(system(path) == 0, "cleanup");
 }
 
+static void
+test_rm_rf_and_write_all(void)
+{
+	char base[] = "/tmp/cy-fsutil-XXXXXX", keep[] = "/tmp/cy-fsutil-keep-XXXXXX";
+	char path[256], buf[16] = "";
+	struct stat st;
+	int fd;
+
+	ok(mkdtemp(base) != NULL && mkdtemp(keep) != NULL, "temp dirs");
+	snprintf(path, sizeof(path), "%s/a/b", base);
+	ok(cy_mkdir_p(path, 0755, 0555) == 0, "a tree with a read-only directory");
+	snprintf(path, sizeof(path), "%s/file", keep);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ok(fd >= 0 && cy_write_all(fd, "hello", 5) == 0, "cy_write_all writes");
+	close(fd);
+	fd = open(path, O_RDONLY);
+	ok(fd >= 0 && read(fd, buf, sizeof(buf)) == 5 && !strcmp(buf, "hello"), "all of it");
+	close(fd);
+	snprintf(path, sizeof(path), "%s/a/link", base);
+	ok(symlink(keep, path) == 0, "a symlink to a directory outside");
+	cy_rm_rf(base);
+	ok(stat(base, &st) < 0 && errno == ENOENT, "cy_rm_rf removes the tree");
+	snprintf(path, sizeof(path), "%s/file", keep);
+	ok(stat(path, &st) == 0, "but not what a symlink points to");
+	cy_rm_rf(keep);
+	ok(stat(keep, &st) < 0, "cleanup");
+	fd = open("/dev/full", O_WRONLY);
+	ok(fd < 0 || (cy_write_all(fd, "x", 1) == -1 && errno == ENOSPC), "a write error: -1");
+	if (fd >= 0)
+		close(fd);
+}
+
 int
 main(void)
 {
 	RUN_TEST(test_mkdir_p);
+	RUN_TEST(test_rm_rf_and_write_all);
 	return tap_done();
 }
