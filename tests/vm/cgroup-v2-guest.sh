@@ -9,17 +9,23 @@
 # (what systemd's Delegate=yes gives a cynode-node.service: a fresh
 # cgroup per start with memory, pids and cpu available) and in the root
 # cgroup (a node started without systemd).
+#
+# Run by cynode-vm.service under systemd (the second boot, not PID 1) it
+# checks the same through real systemd services (systemd-run), with and
+# without Delegate=yes.
 PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
-mount -t tmpfs tmpfs /tmp
-mount -t tmpfs tmpfs /run
-mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/pts /dev/shm
-mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /dev/shm
+if [ $$ = 1 ]; then
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys 2>/dev/null
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup
+	mount -t tmpfs tmpfs /tmp
+	mount -t tmpfs tmpfs /run
+	mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+	mkdir -p /dev/pts /dev/shm
+	mount -t devpts devpts /dev/pts
+	mount -t tmpfs tmpfs /dev/shm
+fi
 
 CG=/sys/fs/cgroup
 SVC=$CG/cynode.service
@@ -36,7 +42,7 @@ info() { echo "VM: # $*"; }
 info "kernel $(uname -r)"
 info "cgroup mounts: $(awk '$9 ~ /^cgroup/ {printf "%s on %s; ", $9, $5}' /proc/self/mountinfo)"
 info "root controllers: $(cat $CG/cgroup.controllers)"
-echo "+memory +pids +cpu" >$CG/cgroup.subtree_control
+[ $$ = 1 ] && echo "+memory +pids +cpu" >$CG/cgroup.subtree_control
 
 mkdir -p $D/state
 printf 'x\n' >$D/psk
@@ -84,7 +90,7 @@ node_bg()
 }
 
 # The node's cgroup base for PLACE, and the job cgroups left in it.
-base() { if [ "$PLACE" = svc ]; then echo "$SVC"; else echo "$CG"; fi; }
+base() { if [ "$PLACE" = root ]; then echo "$CG"; else echo "$SVC"; fi; }
 job_groups()
 {
 	find "$(base)" -mindepth 1 -maxdepth 1 -type d ! -name node ! -name cynode.service
@@ -186,6 +192,79 @@ suite()
 	check "[$PLACE] no job cgroup left after the bench" no_leftovers
 }
 
+# sd UNIT [PROPERTY...] -- ARGS: cynode-node ARGS as the transient service UNIT
+sd()
+{
+	u=$1
+	shift
+	set -- --quiet --wait --pipe --unit="$u" "$@"
+	systemd-run "$@" </dev/null
+}
+
+systemd_suite()
+{
+	info "systemd: $(systemctl --version | head -1)"
+	PLACE=systemd
+	SVC=$CG/system.slice/cynode-lim.service
+	req hello 'echo hello'
+	out=$(sd cynode-hello -p Delegate=yes cynode-node --config $D/node.yaml --run-job $D/hello.json)
+	check "[systemd] echo hello completes (Delegate=yes)" [ "$(field .status)/$(field .stdout)" = completed/hello ]
+
+	rm -f "$D/state/sandbox_mounts/lim/workspace/started"
+	req lim 'touch /workspace/started; sleep 20' '"resources":{"memory_mb":64,"pids":32,"cpu_cores":0.5}'
+	sd cynode-lim -p Delegate=yes cynode-node --config $D/node.yaml --run-job $D/lim.json >"$D/lim.out" &
+	i=0
+	while [ ! -e "$D/state/sandbox_mounts/lim/workspace/started" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	g=$(job_groups | head -1)
+	info "service cgroup: $(find "$SVC" -mindepth 1 -type d | tr '\n' ' ')"
+	check "[systemd] the node moved itself into the node leaf" \
+		grep -q "$(systemctl show -P MainPID cynode-lim)" "$SVC/node/cgroup.procs"
+	check "[systemd] memory.max 64 MB" [ "$(cat "$g/memory.max" 2>&1)" = 67108864 ]
+	check "[systemd] pids.max 32" [ "$(cat "$g/pids.max" 2>&1)" = 32 ]
+	check "[systemd] cpu.max 0.5 cores" [ "$(cat "$g/cpu.max" 2>&1)" = "50000 100000" ]
+	systemctl stop cynode-lim
+	wait
+	out=$(cat "$D/lim.out")
+	check "[systemd] systemctl stop cancels the job: status canceled" [ "$(field .status)" = canceled ]
+	check "[systemd] the service's cgroup is gone" [ ! -e "$SVC" ]
+	check "[systemd] no process of the job left" no_job_procs
+
+	# systemd's default OOMPolicy=stop stops the whole service when the
+	# kernel OOM-kills any process in its cgroup, a job's included: the
+	# node's unit needs OOMPolicy=continue (README).
+	out=$(sd cynode-oomstop -p Delegate=yes cynode-node --config $D/node.yaml --run-job $D/mem.json)
+	info "memory hog, Delegate=yes, default OOMPolicy: $(field .status) $(field .exit_code) $(field .stderr | tr '\n' ' ')"
+	out=$(sd cynode-mem -p Delegate=yes -p OOMPolicy=continue cynode-node --config $D/node.yaml \
+		--run-job $D/mem.json)
+	check "[systemd] a memory hog ends failed, 137 (Delegate=yes, OOMPolicy=continue)" \
+		[ "$(field .status)/$(field .exit_code)" = failed/137 ]
+	check "[systemd] ... and is reported as out of memory" has "$(field .stderr)" "memory limit 64 MB"
+	out=$(sd cynode-fork -p Delegate=yes cynode-node --config $D/node.yaml --run-job $D/fork.json)
+	check "[systemd] a fork bomb reports the process limit (Delegate=yes)" \
+		has "$(field .stderr)" "process limit (32 processes)"
+	check "[systemd] no process of the fork bomb left" no_job_procs
+
+	# Without Delegate=yes the node is still alone in its service's cgroup.
+	out=$(sd cynode-nodeleg -p OOMPolicy=continue cynode-node --config $D/node.yaml --run-job $D/mem.json)
+	info "without Delegate=yes: $(field .status) $(field .exit_code) $(field .stderr | tr '\n' ' ')"
+	check "[systemd] without Delegate=yes a memory hog ends failed" [ "$(field .status)" = failed ]
+	check "[systemd] no job cgroup left anywhere" \
+		[ -z "$(find $CG -type d -name 'cynode-[0-9]*')" ]
+}
+
+if [ $$ != 1 ]; then
+	# The requests of the init-mode suite, for systemd_suite.
+	req mem 'x=a; while :; do x="$x$x"; done' '"resources":{"memory_mb":64}'
+	req fork 'bomb() { bomb | bomb & }; bomb; sleep 3; echo bombed' \
+		'"timeout_seconds":15,"resources":{"pids":32}'
+	systemd_suite
+	echo "VM: summary $n tests, $fails failed"
+	systemctl poweroff
+	exit 0
+fi
 suite
 PLACE=root
 suite
