@@ -232,9 +232,11 @@ systemd_suite()
 	check "[systemd] the service's cgroup is gone" [ ! -e "$SVC" ]
 	check "[systemd] no process of the job left" no_job_procs
 
-	# systemd's default OOMPolicy=stop stops the whole service when the
-	# kernel OOM-kills any process in its cgroup, a job's included: the
-	# node's unit needs OOMPolicy=continue (README).
+	# systemd's default OOMPolicy=stop stops a service when the kernel
+	# OOM-kills one of its processes, a job's included (seen without
+	# Delegate=yes: the job ends canceled); the node's unit wants
+	# OOMPolicy=continue (README).  Informational: systemd acts on it
+	# asynchronously, so the outcome here is a race.
 	out=$(sd cynode-oomstop -p Delegate=yes cynode-node --config $D/node.yaml --run-job $D/mem.json)
 	info "memory hog, Delegate=yes, default OOMPolicy: $(field .status) $(field .exit_code) $(field .stderr | tr '\n' ' ')"
 	out=$(sd cynode-mem -p Delegate=yes -p OOMPolicy=continue cynode-node --config $D/node.yaml \
