@@ -357,6 +357,10 @@ int store_task_cancel(const char *task_id, char *status, size_t statuslen,
 	if (store_run("task_cancel",
 		"UPDATE tasks SET status = 'canceled', closed = true WHERE id = $1::uuid",
 		1, p, err) < 0 ||
+	    store_run("task_cancel_attempts",
+		"UPDATE job_attempts SET status = 'canceled', ended_at = now() "
+		"WHERE status = 'running' AND job_id IN (SELECT id FROM jobs "
+		"WHERE task_id = $1::uuid AND status = 'running')", 1, p, err) < 0 ||
 	    store_run("task_cancel_jobs",
 		"UPDATE jobs SET status = 'canceled', ended_at = now() WHERE task_id = $1::uuid "
 		"AND status NOT IN ('completed', 'failed', 'canceled')", 1, p, err) < 0)

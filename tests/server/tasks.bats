@@ -348,4 +348,9 @@ create()
 	sleep 4
 	cy_api GET /v1/tasks/cancel-running/result "" "$TOKEN"
 	[ "$(jq -r .status <<<"$body")" = canceled ]
+	# The attempt that was running ends with the cancel, not left 'running'.
+	run cy_psql "SELECT a.status, a.ended_at IS NOT NULL FROM job_attempts a
+		JOIN jobs j ON j.id = a.job_id JOIN tasks t ON t.id = j.task_id
+		WHERE t.summary = 'cancel-running'"
+	[ "$output" = "canceled|t" ]
 }
