@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "caphash.h"
+#include "fsutil.h"
 #include "gpu.h"
 #include "json.h"
 #include "timeutil.h"
@@ -44,13 +45,8 @@ put(const char *rel, const char *text)
 	snprintf(path, sizeof(path), "%s/%s", base, rel);
 	slash = strrchr(path, '/');
 	*slash = '\0';
-	if (access(path, F_OK) != 0) {
-		char cmd[600];
-
-		snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", path);
-		if (system(cmd) != 0)
-			abort();
-	}
+	if (cy_mkdir_p(path, 0755, 0755) < 0)
+		abort();
 	*slash = '/';
 	f = fopen(path, "w");
 	if (!f)
@@ -244,14 +240,12 @@ test_detect(void)
 int
 main(void)
 {
-	char cmd[300];
-
 	make_tree();
 	RUN_TEST(test_drm);
 	RUN_TEST(test_smi);
 	RUN_TEST(test_hash);
 	RUN_TEST(test_detect);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-	ok(system(cmd) == 0, "cleanup");
+	cy_rm_rf(base);
+	ok(access(base, F_OK) < 0, "cleanup");
 	return tap_done();
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "sandbox.h"
 #include "tap.h"
 
@@ -329,14 +330,12 @@ test_reuse_and_sweep(void)
 int
 main(void)
 {
-	char cmd[300];
-
 	make_tree();
 	RUN_TEST(test_copy);
 	RUN_TEST(test_refresh);
 	RUN_TEST(test_limits);
 	RUN_TEST(test_reuse_and_sweep);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-	ok(system(cmd) == 0, "cleanup");
+	cy_rm_rf(base);
+	ok(access(base, F_OK) < 0, "cleanup");
 	return tap_done();
 }
