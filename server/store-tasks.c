@@ -5,7 +5,9 @@
  * (created_by, summary) and idempotency indexes settle races between
  * concurrent creates on any replica: an insert that conflicts inserts
  * nothing and is retried with another name, or answers with the task its
- * Idempotency-Key made first.  No lock is held across statements.
+ * Idempotency-Key made first.  Creates asking for the same name of one user
+ * take turns under an advisory lock (task_name_lock); no other lock is held
+ * across statements.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -23,7 +25,10 @@
 #include "task-name.h"
 #include "banned.h"
 
-/* Tries of a create that lost a race for its name to a concurrent one. */
+/*
+ * Tries of a create that lost a race for its name: a generated name taken
+ * meanwhile by an explicit one, or an explicit "task-N" by a generated one.
+ */
 #define TASK_CREATE_TRIES 8
 
 #define TASK_COLS \
@@ -190,48 +195,73 @@ static PGresult *task_idempotent(const struct task_new *t, struct cy_error *err)
 }
 
 /*
- * One try: the task and its job (and, in a transaction, its attachments).
- * The task row, an empty result when a unique index refused the insert, or
- * NULL on error.
+ * Serialises the creates of one user that ask for the same name (on every
+ * replica) until the transaction ends, so they take base, base-2, ... in
+ * turn instead of racing for the same free one.  Other names and users are
+ * not held up; a hash collision only serialises two unrelated names.
+ */
+static int task_name_lock(const struct task_new *t, struct cy_error *err)
+{
+	const char *p[2] = { t->user_id, t->name };
+
+	return store_run("task_name_lock",
+		"SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 7061))",
+		2, p, err);
+}
+
+/*
+ * One try: the task and its job, and its attachments.  A transaction holds
+ * an explicit name's lock from the choice of the name to the insert, and the
+ * attachments with their task.  The task row, an empty result when a unique
+ * index refused the insert, or NULL on error.
  */
 static PGresult *task_try_create(const struct task_new *t, const char *project,
-	const char *name, struct cy_error *err)
+	struct cy_error *err)
 {
+	bool named = t->name && *t->name;
+	bool tx = named || t->nattachments > 0;
 	char id[CY_UUID_LEN + 1];
 	const char *p[1] = { id };
-	PGresult *res;
+	PGresult *res = NULL;
+	char *name = NULL;
 
 	cy_uuid_v4(id);
-	if (t->nattachments == 0)
-		return task_insert_one(t, id, project, name, err);
-	if (db_begin(err) < 0)
+	/* The counter's statement runs outside: its row lock stays short. */
+	if (!named && !(name = task_generated_name(t->user_id, err)))
 		return NULL;
+	if (tx && db_begin(err) < 0)
+		goto out;
+	if (named && (task_name_lock(t, err) < 0 || !(name = task_choose_name(t, err))))
+		goto fail;
 	if (!(res = task_insert_one(t, id, project, name, err)))
 		goto fail;
-	if (PQntuples(res) == 0) {
-		db_rollback();
-		return res;
+	if (!tx)
+		goto out;
+	if (PQntuples(res) > 0 && t->nattachments > 0) {
+		PQclear(res);
+		if (task_insert_artifacts(t, id, err) < 0 ||
+		    !(res = db_exec("task_get_id",
+			      "SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1::uuid", 1, p, err)))
+			goto fail;
 	}
-	PQclear(res);
-	if (task_insert_artifacts(t, id, err) < 0 ||
-	    !(res = db_exec("task_get_id",
-		      "SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1::uuid", 1, p, err)))
-		goto fail;
 	if (db_commit(err) < 0) {
 		PQclear(res);
-		return NULL;
+		res = NULL;
 	}
-	return res;
+	goto out;
 fail:
+	PQclear(res);
+	res = NULL;
 	db_rollback();
-	return NULL;
+out:
+	free(name);
+	return res;
 }
 
 PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_error *err)
 {
 	char project[CY_UUID_LEN + 1];
 	PGresult *res = NULL;
-	char *name = NULL;
 	int try;
 
 	*replayed = false;
@@ -247,15 +277,7 @@ PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_
 			}
 			PQclear(res);
 		}
-		/* A name of the user's own: the first free one of base, base-2, ... */
-		name = t->name && *t->name ? task_choose_name(t, err) :
-			task_generated_name(t->user_id, err);
-		if (!name)
-			return NULL;
-		res = task_try_create(t, project, name, err);
-		free(name);
-		name = NULL;
-		if (!res || PQntuples(res) > 0)
+		if (!(res = task_try_create(t, project, err)) || PQntuples(res) > 0)
 			return res;
 		PQclear(res);
 	}
