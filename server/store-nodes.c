@@ -117,8 +117,8 @@ int store_node_ack(const char *node_id, const char *status, const char *error_ms
 	res = db_exec("node_ack",
 		"UPDATE nodes SET config_ack_at = COALESCE($2::timestamptz, now()), "
 		"config_ack_status = $3, config_ack_error = $4, config_ack_version = $5, "
-		"config_applied_version = CASE WHEN $3 = 'applied' THEN $5 "
-		"ELSE config_applied_version END, "
+		"config_applied_version = CASE WHEN $3 = 'applied' AND $5 = config_version "
+		"THEN $5 ELSE config_applied_version END, "
 		"last_seen_at = now() WHERE id = $1::uuid", 5, p, err);
 	if (!res)
 		return -1;
