@@ -27,6 +27,7 @@
 
 #include "alloc.h"
 #include "httpd.h"
+#include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "banned.h"
@@ -327,6 +328,49 @@ client_ip(struct MHD_Connection *conn, char *out, size_t size)
 }
 
 /* Last callback: health, auth, handler. */
+/* Query iterator: stops at the first name or value that is not UTF-8 text. */
+static enum MHD_Result
+query_text_ok(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+	const char *value, size_t value_size)
+{
+	const char **bad = cls;
+
+	(void)kind;
+	if (!cy_utf8_valid(key, key_size) || strlen(key) != key_size ||
+	    (value && (!cy_utf8_valid(value, value_size) || strlen(value) != value_size))) {
+		*bad = key;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Path ids and query parameters reach handlers (and SQL) only as UTF-8
+ * text without NUL bytes; anything else is a 400 naming the part.
+ */
+static int
+req_text_check(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const char *bad = NULL;
+	size_t i;
+
+	for (i = 0; i < req->nparams; i++)
+		if (!cy_utf8_valid(req->params[i], strlen(req->params[i]))) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"path segment %zu of %s is not valid UTF-8", i + 1,
+				req->route->pattern);
+			return -1;
+		}
+	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, query_text_ok, &bad);
+	if (bad) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"query parameter '%.64s' is not valid UTF-8 text (or holds a NUL byte)",
+			cy_utf8_valid(bad, strlen(bad)) ? bad : "?");
+		return -1;
+	}
+	return 0;
+}
+
 static enum MHD_Result
 req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 	const char *url, const char *method)
@@ -383,6 +427,8 @@ req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 		ctx->auth = req.auth;
 	}
 	ctx->authed = 1;
+	if (req_text_check(&req, &resp) < 0)
+		return send_resp(d, conn, ctx, method, url, &resp);
 	pthread_mutex_lock(&ctx->susp.lock);
 	if (ctx->susp.state == SUSP_RESUMING)
 		ctx->resumed++;
@@ -671,6 +717,25 @@ cy_req_bearer(struct cy_http_req *req)
 	while (*h == ' ' || *h == '\t')
 		h++;
 	return *h ? h : NULL;
+}
+
+int
+cy_req_no_params(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	json_t *v;
+	size_t n;
+
+	if (req->body_len == 0)
+		return 0;
+	if (!(v = cy_req_json(req, resp)))
+		return -1;
+	n = json_object_size(v);
+	json_decref(v);
+	if (n == 0)
+		return 0;
+	cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		"%s takes no parameters: send an empty body or {}", req->route->pattern);
+	return -1;
 }
 
 json_t *

@@ -103,6 +103,12 @@ const char *cy_req_bearer(struct cy_http_req *req);
  * validation problem naming the parse error and returns NULL.
  */
 json_t *cy_req_json(struct cy_http_req *req, struct cy_http_resp *resp);
+/*
+ * For actions that take no parameters: 0 when the body is empty or "{}";
+ * else fills resp with a 400 and returns -1 (a body the caller believes
+ * means something must not be ignored).
+ */
+int cy_req_no_params(struct cy_http_req *req, struct cy_http_resp *resp);
 
 /*
  * Long polls.  A handler that cannot answer yet calls cy_req_suspend() and

@@ -134,6 +134,42 @@ utf8_cont(const char *s, size_t i)
 	return ((unsigned char)s[i] & 0xC0) == 0x80;
 }
 
+bool
+cy_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k, len;
+	unsigned long cp;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf)
+			len = 2, cp = p[i] & 0x1f;
+		else if (p[i] >= 0xe0 && p[i] <= 0xef)
+			len = 3, cp = p[i] & 0x0f;
+		else if (p[i] >= 0xf0 && p[i] <= 0xf4)
+			len = 4, cp = p[i] & 0x07;
+		else
+			return false;
+		if (n - i < len)
+			return false;
+		for (k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
 void
 cy_utf8_window(const char *s, size_t n, size_t off, size_t max, size_t *start, size_t *end)
 {

@@ -29,6 +29,9 @@ int cy_json_int(const json_t *obj, const char *key, long long *out);
 /* Boolean at key, or `def` when absent or not a boolean. */
 bool cy_json_bool(const json_t *obj, const char *key, bool def);
 
+/* True when s[0..n) is well-formed UTF-8 (no overlongs, surrogates or bytes past U+10FFFF). */
+bool cy_utf8_valid(const char *s, size_t n);
+
 /*
  * The window of the valid UTF-8 text s[0..n) that starts at byte `off` and
  * holds at most `max` bytes, with both ends on character boundaries: the

@@ -108,6 +108,8 @@ worker_jobs_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const char *id = req->params[0];
 
+	if (cy_req_no_params(req, resp) < 0)
+		return;
 	if (node_job_cancel(id) == 0) {
 		cy_log_info("job_canceled_by_server", "job_id", id, NULL);
 		cy_resp_json(resp, 200, json_pack("{s:s, s:b}", "job_id", id, "canceled", 1));

@@ -60,6 +60,72 @@ bool node_url_valid(const char *url)
 	return strlen(url) <= 2048;
 }
 
+/* The typed fields of a capability report the server reads (contract 3.6). */
+static const struct cap_field {
+	const char *path;
+	json_type type;
+	json_int_t lo, hi;	/* integers only */
+} cap_fields[] = {
+	{ "reported_at", JSON_STRING, 0, 0 },
+	{ "node.labels", JSON_ARRAY, 0, 0 },
+	{ "compute.cpu_cores", JSON_INTEGER, 0, 1 << 20 },
+	{ "compute.ram_mb", JSON_INTEGER, 0, (json_int_t)1 << 40 },
+	{ "gpu.present", JSON_TRUE, 0, 0 },
+	{ "gpu.devices", JSON_ARRAY, 0, 0 },
+	{ "sandbox.supported", JSON_TRUE, 0, 0 },
+	{ "sandbox.max_concurrency", JSON_INTEGER, 1, 100000 },
+	{ "inference.supported", JSON_TRUE, 0, 0 },
+	{ "inference.mode", JSON_STRING, 0, 0 },
+	{ "inference.existing_service", JSON_TRUE, 0, 0 },
+};
+
+static const char *cap_type_name(const struct cap_field *f)
+{
+	switch (f->type) {
+	case JSON_STRING:
+		return "a string";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_TRUE:
+		return "a boolean";
+	default:
+		return "an integer";
+	}
+}
+
+int node_capability_check(const json_t *cap, struct cy_http_resp *resp)
+{
+	const struct cap_field *f;
+	json_t *v, *l;
+	size_t i;
+
+	for (f = cap_fields; f < cap_fields + sizeof(cap_fields) / sizeof(cap_fields[0]); f++) {
+		v = cy_json_path(cap, f->path);
+		if (!v || json_is_null(v))
+			continue;
+		if (f->type == JSON_TRUE ? json_is_boolean(v) :
+		    f->type == JSON_INTEGER ? json_is_integer(v) &&
+		    json_integer_value(v) >= f->lo && json_integer_value(v) <= f->hi :
+		    json_typeof(v) == f->type)
+			continue;
+		if (f->type == JSON_INTEGER)
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"%s must be an integer from %lld to %lld", f->path,
+				(long long)f->lo, (long long)f->hi);
+		else
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s must be %s", f->path,
+				cap_type_name(f));
+		return -1;
+	}
+	json_array_foreach(cy_json_path(cap, "node.labels"), i, l)
+		if (!json_is_string(l)) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"node.labels[%zu] must be a string", i);
+			return -1;
+		}
+	return 0;
+}
+
 void node_capability_canon(const json_t *cap, char **text, char hash[72])
 {
 	*text = json_dumps(cap, JSON_COMPACT | JSON_SORT_KEYS);

@@ -19,6 +19,12 @@ bool node_slug_valid(const char *slug);
 /* An absolute http:// or https:// URL with a host. */
 bool node_url_valid(const char *url);
 /*
+ * 0 when the report's typed fields (labels, counts, booleans the server
+ * reads) have their contract types; else fills resp (400 naming the field), -1.
+ */
+int node_capability_check(const json_t *cap, struct cy_http_resp *resp);
+
+/*
  * Canonical text of a capability report (compact, sorted keys) and its
  * capability_hash (lib/caphash.h, the same as the node computes); caller
  * frees *text.

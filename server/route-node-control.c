@@ -85,7 +85,8 @@ static json_t *register_check(const json_t *body, struct cy_http_resp *resp)
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "capability must be an object");
 		return NULL;
 	}
-	if (node_payload_version(cap, "capability report", resp) < 0)
+	if (node_payload_version(cap, "capability report", resp) < 0 ||
+	    node_capability_check(cap, resp) < 0)
 		return NULL;
 	slug = cy_json_path_str(cap, "node.node_slug");
 	if (!slug || !*slug) {
@@ -396,6 +397,7 @@ void h_nodes_capability(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	if (node_payload_version(body, "capability report", resp) < 0 ||
+	    node_capability_check(body, resp) < 0 ||
 	    node_slug_matches(body, "node.node_slug", a, resp) < 0)
 		goto out;
 	node_capability_canon(body, &text, hash);

@@ -112,7 +112,7 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	size_t i;
 	int rc;
 
-	if (!may_manage_tokens(a, resp))
+	if (!may_manage_tokens(a, resp) || cy_req_no_params(req, resp) < 0)
 		return;
 	if (!(body = cy_req_json(req, resp)))
 		return;

@@ -274,7 +274,7 @@ set_active(struct cy_http_req *req, struct cy_http_resp *resp, bool active)
 	json_t *d = NULL;
 	int rc;
 
-	if (target_lock(req, resp, &t) < 0)
+	if (cy_req_no_params(req, resp) < 0 || target_lock(req, resp, &t) < 0)
 		return;
 	if (!active && !strcmp(t.id, a->user_id)) {
 		db_rollback();

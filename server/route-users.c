@@ -87,6 +87,8 @@ h_users_revoke_sessions(struct cy_http_req *req, struct cy_http_resp *resp)
 	json_t *d;
 	int rc;
 
+	if (cy_req_no_params(req, resp) < 0)
+		return;
 	if (!cy_uuid_valid(id)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "user id must be a UUID");
 		return;

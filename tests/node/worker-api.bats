@@ -83,3 +83,68 @@ teardown_file() { cy_teardown_file; }
 	assert_output --partial "PSK"
 	refute_output --partial wrong-psk
 }
+
+# worker_token: the Worker API bearer token the server got in the node's config
+worker_token()
+{
+	curl -s -m 10 -H "Authorization: Bearer $(cat "$CY_TMP/node-node-01/state/credentials/node.jwt")" \
+		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token
+}
+
+# garbage BODY STATUS TEXT: jobs:run answers STATUS with a problem naming TEXT
+garbage()
+{
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" "$1" "$tok"
+	[ "$status_code" = "$2" ] || { echo "$1 -> $status_code $body"; return 1; }
+	[[ $(jq -r .type <<<"$body") == @(urn:cynodeai:error:validation|*/unsupported-payload-version) ]] ||
+		{ echo "$1 -> $body"; return 1; }
+	[[ $(jq -r .detail <<<"$body") == *"$3"* ]] || { echo "$1 -> $body"; return 1; }
+}
+
+@test "jobs:run, cancel and logs: garbage is 400/404 naming the field, and runs nothing" {
+	local tok ok='"version":1,"task_id":"t-garbage","job_id":"j-garbage"'
+
+	tok=$(worker_token)
+	garbage 'not json' 400 'invalid JSON'
+	garbage '[1]' 400 'expected an object'
+	garbage "{$ok}" 400 'sandbox must be an object'
+	garbage '{"version":"1","task_id":"t","job_id":"j","sandbox":{"command":["true"]}}' 400 version
+	garbage "{$ok,\"sandbox\":{\"command\":\"true\"}}" 400 sandbox.command
+	garbage "{$ok,\"sandbox\":{\"command\":[1]}}" 400 'sandbox.command[0]'
+	garbage "{$ok,\"sandbox\":{\"command\":[\"true\"],\"env\":{\"A\":1}}}" 400 sandbox.env.A
+	garbage "{$ok,\"sandbox\":{\"command\":[\"true\"],\"timeout_seconds\":-1}}" 400 \
+		sandbox.timeout_seconds
+	garbage "{$ok,\"sandbox\":{\"command\":[\"true\"],\"timeout_seconds\":\"9\"}}" 400 \
+		sandbox.timeout_seconds
+	garbage "{$ok,\"sandbox\":{\"command\":[\"true\"],\"network_policy\":\"open\"}}" 400 \
+		sandbox.network_policy
+	garbage "{$ok,\"sandbox\":{\"command\":[\"true\"],\"resources\":{\"memory_mb\":-5}}}" 400 \
+		sandbox.resources
+	garbage "{$ok,\"sandbox\":{\"command\":[\"true\"],\"image\":7}}" 400 sandbox.image
+	# Nothing ran and no result was kept for the refused jobs.
+	[ -z "$(find "$CY_TMP/node-node-01/state" -name '*garbage*')" ]
+	cy_api GET "$CY_NODE_URL/v1/worker/jobs/j-garbage/logs" "" "$tok"
+	[ "$status_code" = 404 ]
+
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs/no-such-job/cancel" "" "$tok"
+	[ "$status_code" = 404 ]
+	[ "$(jq -r .status <<<"$body")" = 404 ]
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs/%ff%fe/cancel" "{}" "$tok"
+	[ "$status_code" = 400 ]
+	assert_output --partial "not valid UTF-8"
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs/no-such-job/cancel" 'not json' "$tok"
+	[ "$status_code" = 400 ]
+	assert_output --partial "invalid JSON"
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs/no-such-job/cancel" '{"force":true}' "$tok"
+	[ "$status_code" = 400 ]
+	assert_output --partial "takes no parameters"
+	cy_api GET "$CY_NODE_URL/v1/worker/jobs/%ff%fe/logs" "" "$tok"
+	[ "$status_code" = 400 ]
+	assert_output --partial "not valid UTF-8"
+	cy_api GET "$CY_NODE_URL/v1/worker/jobs/no-such-job/logs?stderr_offset=-1" "" "$tok"
+	[ "$status_code" = 400 ]
+	assert_output --partial stderr_offset
+	cy_api GET "$CY_NODE_URL/v1/worker/jobs/no-such-job/logs?stdout_offset=%00" "" "$tok"
+	[ "$status_code" = 400 ]
+	assert_output --partial stdout_offset
+}
