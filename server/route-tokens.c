@@ -112,7 +112,7 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	size_t i;
 	int rc;
 
-	if (!may_manage_tokens(a, resp) || cy_req_no_params(req, resp) < 0)
+	if (!may_manage_tokens(a, resp))
 		return;
 	if (!(body = cy_req_json(req, resp)))
 		return;
@@ -228,7 +228,7 @@ h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp)
 	json_t *d;
 	int rc;
 
-	if (!may_manage_tokens(a, resp))
+	if (!may_manage_tokens(a, resp) || cy_req_no_params(req, resp) < 0)
 		return;
 	if (!cy_uuid_valid(id))
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "token id must be a UUID");

@@ -198,7 +198,10 @@ admin()
 @test "the system user cannot be changed or logged into" {
 	local a
 	for act in disable enable role reset_password; do
-		admin POST "/v1/users/system/$act" '{"role":"admin","password":"long enough"}'
+		case $act in
+		disable | enable) admin POST "/v1/users/system/$act" '{}' ;;
+		*) admin POST "/v1/users/system/$act" '{"role":"admin","password":"long enough"}' ;;
+		esac
 		[ "$status_code" = 400 ] || { echo "$act -> $status_code"; false; }
 		run jq -r .detail <<<"$body"
 		assert_output "user 'system' is reserved"
@@ -237,4 +240,73 @@ admin()
 	run cy_psql "SELECT success, coalesce(reason, '-') FROM auth_audit_log
 		WHERE event_type = 'password_changed' AND subject_handle = 'pia' ORDER BY created_at"
 	assert_output $'f|wrong current password\nt|-'
+}
+
+@test "enable, disable and revoke_sessions take no parameters: other bodies are 400, nothing changes" {
+	local id a
+	admin POST /v1/users '{"handle":"gary","password":"gary-password"}'
+	id=$(jq -r .id <<<"$body")
+	cy_api POST /v1/auth/login '{"handle":"gary","password":"gary-password"}'
+	a=$(jq -r .access_token <<<"$body")
+	for act in disable enable; do
+		admin POST "/v1/users/gary/$act" 'not json'
+		[ "$status_code" = 400 ]
+		assert_output --partial "invalid JSON"
+		admin POST "/v1/users/gary/$act" '{"active":false}'
+		[ "$status_code" = 400 ]
+		assert_output --partial "takes no parameters"
+	done
+	admin POST "/v1/users/$id/revoke_sessions" '["all"]'
+	[ "$status_code" = 400 ]
+	[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
+	# Still active, the session still works, nothing audited.
+	[ "$(cy_psql "SELECT is_active FROM users WHERE handle = 'gary'")" = t ]
+	cy_api GET /v1/users/me "" "$a"
+	[ "$status_code" = 200 ]
+	[ "$(cy_psql "SELECT count(*) FROM admin_audit_log WHERE target = 'gary' AND action <> 'user.create'")" = 0 ]
+	# The empty body and {} are the parameterless forms.
+	admin POST /v1/users/gary/disable '{}'
+	[ "$status_code" = 200 ]
+	admin POST /v1/users/gary/enable ''
+	[ "$status_code" = 200 ]
+}
+
+@test "own password and reset_password: wrong types and bad JSON are 400, the password is kept" {
+	local a
+	admin POST /v1/users '{"handle":"tess","password":"tess-password"}'
+	cy_api POST /v1/auth/login '{"handle":"tess","password":"tess-password"}'
+	a=$(jq -r .access_token <<<"$body")
+	for b in '{"current_password":"tess-password","new_password":12345678901}' \
+		'{"current_password":["tess-password"],"new_password":"tess-password-2"}' \
+		'{"current_password":"tess-password","new_password":' '"tess-password-2"'; do
+		cy_api POST /v1/users/me/password "$b" "$a"
+		[ "$status_code" = 400 ] || { echo "$b -> $status_code $body"; false; }
+		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
+	done
+	cy_api POST /v1/users/me/password '{"current_password":"tess-password","new_password":7}' "$a"
+	assert_output --partial new_password
+	for b in '{"password":12345678901}' '{"password":null}' '{"password":["x"]}' 'password=x' \
+		"{\"password\":\"$(head -c 5000 /dev/zero | tr '\0' p)\"}"; do
+		admin POST /v1/users/tess/reset_password "$b"
+		[ "$status_code" = 400 ] || { echo "${b:0:40} -> $status_code $body"; false; }
+	done
+	admin POST /v1/users/tess/reset_password '{"password":7}'
+	assert_output --partial password
+	cy_api POST /v1/auth/login '{"handle":"tess","password":"tess-password"}'
+	[ "$status_code" = 200 ]
+	cy_api GET /v1/users/me "" "$a"
+	[ "$status_code" = 200 ]
+}
+
+@test "audit list: garbage query values are 400 naming the parameter" {
+	local q
+	for q in limit=0 limit=501 limit=abc limit=99999999999999999999 source=bogus \
+		since=yesterday until=2026-13-01T00:00:00Z cursor=zz 'actor=%ff%fe' 'action=%00x'; do
+		admin GET "/v1/audit?$q"
+		[ "$status_code" = 400 ] || { echo "$q -> $status_code $body"; false; }
+		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
+		[[ $(jq -r .detail <<<"$body") == *"${q%%=*}"* ]] || { echo "$q -> $body"; false; }
+	done
+	admin GET "/v1/audit?limit=1&source=all"
+	[ "$status_code" = 200 ]
 }
