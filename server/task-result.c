@@ -86,7 +86,7 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			"wait must be an integer number of seconds between 0 and %d", WAIT_MAX_S);
 	seq = task_wait_seq();
-	if (cy_req_no_params(req, resp) < 0 || !(res = task_lookup(req, resp)))
+	if (!(res = task_lookup(req, resp)))
 		return;
 	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
 	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, TC_STATUS));
@@ -128,7 +128,7 @@ void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 	PGresult *res, *running;
 	int rc, i;
 
-	if (!(res = task_lookup(req, resp)))
+	if (cy_req_no_params(req, resp) < 0 || !(res = task_lookup(req, resp)))
 		return;
 	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
 	PQclear(res);

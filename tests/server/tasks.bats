@@ -269,6 +269,36 @@ create()
 	[ "$status_code" = 404 ]
 }
 
+@test "cancel takes no parameters: a garbage body is 400 and the task stays queued" {
+	create '{"prompt":"true","input_mode":"commands","task_name":"keep-me"}'
+	for b in 'not json' '{"force":true}' '[]' '"yes"'; do
+		cy_api POST /v1/tasks/keep-me/cancel "$b" "$TOKEN"
+		[ "$status_code" = 400 ] || { echo "$b -> $status_code $body"; false; }
+		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
+	done
+	cy_api GET /v1/tasks/keep-me "" "$TOKEN"
+	[ "$(jq -r .status <<<"$body")" = queued ]
+	cy_api POST /v1/tasks/keep-me/cancel '{}' "$TOKEN"
+	[ "$status_code" = 200 ]
+}
+
+@test "task ids and query values that are not UTF-8 text are 400, never 500" {
+	local p
+	for p in '/v1/tasks/%ff%fe' '/v1/tasks/%c0%af/result' '/v1/tasks/%ed%a0%80/logs' \
+		'/v1/tasks?status=%ff' '/v1/tasks?cursor=%00' '/v1/tasks/x/logs?stream=%80'; do
+		cy_api GET "$p" "" "$TOKEN"
+		[ "$status_code" = 400 ] || { echo "$p -> $status_code $body"; false; }
+		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
+		[[ $(jq -r .detail <<<"$body") == *"UTF-8"* ]]
+	done
+	cy_api POST /v1/tasks/%ff/cancel "" "$TOKEN"
+	[ "$status_code" = 400 ]
+	assert_output --partial "path segment 1 of /v1/tasks/{id}/cancel is not valid UTF-8"
+	# A name in UTF-8 is just an unknown task.
+	cy_api GET /v1/tasks/%c3%a9t%c3%a9 "" "$TOKEN"
+	[ "$status_code" = 404 ]
+}
+
 @test "cancel wakes a long poll at once" {
 	create '{"prompt":"true","input_mode":"commands","task_name":"cancel-wakes"}'
 	(sleep 1; curl -s -m 10 -X POST -H "Authorization: Bearer $TOKEN" \
