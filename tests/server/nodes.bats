@@ -205,6 +205,56 @@ node_jwt()
 	[ "$status_code" = 401 ]
 }
 
+@test "capability report: wrong field types are 400 naming the field, at register and later; nothing stored" {
+	local bad snap jq_edit field
+	jwt=$(node_jwt node-typed)
+	snap=$(cy_psql "SELECT capability_snapshot FROM node_capabilities WHERE node_id = (SELECT id FROM nodes WHERE node_slug = 'node-typed')")
+	while IFS='|' read -r field jq_edit; do
+		bad=$(capability node-typed | jq -c "$jq_edit")
+		cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$bad" "$jwt"
+		[ "$status_code" = 400 ] || { echo "$jq_edit -> $status_code $body"; false; }
+		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
+		[[ $(jq -r .detail <<<"$body") == "$field "* ]] || { echo "$jq_edit -> $body"; false; }
+		bad=$(capability node-new-typed | jq -c "$jq_edit")
+		cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
+			"$(jq -cn --arg p "$CY_PSK" --argjson c "$bad" '{psk:$p, capability:$c}')"
+		[ "$status_code" = 400 ] || { echo "register $jq_edit -> $status_code $body"; false; }
+		[[ $(jq -r .detail <<<"$body") == "$field "* ]]
+	done <<'EOT'
+compute.cpu_cores|.compute.cpu_cores = "many"
+compute.cpu_cores|.compute.cpu_cores = -1
+compute.ram_mb|.compute.ram_mb = 1.5
+sandbox.max_concurrency|.sandbox.max_concurrency = 0
+sandbox.max_concurrency|.sandbox.max_concurrency = "3"
+sandbox.supported|.sandbox.supported = "yes"
+inference.supported|.inference.supported = 1
+node.labels|.node.labels = "trusted"
+node.labels[1]|.node.labels = ["a", 7]
+gpu.devices|.gpu = {present: true, devices: {}}
+gpu.present|.gpu = {present: "no"}
+reported_at|.reported_at = 20260101
+EOT
+	[ "$(cy_psql "SELECT capability_snapshot FROM node_capabilities WHERE node_id = (SELECT id FROM nodes WHERE node_slug = 'node-typed')")" = "$snap" ]
+	[ "$(cy_psql "SELECT count(*) FROM nodes WHERE node_slug = 'node-new-typed'")" = 0 ]
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$(capability node-typed | jq -c '.gpu = {present: false}')" "$jwt"
+	[ "$status_code" = 204 ]
+}
+
+@test "heartbeat, config ack and capability: bad JSON and wrong shapes are 400 problem+json" {
+	local r b
+	jwt=$(node_jwt node-junk)
+	for r in heartbeat config capability; do
+		for b in '{"version":1,' '[1]' '"x"' '{"version":"1"}'; do
+			cy_api POST "$CY_CONTROL_URL/v1/nodes/$r" "$b" "$jwt"
+			[ "$status_code" = 400 ] || { echo "$r $b -> $status_code $body"; false; }
+			[ "$(jq -r .status <<<"$body")" = 400 ]
+		done
+	done
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/heartbeat" '{"version":1,"node_slug":5}' "$jwt"
+	[ "$status_code" = 400 ]
+	assert_output --partial node_slug
+}
+
 @test "node routes are also served on the gateway" {
 	cy_api POST /v1/nodes/register "$(jq -cn --arg p wrong --argjson c "$(capability g1)" '{psk:$p, capability:$c}')"
 	[ "$status_code" = 401 ]
