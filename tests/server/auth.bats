@@ -166,6 +166,39 @@ login()
 	[ "$status_code" = 401 ]
 }
 
+# named BODY: the problem in $body names refresh_token when BODY is an object
+# (else it is a JSON syntax or type error)
+named()
+{
+	if jq -e 'type == "object"' <<<"$1" >/dev/null 2>&1; then
+		[[ $(jq -r .detail <<<"$body") == *refresh_token* ]] || { echo "$1 -> $body"; return 1; }
+	else
+		[[ $(jq -r .detail <<<"$body") == *"invalid JSON"* ]] || { echo "$1 -> $body"; return 1; }
+	fi
+}
+
+@test "refresh and logout: bad JSON and wrong types are 400 naming refresh_token; the session lives on" {
+	local a r b
+	login admin "$CY_ADMIN_PASSWORD"
+	a=$(jq -r .access_token <<<"$body")
+	r=$(jq -r .refresh_token <<<"$body")
+	for b in '{"refresh_token":' '[1]' '{"refresh_token":5}' '{"refresh_token":["x"]}' \
+		'{"refresh_token":null}' '{"refresh_token":{}}'; do
+		cy_api POST /v1/auth/refresh "$b"
+		[ "$status_code" = 400 ] || { echo "refresh $b -> $status_code $body"; false; }
+		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
+		named "$b"
+		[ "$b" = '{"refresh_token":null}' ] && continue
+		cy_api POST /v1/auth/logout "$b" "$a"
+		[ "$status_code" = 400 ] || { echo "logout $b -> $status_code $body"; false; }
+		named "$b"
+	done
+	cy_api GET /v1/users/me "" "$a"
+	[ "$status_code" = 200 ]
+	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r" '{refresh_token:$t}')"
+	[ "$status_code" = 200 ]
+}
+
 @test "logout deactivates the refresh session" {
 	login admin "$CY_ADMIN_PASSWORD"
 	local a r

@@ -195,6 +195,24 @@ tina"
 	assert_output 1
 }
 
+@test "revoke takes no parameters: a garbage body is 400 and the token keeps working" {
+	local tok tid b
+	id_login tina
+	mk "$access" '{"name":"not-revoked"}'
+	tok=$(jq -r .token <<<"$body")
+	tid=$(jq -r .id <<<"$body")
+	for b in 'not json' '{"all":true}' '[]'; do
+		cy_api POST "/v1/tokens/$tid/revoke" "$b" "$access"
+		[ "$status_code" = 400 ] || { echo "$b -> $status_code $body"; false; }
+		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
+	done
+	cy_api POST /v1/tokens/%ff/revoke "" "$access"
+	[ "$status_code" = 400 ]
+	cy_api GET /v1/tasks "" "$tok"
+	[ "$status_code" = 200 ]
+	[ "$(cy_psql "SELECT revoked_at IS NULL FROM api_tokens WHERE id = '$tid'")" = t ]
+}
+
 @test "expired tokens, garbage tokens and a disabled owner are 401" {
 	local tok tid
 	id_login tina
