@@ -113,6 +113,13 @@ desired()
 	[ "$status_code" = 200 ]
 	cy_api GET "/v1/config?node=" "" "$tok"
 	[ "$status_code" = 400 ]
+	for q in "config?node=%00" "config?node=%ff" "config/status?node=%00" "config/status?node=%c0%80"; do
+		cy_api GET "/v1/$q" "" "$tok"
+		[ "$status_code" = 400 ] || { echo "$q: $status_code $body"; false; }
+		assert_output --partial "query parameter 'node'"
+	done
+	cy_api GET "/v1/config?node=NOT-A-SLUG" "" "$tok"
+	[ "$status_code" = 404 ]
 	[ "$(ndocs)" = 0 ]
 }
 
