@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "config.h"
 #include "cynork.h"
+#include "id.h"
 #include "json.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -104,6 +105,21 @@ config_wait(struct ctx *c, json_t *targets, const char *version, long long timeo
 }
 
 static int
+node_invalid(const char *slug)
+{
+	return fail(EXIT_USAGE, "invalid value '%s' for --node: want a node slug "
+		"(1-63 characters of a-z, 0-9 and '-')", slug);
+}
+
+static int
+config_get_check(const struct parsed *p)
+{
+	const char *node = opt_get(p, "node");
+
+	return node && !cy_slug_valid(node) ? node_invalid(node) : 0;
+}
+
+static int
 config_push_check(const struct parsed *p)
 {
 	const char *const *nodes;
@@ -114,8 +130,8 @@ config_push_check(const struct parsed *p)
 	if ((n > 0) == opt_set(p, "all"))
 		return fail(EXIT_USAGE, "give --node SLUG (repeatable) or --all");
 	for (i = 0; i < n; i++)
-		if (!*nodes[i])
-			return fail(EXIT_USAGE, "empty value for --node");
+		if (!cy_slug_valid(nodes[i]))
+			return node_invalid(nodes[i]);
 	if (opt_set(p, "dry-run") && (opt_set(p, "wait") || opt_get(p, "timeout")))
 		return fail(EXIT_USAGE, "--dry-run does not wait");
 	return check_file("file", opt_get(p, "file"), DOC_MAX);
@@ -271,7 +287,7 @@ const struct cmd cmd_config_push = { "config push", NULL,
 	"Admin only. Reads a node configuration document from -f FILE (YAML or JSON; - reads standard input): a mapping of policy (sandbox: allowed_images, default_network_policy restricted|none|allowlist, allowed_egress_domains, allow_privileged, allow_host_network, allow_device_mounts; updates), constraints (max_request_bytes, max_job_timeout_seconds, max_concurrency) and inference_backend (enabled, image, images.cpu|cuda|rocm, port), plus notes. The server checks it (unknown keys and bad values exit 6 before any node sees it) and stores it under a new config_version (a ULID, greater than every earlier one) for each --node SLUG, or with --all for every node and as the default of nodes registered later. An unknown slug exits 4 and pushes nothing.\n\nThe nodes learn of the new version from their next heartbeat, fetch it, check it against their own node.yaml (which may be stricter, never looser) and acknowledge applied or failed with the reason; a node refuses a version older than the one it applied. Prints config_version=V all=BOOL nodes=a,b (-o name: the version). --dry-run checks the document and the targets and stores nothing.\n\nWith --wait (or --timeout DUR), waits until every targeted node has acknowledged the version: exit 0 when all applied it, 6 when a node refused it (its reason on stderr), 124 when the wait ran out." };
 
 const struct cmd cmd_config_get = { "config get", NULL, "show a pushed configuration document",
-	NULL, get_opts, 0, 0, CMD_NEEDS_AUTH, NULL, config_get,
+	NULL, get_opts, 0, 0, CMD_NEEDS_AUTH, config_get_check, config_get,
 	"Shows the document node --node SLUG must apply (or that it runs on the built-in defaults), or without --node the latest document pushed with --all. Table output is a comment line with the version, time and author, then the document as indented JSON; -o json prints node_slug, desired_version, config_version, document, all, created_at and created_by." };
 
 const struct cmd cmd_config_status = { "config status", NULL,

@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "cynork.h"
+#include "id.h"
 #include "json.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -350,23 +351,24 @@ static int
 nodes_enroll_check(const struct parsed *p)
 {
 	const char *name = opt_get(p, "name"), *const *labels;
-	size_t nl = opt_list(p, "labels", &labels), i, k;
+	size_t nl = opt_list(p, "labels", &labels), i;
 	long long secs;
 
-	if (name) {
-		size_t n = strlen(name);
+	if (name && !cy_slug_valid(name))
+		return fail(EXIT_USAGE, "invalid value '%s' for --name: want 1-63 "
+			"characters of a-z, 0-9 and '-'", name);
+	for (i = 0; i < nl; i++) {
+		char *copy = xstrdup(labels[i]), *save = NULL, *tok;
+		int bad = !*labels[i];
 
-		for (k = 0; k < n; k++)
-			if (!((name[k] >= 'a' && name[k] <= 'z') ||
-			      (name[k] >= '0' && name[k] <= '9') || name[k] == '-'))
-				break;
-		if (n == 0 || n > 63 || k < n)
-			return fail(EXIT_USAGE, "invalid value '%s' for --name: want 1-63 "
-				"characters of a-z, 0-9 and '-'", name);
+		for (tok = strtok_r(copy, ",", &save); tok && !bad; tok = strtok_r(NULL, ",", &save))
+			bad = !cy_label_valid(tok);
+		free(copy);
+		if (bad)
+			return fail(EXIT_USAGE, "invalid value '%s' for --labels: want labels "
+				"of 1-63 characters of a-z, 0-9, '-', '_' and '.', separated by ','",
+				labels[i]);
 	}
-	for (i = 0; i < nl; i++)
-		if (!*labels[i])
-			return fail(EXIT_USAGE, "empty value for --labels");
 	if (opt_get(p, "ttl") && (cy_duration_parse(opt_get(p, "ttl"), &secs) < 0 || secs < 60))
 		return fail(EXIT_USAGE, "invalid value '%s' for --ttl: want at least 1m",
 			opt_get(p, "ttl"));

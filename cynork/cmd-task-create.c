@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "cynork.h"
+#include "id.h"
 #include "json.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -47,6 +48,9 @@ create_check(const struct parsed *p)
 	for (i = 0; i < n; i++)
 		if (list[i][strspn(list[i], " \t\r\n")] == '\0')
 			return fail(EXIT_USAGE, "--command '%s' is empty", list[i]);
+	if (opt_get(p, "project-id") && !cy_uuid_valid(opt_get(p, "project-id")))
+		return fail(EXIT_USAGE, "invalid value '%s' for --project-id: want a UUID",
+			opt_get(p, "project-id"));
 	if ((opt_get(p, "prompt") && !*opt_get(p, "prompt")) ||
 		(opt_get(p, "task") && !*opt_get(p, "task")))
 		return fail(EXIT_USAGE, "the task text is empty");

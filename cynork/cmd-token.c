@@ -48,7 +48,7 @@ token_create_check(const struct parsed *p)
 				break;
 		if (!scope_names[j])
 			return fail(EXIT_USAGE,
-				"invalid scope '%s': want tasks:read, tasks:write, nodes:read, nodes:write or admin",
+				"invalid value '%s' for --scope: want tasks:read, tasks:write, nodes:read, nodes:write or admin",
 				scopes[i]);
 	}
 	return 0;

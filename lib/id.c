@@ -290,3 +290,30 @@ cy_streq_ct(const char *a, const char *b)
 	}
 	return diff == 0;
 }
+
+/* 1-63 characters of [a-z0-9] and those of `extra`. */
+static bool
+name_valid(const char *s, const char *extra)
+{
+	size_t n = s ? strlen(s) : 0, i;
+
+	if (n == 0 || n > 63)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		      strchr(extra, s[i])))
+			return false;
+	return true;
+}
+
+bool
+cy_slug_valid(const char *s)
+{
+	return name_valid(s, "-");
+}
+
+bool
+cy_label_valid(const char *s)
+{
+	return name_valid(s, "-_.");
+}

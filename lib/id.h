@@ -17,6 +17,10 @@ void cy_random_bytes(void *buf, size_t len);
 void cy_uuid_v4(char out[CY_UUID_LEN + 1]);
 /* True for a canonical 8-4-4-4-12 hex UUID (either case). */
 bool cy_uuid_valid(const char *s);
+/* Node slugs: 1-63 characters of [a-z0-9-]. */
+bool cy_slug_valid(const char *s);
+/* Node labels: 1-63 characters of [a-z0-9_.-]. */
+bool cy_label_valid(const char *s);
 /* out must hold CY_ULID_LEN + 1 bytes; successive calls increase strictly. */
 void cy_ulid_new(char out[CY_ULID_LEN + 1]);
 bool cy_ulid_valid(const char *s);

@@ -11,7 +11,6 @@
 #include "node-payload.h"
 #include "banned.h"
 
-#define SLUG_MAX 63
 #define INFERENCE_PORT 11434
 
 int node_payload_version(const json_t *obj, const char *what, struct cy_http_resp *resp)
@@ -26,19 +25,6 @@ int node_payload_version(const json_t *obj, const char *what, struct cy_http_res
 		"unsupported %s version %.40s; supported versions: 1", what, got ? got : "(none)");
 	free(got);
 	return -1;
-}
-
-bool node_slug_valid(const char *slug)
-{
-	size_t n = strlen(slug), i;
-
-	if (n == 0 || n > SLUG_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((slug[i] >= 'a' && slug[i] <= 'z') || (slug[i] >= '0' && slug[i] <= '9') ||
-		      slug[i] == '-'))
-			return false;
-	return true;
 }
 
 bool node_url_valid(const char *url)

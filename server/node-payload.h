@@ -14,8 +14,6 @@
 
 /* 0 when obj.version is 1; else fills resp (unsupported-payload-version) and -1. */
 int node_payload_version(const json_t *obj, const char *what, struct cy_http_resp *resp);
-/* Lowercase [a-z0-9-], 1..63 characters. */
-bool node_slug_valid(const char *slug);
 /* An absolute http:// or https:// URL with a host. */
 bool node_url_valid(const char *url);
 /*

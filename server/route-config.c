@@ -21,6 +21,7 @@
 
 #include "config-doc.h"
 #include "handlers.h"
+#include "id.h"
 #include "json.h"
 #include "log.h"
 #include "node-payload.h"
@@ -46,7 +47,7 @@ push_slugs(const json_t *nodes, const char **slugs, size_t *n, struct cy_http_re
 	json_array_foreach(nodes, i, v) {
 		const char *s = json_string_value(v);
 
-		if (!s || !node_slug_valid(s)) {
+		if (!s || !cy_slug_valid(s)) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 				"nodes[%zu] must be a node slug (1-63 characters of [a-z0-9-])", i);
 			return -1;

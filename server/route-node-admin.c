@@ -25,7 +25,6 @@
 #include "banned.h"
 
 #define REASON_MAX 500
-#define LABEL_MAX 63
 #define LABELS_MAX 32
 #define ENROLL_TTL_DEFAULT 3600
 
@@ -149,21 +148,11 @@ static int enroll_labels(const json_t *labels, struct cy_http_resp *resp)
 		return -1;
 	}
 	json_array_foreach(labels, i, v) {
-		const char *s = json_string_value(v);
-		size_t k, n = s ? strlen(s) : 0;
-
-		if (n == 0 || n > LABEL_MAX) {
+		if (!cy_label_valid(json_string_value(v))) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 				"label %zu must be 1-63 characters of [a-z0-9_.-]", i);
 			return -1;
 		}
-		for (k = 0; k < n; k++)
-			if (!((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= '0' && s[k] <= '9') ||
-			      s[k] == '-' || s[k] == '_' || s[k] == '.')) {
-				cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-					"label '%.63s' must be characters of [a-z0-9_.-]", s);
-				return -1;
-			}
 	}
 	return 0;
 }
@@ -182,7 +171,7 @@ void h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp)
 	v = json_object_get(body, "node_slug");
 	if (v && !json_is_null(v)) {
 		slug = json_string_value(v);
-		if (!slug || !node_slug_valid(slug)) {
+		if (!slug || !cy_slug_valid(slug)) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 				"node_slug must be 1-63 characters of [a-z0-9-]");
 			goto out;

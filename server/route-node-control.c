@@ -93,7 +93,7 @@ static json_t *register_check(const json_t *body, struct cy_http_resp *resp)
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "node.node_slug is required");
 		return NULL;
 	}
-	if (!node_slug_valid(slug)) {
+	if (!cy_slug_valid(slug)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			"node.node_slug must be 1-63 characters of [a-z0-9-]");
 		return NULL;

@@ -139,3 +139,42 @@ good_value()
 	run -2 "$CY_BUILD/cynork" version -- -o
 	assert_output --partial "unexpected '-o'"
 }
+
+@test "string flags with a shape (slugs, labels, UUIDs, times, keys, scopes, files) refuse garbage with exit 2" {
+	local bad="" line cmd flag val
+	printf 'x\n' >"$CY_TMP/doc.yaml"
+
+	# CMD|FLAG|VALUE: the value cynork can tell is wrong before any request.
+	while IFS='|' read -r cmd flag val; do
+		[ -n "$cmd" ] || continue
+		# shellcheck disable=SC2086
+		run --separate-stderr "$CY_BUILD/cynork" $cmd "--$flag" "$val"
+		if [ "$status" -ne 2 ] || [[ $stderr != *"--$flag"* ]] || [ -n "$output" ]; then
+			bad="$bad [$cmd --$flag '$val': $status $stderr]"
+		fi
+	done <<EOT
+task create -p x|project-id|not-a-uuid
+task create -p x|project-id|00000000-0000-0000-0000-00000000000g
+task create -p x|idempotency-key|
+task create -p x|idempotency-key|has space
+task create -p x|attach|/nonexistent/file
+task create|task-file|/nonexistent/file
+task create|script|$CY_TMP
+task create|commands-file|/nonexistent/file
+task create|command|   
+nodes enroll|name|Node_1
+nodes enroll|name|$(printf 'a%.0s' $(seq 64))
+nodes enroll --name ok|labels|GPU
+nodes enroll --name ok|labels|gpu,rack 2
+nodes enroll --name ok|labels|
+config push -f $CY_TMP/doc.yaml|node|BAD SLUG
+config push -f $CY_TMP/doc.yaml|node|
+config push --node n1|file|/nonexistent/file
+config get|node|no/slashes
+token create --name t|scope|bogus
+token create --name t|scope|tasks:read,root
+audit list|since|yesterday
+audit list|until|2026-13-45T00:00:00Z
+EOT
+	[ -z "$bad" ] || { echo "accepted garbage:$bad" >&2; false; }
+}
