@@ -4,6 +4,7 @@
 # registration PSK rules (contract section 6).  No server needed.
 
 load ../lib/harness
+bats_require_minimum_version 1.5.0
 
 setup_file() { cy_setup_file; }
 teardown_file() { cy_teardown_file; }
@@ -154,4 +155,30 @@ node() { "$CY_BUILD/cynode-node" "$@"; }
 	run node --help
 	assert_success
 	assert_output --partial "--check-config"
+}
+
+@test "every key refuses a value of the wrong type or out of range, naming the key and line" {
+	local base k v g bad="" n=0
+
+	load ../lib/config-keys
+	good_yaml
+	base=$(node --config "$D/node.yaml" --check-config | cfgk_leaves)
+	[ "$(wc -l <<<"$base")" -gt 50 ]
+	while IFS=$'\t' read -r k v; do
+		[ "$k" != version ] || continue
+		while IFS= read -r g; do
+			n=$((n + 1))
+			cfgk_yaml "$k" "$g" <<<"$base" >"$D/bad.yaml"
+			run --separate-stderr node --config "$D/bad.yaml" --check-config
+			if [ "$status" -ne 2 ] || [[ $stderr != *"bad.yaml:"[0-9]*"'$k'"* ]]; then
+				bad="$bad [$k: $g -> $status $stderr]"
+			fi
+		done < <(cfgk_garbage "$v")
+	done <<<"$base"
+	[ "$n" -gt 150 ]
+	[ -z "$bad" ] || { echo "accepted or unclear:$bad" >&2; false; }
+	# The base itself is valid (the loop is not failing on it).
+	cfgk_yaml none none <<<"$base" >"$D/ok.yaml"
+	run node --config "$D/ok.yaml" --check-config
+	assert_success
 }

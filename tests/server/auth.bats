@@ -390,6 +390,31 @@ named()
 	assert_output --partial "ret.yaml:3"
 }
 
+@test "every server.yaml key refuses a value of the wrong type or out of range, naming the key and line" {
+	local bin=$CY_BUILD/cynode-server base k v g bad="" n=0
+
+	load ../lib/config-keys
+	# Secrets never come from YAML, so the redacted ones are left out.
+	base=$("$bin" --dev --print-config | cfgk_leaves | grep -v '<redacted>')
+	[ "$(wc -l <<<"$base")" -gt 25 ]
+	cfgk_yaml none none <<<"$base" >"$CY_TMP/keys-ok.yaml"
+	run "$bin" --dev --config "$CY_TMP/keys-ok.yaml" --print-config
+	assert_success
+	while IFS=$'\t' read -r k v; do
+		[ "$k" != version ] || continue
+		while IFS= read -r g; do
+			n=$((n + 1))
+			cfgk_yaml "$k" "$g" <<<"$base" >"$CY_TMP/keys-bad.yaml"
+			run "$bin" --dev --config "$CY_TMP/keys-bad.yaml" --print-config
+			if [ "$status" -eq 0 ] || [[ $output != *"keys-bad.yaml:"[0-9]*"'$k'"* ]]; then
+				bad="$bad [$k: $g -> $status $output]"
+			fi
+		done < <(cfgk_garbage "$v")
+	done <<<"$base"
+	[ "$n" -gt 80 ]
+	[ -z "$bad" ] || { echo "accepted or unclear:$bad" >&2; false; }
+}
+
 @test "migrations are recorded once" {
 	run cy_psql "SELECT version FROM schema_migrations ORDER BY version LIMIT 1"
 	assert_output 0001_init.sql
