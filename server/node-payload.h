@@ -14,6 +14,12 @@
 
 /* 0 when obj.version is 1; else fills resp (unsupported-payload-version) and -1. */
 int node_payload_version(const json_t *obj, const char *what, struct cy_http_resp *resp);
+/*
+ * 0 when the string at the dotted `path` of body is node_slug (the
+ * authenticated node's); else fills resp (400 naming the path), -1.
+ */
+int node_slug_matches(const json_t *body, const char *path, const char *node_slug,
+	struct cy_http_resp *resp);
 /* An absolute http:// or https:// URL with a host. */
 bool node_url_valid(const char *url);
 /*

@@ -328,19 +328,6 @@ void h_nodes_config_get(struct cy_http_req *req, struct cy_http_resp *resp)
 }
 
 /* 0 when body.node_slug names the authenticated node; else 400 and -1. */
-static int node_slug_matches(const json_t *body, const char *slug_path,
-	const struct auth_ctx *a, struct cy_http_resp *resp)
-{
-	const char *slug = cy_json_path_str(body, slug_path);
-
-	if (slug && strcmp(slug, a->node_slug) == 0)
-		return 0;
-	cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-		"%s '%.64s' does not match the authenticated node '%s'", slug_path,
-		slug ? slug : "", a->node_slug);
-	return -1;
-}
-
 void h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
@@ -353,7 +340,7 @@ void h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	if (node_payload_version(body, "config ack", resp) < 0 ||
-	    node_slug_matches(body, "node_slug", a, resp) < 0)
+	    node_slug_matches(body, "node_slug", a->node_slug, resp) < 0)
 		goto out;
 	status = cy_json_str(body, "status");
 	if (!status || (strcmp(status, "applied") && strcmp(status, "failed"))) {
@@ -398,7 +385,7 @@ void h_nodes_capability(struct cy_http_req *req, struct cy_http_resp *resp)
 		return;
 	if (node_payload_version(body, "capability report", resp) < 0 ||
 	    node_capability_check(body, resp) < 0 ||
-	    node_slug_matches(body, "node.node_slug", a, resp) < 0)
+	    node_slug_matches(body, "node.node_slug", a->node_slug, resp) < 0)
 		goto out;
 	node_capability_canon(body, &text, hash);
 	rc = store_node_capability(a->node_id, text, hash, &err);

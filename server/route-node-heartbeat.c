@@ -25,7 +25,6 @@ void h_nodes_heartbeat(struct cy_http_req *req, struct cy_http_resp *resp)
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
 	struct node_beat b;
-	const char *slug;
 	json_t *body;
 	int rc;
 
@@ -33,13 +32,8 @@ void h_nodes_heartbeat(struct cy_http_req *req, struct cy_http_resp *resp)
 		return;
 	if (node_payload_version(body, "heartbeat", resp) < 0)
 		goto out;
-	slug = cy_json_str(body, "node_slug");
-	if (!slug || strcmp(slug, a->node_slug)) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"node_slug '%.64s' does not match the authenticated node '%s'",
-			slug ? slug : "", a->node_slug);
+	if (node_slug_matches(body, "node_slug", a->node_slug, resp) < 0)
 		goto out;
-	}
 	rc = store_node_heartbeat(a->node_id, &b, &err);
 	if (rc < 0) {
 		cy_log_error("node_heartbeat_failed", "node", a->node_slug, "error", err.msg, NULL);

@@ -252,7 +252,14 @@ EOT
 	done
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/heartbeat" '{"version":1,"node_slug":5}' "$jwt"
 	[ "$status_code" = 400 ]
-	assert_output --partial node_slug
+	assert_output --partial "node_slug must be a string: the authenticated node's slug 'node-junk'"
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" '{"version":1,"node_slug":["node-junk"]}' "$jwt"
+	[ "$status_code" = 400 ]
+	assert_output --partial "node_slug must be a string"
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" \
+		"$(capability node-junk | jq -c '.node.node_slug = null')" "$jwt"
+	[ "$status_code" = 400 ]
+	assert_output --partial "node.node_slug must be a string"
 }
 
 @test "node routes are also served on the gateway" {
