@@ -1,8 +1,8 @@
 /*
  * Fuzz target for the small parsers that see request fields, query
  * parameters and flags: integers (lib/strnum.c), durations and RFC 3339
- * times (lib/timeutil.c), UUID/ULID checks (lib/id.c), node slugs and URLs
- * (server/node-payload.c).  Beyond not crashing, it checks properties: a
+ * times (lib/timeutil.c), UUID/ULID, slug and label checks (lib/id.c), UTF-8
+ * checks (lib/json.c) and node URLs (server/node-payload.c).  Beyond not crashing, it checks properties: a
  * parsed time formats and parses back to itself, a parsed integer is in
  * range, a valid UUID/ULID has the right length.  Replayed as a unit test
  * by replay.c; `make fuzz` runs it under libFuzzer.
@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "id.h"
+#include "json.h"
 #include "node-payload.h"
 #include "server.h"
 #include "strnum.h"
@@ -46,7 +47,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (cy_ulid_valid(s) && strlen(s) != CY_ULID_LEN)
 		abort();
-	(void)node_slug_valid(s);
+	if ((cy_slug_valid(s) || cy_label_valid(s)) && (strlen(s) == 0 || strlen(s) > 63))
+		abort();
+	if (cy_utf8_valid(s, size) && size > 0 && (unsigned char)s[0] >= 0xf5)
+		abort();
 	(void)node_url_valid(s);
 	free(s);
 	return 0;

@@ -86,10 +86,28 @@ test_tokens(void)
 	ok(!cy_streq_ct("", "x"), "empty vs non-empty");
 }
 
+static void
+test_slugs(void)
+{
+	ok(cy_slug_valid("node-01"), "slug");
+	ok(cy_slug_valid("a"), "one-character slug");
+	ok(!cy_slug_valid(""), "empty slug");
+	ok(!cy_slug_valid(NULL), "NULL slug");
+	ok(!cy_slug_valid("Node"), "upper case in a slug");
+	ok(!cy_slug_valid("a_b"), "'_' in a slug");
+	ok(cy_slug_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), "63 characters");
+	ok(!cy_slug_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), "64 characters");
+	ok(cy_label_valid("rack_2.a-b"), "label with '_' and '.'");
+	ok(!cy_label_valid("GPU"), "upper case in a label");
+	ok(!cy_label_valid("a b"), "space in a label");
+	ok(!cy_label_valid(""), "empty label");
+}
+
 int
 main(void)
 {
 	RUN_TEST(test_uuid);
+	RUN_TEST(test_slugs);
 	RUN_TEST(test_ulid);
 	RUN_TEST(test_tokens);
 	return tap_done();

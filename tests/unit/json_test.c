@@ -76,10 +76,31 @@ test_utf8_window(void)
 	ok(a == n && b == n, "offset at the end is empty");
 }
 
+static void
+test_utf8_valid(void)
+{
+	ok(cy_utf8_valid("", 0), "empty text");
+	ok(cy_utf8_valid("plain", 5), "ASCII");
+	ok(cy_utf8_valid("\xc3\xa9t\xc3\xa9", 6), "two-byte characters");
+	ok(cy_utf8_valid("\xe2\x82\xac", 3), "three-byte character");
+	ok(cy_utf8_valid("\xf0\x9f\x98\x80", 4), "four-byte character");
+	ok(!cy_utf8_valid("\xff\xfe", 2), "bytes never in UTF-8");
+	ok(!cy_utf8_valid("\x80", 1), "lone continuation byte");
+	ok(!cy_utf8_valid("\xc3", 1), "truncated sequence");
+	ok(!cy_utf8_valid("\xc3(", 2), "bad continuation byte");
+	ok(!cy_utf8_valid("\xc0\xaf", 2), "overlong two-byte form");
+	ok(!cy_utf8_valid("\xe0\x80\xaf", 3), "overlong three-byte form");
+	ok(!cy_utf8_valid("\xf0\x80\x80\xaf", 4), "overlong four-byte form");
+	ok(!cy_utf8_valid("\xed\xa0\x80", 3), "UTF-16 surrogate");
+	ok(!cy_utf8_valid("\xf4\x90\x80\x80", 4), "past U+10FFFF");
+	ok(cy_utf8_valid("a\0b", 3), "NUL is UTF-8 (callers refuse it separately)");
+}
+
 int
 main(void)
 {
 	RUN_TEST(test_parse);
+	RUN_TEST(test_utf8_valid);
 	RUN_TEST(test_dump);
 	RUN_TEST(test_utf8_window);
 	return tap_done();
