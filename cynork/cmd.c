@@ -187,6 +187,17 @@ cmd_find_child(const char *parent, const char *word)
 	return NULL;
 }
 
+/*
+ * A name at edit distance d from what was typed is worth suggesting when at
+ * most 3 edits and at most half of the typed word changed: "verison" gets
+ * version, "bogus" does not get login.
+ */
+static bool
+near_enough(const char *typed, size_t d)
+{
+	return d <= 3 && d * 2 <= strlen(typed);
+}
+
 /* Fills buf with "; did you mean 'NAME'?" for the nearest command, or "". */
 static const char *
 suggest_command(char *buf, size_t size, const char *parent, const char *word)
@@ -206,7 +217,7 @@ suggest_command(char *buf, size_t size, const char *parent, const char *word)
 		}
 	}
 	buf[0] = '\0';
-	if (name && best <= 3)
+	if (name && near_enough(word, best))
 		snprintf(buf, size, "; did you mean '%s%s%s'?", parent, *parent ? " " : "", name);
 	return buf;
 }
@@ -228,7 +239,7 @@ suggest_flag(char *buf, size_t size, const struct opt *opts, const char *flag)
 			}
 		}
 	buf[0] = '\0';
-	if (flag[0] && name && best <= 3)
+	if (flag[0] && name && near_enough(flag, best))
 		snprintf(buf, size, "; did you mean '--%s'?", name);
 	return buf;
 }

@@ -74,6 +74,17 @@ config_value()
 	[[ $stderr == *"did you mean 'task create'"* ]]
 }
 
+@test "a word nothing resembles gets no far-fetched suggestion" {
+	run -2 --separate-stderr cynork bogus
+	[[ $stderr == *"unknown command 'bogus'"* ]]
+	[[ $stderr != *"did you mean"* ]]
+	run -2 --separate-stderr cynork task list --xyz
+	[[ $stderr == *"unknown flag '--xyz'"* ]]
+	[[ $stderr != *"did you mean"* ]]
+	run -2 --separate-stderr cynork nodse
+	[[ $stderr == *"did you mean 'nodes'"* ]]
+}
+
 @test "unknown flag exits 2 with a suggestion" {
 	run -2 --separate-stderr cynork task list --limt 5
 	[[ $stderr == *"unknown flag '--limt'"* ]]
