@@ -306,7 +306,7 @@ help_wrap(FILE *out, const char *text)
 void
 help_print(FILE *out, const char *path, const struct cmd *cmd)
 {
-	size_t i;
+	size_t i, width = 12;
 
 	if (cmd && cmd->exec) {
 		fprintf(out, "usage: cynork %s [flags]%s%s\n\n%s\n", cmd->path,
@@ -327,12 +327,16 @@ help_print(FILE *out, const char *path, const struct cmd *cmd)
 		if (cmd)
 			fprintf(out, "%s\n\n", cmd->summary);
 		fprintf(out, "commands:\n");
+		for (i = 0; i < cmd_table_len; i++)	/* the summaries line up */
+			if (cmd_is_child(cmd_table[i], path) && !(cmd_table[i]->flags & CMD_HIDDEN) &&
+			    strlen(cmd_word(cmd_table[i])) > width)
+				width = strlen(cmd_word(cmd_table[i]));
 		for (i = 0; i < cmd_table_len; i++) {
 			const struct cmd *e = cmd_table[i];
 
 			if (!cmd_is_child(e, path) || (e->flags & CMD_HIDDEN))
 				continue;
-			fprintf(out, "  %-12s %s\n", cmd_word(e), e->summary);
+			fprintf(out, "  %-*s %s\n", (int)width, cmd_word(e), e->summary);
 		}
 	}
 	fprintf(out, "\nglobal flags:\n");
