@@ -286,7 +286,8 @@ create()
 	end=$(date +%s)
 	wait
 	[ "$(jq -r .status <<<"$body")" = canceled ]
-	[ $((end - start)) -le 5 ]
+	# far below the 30 s the poll would otherwise take
+	[ $((end - start)) -le 15 ]
 }
 
 # --- with a real node -------------------------------------------------------
@@ -326,7 +327,7 @@ create()
 	cy_api GET "/v1/tasks/slow-one/result?wait=30" "" "$TOKEN"
 	end=$(date +%s)
 	[ "$(jq -r .status <<<"$body")" = completed ]
-	[ $((end - start)) -le 10 ]
+	[ $((end - start)) -le 20 ]
 	cy_api GET /v1/tasks/slow-one/logs "" "$TOKEN"
 	[ "$(jq -r .stdout <<<"$body")" = done ]
 }
@@ -335,22 +336,25 @@ create()
 	for i in 1 2 3; do
 		create "{\"prompt\":\"sleep 2\",\"input_mode\":\"commands\",\"task_name\":\"par-$i\"}"
 	done
-	start=$(date +%s)
 	for i in 1 2 3; do
 		cy_api GET "/v1/tasks/par-$i/result?wait=30" "" "$TOKEN"
 		[ "$(jq -r .status <<<"$body")" = completed ]
 	done
-	end=$(date +%s)
-	[ $((end - start)) -le 5 ]
+	# All three ran at the same time: the last one started before the
+	# first one ended (not a wall-clock bound, which a slow machine breaks).
+	run cy_psql "SELECT count(*), max(j.started_at) < min(j.ended_at) FROM jobs j
+		JOIN tasks t ON t.id = j.task_id WHERE t.summary IN ('par-1', 'par-2', 'par-3')"
+	assert_output "3|t"
 }
 
 @test "node: canceling a running task keeps it canceled" {
 	create '{"prompt":"sleep 3","input_mode":"commands","task_name":"cancel-running"}'
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		cy_api GET /v1/tasks/cancel-running "" "$TOKEN"
 		[ "$(jq -r .status <<<"$body")" = running ] && break
 		sleep 0.1
 	done
+	[ "$(jq -r .status <<<"$body")" = running ]
 	cy_api POST /v1/tasks/cancel-running/cancel "" "$TOKEN"
 	[ "$status_code" = 200 ]
 	sleep 4
