@@ -223,7 +223,7 @@ stack_server_start()
 		>"$log" 2>&1 </dev/null 3>&- &
 	STACK_SERVER_PID=$!
 	echo "$STACK_SERVER_PID" >"$pidfile"
-	if ! stack_wait_http "http://127.0.0.1:$gw/healthz" 200 15 "$STACK_SERVER_PID"; then
+	if ! stack_wait_http "http://127.0.0.1:$gw/healthz" 200 60 "$STACK_SERVER_PID"; then
 		echo "stack: cynode-server did not come up; last lines of $log:" >&2
 		tail -n 30 "$log" >&2
 		return 1
