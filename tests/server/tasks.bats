@@ -258,7 +258,7 @@ create()
 	end=$(date +%s)
 	[ "$status_code" = 200 ]
 	[ "$(jq -r .status <<<"$body")" = queued ]
-	[ $((end - start)) -ge 1 ] && [ $((end - start)) -le 5 ]
+	[ $((end - start)) -ge 1 ] && [ $((end - start)) -le 10 ]
 }
 
 @test "cancel: a queued task is canceled with its job; again is 409" {
