@@ -2,8 +2,8 @@
  * The capability report (node_capability_report_v1, contract 3.6), built
  * from what the host really has: CPU model and cores, RAM, free storage
  * under the state dir, kernel and distro, GPUs (nvidia-smi when it is on
- * PATH, else /sys/class/drm: gpu.c), and the sandbox features this node
- * can offer.
+ * PATH, else /sys/class/drm: gpu.c; the detection is cached), and the
+ * sandbox features this node can offer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +22,10 @@
 
 /* How long nvidia-smi may take before the node falls back to drm. */
 #define GPU_PROBE_TIMEOUT_MS 5000
+
+/* The report is built every heartbeat; nvidia-smi runs at most every
+ * orchestrator.gpu_refresh_seconds (or when /sys/class/drm changes). */
+static struct node_gpu_cache gpu_cache = NODE_GPU_CACHE_INIT;
 
 /* The value of the first "key : value" line of a file, or NULL; caller frees. */
 static char *
@@ -136,8 +140,16 @@ node_capability_report(const struct node *n)
 	r = json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:b, s:s, s:b, s:b}, s:{s:s}}",
 		"version", 1, "reported_at", now, "node", node, "platform", plat,
 		"compute", cap_compute(n), "gpu",
-		node_gpu_detect("/sys/class/drm", "/opt/rocm/.info/version", GPU_PROBE_TIMEOUT_MS), "sandbox", cap_sandbox(n),
+		node_gpu_cached(&gpu_cache, "/sys/class/drm", "/opt/rocm/.info/version",
+			GPU_PROBE_TIMEOUT_MS, n->cfg.gpu_refresh_s * 1000, cy_mono_ms()),
+		"sandbox", cap_sandbox(n),
 		"inference", "supported", 0, "mode", n->cfg.inf_mode, "existing_service", 0,
 		"running", 0, "worker_api", "base_url", n->base_url);
 	return r;
+}
+
+void
+node_capability_release(void)
+{
+	node_gpu_cache_release(&gpu_cache);
 }

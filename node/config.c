@@ -56,6 +56,10 @@ const struct cy_cfg_key node_keys[] = {
 	{ "orchestrator.heartbeat_interval_seconds", CY_CFG_INT, F(heartbeat_interval_s), "5",
 		1, 300, NULL, NULL, false, false,
 		"seconds between heartbeats (liveness, config and drain news; cynode addition)" },
+	{ "orchestrator.gpu_refresh_seconds", CY_CFG_INT, F(gpu_refresh_s), "60", 1, 3600,
+		NULL, NULL, false, false,
+		"seconds a GPU detection (nvidia-smi) is reused by heartbeats and reports; a "
+		"card added or removed under /sys/class/drm is detected at once (cynode addition)" },
 	{ "orchestrator.enrollment_token_env", CY_CFG_STR, F(enroll_env), NULL, 0, 0, NULL,
 		NULL, false, false,
 		"name of the environment variable holding a one-time enrollment token" },

@@ -512,3 +512,67 @@ node_gpu_detect(const char *drm_dir, const char *rocm_version_file, int timeout_
 		devs = node_gpu_scan_drm(drm_dir, rocm_version_file);
 	return node_gpu_object(devs);
 }
+
+/*
+ * The cardN entries under drm_dir with their device links, in name order
+ * ("card0>../../0000:03:00.0;card1>..."), "" when there are none; caller
+ * frees.  Cheap enough for every heartbeat: no process, a few syscalls.
+ */
+static char *
+drm_signature(const char *drm_dir)
+{
+	struct cy_buf sig = CY_BUF_INIT;
+	struct dirent **list;
+	int n, i;
+
+	n = scandir(drm_dir, &list, drm_is_card, versionsort);
+	for (i = 0; i < n; i++) {
+		char path[PATH_MAX], target[PATH_MAX];
+		ssize_t len = -1;
+
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s/device", drm_dir,
+			list[i]->d_name) < sizeof(path))
+			len = readlink(path, target, sizeof(target) - 1);
+		target[len > 0 ? len : 0] = '\0';
+		cy_buf_addf(&sig, "%s>%s;", list[i]->d_name, target);
+		free(list[i]);
+	}
+	if (n >= 0)
+		free(list);
+	return cy_buf_detach(&sig, NULL);
+}
+
+json_t *
+node_gpu_cached(struct node_gpu_cache *c, const char *drm_dir, const char *rocm_version_file,
+	int timeout_ms, int64_t max_age_ms, int64_t now_ms)
+{
+	char *sig = drm_signature(drm_dir);
+	json_t *gpu;
+
+	pthread_mutex_lock(&c->lock);
+	if (!c->gpu || now_ms - c->at_ms >= max_age_ms || now_ms < c->at_ms ||
+	    strcmp(sig, c->drm)) {
+		json_decref(c->gpu);
+		free(c->drm);
+		c->gpu = node_gpu_detect(drm_dir, rocm_version_file, timeout_ms);
+		c->at_ms = now_ms;
+		c->drm = sig;
+		sig = NULL;
+		c->runs++;
+	}
+	gpu = json_deep_copy(c->gpu);
+	pthread_mutex_unlock(&c->lock);
+	free(sig);
+	return gpu;
+}
+
+void
+node_gpu_cache_release(struct node_gpu_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	json_decref(c->gpu);
+	free(c->drm);
+	c->gpu = NULL;
+	c->drm = NULL;
+	pthread_mutex_unlock(&c->lock);
+}

@@ -12,6 +12,8 @@
 #define CY_NODE_GPU_H
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
 
 /* The nvidia-smi query node_gpu_detect() runs (--format=csv,noheader,nounits). */
 #define NODE_GPU_SMI_QUERY "name,pci.bus_id,memory.total,memory.free,compute_cap"
@@ -45,5 +47,30 @@ json_t *node_gpu_object(json_t *devices);
  * it is absent, fails or names no device.  Returns the gpu object.
  */
 json_t *node_gpu_detect(const char *drm_dir, const char *rocm_version_file, int timeout_ms);
+
+/*
+ * A detection kept between capability reports, so a heartbeat does not
+ * fork nvidia-smi each time.  Static storage: NODE_GPU_CACHE_INIT.
+ */
+struct node_gpu_cache {
+	pthread_mutex_t lock;
+	json_t *gpu;		/* the last gpu object; NULL before the first detection */
+	int64_t at_ms;		/* cy_mono_ms() of that detection */
+	char *drm;		/* the cardN entries (and their device links) then */
+	unsigned long runs;	/* detections run so far */
+};
+#define NODE_GPU_CACHE_INIT { PTHREAD_MUTEX_INITIALIZER, NULL, 0, NULL, 0 }
+
+/*
+ * node_gpu_detect()'s gpu object (a new copy), detected again only when
+ * the cached one is max_age_ms old at now_ms (a monotonic time) or the
+ * cardN entries under drm_dir (a card added, removed or rebound) changed
+ * since; otherwise from the cache, free VRAM included.
+ */
+json_t *node_gpu_cached(struct node_gpu_cache *c, const char *drm_dir,
+	const char *rocm_version_file, int timeout_ms, int64_t max_age_ms, int64_t now_ms);
+
+/* Frees what the cache holds (it can be used again). */
+void node_gpu_cache_release(struct node_gpu_cache *c);
 
 #endif

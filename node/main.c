@@ -279,6 +279,7 @@ out:
 	sb_etc_stop();
 	free(n.base_url);
 	node_config_apply_release(&n);
+	node_capability_release();
 	node_config_release(&n.cfg);
 	return rc;
 }

@@ -205,6 +205,25 @@ mgr_bootstrap(struct node *n, const struct cy_httpc_resp *resp, struct cy_error 
 }
 
 /*
+ * A node re-registering while it runs an applied config (its JWT expired)
+ * names that version: the server then keeps its worker token, desired
+ * version and last ack, so a refused push does not make it undispatchable.
+ * A starting node sends none and fetches its config as usual.
+ */
+static void
+mgr_running_version(struct node *n, json_t *body)
+{
+	char cv[sizeof(n->applied.config_version)] = "";
+
+	pthread_mutex_lock(&n->lock);
+	if (n->config_applied)
+		snprintf(cv, sizeof(cv), "%s", n->applied.config_version);
+	pthread_mutex_unlock(&n->lock);
+	if (cv[0])
+		json_object_set_new(body, "running_config_version", json_string(cv));
+}
+
+/*
  * Registers (3.2).  Retries while the orchestrator is unreachable or
  * answers 5xx; returns -1 on a refusal (400/401/...) or a signal.
  */
@@ -231,6 +250,7 @@ mgr_register(struct node *n, struct cy_error *err)
 		} else if (n->cfg.psk) {
 			json_object_set_new(body, "psk", json_string(n->cfg.psk));
 		}
+		mgr_running_version(n, body);
 		rc = mgr_call(n, "POST", url, body, NULL, &resp, err);
 		json_decref(body);
 		free(url);

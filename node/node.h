@@ -37,6 +37,7 @@ struct node_config {
 	long long report_interval_s;
 	/* Issue 4: heartbeats and enrollment tokens. */
 	long long heartbeat_interval_s;
+	long long gpu_refresh_s;	/* GPU detection reused this long */
 	char *enroll_env;
 	char *enroll_file;
 
@@ -147,6 +148,8 @@ void node_config_print(const struct node_config *cfg);
 
 /* capability.c: a new node_capability_report_v1 object. */
 json_t *node_capability_report(const struct node *n);
+/* Frees the cached GPU detection. */
+void node_capability_release(void);
 
 /*
  * config-apply.c: validates a node_configuration_payload_v1 against the

@@ -167,6 +167,30 @@ internal:
 	return -1;
 }
 
+/*
+ * body.running_config_version (cynode addition): the config_version a node
+ * re-registering while it runs is still applying.  Only a node proving
+ * its identity with its node credential may keep its config state with
+ * it; for the PSK and enrollment tokens it is ignored.  0, or -1 answered.
+ */
+static int register_running(const json_t *body, enum reg_auth by, const char **out,
+	struct cy_http_resp *resp)
+{
+	json_t *v = json_object_get(body, "running_config_version");
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || !cy_ulid_valid(json_string_value(v))) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"running_config_version must be a ULID");
+		return -1;
+	}
+	if (by == REG_CREDENTIAL)
+		*out = json_string_value(v);
+	return 0;
+}
+
 void h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
@@ -184,7 +208,8 @@ void h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!(cap = register_check(body, resp)))
 		goto out;
 	r.slug = cy_json_path_str(cap, "node.node_slug");
-	if (register_auth(body, r.slug, &by, ahash, resp) < 0)
+	if (register_auth(body, r.slug, &by, ahash, resp) < 0 ||
+	    register_running(body, by, &r.running_version, resp) < 0)
 		goto out;
 	node_capability_canon(cap, &text, hash);
 	token = cy_random_token("cyw_", 32);
@@ -221,8 +246,9 @@ void h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	cy_log_info("node_registered", "node", r.slug, "node_id", node_id, "new",
 		created ? "true" : "false", "auth", by == REG_PSK ? "psk" : by == REG_TOKEN ?
-		"enrollment_token" : "node_credential", "worker_api", r.target_url, NULL);
-	boot = bootstrap_payload(jwt, exp, version);
+		"enrollment_token" : "node_credential", "worker_api", r.target_url,
+		"config_version", r.version, "config_kept", r.kept ? "true" : "false", NULL);
+	boot = bootstrap_payload(jwt, exp, r.version);
 	if (cred)
 		json_object_set_new(json_object_get(boot, "auth"), "node_credential",
 			json_string(cred));

@@ -25,15 +25,27 @@ static int node_snapshot(const char *node_id, const char *capability, struct cy_
 		2, p, err);
 }
 
+/*
+ * In the ON CONFLICT branch: the re-registering node runs the version the
+ * server recorded as applied ($8), so its config state is kept.
+ */
+#define REG_KEEP "($8::text IS NOT NULL AND nodes.config_applied_version = $8 AND " \
+	"nodes.worker_api_bearer_token_enc IS NOT NULL)"
+/* col = the stored value when kept, else fresh. */
+#define REG_SET(col, fresh) col " = CASE WHEN " REG_KEEP " THEN nodes." col " ELSE " \
+	fresh " END, "
+
 int store_node_register(struct node_reg *r, char node_id[37], bool *created,
 	struct cy_error *err)
 {
 	char *labels = NULL;
-	const char *p[7] = { r->slug, r->config_version, r->target_url, r->token_sealed,
-		r->capability_hash, r->credential_hash, NULL };
+	const char *p[8] = { r->slug, r->config_version, r->target_url, r->token_sealed,
+		r->capability_hash, r->credential_hash, NULL, r->running_version };
 	PGresult *res;
 	int rc;
 
+	r->version[0] = '\0';
+	r->kept = false;
 	if (db_begin(err) < 0)
 		return -1;
 	if (r->enroll_hash) {
@@ -53,20 +65,25 @@ int store_node_register(struct node_reg *r, char node_id[37], bool *created,
 		"node_config_documents WHERE all_nodes)) "
 		"ON CONFLICT (node_slug) DO UPDATE SET "
 		"status = CASE WHEN nodes.status = 'drained' THEN 'drained' ELSE 'active' END, "
-		"config_version = EXCLUDED.config_version, "
+		REG_SET("config_version", "EXCLUDED.config_version")
+		REG_SET("worker_api_bearer_token_enc", "EXCLUDED.worker_api_bearer_token_enc")
+		REG_SET("config_ack_status", "NULL") REG_SET("config_ack_at", "NULL")
+		REG_SET("config_ack_error", "NULL") REG_SET("config_ack_version", "NULL")
+		REG_SET("config_applied_version", "NULL")
 		"worker_api_target_url = EXCLUDED.worker_api_target_url, "
-		"worker_api_bearer_token_enc = EXCLUDED.worker_api_bearer_token_enc, "
 		"capability_hash = EXCLUDED.capability_hash, last_capability_at = now(), "
-		"last_seen_at = now(), config_ack_status = NULL, config_ack_at = NULL, "
-		"config_ack_error = NULL, config_ack_version = NULL, config_applied_version = NULL, "
+		"last_seen_at = now(), "
 		"credential_hash = COALESCE(EXCLUDED.credential_hash, nodes.credential_hash), "
 		"labels = COALESCE(EXCLUDED.labels, nodes.labels) "
-		"RETURNING id, xmax = 0", 7, p, err);
+		"RETURNING id, xmax = 0, config_version, config_version IS DISTINCT FROM $2",
+		8, p, err);
 	free(labels);
 	if (!res)
 		goto fail;
 	snprintf(node_id, 37, "%s", PQgetvalue(res, 0, 0));
 	*created = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	snprintf(r->version, sizeof(r->version), "%s", PQgetvalue(res, 0, 2));
+	r->kept = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
 	PQclear(res);
 	if (node_snapshot(node_id, r->capability, err) < 0)
 		goto fail;
@@ -100,8 +117,8 @@ int store_node_ack(const char *node_id, const char *status, const char *error_ms
 	res = db_exec("node_ack",
 		"UPDATE nodes SET config_ack_at = COALESCE($2::timestamptz, now()), "
 		"config_ack_status = $3, config_ack_error = $4, config_ack_version = $5, "
-		"config_applied_version = CASE WHEN $3 = 'applied' THEN $5 "
-		"ELSE config_applied_version END, "
+		"config_applied_version = CASE WHEN $3 = 'applied' AND $5 = config_version "
+		"THEN $5 ELSE config_applied_version END, "
 		"last_seen_at = now() WHERE id = $1::uuid", 5, p, err);
 	if (!res)
 		return -1;

@@ -23,17 +23,30 @@ struct node_reg {
 	/* Issue 4: set on PSK/enrollment registrations, NULL keeps the stored one. */
 	const char *credential_hash;	/* hex SHA-256 of the new node credential */
 	const char *enroll_hash;	/* hex SHA-256 of the enrollment token used */
+	/*
+	 * The config_version a running node re-registering with its node
+	 * credential still runs with (NULL otherwise).  When the server
+	 * recorded the same version as applied, the node keeps its token,
+	 * desired version, ack and applied version (see store_node_register).
+	 */
+	const char *running_version;
 	const char *why;		/* out: why the enrollment token was refused */
+	char version[64];		/* out: the node's config_version now */
+	bool kept;			/* out: the running node's config state was kept */
 };
 
 /*
- * Inserts or refreshes the node (status active unless drained, new token
- * and config version, ack cleared until the node acks the new config) and
- * its capability snapshot; a new node gets the fleet's default config
- * document.  With enroll_hash the token is consumed in the same
- * transaction (its labels become the node's operator labels).  Returns 1,
- * 0 when the enrollment token is refused (r->why says why), -1.  node_id
- * gets the id; *created tells insert from update.
+ * Inserts or refreshes the node (status active unless drained) and its
+ * capability snapshot; a new node gets the fleet's default config
+ * document.  A known node gets a new token and config version and its ack
+ * and applied version are cleared until it acks the new config, unless
+ * running_version equals the applied version on record: then the token,
+ * config version, last ack (a refused push stays visible) and applied
+ * version stay, so the node stays dispatchable.  With enroll_hash the
+ * token is consumed in the same transaction (its labels become the node's
+ * operator labels).  Returns 1, 0 when the enrollment token is refused
+ * (r->why says why), -1.  node_id gets the id; *created tells insert from
+ * update.
  */
 int store_node_register(struct node_reg *r, char node_id[37], bool *created,
 	struct cy_error *err);

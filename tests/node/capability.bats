@@ -4,7 +4,9 @@
 # 3.6).  This machine has no GPU, so the report says gpu.present=false; a
 # fake nvidia-smi first on the node's PATH stands in for one, and its
 # device reaches the server's snapshot, the capability hash (which leaves
-# the free VRAM out) and the inference_backend variant.
+# the free VRAM out) and the inference_backend variant; a GPU added later
+# is reported, and nvidia-smi runs once per orchestrator.gpu_refresh_seconds
+# (60 s by default), not on every heartbeat.
 
 load ../lib/harness
 
@@ -68,9 +70,11 @@ host_has_gpu()
 	echo \$((n + 1)) >"$bin/calls"
 	echo "NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, \$((20000 + n)), 8.6"
 	echo "garbage line"
+	cat "$bin/extra" 2>/dev/null || true
 	SH
 	chmod 0755 "$bin/nvidia-smi"
-	PATH=$bin:$PATH cy_node_start node-gpu orchestrator.report_interval_seconds=1
+	PATH=$bin:$PATH cy_node_start node-gpu orchestrator.report_interval_seconds=1 \
+		orchestrator.gpu_refresh_seconds=1
 	wait_snapshot node-gpu '.gpu.present'
 	caps=$(snapshot node-gpu)
 	dev=$(jq -c '.gpu.devices' <<<"$caps")
@@ -96,5 +100,32 @@ host_has_gpu()
 	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$(jq -r .auth.node_jwt <<<"$body")"
 	[ "$status_code" = 200 ]
 	jq -e '.inference_backend | .enabled and .variant == "cuda"' <<<"$body"
+	# A second GPU shows up in the next detection and changes the hash.
+	echo "NVIDIA L4, 00000000:02:00.0, 23034, 23000, 8.9" >"$bin/extra"
+	wait_snapshot node-gpu '.gpu.devices | length == 2'
+	[ "$(cy_psql "SELECT capability_hash FROM nodes WHERE node_slug = 'node-gpu'")" != "$hash" ]
 	cy_node_stop node-gpu
+}
+
+@test "nvidia-smi is not run on every heartbeat: the detection is reused for a minute" {
+	local bin=$CY_TMP/countbin n
+	mkdir -p "$bin"
+	cat >"$bin/nvidia-smi" <<-SH
+	#!/bin/sh
+	echo run >>"$bin/calls"
+	echo "NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 20000, 8.6"
+	SH
+	chmod 0755 "$bin/nvidia-smi"
+	PATH=$bin:$PATH cy_node_start node-count orchestrator.heartbeat_interval_seconds=1 \
+		orchestrator.report_interval_seconds=1
+	wait_snapshot node-count '.gpu.present'
+	# Six more heartbeats and reports (each builds a capability report).
+	n=$(grep -c 'path=/v1/nodes/heartbeat' "$CY_TMP/server.log" || true)
+	for i in $(seq 1 100); do
+		[ "$(grep -c 'path=/v1/nodes/heartbeat' "$CY_TMP/server.log")" -ge $((n + 6)) ] && break
+		sleep 0.2
+	done
+	[ "$(grep -c 'path=/v1/nodes/heartbeat' "$CY_TMP/server.log")" -ge $((n + 6)) ]
+	[ "$(wc -l <"$bin/calls")" -eq 1 ] || { cat "$bin/calls"; false; }
+	cy_node_stop node-count
 }

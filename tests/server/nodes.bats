@@ -165,11 +165,28 @@ node_jwt()
 	[ "$body" = ready ]
 	# Re-registering clears the ack until the node acks its new config.
 	register node-ready
+	jwt=$(jq -r .auth.node_jwt <<<"$body")
 	run cy_psql "SELECT config_ack_status IS NULL FROM nodes WHERE node_slug = 'node-ready'"
 	assert_output t
 	cy_api GET /readyz
 	[ "$status_code" = 503 ]
 	assert_output --partial "no inference path available"
+	# A late "applied" for the version before the registration is recorded
+	# but does not make the node dispatchable: that version came with the
+	# worker token the registration replaced.
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":1,\"node_slug\":\"node-ready\",\"config_version\":\"$v\",\"status\":\"applied\"}" "$jwt"
+	[ "$status_code" = 204 ]
+	run cy_psql "SELECT config_ack_status, config_ack_version = '$v', config_applied_version IS NULL FROM nodes WHERE node_slug = 'node-ready'"
+	assert_output "applied|t|t"
+	cy_api GET /readyz
+	[ "$status_code" = 503 ]
+	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt"
+	v2=$(jq -r .config_version <<<"$body")
+	[ "$v2" != "$v" ]
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":1,\"node_slug\":\"node-ready\",\"config_version\":\"$v2\",\"status\":\"applied\"}" "$jwt"
+	[ "$status_code" = 204 ]
+	cy_api GET /readyz
+	[ "$status_code" = 200 ]
 }
 
 @test "capability report: stored, slug must match, version checked" {

@@ -1,7 +1,8 @@
 /*
  * Unit tests for node/gpu.c: nvidia-smi's CSV output, a fake
- * /sys/class/drm tree, the gpu object's totals, and the nvidia-smi run
- * (fake scripts on PATH: success, failure, garbage, a hang).
+ * /sys/class/drm tree, the gpu object's totals, the nvidia-smi run
+ * (fake scripts on PATH: success, failure, garbage, a hang), and the cache
+ * (nvidia-smi runs again after the refresh interval or a drm change only).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +238,79 @@ test_detect(void)
 	ok(cy_mono_ms() - t0 < 10000, "the hang cost the timeout, not 30 s");
 }
 
+/* The path of drm/card3 (static storage). */
+static const char *
+drm_card3(void)
+{
+	static char path[300];
+
+	snprintf(path, sizeof(path), "%s/card3", drm);
+	return path;
+}
+
+/* How often bin/nvidia-smi ran (it appends a line to bin/calls). */
+static int
+smi_calls(void)
+{
+	char path[300], line[64];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/calls", bin);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+static void
+test_cache(void)
+{
+	struct node_gpu_cache c = NODE_GPU_CACHE_INIT;
+	char body[1024];
+	json_t *g;
+
+	snprintf(body, sizeof(body), "echo run >>%s/calls\n"
+		"echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'", bin);
+	fake_smi(body);
+	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 1000);
+	ok(json_is_true(json_object_get(g, "present")) && smi_calls() == 1,
+		"cache: the first report runs nvidia-smi");
+	json_decref(g);
+	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 1000 + 59999);
+	is_json(g, "{\"present\":true,\"devices\":[" RTX "],\"total_vram_mb\":24576,"
+		"\"total_available_vram_mb\":23800}", "cache: a report within 60 s is the cached one");
+	ok(smi_calls() == 1, "cache: nvidia-smi did not run again");
+	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 1000 + 60000);
+	json_decref(g);
+	ok(smi_calls() == 2 && c.runs == 2, "cache: 60 s later nvidia-smi runs again");
+	/* A second GPU, and a card appearing under drm: detected at once. */
+	snprintf(body, sizeof(body), "echo run >>%s/calls\n"
+		"echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'\n"
+		"echo 'NVIDIA L4, 00000000:02:00.0, 23034, 23000, 8.9'", bin);
+	fake_smi(body);
+	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 61001);
+	ok(json_array_size(json_object_get(g, "devices")) == 1 && smi_calls() == 2,
+		"cache: the new GPU is not seen before the refresh without a drm change");
+	json_decref(g);
+	put("drm/card3/device/vendor", "0x10de\n");
+	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 61002);
+	ok(json_array_size(json_object_get(g, "devices")) == 2 && smi_calls() == 3,
+		"cache: a card added under drm runs nvidia-smi again");
+	json_decref(g);
+	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 61003);
+	json_decref(g);
+	ok(smi_calls() == 3, "cache: unchanged drm, cached again");
+	cy_rm_rf(drm_card3());
+	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 61004);
+	json_decref(g);
+	ok(smi_calls() == 4, "cache: a card removed under drm runs nvidia-smi again");
+	node_gpu_cache_release(&c);
+	ok(c.gpu == NULL && c.drm == NULL, "cache: released");
+}
+
 int
 main(void)
 {
@@ -245,6 +319,7 @@ main(void)
 	RUN_TEST(test_smi);
 	RUN_TEST(test_hash);
 	RUN_TEST(test_detect);
+	RUN_TEST(test_cache);
 	cy_rm_rf(base);
 	ok(access(base, F_OK) < 0, "cleanup");
 	return tap_done();
