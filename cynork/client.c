@@ -65,7 +65,8 @@ report_http_error(const struct cy_httpc_resp *r)
 		detail = cy_json_str(json_object_get(j, "error"), "message");
 	fail(code, "%s (HTTP %ld)%s", detail ? detail : title ? title : "request failed", r->status,
 		r->status == 401 ? "; run 'cynork login' or set CYNORK_TOKEN" :
-		r->status == 403 ? "; your role or token scope does not allow this" :
+		r->status == 403 && !(detail && strstr(detail, "does not allow")) ?
+		"; your role or token scope does not allow this" :
 		r->status >= 500 ? "; the gateway failed: retry later or ask its operator" : "");
 	json_decref(j);
 	return code;

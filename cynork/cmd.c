@@ -187,6 +187,17 @@ cmd_find_child(const char *parent, const char *word)
 	return NULL;
 }
 
+/*
+ * A name at edit distance d from what was typed is worth suggesting when at
+ * most 3 edits and at most half of the typed word changed: "verison" gets
+ * version, "bogus" does not get login.
+ */
+static bool
+near_enough(const char *typed, size_t d)
+{
+	return d <= 3 && d * 2 <= strlen(typed);
+}
+
 /* Fills buf with "; did you mean 'NAME'?" for the nearest command, or "". */
 static const char *
 suggest_command(char *buf, size_t size, const char *parent, const char *word)
@@ -206,7 +217,7 @@ suggest_command(char *buf, size_t size, const char *parent, const char *word)
 		}
 	}
 	buf[0] = '\0';
-	if (name && best <= 3)
+	if (name && near_enough(word, best))
 		snprintf(buf, size, "; did you mean '%s%s%s'?", parent, *parent ? " " : "", name);
 	return buf;
 }
@@ -228,7 +239,7 @@ suggest_flag(char *buf, size_t size, const struct opt *opts, const char *flag)
 			}
 		}
 	buf[0] = '\0';
-	if (flag[0] && name && best <= 3)
+	if (flag[0] && name && near_enough(flag, best))
 		snprintf(buf, size, "; did you mean '--%s'?", name);
 	return buf;
 }
@@ -295,7 +306,7 @@ help_wrap(FILE *out, const char *text)
 void
 help_print(FILE *out, const char *path, const struct cmd *cmd)
 {
-	size_t i;
+	size_t i, width = 12;
 
 	if (cmd && cmd->exec) {
 		fprintf(out, "usage: cynork %s [flags]%s%s\n\n%s\n", cmd->path,
@@ -316,12 +327,16 @@ help_print(FILE *out, const char *path, const struct cmd *cmd)
 		if (cmd)
 			fprintf(out, "%s\n\n", cmd->summary);
 		fprintf(out, "commands:\n");
+		for (i = 0; i < cmd_table_len; i++)	/* the summaries line up */
+			if (cmd_is_child(cmd_table[i], path) && !(cmd_table[i]->flags & CMD_HIDDEN) &&
+			    strlen(cmd_word(cmd_table[i])) > width)
+				width = strlen(cmd_word(cmd_table[i]));
 		for (i = 0; i < cmd_table_len; i++) {
 			const struct cmd *e = cmd_table[i];
 
 			if (!cmd_is_child(e, path) || (e->flags & CMD_HIDDEN))
 				continue;
-			fprintf(out, "  %-12s %s\n", cmd_word(e), e->summary);
+			fprintf(out, "  %-*s %s\n", (int)width, cmd_word(e), e->summary);
 		}
 	}
 	fprintf(out, "\nglobal flags:\n");

@@ -284,7 +284,8 @@ config_psk(struct node_config *cfg, struct cy_error *err)
 {
 	const char *v;
 
-	if (config_secret(cfg->psk_env, cfg->psk_file, "registration PSK",
+	if (config_secret(cfg->psk_env, cfg->psk_file,
+		    "orchestrator.registration_psk_file: registration PSK",
 		    "orchestrator.registration_psk_env", &cfg->psk, &cfg->psk_source, err) < 0)
 		return -1;
 	if (!cfg->psk) {
@@ -294,7 +295,8 @@ config_psk(struct node_config *cfg, struct cy_error *err)
 			cfg->psk_source = xstrdup("env NODE_REGISTRATION_PSK");
 		}
 	}
-	if (config_secret(cfg->enroll_env, cfg->enroll_file, "enrollment token",
+	if (config_secret(cfg->enroll_env, cfg->enroll_file,
+		    "orchestrator.enrollment_token_file: enrollment token",
 		    "orchestrator.enrollment_token_env", &cfg->enroll_token, &cfg->enroll_source,
 		    err) < 0)
 		return -1;

@@ -692,11 +692,12 @@ node_cleanup_jobs(struct node *n, long long max_age_s)
 
 /*
  * bwrap runs as the sandbox uid and resolves its bind sources by path, so
- * when the node runs as root every directory above the mount root must be
- * searchable (o+x, not listable) by that uid: add the bit where missing.
+ * when the node runs as root every directory above the mount root, and the
+ * state dir that holds the prepared /etc, must be searchable (o+x, not
+ * listable) by that uid: add the bit where missing.
  */
 static int
-node_mount_root_traversable(const char *root, struct cy_error *err)
+node_path_traversable(const char *root, const char *reason, struct cy_error *err)
 {
 	char *p = xstrdup(root), *s = p;
 	struct stat st;
@@ -718,8 +719,7 @@ node_mount_root_traversable(const char *root, struct cy_error *err)
 					"sandbox uid", p);
 				goto out;
 			}
-			cy_log_warn("made_searchable", "path", p, "reason",
-				"sandbox uid must reach the mount root", NULL);
+			cy_log_warn("made_searchable", "path", p, "reason", reason, NULL);
 		}
 		if (!s)
 			break;
@@ -738,13 +738,16 @@ node_sandbox_probe(const struct node *n, struct cy_error *err)
 		struct cy_error eerr = CY_ERROR_INIT;
 
 		/* Without the prepared /etc, jobs bind its entries one by one. */
-		if (sb_etc_start(n->cfg.state_dir, "/etc", &eerr) < 0)
+		if (node_path_traversable(n->cfg.state_dir,
+			    "sandbox uid must reach the prepared /etc", &eerr) < 0 ||
+		    sb_etc_start(n->cfg.state_dir, "/etc", &eerr) < 0)
 			cy_log_error("sandbox_etc_failed", "error", eerr.msg, "fallback",
 				"one bind per /etc entry", NULL);
 	}
 	if (cy_mkdir_p(n->cfg.mount_root, 0755, 0711) < 0)
 		return cy_error_errno(err, "cannot create mount root '%s'", n->cfg.mount_root);
-	if (node_mount_root_traversable(n->cfg.mount_root, err) < 0)
+	if (node_path_traversable(n->cfg.mount_root,
+		"sandbox uid must reach the mount root", err) < 0)
 		return -1;
 	{
 		char images[4096];
@@ -752,7 +755,8 @@ node_sandbox_probe(const struct node *n, struct cy_error *err)
 
 		/* Imported images are bound by path by the unprivileged bwrap too. */
 		node_images_dir(&n->cfg, images, sizeof(images));
-		if (stat(images, &st) == 0 && node_mount_root_traversable(images, err) < 0)
+		if (stat(images, &st) == 0 && node_path_traversable(images,
+			"sandbox uid must reach the images", err) < 0)
 			return -1;
 	}
 	return runtime->probe(n->cfg.mount_root, err);

@@ -249,7 +249,7 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if (cy_mkdir_p(n.cfg.state_dir, 0755, 0700) < 0) {
+	if (cy_mkdir_p(n.cfg.state_dir, 0755, 0711) < 0) {
 		cy_log_error("state_dir_failed", "path", n.cfg.state_dir, "error",
 			strerror(errno), NULL);
 		rc = 1;

@@ -600,7 +600,7 @@ sb_etc_start(const char *state_dir, const char *src_root, struct cy_error *err)
 {
 	if (etc_dir)
 		return sb_etc_refresh(err) < 0 ? -1 : 0;
-	if (cy_mkdir_p(state_dir, 0755, 0700) < 0)
+	if (cy_mkdir_p(state_dir, 0755, 0711) < 0)
 		return cy_error_errno(err, "sandbox /etc: creating '%s'", state_dir);
 	etc_dir = xstrdup(state_dir);
 	etc_src = xstrdup(src_root);

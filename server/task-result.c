@@ -124,18 +124,21 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	char id[64], status[32] = "";
+	char id[64], status[32] = "", *name;
 	PGresult *res, *running;
+	json_t *o;
 	int rc, i;
 
 	if (!(res = task_lookup(req, resp)))
 		return;
 	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
+	name = xstrdup(PQgetvalue(res, 0, TC_NAME));
 	PQclear(res);
 	/* The nodes to tell; a job claimed after this read is killed by the node's sync. */
 	running = store_dispatch_running(id, &err);
 	rc = store_task_cancel(id, status, sizeof(status), &err);
 	if (rc < 0) {
+		free(name);
 		if (running)
 			PQclear(running);
 		if (err.code == ENOENT)
@@ -148,10 +151,16 @@ void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 			PQgetvalue(running, i, 2));
 	if (running)
 		PQclear(running);
-	if (rc == 0)
+	if (rc == 0) {
+		free(name);
 		return cy_resp_problem(resp, CY_PROBLEM_CONFLICT, "task already %s",
 			task_api_status(status));
+	}
 	task_wait_closed(id);
 	cy_log_info("task_canceled", "task_id", id, NULL);
-	cy_resp_json(resp, 200, json_pack("{s:s, s:b}", "task_id", id, "canceled", 1));
+	o = json_pack("{s:s, s:b}", "task_id", id, "canceled", 1);
+	if (name[0])
+		json_object_set_new(o, "task_name", json_string(name));
+	free(name);
+	cy_resp_json(resp, 200, o);
 }

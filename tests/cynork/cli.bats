@@ -74,6 +74,25 @@ config_value()
 	[[ $stderr == *"did you mean 'task create'"* ]]
 }
 
+@test "a group's --help lines its subcommands' summaries up, long names too" {
+	run cynork user --help
+	assert_success
+	assert_line "  reset-password  set a user's password and end its sessions (admin)"
+	assert_line "  revoke-sessions end every login session of a user at once (admin)"
+	assert_line "  passwd          change your own password"
+}
+
+@test "a word nothing resembles gets no far-fetched suggestion" {
+	run -2 --separate-stderr cynork bogus
+	[[ $stderr == *"unknown command 'bogus'"* ]]
+	[[ $stderr != *"did you mean"* ]]
+	run -2 --separate-stderr cynork task list --xyz
+	[[ $stderr == *"unknown flag '--xyz'"* ]]
+	[[ $stderr != *"did you mean"* ]]
+	run -2 --separate-stderr cynork nodse
+	[[ $stderr == *"did you mean 'nodes'"* ]]
+}
+
 @test "unknown flag exits 2 with a suggestion" {
 	run -2 --separate-stderr cynork task list --limt 5
 	[[ $stderr == *"unknown flag '--limt'"* ]]

@@ -122,6 +122,10 @@ as_user()
 	run env CYNORK_TOKEN="$tok" XDG_CONFIG_HOME="$CY_TMP/xdg-none" CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" \
 		"$CY_BUILD/cynork" task list
 	assert_success
+	# Beyond its scopes: exit 3, the reason said once.
+	run -3 --separate-stderr env CYNORK_TOKEN="$tok" XDG_CONFIG_HOME="$CY_TMP/xdg-none" \
+		CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" "$CY_BUILD/cynork" nodes list
+	[ "$stderr" = "cynork: error: API token scope does not allow this (HTTP 403)" ]
 	run cynork token list
 	assert_success
 	assert_line --index 0 $'TOKEN_ID\tNAME\tPREFIX\tSCOPES\tSTATE\tEXPIRES_AT\tLAST_USED_AT'

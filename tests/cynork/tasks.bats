@@ -372,7 +372,7 @@ create_id()
 	done
 	run cynork task cancel -y wait-cancel
 	assert_success
-	assert_output --partial "canceled=true"
+	assert_output --regexp '^task_id=[0-9a-f-]{36} canceled=true task_name=wait-cancel$'
 	wait "$pid" || rc=$?
 	[ "$rc" -eq 125 ]
 	run cat "$CY_TMP/wc.out"

@@ -110,6 +110,21 @@ node() { "$CY_BUILD/cynode-node" "$@"; }
 	assert_output --partial "chmod 600"
 }
 
+@test "a missing PSK or enrollment token file is refused naming its key and path" {
+	good_yaml
+	rm "$D/psk"
+	run node --config "$D/node.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "orchestrator.registration_psk_file: registration PSK file '$D/psk': No such file"
+	printf 'x\n' >"$D/psk"
+	chmod 0600 "$D/psk"
+	good_yaml
+	sed -i '/^orchestrator:/a\  enrollment_token_file: "'"$D/no-token"'"' "$D/node.yaml"
+	run node --config "$D/node.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "orchestrator.enrollment_token_file: enrollment token file '$D/no-token'"
+}
+
 @test "PSK from the env var named by registration_psk_env" {
 	good_yaml
 	sed -i "s|registration_psk_file:.*|registration_psk_env: MY_NODE_PSK|" "$D/node.yaml"

@@ -163,6 +163,36 @@ expected_etc()
 	cmp /etc/passwd "$D/state/$gen/passwd"
 }
 
+@test "a state dir the node creates, or one of mode 0700, still serves the prepared /etc" {
+	# The node creates a missing state dir 0711, and makes an existing one
+	# searchable for the sandbox uid when it runs as root (the /etc copy lives
+	# there); before, a state dir the node made itself (0700) broke the sandbox.
+	local fresh=$CY_TMP/fresh/a/state
+	sed -e "s|state_dir: .*|state_dir: \"$fresh\"|" \
+		-e "s|^sandbox:|sandbox:\n  mount_root: \"$CY_TMP/fresh-mounts\"|" \
+		"$D/node.yaml" >"$D/node-fresh.yaml"
+	grep -q fresh-mounts "$D/node-fresh.yaml"
+	jq -cn '{version:1, task_id:"t", job_id:"j-fresh",
+		sandbox:{command:["/bin/sh","-c","md5sum </etc/passwd"]}}' >"$D/req-fresh.json"
+	run --separate-stderr "$CY_BUILD/cynode-node" --config "$D/node-fresh.yaml" \
+		--run-job "$D/req-fresh.json"
+	assert_success
+	[[ $stderr != *sandbox_etc_failed* ]]
+	[ "$(field .status)" = completed ]
+	[ "$(field .stdout)" = "$(md5sum </etc/passwd)" ]
+	[ "$(stat -c %a "$fresh")" = 711 ]
+	[[ "$(readlink "$fresh/sandbox-etc")" == sandbox-etc.* ]]
+	[ "$(id -u)" -eq 0 ] || return 0
+	chmod 0700 "$fresh"
+	sed -i 's/j-fresh/j-fresh2/' "$D/req-fresh.json"
+	run --separate-stderr "$CY_BUILD/cynode-node" --config "$D/node-fresh.yaml" \
+		--run-job "$D/req-fresh.json"
+	assert_success
+	[[ $stderr != *sandbox_etc_failed* ]]
+	[ "$(field .status)" = completed ]
+	[ "$(stat -c %a "$fresh")" = 701 ]
+}
+
 @test "without a prepared /etc (state dir unusable) jobs bind the entries one by one" {
 	sed -e 's|state_dir: .*|state_dir: "/dev/null/state"|' \
 		-e "s|^sandbox:|sandbox:\n  mount_root: \"$D/fb-mounts\"|" "$D/node.yaml" >"$D/node-fb.yaml"

@@ -317,6 +317,18 @@ login()
 	assert_output --partial "missing.yaml"
 }
 
+@test "--help and cynode-server(8) name every environment variable the server reads" {
+	local v vars
+	vars=$(grep -o '"[A-Z][A-Z0-9_]*"' "$CY_ROOT/server/config.c" | tr -d '"' | sort -u)
+	[ "$(wc -l <<<"$vars")" -ge 30 ]
+	run "$CY_BUILD/cynode-server" --help
+	assert_success
+	for v in $vars; do
+		[[ $output =~ (^|[^A-Z_])${v}([^A-Z_]|$) ]] || { echo "--help lacks $v"; return 1; }
+		grep -q "$v" "$CY_ROOT/man/cynode-server.8" || { echo "man page lacks $v"; return 1; }
+	done
+}
+
 @test "YAML may not carry secrets, and unknown keys name file:line" {
 	local bin=$CY_BUILD/cynode-server
 	printf 'version: 1\njwt:\n  secret: "0123456789abcdef0123456789abcdef"\n' >"$CY_TMP/bad.yaml"

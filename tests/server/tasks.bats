@@ -266,7 +266,8 @@ create()
 	id=$(jq -r .task_id <<<"$body")
 	cy_api POST /v1/tasks/cancel-me/cancel "" "$TOKEN"
 	[ "$status_code" = 200 ]
-	[ "$(jq -c . <<<"$body")" = "{\"task_id\":\"$id\",\"canceled\":true}" ]
+	[ "$(jq -c . <<<"$body")" = \
+		"{\"task_id\":\"$id\",\"canceled\":true,\"task_name\":\"cancel-me\"}" ]
 	cy_api GET "/v1/tasks/$id/result?wait=5" "" "$TOKEN"
 	[ "$(jq -r .status <<<"$body")" = canceled ]
 	[ "$(jq -r '.jobs[0].status' <<<"$body")" = canceled ]
