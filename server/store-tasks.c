@@ -28,6 +28,9 @@
 /*
  * Tries of a create that lost a race for its name: a generated name taken
  * meanwhile by an explicit one, or an explicit "task-N" by a generated one.
+ * A generated name refused because the user named tasks "task-N" explicitly
+ * moves the counter past all of them at once (task_generated_skip), so a
+ * run of such names costs one try, not one each.
  */
 #define TASK_CREATE_TRIES 8
 
@@ -185,6 +188,23 @@ static char *task_generated_name(const char *user_id, struct cy_error *err)
 	return name;
 }
 
+/*
+ * After the generated name "task-N" was refused: moves the user's counter
+ * past the run of names task-N+1, task-N+2, ... the user already has
+ * (explicit names that look generated), up to 1000 at a time, so the next
+ * try takes the first free one instead of spending a try on each.
+ */
+static int task_generated_skip(const char *user_id, const char *name, struct cy_error *err)
+{
+	const char *p[2] = { user_id, name + strlen("task-") };
+
+	return store_run("task_name_skip",
+		"UPDATE task_name_seq SET seq = GREATEST(seq, COALESCE((SELECT min(n) "
+		"FROM generate_series($2::bigint + 1, $2::bigint + 1000) n WHERE NOT EXISTS "
+		"(SELECT 1 FROM tasks t WHERE t.created_by = $1::uuid AND t.summary = 'task-' || n)), "
+		"$2::bigint + 1001) - 1) WHERE user_id = $1::uuid", 2, p, err);
+}
+
 /* The task an earlier create with this idempotency key made (0 or 1 row). */
 static PGresult *task_idempotent(const struct task_new *t, struct cy_error *err)
 {
@@ -234,6 +254,8 @@ static PGresult *task_try_create(const struct task_new *t, const char *project,
 	if (named && (task_name_lock(t, err) < 0 || !(name = task_choose_name(t, err))))
 		goto fail;
 	if (!(res = task_insert_one(t, id, project, name, err)))
+		goto fail;
+	if (!named && PQntuples(res) == 0 && task_generated_skip(t->user_id, name, err) < 0)
 		goto fail;
 	if (!tx)
 		goto out;

@@ -89,12 +89,12 @@ tm()
 	tmux -S "$CY_TMP/tmux" "$@"
 }
 
-# Waits until the pane shows text matching the ERE $1 (up to ~10 s).
+# Waits until the pane shows text matching the ERE $1 (up to ~30 s).
 tm_wait()
 {
 	local i
 
-	for i in $(seq 1 50); do
+	for i in $(seq 1 150); do
 		tm capture-pane -p -S -50 | grep -Eq -- "$1" && return 0
 		sleep 0.2
 	done
@@ -130,7 +130,7 @@ start_shell()
 	tm send-keys C-u "task get nope" Enter
 	tm_wait 'not found|404'
 	tm send-keys "exit" Enter
-	for _ in $(seq 1 50); do [ -s "$CY_TMP/shell.rc" ] && break; sleep 0.2; done
+	for _ in $(seq 1 150); do [ -s "$CY_TMP/shell.rc" ] && break; sleep 0.2; done
 	tm kill-server || true
 	# exit without a number: the last command's code (task get nope: 4)
 	[ "$(cat "$CY_TMP/shell.rc")" = 4 ]
@@ -151,7 +151,7 @@ start_shell()
 	tm send-keys Up Up
 	tm_wait '> login -u admin$'
 	tm send-keys C-u "quit" Enter
-	for _ in $(seq 1 50); do [ -s "$CY_TMP/shell.rc" ] && break; sleep 0.2; done
+	for _ in $(seq 1 150); do [ -s "$CY_TMP/shell.rc" ] && break; sleep 0.2; done
 	tm kill-server || true
 	[ "$(cat "$CY_TMP/shell.rc")" = 0 ]
 	[ "$(stat -c %a "$hist")" = 600 ]
@@ -165,7 +165,7 @@ start_shell()
 	tm send-keys Up
 	tm_wait '> quit$'
 	tm send-keys C-u C-d
-	for _ in $(seq 1 50); do [ -s "$CY_TMP/shell.rc" ] && break; sleep 0.2; done
+	for _ in $(seq 1 150); do [ -s "$CY_TMP/shell.rc" ] && break; sleep 0.2; done
 	tm kill-server || true
 	# EOF (Ctrl-D) ends the shell
 	[ -s "$CY_TMP/shell.rc" ]
@@ -187,7 +187,7 @@ start_shell()
 	sleep 1
 	tm send-keys C-c
 	tm send-keys "exit" Enter
-	for _ in $(seq 1 50); do [ -s "$CY_TMP/shell.rc" ] && break; sleep 0.2; done
+	for _ in $(seq 1 150); do [ -s "$CY_TMP/shell.rc" ] && break; sleep 0.2; done
 	tm kill-server || true
 	[ "$(cat "$CY_TMP/shell.rc")" = 130 ]
 }

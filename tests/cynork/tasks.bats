@@ -366,9 +366,9 @@ create_id()
 	cynork task create --name wait-cancel --command 'sleep 30' --wait \
 		>"$CY_TMP/wc.out" 2>&1 &
 	pid=$!
-	for i in $(seq 50); do
+	for i in $(seq 150); do
 		cynork task get wait-cancel >/dev/null 2>&1 && break
-		sleep 0.1
+		sleep 0.2
 	done
 	run cynork task cancel -y wait-cancel
 	assert_success

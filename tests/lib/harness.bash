@@ -198,8 +198,8 @@ cy_node_start()
 	log=$CY_TMP/node-$slug.log
 	stack_node_start "$conf" "$log" "$CY_TMP/node-$slug/pid" || return 1
 	cy__track "$STACK_NODE_PID"
-	if ! stack_wait_http "http://127.0.0.1:$port/readyz" 200 20 "$STACK_NODE_PID" ||
-		! stack_wait_http "$CY_GATEWAY_URL/readyz" 200 10 "$CY_SERVER_PID"; then
+	if ! stack_wait_http "http://127.0.0.1:$port/readyz" 200 60 "$STACK_NODE_PID" ||
+		! stack_wait_http "$CY_GATEWAY_URL/readyz" 200 30 "$CY_SERVER_PID"; then
 		echo "harness: node $slug did not become ready; last lines of $log:" >&2
 		tail -n 30 "$log" >&2
 		echo "harness: last lines of server.log:" >&2

@@ -11,6 +11,13 @@
 #                             print a JWT signed with HMAC-SHA256 over the
 #                             given JSON texts (default secret $CY_JWT_SECRET)
 #   id_claims TOKEN           print the payload JSON of a JWT
+#   id_sql SQL                run SQL that changes users/auth_sessions/
+#                             api_tokens, then wait (10 s) until the server's
+#                             auth cache listener has seen its NOTIFY (the
+#                             debug line auth_cache_invalidated in
+#                             $CY_TMP/server.log): that wake-up is
+#                             asynchronous, so a request sent at once could
+#                             still be answered from the cache
 
 id_user()
 {
@@ -51,4 +58,18 @@ id_claims()
 	p=$(cut -d. -f2 <<<"$1" | tr -- '-_' '+/')
 	while [ $(( ${#p} % 4 )) -ne 0 ]; do p="$p="; done
 	base64 -d <<<"$p"
+}
+
+id_sql()
+{
+	local log=$CY_TMP/server.log before i
+
+	before=$(grep -c 'event=auth_cache_invalidated' "$log" || true)
+	cy_psql "$1" || return 1
+	for i in $(seq 1 100); do
+		[ "$(grep -c 'event=auth_cache_invalidated' "$log" || true)" -gt "$before" ] && return 0
+		sleep 0.1
+	done
+	echo "id_sql: the server never saw the change (no auth_cache_invalidated): $1" >&2
+	return 1
 }

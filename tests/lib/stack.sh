@@ -60,21 +60,42 @@ stack_port_free()
 	! (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# Ports are picked below the kernel's ephemeral range (the source ports of
+# outgoing connections): a port from bind(0) is free when picked, but any
+# curl started before the server binds it may take it as its source port,
+# and then keeps it in TIME_WAIT for a minute (the server cannot start).
 stack_free_port()
 {
-	local p i
+	local p i lo=32768 hi=60999 first=10000 span
 
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	if [ "$lo" -gt $((first + 1000)) ]; then
+		span=$((lo - first))
+	else
+		first=$((hi + 1))
+		span=$((65536 - first))
+	fi
 	if command -v python3 >/dev/null 2>&1; then
-		p=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])' 2>/dev/null) && [ -n "$p" ] && {
+		# bind without SO_REUSEADDR: refused for a port in any use, TIME_WAIT too
+		p=$(python3 -c 'import random, socket, sys
+first, span = int(sys.argv[1]), int(sys.argv[2])
+for _ in range(500):
+    p = first + random.randrange(span)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break' "$first" "$span" 2>/dev/null) && [ -n "$p" ] && {
 			echo "$p"
 			return 0
 		}
 	fi
 	for i in $(seq 1 200); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((first + (RANDOM * 32768 + RANDOM) % span))
 		if stack_port_free "$p"; then
 			echo "$p"
 			return 0
@@ -223,7 +244,7 @@ stack_server_start()
 		>"$log" 2>&1 </dev/null 3>&- &
 	STACK_SERVER_PID=$!
 	echo "$STACK_SERVER_PID" >"$pidfile"
-	if ! stack_wait_http "http://127.0.0.1:$gw/healthz" 200 15 "$STACK_SERVER_PID"; then
+	if ! stack_wait_http "http://127.0.0.1:$gw/healthz" 200 60 "$STACK_SERVER_PID"; then
 		echo "stack: cynode-server did not come up; last lines of $log:" >&2
 		tail -n 30 "$log" >&2
 		return 1

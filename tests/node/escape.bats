@@ -241,10 +241,11 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 	curl -s -m 60 -o "$CY_TMP/cancel.out" -H "Authorization: Bearer $TOKEN" \
 		-H 'Content-Type: application/json' --data-binary "@$CY_TMP/req-cancel.json" \
 		"$CY_NODE_URL/v1/worker/jobs:run" &
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		[ -e "$ND/mounts/e-cancel/workspace/started" ] && break
 		sleep 0.1
 	done
+	[ -e "$ND/mounts/e-cancel/workspace/started" ]
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs/e-cancel/cancel" "" "$TOKEN"
 	[ "$status_code" = 200 ]
 	wait

@@ -27,7 +27,7 @@ start_node()
 	stack_node_start "$conf" "$CY_TMP/node-$slug.log" "$CY_TMP/node-$slug/pid"
 	cy__track "$STACK_NODE_PID"
 	NODE_URL=http://127.0.0.1:$(cat "$CY_TMP/node-$slug/port")
-	stack_wait_http "$NODE_URL/healthz" 200 20 "$STACK_NODE_PID"
+	stack_wait_http "$NODE_URL/healthz" 200 60 "$STACK_NODE_PID"
 }
 
 engine_works() { command -v "$1" >/dev/null && timeout 20 "$1" info >/dev/null 2>&1; }
@@ -124,14 +124,14 @@ oci_job()
 	curl -s -m 60 -o "$CY_TMP/stop.out" -H "Authorization: Bearer $tok" \
 		-H 'Content-Type: application/json' --data-binary "@$CY_TMP/stop.json" \
 		"$CY_NODE_URL/v1/worker/jobs:run" &
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		[ -e "$CY_TMP/node-node-stop/mounts/stop-1/workspace/started" ] && break
 		sleep 0.1
 	done
 	[ -e "$CY_TMP/node-node-stop/mounts/stop-1/workspace/started" ]
 	pgrep -f 'sleep 44' >/dev/null
 	kill -TERM "$pid"
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -352,10 +352,11 @@ refused()
 		>"$D/cancel.json"
 	"$CY_BUILD/cynode-node" --config "$D/node.yaml" --run-job "$D/cancel.json" >"$D/cancel.out" &
 	pid=$!
-	for i in $(seq 1 50); do
+	for i in $(seq 1 300); do
 		[ -e "$D/state/sandbox_mounts/j-cancel/workspace/started" ] && break
 		sleep 0.1
 	done
+	[ -e "$D/state/sandbox_mounts/j-cancel/workspace/started" ]
 	kill -TERM "$pid"
 	wait "$pid" || true
 	output=$(cat "$D/cancel.out")
@@ -375,10 +376,11 @@ refused()
 		resources:{memory_mb:64, pids:32}}}' >"$D/cg.json"
 	"$CY_BUILD/cynode-node" --config "$D/node.yaml" --run-job "$D/cg.json" >"$D/cg.out" &
 	pid=$!
-	for i in $(seq 1 50); do
+	for i in $(seq 1 300); do
 		[ -e "$D/state/sandbox_mounts/j-cg/workspace/started" ] && break
 		sleep 0.1
 	done
+	[ -e "$D/state/sandbox_mounts/j-cg/workspace/started" ]
 	# v1: one group per controller; v2: one (tests/vm/cgroup-v2.sh checks v2).
 	groups=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'cynode-*-j-cg' 2>/dev/null)
 	wait "$pid"

@@ -182,10 +182,11 @@ desired()
 	applied=$(cy_psql "SELECT config_applied_version FROM nodes WHERE node_slug = 'node-a'")
 	# An older version than the applied one (as a server with a clock far behind would send).
 	cy_psql "UPDATE nodes SET config_version = '00000000000000000000000000' WHERE node_slug = 'node-a'"
-	for i in $(seq 1 50); do
+	for i in $(seq 1 150); do
 		[ "$(cy_psql "SELECT config_ack_version FROM nodes WHERE node_slug = 'node-a'")" = 00000000000000000000000000 ] && break
 		sleep 0.2
 	done
+	[ "$(cy_psql "SELECT config_ack_version FROM nodes WHERE node_slug = 'node-a'")" = 00000000000000000000000000 ]
 	run cy_psql "SELECT config_ack_status || ' ' || config_ack_error FROM nodes WHERE node_slug = 'node-a'"
 	assert_output --partial "failed"
 	assert_output --partial "older than the applied $applied"

@@ -133,12 +133,14 @@ node_jwt()
 @test "long poll: answers as soon as the task ends, and holds no HTTP thread" {
 	create '{"input_mode":"commands","prompt":"sleep 1; echo done"}'
 	id=$(jq -r .task_id <<<"$body")
-	# 12 parked long polls on a gateway with 4 HTTP threads
+	# 12 parked long polls on a gateway with 4 HTTP threads; they wait 60 s
+	# unless the cancel below wakes them, so every bound below is far from
+	# what a held thread would cost, even on a slow machine.
 	create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]}}'
 	never=$(jq -r .task_id <<<"$body")
 	for i in $(seq 12); do
-		curl -s -m 30 -o /dev/null -H "Authorization: Bearer $CY_TOKEN" \
-			"$CY_GATEWAY_URL/v1/tasks/$never/result?wait=8" &
+		curl -s -m 70 -o /dev/null -H "Authorization: Bearer $CY_TOKEN" \
+			"$CY_GATEWAY_URL/v1/tasks/$never/result?wait=60" &
 	done
 	sleep 0.5
 	s=$(date +%s%N)
@@ -146,7 +148,7 @@ node_jwt()
 	ms=$((($(date +%s%N) - s) / 1000000))
 	[ "$status_code" = 200 ]
 	[ "$(jq -r .status <<<"$body")" = completed ]
-	[ "$ms" -lt 5000 ]
+	[ "$ms" -lt 15000 ]
 	# the other endpoints still answer at once
 	cy_api GET "/v1/tasks/$id" "" "$CY_TOKEN"
 	[ "$status_code" = 200 ]
@@ -155,13 +157,13 @@ node_jwt()
 	cy_api GET "/v1/tasks/$never/result?wait=1" "" "$CY_TOKEN"
 	ms=$((($(date +%s%N) - s) / 1000000))
 	[ "$(jq -r .status <<<"$body")" = queued ]
-	[ "$ms" -ge 900 ] && [ "$ms" -lt 4000 ]
+	[ "$ms" -ge 900 ] && [ "$ms" -lt 10000 ]
 	# cancel wakes the parked polls
 	s=$(date +%s%N)
 	cy_api POST /v1/tasks/$never/cancel "" "$CY_TOKEN"
 	wait
 	ms=$((($(date +%s%N) - s) / 1000000))
-	[ "$ms" -lt 4000 ]
+	[ "$ms" -lt 15000 ]
 	cy_api GET "/v1/tasks/$id/result?wait=61" "" "$CY_TOKEN"
 	[ "$status_code" = 400 ]
 	cy_api GET "/v1/tasks/$id/result?wait=abc" "" "$CY_TOKEN"
@@ -200,7 +202,7 @@ node_jwt()
 @test "cancel reaches the node, kills the sandbox; the late result changes nothing" {
 	create '{"input_mode":"commands","prompt":"sleep 27.5"}'
 	id=$(jq -r .task_id <<<"$body")
-	for i in $(seq 100); do
+	for i in $(seq 300); do
 		pgrep -f 'sleep 27.5' >/dev/null && break
 		sleep 0.1
 	done
@@ -208,13 +210,24 @@ node_jwt()
 	[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$id'")" = running ]
 	cy_api POST /v1/tasks/$id/cancel "" "$CY_TOKEN"
 	[ "$status_code" = 200 ]
-	for i in $(seq 50); do
+	for i in $(seq 200); do
 		pgrep -f 'sleep 27.5' >/dev/null || break
 		sleep 0.1
 	done
 	! pgrep -f 'sleep 27.5' >/dev/null
-	grep -q "job_canceled_by_server.*$(cy_psql "SELECT id FROM jobs WHERE task_id = '$id'")" \
-		"$CY_TMP/node-node-01.log"
+	# The server sent the cancel at once, and the node killed the job: on
+	# that cancel, or on its next sync (every second here) when the sync
+	# came first; then the cancel found nothing left and the server says so.
+	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$id'")
+	for i in $(seq 100); do
+		grep -Eq "event=job_(canceled_by_server|killed_by_sync) job_id=$job" \
+			"$CY_TMP/node-node-01.log" &&
+			grep -Eq "event=job_cancel_(sent|not_delivered) job_id=$job" "$CY_TMP/server.log" &&
+			break
+		sleep 0.1
+	done
+	grep -Eq "event=job_(canceled_by_server|killed_by_sync) job_id=$job" "$CY_TMP/node-node-01.log"
+	grep -Eq "event=job_cancel_(sent|not_delivered) job_id=$job" "$CY_TMP/server.log"
 	sleep 1
 	[ "$(cy_psql "SELECT status FROM tasks WHERE id = '$id'")" = canceled ]
 	[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$id'")" = canceled ]
@@ -227,14 +240,14 @@ node_jwt()
 	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$CY_TOKEN"
 	[ "$(jq -r .status <<<"$body")" = failed ]
 	[ "$(jq -r '.jobs[0].result | fromjson | .status' <<<"$body")" = timeout ]
-	[ $((SECONDS - s)) -lt 16 ]
+	[ $((SECONDS - s)) -lt 20 ]	# the 8 s cap, not the task's own 25 s run
 }
 
 @test "lease: a job whose node stops renewing is retried, then failed; attempts recorded" {
 	create '{"input_mode":"commands","prompt":"sleep 8","max_attempts":2,"retry_backoff_seconds":0}'
 	id=$(jq -r .task_id <<<"$body")
 	job=""
-	for i in $(seq 50); do
+	for i in $(seq 300); do
 		job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$id' AND status = 'running'")
 		[ -n "$job" ] && break
 		sleep 0.1

@@ -15,7 +15,9 @@ setup_file()
 {
 	cy_setup_file
 	cy_pg_start
-	cy_server_start NODE_LIVENESS_TTL=2s
+	# Short enough to see a silent node go, long enough that a real node
+	# heartbeating every second never misses it on a slow machine.
+	cy_server_start NODE_LIVENESS_TTL=5s
 	cy_login >/dev/null
 }
 
@@ -89,6 +91,19 @@ wait_status()
 	return 1
 }
 
+# wait_running TASK: waits (30 s) until the task's job runs on a node
+wait_running()
+{
+	local i
+
+	for i in $(seq 1 150); do
+		[ "$(cynork -o json task get "$1" | jq -r .status)" = running ] && return 0
+		sleep 0.2
+	done
+	echo "task $1 never ran: $(cynork -o json task get "$1")" >&2
+	return 1
+}
+
 @test "heartbeat: needs a node JWT, checks slug and version, answers the node's state" {
 	fake_node hb-1
 	heartbeat hb-1 ""
@@ -109,12 +124,12 @@ wait_status()
 	[ "$(jq -r .enabled <<<"$body")" = true ]
 	[ "$(jq -r .config_version <<<"$body")" = "$VERSION" ]
 	[[ "$(jq -r .capability_hash <<<"$body")" == sha256:* ]]
-	[ "$(jq -r .liveness_ttl_seconds <<<"$body")" = 2 ]
+	[ "$(jq -r .liveness_ttl_seconds <<<"$body")" = 5 ]
 }
 
 @test "liveness: silent node turns inactive after the TTL, a heartbeat revives it" {
 	fake_node live-1
-	wait_status live-1 inactive 6
+	wait_status live-1 inactive 30
 	cy_api GET "/v1/nodes/live-1" "" "$(cy_admin_token)"
 	[ "$(jq -r .status <<<"$body")" = inactive ]
 	[ "$(jq -r .last_seen_at <<<"$body")" != null ]
@@ -127,22 +142,23 @@ wait_status()
 
 @test "liveness: a real node stays active, turns inactive when stopped, active when resumed" {
 	cy_node_start node-live orchestrator.heartbeat_interval_seconds=1
-	sleep 3
+	sleep 6	# longer than the TTL and a liveness check
 	[ "$(node_status node-live)" = active ]
+	! grep -q 'node_inactive.*node=node-live' "$CY_TMP/server.log"
 	run cynork nodes list
 	assert_output --partial "node-live"
 	kill -STOP "$(live_pid)"
-	wait_status node-live inactive 8
+	wait_status node-live inactive 30
 	cy_api GET /readyz
 	[ "$status_code" = 503 ]
 	kill -CONT "$(live_pid)"
-	wait_status node-live active 5
-	stack_wait_http "$CY_GATEWAY_URL/readyz" 200 5
+	wait_status node-live active 30
+	stack_wait_http "$CY_GATEWAY_URL/readyz" 200 30
 }
 
 @test "liveness: no job is dispatched to an inactive node" {
 	kill -STOP "$(live_pid)"
-	wait_status node-live inactive 8
+	wait_status node-live inactive 30
 	id=$(cynork -o name task create --command 'echo after-resume')
 	sleep 1
 	run cynork -o json task get "$id"
@@ -212,10 +228,7 @@ wait_status()
 
 @test "drain with a running job: no new jobs, --wait returns when the job has ended" {
 	long=$(cynork -o name task create --command 'sleep 3; echo long-done')
-	for i in $(seq 1 50); do
-		[ "$(cynork -o json task get "$long" | jq -r .status)" = running ] && break
-		sleep 0.1
-	done
+	wait_running "$long"
 	start=$SECONDS
 	run cynork nodes drain node-live --reason "kernel update" --wait -y
 	assert_success
@@ -244,10 +257,7 @@ wait_status()
 
 @test "drain --wait --timeout gives up with exit 124 while a job runs" {
 	long=$(cynork -o name task create --command 'sleep 4')
-	for i in $(seq 1 50); do
-		[ "$(cynork -o json task get "$long" | jq -r .status)" = running ] && break
-		sleep 0.1
-	done
+	wait_running "$long"
 	run -124 cynork nodes drain node-live --wait --timeout 1s -y
 	assert_output --partial "still runs 1 job"
 	run cynork task result "$long" --wait
@@ -362,10 +372,7 @@ wait_status()
 
 @test "remove: refused while jobs run, then revokes the node's credentials" {
 	long=$(cynork -o name task create --command 'sleep 3')
-	for i in $(seq 1 50); do
-		[ "$(cynork -o json task get "$long" | jq -r .status)" = running ] && break
-		sleep 0.1
-	done
+	wait_running "$long"
 	run -5 cynork nodes remove node-live -y
 	assert_output --partial "running jobs"
 	cynork task result "$long" --wait >/dev/null
@@ -393,7 +400,7 @@ wait_status()
 	pid=$CY_NODE_PID
 	run cynork nodes remove node-rm --force -y
 	assert_success
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done

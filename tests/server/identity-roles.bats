@@ -71,10 +71,10 @@ teardown()
 	id_login carol
 	cy_api GET /v1/nodes "" "$access"
 	[ "$status_code" = 403 ]
-	cy_psql "UPDATE users SET role = 'operator' WHERE handle = 'carol'"
+	id_sql "UPDATE users SET role = 'operator' WHERE handle = 'carol'"
 	cy_api GET /v1/nodes "" "$access"
 	[ "$status_code" = 200 ]
-	cy_psql "UPDATE users SET role = 'user' WHERE handle = 'carol'"
+	id_sql "UPDATE users SET role = 'user' WHERE handle = 'carol'"
 	cy_api GET /v1/nodes "" "$access"
 	[ "$status_code" = 403 ]
 }

@@ -107,10 +107,10 @@ tina"
 	cy_api GET /v1/tasks "" "$tok"
 	[ "$status_code" = 403 ]
 	# Demoting the owner takes the node scope away at once.
-	cy_psql "UPDATE users SET role = 'user' WHERE handle = 'otto'"
+	id_sql "UPDATE users SET role = 'user' WHERE handle = 'otto'"
 	cy_api GET /v1/nodes "" "$tok"
 	[ "$status_code" = 403 ]
-	cy_psql "UPDATE users SET role = 'operator' WHERE handle = 'otto'"
+	id_sql "UPDATE users SET role = 'operator' WHERE handle = 'otto'"
 }
 
 @test "admin-scoped token reaches admin routes" {
@@ -230,10 +230,10 @@ tina"
 	[ "$status_code" = 401 ]
 	mk "$access" '{"name":"owner-disabled"}'
 	tok=$(jq -r .token <<<"$body")
-	cy_psql "UPDATE users SET is_active = false WHERE handle = 'tina'"
+	id_sql "UPDATE users SET is_active = false WHERE handle = 'tina'"
 	cy_api GET /v1/tasks "" "$tok"
 	[ "$status_code" = 401 ]
-	cy_psql "UPDATE users SET is_active = true WHERE handle = 'tina'"
+	id_sql "UPDATE users SET is_active = true WHERE handle = 'tina'"
 	cy_api GET /v1/tasks "" "$tok"
 	[ "$status_code" = 200 ]
 }

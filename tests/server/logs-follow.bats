@@ -59,17 +59,20 @@ follow()
 	cy_api GET "/v1/tasks/$1/logs?follow=true${2:+&$2}" "" "$TOKEN"
 }
 
-# wait_stdout TASK TEXT: polls the follow route until stdout from 0 is TEXT (20 s)
+# wait_stdout TASK TEXT [ERRTEXT]: polls the follow route until stdout from
+# 0 is TEXT (and stderr ERRTEXT: the node reads the two pipes one after the
+# other, so one answer may hold a line of one but not yet of the other) (30 s)
 wait_stdout()
 {
 	local i
 
-	for i in $(seq 100); do
+	for i in $(seq 150); do
 		follow "$1"
-		[ "$(jq -r .stdout <<<"$body")" = "$2" ] && return 0
+		[ "$(jq -r .stdout <<<"$body")" = "$2" ] &&
+			{ [ $# -lt 3 ] || [ "$(jq -r .stderr <<<"$body")" = "$3" ]; } && return 0
 		sleep 0.2
 	done
-	echo "stdout never became '$2': $body" >&2
+	echo "stdout never became '$2'${3:+ with stderr '$3'}: $body" >&2
 	return 1
 }
 
@@ -77,7 +80,7 @@ wait_stdout()
 	local id
 
 	id=$(create 'echo one; echo eins >&2; sleep 4; echo two' follow-api)
-	wait_stdout "$id" one
+	wait_stdout "$id" one eins
 	[ "$status_code" = 200 ]
 	[ "$(jq -r .ended <<<"$body")" = false ]
 	[ "$(jq -r .status <<<"$body")" = running ]
@@ -187,7 +190,7 @@ wait_stdout()
 	id=$(cynork -o name task create --command 'echo first; sleep 4; echo second')
 	cynork task logs --follow "$id" >"$CY_TMP/follow.out" 2>"$CY_TMP/follow.err" &
 	pid=$!
-	for i in $(seq 150); do
+	for i in $(seq 300); do
 		grep -q first "$CY_TMP/follow.out" && break
 		sleep 0.1
 	done

@@ -135,6 +135,14 @@ create()
 	[ "$(jq -r .task_name <<<"$body")" = "task-$next" ]
 	create '{"prompt":"true","input_mode":"commands"}' "$ALICE"
 	[ "$(jq -r .task_name <<<"$body")" = "task-$((next + 1))" ]
+	# A run of them longer than the server's 8 tries: skipped in one go.
+	for i in $(seq 2 13); do
+		create "{\"prompt\":\"true\",\"input_mode\":\"commands\",\"task_name\":\"task-$((next + i))\"}" "$ALICE"
+		[ "$(jq -r .task_name <<<"$body")" = "task-$((next + i))" ]
+	done
+	create '{"prompt":"true","input_mode":"commands"}' "$ALICE"
+	[ "$status_code" = 201 ]
+	[ "$(jq -r .task_name <<<"$body")" = "task-$((next + 14))" ]
 	# 40 creates at once, 20 generated and 20 with one explicit name: all 201,
 	# all names distinct, the explicit ones base, base-2 ... base-20.
 	for i in $(seq 1 20); do
@@ -150,7 +158,7 @@ create()
 	[ "$(cat "$CY_TMP"/gen-* | jq -r .task_name | sort -u | grep -cE '^task-[0-9]+$')" = 20 ]
 	[ "$(cat "$CY_TMP"/exp-* | jq -r .task_name | sort -u | grep -cE '^race(-([2-9]|1[0-9]|20))?$')" = 20 ]
 	[ "$(cy_psql "SELECT count(*) FROM tasks t JOIN users u ON u.id = t.created_by
-		WHERE u.handle = 'alice' AND t.summary ~ '^(task-[0-9]+|race.*)$'")" = 43 ]
+		WHERE u.handle = 'alice' AND t.summary ~ '^(task-[0-9]+|race.*)$'")" = 56 ]
 }
 
 @test "create: explicit project_id and the per-user default project" {
@@ -250,7 +258,7 @@ create()
 	end=$(date +%s)
 	[ "$status_code" = 200 ]
 	[ "$(jq -r .status <<<"$body")" = queued ]
-	[ $((end - start)) -ge 1 ] && [ $((end - start)) -le 5 ]
+	[ $((end - start)) -ge 1 ] && [ $((end - start)) -le 10 ]
 }
 
 @test "cancel: a queued task is canceled with its job; again is 409" {
@@ -309,7 +317,8 @@ create()
 	end=$(date +%s)
 	wait
 	[ "$(jq -r .status <<<"$body")" = canceled ]
-	[ $((end - start)) -le 5 ]
+	# far below the 30 s the poll would otherwise take
+	[ $((end - start)) -le 15 ]
 }
 
 # --- with a real node -------------------------------------------------------
@@ -349,7 +358,7 @@ create()
 	cy_api GET "/v1/tasks/slow-one/result?wait=30" "" "$TOKEN"
 	end=$(date +%s)
 	[ "$(jq -r .status <<<"$body")" = completed ]
-	[ $((end - start)) -le 10 ]
+	[ $((end - start)) -le 20 ]
 	cy_api GET /v1/tasks/slow-one/logs "" "$TOKEN"
 	[ "$(jq -r .stdout <<<"$body")" = done ]
 }
@@ -358,22 +367,25 @@ create()
 	for i in 1 2 3; do
 		create "{\"prompt\":\"sleep 2\",\"input_mode\":\"commands\",\"task_name\":\"par-$i\"}"
 	done
-	start=$(date +%s)
 	for i in 1 2 3; do
 		cy_api GET "/v1/tasks/par-$i/result?wait=30" "" "$TOKEN"
 		[ "$(jq -r .status <<<"$body")" = completed ]
 	done
-	end=$(date +%s)
-	[ $((end - start)) -le 5 ]
+	# All three ran at the same time: the last one started before the
+	# first one ended (not a wall-clock bound, which a slow machine breaks).
+	run cy_psql "SELECT count(*), max(j.started_at) < min(j.ended_at) FROM jobs j
+		JOIN tasks t ON t.id = j.task_id WHERE t.summary IN ('par-1', 'par-2', 'par-3')"
+	assert_output "3|t"
 }
 
 @test "node: canceling a running task keeps it canceled" {
 	create '{"prompt":"sleep 3","input_mode":"commands","task_name":"cancel-running"}'
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		cy_api GET /v1/tasks/cancel-running "" "$TOKEN"
 		[ "$(jq -r .status <<<"$body")" = running ] && break
 		sleep 0.1
 	done
+	[ "$(jq -r .status <<<"$body")" = running ]
 	cy_api POST /v1/tasks/cancel-running/cancel "" "$TOKEN"
 	[ "$status_code" = 200 ]
 	sleep 4
