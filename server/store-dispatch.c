@@ -64,6 +64,8 @@ static void claim_nodes_free(struct claim_node *nodes, int n)
 {
 	int i;
 
+	if (!nodes)
+		return;
 	for (i = 0; i < n; i++) {
 		free(nodes[i].url);
 		free(nodes[i].token);
@@ -228,6 +230,7 @@ int store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
 	}
 	claim_nodes_free(nodes, nn > 0 ? nn : 0);
 	nodes = NULL;
+	nn = 0;
 	if (db_commit(err) < 0)
 		goto fail_committed;
 	return 0;
