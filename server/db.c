@@ -164,6 +164,16 @@ db_conn(struct cy_error *err)
 {
 	if (dbt.conn && PQstatus(dbt.conn) == CONNECTION_OK)
 		return dbt.conn;
+	/*
+	 * The transaction died with the connection: a fresh one would run the
+	 * rest of it statement by statement (and COMMIT nothing) as if all
+	 * were well.  Only db_rollback() ends it.
+	 */
+	if (dbt.in_tx) {
+		cy_error_set(err, ECONNRESET,
+			"database: connection lost inside a transaction (rolled back)");
+		return NULL;
+	}
 	if (dbt.conn)
 		cy_log_warn("db_reconnect", "reason", "connection lost", NULL);
 	if (db_open(err) < 0)
@@ -272,6 +282,12 @@ db_simple(const char *sql, struct cy_error *err)
 int
 db_begin(struct cy_error *err)
 {
+	/* A transaction some earlier caller left open must not swallow this one. */
+	if (dbt.in_tx || (dbt.conn && PQstatus(dbt.conn) == CONNECTION_OK &&
+		PQtransactionStatus(dbt.conn) != PQTRANS_IDLE)) {
+		cy_log_warn("db_stray_transaction", "statement", "BEGIN", NULL);
+		db_rollback();
+	}
 	if (db_simple("BEGIN", err) < 0) {
 		/* An idle connection the database dropped (restart, failover)
 		 * shows only now; nothing ran yet, so reconnect once and retry. */
@@ -285,12 +301,30 @@ db_begin(struct cy_error *err)
 	return 0;
 }
 
+/*
+ * PostgreSQL answers the COMMIT of a transaction that a failed statement
+ * aborted with ROLLBACK, not an error: a caller that ignored a failure
+ * (an audit row, say) must not take that for a commit.
+ */
 int
 db_commit(struct cy_error *err)
 {
-	int rc = db_simple("COMMIT", err);
+	PGresult *res;
+	int rc = -1;
 
+	if (!db_conn(err)) {
+		dbt.in_tx = 0;
+		return -1;
+	}
 	dbt.in_tx = 0;
+	res = PQexec(dbt.conn, "COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		db_result_error(res, "COMMIT", err);
+	else if (!strcmp(PQcmdStatus(res), "ROLLBACK"))
+		cy_error_set(err, EIO, "database: COMMIT: the transaction was aborted and rolled back");
+	else
+		rc = 0;
+	PQclear(res);
 	return rc;
 }
 

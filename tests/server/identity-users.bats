@@ -310,3 +310,91 @@ admin()
 	admin GET "/v1/audit?limit=1&source=all"
 	[ "$status_code" = 200 ]
 }
+
+@test "a password change whose audit row fails is refused (500) and changes nothing; the server serves on" {
+	# The audit row is the last statement before COMMIT: when it fails the
+	# transaction is aborted and PostgreSQL answers the COMMIT with ROLLBACK,
+	# not an error.  That must not be taken for a commit.
+	local a1 a2
+	admin POST /v1/users '{"handle":"quin","password":"quin-password-1"}'
+	[ "$status_code" = 201 ]
+	cy_api POST /v1/auth/login '{"handle":"quin","password":"quin-password-1"}'
+	a1=$(jq -r .access_token <<<"$body")
+	cy_api POST /v1/auth/login '{"handle":"quin","password":"quin-password-1"}'
+	a2=$(jq -r .access_token <<<"$body")
+	cy_psql "CREATE FUNCTION cy_test_refuse() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$BEGIN RAISE EXCEPTION 'audit refused by the test'; END\$\$;
+		CREATE TRIGGER cy_test_refuse BEFORE INSERT ON auth_audit_log FOR EACH ROW
+		WHEN (NEW.subject_handle = 'quin' AND NEW.event_type = 'password_changed')
+		EXECUTE FUNCTION cy_test_refuse()"
+	cy_api POST /v1/users/me/password '{"current_password":"quin-password-1","new_password":"quin-password-2"}' "$a1"
+	cy_psql "DROP TRIGGER cy_test_refuse ON auth_audit_log; DROP FUNCTION cy_test_refuse()"
+	[ "$status_code" = 500 ]
+	# Nothing was written: the other session lives, the old password works.
+	cy_api GET /v1/users/me "" "$a2"
+	[ "$status_code" = 200 ]
+	cy_api POST /v1/auth/login '{"handle":"quin","password":"quin-password-2"}'
+	[ "$status_code" = 401 ]
+	cy_api POST /v1/auth/login '{"handle":"quin","password":"quin-password-1"}'
+	[ "$status_code" = 200 ]
+	# And the same change goes through afterwards.
+	cy_api POST /v1/users/me/password '{"current_password":"quin-password-1","new_password":"quin-password-2"}' "$a1"
+	[ "$status_code" = 204 ]
+	cy_api POST /v1/auth/login '{"handle":"quin","password":"quin-password-2"}'
+	[ "$status_code" = 200 ]
+}
+
+@test "revoke_sessions whose audit row fails is refused (500): the sessions live on" {
+	local uid a1
+	admin POST /v1/users '{"handle":"rhea","password":"rhea-password-1"}'
+	uid=$(jq -r .id <<<"$body")
+	cy_api POST /v1/auth/login '{"handle":"rhea","password":"rhea-password-1"}'
+	a1=$(jq -r .access_token <<<"$body")
+	cy_psql "CREATE FUNCTION cy_test_refuse() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$BEGIN RAISE EXCEPTION 'audit refused by the test'; END\$\$;
+		CREATE TRIGGER cy_test_refuse BEFORE INSERT ON auth_audit_log FOR EACH ROW
+		WHEN (NEW.subject_handle = 'rhea' AND NEW.event_type = 'session_revoked')
+		EXECUTE FUNCTION cy_test_refuse()"
+	admin POST "/v1/users/$uid/revoke_sessions"
+	cy_psql "DROP TRIGGER cy_test_refuse ON auth_audit_log; DROP FUNCTION cy_test_refuse()"
+	[ "$status_code" = 500 ]
+	run cy_psql "SELECT count(*) FROM auth_sessions WHERE user_id = '$uid' AND revoked_at IS NULL"
+	assert_output 1
+	cy_api GET /v1/users/me "" "$a1"
+	[ "$status_code" = 200 ]
+	admin POST "/v1/users/$uid/revoke_sessions"
+	[ "$status_code" = 204 ]
+	cy_api GET /v1/users/me "" "$a1"
+	[ "$status_code" = 401 ]
+}
+
+@test "a password change whose connection dies mid-transaction is refused (500); the server reconnects" {
+	# The audit row's trigger ends the server's own database session, as a
+	# PostgreSQL restart would: the rest of the transaction must not run on
+	# a fresh connection and COMMIT "nothing" as a success.
+	local a1 a2
+	admin POST /v1/users '{"handle":"sven","password":"sven-password-1"}'
+	[ "$status_code" = 201 ]
+	cy_api POST /v1/auth/login '{"handle":"sven","password":"sven-password-1"}'
+	a1=$(jq -r .access_token <<<"$body")
+	cy_api POST /v1/auth/login '{"handle":"sven","password":"sven-password-1"}'
+	a2=$(jq -r .access_token <<<"$body")
+	cy_psql "CREATE FUNCTION cy_test_die() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5);
+		RETURN NEW; END\$\$;
+		CREATE TRIGGER cy_test_die BEFORE INSERT ON auth_audit_log FOR EACH ROW
+		WHEN (NEW.subject_handle = 'sven' AND NEW.event_type = 'password_changed')
+		EXECUTE FUNCTION cy_test_die()"
+	cy_api POST /v1/users/me/password '{"current_password":"sven-password-1","new_password":"sven-password-2"}' "$a1"
+	cy_psql "DROP TRIGGER cy_test_die ON auth_audit_log; DROP FUNCTION cy_test_die()"
+	[ "$status_code" = 500 ]
+	grep -q 'connection lost inside a transaction' "$CY_TMP/server.log"
+	cy_api GET /v1/users/me "" "$a2"
+	[ "$status_code" = 200 ]
+	cy_api POST /v1/auth/login '{"handle":"sven","password":"sven-password-2"}'
+	[ "$status_code" = 401 ]
+	cy_api POST /v1/users/me/password '{"current_password":"sven-password-1","new_password":"sven-password-2"}' "$a1"
+	[ "$status_code" = 204 ]
+	cy_api POST /v1/auth/login '{"handle":"sven","password":"sven-password-2"}'
+	[ "$status_code" = 200 ]
+}
