@@ -100,7 +100,12 @@ int node_result_save(struct node *n, const char *job_id, const char *lease_id,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		goto out;
-	if (write(fd, body, len) != (ssize_t)len || close(fd) < 0) {
+	if (write(fd, body, len) != (ssize_t)len) {
+		close(fd);	/* a short write (disk full) must not leak the descriptor */
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) < 0) {
 		unlink(tmp);
 		goto out;
 	}
