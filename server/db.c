@@ -7,6 +7,10 @@
  * err->code after a failed db_exec: EEXIST for a unique violation (SQLSTATE
  * 23505), EINVAL for bad input data or a failed check/foreign key (22xxx,
  * 23503, 23514), ECONNRESET when the connection is gone, EIO otherwise.
+ *
+ * Inside a transaction nothing reconnects: a lost connection fails every
+ * statement and the COMMIT until db_rollback(), and a COMMIT that
+ * PostgreSQL turned into a ROLLBACK fails too.
  */
 #include <errno.h>
 #include <pthread.h>

@@ -20,7 +20,9 @@ PGconn *db_conn(struct cy_error *err);
  */
 PGresult *db_exec(const char *name, const char *sql, int nparams, const char *const *params,
 	struct cy_error *err);
+/* Rolls back a transaction an earlier caller left open first. */
 int db_begin(struct cy_error *err);
+/* -1 also when the transaction was aborted (rolled back) or its connection lost. */
 int db_commit(struct cy_error *err);
 void db_rollback(void);
 /* Closes this thread's connection (thread exit). */
