@@ -129,18 +129,22 @@ mgr_save_secret(struct node *n, const char *name, const char *secret)
 	char *dir = xasprintf("%s/credentials", n->cfg.state_dir);
 	char *tmp = xasprintf("%s/%s.tmp", dir, name), *dst = xasprintf("%s/%s", dir, name);
 	size_t len = strlen(secret);
+	bool ok;
 	int fd;
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		cy_log_warn("credentials_dir_failed", "path", dir, "error", strerror(errno), NULL);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, secret, len) == (ssize_t)len &&
-	    fsync(fd) == 0 && close(fd) == 0) {
+	ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, secret, len) == (ssize_t)len &&
+		fsync(fd) == 0;
+	/* Closed once, whatever close() says: a second close could hit another
+	 * thread's descriptor of the same number. */
+	if (fd >= 0 && close(fd) < 0)
+		ok = false;
+	if (ok) {
 		if (rename(tmp, dst) < 0)
 			cy_log_warn("credentials_save_failed", "path", dst, NULL);
 	} else {
-		if (fd >= 0)
-			close(fd);
 		cy_log_warn("credentials_save_failed", "path", tmp, "error", strerror(errno), NULL);
 		unlink(tmp);
 	}
