@@ -168,8 +168,10 @@ conf()
 }
 
 @test "exit 6 for a 400 from the gateway; the error is one line on stderr" {
-	run -6 --separate-stderr cynork task create --command true --project-id not-a-uuid
-	[[ $stderr == *"project_id must be a UUID"* ]]
+	# a well-formed id cynork cannot know is missing: only the server can say
+	run -6 --separate-stderr cynork task create --command true \
+		--project-id 00000000-0000-4000-8000-000000000000
+	[[ $stderr == *"unknown project_id"* ]]
 	[ -z "$output" ]
 	run -6 --separate-stderr cynork -o json task list --cursor garbage
 	[ -z "$output" ]
