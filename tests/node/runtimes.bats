@@ -139,8 +139,9 @@ oci_job()
 	wait || true
 	run pgrep -f 'sleep 44'
 	assert_failure
-	run find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid-*"
-	assert_output ""
+	# (another node of a parallel test file may remove its own groups
+	# while find walks the tree: find's complaints about those are noise)
+	[ -z "$(find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid-*" 2>/dev/null)" ]
 }
 
 @test "the orchestrator's policy forbids host network even when node.yaml allows it" {
