@@ -16,7 +16,8 @@
 #
 #   cy_setup_file          make the per-file temp dir $CY_TMP (under
 #                          $BATS_FILE_TMPDIR) and the cynork config dir.
-#   cy_teardown_file       stop nodes, server, PostgreSQL; kill leftovers.
+#   cy_teardown_file       stop nodes, server, PostgreSQL; kill leftovers; fail
+#                          when a log holds a sanitizer report (SANITIZE=1).
 #                          Always call it from teardown_file.
 #   cy_pg_start            private PostgreSQL 15; exports DATABASE_URL
 #                          (database cynode, user cynode, trust auth, unix
@@ -224,7 +225,7 @@ cy_node_stop()
 
 cy_teardown_file()
 {
-	local pid d f
+	local pid d f rc=0
 
 	[ -n "${CY_TMP:-}" ] && [ -d "$CY_TMP" ] || return 0
 	if [ "${CY_SHOW_LOGS:-0}" = 1 ]; then
@@ -245,8 +246,18 @@ cy_teardown_file()
 			stack_pg_stop "$d"
 		done <"$CY_TMP/pgdirs"
 	fi
-	return 0
+	# A sanitizer report in any log of the file's programs fails the file,
+	# even one no test noticed (a leak found at exit, a background thread).
+	while read -r f; do
+		echo "sanitizer report in ${f#"$CY_TMP"/}:"
+		grep -E -A40 "$CY__SANITIZER_RE" "$f" | head -n 80
+		rc=1
+	done < <(grep -rlE --include='*.log' --include='*.out' "$CY__SANITIZER_RE" "$CY_TMP" 2>/dev/null) >&2
+	return $rc
 }
+
+CY__SANITIZER_RE='ERROR: (AddressSanitizer|LeakSanitizer)|^[^ ]+:[0-9]+:[0-9]+: runtime error: '
+
 
 cynork()
 {
