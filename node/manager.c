@@ -547,6 +547,7 @@ manager_run(struct node *n, struct cy_error *err)
 	int ret = -1;
 
 	node_cleanup_jobs(n, CLEANUP_AGE_S);
+	sb_cgroup_sweep();
 	if (node_sandbox_probe(n, &perr) == 0) {
 		n->sandbox_ok = true;
 	} else {

@@ -459,3 +459,51 @@ sb_cgroup_destroy(struct sb_cgroup *c)
 		c->dir[i] = NULL;
 	}
 }
+
+/*
+ * Job groups left by a node process that died (kill -9, a crash): its
+ * sandboxes died with it (--die-with-parent), but their empty groups stay,
+ * named cynode-PID-JOB.  Removes those whose PID is gone; a group that
+ * still holds processes, or whose PID lives (another node, or the PID
+ * reused), is left alone.
+ */
+int
+sb_cgroup_sweep(void)
+{
+	int i, removed = 0;
+
+	sb_cgroup_available(NULL);
+	for (i = 0; i < SB_CG_N; i++) {
+		const char *base = cg.version == 2 ? cg.base[0] : cg.base[i];
+		struct dirent *de;
+		DIR *d;
+
+		if (!base || (cg.version == 2 && i > 0) || !(d = opendir(base)))
+			continue;
+		while ((de = readdir(d)) != NULL) {
+			char *path;
+			int pid, end = 0;
+
+			if (sscanf(de->d_name, "cynode-%d-%n", &pid, &end) != 1 || end == 0 ||
+			    pid <= 0 || pid == (int)getpid() ||
+			    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+				continue;
+			path = xasprintf("%s/%s", base, de->d_name);
+			if (rmdir(path) == 0) {
+				removed++;
+			} else {
+				cy_log_warn("cgroup_stale_kept", "path", path, "error",
+					strerror(errno), NULL);
+			}
+			free(path);
+		}
+		closedir(d);
+	}
+	if (removed > 0) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%d", removed);
+		cy_log_info("cgroup_stale_removed", "count", n, NULL);
+	}
+	return removed;
+}

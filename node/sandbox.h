@@ -106,6 +106,8 @@ bool sb_cgroup_oom(const struct sb_cgroup *c);
 bool sb_cgroup_pids_hit(const struct sb_cgroup *c);
 /* Kills what is left, removes the cgroups and frees c's fields. */
 void sb_cgroup_destroy(struct sb_cgroup *c);
+/* Removes the empty job groups of node processes that died; how many. */
+int sb_cgroup_sweep(void);
 
 /*
  * sandbox-etc.c: the host image's /etc, copied once into

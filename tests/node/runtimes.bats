@@ -144,6 +144,44 @@ oci_job()
 	[ -z "$(find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid-*" 2>/dev/null)" ]
 }
 
+@test "a node killed with SIGKILL leaves empty job cgroups; its next start removes them" {
+	local tok pid i left
+	[ "$(id -u)" = 0 ] && { [ -w /sys/fs/cgroup/pids ] || [ -f /sys/fs/cgroup/cgroup.controllers ]; } ||
+		skip "this host gives the node no cgroups"
+	cy_node_start node-kill9
+	pid=$CY_NODE_PID
+	tok=$(curl -s -m 10 -H "Authorization: Bearer $(cat "$CY_TMP/node-node-kill9/state/credentials/node.jwt")" \
+		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token)
+	jq -cn '{version:1, task_id:"t", job_id:"kill9-1", sandbox:{command:["/bin/sh","-c",
+		"touch /workspace/started; sleep 46"]}}' >"$CY_TMP/kill9.json"
+	curl -s -m 60 -o /dev/null -H "Authorization: Bearer $tok" \
+		-H 'Content-Type: application/json' --data-binary "@$CY_TMP/kill9.json" \
+		"$CY_NODE_URL/v1/worker/jobs:run" &
+	for i in $(seq 1 300); do
+		[ -e "$CY_TMP/node-node-kill9/mounts/kill9-1/workspace/started" ] && break
+		sleep 0.1
+	done
+	[ -e "$CY_TMP/node-node-kill9/mounts/kill9-1/workspace/started" ]
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+	wait || true
+	# the sandbox dies with its node (--die-with-parent) ...
+	for i in $(seq 1 300); do
+		pgrep -f 'sleep 46' >/dev/null || break
+		sleep 0.1
+	done
+	run pgrep -f 'sleep 46'
+	assert_failure
+	# ... but its groups stay behind, empty
+	left=$(find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid-kill9-1" 2>/dev/null)
+	[ -n "$left" ]
+	rm -f "$CY_TMP/node-node-kill9/pid"
+	cy_node_start node-kill9
+	grep -q 'event=cgroup_stale_removed' "$CY_TMP/node-node-kill9.log"
+	[ -z "$(find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid-*" 2>/dev/null)" ]
+	cy_node_stop node-kill9
+}
+
 @test "the orchestrator's policy forbids host network even when node.yaml allows it" {
 	local tok
 	cy_node_start node-pol sandbox.security.allow_host_network=true
