@@ -491,7 +491,7 @@ sb_cgroup_sweep(void)
 			path = xasprintf("%s/%s", base, de->d_name);
 			if (rmdir(path) == 0) {
 				removed++;
-			} else {
+			} else if (errno != ENOENT) {	/* co-mounted controllers */
 				cy_log_warn("cgroup_stale_kept", "path", path, "error",
 					strerror(errno), NULL);
 			}
