@@ -32,6 +32,29 @@ start_node()
 
 engine_works() { command -v "$1" >/dev/null && timeout 20 "$1" info >/dev/null 2>&1; }
 
+# run_started SLUG JOB SCRIPT: runs SCRIPT (which touches /workspace/started
+# first) as job JOB on node SLUG's Worker API in the background and waits
+# until it has started.
+run_started()
+{
+	local slug=$1 job=$2 tok i started
+
+	started=$CY_TMP/node-$slug/mounts/$job/workspace/started
+	tok=$(curl -s -m 10 -H "Authorization: Bearer $(cat "$CY_TMP/node-$slug/state/credentials/node.jwt")" \
+		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token)
+	jq -cn --arg j "$job" --arg s "$3" \
+		'{version:1, task_id:"t", job_id:$j, sandbox:{command:["/bin/sh","-c",$s]}}' \
+		>"$CY_TMP/$job.json"
+	curl -s -m 60 -o "$CY_TMP/$job.out" -H "Authorization: Bearer $tok" \
+		-H 'Content-Type: application/json' --data-binary "@$CY_TMP/$job.json" \
+		"http://127.0.0.1:$(cat "$CY_TMP/node-$slug/port")/v1/worker/jobs:run" &
+	for i in $(seq 1 300); do
+		[ -e "$started" ] && break
+		sleep 0.1
+	done
+	[ -e "$started" ]
+}
+
 @test "the capability report lists the sandbox features enforced here" {
 	local caps
 	sleep 1.5
@@ -113,22 +136,11 @@ oci_job()
 @test "docker runs a job when configured and installed" { oci_job docker; }
 
 @test "stopping the node kills its running sandboxes and their cgroups" {
-	local conf tok pid i
+	local pid i
 	cy_node_start node-stop
 	pid=$CY_NODE_PID
-	tok=$(curl -s -m 10 -H "Authorization: Bearer $(cat "$CY_TMP/node-node-stop/state/credentials/node.jwt")" \
-		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token)
-	jq -cn '{version:1, task_id:"t", job_id:"stop-1", sandbox:{command:["/bin/sh","-c",
-		"( (sleep 44; echo late >/workspace/late) & ); touch /workspace/started; sleep 44"]}}' \
-		>"$CY_TMP/stop.json"
-	curl -s -m 60 -o "$CY_TMP/stop.out" -H "Authorization: Bearer $tok" \
-		-H 'Content-Type: application/json' --data-binary "@$CY_TMP/stop.json" \
-		"$CY_NODE_URL/v1/worker/jobs:run" &
-	for i in $(seq 1 300); do
-		[ -e "$CY_TMP/node-node-stop/mounts/stop-1/workspace/started" ] && break
-		sleep 0.1
-	done
-	[ -e "$CY_TMP/node-node-stop/mounts/stop-1/workspace/started" ]
+	run_started node-stop stop-1 \
+		"( (sleep 44; echo late >/workspace/late) & ); touch /workspace/started; sleep 44"
 	pgrep -f 'sleep 44' >/dev/null
 	kill -TERM "$pid"
 	for i in $(seq 1 300); do
@@ -145,23 +157,12 @@ oci_job()
 }
 
 @test "a node killed with SIGKILL leaves empty job cgroups; its next start removes them" {
-	local tok pid i left
+	local pid i left
 	[ "$(id -u)" = 0 ] && { [ -w /sys/fs/cgroup/pids ] || [ -f /sys/fs/cgroup/cgroup.controllers ]; } ||
 		skip "this host gives the node no cgroups"
 	cy_node_start node-kill9
 	pid=$CY_NODE_PID
-	tok=$(curl -s -m 10 -H "Authorization: Bearer $(cat "$CY_TMP/node-node-kill9/state/credentials/node.jwt")" \
-		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token)
-	jq -cn '{version:1, task_id:"t", job_id:"kill9-1", sandbox:{command:["/bin/sh","-c",
-		"touch /workspace/started; sleep 46"]}}' >"$CY_TMP/kill9.json"
-	curl -s -m 60 -o /dev/null -H "Authorization: Bearer $tok" \
-		-H 'Content-Type: application/json' --data-binary "@$CY_TMP/kill9.json" \
-		"$CY_NODE_URL/v1/worker/jobs:run" &
-	for i in $(seq 1 300); do
-		[ -e "$CY_TMP/node-node-kill9/mounts/kill9-1/workspace/started" ] && break
-		sleep 0.1
-	done
-	[ -e "$CY_TMP/node-node-kill9/mounts/kill9-1/workspace/started" ]
+	run_started node-kill9 kill9-1 "touch /workspace/started; sleep 46"
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null || true
 	wait || true
