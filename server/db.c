@@ -338,7 +338,9 @@ db_rollback(void)
 	PGresult *res;
 
 	dbt.in_tx = 0;
-	if (!dbt.conn || PQstatus(dbt.conn) != CONNECTION_OK)
+	/* Nothing open (an error path of a statement run outside one). */
+	if (!dbt.conn || PQstatus(dbt.conn) != CONNECTION_OK ||
+	    PQtransactionStatus(dbt.conn) == PQTRANS_IDLE)
 		return;
 	res = PQexec(dbt.conn, "ROLLBACK");
 	PQclear(res);

@@ -274,7 +274,8 @@ static PGresult *task_try_create(const struct task_new *t, const char *project,
 fail:
 	PQclear(res);
 	res = NULL;
-	db_rollback();
+	if (tx)
+		db_rollback();
 out:
 	free(name);
 	return res;
