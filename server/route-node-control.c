@@ -327,7 +327,6 @@ void h_nodes_config_get(struct cy_http_req *req, struct cy_http_resp *resp)
 	PQclear(res);
 }
 
-/* 0 when body.node_slug names the authenticated node; else 400 and -1. */
 void h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;

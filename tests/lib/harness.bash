@@ -16,6 +16,8 @@
 #
 #   cy_setup_file          make the per-file temp dir $CY_TMP (under
 #                          $BATS_FILE_TMPDIR) and the cynork config dir.
+#   cy_refuse TABLE WHEN [deferred] / cy_refuse_end TABLE
+#                          a trigger that makes writes to TABLE fail (error paths).
 #   cy_teardown_file       stop nodes, server, PostgreSQL; kill leftovers; fail
 #                          when a log holds a sanitizer report (SANITIZE=1).
 #                          Always call it from teardown_file.
@@ -258,6 +260,27 @@ cy_teardown_file()
 
 CY__SANITIZER_RE='ERROR: (AddressSanitizer|LeakSanitizer)|^[^ ]+:[0-9]+:[0-9]+: runtime error: '
 
+
+# cy_refuse TABLE WHEN-CLAUSE [deferred]: makes the database refuse writes
+# to TABLE ("refused by the test") with a trigger, to drive a server's error
+# paths.  Default: BEFORE INSERT rows matching WHEN-CLAUSE fail at once;
+# "deferred": UPDATEd rows matching it fail at COMMIT (a constraint
+# trigger).  cy_refuse_end TABLE removes it.
+cy_refuse()
+{
+	local trig="TRIGGER cy_test_refuse BEFORE INSERT ON $1"
+
+	[ "${3:-}" = deferred ] &&
+		trig="CONSTRAINT TRIGGER cy_test_refuse AFTER UPDATE ON $1 DEFERRABLE INITIALLY DEFERRED"
+	cy_psql "CREATE FUNCTION cy_test_refuse() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$BEGIN RAISE EXCEPTION 'refused by the test'; END\$\$;
+		CREATE $trig FOR EACH ROW WHEN ($2) EXECUTE FUNCTION cy_test_refuse()"
+}
+
+cy_refuse_end()
+{
+	cy_psql "DROP TRIGGER cy_test_refuse ON $1; DROP FUNCTION cy_test_refuse()"
+}
 
 cynork()
 {

@@ -321,25 +321,21 @@ node_jwt()
 	# A deferred trigger refuses the claim at COMMIT, as when PostgreSQL goes
 	# away between the claim's statements and its commit (this crashed the
 	# server once: the node list was freed twice).
-	cy_psql "CREATE FUNCTION cy_test_refuse() RETURNS trigger LANGUAGE plpgsql AS
-		\$\$BEGIN RAISE EXCEPTION 'claim refused by the test'; END\$\$;
-		CREATE CONSTRAINT TRIGGER cy_test_refuse AFTER UPDATE ON jobs
-		DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status = 'running')
-		EXECUTE FUNCTION cy_test_refuse()"
+	cy_refuse jobs "NEW.status = 'running'" deferred
 	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"echo survived"}' "$CY_TOKEN"
 	[ "$status_code" = 201 ]
 	id=$(jq -r .task_id <<<"$body")
 	for i in $(seq 300); do
-		grep -q 'event=dispatch_claim_failed.*claim refused by the test' "$CY_TMP/server.log" && break
+		grep -q 'event=dispatch_claim_failed.*refused by the test' "$CY_TMP/server.log" && break
 		sleep 0.1
 	done
-	grep -q 'event=dispatch_claim_failed.*claim refused by the test' "$CY_TMP/server.log"
+	grep -q 'event=dispatch_claim_failed.*refused by the test' "$CY_TMP/server.log"
 	sleep 1	# a few more refused claims
 	kill -0 "$CY_SERVER_PID"
 	run cy_psql "SELECT j.status, j.attempts, (SELECT count(*) FROM job_attempts a WHERE a.job_id = j.id)
 		FROM jobs j WHERE j.task_id = '$id'"
 	assert_output "queued|0|0"
-	cy_psql "DROP TRIGGER cy_test_refuse ON jobs; DROP FUNCTION cy_test_refuse()"
+	cy_refuse_end jobs
 	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$CY_TOKEN"
 	[ "$(jq -r .status <<<"$body")" = completed ]
 	cy_api GET "/v1/tasks/$id/logs" "" "$CY_TOKEN"

@@ -322,13 +322,9 @@ admin()
 	a1=$(jq -r .access_token <<<"$body")
 	cy_api POST /v1/auth/login '{"handle":"quin","password":"quin-password-1"}'
 	a2=$(jq -r .access_token <<<"$body")
-	cy_psql "CREATE FUNCTION cy_test_refuse() RETURNS trigger LANGUAGE plpgsql AS
-		\$\$BEGIN RAISE EXCEPTION 'audit refused by the test'; END\$\$;
-		CREATE TRIGGER cy_test_refuse BEFORE INSERT ON auth_audit_log FOR EACH ROW
-		WHEN (NEW.subject_handle = 'quin' AND NEW.event_type = 'password_changed')
-		EXECUTE FUNCTION cy_test_refuse()"
+	cy_refuse auth_audit_log "NEW.subject_handle = 'quin' AND NEW.event_type = 'password_changed'"
 	cy_api POST /v1/users/me/password '{"current_password":"quin-password-1","new_password":"quin-password-2"}' "$a1"
-	cy_psql "DROP TRIGGER cy_test_refuse ON auth_audit_log; DROP FUNCTION cy_test_refuse()"
+	cy_refuse_end auth_audit_log
 	[ "$status_code" = 500 ]
 	# Nothing was written: the other session lives, the old password works.
 	cy_api GET /v1/users/me "" "$a2"
@@ -350,13 +346,9 @@ admin()
 	uid=$(jq -r .id <<<"$body")
 	cy_api POST /v1/auth/login '{"handle":"rhea","password":"rhea-password-1"}'
 	a1=$(jq -r .access_token <<<"$body")
-	cy_psql "CREATE FUNCTION cy_test_refuse() RETURNS trigger LANGUAGE plpgsql AS
-		\$\$BEGIN RAISE EXCEPTION 'audit refused by the test'; END\$\$;
-		CREATE TRIGGER cy_test_refuse BEFORE INSERT ON auth_audit_log FOR EACH ROW
-		WHEN (NEW.subject_handle = 'rhea' AND NEW.event_type = 'session_revoked')
-		EXECUTE FUNCTION cy_test_refuse()"
+	cy_refuse auth_audit_log "NEW.subject_handle = 'rhea' AND NEW.event_type = 'session_revoked'"
 	admin POST "/v1/users/$uid/revoke_sessions"
-	cy_psql "DROP TRIGGER cy_test_refuse ON auth_audit_log; DROP FUNCTION cy_test_refuse()"
+	cy_refuse_end auth_audit_log
 	[ "$status_code" = 500 ]
 	run cy_psql "SELECT count(*) FROM auth_sessions WHERE user_id = '$uid' AND revoked_at IS NULL"
 	assert_output 1
