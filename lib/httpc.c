@@ -28,8 +28,13 @@ static int httpc_init_failed;
 
 struct xfer {
 	struct cy_httpc_resp *resp;
+	const struct cy_httpc_opts *opts;
+	CURL *h;
 	size_t max;
+	size_t seen;		/* body bytes so far (streams) */
 	int over;
+	int stopped;		/* on_data asked to stop */
+	int head_done;		/* status and content type copied into resp */
 };
 
 static void
@@ -81,12 +86,39 @@ cy_httpc_thread_cleanup(void)
 	}
 }
 
+/* Copies the status and content type into resp once the body starts. */
+static void
+head_capture(struct xfer *x)
+{
+	char *ctype = NULL;
+
+	if (x->head_done)
+		return;
+	x->head_done = 1;
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->resp->status);
+	if (curl_easy_getinfo(x->h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
+		snprintf(x->resp->content_type, sizeof(x->resp->content_type), "%s", ctype);
+}
+
 static size_t
 write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct xfer *x = userp;
 	size_t n = size * nmemb;
 
+	if (x->opts->on_data) {
+		if (n > x->max - x->seen) {
+			x->over = 1;
+			return 0;
+		}
+		x->seen += n;
+		head_capture(x);
+		if (x->opts->on_data(x->opts->on_data_arg, x->resp, data, n) < 0) {
+			x->stopped = 1;
+			return 0;
+		}
+		return n;
+	}
 	if (n > x->max - x->resp->body.len) {
 		x->over = 1;
 		return 0;
@@ -161,16 +193,22 @@ cy_httpc_request(const char *method, const char *url, const void *body, size_t b
 	if (!h)
 		return cy_error_set(err, EIO, "%s %s: cannot initialise libcurl", method, url);
 
+	memset(&x, 0, sizeof(x));
 	x.resp = resp;
+	x.opts = opts;
+	x.h = h;
 	x.max = opts->max_response ? opts->max_response : DEFAULT_MAX_RESPONSE;
-	x.over = 0;
 
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, opts->timeout_ms < 0 ? 0L :
 		opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS);
+	if (opts->idle_timeout_s > 0) {
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, opts->idle_timeout_s);
+	}
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 		opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.max);
@@ -230,6 +268,9 @@ cy_httpc_request(const char *method, const char *url, const void *body, size_t b
 		const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 
 		cy_buf_reset(&resp->body);
+		if (x.stopped)
+			return cy_error_set(err, ECANCELED, "%s %s: stopped by the receiver", method,
+				url);
 		if (x.over || rc == CURLE_FILESIZE_EXCEEDED)
 			return cy_error_set(err, EFBIG, "%s %s: response body larger than %zu bytes",
 				method, url, x.max);
@@ -241,13 +282,8 @@ cy_httpc_request(const char *method, const char *url, const void *body, size_t b
 			return cy_error_set(err, ETIMEDOUT, "%s %s: %s", method, url, msg);
 		return cy_error_set(err, EIO, "%s %s: %s", method, url, msg);
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-	{
-		char *ctype = NULL;
-
-		if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
-			snprintf(resp->content_type, sizeof(resp->content_type), "%s", ctype);
-	}
+	x.head_done = 0;
+	head_capture(&x);
 	return 0;
 }
 

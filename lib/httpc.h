@@ -1,7 +1,9 @@
 /*
- * HTTP client wrapper over libcurl for simple blocking requests.  Each thread
+ * HTTP client wrapper over libcurl for blocking requests.  Each thread
  * reuses one easy handle, so connections are kept alive between calls.
- * Response bodies are capped at opts->max_response bytes while reading.
+ * Response bodies are capped at opts->max_response bytes while reading, or
+ * handed to opts->on_data piece by piece as they arrive (streams: NDJSON,
+ * server-sent events).
  */
 #ifndef CY_HTTPC_H
 #define CY_HTTPC_H
@@ -11,6 +13,8 @@
 
 #include "buf.h"
 #include "error.h"
+
+struct cy_httpc_resp;
 
 struct cy_httpc_opts {
 	long timeout_ms;		/* whole request; 0 = 30 s */
@@ -23,6 +27,19 @@ struct cy_httpc_opts {
 	const char *const *headers;	/* extra "Name: value" lines, NULL-terminated */
 	/* When non-NULL: the request stops (err EINTR) once *abort_flag is set. */
 	volatile sig_atomic_t *abort_flag;
+	/*
+	 * Streaming: when on_data is set, the body is not collected in
+	 * resp->body but passed to on_data as it arrives, with the response's
+	 * status and content type already in resp.  on_data returns 0 to go on
+	 * or -1 to stop the transfer (err ECANCELED).  max_response still caps
+	 * the whole body.
+	 */
+	int (*on_data)(void *arg, const struct cy_httpc_resp *resp, const char *data,
+		size_t len);
+	void *on_data_arg;
+	/* With a stream: fail (ETIMEDOUT) when no byte came for this long; 0 = no limit. */
+	long idle_timeout_s;
+	/* timeout_ms < 0: no limit on the whole request (streams). */
 };
 
 struct cy_httpc_resp {
@@ -38,7 +55,7 @@ struct cy_httpc_resp {
  * Sends a request.  Returns 0 when an HTTP response arrived (whatever its
  * status), or -1 with err set on a transport failure: err->code is
  * ECONNREFUSED, ETIMEDOUT, EFBIG (response over the cap), EINTR (stopped
- * by opts->abort_flag) or EIO.
+ * by opts->abort_flag), ECANCELED (stopped by opts->on_data) or EIO.
  */
 int cy_httpc_request(const char *method, const char *url, const void *body, size_t body_len,
 	const struct cy_httpc_opts *opts, struct cy_httpc_resp *resp, struct cy_error *err);

@@ -46,6 +46,8 @@ struct cy_http_req {
 
 #define CY_HTTP_MAX_HEADERS 4
 
+struct cy_http_stream;
+
 struct cy_http_resp {
 	int status;
 	struct cy_buf body;
@@ -53,6 +55,7 @@ struct cy_http_resp {
 	const char *hdr_name[CY_HTTP_MAX_HEADERS];	/* static strings */
 	char *hdr_value[CY_HTTP_MAX_HEADERS];		/* owned */
 	size_t nhdr;
+	struct cy_http_stream *stream;	/* set by cy_resp_stream: body streamed */
 };
 
 typedef void (*cy_http_handler)(struct cy_http_req *req, struct cy_http_resp *resp);
@@ -123,6 +126,33 @@ int cy_req_no_params(struct cy_http_req *req, struct cy_http_resp *resp);
 struct cy_http_suspension;
 struct cy_http_suspension *cy_req_suspend(struct cy_http_req *req);
 void cy_http_resume(struct cy_http_suspension *s);
+
+/*
+ * Streamed responses (server-sent events, NDJSON, relays of a stream from
+ * elsewhere).  The handler calls cy_resp_stream() (it may add headers) and
+ * returns; the response goes out with chunked transfer encoding while a
+ * producer, on any thread, writes to the returned handle and finally
+ * closes it.  The request and the producer each hold a reference: the
+ * handle stays valid for the producer until it calls
+ * cy_http_stream_close(), whatever the client does.
+ */
+struct cy_http_stream *cy_resp_stream(struct cy_http_resp *resp, int status,
+	const char *content_type);
+/*
+ * Queues bytes for the client.  Blocks while more than the stream's buffer
+ * limit (256 KiB) waits to be sent.  0, or -1 once the client has gone (the
+ * producer should then stop whatever feeds the stream).
+ */
+int cy_http_stream_write(struct cy_http_stream *s, const void *data, size_t len);
+/* True once the client has gone (disconnected, or the response ended). */
+bool cy_http_stream_gone(struct cy_http_stream *s);
+/*
+ * Calls fn(arg) once, on an httpd thread, when the client goes away before
+ * the stream is closed (or at once when it already has).  fn must not block.
+ */
+void cy_http_stream_on_gone(struct cy_http_stream *s, void (*fn)(void *arg), void *arg);
+/* Ends the stream (what was written is still sent) and drops the producer's reference. */
+void cy_http_stream_close(struct cy_http_stream *s);
 
 /* Responses.  cy_resp_json steals the reference to v. */
 void cy_resp_json(struct cy_http_resp *resp, int status, json_t *v);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -83,6 +84,67 @@ h_slow(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_resp_header(resp, "Retry-After", "7");
 }
 
+/* Streams: a producer thread writes `chunks` pieces 20 ms apart, then closes. */
+struct producer {
+	struct cy_http_stream *st;
+	int chunks;		/* < 0: write until the client goes */
+	int written;
+	int saw_gone;		/* write failed or on_gone fired */
+	int hook_fired;
+	int done;
+};
+
+static pthread_mutex_t prod_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct producer last_prod;
+
+static void
+prod_gone(void *arg)
+{
+	struct producer *p = arg;
+
+	__atomic_store_n(&p->hook_fired, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *
+prod_main(void *arg)
+{
+	struct producer *p = arg;
+	char line[64];
+	int i;
+
+	for (i = 0; p->chunks < 0 || i < p->chunks; i++) {
+		snprintf(line, sizeof(line), "data: chunk %d\n\n", i);
+		if (cy_http_stream_write(p->st, line, strlen(line)) < 0) {
+			p->saw_gone = 1;
+			break;
+		}
+		p->written++;
+		usleep(20000);
+		if (i > 500)
+			break;
+	}
+	cy_http_stream_close(p->st);
+	__atomic_store_n(&p->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void
+h_stream(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const char *n = cy_req_query(req, "n");
+	pthread_t t;
+
+	pthread_mutex_lock(&prod_lock);
+	memset(&last_prod, 0, sizeof(last_prod));
+	last_prod.chunks = n ? (int)strtol(n, NULL, 10) : 5;
+	last_prod.st = cy_resp_stream(resp, 200, "text/event-stream");
+	cy_resp_header(resp, "Cache-Control", "no-cache");
+	cy_http_stream_on_gone(last_prod.st, prod_gone, &last_prod);
+	pthread_create(&t, NULL, prod_main, &last_prod);
+	pthread_detach(t);
+	pthread_mutex_unlock(&prod_lock);
+}
+
 static int
 fake_auth(struct cy_http_req *req, struct cy_http_resp *resp)
 {
@@ -112,6 +174,7 @@ static const struct cy_route routes[] = {
 	{ "GET", "/v1/big", 0, 0, h_big },
 	{ "GET", "/v1/nostatus", 0, 0, h_nostatus },
 	{ "GET", "/v1/slow", 0, 0, h_slow },
+	{ "GET", "/v1/stream", 0, 0, h_stream },
 };
 
 static long
@@ -287,6 +350,140 @@ test_client(void)
 	cy_httpc_resp_release(&r);
 }
 
+struct sink {
+	int calls;
+	struct cy_buf all;
+	int stop_after;		/* > 0: stop the transfer after this many calls */
+	long status;
+	char ctype[128];
+};
+
+static int
+sink_data(void *arg, const struct cy_httpc_resp *r, const char *data, size_t len)
+{
+	struct sink *k = arg;
+
+	k->calls++;
+	k->status = r->status;
+	snprintf(k->ctype, sizeof(k->ctype), "%s", r->content_type);
+	cy_buf_add(&k->all, data, len);
+	return k->stop_after && k->calls >= k->stop_after ? -1 : 0;
+}
+
+static void
+wait_flag(int *flag)
+{
+	int i;
+
+	for (i = 0; i < 300 && !__atomic_load_n(flag, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+}
+
+/* Streamed responses, on a daemon at `b` (thread pool or thread per connection). */
+static void
+stream_checks(const char *b, const char *what)
+{
+	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
+	struct sink k = { 0, CY_BUF_INIT, 0, 0, "" };
+	struct cy_httpc_opts o = { .on_data = sink_data, .on_data_arg = &k };
+	struct cy_error err = CY_ERROR_INIT;
+	char url[128];
+
+	snprintf(url, sizeof(url), "%s/v1/stream?n=6", b);
+	ok(cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) == 0, "%s: stream request: %s",
+		what, err.msg);
+	is_int(r.status, 200, "stream status");
+	is_int(k.status, 200, "status known to on_data");
+	is_str(k.ctype, "text/event-stream", "content type known to on_data");
+	ok(k.calls >= 3, "%s: the body came in pieces (%d)", what, k.calls);
+	ok(strstr(k.all.buf, "data: chunk 0\n\n") && strstr(k.all.buf, "data: chunk 5\n\n"),
+		"%s: whole stream arrived", what);
+	is_int(r.body.len, 0, "nothing collected in resp->body");
+	wait_flag(&last_prod.done);
+	is_int(last_prod.hook_fired, 0, "on_gone not called for a completed stream");
+
+	/* The client leaves after one piece: the producer learns it. */
+	cy_buf_reset(&k.all);
+	k.calls = 0;
+	k.stop_after = 1;
+	snprintf(url, sizeof(url), "%s/v1/stream?n=-1", b);
+	ok(cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) == -1, "%s: receiver stops", what);
+	is_int(err.code, ECANCELED, "ECANCELED");
+	wait_flag(&last_prod.done);
+	ok(last_prod.done, "%s: producer ended after the client left", what);
+	ok(last_prod.saw_gone, "%s: producer's write failed once the client was gone", what);
+	ok(last_prod.hook_fired, "%s: on_gone fired", what);
+	ok(last_prod.written < 400, "%s: producer stopped early (%d writes)", what,
+		last_prod.written);
+	cy_buf_release(&k.all);
+	cy_httpc_resp_release(&r);
+}
+
+static void
+test_stream_pool(void)
+{
+	stream_checks(base, "thread pool");
+}
+
+static void
+test_stream_per_conn(void)
+{
+	struct cy_httpd_config cfg = {
+		.name = "streamtest", .host = "127.0.0.1", .routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]), .threads = 0,
+	};
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_httpd *d = cy_httpd_start(&cfg, &err);
+	char b[64];
+
+	ok(d != NULL, "thread-per-connection daemon starts: %s", err.msg);
+	if (!d)
+		return;
+	snprintf(b, sizeof(b), "http://127.0.0.1:%u", cy_httpd_port(d));
+	stream_checks(b, "thread per connection");
+	cy_httpd_stop(d);
+}
+
+/* Stopping a daemon with a stream parked for data neither hangs nor crashes. */
+static void *
+stop_client(void *arg)
+{
+	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
+	struct cy_httpc_opts o = { .timeout_ms = 10000 };
+	struct cy_error err = CY_ERROR_INIT;
+
+	cy_httpc_request("GET", arg, NULL, 0, &o, &r, &err);
+	cy_httpc_resp_release(&r);
+	cy_httpc_thread_cleanup();
+	return NULL;
+}
+
+static void
+test_stream_stop(void)
+{
+	struct cy_httpd_config cfg = {
+		.name = "stoptest", .host = "127.0.0.1", .routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]), .threads = 2,
+	};
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_httpd *d = cy_httpd_start(&cfg, &err);
+	char url[128];
+	pthread_t t;
+
+	ok(d != NULL, "daemon starts: %s", err.msg);
+	if (!d)
+		return;
+	/* n=0 writes nothing and closes at once; n=-1 keeps writing: use a
+	 * slow stream and stop the daemon while it is parked between writes. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/stream?n=-1", cy_httpd_port(d));
+	pthread_create(&t, NULL, stop_client, url);
+	usleep(100000);
+	cy_httpd_stop(d);
+	wait_flag(&last_prod.done);
+	ok(last_prod.done, "producer ended after the daemon stopped");
+	pthread_join(t, NULL);
+}
+
 /* A handler that outlasts the idle timeout still gets its answer out. */
 static void
 test_slow_thread_per_conn(void)
@@ -366,6 +563,9 @@ main(void)
 	RUN_TEST(test_client);
 	RUN_TEST(test_slow_thread_per_conn);
 	RUN_TEST(test_bind_errors);
+	RUN_TEST(test_stream_pool);
+	RUN_TEST(test_stream_per_conn);
+	RUN_TEST(test_stream_stop);
 
 	cy_httpd_stop(d);
 	cy_httpc_thread_cleanup();
