@@ -21,97 +21,38 @@
 #include <unistd.h>
 
 #include <editline/readline.h>
-#include <histedit.h>
 
 #include "alloc.h"
 #include "cynork.h"
 #include "fsutil.h"
 #include "json.h"
+#include "lineedit.h"
 #include "strnum.h"
 #include "banned.h"
 
 #define HISTORY_MAX 1000
 
-volatile sig_atomic_t cynork_interrupted;
-
-static struct ctx *shell_sess;		/* for the completion callback */
-static json_t *comp_cands;		/* candidates of the current completion */
-static size_t comp_next;
-
-/*
- * Ctrl-C: at the prompt it drops the line; while a command runs it stops
- * the command's request (exit 130), never the shell.  No SA_RESTART, so a
- * blocked read returns.
- */
-static void
-on_sigint(int sig)
+/* Completion: the words up to the cursor through the shared engine. */
+static enum comp_dir
+shell_complete(void *arg, const char *upto, json_t *cands)
 {
-	cynork_interrupted = 1;
-}
-
-/* The tokenizer of libedit splits a line like sh does (quotes, backslash). */
-static int
-split_line(Tokenizer *tok, const char *line, int *argc, const char ***argv)
-{
-	tok_reset(tok);
-	return tok_str(tok, line, argc, argv);
-}
-
-static char *
-comp_entry(const char *text, int state)
-{
-	const char *s;
-	size_t n;
-
-	if (state == 0)
-		comp_next = 0;
-	while (comp_next < json_array_size(comp_cands)) {
-		s = json_string_value(json_array_get(comp_cands, comp_next++));
-		n = strcspn(s, "\t");
-		if (strncmp(s, text, strlen(text)) == 0)
-			return xstrndup(s, n);
-	}
-	return NULL;
-}
-
-static char **
-shell_complete(const char *text, int start, int end)
-{
-	Tokenizer *tok = tok_init(NULL);
-	char *upto = xstrndup(rl_line_buffer, (size_t)rl_point);
-	const char **av = NULL;
+	struct ctx *sess = arg;
+	enum comp_dir dir = COMP_DEFAULT;
 	char **words;
-	int ac = 0, i, n;
-	enum comp_dir dir;
-	char **matches = NULL;
+	int n;
 
-	rl_attempted_completion_over = 1;
-	if (split_line(tok, upto, &ac, &av) != 0)
-		ac = 0;
-	n = ac;
-	words = xcalloc((size_t)n + 2, sizeof(*words));
-	for (i = 0; i < ac; i++)
-		words[i] = (char *)av[i];
-	/* The partial word is empty when the cursor follows a space. */
-	if (ac == 0 || (rl_point > 0 && isspace((unsigned char)rl_line_buffer[rl_point - 1])))
-		words[n++] = (char *)"";
-	if (n > 0 && strcmp(words[0], "cynork") == 0 && n > 1) {
-		memmove(words, words + 1, (size_t)(n - 1) * sizeof(*words));
-		n--;
+	if (le_words(upto, &n, &words) == 0) {
+		char **w = words;
+		int k = n;
+
+		if (k > 1 && strcmp(w[0], "cynork") == 0) {
+			w++;
+			k--;
+		}
+		dir = complete_words(sess, k, w, true, cands);
 	}
-	json_decref(comp_cands);
-	comp_cands = json_array();
-	dir = complete_words(shell_sess, n, words, true, comp_cands);
-	if (dir == COMP_FILES) {
-		rl_attempted_completion_over = 0;
-		matches = rl_completion_matches(text, rl_filename_completion_function);
-	} else if (json_array_size(comp_cands) > 0) {
-		matches = rl_completion_matches(text, comp_entry);
-	}
-	free(words);
-	free(upto);
-	tok_end(tok);
-	return matches;
+	le_argv_free(n, words);
+	return dir;
 }
 
 /* True when a line must not go into the history file. */
@@ -215,36 +156,32 @@ whoami(struct ctx *c)
  * exit/quit.
  */
 static int
-run_line(struct ctx *sess, Tokenizer *tok, const char *line, bool *quit, int last)
+run_line(struct ctx *sess, const char *line, bool *quit, int last)
 {
-	const char **av = NULL;
 	char **argv;
 	int ac = 0, rc, i;
 	long long code;
 	const char *errstr;
 
-	rc = split_line(tok, line, &ac, &av);
-	if (rc != 0)
+	if (le_split(line, &ac, &argv) != 0)
 		return fail(EXIT_USAGE, "unterminated quote in the line");
-	if (ac == 0)
-		return last;
-	if (strcmp(av[0], "exit") == 0 || strcmp(av[0], "quit") == 0) {
-		*quit = true;
-		if (ac > 1) {
-			if (cy_strtonum(av[1], 0, 255, &code, &errstr) < 0)
-				return fail(EXIT_USAGE, "%s: want a number from 0 to 255", av[0]);
-			return (int)code;
-		}
+	if (ac == 0) {
+		le_argv_free(ac, argv);
 		return last;
 	}
-	argv = xcalloc((size_t)ac + 1, sizeof(*argv));
-	for (i = 0; i < ac; i++)
-		argv[i] = xstrdup(av[i]);
+	if (strcmp(argv[0], "exit") == 0 || strcmp(argv[0], "quit") == 0) {
+		*quit = true;
+		rc = last;
+		if (ac > 1)
+			rc = cy_strtonum(argv[1], 0, 255, &code, &errstr) < 0 ?
+				fail(EXIT_USAGE, "%s: want a number from 0 to 255", argv[0]) :
+				(int)code;
+		le_argv_free(ac, argv);
+		return rc;
+	}
 	i = strcmp(argv[0], "cynork") == 0 && ac > 1 ? 1 : 0;
 	rc = cmd_run(sess, ac - i, argv + i);
-	for (i = 0; i < ac; i++)
-		free(argv[i]);
-	free(argv);
+	le_argv_free(ac, argv);
 	fflush(stdout);
 	return rc;
 }
@@ -253,10 +190,11 @@ static int
 shell_exec(struct ctx *c, const struct parsed *p)
 {
 	struct ctx sess = *c;
-	Tokenizer *tok = tok_init(NULL);
+	struct le_saved saved;
 	bool tty = isatty(STDIN_FILENO) && isatty(STDERR_FILENO), quit = false;
 	char *hist = NULL, *prompt = NULL, *line;
 	const char *old_token;
+	enum le_event ev;
 	int rc = 0;
 
 	/* The session owns the configuration from here on. */
@@ -266,25 +204,13 @@ shell_exec(struct ctx *c, const struct parsed *p)
 	/* Global flags given before `shell` are the session's defaults. */
 	sess.output = strcmp(c->output, "table") ? c->output : NULL;
 	if (opt_get(p, "command")) {
-		rc = run_line(&sess, tok, opt_get(p, "command"), &quit, 0);
+		rc = run_line(&sess, opt_get(p, "command"), &quit, 0);
 		goto out;
 	}
 	sess.user = whoami(&sess);
 	old_token = sess.token;
 	if (tty) {
-		rl_readline_name = "cynork";
-		rl_attempted_completion_function = shell_complete;
-		rl_completer_word_break_characters = (char *)" \t\n";
-		shell_sess = &sess;
-		rl_catch_signals = 0;
-		{
-			struct sigaction sa;
-
-			memset(&sa, 0, sizeof(sa));
-			sa.sa_handler = on_sigint;
-			sigemptyset(&sa.sa_mask);
-			sigaction(SIGINT, &sa, NULL);
-		}
+		le_begin(shell_complete, &sess, &saved);
 		hist = history_path(&sess);
 		stifle_history(HISTORY_MAX);
 		if (hist)
@@ -292,12 +218,12 @@ shell_exec(struct ctx *c, const struct parsed *p)
 		note(c, "cynork shell: type a command ('help' lists them), Tab completes, 'exit' ends");
 	}
 	for (;;) {
-		cynork_interrupted = 0;
 		if (tty) {
 			free(prompt);
 			prompt = make_prompt(&sess);
-			line = readline(prompt);
-			if (!line && cynork_interrupted) {
+			line = le_readline(prompt, &ev);
+			if (!line && ev != LE_EOF) {
+				/* Ctrl-C drops the line, never the shell. */
 				fputc('\n', stdout);
 				continue;
 			}
@@ -322,7 +248,8 @@ shell_exec(struct ctx *c, const struct parsed *p)
 			if (hist)
 				history_save(&sess, hist);
 		}
-		rc = run_line(&sess, tok, line, &quit, rc);
+		cynork_interrupted = 0;
+		rc = run_line(&sess, line, &quit, rc);
 		free(line);
 		if (quit)
 			break;
@@ -332,14 +259,12 @@ shell_exec(struct ctx *c, const struct parsed *p)
 			old_token = sess.token;
 		}
 	}
+	if (tty)
+		le_end(&saved);
 out:
 	free(prompt);
 	free(hist);
 	free((char *)sess.user);
-	tok_end(tok);
-	json_decref(comp_cands);
-	comp_cands = NULL;
-	shell_sess = NULL;
 	ctx_release(&sess);
 	return rc;
 }
