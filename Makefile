@@ -52,12 +52,13 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 # Fuzz targets (tests/fuzz/NAME_fuzz.c): replayed over their seed corpus as
 # unit tests (fuzz-NAME_test, with tests/fuzz/replay.c), fuzzed for real by
 # `make fuzz` (clang + libFuzzer).  They link the server's objects from an
-# archive without main.o.
+# archive without main.o; cynork-NAME targets link cynork's the same way.
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%_fuzz.c=%)
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(O)/tests/unit/fuzz-%_test)
 SERVER_LIB_OBJS := $(filter-out $(O)/obj/server/main.o,$(SERVER_OBJS))
 NODE_LIB_OBJS := $(filter-out $(O)/obj/node/main.o,$(NODE_OBJS))
+CYNORK_LIB_OBJS := $(filter-out $(O)/obj/cynork/main.o,$(CYNORK_OBJS))
 
 PROGRAMS := $(O)/cynork $(O)/cynode-server $(O)/cynode-node
 
@@ -81,6 +82,10 @@ $(O)/libserver.a: $(SERVER_LIB_OBJS)
 	$(Q_LD)ar rcs $@ $^
 
 $(O)/libnode.a: $(NODE_LIB_OBJS)
+	@rm -f $@
+	$(Q_LD)ar rcs $@ $^
+
+$(O)/libcynork.a: $(CYNORK_LIB_OBJS)
 	@rm -f $@
 	$(Q_LD)ar rcs $@ $^
 
@@ -116,6 +121,23 @@ $(O)/tests/unit/node-%_test: $(O)/obj/tests/unit/node-%_test.o $(O)/libnode.a $(
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# Unit tests of cynork modules (tests/unit/cynork-NAME_test.c) link cynork's
+# objects the same way.
+$(O)/obj/tests/unit/cynork-%.o: BASE_CFLAGS += -Icynork
+
+$(O)/tests/unit/cynork-%_test: $(O)/obj/tests/unit/cynork-%_test.o $(O)/libcynork.a $(O)/libcynode.a
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Fuzz targets of cynork modules (tests/fuzz/cynork-NAME_fuzz.c) link cynork's
+# objects instead of the server's.
+$(O)/obj/tests/fuzz/cynork-%.o: BASE_CFLAGS += -Icynork
+
+$(O)/tests/unit/fuzz-cynork-%_test: $(O)/obj/tests/fuzz/cynork-%_fuzz.o $(O)/obj/tests/fuzz/replay.o \
+		$(O)/libcynork.a $(O)/libcynode.a
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(O)/tests/unit/fuzz-%_test: $(O)/obj/tests/fuzz/%_fuzz.o $(O)/obj/tests/fuzz/replay.o \
 		$(O)/libserver.a $(O)/libcynode.a
 	@mkdir -p $(dir $@)
@@ -131,6 +153,10 @@ fuzz:
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined" \
 		$(FUZZ_NAMES:%=build/fuzz/fuzz/%)
 	@tests/fuzz/run build/fuzz/fuzz $(FUZZ_TIME) $(FUZZ_NAMES)
+
+$(O)/fuzz/cynork-%: $(O)/obj/tests/fuzz/cynork-%_fuzz.o $(O)/libcynork.a $(O)/libcynode.a
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 
 $(O)/fuzz/%: $(O)/obj/tests/fuzz/%_fuzz.o $(O)/libserver.a $(O)/libcynode.a
 	@mkdir -p $(dir $@)

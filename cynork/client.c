@@ -19,6 +19,7 @@
 #include "banned.h"
 
 #define RESPONSE_MAX (64 * 1024 * 1024)
+#define STREAM_ERROR_MAX (64 * 1024)
 
 char *
 url_escape(const char *s)
@@ -52,24 +53,65 @@ exit_for_status(long status)
 	return EXIT_GATEWAY;
 }
 
+/*
+ * The message of an error body: problem+json's detail (or title), the
+ * OpenAI shape's error.message (the /v1/models and /v1/chat/completions
+ * endpoints), or a short plain-text body; NULL when there is none.
+ * *code gets the OpenAI error code when there is one.  Caller frees.
+ */
+static char *
+error_message(const struct cy_httpc_resp *r, char **code)
+{
+	json_t *j = cy_json_parse(r->body.buf, r->body.len, true, NULL);
+	json_t *oai = j ? json_object_get(j, "error") : NULL;
+	const char *msg = NULL;
+	bool is_json = j != NULL;
+	char *out = NULL;
+
+	*code = NULL;
+	if (json_is_object(oai)) {
+		msg = cy_json_str(oai, "message");
+		if (cy_json_str(oai, "code"))
+			*code = xstrdup(cy_json_str(oai, "code"));
+	} else if (json_is_string(oai)) {
+		msg = json_string_value(oai);
+	}
+	if (!msg && j)
+		msg = cy_json_str(j, "detail") ? cy_json_str(j, "detail") : cy_json_str(j, "title");
+	if (msg && *msg)
+		out = xstrdup(msg);
+	json_decref(j);
+	/* A proxy's plain-text answer: its first line, when short and printable. */
+	if (!out && !is_json && r->body.len > 0 && r->body.len <= 512 &&
+		strncmp(r->content_type, "text/plain", 10) == 0) {
+		size_t n = strcspn(r->body.buf, "\r\n"), i;
+
+		for (i = 0; i < n; i++)
+			if ((unsigned char)r->body.buf[i] < 0x20 || r->body.buf[i] == 0x7f)
+				break;
+		if (n > 0 && i == n)
+			out = xstrndup(r->body.buf, n);
+	}
+	return out;
+}
+
 /* Prints the error of a non-2xx response and returns its exit code. */
 static int
 report_http_error(const struct cy_httpc_resp *r)
 {
-	json_t *j = cy_json_parse(r->body.buf, r->body.len, true, NULL);
-	const char *detail = j ? cy_json_str(j, "detail") : NULL;
-	const char *title = j ? cy_json_str(j, "title") : NULL;
-	int code = exit_for_status(r->status);
+	char *code, *msg = error_message(r, &code);
+	int rc = exit_for_status(r->status);
 
-	if (!detail && j && json_is_object(json_object_get(j, "error")))
-		detail = cy_json_str(json_object_get(j, "error"), "message");
-	fail(code, "%s (HTTP %ld)%s", detail ? detail : title ? title : "request failed", r->status,
+	fail(rc, "%s (HTTP %ld)%s", msg ? msg : "request failed", r->status,
 		r->status == 401 ? "; run 'cynork login' or set CYNORK_TOKEN" :
-		r->status == 403 && !(detail && strstr(detail, "does not allow")) ?
+		r->status == 403 && !(msg && strstr(msg, "does not allow")) ?
 		"; your role or token scope does not allow this" :
+		code && strcmp(code, "model_not_found") == 0 ?
+		"; 'cynork models list' shows the models" :
 		r->status >= 500 ? "; the gateway failed: retry later or ask its operator" : "");
-	json_decref(j);
-	return code;
+	free(msg);
+	free(code);
+	return rc;
 }
 
 /* Exchanges the stored refresh token for a new pair; 0 on success. */
@@ -109,6 +151,35 @@ refresh_session(struct ctx *c)
 	return rc;
 }
 
+/*
+ * After an error status: true when the request is to be sent again (once
+ * with a refreshed session after a 401, once after a 429's Retry-After).
+ */
+static bool
+retry_status(struct ctx *c, const struct cy_httpc_resp *r, bool auth, bool *refreshed,
+	bool *retried)
+{
+	if (r->status == 401 && auth && !*refreshed && refresh_session(c) == 0) {
+		*refreshed = true;
+		return true;
+	}
+	if (r->status == 429 && !*retried && r->retry_after >= 0 && r->retry_after <= 10) {
+		*retried = true;
+		sleep((unsigned)r->retry_after);
+		return true;
+	}
+	return false;
+}
+
+int
+api_transport_fail(struct ctx *c, const struct cy_error *err)
+{
+	if (err->code == EINTR)
+		return fail(EXIT_INTERRUPTED, "interrupted");
+	return fail(EXIT_GATEWAY, "cannot reach the gateway at %s: %s; check that cynode-server runs there (gateway_url, CYNORK_GATEWAY_URL)",
+		c->gateway, err->msg);
+}
+
 int
 api_call_h(struct ctx *c, const char *method, const char *path, json_t *body, bool auth,
 	const char *const *headers, long timeout_ms, json_t **out, long *status)
@@ -131,25 +202,13 @@ again:
 	if (c->in_shell)
 		o.abort_flag = &cynork_interrupted;
 	if (cy_httpc_request(method, url, data, data ? strlen(data) : 0, &o, &r, &err) < 0) {
-		if (err.code == EINTR) {
-			rc = fail(EXIT_INTERRUPTED, "interrupted");
-			goto out;
-		}
-		rc = fail(EXIT_GATEWAY, "cannot reach the gateway at %s: %s; check that cynode-server runs there (gateway_url, CYNORK_GATEWAY_URL)",
-			c->gateway, err.msg);
+		rc = api_transport_fail(c, &err);
 		goto out;
 	}
 	if (status)
 		*status = r.status;
-	if (r.status == 401 && auth && !refreshed && refresh_session(c) == 0) {
-		refreshed = true;
+	if (retry_status(c, &r, auth, &refreshed, &retried))
 		goto again;
-	}
-	if (r.status == 429 && !retried && r.retry_after >= 0 && r.retry_after <= 10) {
-		retried = true;
-		sleep((unsigned)r.retry_after);
-		goto again;
-	}
 	if (r.status < 200 || r.status >= 300) {
 		rc = report_http_error(&r);
 		goto out;
@@ -175,4 +234,81 @@ api_call(struct ctx *c, const char *method, const char *path, json_t *body, bool
 	json_t **out)
 {
 	return api_call_h(c, method, path, body, auth, NULL, 0, out, NULL);
+}
+
+/* The state of one streamed call: the error body is kept for the report. */
+struct stream_xfer {
+	struct api_stream *s;
+	struct cy_buf errbody;
+};
+
+static int
+stream_data(void *arg, const struct cy_httpc_resp *r, const char *data, size_t len)
+{
+	struct stream_xfer *x = arg;
+	struct api_stream *s = x->s;
+
+	if (r->status < 200 || r->status >= 300) {
+		if (x->errbody.len < STREAM_ERROR_MAX)
+			cy_buf_add(&x->errbody, data, len < STREAM_ERROR_MAX - x->errbody.len ?
+				len : STREAM_ERROR_MAX - x->errbody.len);
+		return 0;
+	}
+	if (!s->started) {
+		s->started = true;
+		s->status = r->status;
+		snprintf(s->content_type, sizeof(s->content_type), "%s", r->content_type);
+	}
+	return s->fn(s->arg, data, len) == 0 ? 0 : -1;
+}
+
+int
+api_stream(struct ctx *c, const char *method, const char *path, json_t *body,
+	struct api_stream *s)
+{
+	struct cy_httpc_opts o = { .timeout_ms = s->timeout_ms ? s->timeout_ms : -1,
+		.max_response = RESPONSE_MAX, .user_agent = "cynork/" CYNODE_VERSION,
+		.headers = s->headers, .idle_timeout_s = s->idle_timeout_s,
+		.abort_flag = s->abort_flag, .on_data = stream_data };
+	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
+	struct stream_xfer x = { s, CY_BUF_INIT };
+	char *url = xasprintf("%s%s", c->gateway, path);
+	char *data = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	bool refreshed = false, retried = false;
+	int rc;
+
+	o.on_data_arg = &x;
+	cy_error_clear(&s->err);
+again:
+	o.bearer = c->token;
+	s->started = false;
+	s->status = 0;
+	s->content_type[0] = '\0';
+	cy_buf_reset(&x.errbody);
+	if (cy_httpc_request(method, url, data, data ? strlen(data) : 0, &o, &r, &s->err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	s->status = r.status;
+	if (r.status < 200 || r.status >= 300) {
+		struct cy_httpc_resp er = r;
+
+		er.body = x.errbody;
+		if (retry_status(c, &er, true, &refreshed, &retried))
+			goto again;
+		rc = report_http_error(&er);
+		goto out;
+	}
+	if (!s->started)
+		snprintf(s->content_type, sizeof(s->content_type), "%s", r.content_type);
+	rc = EXIT_OK;
+out:
+	if (data) {
+		explicit_bzero(data, strlen(data));
+		free(data);
+	}
+	free(url);
+	cy_buf_release(&x.errbody);
+	cy_httpc_resp_release(&r);
+	return rc;
 }

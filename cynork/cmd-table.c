@@ -22,6 +22,8 @@ extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_d
 extern const struct cmd cmd_user_enable, cmd_user_reset_password, cmd_user_set_role;
 extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_list;
 extern const struct cmd cmd_task_wait;
+/* issue 12: inference */
+extern const struct cmd cmd_chat, cmd_models_list;
 
 static const struct cmd grp_auth = { "auth", NULL, "log in and out, show the session", NULL, NULL,
 	0, 0, 0, NULL, NULL };
@@ -35,6 +37,8 @@ static const struct cmd grp_config = { "config", NULL, "push configuration to no
 static const struct cmd grp_token = { "token", "tokens", "API tokens for CI", NULL, NULL, 0, 0, 0,
 	NULL, NULL };
 static const struct cmd grp_user = { "user", "users", "user accounts and roles (admin)", NULL, NULL,
+	0, 0, 0, NULL, NULL };
+static const struct cmd grp_models = { "models", "model", "the models the nodes serve", NULL, NULL,
 	0, 0, 0, NULL, NULL };
 static const struct cmd grp_audit = { "audit", NULL, "the audit trail (admin)", NULL, NULL, 0, 0,
 	0, NULL, NULL };
@@ -58,6 +62,10 @@ const struct cmd *const cmd_table[] = {
 	&cmd_task_cancel,
 	&cmd_task_logs,
 	&cmd_task_wait,
+	/* issue 12 */
+	&cmd_chat,
+	&grp_models,
+	&cmd_models_list,
 	&grp_nodes,
 	&cmd_nodes_list,
 	&cmd_nodes_get,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "buf.h"
+#include "error.h"
 
 /* Exit codes (spec/cli.md section 4 and section 11). */
 enum cy_exit {
@@ -201,6 +202,32 @@ int api_call(struct ctx *c, const char *method, const char *path, json_t *body, 
 	json_t **out);
 int api_call_h(struct ctx *c, const char *method, const char *path, json_t *body, bool auth,
 	const char *const *headers, long timeout_ms, json_t **out, long *status);
+/* Reports a transport failure (cannot connect, timeout; EINTR: interrupted); the exit code. */
+int api_transport_fail(struct ctx *c, const struct cy_error *err);
+
+/*
+ * A streamed call (chat replies): the body of a 2xx response goes to fn as
+ * it arrives (fn returns non-zero to stop: err ECANCELED).  api_stream()
+ * returns EXIT_OK when the whole 2xx body arrived; the exit code of an
+ * error status, which it reports like api_call (the token refreshed once
+ * on a 401); or -1 on a transport failure, not reported, with err set
+ * (EINTR when abort_flag was set; `started` says whether fn got bytes).
+ */
+struct api_stream {
+	const char *const *headers;	/* extra "Name: value" lines or NULL */
+	long timeout_ms;		/* whole request; 0: no limit */
+	long idle_timeout_s;		/* fail when no byte came for this long; 0: none */
+	volatile sig_atomic_t *abort_flag;
+	int (*fn)(void *arg, const char *data, size_t len);
+	void *arg;
+	/* results */
+	long status;
+	char content_type[128];
+	bool started;
+	struct cy_error err;
+};
+int api_stream(struct ctx *c, const char *method, const char *path, json_t *body,
+	struct api_stream *s);
 /* Percent-encodes a path segment into a new string. */
 char *url_escape(const char *s);
 
@@ -213,6 +240,12 @@ int print_json(json_t *v);	/* steals v */
 int out_flush(void);
 /* The string at key for a TAB table cell, "-" when absent or empty. */
 const char *out_dash(const json_t *o, const char *key);
+
+/* cmd-models.c, shared with chat and completion */
+/* GET /v1/models into *out (EXIT_OK), or the reported error's exit code. */
+int models_get(struct ctx *c, long timeout_ms, json_t **out);
+/* The model ids of a /v1/models answer, sorted: a new array of strings. */
+json_t *models_ids(const json_t *res);
 
 /* cmd-auth.c, shared with cmd-user.c (issue 3) */
 /* Prompts on stderr and reads one line (echo off for secrets on a terminal). */
