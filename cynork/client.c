@@ -199,8 +199,8 @@ api_call_h(struct ctx *c, const char *method, const char *path, json_t *body, bo
 again:
 	o.bearer = auth ? c->token : NULL;
 	cy_httpc_resp_release(&r);
-	if (c->in_shell)
-		o.abort_flag = &cynork_interrupted;
+	/* Set only by the SIGINT handler of the shell and chat sessions. */
+	o.abort_flag = &cynork_interrupted;
 	if (cy_httpc_request(method, url, data, data ? strlen(data) : 0, &o, &r, &err) < 0) {
 		rc = api_transport_fail(c, &err);
 		goto out;

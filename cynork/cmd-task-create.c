@@ -34,7 +34,7 @@ static void drop_blank_lines(struct cy_buf *in, struct cy_buf *out);
 static int
 create_check(const struct parsed *p)
 {
-	const char *const *list;
+	const char *const *list, *mode;
 	size_t i, n, modes = 0;
 	int rc;
 
@@ -85,6 +85,16 @@ create_check(const struct parsed *p)
 			(rc = check_file("attach", list[i], ATTACH_MAX_BYTES)))
 			return strcmp(list[i], "-") == 0 ?
 				fail(EXIT_USAGE, "--attach does not take '-'") : rc;
+	/* --model goes with prompt input, --use-inference with sandbox input. */
+	mode = opt_get(p, "input-mode") ? opt_get(p, "input-mode") :
+		opt_set(p, "prompt") || opt_set(p, "task") || opt_set(p, "task-file") ? "prompt" :
+		opt_set(p, "script") ? "script" : "commands";
+	if (opt_get(p, "model") && strcmp(mode, "prompt") != 0)
+		return fail(EXIT_USAGE, "--model goes with prompt input (-p, -t, -f): a %s task runs in the sandbox; give it --use-inference to reach a model", mode);
+	if (opt_get(p, "model") && !*opt_get(p, "model"))
+		return fail(EXIT_USAGE, "--model needs a model id ('cynork models list' shows them)");
+	if (opt_set(p, "use-inference") && strcmp(mode, "prompt") == 0)
+		return fail(EXIT_USAGE, "--use-inference goes with --command, --script or --commands-file: a prompt task is answered by a model already");
 	if (opt_set(p, "wait") && opt_set(p, "result"))
 		return fail(EXIT_USAGE, "give only one of --wait and --result");
 	if (opt_get(p, "idempotency-key")) {
@@ -180,6 +190,10 @@ task_create(struct ctx *c, const struct parsed *p)
 		json_object_set_new(req, "task_name", json_string(opt_get(p, "name")));
 	if (opt_get(p, "project-id"))
 		json_object_set_new(req, "project_id", json_string(opt_get(p, "project-id")));
+	if (opt_get(p, "model"))
+		json_object_set_new(req, "model", json_string(opt_get(p, "model")));
+	if (opt_set(p, "use-inference"))
+		json_object_set_new(req, "use_inference", json_true());
 	if ((n = opt_list(p, "attach", &att)) > 0) {
 		json_t *a = json_array();
 
@@ -232,9 +246,9 @@ out:
 }
 
 static const struct opt create_opts[] = {
-	{ "prompt", 'p', OPT_STR, "TEXT", "task text, interpreted by the system" },
+	{ "prompt", 'p', OPT_STR, "TEXT", "task text, answered by a model (the default mode)" },
 	{ "task", 't', OPT_STR, "TEXT", "same as --prompt" },
-	{ "task-file", 'f', OPT_STR, "PATH", "read the task text from a file (- = stdin, max 1 MiB)" },
+	{ "task-file", 'f', OPT_STR, "PATH", "read the task text (for a model) from a file (- = stdin, max 1 MiB)" },
 	{ "script", 's', OPT_STR, "PATH", "run this script in the sandbox (- = stdin, max 256 KiB)" },
 	{ "command", 0, OPT_LIST, "CMD", "run this shell command in the sandbox (repeatable, in order)" },
 	{ "commands-file", 0, OPT_STR, "PATH", "run the file's non-blank lines as commands (- = stdin, max 64 KiB)" },
@@ -245,6 +259,8 @@ static const struct opt create_opts[] = {
 	{ "project-id", 0, OPT_STR, "ID", "project to use (default: your default project)" },
 	{ "input-mode", 0, OPT_ENUM, "MODE", "override the input mode: prompt, script or commands",
 	  mode_choices },
+	{ "model", 0, OPT_STR, "MODEL", "with prompt input: the model that answers (default: the server's choice)" },
+	{ "use-inference", 0, OPT_BOOL, NULL, "with --command/--script/--commands-file: the sandbox may call a model (INFERENCE_PROXY_URL)" },
 	{ "wait", 'w', OPT_BOOL, NULL, "wait for the task and exit with the job's exit code" },
 	{ "result", 0, OPT_BOOL, NULL, "wait for the task and print its result (exit 0)" },
 	{ "timeout", 0, OPT_DURATION, "DUR", "with --wait: give up after DUR (exit 124)" },
@@ -254,4 +270,4 @@ static const struct opt create_opts[] = {
 
 const struct cmd cmd_task_create = { "task create", NULL, "create a task", NULL, create_opts, 0, 0,
 	CMD_NEEDS_AUTH, create_check, task_create,
-	"Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text interpreted by the system; needs an inference backend), -f/--task-file, -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice." };
+	"Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2)." };

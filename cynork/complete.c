@@ -14,14 +14,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "cynork.h"
+#include "fsutil.h"
 #include "json.h"
 #include "banned.h"
 
 #define DYNAMIC_TIMEOUT_MS 3000
+#define MODELS_CACHE_S 60
 
 static void
 add(json_t *cands, const char *cur, const char *word, const char *desc)
@@ -97,6 +101,114 @@ fetch_names(struct ctx *c, const char *what, json_t *cands, const char *cur)
 }
 
 /*
+ * The model ids cache: $XDG_CACHE_HOME/cynork/models.json (or
+ * ~/.cache/cynork/...), {"gateway": URL, "at": UNIX seconds, "ids": [...]},
+ * used for MODELS_CACHE_S seconds so that pressing Tab twice asks the
+ * gateway once.  Model ids are not secret; the file is private anyway.
+ */
+static char *
+models_cache_path(void)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (x && *x)
+		return xasprintf("%s/cynork/models.json", x);
+	if (home && *home)
+		return xasprintf("%s/.cache/cynork/models.json", home);
+	return NULL;
+}
+
+/* The cached ids for this gateway while fresh, or NULL. */
+static json_t *
+models_cache_read(const char *gateway)
+{
+	struct cy_buf b = CY_BUF_INIT;
+	char *path = models_cache_path();
+	json_t *j = NULL, *ids = NULL;
+	long long at;
+	time_t now = time(NULL);
+
+	if (path && cy_buf_read_file(&b, path, 1024 * 1024) == 0 &&
+		(j = cy_json_parse(b.buf, b.len, true, NULL)) != NULL &&
+		cy_json_str(j, "gateway") && strcmp(cy_json_str(j, "gateway"), gateway) == 0 &&
+		cy_json_int(j, "at", &at) == 0 && at <= now && now - at < MODELS_CACHE_S &&
+		json_is_array(json_object_get(j, "ids")))
+		ids = json_incref(json_object_get(j, "ids"));
+	json_decref(j);
+	cy_buf_release(&b);
+	free(path);
+	return ids;
+}
+
+/* Writes the cache (private directory and file, renamed into place); best effort. */
+static void
+models_cache_write(const char *gateway, json_t *ids)
+{
+	char *path = models_cache_path(), *dir = NULL, *tmp = NULL, *data = NULL;
+	json_t *j;
+	int fd = -1;
+
+	if (!path)
+		return;
+	dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+	tmp = xasprintf("%s/.models.XXXXXX", dir);
+	j = json_pack("{s:s, s:I, s:O}", "gateway", gateway, "at", (json_int_t)time(NULL),
+		"ids", ids);
+	data = j ? cy_json_dump(j) : NULL;
+	if (data && cy_mkdir_p(dir, 0700, 0700) == 0 && (fd = mkstemp(tmp)) >= 0) {
+		if (fchmod(fd, 0600) == 0 && cy_write_all(fd, data, strlen(data)) == 0 &&
+			close(fd) == 0) {
+			fd = -1;
+			if (rename(tmp, path) == 0)
+				*tmp = '\0';
+		}
+		if (fd >= 0)
+			close(fd);
+		if (*tmp)
+			unlink(tmp);
+	}
+	json_decref(j);
+	free(data);
+	free(tmp);
+	free(dir);
+	free(path);
+}
+
+/* Model ids from the gateway (or the fresh cache of them). */
+static void
+fetch_models(struct ctx *c, const char *what, json_t *cands, const char *cur)
+{
+	json_t *res = NULL, *ids, *v;
+	size_t i;
+
+	if (!c->cfg_ready) {
+		if (cfg_load(c) != 0)
+			return;
+		c->cfg_ready = true;
+	}
+	if (!c->token || !c->gateway)
+		return;
+	ids = models_cache_read(c->gateway);
+	if (!ids) {
+		if (models_get(c, DYNAMIC_TIMEOUT_MS, &res) != 0)
+			return;
+		ids = models_ids(res);
+		json_decref(res);
+		models_cache_write(c->gateway, ids);
+	}
+	json_array_foreach(ids, i, v)
+		if (json_is_string(v))
+			add(cands, cur, json_string_value(v), NULL);
+	json_decref(ids);
+}
+
+void
+complete_models(struct ctx *c, const char *cur, json_t *cands)
+{
+	quietly(c, "model", cands, cur, fetch_models);
+}
+
+/*
  * Values of option o for the partial value cur (prefix prepended to each);
  * a SLUG argument completes to node slugs from the server.
  */
@@ -108,6 +220,10 @@ complete_value(struct ctx *c, const struct opt *o, const char *prefix, const cha
 
 	if (o->arg && strcmp(o->arg, "SLUG") == 0 && !*prefix) {
 		quietly(c, "node", cands, cur, fetch_names);
+		return COMP_DEFAULT;
+	}
+	if (o->arg && strcmp(o->arg, "MODEL") == 0 && !*prefix) {
+		complete_models(c, cur, cands);
 		return COMP_DEFAULT;
 	}
 	if (o->kind == OPT_ENUM) {

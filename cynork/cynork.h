@@ -74,6 +74,7 @@ struct ctx;
 #define CMD_HIDDEN 0x2		/* not listed in help */
 #define CMD_NO_SHELL 0x4	/* not available inside `cynork shell` */
 #define CMD_NO_CONFIG 0x8	/* runs without loading the config file */
+#define CMD_OWN_PAGE 0x10	/* a top-level command with its own man page, cynork-NAME(1) */
 
 /*
  * Positional arguments named "<task>" in usage complete to task names from
@@ -182,6 +183,8 @@ enum comp_dir { COMP_DEFAULT, COMP_FILES, COMP_NOSPACE };
  */
 enum comp_dir complete_words(struct ctx *c, int n, char **words, bool shell, json_t *cands);
 int complete_main(int argc, char **argv);
+/* Model ids from the gateway for the partial word cur (cached briefly, errors silent). */
+void complete_models(struct ctx *c, const char *cur, json_t *cands);
 
 /* shell.c, completion.c, man.c */
 /* Set by Ctrl-C inside the shell: stops the running request (exit 130). */
@@ -190,6 +193,19 @@ extern const struct cmd cmd_shell, cmd_completion, cmd_help, cmd_man;
 /* man-text.c: the hand-written roff parts of cynork(1). */
 extern const char man_description[], man_environment[], man_files[], man_credhelper[];
 extern const char man_exit_status[], man_examples[];
+/*
+ * A top-level command with its own page (CMD_OWN_PAGE): the hand-written
+ * roff of cynork-NAME(1) around the generated synopsis and options.
+ */
+struct man_own_page {
+	const char *path;		/* the command */
+	const char *description;	/* DESCRIPTION */
+	void (*generated)(FILE *out);	/* sections generated from a table, or NULL */
+	const char *sections;		/* the remaining sections (.SH ...) */
+};
+extern const struct man_own_page man_own_pages[];
+/* Writes text escaped for roff (dashes, backslashes, a leading dot). */
+void man_roff(FILE *out, const char *s);
 
 /* client.c */
 /*

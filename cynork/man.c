@@ -1,6 +1,8 @@
 /*
  * Man pages generated from the command table: `cynork __man PAGE` prints
- * cynork(1) ("cynork.1") or one page per command group ("cynork-task.1"),
+ * cynork(1) ("cynork.1"), one page per command group ("cynork-task.1") or
+ * per top-level command marked CMD_OWN_PAGE ("cynork-chat.1", with the
+ * hand-written parts of man_own_pages in man-text.c),
  * `cynork __man --list` the page names.  Every command's synopsis,
  * summary, doc text and options come from its table row, so --help and the
  * man pages cannot disagree; `make man` writes them into man/ and a test
@@ -36,6 +38,14 @@ static void
 roff_str(FILE *out, const char *s)
 {
 	roff_esc(out, s, strlen(s));
+}
+
+void
+man_roff(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	roff_str(out, s);
 }
 
 /* Plain-text paragraphs (blank-line separated) as roff paragraphs. */
@@ -182,8 +192,8 @@ man_see_also(FILE *out, const char *except)
 	for (i = 0; i < cmd_table_len; i++) {
 		const struct cmd *e = cmd_table[i];
 
-		if (e->exec || strchr(e->path, ' ') || (e->flags & CMD_HIDDEN) ||
-			strcmp(e->path, except) == 0)
+		if ((e->exec && !(e->flags & CMD_OWN_PAGE)) || strchr(e->path, ' ') ||
+			(e->flags & CMD_HIDDEN) || strcmp(e->path, except) == 0)
 			continue;
 		fputs(".BR cynork\\-", out);
 		roff_str(out, e->path);
@@ -244,6 +254,42 @@ man_group(FILE *out, const struct cmd *grp)
 	return 0;
 }
 
+/* cynork-NAME(1) of a top-level command with its own page. */
+static int
+man_own(FILE *out, const struct cmd *cmd)
+{
+	const struct man_own_page *pg = man_own_pages;
+	char *name = xasprintf("cynork-%s", cmd->path), *upper = xstrdup(name), *u;
+
+	while (pg->path && strcmp(pg->path, cmd->path) != 0)
+		pg++;
+	for (u = upper; *u; u++)
+		*u = (char)toupper((unsigned char)*u);
+	man_header(out, name, upper, cmd->summary);
+	fputs(".SH SYNOPSIS\n", out);
+	man_synopsis_line(out, cmd);
+	fputs(".SH DESCRIPTION\n", out);
+	if (pg->description)
+		fputs(pg->description, out);
+	else if (cmd->doc)
+		roff_paras(out, cmd->doc);
+	if (cmd->flags & CMD_NEEDS_AUTH)
+		fputs(".PP\nNeeds a login (exit 3 without one).\n", out);
+	if (cmd->opts && cmd->opts[0].name) {
+		fputs(".SH OPTIONS\n", out);
+		man_opts(out, cmd->opts);
+	}
+	if (pg->generated)
+		pg->generated(out);
+	if (pg->sections)
+		fputs(pg->sections, out);
+	man_global_opts(out);
+	man_see_also(out, cmd->path);
+	free(name);
+	free(upper);
+	return 0;
+}
+
 static int
 man_top(FILE *out)
 {
@@ -297,8 +343,8 @@ man_exec(struct ctx *c, const struct parsed *p)
 	if (opt_set(p, "list") || !page) {
 		printf("cynork.1\n");
 		for (i = 0; i < cmd_table_len; i++)
-			if (!cmd_table[i]->exec && !strchr(cmd_table[i]->path, ' ') &&
-				!(cmd_table[i]->flags & CMD_HIDDEN))
+			if ((!cmd_table[i]->exec || (cmd_table[i]->flags & CMD_OWN_PAGE)) &&
+				!strchr(cmd_table[i]->path, ' ') && !(cmd_table[i]->flags & CMD_HIDDEN))
 				printf("cynork-%s.1\n", cmd_table[i]->path);
 		return 0;
 	}
@@ -308,11 +354,12 @@ man_exec(struct ctx *c, const struct parsed *p)
 		const struct cmd *e = cmd_table[i];
 		size_t n = strlen(e->path);
 
-		if (e->exec || strchr(e->path, ' ') || (e->flags & CMD_HIDDEN))
+		if ((e->exec && !(e->flags & CMD_OWN_PAGE)) || strchr(e->path, ' ') ||
+			(e->flags & CMD_HIDDEN))
 			continue;
 		if (strncmp(page, "cynork-", 7) == 0 && strncmp(page + 7, e->path, n) == 0 &&
 			(page[7 + n] == '\0' || strcmp(page + 7 + n, ".1") == 0))
-			return man_group(stdout, e);
+			return e->exec ? man_own(stdout, e) : man_group(stdout, e);
 	}
 	return fail(EXIT_USAGE, "no man page '%s' (see cynork __man --list)", page);
 }
