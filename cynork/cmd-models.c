@@ -22,7 +22,9 @@ models_get(struct ctx *c, long timeout_ms, json_t **out)
 	*out = NULL;
 	if (rc)
 		return rc;
-	if (!json_is_array(json_object_get(res, "data"))) {
+	/* Ollama's own /v1/models says "data": null when it has no model. */
+	if (!json_is_array(json_object_get(res, "data")) &&
+		!json_is_null(json_object_get(res, "data"))) {
 		json_decref(res);
 		return fail(EXIT_GATEWAY, "malformed response from the gateway: no 'data' list of models");
 	}

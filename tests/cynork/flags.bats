@@ -154,6 +154,8 @@ good_value()
 		fi
 	done <<EOT
 task create -p x|project-id|not-a-uuid
+chat -m x|project-id|not-a-uuid
+task create --command true|model|m
 task create -p x|project-id|00000000-0000-0000-0000-00000000000g
 task create -p x|idempotency-key|
 task create -p x|idempotency-key|has space

@@ -1,0 +1,532 @@
+#!/usr/bin/env bats
+#
+# chat.bats: `cynork chat` (spec/cli.md section 1.3) and the chat flags of
+# `task create`.  Usage errors and the login check run against the real
+# server.  What cynork sends (body, headers, the conversation) is checked
+# against a recording server (capture.bash).  Replies come from a
+# chat-capable gateway (see chat_gateway_start): one-shot with -m and with
+# standard input, -o json, streamed output arriving in pieces, replies cut
+# mid-way, backend errors and their exit codes, and interactive sessions in
+# a pseudo-terminal (a private tmux server): slash commands, !CMD, Ctrl-C,
+# Tab completion, Markdown rendering, and no history file.
+# TODO(gateway): see chat_gateway_start in chat-gateway.bash.
+
+load ../lib/harness
+load capture
+load chat-gateway
+bats_require_minimum_version 1.5.0
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start
+	cy_login >/dev/null
+	mkdir -p "$CY_TMP/home"
+	capture_start
+	chat_gateway_start
+}
+
+teardown_file()
+{
+	local s
+
+	for s in "$CY_TMP"/tmux*; do
+		[ -S "$s" ] && tmux -S "$s" kill-server 2>/dev/null
+	done
+	cy_teardown_file
+}
+
+setup()
+{
+	if [ -n "${FAKE_URL:-}" ]; then
+		curl -s -o /dev/null -X DELETE "$FAKE_URL/_fake/faults"
+		curl -s -o /dev/null -X DELETE "$FAKE_URL/_fake/requests"
+	fi
+}
+
+teardown()
+{
+	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
+		return 0
+	fi
+	[ -S "$CY_TMP/tmux${TM_N:-0}" ] && tm capture-pane -p -S -60 >&3 2>/dev/null
+	cy_show_logs >&3 2>&1 || true
+}
+
+# --- usage and login: no gateway needed -------------------------------------
+
+@test "usage errors exit 2 before the login check and before any request" {
+	# The gateway URL is a closed port: a request would exit 7.
+	export CYNORK_GATEWAY_URL=http://127.0.0.1:1
+	run -2 --separate-stderr cynork chat -m hi --project-id not-a-uuid
+	[[ $stderr == *"--project-id"*"UUID"* ]]
+	run -2 --separate-stderr cynork chat -m ''
+	[[ $stderr == *"empty"* ]]
+	run -2 --separate-stderr cynork chat </dev/null
+	[[ $stderr == *"standard input is empty"* ]]
+	run -2 --separate-stderr cynork chat <<<$'  \n\n'
+	[[ $stderr == *"empty"* ]]
+	run -2 --separate-stderr cynork chat < <(printf 'bad \377 byte')
+	[[ $stderr == *"UTF-8"* ]]
+	head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' a >"$CY_TMP/big.txt"
+	run -2 --separate-stderr cynork chat <"$CY_TMP/big.txt"
+	[[ $stderr == *"more than 1048576 bytes"* ]]
+	run -2 cynork chat -m hi extra-argument
+	run -2 cynork chat --plain=yes -m hi
+	# usage wins over a missing login
+	CYNORK_TOKEN= run -2 cynork --config "$CY_TMP/none.yaml" chat </dev/null
+}
+
+@test "no token: exit 3 before any request" {
+	CYNORK_GATEWAY_URL=http://127.0.0.1:1 CYNORK_TOKEN= \
+		run -3 --separate-stderr cynork --config "$CY_TMP/none.yaml" chat -m hi
+	[[ $stderr == *"not logged in"* ]]
+	CYNORK_GATEWAY_URL=http://127.0.0.1:1 CYNORK_TOKEN= \
+		run -3 cynork --config "$CY_TMP/none.yaml" chat <<<'from stdin'
+	CYNORK_GATEWAY_URL=http://127.0.0.1:1 CYNORK_TOKEN= \
+		run -3 cynork --config "$CY_TMP/none.yaml" models list
+}
+
+@test "an unreachable gateway exits 7" {
+	CYNORK_GATEWAY_URL=http://127.0.0.1:1 run -7 --separate-stderr cynork chat -m hi
+	[[ $stderr == *"cannot reach the gateway"* ]]
+}
+
+@test "chat --help and cynork-chat(1) list the flags and the slash commands" {
+	local c
+
+	run cynork chat --help
+	assert_success
+	for c in --model --message --plain --no-stream --project-id; do
+		assert_output --partial -- "$c"
+	done
+	for c in /help /exit /quit /clear /model /models /version /status /whoami /task /nodes; do
+		grep -q "^\\.B \"$c" "$CY_ROOT/man/cynork-chat.1" || { echo "no $c in cynork-chat.1" >&2; false; }
+	done
+	grep -q '^\.SH RENDERING' "$CY_ROOT/man/cynork-chat.1"
+	grep -q '^\.SH EXIT STATUS' "$CY_ROOT/man/cynork-chat.1"
+}
+
+# --- what cynork sends (recording server) -------------------------------------
+
+@test "the request: model, messages, stream, bearer token, OpenAI-Project, Accept" {
+	local pid=3fa85f64-5717-4562-b3fc-2c963f66afa6
+
+	CYNORK_GATEWAY_URL=$CAPTURE_URL run --separate-stderr cynork chat --model zeta:1b \
+		--project-id "$pid" -m 'hello "there"'
+	assert_success
+	assert_output 'captured reply to 1 messages'
+	run capture_last
+	run jq -e --arg p "$pid" '.method == "POST" and .path == "/v1/chat/completions" and
+		.body.model == "zeta:1b" and .body.stream == true and
+		.body.messages == [{"role":"user","content":"hello \"there\""}] and
+		(.headers.authorization | startswith("Bearer ")) and
+		.headers["openai-project"] == $p and .headers.accept == "text/event-stream" and
+		(.headers["user-agent"] | startswith("cynork/"))' <<<"$output"
+	assert_success
+	# no --model: no "model" field (the gateway's default); no project: no header
+	CYNORK_GATEWAY_URL=$CAPTURE_URL run cynork chat --no-stream -m hi
+	assert_success
+	assert_output 'captured reply to 1 messages'
+	run capture_last
+	run jq -e '(.body | has("model") | not) and .body.stream == false and
+		(.headers | has("openai-project") | not) and .headers.accept == "application/json"' <<<"$output"
+	assert_success
+}
+
+@test "task create --model and --use-inference: the body fields, and where they may go" {
+	CYNORK_GATEWAY_URL=$CAPTURE_URL run cynork task create -p 'summarise' --model zeta:1b
+	assert_success
+	run capture_last .body
+	run jq -e '.prompt == "summarise" and .input_mode == "prompt" and .model == "zeta:1b" and
+		(has("use_inference") | not)' <<<"$output"
+	assert_success
+	CYNORK_GATEWAY_URL=$CAPTURE_URL run cynork task create --command 'echo $INFERENCE_PROXY_URL' \
+		--use-inference
+	assert_success
+	run capture_last .body
+	run jq -e '.input_mode == "commands" and .use_inference == true and (has("model") | not)' \
+		<<<"$output"
+	assert_success
+	CYNORK_GATEWAY_URL=$CAPTURE_URL run cynork task create -f - --model zeta:1b <<<'from a file'
+	assert_success
+	export CYNORK_GATEWAY_URL=http://127.0.0.1:1
+	run -2 --separate-stderr cynork task create --command true --model m
+	[[ $stderr == *"--model goes with prompt input"* ]]
+	run -2 --separate-stderr cynork task create -s /dev/null --model m
+	run -2 --separate-stderr cynork task create -p hi --use-inference
+	[[ $stderr == *"--use-inference goes with"* ]]
+	run -2 cynork task create --command true --input-mode prompt --use-inference
+	run -2 cynork task create -p hi --model ''
+	# usage before login
+	CYNORK_TOKEN= run -2 cynork --config "$CY_TMP/none.yaml" task create --command true --model m
+	run cynork task create --help
+	assert_output --partial "answered by a model"
+	refute_output --partial "needs an inference backend"
+}
+
+# Runs `cynork chat ARGS` in the tmux pane against URL with a private HOME.
+tm()
+{
+	tmux -S "$CY_TMP/tmux${TM_N:-0}" "$@"
+}
+
+# Waits until the pane shows text matching the ERE $1 (up to ~30 s).
+tm_wait()
+{
+	local i
+
+	for i in $(seq 1 150); do
+		tm capture-pane -p -J -S -200 | sed 's/ *$//' | grep -Eq -- "$1" && return 0
+		sleep 0.2
+	done
+	echo "pane never showed /$1/:" >&2
+	tm capture-pane -p -J -S -200 >&2
+	return 1
+}
+
+# Waits for the program in the pane to end; its exit status is in $CY_TMP/pane.rc.
+tm_wait_exit()
+{
+	local i
+
+	for i in $(seq 1 150); do
+		[ -s "$CY_TMP/pane.rc" ] && return 0
+		sleep 0.2
+	done
+	echo "the program in the pane did not end:" >&2
+	tm capture-pane -p -J -S -200 >&2
+	return 1
+}
+
+# The pane's text, trailing spaces dropped.
+tm_text()
+{
+	tm capture-pane -p -J -S -200 | sed 's/ *$//'
+}
+
+# The last non-empty line of the pane.
+tm_last()
+{
+	tm capture-pane -p -J | sed 's/ *$//; /^$/d' | tail -n 1
+}
+
+# tm_start URL COMMAND...: runs cynork COMMAND in a fresh pane (HOME, config
+# and cache private to the test file).
+tm_start()
+{
+	local url=$1
+
+	shift
+	rm -f "$CY_TMP/pane.rc"
+	# A fresh tmux server each time (the last one is killed, whatever it holds).
+	TM_N=$(cat "$CY_TMP/tm.n" 2>/dev/null || echo 0)
+	[ -S "$CY_TMP/tmux$TM_N" ] && { tm kill-server 2>/dev/null || true; }
+	TM_N=$((TM_N + 1))
+	echo "$TM_N" >"$CY_TMP/tm.n"
+	tm -f /dev/null new-session -d -x 200 -y 50 \
+		"env HOME=$CY_TMP/home XDG_CONFIG_HOME=$CY_TMP/xdg XDG_CACHE_HOME=$CY_TMP/cache CYNORK_GATEWAY_URL=$url TERM=xterm $CY_BUILD/cynork $*; echo \$? >$CY_TMP/pane.rc; sleep 60"
+}
+
+@test "a session sends the whole conversation each turn; /clear forgets it" {
+	tm_start "$CAPTURE_URL" chat --model zeta:1b
+	tm_wait 'chat zeta:1b>$'
+	tm send-keys "first question" Enter
+	tm_wait '^captured reply to 1 messages$'
+	tm send-keys "second question" Enter
+	tm_wait '^captured reply to 3 messages$'
+	run capture_last .body.messages
+	run jq -e '. == [{"role":"user","content":"first question"},
+		{"role":"assistant","content":"captured reply to 1 messages"},
+		{"role":"user","content":"second question"}]' <<<"$output"
+	assert_success
+	tm send-keys "/clear" Enter
+	tm_wait 'conversation cleared'
+	tm send-keys "third" Enter
+	tm_wait '^captured reply to 1 messages$'
+	tm send-keys "/exit" Enter
+	tm_wait_exit
+	[ "$(cat "$CY_TMP/pane.rc")" = 0 ]
+}
+
+# --- replies from the chat-capable gateway ------------------------------------
+
+@test "one-shot: -m and standard input print the reply and exit 0" {
+	need_chat
+	run --separate-stderr gwcy chat --model "$MODEL" -m 'hello there'
+	assert_success
+	assert_output "[$MODEL] echo: hello there"
+	[ -z "$stderr" ]
+	run gwcy chat --model "$MODEL" <<<'from standard input'
+	assert_success
+	assert_output "[$MODEL] echo: from standard input"
+	run gwcy chat --model "$MODEL" --no-stream -m whole
+	assert_success
+	assert_output "[$MODEL] echo: whole"
+	run fake_chat_requests
+	run jq -e 'length == 3 and ([.[].stream] == [true, true, false])' <<<"$output"
+	assert_success
+}
+
+@test "one-shot -o json prints the completion object, pretty" {
+	need_chat
+	run gwcy -o json chat --model "$MODEL" -m 'as json'
+	assert_success
+	[ "${#lines[@]}" -gt 5 ]
+	run jq -e --arg m "$MODEL" '.object == "chat.completion" and
+		.choices[0].message.content == "[\($m)] echo: as json"' <<<"$output"
+	assert_success
+	# -o json asks for the reply in one piece
+	run fake_chat_requests
+	run jq -e '.[-1].stream == false' <<<"$output"
+	assert_success
+}
+
+@test "streamed output arrives in pieces, before the reply ends" {
+	need_chat
+	local i pid
+
+	fake_fault '{"kind":"slow","path":"/v1/chat/completions","delay_ms":200,"count":1}'
+	gwcy chat --model "$MODEL" -m '#long 15' >"$CY_TMP/stream.out" 2>&1 &
+	pid=$!
+	for i in $(seq 1 100); do
+		grep -q 'tok2 ' "$CY_TMP/stream.out" && break
+		sleep 0.1
+	done
+	grep -q 'tok2 ' "$CY_TMP/stream.out"
+	# 13 tokens still come, 200 ms apart: the reply has not ended yet
+	refute grep -q 'tok15' "$CY_TMP/stream.out"
+	wait "$pid"
+	run cat "$CY_TMP/stream.out"
+	assert_output "$(seq -f 'tok%g' 1 15 | paste -sd ' ')"
+}
+
+@test "exit codes: unknown model 4, backend 500 is 7, a bad request 6" {
+	need_chat
+	run -4 --separate-stderr gwcy chat --model no-such-model -m hi
+	[[ $stderr == *"no-such-model"* ]]
+	fake_fault '{"kind":"status","status":500,"path":"/v1/chat/completions","count":1}'
+	run -7 --separate-stderr gwcy chat --model "$MODEL" -m hi
+	[[ $stderr == *"HTTP 5"* ]]
+	fake_fault '{"kind":"status","status":500,"path":"/v1/chat/completions","count":1}'
+	run -7 gwcy chat --model "$MODEL" --no-stream -m hi
+	fake_fault '{"kind":"status","status":400,"path":"/v1/chat/completions","count":1}'
+	run -6 gwcy chat --model "$MODEL" -m hi
+	[ -z "$output" ] || [[ $output != *"echo:"* ]]
+}
+
+@test "a stream cut mid-way exits 7 and keeps what arrived" {
+	need_chat
+	fake_fault '{"kind":"disconnect_mid_stream","path":"/v1/chat/completions","after":3,"count":1}'
+	run -7 --separate-stderr gwcy chat --model "$MODEL" -m '#long 10'
+	assert_output 'tok1 tok2 tok3'
+	[[ $stderr == *"reply was cut off"* ]]
+	fake_fault '{"kind":"error_mid_stream","path":"/v1/chat/completions","after":2,"count":1,"message":"backend crashed"}'
+	run -7 --separate-stderr gwcy chat --model "$MODEL" -m '#long 10'
+	assert_output 'tok1 tok2'
+	[[ $stderr == *"reply was cut off"*"backend crashed"* ]]
+}
+
+@test "piped output is the reply as it came; a terminal gets Markdown, --plain raw, --no-color no colour" {
+	need_chat
+	run gwcy chat --model "$MODEL" -m '#markdown'
+	assert_success
+	assert_line "# Answer from $MODEL"
+	assert_line 'This is **bold**, this is *italic* and this is `inline code`.'
+	assert_line '```python'
+
+	tm_start "$CHAT_URL" chat --model "$MODEL" -m "'#markdown'"
+	tm_wait_exit
+	run tm_text
+	assert_line "Answer from $MODEL"
+	assert_line 'This is bold, this is italic and this is inline code.'
+	assert_line '  • first item'
+	assert_line '    ◦ nested item'
+	assert_line '  1. one'
+	assert_line '    def hello():'
+	assert_line '│ a quote'
+	refute_output --partial '```'
+	refute_output --partial '**'
+	# colours: bold and the code colour are set on the terminal
+	run tm capture-pane -p -e -J -S -200
+	assert_output --partial $'\033[1m'
+	assert_output --partial $'\033[36m'
+
+	tm_start "$CHAT_URL" --no-color chat --model "$MODEL" -m "'#markdown'"
+	tm_wait_exit
+	run tm capture-pane -p -e -J -S -200
+	refute_output --partial $'\033['
+	run tm_text
+	assert_line "# Answer from $MODEL"
+	assert_line 'This is bold, this is italic and this is `inline code`.'
+
+	tm_start "$CHAT_URL" chat --plain --model "$MODEL" -m "'#markdown'"
+	tm_wait_exit
+	run tm_text
+	assert_line 'This is **bold**, this is *italic* and this is `inline code`.'
+	assert_line '```python'
+	[ "$(cat "$CY_TMP/pane.rc")" = 0 ]
+}
+
+@test "session: messages, /model, /models, /clear, unknown slash commands, !CMD, /help, /exit" {
+	need_chat
+	tm_start "$CHAT_URL" chat --model "$MODEL"
+	tm_wait "chat $MODEL>\$"
+	tm send-keys "hello there" Enter
+	tm_wait "^\\[$MODEL\\] echo: hello there\$"
+	tm send-keys "/model" Enter
+	tm_wait "^model: $MODEL\$"
+	tm send-keys "/MODELS" Enter
+	tm_wait "^\\* $MODEL"
+	tm_wait "^  $MODEL2"
+	tm send-keys "/model nope" Enter
+	tm_wait "unknown model 'nope'; the models are: $MODEL, $MODEL2"
+	tm send-keys "/model $MODEL2" Enter
+	tm_wait "chat $MODEL2>\$"
+	tm send-keys "again" Enter
+	tm_wait "^\\[$MODEL2\\] echo: again\$"
+	tm send-keys "/clear" Enter
+	tm_wait 'conversation cleared'
+	tm send-keys "/bogus x" Enter
+	tm_wait "unknown command '/bogus': /help lists them"
+	tm send-keys "!echo hi from sh" Enter
+	tm_wait '^hi from sh$'
+	tm send-keys "!exit 3" Enter
+	tm_wait '^\(exit 3\)$'
+	tm send-keys "!" Enter
+	tm_wait 'usage: !COMMAND'
+	tm send-keys "/version" Enter
+	tm_wait '^version='
+	tm send-keys "/help" Enter
+	tm_wait '^  /model \[ID\] +show the model'
+	tm_wait '^  !COMMAND'
+	# a failing slash command prints its error and the session goes on
+	tm send-keys "/task get" Enter
+	tm_wait "needs <task>"
+	tm send-keys "/exit" Enter
+	tm_wait_exit
+	[ "$(cat "$CY_TMP/pane.rc")" = 0 ]
+	# only the two messages reached the model: no slash command, no ! line
+	run fake_chat_requests
+	run jq -e 'length == 2' <<<"$output"
+	assert_success
+}
+
+@test "session: Ctrl-C stops a streaming reply and returns to the prompt; at an empty prompt it ends the session" {
+	need_chat
+	fake_fault '{"kind":"slow","path":"/v1/chat/completions","delay_ms":300,"count":1}'
+	tm_start "$CHAT_URL" chat --model "$MODEL"
+	tm_wait "chat $MODEL>\$"
+	tm send-keys "#long 60" Enter
+	tm_wait 'tok2 '
+	tm send-keys C-c
+	tm_wait 'reply canceled'
+	tm_wait "chat $MODEL>\$"
+	run tm_text
+	refute_output --partial 'tok60'
+	# the session goes on, and the canceled turn is not in the conversation
+	tm send-keys "next one" Enter
+	tm_wait "^\\[$MODEL\\] echo: next one\$"
+	# Ctrl-C with text typed drops the text; at an empty prompt it ends the session
+	tm send-keys "typed" C-c
+	sleep 0.3
+	[ ! -s "$CY_TMP/pane.rc" ]
+	tm send-keys C-c
+	tm_wait_exit
+	[ "$(cat "$CY_TMP/pane.rc")" = 0 ]
+	# the canceled request was stopped, not read to its end
+	run fake_chat_requests
+	run jq -e '.[0].outcome == "client_gone" or .[0].outcome == "aborted"' <<<"$output"
+	assert_success
+}
+
+@test "session: Tab completes slash commands and model ids; --model completes model ids (cached)" {
+	need_chat
+	tm_start "$CHAT_URL" chat --model "$MODEL"
+	tm_wait "chat $MODEL>\$"
+	tm send-keys "/cle" Tab
+	tm_wait '> /clear$'
+	tm send-keys C-u "/model tin" Tab
+	tm_wait "> /model $MODEL2\$"
+	tm send-keys C-u C-d
+	tm_wait_exit
+	[ "$(cat "$CY_TMP/pane.rc")" = 0 ]
+
+	rm -rf "$CY_TMP/cache"
+	curl -s -o /dev/null -X DELETE "$FAKE_URL/_fake/requests"
+	XDG_CACHE_HOME=$CY_TMP/cache run gwcy __complete chat --model ''
+	assert_success
+	assert_line "$MODEL"
+	assert_line "$MODEL2"
+	XDG_CACHE_HOME=$CY_TMP/cache run gwcy __complete task create -p x --model tin
+	assert_line "$MODEL2"
+	refute_line "$MODEL"
+	[ "$(stat -c %a "$CY_TMP/cache/cynork/models.json")" = 600 ]
+	[ "$(stat -c %a "$CY_TMP/cache/cynork")" = 700 ]
+	# the second completion came from the cache
+	run curl -sf "$FAKE_URL/_fake/requests"
+	run jq -e '[.[] | select(.path == "/v1/models")] | length == 1' <<<"$output"
+	assert_success
+}
+
+@test "nothing typed in a chat reaches a history file, from the shell either" {
+	need_chat
+	local hist=$CY_TMP/xdg/cynork/history
+
+	tm_start "$CHAT_URL" chat --model "$MODEL"
+	tm_wait "chat $MODEL>\$"
+	tm send-keys "zebra question one" Enter
+	tm_wait 'echo: zebra question one$'
+	tm send-keys "/models" Enter
+	tm_wait "^\\* $MODEL"
+	# Up recalls the session's lines (kept in memory)
+	tm send-keys Up Up
+	tm_wait "> zebra question one\$"
+	tm send-keys C-u "/exit" Enter
+	tm_wait_exit
+	run grep -rl zebra "$CY_TMP/home" "$CY_TMP/xdg" "$CY_TMP/cache"
+	assert_output ""
+
+	# chat started from the shell: the shell's history gets the chat line only
+	tm_start "$CHAT_URL" shell
+	tm_wait '^cynork .*>$'
+	tm send-keys "version" Enter
+	tm_wait '^version='
+	tm send-keys "chat --model $MODEL" Enter
+	tm_wait "chat $MODEL>\$"
+	# the shell's lines are not in the chat's history
+	tm send-keys Up
+	sleep 0.3
+	run tm_last
+	assert_output "chat $MODEL>"
+	tm send-keys C-u "zebra question two" Enter
+	tm_wait 'echo: zebra question two$'
+	tm send-keys "/exit" Enter
+	tm_wait '^cynork .*>$'
+	tm send-keys Up
+	tm_wait "> chat --model $MODEL\$"
+	tm send-keys Up
+	tm_wait '> version$'
+	tm send-keys C-u "exit" Enter
+	tm_wait_exit
+	# (libedit's history file writes a space as \040)
+	grep -qx 'version' "$hist"
+	grep -qxF 'chat\040--model\040'"$MODEL" "$hist"
+	run grep -rl zebra "$CY_TMP/home" "$CY_TMP/xdg" "$CY_TMP/cache"
+	assert_output ""
+}
+
+@test "session slash commands reach the gateway's other endpoints (/whoami, /status, /task list)" {
+	need_real_gateway
+	tm_start "$CHAT_URL" chat --model "$MODEL"
+	tm_wait "chat $MODEL>\$"
+	tm send-keys "/whoami" Enter
+	tm_wait 'user=admin'
+	tm send-keys "/status" Enter
+	tm_wait '^gateway=ok'
+	tm send-keys "/task list" Enter
+	tm send-keys "/exit" Enter
+	tm_wait_exit
+	[ "$(cat "$CY_TMP/pane.rc")" = 0 ]
+}
