@@ -110,21 +110,28 @@ on_event(void *arg, const char *event, const char *data, size_t len)
 	json_t *j, *choice, *content, *err;
 	const char *fr;
 
-	if (st->done)
+	/* Chunks come as unnamed events; other names (a ping, say) are not ours. */
+	if (st->done || (strcmp(event, "message") != 0 && strcmp(event, "error") != 0))
 		return 0;
 	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
 		st->done = true;
 		return 0;
 	}
 	j = json_loadb(data, len, 0, NULL);
+	if (!json_is_object(j) && strcmp(event, "error") == 0) {
+		/* An error event with a plain-text message. */
+		json_decref(j);
+		st->error = xstrndup(data, len < 200 ? len : 200);
+		return 1;
+	}
 	if (!json_is_object(j)) {
 		json_decref(j);
 		st->malformed = true;
 		return 1;
 	}
-	if ((err = json_object_get(j, "error")) != NULL) {
+	if ((err = json_object_get(j, "error")) != NULL || strcmp(event, "error") == 0) {
 		const char *m = json_is_object(err) ? cy_json_str(err, "message") :
-			json_string_value(err);
+			err ? json_string_value(err) : cy_json_str(j, "message");
 
 		st->error = xstrdup(m && *m ? m : "an error event");
 		json_decref(j);
@@ -155,8 +162,10 @@ on_data(void *arg, const char *data, size_t len)
 		st->is_sse = strncmp(st->as.content_type, "text/event-stream", 17) == 0;
 	}
 	if (!st->is_sse) {
-		if (len > BODY_MAX - st->body.len)
+		if (len > BODY_MAX - st->body.len) {
+			st->error = xasprintf("a reply of more than %d bytes", BODY_MAX);
 			return -1;
+		}
 		cy_buf_add(&st->body, data, len);
 		return 0;
 	}
@@ -206,12 +215,16 @@ turn_stream(struct chat *ch, json_t *req, struct stream *st)
 		return rc;
 	if (rc < 0) {
 		reply_end(&st->out);
+		if (st->as.err.code == EINTR && ch->interactive) {
+			fprintf(stderr, "cynork: reply canceled; it is not kept in the conversation\n");
+			return EXIT_INTERRUPTED;
+		}
 		if (st->as.err.code == EINTR)
-			return fail(EXIT_INTERRUPTED, ch->interactive ?
-				"reply canceled; it is not kept in the conversation" : "interrupted");
+			return fail(EXIT_INTERRUPTED, "interrupted");
 		if (st->error)
-			return fail(EXIT_GATEWAY, "the reply was cut off: the gateway reported '%s'",
-				st->error);
+			return fail(EXIT_GATEWAY, "the reply was cut off: %s%s%s",
+				st->decided && !st->is_sse ? "" : "the gateway reported '", st->error,
+				st->decided && !st->is_sse ? "" : "'");
 		if (st->malformed)
 			return fail(EXIT_GATEWAY, "the reply was cut off: a malformed event in the stream");
 		if (st->as.started)

@@ -123,6 +123,8 @@ le_begin(le_complete_fn fn, void *arg, struct le_saved *saved)
 		return;
 	le_ready = true;
 	rl_readline_name = "cynork";
+	/* Prompts and editing go to stderr: stdout carries only data. */
+	rl_outstream = stderr;
 	rl_catch_signals = 0;
 	rl_completer_word_break_characters = (char *)" \t\n";
 	rl_attempted_completion_function = le_complete;

@@ -224,7 +224,7 @@ shell_exec(struct ctx *c, const struct parsed *p)
 			line = le_readline(prompt, &ev);
 			if (!line && ev != LE_EOF) {
 				/* Ctrl-C drops the line, never the shell. */
-				fputc('\n', stdout);
+				fputc('\n', stderr);
 				continue;
 			}
 		} else {

@@ -11,7 +11,8 @@
 #   capture_last [JQ]    the last recorded request (filtered by jq JQ).
 #
 # Answers: POST /v1/chat/completions with "captured reply to N messages"
-# (server-sent events in three chunks when "stream" is true, else one
+# (server-sent events in three chunks, after a comment and a named "ping"
+# event that are no chunks, when "stream" is true, else one
 # chat.completion object), GET /v1/models with two models, POST /v1/tasks
 # with 201 and a task id, anything else 404 in OpenAI's error shape.
 
@@ -75,7 +76,8 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, "application/json", json.dumps(obj).encode())
         words = text.split(" ")
         parts = [words[0], " " + " ".join(words[1:3]), " " + " ".join(words[3:])]
-        out = b""
+        # a comment and a named event that are not chunks: a client skips them
+        out = b": keep-alive\n\nevent: ping\ndata: not json\n\n"
         for p in parts:
             chunk = {"id": "c", "object": "chat.completion.chunk", "model": "zeta:1b",
                      "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
