@@ -162,9 +162,11 @@ static int
 abort_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	curl_off_t ulnow)
 {
-	const volatile sig_atomic_t *flag = data;
+	const struct cy_httpc_opts *o = data;
 
-	return flag && *flag ? 1 : 0;
+	if (o->abort_flag && *o->abort_flag)
+		return 1;
+	return o->abort_fn && o->abort_fn(o->abort_arg) ? 1 : 0;
 }
 
 int
@@ -221,9 +223,10 @@ cy_httpc_request(const char *method, const char *url, const void *body, size_t b
 	if (opts->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, opts->ca_file);
 	/* The handle is reused: always set (or clear) the abort callback. */
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, opts->abort_flag ? 0L : 1L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, opts->abort_flag ? abort_cb : NULL);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)opts->abort_flag);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, opts->abort_flag || opts->abort_fn ? 0L : 1L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, opts->abort_flag || opts->abort_fn ?
+		abort_cb : NULL);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)opts);
 
 	sends_body = body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
 		strcmp(method, "PATCH") == 0;

@@ -429,6 +429,16 @@ send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 		}
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "the handler produced no response");
 	}
+	if (ctx->route && ctx->route->error_fn && resp->content_type &&
+	    strcmp(resp->content_type, "application/problem+json") == 0) {
+		json_t *p = json_loadb(resp->body.buf, resp->body.len, 0, NULL);
+		const char *detail = p ? cy_json_str(p, "detail") : NULL;
+		char *copy = xstrdup(detail ? detail : "error");
+
+		json_decref(p);
+		ctx->route->error_fn(resp, resp->status, copy);
+		free(copy);
+	}
 	if (resp->stream) {
 		struct cy_http_stream *st = resp->stream;
 

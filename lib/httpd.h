@@ -59,6 +59,11 @@ struct cy_http_resp {
 };
 
 typedef void (*cy_http_handler)(struct cy_http_req *req, struct cy_http_resp *resp);
+/*
+ * Renders an error of a route whose API has its own error shape (the
+ * OpenAI-compatible endpoints): replaces resp's body, keeps the status.
+ */
+typedef void (*cy_http_error_fn)(struct cy_http_resp *resp, int status, const char *detail);
 
 struct cy_route {
 	const char *method;	/* "GET", "POST", ... */
@@ -66,6 +71,12 @@ struct cy_route {
 	int auth;		/* program-defined auth kind; 0 = none */
 	size_t body_limit;	/* max body bytes; 0 = the route takes no body */
 	cy_http_handler handler;
+	/*
+	 * NULL: errors are problem+json.  Else every problem+json answer of
+	 * this route (413 from the body limit, 401/403 from the auth hook,
+	 * the handler's own) is rendered by error_fn instead.
+	 */
+	cy_http_error_fn error_fn;
 };
 
 struct cy_httpd_config {

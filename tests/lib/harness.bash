@@ -37,6 +37,9 @@
 #                          Log: $CY_TMP/server.log.  Login rate limit is
 #                          1000/min unless CY_RATE_LIMIT or an explicit
 #                          RATE_LIMIT_PER_MINUTE=N argument says otherwise.
+#                          Readiness needs no inference backend unless
+#                          CY_REQUIRE_INFERENCE=true (or an explicit
+#                          READINESS_REQUIRE_INFERENCE=true argument).
 #   cy_server_stop         stop the server (SIGTERM, then SIGKILL).
 #   cy_node_config SLUG [KEY=VAL|yaml line ...]
 #                          write $CY_TMP/node-SLUG/node.yaml (see
@@ -150,7 +153,8 @@ cy_server_start()
 	stack_server_start "$gw" "$cp" "$CY_TMP/server.log" "$CY_TMP/server.pid" \
 		"JWT_SECRET=$CY_JWT_SECRET" "NODE_REGISTRATION_PSK=$CY_PSK" \
 		"BOOTSTRAP_ADMIN_PASSWORD=$CY_ADMIN_PASSWORD" \
-		"RATE_LIMIT_PER_MINUTE=${CY_RATE_LIMIT:-1000}" "$@" || rc=1
+		"RATE_LIMIT_PER_MINUTE=${CY_RATE_LIMIT:-1000}" \
+		"READINESS_REQUIRE_INFERENCE=${CY_REQUIRE_INFERENCE:-false}" "$@" || rc=1
 	[ -n "${STACK_SERVER_PID:-}" ] && cy__track "$STACK_SERVER_PID"
 	[ $rc -eq 0 ] || return 1
 	CY_SERVER_PID=$STACK_SERVER_PID
