@@ -80,6 +80,14 @@ struct node_config {
 	char *inf_mode;
 	long long inf_max_concurrency;
 	bool inf_allow_gpu;
+	/* Issue 12: the inference backend (inference.c) and the per-job proxy. */
+	char *inf_url;			/* NULL: http://127.0.0.1:11434 */
+	char *inf_runtime;		/* process | podman | docker */
+	char *inf_ollama_path;
+	struct cy_strlist inf_models;
+	long long inf_startup_timeout_s;
+	long long inf_request_timeout_s;
+	long long inf_max_request_bytes;
 
 	char *state_dir;
 	char *cache_dir;

@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "httpd.h"
 #include "id.h"
+#include "inference.h"
 #include "json.h"
 #include "log.h"
 #include "node.h"
@@ -205,6 +206,15 @@ worker_ready(void *app, struct cy_buf *reason)
 	if (access(n->cfg.mount_root, W_OK | X_OK) < 0) {
 		cy_buf_addf(reason, "sandbox mount root '%s' is not writable", n->cfg.mount_root);
 		return -1;
+	}
+	/* Issue 12: a node that requires inference is not ready without a backend. */
+	if (!strcmp(n->cfg.inf_mode, "require")) {
+		char why[1400];
+
+		if (!node_inference_ready(why, sizeof(why))) {
+			cy_buf_addstr(reason, why);
+			return -1;
+		}
 	}
 	return 0;
 }
