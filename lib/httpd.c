@@ -894,7 +894,7 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 		"HTTP requests answered, by listener, route pattern, method and status code.");
 	cy_metrics_declare("cynode_http_request_duration_seconds", CY_METRIC_HISTOGRAM,
 		"Time from request start to response, by listener and route pattern.");
-	if (!resolve_listen(cfg->host, cfg->port, &ss, err))
+	if (!cfg->has_listen_fd && !resolve_listen(cfg->host, cfg->port, &ss, err))
 		return NULL;
 	/* MHD suppresses SIGPIPE on Linux sockets; ignore it anyway for safety. */
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
@@ -911,7 +911,7 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 		if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
 			flags |= MHD_USE_POLL;
 	}
-	if (ss.ss_family == AF_INET6)
+	if (!cfg->has_listen_fd && ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	mem = cfg->max_header_bytes ? cfg->max_header_bytes : DEFAULT_HEADER_BYTES;
 
@@ -920,15 +920,31 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 	pthread_mutex_init(&d->streams_lock, NULL);
 	start_msg = msg;
 	start_msg_size = sizeof(msg);
-	d->mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, access_cb, d,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, (void *)d,
-		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, (void *)d,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout_s,
-		cfg->threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
-		(unsigned int)cfg->threads,
-		MHD_OPTION_END);
+	{
+		/* The listener and the optional limits as one option array. */
+		struct MHD_OptionItem opts[6];
+		size_t no = 0;
+
+		if (cfg->has_listen_fd)
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET,
+				cfg->listen_fd, NULL };
+		else
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+		if (cfg->max_conns)
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+				(intptr_t)cfg->max_conns, NULL };
+		if (cfg->threads > 0)
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+				(intptr_t)cfg->threads, NULL };
+		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+		d->mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, access_cb, d,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, (void *)d,
+			MHD_OPTION_NOTIFY_COMPLETED, completed_cb, (void *)d,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout_s,
+			MHD_OPTION_ARRAY, opts,
+			MHD_OPTION_END);
+	}
 	start_msg = NULL;
 	start_msg_size = 0;
 	if (!d->mhd) {
@@ -976,6 +992,15 @@ const char *
 cy_req_header(struct cy_http_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+int
+cy_req_socket(struct cy_http_req *req)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn,
+		MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return ci ? ci->connect_fd : -1;
 }
 
 const char *

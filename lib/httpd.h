@@ -98,6 +98,13 @@ struct cy_httpd_config {
 	/* /readyz: 0 when ready, else -1 with a human-actionable reason. */
 	int (*ready)(void *app, struct cy_buf *reason);
 	void *app;
+	/*
+	 * Serve on this listening socket (a Unix socket, say) instead of
+	 * host/port when has_listen_fd; the daemon then owns and closes it.
+	 */
+	bool has_listen_fd;
+	int listen_fd;
+	unsigned max_conns;		/* connections at once; 0 = library default */
 };
 
 struct cy_httpd;
@@ -110,6 +117,8 @@ void cy_httpd_stop(struct cy_httpd *d);
 /* Request accessors; returned strings live as long as the request. */
 const char *cy_req_header(struct cy_http_req *req, const char *name);
 const char *cy_req_query(struct cy_http_req *req, const char *name);
+/* The connection's socket (for SO_PEERCRED on a Unix socket), or -1. */
+int cy_req_socket(struct cy_http_req *req);
 /* The token of "Authorization: Bearer <token>" (scheme case-insensitive), or NULL. */
 const char *cy_req_bearer(struct cy_http_req *req);
 /*

@@ -4,7 +4,7 @@
  * each serves (store-inference.c), the default model (contract 4.6,
  * inference-select.c), readiness, the node a chat completion goes to, the
  * OpenAI-shaped errors of /v1/models and /v1/chat/completions and the
- * token usage records.
+ * token usage records (usage.c).
  */
 #ifndef SERVER_INFERENCE_H
 #define SERVER_INFERENCE_H
@@ -91,9 +91,7 @@ int inference_ready(struct cy_buf *reason);
 /* The OpenAI model list of the fleet (new reference). */
 json_t *inference_models_json(const struct inf_fleet *f);
 
-/* route-chat.c: the cy_route error_fn of the OpenAI-compatible routes. */
-void openai_error(struct cy_http_resp *resp, int status, const char *detail);
-/* Shutdown: suspended completions answer 503 (call before the listeners stop). */
+/* route-chat.c.  Shutdown: suspended completions answer 503 (call before the listeners stop). */
 void chat_stop_all(void);
 
 #endif

@@ -12,13 +12,12 @@
  * the client asked for it too), a whole one is answered at once.  A
  * client that goes away stops the request to the node, which stops the
  * backend's.  Errors of these routes are never problem+json but OpenAI's
- * {"error":{message, type, param, code}} (openai_error, the routes'
+ * {"error":{message, type, param, code}} (lib/openai.c, the routes'
  * error_fn).  Token usage goes to inference_usage (usage.c).
  */
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include "json.h"
 #include "log.h"
 #include "node-token.h"
+#include "openai.h"
 #include "relay.h"
 #include "server.h"
 #include "sse.h"
@@ -41,62 +41,6 @@
 #define ANSWER_MAX (32 * 1024 * 1024)
 #define EVENT_MAX (4 * 1024 * 1024)
 
-/* The OpenAI error code of each status these routes answer. */
-static const char *
-openai_code(int status)
-{
-	switch (status) {
-	case 400:
-		return "invalid_request";
-	case 401:
-		return "unauthorized";
-	case 403:
-		return "forbidden";
-	case 404:
-		return "model_not_found";
-	case 408:
-		return "canceled";
-	case 413:
-		return "request_too_large";
-	case 429:
-		return "rate_limited";
-	case 502:
-		return "inference_failed";
-	case 503:
-		return "inference_unavailable";
-	case 504:
-		return "timeout";
-	default:
-		return status >= 500 ? "internal_error" : "invalid_request";
-	}
-}
-
-void
-openai_error(struct cy_http_resp *resp, int status, const char *detail)
-{
-	json_t *e = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", detail, "type",
-		"cynodeai_error", "param", "code", openai_code(status));
-
-	if (!e)		/* detail was not UTF-8 */
-		e = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", "error", "type",
-			"cynodeai_error", "param", "code", openai_code(status));
-	cy_resp_json(resp, status, e);
-}
-
-/* An OpenAI-shaped error answer (printf-style message). */
-static void __attribute__((format(printf, 3, 4)))
-oai_fail(struct cy_http_resp *resp, int status, const char *fmt, ...)
-{
-	struct cy_buf m = CY_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	cy_buf_vaddf(&m, fmt, ap);
-	va_end(ap);
-	openai_error(resp, status, m.buf);
-	cy_buf_release(&m);
-}
-
 void
 h_models_list(struct cy_http_req *req, struct cy_http_resp *resp)
 {
@@ -105,7 +49,7 @@ h_models_list(struct cy_http_req *req, struct cy_http_resp *resp)
 
 	if (inference_fleet_load(&f, &err) < 0) {
 		cy_log_error("models_list_failed", "error", err.msg, NULL);
-		return oai_fail(resp, 500, "cannot read the fleet");
+		return cy_openai_fail(resp, 500, "cannot read the fleet");
 	}
 	cy_resp_json(resp, 200, inference_models_json(&f));
 	inference_fleet_release(&f);
@@ -308,9 +252,7 @@ chat_filter(void *arg, struct cy_http_stream *out, const char *data, size_t len,
 
 		snprintf(msg, sizeof(msg), "the reply from node %s ended early: %s", c->node_slug,
 			r->rc < 0 ? r->err.msg : "no [DONE]");
-		e = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", msg, "type",
-			"cynodeai_error", "param", "code", r->rc < 0 &&
-			r->err.code == ETIMEDOUT ? "timeout" : "inference_failed");
+		e = cy_openai_error_json(r->rc < 0 && r->err.code == ETIMEDOUT ? 504 : 502, msg);
 		js = e ? cy_json_dump(e) : NULL;
 		if (js) {
 			cy_http_stream_write(out, "data: ", 6);
@@ -370,37 +312,37 @@ chat_check(const json_t *body, const char **model, bool *stream, struct cy_http_
 	*model = NULL;
 	if (v && !json_is_null(v)) {
 		if (!json_is_string(v) || !cy_model_name_valid(json_string_value(v)))
-			return oai_fail(resp, 400, "model must be a model name (like qwen3.5:0.8b)"),
+			return cy_openai_fail(resp, 400, "model must be a model name (like qwen3.5:0.8b)"),
 				-1;
 		*model = json_string_value(v);
 	}
 	if (!json_is_array(msgs) || json_array_size(msgs) == 0 ||
 	    json_array_size(msgs) > MESSAGES_MAX)
-		return oai_fail(resp, 400, "messages must be a non-empty array of at most %d "
+		return cy_openai_fail(resp, 400, "messages must be a non-empty array of at most %d "
 			"messages", MESSAGES_MAX), -1;
 	json_array_foreach(msgs, i, m) {
 		const char *role = cy_json_str(m, "role");
 
 		if (!json_is_object(m) || !role)
-			return oai_fail(resp, 400, "messages[%zu] must be an object with a role",
+			return cy_openai_fail(resp, 400, "messages[%zu] must be an object with a role",
 				i), -1;
 		for (k = 0; roles[k] && strcmp(roles[k], role); k++)
 			;
 		if (!roles[k])
-			return oai_fail(resp, 400, "messages[%zu].role must be system, user, "
+			return cy_openai_fail(resp, 400, "messages[%zu].role must be system, user, "
 				"assistant, tool or developer", i), -1;
 		v = json_object_get(m, "content");
 		if (v && !json_is_string(v) && !json_is_array(v) && !json_is_null(v))
-			return oai_fail(resp, 400, "messages[%zu].content must be a string or an "
+			return cy_openai_fail(resp, 400, "messages[%zu].content must be a string or an "
 				"array of parts", i), -1;
 	}
 	v = json_object_get(body, "stream");
 	if (v && !json_is_null(v) && !json_is_boolean(v))
-		return oai_fail(resp, 400, "stream must be a boolean"), -1;
+		return cy_openai_fail(resp, 400, "stream must be a boolean"), -1;
 	*stream = json_is_true(v);
 	v = json_object_get(body, "stream_options");
 	if (v && !json_is_null(v) && !json_is_object(v))
-		return oai_fail(resp, 400, "stream_options must be an object"), -1;
+		return cy_openai_fail(resp, 400, "stream_options must be an object"), -1;
 	return 0;
 }
 
@@ -431,16 +373,16 @@ chat_begin(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (inference_fleet_load(&f, &err) < 0) {
 		cy_log_error("chat_fleet_failed", "error", err.msg, NULL);
 		json_decref(body);
-		return oai_fail(resp, 500, "cannot read the fleet");
+		return cy_openai_fail(resp, 500, "cannot read the fleet");
 	}
 	model = asked ? asked : inference_default_model(&f);
 	if (!model || f.n == 0) {
-		oai_fail(resp, 503, "no inference path available: no dispatchable node has a "
+		cy_openai_fail(resp, 503, "no inference path available: no dispatchable node has a "
 			"running inference backend with a model");
 		goto out;
 	}
 	if (!inference_fleet_resolve(&f, model)) {
-		oai_fail(resp, 404, "model '%s' is not served by any dispatchable node (GET "
+		cy_openai_fail(resp, 404, "model '%s' is not served by any dispatchable node (GET "
 			"/v1/models lists them)", model);
 		goto out;
 	}
@@ -450,14 +392,14 @@ chat_begin(struct cy_http_req *req, struct cy_http_resp *resp)
 	    srv.cfg.inference_max_requests) {
 		__atomic_sub_fetch(&chats_inflight, 1, __ATOMIC_SEQ_CST);
 		cy_resp_header(resp, "Retry-After", "1");
-		oai_fail(resp, 429, "too many chat completions in flight (%lld, "
+		cy_openai_fail(resp, 429, "too many chat completions in flight (%lld, "
 			"inference.max_concurrent_requests)", srv.cfg.inference_max_requests);
 		goto out;
 	}
 	if (!(token = node_token_open(nd->token_sealed, &err))) {
 		__atomic_sub_fetch(&chats_inflight, 1, __ATOMIC_SEQ_CST);
 		cy_log_error("chat_token_failed", "node", nd->slug, "error", err.msg, NULL);
-		oai_fail(resp, 500, "cannot use node %s's credentials", nd->slug);
+		cy_openai_fail(resp, 500, "cannot use node %s's credentials", nd->slug);
 		goto out;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -529,7 +471,7 @@ chat_answer(struct chat *c, const struct cy_relay_result *r, struct cy_http_resp
 
 		cy_log_warn("chat_relay_failed", "node", c->node_slug, "model", c->model, "error",
 			r->err.msg, NULL);
-		return oai_fail(resp, st, "node %s: %s", c->node_slug, r->err.code == ETIMEDOUT ?
+		return cy_openai_fail(resp, st, "node %s: %s", c->node_slug, r->err.code == ETIMEDOUT ?
 			"the model did not answer in time (inference.request_timeout)" :
 			r->err.code == ECONNREFUSED ? "cannot reach the node" :
 			"the reply could not be read");
@@ -549,7 +491,7 @@ chat_answer(struct chat *c, const struct cy_relay_result *r, struct cy_http_resp
 
 		cy_log_warn("chat_node_error", "node", c->node_slug, "model", c->model, "error",
 			msg ? msg : "unreadable answer", NULL);
-		oai_fail(resp, r->status == 503 ? 503 : r->status == 504 ? 504 : 502,
+		cy_openai_fail(resp, r->status == 503 ? 503 : r->status == 504 ? 504 : 502,
 			"node %s: %s", c->node_slug, msg ? msg : r->status == 200 ?
 			"the answer is not a chat completion" : "the inference backend failed");
 	}
@@ -565,11 +507,11 @@ h_chat_completions(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!c)
 		return chat_begin(req, resp);
 	if (!c->relay)
-		return oai_fail(resp, 500, "cannot relay the request: %s", c->fail);
+		return cy_openai_fail(resp, 500, "cannot relay the request: %s", c->fail);
 	switch (cy_relay_state(c->relay)) {
 	case RELAY_PENDING:
 		if (__atomic_load_n(&chats_stopping, __ATOMIC_SEQ_CST))
-			return oai_fail(resp, 503, "the server is shutting down");
+			return cy_openai_fail(resp, 503, "the server is shutting down");
 		/* Not ready yet (a spurious wake-up): wait again. */
 		c->susp = cy_req_suspend(req);
 		if (cy_relay_state(c->relay) != RELAY_PENDING)
