@@ -25,6 +25,7 @@ struct cy_relay {
 	int refs;
 	enum cy_relay_state state;
 	bool released;			/* the handler let go */
+	bool canceled;			/* cy_relay_cancel */
 	bool head;			/* the first piece of body came (or none will) */
 	bool too_big;			/* a whole answer over max_body */
 	struct cy_http_stream *stream;	/* attached */
@@ -80,7 +81,8 @@ relay_abort(void *arg)
 	bool stop;
 
 	pthread_mutex_lock(&r->lock);
-	stop = (r->released && !r->stream) || (r->stream && cy_http_stream_gone(r->stream));
+	stop = r->canceled || (r->released && !r->stream) ||
+		(r->stream && cy_http_stream_gone(r->stream));
 	if (stop)
 		r->res.client_gone = true;
 	pthread_mutex_unlock(&r->lock);
@@ -103,7 +105,7 @@ relay_data(void *arg, const struct cy_httpc_resp *resp, const char *data, size_t
 		if (r->spec.want_stream && r->spec.want_stream(resp->status, resp->content_type)) {
 			r->res.streamed = true;
 			relay_set_state(r, RELAY_STREAM);
-			while (!r->stream && !r->released)
+			while (!r->stream && !r->released && !r->canceled)
 				pthread_cond_wait(&r->cond, &r->lock);
 			if (!r->stream) {
 				r->res.client_gone = true;
@@ -275,6 +277,15 @@ cy_relay_status(struct cy_relay *r, const char **content_type)
 	if (content_type)
 		*content_type = r->res.content_type;
 	return r->res.status;
+}
+
+void
+cy_relay_cancel(struct cy_relay *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->canceled = true;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
 }
 
 void

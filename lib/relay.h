@@ -74,6 +74,8 @@ void cy_relay_attach(struct cy_relay *r, struct cy_http_stream *st);
 const struct cy_relay_result *cy_relay_result(struct cy_relay *r);
 /* In state RELAY_STREAM: status and content type of the upstream answer. */
 long cy_relay_status(struct cy_relay *r, const char **content_type);
+/* Stops the exchange from any thread (within about a second); state becomes DONE. */
+void cy_relay_cancel(struct cy_relay *r);
 /* The handler is done with r: stops the upstream if it still runs unattached. */
 void cy_relay_release(struct cy_relay *r);
 

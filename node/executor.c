@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "json.h"
 #include "log.h"
+#include "inference-proxy.h"
 #include "node.h"
 #include "prompt-job.h"
 #include "sandbox.h"
@@ -75,6 +76,7 @@ struct job_req {
 	struct sb_limits limits;
 	bool share_net;
 	char **devices;		/* borrowed strings, NULL-terminated */
+	bool use_inference;	/* issue 12: the job's inference socket */
 };
 
 static void
@@ -348,8 +350,9 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 					k), -1;
 			if (!s)
 				return cy_buf_addf(d, "sandbox.env.%s must be a string", k), -1;
+			/* The node's own: a request never sets them. */
 			if (!strcmp(k, "CYNODE_TASK_ID") || !strcmp(k, "CYNODE_JOB_ID") ||
-			    !strcmp(k, "CYNODE_WORKSPACE_DIR"))
+			    !strcmp(k, "CYNODE_WORKSPACE_DIR") || !strcmp(k, "INFERENCE_PROXY_URL"))
 				continue;
 			env_add(r, k, s);
 		}
@@ -357,6 +360,20 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	env_add(r, "CYNODE_TASK_ID", r->task_id);
 	env_add(r, "CYNODE_JOB_ID", r->job_id);
 	env_add(r, "CYNODE_WORKSPACE_DIR", "/workspace");
+
+	/* Issue 12: the model through a Unix socket, never TCP. */
+	v = json_object_get(sb, "use_inference");
+	if (v && !json_is_null(v) && !json_is_boolean(v))
+		return cy_buf_addstr(d, "sandbox.use_inference must be a boolean"), -1;
+	r->use_inference = json_is_true(v);
+	if (r->use_inference) {
+		if (!strcmp(c->inf_mode, "disabled")) {
+			*prob = CY_PROBLEM_AUTHORIZATION;
+			return cy_buf_addstr(d, "refused: inference is disabled on this node "
+				"(inference.mode)"), -1;
+		}
+		env_add(r, "INFERENCE_PROXY_URL", INFERENCE_PROXY_URL);
+	}
 
 	v = json_object_get(sb, "network_policy");
 	if (v && !json_is_null(v)) {
@@ -673,8 +690,9 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	struct sandbox_job job = { 0 };
 	struct sandbox_result res;
 	struct active slot;
+	struct inference_proxy *proxy = NULL;
 	char *dir = NULL, tmo[32], code[16];
-	json_t *req;
+	json_t *req, *usage;
 	int ret = -1;
 
 	*out = NULL;
@@ -717,6 +735,20 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	job.share_net = r.share_net;
 	job.devices = r.devices;
 	job.live = &slot.live;
+	if (r.use_inference) {
+		proxy = inference_proxy_start(n, r.job_id, dir, &err);
+		if (!proxy) {
+			job_release_slot(n, &slot);
+			*prob = CY_PROBLEM_INTERNAL;
+			cy_buf_addf(detail, "inference socket: %s", err.msg);
+			cy_log_error("job_prepare_failed", "job_id", r.job_id, "error", err.msg,
+				NULL);
+			goto out;
+		}
+		job.inference_dir = inference_proxy_dir(proxy);
+		job.on_start = inference_proxy_started;
+		job.on_start_arg = proxy;
+	}
 	snprintf(tmo, sizeof(tmo), "%lld", r.timeout_s);
 	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "image", r.image,
 		"timeout_s", tmo, NULL);
@@ -727,14 +759,21 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 		cy_log_error("job_error", "job_id", r.job_id, "error", err.msg, NULL);
 		goto out;
 	}
+	usage = proxy ? inference_proxy_stop(proxy) : NULL;
+	proxy = NULL;
 	job_release_slot(n, &slot);
 	*out = job_response(&r, &res, job.max_output);
+	if (usage && json_array_size(usage))
+		json_object_set(*out, "inference_usage", usage);
+	json_decref(usage);
 	snprintf(code, sizeof(code), "%d", res.exit_code);
 	cy_log_info("job_finished", "task_id", r.task_id, "job_id", r.job_id, "status",
 		json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
 	sandbox_result_release(&res);
 	ret = 0;
 out:
+	if (proxy)
+		json_decref(inference_proxy_stop(proxy));
 	free(dir);
 	job_req_release(&r);
 	json_decref(req);
