@@ -60,6 +60,7 @@ struct cy_http_stream {
 	size_t off;			/* bytes of queue already sent */
 	int refs;
 	bool closed;			/* the producer has finished */
+	bool broken;			/* ... and the stream ends as cut */
 	bool gone;			/* the response is over (sent or client gone) */
 	bool parked;			/* the connection is suspended for data */
 	bool suspendable;		/* thread-pool daemon */
@@ -301,7 +302,8 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			break;
 		}
 		if (st->closed) {
-			ret = MHD_CONTENT_READER_END_OF_STREAM;
+			ret = st->broken ? MHD_CONTENT_READER_END_WITH_ERROR :
+				MHD_CONTENT_READER_END_OF_STREAM;
 			break;
 		}
 		if (__atomic_load_n(&st->d->stopping, __ATOMIC_SEQ_CST)) {
@@ -398,16 +400,29 @@ cy_http_stream_on_gone(struct cy_http_stream *st, void (*fn)(void *arg), void *a
 		fn(arg);
 }
 
-void
-cy_http_stream_close(struct cy_http_stream *st)
+static void
+stream_finish(struct cy_http_stream *st, bool broken)
 {
 	pthread_mutex_lock(&st->lock);
 	st->closed = true;
+	st->broken = broken;
 	st->on_gone = NULL;
 	if (!st->gone)
 		stream_unpark(st);
 	pthread_mutex_unlock(&st->lock);
 	stream_unref(st);
+}
+
+void
+cy_http_stream_close(struct cy_http_stream *st)
+{
+	stream_finish(st, false);
+}
+
+void
+cy_http_stream_abort(struct cy_http_stream *st)
+{
+	stream_finish(st, true);
 }
 
 /* Turns resp into an MHD response, queues it and releases resp. */

@@ -173,6 +173,12 @@ bool cy_http_stream_gone(struct cy_http_stream *s);
 void cy_http_stream_on_gone(struct cy_http_stream *s, void (*fn)(void *arg), void *arg);
 /* Ends the stream (what was written is still sent) and drops the producer's reference. */
 void cy_http_stream_close(struct cy_http_stream *s);
+/*
+ * Ends the stream as broken: what was written is still sent, then the
+ * connection is closed without the final chunk, so the client sees a cut
+ * (a relay whose upstream failed midway).  Drops the producer's reference.
+ */
+void cy_http_stream_abort(struct cy_http_stream *s);
 
 /* Responses.  cy_resp_json steals the reference to v. */
 void cy_resp_json(struct cy_http_resp *resp, int status, json_t *v);

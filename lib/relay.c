@@ -180,7 +180,10 @@ relay_main(void *arg)
 	if (st) {
 		if (r->spec.filter)
 			r->spec.filter(r->spec.arg, st, NULL, 0, &r->res);
-		cy_http_stream_close(st);
+		if (r->spec.abort_on_cut && r->res.rc < 0 && !r->res.client_gone)
+			cy_http_stream_abort(st);
+		else
+			cy_http_stream_close(st);
 	}
 	if (r->spec.done)
 		r->spec.done(r->spec.arg, &r->res);

@@ -58,6 +58,11 @@ struct cy_relay_spec {
 		const struct cy_relay_result *r);
 	/* On the relay thread when all is over (no other callback follows). */
 	void (*done)(void *arg, const struct cy_relay_result *r);
+	/*
+	 * A streamed answer whose upstream failed midway ends as cut
+	 * (cy_http_stream_abort) rather than cleanly, so the client notices.
+	 */
+	bool abort_on_cut;
 	/* Any thread: the relay needs the handler (state no longer PENDING). */
 	void (*wake)(void *arg);
 	void *arg;

@@ -323,6 +323,7 @@ proxy_forward(struct cy_http_req *req, struct cy_http_resp *resp)
 	spec.want_stream = proxy_want_stream;
 	spec.filter = sniff_filter;
 	spec.done = sniff_done;
+	spec.abort_on_cut = true;
 	spec.arg = s;
 	rel = cy_relay_start(&spec, &err);
 	free(url);

@@ -92,6 +92,7 @@ worker_inference_chat(struct cy_http_req *req, struct cy_http_resp *resp)
 	spec.max_body = ANSWER_MAX;
 	spec.want_stream = relay_want_stream;
 	spec.done = relay_done;
+	spec.abort_on_cut = true;
 	rel = cy_relay_start(&spec, &err);
 	free(url);
 	if (!rel) {
