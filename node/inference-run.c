@@ -434,6 +434,7 @@ static void
 out_line(struct inf_proc *p)
 {
 	int64_t now = cy_mono_ms();
+	enum cy_log_level lv;
 
 	if (now - p->window_ms >= OUT_LOG_WINDOW_MS) {
 		if (p->dropped) {
@@ -450,11 +451,13 @@ out_line(struct inf_proc *p)
 	} else {
 		p->logged++;
 		p->line[p->len] = '\0';
+		/* Ollama logs every request ("[GIN] ..."), health checks too. */
+		lv = strncmp(p->line, "[GIN]", 5) ? CY_LOG_INFO : CY_LOG_DEBUG;
 		if (p->cut)
-			cy_log_info("inference_backend_output", "line", p->line, "cut", "true",
+			cy_log(lv, "inference_backend_output", "line", p->line, "cut", "true",
 				NULL);
 		else
-			cy_log_info("inference_backend_output", "line", p->line, NULL);
+			cy_log(lv, "inference_backend_output", "line", p->line, NULL);
 	}
 	p->len = 0;
 	p->cut = false;

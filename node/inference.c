@@ -8,8 +8,9 @@
  * and when it goes away it is reported running false.  Otherwise the
  * orchestrator's inference_backend decides: enabled starts exactly one
  * backend (inference-run.c), which must answer within
- * inference.startup_timeout_seconds.  The supervisor checks it every
- * second: a child that exited, or three failed checks in a row, mean it is
+ * inference.startup_timeout_seconds.  The supervisor notices a child that
+ * exited at once and asks /api/version every 3 s: an exit, or three failed
+ * checks in a row, mean it is
  * restarted after a backoff (1 s doubling to 60 s; back to 1 s once it
  * stayed up a minute).  The supervisor thread forks the child, so the
  * child's parent-death signal fires only when the node ends.  While no
@@ -47,6 +48,7 @@
 #define PROBE_CONNECT_MS 1000
 #define TICK_MS 1000			/* supervisor checks */
 #define START_POLL_MS 200		/* checks while a started backend comes up */
+#define HEALTH_TICKS 3			/* ticks between health checks (/api/version) */
 #define HEALTH_FAILS 3			/* failed checks in a row: the backend is dead */
 #define IDLE_PROBE_TICKS 5		/* no backend: look for one at inference.url */
 #define BACKOFF_MAX_S 60
@@ -302,6 +304,7 @@ struct sup {
 	int64_t next_start_ms;
 	int64_t up_since_ms;
 	int fails;
+	int health_ticks;
 	int idle_ticks;
 };
 
@@ -495,6 +498,9 @@ sup_check(struct sup *s)
 		sup_drop(s, "inference_backend_died", why, true);
 		return;
 	}
+	if (++s->health_ticks < HEALTH_TICKS)
+		return;
+	s->health_ticks = 0;
 	pthread_mutex_lock(&inf.lock);
 	snprintf(url, sizeof(url), "%s", inf.url);
 	was = inf.running;
@@ -554,7 +560,7 @@ sup_idle(struct sup *s, bool want, bool decided)
 static void *
 sup_thread(void *arg)
 {
-	struct sup s = { INF_PROC_INIT, 0, 1, 0, 0, 0, 0 };
+	struct sup s = { INF_PROC_INIT, 0, 1, 0, 0, 0, 0, 0 };
 	unsigned gen;
 	bool want;
 
