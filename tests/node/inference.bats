@@ -262,6 +262,29 @@ proc_args()
 	wait_until 5 no_backends node-proc
 }
 
+@test "a config push that disables inference stops the backend the node started; enabling starts it again" {
+	local bin=$CY_TMP/bin-push tok port log=$CY_TMP/node-node-push.log
+	port=$(cy_free_port)
+	fake_bin "$bin"
+	cy_node_start node-push "${FAST[@]}" inference.url="\"http://127.0.0.1:$port\"" \
+		inference.ollama_path="\"$bin/ollama\""
+	one_backend node-push
+	tok=$(cy_admin_token)
+	cy_api POST /v1/config/push '{"document":{"inference_backend":{"enabled":false}},"nodes":["node-push"]}' "$tok"
+	[ "$status_code" = 201 ] || { echo "$status_code $body"; false; }
+	wait_log "$log" 'event=inference_backend_disabled'
+	wait_until 10 no_backends node-push
+	wait_snapshot node-push '.inference | (.running | not) and (.existing_service | not)'
+	http_is "$CY_NODE_URL/readyz" 200
+	cy_api POST /v1/config/push '{"document":{"inference_backend":{"enabled":true}},"nodes":["node-push"]}' "$tok"
+	[ "$status_code" = 201 ]
+	wait_until 10 one_backend node-push
+	wait_snapshot node-push '.inference.running'
+	[ "$(grep -c 'event=inference_backend_started' "$log")" -eq 2 ]
+	cy_node_stop node-push
+	no_backends node-push
+}
+
 @test "mode require with a missing ollama_path: the node exits non-zero naming inference; the server shows the failed ack" {
 	local status
 	start_node node-req "${FAST[@]}" inference.mode=require \
