@@ -66,6 +66,7 @@ static struct {
 	char probe[320];		/* where an existing service is looked for */
 	char host[256];			/* inference.url's host and port */
 	unsigned port;
+	bool local;			/* the host is this machine's: a backend can start */
 	bool supported;
 	char unsupported[400];		/* why not */
 	/* The orchestrator's inference_backend. */
@@ -286,8 +287,12 @@ static void
 inf_update_supported(void)
 {
 	char why[400] = "";
-	bool avail = inf.active && inf_runtime_available(inf.cfg->inf_runtime,
+	bool avail = inf.active && inf.local && inf_runtime_available(inf.cfg->inf_runtime,
 		inf.cfg->inf_ollama_path, why, sizeof(why));
+
+	if (inf.active && !inf.local)
+		snprintf(why, sizeof(why), "inference.url names '%s', not an address of this host, "
+			"where alone the node can start a backend", inf.host);
 
 	pthread_mutex_lock(&inf.lock);
 	inf.supported = inf.active && (avail || inf.started || (inf.existing && inf.running));
@@ -415,6 +420,13 @@ sup_start(struct sup *s)
 	if (inf_probe(base, version, sizeof(version))) {
 		/* Someone else's service came up meanwhile: never a second one. */
 		sup_adopt(base, version);
+		return;
+	}
+	if (!inf.local) {
+		pthread_mutex_lock(&inf.lock);
+		snprintf(msg, sizeof(msg), "cannot start a backend: %s", inf.unsupported);
+		pthread_mutex_unlock(&inf.lock);
+		sup_fail(s, spec.runtime, msg);
 		return;
 	}
 	cy_log_info("inference_backend_starting", "runtime", spec.runtime, "url", base, NULL);
@@ -624,6 +636,7 @@ node_inference_start(struct node *n, struct cy_error *err)
 		node_inference_hostport(inf.host, inf.port, hp, sizeof(hp));
 		snprintf(inf.probe, sizeof(inf.probe), "http://%s", hp);
 	}
+	inf.local = inf_host_local(inf.host);
 	if (inf_probe(inf.probe, version, sizeof(version)))
 		sup_adopt(inf.probe, version);
 	else

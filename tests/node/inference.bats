@@ -373,6 +373,20 @@ proc_args()
 	cy_node_stop node-so
 }
 
+@test "inference.url on another host: the node never starts a backend for it (require: exits naming why)" {
+	local status
+	fake_bin "$CY_TMP/bin-far"
+	start_node node-far inference.mode=require inference.url='"http://192.0.2.1:11434"' \
+		inference.ollama_path="\"$CY_TMP/bin-far/ollama\""
+	wait_until 30 node_exited "$NODE_PID"
+	status=0
+	wait "$NODE_PID" || status=$?
+	[ "$status" -eq 1 ]
+	grep -E "event=node_failed .*inference.url names '192.0.2.1', not an address of this host" "$CY_TMP/node-node-far.log"
+	jq -e '.inference | (.supported | not) and (.running | not)' <<<"$(snapshot node-far)"
+	[ ! -e "$CY_TMP/bin-far/runs" ]
+}
+
 @test "runtime podman without podman: require exits naming it; unsupported is reported" {
 	command -v podman >/dev/null && skip "podman is installed here"
 	local status
