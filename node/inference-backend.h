@@ -62,6 +62,13 @@ bool inf_runtime_available(const char *runtime, const char *ollama_path, char *w
 	size_t size);
 
 /*
+ * True when host (a name or an address) is one of this machine's: a
+ * loopback or unspecified address, or one assigned to a local interface.
+ * Only there can the node start a backend.
+ */
+bool inf_host_local(const char *host);
+
+/*
  * Starts the backend of spec s (process: fork/exec, no shell; container:
  * `<engine> run -d`).  *stop is polled while an engine command runs.  0, or
  * -1 with err.  Waiting until it answers is the caller's job.

@@ -21,6 +21,8 @@
  * variant is cuda or rocm; stopped with `<engine> stop` and `rm -f`.
  */
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netdb.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -105,6 +107,58 @@ inf_runtime_available(const char *runtime, const char *ollama_path, char *why, s
 	else
 		snprintf(why, size, "inference.runtime %s: '%s' not found on PATH", runtime, bin);
 	return false;
+}
+
+/* True when the address sa is loopback, unspecified, or one of ifs'. */
+static bool
+addr_local(const struct sockaddr *sa, const struct ifaddrs *ifs)
+{
+	const struct ifaddrs *i;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+		uint32_t v = ntohl(a->sin_addr.s_addr);
+
+		if ((v >> 24) == 127 || v == 0)
+			return true;
+		for (i = ifs; i; i = i->ifa_next)
+			if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+			    ((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
+			    a->sin_addr.s_addr)
+				return true;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+
+		if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) || IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
+			return true;
+		for (i = ifs; i; i = i->ifa_next)
+			if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6 &&
+			    !memcmp(&((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+				&a->sin6_addr, sizeof(a->sin6_addr)))
+				return true;
+	}
+	return false;
+}
+
+bool
+inf_host_local(const char *host)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *r;
+	struct ifaddrs *ifs = NULL;
+	bool local = false;
+
+	if (!strcmp(host, "localhost"))
+		return true;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return false;
+	if (getifaddrs(&ifs) < 0)
+		ifs = NULL;
+	for (r = res; r && !local; r = r->ai_next)
+		local = addr_local(r->ai_addr, ifs);
+	if (ifs)
+		freeifaddrs(ifs);
+	freeaddrinfo(res);
+	return local;
 }
 
 /* Appends "NAME=value" to the vector when NAME is set in the node's environment. */
@@ -434,6 +488,7 @@ static void
 out_line(struct inf_proc *p)
 {
 	int64_t now = cy_mono_ms();
+	enum cy_log_level lv;
 
 	if (now - p->window_ms >= OUT_LOG_WINDOW_MS) {
 		if (p->dropped) {
@@ -450,11 +505,13 @@ out_line(struct inf_proc *p)
 	} else {
 		p->logged++;
 		p->line[p->len] = '\0';
+		/* Ollama logs every request ("[GIN] ..."), health checks too. */
+		lv = strncmp(p->line, "[GIN]", 5) ? CY_LOG_INFO : CY_LOG_DEBUG;
 		if (p->cut)
-			cy_log_info("inference_backend_output", "line", p->line, "cut", "true",
+			cy_log(lv, "inference_backend_output", "line", p->line, "cut", "true",
 				NULL);
 		else
-			cy_log_info("inference_backend_output", "line", p->line, NULL);
+			cy_log(lv, "inference_backend_output", "line", p->line, NULL);
 	}
 	p->len = 0;
 	p->cut = false;

@@ -8,8 +8,9 @@
  * and when it goes away it is reported running false.  Otherwise the
  * orchestrator's inference_backend decides: enabled starts exactly one
  * backend (inference-run.c), which must answer within
- * inference.startup_timeout_seconds.  The supervisor checks it every
- * second: a child that exited, or three failed checks in a row, mean it is
+ * inference.startup_timeout_seconds.  The supervisor notices a child that
+ * exited at once and asks /api/version every 3 s: an exit, or three failed
+ * checks in a row, mean it is
  * restarted after a backoff (1 s doubling to 60 s; back to 1 s once it
  * stayed up a minute).  The supervisor thread forks the child, so the
  * child's parent-death signal fires only when the node ends.  While no
@@ -47,6 +48,7 @@
 #define PROBE_CONNECT_MS 1000
 #define TICK_MS 1000			/* supervisor checks */
 #define START_POLL_MS 200		/* checks while a started backend comes up */
+#define HEALTH_TICKS 3			/* ticks between health checks (/api/version) */
 #define HEALTH_FAILS 3			/* failed checks in a row: the backend is dead */
 #define IDLE_PROBE_TICKS 5		/* no backend: look for one at inference.url */
 #define BACKOFF_MAX_S 60
@@ -64,6 +66,7 @@ static struct {
 	char probe[320];		/* where an existing service is looked for */
 	char host[256];			/* inference.url's host and port */
 	unsigned port;
+	bool local;			/* the host is this machine's: a backend can start */
 	bool supported;
 	char unsupported[400];		/* why not */
 	/* The orchestrator's inference_backend. */
@@ -284,8 +287,12 @@ static void
 inf_update_supported(void)
 {
 	char why[400] = "";
-	bool avail = inf.active && inf_runtime_available(inf.cfg->inf_runtime,
+	bool avail = inf.active && inf.local && inf_runtime_available(inf.cfg->inf_runtime,
 		inf.cfg->inf_ollama_path, why, sizeof(why));
+
+	if (inf.active && !inf.local)
+		snprintf(why, sizeof(why), "inference.url names '%s', not an address of this host, "
+			"where alone the node can start a backend", inf.host);
 
 	pthread_mutex_lock(&inf.lock);
 	inf.supported = inf.active && (avail || inf.started || (inf.existing && inf.running));
@@ -302,6 +309,7 @@ struct sup {
 	int64_t next_start_ms;
 	int64_t up_since_ms;
 	int fails;
+	int health_ticks;
 	int idle_ticks;
 };
 
@@ -414,6 +422,13 @@ sup_start(struct sup *s)
 		sup_adopt(base, version);
 		return;
 	}
+	if (!inf.local) {
+		pthread_mutex_lock(&inf.lock);
+		snprintf(msg, sizeof(msg), "cannot start a backend: %s", inf.unsupported);
+		pthread_mutex_unlock(&inf.lock);
+		sup_fail(s, spec.runtime, msg);
+		return;
+	}
 	cy_log_info("inference_backend_starting", "runtime", spec.runtime, "url", base, NULL);
 	if (inf_proc_start(&s->proc, &spec, &inf.stop, &err) < 0) {
 		snprintf(msg, sizeof(msg), "cannot start a backend: %s", err.msg);
@@ -495,6 +510,9 @@ sup_check(struct sup *s)
 		sup_drop(s, "inference_backend_died", why, true);
 		return;
 	}
+	if (++s->health_ticks < HEALTH_TICKS)
+		return;
+	s->health_ticks = 0;
 	pthread_mutex_lock(&inf.lock);
 	snprintf(url, sizeof(url), "%s", inf.url);
 	was = inf.running;
@@ -554,7 +572,7 @@ sup_idle(struct sup *s, bool want, bool decided)
 static void *
 sup_thread(void *arg)
 {
-	struct sup s = { INF_PROC_INIT, 0, 1, 0, 0, 0, 0 };
+	struct sup s = { INF_PROC_INIT, 0, 1, 0, 0, 0, 0, 0 };
 	unsigned gen;
 	bool want;
 
@@ -618,6 +636,7 @@ node_inference_start(struct node *n, struct cy_error *err)
 		node_inference_hostport(inf.host, inf.port, hp, sizeof(hp));
 		snprintf(inf.probe, sizeof(inf.probe), "http://%s", hp);
 	}
+	inf.local = inf_host_local(inf.host);
 	if (inf_probe(inf.probe, version, sizeof(version)))
 		sup_adopt(inf.probe, version);
 	else

@@ -2,12 +2,14 @@
  * Unit tests for the pure parts of node/inference*.c: inference.url
  * parsing, OLLAMA_HOST forming, the model name check and the listed name,
  * the /api/pull progress parser (status changes, 10% steps per layer,
- * errors), and the check of a config payload's inference_backend.
+ * errors), the check of a config payload's inference_backend, and which
+ * hosts count as this machine's (only there can a backend be started).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
+#include "inference-backend.h"
 #include "inference.h"
 #include "tap.h"
 
@@ -224,6 +226,19 @@ test_backend_check(void)
 	ok(node_inference_check(NULL, NULL) == 0, "absent is fine");
 }
 
+static void
+test_host_local(void)
+{
+	ok(inf_host_local("127.0.0.1"), "127.0.0.1 is local");
+	ok(inf_host_local("127.8.9.10"), "all of 127/8 is loopback");
+	ok(inf_host_local("localhost"), "localhost is local");
+	ok(inf_host_local("::1"), "::1 is local");
+	ok(inf_host_local("0.0.0.0"), "0.0.0.0 (every local address) is local");
+	ok(!inf_host_local("192.0.2.1"), "a documentation address is not local");
+	ok(!inf_host_local("2001:db8::1"), "nor an IPv6 one");
+	ok(!inf_host_local("no-such-host.invalid"), "a name that does not resolve is not local");
+}
+
 int
 main(void)
 {
@@ -233,5 +248,6 @@ main(void)
 	RUN_TEST(test_model_canon);
 	RUN_TEST(test_pull_progress);
 	RUN_TEST(test_backend_check);
+	RUN_TEST(test_host_local);
 	return tap_done();
 }
