@@ -2,8 +2,9 @@
  * The capability report (node_capability_report_v1, contract 3.6), built
  * from what the host really has: CPU model and cores, RAM, free storage
  * under the state dir, kernel and distro, GPUs (nvidia-smi when it is on
- * PATH, else /sys/class/drm: gpu.c; the detection is cached), and the
- * sandbox features this node can offer.
+ * PATH, else /sys/class/drm: gpu.c; the detection is cached), the
+ * sandbox features this node can offer, and the inference backend
+ * (inference.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "alloc.h"
 #include "gpu.h"
+#include "inference.h"
 #include "json.h"
 #include "node.h"
 #include "timeutil.h"
@@ -137,14 +139,13 @@ node_capability_report(const struct node *n)
 		json_object_set_new(plat, "distro", json_string(distro));
 		free(distro);
 	}
-	r = json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:b, s:s, s:b, s:b}, s:{s:s}}",
+	r = json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s}}",
 		"version", 1, "reported_at", now, "node", node, "platform", plat,
 		"compute", cap_compute(n), "gpu",
 		node_gpu_cached(&gpu_cache, "/sys/class/drm", "/opt/rocm/.info/version",
 			GPU_PROBE_TIMEOUT_MS, n->cfg.gpu_refresh_s * 1000, cy_mono_ms()),
 		"sandbox", cap_sandbox(n),
-		"inference", "supported", 0, "mode", n->cfg.inf_mode, "existing_service", 0,
-		"running", 0, "worker_api", "base_url", n->base_url);
+		"inference", node_inference_capability(), "worker_api", "base_url", n->base_url);
 	return r;
 }
 

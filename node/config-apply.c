@@ -5,7 +5,8 @@
  * the policy against node.yaml, which may be stricter but never looser
  * (REQ-WORKER-0120..0122: refuse and report the reason), then swaps in the
  * allowed images, default network policy, job timeout cap, request size
- * limit and concurrency cap under the node lock.  The applied version is
+ * limit and concurrency cap under the node lock, and hands
+ * inference_backend to the inference supervisor.  The applied version is
  * kept in <state_dir>/config_version so a restart still refuses older ones.
  *
  * Lists that Worker API threads may be reading are retired, not freed,
@@ -21,6 +22,7 @@
 
 #include "alloc.h"
 #include "id.h"
+#include "inference.h"
 #include "json.h"
 #include "log.h"
 #include "node.h"
@@ -173,6 +175,8 @@ node_config_apply(struct node *n, const json_t *c, struct cy_error *err)
 	    apply_int(cons, "max_job_timeout_seconds", 1, 31536000LL, &max_to, err) < 0 ||
 	    apply_int(cons, "max_concurrency", 1, 1024, &max_conc, err) < 0)
 		return -1;
+	if (node_inference_check(json_object_get(c, "inference_backend"), err) < 0)
+		return -1;
 	if (apply_policy(n, c, &images, &network, err) < 0) {
 		cy_strlist_free(&images);
 		return -1;
@@ -213,6 +217,8 @@ node_config_apply(struct node *n, const json_t *c, struct cy_error *err)
 	pthread_mutex_unlock(&n->lock);
 	worker_api_limits(n);
 	apply_save_version(n, cv);
+	/* Issue 12: start or stop the backend the orchestrator enables (inference.c). */
+	node_inference_configure(json_object_get(c, "inference_backend"));
 	return 0;
 }
 

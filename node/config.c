@@ -21,6 +21,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "inference.h"
 #include "node.h"
 #include "banned.h"
 
@@ -30,6 +31,7 @@ static const char *const sb_modes[] = { "allow", "sandbox_only", "disabled", NUL
 static const char *const sb_runtimes[] = { "bwrap", "podman", "docker", NULL };
 static const char *const net_policies[] = { "restricted", "none", "allowlist", NULL };
 static const char *const inf_modes[] = { "allow", "disabled", "require", NULL };
+static const char *const inf_runtimes[] = { "process", "podman", "docker", NULL };
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
 
@@ -141,11 +143,34 @@ const struct cy_cfg_key node_keys[] = {
 		67108864, NULL, NULL, false, false,
 		"stdout and stderr cap per job, each (cynode addition)" },
 	{ "inference.mode", CY_CFG_ENUM, F(inf_mode), "allow", 0, 0, inf_modes, NULL, false,
-		false, "allow | disabled | require (reported)" },
+		false, "allow | disabled | require: require makes the node fail without a backend" },
 	{ "inference.max_concurrency", CY_CFG_INT, F(inf_max_concurrency), NULL, 0, 1024, NULL,
 		NULL, false, false, "not used yet" },
 	{ "inference.allow_gpu", CY_CFG_BOOL, F(inf_allow_gpu), "true", 0, 0, NULL, NULL, false,
-		false, "not used yet" },
+		false, "a backend the node starts may use the GPUs (false: CPU only)" },
+	/* Issue 12: the inference backend (inference.c) and the per-job proxy. */
+	{ "inference.url", CY_CFG_STR, F(inf_url), NULL, 0, 0, NULL, NULL, false, false,
+		"http://HOST:PORT of the Ollama API to probe and use (an existing service), and "
+		"where a started one listens; unset: http://127.0.0.1:11434, a started one on "
+		"inference_backend.port" },
+	{ "inference.runtime", CY_CFG_ENUM, F(inf_runtime), "process", 0, 0, inf_runtimes, NULL,
+		false, false, "how the node starts a backend when the orchestrator enables one: "
+		"process (ollama serve) | podman | docker" },
+	{ "inference.ollama_path", CY_CFG_STR, F(inf_ollama_path), "ollama", 0, 0, NULL, NULL,
+		false, false, "the ollama binary for runtime process: an absolute path or a name "
+		"looked up on PATH" },
+	{ "inference.models", CY_CFG_STRLIST, F(inf_models), NULL, 0, 0, NULL, NULL, false,
+		false, "models pulled in the background once a backend answers (those present are "
+		"not pulled again)" },
+	{ "inference.startup_timeout_seconds", CY_CFG_INT, F(inf_startup_timeout_s), "60", 1,
+		3600, NULL, NULL, false, false,
+		"how long a started backend has to answer /api/version" },
+	{ "inference.request_timeout_seconds", CY_CFG_INT, F(inf_request_timeout_s), "120", 1,
+		3600, NULL, NULL, false, false,
+		"longest inference request a job may make through its proxy socket" },
+	{ "inference.max_request_bytes", CY_CFG_INT, F(inf_max_request_bytes), "10485760", 1024,
+		1073741824, NULL, NULL, false, false,
+		"largest request body a job may send through its proxy socket" },
 	{ "storage.state_dir", CY_CFG_STR, F(state_dir), "/var/lib/cynode/state", 0, 0, NULL,
 		NULL, false, false, "node credentials and job directories" },
 	{ "storage.cache_dir", CY_CFG_STR, F(cache_dir), NULL, 0, 0, NULL, NULL, false, false,
@@ -311,6 +336,43 @@ config_psk(struct node_config *cfg, struct cy_error *err)
 	return 0;
 }
 
+/* The inference.* checks the table cannot express (issue 12). */
+static int
+config_check_inference(struct node_config *cfg, struct cy_error *err)
+{
+	char host[256];
+	unsigned port;
+	const char *p;
+	size_t i;
+
+	if (cfg->inf_url && node_inference_parse_url(cfg->inf_url, host, sizeof(host), &port,
+		    err) < 0)
+		return cy_error_wrap(err, "inference.url");
+	p = cfg->inf_ollama_path;
+	if (!*p || strlen(p) > 4096)
+		return cy_error_set(err, EINVAL, "inference.ollama_path must be a name or an "
+			"absolute path");
+	for (i = 0; p[i]; i++)
+		if ((unsigned char)p[i] < ' ' || p[i] == 0x7f)
+			return cy_error_set(err, EINVAL, "inference.ollama_path holds a control "
+				"character");
+	if (strchr(p, '/') && p[0] != '/')
+		return cy_error_set(err, EINVAL, "inference.ollama_path '%s' must be absolute (or "
+			"a bare name looked up on PATH)", p);
+	if (cfg->inf_models.n > 64)
+		return cy_error_set(err, EINVAL, "inference.models lists %zu models; at most 64",
+			cfg->inf_models.n);
+	for (i = 0; i < cfg->inf_models.n; i++)
+		if (!node_inference_model_valid(cfg->inf_models.v[i]))
+			return cy_error_set(err, EINVAL, "inference.models[%zu] '%.80s' is not a model "
+				"name like qwen3.5:0.8b, library/llama3.2:1b or hf.co/org/repo:Q4_K_M",
+				i, cfg->inf_models.v[i]);
+	if (!strcmp(cfg->inf_mode, "require") && !strcmp(cfg->sb_mode, "sandbox_only"))
+		return cy_error_set(err, EINVAL, "inference.mode require contradicts sandbox.mode "
+			"sandbox_only (no inference on this node)");
+	return 0;
+}
+
 /* Checks one sandbox.images entry: name -> absolute directory. */
 static int
 config_check_images(struct node_config *cfg, struct cy_error *err)
@@ -377,6 +439,8 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk,
 		return cy_error_set(err, EINVAL,
 			"%s: sandbox.default_image '%s' is neither 'host', a sandbox.images entry "
 			"nor an imported image", path, cfg->default_image);
+	if (config_check_inference(cfg, err) < 0)
+		return cy_error_wrap(err, "%s", path);
 	if (need_psk && config_psk(cfg, err) < 0)
 		return cy_error_wrap(err, "%s", path);
 	return 0;

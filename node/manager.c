@@ -5,7 +5,9 @@
  * capability report (retrying while the orchestrator is unreachable;
  * 400/401/403 are fatal), validate the bootstrap, fetch the config from the
  * bootstrap's node_config_url with the node JWT, apply it (config-apply.c),
- * start the Worker API, acknowledge the config.  Then heartbeat every
+ * start the Worker API, start or find the inference backend (inference.c;
+ * with inference.mode require, a node without one acks failed and exits),
+ * acknowledge the config.  Then heartbeat every
  * orchestrator.heartbeat_interval_seconds: the answer names the config
  * version to apply (a new one is fetched, applied or refused, and acked
  * within one interval) and the hash of the stored capability report (a
@@ -32,6 +34,7 @@
 #include "httpc.h"
 #include "httpd.h"
 #include "id.h"
+#include "inference.h"
 #include "json.h"
 #include "log.h"
 #include "node.h"
@@ -400,6 +403,23 @@ mgr_ack(struct node *n, const char *cv, const char *failure, struct cy_error *er
 	}
 }
 
+/*
+ * Contract 3.1 step 8: waits until the inference supervisor has carried
+ * out the orchestrator's inference_backend (a started backend answers, or
+ * its start failed).  -1 with err when inference.mode is require and no
+ * backend can be had, or on a signal.
+ */
+static int
+mgr_inference(struct cy_error *err)
+{
+	int rc;
+
+	while ((rc = node_inference_await(200, err)) == 1)
+		if (mgr_sleep(0))
+			return cy_error_set(err, EINTR, "interrupted");
+	return rc;
+}
+
 /* Registers again after a refused JWT; a definitive refusal ends the node. */
 static void
 mgr_reregister(struct node *n)
@@ -542,7 +562,8 @@ int
 manager_run(struct node *n, struct cy_error *err)
 {
 	struct cy_error perr = CY_ERROR_INIT;
-	char failure[600] = "";
+	char failure[1400] = "";
+	bool inf_fatal = false;
 	int64_t last_report;
 	int ret = -1;
 
@@ -554,6 +575,9 @@ manager_run(struct node *n, struct cy_error *err)
 		snprintf(n->sandbox_reason, sizeof(n->sandbox_reason), "%s", perr.msg);
 		cy_log_error("sandbox_unavailable", "error", perr.msg, NULL);
 	}
+	/* Probed before registering, so the first report says what answers. */
+	if (node_inference_start(n, err) < 0)
+		goto out;
 	if (mgr_register(n, err) < 0)
 		goto out;
 	{
@@ -576,6 +600,15 @@ manager_run(struct node *n, struct cy_error *err)
 				snprintf(failure, sizeof(failure), "sandbox runtime unavailable: %s",
 					n->sandbox_reason);
 			}
+			if (worker_httpd && mgr_inference(&perr) < 0) {
+				if (perr.code == EINTR) {
+					json_decref(conf);
+					*err = perr;
+					goto out;
+				}
+				snprintf(failure, sizeof(failure), "inference: %s", perr.msg);
+				inf_fatal = true;
+			}
 		}
 		if (mgr_ack(n, cv ? cv : "", failure[0] ? failure : NULL, err) < 0) {
 			json_decref(conf);
@@ -587,6 +620,10 @@ manager_run(struct node *n, struct cy_error *err)
 		cy_error_set(err, EPROTO, "config not applied: %s", failure);
 		goto out;
 	}
+	if (inf_fatal) {
+		cy_error_set(err, ENOENT, "%s", failure);
+		goto out;
+	}
 	if (worker_httpd) {
 		char port[16];
 
@@ -596,8 +633,12 @@ manager_run(struct node *n, struct cy_error *err)
 	}
 	last_report = cy_mono_ms();
 	while (!mgr_fatal[0] && !mgr_sleep(n->cfg.heartbeat_interval_s)) {
-		json_t *cap = node_capability_report(n);
+		json_t *cap;
 		char hash[CY_CAPHASH_LEN + 1];
+
+		/* A model pulled or removed changes the report (and its hash) now. */
+		node_inference_refresh();
+		cap = node_capability_report(n);
 
 		cy_capability_hash(cap, hash);
 		if (cy_mono_ms() - last_report >= n->cfg.report_interval_s * 1000) {
@@ -624,6 +665,7 @@ out:
 		ret = 0;
 	cy_log_info("node_stopping", "node_slug", n->cfg.node_id, NULL);
 	node_sandbox_kill_all();
+	node_inference_stop();
 	if (worker_httpd)
 		cy_httpd_stop(worker_httpd);
 	worker_httpd = NULL;

@@ -81,7 +81,36 @@ static const struct cap_field {
 	{ "inference.supported", JSON_TRUE, 0, 0 },
 	{ "inference.mode", JSON_STRING, 0, 0 },
 	{ "inference.existing_service", JSON_TRUE, 0, 0 },
+	{ "inference.running", JSON_TRUE, 0, 0 },
+	{ "inference.available_models", JSON_ARRAY, 0, 0 },
+	{ "inference.loaded_models", JSON_ARRAY, 0, 0 },
 };
+
+/* Model lists in a report: at most this many names of at most this length. */
+#define CAP_MODELS_MAX 1024
+#define CAP_MODEL_NAME_MAX 256
+
+/* Checks one list of model names (issue 12): strings, bounded. */
+static int cap_check_models(const json_t *cap, const char *path, struct cy_http_resp *resp)
+{
+	json_t *list = cy_json_path(cap, path), *v;
+	size_t i;
+
+	if (json_array_size(list) > CAP_MODELS_MAX) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s lists more than %d models", path,
+			CAP_MODELS_MAX);
+		return -1;
+	}
+	json_array_foreach(list, i, v)
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > CAP_MODEL_NAME_MAX) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"%s[%zu] must be a model name (a string of 1 to %d bytes)", path, i,
+				CAP_MODEL_NAME_MAX);
+			return -1;
+		}
+	return 0;
+}
 
 static const char *cap_type_name(const struct cap_field *f)
 {
@@ -127,6 +156,9 @@ int node_capability_check(const json_t *cap, struct cy_http_resp *resp)
 				"node.labels[%zu] must be a string", i);
 			return -1;
 		}
+	if (cap_check_models(cap, "inference.available_models", resp) < 0 ||
+	    cap_check_models(cap, "inference.loaded_models", resp) < 0)
+		return -1;
 	return 0;
 }
 
