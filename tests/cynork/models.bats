@@ -2,10 +2,9 @@
 #
 # models.bats: `cynork models list` (GET /v1/models).  The output formats
 # are checked against a recording server that answers like the gateway
-# (capture.bash: two models with their node counts); error bodies in
-# OpenAI's shape and an empty list against the chat-capable gateway
-# (chat-gateway.bash; TODO(gateway): fake-ollama until cynode-server serves
-# /v1/models).  The login check runs against the real server.
+# (capture.bash: two models with their node counts), then against the real
+# stack (chat-gateway.bash: the gateway, one node, fake-ollama as its
+# backend): the fleet's models, errors in OpenAI's shape, an empty list.
 
 load ../lib/harness
 load capture
@@ -66,33 +65,43 @@ setup()
 		run -3 cynork --config "$CY_TMP/none.yaml" models list
 }
 
-@test "models list against the chat gateway: every model, a node count or -" {
-	need_chat
+@test "models list against the gateway: the fleet's models, one node each" {
 	run gwcy models list
 	assert_success
-	assert_line --index 0 "$(printf 'model_id\tnodes\towned_by')"
-	assert_line --index 1 --regexp "^$MODEL	([0-9]+|-)	"
-	assert_line --index 2 --regexp "^$MODEL2	([0-9]+|-)	"
+	assert_output "$(printf 'model_id\tnodes\towned_by\n%s\t1\tcynode\n%s\t1\tcynode' "$MODEL" "$MODEL2")"
+	run gwcy -o json models list
+	assert_success
+	run jq -e --arg a "$MODEL" --arg b "$MODEL2" '.object == "list" and
+		([.data[].id] | sort) == ([$a, $b] | sort) and
+		(.data | map(.object == "model" and .nodes == 1 and .owned_by == "cynode") | all)' \
+		<<<"$output"
+	assert_success
 }
 
 @test "errors in OpenAI's shape are reported with their message and exit code" {
-	need_chat
-	fake_fault '{"kind":"status","status":503,"path":"/v1/models","count":1,"message":"no inference path"}'
-	run -7 --separate-stderr gwcy models list
-	[[ $stderr == *"no inference path (HTTP 503)"* ]]
+	local msg
+
+	# the gateway's own words, from error.message
+	msg=$(curl -s -H 'Authorization: Bearer not-a-token' "$CY_GATEWAY_URL/v1/models" |
+		jq -er '.error.message')
+	CYNORK_TOKEN=not-a-token run -3 --separate-stderr gwcy models list
+	[[ $stderr == *"$msg (HTTP 401)"* ]]
 	[ -z "$output" ]
-	fake_fault '{"kind":"status","status":400,"path":"/v1/models","count":1,"message":"bad thing"}'
-	run -6 --separate-stderr gwcy models list
-	[[ $stderr == *"bad thing (HTTP 400)"* ]]
-	fake_fault '{"kind":"status","status":404,"path":"/v1/models","count":1,"message":"gone"}'
-	run -4 gwcy models list
+	CYNORK_TOKEN=not-a-token run -3 --separate-stderr gwcy chat -m hi
+	[[ $stderr == *"$msg (HTTP 401)"* ]]
+	run -4 --separate-stderr gwcy chat --model no-such:1b -m hi
+	[[ $stderr == *"(HTTP 404); 'cynork models list' shows the models"* ]]
 }
 
-@test "an empty list: the header only (data null or [])" {
-	need_chat
-	[ "${CHAT_REAL:-0}" = 0 ] || skip "TODO(gateway): a gateway with no model"
+@test "an empty list: the header only" {
+	local i
+
 	curl -sf -o /dev/null -X POST --data-binary "{\"remove\":[\"$MODEL\",\"$MODEL2\"]}" \
 		"$FAKE_URL/_fake/models"
+	for i in $(seq 1 150); do
+		[ -z "$(gw_models)" ] && break
+		sleep 0.2
+	done
 	run gwcy models list
 	assert_success
 	assert_output "$(printf 'model_id\tnodes\towned_by')"
@@ -101,4 +110,9 @@ setup()
 	assert_output ""
 	curl -sf -o /dev/null -X POST --data-binary "{\"add\":[\"$MODEL\",\"$MODEL2\"]}" \
 		"$FAKE_URL/_fake/models"
+	for i in $(seq 1 150); do
+		[ "$(gw_models | paste -sd ' ')" = "$MODEL $MODEL2" ] && return 0
+		sleep 0.2
+	done
+	false
 }
