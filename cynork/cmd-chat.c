@@ -255,7 +255,7 @@ turn_whole(struct chat *ch, json_t *req, const char *const *hdrs, struct stream 
 	int rc;
 
 	rc = api_call_h(ch->c, "POST", "/v1/chat/completions", req, true, hdrs,
-		REPLY_TIMEOUT_MS, &res, NULL);
+		REPLY_TIMEOUT_MS, &res, &st->as.status);
 	if (rc == 0 && !json_is_object(res))
 		rc = fail(EXIT_GATEWAY, "malformed response from the gateway: not a completion object");
 	if (rc == 0 && out_json(ch->c)) {
@@ -296,6 +296,8 @@ chat_turn(struct chat *ch, const char *text)
 	st.as.headers = hdrs;
 	cynork_interrupted = 0;
 	rc = ch->stream ? turn_stream(ch, req, &st) : turn_whole(ch, req, hdrs, &st);
+	if (rc == EXIT_VALIDATION && st.as.status == 413 && ch->interactive)
+		note(ch->c, "cynork: the conversation is too large for the gateway; /clear starts a new one");
 	if (rc == 0 && st.finish && strcmp(st.finish, "length") == 0)
 		note(ch->c, "cynork: the reply stopped at the model's token limit");
 	if (rc == 0) {

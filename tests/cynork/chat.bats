@@ -21,7 +21,7 @@ setup_file()
 {
 	cy_setup_file
 	cy_pg_start
-	cy_server_start
+	cy_server_start MAX_REQUEST_BODY_MB=1
 	cy_login >/dev/null
 	mkdir -p "$CY_TMP/home"
 	capture_start
@@ -321,7 +321,7 @@ tm_start()
 	assert_output "$(seq -f 'tok%g' 1 15 | paste -sd ' ')"
 }
 
-@test "exit codes: unknown model 4, backend 500 is 7, a bad request 6" {
+@test "exit codes: unknown model 4, backend 500 is 7, a bad request 6, too large 6" {
 	run -4 --separate-stderr gwcy chat --model no-such-model -m hi
 	[[ $stderr == *"no-such-model"* ]]
 	fake_fault '{"kind":"status","status":500,"path":"/v1/chat/completions","count":1}'
@@ -332,6 +332,10 @@ tm_start()
 	fake_fault '{"kind":"status","status":400,"path":"/v1/chat/completions","count":1}'
 	run -6 gwcy chat --model "$MODEL" -m hi
 	[ -z "$output" ] || [[ $output != *"echo:"* ]]
+	# a message of 1 MiB passes cynork's limit, not the gateway's (MAX_REQUEST_BODY_MB=1)
+	head -c $((1024 * 1024)) /dev/zero | tr '\0' a >"$CY_TMP/mib.txt"
+	run -6 --separate-stderr gwcy chat --model "$MODEL" <"$CY_TMP/mib.txt"
+	[[ $stderr == *"(HTTP 413)"* ]]
 }
 
 @test "API tokens: the inference scope may chat, others get 403 (exit 3)" {
