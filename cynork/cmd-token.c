@@ -15,7 +15,7 @@
 #include "banned.h"
 
 static const char *const scope_names[] = { "tasks:read", "tasks:write", "nodes:read",
-	"nodes:write", "admin", NULL };
+	"nodes:write", "inference", "admin", NULL };
 
 /* "tasks:read,tasks:write" from a JSON array of strings (caller frees). */
 static char *
@@ -48,7 +48,7 @@ token_create_check(const struct parsed *p)
 				break;
 		if (!scope_names[j])
 			return fail(EXIT_USAGE,
-				"invalid value '%s' for --scope: want tasks:read, tasks:write, nodes:read, nodes:write or admin",
+				"invalid value '%s' for --scope: want tasks:read, tasks:write, nodes:read, nodes:write, inference or admin",
 				scopes[i]);
 	}
 	return 0;
@@ -184,7 +184,7 @@ token_revoke(struct ctx *c, const struct parsed *p)
 static const struct opt create_opts[] = {
 	{ "name", 'n', OPT_STR, "NAME", "token name (unique among your active tokens)" },
 	{ "scope", 's', OPT_LIST, "SCOPE",
-	  "tasks:read, tasks:write, nodes:read, nodes:write or admin (repeatable; default tasks:read and tasks:write)" },
+	  "tasks:read, tasks:write, nodes:read, nodes:write, inference or admin (repeatable; default tasks:read and tasks:write)" },
 	{ "ttl", 0, OPT_DURATION, "DUR", "lifetime, 60s to 8784h (default 2160h = 90 days)" },
 	{ NULL }
 };
@@ -206,7 +206,7 @@ token_create_usage(const struct parsed *p)
 const struct cmd cmd_token_create = { "token create", NULL,
 	"create an API token for CI and print it once", NULL, create_opts, 0, 0, CMD_NEEDS_AUTH,
 	token_create_usage, token_create,
-	"Prints token_id, name, scopes, expires_at and the token itself, once: the server keeps only its SHA-256 and its first 12 characters. -o name prints only the token. Scopes are tasks:read, tasks:write, nodes:read, nodes:write and admin; write implies read; a token never holds more than its owner's role allows, and a token cannot create tokens unless it has the admin scope. The lifetime is 60s to 8784h (default 90 days).\n\nUse the token as CYNORK_TOKEN=cyn_... in CI, or as \"Authorization: Bearer cyn_...\" with any HTTP client." };
+	"Prints token_id, name, scopes, expires_at and the token itself, once: the server keeps only its SHA-256 and its first 12 characters. -o name prints only the token. Scopes are tasks:read, tasks:write, nodes:read, nodes:write, inference (the OpenAI-compatible /v1/models and /v1/chat/completions: cynork models, cynork chat) and admin; write implies read; a token never holds more than its owner's role allows, and a token cannot create tokens unless it has the admin scope. The lifetime is 60s to 8784h (default 90 days).\n\nUse the token as CYNORK_TOKEN=cyn_... in CI, or as \"Authorization: Bearer cyn_...\" with any HTTP client." };
 const struct cmd cmd_token_list = { "token list", "ls", "list your API tokens (never the secrets)",
 	NULL, list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, token_list,
 	"A TAB-separated table: TOKEN_ID, NAME, PREFIX, SCOPES, STATE (active, expired, revoked), EXPIRES_AT, LAST_USED_AT (to the minute); --all adds OWNER. The secret is never shown again." };

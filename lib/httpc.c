@@ -2,8 +2,11 @@
  * HTTP client wrapper over libcurl (see httpc.h).  Each thread keeps one easy
  * handle in a pthread key (released by the key destructor or
  * cy_httpc_thread_cleanup); curl_easy_reset between requests clears options
- * but keeps the connection and DNS caches, so keep-alive works.  The body is
- * capped while it is read; transport errors map to errno values.
+ * but keeps the connection and DNS caches, so keep-alive works.  The
+ * handles also share one connection cache (a curl share object), so a
+ * short-lived thread (a relay) reuses the connection an earlier one opened.
+ * The body is capped while it is read; transport errors map to errno
+ * values.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -25,6 +28,27 @@
 static pthread_once_t httpc_once = PTHREAD_ONCE_INIT;
 static pthread_key_t httpc_key;
 static int httpc_init_failed;
+static CURLSH *httpc_share;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+static void
+share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
+{
+	(void)h;
+	(void)access;
+	(void)arg;
+	if ((unsigned)data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&share_locks[data]);
+}
+
+static void
+share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+	(void)h;
+	(void)arg;
+	if ((unsigned)data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&share_locks[data]);
+}
 
 struct xfer {
 	struct cy_httpc_resp *resp;
@@ -47,9 +71,23 @@ handle_destroy(void *h)
 static void
 httpc_init(void)
 {
+	int i;
+
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    pthread_key_create(&httpc_key, handle_destroy) != 0)
+	    pthread_key_create(&httpc_key, handle_destroy) != 0) {
 		httpc_init_failed = 1;
+		return;
+	}
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&share_locks[i], NULL);
+	httpc_share = curl_share_init();
+	if (httpc_share && (curl_share_setopt(httpc_share, CURLSHOPT_LOCKFUNC, share_lock) ||
+	    curl_share_setopt(httpc_share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
+	    curl_share_setopt(httpc_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) ||
+	    curl_share_setopt(httpc_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS))) {
+		curl_share_cleanup(httpc_share);
+		httpc_share = NULL;
+	}
 }
 
 static CURL *
@@ -162,9 +200,11 @@ static int
 abort_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	curl_off_t ulnow)
 {
-	const volatile sig_atomic_t *flag = data;
+	const struct cy_httpc_opts *o = data;
 
-	return flag && *flag ? 1 : 0;
+	if (o->abort_flag && *o->abort_flag)
+		return 1;
+	return o->abort_fn && o->abort_fn(o->abort_arg) ? 1 : 0;
 }
 
 int
@@ -201,6 +241,8 @@ cy_httpc_request(const char *method, const char *url, const void *body, size_t b
 
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (httpc_share)
+		curl_easy_setopt(h, CURLOPT_SHARE, httpc_share);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, opts->timeout_ms < 0 ? 0L :
@@ -221,9 +263,10 @@ cy_httpc_request(const char *method, const char *url, const void *body, size_t b
 	if (opts->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, opts->ca_file);
 	/* The handle is reused: always set (or clear) the abort callback. */
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, opts->abort_flag ? 0L : 1L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, opts->abort_flag ? abort_cb : NULL);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)opts->abort_flag);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, opts->abort_flag || opts->abort_fn ? 0L : 1L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, opts->abort_flag || opts->abort_fn ?
+		abort_cb : NULL);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)opts);
 
 	sends_body = body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
 		strcmp(method, "PATCH") == 0;

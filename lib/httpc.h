@@ -27,6 +27,9 @@ struct cy_httpc_opts {
 	const char *const *headers;	/* extra "Name: value" lines, NULL-terminated */
 	/* When non-NULL: the request stops (err EINTR) once *abort_flag is set. */
 	volatile sig_atomic_t *abort_flag;
+	/* When non-NULL: polled about once a second and on each read; non-zero stops (EINTR). */
+	int (*abort_fn)(void *arg);
+	void *abort_arg;
 	/*
 	 * Streaming: when on_data is set, the body is not collected in
 	 * resp->body but passed to on_data as it arrives, with the response's

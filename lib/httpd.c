@@ -60,6 +60,7 @@ struct cy_http_stream {
 	size_t off;			/* bytes of queue already sent */
 	int refs;
 	bool closed;			/* the producer has finished */
+	bool broken;			/* ... and the stream ends as cut */
 	bool gone;			/* the response is over (sent or client gone) */
 	bool parked;			/* the connection is suspended for data */
 	bool suspendable;		/* thread-pool daemon */
@@ -301,7 +302,8 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			break;
 		}
 		if (st->closed) {
-			ret = MHD_CONTENT_READER_END_OF_STREAM;
+			ret = st->broken ? MHD_CONTENT_READER_END_WITH_ERROR :
+				MHD_CONTENT_READER_END_OF_STREAM;
 			break;
 		}
 		if (__atomic_load_n(&st->d->stopping, __ATOMIC_SEQ_CST)) {
@@ -398,16 +400,29 @@ cy_http_stream_on_gone(struct cy_http_stream *st, void (*fn)(void *arg), void *a
 		fn(arg);
 }
 
-void
-cy_http_stream_close(struct cy_http_stream *st)
+static void
+stream_finish(struct cy_http_stream *st, bool broken)
 {
 	pthread_mutex_lock(&st->lock);
 	st->closed = true;
+	st->broken = broken;
 	st->on_gone = NULL;
 	if (!st->gone)
 		stream_unpark(st);
 	pthread_mutex_unlock(&st->lock);
 	stream_unref(st);
+}
+
+void
+cy_http_stream_close(struct cy_http_stream *st)
+{
+	stream_finish(st, false);
+}
+
+void
+cy_http_stream_abort(struct cy_http_stream *st)
+{
+	stream_finish(st, true);
 }
 
 /* Turns resp into an MHD response, queues it and releases resp. */
@@ -428,6 +443,16 @@ send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 			resp->stream = NULL;
 		}
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "the handler produced no response");
+	}
+	if (ctx->route && ctx->route->error_fn && resp->content_type &&
+	    strcmp(resp->content_type, "application/problem+json") == 0) {
+		json_t *p = json_loadb(resp->body.buf, resp->body.len, 0, NULL);
+		const char *detail = p ? cy_json_str(p, "detail") : NULL;
+		char *copy = xstrdup(detail ? detail : "error");
+
+		json_decref(p);
+		ctx->route->error_fn(resp, resp->status, copy);
+		free(copy);
 	}
 	if (resp->stream) {
 		struct cy_http_stream *st = resp->stream;
@@ -884,7 +909,7 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 		"HTTP requests answered, by listener, route pattern, method and status code.");
 	cy_metrics_declare("cynode_http_request_duration_seconds", CY_METRIC_HISTOGRAM,
 		"Time from request start to response, by listener and route pattern.");
-	if (!resolve_listen(cfg->host, cfg->port, &ss, err))
+	if (!cfg->has_listen_fd && !resolve_listen(cfg->host, cfg->port, &ss, err))
 		return NULL;
 	/* MHD suppresses SIGPIPE on Linux sockets; ignore it anyway for safety. */
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
@@ -901,7 +926,7 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 		if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
 			flags |= MHD_USE_POLL;
 	}
-	if (ss.ss_family == AF_INET6)
+	if (!cfg->has_listen_fd && ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	mem = cfg->max_header_bytes ? cfg->max_header_bytes : DEFAULT_HEADER_BYTES;
 
@@ -910,15 +935,31 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 	pthread_mutex_init(&d->streams_lock, NULL);
 	start_msg = msg;
 	start_msg_size = sizeof(msg);
-	d->mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, access_cb, d,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, (void *)d,
-		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, (void *)d,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout_s,
-		cfg->threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
-		(unsigned int)cfg->threads,
-		MHD_OPTION_END);
+	{
+		/* The listener and the optional limits as one option array. */
+		struct MHD_OptionItem opts[6];
+		size_t no = 0;
+
+		if (cfg->has_listen_fd)
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET,
+				cfg->listen_fd, NULL };
+		else
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+		if (cfg->max_conns)
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+				(intptr_t)cfg->max_conns, NULL };
+		if (cfg->threads > 0)
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+				(intptr_t)cfg->threads, NULL };
+		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+		d->mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, access_cb, d,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, (void *)d,
+			MHD_OPTION_NOTIFY_COMPLETED, completed_cb, (void *)d,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout_s,
+			MHD_OPTION_ARRAY, opts,
+			MHD_OPTION_END);
+	}
 	start_msg = NULL;
 	start_msg_size = 0;
 	if (!d->mhd) {
@@ -966,6 +1007,15 @@ const char *
 cy_req_header(struct cy_http_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+int
+cy_req_socket(struct cy_http_req *req)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn,
+		MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return ci ? ci->connect_fd : -1;
 }
 
 const char *

@@ -59,6 +59,11 @@ struct cy_http_resp {
 };
 
 typedef void (*cy_http_handler)(struct cy_http_req *req, struct cy_http_resp *resp);
+/*
+ * Renders an error of a route whose API has its own error shape (the
+ * OpenAI-compatible endpoints): replaces resp's body, keeps the status.
+ */
+typedef void (*cy_http_error_fn)(struct cy_http_resp *resp, int status, const char *detail);
 
 struct cy_route {
 	const char *method;	/* "GET", "POST", ... */
@@ -66,6 +71,12 @@ struct cy_route {
 	int auth;		/* program-defined auth kind; 0 = none */
 	size_t body_limit;	/* max body bytes; 0 = the route takes no body */
 	cy_http_handler handler;
+	/*
+	 * NULL: errors are problem+json.  Else every problem+json answer of
+	 * this route (413 from the body limit, 401/403 from the auth hook,
+	 * the handler's own) is rendered by error_fn instead.
+	 */
+	cy_http_error_fn error_fn;
 };
 
 struct cy_httpd_config {
@@ -87,6 +98,13 @@ struct cy_httpd_config {
 	/* /readyz: 0 when ready, else -1 with a human-actionable reason. */
 	int (*ready)(void *app, struct cy_buf *reason);
 	void *app;
+	/*
+	 * Serve on this listening socket (a Unix socket, say) instead of
+	 * host/port when has_listen_fd; the daemon then owns and closes it.
+	 */
+	bool has_listen_fd;
+	int listen_fd;
+	unsigned max_conns;		/* connections at once; 0 = library default */
 };
 
 struct cy_httpd;
@@ -99,6 +117,8 @@ void cy_httpd_stop(struct cy_httpd *d);
 /* Request accessors; returned strings live as long as the request. */
 const char *cy_req_header(struct cy_http_req *req, const char *name);
 const char *cy_req_query(struct cy_http_req *req, const char *name);
+/* The connection's socket (for SO_PEERCRED on a Unix socket), or -1. */
+int cy_req_socket(struct cy_http_req *req);
 /* The token of "Authorization: Bearer <token>" (scheme case-insensitive), or NULL. */
 const char *cy_req_bearer(struct cy_http_req *req);
 /*
@@ -153,6 +173,12 @@ bool cy_http_stream_gone(struct cy_http_stream *s);
 void cy_http_stream_on_gone(struct cy_http_stream *s, void (*fn)(void *arg), void *arg);
 /* Ends the stream (what was written is still sent) and drops the producer's reference. */
 void cy_http_stream_close(struct cy_http_stream *s);
+/*
+ * Ends the stream as broken: what was written is still sent, then the
+ * connection is closed without the final chunk, so the client sees a cut
+ * (a relay whose upstream failed midway).  Drops the producer's reference.
+ */
+void cy_http_stream_abort(struct cy_http_stream *s);
 
 /* Responses.  cy_resp_json steals the reference to v. */
 void cy_resp_json(struct cy_http_resp *resp, int status, json_t *v);

@@ -4,6 +4,7 @@
  * comparison.  Randomness comes from getrandom(2); hashing from OpenSSL
  * libcrypto's EVP interface.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -316,4 +317,39 @@ bool
 cy_label_valid(const char *s)
 {
 	return name_valid(s, "-_.");
+}
+
+bool
+cy_model_name_valid(const char *s)
+{
+	size_t i, n;
+
+	if (!s || !isalnum((unsigned char)s[0]))
+		return false;
+	n = strlen(s);
+	if (n > CY_MODEL_NAME_MAX || s[n - 1] == '/' || s[n - 1] == ':')
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!isalnum(c) && c != '.' && c != '_' && c != ':' && c != '/' && c != '-')
+			return false;
+		if (i > 0 && ((c == '.' && s[i - 1] == '.') || (c == '/' && s[i - 1] == '/')))
+			return false;
+	}
+	return true;
+}
+
+void
+cy_model_name_canon(const char *name, char *out, size_t size)
+{
+	const char *last;
+
+	if (strncmp(name, "registry.ollama.ai/", 19) == 0)
+		name += 19;
+	if (strncmp(name, "library/", 8) == 0)
+		name += 8;
+	last = strrchr(name, '/');
+	last = last ? last + 1 : name;
+	snprintf(out, size, "%s%s", name, strchr(last, ':') ? "" : ":latest");
 }

@@ -21,6 +21,20 @@ bool cy_uuid_valid(const char *s);
 bool cy_slug_valid(const char *s);
 /* Node labels: 1-63 characters of [a-z0-9_.-]. */
 bool cy_label_valid(const char *s);
+/*
+ * A model name as Ollama, llama.cpp and vLLM spell them ("qwen3.5:0.8b",
+ * "library/llama3.2:1b", "hf.co/org/repo:Q4_K_M", "meta-llama/Llama-3-8B"):
+ * 1 to CY_MODEL_NAME_MAX bytes of [A-Za-z0-9._:/-], starting with a letter
+ * or digit, without "..", "//" or a trailing "/" or ":".
+ */
+#define CY_MODEL_NAME_MAX 200
+bool cy_model_name_valid(const char *s);
+/*
+ * The name Ollama lists a model under: "registry.ollama.ai/" and
+ * "library/" dropped, ":latest" added when the last part has no tag
+ * ("llama3.2" -> "llama3.2:latest").  Into out (cut to size).
+ */
+void cy_model_name_canon(const char *name, char *out, size_t size);
 /* out must hold CY_ULID_LEN + 1 bytes; successive calls increase strictly. */
 void cy_ulid_new(char out[CY_ULID_LEN + 1]);
 bool cy_ulid_valid(const char *s);

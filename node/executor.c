@@ -22,7 +22,9 @@
 #include "buf.h"
 #include "json.h"
 #include "log.h"
+#include "inference-proxy.h"
 #include "node.h"
+#include "prompt-job.h"
 #include "sandbox.h"
 #include "timeutil.h"
 #include "fsutil.h"
@@ -59,6 +61,8 @@ struct active {
 	struct active *next;
 	char id[136];
 	struct sandbox_live live;
+	bool prompt;			/* a prompt job: canceled through `cancel` */
+	volatile sig_atomic_t cancel;
 };
 static struct active *active_jobs;
 
@@ -72,6 +76,7 @@ struct job_req {
 	struct sb_limits limits;
 	bool share_net;
 	char **devices;		/* borrowed strings, NULL-terminated */
+	bool use_inference;	/* issue 12: the job's inference socket */
 };
 
 static void
@@ -282,6 +287,27 @@ job_parse_resources(struct node *n, const json_t *sb, struct job_req *r, enum cy
 	return 0;
 }
 
+/*
+ * The effective timeout of a job asking for t seconds (0: the node's
+ * default): capped by sandbox.timeouts.max_seconds and the orchestrator's
+ * constraints.max_job_timeout_seconds.
+ */
+static long long
+job_timeout(struct node *n, long long t)
+{
+	const struct node_config *c = &n->cfg;
+
+	if (t == 0)
+		t = c->timeout_default;
+	if (t > c->timeout_max)
+		t = c->timeout_max;
+	pthread_mutex_lock(&n->lock);
+	if (n->applied.max_job_timeout_s > 0 && t > n->applied.max_job_timeout_s)
+		t = n->applied.max_job_timeout_s;
+	pthread_mutex_unlock(&n->lock);
+	return t;
+}
+
 static int
 job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
 	struct cy_buf *d)
@@ -324,8 +350,9 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 					k), -1;
 			if (!s)
 				return cy_buf_addf(d, "sandbox.env.%s must be a string", k), -1;
+			/* The node's own: a request never sets them. */
 			if (!strcmp(k, "CYNODE_TASK_ID") || !strcmp(k, "CYNODE_JOB_ID") ||
-			    !strcmp(k, "CYNODE_WORKSPACE_DIR"))
+			    !strcmp(k, "CYNODE_WORKSPACE_DIR") || !strcmp(k, "INFERENCE_PROXY_URL"))
 				continue;
 			env_add(r, k, s);
 		}
@@ -333,6 +360,20 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	env_add(r, "CYNODE_TASK_ID", r->task_id);
 	env_add(r, "CYNODE_JOB_ID", r->job_id);
 	env_add(r, "CYNODE_WORKSPACE_DIR", "/workspace");
+
+	/* Issue 12: the model through a Unix socket, never TCP. */
+	v = json_object_get(sb, "use_inference");
+	if (v && !json_is_null(v) && !json_is_boolean(v))
+		return cy_buf_addstr(d, "sandbox.use_inference must be a boolean"), -1;
+	r->use_inference = json_is_true(v);
+	if (r->use_inference) {
+		if (!strcmp(c->inf_mode, "disabled")) {
+			*prob = CY_PROBLEM_AUTHORIZATION;
+			return cy_buf_addstr(d, "refused: inference is disabled on this node "
+				"(inference.mode)"), -1;
+		}
+		env_add(r, "INFERENCE_PROXY_URL", INFERENCE_PROXY_URL);
+	}
 
 	v = json_object_get(sb, "network_policy");
 	if (v && !json_is_null(v)) {
@@ -355,15 +396,7 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 				"sandbox.timeout_seconds must be an integer >= 0"), -1;
 		t = json_integer_value(v);
 	}
-	if (t == 0)
-		t = c->timeout_default;
-	if (t > c->timeout_max)
-		t = c->timeout_max;
-	pthread_mutex_lock(&n->lock);
-	if (n->applied.max_job_timeout_s > 0 && t > n->applied.max_job_timeout_s)
-		t = n->applied.max_job_timeout_s;
-	pthread_mutex_unlock(&n->lock);
-	r->timeout_s = t;
+	r->timeout_s = job_timeout(n, t);
 
 	v = json_object_get(sb, "image");
 	if (v && !json_is_null(v) && !json_is_string(v))
@@ -399,11 +432,11 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	return 0;
 }
 
+/* The version and the ids of a RunJobRequest (sandbox or prompt). */
 static int
-job_parse(struct node *n, const json_t *req, struct job_req *r, enum cy_problem *prob,
-	struct cy_buf *d)
+job_parse_ids(const json_t *req, struct job_req *r, enum cy_problem *prob, struct cy_buf *d)
 {
-	json_t *v, *sb;
+	json_t *v;
 
 	*prob = CY_PROBLEM_VALIDATION;
 	v = json_object_get(req, "version");
@@ -424,6 +457,17 @@ job_parse(struct node *n, const json_t *req, struct job_req *r, enum cy_problem 
 		return cy_buf_addstr(d, "task_id is required: a uuid or 1-128 of [A-Za-z0-9_-]"), -1;
 	if (!r->job_id || !id_valid(r->job_id))
 		return cy_buf_addstr(d, "job_id is required: a uuid or 1-128 of [A-Za-z0-9_-]"), -1;
+	return 0;
+}
+
+static int
+job_parse(struct node *n, const json_t *req, struct job_req *r, enum cy_problem *prob,
+	struct cy_buf *d)
+{
+	json_t *sb;
+
+	if (job_parse_ids(req, r, prob, d) < 0)
+		return -1;
 	sb = json_object_get(req, "sandbox");
 	if (!json_is_object(sb))
 		return cy_buf_addstr(d, "sandbox must be an object"), -1;
@@ -506,6 +550,8 @@ job_admit(struct node *n, const char *job_id, struct active *slot, enum cy_probl
 	}
 	n->running++;
 	snprintf(slot->id, sizeof(slot->id), "%s", job_id);
+	slot->prompt = false;
+	slot->cancel = 0;
 	pthread_mutex_init(&slot->live.lock, NULL);
 	slot->live.res = NULL;
 	slot->next = active_jobs;
@@ -578,6 +624,63 @@ job_response(const struct job_req *r, struct sandbox_result *res, size_t max)
 		"truncated", "stdout", res->trunc_out, "stderr", res->trunc_err);
 }
 
+/*
+ * A prompt job (prompt-job.c): admitted like any job (it takes a slot of
+ * sandbox.max_concurrency), answered by the backend.
+ */
+static int
+run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *prob,
+	struct cy_buf *detail)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	struct job_req r = { 0 };
+	struct prompt_job p = { 0 };
+	struct sandbox_result res;
+	struct active slot;
+	json_t *info = NULL;
+	char tmo[32], code[16];
+
+	if (job_parse_ids(req, &r, prob, detail) < 0 ||
+	    prompt_job_parse(json_object_get(req, "inference"), &p, detail) < 0)
+		return -1;
+	if (!strcmp(n->cfg.inf_mode, "disabled")) {
+		*prob = CY_PROBLEM_UNAVAILABLE;
+		cy_buf_addstr(detail, "inference is disabled on this node (inference.mode)");
+		return -1;
+	}
+	p.timeout_s = job_timeout(n, p.timeout_s);
+	p.max_output = (size_t)n->cfg.max_output_bytes;
+	if (job_admit(n, r.job_id, &slot, prob, detail) < 0)
+		return -1;
+	pthread_mutex_lock(&n->lock);
+	slot.prompt = true;
+	pthread_mutex_unlock(&n->lock);
+	p.live = &slot.live;
+	p.cancel = &slot.cancel;
+	snprintf(tmo, sizeof(tmo), "%lld", p.timeout_s);
+	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "model", p.model,
+		"kind", "prompt", "timeout_s", tmo, NULL);
+	if (prompt_job_run(n, &p, &res, &info, &err) < 0) {
+		job_release_slot(n, &slot);
+		*prob = CY_PROBLEM_UNAVAILABLE;
+		cy_buf_addf(detail, "%s", err.msg);
+		cy_log_warn("job_refused", "job_id", r.job_id, "error", err.msg, NULL);
+		return -1;
+	}
+	job_release_slot(n, &slot);
+	*out = job_response(&r, &res, p.max_output);
+	json_object_set_new(*out, "inference", info);
+	json_object_set_new(*out, "inference_usage", json_pack("[{s:s, s:i, s:O, s:O}]",
+		"model", p.model, "requests", 1,
+		"prompt_tokens", json_object_get(info, "prompt_tokens"),
+		"completion_tokens", json_object_get(info, "completion_tokens")));
+	snprintf(code, sizeof(code), "%d", res.exit_code);
+	cy_log_info("job_finished", "task_id", r.task_id, "job_id", r.job_id, "status",
+		json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
+	sandbox_result_release(&res);
+	return 0;
+}
+
 int
 worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	enum cy_problem *prob, struct cy_buf *detail)
@@ -587,8 +690,9 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	struct sandbox_job job = { 0 };
 	struct sandbox_result res;
 	struct active slot;
+	struct inference_proxy *proxy = NULL;
 	char *dir = NULL, tmo[32], code[16];
-	json_t *req;
+	json_t *req, *usage;
 	int ret = -1;
 
 	*out = NULL;
@@ -597,6 +701,10 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 		*prob = CY_PROBLEM_VALIDATION;
 		cy_buf_addf(detail, "%s", err.msg);
 		return -1;
+	}
+	if (json_object_get(req, "inference") && !json_object_get(req, "sandbox")) {
+		ret = run_prompt(n, req, out, prob, detail);
+		goto out;
 	}
 	if (job_parse(n, req, &r, prob, detail) < 0)
 		goto out;
@@ -627,6 +735,20 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	job.share_net = r.share_net;
 	job.devices = r.devices;
 	job.live = &slot.live;
+	if (r.use_inference) {
+		proxy = inference_proxy_start(n, r.job_id, dir, &err);
+		if (!proxy) {
+			job_release_slot(n, &slot);
+			*prob = CY_PROBLEM_INTERNAL;
+			cy_buf_addf(detail, "inference socket: %s", err.msg);
+			cy_log_error("job_prepare_failed", "job_id", r.job_id, "error", err.msg,
+				NULL);
+			goto out;
+		}
+		job.inference_dir = inference_proxy_dir(proxy);
+		job.on_start = inference_proxy_started;
+		job.on_start_arg = proxy;
+	}
 	snprintf(tmo, sizeof(tmo), "%lld", r.timeout_s);
 	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "image", r.image,
 		"timeout_s", tmo, NULL);
@@ -637,14 +759,21 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 		cy_log_error("job_error", "job_id", r.job_id, "error", err.msg, NULL);
 		goto out;
 	}
+	usage = proxy ? inference_proxy_stop(proxy) : NULL;
+	proxy = NULL;
 	job_release_slot(n, &slot);
 	*out = job_response(&r, &res, job.max_output);
+	if (usage && json_array_size(usage))
+		json_object_set(*out, "inference_usage", usage);
+	json_decref(usage);
 	snprintf(code, sizeof(code), "%d", res.exit_code);
 	cy_log_info("job_finished", "task_id", r.task_id, "job_id", r.job_id, "status",
 		json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
 	sandbox_result_release(&res);
 	ret = 0;
 out:
+	if (proxy)
+		json_decref(inference_proxy_stop(proxy));
 	free(dir);
 	job_req_release(&r);
 	json_decref(req);
@@ -768,10 +897,28 @@ node_sandbox_kill_all(void)
 	runtime->kill_all();
 }
 
-int
-node_job_cancel(const char *job_id)
+/* Cancels a prompt job running here; 0 when there was one. */
+static int
+prompt_cancel(struct node *n, const char *job_id)
 {
-	int rc = runtime->kill(job_id);
+	struct active *a;
+	int rc = -1;
+
+	pthread_mutex_lock(&n->lock);
+	for (a = active_jobs; a; a = a->next) {
+		if (a->prompt && !strcmp(a->id, job_id)) {
+			a->cancel = 1;
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
+int
+node_job_cancel(struct node *n, const char *job_id)
+{
+	int rc = prompt_cancel(n, job_id) == 0 ? 0 : runtime->kill(job_id);
 
 	if (rc == 0)
 		cy_log_info("job_cancel", "job_id", job_id, NULL);

@@ -50,6 +50,7 @@ usage(FILE *out)
 
 /* --run-job: SIGINT or SIGTERM cancels the job (issue 5). */
 static char run_job_id[136];
+static struct node *run_job_node;
 
 static void *
 run_job_signals(void *arg)
@@ -59,7 +60,7 @@ run_job_signals(void *arg)
 
 	for (;;) {
 		if (sigwait(set, &sig) == 0 && run_job_id[0])
-			node_job_cancel(run_job_id);
+			node_job_cancel(run_job_node, run_job_id);
 	}
 	return NULL;
 }
@@ -94,6 +95,7 @@ run_job_file(struct node *n, const char *file)
 		snprintf(run_job_id, sizeof(run_job_id), "%s",
 			json_string_value(json_object_get(req, "job_id")));
 	json_decref(req);
+	run_job_node = n;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);

@@ -173,6 +173,10 @@ void node_config_apply_release(struct node *n);
 /* worker-api.c */
 struct cy_httpd;
 struct cy_httpd *worker_api_start(struct node *n, struct cy_error *err);
+/* inference-relay.c (issue 12): POST /v1/worker/inference/chat/completions. */
+struct cy_http_req;
+struct cy_http_resp;
+void worker_inference_chat(struct cy_http_req *req, struct cy_http_resp *resp);
 /* Re-reads n->body_limit after a config change (issue 4). */
 void worker_api_limits(struct node *n);
 /*
@@ -204,7 +208,7 @@ void node_sandbox_kill_all(void);
  * Issue 5: kills the running job job_id with everything it started; its
  * result says "canceled".  0 when it was running, -1 when not.
  */
-int node_job_cancel(const char *job_id);
+int node_job_cancel(struct node *n, const char *job_id);
 /*
  * Issue 7, results.c: finished results kept in <state_dir>/results until the
  * server confirms them, the jobs running here, and the sync thread that

@@ -306,7 +306,7 @@ static long long sync_once(struct node *n, long long every)
 		}
 	}
 	json_array_foreach(cancel, i, v) {
-		if (json_is_string(v) && node_job_cancel(json_string_value(v)) == 0)
+		if (json_is_string(v) && node_job_cancel(n, json_string_value(v)) == 0)
 			cy_log_info("job_killed_by_sync", "job_id", json_string_value(v), "reason",
 				"no longer running here on the server", NULL);
 	}

@@ -58,7 +58,10 @@
 #define FD_SECCOMP 6
 #define FD_ARGS 7
 #define FD_ETC 8	/* the prepared /etc (host image), else closed */
-#define FD_N 9
+#define FD_INF 9	/* the job's inference socket directory, else closed */
+#define FD_N 10
+/* Fds the child may not have (closed instead). */
+#define FD_OPTIONAL(i) ((i) == FD_ETC || (i) == FD_INF)
 
 enum { KILLED_NONE, KILLED_CANCEL, KILLED_SHUTDOWN };
 
@@ -322,6 +325,12 @@ bwrap_build(const struct sandbox_job *job, bool prepared_etc, struct args *a,
 	args_add3(a, "--bind-fd", fdbuf, "/workspace");
 	snprintf(fdbuf, sizeof(fdbuf), "%d", FD_JOB);
 	args_add3(a, "--bind-fd", fdbuf, "/job");
+	if (job->inference_dir) {
+		/* The job's inference socket and nothing else of the host's. */
+		args_add3(a, "--dir", "/run", NULL);
+		snprintf(fdbuf, sizeof(fdbuf), "%d", FD_INF);
+		args_add3(a, "--bind-fd", fdbuf, SANDBOX_INFERENCE_DIR);
+	}
 	/* A private /dev/shm, then nothing outside the job's mounts stays writable. */
 	if (job->limits.tmp_mb > 0) {
 		snprintf(fdbuf, sizeof(fdbuf), "%lld", job->limits.tmp_mb * 1024 * 1024);
@@ -372,7 +381,7 @@ bwrap_argv(const struct sandbox_job *job)
 
 /* What the child needs before exec, prepared by the parent. */
 struct child_setup {
-	int fds[FD_N];		/* stdin stdout stderr status ws job seccomp args etc */
+	int fds[FD_N];		/* stdin stdout stderr status ws job seccomp args etc inf */
 	char **argv;		/* bwrap --args 7 -- COMMAND... */
 	const struct sb_cgroup *cg;
 	struct rlimit rl[4];
@@ -419,8 +428,8 @@ bwrap_child(const struct child_setup *cs)
 	sb_cgroup_enter(cs->cg);
 	/* Move everything above 16 first so the dup2s below cannot clobber a source. */
 	for (i = 0; i < FD_N; i++) {
-		tmp[i] = i == FD_ETC && cs->fds[i] < 0 ? -1 : fcntl(cs->fds[i], F_DUPFD, 16);
-		if (tmp[i] < 0 && i != FD_ETC)
+		tmp[i] = FD_OPTIONAL(i) && cs->fds[i] < 0 ? -1 : fcntl(cs->fds[i], F_DUPFD, 16);
+		if (tmp[i] < 0 && !FD_OPTIONAL(i))
 			_exit(127);
 	}
 	for (i = 0; i < FD_N; i++) {
@@ -572,7 +581,7 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	struct args a = { NULL, 0, 0 };
 	struct cy_buf status = CY_BUF_INIT;
 	struct running r = { NULL, NULL, -1, 0, NULL };
-	struct child_setup cs = { { -1, -1, -1, -1, -1, -1, -1, -1, -1 }, NULL, NULL,
+	struct child_setup cs = { { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }, NULL, NULL,
 		{ { 0, 0 } }, { 0 }, 0 };
 	struct sb_etc_gen *etc = NULL;
 	struct sb_cgroup cg;
@@ -600,6 +609,15 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	if (cs.fds[FD_WS] < 0 || cs.fds[FD_JOB] < 0) {
 		cy_error_errno(err, "opening the job directory '%s'", job->job_dir);
 		goto out;
+	}
+	if (job->inference_dir) {
+		cs.fds[FD_INF] = open(job->inference_dir, O_PATH | O_DIRECTORY | O_CLOEXEC |
+			O_NOFOLLOW);
+		if (cs.fds[FD_INF] < 0) {
+			cy_error_errno(err, "opening the inference socket directory '%s'",
+				job->inference_dir);
+			goto out;
+		}
 	}
 	cs.fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (cs.fds[0] < 0 || pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
@@ -635,6 +653,8 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	close(errp[1]);
 	close(stp[1]);
 	outp[1] = errp[1] = stp[1] = -1;
+	if (job->on_start)
+		job->on_start(job->on_start_arg, pid);
 	r.pid = pid;
 	r.job_id = (char *)job->job_id;
 	r.cg = &cg;

@@ -219,6 +219,9 @@ oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result
 		addf(&argv, "--device=%s", job->devices[i]);
 	addf(&argv, "--volume=%s/workspace:/workspace:rw", job->job_dir);
 	addf(&argv, "--volume=%s/job:/job:rw", job->job_dir);
+	/* The job's inference socket (issue 12); its network stays none. */
+	if (job->inference_dir)
+		addf(&argv, "--volume=%s:" SANDBOX_INFERENCE_DIR ":rw", job->inference_dir);
 	add(&argv, "--workdir=/workspace");
 	addf(&argv, "--label=cynodeai.task_id=%s", job->task_id);
 	addf(&argv, "--label=cynodeai.job_id=%s", job->job_id);

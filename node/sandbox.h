@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -54,7 +55,19 @@ struct sandbox_job {
 	bool share_net;		/* host network (only when policy allows it) */
 	char **devices;		/* host device paths to bind, NULL-terminated, or NULL */
 	struct sandbox_live *live;	/* NULL: nobody reads the output early */
+	/*
+	 * Issue 12: the host directory holding the job's inference socket,
+	 * bound at SANDBOX_INFERENCE_DIR (NULL: none), and a hook told the
+	 * pid of the process the runtime started (the proxy's identity check).
+	 */
+	const char *inference_dir;
+	void (*on_start)(void *arg, pid_t pid);
+	void *on_start_arg;
 };
+
+/* Where a job finds its inference socket (INFERENCE_PROXY_URL). */
+#define SANDBOX_INFERENCE_DIR "/run/cynode"
+#define SANDBOX_INFERENCE_SOCK SANDBOX_INFERENCE_DIR "/inference.sock"
 
 struct sandbox_result {
 	enum sandbox_status status;

@@ -22,6 +22,7 @@
 #include "json.h"
 #include "log.h"
 #include "node.h"
+#include "openai.h"
 #include "sandbox.h"
 #include "strnum.h"
 #include "banned.h"
@@ -31,7 +32,7 @@ enum { WORKER_AUTH = 1 };
 #define LOGS_CHUNK_MAX (256 * 1024)	/* bytes of a stream in one logs answer */
 #define LOGS_OFFSET_MAX 1000000000000LL
 
-static struct cy_route worker_routes[3];
+static struct cy_route worker_routes[4];
 
 static int
 worker_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
@@ -111,7 +112,7 @@ worker_jobs_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 
 	if (cy_req_no_params(req, resp) < 0)
 		return;
-	if (node_job_cancel(id) == 0) {
+	if (node_job_cancel(req->app, id) == 0) {
 		cy_log_info("job_canceled_by_server", "job_id", id, NULL);
 		cy_resp_json(resp, 200, json_pack("{s:s, s:b}", "job_id", id, "canceled", 1));
 	} else {
@@ -236,11 +237,15 @@ worker_api_start(struct node *n, struct cy_error *err)
 		4096, worker_jobs_cancel };
 	worker_routes[2] = (struct cy_route){ "GET", "/v1/worker/jobs/{id}/logs", WORKER_AUTH,
 		0, worker_jobs_logs };
+	/* Issue 12: the gateway's chat completions, OpenAI-shaped errors. */
+	worker_routes[3] = (struct cy_route){ "POST", "/v1/worker/inference/chat/completions",
+		WORKER_AUTH, (size_t)n->cfg.inf_max_request_bytes, worker_inference_chat,
+		cy_openai_error };
 	hc.name = "worker";
 	hc.host = n->cfg.listen_host;
 	hc.port = (unsigned)n->cfg.listen_port;
 	hc.routes = worker_routes;
-	hc.nroutes = 3;
+	hc.nroutes = sizeof(worker_routes) / sizeof(worker_routes[0]);
 	hc.threads = 0;
 	hc.conn_timeout_s = 0;
 	hc.authenticate = worker_authenticate;

@@ -39,6 +39,7 @@ static const struct {
 	{ "tasks:write", SCOPE_TASKS_WRITE },
 	{ "nodes:read", SCOPE_NODES_READ },
 	{ "nodes:write", SCOPE_NODES_WRITE },
+	{ "inference", SCOPE_INFERENCE },
 	{ "admin", SCOPE_ADMIN },
 };
 
@@ -77,9 +78,10 @@ auth_role_scopes(enum auth_role r)
 	case ROLE_ADMIN:
 		return SCOPE_ALL;
 	case ROLE_OPERATOR:
-		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_NODES_READ | SCOPE_NODES_WRITE;
+		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_NODES_READ | SCOPE_NODES_WRITE |
+			SCOPE_INFERENCE;
 	default:
-		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE;
+		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_INFERENCE;
 	}
 }
 
@@ -296,6 +298,10 @@ authorize(const struct auth_ctx *a, enum auth_kind kind)
 	case AUTH_ADMIN:
 		need_role = ROLE_ADMIN;
 		need_scope = SCOPE_ADMIN;
+		break;
+	case AUTH_INFERENCE:
+		need_role = ROLE_USER;
+		need_scope = SCOPE_INFERENCE | SCOPE_ADMIN;
 		break;
 	default:
 		return "Access denied";

@@ -22,6 +22,7 @@ enum auth_kind {
 	AUTH_NODES_WRITE,	/* role operator+; API token scope nodes:write */
 	AUTH_ADMIN,		/* role admin; API token scope admin */
 	AUTH_NODE,		/* node JWT (token_type "node") of a known node */
+	AUTH_INFERENCE,		/* role user+; API token scope inference (models, chat) */
 };
 
 /* Roles (users.role), lowest first. */
@@ -33,7 +34,8 @@ enum auth_role { ROLE_USER = 0, ROLE_OPERATOR, ROLE_ADMIN };
 #define SCOPE_NODES_READ 0x04
 #define SCOPE_NODES_WRITE 0x08
 #define SCOPE_ADMIN 0x10
-#define SCOPE_ALL 0x1f
+#define SCOPE_INFERENCE 0x20
+#define SCOPE_ALL 0x3f
 
 struct auth_ctx {
 	enum auth_kind kind;

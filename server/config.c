@@ -98,6 +98,21 @@ static const struct cy_cfg_key server_keys[] = {
 	{ "auth.cache_ttl", CY_CFG_DURATION, OFF(auth_cache_ttl_s), "30s", 0, 3600, NULL,
 	  "AUTH_CACHE_TTL", false, false,
 	  "how long a token check is cached (changes invalidate it at once); 0 = never" },
+	/* Inference (issue 12). */
+	{ "inference.default_model", CY_CFG_STR, OFF(inference_model), NULL, 0, 0, NULL,
+	  "INFERENCE_MODEL", false, false,
+	  "model for prompt tasks and chat requests that name none; unset = chosen from the "
+	  "fleet (the best model the largest node has)" },
+	{ "inference.request_timeout", CY_CFG_DURATION, OFF(inference_timeout_s), "300s", 1,
+	  86400, NULL, "INFERENCE_REQUEST_TIMEOUT", false, false,
+	  "longest chat completion relayed to a node" },
+	{ "inference.max_concurrent_requests", CY_CFG_INT, OFF(inference_max_requests), "256", 1,
+	  100000, NULL, "INFERENCE_MAX_REQUESTS", false, false,
+	  "chat completions relayed at once by this server; more get 429" },
+	{ "readiness.require_inference", CY_CFG_BOOL, OFF(ready_needs_inference), "true", 0, 0,
+	  NULL, "READINESS_REQUIRE_INFERENCE", false, false,
+	  "/readyz is 503 until a dispatchable node serves a model (false: a dispatchable "
+	  "node suffices, for batch-only sites)" },
 	{ "migrations_dir", CY_CFG_STR, OFF(migrations_dir), NULL, 0, 0, NULL,
 	  "CYNODE_MIGRATIONS_DIR", false, false, "directory of the NNNN_name.sql migrations" },
 	{ "logging.level", CY_CFG_ENUM, OFF(log_level), "info", 0, 0, log_levels, "LOG_LEVEL",

@@ -245,15 +245,33 @@ static int flight_start(struct flight *f, const char *url, const char *token_sea
 	return 0;
 }
 
-/* The RunJobRequest body; NULL (msg filled) on a bad payload. */
+/*
+ * The RunJobRequest body; NULL (msg filled) on a bad payload.  A prompt
+ * task's payload ({"mode":"prompt", model, prompt, timeout_seconds}) goes
+ * out as the request's "inference" object (the node asks its backend, no
+ * sandbox); any other payload is the sandbox spec.
+ */
 static char *run_request(const struct dispatch_job *j, long long *timeout_s, char *msg,
 	size_t msglen)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	json_t *payload, *req, *t;
+	const char *mode;
 	char *s;
 
 	payload = cy_json_parse(j->payload, strlen(j->payload), true, &err);
+	mode = payload ? cy_json_str(payload, "mode") : NULL;
+	if (mode && !strcmp(mode, "prompt")) {
+		t = json_object_get(payload, "timeout_seconds");
+		*timeout_s = json_is_integer(t) && json_integer_value(t) > 0 ?
+			json_integer_value(t) : JOB_TIMEOUT_DEFAULT;
+		json_object_del(payload, "mode");
+		req = json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", 1, "task_id", j->task_id,
+			"job_id", j->job_id, "lease_id", j->lease_id, "inference", payload);
+		s = cy_json_dump(req);
+		json_decref(req);
+		return s;
+	}
 	if (!payload || !json_is_array(json_object_get(payload, "command"))) {
 		snprintf(msg, msglen, "job payload is not a sandbox spec%s%s",
 			payload ? "" : ": ", payload ? "" : err.msg);

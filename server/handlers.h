@@ -40,6 +40,9 @@ void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp);
 /* route-nodes.c: operator views on the gateway */
 void h_nodes_list(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_get(struct cy_http_req *req, struct cy_http_resp *resp);
+/* route-chat.c (issue 12): the OpenAI-compatible endpoints */
+void h_models_list(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_chat_completions(struct cy_http_req *req, struct cy_http_resp *resp);
 /* route-metrics.c: GET /metrics (Prometheus) */
 void h_metrics(struct cy_http_req *req, struct cy_http_resp *resp);
 /* route-node-control.c: the node-facing control plane */

@@ -23,6 +23,7 @@
 #include "core.h"
 #include "db.h"
 #include "handlers.h"
+#include "inference.h"
 #include "httpd.h"
 #include "log.h"
 #include "server.h"
@@ -53,7 +54,8 @@ static const char usage_text[] =
 	"RETENTION_FINISHED_TASKS, RETENTION_INTERVAL, NODE_LIVENESS_TTL,\n"
 	"NODE_ENROLLMENT_TOKEN_MAX_TTL, RATE_LIMIT_PER_MINUTE, LOGIN_LOCKOUT_THRESHOLD,\n"
 	"LOGIN_LOCKOUT_IP_THRESHOLD, LOGIN_LOCKOUT_BASE, LOGIN_LOCKOUT_MAX,\n"
-	"AUTH_CACHE_TTL, LOG_LEVEL, LOG_FORMAT, CYNODE_MIGRATIONS_DIR.\n";
+	"AUTH_CACHE_TTL, INFERENCE_MODEL, INFERENCE_REQUEST_TIMEOUT, INFERENCE_MAX_REQUESTS,\n"
+	"READINESS_REQUIRE_INFERENCE, LOG_LEVEL, LOG_FORMAT, CYNODE_MIGRATIONS_DIR.\n";
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -223,6 +225,8 @@ main(int argc, char **argv)
 		die("error: dispatcher: %s", err.msg);
 	if (liveness_start(&err) < 0)
 		die("error: liveness: %s", err.msg);
+	if (usage_start(&err) < 0)
+		die("error: %s", err.msg);
 	threads = (unsigned)srv.cfg.http_threads;
 	routes = routes_gateway(&nroutes);
 	gw = listener_start("gateway", srv.cfg.gateway_listen, routes, nroutes, threads, &err);
@@ -249,10 +253,12 @@ main(int argc, char **argv)
 	cy_log_info("server_stopping", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
 	srv.stopping = 1;
 	task_wait_stop();	/* parked long polls answer before the listeners stop */
+	chat_stop_all();	/* so do chat completions waiting for a node */
 	cy_httpd_stop(gw);
 	cy_httpd_stop(cp);
 	liveness_stop();
 	dispatch_stop();
+	usage_stop();
 	auth_cache_stop();
 	cy_log_info("server_stopped", "version", CYNODE_VERSION, NULL);
 	server_config_release(&srv.cfg);

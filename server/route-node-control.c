@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "config-doc.h"
 #include "handlers.h"
+#include "inference.h"
 #include "id.h"
 #include "json.h"
 #include "log.h"
@@ -404,15 +405,5 @@ out:
 
 int server_ready(void *app, struct cy_buf *reason)
 {
-	struct cy_error err = CY_ERROR_INIT;
-	int rc = store_nodes_ready(&err);
-
-	if (rc == 1)
-		return 0;
-	if (rc < 0)
-		cy_buf_addf(reason, "database unavailable: %s", err.msg);
-	else
-		cy_buf_addstr(reason, "no inference path available (no dispatchable nodes; "
-			"register and configure a worker node or configure external provider keys)");
-	return -1;
+	return inference_ready(reason);
 }

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "handlers.h"
 #include "id.h"
+#include "inference.h"
 #include "json.h"
 #include "log.h"
 #include "states.h"
@@ -28,9 +29,6 @@
 #define TIMEOUT_DEFAULT 3600
 #define TIMEOUT_MAX 10800
 
-#define PROMPT_MODE_ERROR \
-	"{\"version\":1,\"status\":\"failed\",\"error\":\"prompt mode needs an inference " \
-	"backend; use input_mode commands or script\"}"
 
 const char *task_api_status(const char *db)
 {
@@ -144,8 +142,13 @@ static int create_attachments(const json_t *body, struct task_new *t,
 	return 0;
 }
 
-/* The job payload for script/commands modes; caller frees. */
-static char *create_payload(const char *text, const char *image, long long timeout)
+/*
+ * The job payload for script/commands modes; caller frees.  With
+ * use_inference the sandbox gets the job's inference socket (and, when a
+ * model was named, CYNODE_INFERENCE_MODEL).
+ */
+static char *create_payload(const char *text, const char *image, long long timeout,
+	bool use_inference, const char *model)
 {
 	json_t *p = json_pack("{s:[s,s,s], s:{}, s:I, s:s}", "command", "/bin/sh", "-c", text,
 		"env", "timeout_seconds", (json_int_t)timeout, "network_policy", "restricted");
@@ -153,9 +156,80 @@ static char *create_payload(const char *text, const char *image, long long timeo
 
 	if (image)
 		json_object_set_new(p, "image", json_string(image));
+	if (use_inference)
+		json_object_set_new(p, "use_inference", json_true());
+	if (model)
+		json_object_set_new(json_object_get(p, "env"), "CYNODE_INFERENCE_MODEL",
+			json_string(model));
 	s = cy_json_dump(p);
 	json_decref(p);
 	return s;
+}
+
+/* The job payload of a prompt task (answered by `model` on a node); caller frees. */
+static char *create_prompt_payload(const char *text, const char *model, long long timeout)
+{
+	json_t *p = json_pack("{s:s, s:s, s:s, s:I}", "mode", "prompt", "model", model,
+		"prompt", text, "timeout_seconds", (json_int_t)timeout);
+	char *s = cy_json_dump(p);
+
+	json_decref(p);
+	return s;
+}
+
+/*
+ * Inference for a new task: the model of a prompt task (the one asked for,
+ * else the fleet's default) must be served by a dispatchable node, and a
+ * job with use_inference needs some node with a running backend.  *model
+ * (caller frees) gets the model, NULL when none applies.  -1 with resp
+ * filled when refused.
+ */
+static int create_inference(bool prompt_mode, bool use_inference, const char *asked,
+	char **model, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	struct inf_fleet f;
+	const char *m;
+	int ret = -1;
+
+	*model = NULL;
+	if (!prompt_mode && !use_inference)
+		return 0;
+	if (inference_fleet_load(&f, &err) < 0) {
+		cy_log_error("inference_fleet_failed", "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the fleet");
+		return -1;
+	}
+	m = asked ? asked : prompt_mode ? inference_default_model(&f) : NULL;
+	if (m && inference_fleet_resolve(&f, m))
+		m = inference_fleet_resolve(&f, m);
+	if (f.n == 0 || (prompt_mode && !m)) {
+		cy_resp_problem(resp, CY_PROBLEM_UNAVAILABLE, "no inference path available: no "
+			"dispatchable node has a running inference backend%s", prompt_mode ?
+			" with a model (prompt text is answered by a model; use input_mode "
+			"commands or script to run it as shell)" : "");
+	} else if (m && !inference_fleet_has(&f, m)) {
+		struct cy_buf list = CY_BUF_INIT;
+		json_t *models = inference_models_json(&f), *v;
+		size_t i;
+
+		json_array_foreach(json_object_get(models, "data"), i, v) {
+			if (i == 20) {
+				cy_buf_addstr(&list, ", ...");
+				break;
+			}
+			cy_buf_addf(&list, "%s%s", i ? ", " : "", cy_json_str(v, "id"));
+		}
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "model '%s' is not served by any "
+			"dispatchable node (served: %s)", m, list.len ? list.buf : "none");
+		cy_buf_release(&list);
+		json_decref(models);
+	} else {
+		*model = m ? xstrdup(m) : NULL;
+		ret = 0;
+	}
+	inference_fleet_release(&f);
+	return ret;
 }
 
 /* Numbers of the dispatch fields, as text for the store. */
@@ -252,7 +326,7 @@ static int create_idempotency(struct cy_http_req *req, struct task_new *t,
 
 /* Reads and checks the CreateTask fields other than attachments. */
 static int create_parse(const json_t *body, struct task_new *t, const char **image,
-	long long *timeout, struct cy_http_resp *resp)
+	long long *timeout, const char **model, struct cy_http_resp *resp)
 {
 	const char *mode;
 	json_t *v;
@@ -275,6 +349,18 @@ static int create_parse(const json_t *body, struct task_new *t, const char **ima
 	if (opt_str(body, "image", image) < 0 || (*image && !**image))
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			"image must be a non-empty string"), -1;
+	v = json_object_get(body, "use_inference");
+	if (v && !json_is_null(v) && !json_is_boolean(v))
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"use_inference must be a boolean"), -1;
+	t->req_inference = json_is_true(v) || strcmp(t->input_mode, "prompt") == 0;
+	if (opt_str(body, "model", model) < 0 || (*model && !cy_model_name_valid(*model)))
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"model must be a model name (1 to %d of A-Z a-z 0-9 . _ : / -, like "
+			"qwen3.5:0.8b)", CY_MODEL_NAME_MAX), -1;
+	if (*model && !t->req_inference)
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"model applies to prompt tasks and to jobs with use_inference"), -1;
 	*timeout = TIMEOUT_DEFAULT;
 	v = json_object_get(body, "timeout_seconds");
 	if (v && !json_is_null(v)) {
@@ -295,8 +381,8 @@ void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct cy_buf name = CY_BUF_INIT;
 	struct task_new t = { 0 };
 	struct create_extra x = { .labels = CY_BUF_INIT };
-	const char *image = NULL;
-	char *payload = NULL;
+	const char *image = NULL, *asked_model = NULL;
+	char *payload = NULL, *model = NULL;
 	long long timeout;
 	bool prompt_mode, replayed = false;
 	PGresult *res = NULL;
@@ -304,7 +390,7 @@ void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 
 	if (!(body = cy_req_json(req, resp)))
 		return;
-	if (create_parse(body, &t, &image, &timeout, resp) < 0 ||
+	if (create_parse(body, &t, &image, &timeout, &asked_model, resp) < 0 ||
 	    create_attachments(body, &t, resp) < 0 ||
 	    create_dispatch_fields(body, &t, &x, resp) < 0 ||
 	    create_idempotency(req, &t, resp) < 0)
@@ -315,11 +401,14 @@ void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		t.name = name.buf;
 	}
 	prompt_mode = strcmp(t.input_mode, "prompt") == 0;
+	if (create_inference(prompt_mode, t.req_inference, asked_model, &model, resp) < 0)
+		goto out;
 	if (prompt_mode) {
-		payload = xstrdup("{\"prompt_mode\":true}");
-		t.fail_result = PROMPT_MODE_ERROR;
+		payload = create_prompt_payload(t.prompt, model, timeout);
+		t.req_model = model;
 	} else {
-		payload = create_payload(t.prompt, image, timeout);
+		payload = create_payload(t.prompt, image, timeout, t.req_inference, asked_model);
+		t.req_model = asked_model;
 	}
 	t.payload = payload;
 	res = store_task_create(&t, &replayed, &err);
@@ -342,9 +431,9 @@ void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_log_info("task_created", "task_id", PQgetvalue(res, 0, TC_ID), "user", a->handle,
 		"input_mode", t.input_mode, NULL);
 	cy_resp_json(resp, 201, task_json(res, 0));
-	if (!prompt_mode)
-		dispatch_wake();
+	dispatch_wake();
 out:
+	free(model);
 	cy_buf_release(&x.labels);
 	if (res)
 		PQclear(res);

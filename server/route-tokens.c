@@ -2,7 +2,7 @@
  * /v1/tokens: API tokens for CI (issue 3).  A token is "cyn_" + 48 random
  * hex digits, returned once by POST /v1/tokens and stored only as SHA-256
  * (plus its first 12 characters, to recognise it in lists).  It carries
- * scopes (tasks:read, tasks:write, nodes:read, nodes:write, admin) no wider
+ * scopes (tasks:read, tasks:write, nodes:read, nodes:write, inference, admin) no wider
  * than its owner's role, an expiry, and the time it was last used; auth.c
  * accepts it as a bearer token.  Creating and revoking tokens is audited in
  * admin_audit_log in the same transaction.
@@ -35,7 +35,7 @@
 	", 'created_at', " SQL_TS("t.created_at") ")::text"
 
 static const char *const scope_list[] = {
-	"tasks:read", "tasks:write", "nodes:read", "nodes:write", "admin",
+	"tasks:read", "tasks:write", "nodes:read", "nodes:write", "inference", "admin",
 };
 
 /*
@@ -67,14 +67,14 @@ parse_scopes(const struct auth_ctx *a, const json_t *v, struct cy_buf *arr,
 		bits = SCOPE_TASKS_READ | SCOPE_TASKS_WRITE;
 	} else if (!json_is_array(v) || json_array_size(v) == 0) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"scopes must be a non-empty array of tasks:read, tasks:write, nodes:read, nodes:write, admin");
+			"scopes must be a non-empty array of tasks:read, tasks:write, nodes:read, nodes:write, inference, admin");
 		return -1;
 	} else {
 		json_array_foreach(v, i, e) {
 			s = json_string_value(e);
 			if (!s || !(b = auth_scope_parse(s))) {
 				cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-					"unknown scope: scopes are tasks:read, tasks:write, nodes:read, nodes:write, admin");
+					"unknown scope: scopes are tasks:read, tasks:write, nodes:read, nodes:write, inference, admin");
 				return -1;
 			}
 			if (!(allowed & b)) {

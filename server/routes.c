@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "core.h"
 #include "handlers.h"
+#include "openai.h"
 #include "server.h"
 #include "banned.h"
 
@@ -75,6 +76,10 @@ static struct cy_route gateway[] = {
 	{ "GET", "/v1/config/status", AUTH_NODES_READ, 0, h_config_status },
 	{ "GET", "/v1/config", AUTH_NODES_READ, 0, h_config_get },
 	{ "GET", "/metrics", AUTH_NODES_READ, 0, h_metrics },
+	/* Inference (issue 12): OpenAI-compatible, errors in OpenAI's shape. */
+	{ "GET", "/v1/models", AUTH_INFERENCE, 0, h_models_list, cy_openai_error },
+	{ "POST", "/v1/chat/completions", AUTH_INFERENCE, BODY_CFG, h_chat_completions,
+	  cy_openai_error },
 };
 
 static struct cy_route control[] = {

@@ -47,6 +47,11 @@ struct server_config {
 	/* Node fleet (issue 4). */
 	long long node_liveness_ttl_s;	/* NODE_LIVENESS_TTL */
 	long long enroll_max_ttl_s;	/* NODE_ENROLLMENT_TOKEN_MAX_TTL */
+	/* Inference (issue 12). */
+	char *inference_model;		/* INFERENCE_MODEL: pins the default model */
+	bool ready_needs_inference;	/* READINESS_REQUIRE_INFERENCE */
+	long long inference_timeout_s;	/* INFERENCE_REQUEST_TIMEOUT: one chat completion */
+	long long inference_max_requests;	/* INFERENCE_MAX_REQUESTS: relayed at once */
 	bool dev_mode;			/* --dev: allows the known-default secrets */
 };
 

@@ -58,6 +58,8 @@ struct claim_node {
 	char id[DISPATCH_ID_LEN];
 	char *url, *token, *labels;
 	long long max, gpus, running;
+	bool inference;		/* its inference backend runs */
+	char *models;		/* text[] literal of the models it serves */
 };
 
 static void claim_nodes_free(struct claim_node *nodes, int n)
@@ -70,6 +72,7 @@ static void claim_nodes_free(struct claim_node *nodes, int n)
 		free(nodes[i].url);
 		free(nodes[i].token);
 		free(nodes[i].labels);
+		free(nodes[i].models);
 	}
 	free(nodes);
 }
@@ -91,7 +94,12 @@ static int claim_lock_nodes(const char *skip, struct claim_node **out, struct cy
 		"THEN jsonb_array_length(c.capability_snapshot->'gpu'->'devices') END, 0), "
 		"COALESCE((SELECT array_agg(x) FROM jsonb_array_elements_text(CASE WHEN "
 		"jsonb_typeof(c.capability_snapshot->'node'->'labels') = 'array' THEN "
-		"c.capability_snapshot->'node'->'labels' ELSE '[]' END) x), '{}')::text "
+		"c.capability_snapshot->'node'->'labels' ELSE '[]' END) x), '{}')::text, "
+		SQL_NODE_INFERENCE ", "
+		"COALESCE((SELECT array_agg(x) FROM jsonb_array_elements_text(CASE WHEN "
+		"jsonb_typeof(c.capability_snapshot->'inference'->'available_models') = 'array' "
+		"THEN c.capability_snapshot->'inference'->'available_models' ELSE '[]' END) x), "
+		"'{}')::text "
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
 		"WHERE " SQL_NODE_DISPATCHABLE " AND NOT n.id = ANY($1::uuid[]) "
 		"ORDER BY n.id FOR UPDATE OF n", 1, &skip, err);
@@ -113,6 +121,8 @@ static int claim_lock_nodes(const char *skip, struct claim_node **out, struct cy
 		if (cy_strtonum(PQgetvalue(res, i, 4), 0, 1024, &nodes[i].gpus, &errstr) < 0)
 			nodes[i].gpus = 0;
 		nodes[i].labels = xstrdup(PQgetvalue(res, i, 5));
+		nodes[i].inference = strcmp(PQgetvalue(res, i, 6), "t") == 0;
+		nodes[i].models = xstrdup(PQgetvalue(res, i, 7));
 		store_array_add(&ids, nodes[i].id);
 	}
 	cy_buf_addstr(&ids, "}");
@@ -142,7 +152,7 @@ static int claim_for_node(const struct claim_node *nd, long long want, long long
 	struct dispatch_job **jobs, size_t *n, struct cy_error *err)
 {
 	char gpus[24], lim[24], lease[24];
-	const char *p[5];
+	const char *p[7];
 	PGresult *res;
 	int i;
 
@@ -154,10 +164,14 @@ static int claim_for_node(const struct claim_node *nd, long long want, long long
 	p[2] = nd->labels;
 	p[3] = lim;
 	p[4] = lease;
+	p[5] = nd->inference ? "true" : "false";
+	p[6] = nd->models;
 	res = db_exec("dispatch_claim",
 		"WITH c AS (SELECT id FROM jobs WHERE status = 'queued' "
 		"AND (not_before IS NULL OR not_before <= now()) "
 		"AND req_gpus <= $2::int AND req_labels <@ $3::text[] "
+		"AND (NOT req_inference OR ($6::bool AND (req_model IS NULL OR "
+		"req_model = ANY($7::text[])))) "
 		"ORDER BY priority DESC, created_at LIMIT $4::int FOR UPDATE SKIP LOCKED), "
 		"u AS (UPDATE jobs j SET status = 'running', node_id = $1::uuid, "
 		"started_at = now(), ended_at = NULL, attempts = j.attempts + 1, "
@@ -170,7 +184,7 @@ static int claim_for_node(const struct claim_node *nd, long long want, long long
 		"t AS (UPDATE tasks SET status = 'running' WHERE id IN (SELECT task_id FROM u) "
 		"AND status = 'pending') "
 		"SELECT id, task_id, payload, lease_id FROM u ORDER BY created_at",
-		5, p, err);
+		7, p, err);
 	if (!res)
 		return -1;
 	for (i = 0; i < PQntuples(res); i++) {
@@ -245,6 +259,31 @@ fail_committed:
 	return -1;
 }
 
+/*
+ * The token usage a result reports ("inference_usage": [{model, requests,
+ * prompt_tokens, completion_tokens}], at most 64 entries) becomes
+ * inference_usage rows in the same statement: kind "prompt" for a prompt
+ * task's job, "proxy" for a sandboxed job's inference socket.  A node's
+ * numbers are clamped and entries that are not well-formed are skipped, so
+ * a bad report never stops the result from being stored.
+ */
+#define USAGE_NUM(k) \
+	"CASE WHEN jsonb_typeof(e->'" k "') = 'number' THEN LEAST(GREATEST(" \
+	"(e->>'" k "')::numeric, 0), 1e15)::bigint ELSE 0 END"
+#define INSERT_USAGE \
+	"g AS (INSERT INTO inference_usage (user_id, model, node_id, task_id, kind, requests, " \
+	"prompt_tokens, completion_tokens) SELECT tk.created_by, e->>'model', u.node_id, " \
+	"u.task_id, CASE WHEN u.mode = 'prompt' THEN 'prompt' ELSE 'proxy' END, " \
+	"LEAST(CASE WHEN jsonb_typeof(e->'requests') = 'number' THEN GREATEST(" \
+	"(e->>'requests')::numeric, 0) ELSE 1 END, 2147483647)::int, " \
+	USAGE_NUM("prompt_tokens") ", " USAGE_NUM("completion_tokens") " " \
+	"FROM u JOIN r ON r.id = u.id JOIN tasks tk ON tk.id = u.task_id, " \
+	"jsonb_array_elements(CASE WHEN jsonb_typeof(r.result->'inference_usage') = 'array' " \
+	"THEN r.result->'inference_usage' ELSE '[]' END) WITH ORDINALITY AS x(e, ord) " \
+	"WHERE x.ord <= 64 AND jsonb_typeof(e) = 'object' " \
+	"AND jsonb_typeof(e->'model') = 'string' " \
+	"AND length(e->>'model') BETWEEN 1 AND 256), "
+
 int store_dispatch_finish(const struct dispatch_result *r, size_t n,
 	struct dispatch_ids *closed, struct cy_error *err)
 {
@@ -279,9 +318,11 @@ int store_dispatch_finish(const struct dispatch_result *r, size_t n,
 		"FROM r WHERE j.id = r.id AND j.status = 'running' "
 		"AND (r.lease_id IS NULL OR j.lease_id = r.lease_id) "
 		"AND (r.node_id IS NULL OR j.node_id = r.node_id) "
-		"RETURNING j.id, j.task_id, j.status, j.lease_id), "
-		"a AS (UPDATE job_attempts x SET status = u.status, ended_at = now() FROM u "
-		"WHERE x.job_id = u.id AND x.lease_id = u.lease_id), "
+		"RETURNING j.id, j.task_id, j.status, j.lease_id, j.node_id, "
+		"j.payload->>'mode' AS mode), "
+		"a AS (UPDATE job_attempts y SET status = u.status, ended_at = now() FROM u "
+		"WHERE y.job_id = u.id AND y.lease_id = u.lease_id), "
+		INSERT_USAGE
 		"t AS (UPDATE tasks t SET status = u.status, closed = true FROM u "
 		"WHERE t.id = u.task_id AND t.status IN ('pending', 'running') RETURNING t.id) "
 		"SELECT id FROM t", 6, p, err);

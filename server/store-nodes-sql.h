@@ -19,6 +19,15 @@
 	"THEN GREATEST(1, LEAST(100000, " \
 	"(c.capability_snapshot->'sandbox'->>'max_concurrency')::numeric))::int ELSE 4 END"
 
+/*
+ * The node's inference backend runs and it may serve models (a node
+ * labelled sandbox_only never does, contract 3.4 rule 4).
+ */
+#define SQL_NODE_INFERENCE \
+	"(COALESCE(c.capability_snapshot->'inference'->'running' = 'true'::jsonb, false) " \
+	"AND NOT COALESCE(jsonb_typeof(c.capability_snapshot->'node'->'labels') = 'array' " \
+	"AND c.capability_snapshot->'node'->'labels' ? 'sandbox_only', false))"
+
 #define SQL_NODE_RUNNING \
 	"(SELECT count(*) FROM jobs r WHERE r.node_id = n.id AND r.status = 'running')"
 

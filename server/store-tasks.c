@@ -137,7 +137,7 @@ static PGresult *task_insert_one(const struct task_new *t, const char *id,
 	const char *project, const char *name, struct cy_error *err)
 {
 	bool fail = t->fail_result != NULL;
-	const char *p[16];
+	const char *p[18];
 
 	p[0] = id;
 	p[1] = t->user_id;
@@ -155,16 +155,19 @@ static PGresult *task_insert_one(const struct task_new *t, const char *id,
 	p[13] = t->retry_backoff_s ? t->retry_backoff_s : "5";
 	p[14] = t->req_labels ? t->req_labels : "{}";
 	p[15] = t->req_gpus ? t->req_gpus : "0";
+	p[16] = t->req_inference ? "true" : "false";
+	p[17] = t->req_model;
 	return db_exec("task_insert_one",
 		"WITH t AS (INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, "
 		"summary, input_mode, idempotency_key) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
 		"$8, $9) ON CONFLICT DO NOTHING RETURNING *), "
 		"j AS (INSERT INTO jobs (task_id, status, payload, result, exit_code, ended_at, "
-		"priority, max_attempts, retry_backoff_s, req_labels, req_gpus) "
+		"priority, max_attempts, retry_backoff_s, req_labels, req_gpus, req_inference, "
+		"req_model) "
 		"SELECT t.id, CASE WHEN $5::bool THEN 'failed' ELSE 'queued' END, $10::jsonb, "
 		"$11::jsonb, CASE WHEN $5::bool THEN -1 END, CASE WHEN $5::bool THEN now() END, "
-		"$12::int, $13::int, $14::int, $15::text[], $16::int FROM t) "
-		"SELECT " TASK_COLS " FROM t", 16, p, err);
+		"$12::int, $13::int, $14::int, $15::text[], $16::int, $17::bool, $18 FROM t) "
+		"SELECT " TASK_COLS " FROM t", 18, p, err);
 }
 
 /*

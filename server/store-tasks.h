@@ -40,6 +40,9 @@ struct task_new {
 	const char *retry_backoff_s;	/* integer text 0..86400 */
 	const char *req_labels;		/* PostgreSQL text[] literal */
 	const char *req_gpus;		/* integer text */
+	/* issue 12: the job runs where an inference backend serves req_model (NULL: any) */
+	bool req_inference;
+	const char *req_model;
 };
 
 /*

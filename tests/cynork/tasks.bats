@@ -122,17 +122,11 @@ create_id()
 	assert_success
 }
 
-@test "-p prompt mode fails clearly without an inference backend" {
-	local id
-
-	id=$(create_id -p 'summarise the news')
-	[[ $id =~ $UUID_RE ]]
-	run cynork task result "$id" --wait
-	assert_success
-	assert_output --partial "status=failed"
-	assert_output --partial "inference"
-	run -1 cynork task create -p 'say hi' --wait
-	assert_output --partial "status=failed"
+@test "-p prompt mode is refused clearly without an inference path" {
+	run -7 cynork task create -p 'summarise the news'
+	assert_output --partial "no inference path available"
+	run -7 cynork task create -p 'say hi' --wait
+	assert_output --partial "no inference path available"
 }
 
 @test "--name then task get by name shows task_name" {

@@ -37,6 +37,9 @@
 #                          Log: $CY_TMP/server.log.  Login rate limit is
 #                          1000/min unless CY_RATE_LIMIT or an explicit
 #                          RATE_LIMIT_PER_MINUTE=N argument says otherwise.
+#                          Readiness needs no inference backend unless
+#                          CY_REQUIRE_INFERENCE=true (or an explicit
+#                          READINESS_REQUIRE_INFERENCE=true argument).
 #   cy_server_stop         stop the server (SIGTERM, then SIGKILL).
 #   cy_node_config SLUG [KEY=VAL|yaml line ...]
 #                          write $CY_TMP/node-SLUG/node.yaml (see
@@ -50,6 +53,13 @@
 #                          Exports CY_NODE_URL, CY_NODE_PID, CY_NODE_SLUG.
 #                          Log: $CY_TMP/node-SLUG.log.
 #   cy_node_stop [SLUG]    stop that node (default: the last one started).
+#   cy_ollama_start NAME [VAR=VAL ...]
+#                          the Ollama-API test server (tests/ollama/
+#                          fake-ollama) on a free loopback port with those
+#                          settings (FAKE_OLLAMA_MODELS=..., see its
+#                          README); waits until it answers.  Exports
+#                          CY_OLLAMA_URL; log $CY_TMP/NAME.log, one JSON
+#                          line per request in $CY_TMP/NAME.req.
 #   cynork ARGS...         run build/cynork with XDG_CONFIG_HOME=$CY_TMP/xdg
 #                          and CYNORK_GATEWAY_URL=$CY_GATEWAY_URL (use with
 #                          `run cynork ...`).
@@ -150,7 +160,8 @@ cy_server_start()
 	stack_server_start "$gw" "$cp" "$CY_TMP/server.log" "$CY_TMP/server.pid" \
 		"JWT_SECRET=$CY_JWT_SECRET" "NODE_REGISTRATION_PSK=$CY_PSK" \
 		"BOOTSTRAP_ADMIN_PASSWORD=$CY_ADMIN_PASSWORD" \
-		"RATE_LIMIT_PER_MINUTE=${CY_RATE_LIMIT:-1000}" "$@" || rc=1
+		"RATE_LIMIT_PER_MINUTE=${CY_RATE_LIMIT:-1000}" \
+		"READINESS_REQUIRE_INFERENCE=${CY_REQUIRE_INFERENCE:-false}" "$@" || rc=1
 	[ -n "${STACK_SERVER_PID:-}" ] && cy__track "$STACK_SERVER_PID"
 	[ $rc -eq 0 ] || return 1
 	CY_SERVER_PID=$STACK_SERVER_PID
@@ -280,6 +291,26 @@ cy_refuse()
 cy_refuse_end()
 {
 	cy_psql "DROP TRIGGER cy_test_refuse ON $1; DROP FUNCTION cy_test_refuse()"
+}
+
+cy_ollama_start()
+{
+	local name=$1 port fake=${CY_FAKE_OLLAMA:-$CY_ROOT/tests/ollama/fake-ollama}
+
+	shift
+	cy__need_tmp || return 1
+	port=$(stack_free_port) || return 1
+	env OLLAMA_HOST="127.0.0.1:$port" FAKE_OLLAMA_LOG="$CY_TMP/$name.req" "$@" \
+		"$fake" serve >"$CY_TMP/$name.log" 2>&1 </dev/null 3>&- &
+	cy__track $!
+	echo $! >"$CY_TMP/$name.pid"
+	if ! stack_wait_http "http://127.0.0.1:$port/api/version" 200 20 $!; then
+		echo "harness: the Ollama-API test server did not start:" >&2
+		tail -n 20 "$CY_TMP/$name.log" >&2
+		return 1
+	fi
+	CY_OLLAMA_URL=http://127.0.0.1:$port
+	export CY_OLLAMA_URL
 }
 
 cynork()

@@ -84,7 +84,7 @@ tina"
 	assert_output t
 	mk "$access" '{"name":"writer","scopes":["tasks:write"]}'
 	tok=$(jq -r .token <<<"$body")
-	cy_api POST /v1/tasks '{"prompt":"hi"}' "$tok"
+	cy_api POST /v1/tasks '{"prompt":"hi","input_mode":"commands"}' "$tok"
 	[ "$status_code" = 201 ]
 	# A token cannot mint tokens.
 	mk "$tok" '{"name":"child"}'

@@ -67,16 +67,29 @@ create()
 	[ "$(jq -r .status <<<"$body")" = queued ]
 }
 
-@test "create: prompt mode fails at once without an inference backend" {
+@test "create: a prompt task without an inference path is refused and nothing is stored" {
+	local before
+
+	before=$(cy_psql "SELECT count(*) FROM tasks")
 	create '{"prompt":"write me a poem"}'
-	[ "$status_code" = 201 ]
-	[ "$(jq -r .status <<<"$body")" = failed ]
-	id=$(jq -r .task_id <<<"$body")
-	cy_api GET "/v1/tasks/$id/result" "" "$TOKEN"
-	[ "$status_code" = 200 ]
-	[ "$(jq -r .status <<<"$body")" = failed ]
-	[ "$(jq -r '.jobs[0].exit_code' <<<"$body")" = -1 ]
-	jq -r '.jobs[0].result' <<<"$body" | jq -e '.error | test("inference backend")'
+	[ "$status_code" = 503 ]
+	assert_output --partial "no inference path available"
+	assert_output --partial "input_mode commands or script"
+	create '{"prompt":"echo hi","input_mode":"commands","use_inference":true}'
+	[ "$status_code" = 503 ]
+	[ "$(cy_psql "SELECT count(*) FROM tasks")" = "$before" ]
+	# Garbage in the inference fields is a 400 before anything else.
+	create '{"prompt":"x","model":"no spaces allowed"}'
+	[ "$status_code" = 400 ]
+	assert_output --partial "model must be a model name"
+	create '{"prompt":"x","model":7}'
+	[ "$status_code" = 400 ]
+	create '{"prompt":"x","input_mode":"commands","model":"qwen3.5:0.8b"}'
+	[ "$status_code" = 400 ]
+	assert_output --partial "use_inference"
+	create '{"prompt":"x","input_mode":"commands","use_inference":"yes"}'
+	[ "$status_code" = 400 ]
+	assert_output --partial "use_inference must be a boolean"
 }
 
 @test "create: bad input is 400, oversized body 413" {
@@ -91,7 +104,7 @@ create()
 	create '{"prompt":"x","project_id":"not-a-uuid"}'
 	[ "$status_code" = 400 ]
 	assert_output --partial project_id
-	create '{"prompt":"x","project_id":"6f1c2d1e-0000-4000-8000-000000000000"}'
+	create '{"prompt":"x","input_mode":"commands","project_id":"6f1c2d1e-0000-4000-8000-000000000000"}'
 	[ "$status_code" = 400 ]
 	create '{"prompt":'
 	[ "$status_code" = 400 ]
@@ -193,8 +206,11 @@ create()
 		[ -n "$cursor" ] || break
 	done
 	[ "$seen" = "$all" ]
-	cy_api GET "/v1/tasks?status=failed" "" "$TOKEN"
-	[ "$(jq -r '[.tasks[].status] | unique | join(",")' <<<"$body")" = failed ]
+	create '{"prompt":"true","input_mode":"commands","task_name":"to-cancel"}'
+	cy_api POST /v1/tasks/to-cancel/cancel "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	cy_api GET "/v1/tasks?status=canceled" "" "$TOKEN"
+	[ "$(jq -r '[.tasks[].status] | unique | join(",")' <<<"$body")" = canceled ]
 	cy_api GET "/v1/tasks?status=queued&limit=200" "" "$TOKEN"
 	[ "$(jq -r '[.tasks[].status] | unique | join(",")' <<<"$body")" = queued ]
 	# Only the caller's tasks.

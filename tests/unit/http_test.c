@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "httpc.h"
 #include "httpd.h"
+#include "relay.h"
 #include "tap.h"
 #include "banned.h"
 
@@ -484,6 +485,105 @@ test_stream_stop(void)
 	pthread_join(t, NULL);
 }
 
+/*
+ * Relays (lib/relay.c): a front daemon (thread per connection, like the
+ * node's Worker API) relays /front?n=N to this file's /v1/stream and
+ * /v1/echo on the main daemon.
+ */
+static bool
+relay_stream_ok(long status, const char *ctype)
+{
+	return status == 200 && strncmp(ctype, "text/event-stream", 17) == 0;
+}
+
+static void
+h_front(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_relay_spec spec = { 0 };
+	const struct cy_relay_result *r;
+	struct cy_relay *rel;
+	const char *n = cy_req_query(req, "n");
+	char url[128];
+
+	if (n)
+		snprintf(url, sizeof(url), "%s/v1/stream?n=%s", base, n);
+	else
+		snprintf(url, sizeof(url), "%s/v1/echo", base);
+	spec.method = n ? "GET" : "POST";
+	spec.url = url;
+	spec.body = n ? NULL : req->body;
+	spec.body_len = n ? 0 : req->body_len;
+	spec.timeout_ms = 20000;
+	spec.max_body = 1 << 20;
+	spec.want_stream = relay_stream_ok;
+	spec.abort_on_cut = true;
+	rel = cy_relay_start(&spec, &err);
+	if (!rel)
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "%s", err.msg);
+	cy_relay_wait(rel);
+	if (cy_relay_state(rel) == RELAY_STREAM) {
+		cy_relay_attach(rel, cy_resp_stream(resp, 200, "text/event-stream"));
+	} else {
+		r = cy_relay_result(rel);
+		if (r->rc < 0) {
+			cy_resp_problem(resp, CY_PROBLEM_UNAVAILABLE, "%s", r->err.msg);
+		} else {
+			cy_resp_text(resp, (int)r->status, "");
+			cy_buf_add(&resp->body, r->body.buf, r->body.len);
+			resp->content_type = "application/json";
+		}
+	}
+	cy_relay_release(rel);
+}
+
+static void
+test_relay(void)
+{
+	static const struct cy_route front_routes[] = {
+		{ "GET", "/front", 0, 0, h_front },
+		{ "POST", "/front", 0, 1024, h_front },
+	};
+	struct cy_httpd_config cfg = {
+		.name = "front", .host = "127.0.0.1", .routes = front_routes, .nroutes = 2,
+		.threads = 0,
+	};
+	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
+	struct sink k = { 0, CY_BUF_INIT, 0, 0, "" };
+	struct cy_httpc_opts o = { .on_data = sink_data, .on_data_arg = &k };
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_httpd *d = cy_httpd_start(&cfg, &err);
+	char url[128];
+
+	ok(d != NULL, "front daemon starts: %s", err.msg);
+	if (!d)
+		return;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/front", cy_httpd_port(d));
+	ok(cy_httpc_request("POST", url, "{\"x\":1}", 7, NULL, &r, &err) == 0, "whole: %s",
+		err.msg);
+	is_int(r.status, 201, "whole answer: the upstream's status");
+	is_str(r.body.buf, "{\"x\":1}", "whole answer: the upstream's body");
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/front?n=5", cy_httpd_port(d));
+	ok(cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) == 0, "streamed: %s", err.msg);
+	ok(k.calls >= 3, "streamed relay: the body came in pieces (%d)", k.calls);
+	ok(strstr(k.all.buf, "data: chunk 4\n\n") != NULL, "streamed relay: all of it");
+	wait_flag(&last_prod.done);
+
+	/* The client leaves: the relay stops the upstream, whose producer learns it. */
+	cy_buf_reset(&k.all);
+	k.calls = 0;
+	k.stop_after = 1;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/front?n=-1", cy_httpd_port(d));
+	ok(cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) == -1, "client stops");
+	wait_flag(&last_prod.done);
+	ok(last_prod.done && last_prod.saw_gone, "the upstream's producer saw its client go");
+	ok(last_prod.written < 400, "and stopped early (%d writes)", last_prod.written);
+	cy_buf_release(&k.all);
+	cy_httpc_resp_release(&r);
+	cy_httpd_stop(d);
+}
+
 /* A handler that outlasts the idle timeout still gets its answer out. */
 static void
 test_slow_thread_per_conn(void)
@@ -566,6 +666,7 @@ main(void)
 	RUN_TEST(test_stream_pool);
 	RUN_TEST(test_stream_per_conn);
 	RUN_TEST(test_stream_stop);
+	RUN_TEST(test_relay);
 
 	cy_httpd_stop(d);
 	cy_httpc_thread_cleanup();

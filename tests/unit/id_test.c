@@ -103,6 +103,29 @@ test_slugs(void)
 	ok(!cy_label_valid(""), "empty label");
 }
 
+static void
+test_model_names(void)
+{
+	static const char *const good[] = { "qwen3.5:0.8b", "library/llama3.2:1b",
+		"hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M", "meta-llama/Llama-3-8B",
+		"gpt-4o", "a", "m_1", NULL };
+	static const char *const bad[] = { "", ":latest", "/abs", "a/", "a:", "a b", "a..b",
+		"a//b", "-x", ".x", "a\nb", "mod\u00e9l", "a;b", "a?b", "a@b", NULL };
+	char long_name[CY_MODEL_NAME_MAX + 2];
+	size_t i;
+
+	for (i = 0; good[i]; i++)
+		ok(cy_model_name_valid(good[i]), "model name '%s'", good[i]);
+	for (i = 0; bad[i]; i++)
+		ok(!cy_model_name_valid(bad[i]), "not a model name: '%s'", bad[i]);
+	ok(!cy_model_name_valid(NULL), "NULL model name");
+	memset(long_name, 'm', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	ok(!cy_model_name_valid(long_name), "model name over the limit");
+	long_name[CY_MODEL_NAME_MAX] = '\0';
+	ok(cy_model_name_valid(long_name), "model name at the limit");
+}
+
 int
 main(void)
 {
@@ -110,5 +133,6 @@ main(void)
 	RUN_TEST(test_slugs);
 	RUN_TEST(test_ulid);
 	RUN_TEST(test_tokens);
+	RUN_TEST(test_model_names);
 	return tap_done();
 }
