@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "id.h"
 #include "httpc.h"
 #include "inference-backend.h"
 #include "inference.h"
@@ -820,15 +821,15 @@ node_inference_url(char *out, size_t size)
 bool
 node_inference_has_model(const char *name)
 {
-	char want[INFERENCE_MODEL_MAX + 16], have[NAME_REPORT_MAX + 16];
+	char want[CY_MODEL_NAME_MAX + 16], have[NAME_REPORT_MAX + 16];
 	bool found = false;
 	json_t *v;
 	size_t i;
 
-	node_inference_model_canon(name, want, sizeof(want));
+	cy_model_name_canon(name, want, sizeof(want));
 	pthread_mutex_lock(&inf.lock);
 	json_array_foreach(inf.running ? inf.models : NULL, i, v) {
-		node_inference_model_canon(json_string_value(v), have, sizeof(have));
+		cy_model_name_canon(json_string_value(v), have, sizeof(have));
 		if (!strcmp(want, have)) {
 			found = true;
 			break;
