@@ -342,7 +342,7 @@ bool
 cy_model_name_valid(const char *name)
 {
 	const char *p = name, *slash, *colon, *last;
-	size_t len = strlen(name);
+	size_t len = name ? strlen(name) : 0;
 	bool first = true;
 
 	if (len == 0 || len > CY_MODEL_NAME_MAX)
