@@ -214,6 +214,52 @@ curl -s -m 3 '"$OLLAMA_A"'/api/version; echo "tcp=$?"'
 	wait_for test ! -e "$sock"
 }
 
+@test "prompt task: logs --follow shows the answer being written; cancel stops the backend" {
+	local id
+	fault '{"kind":"slow","path":"/api/generate","delay_ms":300,"count":1}'
+	curl -sf -X DELETE "$OLLAMA_A/_fake/requests" >/dev/null
+	cy_api POST /v1/tasks '{"prompt":"#long 40","task_name":"slow-answer"}' "$TOKEN"
+	[ "$status_code" = 201 ]
+	id=$(jq -r .task_id <<<"$body")
+	# Some of the answer is there while the task still runs.
+	partial() {
+		cy_api GET "/v1/tasks/$id/logs?follow=true" "" "$TOKEN"
+		[ "$(jq -r .stdout <<<"$body")" != "" ] &&
+			[ "$(cy_psql "SELECT status FROM tasks WHERE id = '$id'")" = running ]
+	}
+	wait_for partial
+	[[ $(jq -r .stdout <<<"$body") == tok1* ]]
+	cy_api POST "/v1/tasks/$id/cancel" "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	backend_gone() {
+		curl -sf "$OLLAMA_A/_fake/requests" | jq -e \
+			'map(select(.path == "/api/generate")) | .[-1].outcome == "client_gone"' >/dev/null
+	}
+	wait_for backend_gone
+	grep -q "event=job_cancel job_id=" "$CY_TMP/node-node-a.log"
+	[ "$(cy_psql "SELECT status FROM tasks WHERE id = '$id'")" = canceled ]
+	faults_clear
+}
+
+@test "prompt jobs: the node refuses garbage in the inference object" {
+	local conf=$CY_TMP/node-node-a/node.yaml req
+	for inf in '"x"' '{}' '{"model":"qwen3.5:0.8b"}' '{"model":"qwen3.5:0.8b","prompt":""}' \
+		'{"model":"a b","prompt":"x"}' '{"model":7,"prompt":"x"}' \
+		'{"model":"qwen3.5:0.8b","prompt":"x","timeout_seconds":-1}' \
+		'{"model":"qwen3.5:0.8b","prompt":"x","timeout_seconds":"1"}'; do
+		req="{\"version\":1,\"task_id\":\"t1\",\"job_id\":\"j1\",\"inference\":$inf}"
+		printf '%s' "$req" >"$CY_TMP/req.json"
+		run "$CY_BUILD/cynode-node" --config "$conf" --run-job "$CY_TMP/req.json"
+		[ "$status" = 1 ] || { echo "$inf: $status $output"; return 1; }
+		jq -e '.status == 400 and (.detail | test("inference"))' <<<"$output" >/dev/null ||
+			{ echo "$inf: $output"; return 1; }
+	done
+	# A sandbox job's use_inference must be a boolean.
+	printf '%s' '{"version":1,"task_id":"t1","job_id":"j2","sandbox":{"command":["true"],"use_inference":"yes"}}' >"$CY_TMP/req.json"
+	run "$CY_BUILD/cynode-node" --config "$conf" --run-job "$CY_TMP/req.json"
+	assert_output --partial "use_inference must be a boolean"
+}
+
 # fault JSON: a fault of the Ollama-API test server (see its README).
 fault()
 {
