@@ -167,7 +167,11 @@ curl -s --unix-socket /run/cynode/inference.sock -d "{\"model\":\"qwen3.5:0.8b\"
 curl -sN --unix-socket /run/cynode/inference.sock -d "{\"model\":\"llama3.2:1b\",\"messages\":[{\"role\":\"user\",\"content\":\"a b c\"}]}" http://inference/api/chat | wc -l;
 curl -s --unix-socket /run/cynode/inference.sock -H "Content-Type: application/json" -d "{\"model\":\"qwen3.5:0.8b\",\"messages\":[{\"role\":\"user\",\"content\":\"via v1\"}]}" http://inference/v1/chat/completions | jq -r ".choices[0].message.content";
 curl -s -o /dev/null -w "pull=%{http_code}\n" --unix-socket /run/cynode/inference.sock -d "{\"model\":\"x\"}" http://inference/api/pull;
-curl -s -m 3 '"$OLLAMA_A"'/api/version; echo "tcp=$?"'
+curl -s -m 3 '"$OLLAMA_A"'/api/version; echo "tcp=$?";
+curl -s --unix-socket /run/cynode/inference.sock http://inference/healthz; echo;
+echo "ollama_env=$(env | grep -c -i -e ollama -e 11434)";
+head -c 11000000 /dev/zero | tr "\\0" a >/tmp/big;
+curl -s -o /dev/null -w "big=%{http_code}\n" --unix-socket /run/cynode/inference.sock --data-binary @/tmp/big http://inference/api/generate'
 	res=$(job_run "$(jq -cn --arg c "$cmd" '{prompt:$c, input_mode:"commands", use_inference:true}')")
 	run jq -r .stdout <<<"$res"
 	assert_line "url=http+unix://%2Frun%2Fcynode%2Finference.sock"
@@ -177,6 +181,11 @@ curl -s -m 3 '"$OLLAMA_A"'/api/version; echo "tcp=$?"'
 	assert_line "pull=403"
 	# No network in the sandbox: TCP to the backend fails to connect (curl 7).
 	assert_line "tcp=7"
+	# Health over the socket; no TCP address of a backend in the environment;
+	# bodies over inference.max_request_bytes (10 MiB) refused.
+	assert_line ok
+	assert_line "ollama_env=0"
+	assert_line "big=413"
 	# The streamed /api/chat came through as several NDJSON lines.
 	[ "$(sed -n 4p <<<"$output")" -ge 3 ]
 	run jq -e '.exit_code == 0 and (.inference_usage | map(.model) | sort) ==
