@@ -319,23 +319,68 @@ cy_label_valid(const char *s)
 	return name_valid(s, "-_.");
 }
 
-bool
-cy_model_name_valid(const char *s)
+/* True for [A-Za-z0-9][A-Za-z0-9._-]* of n bytes, with no "..". */
+static bool
+model_part_valid(const char *s, size_t n)
 {
-	size_t i, n;
+	size_t i;
 
-	if (!s || !isalnum((unsigned char)s[0]))
-		return false;
-	n = strlen(s);
-	if (n > CY_MODEL_NAME_MAX || s[n - 1] == '/' || s[n - 1] == ':')
+	if (n == 0 || !isalnum((unsigned char)s[0]))
 		return false;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (!isalnum(c) && c != '.' && c != '_' && c != ':' && c != '/' && c != '-')
+		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
 			return false;
-		if (i > 0 && ((c == '.' && s[i - 1] == '.') || (c == '/' && s[i - 1] == '/')))
+		if (c == '.' && i + 1 < n && s[i + 1] == '.')
 			return false;
+	}
+	return true;
+}
+
+bool
+cy_model_name_valid(const char *name)
+{
+	const char *p = name, *slash, *colon, *last;
+	size_t len = name ? strlen(name) : 0;
+	bool first = true;
+
+	if (len == 0 || len > CY_MODEL_NAME_MAX)
+		return false;
+	last = strrchr(name, '/');
+	last = last ? last + 1 : name;
+	/* The leading parts: a registry host (with an optional :PORT) and namespaces. */
+	while (p < last) {
+		slash = strchr(p, '/');
+		colon = memchr(p, ':', (size_t)(slash - p));
+		if (colon) {
+			const char *d;
+
+			if (!first || colon + 1 == slash || slash - colon > 6)
+				return false;
+			for (d = colon + 1; d < slash; d++)
+				if (!isdigit((unsigned char)*d))
+					return false;
+		}
+		if (!model_part_valid(p, (size_t)((colon ? colon : slash) - p)))
+			return false;
+		first = false;
+		p = slash + 1;
+	}
+	/* MODEL[:TAG] */
+	colon = strchr(last, ':');
+	if (!model_part_valid(last, colon ? (size_t)(colon - last) : strlen(last)))
+		return false;
+	if (colon) {
+		const char *t = colon + 1;
+		size_t i, n = strlen(t);
+
+		if (n == 0 || n > 128 || !(isalnum((unsigned char)t[0]) || t[0] == '_'))
+			return false;
+		for (i = 0; i < n; i++)
+			if (!isalnum((unsigned char)t[i]) && t[i] != '.' && t[i] != '_' &&
+			    t[i] != '-')
+				return false;
 	}
 	return true;
 }
@@ -345,11 +390,11 @@ cy_model_name_canon(const char *name, char *out, size_t size)
 {
 	const char *last;
 
-	if (strncmp(name, "registry.ollama.ai/", 19) == 0)
+	if (!strncmp(name, "registry.ollama.ai/", 19))
 		name += 19;
-	if (strncmp(name, "library/", 8) == 0)
+	if (!strncmp(name, "library/", 8))
 		name += 8;
 	last = strrchr(name, '/');
 	last = last ? last + 1 : name;
-	snprintf(out, size, "%s%s", name, strchr(last, ':') ? "" : ":latest");
+	snprintf(out, size, strchr(last, ':') ? "%s" : "%s:latest", name);
 }

@@ -24,8 +24,9 @@ bool cy_label_valid(const char *s);
 /*
  * A model name as Ollama, llama.cpp and vLLM spell them ("qwen3.5:0.8b",
  * "library/llama3.2:1b", "hf.co/org/repo:Q4_K_M", "meta-llama/Llama-3-8B"):
- * 1 to CY_MODEL_NAME_MAX bytes of [A-Za-z0-9._:/-], starting with a letter
- * or digit, without "..", "//" or a trailing "/" or ":".
+ * [HOST[:PORT]/][NAMESPACE/...]MODEL[:TAG], each part starting with a
+ * letter or digit and made of letters, digits, '.', '_' and '-' (no ".."),
+ * the tag at most 128 bytes, the whole at most CY_MODEL_NAME_MAX bytes.
  */
 #define CY_MODEL_NAME_MAX 200
 bool cy_model_name_valid(const char *s);

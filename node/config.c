@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "id.h"
 #include "buf.h"
 #include "inference.h"
 #include "node.h"
@@ -363,7 +364,7 @@ config_check_inference(struct node_config *cfg, struct cy_error *err)
 		return cy_error_set(err, EINVAL, "inference.models lists %zu models; at most 64",
 			cfg->inf_models.n);
 	for (i = 0; i < cfg->inf_models.n; i++)
-		if (!node_inference_model_valid(cfg->inf_models.v[i]))
+		if (!cy_model_name_valid(cfg->inf_models.v[i]))
 			return cy_error_set(err, EINVAL, "inference.models[%zu] '%.80s' is not a model "
 				"name like qwen3.5:0.8b, library/llama3.2:1b or hf.co/org/repo:Q4_K_M",
 				i, cfg->inf_models.v[i]);

@@ -9,7 +9,7 @@
  * orchestrator's inference_backend decides: enabled starts exactly one
  * backend (inference-run.c), which must answer within
  * inference.startup_timeout_seconds.  The supervisor notices a child that
- * exited at once and asks /api/version every 3 s: an exit, or three failed
+ * exited at once and asks /api/version every 2 s: an exit, or three failed
  * checks in a row, mean it is
  * restarted after a backoff (1 s doubling to 60 s; back to 1 s once it
  * stayed up a minute).  The supervisor thread forks the child, so the
@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "id.h"
 #include "httpc.h"
 #include "inference-backend.h"
 #include "inference.h"
@@ -48,7 +49,7 @@
 #define PROBE_CONNECT_MS 1000
 #define TICK_MS 1000			/* supervisor checks */
 #define START_POLL_MS 200		/* checks while a started backend comes up */
-#define HEALTH_TICKS 3			/* ticks between health checks (/api/version) */
+#define HEALTH_TICKS 2			/* ticks between health checks (/api/version) */
 #define HEALTH_FAILS 3			/* failed checks in a row: the backend is dead */
 #define IDLE_PROBE_TICKS 5		/* no backend: look for one at inference.url */
 #define BACKOFF_MAX_S 60
@@ -820,15 +821,15 @@ node_inference_url(char *out, size_t size)
 bool
 node_inference_has_model(const char *name)
 {
-	char want[INFERENCE_MODEL_MAX + 16], have[NAME_REPORT_MAX + 16];
+	char want[CY_MODEL_NAME_MAX + 16], have[NAME_REPORT_MAX + 16];
 	bool found = false;
 	json_t *v;
 	size_t i;
 
-	node_inference_model_canon(name, want, sizeof(want));
+	cy_model_name_canon(name, want, sizeof(want));
 	pthread_mutex_lock(&inf.lock);
 	json_array_foreach(inf.running ? inf.models : NULL, i, v) {
-		node_inference_model_canon(json_string_value(v), have, sizeof(have));
+		cy_model_name_canon(json_string_value(v), have, sizeof(have));
 		if (!strcmp(want, have)) {
 			found = true;
 			break;

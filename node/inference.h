@@ -25,8 +25,6 @@ struct node_config;
 /* The Ollama API's port when inference.url names none. */
 #define INFERENCE_DEFAULT_PORT 11434
 #define INFERENCE_DEFAULT_URL "http://127.0.0.1:11434"
-/* Longest model name accepted (node.yaml, and names reported by a backend). */
-#define INFERENCE_MODEL_MAX 200
 
 /* --- lifecycle (manager.c, config-apply.c, main.c) --- */
 
@@ -110,19 +108,6 @@ int node_inference_parse_url(const char *url, char *host, size_t hsize, unsigned
 
 /* "HOST:PORT" (IPv6 bracketed) for OLLAMA_HOST and base URLs into out. */
 void node_inference_hostport(const char *host, unsigned port, char *out, size_t size);
-
-/*
- * True for an Ollama model name: [HOST[:PORT]/][NAMESPACE/...]MODEL[:TAG],
- * each part starting with a letter or digit and made of letters, digits,
- * '.', '_' and '-', at most INFERENCE_MODEL_MAX bytes in all.
- */
-bool node_inference_model_valid(const char *name);
-
-/*
- * The name a model is listed under: "registry.ollama.ai/" and "library/"
- * dropped, ":latest" added when there is no tag.  Into out (truncated).
- */
-void node_inference_model_canon(const char *name, char *out, size_t size);
 
 /* Progress of one streamed /api/pull, fed line by line. */
 #define INFERENCE_PULL_LAYERS 32

@@ -45,7 +45,10 @@
 #                          write $CY_TMP/node-SLUG/node.yaml (see
 #                          stack_node_config in stack.sh for the argument
 #                          forms) and print its path; picks a free port,
-#                          stored in $CY_TMP/node-SLUG/port.
+#                          stored in $CY_TMP/node-SLUG/port.  Its
+#                          inference.url and inference.ollama_path point
+#                          nowhere unless given, so a machine's own Ollama
+#                          never takes part in a test.
 #   cy_node_start [SLUG] [KEY=VAL|yaml line ...]
 #                          write the config (default slug node-01), start
 #                          build/cynode-node, wait until the node answers
@@ -197,8 +200,12 @@ cy_node_config()
 		port=$(stack_free_port) || return 1
 		echo "$port" >"$dir/port"
 	fi
+	# No test node finds or starts an Ollama of the machine's own unless the
+	# test says so (inference.url / inference.ollama_path arguments win).
 	stack_node_config "$dir/node.yaml" "$slug" "$port" "$dir" \
-		"$CY_CONTROL_URL" "$CY_PSK_FILE" "logging.level=debug" "$@" || return 1
+		"$CY_CONTROL_URL" "$CY_PSK_FILE" "logging.level=debug" \
+		'inference.url="http://127.0.0.1:1"' \
+		'inference.ollama_path="/nonexistent/cynode-tests/ollama"' "$@" || return 1
 	echo "$dir/node.yaml"
 }
 

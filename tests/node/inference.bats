@@ -140,6 +140,15 @@ backends()
 no_backends() { [ -z "$(backends "$1")" ]; }
 one_backend() { [ "$(backends "$1" | wc -l)" -eq 1 ]; }
 
+# node_up SLUG [KEY=VAL...]: cy_node_start, then wait for the config ack:
+# the node's /readyz answers before it, and inference starts before it.
+node_up()
+{
+	local slug=$1
+	cy_node_start "$@" || return 1
+	wait_log "$CY_TMP/node-$slug.log" 'event=config_acked' 30
+}
+
 # node_config SLUG: the config payload the server gives that node
 node_config()
 {
@@ -154,7 +163,7 @@ node_exited() { ! kill -0 "$1" 2>/dev/null; }
 	port=$(cy_free_port)
 	fake_bin "$CY_TMP/bin-ex"
 	fake_serve ex "$port" FAKE_OLLAMA_MODELS=qwen3.5:0.8b,llama3.2:1b
-	cy_node_start node-ex "${FAST[@]}" inference.url="\"http://127.0.0.1:$port\"" \
+	node_up node-ex "${FAST[@]}" inference.url="\"http://127.0.0.1:$port\"" \
 		inference.ollama_path="\"$CY_TMP/bin-ex/ollama\""
 	wait_snapshot node-ex '.inference.running'
 	caps=$(snapshot node-ex)
@@ -201,7 +210,7 @@ proc_args()
 	mapfile -t args < <(proc_args)
 	fake_bin "$CY_TMP/bin-proc" FAKE_OLLAMA_MODELS=qwen3.5:0.8b FAKE_OLLAMA_PULL_STEPS=40 \
 		FAKE_OLLAMA_PULLABLE=tinyllama:1.1b FAKE_OLLAMA_LOG="$CY_TMP/proc.req"
-	NODE_REGISTRATION_SECRET_TEST=leak OLLAMA_KEEP_ALIVE=7m cy_node_start node-proc "${args[@]}"
+	NODE_REGISTRATION_SECRET_TEST=leak OLLAMA_KEEP_ALIVE=7m node_up node-proc "${args[@]}"
 	jq -e '.inference_backend | .enabled and .variant == "cpu"' <<<"$(node_config node-proc)"
 	grep -q "event=inference_backend_started runtime=process url=http://127.0.0.1:$port version=0.0.0-fake" "$log"
 	# Started before the ack ("I am ready").
@@ -256,7 +265,7 @@ proc_args()
 	http_is "http://127.0.0.1:$port/api/version" 000
 	grep -q 'event=inference_backend_stopped runtime=process' "$CY_TMP/node-node-proc.log"
 	# Started again, then killed: the backend gets its parent-death signal.
-	cy_node_start node-proc "${args[@]}"
+	node_up node-proc "${args[@]}"
 	one_backend node-proc
 	kill -9 "$CY_NODE_PID"
 	wait_until 5 no_backends node-proc
@@ -266,7 +275,7 @@ proc_args()
 	local bin=$CY_TMP/bin-push tok port log=$CY_TMP/node-node-push.log
 	port=$(cy_free_port)
 	fake_bin "$bin"
-	cy_node_start node-push "${FAST[@]}" inference.url="\"http://127.0.0.1:$port\"" \
+	node_up node-push "${FAST[@]}" inference.url="\"http://127.0.0.1:$port\"" \
 		inference.ollama_path="\"$bin/ollama\""
 	one_backend node-push
 	tok=$(cy_admin_token)
@@ -321,7 +330,7 @@ proc_args()
 	local bin=$CY_TMP/bin-rq pid
 	fake_bin "$bin"
 	cp "$bin/ollama" "$bin/ollama.good"
-	cy_node_start node-rq inference.mode=require inference.url="\"http://127.0.0.1:$(cy_free_port)\"" \
+	node_up node-rq inference.mode=require inference.url="\"http://127.0.0.1:$(cy_free_port)\"" \
 		inference.ollama_path="\"$bin/ollama\""
 	one_backend node-rq
 	# From now on it cannot start: it exits at once.
@@ -347,7 +356,7 @@ proc_args()
 	port=$(cy_free_port)
 	fake_bin "$CY_TMP/bin-dis"
 	fake_serve dis "$port"
-	cy_node_start node-dis "${FAST[@]}" inference.mode=disabled \
+	node_up node-dis "${FAST[@]}" inference.mode=disabled \
 		inference.url="\"http://127.0.0.1:$port\"" inference.ollama_path="\"$CY_TMP/bin-dis/ollama\""
 	wait_snapshot node-dis '.inference.mode == "disabled"'
 	caps=$(snapshot node-dis)
@@ -363,7 +372,7 @@ proc_args()
 
 @test "label sandbox_only: the server does not enable a backend and none is started" {
 	fake_bin "$CY_TMP/bin-so"
-	cy_node_start node-so "${FAST[@]}" 'node.labels=["sandbox_only"]' \
+	node_up node-so "${FAST[@]}" 'node.labels=["sandbox_only"]' \
 		inference.url="\"http://127.0.0.1:$(cy_free_port)\"" inference.ollama_path="\"$CY_TMP/bin-so/ollama\""
 	wait_snapshot node-so '.inference.supported and (.inference.running | not)'
 	jq -e '.inference_backend.enabled == false' <<<"$(node_config node-so)"
@@ -406,7 +415,7 @@ proc_args()
 	printf '#!/bin/sh\necho "$*" >>%s/calls\n[ "$1" = rm ] && exit 0\necho "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2\nexit 125\n' \
 		"$bin" >"$bin/docker"
 	chmod 0755 "$bin/docker"
-	PATH=$bin:$PATH cy_node_start node-dock "${FAST[@]}" inference.runtime=docker \
+	PATH=$bin:$PATH node_up node-dock "${FAST[@]}" inference.runtime=docker \
 		inference.url="\"http://127.0.0.1:$(cy_free_port)\""
 	grep -E 'event=inference_backend_start_failed runtime=docker error=.*Cannot connect to the Docker daemon' "$CY_TMP/node-node-dock.log"
 	grep -q "^run -d --name cynode-ollama-node-dock -p 127.0.0.1:[0-9]*:11434 -v $CY_TMP/node-node-dock/state/ollama:/root/.ollama docker.io/ollama/ollama:latest\$" "$bin/calls"
@@ -439,7 +448,7 @@ proc_args()
 	exit 0
 	SH
 	chmod 0755 "$bin/podman"
-	PATH=$bin:$PATH cy_node_start node-pod "${FAST[@]}" inference.runtime=podman \
+	PATH=$bin:$PATH node_up node-pod "${FAST[@]}" inference.runtime=podman \
 		inference.url="\"http://127.0.0.1:$port\""
 	grep -q "^rm -f cynode-ollama-node-pod\$" "$bin/calls"
 	grep -q "^run -d --replace --name cynode-ollama-node-pod -p 127.0.0.1:$port:11434 -v $CY_TMP/node-node-pod/state/ollama:/root/.ollama docker.io/ollama/ollama:latest\$" "$bin/calls"

@@ -167,7 +167,11 @@ curl -s --unix-socket /run/cynode/inference.sock -d "{\"model\":\"qwen3.5:0.8b\"
 curl -sN --unix-socket /run/cynode/inference.sock -d "{\"model\":\"llama3.2:1b\",\"messages\":[{\"role\":\"user\",\"content\":\"a b c\"}]}" http://inference/api/chat | wc -l;
 curl -s --unix-socket /run/cynode/inference.sock -H "Content-Type: application/json" -d "{\"model\":\"qwen3.5:0.8b\",\"messages\":[{\"role\":\"user\",\"content\":\"via v1\"}]}" http://inference/v1/chat/completions | jq -r ".choices[0].message.content";
 curl -s -o /dev/null -w "pull=%{http_code}\n" --unix-socket /run/cynode/inference.sock -d "{\"model\":\"x\"}" http://inference/api/pull;
-curl -s -m 3 '"$OLLAMA_A"'/api/version; echo "tcp=$?"'
+curl -s -m 3 '"$OLLAMA_A"'/api/version; echo "tcp=$?";
+curl -s --unix-socket /run/cynode/inference.sock http://inference/healthz; echo;
+echo "ollama_env=$(env | grep -c -i -e ollama -e 11434)";
+head -c 11000000 /dev/zero | tr "\\0" a >/tmp/big;
+curl -s -o /dev/null -w "big=%{http_code}\n" --unix-socket /run/cynode/inference.sock --data-binary @/tmp/big http://inference/api/generate'
 	res=$(job_run "$(jq -cn --arg c "$cmd" '{prompt:$c, input_mode:"commands", use_inference:true}')")
 	run jq -r .stdout <<<"$res"
 	assert_line "url=http+unix://%2Frun%2Fcynode%2Finference.sock"
@@ -177,6 +181,11 @@ curl -s -m 3 '"$OLLAMA_A"'/api/version; echo "tcp=$?"'
 	assert_line "pull=403"
 	# No network in the sandbox: TCP to the backend fails to connect (curl 7).
 	assert_line "tcp=7"
+	# Health over the socket; no TCP address of a backend in the environment;
+	# bodies over inference.max_request_bytes (10 MiB) refused.
+	assert_line ok
+	assert_line "ollama_env=0"
+	assert_line "big=413"
 	# The streamed /api/chat came through as several NDJSON lines.
 	[ "$(sed -n 4p <<<"$output")" -ge 3 ]
 	run jq -e '.exit_code == 0 and (.inference_usage | map(.model) | sort) ==
@@ -212,6 +221,52 @@ curl -s -m 3 '"$OLLAMA_A"'/api/version; echo "tcp=$?"'
 	cy_api POST "/v1/tasks/$id/cancel" "" "$TOKEN"
 	# The socket goes with the job.
 	wait_for test ! -e "$sock"
+}
+
+@test "prompt task: logs --follow shows the answer being written; cancel stops the backend" {
+	local id
+	fault '{"kind":"slow","path":"/api/generate","delay_ms":300,"count":1}'
+	curl -sf -X DELETE "$OLLAMA_A/_fake/requests" >/dev/null
+	cy_api POST /v1/tasks '{"prompt":"#long 40","task_name":"slow-answer"}' "$TOKEN"
+	[ "$status_code" = 201 ]
+	id=$(jq -r .task_id <<<"$body")
+	# Some of the answer is there while the task still runs.
+	partial() {
+		cy_api GET "/v1/tasks/$id/logs?follow=true" "" "$TOKEN"
+		[ "$(jq -r .stdout <<<"$body")" != "" ] &&
+			[ "$(cy_psql "SELECT status FROM tasks WHERE id = '$id'")" = running ]
+	}
+	wait_for partial
+	[[ $(jq -r .stdout <<<"$body") == tok1* ]]
+	cy_api POST "/v1/tasks/$id/cancel" "" "$TOKEN"
+	[ "$status_code" = 200 ]
+	backend_gone() {
+		curl -sf "$OLLAMA_A/_fake/requests" | jq -e \
+			'map(select(.path == "/api/generate")) | .[-1].outcome == "client_gone"' >/dev/null
+	}
+	wait_for backend_gone
+	grep -q "event=job_cancel job_id=" "$CY_TMP/node-node-a.log"
+	[ "$(cy_psql "SELECT status FROM tasks WHERE id = '$id'")" = canceled ]
+	faults_clear
+}
+
+@test "prompt jobs: the node refuses garbage in the inference object" {
+	local conf=$CY_TMP/node-node-a/node.yaml req
+	for inf in '"x"' '{}' '{"model":"qwen3.5:0.8b"}' '{"model":"qwen3.5:0.8b","prompt":""}' \
+		'{"model":"a b","prompt":"x"}' '{"model":7,"prompt":"x"}' \
+		'{"model":"qwen3.5:0.8b","prompt":"x","timeout_seconds":-1}' \
+		'{"model":"qwen3.5:0.8b","prompt":"x","timeout_seconds":"1"}'; do
+		req="{\"version\":1,\"task_id\":\"t1\",\"job_id\":\"j1\",\"inference\":$inf}"
+		printf '%s' "$req" >"$CY_TMP/req.json"
+		run "$CY_BUILD/cynode-node" --config "$conf" --run-job "$CY_TMP/req.json"
+		[ "$status" = 1 ] || { echo "$inf: $status $output"; return 1; }
+		jq -e '.status == 400 and (.detail | test("inference"))' <<<"$output" >/dev/null ||
+			{ echo "$inf: $output"; return 1; }
+	done
+	# A sandbox job's use_inference must be a boolean.
+	printf '%s' '{"version":1,"task_id":"t1","job_id":"j2","sandbox":{"command":["true"],"use_inference":"yes"}}' >"$CY_TMP/req.json"
+	run "$CY_BUILD/cynode-node" --config "$conf" --run-job "$CY_TMP/req.json"
+	assert_output --partial "use_inference must be a boolean"
 }
 
 # fault JSON: a fault of the Ollama-API test server (see its README).

@@ -110,7 +110,8 @@ test_model_names(void)
 		"hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M", "meta-llama/Llama-3-8B",
 		"gpt-4o", "a", "m_1", NULL };
 	static const char *const bad[] = { "", ":latest", "/abs", "a/", "a:", "a b", "a..b",
-		"a//b", "-x", ".x", "a\nb", "mod\u00e9l", "a;b", "a?b", "a@b", NULL };
+		"a//b", "-x", ".x", "a\nb", "mod\u00e9l", "a;b", "a?b", "a@b", "a:b:c",
+		"host:1234567/m", NULL };
 	char long_name[CY_MODEL_NAME_MAX + 2];
 	size_t i;
 

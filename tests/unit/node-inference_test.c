@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "inference-backend.h"
+#include "id.h"
 #include "inference.h"
 #include "tap.h"
 
@@ -86,19 +87,19 @@ test_model_names(void)
 		"a//b", "-model", ".model", "model:-tag", "model:t:g", "mo del", "model\t",
 		"../model", "a/../b", "a..b", "ns/model:tag/x", "host:port/m", "host:123456/m",
 		"ns/host:1/m", "model;rm", "model$", "mödel", "a/:b", "model:.tag" };
-	char longname[INFERENCE_MODEL_MAX + 2];
+	char longname[CY_MODEL_NAME_MAX + 2];
 	unsigned i;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		ok(node_inference_model_valid(good[i]), "valid: %s", good[i]);
+		ok(cy_model_name_valid(good[i]), "valid: %s", good[i]);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ok(!node_inference_model_valid(bad[i]), "invalid: '%s'", bad[i]);
+		ok(!cy_model_name_valid(bad[i]), "invalid: '%s'", bad[i]);
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	ok(!node_inference_model_valid(longname), "longer than %d bytes: invalid",
-		INFERENCE_MODEL_MAX);
-	longname[INFERENCE_MODEL_MAX] = '\0';
-	ok(node_inference_model_valid(longname), "exactly %d bytes: valid", INFERENCE_MODEL_MAX);
+	ok(!cy_model_name_valid(longname), "longer than %d bytes: invalid",
+		CY_MODEL_NAME_MAX);
+	longname[CY_MODEL_NAME_MAX] = '\0';
+	ok(cy_model_name_valid(longname), "exactly %d bytes: valid", CY_MODEL_NAME_MAX);
 }
 
 static void
@@ -106,15 +107,15 @@ test_model_canon(void)
 {
 	char out[256];
 
-	node_inference_model_canon("llama3.2", out, sizeof(out));
+	cy_model_name_canon("llama3.2", out, sizeof(out));
 	is_str(out, "llama3.2:latest", "no tag: latest");
-	node_inference_model_canon("library/llama3.2:1b", out, sizeof(out));
+	cy_model_name_canon("library/llama3.2:1b", out, sizeof(out));
 	is_str(out, "llama3.2:1b", "library/ dropped");
-	node_inference_model_canon("registry.ollama.ai/library/qwen3.5:0.8b", out, sizeof(out));
+	cy_model_name_canon("registry.ollama.ai/library/qwen3.5:0.8b", out, sizeof(out));
 	is_str(out, "qwen3.5:0.8b", "the default registry dropped");
-	node_inference_model_canon("hf.co/x/y:Q4_K_M", out, sizeof(out));
+	cy_model_name_canon("hf.co/x/y:Q4_K_M", out, sizeof(out));
 	is_str(out, "hf.co/x/y:Q4_K_M", "other registries kept");
-	node_inference_model_canon("localhost:5000/m", out, sizeof(out));
+	cy_model_name_canon("localhost:5000/m", out, sizeof(out));
 	is_str(out, "localhost:5000/m:latest", "a registry port is not a tag");
 }
 
