@@ -54,12 +54,12 @@ conf()
 	assert_success
 	assert_output --partial "logged_in=true"
 	[ -s "$CY_TMP/helper.secret" ]
-	! grep -q '^token:' "$(conf)"
-	! grep -q '^refresh_token:' "$(conf)"
+	refute grep -q '^token:' "$(conf)"
+	refute grep -q '^refresh_token:' "$(conf)"
 	grep -q '^credential_helper:' "$(conf)"
 	grep -q '^store args=0 env=0$' "$CY_TMP/helper.log"
 	# the token is not in the helper's log, argv or environment
-	! grep -q "$(cat "$CY_TMP/helper.secret")" "$CY_TMP/helper.log"
+	refute grep -q "$(cat "$CY_TMP/helper.secret")" "$CY_TMP/helper.log"
 }
 
 @test "credential helper: get is asked once per process and only when a token is needed" {
@@ -115,7 +115,7 @@ conf()
 	# a failing helper on login: nothing is stored in the file either
 	printf 'credential_helper: %s\n' "$CY_TMP/bin/bad-helper" >"$(conf)"
 	run -3 cy_login
-	! grep -q '^token:' "$(conf)"
+	refute grep -q '^token:' "$(conf)"
 	rm -f "$(conf)"
 }
 
@@ -123,7 +123,7 @@ conf()
 	rm -rf "$CY_TMP/xdg/cynork"
 	run cy_login
 	assert_success
-	! grep -q '^gateway_url:' "$(conf)"
+	refute grep -q '^gateway_url:' "$(conf)"
 	[ "$(stat -c %a "$(conf)")" = 600 ]
 	[ "$(stat -c %a "$(dirname "$(conf)")")" = 700 ]
 	# no temporary files left next to it
@@ -159,7 +159,7 @@ conf()
 	assert_success
 	assert_output --partial "user=admin"
 	# new pair stored
-	! grep -q 'expired.or.garbage' "$(conf)"
+	refute grep -q 'expired.or.garbage' "$(conf)"
 	[ "$(sed -n 's/^refresh_token: "\(.*\)"$/\1/p' "$(conf)")" != "$rt" ]
 	# with CYNORK_TOKEN there is no refresh: a bad token is exit 3
 	CYNORK_TOKEN=garbage run -3 cynork whoami

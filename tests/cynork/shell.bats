@@ -158,8 +158,8 @@ start_shell()
 	[ "$(stat -c %a "$(dirname "$hist")")" = 700 ]
 	grep -q 'version' "$hist"
 	grep -q 'login' "$hist"
-	! grep -q "$CY_ADMIN_PASSWORD" "$hist"
-	! grep -q 'hunter2' "$hist"
+	refute grep -q "$CY_ADMIN_PASSWORD" "$hist"
+	refute grep -q 'hunter2' "$hist"
 	# A new session starts with the old history (Up recalls "quit", then "login").
 	start_shell
 	tm send-keys Up
