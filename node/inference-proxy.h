@@ -5,6 +5,7 @@
 #define CY_NODE_INFERENCE_PROXY_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "error.h"

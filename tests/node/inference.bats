@@ -175,9 +175,9 @@ node_exited() { ! kill -0 "$1" 2>/dev/null; }
 	jq -e '.inference_backend.enabled == false' <<<"$(node_config node-ex)"
 	[ ! -e "$CY_TMP/bin-ex/runs" ]
 	no_backends node-ex
-	! grep -q inference_backend_starting "$CY_TMP/node-node-ex.log"
+	! grep -q inference_backend_starting "$CY_TMP/node-node-ex.log" || false
 	grep '"path": *"/api/version"' "$CY_TMP/ex.req" | grep -q '"user_agent": *"cynode/'
-	! grep -q '"path": *"/api/pull"' "$CY_TMP/ex.req"
+	! grep -q '"path": *"/api/pull"' "$CY_TMP/ex.req" || false
 	# A model appearing and one going away change the report within a heartbeat or two.
 	curl -sf -m 5 -d '{"add":["tiny:1b"],"remove":["llama3.2:1b"]}' "http://127.0.0.1:$port/_fake/models"
 	wait_snapshot node-ex '.inference.available_models == ["qwen3.5:0.8b", "tiny:1b"]' 5
@@ -223,7 +223,7 @@ proc_args()
 	[ "$(grep -c 'event=inference_model_pull model=tinyllama:1.1b' "$log")" -le 20 ]
 	# A model already present is not pulled again; a failed pull names its model.
 	[ "$(grep -c '"path": *"/api/pull"' "$CY_TMP/proc.req")" -eq 2 ]
-	! grep '"path": *"/api/pull"' "$CY_TMP/proc.req" | grep -q qwen3.5
+	! grep '"path": *"/api/pull"' "$CY_TMP/proc.req" | grep -q qwen3.5 || false
 	wait_log "$log" 'event=inference_model_pull_failed model=library/nope:1b error="pull model manifest: file does not exist"'
 	wait_snapshot node-proc '.inference | .supported and .running and (.existing_service | not)
 		and .available_models == ["qwen3.5:0.8b", "tinyllama:1.1b"]
@@ -236,7 +236,7 @@ proc_args()
 	grep -qx "OLLAMA_HOST=127.0.0.1:$port" <<<"$env"
 	grep -qx "HOME=$CY_TMP/node-node-proc/state/ollama" <<<"$env"
 	grep -qx 'OLLAMA_KEEP_ALIVE=7m' <<<"$env"
-	! grep -q 'NODE_REGISTRATION\|CY_PSK\|JWT' <<<"$env"
+	! grep -q 'NODE_REGISTRATION\|CY_PSK\|JWT' <<<"$env" || false
 	grep -q 'event=inference_backend_output line=' "$log"
 	[ "$(wc -l <"$CY_TMP/bin-proc/runs")" -eq 1 ]
 }
@@ -364,7 +364,7 @@ proc_args()
 		running: false, available_models: [], loaded_models: []}' <<<"$caps"
 	jq -e '.inference_backend.enabled == false' <<<"$(node_config node-dis)"
 	sleep 1.2	# a few heartbeats: still the node asks the service nothing
-	! grep -q '"user_agent": *"cynode' "$CY_TMP/dis.req"
+	! grep -q '"user_agent": *"cynode' "$CY_TMP/dis.req" || false
 	[ ! -e "$CY_TMP/bin-dis/runs" ]
 	cy_node_stop node-dis
 	kill "$(cat "$CY_TMP/dis.pid")"
@@ -378,7 +378,7 @@ proc_args()
 	jq -e '.inference_backend.enabled == false' <<<"$(node_config node-so)"
 	[ ! -e "$CY_TMP/bin-so/runs" ]
 	no_backends node-so
-	! grep -q inference_backend_starting "$CY_TMP/node-node-so.log"
+	! grep -q inference_backend_starting "$CY_TMP/node-node-so.log" || false
 	cy_node_stop node-so
 }
 

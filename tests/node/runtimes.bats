@@ -147,7 +147,7 @@ oci_job()
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	! kill -0 "$pid" 2>/dev/null
+	! kill -0 "$pid" 2>/dev/null || false
 	wait || true
 	run pgrep -f 'sleep 44'
 	assert_failure

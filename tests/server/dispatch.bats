@@ -214,7 +214,7 @@ node_jwt()
 		pgrep -f 'sleep 27.5' >/dev/null || break
 		sleep 0.1
 	done
-	! pgrep -f 'sleep 27.5' >/dev/null
+	! pgrep -f 'sleep 27.5' >/dev/null || false
 	# The server sent the cancel at once, and the node killed the job: on
 	# that cancel, or on its next sync (every second here) when the sync
 	# came first; then the cancel found nothing left and the server says so.

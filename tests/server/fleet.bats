@@ -144,7 +144,7 @@ wait_running()
 	cy_node_start node-live orchestrator.heartbeat_interval_seconds=1
 	sleep 6	# longer than the TTL and a liveness check
 	[ "$(node_status node-live)" = active ]
-	! grep -q 'node_inactive.*node=node-live' "$CY_TMP/server.log"
+	! grep -q 'node_inactive.*node=node-live' "$CY_TMP/server.log" || false
 	run cynork nodes list
 	assert_output --partial "node-live"
 	kill -STOP "$(live_pid)"
@@ -355,7 +355,7 @@ wait_running()
 	cy_node_start node-en orchestrator.registration_psk_file= \
 		"orchestrator.enrollment_token_file=\"$d/token\"" orchestrator.heartbeat_interval_seconds=1
 	grep -q 'node=node-en.*auth=node_credential' "$CY_TMP/server.log"
-	! grep -q "$t" "$CY_TMP/node-node-en.log"
+	! grep -q "$t" "$CY_TMP/node-node-en.log" || false
 	cy_node_stop node-en
 }
 
@@ -404,6 +404,6 @@ wait_running()
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	! kill -0 "$pid" 2>/dev/null
+	! kill -0 "$pid" 2>/dev/null || false
 	grep -q 'was removed' "$CY_TMP/node-node-rm.log"
 }
