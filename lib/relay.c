@@ -302,3 +302,42 @@ cy_relay_release(struct cy_relay *r)
 	pthread_mutex_unlock(&r->lock);
 	relay_unref(r);
 }
+
+bool
+cy_relay_want_stream(long status, const char *ctype)
+{
+	return status == 200 && (strncmp(ctype, "text/event-stream", 17) == 0 ||
+		strncmp(ctype, "application/x-ndjson", 20) == 0);
+}
+
+void
+cy_relay_respond(struct cy_relay *r, struct cy_http_resp *resp, cy_http_error_fn fail,
+	const char *what)
+{
+	const struct cy_relay_result *res;
+	struct cy_buf msg = CY_BUF_INIT;
+	const char *ctype;
+	long st;
+
+	cy_relay_wait(r);
+	if (cy_relay_state(r) == RELAY_STREAM) {
+		st = cy_relay_status(r, &ctype);
+		cy_relay_attach(r, cy_resp_stream(resp, (int)st,
+			strncmp(ctype, "application/x-ndjson", 20) == 0 ? "application/x-ndjson" :
+			"text/event-stream"));
+		cy_resp_header(resp, "Cache-Control", "no-cache");
+	} else if ((res = cy_relay_result(r))->rc < 0) {
+		cy_log_warn("relay_failed", "upstream", what, "error", res->err.msg, NULL);
+		cy_buf_addf(&msg, "%s: %s", what, res->err.code == ETIMEDOUT ?
+			"no answer in time" : res->err.code == ECONNREFUSED ? "not reachable" :
+			res->err.msg);
+		fail(resp, res->err.code == ETIMEDOUT ? 504 : res->err.code == ECONNREFUSED ?
+			503 : 502, msg.buf);
+		cy_buf_release(&msg);
+	} else {
+		cy_resp_text(resp, (int)res->status, "");
+		cy_buf_add(&resp->body, res->body.buf, res->body.len);
+		resp->content_type = "application/json";
+	}
+	cy_relay_release(r);
+}

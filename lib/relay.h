@@ -68,6 +68,9 @@ struct cy_relay_spec {
 	void *arg;
 };
 
+/* A want_stream: a 200 answer of text/event-stream or application/x-ndjson. */
+bool cy_relay_want_stream(long status, const char *content_type);
+
 /* Starts the exchange on a new thread; NULL with err when it cannot. */
 struct cy_relay *cy_relay_start(const struct cy_relay_spec *spec, struct cy_error *err);
 enum cy_relay_state cy_relay_state(struct cy_relay *r);
@@ -83,5 +86,15 @@ long cy_relay_status(struct cy_relay *r, const char **content_type);
 void cy_relay_cancel(struct cy_relay *r);
 /* The handler is done with r: stops the upstream if it still runs unattached. */
 void cy_relay_release(struct cy_relay *r);
+/*
+ * The usual end of a handler on a thread-per-connection daemon: waits for
+ * r, then passes a streamed answer on as it comes (its status and content
+ * type), or answers with the whole one (its status, as JSON), or, when the
+ * exchange failed, calls fail(resp, status, message) with 504 (timeout),
+ * 503 (not reachable) or 502.  `what` names the upstream in messages.
+ * Releases r.
+ */
+void cy_relay_respond(struct cy_relay *r, struct cy_http_resp *resp, cy_http_error_fn fail,
+	const char *what);
 
 #endif

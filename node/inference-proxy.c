@@ -240,13 +240,6 @@ sniff_done(void *arg, const struct cy_relay_result *r)
 	free(s);
 }
 
-static bool
-proxy_want_stream(long status, const char *ctype)
-{
-	return status == 200 && (strncmp(ctype, "text/event-stream", 17) == 0 ||
-		strncmp(ctype, "application/x-ndjson", 20) == 0);
-}
-
 /* --- forwarding ------------------------------------------------------------ */
 
 /* Ollama's error shape for the native routes. */
@@ -292,11 +285,9 @@ proxy_forward(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct inference_proxy *p = req->app;
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_relay_spec spec = { 0 };
-	const struct cy_relay_result *r;
 	struct cy_relay *rel;
 	struct sniff *s;
 	char base[512], *url;
-	const char *ctype;
 
 	if (!node_inference_url(base, sizeof(base)))
 		return proxy_fail(req, resp, 503, "the node's inference backend is not running");
@@ -320,7 +311,7 @@ proxy_forward(struct cy_http_req *req, struct cy_http_resp *resp)
 	spec.body_len = req->body_len;
 	spec.timeout_ms = p->n->cfg.inf_request_timeout_s * 1000;
 	spec.max_body = ANSWER_MAX;
-	spec.want_stream = proxy_want_stream;
+	spec.want_stream = cy_relay_want_stream;
 	spec.filter = sniff_filter;
 	spec.done = sniff_done;
 	spec.abort_on_cut = true;
@@ -336,27 +327,8 @@ proxy_forward(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (relay_track(p, rel, true) < 0)
 		cy_relay_cancel(rel);
 	cy_relay_wait(rel);
-	if (cy_relay_state(rel) == RELAY_STREAM) {
-		long st = cy_relay_status(rel, &ctype);
-
-		cy_relay_attach(rel, cy_resp_stream(resp, (int)st,
-			strncmp(ctype, "text/event-stream", 17) == 0 ? "text/event-stream" :
-			"application/x-ndjson"));
-	} else {
-		r = cy_relay_result(rel);
-		if (r->rc < 0) {
-			proxy_fail(req, resp, r->err.code == ETIMEDOUT ? 504 :
-				r->err.code == ECONNREFUSED ? 503 : 502, r->err.code == ETIMEDOUT ?
-				"no answer within inference.request_timeout_seconds" :
-				"the node's inference backend failed");
-		} else {
-			cy_resp_text(resp, (int)r->status, "");
-			cy_buf_add(&resp->body, r->body.buf, r->body.len);
-			resp->content_type = "application/json";
-		}
-	}
 	relay_track(p, rel, false);
-	cy_relay_release(rel);
+	cy_relay_respond(rel, resp, req->route->error_fn, "the node's inference backend");
 }
 
 static void

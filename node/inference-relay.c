@@ -37,22 +37,13 @@ relay_done(void *arg, const struct cy_relay_result *r)
 	__atomic_sub_fetch(&relays, 1, __ATOMIC_SEQ_CST);
 }
 
-static bool
-relay_want_stream(long status, const char *ctype)
-{
-	return status == 200 && (strncmp(ctype, "text/event-stream", 17) == 0 ||
-		strncmp(ctype, "application/x-ndjson", 20) == 0);
-}
-
 void
 worker_inference_chat(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct node *n = req->app;
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_relay_spec spec = { 0 };
-	const struct cy_relay_result *r;
 	struct cy_relay *rel;
-	const char *ctype;
 	long long limit = n->cfg.inf_max_concurrency;
 	char base[512], model[256], *url;
 	json_t *body;
@@ -90,7 +81,7 @@ worker_inference_chat(struct cy_http_req *req, struct cy_http_resp *resp)
 	spec.body_len = req->body_len;
 	spec.timeout_ms = RELAY_TIMEOUT_MS;
 	spec.max_body = ANSWER_MAX;
-	spec.want_stream = relay_want_stream;
+	spec.want_stream = cy_relay_want_stream;
 	spec.done = relay_done;
 	spec.abort_on_cut = true;
 	rel = cy_relay_start(&spec, &err);
@@ -100,25 +91,5 @@ worker_inference_chat(struct cy_http_req *req, struct cy_http_resp *resp)
 		return cy_openai_fail(resp, 500, "%s", err.msg);
 	}
 	/* One thread per connection here: waiting blocks only this request. */
-	cy_relay_wait(rel);
-	if (cy_relay_state(rel) == RELAY_STREAM) {
-		long st = cy_relay_status(rel, &ctype);
-
-		cy_relay_attach(rel, cy_resp_stream(resp, (int)st, "text/event-stream"));
-		cy_resp_header(resp, "Cache-Control", "no-cache");
-	} else {
-		r = cy_relay_result(rel);
-		if (r->rc < 0) {
-			cy_log_warn("inference_relay_failed", "model", model, "error", r->err.msg,
-				NULL);
-			cy_openai_fail(resp, r->err.code == ETIMEDOUT ? 504 :
-				r->err.code == ECONNREFUSED ? 503 : 502, "the inference backend: %s",
-				r->err.code == ECONNREFUSED ? "not reachable" : r->err.msg);
-		} else {
-			cy_resp_text(resp, (int)r->status, "");
-			cy_buf_add(&resp->body, r->body.buf, r->body.len);
-			resp->content_type = "application/json";
-		}
-	}
-	cy_relay_release(rel);
+	cy_relay_respond(rel, resp, cy_openai_error, "the inference backend");
 }

@@ -293,12 +293,6 @@ chat_wake(void *arg)
 	cy_http_resume(c->susp);
 }
 
-static bool
-chat_want_stream(long status, const char *ctype)
-{
-	return status == 200 && strncmp(ctype, "text/event-stream", 17) == 0;
-}
-
 /* Checks the parts of a chat request the gateway needs; 0 or -1 (resp filled). */
 static int
 chat_check(const json_t *body, const char **model, bool *stream, struct cy_http_resp *resp)
@@ -432,7 +426,7 @@ chat_begin(struct cy_http_req *req, struct cy_http_resp *resp)
 	spec.bearer = token;
 	spec.timeout_ms = srv.cfg.inference_timeout_s * 1000;
 	spec.max_body = ANSWER_MAX;
-	spec.want_stream = chat_want_stream;
+	spec.want_stream = cy_relay_want_stream;
 	spec.filter = chat_filter;
 	spec.done = chat_done;
 	spec.wake = chat_wake;

@@ -490,10 +490,11 @@ test_stream_stop(void)
  * node's Worker API) relays /front?n=N to this file's /v1/stream and
  * /v1/echo on the main daemon.
  */
-static bool
-relay_stream_ok(long status, const char *ctype)
+static void
+front_fail(struct cy_http_resp *resp, int status, const char *msg)
 {
-	return status == 200 && strncmp(ctype, "text/event-stream", 17) == 0;
+	(void)status;
+	cy_resp_problem(resp, CY_PROBLEM_UNAVAILABLE, "%s", msg);
 }
 
 static void
@@ -501,7 +502,6 @@ h_front(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_relay_spec spec = { 0 };
-	const struct cy_relay_result *r;
 	struct cy_relay *rel;
 	const char *n = cy_req_query(req, "n");
 	char url[128];
@@ -516,25 +516,12 @@ h_front(struct cy_http_req *req, struct cy_http_resp *resp)
 	spec.body_len = n ? 0 : req->body_len;
 	spec.timeout_ms = 20000;
 	spec.max_body = 1 << 20;
-	spec.want_stream = relay_stream_ok;
+	spec.want_stream = cy_relay_want_stream;
 	spec.abort_on_cut = true;
 	rel = cy_relay_start(&spec, &err);
 	if (!rel)
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "%s", err.msg);
-	cy_relay_wait(rel);
-	if (cy_relay_state(rel) == RELAY_STREAM) {
-		cy_relay_attach(rel, cy_resp_stream(resp, 200, "text/event-stream"));
-	} else {
-		r = cy_relay_result(rel);
-		if (r->rc < 0) {
-			cy_resp_problem(resp, CY_PROBLEM_UNAVAILABLE, "%s", r->err.msg);
-		} else {
-			cy_resp_text(resp, (int)r->status, "");
-			cy_buf_add(&resp->body, r->body.buf, r->body.len);
-			resp->content_type = "application/json";
-		}
-	}
-	cy_relay_release(rel);
+	cy_relay_respond(rel, resp, front_fail, "the upstream");
 }
 
 static void
