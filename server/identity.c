@@ -10,7 +10,7 @@
 #include "banned.h"
 
 json_t *
-id_json_rows(const PGresult *res)
+identity_json_rows(const PGresult *res)
 {
 	json_t *a = json_array(), *o;
 	int i, n = PQntuples(res);
@@ -26,7 +26,7 @@ id_json_rows(const PGresult *res)
 }
 
 json_t *
-id_json_row(const PGresult *res)
+identity_json_row(const PGresult *res)
 {
 	json_t *o;
 
@@ -41,14 +41,14 @@ id_json_row(const PGresult *res)
 }
 
 void
-id_internal(struct cy_http_resp *resp, const char *what, const struct cy_error *err)
+identity_internal(struct cy_http_resp *resp, const char *what, const struct cy_error *err)
 {
 	cy_log_error("identity_internal", "step", what, "error", err->msg, NULL);
 	cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "Internal server error");
 }
 
 long long
-id_duration(const json_t *v)
+identity_duration(const json_t *v)
 {
 	static const struct {
 		char unit;
@@ -78,7 +78,7 @@ id_duration(const json_t *v)
 }
 
 bool
-id_name_ok(const char *s)
+identity_name_ok(const char *s)
 {
 	size_t i, n = s ? strlen(s) : 0;
 
@@ -95,7 +95,7 @@ id_name_ok(const char *s)
 }
 
 void
-id_secret_free(char *s)
+identity_secret_free(char *s)
 {
 	if (s) {
 		explicit_bzero(s, strlen(s));

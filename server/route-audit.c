@@ -116,19 +116,19 @@ h_audit_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	res = db_exec("audit_list", AUDIT_SQL, 9, p, &err);
 	free(prefix);
 	if (!res)
-		return id_internal(resp, "audit list", &err);
+		return identity_internal(resp, "audit list", &err);
 	n = PQntuples(res);
 	if (n > limit) {
 		/* The extra row only says that there is a next page. */
 		char *c = xasprintf("%s_%s", PQgetvalue(res, (int)limit - 1, 1),
 			PQgetvalue(res, (int)limit - 1, 2));
-		json_t *events = id_json_rows(res);
+		json_t *events = identity_json_rows(res);
 
 		json_array_remove(events, json_array_size(events) - 1);
 		o = json_pack("{s:o, s:s}", "events", events, "next_cursor", c);
 		free(c);
 	} else {
-		o = json_pack("{s:o}", "events", id_json_rows(res));
+		o = json_pack("{s:o}", "events", identity_json_rows(res));
 	}
 	PQclear(res);
 	cy_resp_json(resp, 200, o);

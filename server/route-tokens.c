@@ -117,13 +117,13 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	name = cy_json_str(body, "name");
-	if (!id_name_ok(name)) {
+	if (!identity_name_ok(name)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			"name is required: 1-64 letters, digits, '.', '_' or '-'");
 		goto out;
 	}
 	if (json_object_get(body, "ttl") && !json_is_null(json_object_get(body, "ttl"))) {
-		ttl = id_duration(json_object_get(body, "ttl"));
+		ttl = identity_duration(json_object_get(body, "ttl"));
 		if (ttl < TOKEN_TTL_MIN || ttl > TOKEN_TTL_MAX) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 				"ttl must be a duration between 60s and 366d (seconds, or like \"30d\")");
@@ -162,7 +162,7 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		}
 		goto fail;
 	}
-	o = id_json_row(res);
+	o = identity_json_row(res);
 	if (!o) {
 		cy_error_set(&err, EIO, "no token row returned");
 		goto fail;
@@ -181,7 +181,7 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	goto out;
 fail:
 	db_rollback();
-	id_internal(resp, "token create", &err);
+	identity_internal(resp, "token create", &err);
 out:
 	explicit_bzero(tok, sizeof(tok));
 	json_decref(o);
@@ -211,8 +211,8 @@ h_tokens_list(struct cy_http_req *req, struct cy_http_resp *resp)
 		"SELECT " TOKEN_JSON " FROM api_tokens t JOIN users u ON u.id = t.user_id"
 		" WHERE $1::uuid IS NULL OR t.user_id = $1 ORDER BY t.created_at, t.id", 1, p, &err);
 	if (!res)
-		return id_internal(resp, "token list", &err);
-	o = json_pack("{s:o}", "tokens", id_json_rows(res));
+		return identity_internal(resp, "token list", &err);
+	o = json_pack("{s:o}", "tokens", identity_json_rows(res));
 	PQclear(res);
 	cy_resp_json(resp, 200, o);
 }
@@ -268,5 +268,5 @@ h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp)
 	return;
 fail:
 	db_rollback();
-	id_internal(resp, "token revoke", &err);
+	identity_internal(resp, "token revoke", &err);
 }

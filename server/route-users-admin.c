@@ -73,7 +73,7 @@ target_lock(struct cy_http_req *req, struct cy_http_resp *resp, struct target *t
 	PGresult *res;
 
 	if (db_begin(&err) < 0) {
-		id_internal(resp, "user lock", &err);
+		identity_internal(resp, "user lock", &err);
 		return -1;
 	}
 	res = db_exec(cy_uuid_valid(ref) ? "users_lock_id" : "users_lock_handle",
@@ -83,7 +83,7 @@ target_lock(struct cy_http_req *req, struct cy_http_resp *resp, struct target *t
 		1, p, &err);
 	if (!res) {
 		db_rollback();
-		id_internal(resp, "user lock", &err);
+		identity_internal(resp, "user lock", &err);
 		return -1;
 	}
 	if (PQntuples(res) != 1) {
@@ -117,12 +117,12 @@ answer_user(struct cy_http_resp *resp, const char *id, int status)
 	cy_error_set(&err, EIO, "user row not found");
 	res = db_exec("users_get_json", "SELECT " USER_JSON " FROM users u WHERE u.id = $1", 1, p,
 		&err);
-	o = res ? id_json_row(res) : NULL;
+	o = res ? identity_json_row(res) : NULL;
 	if (!o || db_commit(&err) < 0) {
 		json_decref(o);
 		PQclear(res);
 		db_rollback();
-		id_internal(resp, "user answer", &err);
+		identity_internal(resp, "user answer", &err);
 		return;
 	}
 	PQclear(res);
@@ -163,7 +163,7 @@ h_users_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	password = cy_json_str(body, "password");
 	email = cy_json_str(body, "email");
 	role = cy_json_str(body, "role");
-	if (!id_name_ok(handle)) {
+	if (!identity_name_ok(handle)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			"handle is required: 1-64 letters, digits, '.', '_' or '-'");
 		goto out;
@@ -186,7 +186,7 @@ h_users_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto out;
 	}
 	if (!(hash = password_hash(password, &err))) {
-		id_internal(resp, "password hash", &err);
+		identity_internal(resp, "password hash", &err);
 		goto out;
 	}
 	cy_uuid_v4(id);
@@ -223,9 +223,9 @@ h_users_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	goto out;
 fail:
 	db_rollback();
-	id_internal(resp, "user create", &err);
+	identity_internal(resp, "user create", &err);
 out:
-	id_secret_free(hash);
+	identity_secret_free(hash);
 	json_decref(body);
 }
 
@@ -238,8 +238,8 @@ h_users_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	res = db_exec("users_list", "SELECT " USER_JSON " FROM users u ORDER BY u.handle", 0,
 		NULL, &err);
 	if (!res)
-		return id_internal(resp, "user list", &err);
-	cy_resp_json(resp, 200, json_pack("{s:o}", "users", id_json_rows(res)));
+		return identity_internal(resp, "user list", &err);
+	cy_resp_json(resp, 200, json_pack("{s:o}", "users", identity_json_rows(res)));
 	PQclear(res);
 }
 
@@ -255,8 +255,8 @@ h_users_get(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_uuid_valid(ref) ? "SELECT " USER_JSON " FROM users u WHERE u.id = $1::uuid" :
 		"SELECT " USER_JSON " FROM users u WHERE u.handle = $1", 1, p, &err);
 	if (!res)
-		return id_internal(resp, "user get", &err);
-	o = id_json_row(res);
+		return identity_internal(resp, "user get", &err);
+	o = identity_json_row(res);
 	PQclear(res);
 	if (!o)
 		return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "User not found");
@@ -300,7 +300,7 @@ set_active(struct cy_http_req *req, struct cy_http_resp *resp, bool active)
 	return;
 fail:
 	db_rollback();
-	id_internal(resp, "user set active", &err);
+	identity_internal(resp, "user set active", &err);
 }
 
 void
@@ -335,7 +335,7 @@ h_users_reset_password(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto out;
 	}
 	if (!(hash = password_hash(pw, &err))) {
-		id_internal(resp, "password hash", &err);
+		identity_internal(resp, "password hash", &err);
 		goto out;
 	}
 	if (target_lock(req, resp, &t) < 0)
@@ -360,9 +360,9 @@ h_users_reset_password(struct cy_http_req *req, struct cy_http_resp *resp)
 	goto out;
 fail:
 	db_rollback();
-	id_internal(resp, "user reset password", &err);
+	identity_internal(resp, "user reset password", &err);
 out:
-	id_secret_free(hash);
+	identity_secret_free(hash);
 	json_decref(body);
 }
 
@@ -400,7 +400,7 @@ h_users_set_role(struct cy_http_req *req, struct cy_http_resp *resp)
 	json_decref(d);
 	if (rc < 0) {
 		db_rollback();
-		id_internal(resp, "user set role", &err);
+		identity_internal(resp, "user set role", &err);
 		goto out;
 	}
 	answer_user(resp, t.id, 200);

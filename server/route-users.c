@@ -214,8 +214,8 @@ h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_resp_empty(resp, 204);
 	goto out;
 fail:
-	id_internal(resp, "change password", &err);
+	identity_internal(resp, "change password", &err);
 out:
-	id_secret_free(hash);
+	identity_secret_free(hash);
 	json_decref(body);
 }
