@@ -9,37 +9,6 @@
 #include "strnum.h"
 #include "banned.h"
 
-json_t *
-identity_json_rows(const PGresult *res)
-{
-	json_t *a = json_array(), *o;
-	int i, n = PQntuples(res);
-
-	for (i = 0; i < n; i++) {
-		o = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-		if (o && json_is_object(o))
-			json_array_append_new(a, o);
-		else
-			json_decref(o);
-	}
-	return a;
-}
-
-json_t *
-identity_json_row(const PGresult *res)
-{
-	json_t *o;
-
-	if (PQntuples(res) < 1)
-		return NULL;
-	o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	if (o && !json_is_object(o)) {
-		json_decref(o);
-		o = NULL;
-	}
-	return o;
-}
-
 void
 identity_internal(struct cy_http_resp *resp, const char *what, const struct cy_error *err)
 {

@@ -7,27 +7,9 @@
 
 #include <jansson.h>
 #include <stdbool.h>
-#include <libpq-fe.h>
 
 #include "error.h"
 #include "httpd.h"
-
-/*
- * Ends every login session of a user (their access and refresh tokens fail
- * at once) on this thread's connection; *n gets how many were active.
- * reason is an auth_sessions.revoke_reason value.
- */
-int users_revoke_sessions(const char *user_id, const char *reason, long long *n,
-	struct cy_error *err);
-
-/*
- * The rows of a statement whose first column is a JSON object built in SQL
- * (json_build_object(...)::text), as a new array.  Rows that do not parse
- * are skipped (they cannot happen: the SQL builds them).
- */
-json_t *identity_json_rows(const PGresult *res);
-/* The first such row as a new object, or NULL when there is none. */
-json_t *identity_json_row(const PGresult *res);
 
 /* Logs err and answers 500 (what names the step for the log). */
 void identity_internal(struct cy_http_resp *resp, const char *what, const struct cy_error *err);
