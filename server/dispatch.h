@@ -73,9 +73,10 @@ int store_dispatch_finish(const struct dispatch_result *r, size_t n,
 int store_dispatch_retry(const struct dispatch_job *j, const char *error, bool permanent,
 	bool counted, struct cy_error *err);
 /*
- * The running jobs of a task with their nodes (before a cancel): rows of
- * job id, worker URL, sealed token.
+ * The running jobs of a task with their nodes (before a cancel, or to ask
+ * for their logs): columns of enum dispatch_running_col.
  */
+enum dispatch_running_col { DRC_JOB_ID, DRC_TARGET_URL, DRC_TOKEN };
 PGresult *store_dispatch_running(const char *task_id, struct cy_error *err);
 /*
  * A node's sync: renews the leases of `running` jobs it still holds, and

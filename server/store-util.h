@@ -17,6 +17,12 @@
 /* SQL text rendering timestamptz column `col` as "2026-02-16T12:00:00Z". */
 #define SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
+/*
+ * The columns of a count by state (the metrics' gauges): every state of
+ * the domain, with 0 when none.
+ */
+enum state_count_col { SCC_STATE, SCC_COUNT };
+
 /* Runs a statement whose rows are not needed; 0 or -1 with err set. */
 int store_run(const char *name, const char *sql, int nparams, const char *const *params,
 	struct cy_error *err);

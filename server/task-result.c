@@ -147,8 +147,8 @@ void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot cancel the task");
 	}
 	for (i = 0; rc == 1 && running && i < PQntuples(running); i++)
-		dispatch_cancel_job(PQgetvalue(running, i, 0), PQgetvalue(running, i, 1),
-			PQgetvalue(running, i, 2));
+		dispatch_cancel_job(PQgetvalue(running, i, DRC_JOB_ID),
+			PQgetvalue(running, i, DRC_TARGET_URL), PQgetvalue(running, i, DRC_TOKEN));
 	if (running)
 		PQclear(running);
 	if (rc == 0) {
