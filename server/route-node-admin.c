@@ -18,7 +18,7 @@
 #include "json.h"
 #include "log.h"
 #include "node-payload.h"
-#include "node-view.h"
+#include "nodes.h"
 #include "server.h"
 #include "store-fleet.h"
 #include "store-nodes.h"

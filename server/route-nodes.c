@@ -10,7 +10,7 @@
 
 #include "handlers.h"
 #include "log.h"
-#include "node-view.h"
+#include "nodes.h"
 #include "store-nodes.h"
 #include "store-util.h"
 #include "strnum.h"

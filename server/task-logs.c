@@ -26,7 +26,7 @@
 #include "node-token.h"
 #include "store-tasks.h"
 #include "strnum.h"
-#include "task-routes.h"
+#include "tasks.h"
 #include "banned.h"
 
 #define CHUNK_MAX (256 * 1024)

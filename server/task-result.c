@@ -22,7 +22,7 @@
 #include "store-tasks.h"
 #include "store-util.h"
 #include "strnum.h"
-#include "task-routes.h"
+#include "tasks.h"
 #include "task-wait.h"
 #include "timeutil.h"
 #include "banned.h"

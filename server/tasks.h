@@ -3,8 +3,8 @@
  * the TaskResponse JSON of a task row and the lookup of the task named by
  * the {id} path segment with its ownership check.
  */
-#ifndef SERVER_TASK_ROUTES_H
-#define SERVER_TASK_ROUTES_H
+#ifndef SERVER_TASKS_H
+#define SERVER_TASKS_H
 
 #include <jansson.h>
 #include <libpq-fe.h>

@@ -2,8 +2,8 @@
  * The operator's JSON view of a node (route-nodes.c), shared by the node
  * list/get routes and the operator actions that answer with the node.
  */
-#ifndef SERVER_NODE_VIEW_H
-#define SERVER_NODE_VIEW_H
+#ifndef SERVER_NODES_H
+#define SERVER_NODES_H
 
 #include <jansson.h>
 #include <libpq-fe.h>

@@ -21,7 +21,7 @@
 #include "store-util.h"
 #include "strnum.h"
 #include "task-name.h"
-#include "task-routes.h"
+#include "tasks.h"
 #include "banned.h"
 
 #define ATTACHMENT_MAX 2048

@@ -32,7 +32,7 @@
 #include "log.h"
 #include "states.h"
 #include "store-tasks.h"
-#include "task-routes.h"
+#include "tasks.h"
 #include "task-wait.h"
 #include "timeutil.h"
 #include "banned.h"
