@@ -1,6 +1,9 @@
 /*
- * Helpers shared by the identity routes (route-users.c, route-tokens.c,
- * route-audit.c).
+ * Identity on the user gateway (contract section 8): login, refresh and
+ * logout, users and their passwords, API tokens and the audit log, and
+ * the helpers their route files share.  Bearer token checks are in
+ * auth.h, audit rows are written through audit.h, the SQL is in
+ * store-identity.h.
  */
 #ifndef SERVER_IDENTITY_H
 #define SERVER_IDENTITY_H
@@ -11,6 +14,34 @@
 #include "error.h"
 #include "httpd.h"
 
+/* route-auth.c: POST /v1/auth/login, /v1/auth/refresh, /v1/auth/logout */
+void h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_auth_refresh(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_auth_logout(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* route-users.c: the caller's own account and password, an admin's session revocation */
+void h_users_me(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_revoke_sessions(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* route-users-admin.c: user administration */
+void h_users_create(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_list(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_get(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_disable(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_enable(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_reset_password(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_set_role(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* route-tokens.c: API tokens */
+void h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tokens_list(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* route-audit.c: GET /v1/audit */
+void h_audit_list(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* identity.c: helpers */
 /* Logs err and answers 500 (what names the step for the log). */
 void identity_internal(struct cy_http_resp *resp, const char *what, const struct cy_error *err);
 

@@ -11,7 +11,6 @@
 
 #include "alloc.h"
 #include "auth.h"
-#include "handlers.h"
 #include "id.h"
 #include "identity.h"
 #include "store-identity.h"

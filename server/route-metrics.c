@@ -10,9 +10,9 @@
 #include <libpq-fe.h>
 #include <stdlib.h>
 
-#include "handlers.h"
 #include "log.h"
 #include "metrics.h"
+#include "nodes.h"
 #include "store-nodes.h"
 #include "store-tasks.h"
 #include "store-util.h"

@@ -13,7 +13,7 @@
 
 #include "alloc.h"
 #include "auth.h"
-#include "handlers.h"
+#include "dispatch.h"
 #include "id.h"
 #include "json.h"
 #include "log.h"

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "handlers.h"
 #include "log.h"
 #include "nodes.h"
 #include "store-nodes.h"

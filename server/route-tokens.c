@@ -15,7 +15,6 @@
 #include "audit.h"
 #include "auth.h"
 #include "db.h"
-#include "handlers.h"
 #include "id.h"
 #include "identity.h"
 #include "json.h"

@@ -17,7 +17,6 @@
 #include "auth.h"
 #include "core.h"
 #include "db.h"
-#include "handlers.h"
 #include "id.h"
 #include "identity.h"
 #include "json.h"

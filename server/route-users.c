@@ -10,7 +10,6 @@
 
 #include "auth.h"
 #include "db.h"
-#include "handlers.h"
 #include "identity.h"
 #include "json.h"
 #include "core.h"

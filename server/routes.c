@@ -9,9 +9,13 @@
  */
 #include "auth.h"
 #include "core.h"
-#include "handlers.h"
+#include "dispatch.h"
+#include "identity.h"
+#include "inference.h"
+#include "nodes.h"
 #include "openai.h"
 #include "server.h"
+#include "tasks.h"
 #include "banned.h"
 
 /* Marks a route whose body limit is the configured MAX_REQUEST_BODY_MB. */

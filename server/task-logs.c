@@ -19,7 +19,6 @@
 #include "alloc.h"
 #include "buf.h"
 #include "dispatch.h"
-#include "handlers.h"
 #include "httpc.h"
 #include "json.h"
 #include "log.h"
