@@ -5,7 +5,8 @@
  * /v1/nodes/{register,config,capability} routes too; the control plane
  * serves only the node-facing routes.  /healthz and /readyz are answered by
  * lib/httpd.c before these tables.  Rows are matched in order, so literal
- * paths come before {param} ones.
+ * paths come before {param} ones.  Which file serves each route, and where
+ * every other kind of thing in server/ lives: server/README.md.
  */
 #include "auth.h"
 #include "core.h"
