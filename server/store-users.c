@@ -244,6 +244,7 @@ store_admin_create(const char *hash, struct cy_error *err)
 {
 	const char *p[2];
 	PGresult *res;
+	int rc = -1;
 
 	if (db_begin(err) < 0)
 		return -1;
@@ -252,28 +253,21 @@ store_admin_create(const char *hash, struct cy_error *err)
 		"INSERT INTO users (handle, role) VALUES ('admin', 'admin')"
 		" ON CONFLICT (handle) DO NOTHING"
 		" RETURNING id", 0, NULL, err);
-	if (!res)
-		goto fail;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		db_rollback();
-		return 0;
-	}
-	p[0] = PQgetvalue(res, 0, 0);
-	p[1] = hash;
-	if (store_run("boot_admin_cred", SQL_PASSWORD_INSERT, 2, p, err) < 0 ||
-	    store_run("boot_admin_audit",
-		"INSERT INTO auth_audit_log (event_type, user_id, subject_handle, success,"
-		" reason) VALUES ('user_created', $1, 'admin', true, 'bootstrap')", 1, p,
-		err) < 0) {
-		PQclear(res);
-		goto fail;
+	if (res && PQntuples(res) == 0) {
+		rc = 0;
+	} else if (res) {
+		p[0] = PQgetvalue(res, 0, 0);
+		p[1] = hash;
+		if (store_run("boot_admin_cred", SQL_PASSWORD_INSERT, 2, p, err) == 0 &&
+		    store_run("boot_admin_audit",
+			"INSERT INTO auth_audit_log (event_type, user_id, subject_handle, success,"
+			" reason) VALUES ('user_created', $1, 'admin', true, 'bootstrap')", 1, p,
+			err) == 0)
+			rc = 1;
 	}
 	PQclear(res);
-	if (db_commit(err) < 0)
-		return -1;
-	return 1;
-fail:
+	if (rc == 1)
+		return db_commit(err) < 0 ? -1 : 1;
 	db_rollback();
-	return -1;
+	return rc;
 }
