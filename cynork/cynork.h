@@ -263,7 +263,7 @@ int models_get(struct ctx *c, long timeout_ms, json_t **out);
 /* The model ids of a /v1/models answer, sorted: a new array of strings. */
 json_t *models_ids(const json_t *res);
 
-/* cmd-auth.c, shared with cmd-user.c (issue 3) */
+/* cmd-auth.c, shared with cmd-user.c */
 /* Prompts on stderr and reads one line (echo off for secrets on a terminal). */
 char *prompt(const char *label, bool secret);
 /* All of stdin as a password, one trailing newline stripped; NULL when too long. */
