@@ -152,6 +152,10 @@ bool opt_set(const struct parsed *p, const char *name);
 size_t opt_list(const struct parsed *p, const char *name, const char *const **out);
 /* Prints "cynork: error: ..." to stderr and returns code. */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An impossible state (a programming error): says where and aborts. */
+#define BUG(...) cynork_bug(__FILE__, __LINE__, __VA_ARGS__)
+void cynork_bug(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
 void note(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool out_json(const struct ctx *c);
 bool out_name(const struct ctx *c);
