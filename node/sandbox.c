@@ -128,6 +128,14 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 }
 
 void
+sandbox_result_init(struct sandbox_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->out = (struct cy_buf)CY_BUF_INIT;
+	res->err = (struct cy_buf)CY_BUF_INIT;
+}
+
+void
 sandbox_result_release(struct sandbox_result *res)
 {
 	cy_buf_release(&res->out);

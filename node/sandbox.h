@@ -143,6 +143,8 @@ void sb_etc_stop(void);
 /* For the unit test: the per-file and total byte limits. */
 void sb_etc_set_limits(long long file_max, long long total_max);
 
+/* An empty result: no output yet, status completed, exit code 0. */
+void sandbox_result_init(struct sandbox_result *res);
 void sandbox_result_release(struct sandbox_result *res);
 /*
  * Reads the job's stdout and stderr (each capped at max while reading) and
