@@ -9,7 +9,10 @@
  *	  -w /workspace --label cynodeai.task_id=.. --label cynodeai.job_id=..
  *	  -e KEY ... IMAGE ARGV...
  *
- * The engine's default seccomp profile applies.  Environment values reach
+ * rendered from the job's plan (sandbox-plan.c): what the plan holds that
+ * an engine does itself (the root, /proc, /dev, a private /dev/shm) or
+ * cannot express is said where it is rendered.  The engine's default
+ * seccomp profile applies.  Environment values reach
  * the engine through its own environment (`-e KEY` without a value), so
  * they never show on a command line.  Output is read through pipes and
  * capped like bwrap's; a timeout or cancel runs `<engine> kill` on the
@@ -19,7 +22,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,7 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "config.h"
+#include "sandbox-plan.h"
 #include "sandbox.h"
 #include "banned.h"
 
@@ -138,109 +140,163 @@ oci_kill_cb(void *arg)
 	oci_kill_container(arg);
 }
 
+/* A cgroup limit as engine flags. */
 static void
-add(struct cy_strlist *l, const char *s)
+oci_render_cgroup(struct sb_argv *a, const struct sb_op *op)
 {
-	l->v = xreallocarray(l->v, l->n + 2, sizeof(char *));
-	l->v[l->n++] = xstrdup(s);
-	l->v[l->n] = NULL;
+	if (op->resource == SB_CG_MEMORY) {
+		sb_argv_addf(a, "--memory=%lldm", op->value);
+		sb_argv_addf(a, "--memory-swap=%lldm", op->value);
+	} else if (op->resource == SB_CG_PIDS) {
+		sb_argv_addf(a, "--pids-limit=%lld", op->value);
+	} else if (op->resource == SB_CG_CPU) {
+		sb_argv_addf(a, "--cpus=%lld.%03lld", op->value / 1000, op->value % 1000);
+	}
 }
 
-static void __attribute__((format(printf, 2, 3)))
-addf(struct cy_strlist *l, const char *fmt, ...)
+/*
+ * The end of the command line: the engine's process limit held within the
+ * node's own (the engine's default may exceed what the node may set),
+ * labels naming the job, the image and the command.
+ */
+static void
+oci_render_exec(struct sb_argv *a, const struct sb_plan *p, const struct sb_op *op,
+	long long nproc_max)
 {
-	char buf[4200];
-	va_list ap;
+	char **v;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	add(l, buf);
+	if (nproc_max > 0)
+		sb_argv_addf(a, "--ulimit=nproc=%lld", nproc_max);
+	sb_argv_addf(a, "--label=cynodeai.task_id=%s", p->job->task_id);
+	sb_argv_addf(a, "--label=cynodeai.job_id=%s", p->job->job_id);
+	sb_argv_add(a, "--", p->job->image, NULL);
+	for (v = op->argv; *v; v++)
+		sb_argv_add(a, *v, NULL);
+}
+
+/* Appends the engine flags of one operation, and the client's environment. */
+static void
+oci_render_op(struct sb_argv *a, struct sb_argv *envp, const struct sb_plan *p,
+	const struct sb_op *op, long long nproc_max)
+{
+	switch (op->type) {
+	case SB_OP_NAMESPACES:
+		sb_argv_add(a, op->value ? "--network=host" : "--network=none", "--ipc=private",
+			NULL);
+		break;
+	case SB_OP_USER:
+		sb_argv_addf(a, "--user=%u:%u", (unsigned)op->uid, (unsigned)op->gid);
+		break;
+	case SB_OP_HOSTNAME:
+		sb_argv_addf(a, "--hostname=%s", op->dest);
+		break;
+	case SB_OP_BIND_RO:
+	case SB_OP_BIND_RW:
+		sb_argv_addf(a, "--volume=%s:%s:%s", op->source, op->dest,
+			op->type == SB_OP_BIND_RO ? "ro" : "rw");
+		break;
+	case SB_OP_DEV_BIND:
+		sb_argv_addf(a, "--device=%s", op->source);
+		break;
+	case SB_OP_TMPFS:
+		/* --ipc=private gives the container a private /dev/shm of its own. */
+		if (strcmp(op->dest, "/dev/shm"))
+			sb_argv_addf(a, "--tmpfs=%s:rw,nosuid,nodev,size=%lldm,mode=%o", op->dest,
+				op->value > 0 ? op->value : 256, op->perms);
+		break;
+	case SB_OP_REMOUNT_RO:
+		/* The engine's /dev is its own. */
+		if (!strcmp(op->dest, "/"))
+			sb_argv_add(a, "--read-only", NULL);
+		break;
+	case SB_OP_CHDIR:
+		sb_argv_addf(a, "--workdir=%s", op->dest);
+		break;
+	case SB_OP_CLEARENV:
+		sb_argv_add(envp, "PATH=/usr/local/bin:/usr/bin:/bin", NULL);
+		break;
+	case SB_OP_SETENV:
+		/* The value goes through the client's environment, never its argv; PATH is the image's. */
+		if (strcmp(op->source, "PATH")) {
+			sb_argv_addf(a, "--env=%s", op->source);
+			sb_argv_addf(envp, "%s=%s", op->source, op->dest);
+		}
+		break;
+	case SB_OP_CAP_DROP_ALL:
+		sb_argv_add(a, "--cap-drop=ALL", NULL);
+		break;
+	case SB_OP_NO_NEW_PRIVS:
+		sb_argv_add(a, "--security-opt=no-new-privileges", NULL);
+		break;
+	case SB_OP_RLIMIT:
+		/* The file size limit is left to the engine. */
+		if (op->resource == RLIMIT_CORE)
+			sb_argv_addf(a, "--ulimit=core=%lld", op->value);
+		else if (op->resource == RLIMIT_NOFILE)
+			sb_argv_addf(a, "--ulimit=nofile=%lld", op->value);
+		break;
+	case SB_OP_CGROUP:
+		oci_render_cgroup(a, op);
+		break;
+	case SB_OP_EXEC:
+		oci_render_exec(a, p, op, nproc_max);
+		break;
+	default:
+		/*
+		 * The engine makes the root from the image, /proc, /dev and the
+		 * mount points itself, and applies its default seccomp profile;
+		 * a container has no parent-death signal or session option.
+		 */
+		break;
+	}
+}
+
+void
+sb_render_oci(const struct sb_plan *p, const char *bin, long long nproc_max,
+	struct sb_argv *argv, struct sb_argv *envp)
+{
+	size_t i;
+
+	sb_argv_add(argv, bin, "run", "--rm", NULL);
+	sb_argv_addf(argv, "--name=cynode-%s", p->job->job_id);
+	for (i = 0; i < p->n; i++)
+		oci_render_op(argv, envp, p, &p->ops[i], nproc_max);
+}
+
+/* The node's hard process limit, or 0 when it has none. */
+static long long
+oci_nproc_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
+		return (long long)rl.rlim_max;
+	return 0;
 }
 
 static int
 oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result *res,
 	struct cy_error *err)
 {
-	struct cy_strlist argv = { NULL, 0 }, envp = { NULL, 0 };
+	const struct sb_plan_opts opts = { .runtime = engine, .image_root = true };
+	struct sb_argv argv = SB_ARGV_INIT, envp = SB_ARGV_INIT;
 	struct oci_running r = { NULL, engine, (char *)job->job_id, -1, 0 };
 	struct cy_buf status = CY_BUF_INIT;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, ws = 0, i;
 	char *bin = oci_find(engine);
+	struct sb_plan plan;
 	bool timed_out;
 	int ret = -1;
 
-	memset(res, 0, sizeof(*res));
-	res->out = (struct cy_buf)CY_BUF_INIT;
-	res->err = (struct cy_buf)CY_BUF_INIT;
-	if (!bin)
-		return cy_error_set(err, ENOENT, "%s is not installed", engine);
-	if (!job->image || !strcmp(job->image, "host")) {
-		free(bin);
-		return cy_error_set(err, EINVAL, "the %s runtime needs an OCI image", engine);
+	sandbox_result_init(res);
+	sb_plan_init(&plan, job, &opts);
+	if (!bin) {
+		cy_error_set(err, ENOENT, "%s is not installed", engine);
+		goto out;
 	}
-	add(&argv, bin);
-	add(&argv, "run");
-	add(&argv, "--rm");
-	addf(&argv, "--name=cynode-%s", job->job_id);
-	add(&argv, job->share_net ? "--network=host" : "--network=none");
-	add(&argv, "--read-only");
-	add(&argv, "--cap-drop=ALL");
-	add(&argv, "--security-opt=no-new-privileges");
-	add(&argv, "--user=65534:65534");
-	add(&argv, "--hostname=sandbox");
-	add(&argv, "--ipc=private");
-	addf(&argv, "--tmpfs=/tmp:rw,nosuid,nodev,size=%lldm,mode=1777",
-		job->limits.tmp_mb > 0 ? job->limits.tmp_mb : 256);
-	if (job->limits.pids > 0)
-		addf(&argv, "--pids-limit=%lld", job->limits.pids);
-	if (job->limits.mem_mb > 0) {
-		addf(&argv, "--memory=%lldm", job->limits.mem_mb);
-		addf(&argv, "--memory-swap=%lldm", job->limits.mem_mb);
-	}
-	if (job->limits.cpu_milli > 0) {
-		char c[64];
-
-		snprintf(c, sizeof(c), "--cpus=%lld.%03lld", job->limits.cpu_milli / 1000,
-			job->limits.cpu_milli % 1000);
-		add(&argv, c);
-	}
-	if (job->limits.nofile > 0)
-		addf(&argv, "--ulimit=nofile=%lld", job->limits.nofile);
-	add(&argv, "--ulimit=core=0");
-	{
-		/* The engine's default nproc may exceed what the node may set. */
-		struct rlimit rl;
-
-		if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
-			addf(&argv, "--ulimit=nproc=%llu", (unsigned long long)rl.rlim_max);
-	}
-	for (i = 0; job->devices && job->devices[i]; i++)
-		addf(&argv, "--device=%s", job->devices[i]);
-	addf(&argv, "--volume=%s/workspace:/workspace:rw", job->job_dir);
-	addf(&argv, "--volume=%s/job:/job:rw", job->job_dir);
-	/* The job's inference socket (issue 12); its network stays none. */
-	if (job->inference_dir)
-		addf(&argv, "--volume=%s:" SANDBOX_INFERENCE_DIR ":rw", job->inference_dir);
-	add(&argv, "--workdir=/workspace");
-	addf(&argv, "--label=cynodeai.task_id=%s", job->task_id);
-	addf(&argv, "--label=cynodeai.job_id=%s", job->job_id);
-	add(&envp, "PATH=/usr/local/bin:/usr/bin:/bin");
-	for (i = 0; job->env && job->env[i]; i++) {
-		const char *eq = strchr(job->env[i], '=');
-		char *k;
-
-		if (!eq || !strncmp(job->env[i], "PATH=", 5))
-			continue;
-		k = xstrndup(job->env[i], (size_t)(eq - job->env[i]));
-		addf(&argv, "--env=%s", k);
-		free(k);
-		add(&envp, job->env[i]);
-	}
-	add(&argv, "--");
-	add(&argv, job->image);
-	for (i = 0; job->argv[i]; i++)
-		add(&argv, job->argv[i]);
+	if (sb_plan_build(&plan, err) < 0)
+		goto out;
+	sb_render_oci(&plan, bin, oci_nproc_max(), &argv, &envp);
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		cy_error_errno(err, "creating pipes");
 		goto out;
@@ -306,14 +362,17 @@ oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result
 	}
 	ret = 0;
 out:
+	if (ret < 0)
+		sandbox_result_release(res);
 	for (i = 0; i < 2; i++) {
 		if (outp[i] >= 0)
 			close(outp[i]);
 		if (errp[i] >= 0)
 			close(errp[i]);
 	}
-	cy_strlist_free(&argv);
-	cy_strlist_free(&envp);
+	sb_argv_release(&argv);
+	sb_argv_release(&envp);
+	sb_plan_release(&plan);
 	cy_buf_release(&status);
 	free(bin);
 	return ret;

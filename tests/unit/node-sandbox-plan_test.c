@@ -2,9 +2,10 @@
  * Unit tests for node/sandbox-plan.c and the runtimes' renderers: plans
  * built from sample jobs (an image directory, the host image with and
  * without the prepared /etc, devices, host network, the inference socket,
- * limits) rendered as bwrap's argument list and compared with the expected
- * one word for word; the faults sb_plan_validate finds, in built plans and
- * in plans put together by hand.
+ * limits) rendered as bwrap's argument list and as podman's and docker's
+ * command line and environment, and compared with the expected ones word
+ * for word (no engine needs to be installed); the faults sb_plan_validate
+ * finds, in built plans and in plans put together by hand.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -227,6 +228,103 @@ test_bwrap_inference_devices_net(void)
 	free(got);
 }
 
+/* Builds job's plan for an engine and renders it: "ARGV || ENVP", or "ERROR: msg". */
+static char *
+oci_of(const char *engine, const struct sandbox_job *job, long long nproc_max)
+{
+	const struct sb_plan_opts opts = { .runtime = engine, .image_root = true };
+	struct sb_argv a = SB_ARGV_INIT, e = SB_ARGV_INIT;
+	struct cy_error err = CY_ERROR_INIT;
+	char bin[64], *s, *sa, *se;
+	struct sb_plan p;
+
+	snprintf(bin, sizeof(bin), "/usr/bin/%s", engine);
+	sb_plan_init(&p, job, &opts);
+	if (sb_plan_build(&p, &err) < 0) {
+		sb_plan_release(&p);
+		if (asprintf(&s, "ERROR: %s", err.msg) < 0)
+			abort();
+		return s;
+	}
+	sb_render_oci(&p, bin, nproc_max, &a, &e);
+	sa = join(&a);
+	se = join(&e);
+	if (asprintf(&s, "%s || %s", sa, se) < 0)
+		abort();
+	free(sa);
+	free(se);
+	sb_argv_release(&a);
+	sb_argv_release(&e);
+	sb_plan_release(&p);
+	return s;
+}
+
+static void
+test_podman(void)
+{
+	struct sandbox_job job;
+	char want[4096], *got;
+
+	sample_job(&job);
+	job.image = "docker.io/library/busybox:latest";
+	got = oci_of("podman", &job, 4096);
+	snprintf(want, sizeof(want),
+		"/usr/bin/podman|run|--rm|--name=cynode-j1|--network=none|--ipc=private|"
+		"--user=65534:65534|--hostname=sandbox|"
+		"--tmpfs=/tmp:rw,nosuid,nodev,size=16m,mode=1777|"
+		"--volume=%s/workspace:/workspace:rw|--volume=%s/job:/job:rw|"
+		"--read-only|--workdir=/workspace|--env=FOO|--env=EMPTY|"
+		"--cap-drop=ALL|--security-opt=no-new-privileges|"
+		"--ulimit=core=0|--ulimit=nofile=1024|--memory=128m|--memory-swap=128m|"
+		"--pids-limit=32|--cpus=1.500|--ulimit=nproc=4096|"
+		"--label=cynodeai.task_id=t1|--label=cynodeai.job_id=j1|"
+		"--|docker.io/library/busybox:latest|/bin/sh|-c|echo hi || "
+		"PATH=/usr/local/bin:/usr/bin:/bin|FOO=bar baz|EMPTY=", job_dir, job_dir);
+	is_str(got, want, "podman: flags in plan order, values only in the environment");
+	free(got);
+}
+
+static void
+test_docker(void)
+{
+	static char *devices[] = { "/dev/null", NULL };
+	static char *env[] = { "PATH=/opt/bin", "HOME=/workspace", NULL };
+	struct sandbox_job job;
+	char *got;
+
+	sample_job(&job);
+	job.image = "alpine:3";
+	job.share_net = true;
+	job.devices = devices;
+	job.env = env;
+	job.inference_dir = "/var/lib/cynode/mounts/j1/run";
+	job.job_dir = "/nonexistent/j1";
+	memset(&job.limits, 0, sizeof(job.limits));
+	got = oci_of("docker", &job, 0);
+	is_str(got, "/usr/bin/docker|run|--rm|--name=cynode-j1|--network=host|--ipc=private|"
+		"--user=65534:65534|--hostname=sandbox|--device=/dev/null|"
+		"--tmpfs=/tmp:rw,nosuid,nodev,size=256m,mode=1777|"
+		"--volume=/nonexistent/j1/workspace:/workspace:rw|"
+		"--volume=/nonexistent/j1/job:/job:rw|"
+		"--volume=/var/lib/cynode/mounts/j1/run:/run/cynode:rw|"
+		"--read-only|--workdir=/workspace|--env=HOME|"
+		"--cap-drop=ALL|--security-opt=no-new-privileges|--ulimit=core=0|"
+		"--label=cynodeai.task_id=t1|--label=cynodeai.job_id=j1|"
+		"--|alpine:3|/bin/sh|-c|echo hi || "
+		"PATH=/usr/local/bin:/usr/bin:/bin|HOME=/workspace",
+		"docker: host network, a device, the inference socket, /tmp of 256 MB, "
+		"the job's PATH left to the image; sources by path, not opened");
+	free(got);
+	job.image = NULL;
+	got = oci_of("docker", &job, 0);
+	is_str(got, "ERROR: the docker runtime needs an OCI image", "no image");
+	free(got);
+	job.image = "host";
+	got = oci_of("podman", &job, 0);
+	is_str(got, "ERROR: the podman runtime needs an OCI image", "not the host image");
+	free(got);
+}
+
 /* The limits stay out of bwrap's options: the node applies them. */
 static void
 test_plan_limits(void)
@@ -418,6 +516,8 @@ main(void)
 	RUN_TEST(test_bwrap_host);
 	RUN_TEST(test_bwrap_prepared_etc);
 	RUN_TEST(test_bwrap_inference_devices_net);
+	RUN_TEST(test_podman);
+	RUN_TEST(test_docker);
 	RUN_TEST(test_plan_limits);
 	RUN_TEST(test_build_faults);
 	RUN_TEST(test_validate_by_hand);
