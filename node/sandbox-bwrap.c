@@ -53,19 +53,6 @@
 /* bwrap's command line names its argument file by number. */
 _Static_assert(SB_FD_ARGS == 7, "bwrap_argv passes --args 7");
 
-enum { KILLED_NONE, KILLED_CANCEL, KILLED_SHUTDOWN };
-
-struct running {
-	struct running *next;
-	char *job_id;
-	pid_t pid;
-	int killed;
-	struct sb_cgroup *cg;
-};
-
-static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct running *running_list;
-
 /* The compiled seccomp program, built once. */
 static pthread_once_t seccomp_once = PTHREAD_ONCE_INIT;
 static struct cy_buf seccomp_bpf = CY_BUF_INIT;
@@ -358,33 +345,9 @@ bwrap_child(const struct child_setup *cs)
 	_exit(127);
 }
 
-static void
-running_add(struct running *r)
-{
-	pthread_mutex_lock(&running_lock);
-	r->next = running_list;
-	running_list = r;
-	pthread_mutex_unlock(&running_lock);
-}
-
-static void
-running_del(struct running *r)
-{
-	struct running **pp;
-
-	pthread_mutex_lock(&running_lock);
-	for (pp = &running_list; *pp; pp = &(*pp)->next) {
-		if (*pp == r) {
-			*pp = r->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&running_lock);
-}
-
 /* SIGKILLs the whole sandbox: bwrap's process group and its cgroup. */
 static void
-running_kill(struct running *r)
+running_kill(struct sb_running *r)
 {
 	kill(-r->pid, SIGKILL);
 	kill(r->pid, SIGKILL);
@@ -392,49 +355,29 @@ running_kill(struct running *r)
 		sb_cgroup_kill(r->cg);
 }
 
-/* sandbox_collect's callbacks: has the job been killed; kill it now. */
-static bool
-running_killed(void *arg)
-{
-	struct running *r = arg;
-	bool k;
-
-	pthread_mutex_lock(&running_lock);
-	k = r->killed != KILLED_NONE;
-	pthread_mutex_unlock(&running_lock);
-	return k;
-}
-
+/* sandbox_collect's callback: kill the job now. */
 static void
 running_kill_cb(void *arg)
 {
 	running_kill(arg);
 }
 
-
+/*
+ * How the run ended: bwrap's status fd names the command's pid once it
+ * started, so without it bwrap's stderr says why the launch failed.
+ */
 static void
-bwrap_status(const struct sandbox_job *job, struct running *r, const struct sb_cgroup *cg,
-	bool timed_out, int ws, const struct cy_buf *status, struct sandbox_result *res)
+bwrap_status(const struct sandbox_job *job, const struct sb_running *r,
+	const struct sb_cgroup *cg, bool timed_out, int ws, const struct cy_buf *status,
+	struct sandbox_result *res)
 {
-	char msg[256];
+	struct sb_outcome o = { .timed_out = timed_out, .killed = r->killed };
 
-	res->oom = sb_cgroup_oom(cg);
-	res->pids_hit = sb_cgroup_pids_hit(cg);
-	if (timed_out) {
-		res->status = SANDBOX_TIMEOUT;
-		res->exit_code = -1;
-		snprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n",
-			job->timeout_s);
-		sandbox_note(res, job->max_output, msg);
-	} else if (r->killed == KILLED_CANCEL) {
-		res->status = SANDBOX_CANCELED;
-		res->exit_code = -1;
-		sandbox_note(res, job->max_output, "cynode: killed: job canceled\n");
-	} else if (r->killed) {
-		res->status = SANDBOX_FAILED;
-		res->exit_code = -1;
-		sandbox_note(res, job->max_output, "cynode: killed: the node is shutting down\n");
-	} else if (!strstr(status->buf, "child-pid")) {
+	o.oom = sb_cgroup_oom(cg);
+	o.pids_hit = sb_cgroup_pids_hit(cg);
+	o.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
+	o.launch_failed = !timed_out && !r->killed && !strstr(status->buf, "child-pid");
+	if (o.launch_failed) {
 		struct cy_buf m = CY_BUF_INIT;
 
 		cy_buf_addstr(&m, "sandbox launch failed: ");
@@ -443,29 +386,8 @@ bwrap_status(const struct sandbox_job *job, struct running *r, const struct sb_c
 			cy_buf_addstr(&m, "cannot execute " BWRAP_PATH);
 		cy_buf_release(&res->err);
 		res->err = m;
-		res->status = SANDBOX_FAILED;
-		res->exit_code = -1;
-	} else if (WIFEXITED(ws)) {
-		res->exit_code = WEXITSTATUS(ws);
-		res->status = res->exit_code ? SANDBOX_FAILED : SANDBOX_COMPLETED;
-	} else {
-		res->exit_code = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
-		res->status = SANDBOX_FAILED;
 	}
-	if (res->oom) {
-		if (res->status == SANDBOX_COMPLETED)
-			res->status = SANDBOX_FAILED;
-		if (res->exit_code == 0)
-			res->exit_code = 137;
-		snprintf(msg, sizeof(msg), "cynode: killed: out of memory (memory limit %lld MB)\n",
-			job->limits.mem_mb);
-		sandbox_note(res, job->max_output, msg);
-	}
-	if (res->pids_hit) {
-		snprintf(msg, sizeof(msg), "cynode: the job reached its process limit "
-			"(%lld processes); further forks failed\n", job->limits.pids);
-		sandbox_note(res, job->max_output, msg);
-	}
+	sandbox_finish(res, &o, job);
 }
 
 /* The NUL-separated bwrap arguments for --args. */
@@ -589,7 +511,7 @@ bwrap_launch_release(struct bwrap_launch *l)
 static int
 bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_error *err)
 {
-	struct running r = { NULL, (char *)job->job_id, -1, 0, NULL };
+	struct sb_running r = { .runtime = "bwrap", .job_id = job->job_id, .pid = -1 };
 	struct bwrap_launch l;
 	int ret = -1, ws = 0;
 	bool timed_out;
@@ -612,14 +534,14 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	if (job->on_start)
 		job->on_start(job->on_start_arg, r.pid);
 	r.cg = &l.cg;
-	running_add(&r);
+	sb_running_add(&r);
 	timed_out = sandbox_collect(l.outp[0], l.errp[0], l.stp[0], job->timeout_s,
-		job->max_output, res, &l.status, running_killed, running_kill_cb, &r, job->live);
+		job->max_output, res, &l.status, sb_running_killed, running_kill_cb, &r, job->live);
 	if (timed_out || r.killed)
 		running_kill(&r);
 	while (waitpid(r.pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	running_del(&r);
+	sb_running_del(&r);
 	/* Whatever escaped bwrap's process group is still in the cgroup. */
 	sb_cgroup_kill(&l.cg);
 	res->ended = time(NULL);
@@ -635,34 +557,13 @@ out:
 static int
 bwrap_kill(const char *job_id)
 {
-	struct running *r;
-	int found = -1;
-
-	pthread_mutex_lock(&running_lock);
-	for (r = running_list; r; r = r->next) {
-		if (!strcmp(r->job_id, job_id)) {
-			if (!r->killed)
-				r->killed = KILLED_CANCEL;
-			running_kill(r);
-			found = 0;
-		}
-	}
-	pthread_mutex_unlock(&running_lock);
-	return found;
+	return sb_running_stop("bwrap", job_id, SB_KILLED_CANCEL, running_kill);
 }
 
 static void
 bwrap_kill_all(void)
 {
-	struct running *r;
-
-	pthread_mutex_lock(&running_lock);
-	for (r = running_list; r; r = r->next) {
-		if (!r->killed)
-			r->killed = KILLED_SHUTDOWN;
-		running_kill(r);
-	}
-	pthread_mutex_unlock(&running_lock);
+	sb_running_stop("bwrap", NULL, SB_KILLED_SHUTDOWN, running_kill);
 }
 
 /* Runs /bin/true in a throwaway job directory under mount_root. */

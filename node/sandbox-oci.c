@@ -20,7 +20,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,17 +34,6 @@
 #include "sandbox-plan.h"
 #include "sandbox.h"
 #include "banned.h"
-
-struct oci_running {
-	struct oci_running *next;
-	const char *engine;
-	char *job_id;
-	pid_t pid;
-	int killed;		/* 1 cancel, 2 shutdown */
-};
-
-static pthread_mutex_t oci_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct oci_running *oci_list;
 
 /* The engine binary on PATH (or /usr/bin, /usr/local/bin), or NULL. */
 static char *
@@ -109,10 +97,11 @@ oci_command(const char *bin, const char *a1, const char *a2, const char *a3, int
 	return -1;
 }
 
+/* Stops the container (`<engine> kill`) and kills the client. */
 static void
-oci_kill_container(struct oci_running *r)
+oci_kill_container(struct sb_running *r)
 {
-	char *bin = oci_find(r->engine), name[200];
+	char *bin = oci_find(r->runtime), name[200];
 
 	snprintf(name, sizeof(name), "cynode-%s", r->job_id);
 	if (bin) {
@@ -122,18 +111,7 @@ oci_kill_container(struct oci_running *r)
 	kill(-r->pid, SIGKILL);
 }
 
-static bool
-oci_killed(void *arg)
-{
-	struct oci_running *r = arg;
-	bool k;
-
-	pthread_mutex_lock(&oci_lock);
-	k = r->killed != 0;
-	pthread_mutex_unlock(&oci_lock);
-	return k;
-}
-
+/* sandbox_collect's callback: kill the job now. */
 static void
 oci_kill_cb(void *arg)
 {
@@ -274,13 +252,35 @@ oci_nproc_max(void)
 	return 0;
 }
 
+/*
+ * How the run ended.  The client's exit status is the command's, but for
+ * the engine's own failure codes (the container never ran the command);
+ * the engine does not say whether its memory limit killed the command.
+ */
+static void
+oci_status(const struct sandbox_job *job, const struct sb_running *r, bool timed_out, int ws,
+	struct sandbox_result *res)
+{
+	struct sb_outcome o = { .timed_out = timed_out, .killed = r->killed,
+		.timeout_bare = true };
+
+	o.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+	o.launch_failed = !timed_out && !r->killed && o.exit_code >= 125 && o.exit_code <= 127;
+	if (o.launch_failed)
+		sandbox_note(res, job->max_output, "cynode: sandbox launch failed\n");
+	sandbox_finish(res, &o, job);
+	if (res->exit_code == 137 && job->limits.mem_mb > 0)
+		sandbox_note(res, job->max_output, "cynode: killed by SIGKILL "
+			"(the memory limit, if it was reached)\n");
+}
+
 static int
 oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result *res,
 	struct cy_error *err)
 {
 	const struct sb_plan_opts opts = { .runtime = engine, .image_root = true };
 	struct sb_argv argv = SB_ARGV_INIT, envp = SB_ARGV_INIT;
-	struct oci_running r = { NULL, engine, (char *)job->job_id, -1, 0 };
+	struct sb_running r = { .runtime = engine, .job_id = job->job_id, .pid = -1 };
 	struct cy_buf status = CY_BUF_INIT;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, ws = 0, i;
 	char *bin = oci_find(engine);
@@ -310,56 +310,16 @@ oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result
 	close(outp[1]);
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
-	pthread_mutex_lock(&oci_lock);
-	r.next = oci_list;
-	oci_list = &r;
-	pthread_mutex_unlock(&oci_lock);
+	sb_running_add(&r);
 	timed_out = sandbox_collect(outp[0], errp[0], -1, job->timeout_s, job->max_output, res,
-		&status, oci_killed, oci_kill_cb, &r, job->live);
+		&status, sb_running_killed, oci_kill_cb, &r, job->live);
 	if (timed_out || r.killed)
 		oci_kill_container(&r);
 	while (waitpid(r.pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	pthread_mutex_lock(&oci_lock);
-	{
-		struct oci_running **pp;
-
-		for (pp = &oci_list; *pp; pp = &(*pp)->next) {
-			if (*pp == &r) {
-				*pp = r.next;
-				break;
-			}
-		}
-	}
-	pthread_mutex_unlock(&oci_lock);
+	sb_running_del(&r);
 	res->ended = time(NULL);
-	if (timed_out) {
-		res->status = SANDBOX_TIMEOUT;
-		res->exit_code = -1;
-		sandbox_note(res, job->max_output, "cynode: killed: timeout\n");
-	} else if (r.killed == 1) {
-		res->status = SANDBOX_CANCELED;
-		res->exit_code = -1;
-		sandbox_note(res, job->max_output, "cynode: killed: job canceled\n");
-	} else if (r.killed) {
-		res->status = SANDBOX_FAILED;
-		res->exit_code = -1;
-		sandbox_note(res, job->max_output, "cynode: killed: the node is shutting down\n");
-	} else if (WIFEXITED(ws) && WEXITSTATUS(ws) >= 125 && WEXITSTATUS(ws) <= 127) {
-		/* The engine's own failure codes: the container never ran the command. */
-		res->status = SANDBOX_FAILED;
-		res->exit_code = -1;
-		sandbox_note(res, job->max_output, "cynode: sandbox launch failed\n");
-	} else if (WIFEXITED(ws)) {
-		res->exit_code = WEXITSTATUS(ws);
-		res->status = res->exit_code ? SANDBOX_FAILED : SANDBOX_COMPLETED;
-		if (res->exit_code == 137 && job->limits.mem_mb > 0)
-			sandbox_note(res, job->max_output, "cynode: killed by SIGKILL "
-				"(the memory limit, if it was reached)\n");
-	} else {
-		res->status = SANDBOX_FAILED;
-		res->exit_code = -1;
-	}
+	oci_status(job, &r, timed_out, ws, res);
 	ret = 0;
 out:
 	if (ret < 0)
@@ -378,25 +338,17 @@ out:
 	return ret;
 }
 
-static int
-oci_kill(const char *engine, const char *job_id, int how)
+/* Asks the client to stop (it kills the container when it sees why). */
+static void
+oci_signal(struct sb_running *r)
 {
-	struct oci_running *r, *hit[64];
-	int n = 0, i;
+	kill(-r->pid, SIGTERM);
+}
 
-	pthread_mutex_lock(&oci_lock);
-	for (r = oci_list; r && n < 64; r = r->next) {
-		if (!strcmp(r->engine, engine) && (!job_id || !strcmp(r->job_id, job_id))) {
-			if (!r->killed)
-				r->killed = how;
-			hit[n++] = r;
-		}
-	}
-	/* The runs wait for their list entry under the lock, so hit[] stays valid. */
-	for (i = 0; i < n; i++)
-		kill(-hit[i]->pid, SIGTERM);
-	pthread_mutex_unlock(&oci_lock);
-	return n ? 0 : -1;
+static int
+oci_kill(const char *engine, const char *job_id, enum sb_killed how)
+{
+	return sb_running_stop(engine, job_id, how, oci_signal);
 }
 
 static int
@@ -442,13 +394,13 @@ podman_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_
 static int
 podman_kill(const char *job_id)
 {
-	return oci_kill("podman", job_id, 1);
+	return oci_kill("podman", job_id, SB_KILLED_CANCEL);
 }
 
 static void
 podman_kill_all(void)
 {
-	oci_kill("podman", NULL, 2);
+	oci_kill("podman", NULL, SB_KILLED_SHUTDOWN);
 }
 
 static int
@@ -466,13 +418,13 @@ docker_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_
 static int
 docker_kill(const char *job_id)
 {
-	return oci_kill("docker", job_id, 1);
+	return oci_kill("docker", job_id, SB_KILLED_CANCEL);
 }
 
 static void
 docker_kill_all(void)
 {
-	oci_kill("docker", NULL, 2);
+	oci_kill("docker", NULL, SB_KILLED_SHUTDOWN);
 }
 
 const struct sandbox_runtime sandbox_podman = {

@@ -93,23 +93,33 @@ join(const struct sb_argv *a)
 	return s;
 }
 
+/* Builds p: NULL, or "ERROR: msg" with p released. */
+static char *
+build_fault(struct sb_plan *p)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	char *s;
+
+	if (sb_plan_build(p, &err) == 0)
+		return NULL;
+	sb_plan_release(p);
+	if (asprintf(&s, "ERROR: %s", err.msg) < 0)
+		abort();
+	return s;
+}
+
 /* Builds job's plan for bwrap and renders it: the joined options, or "ERROR: msg". */
 static char *
 bwrap_of(const struct sandbox_job *job)
 {
 	static const struct sb_plan_opts opts = { .runtime = "bwrap", .binds_by_fd = true };
-	struct cy_error err = CY_ERROR_INIT;
 	struct sb_argv a = SB_ARGV_INIT;
 	struct sb_plan p;
 	char *s;
 
 	sb_plan_init(&p, job, &opts);
-	if (sb_plan_build(&p, &err) < 0) {
-		sb_plan_release(&p);
-		if (asprintf(&s, "ERROR: %s", err.msg) < 0)
-			abort();
+	if ((s = build_fault(&p)))
 		return s;
-	}
 	sb_render_bwrap(&p, &a);
 	s = join(&a);
 	sb_argv_release(&a);
@@ -234,18 +244,13 @@ oci_of(const char *engine, const struct sandbox_job *job, long long nproc_max)
 {
 	const struct sb_plan_opts opts = { .runtime = engine, .image_root = true };
 	struct sb_argv a = SB_ARGV_INIT, e = SB_ARGV_INIT;
-	struct cy_error err = CY_ERROR_INIT;
 	char bin[64], *s, *sa, *se;
 	struct sb_plan p;
 
 	snprintf(bin, sizeof(bin), "/usr/bin/%s", engine);
 	sb_plan_init(&p, job, &opts);
-	if (sb_plan_build(&p, &err) < 0) {
-		sb_plan_release(&p);
-		if (asprintf(&s, "ERROR: %s", err.msg) < 0)
-			abort();
+	if ((s = build_fault(&p)))
 		return s;
-	}
 	sb_render_oci(&p, bin, nproc_max, &a, &e);
 	sa = join(&a);
 	se = join(&e);
