@@ -8,8 +8,8 @@
  * new /proc and /dev, the job's devices, a private size-limited /tmp,
  * writable /workspace and /job, the job's inference socket directory at
  * /run/cynode, a private /dev/shm, then /dev and / read-only; /workspace
- * as working directory; a cleared environment holding only the job's
- * variables; no capabilities, no_new_privs, the seccomp filter; rlimits
+ * as working directory; a cleared environment holding only a fixed PATH,
+ * HOME, the job's variables and the node's own; no capabilities, no_new_privs, the seccomp filter; rlimits
  * and cgroup limits; the command.  sb_plan_validate checks the whole list
  * before a runtime renders any of it.
  */
@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "inference-proxy.h"
 #include "node.h"
 #include "sandbox-plan.h"
 #include "banned.h"
@@ -275,23 +276,38 @@ plan_job_mounts(struct sb_plan *p, const struct sandbox_job *job, struct cy_erro
 	return 0;
 }
 
-/* The cleared environment and the job's variables. */
+/*
+ * The environment: cleared, then a fixed PATH, HOME, the job's variables
+ * and the node's own, which a job never sets.
+ */
 static void
 plan_env(struct sb_plan *p, const struct sandbox_job *job)
 {
-	size_t i;
+	static const char *const node_vars[] = { "CYNODE_TASK_ID", "CYNODE_JOB_ID",
+		"CYNODE_WORKSPACE_DIR", "INFERENCE_PROXY_URL", NULL };
+	size_t i, k;
 
 	sb_plan_add(p, SB_OP_CLEARENV, NULL, NULL);
+	sb_plan_add(p, SB_OP_SETENV, "PATH", "/usr/local/bin:/usr/bin:/bin");
+	sb_plan_add(p, SB_OP_SETENV, "HOME", "/workspace");
 	for (i = 0; job->env && job->env[i]; i++) {
 		const char *eq = strchr(job->env[i], '=');
-		char *k;
+		char *name;
 
 		if (!eq)
 			continue;
-		k = xstrndup(job->env[i], (size_t)(eq - job->env[i]));
-		sb_plan_add(p, SB_OP_SETENV, k, eq + 1);
-		free(k);
+		name = xstrndup(job->env[i], (size_t)(eq - job->env[i]));
+		for (k = 0; node_vars[k] && strcmp(name, node_vars[k]); k++)
+			;
+		if (!node_vars[k])
+			sb_plan_add(p, SB_OP_SETENV, name, eq + 1);
+		free(name);
 	}
+	sb_plan_add(p, SB_OP_SETENV, "CYNODE_TASK_ID", job->task_id);
+	sb_plan_add(p, SB_OP_SETENV, "CYNODE_JOB_ID", job->job_id);
+	sb_plan_add(p, SB_OP_SETENV, "CYNODE_WORKSPACE_DIR", "/workspace");
+	if (job->inference_dir)
+		sb_plan_add(p, SB_OP_SETENV, "INFERENCE_PROXY_URL", INFERENCE_PROXY_URL);
 }
 
 /* Appends a limit operation of type t on resource. */

@@ -45,7 +45,7 @@ struct sandbox_job {
 	const char *task_id;
 	const char *job_id;
 	char **argv;		/* NULL-terminated */
-	char **env;		/* "KEY=VALUE", NULL-terminated, already filtered */
+	char **env;		/* the request's "KEY=VALUE", NULL-terminated, or NULL */
 	const char *image;	/* the image name (podman/docker pull it) */
 	const char *rootfs;	/* bwrap: image directory, NULL = the host's /usr etc. */
 	const char *job_dir;	/* <mount_root>/<job_id>, with workspace/ and job/ */

@@ -2,10 +2,11 @@
  * Unit tests for node/sandbox-plan.c and the runtimes' renderers: plans
  * built from sample jobs (an image directory, the host image with and
  * without the prepared /etc, devices, host network, the inference socket,
- * limits) rendered as bwrap's argument list and as podman's and docker's
- * command line and environment, and compared with the expected ones word
- * for word (no engine needs to be installed); the faults sb_plan_validate
- * finds, in built plans and in plans put together by hand.
+ * limits, the job's variables and the node's own) rendered as bwrap's
+ * argument list and as podman's and docker's command line and environment,
+ * and compared with the expected ones word for word (no engine needs to be
+ * installed); the faults sb_plan_validate finds, in built plans and in
+ * plans put together by hand.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -56,7 +57,8 @@ make_tree(void)
 static void
 sample_job(struct sandbox_job *job)
 {
-	static char *env[] = { "FOO=bar baz", "EMPTY=", "NOEQUALS", NULL };
+	static char *env[] = { "FOO=bar baz", "EMPTY=", "NOEQUALS", "CYNODE_JOB_ID=evil",
+		"INFERENCE_PROXY_URL=http://evil", NULL };
 
 	memset(job, 0, sizeof(*job));
 	job->task_id = "t1";
@@ -74,6 +76,15 @@ sample_job(struct sandbox_job *job)
 	job->limits.pids = 32;
 	job->limits.cpu_milli = 1500;
 }
+
+/*
+ * bwrap's environment for sample_job: a fixed PATH, HOME, the job's
+ * variables but the node's own names, then the node's own.
+ */
+#define ENV_BWRAP "--clearenv|--setenv|PATH|/usr/local/bin:/usr/bin:/bin|" \
+	"--setenv|HOME|/workspace|--setenv|FOO|bar baz|--setenv|EMPTY||" \
+	"--setenv|CYNODE_TASK_ID|t1|--setenv|CYNODE_JOB_ID|j1|" \
+	"--setenv|CYNODE_WORKSPACE_DIR|/workspace|"
 
 /* The vector as one string, words separated by '|'. */
 static char *
@@ -153,8 +164,7 @@ test_bwrap_image(void)
 		"--size|16777216|--perms|1777|--tmpfs|/tmp|"
 		"--bind-fd|4|/workspace|--bind-fd|5|/job|"
 		"--size|16777216|--perms|1777|--tmpfs|/dev/shm|"
-		"--remount-ro|/dev|--remount-ro|/|--chdir|/workspace|"
-		"--clearenv|--setenv|FOO|bar baz|--setenv|EMPTY||"
+		"--remount-ro|/dev|--remount-ro|/|--chdir|/workspace|" ENV_BWRAP
 		"--cap-drop|ALL|--seccomp|6|--json-status-fd|3", rootfs);
 	is_str(got, want, "an image directory: its entries but proc, tmp, workspace");
 	free(got);
@@ -231,10 +241,11 @@ test_bwrap_inference_devices_net(void)
 		"--bind-fd|4|/workspace|--bind-fd|5|/job|"
 		"--dir|/run|--bind-fd|9|/run/cynode|"
 		"--size|16777216|--perms|1777|--tmpfs|/dev/shm|"
-		"--remount-ro|/dev|--remount-ro|/|--chdir|/workspace|"
-		"--clearenv|--setenv|FOO|bar baz|--setenv|EMPTY||"
+		"--remount-ro|/dev|--remount-ro|/|--chdir|/workspace|" ENV_BWRAP
+		"--setenv|INFERENCE_PROXY_URL|http+unix://%2Frun%2Fcynode%2Finference.sock|"
 		"--cap-drop|ALL|--seccomp|6|--json-status-fd|3",
-		"devices, then the inference socket directory from fd 9 under an empty /run");
+		"devices, then the inference socket directory from fd 9 under an empty /run "
+		"and its URL");
 	free(got);
 }
 
@@ -278,13 +289,16 @@ test_podman(void)
 		"--user=65534:65534|--hostname=sandbox|"
 		"--tmpfs=/tmp:rw,nosuid,nodev,size=16m,mode=1777|"
 		"--volume=%s/workspace:/workspace:rw|--volume=%s/job:/job:rw|"
-		"--read-only|--workdir=/workspace|--env=FOO|--env=EMPTY|"
+		"--read-only|--workdir=/workspace|--env=HOME|--env=FOO|--env=EMPTY|"
+		"--env=CYNODE_TASK_ID|--env=CYNODE_JOB_ID|--env=CYNODE_WORKSPACE_DIR|"
 		"--cap-drop=ALL|--security-opt=no-new-privileges|"
 		"--ulimit=core=0|--ulimit=nofile=1024|--memory=128m|--memory-swap=128m|"
 		"--pids-limit=32|--cpus=1.500|--ulimit=nproc=4096|"
 		"--label=cynodeai.task_id=t1|--label=cynodeai.job_id=j1|"
 		"--|docker.io/library/busybox:latest|/bin/sh|-c|echo hi || "
-		"PATH=/usr/local/bin:/usr/bin:/bin|FOO=bar baz|EMPTY=", job_dir, job_dir);
+		"PATH=/usr/local/bin:/usr/bin:/bin|HOME=/workspace|FOO=bar baz|EMPTY=|"
+		"CYNODE_TASK_ID=t1|CYNODE_JOB_ID=j1|CYNODE_WORKSPACE_DIR=/workspace",
+		job_dir, job_dir);
 	is_str(got, want, "podman: flags in plan order, values only in the environment");
 	free(got);
 }
@@ -293,7 +307,7 @@ static void
 test_docker(void)
 {
 	static char *devices[] = { "/dev/null", NULL };
-	static char *env[] = { "PATH=/opt/bin", "HOME=/workspace", NULL };
+	static char *env[] = { "PATH=/opt/bin", "HOME=/x", NULL };
 	struct sandbox_job job;
 	char *got;
 
@@ -312,13 +326,17 @@ test_docker(void)
 		"--volume=/nonexistent/j1/workspace:/workspace:rw|"
 		"--volume=/nonexistent/j1/job:/job:rw|"
 		"--volume=/var/lib/cynode/mounts/j1/run:/run/cynode:rw|"
-		"--read-only|--workdir=/workspace|--env=HOME|"
+		"--read-only|--workdir=/workspace|--env=HOME|--env=HOME|--env=CYNODE_TASK_ID|"
+		"--env=CYNODE_JOB_ID|--env=CYNODE_WORKSPACE_DIR|--env=INFERENCE_PROXY_URL|"
 		"--cap-drop=ALL|--security-opt=no-new-privileges|--ulimit=core=0|"
 		"--label=cynodeai.task_id=t1|--label=cynodeai.job_id=j1|"
 		"--|alpine:3|/bin/sh|-c|echo hi || "
-		"PATH=/usr/local/bin:/usr/bin:/bin|HOME=/workspace",
+		"PATH=/usr/local/bin:/usr/bin:/bin|HOME=/workspace|HOME=/x|CYNODE_TASK_ID=t1|"
+		"CYNODE_JOB_ID=j1|CYNODE_WORKSPACE_DIR=/workspace|"
+		"INFERENCE_PROXY_URL=http+unix://%2Frun%2Fcynode%2Finference.sock",
 		"docker: host network, a device, the inference socket, /tmp of 256 MB, "
-		"the job's PATH left to the image; sources by path, not opened");
+		"the job's PATH left to the image, its HOME after the node's; sources by "
+		"path, not opened");
 	free(got);
 	job.image = NULL;
 	got = oci_of("docker", &job, 0);
