@@ -1,5 +1,5 @@
 /*
- * cynork audit list (admin, issue 3): admin actions and auth events,
+ * cynork audit list (admin): admin actions and auth events,
  * newest first, filtered by source, actor, action and time range.
  * --since and --until take an RFC 3339 time or a duration meaning that
  * long ago ("1h").

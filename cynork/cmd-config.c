@@ -1,5 +1,5 @@
 /*
- * cynork config push|get|status (issue 4; spec/cli.md section 11): pushes a
+ * cynork config push|get|status (spec/cli.md section 11): pushes a
  * node configuration document (YAML or JSON: the policy, constraints and
  * inference_backend parts of the node configuration payload) to some nodes
  * or the whole fleet, shows the stored document, and lists each node's

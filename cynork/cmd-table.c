@@ -12,17 +12,17 @@ extern const struct cmd cmd_version, cmd_status, cmd_login, cmd_logout, cmd_whoa
 extern const struct cmd cmd_auth_login, cmd_auth_logout, cmd_auth_whoami, cmd_auth_refresh;
 extern const struct cmd cmd_task_create, cmd_task_list, cmd_task_get, cmd_task_result;
 extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list, cmd_nodes_get;
-/* Node fleet (issue 4): cmd-nodes.c, cmd-config.c */
+/* Node fleet: cmd-nodes.c, cmd-config.c */
 extern const struct cmd cmd_nodes_drain, cmd_nodes_undrain, cmd_nodes_enable, cmd_nodes_disable;
 extern const struct cmd cmd_nodes_remove, cmd_nodes_enroll;
 extern const struct cmd cmd_config_push, cmd_config_get, cmd_config_status;
-/* issue 3: identity and access */
+/* identity and access */
 extern const struct cmd cmd_token_create, cmd_token_list, cmd_token_revoke;
 extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_disable;
 extern const struct cmd cmd_user_enable, cmd_user_reset_password, cmd_user_set_role;
 extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_list;
 extern const struct cmd cmd_task_wait;
-/* issue 12: inference */
+/* inference */
 extern const struct cmd cmd_chat, cmd_models_list;
 
 static const struct cmd grp_auth = { "auth", NULL, "log in and out, show the session", NULL, NULL,
@@ -33,7 +33,7 @@ static const struct cmd grp_nodes = { "nodes", "node", "worker nodes", NULL, NUL
 	NULL };
 static const struct cmd grp_config = { "config", NULL, "push configuration to nodes (admin)",
 	NULL, NULL, 0, 0, 0, NULL, NULL };
-/* issue 3 */
+/* identity and access */
 static const struct cmd grp_token = { "token", "tokens", "API tokens for CI", NULL, NULL, 0, 0, 0,
 	NULL, NULL };
 static const struct cmd grp_user = { "user", "users", "user accounts and roles (admin)", NULL, NULL,
@@ -62,7 +62,7 @@ const struct cmd *const cmd_table[] = {
 	&cmd_task_cancel,
 	&cmd_task_logs,
 	&cmd_task_wait,
-	/* issue 12 */
+	/* inference */
 	&cmd_chat,
 	&grp_models,
 	&cmd_models_list,
@@ -79,7 +79,7 @@ const struct cmd *const cmd_table[] = {
 	&cmd_config_push,
 	&cmd_config_get,
 	&cmd_config_status,
-	/* issue 3 */
+	/* identity and access */
 	&grp_token,
 	&cmd_token_create,
 	&cmd_token_list,
@@ -96,7 +96,7 @@ const struct cmd *const cmd_table[] = {
 	&cmd_user_passwd,
 	&grp_audit,
 	&cmd_audit_list,
-	/* issue 6: the shell, completion scripts, help (engine commands) */
+	/* the shell, completion scripts, help (engine commands) */
 	&cmd_shell,
 	&cmd_completion,
 	&cmd_help,

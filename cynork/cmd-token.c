@@ -1,5 +1,5 @@
 /*
- * cynork token create|list|revoke: API tokens for CI (issue 3).  The token
+ * cynork token create|list|revoke: API tokens for CI.  The token
  * is printed once, by create, and never stored by cynork; CI passes it in
  * CYNORK_TOKEN (or any client as "Authorization: Bearer cyn_...").
  */

@@ -1,6 +1,6 @@
 /*
  * cynork user create|list|get|disable|enable|reset-password|set-role|
- * revoke-sessions (admin, issue 3).  A user is named by handle or id.
+ * revoke-sessions (admin).  A user is named by handle or id.
  * Passwords never come from the command line: a prompt with echo off, or
  * --password-stdin.
  */

@@ -45,6 +45,19 @@ fail(int code, const char *fmt, ...)
 }
 
 void
+cynork_bug(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "cynork: BUG: %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+void
 note(struct ctx *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -85,7 +98,10 @@ opt_get(const struct parsed *p, const char *name)
 {
 	int i = opt_index(p->cmd->opts, name);
 
-	return i < 0 ? NULL : p->val[i];
+	/* A name not in the command's table is a typo in the code, never input. */
+	if (i < 0)
+		BUG("command '%s' has no option '--%s'", p->cmd->path, name);
+	return p->val[i];
 }
 
 bool
@@ -99,10 +115,8 @@ opt_list(const struct parsed *p, const char *name, const char *const **out)
 {
 	int i = opt_index(p->cmd->opts, name);
 
-	if (i < 0) {
-		*out = NULL;
-		return 0;
-	}
+	if (i < 0)
+		BUG("command '%s' has no option '--%s'", p->cmd->path, name);
 	*out = p->list[i];
 	return p->nlist[i];
 }

@@ -152,6 +152,10 @@ bool opt_set(const struct parsed *p, const char *name);
 size_t opt_list(const struct parsed *p, const char *name, const char *const **out);
 /* Prints "cynork: error: ..." to stderr and returns code. */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An impossible state (a programming error): says where and aborts. */
+#define BUG(...) cynork_bug(__FILE__, __LINE__, __VA_ARGS__)
+void cynork_bug(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
 void note(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool out_json(const struct ctx *c);
 bool out_name(const struct ctx *c);
@@ -263,7 +267,7 @@ int models_get(struct ctx *c, long timeout_ms, json_t **out);
 /* The model ids of a /v1/models answer, sorted: a new array of strings. */
 json_t *models_ids(const json_t *res);
 
-/* cmd-auth.c, shared with cmd-user.c (issue 3) */
+/* cmd-auth.c, shared with cmd-user.c */
 /* Prompts on stderr and reads one line (echo off for secrets on a terminal). */
 char *prompt(const char *label, bool secret);
 /* All of stdin as a password, one trailing newline stripped; NULL when too long. */

@@ -1,7 +1,8 @@
 /*
- * cynode-node: the worker node daemon.  Parses the command line, loads
- * node.yaml, sets up logging, the state directory and signal handling, then
- * hands over to the node manager (manager.c).  Also offers --check-config
+ * cynode-node: the worker node daemon.  main() is a list of named steps:
+ * parse the command line, load node.yaml, set up logging, the state
+ * directory and signal handling, start the result sync and hand over to
+ * the node manager (manager.c), which follows the contract's startup order.  Also offers --check-config
  * (validate and print the effective configuration) and the hidden
  * --run-job FILE, which runs one RunJobRequest through the same validation
  * and sandbox code as the Worker API and prints the RunJobResponse.
@@ -25,8 +26,8 @@
 #include "node.h"
 #include "sandbox.h"
 #include "strnum.h"
-#include "version.h"
 #include "fsutil.h"
+#include "version.h"
 #include "banned.h"
 
 static void
@@ -154,8 +155,19 @@ setup_logging(const struct node_config *c)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* The command line's choices. */
+struct startup {
+	const char *config;
+	const char *run_job;		/* --run-job FILE */
+	int bench;			/* --bench-sandbox N */
+	bool check;			/* --check-config */
+	int image_argc;			/* `image ...`: its arguments */
+	char **image_argv;
+};
+
+/* Step 1: the command line.  -1 to go on, else the exit status. */
+static int
+parse_args(int argc, char **argv, struct startup *st)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -166,33 +178,27 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct node n;
-	struct cy_error err = CY_ERROR_INIT;
-	const char *config = NODE_DEFAULT_CONFIG, *run_job = NULL;
 	const char *errstr;
 	long long num;
-	int bench = 0;
-	bool check = false;
-	sigset_t set;
-	int c, rc;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "+c:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config = optarg;
+			st->config = optarg;
 			break;
 		case 'C':
-			check = true;
+			st->check = true;
 			break;
 		case 'R':
-			run_job = optarg;
+			st->run_job = optarg;
 			break;
 		case 'B':
 			if (cy_strtonum(optarg, 1, 100000, &num, &errstr) < 0) {
 				fprintf(stderr, "cynode-node: --bench-sandbox wants a count 1-100000\n");
 				return 2;
 			}
-			bench = (int)num;
+			st->bench = (int)num;
 			break;
 		case 'V':
 			printf("cynode-node %s (api v%s)\n", CYNODE_VERSION, CYNODE_API_VERSION);
@@ -206,82 +212,154 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind < argc && !strcmp(argv[optind], "image")) {
-		/* Image management needs the configuration, not the PSK. */
-		if (node_config_load(&n.cfg, config, false, &err) < 0) {
-			fprintf(stderr, "cynode-node: %s\n", err.msg);
-			node_config_release(&n.cfg);
-			return 2;
-		}
-		rc = node_image_main(&n.cfg, argc - optind - 1, argv + optind + 1);
-		node_config_release(&n.cfg);
-		return rc;
+		st->image_argc = argc - optind - 1;
+		st->image_argv = argv + optind + 1;
+		return -1;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "cynode-node: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	if (node_config_load(&n.cfg, config, !run_job && !bench, &err) < 0) {
+	return -1;
+}
+
+/*
+ * Step 2: node.yaml (and the registration secret, unless a tool mode that
+ * does not register).  0, or 2 after saying what is wrong.
+ */
+static int
+load_config(struct node *n, const struct startup *st, bool need_secret)
+{
+	struct cy_error err = CY_ERROR_INIT;
+
+	if (node_config_load(&n->cfg, st->config, need_secret, &err) < 0) {
 		fprintf(stderr, "cynode-node: %s\n", err.msg);
-		node_config_release(&n.cfg);
 		return 2;
 	}
-	if (check) {
-		node_config_print(&n.cfg);
-		node_config_release(&n.cfg);
-		return 0;
-	}
-	pthread_mutex_init(&n.lock, NULL);
-	n.yaml_max_concurrency = n.cfg.max_concurrency;
-	n.base_url = node_base_url(&n.cfg);
-	if (run_job || bench) {
-		struct cy_error perr = CY_ERROR_INIT;
+	return 0;
+}
 
-		cy_log_setup("error", "text");
-		if (node_sandbox_probe(&n, &perr) < 0) {
-			fprintf(stderr, "cynode-node: %s\n", perr.msg);
-			rc = 1;
-			goto out;
-		}
-		rc = run_job ? run_job_file(&n, run_job) : node_bench_sandbox(&n, bench);
-		goto out;
+/* Step 3: the process state the manager and the Worker API share. */
+static void
+node_init(struct node *n)
+{
+	pthread_mutex_init(&n->lock, NULL);
+	n->yaml_max_concurrency = n->cfg.max_concurrency;
+	n->base_url = node_base_url(&n->cfg);
+}
+
+/* --run-job and --bench-sandbox: the executor without registering. */
+static int
+run_tool(struct node *n, const struct startup *st)
+{
+	struct cy_error err = CY_ERROR_INIT;
+
+	cy_log_setup("error", "text");
+	if (node_sandbox_probe(n, &err) < 0) {
+		fprintf(stderr, "cynode-node: %s\n", err.msg);
+		return 1;
 	}
-	if (setup_logging(&n.cfg) < 0) {
-		rc = 2;
-		goto out;
-	}
-	if (cy_mkdir_p(n.cfg.state_dir, 0755, 0711) < 0) {
-		cy_log_error("state_dir_failed", "path", n.cfg.state_dir, "error",
+	return st->run_job ? run_job_file(n, st->run_job) : node_bench_sandbox(n, st->bench);
+}
+
+/* Step 5: the state directory (credentials, results, prepared /etc). */
+static int
+make_state_dir(const struct node *n)
+{
+	if (cy_mkdir_p(n->cfg.state_dir, 0755, 0711) < 0) {
+		cy_log_error("state_dir_failed", "path", n->cfg.state_dir, "error",
 			strerror(errno), NULL);
-		rc = 1;
-		goto out;
+		return -1;
 	}
-	/* Blocked in every thread; the manager waits for them with sigtimedwait. */
+	return 0;
+}
+
+/* Step 6: SIGINT/SIGTERM blocked in every thread; the manager waits for them. */
+static void
+block_signals(void)
+{
+	sigset_t set;
+
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	cy_log_info("node_starting", "version", CYNODE_VERSION, "node_slug", n.cfg.node_id,
-		"orchestrator", n.cfg.orch_url, "config", config, NULL);
-	if (node_results_start(&n, &err) < 0) {
+}
+
+/*
+ * Steps 7-8: the result sync thread, then the node manager (contract 3.1:
+ * register, config, Worker API, inference, ack, heartbeats) until a signal.
+ */
+static int
+run_node(struct node *n)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	int rc;
+
+	if (node_results_start(n, &err) < 0) {
 		cy_log_error("node_failed", "error", err.msg, NULL);
-		rc = 1;
-		goto out;
+		return 1;
 	}
-	rc = manager_run(&n, &err);
+	rc = manager_run(n, &err);
 	node_results_stop();
 	if (rc < 0) {
 		cy_log_error("node_failed", "error", err.msg, NULL);
-		rc = 1;
-	} else {
-		rc = 0;
+		return 1;
 	}
-out:
+	return 0;
+}
+
+/* The end: what any step set up is released. */
+static void
+node_release(struct node *n)
+{
 	sb_etc_stop();
-	free(n.base_url);
-	node_config_apply_release(&n);
+	free(n->base_url);
+	node_config_apply_release(n);
 	node_capability_release();
-	node_config_release(&n.cfg);
+	node_config_release(&n->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct startup st = { NODE_DEFAULT_CONFIG, NULL, 0, false, 0, NULL };
+	static struct node n;
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &st)) >= 0)
+		return rc;
+	if (st.image_argv) {
+		/* Image management needs the configuration, not the PSK. */
+		if ((rc = load_config(&n, &st, false)) == 0)
+			rc = node_image_main(&n.cfg, st.image_argc, st.image_argv);
+		node_config_release(&n.cfg);
+		return rc;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((rc = load_config(&n, &st, !st.run_job && !st.bench)) != 0) {
+		node_config_release(&n.cfg);
+		return rc;
+	}
+	if (st.check) {
+		node_config_print(&n.cfg);
+		node_config_release(&n.cfg);
+		return 0;
+	}
+	node_init(&n);
+	if (st.run_job || st.bench)
+		rc = run_tool(&n, &st);
+	else if (setup_logging(&n.cfg) < 0)
+		rc = 2;
+	else if (make_state_dir(&n) < 0)
+		rc = 1;
+	else {
+		block_signals();
+		cy_log_info("node_starting", "version", CYNODE_VERSION, "node_slug",
+			n.cfg.node_id, "orchestrator", n.cfg.orch_url, "config", st.config, NULL);
+		rc = run_node(&n);
+	}
+	node_release(&n);
 	return rc;
 }

@@ -1,9 +1,10 @@
 /*
- * cynode-server: the entry point.  Parses the command line, loads and checks
- * the configuration (refusing weak secrets unless --dev), applies the
- * database migrations, creates the bootstrap admin, then runs the user
- * gateway and control plane listeners and the dispatcher until SIGTERM or
- * SIGINT, and stops them cleanly.
+ * cynode-server: the entry point.  main() is the startup order as a list of
+ * named steps: parse the command line, load the configuration, refuse weak
+ * secrets (unless --dev), apply the database migrations, create the
+ * bootstrap admin, block the stop signals, start the background threads
+ * (auth cache, dispatcher, liveness, usage writer) and the two listeners,
+ * wait for SIGTERM or SIGINT, and shut down in order.
  *
  * Exit status: 0 on a clean stop, 1 on a configuration or startup error,
  * 2 on a command-line usage error.
@@ -23,12 +24,12 @@
 #include "core.h"
 #include "db.h"
 #include "handlers.h"
-#include "inference.h"
 #include "httpd.h"
+#include "inference.h"
 #include "log.h"
 #include "server.h"
-#include "version.h"
 #include "task-wait.h"
+#include "version.h"
 #include "banned.h"
 
 struct server srv;
@@ -126,8 +127,19 @@ dev_defaults(struct server_config *cfg)
 	}
 }
 
-int
-main(int argc, char **argv)
+/* The command line's choices. */
+struct startup {
+	const char *config;
+	bool migrate_only;
+	bool print_config;
+};
+
+/*
+ * Step 1: the command line.  Returns -1 to go on, else the exit status
+ * (--version, --help, a usage error).
+ */
+static int
+parse_args(int argc, char **argv, struct startup *st)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -138,30 +150,21 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cy_error err = CY_ERROR_INIT;
-	const char *config = NULL;
-	bool migrate_only = false, print_config = false;
-	struct cy_httpd *gw = NULL, *cp = NULL;
-	const struct cy_route *routes;
-	unsigned threads;
-	sigset_t sigs;
-	size_t nroutes;
-	char *mdir;
-	int c, sig;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config = optarg;
+			st->config = optarg;
 			break;
 		case 'd':
 			srv.cfg.dev_mode = true;
 			break;
 		case 'm':
-			migrate_only = true;
+			st->migrate_only = true;
 			break;
 		case 'p':
-			print_config = true;
+			st->print_config = true;
 			break;
 		case 'V':
 			printf("cynode-server %s\n", CYNODE_VERSION);
@@ -179,45 +182,77 @@ main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return 2;
 	}
+	return -1;
+}
 
-	if (server_config_load(&srv.cfg, config ? config : SERVER_DEFAULT_CONFIG,
-		config != NULL, &err) < 0)
+/* Step 2: defaults < server.yaml < environment, then logging. */
+static void
+load_config(const struct startup *st)
+{
+	struct cy_error err = CY_ERROR_INIT;
+
+	if (server_config_load(&srv.cfg, st->config ? st->config : SERVER_DEFAULT_CONFIG,
+		st->config != NULL, &err) < 0)
 		die("error: %s", err.msg);
 	if (cy_log_setup(srv.cfg.log_level, srv.cfg.log_format) < 0)
 		die("error: bad logging settings '%s'", srv.cfg.log_level);
-	if (print_config) {
-		server_config_print(stdout, &srv.cfg);
-		server_config_release(&srv.cfg);
-		return 0;
-	}
+}
+
+/* Step 3: weak or known-default secrets are refused unless --dev. */
+static void
+check_config(void)
+{
+	struct cy_error err = CY_ERROR_INIT;
+
 	if (server_config_check(&srv.cfg, &err) < 0)
 		die("refusing to start: %s", err.msg);
 	if (srv.cfg.dev_mode) {
 		cy_log_warn("dev_mode", "note", "known default secrets are allowed", NULL);
 		dev_defaults(&srv.cfg);
 	}
+}
 
-	mdir = migrate_find_dir(srv.cfg.migrations_dir);
+/* Step 4: the migrations not yet applied. */
+static void
+apply_migrations(void)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	char *mdir = migrate_find_dir(srv.cfg.migrations_dir);
+
 	if (migrate_run(mdir, &err) < 0) {
 		free(mdir);
 		die("error: %s", err.msg);
 	}
 	free(mdir);
-	if (migrate_only) {
-		db_thread_cleanup();
-		server_config_release(&srv.cfg);
-		return 0;
-	}
+}
+
+/* Step 5: the user admin on a fresh database. */
+static void
+bootstrap_admin(void)
+{
+	struct cy_error err = CY_ERROR_INIT;
+
 	if (auth_bootstrap_admin(srv.cfg.bootstrap_admin_password, &err) < 0)
 		die("error: bootstrap admin: %s", err.msg);
 	db_thread_cleanup();
+}
 
-	/* Threads started from here on inherit the blocked signals. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+/* Step 6: SIGTERM/SIGINT blocked here, so threads started later inherit it. */
+static void
+block_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Step 7: the background threads: auth cache, dispatcher, liveness, usage. */
+static void
+start_background(void)
+{
+	struct cy_error err = CY_ERROR_INIT;
 
 	if (auth_cache_start(&err) < 0)
 		die("error: %s", err.msg);
@@ -227,39 +262,96 @@ main(int argc, char **argv)
 		die("error: liveness: %s", err.msg);
 	if (usage_start(&err) < 0)
 		die("error: %s", err.msg);
-	threads = (unsigned)srv.cfg.http_threads;
+}
+
+/* Step 8: the user gateway and the control plane. */
+static void
+start_listeners(struct cy_httpd **gw, struct cy_httpd **cp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	unsigned threads = (unsigned)srv.cfg.http_threads;
+	const struct cy_route *routes;
+	size_t nroutes;
+
 	routes = routes_gateway(&nroutes);
-	gw = listener_start("gateway", srv.cfg.gateway_listen, routes, nroutes, threads, &err);
-	if (gw) {
+	*gw = listener_start("gateway", srv.cfg.gateway_listen, routes, nroutes, threads, &err);
+	if (*gw) {
 		routes = routes_control(&nroutes);
-		cp = listener_start("control", srv.cfg.control_listen, routes, nroutes,
+		*cp = listener_start("control", srv.cfg.control_listen, routes, nroutes,
 			threads > 8 ? threads / 2 : threads, &err);
 	}
-	if (!gw || !cp) {
+	if (!*gw || !*cp) {
 		cy_log_error("startup_failed", "error", err.msg, NULL);
-		if (gw)
-			cy_httpd_stop(gw);
+		if (*gw)
+			cy_httpd_stop(*gw);
 		liveness_stop();
 		dispatch_stop();
 		die("error: %s", err.msg);
 	}
-	cy_log_info("server_started", "version", CYNODE_VERSION, NULL);
+}
+
+/* Step 9: runs until SIGTERM or SIGINT; returns the signal. */
+static int
+wait_for_signal(const sigset_t *sigs)
+{
+	int sig;
 
 	do {
-		if (sigwait(&sigs, &sig) != 0)
+		if (sigwait(sigs, &sig) != 0)
 			sig = SIGTERM;
 	} while (sig != SIGTERM && sig != SIGINT);
+	return sig;
+}
 
-	cy_log_info("server_stopping", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
+/*
+ * Step 10: waiting requests answer first (libmicrohttpd refuses to stop
+ * with suspended connections), then the listeners and the threads stop.
+ */
+static void
+shut_down(struct cy_httpd *gw, struct cy_httpd *cp)
+{
 	srv.stopping = 1;
-	task_wait_stop();	/* parked long polls answer before the listeners stop */
-	chat_stop_all();	/* so do chat completions waiting for a node */
+	task_wait_stop();
+	chat_stop_all();
 	cy_httpd_stop(gw);
 	cy_httpd_stop(cp);
 	liveness_stop();
 	dispatch_stop();
 	usage_stop();
 	auth_cache_stop();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct startup st = { NULL, false, false };
+	struct cy_httpd *gw = NULL, *cp = NULL;
+	sigset_t sigs;
+	int rc, sig;
+
+	if ((rc = parse_args(argc, argv, &st)) >= 0)
+		return rc;
+	load_config(&st);
+	if (st.print_config) {
+		server_config_print(stdout, &srv.cfg);
+		server_config_release(&srv.cfg);
+		return 0;
+	}
+	check_config();
+	apply_migrations();
+	if (st.migrate_only) {
+		db_thread_cleanup();
+		server_config_release(&srv.cfg);
+		return 0;
+	}
+	bootstrap_admin();
+	block_signals(&sigs);
+	start_background();
+	start_listeners(&gw, &cp);
+	cy_log_info("server_started", "version", CYNODE_VERSION, NULL);
+	sig = wait_for_signal(&sigs);
+	cy_log_info("server_stopping", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
+	shut_down(gw, cp);
 	cy_log_info("server_stopped", "version", CYNODE_VERSION, NULL);
 	server_config_release(&srv.cfg);
 	return 0;

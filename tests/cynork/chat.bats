@@ -46,15 +46,6 @@ setup()
 	fi
 }
 
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	[ -S "$CY_TMP/tmux${TM_N:-0}" ] && tm capture-pane -p -S -60 >&3 2>/dev/null
-	cy_show_logs >&3 2>&1 || true
-}
-
 # --- usage and login: no gateway needed -------------------------------------
 
 @test "usage errors exit 2 before the login check and before any request" {

@@ -16,19 +16,6 @@ setup_file()
 	cy_server_start
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
-}
-
 config_file()
 {
 	echo "$CY_TMP/xdg/cynork/config.yaml"
@@ -278,7 +265,7 @@ config_value()
 	assert_success
 	assert_output --partial "user=admin"
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg r "$old_rt" '{refresh_token:$r}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	# A reused refresh token may revoke the session family: log in again.
 	run cy_login
 	assert_success

@@ -25,11 +25,6 @@ setup_file()
 	chmod +x "$CY_TMP/bin/cynork"
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
 # Candidates only (no descriptions, no directive line).
 cands()
 {

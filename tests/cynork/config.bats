@@ -37,11 +37,6 @@ setup_file()
 	chmod +x "$CY_TMP/bin/bad-helper" "$CY_TMP/bin/garbage-helper"
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
 conf()
 {
 	echo "$CY_TMP/xdg/cynork/config.yaml"

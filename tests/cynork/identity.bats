@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 #
-# cynork user, token and audit commands (issue 3) against the real server:
+# cynork user, token and audit commands against the real server:
 # admin user management, API tokens used through CYNORK_TOKEN, and the
 # audit trail with its filters; usage errors exit 2, refusals exit 3.
 
@@ -13,19 +13,6 @@ setup_file()
 	cy_pg_start
 	cy_server_start
 	cy_login >/dev/null
-}
-
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
 }
 
 # cynork as another user, with a config dir of its own.

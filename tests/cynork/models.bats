@@ -21,11 +21,6 @@ setup_file()
 	chat_gateway_start
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
 setup()
 {
 	if [ -n "${FAKE_URL:-}" ]; then

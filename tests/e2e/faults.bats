@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Fault tests (issue 7): no task is lost and none runs twice when the
+# Fault tests: no task is lost and none runs twice when the
 # server is killed mid-batch, when a node is killed, when PostgreSQL
 # restarts under load, and with two server replicas sharing two nodes.
 
@@ -17,16 +17,6 @@ setup_file()
 	cy_node_start node-b sandbox.max_concurrency=8
 	CY_TOKEN=$(cy_admin_token)
 	export CY_TOKEN
-}
-
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	[ "${BATS_TEST_COMPLETED:-}" = 1 ] || cy_show_logs
 }
 
 # Submits $2 tasks running $1 (JSON string) with extra fields $3; ids to $CY_TMP/ids.
@@ -161,7 +151,7 @@ server_restart()
 	assert_output "completed|30"
 	# and it keeps serving
 	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"echo after"}' "$CY_TOKEN"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
 	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$CY_TOKEN"
 	[ "$(jq -r .status <<<"$body")" = completed ]

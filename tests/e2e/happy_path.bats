@@ -21,11 +21,6 @@ setup_file()
 	cy_login >/dev/null
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
 # Create a task running COMMAND; print its id.
 create_task()
 {
@@ -95,7 +90,7 @@ create_task()
 	# The stored job result carries exit_code 7 (contract 2.3, always present).
 	token=$(cy_admin_token)
 	cy_api GET "/v1/tasks/$id/result" "" "$token"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .status <<<"$body")" = failed ]
 	[ "$(jq -r '.jobs[0].result | fromjson | .exit_code' <<<"$body")" = 7 ]
 	[ "$(jq -r '.jobs[0].result | fromjson | .status' <<<"$body")" = failed ]

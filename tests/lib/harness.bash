@@ -77,6 +77,14 @@
 #                          on HTTP errors.
 #   cy_show_logs           print the tails of server/node logs (call it from
 #                          a failing test, or set CY_SHOW_LOGS=1).
+#   cy_status CODE         assert that the last cy_api answered HTTP CODE; on
+#                          failure print the method, path, status and body.
+#   cy_eq ACTUAL EXPECTED [WHAT]
+#                          assert equality; on failure print both values.
+#
+# A file gets these defaults unless it defines its own: teardown_file runs
+# cy_teardown_file, and teardown prints the server and node logs after a
+# failed test.
 #
 # Environment: CY_BUILD (binaries, default <repo>/build), CY_ROOT (the repo).
 
@@ -344,6 +352,8 @@ cy_admin_token()
 cy_api()
 {
 	local method=$1 path=$2 data=${3:-} token=${4:-} url tmp
+
+	CY_API_LAST="$method $path"
 	local -a args=(-s -m 70 -X "$method" -o "$CY_TMP/api.body" -w '%{http_code}')
 
 	case $path in
@@ -373,4 +383,31 @@ cy_show_logs()
 		echo "----- ${f##*/} (last 40 lines)"
 		tail -n 40 "$f"
 	done
+}
+
+cy_status()
+{
+	[ "${status_code:-}" = "$1" ] && return 0
+	printf 'expected HTTP %s from %s, got %s; body:\n%s\n' "$1" "${CY_API_LAST:-?}" \
+		"${status_code:-none}" "${body:-}" | head -c 4000 >&2
+	echo >&2
+	return 1
+}
+
+cy_eq()
+{
+	[ "$1" = "$2" ] && return 0
+	printf '%s: expected %s, got %s\n' "${3:-value}" "'$2'" "'$1'" >&2
+	return 1
+}
+
+# Defaults (a file's own definitions replace them).
+teardown_file()
+{
+	cy_teardown_file
+}
+
+teardown()
+{
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || cy_show_logs >&3 2>&1 || true
 }

@@ -17,8 +17,6 @@ setup_file()
 	cy_server_start
 }
 
-teardown_file() { cy_teardown_file; }
-
 # snapshot SLUG: the stored capability snapshot of a node (empty until it reported)
 snapshot()
 {
@@ -96,9 +94,9 @@ host_has_gpu()
 	caps=$(jq -c '.node.node_slug = "gpu-inf" | .inference.supported = true' <<<"$caps")
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
 		"$(jq -cn --arg p "$CY_PSK" --argjson c "$caps" '{psk:$p, capability:$c}')"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$(jq -r .auth.node_jwt <<<"$body")"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	jq -e '.inference_backend | .enabled and .variant == "cuda"' <<<"$body"
 	# A second GPU shows up in the next detection and changes the hash.
 	echo "NVIDIA L4, 00000000:02:00.0, 23034, 23000, 8.9" >"$bin/extra"

@@ -7,7 +7,6 @@ load ../lib/harness
 bats_require_minimum_version 1.5.0
 
 setup_file() { cy_setup_file; }
-teardown_file() { cy_teardown_file; }
 
 setup()
 {

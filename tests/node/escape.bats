@@ -24,8 +24,6 @@ setup_file()
 	export ND TOKEN
 }
 
-teardown_file() { cy_teardown_file; }
-
 teardown()
 {
 	# Every attempt must leave the node alive and ready.
@@ -60,7 +58,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 		done
 		(exec 3<>/dev/tcp/127.0.0.1/$port) 2>&1 | head -1
 		exit 0" '"network_policy":"restricted"'
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(field .status)" = completed ]
 	[ "$(field .stdout | head -1)" = lo ]
 	[[ "$(field .stdout)" != *CONNECTED* ]]
@@ -74,7 +72,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 		ls /var/lib /root 2>&1
 		cat /proc/1/cmdline 2>&1 | tr '\0' ' '; echo
 		exit 0"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(field .status)" = completed ]
 	[[ "$body" != *"$(cat "$ND/state/credentials/node.jwt")"* ]]
 	[[ "$body" != *"$CY_PSK"* ]]
@@ -88,7 +86,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 			if ( : >"$d/cynode-escape" ) 2>/dev/null; then echo "WROTE $d"; fi
 		done
 		echo x >/workspace/ok && echo x >/tmp/ok && echo x >/job/ok && echo writable-ok'
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[[ "$(field .stdout)" != *WROTE* ]]
 	[[ "$(field .stdout)" == *writable-ok* ]]
 	[ ! -e /cynode-escape ] && [ ! -e /usr/cynode-escape ] && [ ! -e /etc/cynode-escape ]
@@ -99,7 +97,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 	wjob e-tmp "dd if=/dev/zero of=/tmp/big bs=1M count=32 2>&1; ls /tmp
 		dd if=/dev/zero of=/dev/shm/big bs=1M count=32 2>&1; echo done"
 	rm -f /tmp/cynode-escape-tmp-$$
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[[ "$(field .stdout)" == *"No space left"* ]]
 	[[ "$(field .stdout)" != *cynode-escape-tmp* ]]
 	[[ "$(field .stdout)" == *done* ]]
@@ -108,7 +106,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 @test "a fork bomb is stopped by the pids limit and the node survives" {
 	local t0=$SECONDS
 	wjob e-fork 'bomb() { bomb | bomb & }; bomb; sleep 3; echo bombed' '"timeout_seconds":15'
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ $((SECONDS - t0)) -lt 40 ]
 	# The host's process table is fine: nothing of the job is left over.
 	run pgrep -u 65534 -f 'sh -c bomb'
@@ -119,7 +117,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 
 @test "a memory hog is killed with a clear failed status" {
 	wjob e-mem 'x=a; while :; do x="$x$x"; done'
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(field .status)" = failed ]
 	[ "$(field .exit_code)" = 137 ]
 	[[ "$(field .stderr)" == *"memory limit"* ]]
@@ -149,7 +147,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 	local t0=$SECONDS
 	wjob e-tmo '( ( sleep 4; echo escaped >/workspace/late ) & ) ; setsid sh -c "sleep 4; echo escaped >/workspace/late2" & sleep 30' \
 		'"timeout_seconds":1'
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(field .status)" = timeout ]
 	[ "$(field .exit_code)" = -1 ]
 	[ $((SECONDS - t0)) -lt 10 ]
@@ -160,7 +158,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 
 @test "no secrets in the environment" {
 	wjob e-env 'env; cat /proc/self/environ /proc/1/environ 2>/dev/null | tr "\0" "\n"'
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[[ "$body" != *hunter2-node-env-secret* ]]
 	[[ "$body" != *CYNODE_ESCAPE_SECRET* ]]
 	[[ "$body" != *"$TOKEN"* ]]
@@ -172,7 +170,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 @test "CYNODE_* task context cannot be overridden" {
 	wjob e-ctx 'echo "$CYNODE_TASK_ID $CYNODE_JOB_ID $CYNODE_WORKSPACE_DIR $CYNODE_PROMPT"' \
 		'"env":{"CYNODE_TASK_ID":"forged","CYNODE_JOB_ID":"forged","CYNODE_WORKSPACE_DIR":"/etc","CYNODE_PROMPT":"p"}'
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(field .stdout)" = "task-esc e-ctx /workspace p" ]
 }
 
@@ -182,7 +180,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 		mount -t tmpfs none /workspace 2>&1 | head -1
 		grep -c " / .*nosuid" /proc/self/mountinfo
 		id -u' '"image":"host"'
-	[ "$status_code" = 200 ]
+	cy_status 200
 	local out; out=$(field .stdout)
 	[[ "$out" == *"NoNewPrivs:	1"* ]]
 	[[ "$out" == *"CapEff:	0000000000000000"* ]]
@@ -205,7 +203,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 		    r = libc.syscall(nr, *args)
 		    print(name, r, errno.errorcode.get(ctypes.get_errno(), "?"))
 		EOF'
-	[ "$status_code" = 200 ]
+	cy_status 200
 	local out; out=$(field .stdout)
 	for s in ptrace mount unshare keyctl bpf perf_event_open kexec_load setns; do
 		[[ "$out" == *"$s -1 EPERM"* ]] || { echo "$s not denied: $out"; false; }
@@ -220,7 +218,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 		cat '$ND/mounts/e-other-a/workspace/a.txt' 2>&1
 		ls / ; ls /workspace"
 	wait "$bg" || true
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[[ "$(field .stdout)" != *secret-a* ]]
 	[[ "$(field .stdout)" != *"sleep 6"* ]]
 	# The namespace holds only this job's few processes.
@@ -229,7 +227,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 
 @test "hostname and IPC are private" {
 	wjob e-uts 'hostname; cat /proc/sys/kernel/hostname; ls /dev/shm | wc -l'
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(field .stdout | head -1)" = sandbox ]
 }
 
@@ -247,7 +245,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 	done
 	[ -e "$ND/mounts/e-cancel/workspace/started" ]
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs/e-cancel/cancel" "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	wait
 	[ "$(jq -r .status "$CY_TMP/cancel.out")" = canceled ]
 	[ "$(jq -r .exit_code "$CY_TMP/cancel.out")" = -1 ]

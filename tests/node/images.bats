@@ -37,8 +37,6 @@ setup_file()
 	export D R
 }
 
-teardown_file() { cy_teardown_file; }
-
 node() { "$CY_BUILD/cynode-node" --config "${CONF:-$D/node.yaml}" "$@"; }
 
 # job JOB_ID IMAGE SCRIPT: run it; $output = response

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 #
-# inference.bats: the node's inference backend (issue 12 item 1; contract
+# inference.bats: the node's inference backend (contract
 # 3.1 step 8, 3.4, 3.6) against the real server and node, with the
 # Ollama-API test server (tests/ollama/fake-ollama) standing in for Ollama:
 # as an existing service, and as the `ollama` binary the node runs itself
@@ -23,13 +23,6 @@ setup_file()
 	FAKE=${CY_FAKE_OLLAMA:-$CY_ROOT/tests/ollama/fake-ollama}
 	PROC_PORT=$(cy_free_port)
 	export FAKE PROC_PORT
-}
-
-teardown_file() { cy_teardown_file; }
-
-teardown()
-{
-	[ -n "${BATS_TEST_COMPLETED:-}" ] || cy_show_logs >&3 2>&1 || true
 }
 
 # Fast heartbeats and reports, so changes reach the server within a second.
@@ -280,13 +273,13 @@ proc_args()
 	one_backend node-push
 	tok=$(cy_admin_token)
 	cy_api POST /v1/config/push '{"document":{"inference_backend":{"enabled":false}},"nodes":["node-push"]}' "$tok"
-	[ "$status_code" = 201 ] || { echo "$status_code $body"; false; }
+	cy_status 201 || { echo "$status_code $body"; false; }
 	wait_log "$log" 'event=inference_backend_disabled'
 	wait_until 10 no_backends node-push
 	wait_snapshot node-push '.inference | (.running | not) and (.existing_service | not)'
 	http_is "$CY_NODE_URL/readyz" 200
 	cy_api POST /v1/config/push '{"document":{"inference_backend":{"enabled":true}},"nodes":["node-push"]}' "$tok"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	wait_until 10 one_backend node-push
 	wait_snapshot node-push '.inference.running'
 	[ "$(grep -c 'event=inference_backend_started' "$log")" -eq 2 ]

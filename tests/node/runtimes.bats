@@ -16,8 +16,6 @@ setup_file()
 	cy_node_start node-01 orchestrator.report_interval_seconds=1
 }
 
-teardown_file() { cy_teardown_file; }
-
 # start_node SLUG KEY=VAL...: a node that may never become ready
 start_node()
 {
@@ -191,14 +189,14 @@ oci_job()
 	# The server pushes policy.sandbox.allow_host_network: false.
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
 		'{"version":1,"task_id":"t","job_id":"pol-1","sandbox":{"command":["true"],"network_policy":"host"}}' "$tok"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	[[ "$(jq -r .detail <<<"$body")" == *"policy.sandbox.allow_host_network"* ]]
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
 		'{"version":1,"task_id":"t","job_id":"pol-2","sandbox":{"command":["true"],"privileged":true}}' "$tok"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	[[ "$(jq -r .detail <<<"$body")" == *"allow_privileged"* ]]
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
 		'{"version":1,"task_id":"t","job_id":"pol-3","sandbox":{"command":["true"]}}' "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_node_stop node-pol
 }

@@ -31,8 +31,6 @@ setup_file()
 	export D
 }
 
-teardown_file() { cy_teardown_file; }
-
 # job JOB_ID SHELL_SCRIPT [extra sandbox JSON members]: run it, $output = response
 job()
 {

@@ -15,41 +15,39 @@ setup_file()
 		orchestrator.report_interval_seconds=1
 }
 
-teardown_file() { cy_teardown_file; }
-
 @test "healthz and readyz answer once the node is configured" {
 	cy_api GET "$CY_NODE_URL/healthz"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$body" = ok ]
 	cy_api GET "$CY_NODE_URL/readyz"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$body" = ready ]
 }
 
 @test "jobs:run without a bearer token is 401" {
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
 		'{"version":1,"task_id":"t","job_id":"j","sandbox":{"command":["true"]}}'
-	[ "$status_code" = 401 ]
+	cy_status 401
 	[ "$(printf '%s' "$body" | jq -r .type)" = urn:cynodeai:error:authentication ]
 }
 
 @test "jobs:run with a wrong bearer token is 401" {
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" \
 		'{"version":1,"task_id":"t","job_id":"j","sandbox":{"command":["true"]}}' wrong-token
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "a body over worker_api.max_request_bytes is 413" {
 	head -c 5000 /dev/zero | tr '\0' a >"$CY_TMP/big.json"
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" "@$CY_TMP/big.json" wrong-token
-	[ "$status_code" = 413 ]
+	cy_status 413
 }
 
 @test "the node registered, acked its config and is listed active" {
 	local tok
 	tok=$(cy_admin_token)
 	cy_api GET /v1/nodes/node-01 "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(printf '%s' "$body" | jq -r .status)" = active ]
 	[ "$(printf '%s' "$body" | jq -r .config_ack_status)" = applied ]
 	[ "$(printf '%s' "$body" | jq -r .worker_api_url)" = "$CY_NODE_URL" ]
@@ -68,7 +66,7 @@ teardown_file() { cy_teardown_file; }
 @test "the node keeps reporting capabilities" {
 	sleep 2.5
 	cy_api GET "$CY_NODE_URL/readyz"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run grep -c report_failed "$CY_TMP/node-node-01.log"
 	[ "$output" = 0 ]
 }
@@ -124,27 +122,27 @@ garbage()
 	# Nothing ran and no result was kept for the refused jobs.
 	[ -z "$(find "$CY_TMP/node-node-01/state" -name '*garbage*')" ]
 	cy_api GET "$CY_NODE_URL/v1/worker/jobs/j-garbage/logs" "" "$tok"
-	[ "$status_code" = 404 ]
+	cy_status 404
 
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs/no-such-job/cancel" "" "$tok"
-	[ "$status_code" = 404 ]
+	cy_status 404
 	[ "$(jq -r .status <<<"$body")" = 404 ]
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs/%ff%fe/cancel" "{}" "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "not valid UTF-8"
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs/no-such-job/cancel" 'not json' "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "invalid JSON"
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs/no-such-job/cancel" '{"force":true}' "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "takes no parameters"
 	cy_api GET "$CY_NODE_URL/v1/worker/jobs/%ff%fe/logs" "" "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "not valid UTF-8"
 	cy_api GET "$CY_NODE_URL/v1/worker/jobs/no-such-job/logs?stderr_offset=-1" "" "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial stderr_offset
 	cy_api GET "$CY_NODE_URL/v1/worker/jobs/no-such-job/logs?stdout_offset=%00" "" "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial stdout_offset
 }

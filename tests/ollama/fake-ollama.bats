@@ -48,8 +48,6 @@ setup_file()
 		OLLAMA_HOST="http://127.0.0.1:$SLOW_PORT" FAKE_OLLAMA_TOKEN_DELAY_MS=100
 }
 
-teardown_file() { cy_teardown_file; }
-
 setup()
 {
 	curl -sf -m 5 -X POST "$FAKE_URL/_fake/reset" >/dev/null

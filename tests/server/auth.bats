@@ -21,20 +21,6 @@ setup_file()
 		WHERE u.handle = 'admin';" >/dev/null
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	# Show the server log when a test failed.
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
-}
-
 # login HANDLE PASSWORD -> sets $status_code, $body
 login()
 {
@@ -52,26 +38,26 @@ login()
 
 @test "readyz is 503 with a reason while no node is registered" {
 	cy_api GET /readyz
-	[ "$status_code" = 503 ]
+	cy_status 503
 	[ -n "$body" ]
 	cy_api GET "$CY_CONTROL_URL/readyz"
-	[ "$status_code" = 503 ]
+	cy_status 503
 }
 
 @test "login returns a bearer token pair" {
 	login admin "$CY_ADMIN_PASSWORD"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run jq -r '.token_type, .expires_in, (.access_token|length > 20), (.refresh_token|length > 20)' <<<"$body"
 	assert_output $'Bearer\n900\ntrue\ntrue'
 }
 
 @test "login with a wrong password or an unknown user is 401 Invalid credentials" {
 	login admin wrong-password
-	[ "$status_code" = 401 ]
+	cy_status 401
 	run jq -r '.detail, .type' <<<"$body"
 	assert_output $'Invalid credentials\nurn:cynodeai:error:authentication'
 	login nosuchuser whatever
-	[ "$status_code" = 401 ]
+	cy_status 401
 	run jq -r .detail <<<"$body"
 	assert_output "Invalid credentials"
 	run cy_psql "SELECT count(*) FROM auth_audit_log WHERE event_type = 'login_failure'
@@ -81,30 +67,30 @@ login()
 
 @test "login rejects bad JSON, empty fields and oversized bodies" {
 	cy_api POST /v1/auth/login '{"handle":"admin"'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	run jq -r .type <<<"$body"
 	assert_output urn:cynodeai:error:validation
 	cy_api POST /v1/auth/login '{"handle":"","password":"x"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/auth/login '{"handle":"admin"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/auth/login '[1,2]'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	head -c 200000 /dev/zero | tr '\0' a >"$CY_TMP/big.json"
 	cy_api POST /v1/auth/login "@$CY_TMP/big.json"
-	[ "$status_code" = 413 ]
+	cy_status 413
 }
 
 @test "users/me needs a valid access token" {
 	local tok sig bad
 	tok=$(cy_admin_token)
 	cy_api GET /v1/users/me "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run jq -r '.handle, .is_active, (.id|test("^[0-9a-f-]{36}$"))' <<<"$body"
 	assert_output $'admin\ntrue\ntrue'
 
 	cy_api GET /v1/users/me
-	[ "$status_code" = 401 ]
+	cy_status 401
 	run jq -r .detail <<<"$body"
 	assert_output "Missing authorization header"
 
@@ -112,7 +98,7 @@ login()
 	sig=${tok##*.}
 	if [ "${sig:0:1}" = A ]; then bad=Q; else bad=A; fi
 	cy_api GET /v1/users/me "" "${tok%.*}.$bad${sig:1}"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	run jq -r .detail <<<"$body"
 	assert_output "Invalid or expired token"
 }
@@ -123,13 +109,13 @@ login()
 	payload=$(cut -d. -f2 <<<"$tok")
 	head=$(printf '{"alg":"none","typ":"JWT"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')
 	cy_api GET /v1/users/me "" "$head.$payload."
-	[ "$status_code" = 401 ]
+	cy_status 401
 	head=$(printf '{"alg":"HS256","typ":"JWT"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')
 	forged=$(printf '%s.%s' "$head" "$payload" |
 		openssl dgst -sha256 -hmac "not-the-server-secret-not-the-server-secret" -binary |
 		base64 -w0 | tr '+/' '-_' | tr -d '=')
 	cy_api GET /v1/users/me "" "$head.$payload.$forged"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "a refresh token is not an access token" {
@@ -137,7 +123,7 @@ login()
 	local refresh
 	refresh=$(jq -r .refresh_token <<<"$body")
 	cy_api GET /v1/users/me "" "$refresh"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "refresh rotates: the new pair works, the old refresh token is dead" {
@@ -145,25 +131,25 @@ login()
 	local r1 r2 r3 a2
 	r1=$(jq -r .refresh_token <<<"$body")
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r1" '{refresh_token:$t}')"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	r2=$(jq -r .refresh_token <<<"$body")
 	a2=$(jq -r .access_token <<<"$body")
 	[ "$r1" != "$r2" ]
 	cy_api GET /v1/users/me "" "$a2"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r2" '{refresh_token:$t}')"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	r3=$(jq -r .refresh_token <<<"$body")
 	# Reuse of a rotated token (tests/server/identity-sessions.bats covers
 	# that it revokes the whole session).
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r1" '{refresh_token:$t}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r3" '{refresh_token:$t}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api POST /v1/auth/refresh '{"refresh_token":""}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/auth/refresh '{"refresh_token":"garbage"}'
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 # named BODY: the problem in $body names refresh_token when BODY is an object
@@ -185,18 +171,18 @@ named()
 	for b in '{"refresh_token":' '[1]' '{"refresh_token":5}' '{"refresh_token":["x"]}' \
 		'{"refresh_token":null}' '{"refresh_token":{}}'; do
 		cy_api POST /v1/auth/refresh "$b"
-		[ "$status_code" = 400 ] || { echo "refresh $b -> $status_code $body"; false; }
+		cy_status 400 || { echo "refresh $b -> $status_code $body"; false; }
 		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
 		named "$b"
 		[ "$b" = '{"refresh_token":null}' ] && continue
 		cy_api POST /v1/auth/logout "$b" "$a"
-		[ "$status_code" = 400 ] || { echo "logout $b -> $status_code $body"; false; }
+		cy_status 400 || { echo "logout $b -> $status_code $body"; false; }
 		named "$b"
 	done
 	cy_api GET /v1/users/me "" "$a"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r" '{refresh_token:$t}')"
-	[ "$status_code" = 200 ]
+	cy_status 200
 }
 
 @test "logout deactivates the refresh session" {
@@ -205,45 +191,45 @@ named()
 	a=$(jq -r .access_token <<<"$body")
 	r=$(jq -r .refresh_token <<<"$body")
 	cy_api POST /v1/auth/logout "$(jq -cn --arg t "$r" '{refresh_token:$t}')" "$a"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r" '{refresh_token:$t}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	# The access token died with its session.
 	cy_api POST /v1/auth/logout '{"refresh_token":""}' "$a"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	login admin "$CY_ADMIN_PASSWORD"
 	a=$(jq -r .access_token <<<"$body")
 	cy_api POST /v1/auth/logout 'not json' "$a"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/auth/logout '{"refresh_token":""}' "$a"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	cy_api POST /v1/auth/logout '{"refresh_token":""}'
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "revoke_sessions: admin only, 400 on a bad id, 404 on an unknown user" {
 	local admin alice alice_refresh alice_id
 	admin=$(cy_admin_token)
 	login alice "$CY_ADMIN_PASSWORD"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	alice=$(jq -r .access_token <<<"$body")
 	alice_refresh=$(jq -r .refresh_token <<<"$body")
 	alice_id=$(cy_psql "SELECT id FROM users WHERE handle = 'alice'")
 
 	cy_api POST "/v1/users/$alice_id/revoke_sessions" "" "$alice"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	run jq -r .detail <<<"$body"
 	assert_output "Admin required"
 
 	cy_api POST /v1/users/not-a-uuid/revoke_sessions "" "$admin"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/users/00000000-0000-4000-8000-000000000000/revoke_sessions "" "$admin"
-	[ "$status_code" = 404 ]
+	cy_status 404
 
 	cy_api POST "/v1/users/$alice_id/revoke_sessions" "" "$admin"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$alice_refresh" '{refresh_token:$t}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	run cy_psql "SELECT count(*) FROM refresh_sessions s JOIN users u ON u.id = s.user_id
 		WHERE u.handle = 'alice' AND s.is_active"
 	assert_output 0
@@ -255,9 +241,9 @@ named()
 	tok=$(jq -r .access_token <<<"$body")
 	cy_psql "UPDATE users SET is_active = false WHERE handle = 'alice'"
 	cy_api GET /v1/users/me "" "$tok"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	login alice "$CY_ADMIN_PASSWORD"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_psql "UPDATE users SET is_active = true WHERE handle = 'alice'"
 }
 
@@ -281,19 +267,19 @@ named()
 	echo "$pid" >>"$CY_TMP/pids"
 	cy_api POST "http://127.0.0.1:$gw/v1/auth/login" \
 		"$(jq -cn --arg p "$CY_ADMIN_PASSWORD" '{handle:"admin",password:$p}')"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	tok=$(jq -r .access_token <<<"$body")
 	[ "$(jq -r .expires_in <<<"$body")" = 1 ]
 	sleep 2.1
 	cy_api GET "http://127.0.0.1:$gw/v1/users/me" "" "$tok"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	run jq -r .detail <<<"$body"
 	assert_output "Invalid or expired token"
 
 	cy_api POST "http://127.0.0.1:$gw/v1/auth/login" '{"handle":"admin","password":"x"}'
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api POST "http://127.0.0.1:$gw/v1/auth/login" '{"handle":"admin","password":"x"}'
-	[ "$status_code" = 401 ]
+	cy_status 401
 	run curl -s -i -H 'Content-Type: application/json' -d '{"handle":"admin","password":"x"}' \
 		"http://127.0.0.1:$gw/v1/auth/login"
 	assert_output --partial "429"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 #
-# config-push.bats: node configuration push end to end (issue 4) with the
+# config-push.bats: node configuration push end to end with the
 # real server and two real nodes: documents checked by the server before
 # any node sees them (garbage through cynork and the API), admin only, two
 # nodes where one applies and one refuses (its node.yaml is stricter) and
@@ -22,19 +22,6 @@ setup_file()
 	cy_node_start node-a orchestrator.heartbeat_interval_seconds=1
 	cy_node_start node-b orchestrator.heartbeat_interval_seconds=1 \
 		'sandbox.allowed_images=["host"]'
-}
-
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
 }
 
 # doc NAME TEXT: writes a document file, prints its path.
@@ -101,25 +88,25 @@ desired()
 		'{"document":{"constraints":{"max_request_bytes":1.5}},"all":true}' \
 		'{"document":{"notes":"a\u0000b"},"all":true}'; do
 		cy_api POST /v1/config/push "$b" "$tok"
-		[ "$status_code" = 400 ] || { echo "body $b: $status_code $body"; false; }
+		cy_status 400 || { echo "body $b: $status_code $body"; false; }
 	done
 	cy_api POST /v1/config/push '{"document":{},"all":true}'
-	[ "$status_code" = 401 ]
+	cy_status 401
 	id_user op1 operator >/dev/null
 	id_login op1
 	cy_api POST /v1/config/push '{"document":{},"all":true}' "$access"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	cy_api GET /v1/config/status "" "$access"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api GET "/v1/config?node=" "" "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	for q in "config?node=%00" "config?node=%ff" "config/status?node=%00" "config/status?node=%c0%80"; do
 		cy_api GET "/v1/$q" "" "$tok"
-		[ "$status_code" = 400 ] || { echo "$q: $status_code $body"; false; }
+		cy_status 400 || { echo "$q: $status_code $body"; false; }
 		assert_output --partial "query parameter 'node'"
 	done
 	cy_api GET "/v1/config?node=NOT-A-SLUG" "" "$tok"
-	[ "$status_code" = 404 ]
+	cy_status 404
 	[ "$(ndocs)" = 0 ]
 }
 
@@ -150,7 +137,7 @@ desired()
 	assert_output --partial '"busybox:1"'
 	assert_output --partial "# config_version $v"
 	cy_api GET /readyz
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(cy_psql "SELECT count(*) FROM admin_audit_log WHERE action = 'config.push'")" = 1 ]
 }
 
@@ -205,13 +192,13 @@ desired()
 			compute:{cpu_cores:2, ram_mb:2048}, sandbox:{supported:true},
 			inference:{supported:true, mode:$m}, worker_api:{base_url:"http://127.0.0.1:9"}}')
 		cy_api POST "$CY_CONTROL_URL/v1/nodes/register" "$(jq -cn --arg p "$CY_PSK" --argjson c "$cap" '{psk:$p, capability:$c}')"
-		[ "$status_code" = 201 ]
+		cy_status 201
 		declare "jwt_${s/-/_}=$(jq -r .auth.node_jwt <<<"$body")"
 	done
 	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt_inf_1"
 	jq -e '.inference_backend == {enabled:true, variant:"cpu", port:11434}' <<<"$body"
 	cy_api POST /v1/config/push '{"document":{"inference_backend":{"enabled":false,"image":"ollama/ollama:x","port":11500}},"nodes":["inf-1","inf-2"]}' "$tok"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt_inf_1"
 	jq -e '.inference_backend == {enabled:false}' <<<"$body"
 	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt_inf_2"

@@ -22,19 +22,6 @@ setup_file()
 		'sandbox.allowed_images=["host"]'
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
-}
-
 col()
 {
 	cy_psql "SELECT $1 FROM nodes WHERE node_slug = 'node-r'"
@@ -72,7 +59,7 @@ registrations()
 	[ "$(grep -c 'event=config_rejected' "$CY_TMP/node-node-r.log")" = 1 ]
 	# Still dispatchable: a task runs on it with the token it holds.
 	cy_api GET /readyz
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run -0 cynork task create --command 'echo still-here' --wait --timeout 60s
 	assert_output --partial still-here
 	grep -q 'event=node_registered.*node=node-r.*auth=node_credential.*config_kept=true' \
@@ -86,14 +73,14 @@ registrations()
 		worker_api:{base_url:"http://127.0.0.1:9"}}')
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
 		"$(jq -cn --arg p "$CY_PSK" --argjson c "$cap" '{psk:$p, capability:$c}')"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	cred=$(jq -r .auth.node_credential <<<"$body")
 	jwt=$(jq -r .auth.node_jwt <<<"$body")
 	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt"
 	v=$(jq -r .config_version <<<"$body")
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" \
 		"{\"version\":1,\"node_slug\":\"node-x\",\"config_version\":\"$v\",\"status\":\"applied\"}" "$jwt"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	x() { cy_psql "SELECT $1 FROM nodes WHERE node_slug = 'node-x'"; }
 	reg() {
 		cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
@@ -101,14 +88,14 @@ registrations()
 	}
 	# Bad input is refused.
 	reg --arg node_credential "$cred" --argjson running_config_version 5
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "running_config_version must be a ULID"
 	reg --arg node_credential "$cred" --arg running_config_version nope
-	[ "$status_code" = 400 ]
+	cy_status 400
 	# The PSK does not keep the state, even with the right version.
 	token=$(x "encode(worker_api_bearer_token_enc, 'hex')")
 	reg --arg psk "$CY_PSK" --arg running_config_version "$v"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(x config_applied_version)" = "" ]
 	[ "$(x "encode(worker_api_bearer_token_enc, 'hex')")" != "$token" ]
 	v2=$(jq -r .initial_config_version <<<"$body")
@@ -120,9 +107,9 @@ registrations()
 	jwt=$(jq -r .auth.node_jwt <<<"$body")
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" \
 		"{\"version\":1,\"node_slug\":\"node-x\",\"config_version\":\"$v2\",\"status\":\"applied\"}" "$jwt"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	reg --arg node_credential "$cred" --arg running_config_version "$v"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(x config_applied_version)" = "" ]
 	[ "$(x config_version)" != "$v2" ]
 	cy_api DELETE /v1/nodes/node-x?force=true "" "$tok"
@@ -142,7 +129,7 @@ registrations()
 		.state == "failed" and .applied_version == null and .document_version == $v and
 		(.ack_error | contains("allowed_images"))' <<<"$output"
 	cy_api GET /readyz
-	[ "$status_code" = 503 ]
+	cy_status 503
 	printf 'policy:\n  sandbox:\n    allowed_images: [host]\n' >"$CY_TMP/narrow.yaml"
 	run -0 cynork config push -f "$CY_TMP/narrow.yaml" --node node-r
 	cy_node_start node-r orchestrator.heartbeat_interval_seconds=1 \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Dispatch (issue 7): idempotent creation, priority/retry/requirement
+# Dispatch: idempotent creation, priority/retry/requirement
 # fields, placement by labels, long polls that hold no HTTP thread, the
 # multi-task wait, cancel reaching the node, leases, per-task timeouts
 # capped by the node, and the node-facing sync/result endpoints.
@@ -15,16 +15,6 @@ setup_file()
 	cy_node_start node-01 sandbox.max_concurrency=4 sandbox.timeouts.max_seconds=8
 	CY_TOKEN=$(cy_admin_token)
 	export CY_TOKEN
-}
-
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	[ "${BATS_TEST_COMPLETED:-}" = 1 ] || cy_show_logs
 }
 
 create()
@@ -51,10 +41,10 @@ node_jwt()
 
 @test "Idempotency-Key: the same key returns the first task, never a second" {
 	create_idem key-1 '{"input_mode":"commands","prompt":"echo once"}'
-	[ "$status_code" = 201 ]
+	cy_status 201
 	first=$(jq -r .task_id <<<"$body")
 	create_idem key-1 '{"input_mode":"commands","prompt":"echo once"}'
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .task_id <<<"$body")" = "$first" ]
 	[[ $hdrs == *"Idempotent-Replayed: true"* ]]
 	# even with another body, the key wins
@@ -62,7 +52,7 @@ node_jwt()
 	[ "$(jq -r .task_id <<<"$body")" = "$first" ]
 	[ "$(cy_psql "SELECT count(*) FROM tasks WHERE idempotency_key = 'key-1'")" = 1 ]
 	create_idem key-2 '{"input_mode":"commands","prompt":"echo once"}'
-	[ "$status_code" = 201 ]
+	cy_status 201
 	[ "$(jq -r .task_id <<<"$body")" != "$first" ]
 	# concurrent creates with one key still make one task
 	for i in 1 2 3 4 5 6; do
@@ -77,15 +67,15 @@ node_jwt()
 
 @test "Idempotency-Key: garbage keys are refused with 400" {
 	create_idem "$(printf 'k%.0s' {1..256})" '{"input_mode":"commands","prompt":"true"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	[[ $body == *Idempotency-Key* ]]
 	create_idem 'has space' '{"input_mode":"commands","prompt":"true"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 }
 
 @test "create: priority, retry policy and requirements are stored; garbage is 400" {
 	create '{"input_mode":"commands","prompt":"true","priority":7,"max_attempts":5,"retry_backoff_seconds":2,"requirements":{"labels":["a","b\"c"],"gpus":0}}'
-	[ "$status_code" = 201 ]
+	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
 	run cy_psql "SELECT priority, max_attempts, retry_backoff_s, req_labels::text, req_gpus FROM jobs WHERE task_id = '$id'"
 	assert_output '7|5|2|{a,"b\"c"}|0'
@@ -95,7 +85,7 @@ node_jwt()
 		'"requirements":{"labels":[1]}' '"requirements":{"gpus":-1}' \
 		'"requirements":{"gpus":"2"}'; do
 		create "{\"input_mode\":\"commands\",\"prompt\":\"true\",$bad}"
-		[ "$status_code" = 400 ] || { echo "accepted: $bad"; false; }
+		cy_status 400 || { echo "accepted: $bad"; false; }
 	done
 	cy_api POST /v1/tasks/$id/cancel "" "$CY_TOKEN"
 }
@@ -113,7 +103,7 @@ node_jwt()
 	[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$stuck'")" = queued ]
 	[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$gpu'")" = queued ]
 	cy_api POST /v1/tasks/$stuck/cancel "" "$CY_TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api POST /v1/tasks/$gpu/cancel "" "$CY_TOKEN"
 }
 
@@ -146,12 +136,12 @@ node_jwt()
 	s=$(date +%s%N)
 	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$CY_TOKEN"
 	ms=$((($(date +%s%N) - s) / 1000000))
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .status <<<"$body")" = completed ]
 	[ "$ms" -lt 15000 ]
 	# the other endpoints still answer at once
 	cy_api GET "/v1/tasks/$id" "" "$CY_TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	# a wait that runs out answers with the current status
 	s=$(date +%s%N)
 	cy_api GET "/v1/tasks/$never/result?wait=1" "" "$CY_TOKEN"
@@ -165,9 +155,9 @@ node_jwt()
 	ms=$((($(date +%s%N) - s) / 1000000))
 	[ "$ms" -lt 15000 ]
 	cy_api GET "/v1/tasks/$id/result?wait=61" "" "$CY_TOKEN"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api GET "/v1/tasks/$id/result?wait=abc" "" "$CY_TOKEN"
-	[ "$status_code" = 400 ]
+	cy_status 400
 }
 
 @test "tasks:wait: waits for all (or any) of several tasks" {
@@ -176,7 +166,7 @@ node_jwt()
 	create '{"input_mode":"commands","prompt":"sleep 1","task_name":"wait-b"}'
 	b=$(jq -r .task_id <<<"$body")
 	cy_api POST /v1/tasks:wait "{\"task_ids\":[\"$a\",\"wait-b\"],\"wait\":30}" "$CY_TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .ended <<<"$body")" = true ]
 	[ "$(jq -r '[.tasks[].status] | join(",")' <<<"$body")" = completed,completed ]
 	[ "$(jq -r '.tasks[1].task_id' <<<"$body")" = "$b" ]
@@ -191,12 +181,12 @@ node_jwt()
 		"{\"task_ids\":[\"$a\"],\"wait\":61}" "{\"task_ids\":[\"$a\"],\"wait\":-1}" \
 		"{\"task_ids\":[\"$a\"],\"any\":1}" 'not json'; do
 		cy_api POST /v1/tasks:wait "$bad" "$CY_TOKEN"
-		[ "$status_code" = 400 ] || { echo "accepted: $bad"; false; }
+		cy_status 400 || { echo "accepted: $bad"; false; }
 	done
 	cy_api POST /v1/tasks:wait '{"task_ids":["no-such-task"]}' "$CY_TOKEN"
-	[ "$status_code" = 404 ]
+	cy_status 404
 	cy_api POST /v1/tasks:wait "{\"task_ids\":[\"$a\"]}"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "cancel reaches the node, kills the sandbox; the late result changes nothing" {
@@ -209,7 +199,7 @@ node_jwt()
 	pgrep -f 'sleep 27.5' >/dev/null
 	[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$id'")" = running ]
 	cy_api POST /v1/tasks/$id/cancel "" "$CY_TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	for i in $(seq 200); do
 		pgrep -f 'sleep 27.5' >/dev/null || break
 		sleep 0.1
@@ -271,7 +261,7 @@ node_jwt()
 @test "node sync: renews leases, wants only running jobs' results; garbage is 400/401" {
 	jwt=$(node_jwt)
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/sync" '{"version":1,"running":[],"finished":["00000000-0000-4000-8000-000000000000"]}' "$jwt"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -c .want <<<"$body")" = '[]' ]
 	[ "$(jq -r .lease_seconds <<<"$body")" = 3 ]
 	[ "$(jq -r .sync_seconds <<<"$body")" = 1 ]
@@ -280,12 +270,12 @@ node_jwt()
 	for bad in '{}' '{"version":2}' '{"version":1,"running":"x"}' \
 		'{"version":1,"running":["not-a-uuid"]}' '{"version":1,"finished":[1]}' '[]'; do
 		cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/sync" "$bad" "$jwt"
-		[ "$status_code" = 400 ] || { echo "accepted: $bad"; false; }
+		cy_status 400 || { echo "accepted: $bad"; false; }
 	done
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/sync" '{"version":1}'
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/sync" '{"version":1}' "$CY_TOKEN"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "result redelivery: applied once; duplicates and garbage change nothing" {
@@ -296,7 +286,7 @@ node_jwt()
 	job=$(jq -r '.jobs[0].id' <<<"$body")
 	fake="{\"version\":1,\"task_id\":\"$id\",\"job_id\":\"$job\",\"status\":\"failed\",\"exit_code\":3,\"stdout\":\"forged\",\"stderr\":\"\"}"
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/$job/result" "$fake" "$jwt"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .applied <<<"$body")" = false ]
 	cy_api GET "/v1/tasks/$id/logs" "" "$CY_TOKEN"
 	[ "$(jq -r .stdout <<<"$body")" = real ]
@@ -304,17 +294,17 @@ node_jwt()
 		"{\"version\":1,\"job_id\":\"00000000-0000-4000-8000-000000000000\",\"status\":\"failed\"}" \
 		"{\"version\":1,\"job_id\":\"$job\",\"status\":\"failed\",\"lease_id\":\"x\"}" 'nope'; do
 		cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/$job/result" "$bad" "$jwt"
-		[ "$status_code" = 400 ] || { echo "accepted: $bad"; false; }
+		cy_status 400 || { echo "accepted: $bad"; false; }
 	done
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/not-a-uuid/result" "$fake" "$jwt"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/$job/result" "$fake"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "worker cancel endpoint needs the worker token" {
 	cy_api POST "$CY_NODE_URL/v1/worker/jobs/no-such-job/cancel" '{}'
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "a claim whose COMMIT fails is rolled back; the server lives and dispatches later" {
@@ -323,7 +313,7 @@ node_jwt()
 	# server once: the node list was freed twice).
 	cy_refuse jobs "NEW.status = 'running'" deferred
 	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"echo survived"}' "$CY_TOKEN"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
 	for i in $(seq 300); do
 		grep -q 'event=dispatch_claim_failed.*refused by the test' "$CY_TMP/server.log" && break

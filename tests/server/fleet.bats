@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 #
 # fleet.bats: node fleet operations with the real server and real nodes
-# (issue 4): heartbeats and liveness with a short TTL (inactive after
+#: heartbeats and liveness with a short TTL (inactive after
 # silence, active again on the next heartbeat, never dispatched to while
 # inactive), operator actions through the API and cynork (drain with a
 # reason and --wait while a job runs, undrain, enable, disable, remove and
@@ -19,19 +19,6 @@ setup_file()
 	# heartbeating every second never misses it on a slow machine.
 	cy_server_start NODE_LIVENESS_TTL=5s
 	cy_login >/dev/null
-}
-
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
 }
 
 capability()
@@ -59,7 +46,7 @@ fake_node()
 	VERSION=$(jq -r .config_version <<<"$body")
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" \
 		"{\"version\":1,\"node_slug\":\"$1\",\"config_version\":\"$VERSION\",\"status\":\"applied\"}" "$JWT"
-	[ "$status_code" = 204 ]
+	cy_status 204
 }
 
 heartbeat()
@@ -107,19 +94,19 @@ wait_running()
 @test "heartbeat: needs a node JWT, checks slug and version, answers the node's state" {
 	fake_node hb-1
 	heartbeat hb-1 ""
-	[ "$status_code" = 401 ]
+	cy_status 401
 	heartbeat hb-1 "$(cy_admin_token)"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	heartbeat other "$JWT"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "does not match"
 	heartbeat hb-1 "$JWT" 2
-	[ "$status_code" = 400 ]
+	cy_status 400
 	[ "$(jq -r .type <<<"$body")" = "https://cynode.ai/problems/unsupported-payload-version" ]
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/heartbeat" '{"version":1' "$JWT"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	heartbeat hb-1 "$JWT"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .status <<<"$body")" = active ]
 	[ "$(jq -r .enabled <<<"$body")" = true ]
 	[ "$(jq -r .config_version <<<"$body")" = "$VERSION" ]
@@ -134,7 +121,7 @@ wait_running()
 	[ "$(jq -r .status <<<"$body")" = inactive ]
 	[ "$(jq -r .last_seen_at <<<"$body")" != null ]
 	heartbeat live-1 "$JWT"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .status <<<"$body")" = active ]
 	grep -q 'node_inactive.*node=live-1' "$CY_TMP/server.log"
 	grep -q 'node_active.*node=live-1' "$CY_TMP/server.log"
@@ -150,7 +137,7 @@ wait_running()
 	kill -STOP "$(live_pid)"
 	wait_status node-live inactive 30
 	cy_api GET /readyz
-	[ "$status_code" = 503 ]
+	cy_status 503
 	kill -CONT "$(live_pid)"
 	wait_status node-live active 30
 	stack_wait_http "$CY_GATEWAY_URL/readyz" 200 30
@@ -173,24 +160,24 @@ wait_running()
 	tok=$(cy_admin_token)
 	for a in drain undrain enable disable; do
 		cy_api POST "/v1/nodes/node-live/$a" "{}"
-		[ "$status_code" = 401 ]
+		cy_status 401
 		cy_api POST "/v1/nodes/no-such-node/$a" "{}" "$tok"
-		[ "$status_code" = 404 ]
+		cy_status 404
 	done
 	cy_api POST /v1/nodes/node-live/drain "{\"reason\":\"$(head -c 600 /dev/zero | tr '\0' x)\"}" "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/nodes/node-live/drain '{"reason":7}' "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/nodes/node-live/enable '{"reason":"x"}' "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/nodes/node-live/drain '{"reason":' "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api DELETE /v1/nodes/node-live
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api DELETE "/v1/nodes/node-live?force=maybe" "" "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api DELETE /v1/nodes/no-such-node "" "$tok"
-	[ "$status_code" = 404 ]
+	cy_status 404
 	[ "$(node_status node-live)" = active ]
 	run -4 cynork nodes drain no-such-node -y
 	run -2 cynork nodes drain
@@ -267,20 +254,20 @@ wait_running()
 
 @test "enrollment tokens: admin only, validated input" {
 	cy_api POST /v1/nodes/enrollment-tokens '{}'
-	[ "$status_code" = 401 ]
+	cy_status 401
 	tok=$(cy_admin_token)
 	cy_api POST /v1/nodes/enrollment-tokens '{"node_slug":"Bad_Slug"}' "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/nodes/enrollment-tokens '{"ttl_seconds":5}' "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/nodes/enrollment-tokens '{"ttl_seconds":"1h"}' "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/nodes/enrollment-tokens '{"labels":"gpu"}' "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/nodes/enrollment-tokens '{"labels":["GPU!"]}' "$tok"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/nodes/enrollment-tokens '{"node_slug":"en-1","labels":["gpu","rack-2"],"ttl_seconds":600}' "$tok"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	[[ "$(jq -r .token <<<"$body")" == cye_* ]]
 	[ "$(jq -r .node_slug <<<"$body")" = en-1 ]
 	# Stored hashed only.
@@ -297,16 +284,16 @@ wait_running()
 	assert_success
 	t=$(jq -r .token <<<"$output")
 	register en-other enrollment_token "$t"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	assert_output --partial "another node name"
 	register en-2 enrollment_token "$t"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	[[ "$(jq -r .auth.node_credential <<<"$body")" == cyc_* ]]
 	register en-2 enrollment_token "$t"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	assert_output --partial "already used"
 	register en-2 enrollment_token "cye_not-a-real-token"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	assert_output --partial "unknown enrollment token"
 	run cynork -o json nodes get en-2
 	[ "$(jq -c .labels <<<"$output")" = '["gpu","rack-2"]' ]
@@ -314,7 +301,7 @@ wait_running()
 	t=$(jq -r .token <<<"$output")
 	cy_psql "UPDATE node_enrollment_tokens SET expires_at = now() - interval '1 second' WHERE token_hash = sha256(convert_to('$t', 'UTF8'))"
 	register en-3 enrollment_token "$t"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	assert_output --partial "expired"
 	run cynork nodes enroll --name en-4
 	assert_success
@@ -329,11 +316,11 @@ wait_running()
 	[[ "$cred" == cyc_* ]]
 	[ "$(cy_psql "SELECT credential_hash = sha256(convert_to('$cred', 'UTF8')) FROM nodes WHERE node_slug = 'cred-1'")" = t ]
 	register cred-1 node_credential "$cred"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	# No new credential when the old one was used.
 	[ "$(jq -r '.auth.node_credential // "none"' <<<"$body")" = none ]
 	register cred-1 node_credential "cyc_wrong"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	assert_output --partial "Invalid node credential"
 }
 
@@ -382,17 +369,17 @@ wait_running()
 	assert_output "node_id=rm-1 removed=true"
 	[ -z "$(cy_psql "SELECT id FROM nodes WHERE node_slug = 'rm-1'")" ]
 	heartbeat rm-1 "$JWT"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	# The PSK no longer admits the removed slug; an enrollment token does.
 	register rm-1
-	[ "$status_code" = 403 ]
+	cy_status 403
 	assert_output --partial "was removed"
 	run cynork -o json nodes enroll --name rm-1
 	t=$(jq -r .token <<<"$output")
 	register rm-1 enrollment_token "$t"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	register rm-1
-	[ "$status_code" = 200 ]
+	cy_status 200
 }
 
 @test "remove: a running real node with a stored credential stops for good" {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 #
-# Login rate limits (issue 3, contract section 8): per handle and per client
+# Login rate limits (contract section 8): per handle and per client
 # address, repeated failures lock out for a while, the lockout doubles with
 # each further failure, and a locked login is 429 with Retry-After even with
 # the right password.  (The per-minute window per address is in auth.bats.)
@@ -20,19 +20,6 @@ setup_file()
 	id_user erin user >/dev/null
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
-}
-
 # try HANDLE PASSWORD: sets $status_code, $retry_after, $body
 try()
 {
@@ -46,35 +33,35 @@ try()
 }
 
 @test "a handle is locked out after repeated failures, even for the right password" {
-	try dave wrong1; [ "$status_code" = 401 ]
-	try dave wrong2; [ "$status_code" = 401 ]
-	try dave wrong3; [ "$status_code" = 401 ]
+	try dave wrong1; cy_status 401
+	try dave wrong2; cy_status 401
+	try dave wrong3; cy_status 401
 	try dave "$CY_ADMIN_PASSWORD"
-	[ "$status_code" = 429 ]
+	cy_status 429
 	[ "$retry_after" -ge 1 ] && [ "$retry_after" -le 4 ]
 	run jq -r .type <<<"$body"
 	assert_output urn:cynodeai:error:rate_limit
 	# Another handle from the same address is not affected.
 	try erin "$CY_ADMIN_PASSWORD"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run cy_psql "SELECT count(*) FROM auth_audit_log WHERE event_type = 'login_failure'
 		AND subject_handle = 'dave' AND reason = 'handle locked out'"
 	assert_output 1
 	sleep 4.2
 	try dave "$CY_ADMIN_PASSWORD"
-	[ "$status_code" = 200 ]
+	cy_status 200
 }
 
 @test "the lockout grows with each further failure" {
 	try dave wrong1; try dave wrong2; try dave wrong3
 	try dave wrong4
-	[ "$status_code" = 429 ]
+	cy_status 429
 	[ "$retry_after" -le 4 ]
 	sleep 4.2
 	try dave wrong5
-	[ "$status_code" = 401 ]
+	cy_status 401
 	try dave "$CY_ADMIN_PASSWORD"
-	[ "$status_code" = 429 ]
+	cy_status 429
 	[ "$retry_after" -gt 4 ] && [ "$retry_after" -le 8 ]
 }
 
@@ -83,10 +70,10 @@ try()
 	# 7 failures so far from this address; 5 more reach the threshold of 12.
 	for i in 1 2 3 4 5; do
 		try "nobody$i" whatever
-		[ "$status_code" = 401 ]
+		cy_status 401
 	done
 	try erin "$CY_ADMIN_PASSWORD"
-	[ "$status_code" = 429 ]
+	cy_status 429
 	[ "$retry_after" -ge 1 ]
 	run cy_psql "SELECT count(*) FROM auth_audit_log WHERE reason = 'address locked out'"
 	assert_output 1

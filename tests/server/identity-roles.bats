@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 #
-# Roles and default-deny authorization (issue 3): user, operator, admin;
+# Roles and default-deny authorization: user, operator, admin;
 # every gateway route's auth kind decides in server/auth.c.  Users see and
 # act on their own tasks, operators see all tasks and manage nodes, admins
 # do everything.  Role changes take effect on the next request.
@@ -18,19 +18,6 @@ setup_file()
 	id_user olga operator >/dev/null
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
-}
-
 @test "the bootstrap admin has role admin, the system user is reserved and inactive" {
 	run cy_psql "SELECT handle, role, is_active FROM users WHERE handle IN ('admin', 'system') ORDER BY handle"
 	assert_output $'admin|admin|t\nsystem|user|f'
@@ -43,16 +30,16 @@ teardown()
 @test "node views: 403 for a user, 200 for an operator and an admin" {
 	id_login bob
 	cy_api GET /v1/nodes "" "$access"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	run jq -r '.type, .detail' <<<"$body"
 	assert_output $'urn:cynodeai:error:authorization\nOperator role required'
 	cy_api GET /v1/nodes/some-node "" "$access"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	id_login olga
 	cy_api GET /v1/nodes "" "$access"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api GET /v1/nodes "" "$(cy_admin_token)"
-	[ "$status_code" = 200 ]
+	cy_status 200
 }
 
 @test "admin routes: 403 for a user and an operator" {
@@ -61,7 +48,7 @@ teardown()
 	for who in bob olga; do
 		id_login "$who"
 		cy_api POST "/v1/users/$id/revoke_sessions" "" "$access"
-		[ "$status_code" = 403 ]
+		cy_status 403
 		run jq -r .detail <<<"$body"
 		assert_output "Admin required"
 	done
@@ -70,13 +57,13 @@ teardown()
 @test "a role change takes effect on the next request" {
 	id_login carol
 	cy_api GET /v1/nodes "" "$access"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	id_sql "UPDATE users SET role = 'operator' WHERE handle = 'carol'"
 	cy_api GET /v1/nodes "" "$access"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	id_sql "UPDATE users SET role = 'user' WHERE handle = 'carol'"
 	cy_api GET /v1/nodes "" "$access"
-	[ "$status_code" = 403 ]
+	cy_status 403
 }
 
 @test "tasks: users see only their own; operators see all; only admins act on others'" {
@@ -86,47 +73,47 @@ teardown()
 	id_login olga; olga=$access
 	admin=$(cy_admin_token)
 	cy_api POST /v1/tasks '{"prompt":"echo hi","input_mode":"commands","task_name":"bobs-task"}' "$bob"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	tid=$(jq -r .task_id <<<"$body")
 
 	cy_api GET "/v1/tasks/$tid" "" "$bob"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api GET "/v1/tasks/$tid" "" "$carol"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	run jq -r .detail <<<"$body"
 	assert_output "Not task owner"
 	cy_api GET "/v1/tasks/$tid/result" "" "$carol"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	cy_api GET /v1/tasks "" "$carol"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run jq -r --arg t "$tid" '[.tasks[] | select(.task_id == $t)] | length' <<<"$body"
 	assert_output 0
 
 	cy_api GET "/v1/tasks/$tid" "" "$olga"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api GET "/v1/tasks/$tid/logs" "" "$olga"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api GET /v1/tasks "" "$olga"
 	run jq -r --arg t "$tid" '[.tasks[] | select(.task_id == $t)] | length' <<<"$body"
 	assert_output 0
 	cy_api GET "/v1/tasks?all=true" "" "$olga"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run jq -r --arg t "$tid" '[.tasks[] | select(.task_id == $t)] | length' <<<"$body"
 	assert_output 1
 	cy_api GET "/v1/tasks?all=true" "" "$carol"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	cy_api GET "/v1/tasks?all=yes" "" "$olga"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST "/v1/tasks/$tid/cancel" "" "$olga"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	cy_api POST "/v1/tasks/$tid/cancel" "" "$carol"
-	[ "$status_code" = 403 ]
+	cy_status 403
 
 	cy_api GET "/v1/tasks?all=true" "" "$admin"
 	run jq -r --arg t "$tid" '[.tasks[] | select(.task_id == $t)] | length' <<<"$body"
 	assert_output 1
 	cy_api POST "/v1/tasks/$tid/cancel" "" "$admin"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run jq -r .canceled <<<"$body"
 	assert_output true
 }
@@ -137,6 +124,6 @@ teardown()
 		"GET /v1/nodes" "POST /v1/auth/logout" \
 		"POST /v1/users/00000000-0000-4000-8000-000000000000/revoke_sessions"; do
 		if [ "${r% *}" = GET ]; then cy_api GET "${r#* }"; else cy_api POST "${r#* }" '{}'; fi
-		[ "$status_code" = 401 ] || { echo "$r -> $status_code"; false; }
+		cy_status 401 || { echo "$r -> $status_code"; false; }
 	done
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 #
-# Login sessions and JWT rules (issue 3, contract section 8): access tokens
+# Login sessions and JWT rules (contract section 8): access tokens
 # of a logged-out or revoked session fail at once, reuse of a rotated
 # refresh token revokes the whole session, lifetimes are configurable,
 # disabled users are blocked everywhere, and hand-made tokens with a wrong
@@ -17,19 +17,6 @@ setup_file()
 	id_user alice user >/dev/null
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
-}
-
 me()
 {
 	cy_api GET /v1/users/me "" "$1"
@@ -41,7 +28,7 @@ me()
 	claims=$(id_claims "$access")
 	tok=$(id_mint '{"alg":"HS256","typ":"JWT"}' "$claims")
 	me "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run jq -r '.iss, .token_type, (.sid|test("^[0-9a-f-]{36}$")), (.jti|length > 0)' <<<"$claims"
 	assert_output $'cynodeai\naccess\ntrue\ntrue'
 }
@@ -51,7 +38,7 @@ me()
 	id_login admin
 	claims=$(id_claims "$access")
 	me "$(printf '{"alg":"none","typ":"JWT"}' | id_b64url).$(printf '%s' "$claims" | id_b64url)."
-	[ "$status_code" = 401 ]
+	cy_status 401
 	for alg in HS384 HS512; do
 		local h p sig dg
 		dg=sha${alg#HS}
@@ -59,10 +46,10 @@ me()
 		p=$(printf '%s' "$claims" | id_b64url)
 		sig=$(printf '%s.%s' "$h" "$p" | openssl dgst "-$dg" -hmac "$CY_JWT_SECRET" -binary | id_b64url)
 		me "$h.$p.$sig"
-		[ "$status_code" = 401 ]
+		cy_status 401
 	done
 	me "$(id_mint '{"alg":"HS256","typ":"JWT"}' "$claims" other-secret-other-secret-other-secret-xx)"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	run jq -r .detail <<<"$body"
 	assert_output "Invalid or expired token"
 }
@@ -73,22 +60,22 @@ me()
 	claims=$(id_claims "$access")
 	for t in refresh node; do
 		me "$(id_mint '{"alg":"HS256"}' "$(jq -c --arg t "$t" '.token_type=$t' <<<"$claims")")"
-		[ "$status_code" = 401 ]
+		cy_status 401
 	done
 	me "$(id_mint '{"alg":"HS256"}' "$(jq -c 'del(.token_type)' <<<"$claims")")"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	me "$(id_mint '{"alg":"HS256"}' "$(jq -c '.iss="someone-else"' <<<"$claims")")"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	me "$(id_mint '{"alg":"HS256"}' "$(jq -c 'del(.sid)' <<<"$claims")")"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	# A node token on a user route.
 	me "$(id_mint '{"alg":"HS256"}' "$(jq -cn --argjson n "$(date +%s)" '{iss:"cynodeai",
 		sub:"11111111-1111-4111-8111-111111111111",iat:$n,exp:($n+600),jti:"x",
 		token_type:"node",node_id:"11111111-1111-4111-8111-111111111111",node_slug:"n1"}')")"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	# The refresh token itself.
 	me "$refresh"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "JWT: expired, not yet valid (nbf) and issued in the future (iat) are 401" {
@@ -97,15 +84,15 @@ me()
 	claims=$(id_claims "$access")
 	now=$(date +%s)
 	me "$(id_mint '{"alg":"HS256"}' "$(jq -c --argjson n "$now" '.exp=($n-1)' <<<"$claims")")"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	me "$(id_mint '{"alg":"HS256"}' "$(jq -c --argjson n "$now" '.nbf=($n+120)' <<<"$claims")")"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	me "$(id_mint '{"alg":"HS256"}' "$(jq -c --argjson n "$now" '.nbf=($n-1)' <<<"$claims")")"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	me "$(id_mint '{"alg":"HS256"}' "$(jq -c --argjson n "$now" '.iat=($n+120)' <<<"$claims")")"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	me "$(id_mint '{"alg":"HS256"}' "$(jq -c 'del(.exp)' <<<"$claims")")"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "logout kills the session's access token at once; other sessions live on" {
@@ -115,15 +102,15 @@ me()
 	id_login alice
 	a2=$access
 	me "$a1"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api POST /v1/auth/logout '{}' "$a1"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	me "$a1"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r1" '{refresh_token:$t}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	me "$a2"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run cy_psql "SELECT revoke_reason FROM auth_sessions s JOIN users u ON u.id = s.user_id
 		WHERE u.handle = 'alice' AND revoked_at IS NOT NULL"
 	assert_output logout
@@ -136,9 +123,9 @@ me()
 	id_login alice
 	a2=$access r2=$refresh
 	cy_api POST /v1/auth/logout "$(jq -cn --arg t "$r2" '{refresh_token:$t}')" "$a1"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	me "$a2"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "an admin's revoke_sessions kills the user's access tokens at once" {
@@ -147,13 +134,13 @@ me()
 	alice_id=$(cy_psql "SELECT id FROM users WHERE handle = 'alice'")
 	id_login alice
 	me "$access"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api POST "/v1/users/$alice_id/revoke_sessions" "" "$admin"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	me "$access"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$refresh" '{refresh_token:$t}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	# Audited in both tables.
 	run cy_psql "SELECT count(*) FROM auth_audit_log WHERE event_type = 'session_revoked'
 		AND subject_handle = 'alice' AND reason = 'revoked by admin'"
@@ -168,18 +155,18 @@ me()
 	id_login alice
 	r1=$refresh
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r1" '{refresh_token:$t}')"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	r2=$(jq -r .refresh_token <<<"$body")
 	a2=$(jq -r .access_token <<<"$body")
 	me "$a2"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	# The thief (or the owner, whoever comes second) replays r1.
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r1" '{refresh_token:$t}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	me "$a2"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r2" '{refresh_token:$t}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	run cy_psql "SELECT count(*) FROM auth_audit_log WHERE event_type = 'session_revoked'
 		AND subject_handle = 'alice' AND reason = 'rotated refresh token reused'"
 	assert_output 1
@@ -201,14 +188,14 @@ me()
 	local a=$access r=$refresh
 	cy_psql "UPDATE users SET is_active = false WHERE handle = 'alice'"
 	me "$a"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api POST /v1/auth/refresh "$(jq -cn --arg t "$r" '{refresh_token:$t}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	id_login alice
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_psql "UPDATE users SET is_active = true WHERE handle = 'alice'"
 	id_login alice
-	[ "$status_code" = 200 ]
+	cy_status 200
 }
 
 @test "lifetimes are configurable: refresh tokens expire" {
@@ -222,13 +209,13 @@ me()
 	echo "$pid" >>"$CY_TMP/pids"
 	cy_api POST "http://127.0.0.1:$gw/v1/auth/login" \
 		"$(jq -cn --arg p "$CY_ADMIN_PASSWORD" '{handle:"admin",password:$p}')"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .expires_in <<<"$body")" = 120 ]
 	r=$(jq -r .refresh_token <<<"$body")
 	[ $(( $(id_claims "$r" | jq '.exp - .iat') )) -eq 1 ]
 	sleep 2.1
 	cy_api POST "http://127.0.0.1:$gw/v1/auth/refresh" "$(jq -cn --arg t "$r" '{refresh_token:$t}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	stack_kill_pid "$pid" 5
 	run env JWT_ACCESS_DURATION=0s JWT_SECRET="$CY_JWT_SECRET" NODE_REGISTRATION_PSK=psk-0123456789 \
 		"$CY_BUILD/cynode-server" --print-config

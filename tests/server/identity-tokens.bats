@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 #
-# API tokens for CI (issue 3): POST/GET /v1/tokens, POST
+# API tokens for CI: POST/GET /v1/tokens, POST
 # /v1/tokens/{id}/revoke.  Opaque "cyn_" tokens shown once, stored as
 # SHA-256, scoped (never beyond the owner's role), expiring, last-used time
 # kept, accepted as a bearer token; revocation, expiry and a disabled owner
@@ -18,19 +18,6 @@ setup_file()
 	id_user otto operator >/dev/null
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
-}
-
 # mk TOKEN BODY: POST /v1/tokens
 mk()
 {
@@ -41,7 +28,7 @@ mk()
 	local tok id
 	id_login tina
 	mk "$access" '{"name":"ci-main"}'
-	[ "$status_code" = 201 ]
+	cy_status 201
 	tok=$(jq -r .token <<<"$body")
 	id=$(jq -r .id <<<"$body")
 	[[ $tok =~ ^cyn_[0-9a-f]{48}$ ]]
@@ -57,7 +44,7 @@ tina"
 	assert_output 1
 	# Never listed again.
 	cy_api GET /v1/tokens "" "$access"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run jq -r '.tokens | length, (map(has("token")) | any)' <<<"$body"
 	assert_output $'1\nfalse'
 	run grep -c "$tok" "$CY_TMP/server.log"
@@ -71,13 +58,13 @@ tina"
 	tok=$(jq -r .token <<<"$body")
 	tid=$(jq -r .id <<<"$body")
 	cy_api GET /v1/tasks "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api GET /v1/users/me "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run jq -r .handle <<<"$body"
 	assert_output tina
 	cy_api POST /v1/tasks '{"prompt":"hi"}' "$tok"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	run jq -r .detail <<<"$body"
 	assert_output "API token scope does not allow this"
 	run cy_psql "SELECT last_used_at IS NOT NULL FROM api_tokens WHERE id = '$tid'"
@@ -85,31 +72,31 @@ tina"
 	mk "$access" '{"name":"writer","scopes":["tasks:write"]}'
 	tok=$(jq -r .token <<<"$body")
 	cy_api POST /v1/tasks '{"prompt":"hi","input_mode":"commands"}' "$tok"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	# A token cannot mint tokens.
 	mk "$tok" '{"name":"child"}'
-	[ "$status_code" = 403 ]
+	cy_status 403
 }
 
 @test "scopes never exceed the owner's role; operator node scopes work" {
 	local tok
 	id_login tina
 	mk "$access" '{"name":"n","scopes":["nodes:read"]}'
-	[ "$status_code" = 403 ]
+	cy_status 403
 	mk "$access" '{"name":"a","scopes":["admin"]}'
-	[ "$status_code" = 403 ]
+	cy_status 403
 	id_login otto
 	mk "$access" '{"name":"ops","scopes":["nodes:read"]}'
-	[ "$status_code" = 201 ]
+	cy_status 201
 	tok=$(jq -r .token <<<"$body")
 	cy_api GET /v1/nodes "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api GET /v1/tasks "" "$tok"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	# Demoting the owner takes the node scope away at once.
 	id_sql "UPDATE users SET role = 'user' WHERE handle = 'otto'"
 	cy_api GET /v1/nodes "" "$tok"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	id_sql "UPDATE users SET role = 'operator' WHERE handle = 'otto'"
 }
 
@@ -117,12 +104,12 @@ tina"
 	local admin tok
 	admin=$(cy_admin_token)
 	mk "$admin" '{"name":"root-ci","scopes":["admin"]}'
-	[ "$status_code" = 201 ]
+	cy_status 201
 	tok=$(jq -r .token <<<"$body")
 	cy_api GET /v1/users "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api GET /v1/tokens?all=true "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run jq -r '[.tokens[].owner] | unique | join(",")' <<<"$body"
 	assert_output --partial tina
 }
@@ -130,33 +117,33 @@ tina"
 @test "bad input: name, scopes, ttl; duplicate names are 409" {
 	id_login tina
 	mk "$access" '{}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	mk "$access" '{"name":"has space"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	mk "$access" "{\"name\":\"$(printf 'x%.0s' {1..65})\"}"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	mk "$access" '{"name":"s1","scopes":[]}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	mk "$access" '{"name":"s2","scopes":["tasks:delete"]}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	mk "$access" '{"name":"s3","scopes":"tasks:read"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	mk "$access" '{"name":"t1","ttl":5}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	mk "$access" '{"name":"t2","ttl":"400d"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	mk "$access" '{"name":"t3","ttl":"soon"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	mk "$access" '{"name":"t4","ttl":"7d"}'
-	[ "$status_code" = 201 ]
+	cy_status 201
 	mk "$access" '{"name":"t4"}'
-	[ "$status_code" = 409 ]
+	cy_status 409
 	mk "$access" 'not json'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api GET "/v1/tokens?all=maybe" "" "$access"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api GET "/v1/tokens?all=true" "" "$access"
-	[ "$status_code" = 403 ]
+	cy_status 403
 }
 
 @test "revoke ends a token at once; others' tokens are 404 for users; admins may revoke any" {
@@ -166,30 +153,30 @@ tina"
 	tok=$(jq -r .token <<<"$body")
 	tid=$(jq -r .id <<<"$body")
 	cy_api GET /v1/tasks "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	id_login otto
 	other=$access
 	cy_api POST "/v1/tokens/$tid/revoke" "" "$other"
-	[ "$status_code" = 404 ]
+	cy_status 404
 	id_login tina
 	cy_api POST "/v1/tokens/$tid/revoke" "" "$access"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	cy_api GET /v1/tasks "" "$tok"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api POST "/v1/tokens/$tid/revoke" "" "$access"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	cy_api POST /v1/tokens/not-a-uuid/revoke "" "$access"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST /v1/tokens/00000000-0000-4000-8000-000000000000/revoke "" "$access"
-	[ "$status_code" = 404 ]
+	cy_status 404
 	mk "$access" '{"name":"admin-kills"}'
 	tok=$(jq -r .token <<<"$body")
 	tid=$(jq -r .id <<<"$body")
 	admin=$(cy_admin_token)
 	cy_api POST "/v1/tokens/$tid/revoke" "" "$admin"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	cy_api GET /v1/tasks "" "$tok"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	run cy_psql "SELECT count(*) FROM admin_audit_log WHERE action = 'token.revoke' AND target = '$tid'
 		AND actor_handle = 'admin' AND details->>'owner' = 'tina'"
 	assert_output 1
@@ -203,13 +190,13 @@ tina"
 	tid=$(jq -r .id <<<"$body")
 	for b in 'not json' '{"all":true}' '[]'; do
 		cy_api POST "/v1/tokens/$tid/revoke" "$b" "$access"
-		[ "$status_code" = 400 ] || { echo "$b -> $status_code $body"; false; }
+		cy_status 400 || { echo "$b -> $status_code $body"; false; }
 		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
 	done
 	cy_api POST /v1/tokens/%ff/revoke "" "$access"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api GET /v1/tasks "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(cy_psql "SELECT revoked_at IS NULL FROM api_tokens WHERE id = '$tid'")" = t ]
 }
 
@@ -221,21 +208,21 @@ tina"
 	tid=$(jq -r .id <<<"$body")
 	cy_psql "UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = '$tid'"
 	cy_api GET /v1/tasks "" "$tok"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api GET /v1/tasks "" "cyn_0123"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api GET /v1/tasks "" "cyn_$(printf '0%.0s' {1..48})"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api GET /v1/tasks "" "cyn_$(printf 'Z%.0s' {1..48})"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	mk "$access" '{"name":"owner-disabled"}'
 	tok=$(jq -r .token <<<"$body")
 	id_sql "UPDATE users SET is_active = false WHERE handle = 'tina'"
 	cy_api GET /v1/tasks "" "$tok"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	id_sql "UPDATE users SET is_active = true WHERE handle = 'tina'"
 	cy_api GET /v1/tasks "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 }
 
 @test "token creation is audited without the secret" {

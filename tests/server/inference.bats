@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 #
 # inference.bats: the inference path through the real server and node
-# (issue 12), with the Ollama-API test server (tests/ollama/fake-ollama)
+#, with the Ollama-API test server (tests/ollama/fake-ollama)
 # as the node's existing backend: readiness (contract 3.8), the model list,
 # prompt tasks answered by the model on a node that has it, the
 # OpenAI-compatible chat completions relayed gateway -> node -> backend
@@ -27,13 +27,6 @@ setup_file()
 	export TOKEN
 }
 
-teardown_file() { cy_teardown_file; }
-
-teardown()
-{
-	[ -n "${BATS_TEST_COMPLETED:-}" ] || cy_show_logs >&3 2>&1 || true
-}
-
 # wait_for CMD...: retries CMD for up to 30 s.
 wait_for()
 {
@@ -50,28 +43,28 @@ wait_for()
 models_listed()
 {
 	cy_api GET /v1/models "" "$TOKEN"
-	[ "$status_code" = 200 ] && jq -e --arg m "$1" '[.data[].id] | index($m) != null' \
+	cy_status 200 && jq -e --arg m "$1" '[.data[].id] | index($m) != null' \
 		<<<"$body" >/dev/null
 }
 
 @test "readyz is 503 until a node serves a model, then 200" {
 	cy_api GET /readyz
-	[ "$status_code" = 503 ]
+	cy_status 503
 	assert_output --partial "no inference path available (no dispatchable nodes"
 	cy_api GET "$CY_CONTROL_URL/readyz"
-	[ "$status_code" = 503 ]
+	cy_status 503
 	# cy_node_start waits for the gateway's readyz: the node brings a model.
 	cy_node_start node-a "inference.url=\"$OLLAMA_A\"" "${FAST[@]}"
 	cy_api GET /readyz
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api GET "$CY_CONTROL_URL/readyz"
-	[ "$status_code" = 200 ]
+	cy_status 200
 }
 
 @test "models: GET /v1/models lists the fleet's models in OpenAI's shape" {
 	wait_for models_listed llama3.2:1b
 	cy_api GET /v1/models "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run jq -e '.object == "list" and (.data | length) == 2 and
 		(.data | map(.object == "model" and .owned_by == "cynode" and .nodes == 1 and
 		(.created | type) == "number") | all) and
@@ -79,7 +72,7 @@ models_listed()
 	assert_success
 	# No token: 401 in OpenAI's error shape, never problem+json.
 	cy_api GET /v1/models
-	[ "$status_code" = 401 ]
+	cy_status 401
 	run jq -e '.error.type == "cynodeai_error" and .error.code == "unauthorized" and
 		(.error.message | length) > 0 and .error.param == null' <<<"$body"
 	assert_success
@@ -87,7 +80,7 @@ models_listed()
 
 @test "prompt task: answered by the model on the node, usage recorded" {
 	cy_api POST /v1/tasks '{"prompt":"what is a cynode"}' "$TOKEN"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
 	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$TOKEN"
 	[ "$(jq -r .status <<<"$body")" = completed ]
@@ -106,27 +99,27 @@ models_listed()
 
 @test "prompt task: a model asked for by name; unknown models refused" {
 	cy_api POST /v1/tasks '{"prompt":"hi there","model":"llama3.2:1b"}' "$TOKEN"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
 	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$TOKEN"
 	run jq -r '.jobs[0].result | fromjson | .stdout' <<<"$body"
 	assert_output "[llama3.2:1b] echo: hi there"
 	cy_api POST /v1/tasks '{"prompt":"hi","model":"nosuch:7b"}' "$TOKEN"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "model 'nosuch:7b' is not served by any dispatchable node"
 	assert_output --partial "llama3.2:1b, qwen3.5:0.8b"
 }
 
 @test "chat: a whole completion relayed gateway -> node -> backend" {
 	cy_api POST /v1/chat/completions '{"model":"qwen3.5:0.8b","messages":[{"role":"user","content":"hello fleet"}]}' "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run jq -e '.object == "chat.completion" and
 		.choices[0].message.content == "[qwen3.5:0.8b] echo: hello fleet" and
 		.usage.prompt_tokens == 2' <<<"$body"
 	assert_success
 	# No model: the default one (contract 4.6: the small-VRAM tier).
 	cy_api POST /v1/chat/completions '{"messages":[{"role":"user","content":"x"}]}' "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .choices[0].message.content <<<"$body")" = "[qwen3.5:0.8b] echo: x" ]
 	wait_for test "$(cy_psql "SELECT count(*) FROM inference_usage WHERE kind = 'chat'")" -ge 2
 }
@@ -155,7 +148,7 @@ models_listed()
 job_run()
 {
 	cy_api POST /v1/tasks "$1" "$TOKEN"
-	[ "$status_code" = 201 ] || { echo "create: $status_code $body" >&2; return 1; }
+	cy_status 201 || { echo "create: $status_code $body" >&2; return 1; }
 	cy_api GET "/v1/tasks/$(jq -r .task_id <<<"$body")/result?wait=60" "" "$TOKEN"
 	jq -r '.jobs[0].result' <<<"$body"
 }
@@ -228,7 +221,7 @@ curl -s -o /dev/null -w "big=%{http_code}\n" --unix-socket /run/cynode/inference
 	fault '{"kind":"slow","path":"/api/generate","delay_ms":300,"count":1}'
 	curl -sf -X DELETE "$OLLAMA_A/_fake/requests" >/dev/null
 	cy_api POST /v1/tasks '{"prompt":"#long 40","task_name":"slow-answer"}' "$TOKEN"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
 	# Some of the answer is there while the task still runs.
 	partial() {
@@ -239,7 +232,7 @@ curl -s -o /dev/null -w "big=%{http_code}\n" --unix-socket /run/cynode/inference
 	wait_for partial
 	[[ $(jq -r .stdout <<<"$body") == tok1* ]]
 	cy_api POST "/v1/tasks/$id/cancel" "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	backend_gone() {
 		curl -sf "$OLLAMA_A/_fake/requests" | jq -e \
 			'map(select(.path == "/api/generate")) | .[-1].outcome == "client_gone"' >/dev/null
@@ -289,7 +282,7 @@ chat()
 	local big
 	# Unknown model: 404 model_not_found.
 	chat '{"model":"nosuch:1b","messages":[{"role":"user","content":"x"}]}'
-	[ "$status_code" = 404 ]
+	cy_status 404
 	run jq -e '.error.code == "model_not_found" and .error.type == "cynodeai_error" and
 		(.error.message | test("nosuch:1b"))' <<<"$body"
 	assert_success
@@ -300,7 +293,7 @@ chat()
 		'{"model":7,"messages":[{"role":"user","content":"x"}]}' \
 		'{"stream":"yes","messages":[{"role":"user","content":"x"}]}' '{"messages":' '[1]' ''; do
 		chat "$b"
-		[ "$status_code" = 400 ] || { echo "body $b: $status_code $body"; return 1; }
+		cy_status 400 || { echo "body $b: $status_code $body"; return 1; }
 		jq -e '.error.code == "invalid_request"' <<<"$body" >/dev/null ||
 			{ echo "body $b: $body"; return 1; }
 	done
@@ -308,12 +301,12 @@ chat()
 	big=$(head -c 1200000 /dev/zero | tr '\0' a | jq -Rc '{messages:[{role:"user",content:.}]}')
 	printf '%s' "$big" >"$CY_TMP/big.json"
 	chat "@$CY_TMP/big.json"
-	[ "$status_code" = 413 ]
+	cy_status 413
 	[ "$(jq -r .error.code <<<"$body")" = request_too_large ]
 	# The backend fails: 502 inference_failed with its reason.
 	fault '{"kind":"status","status":500,"path":"/v1/chat/completions","message":"gpu on fire","count":1}'
 	chat '{"model":"qwen3.5:0.8b","messages":[{"role":"user","content":"x"}]}'
-	[ "$status_code" = 502 ]
+	cy_status 502
 	run jq -e '.error.code == "inference_failed" and (.error.message | test("gpu on fire"))' <<<"$body"
 	assert_success
 	# The backend does not answer in time... (the node's relay has its own
@@ -360,28 +353,28 @@ chat()
 	cy_api POST /v1/tokens '{"name":"ci-tasks","scopes":["tasks:read","tasks:write"]}' "$TOKEN"
 	tok=$(jq -r .token <<<"$body")
 	chat '{"messages":[{"role":"user","content":"x"}]}' "$tok"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	[ "$(jq -r .error.code <<<"$body")" = forbidden ]
 	cy_api GET /v1/models "" "$tok"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	cy_api POST /v1/tokens '{"name":"ci-chat","scopes":["inference"]}' "$TOKEN"
 	tok=$(jq -r .token <<<"$body")
 	chat '{"messages":[{"role":"user","content":"scoped"}]}' "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	# A drained node gets no inference work: no model, no path, no readiness.
 	cy_api POST /v1/nodes/node-a/drain '{"reason":"maintenance"}' "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api GET /v1/models "" "$TOKEN"
 	[ "$(jq '.data | length' <<<"$body")" = 0 ]
 	chat '{"messages":[{"role":"user","content":"x"}]}'
-	[ "$status_code" = 503 ]
+	cy_status 503
 	[ "$(jq -r .error.code <<<"$body")" = inference_unavailable ]
 	cy_api POST /v1/tasks '{"prompt":"x"}' "$TOKEN"
-	[ "$status_code" = 503 ]
+	cy_status 503
 	cy_api GET /readyz
-	[ "$status_code" = 503 ]
+	cy_status 503
 	cy_api POST /v1/nodes/node-a/undrain "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	stack_wait_http "$CY_GATEWAY_URL/readyz" 200 30
 }
 
@@ -393,9 +386,9 @@ chat()
 	cy_api GET /readyz
 	assert_output --partial "none with a running inference backend"
 	chat '{"messages":[{"role":"user","content":"x"}]}'
-	[ "$status_code" = 503 ]
+	cy_status 503
 	cy_api POST /v1/tasks '{"prompt":"x"}' "$TOKEN"
-	[ "$status_code" = 503 ]
+	cy_status 503
 	# Back on the same port: inference returns by itself.
 	port=${OLLAMA_A##*:}
 	env OLLAMA_HOST="127.0.0.1:$port" FAKE_OLLAMA_MODELS=qwen3.5:0.8b \
@@ -405,5 +398,5 @@ chat()
 	echo $! >"$CY_TMP/ollama.pid"
 	stack_wait_http "$CY_GATEWAY_URL/readyz" 200 30
 	chat '{"messages":[{"role":"user","content":"back"}]}'
-	[ "$status_code" = 200 ]
+	cy_status 200
 }

@@ -31,25 +31,12 @@ setup_file()
 	export TOKEN ALICE NODE_TOKEN
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
-}
-
 # create SCRIPT NAME: a commands task as admin; prints its id.
 create()
 {
 	cy_api POST /v1/tasks "$(jq -cn --arg p "$1" --arg n "$2" \
 		'{prompt:$p, input_mode:"commands", task_name:$n}')" "$TOKEN"
-	[ "$status_code" = 201 ] || return 1
+	cy_status 201 || return 1
 	jq -r .task_id <<<"$body"
 }
 
@@ -81,7 +68,7 @@ wait_stdout()
 
 	id=$(create 'echo one; echo eins >&2; sleep 4; echo two' follow-api)
 	wait_stdout "$id" one eins
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .ended <<<"$body")" = false ]
 	[ "$(jq -r .status <<<"$body")" = running ]
 	[ "$(jq -r .stdout_offset <<<"$body")" = 4 ]
@@ -114,16 +101,16 @@ wait_stdout()
 	local id
 
 	cy_api POST /v1/nodes/node-01/drain '{}' "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	id=$(create 'echo late' follow-queued)
 	follow "$id" "stdout_offset=0&stderr_offset=0"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .status <<<"$body")" = queued ]
 	[ "$(jq -r .ended <<<"$body")" = false ]
 	[ "$(jq -r .stdout <<<"$body")" = "" ]
 	[ "$(jq -r .stdout_offset <<<"$body")" = 0 ]
 	cy_api POST /v1/nodes/node-01/undrain '{}' "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$TOKEN"
 	[ "$(jq -r .status <<<"$body")" = completed ]
 }
@@ -137,10 +124,10 @@ wait_stdout()
 		"follow=true&stderr_offset=99999999999999999999" "stdout_offset=3" \
 		"follow=false&stderr_offset=0" "follow=true&stream=both"; do
 		cy_api GET "/v1/tasks/$id/logs?$q" "" "$TOKEN"
-		[ "$status_code" = 400 ] || { echo "$q: $status_code $body" >&2; return 1; }
+		cy_status 400 || { echo "$q: $status_code $body" >&2; return 1; }
 	done
 	cy_api GET "/v1/tasks/$id/logs?follow=true&stdout_offset=0&stderr_offset=0" "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 }
 
 @test "follow: another user's task is 403, an unknown one 404, no token 401" {
@@ -148,14 +135,14 @@ wait_stdout()
 
 	id=$(create 'echo secret; sleep 3' follow-private)
 	cy_api GET "/v1/tasks/$id/logs?follow=true" "" "$ALICE"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	[[ $body != *secret* ]]
 	cy_api GET "/v1/tasks/follow-private/logs?follow=true" "" "$ALICE"
-	[ "$status_code" = 404 ]
+	cy_status 404
 	cy_api GET "/v1/tasks/no-such-task/logs?follow=true" "" "$TOKEN"
-	[ "$status_code" = 404 ]
+	cy_status 404
 	cy_api GET "/v1/tasks/$id/logs?follow=true"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "node: jobs/{id}/logs needs the bearer token, answers 404 for unknown jobs" {
@@ -165,12 +152,12 @@ wait_stdout()
 	wait_stdout "$id" node-side
 	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$id'")
 	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs" "" wrong-token
-	[ "$status_code" = 401 ]
+	cy_status 401
 	[[ $body != *node-side* ]]
 	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs" "" "$NODE_TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .running <<<"$body")" = true ]
 	[ "$(jq -r .job_id <<<"$body")" = "$job" ]
 	[ "$(jq -r .stdout <<<"$body")" = node-side ]
@@ -179,9 +166,9 @@ wait_stdout()
 	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs?stdout_offset=5" "" "$NODE_TOKEN"
 	[ "$(jq -r .stdout <<<"$body")" = side ]
 	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs?stdout_offset=x" "" "$NODE_TOKEN"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api GET "$CY_NODE_URL/v1/worker/jobs/no-such-job/logs" "" "$NODE_TOKEN"
-	[ "$status_code" = 404 ]
+	cy_status 404
 }
 
 @test "cynork task logs --follow prints the first line before the task ends" {

@@ -13,31 +13,18 @@ setup_file()
 	cy_server_start
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
-}
-
 @test "metrics: no token is 401, a bad token is 401" {
 	cy_api GET /metrics
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api GET /metrics "" not-a-token
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "metrics: other methods are 405; the control plane does not serve it" {
 	cy_api POST /metrics '{}' "$(cy_admin_token)"
-	[ "$status_code" = 405 ]
+	cy_status 405
 	cy_api GET "$CY_CONTROL_URL/metrics" "" "$(cy_admin_token)"
-	[ "$status_code" = 404 ]
+	cy_status 404
 }
 
 @test "metrics: admin gets Prometheus text with gauges from the database" {
@@ -45,7 +32,7 @@ teardown()
 
 	tok=$(cy_admin_token)
 	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"true"}' "$tok"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	run curl -s -D "$CY_TMP/h" -H "Authorization: Bearer $tok" "$CY_GATEWAY_URL/metrics"
 	[ "$status" -eq 0 ]
 	grep -qi '^content-type: text/plain; version=0.0.4' "$CY_TMP/h"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 #
 # The capability report's inference object on the control plane (contract
-# 3.6, issue 12): inference.running and the model lists the node reports
+# 3.6): inference.running and the model lists the node reports
 # (available_models from /api/tags, loaded_models from /api/ps) are type
 # checked at registration and in later reports (400 naming the field,
 # nothing stored), bounded in count and length, and stored as sent.  curl
@@ -15,8 +15,6 @@ setup_file()
 	cy_pg_start
 	cy_server_start
 }
-
-teardown_file() { cy_teardown_file; }
 
 # capability SLUG -> a node_capability_report_v1 with an inference object
 capability()
@@ -43,7 +41,7 @@ snapshot()
 
 @test "inference.running and the model lists are stored as reported" {
 	register "$(capability node-inf)"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	jq -e '.inference | .running and .available_models == ["qwen3.5:0.8b", "llama3.2:1b"]
 		and .loaded_models == ["qwen3.5:0.8b"] and .backend.version == "0.5.1"' <<<"$(snapshot node-inf)"
 }
@@ -51,19 +49,19 @@ snapshot()
 @test "wrong inference fields are 400 naming the field, at register and later; nothing stored" {
 	local jwt snap field jq_edit bad long
 	register "$(capability node-inf-typed)"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	jwt=$(jq -r .auth.node_jwt <<<"$body")
 	snap=$(snapshot node-inf-typed)
 	long=$(printf 'm%.0s' $(seq 1 257))
 	while IFS='|' read -r field jq_edit; do
 		bad=$(capability node-inf-typed | jq -c --arg long "$long" "$jq_edit")
 		cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$bad" "$jwt"
-		[ "$status_code" = 400 ] || { echo "$jq_edit -> $status_code $body"; false; }
+		cy_status 400 || { echo "$jq_edit -> $status_code $body"; false; }
 		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
 		[[ $(jq -r .detail <<<"$body") == "$field "* ]] || { echo "$jq_edit -> $body"; false; }
 		bad=$(capability node-inf-new | jq -c --arg long "$long" "$jq_edit")
 		register "$bad"
-		[ "$status_code" = 400 ] || { echo "register $jq_edit -> $status_code $body"; false; }
+		cy_status 400 || { echo "register $jq_edit -> $status_code $body"; false; }
 		[[ $(jq -r .detail <<<"$body") == "$field "* ]]
 	done <<'EOT'
 inference.running|.inference.running = "yes"
@@ -86,6 +84,6 @@ EOT
 	bad=$(capability node-inf-typed | jq -c --arg m "${long:1}" \
 		'.inference.available_models = [range(1024) | "m\(.)"] | .inference.loaded_models = [$m]')
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$bad" "$jwt"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	[ "$(snapshot node-inf-typed | jq '.inference.available_models | length')" = 1024 ]
 }

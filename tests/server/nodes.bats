@@ -15,19 +15,6 @@ setup_file()
 	cy_server_start
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
-}
-
 # capability SLUG [VERSION] -> a node_capability_report_v1
 capability()
 {
@@ -53,22 +40,22 @@ node_jwt()
 
 @test "register: wrong PSK is 401" {
 	register node-x wrong-psk
-	[ "$status_code" = 401 ]
+	cy_status 401
 	assert_output --partial "Invalid registration PSK"
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" "$(jq -cn --argjson c "$(capability n1)" '{capability:$c}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "register: bad JSON is 400" {
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" '{"psk":'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "urn:cynodeai:error:validation"
 }
 
 @test "register: capability version 2 is unsupported-payload-version" {
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
 		"$(jq -cn --arg p "$CY_PSK" --argjson c "$(capability n1 2)" '{psk:$p, capability:$c}')"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	[ "$(jq -r .type <<<"$body")" = "https://cynode.ai/problems/unsupported-payload-version" ]
 	assert_output --partial "version 2"
 	assert_output --partial "supported versions: 1"
@@ -76,39 +63,39 @@ node_jwt()
 
 @test "register: empty or malformed slug and bad worker URL are 400" {
 	register ""
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "node.node_slug is required"
 	register "Bad_Slug"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
 		"$(jq -cn --arg p "$CY_PSK" --argjson c "$(capability n1)" \
 			'{psk:$p, capability:($c | .worker_api.base_url = "ftp://x")}')"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "worker_api.base_url"
 }
 
 @test "register: new slug is 201, known slug 200, bootstrap has absolute URLs" {
 	register node-reg
-	[ "$status_code" = 201 ]
+	cy_status 201
 	[ "$(jq -r .version <<<"$body")" = 1 ]
 	[ -n "$(jq -r .auth.node_jwt <<<"$body")" ]
 	[ "$(jq -r .orchestrator.endpoints.node_config_url <<<"$body")" = "$CY_CONTROL_URL/v1/nodes/config" ] ||
 		[[ "$(jq -r .orchestrator.endpoints.node_config_url <<<"$body")" == http*://*/v1/nodes/config ]]
 	[[ "$(jq -r .orchestrator.endpoints.node_report_url <<<"$body")" == http*/v1/nodes/capability ]]
 	register node-reg
-	[ "$status_code" = 200 ]
+	cy_status 200
 	run cy_psql "SELECT status, capability_hash LIKE 'sha256:%', worker_api_bearer_token_enc IS NOT NULL FROM nodes WHERE node_slug = 'node-reg'"
 	assert_output "active|t|t"
 }
 
 @test "config: GET needs a node JWT and returns the node's configuration" {
 	cy_api GET "$CY_CONTROL_URL/v1/nodes/config"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$(cy_admin_token)"
-	[ "$status_code" = 401 ]
+	cy_status 401
 	jwt=$(node_jwt node-cfg)
 	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .version <<<"$body")" = 1 ]
 	[ "$(jq -r .node_slug <<<"$body")" = node-cfg ]
 	[[ "$(jq -r .config_version <<<"$body")" =~ ^[0-9A-HJKMNP-TV-Z]{26}$ ]]
@@ -137,17 +124,17 @@ node_jwt()
 	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt"
 	v=$(jq -r .config_version <<<"$body")
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":1,\"node_slug\":\"someone-else\",\"config_version\":\"$v\",\"status\":\"applied\"}" "$jwt"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "does not match"
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":1,\"node_slug\":\"node-ack\",\"config_version\":\"$v\",\"status\":\"rolled_back\"}" "$jwt"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":7,\"node_slug\":\"node-ack\",\"config_version\":\"$v\",\"status\":\"applied\"}" "$jwt"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	[ "$(jq -r .type <<<"$body")" = "https://cynode.ai/problems/unsupported-payload-version" ]
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" '{"version":1,"node_slug":"node-ack","config_version":"1","status":"applied"}' "$jwt"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" '{"version":1' "$jwt"
-	[ "$status_code" = 400 ]
+	cy_status 400
 }
 
 @test "config ack: applied makes the node dispatchable and the server ready" {
@@ -155,13 +142,13 @@ node_jwt()
 	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt"
 	v=$(jq -r .config_version <<<"$body")
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":1,\"node_slug\":\"node-ready\",\"config_version\":\"$v\",\"status\":\"failed\",\"error\":{\"message\":\"boom\"}}" "$jwt"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	run cy_psql "SELECT config_ack_status, config_ack_error, config_ack_version = config_version FROM nodes WHERE node_slug = 'node-ready'"
 	assert_output "failed|boom|t"
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":1,\"node_slug\":\"node-ready\",\"config_version\":\"$v\",\"status\":\"applied\",\"ack_at\":\"2026-02-16T12:00:02Z\"}" "$jwt"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	cy_api GET /readyz
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$body" = ready ]
 	# Re-registering clears the ack until the node acks its new config.
 	register node-ready
@@ -169,40 +156,40 @@ node_jwt()
 	run cy_psql "SELECT config_ack_status IS NULL FROM nodes WHERE node_slug = 'node-ready'"
 	assert_output t
 	cy_api GET /readyz
-	[ "$status_code" = 503 ]
+	cy_status 503
 	assert_output --partial "no inference path available"
 	# A late "applied" for the version before the registration is recorded
 	# but does not make the node dispatchable: that version came with the
 	# worker token the registration replaced.
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":1,\"node_slug\":\"node-ready\",\"config_version\":\"$v\",\"status\":\"applied\"}" "$jwt"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	run cy_psql "SELECT config_ack_status, config_ack_version = '$v', config_applied_version IS NULL FROM nodes WHERE node_slug = 'node-ready'"
 	assert_output "applied|t|t"
 	cy_api GET /readyz
-	[ "$status_code" = 503 ]
+	cy_status 503
 	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$jwt"
 	v2=$(jq -r .config_version <<<"$body")
 	[ "$v2" != "$v" ]
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" "{\"version\":1,\"node_slug\":\"node-ready\",\"config_version\":\"$v2\",\"status\":\"applied\"}" "$jwt"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	cy_api GET /readyz
-	[ "$status_code" = 200 ]
+	cy_status 200
 }
 
 @test "capability report: stored, slug must match, version checked" {
 	jwt=$(node_jwt node-cap)
 	cap=$(capability node-cap | jq -c '.sandbox.max_concurrency = 7')
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$cap" "$jwt"
-	[ "$status_code" = 204 ]
+	cy_status 204
 	run cy_psql "SELECT capability_snapshot->'sandbox'->>'max_concurrency', (SELECT last_seen_at IS NOT NULL FROM nodes WHERE node_slug = 'node-cap') FROM node_capabilities WHERE node_id = (SELECT id FROM nodes WHERE node_slug = 'node-cap')"
 	assert_output "7|t"
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$(capability other)" "$jwt"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$(capability node-cap 3)" "$jwt"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	[ "$(jq -r .type <<<"$body")" = "https://cynode.ai/problems/unsupported-payload-version" ]
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$cap"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "capability report: wrong field types are 400 naming the field, at register and later; nothing stored" {
@@ -212,13 +199,13 @@ node_jwt()
 	while IFS='|' read -r field jq_edit; do
 		bad=$(capability node-typed | jq -c "$jq_edit")
 		cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$bad" "$jwt"
-		[ "$status_code" = 400 ] || { echo "$jq_edit -> $status_code $body"; false; }
+		cy_status 400 || { echo "$jq_edit -> $status_code $body"; false; }
 		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
 		[[ $(jq -r .detail <<<"$body") == "$field "* ]] || { echo "$jq_edit -> $body"; false; }
 		bad=$(capability node-new-typed | jq -c "$jq_edit")
 		cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
 			"$(jq -cn --arg p "$CY_PSK" --argjson c "$bad" '{psk:$p, capability:$c}')"
-		[ "$status_code" = 400 ] || { echo "register $jq_edit -> $status_code $body"; false; }
+		cy_status 400 || { echo "register $jq_edit -> $status_code $body"; false; }
 		[[ $(jq -r .detail <<<"$body") == "$field "* ]]
 	done <<'EOT'
 compute.cpu_cores|.compute.cpu_cores = "many"
@@ -237,7 +224,7 @@ EOT
 	[ "$(cy_psql "SELECT capability_snapshot FROM node_capabilities WHERE node_id = (SELECT id FROM nodes WHERE node_slug = 'node-typed')")" = "$snap" ]
 	[ "$(cy_psql "SELECT count(*) FROM nodes WHERE node_slug = 'node-new-typed'")" = 0 ]
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" "$(capability node-typed | jq -c '.gpu = {present: false}')" "$jwt"
-	[ "$status_code" = 204 ]
+	cy_status 204
 }
 
 @test "heartbeat, config ack and capability: bad JSON and wrong shapes are 400 problem+json" {
@@ -246,33 +233,33 @@ EOT
 	for r in heartbeat config capability; do
 		for b in '{"version":1,' '[1]' '"x"' '{"version":"1"}'; do
 			cy_api POST "$CY_CONTROL_URL/v1/nodes/$r" "$b" "$jwt"
-			[ "$status_code" = 400 ] || { echo "$r $b -> $status_code $body"; false; }
+			cy_status 400 || { echo "$r $b -> $status_code $body"; false; }
 			[ "$(jq -r .status <<<"$body")" = 400 ]
 		done
 	done
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/heartbeat" '{"version":1,"node_slug":5}' "$jwt"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "node_slug must be a string: the authenticated node's slug 'node-junk'"
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/config" '{"version":1,"node_slug":["node-junk"]}' "$jwt"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "node_slug must be a string"
 	cy_api POST "$CY_CONTROL_URL/v1/nodes/capability" \
 		"$(capability node-junk | jq -c '.node.node_slug = null')" "$jwt"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "node.node_slug must be a string"
 }
 
 @test "node routes are also served on the gateway" {
 	cy_api POST /v1/nodes/register "$(jq -cn --arg p wrong --argjson c "$(capability g1)" '{psk:$p, capability:$c}')"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "GET /v1/nodes lists nodes with the operator view" {
 	tok=$(cy_admin_token)
 	cy_api GET /v1/nodes
-	[ "$status_code" = 401 ]
+	cy_status 401
 	cy_api GET /v1/nodes "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	n=$(jq '[.nodes[] | select(.node_slug == "node-cap")] | length' <<<"$body")
 	[ "$n" = 1 ]
 	node=$(jq -c '.nodes[] | select(.node_slug == "node-cap")' <<<"$body")
@@ -282,11 +269,11 @@ EOT
 	[ "$(jq -r .worker_api_url <<<"$node")" = "http://127.0.0.1:9" ]
 	id=$(jq -r .node_id <<<"$node")
 	cy_api GET /v1/nodes/node-cap "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .node_id <<<"$body")" = "$id" ]
 	cy_api GET "/v1/nodes/$id" "" "$tok"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .node_slug <<<"$body")" = node-cap ]
 	cy_api GET /v1/nodes/no-such-node "" "$tok"
-	[ "$status_code" = 404 ]
+	cy_status 404
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Retention (issue 7): the chores leader deletes finished tasks older than
+# Retention: the chores leader deletes finished tasks older than
 # retention.finished_tasks, every retention.interval, with their jobs,
 # attempts and artifacts; queued, running and recently finished tasks stay;
 # a pruned task is 404 and its Idempotency-Key is free again; 0 keeps all;
@@ -21,16 +21,6 @@ setup_file()
 	cy_node_start node-01 sandbox.max_concurrency=4 sandbox.timeouts.max_seconds=300
 	CY_TOKEN=$(cy_admin_token)
 	export CY_TOKEN
-}
-
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	[ "${BATS_TEST_COMPLETED:-}" = 1 ] || cy_show_logs
 }
 
 # create JSON [IDEMPOTENCY-KEY]: POST /v1/tasks, prints the task id.
@@ -65,7 +55,7 @@ wait_for()
 task_status()
 {
 	cy_api GET "/v1/tasks/$1" "" "$CY_TOKEN"
-	[ "$status_code" = 200 ] && jq -r .status <<<"$body"
+	cy_status 200 && jq -r .status <<<"$body"
 }
 
 is_running()
@@ -85,7 +75,7 @@ pruned_sum()
 	queued=$(create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]}}')
 	canceled=$(create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]}}')
 	cy_api POST "/v1/tasks/$canceled/cancel" "" "$CY_TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	done1=$(create '{"input_mode":"commands","prompt":"echo old","attachments":["in.txt"]}' ret-a)
 	failed=$(create '{"input_mode":"commands","prompt":"exit 3","max_attempts":1}')
 	[ "$(finish "$done1")" = completed ]
@@ -132,12 +122,12 @@ running|t"
 	# a pruned task is not found
 	for id in "$done1" "$failed" "$canceled"; do
 		cy_api GET "/v1/tasks/$id" "" "$CY_TOKEN"
-		[ "$status_code" = 404 ] || { echo "GET $id: $status_code"; false; }
+		cy_status 404 || { echo "GET $id: $status_code"; false; }
 		cy_api GET "/v1/tasks/$id/result" "" "$CY_TOKEN"
-		[ "$status_code" = 404 ] || { echo "GET $id/result: $status_code"; false; }
+		cy_status 404 || { echo "GET $id/result: $status_code"; false; }
 	done
 	cy_api POST "/v1/tasks/$done1/cancel" "" "$CY_TOKEN"
-	[ "$status_code" = 404 ]
+	cy_status 404
 
 	# the Idempotency-Key went with its task: the same key makes a new one
 	again=$(create '{"input_mode":"commands","prompt":"echo again"}' ret-a)
@@ -148,9 +138,9 @@ running|t"
 	# the running task still runs: cancel it (and the queued one) now
 	[ "$(task_status "$run")" = running ]
 	cy_api POST "/v1/tasks/$run/cancel" "" "$CY_TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api POST "/v1/tasks/$queued/cancel" "" "$CY_TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 }
 
 @test "retention.finished_tasks 0 keeps finished tasks" {
@@ -173,7 +163,7 @@ running|t"
 	assert_output 0
 	CY_TOKEN=$(cy_admin_token)
 	cy_api GET "/v1/tasks/$old" "" "$CY_TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 }
 
 @test "a backlog beyond one run (10 batches of 1000) is worked off without waiting an interval" {

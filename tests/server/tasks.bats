@@ -26,19 +26,6 @@ setup_file()
 	export TOKEN ALICE
 }
 
-teardown_file()
-{
-	cy_teardown_file
-}
-
-teardown()
-{
-	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
-		return 0
-	fi
-	cy_show_logs >&3 2>&1 || true
-}
-
 # create JSON [TOKEN] -> $status_code, $body
 create()
 {
@@ -47,7 +34,7 @@ create()
 
 @test "create: commands mode is 201 queued with a TaskResponse" {
 	create '{"prompt":"echo hello","input_mode":"commands","attachments":["a.txt","dir/b.md"]}'
-	[ "$status_code" = 201 ]
+	cy_status 201
 	[ "$(jq -r .status <<<"$body")" = queued ]
 	id=$(jq -r .task_id <<<"$body")
 	[ "$(jq -r .id <<<"$body")" = "$id" ]
@@ -63,7 +50,7 @@ create()
 
 @test "create: script mode is 201 queued" {
 	create '{"prompt":"#!/bin/sh\necho from script\n","input_mode":"script"}'
-	[ "$status_code" = 201 ]
+	cy_status 201
 	[ "$(jq -r .status <<<"$body")" = queued ]
 }
 
@@ -72,56 +59,56 @@ create()
 
 	before=$(cy_psql "SELECT count(*) FROM tasks")
 	create '{"prompt":"write me a poem"}'
-	[ "$status_code" = 503 ]
+	cy_status 503
 	assert_output --partial "no inference path available"
 	assert_output --partial "input_mode commands or script"
 	create '{"prompt":"echo hi","input_mode":"commands","use_inference":true}'
-	[ "$status_code" = 503 ]
+	cy_status 503
 	[ "$(cy_psql "SELECT count(*) FROM tasks")" = "$before" ]
 	# Garbage in the inference fields is a 400 before anything else.
 	create '{"prompt":"x","model":"no spaces allowed"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "model must be a model name"
 	create '{"prompt":"x","model":7}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	create '{"prompt":"x","input_mode":"commands","model":"qwen3.5:0.8b"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "use_inference"
 	create '{"prompt":"x","input_mode":"commands","use_inference":"yes"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "use_inference must be a boolean"
 }
 
 @test "create: bad input is 400, oversized body 413" {
 	create '{"input_mode":"commands"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "Prompt is required"
 	create '{"prompt":""}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	create '{"prompt":"x","input_mode":"shell"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial input_mode
 	create '{"prompt":"x","project_id":"not-a-uuid"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial project_id
 	create '{"prompt":"x","input_mode":"commands","project_id":"6f1c2d1e-0000-4000-8000-000000000000"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	create '{"prompt":'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "urn:cynodeai:error:validation"
 	create '["prompt"]'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	create '{"prompt":"x","attachments":"a"}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	create "$(jq -cn --arg a "$(printf 'a%.0s' {1..2049})" '{prompt:"x", attachments:[$a]}')"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	create '{"prompt":"x","input_mode":"commands","timeout_seconds":0}'
-	[ "$status_code" = 400 ]
+	cy_status 400
 	head -c 1200000 /dev/zero | tr '\0' a | jq -Rc '{prompt:., input_mode:"commands"}' >"$CY_TMP/big.json"
 	create "@$CY_TMP/big.json"
-	[ "$status_code" = 413 ]
+	cy_status 413
 	create '{"prompt":"x","input_mode":"commands"}' "not-a-token"
-	[ "$status_code" = 401 ]
+	cy_status 401
 }
 
 @test "create: names are normalised, made unique, generated when absent" {
@@ -154,7 +141,7 @@ create()
 		[ "$(jq -r .task_name <<<"$body")" = "task-$((next + i))" ]
 	done
 	create '{"prompt":"true","input_mode":"commands"}' "$ALICE"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	[ "$(jq -r .task_name <<<"$body")" = "task-$((next + 14))" ]
 	# 40 creates at once, 20 generated and 20 with one explicit name: all 201,
 	# all names distinct, the explicit ones base, base-2 ... base-20.
@@ -177,7 +164,7 @@ create()
 @test "create: explicit project_id and the per-user default project" {
 	pid=$(cy_psql "INSERT INTO projects (slug, display_name) VALUES ('proj-x', 'X') RETURNING id")
 	create "{\"prompt\":\"true\",\"input_mode\":\"commands\",\"project_id\":\"$pid\"}"
-	[ "$status_code" = 201 ]
+	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
 	run cy_psql "SELECT project_id FROM tasks WHERE id = '$id'"
 	assert_output "$pid"
@@ -190,7 +177,7 @@ create()
 		create "{\"prompt\":\"true\",\"input_mode\":\"commands\",\"task_name\":\"page-$i\"}"
 	done
 	cy_api GET "/v1/tasks?limit=2" "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r '[.tasks[].task_name] | join(",")' <<<"$body")" = "page-3,page-2" ]
 	cursor=$(jq -r .next_cursor <<<"$body")
 	[ -n "$cursor" ] && [ "$cursor" != null ]
@@ -208,7 +195,7 @@ create()
 	[ "$seen" = "$all" ]
 	create '{"prompt":"true","input_mode":"commands","task_name":"to-cancel"}'
 	cy_api POST /v1/tasks/to-cancel/cancel "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	cy_api GET "/v1/tasks?status=canceled" "" "$TOKEN"
 	[ "$(jq -r '[.tasks[].status] | unique | join(",")' <<<"$body")" = canceled ]
 	cy_api GET "/v1/tasks?status=queued&limit=200" "" "$TOKEN"
@@ -220,7 +207,7 @@ create()
 	[ "$(jq '[.tasks[] | select(.task_name | startswith("page-"))] | length' <<<"$body")" = 0 ]
 	for q in limit=0 limit=201 limit=abc cursor=garbage status=pending-ish; do
 		cy_api GET "/v1/tasks?$q" "" "$TOKEN"
-		[ "$status_code" = 400 ]
+		cy_status 400
 	done
 }
 
@@ -228,43 +215,43 @@ create()
 	create '{"prompt":"true","input_mode":"commands","task_name":"get-me"}'
 	id=$(jq -r .task_id <<<"$body")
 	cy_api GET "/v1/tasks/$id" "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .task_name <<<"$body")" = get-me ]
 	cy_api GET /v1/tasks/get-me "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .task_id <<<"$body")" = "$id" ]
 	cy_api GET /v1/tasks/no-such-task "" "$TOKEN"
-	[ "$status_code" = 404 ]
+	cy_status 404
 	cy_api GET /v1/tasks/6f1c2d1e-0000-4000-8000-000000000000 "" "$TOKEN"
-	[ "$status_code" = 404 ]
+	cy_status 404
 	cy_api GET "/v1/tasks/$id" "" "$ALICE"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	assert_output --partial "Not task owner"
 	cy_api GET "/v1/tasks/$id/result" "" "$ALICE"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	cy_api POST "/v1/tasks/$id/cancel" "" "$ALICE"
-	[ "$status_code" = 403 ]
+	cy_status 403
 	# By name, only the caller's own tasks are found.
 	cy_api GET /v1/tasks/get-me "" "$ALICE"
-	[ "$status_code" = 404 ]
+	cy_status 404
 }
 
 @test "result and logs of a queued task; bad wait and stream are 400" {
 	create '{"prompt":"true","input_mode":"commands","task_name":"still-queued"}'
 	cy_api GET /v1/tasks/still-queued/result "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .status <<<"$body")" = queued ]
 	[ "$(jq -r '.jobs[0].status' <<<"$body")" = queued ]
 	[ "$(jq -r '.jobs[0].result' <<<"$body")" = null ]
 	cy_api GET /v1/tasks/still-queued/logs "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -c '[.stdout, .stderr]' <<<"$body")" = '["",""]' ]
 	for q in wait=61 wait=-1 wait=x; do
 		cy_api GET "/v1/tasks/still-queued/result?$q" "" "$TOKEN"
-		[ "$status_code" = 400 ]
+		cy_status 400
 	done
 	cy_api GET "/v1/tasks/still-queued/logs?stream=both" "" "$TOKEN"
-	[ "$status_code" = 400 ]
+	cy_status 400
 }
 
 @test "result ?wait on a task that stays queued answers after the wait" {
@@ -272,7 +259,7 @@ create()
 	start=$(date +%s)
 	cy_api GET "/v1/tasks/wait-queued/result?wait=2" "" "$TOKEN"
 	end=$(date +%s)
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .status <<<"$body")" = queued ]
 	[ $((end - start)) -ge 1 ] && [ $((end - start)) -le 10 ]
 }
@@ -281,30 +268,30 @@ create()
 	create '{"prompt":"true","input_mode":"commands","task_name":"cancel-me"}'
 	id=$(jq -r .task_id <<<"$body")
 	cy_api POST /v1/tasks/cancel-me/cancel "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -c . <<<"$body")" = \
 		"{\"task_id\":\"$id\",\"canceled\":true,\"task_name\":\"cancel-me\"}" ]
 	cy_api GET "/v1/tasks/$id/result?wait=5" "" "$TOKEN"
 	[ "$(jq -r .status <<<"$body")" = canceled ]
 	[ "$(jq -r '.jobs[0].status' <<<"$body")" = canceled ]
 	cy_api POST /v1/tasks/cancel-me/cancel "" "$TOKEN"
-	[ "$status_code" = 409 ]
+	cy_status 409
 	assert_output --partial "task already canceled"
 	cy_api POST /v1/tasks/no-such-task/cancel "" "$TOKEN"
-	[ "$status_code" = 404 ]
+	cy_status 404
 }
 
 @test "cancel takes no parameters: a garbage body is 400 and the task stays queued" {
 	create '{"prompt":"true","input_mode":"commands","task_name":"keep-me"}'
 	for b in 'not json' '{"force":true}' '[]' '"yes"'; do
 		cy_api POST /v1/tasks/keep-me/cancel "$b" "$TOKEN"
-		[ "$status_code" = 400 ] || { echo "$b -> $status_code $body"; false; }
+		cy_status 400 || { echo "$b -> $status_code $body"; false; }
 		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
 	done
 	cy_api GET /v1/tasks/keep-me "" "$TOKEN"
 	[ "$(jq -r .status <<<"$body")" = queued ]
 	cy_api POST /v1/tasks/keep-me/cancel '{}' "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 }
 
 @test "task ids and query values that are not UTF-8 text are 400, never 500" {
@@ -312,16 +299,16 @@ create()
 	for p in '/v1/tasks/%ff%fe' '/v1/tasks/%c0%af/result' '/v1/tasks/%ed%a0%80/logs' \
 		'/v1/tasks?status=%ff' '/v1/tasks?cursor=%00' '/v1/tasks/x/logs?stream=%80'; do
 		cy_api GET "$p" "" "$TOKEN"
-		[ "$status_code" = 400 ] || { echo "$p -> $status_code $body"; false; }
+		cy_status 400 || { echo "$p -> $status_code $body"; false; }
 		[ "$(jq -r .type <<<"$body")" = urn:cynodeai:error:validation ]
 		[[ $(jq -r .detail <<<"$body") == *"UTF-8"* ]]
 	done
 	cy_api POST /v1/tasks/%ff/cancel "" "$TOKEN"
-	[ "$status_code" = 400 ]
+	cy_status 400
 	assert_output --partial "path segment 1 of /v1/tasks/{id}/cancel is not valid UTF-8"
 	# A name in UTF-8 is just an unknown task.
 	cy_api GET /v1/tasks/%c3%a9t%c3%a9 "" "$TOKEN"
-	[ "$status_code" = 404 ]
+	cy_status 404
 }
 
 @test "cancel wakes a long poll at once" {
@@ -345,7 +332,7 @@ create()
 	[ "$(jq -r .status <<<"$body")" = completed ]
 	[ "$(jq -r '.jobs[0].exit_code' <<<"$body")" = 0 ]
 	cy_api GET /v1/nodes/node-01 "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .config_ack_status <<<"$body")" = applied ]
 	[ "$(jq -r .status <<<"$body")" = active ]
 }
@@ -353,7 +340,7 @@ create()
 @test "node: commands output, exit code, logs; long poll answers when done" {
 	create '{"prompt":"echo hello; echo oops >&2; exit 3","input_mode":"commands","task_name":"out-err"}'
 	cy_api GET "/v1/tasks/out-err/result?wait=30" "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	[ "$(jq -r .status <<<"$body")" = failed ]
 	[ "$(jq -r '.jobs[0].exit_code' <<<"$body")" = 3 ]
 	result=$(jq -r '.jobs[0].result' <<<"$body")
@@ -367,7 +354,7 @@ create()
 	cy_api GET "/v1/tasks/out-err/logs?stream=stdout" "" "$TOKEN"
 	[ "$(jq -r .stderr <<<"$body")" = "" ]
 	cy_api POST /v1/tasks/out-err/cancel "" "$TOKEN"
-	[ "$status_code" = 409 ]
+	cy_status 409
 
 	create '{"prompt":"sleep 1; echo done","input_mode":"script","task_name":"slow-one"}'
 	start=$(date +%s)
@@ -403,7 +390,7 @@ create()
 	done
 	[ "$(jq -r .status <<<"$body")" = running ]
 	cy_api POST /v1/tasks/cancel-running/cancel "" "$TOKEN"
-	[ "$status_code" = 200 ]
+	cy_status 200
 	sleep 4
 	cy_api GET /v1/tasks/cancel-running/result "" "$TOKEN"
 	[ "$(jq -r .status <<<"$body")" = canceled ]

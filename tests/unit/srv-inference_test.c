@@ -1,5 +1,5 @@
 /*
- * Unit tests for server/inference-select.c (issue 12): the default model of
+ * Unit tests for server/inference-select.c: the default model of
  * contract 4.6 (the node labelled orchestrator_host, else the one with the
  * most GPU memory, ties to the lowest slug; the first model of its memory
  * tier it has, else its first model; a pinned inference.default_model

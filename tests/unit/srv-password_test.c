@@ -1,5 +1,5 @@
 /*
- * Unit tests for server/password.c (issue 3): the stored password hash is
+ * Unit tests for server/password.c: the stored password hash is
  * Argon2id with the contract's parameters (section 8: m=65536 KiB, t=3,
  * p=2, 16-byte salt, 32-byte hash, PHC string, unpadded base64), salted per
  * password, verified by libargon2 and compared in constant time.  Links the
