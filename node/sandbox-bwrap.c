@@ -19,8 +19,9 @@
  *
  * What the sandbox holds is the job's plan (sandbox-plan.c); this file
  * renders it as bwrap options and runs bwrap.  stdout and stderr come back
- * through pipes read with poll(2) and capped while reading; bwrap's --json-status-fd tells a launch failure from the
- * command's own exit status.  Timeouts and cancels SIGKILL bwrap's process
+ * through pipes read with poll(2) and capped while reading; bwrap's
+ * --json-status-fd tells a launch failure from the command's own exit
+ * status.  Timeouts and cancels SIGKILL bwrap's process
  * group and everything in the job's cgroup; the sandbox's PID namespace
  * takes every child down with it.
  */

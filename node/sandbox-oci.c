@@ -2,21 +2,22 @@
  * The podman and docker sandbox runtimes (sandbox.runtime: podman|docker),
  * for OCI images.  A job runs as
  *
- *	<engine> run --rm --name cynode-<job_id> --network none --read-only
- *	  --cap-drop ALL --security-opt no-new-privileges --user 65534:65534
- *	  --tmpfs /tmp:size=..,mode=1777 --pids-limit .. --memory .. --cpus ..
- *	  --ulimit nofile/fsize/core -v <ws>:/workspace -v <job>:/job
- *	  -w /workspace --label cynodeai.task_id=.. --label cynodeai.job_id=..
- *	  -e KEY ... IMAGE ARGV...
+ *	<engine> run --rm --name=cynode-<job_id> --network=none --ipc=private
+ *	  --user=65534:65534 --hostname=sandbox --tmpfs=/tmp:...,size=..,mode=1777
+ *	  --volume=<ws>:/workspace:rw --volume=<job>:/job:rw --read-only
+ *	  --workdir=/workspace --env=KEY... --cap-drop=ALL
+ *	  --security-opt=no-new-privileges --ulimit=core=0 --ulimit=nofile=..
+ *	  --memory=.. --memory-swap=.. --pids-limit=.. --cpus=.. --ulimit=nproc=..
+ *	  --label=cynodeai.task_id=.. --label=cynodeai.job_id=.. -- IMAGE ARGV...
  *
  * rendered from the job's plan (sandbox-plan.c): what the plan holds that
  * an engine does itself (the root, /proc, /dev, a private /dev/shm) or
  * cannot express is said where it is rendered.  The engine's default
- * seccomp profile applies.  Environment values reach
- * the engine through its own environment (`-e KEY` without a value), so
- * they never show on a command line.  Output is read through pipes and
- * capped like bwrap's; a timeout or cancel runs `<engine> kill` on the
- * container and kills the client.  The probe asks `<engine> info`.
+ * seccomp profile applies.  Environment values reach the engine through
+ * its own environment (`--env=KEY` without a value), so they never show
+ * on a command line.  Output is read through pipes and capped like
+ * bwrap's; a timeout or cancel runs `<engine> kill` on the container and
+ * kills the client.  The probe asks `<engine> info`.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -194,7 +195,7 @@ oci_render_op(struct sb_argv *a, struct sb_argv *envp, const struct sb_plan *p,
 		sb_argv_add(envp, "PATH=/usr/local/bin:/usr/bin:/bin", NULL);
 		break;
 	case SB_OP_SETENV:
-		/* The value goes through the client's environment, never its argv; PATH is the image's. */
+		/* Values go by the client's environment, never its argv; PATH is the image's. */
 		if (strcmp(op->source, "PATH")) {
 			sb_argv_addf(a, "--env=%s", op->source);
 			sb_argv_addf(envp, "%s=%s", op->source, op->dest);
@@ -338,7 +339,7 @@ out:
 	return ret;
 }
 
-/* Asks the client to stop (it kills the container when it sees why). */
+/* Stops the engine client; its run then kills the container too. */
 static void
 oci_signal(struct sb_running *r)
 {

@@ -9,9 +9,10 @@
  * writable /workspace and /job, the job's inference socket directory at
  * /run/cynode, a private /dev/shm, then /dev and / read-only; /workspace
  * as working directory; a cleared environment holding only a fixed PATH,
- * HOME, the job's variables and the node's own; no capabilities, no_new_privs, the seccomp filter; rlimits
- * and cgroup limits; the command.  sb_plan_validate checks the whole list
- * before a runtime renders any of it.
+ * HOME, the job's variables and the node's own; no capabilities,
+ * no_new_privs, the seccomp filter; rlimits and cgroup limits; the
+ * command.  sb_plan_validate checks the whole list before a runtime
+ * renders any of it.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -455,6 +456,8 @@ op_fault(const struct sb_op *op)
 {
 	if (op->type >= SB_OP_N)
 		return "has no known type";
+	if (op->fd < -1 || op->fd >= SB_FD_N)
+		return "names a launcher fd out of range";
 	if (op_mounts(op->type) || op->type == SB_OP_REMOUNT_RO || op->type == SB_OP_CHDIR) {
 		if (!path_ok(op->dest))
 			return "needs an absolute destination without '..'";
@@ -463,8 +466,7 @@ op_fault(const struct sb_op *op)
 	case SB_OP_BIND_RO:
 	case SB_OP_BIND_RO_TRY:
 	case SB_OP_BIND_RW:
-		if (op->fd < 0 ? !op->source || op->source[0] != '/' :
-			op->fd <= SB_FD_STATUS || op->fd >= SB_FD_N)
+		if (op->fd < 0 ? !op->source || op->source[0] != '/' : op->fd <= SB_FD_STATUS)
 			return "needs an absolute source or a launcher fd";
 		break;
 	case SB_OP_DEV_BIND:
@@ -488,7 +490,7 @@ op_fault(const struct sb_op *op)
 			return "needs a valid variable name and a value";
 		break;
 	case SB_OP_SECCOMP:
-		if (op->fd <= SB_FD_STATUS || op->fd >= SB_FD_N)
+		if (op->fd <= SB_FD_STATUS)
 			return "needs a launcher fd";
 		break;
 	case SB_OP_RLIMIT:
@@ -509,28 +511,32 @@ op_fault(const struct sb_op *op)
 	return NULL;
 }
 
-/* What is wrong with op where it stands in the plan, or NULL; seen counts the types before it. */
+/* What validation has seen of the plan so far. */
+struct plan_walk {
+	unsigned seen[SB_OP_N];	/* operations of each type */
+	bool root_ro;		/* / is read-only */
+	unsigned fds;		/* 1 << launcher fds in use */
+};
+
+/* What is wrong with op where it stands (last: at the end of the plan), or NULL. */
 static const char *
-op_order_fault(const struct sb_plan *p, size_t i, const unsigned *seen)
+op_order_fault(const struct sb_op *op, bool last, const struct plan_walk *w)
 {
 	static const enum sb_op_type once[] = { SB_OP_NAMESPACES, SB_OP_USER, SB_OP_HOSTNAME,
 		SB_OP_CHDIR, SB_OP_CLEARENV, SB_OP_SECCOMP, SB_OP_EXEC };
-	const struct sb_op *op = &p->ops[i];
-	size_t k, j;
+	size_t k;
 
 	for (k = 0; k < sizeof(once) / sizeof(once[0]); k++)
-		if (op->type == once[k] && seen[op->type])
+		if (op->type == once[k] && w->seen[op->type])
 			return "appears twice";
-	if (op->type == SB_OP_EXEC && i + 1 != p->n)
+	if (op->type == SB_OP_EXEC && !last)
 		return "is not the last operation";
-	if (op->type == SB_OP_SETENV && !seen[SB_OP_CLEARENV])
+	if (op->type == SB_OP_SETENV && !w->seen[SB_OP_CLEARENV])
 		return "comes before the environment is cleared";
-	for (j = 0; op_mounts(op->type) && j < i; j++)
-		if (p->ops[j].type == SB_OP_REMOUNT_RO && !strcmp(p->ops[j].dest, "/"))
-			return "mounts on the root after it became read-only";
-	for (j = 0; op->fd >= 0 && j < i; j++)
-		if (p->ops[j].fd == op->fd)
-			return "uses a launcher fd another operation uses";
+	if (op_mounts(op->type) && w->root_ro)
+		return "mounts on the root after it became read-only";
+	if (op->fd >= 0 && (w->fds & (1u << op->fd)))
+		return "uses a launcher fd another operation uses";
 	return NULL;
 }
 
@@ -540,21 +546,26 @@ sb_plan_validate(const struct sb_plan *p, struct cy_error *err)
 	static const enum sb_op_type needed[] = { SB_OP_NAMESPACES, SB_OP_USER,
 		SB_OP_CLEARENV, SB_OP_CAP_DROP_ALL, SB_OP_NO_NEW_PRIVS, SB_OP_SECCOMP,
 		SB_OP_EXEC };
-	unsigned seen[SB_OP_N] = { 0 };
+	struct plan_walk w = { { 0 }, false, 0 };
+	const struct sb_op *op;
 	const char *why;
 	size_t i;
 
 	for (i = 0; i < p->n; i++) {
-		why = op_fault(&p->ops[i]);
+		op = &p->ops[i];
+		why = op_fault(op);
 		if (!why)
-			why = op_order_fault(p, i, seen);
+			why = op_order_fault(op, i + 1 == p->n, &w);
 		if (why)
 			return cy_error_set(err, EINVAL, "sandbox plan: operation %zu (%s) %s",
-				i + 1, sb_op_name(p->ops[i].type), why);
-		seen[p->ops[i].type]++;
+				i + 1, sb_op_name(op->type), why);
+		w.seen[op->type]++;
+		w.root_ro |= op->type == SB_OP_REMOUNT_RO && !strcmp(op->dest, "/");
+		if (op->fd >= 0)
+			w.fds |= 1u << op->fd;
 	}
 	for (i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
-		if (!seen[needed[i]])
+		if (!w.seen[needed[i]])
 			return cy_error_set(err, EINVAL, "sandbox plan: no %s operation",
 				sb_op_name(needed[i]));
 	if (p->image_root && (!p->job->image || !strcmp(p->job->image, "host")))

@@ -58,7 +58,7 @@ enum sb_op_type {
 	SB_OP_NO_NEW_PRIVS,	/* no_new_privs */
 	SB_OP_SECCOMP,		/* the node's seccomp filter, at fd */
 	SB_OP_RLIMIT,		/* resource (RLIMIT_*) set to value */
-	SB_OP_CGROUP,		/* resource (SB_CG_*) limited to value: MB, tasks, 1/1000 core */
+	SB_OP_CGROUP,		/* resource (SB_CG_*) limited to value: MB, tasks, core/1000 */
 	SB_OP_EXEC,		/* argv */
 	SB_OP_N
 };

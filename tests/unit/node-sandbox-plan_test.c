@@ -496,8 +496,10 @@ static const struct {
 	  "operation 4 (dev-bind) needs a device under /dev/", "devices only" },
 	{ SB_OP_HOSTNAME, NULL, "", -1, 3, "operation 4 (hostname) needs a name of 1-64 characters",
 	  "a hostname" },
-	{ SB_OP_CGROUP, NULL, NULL, -1, 3, "operation 4 (cgroup) needs a controller and a limit > 0",
-	  "a cgroup limit" },
+	{ SB_OP_CLEARENV, NULL, NULL, 64, 3,
+	  "operation 4 (clearenv) names a launcher fd out of range", "fds within the layout" },
+	{ SB_OP_CGROUP, NULL, NULL, -1, 3,
+	  "operation 4 (cgroup) needs a controller and a limit > 0", "a cgroup limit" },
 };
 
 static void
