@@ -202,12 +202,9 @@ sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
 	res->exit_code = -1;
 	if (o->timed_out) {
 		res->status = SANDBOX_TIMEOUT;
-		if (o->timeout_bare)
-			snprintf(msg, sizeof(msg), "cynode: killed: timeout\n");
-		else
-			snprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n",
-				job->timeout_s);
-		sandbox_note(res, job->max_output, msg);
+		snprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n", job->timeout_s);
+		sandbox_note(res, job->max_output,
+			o->timeout_bare ? "cynode: killed: timeout\n" : msg);
 	} else if (o->killed == SB_KILLED_CANCEL) {
 		res->status = SANDBOX_CANCELED;
 		sandbox_note(res, job->max_output, "cynode: killed: job canceled\n");
@@ -219,7 +216,8 @@ sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
 			res->status = SANDBOX_COMPLETED;
 	}
 	if (o->oom) {
-		res->status = res->status == SANDBOX_COMPLETED ? SANDBOX_FAILED : res->status;
+		if (res->status == SANDBOX_COMPLETED)
+			res->status = SANDBOX_FAILED;
 		if (res->exit_code == 0)
 			res->exit_code = 137;
 		snprintf(msg, sizeof(msg), "cynode: killed: out of memory (memory limit %lld MB)\n",
