@@ -1,6 +1,7 @@
 /*
- * Writes admin audit rows (see audit.h).  The row goes through the thread's
- * own connection, so it is part of whatever transaction the caller opened.
+ * Writes admin and auth audit rows (see audit.h) through store-audit.c,
+ * and logs each event.  The row goes through the thread's own connection,
+ * so it is part of whatever transaction the caller opened.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -8,8 +9,8 @@
 #include <string.h>
 
 #include "audit.h"
-#include "db.h"
 #include "log.h"
+#include "store-identity.h"
 #include "banned.h"
 
 #define UA_MAX 256
@@ -21,29 +22,23 @@ audit_auth(struct cy_http_req *req, const char *event, const char *user_id,
 	struct cy_error err = CY_ERROR_INIT;
 	const char *ua = req ? cy_req_header(req, "User-Agent") : NULL;
 	char uabuf[UA_MAX];
-	const char *p[7];
-	PGresult *res;
+	struct audit_auth_row r;
 
 	if (ua) {
 		snprintf(uabuf, sizeof(uabuf), "%s", ua);
 		ua = uabuf;
 	}
-	p[0] = event;
-	p[1] = user_id;
-	p[2] = handle;
-	p[3] = success ? "t" : "f";
-	p[4] = req && req->client_ip[0] ? req->client_ip : NULL;
-	p[5] = ua;
-	p[6] = reason;
-	res = db_exec("audit_auth",
-		"INSERT INTO auth_audit_log (event_type, user_id, subject_handle, success,"
-		" ip_address, user_agent, reason) VALUES ($1, $2, left($3, 128), $4, $5, $6, $7)",
-		7, p, &err);
-	if (!res)
+	r.event = event;
+	r.user_id = user_id;
+	r.handle = handle;
+	r.success = success;
+	r.ip = req && req->client_ip[0] ? req->client_ip : NULL;
+	r.user_agent = ua;
+	r.reason = reason;
+	if (store_audit_auth_add(&r, &err) < 0)
 		cy_log_warn("audit_failed", "event", event, "error", err.msg, NULL);
-	PQclear(res);
 	cy_log_info("auth_event", "event", event, "success", success ? "true" : "false",
-		"handle", handle ? handle : "", "ip", p[4] ? p[4] : "", "reason",
+		"handle", handle ? handle : "", "ip", r.ip ? r.ip : "", "reason",
 		reason ? reason : "", NULL);
 }
 
@@ -51,9 +46,9 @@ int
 audit_admin(const struct auth_ctx *actor, const char *action, const char *target,
 	json_t *details, struct cy_error *err)
 {
-	const char *p[7];
+	struct audit_admin_row r;
 	char *dj = NULL;
-	PGresult *res;
+	int rc;
 
 	if (!actor || !action || !*action)
 		return cy_error_set(err, EINVAL, "audit_admin: no actor or action");
@@ -61,22 +56,18 @@ audit_admin(const struct auth_ctx *actor, const char *action, const char *target
 		return cy_error_set(err, EINVAL, "audit_admin: details must be a JSON object");
 	if (details)
 		dj = json_dumps(details, JSON_COMPACT);
-	p[0] = actor->user_id[0] ? actor->user_id : NULL;
-	p[1] = actor->handle[0] ? actor->handle : actor->node_slug[0] ? actor->node_slug : "-";
-	p[2] = actor->token_id[0] ? actor->token_id : NULL;
-	p[3] = action;
-	p[4] = target;
-	p[5] = dj;
-	p[6] = actor->client_ip[0] ? actor->client_ip : NULL;
-	res = db_exec("audit_admin",
-		"INSERT INTO admin_audit_log (actor_user_id, actor_handle, actor_token_id, action,"
-		" target, details, ip_address) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)",
-		7, p, err);
+	r.user_id = actor->user_id[0] ? actor->user_id : NULL;
+	r.handle = actor->handle[0] ? actor->handle : actor->node_slug[0] ? actor->node_slug : "-";
+	r.token_id = actor->token_id[0] ? actor->token_id : NULL;
+	r.action = action;
+	r.target = target;
+	r.details = dj;
+	r.ip = actor->client_ip[0] ? actor->client_ip : NULL;
+	rc = store_audit_admin_add(&r, err);
 	free(dj);
-	if (!res)
+	if (rc < 0)
 		return cy_error_wrap(err, "admin audit '%s'", action);
-	PQclear(res);
-	cy_log_info("admin_action", "action", action, "actor", p[1], "target",
+	cy_log_info("admin_action", "action", action, "actor", r.handle, "target",
 		target ? target : "", NULL);
 	return 0;
 }

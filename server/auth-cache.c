@@ -28,12 +28,12 @@
 #include "id.h"
 #include "log.h"
 #include "server.h"
+#include "store-conn.h"
 #include "timeutil.h"
 #include "banned.h"
 
 #define CACHE_SLOTS 1024
 #define CACHE_STRIPES 64
-#define CHANNEL "cynode_auth"
 
 struct slot {
 	char key[65];
@@ -129,7 +129,6 @@ static void *
 listen_main(void *arg)
 {
 	PGconn *c = NULL;
-	PGresult *r;
 	PGnotify *n;
 	struct pollfd pfd;
 
@@ -149,16 +148,13 @@ listen_main(void *arg)
 				cy_log_warn("auth_cache_listen_failed", "error", PQerrorMessage(c), NULL);
 				continue;	/* finished and retried after a second above */
 			}
-			r = PQexec(c, "LISTEN " CHANNEL);
-			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			if (store_conn_listen_auth(c) < 0) {
 				cy_log_warn("auth_cache_listen_failed", "error", PQerrorMessage(c), NULL);
-				PQclear(r);
 				PQfinish(c);
 				c = NULL;
 				sleep(1);
 				continue;
 			}
-			PQclear(r);
 			/* Changes made while nobody listened are covered by this bump. */
 			auth_cache_invalidate();
 			atomic_store(&listening, 1);

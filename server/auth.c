@@ -18,10 +18,10 @@
 #include "auth-cache.h"
 #include "auth.h"
 #include "core.h"
-#include "db.h"
 #include "id.h"
 #include "log.h"
 #include "metrics.h"
+#include "store-identity.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -145,21 +145,17 @@ role_set(struct auth_ctx *ctx, const char *s)
 static int
 auth_user(struct auth_ctx *ctx, const struct jwt_claims *c, struct cy_error *err)
 {
-	const char *p[2] = { c->user_id, c->sid };
 	PGresult *res;
 	int rc = 1;
 
-	res = db_exec("auth_user",
-		"SELECT u.handle, u.role FROM users u JOIN auth_sessions s ON s.user_id = u.id"
-		" WHERE u.id = $1 AND s.id = $2 AND u.is_active AND s.revoked_at IS NULL",
-		2, p, err);
+	res = store_auth_session(c->user_id, c->sid, err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 1) {
 		field_set(ctx->user_id, sizeof(ctx->user_id), c->user_id);
 		field_set(ctx->session_id, sizeof(ctx->session_id), c->sid);
-		field_set(ctx->handle, sizeof(ctx->handle), PQgetvalue(res, 0, 0));
-		role_set(ctx, PQgetvalue(res, 0, 1));
+		field_set(ctx->handle, sizeof(ctx->handle), PQgetvalue(res, 0, AUS_HANDLE));
+		role_set(ctx, PQgetvalue(res, 0, AUS_ROLE));
 		ctx->scopes = SCOPE_ALL;
 		rc = 0;
 	}
@@ -196,33 +192,22 @@ static int
 auth_api_token(struct auth_ctx *ctx, const char *tok, time_t *exp, struct cy_error *err)
 {
 	char hash[65];
-	const char *p[1] = { hash };
 	PGresult *res;
 	int rc = 1;
 
 	if (!auth_api_token_wellformed(tok))
 		return 1;
 	cy_sha256_hex(tok, strlen(tok), hash);
-	/* last_used_at is written at most once a minute, in the same round trip. */
-	res = db_exec("auth_api_token",
-		"WITH t AS (SELECT t.id, t.user_id, t.scopes, u.handle, u.role, t.last_used_at,"
-		" extract(epoch FROM t.expires_at)::bigint AS exp"
-		" FROM api_tokens t JOIN users u ON u.id = t.user_id"
-		" WHERE t.token_hash = decode($1, 'hex') AND t.revoked_at IS NULL"
-		" AND t.expires_at > now() AND u.is_active),"
-		" used AS (UPDATE api_tokens SET last_used_at = now() WHERE id IN"
-		" (SELECT id FROM t WHERE last_used_at IS NULL"
-		" OR last_used_at < now() - interval '60 seconds'))"
-		" SELECT id, user_id, scopes, handle, role, exp FROM t", 1, p, err);
+	res = store_auth_api_token(hash, err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 1) {
-		field_set(ctx->token_id, sizeof(ctx->token_id), PQgetvalue(res, 0, 0));
-		field_set(ctx->user_id, sizeof(ctx->user_id), PQgetvalue(res, 0, 1));
-		ctx->scopes = scopes_from_array(PQgetvalue(res, 0, 2));
-		field_set(ctx->handle, sizeof(ctx->handle), PQgetvalue(res, 0, 3));
-		role_set(ctx, PQgetvalue(res, 0, 4));
-		*exp = (time_t)strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+		field_set(ctx->token_id, sizeof(ctx->token_id), PQgetvalue(res, 0, AUT_ID));
+		field_set(ctx->user_id, sizeof(ctx->user_id), PQgetvalue(res, 0, AUT_USER_ID));
+		ctx->scopes = scopes_from_array(PQgetvalue(res, 0, AUT_SCOPES));
+		field_set(ctx->handle, sizeof(ctx->handle), PQgetvalue(res, 0, AUT_HANDLE));
+		role_set(ctx, PQgetvalue(res, 0, AUT_ROLE));
+		*exp = (time_t)strtoll(PQgetvalue(res, 0, AUT_EXP), NULL, 10);
 		/* A token never holds more than its user's role allows today. */
 		ctx->scopes &= auth_role_scopes(ctx->role);
 		rc = 0;
@@ -248,16 +233,15 @@ auth_api_token_wellformed(const char *tok)
 static int
 auth_node(struct auth_ctx *ctx, const struct jwt_claims *c, struct cy_error *err)
 {
-	const char *p[1] = { c->node_id };
 	PGresult *res;
 	int rc = 1;
 
-	res = db_exec("auth_node", "SELECT node_slug FROM nodes WHERE id = $1", 1, p, err);
+	res = store_auth_node(c->node_id, err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 1) {
 		field_set(ctx->node_id, sizeof(ctx->node_id), c->node_id);
-		field_set(ctx->node_slug, sizeof(ctx->node_slug), PQgetvalue(res, 0, 0));
+		field_set(ctx->node_slug, sizeof(ctx->node_slug), PQgetvalue(res, 0, AUN_SLUG));
 		rc = 0;
 	}
 	PQclear(res);

@@ -1,11 +1,11 @@
 /*
  * Cluster chores, run by exactly one replica: the one whose dedicated
- * connection holds the PostgreSQL session advisory lock CHORES_LOCK_KEY.
- * Every replica's chores thread tries to take it; when the holder dies its
- * connection closes, the lock goes, and another replica takes over within
- * one retry period.  A new leader first gives every running job one more
- * lease (their nodes could not renew while no leader ran, e.g. all
- * replicas down).  The chores: jobs whose lease expired or whose node
+ * connection holds the PostgreSQL session advisory lock of
+ * store_conn_chores_lock() (store-conn.c).  Every replica's chores
+ * thread tries to take it; when the holder dies its connection closes, the
+ * lock goes, and another replica takes over within one retry period.  A
+ * new leader first gives every running job one more lease (their nodes
+ * could not renew while no leader ran, e.g. all replicas down).  The chores: jobs whose lease expired or whose node
  * went inactive go back to the queue or fail by their retry policy (every
  * CHORES_MS), and closed tasks older than retention.finished_tasks are
  * deleted in batches of PRUNE_BATCH, each its own short statement, every
@@ -19,7 +19,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <libpq-fe.h>
 
@@ -27,11 +26,11 @@
 #include "dispatch.h"
 #include "log.h"
 #include "server.h"
+#include "store-conn.h"
 #include "task-wait.h"
 #include "timeutil.h"
 #include "banned.h"
 
-#define CHORES_LOCK_KEY "7161899770815434753"	/* "cynode" chores */
 #define CHORES_MS 500
 #define LOCK_RETRY_MS 2000
 #define PRUNE_BATCH 1000
@@ -44,35 +43,13 @@ static volatile int stopping;
 /* A connection holding the chores lock, or NULL (someone else has it). */
 static PGconn *lock_take(void)
 {
-	const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
-	const char *vals[] = { srv.cfg.database_url, "cynode-server-chores", "10", NULL };
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
-	PGresult *res;
-	bool got;
+	PGconn *c = store_conn_open("cynode-server-chores");
 
-	if (PQstatus(c) != CONNECTION_OK) {
-		PQfinish(c);
-		return NULL;
-	}
-	res = PQexec(c, "SELECT pg_try_advisory_lock(" CHORES_LOCK_KEY ")");
-	got = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-		!strcmp(PQgetvalue(res, 0, 0), "t");
-	PQclear(res);
-	if (!got) {
+	if (c && !store_conn_chores_lock(c)) {
 		PQfinish(c);
 		return NULL;
 	}
 	return c;
-}
-
-/* True while the lock connection is alive (the lock with it). */
-static bool lock_alive(PGconn *c)
-{
-	PGresult *res = PQexec(c, "SELECT 1");
-	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-
-	PQclear(res);
-	return ok && PQstatus(c) == CONNECTION_OK;
 }
 
 /* Running jobs get one lease from now: their nodes could not renew meanwhile. */
@@ -144,7 +121,7 @@ static void *chores_main(void *arg)
 	while (!stopping) {
 		int64_t now = cy_mono_ms();
 
-		if (lock && !lock_alive(lock)) {
+		if (lock && !store_conn_alive(lock)) {
 			cy_log_warn("chores_lock_lost", NULL);
 			PQfinish(lock);
 			lock = NULL;

@@ -18,7 +18,7 @@
 
 #include "dispatch.h"
 #include "log.h"
-#include "server.h"
+#include "store-conn.h"
 #include "task-wait.h"
 #include "banned.h"
 
@@ -31,22 +31,12 @@ static volatile int stopping;
 
 static PGconn *listen_connect(void)
 {
-	const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
-	const char *vals[] = { srv.cfg.database_url, "cynode-server-listen", "10", NULL };
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
-	PGresult *res;
+	PGconn *c = store_conn_open("cynode-server-listen");
 
-	if (PQstatus(c) != CONNECTION_OK) {
+	if (c && store_conn_listen_dispatch(c) < 0) {
 		PQfinish(c);
 		return NULL;
 	}
-	res = PQexec(c, "LISTEN cynode_jobs; LISTEN cynode_task_closed");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		PQclear(res);
-		PQfinish(c);
-		return NULL;
-	}
-	PQclear(res);
 	return c;
 }
 

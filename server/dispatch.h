@@ -1,9 +1,10 @@
 /*
  * The dispatcher's interfaces (DESIGN.md section 5): the job claimed for a
  * node, a job's outcome, and the SQL behind them (store-dispatch.c); the
- * dispatcher thread (dispatch.c), the NOTIFY listener (dispatch-listen.c)
- * and the cluster chores run by the replica holding the advisory lock
- * (dispatch-chores.c).
+ * dispatcher thread (dispatch.c), the node's job sync and result
+ * redelivery routes (dispatch-sync.c), the NOTIFY listener
+ * (dispatch-listen.c) and the cluster chores run by the replica holding
+ * the advisory lock (dispatch-chores.c).
  */
 #ifndef SERVER_DISPATCH_H
 #define SERVER_DISPATCH_H
@@ -13,6 +14,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "httpd.h"
 
 #define DISPATCH_ID_LEN 37
 
@@ -73,9 +75,10 @@ int store_dispatch_finish(const struct dispatch_result *r, size_t n,
 int store_dispatch_retry(const struct dispatch_job *j, const char *error, bool permanent,
 	bool counted, struct cy_error *err);
 /*
- * The running jobs of a task with their nodes (before a cancel): rows of
- * job id, worker URL, sealed token.
+ * The running jobs of a task with their nodes (before a cancel, or to ask
+ * for their logs): columns of enum dispatch_running_col.
  */
+enum dispatch_running_col { DRC_JOB_ID, DRC_TARGET_URL, DRC_TOKEN };
 PGresult *store_dispatch_running(const char *task_id, struct cy_error *err);
 /*
  * A node's sync: renews the leases of `running` jobs it still holds, and
@@ -114,6 +117,10 @@ void dispatch_cancel_job(const char *job_id, const char *target_url, const char 
 char *dispatch_url_join(const char *base, const char *suffix);
 /* The lease length in seconds (dispatch.lease). */
 long long dispatch_lease_s(void);
+
+/* dispatch-sync.c: the node's job sync and result redelivery (node JWT, both listeners) */
+void h_nodes_jobs_sync(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp);
 
 /* dispatch-listen.c: LISTEN for new jobs and closed tasks on every replica. */
 int dispatch_listen_start(struct cy_error *err);

@@ -9,46 +9,15 @@
 #include "strnum.h"
 #include "banned.h"
 
-json_t *
-id_json_rows(const PGresult *res)
-{
-	json_t *a = json_array(), *o;
-	int i, n = PQntuples(res);
-
-	for (i = 0; i < n; i++) {
-		o = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-		if (o && json_is_object(o))
-			json_array_append_new(a, o);
-		else
-			json_decref(o);
-	}
-	return a;
-}
-
-json_t *
-id_json_row(const PGresult *res)
-{
-	json_t *o;
-
-	if (PQntuples(res) < 1)
-		return NULL;
-	o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	if (o && !json_is_object(o)) {
-		json_decref(o);
-		o = NULL;
-	}
-	return o;
-}
-
 void
-id_internal(struct cy_http_resp *resp, const char *what, const struct cy_error *err)
+identity_internal(struct cy_http_resp *resp, const char *what, const struct cy_error *err)
 {
 	cy_log_error("identity_internal", "step", what, "error", err->msg, NULL);
 	cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "Internal server error");
 }
 
 long long
-id_duration(const json_t *v)
+identity_duration(const json_t *v)
 {
 	static const struct {
 		char unit;
@@ -78,7 +47,7 @@ id_duration(const json_t *v)
 }
 
 bool
-id_name_ok(const char *s)
+identity_name_ok(const char *s)
 {
 	size_t i, n = s ? strlen(s) : 0;
 
@@ -95,7 +64,7 @@ id_name_ok(const char *s)
 }
 
 void
-id_secret_free(char *s)
+identity_secret_free(char *s)
 {
 	if (s) {
 		explicit_bzero(s, strlen(s));

@@ -1,49 +1,62 @@
 /*
- * Helpers shared by the identity routes (route-users.c, route-tokens.c,
- * route-audit.c).
+ * Identity on the user gateway (contract section 8): login, refresh and
+ * logout, users and their passwords, API tokens and the audit log, and
+ * the helpers their route files share.  Bearer token checks are in
+ * auth.h, audit rows are written through audit.h, the SQL is in
+ * store-identity.h.
  */
 #ifndef SERVER_IDENTITY_H
 #define SERVER_IDENTITY_H
 
 #include <jansson.h>
 #include <stdbool.h>
-#include <libpq-fe.h>
 
 #include "error.h"
 #include "httpd.h"
 
-/*
- * Ends every login session of a user (their access and refresh tokens fail
- * at once) on this thread's connection; *n gets how many were active.
- * reason is an auth_sessions.revoke_reason value.
- */
-int users_revoke_sessions(const char *user_id, const char *reason, long long *n,
-	struct cy_error *err);
+/* route-auth.c: POST /v1/auth/login, /v1/auth/refresh, /v1/auth/logout */
+void h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_auth_refresh(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_auth_logout(struct cy_http_req *req, struct cy_http_resp *resp);
 
-/*
- * The rows of a statement whose first column is a JSON object built in SQL
- * (json_build_object(...)::text), as a new array.  Rows that do not parse
- * are skipped (they cannot happen: the SQL builds them).
- */
-json_t *id_json_rows(const PGresult *res);
-/* The first such row as a new object, or NULL when there is none. */
-json_t *id_json_row(const PGresult *res);
+/* route-users.c: the caller's own account and password, an admin's session revocation */
+void h_users_me(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_revoke_sessions(struct cy_http_req *req, struct cy_http_resp *resp);
 
+/* route-users-admin.c: user administration */
+void h_users_create(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_list(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_get(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_disable(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_enable(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_reset_password(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_users_set_role(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* route-tokens.c: API tokens */
+void h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tokens_list(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* route-audit.c: GET /v1/audit */
+void h_audit_list(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* identity.c: helpers */
 /* Logs err and answers 500 (what names the step for the log). */
-void id_internal(struct cy_http_resp *resp, const char *what, const struct cy_error *err);
+void identity_internal(struct cy_http_resp *resp, const char *what, const struct cy_error *err);
 
 /*
  * A duration in seconds from a JSON value: an integer, or a string like
  * "30d", "12h", "90m", "45s".  -1 when malformed.
  */
-long long id_duration(const json_t *v);
+long long identity_duration(const json_t *v);
 
 /*
  * A handle or token name: 1-64 of [A-Za-z0-9._-], starting with a letter
  * or a digit.
  */
-bool id_name_ok(const char *s);
+bool identity_name_ok(const char *s);
 /* Overwrites and frees a secret string (NULL is fine). */
-void id_secret_free(char *s);
+void identity_secret_free(char *s);
 
 #endif

@@ -91,7 +91,10 @@ int inference_ready(struct cy_buf *reason);
 /* The OpenAI model list of the fleet (new reference). */
 json_t *inference_models_json(const struct inf_fleet *f);
 
-/* route-chat.c.  Shutdown: suspended completions answer 503 (call before the listeners stop). */
+/* route-chat.c: GET /v1/models and POST /v1/chat/completions (OpenAI-compatible) */
+void h_models_list(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_chat_completions(struct cy_http_req *req, struct cy_http_resp *resp);
+/* Shutdown: suspended completions answer 503 (call before the listeners stop). */
 void chat_stop_all(void);
 
 #endif

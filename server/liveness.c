@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "db.h"
-#include "handlers.h"
 #include "log.h"
+#include "nodes.h"
 #include "server.h"
 #include "store-fleet.h"
 #include "banned.h"

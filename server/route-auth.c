@@ -19,12 +19,13 @@
 #include "auth.h"
 #include "core.h"
 #include "db.h"
-#include "handlers.h"
 #include "id.h"
+#include "identity.h"
 #include "json.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "store-identity.h"
 #include "banned.h"
 
 /* ---- tokens ---- */
@@ -47,10 +48,9 @@ issue_pair(struct cy_http_req *req, struct cy_http_resp *resp, const char *user_
 {
 	char hash[65], expbuf[32], uabuf[256];
 	const char *ua = cy_req_header(req, "User-Agent");
+	struct refresh_new r;
 	char *access, *refresh;
 	time_t rexp;
-	const char *p[6];
-	PGresult *res;
 	json_t *o;
 
 	access = jwt_issue_access(user_id, handle, sid, NULL);
@@ -66,30 +66,17 @@ issue_pair(struct cy_http_req *req, struct cy_http_resp *resp, const char *user_
 		snprintf(uabuf, sizeof(uabuf), "%s", ua);
 		ua = uabuf;
 	}
-	p[0] = user_id;
-	p[1] = hash;
-	p[2] = expbuf;
-	p[3] = sid;
-	p[4] = req->client_ip[0] ? req->client_ip : NULL;
-	p[5] = ua;
-	if (new_session)
-		res = db_exec("auth_session_open",
-			"WITH s AS (INSERT INTO auth_sessions (id, user_id, ip_address, user_agent)"
-			" VALUES ($4, $1, $5, $6) RETURNING id)"
-			" INSERT INTO refresh_sessions (user_id, refresh_token_hash, expires_at,"
-			" session_id) SELECT $1, decode($2, 'hex'), to_timestamp($3::bigint), id"
-			" FROM s", 6, p, err);
-	else
-		res = db_exec("auth_session_insert",
-			"INSERT INTO refresh_sessions (user_id, refresh_token_hash, expires_at,"
-			" session_id) VALUES ($1, decode($2, 'hex'), to_timestamp($3::bigint), $4)",
-			4, p, err);
-	if (!res) {
+	r.user_id = user_id;
+	r.hash = hash;
+	r.expires_at = expbuf;
+	r.session_id = sid;
+	r.ip = req->client_ip[0] ? req->client_ip : NULL;
+	r.user_agent = ua;
+	if (store_refresh_add(&r, new_session, err) < 0) {
 		free(access);
 		free(refresh);
 		return -1;
 	}
-	PQclear(res);
 	o = json_pack("{s:s, s:s, s:s, s:I}", "access_token", access, "refresh_token", refresh,
 		"token_type", "Bearer", "expires_in", (json_int_t)srv.cfg.jwt_access_s);
 	explicit_bzero(refresh, strlen(refresh));
@@ -128,7 +115,7 @@ void
 h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	const char *handle, *password, *p[1];
+	const char *handle, *password;
 	char user_id[CY_UUID_LEN + 1];
 	char sid[CY_UUID_LEN + 1];
 	const char *reason = NULL, *why;
@@ -157,11 +144,7 @@ h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_resp_header(resp, "Retry-After", ra);
 		goto out;
 	}
-	p[0] = handle;
-	res = db_exec("auth_login_lookup",
-		"SELECT u.id, u.is_active, convert_from(pc.password_hash, 'UTF8')"
-		" FROM users u LEFT JOIN password_credentials pc ON pc.user_id = u.id"
-		" WHERE u.handle = $1", 1, p, &err);
+	res = store_login_lookup(handle, &err);
 	if (!res) {
 		internal_error(resp, "login lookup", &err);
 		goto out;
@@ -171,18 +154,18 @@ h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp)
 		reason = "user not found";
 		goto deny;
 	}
-	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(res, 0, 0));
-	if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(res, 0, LOGIN_ID));
+	if (strcmp(PQgetvalue(res, 0, LOGIN_ACTIVE), "t") != 0) {
 		burn_verify(password);
 		reason = "user inactive";
 		goto deny;
 	}
-	if (PQgetisnull(res, 0, 2)) {
+	if (PQgetisnull(res, 0, LOGIN_HASH)) {
 		burn_verify(password);
 		reason = "no password credential";
 		goto deny;
 	}
-	ok = password_verify(PQgetvalue(res, 0, 2), password, &err);
+	ok = password_verify(PQgetvalue(res, 0, LOGIN_HASH), password, &err);
 	if (ok < 0)
 		cy_log_error("password_hash_invalid", "user_id", user_id, "error", err.msg, NULL);
 	if (ok != 1) {
@@ -219,22 +202,9 @@ refresh_reuse(struct cy_http_req *req, struct cy_http_resp *resp, const struct j
 	const char *hash)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	const char *p[2] = { hash, c->user_id };
-	PGresult *res;
 	bool revoked = false;
 
-	res = db_exec("auth_refresh_reuse",
-		"WITH s AS (UPDATE auth_sessions SET revoked_at = now(),"
-		" revoke_reason = 'refresh_reuse' WHERE revoked_at IS NULL AND id IN"
-		" (SELECT session_id FROM refresh_sessions WHERE refresh_token_hash ="
-		" decode($1, 'hex') AND user_id = $2 AND rotated_at IS NOT NULL) RETURNING id),"
-		" r AS (UPDATE refresh_sessions SET is_active = false"
-		" WHERE is_active AND session_id IN (SELECT id FROM s))"
-		" SELECT id FROM s", 2, p, &err);
-	if (res)
-		revoked = PQntuples(res) > 0;
-	PQclear(res);
-	if (!res || db_commit(&err) < 0) {
+	if (store_refresh_reused(hash, c->user_id, &revoked, &err) < 0 || db_commit(&err) < 0) {
 		db_rollback();
 		internal_error(resp, "refresh reuse", &err);
 		return;
@@ -257,10 +227,10 @@ h_auth_refresh(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct jwt_claims c;
-	const char *tok, *p[3];
+	const char *tok;
 	char hash[65], handle[128];
-	PGresult *res;
 	json_t *body;
+	int rc;
 
 	body = cy_req_json(req, resp);
 	if (!body)
@@ -280,30 +250,17 @@ h_auth_refresh(struct cy_http_req *req, struct cy_http_resp *resp)
 		internal_error(resp, "refresh begin", &err);
 		goto out;
 	}
-	/* Deactivating atomically makes a concurrent second use fail. */
-	p[0] = hash;
-	p[1] = c.user_id;
-	p[2] = c.sid;
-	res = db_exec("auth_session_rotate",
-		"UPDATE refresh_sessions r SET is_active = false, last_used_at = now(),"
-		" rotated_at = now() FROM auth_sessions s"
-		" WHERE r.refresh_token_hash = decode($1, 'hex') AND r.user_id = $2"
-		" AND r.session_id = $3 AND s.id = r.session_id AND s.revoked_at IS NULL"
-		" AND r.is_active AND r.expires_at > now() RETURNING r.id", 3, p, &err);
-	if (!res)
+	rc = store_refresh_rotate(hash, c.user_id, c.sid, &err);
+	if (rc < 0)
 		goto fail;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
+	if (rc == 0) {
 		refresh_reuse(req, resp, &c, hash);
 		goto out;
 	}
-	PQclear(res);
-	res = db_exec("auth_refresh_user", "SELECT handle, is_active FROM users WHERE id = $1",
-		1, p + 1, &err);
-	if (!res)
+	rc = store_user_active_handle(c.user_id, handle, sizeof(handle), &err);
+	if (rc < 0)
 		goto fail;
-	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
-		PQclear(res);
+	if (rc == 0) {
 		/* Keep the deactivation: a disabled user's session is dead anyway. */
 		if (db_commit(&err) < 0)
 			db_rollback();
@@ -311,8 +268,6 @@ h_auth_refresh(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid or expired token");
 		goto out;
 	}
-	snprintf(handle, sizeof(handle), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
 	if (issue_pair(req, resp, c.user_id, handle, c.sid, false, &err) < 0)
 		goto fail;
 	if (db_commit(&err) < 0) {
@@ -337,10 +292,9 @@ h_auth_logout(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
-	const char *tok, *p[3];
+	const char *tok;
 	json_t *body, *v;
 	char hash[65];
-	PGresult *res;
 
 	body = cy_req_json(req, resp);
 	if (!body)
@@ -357,23 +311,11 @@ h_auth_logout(struct cy_http_req *req, struct cy_http_resp *resp)
 	 * Ends the caller's own login session (its access tokens die with it)
 	 * and the session of the given refresh token, if it is the caller's.
 	 */
-	p[0] = *tok ? hash : NULL;
-	p[1] = a->user_id;
-	p[2] = a->session_id[0] ? a->session_id : NULL;
-	res = db_exec("auth_logout",
-		"WITH t AS (SELECT session_id FROM refresh_sessions"
-		" WHERE refresh_token_hash = decode($1, 'hex') AND user_id = $2),"
-		" s AS (UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'logout'"
-		" WHERE user_id = $2 AND revoked_at IS NULL"
-		" AND (id = $3::uuid OR id IN (SELECT session_id FROM t)) RETURNING id)"
-		" UPDATE refresh_sessions SET is_active = false, last_used_at = now()"
-		" WHERE is_active AND user_id = $2 AND (session_id IN (SELECT id FROM s)"
-		" OR refresh_token_hash = decode($1, 'hex'))", 3, p, &err);
-	if (!res) {
+	if (store_session_logout(*tok ? hash : NULL, a->user_id,
+		a->session_id[0] ? a->session_id : NULL, &err) < 0) {
 		internal_error(resp, "logout", &err);
 		goto out;
 	}
-	PQclear(res);
 	auth_cache_invalidate();
 	audit_auth(req, "logout", a->user_id, a->handle, true, NULL);
 	cy_resp_empty(resp, 204);
@@ -386,17 +328,12 @@ out:
 int
 auth_bootstrap_admin(const char *password, struct cy_error *err)
 {
-	const char *p[2];
-	PGresult *res;
+	bool exists;
 	char *hash;
-	int exists;
+	int rc;
 
-	res = db_exec("boot_admin_exists", "SELECT 1 FROM users WHERE handle = 'admin'", 0, NULL,
-		err);
-	if (!res)
+	if (store_admin_exists(&exists, err) < 0)
 		return -1;
-	exists = PQntuples(res) > 0;
-	PQclear(res);
 	if (exists)
 		return 0;
 	if (!password || !*password) {
@@ -407,52 +344,10 @@ auth_bootstrap_admin(const char *password, struct cy_error *err)
 	hash = password_hash(password, err);
 	if (!hash)
 		return -1;
-	if (db_begin(err) < 0) {
-		free(hash);
-		return -1;
-	}
-	/* ON CONFLICT: another replica may create it at the same moment. */
-	res = db_exec("boot_admin_user",
-		"INSERT INTO users (handle, role) VALUES ('admin', 'admin')"
-		" ON CONFLICT (handle) DO NOTHING"
-		" RETURNING id", 0, NULL, err);
-	if (!res)
-		goto fail;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		db_rollback();
-		free(hash);
-		return 0;
-	}
-	p[0] = PQgetvalue(res, 0, 0);
-	p[1] = hash;
-	{
-		PGresult *r2 = db_exec("boot_admin_cred",
-			"INSERT INTO password_credentials (user_id, password_hash, hash_alg)"
-			" VALUES ($1, convert_to($2, 'UTF8'), 'argon2id')", 2, p, err);
-
-		if (!r2) {
-			PQclear(res);
-			goto fail;
-		}
-		PQclear(r2);
-		r2 = db_exec("boot_admin_audit",
-			"INSERT INTO auth_audit_log (event_type, user_id, subject_handle, success,"
-			" reason) VALUES ('user_created', $1, 'admin', true, 'bootstrap')", 1, p, err);
-		if (!r2) {
-			PQclear(res);
-			goto fail;
-		}
-		PQclear(r2);
-	}
-	PQclear(res);
+	rc = store_admin_create(hash, err);
 	free(hash);
-	if (db_commit(err) < 0)
-		return -1;
+	if (rc <= 0)
+		return rc;
 	cy_log_info("admin_created", "handle", "admin", NULL);
 	return 0;
-fail:
-	db_rollback();
-	free(hash);
-	return -1;
 }

@@ -25,7 +25,6 @@
 #include "alloc.h"
 #include "auth.h"
 #include "dispatch.h"
-#include "handlers.h"
 #include "id.h"
 #include "inference.h"
 #include "json.h"

@@ -20,11 +20,11 @@
 #include <string.h>
 
 #include "config-doc.h"
-#include "handlers.h"
 #include "id.h"
 #include "json.h"
 #include "log.h"
 #include "node-payload.h"
+#include "nodes.h"
 #include "store-config.h"
 #include "store-util.h"
 #include "banned.h"

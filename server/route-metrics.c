@@ -10,19 +10,20 @@
 #include <libpq-fe.h>
 #include <stdlib.h>
 
-#include "db.h"
-#include "handlers.h"
 #include "log.h"
 #include "metrics.h"
+#include "nodes.h"
+#include "store-nodes.h"
+#include "store-tasks.h"
 #include "store-util.h"
 #include "banned.h"
 
-/* One gauge per row of `sql` (state, count). */
+/* One gauge per row of a count by state (enum state_count_col). */
 static void
-gauge_rows(const char *stmt, const char *sql, const char *gauge)
+gauge_rows(PGresult *(*count)(struct cy_error *), const char *gauge)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	PGresult *res = db_exec(stmt, sql, 0, NULL, &err);
+	PGresult *res = count(&err);
 	int i;
 
 	if (!res) {
@@ -33,29 +34,21 @@ gauge_rows(const char *stmt, const char *sql, const char *gauge)
 	for (i = 0; i < PQntuples(res); i++) {
 		struct cy_buf l = CY_BUF_INIT;
 
-		cy_metrics_label(&l, "state", PQgetvalue(res, i, 0));
-		cy_metrics_set(gauge, l.buf, strtod(PQgetvalue(res, i, 1), NULL));
+		cy_metrics_label(&l, "state", PQgetvalue(res, i, SCC_STATE));
+		cy_metrics_set(gauge, l.buf, strtod(PQgetvalue(res, i, SCC_COUNT), NULL));
 		cy_buf_release(&l);
 	}
 	PQclear(res);
 }
 
+/* Reads the gauges at each scrape (store-tasks.c, store-nodes.c). */
 static void
 collect(void *arg)
 {
 	(void)arg;
-	/* Every state appears, with 0 when none, so series never vanish. */
-	gauge_rows("metrics_tasks",
-		"SELECT s, coalesce(c, 0) FROM unnest(ARRAY['pending','running','completed',"
-		"'failed','canceled','superseded']) s LEFT JOIN (SELECT status, count(*) c"
-		" FROM tasks GROUP BY status) x ON x.status = s", "cynode_tasks");
-	gauge_rows("metrics_jobs",
-		"SELECT s, (SELECT count(*) FROM jobs j WHERE j.status = s) FROM unnest("
-		"ARRAY['queued','running']) s", "cynode_jobs");
-	gauge_rows("metrics_nodes",
-		"SELECT s, coalesce(c, 0) FROM unnest(ARRAY['registered','active','inactive',"
-		"'drained']) s LEFT JOIN (SELECT status, count(*) c FROM nodes GROUP BY status) x"
-		" ON x.status = s", "cynode_nodes");
+	gauge_rows(store_task_state_counts, "cynode_tasks");
+	gauge_rows(store_job_state_counts, "cynode_jobs");
+	gauge_rows(store_nodes_state_counts, "cynode_nodes");
 }
 
 void

@@ -12,10 +12,11 @@
 #include <string.h>
 
 #include "auth.h"
-#include "handlers.h"
+#include "dispatch.h"
 #include "json.h"
 #include "log.h"
 #include "node-payload.h"
+#include "nodes.h"
 #include "server.h"
 #include "store-fleet.h"
 #include "banned.h"

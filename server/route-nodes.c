@@ -8,9 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "handlers.h"
 #include "log.h"
-#include "node-view.h"
+#include "nodes.h"
 #include "store-nodes.h"
 #include "store-util.h"
 #include "strnum.h"

@@ -15,24 +15,17 @@
 #include "audit.h"
 #include "auth.h"
 #include "db.h"
-#include "handlers.h"
 #include "id.h"
 #include "identity.h"
 #include "json.h"
 #include "log.h"
-#include "store-util.h"
+#include "store-identity.h"
 #include "banned.h"
 
 #define TOKEN_TTL_DEFAULT (90LL * 86400)
 #define TOKEN_TTL_MIN 60LL
 #define TOKEN_TTL_MAX (366LL * 86400)
 #define TOKEN_RANDOM 24
-
-#define TOKEN_JSON \
-	"json_build_object('id', t.id, 'name', t.name, 'token_prefix', t.token_prefix," \
-	" 'scopes', t.scopes, 'owner', u.handle, 'expires_at', " SQL_TS("t.expires_at") "," \
-	" 'last_used_at', " SQL_TS("t.last_used_at") ", 'revoked_at', " SQL_TS("t.revoked_at") \
-	", 'created_at', " SQL_TS("t.created_at") ")::text"
 
 static const char *const scope_list[] = {
 	"tasks:read", "tasks:write", "nodes:read", "nodes:write", "inference", "admin",
@@ -105,9 +98,9 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct cy_buf arr = CY_BUF_INIT;
 	unsigned char rnd[TOKEN_RANDOM];
 	char tok[AUTH_TOKEN_LEN + 1], prefix[AUTH_TOKEN_SHOWN + 1], hash[65], ttlbuf[32];
-	const char *name, *p[6];
+	struct token_new t;
+	const char *name;
 	json_t *body, *o = NULL, *d;
-	PGresult *res = NULL;
 	long long ttl = TOKEN_TTL_DEFAULT;
 	size_t i;
 	int rc;
@@ -117,13 +110,13 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	name = cy_json_str(body, "name");
-	if (!id_name_ok(name)) {
+	if (!identity_name_ok(name)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			"name is required: 1-64 letters, digits, '.', '_' or '-'");
 		goto out;
 	}
 	if (json_object_get(body, "ttl") && !json_is_null(json_object_get(body, "ttl"))) {
-		ttl = id_duration(json_object_get(body, "ttl"));
+		ttl = identity_duration(json_object_get(body, "ttl"));
 		if (ttl < TOKEN_TTL_MIN || ttl > TOKEN_TTL_MAX) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 				"ttl must be a duration between 60s and 366d (seconds, or like \"30d\")");
@@ -140,20 +133,15 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	prefix[AUTH_TOKEN_SHOWN] = '\0';
 	cy_sha256_hex(tok, strlen(tok), hash);
 	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", ttl);
-	p[0] = a->user_id;
-	p[1] = name;
-	p[2] = prefix;
-	p[3] = hash;
-	p[4] = arr.buf;
-	p[5] = ttlbuf;
+	t.user_id = a->user_id;
+	t.name = name;
+	t.prefix = prefix;
+	t.hash = hash;
+	t.scopes = arr.buf;
+	t.ttl_s = ttlbuf;
 	if (db_begin(&err) < 0)
 		goto fail;
-	res = db_exec("tokens_create",
-		"WITH t AS (INSERT INTO api_tokens (user_id, name, token_prefix, token_hash, scopes,"
-		" expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), $5::text[],"
-		" now() + $6::bigint * interval '1 second') RETURNING *)"
-		" SELECT " TOKEN_JSON " FROM t JOIN users u ON u.id = t.user_id", 6, p, &err);
-	if (!res) {
+	if (store_token_create(&t, &o, &err) < 0) {
 		if (err.code == EEXIST) {
 			db_rollback();
 			cy_resp_problem(resp, CY_PROBLEM_CONFLICT,
@@ -162,7 +150,6 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		}
 		goto fail;
 	}
-	o = id_json_row(res);
 	if (!o) {
 		cy_error_set(&err, EIO, "no token row returned");
 		goto fail;
@@ -181,11 +168,10 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	goto out;
 fail:
 	db_rollback();
-	id_internal(resp, "token create", &err);
+	identity_internal(resp, "token create", &err);
 out:
 	explicit_bzero(tok, sizeof(tok));
 	json_decref(o);
-	PQclear(res);
 	cy_buf_release(&arr);
 	json_decref(body);
 }
@@ -196,25 +182,19 @@ h_tokens_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
 	const char *all = cy_req_query(req, "all");
-	const char *p[1] = { a->user_id };
-	PGresult *res;
-	json_t *o;
+	const char *owner = a->user_id;
+	json_t *tokens;
 
 	if (all && strcmp(all, "true") != 0 && strcmp(all, "false") != 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "all must be true or false");
 	if (all && !strcmp(all, "true")) {
 		if (a->role != ROLE_ADMIN || !(a->scopes & SCOPE_ADMIN))
 			return cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "Admin required");
-		p[0] = NULL;
+		owner = NULL;
 	}
-	res = db_exec("tokens_list",
-		"SELECT " TOKEN_JSON " FROM api_tokens t JOIN users u ON u.id = t.user_id"
-		" WHERE $1::uuid IS NULL OR t.user_id = $1 ORDER BY t.created_at, t.id", 1, p, &err);
-	if (!res)
-		return id_internal(resp, "token list", &err);
-	o = json_pack("{s:o}", "tokens", id_json_rows(res));
-	PQclear(res);
-	cy_resp_json(resp, 200, o);
+	if (!(tokens = store_tokens_list(owner, &err)))
+		return identity_internal(resp, "token list", &err);
+	cy_resp_json(resp, 200, json_pack("{s:o}", "tokens", tokens));
 }
 
 void
@@ -222,7 +202,7 @@ h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
-	const char *id = req->params[0], *p[2];
+	const char *id = req->params[0];
 	bool admin = a->role == ROLE_ADMIN && (a->scopes & SCOPE_ADMIN);
 	PGresult *res;
 	json_t *d;
@@ -232,17 +212,9 @@ h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp)
 		return;
 	if (!cy_uuid_valid(id))
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "token id must be a UUID");
-	p[0] = id;
-	p[1] = admin ? NULL : a->user_id;
 	if (db_begin(&err) < 0)
 		goto fail;
-	res = db_exec("tokens_revoke",
-		"WITH t AS (SELECT id, revoked_at, token_prefix, user_id FROM api_tokens"
-		" WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2) FOR UPDATE),"
-		" r AS (UPDATE api_tokens SET revoked_at = now() WHERE id IN"
-		" (SELECT id FROM t WHERE revoked_at IS NULL) RETURNING id)"
-		" SELECT t.token_prefix, (SELECT count(*) FROM r), u.handle FROM t"
-		" JOIN users u ON u.id = t.user_id", 2, p, &err);
+	res = store_token_revoke(id, admin ? NULL : a->user_id, &err);
 	if (!res)
 		goto fail;
 	if (PQntuples(res) != 1) {
@@ -250,9 +222,9 @@ h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp)
 		db_rollback();
 		return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "token not found");
 	}
-	if (!strcmp(PQgetvalue(res, 0, 1), "1")) {
-		d = json_pack("{s:s, s:s}", "token_prefix", PQgetvalue(res, 0, 0), "owner",
-			PQgetvalue(res, 0, 2));
+	if (!strcmp(PQgetvalue(res, 0, TRV_REVOKED), "1")) {
+		d = json_pack("{s:s, s:s}", "token_prefix", PQgetvalue(res, 0, TRV_PREFIX), "owner",
+			PQgetvalue(res, 0, TRV_OWNER));
 		rc = audit_admin(a, "token.revoke", id, d, &err);
 		json_decref(d);
 		if (rc < 0) {
@@ -268,5 +240,5 @@ h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp)
 	return;
 fail:
 	db_rollback();
-	id_internal(resp, "token revoke", &err);
+	identity_internal(resp, "token revoke", &err);
 }

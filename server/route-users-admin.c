@@ -17,29 +17,15 @@
 #include "auth.h"
 #include "core.h"
 #include "db.h"
-#include "handlers.h"
 #include "id.h"
 #include "identity.h"
 #include "json.h"
 #include "log.h"
-#include "store-util.h"
+#include "store-identity.h"
 #include "banned.h"
 
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 4096
-
-#define USER_JSON \
-	"json_build_object('id', u.id, 'handle', u.handle, 'email', u.email, 'role', u.role," \
-	" 'is_active', u.is_active, 'created_at', " SQL_TS("u.created_at") "," \
-	" 'updated_at', " SQL_TS("u.updated_at") ")::text"
-
-/* A target user, locked for the action. */
-struct target {
-	char id[CY_UUID_LEN + 1];
-	char handle[128];
-	char role[16];
-	bool active;
-};
 
 static bool
 reserved(const char *handle)
@@ -66,37 +52,26 @@ password_problem(const char *pw)
  * transaction closed.
  */
 static int
-target_lock(struct cy_http_req *req, struct cy_http_resp *resp, struct target *t)
+target_lock(struct cy_http_req *req, struct cy_http_resp *resp, struct user_ref *t)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	const char *ref = req->params[0], *p[1] = { ref };
-	PGresult *res;
+	int rc;
 
 	if (db_begin(&err) < 0) {
-		id_internal(resp, "user lock", &err);
+		identity_internal(resp, "user lock", &err);
 		return -1;
 	}
-	res = db_exec(cy_uuid_valid(ref) ? "users_lock_id" : "users_lock_handle",
-		cy_uuid_valid(ref) ?
-		"SELECT id, handle, role, is_active FROM users WHERE id = $1::uuid FOR UPDATE" :
-		"SELECT id, handle, role, is_active FROM users WHERE handle = $1 FOR UPDATE",
-		1, p, &err);
-	if (!res) {
+	rc = store_user_lock(req->params[0], t, &err);
+	if (rc < 0) {
 		db_rollback();
-		id_internal(resp, "user lock", &err);
+		identity_internal(resp, "user lock", &err);
 		return -1;
 	}
-	if (PQntuples(res) != 1) {
-		PQclear(res);
+	if (rc == 0) {
 		db_rollback();
 		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "User not found");
 		return -1;
 	}
-	snprintf(t->id, sizeof(t->id), "%s", PQgetvalue(res, 0, 0));
-	snprintf(t->handle, sizeof(t->handle), "%s", PQgetvalue(res, 0, 1));
-	snprintf(t->role, sizeof(t->role), "%s", PQgetvalue(res, 0, 2));
-	t->active = !strcmp(PQgetvalue(res, 0, 3), "t");
-	PQclear(res);
 	if (reserved(t->handle)) {
 		db_rollback();
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "user 'system' is reserved");
@@ -110,35 +85,24 @@ static void
 answer_user(struct cy_http_resp *resp, const char *id, int status)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	const char *p[1] = { id };
-	PGresult *res;
-	json_t *o;
+	json_t *o = NULL;
 
 	cy_error_set(&err, EIO, "user row not found");
-	res = db_exec("users_get_json", "SELECT " USER_JSON " FROM users u WHERE u.id = $1", 1, p,
-		&err);
-	o = res ? id_json_row(res) : NULL;
-	if (!o || db_commit(&err) < 0) {
+	if (store_user_json(id, &o, &err) < 0 || !o || db_commit(&err) < 0) {
 		json_decref(o);
-		PQclear(res);
 		db_rollback();
-		id_internal(resp, "user answer", &err);
+		identity_internal(resp, "user answer", &err);
 		return;
 	}
-	PQclear(res);
 	cy_resp_json(resp, status, o);
 }
 
-/* Runs one statement and the two audit rows; -1 on error (transaction still open). */
+/* Writes the two audit rows of an action; -1 on error (transaction still open). */
 static int
-act(const struct auth_ctx *a, struct cy_http_req *req, const struct target *t,
-	const char *stmt, const char *sql, const char *p2, const char *action, json_t *details,
-	const char *event, const char *reason, struct cy_error *err)
+act(const struct auth_ctx *a, struct cy_http_req *req, const struct user_ref *t,
+	const char *action, json_t *details, const char *event, const char *reason,
+	struct cy_error *err)
 {
-	const char *p[2] = { t->id, p2 };
-
-	if (sql && store_run(stmt, sql, p2 ? 2 : 1, p, err) < 0)
-		return -1;
 	if (audit_admin(a, action, t->handle, details, err) < 0)
 		return -1;
 	if (event)
@@ -151,10 +115,9 @@ h_users_create(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
-	const char *handle, *password, *email, *role, *why, *p[4];
+	const char *handle, *password, *email, *role, *why;
 	char *hash = NULL, id[CY_UUID_LEN + 1];
 	json_t *body, *d;
-	PGresult *res;
 	int rc;
 
 	if (!(body = cy_req_json(req, resp)))
@@ -163,7 +126,7 @@ h_users_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	password = cy_json_str(body, "password");
 	email = cy_json_str(body, "email");
 	role = cy_json_str(body, "role");
-	if (!id_name_ok(handle)) {
+	if (!identity_name_ok(handle)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			"handle is required: 1-64 letters, digits, '.', '_' or '-'");
 		goto out;
@@ -186,19 +149,13 @@ h_users_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto out;
 	}
 	if (!(hash = password_hash(password, &err))) {
-		id_internal(resp, "password hash", &err);
+		identity_internal(resp, "password hash", &err);
 		goto out;
 	}
 	cy_uuid_v4(id);
-	p[0] = id;
-	p[1] = handle;
-	p[2] = email;
-	p[3] = role ? role : "user";
 	if (db_begin(&err) < 0)
 		goto fail;
-	res = db_exec("users_create",
-		"INSERT INTO users (id, handle, email, role) VALUES ($1, $2, $3, $4)", 4, p, &err);
-	if (!res) {
+	if (store_user_insert(id, handle, email, role ? role : "user", &err) < 0) {
 		if (err.code == EEXIST) {
 			db_rollback();
 			cy_resp_problem(resp, CY_PROBLEM_CONFLICT,
@@ -207,11 +164,7 @@ h_users_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		}
 		goto fail;
 	}
-	PQclear(res);
-	p[1] = hash;
-	if (store_run("users_create_cred",
-		"INSERT INTO password_credentials (user_id, password_hash, hash_alg)"
-		" VALUES ($1, convert_to($2, 'UTF8'), 'argon2id')", 2, p, &err) < 0)
+	if (store_password_insert(id, hash, &err) < 0)
 		goto fail;
 	d = json_pack("{s:s, s:s?}", "role", role ? role : "user", "email", email);
 	rc = audit_admin(a, "user.create", handle, d, &err);
@@ -223,9 +176,9 @@ h_users_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	goto out;
 fail:
 	db_rollback();
-	id_internal(resp, "user create", &err);
+	identity_internal(resp, "user create", &err);
 out:
-	id_secret_free(hash);
+	identity_secret_free(hash);
 	json_decref(body);
 }
 
@@ -233,31 +186,21 @@ void
 h_users_list(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	PGresult *res;
+	json_t *users;
 
-	res = db_exec("users_list", "SELECT " USER_JSON " FROM users u ORDER BY u.handle", 0,
-		NULL, &err);
-	if (!res)
-		return id_internal(resp, "user list", &err);
-	cy_resp_json(resp, 200, json_pack("{s:o}", "users", id_json_rows(res)));
-	PQclear(res);
+	if (!(users = store_users_list(&err)))
+		return identity_internal(resp, "user list", &err);
+	cy_resp_json(resp, 200, json_pack("{s:o}", "users", users));
 }
 
 void
 h_users_get(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	const char *ref = req->params[0], *p[1] = { ref };
-	PGresult *res;
 	json_t *o;
 
-	res = db_exec(cy_uuid_valid(ref) ? "users_get_id" : "users_get_handle",
-		cy_uuid_valid(ref) ? "SELECT " USER_JSON " FROM users u WHERE u.id = $1::uuid" :
-		"SELECT " USER_JSON " FROM users u WHERE u.handle = $1", 1, p, &err);
-	if (!res)
-		return id_internal(resp, "user get", &err);
-	o = id_json_row(res);
-	PQclear(res);
+	if (store_user_find_json(req->params[0], &o, &err) < 0)
+		return identity_internal(resp, "user get", &err);
 	if (!o)
 		return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "User not found");
 	cy_resp_json(resp, 200, o);
@@ -269,7 +212,7 @@ set_active(struct cy_http_req *req, struct cy_http_resp *resp, bool active)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
-	struct target t;
+	struct user_ref t;
 	long long n = 0;
 	json_t *d = NULL;
 	int rc;
@@ -283,15 +226,14 @@ set_active(struct cy_http_req *req, struct cy_http_resp *resp, bool active)
 	}
 	if (t.active == active)
 		return answer_user(resp, t.id, 200);	/* nothing changes, nothing audited */
-	if (!active && users_revoke_sessions(t.id, "user_disabled", &n, &err) < 0)
+	if (!active && store_sessions_revoke(t.id, "user_disabled", &n, &err) < 0)
 		goto fail;
 	if (!active)
 		d = json_pack("{s:I}", "sessions_revoked", (json_int_t)n);
-	rc = act(a, req, &t, active ? "users_enable" : "users_disable",
-		active ? "UPDATE users SET is_active = true WHERE id = $1" :
-		"UPDATE users SET is_active = false WHERE id = $1", NULL,
-		active ? "user.enable" : "user.disable", d,
-		active ? "user_reenabled" : "user_disabled", NULL, &err);
+	rc = store_user_set_active(t.id, active, &err);
+	if (rc == 0)
+		rc = act(a, req, &t, active ? "user.enable" : "user.disable", d,
+			active ? "user_reenabled" : "user_disabled", NULL, &err);
 	json_decref(d);
 	if (rc < 0)
 		goto fail;
@@ -300,7 +242,7 @@ set_active(struct cy_http_req *req, struct cy_http_resp *resp, bool active)
 	return;
 fail:
 	db_rollback();
-	id_internal(resp, "user set active", &err);
+	identity_internal(resp, "user set active", &err);
 }
 
 void
@@ -320,8 +262,8 @@ h_users_reset_password(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
-	const char *pw, *why, *p[2];
-	struct target t;
+	const char *pw, *why;
+	struct user_ref t;
 	char *hash = NULL;
 	long long n = 0;
 	json_t *body, *d;
@@ -335,23 +277,17 @@ h_users_reset_password(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto out;
 	}
 	if (!(hash = password_hash(pw, &err))) {
-		id_internal(resp, "password hash", &err);
+		identity_internal(resp, "password hash", &err);
 		goto out;
 	}
 	if (target_lock(req, resp, &t) < 0)
 		goto out;
-	p[0] = t.id;
-	p[1] = hash;
-	if (store_run("users_reset_password",
-		"INSERT INTO password_credentials (user_id, password_hash, hash_alg)"
-		" VALUES ($1, convert_to($2, 'UTF8'), 'argon2id') ON CONFLICT (user_id) DO UPDATE"
-		" SET password_hash = EXCLUDED.password_hash, hash_alg = 'argon2id'", 2, p, &err) < 0)
+	if (store_password_reset(t.id, hash, &err) < 0)
 		goto fail;
-	if (users_revoke_sessions(t.id, "password_reset", &n, &err) < 0)
+	if (store_sessions_revoke(t.id, "password_reset", &n, &err) < 0)
 		goto fail;
 	d = json_pack("{s:I}", "sessions_revoked", (json_int_t)n);
-	rc = act(a, req, &t, NULL, NULL, NULL, "user.reset_password", d, "password_reset", NULL,
-		&err);
+	rc = act(a, req, &t, "user.reset_password", d, "password_reset", NULL, &err);
 	json_decref(d);
 	if (rc < 0 || db_commit(&err) < 0)
 		goto fail;
@@ -360,9 +296,9 @@ h_users_reset_password(struct cy_http_req *req, struct cy_http_resp *resp)
 	goto out;
 fail:
 	db_rollback();
-	id_internal(resp, "user reset password", &err);
+	identity_internal(resp, "user reset password", &err);
 out:
-	id_secret_free(hash);
+	identity_secret_free(hash);
 	json_decref(body);
 }
 
@@ -372,7 +308,7 @@ h_users_set_role(struct cy_http_req *req, struct cy_http_resp *resp)
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
 	const char *role;
-	struct target t;
+	struct user_ref t;
 	json_t *body, *d;
 	int rc;
 
@@ -395,12 +331,13 @@ h_users_set_role(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto out;
 	}
 	d = json_pack("{s:s, s:s}", "from", t.role, "to", role);
-	rc = act(a, req, &t, "users_set_role", "UPDATE users SET role = $2 WHERE id = $1", role,
-		"user.set_role", d, NULL, NULL, &err);
+	rc = store_user_set_role(t.id, role, &err);
+	if (rc == 0)
+		rc = act(a, req, &t, "user.set_role", d, NULL, NULL, &err);
 	json_decref(d);
 	if (rc < 0) {
 		db_rollback();
-		id_internal(resp, "user set role", &err);
+		identity_internal(resp, "user set role", &err);
 		goto out;
 	}
 	answer_user(resp, t.id, 200);

@@ -10,12 +10,11 @@
 
 #include "auth.h"
 #include "db.h"
-#include "handlers.h"
 #include "identity.h"
 #include "json.h"
 #include "core.h"
 #include "ratelimit.h"
-#include "store-util.h"
+#include "store-identity.h"
 #include "id.h"
 #include "log.h"
 #include "banned.h"
@@ -25,12 +24,10 @@ h_users_me(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
-	const char *p[1] = { a->user_id };
 	PGresult *res;
 	json_t *o;
 
-	res = db_exec("users_me", "SELECT id, handle, email, is_active FROM users WHERE id = $1",
-		1, p, &err);
+	res = store_user_me(a->user_id, &err);
 	if (!res) {
 		cy_log_error("users_me_failed", "error", err.msg, NULL);
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "Internal server error");
@@ -41,37 +38,13 @@ h_users_me(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid or expired token");
 		return;
 	}
-	o = json_pack("{s:s, s:s, s:b}", "id", PQgetvalue(res, 0, 0), "handle",
-		PQgetvalue(res, 0, 1), "is_active", !strcmp(PQgetvalue(res, 0, 3), "t"));
-	if (!PQgetisnull(res, 0, 2))
-		json_object_set_new(o, "email", json_string(PQgetvalue(res, 0, 2)));
+	o = json_pack("{s:s, s:s, s:b}", "id", PQgetvalue(res, 0, UME_ID), "handle",
+		PQgetvalue(res, 0, UME_HANDLE), "is_active",
+		!strcmp(PQgetvalue(res, 0, UME_ACTIVE), "t"));
+	if (!PQgetisnull(res, 0, UME_EMAIL))
+		json_object_set_new(o, "email", json_string(PQgetvalue(res, 0, UME_EMAIL)));
 	PQclear(res);
 	cy_resp_json(resp, 200, o);
-}
-
-/*
- * Ends every login session of a user (their access and refresh tokens fail
- * at once) inside the caller's transaction; *n gets how many.  API tokens
- * are not sessions and stay valid.
- */
-int
-users_revoke_sessions(const char *user_id, const char *reason, long long *n,
-	struct cy_error *err)
-{
-	const char *p[2] = { user_id, reason };
-	PGresult *res;
-
-	res = db_exec("users_revoke",
-		"WITH s AS (UPDATE auth_sessions SET revoked_at = now(), revoke_reason = $2"
-		" WHERE user_id = $1 AND revoked_at IS NULL RETURNING id),"
-		" r AS (UPDATE refresh_sessions SET is_active = false"
-		" WHERE user_id = $1 AND is_active)"
-		" SELECT count(*) FROM s", 2, p, err);
-	if (!res)
-		return -1;
-	*n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return 0;
 }
 
 void
@@ -80,8 +53,6 @@ h_users_revoke_sessions(struct cy_http_req *req, struct cy_http_resp *resp)
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
 	const char *id = req->nparams ? req->params[0] : "";
-	const char *p[1];
-	PGresult *res;
 	char target[128];
 	long long n = 0;
 	json_t *d;
@@ -93,21 +64,17 @@ h_users_revoke_sessions(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "user id must be a UUID");
 		return;
 	}
-	p[0] = id;
 	if (db_begin(&err) < 0)
 		goto fail;
-	res = db_exec("users_exists", "SELECT handle FROM users WHERE id = $1", 1, p, &err);
-	if (!res)
+	rc = store_user_handle(id, target, sizeof(target), &err);
+	if (rc < 0)
 		goto fail;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
+	if (rc == 0) {
 		db_rollback();
 		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "User not found");
 		return;
 	}
-	snprintf(target, sizeof(target), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (users_revoke_sessions(id, "admin", &n, &err) < 0)
+	if (store_sessions_revoke(id, "admin", &n, &err) < 0)
 		goto fail;
 	d = json_pack("{s:I}", "sessions", (json_int_t)n);
 	rc = audit_admin(a, "user.revoke_sessions", target, d, &err);
@@ -137,9 +104,8 @@ h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
-	const char *cur, *pw, *p[3], *why;
-	char *hash = NULL;
-	PGresult *res = NULL;
+	const char *cur, *pw, *why;
+	char *hash = NULL, *current;
 	json_t *body;
 	long wait;
 	int ok;
@@ -169,15 +135,12 @@ h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_resp_header(resp, "Retry-After", ra);
 		goto out;
 	}
-	p[0] = a->user_id;
-	res = db_exec("users_pw_current",
-		"SELECT convert_from(password_hash, 'UTF8') FROM password_credentials"
-		" WHERE user_id = $1", 1, p, &err);
-	if (!res)
+	ok = store_password_get(a->user_id, &current, &err);
+	if (ok < 0)
 		goto fail;
-	ok = PQntuples(res) == 1 ? password_verify(PQgetvalue(res, 0, 0), cur, &err) : 0;
-	PQclear(res);
-	res = NULL;
+	if (ok == 1)
+		ok = password_verify(current, cur, &err);
+	free(current);
 	if (ok != 1) {
 		ratelimit_login_result(req->client_ip, a->handle, false);
 		audit_auth(req, "password_changed", a->user_id, a->handle, false,
@@ -187,20 +150,9 @@ h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	if (!(hash = password_hash(pw, &err)))
 		goto fail;
-	p[1] = hash;
-	p[2] = a->session_id;
 	if (db_begin(&err) < 0)
 		goto fail;
-	if (store_run("users_pw_set",
-		"UPDATE password_credentials SET password_hash = convert_to($2, 'UTF8'),"
-		" hash_alg = 'argon2id' WHERE user_id = $1", 2, p, &err) < 0 ||
-	    store_run("users_pw_other_sessions",
-		"WITH s AS (UPDATE auth_sessions SET revoked_at = now(),"
-		" revoke_reason = 'password_reset' WHERE user_id = $1 AND id <> $2::uuid"
-		" AND revoked_at IS NULL RETURNING id)"
-		" UPDATE refresh_sessions SET is_active = false WHERE is_active"
-		" AND session_id IN (SELECT id FROM s)", 2, (const char *[]){ p[0], p[2] },
-		&err) < 0) {
+	if (store_password_change(a->user_id, hash, a->session_id, &err) < 0) {
 		db_rollback();
 		goto fail;
 	}
@@ -214,8 +166,8 @@ h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_resp_empty(resp, 204);
 	goto out;
 fail:
-	id_internal(resp, "change password", &err);
+	identity_internal(resp, "change password", &err);
 out:
-	id_secret_free(hash);
+	identity_secret_free(hash);
 	json_decref(body);
 }

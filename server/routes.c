@@ -5,13 +5,18 @@
  * /v1/nodes/{register,config,capability} routes too; the control plane
  * serves only the node-facing routes.  /healthz and /readyz are answered by
  * lib/httpd.c before these tables.  Rows are matched in order, so literal
- * paths come before {param} ones.
+ * paths come before {param} ones.  Which file serves each route, and where
+ * every other kind of thing in server/ lives: server/README.md.
  */
 #include "auth.h"
 #include "core.h"
-#include "handlers.h"
+#include "dispatch.h"
+#include "identity.h"
+#include "inference.h"
+#include "nodes.h"
 #include "openai.h"
 #include "server.h"
+#include "tasks.h"
 #include "banned.h"
 
 /* Marks a route whose body limit is the configured MAX_REQUEST_BODY_MB. */

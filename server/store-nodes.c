@@ -190,3 +190,11 @@ int store_nodes_ready(struct cy_error *err)
 	PQclear(res);
 	return n;
 }
+
+PGresult *store_nodes_state_counts(struct cy_error *err)
+{
+	return db_exec("metrics_nodes",
+		"SELECT s, coalesce(c, 0) FROM unnest(ARRAY['registered','active','inactive',"
+		"'drained']) s LEFT JOIN (SELECT status, count(*) c FROM nodes GROUP BY status) x"
+		" ON x.status = s", 0, NULL, err);
+}

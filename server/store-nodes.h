@@ -79,6 +79,9 @@ PGresult *store_nodes_view(const char *ref, struct cy_error *err);
 /* 1 when an inference path exists (dispatchable node or provider key), 0, -1. */
 int store_nodes_ready(struct cy_error *err);
 
+/* Nodes by status, every status present (columns of enum state_count_col). */
+PGresult *store_nodes_state_counts(struct cy_error *err);
+
 /* The dispatcher's statements are declared in dispatch.h. */
 
 #endif

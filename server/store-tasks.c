@@ -420,3 +420,18 @@ fail:
 	db_rollback();
 	return -1;
 }
+
+PGresult *store_task_state_counts(struct cy_error *err)
+{
+	return db_exec("metrics_tasks",
+		"SELECT s, coalesce(c, 0) FROM unnest(ARRAY['pending','running','completed',"
+		"'failed','canceled','superseded']) s LEFT JOIN (SELECT status, count(*) c"
+		" FROM tasks GROUP BY status) x ON x.status = s", 0, NULL, err);
+}
+
+PGresult *store_job_state_counts(struct cy_error *err)
+{
+	return db_exec("metrics_jobs",
+		"SELECT s, (SELECT count(*) FROM jobs j WHERE j.status = s) FROM unnest("
+		"ARRAY['queued','running']) s", 0, NULL, err);
+}

@@ -81,4 +81,9 @@ PGresult *store_task_jobs(const char *task_id, struct cy_error *err);
 int store_task_cancel(const char *task_id, char *status, size_t statuslen,
 	struct cy_error *err);
 
+/* Tasks by DB status, every status present (columns of enum state_count_col). */
+PGresult *store_task_state_counts(struct cy_error *err);
+/* Jobs queued and running (columns of enum state_count_col). */
+PGresult *store_job_state_counts(struct cy_error *err);
+
 #endif

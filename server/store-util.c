@@ -1,5 +1,6 @@
 /*
- * Statement shorthands for the store-*.c files.
+ * Statement shorthands and result accessors for the store-*.c files (see
+ * store-util.h).
  */
 #include "db.h"
 #include "store-util.h"
@@ -21,6 +22,37 @@ const char *store_val(const PGresult *res, int row, int col)
 	if (PQgetisnull(res, row, col))
 		return NULL;
 	return PQgetvalue(res, row, col);
+}
+
+json_t *
+store_json_rows(const PGresult *res, int col)
+{
+	json_t *a = json_array(), *o;
+	int i, n = PQntuples(res);
+
+	for (i = 0; i < n; i++) {
+		o = json_loads(PQgetvalue(res, i, col), 0, NULL);
+		if (o && json_is_object(o))
+			json_array_append_new(a, o);
+		else
+			json_decref(o);
+	}
+	return a;
+}
+
+json_t *
+store_json_row(const PGresult *res, int col)
+{
+	json_t *o;
+
+	if (PQntuples(res) < 1)
+		return NULL;
+	o = json_loads(PQgetvalue(res, 0, col), 0, NULL);
+	if (o && !json_is_object(o)) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
 void store_array_add(struct cy_buf *b, const char *s)

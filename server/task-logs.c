@@ -19,14 +19,13 @@
 #include "alloc.h"
 #include "buf.h"
 #include "dispatch.h"
-#include "handlers.h"
 #include "httpc.h"
 #include "json.h"
 #include "log.h"
 #include "node-token.h"
 #include "store-tasks.h"
 #include "strnum.h"
-#include "task-routes.h"
+#include "tasks.h"
 #include "banned.h"
 
 #define CHUNK_MAX (256 * 1024)
@@ -101,18 +100,18 @@ static json_t *node_logs(const char *task_id, const char *job_id, const long lon
 		return NULL;
 	}
 	for (i = 0; i < PQntuples(nodes); i++)
-		if (!strcmp(PQgetvalue(nodes, i, 0), job_id))
+		if (!strcmp(PQgetvalue(nodes, i, DRC_JOB_ID), job_id))
 			break;
 	if (i == PQntuples(nodes))
 		goto out;
-	if (!(token = node_token_open(PQgetvalue(nodes, i, 2), &err))) {
+	if (!(token = node_token_open(PQgetvalue(nodes, i, DRC_TOKEN), &err))) {
 		cy_log_warn("task_logs_node_failed", "job_id", job_id, "error", err.msg, NULL);
 		goto out;
 	}
 	o.bearer = token;
 	suffix = xasprintf("/v1/worker/jobs/%s/logs?stdout_offset=%lld&stderr_offset=%lld",
 		job_id, off[OUT], off[ERR]);
-	url = dispatch_url_join(PQgetvalue(nodes, i, 1), suffix);
+	url = dispatch_url_join(PQgetvalue(nodes, i, DRC_TARGET_URL), suffix);
 	if (cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) < 0)
 		cy_log_warn("task_logs_node_failed", "job_id", job_id, "error", err.msg, NULL);
 	else if (r.status == 200)

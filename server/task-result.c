@@ -1,11 +1,10 @@
 /*
- * The task routes that read or end a task's jobs: result (with the
- * ?wait=SECONDS long poll) and cancel; logs are in task-logs.c.  The long
- * poll parks the request in task-wait.c (no thread held) until the task
- * closes, on this replica or another, or the wait runs out.  Cancel also
- * asks the node running the job to kill it (dispatch.c).
+ * The task routes that wait for tasks to end: a task's result with its
+ * jobs (GET /v1/tasks/{id}/result, with the ?wait=SECONDS long poll) and
+ * the wait over several tasks (POST /v1/tasks:wait).  A long poll parks
+ * the request in task-wait.c (no thread held) until a task closes, on this
+ * replica or another, or the wait runs out.
  */
-#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,26 +13,34 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "dispatch.h"
-#include "handlers.h"
 #include "json.h"
 #include "log.h"
-#include "states.h"
 #include "store-tasks.h"
 #include "store-util.h"
 #include "strnum.h"
-#include "task-routes.h"
 #include "task-wait.h"
+#include "tasks.h"
 #include "timeutil.h"
 #include "banned.h"
 
 #define WAIT_MAX_S 60
+#define WAIT_MAX_IDS 1000
 
-bool task_db_status_ended(const char *db)
+/*
+ * The deadline (cy_mono_ms clock) of a long poll of wait_s seconds, set at
+ * its first run and kept with the request across the runs after a park.
+ */
+static int64_t wait_deadline(struct cy_http_req *req, long long wait_s)
 {
-	int s = cy_task_state_parse(db);
+	int64_t *deadline = req->state;
 
-	return s >= 0 && cy_task_state_terminal((enum cy_task_state)s);
+	if (!deadline) {
+		deadline = xmalloc(sizeof(*deadline));
+		*deadline = cy_mono_ms() + wait_s * 1000;
+		req->state = deadline;
+		req->state_free = free;
+	}
+	return *deadline;
 }
 
 /* JobResponse for one row of store_task_jobs(). */
@@ -76,7 +83,7 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	char id[64], status[32], name[256];
 	long long wait_s = 0;
 	const char *errstr;
-	int64_t *deadline = req->state;
+	int64_t deadline;
 	PGresult *res, *jobs;
 	uint64_t seq;
 	json_t *o, *arr;
@@ -95,14 +102,9 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (wait_s > 0 && !task_db_status_ended(status) && !task_wait_stopping()) {
 		const char *ids[1] = { id };
 
-		if (!deadline) {
-			deadline = xmalloc(sizeof(*deadline));
-			*deadline = cy_mono_ms() + wait_s * 1000;
-			req->state = deadline;
-			req->state_free = free;
-		}
-		if (cy_mono_ms() < *deadline)
-			return task_wait_park(req, ids, 1, seq, *deadline);
+		deadline = wait_deadline(req, wait_s);
+		if (cy_mono_ms() < deadline)
+			return task_wait_park(req, ids, 1, seq, deadline);
 	}
 	if (!(jobs = store_task_jobs(id, &err))) {
 		cy_log_error("task_result_failed", "task_id", id, "error", err.msg, NULL);
@@ -121,46 +123,86 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_resp_json(resp, 200, o);
 }
 
-void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
+/*
+ * POST /v1/tasks:wait: the long poll over several tasks behind `cynork
+ * task wait ID...`.  {"task_ids":[ids or names],"wait":SECONDS,"any":false}
+ * -> {"tasks":[{"task_id","task_name","status"}],"ended":bool}, answered
+ * when all (or, with any, one) of them ended or the wait ran out.
+ */
+void h_tasks_wait(struct cy_http_req *req, struct cy_http_resp *resp)
 {
-	struct cy_error err = CY_ERROR_INIT;
-	char id[64], status[32] = "", *name;
-	PGresult *res, *running;
-	json_t *o;
-	int rc, i;
+	json_t *body, *ids, *v, *tasks = NULL;
+	const char **park = NULL;
+	int64_t deadline;
+	size_t i, n, nended = 0;
+	long long wait_s = 30;
+	bool any = false, done;
+	uint64_t seq;
 
-	if (cy_req_no_params(req, resp) < 0 || !(res = task_lookup(req, resp)))
+	if (!(body = cy_req_json(req, resp)))
 		return;
-	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
-	name = xstrdup(PQgetvalue(res, 0, TC_NAME));
-	PQclear(res);
-	/* The nodes to tell; a job claimed after this read is killed by the node's sync. */
-	running = store_dispatch_running(id, &err);
-	rc = store_task_cancel(id, status, sizeof(status), &err);
-	if (rc < 0) {
-		free(name);
-		if (running)
-			PQclear(running);
-		if (err.code == ENOENT)
-			return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "task '%s' not found", id);
-		cy_log_error("task_cancel_failed", "task_id", id, "error", err.msg, NULL);
-		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot cancel the task");
+	ids = json_object_get(body, "task_ids");
+	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+	    json_array_size(ids) > WAIT_MAX_IDS) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"task_ids must be an array of 1 to %d task ids or names", WAIT_MAX_IDS);
+		goto out;
 	}
-	for (i = 0; rc == 1 && running && i < PQntuples(running); i++)
-		dispatch_cancel_job(PQgetvalue(running, i, 0), PQgetvalue(running, i, 1),
-			PQgetvalue(running, i, 2));
-	if (running)
-		PQclear(running);
-	if (rc == 0) {
-		free(name);
-		return cy_resp_problem(resp, CY_PROBLEM_CONFLICT, "task already %s",
-			task_api_status(status));
+	v = json_object_get(body, "wait");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > WAIT_MAX_S) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"wait must be an integer number of seconds between 0 and %d",
+				WAIT_MAX_S);
+			goto out;
+		}
+		wait_s = json_integer_value(v);
 	}
-	task_wait_closed(id);
-	cy_log_info("task_canceled", "task_id", id, NULL);
-	o = json_pack("{s:s, s:b}", "task_id", id, "canceled", 1);
-	if (name[0])
-		json_object_set_new(o, "task_name", json_string(name));
-	free(name);
-	cy_resp_json(resp, 200, o);
+	v = json_object_get(body, "any");
+	if (v && !json_is_null(v)) {
+		if (!json_is_boolean(v)) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "any must be a boolean");
+			goto out;
+		}
+		any = json_is_true(v);
+	}
+	n = json_array_size(ids);
+	park = xcalloc(n, sizeof(*park));
+	seq = task_wait_seq();
+	tasks = json_array();
+	for (i = 0; i < n; i++) {
+		const char *ref = json_string_value(json_array_get(ids, i));
+		PGresult *res;
+		json_t *t;
+
+		if (!ref || !*ref || strlen(ref) != json_string_length(json_array_get(ids, i))) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"task_ids[%zu] must be a task id or name", i);
+			goto out;
+		}
+		if (!(res = task_lookup_ref(req, ref, resp)))
+			goto out;
+		t = json_pack("{s:s, s:s, s:s}", "task_id", PQgetvalue(res, 0, TC_ID),
+			"task_name", PQgetvalue(res, 0, TC_NAME), "status",
+			task_api_status(PQgetvalue(res, 0, TC_STATUS)));
+		if (task_db_status_ended(PQgetvalue(res, 0, TC_STATUS)))
+			nended++;
+		json_array_append_new(tasks, t);
+		park[i] = json_string_value(json_object_get(t, "task_id"));
+		PQclear(res);
+	}
+	done = any ? nended > 0 : nended == n;
+	if (!done && wait_s > 0 && !task_wait_stopping()) {
+		deadline = wait_deadline(req, wait_s);
+		if (cy_mono_ms() < deadline) {
+			task_wait_park(req, park, n, seq, deadline);
+			goto out;
+		}
+	}
+	cy_resp_json(resp, 200, json_pack("{s:O, s:b}", "tasks", tasks, "ended", done));
+out:
+	json_decref(tasks);
+	free(park);
+	json_decref(body);
 }

@@ -1,95 +1,35 @@
 /*
- * The task routes of the user gateway: create (contract 2.1 CreateTask and
- * 4.2), list (keyset cursor, newest first) and get (by UUID or name).
- * Result, logs and cancel are in task-result.c.
+ * POST /v1/tasks (contract 2.1 CreateTask and 4.2): checks the body,
+ * normalises the task's name, builds its job's payload (a sandboxed
+ * script or commands, or a prompt for a model the fleet serves) with its
+ * placement and retry fields, and stores task and job in one transaction
+ * (store-tasks.c), answering an Idempotency-Key seen before with the task
+ * it made first.  The dispatcher is woken at once.
  */
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "auth.h"
-#include "handlers.h"
+#include "dispatch.h"
 #include "id.h"
 #include "inference.h"
 #include "json.h"
 #include "log.h"
-#include "states.h"
 #include "store-tasks.h"
 #include "store-util.h"
-#include "strnum.h"
 #include "task-name.h"
-#include "task-routes.h"
+#include "tasks.h"
 #include "banned.h"
 
 #define ATTACHMENT_MAX 2048
 #define ATTACHMENTS_MAX 256
 #define TIMEOUT_DEFAULT 3600
 #define TIMEOUT_MAX 10800
-
-
-const char *task_api_status(const char *db)
-{
-	int s = cy_task_state_parse(db);
-
-	return s < 0 ? db : cy_task_state_api((enum cy_task_state)s);
-}
-
-json_t *task_json(const PGresult *res, int row)
-{
-	const char *name = PQgetvalue(res, row, TC_NAME);
-	json_t *o = json_object(), *att;
-
-	json_object_set_new(o, "id", json_string(PQgetvalue(res, row, TC_ID)));
-	json_object_set_new(o, "task_id", json_string(PQgetvalue(res, row, TC_ID)));
-	json_object_set_new(o, "status",
-		json_string(task_api_status(PQgetvalue(res, row, TC_STATUS))));
-	json_object_set_new(o, "task_name", json_string(name));
-	json_object_set_new(o, "prompt", json_string(PQgetvalue(res, row, TC_PROMPT)));
-	json_object_set_new(o, "summary", json_string(name));
-	json_object_set_new(o, "created_at", json_string(PQgetvalue(res, row, TC_CREATED)));
-	json_object_set_new(o, "updated_at", json_string(PQgetvalue(res, row, TC_UPDATED)));
-	att = json_loads(PQgetvalue(res, row, TC_ATTACHMENTS), 0, NULL);
-	json_object_set_new(o, "attachments", att && json_is_array(att) ? att : json_array());
-	if (att && !json_is_array(att))
-		json_decref(att);
-	return o;
-}
-
-PGresult *task_lookup(struct cy_http_req *req, struct cy_http_resp *resp)
-{
-	return task_lookup_ref(req, req->params[0], resp);
-}
-
-PGresult *task_lookup_ref(struct cy_http_req *req, const char *ref, struct cy_http_resp *resp)
-{
-	const struct auth_ctx *a = req->auth;
-	struct cy_error err = CY_ERROR_INIT;
-	PGresult *res;
-
-	res = store_task_find(a->user_id, ref, &err);
-	if (!res) {
-		cy_log_error("task_lookup_failed", "error", err.msg, NULL);
-		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task");
-		return NULL;
-	}
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "task '%s' not found", ref);
-		return NULL;
-	}
-	/* Operators see every task, admins also act on them (issue 3). */
-	if (strcmp(PQgetvalue(res, 0, TC_OWNER), a->user_id) != 0 &&
-	    !(req->route->auth == AUTH_TASKS_READ ? auth_sees_all_tasks(a) :
-	    auth_acts_on_all_tasks(a))) {
-		PQclear(res);
-		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "Not task owner");
-		return NULL;
-	}
-	return res;
-}
 
 /* An optional string field: absent/null -> NULL; -1 when not a string. */
 static int opt_str(const json_t *body, const char *key, const char **out)
@@ -441,90 +381,4 @@ out:
 	free((void *)t.attachments);
 	cy_buf_release(&name);
 	json_decref(body);
-}
-
-/* Parses the opaque cursor "<created_at microseconds>_<uuid>". */
-static int list_cursor(const char *s, long long *us, char id[CY_UUID_LEN + 1])
-{
-	const char *sep = strchr(s, '_');
-	const char *errstr;
-	char num[32];
-
-	if (!sep || (size_t)(sep - s) >= sizeof(num) || sep == s)
-		return -1;
-	memcpy(num, s, (size_t)(sep - s));
-	num[sep - s] = '\0';
-	if (cy_strtonum(num, 0, 9000000000000000000LL, us, &errstr) < 0 ||
-	    !cy_uuid_valid(sep + 1))
-		return -1;
-	snprintf(id, CY_UUID_LEN + 1, "%s", sep + 1);
-	return 0;
-}
-
-void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
-{
-	const struct auth_ctx *a = req->auth;
-	const char *q_limit = cy_req_query(req, "limit");
-	const char *q_cursor = cy_req_query(req, "cursor");
-	const char *q_status = cy_req_query(req, "status");
-	const char *q_all = cy_req_query(req, "all");
-	bool all;
-	struct cy_error err = CY_ERROR_INIT;
-	char cursor_id[CY_UUID_LEN + 1];
-	const char *status_db = NULL, *errstr;
-	long long limit = 50, us = 0;
-	json_t *o, *tasks;
-	PGresult *res;
-	int i, n;
-
-	if (q_limit && cy_strtonum(q_limit, 1, 200, &limit, &errstr) < 0)
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"limit must be an integer between 1 and 200");
-	if (q_cursor && list_cursor(q_cursor, &us, cursor_id) < 0)
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid cursor");
-	if (q_status) {
-		int s = cy_task_state_parse(q_status);
-
-		if (s < 0)
-			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"status must be one of queued, running, completed, failed, canceled, superseded");
-		status_db = cy_task_state_db((enum cy_task_state)s);
-	}
-	/* ?all=true: every user's tasks, for operators and admins (issue 3). */
-	if (q_all && strcmp(q_all, "true") != 0 && strcmp(q_all, "false") != 0)
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "all must be true or false");
-	all = q_all && !strcmp(q_all, "true");
-	if (all && !auth_sees_all_tasks(a))
-		return cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
-			"Operator role required to list every user's tasks");
-	res = store_task_list(all ? NULL : a->user_id, status_db, us, q_cursor ? cursor_id : NULL, limit, &err);
-	if (!res) {
-		cy_log_error("task_list_failed", "error", err.msg, NULL);
-		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot list tasks");
-	}
-	n = PQntuples(res);
-	tasks = json_array();
-	for (i = 0; i < n && i < limit; i++)
-		json_array_append_new(tasks, task_json(res, i));
-	o = json_object();
-	json_object_set_new(o, "tasks", tasks);
-	if (n > limit) {
-		char *c = xasprintf("%s_%s", PQgetvalue(res, (int)limit - 1, TC_CURSOR_US),
-			PQgetvalue(res, (int)limit - 1, TC_ID));
-
-		json_object_set_new(o, "next_cursor", json_string(c));
-		free(c);
-	}
-	PQclear(res);
-	cy_resp_json(resp, 200, o);
-}
-
-void h_tasks_get(struct cy_http_req *req, struct cy_http_resp *resp)
-{
-	PGresult *res = task_lookup(req, resp);
-
-	if (!res)
-		return;
-	cy_resp_json(resp, 200, task_json(res, 0));
-	PQclear(res);
 }

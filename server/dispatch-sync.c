@@ -1,5 +1,5 @@
 /*
- * Dispatch endpoints beside the task routes:
+ * The node's side of dispatch (node JWT, on both listeners):
  *
  *  POST /v1/nodes/jobs/sync (node JWT): the node reports the jobs it runs
  *  and the results it holds; running jobs get their lease renewed, and the
@@ -10,15 +10,8 @@
  *  POST /v1/nodes/jobs/{id}/result (node JWT): a RunJobResponse the node
  *  could not deliver on jobs:run; applied once (only while the job is still
  *  running on that node under the same lease).  200 {"applied":bool}.
- *
- *  POST /v1/tasks:wait (user): the long poll over several tasks behind
- *  `cynork task wait ID...`.  {"task_ids":[ids or names],"wait":SECONDS,
- *  "any":false} -> {"tasks":[{"task_id","task_name","status"}],"ended":bool}
- *  answered when all (or, with any, one) of them ended or the wait ran out.
  */
 #include <jansson.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,20 +19,13 @@
 #include "alloc.h"
 #include "auth.h"
 #include "dispatch.h"
-#include "handlers.h"
 #include "id.h"
 #include "json.h"
 #include "log.h"
-#include "states.h"
-#include "store-tasks.h"
-#include "task-routes.h"
 #include "task-wait.h"
-#include "timeutil.h"
 #include "banned.h"
 
 #define SYNC_MAX_IDS 100000
-#define WAIT_MAX_IDS 1000
-#define WAIT_MAX_S 60
 
 /* Reads an array of UUID strings; -1 with resp filled. */
 static int uuid_list(const json_t *body, const char *key, size_t max, const char ***out,
@@ -184,95 +170,5 @@ void h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 out:
 	dispatch_ids_release(&closed);
 	free(text);
-	json_decref(body);
-}
-
-static bool status_ended(const char *db)
-{
-	int s = cy_task_state_parse(db);
-
-	return s >= 0 && cy_task_state_terminal((enum cy_task_state)s);
-}
-
-void h_tasks_wait(struct cy_http_req *req, struct cy_http_resp *resp)
-{
-	json_t *body, *ids, *v, *tasks = NULL;
-	const char **park = NULL;
-	int64_t *deadline = req->state;
-	size_t i, n, nended = 0;
-	long long wait_s = 30;
-	bool any = false, done;
-	uint64_t seq;
-
-	if (!(body = cy_req_json(req, resp)))
-		return;
-	ids = json_object_get(body, "task_ids");
-	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
-	    json_array_size(ids) > WAIT_MAX_IDS) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"task_ids must be an array of 1 to %d task ids or names", WAIT_MAX_IDS);
-		goto out;
-	}
-	v = json_object_get(body, "wait");
-	if (v && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > WAIT_MAX_S) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"wait must be an integer number of seconds between 0 and %d",
-				WAIT_MAX_S);
-			goto out;
-		}
-		wait_s = json_integer_value(v);
-	}
-	v = json_object_get(body, "any");
-	if (v && !json_is_null(v)) {
-		if (!json_is_boolean(v)) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "any must be a boolean");
-			goto out;
-		}
-		any = json_is_true(v);
-	}
-	n = json_array_size(ids);
-	park = xcalloc(n, sizeof(*park));
-	seq = task_wait_seq();
-	tasks = json_array();
-	for (i = 0; i < n; i++) {
-		const char *ref = json_string_value(json_array_get(ids, i));
-		PGresult *res;
-		json_t *t;
-
-		if (!ref || !*ref || strlen(ref) != json_string_length(json_array_get(ids, i))) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"task_ids[%zu] must be a task id or name", i);
-			goto out;
-		}
-		if (!(res = task_lookup_ref(req, ref, resp)))
-			goto out;
-		t = json_pack("{s:s, s:s, s:s}", "task_id", PQgetvalue(res, 0, TC_ID),
-			"task_name", PQgetvalue(res, 0, TC_NAME), "status",
-			task_api_status(PQgetvalue(res, 0, TC_STATUS)));
-		if (status_ended(PQgetvalue(res, 0, TC_STATUS)))
-			nended++;
-		json_array_append_new(tasks, t);
-		park[i] = json_string_value(json_object_get(t, "task_id"));
-		PQclear(res);
-	}
-	done = any ? nended > 0 : nended == n;
-	if (!done && wait_s > 0 && !task_wait_stopping()) {
-		if (!deadline) {
-			deadline = xmalloc(sizeof(*deadline));
-			*deadline = cy_mono_ms() + wait_s * 1000;
-			req->state = deadline;
-			req->state_free = free;
-		}
-		if (cy_mono_ms() < *deadline) {
-			task_wait_park(req, park, n, seq, *deadline);
-			goto out;
-		}
-	}
-	cy_resp_json(resp, 200, json_pack("{s:O, s:b}", "tasks", tasks, "ended", done));
-out:
-	json_decref(tasks);
-	free(park);
 	json_decref(body);
 }

@@ -1,0 +1,45 @@
+/*
+ * The task routes of the user gateway, one file per route (or pair of
+ * routes), and the helpers they share.  The long-poll registry is in
+ * task-wait.h, task names in task-name.h, the SQL in store-tasks.h.
+ */
+#ifndef SERVER_TASKS_H
+#define SERVER_TASKS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "httpd.h"
+
+/* task-create.c: POST /v1/tasks */
+void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* task-get.c: GET /v1/tasks, GET /v1/tasks/{id}, and the helpers below */
+void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tasks_get(struct cy_http_req *req, struct cy_http_resp *resp);
+/* The API status for a DB task status ("pending" -> "queued"). */
+const char *task_api_status(const char *db);
+/* True when a DB task status is terminal. */
+bool task_db_status_ended(const char *db);
+/* TaskResponse for row `row` of a TASK_COLS result. */
+json_t *task_json(const PGresult *res, int row);
+/*
+ * The caller's task named by req->params[0] (UUID or name).  Returns the
+ * row (TASK_COLS), or NULL with resp filled: 404, 403 "Not task owner", 500.
+ */
+PGresult *task_lookup(struct cy_http_req *req, struct cy_http_resp *resp);
+/* The same for the task reference `ref`. */
+PGresult *task_lookup_ref(struct cy_http_req *req, const char *ref, struct cy_http_resp *resp);
+
+/* task-result.c: GET /v1/tasks/{id}/result (?wait=), POST /v1/tasks:wait */
+void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tasks_wait(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* task-logs.c: GET /v1/tasks/{id}/logs (?follow=) */
+void h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/* task-cancel.c: POST /v1/tasks/{id}/cancel */
+void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp);
+
+#endif
