@@ -228,3 +228,80 @@ cy_buf_read_file(struct cy_buf *sb, const char *path, size_t max)
 	errno = saved;
 	return ret;
 }
+
+int
+cy_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (size == 0)
+		return -1;
+	n = vsnprintf(buf, size, fmt, ap);
+	if (n < 0) {
+		buf[0] = '\0';
+		return -1;
+	}
+	return (size_t)n < size ? 0 : -1;
+}
+
+int
+cy_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = cy_vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/*
+ * Ends a text cut to fill buf (size bytes) with "...", stepping back over a
+ * UTF-8 character the cut split, so the result is valid text again.
+ */
+static void
+clip_mark(char *buf, size_t size)
+{
+	size_t end;
+
+	if (size < 4 || strlen(buf) != size - 1)
+		return;
+	end = size - 4;
+	while (end > 0 && ((unsigned char)buf[end] & 0xc0) == 0x80)
+		end--;
+	memcpy(buf + end, "...", 4);
+}
+
+void
+cy_vsnprintf_clip(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	if (cy_vsnprintf(buf, size, fmt, ap) < 0 && size > 0)
+		clip_mark(buf, size);
+}
+
+void
+cy_snprintf_clip(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cy_vsnprintf_clip(buf, size, fmt, ap);
+	va_end(ap);
+}
+
+void
+cy_snprintf_fits(const char *file, int line, char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = cy_vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		fprintf(stderr, "BUG: %s:%d: formatted text does not fit in %zu bytes\n", file,
+			line, size);
+		abort();
+	}
+}

@@ -49,4 +49,35 @@ int cy_buf_read_fd(struct cy_buf *sb, int fd, size_t max);
 /* Reads a whole file, at most `max` bytes; -1 with errno set on failure. */
 int cy_buf_read_file(struct cy_buf *sb, const char *path, size_t max);
 
+/*
+ * Checked formatting into a fixed array (OpenBSD style: no truncation goes
+ * unseen).  Nothing outside buf.c calls snprintf itself (scripts/lint); each
+ * call site says which of three cases it is:
+ *
+ *  - cy_snprintf(): the text may not fit (it comes from input or can be
+ *    long).  Returns 0 when the whole text fit, -1 when it was cut or the
+ *    formatting failed; the caller handles -1 (an error value, a refusal, a
+ *    log line saying what was cut) and cannot ignore it.
+ *  - xsnprintf(): the text fits by construction (a number into 24 bytes, a
+ *    UUID into 37).  A cut means the construction is wrong: it aborts with
+ *    "BUG: file:line" (git xsnprintf).
+ *  - cy_snprintf_clip(): a message into a fixed field, where a cut is
+ *    acceptable (an error or status line).  A cut text ends in "..." at a
+ *    UTF-8 character boundary, so it stays valid text and the cut shows.
+ *
+ * With size > 0, buf is always NUL-terminated (empty when formatting
+ * failed); with size 0 nothing is written and cy_snprintf returns -1.
+ */
+int cy_snprintf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), warn_unused_result));
+int cy_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0), warn_unused_result));
+void cy_snprintf_clip(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void cy_vsnprintf_clip(char *buf, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+#define xsnprintf(buf, size, ...) cy_snprintf_fits(__FILE__, __LINE__, (buf), (size), __VA_ARGS__)
+void cy_snprintf_fits(const char *file, int line, char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 #endif

@@ -1,11 +1,13 @@
 /*
  * Unit tests for lib/buf.c: the owned string buffer's invariants, growth,
- * detach, formatting and the capped readers.
+ * detach, formatting, the capped readers and the checked snprintf forms.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -84,11 +86,47 @@ test_read(void)
 	cy_buf_release(&b);
 }
 
+static void
+test_snprintf(void)
+{
+	char b[8];
+	pid_t pid;
+	int st;
+
+	is_int(cy_snprintf(b, sizeof(b), "%d", 1234567), 0, "cy_snprintf: 7 characters fit in 8");
+	is_str(b, "1234567", "cy_snprintf: the whole text");
+	is_int(cy_snprintf(b, sizeof(b), "%d", 12345678), -1, "cy_snprintf: 8 characters are cut");
+	is_str(b, "1234567", "cy_snprintf: a cut text is NUL-terminated");
+	is_int(cy_snprintf(b, 0, "x"), -1, "cy_snprintf: size 0 is a failure");
+	cy_snprintf_clip(b, sizeof(b), "%s", "short");
+	is_str(b, "short", "clip: a text that fits is unchanged");
+	cy_snprintf_clip(b, sizeof(b), "%s", "a longer text");
+	is_str(b, "a lo...", "clip: a cut text ends in ...");
+	cy_snprintf_clip(b, sizeof(b), "%s", "abc\xc3\xa9xyz");
+	is_str(b, "abc...", "clip: the mark steps back over a split UTF-8 character");
+	cy_snprintf_clip(b, sizeof(b), "%s", "ab\xc3\xa9\xc3\xa9\xc3\xa9");
+	is_str(b, "ab\xc3\xa9...", "clip: a character that ends before the mark stays");
+	xsnprintf(b, sizeof(b), "%s", "fits");
+	is_str(b, "fits", "xsnprintf: a text that fits");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, 2);
+		xsnprintf(b, sizeof(b), "%s", "does not fit");
+		_exit(0);
+	}
+	ok(pid > 0 && waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
+		"xsnprintf: a cut aborts");
+}
+
 int
 main(void)
 {
 	RUN_TEST(test_empty);
 	RUN_TEST(test_add);
 	RUN_TEST(test_read);
+	RUN_TEST(test_snprintf);
 	return tap_done();
 }
