@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "caphash.h"
 #include "id.h"
 #include "banned.h"
@@ -41,7 +42,7 @@ void cy_capability_hash(const json_t *cap, char out[CY_CAPHASH_LEN + 1])
 	if (!text)
 		abort();
 	cy_sha256_hex(text, strlen(text), hex);
-	snprintf(out, CY_CAPHASH_LEN + 1, "sha256:%s", hex);
+	xsnprintf(out, CY_CAPHASH_LEN + 1, "sha256:%s", hex);
 	free(text);
 	json_decref(c);
 }

@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "config.h"
 #include "json.h"
 #include "strnum.h"
@@ -106,26 +107,22 @@ cfg_is_prefix(const struct cy_cfg_key *keys, size_t nkeys, const char *path)
 	return false;
 }
 
+/* Writes s seconds as "1h30m5s" into out; any long long fits in 64 bytes. */
 static void
 fmt_duration(long long s, char *out, size_t size)
 {
 	long long h, m;
-	int n = 0;
 
 	if (s <= 0) {
-		snprintf(out, size, "%llds", s);
+		xsnprintf(out, size, "%llds", s);
 		return;
 	}
 	h = s / 3600;
 	m = (s % 3600) / 60;
 	s %= 60;
-	out[0] = '\0';
-	if (h)
-		n += snprintf(out + n, size - n, "%lldh", h);
-	if (m && (size_t)n < size)
-		n += snprintf(out + n, size - n, "%lldm", m);
-	if (s && (size_t)n < size)
-		snprintf(out + n, size - n, "%llds", s);
+	/* %.0lld prints nothing for 0: "1h5s", not "1h0m5s". */
+	xsnprintf(out, size, "%.0lld%s%.0lld%s%.0lld%s", h, h ? "h" : "", m, m ? "m" : "", s,
+		s ? "s" : "");
 }
 
 static int
@@ -173,19 +170,14 @@ type_want(enum cy_cfg_type t)
 static int
 enum_error(const struct cy_cfg_key *k, const char *origin, struct cy_error *err)
 {
-	char list[400];
-	size_t i, n = 0;
+	struct cy_buf list = CY_BUF_INIT;
+	size_t i;
 
-	list[0] = '\0';
-	for (i = 0; k->choices && k->choices[i]; i++) {
-		int r = snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
-			k->choices[i]);
-
-		if (r < 0 || (size_t)r >= sizeof(list) - n)
-			break;
-		n += r;
-	}
-	return cy_error_set(err, EINVAL, "%s: '%s' wants one of: %s", origin, k->path, list);
+	for (i = 0; k->choices && k->choices[i]; i++)
+		cy_buf_addf(&list, "%s%s", i ? ", " : "", k->choices[i]);
+	cy_error_set(err, EINVAL, "%s: '%s' wants one of: %s", origin, k->path, list.buf);
+	cy_buf_release(&list);
+	return -1;
 }
 
 /* Splits "a, b,c" into a list, trimming blanks and dropping empty items. */
@@ -553,8 +545,9 @@ fail:
 static int
 ld_value(struct cfg_load *ld, const struct cy_cfg_key *k)
 {
-	char origin[300];
+	char *origin;
 	json_t *j;
+	int rc;
 
 	ld->seen[k - ld->keys] = true;
 	if (ld->ev.type == YAML_SCALAR_EVENT && ev_is_null(ld))
@@ -578,8 +571,10 @@ ld_value(struct cfg_load *ld, const struct cy_cfg_key *k)
 		if (has_nul(ld))
 			return cy_error_set(ld->err, EINVAL, "%s:%zu: '%s' contains a NUL byte",
 				ld->name, ev_line(ld), k->path);
-		snprintf(origin, sizeof(origin), "%s:%zu", ld->name, ev_line(ld));
-		return field_set_text(k, ld->target, ev_scalar(ld), origin, ld->err);
+		origin = xasprintf("%s:%zu", ld->name, ev_line(ld));
+		rc = field_set_text(k, ld->target, ev_scalar(ld), origin, ld->err);
+		free(origin);
+		return rc;
 	}
 }
 
@@ -797,7 +792,7 @@ cfg_defaults(const struct cy_cfg_key *keys, size_t nkeys, void *target, struct c
 		field_clear(&keys[i], target);
 		if (!keys[i].def)
 			continue;
-		snprintf(origin, sizeof(origin), "built-in default of '%s'", keys[i].path);
+		xsnprintf(origin, sizeof(origin), "built-in default of '%s'", keys[i].path);
 		if (field_set_text(&keys[i], target, keys[i].def, origin, err) < 0)
 			return -1;
 	}
@@ -815,7 +810,7 @@ cfg_env(const struct cy_cfg_key *keys, size_t nkeys, void *target, bool *seen,
 	for (i = 0; i < nkeys; i++) {
 		if (!keys[i].env || !(v = getenv(keys[i].env)) || !*v)
 			continue;
-		snprintf(origin, sizeof(origin), "environment %s", keys[i].env);
+		xsnprintf(origin, sizeof(origin), "environment %s", keys[i].env);
 		if (field_set_text(&keys[i], target, v, origin, err) < 0)
 			return -1;
 		seen[i] = true;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "error.h"
 
 #include "banned.h"
@@ -21,31 +22,9 @@ cy_error_set(struct cy_error *err, int code, const char *fmt, ...)
 		return -1;
 	err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	cy_vsnprintf_clip(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-/*
- * Writes "a: b" into dst (size n), truncating b and then a as needed; the
- * message is always NUL-terminated.  (snprintf would do, but its possible
- * truncation is what we want here, and writing it out keeps -Wformat-truncation
- * quiet without hiding real cases elsewhere.)
- */
-static void
-error_join(char *dst, size_t n, const char *a, const char *b)
-{
-	size_t la = strnlen(a, n - 1), lb, off = la;
-
-	memmove(dst, a, la);
-	if (off + 2 < n) {
-		dst[off++] = ':';
-		dst[off++] = ' ';
-		lb = strnlen(b, n - 1 - off);
-		memmove(dst + off, b, lb);
-		off += lb;
-	}
-	dst[off] = '\0';
 }
 
 int
@@ -60,10 +39,10 @@ cy_error_errno(struct cy_error *err, const char *fmt, ...)
 		return -1;
 	}
 	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
+	cy_vsnprintf_clip(head, sizeof(head), fmt, ap);
 	va_end(ap);
 	err->code = saved;
-	error_join(err->msg, sizeof(err->msg), head, strerror(saved));
+	cy_snprintf_clip(err->msg, sizeof(err->msg), "%s: %s", head, strerror(saved));
 	errno = saved;
 	return -1;
 }
@@ -78,14 +57,14 @@ cy_error_wrap(struct cy_error *err, const char *fmt, ...)
 	if (err == NULL)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
+	cy_vsnprintf_clip(head, sizeof(head), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
 	old[sizeof(old) - 1] = '\0';
 	if (old[0] == '\0')
-		snprintf(err->msg, sizeof(err->msg), "%s", head);
+		xsnprintf(err->msg, sizeof(err->msg), "%s", head);
 	else
-		error_join(err->msg, sizeof(err->msg), head, old);
+		cy_snprintf_clip(err->msg, sizeof(err->msg), "%s: %s", head, old);
 	return -1;
 }
 

@@ -1,6 +1,7 @@
 /*
  * Error values (crun libcrun_error_t): library code returns 0 or -1 and fills
  * a struct cy_error that callers wrap with context; only the top level prints.
+ * A message longer than msg is cut and ends in "..." (cy_snprintf_clip).
  */
 #ifndef CY_ERROR_H
 #define CY_ERROR_H

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "httpc.h"
 #include "version.h"
 #include "banned.h"
@@ -136,7 +137,8 @@ head_capture(struct xfer *x)
 	x->head_done = 1;
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->resp->status);
 	if (curl_easy_getinfo(x->h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
-		snprintf(x->resp->content_type, sizeof(x->resp->content_type), "%s", ctype);
+		cy_snprintf_clip(x->resp->content_type, sizeof(x->resp->content_type), "%s",
+			ctype);
 }
 
 static size_t
@@ -183,7 +185,9 @@ header_cb(char *data, size_t size, size_t nmemb, void *userp)
 	}
 	if (n < 12 || strncasecmp(data, "Retry-After:", 12) != 0)
 		return n;
-	snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), data);
+	/* A Retry-After line longer than line[] is no number worth reading. */
+	if (cy_snprintf(line, sizeof(line), "%.*s", (int)n, data) < 0)
+		return n;
 	v = line + 12;
 	while (*v == ' ' || *v == '\t')
 		v++;

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "httpd.h"
 #include "json.h"
 #include "log.h"
@@ -115,12 +116,12 @@ mhd_logger(void *cls, const char *fmt, va_list ap)
 	char msg[512];
 	size_t n;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	cy_vsnprintf_clip(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
 	if (start_msg && start_msg_size)
-		snprintf(start_msg, start_msg_size, "%s", msg);
+		cy_snprintf_clip(start_msg, start_msg_size, "%s", msg);
 	cy_log(CY_LOG_DEBUG, "httpd_mhd", "msg", msg, NULL);
 }
 
@@ -487,8 +488,8 @@ send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 	MHD_destroy_response(r);
 out:
 	ctx->responded = 1;
-	snprintf(status, sizeof(status), "%d", resp->status);
-	snprintf(ms, sizeof(ms), "%.1f", elapsed_ms(&ctx->start));
+	xsnprintf(status, sizeof(status), "%d", resp->status);
+	xsnprintf(ms, sizeof(ms), "%.1f", elapsed_ms(&ctx->start));
 	count_request(d, ctx, status, elapsed_ms(&ctx->start) / 1000.0);
 	cy_log(CY_LOG_DEBUG, "http_request", "server", d->cfg.name ? d->cfg.name : "",
 		"method", method, "path", url, "status", status, "ms", ms, NULL);
@@ -893,7 +894,10 @@ resolve_listen(const char *host, unsigned port, struct sockaddr_storage *ss,
 		host = "127.0.0.1";
 	n = strlen(host);
 	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
-		snprintf(tmp, sizeof(tmp), "%.*s", (int)(n - 2), host + 1);
+		if (cy_snprintf(tmp, sizeof(tmp), "%.*s", (int)(n - 2), host + 1) < 0) {
+			cy_error_set(err, EINVAL, "listen host of %zu bytes is too long", n);
+			return 0;
+		}
 		host = tmp;
 	}
 	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {

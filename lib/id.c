@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "id.h"
 
 #include "banned.h"
@@ -385,7 +386,7 @@ cy_model_name_valid(const char *name)
 	return true;
 }
 
-void
+int
 cy_model_name_canon(const char *name, char *out, size_t size)
 {
 	const char *last;
@@ -396,5 +397,5 @@ cy_model_name_canon(const char *name, char *out, size_t size)
 		name += 8;
 	last = strrchr(name, '/');
 	last = last ? last + 1 : name;
-	snprintf(out, size, strchr(last, ':') ? "%s" : "%s:latest", name);
+	return cy_snprintf(out, size, strchr(last, ':') ? "%s" : "%s:latest", name);
 }

@@ -33,9 +33,11 @@ bool cy_model_name_valid(const char *s);
 /*
  * The name Ollama lists a model under: "registry.ollama.ai/" and
  * "library/" dropped, ":latest" added when the last part has no tag
- * ("llama3.2" -> "llama3.2:latest").  Into out (cut to size).
+ * ("llama3.2" -> "llama3.2:latest").  Into out; returns 0, or -1 when the
+ * name does not fit (a cut name could match another model).
  */
-void cy_model_name_canon(const char *name, char *out, size_t size);
+int cy_model_name_canon(const char *name, char *out, size_t size)
+	__attribute__((warn_unused_result));
 /* out must hold CY_ULID_LEN + 1 bytes; successive calls increase strictly. */
 void cy_ulid_new(char out[CY_ULID_LEN + 1]);
 bool cy_ulid_valid(const char *s);

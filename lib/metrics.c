@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "metrics.h"
 #include "banned.h"
 
@@ -259,7 +260,7 @@ render_family(struct cy_buf *out, const struct family *f)
 			continue;
 		}
 		for (i = 0; i < NBOUNDS; i++) {
-			snprintf(le, sizeof(le), "le=\"%g\"", bounds[i]);
+			xsnprintf(le, sizeof(le), "le=\"%g\"", bounds[i]);
 			add_series_name(out, f->name, "_bucket", s->labels, le);
 			cy_buf_addf(out, "%llu\n", s->buckets[i]);
 		}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "httpc.h"
 #include "log.h"
 #include "relay.h"
@@ -100,7 +101,7 @@ relay_data(void *arg, const struct cy_httpc_resp *resp, const char *data, size_t
 	if (!r->head) {
 		r->head = true;
 		r->res.status = resp->status;
-		snprintf(r->res.content_type, sizeof(r->res.content_type), "%s",
+		xsnprintf(r->res.content_type, sizeof(r->res.content_type), "%s",
 			resp->content_type);
 		if (r->spec.want_stream && r->spec.want_stream(resp->status, resp->content_type)) {
 			r->res.streamed = true;
@@ -161,7 +162,7 @@ relay_main(void *arg)
 	if (r->res.rc == 0 && !r->head) {
 		/* An answer without a body. */
 		r->res.status = resp.status;
-		snprintf(r->res.content_type, sizeof(r->res.content_type), "%s",
+		xsnprintf(r->res.content_type, sizeof(r->res.content_type), "%s",
 			resp.content_type);
 	}
 	if (r->res.rc < 0 && r->too_big)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "sse.h"
 #include "banned.h"
 
@@ -53,9 +54,12 @@ sse_line(void *arg, const char *line, size_t len)
 		cy_buf_add(&p->data, val, vlen);
 		cy_buf_addch(&p->data, '\n');
 	} else if (flen == 5 && memcmp(line, "event", 5) == 0) {
-		snprintf(p->event, sizeof(p->event), "%.*s", (int)(vlen < sizeof(p->event) ?
+		/*
+		 * An event type longer than the field is cut (no type the
+		 * readers know is that long); one with a NUL byte is cut there.
+		 */
+		xsnprintf(p->event, sizeof(p->event), "%.*s", (int)(vlen < sizeof(p->event) ?
 			vlen : sizeof(p->event) - 1), val);
-		/* An event type with a NUL byte is cut there. */
 	}
 	return 0;
 }

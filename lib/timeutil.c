@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "timeutil.h"
 
 #include "banned.h"
@@ -23,11 +24,11 @@ cy_time_rfc3339(time_t t, char out[CY_RFC3339_LEN + 1])
 	/* Years outside 0000..9999 do not fit the fixed format. */
 	if (gmtime_r(&t, &tm) == NULL || (year = (long long)tm.tm_year + 1900) < 0 ||
 	    year > 9999) {
-		snprintf(out, CY_RFC3339_LEN + 1, "%s", "1970-01-01T00:00:00Z");
+		xsnprintf(out, CY_RFC3339_LEN + 1, "%s", "1970-01-01T00:00:00Z");
 		return;
 	}
 	/* Not strftime: glibc's %Y does not pad years below 1000 to 4 digits. */
-	snprintf(tmp, sizeof(tmp), "%04lld-%02d-%02dT%02d:%02d:%02dZ", year, tm.tm_mon + 1,
+	xsnprintf(tmp, sizeof(tmp), "%04lld-%02d-%02dT%02d:%02d:%02dZ", year, tm.tm_mon + 1,
 		tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	memcpy(out, tmp, CY_RFC3339_LEN);	/* exactly 20 characters for 0000..9999 */
 	out[CY_RFC3339_LEN] = '\0';

@@ -826,10 +826,12 @@ node_inference_has_model(const char *name)
 	json_t *v;
 	size_t i;
 
-	cy_model_name_canon(name, want, sizeof(want));
+	if (cy_model_name_canon(name, want, sizeof(want)) < 0)
+		return false;
 	pthread_mutex_lock(&inf.lock);
 	json_array_foreach(inf.running ? inf.models : NULL, i, v) {
-		cy_model_name_canon(json_string_value(v), have, sizeof(have));
+		if (cy_model_name_canon(json_string_value(v), have, sizeof(have)) < 0)
+			continue;
 		if (!strcmp(want, have)) {
 			found = true;
 			break;

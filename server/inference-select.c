@@ -64,10 +64,12 @@ inference_fleet_resolve(const struct inf_fleet *f, const char *asked)
 		for (j = 0; j < f->nodes[i].nmodels; j++)
 			if (!strcmp(f->nodes[i].models[j], asked))
 				return f->nodes[i].models[j];
-	cy_model_name_canon(asked, want, sizeof(want));
+	if (cy_model_name_canon(asked, want, sizeof(want)) < 0)
+		return NULL;
 	for (i = 0; i < f->n; i++) {
 		for (j = 0; j < f->nodes[i].nmodels; j++) {
-			cy_model_name_canon(f->nodes[i].models[j], have, sizeof(have));
+			if (cy_model_name_canon(f->nodes[i].models[j], have, sizeof(have)) < 0)
+				continue;
 			if (!strcmp(have, want))
 				return f->nodes[i].models[j];
 		}

@@ -102,21 +102,27 @@ test_model_names(void)
 	ok(cy_model_name_valid(longname), "exactly %d bytes: valid", CY_MODEL_NAME_MAX);
 }
 
+/* cy_model_name_canon into out, or "(does not fit)". */
+static const char *
+canon(const char *name, char *out, size_t size)
+{
+	return cy_model_name_canon(name, out, size) < 0 ? "(does not fit)" : out;
+}
+
 static void
 test_model_canon(void)
 {
 	char out[256];
 
-	cy_model_name_canon("llama3.2", out, sizeof(out));
-	is_str(out, "llama3.2:latest", "no tag: latest");
-	cy_model_name_canon("library/llama3.2:1b", out, sizeof(out));
-	is_str(out, "llama3.2:1b", "library/ dropped");
-	cy_model_name_canon("registry.ollama.ai/library/qwen3.5:0.8b", out, sizeof(out));
-	is_str(out, "qwen3.5:0.8b", "the default registry dropped");
-	cy_model_name_canon("hf.co/x/y:Q4_K_M", out, sizeof(out));
-	is_str(out, "hf.co/x/y:Q4_K_M", "other registries kept");
-	cy_model_name_canon("localhost:5000/m", out, sizeof(out));
-	is_str(out, "localhost:5000/m:latest", "a registry port is not a tag");
+	is_str(canon("llama3.2", out, sizeof(out)), "llama3.2:latest", "no tag: latest");
+	is_str(canon("library/llama3.2:1b", out, sizeof(out)), "llama3.2:1b", "library/ dropped");
+	is_str(canon("registry.ollama.ai/library/qwen3.5:0.8b", out, sizeof(out)), "qwen3.5:0.8b",
+		"the default registry dropped");
+	is_str(canon("hf.co/x/y:Q4_K_M", out, sizeof(out)), "hf.co/x/y:Q4_K_M",
+		"other registries kept");
+	is_str(canon("localhost:5000/m", out, sizeof(out)), "localhost:5000/m:latest",
+		"a registry port is not a tag");
+	is_str(canon("abcdefg", out, 14), "(does not fit)", "a name that does not fit fails");
 }
 
 /* Feeds a line; returns the event, msg in m. */
