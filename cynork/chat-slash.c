@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "chat.h"
 #include "json.h"
 #include "lineedit.h"
@@ -194,7 +195,7 @@ slash_help(FILE *out)
 	for (i = 0; slash_table[i].name; i++) {
 		char left[40];
 
-		snprintf(left, sizeof(left), "%s%s%s", slash_table[i].name,
+		xsnprintf(left, sizeof(left), "%s%s%s", slash_table[i].name,
 			slash_table[i].args ? " " : "", slash_table[i].args ? slash_table[i].args : "");
 		fprintf(out, "  %-16s %s\n", left, slash_table[i].help);
 	}

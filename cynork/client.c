@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "cynork.h"
 #include "httpc.h"
 #include "json.h"
@@ -257,7 +258,7 @@ stream_data(void *arg, const struct cy_httpc_resp *r, const char *data, size_t l
 	if (!s->started) {
 		s->started = true;
 		s->status = r->status;
-		snprintf(s->content_type, sizeof(s->content_type), "%s", r->content_type);
+		xsnprintf(s->content_type, sizeof(s->content_type), "%s", r->content_type);
 	}
 	return s->fn(s->arg, data, len) == 0 ? 0 : -1;
 }
@@ -300,7 +301,7 @@ again:
 		goto out;
 	}
 	if (!s->started)
-		snprintf(s->content_type, sizeof(s->content_type), "%s", r.content_type);
+		xsnprintf(s->content_type, sizeof(s->content_type), "%s", r.content_type);
 	rc = EXIT_OK;
 out:
 	if (data) {

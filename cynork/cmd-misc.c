@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cynork.h"
 #include "httpc.h"
 #include "json.h"
@@ -35,7 +36,7 @@ misc_status(struct ctx *c, const struct parsed *p)
 	char url[2048];
 	int rc = 0;
 
-	if (snprintf(url, sizeof(url), "%s/healthz", c->gateway) >= (int)sizeof(url))
+	if (cy_snprintf(url, sizeof(url), "%s/healthz", c->gateway) < 0)
 		return fail(EXIT_USAGE, "gateway URL too long");
 	if (cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) < 0) {
 		rc = fail(EXIT_GATEWAY, "gateway %s is not reachable: %s", c->gateway, err.msg);

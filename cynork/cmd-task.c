@@ -154,17 +154,18 @@ task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeo
 
 	for (;;) {
 		long long wait = task_poll_seconds(deadline);
-		char path[512];
+		char *path;
 
 		if (!wait) {
 			rc = fail(EXIT_TIMEOUT, "gave up waiting for task '%s' after %llds (--timeout)",
 				id, timeout_s);
 			break;
 		}
-		snprintf(path, sizeof(path), "/v1/tasks/%s/result?wait=%lld", eid, wait);
+		path = xasprintf("/v1/tasks/%s/result?wait=%lld", eid, wait);
 		json_decref(res);
 		res = NULL;
 		rc = api_call_h(c, "GET", path, NULL, true, NULL, (wait + 30) * 1000, &res, NULL);
+		free(path);
 		if (rc || task_status_ended(cy_json_str(res, "status")))
 			break;
 	}

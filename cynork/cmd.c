@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "cynork.h"
 #include "strnum.h"
 #include "timeutil.h"
@@ -235,7 +236,7 @@ suggest_command(char *buf, size_t size, const char *parent, const char *word)
 	}
 	buf[0] = '\0';
 	if (name && near_enough(word, best))
-		snprintf(buf, size, "; did you mean '%s%s%s'?", parent, *parent ? " " : "", name);
+		xsnprintf(buf, size, "; did you mean '%s%s%s'?", parent, *parent ? " " : "", name);
 	return buf;
 }
 
@@ -257,7 +258,7 @@ suggest_flag(char *buf, size_t size, const struct opt *opts, const char *flag)
 		}
 	buf[0] = '\0';
 	if (flag[0] && name && near_enough(flag, best))
-		snprintf(buf, size, "; did you mean '--%s'?", name);
+		xsnprintf(buf, size, "; did you mean '--%s'?", name);
 	return buf;
 }
 
@@ -268,16 +269,13 @@ help_opts(FILE *out, const struct opt *opts)
 
 	for (i = 0; opts && opts[i].name; i++) {
 		char left[64];
-		int n;
 
 		if (opts[i].shrt)
-			n = snprintf(left, sizeof(left), "-%c, --%s%s%s", opts[i].shrt, opts[i].name,
+			xsnprintf(left, sizeof(left), "-%c, --%s%s%s", opts[i].shrt, opts[i].name,
 				opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
 		else
-			n = snprintf(left, sizeof(left), "    --%s%s%s", opts[i].name,
+			xsnprintf(left, sizeof(left), "    --%s%s%s", opts[i].name,
 				opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
-		if (n < 0 || (size_t)n >= sizeof(left))
-			left[sizeof(left) - 1] = '\0';
 		fprintf(out, "  %-28s %s\n", left, opts[i].help);
 	}
 }
@@ -455,13 +453,13 @@ parse_opt(int argc, char **argv, int *i, const struct cmd *cmd, struct parsed *p
 		lng[n] = '\0';
 		if (eq)
 			val = eq + 1;
-		snprintf(shown, sizeof(shown), "--%s", lng);
+		xsnprintf(shown, sizeof(shown), "--%s", lng);
 	} else {
 		shrt = arg[1];
 		if (arg[2])
 			val = arg + 2;
 		lng[0] = '\0';
-		snprintf(shown, sizeof(shown), "-%c", shrt);
+		xsnprintf(shown, sizeof(shown), "-%c", shrt);
 	}
 	idx = opt_lookup(opts, lng[0] ? lng : NULL, shrt);
 	dst = p;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cynork.h"
 #include "json.h"
 #include "logfmt.h"
@@ -24,7 +25,7 @@ rec_addll(struct cy_buf *line, const char *key, long long value)
 {
 	char num[32];
 
-	snprintf(num, sizeof(num), "%lld", value);
+	xsnprintf(num, sizeof(num), "%lld", value);
 	cy_logfmt_pair(line, key, num);
 }
 
