@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "id.h"
 #include "inference.h"
 #include "json.h"
@@ -49,7 +50,9 @@ node_applied_version(const struct node *n, char out[64])
 	if (cy_buf_read_file(&prev, vp, 64) == 0) {
 		while (prev.len && prev.buf[prev.len - 1] == '\n')
 			cy_buf_setlen(&prev, prev.len - 1);
-		snprintf(out, 64, "%s", prev.buf);
+		/* A longer file is not a version this node wrote. */
+		if (cy_snprintf(out, 64, "%s", prev.buf) < 0)
+			out[0] = '\0';
 	}
 	cy_buf_release(&prev);
 	free(vp);
@@ -184,7 +187,7 @@ node_config_apply(struct node *n, const json_t *c, struct cy_error *err)
 
 	pthread_mutex_lock(&n->lock);
 	n->config_applied = true;
-	snprintf(n->applied.config_version, sizeof(n->applied.config_version), "%s", cv);
+	xsnprintf(n->applied.config_version, sizeof(n->applied.config_version), "%s", cv);
 	if (n->applied.bearer_token) {
 		/* Retired like the lists: a request may be comparing against it. */
 		retired = xreallocarray(retired, nretired + 1, sizeof(*retired));

@@ -569,7 +569,7 @@ job_admit(struct node *n, const char *job_id, struct active *slot, enum cy_probl
 		goto out;
 	}
 	n->running++;
-	snprintf(slot->id, sizeof(slot->id), "%s", job_id);
+	xsnprintf(slot->id, sizeof(slot->id), "%s", job_id);	/* validated: 128 at most */
 	slot->prompt = false;
 	slot->cancel = 0;
 	pthread_mutex_init(&slot->live.lock, NULL);
@@ -677,7 +677,7 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 	pthread_mutex_unlock(&n->lock);
 	p.live = &slot.live;
 	p.cancel = &slot.cancel;
-	snprintf(tmo, sizeof(tmo), "%lld", p.timeout_s);
+	xsnprintf(tmo, sizeof(tmo), "%lld", p.timeout_s);
 	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "model", p.model,
 		"kind", "prompt", "timeout_s", tmo, NULL);
 	if (prompt_job_run(n, &p, &res, &info, &err) < 0) {
@@ -694,7 +694,7 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 		"model", p.model, "requests", 1,
 		"prompt_tokens", json_object_get(info, "prompt_tokens"),
 		"completion_tokens", json_object_get(info, "completion_tokens")));
-	snprintf(code, sizeof(code), "%d", res.exit_code);
+	xsnprintf(code, sizeof(code), "%d", res.exit_code);
 	cy_log_info("job_finished", "task_id", r.task_id, "job_id", r.job_id, "status",
 		json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
 	sandbox_result_release(&res);
@@ -769,7 +769,7 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 		job.on_start = inference_proxy_started;
 		job.on_start_arg = proxy;
 	}
-	snprintf(tmo, sizeof(tmo), "%lld", r.timeout_s);
+	xsnprintf(tmo, sizeof(tmo), "%lld", r.timeout_s);
 	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "image", r.image,
 		"timeout_s", tmo, NULL);
 	if (runtime->run(&job, &res, &err) < 0) {
@@ -786,7 +786,7 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	if (usage && json_array_size(usage))
 		json_object_set(*out, "inference_usage", usage);
 	json_decref(usage);
-	snprintf(code, sizeof(code), "%d", res.exit_code);
+	xsnprintf(code, sizeof(code), "%d", res.exit_code);
 	cy_log_info("job_finished", "task_id", r.task_id, "job_id", r.job_id, "status",
 		json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
 	sandbox_result_release(&res);
@@ -899,13 +899,15 @@ node_sandbox_probe(const struct node *n, struct cy_error *err)
 		"sandbox uid must reach the mount root", err) < 0)
 		return -1;
 	{
-		char images[4096];
+		char *images = node_images_dir(&n->cfg);
 		struct stat st;
+		int rc = 0;
 
 		/* Imported images are bound by path by the unprivileged bwrap too. */
-		node_images_dir(&n->cfg, images, sizeof(images));
-		if (stat(images, &st) == 0 && node_path_traversable(images,
-			"sandbox uid must reach the images", err) < 0)
+		if (stat(images, &st) == 0)
+			rc = node_path_traversable(images, "sandbox uid must reach the images", err);
+		free(images);
+		if (rc < 0)
 			return -1;
 	}
 	return runtime->probe(n->cfg.mount_root, err);

@@ -172,7 +172,7 @@ read_small(const char *dir, const char *name)
 	struct cy_buf b = CY_BUF_INIT;
 	char path[PATH_MAX], *v, *t;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
+	if (cy_snprintf(path, sizeof(path), "%s/%s", dir, name) < 0 ||
 	    cy_buf_read_file(&b, path, 256) < 0 || memchr(b.buf, '\0', b.len)) {
 		cy_buf_release(&b);
 		return NULL;
@@ -275,7 +275,7 @@ drm_device(const char *drm_dir, const char *card, const char *rocm_version_file)
 	json_t *d = NULL;
 	size_t i;
 
-	if ((size_t)snprintf(dev, sizeof(dev), "%s/%s/device", drm_dir, card) >= sizeof(dev) ||
+	if (cy_snprintf(dev, sizeof(dev), "%s/%s/device", drm_dir, card) < 0 ||
 	    !(vendor = read_small(dev, "vendor")))
 		return NULL;
 	for (i = 0; i < sizeof(drm_vendors) / sizeof(drm_vendors[0]); i++)
@@ -530,8 +530,7 @@ drm_signature(const char *drm_dir)
 		char path[PATH_MAX], target[PATH_MAX];
 		ssize_t len = -1;
 
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s/device", drm_dir,
-			list[i]->d_name) < sizeof(path))
+		if (cy_snprintf(path, sizeof(path), "%s/%s/device", drm_dir, list[i]->d_name) == 0)
 			len = readlink(path, target, sizeof(target) - 1);
 		target[len > 0 ? len : 0] = '\0';
 		cy_buf_addf(&sig, "%s>%s;", list[i]->d_name, target);

@@ -51,14 +51,12 @@ node_image_name_valid(const char *s)
 	return true;
 }
 
-const char *
-node_images_dir(const struct node_config *c, char *buf, size_t size)
+char *
+node_images_dir(const struct node_config *c)
 {
 	if (c->images_dir && *c->images_dir)
-		snprintf(buf, size, "%s", c->images_dir);
-	else
-		snprintf(buf, size, "%s/images", c->state_dir);
-	return buf;
+		return xstrdup(c->images_dir);
+	return xasprintf("%s/images", c->state_dir);
 }
 
 /* The directory name of an image: '/' becomes "%2F". */
@@ -80,7 +78,7 @@ char *
 node_image_rootfs(const struct node_config *c, const char *name)
 {
 	const char *dir;
-	char base[4096], *enc, *p;
+	char *base, *enc, *p;
 	struct stat st;
 
 	if (c->images && (dir = json_string_value(json_object_get(c->images, name))))
@@ -88,7 +86,9 @@ node_image_rootfs(const struct node_config *c, const char *name)
 	if (!node_image_name_valid(name))
 		return NULL;
 	enc = image_dirname(name);
-	p = xasprintf("%s/%s", node_images_dir(c, base, sizeof(base)), enc);
+	base = node_images_dir(c);
+	p = xasprintf("%s/%s", base, enc);
+	free(base);
 	free(enc);
 	if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
 		return p;
@@ -132,7 +132,7 @@ image_spawn(char *const argv[])
 static int
 image_import(const struct node_config *c, const char *name, const char *src)
 {
-	char base[4096], *tmp = NULL, *dst = NULL, *old = NULL, *enc = NULL, *sh = NULL;
+	char *base = NULL, *tmp = NULL, *dst = NULL, *old = NULL, *enc = NULL, *sh = NULL;
 	struct stat st, sst;
 	int rc = 1;
 
@@ -149,9 +149,10 @@ image_import(const struct node_config *c, const char *name, const char *src)
 		fprintf(stderr, "cynode-node: '%s' is neither a directory nor a tarball\n", src);
 		return 2;
 	}
-	node_images_dir(c, base, sizeof(base));
+	base = node_images_dir(c);
 	if (cy_mkdir_p(base, 0755, 0755) < 0) {
 		fprintf(stderr, "cynode-node: cannot create '%s': %s\n", base, strerror(errno));
+		free(base);
 		return 1;
 	}
 	chmod(base, 0755);
@@ -218,13 +219,14 @@ out:
 	free(tmp);
 	free(dst);
 	free(enc);
+	free(base);
 	return rc;
 }
 
 static int
 image_list(const struct node_config *c)
 {
-	char base[4096];
+	char *base = node_images_dir(c);
 	struct dirent *de;
 	const char *k;
 	json_t *v;
@@ -233,7 +235,7 @@ image_list(const struct node_config *c)
 	printf("host\t(host system directories)\n");
 	json_object_foreach(c->images, k, v)
 		printf("%s\t%s\n", k, json_string_value(v));
-	d = opendir(node_images_dir(c, base, sizeof(base)));
+	d = opendir(base);
 	while (d && (de = readdir(d))) {
 		struct cy_buf name = CY_BUF_INIT;
 		const char *p;
@@ -253,13 +255,14 @@ image_list(const struct node_config *c)
 	}
 	if (d)
 		closedir(d);
+	free(base);
 	return 0;
 }
 
 static int
 image_rm(const struct node_config *c, const char *name)
 {
-	char base[4096], *enc, *dst;
+	char *base, *enc, *dst;
 	struct stat st;
 	int rc = 0;
 
@@ -268,7 +271,9 @@ image_rm(const struct node_config *c, const char *name)
 		return 2;
 	}
 	enc = image_dirname(name);
-	dst = xasprintf("%s/%s", node_images_dir(c, base, sizeof(base)), enc);
+	base = node_images_dir(c);
+	dst = xasprintf("%s/%s", base, enc);
+	free(base);
 	if (lstat(dst, &st) < 0) {
 		fprintf(stderr, "cynode-node: no imported image '%s'\n", name);
 		rc = 1;

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "httpd.h"
 #include "inference-proxy.h"
 #include "inference.h"
@@ -77,7 +78,7 @@ inference_proxy_descends(pid_t pid, pid_t root)
 
 		if (pid == root)
 			return true;
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		xsnprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return false;
@@ -111,7 +112,7 @@ proxy_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 	    !inference_proxy_descends(cred.pid, root)) {
 		char pid[24];
 
-		snprintf(pid, sizeof(pid), "%d", fd >= 0 ? (int)cred.pid : -1);
+		xsnprintf(pid, sizeof(pid), "%d", fd >= 0 ? (int)cred.pid : -1);
 		cy_log_warn("inference_proxy_denied", "job_id", p->job_id, "peer_pid", pid,
 			"reason", "not a process of this job", NULL);
 		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "this socket serves job %s's "
@@ -177,7 +178,7 @@ sniff_object(struct sniff *s, const json_t *o)
 	const char *m = cy_json_str(o, "model");
 
 	if (m && strlen(m) < sizeof(s->model))
-		snprintf(s->model, sizeof(s->model), "%s", m);
+		xsnprintf(s->model, sizeof(s->model), "%s", m);
 	if (json_is_true(json_object_get(o, "done"))) {
 		s->pt += num(o, "prompt_eval_count");
 		s->ct += num(o, "eval_count");
@@ -298,7 +299,7 @@ proxy_forward(struct cy_http_req *req, struct cy_http_resp *resp)
 		const char *m = b ? cy_json_str(b, "model") : NULL;
 
 		if (m && strlen(m) < sizeof(s->model))
-			snprintf(s->model, sizeof(s->model), "%s", m);
+			xsnprintf(s->model, sizeof(s->model), "%s", m);
 		json_decref(b);
 	}
 	s->sse_mode = strncmp(req->path, "/v1/", 4) == 0;
@@ -400,7 +401,7 @@ proxy_listen(const char *dir, struct cy_error *err)
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/inference.sock", dfd);
+	xsnprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/inference.sock", dfd);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
 		cy_error_errno(err, "binding the inference socket in '%s'", dir);
 		close(fd);
@@ -430,7 +431,7 @@ inference_proxy_start(struct node *n, const char *job_id, const char *job_dir,
 	int fd;
 
 	p->n = n;
-	snprintf(p->job_id, sizeof(p->job_id), "%s", job_id);
+	xsnprintf(p->job_id, sizeof(p->job_id), "%s", job_id);	/* validated: 128 at most */
 	p->dir = xasprintf("%s/run", job_dir);
 	p->usage = json_object();
 	pthread_mutex_init(&p->lock, NULL);

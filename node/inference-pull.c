@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "httpc.h"
 #include "inference-backend.h"
 #include "inference.h"
@@ -44,7 +45,7 @@ pull_layer(struct inference_pull *p, const char *digest)
 			return &p->layer[i].decile;
 	if (p->nlayers == INFERENCE_PULL_LAYERS || strlen(digest) >= sizeof(p->layer[0].digest))
 		return NULL;
-	snprintf(p->layer[p->nlayers].digest, sizeof(p->layer[0].digest), "%s", digest);
+	xsnprintf(p->layer[p->nlayers].digest, sizeof(p->layer[0].digest), "%s", digest);
 	p->layer[p->nlayers].decile = -1;
 	return &p->layer[p->nlayers++].decile;
 }
@@ -91,7 +92,8 @@ node_inference_pull_line(struct inference_pull *p, const char *line, size_t len,
 		cy_buf_addstr(msg, "success");
 		ev = INFERENCE_PULL_DONE;
 	} else if (strncmp(status, p->status, sizeof(p->status) - 1)) {
-		snprintf(p->status, sizeof(p->status), "%s", status);
+		/* A long status is kept cut; the strncmp above compares as much. */
+		xsnprintf(p->status, sizeof(p->status), "%.*s", (int)sizeof(p->status) - 1, status);
 		cy_buf_addf(msg, "%.95s", status);
 		if (pct >= 0)
 			cy_buf_addf(msg, " %d%%", pct);
@@ -106,7 +108,7 @@ node_inference_pull_line(struct inference_pull *p, const char *line, size_t len,
 	json_decref(o);
 	return ev;
 error:
-	snprintf(p->error, sizeof(p->error), "%s", msg->buf);
+	cy_snprintf_clip(p->error, sizeof(p->error), "%s", msg->buf);
 	return INFERENCE_PULL_ERROR;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "httpd.h"
 #include "inference.h"
 #include "json.h"
@@ -54,7 +55,10 @@ worker_inference_chat(struct cy_http_req *req, struct cy_http_resp *resp)
 		json_decref(body);
 		return cy_openai_fail(resp, 400, "model is required");
 	}
-	snprintf(model, sizeof(model), "%s", cy_json_str(body, "model"));
+	if (cy_snprintf(model, sizeof(model), "%s", cy_json_str(body, "model")) < 0) {
+		json_decref(body);
+		return cy_openai_fail(resp, 400, "model is longer than %zu bytes", sizeof(model) - 1);
+	}
 	if (!node_inference_url(base, sizeof(base))) {
 		cy_resp_header(resp, "Retry-After", "5");
 		cy_openai_fail(resp, 503, "the inference backend of node %s is not running",

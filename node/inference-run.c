@@ -103,9 +103,11 @@ inf_runtime_available(const char *runtime, const char *ollama_path, char *why, s
 		return true;
 	}
 	if (strchr(bin, '/'))
-		snprintf(why, size, "inference.ollama_path '%s' is not an executable file", bin);
+		cy_snprintf_clip(why, size, "inference.ollama_path '%s' is not an executable file",
+			bin);
 	else
-		snprintf(why, size, "inference.runtime %s: '%s' not found on PATH", runtime, bin);
+		cy_snprintf_clip(why, size, "inference.runtime %s: '%s' not found on PATH", runtime,
+			bin);
 	return false;
 }
 
@@ -304,7 +306,7 @@ proc_start(struct inf_proc *p, const struct inf_spec *s, struct cy_error *err)
 	{
 		char spid[24];
 
-		snprintf(spid, sizeof(spid), "%d", (int)pid);
+		xsnprintf(spid, sizeof(spid), "%d", (int)pid);
 		cy_log_info("inference_backend_spawned", "runtime", "process", "binary", bin,
 			"pid", spid, NULL);
 	}
@@ -402,9 +404,9 @@ container_publish(const struct inf_spec *s, char *out, size_t size, struct cy_er
 	if (!strcmp(h, "localhost"))
 		h = "127.0.0.1";
 	if (inet_pton(AF_INET, h, a) == 1)
-		snprintf(out, size, "%s:%u:%d", h, s->port, INFERENCE_DEFAULT_PORT);
+		xsnprintf(out, size, "%s:%u:%d", h, s->port, INFERENCE_DEFAULT_PORT);
 	else if (inet_pton(AF_INET6, h, a) == 1)
-		snprintf(out, size, "[%s]:%u:%d", h, s->port, INFERENCE_DEFAULT_PORT);
+		xsnprintf(out, size, "[%s]:%u:%d", h, s->port, INFERENCE_DEFAULT_PORT);
 	else
 		return cy_error_set(err, EINVAL, "inference.url host '%s' is not an IP address: "
 			"a container's port is published on an address of this host", s->host);
@@ -421,7 +423,7 @@ container_start(struct inf_proc *p, const struct inf_spec *s, volatile sig_atomi
 	bool cuda = s->variant && !strcmp(s->variant, "cuda");
 	const char *image = s->image && *s->image ? s->image : rocm ?
 		"docker.io/ollama/ollama:rocm" : "docker.io/ollama/ollama:latest";
-	char publish[300], vol[4200], *home, *args[24];
+	char publish[300], *vol, *home, *args[24];
 	size_t n = 0;
 	int rc;
 
@@ -434,8 +436,8 @@ container_start(struct inf_proc *p, const struct inf_spec *s, volatile sig_atomi
 		FREE_AND_NULL(p->engine);
 		return -1;
 	}
-	snprintf(p->name, sizeof(p->name), "cynode-ollama-%s", s->slug);
-	snprintf(vol, sizeof(vol), "%s:/root/.ollama", home);
+	xsnprintf(p->name, sizeof(p->name), "cynode-ollama-%s", s->slug);	/* slug: 128 */
+	vol = xasprintf("%s:/root/.ollama", home);
 	free(home);
 	args[0] = "rm";
 	args[1] = "-f";
@@ -469,6 +471,7 @@ container_start(struct inf_proc *p, const struct inf_spec *s, volatile sig_atomi
 		"image", image, "publish", publish, "variant", s->variant ? s->variant : "cpu",
 		NULL);
 	rc = engine_cmd(p->engine, args, ENGINE_RUN_TIMEOUT_S, stop, &out);
+	free(vol);
 	if (rc != 0) {
 		cy_error_set(err, EIO, "%s run %s: %s", s->runtime, image,
 			out.len ? out.buf : "failed");
@@ -494,7 +497,7 @@ out_line(struct inf_proc *p)
 		if (p->dropped) {
 			char d[24];
 
-			snprintf(d, sizeof(d), "%u", p->dropped);
+			xsnprintf(d, sizeof(d), "%u", p->dropped);
 			cy_log_warn("inference_backend_output_dropped", "lines", d, NULL);
 		}
 		p->window_ms = now;
@@ -557,13 +560,13 @@ inf_proc_exited(struct inf_proc *p, char *why, size_t size)
 	if (w == 0 || (w < 0 && errno == EINTR))
 		return false;
 	if (w < 0)
-		snprintf(why, size, "waitpid: %s", strerror(errno));
+		cy_snprintf_clip(why, size, "waitpid: %s", strerror(errno));
 	else if (WIFEXITED(ws))
-		snprintf(why, size, "exited with status %d", WEXITSTATUS(ws));
+		cy_snprintf_clip(why, size, "exited with status %d", WEXITSTATUS(ws));
 	else if (WIFSIGNALED(ws))
-		snprintf(why, size, "killed by signal %d", WTERMSIG(ws));
+		cy_snprintf_clip(why, size, "killed by signal %d", WTERMSIG(ws));
 	else
-		snprintf(why, size, "ended");
+		cy_snprintf_clip(why, size, "ended");
 	inf_proc_drain(p);
 	/* Anything left in its group (runners it started) goes too. */
 	kill(-p->pid, SIGKILL);
@@ -618,7 +621,7 @@ inf_proc_stop(struct inf_proc *p, int grace_ms)
 		char secs[16], *stop_args[] = { "stop", "-t", secs, p->name, NULL };
 		char *rm_args[] = { "rm", "-f", p->name, NULL };
 
-		snprintf(secs, sizeof(secs), "%d", grace_ms / 1000 > 0 ? grace_ms / 1000 : 1);
+		xsnprintf(secs, sizeof(secs), "%d", grace_ms / 1000 > 0 ? grace_ms / 1000 : 1);
 		engine_cmd(p->engine, stop_args, ENGINE_CMD_TIMEOUT_S, NULL, &out);
 		cy_buf_reset(&out);
 		engine_cmd(p->engine, rm_args, ENGINE_CMD_TIMEOUT_S, NULL, &out);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "id.h"
 #include "httpc.h"
 #include "inference-backend.h"
@@ -111,7 +112,7 @@ node_inference_parse_url(const char *url, char *host, size_t hsize, unsigned *po
 		he = strchr(p, ']');
 		if (!he || (size_t)(he - p - 1) >= sizeof(v6))
 			return cy_error_set(err, EINVAL, "'%.200s': unterminated [IPv6] host", url);
-		snprintf(v6, sizeof(v6), "%.*s", (int)(he - p - 1), p + 1);
+		xsnprintf(v6, sizeof(v6), "%.*s", (int)(he - p - 1), p + 1);
 		if (inet_pton(AF_INET6, v6, a) != 1)
 			return cy_error_set(err, EINVAL, "'%.200s': '%s' is not an IPv6 address",
 				url, v6);
@@ -129,7 +130,7 @@ node_inference_parse_url(const char *url, char *host, size_t hsize, unsigned *po
 	}
 	if ((size_t)(he - h) >= hsize)
 		return cy_error_set(err, EINVAL, "'%.200s': the host is too long", url);
-	snprintf(host, hsize, "%.*s", (int)(he - h), h);
+	xsnprintf(host, hsize, "%.*s", (int)(he - h), h);
 	*port = INFERENCE_DEFAULT_PORT;
 	if (*p == ':') {
 		char num[8];
@@ -137,7 +138,7 @@ node_inference_parse_url(const char *url, char *host, size_t hsize, unsigned *po
 
 		if (n == 0 || n >= sizeof(num) || strspn(p + 1, "0123456789") < n)
 			return cy_error_set(err, EINVAL, "'%.200s': bad port", url);
-		snprintf(num, sizeof(num), "%.*s", (int)n, p + 1);
+		xsnprintf(num, sizeof(num), "%.*s", (int)n, p + 1);
 		if (cy_strtonum(num, 1, 65535, &v, &errstr) < 0)
 			return cy_error_set(err, EINVAL, "'%.200s': the port must be 1-65535", url);
 		*port = (unsigned)v;
@@ -154,7 +155,7 @@ node_inference_parse_url(const char *url, char *host, size_t hsize, unsigned *po
 void
 node_inference_hostport(const char *host, unsigned port, char *out, size_t size)
 {
-	snprintf(out, size, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+	xsnprintf(out, size, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 }
 
 /* --- talking to the backend --- */
@@ -202,7 +203,7 @@ inf_probe(const char *base, char *version, size_t vsize)
 			j = NULL;
 		}
 	} else if ((v = cy_json_str(j, "version"))) {
-		snprintf(version, vsize, "%.63s", v);
+		xsnprintf(version, vsize, "%.63s", v);
 	}
 	json_decref(j);
 	return j != NULL;
@@ -292,12 +293,12 @@ inf_update_supported(void)
 		inf.cfg->inf_ollama_path, why, sizeof(why));
 
 	if (inf.active && !inf.local)
-		snprintf(why, sizeof(why), "inference.url names '%s', not an address of this host, "
+		cy_snprintf_clip(why, sizeof(why), "inference.url names '%s', not an address of this host, "
 			"where alone the node can start a backend", inf.host);
 
 	pthread_mutex_lock(&inf.lock);
 	inf.supported = inf.active && (avail || inf.started || (inf.existing && inf.running));
-	snprintf(inf.unsupported, sizeof(inf.unsupported), "%s", avail ? "" : why);
+	cy_snprintf_clip(inf.unsupported, sizeof(inf.unsupported), "%s", avail ? "" : why);
 	pthread_mutex_unlock(&inf.lock);
 }
 
@@ -333,8 +334,8 @@ sup_adopt(const char *base, const char *version)
 	pthread_mutex_lock(&inf.lock);
 	inf.existing = true;
 	inf.running = true;
-	snprintf(inf.url, sizeof(inf.url), "%s", base);
-	snprintf(inf.version, sizeof(inf.version), "%s", version);
+	xsnprintf(inf.url, sizeof(inf.url), "%s", base);
+	xsnprintf(inf.version, sizeof(inf.version), "%s", version);
 	inf.error[0] = '\0';
 	pthread_mutex_unlock(&inf.lock);
 	cy_log_info("inference_existing_service", "url", base, "version", version, NULL);
@@ -348,7 +349,7 @@ sup_backoff(struct sup *s)
 {
 	char secs[24];
 
-	snprintf(secs, sizeof(secs), "%lld", s->backoff_s);
+	xsnprintf(secs, sizeof(secs), "%lld", s->backoff_s);
 	cy_log_info("inference_backend_restart_scheduled", "in_seconds", secs, NULL);
 	s->next_start_ms = cy_mono_ms() + s->backoff_s * 1000;
 	s->backoff_s = s->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : s->backoff_s * 2;
@@ -358,7 +359,7 @@ static void
 sup_fail(struct sup *s, const char *runtime, const char *msg)
 {
 	pthread_mutex_lock(&inf.lock);
-	snprintf(inf.error, sizeof(inf.error), "%s", msg);
+	cy_snprintf_clip(inf.error, sizeof(inf.error), "%s", msg);
 	pthread_mutex_unlock(&inf.lock);
 	cy_log_error("inference_backend_start_failed", "runtime", runtime, "error", msg, NULL);
 	sup_backoff(s);
@@ -403,8 +404,8 @@ sup_start(struct sup *s)
 	int64_t deadline;
 
 	pthread_mutex_lock(&inf.lock);
-	snprintf(image, sizeof(image), "%s", inf.image);
-	snprintf(variant, sizeof(variant), "%s", inf.variant[0] ? inf.variant : "cpu");
+	xsnprintf(image, sizeof(image), "%s", inf.image);
+	xsnprintf(variant, sizeof(variant), "%s", inf.variant[0] ? inf.variant : "cpu");
 	port = inf.url_set || !inf.ib_port ? inf.port : inf.ib_port;
 	pthread_mutex_unlock(&inf.lock);
 	spec.runtime = inf.cfg->inf_runtime;
@@ -417,7 +418,7 @@ sup_start(struct sup *s)
 	spec.variant = variant;
 	spec.allow_gpu = inf.cfg->inf_allow_gpu;
 	node_inference_hostport(inf.host, port, hp, sizeof(hp));
-	snprintf(base, sizeof(base), "http://%s", hp);
+	xsnprintf(base, sizeof(base), "http://%s", hp);
 	if (inf_probe(base, version, sizeof(version))) {
 		/* Someone else's service came up meanwhile: never a second one. */
 		sup_adopt(base, version);
@@ -425,14 +426,14 @@ sup_start(struct sup *s)
 	}
 	if (!inf.local) {
 		pthread_mutex_lock(&inf.lock);
-		snprintf(msg, sizeof(msg), "cannot start a backend: %s", inf.unsupported);
+		cy_snprintf_clip(msg, sizeof(msg), "cannot start a backend: %s", inf.unsupported);
 		pthread_mutex_unlock(&inf.lock);
 		sup_fail(s, spec.runtime, msg);
 		return;
 	}
 	cy_log_info("inference_backend_starting", "runtime", spec.runtime, "url", base, NULL);
 	if (inf_proc_start(&s->proc, &spec, &inf.stop, &err) < 0) {
-		snprintf(msg, sizeof(msg), "cannot start a backend: %s", err.msg);
+		cy_snprintf_clip(msg, sizeof(msg), "cannot start a backend: %s", err.msg);
 		sup_fail(s, spec.runtime, msg);
 		return;
 	}
@@ -444,7 +445,7 @@ sup_start(struct sup *s)
 		}
 		if (inf_proc_exited(&s->proc, why, sizeof(why))) {
 			inf_proc_stop(&s->proc, STOP_GRACE_MS);
-			snprintf(msg, sizeof(msg), "%s serve %s before it answered at %s (its output "
+			cy_snprintf_clip(msg, sizeof(msg), "%s serve %s before it answered at %s (its output "
 				"is in the inference_backend_output lines)", spec.ollama_path, why,
 				base);
 			sup_fail(s, spec.runtime, msg);
@@ -454,7 +455,7 @@ sup_start(struct sup *s)
 			break;
 		if (cy_mono_ms() >= deadline) {
 			inf_proc_stop(&s->proc, STOP_GRACE_MS);
-			snprintf(msg, sizeof(msg), "the %s backend did not answer %s/api/version "
+			cy_snprintf_clip(msg, sizeof(msg), "the %s backend did not answer %s/api/version "
 				"within %lld s (inference.startup_timeout_seconds)", spec.runtime, base,
 				inf.cfg->inf_startup_timeout_s);
 			sup_fail(s, spec.runtime, msg);
@@ -465,8 +466,8 @@ sup_start(struct sup *s)
 	pthread_mutex_lock(&inf.lock);
 	inf.started = true;
 	inf.running = true;
-	snprintf(inf.url, sizeof(inf.url), "%s", base);
-	snprintf(inf.version, sizeof(inf.version), "%s", version);
+	xsnprintf(inf.url, sizeof(inf.url), "%s", base);
+	xsnprintf(inf.version, sizeof(inf.version), "%s", version);
 	inf.error[0] = '\0';
 	pthread_mutex_unlock(&inf.lock);
 	s->up_since_ms = cy_mono_ms();
@@ -488,7 +489,7 @@ sup_drop(struct sup *s, const char *event, const char *why, bool restart)
 	inf.version[0] = '\0';
 	inf_set_down();
 	if (restart)
-		snprintf(inf.error, sizeof(inf.error), "the backend the node started %s", why);
+		cy_snprintf_clip(inf.error, sizeof(inf.error), "the backend the node started %s", why);
 	pthread_mutex_unlock(&inf.lock);
 	if (restart) {
 		cy_log_error(event, "error", why, NULL);
@@ -515,7 +516,7 @@ sup_check(struct sup *s)
 		return;
 	s->health_ticks = 0;
 	pthread_mutex_lock(&inf.lock);
-	snprintf(url, sizeof(url), "%s", inf.url);
+	xsnprintf(url, sizeof(url), "%s", inf.url);
 	was = inf.running;
 	existing = inf.existing;
 	pthread_mutex_unlock(&inf.lock);
@@ -523,7 +524,7 @@ sup_check(struct sup *s)
 	if (inf.started) {
 		s->fails = up ? 0 : s->fails + 1;
 		if (s->fails >= HEALTH_FAILS) {
-			snprintf(why, sizeof(why), "did not answer %s/api/version %d times in a row",
+			cy_snprintf_clip(why, sizeof(why), "did not answer %s/api/version %d times in a row",
 				url, HEALTH_FAILS);
 			sup_drop(s, "inference_backend_unresponsive", why, true);
 		}
@@ -534,11 +535,11 @@ sup_check(struct sup *s)
 	pthread_mutex_lock(&inf.lock);
 	if (up) {
 		inf.running = true;
-		snprintf(inf.version, sizeof(inf.version), "%s", version);
+		xsnprintf(inf.version, sizeof(inf.version), "%s", version);
 		inf.error[0] = '\0';
 	} else {
 		inf_set_down();
-		snprintf(inf.error, sizeof(inf.error), "the existing service at %s does not "
+		cy_snprintf_clip(inf.error, sizeof(inf.error), "the existing service at %s does not "
 			"answer", url);
 	}
 	pthread_mutex_unlock(&inf.lock);
@@ -559,7 +560,7 @@ sup_idle(struct sup *s, bool want, bool decided)
 
 	pthread_mutex_lock(&inf.lock);
 	if (decided && !want)
-		snprintf(inf.error, sizeof(inf.error), "none answers at %s and the orchestrator "
+		cy_snprintf_clip(inf.error, sizeof(inf.error), "none answers at %s and the orchestrator "
 			"did not enable one (inference_backend.enabled is false)%s%s", inf.probe,
 			inf.unsupported[0] ? "; " : "", inf.unsupported);
 	pthread_mutex_unlock(&inf.lock);
@@ -635,7 +636,7 @@ node_inference_start(struct node *n, struct cy_error *err)
 		char hp[300];
 
 		node_inference_hostport(inf.host, inf.port, hp, sizeof(hp));
-		snprintf(inf.probe, sizeof(inf.probe), "http://%s", hp);
+		xsnprintf(inf.probe, sizeof(inf.probe), "http://%s", hp);
 	}
 	inf.local = inf_host_local(inf.host);
 	if (inf_probe(inf.probe, version, sizeof(version)))
@@ -708,8 +709,8 @@ node_inference_configure(const json_t *ib)
 		port = 0;
 	pthread_mutex_lock(&inf.lock);
 	inf.want = json_is_true(json_object_get(ib, "enabled"));
-	snprintf(inf.image, sizeof(inf.image), "%s", img ? img : "");
-	snprintf(inf.variant, sizeof(inf.variant), "%s", var ? var : "");
+	xsnprintf(inf.image, sizeof(inf.image), "%s", img ? img : "");	/* checked: 255 at most */
+	xsnprintf(inf.variant, sizeof(inf.variant), "%s", var ? var : "");	/* cpu, cuda or rocm */
 	inf.ib_port = (unsigned)port;
 	inf.gen++;
 	pthread_mutex_unlock(&inf.lock);
@@ -753,7 +754,7 @@ node_inference_refresh(void)
 	if (!inf.active)
 		return;
 	pthread_mutex_lock(&inf.lock);
-	snprintf(url, sizeof(url), "%s", inf.running ? inf.url : "");
+	xsnprintf(url, sizeof(url), "%s", inf.running ? inf.url : "");
 	pthread_mutex_unlock(&inf.lock);
 	if (url[0])
 		inf_fetch_models(url);
@@ -813,7 +814,7 @@ node_inference_url(char *out, size_t size)
 
 	pthread_mutex_lock(&inf.lock);
 	ok = inf.running && inf.url[0];
-	snprintf(out, size, "%s", ok ? inf.url : "");
+	xsnprintf(out, size, "%s", ok ? inf.url : "");
 	pthread_mutex_unlock(&inf.lock);
 	return ok;
 }
@@ -849,7 +850,7 @@ node_inference_ready(char *why, size_t size)
 	pthread_mutex_lock(&inf.lock);
 	ok = inf.running;
 	if (!ok && why)
-		snprintf(why, size, "no inference backend answers (inference.mode: %s)%s%s",
+		cy_snprintf_clip(why, size, "no inference backend answers (inference.mode: %s)%s%s",
 			inf.cfg ? inf.cfg->inf_mode : "allow", inf.error[0] ? ": " : "", inf.error);
 	pthread_mutex_unlock(&inf.lock);
 	return ok;

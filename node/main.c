@@ -92,9 +92,11 @@ run_job_file(struct node *n, const char *file)
 		return 2;
 	}
 	req = json_loadb(body.buf, body.len, 0, NULL);
-	if (json_is_string(json_object_get(req, "job_id")))
-		snprintf(run_job_id, sizeof(run_job_id), "%s",
-			json_string_value(json_object_get(req, "job_id")));
+	/* A longer id is no valid one: the job is refused and nothing to cancel. */
+	if (json_is_string(json_object_get(req, "job_id")) &&
+	    cy_snprintf(run_job_id, sizeof(run_job_id), "%s",
+		    json_string_value(json_object_get(req, "job_id"))) < 0)
+		run_job_id[0] = '\0';
 	json_decref(req);
 	run_job_node = n;
 	sigemptyset(&set);

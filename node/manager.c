@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "caphash.h"
 #include "httpc.h"
 #include "httpd.h"
@@ -49,7 +50,7 @@ struct session {
 	char *config_url;
 	char *report_url;
 	char *heartbeat_url;
-	char refused[64];	/* last config_version refused, not fetched again */
+	char *refused;		/* last config_version refused, not fetched again */
 	char cap_hash[80];	/* capability_hash of the last report sent */
 };
 
@@ -121,7 +122,7 @@ mgr_detail(const struct cy_httpc_resp *resp, char *out, size_t len)
 	json_t *j = cy_json_parse(resp->body.buf, resp->body.len, true, &e);
 	const char *d = j ? cy_json_str(j, "detail") : NULL;
 
-	snprintf(out, len, "%.200s", d ? d : resp->body.buf);
+	xsnprintf(out, len, "%.200s", d ? d : resp->body.buf);	/* len is 256 */
 	json_decref(j);
 }
 
@@ -224,7 +225,7 @@ mgr_running_version(struct node *n, json_t *body)
 
 	pthread_mutex_lock(&n->lock);
 	if (n->config_applied)
-		snprintf(cv, sizeof(cv), "%s", n->applied.config_version);
+		xsnprintf(cv, sizeof(cv), "%s", n->applied.config_version);
 	pthread_mutex_unlock(&n->lock);
 	if (cv[0])
 		json_object_set_new(body, "running_config_version", json_string(cv));
@@ -303,7 +304,7 @@ mgr_register(struct node *n, struct cy_error *err)
 		if (rc == 0) {
 			char st[24];
 
-			snprintf(st, sizeof(st), "%ld", resp.status);
+			xsnprintf(st, sizeof(st), "%ld", resp.status);
 			cy_log_warn("register_retry", "status", st, NULL);
 		} else {
 			cy_log_warn("register_retry", "url", n->cfg.orch_url, "error", err->msg, NULL);
@@ -430,7 +431,7 @@ mgr_reregister(struct node *n)
 		return;
 	cy_log_error("reregister_failed", "error", err.msg, NULL);
 	if (err.code == EACCES)
-		snprintf(mgr_fatal, sizeof(mgr_fatal), "%s", err.msg);
+		xsnprintf(mgr_fatal, sizeof(mgr_fatal), "%s", err.msg);
 }
 
 /* One capability report (cap is stolen); re-registers when the JWT is refused. */
@@ -455,10 +456,10 @@ mgr_report(struct node *n, json_t *cap)
 	} else if (resp.status >= 300) {
 		char st[24];
 
-		snprintf(st, sizeof(st), "%ld", resp.status);
+		xsnprintf(st, sizeof(st), "%ld", resp.status);
 		cy_log_warn("report_failed", "status", st, NULL);
 	} else {
-		snprintf(sess.cap_hash, sizeof(sess.cap_hash), "%s", hash);
+		xsnprintf(sess.cap_hash, sizeof(sess.cap_hash), "%s", hash);
 		cy_log_debug("capability_reported", "capability_hash", hash, NULL);
 	}
 	cy_httpc_resp_release(&resp);
@@ -484,8 +485,9 @@ mgr_sync_config(struct node *n, char *failure, size_t flen, struct cy_error *err
 	cv = cy_json_str(conf, "config_version");
 	ver = xstrdup(cv ? cv : "");
 	if (node_config_apply(n, conf, &perr) < 0) {
-		snprintf(failure, flen, "%s", perr.msg);
-		snprintf(sess.refused, sizeof(sess.refused), "%s", ver);
+		cy_snprintf_clip(failure, flen, "%s", perr.msg);
+		free(sess.refused);
+		sess.refused = xstrdup(ver);
 		cy_log_error("config_rejected", "config_version", ver, "error", perr.msg, NULL);
 	} else {
 		cy_log_info("config_applied", "config_version", ver, NULL);
@@ -533,7 +535,7 @@ mgr_heartbeat(struct node *n, json_t *cap, const char *hash)
 	if (resp.status != 200) {
 		char st[24];
 
-		snprintf(st, sizeof(st), "%ld", resp.status);
+		xsnprintf(st, sizeof(st), "%ld", resp.status);
 		cy_log_warn("heartbeat_failed", "status", st, NULL);
 		goto out;
 	}
@@ -543,7 +545,8 @@ mgr_heartbeat(struct node *n, json_t *cap, const char *hash)
 		goto out;
 	}
 	want = cy_json_str(ans, "config_version");
-	if (want && *want && strcmp(want, applied) && strcmp(want, sess.refused)) {
+	if (want && *want && strcmp(want, applied) &&
+	    (!sess.refused || strcmp(want, sess.refused))) {
 		cy_log_info("config_changed", "config_version", want, "applied", applied, NULL);
 		if (mgr_sync_config(n, failure, sizeof(failure), &err) < 0 && !mgr_stop)
 			cy_log_error("config_sync_failed", "error", err.msg, NULL);
@@ -569,7 +572,7 @@ mgr_startup_checks(struct node *n)
 	if (node_sandbox_probe(n, &perr) == 0) {
 		n->sandbox_ok = true;
 	} else {
-		snprintf(n->sandbox_reason, sizeof(n->sandbox_reason), "%s", perr.msg);
+		cy_snprintf_clip(n->sandbox_reason, sizeof(n->sandbox_reason), "%s", perr.msg);
 		cy_log_error("sandbox_unavailable", "error", perr.msg, NULL);
 	}
 }
@@ -594,15 +597,15 @@ mgr_configure(struct node *n, struct cy_error *err)
 		return -1;
 	cv = cy_json_str(conf, "config_version");
 	if (node_config_apply(n, conf, &perr) < 0) {
-		snprintf(failure, sizeof(failure), "%s", perr.msg);
+		xsnprintf(failure, sizeof(failure), "%s", perr.msg);
 		cy_log_error("config_rejected", "error", perr.msg, NULL);
 	} else {
 		worker_httpd = worker_api_start(n, &perr);
 		if (!worker_httpd) {
-			snprintf(failure, sizeof(failure), "worker API: %s", perr.msg);
+			xsnprintf(failure, sizeof(failure), "worker API: %s", perr.msg);
 			n->config_applied = false;	/* no Worker API thread runs */
 		} else if (!n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled")) {
-			snprintf(failure, sizeof(failure), "sandbox runtime unavailable: %s",
+			xsnprintf(failure, sizeof(failure), "sandbox runtime unavailable: %s",
 				n->sandbox_reason);
 		}
 		if (worker_httpd && mgr_inference(&perr) < 0) {
@@ -610,7 +613,7 @@ mgr_configure(struct node *n, struct cy_error *err)
 				*err = perr;
 				goto out;
 			}
-			snprintf(failure, sizeof(failure), "inference: %s", perr.msg);
+			xsnprintf(failure, sizeof(failure), "inference: %s", perr.msg);
 			inf_fatal = true;
 		}
 	}
@@ -676,6 +679,7 @@ mgr_shutdown(struct node *n)
 	free(sess.config_url);
 	free(sess.report_url);
 	free(sess.heartbeat_url);
+	free(sess.refused);
 	memset(&sess, 0, sizeof(sess));
 }
 
@@ -692,7 +696,7 @@ manager_run(struct node *n, struct cy_error *err)
 	if (worker_httpd) {
 		char port[16];
 
-		snprintf(port, sizeof(port), "%u", cy_httpd_port(worker_httpd));
+		xsnprintf(port, sizeof(port), "%u", cy_httpd_port(worker_httpd));
 		cy_log_info("worker_api_started", "listen", n->cfg.listen_host, "port", port,
 			"base_url", n->base_url, NULL);
 	}

@@ -232,8 +232,8 @@ int node_bench_sandbox(struct node *n, int count);
 
 /* image.c (issue 5): image directories and `cynode-node image ...`. */
 bool node_image_name_valid(const char *s);
-/* sandbox.images_dir or <state_dir>/images, into buf. */
-const char *node_images_dir(const struct node_config *c, char *buf, size_t size);
+/* sandbox.images_dir or <state_dir>/images (caller frees). */
+char *node_images_dir(const struct node_config *c);
 /* The root filesystem directory of image `name` (caller frees), or NULL. */
 char *node_image_rootfs(const struct node_config *c, const char *name);
 bool node_image_rootfs_exists(const struct node_config *c, const char *name);

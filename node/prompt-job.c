@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "httpc.h"
 #include "id.h"
 #include "inference.h"
@@ -100,11 +101,11 @@ gen_line(void *arg, const char *line, size_t len)
 	o = json_loadb(line, len, 0, NULL);
 	if (!json_is_object(o)) {
 		json_decref(o);
-		snprintf(g->error, sizeof(g->error), "the backend sent a line that is not JSON");
+		xsnprintf(g->error, sizeof(g->error), "the backend sent a line that is not JSON");
 		return -1;
 	}
 	if ((e = cy_json_str(o, "error")) != NULL) {
-		snprintf(g->error, sizeof(g->error), "%s", e);
+		cy_snprintf_clip(g->error, sizeof(g->error), "%s", e);
 		json_decref(o);
 		return 0;
 	}

@@ -53,7 +53,7 @@ void node_job_begin(const char *job_id)
 {
 	struct running *r = xcalloc(1, sizeof(*r));
 
-	snprintf(r->id, sizeof(r->id), "%s", job_id);
+	xsnprintf(r->id, sizeof(r->id), "%s", job_id);
 	pthread_mutex_lock(&lock);
 	r->next = running_jobs;
 	running_jobs = r;

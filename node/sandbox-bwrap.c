@@ -87,7 +87,7 @@ bwrap_seccomp_build(void)
 
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
-		snprintf(seccomp_error, sizeof(seccomp_error), "seccomp_init failed");
+		xsnprintf(seccomp_error, sizeof(seccomp_error), "seccomp_init failed");
 		return;
 	}
 	for (i = 0; deny[i]; i++) {
@@ -95,7 +95,7 @@ bwrap_seccomp_build(void)
 		if (nr == __NR_SCMP_ERROR)
 			continue;
 		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0) < 0) {
-			snprintf(seccomp_error, sizeof(seccomp_error), "seccomp rule for %s failed",
+			xsnprintf(seccomp_error, sizeof(seccomp_error), "seccomp rule for %s failed",
 				deny[i]);
 			goto out;
 		}
@@ -103,20 +103,20 @@ bwrap_seccomp_build(void)
 	for (i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++) {
 		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
 			    SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i])) < 0) {
-			snprintf(seccomp_error, sizeof(seccomp_error), "seccomp clone rule failed");
+			xsnprintf(seccomp_error, sizeof(seccomp_error), "seccomp clone rule failed");
 			goto out;
 		}
 	}
 	nr = seccomp_syscall_resolve_name("clone3");
 	if (nr != __NR_SCMP_ERROR &&
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) < 0) {
-		snprintf(seccomp_error, sizeof(seccomp_error), "seccomp clone3 rule failed");
+		xsnprintf(seccomp_error, sizeof(seccomp_error), "seccomp clone3 rule failed");
 		goto out;
 	}
 	fd = memfd_create("cynode-seccomp", MFD_CLOEXEC);
 	if (fd < 0 || seccomp_export_bpf(ctx, fd) < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
 	    cy_buf_read_fd(&seccomp_bpf, fd, 1 << 20) < 0 || seccomp_bpf.len == 0) {
-		snprintf(seccomp_error, sizeof(seccomp_error), "exporting the seccomp filter failed");
+		xsnprintf(seccomp_error, sizeof(seccomp_error), "exporting the seccomp filter failed");
 		cy_buf_release(&seccomp_bpf);
 	}
 out:
@@ -469,7 +469,7 @@ bwrap_prepare(struct bwrap_launch *l, struct cy_error *err)
 	l->cs.argv = bwrap_argv(&l->plan);
 	l->cs.uid = user->uid;
 	l->cs.gid = user->gid;
-	snprintf(name, sizeof(name), "cynode-%d-%s", (int)getpid(), l->plan.job->job_id);
+	xsnprintf(name, sizeof(name), "cynode-%d-%s", (int)getpid(), l->plan.job->job_id);
 	sb_plan_cgroup_limits(&l->plan, &lim);
 	if (sb_cgroup_create(&l->cg, name, &lim, err) < 0)
 		return -1;
@@ -574,19 +574,19 @@ bwrap_probe(const char *mount_root, struct cy_error *err)
 	static char *const argv[] = { "/bin/true", NULL };
 	struct sandbox_job job = { 0 };
 	struct sandbox_result res;
-	char dir[4096], sub[4200];
+	char dir[4096], sub[4200];	/* sub: dir and a short name */
 	int ret = -1;
 
 	if (access(BWRAP_PATH, X_OK) < 0)
 		return cy_error_errno(err, "bubblewrap (%s) is not installed", BWRAP_PATH);
-	if (snprintf(dir, sizeof(dir), "%s/.probe-XXXXXX", mount_root) >= (int)sizeof(dir))
+	if (cy_snprintf(dir, sizeof(dir), "%s/.probe-XXXXXX", mount_root) < 0)
 		return cy_error_set(err, ENAMETOOLONG, "mount root path too long");
 	if (!mkdtemp(dir))
 		return cy_error_errno(err, "mount root '%s' is not writable", mount_root);
 	chmod(dir, 0711);
-	snprintf(sub, sizeof(sub), "%s/workspace", dir);
+	xsnprintf(sub, sizeof(sub), "%s/workspace", dir);
 	mkdir(sub, 0711);
-	snprintf(sub, sizeof(sub), "%s/job", dir);
+	xsnprintf(sub, sizeof(sub), "%s/job", dir);
 	mkdir(sub, 0711);
 	job.task_id = "probe";
 	job.job_id = strrchr(dir, '/') + 1;
@@ -607,9 +607,9 @@ bwrap_probe(const char *mount_root, struct cy_error *err)
 		}
 		sandbox_result_release(&res);
 	}
-	snprintf(sub, sizeof(sub), "%s/workspace", dir);
+	xsnprintf(sub, sizeof(sub), "%s/workspace", dir);
 	rmdir(sub);
-	snprintf(sub, sizeof(sub), "%s/job", dir);
+	xsnprintf(sub, sizeof(sub), "%s/job", dir);
 	rmdir(sub);
 	rmdir(dir);
 	return ret;

@@ -44,7 +44,7 @@ cg_write(const char *dir, const char *file, const char *val)
 	ssize_t n;
 	int fd;
 
-	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+	if (cy_snprintf(path, sizeof(path), "%s/%s", dir, file) < 0)
 		return -1;
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -60,7 +60,7 @@ cg_read(const char *dir, const char *file)
 	struct cy_buf b = CY_BUF_INIT;
 	char path[4096];
 
-	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path) ||
+	if (cy_snprintf(path, sizeof(path), "%s/%s", dir, file) < 0 ||
 	    cy_buf_read_file(&b, path, 65536) < 0) {
 		cy_buf_release(&b);
 		return NULL;
@@ -183,7 +183,7 @@ cg_v2_setup(const char *base)
 		char pid[32];
 
 		leaf = xasprintf("%s/node", base);
-		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		xsnprintf(pid, sizeof(pid), "%d", (int)getpid());
 		if ((mkdir(leaf, 0755) < 0 && errno != EEXIST) ||
 		    cg_write(leaf, "cgroup.procs", pid) < 0) {
 			cy_log_warn("cgroup_v2_unusable", "path", leaf, "error", strerror(errno),
@@ -200,7 +200,7 @@ cg_v2_setup(const char *base)
 
 		if (!(cg.mask & (1u << i)))
 			continue;
-		snprintf(on, sizeof(on), "+%s", ctl_names[i]);
+		xsnprintf(on, sizeof(on), "+%s", ctl_names[i]);
 		/* EBUSY: another process shares the node's cgroup (no Delegate=yes?). */
 		if (cg_write(base, "cgroup.subtree_control", on) < 0) {
 			cy_log_warn("cgroup_controller_unavailable", "path", base, "controller",
@@ -279,7 +279,10 @@ sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *
 			cy_error_errno(err, "creating cgroup '%s'", c->dir[i]);
 			goto fail;
 		}
-		snprintf(path, sizeof(path), "%s/cgroup.procs", c->dir[i]);
+		if (cy_snprintf(path, sizeof(path), "%s/cgroup.procs", c->dir[i]) < 0) {
+			cy_error_set(err, ENAMETOOLONG, "cgroup path '%s' is too long", c->dir[i]);
+			goto fail;
+		}
 		c->procs_fd[i] = open(path, O_WRONLY | O_CLOEXEC);
 		if (c->procs_fd[i] < 0) {
 			cy_error_errno(err, "opening '%s'", path);
@@ -287,7 +290,7 @@ sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *
 		}
 	}
 	if ((cg.mask & (1u << SB_CG_MEMORY)) && l->mem_mb > 0) {
-		snprintf(v, sizeof(v), "%lld", l->mem_mb * 1024 * 1024);
+		xsnprintf(v, sizeof(v), "%lld", l->mem_mb * 1024 * 1024);
 		if (cg_write(cg_dir(c, SB_CG_MEMORY), cg.version == 2 ? "memory.max" :
 			     "memory.limit_in_bytes", v) < 0) {
 			cy_error_errno(err, "setting the memory limit");
@@ -301,7 +304,7 @@ sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *
 		c->enforced |= 1u << SB_CG_MEMORY;
 	}
 	if ((cg.mask & (1u << SB_CG_PIDS)) && l->pids > 0) {
-		snprintf(v, sizeof(v), "%lld", l->pids);
+		xsnprintf(v, sizeof(v), "%lld", l->pids);
 		if (cg_write(cg_dir(c, SB_CG_PIDS), "pids.max", v) < 0) {
 			cy_error_errno(err, "setting the pids limit");
 			goto fail;
@@ -312,10 +315,10 @@ sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *
 		int rc;
 
 		if (cg.version == 2) {
-			snprintf(v, sizeof(v), "%lld 100000", l->cpu_milli * 100);
+			xsnprintf(v, sizeof(v), "%lld 100000", l->cpu_milli * 100);
 			rc = cg_write(cg_dir(c, SB_CG_CPU), "cpu.max", v);
 		} else {
-			snprintf(v, sizeof(v), "%lld", l->cpu_milli * 100);
+			xsnprintf(v, sizeof(v), "%lld", l->cpu_milli * 100);
 			rc = cg_write(cg_dir(c, SB_CG_CPU), "cpu.cfs_period_us", "100000");
 			if (rc == 0)
 				rc = cg_write(cg_dir(c, SB_CG_CPU), "cpu.cfs_quota_us", v);
@@ -502,7 +505,7 @@ sb_cgroup_sweep(void)
 	if (removed > 0) {
 		char n[16];
 
-		snprintf(n, sizeof(n), "%d", removed);
+		xsnprintf(n, sizeof(n), "%d", removed);
 		cy_log_info("cgroup_stale_removed", "count", n, NULL);
 	}
 	return removed;

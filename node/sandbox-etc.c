@@ -219,8 +219,8 @@ walk_dir(struct walk *w, int sfd, int dfd, const char *name, const struct stat *
 			walk_skip(w, "path too long");
 			continue;
 		}
-		w->plen += (size_t)snprintf(w->path + w->plen, sizeof(w->path) - w->plen, "/%s",
-			de->d_name);
+		xsnprintf(w->path + w->plen, sizeof(w->path) - w->plen, "/%s", de->d_name);
+		w->plen += 1 + strlen(de->d_name);
 		ret = walk_entry(w, dirfd(d), out, de->d_name, depth + 1, de->d_type);
 		w->plen = plen;
 		w->path[plen] = '\0';
@@ -283,7 +283,8 @@ walk_sources(struct walk *w, int dfd)
 		return cy_error_errno(w->err, "sandbox /etc: opening '%s'", etc_src);
 	w->copy = dfd >= 0;
 	for (i = 0; sb_etc_names[i] && ret == 0; i++) {
-		w->plen = (size_t)snprintf(w->path, sizeof(w->path), "%s", sb_etc_names[i]);
+		xsnprintf(w->path, sizeof(w->path), "%s", sb_etc_names[i]);
+		w->plen = strlen(w->path);
 		ret = walk_entry(w, sfd, dfd, sb_etc_names[i], 0, DT_UNKNOWN);
 	}
 	close(sfd);
@@ -543,7 +544,7 @@ etc_sweep(uint64_t cur)
 
 	if (!d)
 		return;
-	snprintf(own, sizeof(own), "%016llx", (unsigned long long)cur);
+	xsnprintf(own, sizeof(own), "%016llx", (unsigned long long)cur);
 	while ((de = readdir(d))) {
 		const char *s = de->d_name + plen, *pid;
 

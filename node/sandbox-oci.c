@@ -104,7 +104,7 @@ oci_kill_container(struct sb_running *r)
 {
 	char *bin = oci_find(r->runtime), name[200];
 
-	snprintf(name, sizeof(name), "cynode-%s", r->job_id);
+	xsnprintf(name, sizeof(name), "cynode-%s", r->job_id);	/* job ids: 128 at most */
 	if (bin) {
 		oci_command(bin, "kill", name, NULL, 10);
 		free(bin);

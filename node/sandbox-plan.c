@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "inference-proxy.h"
 #include "node.h"
 #include "sandbox-plan.h"
@@ -138,9 +139,8 @@ plan_root_entry(struct sb_plan *p, const char *root, const char *name)
 	struct stat st;
 	ssize_t n;
 
-	if (snprintf(src, sizeof(src), "%s/%s", strcmp(root, "/") ? root : "", name) >=
-		    (int)sizeof(src) ||
-	    snprintf(dst, sizeof(dst), "/%s", name) >= (int)sizeof(dst))
+	if (cy_snprintf(src, sizeof(src), "%s/%s", strcmp(root, "/") ? root : "", name) < 0 ||
+	    cy_snprintf(dst, sizeof(dst), "/%s", name) < 0)
 		return;
 	if (lstat(src, &st) < 0)
 		return;
@@ -179,7 +179,7 @@ plan_host_root(struct sb_plan *p)
 		return;
 	}
 	for (i = 0; sb_etc_names[i]; i++) {
-		snprintf(path, sizeof(path), "/etc/%s", sb_etc_names[i]);
+		xsnprintf(path, sizeof(path), "/etc/%s", sb_etc_names[i]);
 		sb_plan_add(p, SB_OP_BIND_RO_TRY, path, path);
 	}
 }
@@ -256,11 +256,12 @@ plan_job_mounts(struct sb_plan *p, const struct sandbox_job *job, struct cy_erro
 	for (i = 0; job->devices && job->devices[i]; i++)
 		sb_plan_add(p, SB_OP_DEV_BIND, job->devices[i], job->devices[i]);
 	plan_tmpfs(p, "/tmp", job->limits.tmp_mb);
-	snprintf(path, sizeof(path), "%s/workspace", job->job_dir);
+	if (cy_snprintf(path, sizeof(path), "%s/workspace", job->job_dir) < 0)
+		return cy_error_set(err, ENAMETOOLONG, "the job directory path is too long");
 	if (plan_bind_rw(p, path, "/workspace", SB_FD_WORKSPACE, "the job directory",
 		    job->job_dir, err) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/job", job->job_dir);
+	xsnprintf(path, sizeof(path), "%s/job", job->job_dir);	/* shorter than the last */
 	if (plan_bind_rw(p, path, "/job", SB_FD_JOB, "the job directory", job->job_dir,
 		    err) < 0)
 		return -1;

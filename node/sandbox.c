@@ -202,7 +202,7 @@ sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
 	res->exit_code = -1;
 	if (o->timed_out) {
 		res->status = SANDBOX_TIMEOUT;
-		snprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n", job->timeout_s);
+		xsnprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n", job->timeout_s);
 		sandbox_note(res, job->max_output,
 			o->timeout_bare ? "cynode: killed: timeout\n" : msg);
 	} else if (o->killed == SB_KILLED_CANCEL) {
@@ -220,12 +220,12 @@ sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
 			res->status = SANDBOX_FAILED;
 		if (res->exit_code == 0)
 			res->exit_code = 137;
-		snprintf(msg, sizeof(msg), "cynode: killed: out of memory (memory limit %lld MB)\n",
+		xsnprintf(msg, sizeof(msg), "cynode: killed: out of memory (memory limit %lld MB)\n",
 			job->limits.mem_mb);
 		sandbox_note(res, job->max_output, msg);
 	}
 	if (o->pids_hit) {
-		snprintf(msg, sizeof(msg), "cynode: the job reached its process limit "
+		xsnprintf(msg, sizeof(msg), "cynode: the job reached its process limit "
 			"(%lld processes); further forks failed\n", job->limits.pids);
 		sandbox_note(res, job->max_output, msg);
 	}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "httpd.h"
 #include "id.h"
 #include "inference.h"
@@ -79,12 +80,19 @@ worker_jobs_run(struct cy_http_req *req, struct cy_http_resp *resp)
 	json_t *out, *in;
 
 	in = json_loadb(req->body, req->body_len, 0, NULL);
-	if (json_is_string(json_object_get(in, "job_id")))
-		snprintf(job_id, sizeof(job_id), "%s",
-			json_string_value(json_object_get(in, "job_id")));
-	if (json_is_string(json_object_get(in, "lease_id")))
-		snprintf(lease_id, sizeof(lease_id), "%s",
-			json_string_value(json_object_get(in, "lease_id")));
+	/* A longer job id is no valid one: worker_run_job refuses it. */
+	if (json_is_string(json_object_get(in, "job_id")) &&
+	    cy_snprintf(job_id, sizeof(job_id), "%s",
+		    json_string_value(json_object_get(in, "job_id"))) < 0)
+		job_id[0] = '\0';
+	if (json_is_string(json_object_get(in, "lease_id")) &&
+	    cy_snprintf(lease_id, sizeof(lease_id), "%s",
+		    json_string_value(json_object_get(in, "lease_id"))) < 0) {
+		json_decref(in);
+		cy_buf_release(&detail);
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"lease_id is longer than %zu bytes", sizeof(lease_id) - 1);
+	}
 	json_decref(in);
 	if (job_id[0])
 		node_job_begin(job_id);
@@ -153,7 +161,7 @@ logs_window(json_t *o, const char *name, struct cy_buf *b, size_t max, size_t of
 	cy_utf8_window(b->buf, b->len, off, LOGS_CHUNK_MAX, &a, &e);
 	v = json_stringn(b->buf + a, e - a);
 	json_object_set_new(o, name, v ? v : json_string(""));
-	snprintf(key, sizeof(key), "%s_offset", name);
+	xsnprintf(key, sizeof(key), "%s_offset", name);
 	json_object_set_new(o, key, json_integer((json_int_t)e));
 }
 
