@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
 #include "json.h"
 #include "tap.h"
@@ -69,7 +70,7 @@ write_file(const char *text)
 {
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/node.yaml", tmpdir);
+	xsnprintf(path, sizeof(path), "%s/node.yaml", tmpdir);
 	f = fopen(path, "w");
 	if (!f) {
 		perror(path);
@@ -92,9 +93,9 @@ load(const char *text, struct tcfg *c)
 	rc = cy_config_load(path, true, keys, NKEYS, c, &err);
 	n = strlen(path);
 	if (strncmp(err.msg, path, n) == 0)
-		snprintf(msg, sizeof(msg), "F%s", err.msg + n);
+		xsnprintf(msg, sizeof(msg), "F%s", err.msg + n);
 	else
-		snprintf(msg, sizeof(msg), "%s", err.msg);
+		xsnprintf(msg, sizeof(msg), "%s", err.msg);
 	return rc;
 }
 
@@ -327,9 +328,9 @@ test_errors(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(name, sizeof(name), "error case %zu fails", i);
+		xsnprintf(name, sizeof(name), "error case %zu fails", i);
 		is_int(load(cases[i].yaml, &c), -1, name);
-		snprintf(name, sizeof(name), "error case %zu message", i);
+		xsnprintf(name, sizeof(name), "error case %zu message", i);
 		if (cases[i].want)
 			is_str(msg, cases[i].want, name);
 		else
@@ -347,7 +348,7 @@ test_garbage(void)
 	size_t i;
 
 	/* Deep nesting under an object is refused, not recursed into. */
-	snprintf(deep, sizeof(deep), "node:\n  metadata:\n    a: ");
+	xsnprintf(deep, sizeof(deep), "node:\n  metadata:\n    a: ");
 	for (i = strlen(deep); i < sizeof(deep) - 100; i++)
 		deep[i] = '[';
 	deep[i] = '\0';

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "fsutil.h"
 #include "tap.h"
 
@@ -20,20 +21,20 @@ test_mkdir_p(void)
 	mode_t old = umask(0);
 
 	ok(mkdtemp(base) != NULL, "temp dir");
-	snprintf(path, sizeof(path), "%s/a/b/c", base);
+	xsnprintf(path, sizeof(path), "%s/a/b/c", base);
 	ok(cy_mkdir_p(path, 0755, 0700) == 0, "creates a deep path");
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0700, "leaf gets its mode");
-	snprintf(path, sizeof(path), "%s/a/b", base);
+	xsnprintf(path, sizeof(path), "%s/a/b", base);
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0755, "parents get theirs");
-	snprintf(path, sizeof(path), "%s/a/b/c", base);
+	xsnprintf(path, sizeof(path), "%s/a/b/c", base);
 	ok(cy_mkdir_p(path, 0755, 0700) == 0, "existing path is fine");
-	snprintf(file, sizeof(file), "%s/f", base);
+	xsnprintf(file, sizeof(file), "%s/f", base);
 	fclose(fopen(file, "w"));
-	snprintf(path, sizeof(path), "%s/f/x", base);
+	xsnprintf(path, sizeof(path), "%s/f/x", base);
 	errno = 0;
 	ok(cy_mkdir_p(path, 0755, 0700) == -1 && errno == ENOTDIR, "a file in the way: ENOTDIR");
 	umask(old);
-	snprintf(path, sizeof(path), "rm -rf '%s'", base);
+	xsnprintf(path, sizeof(path), "rm -rf '%s'", base);
 	ok(system(path) == 0, "cleanup");
 }
 
@@ -46,20 +47,20 @@ test_rm_rf_and_write_all(void)
 	int fd;
 
 	ok(mkdtemp(base) != NULL && mkdtemp(keep) != NULL, "temp dirs");
-	snprintf(path, sizeof(path), "%s/a/b", base);
+	xsnprintf(path, sizeof(path), "%s/a/b", base);
 	ok(cy_mkdir_p(path, 0755, 0555) == 0, "a tree with a read-only directory");
-	snprintf(path, sizeof(path), "%s/file", keep);
+	xsnprintf(path, sizeof(path), "%s/file", keep);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	ok(fd >= 0 && cy_write_all(fd, "hello", 5) == 0, "cy_write_all writes");
 	close(fd);
 	fd = open(path, O_RDONLY);
 	ok(fd >= 0 && read(fd, buf, sizeof(buf)) == 5 && !strcmp(buf, "hello"), "all of it");
 	close(fd);
-	snprintf(path, sizeof(path), "%s/a/link", base);
+	xsnprintf(path, sizeof(path), "%s/a/link", base);
 	ok(symlink(keep, path) == 0, "a symlink to a directory outside");
 	cy_rm_rf(base);
 	ok(stat(base, &st) < 0 && errno == ENOENT, "cy_rm_rf removes the tree");
-	snprintf(path, sizeof(path), "%s/file", keep);
+	xsnprintf(path, sizeof(path), "%s/file", keep);
 	ok(stat(path, &st) == 0, "but not what a symlink points to");
 	cy_rm_rf(keep);
 	ok(stat(keep, &st) < 0, "cleanup");

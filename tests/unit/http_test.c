@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "httpc.h"
 #include "httpd.h"
 #include "relay.h"
@@ -114,7 +115,7 @@ prod_main(void *arg)
 	int i;
 
 	for (i = 0; p->chunks < 0 || i < p->chunks; i++) {
-		snprintf(line, sizeof(line), "data: chunk %d\n\n", i);
+		xsnprintf(line, sizeof(line), "data: chunk %d\n\n", i);
 		if (cy_http_stream_write(p->st, line, strlen(line)) < 0) {
 			p->saw_gone = 1;
 			break;
@@ -185,7 +186,7 @@ req(const char *method, const char *path, const char *body, const struct cy_http
 	struct cy_error err = CY_ERROR_INIT;
 	char url[256];
 
-	snprintf(url, sizeof(url), "%s%s", base, path);
+	xsnprintf(url, sizeof(url), "%s%s", base, path);
 	if (cy_httpc_request(method, url, body, body ? strlen(body) : 0, o, r, &err) != 0) {
 		printf("# request error: %s\n", err.msg);
 		return -1;
@@ -209,7 +210,7 @@ check_problem(struct cy_httpc_resp *r, const char *type, long status, const char
 	is_str(json_string_value(json_object_get(v, "title")), title, "problem title");
 	is_int(json_integer_value(json_object_get(v, "status")), status, "problem status");
 	ok(json_is_string(json_object_get(v, "detail")), "problem has detail");
-	snprintf(detail, sizeof(detail), "%s",
+	xsnprintf(detail, sizeof(detail), "%s",
 		json_string_value(json_object_get(v, "detail")) ?: "");
 	json_decref(v);
 	return detail;
@@ -328,12 +329,12 @@ test_client(void)
 
 	is_int(req("GET", "/v1/big", NULL, NULL, &r), 200, "big body without cap");
 	is_int(r.body.len, 100000, "big body length");
-	snprintf(url, sizeof(url), "%s/v1/big", base);
+	xsnprintf(url, sizeof(url), "%s/v1/big", base);
 	ok(cy_httpc_request("GET", url, NULL, 0, &cap, &r, &err) == -1, "capped request fails");
 	is_int(err.code, EFBIG, "EFBIG");
 	is_int(r.body.len, 0, "no partial body");
 
-	snprintf(url, sizeof(url), "%s/v1/slow", base);
+	xsnprintf(url, sizeof(url), "%s/v1/slow", base);
 	ok(cy_httpc_request("GET", url, NULL, 0, &fast, &r, &err) == -1, "timeout fails");
 	is_int(err.code, ETIMEDOUT, "ETIMEDOUT");
 
@@ -345,7 +346,7 @@ test_client(void)
 	bind(fd, (struct sockaddr *)&sin, sizeof(sin));
 	getsockname(fd, (struct sockaddr *)&sin, &slen);
 	close(fd);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", ntohs(sin.sin_port));
+	xsnprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", ntohs(sin.sin_port));
 	ok(cy_httpc_request("GET", url, NULL, 0, NULL, &r, &err) == -1, "refused fails");
 	is_int(err.code, ECONNREFUSED, "ECONNREFUSED");
 	cy_httpc_resp_release(&r);
@@ -366,7 +367,7 @@ sink_data(void *arg, const struct cy_httpc_resp *r, const char *data, size_t len
 
 	k->calls++;
 	k->status = r->status;
-	snprintf(k->ctype, sizeof(k->ctype), "%s", r->content_type);
+	xsnprintf(k->ctype, sizeof(k->ctype), "%s", r->content_type);
 	cy_buf_add(&k->all, data, len);
 	return k->stop_after && k->calls >= k->stop_after ? -1 : 0;
 }
@@ -390,7 +391,7 @@ stream_checks(const char *b, const char *what)
 	struct cy_error err = CY_ERROR_INIT;
 	char url[128];
 
-	snprintf(url, sizeof(url), "%s/v1/stream?n=6", b);
+	xsnprintf(url, sizeof(url), "%s/v1/stream?n=6", b);
 	ok(cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) == 0, "%s: stream request: %s",
 		what, err.msg);
 	is_int(r.status, 200, "stream status");
@@ -407,7 +408,7 @@ stream_checks(const char *b, const char *what)
 	cy_buf_reset(&k.all);
 	k.calls = 0;
 	k.stop_after = 1;
-	snprintf(url, sizeof(url), "%s/v1/stream?n=-1", b);
+	xsnprintf(url, sizeof(url), "%s/v1/stream?n=-1", b);
 	ok(cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) == -1, "%s: receiver stops", what);
 	is_int(err.code, ECANCELED, "ECANCELED");
 	wait_flag(&last_prod.done);
@@ -440,7 +441,7 @@ test_stream_per_conn(void)
 	ok(d != NULL, "thread-per-connection daemon starts: %s", err.msg);
 	if (!d)
 		return;
-	snprintf(b, sizeof(b), "http://127.0.0.1:%u", cy_httpd_port(d));
+	xsnprintf(b, sizeof(b), "http://127.0.0.1:%u", cy_httpd_port(d));
 	stream_checks(b, "thread per connection");
 	cy_httpd_stop(d);
 }
@@ -476,7 +477,7 @@ test_stream_stop(void)
 		return;
 	/* n=0 writes nothing and closes at once; n=-1 keeps writing: use a
 	 * slow stream and stop the daemon while it is parked between writes. */
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/stream?n=-1", cy_httpd_port(d));
+	xsnprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/stream?n=-1", cy_httpd_port(d));
 	pthread_create(&t, NULL, stop_client, url);
 	usleep(100000);
 	cy_httpd_stop(d);
@@ -507,9 +508,9 @@ h_front(struct cy_http_req *req, struct cy_http_resp *resp)
 	char url[128];
 
 	if (n)
-		snprintf(url, sizeof(url), "%s/v1/stream?n=%s", base, n);
+		xsnprintf(url, sizeof(url), "%s/v1/stream?n=%s", base, n);
 	else
-		snprintf(url, sizeof(url), "%s/v1/echo", base);
+		xsnprintf(url, sizeof(url), "%s/v1/echo", base);
 	spec.method = n ? "GET" : "POST";
 	spec.url = url;
 	spec.body = n ? NULL : req->body;
@@ -545,13 +546,13 @@ test_relay(void)
 	ok(d != NULL, "front daemon starts: %s", err.msg);
 	if (!d)
 		return;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/front", cy_httpd_port(d));
+	xsnprintf(url, sizeof(url), "http://127.0.0.1:%u/front", cy_httpd_port(d));
 	ok(cy_httpc_request("POST", url, "{\"x\":1}", 7, NULL, &r, &err) == 0, "whole: %s",
 		err.msg);
 	is_int(r.status, 201, "whole answer: the upstream's status");
 	is_str(r.body.buf, "{\"x\":1}", "whole answer: the upstream's body");
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/front?n=5", cy_httpd_port(d));
+	xsnprintf(url, sizeof(url), "http://127.0.0.1:%u/front?n=5", cy_httpd_port(d));
 	ok(cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) == 0, "streamed: %s", err.msg);
 	ok(k.calls >= 3, "streamed relay: the body came in pieces (%d)", k.calls);
 	ok(strstr(k.all.buf, "data: chunk 4\n\n") != NULL, "streamed relay: all of it");
@@ -561,7 +562,7 @@ test_relay(void)
 	cy_buf_reset(&k.all);
 	k.calls = 0;
 	k.stop_after = 1;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/front?n=-1", cy_httpd_port(d));
+	xsnprintf(url, sizeof(url), "http://127.0.0.1:%u/front?n=-1", cy_httpd_port(d));
 	ok(cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) == -1, "client stops");
 	wait_flag(&last_prod.done);
 	ok(last_prod.done && last_prod.saw_gone, "the upstream's producer saw its client go");
@@ -588,7 +589,7 @@ test_slow_thread_per_conn(void)
 	ok(d != NULL, "thread-per-connection daemon starts: %s", err.msg);
 	if (!d)
 		return;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/slow", cy_httpd_port(d));
+	xsnprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/slow", cy_httpd_port(d));
 	ok(cy_httpc_request("GET", url, NULL, 0, NULL, &r, &err) == 0, "slow request: %s",
 		err.msg);
 	is_int(r.status, 200, "slow 200");
@@ -642,7 +643,7 @@ main(void)
 		tap_skip_all("cannot start a server on 127.0.0.1");
 	}
 	ok(cy_httpd_port(d) > 0, "bound port %u", cy_httpd_port(d));
-	snprintf(base, sizeof(base), "http://127.0.0.1:%u", cy_httpd_port(d));
+	xsnprintf(base, sizeof(base), "http://127.0.0.1:%u", cy_httpd_port(d));
 
 	RUN_TEST(test_routes);
 	RUN_TEST(test_bodies);

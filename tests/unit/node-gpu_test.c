@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "caphash.h"
 #include "fsutil.h"
 #include "gpu.h"
@@ -43,7 +44,7 @@ put(const char *rel, const char *text)
 	char path[512], *slash;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", base, rel);
+	xsnprintf(path, sizeof(path), "%s/%s", base, rel);
 	slash = strrchr(path, '/');
 	*slash = '\0';
 	if (cy_mkdir_p(path, 0755, 0755) < 0)
@@ -61,7 +62,7 @@ link_to(const char *target, const char *rel)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s", base, rel);
+	xsnprintf(path, sizeof(path), "%s/%s", base, rel);
 	if (symlink(target, path) != 0)
 		abort();
 }
@@ -75,9 +76,9 @@ static void
 make_tree(void)
 {
 	ok(mkdtemp(base) != NULL, "temp dir");
-	snprintf(drm, sizeof(drm), "%s/drm", base);
-	snprintf(rocm, sizeof(rocm), "%s/rocm/.info/version", base);
-	snprintf(bin, sizeof(bin), "%s/bin", base);
+	xsnprintf(drm, sizeof(drm), "%s/drm", base);
+	xsnprintf(rocm, sizeof(rocm), "%s/rocm/.info/version", base);
+	xsnprintf(bin, sizeof(bin), "%s/bin", base);
 	put("pci/0000:03:00.0/vendor", "0x1002\n");
 	put("pci/0000:03:00.0/device", "0x73bf\n");
 	put("pci/0000:03:00.0/mem_info_vram_total", "17163091968\n");
@@ -111,7 +112,7 @@ test_drm(void)
 		"drm: AMD with VRAM and ROCm, Intel; connector, render node, virtio skipped");
 	is_json(node_gpu_scan_drm(drm, NULL), "[" AMD "}," INTEL "]",
 		"drm: no ROCm file, no features");
-	snprintf(missing, sizeof(missing), "%s/nope", base);
+	xsnprintf(missing, sizeof(missing), "%s/nope", base);
 	is_json(node_gpu_scan_drm(missing, missing), "[]", "drm: no such directory");
 	is_json(node_gpu_object(node_gpu_scan_drm(drm, rocm)),
 		"{\"present\":true,\"devices\":[" AMD ",\"features\":{\"rocm_version\":"
@@ -193,9 +194,9 @@ fake_smi(const char *body)
 {
 	char text[1024], path[300];
 
-	snprintf(text, sizeof(text), "#!/bin/sh\n%s\n", body);
+	xsnprintf(text, sizeof(text), "#!/bin/sh\n%s\n", body);
 	put("bin/nvidia-smi", text);
-	snprintf(path, sizeof(path), "%s/nvidia-smi", bin);
+	xsnprintf(path, sizeof(path), "%s/nvidia-smi", bin);
 	chmod(path, 0755);
 }
 
@@ -205,12 +206,12 @@ test_detect(void)
 	char path[600], drm_only[1024];
 	int64_t t0;
 
-	snprintf(drm_only, sizeof(drm_only), "{\"present\":true,\"devices\":[" AMD "}," INTEL
+	xsnprintf(drm_only, sizeof(drm_only), "{\"present\":true,\"devices\":[" AMD "}," INTEL
 		"],\"total_vram_mb\":16368,\"total_available_vram_mb\":15344}");
 	setenv("PATH", "/nonexistent:/usr/bin:/bin", 1);
 	if (access("/usr/bin/nvidia-smi", X_OK) != 0 && access("/bin/nvidia-smi", X_OK) != 0)
 		is_json(node_gpu_detect(drm, NULL, 5000), drm_only, "no nvidia-smi: drm");
-	snprintf(path, sizeof(path), "relative-dir:%s:/usr/bin:/bin", bin);
+	xsnprintf(path, sizeof(path), "relative-dir:%s:/usr/bin:/bin", bin);
 	setenv("PATH", path, 1);
 	setenv("NODE_REGISTRATION_PSK", "not-for-nvidia-smi", 1);
 	fake_smi("[ \"$1\" = --query-gpu=" NODE_GPU_SMI_QUERY " ] && "
@@ -244,7 +245,7 @@ drm_card3(void)
 {
 	static char path[300];
 
-	snprintf(path, sizeof(path), "%s/card3", drm);
+	xsnprintf(path, sizeof(path), "%s/card3", drm);
 	return path;
 }
 
@@ -256,7 +257,7 @@ smi_calls(void)
 	int n = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/calls", bin);
+	xsnprintf(path, sizeof(path), "%s/calls", bin);
 	if (!(f = fopen(path, "r")))
 		return 0;
 	while (fgets(line, sizeof(line), f))
@@ -272,7 +273,7 @@ test_cache(void)
 	char body[1024];
 	json_t *g;
 
-	snprintf(body, sizeof(body), "echo run >>%s/calls\n"
+	xsnprintf(body, sizeof(body), "echo run >>%s/calls\n"
 		"echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'", bin);
 	fake_smi(body);
 	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 1000);
@@ -287,7 +288,7 @@ test_cache(void)
 	json_decref(g);
 	ok(smi_calls() == 2 && c.runs == 2, "cache: 60 s later nvidia-smi runs again");
 	/* A second GPU, and a card appearing under drm: detected at once. */
-	snprintf(body, sizeof(body), "echo run >>%s/calls\n"
+	xsnprintf(body, sizeof(body), "echo run >>%s/calls\n"
 		"echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'\n"
 		"echo 'NVIDIA L4, 00000000:02:00.0, 23034, 23000, 8.9'", bin);
 	fake_smi(body);

@@ -152,14 +152,14 @@ test_pull_progress(void)
 	is_str(m.buf, "pulling abc 0%", "with its percentage");
 	/* 1000 progress lines, one byte each: ten 10% steps, not 1000 log lines. */
 	for (i = 1; i <= 1000; i++) {
-		snprintf(line, sizeof(line), "{\"status\":\"pulling abc\",\"digest\":\"sha256:abc\","
+		xsnprintf(line, sizeof(line), "{\"status\":\"pulling abc\",\"digest\":\"sha256:abc\","
 			"\"total\":1000,\"completed\":%d}", i);
 		if (feed(&p, line, &m) == INFERENCE_PULL_PROGRESS)
 			progress++;
 	}
 	is_int(progress, 10, "one progress event per 10%");
 	is_str(m.buf, "sha256:abc 100%", "the last step is 100%");
-	snprintf(line, sizeof(line), "{\"status\":\"pulling abc\",\"digest\":\"sha256:abc\","
+	xsnprintf(line, sizeof(line), "{\"status\":\"pulling abc\",\"digest\":\"sha256:abc\","
 		"\"total\":1000,\"completed\":500}");
 	is_int(feed(&p, line, &m), INFERENCE_PULL_NONE, "going back does not log");
 	is_int(feed(&p, "{\"status\":\"pulling def\",\"digest\":\"sha256:def\",\"total\":10,"
@@ -191,12 +191,12 @@ test_pull_progress(void)
 	/* More layers than slots: status lines still come, progress stays quiet. */
 	node_inference_pull_init(&p);
 	for (i = 0; i < INFERENCE_PULL_LAYERS + 5; i++) {
-		snprintf(line, sizeof(line), "{\"status\":\"pulling %d\",\"digest\":\"d%d\","
+		xsnprintf(line, sizeof(line), "{\"status\":\"pulling %d\",\"digest\":\"d%d\","
 			"\"total\":10,\"completed\":1}", i, i);
 		feed(&p, line, &m);
 	}
 	is_int(p.nlayers, INFERENCE_PULL_LAYERS, "layers tracked are bounded");
-	snprintf(line, sizeof(line), "{\"status\":\"pulling %d\",\"digest\":\"d%d\","
+	xsnprintf(line, sizeof(line), "{\"status\":\"pulling %d\",\"digest\":\"d%d\","
 		"\"total\":10,\"completed\":9}", INFERENCE_PULL_LAYERS + 4, INFERENCE_PULL_LAYERS + 4);
 	is_int(feed(&p, line, &m), INFERENCE_PULL_NONE, "an untracked layer logs no progress");
 	cy_buf_release(&m);

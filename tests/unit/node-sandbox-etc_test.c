@@ -35,7 +35,7 @@ put(const char *rel, const char *text, mode_t mode)
 	char path[512];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", src, rel);
+	xsnprintf(path, sizeof(path), "%s/%s", src, rel);
 	f = fopen(path, "w");
 	if (!f)
 		abort();
@@ -53,7 +53,7 @@ dir(const char *rel, mode_t mode)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s", src, rel);
+	xsnprintf(path, sizeof(path), "%s/%s", src, rel);
 	if (mkdir(path, 0755) != 0 || chmod(path, mode) != 0)
 		abort();
 }
@@ -63,7 +63,7 @@ link_to(const char *target, const char *rel)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s", src, rel);
+	xsnprintf(path, sizeof(path), "%s/%s", src, rel);
 	unlink(path);
 	if (symlink(target, path) != 0)
 		abort();
@@ -95,7 +95,7 @@ file_text(const char *dirpath, const char *rel, struct cy_buf *b)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s", dirpath, rel);
+	xsnprintf(path, sizeof(path), "%s/%s", dirpath, rel);
 	cy_buf_setlen(b, 0);
 	if (cy_buf_read_file(b, path, 1 << 20) < 0)
 		return "(unreadable)";
@@ -108,7 +108,7 @@ mode_of(const char *dirpath, const char *rel)
 	char path[512];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%s", dirpath, rel);
+	xsnprintf(path, sizeof(path), "%s/%s", dirpath, rel);
 	return lstat(path, &st) == 0 ? (long)(st.st_mode & 07777) : -1;
 }
 
@@ -118,7 +118,7 @@ exists(const char *dirpath, const char *rel)
 	char path[512];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%s", dirpath, rel);
+	xsnprintf(path, sizeof(path), "%s/%s", dirpath, rel);
 	return lstat(path, &st) == 0;
 }
 
@@ -146,8 +146,8 @@ make_tree(void)
 	int fd;
 
 	ok(mkdtemp(base) != NULL, "temp dir");
-	snprintf(src, sizeof(src), "%s/etc", base);
-	snprintf(state, sizeof(state), "%s/state", base);
+	xsnprintf(src, sizeof(src), "%s/etc", base);
+	xsnprintf(state, sizeof(state), "%s/state", base);
 	mkdir(src, 0755);
 	put("passwd", "root:x:0:0:root:/root:/bin/sh\n", 0644);
 	put("group", "root:x:0:\n", 0644);
@@ -155,9 +155,9 @@ make_tree(void)
 	put("bash.bashrc", "# rc\n", 04755);			/* setuid dropped */
 	put("shadow", "root:*:1::::::\n", 0644);		/* not in the list */
 	link_to("/usr/share/nss.conf", "nsswitch.conf");
-	snprintf(path, sizeof(path), "%s/profile", src);
+	xsnprintf(path, sizeof(path), "%s/profile", src);
 	ok(mkfifo(path, 0644) == 0, "a fifo");
-	snprintf(path, sizeof(path), "%s/mime.types", src);
+	xsnprintf(path, sizeof(path), "%s/mime.types", src);
 	fd = open(path, O_WRONLY | O_CREAT, 0644);
 	ok(fd >= 0 && ftruncate(fd, SB_ETC_FILE_MAX + 1) == 0, "an oversized file");
 	close(fd);
@@ -297,9 +297,9 @@ test_reuse_and_sweep(void)
 	g1 = current();
 	sb_etc_stop();
 	ok(exists(g1, "passwd"), "a stopped node leaves its generation");
-	snprintf(stale, sizeof(stale), "%s/sandbox-etc.0123456789abcdef", state);
-	snprintf(tmp, sizeof(tmp), "%s/sandbox-etc.tmp.999999999.1", state);
-	snprintf(locked, sizeof(locked), "%s/sandbox-etc.fedcba9876543210", state);
+	xsnprintf(stale, sizeof(stale), "%s/sandbox-etc.0123456789abcdef", state);
+	xsnprintf(tmp, sizeof(tmp), "%s/sandbox-etc.tmp.999999999.1", state);
+	xsnprintf(locked, sizeof(locked), "%s/sandbox-etc.fedcba9876543210", state);
 	mkdir(stale, 0755);
 	mkdir(tmp, 0700);
 	mkdir(locked, 0755);
@@ -318,7 +318,7 @@ test_reuse_and_sweep(void)
 	free(g1);
 
 	sb_etc_stop();
-	snprintf(tmp, sizeof(tmp), "%s/missing", base);
+	xsnprintf(tmp, sizeof(tmp), "%s/missing", base);
 	ok(sb_etc_start(state, tmp, &err) == -1, "a missing source root fails");
 	ok(strstr(err.msg, "missing") != NULL, "with a reason: %s", err.msg);
 	g1 = current();

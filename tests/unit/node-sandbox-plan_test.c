@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "sandbox-plan.h"
 #include "tap.h"
 
@@ -28,11 +29,11 @@ make_dir(const char *rel, char *out, size_t size)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s", base, rel);
+	xsnprintf(path, sizeof(path), "%s/%s", base, rel);
 	if (mkdir(path, 0755) != 0 && errno != EEXIST)
 		abort();
 	if (out)
-		snprintf(out, size, "%s", path);
+		xsnprintf(out, size, "%s", path);
 }
 
 static void
@@ -156,7 +157,7 @@ test_bwrap_image(void)
 	sample_job(&job);
 	job.rootfs = rootfs;
 	got = bwrap_of(&job);
-	snprintf(want, sizeof(want),
+	xsnprintf(want, sizeof(want),
 		"--unshare-all|--unshare-user|--disable-userns|--die-with-parent|--new-session|"
 		"--uid|65534|--gid|65534|--hostname|sandbox|"
 		"--ro-bind|%s/usr|/usr|"
@@ -187,7 +188,7 @@ test_bwrap_host(void)
 		ok(strstr(got, "|--symlink|usr/bin|/bin|") != NULL, "/bin as the host has it");
 	want[0] = '\0';
 	for (i = 0; sb_etc_names[i]; i++) {
-		snprintf(want + strlen(want), sizeof(want) - strlen(want),
+		xsnprintf(want + strlen(want), sizeof(want) - strlen(want),
 			"--ro-bind-try|/etc/%s|/etc/%s|", sb_etc_names[i], sb_etc_names[i]);
 	}
 	strcat(want, "--proc|/proc|--dev|/dev|--perms|1777|--tmpfs|/tmp|");
@@ -204,7 +205,7 @@ test_bwrap_prepared_etc(void)
 	char path[1024], *got;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/passwd", etc_src);
+	xsnprintf(path, sizeof(path), "%s/passwd", etc_src);
 	f = fopen(path, "w");
 	fputs("root:x:0:0::/:/bin/sh\n", f);
 	fclose(f);
@@ -258,7 +259,7 @@ oci_of(const char *engine, const struct sandbox_job *job, long long nproc_max)
 	char bin[64], *s, *sa, *se;
 	struct sb_plan p;
 
-	snprintf(bin, sizeof(bin), "/usr/bin/%s", engine);
+	xsnprintf(bin, sizeof(bin), "/usr/bin/%s", engine);
 	sb_plan_init(&p, job, &opts);
 	if ((s = build_fault(&p)))
 		return s;
@@ -284,7 +285,7 @@ test_podman(void)
 	sample_job(&job);
 	job.image = "docker.io/library/busybox:latest";
 	got = oci_of("podman", &job, 4096);
-	snprintf(want, sizeof(want),
+	xsnprintf(want, sizeof(want),
 		"/usr/bin/podman|run|--rm|--name=cynode-j1|--network=none|--ipc=private|"
 		"--user=65534:65534|--hostname=sandbox|"
 		"--tmpfs=/tmp:rw,nosuid,nodev,size=16m,mode=1777|"
@@ -399,10 +400,10 @@ test_build_faults(void)
 		{ NULL, NULL, NULL, NULL, missing, gone_image, "an image directory that is gone" },
 	};
 
-	snprintf(missing, sizeof(missing), "%s/nonexistent", base);
-	snprintf(gone, sizeof(gone), "ERROR: opening the job directory '%s': %s", missing,
+	xsnprintf(missing, sizeof(missing), "%s/nonexistent", base);
+	xsnprintf(gone, sizeof(gone), "ERROR: opening the job directory '%s': %s", missing,
 		strerror(ENOENT));
-	snprintf(gone_image, sizeof(gone_image), "ERROR: image directory '%s': %s", missing,
+	xsnprintf(gone_image, sizeof(gone_image), "ERROR: image directory '%s': %s", missing,
 		strerror(ENOENT));
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -510,7 +511,7 @@ test_validate_by_hand(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(hand_cases) / sizeof(hand_cases[0]); i++) {
-		snprintf(want, sizeof(want), "%s%s", hand_cases[i].want[0] ? "sandbox plan: " : "",
+		xsnprintf(want, sizeof(want), "%s%s", hand_cases[i].want[0] ? "sandbox plan: " : "",
 			hand_cases[i].want);
 		is_str(hand_fault(hand_cases[i].type, hand_cases[i].source, hand_cases[i].dest,
 			hand_cases[i].fd, hand_cases[i].at, &err), want, hand_cases[i].name);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "sandbox.h"
 #include "tap.h"
 
@@ -61,11 +62,11 @@ test_finish(void)
 		sandbox_result_init(&res);
 		cy_buf_addstr(&res.err, cases[i].err_before);
 		sandbox_finish(&res, &cases[i].o, &job);
-		snprintf(name, sizeof(name), "%s: status", cases[i].name);
+		xsnprintf(name, sizeof(name), "%s: status", cases[i].name);
 		is_int(res.status, cases[i].status, name);
-		snprintf(name, sizeof(name), "%s: exit code", cases[i].name);
+		xsnprintf(name, sizeof(name), "%s: exit code", cases[i].name);
 		is_int(res.exit_code, cases[i].exit_code, name);
-		snprintf(name, sizeof(name), "%s: stderr", cases[i].name);
+		xsnprintf(name, sizeof(name), "%s: stderr", cases[i].name);
 		is_str(res.err.buf, cases[i].err, name);
 		ok(res.oom == cases[i].o.oom && res.pids_hit == cases[i].o.pids_hit,
 			"%s: the flags", cases[i].name);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "inference.h"
 #include "json.h"
 #include "server.h"
@@ -31,8 +32,8 @@ add_node(struct inf_fleet *f, const char *slug, long long vram, bool host, long 
 	f->nodes = xreallocarray(f->nodes, f->n + 1, sizeof(*f->nodes));
 	nd = &f->nodes[f->n++];
 	memset(nd, 0, sizeof(*nd));
-	snprintf(nd->id, sizeof(nd->id), "00000000-0000-4000-8000-%012zu", f->n);
-	snprintf(nd->slug, sizeof(nd->slug), "%s", slug);
+	xsnprintf(nd->id, sizeof(nd->id), "00000000-0000-4000-8000-%012zu", f->n);
+	xsnprintf(nd->slug, sizeof(nd->slug), "%s", slug);
 	nd->target_url = xstrdup("http://127.0.0.1:1");
 	nd->token_sealed = xstrdup("00");
 	nd->vram_mb = vram;
