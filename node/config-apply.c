@@ -204,7 +204,7 @@ node_config_apply(struct node *n, const json_t *c, struct cy_error *err)
 	n->applied.policy_images = images;
 	free(n->applied.policy_network);
 	n->applied.policy_network = network ? xstrdup(network) : NULL;
-	/* Issue 5's executor refuses these when the pushed policy says false. */
+	/* The executor refuses these when the pushed policy says false. */
 	n->applied.policy_deny_privileged =
 		json_is_false(cy_json_path(c, "policy.sandbox.allow_privileged"));
 	n->applied.policy_deny_host_network =
@@ -220,7 +220,7 @@ node_config_apply(struct node *n, const json_t *c, struct cy_error *err)
 	pthread_mutex_unlock(&n->lock);
 	worker_api_limits(n);
 	apply_save_version(n, cv);
-	/* Issue 12: start or stop the backend the orchestrator enables (inference.c). */
+	/* Start or stop the backend the orchestrator enables (inference.c). */
 	node_inference_configure(json_object_get(c, "inference_backend"));
 	return 0;
 }

@@ -108,7 +108,7 @@ const struct cy_cfg_key node_keys[] = {
 		NULL, false, false, "memory per job in MB, cgroup (0 = not limited)" },
 	{ "sandbox.resources.max_pids", CY_CFG_INT, F(res_pids), "1024", 0, 4194304, NULL, NULL,
 		false, false, "processes and threads per job, cgroup (0 = not limited)" },
-	/* Issue 5 (sandbox hardening): more per-job limits. */
+	/* Per-job limits beyond the contract's (cynode additions). */
 	{ "sandbox.resources.max_tmp_mb", CY_CFG_INT, F(res_tmp), "256", 1, 1048576, NULL, NULL,
 		false, false, "size of each job's private /tmp in MB (cynode addition)" },
 	{ "sandbox.resources.max_open_files", CY_CFG_INT, F(res_nofile), "1024", 16, 1048576,
@@ -149,7 +149,7 @@ const struct cy_cfg_key node_keys[] = {
 		NULL, false, false, "not used yet" },
 	{ "inference.allow_gpu", CY_CFG_BOOL, F(inf_allow_gpu), "true", 0, 0, NULL, NULL, false,
 		false, "a backend the node starts may use the GPUs (false: CPU only)" },
-	/* Issue 12: the inference backend (inference.c) and the per-job proxy. */
+	/* The inference backend (inference.c) and the per-job proxy. */
 	{ "inference.url", CY_CFG_STR, F(inf_url), NULL, 0, 0, NULL, NULL, false, false,
 		"http://HOST:PORT of the Ollama API to probe and use (an existing service), and "
 		"where a started one listens; unset: http://127.0.0.1:11434, a started one on "
@@ -337,7 +337,7 @@ config_psk(struct node_config *cfg, struct cy_error *err)
 	return 0;
 }
 
-/* The inference.* checks the table cannot express (issue 12). */
+/* The inference.* checks the table cannot express. */
 static int
 config_check_inference(struct node_config *cfg, struct cy_error *err)
 {

@@ -77,7 +77,7 @@ struct job_req {
 	struct sb_limits limits;
 	bool share_net;
 	char **devices;		/* borrowed strings, NULL-terminated */
-	bool use_inference;	/* issue 12: the job's inference socket */
+	bool use_inference;	/* the job gets an inference socket */
 };
 
 static void

@@ -1,5 +1,5 @@
 /*
- * The per-job inference socket (issue 12; contract 5 "Inference proxy",
+ * The per-job inference socket (contract 5 "Inference proxy",
  * DESIGN.md 5a).  A job run with use_inference gets INFERENCE_PROXY_URL=
  * http+unix://%2Frun%2Fcynode%2Finference.sock and nothing else: the
  * socket lives in <job_dir>/run/, which the sandbox runtime binds at

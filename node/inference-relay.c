@@ -1,5 +1,5 @@
 /*
- * The Worker API's inference relay (issue 12, DESIGN.md 5a): POST
+ * The Worker API's inference relay (DESIGN.md 5a): POST
  * /v1/worker/inference/chat/completions, called by the gateway with this
  * node's bearer token, forwards an OpenAI chat completion to the backend
  * (its /v1/chat/completions: Ollama, llama.cpp's server and vLLM all speak

@@ -49,7 +49,7 @@ usage(FILE *out)
 		"  -h, --help          this help\n");
 }
 
-/* --run-job: SIGINT or SIGTERM cancels the job (issue 5). */
+/* --run-job: SIGINT or SIGTERM cancels the job. */
 static char run_job_id[136];
 static struct node *run_job_node;
 

@@ -499,7 +499,7 @@ mgr_sync_config(struct node *n, char *failure, size_t flen, struct cy_error *err
 }
 
 /*
- * One heartbeat (issue 4).  The answer may ask for a config fetch (a
+ * One heartbeat.  The answer may ask for a config fetch (a
  * config_version other than the applied one and not refused already) or a
  * capability report (a stored capability_hash other than ours).
  */

@@ -35,7 +35,7 @@ struct node_config {
 	long long connect_s;
 	long long request_s;
 	long long report_interval_s;
-	/* Issue 4: heartbeats and enrollment tokens. */
+	/* Heartbeats and enrollment tokens. */
 	long long heartbeat_interval_s;
 	long long gpu_refresh_s;	/* GPU detection reused this long */
 	char *enroll_env;
@@ -62,10 +62,10 @@ struct node_config {
 	long long res_cpu;
 	long long res_mem;
 	long long res_pids;
-	long long res_tmp;		/* issue 5: per-job limits */
+	long long res_tmp;
 	long long res_nofile;
 	long long res_fsize;
-	char *images_dir;		/* issue 5: imported images */
+	char *images_dir;		/* imported images (cynode-node image import) */
 	long long timeout_default;
 	long long timeout_max;
 	char *mount_root;
@@ -80,7 +80,7 @@ struct node_config {
 	char *inf_mode;
 	long long inf_max_concurrency;
 	bool inf_allow_gpu;
-	/* Issue 12: the inference backend (inference.c) and the per-job proxy. */
+	/* The inference backend (inference.c) and the per-job proxy. */
 	char *inf_url;			/* NULL: http://127.0.0.1:11434 */
 	char *inf_runtime;		/* process | podman | docker */
 	char *inf_ollama_path;
@@ -118,7 +118,7 @@ struct node_applied {
 	long long max_job_timeout_s;	/* 0 = no cap */
 	struct cy_strlist policy_images;
 	char *policy_network;		/* default_network_policy, or NULL */
-	/* Issue 5: the pushed policy.sandbox.allow_* set to false. */
+	/* The pushed policy.sandbox.allow_* set to false: such jobs are refused. */
 	bool policy_deny_privileged;
 	bool policy_deny_host_network;
 	bool policy_deny_devices;
@@ -136,7 +136,7 @@ struct node {
 	char *base_url;		/* advertised worker_api.base_url */
 	pthread_mutex_t lock;
 	unsigned running;	/* jobs running now */
-	/* Issue 4: node.yaml's sandbox.max_concurrency; cfg.max_concurrency is
+	/* node.yaml's sandbox.max_concurrency; cfg.max_concurrency is
 	 * the effective cap (capped further by a pushed constraint). */
 	long long yaml_max_concurrency;
 };
@@ -173,11 +173,11 @@ void node_config_apply_release(struct node *n);
 /* worker-api.c */
 struct cy_httpd;
 struct cy_httpd *worker_api_start(struct node *n, struct cy_error *err);
-/* inference-relay.c (issue 12): POST /v1/worker/inference/chat/completions. */
+/* inference-relay.c: POST /v1/worker/inference/chat/completions. */
 struct cy_http_req;
 struct cy_http_resp;
 void worker_inference_chat(struct cy_http_req *req, struct cy_http_resp *resp);
-/* Re-reads n->body_limit after a config change (issue 4). */
+/* Re-reads n->body_limit after a config change. */
 void worker_api_limits(struct node *n);
 /*
  * Validates one RunJobRequest body and runs it.  Returns 0 with *out set to
@@ -205,12 +205,12 @@ int node_sandbox_probe(const struct node *n, struct cy_error *err);
 /* Kills every running sandbox (shutdown). */
 void node_sandbox_kill_all(void);
 /*
- * Issue 5: kills the running job job_id with everything it started; its
+ * Kills the running job job_id with everything it started; its
  * result says "canceled".  0 when it was running, -1 when not.
  */
 int node_job_cancel(struct node *n, const char *job_id);
 /*
- * Issue 7, results.c: finished results kept in <state_dir>/results until the
+ * results.c: finished results kept in <state_dir>/results until the
  * server confirms them, the jobs running here, and the sync thread that
  * renews their leases, redelivers results and kills canceled jobs.
  */
@@ -227,10 +227,10 @@ json_t *node_sandbox_features(void);
 struct sandbox_runtime;
 const struct sandbox_runtime *node_runtime(void);
 
-/* bench.c (issue 5): --bench-sandbox N; returns the exit code. */
+/* bench.c: --bench-sandbox N; returns the exit code. */
 int node_bench_sandbox(struct node *n, int count);
 
-/* image.c (issue 5): image directories and `cynode-node image ...`. */
+/* image.c: image directories and `cynode-node image ...`. */
 bool node_image_name_valid(const char *s);
 /* sandbox.images_dir or <state_dir>/images (caller frees). */
 char *node_images_dir(const struct node_config *c);

@@ -1,5 +1,5 @@
 /*
- * Prompt jobs (issue 12; contract 4.2): a task whose text is answered by a
+ * Prompt jobs (contract 4.2): a task whose text is answered by a
  * model.  The RunJobRequest carries "inference": {model, prompt,
  * timeout_seconds} instead of a sandbox; no user code runs, so there is no
  * sandbox: the node asks its backend (POST /api/generate, streamed NDJSON)

@@ -1,5 +1,5 @@
 /*
- * Results that survive the server (issue 7): every finished job's
+ * Results that survive the server: every finished job's
  * RunJobResponse (plus the lease it ran under) is written to
  * <state_dir>/results/<job_id>.json before jobs:run answers, and stays
  * there until the server says it no longer wants it.  A sync thread calls

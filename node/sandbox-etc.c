@@ -1,5 +1,5 @@
 /*
- * The host image's /etc, prepared once (issue 5).  Binding the sixteen /etc
+ * The host image's /etc, prepared once.  Binding the sixteen /etc
  * entries a host-image job needs one by one cost a mount each, per job;
  * instead the node copies them into <state_dir>/sandbox-etc.<signature> (a
  * "generation") and bwrap binds that one directory read-only at /etc from

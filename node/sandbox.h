@@ -56,7 +56,7 @@ struct sandbox_job {
 	char **devices;		/* host device paths to bind, NULL-terminated, or NULL */
 	struct sandbox_live *live;	/* NULL: nobody reads the output early */
 	/*
-	 * Issue 12: the host directory holding the job's inference socket,
+	 * The host directory holding the job's inference socket,
 	 * bound at SANDBOX_INFERENCE_DIR (NULL: none), and a hook told the
 	 * pid of the process the runtime started (the proxy's identity check).
 	 */

@@ -5,7 +5,7 @@
  * plus /healthz and /readyz (503 with a reason until the node is
  * registered and configured, or when the sandbox runtime or mount root is
  * unusable).  One thread per connection: jobs block for their whole run.
- * Issue 7: each result is saved in the state dir before the answer
+ * Each result is saved in the state dir before the answer
  * (results.c redelivers it), and POST /v1/worker/jobs/{id}/cancel kills a
  * running job's sandbox.  GET /v1/worker/jobs/{id}/logs reads a running
  * job's output so far (the server's `task logs --follow`).
@@ -67,8 +67,8 @@ worker_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 }
 
 /*
- * Runs the job; its result is saved in the state dir before the answer
- * (issue 7), so a server that dies meanwhile gets it from the sync thread.
+ * Runs the job; its result is saved in the state dir before the answer, so
+ * a server that dies meanwhile gets it from the sync thread.
  */
 static void
 worker_jobs_run(struct cy_http_req *req, struct cy_http_resp *resp)
@@ -112,7 +112,7 @@ worker_jobs_run(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_buf_release(&detail);
 }
 
-/* POST /v1/worker/jobs/{id}/cancel: kills the job's sandbox (issue 7). */
+/* POST /v1/worker/jobs/{id}/cancel: kills the job's sandbox. */
 static void
 worker_jobs_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 {
@@ -216,7 +216,7 @@ worker_ready(void *app, struct cy_buf *reason)
 		cy_buf_addf(reason, "sandbox mount root '%s' is not writable", n->cfg.mount_root);
 		return -1;
 	}
-	/* Issue 12: a node that requires inference is not ready without a backend. */
+	/* A node that requires inference is not ready without a backend. */
 	if (!strcmp(n->cfg.inf_mode, "require")) {
 		char why[1400];
 
@@ -245,7 +245,7 @@ worker_api_start(struct node *n, struct cy_error *err)
 		4096, worker_jobs_cancel };
 	worker_routes[2] = (struct cy_route){ "GET", "/v1/worker/jobs/{id}/logs", WORKER_AUTH,
 		0, worker_jobs_logs };
-	/* Issue 12: the gateway's chat completions, OpenAI-shaped errors. */
+	/* The gateway's chat completions, OpenAI-shaped errors. */
 	worker_routes[3] = (struct cy_route){ "POST", "/v1/worker/inference/chat/completions",
 		WORKER_AUTH, (size_t)n->cfg.inf_max_request_bytes, worker_inference_chat,
 		cy_openai_error };
