@@ -152,17 +152,26 @@ sl_model(struct chat *ch, int argc, char **argv)
 
 /* fn NULL: the cynork command of the same name, through the dispatcher. */
 const struct slash_cmd slash_table[] = {
-	{ "/help", "[COMMAND]", "list these commands; /help COMMAND shows a cynork command's help", sl_help },
-	{ "/exit", NULL, "end the session (so do /quit and Ctrl-D, or Ctrl-C at an empty prompt)", sl_exit },
-	{ "/quit", NULL, "end the session", sl_exit },
-	{ "/clear", NULL, "forget the conversation: the next message starts a new one", sl_clear },
-	{ "/model", "[ID]", "show the model, or ask model ID (default: the gateway's) from now on", sl_model },
-	{ "/models", NULL, "list the models, the one in use marked *", sl_models },
-	{ "/version", NULL, "print cynork's version", NULL },
-	{ "/status", NULL, "check that the gateway is healthy", NULL },
-	{ "/whoami", NULL, "show who is logged in", NULL },
-	{ "/task", "...", "the task commands (/task list, /task get TASK, /task create and the others)", NULL },
-	{ "/nodes", "...", "the node commands (/nodes list, /nodes get NODE and the others)", NULL },
+	{ .name = "/help", .args = "[COMMAND]",
+	  .help = "list these commands; /help COMMAND shows a cynork command's help",
+	  .fn = sl_help },
+	{ .name = "/exit",
+	  .help = "end the session (so do /quit and Ctrl-D, or Ctrl-C at an empty prompt)",
+	  .fn = sl_exit },
+	{ .name = "/quit", .help = "end the session", .fn = sl_exit },
+	{ .name = "/clear", .help = "forget the conversation: the next message starts a new one",
+	  .fn = sl_clear },
+	{ .name = "/model", .args = "[ID]",
+	  .help = "show the model, or ask model ID (default: the gateway's) from now on",
+	  .fn = sl_model },
+	{ .name = "/models", .help = "list the models, the one in use marked *", .fn = sl_models },
+	{ .name = "/version", .help = "print cynork's version" },
+	{ .name = "/status", .help = "check that the gateway is healthy" },
+	{ .name = "/whoami", .help = "show who is logged in" },
+	{ .name = "/task", .args = "...",
+	  .help = "the task commands (/task list, /task get TASK, /task create and the others)" },
+	{ .name = "/nodes", .args = "...",
+	  .help = "the node commands (/nodes list, /nodes get NODE and the others)" },
 	{ NULL }
 };
 

@@ -361,6 +361,7 @@ static const char man_chat_sections[] =
 ".fi\n";
 
 const struct man_own_page man_own_pages[] = {
-	{ "chat", man_chat_description, slash_man, man_chat_sections },
-	{ NULL, NULL, NULL, NULL }
+	{ .path = "chat", .description = man_chat_description, .generated = slash_man,
+	  .sections = man_chat_sections },
+	{ NULL }
 };

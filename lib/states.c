@@ -17,7 +17,7 @@ struct task_state_row {
 };
 
 static const struct task_state_row task_states[] = {
-#define CY_TASK_STATE(e, db, api, term) [CY_TASK_##e] = { db, api, term },
+#define CY_TASK_STATE(e, d, a, t) [CY_TASK_##e] = { .db = d, .api = a, .terminal = t },
 #include "states.def"
 #undef CY_TASK_STATE
 };
@@ -28,7 +28,7 @@ struct job_state_row {
 };
 
 static const struct job_state_row job_states[] = {
-#define CY_JOB_STATE(e, v, term) [CY_JOB_##e] = { v, term },
+#define CY_JOB_STATE(e, v, t) [CY_JOB_##e] = { .name = v, .terminal = t },
 #include "states.def"
 #undef CY_JOB_STATE
 };
@@ -41,8 +41,8 @@ struct problem_row {
 };
 
 static const struct problem_row problems[] = {
-#define CY_PROBLEM(e, type, status, title, exitcode) \
-	[CY_PROBLEM_##e] = { type, status, title, exitcode },
+#define CY_PROBLEM(e, u, s, t, x) \
+	[CY_PROBLEM_##e] = { .type = u, .status = s, .title = t, .exit_code = x },
 #include "problem.def"
 #undef CY_PROBLEM
 };

@@ -226,9 +226,9 @@ drm_slot(const char *dev)
 static const struct {
 	const char *pci, *vendor, *label;
 } drm_vendors[] = {
-	{ "0x10de", "nvidia", "NVIDIA" },
-	{ "0x1002", "amd", "AMD" },
-	{ "0x8086", "intel", "Intel" },
+	{ .pci = "0x10de", .vendor = "nvidia", .label = "NVIDIA" },
+	{ .pci = "0x1002", .vendor = "amd", .label = "AMD" },
+	{ .pci = "0x8086", .vendor = "intel", .label = "Intel" },
 };
 
 /* cardN and nothing else (no connectors "card1-HDMI-A-1", no "renderD128"). */

@@ -338,8 +338,12 @@ proxy_refuse(struct cy_http_req *req, struct cy_http_resp *resp)
 	proxy_fail(req, resp, 403, "model management is not allowed from a job");
 }
 
-#define FWD(m, path, err) { m, path, PEER_AUTH, 0, proxy_forward, err }
-#define NO(m, path) { m, path, PEER_AUTH, 0, proxy_refuse, ollama_error }
+#define FWD(m, path, err) \
+	{ .method = m, .pattern = path, .auth = PEER_AUTH, .handler = proxy_forward, \
+	  .error_fn = err }
+#define NO(m, path) \
+	{ .method = m, .pattern = path, .auth = PEER_AUTH, .handler = proxy_refuse, \
+	  .error_fn = ollama_error }
 
 /* Body limits are filled in per proxy (inference.max_request_bytes). */
 static const struct cy_route proxy_routes_tmpl[] = {

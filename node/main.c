@@ -172,13 +172,13 @@ static int
 parse_args(int argc, char **argv, struct startup *st)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'C' },
-		{ "run-job", required_argument, NULL, 'R' },
-		{ "bench-sandbox", required_argument, NULL, 'B' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ .name = "config", .has_arg = required_argument, .val = 'c' },
+		{ .name = "check-config", .has_arg = no_argument, .val = 'C' },
+		{ .name = "run-job", .has_arg = required_argument, .val = 'R' },
+		{ .name = "bench-sandbox", .has_arg = required_argument, .val = 'B' },
+		{ .name = "version", .has_arg = no_argument, .val = 'V' },
+		{ .name = "help", .has_arg = no_argument, .val = 'h' },
+		{ NULL },
 	};
 	const char *errstr;
 	long long num;

@@ -239,16 +239,19 @@ worker_api_start(struct node *n, struct cy_error *err)
 {
 	struct cy_httpd_config hc = { 0 };
 
-	worker_routes[0] = (struct cy_route){ "POST", "/v1/worker/jobs:run", WORKER_AUTH,
-		n->body_limit, worker_jobs_run };
-	worker_routes[1] = (struct cy_route){ "POST", "/v1/worker/jobs/{id}/cancel", WORKER_AUTH,
-		4096, worker_jobs_cancel };
-	worker_routes[2] = (struct cy_route){ "GET", "/v1/worker/jobs/{id}/logs", WORKER_AUTH,
-		0, worker_jobs_logs };
+	worker_routes[0] = (struct cy_route){ .method = "POST", .pattern = "/v1/worker/jobs:run",
+		.auth = WORKER_AUTH, .body_limit = n->body_limit, .handler = worker_jobs_run };
+	worker_routes[1] = (struct cy_route){ .method = "POST",
+		.pattern = "/v1/worker/jobs/{id}/cancel", .auth = WORKER_AUTH, .body_limit = 4096,
+		.handler = worker_jobs_cancel };
+	worker_routes[2] = (struct cy_route){ .method = "GET",
+		.pattern = "/v1/worker/jobs/{id}/logs", .auth = WORKER_AUTH,
+		.handler = worker_jobs_logs };
 	/* The gateway's chat completions, OpenAI-shaped errors. */
-	worker_routes[3] = (struct cy_route){ "POST", "/v1/worker/inference/chat/completions",
-		WORKER_AUTH, (size_t)n->cfg.inf_max_request_bytes, worker_inference_chat,
-		cy_openai_error };
+	worker_routes[3] = (struct cy_route){ .method = "POST",
+		.pattern = "/v1/worker/inference/chat/completions", .auth = WORKER_AUTH,
+		.body_limit = (size_t)n->cfg.inf_max_request_bytes,
+		.handler = worker_inference_chat, .error_fn = cy_openai_error };
 	hc.name = "worker";
 	hc.host = n->cfg.listen_host;
 	hc.port = (unsigned)n->cfg.listen_port;

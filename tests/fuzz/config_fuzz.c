@@ -25,16 +25,23 @@ struct fcfg {
 static const char *const modes[] = { "allow", "sandbox_only", "disabled", NULL };
 
 static const struct cy_cfg_key keys[] = {
-	{ "version", CY_CFG_INT, offsetof(struct fcfg, version), "1", 1, 1 },
-	{ "a.url", CY_CFG_STR, offsetof(struct fcfg, url), "http://x" },
-	{ "a.b.port", CY_CFG_INT, offsetof(struct fcfg, port), "80", 1, 65535 },
-	{ "a.b.timeout", CY_CFG_DURATION, offsetof(struct fcfg, timeout), "30s", 1, 86400 },
-	{ "a.mode", CY_CFG_ENUM, offsetof(struct fcfg, mode), "allow", 0, 0, modes },
-	{ "a.flag", CY_CFG_BOOL, offsetof(struct fcfg, flag), "false" },
-	{ "a.labels", CY_CFG_STRLIST, offsetof(struct fcfg, labels), "x,y" },
-	{ "a.meta", CY_CFG_OBJECT, offsetof(struct fcfg, meta) },
-	{ "s.secret", CY_CFG_STR, offsetof(struct fcfg, secret), NULL, 0, 0, NULL, NULL, false,
-		true },
+	{ .path = "version", .type = CY_CFG_INT, .offset = offsetof(struct fcfg, version),
+	  .def = "1", .min = 1, .max = 1 },
+	{ .path = "a.url", .type = CY_CFG_STR, .offset = offsetof(struct fcfg, url),
+	  .def = "http://x" },
+	{ .path = "a.b.port", .type = CY_CFG_INT, .offset = offsetof(struct fcfg, port),
+	  .def = "80", .min = 1, .max = 65535 },
+	{ .path = "a.b.timeout", .type = CY_CFG_DURATION, .offset = offsetof(struct fcfg, timeout),
+	  .def = "30s", .min = 1, .max = 86400 },
+	{ .path = "a.mode", .type = CY_CFG_ENUM, .offset = offsetof(struct fcfg, mode),
+	  .def = "allow", .choices = modes },
+	{ .path = "a.flag", .type = CY_CFG_BOOL, .offset = offsetof(struct fcfg, flag),
+	  .def = "false" },
+	{ .path = "a.labels", .type = CY_CFG_STRLIST, .offset = offsetof(struct fcfg, labels),
+	  .def = "x,y" },
+	{ .path = "a.meta", .type = CY_CFG_OBJECT, .offset = offsetof(struct fcfg, meta) },
+	{ .path = "s.secret", .type = CY_CFG_STR, .offset = offsetof(struct fcfg, secret),
+	  .secret = true },
 };
 
 int

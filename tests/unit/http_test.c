@@ -168,15 +168,15 @@ not_ready(void *app, struct cy_buf *reason)
 }
 
 static const struct cy_route routes[] = {
-	{ "GET", "/v1/items/{id}", 0, 0, h_item },
-	{ "DELETE", "/v1/items/{id}", 0, 0, h_delete },
-	{ "GET", "/v1/a/{x}/b/{y}", 0, 0, h_two },
-	{ "POST", "/v1/echo", 0, 1024, h_echo },
-	{ "GET", "/v1/secret", 1, 0, h_secret },
-	{ "GET", "/v1/big", 0, 0, h_big },
-	{ "GET", "/v1/nostatus", 0, 0, h_nostatus },
-	{ "GET", "/v1/slow", 0, 0, h_slow },
-	{ "GET", "/v1/stream", 0, 0, h_stream },
+	{ .method = "GET", .pattern = "/v1/items/{id}", .handler = h_item },
+	{ .method = "DELETE", .pattern = "/v1/items/{id}", .handler = h_delete },
+	{ .method = "GET", .pattern = "/v1/a/{x}/b/{y}", .handler = h_two },
+	{ .method = "POST", .pattern = "/v1/echo", .body_limit = 1024, .handler = h_echo },
+	{ .method = "GET", .pattern = "/v1/secret", .auth = 1, .handler = h_secret },
+	{ .method = "GET", .pattern = "/v1/big", .handler = h_big },
+	{ .method = "GET", .pattern = "/v1/nostatus", .handler = h_nostatus },
+	{ .method = "GET", .pattern = "/v1/slow", .handler = h_slow },
+	{ .method = "GET", .pattern = "/v1/stream", .handler = h_stream },
 };
 
 static long
@@ -529,8 +529,8 @@ static void
 test_relay(void)
 {
 	static const struct cy_route front_routes[] = {
-		{ "GET", "/front", 0, 0, h_front },
-		{ "POST", "/front", 0, 1024, h_front },
+		{ .method = "GET", .pattern = "/front", .handler = h_front },
+		{ .method = "POST", .pattern = "/front", .body_limit = 1024, .handler = h_front },
 	};
 	struct cy_httpd_config cfg = {
 		.name = "front", .host = "127.0.0.1", .routes = front_routes, .nroutes = 2,

@@ -21,13 +21,13 @@ test_parse_url(void)
 		const char *url, *host;
 		unsigned port;
 	} good[] = {
-		{ "http://127.0.0.1:11434", "127.0.0.1", 11434 },
-		{ "http://127.0.0.1:11434/", "127.0.0.1", 11434 },
-		{ "http://gpu-box:8080", "gpu-box", 8080 },
-		{ "http://gpu-box", "gpu-box", 11434 },
-		{ "http://[::1]:1", "::1", 1 },
-		{ "http://[fe80::1]", "fe80::1", 11434 },
-		{ "http://Ollama.example.COM:65535", "Ollama.example.COM", 65535 },
+		{ .url = "http://127.0.0.1:11434", .host = "127.0.0.1", .port = 11434 },
+		{ .url = "http://127.0.0.1:11434/", .host = "127.0.0.1", .port = 11434 },
+		{ .url = "http://gpu-box:8080", .host = "gpu-box", .port = 8080 },
+		{ .url = "http://gpu-box", .host = "gpu-box", .port = 11434 },
+		{ .url = "http://[::1]:1", .host = "::1", .port = 1 },
+		{ .url = "http://[fe80::1]", .host = "fe80::1", .port = 11434 },
+		{ .url = "http://Ollama.example.COM:65535", .host = "Ollama.example.COM", .port = 65535 },
 	};
 	static const char *const bad[] = { "", "https://h:1", "ftp://h", "http://", "http://:80",
 		"http://h:0", "http://h:65536", "http://h:", "http://h:80/api", "http://h:80?x=1",
