@@ -10,7 +10,8 @@
 #include "id.h"
 #include "banned.h"
 
-void cy_capability_hash(const json_t *cap, char out[CY_CAPHASH_LEN + 1])
+void
+cy_capability_hash(const json_t *cap, char out[CY_CAPHASH_LEN + 1])
 {
 	json_t *c = json_deep_copy(cap), *o, *d;
 	char hex[65], *text;

@@ -49,7 +49,8 @@ static pthread_t thread;
 static bool started;
 static volatile int stopping;
 
-void node_job_begin(const char *job_id)
+void
+node_job_begin(const char *job_id)
 {
 	struct running *r = xcalloc(1, sizeof(*r));
 
@@ -60,7 +61,8 @@ void node_job_begin(const char *job_id)
 	pthread_mutex_unlock(&lock);
 }
 
-void node_job_end(const char *job_id)
+void
+node_job_end(const char *job_id)
 {
 	struct running **pp, *r;
 
@@ -75,7 +77,8 @@ void node_job_end(const char *job_id)
 	pthread_mutex_unlock(&lock);
 }
 
-static char *results_dir(const struct node *n)
+static char *
+results_dir(const struct node *n)
 {
 	return xasprintf("%s/results", n->cfg.state_dir);
 }
@@ -126,7 +129,8 @@ out:
 }
 
 /* The node JWT the manager saved, or NULL. */
-static char *read_jwt(const struct node *n)
+static char *
+read_jwt(const struct node *n)
 {
 	char *path = xasprintf("%s/credentials/node.jwt", n->cfg.state_dir);
 	struct cy_buf b = CY_BUF_INIT;
@@ -171,7 +175,8 @@ static int call(const struct node *n, const char *path, const char *body, const 
  * The ids of the results held, as a JSON array (all of them: they renew
  * their leases); `old` gets those old enough to be sent again.
  */
-static json_t *held_results(const struct node *n, json_t *old)
+static json_t *
+held_results(const struct node *n, json_t *old)
 {
 	char *dir = results_dir(n);
 	time_t cutoff = time(NULL) - SYNC_MIN_AGE_S;
@@ -201,7 +206,8 @@ static json_t *held_results(const struct node *n, json_t *old)
 	return a;
 }
 
-static json_t *running_list(void)
+static json_t *
+running_list(void)
 {
 	json_t *a = json_array();
 	struct running *r;
@@ -213,7 +219,8 @@ static json_t *running_list(void)
 	return a;
 }
 
-static bool in_list(const json_t *arr, const char *id)
+static bool
+in_list(const json_t *arr, const char *id)
 {
 	json_t *v;
 	size_t i;
@@ -225,7 +232,8 @@ static bool in_list(const json_t *arr, const char *id)
 }
 
 /* Delivers one held result; 0 when the server took it (or does not want it). */
-static int deliver(const struct node *n, const char *id, const char *jwt)
+static int
+deliver(const struct node *n, const char *id, const char *jwt)
 {
 	struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;
 	struct cy_error err = CY_ERROR_INIT;
@@ -258,7 +266,8 @@ static int deliver(const struct node *n, const char *id, const char *jwt)
 }
 
 /* One sync round; returns the seconds until the next one. */
-static long long sync_once(struct node *n, long long every)
+static long long
+sync_once(struct node *n, long long every)
 {
 	struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;
 	struct cy_error err = CY_ERROR_INIT;
@@ -321,7 +330,8 @@ out:
 	return next;
 }
 
-static void *sync_main(void *arg)
+static void *
+sync_main(void *arg)
 {
 	struct node *n = arg;
 	long long every = SYNC_DEFAULT_S, wait = SYNC_RETRY_S;
@@ -344,7 +354,8 @@ static void *sync_main(void *arg)
 	return NULL;
 }
 
-int node_results_start(struct node *n, struct cy_error *err)
+int
+node_results_start(struct node *n, struct cy_error *err)
 {
 	int rc;
 
@@ -357,7 +368,8 @@ int node_results_start(struct node *n, struct cy_error *err)
 	return 0;
 }
 
-void node_results_stop(void)
+void
+node_results_stop(void)
 {
 	struct running *r;
 
