@@ -272,7 +272,7 @@ api_stream(struct ctx *c, const char *method, const char *path, json_t *body,
 		.headers = s->headers, .idle_timeout_s = s->idle_timeout_s,
 		.abort_flag = s->abort_flag, .on_data = stream_data };
 	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
-	struct stream_xfer x = { s, CY_BUF_INIT };
+	struct stream_xfer x = { .s = s, .errbody = CY_BUF_INIT };
 	char *url = xasprintf("%s%s", c->gateway, path);
 	char *data = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	bool refreshed = false, retried = false;

@@ -63,7 +63,8 @@ helper_exchange(int in_fd, int out_fd, const char *req, size_t reqlen, struct cy
 
 	fcntl(in_fd, F_SETFL, O_NONBLOCK);
 	for (;;) {
-		struct pollfd pf[2] = { { out_fd, POLLIN, 0 }, { in_fd, POLLOUT, 0 } };
+		struct pollfd pf[2] = { { .fd = out_fd, .events = POLLIN },
+			{ .fd = in_fd, .events = POLLOUT } };
 		int64_t left = deadline - cy_mono_ms();
 		char chunk[4096];
 		ssize_t n;

@@ -423,7 +423,7 @@ inline_range(struct inl *x, size_t a, size_t b, unsigned st, int depth)
 static void
 render_inline(struct md *m, struct cy_buf *out, const char *s, size_t n, unsigned st)
 {
-	struct inl x = { m, out, s, n, NULL, 0 };
+	struct inl x = { .m = m, .out = out, .s = s, .n = n };
 
 	if (n > MD_LINE_MAX) {
 		style_emit(&x, st);

@@ -299,7 +299,7 @@ field_set_text(const struct cy_cfg_key *k, void *target, const char *value, cons
 		*FIELD(target, k, bool) = b;
 		return 0;
 	case CY_CFG_STRLIST: {
-		struct cy_strlist l = { NULL, 0 };
+		struct cy_strlist l = { .v = NULL, .n = 0 };
 
 		split_list(value, &l);
 		cy_strlist_free(FIELD(target, k, struct cy_strlist));
@@ -513,7 +513,7 @@ fail:
 static int
 ld_strlist(struct cfg_load *ld, const struct cy_cfg_key *k)
 {
-	struct cy_strlist l = { NULL, 0 };
+	struct cy_strlist l = { .v = NULL, .n = 0 };
 
 	if (ld->ev.type != YAML_SEQUENCE_START_EVENT)
 		return cy_error_set(ld->err, EINVAL, "%s:%zu: '%s' wants a list of strings, not %s",

@@ -11,7 +11,7 @@ struct cy_error {
 	char msg[512];	/* human-readable, lower-case, no final period */
 };
 
-#define CY_ERROR_INIT { 0, "" }
+#define CY_ERROR_INIT { .code = 0, .msg = "" }
 
 /* Sets the error and returns -1. */
 int cy_error_set(struct cy_error *err, int code, const char *fmt, ...)

@@ -52,7 +52,7 @@ struct cy_httpc_resp {
 	long retry_after;		/* seconds from Retry-After, -1 when absent */
 };
 
-#define CY_HTTPC_RESP_INIT { 0, CY_BUF_INIT, "", -1 }
+#define CY_HTTPC_RESP_INIT { .body = CY_BUF_INIT, .retry_after = -1 }
 
 /*
  * Sends a request.  Returns 0 when an HTTP response arrived (whatever its

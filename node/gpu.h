@@ -59,7 +59,7 @@ struct node_gpu_cache {
 	char *drm;		/* the cardN entries (and their device links) then */
 	unsigned long runs;	/* detections run so far */
 };
-#define NODE_GPU_CACHE_INIT { PTHREAD_MUTEX_INITIALIZER, NULL, 0, NULL, 0 }
+#define NODE_GPU_CACHE_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
 
 /*
  * node_gpu_detect()'s gpu object (a new copy), detected again only when

@@ -45,7 +45,7 @@ struct inf_proc {
 	unsigned logged, dropped;
 };
 
-#define INF_PROC_INIT { 0, -1, "", 0, false, false, "", NULL, 0, 0, 0 }
+#define INF_PROC_INIT { .pid = 0, .out = -1 }
 
 /*
  * The binary `name` (absolute, or looked up on PATH and then /usr/bin,

@@ -200,7 +200,7 @@ static struct {
 	bool kicked;
 	volatile sig_atomic_t stop;
 	const struct cy_strlist *models;
-} puller = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
+} puller = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 /* One pass: every configured model the backend does not list is pulled. */
 static void

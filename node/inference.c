@@ -574,7 +574,7 @@ sup_idle(struct sup *s, bool want, bool decided)
 static void *
 sup_thread(void *arg)
 {
-	struct sup s = { INF_PROC_INIT, 0, 1, 0, 0, 0, 0, 0 };
+	struct sup s = { .proc = INF_PROC_INIT, .backoff_s = 1 };
 	unsigned gen;
 	bool want;
 

@@ -326,7 +326,7 @@ node_release(struct node *n)
 int
 main(int argc, char **argv)
 {
-	struct startup st = { NODE_DEFAULT_CONFIG, NULL, 0, false, 0, NULL };
+	struct startup st = { .config = NODE_DEFAULT_CONFIG };
 	static struct node n;
 	int rc;
 

@@ -67,7 +67,7 @@ static char mgr_fatal[512];
 static int
 mgr_sleep(long long seconds)
 {
-	struct timespec ts = { (time_t)seconds, 0 };
+	struct timespec ts = { .tv_sec = (time_t)seconds };
 	sigset_t set;
 	int64_t end = cy_mono_ms() + seconds * 1000;
 

@@ -547,7 +547,7 @@ sb_plan_validate(const struct sb_plan *p, struct cy_error *err)
 	static const enum sb_op_type needed[] = { SB_OP_NAMESPACES, SB_OP_USER,
 		SB_OP_CLEARENV, SB_OP_CAP_DROP_ALL, SB_OP_NO_NEW_PRIVS, SB_OP_SECCOMP,
 		SB_OP_EXEC };
-	struct plan_walk w = { { 0 }, false, 0 };
+	struct plan_walk w = { .root_ro = false };
 	const struct sb_op *op;
 	const char *why;
 	size_t i;

@@ -124,7 +124,7 @@ struct sb_argv {
 	char **v;
 	size_t n, alloc;
 };
-#define SB_ARGV_INIT { NULL, 0, 0 }
+#define SB_ARGV_INIT { .v = NULL, .n = 0, .alloc = 0 }
 /* Appends copies of the strings up to NULL. */
 void sb_argv_add(struct sb_argv *a, ...) __attribute__((sentinel));
 /* Appends one formatted string. */

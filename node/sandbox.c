@@ -84,7 +84,8 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 	void (*kill_now)(void *), void *arg, struct sandbox_live *live)
 {
 	pthread_mutex_t *lock = live ? &live->lock : NULL;
-	struct pollfd p[3] = { { out_r, POLLIN, 0 }, { err_r, POLLIN, 0 }, { st_r, POLLIN, 0 } };
+	struct pollfd p[3] = { { .fd = out_r, .events = POLLIN }, { .fd = err_r, .events = POLLIN },
+		{ .fd = st_r, .events = POLLIN } };
 	int64_t deadline = cy_mono_ms() + timeout_s * 1000, grace_end = 0;
 	bool timed_out = false, st_trunc = false;
 	int open_n = 0, i, ms;

@@ -62,7 +62,7 @@ test_lines(void)
 	size_t step;
 
 	for (step = 1; step <= 16; step++) {
-		struct got g = { CY_BUF_INIT, 0, 0 };
+		struct got g = { .all = CY_BUF_INIT };
 		struct cy_lines l;
 
 		cy_lines_init(&l, 100, on_line, &g);
@@ -73,7 +73,7 @@ test_lines(void)
 		cy_buf_release(&g.all);
 	}
 	{
-		struct got g = { CY_BUF_INIT, 0, 0 };
+		struct got g = { .all = CY_BUF_INIT };
 		struct cy_lines l;
 
 		cy_lines_init(&l, 4, on_line, &g);
@@ -84,7 +84,7 @@ test_lines(void)
 		cy_buf_release(&g.all);
 	}
 	{
-		struct got g = { CY_BUF_INIT, 0, 2 };
+		struct got g = { .all = CY_BUF_INIT, .stop_at = 2 };
 		struct cy_lines l;
 
 		cy_lines_init(&l, 100, on_line, &g);
@@ -112,7 +112,7 @@ test_sse(void)
 	size_t step;
 
 	for (step = 1; step <= 9; step++) {
-		struct got g = { CY_BUF_INIT, 0, 0 };
+		struct got g = { .all = CY_BUF_INIT };
 		struct cy_sse p;
 		size_t n = strlen(input), i;
 		int rc = 0;
@@ -126,7 +126,7 @@ test_sse(void)
 		cy_buf_release(&g.all);
 	}
 	{
-		struct got g = { CY_BUF_INIT, 0, 0 };
+		struct got g = { .all = CY_BUF_INIT };
 		struct cy_sse p;
 		const char *big = "data: 0123456789\ndata: 0123456789\n\n";
 
@@ -138,7 +138,7 @@ test_sse(void)
 		cy_buf_release(&g.all);
 	}
 	{
-		struct got g = { CY_BUF_INIT, 0, 1 };
+		struct got g = { .all = CY_BUF_INIT, .stop_at = 1 };
 		struct cy_sse p;
 		const char *two = "data: a\n\ndata: b\n\n";
 
