@@ -15,7 +15,7 @@
 #include "banned.h"
 
 /* Prints a fatal allocation error and aborts. */
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 alloc_die(const char *what, size_t size)
 {
 	fprintf(stderr, "fatal: %s: cannot allocate %zu bytes\n", what, size);

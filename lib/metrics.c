@@ -58,7 +58,7 @@ static struct {
 static size_t nhooks;
 static time_t start_time;
 
-static void __attribute__((constructor))
+static __attribute__((constructor)) void
 metrics_init(void)
 {
 	start_time = time(NULL);

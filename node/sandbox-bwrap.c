@@ -310,7 +310,7 @@ bwrap_rlimits(const struct sb_plan *p, const struct sb_cgroup *cg, struct child_
  * cgroups, moves the fds into place, sets the rlimits, drops root to the
  * sandbox uid and execs bwrap, which reads its arguments from SB_FD_ARGS.
  */
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 bwrap_child(const struct child_setup *cs)
 {
 	static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
