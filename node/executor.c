@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,17 @@ struct job_req {
 	char **devices;		/* borrowed strings, NULL-terminated */
 	bool use_inference;	/* the job gets an inference socket */
 };
+
+int
+job_refuse(struct cy_buf *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cy_buf_vaddf(d, fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
 static void
 job_req_release(struct job_req *r)
@@ -153,26 +165,26 @@ job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_pr
 
 	v = json_object_get(sb, "privileged");
 	if (v && !json_is_null(v) && !json_is_boolean(v))
-		return cy_buf_addstr(d, "sandbox.privileged must be a boolean"), -1;
+		return job_refuse(d, "sandbox.privileged must be a boolean");
 	if (json_is_true(v)) {
 		*prob = CY_PROBLEM_AUTHORIZATION;
 		if (!c->allow_privileged)
-			return cy_buf_addstr(d, "refused: privileged sandboxes are not allowed on "
-				"this node (sandbox.security.allow_privileged)"), -1;
+			return job_refuse(d, "refused: privileged sandboxes are not allowed on "
+				"this node (sandbox.security.allow_privileged)");
 		if (applied_flag(n, &n->applied.policy_deny_privileged))
-			return cy_buf_addstr(d, "refused: privileged sandboxes are forbidden by the "
-				"orchestrator's policy (policy.sandbox.allow_privileged)"), -1;
-		return cy_buf_addf(d, "refused: the %s runtime never runs privileged sandboxes",
-			c->sb_runtime), -1;
+			return job_refuse(d, "refused: privileged sandboxes are forbidden by the "
+				"orchestrator's policy (policy.sandbox.allow_privileged)");
+		return job_refuse(d, "refused: the %s runtime never runs privileged sandboxes",
+			c->sb_runtime);
 	}
 	if (!strcmp(r->network, "host")) {
 		*prob = CY_PROBLEM_AUTHORIZATION;
 		if (!c->allow_host_network)
-			return cy_buf_addstr(d, "refused: host network is not allowed on this node "
-				"(sandbox.security.allow_host_network)"), -1;
+			return job_refuse(d, "refused: host network is not allowed on this node "
+				"(sandbox.security.allow_host_network)");
 		if (applied_flag(n, &n->applied.policy_deny_host_network))
-			return cy_buf_addstr(d, "refused: host network is forbidden by the "
-				"orchestrator's policy (policy.sandbox.allow_host_network)"), -1;
+			return job_refuse(d, "refused: host network is forbidden by the "
+				"orchestrator's policy (policy.sandbox.allow_host_network)");
 		*prob = CY_PROBLEM_VALIDATION;
 		r->share_net = true;
 	}
@@ -180,16 +192,16 @@ job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_pr
 	if (!dev || json_is_null(dev))
 		return 0;
 	if (!json_is_array(dev) || json_array_size(dev) > 64)
-		return cy_buf_addstr(d, "sandbox.devices must be an array of at most 64 paths"), -1;
+		return job_refuse(d, "sandbox.devices must be an array of at most 64 paths");
 	if (json_array_size(dev) && !c->allow_device_mounts) {
 		*prob = CY_PROBLEM_AUTHORIZATION;
-		return cy_buf_addstr(d, "refused: device mounts are not allowed on this node "
-			"(sandbox.security.allow_device_mounts)"), -1;
+		return job_refuse(d, "refused: device mounts are not allowed on this node "
+			"(sandbox.security.allow_device_mounts)");
 	}
 	if (json_array_size(dev) && applied_flag(n, &n->applied.policy_deny_devices)) {
 		*prob = CY_PROBLEM_AUTHORIZATION;
-		return cy_buf_addstr(d, "refused: device mounts are forbidden by the "
-			"orchestrator's policy (policy.sandbox.allow_device_mounts)"), -1;
+		return job_refuse(d, "refused: device mounts are forbidden by the "
+			"orchestrator's policy (policy.sandbox.allow_device_mounts)");
 	}
 	r->devices = xcalloc(json_array_size(dev) + 1, sizeof(char *));
 	json_array_foreach(dev, i, v) {
@@ -197,15 +209,15 @@ job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_pr
 		struct stat st;
 
 		if (!p || strncmp(p, "/dev/", 5) || strstr(p, "/.."))
-			return cy_buf_addf(d, "sandbox.devices[%zu] must be a path under /dev/", i), -1;
+			return job_refuse(d, "sandbox.devices[%zu] must be a path under /dev/", i);
 		if (!cy_strlist_has(&c->allowed_host_paths, p)) {
 			*prob = CY_PROBLEM_AUTHORIZATION;
-			return cy_buf_addf(d, "refused: device '%.200s' is not in "
-				"sandbox.mounts.allowed_host_paths", p), -1;
+			return job_refuse(d, "refused: device '%.200s' is not in "
+				"sandbox.mounts.allowed_host_paths", p);
 		}
 		if (stat(p, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
-			return cy_buf_addf(d, "sandbox.devices[%zu]: '%.200s' is not a device on "
-				"this node", i, p), -1;
+			return job_refuse(d, "sandbox.devices[%zu]: '%.200s' is not a device on "
+				"this node", i, p);
 		r->devices[i] = (char *)p;
 	}
 	return 0;
@@ -249,22 +261,22 @@ job_parse_resources(struct node *n, const json_t *sb, struct job_req *r, enum cy
 
 	if (res && !json_is_null(res)) {
 		if (!json_is_object(res))
-			return cy_buf_addstr(d, "sandbox.resources must be an object"), -1;
+			return job_refuse(d, "sandbox.resources must be an object");
 		json_object_foreach(res, k, v) {
 			if (strcmp(k, "memory_mb") && strcmp(k, "pids") && strcmp(k, "cpu_cores") &&
 			    strcmp(k, "tmp_mb"))
-				return cy_buf_addf(d, "sandbox.resources: unknown key '%.64s' (known: "
-					"memory_mb, pids, cpu_cores, tmp_mb)", k), -1;
+				return job_refuse(d, "sandbox.resources: unknown key '%.64s' (known: "
+					"memory_mb, pids, cpu_cores, tmp_mb)", k);
 		}
 		if (json_num_field(res, "memory_mb", &mem) < 0 ||
 		    json_num_field(res, "pids", &pids) < 0 ||
 		    json_num_field(res, "cpu_cores", &cpu) < 0 ||
 		    json_num_field(res, "tmp_mb", &tmp) < 0)
-			return cy_buf_addstr(d,
-				"sandbox.resources values must be non-negative numbers"), -1;
+			return job_refuse(d,
+				"sandbox.resources values must be non-negative numbers");
 		if ((mem > 0 && mem < 16) || (pids > 0 && pids < 8))
-			return cy_buf_addstr(d, "sandbox.resources: memory_mb must be >= 16 and "
-				"pids >= 8"), -1;
+			return job_refuse(d, "sandbox.resources: memory_mb must be >= 16 and "
+				"pids >= 8");
 	}
 	r->limits.mem_mb = cap_limit(c->res_mem, mem);
 	r->limits.pids = cap_limit(c->res_pids, pids);
@@ -304,17 +316,17 @@ job_parse_command(const json_t *sb, struct job_req *r, struct cy_buf *d)
 	size_t i;
 
 	if (!json_is_array(cmd) || json_array_size(cmd) == 0)
-		return cy_buf_addstr(d, "sandbox.command must be a non-empty array of strings"), -1;
+		return job_refuse(d, "sandbox.command must be a non-empty array of strings");
 	if (json_array_size(cmd) > MAX_ARGS)
-		return cy_buf_addf(d, "sandbox.command has more than %d elements", MAX_ARGS), -1;
+		return job_refuse(d, "sandbox.command has more than %d elements", MAX_ARGS);
 	r->argv = xcalloc(json_array_size(cmd) + 1, sizeof(char *));
 	json_array_foreach(cmd, i, v) {
 		r->argv[i] = (char *)json_plain_str(v);
 		if (!r->argv[i])
-			return cy_buf_addf(d, "sandbox.command[%zu] must be a string", i), -1;
+			return job_refuse(d, "sandbox.command[%zu] must be a string", i);
 	}
 	if (!*r->argv[0])
-		return cy_buf_addstr(d, "sandbox.command[0] must not be empty"), -1;
+		return job_refuse(d, "sandbox.command[0] must not be empty");
 	return 0;
 }
 
@@ -328,17 +340,17 @@ job_parse_env(const json_t *sb, struct job_req *r, struct cy_buf *d)
 	if (!env || json_is_null(env))
 		return 0;
 	if (!json_is_object(env))
-		return cy_buf_addstr(d, "sandbox.env must be an object of strings"), -1;
+		return job_refuse(d, "sandbox.env must be an object of strings");
 	if (json_object_size(env) > MAX_ENV)
-		return cy_buf_addf(d, "sandbox.env has more than %d entries", MAX_ENV), -1;
+		return job_refuse(d, "sandbox.env has more than %d entries", MAX_ENV);
 	json_object_foreach(env, k, v) {
 		const char *s = json_plain_str(v);
 
 		if (!sb_env_name_valid(k))
-			return cy_buf_addf(d, "sandbox.env: '%.64s' is not a valid variable name",
-				k), -1;
+			return job_refuse(d, "sandbox.env: '%.64s' is not a valid variable name",
+				k);
 		if (!s)
-			return cy_buf_addf(d, "sandbox.env.%s must be a string", k), -1;
+			return job_refuse(d, "sandbox.env.%s must be a string", k);
 		env_add(r, k, s);
 	}
 	return 0;
@@ -352,12 +364,12 @@ job_parse_inference(struct node *n, const json_t *sb, struct job_req *r,
 	json_t *v = json_object_get(sb, "use_inference");
 
 	if (v && !json_is_null(v) && !json_is_boolean(v))
-		return cy_buf_addstr(d, "sandbox.use_inference must be a boolean"), -1;
+		return job_refuse(d, "sandbox.use_inference must be a boolean");
 	r->use_inference = json_is_true(v);
 	if (r->use_inference && !strcmp(n->cfg.inf_mode, "disabled")) {
 		*prob = CY_PROBLEM_AUTHORIZATION;
-		return cy_buf_addstr(d, "refused: inference is disabled on this node "
-			"(inference.mode)"), -1;
+		return job_refuse(d, "refused: inference is disabled on this node "
+			"(inference.mode)");
 	}
 	return 0;
 }
@@ -374,8 +386,8 @@ job_parse_network(const json_t *sb, struct job_req *r, struct cy_buf *d)
 	r->network = json_string_value(v);
 	if (!r->network || (strcmp(r->network, "restricted") && strcmp(r->network, "none") &&
 			    strcmp(r->network, "host")))
-		return cy_buf_addstr(d, "sandbox.network_policy must be \"restricted\", "
-			"\"none\" or \"host\""), -1;
+		return job_refuse(d, "sandbox.network_policy must be \"restricted\", "
+			"\"none\" or \"host\"");
 	return 0;
 }
 
@@ -388,8 +400,8 @@ job_parse_timeout(struct node *n, const json_t *sb, struct job_req *r, struct cy
 
 	if (v && !json_is_null(v)) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
-			return cy_buf_addstr(d,
-				"sandbox.timeout_seconds must be an integer >= 0"), -1;
+			return job_refuse(d,
+				"sandbox.timeout_seconds must be an integer >= 0");
 		t = json_integer_value(v);
 	}
 	r->timeout_s = job_timeout(n, t);
@@ -409,31 +421,31 @@ job_parse_image(struct node *n, const json_t *sb, struct job_req *r, struct cy_b
 	bool allowed;
 
 	if (v && !json_is_null(v) && !json_is_string(v))
-		return cy_buf_addstr(d, "sandbox.image must be a string"), -1;
+		return job_refuse(d, "sandbox.image must be a string");
 	r->image = json_string_value(v);
 	if (!r->image || !*r->image)
 		r->image = c->default_image;
 	if (c->allowed_images.n && !cy_strlist_has(&c->allowed_images, r->image))
-		return cy_buf_addf(d, "image '%.200s' is not in this node's sandbox.allowed_images",
-			r->image), -1;
+		return job_refuse(d, "image '%.200s' is not in this node's sandbox.allowed_images",
+			r->image);
 	pthread_mutex_lock(&n->lock);
 	allowed = !n->applied.policy_images.n ||
 		cy_strlist_has(&n->applied.policy_images, r->image);
 	pthread_mutex_unlock(&n->lock);
 	if (!allowed)
-		return cy_buf_addf(d, "image '%.200s' is not allowed by the orchestrator policy",
-			r->image), -1;
+		return job_refuse(d, "image '%.200s' is not allowed by the orchestrator policy",
+			r->image);
 	if (runtime != &sandbox_bwrap) {
 		if (!strcmp(r->image, "host") || !node_image_name_valid(r->image))
-			return cy_buf_addf(d, "image '%.200s' is not an OCI image reference (the "
+			return job_refuse(d, "image '%.200s' is not an OCI image reference (the "
 				"%s runtime runs OCI images; \"host\" needs bwrap)", r->image,
-				runtime->name), -1;
+				runtime->name);
 	} else if (strcmp(r->image, "host")) {
 		r->rootfs = node_image_rootfs(c, r->image);
 		if (!r->rootfs)
-			return cy_buf_addf(d, "image '%.200s' is not available on this node "
+			return job_refuse(d, "image '%.200s' is not available on this node "
 				"(known: host, the sandbox.images entries and imported images)",
-				r->image), -1;
+				r->image);
 	}
 	return 0;
 }
@@ -461,7 +473,7 @@ job_parse_ids(const json_t *req, struct job_req *r, enum cy_problem *prob, struc
 	*prob = CY_PROBLEM_VALIDATION;
 	v = json_object_get(req, "version");
 	if (!v)
-		return cy_buf_addstr(d, "version is required (supported: 1)"), -1;
+		return job_refuse(d, "version is required (supported: 1)");
 	if (!json_is_integer(v) || json_integer_value(v) != 1) {
 		*prob = CY_PROBLEM_UNSUPPORTED_PAYLOAD_VERSION;
 		if (json_is_integer(v))
@@ -474,9 +486,9 @@ job_parse_ids(const json_t *req, struct job_req *r, enum cy_problem *prob, struc
 	r->task_id = json_plain_str(json_object_get(req, "task_id"));
 	r->job_id = json_plain_str(json_object_get(req, "job_id"));
 	if (!r->task_id || !id_valid(r->task_id))
-		return cy_buf_addstr(d, "task_id is required: a uuid or 1-128 of [A-Za-z0-9_-]"), -1;
+		return job_refuse(d, "task_id is required: a uuid or 1-128 of [A-Za-z0-9_-]");
 	if (!r->job_id || !id_valid(r->job_id))
-		return cy_buf_addstr(d, "job_id is required: a uuid or 1-128 of [A-Za-z0-9_-]"), -1;
+		return job_refuse(d, "job_id is required: a uuid or 1-128 of [A-Za-z0-9_-]");
 	return 0;
 }
 
@@ -490,7 +502,7 @@ job_parse(struct node *n, const json_t *req, struct job_req *r, enum cy_problem 
 		return -1;
 	sb = json_object_get(req, "sandbox");
 	if (!json_is_object(sb))
-		return cy_buf_addstr(d, "sandbox must be an object"), -1;
+		return job_refuse(d, "sandbox must be an object");
 	return job_parse_sandbox(n, sb, r, prob, d);
 }
 

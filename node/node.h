@@ -186,6 +186,8 @@ void worker_api_limits(struct node *n);
  */
 int worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	enum cy_problem *prob, struct cy_buf *detail);
+/* Appends why a job request is refused to d; returns -1 (return job_refuse(...)). */
+int job_refuse(struct cy_buf *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * Appends the output read so far of job_id, running here, to out and err

@@ -38,21 +38,21 @@ prompt_job_parse(const json_t *inf, struct prompt_job *p, struct cy_buf *d)
 	json_t *v;
 
 	if (!json_is_object(inf))
-		return cy_buf_addstr(d, "inference must be an object {model, prompt, "
-			"timeout_seconds}"), -1;
+		return job_refuse(d, "inference must be an object {model, prompt, "
+			"timeout_seconds}");
 	p->model = cy_json_str(inf, "model");
 	if (!p->model || !cy_model_name_valid(p->model))
-		return cy_buf_addstr(d, "inference.model must be a model name"), -1;
+		return job_refuse(d, "inference.model must be a model name");
 	p->prompt = cy_json_str(inf, "prompt");
 	v = json_object_get(inf, "prompt");
 	if (!p->prompt || !*p->prompt || strlen(p->prompt) != json_string_length(v))
-		return cy_buf_addstr(d, "inference.prompt must be a non-empty string"), -1;
+		return job_refuse(d, "inference.prompt must be a non-empty string");
 	p->timeout_s = 0;
 	v = json_object_get(inf, "timeout_seconds");
 	if (v && !json_is_null(v)) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
-			return cy_buf_addstr(d, "inference.timeout_seconds must be an integer "
-				">= 0"), -1;
+			return job_refuse(d, "inference.timeout_seconds must be an integer "
+				">= 0");
 		p->timeout_s = json_integer_value(v);
 	}
 	return 0;
