@@ -151,6 +151,7 @@ sl_model(struct chat *ch, int argc, char **argv)
 }
 
 /* fn NULL: the cynork command of the same name, through the dispatcher. */
+/* clang-format off */
 const struct slash_cmd slash_table[] = {
 	{ .name = "/help", .args = "[COMMAND]",
 	  .help = "list these commands; /help COMMAND shows a cynork command's help",
@@ -174,6 +175,7 @@ const struct slash_cmd slash_table[] = {
 	  .help = "the node commands (/nodes list, /nodes get NODE and the others)" },
 	{ NULL }
 };
+/* clang-format on */
 
 /* A top-level cynork command a slash may run (not hidden, shell, help, completion or chat). */
 static bool

@@ -118,6 +118,7 @@ audit_list(struct ctx *c, const struct parsed *p)
 	return 0;
 }
 
+/* clang-format off */
 static const struct opt list_opts[] = {
 	{ .name = "source", .kind = OPT_ENUM, .arg = "SOURCE",
 	  .help = "admin actions, auth events or all (default all)", .choices = source_choices },
@@ -136,6 +137,7 @@ static const struct opt list_opts[] = {
 	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };
+/* clang-format on */
 
 const struct cmd cmd_audit_list = {
 	.path = "audit list",

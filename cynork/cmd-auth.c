@@ -228,6 +228,7 @@ auth_refresh(struct ctx *c, const struct parsed *p)
 	return print_line(&line);
 }
 
+/* clang-format off */
 static const struct opt login_opts[] = {
 	{ .name = "user", .shrt = 'u', .kind = OPT_STR, .arg = "USER",
 	  .help = "user handle (prompted for when absent)", .alias = "handle" },
@@ -235,6 +236,7 @@ static const struct opt login_opts[] = {
 	  .help = "read the password from standard input (needs --user)" },
 	{ NULL }
 };
+/* clang-format on */
 
 #define LOGIN_SUMMARY "log in and store the session in the config file"
 

@@ -419,6 +419,7 @@ chat_exec(struct ctx *c, const struct parsed *p)
 	return rc;
 }
 
+/* clang-format off */
 static const struct opt chat_opts[] = {
 	{ .name = "model", .kind = OPT_STR, .arg = "MODEL",
 	  .help = "the model to ask (default: the gateway's default model)" },
@@ -432,6 +433,7 @@ static const struct opt chat_opts[] = {
 	  .help = "send the project (a UUID) as the OpenAI-Project header" },
 	{ NULL }
 };
+/* clang-format on */
 
 const struct cmd cmd_chat = {
 	.path = "chat",

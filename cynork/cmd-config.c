@@ -261,6 +261,7 @@ config_status(struct ctx *c, const struct parsed *p)
 	return 0;
 }
 
+/* clang-format off */
 static const struct opt push_opts[] = {
 	{ .name = "file", .shrt = 'f', .kind = OPT_STR, .arg = "FILE",
 	  .help = "the document, YAML or JSON (- = stdin, max 60 KiB)" },
@@ -287,6 +288,7 @@ static const struct opt status_opts[] = {
 	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };
+/* clang-format on */
 
 const struct cmd cmd_config_push = {
 	.path = "config push",

@@ -102,10 +102,12 @@ models_list(struct ctx *c, const struct parsed *p)
 	return 0;
 }
 
+/* clang-format off */
 static const struct opt list_opts[] = {
 	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };
+/* clang-format on */
 
 const struct cmd cmd_models_list = {
 	.path = "models list",

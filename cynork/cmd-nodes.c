@@ -375,16 +375,19 @@ nodes_enroll_check(const struct parsed *p)
 	return 0;
 }
 
+/* clang-format off */
 static const struct opt nodes_list_opts[] = {
 	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };
+/* clang-format on */
 
 static const struct opt nodes_yes_opts[] = {
 	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
 	{ NULL }
 };
 
+/* clang-format off */
 static const struct opt nodes_drain_opts[] = {
 	{ .name = "reason", .kind = OPT_STR, .arg = "TEXT",
 	  .help = "why the node is drained (shown by nodes get)" },
@@ -395,6 +398,7 @@ static const struct opt nodes_drain_opts[] = {
 	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
 	{ NULL }
 };
+/* clang-format on */
 
 static const struct opt nodes_remove_opts[] = {
 	{ .name = "force", .kind = OPT_BOOL, .help = "remove even while jobs run on the node" },
@@ -402,6 +406,7 @@ static const struct opt nodes_remove_opts[] = {
 	{ NULL }
 };
 
+/* clang-format off */
 static const struct opt nodes_enroll_opts[] = {
 	{ .name = "name", .kind = OPT_STR, .arg = "NAME",
 	  .help = "the node.id the token is for (default: any)" },
@@ -410,6 +415,7 @@ static const struct opt nodes_enroll_opts[] = {
 	{ .name = "ttl", .kind = OPT_DURATION, .arg = "DUR", .help = "token lifetime (default 1h)" },
 	{ NULL }
 };
+/* clang-format on */
 
 const struct cmd cmd_nodes_list = {
 	.path = "nodes list",

@@ -245,6 +245,7 @@ out:
 	return rc;
 }
 
+/* clang-format off */
 static const struct opt create_opts[] = {
 	{ .name = "prompt", .shrt = 'p', .kind = OPT_STR, .arg = "TEXT",
 	  .help = "task text, answered by a model (the default mode)" },
@@ -279,6 +280,7 @@ static const struct opt create_opts[] = {
 	  .help = "a retried create with the same KEY returns the first task" },
 	{ NULL }
 };
+/* clang-format on */
 
 const struct cmd cmd_task_create = {
 	.path = "task create",

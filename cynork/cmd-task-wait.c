@@ -126,11 +126,13 @@ out:
 	return rc ? rc : first;
 }
 
+/* clang-format off */
 static const struct opt wait_opts[] = {
 	{ .name = "timeout", .kind = OPT_DURATION, .arg = "DUR",
 	  .help = "give up after DUR in all (exit 124)" },
 	{ NULL }
 };
+/* clang-format on */
 
 const struct cmd cmd_task_wait = {
 	.path = "task wait",

@@ -469,6 +469,7 @@ task_logs(struct ctx *c, const struct parsed *p)
 	return 0;
 }
 
+/* clang-format off */
 static const struct opt list_opts[] = {
 	{ .name = "status", .kind = OPT_ENUM, .arg = "STATUS", .help = "only tasks in this status",
 	  .choices = status_choices },
@@ -481,6 +482,7 @@ static const struct opt list_opts[] = {
 	{ .name = "all", .kind = OPT_BOOL, .help = "every user's tasks (operator, admin)" },
 	{ NULL }
 };
+/* clang-format on */
 static const struct opt result_opts[] = {
 	{ .name = "wait", .shrt = 'w', .kind = OPT_BOOL, .help = "wait until the task has ended" },
 	{ NULL }
@@ -489,6 +491,7 @@ static const struct opt cancel_opts[] = {
 	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
 	{ NULL }
 };
+/* clang-format off */
 static const struct opt logs_opts[] = {
 	{ .name = "stream", .kind = OPT_ENUM, .arg = "STREAM",
 	  .help = "stdout, stderr or all (default all)", .choices = stream_choices },
@@ -496,6 +499,7 @@ static const struct opt logs_opts[] = {
 	  .help = "print the output as the job writes it, until the task ends" },
 	{ NULL }
 };
+/* clang-format on */
 
 const struct cmd cmd_task_list = {
 	.path = "task list",

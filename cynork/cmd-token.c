@@ -181,6 +181,7 @@ token_revoke(struct ctx *c, const struct parsed *p)
 	return print_line(&line);
 }
 
+/* clang-format off */
 static const struct opt create_opts[] = {
 	{ .name = "name", .shrt = 'n', .kind = OPT_STR, .arg = "NAME",
 	  .help = "token name (unique among your active tokens)" },
@@ -196,6 +197,7 @@ static const struct opt list_opts[] = {
 	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };
+/* clang-format on */
 
 static int
 token_create_usage(const struct parsed *p)

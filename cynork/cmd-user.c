@@ -272,6 +272,7 @@ user_passwd(struct ctx *c, const struct parsed *p)
 	return rc ? rc : print_done(c, "me", "password_changed");
 }
 
+/* clang-format off */
 static const struct opt create_opts[] = {
 	{ .name = "role", .shrt = 'r', .kind = OPT_ENUM, .arg = "ROLE",
 	  .help = "admin, operator or user (default user)", .choices = role_choices },
@@ -297,6 +298,7 @@ static const struct opt list_opts[] = {
 	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };
+/* clang-format on */
 
 const struct cmd cmd_user_create = {
 	.path = "user create",

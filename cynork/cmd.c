@@ -23,6 +23,7 @@
 static const char *const output_choices[] = { "table", "json", "name", NULL };
 
 /* Global options: accepted before or after the command words. */
+/* clang-format off */
 const struct opt global_opts[] = {
 	{ .name = "config", .shrt = 'c', .kind = OPT_STR, .arg = "PATH",
 	  .help = "configuration file (default $XDG_CONFIG_HOME/cynork/config.yaml)" },
@@ -34,6 +35,7 @@ const struct opt global_opts[] = {
 	{ .name = "help", .shrt = 'h', .kind = OPT_BOOL, .help = "show help for the command" },
 	{ NULL }
 };
+/* clang-format on */
 
 int
 fail(int code, const char *fmt, ...)

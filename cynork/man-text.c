@@ -7,6 +7,7 @@
 #include "cynork.h"
 #include "banned.h"
 
+/* clang-format off */
 const char man_description[] =
 ".B cynork\n"
 "talks to the cynode user API gateway\n"
@@ -365,3 +366,4 @@ const struct man_own_page man_own_pages[] = {
 	  .sections = man_chat_sections },
 	{ NULL }
 };
+/* clang-format on */

@@ -364,10 +364,12 @@ man_exec(struct ctx *c, const struct parsed *p)
 	return fail(EXIT_USAGE, "no man page '%s' (see cynork __man --list)", page);
 }
 
+/* clang-format off */
 static const struct opt man_opts_tab[] = {
 	{ .name = "list", .kind = OPT_BOOL, .help = "list the page names" },
 	{ NULL }
 };
+/* clang-format on */
 
 const struct cmd cmd_man = {
 	.path = "__man",

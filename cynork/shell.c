@@ -269,11 +269,13 @@ out:
 	return rc;
 }
 
+/* clang-format off */
 static const struct opt shell_opts[] = {
 	{ .name = "command", .shrt = 'c', .kind = OPT_STR, .arg = "LINE",
 	  .help = "run this one command line and exit with its code" },
 	{ NULL }
 };
+/* clang-format on */
 
 const struct cmd cmd_shell = {
 	.path = "shell",

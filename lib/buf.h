@@ -24,7 +24,9 @@ struct cy_buf {
 };
 
 extern char cy_buf_slopbuf[];
+/* clang-format off */
 #define CY_BUF_INIT { .buf = cy_buf_slopbuf, .len = 0, .alloc = 0 }
+/* clang-format on */
 
 void cy_buf_init(struct cy_buf *sb, size_t hint);
 /* Frees the memory and re-initialises the buffer to empty. */

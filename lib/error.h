@@ -11,7 +11,9 @@ struct cy_error {
 	char msg[512];	/* human-readable, lower-case, no final period */
 };
 
+/* clang-format off */
 #define CY_ERROR_INIT { .code = 0, .msg = "" }
+/* clang-format on */
 
 /* Sets the error and returns -1. */
 int cy_error_set(struct cy_error *err, int code, const char *fmt, ...)

@@ -52,7 +52,9 @@ struct cy_httpc_resp {
 	long retry_after;		/* seconds from Retry-After, -1 when absent */
 };
 
+/* clang-format off */
 #define CY_HTTPC_RESP_INIT { .body = CY_BUF_INIT, .retry_after = -1 }
+/* clang-format on */
 
 /*
  * Sends a request.  Returns 0 when an HTTP response arrived (whatever its

@@ -36,6 +36,7 @@ static const char *const inf_runtimes[] = { "process", "podman", "docker", NULL 
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
 
+/* clang-format off */
 const struct cy_cfg_key node_keys[] = {
 	{ .path = "version", .type = CY_CFG_INT, .offset = F(version), .min = 1, .max = 1,
 	  .required = true, .help = "format version of this file; must be 1" },
@@ -202,6 +203,7 @@ const struct cy_cfg_key node_keys[] = {
 	{ .path = "updates.allow_service_restart", .type = CY_CFG_BOOL, .offset = F(upd_restart),
 	  .def = "false", .help = "not used yet" },
 };
+/* clang-format on */
 
 const size_t node_nkeys = sizeof(node_keys) / sizeof(node_keys[0]);
 

@@ -59,7 +59,9 @@ struct node_gpu_cache {
 	char *drm;		/* the cardN entries (and their device links) then */
 	unsigned long runs;	/* detections run so far */
 };
+/* clang-format off */
 #define NODE_GPU_CACHE_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
+/* clang-format on */
 
 /*
  * node_gpu_detect()'s gpu object (a new copy), detected again only when

@@ -45,7 +45,9 @@ struct inf_proc {
 	unsigned logged, dropped;
 };
 
+/* clang-format off */
 #define INF_PROC_INIT { .pid = 0, .out = -1 }
+/* clang-format on */
 
 /*
  * The binary `name` (absolute, or looked up on PATH and then /usr/bin,

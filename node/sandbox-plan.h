@@ -124,7 +124,9 @@ struct sb_argv {
 	char **v;
 	size_t n, alloc;
 };
+/* clang-format off */
 #define SB_ARGV_INIT { .v = NULL, .n = 0, .alloc = 0 }
+/* clang-format on */
 /* Appends copies of the strings up to NULL. */
 void sb_argv_add(struct sb_argv *a, ...) __attribute__((sentinel));
 /* Appends one formatted string. */

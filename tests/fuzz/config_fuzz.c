@@ -24,6 +24,7 @@ struct fcfg {
 
 static const char *const modes[] = { "allow", "sandbox_only", "disabled", NULL };
 
+/* clang-format off */
 static const struct cy_cfg_key keys[] = {
 	{ .path = "version", .type = CY_CFG_INT, .offset = offsetof(struct fcfg, version),
 	  .def = "1", .min = 1, .max = 1 },
@@ -43,6 +44,7 @@ static const struct cy_cfg_key keys[] = {
 	{ .path = "s.secret", .type = CY_CFG_STR, .offset = offsetof(struct fcfg, secret),
 	  .secret = true },
 };
+/* clang-format on */
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

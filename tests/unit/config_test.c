@@ -33,6 +33,7 @@ struct tcfg {
 
 static const char *const modes[] = { "allow", "sandbox_only", "disabled", NULL };
 
+/* clang-format off */
 static const struct cy_cfg_key keys[] = {
 	{ .path = "version", .type = CY_CFG_INT, .offset = offsetof(struct tcfg, version),
 	  .min = 1, .max = 1, .required = true, .help = "config format version" },
@@ -57,6 +58,7 @@ static const struct cy_cfg_key keys[] = {
 	  .env = "T_SECRET", .secret = true },
 	{ .path = "node.name", .type = CY_CFG_STR, .offset = offsetof(struct tcfg, name) },
 };
+/* clang-format on */
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 #define MIN_YAML "version: 1\norchestrator:\n  url: http://o:12082\nnode:\n  id: n1\n"
@@ -278,6 +280,7 @@ struct err_case {
 static void
 test_errors(void)
 {
+	/* clang-format off */
 	static const struct err_case cases[] = {
 		{ .yaml = MIN_YAML "nodes:\n  x: 1\n", .want = "F:6: unknown key 'nodes'" },
 		{ .yaml = MIN_YAML "sandbox:\n  foo:\n    bar: 1\n",
@@ -328,6 +331,7 @@ test_errors(void)
 	  .want = "F:3: 'orchestrator.timeouts.connect' wants a duration between 1s and 1h" },
 		{ .yaml = "version: 1\n\xff\xfe: 2\n" },
 	};
+	/* clang-format on */
 	struct tcfg c;
 	char name[64];
 	size_t i;

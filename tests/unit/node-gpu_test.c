@@ -123,6 +123,7 @@ test_drm(void)
 		"gpu object: present false and no devices when none");
 }
 
+/* clang-format off */
 static const char smi_out[] =
 	"NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6\n"
 	"Tesla K80, 00000000:0A:00.0, [N/A], [N/A], 3.7\r\n"
@@ -133,6 +134,7 @@ static const char smi_out[] =
 	"\n"
 	",,,,\n"
 	"NVIDIA L4, [N/A], 23034, [Not Supported], 8.9";
+/* clang-format on */
 
 #define RTX "{\"vendor\":\"nvidia\",\"model\":\"NVIDIA GeForce RTX 3090\"," \
 	"\"device_id\":\"0000:01:00.0\",\"vram_mb\":24576,\"available_vram_mb\":23800," \

@@ -17,6 +17,7 @@
 static void
 test_parse_url(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *url, *host;
 		unsigned port;
@@ -29,6 +30,7 @@ test_parse_url(void)
 		{ .url = "http://[fe80::1]", .host = "fe80::1", .port = 11434 },
 		{ .url = "http://Ollama.example.COM:65535", .host = "Ollama.example.COM", .port = 65535 },
 	};
+	/* clang-format on */
 	static const char *const bad[] = { "", "https://h:1", "ftp://h", "http://", "http://:80",
 		"http://h:0", "http://h:65536", "http://h:", "http://h:80/api", "http://h:80?x=1",
 		"http://u@h:80", "http://h h", "http://[::1", "http://[zz]:80", "http://-h:80",

@@ -387,6 +387,7 @@ test_build_faults(void)
 	struct sandbox_job job;
 	size_t i;
 
+	/* clang-format off */
 	const struct {
 		char **argv, **devices, **env;
 		const char *job_dir, *rootfs, *want, *name;
@@ -399,6 +400,7 @@ test_build_faults(void)
 		{ .job_dir = missing, .want = gone, .name = "a job directory that is gone" },
 		{ .rootfs = missing, .want = gone_image, .name = "an image directory that is gone" },
 	};
+	/* clang-format on */
 
 	xsnprintf(missing, sizeof(missing), "%s/nonexistent", base);
 	xsnprintf(gone, sizeof(gone), "ERROR: opening the job directory '%s': %s", missing,
@@ -464,6 +466,7 @@ hand_fault(enum sb_op_type t, const char *source, const char *dest, int fd, size
 }
 
 /* Operations added to the valid hand-made plan, and what validation says. */
+/* clang-format off */
 static const struct {
 	enum sb_op_type type;
 	const char *source, *dest;
@@ -508,6 +511,7 @@ static const struct {
 	  .want = "operation 4 (cgroup) needs a controller and a limit > 0",
 	  .name = "a cgroup limit" },
 };
+/* clang-format on */
 
 static void
 test_validate_by_hand(void)

@@ -11,6 +11,7 @@
 #include "sandbox.h"
 #include "tap.h"
 
+/* clang-format off */
 static const struct {
 	struct sb_outcome o;
 	const char *err_before;
@@ -58,6 +59,7 @@ static const struct {
 	  .err = "cynode: the job reached its process limit (32 processes); further forks failed\n",
 	  .name = "the pids limit" },
 };
+/* clang-format on */
 
 static void
 test_finish(void)
