@@ -100,7 +100,7 @@ sl_models(struct chat *ch, int argc, char **argv)
 		printf("%c %-*s", cur && strcmp(cur, id) == 0 ? '*' : ' ', (int)width, id);
 		if (json_is_integer(nodes))
 			printf("  %lld node%s", (long long)json_integer_value(nodes),
-				json_integer_value(nodes) == 1 ? "" : "s");
+			    json_integer_value(nodes) == 1 ? "" : "s");
 		putchar('\n');
 	}
 	if (json_array_size(ids) == 0)
@@ -121,7 +121,7 @@ sl_model(struct chat *ch, int argc, char **argv)
 			printf("model: %s\n", ch->model);
 		else if (ch->answered_by)
 			printf("model: the gateway's default (the last reply came from %s)\n",
-				ch->answered_by);
+			    ch->answered_by);
 		else
 			printf("model: the gateway's default\n");
 		return;
@@ -144,7 +144,7 @@ sl_model(struct chat *ch, int argc, char **argv)
 		json_array_foreach(ids, i, v)
 			cy_buf_addf(&list, "%s%s", i ? ", " : "", json_string_value(v));
 		fail(EXIT_NOT_FOUND, "unknown model '%s'; the models are: %s", argv[1],
-			list.len ? list.buf : "(none)");
+		    list.len ? list.buf : "(none)");
 	}
 	cy_buf_release(&list);
 	json_decref(ids);
@@ -182,7 +182,7 @@ static bool
 dispatchable(const struct cmd *e)
 {
 	return !(e->flags & (CMD_HIDDEN | CMD_NO_SHELL | CMD_NO_CONFIG)) &&
-		strcmp(e->path, "chat") != 0 && !strchr(e->path, ' ');
+	       strcmp(e->path, "chat") != 0 && !strchr(e->path, ' ');
 }
 
 static const struct slash_cmd *
@@ -207,7 +207,7 @@ slash_help(FILE *out)
 		char left[40];
 
 		xsnprintf(left, sizeof(left), "%s%s%s", slash_table[i].name,
-			slash_table[i].args ? " " : "", slash_table[i].args ? slash_table[i].args : "");
+		    slash_table[i].args ? " " : "", slash_table[i].args ? slash_table[i].args : "");
 		fprintf(out, "  %-16s %s\n", left, slash_table[i].help);
 	}
 	fprintf(out, "  %-16s %s\n", "!COMMAND", "run COMMAND with sh -c, its output inline");
@@ -227,10 +227,11 @@ slash_man(FILE *out)
 	size_t i, k = 0;
 
 	fputs(".SH SLASH COMMANDS\n"
-		"In a session, a line starting with\n.B /\nis a command, never sent to the model;\n"
-		"its name may be typed in any case.\n"
-		"A command that fails prints its error and the session goes on.\n"
-		"An unknown one prints\n.IR \"unknown command '/x': /help lists them\" .\n", out);
+	      "In a session, a line starting with\n.B /\nis a command, never sent to the model;\n"
+	      "its name may be typed in any case.\n"
+	      "A command that fails prints its error and the session goes on.\n"
+	      "An unknown one prints\n.IR \"unknown command '/x': /help lists them\" .\n",
+	    out);
 	for (i = 0; slash_table[i].name; i++) {
 		fputs(".TP\n.B \"", out);
 		man_roff(out, slash_table[i].name);
@@ -243,11 +244,12 @@ slash_man(FILE *out)
 		fputs(".\n", out);
 	}
 	fputs(".TP\n.BI ! COMMAND\n"
-		"runs\n.I COMMAND\nwith\n.BR \"sh \\-c\" ,\n"
-		"its output inline; a status other than 0 is shown as\n.RI ( \"exit N\" ).\n"
-		"A line holding only \\fB!\\fR\\& prints a usage hint.\n.PP\n"
-		"Every other command of\n.BR cynork (1)\nruns the same way, through the same\n"
-		"dispatcher as a line of\n.BR \"cynork shell\" :\n", out);
+	      "runs\n.I COMMAND\nwith\n.BR \"sh \\-c\" ,\n"
+	      "its output inline; a status other than 0 is shown as\n.RI ( \"exit N\" ).\n"
+	      "A line holding only \\fB!\\fR\\& prints a usage hint.\n.PP\n"
+	      "Every other command of\n.BR cynork (1)\nruns the same way, through the same\n"
+	      "dispatcher as a line of\n.BR \"cynork shell\" :\n",
+	    out);
 	for (i = 0; i < cmd_table_len; i++)
 		if (dispatchable(cmd_table[i]) && !slash_find(cmd_table[i]->path))
 			k = i + 1;
@@ -258,7 +260,8 @@ slash_man(FILE *out)
 			fputs(i + 1 == k ? " .\n" : " ,\n", out);
 		}
 	fputs("Tab completes the command names, their words as in the shell, and the model\n"
-		"ids after\n.BR /model .\n", out);
+	      "ids after\n.BR /model .\n",
+	    out);
 }
 
 void

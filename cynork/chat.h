@@ -15,9 +15,9 @@
 
 /* How a reply reaches standard output. */
 enum reply_mode {
-	REPLY_RAW,		/* not a terminal: the bytes as they come */
-	REPLY_PLAIN,		/* a terminal, --plain: text with controls made visible */
-	REPLY_MARKDOWN,		/* a terminal: rendered line by line */
+	REPLY_RAW,      /* not a terminal: the bytes as they come */
+	REPLY_PLAIN,    /* a terminal, --plain: text with controls made visible */
+	REPLY_MARKDOWN, /* a terminal: rendered line by line */
 };
 
 /*
@@ -27,12 +27,12 @@ enum reply_mode {
  */
 struct reply_out {
 	enum reply_mode mode;
-	bool redraw;		/* the terminal can move the cursor up and clear */
+	bool redraw; /* the terminal can move the cursor up and clear */
 	struct md md;
-	struct cy_buf line;	/* Markdown: the partial line; else held bytes (a cut UTF-8 char) */
-	size_t shown;		/* bytes of line already shown raw */
-	size_t cols;		/* display columns they take */
-	bool ended_line;	/* the last byte written was a newline (or nothing was) */
+	struct cy_buf line; /* Markdown: the partial line; else held bytes (a cut UTF-8 char) */
+	size_t shown;       /* bytes of line already shown raw */
+	size_t cols;        /* display columns they take */
+	bool ended_line;    /* the last byte written was a newline (or nothing was) */
 };
 
 void reply_begin(struct reply_out *o, enum reply_mode mode, bool color, bool ascii, bool redraw);
@@ -44,10 +44,10 @@ void reply_release(struct reply_out *o);
 /* One chat session (one-shot or interactive). */
 struct chat {
 	struct ctx *c;
-	char *model;		/* sent as "model"; NULL: the gateway's default */
-	char *answered_by;	/* the model named by the last reply */
-	const char *project;	/* OpenAI-Project header, or NULL */
-	json_t *messages;	/* the conversation so far */
+	char *model;         /* sent as "model"; NULL: the gateway's default */
+	char *answered_by;   /* the model named by the last reply */
+	const char *project; /* OpenAI-Project header, or NULL */
+	json_t *messages;    /* the conversation so far */
 	bool stream;
 	enum reply_mode mode;
 	bool color, ascii, redraw;
@@ -71,8 +71,8 @@ void bang_run(const char *line);
 enum comp_dir slash_complete(void *arg, const char *upto, json_t *cands);
 /* The slash commands and their help, for /help and the man page. */
 struct slash_cmd {
-	const char *name;	/* "/model" */
-	const char *args;	/* "[ID]", or NULL */
+	const char *name; /* "/model" */
+	const char *args; /* "[ID]", or NULL */
 	const char *help;
 	void (*fn)(struct chat *ch, int argc, char **argv);
 };

@@ -31,8 +31,8 @@ url_escape(const char *s)
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-			ch == '-' || ch == '_' || ch == '.' || ch == '~')
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~')
 			cy_buf_addch(&b, ch);
 		else
 			cy_buf_addf(&b, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
@@ -84,7 +84,7 @@ error_message(const struct cy_httpc_resp *r, char **code)
 	json_decref(j);
 	/* A proxy's plain-text answer: its first line, when short and printable. */
 	if (!out && !is_json && r->body.len > 0 && r->body.len <= 512 &&
-		strncmp(r->content_type, "text/plain", 10) == 0) {
+	    strncmp(r->content_type, "text/plain", 10) == 0) {
 		size_t n = strcspn(r->body.buf, "\r\n"), i;
 
 		for (i = 0; i < n; i++)
@@ -104,12 +104,13 @@ report_http_error(const struct cy_httpc_resp *r)
 	int rc = exit_for_status(r->status);
 
 	fail(rc, "%s (HTTP %ld)%s", msg ? msg : "request failed", r->status,
-		r->status == 401 ? "; run 'cynork login' or set CYNORK_TOKEN" :
-		r->status == 403 && !(msg && strstr(msg, "does not allow")) ?
-		"; your role or token scope does not allow this" :
-		code && strcmp(code, "model_not_found") == 0 ?
-		"; 'cynork models list' shows the models" :
-		r->status >= 500 ? "; the gateway failed: retry later or ask its operator" : "");
+	    r->status == 401 ? "; run 'cynork login' or set CYNORK_TOKEN" :
+	    r->status == 403 && !(msg && strstr(msg, "does not allow")) ?
+			       "; your role or token scope does not allow this" :
+	    code && strcmp(code, "model_not_found") == 0 ?
+			       "; 'cynork models list' shows the models" :
+	    r->status >= 500 ? "; the gateway failed: retry later or ask its operator" :
+			       "");
 	free(msg);
 	free(code);
 	return rc;
@@ -134,8 +135,8 @@ refresh_session(struct ctx *c)
 	body = json_dumps(req, JSON_COMPACT);
 	o.user_agent = "cynork/" CYNODE_VERSION;
 	if (cy_httpc_request("POST", url, body, strlen(body), &o, &r, &err) == 0 &&
-		r.status == 200 && (j = cy_json_parse(r.body.buf, r.body.len, true, NULL)) &&
-		(at = cy_json_str(j, "access_token")) && (rt = cy_json_str(j, "refresh_token"))) {
+	    r.status == 200 && (j = cy_json_parse(r.body.buf, r.body.len, true, NULL)) &&
+	    (at = cy_json_str(j, "access_token")) && (rt = cy_json_str(j, "refresh_token"))) {
 		free(c->cfg.token);
 		free(c->cfg.refresh_token);
 		c->cfg.token = xstrdup(at);
@@ -158,7 +159,7 @@ refresh_session(struct ctx *c)
  */
 static bool
 retry_status(struct ctx *c, const struct cy_httpc_resp *r, bool auth, bool *refreshed,
-	bool *retried)
+    bool *retried)
 {
 	if (r->status == 401 && auth && !*refreshed && refresh_session(c) == 0) {
 		*refreshed = true;
@@ -177,16 +178,18 @@ api_transport_fail(struct ctx *c, const struct cy_error *err)
 {
 	if (err->code == EINTR)
 		return fail(EXIT_INTERRUPTED, "interrupted");
-	return fail(EXIT_GATEWAY, "cannot reach the gateway at %s: %s; check that cynode-server runs there (gateway_url, CYNORK_GATEWAY_URL)",
-		c->gateway, err->msg);
+	return fail(EXIT_GATEWAY,
+	    "cannot reach the gateway at %s: %s; check that cynode-server runs there (gateway_url, CYNORK_GATEWAY_URL)",
+	    c->gateway, err->msg);
 }
 
 int
 api_call_h(struct ctx *c, const char *method, const char *path, json_t *body, bool auth,
-	const char *const *headers, long timeout_ms, json_t **out, long *status)
+    const char *const *headers, long timeout_ms, json_t **out, long *status)
 {
 	struct cy_httpc_opts o = { .timeout_ms = timeout_ms ? timeout_ms : 30000,
-		.max_response = RESPONSE_MAX, .user_agent = "cynork/" CYNODE_VERSION,
+		.max_response = RESPONSE_MAX,
+		.user_agent = "cynork/" CYNODE_VERSION,
 		.headers = headers };
 	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
 	struct cy_error err = CY_ERROR_INIT;
@@ -231,8 +234,7 @@ out:
 }
 
 int
-api_call(struct ctx *c, const char *method, const char *path, json_t *body, bool auth,
-	json_t **out)
+api_call(struct ctx *c, const char *method, const char *path, json_t *body, bool auth, json_t **out)
 {
 	return api_call_h(c, method, path, body, auth, NULL, 0, out, NULL);
 }
@@ -251,8 +253,10 @@ stream_data(void *arg, const struct cy_httpc_resp *r, const char *data, size_t l
 
 	if (r->status < 200 || r->status >= 300) {
 		if (x->errbody.len < STREAM_ERROR_MAX)
-			cy_buf_add(&x->errbody, data, len < STREAM_ERROR_MAX - x->errbody.len ?
-				len : STREAM_ERROR_MAX - x->errbody.len);
+			cy_buf_add(&x->errbody, data,
+			    len < STREAM_ERROR_MAX - x->errbody.len ?
+				len :
+				STREAM_ERROR_MAX - x->errbody.len);
 		return 0;
 	}
 	if (!s->started) {
@@ -264,13 +268,15 @@ stream_data(void *arg, const struct cy_httpc_resp *r, const char *data, size_t l
 }
 
 int
-api_stream(struct ctx *c, const char *method, const char *path, json_t *body,
-	struct api_stream *s)
+api_stream(struct ctx *c, const char *method, const char *path, json_t *body, struct api_stream *s)
 {
 	struct cy_httpc_opts o = { .timeout_ms = s->timeout_ms ? s->timeout_ms : -1,
-		.max_response = RESPONSE_MAX, .user_agent = "cynork/" CYNODE_VERSION,
-		.headers = s->headers, .idle_timeout_s = s->idle_timeout_s,
-		.abort_flag = s->abort_flag, .on_data = stream_data };
+		.max_response = RESPONSE_MAX,
+		.user_agent = "cynork/" CYNODE_VERSION,
+		.headers = s->headers,
+		.idle_timeout_s = s->idle_timeout_s,
+		.abort_flag = s->abort_flag,
+		.on_data = stream_data };
 	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
 	struct stream_xfer x = { .s = s, .errbody = CY_BUF_INIT };
 	char *url = xasprintf("%s%s", c->gateway, path);

@@ -46,8 +46,8 @@ audit_list_check(const struct parsed *p)
 			continue;
 		if (!(w = when(opt_get(p, k[i]))))
 			return fail(EXIT_USAGE,
-				"invalid time '%s' for --%s: want RFC 3339 (2026-01-02T15:04:05Z) or a duration ago (1h)",
-				opt_get(p, k[i]), k[i]);
+			    "invalid time '%s' for --%s: want RFC 3339 (2026-01-02T15:04:05Z) or a duration ago (1h)",
+			    opt_get(p, k[i]), k[i]);
 		free(w);
 	}
 	return 0;
@@ -109,8 +109,9 @@ audit_list(struct ctx *c, const struct parsed *p)
 			continue;
 		}
 		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", out_dash(e, "event_id"), out_dash(e, "ts"),
-			out_dash(e, "source"), out_dash(e, "actor"), out_dash(e, "action"), out_dash(e, "target"),
-			json_is_true(json_object_get(e, "success")) ? "ok" : "failed");
+		    out_dash(e, "source"), out_dash(e, "actor"), out_dash(e, "action"),
+		    out_dash(e, "target"),
+		    json_is_true(json_object_get(e, "success")) ? "ok" : "failed");
 	}
 	if (cy_json_str(res, "next_cursor"))
 		note(c, "more: --cursor %s", cy_json_str(res, "next_cursor"));
@@ -147,5 +148,6 @@ const struct cmd cmd_audit_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.check = audit_list_check,
 	.exec = audit_list,
-	.doc = "Admin actions (source admin: user.create, user.disable, token.create, token.revoke, node and config actions, ...) and auth events (source auth: login_success, login_failure with its reason, refresh_success, refresh_failure, logout, session_revoked, user_created, user_disabled, user_reenabled, password_changed, password_reset) as a TAB-separated table: EVENT_ID, TS, SOURCE, ACTOR, ACTION, TARGET, RESULT. -o json prints events (with ip_address and details) and next_cursor; in table mode the next cursor is printed to standard error.",
+	.doc =
+	    "Admin actions (source admin: user.create, user.disable, token.create, token.revoke, node and config actions, ...) and auth events (source auth: login_success, login_failure with its reason, refresh_success, refresh_failure, logout, session_revoked, user_created, user_disabled, user_reenabled, password_changed, password_reset) as a TAB-separated table: EVENT_ID, TS, SOURCE, ACTOR, ACTION, TARGET, RESULT. -o json prints events (with ip_address and details) and next_cursor; in table mode the next cursor is printed to standard error.",
 };

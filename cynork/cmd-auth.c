@@ -99,7 +99,8 @@ auth_login(struct ctx *c, const struct parsed *p)
 
 	if (!c->cfg.path) {
 		free(user);
-		return fail(EXIT_USAGE, "no config file to store the session: HOME is not set; use --config PATH");
+		return fail(EXIT_USAGE,
+		    "no config file to store the session: HOME is not set; use --config PATH");
 	}
 	if (!user && !(user = prompt("User: ", false)))
 		return fail(EXIT_USAGE, "no user name given");
@@ -155,7 +156,8 @@ auth_logout(struct ctx *c, const struct parsed *p)
 
 		c->token = c->cfg.token;
 		if (api_call(c, "POST", "/v1/auth/logout", req, true, NULL) != 0)
-			note(c, "note: the server session could not be ended; the local tokens are removed anyway");
+			note(c,
+			    "note: the server session could not be ended; the local tokens are removed anyway");
 		c->token = saved;
 		json_decref(req);
 	}
@@ -182,7 +184,7 @@ auth_whoami(struct ctx *c, const struct parsed *p)
 		return rc;
 	if (out_json(c)) {
 		print_json(json_pack("{s:s?, s:s?}", "id", cy_json_str(res, "id"), "user",
-			cy_json_str(res, "handle")));
+		    cy_json_str(res, "handle")));
 	} else if (out_name(c)) {
 		printf("%s\n", cy_json_str(res, "handle") ? cy_json_str(res, "handle") : "");
 	} else {
@@ -246,7 +248,8 @@ const struct cmd cmd_auth_login = {
 	.opts = login_opts,
 	.check = auth_login_check,
 	.exec = auth_login,
-	.doc = "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 3.",
+	.doc =
+	    "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 3.",
 };
 const struct cmd cmd_login = {
 	.path = "login",
@@ -254,37 +257,43 @@ const struct cmd cmd_login = {
 	.opts = login_opts,
 	.check = auth_login_check,
 	.exec = auth_login,
-	.doc = "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 3.",
+	.doc =
+	    "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 3.",
 };
 const struct cmd cmd_auth_logout = {
 	.path = "auth logout",
 	.summary = "end the session and forget the stored tokens",
 	.exec = auth_logout,
-	.doc = "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true.",
+	.doc =
+	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true.",
 };
 const struct cmd cmd_logout = {
 	.path = "logout",
 	.summary = "end the session (= auth logout)",
 	.exec = auth_logout,
-	.doc = "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true.",
+	.doc =
+	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true.",
 };
 const struct cmd cmd_auth_whoami = {
 	.path = "auth whoami",
 	.summary = "show the logged-in user",
 	.flags = CMD_NEEDS_AUTH,
 	.exec = auth_whoami,
-	.doc = "Shows the logged-in user: id=ID user=HANDLE (-o json: {\"id\", \"user\"}). Exits 3 when not logged in.",
+	.doc =
+	    "Shows the logged-in user: id=ID user=HANDLE (-o json: {\"id\", \"user\"}). Exits 3 when not logged in.",
 };
 const struct cmd cmd_whoami = {
 	.path = "whoami",
 	.summary = "show the logged-in user (= auth whoami)",
 	.flags = CMD_NEEDS_AUTH,
 	.exec = auth_whoami,
-	.doc = "Shows the logged-in user: id=ID user=HANDLE (-o json: {\"id\", \"user\"}). Exits 3 when not logged in.",
+	.doc =
+	    "Shows the logged-in user: id=ID user=HANDLE (-o json: {\"id\", \"user\"}). Exits 3 when not logged in.",
 };
 const struct cmd cmd_auth_refresh = {
 	.path = "auth refresh",
 	.summary = "renew the session with the stored refresh token",
 	.exec = auth_refresh,
-	.doc = "Renews the session with the stored refresh token and stores the new pair (the old refresh token stops working). Prints refreshed=true; exits 3 when no refresh token is stored. Commands also refresh by themselves once when the gateway answers 401 and a refresh token is held.",
+	.doc =
+	    "Renews the session with the stored refresh token and stores the new pair (the old refresh token stops working). Prints refreshed=true; exits 3 when no refresh token is stored. Commands also refresh by themselves once when the gateway answers 401 and a refresh token is held.",
 };

@@ -30,11 +30,11 @@
 #include "sse.h"
 #include "banned.h"
 
-#define INPUT_MAX (1024 * 1024)		/* one message */
-#define EVENT_MAX (1024 * 1024)		/* one server-sent event */
-#define BODY_MAX (16 * 1024 * 1024)	/* a whole reply */
-#define REPLY_TIMEOUT_MS (10L * 60 * 1000)	/* a reply not streamed */
-#define STREAM_IDLE_S 300		/* a streamed reply that stays silent */
+#define INPUT_MAX (1024 * 1024)            /* one message */
+#define EVENT_MAX (1024 * 1024)            /* one server-sent event */
+#define BODY_MAX (16 * 1024 * 1024)        /* a whole reply */
+#define REPLY_TIMEOUT_MS (10L * 60 * 1000) /* a reply not streamed */
+#define STREAM_IDLE_S 300                  /* a streamed reply that stays silent */
 
 /* The message read from standard input by chat_check (before the login check). */
 static struct cy_buf stdin_msg = CY_BUF_INIT;
@@ -61,7 +61,7 @@ chat_check(const struct parsed *p)
 	stdin_read = false;
 	if (opt_get(p, "project-id") && !cy_uuid_valid(opt_get(p, "project-id")))
 		return fail(EXIT_USAGE, "invalid value '%s' for --project-id: want a UUID",
-			opt_get(p, "project-id"));
+		    opt_get(p, "project-id"));
 	if (m)
 		return text_check("the message (-m)", m, strlen(m));
 	if (isatty(STDIN_FILENO))
@@ -69,11 +69,13 @@ chat_check(const struct parsed *p)
 	cy_buf_reset(&stdin_msg);
 	if (cy_buf_read_fd(&stdin_msg, STDIN_FILENO, INPUT_MAX) < 0)
 		return errno == EFBIG ?
-			fail(EXIT_USAGE, "standard input holds more than %d bytes; a message is at most that", INPUT_MAX) :
-			fail(EXIT_USAGE, "cannot read standard input: %s", strerror(errno));
+			   fail(EXIT_USAGE,
+			       "standard input holds more than %d bytes; a message is at most that",
+			       INPUT_MAX) :
+			   fail(EXIT_USAGE, "cannot read standard input: %s", strerror(errno));
 	stdin_read = true;
 	while (stdin_msg.len && (stdin_msg.buf[stdin_msg.len - 1] == '\n' ||
-		stdin_msg.buf[stdin_msg.len - 1] == '\r'))
+				    stdin_msg.buf[stdin_msg.len - 1] == '\r'))
 		cy_buf_setlen(&stdin_msg, stdin_msg.len - 1);
 	return text_check("the message on standard input", stdin_msg.buf, stdin_msg.len);
 }
@@ -84,11 +86,11 @@ struct stream {
 	struct api_stream as;
 	struct reply_out out;
 	struct cy_sse sse;
-	struct cy_buf text;	/* the reply so far */
-	struct cy_buf body;	/* the whole body, when it came as JSON after all */
+	struct cy_buf text; /* the reply so far */
+	struct cy_buf body; /* the whole body, when it came as JSON after all */
 	bool decided, is_sse, done, malformed;
-	char *error;		/* an error event's message */
-	char *finish;		/* finish_reason */
+	char *error;  /* an error event's message */
+	char *finish; /* finish_reason */
 };
 
 static void
@@ -131,7 +133,8 @@ on_event(void *arg, const char *event, const char *data, size_t len)
 	}
 	if ((err = json_object_get(j, "error")) != NULL || strcmp(event, "error") == 0) {
 		const char *m = json_is_object(err) ? cy_json_str(err, "message") :
-			err ? json_string_value(err) : cy_json_str(j, "message");
+				err                 ? json_string_value(err) :
+						      cy_json_str(j, "message");
 
 		st->error = xstrdup(m && *m ? m : "an error event");
 		json_decref(j);
@@ -186,7 +189,8 @@ print_completion(struct chat *ch, json_t *res, struct stream *st)
 	const char *fr = cy_json_str(choice, "finish_reason");
 
 	if (!json_is_string(content) && !json_is_null(content))
-		return fail(EXIT_GATEWAY, "malformed response from the gateway: no choices[0].message.content");
+		return fail(EXIT_GATEWAY,
+		    "malformed response from the gateway: no choices[0].message.content");
 	note_model(ch, res);
 	if (json_is_string(content)) {
 		reply_add(&st->out, json_string_value(content), json_string_length(content));
@@ -216,17 +220,19 @@ turn_stream(struct chat *ch, json_t *req, struct stream *st)
 	if (rc < 0) {
 		reply_end(&st->out);
 		if (st->as.err.code == EINTR && ch->interactive) {
-			fprintf(stderr, "cynork: reply canceled; it is not kept in the conversation\n");
+			fprintf(stderr,
+			    "cynork: reply canceled; it is not kept in the conversation\n");
 			return EXIT_INTERRUPTED;
 		}
 		if (st->as.err.code == EINTR)
 			return fail(EXIT_INTERRUPTED, "interrupted");
 		if (st->error)
 			return fail(EXIT_GATEWAY, "the reply was cut off: %s%s%s",
-				st->decided && !st->is_sse ? "" : "the gateway reported '", st->error,
-				st->decided && !st->is_sse ? "" : "'");
+			    st->decided && !st->is_sse ? "" : "the gateway reported '", st->error,
+			    st->decided && !st->is_sse ? "" : "'");
 		if (st->malformed)
-			return fail(EXIT_GATEWAY, "the reply was cut off: a malformed event in the stream");
+			return fail(EXIT_GATEWAY,
+			    "the reply was cut off: a malformed event in the stream");
 		if (st->as.started)
 			return fail(EXIT_GATEWAY, "the reply was cut off: %s", st->as.err.msg);
 		return api_transport_fail(ch->c, &st->as.err);
@@ -235,15 +241,16 @@ turn_stream(struct chat *ch, json_t *req, struct stream *st)
 		/* The gateway answered with one JSON object after all. */
 		res = cy_json_parse(st->body.buf, st->body.len, true, NULL);
 		rc = res ? print_completion(ch, res, st) :
-			fail(EXIT_GATEWAY, "malformed response from the gateway (%s)",
-			st->as.content_type[0] ? st->as.content_type : "no content type");
+			   fail(EXIT_GATEWAY, "malformed response from the gateway (%s)",
+			       st->as.content_type[0] ? st->as.content_type : "no content type");
 		json_decref(res);
 		reply_end(&st->out);
 		return rc;
 	}
 	reply_end(&st->out);
 	if (!st->done)
-		return fail(EXIT_GATEWAY, "the reply was cut off: the stream ended before its end mark ([DONE])");
+		return fail(EXIT_GATEWAY,
+		    "the reply was cut off: the stream ended before its end mark ([DONE])");
 	return 0;
 }
 
@@ -254,10 +261,11 @@ turn_whole(struct chat *ch, json_t *req, const char *const *hdrs, struct stream 
 	json_t *res = NULL;
 	int rc;
 
-	rc = api_call_h(ch->c, "POST", "/v1/chat/completions", req, true, hdrs,
-		REPLY_TIMEOUT_MS, &res, &st->as.status);
+	rc = api_call_h(ch->c, "POST", "/v1/chat/completions", req, true, hdrs, REPLY_TIMEOUT_MS,
+	    &res, &st->as.status);
 	if (rc == 0 && !json_is_object(res))
-		rc = fail(EXIT_GATEWAY, "malformed response from the gateway: not a completion object");
+		rc = fail(EXIT_GATEWAY,
+		    "malformed response from the gateway: not a completion object");
 	if (rc == 0 && out_json(ch->c)) {
 		note_model(ch, res);
 		print_json(json_incref(res));
@@ -285,8 +293,8 @@ chat_turn(struct chat *ch, const char *text)
 	cy_buf_init(&st.body, 0);
 	cy_sse_init(&st.sse, EVENT_MAX, on_event, &st);
 	reply_begin(&st.out, ch->mode, ch->color, ch->ascii, ch->redraw);
-	json_array_append_new(ch->messages, json_pack("{s:s, s:s}", "role", "user",
-		"content", text));
+	json_array_append_new(ch->messages,
+	    json_pack("{s:s, s:s}", "role", "user", "content", text));
 	req = json_pack("{s:O, s:b}", "messages", ch->messages, "stream", ch->stream);
 	if (ch->model)
 		json_object_set_new(req, "model", json_string(ch->model));
@@ -297,12 +305,13 @@ chat_turn(struct chat *ch, const char *text)
 	cynork_interrupted = 0;
 	rc = ch->stream ? turn_stream(ch, req, &st) : turn_whole(ch, req, hdrs, &st);
 	if (rc == EXIT_VALIDATION && st.as.status == 413 && ch->interactive)
-		note(ch->c, "cynork: the conversation is too large for the gateway; /clear starts a new one");
+		note(ch->c,
+		    "cynork: the conversation is too large for the gateway; /clear starts a new one");
 	if (rc == 0 && st.finish && strcmp(st.finish, "length") == 0)
 		note(ch->c, "cynork: the reply stopped at the model's token limit");
 	if (rc == 0) {
 		json_array_append_new(ch->messages, json_pack("{s:s, s:s%}", "role", "assistant",
-			"content", st.text.buf, st.text.len));
+							"content", st.text.buf, st.text.len));
 	} else {
 		/* A turn without its whole reply is not part of the conversation. */
 		json_array_remove(ch->messages, json_array_size(ch->messages) - 1);
@@ -323,8 +332,9 @@ chat_turn(struct chat *ch, const char *text)
 static char *
 chat_prompt(const struct chat *ch)
 {
-	return xasprintf("chat %s> ", ch->model ? ch->model :
-		ch->answered_by ? ch->answered_by : "default");
+	return xasprintf("chat %s> ", ch->model       ? ch->model :
+				      ch->answered_by ? ch->answered_by :
+							"default");
 }
 
 static int
@@ -342,8 +352,9 @@ chat_interactive(struct chat *ch)
 	/* The shell's history (when started from it) is set aside, then put back. */
 	le_hist_stash(&hist);
 	le_begin(slash_complete, ch, &saved);
-	note(ch->c, "cynork chat with %s: type a message; /help lists the commands, !CMD runs a shell command, /exit or Ctrl-D ends",
-		ch->model ? ch->model : "the gateway's default model");
+	note(ch->c,
+	    "cynork chat with %s: type a message; /help lists the commands, !CMD runs a shell command, /exit or Ctrl-D ends",
+	    ch->model ? ch->model : "the gateway's default model");
 	while (!ch->quit) {
 		prompt = chat_prompt(ch);
 		line = le_readline(prompt, &ev);
@@ -407,7 +418,8 @@ chat_exec(struct ctx *c, const struct parsed *p)
 			le_sigint_install();
 		rc = chat_turn(&ch, opt_get(p, "message") ? opt_get(p, "message") : stdin_msg.buf);
 	} else if (out_json(c)) {
-		rc = fail(EXIT_USAGE, "-o json needs one message: -m TEXT or the message on standard input");
+		rc = fail(EXIT_USAGE,
+		    "-o json needs one message: -m TEXT or the message on standard input");
 	} else {
 		rc = chat_interactive(&ch);
 	}
@@ -442,11 +454,12 @@ const struct cmd cmd_chat = {
 	.flags = CMD_NEEDS_AUTH | CMD_OWN_PAGE,
 	.check = chat_check,
 	.exec = chat_exec,
-	.doc = "Talks to a model through the gateway's OpenAI-compatible POST /v1/chat/completions. "
-		"With -m TEXT, or when standard input is not a terminal (its whole content, at most "
-		"1 MiB, is the message), chat sends one message, prints the reply on standard output "
-		"and exits; -o json prints the completion object instead. Otherwise it starts an "
-		"interactive session: the conversation is kept in memory and sent with every message, "
-		"so the model sees what was said before. See cynork-chat(1) for the slash commands, "
-		"Markdown rendering and exit status.",
+	.doc =
+	    "Talks to a model through the gateway's OpenAI-compatible POST /v1/chat/completions. "
+	    "With -m TEXT, or when standard input is not a terminal (its whole content, at most "
+	    "1 MiB, is the message), chat sends one message, prints the reply on standard output "
+	    "and exits; -o json prints the completion object instead. Otherwise it starts an "
+	    "interactive session: the conversation is kept in memory and sent with every message, "
+	    "so the model sees what was said before. See cynork-chat(1) for the slash commands, "
+	    "Markdown rendering and exit status.",
 };

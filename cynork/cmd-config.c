@@ -34,15 +34,17 @@ config_read_doc(const char *path, json_t **doc)
 	if ((rc = read_input("file", path, DOC_MAX, &text)) != 0)
 		return rc;
 	rc = cy_yaml_to_json(strcmp(path, "-") ? path : "(stdin)", text.buf ? text.buf : "",
-		text.len, doc, &err);
+	    text.len, doc, &err);
 	cy_buf_release(&text);
 	if (rc < 0)
 		return fail(EXIT_USAGE, "--file: %s", err.msg);
 	if (!json_is_object(*doc)) {
 		json_decref(*doc);
 		*doc = NULL;
-		return fail(EXIT_USAGE, "--file '%s': the document must be a mapping of policy, "
-			"constraints and inference_backend", path);
+		return fail(EXIT_USAGE,
+		    "--file '%s': the document must be a mapping of policy, "
+		    "constraints and inference_backend",
+		    path);
 	}
 	return 0;
 }
@@ -89,7 +91,7 @@ config_wait(struct ctx *c, json_t *targets, const char *version, long long timeo
 		if (config_acked(st, targets, version, &failed)) {
 			json_array_foreach(failed, i, n)
 				fprintf(stderr, "cynork: node %s refused config %s: %s\n",
-					out_dash(n, "node_slug"), version, out_dash(n, "ack_error"));
+				    out_dash(n, "node_slug"), version, out_dash(n, "ack_error"));
 			rc = json_array_size(failed) ? EXIT_VALIDATION : EXIT_OK;
 			json_decref(failed);
 			json_decref(st);
@@ -98,8 +100,10 @@ config_wait(struct ctx *c, json_t *targets, const char *version, long long timeo
 		json_decref(failed);
 		json_decref(st);
 		if (deadline && cy_mono_ms() >= deadline)
-			return fail(EXIT_TIMEOUT, "not every node acknowledged %s within %llds "
-				"(--timeout); see cynork config status", version, timeout_s);
+			return fail(EXIT_TIMEOUT,
+			    "not every node acknowledged %s within %llds "
+			    "(--timeout); see cynork config status",
+			    version, timeout_s);
 		usleep(STATUS_POLL_MS * 1000);
 	}
 }
@@ -107,8 +111,10 @@ config_wait(struct ctx *c, json_t *targets, const char *version, long long timeo
 static int
 node_invalid(const char *slug)
 {
-	return fail(EXIT_USAGE, "invalid value '%s' for --node: want a node slug "
-		"(1-63 characters of a-z, 0-9 and '-')", slug);
+	return fail(EXIT_USAGE,
+	    "invalid value '%s' for --node: want a node slug "
+	    "(1-63 characters of a-z, 0-9 and '-')",
+	    slug);
 }
 
 static int
@@ -165,8 +171,8 @@ config_push(struct ctx *c, const struct parsed *p)
 	if (opt_set(p, "wait") || opt_get(p, "timeout")) {
 		if (opt_get(p, "timeout"))
 			cy_duration_parse(opt_get(p, "timeout"), &timeout);
-		rc = config_wait(c, json_object_get(res, "nodes"),
-			out_dash(res, "config_version"), timeout);
+		rc = config_wait(c, json_object_get(res, "nodes"), out_dash(res, "config_version"),
+		    timeout);
 		if (rc && rc != EXIT_VALIDATION) {
 			json_decref(res);
 			return rc;
@@ -218,12 +224,13 @@ config_get(struct ctx *c, const struct parsed *p)
 	}
 	if (json_is_null(json_object_get(res, "document"))) {
 		printf("# node %s runs on the built-in defaults (no document pushed)\n",
-			out_dash(res, "node_slug"));
+		    out_dash(res, "node_slug"));
 	} else {
 		printf("# config_version %s, pushed %s by %s%s\n", out_dash(res, "config_version"),
-			out_dash(res, "created_at"), out_dash(res, "created_by"),
-			json_is_true(json_object_get(res, "all")) ? " to all nodes" : "");
-		text = json_dumps(json_object_get(res, "document"), JSON_INDENT(2) | JSON_SORT_KEYS);
+		    out_dash(res, "created_at"), out_dash(res, "created_by"),
+		    json_is_true(json_object_get(res, "all")) ? " to all nodes" : "");
+		text =
+		    json_dumps(json_object_get(res, "document"), JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("%s\n", text);
 		free(text);
 	}
@@ -253,9 +260,9 @@ config_status(struct ctx *c, const struct parsed *p)
 			printf("%s\n", out_dash(n, "node_slug"));
 		else
 			printf("%s\t%s\t%s\t%s\t%s\t%s\n", out_dash(n, "node_slug"),
-				out_dash(n, "state"), out_dash(n, "desired_version"),
-				out_dash(n, "applied_version"), out_dash(n, "ack_at"),
-				out_dash(n, "ack_error"));
+			    out_dash(n, "state"), out_dash(n, "desired_version"),
+			    out_dash(n, "applied_version"), out_dash(n, "ack_at"),
+			    out_dash(n, "ack_error"));
 	}
 	json_decref(res);
 	return 0;
@@ -297,7 +304,8 @@ const struct cmd cmd_config_push = {
 	.flags = CMD_NEEDS_AUTH,
 	.check = config_push_check,
 	.exec = config_push,
-	.doc = "Admin only. Reads a node configuration document from -f FILE (YAML or JSON; - reads standard input): a mapping of policy (sandbox: allowed_images, default_network_policy restricted|none|allowlist, allowed_egress_domains, allow_privileged, allow_host_network, allow_device_mounts; updates), constraints (max_request_bytes, max_job_timeout_seconds, max_concurrency) and inference_backend (enabled, image, images.cpu|cuda|rocm, port), plus notes. The server checks it (unknown keys and bad values exit 6 before any node sees it) and stores it under a new config_version (a ULID, greater than every earlier one) for each --node SLUG, or with --all for every node and as the default of nodes registered later. An unknown slug exits 4 and pushes nothing.\n\nThe nodes learn of the new version from their next heartbeat, fetch it, check it against their own node.yaml (which may be stricter, never looser) and acknowledge applied or failed with the reason; a node refuses a version older than the one it applied. Prints config_version=V all=BOOL nodes=a,b (-o name: the version). --dry-run checks the document and the targets and stores nothing.\n\nWith --wait (or --timeout DUR), waits until every targeted node has acknowledged the version: exit 0 when all applied it, 6 when a node refused it (its reason on stderr), 124 when the wait ran out.",
+	.doc =
+	    "Admin only. Reads a node configuration document from -f FILE (YAML or JSON; - reads standard input): a mapping of policy (sandbox: allowed_images, default_network_policy restricted|none|allowlist, allowed_egress_domains, allow_privileged, allow_host_network, allow_device_mounts; updates), constraints (max_request_bytes, max_job_timeout_seconds, max_concurrency) and inference_backend (enabled, image, images.cpu|cuda|rocm, port), plus notes. The server checks it (unknown keys and bad values exit 6 before any node sees it) and stores it under a new config_version (a ULID, greater than every earlier one) for each --node SLUG, or with --all for every node and as the default of nodes registered later. An unknown slug exits 4 and pushes nothing.\n\nThe nodes learn of the new version from their next heartbeat, fetch it, check it against their own node.yaml (which may be stricter, never looser) and acknowledge applied or failed with the reason; a node refuses a version older than the one it applied. Prints config_version=V all=BOOL nodes=a,b (-o name: the version). --dry-run checks the document and the targets and stores nothing.\n\nWith --wait (or --timeout DUR), waits until every targeted node has acknowledged the version: exit 0 when all applied it, 6 when a node refused it (its reason on stderr), 124 when the wait ran out.",
 };
 
 const struct cmd cmd_config_get = {
@@ -307,7 +315,8 @@ const struct cmd cmd_config_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.check = config_get_check,
 	.exec = config_get,
-	.doc = "Shows the document node --node SLUG must apply (or that it runs on the built-in defaults), or without --node the latest document pushed with --all. Table output is a comment line with the version, time and author, then the document as indented JSON; -o json prints node_slug, desired_version, config_version, document, all, created_at and created_by.",
+	.doc =
+	    "Shows the document node --node SLUG must apply (or that it runs on the built-in defaults), or without --node the latest document pushed with --all. Table output is a comment line with the version, time and author, then the document as indented JSON; -o json prints node_slug, desired_version, config_version, document, all, created_at and created_by.",
 };
 
 const struct cmd cmd_config_status = {
@@ -316,5 +325,6 @@ const struct cmd cmd_config_status = {
 	.opts = status_opts,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = config_status,
-	.doc = "Lists every node with the state of its configuration: pending (the node has not acknowledged the desired version yet), applied or failed; the desired and applied versions (a refused push leaves the earlier version applied), the time of the last acknowledgement and its error.",
+	.doc =
+	    "Lists every node with the state of its configuration: pending (the node has not acknowledged the desired version yet), applied or failed; the desired and applied versions (a refused push leaves the earlier version applied), the time of the last acknowledgement and its error.",
 };

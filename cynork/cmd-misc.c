@@ -19,7 +19,7 @@ misc_version(struct ctx *c, const struct parsed *p)
 
 	if (out_json(c))
 		return print_json(json_pack("{s:s, s:s}", "version", CYNODE_VERSION, "api_version",
-			CYNODE_API_VERSION));
+		    CYNODE_API_VERSION));
 	rec_add(&line, "version", CYNODE_VERSION);
 	return print_line(&line);
 }
@@ -28,7 +28,8 @@ misc_version(struct ctx *c, const struct parsed *p)
 static int
 misc_status(struct ctx *c, const struct parsed *p)
 {
-	struct cy_httpc_opts o = { .timeout_ms = 10000, .user_agent = "cynork/" CYNODE_VERSION,
+	struct cy_httpc_opts o = { .timeout_ms = 10000,
+		.user_agent = "cynork/" CYNODE_VERSION,
 		.max_response = 65536 };
 	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
 	struct cy_error err = CY_ERROR_INIT;
@@ -57,11 +58,13 @@ const struct cmd cmd_version = {
 	.path = "version",
 	.summary = "print the version",
 	.exec = misc_version,
-	.doc = "Prints version=V, or with -o json {\"version\": V, \"api_version\": N}. Needs no login and no server.",
+	.doc =
+	    "Prints version=V, or with -o json {\"version\": V, \"api_version\": N}. Needs no login and no server.",
 };
 const struct cmd cmd_status = {
 	.path = "status",
 	.summary = "check that the gateway is healthy",
 	.exec = misc_status,
-	.doc = "Checks GET /healthz on the gateway. Prints gateway=ok gateway_url=URL, or with -o json {\"gateway\":\"ok\",...}. Exits 7 when the gateway is unreachable or unhealthy. Needs no login.",
+	.doc =
+	    "Checks GET /healthz on the gateway. Prints gateway=ok gateway_url=URL, or with -o json {\"gateway\":\"ok\",...}. Exits 7 when the gateway is unreachable or unhealthy. Needs no login.",
 };

@@ -24,9 +24,10 @@ models_get(struct ctx *c, long timeout_ms, json_t **out)
 		return rc;
 	/* Ollama's own /v1/models says "data": null when it has no model. */
 	if (!json_is_array(json_object_get(res, "data")) &&
-		!json_is_null(json_object_get(res, "data"))) {
+	    !json_is_null(json_object_get(res, "data"))) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed response from the gateway: no 'data' list of models");
+		return fail(EXIT_GATEWAY,
+		    "malformed response from the gateway: no 'data' list of models");
 	}
 	*out = res;
 	return 0;
@@ -93,7 +94,7 @@ models_list(struct ctx *c, const struct parsed *p)
 		}
 		if (json_is_integer(nodes))
 			printf("%s\t%lld\t%s\n", cy_json_str(v[i], "id"),
-				(long long)json_integer_value(nodes), out_dash(v[i], "owned_by"));
+			    (long long)json_integer_value(nodes), out_dash(v[i], "owned_by"));
 		else
 			printf("%s\t-\t%s\n", cy_json_str(v[i], "id"), out_dash(v[i], "owned_by"));
 	}
@@ -116,9 +117,10 @@ const struct cmd cmd_models_list = {
 	.opts = list_opts,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = models_list,
-	.doc = "Lists the models available across the fleet (GET /v1/models): a TAB-separated table "
-		"with the header model_id, nodes, owned_by and one row per model, sorted by id; nodes is "
-		"how many nodes serve the model. -o json prints the gateway's answer as it came "
-		"({\"object\":\"list\",\"data\":[...]}, OpenAI's format); -o name prints only the ids. "
-		"Use an id with chat --model or task create --model.",
+	.doc =
+	    "Lists the models available across the fleet (GET /v1/models): a TAB-separated table "
+	    "with the header model_id, nodes, owned_by and one row per model, sorted by id; nodes is "
+	    "how many nodes serve the model. -o json prints the gateway's answer as it came "
+	    "({\"object\":\"list\",\"data\":[...]}, OpenAI's format); -o name prints only the ids. "
+	    "Use an id with chat --model or task create --model.",
 };

@@ -62,7 +62,7 @@ nodes_list(struct ctx *c, const struct parsed *p)
 		return print_json(res);
 	if (!out_name(c) && !opt_set(p, "no-headers"))
 		printf("NODE\tSTATUS\tENABLED\tCONFIG\tAPPLIED\tLAST_SEEN\tRUNNING\tCAPACITY\t"
-			"LABELS\tURL\n");
+		       "LABELS\tURL\n");
 	json_array_foreach(nodes, i, n) {
 		json_int_t running = json_integer_value(json_object_get(n, "running_jobs"));
 		json_int_t cap = json_integer_value(json_object_get(n, "max_concurrency"));
@@ -74,11 +74,11 @@ nodes_list(struct ctx *c, const struct parsed *p)
 		}
 		labels = labels_text(n);
 		printf("%s\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%s\t%s\n", str_or_dash(n, "node_slug"),
-			str_or_dash(n, "status"),
-			json_is_false(json_object_get(n, "enabled")) ? "false" : "true",
-			str_or_dash(n, "config_ack_status"), str_or_dash(n, "config_ack_version"),
-			str_or_dash(n, "last_seen_at"), (long long)running, (long long)cap, labels,
-			str_or_dash(n, "worker_api_url"));
+		    str_or_dash(n, "status"),
+		    json_is_false(json_object_get(n, "enabled")) ? "false" : "true",
+		    str_or_dash(n, "config_ack_status"), str_or_dash(n, "config_ack_version"),
+		    str_or_dash(n, "last_seen_at"), (long long)running, (long long)cap, labels,
+		    str_or_dash(n, "worker_api_url"));
 		free(labels);
 	}
 	json_decref(res);
@@ -129,7 +129,7 @@ nodes_get(struct ctx *c, const struct parsed *p)
 	rec_add(&line, "last_seen_at", cy_json_str(n, "last_seen_at"));
 	rec_addll(&line, "running_jobs", json_integer_value(json_object_get(n, "running_jobs")));
 	rec_addll(&line, "max_concurrency",
-		json_integer_value(json_object_get(n, "max_concurrency")));
+	    json_integer_value(json_object_get(n, "max_concurrency")));
 	rec_add(&line, "labels", labels);
 	rec_add(&line, "worker_api_url", cy_json_str(n, "worker_api_url"));
 	free(labels);
@@ -211,8 +211,10 @@ nodes_wait_idle(struct ctx *c, const char *ref, long long timeout_s)
 		if (running == 0)
 			return 0;
 		if (deadline && cy_mono_ms() >= deadline)
-			return fail(EXIT_TIMEOUT, "node '%s' still runs %lld job(s) after %llds "
-				"(--timeout)", ref, (long long)running, timeout_s);
+			return fail(EXIT_TIMEOUT,
+			    "node '%s' still runs %lld job(s) after %llds "
+			    "(--timeout)",
+			    ref, (long long)running, timeout_s);
 		usleep(DRAIN_POLL_MS * 1000);
 	}
 }
@@ -334,13 +336,15 @@ nodes_enroll(struct ctx *c, const struct parsed *p)
 		printf("%s\n", str_or_dash(res, "token"));
 	} else {
 		printf("token=%s expires_at=%s\n", str_or_dash(res, "token"),
-			str_or_dash(res, "expires_at"));
+		    str_or_dash(res, "expires_at"));
 		printf("# node.yaml lines for the new node (store the token in a file "
-			"readable only by the node's service user):\n");
+		       "readable only by the node's service user):\n");
 		printf("#   printf '%%s\\n' '%s' > /etc/cynode/enrollment-token && "
-			"chmod 600 /etc/cynode/enrollment-token\n", str_or_dash(res, "token"));
+		       "chmod 600 /etc/cynode/enrollment-token\n",
+		    str_or_dash(res, "token"));
 		printf("orchestrator:\n  url: %s\n  enrollment_token_file: "
-			"/etc/cynode/enrollment-token\n", str_or_dash(res, "control_plane_url"));
+		       "/etc/cynode/enrollment-token\n",
+		    str_or_dash(res, "control_plane_url"));
 		printf("node:\n  id: %s\n", name ? name : "<choose-a-slug>");
 	}
 	json_decref(res);
@@ -350,28 +354,32 @@ nodes_enroll(struct ctx *c, const struct parsed *p)
 static int
 nodes_enroll_check(const struct parsed *p)
 {
-	const char *name = opt_get(p, "name"), *const *labels;
+	const char *name = opt_get(p, "name"), *const * labels;
 	size_t nl = opt_list(p, "labels", &labels), i;
 	long long secs;
 
 	if (name && !cy_slug_valid(name))
-		return fail(EXIT_USAGE, "invalid value '%s' for --name: want 1-63 "
-			"characters of a-z, 0-9 and '-'", name);
+		return fail(EXIT_USAGE,
+		    "invalid value '%s' for --name: want 1-63 "
+		    "characters of a-z, 0-9 and '-'",
+		    name);
 	for (i = 0; i < nl; i++) {
 		char *copy = xstrdup(labels[i]), *save = NULL, *tok;
 		int bad = !*labels[i];
 
-		for (tok = strtok_r(copy, ",", &save); tok && !bad; tok = strtok_r(NULL, ",", &save))
+		for (tok = strtok_r(copy, ",", &save); tok && !bad;
+		     tok = strtok_r(NULL, ",", &save))
 			bad = !cy_label_valid(tok);
 		free(copy);
 		if (bad)
-			return fail(EXIT_USAGE, "invalid value '%s' for --labels: want labels "
-				"of 1-63 characters of a-z, 0-9, '-', '_' and '.', separated by ','",
-				labels[i]);
+			return fail(EXIT_USAGE,
+			    "invalid value '%s' for --labels: want labels "
+			    "of 1-63 characters of a-z, 0-9, '-', '_' and '.', separated by ','",
+			    labels[i]);
 	}
 	if (opt_get(p, "ttl") && (cy_duration_parse(opt_get(p, "ttl"), &secs) < 0 || secs < 60))
 		return fail(EXIT_USAGE, "invalid value '%s' for --ttl: want at least 1m",
-			opt_get(p, "ttl"));
+		    opt_get(p, "ttl"));
 	return 0;
 }
 
@@ -423,7 +431,8 @@ const struct cmd cmd_nodes_list = {
 	.opts = nodes_list_opts,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_list,
-	.doc = "Lists worker nodes as a TAB-separated table with the columns NODE, STATUS (active, inactive: no heartbeat within the server's liveness TTL, drained), ENABLED, CONFIG (the last ack: applied or failed), APPLIED (the config_version last acknowledged), LAST_SEEN, RUNNING, CAPACITY, LABELS and URL (-o name: only the slugs; -o json: the server's objects, with drain_reason, config_ack_error, capability_hash and more). Operators and admins only.",
+	.doc =
+	    "Lists worker nodes as a TAB-separated table with the columns NODE, STATUS (active, inactive: no heartbeat within the server's liveness TTL, drained), ENABLED, CONFIG (the last ack: applied or failed), APPLIED (the config_version last acknowledged), LAST_SEEN, RUNNING, CAPACITY, LABELS and URL (-o name: only the slugs; -o json: the server's objects, with drain_reason, config_ack_error, capability_hash and more). Operators and admins only.",
 };
 const struct cmd cmd_nodes_get = {
 	.path = "nodes get",
@@ -433,7 +442,8 @@ const struct cmd cmd_nodes_get = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_get,
-	.doc = "Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels and worker_api_url; -o json prints the server's object. An unknown node exits 4.",
+	.doc =
+	    "Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels and worker_api_url; -o json prints the server's object. An unknown node exits 4.",
 };
 const struct cmd cmd_nodes_drain = {
 	.path = "nodes drain",
@@ -444,7 +454,8 @@ const struct cmd cmd_nodes_drain = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_drain,
-	.doc = "Marks the node drained at once: the dispatcher places no new job on it; jobs already running finish. Prints node_id=NODE drained=true. With --wait, returns only when the node runs no job any more (--timeout DUR implies --wait and gives up after DUR with exit 124). Asks for confirmation unless -y. The node stays drained across restarts and re-registrations until nodes undrain.",
+	.doc =
+	    "Marks the node drained at once: the dispatcher places no new job on it; jobs already running finish. Prints node_id=NODE drained=true. With --wait, returns only when the node runs no job any more (--timeout DUR implies --wait and gives up after DUR with exit 124). Asks for confirmation unless -y. The node stays drained across restarts and re-registrations until nodes undrain.",
 };
 const struct cmd cmd_nodes_undrain = {
 	.path = "nodes undrain",
@@ -454,7 +465,8 @@ const struct cmd cmd_nodes_undrain = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_undrain,
-	.doc = "Ends a drain: the node takes jobs again (if it is alive and enabled). Prints node_id=NODE drained=false.",
+	.doc =
+	    "Ends a drain: the node takes jobs again (if it is alive and enabled). Prints node_id=NODE drained=false.",
 };
 const struct cmd cmd_nodes_enable = {
 	.path = "nodes enable",
@@ -465,7 +477,8 @@ const struct cmd cmd_nodes_enable = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_enable,
-	.doc = "Makes the node eligible for jobs again. Prints node_id=NODE enabled=true. Asks for confirmation unless -y.",
+	.doc =
+	    "Makes the node eligible for jobs again. Prints node_id=NODE enabled=true. Asks for confirmation unless -y.",
 };
 const struct cmd cmd_nodes_disable = {
 	.path = "nodes disable",
@@ -476,7 +489,8 @@ const struct cmd cmd_nodes_disable = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_disable,
-	.doc = "Makes the node ineligible for jobs (running jobs finish) without draining it. Prints node_id=NODE enabled=false. Asks for confirmation unless -y.",
+	.doc =
+	    "Makes the node ineligible for jobs (running jobs finish) without draining it. Prints node_id=NODE enabled=false. Asks for confirmation unless -y.",
 };
 const struct cmd cmd_nodes_remove = {
 	.path = "nodes remove",
@@ -487,7 +501,8 @@ const struct cmd cmd_nodes_remove = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_remove,
-	.doc = "Removes the node and revokes its credentials at once: its node JWT, Worker API token and node credential stop working, and the registration PSK no longer admits its slug (a running node stops). Refused with exit 5 while jobs run on it unless --force. To bring the node back, enroll it again: nodes enroll --name SLUG. Prints node_id=NODE removed=true. Asks for confirmation unless -y.",
+	.doc =
+	    "Removes the node and revokes its credentials at once: its node JWT, Worker API token and node credential stop working, and the registration PSK no longer admits its slug (a running node stops). Refused with exit 5 while jobs run on it unless --force. To bring the node back, enroll it again: nodes enroll --name SLUG. Prints node_id=NODE removed=true. Asks for confirmation unless -y.",
 };
 const struct cmd cmd_nodes_enroll = {
 	.path = "nodes enroll",
@@ -496,5 +511,6 @@ const struct cmd cmd_nodes_enroll = {
 	.flags = CMD_NEEDS_AUTH,
 	.check = nodes_enroll_check,
 	.exec = nodes_enroll,
-	.doc = "Admin only. Creates a single-use enrollment token (shown once, stored hashed), valid for --ttl (default 1h), optionally bound to one node.id (--name) and giving the node operator labels (--labels a,b). Prints token=T expires_at=TIME and the node.yaml lines that use it (orchestrator.enrollment_token_file). On its first registration the node receives a node credential, kept in <state_dir>/credentials/node.credential (0600), and re-registers with it from then on; the token cannot be used again. -o name prints the token only.",
+	.doc =
+	    "Admin only. Creates a single-use enrollment token (shown once, stored hashed), valid for --ttl (default 1h), optionally bound to one node.id (--name) and giving the node operator labels (--labels a,b). Prints token=T expires_at=TIME and the node.yaml lines that use it (orchestrator.enrollment_token_file). On its first registration the node receives a node credential, kept in <state_dir>/credentials/node.credential (0600), and re-registers with it from then on; the token cannot be used again. -o name prints the token only.",
 };

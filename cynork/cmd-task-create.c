@@ -41,36 +41,39 @@ create_check(const struct parsed *p)
 	for (i = 0; mode_flags[i]; i++)
 		modes += opt_set(p, mode_flags[i]);
 	if (modes == 0)
-		return fail(EXIT_USAGE, "give one input: -p TEXT, -f FILE, -s SCRIPT, --command CMD or --commands-file FILE");
+		return fail(EXIT_USAGE,
+		    "give one input: -p TEXT, -f FILE, -s SCRIPT, --command CMD or --commands-file FILE");
 	if (modes > 1)
-		return fail(EXIT_USAGE, "give only one of -p/--prompt, -t/--task, -f/--task-file, -s/--script, --command, --commands-file");
+		return fail(EXIT_USAGE,
+		    "give only one of -p/--prompt, -t/--task, -f/--task-file, -s/--script, --command, --commands-file");
 	n = opt_list(p, "command", &list);
 	for (i = 0; i < n; i++)
 		if (list[i][strspn(list[i], " \t\r\n")] == '\0')
 			return fail(EXIT_USAGE, "--command '%s' is empty", list[i]);
 	if (opt_get(p, "project-id") && !cy_uuid_valid(opt_get(p, "project-id")))
 		return fail(EXIT_USAGE, "invalid value '%s' for --project-id: want a UUID",
-			opt_get(p, "project-id"));
+		    opt_get(p, "project-id"));
 	if ((opt_get(p, "prompt") && !*opt_get(p, "prompt")) ||
-		(opt_get(p, "task") && !*opt_get(p, "task")))
+	    (opt_get(p, "task") && !*opt_get(p, "task")))
 		return fail(EXIT_USAGE, "the task text is empty");
 	if (opt_get(p, "task-file") &&
-		(rc = check_file("task-file", opt_get(p, "task-file"), TASK_FILE_MAX)))
+	    (rc = check_file("task-file", opt_get(p, "task-file"), TASK_FILE_MAX)))
 		return rc;
 	if (opt_get(p, "script") && (rc = check_file("script", opt_get(p, "script"), SCRIPT_MAX)))
 		return rc;
 	if (opt_get(p, "commands-file") &&
-		(rc = check_file("commands-file", opt_get(p, "commands-file"), COMMANDS_FILE_MAX)))
+	    (rc = check_file("commands-file", opt_get(p, "commands-file"), COMMANDS_FILE_MAX)))
 		return rc;
 	if (opt_get(p, "commands-file") && strcmp(opt_get(p, "commands-file"), "-") != 0) {
 		struct cy_buf raw = CY_BUF_INIT, kept = CY_BUF_INIT;
 
-		rc = read_input("commands-file", opt_get(p, "commands-file"), COMMANDS_FILE_MAX, &raw);
+		rc = read_input("commands-file", opt_get(p, "commands-file"), COMMANDS_FILE_MAX,
+		    &raw);
 		if (rc == 0) {
 			drop_blank_lines(&raw, &kept);
 			if (kept.len == 0)
 				rc = fail(EXIT_USAGE, "--commands-file '%s' has no commands",
-					opt_get(p, "commands-file"));
+				    opt_get(p, "commands-file"));
 		}
 		cy_buf_release(&raw);
 		cy_buf_release(&kept);
@@ -82,19 +85,25 @@ create_check(const struct parsed *p)
 		return fail(EXIT_USAGE, "at most %d attachments", ATTACH_MAX_COUNT);
 	for (i = 0; i < n; i++)
 		if (strcmp(list[i], "-") == 0 ||
-			(rc = check_file("attach", list[i], ATTACH_MAX_BYTES)))
+		    (rc = check_file("attach", list[i], ATTACH_MAX_BYTES)))
 			return strcmp(list[i], "-") == 0 ?
-				fail(EXIT_USAGE, "--attach does not take '-'") : rc;
+				   fail(EXIT_USAGE, "--attach does not take '-'") :
+				   rc;
 	/* --model goes with prompt input, --use-inference with sandbox input. */
 	mode = opt_get(p, "input-mode") ? opt_get(p, "input-mode") :
-		opt_set(p, "prompt") || opt_set(p, "task") || opt_set(p, "task-file") ? "prompt" :
-		opt_set(p, "script") ? "script" : "commands";
+	       opt_set(p, "prompt") || opt_set(p, "task") || opt_set(p, "task-file") ? "prompt" :
+	       opt_set(p, "script")                                                  ? "script" :
+										       "commands";
 	if (opt_get(p, "model") && strcmp(mode, "prompt") != 0)
-		return fail(EXIT_USAGE, "--model goes with prompt input (-p, -t, -f): a %s task runs in the sandbox; give it --use-inference to reach a model", mode);
+		return fail(EXIT_USAGE,
+		    "--model goes with prompt input (-p, -t, -f): a %s task runs in the sandbox; give it --use-inference to reach a model",
+		    mode);
 	if (opt_get(p, "model") && !*opt_get(p, "model"))
-		return fail(EXIT_USAGE, "--model needs a model id ('cynork models list' shows them)");
+		return fail(EXIT_USAGE,
+		    "--model needs a model id ('cynork models list' shows them)");
 	if (opt_set(p, "use-inference") && strcmp(mode, "prompt") == 0)
-		return fail(EXIT_USAGE, "--use-inference goes with --command, --script or --commands-file: a prompt task is answered by a model already");
+		return fail(EXIT_USAGE,
+		    "--use-inference goes with --command, --script or --commands-file: a prompt task is answered by a model already");
 	if (opt_set(p, "wait") && opt_set(p, "result"))
 		return fail(EXIT_USAGE, "give only one of --wait and --result");
 	if (opt_get(p, "idempotency-key")) {
@@ -105,7 +114,9 @@ create_check(const struct parsed *p)
 			if (k[j] < 0x21 || k[j] > 0x7e)
 				break;
 		if (len == 0 || len > 255 || j < len)
-			return fail(EXIT_USAGE, "--idempotency-key '%s': want 1 to 255 printable characters without spaces", k);
+			return fail(EXIT_USAGE,
+			    "--idempotency-key '%s': want 1 to 255 printable characters without spaces",
+			    k);
 	}
 	return 0;
 }
@@ -144,7 +155,8 @@ build_input(const struct parsed *p, struct cy_buf *text, const char **mode)
 	int rc = 0;
 
 	if (opt_get(p, "prompt") || opt_get(p, "task")) {
-		cy_buf_addstr(text, opt_get(p, "prompt") ? opt_get(p, "prompt") : opt_get(p, "task"));
+		cy_buf_addstr(text,
+		    opt_get(p, "prompt") ? opt_get(p, "prompt") : opt_get(p, "task"));
 		*mode = "prompt";
 	} else if (opt_get(p, "task-file")) {
 		rc = read_input("task-file", opt_get(p, "task-file"), TASK_FILE_MAX, text);
@@ -158,7 +170,7 @@ build_input(const struct parsed *p, struct cy_buf *text, const char **mode)
 		*mode = "commands";
 	} else {
 		rc = read_input("commands-file", opt_get(p, "commands-file"), COMMANDS_FILE_MAX,
-			&raw);
+		    &raw);
 		drop_blank_lines(&raw, text);
 		*mode = "commands";
 	}
@@ -224,11 +236,12 @@ task_create(struct ctx *c, const struct parsed *p)
 		goto out;
 	}
 	if (out_json(c)) {
-		json_t *o = json_pack("{s:s, s:s?}", "task_id", id, "status",
-			cy_json_str(res, "status"));
+		json_t *o =
+		    json_pack("{s:s, s:s?}", "task_id", id, "status", cy_json_str(res, "status"));
 
 		if (cy_json_str(res, "task_name"))
-			json_object_set_new(o, "task_name", json_string(cy_json_str(res, "task_name")));
+			json_object_set_new(o, "task_name",
+			    json_string(cy_json_str(res, "task_name")));
 		print_json(o);
 	} else if (out_name(c)) {
 		printf("%s\n", id);
@@ -289,5 +302,6 @@ const struct cmd cmd_task_create = {
 	.flags = CMD_NEEDS_AUTH,
 	.check = create_check,
 	.exec = task_create,
-	.doc = "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2).",
+	.doc =
+	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2).",
 };

@@ -39,7 +39,7 @@ wait_all(struct ctx *c, json_t *refs, int64_t deadline, json_t **out)
 		json_decref(res);
 		res = NULL;
 		rc = api_call_h(c, "POST", "/v1/tasks:wait", body, true, NULL, (wait + 30) * 1000,
-			&res, NULL);
+		    &res, NULL);
 		json_decref(body);
 		if (rc)
 			break;
@@ -118,7 +118,7 @@ task_wait(struct ctx *c, const struct parsed *p)
 			cy_buf_addf(&open, "%s'%s'", nopen++ ? ", " : "", p->args[i]);
 		}
 		fail(EXIT_TIMEOUT, "gave up waiting for task%s %s after %llds (--timeout)",
-			nopen == 1 ? "" : "s", open.buf, timeout_s);
+		    nopen == 1 ? "" : "s", open.buf, timeout_s);
 		cy_buf_release(&open);
 	}
 out:
@@ -143,13 +143,14 @@ const struct cmd cmd_task_wait = {
 	.max_args = MAX_POS_ARGS,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_wait,
-	.doc = "Waits until all the tasks (ids or names, at most 1000, the server's limit) have ended: "
-		"one server long poll over all of them, asked again until they have ended or --timeout "
-		"runs out (no client-side sleep loop). Then prints each task's result line in argument "
-		"order, as task result does. Exits 0 when all completed; otherwise with the first "
-		"unsuccessful task's code in argument order: the job's own exit code, 1 when it failed "
-		"without one, 124 when the job timed out on the node, 125 when the task was canceled. "
-		"A --timeout that runs out prints the result lines of the tasks that did end, names the "
-		"others on standard error and exits 124. An unknown task exits 4 before any waiting. "
-		"cynork's own failures keep their codes 2 to 8.",
+	.doc =
+	    "Waits until all the tasks (ids or names, at most 1000, the server's limit) have ended: "
+	    "one server long poll over all of them, asked again until they have ended or --timeout "
+	    "runs out (no client-side sleep loop). Then prints each task's result line in argument "
+	    "order, as task result does. Exits 0 when all completed; otherwise with the first "
+	    "unsuccessful task's code in argument order: the job's own exit code, 1 when it failed "
+	    "without one, 124 when the job timed out on the node, 125 when the task was canceled. "
+	    "A --timeout that runs out prints the result lines of the tasks that did end, names the "
+	    "others on standard error and exits 124. An unknown task exits 4 before any waiting. "
+	    "cynork's own failures keep their codes 2 to 8.",
 };

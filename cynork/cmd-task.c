@@ -99,7 +99,8 @@ task_print_result(struct ctx *c, json_t *res)
 	if (out_json(c)) {
 		o = json_pack("{s:s?, s:s?}", "task_id", id, "status", st);
 		if (cy_json_str(res, "task_name"))
-			json_object_set_new(o, "task_name", json_string(cy_json_str(res, "task_name")));
+			json_object_set_new(o, "task_name",
+			    json_string(cy_json_str(res, "task_name")));
 		if (task_status_ended(st)) {
 			if (code >= 0 || (jr && json_is_integer(json_object_get(jr, "exit_code"))))
 				json_object_set_new(o, "exit_code", json_integer(code));
@@ -145,8 +146,7 @@ task_poll_seconds(int64_t deadline)
  * deadline passed); deadline 0 waits forever.
  */
 static int
-task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeout_s,
-	json_t **out)
+task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeout_s, json_t **out)
 {
 	char *eid = url_escape(id);
 	json_t *res = NULL;
@@ -157,8 +157,8 @@ task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeo
 		char *path;
 
 		if (!wait) {
-			rc = fail(EXIT_TIMEOUT, "gave up waiting for task '%s' after %llds (--timeout)",
-				id, timeout_s);
+			rc = fail(EXIT_TIMEOUT,
+			    "gave up waiting for task '%s' after %llds (--timeout)", id, timeout_s);
 			break;
 		}
 		path = xasprintf("/v1/tasks/%s/result?wait=%lld", eid, wait);
@@ -183,7 +183,7 @@ task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exi
 {
 	json_t *res = NULL;
 	int job_rc, rc = task_poll_ended(c, id, timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0,
-		timeout_s, &res);
+			timeout_s, &res);
 
 	if (rc)
 		return rc;
@@ -231,8 +231,8 @@ task_list(struct ctx *c, const struct parsed *p)
 	}
 	json_array_foreach(tasks, i, t) {
 		struct cy_buf line = CY_BUF_INIT;
-		const char *id = cy_json_str(t, "task_id") ? cy_json_str(t, "task_id") :
-			cy_json_str(t, "id");
+		const char *id =
+		    cy_json_str(t, "task_id") ? cy_json_str(t, "task_id") : cy_json_str(t, "id");
 
 		if (out_name(c)) {
 			printf("%s\n", id ? id : "");
@@ -345,7 +345,7 @@ task_cancel(struct ctx *c, const struct parsed *p)
 	} else {
 		rec_add(&line, "task_id", cy_json_str(res, "task_id"));
 		rec_add(&line, "canceled",
-			json_is_true(json_object_get(res, "canceled")) ? "true" : "false");
+		    json_is_true(json_object_get(res, "canceled")) ? "true" : "false");
 		if (cy_json_str(res, "task_name"))
 			rec_add(&line, "task_name", cy_json_str(res, "task_name"));
 		print_line(&line);
@@ -396,7 +396,8 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream)
 
 	for (;;) {
 		path = xasprintf("/v1/tasks/%s/logs?follow=true&stream=%s&stdout_offset=%lld"
-			"&stderr_offset=%lld", eid, stream, off_out, off_err);
+				 "&stderr_offset=%lld",
+		    eid, stream, off_out, off_err);
 		res = NULL;
 		rc = api_call(c, "GET", path, NULL, true, &res);
 		free(path);
@@ -458,7 +459,7 @@ task_logs(struct ctx *c, const struct parsed *p)
 		split_lines(lines, out);
 		split_lines(lines, err);
 		print_json(json_pack("{s:s?, s:s, s:o}", "task_id", cy_json_str(res, "task_id"),
-			"stream", stream, "lines", lines));
+		    "stream", stream, "lines", lines));
 	} else {
 		if (out)
 			fputs(out, stdout);
@@ -508,7 +509,8 @@ const struct cmd cmd_task_list = {
 	.opts = list_opts,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_list,
-	.doc = "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}.",
+	.doc =
+	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}.",
 };
 const struct cmd cmd_task_get = {
 	.path = "task get",
@@ -518,7 +520,8 @@ const struct cmd cmd_task_get = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_get,
-	.doc = "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at; -o json prints the server's task object. An unknown task exits 4.",
+	.doc =
+	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at; -o json prints the server's task object. An unknown task exits 4.",
 };
 const struct cmd cmd_task_result = {
 	.path = "task result",
@@ -529,7 +532,8 @@ const struct cmd cmd_task_result = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_result,
-	.doc = "Shows a task's status on exactly one line and, once the task has ended, exit_code, stdout and stderr (logfmt-quoted, so multi-line output stays on the line). -o json prints task_id, status, task_name and, when ended, exit_code, stdout and stderr.\n\nWith --wait, waits until the task has ended (server long poll) and exits 0 whatever the job's code; task wait exits with the job's code instead.",
+	.doc =
+	    "Shows a task's status on exactly one line and, once the task has ended, exit_code, stdout and stderr (logfmt-quoted, so multi-line output stays on the line). -o json prints task_id, status, task_name and, when ended, exit_code, stdout and stderr.\n\nWith --wait, waits until the task has ended (server long poll) and exits 0 whatever the job's code; task wait exits with the job's code instead.",
 };
 const struct cmd cmd_task_cancel = {
 	.path = "task cancel",
@@ -540,7 +544,8 @@ const struct cmd cmd_task_cancel = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_cancel,
-	.doc = "Cancels a queued or running task. Without -y, asks \"Cancel task TASK? [y/N]\" on standard error; any answer but y or Y exits 0 and sends nothing. Prints task_id=ID canceled=true [task_name=NAME]. A task that has already ended is a conflict (exit 5).",
+	.doc =
+	    "Cancels a queued or running task. Without -y, asks \"Cancel task TASK? [y/N]\" on standard error; any answer but y or Y exits 0 and sends nothing. Prints task_id=ID canceled=true [task_name=NAME]. A task that has already ended is a conflict (exit 5).",
 };
 const struct cmd cmd_task_logs = {
 	.path = "task logs",
@@ -551,13 +556,14 @@ const struct cmd cmd_task_logs = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_logs,
-	.doc = "Prints a task's output as raw lines (standard output first, then standard error). -o json prints {\"task_id\", \"stream\", \"lines\"}. An unknown task exits 4.\n\n"
-		"With --follow (-F), prints the output while the job writes it: cynork asks the server "
-		"(GET /v1/tasks/{id}/logs?follow=true with the offsets reached) every half second while "
-		"text comes and every second when none does, and prints only the new text of the chosen "
-		"streams (both go to standard output, each piece of standard output before the piece of "
-		"standard error that came with it). While the job runs, the server reads its output so "
-		"far from the node; once the task has ended and everything is printed, cynork exits 0 "
-		"whatever the job's code. A queued task prints nothing until it runs. With -o json, "
-		"--follow waits until the task has ended (server long poll) and prints the JSON once.",
+	.doc =
+	    "Prints a task's output as raw lines (standard output first, then standard error). -o json prints {\"task_id\", \"stream\", \"lines\"}. An unknown task exits 4.\n\n"
+	    "With --follow (-F), prints the output while the job writes it: cynork asks the server "
+	    "(GET /v1/tasks/{id}/logs?follow=true with the offsets reached) every half second while "
+	    "text comes and every second when none does, and prints only the new text of the chosen "
+	    "streams (both go to standard output, each piece of standard output before the piece of "
+	    "standard error that came with it). While the job runs, the server reads its output so "
+	    "far from the node; once the task has ended and everything is printed, cynork exits 0 "
+	    "whatever the job's code. A queued task prints nothing until it runs. With -o json, "
+	    "--follow waits until the task has ended (server long poll) and prints the JSON once.",
 };

@@ -14,8 +14,8 @@
 #include "timeutil.h"
 #include "banned.h"
 
-static const char *const scope_names[] = { "tasks:read", "tasks:write", "nodes:read",
-	"nodes:write", "inference", "admin", NULL };
+static const char *const scope_names[] = { "tasks:read", "tasks:write", "nodes:read", "nodes:write",
+	"inference", "admin", NULL };
 
 /* "tasks:read,tasks:write" from a JSON array of strings (caller frees). */
 static char *
@@ -48,8 +48,8 @@ token_create_check(const struct parsed *p)
 				break;
 		if (!scope_names[j])
 			return fail(EXIT_USAGE,
-				"invalid value '%s' for --scope: want tasks:read, tasks:write, nodes:read, nodes:write, inference or admin",
-				scopes[i]);
+			    "invalid value '%s' for --scope: want tasks:read, tasks:write, nodes:read, nodes:write, inference or admin",
+			    scopes[i]);
 	}
 	return 0;
 }
@@ -138,7 +138,7 @@ token_list(struct ctx *c, const struct parsed *p)
 		return print_json(res);
 	if (!out_name(c) && !opt_set(p, "no-headers"))
 		printf("TOKEN_ID\tNAME\tPREFIX\tSCOPES\tSTATE\tEXPIRES_AT\tLAST_USED_AT%s\n",
-			all ? "\tOWNER" : "");
+		    all ? "\tOWNER" : "");
 	json_array_foreach(list, i, t) {
 		if (out_name(c)) {
 			printf("%s\n", out_dash(t, "id"));
@@ -146,8 +146,8 @@ token_list(struct ctx *c, const struct parsed *p)
 		}
 		sj = scopes_join(json_object_get(t, "scopes"));
 		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s", out_dash(t, "id"), out_dash(t, "name"),
-			out_dash(t, "token_prefix"), sj, token_state(t), out_dash(t, "expires_at"),
-			out_dash(t, "last_used_at"));
+		    out_dash(t, "token_prefix"), sj, token_state(t), out_dash(t, "expires_at"),
+		    out_dash(t, "last_used_at"));
 		if (all)
 			printf("\t%s", out_dash(t, "owner"));
 		printf("\n");
@@ -214,7 +214,8 @@ const struct cmd cmd_token_create = {
 	.flags = CMD_NEEDS_AUTH,
 	.check = token_create_usage,
 	.exec = token_create,
-	.doc = "Prints token_id, name, scopes, expires_at and the token itself, once: the server keeps only its SHA-256 and its first 12 characters. -o name prints only the token. Scopes are tasks:read, tasks:write, nodes:read, nodes:write, inference (the OpenAI-compatible /v1/models and /v1/chat/completions: cynork models, cynork chat) and admin; write implies read; a token never holds more than its owner's role allows, and a token cannot create tokens unless it has the admin scope. The lifetime is 60s to 8784h (default 90 days).\n\nUse the token as CYNORK_TOKEN=cyn_... in CI, or as \"Authorization: Bearer cyn_...\" with any HTTP client.",
+	.doc =
+	    "Prints token_id, name, scopes, expires_at and the token itself, once: the server keeps only its SHA-256 and its first 12 characters. -o name prints only the token. Scopes are tasks:read, tasks:write, nodes:read, nodes:write, inference (the OpenAI-compatible /v1/models and /v1/chat/completions: cynork models, cynork chat) and admin; write implies read; a token never holds more than its owner's role allows, and a token cannot create tokens unless it has the admin scope. The lifetime is 60s to 8784h (default 90 days).\n\nUse the token as CYNORK_TOKEN=cyn_... in CI, or as \"Authorization: Bearer cyn_...\" with any HTTP client.",
 };
 const struct cmd cmd_token_list = {
 	.path = "token list",
@@ -223,7 +224,8 @@ const struct cmd cmd_token_list = {
 	.opts = list_opts,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = token_list,
-	.doc = "A TAB-separated table: TOKEN_ID, NAME, PREFIX, SCOPES, STATE (active, expired, revoked), EXPIRES_AT, LAST_USED_AT (to the minute); --all adds OWNER. The secret is never shown again.",
+	.doc =
+	    "A TAB-separated table: TOKEN_ID, NAME, PREFIX, SCOPES, STATE (active, expired, revoked), EXPIRES_AT, LAST_USED_AT (to the minute); --all adds OWNER. The secret is never shown again.",
 };
 const struct cmd cmd_token_revoke = {
 	.path = "token revoke",
@@ -233,5 +235,6 @@ const struct cmd cmd_token_revoke = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = token_revoke,
-	.doc = "The token fails on its next use, on every server replica. Admins may revoke any user's token.",
+	.doc =
+	    "The token fails on its next use, on every server replica. Admins may revoke any user's token.",
 };

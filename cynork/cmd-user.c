@@ -29,8 +29,8 @@ print_user(struct ctx *c, json_t *u)
 		rec_add(&line, "user_id", cy_json_str(u, "id"));
 		rec_add(&line, "handle", cy_json_str(u, "handle"));
 		rec_add(&line, "role", cy_json_str(u, "role"));
-		rec_add(&line, "is_active", json_is_true(json_object_get(u, "is_active")) ?
-			"true" : "false");
+		rec_add(&line, "is_active",
+		    json_is_true(json_object_get(u, "is_active")) ? "true" : "false");
 		if (cy_json_str(u, "email"))
 			rec_add(&line, "email", cy_json_str(u, "email"));
 		rec_add(&line, "created_at", cy_json_str(u, "created_at"));
@@ -66,7 +66,7 @@ static char *
 read_new_password(const struct parsed *p)
 {
 	return opt_set(p, "password-stdin") ? password_from_stdin() :
-		prompt("New password: ", true);
+					      prompt("New password: ", true);
 }
 
 static int
@@ -116,9 +116,10 @@ user_list(struct ctx *c, const struct parsed *p)
 			printf("%s\n", out_dash(u, "handle"));
 			continue;
 		}
-		printf("%s\t%s\t%s\t%s\t%s\t%s\n", out_dash(u, "id"), out_dash(u, "handle"), out_dash(u, "role"),
-			json_is_true(json_object_get(u, "is_active")) ? "true" : "false",
-			out_dash(u, "email"), out_dash(u, "created_at"));
+		printf("%s\t%s\t%s\t%s\t%s\t%s\n", out_dash(u, "id"), out_dash(u, "handle"),
+		    out_dash(u, "role"),
+		    json_is_true(json_object_get(u, "is_active")) ? "true" : "false",
+		    out_dash(u, "email"), out_dash(u, "created_at"));
 	}
 	json_decref(res);
 	return 0;
@@ -309,7 +310,8 @@ const struct cmd cmd_user_create = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = user_create,
-	.doc = "The password (8 to 4096 bytes) is prompted for with echo off, or read from standard input. Roles: admin (everything), operator (sees every task, manages nodes, reads metrics), user (its own tasks; the default). The handle system (any case) is reserved. Prints the user as a record line.",
+	.doc =
+	    "The password (8 to 4096 bytes) is prompted for with echo off, or read from standard input. Roles: admin (everything), operator (sees every task, manages nodes, reads metrics), user (its own tasks; the default). The handle system (any case) is reserved. Prints the user as a record line.",
 };
 const struct cmd cmd_user_list = {
 	.path = "user list",
@@ -336,7 +338,8 @@ const struct cmd cmd_user_disable = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = user_disable,
-	.doc = "Its login sessions end at once and its API tokens stop working (they work again after enable). Users are never deleted. You cannot disable yourself.",
+	.doc =
+	    "Its login sessions end at once and its API tokens stop working (they work again after enable). Users are never deleted. You cannot disable yourself.",
 };
 const struct cmd cmd_user_enable = {
 	.path = "user enable",
@@ -382,7 +385,8 @@ const struct cmd cmd_user_passwd = {
 	.opts = passwd_opts,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = user_passwd,
-	.doc = "Asks for the current and the new password (echo off), or reads them as two lines with "
-		"--password-stdin. Your other login sessions end; this one stays. Repeated wrong current "
-		"passwords count towards the login lockout.",
+	.doc =
+	    "Asks for the current and the new password (echo off), or reads them as two lines with "
+	    "--password-stdin. Your other login sessions end; this one stays. Repeated wrong current "
+	    "passwords count towards the login lockout.",
 };

@@ -173,7 +173,7 @@ cmd_is_child(const struct cmd *cmd, const char *parent)
 	if (lp == 0)
 		return strchr(cmd->path, ' ') == NULL;
 	return strncmp(cmd->path, parent, lp) == 0 && cmd->path[lp] == ' ' &&
-		strchr(cmd->path + lp + 1, ' ') == NULL;
+	       strchr(cmd->path + lp + 1, ' ') == NULL;
 }
 
 static bool
@@ -274,10 +274,10 @@ help_opts(FILE *out, const struct opt *opts)
 
 		if (opts[i].shrt)
 			xsnprintf(left, sizeof(left), "-%c, --%s%s%s", opts[i].shrt, opts[i].name,
-				opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
+			    opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
 		else
 			xsnprintf(left, sizeof(left), "    --%s%s%s", opts[i].name,
-				opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
+			    opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
 		fprintf(out, "  %-28s %s\n", left, opts[i].help);
 	}
 }
@@ -327,7 +327,7 @@ help_print(FILE *out, const char *path, const struct cmd *cmd)
 
 	if (cmd && cmd->exec) {
 		fprintf(out, "usage: cynork %s [flags]%s%s\n\n%s\n", cmd->path,
-			cmd->usage ? " " : "", cmd->usage ? cmd->usage : "", cmd->summary);
+		    cmd->usage ? " " : "", cmd->usage ? cmd->usage : "", cmd->summary);
 		if (cmd->doc) {
 			fputc('\n', out);
 			help_wrap(out, cmd->doc);
@@ -339,13 +339,14 @@ help_print(FILE *out, const char *path, const struct cmd *cmd)
 			help_opts(out, cmd->opts);
 		}
 	} else {
-		fprintf(out, "usage: cynork [global flags] %s%s<command> [flags] [args]\n\n",
-			path, *path ? " " : "");
+		fprintf(out, "usage: cynork [global flags] %s%s<command> [flags] [args]\n\n", path,
+		    *path ? " " : "");
 		if (cmd)
 			fprintf(out, "%s\n\n", cmd->summary);
 		fprintf(out, "commands:\n");
-		for (i = 0; i < cmd_table_len; i++)	/* the summaries line up */
-			if (cmd_is_child(cmd_table[i], path) && !(cmd_table[i]->flags & CMD_HIDDEN) &&
+		for (i = 0; i < cmd_table_len; i++) /* the summaries line up */
+			if (cmd_is_child(cmd_table[i], path) &&
+			    !(cmd_table[i]->flags & CMD_HIDDEN) &&
 			    strlen(cmd_word(cmd_table[i])) > width)
 				width = strlen(cmd_word(cmd_table[i]));
 		for (i = 0; i < cmd_table_len; i++) {
@@ -360,7 +361,7 @@ help_print(FILE *out, const char *path, const struct cmd *cmd)
 	help_opts(out, global_opts);
 	if (!cmd || !cmd->exec)
 		fprintf(out, "\nrun 'cynork %s%s<command> --help' for a command's flags\n", path,
-			*path ? " " : "");
+		    *path ? " " : "");
 }
 
 /* Validates and stores one option value; returns 0 or EXIT_USAGE. */
@@ -377,8 +378,9 @@ opt_store(struct parsed *p, const struct opt *o, int idx, const char *val, const
 		return 0;
 	case OPT_INT:
 		if (cy_strtonum(val, o->min, o->max, &n, &errstr) < 0)
-			return fail(EXIT_USAGE, "invalid value '%s' for %s: want an integer from %lld to %lld",
-				val, shown, o->min, o->max);
+			return fail(EXIT_USAGE,
+			    "invalid value '%s' for %s: want an integer from %lld to %lld", val,
+			    shown, o->min, o->max);
 		break;
 	case OPT_ENUM:
 		for (i = 0; o->choices[i]; i++)
@@ -389,15 +391,16 @@ opt_store(struct parsed *p, const struct opt *o, int idx, const char *val, const
 
 			for (i = 0; o->choices[i]; i++)
 				cy_buf_addf(&b, "%s%s", i ? ", " : "", o->choices[i]);
-			fail(EXIT_USAGE, "invalid value '%s' for %s: want one of %s", val, shown, b.buf);
+			fail(EXIT_USAGE, "invalid value '%s' for %s: want one of %s", val, shown,
+			    b.buf);
 			cy_buf_release(&b);
 			return EXIT_USAGE;
 		}
 		break;
 	case OPT_DURATION:
 		if (cy_duration_parse(val, &n) < 0 || n <= 0)
-			return fail(EXIT_USAGE, "invalid duration '%s' for %s (e.g. 30s, 5m, 1h)", val,
-				shown);
+			return fail(EXIT_USAGE, "invalid duration '%s' for %s (e.g. 30s, 5m, 1h)",
+			    val, shown);
 		break;
 	case OPT_LIST:
 		if (p->nlist[idx] >= MAX_ARGS)
@@ -419,7 +422,7 @@ opt_lookup(const struct opt *opts, const char *lng, char shrt)
 
 	for (i = 0; opts && opts[i].name; i++) {
 		if (lng && (strcmp(opts[i].name, lng) == 0 ||
-			(opts[i].alias && strcmp(opts[i].alias, lng) == 0)))
+			       (opts[i].alias && strcmp(opts[i].alias, lng) == 0)))
 			return i;
 		if (!lng && shrt && opts[i].shrt == shrt)
 			return i;
@@ -432,8 +435,7 @@ opt_lookup(const struct opt *opts, const char *lng, char shrt)
  * NULL while still in a group).  Returns 0 or an exit code.
  */
 static int
-parse_opt(int argc, char **argv, int *i, const struct cmd *cmd, struct parsed *p,
-	struct parsed *g)
+parse_opt(int argc, char **argv, int *i, const struct cmd *cmd, struct parsed *p, struct parsed *g)
 {
 	const char *arg = argv[*i], *val = NULL, *eq;
 	char lng[64], shown[80];
@@ -473,10 +475,11 @@ parse_opt(int argc, char **argv, int *i, const struct cmd *cmd, struct parsed *p
 
 			suggest_flag(hint, sizeof(hint), opts, lng);
 			if (cmd)
-				return fail(EXIT_USAGE, "unknown flag '%s' for 'cynork %s'%s (see 'cynork %s --help')",
-					shown, cmd->path, hint, cmd->path);
+				return fail(EXIT_USAGE,
+				    "unknown flag '%s' for 'cynork %s'%s (see 'cynork %s --help')",
+				    shown, cmd->path, hint, cmd->path);
 			return fail(EXIT_USAGE, "unknown flag '%s'%s (see 'cynork --help')", shown,
-				hint);
+			    hint);
 		}
 		o = &global_opts[idx];
 		dst = g;
@@ -491,7 +494,7 @@ parse_opt(int argc, char **argv, int *i, const struct cmd *cmd, struct parsed *p
 	if (!val) {
 		if (*i + 1 >= argc)
 			return fail(EXIT_USAGE, "flag '%s' needs a value (%s)", shown,
-				o->arg ? o->arg : "value");
+			    o->arg ? o->arg : "value");
 		val = argv[++*i];
 	}
 	return opt_store(dst, o, idx, val, shown);
@@ -505,7 +508,7 @@ spec_opts(json_t *arr, const struct opt *opts)
 
 	for (i = 0; opts && opts[i].name; i++) {
 		json_t *o = json_pack("{s:s, s:s, s:s}", "name", opts[i].name, "kind",
-			kinds[opts[i].kind], "help", opts[i].help);
+		    kinds[opts[i].kind], "help", opts[i].help);
 		char s[2] = { opts[i].shrt, 0 };
 
 		if (opts[i].shrt)
@@ -544,7 +547,7 @@ spec_dump(void)
 			continue;
 		opts = json_array();
 		o = json_pack("{s:s, s:s, s:b, s:b}", "path", e->path, "summary", e->summary,
-			"group", e->exec == NULL, "needs_auth", (e->flags & CMD_NEEDS_AUTH) != 0);
+		    "group", e->exec == NULL, "needs_auth", (e->flags & CMD_NEEDS_AUTH) != 0);
 		if (e->aliases)
 			json_object_set_new(o, "aliases", json_string(e->aliases));
 		if (e->usage)
@@ -581,8 +584,9 @@ help_exec(struct ctx *c, const struct parsed *p)
 		if (!next) {
 			char hint[160];
 
-			fail(EXIT_USAGE, "unknown command '%s%s%s'%s", path.buf, path.len ? " " : "",
-				p->args[i], suggest_command(hint, sizeof(hint), path.buf, p->args[i]));
+			fail(EXIT_USAGE, "unknown command '%s%s%s'%s", path.buf,
+			    path.len ? " " : "", p->args[i],
+			    suggest_command(hint, sizeof(hint), path.buf, p->args[i]));
 			cy_buf_release(&path);
 			return EXIT_USAGE;
 		}
@@ -603,7 +607,7 @@ const struct cmd cmd_help = {
 	.flags = CMD_NO_CONFIG,
 	.exec = help_exec,
 	.doc = "Prints the usage, flags and subcommands of the named group or command, "
-		"the same text as COMMAND --help.",
+	       "the same text as COMMAND --help.",
 };
 
 void
@@ -620,7 +624,7 @@ ctx_release(struct ctx *c)
  */
 static int
 parse_line(int argc, char **argv, const struct cmd **cmdp, struct parsed *p, struct parsed *g,
-	const char **pathp)
+    const char **pathp)
 {
 	const struct cmd *cmd = NULL;
 	const char *path = "";
@@ -651,10 +655,11 @@ parse_line(int argc, char **argv, const struct cmd **cmdp, struct parsed *p, str
 			if (!next) {
 				char hint[160];
 
-				return fail(EXIT_USAGE, "unknown command '%s%s%s'%s (see 'cynork %s%s--help')",
-					path, *path ? " " : "", a,
-					suggest_command(hint, sizeof(hint), path, a), path,
-					*path ? " " : "");
+				return fail(EXIT_USAGE,
+				    "unknown command '%s%s%s'%s (see 'cynork %s%s--help')", path,
+				    *path ? " " : "", a,
+				    suggest_command(hint, sizeof(hint), path, a), path,
+				    *path ? " " : "");
 			}
 			cmd = next;
 			path = cmd->path;
@@ -662,7 +667,7 @@ parse_line(int argc, char **argv, const struct cmd **cmdp, struct parsed *p, str
 		}
 		if (p->nargs >= MAX_POS_ARGS)
 			return fail(EXIT_USAGE, "too many arguments to 'cynork %s' (at most %d)",
-				cmd->path, MAX_POS_ARGS);
+			    cmd->path, MAX_POS_ARGS);
 		p->args[p->nargs++] = a;
 	}
 	*cmdp = cmd;
@@ -689,13 +694,15 @@ cmd_run(struct ctx *sess, int argc, char **argv)
 		return rc;
 	c = *sess;
 	c.output = parsed_global(&g, "output") ? parsed_global(&g, "output") :
-		sess->output ? sess->output : "table";
+		   sess->output                ? sess->output :
+						 "table";
 	c.quiet = sess->quiet || parsed_global(&g, "quiet") != NULL;
 	c.no_color = sess->no_color || parsed_global(&g, "no-color") != NULL ||
-		(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+		     (getenv("NO_COLOR") && *getenv("NO_COLOR"));
 	if (parsed_global(&g, "config")) {
 		if (sess->in_shell)
-			return fail(EXIT_USAGE, "--config cannot change inside the shell; start 'cynork --config PATH shell'");
+			return fail(EXIT_USAGE,
+			    "--config cannot change inside the shell; start 'cynork --config PATH shell'");
 		c.config_path = parsed_global(&g, "config");
 	}
 	if (parsed_global(&g, "help")) {
@@ -711,11 +718,11 @@ cmd_run(struct ctx *sess, int argc, char **argv)
 	p.cmd = cmd;
 	if ((int)p.nargs < cmd->min_args)
 		return fail(EXIT_USAGE, "'cynork %s' needs %s (see 'cynork %s --help')", cmd->path,
-			cmd->usage ? cmd->usage : "arguments", cmd->path);
+		    cmd->usage ? cmd->usage : "arguments", cmd->path);
 	if (cmd->max_args >= 0 && (int)p.nargs > cmd->max_args)
 		return fail(EXIT_USAGE, "'cynork %s' takes %s%s; unexpected '%s'", cmd->path,
-			cmd->usage ? cmd->usage : "no arguments", cmd->usage ? " only" : "",
-			p.args[cmd->max_args]);
+		    cmd->usage ? cmd->usage : "no arguments", cmd->usage ? " only" : "",
+		    p.args[cmd->max_args]);
 	if (cmd->check && (rc = cmd->check(&p)) != 0)
 		return rc;
 	if (!(cmd->flags & CMD_NO_CONFIG) && !c.cfg_ready) {

@@ -46,13 +46,13 @@ bool
 opt_is_file(const struct opt *o)
 {
 	return o->arg && (strcmp(o->arg, "PATH") == 0 || strcmp(o->arg, "FILE") == 0 ||
-		strcmp(o->arg, "DIR") == 0);
+			     strcmp(o->arg, "DIR") == 0);
 }
 
 /* Runs fn with stderr sent to /dev/null (completion must not garble a line). */
 static void
 quietly(struct ctx *c, const char *what, json_t *cands, const char *cur,
-	void (*fn)(struct ctx *, const char *, json_t *, const char *))
+    void (*fn)(struct ctx *, const char *, json_t *, const char *))
 {
 	int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
@@ -129,10 +129,9 @@ models_cache_read(const char *gateway)
 	time_t now = time(NULL);
 
 	if (path && cy_buf_read_file(&b, path, 1024 * 1024) == 0 &&
-		(j = cy_json_parse(b.buf, b.len, true, NULL)) != NULL &&
-		cy_json_str(j, "gateway") && strcmp(cy_json_str(j, "gateway"), gateway) == 0 &&
-		cy_json_int(j, "at", &at) == 0 && at <= now && now - at < MODELS_CACHE_S &&
-		json_is_array(json_object_get(j, "ids")))
+	    (j = cy_json_parse(b.buf, b.len, true, NULL)) != NULL && cy_json_str(j, "gateway") &&
+	    strcmp(cy_json_str(j, "gateway"), gateway) == 0 && cy_json_int(j, "at", &at) == 0 &&
+	    at <= now && now - at < MODELS_CACHE_S && json_is_array(json_object_get(j, "ids")))
 		ids = json_incref(json_object_get(j, "ids"));
 	json_decref(j);
 	cy_buf_release(&b);
@@ -152,12 +151,12 @@ models_cache_write(const char *gateway, json_t *ids)
 		return;
 	dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
 	tmp = xasprintf("%s/.models.XXXXXX", dir);
-	j = json_pack("{s:s, s:I, s:O}", "gateway", gateway, "at", (json_int_t)time(NULL),
-		"ids", ids);
+	j = json_pack("{s:s, s:I, s:O}", "gateway", gateway, "at", (json_int_t)time(NULL), "ids",
+	    ids);
 	data = j ? cy_json_dump(j) : NULL;
 	if (data && cy_mkdir_p(dir, 0700, 0700) == 0 && (fd = mkstemp(tmp)) >= 0) {
 		if (fchmod(fd, 0600) == 0 && cy_write_all(fd, data, strlen(data)) == 0 &&
-			close(fd) == 0) {
+		    close(fd) == 0) {
 			fd = -1;
 			if (rename(tmp, path) == 0)
 				*tmp = '\0';
@@ -214,7 +213,7 @@ complete_models(struct ctx *c, const char *cur, json_t *cands)
  */
 static enum comp_dir
 complete_value(struct ctx *c, const struct opt *o, const char *prefix, const char *cur,
-	json_t *cands)
+    json_t *cands)
 {
 	size_t i;
 
@@ -268,7 +267,7 @@ find_opt(const struct cmd *cmd, const char *lng, char shrt)
 /* Positional candidates of cmd at position pos (words so far in args). */
 static enum comp_dir
 complete_positional(struct ctx *c, const struct cmd *cmd, int pos, char **args, const char *cur,
-	json_t *cands)
+    json_t *cands)
 {
 	const char *u = cmd->usage ? cmd->usage : "";
 	bool many = strstr(u, "...") != NULL;
@@ -388,7 +387,7 @@ complete_words(struct ctx *c, int n, char **words, bool shell, json_t *cands)
 			const struct cmd *e = cmd_table[k];
 
 			if (!cmd_is_child(e, path) || (e->flags & CMD_HIDDEN) ||
-				(shell && (e->flags & CMD_NO_SHELL)))
+			    (shell && (e->flags & CMD_NO_SHELL)))
 				continue;
 			add(cands, cur, cmd_word(e), e->summary);
 		}
@@ -421,7 +420,7 @@ complete_main(int argc, char **argv)
 		if (strcmp(argv[k], "--") == 0)
 			break;
 		if ((strcmp(argv[k], "-c") == 0 || strcmp(argv[k], "--config") == 0) &&
-			k + 2 < argc)
+		    k + 2 < argc)
 			c.config_path = argv[k + 1];
 		else if (strncmp(argv[k], "--config=", 9) == 0)
 			c.config_path = argv[k] + 9;

@@ -140,12 +140,13 @@ const struct cmd cmd_completion = {
 	.max_args = 1,
 	.flags = CMD_NO_CONFIG,
 	.exec = completion_exec,
-	.doc = "Prints the completion script for bash, zsh or fish on standard output. The script asks "
-		"cynork itself for candidates (the hidden command __complete), so it completes the same "
-		"commands, flags, enum values and task names as the interactive shell; task names come "
-		"from the server with the stored token.\n\n"
-		"bash: source <(cynork completion bash), or install it as "
-		"/usr/share/bash-completion/completions/cynork. zsh: cynork completion zsh > "
-		"\"${fpath[1]}/_cynork\". fish: cynork completion fish > "
-		"~/.config/fish/completions/cynork.fish. make install installs all three.",
+	.doc =
+	    "Prints the completion script for bash, zsh or fish on standard output. The script asks "
+	    "cynork itself for candidates (the hidden command __complete), so it completes the same "
+	    "commands, flags, enum values and task names as the interactive shell; task names come "
+	    "from the server with the stored token.\n\n"
+	    "bash: source <(cynork completion bash), or install it as "
+	    "/usr/share/bash-completion/completions/cynork. zsh: cynork completion zsh > "
+	    "\"${fpath[1]}/_cynork\". fish: cynork completion fish > "
+	    "~/.config/fish/completions/cynork.fish. make install installs all three.",
 };

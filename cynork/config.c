@@ -55,8 +55,8 @@ node_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 	case YAML_SEQUENCE_NODE:
 		v = json_array();
 		for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++)
-			json_array_append_new(v, node_to_json(doc, yaml_document_get_node(doc, *it),
-				depth + 1));
+			json_array_append_new(v,
+			    node_to_json(doc, yaml_document_get_node(doc, *it), depth + 1));
 		return v;
 	case YAML_MAPPING_NODE:
 		v = json_object();
@@ -65,8 +65,8 @@ node_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 
 			if (k && k->type == YAML_SCALAR_NODE)
 				json_object_set_new(v, (const char *)k->data.scalar.value,
-					node_to_json(doc, yaml_document_get_node(doc, pr->value),
-						depth + 1));
+				    node_to_json(doc, yaml_document_get_node(doc, pr->value),
+					depth + 1));
 		}
 		return v;
 	default:
@@ -87,7 +87,7 @@ cfg_parse(struct cfg *cfg, const char *data, size_t len)
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		rc = fail(EXIT_USAGE, "invalid config file '%s': line %zu: %s", cfg->path,
-			parser.problem_mark.line + 1, parser.problem ? parser.problem : "syntax error");
+		    parser.problem_mark.line + 1, parser.problem ? parser.problem : "syntax error");
 		yaml_parser_delete(&parser);
 		return rc;
 	}
@@ -97,14 +97,15 @@ cfg_parse(struct cfg *cfg, const char *data, size_t len)
 		goto out;
 	}
 	for (pr = root ? root->data.mapping.pairs.start : NULL;
-		root && pr < root->data.mapping.pairs.top; pr++) {
+	     root && pr < root->data.mapping.pairs.top; pr++) {
 		yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
 		yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
 		const char *key;
 		char **dst = NULL;
 
 		if (!k || k->type != YAML_SCALAR_NODE) {
-			rc = fail(EXIT_USAGE, "invalid config file '%s': non-string key", cfg->path);
+			rc =
+			    fail(EXIT_USAGE, "invalid config file '%s': non-string key", cfg->path);
 			goto out;
 		}
 		key = (const char *)k->data.scalar.value;
@@ -121,8 +122,9 @@ cfg_parse(struct cfg *cfg, const char *data, size_t len)
 			continue;
 		}
 		if (!v || v->type != YAML_SCALAR_NODE) {
-			rc = fail(EXIT_USAGE, "invalid config file '%s': line %zu: '%s' must be a string",
-				cfg->path, v ? v->start_mark.line + 1 : 0, key);
+			rc = fail(EXIT_USAGE,
+			    "invalid config file '%s': line %zu: '%s' must be a string", cfg->path,
+			    v ? v->start_mark.line + 1 : 0, key);
 			goto out;
 		}
 		free(*dst);
@@ -152,7 +154,7 @@ cfg_load(struct ctx *c)
 			rc = fail(EXIT_USAGE, "config file '%s' is larger than 1 MiB", cfg->path);
 		} else if (errno != ENOENT) {
 			rc = fail(EXIT_USAGE, "cannot read config file '%s': %s", cfg->path,
-				strerror(errno));
+			    strerror(errno));
 		}
 	}
 	cy_buf_release(&b);
@@ -196,8 +198,9 @@ cfg_helper_fetch(struct ctx *c)
 char *
 cfg_dir(const struct ctx *c)
 {
-	char *path = c->cfg.path ? xstrdup(c->cfg.path) :
-		c->config_path ? xstrdup(c->config_path) : cfg_default_path();
+	char *path = c->cfg.path    ? xstrdup(c->cfg.path) :
+		     c->config_path ? xstrdup(c->config_path) :
+				      cfg_default_path();
 	char *slash = path ? strrchr(path, '/') : NULL;
 
 	if (!path)
@@ -265,7 +268,7 @@ cfg_save(struct ctx *c)
 	 */
 	if (cfg->credential_helper) {
 		rc = cfg->token ? credhelper_store(cfg->credential_helper, cfg->token) :
-			credhelper_erase(cfg->credential_helper);
+				  credhelper_erase(cfg->credential_helper);
 		if (rc)
 			return rc;
 		rc = EXIT_INTERNAL;
@@ -290,7 +293,7 @@ cfg_save(struct ctx *c)
 		FREE_AND_NULL(dir);
 	if (dir && *dir && cy_mkdir_p(dir, 0700, 0700) < 0) {
 		fail(EXIT_INTERNAL, "cannot create the directory of '%s': %s", cfg->path,
-			strerror(errno));
+		    strerror(errno));
 		goto out;
 	}
 	tmp = xasprintf("%s.tmp.XXXXXX", cfg->path);

@@ -102,17 +102,18 @@ helper_reply(const char *helper, int status, struct cy_buf *out, json_t **reply)
 {
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return fail(EXIT_AUTH, "credential helper '%s' failed (%s %d)%s", helper,
-			WIFEXITED(status) ? "exit status" : "signal",
-			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-			WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
-			": not found; give an absolute path or install cynork-credential-NAME" : "");
+		    WIFEXITED(status) ? "exit status" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+		    WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
+			": not found; give an absolute path or install cynork-credential-NAME" :
+			"");
 	out->len = strcspn(out->buf, "\n");
 	*reply = cy_json_parse(out->buf, out->len, true, NULL);
 	if (!json_is_object(*reply)) {
 		json_decref(*reply);
 		*reply = NULL;
 		return fail(EXIT_AUTH,
-			"credential helper '%s' answered something that is not a JSON object", helper);
+		    "credential helper '%s' answered something that is not a JSON object", helper);
 	}
 	if (cy_json_str(*reply, "error")) {
 		fail(EXIT_AUTH, "credential helper '%s': %s", helper, cy_json_str(*reply, "error"));
@@ -153,7 +154,7 @@ helper_run(const char *helper, json_t *request, json_t **reply)
 		;
 	if (timed_out)
 		rc = fail(EXIT_AUTH, "credential helper '%s' did not answer within %d s", helper,
-			HELPER_TIMEOUT_MS / 1000);
+		    HELPER_TIMEOUT_MS / 1000);
 	else
 		rc = helper_reply(helper, status, &out, reply);
 out:

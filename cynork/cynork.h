@@ -31,50 +31,50 @@ enum cy_exit {
 	EXIT_INTERNAL = 8,
 	EXIT_TIMEOUT = 124,
 	EXIT_CANCELED = 125,
-	EXIT_INTERRUPTED = 130,	/* Ctrl-C inside `cynork shell` */
+	EXIT_INTERRUPTED = 130, /* Ctrl-C inside `cynork shell` */
 };
 
 enum opt_kind {
-	OPT_BOOL,	/* no argument */
-	OPT_STR,	/* one argument */
-	OPT_INT,	/* integer within [min, max] */
-	OPT_ENUM,	/* one of choices */
-	OPT_DURATION,	/* "30s", "5m", ... */
-	OPT_LIST,	/* repeatable string */
+	OPT_BOOL,     /* no argument */
+	OPT_STR,      /* one argument */
+	OPT_INT,      /* integer within [min, max] */
+	OPT_ENUM,     /* one of choices */
+	OPT_DURATION, /* "30s", "5m", ... */
+	OPT_LIST,     /* repeatable string */
 };
 
 struct opt {
-	const char *name;		/* long name, without "--" */
-	char shrt;			/* short letter, 0 for none */
+	const char *name; /* long name, without "--" */
+	char shrt;        /* short letter, 0 for none */
 	enum opt_kind kind;
-	const char *arg;		/* argument name for help: "PATH", "N" */
+	const char *arg; /* argument name for help: "PATH", "N" */
 	const char *help;
-	const char *const *choices;	/* OPT_ENUM */
-	long long min, max;		/* OPT_INT */
-	const char *alias;		/* another accepted long name, or NULL */
+	const char *const *choices; /* OPT_ENUM */
+	long long min, max;         /* OPT_INT */
+	const char *alias;          /* another accepted long name, or NULL */
 };
 
 #define MAX_OPTS 24
-#define MAX_ARGS 16		/* values of one repeatable option */
-#define MAX_POS_ARGS 1000	/* positional arguments (task wait: the server's task_ids limit) */
+#define MAX_ARGS 16       /* values of one repeatable option */
+#define MAX_POS_ARGS 1000 /* positional arguments (task wait: the server's task_ids limit) */
 
 /* Parsed options of one command line: values indexed like the option table. */
 struct parsed {
-	const char *val[MAX_OPTS];	/* last value (OPT_BOOL: "1") */
+	const char *val[MAX_OPTS]; /* last value (OPT_BOOL: "1") */
 	const char *list[MAX_OPTS][MAX_ARGS];
 	size_t nlist[MAX_OPTS];
-	const char *args[MAX_POS_ARGS];	/* positional arguments */
+	const char *args[MAX_POS_ARGS]; /* positional arguments */
 	size_t nargs;
 	const struct cmd *cmd;
 };
 
 struct ctx;
 
-#define CMD_NEEDS_AUTH 0x1	/* fail with exit 3 when no token is held */
-#define CMD_HIDDEN 0x2		/* not listed in help */
-#define CMD_NO_SHELL 0x4	/* not available inside `cynork shell` */
-#define CMD_NO_CONFIG 0x8	/* runs without loading the config file */
-#define CMD_OWN_PAGE 0x10	/* a top-level command with its own man page, cynork-NAME(1) */
+#define CMD_NEEDS_AUTH 0x1 /* fail with exit 3 when no token is held */
+#define CMD_HIDDEN 0x2     /* not listed in help */
+#define CMD_NO_SHELL 0x4   /* not available inside `cynork shell` */
+#define CMD_NO_CONFIG 0x8  /* runs without loading the config file */
+#define CMD_OWN_PAGE 0x10  /* a top-level command with its own man page, cynork-NAME(1) */
 
 /*
  * Positional arguments named "<task>" in usage complete to task names from
@@ -82,11 +82,11 @@ struct ctx;
  * DIR complete to file names, OPT_ENUM to its choices.
  */
 struct cmd {
-	const char *path;		/* "task create" */
-	const char *aliases;		/* space-separated other names of the last word */
+	const char *path;    /* "task create" */
+	const char *aliases; /* space-separated other names of the last word */
 	const char *summary;
-	const char *usage;		/* positional part: "<task>" */
-	const struct opt *opts;		/* terminated by a zeroed entry; may be NULL */
+	const char *usage;      /* positional part: "<task>" */
+	const struct opt *opts; /* terminated by a zeroed entry; may be NULL */
 	int min_args, max_args;
 	unsigned flags;
 	/* Usage checks that must win over the auth precondition; may be NULL. */
@@ -106,24 +106,24 @@ struct cfg {
 	char *token;
 	char *refresh_token;
 	char *credential_helper;
-	json_t *extra;		/* unknown keys, kept on rewrite */
+	json_t *extra; /* unknown keys, kept on rewrite */
 	bool loaded;
-	char *helper_token;	/* from the credential helper (never written) */
+	char *helper_token; /* from the credential helper (never written) */
 };
 
 struct ctx {
-	const char *config_path;	/* --config */
-	const char *output;		/* table|json|name */
+	const char *config_path; /* --config */
+	const char *output;      /* table|json|name */
 	bool quiet;
 	bool no_color;
 	struct cfg cfg;
-	const char *gateway;		/* effective gateway URL */
-	const char *token;		/* effective token (env wins) */
+	const char *gateway; /* effective gateway URL */
+	const char *token;   /* effective token (env wins) */
 	bool token_from_env;
-	bool helper_tried;		/* credential helper asked once */
-	bool cfg_ready;			/* cfg loaded (once per process or shell) */
-	bool in_shell;			/* running a line of `cynork shell` */
-	const char *user;		/* shell: logged-in user, for the prompt */
+	bool helper_tried; /* credential helper asked once */
+	bool cfg_ready;    /* cfg loaded (once per process or shell) */
+	bool in_shell;     /* running a line of `cynork shell` */
+	const char *user;  /* shell: logged-in user, for the prompt */
 };
 
 extern const struct cmd *const cmd_table[];
@@ -155,7 +155,7 @@ int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An impossible state (a programming error): says where and aborts. */
 #define BUG(...) cynork_bug(__FILE__, __LINE__, __VA_ARGS__)
 void cynork_bug(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
+    __attribute__((format(printf, 3, 4), noreturn));
 void note(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool out_json(const struct ctx *c);
 bool out_name(const struct ctx *c);
@@ -179,7 +179,11 @@ int credhelper_store(const char *helper, const char *secret);
 int credhelper_erase(const char *helper);
 
 /* complete.c: the completion engine shared by `__complete` and the shell. */
-enum comp_dir { COMP_DEFAULT, COMP_FILES, COMP_NOSPACE };
+enum comp_dir {
+	COMP_DEFAULT,
+	COMP_FILES,
+	COMP_NOSPACE
+};
 /*
  * Candidates for the last word of words[0..n-1] (the command line without
  * the program name; words[n-1] is the partial word, maybe "").  Adds them
@@ -202,10 +206,10 @@ extern const char man_exit_status[], man_examples[];
  * roff of cynork-NAME(1) around the generated synopsis and options.
  */
 struct man_own_page {
-	const char *path;		/* the command */
-	const char *description;	/* DESCRIPTION */
-	void (*generated)(FILE *out);	/* sections generated from a table, or NULL */
-	const char *sections;		/* the remaining sections (.SH ...) */
+	const char *path;             /* the command */
+	const char *description;      /* DESCRIPTION */
+	void (*generated)(FILE *out); /* sections generated from a table, or NULL */
+	const char *sections;         /* the remaining sections (.SH ...) */
 };
 extern const struct man_own_page man_own_pages[];
 /* Writes text escaped for roff (dashes, backslashes, a leading dot). */
@@ -219,9 +223,9 @@ void man_roff(FILE *out, const char *s);
  * returned.  With auth, the token is sent and refreshed once on a 401.
  */
 int api_call(struct ctx *c, const char *method, const char *path, json_t *body, bool auth,
-	json_t **out);
+    json_t **out);
 int api_call_h(struct ctx *c, const char *method, const char *path, json_t *body, bool auth,
-	const char *const *headers, long timeout_ms, json_t **out, long *status);
+    const char *const *headers, long timeout_ms, json_t **out, long *status);
 /* Reports a transport failure (cannot connect, timeout; EINTR: interrupted); the exit code. */
 int api_transport_fail(struct ctx *c, const struct cy_error *err);
 
@@ -234,9 +238,9 @@ int api_transport_fail(struct ctx *c, const struct cy_error *err);
  * (EINTR when abort_flag was set; `started` says whether fn got bytes).
  */
 struct api_stream {
-	const char *const *headers;	/* extra "Name: value" lines or NULL */
-	long timeout_ms;		/* whole request; 0: no limit */
-	long idle_timeout_s;		/* fail when no byte came for this long; 0: none */
+	const char *const *headers; /* extra "Name: value" lines or NULL */
+	long timeout_ms;            /* whole request; 0: no limit */
+	long idle_timeout_s;        /* fail when no byte came for this long; 0: none */
 	volatile sig_atomic_t *abort_flag;
 	int (*fn)(void *arg, const char *data, size_t len);
 	void *arg;
@@ -247,7 +251,7 @@ struct api_stream {
 	struct cy_error err;
 };
 int api_stream(struct ctx *c, const char *method, const char *path, json_t *body,
-	struct api_stream *s);
+    struct api_stream *s);
 /* Percent-encodes a path segment into a new string. */
 char *url_escape(const char *s);
 
@@ -256,7 +260,7 @@ char *url_escape(const char *s);
 void rec_add(struct cy_buf *line, const char *key, const char *value);
 void rec_addll(struct cy_buf *line, const char *key, long long value);
 int print_line(struct cy_buf *line);
-int print_json(json_t *v);	/* steals v */
+int print_json(json_t *v); /* steals v */
 int out_flush(void);
 /* The string at key for a TAB table cell, "-" when absent or empty. */
 const char *out_dash(const json_t *o, const char *key);

@@ -23,7 +23,7 @@ check_file(const char *flag, const char *path, long long max)
 		return fail(EXIT_USAGE, "--%s '%s': %s", flag, path, strerror(errno));
 	if (S_ISLNK(st.st_mode))
 		return fail(EXIT_USAGE, "--%s '%s': is a symbolic link; give the file itself", flag,
-			path);
+		    path);
 	if (!S_ISREG(st.st_mode))
 		return fail(EXIT_USAGE, "--%s '%s': not a regular file", flag, path);
 	if (access(path, R_OK) < 0)
@@ -38,11 +38,11 @@ int
 read_input(const char *flag, const char *path, size_t max, struct cy_buf *out)
 {
 	int rc = strcmp(path, "-") == 0 ? cy_buf_read_fd(out, STDIN_FILENO, max) :
-		cy_buf_read_file(out, path, max);
+					  cy_buf_read_file(out, path, max);
 
 	if (rc < 0)
 		return fail(EXIT_USAGE, "--%s '%s': %s", flag, path,
-			errno == EFBIG ? "too large" : strerror(errno));
+		    errno == EFBIG ? "too large" : strerror(errno));
 	if (memchr(out->buf, '\0', out->len))
 		return fail(EXIT_USAGE, "--%s '%s': contains a NUL byte", flag, path);
 	return 0;

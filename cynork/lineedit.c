@@ -31,11 +31,11 @@
 volatile sig_atomic_t cynork_interrupted;
 
 static bool le_ready;
-static le_complete_fn le_fn;		/* the session's completion callback */
+static le_complete_fn le_fn; /* the session's completion callback */
 static void *le_arg;
-static json_t *comp_cands;		/* candidates of the current completion */
+static json_t *comp_cands; /* candidates of the current completion */
 static size_t comp_next;
-static enum le_event ctrl_c;		/* set by le_on_ctrl_c during readline() */
+static enum le_event ctrl_c; /* set by le_on_ctrl_c during readline() */
 
 /* SIGINT outside the prompt: no SA_RESTART, so a blocked read returns. */
 static void

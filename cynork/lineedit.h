@@ -12,10 +12,10 @@
 #include "cynork.h"
 
 enum le_event {
-	LE_LINE,		/* a line was entered */
-	LE_EOF,			/* Ctrl-D at an empty line, or end of input */
-	LE_INTR_EMPTY,		/* Ctrl-C at an empty line */
-	LE_INTR_LINE,		/* Ctrl-C with text typed: the text is dropped */
+	LE_LINE,       /* a line was entered */
+	LE_EOF,        /* Ctrl-D at an empty line, or end of input */
+	LE_INTR_EMPTY, /* Ctrl-C at an empty line */
+	LE_INTR_LINE,  /* Ctrl-C with text typed: the text is dropped */
 };
 
 /*

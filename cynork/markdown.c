@@ -24,7 +24,7 @@
 #include "banned.h"
 
 #define MD_DEPTH_MAX 8
-#define CODE_RUN_MAX 16		/* longer backtick runs are text */
+#define CODE_RUN_MAX 16 /* longer backtick runs are text */
 #define URL_MAX 2048
 
 enum {
@@ -33,7 +33,7 @@ enum {
 	ST_UNDER = 4,
 	ST_STRIKE = 8,
 	ST_DIM = 16,
-	ST_CODE = 32,		/* a colour */
+	ST_CODE = 32, /* a colour */
 };
 
 /* One line's inline pass. */
@@ -42,8 +42,8 @@ struct inl {
 	struct cy_buf *out;
 	const char *s;
 	size_t n;
-	uint32_t *code;		/* code[i]: length of the code span starting at i, or 0 */
-	unsigned cur;		/* the style last emitted */
+	uint32_t *code; /* code[i]: length of the code span starting at i, or 0 */
+	unsigned cur;   /* the style last emitted */
 };
 
 /* A remembered search: from `from`, the first hit was at `at` (n: none). */
@@ -86,7 +86,7 @@ utf8_seq(const unsigned char *s, size_t n)
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
 	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		(cp >= 0xd800 && cp <= 0xdfff))
+	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return len;
 }
@@ -111,7 +111,7 @@ md_text(struct cy_buf *out, const char *s, size_t len)
 			cy_buf_addch(out, u[i] == 0x7f ? '?' : u[i] + 64);
 			k = 1;
 		} else if ((k = utf8_seq(u + i, len - i)) == 0 ||
-			(u[i] == 0xc2 && u[i + 1] < 0xa0)) {
+			   (u[i] == 0xc2 && u[i + 1] < 0xa0)) {
 			/* invalid UTF-8, or a C1 control (U+0080..U+009F) */
 			cy_buf_addstr(out, "\xef\xbf\xbd");
 			k = k ? k : 1;
@@ -246,7 +246,7 @@ find_closer(const struct inl *x, char c, size_t k, size_t from, size_t b)
 		}
 		r = run_len(x, j, b, c);
 		if (r >= k && j > from && !is_space(x->s[j - 1]) &&
-			(c != '_' || j + r >= x->n || !is_alnum(x->s[j + r])))
+		    (c != '_' || j + r >= x->n || !is_alnum(x->s[j + r])))
 			return j;
 		j += r;
 	}
@@ -294,7 +294,7 @@ put_code(struct inl *x, size_t i, unsigned st)
  */
 static size_t
 try_link(struct inl *x, size_t i, size_t b, unsigned st, int depth, struct memo *rb,
-	struct memo *rp)
+    struct memo *rp)
 {
 	size_t t = x->s[i] == '!' ? i + 2 : i + 1, q, u, ue, p;
 
@@ -330,13 +330,14 @@ try_autolink(struct inl *x, size_t i, size_t b, unsigned st)
 
 	for (k = 0; schemes[k]; k++)
 		if (b - i > strlen(schemes[k]) + 1 &&
-			strncmp(x->s + i + 1, schemes[k], strlen(schemes[k])) == 0)
+		    strncmp(x->s + i + 1, schemes[k], strlen(schemes[k])) == 0)
 			break;
 	if (!schemes[k])
 		return i;
 	/* Stops at the next "<" too, so the scans of successive "<" never overlap. */
-	for (j = i + 1; j < b && j - i <= URL_MAX && x->s[j] != '>' && x->s[j] != '<' &&
-		!is_space(x->s[j]); j++)
+	for (j = i + 1;
+	     j < b && j - i <= URL_MAX && x->s[j] != '>' && x->s[j] != '<' && !is_space(x->s[j]);
+	     j++)
 		;
 	if (j >= b || x->s[j] != '>')
 		return i;
@@ -375,15 +376,15 @@ inline_range(struct inl *x, size_t a, size_t b, unsigned st, int depth)
 			r = run_len(x, i, b, c);
 			k = c == '~' ? 2 : r >= 3 ? 3 : r;
 			o = i + r - k;
-			if ((c != '~' || r == 2) &&
-				o + k < b && !is_space(x->s[o + k]) &&
-				(c != '_' || i == 0 || !is_alnum(x->s[i - 1])) &&
-				!failed[d - delims][k]) {
+			if ((c != '~' || r == 2) && o + k < b && !is_space(x->s[o + k]) &&
+			    (c != '_' || i == 0 || !is_alnum(x->s[i - 1])) &&
+			    !failed[d - delims][k]) {
 				j = find_closer(x, c, k, o + k, b);
 				if (j < b) {
 					unsigned add = c == '~' ? ST_STRIKE :
-						k == 1 ? ST_ITALIC : k == 2 ? ST_BOLD :
-						ST_BOLD | ST_ITALIC;
+						       k == 1   ? ST_ITALIC :
+						       k == 2   ? ST_BOLD :
+								  ST_BOLD | ST_ITALIC;
 
 					put(x, lit, o, st);
 					inline_range(x, o + k, j, st | add, depth + 1);
@@ -397,7 +398,7 @@ inline_range(struct inl *x, size_t a, size_t b, unsigned st, int depth)
 			continue;
 		}
 		if ((c == '[' || (c == '!' && i + 1 < b && x->s[i + 1] == '[')) &&
-			depth < MD_DEPTH_MAX) {
+		    depth < MD_DEPTH_MAX) {
 			put(x, lit, i, st);
 			e = try_link(x, i, b, st, depth, &rb, &rp);
 			if (e > i) {
@@ -578,7 +579,7 @@ md_line(struct md *m, const char *line, size_t len, struct cy_buf *out)
 	}
 	/* bullet list item */
 	if ((line[i] == '-' || line[i] == '*' || line[i] == '+') &&
-		(i + 1 == len || is_space(line[i + 1]))) {
+	    (i + 1 == len || is_space(line[i + 1]))) {
 		size_t a = i + 1 < len ? i + 2 : i + 1;
 
 		pad(out, 2 + cols);
@@ -592,7 +593,7 @@ md_line(struct md *m, const char *line, size_t len, struct cy_buf *out)
 	for (k = 0; i + k < len && k < 10 && isdigit((unsigned char)line[i + k]); k++)
 		;
 	if (k >= 1 && k <= 9 && i + k < len && (line[i + k] == '.' || line[i + k] == ')') &&
-		(i + k + 1 == len || is_space(line[i + k + 1]))) {
+	    (i + k + 1 == len || is_space(line[i + k + 1]))) {
 		size_t a = i + k + 1 < len ? i + k + 2 : i + k + 1;
 
 		pad(out, 2 + cols);

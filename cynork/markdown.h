@@ -23,8 +23,8 @@
 #define MD_LINE_MAX (64 * 1024)
 
 struct md {
-	bool color;		/* SGR sequences for styles */
-	bool ascii;		/* no Unicode glyphs (bullets, rules, quote bars) */
+	bool color; /* SGR sequences for styles */
+	bool ascii; /* no Unicode glyphs (bullets, rules, quote bars) */
 	/* block state carried from line to line */
 	bool in_fence;
 	char fence_ch;

@@ -59,8 +59,8 @@ shell_complete(void *arg, const char *upto, json_t *cands)
 static bool
 line_has_secret(const char *line)
 {
-	static const char *const words[] = { "password", "passwd", "secret", "token=",
-		"bearer", "cynork_token", NULL };
+	static const char *const words[] = { "password", "passwd", "secret", "token=", "bearer",
+		"cynork_token", NULL };
 	size_t i, run = 0;
 	const char *s;
 
@@ -70,7 +70,7 @@ line_has_secret(const char *line)
 	/* A long unbroken run of token characters looks like a key or a JWT. */
 	for (s = line; *s; s++) {
 		if (isalnum((unsigned char)*s) || *s == '.' || *s == '_' || *s == '-' ||
-			*s == '+' || *s == '/' || *s == '=')
+		    *s == '+' || *s == '/' || *s == '=')
 			run++;
 		else
 			run = 0;
@@ -139,7 +139,7 @@ whoami(struct ctx *c)
 	if (saved >= 0 && null >= 0)
 		dup2(null, STDERR_FILENO);
 	if (api_call_h(c, "GET", "/v1/users/me", NULL, true, NULL, 3000, &res, NULL) == 0 &&
-		cy_json_str(res, "handle"))
+	    cy_json_str(res, "handle"))
 		user = xstrdup(cy_json_str(res, "handle"));
 	if (saved >= 0) {
 		dup2(saved, STDERR_FILENO);
@@ -174,8 +174,8 @@ run_line(struct ctx *sess, const char *line, bool *quit, int last)
 		rc = last;
 		if (ac > 1)
 			rc = cy_strtonum(argv[1], 0, 255, &code, &errstr) < 0 ?
-				fail(EXIT_USAGE, "%s: want a number from 0 to 255", argv[0]) :
-				(int)code;
+				 fail(EXIT_USAGE, "%s: want a number from 0 to 255", argv[0]) :
+				 (int)code;
 		le_argv_free(ac, argv);
 		return rc;
 	}
@@ -215,7 +215,8 @@ shell_exec(struct ctx *c, const struct parsed *p)
 		stifle_history(HISTORY_MAX);
 		if (hist)
 			read_history(hist);
-		note(c, "cynork shell: type a command ('help' lists them), Tab completes, 'exit' ends");
+		note(c,
+		    "cynork shell: type a command ('help' lists them), Tab completes, 'exit' ends");
 	}
 	for (;;) {
 		if (tty) {
@@ -283,19 +284,20 @@ const struct cmd cmd_shell = {
 	.opts = shell_opts,
 	.flags = CMD_NO_SHELL,
 	.exec = shell_exec,
-	.doc = "Reads command lines (the same commands, flags, output formats and exit codes as on the "
-		"command line, without the leading cynork) with line editing, and runs each one. The "
-		"configuration and the token are resolved once for the session; flags given on one line "
-		"never carry over to the next. Global flags given before shell (-o, -q, --no-color) are "
-		"the session's defaults; --config cannot change inside the shell.\n\n"
-		"The prompt shows the logged-in user and the gateway. Tab completes commands, "
-		"subcommands, flags, enum values, file names and task names fetched from the server. "
-		"History is kept in the file history next to the configuration file (mode 0600); lines "
-		"that look like they hold a password, secret or token are never recorded, and nothing "
-		"typed at a password prompt is.\n\n"
-		"Ctrl-C drops the line being typed; while a command runs it stops the command "
-		"(which then exits 130) and returns to the prompt.\n\n"
-		"exit [N], quit or end of input (Ctrl-D) leave the shell, with N or the last command's "
-		"exit code. With -c LINE, shell runs that one line and exits with its code. When "
-		"standard input is not a terminal, lines are read without prompt or editing.",
+	.doc =
+	    "Reads command lines (the same commands, flags, output formats and exit codes as on the "
+	    "command line, without the leading cynork) with line editing, and runs each one. The "
+	    "configuration and the token are resolved once for the session; flags given on one line "
+	    "never carry over to the next. Global flags given before shell (-o, -q, --no-color) are "
+	    "the session's defaults; --config cannot change inside the shell.\n\n"
+	    "The prompt shows the logged-in user and the gateway. Tab completes commands, "
+	    "subcommands, flags, enum values, file names and task names fetched from the server. "
+	    "History is kept in the file history next to the configuration file (mode 0600); lines "
+	    "that look like they hold a password, secret or token are never recorded, and nothing "
+	    "typed at a password prompt is.\n\n"
+	    "Ctrl-C drops the line being typed; while a command runs it stops the command "
+	    "(which then exits 130) and returns to the prompt.\n\n"
+	    "exit [N], quit or end of input (Ctrl-D) leave the shell, with N or the last command's "
+	    "exit code. With -c LINE, shell runs that one line and exits with its code. When "
+	    "standard input is not a terminal, lines are read without prompt or editing.",
 };

@@ -18,6 +18,10 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Frees *p and sets it to NULL. */
-#define FREE_AND_NULL(p) do { free(p); (p) = NULL; } while (0)
+#define FREE_AND_NULL(p) \
+	do { \
+		free(p); \
+		(p) = NULL; \
+	} while (0)
 
 #endif

@@ -301,7 +301,7 @@ cy_snprintf_fits(const char *file, int line, char *buf, size_t size, const char 
 	va_end(ap);
 	if (rc < 0) {
 		fprintf(stderr, "BUG: %s:%d: formatted text does not fit in %zu bytes\n", file,
-			line, size);
+		    line, size);
 		abort();
 	}
 }

@@ -71,15 +71,15 @@ int cy_buf_read_file(struct cy_buf *sb, const char *path, size_t max);
  * failed); with size 0 nothing is written and cy_snprintf returns -1.
  */
 int cy_snprintf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), warn_unused_result));
+    __attribute__((format(printf, 3, 4), warn_unused_result));
 int cy_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0), warn_unused_result));
+    __attribute__((format(printf, 3, 0), warn_unused_result));
 void cy_snprintf_clip(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void cy_vsnprintf_clip(char *buf, size_t size, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 #define xsnprintf(buf, size, ...) cy_snprintf_fits(__FILE__, __LINE__, (buf), (size), __VA_ARGS__)
 void cy_snprintf_fits(const char *file, int line, char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 #endif

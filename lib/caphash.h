@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#define CY_CAPHASH_LEN 71	/* "sha256:" + 64 hex */
+#define CY_CAPHASH_LEN 71 /* "sha256:" + 64 hex */
 
 void cy_capability_hash(const json_t *cap, char out[CY_CAPHASH_LEN + 1]);
 

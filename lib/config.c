@@ -122,7 +122,7 @@ fmt_duration(long long s, char *out, size_t size)
 	s %= 60;
 	/* %.0lld prints nothing for 0: "1h5s", not "1h0m5s". */
 	xsnprintf(out, size, "%.0lld%s%.0lld%s%.0lld%s", h, h ? "h" : "", m, m ? "m" : "", s,
-		s ? "s" : "");
+	    s ? "s" : "");
 }
 
 static int
@@ -239,7 +239,7 @@ field_clear(const struct cy_cfg_key *k, void *target)
  */
 static int
 field_set_text(const struct cy_cfg_key *k, void *target, const char *value, const char *origin,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	long long lo = k->min, hi = k->max, v;
 	const char *errstr = NULL;
@@ -268,34 +268,32 @@ field_set_text(const struct cy_cfg_key *k, void *target, const char *value, cons
 		if (cy_strtonum(value, lo, hi, &v, &errstr) < 0) {
 			if (k->min == 0 && k->max == 0)
 				return cy_error_set(err, EINVAL, "%s: '%s' wants an integer",
-					origin, k->path);
+				    origin, k->path);
 			return cy_error_set(err, EINVAL,
-				"%s: '%s' wants an integer between %lld and %lld", origin,
-				k->path, lo, hi);
+			    "%s: '%s' wants an integer between %lld and %lld", origin, k->path, lo,
+			    hi);
 		}
 		*FIELD(target, k, long long) = v;
 		return 0;
 	case CY_CFG_DURATION:
 		if (cy_duration_parse(value, &v) < 0)
 			return cy_error_set(err, EINVAL,
-				"%s: '%s' wants a duration such as 30s, 15m or 168h", origin,
-				k->path);
+			    "%s: '%s' wants a duration such as 30s, 15m or 168h", origin, k->path);
 		if ((lo || hi) && (v < lo || v > hi)) {
 			char a[64], z[64];
 
 			fmt_duration(lo, a, sizeof(a));
 			fmt_duration(hi, z, sizeof(z));
 			return cy_error_set(err, ERANGE,
-				"%s: '%s' wants a duration between %s and %s", origin, k->path,
-				a, z);
+			    "%s: '%s' wants a duration between %s and %s", origin, k->path, a, z);
 		}
 		*FIELD(target, k, long long) = v;
 		return 0;
 	case CY_CFG_BOOL:
 		if (parse_bool(value, &b) < 0)
 			return cy_error_set(err, EINVAL,
-				"%s: '%s' wants a boolean (true/false, yes/no, on/off)", origin,
-				k->path);
+			    "%s: '%s' wants a boolean (true/false, yes/no, on/off)", origin,
+			    k->path);
 		*FIELD(target, k, bool) = b;
 		return 0;
 	case CY_CFG_STRLIST: {
@@ -311,8 +309,8 @@ field_set_text(const struct cy_cfg_key *k, void *target, const char *value, cons
 		json_t *j = cy_json_parse(value, strlen(value), true, &jerr);
 
 		if (!j)
-			return cy_error_set(err, EINVAL, "%s: '%s' wants a JSON object: %s",
-				origin, k->path, jerr.msg);
+			return cy_error_set(err, EINVAL, "%s: '%s' wants a JSON object: %s", origin,
+			    k->path, jerr.msg);
 		json_decref(*FIELD(target, k, json_t *));
 		*FIELD(target, k, json_t *) = j;
 		return 0;
@@ -350,9 +348,9 @@ ld_yaml_error(struct cfg_load *ld)
 		return cy_error_set(ld->err, ENOMEM, "%s: yaml: out of memory", ld->name);
 	if (p->context)
 		return cy_error_set(ld->err, EINVAL, "%s:%zu: yaml: %s %s", ld->name, line,
-			p->problem ? p->problem : "syntax error", p->context);
+		    p->problem ? p->problem : "syntax error", p->context);
 	return cy_error_set(ld->err, EINVAL, "%s:%zu: yaml: %s", ld->name, line,
-		p->problem ? p->problem : "syntax error");
+	    p->problem ? p->problem : "syntax error");
 }
 
 static size_t
@@ -374,7 +372,7 @@ ld_next(struct cfg_load *ld)
 	ld->have_ev = true;
 	if (ld->ev.type == YAML_ALIAS_EVENT)
 		return cy_error_set(ld->err, EINVAL, "%s:%zu: YAML aliases are not supported",
-			ld->name, ev_line(ld));
+		    ld->name, ev_line(ld));
 	return 0;
 }
 
@@ -392,7 +390,7 @@ ev_is_null(const struct cfg_load *ld)
 	if (ld->ev.type != YAML_SCALAR_EVENT || ld->ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
 	return !*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
-		strcmp(v, "NULL") == 0;
+	       strcmp(v, "NULL") == 0;
 }
 
 static bool
@@ -453,12 +451,13 @@ ld_json(struct cfg_load *ld, int depth, json_t **out)
 
 	if (depth > CY_CFG_MAX_DEPTH)
 		return cy_error_set(ld->err, EINVAL, "%s:%zu: nesting deeper than %d levels",
-			ld->name, ev_line(ld), CY_CFG_MAX_DEPTH);
+		    ld->name, ev_line(ld), CY_CFG_MAX_DEPTH);
 	switch (ld->ev.type) {
 	case YAML_SCALAR_EVENT:
 		*out = scalar_to_json(ld);
-		return *out ? 0 : cy_error_set(ld->err, EINVAL, "%s:%zu: invalid string",
-			ld->name, ev_line(ld));
+		return *out ? 0 :
+			      cy_error_set(ld->err, EINVAL, "%s:%zu: invalid string", ld->name,
+				  ev_line(ld));
 	case YAML_SEQUENCE_START_EVENT:
 		j = json_array();
 		for (;;) {
@@ -481,13 +480,13 @@ ld_json(struct cfg_load *ld, int depth, json_t **out)
 				break;
 			line = ev_line(ld);
 			if (ld->ev.type != YAML_SCALAR_EVENT || has_nul(ld)) {
-				cy_error_set(ld->err, EINVAL, "%s:%zu: mapping keys must be strings",
-					ld->name, line);
+				cy_error_set(ld->err, EINVAL,
+				    "%s:%zu: mapping keys must be strings", ld->name, line);
 				goto fail;
 			}
 			if (json_object_get(j, ev_scalar(ld))) {
-				cy_error_set(ld->err, EINVAL, "%s:%zu: duplicate key '%s'", ld->name,
-					line, ev_scalar(ld));
+				cy_error_set(ld->err, EINVAL, "%s:%zu: duplicate key '%s'",
+				    ld->name, line, ev_scalar(ld));
 				goto fail;
 			}
 			key = xstrdup(ev_scalar(ld));
@@ -502,7 +501,7 @@ ld_json(struct cfg_load *ld, int depth, json_t **out)
 		return 0;
 	default:
 		return cy_error_set(ld->err, EINVAL, "%s:%zu: unexpected YAML event", ld->name,
-			ev_line(ld));
+		    ev_line(ld));
 	}
 fail:
 	json_decref(j);
@@ -517,7 +516,7 @@ ld_strlist(struct cfg_load *ld, const struct cy_cfg_key *k)
 
 	if (ld->ev.type != YAML_SEQUENCE_START_EVENT)
 		return cy_error_set(ld->err, EINVAL, "%s:%zu: '%s' wants a list of strings, not %s",
-			ld->name, ev_line(ld), k->path, ev_kind(ld));
+		    ld->name, ev_line(ld), k->path, ev_kind(ld));
 	for (;;) {
 		if (ld_next(ld) < 0)
 			goto fail;
@@ -525,10 +524,11 @@ ld_strlist(struct cfg_load *ld, const struct cy_cfg_key *k)
 			break;
 		if (ld->ev.type != YAML_SCALAR_EVENT || has_nul(ld)) {
 			cy_error_set(ld->err, EINVAL,
-				"%s:%zu: '%s' wants a list of strings, not a list of %s",
-				ld->name, ev_line(ld), k->path,
-				ld->ev.type == YAML_SCALAR_EVENT ? "binary strings" :
-				ld->ev.type == YAML_MAPPING_START_EVENT ? "mappings" : "lists");
+			    "%s:%zu: '%s' wants a list of strings, not a list of %s", ld->name,
+			    ev_line(ld), k->path,
+			    ld->ev.type == YAML_SCALAR_EVENT        ? "binary strings" :
+			    ld->ev.type == YAML_MAPPING_START_EVENT ? "mappings" :
+								      "lists");
 			goto fail;
 		}
 		strlist_push(&l, ev_scalar(ld), ld->ev.data.scalar.length);
@@ -551,14 +551,14 @@ ld_value(struct cfg_load *ld, const struct cy_cfg_key *k)
 
 	ld->seen[k - ld->keys] = true;
 	if (ld->ev.type == YAML_SCALAR_EVENT && ev_is_null(ld))
-		return 0;	/* "key:" with no value keeps the default */
+		return 0; /* "key:" with no value keeps the default */
 	switch (k->type) {
 	case CY_CFG_STRLIST:
 		return ld_strlist(ld, k);
 	case CY_CFG_OBJECT:
 		if (ld->ev.type != YAML_MAPPING_START_EVENT)
 			return cy_error_set(ld->err, EINVAL, "%s:%zu: '%s' wants a mapping, not %s",
-				ld->name, ev_line(ld), k->path, ev_kind(ld));
+			    ld->name, ev_line(ld), k->path, ev_kind(ld));
 		if (ld_json(ld, 1, &j) < 0)
 			return -1;
 		json_decref(*FIELD(ld->target, k, json_t *));
@@ -567,10 +567,10 @@ ld_value(struct cfg_load *ld, const struct cy_cfg_key *k)
 	default:
 		if (ld->ev.type != YAML_SCALAR_EVENT)
 			return cy_error_set(ld->err, EINVAL, "%s:%zu: '%s' wants %s, not %s",
-				ld->name, ev_line(ld), k->path, type_want(k->type), ev_kind(ld));
+			    ld->name, ev_line(ld), k->path, type_want(k->type), ev_kind(ld));
 		if (has_nul(ld))
 			return cy_error_set(ld->err, EINVAL, "%s:%zu: '%s' contains a NUL byte",
-				ld->name, ev_line(ld), k->path);
+			    ld->name, ev_line(ld), k->path);
 		origin = xasprintf("%s:%zu", ld->name, ev_line(ld));
 		rc = field_set_text(k, ld->target, ev_scalar(ld), origin, ld->err);
 		free(origin);
@@ -590,7 +590,7 @@ ld_mapping(struct cfg_load *ld, const char *prefix, int depth)
 
 	if (depth > CY_CFG_MAX_DEPTH)
 		return cy_error_set(ld->err, EINVAL, "%s:%zu: nesting deeper than %d levels",
-			ld->name, ev_line(ld), CY_CFG_MAX_DEPTH);
+		    ld->name, ev_line(ld), CY_CFG_MAX_DEPTH);
 	for (;;) {
 		if (ld_next(ld) < 0)
 			goto out;
@@ -599,18 +599,17 @@ ld_mapping(struct cfg_load *ld, const char *prefix, int depth)
 		line = ev_line(ld);
 		if (ld->ev.type != YAML_SCALAR_EVENT || has_nul(ld)) {
 			cy_error_set(ld->err, EINVAL, "%s:%zu: mapping keys must be strings",
-				ld->name, line);
+			    ld->name, line);
 			goto out;
 		}
 		for (i = 0; i < nseen; i++)
 			if (strcmp(seen[i], ev_scalar(ld)) == 0)
 				break;
 		free(path);
-		path = *prefix ? xasprintf("%s.%s", prefix, ev_scalar(ld)) :
-			xstrdup(ev_scalar(ld));
+		path = *prefix ? xasprintf("%s.%s", prefix, ev_scalar(ld)) : xstrdup(ev_scalar(ld));
 		if (i < nseen) {
 			cy_error_set(ld->err, EINVAL, "%s:%zu: duplicate key '%s'", ld->name, line,
-				path);
+			    path);
 			goto out;
 		}
 		seen = xreallocarray(seen, nseen + 1, sizeof(*seen));
@@ -618,12 +617,12 @@ ld_mapping(struct cfg_load *ld, const char *prefix, int depth)
 		k = cfg_find(ld->keys, ld->nkeys, path);
 		if (k && ld->seen[k - ld->keys]) {
 			cy_error_set(ld->err, EINVAL, "%s:%zu: duplicate key '%s'", ld->name, line,
-				path);
+			    path);
 			goto out;
 		}
 		if (!k && !cfg_is_prefix(ld->keys, ld->nkeys, path)) {
 			cy_error_set(ld->err, EINVAL, "%s:%zu: unknown key '%s'", ld->name, line,
-				path);
+			    path);
 			goto out;
 		}
 		if (ld_next(ld) < 0)
@@ -636,7 +635,7 @@ ld_mapping(struct cfg_load *ld, const char *prefix, int depth)
 				goto out;
 		} else if (!(ld->ev.type == YAML_SCALAR_EVENT && ev_is_null(ld))) {
 			cy_error_set(ld->err, EINVAL, "%s:%zu: '%s' wants a mapping, not %s",
-				ld->name, ev_line(ld), path, ev_kind(ld));
+			    ld->name, ev_line(ld), path, ev_kind(ld));
 			goto out;
 		}
 	}
@@ -666,11 +665,10 @@ ld_stream(struct cfg_load *ld)
 			return 0;
 		if (ld->ev.type != YAML_DOCUMENT_START_EVENT)
 			return cy_error_set(ld->err, EINVAL, "%s:%zu: yaml: unexpected event",
-				ld->name, ev_line(ld));
+			    ld->name, ev_line(ld));
 		if (++ndocs > 1)
 			return cy_error_set(ld->err, EINVAL,
-				"%s:%zu: only one YAML document is allowed", ld->name,
-				ev_line(ld));
+			    "%s:%zu: only one YAML document is allowed", ld->name, ev_line(ld));
 		if (ld_next(ld) < 0)
 			return -1;
 		if (ld->ev.type == YAML_MAPPING_START_EVENT) {
@@ -678,14 +676,14 @@ ld_stream(struct cfg_load *ld)
 				return -1;
 		} else if (!(ld->ev.type == YAML_SCALAR_EVENT && ev_is_null(ld))) {
 			return cy_error_set(ld->err, EINVAL,
-				"%s:%zu: the top level must be a mapping, not %s", ld->name,
-				ev_line(ld), ev_kind(ld));
+			    "%s:%zu: the top level must be a mapping, not %s", ld->name,
+			    ev_line(ld), ev_kind(ld));
 		}
 		if (ld_next(ld) < 0)
 			return -1;
 		if (ld->ev.type != YAML_DOCUMENT_END_EVENT)
 			return cy_error_set(ld->err, EINVAL, "%s:%zu: yaml: unexpected event",
-				ld->name, ev_line(ld));
+			    ld->name, ev_line(ld));
 	}
 }
 
@@ -697,7 +695,7 @@ ld_run(struct cfg_load *ld, int (*body)(struct cfg_load *, void *), void *arg)
 
 	if (!yaml_parser_initialize(&ld->parser))
 		return cy_error_set(ld->err, ENOMEM, "%s: yaml: cannot initialise parser",
-			ld->name);
+		    ld->name);
 	yaml_parser_set_input_string(&ld->parser, (const unsigned char *)ld->data, ld->len);
 	ret = body(ld, arg);
 	if (ld->have_ev)
@@ -715,7 +713,7 @@ ld_stream_body(struct cfg_load *ld, void *arg)
 
 static int
 cfg_parse(const char *name, const char *data, size_t len, const struct cy_cfg_key *keys,
-	size_t nkeys, void *target, bool *seen, struct cy_error *err)
+    size_t nkeys, void *target, bool *seen, struct cy_error *err)
 {
 	struct cfg_load ld;
 
@@ -749,7 +747,7 @@ ld_document_json(struct cfg_load *ld, json_t **out)
 		goto fail;
 	if (ld->ev.type != YAML_STREAM_END_EVENT) {
 		cy_error_set(ld->err, EINVAL, "%s:%zu: only one YAML document is allowed", ld->name,
-			ev_line(ld));
+		    ev_line(ld));
 		goto fail;
 	}
 	return 0;
@@ -766,8 +764,7 @@ ld_document_body(struct cfg_load *ld, void *out)
 }
 
 int
-cy_yaml_to_json(const char *name, const char *data, size_t len, json_t **out,
-	struct cy_error *err)
+cy_yaml_to_json(const char *name, const char *data, size_t len, json_t **out, struct cy_error *err)
 {
 	struct cfg_load ld;
 
@@ -800,8 +797,7 @@ cfg_defaults(const struct cy_cfg_key *keys, size_t nkeys, void *target, struct c
 }
 
 static int
-cfg_env(const struct cy_cfg_key *keys, size_t nkeys, void *target, bool *seen,
-	struct cy_error *err)
+cfg_env(const struct cy_cfg_key *keys, size_t nkeys, void *target, bool *seen, struct cy_error *err)
 {
 	char origin[300];
 	const char *v;
@@ -820,7 +816,7 @@ cfg_env(const struct cy_cfg_key *keys, size_t nkeys, void *target, bool *seen,
 
 static int
 cfg_required(const char *name, const struct cy_cfg_key *keys, size_t nkeys, const bool *seen,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	size_t i;
 
@@ -829,17 +825,17 @@ cfg_required(const char *name, const struct cy_cfg_key *keys, size_t nkeys, cons
 			continue;
 		if (keys[i].env)
 			return cy_error_set(err, EINVAL,
-				"%s: missing required key '%s' (or environment %s)", name,
-				keys[i].path, keys[i].env);
+			    "%s: missing required key '%s' (or environment %s)", name, keys[i].path,
+			    keys[i].env);
 		return cy_error_set(err, EINVAL, "%s: missing required key '%s'", name,
-			keys[i].path);
+		    keys[i].path);
 	}
 	return 0;
 }
 
 int
-cy_config_load_mem(const char *name, const char *data, size_t len,
-	const struct cy_cfg_key *keys, size_t nkeys, void *target, struct cy_error *err)
+cy_config_load_mem(const char *name, const char *data, size_t len, const struct cy_cfg_key *keys,
+    size_t nkeys, void *target, struct cy_error *err)
 {
 	bool *seen = xcalloc(nkeys ? nkeys : 1, sizeof(*seen));
 	int ret = -1;
@@ -890,7 +886,7 @@ read_file(const char *path, char **out, size_t *outlen, struct cy_error *err)
 				free(buf);
 				close(fd);
 				return cy_error_set(err, EFBIG, "%s: file larger than %d bytes",
-					path, CY_CFG_MAX_FILE);
+				    path, CY_CFG_MAX_FILE);
 			}
 			alloc *= 2;
 			buf = xrealloc(buf, alloc);
@@ -916,7 +912,7 @@ read_file(const char *path, char **out, size_t *outlen, struct cy_error *err)
 
 int
 cy_config_load(const char *path, bool must_exist, const struct cy_cfg_key *keys, size_t nkeys,
-	void *target, struct cy_error *err)
+    void *target, struct cy_error *err)
 {
 	char *data = NULL;
 	size_t len = 0;
@@ -936,7 +932,7 @@ cy_config_load(const char *path, bool must_exist, const struct cy_cfg_key *keys,
 
 int
 cy_config_set(const struct cy_cfg_key *keys, size_t nkeys, void *target, const char *path,
-	const char *value, const char *origin, struct cy_error *err)
+    const char *value, const char *origin, struct cy_error *err)
 {
 	const struct cy_cfg_key *k = cfg_find(keys, nkeys, path);
 
@@ -1073,7 +1069,7 @@ print_value(FILE *out, const struct cy_cfg_key *k, const void *target)
 /* Prints the keys under `prefix` (which ends with '.' or is empty). */
 static void
 print_level(FILE *out, const struct cy_cfg_key *keys, size_t nkeys, const void *target,
-	const char *prefix, int depth)
+    const char *prefix, int depth)
 {
 	size_t plen = strlen(prefix), i, j, clen;
 	const char *comp, *dot;
@@ -1089,8 +1085,8 @@ print_level(FILE *out, const struct cy_cfg_key *keys, size_t nkeys, const void *
 		dup = false;
 		for (j = 0; j < i && !dup; j++)
 			dup = strncmp(keys[j].path, prefix, plen) == 0 &&
-				strncmp(keys[j].path + plen, comp, clen) == 0 &&
-				(keys[j].path[plen + clen] == '.' || !keys[j].path[plen + clen]);
+			      strncmp(keys[j].path + plen, comp, clen) == 0 &&
+			      (keys[j].path[plen + clen] == '.' || !keys[j].path[plen + clen]);
 		if (dup)
 			continue;
 		fprintf(out, "%*s%.*s:", depth * 2, "", (int)clen, comp);

@@ -7,8 +7,8 @@
 #define CY_ERROR_H
 
 struct cy_error {
-	int code;	/* errno value, or 0 when not from the system */
-	char msg[512];	/* human-readable, lower-case, no final period */
+	int code;      /* errno value, or 0 when not from the system */
+	char msg[512]; /* human-readable, lower-case, no final period */
 };
 
 /* clang-format off */
@@ -17,13 +17,12 @@ struct cy_error {
 
 /* Sets the error and returns -1. */
 int cy_error_set(struct cy_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Sets the error with strerror(errno) appended and returns -1. */
 int cy_error_errno(struct cy_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Prefixes the message with "context: " and returns -1. */
-int cy_error_wrap(struct cy_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cy_error_wrap(struct cy_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cy_error_clear(struct cy_error *err);
 
 #endif

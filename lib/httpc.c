@@ -57,10 +57,10 @@ struct xfer {
 	const struct cy_httpc_opts *opts;
 	CURL *h;
 	size_t max;
-	size_t seen;		/* body bytes so far (streams) */
+	size_t seen; /* body bytes so far (streams) */
 	int over;
-	int stopped;		/* on_data asked to stop */
-	int head_done;		/* status and content type copied into resp */
+	int stopped;   /* on_data asked to stop */
+	int head_done; /* status and content type copied into resp */
 };
 
 static void
@@ -83,10 +83,11 @@ httpc_init(void)
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&share_locks[i], NULL);
 	httpc_share = curl_share_init();
-	if (httpc_share && (curl_share_setopt(httpc_share, CURLSHOPT_LOCKFUNC, share_lock) ||
-	    curl_share_setopt(httpc_share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
-	    curl_share_setopt(httpc_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) ||
-	    curl_share_setopt(httpc_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS))) {
+	if (httpc_share &&
+	    (curl_share_setopt(httpc_share, CURLSHOPT_LOCKFUNC, share_lock) ||
+		curl_share_setopt(httpc_share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
+		curl_share_setopt(httpc_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) ||
+		curl_share_setopt(httpc_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS))) {
 		curl_share_cleanup(httpc_share);
 		httpc_share = NULL;
 	}
@@ -137,8 +138,7 @@ head_capture(struct xfer *x)
 	x->head_done = 1;
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->resp->status);
 	if (curl_easy_getinfo(x->h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
-		cy_snprintf_clip(x->resp->content_type, sizeof(x->resp->content_type), "%s",
-			ctype);
+		cy_snprintf_clip(x->resp->content_type, sizeof(x->resp->content_type), "%s", ctype);
 }
 
 static size_t
@@ -202,8 +202,7 @@ header_cb(char *data, size_t size, size_t nmemb, void *userp)
 
 /* Progress callback: a non-zero return makes libcurl stop the transfer. */
 static int
-abort_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-	curl_off_t ulnow)
+abort_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	const struct cy_httpc_opts *o = data;
 
@@ -215,7 +214,7 @@ abort_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 /* The handle's options for one request (the handle is reused: all set). */
 static void
 httpc_setopts(CURL *h, const char *url, const struct cy_httpc_opts *opts, struct xfer *x,
-	char *errbuf)
+    char *errbuf)
 {
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -223,26 +222,28 @@ httpc_setopts(CURL *h, const char *url, const struct cy_httpc_opts *opts, struct
 		curl_easy_setopt(h, CURLOPT_SHARE, httpc_share);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, opts->timeout_ms < 0 ? 0L :
-		opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+	    opts->timeout_ms < 0 ? 0L :
+	    opts->timeout_ms > 0 ? opts->timeout_ms :
+				   DEFAULT_TIMEOUT_MS);
 	if (opts->idle_timeout_s > 0) {
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, opts->idle_timeout_s);
 	}
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-		opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
+	    opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_USERAGENT,
-		opts->user_agent ? opts->user_agent : "cynode/" CYNODE_VERSION);
+	    opts->user_agent ? opts->user_agent : "cynode/" CYNODE_VERSION);
 	if (opts->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, opts->ca_file);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, opts->abort_flag || opts->abort_fn ? 0L : 1L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, opts->abort_flag || opts->abort_fn ?
-		abort_cb : NULL);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION,
+	    opts->abort_flag || opts->abort_fn ? abort_cb : NULL);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)opts);
 }
 
@@ -251,7 +252,7 @@ static bool
 httpc_method(CURL *h, const char *method, const void *body, size_t body_len)
 {
 	bool sends_body = body != NULL || strcmp(method, "POST") == 0 ||
-		strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
+			  strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
 
 	if (strcmp(method, "GET") == 0 && !body) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
@@ -285,8 +286,8 @@ httpc_headers(const struct cy_httpc_opts *opts, bool sends_body)
 		free(line);
 	}
 	if (sends_body) {
-		line = xasprintf("Content-Type: %s", opts->content_type ? opts->content_type :
-			"application/json");
+		line = xasprintf("Content-Type: %s",
+		    opts->content_type ? opts->content_type : "application/json");
 		hdrs = curl_slist_append(hdrs, line);
 		free(line);
 	}
@@ -298,7 +299,7 @@ httpc_headers(const struct cy_httpc_opts *opts, bool sends_body)
 /* A failed transfer as an errno-coded error. */
 static int
 httpc_error(CURLcode rc, const struct xfer *x, const char *method, const char *url,
-	const char *errbuf, struct cy_error *err)
+    const char *errbuf, struct cy_error *err)
 {
 	const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 
@@ -306,7 +307,7 @@ httpc_error(CURLcode rc, const struct xfer *x, const char *method, const char *u
 		return cy_error_set(err, ECANCELED, "%s %s: stopped by the receiver", method, url);
 	if (x->over || rc == CURLE_FILESIZE_EXCEEDED)
 		return cy_error_set(err, EFBIG, "%s %s: response body larger than %zu bytes",
-			method, url, x->max);
+		    method, url, x->max);
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		return cy_error_set(err, EINTR, "%s %s: interrupted", method, url);
 	if (rc == CURLE_COULDNT_CONNECT)
@@ -318,7 +319,7 @@ httpc_error(CURLcode rc, const struct xfer *x, const char *method, const char *u
 
 int
 cy_httpc_request(const char *method, const char *url, const void *body, size_t body_len,
-	const struct cy_httpc_opts *opts, struct cy_httpc_resp *resp, struct cy_error *err)
+    const struct cy_httpc_opts *opts, struct cy_httpc_resp *resp, struct cy_error *err)
 {
 	static const struct cy_httpc_opts defaults;
 	char errbuf[CURL_ERROR_SIZE] = "";

@@ -17,14 +17,14 @@
 struct cy_httpc_resp;
 
 struct cy_httpc_opts {
-	long timeout_ms;		/* whole request; 0 = 30 s */
-	long connect_timeout_ms;	/* 0 = 5 s */
-	size_t max_response;		/* 0 = 16 MiB */
-	const char *bearer;		/* Authorization: Bearer <bearer> when non-NULL */
-	const char *content_type;	/* default "application/json" when a body is sent */
-	const char *user_agent;		/* default "cynode/<version>" */
-	const char *ca_file;		/* CA bundle for https, NULL = system default */
-	const char *const *headers;	/* extra "Name: value" lines, NULL-terminated */
+	long timeout_ms;            /* whole request; 0 = 30 s */
+	long connect_timeout_ms;    /* 0 = 5 s */
+	size_t max_response;        /* 0 = 16 MiB */
+	const char *bearer;         /* Authorization: Bearer <bearer> when non-NULL */
+	const char *content_type;   /* default "application/json" when a body is sent */
+	const char *user_agent;     /* default "cynode/<version>" */
+	const char *ca_file;        /* CA bundle for https, NULL = system default */
+	const char *const *headers; /* extra "Name: value" lines, NULL-terminated */
 	/* When non-NULL: the request stops (err EINTR) once *abort_flag is set. */
 	volatile sig_atomic_t *abort_flag;
 	/* When non-NULL: polled about once a second and on each read; non-zero stops (EINTR). */
@@ -37,8 +37,7 @@ struct cy_httpc_opts {
 	 * or -1 to stop the transfer (err ECANCELED).  max_response still caps
 	 * the whole body.
 	 */
-	int (*on_data)(void *arg, const struct cy_httpc_resp *resp, const char *data,
-		size_t len);
+	int (*on_data)(void *arg, const struct cy_httpc_resp *resp, const char *data, size_t len);
 	void *on_data_arg;
 	/* With a stream: fail (ETIMEDOUT) when no byte came for this long; 0 = no limit. */
 	long idle_timeout_s;
@@ -49,7 +48,7 @@ struct cy_httpc_resp {
 	long status;
 	struct cy_buf body;
 	char content_type[128];
-	long retry_after;		/* seconds from Retry-After, -1 when absent */
+	long retry_after; /* seconds from Retry-After, -1 when absent */
 };
 
 /* clang-format off */
@@ -63,7 +62,7 @@ struct cy_httpc_resp {
  * by opts->abort_flag), ECANCELED (stopped by opts->on_data) or EIO.
  */
 int cy_httpc_request(const char *method, const char *url, const void *body, size_t body_len,
-	const struct cy_httpc_opts *opts, struct cy_httpc_resp *resp, struct cy_error *err);
+    const struct cy_httpc_opts *opts, struct cy_httpc_resp *resp, struct cy_error *err);
 void cy_httpc_resp_release(struct cy_httpc_resp *resp);
 /* Releases this thread's handle (call before a thread exits). */
 void cy_httpc_thread_cleanup(void);

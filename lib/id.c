@@ -76,7 +76,7 @@ cy_uuid_valid(const char *s)
 			if (c != '-')
 				return false;
 		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		    (c >= 'A' && c <= 'F'))) {
+			       (c >= 'A' && c <= 'F'))) {
 			return false;
 		}
 	}
@@ -132,7 +132,7 @@ cy_ulid_new(char out[CY_ULID_LEN + 1])
 	/* 128 bits as 26 base32 digits; the first digit holds the top 3 bits. */
 	for (i = 0; i < CY_ULID_LEN; i++) {
 		unsigned v = 0;
-		int start = i * 5 - 2;	/* bit offset from the MSB, 130-bit frame */
+		int start = i * 5 - 2; /* bit offset from the MSB, 130-bit frame */
 
 		for (bit = 0; bit < 5; bit++) {
 			int pos = start + bit;
@@ -178,7 +178,8 @@ cy_ulid_after(const char *floor, char out[CY_ULID_LEN + 1])
 		return;
 
 	for (i = 0; i < CY_ULID_LEN; i++)
-		up[i] = (char)(floor[i] >= 'a' && floor[i] <= 'z' ? floor[i] - 'a' + 'A' : floor[i]);
+		up[i] =
+		    (char)(floor[i] >= 'a' && floor[i] <= 'z' ? floor[i] - 'a' + 'A' : floor[i]);
 	up[CY_ULID_LEN] = '\0';
 	if (strcmp(out, up) > 0)
 		return;
@@ -303,7 +304,7 @@ name_valid(const char *s, const char *extra)
 		return false;
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		      strchr(extra, s[i])))
+			strchr(extra, s[i])))
 			return false;
 	return true;
 }

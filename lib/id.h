@@ -37,7 +37,7 @@ bool cy_model_name_valid(const char *s);
  * name does not fit (a cut name could match another model).
  */
 int cy_model_name_canon(const char *name, char *out, size_t size)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* out must hold CY_ULID_LEN + 1 bytes; successive calls increase strictly. */
 void cy_ulid_new(char out[CY_ULID_LEN + 1]);
 bool cy_ulid_valid(const char *s);

@@ -27,8 +27,8 @@ cy_json_parse(const char *data, size_t len, bool want_object, struct cy_error *e
 	v = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (v == NULL) {
 		if (jerr.line > 0)
-			cy_error_set(err, 0, "invalid JSON at line %d column %d: %s",
-			    jerr.line, jerr.column, jerr.text);
+			cy_error_set(err, 0, "invalid JSON at line %d column %d: %s", jerr.line,
+			    jerr.column, jerr.text);
 		else
 			cy_error_set(err, 0, "invalid JSON: %s", jerr.text);
 		return NULL;

@@ -38,8 +38,7 @@ bool cy_utf8_valid(const char *s, size_t n);
  * start moves forward past continuation bytes, the end back (yet at least
  * one character when any is left).  An offset past n gives [n, n).
  */
-void cy_utf8_window(const char *s, size_t n, size_t off, size_t max, size_t *start,
-	size_t *end);
+void cy_utf8_window(const char *s, size_t n, size_t off, size_t max, size_t *start, size_t *end);
 
 /* Compact serialisation, caller frees. */
 char *cy_json_dump(const json_t *v);

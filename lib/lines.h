@@ -18,9 +18,9 @@
 typedef int (*cy_line_fn)(void *arg, const char *line, size_t len);
 
 struct cy_lines {
-	struct cy_buf cur;	/* the partial line */
-	size_t max;		/* longest line accepted */
-	bool cr;		/* the last byte was "\r": a "\n" next belongs to it */
+	struct cy_buf cur; /* the partial line */
+	size_t max;        /* longest line accepted */
+	bool cr;           /* the last byte was "\r": a "\n" next belongs to it */
 	cy_line_fn fn;
 	void *arg;
 };

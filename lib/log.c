@@ -130,8 +130,7 @@ cy_log(enum cy_log_level level, const char *event, ...)
 		json_object_set_new(obj, "event", log_json_string(event ? event : ""));
 		while ((key = va_arg(ap, const char *)) != NULL) {
 			value = va_arg(ap, const char *);
-			json_object_set_new(obj, key,
-			    value ? log_json_string(value) : json_null());
+			json_object_set_new(obj, key, value ? log_json_string(value) : json_null());
 		}
 		s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 		json_decref(obj);

@@ -6,7 +6,12 @@
 #ifndef CY_LOG_H
 #define CY_LOG_H
 
-enum cy_log_level { CY_LOG_DEBUG, CY_LOG_INFO, CY_LOG_WARN, CY_LOG_ERROR };
+enum cy_log_level {
+	CY_LOG_DEBUG,
+	CY_LOG_INFO,
+	CY_LOG_WARN,
+	CY_LOG_ERROR
+};
 
 /* level: "debug", "info", "warn", "error"; format: "text" or "json". -1 on bad values. */
 int cy_log_setup(const char *level, const char *format);

@@ -25,15 +25,15 @@
 #define MAX_HOOKS 16
 
 /* Histogram bucket bounds (seconds), from 0.5 ms to 10 s. */
-static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-	0.25, 0.5, 1, 2.5, 5, 10 };
+static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+	2.5, 5, 10 };
 #define NBOUNDS (sizeof(bounds) / sizeof(bounds[0]))
 
 struct series {
 	struct family *fam;
 	char *labels;
-	double value;			/* counter/gauge; histogram sum */
-	unsigned long long count;	/* histogram */
+	double value;             /* counter/gauge; histogram sum */
+	unsigned long long count; /* histogram */
 	unsigned long long buckets[NBOUNDS];
 	struct series *next_in_family;
 	struct series *next_in_hash;
@@ -224,7 +224,7 @@ add_value(struct cy_buf *out, double v)
 /* name{labels[,extra]} with the braces left out when there are no labels. */
 static void
 add_series_name(struct cy_buf *out, const char *name, const char *suffix, const char *labels,
-	const char *extra)
+    const char *extra)
 {
 	cy_buf_addf(out, "%s%s", name, suffix);
 	if (*labels || extra) {
@@ -289,9 +289,9 @@ collect_process(void)
 		size = strtoull(statm.buf, &end, 10);
 		rss = strtoull(end, NULL, 10);
 		cy_metrics_set("process_resident_memory_bytes", "",
-			(double)rss * (double)sysconf(_SC_PAGESIZE));
+		    (double)rss * (double)sysconf(_SC_PAGESIZE));
 		cy_metrics_set("process_virtual_memory_bytes", "",
-			(double)size * (double)sysconf(_SC_PAGESIZE));
+		    (double)size * (double)sysconf(_SC_PAGESIZE));
 	}
 	cy_buf_release(&statm);
 	d = opendir("/proc/self/fd");
@@ -300,7 +300,7 @@ collect_process(void)
 			if (e->d_name[0] != '.')
 				fds++;
 		closedir(d);
-		cy_metrics_set("process_open_fds", "", (double)(fds - 1));	/* minus d */
+		cy_metrics_set("process_open_fds", "", (double)(fds - 1)); /* minus d */
 	}
 	cy_metrics_set("process_start_time_seconds", "", (double)start_time);
 }
@@ -314,12 +314,12 @@ cy_metrics_render(struct cy_buf *out)
 	size_t i, n;
 
 	cy_metrics_declare("process_resident_memory_bytes", CY_METRIC_GAUGE,
-		"Resident memory size in bytes.");
+	    "Resident memory size in bytes.");
 	cy_metrics_declare("process_virtual_memory_bytes", CY_METRIC_GAUGE,
-		"Virtual memory size in bytes.");
+	    "Virtual memory size in bytes.");
 	cy_metrics_declare("process_open_fds", CY_METRIC_GAUGE, "Open file descriptors.");
 	cy_metrics_declare("process_start_time_seconds", CY_METRIC_GAUGE,
-		"Start time of the process since the Unix epoch in seconds.");
+	    "Start time of the process since the Unix epoch in seconds.");
 	collect_process();
 	pthread_mutex_lock(&lock);
 	n = nhooks;

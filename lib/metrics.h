@@ -16,7 +16,11 @@
 
 #include "buf.h"
 
-enum cy_metric_type { CY_METRIC_COUNTER, CY_METRIC_GAUGE, CY_METRIC_HISTOGRAM };
+enum cy_metric_type {
+	CY_METRIC_COUNTER,
+	CY_METRIC_GAUGE,
+	CY_METRIC_HISTOGRAM
+};
 
 /*
  * Declares a family (its type and HELP text).  Optional for counters and

@@ -40,12 +40,13 @@ json_t *
 cy_openai_error_json(int status, const char *message)
 {
 	json_t *e = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", message, "type",
-		"cynodeai_error", "param", "code", cy_openai_code(status));
+	    "cynodeai_error", "param", "code", cy_openai_code(status));
 
 	/* json_pack refuses a message that is not UTF-8. */
-	return e ? e : json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message",
-		"(message not valid UTF-8)", "type", "cynodeai_error", "param", "code",
-		cy_openai_code(status));
+	return e ? e :
+		   json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message",
+		       "(message not valid UTF-8)", "type", "cynodeai_error", "param", "code",
+		       cy_openai_code(status));
 }
 
 void

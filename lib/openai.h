@@ -22,6 +22,6 @@ json_t *cy_openai_error_json(int status, const char *message);
 void cy_openai_error(struct cy_http_resp *resp, int status, const char *detail);
 /* The same with a printf-style message. */
 void cy_openai_fail(struct cy_http_resp *resp, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -25,12 +25,12 @@ struct cy_relay {
 	pthread_cond_t cond;
 	int refs;
 	enum cy_relay_state state;
-	bool released;			/* the handler let go */
-	bool canceled;			/* cy_relay_cancel */
-	bool head;			/* the first piece of body came (or none will) */
-	bool too_big;			/* a whole answer over max_body */
-	struct cy_http_stream *stream;	/* attached */
-	struct cy_relay_spec spec;	/* strings below are our copies */
+	bool released;                 /* the handler let go */
+	bool canceled;                 /* cy_relay_cancel */
+	bool head;                     /* the first piece of body came (or none will) */
+	bool too_big;                  /* a whole answer over max_body */
+	struct cy_http_stream *stream; /* attached */
+	struct cy_relay_spec spec;     /* strings below are our copies */
 	char *url, *body, *bearer;
 	char **headers;
 	struct cy_relay_result res;
@@ -83,7 +83,7 @@ relay_abort(void *arg)
 
 	pthread_mutex_lock(&r->lock);
 	stop = r->canceled || (r->released && !r->stream) ||
-		(r->stream && cy_http_stream_gone(r->stream));
+	       (r->stream && cy_http_stream_gone(r->stream));
 	if (stop)
 		r->res.client_gone = true;
 	pthread_mutex_unlock(&r->lock);
@@ -102,7 +102,7 @@ relay_data(void *arg, const struct cy_httpc_resp *resp, const char *data, size_t
 		r->head = true;
 		r->res.status = resp->status;
 		xsnprintf(r->res.content_type, sizeof(r->res.content_type), "%s",
-			resp->content_type);
+		    resp->content_type);
 		if (r->spec.want_stream && r->spec.want_stream(resp->status, resp->content_type)) {
 			r->res.streamed = true;
 			relay_set_state(r, RELAY_STREAM);
@@ -158,19 +158,19 @@ relay_main(void *arg)
 	o.abort_fn = relay_abort;
 	o.abort_arg = r;
 	r->res.rc = cy_httpc_request(r->spec.method, r->url, r->body,
-		r->body ? r->spec.body_len : 0, &o, &resp, &r->res.err);
+	    r->body ? r->spec.body_len : 0, &o, &resp, &r->res.err);
 	if (r->res.rc == 0 && !r->head) {
 		/* An answer without a body. */
 		r->res.status = resp.status;
 		xsnprintf(r->res.content_type, sizeof(r->res.content_type), "%s",
-			resp.content_type);
+		    resp.content_type);
 	}
 	if (r->res.rc < 0 && r->too_big)
 		cy_error_set(&r->res.err, EFBIG, "%s %s: answer larger than %zu bytes",
-			r->spec.method, r->url, r->spec.max_body);
+		    r->spec.method, r->url, r->spec.max_body);
 	else if (r->res.rc < 0 && r->res.client_gone)
 		cy_error_set(&r->res.err, EINTR, "%s %s: the client went away", r->spec.method,
-			r->url);
+		    r->url);
 	cy_httpc_resp_release(&resp);
 	cy_httpc_thread_cleanup();
 
@@ -308,12 +308,12 @@ bool
 cy_relay_want_stream(long status, const char *ctype)
 {
 	return status == 200 && (strncmp(ctype, "text/event-stream", 17) == 0 ||
-		strncmp(ctype, "application/x-ndjson", 20) == 0);
+				    strncmp(ctype, "application/x-ndjson", 20) == 0);
 }
 
 void
 cy_relay_respond(struct cy_relay *r, struct cy_http_resp *resp, cy_http_error_fn fail,
-	const char *what)
+    const char *what)
 {
 	const struct cy_relay_result *res;
 	struct cy_buf msg = CY_BUF_INIT;
@@ -323,17 +323,22 @@ cy_relay_respond(struct cy_relay *r, struct cy_http_resp *resp, cy_http_error_fn
 	cy_relay_wait(r);
 	if (cy_relay_state(r) == RELAY_STREAM) {
 		st = cy_relay_status(r, &ctype);
-		cy_relay_attach(r, cy_resp_stream(resp, (int)st,
+		cy_relay_attach(r,
+		    cy_resp_stream(resp, (int)st,
 			strncmp(ctype, "application/x-ndjson", 20) == 0 ? "application/x-ndjson" :
-			"text/event-stream"));
+									  "text/event-stream"));
 		cy_resp_header(resp, "Cache-Control", "no-cache");
 	} else if ((res = cy_relay_result(r))->rc < 0) {
 		cy_log_warn("relay_failed", "upstream", what, "error", res->err.msg, NULL);
-		cy_buf_addf(&msg, "%s: %s", what, res->err.code == ETIMEDOUT ?
-			"no answer in time" : res->err.code == ECONNREFUSED ? "not reachable" :
-			res->err.msg);
-		fail(resp, res->err.code == ETIMEDOUT ? 504 : res->err.code == ECONNREFUSED ?
-			503 : 502, msg.buf);
+		cy_buf_addf(&msg, "%s: %s", what,
+		    res->err.code == ETIMEDOUT    ? "no answer in time" :
+		    res->err.code == ECONNREFUSED ? "not reachable" :
+						    res->err.msg);
+		fail(resp,
+		    res->err.code == ETIMEDOUT    ? 504 :
+		    res->err.code == ECONNREFUSED ? 503 :
+						    502,
+		    msg.buf);
 		cy_buf_release(&msg);
 	} else {
 		cy_resp_text(resp, (int)res->status, "");

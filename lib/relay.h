@@ -23,30 +23,34 @@
 #include "error.h"
 #include "httpd.h"
 
-enum cy_relay_state { RELAY_PENDING, RELAY_STREAM, RELAY_DONE };
+enum cy_relay_state {
+	RELAY_PENDING,
+	RELAY_STREAM,
+	RELAY_DONE
+};
 
 struct cy_relay_result {
-	int rc;			/* 0 when an HTTP answer came (whatever its status) */
-	struct cy_error err;	/* rc < 0: the transport failure (code ETIMEDOUT, ...) */
+	int rc;              /* 0 when an HTTP answer came (whatever its status) */
+	struct cy_error err; /* rc < 0: the transport failure (code ETIMEDOUT, ...) */
 	long status;
 	char content_type[128];
-	struct cy_buf body;	/* a whole answer (empty for a streamed one) */
-	bool streamed;		/* the answer was streamed to the client */
-	bool client_gone;	/* the client left before the end */
-	size_t bytes;		/* body bytes received from upstream */
+	struct cy_buf body; /* a whole answer (empty for a streamed one) */
+	bool streamed;      /* the answer was streamed to the client */
+	bool client_gone;   /* the client left before the end */
+	size_t bytes;       /* body bytes received from upstream */
 };
 
 struct cy_relay_spec {
 	const char *method;
 	const char *url;
-	const char *body;		/* copied */
+	const char *body; /* copied */
 	size_t body_len;
-	const char *bearer;		/* copied; wiped when the relay ends */
-	const char *const *headers;	/* "Name: value" lines, NULL-terminated; copied */
-	long timeout_ms;		/* whole exchange; < 0 none */
-	long connect_timeout_ms;	/* 0: 5 s */
-	long idle_timeout_s;		/* no byte for this long fails the exchange; 0 none */
-	size_t max_body;		/* cap of a whole answer (and of a stream: 0 none) */
+	const char *bearer;         /* copied; wiped when the relay ends */
+	const char *const *headers; /* "Name: value" lines, NULL-terminated; copied */
+	long timeout_ms;            /* whole exchange; < 0 none */
+	long connect_timeout_ms;    /* 0: 5 s */
+	long idle_timeout_s;        /* no byte for this long fails the exchange; 0 none */
+	size_t max_body;            /* cap of a whole answer (and of a stream: 0 none) */
 	/* True when an answer with this status and content type is to be streamed. */
 	bool (*want_stream)(long status, const char *content_type);
 	/*
@@ -55,7 +59,7 @@ struct cy_relay_spec {
 	 * Returns -1 to stop the exchange.
 	 */
 	int (*filter)(void *arg, struct cy_http_stream *out, const char *data, size_t len,
-		const struct cy_relay_result *r);
+	    const struct cy_relay_result *r);
 	/* On the relay thread when all is over (no other callback follows). */
 	void (*done)(void *arg, const struct cy_relay_result *r);
 	/*
@@ -95,6 +99,6 @@ void cy_relay_release(struct cy_relay *r);
  * Releases r.
  */
 void cy_relay_respond(struct cy_relay *r, struct cy_http_resp *resp, cy_http_error_fn fail,
-	const char *what);
+    const char *what);
 
 #endif

@@ -19,8 +19,7 @@ sse_dispatch(struct cy_sse *p)
 	if (p->data.len) {
 		/* The last data line's "\n" is not part of the data. */
 		cy_buf_setlen(&p->data, p->data.len - 1);
-		rc = p->fn(p->arg, p->event[0] ? p->event : "message", p->data.buf,
-			p->data.len);
+		rc = p->fn(p->arg, p->event[0] ? p->event : "message", p->data.buf, p->data.len);
 	}
 	cy_buf_reset(&p->data);
 	p->event[0] = '\0';
@@ -58,8 +57,8 @@ sse_line(void *arg, const char *line, size_t len)
 		 * An event type longer than the field is cut (no type the
 		 * readers know is that long); one with a NUL byte is cut there.
 		 */
-		xsnprintf(p->event, sizeof(p->event), "%.*s", (int)(vlen < sizeof(p->event) ?
-			vlen : sizeof(p->event) - 1), val);
+		xsnprintf(p->event, sizeof(p->event), "%.*s",
+		    (int)(vlen < sizeof(p->event) ? vlen : sizeof(p->event) - 1), val);
 	}
 	return 0;
 }

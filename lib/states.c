@@ -106,7 +106,8 @@ cy_job_state_parse(const char *s)
 const char *
 cy_problem_type(enum cy_problem p)
 {
-	return (unsigned)p < CY_PROBLEM__COUNT ? problems[p].type : problems[CY_PROBLEM_INTERNAL].type;
+	return (unsigned)p < CY_PROBLEM__COUNT ? problems[p].type :
+						 problems[CY_PROBLEM_INTERNAL].type;
 }
 
 int
@@ -118,13 +119,15 @@ cy_problem_status(enum cy_problem p)
 const char *
 cy_problem_title(enum cy_problem p)
 {
-	return (unsigned)p < CY_PROBLEM__COUNT ? problems[p].title : problems[CY_PROBLEM_INTERNAL].title;
+	return (unsigned)p < CY_PROBLEM__COUNT ? problems[p].title :
+						 problems[CY_PROBLEM_INTERNAL].title;
 }
 
 int
 cy_problem_exit_code(enum cy_problem p)
 {
-	return (unsigned)p < CY_PROBLEM__COUNT ? problems[p].exit_code : problems[CY_PROBLEM_INTERNAL].exit_code;
+	return (unsigned)p < CY_PROBLEM__COUNT ? problems[p].exit_code :
+						 problems[CY_PROBLEM_INTERNAL].exit_code;
 }
 
 enum cy_problem

@@ -19,18 +19,17 @@ cy_time_rfc3339(time_t t, char out[CY_RFC3339_LEN + 1])
 {
 	struct tm tm;
 	long long year;
-	char tmp[80];	/* room for any int fields: the compiler cannot see the ranges */
+	char tmp[80]; /* room for any int fields: the compiler cannot see the ranges */
 
 	/* Years outside 0000..9999 do not fit the fixed format. */
-	if (gmtime_r(&t, &tm) == NULL || (year = (long long)tm.tm_year + 1900) < 0 ||
-	    year > 9999) {
+	if (gmtime_r(&t, &tm) == NULL || (year = (long long)tm.tm_year + 1900) < 0 || year > 9999) {
 		xsnprintf(out, CY_RFC3339_LEN + 1, "%s", "1970-01-01T00:00:00Z");
 		return;
 	}
 	/* Not strftime: glibc's %Y does not pad years below 1000 to 4 digits. */
 	xsnprintf(tmp, sizeof(tmp), "%04lld-%02d-%02dT%02d:%02d:%02dZ", year, tm.tm_mon + 1,
-		tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	memcpy(out, tmp, CY_RFC3339_LEN);	/* exactly 20 characters for 0000..9999 */
+	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	memcpy(out, tmp, CY_RFC3339_LEN); /* exactly 20 characters for 0000..9999 */
 	out[CY_RFC3339_LEN] = '\0';
 }
 
@@ -75,15 +74,13 @@ cy_time_parse_rfc3339(const char *s, time_t *out)
 
 	if (s == NULL)
 		return -1;
-	if (time_digits(&p, 4, &year) || *p++ != '-' ||
-	    time_digits(&p, 2, &mon) || *p++ != '-' ||
+	if (time_digits(&p, 4, &year) || *p++ != '-' || time_digits(&p, 2, &mon) || *p++ != '-' ||
 	    time_digits(&p, 2, &day))
 		return -1;
 	if (*p != 'T' && *p != 't' && *p != ' ')
 		return -1;
 	p++;
-	if (time_digits(&p, 2, &hour) || *p++ != ':' ||
-	    time_digits(&p, 2, &min) || *p++ != ':' ||
+	if (time_digits(&p, 2, &hour) || *p++ != ':' || time_digits(&p, 2, &min) || *p++ != ':' ||
 	    time_digits(&p, 2, &sec))
 		return -1;
 	if (*p == '.') {
@@ -91,7 +88,7 @@ cy_time_parse_rfc3339(const char *s, time_t *out)
 		if (*p < '0' || *p > '9')
 			return -1;
 		while (*p >= '0' && *p <= '9')
-			p++;	/* second precision: the fraction is dropped */
+			p++; /* second precision: the fraction is dropped */
 	}
 	if (*p == 'Z' || *p == 'z') {
 		p++;
@@ -118,7 +115,7 @@ cy_time_parse_rfc3339(const char *s, time_t *out)
 	tm.tm_mday = day;
 	tm.tm_hour = hour;
 	tm.tm_min = min;
-	tm.tm_sec = sec == 60 ? 59 : sec;	/* a leap second maps to :59 */
+	tm.tm_sec = sec == 60 ? 59 : sec; /* a leap second maps to :59 */
 	t = timegm(&tm);
 	if (t == (time_t)-1 && !(year == 1969 && mon == 12 && day == 31))
 		return -1;

@@ -108,8 +108,9 @@ node_bench_sandbox(struct node *n, int count)
 	qsort(sb, (size_t)count, sizeof(double), cmp_double);
 	qsort(bare, (size_t)count, sizeof(double), cmp_double);
 	printf("sandbox_p50_ms %.2f\nsandbox_p99_ms %.2f\nbare_p50_ms %.2f\n"
-		"overhead_p50_ms %.2f\n", pct(sb, count, 0.5), pct(sb, count, 0.99),
-		pct(bare, count, 0.5), pct(sb, count, 0.5) - pct(bare, count, 0.5));
+	       "overhead_p50_ms %.2f\n",
+	    pct(sb, count, 0.5), pct(sb, count, 0.99), pct(bare, count, 0.5),
+	    pct(sb, count, 0.5) - pct(bare, count, 0.5));
 	rc = 0;
 out:
 	rmdir(ws);

@@ -82,10 +82,12 @@ cap_compute(const struct node *n)
 
 	json_object_set_new(c, "cpu_cores", json_integer(cores > 0 ? cores : 1));
 	if (sysinfo(&si) == 0) {
-		json_object_set_new(c, "ram_mb", json_integer((json_int_t)((unsigned long long)
-			si.totalram * si.mem_unit / (1024 * 1024))));
-		json_object_set_new(c, "ram_available_mb", json_integer((json_int_t)(
-			(unsigned long long)si.freeram * si.mem_unit / (1024 * 1024))));
+		json_object_set_new(c, "ram_mb",
+		    json_integer((json_int_t)((unsigned long long)si.totalram * si.mem_unit /
+					      (1024 * 1024))));
+		json_object_set_new(c, "ram_available_mb",
+		    json_integer((
+			json_int_t)((unsigned long long)si.freeram * si.mem_unit / (1024 * 1024))));
 	} else {
 		json_object_set_new(c, "ram_mb", json_integer(0));
 	}
@@ -94,8 +96,9 @@ cap_compute(const struct node *n)
 		free(model);
 	}
 	if (statvfs(n->cfg.state_dir, &vs) == 0)
-		json_object_set_new(c, "storage_free_mb", json_integer((json_int_t)(
-			(unsigned long long)vs.f_bavail * vs.f_frsize / (1024 * 1024))));
+		json_object_set_new(c, "storage_free_mb",
+		    json_integer((json_int_t)((unsigned long long)vs.f_bavail * vs.f_frsize /
+					      (1024 * 1024))));
 	return c;
 }
 
@@ -105,9 +108,8 @@ cap_sandbox(const struct node *n)
 	json_t *f = node_sandbox_features();
 
 	return json_pack("{s:b, s:s, s:o, s:I}", "supported",
-		n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled") != 0, "runtime",
-		n->cfg.sb_runtime,
-		"features", f, "max_concurrency", (json_int_t)n->cfg.max_concurrency);
+	    n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled") != 0, "runtime", n->cfg.sb_runtime,
+	    "features", f, "max_concurrency", (json_int_t)n->cfg.max_concurrency);
 }
 
 json_t *
@@ -139,13 +141,12 @@ node_capability_report(const struct node *n)
 		json_object_set_new(plat, "distro", json_string(distro));
 		free(distro);
 	}
-	r = json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s}}",
-		"version", 1, "reported_at", now, "node", node, "platform", plat,
-		"compute", cap_compute(n), "gpu",
-		node_gpu_cached(&gpu_cache, "/sys/class/drm", "/opt/rocm/.info/version",
-			GPU_PROBE_TIMEOUT_MS, n->cfg.gpu_refresh_s * 1000, cy_mono_ms()),
-		"sandbox", cap_sandbox(n),
-		"inference", node_inference_capability(), "worker_api", "base_url", n->base_url);
+	r = json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s}}", "version", 1,
+	    "reported_at", now, "node", node, "platform", plat, "compute", cap_compute(n), "gpu",
+	    node_gpu_cached(&gpu_cache, "/sys/class/drm", "/opt/rocm/.info/version",
+		GPU_PROBE_TIMEOUT_MS, n->cfg.gpu_refresh_s * 1000, cy_mono_ms()),
+	    "sandbox", cap_sandbox(n), "inference", node_inference_capability(), "worker_api",
+	    "base_url", n->base_url);
 	return r;
 }
 

@@ -75,7 +75,7 @@ apply_save_version(const struct node *n, const char *cv)
 /* A positive integer member, 0 when absent; -1 when present but invalid. */
 static int
 apply_int(const json_t *o, const char *key, long long min, long long max, long long *out,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -83,16 +83,18 @@ apply_int(const json_t *o, const char *key, long long min, long long max, long l
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-		return cy_error_set(err, EINVAL, "constraints.%s must be an integer from %lld "
-			"to %lld", key, min, max);
+		return cy_error_set(err, EINVAL,
+		    "constraints.%s must be an integer from %lld "
+		    "to %lld",
+		    key, min, max);
 	*out = json_integer_value(v);
 	return 0;
 }
 
 /* Checks policy.sandbox against node.yaml; fills images and network. */
 static int
-apply_policy(const struct node *n, const json_t *c, struct cy_strlist *images,
-	const char **network, struct cy_error *err)
+apply_policy(const struct node *n, const json_t *c, struct cy_strlist *images, const char **network,
+    struct cy_error *err)
 {
 	json_t *sb = cy_json_path(c, "policy.sandbox"), *imgs, *v;
 	const char *np;
@@ -107,15 +109,18 @@ apply_policy(const struct node *n, const json_t *c, struct cy_strlist *images,
 	 * both); false is applied as a deny below. */
 	v = json_object_get(sb, "allow_privileged");
 	if (v && !json_is_boolean(v) && !json_is_null(v))
-		return cy_error_set(err, EINVAL, "policy.sandbox.allow_privileged must be a boolean");
+		return cy_error_set(err, EINVAL,
+		    "policy.sandbox.allow_privileged must be a boolean");
 	v = json_object_get(sb, "allow_host_network");
 	if (v && !json_is_boolean(v) && !json_is_null(v))
 		return cy_error_set(err, EINVAL,
-			"policy.sandbox.allow_host_network must be a boolean");
+		    "policy.sandbox.allow_host_network must be a boolean");
 	np = cy_json_str(sb, "default_network_policy");
 	if (np && strcmp(np, "restricted") && strcmp(np, "none") && strcmp(np, "allowlist"))
-		return cy_error_set(err, EINVAL, "policy.sandbox.default_network_policy '%.40s' is "
-			"not restricted, none or allowlist", np);
+		return cy_error_set(err, EINVAL,
+		    "policy.sandbox.default_network_policy '%.40s' is "
+		    "not restricted, none or allowlist",
+		    np);
 	*network = np;
 	imgs = json_object_get(sb, "allowed_images");
 	if (imgs && !json_is_null(imgs) && !json_is_array(imgs))
@@ -125,11 +130,13 @@ apply_policy(const struct node *n, const json_t *c, struct cy_strlist *images,
 
 		if (!img || !*img)
 			return cy_error_set(err, EINVAL,
-				"policy.sandbox.allowed_images[%zu] must be a non-empty string", i);
+			    "policy.sandbox.allowed_images[%zu] must be a non-empty string", i);
 		if (n->cfg.allowed_images.n && !cy_strlist_has(&n->cfg.allowed_images, img))
-			return cy_error_set(err, EPERM, "policy.sandbox.allowed_images allows '%.200s', "
-				"which this node's sandbox.allowed_images (node.yaml) does not: the "
-				"node's own policy may only be stricter", img);
+			return cy_error_set(err, EPERM,
+			    "policy.sandbox.allowed_images allows '%.200s', "
+			    "which this node's sandbox.allowed_images (node.yaml) does not: the "
+			    "node's own policy may only be stricter",
+			    img);
 		images->v = xreallocarray(images->v, images->n + 1, sizeof(char *));
 		images->v[images->n++] = xstrdup(img);
 	}
@@ -151,26 +158,29 @@ node_config_apply(struct node *n, const json_t *c, struct cy_error *err)
 	cv = cy_json_str(c, "config_version");
 	if (!cv || !cy_ulid_valid(cv))
 		return cy_error_set(err, EPROTO, "config_version '%.40s' is not a ULID",
-			cv ? cv : "");
+		    cv ? cv : "");
 	slug = cy_json_str(c, "node_slug");
 	if (slug && strcmp(slug, n->cfg.node_id))
 		return cy_error_set(err, EPROTO, "config is for node '%.64s', not '%s'", slug,
-			n->cfg.node_id);
+		    n->cfg.node_id);
 	tok = cy_json_path_str(c, "worker_api.orchestrator_bearer_token");
 	if (!tok || !*tok)
 		return cy_error_set(err, EPROTO,
-			"config lacks worker_api.orchestrator_bearer_token");
+		    "config lacks worker_api.orchestrator_bearer_token");
 	exp = cy_json_path_str(c, "worker_api.orchestrator_bearer_token_expires_at");
 	if (exp && *exp) {
 		if (cy_time_parse_rfc3339(exp, &t) < 0)
-			return cy_error_set(err, EPROTO, "bad orchestrator_bearer_token_expires_at");
+			return cy_error_set(err, EPROTO,
+			    "bad orchestrator_bearer_token_expires_at");
 		if (t <= time(NULL))
 			return cy_error_set(err, EPROTO, "the worker bearer token has expired");
 	}
 	node_applied_version(n, prev);
 	if (prev[0] && strcmp(cv, prev) < 0)
-		return cy_error_set(err, ESTALE, "config_version %s is older than the applied %s; "
-			"refused", cv, prev);
+		return cy_error_set(err, ESTALE,
+		    "config_version %s is older than the applied %s; "
+		    "refused",
+		    cv, prev);
 	cons = json_object_get(c, "constraints");
 	if (cons && !json_is_null(cons) && !json_is_object(cons))
 		return cy_error_set(err, EINVAL, "constraints must be an object");
@@ -206,11 +216,11 @@ node_config_apply(struct node *n, const json_t *c, struct cy_error *err)
 	n->applied.policy_network = network ? xstrdup(network) : NULL;
 	/* The executor refuses these when the pushed policy says false. */
 	n->applied.policy_deny_privileged =
-		json_is_false(cy_json_path(c, "policy.sandbox.allow_privileged"));
+	    json_is_false(cy_json_path(c, "policy.sandbox.allow_privileged"));
 	n->applied.policy_deny_host_network =
-		json_is_false(cy_json_path(c, "policy.sandbox.allow_host_network"));
+	    json_is_false(cy_json_path(c, "policy.sandbox.allow_host_network"));
 	n->applied.policy_deny_devices =
-		json_is_false(cy_json_path(c, "policy.sandbox.allow_device_mounts"));
+	    json_is_false(cy_json_path(c, "policy.sandbox.allow_device_mounts"));
 	n->cfg.max_concurrency = n->yaml_max_concurrency;
 	if (max_conc && max_conc < n->cfg.max_concurrency)
 		n->cfg.max_concurrency = max_conc;

@@ -216,8 +216,7 @@ config_slug_valid(const char *s)
 	if (n == 0 || n > 128 || s[0] == '-' || s[n - 1] == '-')
 		return false;
 	for (i = 0; i < n; i++) {
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
-			    s[i] == '-'))
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
 			return false;
 	}
 	return true;
@@ -258,15 +257,15 @@ config_secret_file(const char *path, const char *what, char **out, struct cy_err
 	if (st.st_uid != geteuid()) {
 		close(fd);
 		return cy_error_set(err, EPERM,
-			"%s file '%s' is owned by uid %u, not by the service user (uid %u)", what,
-			path, (unsigned)st.st_uid, (unsigned)geteuid());
+		    "%s file '%s' is owned by uid %u, not by the service user (uid %u)", what, path,
+		    (unsigned)st.st_uid, (unsigned)geteuid());
 	}
 	if (st.st_mode & 077) {
 		close(fd);
 		return cy_error_set(err, EPERM,
-			"%s file '%s' has mode %04o: it must not be readable or "
-			"writable by group or others (chmod 600 '%s')", what, path,
-			(unsigned)(st.st_mode & 07777), path);
+		    "%s file '%s' has mode %04o: it must not be readable or "
+		    "writable by group or others (chmod 600 '%s')",
+		    what, path, (unsigned)(st.st_mode & 07777), path);
 	}
 	if (cy_buf_read_fd(&b, fd, 4096) < 0) {
 		close(fd);
@@ -282,7 +281,7 @@ config_secret_file(const char *path, const char *what, char **out, struct cy_err
 /* One secret from the env var named by env_key, else from file_key's file. */
 static int
 config_secret(const char *env_name, const char *file, const char *what, const char *env_key,
-	char **out, char **source, struct cy_error *err)
+    char **out, char **source, struct cy_error *err)
 {
 	const char *v;
 
@@ -295,7 +294,7 @@ config_secret(const char *env_name, const char *file, const char *what, const ch
 		}
 		if (!file)
 			return cy_error_set(err, EINVAL, "%s names '%s', which is not set", env_key,
-				env_name);
+			    env_name);
 	}
 	if (file && *file) {
 		if (config_secret_file(file, what, out, err) < 0)
@@ -324,8 +323,8 @@ config_psk(struct node_config *cfg, struct cy_error *err)
 	const char *v;
 
 	if (config_secret(cfg->psk_env, cfg->psk_file,
-		    "orchestrator.registration_psk_file: registration PSK",
-		    "orchestrator.registration_psk_env", &cfg->psk, &cfg->psk_source, err) < 0)
+		"orchestrator.registration_psk_file: registration PSK",
+		"orchestrator.registration_psk_env", &cfg->psk, &cfg->psk_source, err) < 0)
 		return -1;
 	if (!cfg->psk) {
 		v = getenv("NODE_REGISTRATION_PSK");
@@ -335,18 +334,18 @@ config_psk(struct node_config *cfg, struct cy_error *err)
 		}
 	}
 	if (config_secret(cfg->enroll_env, cfg->enroll_file,
-		    "orchestrator.enrollment_token_file: enrollment token",
-		    "orchestrator.enrollment_token_env", &cfg->enroll_token, &cfg->enroll_source,
-		    err) < 0)
+		"orchestrator.enrollment_token_file: enrollment token",
+		"orchestrator.enrollment_token_env", &cfg->enroll_token, &cfg->enroll_source,
+		err) < 0)
 		return -1;
 	if (config_credential(cfg, err) < 0)
 		return -1;
 	if ((!cfg->psk || !*cfg->psk) && (!cfg->enroll_token || !*cfg->enroll_token) &&
 	    !cfg->credential)
 		return cy_error_set(err, EINVAL,
-			"no registration secret: set orchestrator.registration_psk_env, "
-			"orchestrator.registration_psk_file or NODE_REGISTRATION_PSK, or an "
-			"enrollment token (orchestrator.enrollment_token_env or _file)");
+		    "no registration secret: set orchestrator.registration_psk_env, "
+		    "orchestrator.registration_psk_file or NODE_REGISTRATION_PSK, or an "
+		    "enrollment token (orchestrator.enrollment_token_env or _file)");
 	return 0;
 }
 
@@ -359,31 +358,37 @@ config_check_inference(struct node_config *cfg, struct cy_error *err)
 	const char *p;
 	size_t i;
 
-	if (cfg->inf_url && node_inference_parse_url(cfg->inf_url, host, sizeof(host), &port,
-		    err) < 0)
+	if (cfg->inf_url &&
+	    node_inference_parse_url(cfg->inf_url, host, sizeof(host), &port, err) < 0)
 		return cy_error_wrap(err, "inference.url");
 	p = cfg->inf_ollama_path;
 	if (!*p || strlen(p) > 4096)
-		return cy_error_set(err, EINVAL, "inference.ollama_path must be a name or an "
-			"absolute path");
+		return cy_error_set(err, EINVAL,
+		    "inference.ollama_path must be a name or an "
+		    "absolute path");
 	for (i = 0; p[i]; i++)
 		if ((unsigned char)p[i] < ' ' || p[i] == 0x7f)
-			return cy_error_set(err, EINVAL, "inference.ollama_path holds a control "
-				"character");
+			return cy_error_set(err, EINVAL,
+			    "inference.ollama_path holds a control "
+			    "character");
 	if (strchr(p, '/') && p[0] != '/')
-		return cy_error_set(err, EINVAL, "inference.ollama_path '%s' must be absolute (or "
-			"a bare name looked up on PATH)", p);
+		return cy_error_set(err, EINVAL,
+		    "inference.ollama_path '%s' must be absolute (or "
+		    "a bare name looked up on PATH)",
+		    p);
 	if (cfg->inf_models.n > 64)
 		return cy_error_set(err, EINVAL, "inference.models lists %zu models; at most 64",
-			cfg->inf_models.n);
+		    cfg->inf_models.n);
 	for (i = 0; i < cfg->inf_models.n; i++)
 		if (!cy_model_name_valid(cfg->inf_models.v[i]))
-			return cy_error_set(err, EINVAL, "inference.models[%zu] '%.80s' is not a model "
-				"name like qwen3.5:0.8b, library/llama3.2:1b or hf.co/org/repo:Q4_K_M",
-				i, cfg->inf_models.v[i]);
+			return cy_error_set(err, EINVAL,
+			    "inference.models[%zu] '%.80s' is not a model "
+			    "name like qwen3.5:0.8b, library/llama3.2:1b or hf.co/org/repo:Q4_K_M",
+			    i, cfg->inf_models.v[i]);
 	if (!strcmp(cfg->inf_mode, "require") && !strcmp(cfg->sb_mode, "sandbox_only"))
-		return cy_error_set(err, EINVAL, "inference.mode require contradicts sandbox.mode "
-			"sandbox_only (no inference on this node)");
+		return cy_error_set(err, EINVAL,
+		    "inference.mode require contradicts sandbox.mode "
+		    "sandbox_only (no inference on this node)");
 	return 0;
 }
 
@@ -402,20 +407,19 @@ config_check_images(struct node_config *cfg, struct cy_error *err)
 
 		if (!strcmp(name, "host"))
 			return cy_error_set(err, EINVAL,
-				"sandbox.images: 'host' is built in and cannot be redefined");
+			    "sandbox.images: 'host' is built in and cannot be redefined");
 		if (!dir || dir[0] != '/')
 			return cy_error_set(err, EINVAL,
-				"sandbox.images.%s: wants an absolute directory path", name);
+			    "sandbox.images.%s: wants an absolute directory path", name);
 		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 			return cy_error_set(err, ENOENT,
-				"sandbox.images.%s: '%s' is not a directory", name, dir);
+			    "sandbox.images.%s: '%s' is not a directory", name, dir);
 	}
 	return 0;
 }
 
 int
-node_config_load(struct node_config *cfg, const char *path, bool need_psk,
-	struct cy_error *err)
+node_config_load(struct node_config *cfg, const char *path, bool need_psk, struct cy_error *err)
 {
 	char *p;
 
@@ -424,12 +428,12 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk,
 		return -1;
 	if (!config_slug_valid(cfg->node_id))
 		return cy_error_set(err, EINVAL,
-			"%s: node.id '%s' must be lowercase letters, digits and '-'", path,
-			cfg->node_id);
+		    "%s: node.id '%s' must be lowercase letters, digits and '-'", path,
+		    cfg->node_id);
 	if (strncmp(cfg->orch_url, "http://", 7) && strncmp(cfg->orch_url, "https://", 8))
 		return cy_error_set(err, EINVAL,
-			"%s: orchestrator.url '%s' must start with http:// or https://", path,
-			cfg->orch_url);
+		    "%s: orchestrator.url '%s' must start with http:// or https://", path,
+		    cfg->orch_url);
 	p = cfg->orch_url + strlen(cfg->orch_url);
 	while (p > cfg->orch_url && p[-1] == '/')
 		*--p = '\0';
@@ -447,12 +451,14 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk,
 		return cy_error_wrap(err, "%s", path);
 	if (cfg->images_dir && cfg->images_dir[0] != '/')
 		return cy_error_set(err, EINVAL, "%s: sandbox.images_dir must be absolute", path);
-	if (!strcmp(cfg->sb_runtime, "bwrap") ? strcmp(cfg->default_image, "host") &&
-	    !node_image_rootfs_exists(cfg, cfg->default_image) :
-	    !node_image_name_valid(cfg->default_image))
+	if (!strcmp(cfg->sb_runtime, "bwrap") ?
+		strcmp(cfg->default_image, "host") &&
+		    !node_image_rootfs_exists(cfg, cfg->default_image) :
+		!node_image_name_valid(cfg->default_image))
 		return cy_error_set(err, EINVAL,
-			"%s: sandbox.default_image '%s' is neither 'host', a sandbox.images entry "
-			"nor an imported image", path, cfg->default_image);
+		    "%s: sandbox.default_image '%s' is neither 'host', a sandbox.images entry "
+		    "nor an imported image",
+		    path, cfg->default_image);
 	if (config_check_inference(cfg, err) < 0)
 		return cy_error_wrap(err, "%s", path);
 	if (need_psk && config_psk(cfg, err) < 0)
@@ -481,9 +487,10 @@ node_config_print(const struct node_config *cfg)
 {
 	cy_config_print(stdout, node_keys, node_nkeys, cfg);
 	printf("# registration PSK: %s (from %s)\n", cfg->psk ? "<redacted>" : "(none)",
-		cfg->psk_source ? cfg->psk_source : "nowhere");
+	    cfg->psk_source ? cfg->psk_source : "nowhere");
 	printf("# enrollment token: %s (from %s)\n", cfg->enroll_token ? "<redacted>" : "(none)",
-		cfg->enroll_source ? cfg->enroll_source : "nowhere");
-	printf("# node credential: %s\n", cfg->credential ?
-		"<redacted> (from <state_dir>/credentials/node.credential)" : "(none yet)");
+	    cfg->enroll_source ? cfg->enroll_source : "nowhere");
+	printf("# node credential: %s\n",
+	    cfg->credential ? "<redacted> (from <state_dir>/credentials/node.credential)" :
+			      "(none yet)");
 }

@@ -63,7 +63,7 @@ struct active {
 	struct active *next;
 	char id[136];
 	struct sandbox_live live;
-	bool prompt;			/* a prompt job: canceled through `cancel` */
+	bool prompt; /* a prompt job: canceled through `cancel` */
 	volatile sig_atomic_t cancel;
 };
 static struct active *active_jobs;
@@ -73,12 +73,12 @@ struct job_req {
 	char **argv;
 	char **env;
 	size_t nenv;
-	char *rootfs;		/* owned; NULL = host */
+	char *rootfs; /* owned; NULL = host */
 	long long timeout_s;
 	struct sb_limits limits;
 	bool share_net;
-	char **devices;		/* borrowed strings, NULL-terminated */
-	bool use_inference;	/* the job gets an inference socket */
+	char **devices;     /* borrowed strings, NULL-terminated */
+	bool use_inference; /* the job gets an inference socket */
 };
 
 int
@@ -157,7 +157,7 @@ applied_flag(struct node *n, const bool *field)
 
 static int
 job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
-	struct cy_buf *d)
+    struct cy_buf *d)
 {
 	const struct node_config *c = &n->cfg;
 	json_t *v, *dev;
@@ -170,21 +170,23 @@ job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_pr
 		*prob = CY_PROBLEM_AUTHORIZATION;
 		if (!c->allow_privileged)
 			return job_refuse(d, "refused: privileged sandboxes are not allowed on "
-				"this node (sandbox.security.allow_privileged)");
+					     "this node (sandbox.security.allow_privileged)");
 		if (applied_flag(n, &n->applied.policy_deny_privileged))
-			return job_refuse(d, "refused: privileged sandboxes are forbidden by the "
-				"orchestrator's policy (policy.sandbox.allow_privileged)");
+			return job_refuse(d,
+			    "refused: privileged sandboxes are forbidden by the "
+			    "orchestrator's policy (policy.sandbox.allow_privileged)");
 		return job_refuse(d, "refused: the %s runtime never runs privileged sandboxes",
-			c->sb_runtime);
+		    c->sb_runtime);
 	}
 	if (!strcmp(r->network, "host")) {
 		*prob = CY_PROBLEM_AUTHORIZATION;
 		if (!c->allow_host_network)
 			return job_refuse(d, "refused: host network is not allowed on this node "
-				"(sandbox.security.allow_host_network)");
+					     "(sandbox.security.allow_host_network)");
 		if (applied_flag(n, &n->applied.policy_deny_host_network))
-			return job_refuse(d, "refused: host network is forbidden by the "
-				"orchestrator's policy (policy.sandbox.allow_host_network)");
+			return job_refuse(d,
+			    "refused: host network is forbidden by the "
+			    "orchestrator's policy (policy.sandbox.allow_host_network)");
 		*prob = CY_PROBLEM_VALIDATION;
 		r->share_net = true;
 	}
@@ -196,12 +198,12 @@ job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_pr
 	if (json_array_size(dev) && !c->allow_device_mounts) {
 		*prob = CY_PROBLEM_AUTHORIZATION;
 		return job_refuse(d, "refused: device mounts are not allowed on this node "
-			"(sandbox.security.allow_device_mounts)");
+				     "(sandbox.security.allow_device_mounts)");
 	}
 	if (json_array_size(dev) && applied_flag(n, &n->applied.policy_deny_devices)) {
 		*prob = CY_PROBLEM_AUTHORIZATION;
 		return job_refuse(d, "refused: device mounts are forbidden by the "
-			"orchestrator's policy (policy.sandbox.allow_device_mounts)");
+				     "orchestrator's policy (policy.sandbox.allow_device_mounts)");
 	}
 	r->devices = xcalloc(json_array_size(dev) + 1, sizeof(char *));
 	json_array_foreach(dev, i, v) {
@@ -212,12 +214,16 @@ job_parse_policy(struct node *n, const json_t *sb, struct job_req *r, enum cy_pr
 			return job_refuse(d, "sandbox.devices[%zu] must be a path under /dev/", i);
 		if (!cy_strlist_has(&c->allowed_host_paths, p)) {
 			*prob = CY_PROBLEM_AUTHORIZATION;
-			return job_refuse(d, "refused: device '%.200s' is not in "
-				"sandbox.mounts.allowed_host_paths", p);
+			return job_refuse(d,
+			    "refused: device '%.200s' is not in "
+			    "sandbox.mounts.allowed_host_paths",
+			    p);
 		}
 		if (stat(p, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
-			return job_refuse(d, "sandbox.devices[%zu]: '%.200s' is not a device on "
-				"this node", i, p);
+			return job_refuse(d,
+			    "sandbox.devices[%zu]: '%.200s' is not a device on "
+			    "this node",
+			    i, p);
 		r->devices[i] = (char *)p;
 	}
 	return 0;
@@ -251,7 +257,7 @@ cap_limit(long long node_max, double req)
 /* Per-job resource requests (sandbox.resources), capped by the node's limits. */
 static int
 job_parse_resources(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
-	struct cy_buf *d)
+    struct cy_buf *d)
 {
 	const struct node_config *c = &n->cfg;
 	double mem = 0, pids = 0, cpu = 0, tmp = 0;
@@ -265,18 +271,20 @@ job_parse_resources(struct node *n, const json_t *sb, struct job_req *r, enum cy
 		json_object_foreach(res, k, v) {
 			if (strcmp(k, "memory_mb") && strcmp(k, "pids") && strcmp(k, "cpu_cores") &&
 			    strcmp(k, "tmp_mb"))
-				return job_refuse(d, "sandbox.resources: unknown key '%.64s' (known: "
-					"memory_mb, pids, cpu_cores, tmp_mb)", k);
+				return job_refuse(d,
+				    "sandbox.resources: unknown key '%.64s' (known: "
+				    "memory_mb, pids, cpu_cores, tmp_mb)",
+				    k);
 		}
 		if (json_num_field(res, "memory_mb", &mem) < 0 ||
 		    json_num_field(res, "pids", &pids) < 0 ||
 		    json_num_field(res, "cpu_cores", &cpu) < 0 ||
 		    json_num_field(res, "tmp_mb", &tmp) < 0)
 			return job_refuse(d,
-				"sandbox.resources values must be non-negative numbers");
+			    "sandbox.resources values must be non-negative numbers");
 		if ((mem > 0 && mem < 16) || (pids > 0 && pids < 8))
 			return job_refuse(d, "sandbox.resources: memory_mb must be >= 16 and "
-				"pids >= 8");
+					     "pids >= 8");
 	}
 	r->limits.mem_mb = cap_limit(c->res_mem, mem);
 	r->limits.pids = cap_limit(c->res_pids, pids);
@@ -348,7 +356,7 @@ job_parse_env(const json_t *sb, struct job_req *r, struct cy_buf *d)
 
 		if (!sb_env_name_valid(k))
 			return job_refuse(d, "sandbox.env: '%.64s' is not a valid variable name",
-				k);
+			    k);
 		if (!s)
 			return job_refuse(d, "sandbox.env.%s must be a string", k);
 		env_add(r, k, s);
@@ -358,8 +366,8 @@ job_parse_env(const json_t *sb, struct job_req *r, struct cy_buf *d)
 
 /* sandbox.use_inference: the node's model through a Unix socket, never TCP. */
 static int
-job_parse_inference(struct node *n, const json_t *sb, struct job_req *r,
-	enum cy_problem *prob, struct cy_buf *d)
+job_parse_inference(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
+    struct cy_buf *d)
 {
 	json_t *v = json_object_get(sb, "use_inference");
 
@@ -369,7 +377,7 @@ job_parse_inference(struct node *n, const json_t *sb, struct job_req *r,
 	if (r->use_inference && !strcmp(n->cfg.inf_mode, "disabled")) {
 		*prob = CY_PROBLEM_AUTHORIZATION;
 		return job_refuse(d, "refused: inference is disabled on this node "
-			"(inference.mode)");
+				     "(inference.mode)");
 	}
 	return 0;
 }
@@ -385,9 +393,9 @@ job_parse_network(const json_t *sb, struct job_req *r, struct cy_buf *d)
 		return 0;
 	r->network = json_string_value(v);
 	if (!r->network || (strcmp(r->network, "restricted") && strcmp(r->network, "none") &&
-			    strcmp(r->network, "host")))
+			       strcmp(r->network, "host")))
 		return job_refuse(d, "sandbox.network_policy must be \"restricted\", "
-			"\"none\" or \"host\"");
+				     "\"none\" or \"host\"");
 	return 0;
 }
 
@@ -400,8 +408,7 @@ job_parse_timeout(struct node *n, const json_t *sb, struct job_req *r, struct cy
 
 	if (v && !json_is_null(v)) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
-			return job_refuse(d,
-				"sandbox.timeout_seconds must be an integer >= 0");
+			return job_refuse(d, "sandbox.timeout_seconds must be an integer >= 0");
 		t = json_integer_value(v);
 	}
 	r->timeout_s = job_timeout(n, t);
@@ -427,25 +434,27 @@ job_parse_image(struct node *n, const json_t *sb, struct job_req *r, struct cy_b
 		r->image = c->default_image;
 	if (c->allowed_images.n && !cy_strlist_has(&c->allowed_images, r->image))
 		return job_refuse(d, "image '%.200s' is not in this node's sandbox.allowed_images",
-			r->image);
+		    r->image);
 	pthread_mutex_lock(&n->lock);
-	allowed = !n->applied.policy_images.n ||
-		cy_strlist_has(&n->applied.policy_images, r->image);
+	allowed =
+	    !n->applied.policy_images.n || cy_strlist_has(&n->applied.policy_images, r->image);
 	pthread_mutex_unlock(&n->lock);
 	if (!allowed)
 		return job_refuse(d, "image '%.200s' is not allowed by the orchestrator policy",
-			r->image);
+		    r->image);
 	if (runtime != &sandbox_bwrap) {
 		if (!strcmp(r->image, "host") || !node_image_name_valid(r->image))
-			return job_refuse(d, "image '%.200s' is not an OCI image reference (the "
-				"%s runtime runs OCI images; \"host\" needs bwrap)", r->image,
-				runtime->name);
+			return job_refuse(d,
+			    "image '%.200s' is not an OCI image reference (the "
+			    "%s runtime runs OCI images; \"host\" needs bwrap)",
+			    r->image, runtime->name);
 	} else if (strcmp(r->image, "host")) {
 		r->rootfs = node_image_rootfs(c, r->image);
 		if (!r->rootfs)
-			return job_refuse(d, "image '%.200s' is not available on this node "
-				"(known: host, the sandbox.images entries and imported images)",
-				r->image);
+			return job_refuse(d,
+			    "image '%.200s' is not available on this node "
+			    "(known: host, the sandbox.images entries and imported images)",
+			    r->image);
 	}
 	return 0;
 }
@@ -453,13 +462,13 @@ job_parse_image(struct node *n, const json_t *sb, struct job_req *r, struct cy_b
 /* The sandbox object of a RunJobRequest, field by field in this order. */
 static int
 job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
-	struct cy_buf *d)
+    struct cy_buf *d)
 {
 	*prob = CY_PROBLEM_VALIDATION;
 	if (job_parse_command(sb, r, d) < 0 || job_parse_env(sb, r, d) < 0 ||
 	    job_parse_inference(n, sb, r, prob, d) < 0 || job_parse_network(sb, r, d) < 0 ||
-	    job_parse_policy(n, sb, r, prob, d) < 0 ||
-	    job_parse_resources(n, sb, r, prob, d) < 0 || job_parse_timeout(n, sb, r, d) < 0)
+	    job_parse_policy(n, sb, r, prob, d) < 0 || job_parse_resources(n, sb, r, prob, d) < 0 ||
+	    job_parse_timeout(n, sb, r, d) < 0)
 		return -1;
 	return job_parse_image(n, sb, r, d);
 }
@@ -478,7 +487,7 @@ job_parse_ids(const json_t *req, struct job_req *r, enum cy_problem *prob, struc
 		*prob = CY_PROBLEM_UNSUPPORTED_PAYLOAD_VERSION;
 		if (json_is_integer(v))
 			cy_buf_addf(d, "payload version %lld is not supported (supported: 1)",
-				(long long)json_integer_value(v));
+			    (long long)json_integer_value(v));
 		else
 			cy_buf_addstr(d, "payload version must be the integer 1 (supported: 1)");
 		return -1;
@@ -494,7 +503,7 @@ job_parse_ids(const json_t *req, struct job_req *r, enum cy_problem *prob, struc
 
 static int
 job_parse(struct node *n, const json_t *req, struct job_req *r, enum cy_problem *prob,
-	struct cy_buf *d)
+    struct cy_buf *d)
 {
 	json_t *sb;
 
@@ -509,7 +518,7 @@ job_parse(struct node *n, const json_t *req, struct job_req *r, enum cy_problem 
 /* Creates <mount_root>/<job_id>/{workspace,job} and job/job.json. */
 static int
 job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char **dirp,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	char *dir, *ws, *jd, *jf, *body;
 	bool root = geteuid() == 0;
@@ -540,8 +549,8 @@ job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char
 	close(fd);
 	free(body);
 	if (root && (chown(ws, NODE_SANDBOX_UID, NODE_SANDBOX_UID) < 0 ||
-		     chown(jd, NODE_SANDBOX_UID, NODE_SANDBOX_UID) < 0 ||
-		     chown(jf, NODE_SANDBOX_UID, NODE_SANDBOX_UID) < 0)) {
+			chown(jd, NODE_SANDBOX_UID, NODE_SANDBOX_UID) < 0 ||
+			chown(jf, NODE_SANDBOX_UID, NODE_SANDBOX_UID) < 0)) {
 		cy_error_errno(err, "chown of job directory '%s'", dir);
 		goto out;
 	}
@@ -559,7 +568,7 @@ out:
 /* Takes a concurrency slot for job_id; -1 with *prob set when refused. */
 static int
 job_admit(struct node *n, const char *job_id, struct active *slot, enum cy_problem *prob,
-	struct cy_buf *d)
+    struct cy_buf *d)
 {
 	struct active *a;
 	int ret = 0;
@@ -576,12 +585,12 @@ job_admit(struct node *n, const char *job_id, struct active *slot, enum cy_probl
 	if (n->running >= (unsigned)n->cfg.max_concurrency) {
 		*prob = CY_PROBLEM_UNAVAILABLE;
 		cy_buf_addf(d, "node busy: %u jobs running (sandbox.max_concurrency %lld)",
-			n->running, n->cfg.max_concurrency);
+		    n->running, n->cfg.max_concurrency);
 		ret = -1;
 		goto out;
 	}
 	n->running++;
-	xsnprintf(slot->id, sizeof(slot->id), "%s", job_id);	/* validated: 128 at most */
+	xsnprintf(slot->id, sizeof(slot->id), "%s", job_id); /* validated: 128 at most */
 	slot->prompt = false;
 	slot->cancel = 0;
 	pthread_mutex_init(&slot->live.lock, NULL);
@@ -613,7 +622,7 @@ job_release_slot(struct node *n, struct active *slot)
 
 int
 node_job_output(struct node *n, const char *job_id, struct cy_buf *out, struct cy_buf *err,
-	bool *trunc_out, bool *trunc_err)
+    bool *trunc_out, bool *trunc_err)
 {
 	struct active *a;
 	int ret = -1;
@@ -648,12 +657,11 @@ job_response(const struct job_req *r, struct sandbox_result *res, size_t max)
 	sandbox_utf8_clean(&res->err, max);
 	cy_time_rfc3339(res->started, t0);
 	cy_time_rfc3339(res->ended, t1);
-	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:s%, s:s%, s:s, s:s, s:{s:b, s:b}}",
-		"version", 1, "task_id", r->task_id, "job_id", r->job_id,
-		"status", st[res->status], "exit_code", res->exit_code,
-		"stdout", res->out.buf, res->out.len, "stderr", res->err.buf, res->err.len,
-		"started_at", t0, "ended_at", t1,
-		"truncated", "stdout", res->trunc_out, "stderr", res->trunc_err);
+	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:s%, s:s%, s:s, s:s, s:{s:b, s:b}}", "version",
+	    1, "task_id", r->task_id, "job_id", r->job_id, "status", st[res->status], "exit_code",
+	    res->exit_code, "stdout", res->out.buf, res->out.len, "stderr", res->err.buf,
+	    res->err.len, "started_at", t0, "ended_at", t1, "truncated", "stdout", res->trunc_out,
+	    "stderr", res->trunc_err);
 }
 
 /*
@@ -662,7 +670,7 @@ job_response(const struct job_req *r, struct sandbox_result *res, size_t max)
  */
 static int
 run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *prob,
-	struct cy_buf *detail)
+    struct cy_buf *detail)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct job_req r = { 0 };
@@ -691,7 +699,7 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 	p.cancel = &slot.cancel;
 	xsnprintf(tmo, sizeof(tmo), "%lld", p.timeout_s);
 	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "model", p.model,
-		"kind", "prompt", "timeout_s", tmo, NULL);
+	    "kind", "prompt", "timeout_s", tmo, NULL);
 	if (prompt_job_run(n, &p, &res, &info, &err) < 0) {
 		job_release_slot(n, &slot);
 		*prob = CY_PROBLEM_UNAVAILABLE;
@@ -702,20 +710,20 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 	job_release_slot(n, &slot);
 	*out = job_response(&r, &res, p.max_output);
 	json_object_set_new(*out, "inference", info);
-	json_object_set_new(*out, "inference_usage", json_pack("[{s:s, s:i, s:O, s:O}]",
-		"model", p.model, "requests", 1,
-		"prompt_tokens", json_object_get(info, "prompt_tokens"),
-		"completion_tokens", json_object_get(info, "completion_tokens")));
+	json_object_set_new(*out, "inference_usage",
+	    json_pack("[{s:s, s:i, s:O, s:O}]", "model", p.model, "requests", 1, "prompt_tokens",
+		json_object_get(info, "prompt_tokens"), "completion_tokens",
+		json_object_get(info, "completion_tokens")));
 	xsnprintf(code, sizeof(code), "%d", res.exit_code);
 	cy_log_info("job_finished", "task_id", r.task_id, "job_id", r.job_id, "status",
-		json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
+	    json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
 	sandbox_result_release(&res);
 	return 0;
 }
 
 int
-worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
-	enum cy_problem *prob, struct cy_buf *detail)
+worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum cy_problem *prob,
+    struct cy_buf *detail)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct job_req r = { 0 };
@@ -742,7 +750,8 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 		goto out;
 	if (!strcmp(n->cfg.sb_mode, "disabled")) {
 		*prob = CY_PROBLEM_UNAVAILABLE;
-		cy_buf_addstr(detail, "sandboxes are disabled on this node (sandbox.mode: disabled)");
+		cy_buf_addstr(detail,
+		    "sandboxes are disabled on this node (sandbox.mode: disabled)");
 		goto out;
 	}
 	if (job_admit(n, r.job_id, &slot, prob, detail) < 0)
@@ -774,7 +783,7 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 			*prob = CY_PROBLEM_INTERNAL;
 			cy_buf_addf(detail, "inference socket: %s", err.msg);
 			cy_log_error("job_prepare_failed", "job_id", r.job_id, "error", err.msg,
-				NULL);
+			    NULL);
 			goto out;
 		}
 		job.inference_dir = inference_proxy_dir(proxy);
@@ -783,7 +792,7 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	}
 	xsnprintf(tmo, sizeof(tmo), "%lld", r.timeout_s);
 	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "image", r.image,
-		"timeout_s", tmo, NULL);
+	    "timeout_s", tmo, NULL);
 	if (runtime->run(&job, &res, &err) < 0) {
 		job_release_slot(n, &slot);
 		*prob = CY_PROBLEM_INTERNAL;
@@ -800,7 +809,7 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 	json_decref(usage);
 	xsnprintf(code, sizeof(code), "%d", res.exit_code);
 	cy_log_info("job_finished", "task_id", r.task_id, "job_id", r.job_id, "status",
-		json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
+	    json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
 	sandbox_result_release(&res);
 	ret = 0;
 out:
@@ -876,8 +885,10 @@ node_path_traversable(const char *root, const char *reason, struct cy_error *err
 		if (stat(*p ? p : "/", &st) == 0 && S_ISDIR(st.st_mode) &&
 		    !(st.st_mode & S_IXOTH)) {
 			if (chmod(p, (st.st_mode & 07777) | S_IXOTH) < 0) {
-				ret = cy_error_errno(err, "cannot make '%s' searchable for the "
-					"sandbox uid", p);
+				ret = cy_error_errno(err,
+				    "cannot make '%s' searchable for the "
+				    "sandbox uid",
+				    p);
 				goto out;
 			}
 			cy_log_warn("made_searchable", "path", p, "reason", reason, NULL);
@@ -900,15 +911,15 @@ node_sandbox_probe(const struct node *n, struct cy_error *err)
 
 		/* Without the prepared /etc, jobs bind its entries one by one. */
 		if (node_path_traversable(n->cfg.state_dir,
-			    "sandbox uid must reach the prepared /etc", &eerr) < 0 ||
+			"sandbox uid must reach the prepared /etc", &eerr) < 0 ||
 		    sb_etc_start(n->cfg.state_dir, "/etc", &eerr) < 0)
 			cy_log_error("sandbox_etc_failed", "error", eerr.msg, "fallback",
-				"one bind per /etc entry", NULL);
+			    "one bind per /etc entry", NULL);
 	}
 	if (cy_mkdir_p(n->cfg.mount_root, 0755, 0711) < 0)
 		return cy_error_errno(err, "cannot create mount root '%s'", n->cfg.mount_root);
-	if (node_path_traversable(n->cfg.mount_root,
-		"sandbox uid must reach the mount root", err) < 0)
+	if (node_path_traversable(n->cfg.mount_root, "sandbox uid must reach the mount root", err) <
+	    0)
 		return -1;
 	{
 		char *images = node_images_dir(&n->cfg);
@@ -917,7 +928,8 @@ node_sandbox_probe(const struct node *n, struct cy_error *err)
 
 		/* Imported images are bound by path by the unprivileged bwrap too. */
 		if (stat(images, &st) == 0)
-			rc = node_path_traversable(images, "sandbox uid must reach the images", err);
+			rc =
+			    node_path_traversable(images, "sandbox uid must reach the images", err);
 		free(images);
 		if (rc < 0)
 			return -1;

@@ -252,7 +252,7 @@ drm_amd(json_t *d, const char *dev, const char *rocm_version_file)
 		json_object_set_new(d, "vram_mb", json_integer((json_int_t)(total / MIB)));
 		if (used >= 0 && used <= total)
 			json_object_set_new(d, "available_vram_mb",
-				json_integer((json_int_t)((total - used) / MIB)));
+			    json_integer((json_int_t)((total - used) / MIB)));
 	}
 	if (rocm_version_file) {
 		char *dir = xstrdup(rocm_version_file), *slash = strrchr(dir, '/');
@@ -289,7 +289,7 @@ drm_device(const char *drm_dir, const char *card, const char *rocm_version_file)
 	model = read_small(dev, "product_name");
 	if (!model && (pciid = read_small(dev, "device"))) {
 		model = xasprintf("%s GPU [%s:%s]", drm_vendors[i].label, vendor + 2,
-			pciid + (strncmp(pciid, "0x", 2) ? 0 : 2));
+		    pciid + (strncmp(pciid, "0x", 2) ? 0 : 2));
 		free(pciid);
 	}
 	if (model)
@@ -430,8 +430,8 @@ smi_spawn(const char *bin, int *rfd)
 		posix_spawnattr_setsigmask(&at, &none);
 		posix_spawnattr_setsigdefault(&at, &def);
 		posix_spawnattr_setpgroup(&at, 0);
-		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-			POSIX_SPAWN_SETSIGDEF);
+		posix_spawnattr_setflags(&at,
+		    POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 		rc = posix_spawn(&pid, bin, &fa, &at, argv, envp);
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&at);
@@ -543,7 +543,7 @@ drm_signature(const char *drm_dir)
 
 json_t *
 node_gpu_cached(struct node_gpu_cache *c, const char *drm_dir, const char *rocm_version_file,
-	int timeout_ms, int64_t max_age_ms, int64_t now_ms)
+    int timeout_ms, int64_t max_age_ms, int64_t now_ms)
 {
 	char *sig = drm_signature(drm_dir);
 	json_t *gpu;

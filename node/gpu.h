@@ -54,10 +54,10 @@ json_t *node_gpu_detect(const char *drm_dir, const char *rocm_version_file, int 
  */
 struct node_gpu_cache {
 	pthread_mutex_t lock;
-	json_t *gpu;		/* the last gpu object; NULL before the first detection */
-	int64_t at_ms;		/* cy_mono_ms() of that detection */
-	char *drm;		/* the cardN entries (and their device links) then */
-	unsigned long runs;	/* detections run so far */
+	json_t *gpu;        /* the last gpu object; NULL before the first detection */
+	int64_t at_ms;      /* cy_mono_ms() of that detection */
+	char *drm;          /* the cardN entries (and their device links) then */
+	unsigned long runs; /* detections run so far */
 };
 /* clang-format off */
 #define NODE_GPU_CACHE_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
@@ -70,7 +70,7 @@ struct node_gpu_cache {
  * since; otherwise from the cache, free VRAM included.
  */
 json_t *node_gpu_cached(struct node_gpu_cache *c, const char *drm_dir,
-	const char *rocm_version_file, int timeout_ms, int64_t max_age_ms, int64_t now_ms);
+    const char *rocm_version_file, int timeout_ms, int64_t max_age_ms, int64_t now_ms);
 
 /* Frees what the cache holds (it can be used again). */
 void node_gpu_cache_release(struct node_gpu_cache *c);

@@ -45,7 +45,7 @@ node_image_name_valid(const char *s)
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			    strchr("._:@/-", c)))
+			strchr("._:@/-", c)))
 			return false;
 	}
 	return true;
@@ -137,8 +137,10 @@ image_import(const struct node_config *c, const char *name, const char *src)
 	int rc = 1;
 
 	if (!node_image_name_valid(name) || !strcmp(name, "host")) {
-		fprintf(stderr, "cynode-node: image name '%s' is not valid: use letters, digits "
-			"and ._:@/- (\"host\" is built in)\n", name);
+		fprintf(stderr,
+		    "cynode-node: image name '%s' is not valid: use letters, digits "
+		    "and ._:@/- (\"host\" is built in)\n",
+		    name);
 		return 2;
 	}
 	if (stat(src, &sst) < 0) {
@@ -161,7 +163,7 @@ image_import(const struct node_config *c, const char *name, const char *src)
 	tmp = xasprintf("%s/.import-XXXXXX", base);
 	if (!mkdtemp(tmp)) {
 		fprintf(stderr, "cynode-node: cannot create a directory in '%s': %s\n", base,
-			strerror(errno));
+		    strerror(errno));
 		free(tmp);
 		tmp = NULL;
 		goto out;
@@ -187,7 +189,7 @@ image_import(const struct node_config *c, const char *name, const char *src)
 	sh = xasprintf("%s/bin/sh", tmp);
 	if (lstat(sh, &st) < 0) {
 		fprintf(stderr, "cynode-node: '%s' is not a root filesystem: it has no /bin/sh\n",
-			src);
+		    src);
 		rc = 1;
 		goto out;
 	}
@@ -195,7 +197,8 @@ image_import(const struct node_config *c, const char *name, const char *src)
 	if (lstat(dst, &st) == 0) {
 		old = xasprintf("%s.old", tmp);
 		if (rename(dst, old) < 0) {
-			fprintf(stderr, "cynode-node: cannot replace '%s': %s\n", dst, strerror(errno));
+			fprintf(stderr, "cynode-node: cannot replace '%s': %s\n", dst,
+			    strerror(errno));
 			rc = 1;
 			goto out;
 		}
@@ -296,7 +299,7 @@ node_image_main(const struct node_config *c, int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[0], "rm"))
 		return image_rm(c, argv[1]);
 	fprintf(stderr, "usage: cynode-node [--config FILE] image import NAME DIR|TARBALL\n"
-		"       cynode-node [--config FILE] image list\n"
-		"       cynode-node [--config FILE] image rm NAME\n");
+			"       cynode-node [--config FILE] image list\n"
+			"       cynode-node [--config FILE] image rm NAME\n");
 	return 2;
 }

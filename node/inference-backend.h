@@ -17,14 +17,14 @@
 
 /* What to start (from node.yaml and the orchestrator's inference_backend). */
 struct inf_spec {
-	const char *runtime;		/* process | podman | docker */
+	const char *runtime; /* process | podman | docker */
 	const char *ollama_path;
-	const char *state_dir;		/* models under <state_dir>/ollama */
-	const char *slug;		/* node.id: names the container */
-	const char *host;		/* where it listens */
+	const char *state_dir; /* models under <state_dir>/ollama */
+	const char *slug;      /* node.id: names the container */
+	const char *host;      /* where it listens */
 	unsigned port;
-	const char *image;		/* the orchestrator's, or NULL: ollama/ollama */
-	const char *variant;		/* cpu | cuda | rocm */
+	const char *image;   /* the orchestrator's, or NULL: ollama/ollama */
+	const char *variant; /* cpu | cuda | rocm */
 	bool allow_gpu;
 };
 
@@ -33,15 +33,15 @@ struct inf_spec {
 
 /* A started backend. */
 struct inf_proc {
-	pid_t pid;			/* process: the child, leader of its group; 0 none */
-	int out;			/* its stdout and stderr; -1 none */
-	char line[INF_LINE_MAX];	/* the output line being read */
+	pid_t pid;               /* process: the child, leader of its group; 0 none */
+	int out;                 /* its stdout and stderr; -1 none */
+	char line[INF_LINE_MAX]; /* the output line being read */
 	size_t len;
-	bool cut;			/* it was longer than INF_LINE_MAX */
-	bool container;			/* a container of this name runs */
+	bool cut;       /* it was longer than INF_LINE_MAX */
+	bool container; /* a container of this name runs */
 	char name[160];
-	char *engine;			/* the engine binary (container) */
-	int64_t window_ms;		/* output lines logged in the current window */
+	char *engine;      /* the engine binary (container) */
+	int64_t window_ms; /* output lines logged in the current window */
 	unsigned logged, dropped;
 };
 
@@ -60,8 +60,7 @@ char *inf_find_program(const char *name);
  * binary (process) or the engine binary exists and is executable.  why gets
  * the reason when not.
  */
-bool inf_runtime_available(const char *runtime, const char *ollama_path, char *why,
-	size_t size);
+bool inf_runtime_available(const char *runtime, const char *ollama_path, char *why, size_t size);
 
 /*
  * True when host (a name or an address) is one of this machine's: a
@@ -76,7 +75,7 @@ bool inf_host_local(const char *host);
  * -1 with err.  Waiting until it answers is the caller's job.
  */
 int inf_proc_start(struct inf_proc *p, const struct inf_spec *s, volatile sig_atomic_t *stop,
-	struct cy_error *err);
+    struct cy_error *err);
 
 /* Process runtime: true once the child has exited (reaped; why says how). */
 bool inf_proc_exited(struct inf_proc *p, char *why, size_t size);

@@ -43,7 +43,9 @@
 #include "sse.h"
 #include "banned.h"
 
-enum { PEER_AUTH = 1 };
+enum {
+	PEER_AUTH = 1
+};
 
 #define ANSWER_MAX (32 * 1024 * 1024)
 #define LINE_MAX_BYTES (4 * 1024 * 1024)
@@ -54,12 +56,12 @@ enum { PEER_AUTH = 1 };
 struct inference_proxy {
 	struct node *n;
 	char job_id[137];
-	char *dir;			/* <job_dir>/run */
+	char *dir; /* <job_dir>/run */
 	struct cy_httpd *httpd;
 	pthread_mutex_t lock;
-	pid_t root;			/* the job's first process; 0 until started */
-	json_t *usage;			/* model -> {requests, prompt_tokens, completion_tokens} */
-	struct cy_relay *relays[RELAYS_MAX];	/* in flight, for stop */
+	pid_t root;    /* the job's first process; 0 until started */
+	json_t *usage; /* model -> {requests, prompt_tokens, completion_tokens} */
+	struct cy_relay *relays[RELAYS_MAX]; /* in flight, for stop */
 	bool stopping;
 };
 
@@ -114,9 +116,11 @@ proxy_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 
 		xsnprintf(pid, sizeof(pid), "%d", fd >= 0 ? (int)cred.pid : -1);
 		cy_log_warn("inference_proxy_denied", "job_id", p->job_id, "peer_pid", pid,
-			"reason", "not a process of this job", NULL);
-		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "this socket serves job %s's "
-			"processes only", p->job_id);
+		    "reason", "not a process of this job", NULL);
+		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
+		    "this socket serves job %s's "
+		    "processes only",
+		    p->job_id);
 		return -1;
 	}
 	req->auth = NULL;
@@ -127,7 +131,7 @@ proxy_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 
 static void
 usage_add(struct inference_proxy *p, const char *model, long long requests, long long pt,
-	long long ct)
+    long long ct)
 {
 	json_t *u;
 
@@ -137,16 +141,16 @@ usage_add(struct inference_proxy *p, const char *model, long long requests, long
 	u = json_object_get(p->usage, model);
 	if (!u && json_object_size(p->usage) < 64) {
 		u = json_pack("{s:I, s:I, s:I}", "requests", (json_int_t)0, "prompt_tokens",
-			(json_int_t)0, "completion_tokens", (json_int_t)0);
+		    (json_int_t)0, "completion_tokens", (json_int_t)0);
 		json_object_set_new(p->usage, model, u);
 	}
 	if (u) {
-		json_object_set_new(u, "requests", json_integer(json_integer_value(
-			json_object_get(u, "requests")) + requests));
-		json_object_set_new(u, "prompt_tokens", json_integer(json_integer_value(
-			json_object_get(u, "prompt_tokens")) + pt));
-		json_object_set_new(u, "completion_tokens", json_integer(json_integer_value(
-			json_object_get(u, "completion_tokens")) + ct));
+		json_object_set_new(u, "requests",
+		    json_integer(json_integer_value(json_object_get(u, "requests")) + requests));
+		json_object_set_new(u, "prompt_tokens",
+		    json_integer(json_integer_value(json_object_get(u, "prompt_tokens")) + pt));
+		json_object_set_new(u, "completion_tokens",
+		    json_integer(json_integer_value(json_object_get(u, "completion_tokens")) + ct));
 	}
 	pthread_mutex_unlock(&p->lock);
 }
@@ -162,9 +166,9 @@ num(const json_t *o, const char *k)
 /* One request's answer as it passes: the tokens it reports. */
 struct sniff {
 	struct inference_proxy *p;
-	char model[256];		/* from the request */
-	struct cy_lines lines;		/* NDJSON answers */
-	struct cy_sse sse;		/* event-stream answers */
+	char model[256];       /* from the request */
+	struct cy_lines lines; /* NDJSON answers */
+	struct cy_sse sse;     /* event-stream answers */
 	bool sse_mode;
 	struct cy_http_stream *out;
 	long long pt, ct;
@@ -209,7 +213,7 @@ sniff_event(void *arg, const char *event, const char *data, size_t len)
 /* The relay's filter: the answer goes on unchanged and is read on the way. */
 static int
 sniff_filter(void *arg, struct cy_http_stream *out, const char *data, size_t len,
-	const struct cy_relay_result *r)
+    const struct cy_relay_result *r)
 {
 	struct sniff *s = arg;
 
@@ -339,11 +343,15 @@ proxy_refuse(struct cy_http_req *req, struct cy_http_resp *resp)
 }
 
 #define FWD(m, path, err) \
-	{ .method = m, .pattern = path, .auth = PEER_AUTH, .handler = proxy_forward, \
-	  .error_fn = err }
+	{ \
+		.method = m, .pattern = path, .auth = PEER_AUTH, .handler = proxy_forward, \
+		.error_fn = err \
+	}
 #define NO(m, path) \
-	{ .method = m, .pattern = path, .auth = PEER_AUTH, .handler = proxy_refuse, \
-	  .error_fn = ollama_error }
+	{ \
+		.method = m, .pattern = path, .auth = PEER_AUTH, .handler = proxy_refuse, \
+		.error_fn = ollama_error \
+	}
 
 /* Body limits are filled in per proxy (inference.max_request_bytes). */
 static const struct cy_route proxy_routes_tmpl[] = {
@@ -427,15 +435,14 @@ proxy_listen(const char *dir, struct cy_error *err)
 }
 
 struct inference_proxy *
-inference_proxy_start(struct node *n, const char *job_id, const char *job_dir,
-	struct cy_error *err)
+inference_proxy_start(struct node *n, const char *job_id, const char *job_dir, struct cy_error *err)
 {
 	struct inference_proxy *p = xcalloc(1, sizeof(*p));
 	struct cy_httpd_config hc = { 0 };
 	int fd;
 
 	p->n = n;
-	xsnprintf(p->job_id, sizeof(p->job_id), "%s", job_id);	/* validated: 128 at most */
+	xsnprintf(p->job_id, sizeof(p->job_id), "%s", job_id); /* validated: 128 at most */
 	p->dir = xasprintf("%s/run", job_dir);
 	p->usage = json_object();
 	pthread_mutex_init(&p->lock, NULL);
@@ -455,7 +462,7 @@ inference_proxy_start(struct node *n, const char *job_id, const char *job_dir,
 	hc.has_listen_fd = true;
 	hc.listen_fd = fd;
 	hc.max_conns = n->cfg.inf_max_concurrency > 0 ? (unsigned)n->cfg.inf_max_concurrency :
-		PROXY_MAX_CONNS_DEFAULT;
+							PROXY_MAX_CONNS_DEFAULT;
 	hc.authenticate = proxy_authenticate;
 	hc.app = p;
 	p->httpd = cy_httpd_start(&hc, err);

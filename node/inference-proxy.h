@@ -21,7 +21,7 @@ struct inference_proxy;
  * cannot.  inference_proxy_dir() is the directory to bind into the job.
  */
 struct inference_proxy *inference_proxy_start(struct node *n, const char *job_id,
-	const char *job_dir, struct cy_error *err);
+    const char *job_dir, struct cy_error *err);
 const char *inference_proxy_dir(const struct inference_proxy *p);
 /* The sandbox runtime's start hook: the job's first process. */
 void inference_proxy_started(void *arg, pid_t pid);

@@ -25,7 +25,7 @@
 #include "banned.h"
 
 #define PULL_LINE_MAX 65536
-#define PULL_IDLE_S 600			/* no progress byte for this long: failed */
+#define PULL_IDLE_S 600 /* no progress byte for this long: failed */
 #define PULL_MAX_BODY (1024UL * 1024 * 1024)
 
 void
@@ -51,8 +51,7 @@ pull_layer(struct inference_pull *p, const char *digest)
 }
 
 enum inference_pull_event
-node_inference_pull_line(struct inference_pull *p, const char *line, size_t len,
-	struct cy_buf *msg)
+node_inference_pull_line(struct inference_pull *p, const char *line, size_t len, struct cy_buf *msg)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	enum inference_pull_event ev = INFERENCE_PULL_NONE;
@@ -130,7 +129,7 @@ pull_on_line(void *arg, const char *line, size_t len)
 	case INFERENCE_PULL_STATUS:
 	case INFERENCE_PULL_PROGRESS:
 		cy_log_info("inference_model_pull", "model", r->model, "progress", r->msg.buf,
-			NULL);
+		    NULL);
 		break;
 	case INFERENCE_PULL_ERROR:
 		r->failed = true;
@@ -152,7 +151,7 @@ pull_on_data(void *arg, const struct cy_httpc_resp *resp, const char *data, size
 /* Pulls one model into the backend at base; 0, or -1 with err. */
 static int
 pull_model(const char *base, const char *model, volatile sig_atomic_t *abort_flag,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;
 	struct cy_httpc_opts o = { 0 };
@@ -173,12 +172,12 @@ pull_model(const char *base, const char *model, volatile sig_atomic_t *abort_fla
 	o.on_data_arg = &r;
 	rc = cy_httpc_request("POST", url, data, strlen(data), &o, &resp, err);
 	if (rc == 0 && !r.failed)
-		(void)cy_lines_finish(&r.lines);	/* a last line without "\n" */
+		(void)cy_lines_finish(&r.lines); /* a last line without "\n" */
 	if (r.failed)
 		rc = cy_error_set(err, EPROTO, "%s", r.prog.error);
 	else if (rc < 0 && err->code == ECANCELED)
 		rc = cy_error_set(err, EPROTO, "a progress line longer than %d bytes",
-			PULL_LINE_MAX);
+		    PULL_LINE_MAX);
 	else if (rc == 0 && resp.status != 200)
 		rc = cy_error_set(err, EPROTO, "HTTP %ld", resp.status);
 	else if (rc == 0 && !r.prog.success)
@@ -220,14 +219,14 @@ pull_pass(void)
 		}
 		if (!node_inference_url(base, sizeof(base))) {
 			cy_log_warn("inference_model_pull_failed", "model", m, "error",
-				"no inference backend answers", NULL);
+			    "no inference backend answers", NULL);
 			return;
 		}
 		cy_log_info("inference_model_pull_started", "model", m, "backend", base, NULL);
 		if (pull_model(base, m, &puller.stop, &err) < 0) {
 			if (!puller.stop)
 				cy_log_error("inference_model_pull_failed", "model", m, "error",
-					err.msg, NULL);
+				    err.msg, NULL);
 			cy_error_clear(&err);
 			continue;
 		}

@@ -26,9 +26,9 @@
 #include "banned.h"
 
 #define ANSWER_MAX (32 * 1024 * 1024)
-#define RELAY_TIMEOUT_MS (3600L * 1000)	/* the gateway's own timeout is shorter */
+#define RELAY_TIMEOUT_MS (3600L * 1000) /* the gateway's own timeout is shorter */
 
-static long long relays;	/* chat completions relayed now, until their relay ends */
+static long long relays; /* chat completions relayed now, until their relay ends */
 
 static void
 relay_done(void *arg, const struct cy_relay_result *r)
@@ -57,12 +57,13 @@ worker_inference_chat(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	if (cy_snprintf(model, sizeof(model), "%s", cy_json_str(body, "model")) < 0) {
 		json_decref(body);
-		return cy_openai_fail(resp, 400, "model is longer than %zu bytes", sizeof(model) - 1);
+		return cy_openai_fail(resp, 400, "model is longer than %zu bytes",
+		    sizeof(model) - 1);
 	}
 	if (!node_inference_url(base, sizeof(base))) {
 		cy_resp_header(resp, "Retry-After", "5");
 		cy_openai_fail(resp, 503, "the inference backend of node %s is not running",
-			n->cfg.node_id);
+		    n->cfg.node_id);
 		json_decref(body);
 		return;
 	}
@@ -75,8 +76,10 @@ worker_inference_chat(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (__atomic_add_fetch(&relays, 1, __ATOMIC_SEQ_CST) > limit && limit > 0) {
 		__atomic_sub_fetch(&relays, 1, __ATOMIC_SEQ_CST);
 		cy_resp_header(resp, "Retry-After", "1");
-		return cy_openai_fail(resp, 429, "node %s is answering %lld inference requests "
-			"(inference.max_concurrency)", n->cfg.node_id, limit);
+		return cy_openai_fail(resp, 429,
+		    "node %s is answering %lld inference requests "
+		    "(inference.max_concurrency)",
+		    n->cfg.node_id, limit);
 	}
 	url = xasprintf("%s/v1/chat/completions", base);
 	spec.method = "POST";

@@ -47,21 +47,20 @@
 extern char **environ;
 
 #define OUT_LOG_WINDOW_MS 10000
-#define OUT_LOG_PER_WINDOW 200	/* output lines logged per window; the rest counted */
-#define ENGINE_RUN_TIMEOUT_S 900	/* `run` may pull the image */
+#define OUT_LOG_PER_WINDOW 200   /* output lines logged per window; the rest counted */
+#define ENGINE_RUN_TIMEOUT_S 900 /* `run` may pull the image */
 #define ENGINE_CMD_TIMEOUT_S 30
 #define ENGINE_OUT_MAX 8192
 
 /* Variables of the node's environment a backend process gets as they are. */
-static const char *const proc_pass[] = { "LANG", "LC_ALL", "TZ", "LD_LIBRARY_PATH",
-	"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy", NULL };
+static const char *const proc_pass[] = { "LANG", "LC_ALL", "TZ", "LD_LIBRARY_PATH", "HTTPS_PROXY",
+	"HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy", NULL };
 static const char *const proc_gpu_vars[] = { "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
 	"ROCR_VISIBLE_DEVICES", "GPU_DEVICE_ORDINAL", NULL };
 /* ... and an engine command (rootless podman needs its runtime dir). */
-static const char *const engine_pass[] = { "PATH", "HOME", "USER", "LOGNAME",
-	"XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "DOCKER_HOST", "DOCKER_CONFIG",
-	"DOCKER_CONTEXT", "CONTAINER_HOST", "CONTAINERS_CONF", "HTTPS_PROXY", "HTTP_PROXY",
-	"NO_PROXY", NULL };
+static const char *const engine_pass[] = { "PATH", "HOME", "USER", "LOGNAME", "XDG_RUNTIME_DIR",
+	"XDG_CONFIG_HOME", "XDG_DATA_HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT",
+	"CONTAINER_HOST", "CONTAINERS_CONF", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", NULL };
 
 char *
 inf_find_program(const char *name)
@@ -104,10 +103,10 @@ inf_runtime_available(const char *runtime, const char *ollama_path, char *why, s
 	}
 	if (strchr(bin, '/'))
 		cy_snprintf_clip(why, size, "inference.ollama_path '%s' is not an executable file",
-			bin);
+		    bin);
 	else
 		cy_snprintf_clip(why, size, "inference.runtime %s: '%s' not found on PATH", runtime,
-			bin);
+		    bin);
 	return false;
 }
 
@@ -126,7 +125,7 @@ addr_local(const struct sockaddr *sa, const struct ifaddrs *ifs)
 		for (i = ifs; i; i = i->ifa_next)
 			if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
 			    ((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
-			    a->sin_addr.s_addr)
+				a->sin_addr.s_addr)
 				return true;
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
@@ -202,8 +201,8 @@ proc_env(const struct inf_spec *s, const char *home)
 	size_t n = 0, i;
 	const char *path = getenv("PATH");
 
-	env_add(&v, &n, xasprintf("PATH=%s", path && *path ? path :
-		"/usr/local/bin:/usr/bin:/bin"));
+	env_add(&v, &n,
+	    xasprintf("PATH=%s", path && *path ? path : "/usr/local/bin:/usr/bin:/bin"));
 	env_add(&v, &n, xasprintf("HOME=%s", home));
 	node_inference_hostport(s->host, s->port, hp, sizeof(hp));
 	env_add(&v, &n, xasprintf("OLLAMA_HOST=%s", hp));
@@ -299,7 +298,7 @@ proc_start(struct inf_proc *p, const struct inf_spec *s, struct cy_error *err)
 		free(bin);
 		return cy_error_errno(err, "fork");
 	}
-	setpgid(pid, pid);	/* either side may run first */
+	setpgid(pid, pid); /* either side may run first */
 	p->pid = pid;
 	p->out = fds[0];
 	fcntl(p->out, F_SETFL, O_NONBLOCK);
@@ -307,8 +306,8 @@ proc_start(struct inf_proc *p, const struct inf_spec *s, struct cy_error *err)
 		char spid[24];
 
 		xsnprintf(spid, sizeof(spid), "%d", (int)pid);
-		cy_log_info("inference_backend_spawned", "runtime", "process", "binary", bin,
-			"pid", spid, NULL);
+		cy_log_info("inference_backend_spawned", "runtime", "process", "binary", bin, "pid",
+		    spid, NULL);
 	}
 	free(bin);
 	return 0;
@@ -320,7 +319,7 @@ proc_start(struct inf_proc *p, const struct inf_spec *s, struct cy_error *err)
  */
 static int
 engine_cmd(const char *engine, char **args, int timeout_s, volatile sig_atomic_t *stop,
-	struct cy_buf *out)
+    struct cy_buf *out)
 {
 	char **envp = NULL, **argv;
 	size_t n = 0, na, i;
@@ -381,8 +380,9 @@ engine_cmd(const char *engine, char **args, int timeout_s, volatile sig_atomic_t
 		if (r <= 0)
 			break;
 		if (out->len < ENGINE_OUT_MAX)
-			cy_buf_add(out, chunk, (size_t)r < ENGINE_OUT_MAX - out->len ?
-				(size_t)r : ENGINE_OUT_MAX - out->len);
+			cy_buf_add(out, chunk,
+			    (size_t)r < ENGINE_OUT_MAX - out->len ? (size_t)r :
+								    ENGINE_OUT_MAX - out->len);
 	}
 	close(fds[0]);
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
@@ -408,21 +408,24 @@ container_publish(const struct inf_spec *s, char *out, size_t size, struct cy_er
 	else if (inet_pton(AF_INET6, h, a) == 1)
 		xsnprintf(out, size, "[%s]:%u:%d", h, s->port, INFERENCE_DEFAULT_PORT);
 	else
-		return cy_error_set(err, EINVAL, "inference.url host '%s' is not an IP address: "
-			"a container's port is published on an address of this host", s->host);
+		return cy_error_set(err, EINVAL,
+		    "inference.url host '%s' is not an IP address: "
+		    "a container's port is published on an address of this host",
+		    s->host);
 	return 0;
 }
 
 static int
 container_start(struct inf_proc *p, const struct inf_spec *s, volatile sig_atomic_t *stop,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	struct cy_buf out = CY_BUF_INIT;
 	bool podman = !strcmp(s->runtime, "podman");
 	bool rocm = s->variant && !strcmp(s->variant, "rocm");
 	bool cuda = s->variant && !strcmp(s->variant, "cuda");
-	const char *image = s->image && *s->image ? s->image : rocm ?
-		"docker.io/ollama/ollama:rocm" : "docker.io/ollama/ollama:latest";
+	const char *image = s->image && *s->image ? s->image :
+			    rocm                  ? "docker.io/ollama/ollama:rocm" :
+						    "docker.io/ollama/ollama:latest";
 	char publish[300], *vol, *home, *args[24];
 	size_t n = 0;
 	int rc;
@@ -430,13 +433,13 @@ container_start(struct inf_proc *p, const struct inf_spec *s, volatile sig_atomi
 	p->engine = inf_find_program(s->runtime);
 	if (!p->engine)
 		return cy_error_set(err, ENOENT, "inference.runtime %s: '%s' not found on PATH",
-			s->runtime, s->runtime);
+		    s->runtime, s->runtime);
 	if (container_publish(s, publish, sizeof(publish), err) < 0 ||
 	    !(home = proc_home(s, err))) {
 		FREE_AND_NULL(p->engine);
 		return -1;
 	}
-	xsnprintf(p->name, sizeof(p->name), "cynode-ollama-%s", s->slug);	/* slug: 128 */
+	xsnprintf(p->name, sizeof(p->name), "cynode-ollama-%s", s->slug); /* slug: 128 */
 	vol = xasprintf("%s:/root/.ollama", home);
 	free(home);
 	args[0] = "rm";
@@ -467,21 +470,20 @@ container_start(struct inf_proc *p, const struct inf_spec *s, volatile sig_atomi
 	}
 	args[n++] = (char *)image;
 	args[n] = NULL;
-	cy_log_info("inference_container_starting", "runtime", s->runtime, "name", p->name,
-		"image", image, "publish", publish, "variant", s->variant ? s->variant : "cpu",
-		NULL);
+	cy_log_info("inference_container_starting", "runtime", s->runtime, "name", p->name, "image",
+	    image, "publish", publish, "variant", s->variant ? s->variant : "cpu", NULL);
 	rc = engine_cmd(p->engine, args, ENGINE_RUN_TIMEOUT_S, stop, &out);
 	free(vol);
 	if (rc != 0) {
 		cy_error_set(err, EIO, "%s run %s: %s", s->runtime, image,
-			out.len ? out.buf : "failed");
+		    out.len ? out.buf : "failed");
 		cy_buf_release(&out);
 		FREE_AND_NULL(p->engine);
 		return -1;
 	}
 	p->container = true;
-	cy_log_info("inference_container_started", "runtime", s->runtime, "name", p->name,
-		"id", out.buf, NULL);
+	cy_log_info("inference_container_started", "runtime", s->runtime, "name", p->name, "id",
+	    out.buf, NULL);
 	cy_buf_release(&out);
 	return 0;
 }
@@ -512,7 +514,7 @@ out_line(struct inf_proc *p)
 		lv = strncmp(p->line, "[GIN]", 5) ? CY_LOG_INFO : CY_LOG_DEBUG;
 		if (p->cut)
 			cy_log(lv, "inference_backend_output", "line", p->line, "cut", "true",
-				NULL);
+			    NULL);
 		else
 			cy_log(lv, "inference_backend_output", "line", p->line, NULL);
 	}
@@ -541,7 +543,7 @@ out_feed(struct inf_proc *p, const char *data, size_t n)
 
 int
 inf_proc_start(struct inf_proc *p, const struct inf_spec *s, volatile sig_atomic_t *stop,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	if (!strcmp(s->runtime, "process"))
 		return proc_start(p, s, err);
@@ -627,7 +629,7 @@ inf_proc_stop(struct inf_proc *p, int grace_ms)
 		engine_cmd(p->engine, rm_args, ENGINE_CMD_TIMEOUT_S, NULL, &out);
 		cy_buf_release(&out);
 		cy_log_info("inference_backend_stopped", "runtime", "container", "name", p->name,
-			NULL);
+		    NULL);
 	}
 	if (p->out >= 0) {
 		inf_proc_drain(p);

@@ -48,35 +48,35 @@
 
 #define PROBE_TIMEOUT_MS 2000
 #define PROBE_CONNECT_MS 1000
-#define TICK_MS 1000			/* supervisor checks */
-#define START_POLL_MS 200		/* checks while a started backend comes up */
-#define HEALTH_TICKS 2			/* ticks between health checks (/api/version) */
-#define HEALTH_FAILS 3			/* failed checks in a row: the backend is dead */
-#define IDLE_PROBE_TICKS 5		/* no backend: look for one at inference.url */
+#define TICK_MS 1000       /* supervisor checks */
+#define START_POLL_MS 200  /* checks while a started backend comes up */
+#define HEALTH_TICKS 2     /* ticks between health checks (/api/version) */
+#define HEALTH_FAILS 3     /* failed checks in a row: the backend is dead */
+#define IDLE_PROBE_TICKS 5 /* no backend: look for one at inference.url */
 #define BACKOFF_MAX_S 60
-#define STABLE_MS 60000			/* up this long: the backoff starts over */
+#define STABLE_MS 60000 /* up this long: the backoff starts over */
 #define STOP_GRACE_MS 5000
-#define MODELS_MAX 1024			/* names reported */
+#define MODELS_MAX 1024 /* names reported */
 #define NAME_REPORT_MAX 256
 
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;		/* `settled` changed */
+	pthread_cond_t cond; /* `settled` changed */
 	const struct node_config *cfg;
-	bool active;			/* inference may be used (mode, sandbox.mode) */
-	bool url_set;			/* inference.url configured */
-	char probe[320];		/* where an existing service is looked for */
-	char host[256];			/* inference.url's host and port */
+	bool active;     /* inference may be used (mode, sandbox.mode) */
+	bool url_set;    /* inference.url configured */
+	char probe[320]; /* where an existing service is looked for */
+	char host[256];  /* inference.url's host and port */
 	unsigned port;
-	bool local;			/* the host is this machine's: a backend can start */
+	bool local; /* the host is this machine's: a backend can start */
 	bool supported;
-	char unsupported[400];		/* why not */
+	char unsupported[400]; /* why not */
 	/* The orchestrator's inference_backend. */
 	bool want;
 	char image[256];
 	char variant[8];
 	unsigned ib_port;
-	unsigned gen, settled;		/* decisions made, and carried out */
+	unsigned gen, settled; /* decisions made, and carried out */
 	/* The backend in use. */
 	bool existing;
 	bool started;
@@ -84,7 +84,7 @@ static struct {
 	char url[320];
 	char version[64];
 	json_t *models, *loaded;
-	char error[1200];		/* why none runs */
+	char error[1200]; /* why none runs */
 	/* The supervisor. */
 	int wake;
 	pthread_t thread;
@@ -96,7 +96,7 @@ static struct {
 
 int
 node_inference_parse_url(const char *url, char *host, size_t hsize, unsigned *port,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	const char *p, *h, *he;
 	long long v;
@@ -115,15 +115,17 @@ node_inference_parse_url(const char *url, char *host, size_t hsize, unsigned *po
 		xsnprintf(v6, sizeof(v6), "%.*s", (int)(he - p - 1), p + 1);
 		if (inet_pton(AF_INET6, v6, a) != 1)
 			return cy_error_set(err, EINVAL, "'%.200s': '%s' is not an IPv6 address",
-				url, v6);
+			    url, v6);
 		h = p + 1;
 		p = he + 1;
 	} else {
 		for (he = p; *he && *he != ':' && *he != '/'; he++)
 			if (!(*he >= 'a' && *he <= 'z') && !(*he >= 'A' && *he <= 'Z') &&
 			    !(*he >= '0' && *he <= '9') && *he != '.' && *he != '-')
-				return cy_error_set(err, EINVAL, "'%.200s': the host may hold letters, "
-					"digits, '.' and '-' only (no user, query or spaces)", url);
+				return cy_error_set(err, EINVAL,
+				    "'%.200s': the host may hold letters, "
+				    "digits, '.' and '-' only (no user, query or spaces)",
+				    url);
 		if (he == p || *p == '-' || *p == '.' || he - p > 253)
 			return cy_error_set(err, EINVAL, "'%.200s' names no host", url);
 		p = he;
@@ -147,8 +149,10 @@ node_inference_parse_url(const char *url, char *host, size_t hsize, unsigned *po
 	if (*p == '/')
 		p++;
 	if (*p)
-		return cy_error_set(err, EINVAL, "'%.200s' must be http://HOST:PORT, without a "
-			"path", url);
+		return cy_error_set(err, EINVAL,
+		    "'%.200s' must be http://HOST:PORT, without a "
+		    "path",
+		    url);
 	return 0;
 }
 
@@ -289,12 +293,15 @@ static void
 inf_update_supported(void)
 {
 	char why[400] = "";
-	bool avail = inf.active && inf.local && inf_runtime_available(inf.cfg->inf_runtime,
-		inf.cfg->inf_ollama_path, why, sizeof(why));
+	bool avail =
+	    inf.active && inf.local &&
+	    inf_runtime_available(inf.cfg->inf_runtime, inf.cfg->inf_ollama_path, why, sizeof(why));
 
 	if (inf.active && !inf.local)
-		cy_snprintf_clip(why, sizeof(why), "inference.url names '%s', not an address of this host, "
-			"where alone the node can start a backend", inf.host);
+		cy_snprintf_clip(why, sizeof(why),
+		    "inference.url names '%s', not an address of this host, "
+		    "where alone the node can start a backend",
+		    inf.host);
 
 	pthread_mutex_lock(&inf.lock);
 	inf.supported = inf.active && (avail || inf.started || (inf.existing && inf.running));
@@ -306,7 +313,7 @@ inf_update_supported(void)
 
 struct sup {
 	struct inf_proc proc;
-	unsigned gen;			/* the decision acted on */
+	unsigned gen; /* the decision acted on */
 	long long backoff_s;
 	int64_t next_start_ms;
 	int64_t up_since_ms;
@@ -445,9 +452,10 @@ sup_start(struct sup *s)
 		}
 		if (inf_proc_exited(&s->proc, why, sizeof(why))) {
 			inf_proc_stop(&s->proc, STOP_GRACE_MS);
-			cy_snprintf_clip(msg, sizeof(msg), "%s serve %s before it answered at %s (its output "
-				"is in the inference_backend_output lines)", spec.ollama_path, why,
-				base);
+			cy_snprintf_clip(msg, sizeof(msg),
+			    "%s serve %s before it answered at %s (its output "
+			    "is in the inference_backend_output lines)",
+			    spec.ollama_path, why, base);
 			sup_fail(s, spec.runtime, msg);
 			return;
 		}
@@ -455,9 +463,10 @@ sup_start(struct sup *s)
 			break;
 		if (cy_mono_ms() >= deadline) {
 			inf_proc_stop(&s->proc, STOP_GRACE_MS);
-			cy_snprintf_clip(msg, sizeof(msg), "the %s backend did not answer %s/api/version "
-				"within %lld s (inference.startup_timeout_seconds)", spec.runtime, base,
-				inf.cfg->inf_startup_timeout_s);
+			cy_snprintf_clip(msg, sizeof(msg),
+			    "the %s backend did not answer %s/api/version "
+			    "within %lld s (inference.startup_timeout_seconds)",
+			    spec.runtime, base, inf.cfg->inf_startup_timeout_s);
 			sup_fail(s, spec.runtime, msg);
 			return;
 		}
@@ -472,8 +481,8 @@ sup_start(struct sup *s)
 	pthread_mutex_unlock(&inf.lock);
 	s->up_since_ms = cy_mono_ms();
 	s->fails = 0;
-	cy_log_info("inference_backend_started", "runtime", spec.runtime, "url", base,
-		"version", version, NULL);
+	cy_log_info("inference_backend_started", "runtime", spec.runtime, "url", base, "version",
+	    version, NULL);
 	inf_fetch_models(base);
 	inf_pull_kick();
 }
@@ -489,7 +498,8 @@ sup_drop(struct sup *s, const char *event, const char *why, bool restart)
 	inf.version[0] = '\0';
 	inf_set_down();
 	if (restart)
-		cy_snprintf_clip(inf.error, sizeof(inf.error), "the backend the node started %s", why);
+		cy_snprintf_clip(inf.error, sizeof(inf.error), "the backend the node started %s",
+		    why);
 	pthread_mutex_unlock(&inf.lock);
 	if (restart) {
 		cy_log_error(event, "error", why, NULL);
@@ -524,8 +534,8 @@ sup_check(struct sup *s)
 	if (inf.started) {
 		s->fails = up ? 0 : s->fails + 1;
 		if (s->fails >= HEALTH_FAILS) {
-			cy_snprintf_clip(why, sizeof(why), "did not answer %s/api/version %d times in a row",
-				url, HEALTH_FAILS);
+			cy_snprintf_clip(why, sizeof(why),
+			    "did not answer %s/api/version %d times in a row", url, HEALTH_FAILS);
 			sup_drop(s, "inference_backend_unresponsive", why, true);
 		}
 		return;
@@ -539,8 +549,10 @@ sup_check(struct sup *s)
 		inf.error[0] = '\0';
 	} else {
 		inf_set_down();
-		cy_snprintf_clip(inf.error, sizeof(inf.error), "the existing service at %s does not "
-			"answer", url);
+		cy_snprintf_clip(inf.error, sizeof(inf.error),
+		    "the existing service at %s does not "
+		    "answer",
+		    url);
 	}
 	pthread_mutex_unlock(&inf.lock);
 	if (up) {
@@ -560,9 +572,10 @@ sup_idle(struct sup *s, bool want, bool decided)
 
 	pthread_mutex_lock(&inf.lock);
 	if (decided && !want)
-		cy_snprintf_clip(inf.error, sizeof(inf.error), "none answers at %s and the orchestrator "
-			"did not enable one (inference_backend.enabled is false)%s%s", inf.probe,
-			inf.unsupported[0] ? "; " : "", inf.unsupported);
+		cy_snprintf_clip(inf.error, sizeof(inf.error),
+		    "none answers at %s and the orchestrator "
+		    "did not enable one (inference_backend.enabled is false)%s%s",
+		    inf.probe, inf.unsupported[0] ? "; " : "", inf.unsupported);
 	pthread_mutex_unlock(&inf.lock);
 	if (++s->idle_ticks < IDLE_PROBE_TICKS)
 		return;
@@ -592,7 +605,7 @@ sup_thread(void *arg)
 			s.backoff_s = 1;
 			if (!want && inf.started)
 				sup_drop(&s, "inference_backend_disabled",
-					"the orchestrator's inference_backend.enabled is false", false);
+				    "the orchestrator's inference_backend.enabled is false", false);
 		}
 		if (inf.started || inf.existing)
 			sup_check(&s);
@@ -624,13 +637,15 @@ node_inference_start(struct node *n, struct cy_error *err)
 	inf.loaded = json_array();
 	inf.active = strcmp(c->inf_mode, "disabled") && strcmp(c->sb_mode, "sandbox_only");
 	if (!inf.active) {
-		cy_log_info("inference_disabled", "reason", strcmp(c->inf_mode, "disabled") ?
-			"sandbox.mode is sandbox_only" : "inference.mode is disabled", NULL);
+		cy_log_info("inference_disabled", "reason",
+		    strcmp(c->inf_mode, "disabled") ? "sandbox.mode is sandbox_only" :
+						      "inference.mode is disabled",
+		    NULL);
 		return 0;
 	}
 	inf.url_set = c->inf_url != NULL;
 	if (node_inference_parse_url(c->inf_url ? c->inf_url : INFERENCE_DEFAULT_URL, inf.host,
-		    sizeof(inf.host), &inf.port, err) < 0)
+		sizeof(inf.host), &inf.port, err) < 0)
 		return cy_error_wrap(err, "inference.url");
 	{
 		char hp[300];
@@ -675,26 +690,34 @@ node_inference_check(const json_t *ib, struct cy_error *err)
 	v = json_object_get(ib, "image");
 	if (v && !json_is_null(v)) {
 		s = json_string_value(v);
-		if (!s || !*s || strlen(s) > 255 || !((s[0] >= 'a' && s[0] <= 'z') ||
-		    (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= '0' && s[0] <= '9')))
-			return cy_error_set(err, EINVAL, "inference_backend.image must be an image "
-				"reference (1-255 characters, starting with a letter or digit)");
+		if (!s || !*s || strlen(s) > 255 ||
+		    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+			(s[0] >= '0' && s[0] <= '9')))
+			return cy_error_set(err, EINVAL,
+			    "inference_backend.image must be an image "
+			    "reference (1-255 characters, starting with a letter or digit)");
 		for (i = 0; s[i]; i++)
 			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "0123456789._/:@-", s[i]))
-				return cy_error_set(err, EINVAL, "inference_backend.image '%.80s' holds "
-					"a character an image reference cannot", s);
+				    "0123456789._/:@-",
+				s[i]))
+				return cy_error_set(err, EINVAL,
+				    "inference_backend.image '%.80s' holds "
+				    "a character an image reference cannot",
+				    s);
 	}
 	v = json_object_get(ib, "variant");
-	if (v && !json_is_null(v) && (!(s = json_string_value(v)) ||
-	    (strcmp(s, "cpu") && strcmp(s, "cuda") && strcmp(s, "rocm"))))
-		return cy_error_set(err, EINVAL, "inference_backend.variant must be cpu, cuda or "
-			"rocm");
+	if (v && !json_is_null(v) &&
+	    (!(s = json_string_value(v)) ||
+		(strcmp(s, "cpu") && strcmp(s, "cuda") && strcmp(s, "rocm"))))
+		return cy_error_set(err, EINVAL,
+		    "inference_backend.variant must be cpu, cuda or "
+		    "rocm");
 	v = json_object_get(ib, "port");
-	if (v && !json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 1 ||
-	    json_integer_value(v) > 65535))
-		return cy_error_set(err, EINVAL, "inference_backend.port must be an integer from "
-			"1 to 65535");
+	if (v && !json_is_null(v) &&
+	    (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 65535))
+		return cy_error_set(err, EINVAL,
+		    "inference_backend.port must be an integer from "
+		    "1 to 65535");
 	return 0;
 }
 
@@ -709,8 +732,8 @@ node_inference_configure(const json_t *ib)
 		port = 0;
 	pthread_mutex_lock(&inf.lock);
 	inf.want = json_is_true(json_object_get(ib, "enabled"));
-	xsnprintf(inf.image, sizeof(inf.image), "%s", img ? img : "");	/* checked: 255 at most */
-	xsnprintf(inf.variant, sizeof(inf.variant), "%s", var ? var : "");	/* cpu, cuda or rocm */
+	xsnprintf(inf.image, sizeof(inf.image), "%s", img ? img : ""); /* checked: 255 at most */
+	xsnprintf(inf.variant, sizeof(inf.variant), "%s", var ? var : ""); /* cpu, cuda or rocm */
 	inf.ib_port = (unsigned)port;
 	inf.gen++;
 	pthread_mutex_unlock(&inf.lock);
@@ -740,8 +763,10 @@ node_inference_await(int wait_ms, struct cy_error *err)
 	if (inf.settled != inf.gen)
 		rc = 1;
 	else if (!strcmp(inf.cfg->inf_mode, "require") && !inf.running)
-		rc = cy_error_set(err, ENOENT, "inference.mode is require but no inference backend "
-			"is available: %s", inf.error[0] ? inf.error : "none answers");
+		rc = cy_error_set(err, ENOENT,
+		    "inference.mode is require but no inference backend "
+		    "is available: %s",
+		    inf.error[0] ? inf.error : "none answers");
 	pthread_mutex_unlock(&inf.lock);
 	return rc;
 }
@@ -768,13 +793,12 @@ node_inference_capability(void)
 
 	pthread_mutex_lock(&inf.lock);
 	o = json_pack("{s:b, s:s, s:b, s:b, s:o, s:o}", "supported", inf.supported, "mode",
-		inf.cfg ? inf.cfg->inf_mode : "allow", "existing_service", inf.existing,
-		"running", inf.running, "available_models",
-		inf.models ? json_deep_copy(inf.models) : json_array(), "loaded_models",
-		inf.loaded ? json_deep_copy(inf.loaded) : json_array());
+	    inf.cfg ? inf.cfg->inf_mode : "allow", "existing_service", inf.existing, "running",
+	    inf.running, "available_models", inf.models ? json_deep_copy(inf.models) : json_array(),
+	    "loaded_models", inf.loaded ? json_deep_copy(inf.loaded) : json_array());
 	if (inf.active) {
-		json_t *b = json_pack("{s:s}", "runtime", inf.existing ? "existing" :
-			inf.cfg->inf_runtime);
+		json_t *b =
+		    json_pack("{s:s}", "runtime", inf.existing ? "existing" : inf.cfg->inf_runtime);
 
 		if (inf.version[0])
 			json_object_set_new(b, "version", json_string(inf.version));
@@ -851,7 +875,7 @@ node_inference_ready(char *why, size_t size)
 	ok = inf.running;
 	if (!ok && why)
 		cy_snprintf_clip(why, size, "no inference backend answers (inference.mode: %s)%s%s",
-			inf.cfg ? inf.cfg->inf_mode : "allow", inf.error[0] ? ": " : "", inf.error);
+		    inf.cfg ? inf.cfg->inf_mode : "allow", inf.error[0] ? ": " : "", inf.error);
 	pthread_mutex_unlock(&inf.lock);
 	return ok;
 }

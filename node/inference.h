@@ -104,7 +104,7 @@ bool node_inference_ready(char *why, size_t size);
  * err saying what is wrong.
  */
 int node_inference_parse_url(const char *url, char *host, size_t hsize, unsigned *port,
-	struct cy_error *err);
+    struct cy_error *err);
 
 /* "HOST:PORT" (IPv6 bracketed) for OLLAMA_HOST and base URLs into out. */
 void node_inference_hostport(const char *host, unsigned port, char *out, size_t size);
@@ -112,10 +112,10 @@ void node_inference_hostport(const char *host, unsigned port, char *out, size_t 
 /* Progress of one streamed /api/pull, fed line by line. */
 #define INFERENCE_PULL_LAYERS 32
 struct inference_pull {
-	char status[96];		/* the last status logged */
+	char status[96]; /* the last status logged */
 	struct {
 		char digest[80];
-		int decile;		/* the last 10% step logged, -1 none */
+		int decile; /* the last 10% step logged, -1 none */
 	} layer[INFERENCE_PULL_LAYERS];
 	unsigned nlayers;
 	bool success;
@@ -123,16 +123,16 @@ struct inference_pull {
 };
 
 enum inference_pull_event {
-	INFERENCE_PULL_NONE,		/* nothing worth a log line */
-	INFERENCE_PULL_STATUS,		/* a new status: msg holds it */
-	INFERENCE_PULL_PROGRESS,	/* a layer passed a 10% step: msg "digest pct" */
-	INFERENCE_PULL_DONE,		/* status success */
-	INFERENCE_PULL_ERROR,		/* an error object or a line that is not one: msg */
+	INFERENCE_PULL_NONE,     /* nothing worth a log line */
+	INFERENCE_PULL_STATUS,   /* a new status: msg holds it */
+	INFERENCE_PULL_PROGRESS, /* a layer passed a 10% step: msg "digest pct" */
+	INFERENCE_PULL_DONE,     /* status success */
+	INFERENCE_PULL_ERROR,    /* an error object or a line that is not one: msg */
 };
 
 void node_inference_pull_init(struct inference_pull *p);
 /* Feeds one NDJSON line; msg (reset first) gets what to log. */
 enum inference_pull_event node_inference_pull_line(struct inference_pull *p, const char *line,
-	size_t len, struct cy_buf *msg);
+    size_t len, struct cy_buf *msg);
 
 #endif

@@ -2,8 +2,8 @@
  * cynode-node: the worker node daemon.  main() is a list of named steps:
  * parse the command line, load node.yaml, set up logging, the state
  * directory and signal handling, start the result sync and hand over to
- * the node manager (manager.c), which follows the contract's startup order.  Also offers --check-config
- * (validate and print the effective configuration) and the hidden
+ * the node manager (manager.c), which follows the contract's startup order.  Also offers
+ * --check-config (validate and print the effective configuration) and the hidden
  * --run-job FILE, which runs one RunJobRequest through the same validation
  * and sandbox code as the Worker API and prints the RunJobResponse.
  *
@@ -33,20 +33,19 @@
 static void
 usage(FILE *out)
 {
-	fprintf(out,
-		"usage: cynode-node [--config FILE] [--check-config] [--version] [--help]\n"
-		"       cynode-node [--config FILE] image import NAME DIR|TARBALL\n"
-		"       cynode-node [--config FILE] image list | image rm NAME\n"
-		"\n"
-		"  -c, --config FILE   node configuration (default " NODE_DEFAULT_CONFIG ")\n"
-		"      --check-config  validate the configuration, print it (secrets\n"
-		"                      redacted) and exit 0, or exit 2 with the problem\n"
-		"      --run-job FILE  run one RunJobRequest JSON file (\"-\" = stdin) in a\n"
-		"                      sandbox and print the RunJobResponse (debugging);\n"
-		"                      SIGINT or SIGTERM cancels the job\n"
-		"      --bench-sandbox N  time N sandboxed and N bare runs of /bin/true\n"
-		"  -V, --version       print the version\n"
-		"  -h, --help          this help\n");
+	fprintf(out, "usage: cynode-node [--config FILE] [--check-config] [--version] [--help]\n"
+		     "       cynode-node [--config FILE] image import NAME DIR|TARBALL\n"
+		     "       cynode-node [--config FILE] image list | image rm NAME\n"
+		     "\n"
+		     "  -c, --config FILE   node configuration (default " NODE_DEFAULT_CONFIG ")\n"
+		     "      --check-config  validate the configuration, print it (secrets\n"
+		     "                      redacted) and exit 0, or exit 2 with the problem\n"
+		     "      --run-job FILE  run one RunJobRequest JSON file (\"-\" = stdin) in a\n"
+		     "                      sandbox and print the RunJobResponse (debugging);\n"
+		     "                      SIGINT or SIGTERM cancels the job\n"
+		     "      --bench-sandbox N  time N sandboxed and N bare runs of /bin/true\n"
+		     "  -V, --version       print the version\n"
+		     "  -h, --help          this help\n");
 }
 
 /* --run-job: SIGINT or SIGTERM cancels the job. */
@@ -79,7 +78,7 @@ run_job_file(struct node *n, const char *file)
 	int rc;
 
 	rc = strcmp(file, "-") ? cy_buf_read_file(&body, file, 64 * 1024 * 1024) :
-		cy_buf_read_fd(&body, 0, 64 * 1024 * 1024);
+				 cy_buf_read_fd(&body, 0, 64 * 1024 * 1024);
 	if (rc < 0) {
 		fprintf(stderr, "cynode-node: cannot read '%s': %s\n", file, strerror(errno));
 		return 2;
@@ -87,7 +86,7 @@ run_job_file(struct node *n, const char *file)
 	n->body_limit = (size_t)n->cfg.max_request_bytes;
 	if (body.len > n->body_limit) {
 		fprintf(stderr, "cynode-node: '%s' is larger than worker_api.max_request_bytes\n",
-			file);
+		    file);
 		cy_buf_release(&body);
 		return 2;
 	}
@@ -95,7 +94,7 @@ run_job_file(struct node *n, const char *file)
 	/* A longer id is no valid one: the job is refused and nothing to cancel. */
 	if (json_is_string(json_object_get(req, "job_id")) &&
 	    cy_snprintf(run_job_id, sizeof(run_job_id), "%s",
-		    json_string_value(json_object_get(req, "job_id"))) < 0)
+		json_string_value(json_object_get(req, "job_id"))) < 0)
 		run_job_id[0] = '\0';
 	json_decref(req);
 	run_job_node = n;
@@ -107,8 +106,8 @@ run_job_file(struct node *n, const char *file)
 		pthread_detach(th);
 	if (worker_run_job(n, body.buf, body.len, &out, &prob, &detail) < 0) {
 		out = json_pack("{s:s, s:s, s:i, s:s}", "type", cy_problem_type(prob), "title",
-			cy_problem_title(prob), "status", cy_problem_status(prob), "detail",
-			detail.buf);
+		    cy_problem_title(prob), "status", cy_problem_status(prob), "detail",
+		    detail.buf);
 		rc = 1;
 	} else {
 		rc = 0;
@@ -132,8 +131,7 @@ node_base_url(const struct node_config *c)
 		return xstrdup(c->public_base_url);
 	if (!h || !*h || !strcmp(h, "0.0.0.0") || !strcmp(h, "::"))
 		h = "127.0.0.1";
-	return xasprintf(strchr(h, ':') ? "http://[%s]:%lld" : "http://%s:%lld", h,
-		c->listen_port);
+	return xasprintf(strchr(h, ':') ? "http://[%s]:%lld" : "http://%s:%lld", h, c->listen_port);
 }
 
 static int
@@ -149,7 +147,7 @@ setup_logging(const struct node_config *c)
 		fd = open(c->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (fd < 0 || dup2(fd, 2) < 0) {
 			fprintf(stderr, "cynode-node: cannot open log file '%s': %s\n", c->log_file,
-				strerror(errno));
+			    strerror(errno));
 			return -1;
 		}
 		close(fd);
@@ -160,10 +158,10 @@ setup_logging(const struct node_config *c)
 /* The command line's choices. */
 struct startup {
 	const char *config;
-	const char *run_job;		/* --run-job FILE */
-	int bench;			/* --bench-sandbox N */
-	bool check;			/* --check-config */
-	int image_argc;			/* `image ...`: its arguments */
+	const char *run_job; /* --run-job FILE */
+	int bench;           /* --bench-sandbox N */
+	bool check;          /* --check-config */
+	int image_argc;      /* `image ...`: its arguments */
 	char **image_argv;
 };
 
@@ -197,7 +195,8 @@ parse_args(int argc, char **argv, struct startup *st)
 			break;
 		case 'B':
 			if (cy_strtonum(optarg, 1, 100000, &num, &errstr) < 0) {
-				fprintf(stderr, "cynode-node: --bench-sandbox wants a count 1-100000\n");
+				fprintf(stderr,
+				    "cynode-node: --bench-sandbox wants a count 1-100000\n");
 				return 2;
 			}
 			st->bench = (int)num;
@@ -270,8 +269,8 @@ static int
 make_state_dir(const struct node *n)
 {
 	if (cy_mkdir_p(n->cfg.state_dir, 0755, 0711) < 0) {
-		cy_log_error("state_dir_failed", "path", n->cfg.state_dir, "error",
-			strerror(errno), NULL);
+		cy_log_error("state_dir_failed", "path", n->cfg.state_dir, "error", strerror(errno),
+		    NULL);
 		return -1;
 	}
 	return 0;
@@ -358,8 +357,8 @@ main(int argc, char **argv)
 		rc = 1;
 	else {
 		block_signals();
-		cy_log_info("node_starting", "version", CYNODE_VERSION, "node_slug",
-			n.cfg.node_id, "orchestrator", n.cfg.orch_url, "config", st.config, NULL);
+		cy_log_info("node_starting", "version", CYNODE_VERSION, "node_slug", n.cfg.node_id,
+		    "orchestrator", n.cfg.orch_url, "config", st.config, NULL);
 		rc = run_node(&n);
 	}
 	node_release(&n);

@@ -46,12 +46,12 @@
 #define CLEANUP_AGE_S 3600
 
 struct session {
-	char *jwt;		/* secret */
+	char *jwt; /* secret */
 	char *config_url;
 	char *report_url;
 	char *heartbeat_url;
-	char *refused;		/* last config_version refused, not fetched again */
-	char cap_hash[80];	/* capability_hash of the last report sent */
+	char *refused;     /* last config_version refused, not fetched again */
+	char cap_hash[80]; /* capability_hash of the last report sent */
 };
 
 static struct session sess;
@@ -94,7 +94,7 @@ mgr_sleep(long long seconds)
 
 static int
 mgr_call(struct node *n, const char *method, const char *url, const json_t *body,
-	const char *bearer, struct cy_httpc_resp *resp, struct cy_error *err)
+    const char *bearer, struct cy_httpc_resp *resp, struct cy_error *err)
 {
 	struct cy_httpc_opts o = { 0 };
 	char *data = body ? cy_json_dump(body) : NULL;
@@ -122,7 +122,7 @@ mgr_detail(const struct cy_httpc_resp *resp, char *out, size_t len)
 	json_t *j = cy_json_parse(resp->body.buf, resp->body.len, true, &e);
 	const char *d = j ? cy_json_str(j, "detail") : NULL;
 
-	xsnprintf(out, len, "%.200s", d ? d : resp->body.buf);	/* len is 256 */
+	xsnprintf(out, len, "%.200s", d ? d : resp->body.buf); /* len is 256 */
 	json_decref(j);
 }
 
@@ -140,7 +140,7 @@ mgr_save_secret(struct node *n, const char *name, const char *secret)
 		cy_log_warn("credentials_dir_failed", "path", dir, "error", strerror(errno), NULL);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, secret, len) == (ssize_t)len &&
-		fsync(fd) == 0;
+	     fsync(fd) == 0;
 	/* Closed once, whatever close() says: a second close could hit another
 	 * thread's descriptor of the same number. */
 	if (fd >= 0 && close(fd) < 0)
@@ -188,8 +188,9 @@ mgr_bootstrap(struct node *n, const struct cy_httpc_resp *resp, struct cy_error 
 	}
 	if (!jwt || !*jwt || !cu || !*cu || !ru || !*ru) {
 		json_decref(b);
-		return cy_error_set(err, EPROTO, "bootstrap payload lacks auth.node_jwt, "
-			"node_config_url or node_report_url");
+		return cy_error_set(err, EPROTO,
+		    "bootstrap payload lacks auth.node_jwt, "
+		    "node_config_url or node_report_url");
 	}
 	mgr_forget(&sess.jwt);
 	free(sess.config_url);
@@ -198,8 +199,8 @@ mgr_bootstrap(struct node *n, const struct cy_httpc_resp *resp, struct cy_error 
 	sess.jwt = xstrdup(jwt);
 	sess.config_url = xstrdup(cu);
 	sess.report_url = xstrdup(ru);
-	sess.heartbeat_url = hu && *hu ? xstrdup(hu) :
-		xasprintf("%s/v1/nodes/heartbeat", n->cfg.orch_url);
+	sess.heartbeat_url =
+	    hu && *hu ? xstrdup(hu) : xasprintf("%s/v1/nodes/heartbeat", n->cfg.orch_url);
 	if (cred && *cred) {
 		/* Issued for re-registration; the one-time token is spent now. */
 		mgr_forget(&n->cfg.credential);
@@ -249,11 +250,12 @@ mgr_register(struct node *n, struct cy_error *err)
 		int rc;
 
 		if (n->cfg.credential) {
-			json_object_set_new(body, "node_credential", json_string(n->cfg.credential));
+			json_object_set_new(body, "node_credential",
+			    json_string(n->cfg.credential));
 			how = "node_credential";
 		} else if (n->cfg.enroll_token) {
 			json_object_set_new(body, "enrollment_token",
-				json_string(n->cfg.enroll_token));
+			    json_string(n->cfg.enroll_token));
 			how = "enrollment_token";
 		} else if (n->cfg.psk) {
 			json_object_set_new(body, "psk", json_string(n->cfg.psk));
@@ -276,12 +278,14 @@ mgr_register(struct node *n, struct cy_error *err)
 			/* Credential revoked (node removed, or a new database): try the
 			 * configured secret; the server refuses a removed slug's PSK. */
 			cy_httpc_resp_release(&resp);
-			cy_log_warn("node_credential_refused", "action", "register with the "
-				"configured enrollment token or PSK", NULL);
+			cy_log_warn("node_credential_refused", "action",
+			    "register with the "
+			    "configured enrollment token or PSK",
+			    NULL);
 			mgr_forget(&n->cfg.credential);
 			{
-				char *p = xasprintf("%s/credentials/node.credential",
-					n->cfg.state_dir);
+				char *p =
+				    xasprintf("%s/credentials/node.credential", n->cfg.state_dir);
 
 				unlink(p);
 				free(p);
@@ -292,14 +296,17 @@ mgr_register(struct node *n, struct cy_error *err)
 			mgr_detail(&resp, detail, sizeof(detail));
 			rc = (int)resp.status;
 			cy_httpc_resp_release(&resp);
-			return cy_error_set(err, EACCES, "registration refused (%d, %s): %s; check "
-				"the secret configured for this node", rc, how, detail);
+			return cy_error_set(err, EACCES,
+			    "registration refused (%d, %s): %s; check "
+			    "the secret configured for this node",
+			    rc, how, detail);
 		}
 		if (rc == 0 && resp.status >= 400 && resp.status < 500) {
 			mgr_detail(&resp, detail, sizeof(detail));
 			rc = (int)resp.status;
 			cy_httpc_resp_release(&resp);
-			return cy_error_set(err, EINVAL, "registration refused (%d): %s", rc, detail);
+			return cy_error_set(err, EINVAL, "registration refused (%d): %s", rc,
+			    detail);
 		}
 		if (rc == 0) {
 			char st[24];
@@ -307,7 +314,8 @@ mgr_register(struct node *n, struct cy_error *err)
 			xsnprintf(st, sizeof(st), "%ld", resp.status);
 			cy_log_warn("register_retry", "status", st, NULL);
 		} else {
-			cy_log_warn("register_retry", "url", n->cfg.orch_url, "error", err->msg, NULL);
+			cy_log_warn("register_retry", "url", n->cfg.orch_url, "error", err->msg,
+			    NULL);
 		}
 		cy_httpc_resp_release(&resp);
 		if (mgr_sleep(delay))
@@ -345,7 +353,7 @@ mgr_fetch_config(struct node *n, json_t **out, struct cy_error *err)
 			rc = (int)resp.status;
 			cy_httpc_resp_release(&resp);
 			return cy_error_set(err, EINVAL, "config fetch refused (%d): %s", rc,
-				detail);
+			    detail);
 		}
 		cy_log_warn("config_fetch_retry", "error", rc ? err->msg : "server error", NULL);
 		cy_httpc_resp_release(&resp);
@@ -369,17 +377,17 @@ mgr_ack(struct node *n, const char *cv, const char *failure, struct cy_error *er
 
 		cy_now_rfc3339(now);
 		ack = json_pack("{s:i, s:s, s:s, s:s, s:s}", "version", 1, "node_slug",
-			n->cfg.node_id, "config_version", cv, "ack_at", now, "status",
-			failure ? "failed" : "applied");
+		    n->cfg.node_id, "config_version", cv, "ack_at", now, "status",
+		    failure ? "failed" : "applied");
 		if (failure)
-			json_object_set_new(ack, "error", json_pack("{s:s, s:s}", "type",
-				"apply_failed", "message", failure));
+			json_object_set_new(ack, "error",
+			    json_pack("{s:s, s:s}", "type", "apply_failed", "message", failure));
 		rc = mgr_call(n, "POST", sess.config_url, ack, sess.jwt, &resp, err);
 		json_decref(ack);
 		if (rc == 0 && resp.status >= 200 && resp.status < 300) {
 			cy_httpc_resp_release(&resp);
 			cy_log_info("config_acked", "config_version", cv, "status",
-				failure ? "failed" : "applied", NULL);
+			    failure ? "failed" : "applied", NULL);
 			return 0;
 		}
 		if (rc == 0 && resp.status == 401) {
@@ -519,8 +527,8 @@ mgr_heartbeat(struct node *n, json_t *cap, const char *hash)
 	running = n->running;
 	pthread_mutex_unlock(&n->lock);
 	body = json_pack("{s:i, s:s, s:s, s:I, s:s}", "version", 1, "node_slug", n->cfg.node_id,
-		"config_version", applied, "running_jobs", (json_int_t)running,
-		"capability_hash", hash);
+	    "config_version", applied, "running_jobs", (json_int_t)running, "capability_hash",
+	    hash);
 	rc = mgr_call(n, "POST", sess.heartbeat_url, body, sess.jwt, &resp, &err);
 	json_decref(body);
 	if (rc < 0) {
@@ -530,7 +538,7 @@ mgr_heartbeat(struct node *n, json_t *cap, const char *hash)
 	if (resp.status == 401 || resp.status == 404) {
 		cy_log_info("node_jwt_refused", "action", "re-register", NULL);
 		mgr_reregister(n);
-		goto out;	/* the next heartbeat brings the new config version */
+		goto out; /* the next heartbeat brings the new config version */
 	}
 	if (resp.status != 200) {
 		char st[24];
@@ -603,10 +611,10 @@ mgr_configure(struct node *n, struct cy_error *err)
 		worker_httpd = worker_api_start(n, &perr);
 		if (!worker_httpd) {
 			xsnprintf(failure, sizeof(failure), "worker API: %s", perr.msg);
-			n->config_applied = false;	/* no Worker API thread runs */
+			n->config_applied = false; /* no Worker API thread runs */
 		} else if (!n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled")) {
 			xsnprintf(failure, sizeof(failure), "sandbox runtime unavailable: %s",
-				n->sandbox_reason);
+			    n->sandbox_reason);
 		}
 		if (worker_httpd && mgr_inference(&perr) < 0) {
 			if (perr.code == EINTR) {
@@ -659,7 +667,7 @@ mgr_loop(struct node *n)
 		json_decref(cap);
 		if (sb_etc_refresh(&perr) < 0) {
 			cy_log_error("sandbox_etc_failed", "error", perr.msg, "fallback",
-				"the previous copy stays", NULL);
+			    "the previous copy stays", NULL);
 			cy_error_clear(&perr);
 		}
 	}
@@ -698,7 +706,7 @@ manager_run(struct node *n, struct cy_error *err)
 
 		xsnprintf(port, sizeof(port), "%u", cy_httpd_port(worker_httpd));
 		cy_log_info("worker_api_started", "listen", n->cfg.listen_host, "port", port,
-			"base_url", n->base_url, NULL);
+		    "base_url", n->base_url, NULL);
 	}
 	mgr_loop(n);
 	if (mgr_fatal[0]) {

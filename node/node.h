@@ -37,7 +37,7 @@ struct node_config {
 	long long report_interval_s;
 	/* Heartbeats and enrollment tokens. */
 	long long heartbeat_interval_s;
-	long long gpu_refresh_s;	/* GPU detection reused this long */
+	long long gpu_refresh_s; /* GPU detection reused this long */
 	char *enroll_env;
 	char *enroll_file;
 
@@ -65,7 +65,7 @@ struct node_config {
 	long long res_tmp;
 	long long res_nofile;
 	long long res_fsize;
-	char *images_dir;		/* imported images (cynode-node image import) */
+	char *images_dir; /* imported images (cynode-node image import) */
 	long long timeout_default;
 	long long timeout_max;
 	char *mount_root;
@@ -81,8 +81,8 @@ struct node_config {
 	long long inf_max_concurrency;
 	bool inf_allow_gpu;
 	/* The inference backend (inference.c) and the per-job proxy. */
-	char *inf_url;			/* NULL: http://127.0.0.1:11434 */
-	char *inf_runtime;		/* process | podman | docker */
+	char *inf_url;     /* NULL: http://127.0.0.1:11434 */
+	char *inf_runtime; /* process | podman | docker */
 	char *inf_ollama_path;
 	struct cy_strlist inf_models;
 	long long inf_startup_timeout_s;
@@ -102,22 +102,22 @@ struct node_config {
 	bool upd_restart;
 
 	/* Resolved after loading; not table keys. */
-	char *psk;		/* secret, never printed */
-	char *psk_source;	/* "env NAME" or "file PATH" */
-	char *enroll_token;	/* secret, never printed */
+	char *psk;          /* secret, never printed */
+	char *psk_source;   /* "env NAME" or "file PATH" */
+	char *enroll_token; /* secret, never printed */
 	char *enroll_source;
-	char *credential;	/* node credential from <state_dir>/credentials, secret */
+	char *credential; /* node credential from <state_dir>/credentials, secret */
 };
 
 /* What the orchestrator's config payload set (section 3.4). */
 struct node_applied {
 	char config_version[64];
-	char *bearer_token;		/* secret */
-	long long token_expires_at;	/* 0 = none */
-	long long max_request_bytes;	/* 0 = no cap */
-	long long max_job_timeout_s;	/* 0 = no cap */
+	char *bearer_token;          /* secret */
+	long long token_expires_at;  /* 0 = none */
+	long long max_request_bytes; /* 0 = no cap */
+	long long max_job_timeout_s; /* 0 = no cap */
 	struct cy_strlist policy_images;
-	char *policy_network;		/* default_network_policy, or NULL */
+	char *policy_network; /* default_network_policy, or NULL */
 	/* The pushed policy.sandbox.allow_* set to false: such jobs are refused. */
 	bool policy_deny_privileged;
 	bool policy_deny_host_network;
@@ -133,9 +133,9 @@ struct node {
 	bool sandbox_ok;
 	char sandbox_reason[256];
 	size_t body_limit;
-	char *base_url;		/* advertised worker_api.base_url */
+	char *base_url; /* advertised worker_api.base_url */
 	pthread_mutex_t lock;
-	unsigned running;	/* jobs running now */
+	unsigned running; /* jobs running now */
 	/* node.yaml's sandbox.max_concurrency; cfg.max_concurrency is
 	 * the effective cap (capped further by a pushed constraint). */
 	long long yaml_max_concurrency;
@@ -149,7 +149,7 @@ extern const size_t node_nkeys;
  * with err on any problem.
  */
 int node_config_load(struct node_config *cfg, const char *path, bool need_psk,
-	struct cy_error *err);
+    struct cy_error *err);
 void node_config_release(struct node_config *cfg);
 /* Prints the effective configuration (secrets redacted). */
 void node_config_print(const struct node_config *cfg);
@@ -185,7 +185,7 @@ void worker_api_limits(struct node *n);
  * node error).
  */
 int worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
-	enum cy_problem *prob, struct cy_buf *detail);
+    enum cy_problem *prob, struct cy_buf *detail);
 /* Appends why a job request is refused to d; returns -1 (return job_refuse(...)). */
 int job_refuse(struct cy_buf *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -195,7 +195,7 @@ int job_refuse(struct cy_buf *d, const char *fmt, ...) __attribute__((format(pri
  * flags.  0, or -1 when no such job runs here.
  */
 int node_job_output(struct node *n, const char *job_id, struct cy_buf *out, struct cy_buf *err,
-	bool *trunc_out, bool *trunc_err);
+    bool *trunc_out, bool *trunc_err);
 
 /* manager.c: runs the startup sequence and the report loop until a signal. */
 int manager_run(struct node *n, struct cy_error *err);
@@ -216,8 +216,7 @@ int node_job_cancel(struct node *n, const char *job_id);
  * server confirms them, the jobs running here, and the sync thread that
  * renews their leases, redelivers results and kills canceled jobs.
  */
-int node_result_save(struct node *n, const char *job_id, const char *lease_id,
-	const json_t *out);
+int node_result_save(struct node *n, const char *job_id, const char *lease_id, const json_t *out);
 void node_job_begin(const char *job_id);
 void node_job_end(const char *job_id);
 int node_results_start(struct node *n, struct cy_error *err);

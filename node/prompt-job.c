@@ -30,7 +30,7 @@
 #include "banned.h"
 
 #define LINE_MAX_BYTES (1024 * 1024)
-#define ANSWER_HARD_MAX (64 * 1024 * 1024)	/* read (and drop) at most this much */
+#define ANSWER_HARD_MAX (64 * 1024 * 1024) /* read (and drop) at most this much */
 
 int
 prompt_job_parse(const json_t *inf, struct prompt_job *p, struct cy_buf *d)
@@ -39,7 +39,7 @@ prompt_job_parse(const json_t *inf, struct prompt_job *p, struct cy_buf *d)
 
 	if (!json_is_object(inf))
 		return job_refuse(d, "inference must be an object {model, prompt, "
-			"timeout_seconds}");
+				     "timeout_seconds}");
 	p->model = cy_json_str(inf, "model");
 	if (!p->model || !cy_model_name_valid(p->model))
 		return job_refuse(d, "inference.model must be a model name");
@@ -52,7 +52,7 @@ prompt_job_parse(const json_t *inf, struct prompt_job *p, struct cy_buf *d)
 	if (v && !json_is_null(v)) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
 			return job_refuse(d, "inference.timeout_seconds must be an integer "
-				">= 0");
+					     ">= 0");
 		p->timeout_s = json_integer_value(v);
 	}
 	return 0;
@@ -65,8 +65,8 @@ struct gen {
 	struct cy_lines lines;
 	char error[512];
 	bool done;
-	size_t seen;			/* answer bytes, kept or not */
-	json_t *last;			/* the final ("done": true) object */
+	size_t seen;  /* answer bytes, kept or not */
+	json_t *last; /* the final ("done": true) object */
 };
 
 /* Appends answer text to stdout within the cap, under the live lock. */
@@ -141,8 +141,8 @@ ns_ms(const json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
 
-	return json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) /
-		1000000 : 0;
+	return json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) / 1000000 :
+								 0;
 }
 
 static json_int_t
@@ -171,7 +171,7 @@ gen_publish(const struct prompt_job *p, struct sandbox_result *res)
  */
 static void
 gen_outcome(const struct gen *g, int rc, long status, const struct cy_error *err,
-	struct sandbox_result *res)
+    struct sandbox_result *res)
 {
 	const struct prompt_job *p = g->p;
 
@@ -181,7 +181,7 @@ gen_outcome(const struct gen *g, int rc, long status, const struct cy_error *err
 		json_t *e = json_loadb(res->err.buf, res->err.len, 0, NULL);
 		const char *msg = e ? cy_json_str(e, "error") : NULL;
 		char *m = xasprintf("inference: %s (HTTP %ld from the backend)\n",
-			msg ? msg : "the backend refused the request", status);
+		    msg ? msg : "the backend refused the request", status);
 
 		json_decref(e);
 		cy_buf_reset(&res->err);
@@ -194,10 +194,12 @@ gen_outcome(const struct gen *g, int rc, long status, const struct cy_error *err
 		res->status = SANDBOX_TIMEOUT;
 		res->exit_code = 124;
 		cy_buf_addf(&res->err, "inference: no complete answer within %lld s\n",
-			p->timeout_s);
+		    p->timeout_s);
 	} else if (rc < 0 || g->error[0] || !g->done) {
-		cy_buf_addf(&res->err, "inference: %s\n", g->error[0] ? g->error : rc < 0 ?
-			err->msg : "the backend's answer ended early");
+		cy_buf_addf(&res->err, "inference: %s\n",
+		    g->error[0] ? g->error :
+		    rc < 0      ? err->msg :
+				  "the backend's answer ended early");
 	} else {
 		res->status = SANDBOX_COMPLETED;
 		res->exit_code = 0;
@@ -210,12 +212,10 @@ gen_info(const struct prompt_job *p, const json_t *last)
 {
 	const char *reason = last ? cy_json_str(last, "done_reason") : NULL;
 	json_t *info = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "model", p->model,
-		"prompt_tokens", count_of(last, "prompt_eval_count"),
-		"completion_tokens", count_of(last, "eval_count"),
-		"total_duration_ms", ns_ms(last, "total_duration"),
-		"load_duration_ms", ns_ms(last, "load_duration"),
-		"prompt_eval_duration_ms", ns_ms(last, "prompt_eval_duration"),
-		"eval_duration_ms", ns_ms(last, "eval_duration"));
+	    "prompt_tokens", count_of(last, "prompt_eval_count"), "completion_tokens",
+	    count_of(last, "eval_count"), "total_duration_ms", ns_ms(last, "total_duration"),
+	    "load_duration_ms", ns_ms(last, "load_duration"), "prompt_eval_duration_ms",
+	    ns_ms(last, "prompt_eval_duration"), "eval_duration_ms", ns_ms(last, "eval_duration"));
 
 	if (reason)
 		json_object_set_new(info, "done_reason", json_string(reason));
@@ -224,7 +224,7 @@ gen_info(const struct prompt_job *p, const json_t *last)
 
 int
 prompt_job_run(struct node *n, const struct prompt_job *p, struct sandbox_result *res,
-	json_t **info, struct cy_error *err)
+    json_t **info, struct cy_error *err)
 {
 	struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;
 	struct cy_httpc_opts o = { 0 };

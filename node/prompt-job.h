@@ -16,12 +16,12 @@ struct sandbox_live;
 struct sandbox_result;
 
 struct prompt_job {
-	const char *model;		/* borrowed from the request */
+	const char *model; /* borrowed from the request */
 	const char *prompt;
-	long long timeout_s;		/* effective, 0 = none */
-	size_t max_output;		/* stdout cap */
-	struct sandbox_live *live;	/* the answer so far, for the logs endpoint */
-	volatile sig_atomic_t *cancel;	/* set by a cancel */
+	long long timeout_s;           /* effective, 0 = none */
+	size_t max_output;             /* stdout cap */
+	struct sandbox_live *live;     /* the answer so far, for the logs endpoint */
+	volatile sig_atomic_t *cancel; /* set by a cancel */
 };
 
 /* Reads the request's "inference" object; -1 with the reason in d. */
@@ -33,6 +33,6 @@ int prompt_job_parse(const json_t *inf, struct prompt_job *p, struct cy_buf *d);
  * here at all (err->code EAGAIN: not running, ENOENT: model not here).
  */
 int prompt_job_run(struct node *n, const struct prompt_job *p, struct sandbox_result *res,
-	json_t **info, struct cy_error *err);
+    json_t **info, struct cy_error *err);
 
 #endif

@@ -35,7 +35,7 @@
 
 #define SYNC_DEFAULT_S 5
 #define SYNC_RETRY_S 1
-#define SYNC_MIN_AGE_S 2	/* a fresh result is still on its way over jobs:run */
+#define SYNC_MIN_AGE_S 2 /* a fresh result is still on its way over jobs:run */
 #define ID_LEN 137
 
 struct running {
@@ -83,8 +83,8 @@ results_dir(const struct node *n)
 	return xasprintf("%s/results", n->cfg.state_dir);
 }
 
-int node_result_save(struct node *n, const char *job_id, const char *lease_id,
-	const json_t *out)
+int
+node_result_save(struct node *n, const char *job_id, const char *lease_id, const json_t *out)
 {
 	char *dir = results_dir(n), *tmp, *dst, *body;
 	json_t *copy = json_deep_copy(out);
@@ -104,7 +104,7 @@ int node_result_save(struct node *n, const char *job_id, const char *lease_id,
 	if (fd < 0)
 		goto out;
 	if (write(fd, body, len) != (ssize_t)len) {
-		close(fd);	/* a short write (disk full) must not leak the descriptor */
+		close(fd); /* a short write (disk full) must not leak the descriptor */
 		unlink(tmp);
 		goto out;
 	}
@@ -120,7 +120,7 @@ int node_result_save(struct node *n, const char *job_id, const char *lease_id,
 out:
 	if (rc < 0)
 		cy_log_error("result_save_failed", "job_id", job_id, "path", dst, "error",
-			strerror(errno), NULL);
+		    strerror(errno), NULL);
 	free(body);
 	free(tmp);
 	free(dst);
@@ -150,8 +150,9 @@ read_jwt(const struct node *n)
 	return cy_buf_detach(&b, NULL);
 }
 
-static int call(const struct node *n, const char *path, const char *body, const char *jwt,
-	struct cy_httpc_resp *resp, struct cy_error *err)
+static int
+call(const struct node *n, const char *path, const char *body, const char *jwt,
+    struct cy_httpc_resp *resp, struct cy_error *err)
 {
 	struct cy_httpc_opts o = { 0 };
 	size_t ul = strlen(n->cfg.orch_url);
@@ -250,7 +251,7 @@ deliver(const struct node *n, const char *id, const char *jwt)
 			rc = 0;
 		} else if (resp.status == 400) {
 			cy_log_error("result_refused", "job_id", id, "detail", resp.body.buf, NULL);
-			rc = 0;		/* never accepted: do not loop on it */
+			rc = 0; /* never accepted: do not loop on it */
 		}
 	}
 	if (fd >= 0)
@@ -279,13 +280,13 @@ sync_once(struct node *n, long long every)
 	if (!(jwt = read_jwt(n)))
 		return SYNC_RETRY_S;
 	held = held_results(n, old);
-	req = json_pack("{s:i, s:o, s:O}", "version", 1, "running", running_list(),
-		"finished", held);
+	req =
+	    json_pack("{s:i, s:o, s:O}", "version", 1, "running", running_list(), "finished", held);
 	body = cy_json_dump(req);
 	json_decref(req);
 	if (call(n, "/v1/nodes/jobs/sync", body, jwt, &resp, &err) < 0 || resp.status != 200) {
 		cy_log_debug("job_sync_failed", "error", err.msg[0] ? err.msg : resp.body.buf,
-			NULL);
+		    NULL);
 		next = SYNC_RETRY_S;
 		goto out;
 	}
@@ -317,7 +318,7 @@ sync_once(struct node *n, long long every)
 	json_array_foreach(cancel, i, v) {
 		if (json_is_string(v) && node_job_cancel(n, json_string_value(v)) == 0)
 			cy_log_info("job_killed_by_sync", "job_id", json_string_value(v), "reason",
-				"no longer running here on the server", NULL);
+			    "no longer running here on the server", NULL);
 	}
 out:
 	json_decref(ans);

@@ -68,17 +68,16 @@ static char seccomp_error[256];
 static void
 bwrap_seccomp_build(void)
 {
-	static const unsigned long long ns_flags[] = { CLONE_NEWNS, CLONE_NEWUTS,
-		CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP };
-	static const char *const deny[] = { "mount", "umount2", "pivot_root", "swapon",
-		"swapoff", "reboot", "kexec_load", "kexec_file_load", "init_module",
-		"finit_module", "delete_module", "open_by_handle_at", "name_to_handle_at",
-		"bpf", "perf_event_open", "userfaultfd", "unshare", "setns", "acct", "quotactl",
-		"syslog", "iopl", "ioperm", "settimeofday", "clock_settime", "adjtimex",
-		"vhangup", "keyctl", "add_key", "request_key", "ptrace", "process_vm_readv",
-		"process_vm_writev", "fsopen", "fsmount", "fsconfig", "move_mount",
-		"open_tree", "mount_setattr", "lookup_dcookie", "io_uring_setup",
-		"io_uring_enter", "io_uring_register", "fanotify_init", "kcmp",
+	static const unsigned long long ns_flags[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
+		CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP };
+	static const char *const deny[] = { "mount", "umount2", "pivot_root", "swapon", "swapoff",
+		"reboot", "kexec_load", "kexec_file_load", "init_module", "finit_module",
+		"delete_module", "open_by_handle_at", "name_to_handle_at", "bpf", "perf_event_open",
+		"userfaultfd", "unshare", "setns", "acct", "quotactl", "syslog", "iopl", "ioperm",
+		"settimeofday", "clock_settime", "adjtimex", "vhangup", "keyctl", "add_key",
+		"request_key", "ptrace", "process_vm_readv", "process_vm_writev", "fsopen",
+		"fsmount", "fsconfig", "move_mount", "open_tree", "mount_setattr", "lookup_dcookie",
+		"io_uring_setup", "io_uring_enter", "io_uring_register", "fanotify_init", "kcmp",
 		"pidfd_getfd", "nfsservctl", "uselib", "create_module", "get_kernel_syms",
 		"query_module", "vm86", "vm86old", "sysfs", "_sysctl", NULL };
 	scmp_filter_ctx ctx;
@@ -95,28 +94,29 @@ bwrap_seccomp_build(void)
 		if (nr == __NR_SCMP_ERROR)
 			continue;
 		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0) < 0) {
-			xsnprintf(seccomp_error, sizeof(seccomp_error), "seccomp rule for %s failed",
-				deny[i]);
+			xsnprintf(seccomp_error, sizeof(seccomp_error),
+			    "seccomp rule for %s failed", deny[i]);
 			goto out;
 		}
 	}
 	for (i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++) {
 		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-			    SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i])) < 0) {
-			xsnprintf(seccomp_error, sizeof(seccomp_error), "seccomp clone rule failed");
+			SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i])) < 0) {
+			xsnprintf(seccomp_error, sizeof(seccomp_error),
+			    "seccomp clone rule failed");
 			goto out;
 		}
 	}
 	nr = seccomp_syscall_resolve_name("clone3");
-	if (nr != __NR_SCMP_ERROR &&
-	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) < 0) {
+	if (nr != __NR_SCMP_ERROR && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) < 0) {
 		xsnprintf(seccomp_error, sizeof(seccomp_error), "seccomp clone3 rule failed");
 		goto out;
 	}
 	fd = memfd_create("cynode-seccomp", MFD_CLOEXEC);
 	if (fd < 0 || seccomp_export_bpf(ctx, fd) < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
 	    cy_buf_read_fd(&seccomp_bpf, fd, 1 << 20) < 0 || seccomp_bpf.len == 0) {
-		xsnprintf(seccomp_error, sizeof(seccomp_error), "exporting the seccomp filter failed");
+		xsnprintf(seccomp_error, sizeof(seccomp_error),
+		    "exporting the seccomp filter failed");
 		cy_buf_release(&seccomp_bpf);
 	}
 out:
@@ -220,10 +220,10 @@ bwrap_render_op(struct sb_argv *a, const struct sb_op *op)
 		sb_argv_add(a, "--seccomp", NULL);
 		sb_argv_addf(a, "%d", op->fd);
 		break;
-	case SB_OP_NO_NEW_PRIVS:	/* bwrap always sets it */
-	case SB_OP_RLIMIT:		/* the node sets them on bwrap (bwrap_rlimits) */
-	case SB_OP_CGROUP:		/* bwrap starts in the job's cgroup */
-	case SB_OP_EXEC:		/* follows "--" on bwrap's command line */
+	case SB_OP_NO_NEW_PRIVS: /* bwrap always sets it */
+	case SB_OP_RLIMIT:       /* the node sets them on bwrap (bwrap_rlimits) */
+	case SB_OP_CGROUP:       /* bwrap starts in the job's cgroup */
+	case SB_OP_EXEC:         /* follows "--" on bwrap's command line */
 		break;
 	default:
 		sb_argv_add(a, bwrap_opt[op->type], NULL);
@@ -268,9 +268,9 @@ bwrap_argv(const struct sb_plan *p)
 
 /* What the child needs before exec, prepared by the parent. */
 struct child_setup {
-	int fds[SB_FD_N];	/* by number in the child (enum sb_fd); -1: closed there */
-	char **argv;		/* bwrap --args 7 -- COMMAND... */
-	uid_t uid;		/* bwrap's own user when the node runs as root */
+	int fds[SB_FD_N]; /* by number in the child (enum sb_fd); -1: closed there */
+	char **argv;      /* bwrap --args 7 -- COMMAND... */
+	uid_t uid;        /* bwrap's own user when the node runs as root */
 	gid_t gid;
 	const struct sb_cgroup *cg;
 	struct rlimit rl[RLIMIT_NLIMITS + 1];
@@ -368,9 +368,8 @@ running_kill_cb(void *arg)
  * started, so without it bwrap's stderr says why the launch failed.
  */
 static void
-bwrap_status(const struct sandbox_job *job, const struct sb_running *r,
-	const struct sb_cgroup *cg, bool timed_out, int ws, const struct cy_buf *status,
-	struct sandbox_result *res)
+bwrap_status(const struct sandbox_job *job, const struct sb_running *r, const struct sb_cgroup *cg,
+    bool timed_out, int ws, const struct cy_buf *status, struct sandbox_result *res)
 {
 	struct sb_outcome o = { .timed_out = timed_out, .killed = r->killed };
 
@@ -410,11 +409,11 @@ bwrap_args_fd(const struct sb_argv *a, struct cy_error *err)
 struct bwrap_launch {
 	struct sb_plan plan;
 	struct child_setup cs;
-	int devnull, seccomp, args;		/* the child's 0, SB_FD_SECCOMP, SB_FD_ARGS */
+	int devnull, seccomp, args; /* the child's 0, SB_FD_SECCOMP, SB_FD_ARGS */
 	int outp[2], errp[2], stp[2];
 	struct sb_cgroup cg;
 	bool have_cg;
-	struct cy_buf status;			/* what bwrap wrote to --json-status-fd */
+	struct cy_buf status; /* what bwrap wrote to --json-status-fd */
 };
 
 /* An empty launch for job (nothing open, nothing held). */
@@ -536,8 +535,8 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 		job->on_start(job->on_start_arg, r.pid);
 	r.cg = &l.cg;
 	sb_running_add(&r);
-	timed_out = sandbox_collect(l.outp[0], l.errp[0], l.stp[0], job->timeout_s,
-		job->max_output, res, &l.status, sb_running_killed, running_kill_cb, &r, job->live);
+	timed_out = sandbox_collect(l.outp[0], l.errp[0], l.stp[0], job->timeout_s, job->max_output,
+	    res, &l.status, sb_running_killed, running_kill_cb, &r, job->live);
 	if (timed_out || r.killed)
 		running_kill(&r);
 	while (waitpid(r.pid, &ws, 0) < 0 && errno == EINTR)
@@ -574,7 +573,7 @@ bwrap_probe(const char *mount_root, struct cy_error *err)
 	static char *const argv[] = { "/bin/true", NULL };
 	struct sandbox_job job = { 0 };
 	struct sandbox_result res;
-	char dir[4096], sub[4200];	/* sub: dir and a short name */
+	char dir[4096], sub[4200]; /* sub: dir and a short name */
 	int ret = -1;
 
 	if (access(BWRAP_PATH, X_OK) < 0)
@@ -603,7 +602,7 @@ bwrap_probe(const char *mount_root, struct cy_error *err)
 		} else {
 			sandbox_utf8_clean(&res.err, 300);
 			cy_error_set(err, EPERM, "bubblewrap cannot run a sandbox here: %s",
-				res.err.len ? res.err.buf : "exit status non-zero");
+			    res.err.len ? res.err.buf : "exit status non-zero");
 		}
 		sandbox_result_release(&res);
 	}
@@ -619,8 +618,8 @@ static void
 bwrap_features(json_t *f)
 {
 	static const char *const always[] = { "userns", "pidns", "mountns", "ipcns", "utsns",
-		"netns", "seccomp", "no_new_privs", "caps_dropped", "readonly_root",
-		"private_tmp", "die_with_parent", "rlimits", NULL };
+		"netns", "seccomp", "no_new_privs", "caps_dropped", "readonly_root", "private_tmp",
+		"die_with_parent", "rlimits", NULL };
 	unsigned mask;
 	int version, i;
 

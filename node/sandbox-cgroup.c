@@ -32,8 +32,8 @@ static const char *const ctl_names[SB_CG_N] = { "memory", "pids", "cpu" };
 /* What detection found: the node's own cgroup directory per controller. */
 static struct {
 	int version;
-	char *base[SB_CG_N];	/* v1: per controller; v2: base[0] for all */
-	unsigned mask;		/* 1 << SB_CG_* enforceable */
+	char *base[SB_CG_N]; /* v1: per controller; v2: base[0] for all */
+	unsigned mask;       /* 1 << SB_CG_* enforceable */
 } cg;
 static pthread_once_t cg_once = PTHREAD_ONCE_INIT;
 
@@ -141,7 +141,7 @@ cg_self_dir(const char *ctl)
 		if (!p)
 			continue;
 		*p++ = '\0';
-		p = strchr(p, ' ');	/* skip the source */
+		p = strchr(p, ' '); /* skip the source */
 		if (!p)
 			continue;
 		opts = p + 1;
@@ -187,7 +187,7 @@ cg_v2_setup(const char *base)
 		if ((mkdir(leaf, 0755) < 0 && errno != EEXIST) ||
 		    cg_write(leaf, "cgroup.procs", pid) < 0) {
 			cy_log_warn("cgroup_v2_unusable", "path", leaf, "error", strerror(errno),
-				NULL);
+			    NULL);
 			free(leaf);
 			free(procs);
 			return false;
@@ -204,7 +204,7 @@ cg_v2_setup(const char *base)
 		/* EBUSY: another process shares the node's cgroup (no Delegate=yes?). */
 		if (cg_write(base, "cgroup.subtree_control", on) < 0) {
 			cy_log_warn("cgroup_controller_unavailable", "path", base, "controller",
-				ctl_names[i], "error", strerror(errno), NULL);
+			    ctl_names[i], "error", strerror(errno), NULL);
 			cg.mask &= ~(1u << i);
 		}
 	}
@@ -257,7 +257,7 @@ cg_dir(const struct sb_cgroup *c, int i)
 
 int
 sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *l,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	char v[64], path[4200];
 	int i;
@@ -291,8 +291,8 @@ sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *
 	}
 	if ((cg.mask & (1u << SB_CG_MEMORY)) && l->mem_mb > 0) {
 		xsnprintf(v, sizeof(v), "%lld", l->mem_mb * 1024 * 1024);
-		if (cg_write(cg_dir(c, SB_CG_MEMORY), cg.version == 2 ? "memory.max" :
-			     "memory.limit_in_bytes", v) < 0) {
+		if (cg_write(cg_dir(c, SB_CG_MEMORY),
+			cg.version == 2 ? "memory.max" : "memory.limit_in_bytes", v) < 0) {
 			cy_error_errno(err, "setting the memory limit");
 			goto fail;
 		}
@@ -488,15 +488,15 @@ sb_cgroup_sweep(void)
 			int pid, end = 0;
 
 			if (sscanf(de->d_name, "cynode-%d-%n", &pid, &end) != 1 || end == 0 ||
-			    pid <= 0 || pid == (int)getpid() ||
-			    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			    pid <= 0 || pid == (int)getpid() || kill((pid_t)pid, 0) == 0 ||
+			    errno != ESRCH)
 				continue;
 			path = xasprintf("%s/%s", base, de->d_name);
 			if (rmdir(path) == 0) {
 				removed++;
-			} else if (errno != ENOENT) {	/* co-mounted controllers */
+			} else if (errno != ENOENT) { /* co-mounted controllers */
 				cy_log_warn("cgroup_stale_kept", "path", path, "error",
-					strerror(errno), NULL);
+				    strerror(errno), NULL);
 			}
 			free(path);
 		}

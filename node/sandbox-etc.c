@@ -53,30 +53,29 @@
 #define ETC_PREFIX "sandbox-etc."
 
 /* The /etc entries of the host image (names under the source root). */
-const char *const sb_etc_names[] = { "passwd", "group", "hosts", "nsswitch.conf",
-	"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "ssl",
-	"ca-certificates", "os-release", "debian_version", "profile", "bash.bashrc",
-	"mime.types", NULL };
+const char *const sb_etc_names[] = { "passwd", "group", "hosts", "nsswitch.conf", "ld.so.cache",
+	"ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "ssl", "ca-certificates",
+	"os-release", "debian_version", "profile", "bash.bashrc", "mime.types", NULL };
 
 struct sb_etc_gen {
-	char *path;		/* <state_dir>/sandbox-etc.<signature> */
-	int lock_fd;		/* holds a shared flock: in use */
-	int refs;		/* the current pointer holds one, each job one */
-	bool keep;		/* left for the next process (sb_etc_stop) */
+	char *path;  /* <state_dir>/sandbox-etc.<signature> */
+	int lock_fd; /* holds a shared flock: in use */
+	int refs;    /* the current pointer holds one, each job one */
+	bool keep;   /* left for the next process (sb_etc_stop) */
 	uint64_t sig;
 };
 
 static pthread_mutex_t etc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sb_etc_gen *etc_cur;
-static char *etc_dir;		/* the state dir; NULL before sb_etc_start */
-static char *etc_src;		/* "/etc", or a fake tree in the unit test */
+static char *etc_dir; /* the state dir; NULL before sb_etc_start */
+static char *etc_src; /* "/etc", or a fake tree in the unit test */
 static unsigned etc_seq;
-static uint64_t etc_failed;	/* the sources' signature a build failed on */
+static uint64_t etc_failed; /* the sources' signature a build failed on */
 static long long etc_file_max = SB_ETC_FILE_MAX, etc_total_max = SB_ETC_TOTAL_MAX;
 
 /* One walk over the sources: the signature, and the copy when dfd >= 0. */
 struct walk {
-	char path[4096];	/* relative to the source root */
+	char path[4096]; /* relative to the source root */
 	size_t plen;
 	uint64_t sig;
 	long long total;
@@ -125,7 +124,7 @@ copy_link(struct walk *w, int sfd, int dfd, const char *name)
 	ssize_t n = readlinkat(sfd, name, target, sizeof(target) - 1);
 
 	if (n < 0)
-		return 0;	/* gone meanwhile: the next refresh sees it */
+		return 0; /* gone meanwhile: the next refresh sees it */
 	target[n] = '\0';
 	if (symlinkat(target, dfd, name) < 0)
 		return cy_error_errno(w->err, "sandbox /etc: symlink '%s'", w->path);
@@ -142,7 +141,7 @@ copy_file(struct walk *w, int sfd, int dfd, const char *name)
 
 	in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (in < 0)
-		return 0;	/* unreadable to the node, or gone */
+		return 0; /* unreadable to the node, or gone */
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IROTH)) {
 		close(in);
 		return 0;
@@ -161,13 +160,13 @@ copy_file(struct walk *w, int sfd, int dfd, const char *name)
 	if (w->total > etc_total_max) {
 		cy_buf_release(&b);
 		return cy_error_set(w->err, EFBIG, "sandbox /etc: more than %lld bytes",
-			etc_total_max);
+		    etc_total_max);
 	}
 	out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	times[0] = st.st_atim;
 	times[1] = st.st_mtim;
-	if (out < 0 || cy_write_all(out, b.buf, b.len) < 0 ||
-	    fchmod(out, st.st_mode & 0777) < 0 || futimens(out, times) < 0)
+	if (out < 0 || cy_write_all(out, b.buf, b.len) < 0 || fchmod(out, st.st_mode & 0777) < 0 ||
+	    futimens(out, times) < 0)
 		cy_error_errno(w->err, "sandbox /etc: writing '%s'", w->path);
 	else
 		ret = 0;
@@ -178,12 +177,11 @@ copy_file(struct walk *w, int sfd, int dfd, const char *name)
 }
 
 static int walk_entry(struct walk *w, int sfd, int dfd, const char *name, int depth,
-	unsigned char type);
+    unsigned char type);
 
 /* A world-searchable directory: its entries, then its mode and times. */
 static int
-walk_dir(struct walk *w, int sfd, int dfd, const char *name, const struct stat *st,
-	int depth)
+walk_dir(struct walk *w, int sfd, int dfd, const char *name, const struct stat *st, int depth)
 {
 	struct timespec times[2] = { st->st_atim, st->st_mtim };
 	struct dirent *de;
@@ -204,8 +202,8 @@ walk_dir(struct walk *w, int sfd, int dfd, const char *name, const struct stat *
 	}
 	if (w->copy) {
 		if (mkdirat(dfd, name, 0700) < 0 ||
-		    (out = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-			    O_CLOEXEC)) < 0) {
+		    (out = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
+			0) {
 			closedir(d);
 			return cy_error_errno(w->err, "sandbox /etc: mkdir '%s'", w->path);
 		}
@@ -247,13 +245,13 @@ walk_entry(struct walk *w, int sfd, int dfd, const char *name, int depth, unsign
 
 	if (++w->entries > SB_ETC_ENTRIES_MAX)
 		return cy_error_set(w->err, EFBIG, "sandbox /etc: more than %d entries",
-			SB_ETC_ENTRIES_MAX);
+		    SB_ETC_ENTRIES_MAX);
 	if (type == DT_LNK) {
 		walk_sig(w, NULL);
 		return w->copy ? copy_link(w, sfd, dfd, name) : 0;
 	}
 	if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		walk_sig(w, NULL);	/* missing (or a symlink): the name only */
+		walk_sig(w, NULL); /* missing (or a symlink): the name only */
 		return 0;
 	}
 	walk_sig(w, &st);
@@ -268,7 +266,7 @@ walk_entry(struct walk *w, int sfd, int dfd, const char *name, int depth, unsign
 	}
 	if (S_ISDIR(st.st_mode) && (st.st_mode & S_IXOTH))
 		return walk_dir(w, sfd, dfd, name, &st, depth);
-	return 0;	/* unreadable files, private directories, devices, fifos, sockets */
+	return 0; /* unreadable files, private directories, devices, fifos, sockets */
 }
 
 /* Walks every listed entry of the source root; copies into dfd when >= 0. */
@@ -299,8 +297,7 @@ etc_next(void)
 }
 
 /* <state_dir>/sandbox-etc.KIND... into a new string. */
-static char *
-etc_name(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *etc_name(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static char *
 etc_name(const char *fmt, ...)
@@ -362,7 +359,7 @@ gen_remove(const char *path)
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 		/* Next to it, not from etc_dir: a job may end after sb_etc_stop. */
 		dead = xasprintf("%.*s/" ETC_PREFIX "dead.%d.%u", (int)(strrchr(path, '/') - path),
-			path, (int)getpid(), etc_next());
+		    path, (int)getpid(), etc_next());
 		if (rename(path, dead) == 0)
 			cy_rm_rf(dead);
 		free(dead);
@@ -556,7 +553,8 @@ etc_sweep(uint64_t cur)
 				gen_remove(p);
 		} else {
 			pid = !strncmp(s, "tmp.", 4) || !strncmp(s, "dead.", 5) ?
-				strchr(s, '.') + 1 : s;
+				  strchr(s, '.') + 1 :
+				  s;
 			if (!pid_alive(strtol(pid, NULL, 10)))
 				cy_rm_rf(p);
 		}
@@ -581,13 +579,13 @@ sb_etc_refresh(struct cy_error *err)
 	if (etc_signature(&sig, err) < 0)
 		return -1;
 	if ((have && sig == cur) || (etc_failed && sig == etc_failed))
-		return 0;	/* unchanged, or failed already (logged then) */
+		return 0; /* unchanged, or failed already (logged then) */
 	/* Another process (a node, --run-job) may have built it already. */
 	g = gen_adopt(sig);
 	if (!g)
 		g = etc_build(err);
 	if (!g) {
-		etc_failed = sig;	/* tried again once the sources change */
+		etc_failed = sig; /* tried again once the sources change */
 		return -1;
 	}
 	etc_failed = 0;

@@ -104,7 +104,7 @@ oci_kill_container(struct sb_running *r)
 {
 	char *bin = oci_find(r->runtime), name[200];
 
-	xsnprintf(name, sizeof(name), "cynode-%s", r->job_id);	/* job ids: 128 at most */
+	xsnprintf(name, sizeof(name), "cynode-%s", r->job_id); /* job ids: 128 at most */
 	if (bin) {
 		oci_command(bin, "kill", name, NULL, 10);
 		free(bin);
@@ -140,7 +140,7 @@ oci_render_cgroup(struct sb_argv *a, const struct sb_op *op)
  */
 static void
 oci_render_exec(struct sb_argv *a, const struct sb_plan *p, const struct sb_op *op,
-	long long nproc_max)
+    long long nproc_max)
 {
 	char **v;
 
@@ -156,12 +156,12 @@ oci_render_exec(struct sb_argv *a, const struct sb_plan *p, const struct sb_op *
 /* Appends the engine flags of one operation, and the client's environment. */
 static void
 oci_render_op(struct sb_argv *a, struct sb_argv *envp, const struct sb_plan *p,
-	const struct sb_op *op, long long nproc_max)
+    const struct sb_op *op, long long nproc_max)
 {
 	switch (op->type) {
 	case SB_OP_NAMESPACES:
 		sb_argv_add(a, op->value ? "--network=host" : "--network=none", "--ipc=private",
-			NULL);
+		    NULL);
 		break;
 	case SB_OP_USER:
 		sb_argv_addf(a, "--user=%u:%u", (unsigned)op->uid, (unsigned)op->gid);
@@ -172,7 +172,7 @@ oci_render_op(struct sb_argv *a, struct sb_argv *envp, const struct sb_plan *p,
 	case SB_OP_BIND_RO:
 	case SB_OP_BIND_RW:
 		sb_argv_addf(a, "--volume=%s:%s:%s", op->source, op->dest,
-			op->type == SB_OP_BIND_RO ? "ro" : "rw");
+		    op->type == SB_OP_BIND_RO ? "ro" : "rw");
 		break;
 	case SB_OP_DEV_BIND:
 		sb_argv_addf(a, "--device=%s", op->source);
@@ -181,7 +181,7 @@ oci_render_op(struct sb_argv *a, struct sb_argv *envp, const struct sb_plan *p,
 		/* --ipc=private gives the container a private /dev/shm of its own. */
 		if (strcmp(op->dest, "/dev/shm"))
 			sb_argv_addf(a, "--tmpfs=%s:rw,nosuid,nodev,size=%lldm,mode=%o", op->dest,
-				op->value > 0 ? op->value : 256, op->perms);
+			    op->value > 0 ? op->value : 256, op->perms);
 		break;
 	case SB_OP_REMOUNT_RO:
 		/* The engine's /dev is its own. */
@@ -231,8 +231,8 @@ oci_render_op(struct sb_argv *a, struct sb_argv *envp, const struct sb_plan *p,
 }
 
 void
-sb_render_oci(const struct sb_plan *p, const char *bin, long long nproc_max,
-	struct sb_argv *argv, struct sb_argv *envp)
+sb_render_oci(const struct sb_plan *p, const char *bin, long long nproc_max, struct sb_argv *argv,
+    struct sb_argv *envp)
 {
 	size_t i;
 
@@ -260,10 +260,9 @@ oci_nproc_max(void)
  */
 static void
 oci_status(const struct sandbox_job *job, const struct sb_running *r, bool timed_out, int ws,
-	struct sandbox_result *res)
+    struct sandbox_result *res)
 {
-	struct sb_outcome o = { .timed_out = timed_out, .killed = r->killed,
-		.timeout_bare = true };
+	struct sb_outcome o = { .timed_out = timed_out, .killed = r->killed, .timeout_bare = true };
 
 	o.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 	o.launch_failed = !timed_out && !r->killed && o.exit_code >= 125 && o.exit_code <= 127;
@@ -271,13 +270,14 @@ oci_status(const struct sandbox_job *job, const struct sb_running *r, bool timed
 		sandbox_note(res, job->max_output, "cynode: sandbox launch failed\n");
 	sandbox_finish(res, &o, job);
 	if (res->exit_code == 137 && job->limits.mem_mb > 0)
-		sandbox_note(res, job->max_output, "cynode: killed by SIGKILL "
-			"(the memory limit, if it was reached)\n");
+		sandbox_note(res, job->max_output,
+		    "cynode: killed by SIGKILL "
+		    "(the memory limit, if it was reached)\n");
 }
 
 static int
 oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result *res,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	const struct sb_plan_opts opts = { .runtime = engine, .image_root = true };
 	struct sb_argv argv = SB_ARGV_INIT, envp = SB_ARGV_INIT;
@@ -313,7 +313,7 @@ oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result
 	outp[1] = errp[1] = -1;
 	sb_running_add(&r);
 	timed_out = sandbox_collect(outp[0], errp[0], -1, job->timeout_s, job->max_output, res,
-		&status, sb_running_killed, oci_kill_cb, &r, job->live);
+	    &status, sb_running_killed, oci_kill_cb, &r, job->live);
 	if (timed_out || r.killed)
 		oci_kill_container(&r);
 	while (waitpid(r.pid, &ws, 0) < 0 && errno == EINTR)
@@ -364,7 +364,7 @@ oci_probe(const char *engine, struct cy_error *err)
 	free(bin);
 	if (rc != 0)
 		return cy_error_set(err, EIO, "%s cannot start containers here ('%s info' failed)",
-			engine, engine);
+		    engine, engine);
 	return 0;
 }
 
@@ -372,8 +372,8 @@ static void
 oci_features(json_t *f)
 {
 	static const char *const feats[] = { "userns", "pidns", "mountns", "ipcns", "utsns",
-		"netns", "seccomp", "no_new_privs", "caps_dropped", "readonly_root",
-		"private_tmp", "rlimits", "memory_limit", "pids_limit", "cpu_limit", NULL };
+		"netns", "seccomp", "no_new_privs", "caps_dropped", "readonly_root", "private_tmp",
+		"rlimits", "memory_limit", "pids_limit", "cpu_limit", NULL };
 	size_t i;
 
 	for (i = 0; feats[i]; i++)

@@ -164,8 +164,8 @@ plan_root_entry(struct sb_plan *p, const char *root, const char *name)
 static void
 plan_host_root(struct sb_plan *p)
 {
-	static const char *const dirs[] = { "usr", "bin", "sbin", "lib", "lib32", "lib64",
-		"libx32", NULL };
+	static const char *const dirs[] = { "usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32",
+		NULL };
 	char path[256];
 	size_t i;
 	int fd;
@@ -188,8 +188,8 @@ plan_host_root(struct sb_plan *p)
 static int
 plan_image_root(struct sb_plan *p, const char *dir, struct cy_error *err)
 {
-	static const char *const skip[] = { ".", "..", "proc", "dev", "tmp", "workspace",
-		"job", "sys", NULL };
+	static const char *const skip[] = { ".", "..", "proc", "dev", "tmp", "workspace", "job",
+		"sys", NULL };
 	struct dirent *de;
 	DIR *d;
 	size_t i;
@@ -216,7 +216,7 @@ plan_image_root(struct sb_plan *p, const char *dir, struct cy_error *err)
  */
 static int
 plan_bind_rw(struct sb_plan *p, const char *src, const char *dst, int fd, const char *what,
-	const char *shown, struct cy_error *err)
+    const char *shown, struct cy_error *err)
 {
 	if (p->binds_by_fd) {
 		p->fds[fd] = open(src, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -258,18 +258,16 @@ plan_job_mounts(struct sb_plan *p, const struct sandbox_job *job, struct cy_erro
 	plan_tmpfs(p, "/tmp", job->limits.tmp_mb);
 	if (cy_snprintf(path, sizeof(path), "%s/workspace", job->job_dir) < 0)
 		return cy_error_set(err, ENAMETOOLONG, "the job directory path is too long");
-	if (plan_bind_rw(p, path, "/workspace", SB_FD_WORKSPACE, "the job directory",
-		    job->job_dir, err) < 0)
+	if (plan_bind_rw(p, path, "/workspace", SB_FD_WORKSPACE, "the job directory", job->job_dir,
+		err) < 0)
 		return -1;
-	xsnprintf(path, sizeof(path), "%s/job", job->job_dir);	/* shorter than the last */
-	if (plan_bind_rw(p, path, "/job", SB_FD_JOB, "the job directory", job->job_dir,
-		    err) < 0)
+	xsnprintf(path, sizeof(path), "%s/job", job->job_dir); /* shorter than the last */
+	if (plan_bind_rw(p, path, "/job", SB_FD_JOB, "the job directory", job->job_dir, err) < 0)
 		return -1;
 	if (job->inference_dir) {
 		sb_plan_add(p, SB_OP_DIR, NULL, "/run");
-		if (plan_bind_rw(p, job->inference_dir, SANDBOX_INFERENCE_DIR,
-			    SB_FD_INFERENCE, "the inference socket directory",
-			    job->inference_dir, err) < 0)
+		if (plan_bind_rw(p, job->inference_dir, SANDBOX_INFERENCE_DIR, SB_FD_INFERENCE,
+			"the inference socket directory", job->inference_dir, err) < 0)
 			return -1;
 	}
 	plan_tmpfs(p, "/dev/shm", job->limits.tmp_mb);
@@ -447,8 +445,8 @@ static bool
 op_mounts(enum sb_op_type t)
 {
 	return t == SB_OP_BIND_RO || t == SB_OP_BIND_RO_TRY || t == SB_OP_BIND_RW ||
-		t == SB_OP_DEV_BIND || t == SB_OP_SYMLINK || t == SB_OP_PROC ||
-		t == SB_OP_DEV || t == SB_OP_TMPFS || t == SB_OP_DIR;
+	       t == SB_OP_DEV_BIND || t == SB_OP_SYMLINK || t == SB_OP_PROC || t == SB_OP_DEV ||
+	       t == SB_OP_TMPFS || t == SB_OP_DIR;
 }
 
 /* What is wrong with op on its own, or NULL. */
@@ -514,9 +512,9 @@ op_fault(const struct sb_op *op)
 
 /* What validation has seen of the plan so far. */
 struct plan_walk {
-	unsigned seen[SB_OP_N];	/* operations of each type */
-	bool root_ro;		/* / is read-only */
-	unsigned fds;		/* 1 << launcher fds in use */
+	unsigned seen[SB_OP_N]; /* operations of each type */
+	bool root_ro;           /* / is read-only */
+	unsigned fds;           /* 1 << launcher fds in use */
 };
 
 /* What is wrong with op where it stands (last: at the end of the plan), or NULL. */
@@ -544,9 +542,8 @@ op_order_fault(const struct sb_op *op, bool last, const struct plan_walk *w)
 int
 sb_plan_validate(const struct sb_plan *p, struct cy_error *err)
 {
-	static const enum sb_op_type needed[] = { SB_OP_NAMESPACES, SB_OP_USER,
-		SB_OP_CLEARENV, SB_OP_CAP_DROP_ALL, SB_OP_NO_NEW_PRIVS, SB_OP_SECCOMP,
-		SB_OP_EXEC };
+	static const enum sb_op_type needed[] = { SB_OP_NAMESPACES, SB_OP_USER, SB_OP_CLEARENV,
+		SB_OP_CAP_DROP_ALL, SB_OP_NO_NEW_PRIVS, SB_OP_SECCOMP, SB_OP_EXEC };
 	struct plan_walk w = { .root_ro = false };
 	const struct sb_op *op;
 	const char *why;
@@ -559,7 +556,7 @@ sb_plan_validate(const struct sb_plan *p, struct cy_error *err)
 			why = op_order_fault(op, i + 1 == p->n, &w);
 		if (why)
 			return cy_error_set(err, EINVAL, "sandbox plan: operation %zu (%s) %s",
-				i + 1, sb_op_name(op->type), why);
+			    i + 1, sb_op_name(op->type), why);
 		w.seen[op->type]++;
 		w.root_ro |= op->type == SB_OP_REMOUNT_RO && !strcmp(op->dest, "/");
 		if (op->fd >= 0)
@@ -568,7 +565,7 @@ sb_plan_validate(const struct sb_plan *p, struct cy_error *err)
 	for (i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
 		if (!w.seen[needed[i]])
 			return cy_error_set(err, EINVAL, "sandbox plan: no %s operation",
-				sb_op_name(needed[i]));
+			    sb_op_name(needed[i]));
 	if (p->image_root && (!p->job->image || !strcmp(p->job->image, "host")))
 		return cy_error_set(err, EINVAL, "the %s runtime needs an OCI image", p->runtime);
 	return 0;
@@ -608,7 +605,7 @@ sb_argv_addf(struct sb_argv *a, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	if (vasprintf(&s, fmt, ap) < 0)
-		abort();	/* out of memory, as xasprintf */
+		abort(); /* out of memory, as xasprintf */
 	va_end(ap);
 	argv_push(a, s);
 }

@@ -80,8 +80,8 @@ sandbox_live_set(struct sandbox_live *live, struct sandbox_result *res)
 
 bool
 sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
-	struct sandbox_result *res, struct cy_buf *status, bool (*killed)(void *),
-	void (*kill_now)(void *), void *arg, struct sandbox_live *live)
+    struct sandbox_result *res, struct cy_buf *status, bool (*killed)(void *),
+    void (*kill_now)(void *), void *arg, struct sandbox_live *live)
 {
 	pthread_mutex_t *lock = live ? &live->lock : NULL;
 	struct pollfd p[3] = { { .fd = out_r, .events = POLLIN }, { .fd = err_r, .events = POLLIN },
@@ -118,11 +118,9 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (i == 0)
-				eof = sandbox_drain(p[i].fd, &res->out, max, &res->trunc_out,
-					lock);
+				eof = sandbox_drain(p[i].fd, &res->out, max, &res->trunc_out, lock);
 			else if (i == 1)
-				eof = sandbox_drain(p[i].fd, &res->err, max, &res->trunc_err,
-					lock);
+				eof = sandbox_drain(p[i].fd, &res->err, max, &res->trunc_err, lock);
 			else
 				eof = sandbox_drain(p[i].fd, status, 4096, &st_trunc, NULL);
 			if (eof) {
@@ -173,7 +171,7 @@ sb_running_killed(void *arg)
 
 int
 sb_running_stop(const char *runtime, const char *job_id, enum sb_killed how,
-	void (*stop)(struct sb_running *r))
+    void (*stop)(struct sb_running *r))
 {
 	struct sb_running *r;
 	int found = -1;
@@ -193,7 +191,7 @@ sb_running_stop(const char *runtime, const char *job_id, enum sb_killed how,
 
 void
 sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
-	const struct sandbox_job *job)
+    const struct sandbox_job *job)
 {
 	char msg[256];
 
@@ -203,9 +201,10 @@ sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
 	res->exit_code = -1;
 	if (o->timed_out) {
 		res->status = SANDBOX_TIMEOUT;
-		xsnprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n", job->timeout_s);
+		xsnprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n",
+		    job->timeout_s);
 		sandbox_note(res, job->max_output,
-			o->timeout_bare ? "cynode: killed: timeout\n" : msg);
+		    o->timeout_bare ? "cynode: killed: timeout\n" : msg);
 	} else if (o->killed == SB_KILLED_CANCEL) {
 		res->status = SANDBOX_CANCELED;
 		sandbox_note(res, job->max_output, "cynode: killed: job canceled\n");
@@ -221,13 +220,15 @@ sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
 			res->status = SANDBOX_FAILED;
 		if (res->exit_code == 0)
 			res->exit_code = 137;
-		xsnprintf(msg, sizeof(msg), "cynode: killed: out of memory (memory limit %lld MB)\n",
-			job->limits.mem_mb);
+		xsnprintf(msg, sizeof(msg),
+		    "cynode: killed: out of memory (memory limit %lld MB)\n", job->limits.mem_mb);
 		sandbox_note(res, job->max_output, msg);
 	}
 	if (o->pids_hit) {
-		xsnprintf(msg, sizeof(msg), "cynode: the job reached its process limit "
-			"(%lld processes); further forks failed\n", job->limits.pids);
+		xsnprintf(msg, sizeof(msg),
+		    "cynode: the job reached its process limit "
+		    "(%lld processes); further forks failed\n",
+		    job->limits.pids);
 		sandbox_note(res, job->max_output, msg);
 	}
 }

@@ -17,16 +17,21 @@
 #include "buf.h"
 #include "error.h"
 
-enum sandbox_status { SANDBOX_COMPLETED, SANDBOX_FAILED, SANDBOX_TIMEOUT, SANDBOX_CANCELED };
+enum sandbox_status {
+	SANDBOX_COMPLETED,
+	SANDBOX_FAILED,
+	SANDBOX_TIMEOUT,
+	SANDBOX_CANCELED
+};
 
 /* Resource limits of one job; 0 = not limited. */
 struct sb_limits {
-	long long mem_mb;	/* cgroup memory (RLIMIT_AS when no memory cgroup) */
-	long long pids;		/* cgroup pids (RLIMIT_NPROC when no pids cgroup) */
-	long long cpu_milli;	/* cgroup CPU quota, in thousandths of a core */
-	long long tmp_mb;	/* size of the private /tmp */
-	long long nofile;	/* RLIMIT_NOFILE */
-	long long fsize_mb;	/* RLIMIT_FSIZE */
+	long long mem_mb;    /* cgroup memory (RLIMIT_AS when no memory cgroup) */
+	long long pids;      /* cgroup pids (RLIMIT_NPROC when no pids cgroup) */
+	long long cpu_milli; /* cgroup CPU quota, in thousandths of a core */
+	long long tmp_mb;    /* size of the private /tmp */
+	long long nofile;    /* RLIMIT_NOFILE */
+	long long fsize_mb;  /* RLIMIT_FSIZE */
 };
 
 struct sandbox_result;
@@ -44,17 +49,17 @@ struct sandbox_live {
 struct sandbox_job {
 	const char *task_id;
 	const char *job_id;
-	char **argv;		/* NULL-terminated */
-	char **env;		/* the request's "KEY=VALUE", NULL-terminated, or NULL */
-	const char *image;	/* the image name (podman/docker pull it) */
-	const char *rootfs;	/* bwrap: image directory, NULL = the host's /usr etc. */
-	const char *job_dir;	/* <mount_root>/<job_id>, with workspace/ and job/ */
+	char **argv;         /* NULL-terminated */
+	char **env;          /* the request's "KEY=VALUE", NULL-terminated, or NULL */
+	const char *image;   /* the image name (podman/docker pull it) */
+	const char *rootfs;  /* bwrap: image directory, NULL = the host's /usr etc. */
+	const char *job_dir; /* <mount_root>/<job_id>, with workspace/ and job/ */
 	long long timeout_s;
-	size_t max_output;	/* per stream */
+	size_t max_output; /* per stream */
 	struct sb_limits limits;
-	bool share_net;		/* host network (only when policy allows it) */
-	char **devices;		/* host device paths to bind, NULL-terminated, or NULL */
-	struct sandbox_live *live;	/* NULL: nobody reads the output early */
+	bool share_net;            /* host network (only when policy allows it) */
+	char **devices;            /* host device paths to bind, NULL-terminated, or NULL */
+	struct sandbox_live *live; /* NULL: nobody reads the output early */
 	/*
 	 * The host directory holding the job's inference socket,
 	 * bound at SANDBOX_INFERENCE_DIR (NULL: none), and a hook told the
@@ -71,11 +76,11 @@ struct sandbox_job {
 
 struct sandbox_result {
 	enum sandbox_status status;
-	int exit_code;		/* -1 on timeout or launch failure */
+	int exit_code; /* -1 on timeout or launch failure */
 	struct cy_buf out, err;
 	bool trunc_out, trunc_err;
-	bool oom;		/* killed by the memory limit */
-	bool pids_hit;		/* a fork failed at the pids limit */
+	bool oom;      /* killed by the memory limit */
+	bool pids_hit; /* a fork failed at the pids limit */
 	time_t started, ended;
 };
 
@@ -84,8 +89,7 @@ struct sandbox_runtime {
 	/* 0 when sandboxes can run here, else -1 with the reason. */
 	int (*probe)(const char *mount_root, struct cy_error *err);
 	/* Runs the job to the end; -1 only for node errors (result then unset). */
-	int (*run)(const struct sandbox_job *job, struct sandbox_result *res,
-		struct cy_error *err);
+	int (*run)(const struct sandbox_job *job, struct sandbox_result *res, struct cy_error *err);
 	/* Kills a running job (cancel): result canceled; 0 when it was running. */
 	int (*kill)(const char *job_id);
 	/* Kills every running job (shutdown). */
@@ -95,22 +99,27 @@ struct sandbox_runtime {
 };
 
 extern const struct sandbox_runtime sandbox_bwrap;
-extern const struct sandbox_runtime sandbox_podman;	/* sandbox-oci.c */
+extern const struct sandbox_runtime sandbox_podman; /* sandbox-oci.c */
 extern const struct sandbox_runtime sandbox_docker;
 
 /* sandbox-cgroup.c: per-job cgroups (v2, else v1) for memory, pids and CPU. */
-enum { SB_CG_MEMORY, SB_CG_PIDS, SB_CG_CPU, SB_CG_N };
+enum {
+	SB_CG_MEMORY,
+	SB_CG_PIDS,
+	SB_CG_CPU,
+	SB_CG_N
+};
 struct sb_cgroup {
-	int version;		/* 0 none, 1, 2 */
-	char *dir[SB_CG_N];	/* v2: dir[0] only */
-	int procs_fd[SB_CG_N];	/* cgroup.procs, written by the child */
-	unsigned enforced;	/* 1 << SB_CG_* limits set */
+	int version;           /* 0 none, 1, 2 */
+	char *dir[SB_CG_N];    /* v2: dir[0] only */
+	int procs_fd[SB_CG_N]; /* cgroup.procs, written by the child */
+	unsigned enforced;     /* 1 << SB_CG_* limits set */
 };
 /* Bitmask of 1 << SB_CG_* controllers the node can use; *version 0, 1 or 2. */
 unsigned sb_cgroup_available(int *version);
 /* Makes the job's cgroup(s) `name` with the limits; version 0 when none. */
 int sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *l,
-	struct cy_error *err);
+    struct cy_error *err);
 /* In the forked child (async-signal-safe): joins the job's cgroups. */
 void sb_cgroup_enter(const struct sb_cgroup *c);
 /* SIGKILLs everything in the job's cgroups. */
@@ -126,9 +135,9 @@ int sb_cgroup_sweep(void);
  * sandbox-etc.c: the host image's /etc, copied once into
  * <state_dir>/sandbox-etc.<pid>.<n> and bound with one mount per job.
  */
-#define SB_ETC_FILE_MAX (4LL << 20)	/* larger files are skipped */
-#define SB_ETC_TOTAL_MAX (32LL << 20)	/* a larger copy fails */
-extern const char *const sb_etc_names[];	/* the entries, NULL-terminated */
+#define SB_ETC_FILE_MAX (4LL << 20)      /* larger files are skipped */
+#define SB_ETC_TOTAL_MAX (32LL << 20)    /* a larger copy fails */
+extern const char *const sb_etc_names[]; /* the entries, NULL-terminated */
 struct sb_etc_gen;
 /* Builds the first generation from src_root ("/etc"); -1 with err (no copy then). */
 int sb_etc_start(const char *state_dir, const char *src_root, struct cy_error *err);
@@ -148,16 +157,20 @@ void sandbox_result_init(struct sandbox_result *res);
 void sandbox_result_release(struct sandbox_result *res);
 
 /* Why the node stopped a sandbox. */
-enum sb_killed { SB_KILLED_NONE, SB_KILLED_CANCEL, SB_KILLED_SHUTDOWN };
+enum sb_killed {
+	SB_KILLED_NONE,
+	SB_KILLED_CANCEL,
+	SB_KILLED_SHUTDOWN
+};
 
 /* A sandbox running now, listed so that cancel and shutdown find it. */
 struct sb_running {
 	struct sb_running *next;
-	const char *runtime;	/* the runtime's name */
+	const char *runtime; /* the runtime's name */
 	const char *job_id;
-	pid_t pid;		/* the launcher, leader of its process group */
-	struct sb_cgroup *cg;	/* the job's cgroup, or NULL */
-	enum sb_killed killed;	/* under the list's lock */
+	pid_t pid;             /* the launcher, leader of its process group */
+	struct sb_cgroup *cg;  /* the job's cgroup, or NULL */
+	enum sb_killed killed; /* under the list's lock */
 };
 void sb_running_add(struct sb_running *r);
 void sb_running_del(struct sb_running *r);
@@ -169,17 +182,17 @@ bool sb_running_killed(void *r);
  * list's lock; 0 when there was one.
  */
 int sb_running_stop(const char *runtime, const char *job_id, enum sb_killed how,
-	void (*stop)(struct sb_running *r));
+    void (*stop)(struct sb_running *r));
 
 /* How a run ended, as its runtime saw it. */
 struct sb_outcome {
 	bool timed_out;
 	enum sb_killed killed;
-	bool launch_failed;	/* the command never ran (the runtime says why on stderr) */
-	int exit_code;		/* the command's: 0-255, 128+N after signal N, -1 unknown */
-	bool oom;		/* the memory cgroup killed it */
-	bool pids_hit;		/* a fork failed at the pids cgroup limit */
-	bool timeout_bare;	/* the timeout note without the seconds (podman, docker) */
+	bool launch_failed; /* the command never ran (the runtime says why on stderr) */
+	int exit_code;      /* the command's: 0-255, 128+N after signal N, -1 unknown */
+	bool oom;           /* the memory cgroup killed it */
+	bool pids_hit;      /* a fork failed at the pids cgroup limit */
+	bool timeout_bare;  /* the timeout note without the seconds (podman, docker) */
 };
 /*
  * The result of a run that ended as o says: timeout, canceled or the node
@@ -188,7 +201,7 @@ struct sb_outcome {
  * of memory (failed, 137 instead of 0, a note) and the pids limit (a note).
  */
 void sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
-	const struct sandbox_job *job);
+    const struct sandbox_job *job);
 /*
  * Reads the job's stdout and stderr (each capped at max while reading) and
  * a status pipe (st_r, or -1) until all close.  Calls kill_now(arg) at the
@@ -197,8 +210,8 @@ void sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
  * timeout fired.
  */
 bool sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
-	struct sandbox_result *res, struct cy_buf *status, bool (*killed)(void *),
-	void (*kill_now)(void *), void *arg, struct sandbox_live *live);
+    struct sandbox_result *res, struct cy_buf *status, bool (*killed)(void *),
+    void (*kill_now)(void *), void *arg, struct sandbox_live *live);
 /* Appends the node's note (why it stopped the job) to stderr, kept within max. */
 void sandbox_note(struct sandbox_result *res, size_t max, const char *msg);
 /* Cuts b to at most max bytes at a UTF-8 boundary and replaces invalid bytes with U+FFFD. */

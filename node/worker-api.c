@@ -28,9 +28,11 @@
 #include "strnum.h"
 #include "banned.h"
 
-enum { WORKER_AUTH = 1 };
+enum {
+	WORKER_AUTH = 1
+};
 
-#define LOGS_CHUNK_MAX (256 * 1024)	/* bytes of a stream in one logs answer */
+#define LOGS_CHUNK_MAX (256 * 1024) /* bytes of a stream in one logs answer */
 #define LOGS_OFFSET_MAX 1000000000000LL
 
 static struct cy_route worker_routes[4];
@@ -50,7 +52,7 @@ worker_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 	/* A config push swaps the token under the node lock. */
 	pthread_mutex_lock(&n->lock);
 	good = n->config_applied && n->applied.bearer_token &&
-		cy_streq_ct(tok, n->applied.bearer_token);
+	       cy_streq_ct(tok, n->applied.bearer_token);
 	expires = n->applied.token_expires_at;
 	pthread_mutex_unlock(&n->lock);
 	if (!good) {
@@ -83,15 +85,15 @@ worker_jobs_run(struct cy_http_req *req, struct cy_http_resp *resp)
 	/* A longer job id is no valid one: worker_run_job refuses it. */
 	if (json_is_string(json_object_get(in, "job_id")) &&
 	    cy_snprintf(job_id, sizeof(job_id), "%s",
-		    json_string_value(json_object_get(in, "job_id"))) < 0)
+		json_string_value(json_object_get(in, "job_id"))) < 0)
 		job_id[0] = '\0';
 	if (json_is_string(json_object_get(in, "lease_id")) &&
 	    cy_snprintf(lease_id, sizeof(lease_id), "%s",
-		    json_string_value(json_object_get(in, "lease_id"))) < 0) {
+		json_string_value(json_object_get(in, "lease_id"))) < 0) {
 		json_decref(in);
 		cy_buf_release(&detail);
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"lease_id is longer than %zu bytes", sizeof(lease_id) - 1);
+		    "lease_id is longer than %zu bytes", sizeof(lease_id) - 1);
 	}
 	json_decref(in);
 	if (job_id[0])
@@ -130,15 +132,14 @@ worker_jobs_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 
 /* Query parameter `name`: absent 0; -1 (resp filled) when not an offset. */
 static int
-logs_offset(struct cy_http_req *req, const char *name, size_t *out,
-	struct cy_http_resp *resp)
+logs_offset(struct cy_http_req *req, const char *name, size_t *out, struct cy_http_resp *resp)
 {
 	const char *q = cy_req_query(req, name), *errstr;
 	long long v = 0;
 
 	if (q && cy_strtonum(q, 0, LOGS_OFFSET_MAX, &v, &errstr) < 0) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"%s must be a byte offset (an integer >= 0)", name);
+		    "%s must be a byte offset (an integer >= 0)", name);
 		return -1;
 	}
 	*out = (size_t)v;
@@ -185,7 +186,7 @@ worker_jobs_logs(struct cy_http_req *req, struct cy_http_resp *resp)
 		return;
 	if (node_job_output(n, id, &out, &err, &to, &te) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "job '%s' is not running here",
-			id);
+		    id);
 	o = json_pack("{s:s, s:b}", "job_id", id, "running", 1);
 	logs_window(o, "stdout", &out, (size_t)n->cfg.max_output_bytes, oo);
 	logs_window(o, "stderr", &err, (size_t)n->cfg.max_output_bytes, eo);
@@ -239,19 +240,27 @@ worker_api_start(struct node *n, struct cy_error *err)
 {
 	struct cy_httpd_config hc = { 0 };
 
-	worker_routes[0] = (struct cy_route){ .method = "POST", .pattern = "/v1/worker/jobs:run",
-		.auth = WORKER_AUTH, .body_limit = n->body_limit, .handler = worker_jobs_run };
+	worker_routes[0] = (struct cy_route){ .method = "POST",
+		.pattern = "/v1/worker/jobs:run",
+		.auth = WORKER_AUTH,
+		.body_limit = n->body_limit,
+		.handler = worker_jobs_run };
 	worker_routes[1] = (struct cy_route){ .method = "POST",
-		.pattern = "/v1/worker/jobs/{id}/cancel", .auth = WORKER_AUTH, .body_limit = 4096,
+		.pattern = "/v1/worker/jobs/{id}/cancel",
+		.auth = WORKER_AUTH,
+		.body_limit = 4096,
 		.handler = worker_jobs_cancel };
 	worker_routes[2] = (struct cy_route){ .method = "GET",
-		.pattern = "/v1/worker/jobs/{id}/logs", .auth = WORKER_AUTH,
+		.pattern = "/v1/worker/jobs/{id}/logs",
+		.auth = WORKER_AUTH,
 		.handler = worker_jobs_logs };
 	/* The gateway's chat completions, OpenAI-shaped errors. */
 	worker_routes[3] = (struct cy_route){ .method = "POST",
-		.pattern = "/v1/worker/inference/chat/completions", .auth = WORKER_AUTH,
+		.pattern = "/v1/worker/inference/chat/completions",
+		.auth = WORKER_AUTH,
 		.body_limit = (size_t)n->cfg.inf_max_request_bytes,
-		.handler = worker_inference_chat, .error_fn = cy_openai_error };
+		.handler = worker_inference_chat,
+		.error_fn = cy_openai_error };
 	hc.name = "worker";
 	hc.host = n->cfg.listen_host;
 	hc.port = (unsigned)n->cfg.listen_port;

@@ -58,7 +58,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: loadgen -u URL [-X METHOD] [-d BODY] [-t TOKEN] [-n N] "
-		"[-c C] [-o FILE] [-s STATUS]\n");
+			"[-c C] [-o FILE] [-s STATUS]\n");
 	exit(2);
 }
 
@@ -76,15 +76,32 @@ main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "u:X:d:t:n:c:o:s:")) != -1) {
 		switch (opt) {
-		case 'u': url = optarg; break;
-		case 'X': method = optarg; break;
-		case 'd': body = optarg; break;
-		case 't': token = optarg; break;
-		case 'n': n = atol(optarg); break;
-		case 'c': c = atol(optarg); break;
-		case 'o': outf = optarg; break;
-		case 's': want = atol(optarg); break;
-		default: usage();
+		case 'u':
+			url = optarg;
+			break;
+		case 'X':
+			method = optarg;
+			break;
+		case 'd':
+			body = optarg;
+			break;
+		case 't':
+			token = optarg;
+			break;
+		case 'n':
+			n = atol(optarg);
+			break;
+		case 'c':
+			c = atol(optarg);
+			break;
+		case 'o':
+			outf = optarg;
+			break;
+		case 's':
+			want = atol(optarg);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!url || n < 1 || c < 1)
@@ -152,9 +169,9 @@ main(int argc, char **argv)
 				ok++;
 			} else {
 				if (failed < 3)
-					fprintf(stderr, "loadgen: request failed: %s, HTTP %ld: %.200s\n",
-						curl_easy_strerror(m->data.result), code,
-						s->body.buf);
+					fprintf(stderr,
+					    "loadgen: request failed: %s, HTTP %ld: %.200s\n",
+					    curl_easy_strerror(m->data.result), code, s->body.buf);
 				failed++;
 			}
 			if (out)
@@ -167,9 +184,8 @@ main(int argc, char **argv)
 	}
 	secs = (now_ms() - start) / 1000.0;
 	qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
-	printf("ok=%ld failed=%ld seconds=%.3f rate=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
-		ok, failed, secs, (double)n / secs, lat[(n - 1) / 2], lat[(n - 1) * 99 / 100],
-		lat[n - 1]);
+	printf("ok=%ld failed=%ld seconds=%.3f rate=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", ok,
+	    failed, secs, (double)n / secs, lat[(n - 1) / 2], lat[(n - 1) * 99 / 100], lat[n - 1]);
 	for (i = 0; i < c; i++) {
 		curl_easy_cleanup(slots[i].easy);
 		curl_slist_free_all(slots[i].hdrs);

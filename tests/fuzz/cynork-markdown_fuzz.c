@@ -33,7 +33,8 @@ check(const struct cy_buf *out)
 			if (i + 1 >= out->len || out->buf[i + 1] != '[')
 				abort();
 			for (i += 2; i < out->len && ((out->buf[i] >= '0' && out->buf[i] <= '9') ||
-				out->buf[i] == ';'); i++)
+							 out->buf[i] == ';');
+			     i++)
 				;
 			if (i >= out->len || out->buf[i] != 'm')
 				abort();

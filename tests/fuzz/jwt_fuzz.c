@@ -37,7 +37,7 @@ verify_all(const char *tok)
 			ok++;
 		cy_error_clear(&err);
 	}
-	if (ok > 1)	/* one token_type claim cannot satisfy two types */
+	if (ok > 1) /* one token_type claim cannot satisfy two types */
 		abort();
 }
 

@@ -2,10 +2,10 @@
  * Fuzz target for the small parsers that see request fields, query
  * parameters and flags: integers (lib/strnum.c), durations and RFC 3339
  * times (lib/timeutil.c), UUID/ULID, slug and label checks (lib/id.c), UTF-8
- * checks (lib/json.c) and node URLs (server/node-payload.c).  Beyond not crashing, it checks properties: a
- * parsed time formats and parses back to itself, a parsed integer is in
- * range, a valid UUID/ULID has the right length.  Replayed as a unit test
- * by replay.c; `make fuzz` runs it under libFuzzer.
+ * checks (lib/json.c) and node URLs (server/node-payload.c).  Beyond not crashing, it checks
+ * properties: a parsed time formats and parses back to itself, a parsed integer is in range, a
+ * valid UUID/ULID has the right length.  Replayed as a unit test by replay.c; `make fuzz` runs it
+ * under libFuzzer.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -73,7 +73,7 @@ replay(const char *path, const uint8_t *data, size_t len)
 	}
 	free(m);
 	printf("ok %d - %s (%zu bytes, %zu prefixes, %d mutations)\n", ++ntests, path, len, n,
-		len ? MUTATIONS : 0);
+	    len ? MUTATIONS : 0);
 }
 
 static int

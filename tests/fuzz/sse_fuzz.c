@@ -56,8 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a = run((const char *)data + 1, size - 1, size, &whole);
 	b = run((const char *)data + 1, size - 1, step, &cut);
 	/* Both fail the same way, or both deliver the same events. */
-	if (a != b || (a == 0 && (whole.len != cut.len || memcmp(whole.buf, cut.buf,
-	    whole.len) != 0)))
+	if (a != b ||
+	    (a == 0 && (whole.len != cut.len || memcmp(whole.buf, cut.buf, whole.len) != 0)))
 		abort();
 	cy_buf_release(&whole);
 	cy_buf_release(&cut);

@@ -81,7 +81,7 @@ test_read(void)
 	cy_buf_reset(&b);
 	errno = 0;
 	ok(cy_buf_read_file(&b, "/nonexistent/x", 100) == -1 && errno == ENOENT,
-		"missing file: ENOENT");
+	    "missing file: ENOENT");
 	unlink(path);
 	cy_buf_release(&b);
 }
@@ -118,7 +118,7 @@ test_snprintf(void)
 		_exit(0);
 	}
 	ok(pid > 0 && waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
-		"xsnprintf: a cut aborts");
+	    "xsnprintf: a cut aborts");
 }
 
 int

@@ -118,26 +118,27 @@ test_good_file(void)
 	int rc;
 
 	rc = load("# comment\n"
-		"version: 1\n"
-		"orchestrator:\n"
-		"  url: \"http://o:12082\"\n"
-		"  timeouts:\n"
-		"    connect: 15m\n"
-		"node:\n"
-		"  id: n1\n"
-		"  labels: [x, \"y z\"]\n"
-		"  metadata:\n"
-		"    rack: 7\n"
-		"    ok: true\n"
-		"    tag: '5'\n"
-		"    nested: {a: [1, 2.5, b], c: ~}\n"
-		"worker_api:\n"
-		"  listen_port: \"8080\"\n"
-		"sandbox:\n"
-		"  rootless: Off\n"
-		"  mode: sandbox_only\n"
-		"auth:\n"
-		"  secret: s3cret\n", &c);
+		  "version: 1\n"
+		  "orchestrator:\n"
+		  "  url: \"http://o:12082\"\n"
+		  "  timeouts:\n"
+		  "    connect: 15m\n"
+		  "node:\n"
+		  "  id: n1\n"
+		  "  labels: [x, \"y z\"]\n"
+		  "  metadata:\n"
+		  "    rack: 7\n"
+		  "    ok: true\n"
+		  "    tag: '5'\n"
+		  "    nested: {a: [1, 2.5, b], c: ~}\n"
+		  "worker_api:\n"
+		  "  listen_port: \"8080\"\n"
+		  "sandbox:\n"
+		  "  rootless: Off\n"
+		  "  mode: sandbox_only\n"
+		  "auth:\n"
+		  "  secret: s3cret\n",
+	    &c);
 	is_int(rc, 0, "good file loads");
 	is_str(msg, "", "no error");
 	is_int(c.version, 1, "int");
@@ -156,11 +157,11 @@ test_good_file(void)
 	ok(json_is_true(json_object_get(c.meta, "ok")), "object bool");
 	ok(json_is_string(json_object_get(c.meta, "tag")), "quoted scalar stays a string");
 	ok(json_is_array(json_object_get(json_object_get(c.meta, "nested"), "a")),
-		"object nested array");
+	    "object nested array");
 	ok(json_is_null(json_object_get(json_object_get(c.meta, "nested"), "c")), "object null");
 	cy_config_release(keys, NKEYS, &c);
 	ok(!c.url && !c.id && !c.meta && !c.labels.v && !c.labels.n && !c.mode && !c.secret,
-		"release zeroes owned fields");
+	    "release zeroes owned fields");
 }
 
 static void
@@ -172,7 +173,7 @@ test_defaults(void)
 	is_int(c.connect, 5, "duration default");
 	is_int(c.labels.n, 2, "list default");
 	ok(cy_strlist_has(&c.labels, "a") && cy_strlist_has(&c.labels, "b"),
-		"list default items trimmed");
+	    "list default items trimmed");
 	is_int(c.port, 12090, "int default");
 	ok(c.rootless, "bool default");
 	is_str(c.mode, "allow", "enum default");
@@ -206,10 +207,10 @@ test_empty(void)
 
 	memset(&c, 0, sizeof(c));
 	is_int(cy_config_load("/nonexistent/x.yaml", false, keys + 2, 1, &c, &err), 0,
-		"missing optional file is fine");
+	    "missing optional file is fine");
 	is_int(c.connect, 5, "missing file: defaults");
 	is_int(cy_config_load("/nonexistent/x.yaml", true, keys + 2, 1, &c, &err), -1,
-		"missing required file");
+	    "missing required file");
 	is_str(err.msg, "/nonexistent/x.yaml: no such file", "missing file message");
 	cy_config_release(keys, NKEYS, &c);
 }
@@ -232,21 +233,21 @@ test_env(void)
 	is_int(c.port, 9000, "env int beats file");
 
 	is_int(cy_config_set(keys, NKEYS, &c, "worker_api.listen_port", "7", "--port", &err), 0,
-		"set int");
+	    "set int");
 	is_int(c.port, 7, "set beats env");
 	is_int(cy_config_set(keys, NKEYS, &c, "orchestrator.url", "http://x", NULL, &err), 0,
-		"set string frees previous");
+	    "set string frees previous");
 	is_str(c.url, "http://x", "set string");
 	is_int(cy_config_set(keys, NKEYS, &c, "sandbox.mode", "disabled", "--mode", &err), 0,
-		"set enum");
+	    "set enum");
 	is_str(c.mode, "disabled", "set enum value");
 	is_int(cy_config_set(keys, NKEYS, &c, "node.metadata", "{\"a\": 1}", "--meta", &err), 0,
-		"set object from JSON");
+	    "set object from JSON");
 	ok(json_integer_value(json_object_get(c.meta, "a")) == 1, "set object value");
-	is_int(cy_config_set(keys, NKEYS, &c, "worker_api.listen_port", "0", "--port", &err),
-		-1, "set out of range");
+	is_int(cy_config_set(keys, NKEYS, &c, "worker_api.listen_port", "0", "--port", &err), -1,
+	    "set out of range");
 	is_str(err.msg, "--port: 'worker_api.listen_port' wants an integer between 1 and 65535",
-		"set error names origin");
+	    "set error names origin");
 	is_int(c.port, 7, "failed set keeps value");
 	is_int(cy_config_set(keys, NKEYS, &c, "nope", "1", "--nope", &err), -1, "set unknown");
 	is_str(err.msg, "--nope: unknown key 'nope'", "set unknown message");
@@ -255,13 +256,17 @@ test_env(void)
 
 	setenv("T_CONNECT", "soon", 1);
 	is_int(load(MIN_YAML, &c), -1, "bad env duration");
-	is_str(msg, "environment T_CONNECT: 'orchestrator.timeouts.connect' wants a duration "
-		"such as 30s, 15m or 168h", "env error names variable");
+	is_str(msg,
+	    "environment T_CONNECT: 'orchestrator.timeouts.connect' wants a duration "
+	    "such as 30s, 15m or 168h",
+	    "env error names variable");
 	cy_config_release(keys, NKEYS, &c);
 	setenv("T_CONNECT", "2h", 1);
 	is_int(load(MIN_YAML, &c), -1, "env duration out of range");
-	is_str(msg, "environment T_CONNECT: 'orchestrator.timeouts.connect' wants a duration "
-		"between 1s and 1h", "env duration range message");
+	is_str(msg,
+	    "environment T_CONNECT: 'orchestrator.timeouts.connect' wants a duration "
+	    "between 1s and 1h",
+	    "env duration range message");
 	cy_config_release(keys, NKEYS, &c);
 	clear_env();
 
@@ -363,7 +368,7 @@ test_garbage(void)
 	deep[i] = '\0';
 	memset(&c, 0, sizeof(c));
 	is_int(cy_config_load_mem("d", deep, strlen(deep), keys, NKEYS, &c, &err), -1,
-		"deep nesting refused");
+	    "deep nesting refused");
 	ok(strstr(err.msg, "nesting deeper than") != NULL, "deep nesting message: %s", err.msg);
 	cy_config_release(keys, NKEYS, &c);
 
@@ -389,33 +394,34 @@ test_print(void)
 	struct tcfg c;
 	FILE *f;
 
-	is_int(load(MIN_YAML "auth:\n  secret: hunter2\nnode:\n", &c), -1,
-		"(duplicate node key)");
+	is_int(load(MIN_YAML "auth:\n  secret: hunter2\nnode:\n", &c), -1, "(duplicate node key)");
 	cy_config_release(keys, NKEYS, &c);
 	is_int(load("version: 1\norchestrator:\n  url: http://o:12082\nnode:\n  id: \"yes\"\n"
-		"  name: \"a b\"\n  metadata: {k: v}\nauth:\n  secret: hunter2\n", &c), 0,
-		"print: loads");
+		    "  name: \"a b\"\n  metadata: {k: v}\nauth:\n  secret: hunter2\n",
+		   &c),
+	    0, "print: loads");
 	f = open_memstream(&buf, &len);
 	cy_config_print(f, keys, NKEYS, &c);
 	fclose(f);
 	is_str(buf,
-		"version: 1  # config format version\n"
-		"orchestrator:\n"
-		"  url: http://o:12082  # orchestrator base URL\n"
-		"  timeouts:\n"
-		"    connect: 5s\n"
-		"node:\n"
-		"  id: \"yes\"\n"
-		"  labels: [a, b]\n"
-		"  metadata: {\"k\": \"v\"}\n"
-		"  name: \"a b\"\n"
-		"worker_api:\n"
-		"  listen_port: 12090\n"
-		"sandbox:\n"
-		"  rootless: true\n"
-		"  mode: allow\n"
-		"auth:\n"
-		"  secret: \"<redacted>\"\n", "print output");
+	    "version: 1  # config format version\n"
+	    "orchestrator:\n"
+	    "  url: http://o:12082  # orchestrator base URL\n"
+	    "  timeouts:\n"
+	    "    connect: 5s\n"
+	    "node:\n"
+	    "  id: \"yes\"\n"
+	    "  labels: [a, b]\n"
+	    "  metadata: {\"k\": \"v\"}\n"
+	    "  name: \"a b\"\n"
+	    "worker_api:\n"
+	    "  listen_port: 12090\n"
+	    "sandbox:\n"
+	    "  rootless: true\n"
+	    "  mode: allow\n"
+	    "auth:\n"
+	    "  secret: \"<redacted>\"\n",
+	    "print output");
 	ok(strstr(buf, "hunter2") == NULL, "secret not printed");
 	free(buf);
 
@@ -439,9 +445,10 @@ static void
 test_yaml_to_json(void)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	static const char doc[] = "policy:\n  sandbox:\n    allowed_images: [host, 'busybox']\n"
-		"    allow_privileged: false\nconstraints:\n  max_concurrency: 2\n  ratio: 0.5\n"
-		"notes: \"7\"\nempty: ~\n";
+	static const char doc[] =
+	    "policy:\n  sandbox:\n    allowed_images: [host, 'busybox']\n"
+	    "    allow_privileged: false\nconstraints:\n  max_concurrency: 2\n  ratio: 0.5\n"
+	    "notes: \"7\"\nempty: ~\n";
 	json_t *j = NULL;
 
 	ok(cy_yaml_to_json("doc", doc, strlen(doc), &j, &err) == 0, "a mapping converts");
@@ -452,21 +459,19 @@ test_yaml_to_json(void)
 	ok(json_is_string(json_object_get(j, "notes")), "quoted number stays a string");
 	ok(json_is_null(json_object_get(j, "empty")), "~ is null");
 	json_decref(j);
-	ok(Y2J("{\"a\": [1, 2]}", &j, &err) == 0 && json_is_object(j),
-		"JSON is YAML");
+	ok(Y2J("{\"a\": [1, 2]}", &j, &err) == 0 && json_is_object(j), "JSON is YAML");
 	json_decref(j);
-	ok(Y2J("- 1\n- x\n", &j, &err) == 0 && json_is_array(j),
-		"a list at the top");
+	ok(Y2J("- 1\n- x\n", &j, &err) == 0 && json_is_array(j), "a list at the top");
 	json_decref(j);
 	ok(Y2J("", &j, &err) < 0 && j == NULL, "empty refused");
-	ok(Y2J("a: 1\n---\nb: 2\n", &j, &err) < 0 &&
-		strstr(err.msg, "only one") != NULL, "two documents refused");
-	ok(Y2J("a: &x 1\nb: *x\n", &j, &err) < 0 &&
-		strstr(err.msg, "doc:2") != NULL, "alias refused with its line");
+	ok(Y2J("a: 1\n---\nb: 2\n", &j, &err) < 0 && strstr(err.msg, "only one") != NULL,
+	    "two documents refused");
+	ok(Y2J("a: &x 1\nb: *x\n", &j, &err) < 0 && strstr(err.msg, "doc:2") != NULL,
+	    "alias refused with its line");
 	ok(Y2J("a: [1,\n", &j, &err) < 0 && strstr(err.msg, "doc:") != NULL,
-		"syntax error names the document");
-	ok(Y2J("a: 1\na: 2\n", &j, &err) < 0 &&
-		strstr(err.msg, "duplicate") != NULL, "duplicate key refused");
+	    "syntax error names the document");
+	ok(Y2J("a: 1\na: 2\n", &j, &err) < 0 && strstr(err.msg, "duplicate") != NULL,
+	    "duplicate key refused");
 }
 
 int

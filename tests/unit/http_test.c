@@ -30,8 +30,9 @@ h_item(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const char *q = cy_req_query(req, "q");
 
-	cy_resp_json(resp, 200, json_pack("{s:s, s:s, s:s, s:I}", "id", req->params[0],
-		"q", q ? q : "", "ip", req->client_ip, "n", (json_int_t)req->nparams));
+	cy_resp_json(resp, 200,
+	    json_pack("{s:s, s:s, s:s, s:I}", "id", req->params[0], "q", q ? q : "", "ip",
+		req->client_ip, "n", (json_int_t)req->nparams));
 }
 
 static void
@@ -89,9 +90,9 @@ h_slow(struct cy_http_req *req, struct cy_http_resp *resp)
 /* Streams: a producer thread writes `chunks` pieces 20 ms apart, then closes. */
 struct producer {
 	struct cy_http_stream *st;
-	int chunks;		/* < 0: write until the client goes */
+	int chunks; /* < 0: write until the client goes */
 	int written;
-	int saw_gone;		/* write failed or on_gone fired */
+	int saw_gone; /* write failed or on_gone fired */
 	int hook_fired;
 	int done;
 };
@@ -181,7 +182,7 @@ static const struct cy_route routes[] = {
 
 static long
 req(const char *method, const char *path, const char *body, const struct cy_httpc_opts *o,
-	struct cy_httpc_resp *r)
+    struct cy_httpc_resp *r)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	char url[256];
@@ -211,7 +212,7 @@ check_problem(struct cy_httpc_resp *r, const char *type, long status, const char
 	is_int(json_integer_value(json_object_get(v, "status")), status, "problem status");
 	ok(json_is_string(json_object_get(v, "detail")), "problem has detail");
 	xsnprintf(detail, sizeof(detail), "%s",
-		json_string_value(json_object_get(v, "detail")) ?: "");
+	    json_string_value(json_object_get(v, "detail")) ?: "");
 	json_decref(v);
 	return detail;
 }
@@ -355,7 +356,7 @@ test_client(void)
 struct sink {
 	int calls;
 	struct cy_buf all;
-	int stop_after;		/* > 0: stop the transfer after this many calls */
+	int stop_after; /* > 0: stop the transfer after this many calls */
 	long status;
 	char ctype[128];
 };
@@ -392,14 +393,14 @@ stream_checks(const char *b, const char *what)
 	char url[128];
 
 	xsnprintf(url, sizeof(url), "%s/v1/stream?n=6", b);
-	ok(cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) == 0, "%s: stream request: %s",
-		what, err.msg);
+	ok(cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) == 0, "%s: stream request: %s", what,
+	    err.msg);
 	is_int(r.status, 200, "stream status");
 	is_int(k.status, 200, "status known to on_data");
 	is_str(k.ctype, "text/event-stream", "content type known to on_data");
 	ok(k.calls >= 3, "%s: the body came in pieces (%d)", what, k.calls);
 	ok(strstr(k.all.buf, "data: chunk 0\n\n") && strstr(k.all.buf, "data: chunk 5\n\n"),
-		"%s: whole stream arrived", what);
+	    "%s: whole stream arrived", what);
 	is_int(r.body.len, 0, "nothing collected in resp->body");
 	wait_flag(&last_prod.done);
 	is_int(last_prod.hook_fired, 0, "on_gone not called for a completed stream");
@@ -416,7 +417,7 @@ stream_checks(const char *b, const char *what)
 	ok(last_prod.saw_gone, "%s: producer's write failed once the client was gone", what);
 	ok(last_prod.hook_fired, "%s: on_gone fired", what);
 	ok(last_prod.written < 400, "%s: producer stopped early (%d writes)", what,
-		last_prod.written);
+	    last_prod.written);
 	cy_buf_release(&k.all);
 	cy_httpc_resp_release(&r);
 }
@@ -431,8 +432,11 @@ static void
 test_stream_per_conn(void)
 {
 	struct cy_httpd_config cfg = {
-		.name = "streamtest", .host = "127.0.0.1", .routes = routes,
-		.nroutes = sizeof(routes) / sizeof(routes[0]), .threads = 0,
+		.name = "streamtest",
+		.host = "127.0.0.1",
+		.routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]),
+		.threads = 0,
 	};
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_httpd *d = cy_httpd_start(&cfg, &err);
@@ -464,8 +468,11 @@ static void
 test_stream_stop(void)
 {
 	struct cy_httpd_config cfg = {
-		.name = "stoptest", .host = "127.0.0.1", .routes = routes,
-		.nroutes = sizeof(routes) / sizeof(routes[0]), .threads = 2,
+		.name = "stoptest",
+		.host = "127.0.0.1",
+		.routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]),
+		.threads = 2,
 	};
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_httpd *d = cy_httpd_start(&cfg, &err);
@@ -533,7 +540,10 @@ test_relay(void)
 		{ .method = "POST", .pattern = "/front", .body_limit = 1024, .handler = h_front },
 	};
 	struct cy_httpd_config cfg = {
-		.name = "front", .host = "127.0.0.1", .routes = front_routes, .nroutes = 2,
+		.name = "front",
+		.host = "127.0.0.1",
+		.routes = front_routes,
+		.nroutes = 2,
 		.threads = 0,
 	};
 	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
@@ -548,7 +558,7 @@ test_relay(void)
 		return;
 	xsnprintf(url, sizeof(url), "http://127.0.0.1:%u/front", cy_httpd_port(d));
 	ok(cy_httpc_request("POST", url, "{\"x\":1}", 7, NULL, &r, &err) == 0, "whole: %s",
-		err.msg);
+	    err.msg);
 	is_int(r.status, 201, "whole answer: the upstream's status");
 	is_str(r.body.buf, "{\"x\":1}", "whole answer: the upstream's body");
 
@@ -577,8 +587,11 @@ static void
 test_slow_thread_per_conn(void)
 {
 	struct cy_httpd_config cfg = {
-		.name = "slowtest", .host = "localhost", .routes = routes,
-		.nroutes = sizeof(routes) / sizeof(routes[0]), .threads = 0,
+		.name = "slowtest",
+		.host = "localhost",
+		.routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]),
+		.threads = 0,
 		.conn_timeout_s = 1,
 	};
 	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
@@ -590,8 +603,7 @@ test_slow_thread_per_conn(void)
 	if (!d)
 		return;
 	xsnprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/slow", cy_httpd_port(d));
-	ok(cy_httpc_request("GET", url, NULL, 0, NULL, &r, &err) == 0, "slow request: %s",
-		err.msg);
+	ok(cy_httpc_request("GET", url, NULL, 0, NULL, &r, &err) == 0, "slow request: %s", err.msg);
 	is_int(r.status, 200, "slow 200");
 	is_str(r.body.buf, "slow", "slow body");
 	is_int(r.retry_after, 7, "Retry-After parsed");
@@ -603,7 +615,10 @@ static void
 test_bind_errors(void)
 {
 	struct cy_httpd_config cfg = {
-		.name = "dup", .host = "127.0.0.1", .routes = routes, .nroutes = 1,
+		.name = "dup",
+		.host = "127.0.0.1",
+		.routes = routes,
+		.nroutes = 1,
 		.threads = 1,
 	};
 	struct cy_error err = CY_ERROR_INIT;
@@ -630,9 +645,15 @@ int
 main(void)
 {
 	struct cy_httpd_config cfg = {
-		.name = "test", .host = "127.0.0.1", .port = 0, .routes = routes,
-		.nroutes = sizeof(routes) / sizeof(routes[0]), .threads = 4,
-		.conn_timeout_s = 10, .authenticate = fake_auth, .auth_free = free,
+		.name = "test",
+		.host = "127.0.0.1",
+		.port = 0,
+		.routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]),
+		.threads = 4,
+		.conn_timeout_s = 10,
+		.authenticate = fake_auth,
+		.auth_free = free,
 		.ready = not_ready,
 	};
 	struct cy_error err = CY_ERROR_INIT;

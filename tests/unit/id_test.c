@@ -58,7 +58,7 @@ test_ulid(void)
 	is_str(cur, "70000000000000000000000000", "the carry runs through every digit");
 	cy_ulid_after("01ARZ3NDEKTSV4RRFFQ69G5FAV", cur);
 	ok(strcmp(cur, "01ARZ3NDEKTSV4RRFFQ69G5FAV") > 0 && cy_ulid_valid(cur),
-		"after a past floor: a new ULID");
+	    "after a past floor: a new ULID");
 	cy_ulid_after(NULL, prev);
 	cy_ulid_after("garbage", cur);
 	ok(strcmp(cur, prev) > 0, "no floor or a bad one: a new ULID");
@@ -73,13 +73,13 @@ test_tokens(void)
 	ok(strncmp(t, "cyn_", 4) == 0, "prefix kept");
 	is_int(strlen(t), 4 + 43, "32 bytes of base64url without padding");
 	ok(strspn(t + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 43,
-		"base64url alphabet");
+	    "base64url alphabet");
 	ok(strcmp(t + 4, u) != 0, "tokens differ");
 	free(t);
 	free(u);
 	cy_sha256_hex("abc", 3, hex);
 	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-		"SHA-256 test vector");
+	    "SHA-256 test vector");
 	ok(cy_streq_ct("secret", "secret"), "equal strings");
 	ok(!cy_streq_ct("secret", "secreT"), "different strings");
 	ok(!cy_streq_ct("secret", "secret2"), "different lengths");
@@ -95,8 +95,10 @@ test_slugs(void)
 	ok(!cy_slug_valid(NULL), "NULL slug");
 	ok(!cy_slug_valid("Node"), "upper case in a slug");
 	ok(!cy_slug_valid("a_b"), "'_' in a slug");
-	ok(cy_slug_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), "63 characters");
-	ok(!cy_slug_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), "64 characters");
+	ok(cy_slug_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	    "63 characters");
+	ok(!cy_slug_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	    "64 characters");
 	ok(cy_label_valid("rack_2.a-b"), "label with '_' and '.'");
 	ok(!cy_label_valid("GPU"), "upper case in a label");
 	ok(!cy_label_valid("a b"), "space in a label");
@@ -109,9 +111,9 @@ test_model_names(void)
 	static const char *const good[] = { "qwen3.5:0.8b", "library/llama3.2:1b",
 		"hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M", "meta-llama/Llama-3-8B",
 		"gpt-4o", "a", "m_1", NULL };
-	static const char *const bad[] = { "", ":latest", "/abs", "a/", "a:", "a b", "a..b",
-		"a//b", "-x", ".x", "a\nb", "mod\u00e9l", "a;b", "a?b", "a@b", "a:b:c",
-		"host:1234567/m", NULL };
+	static const char *const bad[] = { "", ":latest", "/abs", "a/", "a:", "a b", "a..b", "a//b",
+		"-x", ".x", "a\nb", "mod\u00e9l", "a;b", "a?b", "a@b", "a:b:c", "host:1234567/m",
+		NULL };
 	char long_name[CY_MODEL_NAME_MAX + 2];
 	size_t i;
 

@@ -49,7 +49,7 @@ test_dump(void)
 
 	is_str(c, "{\"b\":\"x\",\"a\":1}", "compact dump keeps insertion order");
 	ok(p[strlen(p) - 1] == '\n' && strstr(p, "\n  \"b\"") != NULL,
-		"pretty dump: two-space indent and trailing newline");
+	    "pretty dump: two-space indent and trailing newline");
 	free(c);
 	free(p);
 	json_decref(v);

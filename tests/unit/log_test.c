@@ -41,7 +41,7 @@ test_log(void)
 	ok(cy_log_setup("info", "xml") == -1, "unknown format rejected");
 	capture(&b, CY_LOG_INFO, "task_id", "a b");
 	ok(strstr(b.buf, "level=info event=test_event task_id=\"a b\"") != NULL,
-		"logfmt line with quoting: %s", b.buf);
+	    "logfmt line with quoting: %s", b.buf);
 	ok(strncmp(b.buf, "ts=", 3) == 0 && b.buf[b.len - 1] == '\n', "timestamp first, one line");
 	capture(&b, CY_LOG_DEBUG, "k", "v");
 	is_int(b.len, 0, "debug is filtered at level info");
@@ -77,7 +77,7 @@ test_error(void)
 	cy_error_set(&err, 0, "%s", big);
 	cy_error_wrap(&err, "ctx");
 	ok(strlen(err.msg) == sizeof(err.msg) - 1 && strncmp(err.msg, "ctx: ", 5) == 0,
-		"long messages are truncated, context kept");
+	    "long messages are truncated, context kept");
 	cy_error_clear(&err);
 	ok(err.code == 0 && err.msg[0] == '\0', "clear");
 	ok(cy_error_set(NULL, 1, "x") == -1, "NULL error is allowed");

@@ -42,7 +42,7 @@ main(void)
 	cy_metrics_add("t_requests_total", "code=\"200\"", 1);
 	cy_metrics_add("t_requests_total", "code=\"200\"", 2);
 	cy_metrics_add("t_requests_total", "code=\"500\"", 1);
-	cy_metrics_add("t_requests_total", "code=\"500\"", -5);	/* ignored */
+	cy_metrics_add("t_requests_total", "code=\"500\"", -5); /* ignored */
 	cy_metrics_declare("t_gauge", CY_METRIC_GAUGE, "A gauge.");
 	cy_metrics_on_collect(hook, &g);
 	cy_metrics_declare("t_seconds", CY_METRIC_HISTOGRAM, "Latency.");
@@ -63,7 +63,7 @@ main(void)
 	ok(has_line(out.buf, "t_requests_total{code=\"200\"} 3"), "counter adds");
 	ok(has_line(out.buf, "t_requests_total{code=\"500\"} 1"), "negative add ignored");
 	ok(has_line(out.buf, "t_requests_total{path=\"a\\\"b\\\\c\\nd\",x=\"\"} 1"),
-		"escaped series rendered");
+	    "escaped series rendered");
 	ok(has_line(out.buf, "t_gauge 42.5"), "gauge set by the hook, no braces");
 	ok(has_line(out.buf, "# TYPE t_seconds histogram"), "TYPE histogram");
 	ok(has_line(out.buf, "t_seconds_bucket{le=\"0.0005\"} 1"), "first bucket");
@@ -73,11 +73,12 @@ main(void)
 	ok(has_line(out.buf, "t_seconds_count 3"), "count");
 	ok(has_line(out.buf, "t_seconds_sum 20.0033"), "sum");
 	ok(has_line(out.buf, "t_untyped 7") && !strstr(out.buf, "# TYPE t_untyped"),
-		"undeclared family is untyped");
+	    "undeclared family is untyped");
 	ok(strstr(out.buf, "t_requests_total{code=\"200\"}") <
-		strstr(out.buf, "t_requests_total{code=\"500\"}"), "series in creation order");
+		strstr(out.buf, "t_requests_total{code=\"500\"}"),
+	    "series in creation order");
 	ok(strstr(out.buf, "# TYPE t_requests_total") < strstr(out.buf, "# TYPE t_gauge"),
-		"families in declaration order");
+	    "families in declaration order");
 	ok(has_line(out.buf, "# TYPE process_resident_memory_bytes gauge"), "process metrics");
 
 	g = 1;

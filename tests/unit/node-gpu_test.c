@@ -88,7 +88,8 @@ make_tree(void)
 	link_to("../../pci/0000:03:00.0", "drm/card0/device");
 	put("drm/card1/device/vendor", "0x8086\n");
 	put("drm/card1/device/device", "0x4680\n");
-	put("drm/card1/device/uevent", "DRIVER=i915\nPCI_ID=8086:4680\nPCI_SLOT_NAME=0000:00:02.0\n");
+	put("drm/card1/device/uevent",
+	    "DRIVER=i915\nPCI_ID=8086:4680\nPCI_SLOT_NAME=0000:00:02.0\n");
 	put("drm/card1-HDMI-A-1/device/vendor", "0x8086\n");
 	put("drm/renderD128/device/vendor", "0x1002\n");
 	put("drm/card2/device/vendor", "0x1af4\n");
@@ -97,9 +98,11 @@ make_tree(void)
 	ok(mkdir(bin, 0755) == 0, "bin dir");
 }
 
-#define AMD "{\"vendor\":\"amd\",\"model\":\"AMD GPU [1002:73bf]\"," \
+#define AMD \
+	"{\"vendor\":\"amd\",\"model\":\"AMD GPU [1002:73bf]\"," \
 	"\"device_id\":\"0000:03:00.0\",\"vram_mb\":16368,\"available_vram_mb\":15344"
-#define INTEL "{\"vendor\":\"intel\",\"model\":\"Intel GPU [8086:4680]\"," \
+#define INTEL \
+	"{\"vendor\":\"intel\",\"model\":\"Intel GPU [8086:4680]\"," \
 	"\"device_id\":\"0000:00:02.0\"}"
 
 static void
@@ -108,19 +111,19 @@ test_drm(void)
 	char missing[300];
 
 	is_json(node_gpu_scan_drm(drm, rocm),
-		"[" AMD ",\"features\":{\"rocm_version\":\"6.1.2-115\"}}," INTEL "]",
-		"drm: AMD with VRAM and ROCm, Intel; connector, render node, virtio skipped");
+	    "[" AMD ",\"features\":{\"rocm_version\":\"6.1.2-115\"}}," INTEL "]",
+	    "drm: AMD with VRAM and ROCm, Intel; connector, render node, virtio skipped");
 	is_json(node_gpu_scan_drm(drm, NULL), "[" AMD "}," INTEL "]",
-		"drm: no ROCm file, no features");
+	    "drm: no ROCm file, no features");
 	xsnprintf(missing, sizeof(missing), "%s/nope", base);
 	is_json(node_gpu_scan_drm(missing, missing), "[]", "drm: no such directory");
 	is_json(node_gpu_object(node_gpu_scan_drm(drm, rocm)),
-		"{\"present\":true,\"devices\":[" AMD ",\"features\":{\"rocm_version\":"
-		"\"6.1.2-115\"}}," INTEL "],\"total_vram_mb\":16368,"
-		"\"total_available_vram_mb\":15344}",
-		"gpu object: totals from the devices that know their VRAM");
+	    "{\"present\":true,\"devices\":[" AMD ",\"features\":{\"rocm_version\":"
+	    "\"6.1.2-115\"}}," INTEL "],\"total_vram_mb\":16368,"
+	    "\"total_available_vram_mb\":15344}",
+	    "gpu object: totals from the devices that know their VRAM");
 	is_json(node_gpu_object(json_array()), "{\"present\":false}",
-		"gpu object: present false and no devices when none");
+	    "gpu object: present false and no devices when none");
 }
 
 /* clang-format off */
@@ -136,7 +139,8 @@ static const char smi_out[] =
 	"NVIDIA L4, [N/A], 23034, [Not Supported], 8.9";
 /* clang-format on */
 
-#define RTX "{\"vendor\":\"nvidia\",\"model\":\"NVIDIA GeForce RTX 3090\"," \
+#define RTX \
+	"{\"vendor\":\"nvidia\",\"model\":\"NVIDIA GeForce RTX 3090\"," \
 	"\"device_id\":\"0000:01:00.0\",\"vram_mb\":24576,\"available_vram_mb\":23800," \
 	"\"features\":{\"cuda_capability\":\"8.6\"}}"
 
@@ -144,33 +148,34 @@ static void
 test_smi(void)
 {
 	is_json(node_gpu_parse_smi(smi_out),
-		"[" RTX ","
-		"{\"vendor\":\"nvidia\",\"model\":\"Tesla K80\",\"device_id\":\"0000:0a:00.0\","
-		"\"features\":{\"cuda_capability\":\"3.7\"}},"
-		"{\"vendor\":\"nvidia\",\"model\":\"Odd\",\"device_id\":\"0000:02:00.0\"},"
-		"{\"vendor\":\"nvidia\",\"model\":\"NVIDIA L4\",\"vram_mb\":23034,"
-		"\"features\":{\"cuda_capability\":\"8.9\"}}]",
-		"smi: [N/A] fields left out, garbage and six-field lines skipped");
+	    "[" RTX ","
+	    "{\"vendor\":\"nvidia\",\"model\":\"Tesla K80\",\"device_id\":\"0000:0a:00.0\","
+	    "\"features\":{\"cuda_capability\":\"3.7\"}},"
+	    "{\"vendor\":\"nvidia\",\"model\":\"Odd\",\"device_id\":\"0000:02:00.0\"},"
+	    "{\"vendor\":\"nvidia\",\"model\":\"NVIDIA L4\",\"vram_mb\":23034,"
+	    "\"features\":{\"cuda_capability\":\"8.9\"}}]",
+	    "smi: [N/A] fields left out, garbage and six-field lines skipped");
 	is_json(node_gpu_parse_smi(""), "[]", "smi: empty output");
 	is_json(node_gpu_parse_smi(NULL), "[]", "smi: no output");
 	is_json(node_gpu_parse_smi("No devices were found\n"), "[]", "smi: no devices");
 	is_json(node_gpu_object(node_gpu_parse_smi(smi_out)),
-		"{\"present\":true,\"devices\":" "[" RTX ","
-		"{\"vendor\":\"nvidia\",\"model\":\"Tesla K80\",\"device_id\":\"0000:0a:00.0\","
-		"\"features\":{\"cuda_capability\":\"3.7\"}},"
-		"{\"vendor\":\"nvidia\",\"model\":\"Odd\",\"device_id\":\"0000:02:00.0\"},"
-		"{\"vendor\":\"nvidia\",\"model\":\"NVIDIA L4\",\"vram_mb\":23034,"
-		"\"features\":{\"cuda_capability\":\"8.9\"}}],"
-		"\"total_vram_mb\":47610,\"total_available_vram_mb\":23800}",
-		"smi gpu object: totals");
+	    "{\"present\":true,\"devices\":"
+	    "[" RTX ","
+	    "{\"vendor\":\"nvidia\",\"model\":\"Tesla K80\",\"device_id\":\"0000:0a:00.0\","
+	    "\"features\":{\"cuda_capability\":\"3.7\"}},"
+	    "{\"vendor\":\"nvidia\",\"model\":\"Odd\",\"device_id\":\"0000:02:00.0\"},"
+	    "{\"vendor\":\"nvidia\",\"model\":\"NVIDIA L4\",\"vram_mb\":23034,"
+	    "\"features\":{\"cuda_capability\":\"8.9\"}}],"
+	    "\"total_vram_mb\":47610,\"total_available_vram_mb\":23800}",
+	    "smi gpu object: totals");
 }
 
 /* The capability hash of {"gpu": the object of nvidia-smi's text}. */
 static void
 hash_of(const char *smi, char out[CY_CAPHASH_LEN + 1])
 {
-	json_t *cap = json_pack("{s:i, s:o}", "version", 1, "gpu",
-		node_gpu_object(node_gpu_parse_smi(smi)));
+	json_t *cap =
+	    json_pack("{s:i, s:o}", "version", 1, "gpu", node_gpu_object(node_gpu_parse_smi(smi)));
 
 	cy_capability_hash(cap, out);
 	json_decref(cap);
@@ -208,8 +213,9 @@ test_detect(void)
 	char path[600], drm_only[1024];
 	int64_t t0;
 
-	xsnprintf(drm_only, sizeof(drm_only), "{\"present\":true,\"devices\":[" AMD "}," INTEL
-		"],\"total_vram_mb\":16368,\"total_available_vram_mb\":15344}");
+	xsnprintf(drm_only, sizeof(drm_only),
+	    "{\"present\":true,\"devices\":[" AMD "}," INTEL
+	    "],\"total_vram_mb\":16368,\"total_available_vram_mb\":15344}");
 	setenv("PATH", "/nonexistent:/usr/bin:/bin", 1);
 	if (access("/usr/bin/nvidia-smi", X_OK) != 0 && access("/bin/nvidia-smi", X_OK) != 0)
 		is_json(node_gpu_detect(drm, NULL, 5000), drm_only, "no nvidia-smi: drm");
@@ -217,15 +223,15 @@ test_detect(void)
 	setenv("PATH", path, 1);
 	setenv("NODE_REGISTRATION_PSK", "not-for-nvidia-smi", 1);
 	fake_smi("[ \"$1\" = --query-gpu=" NODE_GPU_SMI_QUERY " ] && "
-		"[ \"$2\" = --format=csv,noheader,nounits ] && [ $# = 2 ] || exit 3\n"
-		"[ -z \"$NODE_REGISTRATION_PSK\" ] || exit 4\n"
-		"echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'\n"
-		"echo 'warning on stderr' >&2");
+		 "[ \"$2\" = --format=csv,noheader,nounits ] && [ $# = 2 ] || exit 3\n"
+		 "[ -z \"$NODE_REGISTRATION_PSK\" ] || exit 4\n"
+		 "echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'\n"
+		 "echo 'warning on stderr' >&2");
 	is_json(node_gpu_detect(drm, NULL, 5000),
-		"{\"present\":true,\"devices\":[" RTX "],\"total_vram_mb\":24576,"
-		"\"total_available_vram_mb\":23800}",
-		"nvidia-smi on PATH is run with the query and without the node's secrets; "
-		"its devices replace drm's");
+	    "{\"present\":true,\"devices\":[" RTX "],\"total_vram_mb\":24576,"
+	    "\"total_available_vram_mb\":23800}",
+	    "nvidia-smi on PATH is run with the query and without the node's secrets; "
+	    "its devices replace drm's");
 	fake_smi("echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'; exit 1");
 	is_json(node_gpu_detect(drm, NULL, 5000), drm_only, "nvidia-smi exits 1: drm");
 	fake_smi("echo 'NVIDIA-SMI has failed because it could not communicate'");
@@ -234,7 +240,7 @@ test_detect(void)
 	is_json(node_gpu_detect(drm, NULL, 5000), drm_only, "nvidia-smi prints nothing: drm");
 	fake_smi("yes 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'");
 	is_json(node_gpu_detect(drm, NULL, 5000), drm_only,
-		"nvidia-smi prints without end: output bounded, drm");
+	    "nvidia-smi prints without end: output bounded, drm");
 	fake_smi("echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'; sleep 30");
 	t0 = cy_mono_ms();
 	is_json(node_gpu_detect(drm, NULL, 300), drm_only, "nvidia-smi hangs: killed, drm");
@@ -275,33 +281,39 @@ test_cache(void)
 	char body[1024];
 	json_t *g;
 
-	xsnprintf(body, sizeof(body), "echo run >>%s/calls\n"
-		"echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'", bin);
+	xsnprintf(body, sizeof(body),
+	    "echo run >>%s/calls\n"
+	    "echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'",
+	    bin);
 	fake_smi(body);
 	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 1000);
 	ok(json_is_true(json_object_get(g, "present")) && smi_calls() == 1,
-		"cache: the first report runs nvidia-smi");
+	    "cache: the first report runs nvidia-smi");
 	json_decref(g);
 	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 1000 + 59999);
-	is_json(g, "{\"present\":true,\"devices\":[" RTX "],\"total_vram_mb\":24576,"
-		"\"total_available_vram_mb\":23800}", "cache: a report within 60 s is the cached one");
+	is_json(g,
+	    "{\"present\":true,\"devices\":[" RTX "],\"total_vram_mb\":24576,"
+	    "\"total_available_vram_mb\":23800}",
+	    "cache: a report within 60 s is the cached one");
 	ok(smi_calls() == 1, "cache: nvidia-smi did not run again");
 	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 1000 + 60000);
 	json_decref(g);
 	ok(smi_calls() == 2 && c.runs == 2, "cache: 60 s later nvidia-smi runs again");
 	/* A second GPU, and a card appearing under drm: detected at once. */
-	xsnprintf(body, sizeof(body), "echo run >>%s/calls\n"
-		"echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'\n"
-		"echo 'NVIDIA L4, 00000000:02:00.0, 23034, 23000, 8.9'", bin);
+	xsnprintf(body, sizeof(body),
+	    "echo run >>%s/calls\n"
+	    "echo 'NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 23800, 8.6'\n"
+	    "echo 'NVIDIA L4, 00000000:02:00.0, 23034, 23000, 8.9'",
+	    bin);
 	fake_smi(body);
 	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 61001);
 	ok(json_array_size(json_object_get(g, "devices")) == 1 && smi_calls() == 2,
-		"cache: the new GPU is not seen before the refresh without a drm change");
+	    "cache: the new GPU is not seen before the refresh without a drm change");
 	json_decref(g);
 	put("drm/card3/device/vendor", "0x10de\n");
 	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 61002);
 	ok(json_array_size(json_object_get(g, "devices")) == 2 && smi_calls() == 3,
-		"cache: a card added under drm runs nvidia-smi again");
+	    "cache: a card added under drm runs nvidia-smi again");
 	json_decref(g);
 	g = node_gpu_cached(&c, drm, NULL, 5000, 60000, 61003);
 	json_decref(g);

@@ -54,14 +54,16 @@ test_parse_url(void)
 		struct cy_error err = CY_ERROR_INIT;
 
 		ok(node_inference_parse_url(bad[i], host, sizeof(host), &port, &err) < 0 &&
-			err.msg[0], "refuses '%s' (%s)", bad[i], err.msg);
+			err.msg[0],
+		    "refuses '%s' (%s)", bad[i], err.msg);
 	}
 	{
 		struct cy_error err = CY_ERROR_INIT;
 		char small[4];
 
 		ok(node_inference_parse_url("http://longhost:1", small, sizeof(small), &port,
-			&err) < 0, "a host longer than the buffer is refused, not cut");
+		       &err) < 0,
+		    "a host longer than the buffer is refused, not cut");
 	}
 }
 
@@ -85,10 +87,10 @@ test_model_names(void)
 		"hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M", "a", "x_y-z.1:latest",
 		"registry.example.com:5000/team/model:v1", "localhost:5000/m", "m:_tag",
 		"nomic-embed-text:v1.5" };
-	static const char *const bad[] = { "", ":tag", "model:", "/model", "model/",
-		"a//b", "-model", ".model", "model:-tag", "model:t:g", "mo del", "model\t",
-		"../model", "a/../b", "a..b", "ns/model:tag/x", "host:port/m", "host:123456/m",
-		"ns/host:1/m", "model;rm", "model$", "mödel", "a/:b", "model:.tag" };
+	static const char *const bad[] = { "", ":tag", "model:", "/model", "model/", "a//b",
+		"-model", ".model", "model:-tag", "model:t:g", "mo del", "model\t", "../model",
+		"a/../b", "a..b", "ns/model:tag/x", "host:port/m", "host:123456/m", "ns/host:1/m",
+		"model;rm", "model$", "mödel", "a/:b", "model:.tag" };
 	char longname[CY_MODEL_NAME_MAX + 2];
 	unsigned i;
 
@@ -98,8 +100,7 @@ test_model_names(void)
 		ok(!cy_model_name_valid(bad[i]), "invalid: '%s'", bad[i]);
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	ok(!cy_model_name_valid(longname), "longer than %d bytes: invalid",
-		CY_MODEL_NAME_MAX);
+	ok(!cy_model_name_valid(longname), "longer than %d bytes: invalid", CY_MODEL_NAME_MAX);
 	longname[CY_MODEL_NAME_MAX] = '\0';
 	ok(cy_model_name_valid(longname), "exactly %d bytes: valid", CY_MODEL_NAME_MAX);
 }
@@ -119,11 +120,11 @@ test_model_canon(void)
 	is_str(canon("llama3.2", out, sizeof(out)), "llama3.2:latest", "no tag: latest");
 	is_str(canon("library/llama3.2:1b", out, sizeof(out)), "llama3.2:1b", "library/ dropped");
 	is_str(canon("registry.ollama.ai/library/qwen3.5:0.8b", out, sizeof(out)), "qwen3.5:0.8b",
-		"the default registry dropped");
+	    "the default registry dropped");
 	is_str(canon("hf.co/x/y:Q4_K_M", out, sizeof(out)), "hf.co/x/y:Q4_K_M",
-		"other registries kept");
+	    "other registries kept");
 	is_str(canon("localhost:5000/m", out, sizeof(out)), "localhost:5000/m:latest",
-		"a registry port is not a tag");
+	    "a registry port is not a tag");
 	is_str(canon("abcdefg", out, 14), "(does not fit)", "a name that does not fit fails");
 }
 
@@ -144,41 +145,56 @@ test_pull_progress(void)
 
 	node_inference_pull_init(&p);
 	is_int(feed(&p, "{\"status\":\"pulling manifest\"}", &m), INFERENCE_PULL_STATUS,
-		"first status");
+	    "first status");
 	is_str(m.buf, "pulling manifest", "status text");
 	is_int(feed(&p, "{\"status\":\"pulling manifest\"}", &m), INFERENCE_PULL_NONE,
-		"the same status again: nothing");
+	    "the same status again: nothing");
 	is_int(feed(&p, "", &m), INFERENCE_PULL_NONE, "an empty line: nothing");
-	is_int(feed(&p, "{\"status\":\"pulling abc\",\"digest\":\"sha256:abc\",\"total\":1000,"
-		"\"completed\":0}", &m), INFERENCE_PULL_STATUS, "a new layer is a new status");
+	is_int(feed(&p,
+		   "{\"status\":\"pulling abc\",\"digest\":\"sha256:abc\",\"total\":1000,"
+		   "\"completed\":0}",
+		   &m),
+	    INFERENCE_PULL_STATUS, "a new layer is a new status");
 	is_str(m.buf, "pulling abc 0%", "with its percentage");
 	/* 1000 progress lines, one byte each: ten 10% steps, not 1000 log lines. */
 	for (i = 1; i <= 1000; i++) {
-		xsnprintf(line, sizeof(line), "{\"status\":\"pulling abc\",\"digest\":\"sha256:abc\","
-			"\"total\":1000,\"completed\":%d}", i);
+		xsnprintf(line, sizeof(line),
+		    "{\"status\":\"pulling abc\",\"digest\":\"sha256:abc\","
+		    "\"total\":1000,\"completed\":%d}",
+		    i);
 		if (feed(&p, line, &m) == INFERENCE_PULL_PROGRESS)
 			progress++;
 	}
 	is_int(progress, 10, "one progress event per 10%");
 	is_str(m.buf, "sha256:abc 100%", "the last step is 100%");
-	xsnprintf(line, sizeof(line), "{\"status\":\"pulling abc\",\"digest\":\"sha256:abc\","
-		"\"total\":1000,\"completed\":500}");
+	xsnprintf(line, sizeof(line),
+	    "{\"status\":\"pulling abc\",\"digest\":\"sha256:abc\","
+	    "\"total\":1000,\"completed\":500}");
 	is_int(feed(&p, line, &m), INFERENCE_PULL_NONE, "going back does not log");
-	is_int(feed(&p, "{\"status\":\"pulling def\",\"digest\":\"sha256:def\",\"total\":10,"
-		"\"completed\":5}", &m), INFERENCE_PULL_STATUS, "second layer");
-	is_int(feed(&p, "{\"status\":\"pulling def\",\"digest\":\"sha256:def\",\"total\":10,"
-		"\"completed\":10}", &m), INFERENCE_PULL_PROGRESS, "second layer done");
+	is_int(feed(&p,
+		   "{\"status\":\"pulling def\",\"digest\":\"sha256:def\",\"total\":10,"
+		   "\"completed\":5}",
+		   &m),
+	    INFERENCE_PULL_STATUS, "second layer");
+	is_int(feed(&p,
+		   "{\"status\":\"pulling def\",\"digest\":\"sha256:def\",\"total\":10,"
+		   "\"completed\":10}",
+		   &m),
+	    INFERENCE_PULL_PROGRESS, "second layer done");
 	is_str(m.buf, "sha256:def 100%", "progress text");
-	is_int(feed(&p, "{\"status\":\"pulling def\",\"digest\":\"sha256:def\",\"total\":10,"
-		"\"completed\":99}", &m), INFERENCE_PULL_NONE, "completed over total is 100%");
+	is_int(feed(&p,
+		   "{\"status\":\"pulling def\",\"digest\":\"sha256:def\",\"total\":10,"
+		   "\"completed\":99}",
+		   &m),
+	    INFERENCE_PULL_NONE, "completed over total is 100%");
 	is_int(feed(&p, "{\"status\":\"verifying sha256 digest\"}", &m), INFERENCE_PULL_STATUS,
-		"verifying");
+	    "verifying");
 	is_int(feed(&p, "{\"status\":\"success\"}", &m), INFERENCE_PULL_DONE, "success");
 	ok(p.success, "success recorded");
 
 	node_inference_pull_init(&p);
 	is_int(feed(&p, "{\"error\":\"pull model manifest: file does not exist\"}", &m),
-		INFERENCE_PULL_ERROR, "an error object");
+	    INFERENCE_PULL_ERROR, "an error object");
 	is_str(p.error, "pull model manifest: file does not exist", "its message");
 	node_inference_pull_init(&p);
 	is_int(feed(&p, "<html>", &m), INFERENCE_PULL_ERROR, "not JSON is an error");
@@ -186,20 +202,24 @@ test_pull_progress(void)
 	is_int(feed(&p, "[1]", &m), INFERENCE_PULL_ERROR, "not an object is an error");
 	is_int(feed(&p, "{\"other\":1}", &m), INFERENCE_PULL_NONE, "no status: nothing");
 	is_int(feed(&p, "{\"status\":\"x\",\"digest\":\"d\",\"total\":0,\"completed\":5}", &m),
-		INFERENCE_PULL_STATUS, "a zero total is no percentage");
+	    INFERENCE_PULL_STATUS, "a zero total is no percentage");
 	is_str(m.buf, "x", "no percentage shown");
 	is_int(feed(&p, "{\"status\":\"y\",\"digest\":\"d\",\"total\":-5,\"completed\":-1}", &m),
-		INFERENCE_PULL_STATUS, "negative numbers are ignored");
+	    INFERENCE_PULL_STATUS, "negative numbers are ignored");
 	/* More layers than slots: status lines still come, progress stays quiet. */
 	node_inference_pull_init(&p);
 	for (i = 0; i < INFERENCE_PULL_LAYERS + 5; i++) {
-		xsnprintf(line, sizeof(line), "{\"status\":\"pulling %d\",\"digest\":\"d%d\","
-			"\"total\":10,\"completed\":1}", i, i);
+		xsnprintf(line, sizeof(line),
+		    "{\"status\":\"pulling %d\",\"digest\":\"d%d\","
+		    "\"total\":10,\"completed\":1}",
+		    i, i);
 		feed(&p, line, &m);
 	}
 	is_int(p.nlayers, INFERENCE_PULL_LAYERS, "layers tracked are bounded");
-	xsnprintf(line, sizeof(line), "{\"status\":\"pulling %d\",\"digest\":\"d%d\","
-		"\"total\":10,\"completed\":9}", INFERENCE_PULL_LAYERS + 4, INFERENCE_PULL_LAYERS + 4);
+	xsnprintf(line, sizeof(line),
+	    "{\"status\":\"pulling %d\",\"digest\":\"d%d\","
+	    "\"total\":10,\"completed\":9}",
+	    INFERENCE_PULL_LAYERS + 4, INFERENCE_PULL_LAYERS + 4);
 	is_int(feed(&p, line, &m), INFERENCE_PULL_NONE, "an untracked layer logs no progress");
 	cy_buf_release(&m);
 }
@@ -229,7 +249,7 @@ test_backend_check(void)
 		json_t *j = json_loads(bad[i], JSON_DECODE_ANY, NULL);
 
 		ok(node_inference_check(j, &err) < 0 && strstr(err.msg, "inference_backend"),
-			"refused: %s (%s)", bad[i], err.msg);
+		    "refused: %s (%s)", bad[i], err.msg);
 		json_decref(j);
 	}
 	ok(node_inference_check(NULL, NULL) == 0, "absent is fine");

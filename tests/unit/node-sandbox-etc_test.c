@@ -151,9 +151,9 @@ make_tree(void)
 	mkdir(src, 0755);
 	put("passwd", "root:x:0:0:root:/root:/bin/sh\n", 0644);
 	put("group", "root:x:0:\n", 0644);
-	put("hosts", "127.0.0.1 secret-host\n", 0600);	/* not world-readable */
-	put("bash.bashrc", "# rc\n", 04755);			/* setuid dropped */
-	put("shadow", "root:*:1::::::\n", 0644);		/* not in the list */
+	put("hosts", "127.0.0.1 secret-host\n", 0600); /* not world-readable */
+	put("bash.bashrc", "# rc\n", 04755);           /* setuid dropped */
+	put("shadow", "root:*:1::::::\n", 0644);       /* not in the list */
 	link_to("/usr/share/nss.conf", "nsswitch.conf");
 	xsnprintf(path, sizeof(path), "%s/profile", src);
 	ok(mkfifo(path, 0644) == 0, "a fifo");
@@ -166,10 +166,10 @@ make_tree(void)
 	put("ssl/certs/a.pem", "CERT A\n", 0644);
 	link_to("a.pem", "ssl/certs/b.0");
 	dir("ssl/private", 0700);
-	put("ssl/private/key.pem", "KEY\n", 0644);	/* readable, its directory is not */
-	dir("ld.so.conf.d", 0711);			/* searchable, not listable */
+	put("ssl/private/key.pem", "KEY\n", 0644); /* readable, its directory is not */
+	dir("ld.so.conf.d", 0711);                 /* searchable, not listable */
 	put("ld.so.conf.d/x.conf", "/opt/lib\n", 0644);
-	dir("alternatives", 0750);			/* not world-searchable */
+	dir("alternatives", 0750); /* not world-searchable */
 	put("alternatives/README", "x\n", 0644);
 }
 
@@ -185,8 +185,8 @@ test_copy(void)
 	g = current();
 	ok(strstr(g, "/state/sandbox-etc.") != NULL, "a generation under the state dir");
 	is_str(names(g, list, sizeof(list)),
-		"bash.bashrc group ld.so.conf.d nsswitch.conf passwd ssl",
-		"only the listed, world-visible entries");
+	    "bash.bashrc group ld.so.conf.d nsswitch.conf passwd ssl",
+	    "only the listed, world-visible entries");
 	is_str(file_text(g, "passwd", &b), "root:x:0:0:root:/root:/bin/sh\n", "passwd content");
 	is_int(mode_of(g, "passwd"), 0644, "passwd mode");
 	is_int(mode_of(g, "bash.bashrc"), 0755, "setuid bit dropped");
@@ -195,13 +195,13 @@ test_copy(void)
 	target[n > 0 ? n : 0] = '\0';
 	is_str(target, "/usr/share/nss.conf", "a symlink stays a symlink");
 	is_str(names(strcat(strcpy(link, g), "/ssl"), list, sizeof(list)), "certs",
-		"ssl/private is left out");
+	    "ssl/private is left out");
 	is_str(file_text(g, "ssl/certs/b.0", &b), "CERT A\n", "a relative link inside");
 	is_int(mode_of(g, "ld.so.conf.d"), 0711, "a searchable directory keeps its mode");
 	is_str(file_text(g, "ld.so.conf.d/x.conf", &b), "/opt/lib\n", "and its files");
 	ok(!exists(g, "hosts") && !exists(g, "profile") && !exists(g, "mime.types") &&
-	    !exists(g, "alternatives") && !exists(g, "shadow"),
-		"no unreadable file, fifo, oversized file, private directory or unlisted entry");
+		!exists(g, "alternatives") && !exists(g, "shadow"),
+	    "no unreadable file, fifo, oversized file, private directory or unlisted entry");
 	n = readlink(strcat(strcpy(link, state), "/sandbox-etc"), target, sizeof(target) - 1);
 	target[n > 0 ? n : 0] = '\0';
 	is_str(target, strrchr(g, '/') + 1, "state/sandbox-etc names it");
@@ -222,8 +222,7 @@ test_refresh(void)
 	held = sb_etc_acquire(&fd);
 	ok(held && fd >= 0, "a job holds the generation");
 	g1 = strdup(held ? sb_etc_path(held) : "");
-	put("passwd", "root:x:0:0:root:/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n",
-		0644);
+	put("passwd", "root:x:0:0:root:/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n", 0644);
 	ok(sb_etc_refresh(&err) == 1, "a changed file: rebuilt");
 	g2 = current();
 	ok(strcmp(g1, g2) != 0, "a new generation");
@@ -312,7 +311,7 @@ test_reuse_and_sweep(void)
 	put("passwd", "root:x:0:0:root:/root:/bin/bash\n", 0644);
 	ok(sb_etc_refresh(&err) == 1, "rebuilt");
 	ok(!exists(g1, "") && !exists(stale, "") && !exists(tmp, ""),
-		"unused generations and a dead process's temp dir are swept");
+	    "unused generations and a dead process's temp dir are swept");
 	ok(exists(locked, ""), "a generation another process holds stays");
 	close(lfd);
 	free(g1);

@@ -82,7 +82,8 @@ sample_job(struct sandbox_job *job)
  * bwrap's environment for sample_job: a fixed PATH, HOME, the job's
  * variables but the node's own names, then the node's own.
  */
-#define ENV_BWRAP "--clearenv|--setenv|PATH|/usr/local/bin:/usr/bin:/bin|" \
+#define ENV_BWRAP \
+	"--clearenv|--setenv|PATH|/usr/local/bin:/usr/bin:/bin|" \
 	"--setenv|HOME|/workspace|--setenv|FOO|bar baz|--setenv|EMPTY||" \
 	"--setenv|CYNODE_TASK_ID|t1|--setenv|CYNODE_JOB_ID|j1|" \
 	"--setenv|CYNODE_WORKSPACE_DIR|/workspace|"
@@ -158,15 +159,16 @@ test_bwrap_image(void)
 	job.rootfs = rootfs;
 	got = bwrap_of(&job);
 	xsnprintf(want, sizeof(want),
-		"--unshare-all|--unshare-user|--disable-userns|--die-with-parent|--new-session|"
-		"--uid|65534|--gid|65534|--hostname|sandbox|"
-		"--ro-bind|%s/usr|/usr|"
-		"--proc|/proc|--dev|/dev|"
-		"--size|16777216|--perms|1777|--tmpfs|/tmp|"
-		"--bind-fd|4|/workspace|--bind-fd|5|/job|"
-		"--size|16777216|--perms|1777|--tmpfs|/dev/shm|"
-		"--remount-ro|/dev|--remount-ro|/|--chdir|/workspace|" ENV_BWRAP
-		"--cap-drop|ALL|--seccomp|6|--json-status-fd|3", rootfs);
+	    "--unshare-all|--unshare-user|--disable-userns|--die-with-parent|--new-session|"
+	    "--uid|65534|--gid|65534|--hostname|sandbox|"
+	    "--ro-bind|%s/usr|/usr|"
+	    "--proc|/proc|--dev|/dev|"
+	    "--size|16777216|--perms|1777|--tmpfs|/tmp|"
+	    "--bind-fd|4|/workspace|--bind-fd|5|/job|"
+	    "--size|16777216|--perms|1777|--tmpfs|/dev/shm|"
+	    "--remount-ro|/dev|--remount-ro|/|--chdir|/workspace|" ENV_BWRAP
+	    "--cap-drop|ALL|--seccomp|6|--json-status-fd|3",
+	    rootfs);
 	is_str(got, want, "an image directory: its entries but proc, tmp, workspace");
 	free(got);
 }
@@ -183,17 +185,18 @@ test_bwrap_host(void)
 	job.limits.tmp_mb = 0;
 	got = bwrap_of(&job);
 	ok(strstr(got, "--hostname|sandbox|--ro-bind|/usr|/usr|") ||
-		strstr(got, "--hostname|sandbox|--symlink|"), "the host's /usr first");
+		strstr(got, "--hostname|sandbox|--symlink|"),
+	    "the host's /usr first");
 	if (lstat("/bin", &st) == 0 && S_ISLNK(st.st_mode))
 		ok(strstr(got, "|--symlink|usr/bin|/bin|") != NULL, "/bin as the host has it");
 	want[0] = '\0';
 	for (i = 0; sb_etc_names[i]; i++) {
 		xsnprintf(want + strlen(want), sizeof(want) - strlen(want),
-			"--ro-bind-try|/etc/%s|/etc/%s|", sb_etc_names[i], sb_etc_names[i]);
+		    "--ro-bind-try|/etc/%s|/etc/%s|", sb_etc_names[i], sb_etc_names[i]);
 	}
 	strcat(want, "--proc|/proc|--dev|/dev|--perms|1777|--tmpfs|/tmp|");
 	ok(strstr(got, want) != NULL, "without the prepared /etc: one bind per entry, "
-		"then a /tmp without a size");
+				      "then a /tmp without a size");
 	free(got);
 }
 
@@ -215,7 +218,7 @@ test_bwrap_prepared_etc(void)
 	sample_job(&job);
 	got = bwrap_of(&job);
 	ok(strstr(got, "|--ro-bind-fd|8|/etc|--proc|/proc|") != NULL,
-		"the prepared /etc: one bind from fd 8");
+	    "the prepared /etc: one bind from fd 8");
 	ok(!strstr(got, "--ro-bind-try"), "and no bind per entry");
 	free(got);
 	sb_etc_stop();
@@ -235,18 +238,19 @@ test_bwrap_inference_devices_net(void)
 	job.inference_dir = inf_dir;
 	got = bwrap_of(&job);
 	ok(!strncmp(got, "--unshare-all|--share-net|--unshare-user|", 41),
-		"host network: --share-net after --unshare-all");
-	is_str(from(got, "--proc"), "--proc|/proc|--dev|/dev|"
-		"--dev-bind|/dev/null|/dev/null|--dev-bind|/dev/zero|/dev/zero|"
-		"--size|16777216|--perms|1777|--tmpfs|/tmp|"
-		"--bind-fd|4|/workspace|--bind-fd|5|/job|"
-		"--dir|/run|--bind-fd|9|/run/cynode|"
-		"--size|16777216|--perms|1777|--tmpfs|/dev/shm|"
-		"--remount-ro|/dev|--remount-ro|/|--chdir|/workspace|" ENV_BWRAP
-		"--setenv|INFERENCE_PROXY_URL|http+unix://%2Frun%2Fcynode%2Finference.sock|"
-		"--cap-drop|ALL|--seccomp|6|--json-status-fd|3",
-		"devices, then the inference socket directory from fd 9 under an empty /run "
-		"and its URL");
+	    "host network: --share-net after --unshare-all");
+	is_str(from(got, "--proc"),
+	    "--proc|/proc|--dev|/dev|"
+	    "--dev-bind|/dev/null|/dev/null|--dev-bind|/dev/zero|/dev/zero|"
+	    "--size|16777216|--perms|1777|--tmpfs|/tmp|"
+	    "--bind-fd|4|/workspace|--bind-fd|5|/job|"
+	    "--dir|/run|--bind-fd|9|/run/cynode|"
+	    "--size|16777216|--perms|1777|--tmpfs|/dev/shm|"
+	    "--remount-ro|/dev|--remount-ro|/|--chdir|/workspace|" ENV_BWRAP
+	    "--setenv|INFERENCE_PROXY_URL|http+unix://%2Frun%2Fcynode%2Finference.sock|"
+	    "--cap-drop|ALL|--seccomp|6|--json-status-fd|3",
+	    "devices, then the inference socket directory from fd 9 under an empty /run "
+	    "and its URL");
 	free(got);
 }
 
@@ -286,20 +290,20 @@ test_podman(void)
 	job.image = "docker.io/library/busybox:latest";
 	got = oci_of("podman", &job, 4096);
 	xsnprintf(want, sizeof(want),
-		"/usr/bin/podman|run|--rm|--name=cynode-j1|--network=none|--ipc=private|"
-		"--user=65534:65534|--hostname=sandbox|"
-		"--tmpfs=/tmp:rw,nosuid,nodev,size=16m,mode=1777|"
-		"--volume=%s/workspace:/workspace:rw|--volume=%s/job:/job:rw|"
-		"--read-only|--workdir=/workspace|--env=HOME|--env=FOO|--env=EMPTY|"
-		"--env=CYNODE_TASK_ID|--env=CYNODE_JOB_ID|--env=CYNODE_WORKSPACE_DIR|"
-		"--cap-drop=ALL|--security-opt=no-new-privileges|"
-		"--ulimit=core=0|--ulimit=nofile=1024|--memory=128m|--memory-swap=128m|"
-		"--pids-limit=32|--cpus=1.500|--ulimit=nproc=4096|"
-		"--label=cynodeai.task_id=t1|--label=cynodeai.job_id=j1|"
-		"--|docker.io/library/busybox:latest|/bin/sh|-c|echo hi || "
-		"PATH=/usr/local/bin:/usr/bin:/bin|HOME=/workspace|FOO=bar baz|EMPTY=|"
-		"CYNODE_TASK_ID=t1|CYNODE_JOB_ID=j1|CYNODE_WORKSPACE_DIR=/workspace",
-		job_dir, job_dir);
+	    "/usr/bin/podman|run|--rm|--name=cynode-j1|--network=none|--ipc=private|"
+	    "--user=65534:65534|--hostname=sandbox|"
+	    "--tmpfs=/tmp:rw,nosuid,nodev,size=16m,mode=1777|"
+	    "--volume=%s/workspace:/workspace:rw|--volume=%s/job:/job:rw|"
+	    "--read-only|--workdir=/workspace|--env=HOME|--env=FOO|--env=EMPTY|"
+	    "--env=CYNODE_TASK_ID|--env=CYNODE_JOB_ID|--env=CYNODE_WORKSPACE_DIR|"
+	    "--cap-drop=ALL|--security-opt=no-new-privileges|"
+	    "--ulimit=core=0|--ulimit=nofile=1024|--memory=128m|--memory-swap=128m|"
+	    "--pids-limit=32|--cpus=1.500|--ulimit=nproc=4096|"
+	    "--label=cynodeai.task_id=t1|--label=cynodeai.job_id=j1|"
+	    "--|docker.io/library/busybox:latest|/bin/sh|-c|echo hi || "
+	    "PATH=/usr/local/bin:/usr/bin:/bin|HOME=/workspace|FOO=bar baz|EMPTY=|"
+	    "CYNODE_TASK_ID=t1|CYNODE_JOB_ID=j1|CYNODE_WORKSPACE_DIR=/workspace",
+	    job_dir, job_dir);
 	is_str(got, want, "podman: flags in plan order, values only in the environment");
 	free(got);
 }
@@ -321,23 +325,24 @@ test_docker(void)
 	job.job_dir = "/nonexistent/j1";
 	memset(&job.limits, 0, sizeof(job.limits));
 	got = oci_of("docker", &job, 0);
-	is_str(got, "/usr/bin/docker|run|--rm|--name=cynode-j1|--network=host|--ipc=private|"
-		"--user=65534:65534|--hostname=sandbox|--device=/dev/null|"
-		"--tmpfs=/tmp:rw,nosuid,nodev,size=256m,mode=1777|"
-		"--volume=/nonexistent/j1/workspace:/workspace:rw|"
-		"--volume=/nonexistent/j1/job:/job:rw|"
-		"--volume=/var/lib/cynode/mounts/j1/run:/run/cynode:rw|"
-		"--read-only|--workdir=/workspace|--env=HOME|--env=HOME|--env=CYNODE_TASK_ID|"
-		"--env=CYNODE_JOB_ID|--env=CYNODE_WORKSPACE_DIR|--env=INFERENCE_PROXY_URL|"
-		"--cap-drop=ALL|--security-opt=no-new-privileges|--ulimit=core=0|"
-		"--label=cynodeai.task_id=t1|--label=cynodeai.job_id=j1|"
-		"--|alpine:3|/bin/sh|-c|echo hi || "
-		"PATH=/usr/local/bin:/usr/bin:/bin|HOME=/workspace|HOME=/x|CYNODE_TASK_ID=t1|"
-		"CYNODE_JOB_ID=j1|CYNODE_WORKSPACE_DIR=/workspace|"
-		"INFERENCE_PROXY_URL=http+unix://%2Frun%2Fcynode%2Finference.sock",
-		"docker: host network, a device, the inference socket, /tmp of 256 MB, "
-		"the job's PATH left to the image, its HOME after the node's; sources by "
-		"path, not opened");
+	is_str(got,
+	    "/usr/bin/docker|run|--rm|--name=cynode-j1|--network=host|--ipc=private|"
+	    "--user=65534:65534|--hostname=sandbox|--device=/dev/null|"
+	    "--tmpfs=/tmp:rw,nosuid,nodev,size=256m,mode=1777|"
+	    "--volume=/nonexistent/j1/workspace:/workspace:rw|"
+	    "--volume=/nonexistent/j1/job:/job:rw|"
+	    "--volume=/var/lib/cynode/mounts/j1/run:/run/cynode:rw|"
+	    "--read-only|--workdir=/workspace|--env=HOME|--env=HOME|--env=CYNODE_TASK_ID|"
+	    "--env=CYNODE_JOB_ID|--env=CYNODE_WORKSPACE_DIR|--env=INFERENCE_PROXY_URL|"
+	    "--cap-drop=ALL|--security-opt=no-new-privileges|--ulimit=core=0|"
+	    "--label=cynodeai.task_id=t1|--label=cynodeai.job_id=j1|"
+	    "--|alpine:3|/bin/sh|-c|echo hi || "
+	    "PATH=/usr/local/bin:/usr/bin:/bin|HOME=/workspace|HOME=/x|CYNODE_TASK_ID=t1|"
+	    "CYNODE_JOB_ID=j1|CYNODE_WORKSPACE_DIR=/workspace|"
+	    "INFERENCE_PROXY_URL=http+unix://%2Frun%2Fcynode%2Finference.sock",
+	    "docker: host network, a device, the inference socket, /tmp of 256 MB, "
+	    "the job's PATH left to the image, its HOME after the node's; sources by "
+	    "path, not opened");
 	free(got);
 	job.image = NULL;
 	got = oci_of("docker", &job, 0);
@@ -404,9 +409,9 @@ test_build_faults(void)
 
 	xsnprintf(missing, sizeof(missing), "%s/nonexistent", base);
 	xsnprintf(gone, sizeof(gone), "ERROR: opening the job directory '%s': %s", missing,
-		strerror(ENOENT));
+	    strerror(ENOENT));
 	xsnprintf(gone_image, sizeof(gone_image), "ERROR: image directory '%s': %s", missing,
-		strerror(ENOENT));
+	    strerror(ENOENT));
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		sample_job(&job);
@@ -425,7 +430,7 @@ test_build_faults(void)
 /* A valid plan by hand, with one more operation of type t at position at (or at the end). */
 static const char *
 hand_fault(enum sb_op_type t, const char *source, const char *dest, int fd, size_t at,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	static const struct sb_plan_opts opts = { .runtime = "bwrap" };
 	static const enum sb_op_type ops[] = { SB_OP_NAMESPACES, SB_OP_USER, SB_OP_HOSTNAME,
@@ -522,9 +527,10 @@ test_validate_by_hand(void)
 
 	for (i = 0; i < sizeof(hand_cases) / sizeof(hand_cases[0]); i++) {
 		xsnprintf(want, sizeof(want), "%s%s", hand_cases[i].want[0] ? "sandbox plan: " : "",
-			hand_cases[i].want);
+		    hand_cases[i].want);
 		is_str(hand_fault(hand_cases[i].type, hand_cases[i].source, hand_cases[i].dest,
-			hand_cases[i].fd, hand_cases[i].at, &err), want, hand_cases[i].name);
+			   hand_cases[i].fd, hand_cases[i].at, &err),
+		    want, hand_cases[i].name);
 	}
 }
 

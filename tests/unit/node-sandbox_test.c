@@ -84,7 +84,7 @@ test_finish(void)
 		xsnprintf(name, sizeof(name), "%s: stderr", cases[i].name);
 		is_str(res.err.buf, cases[i].err, name);
 		ok(res.oom == cases[i].o.oom && res.pids_hit == cases[i].o.pids_hit,
-			"%s: the flags", cases[i].name);
+		    "%s: the flags", cases[i].name);
 		sandbox_result_release(&res);
 	}
 }
@@ -110,7 +110,7 @@ test_running(void)
 	is_int(sb_running_stop("bwrap", "j1", SB_KILLED_CANCEL, count_stop), 0, "cancel j1");
 	is_int(stopped, 1, "only the runtime's own run");
 	ok(sb_running_killed(&a) && !sb_running_killed(&b) && !sb_running_killed(&c),
-		"and it is marked");
+	    "and it is marked");
 	is_int(sb_running_stop("bwrap", "j9", SB_KILLED_CANCEL, count_stop), -1, "no such job");
 	is_int(sb_running_stop("bwrap", NULL, SB_KILLED_SHUTDOWN, count_stop), 0, "shutdown");
 	is_int(stopped, 3, "stops every run of the runtime, again too");
@@ -118,7 +118,7 @@ test_running(void)
 	is_int(c.killed, SB_KILLED_SHUTDOWN, "the others stop for the shutdown");
 	sb_running_del(&b);
 	is_int(sb_running_stop("podman", NULL, SB_KILLED_SHUTDOWN, count_stop), -1,
-		"a run taken off the list is not stopped");
+	    "a run taken off the list is not stopped");
 	sb_running_del(&a);
 	sb_running_del(&c);
 }

@@ -22,8 +22,7 @@ struct server srv;
 
 /* node SLUG VRAM_MB HOST RUNNING MODEL... NULL */
 static void
-add_node(struct inf_fleet *f, const char *slug, long long vram, bool host, long long running,
-	...)
+add_node(struct inf_fleet *f, const char *slug, long long vram, bool host, long long running, ...)
 {
 	struct inf_node *nd;
 	const char *m;
@@ -59,12 +58,12 @@ test_default_model(void)
 	is_str(inference_default_model(&f), "qwen3.5:0.8b", "small tier: qwen3.5:0.8b");
 	add_node(&f, "big", 24576, false, 0, "qwen2.5:14b", "qwen3.5:9b", NULL);
 	is_str(inference_default_model(&f), "qwen2.5:14b",
-		"the node with the most VRAM; first of its 24 GB tier that it has");
+	    "the node with the most VRAM; first of its 24 GB tier that it has");
 	add_node(&f, "mid", 16384, false, 0, "qwen2.5:14b", "qwen3.5:9b", NULL);
 	is_str(inference_default_model(&f), "qwen2.5:14b", "still the biggest node");
 	add_node(&f, "zz-host", 0, true, 0, "mistral:7b", NULL);
 	is_str(inference_default_model(&f), "mistral:7b",
-		"orchestrator_host wins; no tier model there: its first model");
+	    "orchestrator_host wins; no tier model there: its first model");
 	srv.cfg.inference_model = "llama3.2:1b";
 	is_str(inference_default_model(&f), "llama3.2:1b", "inference.default_model pins");
 	srv.cfg.inference_model = NULL;
@@ -73,7 +72,7 @@ test_default_model(void)
 	add_node(&f, "b-node", 8192, false, 0, "qwen3.5:0.8b", "qwen3.5:9b", NULL);
 	add_node(&f, "a-node", 8192, false, 0, "qwen3.5:0.8b", NULL);
 	is_str(inference_default_model(&f), "qwen3.5:0.8b",
-		"equal VRAM: the lowest slug (a-node), first of the 8 GB tier it has");
+	    "equal VRAM: the lowest slug (a-node), first of the 8 GB tier it has");
 	inference_fleet_release(&f);
 
 	add_node(&f, "pulling", 99999, false, 0, NULL);
@@ -92,9 +91,9 @@ test_resolve_and_pick(void)
 	add_node(&f, "n1", 0, false, 3, "llama3.2:latest", "qwen3.5:0.8b", NULL);
 	add_node(&f, "n2", 0, false, 1, "qwen3.5:0.8b", NULL);
 	is_str(inference_fleet_resolve(&f, "llama3.2"), "llama3.2:latest",
-		"a name without a tag is :latest");
+	    "a name without a tag is :latest");
 	is_str(inference_fleet_resolve(&f, "library/llama3.2:latest"), "llama3.2:latest",
-		"library/ is dropped");
+	    "library/ is dropped");
 	is_str(inference_fleet_resolve(&f, "qwen3.5:0.8b"), "qwen3.5:0.8b", "exact name");
 	is_str(inference_fleet_resolve(&f, "qwen3.5"), NULL, "another tag is another model");
 	ok(inference_fleet_has(&f, "qwen3.5:0.8b"), "fleet has qwen3.5:0.8b");
@@ -113,9 +112,10 @@ test_resolve_and_pick(void)
 	is_str(json_string_value(json_object_get(list, "object")), "list", "object list");
 	is_int(json_array_size(json_object_get(list, "data")), 2, "two models");
 	is_str(cy_json_str(json_array_get(json_object_get(list, "data"), 0), "id"),
-		"llama3.2:latest", "sorted by id");
-	is_int(json_integer_value(json_object_get(json_array_get(json_object_get(list, "data"),
-		1), "nodes")), 2, "qwen3.5:0.8b is on two nodes");
+	    "llama3.2:latest", "sorted by id");
+	is_int(json_integer_value(
+		   json_object_get(json_array_get(json_object_get(list, "data"), 1), "nodes")),
+	    2, "qwen3.5:0.8b is on two nodes");
 	json_decref(list);
 	inference_fleet_release(&f);
 }

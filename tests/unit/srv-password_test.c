@@ -39,9 +39,9 @@ test_format(void)
 	is_int(b64_field(hash + 1), 43, "hash is 32 bytes (43 unpadded base64 characters)");
 	is_int(strlen(hash + 1), 43, "nothing after the hash (no padding)");
 	is_int(argon2id_verify(h, "correct horse battery staple", 28), ARGON2_OK,
-		"libargon2 itself verifies it as argon2id");
+	    "libargon2 itself verifies it as argon2id");
 	is_int(argon2i_verify(h, "correct horse battery staple", 28), ARGON2_DECODING_FAIL,
-		"it is not argon2i");
+	    "it is not argon2i");
 	free(h);
 }
 
@@ -60,16 +60,17 @@ test_verify(void)
 	is_int(password_verify(a, "s3cret-pasS", &err), 0, "wrong password does not");
 	is_int(password_verify(a, "", &err), 0, "empty password does not");
 	is_int(password_verify("$argon2i$v=19$m=65536,t=3,p=2$AAAA$AAAA", "x", &err), -1,
-		"a non-argon2id hash is an error");
+	    "a non-argon2id hash is an error");
 	is_int(password_verify("$argon2id$v=19$m=65536,t=3,p=2$!!$!!", "x", &err), -1,
-		"a malformed hash is an error");
+	    "a malformed hash is an error");
 	{
 		/* Parameters come from the stored string: a weaker stored hash still verifies. */
 		char enc[256];
 		const unsigned char salt[16] = "0123456789abcdef";
 
 		ok(argon2id_hash_encoded(1, 1024, 1, "pw", 2, salt, sizeof(salt), 32, enc,
-			sizeof(enc)) == ARGON2_OK, "reference hash with other parameters");
+		       sizeof(enc)) == ARGON2_OK,
+		    "reference hash with other parameters");
 		is_int(password_verify(enc, "pw", &err), 1, "verified with its own parameters");
 		is_int(password_verify(enc, "pW", &err), 0, "and rejects a wrong password");
 	}

@@ -12,9 +12,9 @@
 #include "banned.h"
 
 struct got {
-	struct cy_buf all;	/* "[line]" or "<event|data>" per item */
+	struct cy_buf all; /* "[line]" or "<event|data>" per item */
 	int n;
-	int stop_at;		/* > 0: the callback returns 7 at this item */
+	int stop_at; /* > 0: the callback returns 7 at this item */
 };
 
 static int
@@ -98,17 +98,16 @@ test_lines(void)
 static void
 test_sse(void)
 {
-	static const char *const input =
-		": comment\n"
-		"data: {\"a\":1}\n\n"
-		"event: ping\ndata:x\ndata:  y\n\n"
-		"id: 4\nretry: 10\n\n"
-		"data\n\n"
-		"unknown: 1\ndata: last\r\n\r\n"
-		"data: [DONE]\n\n"
-		"data: never dispatched";
+	static const char *const input = ": comment\n"
+					 "data: {\"a\":1}\n\n"
+					 "event: ping\ndata:x\ndata:  y\n\n"
+					 "id: 4\nretry: 10\n\n"
+					 "data\n\n"
+					 "unknown: 1\ndata: last\r\n\r\n"
+					 "data: [DONE]\n\n"
+					 "data: never dispatched";
 	static const char *const want =
-		"<message|{\"a\":1}><ping|x\n y><message|><message|last><message|[DONE]>";
+	    "<message|{\"a\":1}><ping|x\n y><message|><message|last><message|[DONE]>";
 	size_t step;
 
 	for (step = 1; step <= 9; step++) {

@@ -13,7 +13,7 @@ test_states(void)
 	is_int(cy_task_state_parse("pending"), CY_TASK_PENDING, "database spelling parses");
 	is_int(cy_task_state_parse("bogus"), -1, "unknown state");
 	ok(cy_task_state_terminal(CY_TASK_COMPLETED) && cy_task_state_terminal(CY_TASK_CANCELED),
-		"completed and canceled are terminal");
+	    "completed and canceled are terminal");
 	ok(!cy_task_state_terminal(CY_TASK_RUNNING), "running is not terminal");
 	is_int(cy_job_state_parse("lease_expired"), CY_JOB_LEASE_EXPIRED, "job state parses");
 	is_int(cy_job_state_parse(""), -1, "empty job state");
@@ -25,7 +25,7 @@ test_problems(void)
 {
 	is_int(cy_problem_status(CY_PROBLEM_NOT_FOUND), 404, "not found status");
 	is_str(cy_problem_type(CY_PROBLEM_UNSUPPORTED_PAYLOAD_VERSION),
-		"https://cynode.ai/problems/unsupported-payload-version", "payload version type");
+	    "https://cynode.ai/problems/unsupported-payload-version", "payload version type");
 	is_int(cy_problem_exit_code(CY_PROBLEM_AUTHENTICATION), 3, "auth exit code");
 	is_int(cy_problem_for_status(413), CY_PROBLEM_TOO_LARGE, "413 maps to too large");
 	is_int(cy_problem_for_status(401), CY_PROBLEM_AUTHENTICATION, "401 maps to authentication");

@@ -15,20 +15,27 @@
 static int tap_count, tap_failed;
 
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define is_str(got, want, name) do { \
+#define is_str(got, want, name) \
+	do { \
 		const char *g_ = (got), *w_ = (want); \
 		int eq_ = (g_ && w_) ? strcmp(g_, w_) == 0 : g_ == w_; \
 		ok(eq_, "%s", name); \
 		if (!eq_) \
-			printf("#   got: '%s'\n#  want: '%s'\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
+			printf("#   got: '%s'\n#  want: '%s'\n", g_ ? g_ : "(null)", \
+			    w_ ? w_ : "(null)"); \
 	} while (0)
-#define is_int(got, want, name) do { \
+#define is_int(got, want, name) \
+	do { \
 		long long g_ = (long long)(got), w_ = (long long)(want); \
 		ok(g_ == w_, "%s", name); \
 		if (g_ != w_) \
 			printf("#   got: %lld\n#  want: %lld\n", g_, w_); \
 	} while (0)
-#define RUN_TEST(fn) do { printf("# %s\n", #fn); fn(); } while (0)
+#define RUN_TEST(fn) \
+	do { \
+		printf("# %s\n", #fn); \
+		fn(); \
+	} while (0)
 
 __attribute__((format(printf, 4, 5))) static inline void
 tap_ok(int cond, const char *file, int line, const char *fmt, ...)
@@ -55,6 +62,10 @@ tap_done(void)
 }
 
 /* Skips the whole file (prove counts it as skipped). */
-#define tap_skip_all(reason) do { printf("1..0 # SKIP %s\n", reason); exit(0); } while (0)
+#define tap_skip_all(reason) \
+	do { \
+		printf("1..0 # SKIP %s\n", reason); \
+		exit(0); \
+	} while (0)
 
 #endif
