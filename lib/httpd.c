@@ -27,6 +27,7 @@
 
 #include "alloc.h"
 #include "httpd.h"
+#include "jcheck.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -690,6 +691,7 @@ req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 	req.app = d->cfg.app;
 	req.conn = conn;
 	req.susp = &ctx->susp;
+	req.body_tables = d->cfg.body_tables;
 	client_ip(conn, req.client_ip, sizeof(req.client_ip));
 
 	if (ctx->route->auth != 0 && !ctx->authed) {
@@ -1041,27 +1043,9 @@ cy_req_bearer(struct cy_http_req *req)
 	return *h ? h : NULL;
 }
 
-int
-cy_req_no_params(struct cy_http_req *req, struct cy_http_resp *resp)
-{
-	json_t *v;
-	size_t n;
-
-	if (req->body_len == 0)
-		return 0;
-	if (!(v = cy_req_json(req, resp)))
-		return -1;
-	n = json_object_size(v);
-	json_decref(v);
-	if (n == 0)
-		return 0;
-	cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-		"%s takes no parameters: send an empty body or {}", req->route->pattern);
-	return -1;
-}
-
-json_t *
-cy_req_json(struct cy_http_req *req, struct cy_http_resp *resp)
+/* Parses the body as one JSON object; NULL with resp filled (400) when it is not. */
+static json_t *
+req_parse(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	json_error_t jerr;
 	json_t *v;
@@ -1087,6 +1071,59 @@ cy_req_json(struct cy_http_req *req, struct cy_http_resp *resp)
 	return v;
 }
 
+int
+cy_req_no_params(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	json_t *v;
+	size_t n;
+
+	if (req->body_len == 0)
+		return 0;
+	if (!(v = req_parse(req, resp)))
+		return -1;
+	n = json_object_size(v);
+	json_decref(v);
+	if (n == 0)
+		return 0;
+	cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		"%s takes no parameters: send an empty body or {}", req->route->pattern);
+	return -1;
+}
+
+int
+cy_resp_jcheck(struct cy_http_resp *resp, const json_t *v, const struct cy_jcheck *spec)
+{
+	struct cy_buf why = CY_BUF_INIT;
+	int rc = cy_jcheck(v, spec, &why);
+
+	if (rc != CY_JCHECK_OK)
+		cy_resp_problem(resp, rc == CY_JCHECK_VERSION ?
+			CY_PROBLEM_UNSUPPORTED_PAYLOAD_VERSION : CY_PROBLEM_VALIDATION, "%s", why.buf);
+	cy_buf_release(&why);
+	return rc == CY_JCHECK_OK ? 0 : -1;
+}
+
+json_t *
+cy_req_json(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct cy_jcheck *spec = req->route ? req->route->body : NULL;
+	json_t *v;
+
+	if (!(v = req_parse(req, resp)))
+		return NULL;
+	if (!spec && req->body_tables) {
+		cy_log_error("httpd_body_undescribed", "route", req->route->pattern, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "%s has no body table",
+			req->route->pattern);
+		json_decref(v);
+		return NULL;
+	}
+	if (spec && cy_resp_jcheck(resp, v, spec) < 0) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
 void
 cy_resp_json(struct cy_http_resp *resp, int status, json_t *v)
 {

@@ -24,6 +24,7 @@
 #define CY_HTTP_MAX_PARAMS 4
 
 struct MHD_Connection;
+struct cy_jcheck;
 struct cy_route;
 
 struct cy_http_req {
@@ -42,6 +43,7 @@ struct cy_http_req {
 	void *state;			/* the handler's own, kept across suspensions */
 	void (*state_free)(void *state);	/* called when the request ends */
 	struct cy_http_suspension *susp;	/* internal */
+	bool body_tables;		/* internal: cy_httpd_config.body_tables */
 };
 
 #define CY_HTTP_MAX_HEADERS 4
@@ -77,6 +79,16 @@ struct cy_route {
 	 * the handler's own) is rendered by error_fn instead.
 	 */
 	cy_http_error_fn error_fn;
+	/*
+	 * The JSON object the route takes as its body (lib/jcheck.h).
+	 * cy_req_json() checks the body against it when the handler asks
+	 * for the body, so a handler sees only bodies that fit it, and a
+	 * body that does not is a 400 naming the field (or, for a versioned
+	 * payload of another version, unsupported-payload-version) in the
+	 * route's error shape.  NULL: cy_req_json() parses without checking
+	 * (but see cy_httpd_config.body_tables).
+	 */
+	const struct cy_jcheck *body;
 };
 
 struct cy_httpd_config {
@@ -105,6 +117,12 @@ struct cy_httpd_config {
 	bool has_listen_fd;
 	int listen_fd;
 	unsigned max_conns;		/* connections at once; 0 = library default */
+	/*
+	 * Every body a handler reads with cy_req_json() must be described by
+	 * its route's body table: reading one without is a server bug,
+	 * answered 500 and logged (httpd_body_undescribed).
+	 */
+	bool body_tables;
 };
 
 struct cy_httpd;
@@ -122,10 +140,17 @@ int cy_req_socket(struct cy_http_req *req);
 /* The token of "Authorization: Bearer <token>" (scheme case-insensitive), or NULL. */
 const char *cy_req_bearer(struct cy_http_req *req);
 /*
- * Parses the body as one JSON object.  On failure fills resp with a 400
- * validation problem naming the parse error and returns NULL.
+ * Parses the body as one JSON object and checks it against the route's
+ * body table (cy_route.body), if any.  On failure fills resp with a 400
+ * problem naming the parse error or the field, and returns NULL.
  */
 json_t *cy_req_json(struct cy_http_req *req, struct cy_http_resp *resp);
+/*
+ * Checks v (a document inside a body, say) against spec: 0, or -1 with
+ * resp filled: a 400 validation problem naming the field, or
+ * unsupported-payload-version for a versioned payload of another version.
+ */
+int cy_resp_jcheck(struct cy_http_resp *resp, const json_t *v, const struct cy_jcheck *spec);
 /*
  * For actions that take no parameters: 0 when the body is empty or "{}";
  * else fills resp with a 400 and returns -1 (a body the caller believes
