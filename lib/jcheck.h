@@ -45,8 +45,9 @@ struct cy_jcheck_field {
 	long long min, max;		/* see the types */
 	bool printable;			/* STRING: no control characters */
 	const char *const *choices;	/* STRING: one of these (NULL-terminated) */
-	bool (*valid)(const char *s);	/* STRING: its shape, and the words for it */
-	const char *shape;		/* in messages ("a UUID"), required with valid */
+	bool (*valid)(const char *s);	/* STRING: its shape ... */
+	const char *shape;		/* ... in words for messages ("a UUID"); with or
+					 * without valid, it replaces the bounds there */
 	const struct cy_jcheck_field *item;	/* ARRAY: each item; NULL: anything */
 	const struct cy_jcheck *sub;	/* OBJECT: its members */
 };

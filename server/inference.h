@@ -16,6 +16,12 @@
 #include "buf.h"
 #include "error.h"
 #include "httpd.h"
+#include "id.h"
+
+/* cy_model_name_valid in words, for messages. */
+#define INFERENCE_MODEL_SHAPE \
+	"a model name (1 to 200 of A-Z a-z 0-9 . _ : / -, like qwen3.5:0.8b)"
+_Static_assert(CY_MODEL_NAME_MAX == 200, "INFERENCE_MODEL_SHAPE says 200");
 
 /* A dispatchable node whose inference backend runs. */
 struct inf_node {
