@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "identity.h"
 #include "inference.h"
+#include "node-payload.h"
 #include "nodes.h"
 #include "openai.h"
 #include "server.h"
@@ -27,16 +28,22 @@
 #define BODY_RESULT (16 * 1024 * 1024)
 
 #define NODE_ROUTES \
-	{ "POST", "/v1/nodes/register", AUTH_NONE, BODY_NODE, h_nodes_register }, \
+	{ "POST", "/v1/nodes/register", AUTH_NONE, BODY_NODE, h_nodes_register, \
+	  .body = &nodes_register_body }, \
 	{ "GET", "/v1/nodes/config", AUTH_NODE, 0, h_nodes_config_get }, \
-	{ "POST", "/v1/nodes/config", AUTH_NODE, BODY_NODE, h_nodes_config_ack }, \
-	{ "POST", "/v1/nodes/capability", AUTH_NODE, BODY_NODE, h_nodes_capability }, \
-	{ "POST", "/v1/nodes/heartbeat", AUTH_NODE, BODY_SMALL, h_nodes_heartbeat }
+	{ "POST", "/v1/nodes/config", AUTH_NODE, BODY_NODE, h_nodes_config_ack, \
+	  .body = &nodes_config_ack_body }, \
+	{ "POST", "/v1/nodes/capability", AUTH_NODE, BODY_NODE, h_nodes_capability, \
+	  .body = &node_capability_report }, \
+	{ "POST", "/v1/nodes/heartbeat", AUTH_NODE, BODY_SMALL, h_nodes_heartbeat, \
+	  .body = &nodes_heartbeat_body }
 
-/* issue 7: the node's job sync and result redelivery (both listeners) */
+/* The node's job sync and result redelivery (both listeners). */
 #define NODE_JOB_ROUTES \
-	{ "POST", "/v1/nodes/jobs/sync", AUTH_NODE, BODY_SYNC, h_nodes_jobs_sync }, \
-	{ "POST", "/v1/nodes/jobs/{id}/result", AUTH_NODE, BODY_RESULT, h_nodes_job_result }
+	{ "POST", "/v1/nodes/jobs/sync", AUTH_NODE, BODY_SYNC, h_nodes_jobs_sync, \
+	  .body = &nodes_jobs_sync_body }, \
+	{ "POST", "/v1/nodes/jobs/{id}/result", AUTH_NODE, BODY_RESULT, h_nodes_job_result, \
+	  .body = &nodes_job_result_body }
 
 static struct cy_route gateway[] = {
 	{ "POST", "/v1/auth/login", AUTH_NONE, BODY_SMALL, h_auth_login, .body = &auth_login_body },
