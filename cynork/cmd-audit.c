@@ -119,20 +119,31 @@ audit_list(struct ctx *c, const struct parsed *p)
 }
 
 static const struct opt list_opts[] = {
-	{ "source", 0, OPT_ENUM, "SOURCE", "admin actions, auth events or all (default all)",
-	  source_choices },
-	{ "actor", 0, OPT_STR, "HANDLE", "only events of this user handle" },
-	{ "action", 0, OPT_STR, "ACTION",
-	  "only this action or event (user.disable, login_failure); a trailing * matches a prefix" },
-	{ "since", 0, OPT_STR, "TIME", "from this time on (RFC 3339, or a duration ago: 1h)" },
-	{ "until", 0, OPT_STR, "TIME", "before this time (RFC 3339, or a duration ago)" },
-	{ "limit", 'l', OPT_INT, "N", "at most N events (1-500, default 100)", NULL, 1, 500 },
-	{ "cursor", 0, OPT_STR, "C", "continue after the last page (its next_cursor)" },
-	{ "no-headers", 0, OPT_BOOL, NULL, "omit the header line" },
+	{ .name = "source", .kind = OPT_ENUM, .arg = "SOURCE",
+	  .help = "admin actions, auth events or all (default all)", .choices = source_choices },
+	{ .name = "actor", .kind = OPT_STR, .arg = "HANDLE",
+	  .help = "only events of this user handle" },
+	{ .name = "action", .kind = OPT_STR, .arg = "ACTION",
+	  .help = "only this action or event (user.disable, login_failure); a trailing * matches a prefix" },
+	{ .name = "since", .kind = OPT_STR, .arg = "TIME",
+	  .help = "from this time on (RFC 3339, or a duration ago: 1h)" },
+	{ .name = "until", .kind = OPT_STR, .arg = "TIME",
+	  .help = "before this time (RFC 3339, or a duration ago)" },
+	{ .name = "limit", .shrt = 'l', .kind = OPT_INT, .arg = "N",
+	  .help = "at most N events (1-500, default 100)", .min = 1, .max = 500 },
+	{ .name = "cursor", .kind = OPT_STR, .arg = "C",
+	  .help = "continue after the last page (its next_cursor)" },
+	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };
 
-const struct cmd cmd_audit_list = { "audit list", "ls",
-	"list admin actions and auth events, newest first (admin)", NULL, list_opts, 0, 0,
-	CMD_NEEDS_AUTH, audit_list_check, audit_list,
-	"Admin actions (source admin: user.create, user.disable, token.create, token.revoke, node and config actions, ...) and auth events (source auth: login_success, login_failure with its reason, refresh_success, refresh_failure, logout, session_revoked, user_created, user_disabled, user_reenabled, password_changed, password_reset) as a TAB-separated table: EVENT_ID, TS, SOURCE, ACTOR, ACTION, TARGET, RESULT. -o json prints events (with ip_address and details) and next_cursor; in table mode the next cursor is printed to standard error." };
+const struct cmd cmd_audit_list = {
+	.path = "audit list",
+	.aliases = "ls",
+	.summary = "list admin actions and auth events, newest first (admin)",
+	.opts = list_opts,
+	.flags = CMD_NEEDS_AUTH,
+	.check = audit_list_check,
+	.exec = audit_list,
+	.doc = "Admin actions (source admin: user.create, user.disable, token.create, token.revoke, node and config actions, ...) and auth events (source auth: login_success, login_failure with its reason, refresh_success, refresh_failure, logout, session_revoked, user_created, user_disabled, user_reenabled, password_changed, password_reset) as a TAB-separated table: EVENT_ID, TS, SOURCE, ACTOR, ACTION, TARGET, RESULT. -o json prints events (with ip_address and details) and next_cursor; in table mode the next cursor is printed to standard error.",
+};

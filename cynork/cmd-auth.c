@@ -229,32 +229,60 @@ auth_refresh(struct ctx *c, const struct parsed *p)
 }
 
 static const struct opt login_opts[] = {
-	{ "user", 'u', OPT_STR, "USER", "user handle (prompted for when absent)", NULL, 0, 0,
-	  "handle" },
-	{ "password-stdin", 0, OPT_BOOL, NULL, "read the password from standard input (needs --user)" },
+	{ .name = "user", .shrt = 'u', .kind = OPT_STR, .arg = "USER",
+	  .help = "user handle (prompted for when absent)", .alias = "handle" },
+	{ .name = "password-stdin", .kind = OPT_BOOL,
+	  .help = "read the password from standard input (needs --user)" },
 	{ NULL }
 };
 
 #define LOGIN_SUMMARY "log in and store the session in the config file"
 
-const struct cmd cmd_auth_login = { "auth login", NULL, LOGIN_SUMMARY, NULL, login_opts, 0, 0, 0,
-	auth_login_check, auth_login,
-	"Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 3." };
-const struct cmd cmd_login = { "login", NULL, LOGIN_SUMMARY " (= auth login)", NULL, login_opts,
-	0, 0, 0, auth_login_check, auth_login,
-	"Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 3." };
-const struct cmd cmd_auth_logout = { "auth logout", NULL, "end the session and forget the stored tokens",
-	NULL, NULL, 0, 0, 0, NULL, auth_logout,
-	"Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true." };
-const struct cmd cmd_logout = { "logout", NULL, "end the session (= auth logout)", NULL, NULL, 0,
-	0, 0, NULL, auth_logout,
-	"Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true." };
-const struct cmd cmd_auth_whoami = { "auth whoami", NULL, "show the logged-in user", NULL, NULL,
-	0, 0, CMD_NEEDS_AUTH, NULL, auth_whoami,
-	"Shows the logged-in user: id=ID user=HANDLE (-o json: {\"id\", \"user\"}). Exits 3 when not logged in." };
-const struct cmd cmd_whoami = { "whoami", NULL, "show the logged-in user (= auth whoami)", NULL,
-	NULL, 0, 0, CMD_NEEDS_AUTH, NULL, auth_whoami,
-	"Shows the logged-in user: id=ID user=HANDLE (-o json: {\"id\", \"user\"}). Exits 3 when not logged in." };
-const struct cmd cmd_auth_refresh = { "auth refresh", NULL,
-	"renew the session with the stored refresh token", NULL, NULL, 0, 0, 0, NULL, auth_refresh,
-	"Renews the session with the stored refresh token and stores the new pair (the old refresh token stops working). Prints refreshed=true; exits 3 when no refresh token is stored. Commands also refresh by themselves once when the gateway answers 401 and a refresh token is held." };
+const struct cmd cmd_auth_login = {
+	.path = "auth login",
+	.summary = LOGIN_SUMMARY,
+	.opts = login_opts,
+	.check = auth_login_check,
+	.exec = auth_login,
+	.doc = "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 3.",
+};
+const struct cmd cmd_login = {
+	.path = "login",
+	.summary = LOGIN_SUMMARY " (= auth login)",
+	.opts = login_opts,
+	.check = auth_login_check,
+	.exec = auth_login,
+	.doc = "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 3.",
+};
+const struct cmd cmd_auth_logout = {
+	.path = "auth logout",
+	.summary = "end the session and forget the stored tokens",
+	.exec = auth_logout,
+	.doc = "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true.",
+};
+const struct cmd cmd_logout = {
+	.path = "logout",
+	.summary = "end the session (= auth logout)",
+	.exec = auth_logout,
+	.doc = "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true.",
+};
+const struct cmd cmd_auth_whoami = {
+	.path = "auth whoami",
+	.summary = "show the logged-in user",
+	.flags = CMD_NEEDS_AUTH,
+	.exec = auth_whoami,
+	.doc = "Shows the logged-in user: id=ID user=HANDLE (-o json: {\"id\", \"user\"}). Exits 3 when not logged in.",
+};
+const struct cmd cmd_whoami = {
+	.path = "whoami",
+	.summary = "show the logged-in user (= auth whoami)",
+	.flags = CMD_NEEDS_AUTH,
+	.exec = auth_whoami,
+	.doc = "Shows the logged-in user: id=ID user=HANDLE (-o json: {\"id\", \"user\"}). Exits 3 when not logged in.",
+};
+const struct cmd cmd_auth_refresh = {
+	.path = "auth refresh",
+	.summary = "renew the session with the stored refresh token",
+	.exec = auth_refresh,
+	.doc = "Renews the session with the stored refresh token and stores the new pair (the old refresh token stops working). Prints refreshed=true; exits 3 when no refresh token is stored. Commands also refresh by themselves once when the gateway answers 401 and a refresh token is held.",
+};

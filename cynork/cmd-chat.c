@@ -420,20 +420,31 @@ chat_exec(struct ctx *c, const struct parsed *p)
 }
 
 static const struct opt chat_opts[] = {
-	{ "model", 0, OPT_STR, "MODEL", "the model to ask (default: the gateway's default model)" },
-	{ "message", 'm', OPT_STR, "TEXT", "send this one message, print the reply and exit" },
-	{ "plain", 0, OPT_BOOL, NULL, "print replies as plain text, without Markdown rendering" },
-	{ "no-stream", 0, OPT_BOOL, NULL, "ask for the whole reply at once instead of streaming it" },
-	{ "project-id", 0, OPT_STR, "ID", "send the project (a UUID) as the OpenAI-Project header" },
+	{ .name = "model", .kind = OPT_STR, .arg = "MODEL",
+	  .help = "the model to ask (default: the gateway's default model)" },
+	{ .name = "message", .shrt = 'm', .kind = OPT_STR, .arg = "TEXT",
+	  .help = "send this one message, print the reply and exit" },
+	{ .name = "plain", .kind = OPT_BOOL,
+	  .help = "print replies as plain text, without Markdown rendering" },
+	{ .name = "no-stream", .kind = OPT_BOOL,
+	  .help = "ask for the whole reply at once instead of streaming it" },
+	{ .name = "project-id", .kind = OPT_STR, .arg = "ID",
+	  .help = "send the project (a UUID) as the OpenAI-Project header" },
 	{ NULL }
 };
 
-const struct cmd cmd_chat = { "chat", NULL, "chat with a model", NULL, chat_opts, 0, 0,
-	CMD_NEEDS_AUTH | CMD_OWN_PAGE, chat_check, chat_exec,
-	"Talks to a model through the gateway's OpenAI-compatible POST /v1/chat/completions. "
-	"With -m TEXT, or when standard input is not a terminal (its whole content, at most "
-	"1 MiB, is the message), chat sends one message, prints the reply on standard output "
-	"and exits; -o json prints the completion object instead. Otherwise it starts an "
-	"interactive session: the conversation is kept in memory and sent with every message, "
-	"so the model sees what was said before. See cynork-chat(1) for the slash commands, "
-	"Markdown rendering and exit status." };
+const struct cmd cmd_chat = {
+	.path = "chat",
+	.summary = "chat with a model",
+	.opts = chat_opts,
+	.flags = CMD_NEEDS_AUTH | CMD_OWN_PAGE,
+	.check = chat_check,
+	.exec = chat_exec,
+	.doc = "Talks to a model through the gateway's OpenAI-compatible POST /v1/chat/completions. "
+		"With -m TEXT, or when standard input is not a terminal (its whole content, at most "
+		"1 MiB, is the message), chat sends one message, prints the reply on standard output "
+		"and exits; -o json prints the completion object instead. Otherwise it starts an "
+		"interactive session: the conversation is kept in memory and sent with every message, "
+		"so the model sees what was said before. See cynork-chat(1) for the slash commands, "
+		"Markdown rendering and exit status.",
+};

@@ -262,35 +262,57 @@ config_status(struct ctx *c, const struct parsed *p)
 }
 
 static const struct opt push_opts[] = {
-	{ "file", 'f', OPT_STR, "FILE", "the document, YAML or JSON (- = stdin, max 60 KiB)" },
-	{ "node", 0, OPT_LIST, "SLUG", "push to this node (repeatable)" },
-	{ "all", 0, OPT_BOOL, NULL, "push to every node, and make it the default for new nodes" },
-	{ "dry-run", 0, OPT_BOOL, NULL, "validate and show the targets; store nothing" },
-	{ "wait", 0, OPT_BOOL, NULL, "wait until every targeted node has acknowledged it" },
-	{ "timeout", 0, OPT_DURATION, "DUR", "wait at most DUR (implies --wait; exit 124)" },
+	{ .name = "file", .shrt = 'f', .kind = OPT_STR, .arg = "FILE",
+	  .help = "the document, YAML or JSON (- = stdin, max 60 KiB)" },
+	{ .name = "node", .kind = OPT_LIST, .arg = "SLUG",
+	  .help = "push to this node (repeatable)" },
+	{ .name = "all", .kind = OPT_BOOL,
+	  .help = "push to every node, and make it the default for new nodes" },
+	{ .name = "dry-run", .kind = OPT_BOOL,
+	  .help = "validate and show the targets; store nothing" },
+	{ .name = "wait", .kind = OPT_BOOL,
+	  .help = "wait until every targeted node has acknowledged it" },
+	{ .name = "timeout", .kind = OPT_DURATION, .arg = "DUR",
+	  .help = "wait at most DUR (implies --wait; exit 124)" },
 	{ NULL }
 };
 
 static const struct opt get_opts[] = {
-	{ "node", 0, OPT_STR, "SLUG", "the document of this node (default: the fleet's)" },
+	{ .name = "node", .kind = OPT_STR, .arg = "SLUG",
+	  .help = "the document of this node (default: the fleet's)" },
 	{ NULL }
 };
 
 static const struct opt status_opts[] = {
-	{ "no-headers", 0, OPT_BOOL, NULL, "omit the header line" },
+	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };
 
-const struct cmd cmd_config_push = { "config push", NULL,
-	"push a configuration document to nodes", NULL, push_opts, 0, 0, CMD_NEEDS_AUTH,
-	config_push_check, config_push,
-	"Admin only. Reads a node configuration document from -f FILE (YAML or JSON; - reads standard input): a mapping of policy (sandbox: allowed_images, default_network_policy restricted|none|allowlist, allowed_egress_domains, allow_privileged, allow_host_network, allow_device_mounts; updates), constraints (max_request_bytes, max_job_timeout_seconds, max_concurrency) and inference_backend (enabled, image, images.cpu|cuda|rocm, port), plus notes. The server checks it (unknown keys and bad values exit 6 before any node sees it) and stores it under a new config_version (a ULID, greater than every earlier one) for each --node SLUG, or with --all for every node and as the default of nodes registered later. An unknown slug exits 4 and pushes nothing.\n\nThe nodes learn of the new version from their next heartbeat, fetch it, check it against their own node.yaml (which may be stricter, never looser) and acknowledge applied or failed with the reason; a node refuses a version older than the one it applied. Prints config_version=V all=BOOL nodes=a,b (-o name: the version). --dry-run checks the document and the targets and stores nothing.\n\nWith --wait (or --timeout DUR), waits until every targeted node has acknowledged the version: exit 0 when all applied it, 6 when a node refused it (its reason on stderr), 124 when the wait ran out." };
+const struct cmd cmd_config_push = {
+	.path = "config push",
+	.summary = "push a configuration document to nodes",
+	.opts = push_opts,
+	.flags = CMD_NEEDS_AUTH,
+	.check = config_push_check,
+	.exec = config_push,
+	.doc = "Admin only. Reads a node configuration document from -f FILE (YAML or JSON; - reads standard input): a mapping of policy (sandbox: allowed_images, default_network_policy restricted|none|allowlist, allowed_egress_domains, allow_privileged, allow_host_network, allow_device_mounts; updates), constraints (max_request_bytes, max_job_timeout_seconds, max_concurrency) and inference_backend (enabled, image, images.cpu|cuda|rocm, port), plus notes. The server checks it (unknown keys and bad values exit 6 before any node sees it) and stores it under a new config_version (a ULID, greater than every earlier one) for each --node SLUG, or with --all for every node and as the default of nodes registered later. An unknown slug exits 4 and pushes nothing.\n\nThe nodes learn of the new version from their next heartbeat, fetch it, check it against their own node.yaml (which may be stricter, never looser) and acknowledge applied or failed with the reason; a node refuses a version older than the one it applied. Prints config_version=V all=BOOL nodes=a,b (-o name: the version). --dry-run checks the document and the targets and stores nothing.\n\nWith --wait (or --timeout DUR), waits until every targeted node has acknowledged the version: exit 0 when all applied it, 6 when a node refused it (its reason on stderr), 124 when the wait ran out.",
+};
 
-const struct cmd cmd_config_get = { "config get", NULL, "show a pushed configuration document",
-	NULL, get_opts, 0, 0, CMD_NEEDS_AUTH, config_get_check, config_get,
-	"Shows the document node --node SLUG must apply (or that it runs on the built-in defaults), or without --node the latest document pushed with --all. Table output is a comment line with the version, time and author, then the document as indented JSON; -o json prints node_slug, desired_version, config_version, document, all, created_at and created_by." };
+const struct cmd cmd_config_get = {
+	.path = "config get",
+	.summary = "show a pushed configuration document",
+	.opts = get_opts,
+	.flags = CMD_NEEDS_AUTH,
+	.check = config_get_check,
+	.exec = config_get,
+	.doc = "Shows the document node --node SLUG must apply (or that it runs on the built-in defaults), or without --node the latest document pushed with --all. Table output is a comment line with the version, time and author, then the document as indented JSON; -o json prints node_slug, desired_version, config_version, document, all, created_at and created_by.",
+};
 
-const struct cmd cmd_config_status = { "config status", NULL,
-	"show each node's desired and applied configuration", NULL, status_opts, 0, 0,
-	CMD_NEEDS_AUTH, NULL, config_status,
-	"Lists every node with the state of its configuration: pending (the node has not acknowledged the desired version yet), applied or failed; the desired and applied versions (a refused push leaves the earlier version applied), the time of the last acknowledgement and its error." };
+const struct cmd cmd_config_status = {
+	.path = "config status",
+	.summary = "show each node's desired and applied configuration",
+	.opts = status_opts,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = config_status,
+	.doc = "Lists every node with the state of its configuration: pending (the node has not acknowledged the desired version yet), applied or failed; the desired and applied versions (a refused push leaves the earlier version applied), the time of the last acknowledgement and its error.",
+};

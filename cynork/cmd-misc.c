@@ -52,9 +52,15 @@ misc_status(struct ctx *c, const struct parsed *p)
 	return rc;
 }
 
-const struct cmd cmd_version = { "version", NULL, "print the version", NULL, NULL, 0, 0, 0,
-	NULL, misc_version,
-	"Prints version=V, or with -o json {\"version\": V, \"api_version\": N}. Needs no login and no server." };
-const struct cmd cmd_status = { "status", NULL, "check that the gateway is healthy", NULL, NULL,
-	0, 0, 0, NULL, misc_status,
-	"Checks GET /healthz on the gateway. Prints gateway=ok gateway_url=URL, or with -o json {\"gateway\":\"ok\",...}. Exits 7 when the gateway is unreachable or unhealthy. Needs no login." };
+const struct cmd cmd_version = {
+	.path = "version",
+	.summary = "print the version",
+	.exec = misc_version,
+	.doc = "Prints version=V, or with -o json {\"version\": V, \"api_version\": N}. Needs no login and no server.",
+};
+const struct cmd cmd_status = {
+	.path = "status",
+	.summary = "check that the gateway is healthy",
+	.exec = misc_status,
+	.doc = "Checks GET /healthz on the gateway. Prints gateway=ok gateway_url=URL, or with -o json {\"gateway\":\"ok\",...}. Exits 7 when the gateway is unreachable or unhealthy. Needs no login.",
+};

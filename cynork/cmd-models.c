@@ -103,14 +103,20 @@ models_list(struct ctx *c, const struct parsed *p)
 }
 
 static const struct opt list_opts[] = {
-	{ "no-headers", 0, OPT_BOOL, NULL, "omit the header line" },
+	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };
 
-const struct cmd cmd_models_list = { "models list", "ls", "list the models the nodes serve", NULL,
-	list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, models_list,
-	"Lists the models available across the fleet (GET /v1/models): a TAB-separated table "
-	"with the header model_id, nodes, owned_by and one row per model, sorted by id; nodes is "
-	"how many nodes serve the model. -o json prints the gateway's answer as it came "
-	"({\"object\":\"list\",\"data\":[...]}, OpenAI's format); -o name prints only the ids. "
-	"Use an id with chat --model or task create --model." };
+const struct cmd cmd_models_list = {
+	.path = "models list",
+	.aliases = "ls",
+	.summary = "list the models the nodes serve",
+	.opts = list_opts,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = models_list,
+	.doc = "Lists the models available across the fleet (GET /v1/models): a TAB-separated table "
+		"with the header model_id, nodes, owned_by and one row per model, sorted by id; nodes is "
+		"how many nodes serve the model. -o json prints the gateway's answer as it came "
+		"({\"object\":\"list\",\"data\":[...]}, OpenAI's format); -o name prints only the ids. "
+		"Use an id with chat --model or task create --model.",
+};

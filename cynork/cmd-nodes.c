@@ -376,60 +376,119 @@ nodes_enroll_check(const struct parsed *p)
 }
 
 static const struct opt nodes_list_opts[] = {
-	{ "no-headers", 0, OPT_BOOL, NULL, "omit the header line" },
+	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };
 
 static const struct opt nodes_yes_opts[] = {
-	{ "yes", 'y', OPT_BOOL, NULL, "do not ask for confirmation" },
+	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
 	{ NULL }
 };
 
 static const struct opt nodes_drain_opts[] = {
-	{ "reason", 0, OPT_STR, "TEXT", "why the node is drained (shown by nodes get)" },
-	{ "wait", 0, OPT_BOOL, NULL, "return when the node's running jobs have ended" },
-	{ "timeout", 0, OPT_DURATION, "DUR", "wait at most DUR (implies --wait; exit 124)" },
-	{ "yes", 'y', OPT_BOOL, NULL, "do not ask for confirmation" },
+	{ .name = "reason", .kind = OPT_STR, .arg = "TEXT",
+	  .help = "why the node is drained (shown by nodes get)" },
+	{ .name = "wait", .kind = OPT_BOOL,
+	  .help = "return when the node's running jobs have ended" },
+	{ .name = "timeout", .kind = OPT_DURATION, .arg = "DUR",
+	  .help = "wait at most DUR (implies --wait; exit 124)" },
+	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
 	{ NULL }
 };
 
 static const struct opt nodes_remove_opts[] = {
-	{ "force", 0, OPT_BOOL, NULL, "remove even while jobs run on the node" },
-	{ "yes", 'y', OPT_BOOL, NULL, "do not ask for confirmation" },
+	{ .name = "force", .kind = OPT_BOOL, .help = "remove even while jobs run on the node" },
+	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
 	{ NULL }
 };
 
 static const struct opt nodes_enroll_opts[] = {
-	{ "name", 0, OPT_STR, "NAME", "the node.id the token is for (default: any)" },
-	{ "labels", 0, OPT_LIST, "A,B", "operator labels given to the node (repeatable)" },
-	{ "ttl", 0, OPT_DURATION, "DUR", "token lifetime (default 1h)" },
+	{ .name = "name", .kind = OPT_STR, .arg = "NAME",
+	  .help = "the node.id the token is for (default: any)" },
+	{ .name = "labels", .kind = OPT_LIST, .arg = "A,B",
+	  .help = "operator labels given to the node (repeatable)" },
+	{ .name = "ttl", .kind = OPT_DURATION, .arg = "DUR", .help = "token lifetime (default 1h)" },
 	{ NULL }
 };
 
-const struct cmd cmd_nodes_list = { "nodes list", NULL, "list worker nodes", NULL,
-	nodes_list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, nodes_list,
-	"Lists worker nodes as a TAB-separated table with the columns NODE, STATUS (active, inactive: no heartbeat within the server's liveness TTL, drained), ENABLED, CONFIG (the last ack: applied or failed), APPLIED (the config_version last acknowledged), LAST_SEEN, RUNNING, CAPACITY, LABELS and URL (-o name: only the slugs; -o json: the server's objects, with drain_reason, config_ack_error, capability_hash and more). Operators and admins only." };
-const struct cmd cmd_nodes_get = { "nodes get", NULL, "show one worker node", "<node>", NULL, 1,
-	1, CMD_NEEDS_AUTH, NULL, nodes_get,
-	"Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels and worker_api_url; -o json prints the server's object. An unknown node exits 4." };
-const struct cmd cmd_nodes_drain = { "nodes drain", NULL,
-	"stop new jobs on a node (--wait: until its running jobs end)", "<node>",
-	nodes_drain_opts, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_drain,
-	"Marks the node drained at once: the dispatcher places no new job on it; jobs already running finish. Prints node_id=NODE drained=true. With --wait, returns only when the node runs no job any more (--timeout DUR implies --wait and gives up after DUR with exit 124). Asks for confirmation unless -y. The node stays drained across restarts and re-registrations until nodes undrain." };
-const struct cmd cmd_nodes_undrain = { "nodes undrain", NULL, "let a drained node take jobs again",
-	"<node>", NULL, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_undrain,
-	"Ends a drain: the node takes jobs again (if it is alive and enabled). Prints node_id=NODE drained=false." };
-const struct cmd cmd_nodes_enable = { "nodes enable", NULL, "make a node eligible for jobs",
-	"<node>", nodes_yes_opts, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_enable,
-	"Makes the node eligible for jobs again. Prints node_id=NODE enabled=true. Asks for confirmation unless -y." };
-const struct cmd cmd_nodes_disable = { "nodes disable", NULL, "make a node ineligible for jobs",
-	"<node>", nodes_yes_opts, 1, 1, CMD_NEEDS_AUTH, NULL, nodes_disable,
-	"Makes the node ineligible for jobs (running jobs finish) without draining it. Prints node_id=NODE enabled=false. Asks for confirmation unless -y." };
-const struct cmd cmd_nodes_remove = { "nodes remove", NULL,
-	"remove a node and revoke its credentials", "<node>", nodes_remove_opts, 1, 1,
-	CMD_NEEDS_AUTH, NULL, nodes_remove,
-	"Removes the node and revokes its credentials at once: its node JWT, Worker API token and node credential stop working, and the registration PSK no longer admits its slug (a running node stops). Refused with exit 5 while jobs run on it unless --force. To bring the node back, enroll it again: nodes enroll --name SLUG. Prints node_id=NODE removed=true. Asks for confirmation unless -y." };
-const struct cmd cmd_nodes_enroll = { "nodes enroll", NULL,
-	"create a single-use enrollment token for a new node", NULL, nodes_enroll_opts, 0, 0,
-	CMD_NEEDS_AUTH, nodes_enroll_check, nodes_enroll,
-	"Admin only. Creates a single-use enrollment token (shown once, stored hashed), valid for --ttl (default 1h), optionally bound to one node.id (--name) and giving the node operator labels (--labels a,b). Prints token=T expires_at=TIME and the node.yaml lines that use it (orchestrator.enrollment_token_file). On its first registration the node receives a node credential, kept in <state_dir>/credentials/node.credential (0600), and re-registers with it from then on; the token cannot be used again. -o name prints the token only." };
+const struct cmd cmd_nodes_list = {
+	.path = "nodes list",
+	.summary = "list worker nodes",
+	.opts = nodes_list_opts,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = nodes_list,
+	.doc = "Lists worker nodes as a TAB-separated table with the columns NODE, STATUS (active, inactive: no heartbeat within the server's liveness TTL, drained), ENABLED, CONFIG (the last ack: applied or failed), APPLIED (the config_version last acknowledged), LAST_SEEN, RUNNING, CAPACITY, LABELS and URL (-o name: only the slugs; -o json: the server's objects, with drain_reason, config_ack_error, capability_hash and more). Operators and admins only.",
+};
+const struct cmd cmd_nodes_get = {
+	.path = "nodes get",
+	.summary = "show one worker node",
+	.usage = "<node>",
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = nodes_get,
+	.doc = "Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels and worker_api_url; -o json prints the server's object. An unknown node exits 4.",
+};
+const struct cmd cmd_nodes_drain = {
+	.path = "nodes drain",
+	.summary = "stop new jobs on a node (--wait: until its running jobs end)",
+	.usage = "<node>",
+	.opts = nodes_drain_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = nodes_drain,
+	.doc = "Marks the node drained at once: the dispatcher places no new job on it; jobs already running finish. Prints node_id=NODE drained=true. With --wait, returns only when the node runs no job any more (--timeout DUR implies --wait and gives up after DUR with exit 124). Asks for confirmation unless -y. The node stays drained across restarts and re-registrations until nodes undrain.",
+};
+const struct cmd cmd_nodes_undrain = {
+	.path = "nodes undrain",
+	.summary = "let a drained node take jobs again",
+	.usage = "<node>",
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = nodes_undrain,
+	.doc = "Ends a drain: the node takes jobs again (if it is alive and enabled). Prints node_id=NODE drained=false.",
+};
+const struct cmd cmd_nodes_enable = {
+	.path = "nodes enable",
+	.summary = "make a node eligible for jobs",
+	.usage = "<node>",
+	.opts = nodes_yes_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = nodes_enable,
+	.doc = "Makes the node eligible for jobs again. Prints node_id=NODE enabled=true. Asks for confirmation unless -y.",
+};
+const struct cmd cmd_nodes_disable = {
+	.path = "nodes disable",
+	.summary = "make a node ineligible for jobs",
+	.usage = "<node>",
+	.opts = nodes_yes_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = nodes_disable,
+	.doc = "Makes the node ineligible for jobs (running jobs finish) without draining it. Prints node_id=NODE enabled=false. Asks for confirmation unless -y.",
+};
+const struct cmd cmd_nodes_remove = {
+	.path = "nodes remove",
+	.summary = "remove a node and revoke its credentials",
+	.usage = "<node>",
+	.opts = nodes_remove_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = nodes_remove,
+	.doc = "Removes the node and revokes its credentials at once: its node JWT, Worker API token and node credential stop working, and the registration PSK no longer admits its slug (a running node stops). Refused with exit 5 while jobs run on it unless --force. To bring the node back, enroll it again: nodes enroll --name SLUG. Prints node_id=NODE removed=true. Asks for confirmation unless -y.",
+};
+const struct cmd cmd_nodes_enroll = {
+	.path = "nodes enroll",
+	.summary = "create a single-use enrollment token for a new node",
+	.opts = nodes_enroll_opts,
+	.flags = CMD_NEEDS_AUTH,
+	.check = nodes_enroll_check,
+	.exec = nodes_enroll,
+	.doc = "Admin only. Creates a single-use enrollment token (shown once, stored hashed), valid for --ttl (default 1h), optionally bound to one node.id (--name) and giving the node operator labels (--labels a,b). Prints token=T expires_at=TIME and the node.yaml lines that use it (orchestrator.enrollment_token_file). On its first registration the node receives a node credential, kept in <state_dir>/credentials/node.credential (0600), and re-registers with it from then on; the token cannot be used again. -o name prints the token only.",
+};

@@ -25,23 +25,44 @@ extern const struct cmd cmd_task_wait;
 /* inference */
 extern const struct cmd cmd_chat, cmd_models_list;
 
-static const struct cmd grp_auth = { "auth", NULL, "log in and out, show the session", NULL, NULL,
-	0, 0, 0, NULL, NULL };
-static const struct cmd grp_task = { "task", "tasks", "create tasks and read their results", NULL,
-	NULL, 0, 0, 0, NULL, NULL };
-static const struct cmd grp_nodes = { "nodes", "node", "worker nodes", NULL, NULL, 0, 0, 0, NULL,
-	NULL };
-static const struct cmd grp_config = { "config", NULL, "push configuration to nodes (admin)",
-	NULL, NULL, 0, 0, 0, NULL, NULL };
+static const struct cmd grp_auth = {
+	.path = "auth",
+	.summary = "log in and out, show the session",
+};
+static const struct cmd grp_task = {
+	.path = "task",
+	.aliases = "tasks",
+	.summary = "create tasks and read their results",
+};
+static const struct cmd grp_nodes = {
+	.path = "nodes",
+	.aliases = "node",
+	.summary = "worker nodes",
+};
+static const struct cmd grp_config = {
+	.path = "config",
+	.summary = "push configuration to nodes (admin)",
+};
 /* identity and access */
-static const struct cmd grp_token = { "token", "tokens", "API tokens for CI", NULL, NULL, 0, 0, 0,
-	NULL, NULL };
-static const struct cmd grp_user = { "user", "users", "user accounts and roles (admin)", NULL, NULL,
-	0, 0, 0, NULL, NULL };
-static const struct cmd grp_models = { "models", "model", "the models the nodes serve", NULL, NULL,
-	0, 0, 0, NULL, NULL };
-static const struct cmd grp_audit = { "audit", NULL, "the audit trail (admin)", NULL, NULL, 0, 0,
-	0, NULL, NULL };
+static const struct cmd grp_token = {
+	.path = "token",
+	.aliases = "tokens",
+	.summary = "API tokens for CI",
+};
+static const struct cmd grp_user = {
+	.path = "user",
+	.aliases = "users",
+	.summary = "user accounts and roles (admin)",
+};
+static const struct cmd grp_models = {
+	.path = "models",
+	.aliases = "model",
+	.summary = "the models the nodes serve",
+};
+static const struct cmd grp_audit = {
+	.path = "audit",
+	.summary = "the audit trail (admin)",
+};
 
 const struct cmd *const cmd_table[] = {
 	&cmd_version,

@@ -127,19 +127,27 @@ out:
 }
 
 static const struct opt wait_opts[] = {
-	{ "timeout", 0, OPT_DURATION, "DUR", "give up after DUR in all (exit 124)" },
+	{ .name = "timeout", .kind = OPT_DURATION, .arg = "DUR",
+	  .help = "give up after DUR in all (exit 124)" },
 	{ NULL }
 };
 
-const struct cmd cmd_task_wait = { "task wait", NULL,
-	"wait for tasks to end; exit with the job's exit code", "<task>...", wait_opts, 1,
-	MAX_POS_ARGS, CMD_NEEDS_AUTH, NULL, task_wait,
-	"Waits until all the tasks (ids or names, at most 1000, the server's limit) have ended: "
-	"one server long poll over all of them, asked again until they have ended or --timeout "
-	"runs out (no client-side sleep loop). Then prints each task's result line in argument "
-	"order, as task result does. Exits 0 when all completed; otherwise with the first "
-	"unsuccessful task's code in argument order: the job's own exit code, 1 when it failed "
-	"without one, 124 when the job timed out on the node, 125 when the task was canceled. "
-	"A --timeout that runs out prints the result lines of the tasks that did end, names the "
-	"others on standard error and exits 124. An unknown task exits 4 before any waiting. "
-	"cynork's own failures keep their codes 2 to 8." };
+const struct cmd cmd_task_wait = {
+	.path = "task wait",
+	.summary = "wait for tasks to end; exit with the job's exit code",
+	.usage = "<task>...",
+	.opts = wait_opts,
+	.min_args = 1,
+	.max_args = MAX_POS_ARGS,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = task_wait,
+	.doc = "Waits until all the tasks (ids or names, at most 1000, the server's limit) have ended: "
+		"one server long poll over all of them, asked again until they have ended or --timeout "
+		"runs out (no client-side sleep loop). Then prints each task's result line in argument "
+		"order, as task result does. Exits 0 when all completed; otherwise with the first "
+		"unsuccessful task's code in argument order: the job's own exit code, 1 when it failed "
+		"without one, 124 when the job timed out on the node, 125 when the task was canceled. "
+		"A --timeout that runs out prints the result lines of the tasks that did end, names the "
+		"others on standard error and exits 124. An unknown task exits 4 before any waiting. "
+		"cynork's own failures keep their codes 2 to 8.",
+};

@@ -469,47 +469,90 @@ task_logs(struct ctx *c, const struct parsed *p)
 }
 
 static const struct opt list_opts[] = {
-	{ "status", 0, OPT_ENUM, "STATUS", "only tasks in this status", status_choices },
-	{ "limit", 'l', OPT_INT, "N", "at most N tasks (1-200, default 50)", NULL, 1, 200 },
-	{ "cursor", 0, OPT_STR, "CURSOR", "continue from a previous listing" },
-	{ "no-headers", 0, OPT_BOOL, NULL, "accepted for symmetry; record lines have no header" },
-	{ "all", 0, OPT_BOOL, NULL, "every user's tasks (operator, admin)" },
+	{ .name = "status", .kind = OPT_ENUM, .arg = "STATUS", .help = "only tasks in this status",
+	  .choices = status_choices },
+	{ .name = "limit", .shrt = 'l', .kind = OPT_INT, .arg = "N",
+	  .help = "at most N tasks (1-200, default 50)", .min = 1, .max = 200 },
+	{ .name = "cursor", .kind = OPT_STR, .arg = "CURSOR",
+	  .help = "continue from a previous listing" },
+	{ .name = "no-headers", .kind = OPT_BOOL,
+	  .help = "accepted for symmetry; record lines have no header" },
+	{ .name = "all", .kind = OPT_BOOL, .help = "every user's tasks (operator, admin)" },
 	{ NULL }
 };
 static const struct opt result_opts[] = {
-	{ "wait", 'w', OPT_BOOL, NULL, "wait until the task has ended" },
+	{ .name = "wait", .shrt = 'w', .kind = OPT_BOOL, .help = "wait until the task has ended" },
 	{ NULL }
 };
 static const struct opt cancel_opts[] = {
-	{ "yes", 'y', OPT_BOOL, NULL, "do not ask for confirmation" },
+	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
 	{ NULL }
 };
 static const struct opt logs_opts[] = {
-	{ "stream", 0, OPT_ENUM, "STREAM", "stdout, stderr or all (default all)", stream_choices },
-	{ "follow", 'F', OPT_BOOL, NULL, "print the output as the job writes it, until the task ends" },
+	{ .name = "stream", .kind = OPT_ENUM, .arg = "STREAM",
+	  .help = "stdout, stderr or all (default all)", .choices = stream_choices },
+	{ .name = "follow", .shrt = 'F', .kind = OPT_BOOL,
+	  .help = "print the output as the job writes it, until the task ends" },
 	{ NULL }
 };
 
-const struct cmd cmd_task_list = { "task list", "ls", "list your tasks, newest first", NULL,
-	list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, task_list,
-	"Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}." };
-const struct cmd cmd_task_get = { "task get", NULL, "show a task", "<task>", NULL, 1, 1,
-	CMD_NEEDS_AUTH, NULL, task_get,
-	"Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at; -o json prints the server's task object. An unknown task exits 4." };
-const struct cmd cmd_task_result = { "task result", NULL, "show a task's status and output",
-	"<task>", result_opts, 1, 1, CMD_NEEDS_AUTH, NULL, task_result,
-	"Shows a task's status on exactly one line and, once the task has ended, exit_code, stdout and stderr (logfmt-quoted, so multi-line output stays on the line). -o json prints task_id, status, task_name and, when ended, exit_code, stdout and stderr.\n\nWith --wait, waits until the task has ended (server long poll) and exits 0 whatever the job's code; task wait exits with the job's code instead." };
-const struct cmd cmd_task_cancel = { "task cancel", NULL, "cancel a task", "<task>", cancel_opts,
-	1, 1, CMD_NEEDS_AUTH, NULL, task_cancel,
-	"Cancels a queued or running task. Without -y, asks \"Cancel task TASK? [y/N]\" on standard error; any answer but y or Y exits 0 and sends nothing. Prints task_id=ID canceled=true [task_name=NAME]. A task that has already ended is a conflict (exit 5)." };
-const struct cmd cmd_task_logs = { "task logs", NULL, "print a task's output", "<task>",
-	logs_opts, 1, 1, CMD_NEEDS_AUTH, NULL, task_logs,
-	"Prints a task's output as raw lines (standard output first, then standard error). -o json prints {\"task_id\", \"stream\", \"lines\"}. An unknown task exits 4.\n\n"
-	"With --follow (-F), prints the output while the job writes it: cynork asks the server "
-	"(GET /v1/tasks/{id}/logs?follow=true with the offsets reached) every half second while "
-	"text comes and every second when none does, and prints only the new text of the chosen "
-	"streams (both go to standard output, each piece of standard output before the piece of "
-	"standard error that came with it). While the job runs, the server reads its output so "
-	"far from the node; once the task has ended and everything is printed, cynork exits 0 "
-	"whatever the job's code. A queued task prints nothing until it runs. With -o json, "
-	"--follow waits until the task has ended (server long poll) and prints the JSON once." };
+const struct cmd cmd_task_list = {
+	.path = "task list",
+	.aliases = "ls",
+	.summary = "list your tasks, newest first",
+	.opts = list_opts,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = task_list,
+	.doc = "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}.",
+};
+const struct cmd cmd_task_get = {
+	.path = "task get",
+	.summary = "show a task",
+	.usage = "<task>",
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = task_get,
+	.doc = "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at; -o json prints the server's task object. An unknown task exits 4.",
+};
+const struct cmd cmd_task_result = {
+	.path = "task result",
+	.summary = "show a task's status and output",
+	.usage = "<task>",
+	.opts = result_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = task_result,
+	.doc = "Shows a task's status on exactly one line and, once the task has ended, exit_code, stdout and stderr (logfmt-quoted, so multi-line output stays on the line). -o json prints task_id, status, task_name and, when ended, exit_code, stdout and stderr.\n\nWith --wait, waits until the task has ended (server long poll) and exits 0 whatever the job's code; task wait exits with the job's code instead.",
+};
+const struct cmd cmd_task_cancel = {
+	.path = "task cancel",
+	.summary = "cancel a task",
+	.usage = "<task>",
+	.opts = cancel_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = task_cancel,
+	.doc = "Cancels a queued or running task. Without -y, asks \"Cancel task TASK? [y/N]\" on standard error; any answer but y or Y exits 0 and sends nothing. Prints task_id=ID canceled=true [task_name=NAME]. A task that has already ended is a conflict (exit 5).",
+};
+const struct cmd cmd_task_logs = {
+	.path = "task logs",
+	.summary = "print a task's output",
+	.usage = "<task>",
+	.opts = logs_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = task_logs,
+	.doc = "Prints a task's output as raw lines (standard output first, then standard error). -o json prints {\"task_id\", \"stream\", \"lines\"}. An unknown task exits 4.\n\n"
+		"With --follow (-F), prints the output while the job writes it: cynork asks the server "
+		"(GET /v1/tasks/{id}/logs?follow=true with the offsets reached) every half second while "
+		"text comes and every second when none does, and prints only the new text of the chosen "
+		"streams (both go to standard output, each piece of standard output before the piece of "
+		"standard error that came with it). While the job runs, the server reads its output so "
+		"far from the node; once the task has ended and everything is printed, cynork exits 0 "
+		"whatever the job's code. A queued task prints nothing until it runs. With -o json, "
+		"--follow waits until the task has ended (server long poll) and prints the JSON once.",
+};

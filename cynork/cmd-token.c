@@ -182,16 +182,18 @@ token_revoke(struct ctx *c, const struct parsed *p)
 }
 
 static const struct opt create_opts[] = {
-	{ "name", 'n', OPT_STR, "NAME", "token name (unique among your active tokens)" },
-	{ "scope", 's', OPT_LIST, "SCOPE",
-	  "tasks:read, tasks:write, nodes:read, nodes:write, inference or admin (repeatable; default tasks:read and tasks:write)" },
-	{ "ttl", 0, OPT_DURATION, "DUR", "lifetime, 60s to 8784h (default 2160h = 90 days)" },
+	{ .name = "name", .shrt = 'n', .kind = OPT_STR, .arg = "NAME",
+	  .help = "token name (unique among your active tokens)" },
+	{ .name = "scope", .shrt = 's', .kind = OPT_LIST, .arg = "SCOPE",
+	  .help = "tasks:read, tasks:write, nodes:read, nodes:write, inference or admin (repeatable; default tasks:read and tasks:write)" },
+	{ .name = "ttl", .kind = OPT_DURATION, .arg = "DUR",
+	  .help = "lifetime, 60s to 8784h (default 2160h = 90 days)" },
 	{ NULL }
 };
 
 static const struct opt list_opts[] = {
-	{ "all", 0, OPT_BOOL, NULL, "every user's tokens, with their owner (admin)" },
-	{ "no-headers", 0, OPT_BOOL, NULL, "omit the header line" },
+	{ .name = "all", .kind = OPT_BOOL, .help = "every user's tokens, with their owner (admin)" },
+	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };
 
@@ -203,13 +205,31 @@ token_create_usage(const struct parsed *p)
 	return token_create_check(p);
 }
 
-const struct cmd cmd_token_create = { "token create", NULL,
-	"create an API token for CI and print it once", NULL, create_opts, 0, 0, CMD_NEEDS_AUTH,
-	token_create_usage, token_create,
-	"Prints token_id, name, scopes, expires_at and the token itself, once: the server keeps only its SHA-256 and its first 12 characters. -o name prints only the token. Scopes are tasks:read, tasks:write, nodes:read, nodes:write, inference (the OpenAI-compatible /v1/models and /v1/chat/completions: cynork models, cynork chat) and admin; write implies read; a token never holds more than its owner's role allows, and a token cannot create tokens unless it has the admin scope. The lifetime is 60s to 8784h (default 90 days).\n\nUse the token as CYNORK_TOKEN=cyn_... in CI, or as \"Authorization: Bearer cyn_...\" with any HTTP client." };
-const struct cmd cmd_token_list = { "token list", "ls", "list your API tokens (never the secrets)",
-	NULL, list_opts, 0, 0, CMD_NEEDS_AUTH, NULL, token_list,
-	"A TAB-separated table: TOKEN_ID, NAME, PREFIX, SCOPES, STATE (active, expired, revoked), EXPIRES_AT, LAST_USED_AT (to the minute); --all adds OWNER. The secret is never shown again." };
-const struct cmd cmd_token_revoke = { "token revoke", NULL, "revoke an API token at once",
-	"<token-id>", NULL, 1, 1, CMD_NEEDS_AUTH, NULL, token_revoke,
-	"The token fails on its next use, on every server replica. Admins may revoke any user's token." };
+const struct cmd cmd_token_create = {
+	.path = "token create",
+	.summary = "create an API token for CI and print it once",
+	.opts = create_opts,
+	.flags = CMD_NEEDS_AUTH,
+	.check = token_create_usage,
+	.exec = token_create,
+	.doc = "Prints token_id, name, scopes, expires_at and the token itself, once: the server keeps only its SHA-256 and its first 12 characters. -o name prints only the token. Scopes are tasks:read, tasks:write, nodes:read, nodes:write, inference (the OpenAI-compatible /v1/models and /v1/chat/completions: cynork models, cynork chat) and admin; write implies read; a token never holds more than its owner's role allows, and a token cannot create tokens unless it has the admin scope. The lifetime is 60s to 8784h (default 90 days).\n\nUse the token as CYNORK_TOKEN=cyn_... in CI, or as \"Authorization: Bearer cyn_...\" with any HTTP client.",
+};
+const struct cmd cmd_token_list = {
+	.path = "token list",
+	.aliases = "ls",
+	.summary = "list your API tokens (never the secrets)",
+	.opts = list_opts,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = token_list,
+	.doc = "A TAB-separated table: TOKEN_ID, NAME, PREFIX, SCOPES, STATE (active, expired, revoked), EXPIRES_AT, LAST_USED_AT (to the minute); --all adds OWNER. The secret is never shown again.",
+};
+const struct cmd cmd_token_revoke = {
+	.path = "token revoke",
+	.summary = "revoke an API token at once",
+	.usage = "<token-id>",
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = token_revoke,
+	.doc = "The token fails on its next use, on every server replica. Admins may revoke any user's token.",
+};

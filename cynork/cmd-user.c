@@ -273,52 +273,114 @@ user_passwd(struct ctx *c, const struct parsed *p)
 }
 
 static const struct opt create_opts[] = {
-	{ "role", 'r', OPT_ENUM, "ROLE", "admin, operator or user (default user)", role_choices },
-	{ "email", 0, OPT_STR, "EMAIL", "e-mail address" },
-	{ "password-stdin", 0, OPT_BOOL, NULL, "read the password from standard input" },
+	{ .name = "role", .shrt = 'r', .kind = OPT_ENUM, .arg = "ROLE",
+	  .help = "admin, operator or user (default user)", .choices = role_choices },
+	{ .name = "email", .kind = OPT_STR, .arg = "EMAIL", .help = "e-mail address" },
+	{ .name = "password-stdin", .kind = OPT_BOOL,
+	  .help = "read the password from standard input" },
 	{ NULL }
 };
 
 static const struct opt reset_opts[] = {
-	{ "password-stdin", 0, OPT_BOOL, NULL, "read the new password from standard input" },
+	{ .name = "password-stdin", .kind = OPT_BOOL,
+	  .help = "read the new password from standard input" },
 	{ NULL }
 };
 
 static const struct opt passwd_opts[] = {
-	{ "password-stdin", 0, OPT_BOOL, NULL,
-	  "read two lines from standard input: the current password, then the new one" },
+	{ .name = "password-stdin", .kind = OPT_BOOL,
+	  .help = "read two lines from standard input: the current password, then the new one" },
 	{ NULL }
 };
 
 static const struct opt list_opts[] = {
-	{ "no-headers", 0, OPT_BOOL, NULL, "omit the header line" },
+	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };
 
-const struct cmd cmd_user_create = { "user create", NULL, "create a user (admin)", "<handle>",
-	create_opts, 1, 1, CMD_NEEDS_AUTH, NULL, user_create,
-	"The password (8 to 4096 bytes) is prompted for with echo off, or read from standard input. Roles: admin (everything), operator (sees every task, manages nodes, reads metrics), user (its own tasks; the default). The handle system (any case) is reserved. Prints the user as a record line." };
-const struct cmd cmd_user_list = { "user list", "ls", "list users (admin)", NULL, list_opts, 0, 0,
-	CMD_NEEDS_AUTH, NULL, user_list };
-const struct cmd cmd_user_get = { "user get", NULL, "show one user (admin)", "<user>", NULL, 1, 1,
-	CMD_NEEDS_AUTH, NULL, user_get };
-const struct cmd cmd_user_disable = { "user disable", NULL,
-	"disable a user: no login, refresh or token works any more (admin)", "<user>", NULL, 1, 1,
-	CMD_NEEDS_AUTH, NULL, user_disable,
-	"Its login sessions end at once and its API tokens stop working (they work again after enable). Users are never deleted. You cannot disable yourself." };
-const struct cmd cmd_user_enable = { "user enable", NULL, "enable a disabled user (admin)",
-	"<user>", NULL, 1, 1, CMD_NEEDS_AUTH, NULL, user_enable };
-const struct cmd cmd_user_reset_password = { "user reset-password", NULL,
-	"set a user's password and end its sessions (admin)", "<user>", reset_opts, 1, 1,
-	CMD_NEEDS_AUTH, NULL, user_reset_password };
-const struct cmd cmd_user_set_role = { "user set-role", NULL,
-	"set a user's role: admin, operator or user (admin)", "<user> <role>", NULL, 2, 2,
-	CMD_NEEDS_AUTH, user_set_role_check, user_set_role };
-const struct cmd cmd_user_revoke_sessions = { "user revoke-sessions", NULL,
-	"end every login session of a user at once (admin)", "<user>", NULL, 1, 1, CMD_NEEDS_AUTH,
-	NULL, user_revoke_sessions };
-const struct cmd cmd_user_passwd = { "user passwd", NULL, "change your own password", NULL,
-	passwd_opts, 0, 0, CMD_NEEDS_AUTH, NULL, user_passwd,
-	"Asks for the current and the new password (echo off), or reads them as two lines with "
-	"--password-stdin. Your other login sessions end; this one stays. Repeated wrong current "
-	"passwords count towards the login lockout." };
+const struct cmd cmd_user_create = {
+	.path = "user create",
+	.summary = "create a user (admin)",
+	.usage = "<handle>",
+	.opts = create_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = user_create,
+	.doc = "The password (8 to 4096 bytes) is prompted for with echo off, or read from standard input. Roles: admin (everything), operator (sees every task, manages nodes, reads metrics), user (its own tasks; the default). The handle system (any case) is reserved. Prints the user as a record line.",
+};
+const struct cmd cmd_user_list = {
+	.path = "user list",
+	.aliases = "ls",
+	.summary = "list users (admin)",
+	.opts = list_opts,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = user_list,
+};
+const struct cmd cmd_user_get = {
+	.path = "user get",
+	.summary = "show one user (admin)",
+	.usage = "<user>",
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = user_get,
+};
+const struct cmd cmd_user_disable = {
+	.path = "user disable",
+	.summary = "disable a user: no login, refresh or token works any more (admin)",
+	.usage = "<user>",
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = user_disable,
+	.doc = "Its login sessions end at once and its API tokens stop working (they work again after enable). Users are never deleted. You cannot disable yourself.",
+};
+const struct cmd cmd_user_enable = {
+	.path = "user enable",
+	.summary = "enable a disabled user (admin)",
+	.usage = "<user>",
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = user_enable,
+};
+const struct cmd cmd_user_reset_password = {
+	.path = "user reset-password",
+	.summary = "set a user's password and end its sessions (admin)",
+	.usage = "<user>",
+	.opts = reset_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = user_reset_password,
+};
+const struct cmd cmd_user_set_role = {
+	.path = "user set-role",
+	.summary = "set a user's role: admin, operator or user (admin)",
+	.usage = "<user> <role>",
+	.min_args = 2,
+	.max_args = 2,
+	.flags = CMD_NEEDS_AUTH,
+	.check = user_set_role_check,
+	.exec = user_set_role,
+};
+const struct cmd cmd_user_revoke_sessions = {
+	.path = "user revoke-sessions",
+	.summary = "end every login session of a user at once (admin)",
+	.usage = "<user>",
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = user_revoke_sessions,
+};
+const struct cmd cmd_user_passwd = {
+	.path = "user passwd",
+	.summary = "change your own password",
+	.opts = passwd_opts,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = user_passwd,
+	.doc = "Asks for the current and the new password (echo off), or reads them as two lines with "
+		"--password-stdin. Your other login sessions end; this one stays. Repeated wrong current "
+		"passwords count towards the login lockout.",
+};

@@ -23,11 +23,14 @@ static const char *const output_choices[] = { "table", "json", "name", NULL };
 
 /* Global options: accepted before or after the command words. */
 const struct opt global_opts[] = {
-	{ "config", 'c', OPT_STR, "PATH", "configuration file (default $XDG_CONFIG_HOME/cynork/config.yaml)" },
-	{ "output", 'o', OPT_ENUM, "FORMAT", "output format: table, json or name", output_choices },
-	{ "quiet", 'q', OPT_BOOL, NULL, "suppress non-essential messages on stderr" },
-	{ "no-color", 0, OPT_BOOL, NULL, "disable colour (also NO_COLOR)" },
-	{ "help", 'h', OPT_BOOL, NULL, "show help for the command" },
+	{ .name = "config", .shrt = 'c', .kind = OPT_STR, .arg = "PATH",
+	  .help = "configuration file (default $XDG_CONFIG_HOME/cynork/config.yaml)" },
+	{ .name = "output", .shrt = 'o', .kind = OPT_ENUM, .arg = "FORMAT",
+	  .help = "output format: table, json or name", .choices = output_choices },
+	{ .name = "quiet", .shrt = 'q', .kind = OPT_BOOL,
+	  .help = "suppress non-essential messages on stderr" },
+	{ .name = "no-color", .kind = OPT_BOOL, .help = "disable colour (also NO_COLOR)" },
+	{ .name = "help", .shrt = 'h', .kind = OPT_BOOL, .help = "show help for the command" },
 	{ NULL }
 };
 
@@ -592,10 +595,16 @@ help_exec(struct ctx *c, const struct parsed *p)
 	return 0;
 }
 
-const struct cmd cmd_help = { "help", NULL, "show help for a command", "[<command>...]", NULL, 0,
-	MAX_ARGS, CMD_NO_CONFIG, NULL, help_exec,
-	"Prints the usage, flags and subcommands of the named group or command, "
-	"the same text as COMMAND --help." };
+const struct cmd cmd_help = {
+	.path = "help",
+	.summary = "show help for a command",
+	.usage = "[<command>...]",
+	.max_args = MAX_ARGS,
+	.flags = CMD_NO_CONFIG,
+	.exec = help_exec,
+	.doc = "Prints the usage, flags and subcommands of the named group or command, "
+		"the same text as COMMAND --help.",
+};
 
 void
 ctx_release(struct ctx *c)

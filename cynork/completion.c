@@ -130,13 +130,20 @@ completion_exec(struct ctx *c, const struct parsed *p)
 	return 0;
 }
 
-const struct cmd cmd_completion = { "completion", NULL, "print a shell completion script",
-	"<bash|zsh|fish>", NULL, 1, 1, CMD_NO_CONFIG, NULL, completion_exec,
-	"Prints the completion script for bash, zsh or fish on standard output. The script asks "
-	"cynork itself for candidates (the hidden command __complete), so it completes the same "
-	"commands, flags, enum values and task names as the interactive shell; task names come "
-	"from the server with the stored token.\n\n"
-	"bash: source <(cynork completion bash), or install it as "
-	"/usr/share/bash-completion/completions/cynork. zsh: cynork completion zsh > "
-	"\"${fpath[1]}/_cynork\". fish: cynork completion fish > "
-	"~/.config/fish/completions/cynork.fish. make install installs all three." };
+const struct cmd cmd_completion = {
+	.path = "completion",
+	.summary = "print a shell completion script",
+	.usage = "<bash|zsh|fish>",
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NO_CONFIG,
+	.exec = completion_exec,
+	.doc = "Prints the completion script for bash, zsh or fish on standard output. The script asks "
+		"cynork itself for candidates (the hidden command __complete), so it completes the same "
+		"commands, flags, enum values and task names as the interactive shell; task names come "
+		"from the server with the stored token.\n\n"
+		"bash: source <(cynork completion bash), or install it as "
+		"/usr/share/bash-completion/completions/cynork. zsh: cynork completion zsh > "
+		"\"${fpath[1]}/_cynork\". fish: cynork completion fish > "
+		"~/.config/fish/completions/cynork.fish. make install installs all three.",
+};

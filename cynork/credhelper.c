@@ -50,6 +50,78 @@ child_exec(const char *helper, int in, int out)
 	_exit(127);
 }
 
+/*
+ * Writes req to the helper's stdin (then closes it) while reading its
+ * stdout into out, until the helper closes stdout or the deadline passes.
+ * True when the deadline passed.
+ */
+static bool
+helper_exchange(int in_fd, int out_fd, const char *req, size_t reqlen, struct cy_buf *out)
+{
+	int64_t deadline = cy_mono_ms() + HELPER_TIMEOUT_MS;
+	size_t sent = 0;
+
+	fcntl(in_fd, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		struct pollfd pf[2] = { { out_fd, POLLIN, 0 }, { in_fd, POLLOUT, 0 } };
+		int64_t left = deadline - cy_mono_ms();
+		char chunk[4096];
+		ssize_t n;
+
+		if (left <= 0)
+			break;
+		if (poll(pf, in_fd >= 0 ? 2 : 1, (int)left) < 0 && errno != EINTR)
+			break;
+		if (in_fd >= 0 && (pf[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			n = write(in_fd, req + sent, reqlen - sent);
+			if (n > 0)
+				sent += (size_t)n;
+			if (n < 0 || sent == reqlen) {
+				if (n >= 0 && write(in_fd, "\n", 1) < 0)
+					n = -1;
+				close(in_fd);
+				in_fd = -1;
+			}
+		}
+		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = read(out_fd, chunk, sizeof(chunk));
+			if (n <= 0 || out->len + (size_t)n > HELPER_OUT_MAX)
+				break;
+			cy_buf_add(out, chunk, (size_t)n);
+		}
+	}
+	if (in_fd >= 0)
+		close(in_fd);
+	return deadline - cy_mono_ms() <= 0;
+}
+
+/* The helper's answer: its exit status, then one JSON object without "error". */
+static int
+helper_reply(const char *helper, int status, struct cy_buf *out, json_t **reply)
+{
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return fail(EXIT_AUTH, "credential helper '%s' failed (%s %d)%s", helper,
+			WIFEXITED(status) ? "exit status" : "signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+			WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
+			": not found; give an absolute path or install cynork-credential-NAME" : "");
+	out->len = strcspn(out->buf, "\n");
+	*reply = cy_json_parse(out->buf, out->len, true, NULL);
+	if (!json_is_object(*reply)) {
+		json_decref(*reply);
+		*reply = NULL;
+		return fail(EXIT_AUTH,
+			"credential helper '%s' answered something that is not a JSON object", helper);
+	}
+	if (cy_json_str(*reply, "error")) {
+		fail(EXIT_AUTH, "credential helper '%s': %s", helper, cy_json_str(*reply, "error"));
+		json_decref(*reply);
+		*reply = NULL;
+		return EXIT_AUTH;
+	}
+	return 0;
+}
+
 /* Runs the helper with request on stdin; *reply gets its parsed answer. */
 static int
 helper_run(const char *helper, json_t *request, json_t **reply)
@@ -57,19 +129,13 @@ helper_run(const char *helper, json_t *request, json_t **reply)
 	char *req = json_dumps(request, JSON_COMPACT);
 	struct cy_buf out = CY_BUF_INIT;
 	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, status = 0;
-	int64_t deadline = cy_mono_ms() + HELPER_TIMEOUT_MS;
-	size_t reqlen = strlen(req), sent = 0;
-	bool timed_out = false;
+	size_t reqlen = strlen(req);
+	bool timed_out;
 	pid_t pid;
-	int rc = EXIT_AUTH;
+	int rc;
 
 	*reply = NULL;
-	if (pipe2(inp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0) {
-		rc = fail(EXIT_INTERNAL, "credential helper: %s", strerror(errno));
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
+	if (pipe2(inp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
 		rc = fail(EXIT_INTERNAL, "credential helper: %s", strerror(errno));
 		goto out;
 	}
@@ -78,72 +144,17 @@ helper_run(const char *helper, json_t *request, json_t **reply)
 	close(inp[0]);
 	close(outp[1]);
 	inp[0] = outp[1] = -1;
-	fcntl(inp[1], F_SETFL, O_NONBLOCK);
-	for (;;) {
-		struct pollfd pf[2] = { { outp[0], POLLIN, 0 }, { inp[1], POLLOUT, 0 } };
-		int64_t left = deadline - cy_mono_ms();
-		char chunk[4096];
-		ssize_t n;
-
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		if (poll(pf, inp[1] >= 0 ? 2 : 1, (int)left) < 0 && errno != EINTR)
-			break;
-		if (inp[1] >= 0 && (pf[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
-			n = write(inp[1], req + sent, reqlen - sent);
-			if (n > 0)
-				sent += (size_t)n;
-			if (n < 0 || sent == reqlen) {
-				if (n >= 0 && write(inp[1], "\n", 1) < 0)
-					n = -1;
-				close(inp[1]);
-				inp[1] = -1;
-			}
-		}
-		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			n = read(outp[0], chunk, sizeof(chunk));
-			if (n <= 0)
-				break;
-			if (out.len + (size_t)n > HELPER_OUT_MAX)
-				break;
-			cy_buf_add(&out, chunk, (size_t)n);
-		}
-	}
+	timed_out = helper_exchange(inp[1], outp[0], req, reqlen, &out);
+	inp[1] = -1;
 	if (timed_out)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (timed_out) {
-		fail(EXIT_AUTH, "credential helper '%s' did not answer within %d s", helper,
+	if (timed_out)
+		rc = fail(EXIT_AUTH, "credential helper '%s' did not answer within %d s", helper,
 			HELPER_TIMEOUT_MS / 1000);
-		goto out;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fail(EXIT_AUTH, "credential helper '%s' failed (%s %d)%s", helper,
-			WIFEXITED(status) ? "exit status" : "signal",
-			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-			WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
-			": not found; give an absolute path or install cynork-credential-NAME" : "");
-		goto out;
-	}
-	out.len = strcspn(out.buf, "\n");
-	*reply = cy_json_parse(out.buf, out.len, true, NULL);
-	if (!json_is_object(*reply)) {
-		json_decref(*reply);
-		*reply = NULL;
-		fail(EXIT_AUTH, "credential helper '%s' answered something that is not a JSON object",
-			helper);
-		goto out;
-	}
-	if (cy_json_str(*reply, "error")) {
-		fail(EXIT_AUTH, "credential helper '%s': %s", helper, cy_json_str(*reply, "error"));
-		json_decref(*reply);
-		*reply = NULL;
-		goto out;
-	}
-	rc = 0;
+	else
+		rc = helper_reply(helper, status, &out, reply);
 out:
 	if (inp[0] >= 0)
 		close(inp[0]);

@@ -365,9 +365,16 @@ man_exec(struct ctx *c, const struct parsed *p)
 }
 
 static const struct opt man_opts_tab[] = {
-	{ "list", 0, OPT_BOOL, NULL, "list the page names" },
+	{ .name = "list", .kind = OPT_BOOL, .help = "list the page names" },
 	{ NULL }
 };
 
-const struct cmd cmd_man = { "__man", NULL, "print a generated man page", "[<page>]",
-	man_opts_tab, 0, 1, CMD_HIDDEN | CMD_NO_CONFIG, NULL, man_exec };
+const struct cmd cmd_man = {
+	.path = "__man",
+	.summary = "print a generated man page",
+	.usage = "[<page>]",
+	.opts = man_opts_tab,
+	.max_args = 1,
+	.flags = CMD_HIDDEN | CMD_NO_CONFIG,
+	.exec = man_exec,
+};

@@ -270,24 +270,30 @@ out:
 }
 
 static const struct opt shell_opts[] = {
-	{ "command", 'c', OPT_STR, "LINE", "run this one command line and exit with its code" },
+	{ .name = "command", .shrt = 'c', .kind = OPT_STR, .arg = "LINE",
+	  .help = "run this one command line and exit with its code" },
 	{ NULL }
 };
 
-const struct cmd cmd_shell = { "shell", NULL, "interactive shell with completion and history",
-	NULL, shell_opts, 0, 0, CMD_NO_SHELL, NULL, shell_exec,
-	"Reads command lines (the same commands, flags, output formats and exit codes as on the "
-	"command line, without the leading cynork) with line editing, and runs each one. The "
-	"configuration and the token are resolved once for the session; flags given on one line "
-	"never carry over to the next. Global flags given before shell (-o, -q, --no-color) are "
-	"the session's defaults; --config cannot change inside the shell.\n\n"
-	"The prompt shows the logged-in user and the gateway. Tab completes commands, "
-	"subcommands, flags, enum values, file names and task names fetched from the server. "
-	"History is kept in the file history next to the configuration file (mode 0600); lines "
-	"that look like they hold a password, secret or token are never recorded, and nothing "
-	"typed at a password prompt is.\n\n"
-	"Ctrl-C drops the line being typed; while a command runs it stops the command "
-	"(which then exits 130) and returns to the prompt.\n\n"
-	"exit [N], quit or end of input (Ctrl-D) leave the shell, with N or the last command's "
-	"exit code. With -c LINE, shell runs that one line and exits with its code. When "
-	"standard input is not a terminal, lines are read without prompt or editing." };
+const struct cmd cmd_shell = {
+	.path = "shell",
+	.summary = "interactive shell with completion and history",
+	.opts = shell_opts,
+	.flags = CMD_NO_SHELL,
+	.exec = shell_exec,
+	.doc = "Reads command lines (the same commands, flags, output formats and exit codes as on the "
+		"command line, without the leading cynork) with line editing, and runs each one. The "
+		"configuration and the token are resolved once for the session; flags given on one line "
+		"never carry over to the next. Global flags given before shell (-o, -q, --no-color) are "
+		"the session's defaults; --config cannot change inside the shell.\n\n"
+		"The prompt shows the logged-in user and the gateway. Tab completes commands, "
+		"subcommands, flags, enum values, file names and task names fetched from the server. "
+		"History is kept in the file history next to the configuration file (mode 0600); lines "
+		"that look like they hold a password, secret or token are never recorded, and nothing "
+		"typed at a password prompt is.\n\n"
+		"Ctrl-C drops the line being typed; while a command runs it stops the command "
+		"(which then exits 130) and returns to the prompt.\n\n"
+		"exit [N], quit or end of input (Ctrl-D) leave the shell, with N or the last command's "
+		"exit code. With -c LINE, shell runs that one line and exits with its code. When "
+		"standard input is not a terminal, lines are read without prompt or editing.",
+};

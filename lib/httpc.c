@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,38 +208,11 @@ abort_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	return o->abort_fn && o->abort_fn(o->abort_arg) ? 1 : 0;
 }
 
-int
-cy_httpc_request(const char *method, const char *url, const void *body, size_t body_len,
-	const struct cy_httpc_opts *opts, struct cy_httpc_resp *resp, struct cy_error *err)
+/* The handle's options for one request (the handle is reused: all set). */
+static void
+httpc_setopts(CURL *h, const char *url, const struct cy_httpc_opts *opts, struct xfer *x,
+	char *errbuf)
 {
-	static const struct cy_httpc_opts defaults;
-	char errbuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *hdrs = NULL;
-	struct xfer x;
-	char *line;
-	const char *ct = NULL;
-	CURLcode rc;
-	CURL *h;
-	size_t i;
-	int sends_body;
-
-	if (!opts)
-		opts = &defaults;
-	cy_buf_reset(&resp->body);
-	resp->status = 0;
-	resp->content_type[0] = '\0';
-	resp->retry_after = -1;
-
-	h = handle_get();
-	if (!h)
-		return cy_error_set(err, EIO, "%s %s: cannot initialise libcurl", method, url);
-
-	memset(&x, 0, sizeof(x));
-	x.resp = resp;
-	x.opts = opts;
-	x.h = h;
-	x.max = opts->max_response ? opts->max_response : DEFAULT_MAX_RESPONSE;
-
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	if (httpc_share)
@@ -253,77 +227,128 @@ cy_httpc_request(const char *method, const char *url, const void *body, size_t b
 	}
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 		opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.max);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_USERAGENT,
 		opts->user_agent ? opts->user_agent : "cynode/" CYNODE_VERSION);
 	if (opts->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, opts->ca_file);
-	/* The handle is reused: always set (or clear) the abort callback. */
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, opts->abort_flag || opts->abort_fn ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, opts->abort_flag || opts->abort_fn ?
 		abort_cb : NULL);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)opts);
+}
 
-	sends_body = body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-		strcmp(method, "PATCH") == 0;
+/* The method and the body; true when a body (and so a Content-Type) goes out. */
+static bool
+httpc_method(CURL *h, const char *method, const void *body, size_t body_len)
+{
+	bool sends_body = body != NULL || strcmp(method, "POST") == 0 ||
+		strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
+
 	if (strcmp(method, "GET") == 0 && !body) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	} else if (strcmp(method, "HEAD") == 0) {
-		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-		sends_body = 0;
-	} else {
-		if (sends_body) {
-			curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
-			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-				(curl_off_t)(body ? body_len : 0));
-		}
-		if (strcmp(method, "POST") != 0)
-			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		return false;
 	}
+	if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+		return false;
+	}
+	if (sends_body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0));
+	}
+	if (strcmp(method, "POST") != 0)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	return sends_body;
+}
+
+/* The request headers: bearer, content type, the caller's own. */
+static struct curl_slist *
+httpc_headers(const struct cy_httpc_opts *opts, bool sends_body)
+{
+	struct curl_slist *hdrs = NULL;
+	char *line;
+	size_t i;
 
 	if (opts->bearer) {
 		line = xasprintf("Authorization: Bearer %s", opts->bearer);
 		hdrs = curl_slist_append(hdrs, line);
+		explicit_bzero(line, strlen(line));
 		free(line);
 	}
 	if (sends_body) {
-		ct = opts->content_type ? opts->content_type : "application/json";
-		line = xasprintf("Content-Type: %s", ct);
+		line = xasprintf("Content-Type: %s", opts->content_type ? opts->content_type :
+			"application/json");
 		hdrs = curl_slist_append(hdrs, line);
 		free(line);
 	}
 	for (i = 0; opts->headers && opts->headers[i]; i++)
 		hdrs = curl_slist_append(hdrs, opts->headers[i]);
+	return hdrs;
+}
+
+/* A failed transfer as an errno-coded error. */
+static int
+httpc_error(CURLcode rc, const struct xfer *x, const char *method, const char *url,
+	const char *errbuf, struct cy_error *err)
+{
+	const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+
+	if (x->stopped)
+		return cy_error_set(err, ECANCELED, "%s %s: stopped by the receiver", method, url);
+	if (x->over || rc == CURLE_FILESIZE_EXCEEDED)
+		return cy_error_set(err, EFBIG, "%s %s: response body larger than %zu bytes",
+			method, url, x->max);
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		return cy_error_set(err, EINTR, "%s %s: interrupted", method, url);
+	if (rc == CURLE_COULDNT_CONNECT)
+		return cy_error_set(err, ECONNREFUSED, "%s %s: %s", method, url, msg);
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return cy_error_set(err, ETIMEDOUT, "%s %s: %s", method, url, msg);
+	return cy_error_set(err, EIO, "%s %s: %s", method, url, msg);
+}
+
+int
+cy_httpc_request(const char *method, const char *url, const void *body, size_t body_len,
+	const struct cy_httpc_opts *opts, struct cy_httpc_resp *resp, struct cy_error *err)
+{
+	static const struct cy_httpc_opts defaults;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hdrs;
+	struct xfer x;
+	CURLcode rc;
+	CURL *h;
+
+	if (!opts)
+		opts = &defaults;
+	cy_buf_reset(&resp->body);
+	resp->status = 0;
+	resp->content_type[0] = '\0';
+	resp->retry_after = -1;
+	h = handle_get();
+	if (!h)
+		return cy_error_set(err, EIO, "%s %s: cannot initialise libcurl", method, url);
+	memset(&x, 0, sizeof(x));
+	x.resp = resp;
+	x.opts = opts;
+	x.h = h;
+	x.max = opts->max_response ? opts->max_response : DEFAULT_MAX_RESPONSE;
+	httpc_setopts(h, url, opts, &x, errbuf);
+	hdrs = httpc_headers(opts, httpc_method(h, method, body, body_len));
 	if (hdrs)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-
 	rc = curl_easy_perform(h);
 	curl_slist_free_all(hdrs);
 	/* The handle outlives this call: drop pointers to our stack. */
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-
 	if (rc != CURLE_OK) {
-		const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-
 		cy_buf_reset(&resp->body);
-		if (x.stopped)
-			return cy_error_set(err, ECANCELED, "%s %s: stopped by the receiver", method,
-				url);
-		if (x.over || rc == CURLE_FILESIZE_EXCEEDED)
-			return cy_error_set(err, EFBIG, "%s %s: response body larger than %zu bytes",
-				method, url, x.max);
-		if (rc == CURLE_ABORTED_BY_CALLBACK)
-			return cy_error_set(err, EINTR, "%s %s: interrupted", method, url);
-		if (rc == CURLE_COULDNT_CONNECT)
-			return cy_error_set(err, ECONNREFUSED, "%s %s: %s", method, url, msg);
-		if (rc == CURLE_OPERATION_TIMEDOUT)
-			return cy_error_set(err, ETIMEDOUT, "%s %s: %s", method, url, msg);
-		return cy_error_set(err, EIO, "%s %s: %s", method, url, msg);
+		return httpc_error(rc, &x, method, url, errbuf, err);
 	}
 	x.head_done = 0;
 	head_capture(&x);

@@ -654,88 +654,106 @@ req_text_check(struct cy_http_req *req, struct cy_http_resp *resp)
 	return 0;
 }
 
-static enum MHD_Result
-req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
-	const char *url, const char *method)
+/* /healthz and /readyz (the app's ready hook gives the 503 reason). */
+static void
+health_answer(struct cy_httpd *d, const struct req_ctx *ctx, struct cy_http_resp *resp)
 {
-	struct cy_http_resp resp;
-	struct cy_http_req req;
+	struct cy_buf reason = CY_BUF_INIT;
+
+	if (ctx->health == 1)
+		cy_resp_text(resp, 200, "ok");
+	else if (!d->cfg.ready || d->cfg.ready(d->cfg.app, &reason) == 0)
+		cy_resp_text(resp, 200, "ready");
+	else
+		cy_resp_text(resp, 503, reason.len ? reason.buf : "not ready");
+	cy_buf_release(&reason);
+}
+
+/* The request as handlers see it. */
+static void
+req_fill(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
+	const char *url, const char *method, struct cy_http_req *req)
+{
 	size_t i;
-	enum MHD_Result ret;
 
-	resp_init(&resp);
-	if (ctx->health == 1) {
-		cy_resp_text(&resp, 200, "ok");
-		return send_resp(d, conn, ctx, method, url, &resp);
-	}
-	if (ctx->health == 2) {
-		struct cy_buf reason = CY_BUF_INIT;
-
-		if (!d->cfg.ready || d->cfg.ready(d->cfg.app, &reason) == 0)
-			cy_resp_text(&resp, 200, "ready");
-		else
-			cy_resp_text(&resp, 503, reason.len ? reason.buf : "not ready");
-		cy_buf_release(&reason);
-		return send_resp(d, conn, ctx, method, url, &resp);
-	}
-
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.path = url;
+	memset(req, 0, sizeof(*req));
+	req->method = method;
+	req->path = url;
 	for (i = 0; i < ctx->nparams; i++)
-		req.params[i] = ctx->params[i];
-	req.nparams = ctx->nparams;
-	req.body = ctx->body.buf;
-	req.body_len = ctx->body.len;
-	req.route = ctx->route;
-	req.app = d->cfg.app;
-	req.conn = conn;
-	req.susp = &ctx->susp;
-	req.body_tables = d->cfg.body_tables;
-	client_ip(conn, req.client_ip, sizeof(req.client_ip));
+		req->params[i] = ctx->params[i];
+	req->nparams = ctx->nparams;
+	req->body = ctx->body.buf;
+	req->body_len = ctx->body.len;
+	req->route = ctx->route;
+	req->app = d->cfg.app;
+	req->conn = conn;
+	req->susp = &ctx->susp;
+	req->body_tables = d->cfg.body_tables;
+	client_ip(conn, req->client_ip, sizeof(req->client_ip));
+}
 
+/*
+ * The auth hook, once per request (not again when a suspended request
+ * runs again).  0 to go on; -1 with resp filled (401/403/500).
+ */
+static int
+req_authenticate(struct cy_httpd *d, struct req_ctx *ctx, struct cy_http_req *req,
+	struct cy_http_resp *resp)
+{
 	if (ctx->route->auth != 0 && !ctx->authed) {
 		if (!d->cfg.authenticate) {
-			cy_resp_problem(&resp, CY_PROBLEM_INTERNAL, "no authenticator configured");
-			return send_resp(d, conn, ctx, method, url, &resp);
+			cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "no authenticator configured");
+			return -1;
 		}
-		if (d->cfg.authenticate(&req, &resp) != 0) {
-			if (resp.status == 0)
-				cy_resp_problem(&resp, CY_PROBLEM_AUTHENTICATION,
+		if (d->cfg.authenticate(req, resp) != 0) {
+			if (resp->status == 0)
+				cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION,
 					"authentication required");
-			ret = send_resp(d, conn, ctx, method, url, &resp);
-			if (req.auth && d->cfg.auth_free)
-				d->cfg.auth_free(req.auth);
-			return ret;
+			if (req->auth && d->cfg.auth_free)
+				d->cfg.auth_free(req->auth);
+			req->auth = NULL;
+			return -1;
 		}
-		ctx->auth = req.auth;
+		ctx->auth = req->auth;
 	}
 	ctx->authed = 1;
-	if (req_text_check(&req, &resp) < 0)
-		return send_resp(d, conn, ctx, method, url, &resp);
+	return 0;
+}
+
+/*
+ * Runs the handler until it answers or parks the connection (a long
+ * poll).  A resume that came before the handler returned runs it again at
+ * once.  Returns true when the connection was parked.
+ */
+static bool
+req_run_handler(struct MHD_Connection *conn, struct req_ctx *ctx, struct cy_http_req *req,
+	struct cy_http_resp *resp)
+{
+	size_t i;
+
 	pthread_mutex_lock(&ctx->susp.lock);
 	if (ctx->susp.state == SUSP_RESUMING)
 		ctx->resumed++;
 	ctx->susp.state = SUSP_NONE;
 	pthread_mutex_unlock(&ctx->susp.lock);
 	for (;;) {
-		req.auth = ctx->auth;
-		req.state = ctx->state;
-		req.state_free = ctx->state_free;
-		req.resumed = ctx->resumed;
-		ctx->route->handler(&req, &resp);
-		ctx->state = req.state;
-		ctx->state_free = req.state_free;
+		req->auth = ctx->auth;
+		req->state = ctx->state;
+		req->state_free = ctx->state_free;
+		req->resumed = ctx->resumed;
+		ctx->route->handler(req, resp);
+		ctx->state = req->state;
+		ctx->state_free = req->state_free;
 		pthread_mutex_lock(&ctx->susp.lock);
 		if (ctx->susp.state == SUSP_NONE) {
 			pthread_mutex_unlock(&ctx->susp.lock);
-			break;
+			return false;
 		}
 		/* Suspended: whatever the handler put in resp is dropped. */
-		cy_buf_release(&resp.body);
-		for (i = 0; i < resp.nhdr; i++)
-			free(resp.hdr_value[i]);
-		resp_init(&resp);
+		cy_buf_release(&resp->body);
+		for (i = 0; i < resp->nhdr; i++)
+			free(resp->hdr_value[i]);
+		resp_init(resp);
 		if (ctx->susp.state == SUSP_WOKEN) {
 			ctx->susp.state = SUSP_NONE;
 			ctx->resumed++;
@@ -746,8 +764,27 @@ req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 		ctx->susp.state = SUSP_PARKED;
 		MHD_suspend_connection(conn);
 		pthread_mutex_unlock(&ctx->susp.lock);
-		return MHD_YES;
+		return true;
 	}
+}
+
+static enum MHD_Result
+req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
+	const char *url, const char *method)
+{
+	struct cy_http_resp resp;
+	struct cy_http_req req;
+
+	resp_init(&resp);
+	if (ctx->health) {
+		health_answer(d, ctx, &resp);
+		return send_resp(d, conn, ctx, method, url, &resp);
+	}
+	req_fill(d, conn, ctx, url, method, &req);
+	if (req_authenticate(d, ctx, &req, &resp) < 0 || req_text_check(&req, &resp) < 0)
+		return send_resp(d, conn, ctx, method, url, &resp);
+	if (req_run_handler(conn, ctx, &req, &resp))
+		return MHD_YES;
 	return send_resp(d, conn, ctx, method, url, &resp);
 }
 

@@ -558,14 +558,11 @@ out:
 	cy_httpc_resp_release(&resp);
 }
 
-int
-manager_run(struct node *n, struct cy_error *err)
+/* Step 3 (contract 3.9 startup checks): old job dirs and cgroups, the sandbox. */
+static void
+mgr_startup_checks(struct node *n)
 {
 	struct cy_error perr = CY_ERROR_INIT;
-	char failure[1400] = "";
-	bool inf_fatal = false;
-	int64_t last_report;
-	int ret = -1;
 
 	node_cleanup_jobs(n, CLEANUP_AGE_S);
 	sb_cgroup_sweep();
@@ -575,71 +572,79 @@ manager_run(struct node *n, struct cy_error *err)
 		snprintf(n->sandbox_reason, sizeof(n->sandbox_reason), "%s", perr.msg);
 		cy_log_error("sandbox_unavailable", "error", perr.msg, NULL);
 	}
-	/* Probed before registering, so the first report says what answers. */
-	if (node_inference_start(n, err) < 0)
-		goto out;
-	if (mgr_register(n, err) < 0)
-		goto out;
-	{
-		/* Startup: fetch, apply, start the Worker API, then ack (3.1). */
-		json_t *conf = NULL;
-		const char *cv;
+}
 
-		if (mgr_fetch_config(n, &conf, err) < 0)
-			goto out;
-		cv = cy_json_str(conf, "config_version");
-		if (node_config_apply(n, conf, &perr) < 0) {
-			snprintf(failure, sizeof(failure), "%s", perr.msg);
-			cy_log_error("config_rejected", "error", perr.msg, NULL);
-		} else {
-			worker_httpd = worker_api_start(n, &perr);
-			if (!worker_httpd) {
-				snprintf(failure, sizeof(failure), "worker API: %s", perr.msg);
-				n->config_applied = false;	/* no Worker API thread runs */
-			} else if (!n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled")) {
-				snprintf(failure, sizeof(failure), "sandbox runtime unavailable: %s",
-					n->sandbox_reason);
-			}
-			if (worker_httpd && mgr_inference(&perr) < 0) {
-				if (perr.code == EINTR) {
-					json_decref(conf);
-					*err = perr;
-					goto out;
-				}
-				snprintf(failure, sizeof(failure), "inference: %s", perr.msg);
-				inf_fatal = true;
-			}
+/*
+ * Steps 6-9 of contract 3.1: fetch the config, apply it, start the Worker
+ * API, inference, then the ack (with the reason when something failed).
+ * -1 with err when the node cannot go on: the ack could not be sent, no
+ * Worker API runs, inference is required and missing, or a signal came.
+ */
+static int
+mgr_configure(struct node *n, struct cy_error *err)
+{
+	struct cy_error perr = CY_ERROR_INIT;
+	char failure[1400] = "";
+	bool inf_fatal = false;
+	json_t *conf = NULL;
+	const char *cv;
+	int rc = -1;
+
+	if (mgr_fetch_config(n, &conf, err) < 0)
+		return -1;
+	cv = cy_json_str(conf, "config_version");
+	if (node_config_apply(n, conf, &perr) < 0) {
+		snprintf(failure, sizeof(failure), "%s", perr.msg);
+		cy_log_error("config_rejected", "error", perr.msg, NULL);
+	} else {
+		worker_httpd = worker_api_start(n, &perr);
+		if (!worker_httpd) {
+			snprintf(failure, sizeof(failure), "worker API: %s", perr.msg);
+			n->config_applied = false;	/* no Worker API thread runs */
+		} else if (!n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled")) {
+			snprintf(failure, sizeof(failure), "sandbox runtime unavailable: %s",
+				n->sandbox_reason);
 		}
-		if (mgr_ack(n, cv ? cv : "", failure[0] ? failure : NULL, err) < 0) {
-			json_decref(conf);
-			goto out;
+		if (worker_httpd && mgr_inference(&perr) < 0) {
+			if (perr.code == EINTR) {
+				*err = perr;
+				goto out;
+			}
+			snprintf(failure, sizeof(failure), "inference: %s", perr.msg);
+			inf_fatal = true;
 		}
-		json_decref(conf);
 	}
-	if (failure[0] && !worker_httpd) {
+	if (mgr_ack(n, cv ? cv : "", failure[0] ? failure : NULL, err) < 0)
+		goto out;
+	if (failure[0] && !worker_httpd)
 		cy_error_set(err, EPROTO, "config not applied: %s", failure);
-		goto out;
-	}
-	if (inf_fatal) {
+	else if (inf_fatal)
 		cy_error_set(err, ENOENT, "%s", failure);
-		goto out;
-	}
-	if (worker_httpd) {
-		char port[16];
+	else
+		rc = 0;
+out:
+	json_decref(conf);
+	return rc;
+}
 
-		snprintf(port, sizeof(port), "%u", cy_httpd_port(worker_httpd));
-		cy_log_info("worker_api_started", "listen", n->cfg.listen_host, "port", port,
-			"base_url", n->base_url, NULL);
-	}
-	last_report = cy_mono_ms();
+/*
+ * The steady state: a heartbeat every interval (capability changes are
+ * reported at once, a full report every report interval), housekeeping.
+ * Returns when a signal came or the orchestrator refused the node.
+ */
+static void
+mgr_loop(struct node *n)
+{
+	struct cy_error perr = CY_ERROR_INIT;
+	int64_t last_report = cy_mono_ms();
+
 	while (!mgr_fatal[0] && !mgr_sleep(n->cfg.heartbeat_interval_s)) {
-		json_t *cap;
 		char hash[CY_CAPHASH_LEN + 1];
+		json_t *cap;
 
 		/* A model pulled or removed changes the report (and its hash) now. */
 		node_inference_refresh();
 		cap = node_capability_report(n);
-
 		cy_capability_hash(cap, hash);
 		if (cy_mono_ms() - last_report >= n->cfg.report_interval_s * 1000) {
 			mgr_report(n, json_incref(cap));
@@ -655,14 +660,12 @@ manager_run(struct node *n, struct cy_error *err)
 			cy_error_clear(&perr);
 		}
 	}
-	if (mgr_fatal[0]) {
-		cy_error_set(err, EACCES, "%s", mgr_fatal);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (mgr_stop && ret < 0 && err->code == EINTR)
-		ret = 0;
+}
+
+/* The end: sandboxes killed, inference and the Worker API stopped, secrets wiped. */
+static void
+mgr_shutdown(struct node *n)
+{
 	cy_log_info("node_stopping", "node_slug", n->cfg.node_id, NULL);
 	node_sandbox_kill_all();
 	node_inference_stop();
@@ -674,5 +677,34 @@ out:
 	free(sess.report_url);
 	free(sess.heartbeat_url);
 	memset(&sess, 0, sizeof(sess));
+}
+
+int
+manager_run(struct node *n, struct cy_error *err)
+{
+	int ret = -1;
+
+	mgr_startup_checks(n);
+	/* Probed before registering, so the first report says what answers. */
+	if (node_inference_start(n, err) < 0 || mgr_register(n, err) < 0 ||
+	    mgr_configure(n, err) < 0)
+		goto out;
+	if (worker_httpd) {
+		char port[16];
+
+		snprintf(port, sizeof(port), "%u", cy_httpd_port(worker_httpd));
+		cy_log_info("worker_api_started", "listen", n->cfg.listen_host, "port", port,
+			"base_url", n->base_url, NULL);
+	}
+	mgr_loop(n);
+	if (mgr_fatal[0]) {
+		cy_error_set(err, EACCES, "%s", mgr_fatal);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (mgr_stop && ret < 0 && err->code == EINTR)
+		ret = 0;
+	mgr_shutdown(n);
 	return ret;
 }

@@ -152,6 +152,75 @@ count_of(const json_t *o, const char *k)
 	return json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : 0;
 }
 
+/* Publishes res to the logs endpoint (or withdraws it: res NULL). */
+static void
+gen_publish(const struct prompt_job *p, struct sandbox_result *res)
+{
+	if (!p->live)
+		return;
+	pthread_mutex_lock(&p->live->lock);
+	p->live->res = res;
+	pthread_mutex_unlock(&p->live->lock);
+}
+
+/*
+ * The job's outcome from how the exchange ended: the backend's refusal
+ * (its {"error": ...} becomes stderr), a cancel, the timeout, a broken or
+ * cut answer, or a complete one.
+ */
+static void
+gen_outcome(const struct gen *g, int rc, long status, const struct cy_error *err,
+	struct sandbox_result *res)
+{
+	const struct prompt_job *p = g->p;
+
+	res->status = SANDBOX_FAILED;
+	res->exit_code = -1;
+	if (rc == 0 && status != 200) {
+		json_t *e = json_loadb(res->err.buf, res->err.len, 0, NULL);
+		const char *msg = e ? cy_json_str(e, "error") : NULL;
+		char *m = xasprintf("inference: %s (HTTP %ld from the backend)\n",
+			msg ? msg : "the backend refused the request", status);
+
+		json_decref(e);
+		cy_buf_reset(&res->err);
+		cy_buf_addstr(&res->err, m);
+		free(m);
+	} else if (rc < 0 && p->cancel && *p->cancel) {
+		res->status = SANDBOX_CANCELED;
+		cy_buf_addstr(&res->err, "inference: canceled\n");
+	} else if (rc < 0 && err->code == ETIMEDOUT) {
+		res->status = SANDBOX_TIMEOUT;
+		res->exit_code = 124;
+		cy_buf_addf(&res->err, "inference: no complete answer within %lld s\n",
+			p->timeout_s);
+	} else if (rc < 0 || g->error[0] || !g->done) {
+		cy_buf_addf(&res->err, "inference: %s\n", g->error[0] ? g->error : rc < 0 ?
+			err->msg : "the backend's answer ended early");
+	} else {
+		res->status = SANDBOX_COMPLETED;
+		res->exit_code = 0;
+	}
+}
+
+/* The result's "inference" object from the answer's final line. */
+static json_t *
+gen_info(const struct prompt_job *p, const json_t *last)
+{
+	const char *reason = last ? cy_json_str(last, "done_reason") : NULL;
+	json_t *info = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "model", p->model,
+		"prompt_tokens", count_of(last, "prompt_eval_count"),
+		"completion_tokens", count_of(last, "eval_count"),
+		"total_duration_ms", ns_ms(last, "total_duration"),
+		"load_duration_ms", ns_ms(last, "load_duration"),
+		"prompt_eval_duration_ms", ns_ms(last, "prompt_eval_duration"),
+		"eval_duration_ms", ns_ms(last, "eval_duration"));
+
+	if (reason)
+		json_object_set_new(info, "done_reason", json_string(reason));
+	return info;
+}
+
 int
 prompt_job_run(struct node *n, const struct prompt_job *p, struct sandbox_result *res,
 	json_t **info, struct cy_error *err)
@@ -163,6 +232,7 @@ prompt_job_run(struct node *n, const struct prompt_job *p, struct sandbox_result
 	json_t *req;
 	int rc;
 
+	(void)n;
 	*info = NULL;
 	memset(res, 0, sizeof(*res));
 	res->out = (struct cy_buf)CY_BUF_INIT;
@@ -184,73 +254,20 @@ prompt_job_run(struct node *n, const struct prompt_job *p, struct sandbox_result
 	o.on_data = gen_data;
 	o.on_data_arg = &g;
 	o.abort_flag = p->cancel;
-	if (p->live) {
-		pthread_mutex_lock(&p->live->lock);
-		p->live->res = res;
-		pthread_mutex_unlock(&p->live->lock);
-	}
+	gen_publish(p, res);
 	res->started = time(NULL);
 	rc = cy_httpc_request("POST", url, body, strlen(body), &o, &resp, err);
 	if (rc == 0 && resp.status == 200)
 		cy_lines_finish(&g.lines);
 	res->ended = time(NULL);
-	if (p->live) {
-		pthread_mutex_lock(&p->live->lock);
-		p->live->res = NULL;
-		pthread_mutex_unlock(&p->live->lock);
-	}
-	if (rc == 0 && resp.status != 200) {
-		/* The backend refused: its {"error": ...} becomes stderr. */
-		json_t *e = json_loadb(res->err.buf, res->err.len, 0, NULL);
-		const char *msg = e ? cy_json_str(e, "error") : NULL;
-		char *m = xasprintf("inference: %s (HTTP %ld from the backend)\n",
-			msg ? msg : "the backend refused the request", resp.status);
-
-		json_decref(e);
-		cy_buf_reset(&res->err);
-		cy_buf_addstr(&res->err, m);
-		free(m);
-		res->status = SANDBOX_FAILED;
-		res->exit_code = -1;
-	} else if (rc < 0 && p->cancel && *p->cancel) {
-		res->status = SANDBOX_CANCELED;
-		res->exit_code = -1;
-		cy_buf_addstr(&res->err, "inference: canceled\n");
-	} else if (rc < 0 && err->code == ETIMEDOUT) {
-		res->status = SANDBOX_TIMEOUT;
-		res->exit_code = 124;
-		cy_buf_addf(&res->err, "inference: no complete answer within %lld s\n",
-			p->timeout_s);
-	} else if (rc < 0 || g.error[0] || !g.done) {
-		res->status = SANDBOX_FAILED;
-		res->exit_code = -1;
-		cy_buf_addf(&res->err, "inference: %s\n", g.error[0] ? g.error : rc < 0 ?
-			err->msg : "the backend's answer ended early");
-	} else {
-		res->status = SANDBOX_COMPLETED;
-		res->exit_code = 0;
-	}
+	gen_publish(p, NULL);
+	gen_outcome(&g, rc, resp.status, err, res);
 	cy_error_clear(err);
-	{
-		json_t *last = g.last;
-		json_int_t pt = count_of(last, "prompt_eval_count"), ct = count_of(last,
-			"eval_count");
-		const char *reason = last ? cy_json_str(last, "done_reason") : NULL;
-
-		*info = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "model", p->model,
-			"prompt_tokens", pt, "completion_tokens", ct,
-			"total_duration_ms", ns_ms(last, "total_duration"),
-			"load_duration_ms", ns_ms(last, "load_duration"),
-			"prompt_eval_duration_ms", ns_ms(last, "prompt_eval_duration"),
-			"eval_duration_ms", ns_ms(last, "eval_duration"));
-		if (reason)
-			json_object_set_new(*info, "done_reason", json_string(reason));
-	}
+	*info = gen_info(p, g.last);
 	json_decref(g.last);
 	cy_lines_release(&g.lines);
 	cy_httpc_resp_release(&resp);
 	free(url);
 	free(body);
-	(void)n;
 	return 0;
 }

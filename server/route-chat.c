@@ -340,62 +340,36 @@ chat_check(const json_t *body, const char **model, bool *stream, struct cy_http_
 }
 
 /*
- * First run of a completion: check it, choose model and node, start the
- * relay and suspend.  Returns with resp filled when it answers at once.
+ * The node for a completion of `asked` (NULL: the default model): fills
+ * model (the name the fleet lists) and returns the node, or NULL with resp
+ * filled (503 no inference path, 404 unknown model).
  */
-static void
-chat_begin(struct cy_http_req *req, struct cy_http_resp *resp)
+static const struct inf_node *
+chat_place(const struct inf_fleet *f, const char *asked, const char **model,
+	struct cy_http_resp *resp)
 {
-	const struct auth_ctx *a = req->auth;
-	struct cy_error err = CY_ERROR_INIT;
-	struct cy_relay_spec spec = { 0 };
-	const struct inf_node *nd;
-	const char *asked, *model;
-	struct inf_fleet f;
-	struct chat *c;
-	char *token, *url, *payload;
-	bool stream;
-	json_t *body;
+	const char *m = asked ? asked : inference_default_model(f);
 
-	if (!(body = cy_req_json(req, resp)))
-		return;
-	if (chat_check(body, &asked, &stream, resp) < 0) {
-		json_decref(body);
-		return;
-	}
-	if (inference_fleet_load(&f, &err) < 0) {
-		cy_log_error("chat_fleet_failed", "error", err.msg, NULL);
-		json_decref(body);
-		return cy_openai_fail(resp, 500, "cannot read the fleet");
-	}
-	model = asked ? asked : inference_default_model(&f);
-	if (!model || f.n == 0) {
+	if (!m || f->n == 0) {
 		cy_openai_fail(resp, 503, "no inference path available: no dispatchable node has a "
 			"running inference backend with a model");
-		goto out;
+		return NULL;
 	}
-	if (!inference_fleet_resolve(&f, model)) {
+	if (!(*model = inference_fleet_resolve(f, m))) {
 		cy_openai_fail(resp, 404, "model '%s' is not served by any dispatchable node (GET "
-			"/v1/models lists them)", model);
-		goto out;
+			"/v1/models lists them)", m);
+		return NULL;
 	}
-	model = inference_fleet_resolve(&f, model);
-	nd = inference_pick_node(&f, model);
-	if (__atomic_add_fetch(&chats_inflight, 1, __ATOMIC_SEQ_CST) >
-	    srv.cfg.inference_max_requests) {
-		__atomic_sub_fetch(&chats_inflight, 1, __ATOMIC_SEQ_CST);
-		cy_resp_header(resp, "Retry-After", "1");
-		cy_openai_fail(resp, 429, "too many chat completions in flight (%lld, "
-			"inference.max_concurrent_requests)", srv.cfg.inference_max_requests);
-		goto out;
-	}
-	if (!(token = node_token_open(nd->token_sealed, &err))) {
-		__atomic_sub_fetch(&chats_inflight, 1, __ATOMIC_SEQ_CST);
-		cy_log_error("chat_token_failed", "node", nd->slug, "error", err.msg, NULL);
-		cy_openai_fail(resp, 500, "cannot use node %s's credentials", nd->slug);
-		goto out;
-	}
-	c = xcalloc(1, sizeof(*c));
+	return inference_pick_node(f, *model);
+}
+
+/* A new completion's state for node nd (two references: request and relay). */
+static struct chat *
+chat_new(const struct auth_ctx *a, const struct inf_node *nd, const char *model,
+	const json_t *body, bool stream)
+{
+	struct chat *c = xcalloc(1, sizeof(*c));
+
 	pthread_mutex_init(&c->lock, NULL);
 	c->refs = 2;
 	snprintf(c->user_id, sizeof(c->user_id), "%s", a->user_id);
@@ -407,7 +381,13 @@ chat_begin(struct cy_http_req *req, struct cy_http_resp *resp)
 		"include_usage"));
 	cy_sse_init(&c->sse, EVENT_MAX, chat_event, NULL);
 	inference_node_busy(nd->id, 1);
-	/* The node gets the resolved model; a stream reports its usage. */
+	return c;
+}
+
+/* The body the node gets: the resolved model, and usage asked for on a stream. */
+static char *
+chat_upstream_body(json_t *body, const char *model, bool stream)
+{
 	json_object_set_new(body, "model", json_string(model));
 	if (stream) {
 		json_t *so = json_object_get(body, "stream_options");
@@ -416,8 +396,22 @@ chat_begin(struct cy_http_req *req, struct cy_http_resp *resp)
 			json_object_set_new(body, "stream_options", so = json_object());
 		json_object_set_new(so, "include_usage", json_true());
 	}
-	payload = cy_json_dump(body);
-	url = dispatch_url_join(nd->target_url, "/v1/worker/inference/chat/completions");
+	return cy_json_dump(body);
+}
+
+/*
+ * Suspends the request and starts the relay to the node with its token
+ * (the caller wipes it).  A relay that cannot start is answered on the
+ * rerun.
+ */
+static void
+chat_start(struct cy_http_req *req, struct chat *c, const struct inf_node *nd,
+	const char *token, const char *payload)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_relay_spec spec = { 0 };
+	char *url = dispatch_url_join(nd->target_url, "/v1/worker/inference/chat/completions");
+
 	spec.method = "POST";
 	spec.url = url;
 	spec.body = payload;
@@ -441,12 +435,60 @@ chat_begin(struct cy_http_req *req, struct cy_http_resp *resp)
 		chat_unref(c);
 		cy_http_resume(c->susp);
 	} else {
-		cy_log_debug("chat_relay", "node", nd->slug, "model", model, "stream",
-			stream ? "true" : "false", NULL);
+		cy_log_debug("chat_relay", "node", nd->slug, "model", c->model, "stream",
+			c->stream ? "true" : "false", NULL);
 	}
+	free(url);
+}
+
+/*
+ * First run of a completion: check it, choose model and node, start the
+ * relay and suspend.  Returns with resp filled when it answers at once.
+ */
+static void
+chat_begin(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	const struct inf_node *nd;
+	const char *asked, *model = NULL;
+	struct inf_fleet f;
+	struct chat *c;
+	char *token, *payload;
+	bool stream;
+	json_t *body;
+
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	if (chat_check(body, &asked, &stream, resp) < 0) {
+		json_decref(body);
+		return;
+	}
+	if (inference_fleet_load(&f, &err) < 0) {
+		cy_log_error("chat_fleet_failed", "error", err.msg, NULL);
+		json_decref(body);
+		return cy_openai_fail(resp, 500, "cannot read the fleet");
+	}
+	if (!(nd = chat_place(&f, asked, &model, resp)))
+		goto out;
+	if (__atomic_add_fetch(&chats_inflight, 1, __ATOMIC_SEQ_CST) >
+	    srv.cfg.inference_max_requests) {
+		__atomic_sub_fetch(&chats_inflight, 1, __ATOMIC_SEQ_CST);
+		cy_resp_header(resp, "Retry-After", "1");
+		cy_openai_fail(resp, 429, "too many chat completions in flight (%lld, "
+			"inference.max_concurrent_requests)", srv.cfg.inference_max_requests);
+		goto out;
+	}
+	if (!(token = node_token_open(nd->token_sealed, &err))) {
+		__atomic_sub_fetch(&chats_inflight, 1, __ATOMIC_SEQ_CST);
+		cy_log_error("chat_token_failed", "node", nd->slug, "error", err.msg, NULL);
+		cy_openai_fail(resp, 500, "cannot use node %s's credentials", nd->slug);
+		goto out;
+	}
+	c = chat_new(req->auth, nd, model, body, stream);
+	payload = chat_upstream_body(body, model, stream);
+	chat_start(req, c, nd, token, payload);
 	explicit_bzero(token, strlen(token));
 	free(token);
-	free(url);
 	free(payload);
 out:
 	inference_fleet_release(&f);
