@@ -17,6 +17,7 @@
 #include "error.h"
 #include "httpd.h"
 #include "id.h"
+#include "jcheck.h"
 
 /* cy_model_name_valid in words, for messages. */
 #define INFERENCE_MODEL_SHAPE \
@@ -100,6 +101,7 @@ json_t *inference_models_json(const struct inf_fleet *f);
 /* route-chat.c: GET /v1/models and POST /v1/chat/completions (OpenAI-compatible) */
 void h_models_list(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_chat_completions(struct cy_http_req *req, struct cy_http_resp *resp);
+extern const struct cy_jcheck chat_completions_body;
 /* Shutdown: suspended completions answer 503 (call before the listeners stop). */
 void chat_stop_all(void);
 

@@ -101,7 +101,7 @@ static struct cy_route gateway[] = {
 	/* Inference (issue 12): OpenAI-compatible, errors in OpenAI's shape. */
 	{ "GET", "/v1/models", AUTH_INFERENCE, 0, h_models_list, cy_openai_error },
 	{ "POST", "/v1/chat/completions", AUTH_INFERENCE, BODY_CFG, h_chat_completions,
-	  cy_openai_error },
+	  cy_openai_error, .body = &chat_completions_body },
 };
 
 static struct cy_route control[] = {
