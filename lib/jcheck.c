@@ -19,19 +19,25 @@ struct walk {
 	struct cy_buf *why;
 };
 
-/* Appends s, cut on a character boundary after max bytes (with "..."). */
+/*
+ * Appends a member name: cut on a character boundary after max bytes (with
+ * "..."), control characters shown as '?' (messages reach terminals and logs).
+ */
 static void
-add_cut(struct cy_buf *b, const char *s, size_t max)
+add_name(struct cy_buf *b, const char *s, size_t max)
 {
-	size_t n = strlen(s), start, end;
+	size_t n = strlen(s), start, end, i, from = b->len;
 
 	if (n <= max || !cy_utf8_valid(s, n)) {
 		cy_buf_add(b, s, n <= max ? n : max);
-		return;
+	} else {
+		cy_utf8_window(s, n, 0, max, &start, &end);
+		cy_buf_add(b, s, end);
+		cy_buf_addstr(b, "...");
 	}
-	cy_utf8_window(s, n, 0, max, &start, &end);
-	cy_buf_add(b, s, end);
-	cy_buf_addstr(b, "...");
+	for (i = from; i < b->len; i++)
+		if ((unsigned char)b->buf[i] < ' ' || b->buf[i] == 0x7f)
+			b->buf[i] = '?';
 }
 
 /* Descends into member `key` (or item `index` when key is NULL); returns the old length. */
@@ -46,7 +52,7 @@ path_push(struct walk *w, const char *key, size_t index)
 	}
 	if (len)
 		cy_buf_addch(&w->path, '.');
-	add_cut(&w->path, key, SHOWN_MAX);
+	add_name(&w->path, key, SHOWN_MAX);
 	return len;
 }
 
@@ -182,7 +188,7 @@ check_version(struct walk *w, const json_t *o, const struct cy_jcheck *spec)
 		return CY_JCHECK_OK;
 	got = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 	cy_buf_addf(w->why, "unsupported %s version ", spec->what ? spec->what : "payload");
-	add_cut(w->why, got ? got : "(none)", 40);
+	add_name(w->why, got ? got : "(none)", 40);
 	cy_buf_addf(w->why, "; supported versions: %d", spec->version);
 	free(got);
 	return CY_JCHECK_VERSION;

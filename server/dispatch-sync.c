@@ -28,12 +28,12 @@
 
 #define SYNC_MAX_IDS 100000
 
-#define JOB_IDS(n) { .name = (n), .type = CY_JC_ARRAY, .null_ok = true, .max = SYNC_MAX_IDS, \
-	.item = &job_id_item }
-
 static const struct cy_jcheck_field job_id_item = {
 	.type = CY_JC_STRING, .valid = cy_uuid_valid, .shape = "a job id (UUID)",
 };
+
+#define JOB_IDS(n) { .name = (n), .type = CY_JC_ARRAY, .null_ok = true, .max = SYNC_MAX_IDS, \
+	.item = &job_id_item }
 
 /* POST /v1/nodes/jobs/sync {version, running?, finished?} */
 const struct cy_jcheck nodes_jobs_sync_body = {

@@ -137,9 +137,9 @@ void h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp)
 }
 
 /*
- * POST /v1/nodes/enrollment-tokens {node_slug?, labels?, ttl_seconds?};
- * ttl_seconds is bounded here by the most the configuration may allow, and
- * below by the configured nodes.enrollment_token_max_ttl.
+ * POST /v1/nodes/enrollment-tokens {node_slug?, labels?, ttl_seconds?}.
+ * The table bounds ttl_seconds by the most any configuration allows;
+ * h_nodes_enroll then by the configured nodes.enrollment_token_max_ttl.
  */
 const struct cy_jcheck nodes_enroll_body = {
 	.fields = (const struct cy_jcheck_field[]){

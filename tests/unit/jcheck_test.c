@@ -207,6 +207,10 @@ test_long_names(void)
 	check(&body, text.buf, -1, want.buf);
 	cy_buf_release(&text);
 	cy_buf_release(&want);
+	/* Control characters of a name do not reach the message. */
+	check(&open_obj, "{\"n\":1,\"a\\nb\":1}", 0, NULL);
+	check(&none, "{\"a\\nb\\u001b[31m\":1}", -1,
+		"unknown field 'a?b?[31m' (it takes no fields)");
 }
 
 int
