@@ -138,6 +138,14 @@ $(O)/tests/unit/fuzz-cynork-%_test: $(O)/obj/tests/fuzz/cynork-%_fuzz.o $(O)/obj
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# ... and those of node modules (tests/fuzz/node-NAME_fuzz.c) the node's.
+$(O)/obj/tests/fuzz/node-%.o: BASE_CFLAGS += -Inode
+
+$(O)/tests/unit/fuzz-node-%_test: $(O)/obj/tests/fuzz/node-%_fuzz.o $(O)/obj/tests/fuzz/replay.o \
+		$(O)/libnode.a $(O)/libcynode.a
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(O)/tests/unit/fuzz-%_test: $(O)/obj/tests/fuzz/%_fuzz.o $(O)/obj/tests/fuzz/replay.o \
 		$(O)/libserver.a $(O)/libcynode.a
 	@mkdir -p $(dir $@)
@@ -155,6 +163,10 @@ fuzz:
 	@tests/fuzz/run build/fuzz/fuzz $(FUZZ_TIME) $(FUZZ_NAMES)
 
 $(O)/fuzz/cynork-%: $(O)/obj/tests/fuzz/cynork-%_fuzz.o $(O)/libcynork.a $(O)/libcynode.a
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+
+$(O)/fuzz/node-%: $(O)/obj/tests/fuzz/node-%_fuzz.o $(O)/libnode.a $(O)/libcynode.a
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 

@@ -122,6 +122,9 @@ cy_time_parse_rfc3339(const char *s, time_t *out)
 	if (t == (time_t)-1 && !(year == 1969 && mon == 12 && day == 31))
 		return -1;
 	t -= (time_t)sign * (oh * 3600 + om * 60);
+	/* The offset may move it out of the four-digit years RFC 3339 can write. */
+	if (t < CY_TIME_MIN || t > CY_TIME_MAX)
+		return -1;
 	*out = t;
 	return 0;
 }

@@ -14,6 +14,9 @@
 /* Formats t as "2026-02-16T12:00:00Z"; out must hold CY_RFC3339_LEN + 1 bytes. */
 void cy_time_rfc3339(time_t t, char out[CY_RFC3339_LEN + 1]);
 void cy_now_rfc3339(char out[CY_RFC3339_LEN + 1]);
+/* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the times RFC 3339 can write. */
+#define CY_TIME_MIN (-62167219200LL)
+#define CY_TIME_MAX 253402300799LL
 /* Parses RFC 3339 (any offset, optional fraction); 0 on success, -1 otherwise. */
 int cy_time_parse_rfc3339(const char *s, time_t *out);
 /* Parses a duration into seconds; a bare number means seconds. -1 on error. */

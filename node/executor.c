@@ -25,6 +25,7 @@
 #include "inference-proxy.h"
 #include "node.h"
 #include "prompt-job.h"
+#include "sandbox-plan.h"
 #include "sandbox.h"
 #include "timeutil.h"
 #include "fsutil.h"
@@ -104,19 +105,6 @@ id_valid(const char *s)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
 			return false;
 	return true;
-}
-
-static bool
-env_name_valid(const char *s)
-{
-	size_t i;
-
-	if (!*s || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
-		return false;
-	for (i = 1; s[i]; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-			return false;
-	return i <= 256;
 }
 
 /* A JSON string without NUL bytes, or NULL. */
@@ -308,19 +296,13 @@ job_timeout(struct node *n, long long t)
 	return t;
 }
 
+/* sandbox.command: a non-empty argv of strings, borrowed from the request. */
 static int
-job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
-	struct cy_buf *d)
+job_parse_command(const json_t *sb, struct job_req *r, struct cy_buf *d)
 {
-	const struct node_config *c = &n->cfg;
-	json_t *cmd, *env, *v;
-	const char *k;
-	long long t;
-	bool allowed;
+	json_t *cmd = json_object_get(sb, "command"), *v;
 	size_t i;
 
-	*prob = CY_PROBLEM_VALIDATION;
-	cmd = json_object_get(sb, "command");
 	if (!json_is_array(cmd) || json_array_size(cmd) == 0)
 		return cy_buf_addstr(d, "sandbox.command must be a non-empty array of strings"), -1;
 	if (json_array_size(cmd) > MAX_ARGS)
@@ -333,63 +315,77 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	}
 	if (!*r->argv[0])
 		return cy_buf_addstr(d, "sandbox.command[0] must not be empty"), -1;
+	return 0;
+}
 
-	env_add(r, "PATH", "/usr/local/bin:/usr/bin:/bin");
-	env_add(r, "HOME", "/workspace");
-	env = json_object_get(sb, "env");
-	if (env && !json_is_null(env)) {
-		if (!json_is_object(env))
-			return cy_buf_addstr(d, "sandbox.env must be an object of strings"), -1;
-		if (json_object_size(env) > MAX_ENV)
-			return cy_buf_addf(d, "sandbox.env has more than %d entries", MAX_ENV), -1;
-		json_object_foreach(env, k, v) {
-			const char *s = json_plain_str(v);
+/* sandbox.env: the request's variables (the sandbox plan adds the node's own). */
+static int
+job_parse_env(const json_t *sb, struct job_req *r, struct cy_buf *d)
+{
+	json_t *env = json_object_get(sb, "env"), *v;
+	const char *k;
 
-			if (!env_name_valid(k))
-				return cy_buf_addf(d, "sandbox.env: '%.64s' is not a valid variable name",
-					k), -1;
-			if (!s)
-				return cy_buf_addf(d, "sandbox.env.%s must be a string", k), -1;
-			/* The node's own: a request never sets them. */
-			if (!strcmp(k, "CYNODE_TASK_ID") || !strcmp(k, "CYNODE_JOB_ID") ||
-			    !strcmp(k, "CYNODE_WORKSPACE_DIR") || !strcmp(k, "INFERENCE_PROXY_URL"))
-				continue;
-			env_add(r, k, s);
-		}
+	if (!env || json_is_null(env))
+		return 0;
+	if (!json_is_object(env))
+		return cy_buf_addstr(d, "sandbox.env must be an object of strings"), -1;
+	if (json_object_size(env) > MAX_ENV)
+		return cy_buf_addf(d, "sandbox.env has more than %d entries", MAX_ENV), -1;
+	json_object_foreach(env, k, v) {
+		const char *s = json_plain_str(v);
+
+		if (!sb_env_name_valid(k))
+			return cy_buf_addf(d, "sandbox.env: '%.64s' is not a valid variable name",
+				k), -1;
+		if (!s)
+			return cy_buf_addf(d, "sandbox.env.%s must be a string", k), -1;
+		env_add(r, k, s);
 	}
-	env_add(r, "CYNODE_TASK_ID", r->task_id);
-	env_add(r, "CYNODE_JOB_ID", r->job_id);
-	env_add(r, "CYNODE_WORKSPACE_DIR", "/workspace");
+	return 0;
+}
 
-	/* Issue 12: the model through a Unix socket, never TCP. */
-	v = json_object_get(sb, "use_inference");
+/* sandbox.use_inference: the node's model through a Unix socket, never TCP. */
+static int
+job_parse_inference(struct node *n, const json_t *sb, struct job_req *r,
+	enum cy_problem *prob, struct cy_buf *d)
+{
+	json_t *v = json_object_get(sb, "use_inference");
+
 	if (v && !json_is_null(v) && !json_is_boolean(v))
 		return cy_buf_addstr(d, "sandbox.use_inference must be a boolean"), -1;
 	r->use_inference = json_is_true(v);
-	if (r->use_inference) {
-		if (!strcmp(c->inf_mode, "disabled")) {
-			*prob = CY_PROBLEM_AUTHORIZATION;
-			return cy_buf_addstr(d, "refused: inference is disabled on this node "
-				"(inference.mode)"), -1;
-		}
-		env_add(r, "INFERENCE_PROXY_URL", INFERENCE_PROXY_URL);
+	if (r->use_inference && !strcmp(n->cfg.inf_mode, "disabled")) {
+		*prob = CY_PROBLEM_AUTHORIZATION;
+		return cy_buf_addstr(d, "refused: inference is disabled on this node "
+			"(inference.mode)"), -1;
 	}
+	return 0;
+}
 
-	v = json_object_get(sb, "network_policy");
-	if (v && !json_is_null(v)) {
-		r->network = json_string_value(v);
-		if (!r->network || (strcmp(r->network, "restricted") && strcmp(r->network, "none") &&
-				    strcmp(r->network, "host")))
-			return cy_buf_addstr(d, "sandbox.network_policy must be \"restricted\", "
-				"\"none\" or \"host\""), -1;
-	} else {
-		r->network = "restricted";
-	}
-	if (job_parse_policy(n, sb, r, prob, d) < 0 || job_parse_resources(n, sb, r, prob, d) < 0)
-		return -1;
+/* sandbox.network_policy: "restricted" (the default), "none" or "host". */
+static int
+job_parse_network(const json_t *sb, struct job_req *r, struct cy_buf *d)
+{
+	json_t *v = json_object_get(sb, "network_policy");
 
-	t = 0;
-	v = json_object_get(sb, "timeout_seconds");
+	r->network = "restricted";
+	if (!v || json_is_null(v))
+		return 0;
+	r->network = json_string_value(v);
+	if (!r->network || (strcmp(r->network, "restricted") && strcmp(r->network, "none") &&
+			    strcmp(r->network, "host")))
+		return cy_buf_addstr(d, "sandbox.network_policy must be \"restricted\", "
+			"\"none\" or \"host\""), -1;
+	return 0;
+}
+
+/* sandbox.timeout_seconds, capped by the node and the orchestrator (job_timeout). */
+static int
+job_parse_timeout(struct node *n, const json_t *sb, struct job_req *r, struct cy_buf *d)
+{
+	json_t *v = json_object_get(sb, "timeout_seconds");
+	long long t = 0;
+
 	if (v && !json_is_null(v)) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
 			return cy_buf_addstr(d,
@@ -397,8 +393,21 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 		t = json_integer_value(v);
 	}
 	r->timeout_s = job_timeout(n, t);
+	return 0;
+}
 
-	v = json_object_get(sb, "image");
+/*
+ * sandbox.image (default sandbox.default_image): allowed by the node and
+ * the orchestrator's policy, and one the runtime can run: an OCI reference
+ * for podman and docker, "host" or a known image directory for bwrap.
+ */
+static int
+job_parse_image(struct node *n, const json_t *sb, struct job_req *r, struct cy_buf *d)
+{
+	const struct node_config *c = &n->cfg;
+	json_t *v = json_object_get(sb, "image");
+	bool allowed;
+
 	if (v && !json_is_null(v) && !json_is_string(v))
 		return cy_buf_addstr(d, "sandbox.image must be a string"), -1;
 	r->image = json_string_value(v);
@@ -415,14 +424,11 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 		return cy_buf_addf(d, "image '%.200s' is not allowed by the orchestrator policy",
 			r->image), -1;
 	if (runtime != &sandbox_bwrap) {
-		/* podman/docker: an OCI image reference the engine pulls. */
 		if (!strcmp(r->image, "host") || !node_image_name_valid(r->image))
 			return cy_buf_addf(d, "image '%.200s' is not an OCI image reference (the "
 				"%s runtime runs OCI images; \"host\" needs bwrap)", r->image,
 				runtime->name), -1;
-	} else if (!strcmp(r->image, "host")) {
-		r->rootfs = NULL;
-	} else {
+	} else if (strcmp(r->image, "host")) {
 		r->rootfs = node_image_rootfs(c, r->image);
 		if (!r->rootfs)
 			return cy_buf_addf(d, "image '%.200s' is not available on this node "
@@ -430,6 +436,20 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 				r->image), -1;
 	}
 	return 0;
+}
+
+/* The sandbox object of a RunJobRequest, field by field in this order. */
+static int
+job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
+	struct cy_buf *d)
+{
+	*prob = CY_PROBLEM_VALIDATION;
+	if (job_parse_command(sb, r, d) < 0 || job_parse_env(sb, r, d) < 0 ||
+	    job_parse_inference(n, sb, r, prob, d) < 0 || job_parse_network(sb, r, d) < 0 ||
+	    job_parse_policy(n, sb, r, prob, d) < 0 ||
+	    job_parse_resources(n, sb, r, prob, d) < 0 || job_parse_timeout(n, sb, r, d) < 0)
+		return -1;
+	return job_parse_image(n, sb, r, d);
 }
 
 /* The version and the ids of a RunJobRequest (sandbox or prompt). */

@@ -17,13 +17,14 @@
  * available), and a per-job cgroup for memory, pids and CPU where the host
  * allows (sandbox-cgroup.c); the child joins it before it execs bwrap.
  *
- * stdout and stderr come back through pipes read with poll(2) and capped
- * while reading; bwrap's --json-status-fd tells a launch failure from the
- * command's own exit status.  Timeouts and cancels SIGKILL bwrap's process
+ * What the sandbox holds is the job's plan (sandbox-plan.c); this file
+ * renders it as bwrap options and runs bwrap.  stdout and stderr come back
+ * through pipes read with poll(2) and capped while reading; bwrap's
+ * --json-status-fd tells a launch failure from the command's own exit
+ * status.  Timeouts and cancels SIGKILL bwrap's process
  * group and everything in the job's cgroup; the sandbox's PID namespace
  * takes every child down with it.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -43,149 +44,15 @@
 #include "alloc.h"
 #include "buf.h"
 #include "fsutil.h"
+#include "sandbox-plan.h"
 #include "sandbox.h"
 #include "timeutil.h"
 #include "banned.h"
 
 #define BWRAP_PATH "/usr/bin/bwrap"
-#define SB_UID "65534"
-#define SB_UID_N 65534
 
-/* Fixed fd numbers in the child, right before exec. */
-#define FD_STATUS 3
-#define FD_WS 4
-#define FD_JOB 5
-#define FD_SECCOMP 6
-#define FD_ARGS 7
-#define FD_ETC 8	/* the prepared /etc (host image), else closed */
-#define FD_INF 9	/* the job's inference socket directory, else closed */
-#define FD_N 10
-/* Fds the child may not have (closed instead). */
-#define FD_OPTIONAL(i) ((i) == FD_ETC || (i) == FD_INF)
-
-enum { KILLED_NONE, KILLED_CANCEL, KILLED_SHUTDOWN };
-
-struct running {
-	struct running *next;
-	char *job_id;
-	pid_t pid;
-	int killed;
-	struct sb_cgroup *cg;
-};
-
-static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct running *running_list;
-
-/* The argv under construction. */
-struct args {
-	char **v;
-	size_t n, alloc;
-};
-
-static void
-args_add(struct args *a, const char *s)
-{
-	if (a->n + 2 > a->alloc) {
-		a->alloc = a->alloc ? a->alloc * 2 : 64;
-		a->v = xreallocarray(a->v, a->alloc, sizeof(*a->v));
-	}
-	a->v[a->n++] = xstrdup(s);
-	a->v[a->n] = NULL;
-}
-
-static void
-args_add3(struct args *a, const char *x, const char *y, const char *z)
-{
-	args_add(a, x);
-	args_add(a, y);
-	if (z)
-		args_add(a, z);
-}
-
-static void
-args_free(struct args *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
-}
-
-/* Mirrors one top-level entry of `root` at /name: symlink, directory or file. */
-static void
-bwrap_root_entry(struct args *a, const char *root, const char *name)
-{
-	char src[4096], target[4096], dst[512];
-	struct stat st;
-	ssize_t n;
-
-	if (snprintf(src, sizeof(src), "%s/%s", strcmp(root, "/") ? root : "", name) >=
-		    (int)sizeof(src) ||
-	    snprintf(dst, sizeof(dst), "/%s", name) >= (int)sizeof(dst))
-		return;
-	if (lstat(src, &st) < 0)
-		return;
-	if (S_ISLNK(st.st_mode)) {
-		n = readlink(src, target, sizeof(target) - 1);
-		if (n <= 0)
-			return;
-		target[n] = '\0';
-		args_add3(a, "--symlink", target, dst);
-	} else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
-		args_add3(a, "--ro-bind", src, dst);
-	}
-}
-
-/*
- * The host image: system directories and the few /etc entries programs
- * need, as one bind of the prepared copy (FD_ETC), or when there is none
- * (it could not be built) one bind per entry.
- */
-static void
-bwrap_host_root(struct args *a, bool prepared_etc)
-{
-	static const char *const dirs[] = { "usr", "bin", "sbin", "lib", "lib32", "lib64",
-		"libx32", NULL };
-	char path[256];
-	size_t i;
-
-	for (i = 0; dirs[i]; i++)
-		bwrap_root_entry(a, "/", dirs[i]);
-	if (prepared_etc) {
-		snprintf(path, sizeof(path), "%d", FD_ETC);
-		args_add3(a, "--ro-bind-fd", path, "/etc");
-		return;
-	}
-	for (i = 0; sb_etc_names[i]; i++) {
-		snprintf(path, sizeof(path), "/etc/%s", sb_etc_names[i]);
-		args_add3(a, "--ro-bind-try", path, path);
-	}
-}
-
-/* An image directory: every top-level entry but the ones the sandbox provides. */
-static int
-bwrap_image_root(struct args *a, const char *dir, struct cy_error *err)
-{
-	static const char *const skip[] = { ".", "..", "proc", "dev", "tmp", "workspace",
-		"job", "sys", NULL };
-	struct dirent *de;
-	DIR *d;
-	size_t i;
-
-	d = opendir(dir);
-	if (!d)
-		return cy_error_errno(err, "image directory '%s'", dir);
-	while ((de = readdir(d))) {
-		for (i = 0; skip[i]; i++)
-			if (!strcmp(de->d_name, skip[i]))
-				break;
-		if (!skip[i])
-			bwrap_root_entry(a, dir, de->d_name);
-	}
-	closedir(d);
-	return 0;
-}
+/* bwrap's command line names its argument file by number. */
+_Static_assert(SB_FD_ARGS == 7, "bwrap_argv passes --args 7");
 
 /* The compiled seccomp program, built once. */
 static pthread_once_t seccomp_once = PTHREAD_ONCE_INIT;
@@ -288,86 +155,106 @@ bwrap_seccomp_fd(struct cy_error *err)
 	return bwrap_memfd("cynode-seccomp", seccomp_bpf.buf, seccomp_bpf.len, err);
 }
 
-static int
-bwrap_build(const struct sandbox_job *job, bool prepared_etc, struct args *a,
-	struct cy_error *err)
+/*
+ * bwrap's option for the operations rendered as "OPTION [source] [dest]";
+ * bwrap_render_op renders the others, or nothing.
+ */
+static const char *const bwrap_opt[SB_OP_N] = {
+	[SB_OP_DIE_WITH_PARENT] = "--die-with-parent",
+	[SB_OP_NEW_SESSION] = "--new-session",
+	[SB_OP_HOSTNAME] = "--hostname",
+	[SB_OP_BIND_RO_TRY] = "--ro-bind-try",
+	[SB_OP_DEV_BIND] = "--dev-bind",
+	[SB_OP_SYMLINK] = "--symlink",
+	[SB_OP_PROC] = "--proc",
+	[SB_OP_DEV] = "--dev",
+	[SB_OP_DIR] = "--dir",
+	[SB_OP_REMOUNT_RO] = "--remount-ro",
+	[SB_OP_CHDIR] = "--chdir",
+	[SB_OP_CLEARENV] = "--clearenv",
+	[SB_OP_SETENV] = "--setenv",
+};
+
+/* Appends the bwrap options of one operation. */
+static void
+bwrap_render_op(struct sb_argv *a, const struct sb_op *op)
 {
-	char fdbuf[32];
-	size_t i;
+	bool ro = op->type == SB_OP_BIND_RO;
 
-	args_add(a, "--unshare-all");
-	if (job->share_net)
-		args_add(a, "--share-net");
-	args_add(a, "--unshare-user");
-	args_add(a, "--disable-userns");
-	args_add(a, "--die-with-parent");
-	args_add(a, "--new-session");
-	args_add3(a, "--uid", SB_UID, NULL);
-	args_add3(a, "--gid", SB_UID, NULL);
-	args_add3(a, "--hostname", "sandbox", NULL);
-	if (job->rootfs) {
-		if (bwrap_image_root(a, job->rootfs, err) < 0)
-			return -1;
-	} else {
-		bwrap_host_root(a, prepared_etc);
+	switch (op->type) {
+	case SB_OP_NAMESPACES:
+		sb_argv_add(a, "--unshare-all", NULL);
+		if (op->value)
+			sb_argv_add(a, "--share-net", NULL);
+		sb_argv_add(a, "--unshare-user", "--disable-userns", NULL);
+		break;
+	case SB_OP_USER:
+		sb_argv_add(a, "--uid", NULL);
+		sb_argv_addf(a, "%u", (unsigned)op->uid);
+		sb_argv_add(a, "--gid", NULL);
+		sb_argv_addf(a, "%u", (unsigned)op->gid);
+		break;
+	case SB_OP_BIND_RO:
+	case SB_OP_BIND_RW:
+		if (op->fd < 0) {
+			sb_argv_add(a, ro ? "--ro-bind" : "--bind", op->source, op->dest, NULL);
+			break;
+		}
+		sb_argv_add(a, ro ? "--ro-bind-fd" : "--bind-fd", NULL);
+		sb_argv_addf(a, "%d", op->fd);
+		sb_argv_add(a, op->dest, NULL);
+		break;
+	case SB_OP_TMPFS:
+		if (op->value > 0) {
+			sb_argv_add(a, "--size", NULL);
+			sb_argv_addf(a, "%lld", op->value * 1024 * 1024);
+		}
+		sb_argv_add(a, "--perms", NULL);
+		sb_argv_addf(a, "%o", op->perms);
+		sb_argv_add(a, "--tmpfs", op->dest, NULL);
+		break;
+	case SB_OP_CAP_DROP_ALL:
+		sb_argv_add(a, "--cap-drop", "ALL", NULL);
+		break;
+	case SB_OP_SECCOMP:
+		sb_argv_add(a, "--seccomp", NULL);
+		sb_argv_addf(a, "%d", op->fd);
+		break;
+	case SB_OP_NO_NEW_PRIVS:	/* bwrap always sets it */
+	case SB_OP_RLIMIT:		/* the node sets them on bwrap (bwrap_rlimits) */
+	case SB_OP_CGROUP:		/* bwrap starts in the job's cgroup */
+	case SB_OP_EXEC:		/* follows "--" on bwrap's command line */
+		break;
+	default:
+		sb_argv_add(a, bwrap_opt[op->type], NULL);
+		if (op->source)
+			sb_argv_add(a, op->source, NULL);
+		if (op->dest)
+			sb_argv_add(a, op->dest, NULL);
+		break;
 	}
-	args_add3(a, "--proc", "/proc", NULL);
-	args_add3(a, "--dev", "/dev", NULL);
-	for (i = 0; job->devices && job->devices[i]; i++)
-		args_add3(a, "--dev-bind", job->devices[i], job->devices[i]);
-	if (job->limits.tmp_mb > 0) {
-		snprintf(fdbuf, sizeof(fdbuf), "%lld", job->limits.tmp_mb * 1024 * 1024);
-		args_add3(a, "--size", fdbuf, NULL);
-	}
-	args_add3(a, "--perms", "1777", NULL);
-	args_add3(a, "--tmpfs", "/tmp", NULL);
-	snprintf(fdbuf, sizeof(fdbuf), "%d", FD_WS);
-	args_add3(a, "--bind-fd", fdbuf, "/workspace");
-	snprintf(fdbuf, sizeof(fdbuf), "%d", FD_JOB);
-	args_add3(a, "--bind-fd", fdbuf, "/job");
-	if (job->inference_dir) {
-		/* The job's inference socket and nothing else of the host's. */
-		args_add3(a, "--dir", "/run", NULL);
-		snprintf(fdbuf, sizeof(fdbuf), "%d", FD_INF);
-		args_add3(a, "--bind-fd", fdbuf, SANDBOX_INFERENCE_DIR);
-	}
-	/* A private /dev/shm, then nothing outside the job's mounts stays writable. */
-	if (job->limits.tmp_mb > 0) {
-		snprintf(fdbuf, sizeof(fdbuf), "%lld", job->limits.tmp_mb * 1024 * 1024);
-		args_add3(a, "--size", fdbuf, NULL);
-	}
-	args_add3(a, "--perms", "1777", NULL);
-	args_add3(a, "--tmpfs", "/dev/shm", NULL);
-	args_add3(a, "--remount-ro", "/dev", NULL);
-	args_add3(a, "--remount-ro", "/", NULL);
-	args_add3(a, "--chdir", "/workspace", NULL);
-	args_add(a, "--clearenv");
-	for (i = 0; job->env && job->env[i]; i++) {
-		const char *eq = strchr(job->env[i], '=');
-		char *k;
-
-		if (!eq)
-			continue;
-		k = xstrndup(job->env[i], (size_t)(eq - job->env[i]));
-		args_add3(a, "--setenv", k, eq + 1);
-		free(k);
-	}
-	args_add3(a, "--cap-drop", "ALL", NULL);
-	snprintf(fdbuf, sizeof(fdbuf), "%d", FD_SECCOMP);
-	args_add3(a, "--seccomp", fdbuf, NULL);
-	snprintf(fdbuf, sizeof(fdbuf), "%d", FD_STATUS);
-	args_add3(a, "--json-status-fd", fdbuf, NULL);
-	return 0;
 }
 
-/* bwrap's own argv: the options come from FD_ARGS, the command follows. */
-static char **
-bwrap_argv(const struct sandbox_job *job)
+void
+sb_render_bwrap(const struct sb_plan *p, struct sb_argv *args)
 {
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		bwrap_render_op(args, &p->ops[i]);
+	sb_argv_add(args, "--json-status-fd", NULL);
+	sb_argv_addf(args, "%d", SB_FD_STATUS);
+}
+
+/* bwrap's own argv: the options come from SB_FD_ARGS, the command follows. */
+static char **
+bwrap_argv(const struct sb_plan *p)
+{
+	char **cmd = sb_plan_find(p, SB_OP_EXEC)->argv;
 	size_t n = 0, i;
 	char **v;
 
-	while (job->argv[n])
+	while (cmd[n])
 		n++;
 	v = xcalloc(n + 5, sizeof(*v));
 	v[0] = BWRAP_PATH;
@@ -375,51 +262,60 @@ bwrap_argv(const struct sandbox_job *job)
 	v[2] = "7";
 	v[3] = "--";
 	for (i = 0; i < n; i++)
-		v[4 + i] = job->argv[i];
+		v[4 + i] = cmd[i];
 	return v;
 }
 
 /* What the child needs before exec, prepared by the parent. */
 struct child_setup {
-	int fds[FD_N];		/* stdin stdout stderr status ws job seccomp args etc inf */
+	int fds[SB_FD_N];	/* by number in the child (enum sb_fd); -1: closed there */
 	char **argv;		/* bwrap --args 7 -- COMMAND... */
+	uid_t uid;		/* bwrap's own user when the node runs as root */
+	gid_t gid;
 	const struct sb_cgroup *cg;
-	struct rlimit rl[4];
-	int rl_res[4];
+	struct rlimit rl[RLIMIT_NLIMITS + 1];
+	int rl_res[RLIMIT_NLIMITS + 1];
 	int nrl;
 };
 
-/* rlimits: always open files, file size and core; AS/NPROC as cgroup fallbacks. */
+/* Adds one rlimit for the child. */
 static void
-bwrap_rlimits(const struct sandbox_job *job, const struct sb_cgroup *cg,
-	struct child_setup *cs)
+bwrap_rlimit(struct child_setup *cs, int res, long long v)
 {
-	struct sb_limits l = job->limits;
+	if (cs->nrl >= (int)(sizeof(cs->rl) / sizeof(cs->rl[0])))
+		return;
+	cs->rl_res[cs->nrl] = res;
+	cs->rl[cs->nrl].rlim_cur = cs->rl[cs->nrl].rlim_max = (rlim_t)v;
+	cs->nrl++;
+}
 
-#define RL(res, v) do { cs->rl_res[cs->nrl] = (res); \
-	cs->rl[cs->nrl].rlim_cur = cs->rl[cs->nrl].rlim_max = (rlim_t)(v); cs->nrl++; } while (0)
-	RL(RLIMIT_CORE, 0);
-	if (l.nofile > 0)
-		RL(RLIMIT_NOFILE, l.nofile);
-	if (l.fsize_mb > 0)
-		RL(RLIMIT_FSIZE, l.fsize_mb * 1024 * 1024);
+/* The plan's rlimits, and RLIMIT_AS where no memory cgroup holds the limit. */
+static void
+bwrap_rlimits(const struct sb_plan *p, const struct sb_cgroup *cg, struct child_setup *cs)
+{
+	struct sb_limits l;
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->ops[i].type == SB_OP_RLIMIT)
+			bwrap_rlimit(cs, p->ops[i].resource, p->ops[i].value);
+	sb_plan_cgroup_limits(p, &l);
 	/* bwrap and its init need some room besides the job itself. */
 	if (l.mem_mb > 0 && !(cg->enforced & (1u << SB_CG_MEMORY)))
-		RL(RLIMIT_AS, (l.mem_mb + 64) * 1024 * 1024);
-#undef RL
+		bwrap_rlimit(cs, RLIMIT_AS, (l.mem_mb + 64) * 1024 * 1024);
 }
 
 /*
  * In the forked child: only async-signal-safe calls.  Joins the job's
  * cgroups, moves the fds into place, sets the rlimits, drops root to the
- * sandbox uid and execs bwrap, which reads its arguments from FD_ARGS.
+ * sandbox uid and execs bwrap, which reads its arguments from SB_FD_ARGS.
  */
 static void __attribute__((noreturn))
 bwrap_child(const struct child_setup *cs)
 {
 	static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
 	sigset_t none;
-	int i, tmp[FD_N];
+	int i, tmp[SB_FD_N];
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -427,56 +323,32 @@ bwrap_child(const struct child_setup *cs)
 	setpgid(0, 0);
 	sb_cgroup_enter(cs->cg);
 	/* Move everything above 16 first so the dup2s below cannot clobber a source. */
-	for (i = 0; i < FD_N; i++) {
-		tmp[i] = FD_OPTIONAL(i) && cs->fds[i] < 0 ? -1 : fcntl(cs->fds[i], F_DUPFD, 16);
-		if (tmp[i] < 0 && !FD_OPTIONAL(i))
+	for (i = 0; i < SB_FD_N; i++) {
+		tmp[i] = cs->fds[i] < 0 ? -1 : fcntl(cs->fds[i], F_DUPFD, 16);
+		if (tmp[i] < 0 && cs->fds[i] >= 0)
 			_exit(127);
 	}
-	for (i = 0; i < FD_N; i++) {
+	for (i = 0; i < SB_FD_N; i++) {
 		if (tmp[i] < 0)
 			close(i);
 		else if (dup2(tmp[i], i) < 0)
 			_exit(127);
 	}
-	close_range(FD_N, ~0U, 0);
+	close_range(SB_FD_N, ~0U, 0);
 	for (i = 0; i < cs->nrl; i++)
 		if (setrlimit(cs->rl_res[i], &cs->rl[i]) < 0)
 			_exit(127);
 	if (geteuid() == 0) {
-		if (setgroups(0, NULL) < 0 || setgid(SB_UID_N) < 0 || setuid(SB_UID_N) < 0)
+		if (setgroups(0, NULL) < 0 || setgid(cs->gid) < 0 || setuid(cs->uid) < 0)
 			_exit(127);
 	}
 	execve(cs->argv[0], cs->argv, envp);
 	_exit(127);
 }
 
-static void
-running_add(struct running *r)
-{
-	pthread_mutex_lock(&running_lock);
-	r->next = running_list;
-	running_list = r;
-	pthread_mutex_unlock(&running_lock);
-}
-
-static void
-running_del(struct running *r)
-{
-	struct running **pp;
-
-	pthread_mutex_lock(&running_lock);
-	for (pp = &running_list; *pp; pp = &(*pp)->next) {
-		if (*pp == r) {
-			*pp = r->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&running_lock);
-}
-
 /* SIGKILLs the whole sandbox: bwrap's process group and its cgroup. */
 static void
-running_kill(struct running *r)
+running_kill(struct sb_running *r)
 {
 	kill(-r->pid, SIGKILL);
 	kill(r->pid, SIGKILL);
@@ -484,49 +356,29 @@ running_kill(struct running *r)
 		sb_cgroup_kill(r->cg);
 }
 
-/* sandbox_collect's callbacks: has the job been killed; kill it now. */
-static bool
-running_killed(void *arg)
-{
-	struct running *r = arg;
-	bool k;
-
-	pthread_mutex_lock(&running_lock);
-	k = r->killed != KILLED_NONE;
-	pthread_mutex_unlock(&running_lock);
-	return k;
-}
-
+/* sandbox_collect's callback: kill the job now. */
 static void
 running_kill_cb(void *arg)
 {
 	running_kill(arg);
 }
 
-
+/*
+ * How the run ended: bwrap's status fd names the command's pid once it
+ * started, so without it bwrap's stderr says why the launch failed.
+ */
 static void
-bwrap_status(const struct sandbox_job *job, struct running *r, const struct sb_cgroup *cg,
-	bool timed_out, int ws, const struct cy_buf *status, struct sandbox_result *res)
+bwrap_status(const struct sandbox_job *job, const struct sb_running *r,
+	const struct sb_cgroup *cg, bool timed_out, int ws, const struct cy_buf *status,
+	struct sandbox_result *res)
 {
-	char msg[256];
+	struct sb_outcome o = { .timed_out = timed_out, .killed = r->killed };
 
-	res->oom = sb_cgroup_oom(cg);
-	res->pids_hit = sb_cgroup_pids_hit(cg);
-	if (timed_out) {
-		res->status = SANDBOX_TIMEOUT;
-		res->exit_code = -1;
-		snprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n",
-			job->timeout_s);
-		sandbox_note(res, job->max_output, msg);
-	} else if (r->killed == KILLED_CANCEL) {
-		res->status = SANDBOX_CANCELED;
-		res->exit_code = -1;
-		sandbox_note(res, job->max_output, "cynode: killed: job canceled\n");
-	} else if (r->killed) {
-		res->status = SANDBOX_FAILED;
-		res->exit_code = -1;
-		sandbox_note(res, job->max_output, "cynode: killed: the node is shutting down\n");
-	} else if (!strstr(status->buf, "child-pid")) {
+	o.oom = sb_cgroup_oom(cg);
+	o.pids_hit = sb_cgroup_pids_hit(cg);
+	o.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
+	o.launch_failed = !timed_out && !r->killed && !strstr(status->buf, "child-pid");
+	if (o.launch_failed) {
 		struct cy_buf m = CY_BUF_INIT;
 
 		cy_buf_addstr(&m, "sandbox launch failed: ");
@@ -535,34 +387,13 @@ bwrap_status(const struct sandbox_job *job, struct running *r, const struct sb_c
 			cy_buf_addstr(&m, "cannot execute " BWRAP_PATH);
 		cy_buf_release(&res->err);
 		res->err = m;
-		res->status = SANDBOX_FAILED;
-		res->exit_code = -1;
-	} else if (WIFEXITED(ws)) {
-		res->exit_code = WEXITSTATUS(ws);
-		res->status = res->exit_code ? SANDBOX_FAILED : SANDBOX_COMPLETED;
-	} else {
-		res->exit_code = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
-		res->status = SANDBOX_FAILED;
 	}
-	if (res->oom) {
-		if (res->status == SANDBOX_COMPLETED)
-			res->status = SANDBOX_FAILED;
-		if (res->exit_code == 0)
-			res->exit_code = 137;
-		snprintf(msg, sizeof(msg), "cynode: killed: out of memory (memory limit %lld MB)\n",
-			job->limits.mem_mb);
-		sandbox_note(res, job->max_output, msg);
-	}
-	if (res->pids_hit) {
-		snprintf(msg, sizeof(msg), "cynode: the job reached its process limit "
-			"(%lld processes); further forks failed\n", job->limits.pids);
-		sandbox_note(res, job->max_output, msg);
-	}
+	sandbox_finish(res, &o, job);
 }
 
 /* The NUL-separated bwrap arguments for --args. */
 static int
-bwrap_args_fd(const struct args *a, struct cy_error *err)
+bwrap_args_fd(const struct sb_argv *a, struct cy_error *err)
 {
 	struct cy_buf b = CY_BUF_INIT;
 	size_t i;
@@ -575,159 +406,165 @@ bwrap_args_fd(const struct args *a, struct cy_error *err)
 	return fd;
 }
 
+/* One run's plan and what the node holds for it until the run ends. */
+struct bwrap_launch {
+	struct sb_plan plan;
+	struct child_setup cs;
+	int devnull, seccomp, args;		/* the child's 0, SB_FD_SECCOMP, SB_FD_ARGS */
+	int outp[2], errp[2], stp[2];
+	struct sb_cgroup cg;
+	bool have_cg;
+	struct cy_buf status;			/* what bwrap wrote to --json-status-fd */
+};
+
+/* An empty launch for job (nothing open, nothing held). */
+static void
+bwrap_launch_init(struct bwrap_launch *l, const struct sandbox_job *job)
+{
+	static const struct sb_plan_opts opts = { .runtime = "bwrap", .binds_by_fd = true };
+	int i;
+
+	memset(l, 0, sizeof(*l));
+	sb_plan_init(&l->plan, job, &opts);
+	for (i = 0; i < SB_FD_N; i++)
+		l->cs.fds[i] = -1;
+	l->devnull = l->seccomp = l->args = -1;
+	l->outp[0] = l->outp[1] = l->errp[0] = l->errp[1] = l->stp[0] = l->stp[1] = -1;
+	for (i = 0; i < SB_CG_N; i++)
+		l->cg.procs_fd[i] = -1;
+	l->status = (struct cy_buf)CY_BUF_INIT;
+}
+
+/*
+ * Everything the child needs, made by the parent from the plan: the
+ * plan's fds in place, stdin from /dev/null, the output and status pipes,
+ * the seccomp filter and the rendered options in memfds, bwrap's command
+ * line, the job's cgroup and the rlimits.
+ */
+static int
+bwrap_prepare(struct bwrap_launch *l, struct cy_error *err)
+{
+	const struct sb_op *user = sb_plan_find(&l->plan, SB_OP_USER);
+	struct sb_argv args = SB_ARGV_INIT;
+	struct sb_limits lim;
+	char name[4096];
+
+	memcpy(l->cs.fds, l->plan.fds, sizeof(l->cs.fds));
+	l->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (l->devnull < 0 || pipe2(l->outp, O_CLOEXEC) < 0 || pipe2(l->errp, O_CLOEXEC) < 0 ||
+	    pipe2(l->stp, O_CLOEXEC) < 0)
+		return cy_error_errno(err, "creating pipes");
+	l->cs.fds[0] = l->devnull;
+	l->cs.fds[1] = l->outp[1];
+	l->cs.fds[2] = l->errp[1];
+	l->cs.fds[SB_FD_STATUS] = l->stp[1];
+	l->cs.fds[SB_FD_SECCOMP] = l->seccomp = bwrap_seccomp_fd(err);
+	if (l->seccomp < 0)
+		return -1;
+	sb_render_bwrap(&l->plan, &args);
+	l->cs.fds[SB_FD_ARGS] = l->args = bwrap_args_fd(&args, err);
+	sb_argv_release(&args);
+	if (l->args < 0)
+		return -1;
+	l->cs.argv = bwrap_argv(&l->plan);
+	l->cs.uid = user->uid;
+	l->cs.gid = user->gid;
+	snprintf(name, sizeof(name), "cynode-%d-%s", (int)getpid(), l->plan.job->job_id);
+	sb_plan_cgroup_limits(&l->plan, &lim);
+	if (sb_cgroup_create(&l->cg, name, &lim, err) < 0)
+		return -1;
+	l->have_cg = true;
+	l->cs.cg = &l->cg;
+	bwrap_rlimits(&l->plan, &l->cg, &l->cs);
+	return 0;
+}
+
+/* Closes *fd when open. */
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Releases what the launch holds: the cgroup, the node's fds, the plan. */
+static void
+bwrap_launch_release(struct bwrap_launch *l)
+{
+	int i;
+
+	if (l->have_cg)
+		sb_cgroup_destroy(&l->cg);
+	for (i = 0; i < 2; i++) {
+		close_fd(&l->outp[i]);
+		close_fd(&l->errp[i]);
+		close_fd(&l->stp[i]);
+	}
+	close_fd(&l->devnull);
+	close_fd(&l->seccomp);
+	close_fd(&l->args);
+	cy_buf_release(&l->status);
+	free(l->cs.argv);
+	sb_plan_release(&l->plan);
+}
+
 static int
 bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_error *err)
 {
-	struct args a = { NULL, 0, 0 };
-	struct cy_buf status = CY_BUF_INIT;
-	struct running r = { NULL, NULL, -1, 0, NULL };
-	struct child_setup cs = { { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }, NULL, NULL,
-		{ { 0, 0 } }, { 0 }, 0 };
-	struct sb_etc_gen *etc = NULL;
-	struct sb_cgroup cg;
-	char path[4096];
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, stp[2] = { -1, -1 };
-	int ret = -1, ws = 0, i;
-	bool timed_out, have_cg = false;
-	pid_t pid;
+	struct sb_running r = { .runtime = "bwrap", .job_id = job->job_id, .pid = -1 };
+	struct bwrap_launch l;
+	int ret = -1, ws = 0;
+	bool timed_out;
 
-	memset(res, 0, sizeof(*res));
-	res->out = (struct cy_buf)CY_BUF_INIT;
-	res->err = (struct cy_buf)CY_BUF_INIT;
-	memset(&cg, 0, sizeof(cg));
-	for (i = 0; i < SB_CG_N; i++)
-		cg.procs_fd[i] = -1;
-	/* Held until the job ends: the bind shares the generation's inodes. */
-	if (!job->rootfs)
-		etc = sb_etc_acquire(&cs.fds[FD_ETC]);
-	if (bwrap_build(job, etc != NULL, &a, err) < 0)
+	sandbox_result_init(res);
+	bwrap_launch_init(&l, job);
+	if (sb_plan_build(&l.plan, err) < 0 || bwrap_prepare(&l, err) < 0)
 		goto out;
-	snprintf(path, sizeof(path), "%s/workspace", job->job_dir);
-	cs.fds[FD_WS] = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	snprintf(path, sizeof(path), "%s/job", job->job_dir);
-	cs.fds[FD_JOB] = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (cs.fds[FD_WS] < 0 || cs.fds[FD_JOB] < 0) {
-		cy_error_errno(err, "opening the job directory '%s'", job->job_dir);
-		goto out;
-	}
-	if (job->inference_dir) {
-		cs.fds[FD_INF] = open(job->inference_dir, O_PATH | O_DIRECTORY | O_CLOEXEC |
-			O_NOFOLLOW);
-		if (cs.fds[FD_INF] < 0) {
-			cy_error_errno(err, "opening the inference socket directory '%s'",
-				job->inference_dir);
-			goto out;
-		}
-	}
-	cs.fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (cs.fds[0] < 0 || pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    pipe2(stp, O_CLOEXEC) < 0) {
-		cy_error_errno(err, "creating pipes");
-		goto out;
-	}
-	cs.fds[1] = outp[1];
-	cs.fds[2] = errp[1];
-	cs.fds[FD_STATUS] = stp[1];
-	cs.fds[FD_SECCOMP] = bwrap_seccomp_fd(err);
-	if (cs.fds[FD_SECCOMP] < 0)
-		goto out;
-	cs.fds[FD_ARGS] = bwrap_args_fd(&a, err);
-	if (cs.fds[FD_ARGS] < 0)
-		goto out;
-	cs.argv = bwrap_argv(job);
-	snprintf(path, sizeof(path), "cynode-%d-%s", (int)getpid(), job->job_id);
-	if (sb_cgroup_create(&cg, path, &job->limits, err) < 0)
-		goto out;
-	have_cg = true;
-	cs.cg = &cg;
-	bwrap_rlimits(job, &cg, &cs);
 	res->started = time(NULL);
-	pid = fork();
-	if (pid < 0) {
+	r.pid = fork();
+	if (r.pid < 0) {
 		cy_error_errno(err, "fork");
 		goto out;
 	}
-	if (pid == 0)
-		bwrap_child(&cs);
-	close(outp[1]);
-	close(errp[1]);
-	close(stp[1]);
-	outp[1] = errp[1] = stp[1] = -1;
+	if (r.pid == 0)
+		bwrap_child(&l.cs);
+	close_fd(&l.outp[1]);
+	close_fd(&l.errp[1]);
+	close_fd(&l.stp[1]);
 	if (job->on_start)
-		job->on_start(job->on_start_arg, pid);
-	r.pid = pid;
-	r.job_id = (char *)job->job_id;
-	r.cg = &cg;
-	running_add(&r);
-	timed_out = sandbox_collect(outp[0], errp[0], stp[0], job->timeout_s, job->max_output,
-		res, &status, running_killed, running_kill_cb, &r, job->live);
+		job->on_start(job->on_start_arg, r.pid);
+	r.cg = &l.cg;
+	sb_running_add(&r);
+	timed_out = sandbox_collect(l.outp[0], l.errp[0], l.stp[0], job->timeout_s,
+		job->max_output, res, &l.status, sb_running_killed, running_kill_cb, &r, job->live);
 	if (timed_out || r.killed)
 		running_kill(&r);
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+	while (waitpid(r.pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	running_del(&r);
+	sb_running_del(&r);
 	/* Whatever escaped bwrap's process group is still in the cgroup. */
-	sb_cgroup_kill(&cg);
+	sb_cgroup_kill(&l.cg);
 	res->ended = time(NULL);
-	bwrap_status(job, &r, &cg, timed_out, ws, &status, res);
+	bwrap_status(job, &r, &l.cg, timed_out, ws, &l.status, res);
 	ret = 0;
 out:
-	if (ret < 0) {
-		cy_buf_release(&res->out);
-		cy_buf_release(&res->err);
-	}
-	if (have_cg)
-		sb_cgroup_destroy(&cg);
-	for (i = 0; i < 2; i++) {
-		if (outp[i] >= 0)
-			close(outp[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
-		if (stp[i] >= 0)
-			close(stp[i]);
-	}
-	for (i = 0; i < FD_N; i++) {
-		if (i != 1 && i != 2 && i != FD_STATUS && cs.fds[i] >= 0)
-			close(cs.fds[i]);
-	}
-	sb_etc_release(etc);
-	cy_buf_release(&status);
-	args_free(&a);
-	free(cs.argv);
+	if (ret < 0)
+		sandbox_result_release(res);
+	bwrap_launch_release(&l);
 	return ret;
 }
 
 static int
 bwrap_kill(const char *job_id)
 {
-	struct running *r;
-	int found = -1;
-
-	pthread_mutex_lock(&running_lock);
-	for (r = running_list; r; r = r->next) {
-		if (!strcmp(r->job_id, job_id)) {
-			if (!r->killed)
-				r->killed = KILLED_CANCEL;
-			running_kill(r);
-			found = 0;
-		}
-	}
-	pthread_mutex_unlock(&running_lock);
-	return found;
+	return sb_running_stop("bwrap", job_id, SB_KILLED_CANCEL, running_kill);
 }
 
 static void
 bwrap_kill_all(void)
 {
-	struct running *r;
-
-	pthread_mutex_lock(&running_lock);
-	for (r = running_list; r; r = r->next) {
-		if (!r->killed)
-			r->killed = KILLED_SHUTDOWN;
-		running_kill(r);
-	}
-	pthread_mutex_unlock(&running_lock);
+	sb_running_stop("bwrap", NULL, SB_KILLED_SHUTDOWN, running_kill);
 }
 
 /* Runs /bin/true in a throwaway job directory under mount_root. */

@@ -2,24 +2,26 @@
  * The podman and docker sandbox runtimes (sandbox.runtime: podman|docker),
  * for OCI images.  A job runs as
  *
- *	<engine> run --rm --name cynode-<job_id> --network none --read-only
- *	  --cap-drop ALL --security-opt no-new-privileges --user 65534:65534
- *	  --tmpfs /tmp:size=..,mode=1777 --pids-limit .. --memory .. --cpus ..
- *	  --ulimit nofile/fsize/core -v <ws>:/workspace -v <job>:/job
- *	  -w /workspace --label cynodeai.task_id=.. --label cynodeai.job_id=..
- *	  -e KEY ... IMAGE ARGV...
+ *	<engine> run --rm --name=cynode-<job_id> --network=none --ipc=private
+ *	  --user=65534:65534 --hostname=sandbox --tmpfs=/tmp:...,size=..,mode=1777
+ *	  --volume=<ws>:/workspace:rw --volume=<job>:/job:rw --read-only
+ *	  --workdir=/workspace --env=KEY... --cap-drop=ALL
+ *	  --security-opt=no-new-privileges --ulimit=core=0 --ulimit=nofile=..
+ *	  --memory=.. --memory-swap=.. --pids-limit=.. --cpus=.. --ulimit=nproc=..
+ *	  --label=cynodeai.task_id=.. --label=cynodeai.job_id=.. -- IMAGE ARGV...
  *
- * The engine's default seccomp profile applies.  Environment values reach
- * the engine through its own environment (`-e KEY` without a value), so
- * they never show on a command line.  Output is read through pipes and
- * capped like bwrap's; a timeout or cancel runs `<engine> kill` on the
- * container and kills the client.  The probe asks `<engine> info`.
+ * rendered from the job's plan (sandbox-plan.c): what the plan holds that
+ * an engine does itself (the root, /proc, /dev, a private /dev/shm) or
+ * cannot express is said where it is rendered.  The engine's default
+ * seccomp profile applies.  Environment values reach the engine through
+ * its own environment (`--env=KEY` without a value), so they never show
+ * on a command line.  Output is read through pipes and capped like
+ * bwrap's; a timeout or cancel runs `<engine> kill` on the container and
+ * kills the client.  The probe asks `<engine> info`.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,20 +32,9 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "config.h"
+#include "sandbox-plan.h"
 #include "sandbox.h"
 #include "banned.h"
-
-struct oci_running {
-	struct oci_running *next;
-	const char *engine;
-	char *job_id;
-	pid_t pid;
-	int killed;		/* 1 cancel, 2 shutdown */
-};
-
-static pthread_mutex_t oci_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct oci_running *oci_list;
 
 /* The engine binary on PATH (or /usr/bin, /usr/local/bin), or NULL. */
 static char *
@@ -107,10 +98,11 @@ oci_command(const char *bin, const char *a1, const char *a2, const char *a3, int
 	return -1;
 }
 
+/* Stops the container (`<engine> kill`) and kills the client. */
 static void
-oci_kill_container(struct oci_running *r)
+oci_kill_container(struct sb_running *r)
 {
-	char *bin = oci_find(r->engine), name[200];
+	char *bin = oci_find(r->runtime), name[200];
 
 	snprintf(name, sizeof(name), "cynode-%s", r->job_id);
 	if (bin) {
@@ -120,127 +112,192 @@ oci_kill_container(struct oci_running *r)
 	kill(-r->pid, SIGKILL);
 }
 
-static bool
-oci_killed(void *arg)
-{
-	struct oci_running *r = arg;
-	bool k;
-
-	pthread_mutex_lock(&oci_lock);
-	k = r->killed != 0;
-	pthread_mutex_unlock(&oci_lock);
-	return k;
-}
-
+/* sandbox_collect's callback: kill the job now. */
 static void
 oci_kill_cb(void *arg)
 {
 	oci_kill_container(arg);
 }
 
+/* A cgroup limit as engine flags. */
 static void
-add(struct cy_strlist *l, const char *s)
+oci_render_cgroup(struct sb_argv *a, const struct sb_op *op)
 {
-	l->v = xreallocarray(l->v, l->n + 2, sizeof(char *));
-	l->v[l->n++] = xstrdup(s);
-	l->v[l->n] = NULL;
+	if (op->resource == SB_CG_MEMORY) {
+		sb_argv_addf(a, "--memory=%lldm", op->value);
+		sb_argv_addf(a, "--memory-swap=%lldm", op->value);
+	} else if (op->resource == SB_CG_PIDS) {
+		sb_argv_addf(a, "--pids-limit=%lld", op->value);
+	} else if (op->resource == SB_CG_CPU) {
+		sb_argv_addf(a, "--cpus=%lld.%03lld", op->value / 1000, op->value % 1000);
+	}
 }
 
-static void __attribute__((format(printf, 2, 3)))
-addf(struct cy_strlist *l, const char *fmt, ...)
+/*
+ * The end of the command line: the engine's process limit held within the
+ * node's own (the engine's default may exceed what the node may set),
+ * labels naming the job, the image and the command.
+ */
+static void
+oci_render_exec(struct sb_argv *a, const struct sb_plan *p, const struct sb_op *op,
+	long long nproc_max)
 {
-	char buf[4200];
-	va_list ap;
+	char **v;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	add(l, buf);
+	if (nproc_max > 0)
+		sb_argv_addf(a, "--ulimit=nproc=%lld", nproc_max);
+	sb_argv_addf(a, "--label=cynodeai.task_id=%s", p->job->task_id);
+	sb_argv_addf(a, "--label=cynodeai.job_id=%s", p->job->job_id);
+	sb_argv_add(a, "--", p->job->image, NULL);
+	for (v = op->argv; *v; v++)
+		sb_argv_add(a, *v, NULL);
+}
+
+/* Appends the engine flags of one operation, and the client's environment. */
+static void
+oci_render_op(struct sb_argv *a, struct sb_argv *envp, const struct sb_plan *p,
+	const struct sb_op *op, long long nproc_max)
+{
+	switch (op->type) {
+	case SB_OP_NAMESPACES:
+		sb_argv_add(a, op->value ? "--network=host" : "--network=none", "--ipc=private",
+			NULL);
+		break;
+	case SB_OP_USER:
+		sb_argv_addf(a, "--user=%u:%u", (unsigned)op->uid, (unsigned)op->gid);
+		break;
+	case SB_OP_HOSTNAME:
+		sb_argv_addf(a, "--hostname=%s", op->dest);
+		break;
+	case SB_OP_BIND_RO:
+	case SB_OP_BIND_RW:
+		sb_argv_addf(a, "--volume=%s:%s:%s", op->source, op->dest,
+			op->type == SB_OP_BIND_RO ? "ro" : "rw");
+		break;
+	case SB_OP_DEV_BIND:
+		sb_argv_addf(a, "--device=%s", op->source);
+		break;
+	case SB_OP_TMPFS:
+		/* --ipc=private gives the container a private /dev/shm of its own. */
+		if (strcmp(op->dest, "/dev/shm"))
+			sb_argv_addf(a, "--tmpfs=%s:rw,nosuid,nodev,size=%lldm,mode=%o", op->dest,
+				op->value > 0 ? op->value : 256, op->perms);
+		break;
+	case SB_OP_REMOUNT_RO:
+		/* The engine's /dev is its own. */
+		if (!strcmp(op->dest, "/"))
+			sb_argv_add(a, "--read-only", NULL);
+		break;
+	case SB_OP_CHDIR:
+		sb_argv_addf(a, "--workdir=%s", op->dest);
+		break;
+	case SB_OP_CLEARENV:
+		sb_argv_add(envp, "PATH=/usr/local/bin:/usr/bin:/bin", NULL);
+		break;
+	case SB_OP_SETENV:
+		/* Values go by the client's environment, never its argv; PATH is the image's. */
+		if (strcmp(op->source, "PATH")) {
+			sb_argv_addf(a, "--env=%s", op->source);
+			sb_argv_addf(envp, "%s=%s", op->source, op->dest);
+		}
+		break;
+	case SB_OP_CAP_DROP_ALL:
+		sb_argv_add(a, "--cap-drop=ALL", NULL);
+		break;
+	case SB_OP_NO_NEW_PRIVS:
+		sb_argv_add(a, "--security-opt=no-new-privileges", NULL);
+		break;
+	case SB_OP_RLIMIT:
+		/* The file size limit is left to the engine. */
+		if (op->resource == RLIMIT_CORE)
+			sb_argv_addf(a, "--ulimit=core=%lld", op->value);
+		else if (op->resource == RLIMIT_NOFILE)
+			sb_argv_addf(a, "--ulimit=nofile=%lld", op->value);
+		break;
+	case SB_OP_CGROUP:
+		oci_render_cgroup(a, op);
+		break;
+	case SB_OP_EXEC:
+		oci_render_exec(a, p, op, nproc_max);
+		break;
+	default:
+		/*
+		 * The engine makes the root from the image, /proc, /dev and the
+		 * mount points itself, and applies its default seccomp profile;
+		 * a container has no parent-death signal or session option.
+		 */
+		break;
+	}
+}
+
+void
+sb_render_oci(const struct sb_plan *p, const char *bin, long long nproc_max,
+	struct sb_argv *argv, struct sb_argv *envp)
+{
+	size_t i;
+
+	sb_argv_add(argv, bin, "run", "--rm", NULL);
+	sb_argv_addf(argv, "--name=cynode-%s", p->job->job_id);
+	for (i = 0; i < p->n; i++)
+		oci_render_op(argv, envp, p, &p->ops[i], nproc_max);
+}
+
+/* The node's hard process limit, or 0 when it has none. */
+static long long
+oci_nproc_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
+		return (long long)rl.rlim_max;
+	return 0;
+}
+
+/*
+ * How the run ended.  The client's exit status is the command's, but for
+ * the engine's own failure codes (the container never ran the command);
+ * the engine does not say whether its memory limit killed the command.
+ */
+static void
+oci_status(const struct sandbox_job *job, const struct sb_running *r, bool timed_out, int ws,
+	struct sandbox_result *res)
+{
+	struct sb_outcome o = { .timed_out = timed_out, .killed = r->killed,
+		.timeout_bare = true };
+
+	o.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+	o.launch_failed = !timed_out && !r->killed && o.exit_code >= 125 && o.exit_code <= 127;
+	if (o.launch_failed)
+		sandbox_note(res, job->max_output, "cynode: sandbox launch failed\n");
+	sandbox_finish(res, &o, job);
+	if (res->exit_code == 137 && job->limits.mem_mb > 0)
+		sandbox_note(res, job->max_output, "cynode: killed by SIGKILL "
+			"(the memory limit, if it was reached)\n");
 }
 
 static int
 oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result *res,
 	struct cy_error *err)
 {
-	struct cy_strlist argv = { NULL, 0 }, envp = { NULL, 0 };
-	struct oci_running r = { NULL, engine, (char *)job->job_id, -1, 0 };
+	const struct sb_plan_opts opts = { .runtime = engine, .image_root = true };
+	struct sb_argv argv = SB_ARGV_INIT, envp = SB_ARGV_INIT;
+	struct sb_running r = { .runtime = engine, .job_id = job->job_id, .pid = -1 };
 	struct cy_buf status = CY_BUF_INIT;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, ws = 0, i;
 	char *bin = oci_find(engine);
+	struct sb_plan plan;
 	bool timed_out;
 	int ret = -1;
 
-	memset(res, 0, sizeof(*res));
-	res->out = (struct cy_buf)CY_BUF_INIT;
-	res->err = (struct cy_buf)CY_BUF_INIT;
-	if (!bin)
-		return cy_error_set(err, ENOENT, "%s is not installed", engine);
-	if (!job->image || !strcmp(job->image, "host")) {
-		free(bin);
-		return cy_error_set(err, EINVAL, "the %s runtime needs an OCI image", engine);
+	sandbox_result_init(res);
+	sb_plan_init(&plan, job, &opts);
+	if (!bin) {
+		cy_error_set(err, ENOENT, "%s is not installed", engine);
+		goto out;
 	}
-	add(&argv, bin);
-	add(&argv, "run");
-	add(&argv, "--rm");
-	addf(&argv, "--name=cynode-%s", job->job_id);
-	add(&argv, job->share_net ? "--network=host" : "--network=none");
-	add(&argv, "--read-only");
-	add(&argv, "--cap-drop=ALL");
-	add(&argv, "--security-opt=no-new-privileges");
-	add(&argv, "--user=65534:65534");
-	add(&argv, "--hostname=sandbox");
-	add(&argv, "--ipc=private");
-	addf(&argv, "--tmpfs=/tmp:rw,nosuid,nodev,size=%lldm,mode=1777",
-		job->limits.tmp_mb > 0 ? job->limits.tmp_mb : 256);
-	if (job->limits.pids > 0)
-		addf(&argv, "--pids-limit=%lld", job->limits.pids);
-	if (job->limits.mem_mb > 0) {
-		addf(&argv, "--memory=%lldm", job->limits.mem_mb);
-		addf(&argv, "--memory-swap=%lldm", job->limits.mem_mb);
-	}
-	if (job->limits.cpu_milli > 0) {
-		char c[64];
-
-		snprintf(c, sizeof(c), "--cpus=%lld.%03lld", job->limits.cpu_milli / 1000,
-			job->limits.cpu_milli % 1000);
-		add(&argv, c);
-	}
-	if (job->limits.nofile > 0)
-		addf(&argv, "--ulimit=nofile=%lld", job->limits.nofile);
-	add(&argv, "--ulimit=core=0");
-	{
-		/* The engine's default nproc may exceed what the node may set. */
-		struct rlimit rl;
-
-		if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
-			addf(&argv, "--ulimit=nproc=%llu", (unsigned long long)rl.rlim_max);
-	}
-	for (i = 0; job->devices && job->devices[i]; i++)
-		addf(&argv, "--device=%s", job->devices[i]);
-	addf(&argv, "--volume=%s/workspace:/workspace:rw", job->job_dir);
-	addf(&argv, "--volume=%s/job:/job:rw", job->job_dir);
-	/* The job's inference socket (issue 12); its network stays none. */
-	if (job->inference_dir)
-		addf(&argv, "--volume=%s:" SANDBOX_INFERENCE_DIR ":rw", job->inference_dir);
-	add(&argv, "--workdir=/workspace");
-	addf(&argv, "--label=cynodeai.task_id=%s", job->task_id);
-	addf(&argv, "--label=cynodeai.job_id=%s", job->job_id);
-	add(&envp, "PATH=/usr/local/bin:/usr/bin:/bin");
-	for (i = 0; job->env && job->env[i]; i++) {
-		const char *eq = strchr(job->env[i], '=');
-		char *k;
-
-		if (!eq || !strncmp(job->env[i], "PATH=", 5))
-			continue;
-		k = xstrndup(job->env[i], (size_t)(eq - job->env[i]));
-		addf(&argv, "--env=%s", k);
-		free(k);
-		add(&envp, job->env[i]);
-	}
-	add(&argv, "--");
-	add(&argv, job->image);
-	for (i = 0; job->argv[i]; i++)
-		add(&argv, job->argv[i]);
+	if (sb_plan_build(&plan, err) < 0)
+		goto out;
+	sb_render_oci(&plan, bin, oci_nproc_max(), &argv, &envp);
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		cy_error_errno(err, "creating pipes");
 		goto out;
@@ -254,90 +311,45 @@ oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result
 	close(outp[1]);
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
-	pthread_mutex_lock(&oci_lock);
-	r.next = oci_list;
-	oci_list = &r;
-	pthread_mutex_unlock(&oci_lock);
+	sb_running_add(&r);
 	timed_out = sandbox_collect(outp[0], errp[0], -1, job->timeout_s, job->max_output, res,
-		&status, oci_killed, oci_kill_cb, &r, job->live);
+		&status, sb_running_killed, oci_kill_cb, &r, job->live);
 	if (timed_out || r.killed)
 		oci_kill_container(&r);
 	while (waitpid(r.pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	pthread_mutex_lock(&oci_lock);
-	{
-		struct oci_running **pp;
-
-		for (pp = &oci_list; *pp; pp = &(*pp)->next) {
-			if (*pp == &r) {
-				*pp = r.next;
-				break;
-			}
-		}
-	}
-	pthread_mutex_unlock(&oci_lock);
+	sb_running_del(&r);
 	res->ended = time(NULL);
-	if (timed_out) {
-		res->status = SANDBOX_TIMEOUT;
-		res->exit_code = -1;
-		sandbox_note(res, job->max_output, "cynode: killed: timeout\n");
-	} else if (r.killed == 1) {
-		res->status = SANDBOX_CANCELED;
-		res->exit_code = -1;
-		sandbox_note(res, job->max_output, "cynode: killed: job canceled\n");
-	} else if (r.killed) {
-		res->status = SANDBOX_FAILED;
-		res->exit_code = -1;
-		sandbox_note(res, job->max_output, "cynode: killed: the node is shutting down\n");
-	} else if (WIFEXITED(ws) && WEXITSTATUS(ws) >= 125 && WEXITSTATUS(ws) <= 127) {
-		/* The engine's own failure codes: the container never ran the command. */
-		res->status = SANDBOX_FAILED;
-		res->exit_code = -1;
-		sandbox_note(res, job->max_output, "cynode: sandbox launch failed\n");
-	} else if (WIFEXITED(ws)) {
-		res->exit_code = WEXITSTATUS(ws);
-		res->status = res->exit_code ? SANDBOX_FAILED : SANDBOX_COMPLETED;
-		if (res->exit_code == 137 && job->limits.mem_mb > 0)
-			sandbox_note(res, job->max_output, "cynode: killed by SIGKILL "
-				"(the memory limit, if it was reached)\n");
-	} else {
-		res->status = SANDBOX_FAILED;
-		res->exit_code = -1;
-	}
+	oci_status(job, &r, timed_out, ws, res);
 	ret = 0;
 out:
+	if (ret < 0)
+		sandbox_result_release(res);
 	for (i = 0; i < 2; i++) {
 		if (outp[i] >= 0)
 			close(outp[i]);
 		if (errp[i] >= 0)
 			close(errp[i]);
 	}
-	cy_strlist_free(&argv);
-	cy_strlist_free(&envp);
+	sb_argv_release(&argv);
+	sb_argv_release(&envp);
+	sb_plan_release(&plan);
 	cy_buf_release(&status);
 	free(bin);
 	return ret;
 }
 
-static int
-oci_kill(const char *engine, const char *job_id, int how)
+/* Stops the engine client; its run then kills the container too. */
+static void
+oci_signal(struct sb_running *r)
 {
-	struct oci_running *r, *hit[64];
-	int n = 0, i;
+	kill(-r->pid, SIGTERM);
+}
 
-	pthread_mutex_lock(&oci_lock);
-	for (r = oci_list; r && n < 64; r = r->next) {
-		if (!strcmp(r->engine, engine) && (!job_id || !strcmp(r->job_id, job_id))) {
-			if (!r->killed)
-				r->killed = how;
-			hit[n++] = r;
-		}
-	}
-	/* The runs wait for their list entry under the lock, so hit[] stays valid. */
-	for (i = 0; i < n; i++)
-		kill(-hit[i]->pid, SIGTERM);
-	pthread_mutex_unlock(&oci_lock);
-	return n ? 0 : -1;
+static int
+oci_kill(const char *engine, const char *job_id, enum sb_killed how)
+{
+	return sb_running_stop(engine, job_id, how, oci_signal);
 }
 
 static int
@@ -383,13 +395,13 @@ podman_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_
 static int
 podman_kill(const char *job_id)
 {
-	return oci_kill("podman", job_id, 1);
+	return oci_kill("podman", job_id, SB_KILLED_CANCEL);
 }
 
 static void
 podman_kill_all(void)
 {
-	oci_kill("podman", NULL, 2);
+	oci_kill("podman", NULL, SB_KILLED_SHUTDOWN);
 }
 
 static int
@@ -407,13 +419,13 @@ docker_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_
 static int
 docker_kill(const char *job_id)
 {
-	return oci_kill("docker", job_id, 1);
+	return oci_kill("docker", job_id, SB_KILLED_CANCEL);
 }
 
 static void
 docker_kill_all(void)
 {
-	oci_kill("docker", NULL, 2);
+	oci_kill("docker", NULL, SB_KILLED_SHUTDOWN);
 }
 
 const struct sandbox_runtime sandbox_podman = {

@@ -1,12 +1,16 @@
 /*
- * Runtime-independent sandbox helpers: releasing a result and making job
- * output safe for JSON (cut at a UTF-8 boundary, invalid bytes and NULs
- * replaced by U+FFFD, never longer than the cap).
+ * Runtime-independent sandbox helpers: reading a job's output while it
+ * runs, the list of running sandboxes that cancel and shutdown go through,
+ * turning how a run ended into its status, exit code and notes (the same
+ * for every runtime), and making job output safe for JSON (cut at a UTF-8
+ * boundary, invalid bytes and NULs replaced by U+FFFD, never longer than
+ * the cap).
  */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +20,9 @@
 #include "banned.h"
 
 #define KILL_GRACE_MS 5000
+
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sb_running *running_list;
 
 void
 sandbox_note(struct sandbox_result *res, size_t max, const char *msg)
@@ -125,6 +132,111 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 	}
 	sandbox_live_set(live, NULL);
 	return timed_out;
+}
+
+void
+sb_running_add(struct sb_running *r)
+{
+	pthread_mutex_lock(&running_lock);
+	r->next = running_list;
+	running_list = r;
+	pthread_mutex_unlock(&running_lock);
+}
+
+void
+sb_running_del(struct sb_running *r)
+{
+	struct sb_running **pp;
+
+	pthread_mutex_lock(&running_lock);
+	for (pp = &running_list; *pp; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&running_lock);
+}
+
+bool
+sb_running_killed(void *arg)
+{
+	struct sb_running *r = arg;
+	bool k;
+
+	pthread_mutex_lock(&running_lock);
+	k = r->killed != SB_KILLED_NONE;
+	pthread_mutex_unlock(&running_lock);
+	return k;
+}
+
+int
+sb_running_stop(const char *runtime, const char *job_id, enum sb_killed how,
+	void (*stop)(struct sb_running *r))
+{
+	struct sb_running *r;
+	int found = -1;
+
+	pthread_mutex_lock(&running_lock);
+	for (r = running_list; r; r = r->next) {
+		if (strcmp(r->runtime, runtime) || (job_id && strcmp(r->job_id, job_id)))
+			continue;
+		if (!r->killed)
+			r->killed = how;
+		stop(r);
+		found = 0;
+	}
+	pthread_mutex_unlock(&running_lock);
+	return found;
+}
+
+void
+sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
+	const struct sandbox_job *job)
+{
+	char msg[256];
+
+	res->oom = o->oom;
+	res->pids_hit = o->pids_hit;
+	res->status = SANDBOX_FAILED;
+	res->exit_code = -1;
+	if (o->timed_out) {
+		res->status = SANDBOX_TIMEOUT;
+		snprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n", job->timeout_s);
+		sandbox_note(res, job->max_output,
+			o->timeout_bare ? "cynode: killed: timeout\n" : msg);
+	} else if (o->killed == SB_KILLED_CANCEL) {
+		res->status = SANDBOX_CANCELED;
+		sandbox_note(res, job->max_output, "cynode: killed: job canceled\n");
+	} else if (o->killed) {
+		sandbox_note(res, job->max_output, "cynode: killed: the node is shutting down\n");
+	} else if (!o->launch_failed) {
+		res->exit_code = o->exit_code;
+		if (o->exit_code == 0)
+			res->status = SANDBOX_COMPLETED;
+	}
+	if (o->oom) {
+		if (res->status == SANDBOX_COMPLETED)
+			res->status = SANDBOX_FAILED;
+		if (res->exit_code == 0)
+			res->exit_code = 137;
+		snprintf(msg, sizeof(msg), "cynode: killed: out of memory (memory limit %lld MB)\n",
+			job->limits.mem_mb);
+		sandbox_note(res, job->max_output, msg);
+	}
+	if (o->pids_hit) {
+		snprintf(msg, sizeof(msg), "cynode: the job reached its process limit "
+			"(%lld processes); further forks failed\n", job->limits.pids);
+		sandbox_note(res, job->max_output, msg);
+	}
+}
+
+void
+sandbox_result_init(struct sandbox_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->out = (struct cy_buf)CY_BUF_INIT;
+	res->err = (struct cy_buf)CY_BUF_INIT;
 }
 
 void

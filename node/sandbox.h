@@ -45,7 +45,7 @@ struct sandbox_job {
 	const char *task_id;
 	const char *job_id;
 	char **argv;		/* NULL-terminated */
-	char **env;		/* "KEY=VALUE", NULL-terminated, already filtered */
+	char **env;		/* the request's "KEY=VALUE", NULL-terminated, or NULL */
 	const char *image;	/* the image name (podman/docker pull it) */
 	const char *rootfs;	/* bwrap: image directory, NULL = the host's /usr etc. */
 	const char *job_dir;	/* <mount_root>/<job_id>, with workspace/ and job/ */
@@ -143,7 +143,52 @@ void sb_etc_stop(void);
 /* For the unit test: the per-file and total byte limits. */
 void sb_etc_set_limits(long long file_max, long long total_max);
 
+/* An empty result: no output yet, status completed, exit code 0. */
+void sandbox_result_init(struct sandbox_result *res);
 void sandbox_result_release(struct sandbox_result *res);
+
+/* Why the node stopped a sandbox. */
+enum sb_killed { SB_KILLED_NONE, SB_KILLED_CANCEL, SB_KILLED_SHUTDOWN };
+
+/* A sandbox running now, listed so that cancel and shutdown find it. */
+struct sb_running {
+	struct sb_running *next;
+	const char *runtime;	/* the runtime's name */
+	const char *job_id;
+	pid_t pid;		/* the launcher, leader of its process group */
+	struct sb_cgroup *cg;	/* the job's cgroup, or NULL */
+	enum sb_killed killed;	/* under the list's lock */
+};
+void sb_running_add(struct sb_running *r);
+void sb_running_del(struct sb_running *r);
+/* sandbox_collect's `killed` callback: has the node stopped r (a struct sb_running). */
+bool sb_running_killed(void *r);
+/*
+ * Marks the runtime's runs of job_id (NULL: all of them) as stopped for
+ * `how` (a first reason stays) and calls stop on each, all under the
+ * list's lock; 0 when there was one.
+ */
+int sb_running_stop(const char *runtime, const char *job_id, enum sb_killed how,
+	void (*stop)(struct sb_running *r));
+
+/* How a run ended, as its runtime saw it. */
+struct sb_outcome {
+	bool timed_out;
+	enum sb_killed killed;
+	bool launch_failed;	/* the command never ran (the runtime says why on stderr) */
+	int exit_code;		/* the command's: 0-255, 128+N after signal N, -1 unknown */
+	bool oom;		/* the memory cgroup killed it */
+	bool pids_hit;		/* a fork failed at the pids cgroup limit */
+	bool timeout_bare;	/* the timeout note without the seconds (podman, docker) */
+};
+/*
+ * The result of a run that ended as o says: timeout, canceled or the node
+ * shutting down (exit code -1 and a note on stderr), a launch failure
+ * (failed, -1), else the command's exit code (failed unless 0); then out
+ * of memory (failed, 137 instead of 0, a note) and the pids limit (a note).
+ */
+void sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
+	const struct sandbox_job *job);
 /*
  * Reads the job's stdout and stderr (each capped at max while reading) and
  * a status pipe (st_r, or -1) until all close.  Calls kill_now(arg) at the

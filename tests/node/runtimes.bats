@@ -171,13 +171,17 @@ oci_job()
 	done
 	run pgrep -f 'sleep 46'
 	assert_failure
-	# ... but its groups stay behind, empty
+	# ... but its groups stay behind, empty, until a node starts: ours below,
+	# or the node of another bats file running at the same time (a starting
+	# node removes the groups of every node that died).  After our start,
+	# none is left either way; the event says ours did it when it found any.
 	left=$(find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid-kill9-1" 2>/dev/null)
-	[ -n "$left" ]
 	rm -f "$CY_TMP/node-node-kill9/pid"
 	cy_node_start node-kill9
-	grep -q 'event=cgroup_stale_removed' "$CY_TMP/node-node-kill9.log"
 	[ -z "$(find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid-*" 2>/dev/null)" ]
+	if [ -n "$left" ] && ! grep -q 'event=cgroup_stale_removed' "$CY_TMP/node-node-kill9.log"; then
+		echo "note: another node removed the groups first" >&2
+	fi
 	cy_node_stop node-kill9
 }
 

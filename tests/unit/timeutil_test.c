@@ -19,6 +19,12 @@ test_rfc3339(void)
 	ok(cy_time_parse_rfc3339("0026-02-16T12:00:00Z", &t) == 0, "parse year 0026");
 	cy_time_rfc3339(t, out);
 	is_str(out, "0026-02-16T12:00:00Z", "format year 0026 with four digits");
+	ok(cy_time_parse_rfc3339("9999-12-31T23:59:59Z", &t) == 0 && t == CY_TIME_MAX,
+		"the last time RFC 3339 can write");
+	ok(cy_time_parse_rfc3339("9999-12-31T23:59:59-22:59", &t) == -1,
+		"an offset that moves it into year 10000 is refused (found by the parse fuzzer)");
+	ok(cy_time_parse_rfc3339("0000-01-01T00:00:00+00:01", &t) == -1,
+		"and one that moves it before year 0");
 	ok(cy_time_parse_rfc3339("2026-02-16T13:30:00+01:30", &t) == 0 && t == 1771243200,
 		"parse a positive offset");
 	ok(cy_time_parse_rfc3339("2026-02-16T07:00:00-05:00", &t) == 0 && t == 1771243200,
