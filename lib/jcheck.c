@@ -153,11 +153,30 @@ string_ok(const json_t *v, const struct cy_jcheck_field *f)
 
 static int check_value(struct walk *w, const json_t *v, const struct cy_jcheck_field *f);
 
+/*
+ * Checks the value v of row f at member key (or at item index when key is
+ * NULL) of the walk's path; a NULL v is a required member that is missing.
+ */
+static int
+check_at(struct walk *w, const char *key, size_t index, const json_t *v,
+	const struct cy_jcheck_field *f)
+{
+	size_t len = path_push(w, key, index);
+	int rc = CY_JCHECK_INVALID;
+
+	if (v)
+		rc = check_value(w, v, f);
+	else
+		cy_buf_addf(w->why, "%s is required", w->path.buf);
+	cy_buf_setlen(&w->path, len);
+	return rc;
+}
+
 /* Checks the array v of row f: its size, then each item. */
 static int
 check_array(struct walk *w, const json_t *v, const struct cy_jcheck_field *f)
 {
-	size_t i, n = json_array_size(v), len;
+	size_t i, n = json_array_size(v);
 	json_t *e;
 	int rc;
 
@@ -165,15 +184,10 @@ check_array(struct walk *w, const json_t *v, const struct cy_jcheck_field *f)
 		return must_be(w, f);
 	if (!f->item)
 		return CY_JCHECK_OK;
-	json_array_foreach(v, i, e) {
-		if (json_is_null(e) && f->item->null_ok)
-			continue;
-		len = path_push(w, NULL, i);
-		rc = check_value(w, e, f->item);
-		cy_buf_setlen(&w->path, len);
-		if (rc)
+	json_array_foreach(v, i, e)
+		if (!(json_is_null(e) && f->item->null_ok) &&
+		    (rc = check_at(w, NULL, i, e, f->item)) != CY_JCHECK_OK)
 			return rc;
-	}
 	return CY_JCHECK_OK;
 }
 
@@ -232,7 +246,6 @@ check_object(struct walk *w, const json_t *o, const struct cy_jcheck *spec)
 {
 	const struct cy_jcheck_field *f;
 	const char *key;
-	size_t len;
 	json_t *v;
 	int rc;
 
@@ -244,15 +257,10 @@ check_object(struct walk *w, const json_t *o, const struct cy_jcheck *spec)
 				return unknown(w, spec, key);
 	for (f = spec->fields; f && f->name; f++) {
 		v = json_object_get(o, f->name);
-		len = path_push(w, f->name, 0);
-		rc = CY_JCHECK_OK;
-		if (v && !(json_is_null(v) && f->null_ok)) {
-			rc = check_value(w, v, f);
-		} else if (f->required) {
-			cy_buf_addf(w->why, "%s is required", w->path.buf);
-			rc = CY_JCHECK_INVALID;
-		}
-		cy_buf_setlen(&w->path, len);
+		if (v && !(json_is_null(v) && f->null_ok))
+			rc = check_at(w, f->name, 0, v, f);
+		else
+			rc = f->required ? check_at(w, f->name, 0, NULL, f) : CY_JCHECK_OK;
 		if (rc)
 			return rc;
 	}

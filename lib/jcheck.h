@@ -54,7 +54,7 @@ struct cy_jcheck_field {
 
 /* An object: its member rows, and what it does with others. */
 struct cy_jcheck {
-	const struct cy_jcheck_field *fields;	/* ends with a row whose name is NULL */
+	const struct cy_jcheck_field *fields;	/* CY_JCHECK_ROWS(...); NULL: none */
 	bool open;		/* members no row names are accepted and left alone */
 	/*
 	 * When > 0 the object carries "version": this integer, checked before
@@ -64,6 +64,16 @@ struct cy_jcheck {
 	int version;
 	const char *what;
 };
+
+/*
+ * The rows of an object, ended by the row without a name that
+ * struct cy_jcheck wants:
+ *
+ *	.fields = CY_JCHECK_ROWS(
+ *		{ .name = "prompt", .type = CY_JC_STRING, .required = true, .min = 1 },
+ *		{ .name = "wait", .type = CY_JC_INT, .min = 0, .max = 60 }),
+ */
+#define CY_JCHECK_ROWS(...) ((const struct cy_jcheck_field[]){ __VA_ARGS__, { 0 } })
 
 /* What cy_jcheck() found. */
 enum cy_jcheck_result {

@@ -33,66 +33,59 @@ static const struct cy_jcheck_field doc_string = {
 #define DOC_LIST(n) { .name = (n), .type = CY_JC_ARRAY, .max = LIST_MAX, .item = &doc_string }
 
 static const struct cy_jcheck sandbox_members = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		DOC_LIST("allowed_images"),
 		{ .name = "default_network_policy", .type = CY_JC_STRING,
 		  .choices = network_choices },
 		DOC_LIST("allowed_egress_domains"),
 		DOC_BOOL("allow_privileged"),
 		DOC_BOOL("allow_host_network"),
-		DOC_BOOL("allow_device_mounts"),
-		{ 0 } },
+		DOC_BOOL("allow_device_mounts")),
 };
 
 static const struct cy_jcheck updates_members = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		DOC_BOOL("enable_dynamic_config"),
 		DOC_INT("poll_interval_seconds", 0, 86400),
-		DOC_BOOL("allow_service_restart"),
-		{ 0 } },
+		DOC_BOOL("allow_service_restart")),
 };
 
 static const struct cy_jcheck policy_members = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		DOC_OBJECT("sandbox", sandbox_members),
-		DOC_OBJECT("updates", updates_members),
-		{ 0 } },
+		DOC_OBJECT("updates", updates_members)),
 };
 
 /* The ranges the node accepts (node/config-apply.c). */
 static const struct cy_jcheck constraint_members = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		DOC_INT("max_request_bytes", 1024, 1073741824LL),
 		DOC_INT("max_job_timeout_seconds", 1, 31536000LL),
-		DOC_INT("max_concurrency", 1, 1024),
-		{ 0 } },
+		DOC_INT("max_concurrency", 1, 1024)),
 };
 
 static const struct cy_jcheck image_members = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		DOC_STRING("cpu"),
 		DOC_STRING("cuda"),
-		DOC_STRING("rocm"),
-		{ 0 } },
+		DOC_STRING("rocm")),
 };
 
 static const struct cy_jcheck inference_members = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		DOC_BOOL("enabled"),
 		DOC_STRING("image"),
 		DOC_OBJECT("images", image_members),
-		DOC_INT("port", 1, 65535),
-		{ 0 } },
+		DOC_INT("port", 1, 65535)),
 };
 
 static const struct cy_jcheck doc_members = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		DOC_OBJECT("policy", policy_members),
 		DOC_OBJECT("constraints", constraint_members),
 		DOC_OBJECT("inference_backend", inference_members),
 		{ .name = "notes", .type = CY_JC_STRING, .min = 1, .max = NOTES_MAX,
-		  .printable = true },
-		{ 0 } },
+		  .printable = true }),
 	.what = "document",
 };
 

@@ -37,7 +37,7 @@ static const struct cy_jcheck_field job_id_item = {
 
 /* POST /v1/nodes/jobs/sync {version, running?, finished?} */
 const struct cy_jcheck nodes_jobs_sync_body = {
-	.fields = (const struct cy_jcheck_field[]){ JOB_IDS("running"), JOB_IDS("finished"), { 0 } },
+	.fields = CY_JCHECK_ROWS( JOB_IDS("running"), JOB_IDS("finished")),
 	.open = true,
 	.version = 1,
 	.what = "job sync",
@@ -52,7 +52,7 @@ static const char *const result_statuses[] = { "completed", "failed", "timeout",
  * server stores are typed; the rest is kept as the node sent it.
  */
 const struct cy_jcheck nodes_job_result_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "job_id", .type = CY_JC_STRING, .required = true,
 		  .valid = cy_uuid_valid, .shape = "the job's id (a UUID)" },
 		{ .name = "status", .type = CY_JC_STRING, .required = true,
@@ -66,8 +66,7 @@ const struct cy_jcheck nodes_job_result_body = {
 		{ .name = "stderr", .type = CY_JC_STRING, .null_ok = true },
 		{ .name = "started_at", .type = CY_JC_STRING, .null_ok = true },
 		{ .name = "ended_at", .type = CY_JC_STRING, .null_ok = true },
-		{ .name = "truncated", .type = CY_JC_OBJECT, .null_ok = true },
-		{ 0 } },
+		{ .name = "truncated", .type = CY_JC_OBJECT, .null_ok = true }),
 	.open = true,
 	.version = 1,
 	.what = "job result",

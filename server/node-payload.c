@@ -70,59 +70,53 @@ bool node_url_valid(const char *url)
  * a report must name the authenticated node).
  */
 static const struct cy_jcheck cap_node = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "node_slug", .type = CY_JC_STRING },
 		{ .name = "labels", .type = CY_JC_ARRAY, .null_ok = true,
-		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING } },
-		{ 0 } },
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING } }),
 	.open = true,
 };
 
 static const struct cy_jcheck cap_compute = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		CAP_INT("cpu_cores", 0, 1 << 20),
-		CAP_INT("ram_mb", 0, 1LL << 40),
-		{ 0 } },
+		CAP_INT("ram_mb", 0, 1LL << 40)),
 	.open = true,
 };
 
 static const struct cy_jcheck cap_gpu = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		CAP_BOOL("present"),
-		{ .name = "devices", .type = CY_JC_ARRAY, .null_ok = true },
-		{ 0 } },
+		{ .name = "devices", .type = CY_JC_ARRAY, .null_ok = true }),
 	.open = true,
 };
 
 static const struct cy_jcheck cap_sandbox = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		CAP_BOOL("supported"),
-		CAP_INT("max_concurrency", 1, 100000),
-		{ 0 } },
+		CAP_INT("max_concurrency", 1, 100000)),
 	.open = true,
 };
 
 static const struct cy_jcheck cap_inference = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		CAP_BOOL("supported"),
 		{ .name = "mode", .type = CY_JC_STRING, .null_ok = true },
 		CAP_BOOL("existing_service"),
 		CAP_BOOL("running"),
 		CAP_MODELS("available_models"),
-		CAP_MODELS("loaded_models"),
-		{ 0 } },
+		CAP_MODELS("loaded_models")),
 	.open = true,
 };
 
 const struct cy_jcheck node_capability_report = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "reported_at", .type = CY_JC_STRING, .null_ok = true },
 		CAP_OBJECT("node", cap_node),
 		CAP_OBJECT("compute", cap_compute),
 		CAP_OBJECT("gpu", cap_gpu),
 		CAP_OBJECT("sandbox", cap_sandbox),
-		CAP_OBJECT("inference", cap_inference),
-		{ 0 } },
+		CAP_OBJECT("inference", cap_inference)),
 	.open = true,
 	.version = 1,
 	.what = "capability report",

@@ -91,12 +91,11 @@ issue_pair(struct cy_http_req *req, struct cy_http_resp *resp, const char *user_
 
 /* POST /v1/auth/login {handle, password} */
 const struct cy_jcheck auth_login_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "handle", .type = CY_JC_STRING, .required = true, .min = 1,
 		  .max = IDENTITY_HANDLE_MAX },
 		{ .name = "password", .type = CY_JC_STRING, .required = true, .min = 1,
-		  .max = IDENTITY_PASSWORD_MAX },
-		{ 0 } },
+		  .max = IDENTITY_PASSWORD_MAX }),
 };
 
 /* A fixed hash verified for unknown users, so timing does not tell them apart. */
@@ -199,10 +198,9 @@ out:
 
 /* POST /v1/auth/refresh {refresh_token} */
 const struct cy_jcheck auth_refresh_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "refresh_token", .type = CY_JC_STRING, .required = true, .min = 1,
-		  .max = IDENTITY_TOKEN_MAX },
-		{ 0 } },
+		  .max = IDENTITY_TOKEN_MAX }),
 };
 
 /*
@@ -299,9 +297,8 @@ out:
 
 /* POST /v1/auth/logout {refresh_token?}: "" or absent ends only the caller's session. */
 const struct cy_jcheck auth_logout_body = {
-	.fields = (const struct cy_jcheck_field[]){
-		{ .name = "refresh_token", .type = CY_JC_STRING, .max = IDENTITY_TOKEN_MAX },
-		{ 0 } },
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "refresh_token", .type = CY_JC_STRING, .max = IDENTITY_TOKEN_MAX }),
 };
 
 void

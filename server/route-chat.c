@@ -297,10 +297,9 @@ static const char *const chat_roles[] = { "system", "user", "assistant", "tool",
 
 /* A message: its role; content is checked by chat_check. */
 static const struct cy_jcheck chat_message = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "role", .type = CY_JC_STRING, .required = true, .choices = chat_roles },
-		{ .name = "content", .type = CY_JC_ANY },
-		{ 0 } },
+		{ .name = "content", .type = CY_JC_ANY }),
 	.open = true,
 };
 
@@ -310,7 +309,7 @@ static const struct cy_jcheck chat_message = {
  * (temperature, tools, ...) go on to the node and its backend.
  */
 const struct cy_jcheck chat_completions_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "model", .type = CY_JC_STRING, .null_ok = true,
 		  .valid = cy_model_name_valid, .shape = INFERENCE_MODEL_SHAPE },
 		{ .name = "messages", .type = CY_JC_ARRAY, .required = true, .min = 1,
@@ -318,8 +317,7 @@ const struct cy_jcheck chat_completions_body = {
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_OBJECT,
 			.sub = &chat_message } },
 		{ .name = "stream", .type = CY_JC_BOOL, .null_ok = true },
-		{ .name = "stream_options", .type = CY_JC_OBJECT, .null_ok = true },
-		{ 0 } },
+		{ .name = "stream_options", .type = CY_JC_OBJECT, .null_ok = true }),
 	.open = true,
 };
 

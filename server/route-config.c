@@ -36,14 +36,13 @@
  * checked on its own (config-doc.c) so that its messages name paths in it.
  */
 const struct cy_jcheck config_push_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "document", .type = CY_JC_OBJECT, .required = true },
 		{ .name = "nodes", .type = CY_JC_ARRAY, .null_ok = true, .max = PUSH_NODES_MAX,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING,
 			.valid = cy_slug_valid, .shape = NODE_SLUG_SHAPE } },
 		{ .name = "all", .type = CY_JC_BOOL },
-		{ .name = "dry_run", .type = CY_JC_BOOL },
-		{ 0 } },
+		{ .name = "dry_run", .type = CY_JC_BOOL }),
 };
 
 /* The slugs of body.nodes (checked: slugs) into slugs[], borrowed, each once. */

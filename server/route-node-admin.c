@@ -49,9 +49,8 @@ static void answer_node(const char *slug, int status, struct cy_http_resp *resp)
 
 /* POST /v1/nodes/{id}/drain {reason?}: "" or null gives no reason. */
 const struct cy_jcheck nodes_drain_body = {
-	.fields = (const struct cy_jcheck_field[]){
-		{ .name = "reason", .type = CY_JC_STRING, .null_ok = true, .max = REASON_MAX },
-		{ 0 } },
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "reason", .type = CY_JC_STRING, .null_ok = true, .max = REASON_MAX }),
 };
 
 /* drain (a body is optional), undrain, enable, disable (no parameters). */
@@ -142,15 +141,14 @@ void h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp)
  * h_nodes_enroll then by the configured nodes.enrollment_token_max_ttl.
  */
 const struct cy_jcheck nodes_enroll_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "node_slug", .type = CY_JC_STRING, .null_ok = true,
 		  .valid = cy_slug_valid, .shape = NODE_SLUG_SHAPE },
 		{ .name = "labels", .type = CY_JC_ARRAY, .null_ok = true, .max = LABELS_MAX,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING,
 			.valid = cy_label_valid, .shape = "a label (1-63 characters of [a-z0-9_.-])" } },
 		{ .name = "ttl_seconds", .type = CY_JC_INT, .null_ok = true, .min = 60,
-		  .max = ENROLL_TTL_LIMIT },
-		{ 0 } },
+		  .max = ENROLL_TTL_LIMIT }),
 };
 
 void h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp)

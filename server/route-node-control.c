@@ -86,7 +86,7 @@ static json_t *bootstrap_payload(const char *jwt, time_t exp, const char *config
  * messages name paths inside the report.
  */
 const struct cy_jcheck nodes_register_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "capability", .type = CY_JC_OBJECT, .required = true },
 		{ .name = "psk", .type = CY_JC_STRING, .null_ok = true },
 		{ .name = "node_credential", .type = CY_JC_STRING, .null_ok = true,
@@ -94,8 +94,7 @@ const struct cy_jcheck nodes_register_body = {
 		{ .name = "enrollment_token", .type = CY_JC_STRING, .null_ok = true,
 		  .max = SECRET_MAX },
 		{ .name = "running_config_version", .type = CY_JC_STRING, .null_ok = true,
-		  .valid = cy_ulid_valid, .shape = "a ULID" },
-		{ 0 } },
+		  .valid = cy_ulid_valid, .shape = "a ULID" }),
 	.open = true,
 };
 
@@ -342,7 +341,7 @@ static const char *const ack_statuses[] = { "applied", "failed", NULL };
  * not RFC 3339 is ignored (the server's time is used).
  */
 const struct cy_jcheck nodes_config_ack_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "node_slug", .type = CY_JC_STRING },
 		{ .name = "status", .type = CY_JC_STRING, .required = true,
 		  .choices = ack_statuses },
@@ -351,11 +350,9 @@ const struct cy_jcheck nodes_config_ack_body = {
 		{ .name = "ack_at", .type = CY_JC_STRING, .null_ok = true },
 		{ .name = "error", .type = CY_JC_OBJECT, .null_ok = true,
 		  .sub = &(const struct cy_jcheck){
-			.fields = (const struct cy_jcheck_field[]){
-				{ .name = "message", .type = CY_JC_STRING, .null_ok = true },
-				{ 0 } },
-			.open = true } },
-		{ 0 } },
+			.fields = CY_JCHECK_ROWS(
+				{ .name = "message", .type = CY_JC_STRING, .null_ok = true }),
+			.open = true } }),
 	.open = true,
 	.version = 1,
 	.what = "config ack",

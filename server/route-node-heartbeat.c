@@ -23,13 +23,12 @@
 
 /* The heartbeat; node_slug is checked against the authenticated node. */
 const struct cy_jcheck nodes_heartbeat_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "node_slug", .type = CY_JC_ANY },
 		{ .name = "config_version", .type = CY_JC_STRING, .null_ok = true },
 		{ .name = "running_jobs", .type = CY_JC_INT, .null_ok = true, .min = 0,
 		  .max = 1 << 20 },
-		{ .name = "capability_hash", .type = CY_JC_STRING, .null_ok = true },
-		{ 0 } },
+		{ .name = "capability_hash", .type = CY_JC_STRING, .null_ok = true }),
 	.open = true,
 	.version = 1,
 	.what = "heartbeat",

@@ -33,14 +33,13 @@ static const char *const scope_list[] = {
 
 /* POST /v1/tokens {name, ttl?, scopes?}; ttl (seconds or "30d") is checked below. */
 const struct cy_jcheck tokens_create_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "name", .type = CY_JC_STRING, .required = true,
 		  .valid = identity_name_ok, .shape = IDENTITY_NAME_SHAPE },
 		{ .name = "ttl", .type = CY_JC_ANY, .null_ok = true },
 		{ .name = "scopes", .type = CY_JC_ARRAY, .null_ok = true, .min = 1, .max = 16,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING,
-			.choices = scope_list } },
-		{ 0 } },
+			.choices = scope_list } }),
 };
 
 /*

@@ -51,24 +51,23 @@ email_ok(const char *s)
 
 /* POST /v1/users {handle, password, email?, role?} */
 const struct cy_jcheck users_create_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "handle", .type = CY_JC_STRING, .required = true,
 		  .valid = identity_name_ok, .shape = IDENTITY_NAME_SHAPE },
 		PASSWORD_ROW("password"),
 		{ .name = "email", .type = CY_JC_STRING, .null_ok = true, .valid = email_ok,
 		  .shape = "an email address (at most 254 bytes)" },
-		ROLE_ROW(false),
-		{ 0 } },
+		ROLE_ROW(false)),
 };
 
 /* POST /v1/users/{id}/reset_password {password} */
 const struct cy_jcheck users_reset_password_body = {
-	.fields = (const struct cy_jcheck_field[]){ PASSWORD_ROW("password"), { 0 } },
+	.fields = CY_JCHECK_ROWS( PASSWORD_ROW("password")),
 };
 
 /* POST /v1/users/{id}/role {role} */
 const struct cy_jcheck users_role_body = {
-	.fields = (const struct cy_jcheck_field[]){ ROLE_ROW(true), { 0 } },
+	.fields = CY_JCHECK_ROWS( ROLE_ROW(true)),
 };
 
 /*

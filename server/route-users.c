@@ -95,12 +95,11 @@ fail:
 
 /* POST /v1/users/me/password {current_password, new_password} */
 const struct cy_jcheck users_password_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "current_password", .type = CY_JC_STRING, .required = true, .min = 1,
 		  .max = IDENTITY_PASSWORD_MAX },
 		{ .name = "new_password", .type = CY_JC_STRING, .required = true,
-		  .min = IDENTITY_PASSWORD_MIN, .max = IDENTITY_PASSWORD_MAX },
-		{ 0 } },
+		  .min = IDENTITY_PASSWORD_MIN, .max = IDENTITY_PASSWORD_MAX }),
 };
 
 /*

@@ -40,12 +40,11 @@ static const char *const input_modes[] = { "prompt", "script", "commands", NULL 
 
 /* requirements: the labels a node must have, and its GPUs. */
 static const struct cy_jcheck requirements_members = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "labels", .type = CY_JC_ARRAY, .null_ok = true, .max = LABELS_MAX,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
 			.max = LABEL_MAX } },
-		{ .name = "gpus", .type = CY_JC_INT, .null_ok = true, .min = 0, .max = 1024 },
-		{ 0 } },
+		{ .name = "gpus", .type = CY_JC_INT, .null_ok = true, .min = 0, .max = 1024 }),
 };
 
 /* An optional integer of the task (null stands for absent). */
@@ -54,7 +53,7 @@ static const struct cy_jcheck requirements_members = {
 
 /* CreateTask (contract 2.1 and 4.2) with cynode's dispatch and inference fields. */
 const struct cy_jcheck tasks_create_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "prompt", .type = CY_JC_STRING, .required = true, .min = 1 },
 		{ .name = "input_mode", .type = CY_JC_STRING, .null_ok = true,
 		  .choices = input_modes },
@@ -76,8 +75,7 @@ const struct cy_jcheck tasks_create_body = {
 		  .sub = &requirements_members },
 		{ .name = "use_inference", .type = CY_JC_BOOL, .null_ok = true },
 		{ .name = "model", .type = CY_JC_STRING, .null_ok = true,
-		  .valid = cy_model_name_valid, .shape = INFERENCE_MODEL_SHAPE },
-		{ 0 } },
+		  .valid = cy_model_name_valid, .shape = INFERENCE_MODEL_SHAPE }),
 };
 
 /* The attachments (checked: strings) into t, borrowed from body. */

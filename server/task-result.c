@@ -125,14 +125,13 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 
 /* POST /v1/tasks:wait {task_ids, wait?, any?} */
 const struct cy_jcheck tasks_wait_body = {
-	.fields = (const struct cy_jcheck_field[]){
+	.fields = CY_JCHECK_ROWS(
 		{ .name = "task_ids", .type = CY_JC_ARRAY, .required = true, .min = 1,
 		  .max = WAIT_MAX_IDS,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
 			.shape = "a task id or name" } },
 		{ .name = "wait", .type = CY_JC_INT, .null_ok = true, .min = 0, .max = WAIT_MAX_S },
-		{ .name = "any", .type = CY_JC_BOOL, .null_ok = true },
-		{ 0 } },
+		{ .name = "any", .type = CY_JC_BOOL, .null_ok = true }),
 };
 
 /*
