@@ -1,12 +1,13 @@
 /*
  * Checking and applying pushed configuration documents (config-doc.h).
- * The check is table-driven: each object of the document lists its members
- * with a type and a range, and anything else is an error naming its path.
+ * The check is a jcheck table (lib/jcheck.h): each object of the document
+ * lists its members with a type and a range, and anything else is an error
+ * naming its path.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "config-doc.h"
+#include "jcheck.h"
 #include "json.h"
 #include "node-payload.h"
 #include "banned.h"
@@ -15,175 +16,83 @@
 #define STRING_MAX 512
 #define NOTES_MAX 4096
 
-enum member_kind { M_BOOL, M_INT, M_STRING, M_ENUM, M_STRLIST, M_OBJECT };
-
-struct member {
-	const char *name;
-	enum member_kind kind;
-	long long min, max;		/* M_INT */
-	const char *const *choices;	/* M_ENUM */
-	const struct member *sub;	/* M_OBJECT; NULL-terminated */
-};
-
 static const char *const network_choices[] = { "restricted", "none", "allowlist", NULL };
 
-static const struct member sandbox_members[] = {
-	{ "allowed_images", M_STRLIST, 0, 0, NULL, NULL },
-	{ "default_network_policy", M_ENUM, 0, 0, network_choices, NULL },
-	{ "allowed_egress_domains", M_STRLIST, 0, 0, NULL, NULL },
-	{ "allow_privileged", M_BOOL, 0, 0, NULL, NULL },
-	{ "allow_host_network", M_BOOL, 0, 0, NULL, NULL },
-	{ "allow_device_mounts", M_BOOL, 0, 0, NULL, NULL },
-	{ NULL }
+/* A setting's text: non-empty, printable, bounded. */
+#define DOC_STRING(n) \
+	{ .name = (n), .type = CY_JC_STRING, .min = 1, .max = STRING_MAX, .printable = true }
+#define DOC_BOOL(n) { .name = (n), .type = CY_JC_BOOL }
+#define DOC_INT(n, lo, hi) { .name = (n), .type = CY_JC_INT, .min = (lo), .max = (hi) }
+#define DOC_OBJECT(n, s) { .name = (n), .type = CY_JC_OBJECT, .sub = &(s) }
+
+static const struct cy_jcheck_field doc_string = {
+	.type = CY_JC_STRING, .min = 1, .max = STRING_MAX, .printable = true,
 };
 
-static const struct member updates_members[] = {
-	{ "enable_dynamic_config", M_BOOL, 0, 0, NULL, NULL },
-	{ "poll_interval_seconds", M_INT, 0, 86400, NULL, NULL },
-	{ "allow_service_restart", M_BOOL, 0, 0, NULL, NULL },
-	{ NULL }
+/* A list of settings' texts. */
+#define DOC_LIST(n) { .name = (n), .type = CY_JC_ARRAY, .max = LIST_MAX, .item = &doc_string }
+
+static const struct cy_jcheck sandbox_members = {
+	.fields = CY_JCHECK_ROWS(
+		DOC_LIST("allowed_images"),
+		{ .name = "default_network_policy", .type = CY_JC_STRING,
+		  .choices = network_choices },
+		DOC_LIST("allowed_egress_domains"),
+		DOC_BOOL("allow_privileged"),
+		DOC_BOOL("allow_host_network"),
+		DOC_BOOL("allow_device_mounts")),
 };
 
-static const struct member policy_members[] = {
-	{ "sandbox", M_OBJECT, 0, 0, NULL, sandbox_members },
-	{ "updates", M_OBJECT, 0, 0, NULL, updates_members },
-	{ NULL }
+static const struct cy_jcheck updates_members = {
+	.fields = CY_JCHECK_ROWS(
+		DOC_BOOL("enable_dynamic_config"),
+		DOC_INT("poll_interval_seconds", 0, 86400),
+		DOC_BOOL("allow_service_restart")),
+};
+
+static const struct cy_jcheck policy_members = {
+	.fields = CY_JCHECK_ROWS(
+		DOC_OBJECT("sandbox", sandbox_members),
+		DOC_OBJECT("updates", updates_members)),
 };
 
 /* The ranges the node accepts (node/config-apply.c). */
-static const struct member constraint_members[] = {
-	{ "max_request_bytes", M_INT, 1024, 1073741824LL, NULL, NULL },
-	{ "max_job_timeout_seconds", M_INT, 1, 31536000LL, NULL, NULL },
-	{ "max_concurrency", M_INT, 1, 1024, NULL, NULL },
-	{ NULL }
+static const struct cy_jcheck constraint_members = {
+	.fields = CY_JCHECK_ROWS(
+		DOC_INT("max_request_bytes", 1024, 1073741824LL),
+		DOC_INT("max_job_timeout_seconds", 1, 31536000LL),
+		DOC_INT("max_concurrency", 1, 1024)),
 };
 
-static const struct member image_members[] = {
-	{ "cpu", M_STRING, 0, 0, NULL, NULL },
-	{ "cuda", M_STRING, 0, 0, NULL, NULL },
-	{ "rocm", M_STRING, 0, 0, NULL, NULL },
-	{ NULL }
+static const struct cy_jcheck image_members = {
+	.fields = CY_JCHECK_ROWS(
+		DOC_STRING("cpu"),
+		DOC_STRING("cuda"),
+		DOC_STRING("rocm")),
 };
 
-static const struct member inference_members[] = {
-	{ "enabled", M_BOOL, 0, 0, NULL, NULL },
-	{ "image", M_STRING, 0, 0, NULL, NULL },
-	{ "images", M_OBJECT, 0, 0, NULL, image_members },
-	{ "port", M_INT, 1, 65535, NULL, NULL },
-	{ NULL }
+static const struct cy_jcheck inference_members = {
+	.fields = CY_JCHECK_ROWS(
+		DOC_BOOL("enabled"),
+		DOC_STRING("image"),
+		DOC_OBJECT("images", image_members),
+		DOC_INT("port", 1, 65535)),
 };
 
-static const struct member doc_members[] = {
-	{ "policy", M_OBJECT, 0, 0, NULL, policy_members },
-	{ "constraints", M_OBJECT, 0, 0, NULL, constraint_members },
-	{ "inference_backend", M_OBJECT, 0, 0, NULL, inference_members },
-	{ "notes", M_STRING, 0, 0, NULL, NULL },
-	{ NULL }
+static const struct cy_jcheck doc_members = {
+	.fields = CY_JCHECK_ROWS(
+		DOC_OBJECT("policy", policy_members),
+		DOC_OBJECT("constraints", constraint_members),
+		DOC_OBJECT("inference_backend", inference_members),
+		{ .name = "notes", .type = CY_JC_STRING, .min = 1, .max = NOTES_MAX,
+		  .printable = true }),
+	.what = "document",
 };
-
-static int check_object(const json_t *o, const struct member *m, const char *path,
-	struct cy_buf *why);
-
-/* A non-empty string without control characters, at most max bytes. */
-static bool
-good_string(const json_t *v, size_t max)
-{
-	const char *s = json_string_value(v);
-	size_t i, n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > max || n != json_string_length(v))
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < ' ' || s[i] == 0x7f)
-			return false;
-	return true;
-}
-
-static int
-check_member(const json_t *v, const struct member *m, const char *path, struct cy_buf *why)
-{
-	const char *const *c;
-	json_t *e;
-	size_t i;
-
-	switch (m->kind) {
-	case M_BOOL:
-		if (json_is_boolean(v))
-			return 0;
-		cy_buf_addf(why, "%s must be true or false", path);
-		return -1;
-	case M_INT:
-		if (json_is_integer(v) && json_integer_value(v) >= m->min &&
-		    json_integer_value(v) <= m->max)
-			return 0;
-		cy_buf_addf(why, "%s must be an integer from %lld to %lld", path, m->min, m->max);
-		return -1;
-	case M_STRING:
-		if (good_string(v, strcmp(m->name, "notes") ? STRING_MAX : NOTES_MAX))
-			return 0;
-		cy_buf_addf(why, "%s must be a non-empty string of printable characters", path);
-		return -1;
-	case M_ENUM:
-		for (c = m->choices; json_is_string(v) && *c; c++)
-			if (strcmp(json_string_value(v), *c) == 0)
-				return 0;
-		cy_buf_addf(why, "%s must be one of", path);
-		for (c = m->choices; *c; c++)
-			cy_buf_addf(why, "%s %s", c == m->choices ? "" : ",", *c);
-		return -1;
-	case M_STRLIST:
-		if (!json_is_array(v) || json_array_size(v) > LIST_MAX) {
-			cy_buf_addf(why, "%s must be a list of at most %d strings", path, LIST_MAX);
-			return -1;
-		}
-		json_array_foreach(v, i, e)
-			if (!good_string(e, STRING_MAX)) {
-				cy_buf_addf(why, "%s[%zu] must be a non-empty string of printable "
-					"characters", path, i);
-				return -1;
-			}
-		return 0;
-	case M_OBJECT:
-		return check_object(v, m->sub, path, why);
-	}
-	return -1;
-}
-
-static int
-check_object(const json_t *o, const struct member *members, const char *path,
-	struct cy_buf *why)
-{
-	const struct member *m;
-	const char *key;
-	json_t *v;
-
-	if (!json_is_object(o)) {
-		cy_buf_addf(why, "%s must be an object", *path ? path : "the document");
-		return -1;
-	}
-	json_object_foreach((json_t *)o, key, v) {
-		char sub[256];
-
-		for (m = members; m->name; m++)
-			if (strcmp(m->name, key) == 0)
-				break;
-		snprintf(sub, sizeof(sub), "%s%s%.100s", path, *path ? "." : "", key);
-		if (!m->name) {
-			cy_buf_addf(why, "unknown key '%s'; allowed here:", sub);
-			for (m = members; m->name; m++)
-				cy_buf_addf(why, "%s %s", m == members ? "" : ",", m->name);
-			return -1;
-		}
-		if (check_member(v, m, sub, why) < 0)
-			return -1;
-	}
-	return 0;
-}
 
 int
 config_doc_check(const json_t *doc, struct cy_buf *why)
 {
-	return check_object(doc, doc_members, "", why);
+	return cy_jcheck(doc, &doc_members, why) == CY_JCHECK_OK ? 0 : -1;
 }
 
 /* Copies the members of src (if an object) into the object at dst.key. */

@@ -240,6 +240,10 @@ server_config_check(const struct server_config *cfg, struct cy_error *err)
 	    strncmp(cfg->public_url, "https://", 8) != 0))
 		return cy_error_set(err, EINVAL,
 			"public_url (ORCHESTRATOR_PUBLIC_URL) must be an http:// or https:// URL");
+	/* The login body takes passwords of at most 4096 bytes. */
+	if (cfg->bootstrap_admin_password && strlen(cfg->bootstrap_admin_password) > 4096)
+		return cy_error_set(err, EINVAL, "BOOTSTRAP_ADMIN_PASSWORD is longer than 4096 "
+			"bytes: admin could never log in with it");
 	if (cfg->dev_mode)
 		return 0;
 	if (!cfg->jwt_secret)

@@ -12,6 +12,7 @@
  *  running on that node under the same lease).  200 {"applied":bool}.
  */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,36 +28,63 @@
 
 #define SYNC_MAX_IDS 100000
 
-/* Reads an array of UUID strings; -1 with resp filled. */
-static int uuid_list(const json_t *body, const char *key, size_t max, const char ***out,
-	size_t *n, struct cy_http_resp *resp)
+static const struct cy_jcheck_field job_id_item = {
+	.type = CY_JC_STRING, .valid = cy_uuid_valid, .shape = "a job id (UUID)",
+};
+
+#define JOB_IDS(n) { .name = (n), .type = CY_JC_ARRAY, .null_ok = true, .max = SYNC_MAX_IDS, \
+	.item = &job_id_item }
+
+/* POST /v1/nodes/jobs/sync {version, running?, finished?} */
+const struct cy_jcheck nodes_jobs_sync_body = {
+	.fields = CY_JCHECK_ROWS( JOB_IDS("running"), JOB_IDS("finished")),
+	.open = true,
+	.version = 1,
+	.what = "job sync",
+};
+
+static const char *const result_statuses[] = { "completed", "failed", "timeout", "canceled",
+	NULL };
+
+/*
+ * POST /v1/nodes/jobs/{id}/result: the job's RunJobResponse (contract
+ * 3.9) as the node kept it, with the lease it ran under.  The fields the
+ * server stores are typed; the rest is kept as the node sent it.
+ */
+const struct cy_jcheck nodes_job_result_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "job_id", .type = CY_JC_STRING, .required = true,
+		  .valid = cy_uuid_valid, .shape = "the job's id (a UUID)" },
+		{ .name = "status", .type = CY_JC_STRING, .required = true,
+		  .choices = result_statuses },
+		{ .name = "lease_id", .type = CY_JC_STRING, .null_ok = true,
+		  .valid = cy_uuid_valid, .shape = "a UUID" },
+		{ .name = "exit_code", .type = CY_JC_INT, .null_ok = true, .min = INT32_MIN,
+		  .max = INT32_MAX },
+		{ .name = "task_id", .type = CY_JC_STRING, .null_ok = true },
+		{ .name = "stdout", .type = CY_JC_STRING, .null_ok = true },
+		{ .name = "stderr", .type = CY_JC_STRING, .null_ok = true },
+		{ .name = "started_at", .type = CY_JC_STRING, .null_ok = true },
+		{ .name = "ended_at", .type = CY_JC_STRING, .null_ok = true },
+		{ .name = "truncated", .type = CY_JC_OBJECT, .null_ok = true }),
+	.open = true,
+	.version = 1,
+	.what = "job result",
+};
+
+/* The job ids at key (checked: UUIDs) as a new array of borrowed strings. */
+static const char **
+id_list(const json_t *body, const char *key, size_t *n)
 {
 	json_t *arr = json_object_get(body, key), *v;
+	const char **out;
 	size_t i;
 
-	*out = NULL;
-	*n = 0;
-	if (!arr || json_is_null(arr))
-		return 0;
-	if (!json_is_array(arr) || json_array_size(arr) > max) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"%s must be an array of at most %zu job ids", key, max);
-		return -1;
-	}
-	*out = xcalloc(json_array_size(arr) + 1, sizeof(**out));
-	json_array_foreach(arr, i, v) {
-		const char *s = json_string_value(v);
-
-		if (!s || !cy_uuid_valid(s)) {
-			FREE_AND_NULL(*out);
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s[%zu] is not a job id (UUID)",
-				key, i);
-			return -1;
-		}
-		(*out)[i] = s;
-	}
 	*n = json_array_size(arr);
-	return 0;
+	out = xcalloc(*n + 1, sizeof(*out));
+	json_array_foreach(arr, i, v)
+		out[i] = json_string_value(v);
+	return out;
 }
 
 static json_t *ids_json(const struct dispatch_ids *ids)
@@ -77,18 +105,12 @@ void h_nodes_jobs_sync(struct cy_http_req *req, struct cy_http_resp *resp)
 	const char **running = NULL, **finished = NULL;
 	size_t nr, nf;
 	long long lease = dispatch_lease_s(), every;
-	json_t *body, *v;
+	json_t *body;
 
 	if (!(body = cy_req_json(req, resp)))
 		return;
-	v = json_object_get(body, "version");
-	if (!json_is_integer(v) || json_integer_value(v) != 1) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "version must be 1");
-		goto out;
-	}
-	if (uuid_list(body, "running", SYNC_MAX_IDS, &running, &nr, resp) < 0 ||
-	    uuid_list(body, "finished", SYNC_MAX_IDS, &finished, &nf, resp) < 0)
-		goto out;
+	running = id_list(body, "running", &nr);
+	finished = id_list(body, "finished", &nf);
 	if (store_dispatch_sync(a->node_id, running, nr, finished, nf, lease, &want, &cancel,
 		&err) < 0) {
 		cy_log_error("node_sync_failed", "node", a->node_slug, "error", err.msg, NULL);
@@ -127,14 +149,9 @@ void h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	st = cy_json_str(body, "status");
 	rj = cy_json_str(body, "job_id");
 	lease = cy_json_str(body, "lease_id");
-	if (!json_is_integer(json_object_get(body, "version")) ||
-	    json_integer_value(json_object_get(body, "version")) != 1 || !st ||
-	    (strcmp(st, "completed") && strcmp(st, "failed") && strcmp(st, "timeout") &&
-	     strcmp(st, "canceled")) ||
-	    !rj || strcmp(rj, job_id) || (lease && !cy_uuid_valid(lease))) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "body must be the job's "
-			"RunJobResponse: version 1, job_id as in the path, status completed, "
-			"failed or timeout, lease_id a UUID when present");
+	if (strcmp(rj, job_id) != 0) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"job_id '%s' is not the job of the path (%s)", rj, job_id);
 		goto out;
 	}
 	ec = json_object_get(body, "exit_code");

@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "httpd.h"
+#include "jcheck.h"
 
 #define DISPATCH_ID_LEN 37
 
@@ -121,6 +122,7 @@ long long dispatch_lease_s(void);
 /* dispatch-sync.c: the node's job sync and result redelivery (node JWT, both listeners) */
 void h_nodes_jobs_sync(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp);
+extern const struct cy_jcheck nodes_jobs_sync_body, nodes_job_result_body;
 
 /* dispatch-listen.c: LISTEN for new jobs and closed tasks on every replica. */
 int dispatch_listen_start(struct cy_error *err);

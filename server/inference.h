@@ -16,6 +16,13 @@
 #include "buf.h"
 #include "error.h"
 #include "httpd.h"
+#include "id.h"
+#include "jcheck.h"
+
+/* cy_model_name_valid in words, for messages. */
+#define INFERENCE_MODEL_SHAPE \
+	"a model name (1 to 200 of A-Z a-z 0-9 . _ : / -, like qwen3.5:0.8b)"
+_Static_assert(CY_MODEL_NAME_MAX == 200, "INFERENCE_MODEL_SHAPE says 200");
 
 /* A dispatchable node whose inference backend runs. */
 struct inf_node {
@@ -94,6 +101,7 @@ json_t *inference_models_json(const struct inf_fleet *f);
 /* route-chat.c: GET /v1/models and POST /v1/chat/completions (OpenAI-compatible) */
 void h_models_list(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_chat_completions(struct cy_http_req *req, struct cy_http_resp *resp);
+extern const struct cy_jcheck chat_completions_body;
 /* Shutdown: suspended completions answer 503 (call before the listeners stop). */
 void chat_stop_all(void);
 

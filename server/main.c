@@ -103,6 +103,8 @@ listener_start(const char *name, const char *addr, const struct cy_route *routes
 	hc.auth_free = auth_free;
 	hc.ready = server_ready;
 	hc.app = &srv;
+	/* Every body a handler reads is described in routes.c. */
+	hc.body_tables = true;
 	d = cy_httpd_start(&hc, err);
 	if (!d) {
 		cy_error_wrap(err, "%s listener on %s", name, addr);

@@ -7,25 +7,12 @@
 
 #include "caphash.h"
 #include "id.h"
+#include "jcheck.h"
 #include "json.h"
 #include "node-payload.h"
 #include "banned.h"
 
 #define INFERENCE_PORT 11434
-
-int node_payload_version(const json_t *obj, const char *what, struct cy_http_resp *resp)
-{
-	json_t *v = json_object_get(obj, "version");
-	char *got;
-
-	if (json_is_integer(v) && json_integer_value(v) == 1)
-		return 0;
-	got = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-	cy_resp_problem(resp, CY_PROBLEM_UNSUPPORTED_PAYLOAD_VERSION,
-		"unsupported %s version %.40s; supported versions: 1", what, got ? got : "(none)");
-	free(got);
-	return -1;
-}
 
 int node_slug_matches(const json_t *body, const char *path, const char *node_slug,
 	struct cy_http_resp *resp)
@@ -64,103 +51,76 @@ bool node_url_valid(const char *url)
 	return strlen(url) <= 2048;
 }
 
-/* The typed fields of a capability report the server reads (contract 3.6). */
-static const struct cap_field {
-	const char *path;
-	json_type type;
-	json_int_t lo, hi;	/* integers only */
-} cap_fields[] = {
-	{ "reported_at", JSON_STRING, 0, 0 },
-	{ "node.labels", JSON_ARRAY, 0, 0 },
-	{ "compute.cpu_cores", JSON_INTEGER, 0, 1 << 20 },
-	{ "compute.ram_mb", JSON_INTEGER, 0, (json_int_t)1 << 40 },
-	{ "gpu.present", JSON_TRUE, 0, 0 },
-	{ "gpu.devices", JSON_ARRAY, 0, 0 },
-	{ "sandbox.supported", JSON_TRUE, 0, 0 },
-	{ "sandbox.max_concurrency", JSON_INTEGER, 1, 100000 },
-	{ "inference.supported", JSON_TRUE, 0, 0 },
-	{ "inference.mode", JSON_STRING, 0, 0 },
-	{ "inference.existing_service", JSON_TRUE, 0, 0 },
-	{ "inference.running", JSON_TRUE, 0, 0 },
-	{ "inference.available_models", JSON_ARRAY, 0, 0 },
-	{ "inference.loaded_models", JSON_ARRAY, 0, 0 },
-};
-
 /* Model lists in a report: at most this many names of at most this length. */
 #define CAP_MODELS_MAX 1024
 #define CAP_MODEL_NAME_MAX 256
 
-/* Checks one list of model names (issue 12): strings, bounded. */
-static int cap_check_models(const json_t *cap, const char *path, struct cy_http_resp *resp)
-{
-	json_t *list = cy_json_path(cap, path), *v;
-	size_t i;
+#define CAP_BOOL(n) { .name = (n), .type = CY_JC_BOOL, .null_ok = true }
+#define CAP_INT(n, lo, hi) { .name = (n), .type = CY_JC_INT, .null_ok = true, .min = (lo), \
+	.max = (hi) }
+#define CAP_OBJECT(n, s) { .name = (n), .type = CY_JC_OBJECT, .null_ok = true, .sub = &(s) }
+#define CAP_MODELS(n) { .name = (n), .type = CY_JC_ARRAY, .null_ok = true, \
+	.max = CAP_MODELS_MAX, .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, \
+		.min = 1, .max = CAP_MODEL_NAME_MAX } }
 
-	if (json_array_size(list) > CAP_MODELS_MAX) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s lists more than %d models", path,
-			CAP_MODELS_MAX);
-		return -1;
-	}
-	json_array_foreach(list, i, v)
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > CAP_MODEL_NAME_MAX) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"%s[%zu] must be a model name (a string of 1 to %d bytes)", path, i,
-				CAP_MODEL_NAME_MAX);
-			return -1;
-		}
-	return 0;
-}
+/*
+ * The parts of a capability report (contract 3.6) the server reads, with
+ * their types; every object is open, so what a newer node adds is kept as
+ * reported.  node.node_slug is checked by the routes (register needs one,
+ * a report must name the authenticated node).
+ */
+static const struct cy_jcheck cap_node = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "node_slug", .type = CY_JC_STRING },
+		{ .name = "labels", .type = CY_JC_ARRAY, .null_ok = true,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING } }),
+	.open = true,
+};
 
-static const char *cap_type_name(const struct cap_field *f)
-{
-	switch (f->type) {
-	case JSON_STRING:
-		return "a string";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_TRUE:
-		return "a boolean";
-	default:
-		return "an integer";
-	}
-}
+static const struct cy_jcheck cap_compute = {
+	.fields = CY_JCHECK_ROWS(
+		CAP_INT("cpu_cores", 0, 1 << 20),
+		CAP_INT("ram_mb", 0, 1LL << 40)),
+	.open = true,
+};
 
-int node_capability_check(const json_t *cap, struct cy_http_resp *resp)
-{
-	const struct cap_field *f;
-	json_t *v, *l;
-	size_t i;
+static const struct cy_jcheck cap_gpu = {
+	.fields = CY_JCHECK_ROWS(
+		CAP_BOOL("present"),
+		{ .name = "devices", .type = CY_JC_ARRAY, .null_ok = true }),
+	.open = true,
+};
 
-	for (f = cap_fields; f < cap_fields + sizeof(cap_fields) / sizeof(cap_fields[0]); f++) {
-		v = cy_json_path(cap, f->path);
-		if (!v || json_is_null(v))
-			continue;
-		if (f->type == JSON_TRUE ? json_is_boolean(v) :
-		    f->type == JSON_INTEGER ? json_is_integer(v) &&
-		    json_integer_value(v) >= f->lo && json_integer_value(v) <= f->hi :
-		    json_typeof(v) == f->type)
-			continue;
-		if (f->type == JSON_INTEGER)
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"%s must be an integer from %lld to %lld", f->path,
-				(long long)f->lo, (long long)f->hi);
-		else
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s must be %s", f->path,
-				cap_type_name(f));
-		return -1;
-	}
-	json_array_foreach(cy_json_path(cap, "node.labels"), i, l)
-		if (!json_is_string(l)) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"node.labels[%zu] must be a string", i);
-			return -1;
-		}
-	if (cap_check_models(cap, "inference.available_models", resp) < 0 ||
-	    cap_check_models(cap, "inference.loaded_models", resp) < 0)
-		return -1;
-	return 0;
-}
+static const struct cy_jcheck cap_sandbox = {
+	.fields = CY_JCHECK_ROWS(
+		CAP_BOOL("supported"),
+		CAP_INT("max_concurrency", 1, 100000)),
+	.open = true,
+};
+
+static const struct cy_jcheck cap_inference = {
+	.fields = CY_JCHECK_ROWS(
+		CAP_BOOL("supported"),
+		{ .name = "mode", .type = CY_JC_STRING, .null_ok = true },
+		CAP_BOOL("existing_service"),
+		CAP_BOOL("running"),
+		CAP_MODELS("available_models"),
+		CAP_MODELS("loaded_models")),
+	.open = true,
+};
+
+const struct cy_jcheck node_capability_report = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "reported_at", .type = CY_JC_STRING, .null_ok = true },
+		CAP_OBJECT("node", cap_node),
+		CAP_OBJECT("compute", cap_compute),
+		CAP_OBJECT("gpu", cap_gpu),
+		CAP_OBJECT("sandbox", cap_sandbox),
+		CAP_OBJECT("inference", cap_inference)),
+	.open = true,
+	.version = 1,
+	.what = "capability report",
+};
 
 void node_capability_canon(const json_t *cap, char **text, char hash[72])
 {

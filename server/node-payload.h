@@ -1,8 +1,7 @@
 /*
- * Node payload helpers shared by the control-plane routes: the payload
- * version check (unsupported-payload-version problem), slug and URL rules,
- * the canonical capability text and hash, and the inference_backend
- * decision of contract 3.4.
+ * Node payload helpers shared by the control-plane routes: the capability
+ * report's table, slug and URL rules, the canonical capability text and
+ * hash, and the inference_backend decision of contract 3.4.
  */
 #ifndef SERVER_NODE_PAYLOAD_H
 #define SERVER_NODE_PAYLOAD_H
@@ -11,9 +10,15 @@
 #include <stdbool.h>
 
 #include "httpd.h"
+#include "jcheck.h"
 
-/* 0 when obj.version is 1; else fills resp (unsupported-payload-version) and -1. */
-int node_payload_version(const json_t *obj, const char *what, struct cy_http_resp *resp);
+/*
+ * A capability report (contract 3.6), version 1: the typed fields the
+ * server reads (labels, counts, booleans, model lists); open, as node
+ * payloads are (a newer node may add fields).  The body of POST
+ * /v1/nodes/capability, and the capability of a registration.
+ */
+extern const struct cy_jcheck node_capability_report;
 /*
  * 0 when the string at the dotted `path` of body is node_slug (the
  * authenticated node's); else fills resp (400 naming the path), -1.
@@ -22,12 +27,6 @@ int node_slug_matches(const json_t *body, const char *path, const char *node_slu
 	struct cy_http_resp *resp);
 /* An absolute http:// or https:// URL with a host. */
 bool node_url_valid(const char *url);
-/*
- * 0 when the report's typed fields (labels, counts, booleans the server
- * reads) have their contract types; else fills resp (400 naming the field), -1.
- */
-int node_capability_check(const json_t *cap, struct cy_http_resp *resp);
-
 /*
  * Canonical text of a capability report (compact, sorted keys) and its
  * capability_hash (lib/caphash.h, the same as the node computes); caller

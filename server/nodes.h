@@ -14,17 +14,23 @@
 #include "buf.h"
 #include "error.h"
 #include "httpd.h"
+#include "jcheck.h"
+
+/* cy_slug_valid in words, for messages. */
+#define NODE_SLUG_SHAPE "a node slug (1-63 characters of [a-z0-9-])"
 
 /* route-node-control.c: the node-facing control plane (node JWT, or PSK to register) */
 void h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_config_get(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_capability(struct cy_http_req *req, struct cy_http_resp *resp);
+extern const struct cy_jcheck nodes_register_body, nodes_config_ack_body;
 /* The readyz check of both listeners (cy_httpd's ready hook). */
 int server_ready(void *app, struct cy_buf *reason);
 
 /* route-node-heartbeat.c: POST /v1/nodes/heartbeat */
 void h_nodes_heartbeat(struct cy_http_req *req, struct cy_http_resp *resp);
+extern const struct cy_jcheck nodes_heartbeat_body;
 
 /* route-nodes.c: the operator's views, GET /v1/nodes and /v1/nodes/{id} */
 void h_nodes_list(struct cy_http_req *req, struct cy_http_resp *resp);
@@ -39,11 +45,13 @@ void h_nodes_enable(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_disable(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp);
+extern const struct cy_jcheck nodes_drain_body, nodes_enroll_body;
 
 /* route-config.c: config push, get and status */
 void h_config_push(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_config_get(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_config_status(struct cy_http_req *req, struct cy_http_resp *resp);
+extern const struct cy_jcheck config_push_body;
 
 /* route-metrics.c: GET /metrics (Prometheus), counts by state for operators */
 void h_metrics(struct cy_http_req *req, struct cy_http_resp *resp);

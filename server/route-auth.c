@@ -89,6 +89,15 @@ issue_pair(struct cy_http_req *req, struct cy_http_resp *resp, const char *user_
 
 /* ---- login ---- */
 
+/* POST /v1/auth/login {handle, password} */
+const struct cy_jcheck auth_login_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "handle", .type = CY_JC_STRING, .required = true, .min = 1,
+		  .max = IDENTITY_HANDLE_MAX },
+		{ .name = "password", .type = CY_JC_STRING, .required = true, .min = 1,
+		  .max = IDENTITY_PASSWORD_MAX }),
+};
+
 /* A fixed hash verified for unknown users, so timing does not tell them apart. */
 static char *dummy_hash;
 static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
@@ -129,10 +138,6 @@ h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp)
 		return;
 	handle = cy_json_str(body, "handle");
 	password = cy_json_str(body, "password");
-	if (!handle || !*handle || !password || !*password) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "handle and password are required");
-		goto out;
-	}
 	wait = ratelimit_login_check(req->client_ip, handle, &why);
 	if (wait) {
 		char ra[32];
@@ -191,6 +196,13 @@ out:
 
 /* ---- refresh ---- */
 
+/* POST /v1/auth/refresh {refresh_token} */
+const struct cy_jcheck auth_refresh_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "refresh_token", .type = CY_JC_STRING, .required = true, .min = 1,
+		  .max = IDENTITY_TOKEN_MAX }),
+};
+
 /*
  * The presented refresh token is not active.  When it is one that was
  * already rotated, someone replays a stolen or old token: the whole session
@@ -236,10 +248,6 @@ h_auth_refresh(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!body)
 		return;
 	tok = cy_json_str(body, "refresh_token");
-	if (!tok || !*tok) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "refresh_token is required");
-		goto out;
-	}
 	if (jwt_verify(tok, JWT_REFRESH, &c, &err) < 0) {
 		audit_auth(req, "refresh_failure", NULL, NULL, false, "invalid token");
 		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid or expired token");
@@ -287,24 +295,25 @@ out:
 
 /* ---- logout ---- */
 
+/* POST /v1/auth/logout {refresh_token?}: "" or absent ends only the caller's session. */
+const struct cy_jcheck auth_logout_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "refresh_token", .type = CY_JC_STRING, .max = IDENTITY_TOKEN_MAX }),
+};
+
 void
 h_auth_logout(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
 	const char *tok;
-	json_t *body, *v;
+	json_t *body;
 	char hash[65];
 
 	body = cy_req_json(req, resp);
 	if (!body)
 		return;
-	v = json_object_get(body, "refresh_token");
-	if (v && !json_is_string(v)) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "refresh_token must be a string");
-		goto out;
-	}
-	tok = v ? json_string_value(v) : "";
+	tok = cy_json_str(body, "refresh_token") ? cy_json_str(body, "refresh_token") : "";
 	if (*tok)
 		cy_sha256_hex(tok, strlen(tok), hash);
 	/*

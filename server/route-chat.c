@@ -292,50 +292,53 @@ chat_wake(void *arg)
 	cy_http_resume(c->susp);
 }
 
-/* Checks the parts of a chat request the gateway needs; 0 or -1 (resp filled). */
+static const char *const chat_roles[] = { "system", "user", "assistant", "tool", "developer",
+	NULL };
+
+/* A message: its role; content is checked by chat_check. */
+static const struct cy_jcheck chat_message = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "role", .type = CY_JC_STRING, .required = true, .choices = chat_roles },
+		{ .name = "content", .type = CY_JC_ANY }),
+	.open = true,
+};
+
+/*
+ * POST /v1/chat/completions: the parts of an OpenAI chat request the
+ * gateway reads.  Open: the many optional fields OpenAI clients send
+ * (temperature, tools, ...) go on to the node and its backend.
+ */
+const struct cy_jcheck chat_completions_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "model", .type = CY_JC_STRING, .null_ok = true,
+		  .valid = cy_model_name_valid, .shape = INFERENCE_MODEL_SHAPE },
+		{ .name = "messages", .type = CY_JC_ARRAY, .required = true, .min = 1,
+		  .max = MESSAGES_MAX,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_OBJECT,
+			.sub = &chat_message } },
+		{ .name = "stream", .type = CY_JC_BOOL, .null_ok = true },
+		{ .name = "stream_options", .type = CY_JC_OBJECT, .null_ok = true }),
+	.open = true,
+};
+
+/*
+ * Reads a chat request (checked by chat_completions_body) and checks the
+ * messages' content, a string or an array of parts; 0 or -1 (resp filled).
+ */
 static int
 chat_check(const json_t *body, const char **model, bool *stream, struct cy_http_resp *resp)
 {
-	static const char *const roles[] = { "system", "user", "assistant", "tool", "developer",
-		NULL };
-	json_t *msgs = json_object_get(body, "messages"), *m, *v;
-	size_t i, k;
+	json_t *m, *v;
+	size_t i;
 
-	v = json_object_get(body, "model");
-	*model = NULL;
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v) || !cy_model_name_valid(json_string_value(v)))
-			return cy_openai_fail(resp, 400, "model must be a model name (like qwen3.5:0.8b)"),
-				-1;
-		*model = json_string_value(v);
-	}
-	if (!json_is_array(msgs) || json_array_size(msgs) == 0 ||
-	    json_array_size(msgs) > MESSAGES_MAX)
-		return cy_openai_fail(resp, 400, "messages must be a non-empty array of at most %d "
-			"messages", MESSAGES_MAX), -1;
-	json_array_foreach(msgs, i, m) {
-		const char *role = cy_json_str(m, "role");
-
-		if (!json_is_object(m) || !role)
-			return cy_openai_fail(resp, 400, "messages[%zu] must be an object with a role",
-				i), -1;
-		for (k = 0; roles[k] && strcmp(roles[k], role); k++)
-			;
-		if (!roles[k])
-			return cy_openai_fail(resp, 400, "messages[%zu].role must be system, user, "
-				"assistant, tool or developer", i), -1;
+	*model = cy_json_str(body, "model");
+	*stream = cy_json_bool(body, "stream", false);
+	json_array_foreach(json_object_get(body, "messages"), i, m) {
 		v = json_object_get(m, "content");
 		if (v && !json_is_string(v) && !json_is_array(v) && !json_is_null(v))
 			return cy_openai_fail(resp, 400, "messages[%zu].content must be a string or an "
 				"array of parts", i), -1;
 	}
-	v = json_object_get(body, "stream");
-	if (v && !json_is_null(v) && !json_is_boolean(v))
-		return cy_openai_fail(resp, 400, "stream must be a boolean"), -1;
-	*stream = json_is_true(v);
-	v = json_object_get(body, "stream_options");
-	if (v && !json_is_null(v) && !json_is_object(v))
-		return cy_openai_fail(resp, 400, "stream_options must be an object"), -1;
 	return 0;
 }
 

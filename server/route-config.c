@@ -31,33 +31,36 @@
 
 #define PUSH_NODES_MAX 1000
 
-/* The slugs of body.nodes into slugs[] (borrowed); 0, or -1 answered. */
-static int
-push_slugs(const json_t *nodes, const char **slugs, size_t *n, struct cy_http_resp *resp)
+/*
+ * POST /v1/config/push {document, nodes | all, dry_run?}; the document is
+ * checked on its own (config-doc.c) so that its messages name paths in it.
+ */
+const struct cy_jcheck config_push_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "document", .type = CY_JC_OBJECT, .required = true },
+		{ .name = "nodes", .type = CY_JC_ARRAY, .null_ok = true, .max = PUSH_NODES_MAX,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING,
+			.valid = cy_slug_valid, .shape = NODE_SLUG_SHAPE } },
+		{ .name = "all", .type = CY_JC_BOOL },
+		{ .name = "dry_run", .type = CY_JC_BOOL }),
+};
+
+/* The slugs of body.nodes (checked: slugs) into slugs[], borrowed, each once. */
+static void
+push_slugs(const json_t *nodes, const char **slugs, size_t *n)
 {
 	json_t *v;
 	size_t i, k;
 
 	*n = 0;
-	if (!json_is_array(nodes) || json_array_size(nodes) > PUSH_NODES_MAX) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"nodes must be a list of at most %d node slugs", PUSH_NODES_MAX);
-		return -1;
-	}
 	json_array_foreach(nodes, i, v) {
 		const char *s = json_string_value(v);
 
-		if (!s || !cy_slug_valid(s)) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"nodes[%zu] must be a node slug (1-63 characters of [a-z0-9-])", i);
-			return -1;
-		}
 		for (k = 0; k < *n && strcmp(slugs[k], s); k++)
 			;
 		if (k == *n)
 			slugs[(*n)++] = s;
 	}
-	return 0;
 }
 
 /* Reads the push body into p; 0, or -1 answered. */
@@ -65,41 +68,23 @@ static int
 push_parse(const json_t *body, struct config_push *p, const char **slugs, json_t **doc,
 	struct cy_http_resp *resp)
 {
-	json_t *nodes = json_object_get(body, "nodes"), *all = json_object_get(body, "all");
-	json_t *dry = json_object_get(body, "dry_run");
 	struct cy_buf why = CY_BUF_INIT;
-	const char *key;
-	json_t *v;
+	json_t *nodes = json_object_get(body, "nodes");
 
-	json_object_foreach((json_t *)body, key, v)
-		if (strcmp(key, "document") && strcmp(key, "nodes") && strcmp(key, "all") &&
-		    strcmp(key, "dry_run")) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "unknown key '%.64s'; allowed: "
-				"document, nodes, all, dry_run", key);
-			return -1;
-		}
-	if ((all && !json_is_boolean(all)) || (dry && !json_is_boolean(dry))) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "all and dry_run must be booleans");
-		return -1;
-	}
-	p->all = json_is_true(all);
-	p->dry_run = json_is_true(dry);
+	p->all = cy_json_bool(body, "all", false);
+	p->dry_run = cy_json_bool(body, "dry_run", false);
 	if (p->all == (nodes && !json_is_null(nodes))) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			"give either nodes (a list of slugs) or all=true");
 		return -1;
 	}
-	if (!p->all && (push_slugs(nodes, slugs, &p->nslugs, resp) < 0))
-		return -1;
+	if (!p->all)
+		push_slugs(nodes, slugs, &p->nslugs);
 	if (!p->all && p->nslugs == 0) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "nodes must name at least one node");
 		return -1;
 	}
 	*doc = json_object_get(body, "document");
-	if (!*doc) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "document is required");
-		return -1;
-	}
 	if (config_doc_check(*doc, &why) < 0) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid configuration document: %s",
 			why.buf);

@@ -27,6 +27,8 @@
 #define REASON_MAX 500
 #define LABELS_MAX 32
 #define ENROLL_TTL_DEFAULT 3600
+/* The most nodes.enrollment_token_max_ttl may be (config.c). */
+#define ENROLL_TTL_LIMIT (86400LL * 366)
 
 /* Answers with the operator view of the node `slug`. */
 static void answer_node(const char *slug, int status, struct cy_http_resp *resp)
@@ -45,30 +47,30 @@ static void answer_node(const char *slug, int status, struct cy_http_resp *resp)
 	PQclear(res);
 }
 
+/* POST /v1/nodes/{id}/drain {reason?}: "" or null gives no reason. */
+const struct cy_jcheck nodes_drain_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "reason", .type = CY_JC_STRING, .null_ok = true, .max = REASON_MAX }),
+};
+
+/* drain (a body is optional), undrain, enable, disable (no parameters). */
 static void node_action(struct cy_http_req *req, struct cy_http_resp *resp,
 	enum node_action act)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	const char *reason = NULL;
-	json_t *body = NULL, *v;
+	json_t *body = NULL;
 	char slug[128];
 	int rc;
 
-	if (req->body_len > 0) {
+	if (act != NODE_DRAIN && cy_req_no_params(req, resp) < 0)
+		return;
+	if (act == NODE_DRAIN && req->body_len > 0) {
 		if (!(body = cy_req_json(req, resp)))
 			return;
-		v = json_object_get(body, "reason");
-		if (v && !json_is_null(v)) {
-			reason = json_string_value(v);
-			if (!reason || strlen(reason) > REASON_MAX || act != NODE_DRAIN) {
-				cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-					act != NODE_DRAIN ? "only drain takes a reason" :
-					"reason must be a string of at most 500 bytes");
-				goto out;
-			}
-			if (!*reason)
-				reason = NULL;
-		}
+		reason = cy_json_str(body, "reason");
+		if (reason && !*reason)
+			reason = NULL;
 	}
 	rc = store_node_action(req->params[0], act, reason, req->auth, slug, &err);
 	if (rc < 0) {
@@ -81,7 +83,6 @@ static void node_action(struct cy_http_req *req, struct cy_http_resp *resp,
 			dispatch_wake();
 		answer_node(slug, 200, resp);
 	}
-out:
 	json_decref(body);
 }
 
@@ -134,28 +135,21 @@ void h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 }
 
-/* Validates the labels array; 0, or -1 answered. */
-static int enroll_labels(const json_t *labels, struct cy_http_resp *resp)
-{
-	json_t *v;
-	size_t i;
-
-	if (!labels || json_is_null(labels))
-		return 0;
-	if (!json_is_array(labels) || json_array_size(labels) > LABELS_MAX) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"labels must be an array of at most 32 strings");
-		return -1;
-	}
-	json_array_foreach(labels, i, v) {
-		if (!cy_label_valid(json_string_value(v))) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"label %zu must be 1-63 characters of [a-z0-9_.-]", i);
-			return -1;
-		}
-	}
-	return 0;
-}
+/*
+ * POST /v1/nodes/enrollment-tokens {node_slug?, labels?, ttl_seconds?}.
+ * The table bounds ttl_seconds by the most any configuration allows;
+ * h_nodes_enroll then by the configured nodes.enrollment_token_max_ttl.
+ */
+const struct cy_jcheck nodes_enroll_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "node_slug", .type = CY_JC_STRING, .null_ok = true,
+		  .valid = cy_slug_valid, .shape = NODE_SLUG_SHAPE },
+		{ .name = "labels", .type = CY_JC_ARRAY, .null_ok = true, .max = LABELS_MAX,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING,
+			.valid = cy_label_valid, .shape = "a label (1-63 characters of [a-z0-9_.-])" } },
+		{ .name = "ttl_seconds", .type = CY_JC_INT, .null_ok = true, .min = 60,
+		  .max = ENROLL_TTL_LIMIT }),
+};
 
 void h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp)
 {
@@ -164,32 +158,16 @@ void h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp)
 	const char *slug = NULL;
 	char *token = NULL, *labels_text = NULL;
 	long long ttl = ENROLL_TTL_DEFAULT;
-	json_t *body, *v, *labels;
+	json_t *body, *labels;
 
 	if (!(body = cy_req_json(req, resp)))
 		return;
-	v = json_object_get(body, "node_slug");
-	if (v && !json_is_null(v)) {
-		slug = json_string_value(v);
-		if (!slug || !cy_slug_valid(slug)) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"node_slug must be 1-63 characters of [a-z0-9-]");
-			goto out;
-		}
-	}
+	slug = cy_json_str(body, "node_slug");
 	labels = json_object_get(body, "labels");
-	if (enroll_labels(labels, resp) < 0)
+	if (cy_json_int(body, "ttl_seconds", &ttl) == 0 && ttl > srv.cfg.enroll_max_ttl_s) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"ttl_seconds must be an integer from 60 to %lld", srv.cfg.enroll_max_ttl_s);
 		goto out;
-	v = json_object_get(body, "ttl_seconds");
-	if (v && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) < 60 ||
-		    json_integer_value(v) > srv.cfg.enroll_max_ttl_s) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"ttl_seconds must be an integer from 60 to %lld",
-				srv.cfg.enroll_max_ttl_s);
-			goto out;
-		}
-		ttl = json_integer_value(v);
 	}
 	if (ttl > srv.cfg.enroll_max_ttl_s)
 		ttl = srv.cfg.enroll_max_ttl_s;

@@ -29,6 +29,8 @@
 
 #define MAX_REQUEST_BYTES 10485760
 #define MAX_JOB_TIMEOUT 10800
+/* Node credentials and enrollment tokens the server issued: "cyc_"/"cye_" + 64 hex. */
+#define SECRET_MAX 256
 
 /* srv.cfg.public_url without trailing slashes; caller frees. */
 static char *public_base(void)
@@ -77,18 +79,32 @@ static json_t *bootstrap_payload(const char *jwt, time_t exp, const char *config
 	return o;
 }
 
-/* Validates the registration body; returns the capability (borrowed) or NULL. */
+/*
+ * POST /v1/nodes/register {capability, psk | node_credential |
+ * enrollment_token, running_config_version?}: open, as node payloads are.
+ * The capability is checked on its own (node_capability_report) so that
+ * messages name paths inside the report.
+ */
+const struct cy_jcheck nodes_register_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "capability", .type = CY_JC_OBJECT, .required = true },
+		{ .name = "psk", .type = CY_JC_STRING, .null_ok = true },
+		{ .name = "node_credential", .type = CY_JC_STRING, .null_ok = true,
+		  .max = SECRET_MAX },
+		{ .name = "enrollment_token", .type = CY_JC_STRING, .null_ok = true,
+		  .max = SECRET_MAX },
+		{ .name = "running_config_version", .type = CY_JC_STRING, .null_ok = true,
+		  .valid = cy_ulid_valid, .shape = "a ULID" }),
+	.open = true,
+};
+
+/* Checks the registration's capability; returns it (borrowed) or NULL answered. */
 static json_t *register_check(const json_t *body, struct cy_http_resp *resp)
 {
 	const char *slug, *target;
 	json_t *cap = json_object_get(body, "capability");
 
-	if (!json_is_object(cap)) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "capability must be an object");
-		return NULL;
-	}
-	if (node_payload_version(cap, "capability report", resp) < 0 ||
-	    node_capability_check(cap, resp) < 0)
+	if (cy_resp_jcheck(resp, cap, &node_capability_report) < 0)
 		return NULL;
 	slug = cy_json_path_str(cap, "node.node_slug");
 	if (!slug || !*slug) {
@@ -171,27 +187,14 @@ internal:
 }
 
 /*
- * body.running_config_version (cynode addition): the config_version a node
- * re-registering while it runs is still applying.  Only a node proving
- * its identity with its node credential may keep its config state with
- * it; for the PSK and enrollment tokens it is ignored.  0, or -1 answered.
+ * body.running_config_version (cynode addition; checked: a ULID): the
+ * config_version a node re-registering while it runs is still applying.
+ * Only a node proving its identity with its node credential may keep its
+ * config state with it; for the PSK and enrollment tokens it is ignored.
  */
-static int register_running(const json_t *body, enum reg_auth by, const char **out,
-	struct cy_http_resp *resp)
+static const char *register_running(const json_t *body, enum reg_auth by)
 {
-	json_t *v = json_object_get(body, "running_config_version");
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v) || !cy_ulid_valid(json_string_value(v))) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"running_config_version must be a ULID");
-		return -1;
-	}
-	if (by == REG_CREDENTIAL)
-		*out = json_string_value(v);
-	return 0;
+	return by == REG_CREDENTIAL ? cy_json_str(body, "running_config_version") : NULL;
 }
 
 void h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
@@ -211,9 +214,9 @@ void h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!(cap = register_check(body, resp)))
 		goto out;
 	r.slug = cy_json_path_str(cap, "node.node_slug");
-	if (register_auth(body, r.slug, &by, ahash, resp) < 0 ||
-	    register_running(body, by, &r.running_version, resp) < 0)
+	if (register_auth(body, r.slug, &by, ahash, resp) < 0)
 		goto out;
+	r.running_version = register_running(body, by);
 	node_capability_canon(cap, &text, hash);
 	token = cy_random_token("cyw_", 32);
 	sealed = node_token_seal(token);
@@ -329,6 +332,32 @@ void h_nodes_config_get(struct cy_http_req *req, struct cy_http_resp *resp)
 	PQclear(res);
 }
 
+static const char *const ack_statuses[] = { "applied", "failed", NULL };
+
+/*
+ * POST /v1/nodes/config: node_config_ack_v1 (contract 3.5).  node_slug
+ * comes first (a slug of the wrong type is named before what is missing)
+ * and is then checked against the authenticated node; an ack_at that is
+ * not RFC 3339 is ignored (the server's time is used).
+ */
+const struct cy_jcheck nodes_config_ack_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "node_slug", .type = CY_JC_STRING },
+		{ .name = "status", .type = CY_JC_STRING, .required = true,
+		  .choices = ack_statuses },
+		{ .name = "config_version", .type = CY_JC_STRING, .required = true,
+		  .valid = cy_ulid_valid, .shape = "a ULID" },
+		{ .name = "ack_at", .type = CY_JC_STRING, .null_ok = true },
+		{ .name = "error", .type = CY_JC_OBJECT, .null_ok = true,
+		  .sub = &(const struct cy_jcheck){
+			.fields = CY_JCHECK_ROWS(
+				{ .name = "message", .type = CY_JC_STRING, .null_ok = true }),
+			.open = true } }),
+	.open = true,
+	.version = 1,
+	.what = "config ack",
+};
+
 void h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
@@ -340,19 +369,10 @@ void h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp)
 
 	if (!(body = cy_req_json(req, resp)))
 		return;
-	if (node_payload_version(body, "config ack", resp) < 0 ||
-	    node_slug_matches(body, "node_slug", a->node_slug, resp) < 0)
+	if (node_slug_matches(body, "node_slug", a->node_slug, resp) < 0)
 		goto out;
 	status = cy_json_str(body, "status");
-	if (!status || (strcmp(status, "applied") && strcmp(status, "failed"))) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "status must be applied or failed");
-		goto out;
-	}
 	version = cy_json_str(body, "config_version");
-	if (!version || !cy_ulid_valid(version)) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "config_version must be a ULID");
-		goto out;
-	}
 	ack_at = cy_json_str(body, "ack_at");
 	if (ack_at && cy_time_parse_rfc3339(ack_at, &t) < 0)
 		ack_at = NULL;
@@ -384,9 +404,7 @@ void h_nodes_capability(struct cy_http_req *req, struct cy_http_resp *resp)
 
 	if (!(body = cy_req_json(req, resp)))
 		return;
-	if (node_payload_version(body, "capability report", resp) < 0 ||
-	    node_capability_check(body, resp) < 0 ||
-	    node_slug_matches(body, "node.node_slug", a->node_slug, resp) < 0)
+	if (node_slug_matches(body, "node.node_slug", a->node_slug, resp) < 0)
 		goto out;
 	node_capability_canon(body, &text, hash);
 	rc = store_node_capability(a->node_id, text, hash, &err);

@@ -21,6 +21,19 @@
 #include "store-fleet.h"
 #include "banned.h"
 
+/* The heartbeat; node_slug is checked against the authenticated node. */
+const struct cy_jcheck nodes_heartbeat_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "node_slug", .type = CY_JC_ANY },
+		{ .name = "config_version", .type = CY_JC_STRING, .null_ok = true },
+		{ .name = "running_jobs", .type = CY_JC_INT, .null_ok = true, .min = 0,
+		  .max = 1 << 20 },
+		{ .name = "capability_hash", .type = CY_JC_STRING, .null_ok = true }),
+	.open = true,
+	.version = 1,
+	.what = "heartbeat",
+};
+
 void h_nodes_heartbeat(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
@@ -31,8 +44,6 @@ void h_nodes_heartbeat(struct cy_http_req *req, struct cy_http_resp *resp)
 
 	if (!(body = cy_req_json(req, resp)))
 		return;
-	if (node_payload_version(body, "heartbeat", resp) < 0)
-		goto out;
 	if (node_slug_matches(body, "node_slug", a->node_slug, resp) < 0)
 		goto out;
 	rc = store_node_heartbeat(a->node_id, &b, &err);

@@ -24,27 +24,51 @@
 #include "store-identity.h"
 #include "banned.h"
 
-#define PASSWORD_MIN 8
-#define PASSWORD_MAX 4096
-
 static bool
 reserved(const char *handle)
 {
 	return !strcasecmp(handle, "system");
 }
 
-/* Checks a new password; NULL when fine, else the 400 detail. */
-static const char *
-password_problem(const char *pw)
+/* users.role: admin, operator or user. */
+static bool
+role_ok(const char *s)
 {
-	if (!pw)
-		return "password is required";
-	if (strlen(pw) < PASSWORD_MIN)
-		return "password must be at least 8 characters";
-	if (strlen(pw) > PASSWORD_MAX)
-		return "password must be at most 4096 bytes";
-	return NULL;
+	return auth_role_parse(s) >= 0;
 }
+
+/* users.email: at most 254 bytes with an '@'. */
+static bool
+email_ok(const char *s)
+{
+	return *s && strchr(s, '@') && strlen(s) <= 254;
+}
+
+#define ROLE_ROW(req) { .name = "role", .type = CY_JC_STRING, .required = (req), \
+	.valid = role_ok, .shape = "admin, operator or user" }
+#define PASSWORD_ROW(n) { .name = (n), .type = CY_JC_STRING, .required = true, \
+	.min = IDENTITY_PASSWORD_MIN, .max = IDENTITY_PASSWORD_MAX }
+
+/* POST /v1/users {handle, password, email?, role?} */
+const struct cy_jcheck users_create_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "handle", .type = CY_JC_STRING, .required = true,
+		  .valid = identity_name_ok, .shape = IDENTITY_NAME_SHAPE },
+		PASSWORD_ROW("password"),
+		{ .name = "email", .type = CY_JC_STRING, .null_ok = true, .valid = email_ok,
+		  .shape = "an email address (at most 254 bytes)" },
+		ROLE_ROW(false)),
+};
+
+/* POST /v1/users/{id}/reset_password {password} */
+const struct cy_jcheck users_reset_password_body = {
+	.fields = CY_JCHECK_ROWS( PASSWORD_ROW("password")),
+};
+
+/* POST /v1/users/{id}/role {role} */
+const struct cy_jcheck users_role_body = {
+	.fields = CY_JCHECK_ROWS( ROLE_ROW(true)),
+};
 
 /*
  * Opens the transaction and locks the user named by the route's {id} (UUID
@@ -115,7 +139,7 @@ h_users_create(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
-	const char *handle, *password, *email, *role, *why;
+	const char *handle, *password, *email, *role;
 	char *hash = NULL, id[CY_UUID_LEN + 1];
 	json_t *body, *d;
 	int rc;
@@ -126,26 +150,8 @@ h_users_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	password = cy_json_str(body, "password");
 	email = cy_json_str(body, "email");
 	role = cy_json_str(body, "role");
-	if (!identity_name_ok(handle)) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"handle is required: 1-64 letters, digits, '.', '_' or '-'");
-		goto out;
-	}
 	if (reserved(handle)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "handle 'system' is reserved");
-		goto out;
-	}
-	if ((why = password_problem(password))) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s", why);
-		goto out;
-	}
-	if (json_object_get(body, "role") && (!role || auth_role_parse(role) < 0)) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "role must be admin, operator or user");
-		goto out;
-	}
-	if (json_object_get(body, "email") && !json_is_null(json_object_get(body, "email")) &&
-	    (!email || !*email || !strchr(email, '@') || strlen(email) > 254)) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "email must be an address");
 		goto out;
 	}
 	if (!(hash = password_hash(password, &err))) {
@@ -262,7 +268,7 @@ h_users_reset_password(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
-	const char *pw, *why;
+	const char *pw;
 	struct user_ref t;
 	char *hash = NULL;
 	long long n = 0;
@@ -272,10 +278,6 @@ h_users_reset_password(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	pw = cy_json_str(body, "password");
-	if ((why = password_problem(pw))) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s", why);
-		goto out;
-	}
 	if (!(hash = password_hash(pw, &err))) {
 		identity_internal(resp, "password hash", &err);
 		goto out;
@@ -315,10 +317,6 @@ h_users_set_role(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	role = cy_json_str(body, "role");
-	if (!role || auth_role_parse(role) < 0) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "role must be admin, operator or user");
-		goto out;
-	}
 	if (target_lock(req, resp, &t) < 0)
 		goto out;
 	if (!strcmp(t.id, a->user_id) && strcmp(role, "admin") != 0) {

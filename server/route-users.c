@@ -93,6 +93,15 @@ fail:
 	cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "Internal server error");
 }
 
+/* POST /v1/users/me/password {current_password, new_password} */
+const struct cy_jcheck users_password_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "current_password", .type = CY_JC_STRING, .required = true, .min = 1,
+		  .max = IDENTITY_PASSWORD_MAX },
+		{ .name = "new_password", .type = CY_JC_STRING, .required = true,
+		  .min = IDENTITY_PASSWORD_MIN, .max = IDENTITY_PASSWORD_MAX }),
+};
+
 /*
  * POST /v1/users/me/password: the caller changes its own password, giving
  * the current one (failures count towards the login lockout of its handle).
@@ -117,15 +126,6 @@ h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp)
 		return;
 	cur = cy_json_str(body, "current_password");
 	pw = cy_json_str(body, "new_password");
-	if (!cur || !*cur) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "current_password is required");
-		goto out;
-	}
-	if (!pw || strlen(pw) < 8 || strlen(pw) > 4096) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"new_password must be 8 to 4096 bytes long");
-		goto out;
-	}
 	if ((wait = ratelimit_login_check(req->client_ip, a->handle, &why)) != 0) {
 		char ra[32];
 

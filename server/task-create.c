@@ -30,56 +30,69 @@
 #define ATTACHMENTS_MAX 256
 #define TIMEOUT_DEFAULT 3600
 #define TIMEOUT_MAX 10800
+/* task_name as given; it is normalised and cut to TASK_NAME_MAX. */
+#define TASK_NAME_GIVEN_MAX 200
+#define IMAGE_MAX 1024
+#define LABELS_MAX 32
+#define LABEL_MAX 128
 
-/* An optional string field: absent/null -> NULL; -1 when not a string. */
-static int opt_str(const json_t *body, const char *key, const char **out)
-{
-	json_t *v = json_object_get(body, key);
+static const char *const input_modes[] = { "prompt", "script", "commands", NULL };
 
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v))
-		return -1;
-	*out = json_string_value(v);
-	return 0;
-}
+/* requirements: the labels a node must have, and its GPUs. */
+static const struct cy_jcheck requirements_members = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "labels", .type = CY_JC_ARRAY, .null_ok = true, .max = LABELS_MAX,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
+			.max = LABEL_MAX } },
+		{ .name = "gpus", .type = CY_JC_INT, .null_ok = true, .min = 0, .max = 1024 }),
+};
 
-/* Validates the attachments array into t (borrowed strings). */
-static int create_attachments(const json_t *body, struct task_new *t,
-	struct cy_http_resp *resp)
+/* An optional integer of the task (null stands for absent). */
+#define TASK_INT(n, lo, hi) \
+	{ .name = (n), .type = CY_JC_INT, .null_ok = true, .min = (lo), .max = (hi) }
+
+/* CreateTask (contract 2.1 and 4.2) with cynode's dispatch and inference fields. */
+const struct cy_jcheck tasks_create_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "prompt", .type = CY_JC_STRING, .required = true, .min = 1 },
+		{ .name = "input_mode", .type = CY_JC_STRING, .null_ok = true,
+		  .choices = input_modes },
+		{ .name = "task_name", .type = CY_JC_STRING, .null_ok = true,
+		  .max = TASK_NAME_GIVEN_MAX },
+		{ .name = "project_id", .type = CY_JC_STRING, .null_ok = true,
+		  .valid = cy_uuid_valid, .shape = "a UUID" },
+		{ .name = "attachments", .type = CY_JC_ARRAY, .null_ok = true,
+		  .max = ATTACHMENTS_MAX,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
+			.max = ATTACHMENT_MAX } },
+		{ .name = "image", .type = CY_JC_STRING, .null_ok = true, .min = 1,
+		  .max = IMAGE_MAX },
+		TASK_INT("timeout_seconds", 1, TIMEOUT_MAX),
+		TASK_INT("priority", -1000, 1000),
+		TASK_INT("max_attempts", 1, 100),
+		TASK_INT("retry_backoff_seconds", 0, 86400),
+		{ .name = "requirements", .type = CY_JC_OBJECT, .null_ok = true,
+		  .sub = &requirements_members },
+		{ .name = "use_inference", .type = CY_JC_BOOL, .null_ok = true },
+		{ .name = "model", .type = CY_JC_STRING, .null_ok = true,
+		  .valid = cy_model_name_valid, .shape = INFERENCE_MODEL_SHAPE }),
+};
+
+/* The attachments (checked: strings) into t, borrowed from body. */
+static void
+create_attachments(const json_t *body, struct task_new *t)
 {
 	json_t *arr = json_object_get(body, "attachments"), *v;
 	const char **list;
 	size_t i;
 
-	if (!arr || json_is_null(arr))
-		return 0;
-	if (!json_is_array(arr)) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "attachments must be an array of paths");
-		return -1;
-	}
-	if (json_array_size(arr) > ATTACHMENTS_MAX) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "at most %d attachments",
-			ATTACHMENTS_MAX);
-		return -1;
-	}
+	if (!json_is_array(arr))
+		return;
 	list = xcalloc(json_array_size(arr) + 1, sizeof(*list));
-	json_array_foreach(arr, i, v) {
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > ATTACHMENT_MAX ||
-		    strlen(json_string_value(v)) != json_string_length(v)) {
-			free(list);
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"attachment %zu must be a non-empty path of at most %d bytes",
-				i + 1, ATTACHMENT_MAX);
-			return -1;
-		}
+	json_array_foreach(arr, i, v)
 		list[i] = json_string_value(v);
-	}
 	t->attachments = list;
 	t->nattachments = json_array_size(arr);
-	return 0;
 }
 
 /*
@@ -174,74 +187,45 @@ static int create_inference(bool prompt_mode, bool use_inference, const char *as
 
 /* Numbers of the dispatch fields, as text for the store. */
 struct create_extra {
-	char priority[16], max_attempts[16], backoff[16], gpus[16];
+	char priority[24], max_attempts[24], backoff[24], gpus[24];
 	struct cy_buf labels;		/* text[] literal */
 };
 
-/* An optional integer field in [lo, hi] written as text into out. */
-static int opt_int(const json_t *body, const char *key, long long lo, long long hi,
-	char *out, size_t outlen, struct cy_http_resp *resp)
+/* The integer at key as text in out (24 bytes hold any); NULL when absent. */
+static const char *
+int_text(const json_t *obj, const char *key, char out[24])
 {
-	json_t *v = json_object_get(body, key);
+	long long n;
 
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"%s must be an integer between %lld and %lld", key, lo, hi);
-		return -1;
-	}
-	snprintf(out, outlen, "%lld", (long long)json_integer_value(v));
-	return 0;
+	if (cy_json_int(obj, key, &n) < 0)
+		return NULL;
+	snprintf(out, 24, "%lld", n);
+	return out;
 }
 
 /*
- * issue 7: priority, max_attempts, retry_backoff_seconds and requirements
- * {labels: [..], gpus: N} (the node must have every label and that many GPUs).
+ * priority, max_attempts, retry_backoff_seconds and requirements
+ * {labels: [..], gpus: N} (the node must have every label and that many
+ * GPUs) into t, as text.
  */
-static int create_dispatch_fields(const json_t *body, struct task_new *t,
-	struct create_extra *x, struct cy_http_resp *resp)
+static void
+create_dispatch_fields(const json_t *body, struct task_new *t, struct create_extra *x)
 {
-	json_t *req, *labels, *v;
+	json_t *req = json_object_get(body, "requirements"), *labels, *v;
 	size_t i;
 
-	if (opt_int(body, "priority", -1000, 1000, x->priority, sizeof(x->priority), resp) < 0 ||
-	    opt_int(body, "max_attempts", 1, 100, x->max_attempts, sizeof(x->max_attempts),
-		resp) < 0 ||
-	    opt_int(body, "retry_backoff_seconds", 0, 86400, x->backoff, sizeof(x->backoff),
-		resp) < 0)
-		return -1;
-	t->priority = x->priority[0] ? x->priority : NULL;
-	t->max_attempts = x->max_attempts[0] ? x->max_attempts : NULL;
-	t->retry_backoff_s = x->backoff[0] ? x->backoff : NULL;
-	req = json_object_get(body, "requirements");
-	if (!req || json_is_null(req))
-		return 0;
-	if (!json_is_object(req))
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"requirements must be an object {labels, gpus}"), -1;
-	if (opt_int(req, "gpus", 0, 1024, x->gpus, sizeof(x->gpus), resp) < 0)
-		return -1;
-	t->req_gpus = x->gpus[0] ? x->gpus : NULL;
+	t->priority = int_text(body, "priority", x->priority);
+	t->max_attempts = int_text(body, "max_attempts", x->max_attempts);
+	t->retry_backoff_s = int_text(body, "retry_backoff_seconds", x->backoff);
+	t->req_gpus = int_text(req, "gpus", x->gpus);
 	labels = json_object_get(req, "labels");
-	if (!labels || json_is_null(labels))
-		return 0;
-	if (!json_is_array(labels) || json_array_size(labels) > 32)
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"requirements.labels must be an array of at most 32 labels"), -1;
+	if (!json_is_array(labels))
+		return;
 	cy_buf_addstr(&x->labels, "{");
-	json_array_foreach(labels, i, v) {
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > 128 ||
-		    strlen(json_string_value(v)) != json_string_length(v))
-			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"requirements.labels[%zu] must be a non-empty string of at most "
-				"128 bytes", i), -1;
+	json_array_foreach(labels, i, v)
 		store_array_add(&x->labels, json_string_value(v));
-	}
 	cy_buf_addstr(&x->labels, "}");
 	t->req_labels = x->labels.buf;
-	return 0;
 }
 
 /* The Idempotency-Key header: 1-255 printable ASCII characters, or absent. */
@@ -264,53 +248,29 @@ static int create_idempotency(struct cy_http_req *req, struct task_new *t,
 	return 0;
 }
 
-/* Reads and checks the CreateTask fields other than attachments. */
-static int create_parse(const json_t *body, struct task_new *t, const char **image,
+/*
+ * Reads the CreateTask fields other than attachments and the dispatch
+ * fields (their types and ranges are checked by tasks_create_body); -1
+ * with resp filled when they do not go together.
+ */
+static int
+create_parse(const json_t *body, struct task_new *t, const char **image,
 	long long *timeout, const char **model, struct cy_http_resp *resp)
 {
-	const char *mode;
-	json_t *v;
-
-	if (opt_str(body, "prompt", &t->prompt) < 0 || !t->prompt || !*t->prompt ||
-	    strlen(t->prompt) != json_string_length(json_object_get(body, "prompt")))
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "Prompt is required"), -1;
-	if (opt_str(body, "input_mode", &mode) < 0 ||
-	    (mode && strcmp(mode, "prompt") && strcmp(mode, "script") && strcmp(mode, "commands")))
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"input_mode must be one of prompt, script, commands"), -1;
-	t->input_mode = mode ? mode : "prompt";
-	if (opt_str(body, "task_name", &t->name) < 0)
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"task_name must be a string"), -1;
-	if (opt_str(body, "project_id", &t->project_id) < 0 ||
-	    (t->project_id && !cy_uuid_valid(t->project_id)))
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"project_id must be a UUID"), -1;
-	if (opt_str(body, "image", image) < 0 || (*image && !**image))
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"image must be a non-empty string"), -1;
-	v = json_object_get(body, "use_inference");
-	if (v && !json_is_null(v) && !json_is_boolean(v))
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"use_inference must be a boolean"), -1;
-	t->req_inference = json_is_true(v) || strcmp(t->input_mode, "prompt") == 0;
-	if (opt_str(body, "model", model) < 0 || (*model && !cy_model_name_valid(*model)))
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"model must be a model name (1 to %d of A-Z a-z 0-9 . _ : / -, like "
-			"qwen3.5:0.8b)", CY_MODEL_NAME_MAX), -1;
+	t->prompt = cy_json_str(body, "prompt");
+	t->input_mode = cy_json_str(body, "input_mode") ? cy_json_str(body, "input_mode") :
+		"prompt";
+	t->name = cy_json_str(body, "task_name");
+	t->project_id = cy_json_str(body, "project_id");
+	*image = cy_json_str(body, "image");
+	t->req_inference = cy_json_bool(body, "use_inference", false) ||
+		strcmp(t->input_mode, "prompt") == 0;
+	*model = cy_json_str(body, "model");
 	if (*model && !t->req_inference)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			"model applies to prompt tasks and to jobs with use_inference"), -1;
 	*timeout = TIMEOUT_DEFAULT;
-	v = json_object_get(body, "timeout_seconds");
-	if (v && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > TIMEOUT_MAX)
-			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"timeout_seconds must be an integer between 1 and %d",
-				TIMEOUT_MAX), -1;
-		*timeout = json_integer_value(v);
-	}
+	(void)cy_json_int(body, "timeout_seconds", timeout);
 	return 0;
 }
 
@@ -331,10 +291,10 @@ void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	if (create_parse(body, &t, &image, &timeout, &asked_model, resp) < 0 ||
-	    create_attachments(body, &t, resp) < 0 ||
-	    create_dispatch_fields(body, &t, &x, resp) < 0 ||
 	    create_idempotency(req, &t, resp) < 0)
 		goto out;
+	create_attachments(body, &t);
+	create_dispatch_fields(body, &t, &x);
 	t.user_id = a->user_id;
 	if (t.name) {
 		task_name_normalise(t.name, &name);

@@ -123,6 +123,17 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_resp_json(resp, 200, o);
 }
 
+/* POST /v1/tasks:wait {task_ids, wait?, any?} */
+const struct cy_jcheck tasks_wait_body = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "task_ids", .type = CY_JC_ARRAY, .required = true, .min = 1,
+		  .max = WAIT_MAX_IDS,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
+			.shape = "a task id or name" } },
+		{ .name = "wait", .type = CY_JC_INT, .null_ok = true, .min = 0, .max = WAIT_MAX_S },
+		{ .name = "any", .type = CY_JC_BOOL, .null_ok = true }),
+};
+
 /*
  * POST /v1/tasks:wait: the long poll over several tasks behind `cynork
  * task wait ID...`.  {"task_ids":[ids or names],"wait":SECONDS,"any":false}
@@ -131,42 +142,19 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
  */
 void h_tasks_wait(struct cy_http_req *req, struct cy_http_resp *resp)
 {
-	json_t *body, *ids, *v, *tasks = NULL;
+	json_t *body, *ids, *tasks = NULL;
 	const char **park = NULL;
 	int64_t deadline;
 	size_t i, n, nended = 0;
 	long long wait_s = 30;
-	bool any = false, done;
+	bool any, done;
 	uint64_t seq;
 
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	ids = json_object_get(body, "task_ids");
-	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
-	    json_array_size(ids) > WAIT_MAX_IDS) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"task_ids must be an array of 1 to %d task ids or names", WAIT_MAX_IDS);
-		goto out;
-	}
-	v = json_object_get(body, "wait");
-	if (v && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > WAIT_MAX_S) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"wait must be an integer number of seconds between 0 and %d",
-				WAIT_MAX_S);
-			goto out;
-		}
-		wait_s = json_integer_value(v);
-	}
-	v = json_object_get(body, "any");
-	if (v && !json_is_null(v)) {
-		if (!json_is_boolean(v)) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "any must be a boolean");
-			goto out;
-		}
-		any = json_is_true(v);
-	}
+	(void)cy_json_int(body, "wait", &wait_s);
+	any = cy_json_bool(body, "any", false);
 	n = json_array_size(ids);
 	park = xcalloc(n, sizeof(*park));
 	seq = task_wait_seq();
@@ -176,11 +164,6 @@ void h_tasks_wait(struct cy_http_req *req, struct cy_http_resp *resp)
 		PGresult *res;
 		json_t *t;
 
-		if (!ref || !*ref || strlen(ref) != json_string_length(json_array_get(ids, i))) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"task_ids[%zu] must be a task id or name", i);
-			goto out;
-		}
 		if (!(res = task_lookup_ref(req, ref, resp)))
 			goto out;
 		t = json_pack("{s:s, s:s, s:s}", "task_id", PQgetvalue(res, 0, TC_ID),

@@ -11,9 +11,11 @@
 #include <stdbool.h>
 
 #include "httpd.h"
+#include "jcheck.h"
 
 /* task-create.c: POST /v1/tasks */
 void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp);
+extern const struct cy_jcheck tasks_create_body;
 
 /* task-get.c: GET /v1/tasks, GET /v1/tasks/{id}, and the helpers below */
 void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp);
@@ -35,6 +37,7 @@ PGresult *task_lookup_ref(struct cy_http_req *req, const char *ref, struct cy_ht
 /* task-result.c: GET /v1/tasks/{id}/result (?wait=), POST /v1/tasks:wait */
 void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_tasks_wait(struct cy_http_req *req, struct cy_http_resp *resp);
+extern const struct cy_jcheck tasks_wait_body;
 
 /* task-logs.c: GET /v1/tasks/{id}/logs (?follow=) */
 void h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp);

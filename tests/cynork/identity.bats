@@ -53,7 +53,7 @@ as_user()
 	run -6 cynork user create system --password-stdin <<<"long-enough"
 	assert_output --partial "reserved"
 	run -6 cynork user create shorty --password-stdin <<<"short"
-	assert_output --partial "at least 8"
+	assert_output --partial "password must be a string of 8 to 4096 bytes"
 	run -5 cynork user create vera --password-stdin <<<"vera-password"
 }
 

@@ -1,7 +1,7 @@
 /*
  * Fuzz target for the JSON that nodes send the server (registration,
  * capability reports, config acks): lib/json.c parsing and path lookups,
- * then server/node-payload.c (payload version check, capability
+ * then server/node-payload.c (the capability report's table, capability
  * canonicalization and hashing, inference backend decision) and
  * server/config-doc.c (pushed configuration documents).  Replayed as a
  * unit test by replay.c; `make fuzz` runs it under libFuzzer.
@@ -51,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&resp, 0, sizeof(resp));
 	cy_buf_init(&resp.body, 0);
 	if (json_is_object(v)) {
-		(void)node_payload_version(v, "capability", &resp);
+		(void)cy_resp_jcheck(&resp, v, &node_capability_report);
 		(void)cy_json_str(v, "node_slug");
 		(void)cy_json_path_str(v, "platform.os");
 		(void)cy_json_path(v, "sandbox.features");

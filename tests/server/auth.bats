@@ -304,6 +304,11 @@ named()
 	run env -u JWT_SECRET NODE_REGISTRATION_PSK=psk-0123456789 "$bin" --migrate-only
 	assert_failure
 	assert_output --partial "JWT_SECRET"
+	# A bootstrap password the login body could never carry.
+	run env JWT_SECRET="$CY_JWT_SECRET" NODE_REGISTRATION_PSK=psk-0123456789 \
+		BOOTSTRAP_ADMIN_PASSWORD="$(printf 'a%.0s' {1..4097})" "$bin" --migrate-only
+	assert_failure
+	assert_output --partial "longer than 4096 bytes"
 	# A secret file others can read is refused; a 0600 one is accepted.
 	printf '%s\n' "$CY_JWT_SECRET" >"$CY_TMP/jwt"
 	chmod 0644 "$CY_TMP/jwt"

@@ -44,7 +44,7 @@ desired()
 @test "config push: bad documents and flags are refused before any node sees them" {
 	before_a=$(desired node-a)
 	run -6 cynork config push -f "$(doc unknown.yaml 'policy: {sandbox: {allowed_imagez: [host]}}')" --all
-	assert_output --partial "unknown key 'policy.sandbox.allowed_imagez'"
+	assert_output --partial "unknown field 'policy.sandbox.allowed_imagez' (known: allowed_images, "
 	run -6 cynork config push -f "$(doc type.yaml 'constraints: {max_concurrency: many}')" --node node-a
 	assert_output --partial "constraints.max_concurrency must be an integer from 1 to 1024"
 	run -6 cynork config push -f "$(doc range.yaml 'constraints: {max_job_timeout_seconds: 0}')" --all
@@ -56,7 +56,7 @@ desired()
 	run -6 cynork config push -f "$(doc bool.yaml 'inference_backend: {enabled: "yes"}')" --all
 	assert_output --partial "inference_backend.enabled must be true or false"
 	run -6 cynork config push -f "$(doc top.yaml 'extra: 1')" --all
-	assert_output --partial "unknown key 'extra'"
+	assert_output --partial "unknown field 'extra' (known: policy, constraints, inference_backend, notes)"
 	run -2 cynork config push -f "$(doc list.yaml '- a')" --all
 	assert_output --partial "must be a mapping"
 	run -2 cynork config push -f "$(doc syntax.yaml $'policy:\n  sandbox: [1,\n')" --all

@@ -187,7 +187,8 @@ admin()
 	for act in disable enable role reset_password; do
 		case $act in
 		disable | enable) admin POST "/v1/users/system/$act" '{}' ;;
-		*) admin POST "/v1/users/system/$act" '{"role":"admin","password":"long enough"}' ;;
+		role) admin POST /v1/users/system/role '{"role":"admin"}' ;;
+		*) admin POST "/v1/users/system/$act" '{"password":"long enough"}' ;;
 		esac
 		cy_status 400 || { echo "$act -> $status_code"; false; }
 		run jq -r .detail <<<"$body"

@@ -76,13 +76,13 @@ create()
 	assert_output --partial "use_inference"
 	create '{"prompt":"x","input_mode":"commands","use_inference":"yes"}'
 	cy_status 400
-	assert_output --partial "use_inference must be a boolean"
+	assert_output --partial "use_inference must be true or false"
 }
 
 @test "create: bad input is 400, oversized body 413" {
 	create '{"input_mode":"commands"}'
 	cy_status 400
-	assert_output --partial "Prompt is required"
+	assert_output --partial "prompt is required"
 	create '{"prompt":""}'
 	cy_status 400
 	create '{"prompt":"x","input_mode":"shell"}'
