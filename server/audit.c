@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "log.h"
 #include "store-identity.h"
 #include "banned.h"
@@ -25,7 +26,7 @@ audit_auth(struct cy_http_req *req, const char *event, const char *user_id,
 	struct audit_auth_row r;
 
 	if (ua) {
-		snprintf(uabuf, sizeof(uabuf), "%s", ua);
+		cy_snprintf_clip(uabuf, sizeof(uabuf), "%s", ua);
 		ua = uabuf;
 	}
 	r.event = event;

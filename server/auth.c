@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "auth-cache.h"
 #include "auth.h"
+#include "buf.h"
 #include "core.h"
 #include "id.h"
 #include "log.h"
@@ -314,7 +315,7 @@ auth_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 
 	pthread_once(&once, auth_metrics_declare);
 	rc = auth_check(req, resp, &how);
-	snprintf(labels, sizeof(labels), "kind=\"%s\"", how);
+	xsnprintf(labels, sizeof(labels), "kind=\"%s\"", how);
 	cy_metrics_observe("cynode_auth_check_seconds", labels,
 		(double)(cy_mono_ns() - t0) / 1e9);
 	return rc;

@@ -22,6 +22,7 @@
 
 #include <libpq-fe.h>
 
+#include "buf.h"
 #include "db.h"
 #include "dispatch.h"
 #include "log.h"
@@ -75,7 +76,7 @@ static void chores_expire(void)
 		return;
 	}
 	if (n > 0) {
-		snprintf(num, sizeof(num), "%d", n);
+		xsnprintf(num, sizeof(num), "%d", n);
 		cy_log_warn("leases_expired", "jobs", num, "note",
 			"requeued or failed by their retry policy", NULL);
 		dispatch_wake();
@@ -106,7 +107,7 @@ static bool chores_prune(void)
 			break;
 	}
 	if (total > 0) {
-		snprintf(num, sizeof(num), "%lld", total);
+		xsnprintf(num, sizeof(num), "%lld", total);
 		cy_log_info("retention_pruned", "tasks", num, "backlog",
 			n == PRUNE_BATCH ? "true" : "false", NULL);
 	}

@@ -19,6 +19,7 @@
 
 #include "alloc.h"
 #include "auth.h"
+#include "buf.h"
 #include "dispatch.h"
 #include "id.h"
 #include "json.h"
@@ -157,7 +158,7 @@ void h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	ec = json_object_get(body, "exit_code");
 	r.job_id = job_id;
 	if (lease)
-		snprintf(lease_buf, sizeof(lease_buf), "%s", lease);
+		xsnprintf(lease_buf, sizeof(lease_buf), "%s", lease);
 	r.lease_id = lease ? lease_buf : NULL;
 	r.node_id = a->node_id;
 	r.status = strcmp(st, "completed") ? "failed" : "completed";
@@ -166,7 +167,7 @@ void h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	text = cy_json_dump(body);
 	r.result = text;
 	if (json_is_integer(ec)) {
-		snprintf(code, sizeof(code), "%lld", (long long)json_integer_value(ec));
+		xsnprintf(code, sizeof(code), "%lld", (long long)json_integer_value(ec));
 		r.exit_code = code;
 	} else if (!strcmp(r.status, "completed")) {
 		r.exit_code = "0";

@@ -108,7 +108,7 @@ static void cooldown_add(const char *node_id)
 				break;
 		}
 	}
-	snprintf(cool[slot].node_id, sizeof(cool[slot].node_id), "%s", node_id);
+	xsnprintf(cool[slot].node_id, sizeof(cool[slot].node_id), "%s", node_id);
 	cool[slot].until = now + COOLDOWN_MS;
 }
 
@@ -147,7 +147,7 @@ void dispatch_cancel_job(const char *job_id, const char *target_url, const char 
 {
 	struct cancel_req *c = xcalloc(1, sizeof(*c));
 
-	snprintf(c->job_id, sizeof(c->job_id), "%s", job_id);
+	xsnprintf(c->job_id, sizeof(c->job_id), "%s", job_id);
 	c->url = xstrdup(target_url);
 	c->token_sealed = xstrdup(token_sealed);
 	pthread_mutex_lock(&q_lock);
@@ -208,7 +208,7 @@ static int flight_start(struct flight *f, const char *url, const char *token_sea
 	f->body = body;
 	cy_buf_init(&f->resp, 0);
 	if (!(token = node_token_open(token_sealed, &err))) {
-		snprintf(msg, msglen, "%s", err.msg);
+		cy_snprintf_clip(msg, msglen, "%s", err.msg);
 		return -1;
 	}
 	auth = xasprintf("Authorization: Bearer %s", token);
@@ -235,7 +235,7 @@ static int flight_start(struct flight *f, const char *url, const char *token_sea
 	curl_easy_setopt(f->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(f->easy, CURLOPT_USERAGENT, "cynode-server/" CYNODE_VERSION);
 	if (curl_multi_add_handle(multi, f->easy) != CURLM_OK) {
-		snprintf(msg, msglen, "cannot start the request");
+		xsnprintf(msg, msglen, "cannot start the request");
 		return -1;
 	}
 	f->next = flights;
@@ -273,7 +273,7 @@ static char *run_request(const struct dispatch_job *j, long long *timeout_s, cha
 		return s;
 	}
 	if (!payload || !json_is_array(json_object_get(payload, "command"))) {
-		snprintf(msg, msglen, "job payload is not a sandbox spec%s%s",
+		cy_snprintf_clip(msg, msglen, "job payload is not a sandbox spec%s%s",
 			payload ? "" : ": ", payload ? "" : err.msg);
 		json_decref(payload);
 		return NULL;
@@ -338,7 +338,7 @@ static void flight_begin_cancel(struct cancel_req *c)
 	char msg[300], *url, *suffix;
 
 	f->kind = FLIGHT_CANCEL;
-	snprintf(f->job.job_id, sizeof(f->job.job_id), "%s", c->job_id);
+	xsnprintf(f->job.job_id, sizeof(f->job.job_id), "%s", c->job_id);
 	suffix = xasprintf("/v1/worker/jobs/%s/cancel", c->job_id);
 	url = dispatch_url_join(c->url, suffix);
 	if (flight_start(f, url, c->token_sealed, xstrdup("{}"), CANCEL_TIMEOUT_MS, msg,
@@ -366,14 +366,14 @@ static void pending_add(struct flight *f, const char *status, char *result, cons
 	memset(p, 0, sizeof(*p));
 	p->job = f->job;
 	memset(&f->job, 0, sizeof(f->job));
-	snprintf(p->status, sizeof(p->status), "%s", status);
+	xsnprintf(p->status, sizeof(p->status), "%s", status);
 	p->result = result;
 	if (json_is_integer(ec)) {
-		snprintf(p->exit_code, sizeof(p->exit_code), "%lld",
+		xsnprintf(p->exit_code, sizeof(p->exit_code), "%lld",
 			(long long)json_integer_value(ec));
 		p->has_exit = true;
 	} else if (!strcmp(status, "completed")) {
-		snprintf(p->exit_code, sizeof(p->exit_code), "0");
+		xsnprintf(p->exit_code, sizeof(p->exit_code), "0");
 		p->has_exit = true;
 	}
 }
@@ -392,7 +392,7 @@ static void flight_done_run(struct flight *f, CURLcode cc)
 	if (cc != CURLE_OK) {
 		if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
 			/* It never ran: back to the queue, the node rests a while. */
-			snprintf(msg, sizeof(msg), "cannot reach the worker: %s",
+			cy_snprintf_clip(msg, sizeof(msg), "cannot reach the worker: %s",
 				curl_easy_strerror(cc));
 			cooldown_add(f->job.node_id);
 			job_retry(&f->job, msg, false, false);
@@ -414,7 +414,7 @@ static void flight_done_run(struct flight *f, CURLcode cc)
 		return;
 	}
 	if (code != 200) {
-		snprintf(msg, sizeof(msg), "worker answered HTTP %ld: %.300s", code,
+		cy_snprintf_clip(msg, sizeof(msg), "worker answered HTTP %ld: %.300s", code,
 			f->resp.buf);
 		job_retry(&f->job, msg, code >= 400 && code < 500, true);
 		return;
@@ -425,7 +425,7 @@ static void flight_done_run(struct flight *f, CURLcode cc)
 	    json_integer_value(json_object_get(r, "version")) != 1 || !st ||
 	    (strcmp(st, "completed") && strcmp(st, "failed") && strcmp(st, "timeout") &&
 	     strcmp(st, "canceled"))) {
-		snprintf(msg, sizeof(msg), "worker answered an invalid result%s%s",
+		cy_snprintf_clip(msg, sizeof(msg), "worker answered an invalid result%s%s",
 			r ? "" : ": ", r ? "" : err.msg);
 		json_decref(r);
 		job_retry(&f->job, msg, true, true);
@@ -620,7 +620,7 @@ int dispatch_start(struct cy_error *err)
 		dispatch_stop();
 		return -1;
 	}
-	snprintf(num, sizeof(num), "%lld", srv.cfg.dispatch_workers);
+	xsnprintf(num, sizeof(num), "%lld", srv.cfg.dispatch_workers);
 	cy_log_info("dispatch_started", "max_in_flight", num, NULL);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "id.h"
 #include "inference.h"
 #include "server.h"
@@ -138,7 +139,7 @@ inference_node_busy(const char *node_id, int delta)
 	if (i == sizeof(busy) / sizeof(busy[0]))
 		i = free_slot;
 	if (i < sizeof(busy) / sizeof(busy[0])) {
-		snprintf(busy[i].id, sizeof(busy[i].id), "%s", node_id);
+		xsnprintf(busy[i].id, sizeof(busy[i].id), "%s", node_id);
 		busy[i].n += delta;
 		if (busy[i].n < 0)
 			busy[i].n = 0;

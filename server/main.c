@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "auth-cache.h"
 #include "auth.h"
+#include "buf.h"
 #include "core.h"
 #include "db.h"
 #include "dispatch.h"
@@ -110,7 +111,7 @@ listener_start(const char *name, const char *addr, const struct cy_route *routes
 		cy_error_wrap(err, "%s listener on %s", name, addr);
 		return NULL;
 	}
-	snprintf(port, sizeof(port), "%u", cy_httpd_port(d));
+	xsnprintf(port, sizeof(port), "%u", cy_httpd_port(d));
 	cy_log_info("listening", "listener", name, "host", host[0] ? host : "*", "port", port,
 		NULL);
 	return d;

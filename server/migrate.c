@@ -196,7 +196,7 @@ migrate_run(const char *dir, struct cy_error *err)
 			cy_log_info("migration_applied", "version", names[i], NULL);
 		}
 	}
-	snprintf(count, sizeof(count), "%zu", napplied);
+	xsnprintf(count, sizeof(count), "%zu", napplied);
 	cy_log_info("migrations_done", "applied", count, "dir", dir, NULL);
 	rc = 0;
 unlock:

@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "buf.h"
+#include "identity.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -18,7 +20,8 @@
 #define RL_BUCKETS 1024
 #define RL_MAX_ENTRIES 100000
 #define RL_WINDOW 60
-#define RL_KEY_MAX 192
+/* "h:" and a login handle, or "i:" and an address. */
+#define RL_KEY_MAX (2 + IDENTITY_HANDLE_MAX + 1)
 
 struct rl_entry {
 	char key[RL_KEY_MAX];
@@ -80,7 +83,7 @@ rl_get(char kind, const char *name, bool create, time_t now)
 	struct rl_entry *e;
 	unsigned h;
 
-	snprintf(key, sizeof(key), "%c:%s", kind, name);
+	xsnprintf(key, sizeof(key), "%c:%s", kind, name);
 	h = rl_hash(key);
 	for (e = rl_table[h]; e; e = e->next)
 		if (!strcmp(e->key, key))

@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "auth.h"
+#include "buf.h"
 #include "id.h"
 #include "identity.h"
 #include "store-identity.h"
@@ -72,7 +73,7 @@ h_audit_list(struct cy_http_req *req, struct cy_http_resp *resp)
 		num[sep - q_cursor] = '\0';
 		if (cy_strtonum(num, 0, 9000000000000000000LL, &us, &errstr) < 0)
 			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid cursor");
-		snprintf(cid, sizeof(cid), "%s", sep + 1);
+		xsnprintf(cid, sizeof(cid), "%s", sep + 1);
 	}
 	f.source = source;
 	f.actor = cy_req_query(req, "actor");

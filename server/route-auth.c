@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "audit.h"
 #include "auth.h"
+#include "buf.h"
 #include "core.h"
 #include "db.h"
 #include "id.h"
@@ -61,9 +62,9 @@ issue_pair(struct cy_http_req *req, struct cy_http_resp *resp, const char *user_
 		return cy_error_set(err, EIO, "cannot sign tokens");
 	}
 	cy_sha256_hex(refresh, strlen(refresh), hash);
-	snprintf(expbuf, sizeof(expbuf), "%lld", (long long)rexp);
+	xsnprintf(expbuf, sizeof(expbuf), "%lld", (long long)rexp);
 	if (ua) {
-		snprintf(uabuf, sizeof(uabuf), "%s", ua);
+		cy_snprintf_clip(uabuf, sizeof(uabuf), "%s", ua);
 		ua = uabuf;
 	}
 	r.user_id = user_id;
@@ -143,7 +144,7 @@ h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp)
 		char ra[32];
 
 		audit_auth(req, "login_failure", NULL, handle, false, why);
-		snprintf(ra, sizeof(ra), "%ld", wait);
+		xsnprintf(ra, sizeof(ra), "%ld", wait);
 		cy_resp_problem(resp, CY_PROBLEM_RATE_LIMIT,
 			"Too many login attempts; retry in %ld seconds", wait);
 		cy_resp_header(resp, "Retry-After", ra);
@@ -159,7 +160,7 @@ h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp)
 		reason = "user not found";
 		goto deny;
 	}
-	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(res, 0, LOGIN_ID));
+	xsnprintf(user_id, sizeof(user_id), "%s", PQgetvalue(res, 0, LOGIN_ID));
 	if (strcmp(PQgetvalue(res, 0, LOGIN_ACTIVE), "t") != 0) {
 		burn_verify(password);
 		reason = "user inactive";

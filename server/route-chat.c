@@ -24,6 +24,7 @@
 
 #include "alloc.h"
 #include "auth.h"
+#include "buf.h"
 #include "dispatch.h"
 #include "id.h"
 #include "inference.h"
@@ -249,7 +250,7 @@ chat_filter(void *arg, struct cy_http_stream *out, const char *data, size_t len,
 		json_t *e;
 		char *js;
 
-		snprintf(msg, sizeof(msg), "the reply from node %s ended early: %s", c->node_slug,
+		cy_snprintf_clip(msg, sizeof(msg), "the reply from node %s ended early: %s", c->node_slug,
 			r->rc < 0 ? r->err.msg : "no [DONE]");
 		e = cy_openai_error_json(r->rc < 0 && r->err.code == ETIMEDOUT ? 504 : 502, msg);
 		js = e ? cy_json_dump(e) : NULL;
@@ -375,9 +376,9 @@ chat_new(const struct auth_ctx *a, const struct inf_node *nd, const char *model,
 
 	pthread_mutex_init(&c->lock, NULL);
 	c->refs = 2;
-	snprintf(c->user_id, sizeof(c->user_id), "%s", a->user_id);
-	snprintf(c->node_id, sizeof(c->node_id), "%s", nd->id);
-	snprintf(c->node_slug, sizeof(c->node_slug), "%s", nd->slug);
+	xsnprintf(c->user_id, sizeof(c->user_id), "%s", a->user_id);
+	xsnprintf(c->node_id, sizeof(c->node_id), "%s", nd->id);
+	xsnprintf(c->node_slug, sizeof(c->node_slug), "%s", nd->slug);
 	c->model = xstrdup(model);
 	c->stream = stream;
 	c->client_usage = json_is_true(json_object_get(json_object_get(body, "stream_options"),
@@ -434,7 +435,7 @@ chat_start(struct cy_http_req *req, struct chat *c, const struct inf_node *nd,
 	c->relay = cy_relay_start(&spec, &err);
 	if (!c->relay) {
 		/* The relay's reference is ours to drop; answer on the rerun. */
-		snprintf(c->fail, sizeof(c->fail), "%s", err.msg);
+		cy_snprintf_clip(c->fail, sizeof(c->fail), "%s", err.msg);
 		chat_unref(c);
 		cy_http_resume(c->susp);
 	} else {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "config-doc.h"
 #include "id.h"
 #include "json.h"
@@ -123,7 +124,7 @@ h_config_push(struct cy_http_req *req, struct cy_http_resp *resp)
 	} else {
 		char count[24];
 
-		snprintf(count, sizeof(count), "%zu", json_array_size(p.nodes));
+		xsnprintf(count, sizeof(count), "%zu", json_array_size(p.nodes));
 		if (!p.dry_run)
 			cy_log_info("config_pushed", "config_version", p.version, "all",
 				p.all ? "true" : "false", "nodes", count, NULL);

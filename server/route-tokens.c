@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "buf.h"
 #include "db.h"
 #include "id.h"
 #include "identity.h"
@@ -129,11 +130,11 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_random_bytes(rnd, sizeof(rnd));
 	memcpy(tok, AUTH_TOKEN_PREFIX, 4);
 	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(tok + 4 + 2 * i, 3, "%02x", rnd[i]);
+		xsnprintf(tok + 4 + 2 * i, 3, "%02x", rnd[i]);
 	memcpy(prefix, tok, AUTH_TOKEN_SHOWN);
 	prefix[AUTH_TOKEN_SHOWN] = '\0';
 	cy_sha256_hex(tok, strlen(tok), hash);
-	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", ttl);
+	xsnprintf(ttlbuf, sizeof(ttlbuf), "%lld", ttl);
 	t.user_id = a->user_id;
 	t.name = name;
 	t.prefix = prefix;

@@ -9,6 +9,7 @@
 #include "audit.h"
 
 #include "auth.h"
+#include "buf.h"
 #include "db.h"
 #include "identity.h"
 #include "json.h"
@@ -129,7 +130,7 @@ h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp)
 	if ((wait = ratelimit_login_check(req->client_ip, a->handle, &why)) != 0) {
 		char ra[32];
 
-		snprintf(ra, sizeof(ra), "%ld", wait);
+		xsnprintf(ra, sizeof(ra), "%ld", wait);
 		cy_resp_problem(resp, CY_PROBLEM_RATE_LIMIT,
 			"Too many failed attempts; retry in %ld seconds", wait);
 		cy_resp_header(resp, "Retry-After", ra);

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 
+#include "buf.h"
 #include "db.h"
 #include "store-identity.h"
 #include "store-util.h"
@@ -66,7 +67,7 @@ store_audit_list(const struct audit_filter *f, struct cy_error *err)
 	const char *p[9] = { f->source, f->actor, f->action, f->action_prefix, f->since,
 		f->until, usbuf, f->cursor_id, limbuf };
 
-	snprintf(usbuf, sizeof(usbuf), "%lld", f->cursor_us);
-	snprintf(limbuf, sizeof(limbuf), "%lld", f->limit + 1);
+	xsnprintf(usbuf, sizeof(usbuf), "%lld", f->cursor_us);
+	xsnprintf(limbuf, sizeof(limbuf), "%lld", f->limit + 1);
 	return db_exec("audit_list", AUDIT_SQL, 9, p, err);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "db.h"
 #include "store-config.h"
 #include "store-util.h"
@@ -67,7 +68,7 @@ push_floor(char floor[CY_ULID_LEN + 1], struct cy_error *err)
 
 	if (!res)
 		return -1;
-	snprintf(floor, CY_ULID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
+	xsnprintf(floor, CY_ULID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return 0;
 }

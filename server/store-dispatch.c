@@ -40,7 +40,7 @@ void dispatch_ids_release(struct dispatch_ids *ids)
 static void ids_add(struct dispatch_ids *ids, const char *id)
 {
 	ids->id = xreallocarray(ids->id, ids->n + 1, sizeof(*ids->id));
-	snprintf(ids->id[ids->n++], DISPATCH_ID_LEN, "%s", id);
+	xsnprintf(ids->id[ids->n++], DISPATCH_ID_LEN, "%s", id);
 }
 
 static void array_list(struct cy_buf *b, const char *const *v, size_t n)
@@ -113,7 +113,7 @@ static int claim_lock_nodes(const char *skip, struct claim_node **out, struct cy
 	nodes = xcalloc((size_t)n, sizeof(*nodes));
 	cy_buf_addstr(&ids, "{");
 	for (i = 0; i < n; i++) {
-		snprintf(nodes[i].id, sizeof(nodes[i].id), "%s", PQgetvalue(res, i, 0));
+		xsnprintf(nodes[i].id, sizeof(nodes[i].id), "%s", PQgetvalue(res, i, 0));
 		nodes[i].url = xstrdup(PQgetvalue(res, i, 1));
 		nodes[i].token = xstrdup(PQgetvalue(res, i, 2));
 		if (cy_strtonum(PQgetvalue(res, i, 3), 1, 100000, &nodes[i].max, &errstr) < 0)
@@ -156,9 +156,9 @@ static int claim_for_node(const struct claim_node *nd, long long want, long long
 	PGresult *res;
 	int i;
 
-	snprintf(gpus, sizeof(gpus), "%lld", nd->gpus);
-	snprintf(lim, sizeof(lim), "%lld", want);
-	snprintf(lease, sizeof(lease), "%lld", lease_s);
+	xsnprintf(gpus, sizeof(gpus), "%lld", nd->gpus);
+	xsnprintf(lim, sizeof(lim), "%lld", want);
+	xsnprintf(lease, sizeof(lease), "%lld", lease_s);
 	p[0] = nd->id;
 	p[1] = gpus;
 	p[2] = nd->labels;
@@ -193,11 +193,11 @@ static int claim_for_node(const struct claim_node *nd, long long want, long long
 		*jobs = xreallocarray(*jobs, *n + 1, sizeof(**jobs));
 		j = &(*jobs)[(*n)++];
 		memset(j, 0, sizeof(*j));
-		snprintf(j->job_id, sizeof(j->job_id), "%s", PQgetvalue(res, i, 0));
-		snprintf(j->task_id, sizeof(j->task_id), "%s", PQgetvalue(res, i, 1));
+		xsnprintf(j->job_id, sizeof(j->job_id), "%s", PQgetvalue(res, i, 0));
+		xsnprintf(j->task_id, sizeof(j->task_id), "%s", PQgetvalue(res, i, 1));
 		j->payload = xstrdup(PQgetvalue(res, i, 2));
-		snprintf(j->lease_id, sizeof(j->lease_id), "%s", PQgetvalue(res, i, 3));
-		snprintf(j->node_id, sizeof(j->node_id), "%s", nd->id);
+		xsnprintf(j->lease_id, sizeof(j->lease_id), "%s", PQgetvalue(res, i, 3));
+		xsnprintf(j->node_id, sizeof(j->node_id), "%s", nd->id);
 		j->target_url = xstrdup(nd->url);
 		j->token_sealed = xstrdup(nd->token);
 	}
@@ -345,7 +345,7 @@ int store_dispatch_retry(const struct dispatch_job *j, const char *error, bool p
 	PGresult *res;
 	int closed;
 
-	snprintf(backoff_max, sizeof(backoff_max), "%d", BACKOFF_MAX_S);
+	xsnprintf(backoff_max, sizeof(backoff_max), "%d", BACKOFF_MAX_S);
 	p[0] = j->job_id;
 	p[1] = j->lease_id;
 	p[2] = error;
@@ -406,7 +406,7 @@ int store_dispatch_sync(const char *node_id, const char *const *running, size_t 
 
 	array_list(&ra, running, nrunning);
 	array_list(&fa, finished, nfinished);
-	snprintf(lease, sizeof(lease), "%lld", lease_s);
+	xsnprintf(lease, sizeof(lease), "%lld", lease_s);
 	p[0] = node_id;
 	p[1] = ra.buf;
 	p[2] = fa.buf;
@@ -449,8 +449,8 @@ int store_dispatch_expire(struct dispatch_ids *closed, struct cy_error *err)
 	PGresult *res;
 	int i, n;
 
-	snprintf(lim, sizeof(lim), "%d", EXPIRE_BATCH);
-	snprintf(backoff_max, sizeof(backoff_max), "%d", BACKOFF_MAX_S);
+	xsnprintf(lim, sizeof(lim), "%d", EXPIRE_BATCH);
+	xsnprintf(backoff_max, sizeof(backoff_max), "%d", BACKOFF_MAX_S);
 	p[0] = lim;
 	p[1] = backoff_max;
 	res = db_exec("dispatch_expire",
@@ -494,7 +494,7 @@ int store_dispatch_lease_grace(long long lease_s, struct cy_error *err)
 	char lease[24];
 	const char *p[1] = { lease };
 
-	snprintf(lease, sizeof(lease), "%lld", lease_s);
+	xsnprintf(lease, sizeof(lease), "%lld", lease_s);
 	return store_run("dispatch_lease_grace",
 		"UPDATE jobs SET lease_expires_at = now() + $1::int * interval '1 second' "
 		"WHERE status = 'running' AND (lease_expires_at IS NULL "
@@ -509,8 +509,8 @@ int store_dispatch_prune(long long age_s, int limit, struct cy_error *err)
 	long long n;
 	PGresult *res;
 
-	snprintf(age, sizeof(age), "%lld", age_s);
-	snprintf(lim, sizeof(lim), "%d", limit);
+	xsnprintf(age, sizeof(age), "%lld", age_s);
+	xsnprintf(lim, sizeof(lim), "%d", limit);
 	p[0] = age;
 	p[1] = lim;
 	/*

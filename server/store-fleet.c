@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "audit.h"
+#include "buf.h"
 #include "db.h"
 #include "json.h"
 #include "log.h"
@@ -35,7 +36,7 @@ int store_nodes_expire(long long ttl_s, struct cy_error *err)
 	PGresult *res;
 	int i, n;
 
-	snprintf(ttl, sizeof(ttl), "%lld", ttl_s);
+	xsnprintf(ttl, sizeof(ttl), "%lld", ttl_s);
 	res = db_exec("nodes_expire",
 		"UPDATE nodes SET status = 'inactive' WHERE status = 'active' AND "
 		"(last_seen_at IS NULL OR last_seen_at < now() - make_interval(secs => $1::int)) "
@@ -68,10 +69,10 @@ int store_node_heartbeat(const char *node_id, struct node_beat *out, struct cy_e
 		PQclear(res);
 		return 0;
 	}
-	snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(res, 0, 0));
+	xsnprintf(out->status, sizeof(out->status), "%s", PQgetvalue(res, 0, 0));
 	out->enabled = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-	snprintf(out->config_version, sizeof(out->config_version), "%s", PQgetvalue(res, 0, 2));
-	snprintf(out->capability_hash, sizeof(out->capability_hash), "%s",
+	xsnprintf(out->config_version, sizeof(out->config_version), "%s", PQgetvalue(res, 0, 2));
+	xsnprintf(out->capability_hash, sizeof(out->capability_hash), "%s",
 		PQgetvalue(res, 0, 3));
 	out->revived = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 	if (out->revived)
@@ -93,7 +94,7 @@ int store_node_action(const char *ref, enum node_action a, const char *reason,
 	PGresult *res;
 	int rc;
 
-	snprintf(act, sizeof(act), "%d", (int)a);
+	xsnprintf(act, sizeof(act), "%d", (int)a);
 	if (db_begin(err) < 0)
 		return -1;
 	/* 0 drain, 1 undrain, 2 enable, 3 disable. */
@@ -113,7 +114,7 @@ int store_node_action(const char *ref, enum node_action a, const char *reason,
 		db_rollback();
 		return 0;
 	}
-	snprintf(slug, 128, "%s", PQgetvalue(res, 0, 0));
+	xsnprintf(slug, 128, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	details = reason ? json_pack("{s:s}", "reason", reason) : NULL;
 	rc = fleet_audit(actor, action_names[a], slug, details, err);
@@ -145,7 +146,7 @@ int store_node_remove(const char *ref, bool force, const struct auth_ctx *actor,
 		db_rollback();
 		return 0;
 	}
-	snprintf(slug, 128, "%s", PQgetvalue(res, 0, 0));
+	xsnprintf(slug, 128, "%s", PQgetvalue(res, 0, 0));
 	running = strtol(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
 	if (running > 0 && !force) {
@@ -195,7 +196,7 @@ int store_enroll_create(const char *token_hash_hex, const char *slug, const char
 	json_t *details;
 	int rc;
 
-	snprintf(ttl, sizeof(ttl), "%lld", ttl_s);
+	xsnprintf(ttl, sizeof(ttl), "%lld", ttl_s);
 	if (db_begin(err) < 0)
 		return -1;
 	res = db_exec("enroll_create",
@@ -205,7 +206,7 @@ int store_enroll_create(const char *token_hash_hex, const char *slug, const char
 		"RETURNING " SQL_TS("expires_at"), 5, p, err);
 	if (!res)
 		goto fail;
-	snprintf(expires_at, 32, "%s", PQgetvalue(res, 0, 0));
+	xsnprintf(expires_at, 32, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	details = json_pack("{s:s?, s:s}", "node_slug", slug, "expires_at", expires_at);
 	rc = fleet_audit(actor, "node.enroll", slug ? slug : "*", details, err);

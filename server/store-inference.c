@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "db.h"
 #include "id.h"
 #include "inference.h"
@@ -88,8 +89,8 @@ inference_fleet_load(struct inf_fleet *f, struct cy_error *err)
 		f->nodes = xreallocarray(f->nodes, f->n + 1, sizeof(*f->nodes));
 		nd = &f->nodes[f->n++];
 		memset(nd, 0, sizeof(*nd));
-		snprintf(nd->id, sizeof(nd->id), "%s", PQgetvalue(res, i, 0));
-		snprintf(nd->slug, sizeof(nd->slug), "%s", PQgetvalue(res, i, 1));
+		xsnprintf(nd->id, sizeof(nd->id), "%s", PQgetvalue(res, i, 0));
+		xsnprintf(nd->slug, sizeof(nd->slug), "%s", PQgetvalue(res, i, 1));
 		nd->target_url = xstrdup(PQgetvalue(res, i, 2));
 		nd->token_sealed = xstrdup(PQgetvalue(res, i, 3));
 		nd->orchestrator_host = strcmp(PQgetvalue(res, i, 4), "t") == 0;
@@ -128,9 +129,9 @@ store_inference_usage(const char *user_id, const char *model, const char *node_i
 	const char *p[8];
 	PGresult *res;
 
-	snprintf(rq, sizeof(rq), "%lld", requests < 0 ? 0 : requests);
-	snprintf(pt, sizeof(pt), "%lld", prompt_tokens < 0 ? 0 : prompt_tokens);
-	snprintf(ct, sizeof(ct), "%lld", completion_tokens < 0 ? 0 : completion_tokens);
+	xsnprintf(rq, sizeof(rq), "%lld", requests < 0 ? 0 : requests);
+	xsnprintf(pt, sizeof(pt), "%lld", prompt_tokens < 0 ? 0 : prompt_tokens);
+	xsnprintf(ct, sizeof(ct), "%lld", completion_tokens < 0 ? 0 : completion_tokens);
 	p[0] = user_id;
 	p[1] = model;
 	p[2] = node_id;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "db.h"
 #include "store-fleet.h"
 #include "store-nodes.h"
@@ -80,9 +81,9 @@ int store_node_register(struct node_reg *r, char node_id[37], bool *created,
 	free(labels);
 	if (!res)
 		goto fail;
-	snprintf(node_id, 37, "%s", PQgetvalue(res, 0, 0));
+	xsnprintf(node_id, 37, "%s", PQgetvalue(res, 0, 0));
 	*created = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-	snprintf(r->version, sizeof(r->version), "%s", PQgetvalue(res, 0, 2));
+	xsnprintf(r->version, sizeof(r->version), "%s", PQgetvalue(res, 0, 2));
 	r->kept = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
 	PQclear(res);
 	if (node_snapshot(node_id, r->capability, err) < 0)

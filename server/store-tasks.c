@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "db.h"
 #include "id.h"
 #include "states.h"
@@ -75,7 +76,7 @@ static int task_project(const struct task_new *t, char out[CY_UUID_LEN + 1],
 		rc = cy_error_set(err, ENOENT, "unknown project_id '%s'",
 			t->project_id ? t->project_id : "default");
 	else
-		snprintf(out, CY_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
+		xsnprintf(out, CY_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return rc;
 }
@@ -317,8 +318,8 @@ PGresult *store_task_list(const char *user_id, const char *status_db, long long 
 	char us[32], lim[32];
 	const char *p[5];
 
-	snprintf(us, sizeof(us), "%lld", cursor_us);
-	snprintf(lim, sizeof(lim), "%lld", limit + 1);
+	xsnprintf(us, sizeof(us), "%lld", cursor_us);
+	xsnprintf(lim, sizeof(lim), "%lld", limit + 1);
 	p[0] = user_id;
 	p[1] = status_db;
 	p[2] = us;
@@ -395,7 +396,7 @@ int store_task_cancel(const char *task_id, char *status, size_t statuslen,
 		cy_error_set(err, ENOENT, "task not found");
 		goto fail;
 	}
-	snprintf(status, statuslen, "%s", PQgetvalue(res, 0, 0));
+	xsnprintf(status, statuslen, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	st = cy_task_state_parse(status);
 	if (st >= 0 && cy_task_state_terminal((enum cy_task_state)st)) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "db.h"
 #include "id.h"
 #include "store-identity.h"
@@ -46,7 +47,7 @@ store_user_handle(const char *id, char *handle, size_t len, struct cy_error *err
 		return -1;
 	found = PQntuples(res) == 1;
 	if (found)
-		snprintf(handle, len, "%s", PQgetvalue(res, 0, 0));
+		xsnprintf(handle, len, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return found;
 }
@@ -64,7 +65,7 @@ store_user_active_handle(const char *user_id, char *handle, size_t len, struct c
 		return -1;
 	active = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	if (active)
-		snprintf(handle, len, "%s", PQgetvalue(res, 0, 0));
+		xsnprintf(handle, len, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return active;
 }
@@ -85,9 +86,9 @@ store_user_lock(const char *ref, struct user_ref *u, struct cy_error *err)
 		return -1;
 	found = PQntuples(res) == 1;
 	if (found) {
-		snprintf(u->id, sizeof(u->id), "%s", PQgetvalue(res, 0, 0));
-		snprintf(u->handle, sizeof(u->handle), "%s", PQgetvalue(res, 0, 1));
-		snprintf(u->role, sizeof(u->role), "%s", PQgetvalue(res, 0, 2));
+		xsnprintf(u->id, sizeof(u->id), "%s", PQgetvalue(res, 0, 0));
+		xsnprintf(u->handle, sizeof(u->handle), "%s", PQgetvalue(res, 0, 1));
+		xsnprintf(u->role, sizeof(u->role), "%s", PQgetvalue(res, 0, 2));
 		u->active = !strcmp(PQgetvalue(res, 0, 3), "t");
 	}
 	PQclear(res);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "dispatch.h"
 #include "log.h"
 #include "store-tasks.h"
@@ -27,7 +28,7 @@ void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 
 	if (cy_req_no_params(req, resp) < 0 || !(res = task_lookup(req, resp)))
 		return;
-	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
+	xsnprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
 	name = xstrdup(PQgetvalue(res, 0, TC_NAME));
 	PQclear(res);
 	/* The nodes to tell; a job claimed after this read is killed by the node's sync. */

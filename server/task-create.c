@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "auth.h"
+#include "buf.h"
 #include "dispatch.h"
 #include "id.h"
 #include "inference.h"
@@ -199,7 +200,7 @@ int_text(const json_t *obj, const char *key, char out[24])
 
 	if (cy_json_int(obj, key, &n) < 0)
 		return NULL;
-	snprintf(out, 24, "%lld", n);
+	xsnprintf(out, 24, "%lld", n);
 	return out;
 }
 

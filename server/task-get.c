@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "auth.h"
+#include "buf.h"
 #include "id.h"
 #include "log.h"
 #include "states.h"
@@ -102,7 +103,7 @@ static int list_cursor(const char *s, long long *us, char id[CY_UUID_LEN + 1])
 	if (cy_strtonum(num, 0, 9000000000000000000LL, us, &errstr) < 0 ||
 	    !cy_uuid_valid(sep + 1))
 		return -1;
-	snprintf(id, CY_UUID_LEN + 1, "%s", sep + 1);
+	xsnprintf(id, CY_UUID_LEN + 1, "%s", sep + 1);
 	return 0;
 }
 

@@ -65,7 +65,7 @@ static int logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_h
 	for (s = OUT; s <= ERR; s++) {
 		const char *v;
 
-		snprintf(key, sizeof(key), "%s_offset", stream_names[s]);
+		xsnprintf(key, sizeof(key), "%s_offset", stream_names[s]);
 		v = cy_req_query(req, key);
 		q->off[s] = 0;
 		if (!v)
@@ -145,7 +145,7 @@ static void add_window(json_t *o, int s, const struct cy_buf *b, long long off, 
 		cy_utf8_window(b->buf, b->len, (size_t)off, CHUNK_MAX, &a, &e);
 	v = json_stringn(b->buf + a, e - a);
 	json_object_set_new(o, stream_names[s], v ? v : json_string(""));
-	snprintf(key, sizeof(key), "%s_offset", stream_names[s]);
+	xsnprintf(key, sizeof(key), "%s_offset", stream_names[s]);
 	json_object_set_new(o, key, json_integer((long long)e > off ? (json_int_t)e : off));
 }
 
@@ -187,7 +187,7 @@ static json_t *logs_follow(const struct logs_query *q, const char *task_id, cons
 		char key[32];
 		long long next;
 
-		snprintf(key, sizeof(key), "%s_offset", stream_names[s]);
+		xsnprintf(key, sizeof(key), "%s_offset", stream_names[s]);
 		if (q->want[s] && q->off[s] >= base[s] && t &&
 		    cy_json_int(ans, key, &next) == 0 && next >= 0) {
 			next += base[s];
@@ -217,8 +217,8 @@ void h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!(res = task_lookup(req, resp)))
 		return;
 	/* The status before the jobs: an ended task's stored output is complete. */
-	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
-	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, TC_STATUS));
+	xsnprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
+	xsnprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, TC_STATUS));
 	PQclear(res);
 	if (!(jobs = store_task_jobs(id, &err))) {
 		cy_log_error("task_logs_failed", "error", err.msg, NULL);

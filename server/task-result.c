@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "json.h"
 #include "log.h"
 #include "store-tasks.h"
@@ -95,9 +96,9 @@ void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	seq = task_wait_seq();
 	if (!(res = task_lookup(req, resp)))
 		return;
-	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
-	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, TC_STATUS));
-	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, TC_NAME));
+	xsnprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
+	xsnprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, TC_STATUS));
+	xsnprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, TC_NAME));
 	PQclear(res);
 	if (wait_s > 0 && !task_db_status_ended(status) && !task_wait_stopping()) {
 		const char *ids[1] = { id };

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "task-wait.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -176,7 +177,7 @@ void
 task_wait_closed(const char *task_id)
 {
 	pthread_mutex_lock(&lock);
-	snprintf(ring[seq % RING], ID_LEN, "%s", task_id);
+	xsnprintf(ring[seq % RING], ID_LEN, "%s", task_id);
 	seq++;
 	if (waiters)
 		wake_matching(pred_id, task_id);
@@ -209,7 +210,7 @@ task_wait_park(struct cy_http_req *req, const char *const *ids, size_t n, uint64
 	w->nids = n;
 	w->ids = xcalloc(n ? n : 1, sizeof(*w->ids));
 	for (i = 0; i < n; i++)
-		snprintf(w->ids[i], ID_LEN, "%s", ids[i]);
+		xsnprintf(w->ids[i], ID_LEN, "%s", ids[i]);
 	pthread_mutex_lock(&lock);
 	nparked++;
 	if (stopping || closed_since(w, since) || deadline_ms <= cy_mono_ms()) {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "db.h"
 #include "inference.h"
 #include "log.h"
@@ -40,8 +41,8 @@ usage_record(const char *user_id, const char *model, const char *node_id,
 {
 	struct usage_rec *u = xcalloc(1, sizeof(*u)), *old = NULL;
 
-	snprintf(u->user_id, sizeof(u->user_id), "%s", user_id ? user_id : "");
-	snprintf(u->node_id, sizeof(u->node_id), "%s", node_id ? node_id : "");
+	xsnprintf(u->user_id, sizeof(u->user_id), "%s", user_id ? user_id : "");
+	xsnprintf(u->node_id, sizeof(u->node_id), "%s", node_id ? node_id : "");
 	u->model = xstrdup(model);
 	u->prompt_tokens = prompt_tokens;
 	u->completion_tokens = completion_tokens;
