@@ -1,5 +1,5 @@
 /*
- * A short cache of auth decisions (issue 3), so that checking a token costs
+ * A short cache of auth decisions, so that checking a token costs
  * a hash and a table probe instead of a JWT verification and a database
  * round trip on every request.  Entries are keyed by SHA-256 of the bearer
  * token and hold the auth context the full check produced; an entry is

@@ -1,5 +1,5 @@
 /*
- * Pushed node configuration documents (issue 4; cli.md section 11): the
+ * Pushed node configuration documents (cli.md section 11): the
  * policy, constraints and inference_backend parts of
  * node_configuration_payload_v1 (contract 3.4), checked strictly before any
  * node sees them, and laid over the built-in defaults when a node fetches

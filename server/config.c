@@ -65,7 +65,7 @@ static const struct cy_cfg_key server_keys[] = {
 	{ "dispatch.http_timeout", CY_CFG_DURATION, OFF(dispatch_http_timeout_s), "300s", 1,
 	  86400, NULL, "DISPATCH_HTTP_TIMEOUT", false, false,
 	  "timeout of one call to a node's Worker API" },
-	/* Node fleet (issue 4). */
+	/* Node fleet. */
 	{ "nodes.liveness_ttl", CY_CFG_DURATION, OFF(node_liveness_ttl_s), "30s", 1, 3600, NULL,
 	  "NODE_LIVENESS_TTL", false, false,
 	  "a node without a heartbeat for this long is marked inactive (no new jobs)" },
@@ -98,7 +98,7 @@ static const struct cy_cfg_key server_keys[] = {
 	{ "auth.cache_ttl", CY_CFG_DURATION, OFF(auth_cache_ttl_s), "30s", 0, 3600, NULL,
 	  "AUTH_CACHE_TTL", false, false,
 	  "how long a token check is cached (changes invalidate it at once); 0 = never" },
-	/* Inference (issue 12). */
+	/* Inference. */
 	{ "inference.default_model", CY_CFG_STR, OFF(inference_model), NULL, 0, 0, NULL,
 	  "INFERENCE_MODEL", false, false,
 	  "model for prompt tasks and chat requests that name none; unset = chosen from the "

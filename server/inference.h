@@ -1,5 +1,5 @@
 /*
- * The server's side of the inference path (issue 12; DESIGN.md 5a): which
+ * The server's side of the inference path (DESIGN.md 5a): which
  * dispatchable nodes have a running inference backend and which models
  * each serves (store-inference.c), the default model (contract 4.6,
  * inference-select.c), readiness, the node a chat completion goes to, the

@@ -1,5 +1,5 @@
 /*
- * GET /v1/audit (admin, issue 3): the admin audit table and the auth event
+ * GET /v1/audit (admin): the admin audit table and the auth event
  * log as one newest-first list, filtered by source (admin, auth or all),
  * actor handle, action (exact, or a prefix ending in '*'), and a time range
  * [since, until), paged with a keyset cursor.  Auth events name their

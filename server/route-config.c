@@ -1,5 +1,5 @@
 /*
- * Node configuration push on the user gateway (issue 4; cli.md section 11):
+ * Node configuration push on the user gateway (cli.md section 11):
  *
  *  POST /v1/config/push (admin) {"document":{...},"nodes":[slugs] | "all":true,
  *  "dry_run"?:bool}: checks the document (config-doc.c), stores it under a

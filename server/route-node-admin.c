@@ -1,5 +1,5 @@
 /*
- * Operator node actions on the user gateway (issue 4; cli.md section 11):
+ * Operator node actions on the user gateway (cli.md section 11):
  * POST /v1/nodes/{id}/drain {"reason"?}, /undrain, /enable, /disable
  * (role operator+, nodes:write), DELETE /v1/nodes/{id}[?force=true]
  * (revokes the node's JWT, worker token and credential; refused with 409

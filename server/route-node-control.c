@@ -296,7 +296,7 @@ static json_t *config_payload(const PGresult *res, const char *token)
 		"worker_api", "orchestrator_bearer_token", token,
 		"constraints", "max_request_bytes", MAX_REQUEST_BYTES,
 		"max_job_timeout_seconds", MAX_JOB_TIMEOUT);
-	/* The pushed document (issue 4) over these defaults, and inference_backend. */
+	/* The pushed document over these defaults, and inference_backend. */
 	config_doc_apply(o, doc, cap);
 	json_decref(doc);
 	json_decref(cap);

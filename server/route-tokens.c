@@ -1,5 +1,5 @@
 /*
- * /v1/tokens: API tokens for CI (issue 3).  A token is "cyn_" + 48 random
+ * /v1/tokens: API tokens for CI.  A token is "cyn_" + 48 random
  * hex digits, returned once by POST /v1/tokens and stored only as SHA-256
  * (plus its first 12 characters, to recognise it in lists).  It carries
  * scopes (tasks:read, tasks:write, nodes:read, nodes:write, inference, admin) no wider

@@ -1,5 +1,5 @@
 /*
- * Admin user management (issue 3, contract section 8): create, list, get,
+ * Admin user management (contract section 8): create, list, get,
  * disable, enable, reset the password of, and set the role of a user.
  * Users are never deleted.  The handle "system" is reserved (any case):
  * no user can be created with it and the system user cannot be changed.

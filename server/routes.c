@@ -54,7 +54,7 @@ static struct cy_route gateway[] = {
 	{ "GET", "/v1/users/me", AUTH_USER, 0, h_users_me },
 	{ "POST", "/v1/users/{id}/revoke_sessions", AUTH_ADMIN, BODY_SMALL,
 	  h_users_revoke_sessions },
-	/* issue 3: own password, user administration and API tokens */
+	/* Own password, user administration and API tokens. */
 	{ "POST", "/v1/users/me/password", AUTH_USER, BODY_SMALL, h_users_change_password,
 	  .body = &users_password_body },
 	{ "POST", "/v1/users", AUTH_ADMIN, BODY_SMALL, h_users_create, .body = &users_create_body },
@@ -82,7 +82,7 @@ static struct cy_route gateway[] = {
 	{ "POST", "/v1/tasks/{id}/cancel", AUTH_TASKS_WRITE, BODY_SMALL, h_tasks_cancel },
 	NODE_ROUTES,
 	NODE_JOB_ROUTES,
-	/* Node fleet (issue 4). */
+	/* Node fleet. */
 	{ "GET", "/v1/nodes", AUTH_NODES_READ, 0, h_nodes_list },
 	{ "POST", "/v1/nodes/enrollment-tokens", AUTH_ADMIN, BODY_SMALL, h_nodes_enroll,
 	  .body = &nodes_enroll_body },
@@ -98,7 +98,7 @@ static struct cy_route gateway[] = {
 	{ "GET", "/v1/config/status", AUTH_NODES_READ, 0, h_config_status },
 	{ "GET", "/v1/config", AUTH_NODES_READ, 0, h_config_get },
 	{ "GET", "/metrics", AUTH_NODES_READ, 0, h_metrics },
-	/* Inference (issue 12): OpenAI-compatible, errors in OpenAI's shape. */
+	/* Inference: OpenAI-compatible, errors in OpenAI's shape. */
 	{ "GET", "/v1/models", AUTH_INFERENCE, 0, h_models_list, cy_openai_error },
 	{ "POST", "/v1/chat/completions", AUTH_INFERENCE, BODY_CFG, h_chat_completions,
 	  cy_openai_error, .body = &chat_completions_body },

@@ -37,17 +37,17 @@ struct server_config {
 	long long lockout_base_s;	/* first lockout; doubles per further failure */
 	long long lockout_max_s;	/* longest lockout; failures older are forgotten */
 	long long auth_cache_ttl_s;	/* auth decision cache lifetime; 0 = no cache */
-	/* issue 7: dispatch leases and retention */
+	/* Dispatch leases and retention. */
 	long long dispatch_lease_s;	/* DISPATCH_LEASE */
 	long long retention_s;		/* RETENTION_FINISHED_TASKS, 0 = keep */
 	long long retention_interval_s;	/* RETENTION_INTERVAL: prune period */
 	char *migrations_dir;
 	char *log_level;
 	char *log_format;
-	/* Node fleet (issue 4). */
+	/* Node fleet. */
 	long long node_liveness_ttl_s;	/* NODE_LIVENESS_TTL */
 	long long enroll_max_ttl_s;	/* NODE_ENROLLMENT_TOKEN_MAX_TTL */
-	/* Inference (issue 12). */
+	/* Inference. */
 	char *inference_model;		/* INFERENCE_MODEL: pins the default model */
 	bool ready_needs_inference;	/* READINESS_REQUIRE_INFERENCE */
 	long long inference_timeout_s;	/* INFERENCE_REQUEST_TIMEOUT: one chat completion */

@@ -1,5 +1,5 @@
 /*
- * SQL for pushed node configuration (issue 4): storing a document under a
+ * SQL for pushed node configuration: storing a document under a
  * new config_version for the targeted nodes (or the whole fleet, which new
  * nodes then inherit), reading documents back, and each node's desired
  * versus applied version.

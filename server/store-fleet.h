@@ -1,5 +1,5 @@
 /*
- * SQL for fleet operations (issue 4): liveness expiry and heartbeats, the
+ * SQL for fleet operations: liveness expiry and heartbeats, the
  * operator actions drain/undrain/enable/disable/remove, enrollment tokens
  * and per-node registration credentials (both stored as SHA-256 only).
  * A node reference `ref` is its slug or its id.

@@ -20,7 +20,7 @@ struct node_reg {
 	const char *config_version;	/* a new ULID */
 	const char *capability;		/* JSON object text */
 	const char *capability_hash;
-	/* Issue 4: set on PSK/enrollment registrations, NULL keeps the stored one. */
+	/* Set on PSK/enrollment registrations, NULL keeps the stored one. */
 	const char *credential_hash;	/* hex SHA-256 of the new node credential */
 	const char *enroll_hash;	/* hex SHA-256 of the enrollment token used */
 	/*

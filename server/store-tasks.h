@@ -33,14 +33,14 @@ struct task_new {
 	size_t nattachments;
 	const char *payload;		/* the job payload (JSON object) */
 	const char *fail_result;	/* non-NULL: the job fails at once with this result */
-	/* issue 7: idempotency, priority, retry policy, placement requirements */
+	/* Idempotency, priority, retry policy, placement requirements. */
 	const char *idempotency_key;	/* NULL: none */
 	const char *priority;		/* integer text -1000..1000 */
 	const char *max_attempts;	/* integer text 1..100 */
 	const char *retry_backoff_s;	/* integer text 0..86400 */
 	const char *req_labels;		/* PostgreSQL text[] literal */
 	const char *req_gpus;		/* integer text */
-	/* issue 12: the job runs where an inference backend serves req_model (NULL: any) */
+	/* The job runs where an inference backend serves req_model (NULL: any). */
 	bool req_inference;
 	const char *req_model;
 };

@@ -78,7 +78,7 @@ PGresult *task_lookup_ref(struct cy_http_req *req, const char *ref, struct cy_ht
 		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "task '%s' not found", ref);
 		return NULL;
 	}
-	/* Operators see every task, admins also act on them (issue 3). */
+	/* Operators see every task, admins also act on them. */
 	if (strcmp(PQgetvalue(res, 0, TC_OWNER), a->user_id) != 0 &&
 	    !(req->route->auth == AUTH_TASKS_READ ? auth_sees_all_tasks(a) :
 	    auth_acts_on_all_tasks(a))) {
@@ -137,7 +137,7 @@ void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 				"canceled, superseded");
 		status_db = cy_task_state_db((enum cy_task_state)s);
 	}
-	/* ?all=true: every user's tasks, for operators and admins (issue 3). */
+	/* ?all=true: every user's tasks, for operators and admins. */
 	if (q_all && strcmp(q_all, "true") != 0 && strcmp(q_all, "false") != 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "all must be true or false");
 	all = q_all && !strcmp(q_all, "true");
