@@ -36,12 +36,12 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } scope_names[] = {
-	{ "tasks:read", SCOPE_TASKS_READ },
-	{ "tasks:write", SCOPE_TASKS_WRITE },
-	{ "nodes:read", SCOPE_NODES_READ },
-	{ "nodes:write", SCOPE_NODES_WRITE },
-	{ "inference", SCOPE_INFERENCE },
-	{ "admin", SCOPE_ADMIN },
+	{ .name = "tasks:read", .bit = SCOPE_TASKS_READ },
+	{ .name = "tasks:write", .bit = SCOPE_TASKS_WRITE },
+	{ .name = "nodes:read", .bit = SCOPE_NODES_READ },
+	{ .name = "nodes:write", .bit = SCOPE_NODES_WRITE },
+	{ .name = "inference", .bit = SCOPE_INFERENCE },
+	{ .name = "admin", .bit = SCOPE_ADMIN },
 };
 
 const char *

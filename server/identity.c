@@ -22,7 +22,8 @@ identity_duration(const json_t *v)
 	static const struct {
 		char unit;
 		long long mul;
-	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	} units[] = { { .unit = 's', .mul = 1 }, { .unit = 'm', .mul = 60 },
+		{ .unit = 'h', .mul = 3600 }, { .unit = 'd', .mul = 86400 } };
 	char num[32];
 	const char *s, *es;
 	long long n;

@@ -146,13 +146,13 @@ static int
 parse_args(int argc, char **argv, struct startup *st)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "dev", no_argument, NULL, 'd' },
-		{ "migrate-only", no_argument, NULL, 'm' },
-		{ "print-config", no_argument, NULL, 'p' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ .name = "config", .has_arg = required_argument, .val = 'c' },
+		{ .name = "dev", .has_arg = no_argument, .val = 'd' },
+		{ .name = "migrate-only", .has_arg = no_argument, .val = 'm' },
+		{ .name = "print-config", .has_arg = no_argument, .val = 'p' },
+		{ .name = "version", .has_arg = no_argument, .val = 'V' },
+		{ .name = "help", .has_arg = no_argument, .val = 'h' },
+		{ NULL },
 	};
 	int c;
 
@@ -328,7 +328,7 @@ shut_down(struct cy_httpd *gw, struct cy_httpd *cp)
 int
 main(int argc, char **argv)
 {
-	struct startup st = { NULL, false, false };
+	struct startup st = { .config = NULL };
 	struct cy_httpd *gw = NULL, *cp = NULL;
 	sigset_t sigs;
 	int rc, sig;

@@ -238,7 +238,7 @@ chat_filter(void *arg, struct cy_http_stream *out, const char *data, size_t len,
 	const struct cy_relay_result *r)
 {
 	struct chat *c = arg;
-	struct chat_sink s = { c, out };
+	struct chat_sink s = { .c = c, .out = out };
 	int rc;
 
 	c->sse.arg = &s;

@@ -28,80 +28,105 @@
 #define BODY_RESULT (16 * 1024 * 1024)
 
 #define NODE_ROUTES \
-	{ "POST", "/v1/nodes/register", AUTH_NONE, BODY_NODE, h_nodes_register, \
-	  .body = &nodes_register_body }, \
-	{ "GET", "/v1/nodes/config", AUTH_NODE, 0, h_nodes_config_get }, \
-	{ "POST", "/v1/nodes/config", AUTH_NODE, BODY_NODE, h_nodes_config_ack, \
-	  .body = &nodes_config_ack_body }, \
-	{ "POST", "/v1/nodes/capability", AUTH_NODE, BODY_NODE, h_nodes_capability, \
+	{ .method = "POST", .pattern = "/v1/nodes/register", .auth = AUTH_NONE, \
+	  .body_limit = BODY_NODE, .handler = h_nodes_register, .body = &nodes_register_body }, \
+	{ .method = "GET", .pattern = "/v1/nodes/config", .auth = AUTH_NODE, \
+	  .handler = h_nodes_config_get }, \
+	{ .method = "POST", .pattern = "/v1/nodes/config", .auth = AUTH_NODE, \
+	  .body_limit = BODY_NODE, .handler = h_nodes_config_ack, .body = &nodes_config_ack_body }, \
+	{ .method = "POST", .pattern = "/v1/nodes/capability", .auth = AUTH_NODE, \
+	  .body_limit = BODY_NODE, .handler = h_nodes_capability, \
 	  .body = &node_capability_report }, \
-	{ "POST", "/v1/nodes/heartbeat", AUTH_NODE, BODY_SMALL, h_nodes_heartbeat, \
-	  .body = &nodes_heartbeat_body }
+	{ .method = "POST", .pattern = "/v1/nodes/heartbeat", .auth = AUTH_NODE, \
+	  .body_limit = BODY_SMALL, .handler = h_nodes_heartbeat, .body = &nodes_heartbeat_body }
 
 /* The node's job sync and result redelivery (both listeners). */
 #define NODE_JOB_ROUTES \
-	{ "POST", "/v1/nodes/jobs/sync", AUTH_NODE, BODY_SYNC, h_nodes_jobs_sync, \
-	  .body = &nodes_jobs_sync_body }, \
-	{ "POST", "/v1/nodes/jobs/{id}/result", AUTH_NODE, BODY_RESULT, h_nodes_job_result, \
+	{ .method = "POST", .pattern = "/v1/nodes/jobs/sync", .auth = AUTH_NODE, \
+	  .body_limit = BODY_SYNC, .handler = h_nodes_jobs_sync, .body = &nodes_jobs_sync_body }, \
+	{ .method = "POST", .pattern = "/v1/nodes/jobs/{id}/result", .auth = AUTH_NODE, \
+	  .body_limit = BODY_RESULT, .handler = h_nodes_job_result, \
 	  .body = &nodes_job_result_body }
 
 static struct cy_route gateway[] = {
-	{ "POST", "/v1/auth/login", AUTH_NONE, BODY_SMALL, h_auth_login, .body = &auth_login_body },
-	{ "POST", "/v1/auth/refresh", AUTH_NONE, BODY_SMALL, h_auth_refresh,
-	  .body = &auth_refresh_body },
-	{ "POST", "/v1/auth/logout", AUTH_USER, BODY_SMALL, h_auth_logout,
-	  .body = &auth_logout_body },
-	{ "GET", "/v1/users/me", AUTH_USER, 0, h_users_me },
-	{ "POST", "/v1/users/{id}/revoke_sessions", AUTH_ADMIN, BODY_SMALL,
-	  h_users_revoke_sessions },
+	{ .method = "POST", .pattern = "/v1/auth/login", .auth = AUTH_NONE,
+	  .body_limit = BODY_SMALL, .handler = h_auth_login, .body = &auth_login_body },
+	{ .method = "POST", .pattern = "/v1/auth/refresh", .auth = AUTH_NONE,
+	  .body_limit = BODY_SMALL, .handler = h_auth_refresh, .body = &auth_refresh_body },
+	{ .method = "POST", .pattern = "/v1/auth/logout", .auth = AUTH_USER,
+	  .body_limit = BODY_SMALL, .handler = h_auth_logout, .body = &auth_logout_body },
+	{ .method = "GET", .pattern = "/v1/users/me", .auth = AUTH_USER, .handler = h_users_me },
+	{ .method = "POST", .pattern = "/v1/users/{id}/revoke_sessions", .auth = AUTH_ADMIN,
+	  .body_limit = BODY_SMALL, .handler = h_users_revoke_sessions },
 	/* Own password, user administration and API tokens. */
-	{ "POST", "/v1/users/me/password", AUTH_USER, BODY_SMALL, h_users_change_password,
+	{ .method = "POST", .pattern = "/v1/users/me/password", .auth = AUTH_USER,
+	  .body_limit = BODY_SMALL, .handler = h_users_change_password,
 	  .body = &users_password_body },
-	{ "POST", "/v1/users", AUTH_ADMIN, BODY_SMALL, h_users_create, .body = &users_create_body },
-	{ "GET", "/v1/users", AUTH_ADMIN, 0, h_users_list },
-	{ "GET", "/v1/users/{id}", AUTH_ADMIN, 0, h_users_get },
-	{ "POST", "/v1/users/{id}/disable", AUTH_ADMIN, BODY_SMALL, h_users_disable },
-	{ "POST", "/v1/users/{id}/enable", AUTH_ADMIN, BODY_SMALL, h_users_enable },
-	{ "POST", "/v1/users/{id}/reset_password", AUTH_ADMIN, BODY_SMALL,
-	  h_users_reset_password, .body = &users_reset_password_body },
-	{ "POST", "/v1/users/{id}/role", AUTH_ADMIN, BODY_SMALL, h_users_set_role,
-	  .body = &users_role_body },
-	{ "GET", "/v1/audit", AUTH_ADMIN, 0, h_audit_list },
-	{ "POST", "/v1/tokens", AUTH_USER, BODY_SMALL, h_tokens_create,
-	  .body = &tokens_create_body },
-	{ "GET", "/v1/tokens", AUTH_USER, 0, h_tokens_list },
-	{ "POST", "/v1/tokens/{id}/revoke", AUTH_USER, BODY_SMALL, h_tokens_revoke },
-	{ "POST", "/v1/tasks", AUTH_TASKS_WRITE, BODY_CFG, h_tasks_create,
-	  .body = &tasks_create_body },
-	{ "GET", "/v1/tasks", AUTH_TASKS_READ, 0, h_tasks_list },
-	{ "POST", "/v1/tasks:wait", AUTH_TASKS_READ, BODY_NODE, h_tasks_wait,
-	  .body = &tasks_wait_body },
-	{ "GET", "/v1/tasks/{id}", AUTH_TASKS_READ, 0, h_tasks_get },
-	{ "GET", "/v1/tasks/{id}/result", AUTH_TASKS_READ, 0, h_tasks_result },
-	{ "GET", "/v1/tasks/{id}/logs", AUTH_TASKS_READ, 0, h_tasks_logs },
-	{ "POST", "/v1/tasks/{id}/cancel", AUTH_TASKS_WRITE, BODY_SMALL, h_tasks_cancel },
+	{ .method = "POST", .pattern = "/v1/users", .auth = AUTH_ADMIN, .body_limit = BODY_SMALL,
+	  .handler = h_users_create, .body = &users_create_body },
+	{ .method = "GET", .pattern = "/v1/users", .auth = AUTH_ADMIN, .handler = h_users_list },
+	{ .method = "GET", .pattern = "/v1/users/{id}", .auth = AUTH_ADMIN, .handler = h_users_get },
+	{ .method = "POST", .pattern = "/v1/users/{id}/disable", .auth = AUTH_ADMIN,
+	  .body_limit = BODY_SMALL, .handler = h_users_disable },
+	{ .method = "POST", .pattern = "/v1/users/{id}/enable", .auth = AUTH_ADMIN,
+	  .body_limit = BODY_SMALL, .handler = h_users_enable },
+	{ .method = "POST", .pattern = "/v1/users/{id}/reset_password", .auth = AUTH_ADMIN,
+	  .body_limit = BODY_SMALL, .handler = h_users_reset_password,
+	  .body = &users_reset_password_body },
+	{ .method = "POST", .pattern = "/v1/users/{id}/role", .auth = AUTH_ADMIN,
+	  .body_limit = BODY_SMALL, .handler = h_users_set_role, .body = &users_role_body },
+	{ .method = "GET", .pattern = "/v1/audit", .auth = AUTH_ADMIN, .handler = h_audit_list },
+	{ .method = "POST", .pattern = "/v1/tokens", .auth = AUTH_USER, .body_limit = BODY_SMALL,
+	  .handler = h_tokens_create, .body = &tokens_create_body },
+	{ .method = "GET", .pattern = "/v1/tokens", .auth = AUTH_USER, .handler = h_tokens_list },
+	{ .method = "POST", .pattern = "/v1/tokens/{id}/revoke", .auth = AUTH_USER,
+	  .body_limit = BODY_SMALL, .handler = h_tokens_revoke },
+	{ .method = "POST", .pattern = "/v1/tasks", .auth = AUTH_TASKS_WRITE,
+	  .body_limit = BODY_CFG, .handler = h_tasks_create, .body = &tasks_create_body },
+	{ .method = "GET", .pattern = "/v1/tasks", .auth = AUTH_TASKS_READ,
+	  .handler = h_tasks_list },
+	{ .method = "POST", .pattern = "/v1/tasks:wait", .auth = AUTH_TASKS_READ,
+	  .body_limit = BODY_NODE, .handler = h_tasks_wait, .body = &tasks_wait_body },
+	{ .method = "GET", .pattern = "/v1/tasks/{id}", .auth = AUTH_TASKS_READ,
+	  .handler = h_tasks_get },
+	{ .method = "GET", .pattern = "/v1/tasks/{id}/result", .auth = AUTH_TASKS_READ,
+	  .handler = h_tasks_result },
+	{ .method = "GET", .pattern = "/v1/tasks/{id}/logs", .auth = AUTH_TASKS_READ,
+	  .handler = h_tasks_logs },
+	{ .method = "POST", .pattern = "/v1/tasks/{id}/cancel", .auth = AUTH_TASKS_WRITE,
+	  .body_limit = BODY_SMALL, .handler = h_tasks_cancel },
 	NODE_ROUTES,
 	NODE_JOB_ROUTES,
 	/* Node fleet. */
-	{ "GET", "/v1/nodes", AUTH_NODES_READ, 0, h_nodes_list },
-	{ "POST", "/v1/nodes/enrollment-tokens", AUTH_ADMIN, BODY_SMALL, h_nodes_enroll,
-	  .body = &nodes_enroll_body },
-	{ "GET", "/v1/nodes/{id}", AUTH_NODES_READ, 0, h_nodes_get },
-	{ "DELETE", "/v1/nodes/{id}", AUTH_NODES_WRITE, 0, h_nodes_remove },
-	{ "POST", "/v1/nodes/{id}/drain", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_drain,
-	  .body = &nodes_drain_body },
-	{ "POST", "/v1/nodes/{id}/undrain", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_undrain },
-	{ "POST", "/v1/nodes/{id}/enable", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_enable },
-	{ "POST", "/v1/nodes/{id}/disable", AUTH_NODES_WRITE, BODY_SMALL, h_nodes_disable },
-	{ "POST", "/v1/config/push", AUTH_ADMIN, BODY_SMALL, h_config_push,
-	  .body = &config_push_body },
-	{ "GET", "/v1/config/status", AUTH_NODES_READ, 0, h_config_status },
-	{ "GET", "/v1/config", AUTH_NODES_READ, 0, h_config_get },
-	{ "GET", "/metrics", AUTH_NODES_READ, 0, h_metrics },
+	{ .method = "GET", .pattern = "/v1/nodes", .auth = AUTH_NODES_READ,
+	  .handler = h_nodes_list },
+	{ .method = "POST", .pattern = "/v1/nodes/enrollment-tokens", .auth = AUTH_ADMIN,
+	  .body_limit = BODY_SMALL, .handler = h_nodes_enroll, .body = &nodes_enroll_body },
+	{ .method = "GET", .pattern = "/v1/nodes/{id}", .auth = AUTH_NODES_READ,
+	  .handler = h_nodes_get },
+	{ .method = "DELETE", .pattern = "/v1/nodes/{id}", .auth = AUTH_NODES_WRITE,
+	  .handler = h_nodes_remove },
+	{ .method = "POST", .pattern = "/v1/nodes/{id}/drain", .auth = AUTH_NODES_WRITE,
+	  .body_limit = BODY_SMALL, .handler = h_nodes_drain, .body = &nodes_drain_body },
+	{ .method = "POST", .pattern = "/v1/nodes/{id}/undrain", .auth = AUTH_NODES_WRITE,
+	  .body_limit = BODY_SMALL, .handler = h_nodes_undrain },
+	{ .method = "POST", .pattern = "/v1/nodes/{id}/enable", .auth = AUTH_NODES_WRITE,
+	  .body_limit = BODY_SMALL, .handler = h_nodes_enable },
+	{ .method = "POST", .pattern = "/v1/nodes/{id}/disable", .auth = AUTH_NODES_WRITE,
+	  .body_limit = BODY_SMALL, .handler = h_nodes_disable },
+	{ .method = "POST", .pattern = "/v1/config/push", .auth = AUTH_ADMIN,
+	  .body_limit = BODY_SMALL, .handler = h_config_push, .body = &config_push_body },
+	{ .method = "GET", .pattern = "/v1/config/status", .auth = AUTH_NODES_READ,
+	  .handler = h_config_status },
+	{ .method = "GET", .pattern = "/v1/config", .auth = AUTH_NODES_READ,
+	  .handler = h_config_get },
+	{ .method = "GET", .pattern = "/metrics", .auth = AUTH_NODES_READ, .handler = h_metrics },
 	/* Inference: OpenAI-compatible, errors in OpenAI's shape. */
-	{ "GET", "/v1/models", AUTH_INFERENCE, 0, h_models_list, cy_openai_error },
-	{ "POST", "/v1/chat/completions", AUTH_INFERENCE, BODY_CFG, h_chat_completions,
-	  cy_openai_error, .body = &chat_completions_body },
+	{ .method = "GET", .pattern = "/v1/models", .auth = AUTH_INFERENCE,
+	  .handler = h_models_list, .error_fn = cy_openai_error },
+	{ .method = "POST", .pattern = "/v1/chat/completions", .auth = AUTH_INFERENCE,
+	  .body_limit = BODY_CFG, .handler = h_chat_completions, .error_fn = cy_openai_error,
+	  .body = &chat_completions_body },
 };
 
 static struct cy_route control[] = {
