@@ -336,9 +336,11 @@ chat_check(const json_t *body, const char **model, bool *stream, struct cy_http_
 	*stream = cy_json_bool(body, "stream", false);
 	json_array_foreach(json_object_get(body, "messages"), i, m) {
 		v = json_object_get(m, "content");
-		if (v && !json_is_string(v) && !json_is_array(v) && !json_is_null(v))
-			return cy_openai_fail(resp, 400, "messages[%zu].content must be a string or an "
-				"array of parts", i), -1;
+		if (v && !json_is_string(v) && !json_is_array(v) && !json_is_null(v)) {
+			cy_openai_fail(resp, 400, "messages[%zu].content must be a string or an "
+				"array of parts", i);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -242,9 +242,11 @@ static int create_idempotency(struct cy_http_req *req, struct task_new *t,
 	for (i = 0; i < n; i++)
 		if (k[i] < 0x21 || k[i] > 0x7e)
 			break;
-	if (n == 0 || n > 255 || i < n)
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"Idempotency-Key must be 1 to 255 printable ASCII characters"), -1;
+	if (n == 0 || n > 255 || i < n) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"Idempotency-Key must be 1 to 255 printable ASCII characters");
+		return -1;
+	}
 	t->idempotency_key = k;
 	return 0;
 }
@@ -267,9 +269,11 @@ create_parse(const json_t *body, struct task_new *t, const char **image,
 	t->req_inference = cy_json_bool(body, "use_inference", false) ||
 		strcmp(t->input_mode, "prompt") == 0;
 	*model = cy_json_str(body, "model");
-	if (*model && !t->req_inference)
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"model applies to prompt tasks and to jobs with use_inference"), -1;
+	if (*model && !t->req_inference) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"model applies to prompt tasks and to jobs with use_inference");
+		return -1;
+	}
 	*timeout = TIMEOUT_DEFAULT;
 	(void)cy_json_int(body, "timeout_seconds", timeout);
 	return 0;

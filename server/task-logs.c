@@ -53,14 +53,18 @@ static int logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_h
 
 	if (!stream)
 		stream = "all";
-	if (strcmp(stream, "stdout") && strcmp(stream, "stderr") && strcmp(stream, "all"))
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"stream must be one of stdout, stderr, all"), -1;
+	if (strcmp(stream, "stdout") && strcmp(stream, "stderr") && strcmp(stream, "all")) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"stream must be one of stdout, stderr, all");
+		return -1;
+	}
 	q->want[OUT] = strcmp(stream, "stderr") != 0;
 	q->want[ERR] = strcmp(stream, "stdout") != 0;
-	if (follow && strcmp(follow, "true") && strcmp(follow, "false"))
-		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"follow must be true or false"), -1;
+	if (follow && strcmp(follow, "true") && strcmp(follow, "false")) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			"follow must be true or false");
+		return -1;
+	}
 	q->follow = follow && !strcmp(follow, "true");
 	for (s = OUT; s <= ERR; s++) {
 		const char *v;
@@ -70,12 +74,16 @@ static int logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_h
 		q->off[s] = 0;
 		if (!v)
 			continue;
-		if (!q->follow)
-			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"%s needs follow=true", key), -1;
-		if (cy_strtonum(v, 0, OFFSET_MAX, &q->off[s], &errstr) < 0)
-			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"%s must be a byte offset (an integer >= 0)", key), -1;
+		if (!q->follow) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"%s needs follow=true", key);
+			return -1;
+		}
+		if (cy_strtonum(v, 0, OFFSET_MAX, &q->off[s], &errstr) < 0) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				"%s must be a byte offset (an integer >= 0)", key);
+			return -1;
+		}
 	}
 	return 0;
 }
