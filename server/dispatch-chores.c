@@ -42,7 +42,8 @@ static bool started;
 static volatile int stopping;
 
 /* A connection holding the chores lock, or NULL (someone else has it). */
-static PGconn *lock_take(void)
+static PGconn *
+lock_take(void)
 {
 	PGconn *c = store_conn_open("cynode-server-chores");
 
@@ -54,7 +55,8 @@ static PGconn *lock_take(void)
 }
 
 /* Running jobs get one lease from now: their nodes could not renew meanwhile. */
-static void lease_grace(void)
+static void
+lease_grace(void)
 {
 	struct cy_error err = CY_ERROR_INIT;
 
@@ -62,7 +64,8 @@ static void lease_grace(void)
 		cy_log_error("lease_grace_failed", "error", err.msg, NULL);
 }
 
-static void chores_expire(void)
+static void
+chores_expire(void)
 {
 	struct dispatch_ids closed = { 0 };
 	struct cy_error err = CY_ERROR_INIT;
@@ -87,7 +90,8 @@ static void chores_expire(void)
 }
 
 /* One retention run; true when it stopped with more tasks left to delete. */
-static bool chores_prune(void)
+static bool
+chores_prune(void)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	long long total = 0;
@@ -114,7 +118,8 @@ static bool chores_prune(void)
 	return n == PRUNE_BATCH;
 }
 
-static void *chores_main(void *arg)
+static void *
+chores_main(void *arg)
 {
 	int64_t next_prune = 0;
 	PGconn *lock = NULL;
@@ -148,7 +153,8 @@ static void *chores_main(void *arg)
 	return NULL;
 }
 
-int dispatch_chores_start(struct cy_error *err)
+int
+dispatch_chores_start(struct cy_error *err)
 {
 	int rc;
 
@@ -161,7 +167,8 @@ int dispatch_chores_start(struct cy_error *err)
 	return 0;
 }
 
-void dispatch_chores_stop(void)
+void
+dispatch_chores_stop(void)
 {
 	if (!started)
 		return;

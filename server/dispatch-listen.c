@@ -29,7 +29,8 @@ static pthread_t thread;
 static bool started;
 static volatile int stopping;
 
-static PGconn *listen_connect(void)
+static PGconn *
+listen_connect(void)
 {
 	PGconn *c = store_conn_open("cynode-server-listen");
 
@@ -40,7 +41,8 @@ static PGconn *listen_connect(void)
 	return c;
 }
 
-static void *listen_main(void *arg)
+static void *
+listen_main(void *arg)
 {
 	PGconn *c = NULL;
 	bool warned = false;
@@ -87,7 +89,8 @@ static void *listen_main(void *arg)
 	return NULL;
 }
 
-int dispatch_listen_start(struct cy_error *err)
+int
+dispatch_listen_start(struct cy_error *err)
 {
 	int rc;
 
@@ -100,7 +103,8 @@ int dispatch_listen_start(struct cy_error *err)
 	return 0;
 }
 
-void dispatch_listen_stop(void)
+void
+dispatch_listen_stop(void)
 {
 	if (!started)
 		return;

@@ -88,7 +88,8 @@ id_list(const json_t *body, const char *key, size_t *n)
 	return out;
 }
 
-static json_t *ids_json(const struct dispatch_ids *ids)
+static json_t *
+ids_json(const struct dispatch_ids *ids)
 {
 	json_t *a = json_array();
 	size_t i;
@@ -98,7 +99,8 @@ static json_t *ids_json(const struct dispatch_ids *ids)
 	return a;
 }
 
-void h_nodes_jobs_sync(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_jobs_sync(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct dispatch_ids want = { 0 }, cancel = { 0 };
@@ -130,7 +132,8 @@ out:
 	json_decref(body);
 }
 
-void h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct dispatch_ids closed = { 0 };

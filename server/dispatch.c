@@ -96,7 +96,8 @@ static struct cooldown {
 	int64_t until;
 } cool[COOLDOWN_MAX];
 
-static void cooldown_add(const char *node_id)
+static void
+cooldown_add(const char *node_id)
 {
 	int64_t now = cy_mono_ms();
 	size_t i, slot = 0;
@@ -113,7 +114,8 @@ static void cooldown_add(const char *node_id)
 }
 
 /* The nodes cooling down as a uuid[] literal. */
-static void cooldown_list(struct cy_buf *b)
+static void
+cooldown_list(struct cy_buf *b)
 {
 	int64_t now = cy_mono_ms();
 	size_t i;
@@ -129,12 +131,14 @@ static void cooldown_list(struct cy_buf *b)
 	cy_buf_addstr(b, "}");
 }
 
-long long dispatch_lease_s(void)
+long long
+dispatch_lease_s(void)
 {
 	return srv.cfg.dispatch_lease_s > 0 ? srv.cfg.dispatch_lease_s : 30;
 }
 
-void dispatch_wake(void)
+void
+dispatch_wake(void)
 {
 	pthread_mutex_lock(&q_lock);
 	wake_pending = 1;
@@ -143,7 +147,8 @@ void dispatch_wake(void)
 	pthread_mutex_unlock(&q_lock);
 }
 
-void dispatch_cancel_job(const char *job_id, const char *target_url, const char *token_sealed)
+void
+dispatch_cancel_job(const char *job_id, const char *target_url, const char *token_sealed)
 {
 	struct cancel_req *c = xcalloc(1, sizeof(*c));
 
@@ -158,7 +163,8 @@ void dispatch_cancel_job(const char *job_id, const char *target_url, const char 
 	pthread_mutex_unlock(&q_lock);
 }
 
-static size_t on_data(char *p, size_t sz, size_t n, void *arg)
+static size_t
+on_data(char *p, size_t sz, size_t n, void *arg)
 {
 	struct flight *f = arg;
 
@@ -170,7 +176,8 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 	return sz * n;
 }
 
-char *dispatch_url_join(const char *base, const char *suffix)
+char *
+dispatch_url_join(const char *base, const char *suffix)
 {
 	size_t n = strlen(base);
 
@@ -179,7 +186,8 @@ char *dispatch_url_join(const char *base, const char *suffix)
 	return xasprintf("%.*s%s", (int)n, base, suffix);
 }
 
-static void flight_free(struct flight *f)
+static void
+flight_free(struct flight *f)
 {
 	if (f->prev)
 		f->prev->next = f->next;
@@ -305,7 +313,8 @@ static void job_retry(const struct dispatch_job *j, const char *msg, bool perman
 		task_wait_closed(j->task_id);
 }
 
-static void flight_begin_run(struct dispatch_job *j)
+static void
+flight_begin_run(struct dispatch_job *j)
 {
 	struct flight *f = xcalloc(1, sizeof(*f));
 	long long timeout_s = JOB_TIMEOUT_DEFAULT;
@@ -332,7 +341,8 @@ static void flight_begin_run(struct dispatch_job *j)
 	cy_log_debug("job_dispatch", "job_id", f->job.job_id, "node_id", f->job.node_id, NULL);
 }
 
-static void flight_begin_cancel(struct cancel_req *c)
+static void
+flight_begin_cancel(struct cancel_req *c)
 {
 	struct flight *f = xcalloc(1, sizeof(*f));
 	char msg[300], *url, *suffix;
@@ -351,7 +361,8 @@ static void flight_begin_cancel(struct cancel_req *c)
 }
 
 /* Adds a result to the batch to store. */
-static void pending_add(struct flight *f, const char *status, char *result, const json_t *ec)
+static void
+pending_add(struct flight *f, const char *status, char *result, const json_t *ec)
 {
 	struct pending *p;
 
@@ -379,7 +390,8 @@ static void pending_add(struct flight *f, const char *status, char *result, cons
 }
 
 /* Handles a finished jobs:run transfer. */
-static void flight_done_run(struct flight *f, CURLcode cc)
+static void
+flight_done_run(struct flight *f, CURLcode cc)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	long code = 0;
@@ -437,7 +449,8 @@ static void flight_done_run(struct flight *f, CURLcode cc)
 }
 
 /* Stores the batch of results; keeps it for later when the database fails. */
-static int pending_flush(void)
+static int
+pending_flush(void)
 {
 	struct dispatch_ids closed = { 0 };
 	struct cy_error err = CY_ERROR_INIT;
@@ -480,7 +493,8 @@ static int pending_flush(void)
 }
 
 /* Claims work for the free in-flight slots; true when the claim was full. */
-static int claim_more(bool *more)
+static int
+claim_more(bool *more)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	size_t max = (size_t)(srv.cfg.dispatch_workers > 0 ? srv.cfg.dispatch_workers : 64);
@@ -508,7 +522,8 @@ static int claim_more(bool *more)
 }
 
 /* Sends the queued cancels. */
-static void cancels_send(void)
+static void
+cancels_send(void)
 {
 	struct cancel_req *c, *next;
 
@@ -526,7 +541,8 @@ static void cancels_send(void)
 }
 
 /* Collects finished transfers; true when a job transfer ended. */
-static bool transfers_collect(void)
+static bool
+transfers_collect(void)
 {
 	bool freed = false;
 	int running, left;
@@ -558,7 +574,8 @@ static bool transfers_collect(void)
 	return freed;
 }
 
-static void *dispatch_main(void *arg)
+static void *
+dispatch_main(void *arg)
 {
 	long poll_ms = srv.cfg.dispatch_poll_ms > 0 ? (long)srv.cfg.dispatch_poll_ms : 1000;
 	int64_t last_claim = 0, retry_at = 0;
@@ -599,7 +616,8 @@ static void *dispatch_main(void *arg)
 	return NULL;
 }
 
-int dispatch_start(struct cy_error *err)
+int
+dispatch_start(struct cy_error *err)
 {
 	char num[24];
 	int rc;
@@ -625,7 +643,8 @@ int dispatch_start(struct cy_error *err)
 	return 0;
 }
 
-void dispatch_stop(void)
+void
+dispatch_stop(void)
 {
 	struct cancel_req *c;
 

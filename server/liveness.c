@@ -24,7 +24,8 @@ static int live_stopping;
 static int live_started;
 
 /* Check interval: a quarter of the TTL, between 250 ms and 5 s. */
-static long live_interval_ms(void)
+static long
+live_interval_ms(void)
 {
 	long long ms = srv.cfg.node_liveness_ttl_s * 1000 / 4;
 
@@ -35,7 +36,8 @@ static long live_interval_ms(void)
 	return (long)ms;
 }
 
-static void *live_main(void *arg)
+static void *
+live_main(void *arg)
 {
 	struct timespec ts;
 	long ms = live_interval_ms();
@@ -65,7 +67,8 @@ static void *live_main(void *arg)
 	return NULL;
 }
 
-int liveness_start(struct cy_error *err)
+int
+liveness_start(struct cy_error *err)
 {
 	pthread_condattr_t ca;
 	int rc;
@@ -82,7 +85,8 @@ int liveness_start(struct cy_error *err)
 	return 0;
 }
 
-void liveness_stop(void)
+void
+liveness_stop(void)
 {
 	if (!live_started)
 		return;

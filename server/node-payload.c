@@ -32,7 +32,8 @@ int node_slug_matches(const json_t *body, const char *path, const char *node_slu
 	return -1;
 }
 
-bool node_url_valid(const char *url)
+bool
+node_url_valid(const char *url)
 {
 	const char *host;
 	size_t i;
@@ -122,7 +123,8 @@ const struct cy_jcheck node_capability_report = {
 	.what = "capability report",
 };
 
-void node_capability_canon(const json_t *cap, char **text, char hash[72])
+void
+node_capability_canon(const json_t *cap, char **text, char hash[72])
 {
 	*text = json_dumps(cap, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!*text)
@@ -131,7 +133,8 @@ void node_capability_canon(const json_t *cap, char **text, char hash[72])
 }
 
 /* True when the snapshot's node.labels holds `label`. */
-static bool cap_has_label(const json_t *cap, const char *label)
+static bool
+cap_has_label(const json_t *cap, const char *label)
 {
 	json_t *labels = cy_json_path(cap, "node.labels"), *v;
 	size_t i;
@@ -143,7 +146,8 @@ static bool cap_has_label(const json_t *cap, const char *label)
 }
 
 /* cpu, cuda or rocm from the GPU devices' features. */
-static const char *cap_variant(const json_t *cap)
+static const char *
+cap_variant(const json_t *cap)
 {
 	json_t *devs = cy_json_path(cap, "gpu.devices"), *d;
 	bool cuda = false;
@@ -159,14 +163,16 @@ static const char *cap_variant(const json_t *cap)
 }
 
 /* The image for a variant: the policy's images.<variant>, else its image. */
-static const char *policy_image(const json_t *policy, const char *variant)
+static const char *
+policy_image(const json_t *policy, const char *variant)
 {
 	const char *img = cy_json_str(json_object_get(policy, "images"), variant);
 
 	return img ? img : cy_json_str(policy, "image");
 }
 
-json_t *node_inference_backend(const json_t *cap, const json_t *policy)
+json_t *
+node_inference_backend(const json_t *cap, const json_t *policy)
 {
 	json_t *inf = cap ? json_object_get(cap, "inference") : NULL, *o;
 	const char *mode, *variant, *img;

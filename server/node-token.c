@@ -22,7 +22,8 @@
 #define KEY_LABEL "cynode worker token key"
 
 /* Derives the AES key from the JWT secret. */
-static void token_key(unsigned char key[SHA256_DIGEST_LENGTH])
+static void
+token_key(unsigned char key[SHA256_DIGEST_LENGTH])
 {
 	const char *secret = srv.cfg.jwt_secret ? srv.cfg.jwt_secret : "";
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -37,7 +38,8 @@ static void token_key(unsigned char key[SHA256_DIGEST_LENGTH])
 }
 
 /* Lowercase hex of `len` bytes; caller frees. */
-static char *hex_encode(const unsigned char *p, size_t len)
+static char *
+hex_encode(const unsigned char *p, size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
 	char *out = xmalloc(len * 2 + 1);
@@ -51,7 +53,8 @@ static char *hex_encode(const unsigned char *p, size_t len)
 	return out;
 }
 
-static int hex_digit(char c)
+static int
+hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -63,7 +66,8 @@ static int hex_digit(char c)
 }
 
 /* Decodes hex into a new buffer; -1 on bad input. */
-static int hex_decode(const char *hex, unsigned char **out, size_t *len)
+static int
+hex_decode(const char *hex, unsigned char **out, size_t *len)
 {
 	size_t n = strlen(hex), i;
 	unsigned char *p;
@@ -85,7 +89,8 @@ static int hex_decode(const char *hex, unsigned char **out, size_t *len)
 	return 0;
 }
 
-char *node_token_seal(const char *token)
+char *
+node_token_seal(const char *token)
 {
 	unsigned char key[SHA256_DIGEST_LENGTH];
 	size_t tlen = strlen(token);
@@ -114,7 +119,8 @@ char *node_token_seal(const char *token)
 	return hex;
 }
 
-char *node_token_open(const char *hex, struct cy_error *err)
+char *
+node_token_open(const char *hex, struct cy_error *err)
 {
 	unsigned char key[SHA256_DIGEST_LENGTH];
 	unsigned char *blob = NULL;

@@ -31,7 +31,8 @@
 #define ENROLL_TTL_LIMIT (86400LL * 366)
 
 /* Answers with the operator view of the node `slug`. */
-static void answer_node(const char *slug, int status, struct cy_http_resp *resp)
+static void
+answer_node(const char *slug, int status, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	PGresult *res = store_nodes_view(slug, &err);
@@ -86,27 +87,32 @@ static void node_action(struct cy_http_req *req, struct cy_http_resp *resp,
 	json_decref(body);
 }
 
-void h_nodes_drain(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_drain(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	node_action(req, resp, NODE_DRAIN);
 }
 
-void h_nodes_undrain(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_undrain(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	node_action(req, resp, NODE_UNDRAIN);
 }
 
-void h_nodes_enable(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_enable(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	node_action(req, resp, NODE_ENABLE);
 }
 
-void h_nodes_disable(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_disable(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	node_action(req, resp, NODE_DISABLE);
 }
 
-void h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	const char *force = cy_req_query(req, "force");
@@ -151,7 +157,8 @@ const struct cy_jcheck nodes_enroll_body = {
 		  .max = ENROLL_TTL_LIMIT }),
 };
 
-void h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	char hash[65], expires[32];

@@ -33,7 +33,8 @@
 #define SECRET_MAX 256
 
 /* srv.cfg.public_url without trailing slashes; caller frees. */
-static char *public_base(void)
+static char *
+public_base(void)
 {
 	const char *u = srv.cfg.public_url && *srv.cfg.public_url ? srv.cfg.public_url :
 		"http://localhost:12082";
@@ -45,7 +46,8 @@ static char *public_base(void)
 }
 
 /* The Worker API URL the server will dispatch to: override or reported. */
-static const char *register_target(const json_t *cap)
+static const char *
+register_target(const json_t *cap)
 {
 	if (srv.cfg.worker_api_target_url && *srv.cfg.worker_api_target_url)
 		return srv.cfg.worker_api_target_url;
@@ -53,7 +55,8 @@ static const char *register_target(const json_t *cap)
 }
 
 /* node_bootstrap_payload_v1 (contract 3.3). */
-static json_t *bootstrap_payload(const char *jwt, time_t exp, const char *config_version)
+static json_t *
+bootstrap_payload(const char *jwt, time_t exp, const char *config_version)
 {
 	char now[CY_RFC3339_LEN + 1], expires[CY_RFC3339_LEN + 1];
 	char *base = public_base(), *reg, *cfg, *rep, *hb;
@@ -99,7 +102,8 @@ const struct cy_jcheck nodes_register_body = {
 };
 
 /* Checks the registration's capability; returns it (borrowed) or NULL answered. */
-static json_t *register_check(const json_t *body, struct cy_http_resp *resp)
+static json_t *
+register_check(const json_t *body, struct cy_http_resp *resp)
 {
 	const char *slug, *target;
 	json_t *cap = json_object_get(body, "capability");
@@ -126,7 +130,8 @@ static json_t *register_check(const json_t *body, struct cy_http_resp *resp)
 }
 
 /* SHA-256 hex of a secret string. */
-static void secret_hash(const char *s, char hex[65])
+static void
+secret_hash(const char *s, char hex[65])
 {
 	cy_sha256_hex(s, strlen(s), hex);
 }
@@ -192,12 +197,14 @@ internal:
  * Only a node proving its identity with its node credential may keep its
  * config state with it; for the PSK and enrollment tokens it is ignored.
  */
-static const char *register_running(const json_t *body, enum reg_auth by)
+static const char *
+register_running(const json_t *body, enum reg_auth by)
 {
 	return by == REG_CREDENTIAL ? cy_json_str(body, "running_config_version") : NULL;
 }
 
-void h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	char hash[72], version[CY_ULID_LEN + 1], node_id[37], ahash[65], chash[65];
@@ -270,7 +277,8 @@ out:
 }
 
 /* node_configuration_payload_v1 (contract 3.4) from the node's row. */
-static json_t *config_payload(const PGresult *res, const char *token)
+static json_t *
+config_payload(const PGresult *res, const char *token)
 {
 	const char *snap = store_val(res, 0, NCC_CAPABILITY);
 	const char *target = store_val(res, 0, NCC_TARGET_URL);
@@ -305,7 +313,8 @@ static json_t *config_payload(const PGresult *res, const char *token)
 	return o;
 }
 
-void h_nodes_config_get(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_config_get(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
@@ -358,7 +367,8 @@ const struct cy_jcheck nodes_config_ack_body = {
 	.what = "config ack",
 };
 
-void h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
@@ -394,7 +404,8 @@ out:
 	json_decref(body);
 }
 
-void h_nodes_capability(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_capability(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
@@ -422,7 +433,8 @@ out:
 	json_decref(body);
 }
 
-int server_ready(void *app, struct cy_buf *reason)
+int
+server_ready(void *app, struct cy_buf *reason)
 {
 	return inference_ready(reason);
 }

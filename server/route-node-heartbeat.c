@@ -34,7 +34,8 @@ const struct cy_jcheck nodes_heartbeat_body = {
 	.what = "heartbeat",
 };
 
-void h_nodes_heartbeat(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_heartbeat(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;

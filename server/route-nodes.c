@@ -16,14 +16,16 @@
 #include "banned.h"
 
 /* A nullable text column as a JSON string or null. */
-static json_t *col_str(const PGresult *res, int row, int col)
+static json_t *
+col_str(const PGresult *res, int row, int col)
 {
 	const char *v = store_val(res, row, col);
 
 	return v ? json_string(v) : json_null();
 }
 
-static json_t *col_int(const PGresult *res, int row, int col)
+static json_t *
+col_int(const PGresult *res, int row, int col)
 {
 	const char *errstr;
 	long long v = 0;
@@ -34,7 +36,8 @@ static json_t *col_int(const PGresult *res, int row, int col)
 }
 
 /* The operator view of one node row. */
-json_t *nodes_view_json(const PGresult *res, int row)
+json_t *
+nodes_view_json(const PGresult *res, int row)
 {
 	json_t *o = json_object(), *labels;
 
@@ -65,7 +68,8 @@ json_t *nodes_view_json(const PGresult *res, int row)
 	return o;
 }
 
-void h_nodes_list(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_list(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	PGresult *res = store_nodes_view(NULL, &err);
@@ -83,7 +87,8 @@ void h_nodes_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_resp_json(resp, 200, json_pack("{s:o}", "nodes", arr));
 }
 
-void h_nodes_get(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_nodes_get(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	PGresult *res = store_nodes_view(req->params[0], &err);

@@ -24,26 +24,30 @@
 #define BACKOFF_MAX_S 3600
 #define EXPIRE_BATCH 500
 
-void dispatch_job_release(struct dispatch_job *j)
+void
+dispatch_job_release(struct dispatch_job *j)
 {
 	FREE_AND_NULL(j->payload);
 	FREE_AND_NULL(j->target_url);
 	FREE_AND_NULL(j->token_sealed);
 }
 
-void dispatch_ids_release(struct dispatch_ids *ids)
+void
+dispatch_ids_release(struct dispatch_ids *ids)
 {
 	FREE_AND_NULL(ids->id);
 	ids->n = 0;
 }
 
-static void ids_add(struct dispatch_ids *ids, const char *id)
+static void
+ids_add(struct dispatch_ids *ids, const char *id)
 {
 	ids->id = xreallocarray(ids->id, ids->n + 1, sizeof(*ids->id));
 	xsnprintf(ids->id[ids->n++], DISPATCH_ID_LEN, "%s", id);
 }
 
-static void array_list(struct cy_buf *b, const char *const *v, size_t n)
+static void
+array_list(struct cy_buf *b, const char *const *v, size_t n)
 {
 	size_t i;
 
@@ -62,7 +66,8 @@ struct claim_node {
 	char *models;		/* text[] literal of the models it serves */
 };
 
-static void claim_nodes_free(struct claim_node *nodes, int n)
+static void
+claim_nodes_free(struct claim_node *nodes, int n)
 {
 	int i;
 
@@ -78,7 +83,8 @@ static void claim_nodes_free(struct claim_node *nodes, int n)
 }
 
 /* Locks the dispatchable nodes and reads their capacity.  Count or -1. */
-static int claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err)
+static int
+claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err)
 {
 	struct cy_buf ids = CY_BUF_INIT;
 	struct claim_node *nodes;
@@ -383,7 +389,8 @@ int store_dispatch_retry(const struct dispatch_job *j, const char *error, bool p
 	return closed;
 }
 
-PGresult *store_dispatch_running(const char *task_id, struct cy_error *err)
+PGresult *
+store_dispatch_running(const char *task_id, struct cy_error *err)
 {
 	const char *p[1] = { task_id };
 
@@ -442,7 +449,8 @@ int store_dispatch_sync(const char *node_id, const char *const *running, size_t 
 	return rc;
 }
 
-int store_dispatch_expire(struct dispatch_ids *closed, struct cy_error *err)
+int
+store_dispatch_expire(struct dispatch_ids *closed, struct cy_error *err)
 {
 	char lim[24], backoff_max[24];
 	const char *p[2];
@@ -489,7 +497,8 @@ int store_dispatch_expire(struct dispatch_ids *closed, struct cy_error *err)
 	return n;
 }
 
-int store_dispatch_lease_grace(long long lease_s, struct cy_error *err)
+int
+store_dispatch_lease_grace(long long lease_s, struct cy_error *err)
 {
 	char lease[24];
 	const char *p[1] = { lease };
@@ -501,7 +510,8 @@ int store_dispatch_lease_grace(long long lease_s, struct cy_error *err)
 		"OR lease_expires_at < now() + $1::int * interval '1 second')", 1, p, err);
 }
 
-int store_dispatch_prune(long long age_s, int limit, struct cy_error *err)
+int
+store_dispatch_prune(long long age_s, int limit, struct cy_error *err)
 {
 	char age[24], lim[24];
 	const char *p[2];

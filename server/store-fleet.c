@@ -29,7 +29,8 @@ fleet_audit(const struct auth_ctx *actor, const char *action, const char *target
 	return audit_admin(actor, action, target, details, err);
 }
 
-int store_nodes_expire(long long ttl_s, struct cy_error *err)
+int
+store_nodes_expire(long long ttl_s, struct cy_error *err)
 {
 	char ttl[32];
 	const char *p[1] = { ttl };
@@ -51,7 +52,8 @@ int store_nodes_expire(long long ttl_s, struct cy_error *err)
 	return n;
 }
 
-int store_node_heartbeat(const char *node_id, struct node_beat *out, struct cy_error *err)
+int
+store_node_heartbeat(const char *node_id, struct node_beat *out, struct cy_error *err)
 {
 	const char *p[1] = { node_id };
 	PGresult *res;
@@ -171,7 +173,8 @@ fail:
 	return -1;
 }
 
-int store_node_removed(const char *slug, struct cy_error *err)
+int
+store_node_removed(const char *slug, struct cy_error *err)
 {
 	const char *p[1] = { slug };
 	PGresult *res;

@@ -15,7 +15,8 @@
 #include "banned.h"
 
 /* Upserts the capability snapshot of a node. */
-static int node_snapshot(const char *node_id, const char *capability, struct cy_error *err)
+static int
+node_snapshot(const char *node_id, const char *capability, struct cy_error *err)
 {
 	const char *p[2] = { node_id, capability };
 
@@ -96,7 +97,8 @@ fail:
 	return -1;
 }
 
-PGresult *store_node_config(const char *node_id, struct cy_error *err)
+PGresult *
+store_node_config(const char *node_id, struct cy_error *err)
 {
 	const char *p[1] = { node_id };
 
@@ -156,7 +158,8 @@ fail:
 	return -1;
 }
 
-PGresult *store_nodes_view(const char *ref, struct cy_error *err)
+PGresult *
+store_nodes_view(const char *ref, struct cy_error *err)
 {
 	const char *p[1] = { ref };
 
@@ -176,7 +179,8 @@ PGresult *store_nodes_view(const char *ref, struct cy_error *err)
 		"ORDER BY n.node_slug", 1, p, err);
 }
 
-int store_nodes_ready(struct cy_error *err)
+int
+store_nodes_ready(struct cy_error *err)
 {
 	PGresult *res;
 	int n;
@@ -192,7 +196,8 @@ int store_nodes_ready(struct cy_error *err)
 	return n;
 }
 
-PGresult *store_nodes_state_counts(struct cy_error *err)
+PGresult *
+store_nodes_state_counts(struct cy_error *err)
 {
 	return db_exec("metrics_nodes",
 		"SELECT s, coalesce(c, 0) FROM unnest(ARRAY['registered','active','inactive',"

@@ -82,7 +82,8 @@ static int task_project(const struct task_new *t, char out[CY_UUID_LEN + 1],
 }
 
 /* A free name for the task's own name: the base or base-2, base-3, ... */
-static char *task_choose_name(const struct task_new *t, struct cy_error *err)
+static char *
+task_choose_name(const struct task_new *t, struct cy_error *err)
 {
 	char *base = NULL, *like = NULL, *name = NULL;
 	const char **taken = NULL;
@@ -176,7 +177,8 @@ static PGresult *task_insert_one(const struct task_new *t, const char *id,
  * of its own, so the counter's row lock lasts only this short transaction,
  * not the insert of the task (creates of one user would queue behind it).
  */
-static char *task_generated_name(const char *user_id, struct cy_error *err)
+static char *
+task_generated_name(const char *user_id, struct cy_error *err)
 {
 	const char *p[1] = { user_id };
 	PGresult *res = db_exec("task_name_next",
@@ -198,7 +200,8 @@ static char *task_generated_name(const char *user_id, struct cy_error *err)
  * (explicit names that look generated), up to 1000 at a time, so the next
  * try takes the first free one instead of spending a try on each.
  */
-static int task_generated_skip(const char *user_id, const char *name, struct cy_error *err)
+static int
+task_generated_skip(const char *user_id, const char *name, struct cy_error *err)
 {
 	const char *p[2] = { user_id, name + strlen("task-") };
 
@@ -210,7 +213,8 @@ static int task_generated_skip(const char *user_id, const char *name, struct cy_
 }
 
 /* The task an earlier create with this idempotency key made (0 or 1 row). */
-static PGresult *task_idempotent(const struct task_new *t, struct cy_error *err)
+static PGresult *
+task_idempotent(const struct task_new *t, struct cy_error *err)
 {
 	const char *p[2] = { t->user_id, t->idempotency_key };
 
@@ -224,7 +228,8 @@ static PGresult *task_idempotent(const struct task_new *t, struct cy_error *err)
  * turn instead of racing for the same free one.  Other names and users are
  * not held up; a hash collision only serialises two unrelated names.
  */
-static int task_name_lock(const struct task_new *t, struct cy_error *err)
+static int
+task_name_lock(const struct task_new *t, struct cy_error *err)
 {
 	const char *p[2] = { t->user_id, t->name };
 
@@ -285,7 +290,8 @@ out:
 	return res;
 }
 
-PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_error *err)
+PGresult *
+store_task_create(const struct task_new *t, bool *replayed, struct cy_error *err)
 {
 	char project[CY_UUID_LEN + 1];
 	PGresult *res = NULL;
@@ -340,7 +346,8 @@ PGresult *store_task_list(const char *user_id, const char *status_db, long long 
 		"ORDER BY t.created_at DESC, t.id DESC LIMIT $5::int", 5, p, err);
 }
 
-PGresult *store_task_find(const char *user_id, const char *ref, struct cy_error *err)
+PGresult *
+store_task_find(const char *user_id, const char *ref, struct cy_error *err)
 {
 	const char *p[2];
 	PGresult *res;
@@ -360,14 +367,16 @@ PGresult *store_task_find(const char *user_id, const char *ref, struct cy_error 
 		2, p, err);
 }
 
-PGresult *store_task_status(const char *task_id, struct cy_error *err)
+PGresult *
+store_task_status(const char *task_id, struct cy_error *err)
 {
 	const char *p[1] = { task_id };
 
 	return db_exec("task_status", "SELECT status FROM tasks WHERE id = $1::uuid", 1, p, err);
 }
 
-PGresult *store_task_jobs(const char *task_id, struct cy_error *err)
+PGresult *
+store_task_jobs(const char *task_id, struct cy_error *err)
 {
 	const char *p[1] = { task_id };
 
@@ -422,7 +431,8 @@ fail:
 	return -1;
 }
 
-PGresult *store_task_state_counts(struct cy_error *err)
+PGresult *
+store_task_state_counts(struct cy_error *err)
 {
 	return db_exec("metrics_tasks",
 		"SELECT s, coalesce(c, 0) FROM unnest(ARRAY['pending','running','completed',"
@@ -430,7 +440,8 @@ PGresult *store_task_state_counts(struct cy_error *err)
 		" FROM tasks GROUP BY status) x ON x.status = s", 0, NULL, err);
 }
 
-PGresult *store_job_state_counts(struct cy_error *err)
+PGresult *
+store_job_state_counts(struct cy_error *err)
 {
 	return db_exec("metrics_jobs",
 		"SELECT s, (SELECT count(*) FROM jobs j WHERE j.status = s) FROM unnest("

@@ -17,7 +17,8 @@ int store_run(const char *name, const char *sql, int nparams, const char *const 
 	return 0;
 }
 
-const char *store_val(const PGresult *res, int row, int col)
+const char *
+store_val(const PGresult *res, int row, int col)
 {
 	if (PQgetisnull(res, row, col))
 		return NULL;
@@ -55,7 +56,8 @@ store_json_row(const PGresult *res, int col)
 	return o;
 }
 
-void store_array_add(struct cy_buf *b, const char *s)
+void
+store_array_add(struct cy_buf *b, const char *s)
 {
 	cy_buf_addstr(b, b->len > 1 ? "," : "");
 	if (!s) {

@@ -18,7 +18,8 @@
 #include "tasks.h"
 #include "banned.h"
 
-void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	char id[64], status[32] = "", *name;

@@ -121,7 +121,8 @@ static char *create_payload(const char *text, const char *image, long long timeo
 }
 
 /* The job payload of a prompt task (answered by `model` on a node); caller frees. */
-static char *create_prompt_payload(const char *text, const char *model, long long timeout)
+static char *
+create_prompt_payload(const char *text, const char *model, long long timeout)
 {
 	json_t *p = json_pack("{s:s, s:s, s:s, s:I}", "mode", "prompt", "model", model,
 		"prompt", text, "timeout_seconds", (json_int_t)timeout);
@@ -279,7 +280,8 @@ create_parse(const json_t *body, struct task_new *t, const char **image,
 	return 0;
 }
 
-void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;

@@ -21,21 +21,24 @@
 #include "tasks.h"
 #include "banned.h"
 
-const char *task_api_status(const char *db)
+const char *
+task_api_status(const char *db)
 {
 	int s = cy_task_state_parse(db);
 
 	return s < 0 ? db : cy_task_state_api((enum cy_task_state)s);
 }
 
-bool task_db_status_ended(const char *db)
+bool
+task_db_status_ended(const char *db)
 {
 	int s = cy_task_state_parse(db);
 
 	return s >= 0 && cy_task_state_terminal((enum cy_task_state)s);
 }
 
-json_t *task_json(const PGresult *res, int row)
+json_t *
+task_json(const PGresult *res, int row)
 {
 	const char *name = PQgetvalue(res, row, TC_NAME);
 	json_t *o = json_object(), *att;
@@ -56,12 +59,14 @@ json_t *task_json(const PGresult *res, int row)
 	return o;
 }
 
-PGresult *task_lookup(struct cy_http_req *req, struct cy_http_resp *resp)
+PGresult *
+task_lookup(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	return task_lookup_ref(req, req->params[0], resp);
 }
 
-PGresult *task_lookup_ref(struct cy_http_req *req, const char *ref, struct cy_http_resp *resp)
+PGresult *
+task_lookup_ref(struct cy_http_req *req, const char *ref, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
@@ -90,7 +95,8 @@ PGresult *task_lookup_ref(struct cy_http_req *req, const char *ref, struct cy_ht
 }
 
 /* Parses the opaque cursor "<created_at microseconds>_<uuid>". */
-static int list_cursor(const char *s, long long *us, char id[CY_UUID_LEN + 1])
+static int
+list_cursor(const char *s, long long *us, char id[CY_UUID_LEN + 1])
 {
 	const char *sep = strchr(s, '_');
 	const char *errstr;
@@ -107,7 +113,8 @@ static int list_cursor(const char *s, long long *us, char id[CY_UUID_LEN + 1])
 	return 0;
 }
 
-void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const struct auth_ctx *a = req->auth;
 	const char *q_limit = cy_req_query(req, "limit");
@@ -167,7 +174,8 @@ void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_resp_json(resp, 200, o);
 }
 
-void h_tasks_get(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_tasks_get(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	PGresult *res = task_lookup(req, resp);
 

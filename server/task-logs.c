@@ -43,7 +43,8 @@ struct logs_query {
 	long long off[2];
 };
 
-static int logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_http_resp *resp)
+static int
+logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_http_resp *resp)
 {
 	const char *stream = cy_req_query(req, "stream");
 	const char *follow = cy_req_query(req, "follow");
@@ -92,7 +93,8 @@ static int logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_h
  * GETs the output of running job job_id of task_id from its node, from the
  * offsets; the node's answer, or NULL (logged) when there is none.
  */
-static json_t *node_logs(const char *task_id, const char *job_id, const long long off[2])
+static json_t *
+node_logs(const char *task_id, const char *job_id, const long long off[2])
 {
 	struct cy_httpc_opts o = { .timeout_ms = NODE_TIMEOUT_MS,
 		.connect_timeout_ms = NODE_CONNECT_MS, .max_response = NODE_RESPONSE_MAX };
@@ -143,7 +145,8 @@ out:
  * Adds stream s's text from off in b (nothing when not wanted) and the
  * offset to ask from next, never before off.
  */
-static void add_window(json_t *o, int s, const struct cy_buf *b, long long off, bool want)
+static void
+add_window(json_t *o, int s, const struct cy_buf *b, long long off, bool want)
 {
 	char key[32];
 	size_t a = 0, e = 0;
@@ -210,7 +213,8 @@ static json_t *logs_follow(const struct logs_query *q, const char *task_id, cons
 	return o;
 }
 
-void h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	struct cy_buf out = CY_BUF_INIT, errb = CY_BUF_INIT;
 	struct cy_error err = CY_ERROR_INIT;

@@ -10,7 +10,8 @@
 #include "task-name.h"
 #include "banned.h"
 
-void task_name_normalise(const char *in, struct cy_buf *out)
+void
+task_name_normalise(const char *in, struct cy_buf *out)
 {
 	bool dash = false;
 
@@ -34,7 +35,8 @@ void task_name_normalise(const char *in, struct cy_buf *out)
 }
 
 /* True when `name` is one of the taken names. */
-static bool name_taken(const char *name, const char *const *taken, size_t ntaken)
+static bool
+name_taken(const char *name, const char *const *taken, size_t ntaken)
 {
 	size_t i;
 
@@ -44,7 +46,8 @@ static bool name_taken(const char *name, const char *const *taken, size_t ntaken
 	return false;
 }
 
-char *task_name_pick(const char *base, const char *const *taken, size_t ntaken)
+char *
+task_name_pick(const char *base, const char *const *taken, size_t ntaken)
 {
 	char *name;
 	size_t n;

@@ -31,7 +31,8 @@
  * The deadline (cy_mono_ms clock) of a long poll of wait_s seconds, set at
  * its first run and kept with the request across the runs after a park.
  */
-static int64_t wait_deadline(struct cy_http_req *req, long long wait_s)
+static int64_t
+wait_deadline(struct cy_http_req *req, long long wait_s)
 {
 	int64_t *deadline = req->state;
 
@@ -45,7 +46,8 @@ static int64_t wait_deadline(struct cy_http_req *req, long long wait_s)
 }
 
 /* JobResponse for one row of store_task_jobs(). */
-static json_t *job_json(const PGresult *res, int row)
+static json_t *
+job_json(const PGresult *res, int row)
 {
 	const char *result = store_val(res, row, JC_RESULT);
 	const char *exit_code = store_val(res, row, JC_EXIT_CODE);
@@ -77,7 +79,8 @@ static json_t *job_json(const PGresult *res, int row)
 	return o;
 }
 
-void h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	const char *q_wait = cy_req_query(req, "wait");
 	struct cy_error err = CY_ERROR_INIT;
@@ -141,7 +144,8 @@ const struct cy_jcheck tasks_wait_body = {
  * -> {"tasks":[{"task_id","task_name","status"}],"ended":bool}, answered
  * when all (or, with any, one) of them ended or the wait ran out.
  */
-void h_tasks_wait(struct cy_http_req *req, struct cy_http_resp *resp)
+void
+h_tasks_wait(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	json_t *body, *ids, *tasks = NULL;
 	const char **park = NULL;
