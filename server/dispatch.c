@@ -207,7 +207,8 @@ flight_free(struct flight *f)
 }
 
 /* Starts a POST of `body` (owned) to url with the sealed token; -1 with msg. */
-static int flight_start(struct flight *f, const char *url, const char *token_sealed,
+static int
+flight_start(struct flight *f, const char *url, const char *token_sealed,
 	char *body, long timeout_ms, char *msg, size_t msglen)
 {
 	struct cy_error err = CY_ERROR_INIT;
@@ -259,7 +260,8 @@ static int flight_start(struct flight *f, const char *url, const char *token_sea
  * out as the request's "inference" object (the node asks its backend, no
  * sandbox); any other payload is the sandbox spec.
  */
-static char *run_request(const struct dispatch_job *j, long long *timeout_s, char *msg,
+static char *
+run_request(const struct dispatch_job *j, long long *timeout_s, char *msg,
 	size_t msglen)
 {
 	struct cy_error err = CY_ERROR_INIT;
@@ -297,7 +299,8 @@ static char *run_request(const struct dispatch_job *j, long long *timeout_s, cha
 }
 
 /* Puts the job back or fails it, and wakes waiters when its task closed. */
-static void job_retry(const struct dispatch_job *j, const char *msg, bool permanent,
+static void
+job_retry(const struct dispatch_job *j, const char *msg, bool permanent,
 	bool counted)
 {
 	struct cy_error err = CY_ERROR_INIT;

@@ -14,7 +14,8 @@
 
 #define INFERENCE_PORT 11434
 
-int node_slug_matches(const json_t *body, const char *path, const char *node_slug,
+int
+node_slug_matches(const json_t *body, const char *path, const char *node_slug,
 	struct cy_http_resp *resp)
 {
 	json_t *v = cy_json_path(body, path);

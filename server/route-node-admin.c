@@ -55,7 +55,8 @@ const struct cy_jcheck nodes_drain_body = {
 };
 
 /* drain (a body is optional), undrain, enable, disable (no parameters). */
-static void node_action(struct cy_http_req *req, struct cy_http_resp *resp,
+static void
+node_action(struct cy_http_req *req, struct cy_http_resp *resp,
 	enum node_action act)
 {
 	struct cy_error err = CY_ERROR_INIT;

@@ -143,7 +143,8 @@ secret_hash(const char *s, char hex[65])
  */
 enum reg_auth { REG_PSK, REG_TOKEN, REG_CREDENTIAL };
 
-static int register_auth(const json_t *body, const char *slug, enum reg_auth *by,
+static int
+register_auth(const json_t *body, const char *slug, enum reg_auth *by,
 	char hash[65], struct cy_http_resp *resp)
 {
 	const char *cred = cy_json_str(body, "node_credential");

@@ -154,7 +154,8 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 }
 
 /* Claims up to `want` jobs for one node; appends them to *jobs. */
-static int claim_for_node(const struct claim_node *nd, long long want, long long lease_s,
+static int
+claim_for_node(const struct claim_node *nd, long long want, long long lease_s,
 	struct dispatch_job **jobs, size_t *n, struct cy_error *err)
 {
 	char gpus[24], lim[24], lease[24];
@@ -211,7 +212,8 @@ static int claim_for_node(const struct claim_node *nd, long long want, long long
 	return 0;
 }
 
-int store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
+int
+store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
 	struct dispatch_job **jobs, size_t *n, struct cy_error *err)
 {
 	struct claim_node *nodes = NULL;
@@ -290,7 +292,8 @@ fail_committed:
 	"AND jsonb_typeof(e->'model') = 'string' " \
 	"AND length(e->>'model') BETWEEN 1 AND 256), "
 
-int store_dispatch_finish(const struct dispatch_result *r, size_t n,
+int
+store_dispatch_finish(const struct dispatch_result *r, size_t n,
 	struct dispatch_ids *closed, struct cy_error *err)
 {
 	struct cy_buf a[6] = { CY_BUF_INIT, CY_BUF_INIT, CY_BUF_INIT, CY_BUF_INIT, CY_BUF_INIT,
@@ -343,7 +346,8 @@ int store_dispatch_finish(const struct dispatch_result *r, size_t n,
 	return applied;
 }
 
-int store_dispatch_retry(const struct dispatch_job *j, const char *error, bool permanent,
+int
+store_dispatch_retry(const struct dispatch_job *j, const char *error, bool permanent,
 	bool counted, struct cy_error *err)
 {
 	char backoff_max[24];
@@ -401,7 +405,8 @@ store_dispatch_running(const char *task_id, struct cy_error *err)
 		"AND n.worker_api_bearer_token_enc IS NOT NULL", 1, p, err);
 }
 
-int store_dispatch_sync(const char *node_id, const char *const *running, size_t nrunning,
+int
+store_dispatch_sync(const char *node_id, const char *const *running, size_t nrunning,
 	const char *const *finished, size_t nfinished, long long lease_s,
 	struct dispatch_ids *want, struct dispatch_ids *cancel, struct cy_error *err)
 {

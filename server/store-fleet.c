@@ -87,7 +87,8 @@ store_node_heartbeat(const char *node_id, struct node_beat *out, struct cy_error
 static const char *const action_names[] = { "node.drain", "node.undrain", "node.enable",
 	"node.disable" };
 
-int store_node_action(const char *ref, enum node_action a, const char *reason,
+int
+store_node_action(const char *ref, enum node_action a, const char *reason,
 	const struct auth_ctx *actor, char slug[128], struct cy_error *err)
 {
 	char act[4];
@@ -129,7 +130,8 @@ fail:
 	return -1;
 }
 
-int store_node_remove(const char *ref, bool force, const struct auth_ctx *actor,
+int
+store_node_remove(const char *ref, bool force, const struct auth_ctx *actor,
 	char slug[128], struct cy_error *err)
 {
 	const char *p[2] = { ref, actor && actor->user_id[0] ? actor->user_id : NULL };
@@ -189,7 +191,8 @@ store_node_removed(const char *slug, struct cy_error *err)
 	return n;
 }
 
-int store_enroll_create(const char *token_hash_hex, const char *slug, const char *labels_json,
+int
+store_enroll_create(const char *token_hash_hex, const char *slug, const char *labels_json,
 	long long ttl_s, const struct auth_ctx *actor, char expires_at[32], struct cy_error *err)
 {
 	char ttl[32];
@@ -222,7 +225,8 @@ fail:
 	return -1;
 }
 
-int store_enroll_consume(const char *token_hash_hex, const char *slug, char **labels_json,
+int
+store_enroll_consume(const char *token_hash_hex, const char *slug, char **labels_json,
 	const char **why, struct cy_error *err)
 {
 	const char *p[1] = { token_hash_hex };
@@ -253,7 +257,8 @@ int store_enroll_consume(const char *token_hash_hex, const char *slug, char **la
 	return 0;
 }
 
-int store_enroll_finish(const char *token_hash_hex, const char *node_id, const char *slug,
+int
+store_enroll_finish(const char *token_hash_hex, const char *node_id, const char *slug,
 	struct cy_error *err)
 {
 	const char *p[3] = { token_hash_hex, node_id, slug };
@@ -266,7 +271,8 @@ int store_enroll_finish(const char *token_hash_hex, const char *node_id, const c
 		p + 2, err);
 }
 
-int store_node_credential_ok(const char *slug, const char *cred_hash_hex,
+int
+store_node_credential_ok(const char *slug, const char *cred_hash_hex,
 	struct cy_error *err)
 {
 	const char *p[2] = { slug, cred_hash_hex };

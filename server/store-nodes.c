@@ -37,7 +37,8 @@ node_snapshot(const char *node_id, const char *capability, struct cy_error *err)
 #define REG_SET(col, fresh) col " = CASE WHEN " REG_KEEP " THEN nodes." col " ELSE " \
 	fresh " END, "
 
-int store_node_register(struct node_reg *r, char node_id[37], bool *created,
+int
+store_node_register(struct node_reg *r, char node_id[37], bool *created,
 	struct cy_error *err)
 {
 	char *labels = NULL;
@@ -110,7 +111,8 @@ store_node_config(const char *node_id, struct cy_error *err)
 		"WHERE n.id = $1::uuid", 1, p, err);
 }
 
-int store_node_ack(const char *node_id, const char *status, const char *error_msg,
+int
+store_node_ack(const char *node_id, const char *status, const char *error_msg,
 	const char *config_version, const char *ack_at, struct cy_error *err)
 {
 	const char *p[5] = { node_id, ack_at, status, error_msg, config_version };
@@ -130,7 +132,8 @@ int store_node_ack(const char *node_id, const char *status, const char *error_ms
 	return n;
 }
 
-int store_node_capability(const char *node_id, const char *capability, const char *hash,
+int
+store_node_capability(const char *node_id, const char *capability, const char *hash,
 	struct cy_error *err)
 {
 	const char *p[2] = { node_id, hash };

@@ -43,7 +43,8 @@
 	"(extract(epoch FROM t.created_at) * 1000000)::bigint"
 
 /* The project for the new task: the given one (must exist) or the default. */
-static int task_project(const struct task_new *t, char out[CY_UUID_LEN + 1],
+static int
+task_project(const struct task_new *t, char out[CY_UUID_LEN + 1],
 	struct cy_error *err)
 {
 	const char *p[1];
@@ -114,7 +115,8 @@ task_choose_name(const struct task_new *t, struct cy_error *err)
 }
 
 /* Inserts the task's attachments (inside the caller's transaction). */
-static int task_insert_artifacts(const struct task_new *t, const char *id,
+static int
+task_insert_artifacts(const struct task_new *t, const char *id,
 	struct cy_error *err)
 {
 	const char *p[2] = { id, NULL };
@@ -135,7 +137,8 @@ static int task_insert_artifacts(const struct task_new *t, const char *id,
  * unique index refused it (the name is taken, or the idempotency key was
  * used meanwhile).
  */
-static PGresult *task_insert_one(const struct task_new *t, const char *id,
+static PGresult *
+task_insert_one(const struct task_new *t, const char *id,
 	const char *project, const char *name, struct cy_error *err)
 {
 	bool fail = t->fail_result != NULL;
@@ -244,7 +247,8 @@ task_name_lock(const struct task_new *t, struct cy_error *err)
  * attachments with their task.  The task row, an empty result when a unique
  * index refused the insert, or NULL on error.
  */
-static PGresult *task_try_create(const struct task_new *t, const char *project,
+static PGresult *
+task_try_create(const struct task_new *t, const char *project,
 	struct cy_error *err)
 {
 	bool named = t->name && *t->name;
@@ -318,7 +322,8 @@ store_task_create(const struct task_new *t, bool *replayed, struct cy_error *err
 	return NULL;
 }
 
-PGresult *store_task_list(const char *user_id, const char *status_db, long long cursor_us,
+PGresult *
+store_task_list(const char *user_id, const char *status_db, long long cursor_us,
 	const char *cursor_id, long long limit, struct cy_error *err)
 {
 	char us[32], lim[32];
@@ -387,7 +392,8 @@ store_task_jobs(const char *task_id, struct cy_error *err)
 		"FROM jobs j WHERE j.task_id = $1::uuid ORDER BY j.created_at, j.id", 1, p, err);
 }
 
-int store_task_cancel(const char *task_id, char *status, size_t statuslen,
+int
+store_task_cancel(const char *task_id, char *status, size_t statuslen,
 	struct cy_error *err)
 {
 	const char *p[1] = { task_id };

@@ -6,7 +6,8 @@
 #include "store-util.h"
 #include "banned.h"
 
-int store_run(const char *name, const char *sql, int nparams, const char *const *params,
+int
+store_run(const char *name, const char *sql, int nparams, const char *const *params,
 	struct cy_error *err)
 {
 	PGresult *res = db_exec(name, sql, nparams, params, err);

@@ -101,7 +101,8 @@ create_attachments(const json_t *body, struct task_new *t)
  * use_inference the sandbox gets the job's inference socket (and, when a
  * model was named, CYNODE_INFERENCE_MODEL).
  */
-static char *create_payload(const char *text, const char *image, long long timeout,
+static char *
+create_payload(const char *text, const char *image, long long timeout,
 	bool use_inference, const char *model)
 {
 	json_t *p = json_pack("{s:[s,s,s], s:{}, s:I, s:s}", "command", "/bin/sh", "-c", text,
@@ -139,7 +140,8 @@ create_prompt_payload(const char *text, const char *model, long long timeout)
  * (caller frees) gets the model, NULL when none applies.  -1 with resp
  * filled when refused.
  */
-static int create_inference(bool prompt_mode, bool use_inference, const char *asked,
+static int
+create_inference(bool prompt_mode, bool use_inference, const char *asked,
 	char **model, struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
@@ -231,7 +233,8 @@ create_dispatch_fields(const json_t *body, struct task_new *t, struct create_ext
 }
 
 /* The Idempotency-Key header: 1-255 printable ASCII characters, or absent. */
-static int create_idempotency(struct cy_http_req *req, struct task_new *t,
+static int
+create_idempotency(struct cy_http_req *req, struct task_new *t,
 	struct cy_http_resp *resp)
 {
 	const char *k = cy_req_header(req, "Idempotency-Key");

@@ -164,7 +164,8 @@ add_window(json_t *o, int s, const struct cy_buf *b, long long off, bool want)
  * The follow answer: the stored output of the ended jobs, then that of the
  * running job from its node (when the offset has reached it).
  */
-static json_t *logs_follow(const struct logs_query *q, const char *task_id, const char *status,
+static json_t *
+logs_follow(const struct logs_query *q, const char *task_id, const char *status,
 	PGresult *jobs)
 {
 	struct cy_buf text[2] = { CY_BUF_INIT, CY_BUF_INIT };
