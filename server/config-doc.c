@@ -21,15 +21,18 @@ static const char *const network_choices[] = { "restricted", "none", "allowlist"
 /* A setting's text: non-empty, printable, bounded. */
 #define DOC_STRING(n) \
 	{ .name = (n), .type = CY_JC_STRING, .min = 1, .max = STRING_MAX, .printable = true }
+/* clang-format off */
 #define DOC_BOOL(n) { .name = (n), .type = CY_JC_BOOL }
 #define DOC_INT(n, lo, hi) { .name = (n), .type = CY_JC_INT, .min = (lo), .max = (hi) }
 #define DOC_OBJECT(n, s) { .name = (n), .type = CY_JC_OBJECT, .sub = &(s) }
+/* clang-format on */
 
 static const struct cy_jcheck_field doc_string = {
 	.type = CY_JC_STRING, .min = 1, .max = STRING_MAX, .printable = true,
 };
 
 /* A list of settings' texts. */
+/* clang-format off */
 #define DOC_LIST(n) { .name = (n), .type = CY_JC_ARRAY, .max = LIST_MAX, .item = &doc_string }
 
 static const struct cy_jcheck sandbox_members = {
@@ -88,6 +91,7 @@ static const struct cy_jcheck doc_members = {
 		  .printable = true }),
 	.what = "document",
 };
+/* clang-format on */
 
 int
 config_doc_check(const json_t *doc, struct cy_buf *why)

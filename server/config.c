@@ -25,6 +25,7 @@
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
 
+/* clang-format off */
 static const struct cy_cfg_key server_keys[] = {
 	{ .path = "version", .type = CY_CFG_INT, .offset = OFF(version), .def = "1", .min = 1,
 	  .max = 1, .help = "config file format version" },
@@ -134,6 +135,7 @@ static const struct cy_cfg_key server_keys[] = {
 	{ .path = "logging.format", .type = CY_CFG_ENUM, .offset = OFF(log_format), .def = "text",
 	  .choices = log_formats, .env = "LOG_FORMAT", .help = "text (logfmt) or json" },
 };
+/* clang-format on */
 
 #define NKEYS (sizeof(server_keys) / sizeof(server_keys[0]))
 

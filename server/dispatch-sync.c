@@ -33,6 +33,7 @@ static const struct cy_jcheck_field job_id_item = {
 	.type = CY_JC_STRING, .valid = cy_uuid_valid, .shape = "a job id (UUID)",
 };
 
+/* clang-format off */
 #define JOB_IDS(n) { .name = (n), .type = CY_JC_ARRAY, .null_ok = true, .max = SYNC_MAX_IDS, \
 	.item = &job_id_item }
 
@@ -43,6 +44,7 @@ const struct cy_jcheck nodes_jobs_sync_body = {
 	.version = 1,
 	.what = "job sync",
 };
+/* clang-format on */
 
 static const char *const result_statuses[] = { "completed", "failed", "timeout", "canceled",
 	NULL };
@@ -52,6 +54,7 @@ static const char *const result_statuses[] = { "completed", "failed", "timeout",
  * 3.9) as the node kept it, with the lease it ran under.  The fields the
  * server stores are typed; the rest is kept as the node sent it.
  */
+/* clang-format off */
 const struct cy_jcheck nodes_job_result_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "job_id", .type = CY_JC_STRING, .required = true,
@@ -72,6 +75,7 @@ const struct cy_jcheck nodes_job_result_body = {
 	.version = 1,
 	.what = "job result",
 };
+/* clang-format on */
 
 /* The job ids at key (checked: UUIDs) as a new array of borrowed strings. */
 static const char **

@@ -36,6 +36,7 @@
 
 struct server srv;
 
+/* clang-format off */
 static const char usage_text[] =
 	"usage: cynode-server [--config FILE] [--dev] [--migrate-only] [--print-config]\n"
 	"                     [--version] [--help]\n"
@@ -59,6 +60,7 @@ static const char usage_text[] =
 	"LOGIN_LOCKOUT_IP_THRESHOLD, LOGIN_LOCKOUT_BASE, LOGIN_LOCKOUT_MAX,\n"
 	"AUTH_CACHE_TTL, INFERENCE_MODEL, INFERENCE_REQUEST_TIMEOUT, INFERENCE_MAX_REQUESTS,\n"
 	"READINESS_REQUIRE_INFERENCE, LOG_LEVEL, LOG_FORMAT, CYNODE_MIGRATIONS_DIR.\n";
+/* clang-format on */
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

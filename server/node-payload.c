@@ -57,6 +57,7 @@ node_url_valid(const char *url)
 #define CAP_MODELS_MAX 1024
 #define CAP_MODEL_NAME_MAX 256
 
+/* clang-format off */
 #define CAP_BOOL(n) { .name = (n), .type = CY_JC_BOOL, .null_ok = true }
 #define CAP_INT(n, lo, hi) { .name = (n), .type = CY_JC_INT, .null_ok = true, .min = (lo), \
 	.max = (hi) }
@@ -123,6 +124,7 @@ const struct cy_jcheck node_capability_report = {
 	.version = 1,
 	.what = "capability report",
 };
+/* clang-format on */
 
 void
 node_capability_canon(const json_t *cap, char **text, char hash[72])

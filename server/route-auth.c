@@ -91,6 +91,7 @@ issue_pair(struct cy_http_req *req, struct cy_http_resp *resp, const char *user_
 /* ---- login ---- */
 
 /* POST /v1/auth/login {handle, password} */
+/* clang-format off */
 const struct cy_jcheck auth_login_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "handle", .type = CY_JC_STRING, .required = true, .min = 1,
@@ -98,6 +99,7 @@ const struct cy_jcheck auth_login_body = {
 		{ .name = "password", .type = CY_JC_STRING, .required = true, .min = 1,
 		  .max = IDENTITY_PASSWORD_MAX }),
 };
+/* clang-format on */
 
 /* A fixed hash verified for unknown users, so timing does not tell them apart. */
 static char *dummy_hash;
@@ -198,11 +200,13 @@ out:
 /* ---- refresh ---- */
 
 /* POST /v1/auth/refresh {refresh_token} */
+/* clang-format off */
 const struct cy_jcheck auth_refresh_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "refresh_token", .type = CY_JC_STRING, .required = true, .min = 1,
 		  .max = IDENTITY_TOKEN_MAX }),
 };
+/* clang-format on */
 
 /*
  * The presented refresh token is not active.  When it is one that was
@@ -297,10 +301,12 @@ out:
 /* ---- logout ---- */
 
 /* POST /v1/auth/logout {refresh_token?}: "" or absent ends only the caller's session. */
+/* clang-format off */
 const struct cy_jcheck auth_logout_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "refresh_token", .type = CY_JC_STRING, .max = IDENTITY_TOKEN_MAX }),
 };
+/* clang-format on */
 
 void
 h_auth_logout(struct cy_http_req *req, struct cy_http_resp *resp)

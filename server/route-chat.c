@@ -297,6 +297,7 @@ static const char *const chat_roles[] = { "system", "user", "assistant", "tool",
 	NULL };
 
 /* A message: its role; content is checked by chat_check. */
+/* clang-format off */
 static const struct cy_jcheck chat_message = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "role", .type = CY_JC_STRING, .required = true, .choices = chat_roles },
@@ -321,6 +322,7 @@ const struct cy_jcheck chat_completions_body = {
 		{ .name = "stream_options", .type = CY_JC_OBJECT, .null_ok = true }),
 	.open = true,
 };
+/* clang-format on */
 
 /*
  * Reads a chat request (checked by chat_completions_body) and checks the

@@ -36,6 +36,7 @@
  * POST /v1/config/push {document, nodes | all, dry_run?}; the document is
  * checked on its own (config-doc.c) so that its messages name paths in it.
  */
+/* clang-format off */
 const struct cy_jcheck config_push_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "document", .type = CY_JC_OBJECT, .required = true },
@@ -45,6 +46,7 @@ const struct cy_jcheck config_push_body = {
 		{ .name = "all", .type = CY_JC_BOOL },
 		{ .name = "dry_run", .type = CY_JC_BOOL }),
 };
+/* clang-format on */
 
 /* The slugs of body.nodes (checked: slugs) into slugs[], borrowed, each once. */
 static void

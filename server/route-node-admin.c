@@ -49,10 +49,12 @@ answer_node(const char *slug, int status, struct cy_http_resp *resp)
 }
 
 /* POST /v1/nodes/{id}/drain {reason?}: "" or null gives no reason. */
+/* clang-format off */
 const struct cy_jcheck nodes_drain_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "reason", .type = CY_JC_STRING, .null_ok = true, .max = REASON_MAX }),
 };
+/* clang-format on */
 
 /* drain (a body is optional), undrain, enable, disable (no parameters). */
 static void
@@ -147,6 +149,7 @@ h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp)
  * The table bounds ttl_seconds by the most any configuration allows;
  * h_nodes_enroll then by the configured nodes.enrollment_token_max_ttl.
  */
+/* clang-format off */
 const struct cy_jcheck nodes_enroll_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "node_slug", .type = CY_JC_STRING, .null_ok = true,
@@ -157,6 +160,7 @@ const struct cy_jcheck nodes_enroll_body = {
 		{ .name = "ttl_seconds", .type = CY_JC_INT, .null_ok = true, .min = 60,
 		  .max = ENROLL_TTL_LIMIT }),
 };
+/* clang-format on */
 
 void
 h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp)

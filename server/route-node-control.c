@@ -88,6 +88,7 @@ bootstrap_payload(const char *jwt, time_t exp, const char *config_version)
  * The capability is checked on its own (node_capability_report) so that
  * messages name paths inside the report.
  */
+/* clang-format off */
 const struct cy_jcheck nodes_register_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "capability", .type = CY_JC_OBJECT, .required = true },
@@ -100,6 +101,7 @@ const struct cy_jcheck nodes_register_body = {
 		  .valid = cy_ulid_valid, .shape = "a ULID" }),
 	.open = true,
 };
+/* clang-format on */
 
 /* Checks the registration's capability; returns it (borrowed) or NULL answered. */
 static json_t *
@@ -350,6 +352,7 @@ static const char *const ack_statuses[] = { "applied", "failed", NULL };
  * and is then checked against the authenticated node; an ack_at that is
  * not RFC 3339 is ignored (the server's time is used).
  */
+/* clang-format off */
 const struct cy_jcheck nodes_config_ack_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "node_slug", .type = CY_JC_STRING },
@@ -367,6 +370,7 @@ const struct cy_jcheck nodes_config_ack_body = {
 	.version = 1,
 	.what = "config ack",
 };
+/* clang-format on */
 
 void
 h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp)

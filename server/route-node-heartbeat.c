@@ -22,6 +22,7 @@
 #include "banned.h"
 
 /* The heartbeat; node_slug is checked against the authenticated node. */
+/* clang-format off */
 const struct cy_jcheck nodes_heartbeat_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "node_slug", .type = CY_JC_ANY },
@@ -33,6 +34,7 @@ const struct cy_jcheck nodes_heartbeat_body = {
 	.version = 1,
 	.what = "heartbeat",
 };
+/* clang-format on */
 
 void
 h_nodes_heartbeat(struct cy_http_req *req, struct cy_http_resp *resp)

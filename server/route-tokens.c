@@ -33,6 +33,7 @@ static const char *const scope_list[] = {
 };
 
 /* POST /v1/tokens {name, ttl?, scopes?}; ttl (seconds or "30d") is checked below. */
+/* clang-format off */
 const struct cy_jcheck tokens_create_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "name", .type = CY_JC_STRING, .required = true,
@@ -42,6 +43,7 @@ const struct cy_jcheck tokens_create_body = {
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING,
 			.choices = scope_list } }),
 };
+/* clang-format on */
 
 /*
  * Managing tokens needs a login session, or an API token with scope admin:

@@ -44,6 +44,7 @@ email_ok(const char *s)
 	return *s && strchr(s, '@') && strlen(s) <= 254;
 }
 
+/* clang-format off */
 #define ROLE_ROW(req) { .name = "role", .type = CY_JC_STRING, .required = (req), \
 	.valid = role_ok, .shape = "admin, operator or user" }
 #define PASSWORD_ROW(n) { .name = (n), .type = CY_JC_STRING, .required = true, \
@@ -69,6 +70,7 @@ const struct cy_jcheck users_reset_password_body = {
 const struct cy_jcheck users_role_body = {
 	.fields = CY_JCHECK_ROWS( ROLE_ROW(true)),
 };
+/* clang-format on */
 
 /*
  * Opens the transaction and locks the user named by the route's {id} (UUID

@@ -95,6 +95,7 @@ fail:
 }
 
 /* POST /v1/users/me/password {current_password, new_password} */
+/* clang-format off */
 const struct cy_jcheck users_password_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "current_password", .type = CY_JC_STRING, .required = true, .min = 1,
@@ -102,6 +103,7 @@ const struct cy_jcheck users_password_body = {
 		{ .name = "new_password", .type = CY_JC_STRING, .required = true,
 		  .min = IDENTITY_PASSWORD_MIN, .max = IDENTITY_PASSWORD_MAX }),
 };
+/* clang-format on */
 
 /*
  * POST /v1/users/me/password: the caller changes its own password, giving

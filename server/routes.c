@@ -48,6 +48,7 @@
 	  .body_limit = BODY_RESULT, .handler = h_nodes_job_result, \
 	  .body = &nodes_job_result_body }
 
+/* clang-format off */
 static struct cy_route gateway[] = {
 	{ .method = "POST", .pattern = "/v1/auth/login", .auth = AUTH_NONE,
 	  .body_limit = BODY_SMALL, .handler = h_auth_login, .body = &auth_login_body },
@@ -128,6 +129,7 @@ static struct cy_route gateway[] = {
 	  .body_limit = BODY_CFG, .handler = h_chat_completions, .error_fn = cy_openai_error,
 	  .body = &chat_completions_body },
 };
+/* clang-format on */
 
 static struct cy_route control[] = {
 	NODE_ROUTES,

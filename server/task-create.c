@@ -40,6 +40,7 @@
 static const char *const input_modes[] = { "prompt", "script", "commands", NULL };
 
 /* requirements: the labels a node must have, and its GPUs. */
+/* clang-format off */
 static const struct cy_jcheck requirements_members = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "labels", .type = CY_JC_ARRAY, .null_ok = true, .max = LABELS_MAX,
@@ -47,12 +48,14 @@ static const struct cy_jcheck requirements_members = {
 			.max = LABEL_MAX } },
 		{ .name = "gpus", .type = CY_JC_INT, .null_ok = true, .min = 0, .max = 1024 }),
 };
+/* clang-format on */
 
 /* An optional integer of the task (null stands for absent). */
 #define TASK_INT(n, lo, hi) \
 	{ .name = (n), .type = CY_JC_INT, .null_ok = true, .min = (lo), .max = (hi) }
 
 /* CreateTask (contract 2.1 and 4.2) with cynode's dispatch and inference fields. */
+/* clang-format off */
 const struct cy_jcheck tasks_create_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "prompt", .type = CY_JC_STRING, .required = true, .min = 1 },
@@ -78,6 +81,7 @@ const struct cy_jcheck tasks_create_body = {
 		{ .name = "model", .type = CY_JC_STRING, .null_ok = true,
 		  .valid = cy_model_name_valid, .shape = INFERENCE_MODEL_SHAPE }),
 };
+/* clang-format on */
 
 /* The attachments (checked: strings) into t, borrowed from body. */
 static void

@@ -128,6 +128,7 @@ h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 }
 
 /* POST /v1/tasks:wait {task_ids, wait?, any?} */
+/* clang-format off */
 const struct cy_jcheck tasks_wait_body = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "task_ids", .type = CY_JC_ARRAY, .required = true, .min = 1,
@@ -137,6 +138,7 @@ const struct cy_jcheck tasks_wait_body = {
 		{ .name = "wait", .type = CY_JC_INT, .null_ok = true, .min = 0, .max = WAIT_MAX_S },
 		{ .name = "any", .type = CY_JC_BOOL, .null_ok = true }),
 };
+/* clang-format on */
 
 /*
  * POST /v1/tasks:wait: the long poll over several tasks behind `cynork

@@ -13,6 +13,7 @@
 
 static const char *const modes[] = { "prompt", "script", "commands", NULL };
 
+/* clang-format off */
 static const struct cy_jcheck req_members = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "labels", .type = CY_JC_ARRAY, .null_ok = true, .max = 3,
@@ -39,11 +40,13 @@ static const struct cy_jcheck body = {
 		{ .name = "extra", .type = CY_JC_OBJECT },
 		{ .name = "anything", .type = CY_JC_ANY }),
 };
+/* clang-format on */
 
 /* No fields at all. */
 static const struct cy_jcheck none = { .fields = NULL };
 
 /* Members no row names are fine. */
+/* clang-format off */
 static const struct cy_jcheck open_obj = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "n", .type = CY_JC_INT, .min = 0, .max = 9 }),
@@ -57,6 +60,7 @@ static const struct cy_jcheck report = {
 	.version = 1,
 	.what = "capability report",
 };
+/* clang-format on */
 
 static const struct cy_jcheck closed = {
 	.fields = NULL,
@@ -107,6 +111,7 @@ run_cases(const struct jcase *c, size_t n)
 static void
 test_good(void)
 {
+	/* clang-format off */
 	static const struct jcase c[] = {
 		{ &body, "{\"prompt\":\"x\"}", 0, NULL },
 		{ &body, "{\"prompt\":\"x\",\"input_mode\":null,\"use_inference\":null,"
@@ -118,6 +123,7 @@ test_good(void)
 		  "\"use_inference\":true,\"requirements\":{\"labels\":[\"a\",\"bb\"],\"gpus\":0},"
 		  "\"extra\":{\"whatever\":[1,2]},\"anything\":[null]}", 0, NULL },
 	};
+	/* clang-format on */
 
 	RUN_CASES(c);
 }
@@ -125,6 +131,7 @@ test_good(void)
 static void
 test_types(void)
 {
+	/* clang-format off */
 	static const struct jcase c[] = {
 		{ &body, "{\"prompt\":5}", -1, "prompt must be a non-empty string" },
 		{ &body, "{\"prompt\":\"\"}", -1, "prompt must be a non-empty string" },
@@ -162,6 +169,7 @@ test_types(void)
 		  "requirements must be an object" },
 		{ &body, "{\"prompt\":\"x\",\"extra\":\"x\"}", -1, "extra must be an object" },
 	};
+	/* clang-format on */
 
 	RUN_CASES(c);
 }
@@ -169,6 +177,7 @@ test_types(void)
 static void
 test_nested(void)
 {
+	/* clang-format off */
 	static const struct jcase c[] = {
 		{ &body, "{\"prompt\":\"x\",\"requirements\":{\"labels\":[\"a\",\"\"]}}", -1,
 		  "requirements.labels[1] must be a non-empty string of at most 8 bytes" },
@@ -180,6 +189,7 @@ test_nested(void)
 		{ &body, "{\"prompt\":\"x\",\"requirements\":{\"gpu\":1}}", -1,
 		  "unknown field 'requirements.gpu' (known: labels, gpus)" },
 	};
+	/* clang-format on */
 
 	RUN_CASES(c);
 }
@@ -187,6 +197,7 @@ test_nested(void)
 static void
 test_required_and_unknown(void)
 {
+	/* clang-format off */
 	static const struct jcase c[] = {
 		{ &body, "{}", -1, "prompt is required" },
 		/* An unknown field is reported before a missing one: it is usually the same. */
@@ -198,6 +209,7 @@ test_required_and_unknown(void)
 		{ &none, "{\"a\":1}", -1, "unknown field 'a' (it takes no fields)" },
 		{ &body, "[]", -1, "the value must be an object" },
 	};
+	/* clang-format on */
 
 	RUN_CASES(c);
 }
@@ -216,6 +228,7 @@ test_open(void)
 static void
 test_version(void)
 {
+	/* clang-format off */
 	static const struct jcase c[] = {
 		{ &report, "{\"version\":1,\"slug\":\"a\"}", 0, NULL },
 		{ &closed, "{\"version\":1}", 0, NULL },
@@ -227,6 +240,7 @@ test_version(void)
 		  "unsupported capability report version \"1\"; supported versions: 1" },
 		{ &report, "{\"version\":1}", -1, "slug is required" },
 	};
+	/* clang-format on */
 
 	RUN_CASES(c);
 }
