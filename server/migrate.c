@@ -180,9 +180,11 @@ migrate_run(const char *dir, struct cy_error *err)
 	c = db_conn(err);
 	if (!c)
 		goto out;
+	/* clang-format off */
 	if (exec_script(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "advisory lock",
 		err) < 0)
 		goto out;
+	/* clang-format on */
 	if (exec_script(c, "SET client_min_messages = warning;"
 		"CREATE TABLE IF NOT EXISTS schema_migrations ("
 		" version text PRIMARY KEY,"

@@ -13,6 +13,7 @@
 #include "store-util.h"
 #include "banned.h"
 
+/* clang-format off */
 #define AUDIT_SQL \
 	"SELECT e.j, (extract(epoch FROM e.created_at) * 1000000)::bigint, e.id FROM (" \
 	" SELECT a.id, a.created_at, a.actor_handle AS actor, a.action, json_build_object(" \
@@ -35,6 +36,7 @@
 	" AND ($8::uuid IS NULL OR (e.created_at, e.id) <" \
 	" (timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::uuid))" \
 	" ORDER BY e.created_at DESC, e.id DESC LIMIT $9::int"
+/* clang-format on */
 
 int
 store_audit_auth_add(const struct audit_auth_row *r, struct cy_error *err)

@@ -150,6 +150,7 @@ store_config_get(const char *ref, struct cy_error *err)
 {
 	const char *p[1] = { ref };
 
+	/* clang-format off */
 	if (!ref)
 		return db_exec("config_get_fleet",
 			"SELECT NULL, NULL, d.config_version, d.document::text, d.all_nodes, "
@@ -162,14 +163,17 @@ store_config_get(const char *ref, struct cy_error *err)
 		"LEFT JOIN node_config_documents d ON d.config_version = n.config_document "
 		"LEFT JOIN users u ON u.id = d.created_by "
 		"WHERE n.node_slug = $1 OR n.id::text = lower($1)", 1, p, err);
+	/* clang-format on */
 }
 
 PGresult *
 store_config_status(struct cy_error *err)
 {
+	/* clang-format off */
 	return db_exec("config_status",
 		"SELECT node_slug, status, config_version, config_applied_version, "
 		"config_ack_status, config_ack_version, config_ack_error, "
 		SQL_TS("config_ack_at") ", config_document FROM nodes ORDER BY node_slug", 0, NULL,
 		err);
+	/* clang-format on */
 }

@@ -93,6 +93,7 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 	int i, j, n;
 
 	*out = NULL;
+	/* clang-format off */
 	res = db_exec("dispatch_nodes_lock",
 		"SELECT n.id, n.worker_api_target_url, "
 		"encode(n.worker_api_bearer_token_enc, 'hex'), " SQL_NODE_MAX_CONCURRENCY ", "
@@ -109,6 +110,7 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
 		"WHERE " SQL_NODE_DISPATCHABLE " AND NOT n.id = ANY($1::uuid[]) "
 		"ORDER BY n.id FOR UPDATE OF n", 1, &skip, err);
+	/* clang-format on */
 	if (!res)
 		return -1;
 	n = PQntuples(res);
@@ -278,6 +280,7 @@ fail_committed:
 #define USAGE_NUM(k) \
 	"CASE WHEN jsonb_typeof(e->'" k "') = 'number' THEN LEAST(GREATEST(" \
 	"(e->>'" k "')::numeric, 0), 1e15)::bigint ELSE 0 END"
+/* clang-format off */
 #define INSERT_USAGE \
 	"g AS (INSERT INTO inference_usage (user_id, model, node_id, task_id, kind, requests, " \
 	"prompt_tokens, completion_tokens) SELECT tk.created_by, e->>'model', u.node_id, " \
@@ -291,6 +294,7 @@ fail_committed:
 	"WHERE x.ord <= 64 AND jsonb_typeof(e) = 'object' " \
 	"AND jsonb_typeof(e->'model') = 'string' " \
 	"AND length(e->>'model') BETWEEN 1 AND 256), "
+/* clang-format on */
 
 int
 store_dispatch_finish(const struct dispatch_result *r, size_t n,
@@ -319,6 +323,7 @@ store_dispatch_finish(const struct dispatch_result *r, size_t n,
 		cy_buf_addstr(&a[k], "}");
 		p[k] = a[k].buf;
 	}
+	/* clang-format off */
 	res = db_exec("dispatch_finish",
 		"WITH r AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], "
 		"$5::jsonb[], $6::int[]) AS r(id, lease_id, node_id, status, result, exit_code)), "
@@ -335,6 +340,7 @@ store_dispatch_finish(const struct dispatch_result *r, size_t n,
 		"t AS (UPDATE tasks t SET status = u.status, closed = true FROM u "
 		"WHERE t.id = u.task_id AND t.status IN ('pending', 'running') RETURNING t.id) "
 		"SELECT id FROM t", 6, p, err);
+	/* clang-format on */
 	if (res) {
 		for (i = 0; i < (size_t)PQntuples(res); i++)
 			ids_add(closed, PQgetvalue(res, (int)i, 0));

@@ -38,10 +38,12 @@ store_nodes_expire(long long ttl_s, struct cy_error *err)
 	int i, n;
 
 	xsnprintf(ttl, sizeof(ttl), "%lld", ttl_s);
+	/* clang-format off */
 	res = db_exec("nodes_expire",
 		"UPDATE nodes SET status = 'inactive' WHERE status = 'active' AND "
 		"(last_seen_at IS NULL OR last_seen_at < now() - make_interval(secs => $1::int)) "
 		"RETURNING node_slug, " SQL_TS("last_seen_at"), 1, p, err);
+	/* clang-format on */
 	if (!res)
 		return -1;
 	n = PQntuples(res);
@@ -140,9 +142,11 @@ store_node_remove(const char *ref, bool force, const struct auth_ctx *actor,
 
 	if (db_begin(err) < 0)
 		return -1;
+	/* clang-format off */
 	res = db_exec("node_remove_lock",
 		"SELECT n.node_slug, " SQL_NODE_RUNNING " FROM nodes n "
 		"WHERE n.node_slug = $1 OR n.id::text = lower($1) FOR UPDATE", 1, p, err);
+	/* clang-format on */
 	if (!res)
 		goto fail;
 	if (PQntuples(res) == 0) {
@@ -205,11 +209,13 @@ store_enroll_create(const char *token_hash_hex, const char *slug, const char *la
 	xsnprintf(ttl, sizeof(ttl), "%lld", ttl_s);
 	if (db_begin(err) < 0)
 		return -1;
+	/* clang-format off */
 	res = db_exec("enroll_create",
 		"INSERT INTO node_enrollment_tokens (token_hash, node_slug, labels, expires_at, "
 		"created_by) VALUES (decode($1, 'hex'), $2, $3::jsonb, "
 		"now() + make_interval(secs => $4::bigint), $5::uuid) "
 		"RETURNING " SQL_TS("expires_at"), 5, p, err);
+	/* clang-format on */
 	if (!res)
 		goto fail;
 	xsnprintf(expires_at, 32, "%s", PQgetvalue(res, 0, 0));

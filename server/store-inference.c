@@ -61,6 +61,7 @@ inference_fleet_load(struct inf_fleet *f, struct cy_error *err)
 	int i, n;
 
 	memset(f, 0, sizeof(*f));
+	/* clang-format off */
 	res = db_exec("inference_fleet",
 		"SELECT n.id, n.node_slug, n.worker_api_target_url, "
 		"encode(n.worker_api_bearer_token_enc, 'hex'), "
@@ -77,6 +78,7 @@ inference_fleet_load(struct inf_fleet *f, struct cy_error *err)
 		SQL_NODE_INFERENCE " "
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
 		"WHERE " SQL_NODE_DISPATCHABLE " ORDER BY n.node_slug", 0, NULL, err);
+	/* clang-format on */
 	if (!res)
 		return -1;
 	n = PQntuples(res);

@@ -31,11 +31,13 @@ node_snapshot(const char *node_id, const char *capability, struct cy_error *err)
  * In the ON CONFLICT branch: the re-registering node runs the version the
  * server recorded as applied ($8), so its config state is kept.
  */
+/* clang-format off */
 #define REG_KEEP "($8::text IS NOT NULL AND nodes.config_applied_version = $8 AND " \
 	"nodes.worker_api_bearer_token_enc IS NOT NULL)"
 /* col = the stored value when kept, else fresh. */
 #define REG_SET(col, fresh) col " = CASE WHEN " REG_KEEP " THEN nodes." col " ELSE " \
 	fresh " END, "
+/* clang-format on */
 
 int
 store_node_register(struct node_reg *r, char node_id[37], bool *created,
@@ -59,6 +61,7 @@ store_node_register(struct node_reg *r, char node_id[37], bool *created,
 		}
 		p[6] = labels;
 	}
+	/* clang-format off */
 	res = db_exec("node_register",
 		"INSERT INTO nodes (node_slug, status, config_version, worker_api_target_url, "
 		"worker_api_bearer_token_enc, capability_hash, last_capability_at, last_seen_at, "
@@ -80,6 +83,7 @@ store_node_register(struct node_reg *r, char node_id[37], bool *created,
 		"labels = COALESCE(EXCLUDED.labels, nodes.labels) "
 		"RETURNING id, xmax = 0, config_version, config_version IS DISTINCT FROM $2",
 		8, p, err);
+	/* clang-format on */
 	free(labels);
 	if (!res)
 		goto fail;
@@ -166,6 +170,7 @@ store_nodes_view(const char *ref, struct cy_error *err)
 {
 	const char *p[1] = { ref };
 
+	/* clang-format off */
 	return db_exec("nodes_view",
 		"SELECT n.id, n.node_slug, n.status, n.config_version, n.config_ack_status, "
 		SQL_TS("n.last_seen_at") ", n.worker_api_target_url, "
@@ -180,6 +185,7 @@ store_nodes_view(const char *ref, struct cy_error *err)
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
 		"WHERE $1::text IS NULL OR n.node_slug = $1 OR n.id::text = lower($1) "
 		"ORDER BY n.node_slug", 1, p, err);
+	/* clang-format on */
 }
 
 int
@@ -188,10 +194,12 @@ store_nodes_ready(struct cy_error *err)
 	PGresult *res;
 	int n;
 
+	/* clang-format off */
 	res = db_exec("nodes_ready",
 		"SELECT EXISTS (SELECT 1 FROM nodes n WHERE " SQL_NODE_DISPATCHABLE ") "
 		"OR EXISTS (SELECT 1 FROM api_credentials WHERE is_active "
 		"AND (expires_at IS NULL OR expires_at > now()))", 0, NULL, err);
+	/* clang-format on */
 	if (!res)
 		return -1;
 	n = strcmp(PQgetvalue(res, 0, 0), "t") == 0;

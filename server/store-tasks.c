@@ -35,12 +35,14 @@
  */
 #define TASK_CREATE_TRIES 8
 
+/* clang-format off */
 #define TASK_COLS \
 	"t.id, t.created_by, t.status, t.summary, t.prompt, " \
 	SQL_TS("t.created_at") ", " SQL_TS("t.updated_at") ", " \
 	"COALESCE((SELECT json_agg(a.path ORDER BY a.created_at, a.path) " \
 	"FROM task_artifacts a WHERE a.task_id = t.id)::text, '[]'), " \
 	"(extract(epoch FROM t.created_at) * 1000000)::bigint"
+/* clang-format on */
 
 /* The project for the new task: the given one (must exist) or the default. */
 static int
@@ -162,6 +164,7 @@ task_insert_one(const struct task_new *t, const char *id,
 	p[15] = t->req_gpus ? t->req_gpus : "0";
 	p[16] = t->req_inference ? "true" : "false";
 	p[17] = t->req_model;
+	/* clang-format off */
 	return db_exec("task_insert_one",
 		"WITH t AS (INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, "
 		"summary, input_mode, idempotency_key) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
@@ -173,6 +176,7 @@ task_insert_one(const struct task_new *t, const char *id,
 		"$11::jsonb, CASE WHEN $5::bool THEN -1 END, CASE WHEN $5::bool THEN now() END, "
 		"$12::int, $13::int, $14::int, $15::text[], $16::int, $17::bool, $18 FROM t) "
 		"SELECT " TASK_COLS " FROM t", 18, p, err);
+	/* clang-format on */
 }
 
 /*
@@ -221,8 +225,10 @@ task_idempotent(const struct task_new *t, struct cy_error *err)
 {
 	const char *p[2] = { t->user_id, t->idempotency_key };
 
+	/* clang-format off */
 	return db_exec("task_get_idempotent", "SELECT " TASK_COLS " FROM tasks t "
 		"WHERE t.created_by = $1 AND t.idempotency_key = $2", 2, p, err);
+	/* clang-format on */
 }
 
 /*
@@ -274,10 +280,12 @@ task_try_create(const struct task_new *t, const char *project,
 		goto out;
 	if (PQntuples(res) > 0 && t->nattachments > 0) {
 		PQclear(res);
+		/* clang-format off */
 		if (task_insert_artifacts(t, id, err) < 0 ||
 		    !(res = db_exec("task_get_id",
 			      "SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1::uuid", 1, p, err)))
 			goto fail;
+		/* clang-format on */
 	}
 	if (db_commit(err) < 0) {
 		PQclear(res);
@@ -336,6 +344,7 @@ store_task_list(const char *user_id, const char *status_db, long long cursor_us,
 	p[2] = us;
 	p[3] = cursor_id;
 	p[4] = lim;
+	/* clang-format off */
 	if (!user_id)
 		return db_exec("task_list_all",
 			"SELECT " TASK_COLS " FROM tasks t WHERE $1::uuid IS NULL "
@@ -349,6 +358,7 @@ store_task_list(const char *user_id, const char *status_db, long long cursor_us,
 		"AND ($4::uuid IS NULL OR (t.created_at, t.id) < "
 		"(timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid)) "
 		"ORDER BY t.created_at DESC, t.id DESC LIMIT $5::int", 5, p, err);
+	/* clang-format on */
 }
 
 PGresult *
@@ -359,17 +369,21 @@ store_task_find(const char *user_id, const char *ref, struct cy_error *err)
 
 	if (cy_uuid_valid(ref)) {
 		p[0] = ref;
+		/* clang-format off */
 		res = db_exec("task_get_id",
 			"SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1::uuid", 1, p, err);
+		/* clang-format on */
 		if (!res || PQntuples(res) > 0)
 			return res;
 		PQclear(res);
 	}
 	p[0] = user_id;
 	p[1] = ref;
+	/* clang-format off */
 	return db_exec("task_get_name",
 		"SELECT " TASK_COLS " FROM tasks t WHERE t.created_by = $1 AND t.summary = $2",
 		2, p, err);
+	/* clang-format on */
 }
 
 PGresult *
@@ -385,11 +399,13 @@ store_task_jobs(const char *task_id, struct cy_error *err)
 {
 	const char *p[1] = { task_id };
 
+	/* clang-format off */
 	return db_exec("task_jobs",
 		"SELECT j.id, j.status, j.result::text, j.exit_code, "
 		SQL_TS("j.started_at") ", " SQL_TS("j.ended_at") ", "
 		"COALESCE(j.result->>'stdout', ''), COALESCE(j.result->>'stderr', '') "
 		"FROM jobs j WHERE j.task_id = $1::uuid ORDER BY j.created_at, j.id", 1, p, err);
+	/* clang-format on */
 }
 
 int

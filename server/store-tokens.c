@@ -10,11 +10,13 @@
 #include "store-util.h"
 #include "banned.h"
 
+/* clang-format off */
 #define TOKEN_JSON \
 	"json_build_object('id', t.id, 'name', t.name, 'token_prefix', t.token_prefix," \
 	" 'scopes', t.scopes, 'owner', u.handle, 'expires_at', " SQL_TS("t.expires_at") "," \
 	" 'last_used_at', " SQL_TS("t.last_used_at") ", 'revoked_at', " SQL_TS("t.revoked_at") \
 	", 'created_at', " SQL_TS("t.created_at") ")::text"
+/* clang-format on */
 
 int
 store_token_create(const struct token_new *t, json_t **out, struct cy_error *err)
@@ -23,11 +25,13 @@ store_token_create(const struct token_new *t, json_t **out, struct cy_error *err
 	PGresult *res;
 
 	*out = NULL;
+	/* clang-format off */
 	res = db_exec("tokens_create",
 		"WITH t AS (INSERT INTO api_tokens (user_id, name, token_prefix, token_hash,"
 		" scopes, expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), $5::text[],"
 		" now() + $6::bigint * interval '1 second') RETURNING *)"
 		" SELECT " TOKEN_JSON " FROM t JOIN users u ON u.id = t.user_id", 6, p, err);
+	/* clang-format on */
 	if (!res)
 		return -1;
 	*out = store_json_row(res, 0);
@@ -42,9 +46,11 @@ store_tokens_list(const char *user_id, struct cy_error *err)
 	PGresult *res;
 	json_t *a;
 
+	/* clang-format off */
 	res = db_exec("tokens_list",
 		"SELECT " TOKEN_JSON " FROM api_tokens t JOIN users u ON u.id = t.user_id"
 		" WHERE $1::uuid IS NULL OR t.user_id = $1 ORDER BY t.created_at, t.id", 1, p, err);
+	/* clang-format on */
 	if (!res)
 		return NULL;
 	a = store_json_rows(res, 0);

@@ -17,10 +17,12 @@
 #include "store-util.h"
 #include "banned.h"
 
+/* clang-format off */
 #define USER_JSON \
 	"json_build_object('id', u.id, 'handle', u.handle, 'email', u.email, 'role', u.role," \
 	" 'is_active', u.is_active, 'created_at', " SQL_TS("u.created_at") "," \
 	" 'updated_at', " SQL_TS("u.updated_at") ")::text"
+/* clang-format on */
 
 #define SQL_PASSWORD_INSERT \
 	"INSERT INTO password_credentials (user_id, password_hash, hash_alg)" \
@@ -112,8 +114,10 @@ store_user_json(const char *id, json_t **out, struct cy_error *err)
 {
 	const char *p[1] = { id };
 
+	/* clang-format off */
 	return user_json_take(db_exec("users_get_json",
 		"SELECT " USER_JSON " FROM users u WHERE u.id = $1", 1, p, err), out);
+	/* clang-format on */
 }
 
 int
@@ -121,9 +125,11 @@ store_user_find_json(const char *ref, json_t **out, struct cy_error *err)
 {
 	const char *p[1] = { ref };
 
+	/* clang-format off */
 	return user_json_take(db_exec(cy_uuid_valid(ref) ? "users_get_id" : "users_get_handle",
 		cy_uuid_valid(ref) ? "SELECT " USER_JSON " FROM users u WHERE u.id = $1::uuid" :
 		"SELECT " USER_JSON " FROM users u WHERE u.handle = $1", 1, p, err), out);
+	/* clang-format on */
 }
 
 json_t *
@@ -132,8 +138,10 @@ store_users_list(struct cy_error *err)
 	PGresult *res;
 	json_t *a;
 
+	/* clang-format off */
 	res = db_exec("users_list", "SELECT " USER_JSON " FROM users u ORDER BY u.handle", 0,
 		NULL, err);
+	/* clang-format on */
 	if (!res)
 		return NULL;
 	a = store_json_rows(res, 0);
@@ -221,9 +229,11 @@ store_password_reset(const char *user_id, const char *hash, struct cy_error *err
 {
 	const char *p[2] = { user_id, hash };
 
+	/* clang-format off */
 	return store_run("users_reset_password",
 		SQL_PASSWORD_INSERT " ON CONFLICT (user_id) DO UPDATE"
 		" SET password_hash = EXCLUDED.password_hash, hash_alg = 'argon2id'", 2, p, err);
+	/* clang-format on */
 }
 
 int
