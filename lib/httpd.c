@@ -35,16 +35,16 @@
 #include "banned.h"
 
 #define DEFAULT_HEADER_BYTES (64 * 1024)
-#define STREAM_BLOCK (16 * 1024)	/* bytes MHD asks a stream for at once */
-#define STREAM_QUEUE_MAX (256 * 1024)	/* a producer waits beyond this */
+#define STREAM_BLOCK (16 * 1024)      /* bytes MHD asks a stream for at once */
+#define STREAM_QUEUE_MAX (256 * 1024) /* a producer waits beyond this */
 
 struct cy_httpd {
 	struct MHD_Daemon *mhd;
 	struct cy_httpd_config cfg;
 	unsigned port;
 	pthread_mutex_t streams_lock;
-	struct cy_http_stream *streams;	/* responses being streamed */
-	int stopping;			/* atomic: cy_httpd_stop has begun */
+	struct cy_http_stream *streams; /* responses being streamed */
+	int stopping;                   /* atomic: cy_httpd_stop has begun */
 };
 
 /*
@@ -59,27 +59,27 @@ struct cy_http_stream {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct cy_buf queue;
-	size_t off;			/* bytes of queue already sent */
+	size_t off; /* bytes of queue already sent */
 	int refs;
-	bool closed;			/* the producer has finished */
-	bool broken;			/* ... and the stream ends as cut */
-	bool gone;			/* the response is over (sent or client gone) */
-	bool parked;			/* the connection is suspended for data */
-	bool suspendable;		/* thread-pool daemon */
+	bool closed;      /* the producer has finished */
+	bool broken;      /* ... and the stream ends as cut */
+	bool gone;        /* the response is over (sent or client gone) */
+	bool parked;      /* the connection is suspended for data */
+	bool suspendable; /* thread-pool daemon */
 	struct MHD_Connection *conn;
 	struct cy_httpd *d;
 	void (*on_gone)(void *arg);
 	void *on_gone_arg;
-	struct cy_http_stream *prev, *next;	/* d->streams */
+	struct cy_http_stream *prev, *next; /* d->streams */
 };
 
 /* Where a request stands with respect to cy_req_suspend(). */
 enum susp_state {
-	SUSP_NONE,		/* the handler runs or has answered */
-	SUSP_PENDING,		/* the handler asked to suspend and has not returned */
-	SUSP_WOKEN,		/* resumed before the handler returned: run it again */
-	SUSP_PARKED,		/* MHD holds the connection suspended */
-	SUSP_RESUMING,		/* resumed; MHD will call us again */
+	SUSP_NONE,     /* the handler runs or has answered */
+	SUSP_PENDING,  /* the handler asked to suspend and has not returned */
+	SUSP_WOKEN,    /* resumed before the handler returned: run it again */
+	SUSP_PARKED,   /* MHD holds the connection suspended */
+	SUSP_RESUMING, /* resumed; MHD will call us again */
 };
 
 struct cy_http_suspension {
@@ -91,14 +91,14 @@ struct cy_http_suspension {
 /* Per-request state, MHD's con_cls. */
 struct req_ctx {
 	struct cy_http_suspension susp;
-	void *auth;			/* kept across suspensions */
+	void *auth; /* kept across suspensions */
 	int authed;
 	void *state;
 	void (*state_free)(void *state);
 	unsigned resumed;
 	struct timespec start;
-	const struct cy_route *route;	/* NULL for health routes */
-	int health;			/* 1 healthz, 2 readyz */
+	const struct cy_route *route; /* NULL for health routes */
+	int health;                   /* 1 healthz, 2 readyz */
 	char *params[CY_HTTP_MAX_PARAMS];
 	size_t nparams;
 	struct cy_buf body;
@@ -133,7 +133,7 @@ elapsed_ms(const struct timespec *start)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - start->tv_sec) * 1000.0 +
-		(double)(now.tv_nsec - start->tv_nsec) / 1e6;
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
 /*
@@ -141,8 +141,7 @@ elapsed_ms(const struct timespec *start)
  * non-empty segment.  Captures are (offset, length) pairs into path.
  */
 static int
-route_match(const char *pattern, const char *path, size_t cap_off[], size_t cap_len[],
-	size_t *ncap)
+route_match(const char *pattern, const char *path, size_t cap_off[], size_t cap_len[], size_t *ncap)
 {
 	const char *p = pattern, *u = path;
 
@@ -185,19 +184,21 @@ method_matches(const char *route_method, const char *method)
  * (never from the raw method or URL), so clients cannot create series.
  */
 static void
-count_request(struct cy_httpd *d, const struct req_ctx *ctx, const char *status,
-	double seconds)
+count_request(struct cy_httpd *d, const struct req_ctx *ctx, const char *status, double seconds)
 {
 	struct cy_buf l = CY_BUF_INIT;
 	const char *route;
 
-	route = ctx->route ? ctx->route->pattern :
-		ctx->health ? (ctx->health == 1 ? "/healthz" : "/readyz") : "unmatched";
+	route = ctx->route  ? ctx->route->pattern :
+		ctx->health ? (ctx->health == 1 ? "/healthz" : "/readyz") :
+			      "unmatched";
 	cy_metrics_label(&l, "listener", d->cfg.name ? d->cfg.name : "");
 	cy_metrics_label(&l, "route", route);
 	cy_metrics_observe("cynode_http_request_duration_seconds", l.buf, seconds);
-	cy_metrics_label(&l, "method", ctx->route ? ctx->route->method :
-		ctx->health ? "GET" : "other");
+	cy_metrics_label(&l, "method",
+	    ctx->route  ? ctx->route->method :
+	    ctx->health ? "GET" :
+			  "other");
 	cy_metrics_label(&l, "code", status);
 	cy_metrics_add("cynode_http_requests_total", l.buf, 1);
 	cy_buf_release(&l);
@@ -305,7 +306,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		if (st->closed) {
 			ret = st->broken ? MHD_CONTENT_READER_END_WITH_ERROR :
-				MHD_CONTENT_READER_END_OF_STREAM;
+					   MHD_CONTENT_READER_END_OF_STREAM;
 			break;
 		}
 		if (__atomic_load_n(&st->d->stopping, __ATOMIC_SEQ_CST)) {
@@ -429,8 +430,8 @@ cy_http_stream_abort(struct cy_http_stream *st)
 
 /* Turns resp into an MHD response, queues it and releases resp. */
 static enum MHD_Result
-send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
-	const char *method, const char *url, struct cy_http_resp *resp)
+send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx, const char *method,
+    const char *url, struct cy_http_resp *resp)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -439,7 +440,7 @@ send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 
 	if (resp->status < 100 || resp->status > 599) {
 		cy_log(CY_LOG_ERROR, "httpd_no_status", "server", d->cfg.name ? d->cfg.name : "",
-			"method", method, "path", url, NULL);
+		    "method", method, "path", url, NULL);
 		if (resp->stream) {
 			stream_abandon(resp->stream);
 			resp->stream = NULL;
@@ -464,7 +465,7 @@ send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 		st->d = d;
 		st->suspendable = d->cfg.threads > 0;
 		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read,
-			st, stream_free);
+		    st, stream_free);
 		if (!r)
 			stream_abandon(st);
 		else
@@ -492,8 +493,8 @@ out:
 	xsnprintf(status, sizeof(status), "%d", resp->status);
 	xsnprintf(ms, sizeof(ms), "%.1f", elapsed_ms(&ctx->start));
 	count_request(d, ctx, status, elapsed_ms(&ctx->start) / 1000.0);
-	cy_log(CY_LOG_DEBUG, "http_request", "server", d->cfg.name ? d->cfg.name : "",
-		"method", method, "path", url, "status", status, "ms", ms, NULL);
+	cy_log(CY_LOG_DEBUG, "http_request", "server", d->cfg.name ? d->cfg.name : "", "method",
+	    method, "path", url, "status", status, "ms", ms, NULL);
 	cy_buf_release(&resp->body);
 	for (i = 0; i < resp->nhdr; i++)
 		free(resp->hdr_value[i]);
@@ -510,8 +511,7 @@ resp_init(struct cy_http_resp *resp)
 
 static enum MHD_Result
 send_problem(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
-	const char *method, const char *url, enum cy_problem p, const char *detail,
-	const char *allow)
+    const char *method, const char *url, enum cy_problem p, const char *detail, const char *allow)
 {
 	struct cy_http_resp resp;
 
@@ -524,8 +524,8 @@ send_problem(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ct
 
 /* First callback: choose the route or answer 404/405/413 at once. */
 static enum MHD_Result
-req_begin(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
-	const char *url, const char *method)
+req_begin(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx, const char *url,
+    const char *method)
 {
 	size_t cap_off[CY_HTTP_MAX_PARAMS], cap_len[CY_HTTP_MAX_PARAMS], ncap, i;
 	struct cy_buf allow = CY_BUF_INIT;
@@ -536,7 +536,7 @@ req_begin(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0) {
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			return send_problem(d, conn, ctx, method, url,
-				CY_PROBLEM_METHOD_NOT_ALLOWED, "method not allowed", "GET");
+			    CY_PROBLEM_METHOD_NOT_ALLOWED, "method not allowed", "GET");
 		ctx->health = url[1] == 'h' ? 1 : 2;
 	} else {
 		for (i = 0; i < d->cfg.nroutes; i++) {
@@ -561,11 +561,10 @@ req_begin(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 		if (!found) {
 			if (allow.len)
 				ret = send_problem(d, conn, ctx, method, url,
-					CY_PROBLEM_METHOD_NOT_ALLOWED,
-					"method not allowed", allow.buf);
+				    CY_PROBLEM_METHOD_NOT_ALLOWED, "method not allowed", allow.buf);
 			else
 				ret = send_problem(d, conn, ctx, method, url, CY_PROBLEM_NOT_FOUND,
-					"no such endpoint", NULL);
+				    "no such endpoint", NULL);
 			cy_buf_release(&allow);
 			return ret;
 		}
@@ -585,8 +584,9 @@ req_begin(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 		v = strtoull(cl, &end, 10);
 		if (errno == 0 && end != cl && *end == '\0' && v > ctx->limit)
 			return send_problem(d, conn, ctx, method, url, CY_PROBLEM_TOO_LARGE,
-				ctx->limit ? "request body too large" :
-				"this endpoint takes no request body", NULL);
+			    ctx->limit ? "request body too large" :
+					 "this endpoint takes no request body",
+			    NULL);
 	}
 	return MHD_YES;
 }
@@ -615,7 +615,7 @@ client_ip(struct MHD_Connection *conn, char *out, size_t size)
 /* Query iterator: stops at the first name or value that is not UTF-8 text. */
 static enum MHD_Result
 query_text_ok(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
-	const char *value, size_t value_size)
+    const char *value, size_t value_size)
 {
 	const char **bad = cls;
 
@@ -641,15 +641,15 @@ req_text_check(struct cy_http_req *req, struct cy_http_resp *resp)
 	for (i = 0; i < req->nparams; i++)
 		if (!cy_utf8_valid(req->params[i], strlen(req->params[i]))) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"path segment %zu of %s is not valid UTF-8", i + 1,
-				req->route->pattern);
+			    "path segment %zu of %s is not valid UTF-8", i + 1,
+			    req->route->pattern);
 			return -1;
 		}
 	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, query_text_ok, &bad);
 	if (bad) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"query parameter '%.64s' is not valid UTF-8 text (or holds a NUL byte)",
-			cy_utf8_valid(bad, strlen(bad)) ? bad : "?");
+		    "query parameter '%.64s' is not valid UTF-8 text (or holds a NUL byte)",
+		    cy_utf8_valid(bad, strlen(bad)) ? bad : "?");
 		return -1;
 	}
 	return 0;
@@ -672,8 +672,8 @@ health_answer(struct cy_httpd *d, const struct req_ctx *ctx, struct cy_http_resp
 
 /* The request as handlers see it. */
 static void
-req_fill(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
-	const char *url, const char *method, struct cy_http_req *req)
+req_fill(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx, const char *url,
+    const char *method, struct cy_http_req *req)
 {
 	size_t i;
 
@@ -699,7 +699,7 @@ req_fill(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
  */
 static int
 req_authenticate(struct cy_httpd *d, struct req_ctx *ctx, struct cy_http_req *req,
-	struct cy_http_resp *resp)
+    struct cy_http_resp *resp)
 {
 	if (ctx->route->auth != 0 && !ctx->authed) {
 		if (!d->cfg.authenticate) {
@@ -709,7 +709,7 @@ req_authenticate(struct cy_httpd *d, struct req_ctx *ctx, struct cy_http_req *re
 		if (d->cfg.authenticate(req, resp) != 0) {
 			if (resp->status == 0)
 				cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION,
-					"authentication required");
+				    "authentication required");
 			if (req->auth && d->cfg.auth_free)
 				d->cfg.auth_free(req->auth);
 			req->auth = NULL;
@@ -728,7 +728,7 @@ req_authenticate(struct cy_httpd *d, struct req_ctx *ctx, struct cy_http_req *re
  */
 static bool
 req_run_handler(struct MHD_Connection *conn, struct req_ctx *ctx, struct cy_http_req *req,
-	struct cy_http_resp *resp)
+    struct cy_http_resp *resp)
 {
 	size_t i;
 
@@ -770,8 +770,8 @@ req_run_handler(struct MHD_Connection *conn, struct req_ctx *ctx, struct cy_http
 }
 
 static enum MHD_Result
-req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
-	const char *url, const char *method)
+req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx, const char *url,
+    const char *method)
 {
 	struct cy_http_resp resp;
 	struct cy_http_req req;
@@ -815,7 +815,7 @@ cy_http_resume(struct cy_http_suspension *s)
 
 static enum MHD_Result
 access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-	const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct cy_httpd *d = cls;
 	struct req_ctx *ctx = *con_cls;
@@ -846,14 +846,14 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	}
 	if (ctx->too_large)
 		return send_problem(d, conn, ctx, method, url, CY_PROBLEM_TOO_LARGE,
-			ctx->limit ? "request body too large" :
-			"this endpoint takes no request body", NULL);
+		    ctx->limit ? "request body too large" : "this endpoint takes no request body",
+		    NULL);
 	return req_finish(d, conn, ctx, url, method);
 }
 
 static void
 completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
-	enum MHD_RequestTerminationCode toe)
+    enum MHD_RequestTerminationCode toe)
 {
 	struct cy_httpd *d = cls;
 	struct req_ctx *ctx = *con_cls;
@@ -875,8 +875,7 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* Fills ss from host and port; returns the length or 0 with err set. */
 static socklen_t
-resolve_listen(const char *host, unsigned port, struct sockaddr_storage *ss,
-	struct cy_error *err)
+resolve_listen(const char *host, unsigned port, struct sockaddr_storage *ss, struct cy_error *err)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -920,7 +919,7 @@ resolve_listen(const char *host, unsigned port, struct sockaddr_storage *ss,
 	rc = getaddrinfo(host, NULL, &hints, &res);
 	if (rc != 0 || !res) {
 		cy_error_set(err, EINVAL, "cannot resolve listen host %s: %s", host,
-			rc ? gai_strerror(rc) : "no address");
+		    rc ? gai_strerror(rc) : "no address");
 		return 0;
 	}
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
@@ -949,9 +948,9 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 		return NULL;
 	}
 	cy_metrics_declare("cynode_http_requests_total", CY_METRIC_COUNTER,
-		"HTTP requests answered, by listener, route pattern, method and status code.");
+	    "HTTP requests answered, by listener, route pattern, method and status code.");
 	cy_metrics_declare("cynode_http_request_duration_seconds", CY_METRIC_HISTOGRAM,
-		"Time from request start to response, by listener and route pattern.");
+	    "Time from request start to response, by listener and route pattern.");
 	if (!cfg->has_listen_fd && !resolve_listen(cfg->host, cfg->port, &ss, err))
 		return NULL;
 	/* MHD suppresses SIGPIPE on Linux sockets; ignore it anyway for safety. */
@@ -996,19 +995,16 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 				(intptr_t)cfg->threads, NULL };
 		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 		d->mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, access_cb, d,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, (void *)d,
-			MHD_OPTION_NOTIFY_COMPLETED, completed_cb, (void *)d,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout_s,
-			MHD_OPTION_ARRAY, opts,
-			MHD_OPTION_END);
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, (void *)d, MHD_OPTION_NOTIFY_COMPLETED,
+		    completed_cb, (void *)d, MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout_s,
+		    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	}
 	start_msg = NULL;
 	start_msg_size = 0;
 	if (!d->mhd) {
 		cy_error_set(err, EADDRINUSE, "cannot listen on %s:%u%s%s",
-			cfg->host && *cfg->host ? cfg->host : "*", cfg->port,
-			msg[0] ? ": " : "", msg);
+		    cfg->host && *cfg->host ? cfg->host : "*", cfg->port, msg[0] ? ": " : "", msg);
 		pthread_mutex_destroy(&d->streams_lock);
 		free(d);
 		return NULL;
@@ -1055,8 +1051,8 @@ cy_req_header(struct cy_http_req *req, const char *name)
 int
 cy_req_socket(struct cy_http_req *req)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn,
-		MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 
 	return ci ? ci->connect_fd : -1;
 }
@@ -1093,20 +1089,19 @@ req_parse(struct cy_http_req *req, struct cy_http_resp *resp)
 
 	if (req->body_len == 0) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"invalid JSON: empty body (expected a JSON object)");
+		    "invalid JSON: empty body (expected a JSON object)");
 		return NULL;
 	}
 	v = json_loadb(req->body, req->body_len, 0, &jerr);
 	if (!v) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"invalid JSON: %s at line %d column %d", jerr.text, jerr.line,
-			jerr.column);
+		    "invalid JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
 		return NULL;
 	}
 	if (!json_is_object(v)) {
 		json_decref(v);
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"invalid JSON: expected a JSON object");
+		    "invalid JSON: expected a JSON object");
 		return NULL;
 	}
 	return v;
@@ -1127,7 +1122,7 @@ cy_req_no_params(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (n == 0)
 		return 0;
 	cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-		"%s takes no parameters: send an empty body or {}", req->route->pattern);
+	    "%s takes no parameters: send an empty body or {}", req->route->pattern);
 	return -1;
 }
 
@@ -1138,8 +1133,10 @@ cy_resp_jcheck(struct cy_http_resp *resp, const json_t *v, const struct cy_jchec
 	int rc = cy_jcheck(v, spec, &why);
 
 	if (rc != CY_JCHECK_OK)
-		cy_resp_problem(resp, rc == CY_JCHECK_VERSION ?
-			CY_PROBLEM_UNSUPPORTED_PAYLOAD_VERSION : CY_PROBLEM_VALIDATION, "%s", why.buf);
+		cy_resp_problem(resp,
+		    rc == CY_JCHECK_VERSION ? CY_PROBLEM_UNSUPPORTED_PAYLOAD_VERSION :
+					      CY_PROBLEM_VALIDATION,
+		    "%s", why.buf);
 	cy_buf_release(&why);
 	return rc == CY_JCHECK_OK ? 0 : -1;
 }
@@ -1155,7 +1152,7 @@ cy_req_json(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!spec && req->body_tables) {
 		cy_log_error("httpd_body_undescribed", "route", req->route->pattern, NULL);
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "%s has no body table",
-			req->route->pattern);
+		    req->route->pattern);
 		json_decref(v);
 		return NULL;
 	}
@@ -1212,7 +1209,7 @@ cy_resp_problem(struct cy_http_resp *resp, enum cy_problem p, const char *fmt, .
 	json_object_set_new(o, "title", json_string(cy_problem_title(p)));
 	json_object_set_new(o, "status", json_integer(cy_problem_status(p)));
 	/* json_string rejects invalid UTF-8; fall back to a lossless-enough form. */
-	json_object_set_new(o, "detail", json_string(detail.buf) ? : json_string("(invalid UTF-8)"));
+	json_object_set_new(o, "detail", json_string(detail.buf) ?: json_string("(invalid UTF-8)"));
 	cy_buf_release(&detail);
 	cy_resp_json(resp, cy_problem_status(p), o);
 	resp->content_type = "application/problem+json";

@@ -29,21 +29,21 @@ struct cy_route;
 
 struct cy_http_req {
 	const char *method;
-	const char *path;		/* without the query string */
+	const char *path;                       /* without the query string */
 	const char *params[CY_HTTP_MAX_PARAMS]; /* {name} segments, in pattern order */
 	size_t nparams;
-	const char *body;		/* NUL-terminated copy of the body, "" when none */
+	const char *body; /* NUL-terminated copy of the body, "" when none */
 	size_t body_len;
 	const struct cy_route *route;
-	void *auth;			/* set by the authenticate hook */
-	void *app;			/* cy_httpd_config.app */
+	void *auth; /* set by the authenticate hook */
+	void *app;  /* cy_httpd_config.app */
 	char client_ip[64];
-	struct MHD_Connection *conn;	/* use the accessors below */
-	unsigned resumed;		/* times this request was resumed (0 first) */
-	void *state;			/* the handler's own, kept across suspensions */
-	void (*state_free)(void *state);	/* called when the request ends */
-	struct cy_http_suspension *susp;	/* internal */
-	bool body_tables;		/* internal: cy_httpd_config.body_tables */
+	struct MHD_Connection *conn;     /* use the accessors below */
+	unsigned resumed;                /* times this request was resumed (0 first) */
+	void *state;                     /* the handler's own, kept across suspensions */
+	void (*state_free)(void *state); /* called when the request ends */
+	struct cy_http_suspension *susp; /* internal */
+	bool body_tables;                /* internal: cy_httpd_config.body_tables */
 };
 
 #define CY_HTTP_MAX_HEADERS 4
@@ -53,11 +53,11 @@ struct cy_http_stream;
 struct cy_http_resp {
 	int status;
 	struct cy_buf body;
-	const char *content_type;	/* static string */
-	const char *hdr_name[CY_HTTP_MAX_HEADERS];	/* static strings */
-	char *hdr_value[CY_HTTP_MAX_HEADERS];		/* owned */
+	const char *content_type;                  /* static string */
+	const char *hdr_name[CY_HTTP_MAX_HEADERS]; /* static strings */
+	char *hdr_value[CY_HTTP_MAX_HEADERS];      /* owned */
 	size_t nhdr;
-	struct cy_http_stream *stream;	/* set by cy_resp_stream: body streamed */
+	struct cy_http_stream *stream; /* set by cy_resp_stream: body streamed */
 };
 
 typedef void (*cy_http_handler)(struct cy_http_req *req, struct cy_http_resp *resp);
@@ -68,10 +68,10 @@ typedef void (*cy_http_handler)(struct cy_http_req *req, struct cy_http_resp *re
 typedef void (*cy_http_error_fn)(struct cy_http_resp *resp, int status, const char *detail);
 
 struct cy_route {
-	const char *method;	/* "GET", "POST", ... */
-	const char *pattern;	/* "/v1/tasks/{id}/result"; {x} matches one non-empty segment */
-	int auth;		/* program-defined auth kind; 0 = none */
-	size_t body_limit;	/* max body bytes; 0 = the route takes no body */
+	const char *method;  /* "GET", "POST", ... */
+	const char *pattern; /* "/v1/tasks/{id}/result"; {x} matches one non-empty segment */
+	int auth;            /* program-defined auth kind; 0 = none */
+	size_t body_limit;   /* max body bytes; 0 = the route takes no body */
 	cy_http_handler handler;
 	/*
 	 * NULL: errors are problem+json.  Else every problem+json answer of
@@ -92,14 +92,14 @@ struct cy_route {
 };
 
 struct cy_httpd_config {
-	const char *name;		/* for log lines: "gateway", "control", "worker" */
-	const char *host;		/* listen address, NULL or "" = any */
-	unsigned port;			/* 0 = pick a free port (see cy_httpd_port) */
+	const char *name; /* for log lines: "gateway", "control", "worker" */
+	const char *host; /* listen address, NULL or "" = any */
+	unsigned port;    /* 0 = pick a free port (see cy_httpd_port) */
 	const struct cy_route *routes;
 	size_t nroutes;
-	unsigned threads;		/* thread pool size; 0 = thread per connection */
-	unsigned conn_timeout_s;	/* idle connection timeout; 0 = library default */
-	size_t max_header_bytes;	/* per-connection header memory; 0 = 64 KiB */
+	unsigned threads;        /* thread pool size; 0 = thread per connection */
+	unsigned conn_timeout_s; /* idle connection timeout; 0 = library default */
+	size_t max_header_bytes; /* per-connection header memory; 0 = 64 KiB */
 	/*
 	 * Called for routes with auth != 0 before the handler.  Returns 0 and
 	 * sets req->auth to let the request through, or fills resp (401/403)
@@ -116,7 +116,7 @@ struct cy_httpd_config {
 	 */
 	bool has_listen_fd;
 	int listen_fd;
-	unsigned max_conns;		/* connections at once; 0 = library default */
+	unsigned max_conns; /* connections at once; 0 = library default */
 	/*
 	 * Every body a handler reads with cy_req_json() must be described by
 	 * its route's body table: reading one without is a server bug,
@@ -182,7 +182,7 @@ void cy_http_resume(struct cy_http_suspension *s);
  * cy_http_stream_close(), whatever the client does.
  */
 struct cy_http_stream *cy_resp_stream(struct cy_http_resp *resp, int status,
-	const char *content_type);
+    const char *content_type);
 /*
  * Queues bytes for the client.  Blocks while more than the stream's buffer
  * limit (256 KiB) waits to be sent.  0, or -1 once the client has gone (the
@@ -210,7 +210,7 @@ void cy_resp_json(struct cy_http_resp *resp, int status, json_t *v);
 void cy_resp_text(struct cy_http_resp *resp, int status, const char *text);
 void cy_resp_empty(struct cy_http_resp *resp, int status);
 void cy_resp_problem(struct cy_http_resp *resp, enum cy_problem p, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Adds a header; name must be a static string. */
 void cy_resp_header(struct cy_http_resp *resp, const char *name, const char *value);
 

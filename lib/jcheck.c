@@ -15,7 +15,7 @@
 
 /* The state of one check: where it is, and where the message goes. */
 struct walk {
-	struct cy_buf path;	/* "requirements.labels[2]"; "" at the top */
+	struct cy_buf path; /* "requirements.labels[2]"; "" at the top */
 	struct cy_buf *why;
 };
 
@@ -58,8 +58,8 @@ path_push(struct walk *w, const char *key, size_t index)
 
 /* Appends "a string", "a non-empty array", "a string of 8 to 64 bytes", ... */
 static void
-add_sized(struct cy_buf *b, const char *article, const char *noun, const char *unit,
-	long long min, long long max)
+add_sized(struct cy_buf *b, const char *article, const char *noun, const char *unit, long long min,
+    long long max)
 {
 	if (min == 1)
 		cy_buf_addf(b, "a non-empty %s", noun);
@@ -159,7 +159,7 @@ static int check_value(struct walk *w, const json_t *v, const struct cy_jcheck_f
  */
 static int
 check_at(struct walk *w, const char *key, size_t index, const json_t *v,
-	const struct cy_jcheck_field *f)
+    const struct cy_jcheck_field *f)
 {
 	size_t len = path_push(w, key, index);
 	int rc = CY_JCHECK_INVALID;
@@ -282,7 +282,7 @@ check_value(struct walk *w, const json_t *v, const struct cy_jcheck_field *f)
 		break;
 	case CY_JC_INT:
 		ok = json_is_integer(v) && json_integer_value(v) >= f->min &&
-			json_integer_value(v) <= f->max;
+		     json_integer_value(v) <= f->max;
 		break;
 	case CY_JC_STRING:
 		ok = string_ok(v, f);

@@ -26,36 +26,36 @@
 #include "buf.h"
 
 enum cy_jcheck_type {
-	CY_JC_ANY,	/* any value (the handler checks it) */
+	CY_JC_ANY, /* any value (the handler checks it) */
 	CY_JC_BOOL,
-	CY_JC_INT,	/* an integer from min to max */
-	CY_JC_STRING,	/* min to max bytes (max 0: no limit); never a NUL byte */
-	CY_JC_ARRAY,	/* min to max items (max 0: no limit), each as `item` says */
-	CY_JC_OBJECT,	/* members as `sub` says (NULL: any object) */
+	CY_JC_INT,    /* an integer from min to max */
+	CY_JC_STRING, /* min to max bytes (max 0: no limit); never a NUL byte */
+	CY_JC_ARRAY,  /* min to max items (max 0: no limit), each as `item` says */
+	CY_JC_OBJECT, /* members as `sub` says (NULL: any object) */
 };
 
 struct cy_jcheck;
 
 /* One member of an object (or, as an array's `item`, each item: no name). */
 struct cy_jcheck_field {
-	const char *name;		/* NULL ends a table */
+	const char *name; /* NULL ends a table */
 	enum cy_jcheck_type type;
 	bool required;
-	bool null_ok;			/* null stands for absent */
-	long long min, max;		/* see the types */
-	bool printable;			/* STRING: no control characters */
-	const char *const *choices;	/* STRING: one of these (NULL-terminated) */
-	bool (*valid)(const char *s);	/* STRING: its shape ... */
-	const char *shape;		/* ... in words for messages ("a UUID"); with or
-					 * without valid, it replaces the bounds there */
-	const struct cy_jcheck_field *item;	/* ARRAY: each item; NULL: anything */
-	const struct cy_jcheck *sub;	/* OBJECT: its members */
+	bool null_ok;                       /* null stands for absent */
+	long long min, max;                 /* see the types */
+	bool printable;                     /* STRING: no control characters */
+	const char *const *choices;         /* STRING: one of these (NULL-terminated) */
+	bool (*valid)(const char *s);       /* STRING: its shape ... */
+	const char *shape;                  /* ... in words for messages ("a UUID"); with or
+					     * without valid, it replaces the bounds there */
+	const struct cy_jcheck_field *item; /* ARRAY: each item; NULL: anything */
+	const struct cy_jcheck *sub;        /* OBJECT: its members */
 };
 
 /* An object: its member rows, and what it does with others. */
 struct cy_jcheck {
-	const struct cy_jcheck_field *fields;	/* CY_JCHECK_ROWS(...); NULL: none */
-	bool open;		/* members no row names are accepted and left alone */
+	const struct cy_jcheck_field *fields; /* CY_JCHECK_ROWS(...); NULL: none */
+	bool open;                            /* members no row names are accepted and left alone */
 	/*
 	 * When > 0 the object carries "version": this integer, checked before
 	 * anything else (contract section 1, Versioning): the rows describe
@@ -78,8 +78,8 @@ struct cy_jcheck {
 /* What cy_jcheck() found. */
 enum cy_jcheck_result {
 	CY_JCHECK_OK = 0,
-	CY_JCHECK_INVALID = -1,	/* a member is missing, unknown or wrong */
-	CY_JCHECK_VERSION = -2,	/* a payload version other than the one described */
+	CY_JCHECK_INVALID = -1, /* a member is missing, unknown or wrong */
+	CY_JCHECK_VERSION = -2, /* a payload version other than the one described */
 };
 
 /*

@@ -17,8 +17,8 @@
 #define UA_MAX 256
 
 void
-audit_auth(struct cy_http_req *req, const char *event, const char *user_id,
-	const char *handle, bool success, const char *reason)
+audit_auth(struct cy_http_req *req, const char *event, const char *user_id, const char *handle,
+    bool success, const char *reason)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	const char *ua = req ? cy_req_header(req, "User-Agent") : NULL;
@@ -38,14 +38,13 @@ audit_auth(struct cy_http_req *req, const char *event, const char *user_id,
 	r.reason = reason;
 	if (store_audit_auth_add(&r, &err) < 0)
 		cy_log_warn("audit_failed", "event", event, "error", err.msg, NULL);
-	cy_log_info("auth_event", "event", event, "success", success ? "true" : "false",
-		"handle", handle ? handle : "", "ip", r.ip ? r.ip : "", "reason",
-		reason ? reason : "", NULL);
+	cy_log_info("auth_event", "event", event, "success", success ? "true" : "false", "handle",
+	    handle ? handle : "", "ip", r.ip ? r.ip : "", "reason", reason ? reason : "", NULL);
 }
 
 int
-audit_admin(const struct auth_ctx *actor, const char *action, const char *target,
-	json_t *details, struct cy_error *err)
+audit_admin(const struct auth_ctx *actor, const char *action, const char *target, json_t *details,
+    struct cy_error *err)
 {
 	struct audit_admin_row r;
 	char *dj = NULL;
@@ -69,6 +68,6 @@ audit_admin(const struct auth_ctx *actor, const char *action, const char *target
 	if (rc < 0)
 		return cy_error_wrap(err, "admin audit '%s'", action);
 	cy_log_info("admin_action", "action", action, "actor", r.handle, "target",
-		target ? target : "", NULL);
+	    target ? target : "", NULL);
 	return 0;
 }

@@ -23,7 +23,7 @@
  * the action.  Returns 0, or -1 with err set (then roll the action back).
  */
 int audit_admin(const struct auth_ctx *actor, const char *action, const char *target,
-	json_t *details, struct cy_error *err);
+    json_t *details, struct cy_error *err);
 
 /*
  * Writes one auth_audit_log row (contract section 8 events: login_success,
@@ -33,7 +33,7 @@ int audit_admin(const struct auth_ctx *actor, const char *action, const char *ta
  * never returned: auth events must not turn into 500s.  Inside a caller's
  * transaction the row commits with it.
  */
-void audit_auth(struct cy_http_req *req, const char *event, const char *user_id,
-	const char *handle, bool success, const char *reason);
+void audit_auth(struct cy_http_req *req, const char *event, const char *user_id, const char *handle,
+    bool success, const char *reason);
 
 #endif

@@ -37,9 +37,9 @@
 
 struct slot {
 	char key[65];
-	unsigned long long gen;		/* 0: empty */
-	int64_t until_ms;		/* monotonic */
-	time_t exp;			/* the token's own expiry */
+	unsigned long long gen; /* 0: empty */
+	int64_t until_ms;       /* monotonic */
+	time_t exp;             /* the token's own expiry */
 	struct auth_ctx ctx;
 };
 
@@ -96,8 +96,7 @@ auth_cache_get(const char key[65], struct auth_ctx *out)
 }
 
 void
-auth_cache_put(const char key[65], const struct auth_ctx *ctx, time_t exp,
-	unsigned long long gen)
+auth_cache_put(const char key[65], const struct auth_ctx *ctx, time_t exp, unsigned long long gen)
 {
 	unsigned i = slot_of(key);
 	pthread_mutex_t *m = &stripes[i % CACHE_STRIPES];
@@ -145,11 +144,13 @@ listen_main(void *arg)
 			}
 			c = PQconnectdb(srv.cfg.database_url);
 			if (PQstatus(c) != CONNECTION_OK) {
-				cy_log_warn("auth_cache_listen_failed", "error", PQerrorMessage(c), NULL);
-				continue;	/* finished and retried after a second above */
+				cy_log_warn("auth_cache_listen_failed", "error", PQerrorMessage(c),
+				    NULL);
+				continue; /* finished and retried after a second above */
 			}
 			if (store_conn_listen_auth(c) < 0) {
-				cy_log_warn("auth_cache_listen_failed", "error", PQerrorMessage(c), NULL);
+				cy_log_warn("auth_cache_listen_failed", "error", PQerrorMessage(c),
+				    NULL);
 				PQfinish(c);
 				c = NULL;
 				sleep(1);

@@ -22,6 +22,6 @@ unsigned long long auth_cache_generation(void);
 bool auth_cache_get(const char key[65], struct auth_ctx *out);
 /* Caches a decision made at generation gen for a token expiring at exp. */
 void auth_cache_put(const char key[65], const struct auth_ctx *ctx, time_t exp,
-	unsigned long long gen);
+    unsigned long long gen);
 
 #endif

@@ -80,7 +80,7 @@ auth_role_scopes(enum auth_role r)
 		return SCOPE_ALL;
 	case ROLE_OPERATOR:
 		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_NODES_READ | SCOPE_NODES_WRITE |
-			SCOPE_INFERENCE;
+		       SCOPE_INFERENCE;
 	default:
 		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_INFERENCE;
 	}
@@ -102,9 +102,9 @@ static void
 auth_metrics_declare(void)
 {
 	cy_metrics_declare("cynode_auth_check_seconds", CY_METRIC_HISTOGRAM,
-		"Time spent authenticating and authorizing one request, by credential kind.");
+	    "Time spent authenticating and authorizing one request, by credential kind.");
 	cy_metrics_declare("cynode_auth_cache_total", CY_METRIC_COUNTER,
-		"Token checks answered from the auth cache (hit) or checked in full (miss).");
+	    "Token checks answered from the auth cache (hit) or checked in full (miss).");
 }
 
 static void
@@ -316,8 +316,7 @@ auth_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 	pthread_once(&once, auth_metrics_declare);
 	rc = auth_check(req, resp, &how);
 	xsnprintf(labels, sizeof(labels), "kind=\"%s\"", how);
-	cy_metrics_observe("cynode_auth_check_seconds", labels,
-		(double)(cy_mono_ns() - t0) / 1e9);
+	cy_metrics_observe("cynode_auth_check_seconds", labels, (double)(cy_mono_ns() - t0) / 1e9);
 	return rc;
 }
 
@@ -385,7 +384,7 @@ auth_check(struct cy_http_req *req, struct cy_http_resp *resp, const char **how)
 	}
 	if (kind != AUTH_NODE && (why = authorize(ctx, kind)) != NULL) {
 		cy_log_info("auth_forbidden", "path", req->path, "user", ctx->handle, "role",
-			auth_role_name(ctx->role), NULL);
+		    auth_role_name(ctx->role), NULL);
 		free(ctx);
 		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "%s", why);
 		return -1;

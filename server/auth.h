@@ -15,18 +15,22 @@
 /* Auth kinds used in the route tables (cy_route.auth). */
 enum auth_kind {
 	AUTH_NONE = 0,
-	AUTH_USER,		/* any signed-in user, any scope (whoami, logout) */
-	AUTH_TASKS_READ,	/* role user+; API token scope tasks:read */
-	AUTH_TASKS_WRITE,	/* role user+; API token scope tasks:write */
-	AUTH_NODES_READ,	/* role operator+; API token scope nodes:read */
-	AUTH_NODES_WRITE,	/* role operator+; API token scope nodes:write */
-	AUTH_ADMIN,		/* role admin; API token scope admin */
-	AUTH_NODE,		/* node JWT (token_type "node") of a known node */
-	AUTH_INFERENCE,		/* role user+; API token scope inference (models, chat) */
+	AUTH_USER,        /* any signed-in user, any scope (whoami, logout) */
+	AUTH_TASKS_READ,  /* role user+; API token scope tasks:read */
+	AUTH_TASKS_WRITE, /* role user+; API token scope tasks:write */
+	AUTH_NODES_READ,  /* role operator+; API token scope nodes:read */
+	AUTH_NODES_WRITE, /* role operator+; API token scope nodes:write */
+	AUTH_ADMIN,       /* role admin; API token scope admin */
+	AUTH_NODE,        /* node JWT (token_type "node") of a known node */
+	AUTH_INFERENCE,   /* role user+; API token scope inference (models, chat) */
 };
 
 /* Roles (users.role), lowest first. */
-enum auth_role { ROLE_USER = 0, ROLE_OPERATOR, ROLE_ADMIN };
+enum auth_role {
+	ROLE_USER = 0,
+	ROLE_OPERATOR,
+	ROLE_ADMIN
+};
 
 /* API token scopes as bits (api_tokens.scopes). */
 #define SCOPE_TASKS_READ 0x01
@@ -42,9 +46,9 @@ struct auth_ctx {
 	char user_id[37];
 	char handle[128];
 	enum auth_role role;
-	char session_id[37];	/* login session (access JWT "sid"); "" for API tokens */
-	char token_id[37];	/* API token id; "" for JWTs */
-	unsigned scopes;	/* API token scopes; SCOPE_ALL for JWTs */
+	char session_id[37]; /* login session (access JWT "sid"); "" for API tokens */
+	char token_id[37];   /* API token id; "" for JWTs */
+	unsigned scopes;     /* API token scopes; SCOPE_ALL for JWTs */
 	char client_ip[64];
 	char node_id[37];
 	char node_slug[128];

@@ -20,7 +20,9 @@ static const char *const network_choices[] = { "restricted", "none", "allowlist"
 
 /* A setting's text: non-empty, printable, bounded. */
 #define DOC_STRING(n) \
-	{ .name = (n), .type = CY_JC_STRING, .min = 1, .max = STRING_MAX, .printable = true }
+	{ \
+		.name = (n), .type = CY_JC_STRING, .min = 1, .max = STRING_MAX, .printable = true \
+	}
 /* clang-format off */
 #define DOC_BOOL(n) { .name = (n), .type = CY_JC_BOOL }
 #define DOC_INT(n, lo, hi) { .name = (n), .type = CY_JC_INT, .min = (lo), .max = (hi) }
@@ -28,7 +30,10 @@ static const char *const network_choices[] = { "restricted", "none", "allowlist"
 /* clang-format on */
 
 static const struct cy_jcheck_field doc_string = {
-	.type = CY_JC_STRING, .min = 1, .max = STRING_MAX, .printable = true,
+	.type = CY_JC_STRING,
+	.min = 1,
+	.max = STRING_MAX,
+	.printable = true,
 };
 
 /* A list of settings' texts. */
@@ -127,6 +132,5 @@ config_doc_apply(json_t *payload, const json_t *doc, const json_t *cap)
 			json_object_set(payload, "notes", json_object_get(doc, "notes"));
 	}
 	json_object_set_new(payload, "inference_backend",
-		node_inference_backend(cap, doc ? json_object_get(doc, "inference_backend") :
-					      NULL));
+	    node_inference_backend(cap, doc ? json_object_get(doc, "inference_backend") : NULL));
 }

@@ -167,8 +167,8 @@ secret_read_file(const char *path, const char *what, struct cy_error *err)
 	}
 	if (st.st_mode & 077) {
 		cy_error_set(err, EPERM,
-			"%s file '%s' has mode %04o: it must be readable by its owner only (0600 or 0400)",
-			what, path, (unsigned)(st.st_mode & 07777));
+		    "%s file '%s' has mode %04o: it must be readable by its owner only (0600 or 0400)",
+		    what, path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return NULL;
 	}
@@ -193,8 +193,7 @@ secret_read_file(const char *path, const char *what, struct cy_error *err)
 
 /* env wins over the file; *out stays NULL when neither is set. */
 static int
-secret_load(char **out, const char *env, const char *file, const char *what,
-	struct cy_error *err)
+secret_load(char **out, const char *env, const char *file, const char *what, struct cy_error *err)
 {
 	const char *v = getenv(env);
 
@@ -212,15 +211,15 @@ secret_load(char **out, const char *env, const char *file, const char *what,
 
 int
 server_config_load(struct server_config *cfg, const char *path, bool must_exist,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	const char *admin_file;
 
 	if (cy_config_load(path, must_exist, server_keys, NKEYS, cfg, err) < 0)
 		return -1;
 	cfg->max_body_bytes *= 1024 * 1024;
-	if (secret_load(&cfg->jwt_secret, "JWT_SECRET", cfg->jwt_secret_file, "JWT secret",
-		err) < 0)
+	if (secret_load(&cfg->jwt_secret, "JWT_SECRET", cfg->jwt_secret_file, "JWT secret", err) <
+	    0)
 		return -1;
 	if (secret_load(&cfg->node_psk, "NODE_REGISTRATION_PSK", cfg->node_psk_file,
 		"node registration PSK", err) < 0)
@@ -253,31 +252,32 @@ server_config_check(const struct server_config *cfg, struct cy_error *err)
 	if (!cfg->database_url || !*cfg->database_url)
 		return cy_error_set(err, EINVAL, "database_url (DATABASE_URL) is empty");
 	if (!cfg->public_url || (strncmp(cfg->public_url, "http://", 7) != 0 &&
-	    strncmp(cfg->public_url, "https://", 8) != 0))
+				    strncmp(cfg->public_url, "https://", 8) != 0))
 		return cy_error_set(err, EINVAL,
-			"public_url (ORCHESTRATOR_PUBLIC_URL) must be an http:// or https:// URL");
+		    "public_url (ORCHESTRATOR_PUBLIC_URL) must be an http:// or https:// URL");
 	/* The login body takes passwords of at most 4096 bytes. */
 	if (cfg->bootstrap_admin_password && strlen(cfg->bootstrap_admin_password) > 4096)
-		return cy_error_set(err, EINVAL, "BOOTSTRAP_ADMIN_PASSWORD is longer than 4096 "
-			"bytes: admin could never log in with it");
+		return cy_error_set(err, EINVAL,
+		    "BOOTSTRAP_ADMIN_PASSWORD is longer than 4096 "
+		    "bytes: admin could never log in with it");
 	if (cfg->dev_mode)
 		return 0;
 	if (!cfg->jwt_secret)
 		return cy_error_set(err, EINVAL,
-			"no JWT secret: set JWT_SECRET or JWT_SECRET_FILE (or use --dev)");
+		    "no JWT secret: set JWT_SECRET or JWT_SECRET_FILE (or use --dev)");
 	if (strcmp(cfg->jwt_secret, "change-me-in-production") == 0)
 		return cy_error_set(err, EINVAL,
-			"the JWT secret is the known default 'change-me-in-production': set a random one");
+		    "the JWT secret is the known default 'change-me-in-production': set a random one");
 	if (strlen(cfg->jwt_secret) < 32)
 		return cy_error_set(err, EINVAL,
-			"the JWT secret is %zu bytes long: at least 32 are required",
-			strlen(cfg->jwt_secret));
+		    "the JWT secret is %zu bytes long: at least 32 are required",
+		    strlen(cfg->jwt_secret));
 	if (!cfg->node_psk)
 		return cy_error_set(err, EINVAL,
-			"no node registration PSK: set NODE_REGISTRATION_PSK or NODE_REGISTRATION_PSK_FILE (or use --dev)");
+		    "no node registration PSK: set NODE_REGISTRATION_PSK or NODE_REGISTRATION_PSK_FILE (or use --dev)");
 	if (strcmp(cfg->node_psk, "default-psk-change-me") == 0)
 		return cy_error_set(err, EINVAL,
-			"the node registration PSK is the known default 'default-psk-change-me': set a random one");
+		    "the node registration PSK is the known default 'default-psk-change-me': set a random one");
 	return 0;
 }
 
@@ -292,7 +292,7 @@ server_config_print(FILE *out, const struct server_config *cfg)
 	fprintf(out, "# jwt secret: %s\n", cfg->jwt_secret ? "<redacted>" : "(unset)");
 	fprintf(out, "# node registration psk: %s\n", cfg->node_psk ? "<redacted>" : "(unset)");
 	fprintf(out, "# bootstrap admin password: %s\n",
-		cfg->bootstrap_admin_password ? "<redacted>" : "(unset)");
+	    cfg->bootstrap_admin_password ? "<redacted>" : "(unset)");
 }
 
 /* Overwrites a secret before freeing it. */
@@ -316,7 +316,7 @@ server_config_release(struct server_config *cfg)
 
 int
 server_split_listen(const char *addr, char *host, size_t hostsz, unsigned *port,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	const char *colon, *h = addr;
 	size_t hl;

@@ -23,14 +23,14 @@
  * 0600/0400 file).  A missing file is an error only when must_exist.
  */
 int server_config_load(struct server_config *cfg, const char *path, bool must_exist,
-	struct cy_error *err);
+    struct cy_error *err);
 /* Refuses weak or known-default secrets (unless cfg->dev_mode) and bad values. */
 int server_config_check(const struct server_config *cfg, struct cy_error *err);
 void server_config_print(FILE *out, const struct server_config *cfg);
 void server_config_release(struct server_config *cfg);
 /* Splits "host:port" ("[::1]:80", ":80"); host is "" for any. */
 int server_split_listen(const char *addr, char *host, size_t hostsz, unsigned *port,
-	struct cy_error *err);
+    struct cy_error *err);
 
 /* migrate.c: applies migrations/NNNN_*.sql not yet in schema_migrations. */
 int migrate_run(const char *dir, struct cy_error *err);
@@ -43,7 +43,11 @@ char *password_hash(const char *password, struct cy_error *err);
 int password_verify(const char *phc, const char *password, struct cy_error *err);
 
 /* jwt.c */
-enum jwt_type { JWT_ACCESS, JWT_REFRESH, JWT_NODE };
+enum jwt_type {
+	JWT_ACCESS,
+	JWT_REFRESH,
+	JWT_NODE
+};
 
 struct jwt_claims {
 	enum jwt_type type;
@@ -52,7 +56,7 @@ struct jwt_claims {
 	char handle[128];
 	char node_id[37];
 	char node_slug[128];
-	char sid[37];		/* login session of access and refresh tokens */
+	char sid[37]; /* login session of access and refresh tokens */
 	char jti[64];
 	time_t iat, exp;
 };
@@ -61,8 +65,7 @@ struct jwt_claims {
 char *jwt_issue_access(const char *user_id, const char *handle, const char *sid, time_t *exp);
 char *jwt_issue_refresh(const char *user_id, const char *handle, const char *sid, time_t *exp);
 /* Verifies signature (HS256 only), iss, exp, nbf and token_type. */
-int jwt_verify(const char *token, enum jwt_type want, struct jwt_claims *out,
-	struct cy_error *err);
+int jwt_verify(const char *token, enum jwt_type want, struct jwt_claims *out, struct cy_error *err);
 
 /*
  * routes.c: the route tables of the two listeners, with body limits taken

@@ -26,7 +26,7 @@
 
 struct db_thread {
 	PGconn *conn;
-	char **names;		/* open-addressing set of prepared names */
+	char **names; /* open-addressing set of prepared names */
 	size_t cap, count;
 	int in_tx;
 };
@@ -175,7 +175,7 @@ db_conn(struct cy_error *err)
 	 */
 	if (dbt.in_tx) {
 		cy_error_set(err, ECONNRESET,
-			"database: connection lost inside a transaction (rolled back)");
+		    "database: connection lost inside a transaction (rolled back)");
 		return NULL;
 	}
 	if (dbt.conn)
@@ -205,7 +205,7 @@ db_result_error(PGresult *res, const char *name, struct cy_error *err)
 	if (dbt.conn && PQstatus(dbt.conn) != CONNECTION_OK)
 		code = ECONNRESET;
 	cy_error_set(err, code, "database: %s: %s%s%s", name, msg, state ? " sqlstate " : "",
-		state ? state : "");
+	    state ? state : "");
 	/* Strip libpq's trailing newline. */
 	{
 		size_t n = strlen(err->msg);
@@ -218,7 +218,7 @@ db_result_error(PGresult *res, const char *name, struct cy_error *err)
 /* One attempt: prepare when needed, then execute. */
 static PGresult *
 db_try(const char *name, const char *sql, int nparams, const char *const *params,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	PGresult *res;
 	ExecStatusType st;
@@ -244,7 +244,7 @@ db_try(const char *name, const char *sql, int nparams, const char *const *params
 
 PGresult *
 db_exec(const char *name, const char *sql, int nparams, const char *const *params,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	PGresult *res;
 
@@ -288,7 +288,7 @@ db_begin(struct cy_error *err)
 {
 	/* A transaction some earlier caller left open must not swallow this one. */
 	if (dbt.in_tx || (dbt.conn && PQstatus(dbt.conn) == CONNECTION_OK &&
-		PQtransactionStatus(dbt.conn) != PQTRANS_IDLE)) {
+			     PQtransactionStatus(dbt.conn) != PQTRANS_IDLE)) {
 		cy_log_warn("db_stray_transaction", "statement", "BEGIN", NULL);
 		db_rollback();
 	}
@@ -325,7 +325,8 @@ db_commit(struct cy_error *err)
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		db_result_error(res, "COMMIT", err);
 	else if (!strcmp(PQcmdStatus(res), "ROLLBACK"))
-		cy_error_set(err, EIO, "database: COMMIT: the transaction was aborted and rolled back");
+		cy_error_set(err, EIO,
+		    "database: COMMIT: the transaction was aborted and rolled back");
 	else
 		rc = 0;
 	PQclear(res);

@@ -19,7 +19,7 @@ PGconn *db_conn(struct cy_error *err);
  * EEXIST for a unique violation, ENOENT never (check PQntuples).
  */
 PGresult *db_exec(const char *name, const char *sql, int nparams, const char *const *params,
-	struct cy_error *err);
+    struct cy_error *err);
 /* Rolls back a transaction an earlier caller left open first. */
 int db_begin(struct cy_error *err);
 /* -1 also when the transaction was aborted (rolled back) or its connection lost. */

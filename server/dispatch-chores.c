@@ -5,8 +5,8 @@
  * thread tries to take it; when the holder dies its connection closes, the
  * lock goes, and another replica takes over within one retry period.  A
  * new leader first gives every running job one more lease (their nodes
- * could not renew while no leader ran, e.g. all replicas down).  The chores: jobs whose lease expired or whose node
- * went inactive go back to the queue or fail by their retry policy (every
+ * could not renew while no leader ran, e.g. all replicas down).  The chores: jobs whose lease
+ * expired or whose node went inactive go back to the queue or fail by their retry policy (every
  * CHORES_MS), and closed tasks older than retention.finished_tasks are
  * deleted in batches of PRUNE_BATCH, each its own short statement, every
  * retention.interval; when a run leaves a backlog the next run follows on
@@ -81,7 +81,7 @@ chores_expire(void)
 	if (n > 0) {
 		xsnprintf(num, sizeof(num), "%d", n);
 		cy_log_warn("leases_expired", "jobs", num, "note",
-			"requeued or failed by their retry policy", NULL);
+		    "requeued or failed by their retry policy", NULL);
 		dispatch_wake();
 	}
 	for (i = 0; i < closed.n; i++)
@@ -113,7 +113,7 @@ chores_prune(void)
 	if (total > 0) {
 		xsnprintf(num, sizeof(num), "%lld", total);
 		cy_log_info("retention_pruned", "tasks", num, "backlog",
-			n == PRUNE_BATCH ? "true" : "false", NULL);
+		    n == PRUNE_BATCH ? "true" : "false", NULL);
 	}
 	return n == PRUNE_BATCH;
 }
@@ -137,14 +137,16 @@ chores_main(void *arg)
 				poll(NULL, 0, LOCK_RETRY_MS);
 				continue;
 			}
-			cy_log_info("chores_leader", "note", "this replica runs lease expiry and "
-				"retention", NULL);
+			cy_log_info("chores_leader", "note",
+			    "this replica runs lease expiry and "
+			    "retention",
+			    NULL);
 			lease_grace();
 		}
 		chores_expire();
 		if (now >= next_prune)
 			next_prune = now + (chores_prune() ? CHORES_MS :
-				srv.cfg.retention_interval_s * 1000);
+							     srv.cfg.retention_interval_s * 1000);
 		poll(NULL, 0, CHORES_MS);
 	}
 	if (lock)

@@ -55,7 +55,7 @@ listen_main(void *arg)
 			if (!(c = listen_connect())) {
 				if (!warned)
 					cy_log_warn("db_listen_failed", "note",
-						"retrying; the backup poll keeps dispatching", NULL);
+					    "retrying; the backup poll keeps dispatching", NULL);
 				warned = true;
 				poll(NULL, 0, RECONNECT_MS);
 				continue;

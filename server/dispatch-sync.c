@@ -30,7 +30,9 @@
 #define SYNC_MAX_IDS 100000
 
 static const struct cy_jcheck_field job_id_item = {
-	.type = CY_JC_STRING, .valid = cy_uuid_valid, .shape = "a job id (UUID)",
+	.type = CY_JC_STRING,
+	.valid = cy_uuid_valid,
+	.shape = "a job id (UUID)",
 };
 
 /* clang-format off */
@@ -46,8 +48,7 @@ const struct cy_jcheck nodes_jobs_sync_body = {
 };
 /* clang-format on */
 
-static const char *const result_statuses[] = { "completed", "failed", "timeout", "canceled",
-	NULL };
+static const char *const result_statuses[] = { "completed", "failed", "timeout", "canceled", NULL };
 
 /*
  * POST /v1/nodes/jobs/{id}/result: the job's RunJobResponse (contract
@@ -125,9 +126,10 @@ h_nodes_jobs_sync(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto out;
 	}
 	every = lease / 3 > 0 ? lease / 3 : 1;
-	cy_resp_json(resp, 200, json_pack("{s:i, s:o, s:o, s:I, s:I}", "version", 1,
-		"want", ids_json(&want), "cancel", ids_json(&cancel), "lease_seconds",
-		(json_int_t)lease, "sync_seconds", (json_int_t)every));
+	cy_resp_json(resp, 200,
+	    json_pack("{s:i, s:o, s:o, s:I, s:I}", "version", 1, "want", ids_json(&want), "cancel",
+		ids_json(&cancel), "lease_seconds", (json_int_t)lease, "sync_seconds",
+		(json_int_t)every));
 out:
 	dispatch_ids_release(&want);
 	dispatch_ids_release(&cancel);
@@ -159,7 +161,7 @@ h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	lease = cy_json_str(body, "lease_id");
 	if (strcmp(rj, job_id) != 0) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"job_id '%s' is not the job of the path (%s)", rj, job_id);
+		    "job_id '%s' is not the job of the path (%s)", rj, job_id);
 		goto out;
 	}
 	ec = json_object_get(body, "exit_code");
@@ -190,7 +192,7 @@ h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (n > 0)
 		dispatch_wake();
 	cy_log_info(n > 0 ? "job_result_redelivered" : "job_result_duplicate", "job_id", job_id,
-		"node", a->node_slug, "status", r.status, NULL);
+	    "node", a->node_slug, "status", r.status, NULL);
 	cy_resp_json(resp, 200, json_pack("{s:b}", "applied", n > 0));
 out:
 	dispatch_ids_release(&closed);

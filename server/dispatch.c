@@ -45,13 +45,16 @@
 #define RESPONSE_MAX (32 * 1024 * 1024)
 #define ERROR_BACKOFF_MS 1000
 #define PENDING_MAX 100000
-#define COOLDOWN_MS 5000	/* a node that refused a connection gets no jobs */
+#define COOLDOWN_MS 5000 /* a node that refused a connection gets no jobs */
 #define COOLDOWN_MAX 64
 
-enum flight_kind { FLIGHT_RUN, FLIGHT_CANCEL };
+enum flight_kind {
+	FLIGHT_RUN,
+	FLIGHT_CANCEL
+};
 
 struct flight {
-	struct flight *prev, *next;	/* all transfers, for shutdown */
+	struct flight *prev, *next; /* all transfers, for shutdown */
 	enum flight_kind kind;
 	struct dispatch_job job;
 	CURL *easy;
@@ -84,7 +87,7 @@ static volatile int stopping;
 static CURLM *multi;
 static pthread_t thread;
 static bool started;
-static size_t inflight;		/* FLIGHT_RUN transfers */
+static size_t inflight; /* FLIGHT_RUN transfers */
 static struct flight *flights;
 
 static struct pending *pend;
@@ -208,8 +211,8 @@ flight_free(struct flight *f)
 
 /* Starts a POST of `body` (owned) to url with the sealed token; -1 with msg. */
 static int
-flight_start(struct flight *f, const char *url, const char *token_sealed,
-	char *body, long timeout_ms, char *msg, size_t msglen)
+flight_start(struct flight *f, const char *url, const char *token_sealed, char *body,
+    long timeout_ms, char *msg, size_t msglen)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	char *token, *auth;
@@ -261,8 +264,7 @@ flight_start(struct flight *f, const char *url, const char *token_sealed,
  * sandbox); any other payload is the sandbox spec.
  */
 static char *
-run_request(const struct dispatch_job *j, long long *timeout_s, char *msg,
-	size_t msglen)
+run_request(const struct dispatch_job *j, long long *timeout_s, char *msg, size_t msglen)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	json_t *payload, *req, *t;
@@ -274,25 +276,26 @@ run_request(const struct dispatch_job *j, long long *timeout_s, char *msg,
 	if (mode && !strcmp(mode, "prompt")) {
 		t = json_object_get(payload, "timeout_seconds");
 		*timeout_s = json_is_integer(t) && json_integer_value(t) > 0 ?
-			json_integer_value(t) : JOB_TIMEOUT_DEFAULT;
+				 json_integer_value(t) :
+				 JOB_TIMEOUT_DEFAULT;
 		json_object_del(payload, "mode");
 		req = json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", 1, "task_id", j->task_id,
-			"job_id", j->job_id, "lease_id", j->lease_id, "inference", payload);
+		    "job_id", j->job_id, "lease_id", j->lease_id, "inference", payload);
 		s = cy_json_dump(req);
 		json_decref(req);
 		return s;
 	}
 	if (!payload || !json_is_array(json_object_get(payload, "command"))) {
 		cy_snprintf_clip(msg, msglen, "job payload is not a sandbox spec%s%s",
-			payload ? "" : ": ", payload ? "" : err.msg);
+		    payload ? "" : ": ", payload ? "" : err.msg);
 		json_decref(payload);
 		return NULL;
 	}
 	t = json_object_get(payload, "timeout_seconds");
-	*timeout_s = json_is_integer(t) && json_integer_value(t) > 0 ?
-		json_integer_value(t) : JOB_TIMEOUT_DEFAULT;
-	req = json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", 1, "task_id", j->task_id,
-		"job_id", j->job_id, "lease_id", j->lease_id, "sandbox", payload);
+	*timeout_s = json_is_integer(t) && json_integer_value(t) > 0 ? json_integer_value(t) :
+								       JOB_TIMEOUT_DEFAULT;
+	req = json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", 1, "task_id", j->task_id, "job_id",
+	    j->job_id, "lease_id", j->lease_id, "sandbox", payload);
 	s = cy_json_dump(req);
 	json_decref(req);
 	return s;
@@ -300,18 +303,17 @@ run_request(const struct dispatch_job *j, long long *timeout_s, char *msg,
 
 /* Puts the job back or fails it, and wakes waiters when its task closed. */
 static void
-job_retry(const struct dispatch_job *j, const char *msg, bool permanent,
-	bool counted)
+job_retry(const struct dispatch_job *j, const char *msg, bool permanent, bool counted)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	int rc;
 
-	cy_log_warn(permanent ? "job_dispatch_failed" : "job_dispatch_retry", "job_id",
-		j->job_id, "task_id", j->task_id, "node_id", j->node_id, "error", msg, NULL);
+	cy_log_warn(permanent ? "job_dispatch_failed" : "job_dispatch_retry", "job_id", j->job_id,
+	    "task_id", j->task_id, "node_id", j->node_id, "error", msg, NULL);
 	rc = store_dispatch_retry(j, msg, permanent, counted, &err);
 	if (rc < 0)
 		cy_log_error("job_retry_store_failed", "job_id", j->job_id, "error", err.msg,
-			"note", "the lease expiry will requeue it", NULL);
+		    "note", "the lease expiry will requeue it", NULL);
 	else if (rc == 1)
 		task_wait_closed(j->task_id);
 }
@@ -371,7 +373,7 @@ pending_add(struct flight *f, const char *status, char *result, const json_t *ec
 
 	if (npend >= PENDING_MAX) {
 		cy_log_error("job_result_dropped", "job_id", f->job.job_id, "note",
-			"too many unsaved results; the node delivers it again", NULL);
+		    "too many unsaved results; the node delivers it again", NULL);
 		free(result);
 		return;
 	}
@@ -384,7 +386,7 @@ pending_add(struct flight *f, const char *status, char *result, const json_t *ec
 	p->result = result;
 	if (json_is_integer(ec)) {
 		xsnprintf(p->exit_code, sizeof(p->exit_code), "%lld",
-			(long long)json_integer_value(ec));
+		    (long long)json_integer_value(ec));
 		p->has_exit = true;
 	} else if (!strcmp(status, "completed")) {
 		xsnprintf(p->exit_code, sizeof(p->exit_code), "0");
@@ -408,14 +410,15 @@ flight_done_run(struct flight *f, CURLcode cc)
 		if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
 			/* It never ran: back to the queue, the node rests a while. */
 			cy_snprintf_clip(msg, sizeof(msg), "cannot reach the worker: %s",
-				curl_easy_strerror(cc));
+			    curl_easy_strerror(cc));
 			cooldown_add(f->job.node_id);
 			job_retry(&f->job, msg, false, false);
 		} else {
 			/* It may be running: the lease and the node's sync decide. */
 			cy_log_warn("job_dispatch_lost", "job_id", f->job.job_id, "node_id",
-				f->job.node_id, "error", f->too_big ? "response too large" :
-				curl_easy_strerror(cc), "note", "left running under its lease", NULL);
+			    f->job.node_id, "error",
+			    f->too_big ? "response too large" : curl_easy_strerror(cc), "note",
+			    "left running under its lease", NULL);
 		}
 		return;
 	}
@@ -425,12 +428,12 @@ flight_done_run(struct flight *f, CURLcode cc)
 	}
 	if (code == 409) {
 		cy_log_warn("job_dispatch_conflict", "job_id", f->job.job_id, "note",
-			"the node already runs it; left running under its lease", NULL);
+		    "the node already runs it; left running under its lease", NULL);
 		return;
 	}
 	if (code != 200) {
 		cy_snprintf_clip(msg, sizeof(msg), "worker answered HTTP %ld: %.300s", code,
-			f->resp.buf);
+		    f->resp.buf);
 		job_retry(&f->job, msg, code >= 400 && code < 500, true);
 		return;
 	}
@@ -439,15 +442,15 @@ flight_done_run(struct flight *f, CURLcode cc)
 	if (!r || !json_is_integer(json_object_get(r, "version")) ||
 	    json_integer_value(json_object_get(r, "version")) != 1 || !st ||
 	    (strcmp(st, "completed") && strcmp(st, "failed") && strcmp(st, "timeout") &&
-	     strcmp(st, "canceled"))) {
+		strcmp(st, "canceled"))) {
 		cy_snprintf_clip(msg, sizeof(msg), "worker answered an invalid result%s%s",
-			r ? "" : ": ", r ? "" : err.msg);
+		    r ? "" : ": ", r ? "" : err.msg);
 		json_decref(r);
 		job_retry(&f->job, msg, true, true);
 		return;
 	}
 	pending_add(f, strcmp(st, "completed") ? "failed" : "completed", cy_json_dump(r),
-		json_object_get(r, "exit_code"));
+	    json_object_get(r, "exit_code"));
 	json_decref(r);
 }
 
@@ -476,14 +479,13 @@ pending_flush(void)
 	free(r);
 	if (n < 0) {
 		cy_log_error("job_store_failed", "jobs", npend > 1 ? "several" : "one", "error",
-			err.msg, "note", "kept; retried", NULL);
+		    err.msg, "note", "kept; retried", NULL);
 		return -1;
 	}
 	for (i = 0; i < npend; i++) {
 		cy_log_info("job_finished", "job_id", pend[i].job.job_id, "task_id",
-			pend[i].job.task_id, "node_id", pend[i].job.node_id, "status",
-			pend[i].status, "exit_code", pend[i].has_exit ? pend[i].exit_code : "",
-			NULL);
+		    pend[i].job.task_id, "node_id", pend[i].job.node_id, "status", pend[i].status,
+		    "exit_code", pend[i].has_exit ? pend[i].exit_code : "", NULL);
 		free(pend[i].result);
 		dispatch_job_release(&pend[i].job);
 	}
@@ -566,9 +568,11 @@ transfers_collect(void)
 			curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
 			if (m->data.result != CURLE_OK || code >= 300)
 				cy_log_warn("job_cancel_not_delivered", "job_id", f->job.job_id,
-					"error", m->data.result != CURLE_OK ?
-					curl_easy_strerror(m->data.result) : "HTTP error",
-					"note", "the node's next sync kills it", NULL);
+				    "error",
+				    m->data.result != CURLE_OK ?
+					curl_easy_strerror(m->data.result) :
+					"HTTP error",
+				    "note", "the node's next sync kills it", NULL);
 			else
 				cy_log_info("job_cancel_sent", "job_id", f->job.job_id, NULL);
 		}

@@ -25,7 +25,7 @@ struct dispatch_job {
 	char task_id[DISPATCH_ID_LEN];
 	char node_id[DISPATCH_ID_LEN];
 	char lease_id[DISPATCH_ID_LEN];
-	char *payload;		/* JSON object text */
+	char *payload; /* JSON object text */
 	char *target_url;
 	char *token_sealed;
 };
@@ -34,11 +34,11 @@ void dispatch_job_release(struct dispatch_job *j);
 /* A job's result, from jobs:run or redelivered by the node. */
 struct dispatch_result {
 	const char *job_id;
-	const char *lease_id;	/* NULL: any lease */
-	const char *node_id;	/* NULL: any node */
-	const char *status;	/* completed | failed */
-	const char *result;	/* JSON object text */
-	const char *exit_code;	/* integer text, NULL when none */
+	const char *lease_id;  /* NULL: any lease */
+	const char *node_id;   /* NULL: any node */
+	const char *status;    /* completed | failed */
+	const char *result;    /* JSON object text */
+	const char *exit_code; /* integer text, NULL when none */
 };
 
 /* A list of task ids that just closed (to wake long polls). */
@@ -58,14 +58,14 @@ void dispatch_ids_release(struct dispatch_ids *ids);
  * then free).  0 or -1.
  */
 int store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
-	struct dispatch_job **jobs, size_t *n, struct cy_error *err);
+    struct dispatch_job **jobs, size_t *n, struct cy_error *err);
 /*
  * Applies results once each: only to a job still running (under that lease
  * and node, when given); job, attempt and task close in one transaction.
  * Task ids closed are appended to `closed`.  Returns how many applied, -1.
  */
-int store_dispatch_finish(const struct dispatch_result *r, size_t n,
-	struct dispatch_ids *closed, struct cy_error *err);
+int store_dispatch_finish(const struct dispatch_result *r, size_t n, struct dispatch_ids *closed,
+    struct cy_error *err);
 /*
  * The attempt failed before the job ran (or cannot run): `permanent` fails
  * the job and task with `error`; otherwise the job goes back to the queue
@@ -74,12 +74,16 @@ int store_dispatch_finish(const struct dispatch_result *r, size_t n,
  * closed, 0, -1.
  */
 int store_dispatch_retry(const struct dispatch_job *j, const char *error, bool permanent,
-	bool counted, struct cy_error *err);
+    bool counted, struct cy_error *err);
 /*
  * The running jobs of a task with their nodes (before a cancel, or to ask
  * for their logs): columns of enum dispatch_running_col.
  */
-enum dispatch_running_col { DRC_JOB_ID, DRC_TARGET_URL, DRC_TOKEN };
+enum dispatch_running_col {
+	DRC_JOB_ID,
+	DRC_TARGET_URL,
+	DRC_TOKEN
+};
 PGresult *store_dispatch_running(const char *task_id, struct cy_error *err);
 /*
  * A node's sync: renews the leases of `running` jobs it still holds, and
@@ -87,8 +91,8 @@ PGresult *store_dispatch_running(const char *task_id, struct cy_error *err);
  * must be killed (no longer running there).  Arrays of ids.
  */
 int store_dispatch_sync(const char *node_id, const char *const *running, size_t nrunning,
-	const char *const *finished, size_t nfinished, long long lease_s,
-	struct dispatch_ids *want, struct dispatch_ids *cancel, struct cy_error *err);
+    const char *const *finished, size_t nfinished, long long lease_s, struct dispatch_ids *want,
+    struct dispatch_ids *cancel, struct cy_error *err);
 /*
  * Chores: jobs whose lease expired or whose node went inactive go back to
  * the queue or fail, per their retry policy.  Closed task ids appended.

@@ -58,7 +58,7 @@ identity_name_ok(const char *s)
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    (i > 0 && (c == '.' || c == '_' || c == '-'))))
+			(i > 0 && (c == '.' || c == '_' || c == '-'))))
 			return false;
 	}
 	return true;

@@ -19,8 +19,8 @@
 #include "banned.h"
 
 /* Contract 4.6: candidate models by the preferred node's GPU memory. */
-static const char *const tier_24g[] = { "qwen3.5:35b", "qwen2.5:32b", "qwen2.5:14b",
-	"qwen3.5:9b", "qwen3.5:0.8b", NULL };
+static const char *const tier_24g[] = { "qwen3.5:35b", "qwen2.5:32b", "qwen2.5:14b", "qwen3.5:9b",
+	"qwen3.5:0.8b", NULL };
 static const char *const tier_16g[] = { "qwen3.5:9b", "qwen2.5:14b", "qwen3.5:0.8b", NULL };
 static const char *const tier_8g[] = { "qwen3.5:9b", "qwen3.5:0.8b", NULL };
 static const char *const tier_small[] = { "qwen3.5:0.8b", NULL };
@@ -104,8 +104,10 @@ inference_default_model(const struct inf_fleet *f)
 			best = &f->nodes[i];
 	if (!best)
 		return NULL;
-	tier = best->vram_mb >= 24000 ? tier_24g : best->vram_mb >= 16000 ? tier_16g :
-		best->vram_mb >= 8000 ? tier_8g : tier_small;
+	tier = best->vram_mb >= 24000 ? tier_24g :
+	       best->vram_mb >= 16000 ? tier_16g :
+	       best->vram_mb >= 8000  ? tier_8g :
+					tier_small;
 	for (; *tier; tier++)
 		if (node_has(best, *tier))
 			return *tier;
@@ -202,9 +204,10 @@ inference_ready(struct cy_buf *reason)
 		if (rc < 0)
 			cy_buf_addf(reason, "database unavailable: %s", err.msg);
 		else
-			cy_buf_addstr(reason, "no inference path available (no dispatchable "
-				"nodes; register and configure a worker node or configure external "
-				"provider keys)");
+			cy_buf_addstr(reason,
+			    "no inference path available (no dispatchable "
+			    "nodes; register and configure a worker node or configure external "
+			    "provider keys)");
 		return -1;
 	}
 	if (inference_fleet_load(&f, &err) < 0) {
@@ -216,16 +219,20 @@ inference_ready(struct cy_buf *reason)
 			with_models++;
 	rc = -1;
 	if (f.dispatchable == 0) {
-		cy_buf_addstr(reason, "no inference path available (no dispatchable nodes; "
-			"register and configure a worker node or configure external provider keys)");
+		cy_buf_addstr(reason,
+		    "no inference path available (no dispatchable nodes; "
+		    "register and configure a worker node or configure external provider keys)");
 	} else if (with_models == 0) {
-		cy_buf_addf(reason, "no inference path available (%zu dispatchable node%s, none "
-			"with a running inference backend that has a model; see 'cynork nodes get "
-			"SLUG', or set readiness.require_inference: false for a batch-only site)",
-			f.dispatchable, f.dispatchable == 1 ? "" : "s");
+		cy_buf_addf(reason,
+		    "no inference path available (%zu dispatchable node%s, none "
+		    "with a running inference backend that has a model; see 'cynork nodes get "
+		    "SLUG', or set readiness.require_inference: false for a batch-only site)",
+		    f.dispatchable, f.dispatchable == 1 ? "" : "s");
 	} else if (!(model = inference_default_model(&f)) || !inference_fleet_resolve(&f, model)) {
-		cy_buf_addf(reason, "the default model '%s' (inference.default_model) is not "
-			"available on any dispatchable node", model ? model : "");
+		cy_buf_addf(reason,
+		    "the default model '%s' (inference.default_model) is not "
+		    "available on any dispatchable node",
+		    model ? model : "");
 	} else {
 		rc = 0;
 	}
@@ -253,12 +260,13 @@ inference_models_json(const struct inf_fleet *f)
 
 			o = json_object_get(byname, m);
 			if (!o) {
-				o = json_pack("{s:s, s:s, s:I, s:s, s:i}", "id", m, "object", "model",
-					"created", (json_int_t)now, "owned_by", "cynode", "nodes", 0);
+				o = json_pack("{s:s, s:s, s:I, s:s, s:i}", "id", m, "object",
+				    "model", "created", (json_int_t)now, "owned_by", "cynode",
+				    "nodes", 0);
 				json_object_set_new(byname, m, o);
 			}
-			json_object_set_new(o, "nodes", json_integer(
-				json_integer_value(json_object_get(o, "nodes")) + 1));
+			json_object_set_new(o, "nodes",
+			    json_integer(json_integer_value(json_object_get(o, "nodes")) + 1));
 		}
 	}
 	/* jansson keeps insertion order; sort the names for a stable list. */

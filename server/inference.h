@@ -20,8 +20,7 @@
 #include "jcheck.h"
 
 /* cy_model_name_valid in words, for messages. */
-#define INFERENCE_MODEL_SHAPE \
-	"a model name (1 to 200 of A-Z a-z 0-9 . _ : / -, like qwen3.5:0.8b)"
+#define INFERENCE_MODEL_SHAPE "a model name (1 to 200 of A-Z a-z 0-9 . _ : / -, like qwen3.5:0.8b)"
 _Static_assert(CY_MODEL_NAME_MAX == 200, "INFERENCE_MODEL_SHAPE says 200");
 
 /* A dispatchable node whose inference backend runs. */
@@ -29,18 +28,18 @@ struct inf_node {
 	char id[37];
 	char slug[64];
 	char *target_url;
-	char *token_sealed;	/* hex, see node-token.h */
-	bool orchestrator_host;	/* labelled orchestrator_host */
-	long long vram_mb;	/* summed over its GPUs */
-	long long running;	/* jobs running there now */
-	char **models;		/* available_models, sorted */
+	char *token_sealed;     /* hex, see node-token.h */
+	bool orchestrator_host; /* labelled orchestrator_host */
+	long long vram_mb;      /* summed over its GPUs */
+	long long running;      /* jobs running there now */
+	char **models;          /* available_models, sorted */
 	size_t nmodels;
 };
 
 struct inf_fleet {
-	struct inf_node *nodes;	/* by slug */
+	struct inf_node *nodes; /* by slug */
 	size_t n;
-	size_t dispatchable;	/* dispatchable nodes, inference or not */
+	size_t dispatchable; /* dispatchable nodes, inference or not */
 };
 
 /* store-inference.c: loads the fleet; 0 or -1 with err. */
@@ -51,15 +50,15 @@ void inference_fleet_release(struct inf_fleet *f);
  * task may be NULL.  0 or -1.
  */
 int store_inference_usage(const char *user_id, const char *model, const char *node_id,
-	const char *task_id, const char *kind, long long requests, long long prompt_tokens,
-	long long completion_tokens, struct cy_error *err);
+    const char *task_id, const char *kind, long long requests, long long prompt_tokens,
+    long long completion_tokens, struct cy_error *err);
 
 /*
  * usage.c: chat completion usage, queued and written by a background
  * thread (records still queued at usage_stop are written first).
  */
 void usage_record(const char *user_id, const char *model, const char *node_id,
-	long long prompt_tokens, long long completion_tokens);
+    long long prompt_tokens, long long completion_tokens);
 int usage_start(struct cy_error *err);
 void usage_stop(void);
 

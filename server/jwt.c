@@ -22,7 +22,7 @@
 #include "banned.h"
 
 #define JWT_ISSUER "cynodeai"
-#define JWT_LEEWAY 5	/* seconds of clock skew tolerated on iat/nbf */
+#define JWT_LEEWAY 5 /* seconds of clock skew tolerated on iat/nbf */
 #define JWT_MAX_LEN 8192
 
 static const char *const type_names[] = {
@@ -45,8 +45,8 @@ jwt_key(int *len)
  * node_id and node_slug; sid is the session of user tokens.
  */
 static char *
-jwt_issue(enum jwt_type type, const char *sub, const char *name, const char *sid,
-	long long ttl, time_t *exp_out)
+jwt_issue(enum jwt_type type, const char *sub, const char *name, const char *sid, long long ttl,
+    time_t *exp_out)
 {
 	char jti[CY_UUID_LEN + 1];
 	time_t now = time(NULL), exp = now + (time_t)ttl;
@@ -134,8 +134,7 @@ claim_int(jwt_t *j, const char *name, long *out)
 }
 
 int
-jwt_verify(const char *token, enum jwt_type want, struct jwt_claims *out,
-	struct cy_error *err)
+jwt_verify(const char *token, enum jwt_type want, struct jwt_claims *out, struct cy_error *err)
 {
 	const unsigned char *key;
 	const char *typ, *iss;

@@ -80,8 +80,8 @@ die(const char *fmt, ...)
 
 /* Starts one listener on "host:port" with the given routes. */
 static struct cy_httpd *
-listener_start(const char *name, const char *addr, const struct cy_route *routes,
-	size_t nroutes, unsigned threads, struct cy_error *err)
+listener_start(const char *name, const char *addr, const struct cy_route *routes, size_t nroutes,
+    unsigned threads, struct cy_error *err)
 {
 	struct cy_httpd_config hc;
 	struct cy_httpd *d;
@@ -115,7 +115,7 @@ listener_start(const char *name, const char *addr, const struct cy_route *routes
 	}
 	xsnprintf(port, sizeof(port), "%u", cy_httpd_port(d));
 	cy_log_info("listening", "listener", name, "host", host[0] ? host : "*", "port", port,
-		NULL);
+	    NULL);
 	return d;
 }
 
@@ -284,7 +284,7 @@ start_listeners(struct cy_httpd **gw, struct cy_httpd **cp)
 	if (*gw) {
 		routes = routes_control(&nroutes);
 		*cp = listener_start("control", srv.cfg.control_listen, routes, nroutes,
-			threads > 8 ? threads / 2 : threads, &err);
+		    threads > 8 ? threads / 2 : threads, &err);
 	}
 	if (!*gw || !*cp) {
 		cy_log_error("startup_failed", "error", err.msg, NULL);

@@ -97,8 +97,7 @@ exec_script(PGconn *c, const char *sql, const char *what, struct cy_error *err)
 
 /* Applies one file unless recorded already; *applied set when it ran. */
 static int
-migrate_one(PGconn *c, const char *dir, const char *name, bool *applied,
-	struct cy_error *err)
+migrate_one(PGconn *c, const char *dir, const char *name, bool *applied, struct cy_error *err)
 {
 	const char *p[1] = { name };
 	struct cy_buf sql = CY_BUF_INIT;
@@ -108,7 +107,7 @@ migrate_one(PGconn *c, const char *dir, const char *name, bool *applied,
 
 	*applied = false;
 	res = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, p,
-		NULL, NULL, 0);
+	    NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		cy_error_set(err, EIO, "schema_migrations: %s", PQresultErrorMessage(res));
 		PQclear(res);
@@ -130,7 +129,7 @@ migrate_one(PGconn *c, const char *dir, const char *name, bool *applied,
 	if (exec_script(c, sql.buf, name, err) < 0)
 		goto rollback;
 	res = PQexecParams(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL, p,
-		NULL, NULL, 0);
+	    NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		cy_error_set(err, EIO, "recording %s: %s", name, PQresultErrorMessage(res));
 		PQclear(res);
@@ -185,10 +184,12 @@ migrate_run(const char *dir, struct cy_error *err)
 		err) < 0)
 		goto out;
 	/* clang-format on */
-	if (exec_script(c, "SET client_min_messages = warning;"
+	if (exec_script(c,
+		"SET client_min_messages = warning;"
 		"CREATE TABLE IF NOT EXISTS schema_migrations ("
 		" version text PRIMARY KEY,"
-		" applied_at timestamptz NOT NULL DEFAULT now())", "schema_migrations", err) < 0)
+		" applied_at timestamptz NOT NULL DEFAULT now())",
+		"schema_migrations", err) < 0)
 		goto unlock;
 	for (i = 0; i < n; i++) {
 		if (migrate_one(c, dir, names[i], &applied, err) < 0)

@@ -16,20 +16,20 @@
 
 int
 node_slug_matches(const json_t *body, const char *path, const char *node_slug,
-	struct cy_http_resp *resp)
+    struct cy_http_resp *resp)
 {
 	json_t *v = cy_json_path(body, path);
 
 	if (!json_is_string(v)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"%s must be a string: the authenticated node's slug '%s'", path, node_slug);
+		    "%s must be a string: the authenticated node's slug '%s'", path, node_slug);
 		return -1;
 	}
 	if (strcmp(json_string_value(v), node_slug) == 0)
 		return 0;
 	cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-		"%s '%.64s' does not match the authenticated node '%s'", path,
-		json_string_value(v), node_slug);
+	    "%s '%.64s' does not match the authenticated node '%s'", path, json_string_value(v),
+	    node_slug);
 	return -1;
 }
 

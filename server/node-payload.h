@@ -24,7 +24,7 @@ extern const struct cy_jcheck node_capability_report;
  * authenticated node's); else fills resp (400 naming the path), -1.
  */
 int node_slug_matches(const json_t *body, const char *path, const char *node_slug,
-	struct cy_http_resp *resp);
+    struct cy_http_resp *resp);
 /* An absolute http:// or https:// URL with a host. */
 bool node_url_valid(const char *url);
 /*

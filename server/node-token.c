@@ -31,8 +31,7 @@ token_key(unsigned char key[SHA256_DIGEST_LENGTH])
 
 	if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
 	    EVP_DigestUpdate(c, KEY_LABEL, strlen(KEY_LABEL)) != 1 ||
-	    EVP_DigestUpdate(c, secret, strlen(secret)) != 1 ||
-	    EVP_DigestFinal_ex(c, key, &n) != 1)
+	    EVP_DigestUpdate(c, secret, strlen(secret)) != 1 || EVP_DigestFinal_ex(c, key, &n) != 1)
 		abort();
 	EVP_MD_CTX_free(c);
 }
@@ -106,11 +105,11 @@ node_token_seal(const char *token)
 	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) != 1 ||
 	    EVP_EncryptInit_ex(ctx, NULL, NULL, key, blob) != 1 ||
-	    EVP_EncryptUpdate(ctx, blob + NONCE_LEN, &n, (const unsigned char *)token,
-		    (int)tlen) != 1 ||
+	    EVP_EncryptUpdate(ctx, blob + NONCE_LEN, &n, (const unsigned char *)token, (int)tlen) !=
+		1 ||
 	    EVP_EncryptFinal_ex(ctx, blob + NONCE_LEN + n, &fin) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
-		    blob + NONCE_LEN + n + fin) != 1)
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, blob + NONCE_LEN + n + fin) !=
+		1)
 		abort();
 	EVP_CIPHER_CTX_free(ctx);
 	hex = hex_encode(blob, NONCE_LEN + (size_t)n + (size_t)fin + TAG_LEN);
@@ -144,11 +143,10 @@ node_token_open(const char *hex, struct cy_error *err)
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) != 1 ||
 	    EVP_DecryptInit_ex(ctx, NULL, NULL, key, blob) != 1 ||
 	    EVP_DecryptUpdate(ctx, (unsigned char *)out, &n, blob + NONCE_LEN, (int)clen) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
-		    blob + NONCE_LEN + clen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, blob + NONCE_LEN + clen) != 1 ||
 	    EVP_DecryptFinal_ex(ctx, (unsigned char *)out + n, &fin) != 1) {
 		cy_error_set(err, EINVAL,
-			"cannot decrypt the stored worker token (JWT secret changed? re-register the node)");
+		    "cannot decrypt the stored worker token (JWT secret changed? re-register the node)");
 		FREE_AND_NULL(out);
 	} else {
 		out[n + fin] = '\0';

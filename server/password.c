@@ -36,10 +36,10 @@ password_hash(const char *password, struct cy_error *err)
 	}
 	cy_random_bytes(salt, sizeof(salt));
 	enclen = argon2_encodedlen(PW_T_COST, PW_M_COST, PW_PARALLEL, PW_SALT_LEN, PW_HASH_LEN,
-		Argon2_id);
+	    Argon2_id);
 	enc = xmalloc(enclen);
 	rc = argon2id_hash_encoded(PW_T_COST, PW_M_COST, PW_PARALLEL, password, pwlen, salt,
-		sizeof(salt), PW_HASH_LEN, enc, enclen);
+	    sizeof(salt), PW_HASH_LEN, enc, enclen);
 	if (rc != ARGON2_OK) {
 		free(enc);
 		cy_error_set(err, EIO, "argon2id: %s", argon2_error_message(rc));

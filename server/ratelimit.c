@@ -25,9 +25,9 @@
 
 struct rl_entry {
 	char key[RL_KEY_MAX];
-	time_t window_start;	/* attempt window (address keys) */
+	time_t window_start; /* attempt window (address keys) */
 	long long attempts;
-	long long failures;	/* consecutive failures */
+	long long failures; /* consecutive failures */
 	time_t last_failure;
 	time_t locked_until;
 	struct rl_entry *next;
@@ -52,7 +52,7 @@ static bool
 rl_idle(const struct rl_entry *e, time_t now)
 {
 	return now - e->window_start >= RL_WINDOW && e->locked_until <= now &&
-		(e->failures == 0 || now - e->last_failure >= srv.cfg.lockout_max_s);
+	       (e->failures == 0 || now - e->last_failure >= srv.cfg.lockout_max_s);
 }
 
 /* Drops idle entries (called under the lock). */

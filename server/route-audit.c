@@ -56,13 +56,13 @@ h_audit_list(struct cy_http_req *req, struct cy_http_resp *resp)
 		source = "all";
 	if (strcmp(source, "all") && strcmp(source, "admin") && strcmp(source, "auth"))
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"source must be admin, auth or all");
+		    "source must be admin, auth or all");
 	if (q_limit && cy_strtonum(q_limit, 1, 500, &limit, &errstr) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"limit must be an integer between 1 and 500");
+		    "limit must be an integer between 1 and 500");
 	if (time_param(req, "since", &f.since) < 0 || time_param(req, "until", &f.until) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"since and until must be RFC 3339 times like 2026-01-02T15:04:05Z");
+		    "since and until must be RFC 3339 times like 2026-01-02T15:04:05Z");
 	if (q_cursor) {
 		char num[24];
 
@@ -95,7 +95,7 @@ h_audit_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (n > limit) {
 		/* The extra row only says that there is a next page. */
 		char *c = xasprintf("%s_%s", PQgetvalue(res, (int)limit - 1, AUD_CURSOR_US),
-			PQgetvalue(res, (int)limit - 1, AUD_ID));
+		    PQgetvalue(res, (int)limit - 1, AUD_ID));
 		json_t *events = store_json_rows(res, AUD_EVENT);
 
 		json_array_remove(events, json_array_size(events) - 1);

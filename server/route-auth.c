@@ -45,7 +45,7 @@ internal_error(struct cy_http_resp *resp, const char *what, const struct cy_erro
  */
 static int
 issue_pair(struct cy_http_req *req, struct cy_http_resp *resp, const char *user_id,
-	const char *handle, const char *sid, bool new_session, struct cy_error *err)
+    const char *handle, const char *sid, bool new_session, struct cy_error *err)
 {
 	char hash[65], expbuf[32], uabuf[256];
 	const char *ua = cy_req_header(req, "User-Agent");
@@ -79,7 +79,7 @@ issue_pair(struct cy_http_req *req, struct cy_http_resp *resp, const char *user_
 		return -1;
 	}
 	o = json_pack("{s:s, s:s, s:s, s:I}", "access_token", access, "refresh_token", refresh,
-		"token_type", "Bearer", "expires_in", (json_int_t)srv.cfg.jwt_access_s);
+	    "token_type", "Bearer", "expires_in", (json_int_t)srv.cfg.jwt_access_s);
 	explicit_bzero(refresh, strlen(refresh));
 	free(access);
 	free(refresh);
@@ -148,7 +148,7 @@ h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp)
 		audit_auth(req, "login_failure", NULL, handle, false, why);
 		xsnprintf(ra, sizeof(ra), "%ld", wait);
 		cy_resp_problem(resp, CY_PROBLEM_RATE_LIMIT,
-			"Too many login attempts; retry in %ld seconds", wait);
+		    "Too many login attempts; retry in %ld seconds", wait);
 		cy_resp_header(resp, "Retry-After", ra);
 		goto out;
 	}
@@ -190,7 +190,8 @@ h_auth_login(struct cy_http_req *req, struct cy_http_resp *resp)
 	goto out;
 deny:
 	ratelimit_login_result(req->client_ip, handle, false);
-	audit_auth(req, "login_failure", PQntuples(res) == 1 ? user_id : NULL, handle, false, reason);
+	audit_auth(req, "login_failure", PQntuples(res) == 1 ? user_id : NULL, handle, false,
+	    reason);
 	cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid credentials");
 out:
 	PQclear(res);
@@ -216,7 +217,7 @@ const struct cy_jcheck auth_refresh_body = {
  */
 static void
 refresh_reuse(struct cy_http_req *req, struct cy_http_resp *resp, const struct jwt_claims *c,
-	const char *hash)
+    const char *hash)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	bool revoked = false;
@@ -229,12 +230,12 @@ refresh_reuse(struct cy_http_req *req, struct cy_http_resp *resp, const struct j
 	if (revoked) {
 		auth_cache_invalidate();
 		audit_auth(req, "refresh_failure", c->user_id, c->handle, false,
-			"rotated refresh token reused");
+		    "rotated refresh token reused");
 		audit_auth(req, "session_revoked", c->user_id, c->handle, true,
-			"rotated refresh token reused");
+		    "rotated refresh token reused");
 	} else {
 		audit_auth(req, "refresh_failure", c->user_id, c->handle, false,
-			"session not found");
+		    "session not found");
 	}
 	cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid or expired token");
 }
@@ -354,7 +355,7 @@ auth_bootstrap_admin(const char *password, struct cy_error *err)
 		return 0;
 	if (!password || !*password) {
 		cy_log_warn("no_admin_user", "hint",
-			"set BOOTSTRAP_ADMIN_PASSWORD to create user admin at the next start", NULL);
+		    "set BOOTSTRAP_ADMIN_PASSWORD to create user admin at the next start", NULL);
 		return 0;
 	}
 	hash = password_hash(password, err);

@@ -66,16 +66,16 @@ static long long chats_inflight;
 struct chat {
 	pthread_mutex_t lock;
 	int refs;
-	struct chat *prev, *next;	/* chats_live, while the request lives */
+	struct chat *prev, *next; /* chats_live, while the request lives */
 	struct cy_relay *relay;
 	struct cy_http_suspension *susp;
-	char fail[256];			/* the relay could not start */
+	char fail[256]; /* the relay could not start */
 	char user_id[37];
 	char node_id[37];
 	char node_slug[64];
 	char *model;
 	bool stream;
-	bool client_usage;		/* the client asked for the usage chunk */
+	bool client_usage; /* the client asked for the usage chunk */
 	/* Streamed answers, on the relay thread. */
 	struct cy_sse sse;
 	bool saw_done;
@@ -142,7 +142,7 @@ chat_unref(struct chat *c)
 		return;
 	if (c->have_usage && c->model)
 		usage_record(c->user_id, c->model, c->node_id, c->prompt_tokens,
-			c->completion_tokens);
+		    c->completion_tokens);
 	if (c->node_id[0])
 		inference_node_busy(c->node_id, -1);
 	__atomic_sub_fetch(&chats_inflight, 1, __ATOMIC_SEQ_CST);
@@ -169,15 +169,15 @@ static void
 chat_usage(struct chat *c, const json_t *o)
 {
 	json_t *u = json_object_get(o, "usage");
-	json_t *pt = json_object_get(u, "prompt_tokens"), *ct = json_object_get(u,
-		"completion_tokens");
+	json_t *pt = json_object_get(u, "prompt_tokens"),
+	       *ct = json_object_get(u, "completion_tokens");
 
 	if (!json_is_object(u))
 		return;
-	c->prompt_tokens = json_is_integer(pt) && json_integer_value(pt) > 0 ?
-		json_integer_value(pt) : 0;
-	c->completion_tokens = json_is_integer(ct) && json_integer_value(ct) > 0 ?
-		json_integer_value(ct) : 0;
+	c->prompt_tokens =
+	    json_is_integer(pt) && json_integer_value(pt) > 0 ? json_integer_value(pt) : 0;
+	c->completion_tokens =
+	    json_is_integer(ct) && json_integer_value(ct) > 0 ? json_integer_value(ct) : 0;
 	c->have_usage = true;
 }
 
@@ -235,7 +235,7 @@ chat_event(void *arg, const char *event, const char *data, size_t len)
 /* The relay's filter: parses the node's event stream, writes what goes on. */
 static int
 chat_filter(void *arg, struct cy_http_stream *out, const char *data, size_t len,
-	const struct cy_relay_result *r)
+    const struct cy_relay_result *r)
 {
 	struct chat *c = arg;
 	struct chat_sink s = { .c = c, .out = out };
@@ -250,8 +250,8 @@ chat_filter(void *arg, struct cy_http_stream *out, const char *data, size_t len,
 		json_t *e;
 		char *js;
 
-		cy_snprintf_clip(msg, sizeof(msg), "the reply from node %s ended early: %s", c->node_slug,
-			r->rc < 0 ? r->err.msg : "no [DONE]");
+		cy_snprintf_clip(msg, sizeof(msg), "the reply from node %s ended early: %s",
+		    c->node_slug, r->rc < 0 ? r->err.msg : "no [DONE]");
 		e = cy_openai_error_json(r->rc < 0 && r->err.code == ETIMEDOUT ? 504 : 502, msg);
 		js = e ? cy_json_dump(e) : NULL;
 		if (js) {
@@ -262,7 +262,7 @@ chat_filter(void *arg, struct cy_http_stream *out, const char *data, size_t len,
 		free(js);
 		json_decref(e);
 		cy_log_warn("chat_stream_cut", "node", c->node_slug, "model", c->model, "error",
-			msg, NULL);
+		    msg, NULL);
 	}
 	rc = 0;
 	return rc;
@@ -339,8 +339,10 @@ chat_check(const json_t *body, const char **model, bool *stream, struct cy_http_
 	json_array_foreach(json_object_get(body, "messages"), i, m) {
 		v = json_object_get(m, "content");
 		if (v && !json_is_string(v) && !json_is_array(v) && !json_is_null(v)) {
-			cy_openai_fail(resp, 400, "messages[%zu].content must be a string or an "
-				"array of parts", i);
+			cy_openai_fail(resp, 400,
+			    "messages[%zu].content must be a string or an "
+			    "array of parts",
+			    i);
 			return -1;
 		}
 	}
@@ -354,18 +356,21 @@ chat_check(const json_t *body, const char **model, bool *stream, struct cy_http_
  */
 static const struct inf_node *
 chat_place(const struct inf_fleet *f, const char *asked, const char **model,
-	struct cy_http_resp *resp)
+    struct cy_http_resp *resp)
 {
 	const char *m = asked ? asked : inference_default_model(f);
 
 	if (!m || f->n == 0) {
-		cy_openai_fail(resp, 503, "no inference path available: no dispatchable node has a "
-			"running inference backend with a model");
+		cy_openai_fail(resp, 503,
+		    "no inference path available: no dispatchable node has a "
+		    "running inference backend with a model");
 		return NULL;
 	}
 	if (!(*model = inference_fleet_resolve(f, m))) {
-		cy_openai_fail(resp, 404, "model '%s' is not served by any dispatchable node (GET "
-			"/v1/models lists them)", m);
+		cy_openai_fail(resp, 404,
+		    "model '%s' is not served by any dispatchable node (GET "
+		    "/v1/models lists them)",
+		    m);
 		return NULL;
 	}
 	return inference_pick_node(f, *model);
@@ -373,8 +378,8 @@ chat_place(const struct inf_fleet *f, const char *asked, const char **model,
 
 /* A new completion's state for node nd (two references: request and relay). */
 static struct chat *
-chat_new(const struct auth_ctx *a, const struct inf_node *nd, const char *model,
-	const json_t *body, bool stream)
+chat_new(const struct auth_ctx *a, const struct inf_node *nd, const char *model, const json_t *body,
+    bool stream)
 {
 	struct chat *c = xcalloc(1, sizeof(*c));
 
@@ -385,8 +390,8 @@ chat_new(const struct auth_ctx *a, const struct inf_node *nd, const char *model,
 	xsnprintf(c->node_slug, sizeof(c->node_slug), "%s", nd->slug);
 	c->model = xstrdup(model);
 	c->stream = stream;
-	c->client_usage = json_is_true(json_object_get(json_object_get(body, "stream_options"),
-		"include_usage"));
+	c->client_usage =
+	    json_is_true(json_object_get(json_object_get(body, "stream_options"), "include_usage"));
 	cy_sse_init(&c->sse, EVENT_MAX, chat_event, NULL);
 	inference_node_busy(nd->id, 1);
 	return c;
@@ -413,8 +418,8 @@ chat_upstream_body(json_t *body, const char *model, bool stream)
  * rerun.
  */
 static void
-chat_start(struct cy_http_req *req, struct chat *c, const struct inf_node *nd,
-	const char *token, const char *payload)
+chat_start(struct cy_http_req *req, struct chat *c, const struct inf_node *nd, const char *token,
+    const char *payload)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_relay_spec spec = { 0 };
@@ -444,7 +449,7 @@ chat_start(struct cy_http_req *req, struct chat *c, const struct inf_node *nd,
 		cy_http_resume(c->susp);
 	} else {
 		cy_log_debug("chat_relay", "node", nd->slug, "model", c->model, "stream",
-			c->stream ? "true" : "false", NULL);
+		    c->stream ? "true" : "false", NULL);
 	}
 	free(url);
 }
@@ -482,8 +487,10 @@ chat_begin(struct cy_http_req *req, struct cy_http_resp *resp)
 	    srv.cfg.inference_max_requests) {
 		__atomic_sub_fetch(&chats_inflight, 1, __ATOMIC_SEQ_CST);
 		cy_resp_header(resp, "Retry-After", "1");
-		cy_openai_fail(resp, 429, "too many chat completions in flight (%lld, "
-			"inference.max_concurrent_requests)", srv.cfg.inference_max_requests);
+		cy_openai_fail(resp, 429,
+		    "too many chat completions in flight (%lld, "
+		    "inference.max_concurrent_requests)",
+		    srv.cfg.inference_max_requests);
 		goto out;
 	}
 	if (!(token = node_token_open(nd->token_sealed, &err))) {
@@ -513,11 +520,12 @@ chat_answer(struct chat *c, const struct cy_relay_result *r, struct cy_http_resp
 		int st = r->err.code == ETIMEDOUT ? 504 : r->err.code == ECONNREFUSED ? 503 : 502;
 
 		cy_log_warn("chat_relay_failed", "node", c->node_slug, "model", c->model, "error",
-			r->err.msg, NULL);
-		return cy_openai_fail(resp, st, "node %s: %s", c->node_slug, r->err.code == ETIMEDOUT ?
+		    r->err.msg, NULL);
+		return cy_openai_fail(resp, st, "node %s: %s", c->node_slug,
+		    r->err.code == ETIMEDOUT ?
 			"the model did not answer in time (inference.request_timeout)" :
-			r->err.code == ECONNREFUSED ? "cannot reach the node" :
-			"the reply could not be read");
+		    r->err.code == ECONNREFUSED ? "cannot reach the node" :
+						  "the reply could not be read");
 	}
 	o = json_loadb(r->body.buf, r->body.len, 0, NULL);
 	if (r->status == 200 && json_is_object(o)) {
@@ -533,10 +541,15 @@ chat_answer(struct chat *c, const struct cy_relay_result *r, struct cy_http_resp
 		const char *msg = cy_json_path_str(o, "error.message");
 
 		cy_log_warn("chat_node_error", "node", c->node_slug, "model", c->model, "error",
-			msg ? msg : "unreadable answer", NULL);
-		cy_openai_fail(resp, r->status == 503 ? 503 : r->status == 504 ? 504 : 502,
-			"node %s: %s", c->node_slug, msg ? msg : r->status == 200 ?
-			"the answer is not a chat completion" : "the inference backend failed");
+		    msg ? msg : "unreadable answer", NULL);
+		cy_openai_fail(resp,
+		    r->status == 503 ? 503 :
+		    r->status == 504 ? 504 :
+				       502,
+		    "node %s: %s", c->node_slug,
+		    msg              ? msg :
+		    r->status == 200 ? "the answer is not a chat completion" :
+				       "the inference backend failed");
 	}
 	json_decref(o);
 }

@@ -69,7 +69,7 @@ push_slugs(const json_t *nodes, const char **slugs, size_t *n)
 /* Reads the push body into p; 0, or -1 answered. */
 static int
 push_parse(const json_t *body, struct config_push *p, const char **slugs, json_t **doc,
-	struct cy_http_resp *resp)
+    struct cy_http_resp *resp)
 {
 	struct cy_buf why = CY_BUF_INIT;
 	json_t *nodes = json_object_get(body, "nodes");
@@ -78,7 +78,7 @@ push_parse(const json_t *body, struct config_push *p, const char **slugs, json_t
 	p->dry_run = cy_json_bool(body, "dry_run", false);
 	if (p->all == (nodes && !json_is_null(nodes))) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"give either nodes (a list of slugs) or all=true");
+		    "give either nodes (a list of slugs) or all=true");
 		return -1;
 	}
 	if (!p->all)
@@ -90,7 +90,7 @@ push_parse(const json_t *body, struct config_push *p, const char **slugs, json_t
 	*doc = json_object_get(body, "document");
 	if (config_doc_check(*doc, &why) < 0) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid configuration document: %s",
-			why.buf);
+		    why.buf);
 		cy_buf_release(&why);
 		return -1;
 	}
@@ -122,17 +122,18 @@ h_config_push(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot store the configuration");
 	} else if (rc == 0) {
 		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node '%s' not found; nothing pushed",
-			p.missing);
+		    p.missing);
 	} else {
 		char count[24];
 
 		xsnprintf(count, sizeof(count), "%zu", json_array_size(p.nodes));
 		if (!p.dry_run)
 			cy_log_info("config_pushed", "config_version", p.version, "all",
-				p.all ? "true" : "false", "nodes", count, NULL);
-		cy_resp_json(resp, p.dry_run ? 200 : 201, json_pack("{s:s?, s:O, s:b, s:b, s:O}",
-			"config_version", p.dry_run ? NULL : p.version, "nodes", p.nodes, "all",
-			p.all, "dry_run", p.dry_run, "document", doc));
+			    p.all ? "true" : "false", "nodes", count, NULL);
+		cy_resp_json(resp, p.dry_run ? 200 : 201,
+		    json_pack("{s:s?, s:O, s:b, s:b, s:O}", "config_version",
+			p.dry_run ? NULL : p.version, "nodes", p.nodes, "all", p.all, "dry_run",
+			p.dry_run, "document", doc));
 	}
 	json_decref(p.nodes);
 out:
@@ -160,18 +161,17 @@ h_config_get(struct cy_http_req *req, struct cy_http_resp *resp)
 			cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node '%s' not found", node);
 		else
 			cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND,
-				"no fleet-wide configuration has been pushed (config push --all)");
+			    "no fleet-wide configuration has been pushed (config push --all)");
 		PQclear(res);
 		return;
 	}
 	doc = store_val(res, 0, CD_DOCUMENT);
 	o = json_pack("{s:s?, s:s?, s:s?, s:o, s:b, s:s?, s:s?}", "node_slug",
-		store_val(res, 0, CD_SLUG), "desired_version", store_val(res, 0, CD_DESIRED),
-		"config_version", store_val(res, 0, CD_VERSION), "document",
-		doc ? json_loads(doc, 0, NULL) : json_null(), "all",
-		store_val(res, 0, CD_ALL) && strcmp(store_val(res, 0, CD_ALL), "t") == 0,
-		"created_at", store_val(res, 0, CD_CREATED), "created_by",
-		store_val(res, 0, CD_CREATED_BY));
+	    store_val(res, 0, CD_SLUG), "desired_version", store_val(res, 0, CD_DESIRED),
+	    "config_version", store_val(res, 0, CD_VERSION), "document",
+	    doc ? json_loads(doc, 0, NULL) : json_null(), "all",
+	    store_val(res, 0, CD_ALL) && strcmp(store_val(res, 0, CD_ALL), "t") == 0, "created_at",
+	    store_val(res, 0, CD_CREATED), "created_by", store_val(res, 0, CD_CREATED_BY));
 	PQclear(res);
 	cy_resp_json(resp, 200, o);
 }
@@ -196,12 +196,14 @@ h_config_status(struct cy_http_req *req, struct cy_http_resp *resp)
 		const char *st = store_val(res, i, CS_ACK_STATUS);
 		const char *state = !acked || !want || strcmp(acked, want) ? "pending" : st;
 
-		json_array_append_new(nodes, json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:s?, "
-			"s:s?, s:s?, s:s?}", "node_slug", store_val(res, i, CS_SLUG), "status",
+		json_array_append_new(nodes,
+		    json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:s?, "
+			      "s:s?, s:s?, s:s?}",
+			"node_slug", store_val(res, i, CS_SLUG), "status",
 			store_val(res, i, CS_STATUS), "desired_version", want, "applied_version",
 			store_val(res, i, CS_APPLIED), "state", state, "ack_status", st,
-			"ack_version", acked, "ack_error", store_val(res, i, CS_ACK_ERROR), "ack_at",
-			store_val(res, i, CS_ACK_AT), "document_version",
+			"ack_version", acked, "ack_error", store_val(res, i, CS_ACK_ERROR),
+			"ack_at", store_val(res, i, CS_ACK_AT), "document_version",
 			store_val(res, i, CS_DOCUMENT)));
 	}
 	PQclear(res);

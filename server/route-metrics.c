@@ -59,9 +59,9 @@ h_metrics(struct cy_http_req *req, struct cy_http_resp *resp)
 	(void)req;
 	if (!__atomic_exchange_n(&once, 1, __ATOMIC_SEQ_CST)) {
 		cy_metrics_declare("cynode_tasks", CY_METRIC_GAUGE,
-			"Tasks in the database by state (pending = queued).");
+		    "Tasks in the database by state (pending = queued).");
 		cy_metrics_declare("cynode_jobs", CY_METRIC_GAUGE,
-			"Jobs waiting for or holding a node, by state.");
+		    "Jobs waiting for or holding a node, by state.");
 		cy_metrics_declare("cynode_nodes", CY_METRIC_GAUGE, "Registered nodes by state.");
 		cy_metrics_on_collect(collect, NULL);
 	}

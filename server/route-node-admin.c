@@ -58,8 +58,7 @@ const struct cy_jcheck nodes_drain_body = {
 
 /* drain (a body is optional), undrain, enable, disable (no parameters). */
 static void
-node_action(struct cy_http_req *req, struct cy_http_resp *resp,
-	enum node_action act)
+node_action(struct cy_http_req *req, struct cy_http_resp *resp, enum node_action act)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	const char *reason = NULL;
@@ -126,7 +125,7 @@ h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (force) {
 		if (strcmp(force, "true") && strcmp(force, "false"))
 			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"force must be true or false");
+			    "force must be true or false");
 		f = strcmp(force, "true") == 0;
 	}
 	rc = store_node_remove(req->params[0], f, req->auth, slug, &err);
@@ -137,7 +136,7 @@ h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node '%s' not found", req->params[0]);
 	} else if (rc == 2) {
 		cy_resp_problem(resp, CY_PROBLEM_CONFLICT,
-			"node '%s' has running jobs; drain it and wait, or remove with force", slug);
+		    "node '%s' has running jobs; drain it and wait, or remove with force", slug);
 	} else {
 		cy_log_info("node_removed", "node", slug, NULL);
 		cy_resp_json(resp, 200, json_pack("{s:s, s:b}", "node_slug", slug, "removed", 1));
@@ -178,7 +177,7 @@ h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp)
 	labels = json_object_get(body, "labels");
 	if (cy_json_int(body, "ttl_seconds", &ttl) == 0 && ttl > srv.cfg.enroll_max_ttl_s) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"ttl_seconds must be an integer from 60 to %lld", srv.cfg.enroll_max_ttl_s);
+		    "ttl_seconds must be an integer from 60 to %lld", srv.cfg.enroll_max_ttl_s);
 		goto out;
 	}
 	if (ttl > srv.cfg.enroll_max_ttl_s)
@@ -191,8 +190,9 @@ h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot create the enrollment token");
 		goto out;
 	}
-	cy_resp_json(resp, 201, json_pack("{s:s, s:s, s:s?, s:o, s:s}", "token", token,
-		"expires_at", expires, "node_slug", slug, "labels",
+	cy_resp_json(resp, 201,
+	    json_pack("{s:s, s:s, s:s?, s:o, s:s}", "token", token, "expires_at", expires,
+		"node_slug", slug, "labels",
 		json_is_array(labels) ? json_incref(labels) : json_array(), "control_plane_url",
 		srv.cfg.public_url ? srv.cfg.public_url : ""));
 out:

@@ -37,7 +37,7 @@ static char *
 public_base(void)
 {
 	const char *u = srv.cfg.public_url && *srv.cfg.public_url ? srv.cfg.public_url :
-		"http://localhost:12082";
+								    "http://localhost:12082";
 	size_t n = strlen(u);
 
 	while (n > 0 && u[n - 1] == '/')
@@ -68,12 +68,11 @@ bootstrap_payload(const char *jwt, time_t exp, const char *config_version)
 	cfg = xasprintf("%s/v1/nodes/config", base);
 	rep = xasprintf("%s/v1/nodes/capability", base);
 	hb = xasprintf("%s/v1/nodes/heartbeat", base);
-	o = json_pack("{s:i, s:s, s:{s:s, s:{s:s, s:s, s:s, s:s}}, s:{s:s, s:s}, s:s}",
-		"version", 1, "issued_at", now,
-		"orchestrator", "base_url", base, "endpoints", "worker_registration_url", reg,
-		"node_config_url", cfg, "node_report_url", rep, "node_heartbeat_url", hb,
-		"auth", "node_jwt", jwt, "expires_at", expires,
-		"initial_config_version", config_version);
+	o = json_pack("{s:i, s:s, s:{s:s, s:{s:s, s:s, s:s, s:s}}, s:{s:s, s:s}, s:s}", "version",
+	    1, "issued_at", now, "orchestrator", "base_url", base, "endpoints",
+	    "worker_registration_url", reg, "node_config_url", cfg, "node_report_url", rep,
+	    "node_heartbeat_url", hb, "auth", "node_jwt", jwt, "expires_at", expires,
+	    "initial_config_version", config_version);
 	free(reg);
 	free(cfg);
 	free(rep);
@@ -119,13 +118,13 @@ register_check(const json_t *body, struct cy_http_resp *resp)
 	}
 	if (!cy_slug_valid(slug)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"node.node_slug must be 1-63 characters of [a-z0-9-]");
+		    "node.node_slug must be 1-63 characters of [a-z0-9-]");
 		return NULL;
 	}
 	target = register_target(cap);
 	if (!target || !node_url_valid(target)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"worker_api.base_url must be an http:// or https:// URL");
+		    "worker_api.base_url must be an http:// or https:// URL");
 		return NULL;
 	}
 	return cap;
@@ -143,11 +142,15 @@ secret_hash(const char *s, char hex[65])
  * enrollment token (checked and consumed by the store), else the PSK (not
  * for removed slugs).  0 to go on (*by says how), -1 answered.
  */
-enum reg_auth { REG_PSK, REG_TOKEN, REG_CREDENTIAL };
+enum reg_auth {
+	REG_PSK,
+	REG_TOKEN,
+	REG_CREDENTIAL
+};
 
 static int
-register_auth(const json_t *body, const char *slug, enum reg_auth *by,
-	char hash[65], struct cy_http_resp *resp)
+register_auth(const json_t *body, const char *slug, enum reg_auth *by, char hash[65],
+    struct cy_http_resp *resp)
 {
 	const char *cred = cy_json_str(body, "node_credential");
 	const char *tok = cy_json_str(body, "enrollment_token");
@@ -165,7 +168,7 @@ register_auth(const json_t *body, const char *slug, enum reg_auth *by,
 		if (rc < 0)
 			goto internal;
 		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION,
-			"Invalid node credential (the node was removed or re-enrolled)");
+		    "Invalid node credential (the node was removed or re-enrolled)");
 		return -1;
 	}
 	if (tok && *tok) {
@@ -173,7 +176,8 @@ register_auth(const json_t *body, const char *slug, enum reg_auth *by,
 		*by = REG_TOKEN;
 		return 0;
 	}
-	if (!psk || !srv.cfg.node_psk || !*srv.cfg.node_psk || !cy_streq_ct(psk, srv.cfg.node_psk)) {
+	if (!psk || !srv.cfg.node_psk || !*srv.cfg.node_psk ||
+	    !cy_streq_ct(psk, srv.cfg.node_psk)) {
 		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "Invalid registration PSK");
 		return -1;
 	}
@@ -182,8 +186,9 @@ register_auth(const json_t *body, const char *slug, enum reg_auth *by,
 		goto internal;
 	if (rc == 1) {
 		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
-			"node '%s' was removed by an operator; enroll it again with an enrollment "
-			"token (cynork nodes enroll --name %s)", slug, slug);
+		    "node '%s' was removed by an operator; enroll it again with an enrollment "
+		    "token (cynork nodes enroll --name %s)",
+		    slug, slug);
 		return -1;
 	}
 	*by = REG_PSK;
@@ -261,13 +266,16 @@ h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto out;
 	}
 	cy_log_info("node_registered", "node", r.slug, "node_id", node_id, "new",
-		created ? "true" : "false", "auth", by == REG_PSK ? "psk" : by == REG_TOKEN ?
-		"enrollment_token" : "node_credential", "worker_api", r.target_url,
-		"config_version", r.version, "config_kept", r.kept ? "true" : "false", NULL);
+	    created ? "true" : "false", "auth",
+	    by == REG_PSK   ? "psk" :
+	    by == REG_TOKEN ? "enrollment_token" :
+			      "node_credential",
+	    "worker_api", r.target_url, "config_version", r.version, "config_kept",
+	    r.kept ? "true" : "false", NULL);
 	boot = bootstrap_payload(jwt, exp, r.version);
 	if (cred)
 		json_object_set_new(json_object_get(boot, "auth"), "node_credential",
-			json_string(cred));
+		    json_string(cred));
 	cy_resp_json(resp, created ? 201 : 200, boot);
 out:
 	if (cred)
@@ -293,20 +301,16 @@ config_payload(const PGresult *res, const char *token)
 	cy_now_rfc3339(now);
 	rep = xasprintf("%s/v1/nodes/capability", base);
 	o = json_pack("{s:i, s:s, s:s, s:s, s:{s:s, s:{s:s, s:s}}, s:[], s:b, s:{s:s},"
-		" s:{s:{s:s, s:b, s:b}, s:{s:b, s:i, s:b}}, s:{s:s}, s:{s:i, s:i}}",
-		"version", 1, "config_version", PQgetvalue(res, 0, NCC_CONFIG_VERSION),
-		"issued_at", now, "node_slug", PQgetvalue(res, 0, NCC_SLUG),
-		"orchestrator", "base_url", base, "endpoints",
-		"worker_api_target_url", target ? target : "", "node_report_url", rep,
-		"sandbox_registries", "require_digest_pinning", 0,
-		"model_cache", "cache_url", "",
-		"policy", "sandbox", "default_network_policy", "restricted",
-		"allow_privileged", 0, "allow_host_network", 0,
-		"updates", "enable_dynamic_config", 0, "poll_interval_seconds", 0,
-		"allow_service_restart", 0,
-		"worker_api", "orchestrator_bearer_token", token,
-		"constraints", "max_request_bytes", MAX_REQUEST_BYTES,
-		"max_job_timeout_seconds", MAX_JOB_TIMEOUT);
+		      " s:{s:{s:s, s:b, s:b}, s:{s:b, s:i, s:b}}, s:{s:s}, s:{s:i, s:i}}",
+	    "version", 1, "config_version", PQgetvalue(res, 0, NCC_CONFIG_VERSION), "issued_at",
+	    now, "node_slug", PQgetvalue(res, 0, NCC_SLUG), "orchestrator", "base_url", base,
+	    "endpoints", "worker_api_target_url", target ? target : "", "node_report_url", rep,
+	    "sandbox_registries", "require_digest_pinning", 0, "model_cache", "cache_url", "",
+	    "policy", "sandbox", "default_network_policy", "restricted", "allow_privileged", 0,
+	    "allow_host_network", 0, "updates", "enable_dynamic_config", 0, "poll_interval_seconds",
+	    0, "allow_service_restart", 0, "worker_api", "orchestrator_bearer_token", token,
+	    "constraints", "max_request_bytes", MAX_REQUEST_BYTES, "max_job_timeout_seconds",
+	    MAX_JOB_TIMEOUT);
 	/* The pushed document over these defaults, and inference_backend. */
 	config_doc_apply(o, doc, cap);
 	json_decref(doc);
@@ -330,14 +334,15 @@ h_nodes_config_get(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node not found; register again");
+		return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND,
+		    "node not found; register again");
 	}
 	token = node_token_open(store_val(res, 0, NCC_TOKEN), &err);
 	if (!token) {
 		PQclear(res);
 		cy_log_error("node_config_failed", "node", a->node_slug, "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL,
-			"the node's worker token is unusable; register the node again");
+		    "the node's worker token is unusable; register the node again");
 	}
 	cy_resp_json(resp, 200, config_payload(res, token));
 	free(token);
@@ -392,7 +397,7 @@ h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (ack_at && cy_time_parse_rfc3339(ack_at, &t) < 0)
 		ack_at = NULL;
 	rc = store_node_ack(a->node_id, status, cy_json_path_str(body, "error.message"), version,
-		ack_at, &err);
+	    ack_at, &err);
 	if (rc < 0) {
 		cy_log_error("node_ack_failed", "node", a->node_slug, "error", err.msg, NULL);
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot store the ack");
@@ -400,7 +405,7 @@ h_nodes_config_ack(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node not found; register again");
 	} else {
 		cy_log_info("node_config_acked", "node", a->node_slug, "status", status,
-			"config_version", version, NULL);
+		    "config_version", version, NULL);
 		cy_resp_empty(resp, 204);
 		if (strcmp(status, "applied") == 0)
 			dispatch_wake();
@@ -425,7 +430,8 @@ h_nodes_capability(struct cy_http_req *req, struct cy_http_resp *resp)
 	node_capability_canon(body, &text, hash);
 	rc = store_node_capability(a->node_id, text, hash, &err);
 	if (rc < 0) {
-		cy_log_error("node_capability_failed", "node", a->node_slug, "error", err.msg, NULL);
+		cy_log_error("node_capability_failed", "node", a->node_slug, "error", err.msg,
+		    NULL);
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot store the capability report");
 	} else if (rc == 0) {
 		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node not found; register again");

@@ -58,10 +58,11 @@ h_nodes_heartbeat(struct cy_http_req *req, struct cy_http_resp *resp)
 	} else {
 		if (b.revived)
 			dispatch_wake();
-		cy_resp_json(resp, 200, json_pack("{s:i, s:s, s:b, s:s, s:s, s:I}", "version", 1,
-			"status", b.status, "enabled", b.enabled, "config_version",
-			b.config_version, "capability_hash", b.capability_hash,
-			"liveness_ttl_seconds", (json_int_t)srv.cfg.node_liveness_ttl_s));
+		cy_resp_json(resp, 200,
+		    json_pack("{s:i, s:s, s:b, s:s, s:s, s:I}", "version", 1, "status", b.status,
+			"enabled", b.enabled, "config_version", b.config_version, "capability_hash",
+			b.capability_hash, "liveness_ttl_seconds",
+			(json_int_t)srv.cfg.node_liveness_ttl_s));
 	}
 out:
 	json_decref(body);

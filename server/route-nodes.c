@@ -44,8 +44,8 @@ nodes_view_json(const PGresult *res, int row)
 	json_object_set_new(o, "node_id", col_str(res, row, NV_ID));
 	json_object_set_new(o, "node_slug", col_str(res, row, NV_SLUG));
 	json_object_set_new(o, "status", col_str(res, row, NV_STATUS));
-	json_object_set_new(o, "enabled", json_boolean(
-		strcmp(PQgetvalue(res, row, NV_ENABLED), "t") == 0));
+	json_object_set_new(o, "enabled",
+	    json_boolean(strcmp(PQgetvalue(res, row, NV_ENABLED), "t") == 0));
 	json_object_set_new(o, "drain_reason", col_str(res, row, NV_DRAIN_REASON));
 	json_object_set_new(o, "drained_at", col_str(res, row, NV_DRAINED_AT));
 	json_object_set_new(o, "config_version", col_str(res, row, NV_CONFIG_VERSION));

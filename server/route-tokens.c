@@ -28,9 +28,8 @@
 #define TOKEN_TTL_MAX (366LL * 86400)
 #define TOKEN_RANDOM 24
 
-static const char *const scope_list[] = {
-	"tasks:read", "tasks:write", "nodes:read", "nodes:write", "inference", "admin", NULL
-};
+static const char *const scope_list[] = { "tasks:read", "tasks:write", "nodes:read", "nodes:write",
+	"inference", "admin", NULL };
 
 /* POST /v1/tokens {name, ttl?, scopes?}; ttl (seconds or "30d") is checked below. */
 /* clang-format off */
@@ -54,7 +53,7 @@ may_manage_tokens(const struct auth_ctx *a, struct cy_http_resp *resp)
 {
 	if (a->token_id[0] && !(a->scopes & SCOPE_ADMIN)) {
 		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
-			"API tokens cannot manage tokens: log in, or use a token with scope admin");
+		    "API tokens cannot manage tokens: log in, or use a token with scope admin");
 		return false;
 	}
 	return true;
@@ -66,7 +65,7 @@ may_manage_tokens(const struct auth_ctx *a, struct cy_http_resp *resp)
  */
 static int
 parse_scopes(const struct auth_ctx *a, const json_t *v, struct cy_buf *arr,
-	struct cy_http_resp *resp)
+    struct cy_http_resp *resp)
 {
 	unsigned bits = 0, b, allowed = auth_role_scopes(a->role) & a->scopes;
 	const char *s;
@@ -81,7 +80,8 @@ parse_scopes(const struct auth_ctx *a, const json_t *v, struct cy_buf *arr,
 			b = auth_scope_parse(s);
 			if (!(allowed & b)) {
 				cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
-					"role '%s' cannot grant scope '%s'", auth_role_name(a->role), s);
+				    "role '%s' cannot grant scope '%s'", auth_role_name(a->role),
+				    s);
 				return -1;
 			}
 			bits |= b;
@@ -123,7 +123,7 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		ttl = identity_duration(json_object_get(body, "ttl"));
 		if (ttl < TOKEN_TTL_MIN || ttl > TOKEN_TTL_MAX) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"ttl must be a duration between 60s and 366d (seconds, or like \"30d\")");
+			    "ttl must be a duration between 60s and 366d (seconds, or like \"30d\")");
 			goto out;
 		}
 	}
@@ -149,7 +149,7 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		if (err.code == EEXIST) {
 			db_rollback();
 			cy_resp_problem(resp, CY_PROBLEM_CONFLICT,
-				"you already have an active token named '%s'", name);
+			    "you already have an active token named '%s'", name);
 			goto out;
 		}
 		goto fail;
@@ -159,7 +159,7 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		goto fail;
 	}
 	d = json_pack("{s:O, s:O, s:s}", "scopes", json_object_get(o, "scopes"), "expires_at",
-		json_object_get(o, "expires_at"), "token_prefix", prefix);
+	    json_object_get(o, "expires_at"), "token_prefix", prefix);
 	rc = audit_admin(a, "token.create", cy_json_str(o, "id"), d, &err);
 	json_decref(d);
 	if (rc < 0 || db_commit(&err) < 0)
@@ -228,7 +228,7 @@ h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	if (!strcmp(PQgetvalue(res, 0, TRV_REVOKED), "1")) {
 		d = json_pack("{s:s, s:s}", "token_prefix", PQgetvalue(res, 0, TRV_PREFIX), "owner",
-			PQgetvalue(res, 0, TRV_OWNER));
+		    PQgetvalue(res, 0, TRV_OWNER));
 		rc = audit_admin(a, "token.revoke", id, d, &err);
 		json_decref(d);
 		if (rc < 0) {

@@ -125,9 +125,8 @@ answer_user(struct cy_http_resp *resp, const char *id, int status)
 
 /* Writes the two audit rows of an action; -1 on error (transaction still open). */
 static int
-act(const struct auth_ctx *a, struct cy_http_req *req, const struct user_ref *t,
-	const char *action, json_t *details, const char *event, const char *reason,
-	struct cy_error *err)
+act(const struct auth_ctx *a, struct cy_http_req *req, const struct user_ref *t, const char *action,
+    json_t *details, const char *event, const char *reason, struct cy_error *err)
 {
 	if (audit_admin(a, action, t->handle, details, err) < 0)
 		return -1;
@@ -167,7 +166,7 @@ h_users_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		if (err.code == EEXIST) {
 			db_rollback();
 			cy_resp_problem(resp, CY_PROBLEM_CONFLICT,
-				"a user with this handle or email exists");
+			    "a user with this handle or email exists");
 			goto out;
 		}
 		goto fail;
@@ -230,10 +229,10 @@ set_active(struct cy_http_req *req, struct cy_http_resp *resp, bool active)
 	if (!active && !strcmp(t.id, a->user_id)) {
 		db_rollback();
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"you cannot disable your own account");
+		    "you cannot disable your own account");
 	}
 	if (t.active == active)
-		return answer_user(resp, t.id, 200);	/* nothing changes, nothing audited */
+		return answer_user(resp, t.id, 200); /* nothing changes, nothing audited */
 	if (!active && store_sessions_revoke(t.id, "user_disabled", &n, &err) < 0)
 		goto fail;
 	if (!active)
@@ -241,7 +240,7 @@ set_active(struct cy_http_req *req, struct cy_http_resp *resp, bool active)
 	rc = store_user_set_active(t.id, active, &err);
 	if (rc == 0)
 		rc = act(a, req, &t, active ? "user.enable" : "user.disable", d,
-			active ? "user_reenabled" : "user_disabled", NULL, &err);
+		    active ? "user_reenabled" : "user_disabled", NULL, &err);
 	json_decref(d);
 	if (rc < 0)
 		goto fail;

@@ -40,8 +40,8 @@ h_users_me(struct cy_http_req *req, struct cy_http_resp *resp)
 		return;
 	}
 	o = json_pack("{s:s, s:s, s:b}", "id", PQgetvalue(res, 0, UME_ID), "handle",
-		PQgetvalue(res, 0, UME_HANDLE), "is_active",
-		!strcmp(PQgetvalue(res, 0, UME_ACTIVE), "t"));
+	    PQgetvalue(res, 0, UME_HANDLE), "is_active",
+	    !strcmp(PQgetvalue(res, 0, UME_ACTIVE), "t"));
 	if (!PQgetisnull(res, 0, UME_EMAIL))
 		json_object_set_new(o, "email", json_string(PQgetvalue(res, 0, UME_EMAIL)));
 	PQclear(res);
@@ -124,7 +124,7 @@ h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp)
 
 	if (!a->session_id[0])
 		return cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
-			"API tokens cannot change passwords: log in");
+		    "API tokens cannot change passwords: log in");
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	cur = cy_json_str(body, "current_password");
@@ -134,7 +134,7 @@ h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp)
 
 		xsnprintf(ra, sizeof(ra), "%ld", wait);
 		cy_resp_problem(resp, CY_PROBLEM_RATE_LIMIT,
-			"Too many failed attempts; retry in %ld seconds", wait);
+		    "Too many failed attempts; retry in %ld seconds", wait);
 		cy_resp_header(resp, "Retry-After", ra);
 		goto out;
 	}
@@ -147,7 +147,7 @@ h_users_change_password(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (ok != 1) {
 		ratelimit_login_result(req->client_ip, a->handle, false);
 		audit_auth(req, "password_changed", a->user_id, a->handle, false,
-			"wrong current password");
+		    "wrong current password");
 		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "The current password is wrong");
 		goto out;
 	}

@@ -28,25 +28,47 @@
 #define BODY_RESULT (16 * 1024 * 1024)
 
 #define NODE_ROUTES \
-	{ .method = "POST", .pattern = "/v1/nodes/register", .auth = AUTH_NONE, \
-	  .body_limit = BODY_NODE, .handler = h_nodes_register, .body = &nodes_register_body }, \
-	{ .method = "GET", .pattern = "/v1/nodes/config", .auth = AUTH_NODE, \
-	  .handler = h_nodes_config_get }, \
-	{ .method = "POST", .pattern = "/v1/nodes/config", .auth = AUTH_NODE, \
-	  .body_limit = BODY_NODE, .handler = h_nodes_config_ack, .body = &nodes_config_ack_body }, \
-	{ .method = "POST", .pattern = "/v1/nodes/capability", .auth = AUTH_NODE, \
-	  .body_limit = BODY_NODE, .handler = h_nodes_capability, \
-	  .body = &node_capability_report }, \
-	{ .method = "POST", .pattern = "/v1/nodes/heartbeat", .auth = AUTH_NODE, \
-	  .body_limit = BODY_SMALL, .handler = h_nodes_heartbeat, .body = &nodes_heartbeat_body }
+	{ .method = "POST", \
+		.pattern = "/v1/nodes/register", \
+		.auth = AUTH_NONE, \
+		.body_limit = BODY_NODE, \
+		.handler = h_nodes_register, \
+		.body = &nodes_register_body }, \
+	    { .method = "GET", \
+		    .pattern = "/v1/nodes/config", \
+		    .auth = AUTH_NODE, \
+		    .handler = h_nodes_config_get }, \
+	    { .method = "POST", \
+		    .pattern = "/v1/nodes/config", \
+		    .auth = AUTH_NODE, \
+		    .body_limit = BODY_NODE, \
+		    .handler = h_nodes_config_ack, \
+		    .body = &nodes_config_ack_body }, \
+	    { .method = "POST", \
+		    .pattern = "/v1/nodes/capability", \
+		    .auth = AUTH_NODE, \
+		    .body_limit = BODY_NODE, \
+		    .handler = h_nodes_capability, \
+		    .body = &node_capability_report }, \
+	{ \
+		.method = "POST", .pattern = "/v1/nodes/heartbeat", .auth = AUTH_NODE, \
+		.body_limit = BODY_SMALL, .handler = h_nodes_heartbeat, \
+		.body = &nodes_heartbeat_body \
+	}
 
 /* The node's job sync and result redelivery (both listeners). */
 #define NODE_JOB_ROUTES \
-	{ .method = "POST", .pattern = "/v1/nodes/jobs/sync", .auth = AUTH_NODE, \
-	  .body_limit = BODY_SYNC, .handler = h_nodes_jobs_sync, .body = &nodes_jobs_sync_body }, \
-	{ .method = "POST", .pattern = "/v1/nodes/jobs/{id}/result", .auth = AUTH_NODE, \
-	  .body_limit = BODY_RESULT, .handler = h_nodes_job_result, \
-	  .body = &nodes_job_result_body }
+	{ .method = "POST", \
+		.pattern = "/v1/nodes/jobs/sync", \
+		.auth = AUTH_NODE, \
+		.body_limit = BODY_SYNC, \
+		.handler = h_nodes_jobs_sync, \
+		.body = &nodes_jobs_sync_body }, \
+	{ \
+		.method = "POST", .pattern = "/v1/nodes/jobs/{id}/result", .auth = AUTH_NODE, \
+		.body_limit = BODY_RESULT, .handler = h_nodes_job_result, \
+		.body = &nodes_job_result_body \
+	}
 
 /* clang-format off */
 static struct cy_route gateway[] = {

@@ -13,46 +13,46 @@
 
 struct server_config {
 	long long version;
-	char *database_url;		/* DATABASE_URL */
-	char *gateway_listen;		/* USER_GATEWAY_LISTEN_ADDR, "host:port" */
-	char *control_listen;		/* CONTROL_PLANE_LISTEN_ADDR, "host:port" */
-	char *public_url;		/* ORCHESTRATOR_PUBLIC_URL: base of the bootstrap URLs */
-	char *jwt_secret;		/* JWT_SECRET (or jwt_secret_file) */
+	char *database_url;   /* DATABASE_URL */
+	char *gateway_listen; /* USER_GATEWAY_LISTEN_ADDR, "host:port" */
+	char *control_listen; /* CONTROL_PLANE_LISTEN_ADDR, "host:port" */
+	char *public_url;     /* ORCHESTRATOR_PUBLIC_URL: base of the bootstrap URLs */
+	char *jwt_secret;     /* JWT_SECRET (or jwt_secret_file) */
 	char *jwt_secret_file;
-	long long jwt_access_s;		/* JWT_ACCESS_DURATION */
-	long long jwt_refresh_s;	/* JWT_REFRESH_DURATION */
-	long long jwt_node_s;		/* JWT_NODE_DURATION */
-	char *node_psk;			/* NODE_REGISTRATION_PSK (or node_psk_file) */
+	long long jwt_access_s;  /* JWT_ACCESS_DURATION */
+	long long jwt_refresh_s; /* JWT_REFRESH_DURATION */
+	long long jwt_node_s;    /* JWT_NODE_DURATION */
+	char *node_psk;          /* NODE_REGISTRATION_PSK (or node_psk_file) */
 	char *node_psk_file;
-	char *bootstrap_admin_password;	/* BOOTSTRAP_ADMIN_PASSWORD */
-	char *worker_api_target_url;	/* WORKER_API_TARGET_URL override */
-	long long max_body_bytes;	/* MAX_REQUEST_BODY_MB * MiB */
+	char *bootstrap_admin_password; /* BOOTSTRAP_ADMIN_PASSWORD */
+	char *worker_api_target_url;    /* WORKER_API_TARGET_URL override */
+	long long max_body_bytes;       /* MAX_REQUEST_BODY_MB * MiB */
 	long long http_threads;
-	long long dispatch_workers;	/* jobs in flight at once */
+	long long dispatch_workers; /* jobs in flight at once */
 	long long dispatch_poll_ms;
 	long long dispatch_http_timeout_s;
 	long long rate_limit_per_minute;
-	long long lockout_threshold;	/* failures per handle before a lockout */
-	long long lockout_ip_threshold;	/* failures per client address before a lockout */
-	long long lockout_base_s;	/* first lockout; doubles per further failure */
-	long long lockout_max_s;	/* longest lockout; failures older are forgotten */
-	long long auth_cache_ttl_s;	/* auth decision cache lifetime; 0 = no cache */
+	long long lockout_threshold;    /* failures per handle before a lockout */
+	long long lockout_ip_threshold; /* failures per client address before a lockout */
+	long long lockout_base_s;       /* first lockout; doubles per further failure */
+	long long lockout_max_s;        /* longest lockout; failures older are forgotten */
+	long long auth_cache_ttl_s;     /* auth decision cache lifetime; 0 = no cache */
 	/* Dispatch leases and retention. */
-	long long dispatch_lease_s;	/* DISPATCH_LEASE */
-	long long retention_s;		/* RETENTION_FINISHED_TASKS, 0 = keep */
-	long long retention_interval_s;	/* RETENTION_INTERVAL: prune period */
+	long long dispatch_lease_s;     /* DISPATCH_LEASE */
+	long long retention_s;          /* RETENTION_FINISHED_TASKS, 0 = keep */
+	long long retention_interval_s; /* RETENTION_INTERVAL: prune period */
 	char *migrations_dir;
 	char *log_level;
 	char *log_format;
 	/* Node fleet. */
-	long long node_liveness_ttl_s;	/* NODE_LIVENESS_TTL */
-	long long enroll_max_ttl_s;	/* NODE_ENROLLMENT_TOKEN_MAX_TTL */
+	long long node_liveness_ttl_s; /* NODE_LIVENESS_TTL */
+	long long enroll_max_ttl_s;    /* NODE_ENROLLMENT_TOKEN_MAX_TTL */
 	/* Inference. */
-	char *inference_model;		/* INFERENCE_MODEL: pins the default model */
-	bool ready_needs_inference;	/* READINESS_REQUIRE_INFERENCE */
-	long long inference_timeout_s;	/* INFERENCE_REQUEST_TIMEOUT: one chat completion */
-	long long inference_max_requests;	/* INFERENCE_MAX_REQUESTS: relayed at once */
-	bool dev_mode;			/* --dev: allows the known-default secrets */
+	char *inference_model;            /* INFERENCE_MODEL: pins the default model */
+	bool ready_needs_inference;       /* READINESS_REQUIRE_INFERENCE */
+	long long inference_timeout_s;    /* INFERENCE_REQUEST_TIMEOUT: one chat completion */
+	long long inference_max_requests; /* INFERENCE_MAX_REQUESTS: relayed at once */
+	bool dev_mode;                    /* --dev: allows the known-default secrets */
 };
 
 struct server {

@@ -45,29 +45,29 @@ store_audit_auth_add(const struct audit_auth_row *r, struct cy_error *err)
 		r->user_agent, r->reason };
 
 	return store_run("audit_auth",
-		"INSERT INTO auth_audit_log (event_type, user_id, subject_handle, success,"
-		" ip_address, user_agent, reason) VALUES ($1, $2, left($3, 128), $4, $5, $6, $7)",
-		7, p, err);
+	    "INSERT INTO auth_audit_log (event_type, user_id, subject_handle, success,"
+	    " ip_address, user_agent, reason) VALUES ($1, $2, left($3, 128), $4, $5, $6, $7)",
+	    7, p, err);
 }
 
 int
 store_audit_admin_add(const struct audit_admin_row *r, struct cy_error *err)
 {
-	const char *p[7] = { r->user_id, r->handle, r->token_id, r->action, r->target,
-		r->details, r->ip };
+	const char *p[7] = { r->user_id, r->handle, r->token_id, r->action, r->target, r->details,
+		r->ip };
 
 	return store_run("audit_admin",
-		"INSERT INTO admin_audit_log (actor_user_id, actor_handle, actor_token_id, action,"
-		" target, details, ip_address) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)",
-		7, p, err);
+	    "INSERT INTO admin_audit_log (actor_user_id, actor_handle, actor_token_id, action,"
+	    " target, details, ip_address) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)",
+	    7, p, err);
 }
 
 PGresult *
 store_audit_list(const struct audit_filter *f, struct cy_error *err)
 {
 	char usbuf[32], limbuf[32];
-	const char *p[9] = { f->source, f->actor, f->action, f->action_prefix, f->since,
-		f->until, usbuf, f->cursor_id, limbuf };
+	const char *p[9] = { f->source, f->actor, f->action, f->action_prefix, f->since, f->until,
+		usbuf, f->cursor_id, limbuf };
 
 	xsnprintf(usbuf, sizeof(usbuf), "%lld", f->cursor_us);
 	xsnprintf(limbuf, sizeof(limbuf), "%lld", f->limit + 1);

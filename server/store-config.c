@@ -32,8 +32,9 @@ push_targets(struct config_push *p, struct cy_error *err)
 	cy_buf_addstr(&arr, "}");
 	prm[0] = p->all ? NULL : arr.buf;
 	res = db_exec("config_push_targets",
-		"SELECT node_slug FROM nodes WHERE $1::text[] IS NULL OR node_slug = ANY($1::text[]) "
-		"ORDER BY node_slug FOR UPDATE", 1, prm, err);
+	    "SELECT node_slug FROM nodes WHERE $1::text[] IS NULL OR node_slug = ANY($1::text[]) "
+	    "ORDER BY node_slug FOR UPDATE",
+	    1, prm, err);
 	cy_buf_release(&arr);
 	if (!res)
 		return -1;
@@ -62,9 +63,9 @@ static int
 push_floor(char floor[CY_ULID_LEN + 1], struct cy_error *err)
 {
 	PGresult *res = db_exec("config_push_floor",
-		"SELECT GREATEST((SELECT max(config_version) FROM node_config_documents), "
-		"(SELECT max(upper(config_version)) FROM nodes WHERE length(config_version) = 26))",
-		0, NULL, err);
+	    "SELECT GREATEST((SELECT max(config_version) FROM node_config_documents), "
+	    "(SELECT max(upper(config_version)) FROM nodes WHERE length(config_version) = 26))",
+	    0, NULL, err);
 
 	if (!res)
 		return -1;
@@ -90,7 +91,7 @@ push_audit(struct config_push *p, struct cy_error *err)
 	if (target.len > AUDIT_TARGET_MAX)
 		cy_buf_setlen(&target, AUDIT_TARGET_MAX);
 	details = json_pack("{s:s, s:O, s:b}", "config_version", p->version, "nodes", p->nodes,
-		"all", p->all);
+	    "all", p->all);
 	rc = audit_admin(p->actor, "config.push", target.buf, details, err);
 	json_decref(details);
 	cy_buf_release(&target);
@@ -105,14 +106,16 @@ push_store(struct config_push *p, struct cy_error *err)
 	const char *prm[4] = { p->version, p->document, p->all ? "true" : "false",
 		p->actor && p->actor->user_id[0] ? p->actor->user_id : NULL };
 	int rc = store_run("config_push_insert",
-		"INSERT INTO node_config_documents (config_version, document, all_nodes, "
-		"created_by) VALUES ($1, $2::jsonb, $3::boolean, $4::uuid)", 4, prm, err);
+	    "INSERT INTO node_config_documents (config_version, document, all_nodes, "
+	    "created_by) VALUES ($1, $2::jsonb, $3::boolean, $4::uuid)",
+	    4, prm, err);
 
 	prm[1] = slugs;
 	if (rc == 0)
 		rc = store_run("config_push_nodes",
-			"UPDATE nodes SET config_version = $1, config_document = $1 WHERE "
-			"node_slug IN (SELECT jsonb_array_elements_text($2::jsonb))", 2, prm, err);
+		    "UPDATE nodes SET config_version = $1, config_document = $1 WHERE "
+		    "node_slug IN (SELECT jsonb_array_elements_text($2::jsonb))",
+		    2, prm, err);
 	free(slugs);
 	return rc;
 }

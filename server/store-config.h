@@ -17,16 +17,16 @@
 #include "id.h"
 
 struct config_push {
-	const char *document;		/* JSON object text, already checked */
-	const char *const *slugs;	/* the targeted nodes, unless all */
+	const char *document;     /* JSON object text, already checked */
+	const char *const *slugs; /* the targeted nodes, unless all */
 	size_t nslugs;
-	bool all;			/* every node, and the default for new ones */
-	bool dry_run;			/* resolve the targets, store nothing */
+	bool all;     /* every node, and the default for new ones */
+	bool dry_run; /* resolve the targets, store nothing */
 	const struct auth_ctx *actor;
 	/* out */
-	char version[CY_ULID_LEN + 1];	/* the new config_version ("" on a dry run) */
-	json_t *nodes;			/* the targeted slugs (new reference, caller decrefs) */
-	const char *missing;		/* a requested slug with no node (in slugs) */
+	char version[CY_ULID_LEN + 1]; /* the new config_version ("" on a dry run) */
+	json_t *nodes;                 /* the targeted slugs (new reference, caller decrefs) */
+	const char *missing;           /* a requested slug with no node (in slugs) */
 };
 
 /*
@@ -37,8 +37,15 @@ struct config_push {
  */
 int store_config_push(struct config_push *p, struct cy_error *err);
 
-enum config_doc_col { CD_SLUG, CD_DESIRED, CD_VERSION, CD_DOCUMENT, CD_ALL, CD_CREATED,
-	CD_CREATED_BY };
+enum config_doc_col {
+	CD_SLUG,
+	CD_DESIRED,
+	CD_VERSION,
+	CD_DOCUMENT,
+	CD_ALL,
+	CD_CREATED,
+	CD_CREATED_BY
+};
 /*
  * The document of node `ref` (slug or id; one row with NULL document
  * columns when it runs on the defaults, no row when there is no such node),
@@ -46,8 +53,17 @@ enum config_doc_col { CD_SLUG, CD_DESIRED, CD_VERSION, CD_DOCUMENT, CD_ALL, CD_C
  */
 PGresult *store_config_get(const char *ref, struct cy_error *err);
 
-enum config_status_col { CS_SLUG, CS_STATUS, CS_DESIRED, CS_APPLIED, CS_ACK_STATUS,
-	CS_ACK_VERSION, CS_ACK_ERROR, CS_ACK_AT, CS_DOCUMENT };
+enum config_status_col {
+	CS_SLUG,
+	CS_STATUS,
+	CS_DESIRED,
+	CS_APPLIED,
+	CS_ACK_STATUS,
+	CS_ACK_VERSION,
+	CS_ACK_ERROR,
+	CS_ACK_AT,
+	CS_DOCUMENT
+};
 /* One row per node, by slug. */
 PGresult *store_config_status(struct cy_error *err);
 

@@ -9,7 +9,7 @@
 #include "store-conn.h"
 #include "banned.h"
 
-#define CHORES_LOCK_KEY "7161899770815434753"	/* "cynode" chores */
+#define CHORES_LOCK_KEY "7161899770815434753" /* "cynode" chores */
 
 PGconn *
 store_conn_open(const char *app)
@@ -53,7 +53,7 @@ store_conn_chores_lock(PGconn *c)
 {
 	PGresult *res = PQexec(c, "SELECT pg_try_advisory_lock(" CHORES_LOCK_KEY ")");
 	bool got = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-		!strcmp(PQgetvalue(res, 0, 0), "t");
+		   !strcmp(PQgetvalue(res, 0, 0), "t");
 
 	PQclear(res);
 	return got;

@@ -62,8 +62,8 @@ struct claim_node {
 	char id[DISPATCH_ID_LEN];
 	char *url, *token, *labels;
 	long long max, gpus, running;
-	bool inference;		/* its inference backend runs */
-	char *models;		/* text[] literal of the models it serves */
+	bool inference; /* its inference backend runs */
+	char *models;   /* text[] literal of the models it serves */
 };
 
 static void
@@ -137,8 +137,9 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 	PQclear(res);
 	p[0] = ids.buf;
 	res = db_exec("dispatch_nodes_running",
-		"SELECT node_id, count(*) FROM jobs WHERE status = 'running' "
-		"AND node_id = ANY($1::uuid[]) GROUP BY node_id", 1, p, err);
+	    "SELECT node_id, count(*) FROM jobs WHERE status = 'running' "
+	    "AND node_id = ANY($1::uuid[]) GROUP BY node_id",
+	    1, p, err);
 	cy_buf_release(&ids);
 	if (!res) {
 		claim_nodes_free(nodes, n);
@@ -158,7 +159,7 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 /* Claims up to `want` jobs for one node; appends them to *jobs. */
 static int
 claim_for_node(const struct claim_node *nd, long long want, long long lease_s,
-	struct dispatch_job **jobs, size_t *n, struct cy_error *err)
+    struct dispatch_job **jobs, size_t *n, struct cy_error *err)
 {
 	char gpus[24], lim[24], lease[24];
 	const char *p[7];
@@ -176,24 +177,24 @@ claim_for_node(const struct claim_node *nd, long long want, long long lease_s,
 	p[5] = nd->inference ? "true" : "false";
 	p[6] = nd->models;
 	res = db_exec("dispatch_claim",
-		"WITH c AS (SELECT id FROM jobs WHERE status = 'queued' "
-		"AND (not_before IS NULL OR not_before <= now()) "
-		"AND req_gpus <= $2::int AND req_labels <@ $3::text[] "
-		"AND (NOT req_inference OR ($6::bool AND (req_model IS NULL OR "
-		"req_model = ANY($7::text[])))) "
-		"ORDER BY priority DESC, created_at LIMIT $4::int FOR UPDATE SKIP LOCKED), "
-		"u AS (UPDATE jobs j SET status = 'running', node_id = $1::uuid, "
-		"started_at = now(), ended_at = NULL, attempts = j.attempts + 1, "
-		"lease_id = gen_random_uuid(), "
-		"lease_expires_at = now() + $5::int * interval '1 second', not_before = NULL "
-		"FROM c WHERE j.id = c.id "
-		"RETURNING j.id, j.task_id, j.payload::text, j.attempts, j.lease_id, j.created_at), "
-		"a AS (INSERT INTO job_attempts (job_id, attempt, node_id, lease_id) "
-		"SELECT id, attempts, $1::uuid, lease_id FROM u), "
-		"t AS (UPDATE tasks SET status = 'running' WHERE id IN (SELECT task_id FROM u) "
-		"AND status = 'pending') "
-		"SELECT id, task_id, payload, lease_id FROM u ORDER BY created_at",
-		7, p, err);
+	    "WITH c AS (SELECT id FROM jobs WHERE status = 'queued' "
+	    "AND (not_before IS NULL OR not_before <= now()) "
+	    "AND req_gpus <= $2::int AND req_labels <@ $3::text[] "
+	    "AND (NOT req_inference OR ($6::bool AND (req_model IS NULL OR "
+	    "req_model = ANY($7::text[])))) "
+	    "ORDER BY priority DESC, created_at LIMIT $4::int FOR UPDATE SKIP LOCKED), "
+	    "u AS (UPDATE jobs j SET status = 'running', node_id = $1::uuid, "
+	    "started_at = now(), ended_at = NULL, attempts = j.attempts + 1, "
+	    "lease_id = gen_random_uuid(), "
+	    "lease_expires_at = now() + $5::int * interval '1 second', not_before = NULL "
+	    "FROM c WHERE j.id = c.id "
+	    "RETURNING j.id, j.task_id, j.payload::text, j.attempts, j.lease_id, j.created_at), "
+	    "a AS (INSERT INTO job_attempts (job_id, attempt, node_id, lease_id) "
+	    "SELECT id, attempts, $1::uuid, lease_id FROM u), "
+	    "t AS (UPDATE tasks SET status = 'running' WHERE id IN (SELECT task_id FROM u) "
+	    "AND status = 'pending') "
+	    "SELECT id, task_id, payload, lease_id FROM u ORDER BY created_at",
+	    7, p, err);
 	if (!res)
 		return -1;
 	for (i = 0; i < PQntuples(res); i++) {
@@ -216,7 +217,7 @@ claim_for_node(const struct claim_node *nd, long long want, long long lease_s,
 
 int
 store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
-	struct dispatch_job **jobs, size_t *n, struct cy_error *err)
+    struct dispatch_job **jobs, size_t *n, struct cy_error *err)
 {
 	struct claim_node *nodes = NULL;
 	long long left = (long long)max;
@@ -297,8 +298,8 @@ fail_committed:
 /* clang-format on */
 
 int
-store_dispatch_finish(const struct dispatch_result *r, size_t n,
-	struct dispatch_ids *closed, struct cy_error *err)
+store_dispatch_finish(const struct dispatch_result *r, size_t n, struct dispatch_ids *closed,
+    struct cy_error *err)
 {
 	struct cy_buf a[6] = { CY_BUF_INIT, CY_BUF_INIT, CY_BUF_INIT, CY_BUF_INIT, CY_BUF_INIT,
 		CY_BUF_INIT };
@@ -353,8 +354,8 @@ store_dispatch_finish(const struct dispatch_result *r, size_t n,
 }
 
 int
-store_dispatch_retry(const struct dispatch_job *j, const char *error, bool permanent,
-	bool counted, struct cy_error *err)
+store_dispatch_retry(const struct dispatch_job *j, const char *error, bool permanent, bool counted,
+    struct cy_error *err)
 {
 	char backoff_max[24];
 	const char *p[6];
@@ -369,29 +370,30 @@ store_dispatch_retry(const struct dispatch_job *j, const char *error, bool perma
 	p[4] = counted ? "true" : "false";
 	p[5] = backoff_max;
 	res = db_exec("dispatch_retry",
-		"WITH x AS (SELECT id, task_id, lease_id, "
-		"CASE WHEN $4::bool OR ($5::bool AND attempts >= max_attempts) "
-		"THEN 'failed' ELSE 'queued' END AS next, retry_backoff_s, attempts "
-		"FROM jobs WHERE id = $1::uuid AND status = 'running' AND lease_id = $2::uuid "
-		"FOR UPDATE), "
-		"a AS (UPDATE job_attempts y SET status = 'dispatch_error', error = $3, "
-		"ended_at = now() FROM x WHERE y.job_id = x.id AND y.lease_id = x.lease_id), "
-		"u AS (UPDATE jobs j SET status = x.next, "
-		"attempts = CASE WHEN $5::bool THEN j.attempts ELSE j.attempts - 1 END, "
-		"node_id = CASE WHEN x.next = 'queued' THEN NULL ELSE j.node_id END, "
-		"lease_id = NULL, lease_expires_at = NULL, "
-		"not_before = CASE WHEN x.next = 'queued' THEN now() + LEAST($6::int, "
-		"CASE WHEN $5::bool THEN x.retry_backoff_s * power(2, LEAST(x.attempts - 1, 20)) "
-		"ELSE 1 END) * interval '1 second' END, "
-		"result = CASE WHEN x.next = 'failed' THEN jsonb_build_object('version', 1, "
-		"'status', 'failed', 'error', $3::text) END, "
-		"exit_code = CASE WHEN x.next = 'failed' THEN -1 END, "
-		"ended_at = CASE WHEN x.next = 'failed' THEN now() END "
-		"FROM x WHERE j.id = x.id RETURNING j.task_id, j.status) "
-		"UPDATE tasks t SET status = CASE WHEN u.status = 'failed' THEN 'failed' "
-		"ELSE 'pending' END, closed = (u.status = 'failed') FROM u "
-		"WHERE t.id = u.task_id AND t.status IN ('pending', 'running') "
-		"RETURNING t.closed", 6, p, err);
+	    "WITH x AS (SELECT id, task_id, lease_id, "
+	    "CASE WHEN $4::bool OR ($5::bool AND attempts >= max_attempts) "
+	    "THEN 'failed' ELSE 'queued' END AS next, retry_backoff_s, attempts "
+	    "FROM jobs WHERE id = $1::uuid AND status = 'running' AND lease_id = $2::uuid "
+	    "FOR UPDATE), "
+	    "a AS (UPDATE job_attempts y SET status = 'dispatch_error', error = $3, "
+	    "ended_at = now() FROM x WHERE y.job_id = x.id AND y.lease_id = x.lease_id), "
+	    "u AS (UPDATE jobs j SET status = x.next, "
+	    "attempts = CASE WHEN $5::bool THEN j.attempts ELSE j.attempts - 1 END, "
+	    "node_id = CASE WHEN x.next = 'queued' THEN NULL ELSE j.node_id END, "
+	    "lease_id = NULL, lease_expires_at = NULL, "
+	    "not_before = CASE WHEN x.next = 'queued' THEN now() + LEAST($6::int, "
+	    "CASE WHEN $5::bool THEN x.retry_backoff_s * power(2, LEAST(x.attempts - 1, 20)) "
+	    "ELSE 1 END) * interval '1 second' END, "
+	    "result = CASE WHEN x.next = 'failed' THEN jsonb_build_object('version', 1, "
+	    "'status', 'failed', 'error', $3::text) END, "
+	    "exit_code = CASE WHEN x.next = 'failed' THEN -1 END, "
+	    "ended_at = CASE WHEN x.next = 'failed' THEN now() END "
+	    "FROM x WHERE j.id = x.id RETURNING j.task_id, j.status) "
+	    "UPDATE tasks t SET status = CASE WHEN u.status = 'failed' THEN 'failed' "
+	    "ELSE 'pending' END, closed = (u.status = 'failed') FROM u "
+	    "WHERE t.id = u.task_id AND t.status IN ('pending', 'running') "
+	    "RETURNING t.closed",
+	    6, p, err);
 	if (!res)
 		return -1;
 	closed = PQntuples(res) > 0 && !strcmp(PQgetvalue(res, 0, 0), "t");
@@ -405,16 +407,17 @@ store_dispatch_running(const char *task_id, struct cy_error *err)
 	const char *p[1] = { task_id };
 
 	return db_exec("dispatch_running_of_task",
-		"SELECT j.id, n.worker_api_target_url, encode(n.worker_api_bearer_token_enc, 'hex') "
-		"FROM jobs j JOIN nodes n ON n.id = j.node_id WHERE j.task_id = $1::uuid "
-		"AND j.status = 'running' AND n.worker_api_target_url IS NOT NULL "
-		"AND n.worker_api_bearer_token_enc IS NOT NULL", 1, p, err);
+	    "SELECT j.id, n.worker_api_target_url, encode(n.worker_api_bearer_token_enc, 'hex') "
+	    "FROM jobs j JOIN nodes n ON n.id = j.node_id WHERE j.task_id = $1::uuid "
+	    "AND j.status = 'running' AND n.worker_api_target_url IS NOT NULL "
+	    "AND n.worker_api_bearer_token_enc IS NOT NULL",
+	    1, p, err);
 }
 
 int
 store_dispatch_sync(const char *node_id, const char *const *running, size_t nrunning,
-	const char *const *finished, size_t nfinished, long long lease_s,
-	struct dispatch_ids *want, struct dispatch_ids *cancel, struct cy_error *err)
+    const char *const *finished, size_t nfinished, long long lease_s, struct dispatch_ids *want,
+    struct dispatch_ids *cancel, struct cy_error *err)
 {
 	struct cy_buf ra = CY_BUF_INIT, fa = CY_BUF_INIT;
 	char lease[24];
@@ -435,14 +438,14 @@ store_dispatch_sync(const char *node_id, const char *const *running, size_t nrun
 	 * still sit in a dispatcher's unsaved batch.
 	 */
 	res = db_exec("dispatch_sync",
-		"WITH r AS (UPDATE jobs SET lease_expires_at = now() + $4::int * interval '1 second' "
-		"WHERE (id = ANY($2::uuid[]) OR id = ANY($3::uuid[])) AND node_id = $1::uuid "
-		"AND status = 'running' RETURNING id) "
-		"SELECT 'r', x::text, EXISTS (SELECT 1 FROM r WHERE r.id = x) "
-		"FROM unnest($2::uuid[]) x "
-		"UNION ALL SELECT 'f', y::text, EXISTS (SELECT 1 FROM r WHERE r.id = y) "
-		"FROM unnest($3::uuid[]) y",
-		4, p, err);
+	    "WITH r AS (UPDATE jobs SET lease_expires_at = now() + $4::int * interval '1 second' "
+	    "WHERE (id = ANY($2::uuid[]) OR id = ANY($3::uuid[])) AND node_id = $1::uuid "
+	    "AND status = 'running' RETURNING id) "
+	    "SELECT 'r', x::text, EXISTS (SELECT 1 FROM r WHERE r.id = x) "
+	    "FROM unnest($2::uuid[]) x "
+	    "UNION ALL SELECT 'f', y::text, EXISTS (SELECT 1 FROM r WHERE r.id = y) "
+	    "FROM unnest($3::uuid[]) y",
+	    4, p, err);
 	if (res) {
 		for (i = 0; i < PQntuples(res); i++) {
 			bool yes = !strcmp(PQgetvalue(res, i, 2), "t");
@@ -473,31 +476,31 @@ store_dispatch_expire(struct dispatch_ids *closed, struct cy_error *err)
 	p[0] = lim;
 	p[1] = backoff_max;
 	res = db_exec("dispatch_expire",
-		"WITH x AS (SELECT j.id, j.task_id, j.lease_id, j.retry_backoff_s, j.attempts, "
-		"CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'queued' END AS next, "
-		"CASE WHEN n.status = 'inactive' THEN 'node lost' ELSE 'lease expired' END AS why "
-		"FROM jobs j LEFT JOIN nodes n ON n.id = j.node_id WHERE j.status = 'running' "
-		"AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now() "
-		"OR n.id IS NULL OR n.status = 'inactive') "
-		"ORDER BY j.lease_expires_at LIMIT $1::int FOR UPDATE OF j SKIP LOCKED), "
-		"a AS (UPDATE job_attempts y SET status = 'lease_expired', error = x.why, "
-		"ended_at = now() FROM x WHERE y.job_id = x.id AND y.lease_id = x.lease_id), "
-		"u AS (UPDATE jobs j SET status = x.next, "
-		"node_id = CASE WHEN x.next = 'queued' THEN NULL ELSE j.node_id END, "
-		"lease_id = NULL, lease_expires_at = NULL, "
-		"not_before = CASE WHEN x.next = 'queued' THEN now() + LEAST($2::int, "
-		"x.retry_backoff_s * power(2, LEAST(x.attempts - 1, 20))) * interval '1 second' END, "
-		"result = CASE WHEN x.next = 'failed' THEN jsonb_build_object('version', 1, "
-		"'status', 'failed', 'error', x.why || ' after ' || x.attempts || ' attempt(s)') END, "
-		"exit_code = CASE WHEN x.next = 'failed' THEN -1 END, "
-		"ended_at = CASE WHEN x.next = 'failed' THEN now() END "
-		"FROM x WHERE j.id = x.id RETURNING j.id, j.task_id, j.status), "
-		"t AS (UPDATE tasks t SET status = CASE WHEN u.status = 'failed' THEN 'failed' "
-		"ELSE 'pending' END, closed = (u.status = 'failed') FROM u "
-		"WHERE t.id = u.task_id AND t.status IN ('pending', 'running') "
-		"RETURNING t.id, t.closed) "
-		"SELECT u.id, t.id, t.closed FROM u LEFT JOIN t ON t.id = u.task_id",
-		2, p, err);
+	    "WITH x AS (SELECT j.id, j.task_id, j.lease_id, j.retry_backoff_s, j.attempts, "
+	    "CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'queued' END AS next, "
+	    "CASE WHEN n.status = 'inactive' THEN 'node lost' ELSE 'lease expired' END AS why "
+	    "FROM jobs j LEFT JOIN nodes n ON n.id = j.node_id WHERE j.status = 'running' "
+	    "AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now() "
+	    "OR n.id IS NULL OR n.status = 'inactive') "
+	    "ORDER BY j.lease_expires_at LIMIT $1::int FOR UPDATE OF j SKIP LOCKED), "
+	    "a AS (UPDATE job_attempts y SET status = 'lease_expired', error = x.why, "
+	    "ended_at = now() FROM x WHERE y.job_id = x.id AND y.lease_id = x.lease_id), "
+	    "u AS (UPDATE jobs j SET status = x.next, "
+	    "node_id = CASE WHEN x.next = 'queued' THEN NULL ELSE j.node_id END, "
+	    "lease_id = NULL, lease_expires_at = NULL, "
+	    "not_before = CASE WHEN x.next = 'queued' THEN now() + LEAST($2::int, "
+	    "x.retry_backoff_s * power(2, LEAST(x.attempts - 1, 20))) * interval '1 second' END, "
+	    "result = CASE WHEN x.next = 'failed' THEN jsonb_build_object('version', 1, "
+	    "'status', 'failed', 'error', x.why || ' after ' || x.attempts || ' attempt(s)') END, "
+	    "exit_code = CASE WHEN x.next = 'failed' THEN -1 END, "
+	    "ended_at = CASE WHEN x.next = 'failed' THEN now() END "
+	    "FROM x WHERE j.id = x.id RETURNING j.id, j.task_id, j.status), "
+	    "t AS (UPDATE tasks t SET status = CASE WHEN u.status = 'failed' THEN 'failed' "
+	    "ELSE 'pending' END, closed = (u.status = 'failed') FROM u "
+	    "WHERE t.id = u.task_id AND t.status IN ('pending', 'running') "
+	    "RETURNING t.id, t.closed) "
+	    "SELECT u.id, t.id, t.closed FROM u LEFT JOIN t ON t.id = u.task_id",
+	    2, p, err);
 	if (!res)
 		return -1;
 	n = PQntuples(res);
@@ -516,9 +519,10 @@ store_dispatch_lease_grace(long long lease_s, struct cy_error *err)
 
 	xsnprintf(lease, sizeof(lease), "%lld", lease_s);
 	return store_run("dispatch_lease_grace",
-		"UPDATE jobs SET lease_expires_at = now() + $1::int * interval '1 second' "
-		"WHERE status = 'running' AND (lease_expires_at IS NULL "
-		"OR lease_expires_at < now() + $1::int * interval '1 second')", 1, p, err);
+	    "UPDATE jobs SET lease_expires_at = now() + $1::int * interval '1 second' "
+	    "WHERE status = 'running' AND (lease_expires_at IS NULL "
+	    "OR lease_expires_at < now() + $1::int * interval '1 second')",
+	    1, p, err);
 }
 
 int
@@ -542,12 +546,13 @@ store_dispatch_prune(long long age_s, int limit, struct cy_error *err)
 	 * DELETE CASCADE), and so does its Idempotency-Key.
 	 */
 	res = db_exec("dispatch_prune",
-		"DELETE FROM tasks WHERE id IN (SELECT t.id FROM tasks t WHERE t.closed "
-		"AND t.updated_at < now() - $1::bigint * interval '1 second' "
-		"AND t.status IN ('completed', 'failed', 'canceled', 'superseded') "
-		"AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.task_id = t.id "
-		"AND j.status IN ('queued', 'running')) "
-		"ORDER BY t.updated_at LIMIT $2::int FOR UPDATE OF t SKIP LOCKED)", 2, p, err);
+	    "DELETE FROM tasks WHERE id IN (SELECT t.id FROM tasks t WHERE t.closed "
+	    "AND t.updated_at < now() - $1::bigint * interval '1 second' "
+	    "AND t.status IN ('completed', 'failed', 'canceled', 'superseded') "
+	    "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.task_id = t.id "
+	    "AND j.status IN ('queued', 'running')) "
+	    "ORDER BY t.updated_at LIMIT $2::int FOR UPDATE OF t SKIP LOCKED)",
+	    2, p, err);
 	if (!res)
 		return -1;
 	if (cy_strtonum(PQcmdTuples(res), 0, 1000000000, &n, &errstr) < 0)

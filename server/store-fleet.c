@@ -23,8 +23,8 @@
 
 /* One admin audit row, in the caller's transaction (server/audit.h). */
 static int
-fleet_audit(const struct auth_ctx *actor, const char *action, const char *target,
-	json_t *details, struct cy_error *err)
+fleet_audit(const struct auth_ctx *actor, const char *action, const char *target, json_t *details,
+    struct cy_error *err)
 {
 	return audit_admin(actor, action, target, details, err);
 }
@@ -49,7 +49,7 @@ store_nodes_expire(long long ttl_s, struct cy_error *err)
 	n = PQntuples(res);
 	for (i = 0; i < n; i++)
 		cy_log_warn("node_inactive", "node", PQgetvalue(res, i, 0), "last_seen_at",
-			PQgetvalue(res, i, 1), "ttl_s", ttl, NULL);
+		    PQgetvalue(res, i, 1), "ttl_s", ttl, NULL);
 	PQclear(res);
 	return n;
 }
@@ -61,12 +61,12 @@ store_node_heartbeat(const char *node_id, struct node_beat *out, struct cy_error
 	PGresult *res;
 
 	res = db_exec("node_heartbeat",
-		"WITH old AS (SELECT id, status FROM nodes WHERE id = $1::uuid FOR UPDATE) "
-		"UPDATE nodes n SET last_seen_at = now(), status = CASE WHEN n.status = 'inactive' "
-		"THEN 'active' ELSE n.status END FROM old WHERE n.id = old.id "
-		"RETURNING n.status, n.enabled, COALESCE(n.config_version, ''), "
-		"COALESCE(n.capability_hash, ''), old.status = 'inactive', n.node_slug",
-		1, p, err);
+	    "WITH old AS (SELECT id, status FROM nodes WHERE id = $1::uuid FOR UPDATE) "
+	    "UPDATE nodes n SET last_seen_at = now(), status = CASE WHEN n.status = 'inactive' "
+	    "THEN 'active' ELSE n.status END FROM old WHERE n.id = old.id "
+	    "RETURNING n.status, n.enabled, COALESCE(n.config_version, ''), "
+	    "COALESCE(n.capability_hash, ''), old.status = 'inactive', n.node_slug",
+	    1, p, err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 0) {
@@ -76,12 +76,11 @@ store_node_heartbeat(const char *node_id, struct node_beat *out, struct cy_error
 	xsnprintf(out->status, sizeof(out->status), "%s", PQgetvalue(res, 0, 0));
 	out->enabled = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	xsnprintf(out->config_version, sizeof(out->config_version), "%s", PQgetvalue(res, 0, 2));
-	xsnprintf(out->capability_hash, sizeof(out->capability_hash), "%s",
-		PQgetvalue(res, 0, 3));
+	xsnprintf(out->capability_hash, sizeof(out->capability_hash), "%s", PQgetvalue(res, 0, 3));
 	out->revived = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 	if (out->revived)
 		cy_log_info("node_active", "node", PQgetvalue(res, 0, 5), "note",
-			"heartbeat after inactivity", NULL);
+		    "heartbeat after inactivity", NULL);
 	PQclear(res);
 	return 1;
 }
@@ -91,7 +90,7 @@ static const char *const action_names[] = { "node.drain", "node.undrain", "node.
 
 int
 store_node_action(const char *ref, enum node_action a, const char *reason,
-	const struct auth_ctx *actor, char slug[128], struct cy_error *err)
+    const struct auth_ctx *actor, char slug[128], struct cy_error *err)
 {
 	char act[4];
 	const char *p[3] = { ref, act, reason };
@@ -104,14 +103,15 @@ store_node_action(const char *ref, enum node_action a, const char *reason,
 		return -1;
 	/* 0 drain, 1 undrain, 2 enable, 3 disable. */
 	res = db_exec("node_action",
-		"UPDATE nodes SET "
-		"status = CASE $2::int WHEN 0 THEN 'drained' WHEN 1 THEN CASE WHEN status = 'drained' "
-		"THEN 'active' ELSE status END ELSE status END, "
-		"drain_reason = CASE $2::int WHEN 0 THEN $3 WHEN 1 THEN NULL ELSE drain_reason END, "
-		"drained_at = CASE $2::int WHEN 0 THEN COALESCE(drained_at, now()) WHEN 1 THEN NULL "
-		"ELSE drained_at END, "
-		"enabled = CASE $2::int WHEN 2 THEN true WHEN 3 THEN false ELSE enabled END "
-		"WHERE node_slug = $1 OR id::text = lower($1) RETURNING node_slug", 3, p, err);
+	    "UPDATE nodes SET "
+	    "status = CASE $2::int WHEN 0 THEN 'drained' WHEN 1 THEN CASE WHEN status = 'drained' "
+	    "THEN 'active' ELSE status END ELSE status END, "
+	    "drain_reason = CASE $2::int WHEN 0 THEN $3 WHEN 1 THEN NULL ELSE drain_reason END, "
+	    "drained_at = CASE $2::int WHEN 0 THEN COALESCE(drained_at, now()) WHEN 1 THEN NULL "
+	    "ELSE drained_at END, "
+	    "enabled = CASE $2::int WHEN 2 THEN true WHEN 3 THEN false ELSE enabled END "
+	    "WHERE node_slug = $1 OR id::text = lower($1) RETURNING node_slug",
+	    3, p, err);
 	if (!res)
 		goto fail;
 	if (PQntuples(res) == 0) {
@@ -133,8 +133,8 @@ fail:
 }
 
 int
-store_node_remove(const char *ref, bool force, const struct auth_ctx *actor,
-	char slug[128], struct cy_error *err)
+store_node_remove(const char *ref, bool force, const struct auth_ctx *actor, char slug[128],
+    struct cy_error *err)
 {
 	const char *p[2] = { ref, actor && actor->user_id[0] ? actor->user_id : NULL };
 	PGresult *res;
@@ -163,12 +163,13 @@ store_node_remove(const char *ref, bool force, const struct auth_ctx *actor,
 	}
 	p[0] = slug;
 	if (store_run("node_remove_tombstone",
-		    "INSERT INTO node_removals (node_slug, removed_by) VALUES ($1, $2::uuid) "
-		    "ON CONFLICT (node_slug) DO UPDATE SET removed_at = now(), "
-		    "removed_by = EXCLUDED.removed_by", 2, p, err) < 0 ||
+		"INSERT INTO node_removals (node_slug, removed_by) VALUES ($1, $2::uuid) "
+		"ON CONFLICT (node_slug) DO UPDATE SET removed_at = now(), "
+		"removed_by = EXCLUDED.removed_by",
+		2, p, err) < 0 ||
 	    store_run("node_remove_unused_tokens",
-		    "DELETE FROM node_enrollment_tokens WHERE node_slug = $1 AND used_at IS NULL",
-		    1, p, err) < 0 ||
+		"DELETE FROM node_enrollment_tokens WHERE node_slug = $1 AND used_at IS NULL", 1, p,
+		err) < 0 ||
 	    store_run("node_remove", "DELETE FROM nodes WHERE node_slug = $1", 1, p, err) < 0)
 		goto fail;
 	if (fleet_audit(actor, "node.remove", slug, NULL, err) < 0)
@@ -186,8 +187,8 @@ store_node_removed(const char *slug, struct cy_error *err)
 	PGresult *res;
 	int n;
 
-	res = db_exec("node_removed", "SELECT 1 FROM node_removals WHERE node_slug = $1", 1, p,
-		err);
+	res =
+	    db_exec("node_removed", "SELECT 1 FROM node_removals WHERE node_slug = $1", 1, p, err);
 	if (!res)
 		return -1;
 	n = PQntuples(res) > 0;
@@ -197,7 +198,7 @@ store_node_removed(const char *slug, struct cy_error *err)
 
 int
 store_enroll_create(const char *token_hash_hex, const char *slug, const char *labels_json,
-	long long ttl_s, const struct auth_ctx *actor, char expires_at[32], struct cy_error *err)
+    long long ttl_s, const struct auth_ctx *actor, char expires_at[32], struct cy_error *err)
 {
 	char ttl[32];
 	const char *p[5] = { token_hash_hex, slug, labels_json ? labels_json : "[]", ttl,
@@ -233,7 +234,7 @@ fail:
 
 int
 store_enroll_consume(const char *token_hash_hex, const char *slug, char **labels_json,
-	const char **why, struct cy_error *err)
+    const char **why, struct cy_error *err)
 {
 	const char *p[1] = { token_hash_hex };
 	const char *tslug;
@@ -241,9 +242,9 @@ store_enroll_consume(const char *token_hash_hex, const char *slug, char **labels
 
 	*labels_json = NULL;
 	res = db_exec("enroll_lookup",
-		"SELECT node_slug, labels::text, used_at IS NOT NULL, expires_at <= now() "
-		"FROM node_enrollment_tokens WHERE token_hash = decode($1, 'hex') FOR UPDATE",
-		1, p, err);
+	    "SELECT node_slug, labels::text, used_at IS NOT NULL, expires_at <= now() "
+	    "FROM node_enrollment_tokens WHERE token_hash = decode($1, 'hex') FOR UPDATE",
+	    1, p, err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 0) {
@@ -265,29 +266,29 @@ store_enroll_consume(const char *token_hash_hex, const char *slug, char **labels
 
 int
 store_enroll_finish(const char *token_hash_hex, const char *node_id, const char *slug,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	const char *p[3] = { token_hash_hex, node_id, slug };
 
 	if (store_run("enroll_finish",
-		    "UPDATE node_enrollment_tokens SET used_at = now(), used_by_node = $2::uuid "
-		    "WHERE token_hash = decode($1, 'hex')", 2, p, err) < 0)
+		"UPDATE node_enrollment_tokens SET used_at = now(), used_by_node = $2::uuid "
+		"WHERE token_hash = decode($1, 'hex')",
+		2, p, err) < 0)
 		return -1;
 	return store_run("enroll_untomb", "DELETE FROM node_removals WHERE node_slug = $1", 1,
-		p + 2, err);
+	    p + 2, err);
 }
 
 int
-store_node_credential_ok(const char *slug, const char *cred_hash_hex,
-	struct cy_error *err)
+store_node_credential_ok(const char *slug, const char *cred_hash_hex, struct cy_error *err)
 {
 	const char *p[2] = { slug, cred_hash_hex };
 	PGresult *res;
 	int n;
 
 	res = db_exec("node_credential_ok",
-		"SELECT 1 FROM nodes WHERE node_slug = $1 AND credential_hash = decode($2, 'hex')",
-		2, p, err);
+	    "SELECT 1 FROM nodes WHERE node_slug = $1 AND credential_hash = decode($2, 'hex')", 2,
+	    p, err);
 	if (!res)
 		return -1;
 	n = PQntuples(res) > 0;

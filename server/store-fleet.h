@@ -18,20 +18,25 @@ int store_nodes_expire(long long ttl_s, struct cy_error *err);
 struct node_beat {
 	char status[16];
 	bool enabled;
-	bool revived;			/* it was inactive until this heartbeat */
-	char config_version[64];	/* the version the node must apply */
-	char capability_hash[80];	/* of the last stored report */
+	bool revived;             /* it was inactive until this heartbeat */
+	char config_version[64];  /* the version the node must apply */
+	char capability_hash[80]; /* of the last stored report */
 };
 /* Records a heartbeat.  1, 0 when the node is gone, -1. */
 int store_node_heartbeat(const char *node_id, struct node_beat *out, struct cy_error *err);
 
-enum node_action { NODE_DRAIN, NODE_UNDRAIN, NODE_ENABLE, NODE_DISABLE };
+enum node_action {
+	NODE_DRAIN,
+	NODE_UNDRAIN,
+	NODE_ENABLE,
+	NODE_DISABLE
+};
 /*
  * Applies an operator action; slug gets the node's slug.  1, 0 when no such
  * node, -1.  actor is the operator (audit trail).
  */
 int store_node_action(const char *ref, enum node_action a, const char *reason,
-	const struct auth_ctx *actor, char slug[128], struct cy_error *err);
+    const struct auth_ctx *actor, char slug[128], struct cy_error *err);
 
 /*
  * Removes a node: deletes its row (so its JWT, worker token and credential
@@ -39,7 +44,7 @@ int store_node_action(const char *ref, enum node_action a, const char *reason,
  * the slug.  1 removed, 0 no such node, 2 refused (running jobs, no force), -1.
  */
 int store_node_remove(const char *ref, bool force, const struct auth_ctx *actor, char slug[128],
-	struct cy_error *err);
+    struct cy_error *err);
 
 /* True (1) when the slug was removed and not enrolled again, 0, -1. */
 int store_node_removed(const char *slug, struct cy_error *err);
@@ -49,7 +54,7 @@ int store_node_removed(const char *slug, struct cy_error *err);
  * labels_json (a JSON array text) may be NULL.  expires_at gets RFC 3339.
  */
 int store_enroll_create(const char *token_hash_hex, const char *slug, const char *labels_json,
-	long long ttl_s, const struct auth_ctx *actor, char expires_at[32], struct cy_error *err);
+    long long ttl_s, const struct auth_ctx *actor, char expires_at[32], struct cy_error *err);
 
 /*
  * Consumes an enrollment token for `slug`: it must exist, be unused,
@@ -58,17 +63,16 @@ int store_enroll_create(const char *token_hash_hex, const char *slug, const char
  * refused, -1.  Runs inside the caller's transaction.
  */
 int store_enroll_consume(const char *token_hash_hex, const char *slug, char **labels_json,
-	const char **why, struct cy_error *err);
+    const char **why, struct cy_error *err);
 
 /* Marks the token consumed by node_id and clears the slug's tombstone. */
 int store_enroll_finish(const char *token_hash_hex, const char *node_id, const char *slug,
-	struct cy_error *err);
+    struct cy_error *err);
 
 /*
  * Checks a node credential: 1 when slug exists and its credential_hash is
  * SHA-256(credential), 0 when not, -1.
  */
-int store_node_credential_ok(const char *slug, const char *cred_hash_hex,
-	struct cy_error *err);
+int store_node_credential_ok(const char *slug, const char *cred_hash_hex, struct cy_error *err);
 
 #endif

@@ -17,7 +17,7 @@
 #include "strnum.h"
 #include "banned.h"
 
-#define FLEET_MODELS_MAX 4096	/* per node: a report cannot make us hold more */
+#define FLEET_MODELS_MAX 4096 /* per node: a report cannot make us hold more */
 
 static int
 model_cmp(const void *a, const void *b)
@@ -124,8 +124,8 @@ inference_fleet_release(struct inf_fleet *f)
 
 int
 store_inference_usage(const char *user_id, const char *model, const char *node_id,
-	const char *task_id, const char *kind, long long requests, long long prompt_tokens,
-	long long completion_tokens, struct cy_error *err)
+    const char *task_id, const char *kind, long long requests, long long prompt_tokens,
+    long long completion_tokens, struct cy_error *err)
 {
 	char rq[24], pt[24], ct[24];
 	const char *p[8];
@@ -143,10 +143,11 @@ store_inference_usage(const char *user_id, const char *model, const char *node_i
 	p[6] = pt;
 	p[7] = ct;
 	res = db_exec("inference_usage_add",
-		"INSERT INTO inference_usage (user_id, model, node_id, task_id, kind, requests, "
-		"prompt_tokens, completion_tokens) VALUES ((SELECT id FROM users WHERE id = $1::uuid), "
-		"$2, (SELECT id FROM nodes WHERE id = $3::uuid), $4::uuid, $5, $6::int, $7::bigint, "
-		"$8::bigint)", 8, p, err);
+	    "INSERT INTO inference_usage (user_id, model, node_id, task_id, kind, requests, "
+	    "prompt_tokens, completion_tokens) VALUES ((SELECT id FROM users WHERE id = $1::uuid), "
+	    "$2, (SELECT id FROM nodes WHERE id = $3::uuid), $4::uuid, $5, $6::int, $7::bigint, "
+	    "$8::bigint)",
+	    8, p, err);
 	if (!res)
 		return -1;
 	PQclear(res);

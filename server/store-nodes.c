@@ -21,10 +21,10 @@ node_snapshot(const char *node_id, const char *capability, struct cy_error *err)
 	const char *p[2] = { node_id, capability };
 
 	return store_run("node_snapshot_upsert",
-		"INSERT INTO node_capabilities (node_id, reported_at, capability_snapshot) "
-		"VALUES ($1::uuid, now(), $2::jsonb) ON CONFLICT (node_id) DO UPDATE "
-		"SET reported_at = now(), capability_snapshot = EXCLUDED.capability_snapshot",
-		2, p, err);
+	    "INSERT INTO node_capabilities (node_id, reported_at, capability_snapshot) "
+	    "VALUES ($1::uuid, now(), $2::jsonb) ON CONFLICT (node_id) DO UPDATE "
+	    "SET reported_at = now(), capability_snapshot = EXCLUDED.capability_snapshot",
+	    2, p, err);
 }
 
 /*
@@ -40,8 +40,7 @@ node_snapshot(const char *node_id, const char *capability, struct cy_error *err)
 /* clang-format on */
 
 int
-store_node_register(struct node_reg *r, char node_id[37], bool *created,
-	struct cy_error *err)
+store_node_register(struct node_reg *r, char node_id[37], bool *created, struct cy_error *err)
 {
 	char *labels = NULL;
 	const char *p[8] = { r->slug, r->config_version, r->target_url, r->token_sealed,
@@ -108,27 +107,29 @@ store_node_config(const char *node_id, struct cy_error *err)
 	const char *p[1] = { node_id };
 
 	return db_exec("node_config",
-		"SELECT n.node_slug, n.config_version, n.worker_api_target_url, "
-		"encode(n.worker_api_bearer_token_enc, 'hex'), c.capability_snapshot::text, "
-		"d.document::text FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
-		"LEFT JOIN node_config_documents d ON d.config_version = n.config_document "
-		"WHERE n.id = $1::uuid", 1, p, err);
+	    "SELECT n.node_slug, n.config_version, n.worker_api_target_url, "
+	    "encode(n.worker_api_bearer_token_enc, 'hex'), c.capability_snapshot::text, "
+	    "d.document::text FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
+	    "LEFT JOIN node_config_documents d ON d.config_version = n.config_document "
+	    "WHERE n.id = $1::uuid",
+	    1, p, err);
 }
 
 int
 store_node_ack(const char *node_id, const char *status, const char *error_msg,
-	const char *config_version, const char *ack_at, struct cy_error *err)
+    const char *config_version, const char *ack_at, struct cy_error *err)
 {
 	const char *p[5] = { node_id, ack_at, status, error_msg, config_version };
 	PGresult *res;
 	int n;
 
 	res = db_exec("node_ack",
-		"UPDATE nodes SET config_ack_at = COALESCE($2::timestamptz, now()), "
-		"config_ack_status = $3, config_ack_error = $4, config_ack_version = $5, "
-		"config_applied_version = CASE WHEN $3 = 'applied' AND $5 = config_version "
-		"THEN $5 ELSE config_applied_version END, "
-		"last_seen_at = now() WHERE id = $1::uuid", 5, p, err);
+	    "UPDATE nodes SET config_ack_at = COALESCE($2::timestamptz, now()), "
+	    "config_ack_status = $3, config_ack_error = $4, config_ack_version = $5, "
+	    "config_applied_version = CASE WHEN $3 = 'applied' AND $5 = config_version "
+	    "THEN $5 ELSE config_applied_version END, "
+	    "last_seen_at = now() WHERE id = $1::uuid",
+	    5, p, err);
 	if (!res)
 		return -1;
 	n = PQcmdTuples(res)[0] == '0' ? 0 : 1;
@@ -138,7 +139,7 @@ store_node_ack(const char *node_id, const char *status, const char *error_msg,
 
 int
 store_node_capability(const char *node_id, const char *capability, const char *hash,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	const char *p[2] = { node_id, hash };
 	PGresult *res;
@@ -147,8 +148,9 @@ store_node_capability(const char *node_id, const char *capability, const char *h
 	if (db_begin(err) < 0)
 		return -1;
 	res = db_exec("node_capability",
-		"UPDATE nodes SET capability_hash = $2, last_capability_at = now(), "
-		"last_seen_at = now() WHERE id = $1::uuid", 2, p, err);
+	    "UPDATE nodes SET capability_hash = $2, last_capability_at = now(), "
+	    "last_seen_at = now() WHERE id = $1::uuid",
+	    2, p, err);
 	if (!res)
 		goto fail;
 	n = PQcmdTuples(res)[0] == '0' ? 0 : 1;
@@ -211,7 +213,8 @@ PGresult *
 store_nodes_state_counts(struct cy_error *err)
 {
 	return db_exec("metrics_nodes",
-		"SELECT s, coalesce(c, 0) FROM unnest(ARRAY['registered','active','inactive',"
-		"'drained']) s LEFT JOIN (SELECT status, count(*) c FROM nodes GROUP BY status) x"
-		" ON x.status = s", 0, NULL, err);
+	    "SELECT s, coalesce(c, 0) FROM unnest(ARRAY['registered','active','inactive',"
+	    "'drained']) s LEFT JOIN (SELECT status, count(*) c FROM nodes GROUP BY status) x"
+	    " ON x.status = s",
+	    0, NULL, err);
 }

@@ -16,13 +16,13 @@
 struct node_reg {
 	const char *slug;
 	const char *target_url;
-	const char *token_sealed;	/* hex */
-	const char *config_version;	/* a new ULID */
-	const char *capability;		/* JSON object text */
+	const char *token_sealed;   /* hex */
+	const char *config_version; /* a new ULID */
+	const char *capability;     /* JSON object text */
 	const char *capability_hash;
 	/* Set on PSK/enrollment registrations, NULL keeps the stored one. */
-	const char *credential_hash;	/* hex SHA-256 of the new node credential */
-	const char *enroll_hash;	/* hex SHA-256 of the enrollment token used */
+	const char *credential_hash; /* hex SHA-256 of the new node credential */
+	const char *enroll_hash;     /* hex SHA-256 of the enrollment token used */
 	/*
 	 * The config_version a running node re-registering with its node
 	 * credential still runs with (NULL otherwise).  When the server
@@ -30,9 +30,9 @@ struct node_reg {
 	 * desired version, ack and applied version (see store_node_register).
 	 */
 	const char *running_version;
-	const char *why;		/* out: why the enrollment token was refused */
-	char version[64];		/* out: the node's config_version now */
-	bool kept;			/* out: the running node's config state was kept */
+	const char *why;  /* out: why the enrollment token was refused */
+	char version[64]; /* out: the node's config_version now */
+	bool kept;        /* out: the running node's config state was kept */
 };
 
 /*
@@ -48,11 +48,16 @@ struct node_reg {
  * (r->why says why), -1.  node_id gets the id; *created tells insert from
  * update.
  */
-int store_node_register(struct node_reg *r, char node_id[37], bool *created,
-	struct cy_error *err);
+int store_node_register(struct node_reg *r, char node_id[37], bool *created, struct cy_error *err);
 
-enum node_cfg_col { NCC_SLUG, NCC_CONFIG_VERSION, NCC_TARGET_URL, NCC_TOKEN, NCC_CAPABILITY,
-	NCC_DOCUMENT };
+enum node_cfg_col {
+	NCC_SLUG,
+	NCC_CONFIG_VERSION,
+	NCC_TARGET_URL,
+	NCC_TOKEN,
+	NCC_CAPABILITY,
+	NCC_DOCUMENT
+};
 /* The node's config inputs, with its pushed document (zero rows when the node is gone). */
 PGresult *store_node_config(const char *node_id, struct cy_error *err);
 
@@ -61,17 +66,33 @@ PGresult *store_node_config(const char *node_id, struct cy_error *err);
  * is gone, -1 on error.
  */
 int store_node_ack(const char *node_id, const char *status, const char *error_msg,
-	const char *config_version, const char *ack_at, struct cy_error *err);
+    const char *config_version, const char *ack_at, struct cy_error *err);
 
 /* Stores a capability report and marks the node seen. 1, 0 node gone, -1. */
 int store_node_capability(const char *node_id, const char *capability, const char *hash,
-	struct cy_error *err);
+    struct cy_error *err);
 
 enum node_view_col {
-	NV_ID, NV_SLUG, NV_STATUS, NV_CONFIG_VERSION, NV_ACK_STATUS, NV_LAST_SEEN,
-	NV_TARGET_URL, NV_LABELS, NV_MAX_CONCURRENCY, NV_RUNNING,
-	NV_ENABLED, NV_DRAIN_REASON, NV_DRAINED_AT, NV_ACK_VERSION, NV_ACK_ERROR, NV_ACK_AT,
-	NV_CONFIG_DOCUMENT, NV_CAPABILITY_HASH, NV_LAST_CAPABILITY, NV_CREATED
+	NV_ID,
+	NV_SLUG,
+	NV_STATUS,
+	NV_CONFIG_VERSION,
+	NV_ACK_STATUS,
+	NV_LAST_SEEN,
+	NV_TARGET_URL,
+	NV_LABELS,
+	NV_MAX_CONCURRENCY,
+	NV_RUNNING,
+	NV_ENABLED,
+	NV_DRAIN_REASON,
+	NV_DRAINED_AT,
+	NV_ACK_VERSION,
+	NV_ACK_ERROR,
+	NV_ACK_AT,
+	NV_CONFIG_DOCUMENT,
+	NV_CAPABILITY_HASH,
+	NV_LAST_CAPABILITY,
+	NV_CREATED
 };
 /* Operator view rows: all nodes (ref NULL) or the one with that slug or id. */
 PGresult *store_nodes_view(const char *ref, struct cy_error *err);

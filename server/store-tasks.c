@@ -46,8 +46,7 @@
 
 /* The project for the new task: the given one (must exist) or the default. */
 static int
-task_project(const struct task_new *t, char out[CY_UUID_LEN + 1],
-	struct cy_error *err)
+task_project(const struct task_new *t, char out[CY_UUID_LEN + 1], struct cy_error *err)
 {
 	const char *p[1];
 	PGresult *res;
@@ -55,29 +54,30 @@ task_project(const struct task_new *t, char out[CY_UUID_LEN + 1],
 
 	if (t->project_id) {
 		p[0] = t->project_id;
-		res = db_exec("task_project_get", "SELECT id FROM projects WHERE id = $1::uuid",
-			1, p, err);
+		res = db_exec("task_project_get", "SELECT id FROM projects WHERE id = $1::uuid", 1,
+		    p, err);
 	} else {
 		/* Read first: the insert (a write) is needed once per user. */
 		p[0] = t->user_id;
 		res = db_exec("task_project_default_get",
-			"SELECT id FROM projects WHERE slug = 'default-' || $1", 1, p, err);
+		    "SELECT id FROM projects WHERE slug = 'default-' || $1", 1, p, err);
 		if (res && PQntuples(res) == 0) {
 			PQclear(res);
 			if (store_run("task_project_default",
 				"INSERT INTO projects (slug, display_name) "
 				"VALUES ('default-' || $1, 'Default Project') "
-				"ON CONFLICT (slug) DO NOTHING", 1, p, err) < 0)
+				"ON CONFLICT (slug) DO NOTHING",
+				1, p, err) < 0)
 				return -1;
 			res = db_exec("task_project_default_get",
-				"SELECT id FROM projects WHERE slug = 'default-' || $1", 1, p, err);
+			    "SELECT id FROM projects WHERE slug = 'default-' || $1", 1, p, err);
 		}
 	}
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 0)
 		rc = cy_error_set(err, ENOENT, "unknown project_id '%s'",
-			t->project_id ? t->project_id : "default");
+		    t->project_id ? t->project_id : "default");
 	else
 		xsnprintf(out, CY_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -100,8 +100,9 @@ task_choose_name(const struct task_new *t, struct cy_error *err)
 	p[1] = base;
 	p[2] = like;
 	res = db_exec("task_name_taken",
-		"SELECT summary FROM tasks WHERE created_by = $1 "
-		"AND (summary = $2 OR summary LIKE $3)", 3, p, err);
+	    "SELECT summary FROM tasks WHERE created_by = $1 "
+	    "AND (summary = $2 OR summary LIKE $3)",
+	    3, p, err);
 	if (res) {
 		n = PQntuples(res);
 		taken = xcalloc((size_t)n + 1, sizeof(*taken));
@@ -118,8 +119,7 @@ task_choose_name(const struct task_new *t, struct cy_error *err)
 
 /* Inserts the task's attachments (inside the caller's transaction). */
 static int
-task_insert_artifacts(const struct task_new *t, const char *id,
-	struct cy_error *err)
+task_insert_artifacts(const struct task_new *t, const char *id, struct cy_error *err)
 {
 	const char *p[2] = { id, NULL };
 	size_t i;
@@ -128,7 +128,8 @@ task_insert_artifacts(const struct task_new *t, const char *id,
 		p[1] = t->attachments[i];
 		if (store_run("task_artifact_insert",
 			"INSERT INTO task_artifacts (task_id, path) VALUES ($1, $2) "
-			"ON CONFLICT (task_id, path) DO NOTHING", 2, p, err) < 0)
+			"ON CONFLICT (task_id, path) DO NOTHING",
+			2, p, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -140,8 +141,8 @@ task_insert_artifacts(const struct task_new *t, const char *id,
  * used meanwhile).
  */
 static PGresult *
-task_insert_one(const struct task_new *t, const char *id,
-	const char *project, const char *name, struct cy_error *err)
+task_insert_one(const struct task_new *t, const char *id, const char *project, const char *name,
+    struct cy_error *err)
 {
 	bool fail = t->fail_result != NULL;
 	const char *p[18];
@@ -189,9 +190,9 @@ task_generated_name(const char *user_id, struct cy_error *err)
 {
 	const char *p[1] = { user_id };
 	PGresult *res = db_exec("task_name_next",
-		"INSERT INTO task_name_seq (user_id, seq) VALUES ($1::uuid, 1) "
-		"ON CONFLICT (user_id) DO UPDATE SET seq = task_name_seq.seq + 1 RETURNING seq",
-		1, p, err);
+	    "INSERT INTO task_name_seq (user_id, seq) VALUES ($1::uuid, 1) "
+	    "ON CONFLICT (user_id) DO UPDATE SET seq = task_name_seq.seq + 1 RETURNING seq",
+	    1, p, err);
 	char *name;
 
 	if (!res)
@@ -213,10 +214,11 @@ task_generated_skip(const char *user_id, const char *name, struct cy_error *err)
 	const char *p[2] = { user_id, name + strlen("task-") };
 
 	return store_run("task_name_skip",
-		"UPDATE task_name_seq SET seq = GREATEST(seq, COALESCE((SELECT min(n) "
-		"FROM generate_series($2::bigint + 1, $2::bigint + 1000) n WHERE NOT EXISTS "
-		"(SELECT 1 FROM tasks t WHERE t.created_by = $1::uuid AND t.summary = 'task-' || n)), "
-		"$2::bigint + 1001) - 1) WHERE user_id = $1::uuid", 2, p, err);
+	    "UPDATE task_name_seq SET seq = GREATEST(seq, COALESCE((SELECT min(n) "
+	    "FROM generate_series($2::bigint + 1, $2::bigint + 1000) n WHERE NOT EXISTS "
+	    "(SELECT 1 FROM tasks t WHERE t.created_by = $1::uuid AND t.summary = 'task-' || n)), "
+	    "$2::bigint + 1001) - 1) WHERE user_id = $1::uuid",
+	    2, p, err);
 }
 
 /* The task an earlier create with this idempotency key made (0 or 1 row). */
@@ -243,8 +245,7 @@ task_name_lock(const struct task_new *t, struct cy_error *err)
 	const char *p[2] = { t->user_id, t->name };
 
 	return store_run("task_name_lock",
-		"SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 7061))",
-		2, p, err);
+	    "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 7061))", 2, p, err);
 }
 
 /*
@@ -254,8 +255,7 @@ task_name_lock(const struct task_new *t, struct cy_error *err)
  * index refused the insert, or NULL on error.
  */
 static PGresult *
-task_try_create(const struct task_new *t, const char *project,
-	struct cy_error *err)
+task_try_create(const struct task_new *t, const char *project, struct cy_error *err)
 {
 	bool named = t->name && *t->name;
 	bool tx = named || t->nattachments > 0;
@@ -332,7 +332,7 @@ store_task_create(const struct task_new *t, bool *replayed, struct cy_error *err
 
 PGresult *
 store_task_list(const char *user_id, const char *status_db, long long cursor_us,
-	const char *cursor_id, long long limit, struct cy_error *err)
+    const char *cursor_id, long long limit, struct cy_error *err)
 {
 	char us[32], lim[32];
 	const char *p[5];
@@ -409,8 +409,7 @@ store_task_jobs(const char *task_id, struct cy_error *err)
 }
 
 int
-store_task_cancel(const char *task_id, char *status, size_t statuslen,
-	struct cy_error *err)
+store_task_cancel(const char *task_id, char *status, size_t statuslen, struct cy_error *err)
 {
 	const char *p[1] = { task_id };
 	PGresult *res;
@@ -418,8 +417,8 @@ store_task_cancel(const char *task_id, char *status, size_t statuslen,
 
 	if (db_begin(err) < 0)
 		return -1;
-	res = db_exec("task_lock", "SELECT status FROM tasks WHERE id = $1::uuid FOR UPDATE",
-		1, p, err);
+	res = db_exec("task_lock", "SELECT status FROM tasks WHERE id = $1::uuid FOR UPDATE", 1, p,
+	    err);
 	if (!res)
 		goto fail;
 	if (PQntuples(res) == 0) {
@@ -435,15 +434,17 @@ store_task_cancel(const char *task_id, char *status, size_t statuslen,
 		return 0;
 	}
 	if (store_run("task_cancel",
-		"UPDATE tasks SET status = 'canceled', closed = true WHERE id = $1::uuid",
-		1, p, err) < 0 ||
+		"UPDATE tasks SET status = 'canceled', closed = true WHERE id = $1::uuid", 1, p,
+		err) < 0 ||
 	    store_run("task_cancel_attempts",
 		"UPDATE job_attempts SET status = 'canceled', ended_at = now() "
 		"WHERE status = 'running' AND job_id IN (SELECT id FROM jobs "
-		"WHERE task_id = $1::uuid AND status = 'running')", 1, p, err) < 0 ||
+		"WHERE task_id = $1::uuid AND status = 'running')",
+		1, p, err) < 0 ||
 	    store_run("task_cancel_jobs",
 		"UPDATE jobs SET status = 'canceled', ended_at = now() WHERE task_id = $1::uuid "
-		"AND status NOT IN ('completed', 'failed', 'canceled')", 1, p, err) < 0)
+		"AND status NOT IN ('completed', 'failed', 'canceled')",
+		1, p, err) < 0)
 		goto fail;
 	if (db_commit(err) < 0)
 		return -1;
@@ -457,15 +458,17 @@ PGresult *
 store_task_state_counts(struct cy_error *err)
 {
 	return db_exec("metrics_tasks",
-		"SELECT s, coalesce(c, 0) FROM unnest(ARRAY['pending','running','completed',"
-		"'failed','canceled','superseded']) s LEFT JOIN (SELECT status, count(*) c"
-		" FROM tasks GROUP BY status) x ON x.status = s", 0, NULL, err);
+	    "SELECT s, coalesce(c, 0) FROM unnest(ARRAY['pending','running','completed',"
+	    "'failed','canceled','superseded']) s LEFT JOIN (SELECT status, count(*) c"
+	    " FROM tasks GROUP BY status) x ON x.status = s",
+	    0, NULL, err);
 }
 
 PGresult *
 store_job_state_counts(struct cy_error *err)
 {
 	return db_exec("metrics_jobs",
-		"SELECT s, (SELECT count(*) FROM jobs j WHERE j.status = s) FROM unnest("
-		"ARRAY['queued','running']) s", 0, NULL, err);
+	    "SELECT s, (SELECT count(*) FROM jobs j WHERE j.status = s) FROM unnest("
+	    "ARRAY['queued','running']) s",
+	    0, NULL, err);
 }

@@ -14,32 +14,47 @@
 #include "error.h"
 
 enum task_col {
-	TC_ID, TC_OWNER, TC_STATUS, TC_NAME, TC_PROMPT, TC_CREATED, TC_UPDATED,
-	TC_ATTACHMENTS, TC_CURSOR_US, TC__COUNT
+	TC_ID,
+	TC_OWNER,
+	TC_STATUS,
+	TC_NAME,
+	TC_PROMPT,
+	TC_CREATED,
+	TC_UPDATED,
+	TC_ATTACHMENTS,
+	TC_CURSOR_US,
+	TC__COUNT
 };
 
 enum job_col {
-	JC_ID, JC_STATUS, JC_RESULT, JC_EXIT_CODE, JC_STARTED, JC_ENDED, JC_STDOUT, JC_STDERR,
+	JC_ID,
+	JC_STATUS,
+	JC_RESULT,
+	JC_EXIT_CODE,
+	JC_STARTED,
+	JC_ENDED,
+	JC_STDOUT,
+	JC_STDERR,
 	JC__COUNT
 };
 
 struct task_new {
 	const char *user_id;
-	const char *project_id;		/* NULL: the caller's default project */
-	const char *name;		/* normalised; NULL or "": generated */
+	const char *project_id; /* NULL: the caller's default project */
+	const char *name;       /* normalised; NULL or "": generated */
 	const char *prompt;
-	const char *input_mode;		/* prompt | script | commands */
+	const char *input_mode; /* prompt | script | commands */
 	const char *const *attachments;
 	size_t nattachments;
-	const char *payload;		/* the job payload (JSON object) */
-	const char *fail_result;	/* non-NULL: the job fails at once with this result */
+	const char *payload;     /* the job payload (JSON object) */
+	const char *fail_result; /* non-NULL: the job fails at once with this result */
 	/* Idempotency, priority, retry policy, placement requirements. */
-	const char *idempotency_key;	/* NULL: none */
-	const char *priority;		/* integer text -1000..1000 */
-	const char *max_attempts;	/* integer text 1..100 */
-	const char *retry_backoff_s;	/* integer text 0..86400 */
-	const char *req_labels;		/* PostgreSQL text[] literal */
-	const char *req_gpus;		/* integer text */
+	const char *idempotency_key; /* NULL: none */
+	const char *priority;        /* integer text -1000..1000 */
+	const char *max_attempts;    /* integer text 1..100 */
+	const char *retry_backoff_s; /* integer text 0..86400 */
+	const char *req_labels;      /* PostgreSQL text[] literal */
+	const char *req_gpus;        /* integer text */
 	/* The job runs where an inference backend serves req_model (NULL: any). */
 	bool req_inference;
 	const char *req_model;
@@ -59,7 +74,7 @@ PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_
  * first page) are optional.
  */
 PGresult *store_task_list(const char *user_id, const char *status_db, long long cursor_us,
-	const char *cursor_id, long long limit, struct cy_error *err);
+    const char *cursor_id, long long limit, struct cy_error *err);
 
 /*
  * Finds a task by UUID (any owner: the caller checks TC_OWNER) or else by the
@@ -78,8 +93,7 @@ PGresult *store_task_jobs(const char *task_id, struct cy_error *err);
  * canceled, 0 when the task was already terminal (its DB status copied into
  * `status`), -1 on error.
  */
-int store_task_cancel(const char *task_id, char *status, size_t statuslen,
-	struct cy_error *err);
+int store_task_cancel(const char *task_id, char *status, size_t statuslen, struct cy_error *err);
 
 /* Tasks by DB status, every status present (columns of enum state_count_col). */
 PGresult *store_task_state_counts(struct cy_error *err);

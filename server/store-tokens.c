@@ -64,10 +64,11 @@ store_token_revoke(const char *id, const char *owner, struct cy_error *err)
 	const char *p[2] = { id, owner };
 
 	return db_exec("tokens_revoke",
-		"WITH t AS (SELECT id, revoked_at, token_prefix, user_id FROM api_tokens"
-		" WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2) FOR UPDATE),"
-		" r AS (UPDATE api_tokens SET revoked_at = now() WHERE id IN"
-		" (SELECT id FROM t WHERE revoked_at IS NULL) RETURNING id)"
-		" SELECT t.token_prefix, (SELECT count(*) FROM r), u.handle FROM t"
-		" JOIN users u ON u.id = t.user_id", 2, p, err);
+	    "WITH t AS (SELECT id, revoked_at, token_prefix, user_id FROM api_tokens"
+	    " WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2) FOR UPDATE),"
+	    " r AS (UPDATE api_tokens SET revoked_at = now() WHERE id IN"
+	    " (SELECT id FROM t WHERE revoked_at IS NULL) RETURNING id)"
+	    " SELECT t.token_prefix, (SELECT count(*) FROM r), u.handle FROM t"
+	    " JOIN users u ON u.id = t.user_id",
+	    2, p, err);
 }

@@ -34,7 +34,7 @@ store_user_me(const char *user_id, struct cy_error *err)
 	const char *p[1] = { user_id };
 
 	return db_exec("users_me", "SELECT id, handle, email, is_active FROM users WHERE id = $1",
-		1, p, err);
+	    1, p, err);
 }
 
 int
@@ -61,8 +61,8 @@ store_user_active_handle(const char *user_id, char *handle, size_t len, struct c
 	PGresult *res;
 	int active;
 
-	res = db_exec("auth_refresh_user", "SELECT handle, is_active FROM users WHERE id = $1",
-		1, p, err);
+	res = db_exec("auth_refresh_user", "SELECT handle, is_active FROM users WHERE id = $1", 1,
+	    p, err);
 	if (!res)
 		return -1;
 	active = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
@@ -80,10 +80,10 @@ store_user_lock(const char *ref, struct user_ref *u, struct cy_error *err)
 	int found;
 
 	res = db_exec(cy_uuid_valid(ref) ? "users_lock_id" : "users_lock_handle",
-		cy_uuid_valid(ref) ?
+	    cy_uuid_valid(ref) ?
 		"SELECT id, handle, role, is_active FROM users WHERE id = $1::uuid FOR UPDATE" :
 		"SELECT id, handle, role, is_active FROM users WHERE handle = $1 FOR UPDATE",
-		1, p, err);
+	    1, p, err);
 	if (!res)
 		return -1;
 	found = PQntuples(res) == 1;
@@ -151,12 +151,12 @@ store_users_list(struct cy_error *err)
 
 int
 store_user_insert(const char *id, const char *handle, const char *email, const char *role,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	const char *p[4] = { id, handle, email, role };
 
 	return store_run("users_create",
-		"INSERT INTO users (id, handle, email, role) VALUES ($1, $2, $3, $4)", 4, p, err);
+	    "INSERT INTO users (id, handle, email, role) VALUES ($1, $2, $3, $4)", 4, p, err);
 }
 
 int
@@ -165,8 +165,9 @@ store_user_set_active(const char *id, bool active, struct cy_error *err)
 	const char *p[1] = { id };
 
 	return store_run(active ? "users_enable" : "users_disable",
-		active ? "UPDATE users SET is_active = true WHERE id = $1" :
-		"UPDATE users SET is_active = false WHERE id = $1", 1, p, err);
+	    active ? "UPDATE users SET is_active = true WHERE id = $1" :
+		     "UPDATE users SET is_active = false WHERE id = $1",
+	    1, p, err);
 }
 
 int
@@ -194,8 +195,9 @@ store_password_get(const char *user_id, char **hash, struct cy_error *err)
 
 	*hash = NULL;
 	res = db_exec("users_pw_current",
-		"SELECT convert_from(password_hash, 'UTF8') FROM password_credentials"
-		" WHERE user_id = $1", 1, p, err);
+	    "SELECT convert_from(password_hash, 'UTF8') FROM password_credentials"
+	    " WHERE user_id = $1",
+	    1, p, err);
 	if (!res)
 		return -1;
 	found = PQntuples(res) == 1;
@@ -207,21 +209,23 @@ store_password_get(const char *user_id, char **hash, struct cy_error *err)
 
 int
 store_password_change(const char *user_id, const char *hash, const char *keep_sid,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	const char *p[2] = { user_id, hash };
 
 	if (store_run("users_pw_set",
 		"UPDATE password_credentials SET password_hash = convert_to($2, 'UTF8'),"
-		" hash_alg = 'argon2id' WHERE user_id = $1", 2, p, err) < 0)
+		" hash_alg = 'argon2id' WHERE user_id = $1",
+		2, p, err) < 0)
 		return -1;
 	p[1] = keep_sid;
 	return store_run("users_pw_other_sessions",
-		"WITH s AS (UPDATE auth_sessions SET revoked_at = now(),"
-		" revoke_reason = 'password_reset' WHERE user_id = $1 AND id <> $2::uuid"
-		" AND revoked_at IS NULL RETURNING id)"
-		" UPDATE refresh_sessions SET is_active = false WHERE is_active"
-		" AND session_id IN (SELECT id FROM s)", 2, p, err);
+	    "WITH s AS (UPDATE auth_sessions SET revoked_at = now(),"
+	    " revoke_reason = 'password_reset' WHERE user_id = $1 AND id <> $2::uuid"
+	    " AND revoked_at IS NULL RETURNING id)"
+	    " UPDATE refresh_sessions SET is_active = false WHERE is_active"
+	    " AND session_id IN (SELECT id FROM s)",
+	    2, p, err);
 }
 
 int
@@ -242,7 +246,7 @@ store_admin_exists(bool *exists, struct cy_error *err)
 	PGresult *res;
 
 	res = db_exec("boot_admin_exists", "SELECT 1 FROM users WHERE handle = 'admin'", 0, NULL,
-		err);
+	    err);
 	if (!res)
 		return -1;
 	*exists = PQntuples(res) > 0;
@@ -261,9 +265,10 @@ store_admin_create(const char *hash, struct cy_error *err)
 		return -1;
 	/* ON CONFLICT: another replica may create it at the same moment. */
 	res = db_exec("boot_admin_user",
-		"INSERT INTO users (handle, role) VALUES ('admin', 'admin')"
-		" ON CONFLICT (handle) DO NOTHING"
-		" RETURNING id", 0, NULL, err);
+	    "INSERT INTO users (handle, role) VALUES ('admin', 'admin')"
+	    " ON CONFLICT (handle) DO NOTHING"
+	    " RETURNING id",
+	    0, NULL, err);
 	if (res && PQntuples(res) == 0) {
 		rc = 0;
 	} else if (res) {
@@ -272,8 +277,8 @@ store_admin_create(const char *hash, struct cy_error *err)
 		if (store_run("boot_admin_cred", SQL_PASSWORD_INSERT, 2, p, err) == 0 &&
 		    store_run("boot_admin_audit",
 			"INSERT INTO auth_audit_log (event_type, user_id, subject_handle, success,"
-			" reason) VALUES ('user_created', $1, 'admin', true, 'bootstrap')", 1, p,
-			err) == 0)
+			" reason) VALUES ('user_created', $1, 'admin', true, 'bootstrap')",
+			1, p, err) == 0)
 			rc = 1;
 	}
 	PQclear(res);

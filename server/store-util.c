@@ -8,7 +8,7 @@
 
 int
 store_run(const char *name, const char *sql, int nparams, const char *const *params,
-	struct cy_error *err)
+    struct cy_error *err)
 {
 	PGresult *res = db_exec(name, sql, nparams, params, err);
 

@@ -21,11 +21,14 @@
  * The columns of a count by state (the metrics' gauges): every state of
  * the domain, with 0 when none.
  */
-enum state_count_col { SCC_STATE, SCC_COUNT };
+enum state_count_col {
+	SCC_STATE,
+	SCC_COUNT
+};
 
 /* Runs a statement whose rows are not needed; 0 or -1 with err set. */
 int store_run(const char *name, const char *sql, int nparams, const char *const *params,
-	struct cy_error *err);
+    struct cy_error *err);
 /*
  * Appends one element (NULL = SQL NULL) to a PostgreSQL array literal being
  * built in b: start with "{", add elements, end with "}".

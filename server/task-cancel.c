@@ -41,19 +41,19 @@ h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 			PQclear(running);
 		if (err.code == ENOENT)
 			return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "task '%s' not found",
-				id);
+			    id);
 		cy_log_error("task_cancel_failed", "task_id", id, "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot cancel the task");
 	}
 	for (i = 0; rc == 1 && running && i < PQntuples(running); i++)
 		dispatch_cancel_job(PQgetvalue(running, i, DRC_JOB_ID),
-			PQgetvalue(running, i, DRC_TARGET_URL), PQgetvalue(running, i, DRC_TOKEN));
+		    PQgetvalue(running, i, DRC_TARGET_URL), PQgetvalue(running, i, DRC_TOKEN));
 	if (running)
 		PQclear(running);
 	if (rc == 0) {
 		free(name);
 		return cy_resp_problem(resp, CY_PROBLEM_CONFLICT, "task already %s",
-			task_api_status(status));
+		    task_api_status(status));
 	}
 	task_wait_closed(id);
 	cy_log_info("task_canceled", "task_id", id, NULL);

@@ -52,7 +52,9 @@ static const struct cy_jcheck requirements_members = {
 
 /* An optional integer of the task (null stands for absent). */
 #define TASK_INT(n, lo, hi) \
-	{ .name = (n), .type = CY_JC_INT, .null_ok = true, .min = (lo), .max = (hi) }
+	{ \
+		.name = (n), .type = CY_JC_INT, .null_ok = true, .min = (lo), .max = (hi) \
+	}
 
 /* CreateTask (contract 2.1 and 4.2) with cynode's dispatch and inference fields. */
 /* clang-format off */
@@ -106,11 +108,11 @@ create_attachments(const json_t *body, struct task_new *t)
  * model was named, CYNODE_INFERENCE_MODEL).
  */
 static char *
-create_payload(const char *text, const char *image, long long timeout,
-	bool use_inference, const char *model)
+create_payload(const char *text, const char *image, long long timeout, bool use_inference,
+    const char *model)
 {
 	json_t *p = json_pack("{s:[s,s,s], s:{}, s:I, s:s}", "command", "/bin/sh", "-c", text,
-		"env", "timeout_seconds", (json_int_t)timeout, "network_policy", "restricted");
+	    "env", "timeout_seconds", (json_int_t)timeout, "network_policy", "restricted");
 	char *s;
 
 	if (image)
@@ -119,7 +121,7 @@ create_payload(const char *text, const char *image, long long timeout,
 		json_object_set_new(p, "use_inference", json_true());
 	if (model)
 		json_object_set_new(json_object_get(p, "env"), "CYNODE_INFERENCE_MODEL",
-			json_string(model));
+		    json_string(model));
 	s = cy_json_dump(p);
 	json_decref(p);
 	return s;
@@ -129,8 +131,8 @@ create_payload(const char *text, const char *image, long long timeout,
 static char *
 create_prompt_payload(const char *text, const char *model, long long timeout)
 {
-	json_t *p = json_pack("{s:s, s:s, s:s, s:I}", "mode", "prompt", "model", model,
-		"prompt", text, "timeout_seconds", (json_int_t)timeout);
+	json_t *p = json_pack("{s:s, s:s, s:s, s:I}", "mode", "prompt", "model", model, "prompt",
+	    text, "timeout_seconds", (json_int_t)timeout);
 	char *s = cy_json_dump(p);
 
 	json_decref(p);
@@ -145,8 +147,8 @@ create_prompt_payload(const char *text, const char *model, long long timeout)
  * filled when refused.
  */
 static int
-create_inference(bool prompt_mode, bool use_inference, const char *asked,
-	char **model, struct cy_http_resp *resp)
+create_inference(bool prompt_mode, bool use_inference, const char *asked, char **model,
+    struct cy_http_resp *resp)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct inf_fleet f;
@@ -165,10 +167,13 @@ create_inference(bool prompt_mode, bool use_inference, const char *asked,
 	if (m && inference_fleet_resolve(&f, m))
 		m = inference_fleet_resolve(&f, m);
 	if (f.n == 0 || (prompt_mode && !m)) {
-		cy_resp_problem(resp, CY_PROBLEM_UNAVAILABLE, "no inference path available: no "
-			"dispatchable node has a running inference backend%s", prompt_mode ?
+		cy_resp_problem(resp, CY_PROBLEM_UNAVAILABLE,
+		    "no inference path available: no "
+		    "dispatchable node has a running inference backend%s",
+		    prompt_mode ?
 			" with a model (prompt text is answered by a model; use input_mode "
-			"commands or script to run it as shell)" : "");
+			"commands or script to run it as shell)" :
+			"");
 	} else if (m && !inference_fleet_has(&f, m)) {
 		struct cy_buf list = CY_BUF_INIT;
 		json_t *models = inference_models_json(&f), *v;
@@ -181,8 +186,10 @@ create_inference(bool prompt_mode, bool use_inference, const char *asked,
 			}
 			cy_buf_addf(&list, "%s%s", i ? ", " : "", cy_json_str(v, "id"));
 		}
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "model '%s' is not served by any "
-			"dispatchable node (served: %s)", m, list.len ? list.buf : "none");
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "model '%s' is not served by any "
+		    "dispatchable node (served: %s)",
+		    m, list.len ? list.buf : "none");
 		cy_buf_release(&list);
 		json_decref(models);
 	} else {
@@ -196,7 +203,7 @@ create_inference(bool prompt_mode, bool use_inference, const char *asked,
 /* Numbers of the dispatch fields, as text for the store. */
 struct create_extra {
 	char priority[24], max_attempts[24], backoff[24], gpus[24];
-	struct cy_buf labels;		/* text[] literal */
+	struct cy_buf labels; /* text[] literal */
 };
 
 /* The integer at key as text in out (24 bytes hold any); NULL when absent. */
@@ -238,8 +245,7 @@ create_dispatch_fields(const json_t *body, struct task_new *t, struct create_ext
 
 /* The Idempotency-Key header: 1-255 printable ASCII characters, or absent. */
 static int
-create_idempotency(struct cy_http_req *req, struct task_new *t,
-	struct cy_http_resp *resp)
+create_idempotency(struct cy_http_req *req, struct task_new *t, struct cy_http_resp *resp)
 {
 	const char *k = cy_req_header(req, "Idempotency-Key");
 	size_t i, n;
@@ -252,7 +258,7 @@ create_idempotency(struct cy_http_req *req, struct task_new *t,
 			break;
 	if (n == 0 || n > 255 || i < n) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"Idempotency-Key must be 1 to 255 printable ASCII characters");
+		    "Idempotency-Key must be 1 to 255 printable ASCII characters");
 		return -1;
 	}
 	t->idempotency_key = k;
@@ -265,21 +271,21 @@ create_idempotency(struct cy_http_req *req, struct task_new *t,
  * with resp filled when they do not go together.
  */
 static int
-create_parse(const json_t *body, struct task_new *t, const char **image,
-	long long *timeout, const char **model, struct cy_http_resp *resp)
+create_parse(const json_t *body, struct task_new *t, const char **image, long long *timeout,
+    const char **model, struct cy_http_resp *resp)
 {
 	t->prompt = cy_json_str(body, "prompt");
-	t->input_mode = cy_json_str(body, "input_mode") ? cy_json_str(body, "input_mode") :
-		"prompt";
+	t->input_mode =
+	    cy_json_str(body, "input_mode") ? cy_json_str(body, "input_mode") : "prompt";
 	t->name = cy_json_str(body, "task_name");
 	t->project_id = cy_json_str(body, "project_id");
 	*image = cy_json_str(body, "image");
-	t->req_inference = cy_json_bool(body, "use_inference", false) ||
-		strcmp(t->input_mode, "prompt") == 0;
+	t->req_inference =
+	    cy_json_bool(body, "use_inference", false) || strcmp(t->input_mode, "prompt") == 0;
 	*model = cy_json_str(body, "model");
 	if (*model && !t->req_inference) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"model applies to prompt tasks and to jobs with use_inference");
+		    "model applies to prompt tasks and to jobs with use_inference");
 		return -1;
 	}
 	*timeout = TIMEOUT_DEFAULT;
@@ -330,20 +336,21 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		if (err.code == ENOENT) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s", err.msg);
 		} else {
-			cy_log_error("task_create_failed", "user", a->handle, "error", err.msg, NULL);
+			cy_log_error("task_create_failed", "user", a->handle, "error", err.msg,
+			    NULL);
 			cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot create the task");
 		}
 		goto out;
 	}
 	if (replayed) {
 		cy_log_info("task_create_replayed", "task_id", PQgetvalue(res, 0, TC_ID), "user",
-			a->handle, NULL);
+		    a->handle, NULL);
 		cy_resp_json(resp, 200, task_json(res, 0));
 		cy_resp_header(resp, "Idempotent-Replayed", "true");
 		goto out;
 	}
 	cy_log_info("task_created", "task_id", PQgetvalue(res, 0, TC_ID), "user", a->handle,
-		"input_mode", t.input_mode, NULL);
+	    "input_mode", t.input_mode, NULL);
 	cy_resp_json(resp, 201, task_json(res, 0));
 	dispatch_wake();
 out:

@@ -46,7 +46,7 @@ task_json(const PGresult *res, int row)
 	json_object_set_new(o, "id", json_string(PQgetvalue(res, row, TC_ID)));
 	json_object_set_new(o, "task_id", json_string(PQgetvalue(res, row, TC_ID)));
 	json_object_set_new(o, "status",
-		json_string(task_api_status(PQgetvalue(res, row, TC_STATUS))));
+	    json_string(task_api_status(PQgetvalue(res, row, TC_STATUS))));
 	json_object_set_new(o, "task_name", json_string(name));
 	json_object_set_new(o, "prompt", json_string(PQgetvalue(res, row, TC_PROMPT)));
 	json_object_set_new(o, "summary", json_string(name));
@@ -86,7 +86,7 @@ task_lookup_ref(struct cy_http_req *req, const char *ref, struct cy_http_resp *r
 	/* Operators see every task, admins also act on them. */
 	if (strcmp(PQgetvalue(res, 0, TC_OWNER), a->user_id) != 0 &&
 	    !(req->route->auth == AUTH_TASKS_READ ? auth_sees_all_tasks(a) :
-	    auth_acts_on_all_tasks(a))) {
+						    auth_acts_on_all_tasks(a))) {
 		PQclear(res);
 		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "Not task owner");
 		return NULL;
@@ -106,8 +106,7 @@ list_cursor(const char *s, long long *us, char id[CY_UUID_LEN + 1])
 		return -1;
 	memcpy(num, s, (size_t)(sep - s));
 	num[sep - s] = '\0';
-	if (cy_strtonum(num, 0, 9000000000000000000LL, us, &errstr) < 0 ||
-	    !cy_uuid_valid(sep + 1))
+	if (cy_strtonum(num, 0, 9000000000000000000LL, us, &errstr) < 0 || !cy_uuid_valid(sep + 1))
 		return -1;
 	xsnprintf(id, CY_UUID_LEN + 1, "%s", sep + 1);
 	return 0;
@@ -132,7 +131,7 @@ h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 
 	if (q_limit && cy_strtonum(q_limit, 1, 200, &limit, &errstr) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"limit must be an integer between 1 and 200");
+		    "limit must be an integer between 1 and 200");
 	if (q_cursor && list_cursor(q_cursor, &us, cursor_id) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid cursor");
 	if (q_status) {
@@ -140,8 +139,8 @@ h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 
 		if (s < 0)
 			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"status must be one of queued, running, completed, failed, "
-				"canceled, superseded");
+			    "status must be one of queued, running, completed, failed, "
+			    "canceled, superseded");
 		status_db = cy_task_state_db((enum cy_task_state)s);
 	}
 	/* ?all=true: every user's tasks, for operators and admins. */
@@ -150,9 +149,9 @@ h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	all = q_all && !strcmp(q_all, "true");
 	if (all && !auth_sees_all_tasks(a))
 		return cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
-			"Operator role required to list every user's tasks");
+		    "Operator role required to list every user's tasks");
 	res = store_task_list(all ? NULL : a->user_id, status_db, us, q_cursor ? cursor_id : NULL,
-		limit, &err);
+	    limit, &err);
 	if (!res) {
 		cy_log_error("task_list_failed", "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot list tasks");
@@ -165,7 +164,7 @@ h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	json_object_set_new(o, "tasks", tasks);
 	if (n > limit) {
 		char *c = xasprintf("%s_%s", PQgetvalue(res, (int)limit - 1, TC_CURSOR_US),
-			PQgetvalue(res, (int)limit - 1, TC_ID));
+		    PQgetvalue(res, (int)limit - 1, TC_ID));
 
 		json_object_set_new(o, "next_cursor", json_string(c));
 		free(c);

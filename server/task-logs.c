@@ -34,11 +34,14 @@
 #define NODE_CONNECT_MS 2000L
 #define NODE_RESPONSE_MAX (4 * 1024 * 1024)
 
-enum { OUT, ERR };
+enum {
+	OUT,
+	ERR
+};
 static const char *const stream_names[2] = { "stdout", "stderr" };
 
 struct logs_query {
-	bool want[2];		/* the streams asked for */
+	bool want[2]; /* the streams asked for */
 	bool follow;
 	long long off[2];
 };
@@ -56,14 +59,13 @@ logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_http_resp *r
 		stream = "all";
 	if (strcmp(stream, "stdout") && strcmp(stream, "stderr") && strcmp(stream, "all")) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"stream must be one of stdout, stderr, all");
+		    "stream must be one of stdout, stderr, all");
 		return -1;
 	}
 	q->want[OUT] = strcmp(stream, "stderr") != 0;
 	q->want[ERR] = strcmp(stream, "stdout") != 0;
 	if (follow && strcmp(follow, "true") && strcmp(follow, "false")) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"follow must be true or false");
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "follow must be true or false");
 		return -1;
 	}
 	q->follow = follow && !strcmp(follow, "true");
@@ -76,13 +78,12 @@ logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_http_resp *r
 		if (!v)
 			continue;
 		if (!q->follow) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"%s needs follow=true", key);
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s needs follow=true", key);
 			return -1;
 		}
 		if (cy_strtonum(v, 0, OFFSET_MAX, &q->off[s], &errstr) < 0) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-				"%s must be a byte offset (an integer >= 0)", key);
+			    "%s must be a byte offset (an integer >= 0)", key);
 			return -1;
 		}
 	}
@@ -97,7 +98,8 @@ static json_t *
 node_logs(const char *task_id, const char *job_id, const long long off[2])
 {
 	struct cy_httpc_opts o = { .timeout_ms = NODE_TIMEOUT_MS,
-		.connect_timeout_ms = NODE_CONNECT_MS, .max_response = NODE_RESPONSE_MAX };
+		.connect_timeout_ms = NODE_CONNECT_MS,
+		.max_response = NODE_RESPONSE_MAX };
 	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
 	struct cy_error err = CY_ERROR_INIT;
 	char *token = NULL, *suffix = NULL, *url = NULL;
@@ -119,8 +121,8 @@ node_logs(const char *task_id, const char *job_id, const long long off[2])
 		goto out;
 	}
 	o.bearer = token;
-	suffix = xasprintf("/v1/worker/jobs/%s/logs?stdout_offset=%lld&stderr_offset=%lld",
-		job_id, off[OUT], off[ERR]);
+	suffix = xasprintf("/v1/worker/jobs/%s/logs?stdout_offset=%lld&stderr_offset=%lld", job_id,
+	    off[OUT], off[ERR]);
 	url = dispatch_url_join(PQgetvalue(nodes, i, DRC_TARGET_URL), suffix);
 	if (cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) < 0)
 		cy_log_warn("task_logs_node_failed", "job_id", job_id, "error", err.msg, NULL);
@@ -128,7 +130,7 @@ node_logs(const char *task_id, const char *job_id, const long long off[2])
 		ans = cy_json_parse(r.body.buf, r.body.len, true, NULL);
 	else
 		cy_log_debug("task_logs_node_refused", "job_id", job_id, "status",
-			r.status == 404 ? "404" : "other", NULL);
+		    r.status == 404 ? "404" : "other", NULL);
 out:
 	if (token) {
 		explicit_bzero(token, strlen(token));
@@ -165,8 +167,7 @@ add_window(json_t *o, int s, const struct cy_buf *b, long long off, bool want)
  * running job from its node (when the offset has reached it).
  */
 static json_t *
-logs_follow(const struct logs_query *q, const char *task_id, const char *status,
-	PGresult *jobs)
+logs_follow(const struct logs_query *q, const char *task_id, const char *status, PGresult *jobs)
 {
 	struct cy_buf text[2] = { CY_BUF_INIT, CY_BUF_INIT };
 	const char *running = NULL;
@@ -193,18 +194,19 @@ logs_follow(const struct logs_query *q, const char *task_id, const char *status,
 	if (!ended && running && live)
 		ans = node_logs(task_id, running, noff);
 	o = json_pack("{s:s, s:s, s:b}", "task_id", task_id, "status", task_api_status(status),
-		"ended", ended);
+	    "ended", ended);
 	for (s = OUT; s <= ERR; s++) {
 		const char *t = cy_json_str(ans, stream_names[s]);
 		char key[32];
 		long long next;
 
 		xsnprintf(key, sizeof(key), "%s_offset", stream_names[s]);
-		if (q->want[s] && q->off[s] >= base[s] && t &&
-		    cy_json_int(ans, key, &next) == 0 && next >= 0) {
+		if (q->want[s] && q->off[s] >= base[s] && t && cy_json_int(ans, key, &next) == 0 &&
+		    next >= 0) {
 			next += base[s];
 			json_object_set_new(o, stream_names[s], json_string(t));
-			json_object_set_new(o, key, json_integer(next > q->off[s] ? next : q->off[s]));
+			json_object_set_new(o, key,
+			    json_integer(next > q->off[s] ? next : q->off[s]));
 		} else {
 			add_window(o, s, &text[s], q->off[s], q->want[s]);
 		}

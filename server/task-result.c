@@ -95,7 +95,7 @@ h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 
 	if (q_wait && cy_strtonum(q_wait, 0, WAIT_MAX_S, &wait_s, &errstr) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			"wait must be an integer number of seconds between 0 and %d", WAIT_MAX_S);
+		    "wait must be an integer number of seconds between 0 and %d", WAIT_MAX_S);
 	seq = task_wait_seq();
 	if (!(res = task_lookup(req, resp)))
 		return;
@@ -173,9 +173,9 @@ h_tasks_wait(struct cy_http_req *req, struct cy_http_resp *resp)
 
 		if (!(res = task_lookup_ref(req, ref, resp)))
 			goto out;
-		t = json_pack("{s:s, s:s, s:s}", "task_id", PQgetvalue(res, 0, TC_ID),
-			"task_name", PQgetvalue(res, 0, TC_NAME), "status",
-			task_api_status(PQgetvalue(res, 0, TC_STATUS)));
+		t = json_pack("{s:s, s:s, s:s}", "task_id", PQgetvalue(res, 0, TC_ID), "task_name",
+		    PQgetvalue(res, 0, TC_NAME), "status",
+		    task_api_status(PQgetvalue(res, 0, TC_STATUS)));
 		if (task_db_status_ended(PQgetvalue(res, 0, TC_STATUS)))
 			nended++;
 		json_array_append_new(tasks, t);

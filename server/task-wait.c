@@ -35,8 +35,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t tick;
 static struct waiter *waiters;
 static size_t nparked;
-static uint64_t seq;			/* closures seen so far */
-static char ring[RING][ID_LEN];		/* ring[s % RING] = id of closure s + 1 */
+static uint64_t seq;            /* closures seen so far */
+static char ring[RING][ID_LEN]; /* ring[s % RING] = id of closure s + 1 */
 static int stopping;
 static pthread_t timer;
 static bool timer_started;
@@ -200,7 +200,7 @@ closed_since(const struct waiter *w, uint64_t since)
 
 void
 task_wait_park(struct cy_http_req *req, const char *const *ids, size_t n, uint64_t since,
-	int64_t deadline_ms)
+    int64_t deadline_ms)
 {
 	struct waiter *w = xcalloc(1, sizeof(*w));
 	size_t i;

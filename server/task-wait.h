@@ -33,7 +33,7 @@ void task_wait_closed(const char *task_id);
  * `deadline_ms` (cy_mono_ms clock) passes; then the handler runs again.
  */
 void task_wait_park(struct cy_http_req *req, const char *const *ids, size_t n, uint64_t seq,
-	int64_t deadline_ms);
+    int64_t deadline_ms);
 /* Wakes every parked request once (closures may have been missed). */
 void task_wait_kick_all(void);
 /* Parked requests now (for tests and metrics). */

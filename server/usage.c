@@ -36,8 +36,8 @@ static bool q_stop, q_started;
 static pthread_t q_thread;
 
 void
-usage_record(const char *user_id, const char *model, const char *node_id,
-	long long prompt_tokens, long long completion_tokens)
+usage_record(const char *user_id, const char *model, const char *node_id, long long prompt_tokens,
+    long long completion_tokens)
 {
 	struct usage_rec *u = xcalloc(1, sizeof(*u)), *old = NULL;
 
@@ -58,7 +58,7 @@ usage_record(const char *user_id, const char *model, const char *node_id,
 	pthread_mutex_unlock(&q_lock);
 	if (old) {
 		cy_log_warn("usage_dropped", "model", old->model, "note",
-			"the usage queue is full (database unavailable?)", NULL);
+		    "the usage queue is full (database unavailable?)", NULL);
 		free(old->model);
 		free(old);
 	}

@@ -39,8 +39,7 @@ check(const json_t *v, const struct cy_jcheck *spec)
 		abort();
 	if ((rc == CY_JCHECK_OK) != (why.len == 0))
 		abort();
-	if (strlen(why.buf) != why.len || !cy_utf8_valid(why.buf, why.len) ||
-	    strchr(why.buf, '\n'))
+	if (strlen(why.buf) != why.len || !cy_utf8_valid(why.buf, why.len) || strchr(why.buf, '\n'))
 		abort();
 	cy_buf_release(&why);
 	memset(&resp, 0, sizeof(resp));

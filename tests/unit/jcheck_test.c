@@ -73,7 +73,7 @@ struct jcase {
 	const struct cy_jcheck *spec;
 	const char *text;
 	int rc;
-	const char *why;	/* NULL: no message */
+	const char *why; /* NULL: no message */
 };
 
 #define RUN_CASES(c) run_cases((c), sizeof(c) / sizeof((c)[0]))
@@ -259,15 +259,16 @@ test_long_names(void)
 	cy_buf_addstr(&want, "unknown field '");
 	for (i = 0; i < 64; i++)
 		cy_buf_addstr(&want, "\xc3\xa9");
-	cy_buf_addstr(&want, "...' (known: prompt, input_mode, task_name, password, note, "
-		"project_id, ids, timeout_seconds, use_inference, requirements, extra, anything)");
+	cy_buf_addstr(&want,
+	    "...' (known: prompt, input_mode, task_name, password, note, "
+	    "project_id, ids, timeout_seconds, use_inference, requirements, extra, anything)");
 	check(&body, text.buf, -1, want.buf);
 	cy_buf_release(&text);
 	cy_buf_release(&want);
 	/* Control characters of a name do not reach the message. */
 	check(&open_obj, "{\"n\":1,\"a\\nb\":1}", 0, NULL);
 	check(&none, "{\"a\\nb\\u001b[31m\":1}", -1,
-		"unknown field 'a?b?[31m' (it takes no fields)");
+	    "unknown field 'a?b?[31m' (it takes no fields)");
 }
 
 int
