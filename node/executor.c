@@ -721,18 +721,96 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 	return 0;
 }
 
+/* The sandbox runtime's view of a parsed job running from dir. */
+static void
+job_fill(struct node *n, const struct job_req *r, const char *dir, struct active *slot,
+    struct sandbox_job *job)
+{
+	job->task_id = r->task_id;
+	job->job_id = r->job_id;
+	job->argv = r->argv;
+	job->env = r->env;
+	job->image = r->image;
+	job->rootfs = r->rootfs;
+	job->job_dir = dir;
+	job->timeout_s = r->timeout_s;
+	job->max_output = (size_t)n->cfg.max_output_bytes;
+	job->limits = r->limits;
+	job->share_net = r->share_net;
+	job->devices = r->devices;
+	job->live = &slot->live;
+}
+
+/* A job that failed on the node's side: 500 with the reason, logged. */
+static void
+job_node_error(const char *job_id, const char *event, const char *what, const char *msg,
+    enum cy_problem *prob, struct cy_buf *detail)
+{
+	*prob = CY_PROBLEM_INTERNAL;
+	cy_buf_addf(detail, "%s%s", what, msg);
+	cy_log_error(event, "job_id", job_id, "error", msg, NULL);
+}
+
+/*
+ * Runs an admitted sandbox job from its prepared directory (with its
+ * inference socket when it asked for one) and builds the response.
+ * -1 (the slot released) on a node error.
+ */
+static int
+run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct active *slot,
+    json_t **out, enum cy_problem *prob, struct cy_buf *detail)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	struct sandbox_job job = { 0 };
+	struct inference_proxy *proxy = NULL;
+	struct sandbox_result res;
+	char tmo[32], code[16];
+	json_t *usage;
+
+	job_fill(n, r, dir, slot, &job);
+	if (r->use_inference) {
+		if (!(proxy = inference_proxy_start(n, r->job_id, dir, &err))) {
+			job_release_slot(n, slot);
+			job_node_error(r->job_id, "job_prepare_failed",
+			    "inference socket: ", err.msg, prob, detail);
+			return -1;
+		}
+		job.inference_dir = inference_proxy_dir(proxy);
+		job.on_start = inference_proxy_started;
+		job.on_start_arg = proxy;
+	}
+	xsnprintf(tmo, sizeof(tmo), "%lld", r->timeout_s);
+	cy_log_info("job_started", "task_id", r->task_id, "job_id", r->job_id, "image", r->image,
+	    "timeout_s", tmo, NULL);
+	if (runtime->run(&job, &res, &err) < 0) {
+		if (proxy)
+			json_decref(inference_proxy_stop(proxy));
+		job_release_slot(n, slot);
+		job_node_error(r->job_id, "job_error", "sandbox: ", err.msg, prob, detail);
+		return -1;
+	}
+	usage = proxy ? inference_proxy_stop(proxy) : NULL;
+	job_release_slot(n, slot);
+	*out = job_response(r, &res, job.max_output);
+	if (usage && json_array_size(usage))
+		json_object_set(*out, "inference_usage", usage);
+	json_decref(usage);
+	xsnprintf(code, sizeof(code), "%d", res.exit_code);
+	cy_log_info("job_finished", "task_id", r->task_id, "job_id", r->job_id, "status",
+	    json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
+	sandbox_result_release(&res);
+	return 0;
+}
+
 int
 worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum cy_problem *prob,
     struct cy_buf *detail)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct job_req r = { 0 };
-	struct sandbox_job job = { 0 };
-	struct sandbox_result res;
 	struct active slot;
-	struct inference_proxy *proxy = NULL;
-	char *dir = NULL, tmo[32], code[16];
-	json_t *req, *usage;
+	char *dir = NULL;
+	json_t *req;
 	int ret = -1;
 
 	*out = NULL;
@@ -758,63 +836,11 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum 
 		goto out;
 	if (job_prepare_dir(n, &r, req, &dir, &err) < 0) {
 		job_release_slot(n, &slot);
-		*prob = CY_PROBLEM_INTERNAL;
-		cy_buf_addstr(detail, err.msg);
-		cy_log_error("job_prepare_failed", "job_id", r.job_id, "error", err.msg, NULL);
+		job_node_error(r.job_id, "job_prepare_failed", "", err.msg, prob, detail);
 		goto out;
 	}
-	job.task_id = r.task_id;
-	job.job_id = r.job_id;
-	job.argv = r.argv;
-	job.env = r.env;
-	job.image = r.image;
-	job.rootfs = r.rootfs;
-	job.job_dir = dir;
-	job.timeout_s = r.timeout_s;
-	job.max_output = (size_t)n->cfg.max_output_bytes;
-	job.limits = r.limits;
-	job.share_net = r.share_net;
-	job.devices = r.devices;
-	job.live = &slot.live;
-	if (r.use_inference) {
-		proxy = inference_proxy_start(n, r.job_id, dir, &err);
-		if (!proxy) {
-			job_release_slot(n, &slot);
-			*prob = CY_PROBLEM_INTERNAL;
-			cy_buf_addf(detail, "inference socket: %s", err.msg);
-			cy_log_error("job_prepare_failed", "job_id", r.job_id, "error", err.msg,
-			    NULL);
-			goto out;
-		}
-		job.inference_dir = inference_proxy_dir(proxy);
-		job.on_start = inference_proxy_started;
-		job.on_start_arg = proxy;
-	}
-	xsnprintf(tmo, sizeof(tmo), "%lld", r.timeout_s);
-	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "image", r.image,
-	    "timeout_s", tmo, NULL);
-	if (runtime->run(&job, &res, &err) < 0) {
-		job_release_slot(n, &slot);
-		*prob = CY_PROBLEM_INTERNAL;
-		cy_buf_addf(detail, "sandbox: %s", err.msg);
-		cy_log_error("job_error", "job_id", r.job_id, "error", err.msg, NULL);
-		goto out;
-	}
-	usage = proxy ? inference_proxy_stop(proxy) : NULL;
-	proxy = NULL;
-	job_release_slot(n, &slot);
-	*out = job_response(&r, &res, job.max_output);
-	if (usage && json_array_size(usage))
-		json_object_set(*out, "inference_usage", usage);
-	json_decref(usage);
-	xsnprintf(code, sizeof(code), "%d", res.exit_code);
-	cy_log_info("job_finished", "task_id", r.task_id, "job_id", r.job_id, "status",
-	    json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
-	sandbox_result_release(&res);
-	ret = 0;
+	ret = run_sandbox(n, &r, dir, &slot, out, prob, detail);
 out:
-	if (proxy)
-		json_decref(inference_proxy_stop(proxy));
 	free(dir);
 	job_req_release(&r);
 	json_decref(req);
