@@ -1,0 +1,48 @@
+/*
+ * A RunJobRequest as the executor runs it (job-parse.c parses and checks
+ * it; executor.c admits and runs it).
+ */
+#ifndef CY_NODE_JOB_H
+#define CY_NODE_JOB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "sandbox.h"
+#include "states.h"
+
+struct node;
+
+struct job_req {
+	const char *task_id, *job_id, *image, *network;
+	char **argv;
+	char **env;
+	size_t nenv;
+	char *rootfs; /* owned; NULL = host */
+	long long timeout_s;
+	struct sb_limits limits;
+	bool share_net;
+	char **devices;     /* borrowed strings, NULL-terminated */
+	bool use_inference; /* the job gets an inference socket */
+};
+
+/* Frees what the request owns (not the JSON it borrows from). */
+void job_req_release(struct job_req *r);
+/* The version and the ids of a RunJobRequest (sandbox or prompt). */
+int job_parse_ids(const json_t *req, struct job_req *r, enum cy_problem *prob, struct cy_buf *d);
+/*
+ * A sandbox job's request, checked whole against the node's configuration
+ * and the orchestrator's policy: 0, or -1 with *prob and the reason in d.
+ */
+int job_parse(struct node *n, const json_t *req, struct job_req *r, enum cy_problem *prob,
+    struct cy_buf *d);
+/*
+ * The effective timeout of a job asking for t seconds (0: the node's
+ * default), capped by sandbox.timeouts.max_seconds and the orchestrator's
+ * constraints.max_job_timeout_seconds.
+ */
+long long job_timeout(struct node *n, long long t);
+
+#endif
