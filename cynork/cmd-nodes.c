@@ -335,17 +335,6 @@ nodes_replace(struct ctx *c, const struct parsed *p)
 }
 
 static int
-nodes_replace_check(const struct parsed *p)
-{
-	long long secs;
-
-	if (opt_get(p, "ttl") && (cy_duration_parse(opt_get(p, "ttl"), &secs) < 0 || secs < 60))
-		return fail(EXIT_USAGE, "invalid value '%s' for --ttl: want at least 1m",
-		    opt_get(p, "ttl"));
-	return 0;
-}
-
-static int
 nodes_enroll(struct ctx *c, const struct parsed *p)
 {
 	const char *name = opt_get(p, "name"), *ttl = opt_get(p, "ttl");
@@ -398,7 +387,6 @@ nodes_enroll_check(const struct parsed *p)
 {
 	const char *name = opt_get(p, "name"), *const * labels;
 	size_t nl = opt_list(p, "labels", &labels), i;
-	long long secs;
 
 	if (name && !cy_slug_valid(name))
 		return fail(EXIT_USAGE,
@@ -419,9 +407,6 @@ nodes_enroll_check(const struct parsed *p)
 			    "of 1-63 characters of a-z, 0-9, '-', '_' and '.', separated by ','",
 			    labels[i]);
 	}
-	if (opt_get(p, "ttl") && (cy_duration_parse(opt_get(p, "ttl"), &secs) < 0 || secs < 60))
-		return fail(EXIT_USAGE, "invalid value '%s' for --ttl: want at least 1m",
-		    opt_get(p, "ttl"));
 	return 0;
 }
 
@@ -456,14 +441,14 @@ static const struct opt nodes_remove_opts[] = {
 	{ NULL }
 };
 
+/* clang-format off */
 static const struct opt nodes_replace_opts[] = {
-	{ .name = "ttl",
-	    .kind = OPT_DURATION,
-	    .arg = "DUR",
-	    .help = "how long the new machine has to register (default 1h)" },
+	{ .name = "ttl", .kind = OPT_DURATION, .arg = "DUR", .min = 60,
+	  .help = "how long the new machine has to register (default 1h, at least 1m)" },
 	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
 	{ NULL }
 };
+/* clang-format on */
 
 /* clang-format off */
 static const struct opt nodes_enroll_opts[] = {
@@ -471,7 +456,8 @@ static const struct opt nodes_enroll_opts[] = {
 	  .help = "the node.id the token is for (default: any)" },
 	{ .name = "labels", .kind = OPT_LIST, .arg = "A,B",
 	  .help = "operator labels given to the node (repeatable)" },
-	{ .name = "ttl", .kind = OPT_DURATION, .arg = "DUR", .help = "token lifetime (default 1h)" },
+	{ .name = "ttl", .kind = OPT_DURATION, .arg = "DUR", .min = 60,
+	  .help = "token lifetime (default 1h, at least 1m)" },
 	{ NULL }
 };
 /* clang-format on */
@@ -563,7 +549,6 @@ const struct cmd cmd_nodes_replace = {
 	.min_args = 1,
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
-	.check = nodes_replace_check,
 	.exec = nodes_replace,
 	.doc =
 	    "Admin only. A node that registered once holds a node credential and re-registers with it; the fleet's registration PSK, or an enrollment token that names no node, cannot take its name (the server answers 409 and audits the attempt). To put a new machine (or a reinstalled one, whose state_dir/credentials is gone) in the node's place, run nodes replace: for --ttl (default 1h) one registration with the PSK or such a token may take the name, receiving a new node credential and worker token; the old credential stops working then. An enrollment token made for the node (nodes enroll --name NODE) does the same without this step. Prints node_id=NODE replace_until=TIME. Asks for confirmation unless -y.",

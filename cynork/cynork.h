@@ -50,7 +50,7 @@ struct opt {
 	const char *arg; /* argument name for help: "PATH", "N" */
 	const char *help;
 	const char *const *choices; /* OPT_ENUM */
-	long long min, max;         /* OPT_INT */
+	long long min, max;         /* OPT_INT; min: OPT_DURATION's least seconds */
 	const char *alias;          /* another accepted long name, or NULL */
 };
 
