@@ -1,7 +1,7 @@
 /*
  * cynork task create: the job's own fields (--image, --timeout, --priority,
  * --max-attempts, --backoff, --label, --gpus, --cpus, --memory, --network,
- * --tmp), each checked here with a clear usage error (exit 2) before
+ * --disk, --tmp), each checked here with a clear usage error (exit 2) before
  * any request, then put into the CreateTask body (the server checks them
  * again and the node applies them).  `task get` shows them back
  * (cmd-task.c, task_print_job).
@@ -25,10 +25,12 @@
 #define MiB (1024LL * 1024)
 #define JOB_MEMORY_MIN (16 * MiB)
 #define JOB_MEMORY_MAX (16777216 * MiB)
+#define JOB_DISK_MAX (16777216 * MiB)
 #define JOB_TMP_MAX (1048576 * MiB)
 
 /* The flags that describe a sandbox, which a prompt task (answered by a model) has none of. */
-static const char *const sandbox_flags[] = { "image", "network", "cpus", "memory", "tmp", NULL };
+static const char *const sandbox_flags[] = { "image", "network", "cpus", "memory", "disk", "tmp",
+	NULL };
 
 /*
  * A label: KEY or KEY=VALUE, KEY of letters, digits and . _ / -, VALUE of
@@ -109,6 +111,8 @@ create_job_check(const struct parsed *p, const char *mode)
 			    labels[i], JOB_LABEL_MAX);
 	if (opt_get(p, "memory") && size_flag(p, "memory", JOB_MEMORY_MIN, JOB_MEMORY_MAX, &n))
 		return EXIT_USAGE;
+	if (opt_get(p, "disk") && size_flag(p, "disk", MiB, JOB_DISK_MAX, &n))
+		return EXIT_USAGE;
 	if (opt_get(p, "tmp") && size_flag(p, "tmp", MiB, JOB_TMP_MAX, &n))
 		return EXIT_USAGE;
 	return 0;
@@ -163,6 +167,7 @@ create_job_fields(const struct parsed *p, json_t *req)
 	int_field(p, "gpus", requirements, "gpus");
 	int_field(p, "cpus", resources, "cpu_cores");
 	size_field(p, "memory", resources, "memory_mb");
+	size_field(p, "disk", resources, "workspace_mb");
 	size_field(p, "tmp", resources, "tmp_mb");
 	if (json_object_size(requirements))
 		json_object_set(req, "requirements", requirements);

@@ -43,13 +43,16 @@ static const char *const network_policies[] = { "restricted", "none", "host", NU
 
 /*
  * resources: what the job's sandbox may use (the node caps cpu_cores and
- * memory_mb at its own limits, tmp_mb is capped likewise).  Sizes in MiB.
+ * memory_mb at its own limits, tmp_mb likewise; it refuses workspace_mb
+ * above its sandbox.resources.max_workspace_mb).  Sizes in MiB.
  */
 /* clang-format off */
 static const struct cy_jcheck resources_members = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "cpu_cores", .type = CY_JC_INT, .null_ok = true, .min = 1, .max = 4096 },
 		{ .name = "memory_mb", .type = CY_JC_INT, .null_ok = true, .min = 16,
+		  .max = 16777216 },
+		{ .name = "workspace_mb", .type = CY_JC_INT, .null_ok = true, .min = 1,
 		  .max = 16777216 },
 		{ .name = "tmp_mb", .type = CY_JC_INT, .null_ok = true, .min = 1, .max = 1048576 }),
 };

@@ -3,7 +3,7 @@
 # job-fields.bats: every job field from `cynork task create`
 # against a private PostgreSQL, cynode-server and one bubblewrap node:
 # --image, --timeout, --priority, --max-attempts, --backoff, --label, --gpus,
-# --cpus, --memory, --network and --tmp, each refused with exit 2 on garbage
+# --cpus, --memory, --network, --disk and --tmp, each refused with exit 2 on garbage
 # before any request, accepted on good values, carried to the node (the job
 # reads its own /job/job.json) and shown back by `task get` (table and -o
 # json) with the job's exit code, node, attempts, times and durations.
@@ -29,6 +29,7 @@ setup_file()
 		"--gpus -1" "--gpus 1025" "--gpus two" "--cpus 0" "--cpus 4097" "--cpus 1.5"
 		"--memory 15M" "--memory 512X" "--memory 1.5G" "--memory lots" "--memory -1G"
 		"--memory 17T" "--network bridge" "--network" "--tmp 0" "--tmp 2T" "--tmp 10Q"
+		"--disk 0" "--disk 17T" "--disk 1.5G" "--disk big"
 		"--wait-timeout 1s"
 	)
 	local a flag
@@ -49,7 +50,8 @@ setup_file()
 @test "sandbox flags with a prompt task are usage errors" {
 	local f
 
-	for f in "--image host" "--network none" "--cpus 1" "--memory 64M" "--tmp 8M"; do
+	for f in "--image host" "--network none" "--cpus 1" "--memory 64M" "--tmp 8M" \
+		"--disk 8M"; do
 		# shellcheck disable=SC2086
 		run -2 --separate-stderr cynork task create -p 'hello' $f
 		[[ $stderr == *"runs no sandbox"* ]]
@@ -61,17 +63,19 @@ setup_file()
 
 	id=$(cynork -o name task create --name all-fields --image host --timeout 90s \
 		--priority 7 --max-attempts 2 --backoff 0s --cpus 1 --memory 64M --network none \
-		--tmp 8M --command 'cat /job/job.json; echo; df -k /tmp | tail -n 1')
+		--tmp 8M --disk 32M \
+		--command 'cat /job/job.json; echo; df -k /tmp | tail -n 1; df -k /workspace | tail -n 1')
 	run -0 cynork task wait "$id"
 	out=$(cynork -o json task result "$id" | jq -r .stdout)
 	# The node got what was asked (its own copy of the request) ...
 	run jq -e '.sandbox.image == "host" and .sandbox.timeout_seconds == 90
 		and .sandbox.network_policy == "none"
-		and .sandbox.resources == {"cpu_cores": 1, "memory_mb": 64, "tmp_mb": 8}' \
-		<<<"$(head -n 1 <<<"$out")"
+		and .sandbox.resources == {"cpu_cores": 1, "memory_mb": 64, "tmp_mb": 8,
+			"workspace_mb": 32}' <<<"$(head -n 1 <<<"$out")"
 	assert_success
-	# ... and the sandbox's /tmp is the 8 MiB asked for.
-	cy_eq "$(tail -n 1 <<<"$out" | awk '{print $2}')" 8192 "/tmp size (KiB)"
+	# ... and the sandbox's /tmp and /workspace are the 8 and 32 MiB asked for.
+	cy_eq "$(sed -n 2p <<<"$out" | awk '{print $2}')" 8192 "/tmp size (KiB)"
+	cy_eq "$(sed -n 3p <<<"$out" | awk '{print $2}')" 32768 "/workspace size (KiB)"
 	run cynork task get "$id"
 	assert_success
 	assert_output --partial "task_name=all-fields"
@@ -82,7 +86,7 @@ setup_file()
 	assert_output --regexp "queued_at=[0-9-]+T[0-9:]+Z started_at=[0-9-]+T[0-9:]+Z ended_at=[0-9-]+T[0-9:]+Z"
 	assert_output --regexp "queued_s=[0-9]+\.[0-9]{3} run_s=[0-9]+\.[0-9]{3}"
 	assert_output --partial "image=host timeout_s=90 network=none priority=7 max_attempts=2 backoff_s=0"
-	assert_output --partial "cpus=1 memory_mb=64 tmp_mb=8"
+	assert_output --partial "cpus=1 memory_mb=64 disk_mb=32 tmp_mb=8"
 	[ "${#lines[@]}" -eq 1 ]
 	run cynork -o json task get "$id"
 	assert_success
@@ -93,7 +97,8 @@ setup_file()
 		and .job.image == "host" and .job.timeout_seconds == 90
 		and .job.network_policy == "none" and .job.priority == 7
 		and .job.max_attempts == 2 and .job.retry_backoff_seconds == 0
-		and .job.resources == {"cpu_cores": 1, "memory_mb": 64, "tmp_mb": 8}
+		and .job.resources == {"cpu_cores": 1, "memory_mb": 64, "tmp_mb": 8,
+			"workspace_mb": 32}
 		and .job.requirements == {"labels": [], "gpus": 0}' <<<"$output"
 	assert_success
 }
@@ -178,7 +183,7 @@ setup_file()
 	run cynork task create --help
 	assert_success
 	for f in --image --timeout --priority --max-attempts --backoff --label --gpus --cpus \
-		--memory --network --tmp --wait-timeout; do
+		--memory --network --disk --tmp --wait-timeout; do
 		assert_output --partial -- "$f"
 	done
 	run cynork __complete task create --net

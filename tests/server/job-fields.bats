@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 #
 # The job fields of POST /v1/tasks: network_policy and the
-# resources object (cpu_cores, memory_mb, tmp_mb) checked by
+# resources object (cpu_cores, memory_mb, workspace_mb, tmp_mb) checked by
 # the body table with garbage and good values, kept in the job's payload for
 # the node, refused for prompt tasks; and the "job" object of GET
 # /v1/tasks/{id}: status, node, attempts, exit code, times, durations and the
@@ -38,6 +38,8 @@ payload()
 		'"resources":{"memory_mb":15}' '"resources":{"memory_mb":16777217}'
 		'"resources":{"memory_mb":-1}' '"resources":{"tmp_mb":0}'
 		'"resources":{"tmp_mb":1048577}' '"resources":{"tmp_mb":true}'
+		'"resources":{"workspace_mb":0}' '"resources":{"workspace_mb":16777217}'
+		'"resources":{"workspace_mb":"1G"}'
 		'"requirements":{"labels":["a\u0001b"]}'
 	)
 	local b field
@@ -70,13 +72,14 @@ payload()
 	local id
 
 	create '{"prompt":"true","input_mode":"commands","network_policy":"none",
-		"resources":{"cpu_cores":2,"memory_mb":512,"tmp_mb":64},"image":"host",
+		"resources":{"cpu_cores":2,"memory_mb":512,"tmp_mb":64,"workspace_mb":100},"image":"host",
 		"timeout_seconds":120,"priority":5,"max_attempts":4,"retry_backoff_seconds":0,
 		"requirements":{"labels":["zone=eu","ssd"],"gpus":0}}'
 	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
 	run jq -e '.network_policy == "none" and .image == "host" and .timeout_seconds == 120
-		and .resources == {"cpu_cores": 2, "memory_mb": 512, "tmp_mb": 64}' \
+		and .resources == {"cpu_cores": 2, "memory_mb": 512, "tmp_mb": 64,
+			"workspace_mb": 100}' \
 		<<<"$(payload "$id")"
 	[ "$status" -eq 0 ]
 	create '{"prompt":"true","input_mode":"commands","network_policy":null,"resources":null}'
