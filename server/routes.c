@@ -133,6 +133,8 @@ static struct cy_route gateway[] = {
 	  .body_limit = BODY_SMALL, .handler = h_nodes_drain, .body = &nodes_drain_body },
 	{ .method = "POST", .pattern = "/v1/nodes/{id}/undrain", .auth = AUTH_NODES_WRITE,
 	  .body_limit = BODY_SMALL, .handler = h_nodes_undrain },
+	{ .method = "POST", .pattern = "/v1/nodes/{id}/replace", .auth = AUTH_ADMIN,
+	  .body_limit = BODY_SMALL, .handler = h_nodes_replace, .body = &nodes_replace_body },
 	{ .method = "POST", .pattern = "/v1/nodes/{id}/enable", .auth = AUTH_NODES_WRITE,
 	  .body_limit = BODY_SMALL, .handler = h_nodes_enable },
 	{ .method = "POST", .pattern = "/v1/nodes/{id}/disable", .auth = AUTH_NODES_WRITE,
