@@ -112,6 +112,11 @@ job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char
 	dir = NULL;
 	ret = 0;
 out:
+	if (dir) {
+		/* Nothing half-made stays (a full disk, a failed mount). */
+		node_ws_quota_unmount(ws);
+		cy_rm_rf(dir);
+	}
 	free(dir);
 	free(ws);
 	free(jd);
@@ -403,12 +408,14 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum 
 	if (job_admit(n, r.job_id, &slot, prob, detail) < 0)
 		goto out;
 	if (job_prepare_dir(n, &r, req, &dir, &err) < 0) {
+		bool full = err.code == ENOSPC || err.code == EDQUOT;
+
 		job_release_slot(n, &slot);
-		job_node_error(r.job_id, "job_prepare_failed", "", err.msg, prob, detail);
+		job_node_error(r.job_id, "job_prepare_failed", full ? "node disk full: " : "",
+		    err.msg, prob, detail);
 		/* A disk that filled up meanwhile: retried like the check above. */
-		if (err.code == ENOSPC || err.code == EDQUOT)
+		if (full)
 			*prob = CY_PROBLEM_INSUFFICIENT_STORAGE;
-		job_workspace_release(n, r.job_id);
 		goto out;
 	}
 	ret = run_sandbox(n, &r, dir, &slot, out, prob, detail);

@@ -176,6 +176,58 @@ workspace_mounts()
 	[ ! -e "$D/state/sandbox_mounts/f1" ]
 }
 
+@test "the job's memory limit bounds what it keeps in the workspace tmpfs" {
+	sed -e 's/max_workspace_mb: 8/max_workspace_mb: 256/' "$D/node.yaml" >"$D/big.yaml"
+	job "$D/big.yaml" m1 'dd if=/dev/zero of=/workspace/big bs=1M count=100; echo "dd=$?"' \
+		'{"memory_mb":32}'
+	assert_success
+	[ "$(field .status)" = failed ]
+	[ "$(field .exit_code)" = 137 ]
+	[[ $(field .stderr) == *"out of memory (memory limit 32 MB)"* ]]
+}
+
+# A state dir on a 16 MiB tmpfs, filled up: a real full disk.
+full_disk()
+{
+	mkdir -p "$D/full"
+	mountpoint -q "$D/full" || mount -t tmpfs -o size=16m tmpfs "$D/full"
+	mkdir -p "$D/full/state"
+	sed -e "s|state_dir: \"$D/state\"|state_dir: \"$D/full/state\"\n  min_free_mb: $1|" \
+		"$D/node.yaml" >"$D/full.yaml"
+}
+
+teardown_file()
+{
+	umount "$D/full" 2>/dev/null || true
+	cy_teardown_file
+}
+
+@test "a full disk: the job is refused with 507 saying why, nothing of it stays, the node goes on" {
+	full_disk 1
+	job "$D/full.yaml" d0 'echo ran'
+	assert_success
+	dd if=/dev/zero of="$D/full/fill" bs=1M count=32 2>/dev/null || true
+	# The check before the job (storage.min_free_mb: 1).
+	job "$D/full.yaml" d1 'echo ran'
+	assert_failure 1
+	[ "$(field .status)" = 507 ]
+	[[ $(field .detail) == *"node disk low: '$D/full/state' has 0 MB free"* ]]
+	[ ! -e "$D/full/state/sandbox_mounts/d1" ]
+	# Without the check, the write of the job's files fails: the same answer.
+	full_disk 0
+	job "$D/full.yaml" d2 'echo ran'
+	assert_failure 1
+	[ "$(field .status)" = 507 ]
+	[[ $(field .detail) == *"node disk full: "*"No space left on device"* ]]
+	[ ! -e "$D/full/state/sandbox_mounts/d2" ]
+	# Space back: jobs run again.
+	rm -f "$D/full/fill"
+	job "$D/full.yaml" d3 'echo ran'
+	assert_success
+	[ "$(field .stdout)" = ran ]
+	umount "$D/full"
+}
+
 # --- the whole stack --------------------------------------------------------
 
 @test "stack: --disk limits the workspace, a job filling it fails alone, others run" {
