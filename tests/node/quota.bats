@@ -252,6 +252,8 @@ teardown_file()
 }
 
 @test "stack: a node low on disk fails jobs clearly and reports disk_low" {
+	local id
+
 	cy_node_stop node-01
 	cy_node_start node-01 storage.min_free_mb=1073741824
 	run --separate-stderr cynork -o json task create --max-attempts 2 --backoff 0s --wait \
@@ -272,6 +274,14 @@ teardown_file()
 	run jq -e '.conditions[0].type == "disk_low"
 		and (.conditions[0].message | test("storage.min_free_mb"))' <<<"$output"
 	assert_success
+	# With a healthy node beside it, the job ends up there (the low node rests a while).
+	cy_node_start node-02
+	id=$(cynork -o name task create --max-attempts 5 --backoff 0s --command 'echo elsewhere')
+	run -0 cynork task wait "$id"
+	assert_output --partial "elsewhere"
+	run cynork task get "$id"
+	assert_output --partial "node=node-02"
+	cy_node_stop node-02
 	# The node itself is fine: back above the threshold, jobs run again.
 	cy_node_stop node-01
 	cy_node_start node-01
