@@ -236,11 +236,17 @@ const struct sandbox_runtime *node_runtime(void);
  * host (when the node may mount), and the free space the node keeps.
  */
 /*
- * Decides how workspaces are limited here (and unmounts workspaces a dead
- * node left); -1 with err only when sandbox.workspace_quota is tmpfs and
- * the node cannot mount.  Not enforced otherwise: logged and reported.
+ * Decides how workspaces are limited here; -1 with err only when
+ * sandbox.workspace_quota is tmpfs and the node cannot mount.  Not
+ * enforced otherwise: logged and reported.
  */
 int node_ws_quota_probe(const struct node_config *c, struct cy_error *err);
+/*
+ * At the daemon's start (no job runs yet; never from --run-job, which may
+ * run beside a daemon): unmounts the workspace tmpfs mounts a node that
+ * died left under mount_root.
+ */
+void node_ws_quota_sweep(const char *mount_root);
 bool node_ws_quota_enforced(void);
 /* Why workspaces are not limited ("" when they are). */
 const char *node_ws_quota_reason(void);

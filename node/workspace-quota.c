@@ -104,12 +104,8 @@ mountinfo_unescape(char *s)
 	*w = '\0';
 }
 
-/*
- * Unmounts the workspace tmpfs mounts a node that died left under
- * mount_root (no job runs while the node starts).
- */
-static void
-ws_sweep(const char *mount_root)
+void
+node_ws_quota_sweep(const char *mount_root)
 {
 	char root[PATH_MAX], line[4096];
 	size_t rl;
@@ -175,7 +171,6 @@ node_ws_quota_probe(const struct node_config *c, struct cy_error *err)
 		xsnprintf(wsq.reason, sizeof(wsq.reason),
 		    "turned off (sandbox.resources.max_workspace_mb: 0)");
 	} else {
-		ws_sweep(c->mount_root);
 		if (ws_try_mount(c->mount_root, &merr) == 0) {
 			wsq.enforced = true;
 			wsq.reason[0] = '\0';
