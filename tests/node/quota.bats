@@ -298,3 +298,21 @@ teardown_file()
 	run -0 cynork task create --command 'echo again' --wait
 	assert_output --partial "again"
 }
+
+@test "stack: a node that does not limit workspaces says so, and refuses --disk" {
+	cy_node_start node-03 sandbox.workspace_quota=none
+	run cynork nodes get node-03
+	assert_output --partial "conditions=workspace_quota_unenforced"
+	run cynork -o json nodes get node-03
+	run jq -e '.conditions == [{"type": "workspace_quota_unenforced",
+		"message": "turned off (sandbox.workspace_quota: none)"}]' <<<"$output"
+	assert_success
+	cy_node_stop node-01
+	run --separate-stderr cynork -o json task create --disk 8M --max-attempts 1 --wait \
+		--command true
+	[ "$status" -ne 0 ]
+	[[ $output == *"cannot limit a job's workspace (turned off (sandbox.workspace_quota: none))"* ]]
+	run -0 cynork task create --command 'echo unlimited' --wait
+	assert_output --partial "unlimited"
+	cy_node_stop node-03
+}
