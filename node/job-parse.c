@@ -210,8 +210,6 @@ static int
 job_parse_workspace(const struct node_config *c, double ws, enum cy_problem *prob,
     struct job_req *r, struct cy_buf *d)
 {
-	if (ws > 0 && ws != (double)(long long)ws)
-		return job_refuse(d, "sandbox.resources.workspace_mb must be a whole number");
 	if (!node_ws_quota_enforced()) {
 		r->limits.workspace_mb = 0;
 		if (ws <= 0)
@@ -227,6 +225,9 @@ job_parse_workspace(const struct node_config *c, double ws, enum cy_problem *pro
 		    "sandbox.resources.workspace_mb %.0f is above this node's "
 		    "sandbox.resources.max_workspace_mb (%lld)",
 		    ws, c->res_workspace);
+	/* At most max_workspace_mb here: the cast is safe. */
+	if (ws > 0 && ws != (double)(long long)ws)
+		return job_refuse(d, "sandbox.resources.workspace_mb must be a whole number");
 	r->limits.workspace_mb = ws > 0 ? (long long)ws : c->res_workspace;
 	return 0;
 }

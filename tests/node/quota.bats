@@ -93,7 +93,7 @@ workspace_mounts()
 	[ "$(field .status)" = 400 ]
 	[[ $(field .detail) == *"workspace_mb 9 is above this node's sandbox.resources.max_workspace_mb (8)"* ]]
 	local r
-	for r in '{"workspace_mb":-1}' '{"workspace_mb":"2G"}' '{"workspace_mb":1.5}' \
+	for r in '{"workspace_mb":-1}' '{"workspace_mb":"2G"}' '{"workspace_mb":1.5}' '{"workspace_mb":1e300}' \
 		'{"workspace_mb":[1]}'; do
 		job "$D/node.yaml" w-bad 'true' "$r"
 		assert_failure 1
