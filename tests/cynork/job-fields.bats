@@ -140,7 +140,7 @@ setup_file()
 }
 
 @test "--label and --gpus place the job: no node matches, it stays queued and shows them" {
-	local id
+	local id gpu
 
 	id=$(cynork -o name task create --command true --label zone=mars --label tier:x=1 \
 		--gpus 2 2>/dev/null) || true
@@ -163,6 +163,18 @@ setup_file()
 		and .job.run_seconds == null' <<<"$output"
 	assert_success
 	run -0 cynork task cancel -y "$id"
+	# A node with the labels takes such a job; the one asking for GPUs still waits.
+	cy_node_stop node-01
+	cy_node_start node-01 'node.labels=["zone=mars", "ssd"]'
+	id=$(cynork -o name task create --command 'echo placed' --label zone=mars --label ssd)
+	gpu=$(cynork -o name task create --command true --label ssd --gpus 1)
+	run -0 cynork task wait "$id"
+	assert_output --partial "placed"
+	run cynork task get "$id"
+	assert_output --partial "node=node-01"
+	run cynork task get "$gpu"
+	assert_output --partial "job_status=queued"
+	run -0 cynork task cancel -y "$gpu"
 }
 
 @test "--network host is refused by a node that does not allow it, with the reason" {
