@@ -97,6 +97,22 @@ nodes_fetch(struct ctx *c, const char *ref, json_t **out)
 	return rc;
 }
 
+/* conditions=type,type (what the node reports: disk_low, workspace_quota_unenforced), if any. */
+static void
+nodes_add_conditions(struct cy_buf *line, const json_t *n)
+{
+	struct cy_buf b = CY_BUF_INIT;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(n, "conditions"), i, v)
+		if (cy_json_str(v, "type"))
+			cy_buf_addf(&b, "%s%s", b.len ? "," : "", cy_json_str(v, "type"));
+	if (b.len)
+		rec_add(line, "conditions", b.buf);
+	cy_buf_release(&b);
+}
+
 static int
 nodes_get(struct ctx *c, const struct parsed *p)
 {
@@ -132,6 +148,7 @@ nodes_get(struct ctx *c, const struct parsed *p)
 	    json_integer_value(json_object_get(n, "max_concurrency")));
 	rec_add(&line, "labels", labels);
 	rec_add(&line, "worker_api_url", cy_json_str(n, "worker_api_url"));
+	nodes_add_conditions(&line, n);
 	free(labels);
 	print_line(&line);
 	json_decref(n);
@@ -480,7 +497,7 @@ const struct cmd cmd_nodes_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_get,
 	.doc =
-	    "Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels and worker_api_url; -o json prints the server's object. An unknown node exits 4.",
+	    "Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels, worker_api_url and conditions (what the node reports an operator should know, when any: disk_low when its state dir or mount root has less than storage.min_free_mb free and it refuses jobs, workspace_quota_unenforced when it cannot limit job workspaces); -o json prints the server's object (conditions as [{type, message}]). An unknown node exits 4.",
 };
 const struct cmd cmd_nodes_drain = {
 	.path = "nodes drain",
