@@ -271,6 +271,11 @@ int node_bench_sandbox(struct node *n, int count);
 bool node_image_name_valid(const char *s);
 /* sandbox.images_dir or <state_dir>/images (caller frees). */
 char *node_images_dir(const struct node_config *c);
+/*
+ * Every image a job may name: "host", node.yaml's sandbox.images and the
+ * imported ones, as a new object {name: directory}.
+ */
+json_t *node_image_table(const struct node_config *c);
 /* The root filesystem directory of image `name` (caller frees), or NULL. */
 char *node_image_rootfs(const struct node_config *c, const char *name);
 bool node_image_rootfs_exists(const struct node_config *c, const char *name);
