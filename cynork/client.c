@@ -16,6 +16,7 @@
 #include "cynork.h"
 #include "httpc.h"
 #include "json.h"
+#include "tls.h"
 #include "version.h"
 #include "banned.h"
 
@@ -134,6 +135,7 @@ refresh_session(struct ctx *c)
 	req = json_pack("{s:s}", "refresh_token", c->cfg.refresh_token);
 	body = json_dumps(req, JSON_COMPACT);
 	o.user_agent = "cynork/" CYNODE_VERSION;
+	client_tls(c, &o);
 	if (cy_httpc_request("POST", url, body, strlen(body), &o, &r, &err) == 0 &&
 	    r.status == 200 && (j = cy_json_parse(r.body.buf, r.body.len, true, NULL)) &&
 	    (at = cy_json_str(j, "access_token")) && (rt = cy_json_str(j, "refresh_token"))) {
@@ -173,11 +175,31 @@ retry_status(struct ctx *c, const struct cy_httpc_resp *r, bool auth, bool *refr
 	return false;
 }
 
+void
+client_tls(struct ctx *c, struct cy_httpc_opts *o)
+{
+	static bool warned;
+
+	o->ca_file = c->ca_file;
+	if (warned || c->quiet || cy_tls_url_https(c->gateway) || cy_tls_url_loopback(c->gateway))
+		return;
+	warned = true;
+	fprintf(stderr,
+	    "cynork: warning: %s is plain HTTP to another host: the password and the token "
+	    "cross the network unencrypted; use an https:// gateway_url\n",
+	    c->gateway);
+}
+
 int
 api_transport_fail(struct ctx *c, const struct cy_error *err)
 {
 	if (err->code == EINTR)
 		return fail(EXIT_INTERRUPTED, "interrupted");
+	if (err->code == EPROTO)
+		return fail(EXIT_GATEWAY,
+		    "cannot verify the gateway at %s: %s; if it uses a private CA, give its "
+		    "certificate with --cacert FILE, CYNORK_CA_FILE or ca_file in the config file",
+		    c->gateway, err->msg);
 	return fail(EXIT_GATEWAY,
 	    "cannot reach the gateway at %s: %s; check that cynode-server runs there (gateway_url, CYNORK_GATEWAY_URL)",
 	    c->gateway, err->msg);
@@ -200,6 +222,7 @@ api_call_h(struct ctx *c, const char *method, const char *path, json_t *body, bo
 
 	if (out)
 		*out = NULL;
+	client_tls(c, &o);
 again:
 	o.bearer = auth ? c->token : NULL;
 	cy_httpc_resp_release(&r);
@@ -285,6 +308,7 @@ api_stream(struct ctx *c, const char *method, const char *path, json_t *body, st
 	int rc;
 
 	o.on_data_arg = &x;
+	client_tls(c, &o);
 	cy_error_clear(&s->err);
 again:
 	o.bearer = c->token;

@@ -1,6 +1,7 @@
 /*
  * cynork version and status (the nodes commands are in cmd-nodes.c).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,11 @@ misc_status(struct ctx *c, const struct parsed *p)
 
 	if (cy_snprintf(url, sizeof(url), "%s/healthz", c->gateway) < 0)
 		return fail(EXIT_USAGE, "gateway URL too long");
+	client_tls(c, &o);
 	if (cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) < 0) {
-		rc = fail(EXIT_GATEWAY, "gateway %s is not reachable: %s", c->gateway, err.msg);
+		rc = err.code == EPROTO ?
+			 api_transport_fail(c, &err) :
+			 fail(EXIT_GATEWAY, "gateway %s is not reachable: %s", c->gateway, err.msg);
 	} else if (r.status != 200 || !strstr(r.body.buf, "ok")) {
 		rc = fail(EXIT_GATEWAY, "gateway %s is unhealthy (HTTP %ld)", c->gateway, r.status);
 	} else if (out_json(c)) {

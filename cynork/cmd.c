@@ -25,6 +25,8 @@ static const char *const output_choices[] = { "table", "json", "name", NULL };
 /* Global options: accepted before or after the command words. */
 /* clang-format off */
 const struct opt global_opts[] = {
+	{ .name = "cacert", .kind = OPT_STR, .arg = "FILE",
+	  .help = "CA bundle verifying an https gateway (also CYNORK_CA_FILE, ca_file in the config file)" },
 	{ .name = "config", .shrt = 'c', .kind = OPT_STR, .arg = "PATH",
 	  .help = "configuration file (default $XDG_CONFIG_HOME/cynork/config.yaml)" },
 	{ .name = "output", .shrt = 'o', .kind = OPT_ENUM, .arg = "FORMAT",
@@ -735,6 +737,12 @@ cmd_run(struct ctx *sess, int argc, char **argv)
 		rc = cfg_load(&c);
 		c.cfg_ready = true;
 	}
+	if (parsed_global(&g, "cacert"))
+		c.ca_file = parsed_global(&g, "cacert");
+	if (rc == 0 && c.ca_file && access(c.ca_file, R_OK) < 0)
+		rc = fail(EXIT_USAGE,
+		    "cannot read the CA file '%s' (--cacert, CYNORK_CA_FILE, ca_file): %s",
+		    c.ca_file, strerror(errno));
 	if (rc == 0 && (cmd->flags & CMD_NEEDS_AUTH) && !c.token)
 		rc = cfg_helper_fetch(&c);
 	if (rc == 0 && (cmd->flags & CMD_NEEDS_AUTH) && !c.token)

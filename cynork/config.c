@@ -1,6 +1,6 @@
 /*
  * cynork's configuration file (spec/cli.md section 2): a YAML mapping with
- * gateway_url, token, refresh_token and credential_helper.  Read once at
+ * gateway_url, token, refresh_token, credential_helper and ca_file.  Read once at
  * start (a missing file is fine, invalid YAML is a usage error); written only
  * by login, logout and refresh, atomically (temporary file in the same
  * directory, then rename), directory 0700, file 0600.  Unknown keys are kept
@@ -117,6 +117,8 @@ cfg_parse(struct cfg *cfg, const char *data, size_t len)
 			dst = &cfg->refresh_token;
 		else if (strcmp(key, "credential_helper") == 0)
 			dst = &cfg->credential_helper;
+		else if (strcmp(key, "ca_file") == 0)
+			dst = &cfg->ca_file;
 		if (!dst) {
 			json_object_set_new(cfg->extra, key, node_to_json(&doc, v, 0));
 			continue;
@@ -160,6 +162,8 @@ cfg_load(struct ctx *c)
 	cy_buf_release(&b);
 	env = getenv("CYNORK_GATEWAY_URL");
 	c->gateway = env && *env ? env : cfg->gateway_url ? cfg->gateway_url : DEFAULT_GATEWAY;
+	env = getenv("CYNORK_CA_FILE");
+	c->ca_file = env && *env ? env : cfg->ca_file;
 	cfg_resolve_token(c);
 	return rc;
 }
@@ -284,6 +288,7 @@ cfg_save(struct ctx *c)
 		emit_str(&out, "refresh_token", cfg->refresh_token);
 	}
 	emit_str(&out, "credential_helper", cfg->credential_helper);
+	emit_str(&out, "ca_file", cfg->ca_file);
 	json_object_foreach(cfg->extra, key, v)
 		emit_pair(&out, key, v);
 	dir = xstrdup(cfg->path);
@@ -344,6 +349,7 @@ cfg_release(struct cfg *cfg)
 {
 	free(cfg->path);
 	free(cfg->gateway_url);
+	free(cfg->ca_file);
 	free_secret(cfg->token);
 	free_secret(cfg->refresh_token);
 	free_secret(cfg->helper_token);

@@ -106,6 +106,7 @@ struct cfg {
 	char *token;
 	char *refresh_token;
 	char *credential_helper;
+	char *ca_file; /* CA bundle verifying an https gateway */
 	json_t *extra; /* unknown keys, kept on rewrite */
 	bool loaded;
 	char *helper_token; /* from the credential helper (never written) */
@@ -118,6 +119,7 @@ struct ctx {
 	bool no_color;
 	struct cfg cfg;
 	const char *gateway; /* effective gateway URL */
+	const char *ca_file; /* effective CA bundle: --cacert, CYNORK_CA_FILE, ca_file */
 	const char *token;   /* effective token (env wins) */
 	bool token_from_env;
 	bool helper_tried; /* credential helper asked once */
@@ -226,6 +228,12 @@ int api_call(struct ctx *c, const char *method, const char *path, json_t *body, 
     json_t **out);
 int api_call_h(struct ctx *c, const char *method, const char *path, json_t *body, bool auth,
     const char *const *headers, long timeout_ms, json_t **out, long *status);
+/*
+ * Sets o's TLS options for the gateway (the CA file); the first call warns
+ * on stderr (unless -q) when the gateway is plain HTTP to another host.
+ */
+struct cy_httpc_opts;
+void client_tls(struct ctx *c, struct cy_httpc_opts *o);
 /* Reports a transport failure (cannot connect, timeout; EINTR: interrupted); the exit code. */
 int api_transport_fail(struct ctx *c, const struct cy_error *err);
 

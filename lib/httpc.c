@@ -20,6 +20,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "httpc.h"
+#include "tls.h"
 #include "version.h"
 #include "banned.h"
 
@@ -239,8 +240,7 @@ httpc_setopts(CURL *h, const char *url, const struct cy_httpc_opts *opts, struct
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_USERAGENT,
 	    opts->user_agent ? opts->user_agent : "cynode/" CYNODE_VERSION);
-	if (opts->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, opts->ca_file);
+	cy_tls_curl(h, opts->pinned_pubkey, opts->ca_file);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, opts->abort_flag || opts->abort_fn ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION,
 	    opts->abort_flag || opts->abort_fn ? abort_cb : NULL);
@@ -314,6 +314,9 @@ httpc_error(CURLcode rc, const struct xfer *x, const char *method, const char *u
 		return cy_error_set(err, ECONNREFUSED, "%s %s: %s", method, url, msg);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return cy_error_set(err, ETIMEDOUT, "%s %s: %s", method, url, msg);
+	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+	    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CONNECT_ERROR)
+		return cy_error_set(err, EPROTO, "%s %s: TLS: %s", method, url, msg);
 	return cy_error_set(err, EIO, "%s %s: %s", method, url, msg);
 }
 

@@ -24,6 +24,7 @@ struct cy_httpc_opts {
 	const char *content_type;   /* default "application/json" when a body is sent */
 	const char *user_agent;     /* default "cynode/<version>" */
 	const char *ca_file;        /* CA bundle for https, NULL = system default */
+	const char *pinned_pubkey;  /* https: "sha256//..." the server's key must match (tls.h) */
 	const char *const *headers; /* extra "Name: value" lines, NULL-terminated */
 	/* When non-NULL: the request stops (err EINTR) once *abort_flag is set. */
 	volatile sig_atomic_t *abort_flag;
@@ -58,8 +59,9 @@ struct cy_httpc_resp {
 /*
  * Sends a request.  Returns 0 when an HTTP response arrived (whatever its
  * status), or -1 with err set on a transport failure: err->code is
- * ECONNREFUSED, ETIMEDOUT, EFBIG (response over the cap), EINTR (stopped
- * by opts->abort_flag), ECANCELED (stopped by opts->on_data) or EIO.
+ * ECONNREFUSED, ETIMEDOUT, EPROTO (TLS handshake or verification failed:
+ * certificate not trusted, name or pinned key mismatch), EFBIG (response over the cap), EINTR
+ * (stopped by opts->abort_flag), ECANCELED (stopped by opts->on_data) or EIO.
  */
 int cy_httpc_request(const char *method, const char *url, const void *body, size_t body_len,
     const struct cy_httpc_opts *opts, struct cy_httpc_resp *resp, struct cy_error *err);

@@ -17,6 +17,7 @@ struct cy_httpd {
 	pthread_mutex_t streams_lock;
 	struct cy_http_stream *streams; /* responses being streamed */
 	int stopping;                   /* atomic: cy_httpd_stop has begun */
+	char *tls_cert, *tls_key;       /* copies of the PEMs when serving HTTPS */
 };
 
 /*

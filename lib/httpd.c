@@ -663,6 +663,29 @@ resolve_listen(const char *host, unsigned port, struct sockaddr_storage *ss, str
 	return (socklen_t)n;
 }
 
+/* TLS needs both PEMs and a libmicrohttpd built with TLS (GnuTLS). */
+static int
+httpd_tls_check(const struct cy_httpd_config *cfg, struct cy_error *err)
+{
+	if (!cfg->tls_cert_pem && !cfg->tls_key_pem)
+		return 0;
+	if (!cfg->tls_cert_pem || !cfg->tls_key_pem)
+		return cy_error_set(err, EINVAL, "TLS needs both a certificate and its key");
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return cy_error_set(err, ENOTSUP,
+		    "this libmicrohttpd was built without TLS support: cannot serve HTTPS");
+	return 0;
+}
+
+static void
+httpd_tls_free(struct cy_httpd *d)
+{
+	if (d->tls_key)
+		explicit_bzero(d->tls_key, strlen(d->tls_key));
+	free(d->tls_key);
+	free(d->tls_cert);
+}
+
 struct cy_httpd *
 cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 {
@@ -678,6 +701,8 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 		cy_error_set(err, EINVAL, "invalid port %u", cfg->port);
 		return NULL;
 	}
+	if (httpd_tls_check(cfg, err) < 0)
+		return NULL;
 	cy_metrics_declare("cynode_http_requests_total", CY_METRIC_COUNTER,
 	    "HTTP requests answered, by listener, route pattern, method and status code.");
 	cy_metrics_declare("cynode_http_request_duration_seconds", CY_METRIC_HISTOGRAM,
@@ -710,7 +735,7 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 	start_msg_size = sizeof(msg);
 	{
 		/* The listener and the optional limits as one option array. */
-		struct MHD_OptionItem opts[6];
+		struct MHD_OptionItem opts[8];
 		size_t no = 0;
 
 		if (cfg->has_listen_fd)
@@ -724,6 +749,17 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 		if (cfg->threads > 0)
 			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
 				(intptr_t)cfg->threads, NULL };
+		if (cfg->tls_cert_pem) {
+			flags |= MHD_USE_TLS;
+			d->tls_cert = xstrdup(cfg->tls_cert_pem);
+			d->tls_key = xstrdup(cfg->tls_key_pem);
+			d->cfg.tls_cert_pem = d->tls_cert;
+			d->cfg.tls_key_pem = d->tls_key;
+			opts[no++] =
+			    (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, d->tls_cert };
+			opts[no++] =
+			    (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, d->tls_key };
+		}
 		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 		d->mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, access_cb, d,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, (void *)d, MHD_OPTION_NOTIFY_COMPLETED,
@@ -737,6 +773,7 @@ cy_httpd_start(const struct cy_httpd_config *cfg, struct cy_error *err)
 		cy_error_set(err, EADDRINUSE, "cannot listen on %s:%u%s%s",
 		    cfg->host && *cfg->host ? cfg->host : "*", cfg->port, msg[0] ? ": " : "", msg);
 		pthread_mutex_destroy(&d->streams_lock);
+		httpd_tls_free(d);
 		free(d);
 		return NULL;
 	}
@@ -759,6 +796,7 @@ cy_httpd_stop(struct cy_httpd *d)
 	httpd_streams_stop(d);
 	MHD_stop_daemon(d->mhd);
 	pthread_mutex_destroy(&d->streams_lock);
+	httpd_tls_free(d);
 	free(d);
 }
 

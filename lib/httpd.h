@@ -123,6 +123,12 @@ struct cy_httpd_config {
 	 * answered 500 and logged (httpd_body_undescribed).
 	 */
 	bool body_tables;
+	/*
+	 * HTTPS: the certificate (chain) and its private key as PEM text
+	 * (lib/tls.h cy_tls_load); both NULL = plain HTTP.  Copied.
+	 */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
 };
 
 struct cy_httpd;

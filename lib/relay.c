@@ -18,6 +18,7 @@
 #include "httpc.h"
 #include "log.h"
 #include "relay.h"
+#include "tls.h"
 #include "banned.h"
 
 struct cy_relay {
@@ -32,6 +33,7 @@ struct cy_relay {
 	struct cy_http_stream *stream; /* attached */
 	struct cy_relay_spec spec;     /* strings below are our copies */
 	char *url, *body, *bearer;
+	char pin[CY_TLS_PIN_SIZE];
 	char **headers;
 	struct cy_relay_result res;
 };
@@ -152,6 +154,8 @@ relay_main(void *arg)
 	o.idle_timeout_s = r->spec.idle_timeout_s;
 	o.max_response = r->spec.max_body ? r->spec.max_body : (size_t)1 << 46;
 	o.bearer = r->bearer;
+	o.pinned_pubkey = r->pin[0] ? r->pin : NULL;
+	o.ca_file = r->spec.ca_file;
 	o.headers = (const char *const *)r->headers;
 	o.on_data = relay_data;
 	o.on_data_arg = r;
@@ -219,6 +223,8 @@ cy_relay_start(const struct cy_relay_spec *spec, struct cy_error *err)
 		r->body[spec->body_len] = '\0';
 	}
 	r->bearer = spec->bearer ? xstrdup(spec->bearer) : NULL;
+	if (spec->pinned_pubkey)
+		xsnprintf(r->pin, sizeof(r->pin), "%s", spec->pinned_pubkey);
 	while (spec->headers && spec->headers[n])
 		n++;
 	r->headers = xcalloc(n + 1, sizeof(char *));

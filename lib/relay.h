@@ -47,6 +47,8 @@ struct cy_relay_spec {
 	size_t body_len;
 	const char *bearer;         /* copied; wiped when the relay ends */
 	const char *const *headers; /* "Name: value" lines, NULL-terminated; copied */
+	const char *pinned_pubkey;  /* https: the upstream's key pin (tls.h); copied */
+	const char *ca_file;        /* https without a pin: CA bundle; must outlive the relay */
 	long timeout_ms;            /* whole exchange; < 0 none */
 	long connect_timeout_ms;    /* 0: 5 s */
 	long idle_timeout_s;        /* no byte for this long fails the exchange; 0 none */

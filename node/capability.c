@@ -170,6 +170,9 @@ node_capability_report(const struct node *n)
 		GPU_PROBE_TIMEOUT_MS, n->cfg.gpu_refresh_s * 1000, cy_mono_ms()),
 	    "sandbox", cap_sandbox(n), "inference", node_inference_capability(), "worker_api",
 	    "base_url", n->base_url);
+	if (n->tls_pin[0])
+		json_object_set_new(json_object_get(r, "worker_api"), "tls_pubkey_sha256",
+		    json_string(n->tls_pin));
 	/* What an operator should know: a low disk, an unlimited workspace. */
 	json_object_set_new(r, "conditions", node_conditions(&n->cfg));
 	return r;

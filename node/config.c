@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "inference.h"
 #include "node.h"
+#include "tls.h"
 #include "banned.h"
 
 #define F(x) offsetof(struct node_config, x)
@@ -33,6 +34,7 @@ static const char *const sb_runtimes[] = { "bwrap", "podman", "docker", NULL };
 static const char *const net_policies[] = { "restricted", "none", "allowlist", NULL };
 static const char *const inf_modes[] = { "allow", "disabled", "require", NULL };
 static const char *const inf_runtimes[] = { "process", "podman", "docker", NULL };
+static const char *const worker_tls_modes[] = { "auto", "off", NULL };
 static const char *const ws_quotas[] = { "auto", "tmpfs", "none", NULL };
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
@@ -48,9 +50,10 @@ const struct cy_cfg_key node_keys[] = {
 	{ .path = "orchestrator.registration_psk_file", .type = CY_CFG_STR, .offset = F(psk_file),
 	  .help = "file holding the registration PSK (mode 0600 or stricter)" },
 	{ .path = "orchestrator.tls.ca_bundle_path", .type = CY_CFG_STR, .offset = F(tls_ca),
-	  .help = "CA bundle for an https orchestrator URL" },
+	  .help = "CA bundle verifying an https orchestrator URL (unset: the system CAs)" },
 	{ .path = "orchestrator.tls.pinned_sha256", .type = CY_CFG_STR, .offset = F(tls_pin),
-	  .help = "SHA-256 pin of the orchestrator key (not enforced yet)" },
+	  .help = "pin of the orchestrator's public key, sha256//BASE64 as curl takes it: when set, "
+	  "the control plane's key must be this one (its certificate chain is then not checked)" },
 	{ .path = "orchestrator.timeouts.connect_seconds", .type = CY_CFG_INT,
 	  .offset = F(connect_s), .def = "5", .min = 1, .max = 300,
 	  .help = "connect timeout for orchestrator calls" },
@@ -85,6 +88,15 @@ const struct cy_cfg_key node_keys[] = {
 	  .def = "12090", .min = 1, .max = 65535, .help = "Worker API listen port" },
 	{ .path = "worker_api.public_base_url", .type = CY_CFG_STR, .offset = F(public_base_url),
 	  .help = "URL advertised as worker_api.base_url" },
+	{ .path = "worker_api.tls", .type = CY_CFG_ENUM, .offset = F(worker_tls), .def = "auto",
+	  .choices = worker_tls_modes,
+	  .help = "auto: serve HTTPS with tls_cert_file/tls_key_file, else with a key and "
+	  "self-signed certificate made once under <state_dir>/tls (the orchestrator pins its key) "
+	  "| off: plain HTTP (cynode addition)" },
+	{ .path = "worker_api.tls_cert_file", .type = CY_CFG_STR, .offset = F(worker_tls_cert),
+	  .help = "PEM certificate the Worker API serves (with tls_key_file; cynode addition)" },
+	{ .path = "worker_api.tls_key_file", .type = CY_CFG_STR, .offset = F(worker_tls_key),
+	  .help = "PEM private key of tls_cert_file, mode 0600 (cynode addition)" },
 	{ .path = "worker_api.max_request_bytes", .type = CY_CFG_INT,
 	  .offset = F(max_request_bytes), .def = "10485760", .min = 1024, .max = 1073741824,
 	  .help = "largest accepted jobs:run body" },
@@ -407,6 +419,40 @@ config_check_inference(struct node_config *cfg, struct cy_error *err)
 	return 0;
 }
 
+/* The worker_api.tls* and orchestrator.tls.* checks the table cannot express. */
+static int
+config_check_tls(const struct node_config *cfg, struct cy_error *err)
+{
+	bool cert = cfg->worker_tls_cert && *cfg->worker_tls_cert;
+	bool key = cfg->worker_tls_key && *cfg->worker_tls_key;
+	bool off = !strcmp(cfg->worker_tls, "off");
+	const char *u = cfg->public_base_url;
+
+	if (cert != key)
+		return cy_error_set(err, EINVAL, "worker_api.%s is set without worker_api.%s",
+		    cert ? "tls_cert_file" : "tls_key_file",
+		    cert ? "tls_key_file" : "tls_cert_file");
+	if (off && cert)
+		return cy_error_set(err, EINVAL,
+		    "worker_api.tls is off but worker_api.tls_cert_file is set");
+	if (u && *u && !off && !cy_tls_url_https(u))
+		return cy_error_set(err, EINVAL,
+		    "worker_api.public_base_url '%s' must be https:// (the Worker API serves HTTPS; "
+		    "worker_api.tls: off for plain HTTP)",
+		    u);
+	if (u && *u && off && strncmp(u, "http://", 7))
+		return cy_error_set(err, EINVAL,
+		    "worker_api.public_base_url '%s' must be http:// (worker_api.tls is off)", u);
+	if (cfg->tls_pin && *cfg->tls_pin && !cy_tls_pin_valid(cfg->tls_pin))
+		return cy_error_set(err, EINVAL,
+		    "orchestrator.tls.pinned_sha256 '%.80s' is not sha256//<44 base64 characters>",
+		    cfg->tls_pin);
+	if (cfg->tls_ca && *cfg->tls_ca && access(cfg->tls_ca, R_OK) < 0)
+		return cy_error_set(err, errno, "orchestrator.tls.ca_bundle_path '%s': %s",
+		    cfg->tls_ca, strerror(errno));
+	return 0;
+}
+
 /* Checks one sandbox.images entry: name -> absolute directory. */
 static int
 config_check_images(struct node_config *cfg, struct cy_error *err)
@@ -454,6 +500,8 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk, struc
 		*--p = '\0';
 	if (cfg->state_dir[0] != '/')
 		return cy_error_set(err, EINVAL, "%s: storage.state_dir must be absolute", path);
+	if (config_check_tls(cfg, err) < 0)
+		return cy_error_wrap(err, "%s", path);
 	if (!cfg->mount_root || !*cfg->mount_root) {
 		free(cfg->mount_root);
 		cfg->mount_root = xasprintf("%s/sandbox_mounts", cfg->state_dir);

@@ -121,17 +121,19 @@ run_job_file(struct node *n, const char *file)
 	return rc;
 }
 
-/* The advertised Worker API URL: public_base_url or http://host:port. */
+/* The advertised Worker API URL: public_base_url or http(s)://host:port. */
 static char *
 node_base_url(const struct node_config *c)
 {
 	const char *h = c->listen_host;
+	const char *scheme = strcmp(c->worker_tls, "off") ? "https" : "http";
 
 	if (c->public_base_url && *c->public_base_url)
 		return xstrdup(c->public_base_url);
 	if (!h || !*h || !strcmp(h, "0.0.0.0") || !strcmp(h, "::"))
 		h = "127.0.0.1";
-	return xasprintf(strchr(h, ':') ? "http://[%s]:%lld" : "http://%s:%lld", h, c->listen_port);
+	return xasprintf(strchr(h, ':') ? "%s://[%s]:%lld" : "%s://%s:%lld", scheme, h,
+	    c->listen_port);
 }
 
 static int
@@ -317,6 +319,7 @@ node_release(struct node *n)
 {
 	sb_etc_stop();
 	free(n->base_url);
+	node_worker_tls_release(n);
 	node_config_apply_release(n);
 	node_capability_release();
 	node_config_release(&n->cfg);
@@ -326,6 +329,7 @@ int
 main(int argc, char **argv)
 {
 	struct startup st = { .config = NODE_DEFAULT_CONFIG };
+	struct cy_error err = CY_ERROR_INIT;
 	static struct node n;
 	int rc;
 
@@ -355,7 +359,11 @@ main(int argc, char **argv)
 		rc = 2;
 	else if (make_state_dir(&n) < 0)
 		rc = 1;
-	else {
+	else if (node_worker_tls(&n, &err) < 0) {
+		cy_log_error("node_failed", "error", err.msg, NULL);
+		fprintf(stderr, "cynode-node: %s\n", err.msg);
+		rc = 2;
+	} else {
 		block_signals();
 		cy_log_info("node_starting", "version", CYNODE_VERSION, "node_slug", n.cfg.node_id,
 		    "orchestrator", n.cfg.orch_url, "config", st.config, NULL);

@@ -105,6 +105,7 @@ mgr_call(struct node *n, const char *method, const char *url, const json_t *body
 	o.max_response = 4 * 1024 * 1024;
 	o.bearer = bearer;
 	o.ca_file = n->cfg.tls_ca;
+	o.pinned_pubkey = n->cfg.tls_pin;
 	ret = cy_httpc_request(method, url, data, data ? strlen(data) : 0, &o, resp, err);
 	if (data) {
 		/* The registration body holds the PSK: wipe it. */

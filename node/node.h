@@ -17,6 +17,7 @@
 #include "config.h"
 #include "error.h"
 #include "states.h"
+#include "tls.h"
 
 #define NODE_DEFAULT_CONFIG "/etc/cynode/node.yaml"
 #define NODE_DEFAULT_MAX_REQUEST 10485760LL
@@ -49,6 +50,9 @@ struct node_config {
 	char *listen_host;
 	long long listen_port;
 	char *public_base_url;
+	char *worker_tls;      /* worker_api.tls: auto | off */
+	char *worker_tls_cert; /* worker_api.tls_cert_file */
+	char *worker_tls_key;  /* worker_api.tls_key_file */
 	long long max_request_bytes;
 
 	char *sb_mode;
@@ -137,6 +141,10 @@ struct node {
 	char sandbox_reason[256];
 	size_t body_limit;
 	char *base_url; /* advertised worker_api.base_url */
+	/* The Worker API's TLS (worker-tls.c); NULL cert = plain HTTP. */
+	char *tls_cert_pem;
+	char *tls_key_pem;             /* secret */
+	char tls_pin[CY_TLS_PIN_SIZE]; /* its key's pin, reported as worker_api.tls_pubkey_sha256 */
 	pthread_mutex_t lock;
 	unsigned running; /* jobs running now */
 	/* node.yaml's sandbox.max_concurrency; cfg.max_concurrency is
@@ -172,6 +180,14 @@ int node_config_apply(struct node *n, const json_t *c, struct cy_error *err);
 void node_applied_version(const struct node *n, char out[64]);
 /* Frees the applied configuration (exit). */
 void node_config_apply_release(struct node *n);
+
+/*
+ * worker-tls.c: the Worker API's certificate and key (node.yaml files, or
+ * made once under <state_dir>/tls with worker_api.tls auto) and their pin,
+ * before the first registration; warns about plain HTTP off loopback.
+ */
+int node_worker_tls(struct node *n, struct cy_error *err);
+void node_worker_tls_release(struct node *n);
 
 /* worker-api.c */
 struct cy_httpd;

@@ -167,6 +167,7 @@ call(const struct node *n, const char *path, const char *body, const char *jwt,
 	o.max_response = 16 * 1024 * 1024;
 	o.bearer = jwt;
 	o.ca_file = n->cfg.tls_ca;
+	o.pinned_pubkey = n->cfg.tls_pin;
 	rc = cy_httpc_request("POST", url, body, strlen(body), &o, resp, err);
 	free(url);
 	return rc;

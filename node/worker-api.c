@@ -271,5 +271,7 @@ worker_api_start(struct node *n, struct cy_error *err)
 	hc.authenticate = worker_authenticate;
 	hc.ready = worker_ready;
 	hc.app = n;
+	hc.tls_cert_pem = n->tls_cert_pem;
+	hc.tls_key_pem = n->tls_key_pem;
 	return cy_httpd_start(&hc, err);
 }

@@ -17,10 +17,12 @@
 #include "config.h"
 #include "core.h"
 #include "strnum.h"
+#include "tls.h"
 #include "banned.h"
 
 #define OFF(f) offsetof(struct server_config, f)
 #define SECRET_MAX 4096
+#define DEFAULT_PUBLIC_URL "http://localhost:12082"
 
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
@@ -39,7 +41,7 @@ static const struct cy_cfg_key server_keys[] = {
 	  .def = "0.0.0.0:12082", .env = "CONTROL_PLANE_LISTEN_ADDR",
 	  .help = "control plane listen address host:port" },
 	{ .path = "public_url", .type = CY_CFG_STR, .offset = OFF(public_url),
-	  .def = "http://localhost:12082", .env = "ORCHESTRATOR_PUBLIC_URL",
+	  .def = DEFAULT_PUBLIC_URL, .env = "ORCHESTRATOR_PUBLIC_URL",
 	  .help = "control plane URL the nodes use (base of the bootstrap URLs)" },
 	{ .path = "jwt.secret_file", .type = CY_CFG_STR, .offset = OFF(jwt_secret_file),
 	  .env = "JWT_SECRET_FILE",
@@ -128,6 +130,18 @@ static const struct cy_cfg_key server_keys[] = {
 	  .env = "READINESS_REQUIRE_INFERENCE",
 	  .help = "/readyz is 503 until a dispatchable node serves a model (false: a dispatchable "
 	  "node suffices, for batch-only sites)" },
+	/* TLS. */
+	{ .path = "tls.cert_file", .type = CY_CFG_STR, .offset = OFF(tls_cert_file),
+	  .env = "TLS_CERT_FILE",
+	  .help = "PEM certificate (then its chain) the gateway and control plane serve HTTPS with; "
+	  "with tls.key_file; unset: plain HTTP" },
+	{ .path = "tls.key_file", .type = CY_CFG_STR, .offset = OFF(tls_key_file),
+	  .env = "TLS_KEY_FILE",
+	  .help = "PEM private key of tls.cert_file (mode 0600 or 0400)" },
+	{ .path = "nodes.ca_file", .type = CY_CFG_STR, .offset = OFF(nodes_ca_file),
+	  .env = "NODES_CA_FILE",
+	  .help = "CA bundle verifying the Worker API certificate of an https node that registered "
+	  "no key pin; unset: such a node gets no jobs" },
 	{ .path = "migrations_dir", .type = CY_CFG_STR, .offset = OFF(migrations_dir),
 	  .env = "CYNODE_MIGRATIONS_DIR", .help = "directory of the NNNN_name.sql migrations" },
 	{ .path = "logging.level", .type = CY_CFG_ENUM, .offset = OFF(log_level), .def = "info",
@@ -209,6 +223,35 @@ secret_load(char **out, const char *env, const char *file, const char *what, str
 	return 0;
 }
 
+/* tls.cert_file and tls.key_file: both or neither; loaded and checked here. */
+static int
+tls_load(struct server_config *cfg, struct cy_error *err)
+{
+	bool cert = cfg->tls_cert_file && *cfg->tls_cert_file;
+	bool key = cfg->tls_key_file && *cfg->tls_key_file;
+
+	if (cfg->nodes_ca_file && *cfg->nodes_ca_file && access(cfg->nodes_ca_file, R_OK) < 0)
+		return cy_error_set(err, errno, "nodes.ca_file (NODES_CA_FILE): '%s': %s",
+		    cfg->nodes_ca_file, strerror(errno));
+	if (!cert && !key)
+		return 0;
+	if (!cert)
+		return cy_error_set(err, EINVAL,
+		    "tls.key_file (TLS_KEY_FILE) is set without tls.cert_file (TLS_CERT_FILE)");
+	if (!key)
+		return cy_error_set(err, EINVAL,
+		    "tls.cert_file (TLS_CERT_FILE) is set without tls.key_file (TLS_KEY_FILE)");
+	if (cy_tls_load(cfg->tls_cert_file, cfg->tls_key_file, "tls.cert_file", "tls.key_file",
+		&cfg->tls_cert_pem, &cfg->tls_key_pem, err) < 0)
+		return -1;
+	/* The built-in public_url follows the scheme; one the operator set is checked. */
+	if (cfg->public_url && !strcmp(cfg->public_url, DEFAULT_PUBLIC_URL)) {
+		free(cfg->public_url);
+		cfg->public_url = xstrdup("https://localhost:12082");
+	}
+	return 0;
+}
+
 int
 server_config_load(struct server_config *cfg, const char *path, bool must_exist,
     struct cy_error *err)
@@ -223,6 +266,8 @@ server_config_load(struct server_config *cfg, const char *path, bool must_exist,
 		return -1;
 	if (secret_load(&cfg->node_psk, "NODE_REGISTRATION_PSK", cfg->node_psk_file,
 		"node registration PSK", err) < 0)
+		return -1;
+	if (tls_load(cfg, err) < 0)
 		return -1;
 	admin_file = getenv("BOOTSTRAP_ADMIN_PASSWORD_FILE");
 	if (secret_load(&cfg->bootstrap_admin_password, "BOOTSTRAP_ADMIN_PASSWORD", admin_file,
@@ -255,6 +300,11 @@ server_config_check(const struct server_config *cfg, struct cy_error *err)
 				    strncmp(cfg->public_url, "https://", 8) != 0))
 		return cy_error_set(err, EINVAL,
 		    "public_url (ORCHESTRATOR_PUBLIC_URL) must be an http:// or https:// URL");
+	if (cfg->tls_cert_pem && !cy_tls_url_https(cfg->public_url))
+		return cy_error_set(err, EINVAL,
+		    "public_url (ORCHESTRATOR_PUBLIC_URL) is '%s' but the control plane serves "
+		    "HTTPS (tls.cert_file): use an https:// URL",
+		    cfg->public_url);
 	/* The login body takes passwords of at most 4096 bytes. */
 	if (cfg->bootstrap_admin_password && strlen(cfg->bootstrap_admin_password) > 4096)
 		return cy_error_set(err, EINVAL,
@@ -311,6 +361,8 @@ server_config_release(struct server_config *cfg)
 	secret_free(&cfg->jwt_secret);
 	secret_free(&cfg->node_psk);
 	secret_free(&cfg->bootstrap_admin_password);
+	cy_tls_free_key(&cfg->tls_key_pem);
+	FREE_AND_NULL(cfg->tls_cert_pem);
 	cy_config_release(server_keys, NKEYS, cfg);
 }
 

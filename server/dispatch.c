@@ -32,6 +32,7 @@
 #include "dispatch.h"
 #include "json.h"
 #include "log.h"
+#include "node-tls.h"
 #include "node-token.h"
 #include "server.h"
 #include "task-wait.h"
@@ -69,7 +70,7 @@ struct flight {
 struct cancel_req {
 	struct cancel_req *next;
 	char job_id[DISPATCH_ID_LEN];
-	char *url, *token_sealed;
+	char *url, *token_sealed, *tls_pin;
 };
 
 /* A result not stored yet (the database was unreachable). */
@@ -152,13 +153,15 @@ dispatch_wake(void)
 }
 
 void
-dispatch_cancel_job(const char *job_id, const char *target_url, const char *token_sealed)
+dispatch_cancel_job(const char *job_id, const char *target_url, const char *token_sealed,
+    const char *tls_pin)
 {
 	struct cancel_req *c = xcalloc(1, sizeof(*c));
 
 	xsnprintf(c->job_id, sizeof(c->job_id), "%s", job_id);
 	c->url = xstrdup(target_url);
 	c->token_sealed = xstrdup(token_sealed);
+	c->tls_pin = xstrdup(tls_pin ? tls_pin : "");
 	pthread_mutex_lock(&q_lock);
 	c->next = cancels;
 	cancels = c;
@@ -210,16 +213,22 @@ flight_free(struct flight *f)
 	free(f);
 }
 
-/* Starts a POST of `body` (owned) to url with the sealed token; -1 with msg. */
+/*
+ * Starts a POST of `body` (owned) to url with the sealed token, checking an
+ * https node's key against tls_pin (node-tls.h); -1 with msg.
+ */
 static int
-flight_start(struct flight *f, const char *url, const char *token_sealed, char *body,
-    long timeout_ms, char *msg, size_t msglen)
+flight_start(struct flight *f, const char *url, const char *token_sealed, const char *tls_pin,
+    char *body, long timeout_ms, char *msg, size_t msglen)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	char *token, *auth;
 
 	f->body = body;
 	cy_buf_init(&f->resp, 0);
+	f->easy = curl_easy_init();
+	if (node_tls_curl(f->easy, url, tls_pin, msg, msglen) < 0)
+		return -1;
 	if (!(token = node_token_open(token_sealed, &err))) {
 		cy_snprintf_clip(msg, msglen, "%s", err.msg);
 		return -1;
@@ -232,7 +241,6 @@ flight_start(struct flight *f, const char *url, const char *token_sealed, char *
 	free(auth);
 	f->hdrs = curl_slist_append(f->hdrs, "Content-Type: application/json");
 	f->hdrs = curl_slist_append(f->hdrs, "Expect:");
-	f->easy = curl_easy_init();
 	curl_easy_setopt(f->easy, CURLOPT_URL, url);
 	curl_easy_setopt(f->easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(f->easy, CURLOPT_POSTFIELDS, f->body);
@@ -335,7 +343,7 @@ flight_begin_run(struct dispatch_job *j)
 		return;
 	}
 	url = dispatch_url_join(f->job.target_url, "/v1/worker/jobs:run");
-	if (flight_start(f, url, f->job.token_sealed, body,
+	if (flight_start(f, url, f->job.token_sealed, f->job.tls_pin, body,
 		(long)((timeout_s + HTTP_GRACE_S) * 1000), msg, sizeof(msg)) < 0) {
 		job_retry(&f->job, msg, true, true);
 		free(url);
@@ -357,7 +365,7 @@ flight_begin_cancel(struct cancel_req *c)
 	xsnprintf(f->job.job_id, sizeof(f->job.job_id), "%s", c->job_id);
 	suffix = xasprintf("/v1/worker/jobs/%s/cancel", c->job_id);
 	url = dispatch_url_join(c->url, suffix);
-	if (flight_start(f, url, c->token_sealed, xstrdup("{}"), CANCEL_TIMEOUT_MS, msg,
+	if (flight_start(f, url, c->token_sealed, c->tls_pin, xstrdup("{}"), CANCEL_TIMEOUT_MS, msg,
 		sizeof(msg)) < 0) {
 		cy_log_warn("job_cancel_send_failed", "job_id", c->job_id, "error", msg, NULL);
 		flight_free(f);
@@ -395,6 +403,14 @@ pending_add(struct flight *f, const char *status, char *result, const json_t *ec
 	}
 }
 
+/* The TLS handshake failed (untrusted certificate, another key): nothing was sent. */
+static bool
+dispatch_tls_failure(CURLcode cc)
+{
+	return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+	       cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_SSL_CACERT_BADFILE;
+}
+
 /* Handles a finished jobs:run transfer. */
 static void
 flight_done_run(struct flight *f, CURLcode cc)
@@ -408,10 +424,17 @@ flight_done_run(struct flight *f, CURLcode cc)
 	inflight--;
 	curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (cc != CURLE_OK) {
-		if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
+		if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+		    dispatch_tls_failure(cc)) {
 			/* It never ran: back to the queue, the node rests a while. */
 			cy_snprintf_clip(msg, sizeof(msg), "cannot reach the worker: %s",
 			    curl_easy_strerror(cc));
+			if (dispatch_tls_failure(cc))
+				cy_log_warn("node_tls_failed", "job_id", f->job.job_id, "node_id",
+				    f->job.node_id, "error", curl_easy_strerror(cc), "note",
+				    "the node's certificate or key is not the one it registered: "
+				    "nothing sent",
+				    NULL);
 			cooldown_add(f->job.node_id);
 			job_retry(&f->job, msg, false, false);
 		} else {
@@ -550,6 +573,7 @@ cancels_send(void)
 		flight_begin_cancel(c);
 		free(c->url);
 		free(c->token_sealed);
+		free(c->tls_pin);
 		free(c);
 	}
 }
@@ -684,6 +708,7 @@ dispatch_stop(void)
 		cancels = c->next;
 		free(c->url);
 		free(c->token_sealed);
+		free(c->tls_pin);
 		free(c);
 	}
 	pthread_mutex_lock(&q_lock);

@@ -28,6 +28,7 @@ struct dispatch_job {
 	char *payload; /* JSON object text */
 	char *target_url;
 	char *token_sealed;
+	char *tls_pin; /* the node's registered key pin, "" when none (node-tls.h) */
 };
 void dispatch_job_release(struct dispatch_job *j);
 
@@ -82,7 +83,8 @@ int store_dispatch_retry(const struct dispatch_job *j, const char *error, bool p
 enum dispatch_running_col {
 	DRC_JOB_ID,
 	DRC_TARGET_URL,
-	DRC_TOKEN
+	DRC_TOKEN,
+	DRC_TLS_PIN
 };
 PGresult *store_dispatch_running(const char *task_id, struct cy_error *err);
 /*
@@ -117,7 +119,8 @@ void dispatch_stop(void);
 /* Wakes the dispatcher (a job was queued or a node freed up). */
 void dispatch_wake(void);
 /* Asks the node running `job_id` to kill it (fire and forget). */
-void dispatch_cancel_job(const char *job_id, const char *target_url, const char *token_sealed);
+void dispatch_cancel_job(const char *job_id, const char *target_url, const char *token_sealed,
+    const char *tls_pin);
 /* "<base without trailing slashes><suffix>" (a node's Worker API URL), caller frees. */
 char *dispatch_url_join(const char *base, const char *suffix);
 /* The lease length in seconds (dispatch.lease). */

@@ -29,6 +29,7 @@ struct inf_node {
 	char slug[64];
 	char *target_url;
 	char *token_sealed;     /* hex, see node-token.h */
+	char *tls_pin;          /* its registered key pin, "" when none (node-tls.h) */
 	bool orchestrator_host; /* labelled orchestrator_host */
 	long long vram_mb;      /* summed over its GPUs */
 	long long running;      /* jobs running there now */

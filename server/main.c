@@ -31,6 +31,7 @@
 #include "nodes.h"
 #include "server.h"
 #include "task-wait.h"
+#include "tls.h"
 #include "version.h"
 #include "banned.h"
 
@@ -109,6 +110,8 @@ listener_start(const char *name, const char *addr, const struct cy_route *routes
 	hc.app = &srv;
 	/* Every body a handler reads is described in routes.c. */
 	hc.body_tables = true;
+	hc.tls_cert_pem = srv.cfg.tls_cert_pem;
+	hc.tls_key_pem = srv.cfg.tls_key_pem;
 	d = cy_httpd_start(&hc, err);
 	if (!d) {
 		cy_error_wrap(err, "%s listener on %s", name, addr);
@@ -116,7 +119,13 @@ listener_start(const char *name, const char *addr, const struct cy_route *routes
 	}
 	xsnprintf(port, sizeof(port), "%u", cy_httpd_port(d));
 	cy_log_info("listening", "listener", name, "host", host[0] ? host : "*", "port", port,
-	    NULL);
+	    "scheme", hc.tls_cert_pem ? "https" : "http", NULL);
+	if (!hc.tls_cert_pem && !cy_tls_host_loopback(host))
+		cy_log_warn("plain_http_listener", "listener", name, "host", host[0] ? host : "*",
+		    "port", port, "warning",
+		    "WARNING: serving plain HTTP on a non-loopback address: passwords, tokens and "
+		    "job data cross the network in clear text; set tls.cert_file and tls.key_file",
+		    NULL);
 	return d;
 }
 

@@ -10,6 +10,7 @@
 #include "jcheck.h"
 #include "json.h"
 #include "node-payload.h"
+#include "tls.h"
 #include "banned.h"
 
 #define INFERENCE_PORT 11434
@@ -112,6 +113,14 @@ static const struct cy_jcheck cap_inference = {
 	.open = true,
 };
 
+static const struct cy_jcheck cap_worker_api = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "base_url", .type = CY_JC_STRING, .null_ok = true },
+		{ .name = "tls_pubkey_sha256", .type = CY_JC_STRING, .null_ok = true,
+		  .valid = cy_tls_pin_valid, .shape = "sha256//<base64 SHA-256 of the public key>" }),
+	.open = true,
+};
+
 const struct cy_jcheck node_capability_report = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "reported_at", .type = CY_JC_STRING, .null_ok = true },
@@ -119,7 +128,8 @@ const struct cy_jcheck node_capability_report = {
 		CAP_OBJECT("compute", cap_compute),
 		CAP_OBJECT("gpu", cap_gpu),
 		CAP_OBJECT("sandbox", cap_sandbox),
-		CAP_OBJECT("inference", cap_inference)),
+		CAP_OBJECT("inference", cap_inference),
+		CAP_OBJECT("worker_api", cap_worker_api)),
 	.open = true,
 	.version = 1,
 	.what = "capability report",

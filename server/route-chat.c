@@ -30,6 +30,7 @@
 #include "inference.h"
 #include "json.h"
 #include "log.h"
+#include "node-tls.h"
 #include "node-token.h"
 #include "openai.h"
 #include "relay.h"
@@ -424,6 +425,7 @@ chat_start(struct cy_http_req *req, struct chat *c, const struct inf_node *nd, c
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_relay_spec spec = { 0 };
 	char *url = dispatch_url_join(nd->target_url, "/v1/worker/inference/chat/completions");
+	char tlsmsg[256];
 
 	spec.method = "POST";
 	spec.url = url;
@@ -441,7 +443,11 @@ chat_start(struct cy_http_req *req, struct chat *c, const struct inf_node *nd, c
 	req->state_free = chat_state_free;
 	c->susp = cy_req_suspend(req);
 	chat_live_add(c);
-	c->relay = cy_relay_start(&spec, &err);
+	if (node_tls_choose(url, nd->tls_pin, &spec.pinned_pubkey, &spec.ca_file, tlsmsg,
+		sizeof(tlsmsg)) < 0)
+		cy_error_set(&err, EPROTO, "%s", tlsmsg);
+	else
+		c->relay = cy_relay_start(&spec, &err);
 	if (!c->relay) {
 		/* The relay's reference is ours to drop; answer on the rerun. */
 		cy_snprintf_clip(c->fail, sizeof(c->fail), "%s", err.msg);

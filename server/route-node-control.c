@@ -26,6 +26,7 @@
 #include "store-nodes.h"
 #include "store-util.h"
 #include "timeutil.h"
+#include "tls.h"
 #include "banned.h"
 
 #define MAX_REQUEST_BYTES 10485760
@@ -126,6 +127,14 @@ register_check(const json_t *body, struct cy_http_resp *resp)
 	if (!target || !node_url_valid(target)) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 		    "worker_api.base_url must be an http:// or https:// URL");
+		return NULL;
+	}
+	if (cy_tls_url_https(target) && !cy_json_path_str(cap, "worker_api.tls_pubkey_sha256") &&
+	    !(srv.cfg.nodes_ca_file && *srv.cfg.nodes_ca_file)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "worker_api.base_url is https:// but the report has no "
+		    "worker_api.tls_pubkey_sha256 and this server has no nodes.ca_file: its "
+		    "certificate could not be verified");
 		return NULL;
 	}
 	return cap;
@@ -239,6 +248,7 @@ h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
 	free(token);
 	cy_ulid_new(version);
 	r.target_url = register_target(cap);
+	r.tls_pin = cy_json_path_str(cap, "worker_api.tls_pubkey_sha256");
 	r.token_sealed = sealed;
 	r.config_version = version;
 	r.capability = text;

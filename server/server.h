@@ -53,6 +53,12 @@ struct server_config {
 	long long inference_timeout_s;    /* INFERENCE_REQUEST_TIMEOUT: one chat completion */
 	long long inference_max_requests; /* INFERENCE_MAX_REQUESTS: relayed at once */
 	bool dev_mode;                    /* --dev: allows the known-default secrets */
+	/* TLS (lib/tls.h): the listeners' certificate and key, the nodes' CA. */
+	char *tls_cert_file; /* TLS_CERT_FILE */
+	char *tls_key_file;  /* TLS_KEY_FILE */
+	char *nodes_ca_file; /* NODES_CA_FILE: CA of the nodes' Worker API certificates */
+	char *tls_cert_pem;  /* loaded from tls_cert_file; NULL = plain HTTP */
+	char *tls_key_pem;   /* secret */
 };
 
 struct server {

@@ -30,6 +30,7 @@ dispatch_job_release(struct dispatch_job *j)
 	FREE_AND_NULL(j->payload);
 	FREE_AND_NULL(j->target_url);
 	FREE_AND_NULL(j->token_sealed);
+	FREE_AND_NULL(j->tls_pin);
 }
 
 void
@@ -60,7 +61,7 @@ array_list(struct cy_buf *b, const char *const *v, size_t n)
 /* One dispatchable node as the claim sees it. */
 struct claim_node {
 	char id[DISPATCH_ID_LEN];
-	char *url, *token, *labels;
+	char *url, *token, *labels, *pin;
 	long long max, gpus, running;
 	bool inference; /* its inference backend runs */
 	char *models;   /* text[] literal of the models it serves */
@@ -76,6 +77,7 @@ claim_nodes_free(struct claim_node *nodes, int n)
 	for (i = 0; i < n; i++) {
 		free(nodes[i].url);
 		free(nodes[i].token);
+		free(nodes[i].pin);
 		free(nodes[i].labels);
 		free(nodes[i].models);
 	}
@@ -105,7 +107,7 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 		"COALESCE((SELECT array_agg(x) FROM jsonb_array_elements_text(CASE WHEN "
 		"jsonb_typeof(c.capability_snapshot->'inference'->'available_models') = 'array' "
 		"THEN c.capability_snapshot->'inference'->'available_models' ELSE '[]' END) x), "
-		"'{}')::text "
+		"'{}')::text, COALESCE(n.worker_api_tls_pin, '') "
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
 		"WHERE " SQL_NODE_DISPATCHABLE " AND NOT n.id = ANY($1::uuid[]) "
 		"ORDER BY n.id FOR UPDATE OF n", 1, &skip, err);
@@ -123,6 +125,7 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 		xsnprintf(nodes[i].id, sizeof(nodes[i].id), "%s", PQgetvalue(res, i, 0));
 		nodes[i].url = xstrdup(PQgetvalue(res, i, 1));
 		nodes[i].token = xstrdup(PQgetvalue(res, i, 2));
+		nodes[i].pin = xstrdup(PQgetvalue(res, i, 8));
 		if (cy_strtonum(PQgetvalue(res, i, 3), 1, 100000, &nodes[i].max, &errstr) < 0)
 			nodes[i].max = 1;
 		if (cy_strtonum(PQgetvalue(res, i, 4), 0, 1024, &nodes[i].gpus, &errstr) < 0)
@@ -209,6 +212,7 @@ claim_for_node(const struct claim_node *nd, long long want, long long lease_s,
 		xsnprintf(j->node_id, sizeof(j->node_id), "%s", nd->id);
 		j->target_url = xstrdup(nd->url);
 		j->token_sealed = xstrdup(nd->token);
+		j->tls_pin = xstrdup(nd->pin);
 	}
 	PQclear(res);
 	return 0;
@@ -406,8 +410,8 @@ store_dispatch_running(const char *task_id, struct cy_error *err)
 	const char *p[1] = { task_id };
 
 	return db_exec("dispatch_running_of_task",
-	    "SELECT j.id, n.worker_api_target_url, encode(n.worker_api_bearer_token_enc, 'hex') "
-	    "FROM jobs j JOIN nodes n ON n.id = j.node_id WHERE j.task_id = $1::uuid "
+	    "SELECT j.id, n.worker_api_target_url, encode(n.worker_api_bearer_token_enc, 'hex'), "
+	    "COALESCE(n.worker_api_tls_pin, '') FROM jobs j JOIN nodes n ON n.id = j.node_id WHERE j.task_id = $1::uuid "
 	    "AND j.status = 'running' AND n.worker_api_target_url IS NOT NULL "
 	    "AND n.worker_api_bearer_token_enc IS NOT NULL",
 	    1, p, err);

@@ -74,7 +74,7 @@ inference_fleet_load(struct inf_fleet *f, struct cy_error *err)
 		"CASE WHEN jsonb_typeof(c.capability_snapshot->'inference'->'available_models') = "
 		"'array' THEN c.capability_snapshot->'inference'->'available_models' "
 		"ELSE '[]' END::text, "
-		SQL_NODE_INFERENCE " "
+		SQL_NODE_INFERENCE ", COALESCE(n.worker_api_tls_pin, '') "
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
 		"WHERE " SQL_NODE_DISPATCHABLE " ORDER BY n.node_slug", 0, NULL, err);
 	/* clang-format on */
@@ -94,6 +94,7 @@ inference_fleet_load(struct inf_fleet *f, struct cy_error *err)
 		xsnprintf(nd->slug, sizeof(nd->slug), "%s", PQgetvalue(res, i, 1));
 		nd->target_url = xstrdup(PQgetvalue(res, i, 2));
 		nd->token_sealed = xstrdup(PQgetvalue(res, i, 3));
+		nd->tls_pin = xstrdup(PQgetvalue(res, i, 9));
 		nd->orchestrator_host = strcmp(PQgetvalue(res, i, 4), "t") == 0;
 		if (cy_strtonum(PQgetvalue(res, i, 5), 0, 1LL << 50, &nd->vram_mb, &errstr) < 0)
 			nd->vram_mb = 0;
@@ -116,6 +117,7 @@ inference_fleet_release(struct inf_fleet *f)
 		free(f->nodes[i].models);
 		free(f->nodes[i].target_url);
 		free(f->nodes[i].token_sealed);
+		free(f->nodes[i].tls_pin);
 	}
 	free(f->nodes);
 	memset(f, 0, sizeof(*f));

@@ -73,8 +73,8 @@ int
 store_node_register(struct node_reg *r, char node_id[37], bool *created, struct cy_error *err)
 {
 	char *labels = NULL;
-	const char *p[8] = { r->slug, r->config_version, r->target_url, r->token_sealed,
-		r->capability_hash, r->credential_hash, NULL, r->running_version };
+	const char *p[9] = { r->slug, r->config_version, r->target_url, r->token_sealed,
+		r->capability_hash, r->credential_hash, NULL, r->running_version, r->tls_pin };
 	PGresult *res;
 	int rc;
 
@@ -102,10 +102,10 @@ store_node_register(struct node_reg *r, char node_id[37], bool *created, struct 
 	res = db_exec("node_register",
 		"INSERT INTO nodes (node_slug, status, config_version, worker_api_target_url, "
 		"worker_api_bearer_token_enc, capability_hash, last_capability_at, last_seen_at, "
-		"credential_hash, labels, config_document) "
+		"credential_hash, labels, config_document, worker_api_tls_pin) "
 		"VALUES ($1, 'active', $2, $3, decode($4, 'hex'), $5, now(), now(), "
 		"decode($6, 'hex'), $7::jsonb, (SELECT max(config_version) FROM "
-		"node_config_documents WHERE all_nodes)) "
+		"node_config_documents WHERE all_nodes), $9) "
 		"ON CONFLICT (node_slug) DO UPDATE SET "
 		"status = CASE WHEN nodes.status = 'drained' THEN 'drained' ELSE 'active' END, "
 		REG_SET("config_version", "EXCLUDED.config_version")
@@ -114,6 +114,7 @@ store_node_register(struct node_reg *r, char node_id[37], bool *created, struct 
 		REG_SET("config_ack_error", "NULL") REG_SET("config_ack_version", "NULL")
 		REG_SET("config_applied_version", "NULL")
 		"worker_api_target_url = EXCLUDED.worker_api_target_url, "
+		"worker_api_tls_pin = EXCLUDED.worker_api_tls_pin, "
 		"capability_hash = EXCLUDED.capability_hash, last_capability_at = now(), "
 		"last_seen_at = now(), "
 		"credential_hash = COALESCE(EXCLUDED.credential_hash, nodes.credential_hash), "
@@ -122,7 +123,7 @@ store_node_register(struct node_reg *r, char node_id[37], bool *created, struct 
 		"replace_until = CASE WHEN EXCLUDED.credential_hash IS NULL "
 		"THEN nodes.replace_until END "
 		"RETURNING id, xmax = 0, config_version, config_version IS DISTINCT FROM $2",
-		8, p, err);
+		9, p, err);
 	/* clang-format on */
 	free(labels);
 	if (!res)

@@ -30,6 +30,8 @@ struct node_reg {
 	 * desired version, ack and applied version (see store_node_register).
 	 */
 	const char *running_version;
+	/* worker_api.tls_pubkey_sha256 of the report, NULL when none (node-tls.h). */
+	const char *tls_pin;
 	/*
 	 * Registered with a fleet-wide secret (the PSK): it may not take the
 	 * slug of a node that holds a credential, outside a replace window.

@@ -47,7 +47,8 @@ h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	for (i = 0; rc == 1 && running && i < PQntuples(running); i++)
 		dispatch_cancel_job(PQgetvalue(running, i, DRC_JOB_ID),
-		    PQgetvalue(running, i, DRC_TARGET_URL), PQgetvalue(running, i, DRC_TOKEN));
+		    PQgetvalue(running, i, DRC_TARGET_URL), PQgetvalue(running, i, DRC_TOKEN),
+		    PQgetvalue(running, i, DRC_TLS_PIN));
 	if (running)
 		PQclear(running);
 	if (rc == 0) {

@@ -22,6 +22,7 @@
 #include "httpc.h"
 #include "json.h"
 #include "log.h"
+#include "node-tls.h"
 #include "node-token.h"
 #include "store-tasks.h"
 #include "strnum.h"
@@ -102,7 +103,7 @@ node_logs(const char *task_id, const char *job_id, const long long off[2])
 		.max_response = NODE_RESPONSE_MAX };
 	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
 	struct cy_error err = CY_ERROR_INIT;
-	char *token = NULL, *suffix = NULL, *url = NULL;
+	char *token = NULL, *suffix = NULL, *url = NULL, msg[256];
 	json_t *ans = NULL;
 	PGresult *nodes;
 	int i;
@@ -124,7 +125,10 @@ node_logs(const char *task_id, const char *job_id, const long long off[2])
 	suffix = xasprintf("/v1/worker/jobs/%s/logs?stdout_offset=%lld&stderr_offset=%lld", job_id,
 	    off[OUT], off[ERR]);
 	url = dispatch_url_join(PQgetvalue(nodes, i, DRC_TARGET_URL), suffix);
-	if (cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) < 0)
+	if (node_tls_choose(url, PQgetvalue(nodes, i, DRC_TLS_PIN), &o.pinned_pubkey, &o.ca_file,
+		msg, sizeof(msg)) < 0)
+		cy_log_warn("task_logs_node_failed", "job_id", job_id, "error", msg, NULL);
+	else if (cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) < 0)
 		cy_log_warn("task_logs_node_failed", "job_id", job_id, "error", err.msg, NULL);
 	else if (r.status == 200)
 		ans = cy_json_parse(r.body.buf, r.body.len, true, NULL);

@@ -176,8 +176,8 @@ cy_server_start()
 	[ -n "${STACK_SERVER_PID:-}" ] && cy__track "$STACK_SERVER_PID"
 	[ $rc -eq 0 ] || return 1
 	CY_SERVER_PID=$STACK_SERVER_PID
-	CY_GATEWAY_URL=http://127.0.0.1:$gw
-	CY_CONTROL_URL=http://127.0.0.1:$cp
+	CY_GATEWAY_URL=${STACK_SCHEME:-http}://127.0.0.1:$gw
+	CY_CONTROL_URL=${STACK_SCHEME:-http}://127.0.0.1:$cp
 	CYNORK_GATEWAY_URL=$CY_GATEWAY_URL
 	export CY_SERVER_PID CY_GATEWAY_URL CY_CONTROL_URL CYNORK_GATEWAY_URL
 }
@@ -343,7 +343,8 @@ cy_admin_token()
 {
 	local resp
 
-	resp=$(curl -s -m 10 -H 'Content-Type: application/json' \
+	resp=$(curl -s -m 10 ${STACK_CACERT:+--cacert "$STACK_CACERT"} \
+		-H 'Content-Type: application/json' \
 		--data-binary "$(jq -cn --arg p "$CY_ADMIN_PASSWORD" '{handle:"admin",password:$p}')" \
 		"$CY_GATEWAY_URL/v1/auth/login") || return 1
 	printf '%s' "$resp" | jq -er .access_token
@@ -361,6 +362,7 @@ cy_api()
 	*) url=$CY_GATEWAY_URL$path ;;
 	esac
 	[ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+	[ -n "${STACK_CACERT:-}" ] && args+=(--cacert "$STACK_CACERT")
 	if [ -n "$data" ]; then
 		args+=(-H 'Content-Type: application/json' --data-binary "$data")
 	fi

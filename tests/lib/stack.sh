@@ -107,7 +107,11 @@ for _ in range(500):
 
 stack_http_code()
 {
-	curl -s -o /dev/null -m 5 -w '%{http_code}' "$1" 2>/dev/null || true
+	local -a tls=()
+
+	# An https stack's CA (cynode-tls ca): STACK_CACERT=FILE.
+	[ -n "${STACK_CACERT:-}" ] && tls=(--cacert "$STACK_CACERT")
+	curl -s ${tls[@]+"${tls[@]}"} -o /dev/null -m 5 -w '%{http_code}' "$1" 2>/dev/null || true
 }
 
 stack_wait_http()
@@ -236,7 +240,7 @@ stack_server_start()
 	fi
 	env USER_GATEWAY_LISTEN_ADDR="127.0.0.1:$gw" \
 		CONTROL_PLANE_LISTEN_ADDR="127.0.0.1:$cp" \
-		ORCHESTRATOR_PUBLIC_URL="http://127.0.0.1:$cp" \
+		ORCHESTRATOR_PUBLIC_URL="${STACK_SCHEME:-http}://127.0.0.1:$cp" \
 		CYNODE_MIGRATIONS_DIR="$STACK_ROOT/migrations" \
 		LOG_LEVEL="${LOG_LEVEL:-debug}" \
 		${envs[@]+"${envs[@]}"} \
@@ -244,7 +248,8 @@ stack_server_start()
 		>"$log" 2>&1 </dev/null 3>&- &
 	STACK_SERVER_PID=$!
 	echo "$STACK_SERVER_PID" >"$pidfile"
-	if ! stack_wait_http "http://127.0.0.1:$gw/healthz" 200 60 "$STACK_SERVER_PID"; then
+	if ! stack_wait_http "${STACK_SCHEME:-http}://127.0.0.1:$gw/healthz" 200 60 \
+		"$STACK_SERVER_PID"; then
 		echo "stack: cynode-server did not come up; last lines of $log:" >&2
 		tail -n 30 "$log" >&2
 		return 1
@@ -266,6 +271,7 @@ stack_node_config()
 		"worker_api.listen_host=\"127.0.0.1\"" \
 		"worker_api.listen_port=$port" \
 		"worker_api.public_base_url=\"http://127.0.0.1:$port\"" \
+		"worker_api.tls=off" \
 		"storage.state_dir=\"$dir/state\"" \
 		"sandbox.mount_root=\"$dir/mounts\"" \
 		"$@"
