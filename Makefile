@@ -227,6 +227,7 @@ hdr-check:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(O)/cynork $(DESTDIR)$(PREFIX)/bin/cynork
+	install -m 0755 scripts/cynode-tls $(DESTDIR)$(PREFIX)/bin/cynode-tls
 	install -m 0755 $(O)/cynode-server $(O)/cynode-node $(DESTDIR)$(PREFIX)/sbin/
 	install -d $(DESTDIR)$(PREFIX)/share/cynode/migrations
 	install -m 0644 migrations/*.sql $(DESTDIR)$(PREFIX)/share/cynode/migrations/

@@ -141,7 +141,7 @@ static const struct cy_cfg_key server_keys[] = {
 	{ .path = "nodes.ca_file", .type = CY_CFG_STR, .offset = OFF(nodes_ca_file),
 	  .env = "NODES_CA_FILE",
 	  .help = "CA bundle verifying the Worker API certificate of an https node that registered "
-	  "no key pin; unset: such a node gets no jobs" },
+	  "no key pin; unset: such a node is refused at registration" },
 	{ .path = "migrations_dir", .type = CY_CFG_STR, .offset = OFF(migrations_dir),
 	  .env = "CYNODE_MIGRATIONS_DIR", .help = "directory of the NNNN_name.sql migrations" },
 	{ .path = "logging.level", .type = CY_CFG_ENUM, .offset = OFF(log_level), .def = "info",
