@@ -22,8 +22,6 @@
 #define TASK_FILE_MAX (1024 * 1024)
 #define SCRIPT_MAX (256 * 1024)
 #define COMMANDS_FILE_MAX (64 * 1024)
-#define ATTACH_MAX_COUNT 16
-#define ATTACH_MAX_BYTES (10LL * 1024 * 1024)
 
 static const char *const mode_choices[] = { "prompt", "script", "commands", NULL };
 static const char *const mode_flags[] = { "prompt", "task", "task-file", "script", "command",
@@ -80,15 +78,14 @@ create_check(const struct parsed *p)
 		if (rc)
 			return rc;
 	}
-	n = opt_list(p, "attach", &list);
-	if (n > ATTACH_MAX_COUNT)
-		return fail(EXIT_USAGE, "at most %d attachments", ATTACH_MAX_COUNT);
-	for (i = 0; i < n; i++)
-		if (strcmp(list[i], "-") == 0 ||
-		    (rc = check_file("attach", list[i], ATTACH_MAX_BYTES)))
-			return strcmp(list[i], "-") == 0 ?
-				   fail(EXIT_USAGE, "--attach does not take '-'") :
-				   rc;
+	if ((n = opt_list(p, "attach", &list)) > 0) {
+		struct attach_list files = { 0 };
+
+		rc = attach_collect(list, n, &files);
+		attach_list_release(&files);
+		if (rc)
+			return rc;
+	}
 	/* --model goes with prompt input, --use-inference with sandbox input. */
 	mode = opt_get(p, "input-mode") ? opt_get(p, "input-mode") :
 	       opt_set(p, "prompt") || opt_set(p, "task") || opt_set(p, "task-file") ? "prompt" :
@@ -190,7 +187,7 @@ task_create(struct ctx *c, const struct parsed *p)
 	const char *const *att;
 	long long timeout_s = 0;
 	json_t *req, *res = NULL;
-	size_t i, n;
+	size_t n;
 	int rc;
 
 	if ((rc = build_input(p, &text, &mode)) != 0)
@@ -207,10 +204,19 @@ task_create(struct ctx *c, const struct parsed *p)
 	if (opt_set(p, "use-inference"))
 		json_object_set_new(req, "use_inference", json_true());
 	if ((n = opt_list(p, "attach", &att)) > 0) {
-		json_t *a = json_array();
+		struct attach_list files = { 0 };
+		json_t *a = NULL;
 
-		for (i = 0; i < n; i++)
-			json_array_append_new(a, json_string(att[i]));
+		/* Checked again: the files may have changed since create_check. */
+		rc = attach_collect(att, n, &files);
+		if (rc == 0)
+			rc = attach_upload(c, &files, &a);
+		attach_list_release(&files);
+		if (rc) {
+			json_decref(a);
+			json_decref(req);
+			goto out;
+		}
 		json_object_set_new(req, "attachments", a);
 	}
 	if (opt_get(p, "idempotency-key")) {
@@ -242,6 +248,8 @@ task_create(struct ctx *c, const struct parsed *p)
 		if (cy_json_str(res, "task_name"))
 			json_object_set_new(o, "task_name",
 			    json_string(cy_json_str(res, "task_name")));
+		if (json_is_array(json_object_get(res, "attachments")))
+			json_object_set(o, "attachments", json_object_get(res, "attachments"));
 		print_json(o);
 	} else if (out_name(c)) {
 		printf("%s\n", id);
@@ -274,7 +282,8 @@ static const struct opt create_opts[] = {
 	{ .name = "name", .kind = OPT_STR, .arg = "NAME",
 	  .help = "suggested task name (normalised; suffixed when taken)", .alias = "task-name" },
 	{ .name = "attach", .shrt = 'a', .kind = OPT_LIST, .arg = "PATH",
-	  .help = "attach a file path (repeatable, at most 16)", .alias = "attachment" },
+	  .help = "upload a file, or a directory's files, into /workspace (repeatable)",
+	  .alias = "attachment" },
 	{ .name = "project-id", .kind = OPT_STR, .arg = "ID",
 	  .help = "project to use (default: your default project)" },
 	{ .name = "input-mode", .kind = OPT_ENUM, .arg = "MODE",
@@ -303,5 +312,5 @@ const struct cmd cmd_task_create = {
 	.check = create_check,
 	.exec = task_create,
 	.doc =
-	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2).",
+	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nWith -a/--attach PATH (repeatable) the files are uploaded (POST /v1/uploads, streamed from disk, checked with their SHA-256) and placed in the job's /workspace before its command runs: a file as /workspace/BASENAME, a directory as all the regular files below it, /workspace/DIR/RELATIVE/PATH (a directory is how several files with their layout go in; no tar is made). Every path is checked before anything is uploaded or created: a missing or unreadable file, a symbolic link, anything that is not a regular file, or a name given twice is a usage error (exit 2). The server caps the size of each file (413 naming the limit), the number of attachments and their total (limits.* in server.yaml); -o json lists the attachments (name, size, sha256).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2).",
 };

@@ -596,8 +596,7 @@ req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
  */
 static int
 req_stream_call(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
-    const char *url, const char *method, const char *data, size_t len,
-    struct cy_http_resp *resp)
+    const char *url, const char *method, const char *data, size_t len, struct cy_http_resp *resp)
 {
 	struct cy_http_req req;
 	int rc;

@@ -236,9 +236,9 @@ void cy_http_stream_abort(struct cy_http_stream *s);
  * connection (the client sees a short body).  free_fn(arg), when not
  * NULL, runs once when the response is over (or was never sent).
  */
-void cy_resp_reader(struct cy_http_resp *resp, int status, const char *content_type,
-    uint64_t size, ssize_t (*read)(void *arg, uint64_t pos, char *buf, size_t max),
-    void (*free_fn)(void *arg), void *arg);
+void cy_resp_reader(struct cy_http_resp *resp, int status, const char *content_type, uint64_t size,
+    ssize_t (*read)(void *arg, uint64_t pos, char *buf, size_t max), void (*free_fn)(void *arg),
+    void *arg);
 
 /* Responses.  cy_resp_json steals the reference to v. */
 void cy_resp_json(struct cy_http_resp *resp, int status, json_t *v);

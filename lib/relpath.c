@@ -44,7 +44,8 @@ relpath_check(const char *s, size_t len, bool glob, const char **why)
 			return *why = i == len ? "the name ends with '/'" :
 						 "the name has an empty component ('//')",
 			       false;
-		if ((n == 1 && s[start] == '.') || (n == 2 && s[start] == '.' && s[start + 1] == '.'))
+		if ((n == 1 && s[start] == '.') ||
+		    (n == 2 && s[start] == '.' && s[start + 1] == '.'))
 			return *why = "the name has a '.' or '..' component", false;
 		if (n > COMPONENT_MAX)
 			return *why = "a component of the name is longer than 255 bytes", false;

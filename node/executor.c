@@ -385,7 +385,8 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum 
 	}
 	if (job_admit(n, r.job_id, &slot, prob, detail) < 0)
 		goto out;
-	if (job_prepare_dir(n, &r, req, &dir, &err) < 0) {
+	if (job_prepare_dir(n, &r, req, &dir, &err) < 0 ||
+	    job_attachments_fetch(n, &r, dir, &err) < 0) {
 		job_release_slot(n, &slot);
 		job_node_error(r.job_id, "job_prepare_failed", "", err.msg, prob, detail);
 		goto out;

@@ -26,7 +26,18 @@ struct job_req {
 	bool share_net;
 	char **devices;     /* borrowed strings, NULL-terminated */
 	bool use_inference; /* the job gets an inference socket */
+	/* sandbox.attachments (checked), borrowed from the request; NULL: none. */
+	const json_t *attachments;
 };
+
+/*
+ * job-files.c: places the job's attachments at <dir>/workspace/<name>,
+ * each fetched from the server with the node JWT and checked (size and
+ * SHA-256) while it is written.  0, or -1 with err set (the job's
+ * attempt then fails as a node error and is retried by its policy).
+ */
+int job_attachments_fetch(struct node *n, const struct job_req *r, const char *dir,
+    struct cy_error *err);
 
 /* Frees what the request owns (not the JSON it borrows from). */
 void job_req_release(struct job_req *r);

@@ -22,6 +22,8 @@
 
 /* Marks a route whose body limit is the configured MAX_REQUEST_BODY_MB. */
 #define BODY_CFG ((size_t)-1)
+/* Marks a route whose body limit is limits.attachment_max_bytes. */
+#define BODY_BLOB ((size_t)-2)
 #define BODY_SMALL (64 * 1024)
 #define BODY_NODE (1024 * 1024)
 #define BODY_SYNC (8 * 1024 * 1024)
@@ -64,10 +66,15 @@
 		.body_limit = BODY_SYNC, \
 		.handler = h_nodes_jobs_sync, \
 		.body = &nodes_jobs_sync_body }, \
+	    { .method = "POST", \
+		    .pattern = "/v1/nodes/jobs/{id}/result", \
+		    .auth = AUTH_NODE, \
+		    .body_limit = BODY_RESULT, \
+		    .handler = h_nodes_job_result, \
+		    .body = &nodes_job_result_body }, \
 	{ \
-		.method = "POST", .pattern = "/v1/nodes/jobs/{id}/result", .auth = AUTH_NODE, \
-		.body_limit = BODY_RESULT, .handler = h_nodes_job_result, \
-		.body = &nodes_job_result_body \
+		.method = "GET", .pattern = "/v1/nodes/jobs/{id}/attachments/{sha256}", \
+		.auth = AUTH_NODE, .handler = h_nodes_job_attachment \
 	}
 
 /* clang-format off */
@@ -104,6 +111,8 @@ static struct cy_route gateway[] = {
 	{ .method = "GET", .pattern = "/v1/tokens", .auth = AUTH_USER, .handler = h_tokens_list },
 	{ .method = "POST", .pattern = "/v1/tokens/{id}/revoke", .auth = AUTH_USER,
 	  .body_limit = BODY_SMALL, .handler = h_tokens_revoke },
+	{ .method = "POST", .pattern = "/v1/uploads", .auth = AUTH_TASKS_WRITE,
+	  .body_limit = BODY_BLOB, .handler = h_uploads_create, .body_fn = b_uploads_body },
 	{ .method = "POST", .pattern = "/v1/tasks", .auth = AUTH_TASKS_WRITE,
 	  .body_limit = BODY_CFG, .handler = h_tasks_create, .body = &tasks_create_body },
 	{ .method = "GET", .pattern = "/v1/tasks", .auth = AUTH_TASKS_READ,
@@ -167,6 +176,8 @@ routes_fix(struct cy_route *r, size_t n)
 	for (i = 0; i < n; i++)
 		if (r[i].body_limit == BODY_CFG)
 			r[i].body_limit = (size_t)srv.cfg.max_body_bytes;
+		else if (r[i].body_limit == BODY_BLOB)
+			r[i].body_limit = (size_t)srv.cfg.attach_max_bytes;
 }
 
 const struct cy_route *

@@ -22,7 +22,8 @@ static void
 test_good_names(void)
 {
 	static const char *const good[] = { "a", "data.csv", "dir/data.csv", "a/b/c/d.txt",
-		".hidden", "a/.b", "..a", "a..", "x...y", "é/ü.txt", "with space", "a-b_c~d", NULL };
+		".hidden", "a/.b", "..a", "a..", "x...y", "é/ü.txt", "with space", "a-b_c~d",
+		NULL };
 	size_t i;
 
 	for (i = 0; good[i]; i++)
@@ -33,8 +34,8 @@ static void
 test_bad_names(void)
 {
 	static const char *const bad[] = { "", "/etc/passwd", "/", "..", ".", "../x", "a/../b",
-		"a/..", "./a", "a/./b", "a//b", "a/", "tab\there", "nl\nx", "del\x7f", "back\\slash",
-		"\xff\xfe", NULL };
+		"a/..", "./a", "a/./b", "a//b", "a/", "tab\there", "nl\nx", "del\x7f",
+		"back\\slash", "\xff\xfe", NULL };
 	char longname[1100], deep[200], comp[300];
 	const char *why = NULL;
 	size_t i;
