@@ -53,12 +53,15 @@ CREATE TABLE task_attachments (
 CREATE INDEX task_attachments_sha256_idx ON task_attachments (sha256);
 
 -- task_artifacts held the attachment path strings of the old CreateTask
--- (no file was ever behind them; they move to task_attachments' world as
--- nothing).  It now holds the files jobs return: one row per artifact
--- name of a task, pointing at its blob, with an expiry.
+-- (no file was ever behind them, so they are dropped).  It now holds the
+-- files jobs return: one row per artifact name of a task, pointing at its
+-- blob, with the lease of the attempt that uploaded it (only the rows of
+-- a job's latest attempt are shown: a retried attempt's leftovers never
+-- are) and an expiry.
 DELETE FROM task_artifacts;
 ALTER TABLE task_artifacts
 	ADD COLUMN job_id uuid REFERENCES jobs (id) ON DELETE CASCADE,
+	ADD COLUMN lease_id uuid,
 	ADD COLUMN expires_at timestamptz,
 	ALTER COLUMN checksum_sha256 SET NOT NULL,
 	ALTER COLUMN size_bytes SET NOT NULL,

@@ -343,6 +343,7 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 	usage = proxy ? inference_proxy_stop(proxy) : NULL;
 	job_release_slot(n, slot);
 	*out = job_response(r, &res, job.max_output);
+	json_object_set_new(*out, "artifacts", job_artifacts_collect(n, r, dir));
 	if (usage && json_array_size(usage))
 		json_object_set(*out, "inference_usage", usage);
 	json_decref(usage);

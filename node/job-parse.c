@@ -27,6 +27,7 @@
 #define MAX_ARGS 4096
 #define MAX_ENV 1024
 #define MAX_ATTACHMENTS 4096
+#define MAX_ARTIFACT_PATTERNS 64
 
 int
 job_refuse(struct cy_buf *d, const char *fmt, ...)
@@ -448,6 +449,29 @@ job_parse_attachments(const json_t *sb, struct job_req *r, struct cy_buf *d)
 	return 0;
 }
 
+/* sandbox.artifacts: at most MAX_ARTIFACT_PATTERNS safe patterns (cy_relglob_valid). */
+static int
+job_parse_artifacts(const json_t *sb, struct job_req *r, struct cy_buf *d)
+{
+	json_t *list = json_object_get(sb, "artifacts"), *v;
+	size_t i;
+
+	if (!list || json_is_null(list))
+		return 0;
+	if (!json_is_array(list) || json_array_size(list) > MAX_ARTIFACT_PATTERNS)
+		return job_refuse(d, "sandbox.artifacts must be an array of at most %d patterns",
+		    MAX_ARTIFACT_PATTERNS);
+	json_array_foreach(list, i, v) {
+		const char *p = json_plain_str(v), *why = "not a string";
+
+		if (!p || !cy_relglob_valid(p, strlen(p), &why))
+			return job_refuse(d, "sandbox.artifacts[%zu] '%.200s': %s", i, p ? p : "",
+			    why);
+	}
+	r->artifacts = list;
+	return 0;
+}
+
 /* The sandbox object of a RunJobRequest, field by field in this order. */
 static int
 job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
@@ -457,7 +481,8 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	if (job_parse_command(sb, r, d) < 0 || job_parse_env(sb, r, d) < 0 ||
 	    job_parse_inference(n, sb, r, prob, d) < 0 || job_parse_network(sb, r, d) < 0 ||
 	    job_parse_policy(n, sb, r, prob, d) < 0 || job_parse_resources(n, sb, r, prob, d) < 0 ||
-	    job_parse_timeout(n, sb, r, d) < 0 || job_parse_attachments(sb, r, d) < 0)
+	    job_parse_timeout(n, sb, r, d) < 0 || job_parse_attachments(sb, r, d) < 0 ||
+	    job_parse_artifacts(sb, r, d) < 0)
 		return -1;
 	return job_parse_image(n, sb, r, d);
 }

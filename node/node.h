@@ -76,6 +76,8 @@ struct node_config {
 	bool allow_device_mounts;
 	json_t *images;
 	long long max_output_bytes;
+	long long artifacts_max_count; /* artifacts.max_count */
+	long long artifacts_max_bytes; /* artifacts.max_total_bytes */
 
 	char *inf_mode;
 	long long inf_max_concurrency;

@@ -24,6 +24,7 @@
 #include <libpq-fe.h>
 
 #include "blobstore.h"
+#include "store-blobs.h"
 #include "buf.h"
 #include "db.h"
 #include "dispatch.h"
@@ -120,7 +121,7 @@ chores_prune(void)
 	return n == PRUNE_BATCH;
 }
 
-/* Blobs no upload, task or artifact needs any more (blobstore.h). */
+/* Expired artifacts, then blobs nothing needs any more (blobstore.h). */
 static void
 chores_blobs(void)
 {
@@ -128,6 +129,14 @@ chores_blobs(void)
 	long long n;
 	char num[24];
 
+	n = store_artifacts_expire(&err);
+	if (n < 0) {
+		cy_log_error("artifacts_expire_failed", "error", err.msg, NULL);
+		cy_error_clear(&err);
+	} else if (n > 0) {
+		xsnprintf(num, sizeof(num), "%lld", n);
+		cy_log_info("artifacts_expired", "artifacts", num, NULL);
+	}
 	n = blob_gc(srv.cfg.uploads_ttl_s, srv.cfg.uploads_ttl_s, &err);
 	if (n < 0) {
 		cy_log_error("blob_gc_failed", "error", err.msg, NULL);

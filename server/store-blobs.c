@@ -28,6 +28,7 @@
 #include "db.h"
 #include "id.h"
 #include "log.h"
+#include "store-blobs.h"
 #include "store-util.h"
 #include "banned.h"
 
@@ -391,4 +392,136 @@ store_blob_owned(const char *user_id, const char *sha, long long *size, struct c
 		*size = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return found;
+}
+
+int
+store_job_running_here(const char *job_id, const char *node_id, char task_id[CY_UUID_LEN + 1],
+    char lease_id[CY_UUID_LEN + 1], struct cy_error *err)
+{
+	const char *p[2] = { job_id, node_id };
+	PGresult *res;
+	int found;
+
+	res = db_exec("job_running_here",
+	    "SELECT task_id::text, lease_id::text FROM jobs WHERE id = $1::uuid "
+	    "AND node_id = $2::uuid AND status = 'running' AND lease_id IS NOT NULL",
+	    2, p, err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) == 1;
+	if (found) {
+		xsnprintf(task_id, CY_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
+		xsnprintf(lease_id, CY_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return found;
+}
+
+int
+store_artifact_put(const struct artifact_new *a, char id[CY_UUID_LEN + 1], struct cy_error *err)
+{
+	char size[24], ttl[24];
+	const char *p[8] = { a->task_id, a->job_id, a->lease_id, a->name, size, a->content_type,
+		a->sha256, ttl };
+	PGresult *res;
+	int found;
+
+	xsnprintf(size, sizeof(size), "%lld", a->size);
+	xsnprintf(ttl, sizeof(ttl), "%lld", a->retention_s);
+	res = db_exec("artifact_put",
+	    "INSERT INTO task_artifacts (task_id, job_id, lease_id, path, storage_ref, size_bytes, "
+	    "content_type, checksum_sha256, expires_at) "
+	    "SELECT $1::uuid, $2::uuid, $3::uuid, $4, 'blob', $5::bigint, $6, $7, "
+	    "now() + $8::bigint * interval '1 second' "
+	    "WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $2::uuid AND lease_id = $3::uuid "
+	    "AND status = 'running') "
+	    "ON CONFLICT (task_id, path) DO UPDATE SET job_id = EXCLUDED.job_id, "
+	    "lease_id = EXCLUDED.lease_id, size_bytes = EXCLUDED.size_bytes, "
+	    "content_type = EXCLUDED.content_type, checksum_sha256 = EXCLUDED.checksum_sha256, "
+	    "created_at = now(), expires_at = EXCLUDED.expires_at "
+	    "RETURNING id::text",
+	    8, p, err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) == 1;
+	if (found)
+		xsnprintf(id, CY_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return found;
+}
+
+/* clang-format off */
+/* The artifacts a task shows: its jobs' latest attempts', not expired. */
+#define ARTIFACT_VISIBLE \
+	"a.task_id = $1::uuid AND (a.expires_at IS NULL OR a.expires_at > now()) " \
+	"AND a.lease_id = (SELECT y.lease_id FROM job_attempts y WHERE y.job_id = a.job_id " \
+	"ORDER BY y.attempt DESC LIMIT 1)"
+#define ARTIFACT_JSON \
+	"json_build_object('artifact_id', a.id, 'name', a.path, 'size_bytes', a.size_bytes, " \
+	"'sha256', a.checksum_sha256, 'content_type', a.content_type, " \
+	"'created_at', " SQL_TS("a.created_at") ", 'expires_at', " SQL_TS("a.expires_at") ")"
+/* clang-format on */
+
+json_t *
+store_artifacts_list(const char *task_id, struct cy_error *err)
+{
+	const char *p[1] = { task_id };
+	PGresult *res;
+	json_t *v;
+
+	res = db_exec("artifacts_list",
+	    "SELECT COALESCE(json_agg(" ARTIFACT_JSON " ORDER BY a.path)::text, '[]') "
+	    "FROM task_artifacts a WHERE " ARTIFACT_VISIBLE,
+	    1, p, err);
+	if (!res)
+		return NULL;
+	v = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	if (!v)
+		cy_error_set(err, EIO, "bad artifacts JSON");
+	return v;
+}
+
+json_t *
+store_artifact_get(const char *task_id, const char *ref, struct cy_error *err)
+{
+	const char *p[2] = { task_id, ref };
+	PGresult *res;
+	json_t *v = NULL;
+
+	res = db_exec("artifact_get",
+	    "SELECT " ARTIFACT_JSON "::text FROM task_artifacts a WHERE " ARTIFACT_VISIBLE
+	    " AND (a.id::text = $2 OR a.path = $2) ORDER BY (a.id::text = $2) DESC LIMIT 1",
+	    2, p, err);
+	if (!res)
+		return NULL;
+	if (PQntuples(res) == 1)
+		v = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	else
+		cy_error_set(err, ENOENT, "no artifact '%s'", ref);
+	PQclear(res);
+	return v;
+}
+
+long long
+store_artifacts_expire(struct cy_error *err)
+{
+	PGresult *res;
+	long long n;
+
+	/*
+	 * Expired ones, and those of attempts that are no job's latest any
+	 * more (a retried attempt's leftovers).
+	 */
+	res = db_exec("artifacts_expire",
+	    "WITH d AS (DELETE FROM task_artifacts a WHERE a.expires_at <= now() "
+	    "OR a.lease_id IS DISTINCT FROM (SELECT y.lease_id FROM job_attempts y "
+	    "WHERE y.job_id = a.job_id ORDER BY y.attempt DESC LIMIT 1) RETURNING 1) "
+	    "SELECT count(*) FROM d",
+	    0, NULL, err);
+	if (!res)
+		return -1;
+	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return n;
 }

@@ -31,7 +31,8 @@
 #include "tasks.h"
 #include "banned.h"
 
-#define ATTACHMENTS_MAX 4096 /* the table's bound; limits.attachments_max_count is lower */
+#define ATTACHMENTS_MAX 4096
+#define ARTIFACT_PATTERNS_MAX 64 /* the table's bound; limits.attachments_max_count is lower */
 #define TIMEOUT_DEFAULT 3600
 #define TIMEOUT_MAX 10800
 /* task_name as given; it is normalised and cut to TASK_NAME_MAX. */
@@ -73,6 +74,10 @@ const struct cy_jcheck tasks_create_body = {
 		{ .name = "attachments", .type = CY_JC_ARRAY, .null_ok = true,
 		  .max = ATTACHMENTS_MAX,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_ANY } },
+		{ .name = "artifacts", .type = CY_JC_ARRAY, .null_ok = true,
+		  .max = ARTIFACT_PATTERNS_MAX,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
+			.max = CY_RELPATH_MAX } },
 		{ .name = "image", .type = CY_JC_STRING, .null_ok = true, .min = 1,
 		  .max = IMAGE_MAX },
 		TASK_INT("timeout_seconds", 1, TIMEOUT_MAX),
@@ -225,13 +230,35 @@ create_attachments(const json_t *body, const char *user_id, struct task_new *t, 
 }
 
 /*
+ * The artifact patterns (each a safe relative glob: cy_relglob_valid);
+ * -1 with resp filled.
+ */
+static int
+create_artifacts(const json_t *body, struct cy_http_resp *resp)
+{
+	json_t *arr = json_object_get(body, "artifacts"), *v;
+	const char *why = NULL;
+	size_t i;
+
+	json_array_foreach(arr, i, v) {
+		if (!cy_relglob_valid(json_string_value(v), json_string_length(v), &why)) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "artifacts[%zu] '%.200s': %s (patterns are relative to /workspace)", i,
+			    json_string_value(v), why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * The job payload for script/commands modes; caller frees.  With
  * use_inference the sandbox gets the job's inference socket (and, when a
  * model was named, CYNODE_INFERENCE_MODEL).
  */
 static char *
 create_payload(const char *text, const char *image, long long timeout, bool use_inference,
-    const char *model, json_t *attachments)
+    const char *model, json_t *attachments, json_t *artifacts)
 {
 	json_t *p = json_pack("{s:[s,s,s], s:{}, s:I, s:s}", "command", "/bin/sh", "-c", text,
 	    "env", "timeout_seconds", (json_int_t)timeout, "network_policy", "restricted");
@@ -246,6 +273,8 @@ create_payload(const char *text, const char *image, long long timeout, bool use_
 		    json_string(model));
 	if (attachments)
 		json_object_set(p, "attachments", attachments);
+	if (json_is_array(artifacts))
+		json_object_set(p, "artifacts", artifacts);
 	s = cy_json_dump(p);
 	json_decref(p);
 	return s;
@@ -436,7 +465,8 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		return;
 	if (create_parse(body, &t, &image, &timeout, &asked_model, resp) < 0 ||
 	    create_idempotency(req, &t, resp) < 0 ||
-	    create_attachments(body, a->user_id, &t, &attachments, resp) < 0)
+	    create_attachments(body, a->user_id, &t, &attachments, resp) < 0 ||
+	    create_artifacts(body, resp) < 0)
 		goto out;
 	create_dispatch_fields(body, &t, &x);
 	t.user_id = a->user_id;
@@ -445,10 +475,10 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		t.name = name.buf;
 	}
 	prompt_mode = strcmp(t.input_mode, "prompt") == 0;
-	if (prompt_mode && attachments) {
+	if (prompt_mode && (attachments || json_array_size(json_object_get(body, "artifacts")))) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-		    "attachments go with sandbox jobs (input_mode script or commands): a prompt "
-		    "task is answered by a model");
+		    "attachments and artifacts go with sandbox jobs (input_mode script or "
+		    "commands): a prompt task is answered by a model");
 		goto out;
 	}
 	if (create_inference(prompt_mode, t.req_inference, asked_model, &model, resp) < 0)
@@ -458,7 +488,7 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		t.req_model = model;
 	} else {
 		payload = create_payload(t.prompt, image, timeout, t.req_inference, asked_model,
-		    attachments);
+		    attachments, json_object_get(body, "artifacts"));
 		t.req_model = asked_model;
 	}
 	t.payload = payload;
