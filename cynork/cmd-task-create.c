@@ -16,6 +16,7 @@
 #include "cynork.h"
 #include "id.h"
 #include "json.h"
+#include "relpath.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -85,6 +86,15 @@ create_check(const struct parsed *p)
 		attach_list_release(&files);
 		if (rc)
 			return rc;
+	}
+	n = opt_list(p, "artifact", &list);
+	for (i = 0; i < n; i++) {
+		const char *why = NULL;
+
+		if (!cy_relglob_valid(list[i], strlen(list[i]), &why))
+			return fail(EXIT_USAGE,
+			    "--artifact '%s': %s (patterns are relative to /workspace)", list[i],
+			    why);
 	}
 	/* --model goes with prompt input, --use-inference with sandbox input. */
 	mode = opt_get(p, "input-mode") ? opt_get(p, "input-mode") :
@@ -219,6 +229,14 @@ task_create(struct ctx *c, const struct parsed *p)
 		}
 		json_object_set_new(req, "attachments", a);
 	}
+	if ((n = opt_list(p, "artifact", &att)) > 0) {
+		json_t *a = json_array();
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(a, json_string(att[i]));
+		json_object_set_new(req, "artifacts", a);
+	}
 	if (opt_get(p, "idempotency-key")) {
 		char *hdr = xasprintf("Idempotency-Key: %s", opt_get(p, "idempotency-key"));
 		const char *hdrs[] = { hdr, NULL };
@@ -281,6 +299,8 @@ static const struct opt create_opts[] = {
 	  .help = "run the file's non-blank lines as commands (- = stdin, max 64 KiB)" },
 	{ .name = "name", .kind = OPT_STR, .arg = "NAME",
 	  .help = "suggested task name (normalised; suffixed when taken)", .alias = "task-name" },
+	{ .name = "artifact", .kind = OPT_LIST, .arg = "GLOB",
+	  .help = "return the /workspace files GLOB selects (repeatable; default out/)" },
 	{ .name = "attach", .shrt = 'a', .kind = OPT_LIST, .arg = "PATH",
 	  .help = "upload a file, or a directory's files, into /workspace (repeatable)",
 	  .alias = "attachment" },
@@ -312,5 +332,5 @@ const struct cmd cmd_task_create = {
 	.check = create_check,
 	.exec = task_create,
 	.doc =
-	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nWith -a/--attach PATH (repeatable) the files are uploaded (POST /v1/uploads, streamed from disk, checked with their SHA-256) and placed in the job's /workspace before its command runs: a file as /workspace/BASENAME, a directory as all the regular files below it, /workspace/DIR/RELATIVE/PATH (a directory is how several files with their layout go in; no tar is made). Every path is checked before anything is uploaded or created: a missing or unreadable file, a symbolic link, anything that is not a regular file, or a name given twice is a usage error (exit 2). The server caps the size of each file (413 naming the limit), the number of attachments and their total (limits.* in server.yaml); -o json lists the attachments (name, size, sha256).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2).",
+	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nWith -a/--attach PATH (repeatable) the files are uploaded (POST /v1/uploads, streamed from disk, checked with their SHA-256) and placed in the job's /workspace before its command runs: a file as /workspace/BASENAME, a directory as all the regular files below it, /workspace/DIR/RELATIVE/PATH (a directory is how several files with their layout go in; no tar is made). Every path is checked before anything is uploaded or created: a missing or unreadable file, a symbolic link, anything that is not a regular file, or a name given twice is a usage error (exit 2). The server caps the size of each file (413 naming the limit), the number of attachments and their total (limits.* in server.yaml); -o json lists the attachments (name, size, sha256).\n\nWith --artifact GLOB (repeatable; a path or a fnmatch pattern relative to /workspace, a trailing / for a directory and all below it) the job returns the files it selects instead of the default out/: after the job ends, completed, failed or timed out, the node uploads them (regular files only, symbolic links never followed, within its limits; what it dropped is in the result's artifacts.dropped with the reason). task artifacts list and get fetch them. A pattern that is absolute, holds .. or is empty is a usage error (exit 2).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2).",
 };
