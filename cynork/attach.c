@@ -84,7 +84,8 @@ attach_dir(struct attach_list *l, const char *path, const char *prefix, int dept
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n && rc == 0; i++) {
 		char *p = xasprintf("%s/%s", path, names[i]);
 		char *name = *prefix ? xasprintf("%s/%s", prefix, names[i]) : xstrdup(names[i]);

@@ -258,7 +258,8 @@ walk(struct collect *c, int dfd, const char *rel, bool all, int depth)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		char *path = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
 		struct stat st;
