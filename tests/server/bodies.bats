@@ -173,6 +173,11 @@ attachments[0]: name must be a non-empty string of at most 1024 bytes|.attachmen
 attachments[0]: sha256 is required|.attachments = [{"name":"a"}]
 attachments[0]: unknown field 'x'|.attachments = [{"name":"a","sha256":("0"*64),"x":1}]
 attachments[0].name 'a/../b': the name has a '.' or '..' component|.attachments = [{"name":"a/../b","sha256":("0"*64)}]
+artifacts must be an array of at most 64 items|.artifacts = "out/"
+artifacts[0] must be a non-empty string of at most 1024 bytes|.artifacts = [""]
+artifacts[1] must be|.artifacts = ["out/", 7]
+artifacts[0] '../x': the name has a '.' or '..' component|.artifacts = ["../x"]
+artifacts[0] '/tmp/*': the name is absolute|.artifacts = ["/tmp/*"]
 image must be a non-empty string of at most 1024 bytes|.image = ""
 image must be|.image = 7
 timeout_seconds must be an integer from 1 to 10800|.timeout_seconds = 0
@@ -190,7 +195,7 @@ unknown field 'requirements.gpu' (known: labels, gpus)|.requirements = {gpu: 1}
 use_inference must be true or false|.use_inference = "yes"
 model must be a model name|.model = "a b"
 model must be|.model = 7
-unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, use_inference, model)|.promt = "x"
+unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, artifacts, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, use_inference, model)|.promt = "x"
 unknown field 'timeout'|.timeout = 5
 EOT
 }
@@ -374,7 +379,7 @@ same()
 	printf 'notes: from cynork\n' >"$doc"
 	printf 'attached\n' >"$CY_TMP/a.txt"
 	{
-		cynork task create --command true --name every-flag --attach "$CY_TMP/a.txt" \
+		cynork task create --command true --name every-flag --attach "$CY_TMP/a.txt" --artifact "out/" \
 			--idempotency-key k-1 --input-mode commands --timeout 1m
 		cynork task create -p "hello" --name with-model --model qwen3.5:0.8b \
 			--project-id "$OTHER"
