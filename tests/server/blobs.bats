@@ -250,3 +250,19 @@ wait_result()
 	cy_status 500
 	[[ $body == *"attachment 'x'"* ]]
 }
+
+@test "the node checks what it fetched: a blob corrupted at rest fails the attempt, retried by max_attempts" {
+	printf 'pristine bytes\n' >"$CY_TMP/p.txt"
+	upload "$CY_TMP/p.txt"
+	s=$(jq -r .sha256 <<<"$body")
+	cy_psql "UPDATE blob_chunks SET data = overlay(data PLACING 'X'::bytea FROM 1 FOR 1)
+		WHERE data_id = (SELECT data_id FROM blobs WHERE sha256 = '$s')" >/dev/null
+	cy_api POST /v1/tasks "$(jq -cn --arg s "$s" '{input_mode:"commands", prompt:"cat p.txt",
+		max_attempts:2, retry_backoff_seconds:0, attachments:[{name:"p.txt", sha256:$s}]}')" "$CY_TOKEN"
+	cy_status 201
+	id=$(jq -r .task_id <<<"$body")
+	wait_result "$id"
+	cy_eq "$(jq -r .status <<<"$body")" failed status
+	[[ $(jq -r '.jobs[0].result' <<<"$body") == *"attachment 'p.txt': sha256"* ]]
+	cy_eq "$(cy_psql "SELECT count(*) FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.task_id = '$id'")" 2 attempts
+}
