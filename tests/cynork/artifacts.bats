@@ -84,3 +84,12 @@ setup_file()
 	done
 	[ "$(cy_psql "SELECT count(*) FROM tasks")" = "$n0" ]
 }
+
+@test "the shell runs the artifacts commands too" {
+	run --separate-stderr cynork shell -c "task artifacts list --no-headers $TASK"
+	assert_success
+	[ "$(cut -f2 <<<"$output" | tr '\n' ,)" = "out/a.txt,out/sub/b.bin," ]
+	run --separate-stderr cynork shell -c "task artifacts get $TASK out/a.txt -d $CY_TMP/sh"
+	assert_success
+	[ "$(cat "$CY_TMP/sh/out/a.txt")" = a ]
+}
