@@ -283,7 +283,9 @@ walk(struct collect *c, int dfd, const char *rel, bool all, int depth)
 					close(sub);
 				}
 			}
-		} else if (all || selected(c, path, false)) {
+		} else if (all || selected(c, path, false) ||
+			   (S_ISLNK(st.st_mode) && selected(c, path, true))) {
+			/* A symlink where a directory pattern points is reported too. */
 			if (S_ISLNK(st.st_mode))
 				drop(c, path, 0, "symlink (not followed)");
 			else if (!S_ISREG(st.st_mode))

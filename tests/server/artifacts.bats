@@ -87,6 +87,12 @@ summary()
 	cy_eq "$(cy_psql "SELECT count(*) FROM task_artifacts WHERE path IN ('out/passwd', 'out/up')")" 0 rows
 }
 
+@test "out itself a symlink (to /etc) is reported, never walked" {
+	run_task 'ln -s /etc out'
+	cy_eq "$(summary | jq -c '[.count, [.dropped[] | [.name, .reason]]]')" \
+		'[0,[["out","symlink (not followed)"]]]' summary
+}
+
 @test "the node's limits drop files with the reason, never silently" {
 	run_task 'mkdir -p out; for i in 1 2 3 4 5; do echo $i >out/f$i; done; head -c 2600000 /dev/zero >out/zbig'
 	s=$(summary)
