@@ -337,6 +337,14 @@ wait_running()
 	run cynork -o json nodes get node-en
 	[ "$(jq -r '.labels | index("edge")' <<<"$output")" != null ]
 	grep -q 'auth=enrollment_token' "$CY_TMP/server.log"
+	# Placement honours the label the operator gave at enrollment.
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"echo on-edge","requirements":{"labels":["edge"]}}' "$(cy_admin_token)"
+	cy_status 201
+	id=$(jq -r .task_id <<<"$body")
+	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$(cy_admin_token)"
+	cy_eq "$(jq -r .status <<<"$body")" completed
+	[[ $body == *on-edge* ]]
+	cy_eq "$(cy_psql "SELECT n.node_slug FROM jobs j JOIN nodes n ON n.id = j.node_id WHERE j.task_id = '$id'")" node-en
 	# Restart: the token is spent, the stored credential registers the node.
 	cy_node_stop node-en
 	cy_node_start node-en orchestrator.registration_psk_file= \
