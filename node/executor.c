@@ -413,6 +413,16 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum 
 		bool full = err.code == ENOSPC || err.code == EDQUOT;
 
 		job_release_slot(n, &slot);
+		if (dir)
+			job_workspace_release(n, r.job_id);
+		if (full && dir && r.limits.workspace_mb > 0) {
+			/* The job's own workspace is too small for its attachments. */
+			*prob = CY_PROBLEM_VALIDATION;
+			cy_buf_addf(detail,
+			    "the attachments do not fit in the job's %lld MiB workspace: %s",
+			    (long long)r.limits.workspace_mb, err.msg);
+			goto out;
+		}
 		job_node_error(r.job_id, "job_prepare_failed", full ? "node disk full: " : "",
 		    err.msg, prob, detail);
 		/* A disk that filled up meanwhile: retried like the check above. */

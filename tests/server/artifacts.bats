@@ -203,5 +203,11 @@ summary()
 	cy_eq "$(jq -r .status <<<"$body")" completed status
 	cy_api GET "/v1/tasks/$id/artifacts" "" "$CY_TOKEN"
 	cy_eq "$(jq -c '[.artifacts[].name]' <<<"$body")" '["out/final.txt"]' "after the retry"
-	cy_eq "$(cy_psql "SELECT count(*) FROM job_attempts WHERE job_id = '$job'")" 2 attempts
+	[ "$(cy_psql "SELECT count(*) FROM job_attempts WHERE job_id = '$job'")" -ge 2 ]
+	cy_eq "$(cy_psql "SELECT n.node_slug FROM job_attempts a JOIN nodes n ON n.id = a.node_id
+		WHERE a.job_id = '$job' AND a.status = 'completed'")" node-02 "completed on"
+	# node-01 died with its job's workspace mounted (its next start would sweep it)
+	grep -o " $CY_TMP/node-node-01/mounts/[^ ]*/workspace " /proc/mounts | while read -r m; do
+		umount "$m"
+	done
 }

@@ -266,3 +266,19 @@ wait_result()
 	[[ $(jq -r '.jobs[0].result' <<<"$body") == *"attachment 'p.txt': sha256"* ]]
 	cy_eq "$(cy_psql "SELECT count(*) FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.task_id = '$id'")" 2 attempts
 }
+
+@test "attachments bigger than the job's own workspace fail the job for good, and leave no mount behind" {
+	head -c 2500000 /dev/urandom >"$CY_TMP/w.bin"
+	upload "$CY_TMP/w.bin"
+	s=$(jq -r .sha256 <<<"$body")
+	cy_api POST /v1/tasks "$(jq -cn --arg s "$s" '{input_mode:"commands", prompt:"true",
+		max_attempts:3, resources:{workspace_mb:1}, attachments:[{name:"w.bin", sha256:$s}]}')" "$CY_TOKEN"
+	cy_status 201
+	id=$(jq -r .task_id <<<"$body")
+	wait_result "$id"
+	cy_eq "$(jq -r .status <<<"$body")" failed status
+	job=$(jq -r '.jobs[0].id' <<<"$body")
+	[[ $(jq -r '.jobs[0].result' <<<"$body") == *"do not fit in the job's 1 MiB workspace"* ]]
+	cy_eq "$(cy_psql "SELECT count(*) FROM job_attempts WHERE job_id = '$job'")" 1 attempts
+	! grep -q " $CY_TMP/node-node-01/mounts/$job/workspace " /proc/mounts
+}
