@@ -260,7 +260,7 @@ nodes must be an array of at most 1000 items|.nodes = "body-n"
 nodes[0] must be a node slug|.nodes = ["Bad_Slug"]
 all must be true or false|.all = "yes"
 dry_run must be true or false|.dry_run = 1
-unknown field 'node' (known: document, nodes, all, dry_run)|.node = "body-n"
+unknown field 'node' (known: document, nodes, all, dry_run, force)|.node = "body-n"
 EOT
 }
 
