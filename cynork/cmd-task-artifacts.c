@@ -198,7 +198,8 @@ artifacts_get(struct ctx *c, const struct parsed *p)
 			rc = fail(EXIT_GATEWAY, "refusing artifact name '%s': %s", name, why);
 			goto out;
 		}
-		dest[i] = xasprintf("%s/%s", dir, name);
+		dest[i] =
+		    opt_get(p, "out") ? xstrdup(opt_get(p, "out")) : xasprintf("%s/%s", dir, name);
 		if (lstat(dest[i], &st) == 0 && !opt_set(p, "force")) {
 			rc = fail(EXIT_CONFLICT, "'%s' exists; give --force to overwrite it",
 			    dest[i]);
@@ -208,13 +209,16 @@ artifacts_get(struct ctx *c, const struct parsed *p)
 	json_array_foreach(pick, i, a) {
 		char *slash = strrchr(dest[i], '/');
 
-		*slash = '\0';
-		if (cy_mkdir_p(dest[i], 0755, 0755) < 0) {
-			rc = fail(EXIT_USAGE, "cannot create '%s': %s", dest[i], strerror(errno));
+		if (slash && slash != dest[i]) {
+			*slash = '\0';
+			if (cy_mkdir_p(dest[i], 0755, 0755) < 0) {
+				rc = fail(EXIT_USAGE, "cannot create '%s': %s", dest[i],
+				    strerror(errno));
+				*slash = '/';
+				goto out;
+			}
 			*slash = '/';
-			goto out;
 		}
-		*slash = '/';
 		if ((rc = artifact_download(c, p->args[0], a, dest[i])))
 			goto out;
 		if (out_json(c)) {
@@ -251,6 +255,8 @@ static const struct opt list_opts[] = {
 static const struct opt get_opts[] = {
 	{ .name = "dir", .shrt = 'd', .kind = OPT_STR, .arg = "DIR",
 	  .help = "save under DIR (default: the current directory)" },
+	{ .name = "out", .kind = OPT_STR, .arg = "PATH",
+	  .help = "save the one artifact named to PATH" },
 	{ .name = "force", .kind = OPT_BOOL, .help = "overwrite files that exist" },
 	{ NULL }
 };
@@ -269,6 +275,21 @@ const struct cmd cmd_task_artifacts_list = {
 	.doc =
 	    "Lists a task's artifacts (the files its job left in /workspace that its --artifact patterns, default out/, select; collected after failed and timed-out jobs too) as a table: a header line artifact_id, name, content_type, size_bytes (TAB-separated; --no-headers leaves it out), then one row each (- for an unknown content type). -o json prints {\"task_id\", \"artifacts\": [{artifact_id, name, size_bytes, sha256, content_type, created_at, expires_at}]}. Artifacts expire (server artifacts.retention, default 7 days). An unknown task exits 4.",
 };
+/* --out takes exactly one artifact and no -d. */
+static int
+get_check(const struct parsed *p)
+{
+	if (!opt_get(p, "out"))
+		return 0;
+	if (opt_get(p, "dir"))
+		return fail(EXIT_USAGE, "give only one of --out and -d/--dir");
+	if (p->nargs != 2)
+		return fail(EXIT_USAGE, "--out saves one artifact: name exactly one");
+	if (!*opt_get(p, "out"))
+		return fail(EXIT_USAGE, "--out needs a path");
+	return 0;
+}
+
 const struct cmd cmd_task_artifacts_get = {
 	.path = "task artifacts get",
 	.summary = "download a task's artifacts",
@@ -277,7 +298,8 @@ const struct cmd cmd_task_artifacts_get = {
 	.min_args = 1,
 	.max_args = MAX_POS_ARGS,
 	.flags = CMD_NEEDS_AUTH,
+	.check = get_check,
 	.exec = artifacts_get,
 	.doc =
-	    "Downloads a task's artifacts, all of them or those named (by name or artifact_id), under -d DIR (default the current directory) at DIR/NAME; a name with / creates the subdirectories. Each file is streamed to NAME.part, checked against its size and SHA-256 and renamed into place. Every target is checked first: a file that exists is a conflict (exit 5) unless --force, a name unknown to the task exits 4, and nothing is written in either case. Prints saved=true path=PATH per file; -o json prints {\"task_id\", \"saved\": [{saved, name, path}]}.",
+	    "Downloads a task's artifacts, all of them or those named (by name or artifact_id), under -d DIR (default the current directory) at DIR/NAME; a name with / creates the subdirectories. Each file is streamed to NAME.part, checked against its size and SHA-256 and renamed into place. Every target is checked first: a file that exists is a conflict (exit 5) unless --force, a name unknown to the task exits 4, and nothing is written in either case. With --out PATH (exactly one artifact named, no -d) it is saved to PATH instead, its parent directories created. Prints saved=true path=PATH per file; -o json prints {\"task_id\", \"saved\": [{saved, name, path}]}.",
 };

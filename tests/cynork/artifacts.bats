@@ -93,3 +93,21 @@ setup_file()
 	assert_success
 	[ "$(cat "$CY_TMP/sh/out/a.txt")" = a ]
 }
+
+@test "task artifacts get --out PATH saves one artifact there; garbage combinations are exit 2" {
+	run --separate-stderr cynork task artifacts get "$TASK" out/sub/b.bin --out "$CY_TMP/o/x.bin"
+	assert_success
+	assert_output "saved=true path=$CY_TMP/o/x.bin"
+	[ "$(stat -c %s "$CY_TMP/o/x.bin")" = 300000 ]
+	run --separate-stderr cynork task artifacts get "$TASK" out/sub/b.bin --out "$CY_TMP/o/x.bin"
+	[ "$status" -eq 5 ]
+	run --separate-stderr cynork task artifacts get "$TASK" --out "$CY_TMP/o/y"
+	[ "$status" -eq 2 ]
+	run --separate-stderr cynork task artifacts get "$TASK" out/a.txt out/sub/b.bin --out "$CY_TMP/o/y"
+	[ "$status" -eq 2 ]
+	run --separate-stderr cynork task artifacts get "$TASK" out/a.txt --out "$CY_TMP/o/y" -d "$CY_TMP/o"
+	[ "$status" -eq 2 ]
+	run --separate-stderr cynork task artifacts get "$TASK" out/a.txt --out ""
+	[ "$status" -eq 2 ]
+	[ ! -e "$CY_TMP/o/y" ]
+}
