@@ -82,6 +82,8 @@ struct node_config {
 	bool allow_device_mounts;
 	json_t *images;
 	long long max_output_bytes;
+	long long artifacts_max_count; /* artifacts.max_count */
+	long long artifacts_max_bytes; /* artifacts.max_total_bytes */
 
 	char *inf_mode;
 	long long inf_max_concurrency;
@@ -237,6 +239,10 @@ int node_job_cancel(struct node *n, const char *job_id);
  */
 int node_result_save(struct node *n, const char *job_id, const char *lease_id, const json_t *out);
 void node_job_begin(const char *job_id);
+/* The node JWT the manager saved (caller wipes and frees), or NULL. */
+char *node_orch_jwt(const struct node *n);
+/* <orchestrator.url><path>; caller frees. */
+char *node_orch_url(const struct node *n, const char *path);
 void node_job_end(const char *job_id);
 int node_results_start(struct node *n, struct cy_error *err);
 void node_results_stop(void);

@@ -24,6 +24,10 @@
 
 /* Marks a route whose body limit is the configured MAX_REQUEST_BODY_MB. */
 #define BODY_CFG ((size_t)-1)
+/* Marks a route whose body limit is limits.attachment_max_bytes. */
+#define BODY_BLOB ((size_t)-2)
+/* Marks a route whose body limit is limits.artifact_max_bytes. */
+#define BODY_ARTIFACT ((size_t)-3)
 #define BODY_SMALL (64 * 1024)
 #define BODY_NODE (1024 * 1024)
 #define BODY_SYNC (8 * 1024 * 1024)
@@ -66,10 +70,20 @@
 		.body_limit = BODY_SYNC, \
 		.handler = h_nodes_jobs_sync, \
 		.body = &nodes_jobs_sync_body }, \
+	    { .method = "POST", \
+		    .pattern = "/v1/nodes/jobs/{id}/result", \
+		    .auth = AUTH_NODE, \
+		    .body_limit = BODY_RESULT, \
+		    .handler = h_nodes_job_result, \
+		    .body = &nodes_job_result_body }, \
+	    { .method = "GET", \
+		    .pattern = "/v1/nodes/jobs/{id}/attachments/{sha256}", \
+		    .auth = AUTH_NODE, \
+		    .handler = h_nodes_job_attachment }, \
 	{ \
-		.method = "POST", .pattern = "/v1/nodes/jobs/{id}/result", .auth = AUTH_NODE, \
-		.body_limit = BODY_RESULT, .handler = h_nodes_job_result, \
-		.body = &nodes_job_result_body \
+		.method = "PUT", .pattern = "/v1/nodes/jobs/{id}/artifacts", .auth = AUTH_NODE, \
+		.body_limit = BODY_ARTIFACT, .handler = h_nodes_job_artifact_put, \
+		.body_fn = b_nodes_job_artifact_body \
 	}
 
 /* clang-format off */
@@ -106,6 +120,8 @@ static struct cy_route gateway[] = {
 	{ .method = "GET", .pattern = "/v1/tokens", .auth = AUTH_ACCOUNT, .handler = h_tokens_list },
 	{ .method = "POST", .pattern = "/v1/tokens/{id}/revoke", .auth = AUTH_ACCOUNT,
 	  .body_limit = BODY_SMALL, .handler = h_tokens_revoke },
+	{ .method = "POST", .pattern = "/v1/uploads", .auth = AUTH_TASKS_WRITE,
+	  .body_limit = BODY_BLOB, .handler = h_uploads_create, .body_fn = b_uploads_body },
 	{ .method = "POST", .pattern = "/v1/tasks", .auth = AUTH_TASKS_WRITE,
 	  .body_limit = BODY_CFG, .handler = h_tasks_create, .body = &tasks_create_body },
 	{ .method = "GET", .pattern = "/v1/tasks", .auth = AUTH_TASKS_READ,
@@ -118,6 +134,10 @@ static struct cy_route gateway[] = {
 	  .handler = h_tasks_result },
 	{ .method = "GET", .pattern = "/v1/tasks/{id}/logs", .auth = AUTH_TASKS_READ,
 	  .handler = h_tasks_logs },
+	{ .method = "GET", .pattern = "/v1/tasks/{id}/artifacts", .auth = AUTH_TASKS_READ,
+	  .handler = h_tasks_artifacts_list },
+	{ .method = "GET", .pattern = "/v1/tasks/{id}/artifacts/{ref}", .auth = AUTH_TASKS_READ,
+	  .handler = h_tasks_artifact_get },
 	{ .method = "POST", .pattern = "/v1/tasks/{id}/cancel", .auth = AUTH_TASKS_WRITE,
 	  .body_limit = BODY_SMALL, .handler = h_tasks_cancel },
 	NODE_ROUTES,
@@ -171,6 +191,10 @@ routes_fix(struct cy_route *r, size_t n)
 	for (i = 0; i < n; i++)
 		if (r[i].body_limit == BODY_CFG)
 			r[i].body_limit = (size_t)srv.cfg.max_body_bytes;
+		else if (r[i].body_limit == BODY_BLOB)
+			r[i].body_limit = (size_t)srv.cfg.attach_max_bytes;
+		else if (r[i].body_limit == BODY_ARTIFACT)
+			r[i].body_limit = (size_t)srv.cfg.artifact_max_bytes;
 }
 
 const struct cy_route *
