@@ -432,8 +432,8 @@ flight_done_run(struct flight *f, CURLcode cc)
 			if (dispatch_tls_failure(cc))
 				cy_log_warn("node_tls_failed", "job_id", f->job.job_id, "node_id",
 				    f->job.node_id, "error", curl_easy_strerror(cc), "note",
-				    "the node's certificate or key is not the one it registered: "
-				    "nothing sent",
+				    "the node's key is not its registered pin, or its certificate "
+				    "does not verify with nodes.ca_file: nothing sent",
 				    NULL);
 			cooldown_add(f->job.node_id);
 			job_retry(&f->job, msg, false, false);

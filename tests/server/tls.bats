@@ -20,7 +20,8 @@ setup_file()
 	export PKI
 	export STACK_SCHEME=https STACK_CACERT=$PKI/ca.pem
 	cy_pg_start
-	cy_server_start "TLS_CERT_FILE=$PKI/localhost.pem" "TLS_KEY_FILE=$PKI/localhost-key.pem"
+	cy_server_start "TLS_CERT_FILE=$PKI/localhost.pem" "TLS_KEY_FILE=$PKI/localhost-key.pem" \
+		"NODES_CA_FILE=$PKI/ca.pem"
 	tls_node_start node-tls
 	CY_TOKEN=$(cy_admin_token)
 	export CY_TOKEN
@@ -195,17 +196,17 @@ wait_task()
 	wait_task "$id" completed
 }
 
-@test "registration: an https Worker API without a pin (and no nodes.ca_file) or with a bad pin is refused" {
-	cap() {
-		jq -cn --arg url "$1" --argjson wa "$2" --arg psk "$CY_PSK" '{psk: $psk, capability: {
-			version: 1, reported_at: "2026-01-01T00:00:00Z", node: {node_slug: "pinless"},
-			platform: {os: "linux", arch: "amd64"}, compute: {cpu_cores: 1, ram_mb: 512},
-			worker_api: ({base_url: $url} + $wa)}}'
-	}
-	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" "$(cap https://127.0.0.1:1 '{}')"
-	cy_status 400
-	[[ $body == *tls_pubkey_sha256* ]]
-	[[ $body == *nodes.ca_file* ]]
+# reg_body URL WORKER_API_EXTRA: a registration body (PSK) for node "pinless".
+reg_body()
+{
+	jq -cn --arg url "$1" --argjson wa "$2" --arg psk "$CY_PSK" '{psk: $psk, capability: {
+		version: 1, reported_at: "2026-01-01T00:00:00Z", node: {node_slug: "pinless"},
+		platform: {os: "linux", arch: "amd64"}, compute: {cpu_cores: 1, ram_mb: 512},
+		worker_api: ({base_url: $url} + $wa)}}'
+}
+
+@test "registration: a malformed Worker API key pin is refused naming it" {
+	cap() { reg_body "$@"; }
 	for bad in '"sha256//short="' '"md5//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="' 7 '[]' \
 		'"sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA!="'; do
 		cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
@@ -279,7 +280,12 @@ server_refuses()
 		"$CY_BUILD/cynode-server" >"$CY_TMP/server-plain.log" 2>&1 </dev/null 3>&- &
 	pid=$!
 	cy__track "$pid"
-	stack_wait_http "http://127.0.0.1:$gw/healthz" 200 30 "$pid"
+	STACK_CACERT= stack_wait_http "http://127.0.0.1:$gw/healthz" 200 30 "$pid"
+	# Without nodes.ca_file, an https Worker API that registers no pin is refused.
+	cy_api POST "http://127.0.0.1:$cp/v1/nodes/register" "$(reg_body https://127.0.0.1:1 '{}')"
+	cy_status 400
+	[[ $body == *tls_pubkey_sha256* ]]
+	[[ $body == *nodes.ca_file* ]]
 	stack_kill_pid "$pid" 10
 	grep plain_http_listener "$CY_TMP/server-plain.log" | grep -q 'listener=gateway'
 	grep plain_http_listener "$CY_TMP/server-plain.log" | grep -q 'WARNING: serving plain HTTP'
@@ -345,6 +351,33 @@ node_refuses()
 	assert_success
 	run grep plain_http_worker_api "$CY_TMP/node-node-ca.log"
 	assert_failure
+	# Without its pin, the server verifies the node with nodes.ca_file: the
+	# CA-signed node runs jobs, the self-signed one gets nothing.
+	cy_psql "UPDATE nodes SET enabled = false WHERE node_slug = 'node-tls'"
+	cy_psql "UPDATE nodes SET worker_api_tls_pin = NULL WHERE node_slug = 'node-ca'"
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"echo by-ca"}' "$CY_TOKEN"
+	cy_status 201
+	id=$(jq -r .task_id <<<"$body")
+	wait_task "$id" completed
+	[ "$(cy_psql "SELECT n.node_slug FROM jobs j JOIN nodes n ON n.id = j.node_id \
+		WHERE j.task_id = '$id'")" = node-ca ]
+	cy_psql "UPDATE nodes SET enabled = (node_slug = 'node-tls')"
+	good=$(cy_psql "SELECT worker_api_tls_pin FROM nodes WHERE node_slug = 'node-tls'")
+	cy_psql "UPDATE nodes SET worker_api_tls_pin = NULL WHERE node_slug = 'node-tls'"
+	before=$(grep -c node_tls_failed "$CY_TMP/server.log" || true)
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"echo self-signed-by-ca"}' "$CY_TOKEN"
+	cy_status 201
+	id=$(jq -r .task_id <<<"$body")
+	for i in $(seq 1 100); do
+		[ "$(grep -c node_tls_failed "$CY_TMP/server.log")" -gt "$before" ] && break
+		sleep 0.1
+	done
+	grep node_tls_failed "$CY_TMP/server.log" | tail -n 1 | grep -q "SSL peer certificate"
+	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$id'")
+	run grep -- "$job" "$CY_TMP/node-node-tls.log"
+	assert_failure
+	cy_psql "UPDATE nodes SET worker_api_tls_pin = '$good' WHERE node_slug = 'node-tls'"
+	wait_task "$id" completed
 	cy_node_stop node-ca
 	# worker_api.tls: off on all addresses warns.
 	cy_psql "DELETE FROM nodes WHERE node_slug = 'node-ca'"
