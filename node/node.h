@@ -186,7 +186,8 @@ void node_config_apply_release(struct node *n);
 /*
  * worker-tls.c: the Worker API's certificate and key (node.yaml files, or
  * made once under <state_dir>/tls with worker_api.tls auto) and their pin,
- * before the first registration; warns about plain HTTP off loopback.
+ * before the first registration; warns about plain HTTP off loopback (the
+ * Worker API's and the orchestrator's).
  */
 int node_worker_tls(struct node *n, struct cy_error *err);
 void node_worker_tls_release(struct node *n);

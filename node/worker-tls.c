@@ -6,7 +6,8 @@
  * capability report (worker_api.tls_pubkey_sha256); the orchestrator takes
  * it from the registration and accepts no other key when it calls this
  * node.  worker_api.tls off serves plain HTTP, with a warning unless the
- * Worker API listens on loopback only.
+ * Worker API listens on loopback only; so does an http:// orchestrator.url
+ * on another host.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,12 @@ node_worker_tls(struct node *n, struct cy_error *err)
 	int rc;
 
 	n->tls_pin[0] = '\0';
+	if (!cy_tls_url_https(c->orch_url) && !cy_tls_url_loopback(c->orch_url))
+		cy_log_warn("plain_http_orchestrator", "orchestrator", c->orch_url, "warning",
+		    "WARNING: the control plane is plain HTTP on another host: the registration "
+		    "secret, the node's tokens and job results cross the network in clear text; "
+		    "use an https:// orchestrator.url",
+		    NULL);
 	if (!strcmp(c->worker_tls, "off")) {
 		if (!cy_tls_host_loopback(c->listen_host))
 			cy_log_warn("plain_http_worker_api", "listen", c->listen_host, "warning",

@@ -293,6 +293,12 @@ h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
 			      "node_credential",
 	    "worker_api", r.target_url, "config_version", r.version, "config_kept",
 	    r.kept ? "true" : "false", NULL);
+	if (!cy_tls_url_https(r.target_url) && !cy_tls_url_loopback(r.target_url))
+		cy_log_warn("plain_http_worker_api", "node", r.slug, "worker_api", r.target_url,
+		    "warning",
+		    "WARNING: this node's Worker API is plain HTTP on another host: job payloads, "
+		    "results and its bearer token cross the network in clear text",
+		    NULL);
 	boot = bootstrap_payload(jwt, exp, r.version);
 	if (cred)
 		json_object_set_new(json_object_get(boot, "auth"), "node_credential",

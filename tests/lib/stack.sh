@@ -37,6 +37,12 @@
 #                                  start cynode-node; sets STACK_NODE_PID
 #                                  (waiting for readiness is the caller's job)
 #
+# An HTTPS stack: STACK_SCHEME=https makes the server's URLs (public_url,
+# the /healthz wait) https, and STACK_CACERT=FILE is the CA curl verifies
+# them with (tests/server/tls.bats; the server gets TLS_CERT_FILE and
+# TLS_KEY_FILE as KEY=VAL arguments).  Nodes written by stack_node_config
+# serve plain HTTP (worker_api.tls=off) unless given worker_api.tls=auto.
+#
 # Binaries come from $CY_BUILD (default <repo>/build), so
 # `CY_BUILD=/tmp/build-x tests/run-all` tests another build directory.
 

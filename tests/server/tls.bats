@@ -286,7 +286,14 @@ server_refuses()
 	cy_status 400
 	[[ $body == *tls_pubkey_sha256* ]]
 	[[ $body == *nodes.ca_file* ]]
+	# A plain-HTTP Worker API on another host registers, with a warning.
+	cy_api POST "http://127.0.0.1:$cp/v1/nodes/register" "$(reg_body http://192.0.2.1:1 '{}')"
+	cy_status 201
+	cy_psql "DELETE FROM nodes WHERE node_slug = 'pinless'"
 	stack_kill_pid "$pid" 10
+	grep plain_http_worker_api "$CY_TMP/server-plain.log" | grep -q 'node=pinless'
+	run grep plain_http_worker_api "$CY_TMP/server.log"
+	assert_failure
 	grep plain_http_listener "$CY_TMP/server-plain.log" | grep -q 'listener=gateway'
 	grep plain_http_listener "$CY_TMP/server-plain.log" | grep -q 'WARNING: serving plain HTTP'
 	# The loopback control plane: no warning.
@@ -309,7 +316,7 @@ node_refuses()
 		printf '%s\n' "$@"
 	} >"$d/node.yaml"
 	export NODE_REGISTRATION_PSK=psk
-	run timeout 20 "$CY_BUILD/cynode-node" --config "$d/node.yaml"
+	run timeout "${NODE_RUN_SECS:-20}" "$CY_BUILD/cynode-node" --config "$d/node.yaml"
 	assert_failure
 	assert_output --partial "$want"
 }
@@ -338,6 +345,16 @@ node_refuses()
 		"worker_api: {tls_cert_file: \"$c\", tls_key_file: \"$CY_TMP/open-key.pem\"}"
 	node_refuses "worker_api.tls_key_file: the key in '$PKI/ca-key.pem' is not the key of" \
 		"worker_api: {tls_cert_file: \"$c\", tls_key_file: \"$PKI/ca-key.pem\"}"
+}
+
+@test "cynode-node warns about a plain-HTTP orchestrator on another host, not on loopback" {
+	export NODE_RUN_SECS=3
+	node_refuses "plain_http_orchestrator" 'orchestrator: {url: "http://0.0.0.0:1"}'
+	assert_output --partial "WARNING: the control plane is plain HTTP on another host"
+	node_refuses "" 'orchestrator: {url: "http://127.0.0.1:1"}'
+	refute_output --partial plain_http_orchestrator
+	node_refuses "" 'orchestrator: {url: "https://0.0.0.0:1"}'
+	refute_output --partial plain_http_orchestrator
 }
 
 @test "a node with a CA-signed certificate from node.yaml registers its pin; plain HTTP off loopback warns" {
