@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "inference-proxy.h"
 #include "job.h"
+#include "jobenv.h"
 #include "json.h"
 #include "node.h"
 #include "sandbox-plan.h"
@@ -299,7 +300,7 @@ job_parse_env(const json_t *sb, struct job_req *r, struct cy_buf *d)
 	json_object_foreach(env, k, v) {
 		const char *s = json_plain_str(v);
 
-		if (!sb_env_name_valid(k))
+		if (!cy_env_name_valid(k))
 			return job_refuse(d, "sandbox.env: '%.64s' is not a valid variable name",
 			    k);
 		if (!s)
