@@ -66,6 +66,23 @@ struct active {
 };
 static struct active *active_jobs;
 
+/* The request as job.json holds it: without the secret values (never on disk). */
+static char *
+job_json_text(const json_t *req)
+{
+	json_t *copy, *sb;
+	char *s;
+
+	if (!json_object_get(json_object_get(req, "sandbox"), "secret_env"))
+		return cy_json_dump(req);
+	copy = json_deep_copy(req);
+	sb = json_object_get(copy, "sandbox");
+	json_object_del(sb, "secret_env");
+	s = cy_json_dump(copy);
+	json_decref(copy);
+	return s;
+}
+
 /* Creates <mount_root>/<job_id>/{workspace,job} and job/job.json. */
 static int
 job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char **dirp,
@@ -87,7 +104,7 @@ job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char
 		cy_error_errno(err, "creating job directory '%s'", dir);
 		goto out;
 	}
-	body = cy_json_dump(req);
+	body = job_json_text(req);
 	len = strlen(body);
 	fd = open(jf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, body, len) != (ssize_t)len) {
@@ -281,6 +298,7 @@ job_fill(struct node *n, const struct job_req *r, const char *dir, struct active
 	job->job_id = r->job_id;
 	job->argv = r->argv;
 	job->env = r->env;
+	job->secrets = r->secrets;
 	job->image = r->image;
 	job->rootfs = r->rootfs;
 	job->job_dir = dir;

@@ -41,6 +41,7 @@ static const struct {
 	{ .name = "nodes:read", .bit = SCOPE_NODES_READ },
 	{ .name = "nodes:write", .bit = SCOPE_NODES_WRITE },
 	{ .name = "inference", .bit = SCOPE_INFERENCE },
+	{ .name = "secrets", .bit = SCOPE_SECRETS },
 	{ .name = "admin", .bit = SCOPE_ADMIN },
 };
 
@@ -80,9 +81,9 @@ auth_role_scopes(enum auth_role r)
 		return SCOPE_ALL;
 	case ROLE_OPERATOR:
 		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_NODES_READ | SCOPE_NODES_WRITE |
-		       SCOPE_INFERENCE;
+		       SCOPE_INFERENCE | SCOPE_SECRETS;
 	default:
-		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_INFERENCE;
+		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_INFERENCE | SCOPE_SECRETS;
 	}
 }
 
@@ -287,6 +288,10 @@ authorize(const struct auth_ctx *a, enum auth_kind kind)
 	case AUTH_INFERENCE:
 		need_role = ROLE_USER;
 		need_scope = SCOPE_INFERENCE | SCOPE_ADMIN;
+		break;
+	case AUTH_SECRETS:
+		need_role = ROLE_USER;
+		need_scope = SCOPE_SECRETS | SCOPE_ADMIN;
 		break;
 	default:
 		return "Access denied";

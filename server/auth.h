@@ -23,6 +23,7 @@ enum auth_kind {
 	AUTH_ADMIN,       /* role admin; API token scope admin */
 	AUTH_NODE,        /* node JWT (token_type "node") of a known node */
 	AUTH_INFERENCE,   /* role user+; API token scope inference (models, chat) */
+	AUTH_SECRETS,     /* role user+; API token scope secrets (own secrets) */
 };
 
 /* Roles (users.role), lowest first. */
@@ -39,7 +40,8 @@ enum auth_role {
 #define SCOPE_NODES_WRITE 0x08
 #define SCOPE_ADMIN 0x10
 #define SCOPE_INFERENCE 0x20
-#define SCOPE_ALL 0x3f
+#define SCOPE_SECRETS 0x40
+#define SCOPE_ALL 0x7f
 
 struct auth_ctx {
 	enum auth_kind kind;
