@@ -303,6 +303,48 @@ nodes_remove(struct ctx *c, const struct parsed *p)
 	return nodes_print_state(c, res, "removed", "true");
 }
 
+/* POST /v1/nodes/{node}/replace: prints node_id=SLUG replace_until=TIME. */
+static int
+nodes_replace(struct ctx *c, const struct parsed *p)
+{
+	const char *ttl = opt_get(p, "ttl");
+	json_t *body = json_object(), *n = NULL;
+	struct cy_buf line = CY_BUF_INIT;
+	long long secs;
+	int rc;
+
+	if (!nodes_confirm(c, p, "Let a new machine take the place of")) {
+		json_decref(body);
+		return 0;
+	}
+	if (ttl && cy_duration_parse(ttl, &secs) == 0)
+		json_object_set_new(body, "ttl_seconds", json_integer(secs));
+	if ((rc = nodes_post(c, p->args[0], "replace", body, &n)) != 0)
+		return rc;
+	if (out_json(c))
+		return print_json(n);
+	if (out_name(c)) {
+		printf("%s\n", str_or_dash(n, "node_slug"));
+	} else {
+		rec_add(&line, "node_id", cy_json_str(n, "node_slug"));
+		rec_add(&line, "replace_until", cy_json_str(n, "replace_until"));
+		print_line(&line);
+	}
+	json_decref(n);
+	return 0;
+}
+
+static int
+nodes_replace_check(const struct parsed *p)
+{
+	long long secs;
+
+	if (opt_get(p, "ttl") && (cy_duration_parse(opt_get(p, "ttl"), &secs) < 0 || secs < 60))
+		return fail(EXIT_USAGE, "invalid value '%s' for --ttl: want at least 1m",
+		    opt_get(p, "ttl"));
+	return 0;
+}
+
 static int
 nodes_enroll(struct ctx *c, const struct parsed *p)
 {
@@ -414,6 +456,15 @@ static const struct opt nodes_remove_opts[] = {
 	{ NULL }
 };
 
+static const struct opt nodes_replace_opts[] = {
+	{ .name = "ttl",
+	    .kind = OPT_DURATION,
+	    .arg = "DUR",
+	    .help = "how long the new machine has to register (default 1h)" },
+	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
+	{ NULL }
+};
+
 /* clang-format off */
 static const struct opt nodes_enroll_opts[] = {
 	{ .name = "name", .kind = OPT_STR, .arg = "NAME",
@@ -503,6 +554,19 @@ const struct cmd cmd_nodes_remove = {
 	.exec = nodes_remove,
 	.doc =
 	    "Removes the node and revokes its credentials at once: its node JWT, Worker API token and node credential stop working, and the registration PSK no longer admits its slug (a running node stops). Refused with exit 5 while jobs run on it unless --force. To bring the node back, enroll it again: nodes enroll --name SLUG. Prints node_id=NODE removed=true. Asks for confirmation unless -y.",
+};
+const struct cmd cmd_nodes_replace = {
+	.path = "nodes replace",
+	.summary = "let a new machine register as an existing node",
+	.usage = "<node>",
+	.opts = nodes_replace_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.check = nodes_replace_check,
+	.exec = nodes_replace,
+	.doc =
+	    "Admin only. A node that registered once holds a node credential and re-registers with it; the fleet's registration PSK, or an enrollment token that names no node, cannot take its name (the server answers 409 and audits the attempt). To put a new machine (or a reinstalled one, whose state_dir/credentials is gone) in the node's place, run nodes replace: for --ttl (default 1h) one registration with the PSK or such a token may take the name, receiving a new node credential and worker token; the old credential stops working then. An enrollment token made for the node (nodes enroll --name NODE) does the same without this step. Prints node_id=NODE replace_until=TIME. Asks for confirmation unless -y.",
 };
 const struct cmd cmd_nodes_enroll = {
 	.path = "nodes enroll",

@@ -240,7 +240,7 @@ static int
 mgr_register(struct node *n, struct cy_error *err)
 {
 	long long delay = 1;
-	char detail[256];
+	char detail[512];
 
 	for (;;) {
 		struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;

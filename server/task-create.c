@@ -488,6 +488,13 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!res) {
 		if (err.code == ENOENT) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s", err.msg);
+		} else if (err.code == ECONNRESET) {
+			cy_log_error("task_create_failed", "user", a->handle, "error", err.msg,
+			    NULL);
+			cy_resp_problem(resp, CY_PROBLEM_UNAVAILABLE,
+			    "the database connection was lost while the task was being created, "
+			    "so it may exist: retry with the same Idempotency-Key, or look with "
+			    "task list");
 		} else {
 			cy_log_error("task_create_failed", "user", a->handle, "error", err.msg,
 			    NULL);

@@ -25,10 +25,12 @@ setup_file()
 		"$(jq -cn --arg p "$CY_PSK" --argjson c "$(capability body-n)" '{psk:$p, capability:$c}')"
 	cy_status 201
 	NODE_JWT=$(jq -r .auth.node_jwt <<<"$body")
+	# body-n is registered now: it comes back with its credential.
+	NODE_CRED=$(jq -r .auth.node_credential <<<"$body")
 	cy_api POST /v1/tasks '{"prompt":"true","input_mode":"commands","task_name":"waited"}' "$TOKEN"
 	cy_status 201
 	TASK=$(jq -r .task_id <<<"$body")
-	export TOKEN NODE_JWT TASK
+	export TOKEN NODE_JWT NODE_CRED TASK
 }
 
 # capability SLUG -> a node_capability_report_v1
@@ -275,7 +277,7 @@ EOT
 
 @test "node payloads: register, config ack, capability, heartbeat, job sync and result" {
 	bad POST "$CY_CONTROL_URL/v1/nodes/register" "" \
-		"$(jq -cn --arg p "$CY_PSK" --argjson c "$(capability body-n)" '{psk:$p, capability:$c}')" <<'EOT'
+		"$(jq -cn --arg k "$NODE_CRED" --argjson c "$(capability body-n)" '{node_credential:$k, capability:$c}')" <<'EOT'
 capability is required|del(.capability)
 capability must be an object|.capability = "x"
 psk must be a string|.psk = 5
@@ -374,7 +376,7 @@ same()
 
 @test "unknown fields are accepted on node payloads and chat completions" {
 	same POST "$CY_CONTROL_URL/v1/nodes/register" "" \
-		"$(jq -cn --arg p "$CY_PSK" --argjson c "$(capability body-n | jq -c '.gpu_v2 = {}')" '{psk:$p, capability:$c}')"
+		"$(jq -cn --arg k "$NODE_CRED" --argjson c "$(capability body-n | jq -c '.gpu_v2 = {}')" '{node_credential:$k, capability:$c}')"
 	NODE_JWT=$(jq -r .auth.node_jwt <<<"$body")
 	same POST "$CY_CONTROL_URL/v1/nodes/capability" "$NODE_JWT" \
 		"$(capability body-n | jq -c '.compute.npu = 1 | .inference.engines = ["x"]')"
