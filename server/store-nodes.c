@@ -222,7 +222,9 @@ store_nodes_view(const char *ref, struct cy_error *err)
 		SQL_NODE_MAX_CONCURRENCY ", " SQL_NODE_RUNNING ", "
 		"n.enabled, n.drain_reason, " SQL_TS("n.drained_at") ", n.config_ack_version, "
 		"n.config_ack_error, " SQL_TS("n.config_ack_at") ", n.config_document, "
-		"n.capability_hash, " SQL_TS("n.last_capability_at") ", " SQL_TS("n.created_at") " "
+		"n.capability_hash, " SQL_TS("n.last_capability_at") ", " SQL_TS("n.created_at") ", "
+		"CASE WHEN jsonb_typeof(c.capability_snapshot->'conditions') = 'array' "
+		"THEN c.capability_snapshot->'conditions' ELSE '[]' END::text "
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
 		"WHERE $1::text IS NULL OR n.node_slug = $1 OR n.id::text = lower($1) "
 		"ORDER BY n.node_slug", 1, p, err);

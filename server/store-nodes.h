@@ -98,7 +98,8 @@ enum node_view_col {
 	NV_CONFIG_DOCUMENT,
 	NV_CAPABILITY_HASH,
 	NV_LAST_CAPABILITY,
-	NV_CREATED
+	NV_CREATED,
+	NV_CONDITIONS /* the last capability report's conditions, a JSON array */
 };
 /* Operator view rows: all nodes (ref NULL) or the one with that slug or id. */
 PGresult *store_nodes_view(const char *ref, struct cy_error *err);

@@ -183,6 +183,14 @@ requirements.labels must be an array of at most 32 items|.requirements = {labels
 requirements.labels[0] must be a non-empty string of at most 128 bytes|.requirements = {labels: [("l" * 129)]}
 requirements.gpus must be an integer from 0 to 1024|.requirements = {gpus: 1025}
 unknown field 'requirements.gpu' (known: labels, gpus)|.requirements = {gpu: 1}
+network_policy must be one of restricted, none, host|.network_policy = "bridge"
+network_policy must be|.network_policy = 1
+resources must be an object|.resources = "2G"
+resources.cpu_cores must be an integer from 1 to 4096|.resources = {cpu_cores: 0}
+resources.memory_mb must be an integer from 16 to 16777216|.resources = {memory_mb: 8}
+resources.tmp_mb must be an integer from 1 to 1048576|.resources = {tmp_mb: 1.5}
+resources.workspace_mb must be an integer from 1 to 16777216|.resources = {workspace_mb: 0}
+unknown field 'resources.disk' (known: cpu_cores, memory_mb, workspace_mb, tmp_mb)|.resources = {disk: 1}
 use_inference must be true or false|.use_inference = "yes"
 model must be a model name|.model = "a b"
 model must be|.model = 7
@@ -202,7 +210,7 @@ unknown field 'secrets[0].value' (known: name, env)|.secrets = [{name: "X", valu
 variable 'A' is set by env and by secret 'A'|.env = {A: "x"} | .secrets = [{name: "A"}]
 unknown secret 'NOT_SET'|.secrets = [{name: "NOT_SET"}]
 env and secrets go with sandbox jobs|.input_mode = "prompt" | .env = {A: "b"}
-unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, use_inference, env, secrets, model)|.promt = "x"
+unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, env, secrets, model)|.promt = "x"
 unknown field 'timeout'|.timeout = 5
 EOT
 }
