@@ -95,7 +95,7 @@ secret_set(struct ctx *c, const struct parsed *p)
 	const char *name = p->args[0], *project = opt_get(p, "project-id");
 	struct cy_buf line = CY_BUF_INIT;
 	char *value, *e, *path;
-	json_t *req, *res = NULL, *v;
+	json_t *req, *res = NULL;
 	int rc = 0;
 
 	if (!(value = secret_read(c, &rc)))
@@ -111,8 +111,7 @@ secret_set(struct ctx *c, const struct parsed *p)
 	rc = api_call(c, "PUT", path, req, true, &res);
 	free(path);
 	/* The request's copy of the value: wiped before jansson frees it. */
-	v = json_object_get(req, "value");
-	OPENSSL_cleanse((void *)json_string_value(v), json_string_length(v));
+	cy_json_wipe(req);
 	json_decref(req);
 	if (rc)
 		return rc;

@@ -442,6 +442,7 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum 
 out:
 	free(dir);
 	job_req_release(&r);
+	cy_json_wipe(json_object_get(json_object_get(req, "sandbox"), "secret_env"));
 	json_decref(req);
 	return ret;
 }

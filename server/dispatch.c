@@ -331,6 +331,7 @@ run_request(const struct dispatch_job *j, long long *timeout_s, char *msg, size_
 	req = json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", 1, "task_id", j->task_id, "job_id",
 	    j->job_id, "lease_id", j->lease_id, "sandbox", payload);
 	s = cy_json_dump(req);
+	cy_json_wipe(json_object_get(payload, "secret_env"));
 	json_decref(req);
 	return s;
 }

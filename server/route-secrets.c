@@ -8,7 +8,6 @@
  * another user's secrets.
  */
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,8 +92,7 @@ fail:
 out:
 	free(sealed);
 	/* The parsed body holds the value: wipe it before jansson frees it. */
-	if (value)
-		OPENSSL_cleanse((void *)value, strlen(value));
+	cy_json_wipe(body);
 	json_decref(body);
 }
 
