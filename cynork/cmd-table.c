@@ -22,7 +22,7 @@ extern const struct cmd cmd_secret_set, cmd_secret_list, cmd_secret_delete;
 extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_disable;
 extern const struct cmd cmd_user_enable, cmd_user_reset_password, cmd_user_set_role;
 extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_list;
-extern const struct cmd cmd_task_wait;
+extern const struct cmd cmd_task_wait, cmd_task_artifacts_list, cmd_task_artifacts_get;
 /* inference */
 extern const struct cmd cmd_chat, cmd_models_list;
 
@@ -34,6 +34,11 @@ static const struct cmd grp_task = {
 	.path = "task",
 	.aliases = "tasks",
 	.summary = "create tasks and read their results",
+};
+static const struct cmd grp_task_artifacts = {
+	.path = "task artifacts",
+	.aliases = "artifact",
+	.summary = "files a task's job left behind",
 };
 static const struct cmd grp_nodes = {
 	.path = "nodes",
@@ -89,6 +94,9 @@ const struct cmd *const cmd_table[] = {
 	&cmd_task_cancel,
 	&cmd_task_logs,
 	&cmd_task_wait,
+	&grp_task_artifacts,
+	&cmd_task_artifacts_list,
+	&cmd_task_artifacts_get,
 	/* inference */
 	&cmd_chat,
 	&grp_models,

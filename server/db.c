@@ -251,8 +251,8 @@ sql_read_only(const char *sql)
  * runs nothing), true once it went out, even if the reply was lost.
  */
 static PGresult *
-db_try(const char *name, const char *sql, int nparams, const char *const *params, bool *sent,
-    struct cy_error *err)
+db_try(const char *name, const char *sql, int nparams, const char *const *params,
+    const int *lengths, const int *formats, int result_format, bool *sent, struct cy_error *err)
 {
 	PGresult *res, *extra;
 	ExecStatusType st;
@@ -268,7 +268,8 @@ db_try(const char *name, const char *sql, int nparams, const char *const *params
 		PQclear(res);
 		prepared_add(name);
 	}
-	if (!PQsendQueryPrepared(dbt.conn, name, nparams, params, NULL, NULL, 0)) {
+	if (!PQsendQueryPrepared(dbt.conn, name, nparams, params, lengths, formats,
+		result_format)) {
 		db_result_error(NULL, name, err);
 		return NULL;
 	}
@@ -300,6 +301,13 @@ PGresult *
 db_exec(const char *name, const char *sql, int nparams, const char *const *params,
     struct cy_error *err)
 {
+	return db_exec_bin(name, sql, nparams, params, NULL, NULL, 0, err);
+}
+
+PGresult *
+db_exec_bin(const char *name, const char *sql, int nparams, const char *const *params,
+    const int *lengths, const int *formats, int result_format, struct cy_error *err)
+{
 	PGresult *res;
 	bool sent;
 
@@ -320,7 +328,7 @@ db_exec(const char *name, const char *sql, int nparams, const char *const *param
 		if (db_open(err) < 0)
 			return NULL;
 	}
-	res = db_try(name, sql, nparams, params, &sent, err);
+	res = db_try(name, sql, nparams, params, lengths, formats, result_format, &sent, err);
 	if (res || dbt.in_tx || PQstatus(dbt.conn) == CONNECTION_OK)
 		return res;
 	/*
@@ -340,7 +348,7 @@ db_exec(const char *name, const char *sql, int nparams, const char *const *param
 	cy_log_warn("db_reconnect", "statement", name, NULL);
 	if (db_open(err) < 0)
 		return NULL;
-	return db_try(name, sql, nparams, params, &sent, err);
+	return db_try(name, sql, nparams, params, lengths, formats, result_format, &sent, err);
 }
 
 /* Runs a parameterless utility statement. */

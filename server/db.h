@@ -20,6 +20,12 @@ PGconn *db_conn(struct cy_error *err);
  */
 PGresult *db_exec(const char *name, const char *sql, int nparams, const char *const *params,
     struct cy_error *err);
+/*
+ * db_exec with binary parameters (formats[i] 1, lengths[i] its bytes;
+ * NULL arrays: all text) and, with result_format 1, binary results.
+ */
+PGresult *db_exec_bin(const char *name, const char *sql, int nparams, const char *const *params,
+    const int *lengths, const int *formats, int result_format, struct cy_error *err);
 /* Rolls back a transaction an earlier caller left open first. */
 int db_begin(struct cy_error *err);
 /* -1 also when the transaction was aborted (rolled back) or its connection lost. */
