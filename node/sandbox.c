@@ -1,12 +1,12 @@
 /*
  * Runtime-independent sandbox helpers: reading a job's output while it
- * runs, the list of running sandboxes that cancel and shutdown go through,
- * turning how a run ended into its status, exit code and notes (the same
- * for every runtime), and making job output safe for JSON (cut at a UTF-8
- * boundary, invalid bytes and NULs replaced by U+FFFD, never longer than
- * the cap).
+ * runs (secret values masked first), the list of running sandboxes that cancel and shutdown go
+ * through, turning how a run ended into its status, exit code and notes (the same for every
+ * runtime), and making job output safe for JSON (cut at a UTF-8 boundary, invalid bytes and NULs
+ * replaced by U+FFFD, never longer than the cap).
  */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "mask.h"
 #include "sandbox.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -37,33 +38,58 @@ sandbox_note(struct sandbox_result *res, size_t max, const char *msg)
 	cy_buf_addstr(&res->err, msg);
 }
 
-/*
- * Appends what fd has to b, keeping at most max bytes; 1 at EOF.  The
- * append holds `lock` when given (a reader may copy b meanwhile).
- */
-static int
-sandbox_drain(int fd, struct cy_buf *b, size_t max, bool *trunc, pthread_mutex_t *lock)
+/* Appends n bytes of p to b, keeping at most max bytes, under lock when given. */
+static void
+sandbox_append(struct cy_buf *b, const char *p, size_t n, size_t max, bool *trunc,
+    pthread_mutex_t *lock)
 {
-	char tmp[65536];
-	ssize_t n;
 	size_t keep;
 
-	n = read(fd, tmp, sizeof(tmp));
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : 1;
 	if (n == 0)
-		return 1;
+		return;
 	if (lock)
 		pthread_mutex_lock(lock);
 	keep = b->len < max ? max - b->len : 0;
-	if ((size_t)n > keep)
+	if (n > keep)
 		*trunc = true;
 	else
-		keep = (size_t)n;
+		keep = n;
 	if (keep)
-		cy_buf_add(b, tmp, keep);
+		cy_buf_add(b, p, keep);
 	if (lock)
 		pthread_mutex_unlock(lock);
+}
+
+/*
+ * Appends what fd has to b through the masker m (NULL: none), keeping at
+ * most max bytes; 1 at EOF, when m gives back what it held.  The append
+ * holds `lock` when given (a reader may copy b meanwhile).
+ */
+static int
+sandbox_drain(int fd, struct cy_mask *m, struct cy_buf *b, size_t max, bool *trunc,
+    pthread_mutex_t *lock)
+{
+	struct cy_buf masked = CY_BUF_INIT;
+	char tmp[65536];
+	ssize_t n;
+
+	n = read(fd, tmp, sizeof(tmp));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) {
+		cy_mask_flush(m, &masked);
+		sandbox_append(b, masked.buf, masked.len, max, trunc, lock);
+		cy_buf_release(&masked);
+		return 1;
+	}
+	if (!m) {
+		sandbox_append(b, tmp, (size_t)n, max, trunc, lock);
+		return 0;
+	}
+	cy_mask_feed(m, tmp, (size_t)n, &masked);
+	OPENSSL_cleanse(tmp, (size_t)n);
+	sandbox_append(b, masked.buf, masked.len, max, trunc, lock);
+	cy_buf_release(&masked);
 	return 0;
 }
 
@@ -80,14 +106,15 @@ sandbox_live_set(struct sandbox_live *live, struct sandbox_result *res)
 
 bool
 sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
-    struct sandbox_result *res, struct cy_buf *status, bool (*killed)(void *),
-    void (*kill_now)(void *), void *arg, struct sandbox_live *live)
+    const char *const *secrets, struct sandbox_result *res, struct cy_buf *status,
+    bool (*killed)(void *), void (*kill_now)(void *), void *arg, struct sandbox_live *live)
 {
 	pthread_mutex_t *lock = live ? &live->lock : NULL;
 	struct pollfd p[3] = { { .fd = out_r, .events = POLLIN }, { .fd = err_r, .events = POLLIN },
 		{ .fd = st_r, .events = POLLIN } };
 	int64_t deadline = cy_mono_ms() + timeout_s * 1000, grace_end = 0;
 	bool timed_out = false, st_trunc = false;
+	struct cy_mask *mask_out = cy_mask_new(secrets), *mask_err = cy_mask_new(secrets);
 	int open_n = 0, i, ms;
 
 	for (i = 0; i < 3; i++)
@@ -118,17 +145,26 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (i == 0)
-				eof = sandbox_drain(p[i].fd, &res->out, max, &res->trunc_out, lock);
+				eof = sandbox_drain(p[i].fd, mask_out, &res->out, max,
+				    &res->trunc_out, lock);
 			else if (i == 1)
-				eof = sandbox_drain(p[i].fd, &res->err, max, &res->trunc_err, lock);
+				eof = sandbox_drain(p[i].fd, mask_err, &res->err, max,
+				    &res->trunc_err, lock);
 			else
-				eof = sandbox_drain(p[i].fd, status, 4096, &st_trunc, NULL);
+				eof = sandbox_drain(p[i].fd, NULL, status, 4096, &st_trunc, NULL);
 			if (eof) {
 				p[i].fd = -1;
 				open_n--;
 			}
 		}
 	}
+	/* Streams cut short by the grace period: what the maskers held. */
+	if (p[0].fd >= 0)
+		sandbox_drain(-1, mask_out, &res->out, max, &res->trunc_out, lock);
+	if (p[1].fd >= 0)
+		sandbox_drain(-1, mask_err, &res->err, max, &res->trunc_err, lock);
+	cy_mask_free(mask_out);
+	cy_mask_free(mask_err);
 	sandbox_live_set(live, NULL);
 	return timed_out;
 }
