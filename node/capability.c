@@ -170,9 +170,16 @@ node_capability_report(const struct node *n)
 		GPU_PROBE_TIMEOUT_MS, n->cfg.gpu_refresh_s * 1000, cy_mono_ms()),
 	    "sandbox", cap_sandbox(n), "inference", node_inference_capability(), "worker_api",
 	    "base_url", n->base_url);
-	if (n->tls_pin[0])
+	if (n->tls_pin[0]) {
+		/* The pin the orchestrator keeps; the certificate as contract 3.6 has it. */
 		json_object_set_new(json_object_get(r, "worker_api"), "tls_pubkey_sha256",
 		    json_string(n->tls_pin));
+		json_object_set_new(r, "tls",
+		    json_pack("{s:s, s:s}", "trust_material_status",
+			n->cfg.worker_tls_cert && *n->cfg.worker_tls_cert ? "configured" :
+									    "self_signed",
+			"worker_api_server_cert_pem", n->tls_cert_pem));
+	}
 	/* What an operator should know: a low disk, an unlimited workspace. */
 	json_object_set_new(r, "conditions", node_conditions(&n->cfg));
 	return r;

@@ -152,6 +152,14 @@ wait_task()
 		"https://127.0.0.1:$NODE_PORT" ]
 	[ "$(cy_psql "SELECT capability_snapshot->'worker_api'->>'tls_pubkey_sha256' FROM \
 		node_capabilities c JOIN nodes n ON n.id = c.node_id WHERE n.node_slug = 'node-tls'")" = "$pin" ]
+	# The certificate too (contract 3.6 tls.*), and it is the one served.
+	[ "$(cy_psql "SELECT capability_snapshot->'tls'->>'trust_material_status' FROM \
+		node_capabilities c JOIN nodes n ON n.id = c.node_id WHERE n.node_slug = 'node-tls'")" = \
+		self_signed ]
+	cy_psql "SELECT capability_snapshot->'tls'->>'worker_api_server_cert_pem' FROM \
+		node_capabilities c JOIN nodes n ON n.id = c.node_id WHERE n.node_slug = 'node-tls'" \
+		>"$CY_TMP/reported.pem"
+	[ "$(pin_of "$CY_TMP/reported.pem")" = "$pin" ]
 	# The Worker API is HTTPS: the pin verifies it, nothing else does.
 	run curl -sS -k --pinnedpubkey "$pin" "https://127.0.0.1:$NODE_PORT/healthz"
 	assert_success
@@ -364,6 +372,9 @@ node_refuses()
 	[ "$(cy_psql "SELECT worker_api_tls_pin FROM nodes WHERE node_slug = 'node-ca'")" = \
 		"$(pin_of "$PKI/node-ca.pem")" ]
 	[ ! -e "$CY_TMP/node-node-ca/state/tls" ]
+	[ "$(cy_psql "SELECT capability_snapshot->'tls'->>'trust_material_status' FROM \
+		node_capabilities c JOIN nodes n ON n.id = c.node_id WHERE n.node_slug = 'node-ca'")" = \
+		configured ]
 	run curl -sS --cacert "$PKI/ca.pem" "https://127.0.0.1:$NODE_PORT/healthz"
 	assert_success
 	run grep plain_http_worker_api "$CY_TMP/node-node-ca.log"
