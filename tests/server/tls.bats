@@ -420,3 +420,29 @@ node_refuses()
 	grep plain_http_worker_api "$CY_TMP/node-plain.log" | grep -q 'WARNING: the Worker API serves plain HTTP'
 	cy_node_stop plain
 }
+
+@test "a node verifies the control plane: a key pin instead of the CA works; a wrong pin or no trust fails" {
+	cy_psql "UPDATE nodes SET enabled = false"
+	tls_node_start node-pin "orchestrator.tls.ca_bundle_path=" \
+		"orchestrator.tls.pinned_sha256=\"$(pin_of "$PKI/localhost.pem")\""
+	[ "$(cy_psql "SELECT config_ack_status FROM nodes WHERE node_slug = 'node-pin'")" = applied ]
+	cy_node_stop node-pin
+	cy_psql "UPDATE nodes SET enabled = false WHERE node_slug = 'node-pin'"
+	for how in pin none; do
+		if [ $how = pin ]; then
+			extra="orchestrator.tls.pinned_sha256=\"sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\""
+		else
+			extra="orchestrator.tls.pinned_sha256="
+		fi
+		conf=$(cy_node_config node-untrusting "worker_api.tls=auto" \
+			"worker_api.public_base_url=" "orchestrator.tls.ca_bundle_path=" "$extra")
+		run timeout 5 "$CY_BUILD/cynode-node" --config "$conf"
+		assert_failure
+		if [ $how = pin ]; then
+			assert_output --partial "public key does not match pinned public key"
+		else
+			assert_output --partial "SSL certificate problem"
+		fi
+	done
+	[ "$(cy_psql "SELECT count(*) FROM nodes WHERE node_slug = 'node-untrusting'")" = 0 ]
+}
