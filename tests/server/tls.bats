@@ -47,9 +47,11 @@ tls_node_start()
 	port=$(cat "$CY_TMP/node-$slug/port")
 	stack_node_start "$conf" "$CY_TMP/node-$slug.log" "$CY_TMP/node-$slug/pid"
 	cy__track "$STACK_NODE_PID"
-	for i in $(seq 1 300); do
-		[ "$(cy_psql "SELECT count(*) FROM nodes WHERE node_slug = '$slug' AND \
-			config_ack_status = 'applied'")" = 1 ] && break
+	# Up once its Worker API listens (the log is new) and its config is applied.
+	for i in $(seq 1 600); do
+		grep -q worker_api_started "$CY_TMP/node-$slug.log" &&
+			[ "$(cy_psql "SELECT count(*) FROM nodes WHERE node_slug = '$slug' AND \
+				config_ack_status = 'applied'")" = 1 ] && break
 		sleep 0.1
 	done
 	stack_wait_http "$CY_GATEWAY_URL/readyz" 200 30 "$CY_SERVER_PID" || {
@@ -189,7 +191,7 @@ wait_task()
 	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"echo wrong-pin"}' "$CY_TOKEN"
 	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		grep -q node_tls_failed "$CY_TMP/server.log" && break
 		sleep 0.1
 	done
@@ -396,7 +398,7 @@ node_refuses()
 	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"echo self-signed-by-ca"}' "$CY_TOKEN"
 	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		[ "$(grep -c node_tls_failed "$CY_TMP/server.log")" -gt "$before" ] && break
 		sleep 0.1
 	done
