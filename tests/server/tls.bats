@@ -448,3 +448,21 @@ node_refuses()
 	done
 	[ "$(cy_psql "SELECT count(*) FROM nodes WHERE node_slug = 'node-untrusting'")" = 0 ]
 }
+
+@test "over HTTPS end to end: cynork uploads an attachment, waits (long poll), follows logs, gets the artifact" {
+	cy_psql "UPDATE nodes SET enabled = (node_slug = 'node-tls')"
+	export CYNORK_CA_FILE=$PKI/ca.pem XDG_CONFIG_HOME=$CY_TMP/xdg-e2e
+	printf '%s\n' "$CY_ADMIN_PASSWORD" | cynork auth login -u admin --password-stdin
+	printf 'attached over tls\n' >"$CY_TMP/data.txt"
+	run cynork task create -a "$CY_TMP/data.txt" \
+		--command 'mkdir -p out && tr a-z A-Z <data.txt | tee out/r.txt' --wait
+	assert_success
+	assert_output --partial "ATTACHED OVER TLS"
+	id=$(cy_psql "SELECT id FROM tasks ORDER BY created_at DESC LIMIT 1")
+	run cynork task logs "$id" --follow
+	assert_success
+	assert_output --partial "ATTACHED OVER TLS"
+	run cynork task artifacts get "$id" -d "$CY_TMP/arts"
+	assert_success
+	grep -qr "ATTACHED OVER TLS" "$CY_TMP/arts"
+}
