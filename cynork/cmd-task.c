@@ -425,6 +425,43 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream)
 }
 
 static int
+put_raw(void *arg, const char *data, size_t len)
+{
+	(void)arg;
+	return fwrite(data, 1, len, stdout) == len ? 0 : -1;
+}
+
+/* Writes the stored bytes of one stream to stdout as they arrive (format=raw). */
+static int
+task_logs_raw(struct ctx *c, const char *task, const char *stream)
+{
+	struct api_stream s = { .fn = put_raw, .max_response = (size_t)1 << 50 };
+	char *eid = url_escape(task);
+	char *path = xasprintf("/v1/tasks/%s/logs?stream=%s&format=raw", eid, stream);
+	int rc = api_stream(c, "GET", path, NULL, &s);
+
+	if (rc < 0)
+		rc = api_transport_fail(c, &s.err);
+	free(path);
+	free(eid);
+	fflush(stdout);
+	return rc;
+}
+
+/* Adds the logs' truncation counts (truncated, lost_bytes) of res to o. */
+static void
+copy_counts(json_t *o, const json_t *res)
+{
+	static const char *const keys[] = { "bytes", "stored_bytes", "truncated", "lost_bytes",
+		NULL };
+	int i;
+
+	for (i = 0; keys[i]; i++)
+		if (json_is_object(json_object_get(res, keys[i])))
+			json_object_set(o, keys[i], json_object_get(res, keys[i]));
+}
+
+static int
 task_logs(struct ctx *c, const struct parsed *p)
 {
 	const char *stream = opt_get(p, "stream") ? opt_get(p, "stream") : "all";
@@ -442,6 +479,15 @@ task_logs(struct ctx *c, const struct parsed *p)
 		rc = task_poll_ended(c, p->args[0], 0, 0, &res);
 	json_decref(res);
 	res = NULL;
+	/* Table: the stored bytes exactly, stdout then stderr. */
+	if (rc == 0 && !out_json(c)) {
+		free(suffix);
+		if (strcmp(stream, "stderr"))
+			rc = task_logs_raw(c, p->args[0], "stdout");
+		if (rc == 0 && strcmp(stream, "stdout"))
+			rc = task_logs_raw(c, p->args[0], "stderr");
+		return rc;
+	}
 	if (rc == 0)
 		rc = task_fetch(c, p->args[0], suffix, &res);
 	free(suffix);
@@ -453,18 +499,15 @@ task_logs(struct ctx *c, const struct parsed *p)
 		out = NULL;
 	if (strcmp(stream, "stdout") == 0)
 		err = NULL;
-	if (out_json(c)) {
-		json_t *lines = json_array();
+	{
+		json_t *lines = json_array(), *o;
 
 		split_lines(lines, out);
 		split_lines(lines, err);
-		print_json(json_pack("{s:s?, s:s, s:o}", "task_id", cy_json_str(res, "task_id"),
-		    "stream", stream, "lines", lines));
-	} else {
-		if (out)
-			fputs(out, stdout);
-		if (err)
-			fputs(err, stdout);
+		o = json_pack("{s:s?, s:s, s:o}", "task_id", cy_json_str(res, "task_id"), "stream",
+		    stream, "lines", lines);
+		copy_counts(o, res);
+		print_json(o);
 	}
 	json_decref(res);
 	return 0;

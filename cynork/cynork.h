@@ -244,6 +244,7 @@ struct api_stream {
 	volatile sig_atomic_t *abort_flag;
 	int (*fn)(void *arg, const char *data, size_t len);
 	void *arg;
+	size_t max_response; /* the whole body's cap; 0: 64 MiB */
 	/* results */
 	long status;
 	char content_type[128];

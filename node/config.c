@@ -151,7 +151,11 @@ const struct cy_cfg_key node_keys[] = {
 	  .help = "imported images (cynode-node image import); default <state_dir>/images" },
 	{ .path = "sandbox.max_output_bytes", .type = CY_CFG_INT, .offset = F(max_output_bytes),
 	  .def = "262144", .min = 1024, .max = 67108864,
-	  .help = "stdout and stderr cap per job, each (cynode addition)" },
+	  .help = "stdout and stderr cap per job in the result, each (cynode addition)" },
+	{ .path = "sandbox.max_log_bytes", .type = CY_CFG_INT, .offset = F(max_log_bytes),
+	  .def = "67108864", .min = 0, .max = 1LL << 40,
+	  .help = "bytes of a job's stdout (and of its stderr) spooled under the job directory "
+	  "and streamed to the server; the rest is counted as lost (cynode addition)" },
 	{ .path = "inference.mode", .type = CY_CFG_ENUM, .offset = F(inf_mode), .def = "allow",
 	  .choices = inf_modes,
 	  .help = "allow | disabled | require: require makes the node fail without a backend" },

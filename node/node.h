@@ -76,6 +76,7 @@ struct node_config {
 	bool allow_device_mounts;
 	json_t *images;
 	long long max_output_bytes;
+	long long max_log_bytes; /* spooled and streamed per job stream */
 
 	char *inf_mode;
 	long long inf_max_concurrency;
@@ -189,14 +190,6 @@ int worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 /* Appends why a job request is refused to d; returns -1 (return job_refuse(...)). */
 int job_refuse(struct cy_buf *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/*
- * Appends the output read so far of job_id, running here, to out and err
- * (raw bytes, each within sandbox.max_output_bytes) with the truncation
- * flags.  0, or -1 when no such job runs here.
- */
-int node_job_output(struct node *n, const char *job_id, struct cy_buf *out, struct cy_buf *err,
-    bool *trunc_out, bool *trunc_err);
-
 /* manager.c: runs the startup sequence and the report loop until a signal. */
 int manager_run(struct node *n, struct cy_error *err);
 
@@ -216,6 +209,8 @@ int node_job_cancel(struct node *n, const char *job_id);
  * server confirms them, the jobs running here, and the sync thread that
  * renews their leases, redelivers results and kills canceled jobs.
  */
+/* The node JWT the manager saved (caller wipes and frees), or NULL. */
+char *node_read_jwt(const struct node *n);
 int node_result_save(struct node *n, const char *job_id, const char *lease_id, const json_t *out);
 void node_job_begin(const char *job_id);
 void node_job_end(const char *job_id);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "joblog.h"
 #include "sandbox.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -25,9 +26,13 @@ static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sb_running *running_list;
 
 void
-sandbox_note(struct sandbox_result *res, size_t max, const char *msg)
+sandbox_note(struct sandbox_result *res, const struct sandbox_job *job, const char *msg)
 {
-	size_t ml = strlen(msg);
+	size_t ml = strlen(msg), max = job->max_output;
+
+	if (res->err.len && res->err.buf[res->err.len - 1] != '\n')
+		job_log_write(job->log, JOB_LOG_ERR, "\n", 1);
+	job_log_write(job->log, JOB_LOG_ERR, msg, ml);
 
 	/* Keep the note even when stderr is full: it says what happened. */
 	if (res->err.len + ml + 1 > max && max > ml + 1)
@@ -38,52 +43,46 @@ sandbox_note(struct sandbox_result *res, size_t max, const char *msg)
 }
 
 /*
- * Appends what fd has to b, keeping at most max bytes; 1 at EOF.  The
- * append holds `lock` when given (a reader may copy b meanwhile).
+ * The capture point of a job's output: bytes it wrote on stream s go to
+ * the result (b, kept within max, *trunc set when cut) and, whole, to its
+ * streamed log.
  */
+static void
+sandbox_capture(struct job_log *log, int s, const char *data, size_t n, struct cy_buf *b,
+    size_t max, bool *trunc)
+{
+	size_t keep = b->len < max ? max - b->len : 0;
+
+	job_log_write(log, s, data, n);
+	if (n > keep)
+		*trunc = true;
+	else
+		keep = n;
+	if (keep)
+		cy_buf_add(b, data, keep);
+}
+
+/* Reads what fd has into the job's stream s (sandbox_capture); 1 at EOF. */
 static int
-sandbox_drain(int fd, struct cy_buf *b, size_t max, bool *trunc, pthread_mutex_t *lock)
+sandbox_drain(int fd, struct job_log *log, int s, struct cy_buf *b, size_t max, bool *trunc)
 {
 	char tmp[65536];
 	ssize_t n;
-	size_t keep;
 
 	n = read(fd, tmp, sizeof(tmp));
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN ? 0 : 1;
 	if (n == 0)
 		return 1;
-	if (lock)
-		pthread_mutex_lock(lock);
-	keep = b->len < max ? max - b->len : 0;
-	if ((size_t)n > keep)
-		*trunc = true;
-	else
-		keep = (size_t)n;
-	if (keep)
-		cy_buf_add(b, tmp, keep);
-	if (lock)
-		pthread_mutex_unlock(lock);
+	sandbox_capture(log, s, tmp, (size_t)n, b, max, trunc);
 	return 0;
-}
-
-/* Publishes res (or NULL) to the readers of live. */
-static void
-sandbox_live_set(struct sandbox_live *live, struct sandbox_result *res)
-{
-	if (!live)
-		return;
-	pthread_mutex_lock(&live->lock);
-	live->res = res;
-	pthread_mutex_unlock(&live->lock);
 }
 
 bool
 sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
     struct sandbox_result *res, struct cy_buf *status, bool (*killed)(void *),
-    void (*kill_now)(void *), void *arg, struct sandbox_live *live)
+    void (*kill_now)(void *), void *arg, struct job_log *log)
 {
-	pthread_mutex_t *lock = live ? &live->lock : NULL;
 	struct pollfd p[3] = { { .fd = out_r, .events = POLLIN }, { .fd = err_r, .events = POLLIN },
 		{ .fd = st_r, .events = POLLIN } };
 	int64_t deadline = cy_mono_ms() + timeout_s * 1000, grace_end = 0;
@@ -92,7 +91,6 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 
 	for (i = 0; i < 3; i++)
 		open_n += p[i].fd >= 0;
-	sandbox_live_set(live, res);
 	while (open_n > 0) {
 		int64_t now = cy_mono_ms();
 
@@ -118,18 +116,19 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (i == 0)
-				eof = sandbox_drain(p[i].fd, &res->out, max, &res->trunc_out, lock);
+				eof = sandbox_drain(p[i].fd, log, JOB_LOG_OUT, &res->out, max,
+				    &res->trunc_out);
 			else if (i == 1)
-				eof = sandbox_drain(p[i].fd, &res->err, max, &res->trunc_err, lock);
+				eof = sandbox_drain(p[i].fd, log, JOB_LOG_ERR, &res->err, max,
+				    &res->trunc_err);
 			else
-				eof = sandbox_drain(p[i].fd, status, 4096, &st_trunc, NULL);
+				eof = sandbox_drain(p[i].fd, NULL, -1, status, 4096, &st_trunc);
 			if (eof) {
 				p[i].fd = -1;
 				open_n--;
 			}
 		}
 	}
-	sandbox_live_set(live, NULL);
 	return timed_out;
 }
 
@@ -203,13 +202,12 @@ sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
 		res->status = SANDBOX_TIMEOUT;
 		xsnprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n",
 		    job->timeout_s);
-		sandbox_note(res, job->max_output,
-		    o->timeout_bare ? "cynode: killed: timeout\n" : msg);
+		sandbox_note(res, job, o->timeout_bare ? "cynode: killed: timeout\n" : msg);
 	} else if (o->killed == SB_KILLED_CANCEL) {
 		res->status = SANDBOX_CANCELED;
-		sandbox_note(res, job->max_output, "cynode: killed: job canceled\n");
+		sandbox_note(res, job, "cynode: killed: job canceled\n");
 	} else if (o->killed) {
-		sandbox_note(res, job->max_output, "cynode: killed: the node is shutting down\n");
+		sandbox_note(res, job, "cynode: killed: the node is shutting down\n");
 	} else if (!o->launch_failed) {
 		res->exit_code = o->exit_code;
 		if (o->exit_code == 0)
@@ -222,14 +220,14 @@ sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
 			res->exit_code = 137;
 		xsnprintf(msg, sizeof(msg),
 		    "cynode: killed: out of memory (memory limit %lld MB)\n", job->limits.mem_mb);
-		sandbox_note(res, job->max_output, msg);
+		sandbox_note(res, job, msg);
 	}
 	if (o->pids_hit) {
 		xsnprintf(msg, sizeof(msg),
 		    "cynode: the job reached its process limit "
 		    "(%lld processes); further forks failed\n",
 		    job->limits.pids);
-		sandbox_note(res, job->max_output, msg);
+		sandbox_note(res, job, msg);
 	}
 }
 

@@ -218,7 +218,7 @@ db_result_error(PGresult *res, const char *name, struct cy_error *err)
 /* One attempt: prepare when needed, then execute. */
 static PGresult *
 db_try(const char *name, const char *sql, int nparams, const char *const *params,
-    struct cy_error *err)
+    const int *lengths, const int *formats, int result_format, struct cy_error *err)
 {
 	PGresult *res;
 	ExecStatusType st;
@@ -233,7 +233,7 @@ db_try(const char *name, const char *sql, int nparams, const char *const *params
 		PQclear(res);
 		prepared_add(name);
 	}
-	res = PQexecPrepared(dbt.conn, name, nparams, params, NULL, NULL, 0);
+	res = PQexecPrepared(dbt.conn, name, nparams, params, lengths, formats, result_format);
 	st = PQresultStatus(res);
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return res;
@@ -246,6 +246,13 @@ PGresult *
 db_exec(const char *name, const char *sql, int nparams, const char *const *params,
     struct cy_error *err)
 {
+	return db_exec_bin(name, sql, nparams, params, NULL, NULL, 0, err);
+}
+
+PGresult *
+db_exec_bin(const char *name, const char *sql, int nparams, const char *const *params,
+    const int *lengths, const int *formats, int result_format, struct cy_error *err)
+{
 	PGresult *res;
 
 	if (!db_conn(err))
@@ -255,14 +262,14 @@ db_exec(const char *name, const char *sql, int nparams, const char *const *param
 		cy_log_warn("db_stray_transaction", "statement", name, NULL);
 		db_rollback();
 	}
-	res = db_try(name, sql, nparams, params, err);
+	res = db_try(name, sql, nparams, params, lengths, formats, result_format, err);
 	if (res || dbt.in_tx || PQstatus(dbt.conn) == CONNECTION_OK)
 		return res;
 	/* The connection broke outside a transaction: reconnect once and retry. */
 	cy_log_warn("db_reconnect", "statement", name, NULL);
 	if (db_open(err) < 0)
 		return NULL;
-	return db_try(name, sql, nparams, params, err);
+	return db_try(name, sql, nparams, params, lengths, formats, result_format, err);
 }
 
 /* Runs a parameterless utility statement. */

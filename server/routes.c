@@ -13,10 +13,12 @@
 #include "dispatch.h"
 #include "identity.h"
 #include "inference.h"
+#include "logs.h"
 #include "node-payload.h"
 #include "nodes.h"
 #include "openai.h"
 #include "server.h"
+#include "store-logs.h"
 #include "tasks.h"
 #include "banned.h"
 
@@ -26,6 +28,7 @@
 #define BODY_NODE (1024 * 1024)
 #define BODY_SYNC (8 * 1024 * 1024)
 #define BODY_RESULT (16 * 1024 * 1024)
+#define BODY_LOG_CHUNK LOGS_CHUNK_MAX
 
 #define NODE_ROUTES \
 	{ .method = "POST", \
@@ -64,10 +67,15 @@
 		.body_limit = BODY_SYNC, \
 		.handler = h_nodes_jobs_sync, \
 		.body = &nodes_jobs_sync_body }, \
+	    { .method = "POST", \
+		    .pattern = "/v1/nodes/jobs/{id}/result", \
+		    .auth = AUTH_NODE, \
+		    .body_limit = BODY_RESULT, \
+		    .handler = h_nodes_job_result, \
+		    .body = &nodes_job_result_body }, \
 	{ \
-		.method = "POST", .pattern = "/v1/nodes/jobs/{id}/result", .auth = AUTH_NODE, \
-		.body_limit = BODY_RESULT, .handler = h_nodes_job_result, \
-		.body = &nodes_job_result_body \
+		.method = "POST", .pattern = "/v1/nodes/jobs/{id}/logs", .auth = AUTH_NODE, \
+		.body_limit = BODY_LOG_CHUNK, .handler = h_nodes_job_logs \
 	}
 
 /* clang-format off */

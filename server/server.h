@@ -41,6 +41,7 @@ struct server_config {
 	long long dispatch_lease_s;     /* DISPATCH_LEASE */
 	long long retention_s;          /* RETENTION_FINISHED_TASKS, 0 = keep */
 	long long retention_interval_s; /* RETENTION_INTERVAL: prune period */
+	long long logs_max_bytes;       /* LOGS_MAX_BYTES_PER_STREAM: kept per job stream */
 	char *migrations_dir;
 	char *log_level;
 	char *log_format;

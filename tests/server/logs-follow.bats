@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
 #
 # logs-follow.bats: a running job's output while it runs, end to end with
-# the real server, PostgreSQL and node: the node's
-# GET /v1/worker/jobs/{id}/logs (bearer auth, offsets, 404), the server's
-# GET /v1/tasks/{id}/logs?follow=true (offsets, validation, ownership, the
-# switch from the node's output to the stored one) and
-# `cynork task logs --follow` printing lines before the task ends.
+# the real server, PostgreSQL and node: the node streams it to the server
+# (logs.bats has the chunk endpoint), the server's
+# GET /v1/tasks/{id}/logs?follow=true answers windows of the stored log
+# (offsets, UTF-8 boundaries, validation, ownership, the end) and
+# `cynork task logs --follow` prints lines before the task ends.
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -26,9 +26,7 @@ setup_file()
 	ALICE=$(curl -s -m 10 -H 'Content-Type: application/json' \
 		--data-binary "$(jq -cn --arg p "$CY_ADMIN_PASSWORD" '{handle:"alice",password:$p}')" \
 		"$CY_GATEWAY_URL/v1/auth/login" | jq -r .access_token)
-	NODE_TOKEN=$(curl -s -m 10 -H "Authorization: Bearer $(cat "$CY_TMP/node-node-01/state/credentials/node.jwt")" \
-		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token)
-	export TOKEN ALICE NODE_TOKEN
+	export TOKEN ALICE
 }
 
 # create SCRIPT NAME: a commands task as admin; prints its id.
@@ -38,6 +36,13 @@ create()
 		'{prompt:$p, input_mode:"commands", task_name:$n}')" "$TOKEN"
 	cy_status 201 || return 1
 	jq -r .task_id <<<"$body"
+}
+
+# fget PATH: GET as admin to stdout (large answers: an exported variable
+# such as cy_api's $body holds at most 128 KiB).
+fget()
+{
+	curl -s -m 70 -H "Authorization: Bearer $TOKEN" "$CY_GATEWAY_URL$1"
 }
 
 # follow TASK QUERY: GET /v1/tasks/TASK/logs?follow=true&QUERY as admin
@@ -63,7 +68,7 @@ wait_stdout()
 	return 1
 }
 
-@test "follow: a running job's output comes from the node, then the stored result" {
+@test "follow: a running job's streamed output, then the end" {
 	local id
 
 	id=$(create 'echo one; echo eins >&2; sleep 4; echo two' follow-api)
@@ -74,9 +79,9 @@ wait_stdout()
 	[ "$(jq -r .stdout_offset <<<"$body")" = 4 ]
 	[ "$(jq -r .stderr <<<"$body")" = eins ]
 	[ "$(jq -r .stderr_offset <<<"$body")" = 5 ]
-	# The plain route is unchanged: nothing stored while the job runs.
+	# The plain route has it too: the logs are stored while the job runs.
 	cy_api GET "/v1/tasks/$id/logs" "" "$TOKEN"
-	[ "$(jq -r .stdout <<<"$body")" = "" ]
+	[ "$(jq -r .stdout <<<"$body")" = one ]
 	[ "$(jq -r 'has("ended")' <<<"$body")" = false ]
 	# Only the stream asked for; the other keeps its offset.
 	follow "$id" "stream=stderr&stdout_offset=4&stderr_offset=2"
@@ -145,30 +150,30 @@ wait_stdout()
 	cy_status 401
 }
 
-@test "node: jobs/{id}/logs needs the bearer token, answers 404 for unknown jobs" {
-	local id job
+@test "follow: windows of 256 KiB never split a character; invalid bytes are U+FFFD" {
+	local id off=0 n=0 i got
 
-	id=$(create 'echo node-side; sleep 4' follow-node)
-	wait_stdout "$id" node-side
-	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$id'")
-	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs"
-	cy_status 401
-	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs" "" wrong-token
-	cy_status 401
-	[[ $body != *node-side* ]]
-	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs" "" "$NODE_TOKEN"
-	cy_status 200
-	[ "$(jq -r .running <<<"$body")" = true ]
-	[ "$(jq -r .job_id <<<"$body")" = "$job" ]
-	[ "$(jq -r .stdout <<<"$body")" = node-side ]
-	[ "$(jq -r .stdout_offset <<<"$body")" = 10 ]
-	[ "$(jq -r .truncated.stdout <<<"$body")" = false ]
-	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs?stdout_offset=5" "" "$NODE_TOKEN"
-	[ "$(jq -r .stdout <<<"$body")" = side ]
-	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs?stdout_offset=x" "" "$NODE_TOKEN"
-	cy_status 400
-	cy_api GET "$CY_NODE_URL/v1/worker/jobs/no-such-job/logs" "" "$NODE_TOKEN"
-	cy_status 404
+	# x, 300000 two-byte characters (so a window's end falls inside one), an
+	# invalid byte and a three-byte character.
+	id=$(create 'printf x; yes é | head -n 300000 | tr -d "\n"; printf "\377\342\202\254"' follow-utf8)
+	res=$(fget "/v1/tasks/$id/result?wait=60")
+	[ "$(jq -r .status <<<"$res")" = completed ]
+	for i in $(seq 10); do
+		res=$(fget "/v1/tasks/$id/logs?follow=true&stdout_offset=$off&stderr_offset=0")
+		got=$(jq -r .stdout_offset <<<"$res")
+		[ "$got" = "$off" ] && break
+		# A window: at most 256 KiB of the log, whole characters only.
+		[ $((got - off)) -le 262144 ]
+		[ "$(jq -j .stdout <<<"$res" | wc -c)" -ge $((got - off)) ]
+		n=$((n + $(jq -j .stdout <<<"$res" | grep -o é | wc -l)))
+		off=$got
+	done
+	[ "$off" = $((1 + 600000 + 4)) ]
+	[ "$n" = 300000 ]
+	[ "$(jq -r .stdout <<<"$res")" = "" ]
+	res=$(fget "/v1/tasks/$id/logs?follow=true&stdout_offset=600001&stderr_offset=0")
+	[ "$(jq -r .stdout <<<"$res")" = $'\uFFFD€' ]
+	[ "$(jq -r .stdout_offset <<<"$res")" = 600005 ]
 }
 
 @test "cynork task logs --follow prints the first line before the task ends" {

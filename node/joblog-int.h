@@ -1,0 +1,46 @@
+/*
+ * The state of one job's streamed logs, shared by the capture side
+ * (joblog.c) and the sender (logship.c).  Every field below `lock` is
+ * read and written under it; the spool bytes [0, spooled) never change
+ * once written, so the sender reads them without the lock.
+ */
+#ifndef CY_NODE_JOBLOG_INT_H
+#define CY_NODE_JOBLOG_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "joblog.h"
+
+struct job_log_stream {
+	int fd;            /* the spool file, -1 when it could not be made */
+	long long total;   /* bytes the job wrote */
+	long long spooled; /* [0, spooled) are in the spool */
+	bool stopped;      /* the cap or a write error: the rest is only counted */
+	long long sent;    /* the server has [0, sent) */
+	bool full;         /* the server keeps no more: only the end is sent */
+	bool eof_sent;     /* the server knows the stream's length */
+};
+
+struct job_log {
+	struct job_log *next; /* the sender's list */
+	char job_id[137];
+	char lease_id[64];
+	long long cap; /* sandbox.max_log_bytes */
+	pthread_mutex_t lock;
+	int refs;
+	struct job_log_stream s[2];
+	bool finished;       /* the job has ended */
+	bool dead;           /* the server refused the job: nothing more is sent */
+	int64_t progress_ms; /* when the sender last got something through */
+};
+
+/* logship.c: adds l to the sender's list (taking a reference); -1 when not running. */
+int logship_add(struct job_log *l);
+/* Wakes the sender (a megabyte is waiting, or the job ended). */
+void logship_kick(void);
+/* Drops a reference; the last one closes the spools and frees l. */
+void job_log_unref(struct job_log *l);
+
+#endif
