@@ -379,6 +379,25 @@ put_text(const json_t *o, const char *key)
 	return true;
 }
 
+/* Says on stderr what the server's log limit cut from the streams printed. */
+static void
+note_lost(const json_t *res, const char *stream)
+{
+	static const char *const names[] = { "stdout", "stderr" };
+	json_t *lost = json_object_get(res, "lost_bytes");
+	long long n;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (strcmp(stream, "all") && strcmp(stream, names[i]))
+			continue;
+		if (cy_json_int(lost, names[i], &n) == 0 && n > 0)
+			fprintf(stderr,
+			    "cynork: %s truncated: %lld bytes lost to the server's log limit\n",
+			    names[i], n);
+	}
+}
+
 /*
  * --follow: GET /v1/tasks/{id}/logs?follow=true from the offsets reached,
  * printing the new text of the chosen streams as it comes; asks again
@@ -414,9 +433,12 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream)
 		got |= put_text(res, "stderr");
 		fflush(stdout);
 		ended = json_is_true(json_object_get(res, "ended"));
-		json_decref(res);
-		if (ended && !got)
+		if (ended && !got) {
+			note_lost(res, stream);
+			json_decref(res);
 			break;
+		}
+		json_decref(res);
 		if (!ended)
 			usleep(got ? 500000 : 1000000);
 	}
