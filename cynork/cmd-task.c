@@ -622,13 +622,14 @@ const struct cmd cmd_task_logs = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_logs,
 	.doc =
-	    "Prints a task's output as raw lines (standard output first, then standard error). -o json prints {\"task_id\", \"stream\", \"lines\"}. An unknown task exits 4.\n\n"
+	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error). The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"} (the last four keyed by stream: what a log limit cut is counted there, never silently dropped). An unknown task exits 4.\n\n"
 	    "With --follow (-F), prints the output while the job writes it: cynork asks the server "
 	    "(GET /v1/tasks/{id}/logs?follow=true with the offsets reached) every half second while "
 	    "text comes and every second when none does, and prints only the new text of the chosen "
 	    "streams (both go to standard output, each piece of standard output before the piece of "
-	    "standard error that came with it). While the job runs, the server reads its output so "
-	    "far from the node; once the task has ended and everything is printed, cynork exits 0 "
-	    "whatever the job's code. A queued task prints nothing until it runs. With -o json, "
-	    "--follow waits until the task has ended (server long poll) and prints the JSON once.",
+	    "standard error that came with it; invalid UTF-8 shows as U+FFFD). Once the task has "
+	    "ended and everything is printed, cynork says on standard error how many bytes a log "
+	    "limit cut, if any, and exits 0 whatever the job's code. A queued task prints nothing "
+	    "until it runs. With -o json, --follow waits until the task has ended (server long poll) "
+	    "and prints the JSON once.",
 };
