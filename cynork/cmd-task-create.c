@@ -106,6 +106,11 @@ create_check(const struct parsed *p)
 		    "--use-inference goes with --command, --script or --commands-file: a prompt task is answered by a model already");
 	if (opt_set(p, "wait") && opt_set(p, "result"))
 		return fail(EXIT_USAGE, "give only one of --wait and --result");
+	if (opt_set(p, "follow") && (opt_set(p, "wait") || opt_set(p, "result")))
+		return fail(EXIT_USAGE,
+		    "--follow waits for the task already: give it without --wait and --result");
+	if (opt_set(p, "follow") && opt_get(p, "timeout"))
+		return fail(EXIT_USAGE, "--timeout goes with --wait, not --follow");
 	if (opt_get(p, "idempotency-key")) {
 		const char *k = opt_get(p, "idempotency-key");
 		size_t len = strlen(k), j;
@@ -193,6 +198,8 @@ task_create(struct ctx *c, const struct parsed *p)
 	size_t i, n;
 	int rc;
 
+	if (opt_set(p, "follow") && out_json(c))
+		return fail(EXIT_USAGE, "--follow prints the job's output, not JSON: drop -o json");
 	if ((rc = build_input(p, &text, &mode)) != 0)
 		goto out;
 	if (opt_get(p, "timeout"))
@@ -228,6 +235,11 @@ task_create(struct ctx *c, const struct parsed *p)
 	id = cy_json_str(res, "task_id") ? cy_json_str(res, "task_id") : cy_json_str(res, "id");
 	if (!id) {
 		rc = fail(EXIT_GATEWAY, "malformed response: no task id");
+		goto out;
+	}
+	if (opt_set(p, "follow")) {
+		note(c, "task %s created; its output follows", id);
+		rc = task_attach(c, id);
 		goto out;
 	}
 	if (opt_set(p, "wait") || opt_set(p, "result")) {
@@ -287,6 +299,8 @@ static const struct opt create_opts[] = {
 	  .help = "wait for the task and exit with the job's exit code" },
 	{ .name = "result", .kind = OPT_BOOL,
 	  .help = "wait for the task and print its result (exit 0)" },
+	{ .name = "follow", .shrt = 'F', .kind = OPT_BOOL,
+	  .help = "print the job's stdout and stderr as it writes them, then exit with its exit code" },
 	{ .name = "timeout", .kind = OPT_DURATION, .arg = "DUR",
 	  .help = "with --wait: give up after DUR (exit 124)" },
 	{ .name = "idempotency-key", .kind = OPT_STR, .arg = "KEY",
@@ -303,5 +317,5 @@ const struct cmd cmd_task_create = {
 	.check = create_check,
 	.exec = task_create,
 	.doc =
-	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2).",
+	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --follow (-F), cynork stays attached to the task: it prints the job's standard output on its standard output and the job's standard error on its standard error as the job writes them (streamed by the node, read back like task logs --follow), and exits with the job's exit code as --wait does. A queued task prints nothing until it runs; Ctrl-C detaches and leaves the task running.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2).",
 };

@@ -193,6 +193,21 @@ task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exi
 	return exit_status ? job_rc : 0;
 }
 
+int
+task_attach(struct ctx *c, const char *id)
+{
+	json_t *res = NULL;
+	int rc = task_logs_follow(c, id, "all", true);
+
+	/* The logs end with the task: its result is there now. */
+	if (rc == 0)
+		rc = task_poll_ended(c, id, 0, 0, &res);
+	if (rc == 0)
+		rc = task_exit_code(res);
+	json_decref(res);
+	return rc;
+}
+
 static int
 task_list(struct ctx *c, const struct parsed *p)
 {
@@ -367,15 +382,15 @@ split_lines(json_t *arr, const char *text)
 	}
 }
 
-/* Writes the string at key of o to stdout; true when it was not empty. */
+/* Writes the string at key of o to f; true when it was not empty. */
 static bool
-put_text(const json_t *o, const char *key)
+put_text(const json_t *o, const char *key, FILE *f)
 {
 	json_t *v = json_object_get(o, key);
 
 	if (!json_is_string(v) || !json_string_length(v))
 		return false;
-	fwrite(json_string_value(v), 1, json_string_length(v), stdout);
+	fwrite(json_string_value(v), 1, json_string_length(v), f);
 	return true;
 }
 
@@ -404,8 +419,8 @@ note_lost(const json_t *res, const char *stream)
  * after 0.5 s when text came, 1 s when none did, until the task has ended
  * and nothing is left.
  */
-static int
-task_logs_follow(struct ctx *c, const char *task, const char *stream)
+int
+task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split)
 {
 	char *eid = url_escape(task), *path;
 	long long off_out = 0, off_err = 0;
@@ -429,9 +444,10 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream)
 			rc = fail(EXIT_GATEWAY, "malformed response: no 'ended' or offsets");
 			break;
 		}
-		got = put_text(res, "stdout");
-		got |= put_text(res, "stderr");
+		got = put_text(res, "stdout", stdout);
 		fflush(stdout);
+		got |= put_text(res, "stderr", split ? stderr : stdout);
+		fflush(split ? stderr : stdout);
 		ended = json_is_true(json_object_get(res, "ended"));
 		if (ended && !got) {
 			note_lost(res, stream);
@@ -494,7 +510,7 @@ task_logs(struct ctx *c, const struct parsed *p)
 
 	if (opt_set(p, "follow") && !out_json(c)) {
 		free(suffix);
-		return task_logs_follow(c, p->args[0], stream);
+		return task_logs_follow(c, p->args[0], stream, false);
 	}
 	/* -o json --follow: the whole output once the task has ended. */
 	if (opt_set(p, "follow"))

@@ -296,5 +296,12 @@ bool task_status_ended(const char *status);
 int task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status);
 int task_print_result(struct ctx *c, json_t *res);
 int task_exit_code(json_t *res);
+/*
+ * Prints task's output of `stream` (stdout, stderr, all) as the job writes
+ * it, until the task has ended (stderr's text to stderr when split).
+ */
+int task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split);
+/* task create --follow: the output as it comes, then the job's exit code. */
+int task_attach(struct ctx *c, const char *id);
 
 #endif

@@ -212,3 +212,42 @@ wait_stdout()
 	assert_success
 	[ "$(jq -c .lines <<<"$output")" = '["j1","j2"]' ]
 }
+
+@test "cynork task create --follow: attached, stdout and stderr as they come, the job's exit code" {
+	local pid i rc=0
+
+	cynork task create --follow --name attached \
+		--command 'echo out1; echo err1 >&2; sleep 3; echo out2; exit 3' \
+		>"$CY_TMP/attach.out" 2>"$CY_TMP/attach.err" &
+	pid=$!
+	for i in $(seq 300); do
+		grep -q out1 "$CY_TMP/attach.out" && grep -q err1 "$CY_TMP/attach.err" && break
+		sleep 0.1
+	done
+	# The first lines are there while the job still runs.
+	run cat "$CY_TMP/attach.out"
+	assert_output out1
+	run cynork -o json task get attached
+	[ "$(jq -r .status <<<"$output")" = running ]
+	wait "$pid" || rc=$?
+	[ "$rc" = 3 ]
+	run cat "$CY_TMP/attach.out"
+	assert_output $'out1\nout2'
+	run cat "$CY_TMP/attach.err"
+	assert_line --index 0 --regexp '^task [0-9a-f-]{36} created; its output follows$'
+	assert_line --index 1 err1
+	# -q: only the job's own stderr.
+	run --separate-stderr cynork -q task create -F --command 'echo fine; echo warn >&2'
+	assert_success
+	assert_output fine
+	[ "$stderr" = warn ]
+}
+
+@test "cynork task create --follow: with --wait, --result, --timeout or -o json is a usage error" {
+	run -2 cynork task create -F --wait --command true
+	assert_output --partial -- '--follow'
+	run -2 cynork task create -F --result --command true
+	run -2 cynork task create -F --timeout 5s --command true
+	run -2 cynork -o json task create -F --command true
+	assert_output --partial 'drop -o json'
+}
