@@ -231,6 +231,9 @@ curl -s -o /dev/null -w "big=%{http_code}\n" --unix-socket /run/cynode/inference
 	}
 	wait_for partial
 	[[ $(jq -r .stdout <<<"$body") == tok1* ]]
+	# The node streamed the answer so far to the server, which stored it.
+	[ "$(cy_psql "SELECT count(*) FROM job_log_chunks c JOIN job_logs l USING (lease_id, stream)
+		JOIN jobs j ON j.id = l.job_id WHERE j.task_id = '$id' AND stream = 'stdout'")" -ge 1 ]
 	cy_api POST "/v1/tasks/$id/cancel" "" "$TOKEN"
 	cy_status 200
 	backend_gone() {
