@@ -1,6 +1,7 @@
 /*
  * The capture side of a job's streamed logs (joblog.h): the spool files
- * under <job_dir>/logs, written where the node reads the job's output.
+ * made under <job_dir>/logs and unlinked at once (they live while the
+ * sender holds them), written where the node reads the job's output.
  * A write never waits for the network; past sandbox.max_log_bytes, or
  * once the disk refuses a write, bytes are counted and not kept (the
  * server then reports them as lost).
@@ -60,6 +61,8 @@ job_log_open(struct node *n, const char *job_dir, const char *job_id, const char
 			job_log_unref(l);
 			return NULL;
 		}
+		/* Only the descriptor is needed: the space goes with the last reference. */
+		unlink(p);
 		free(p);
 	}
 	free(dir);

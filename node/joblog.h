@@ -4,7 +4,8 @@
  *
  *  - capture (joblog.c): job_log_write() is called where the node reads
  *    the job's output (sandbox.c's capture point, prompt-job.c's answer);
- *    it appends to a spool file per stream under <job_dir>/logs (at most
+ *    it appends to a spool file per stream made under <job_dir>/logs and
+ *    unlinked at once, so it goes when the sender is done with it (at most
  *    sandbox.max_log_bytes each; more is counted, not kept) and never
  *    waits for the network, so a slow or absent server never slows the
  *    job;

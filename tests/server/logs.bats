@@ -132,6 +132,9 @@ chunk()
 	run cy_psql "SELECT bool_and(ended), sum(end_offset - stored_bytes) FROM job_logs
 		WHERE job_id = '$job'"
 	assert_output "t|0"
+	# The node's spool files are gone (unlinked while in use).
+	[ -d "$CY_TMP/node-node-01/mounts/$job/logs" ]
+	[ -z "$(find "$CY_TMP/node-node-01/mounts/$job/logs" -type f)" ]
 }
 
 @test "server killed and restarted mid-job: the log loses nothing, the job runs once" {
