@@ -97,6 +97,22 @@ nodes_fetch(struct ctx *c, const char *ref, json_t **out)
 	return rc;
 }
 
+/* conditions=type,type (what the node reports: disk_low, workspace_quota_unenforced), if any. */
+static void
+nodes_add_conditions(struct cy_buf *line, const json_t *n)
+{
+	struct cy_buf b = CY_BUF_INIT;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(n, "conditions"), i, v)
+		if (cy_json_str(v, "type"))
+			cy_buf_addf(&b, "%s%s", b.len ? "," : "", cy_json_str(v, "type"));
+	if (b.len)
+		rec_add(line, "conditions", b.buf);
+	cy_buf_release(&b);
+}
+
 static int
 nodes_get(struct ctx *c, const struct parsed *p)
 {
@@ -132,6 +148,7 @@ nodes_get(struct ctx *c, const struct parsed *p)
 	    json_integer_value(json_object_get(n, "max_concurrency")));
 	rec_add(&line, "labels", labels);
 	rec_add(&line, "worker_api_url", cy_json_str(n, "worker_api_url"));
+	nodes_add_conditions(&line, n);
 	free(labels);
 	print_line(&line);
 	json_decref(n);
@@ -303,6 +320,37 @@ nodes_remove(struct ctx *c, const struct parsed *p)
 	return nodes_print_state(c, res, "removed", "true");
 }
 
+/* POST /v1/nodes/{node}/replace: prints node_id=SLUG replace_until=TIME. */
+static int
+nodes_replace(struct ctx *c, const struct parsed *p)
+{
+	const char *ttl = opt_get(p, "ttl");
+	json_t *body = json_object(), *n = NULL;
+	struct cy_buf line = CY_BUF_INIT;
+	long long secs;
+	int rc;
+
+	if (!nodes_confirm(c, p, "Let a new machine take the place of")) {
+		json_decref(body);
+		return 0;
+	}
+	if (ttl && cy_duration_parse(ttl, &secs) == 0)
+		json_object_set_new(body, "ttl_seconds", json_integer(secs));
+	if ((rc = nodes_post(c, p->args[0], "replace", body, &n)) != 0)
+		return rc;
+	if (out_json(c))
+		return print_json(n);
+	if (out_name(c)) {
+		printf("%s\n", str_or_dash(n, "node_slug"));
+	} else {
+		rec_add(&line, "node_id", cy_json_str(n, "node_slug"));
+		rec_add(&line, "replace_until", cy_json_str(n, "replace_until"));
+		print_line(&line);
+	}
+	json_decref(n);
+	return 0;
+}
+
 static int
 nodes_enroll(struct ctx *c, const struct parsed *p)
 {
@@ -356,7 +404,6 @@ nodes_enroll_check(const struct parsed *p)
 {
 	const char *name = opt_get(p, "name"), *const * labels;
 	size_t nl = opt_list(p, "labels", &labels), i;
-	long long secs;
 
 	if (name && !cy_slug_valid(name))
 		return fail(EXIT_USAGE,
@@ -377,9 +424,6 @@ nodes_enroll_check(const struct parsed *p)
 			    "of 1-63 characters of a-z, 0-9, '-', '_' and '.', separated by ','",
 			    labels[i]);
 	}
-	if (opt_get(p, "ttl") && (cy_duration_parse(opt_get(p, "ttl"), &secs) < 0 || secs < 60))
-		return fail(EXIT_USAGE, "invalid value '%s' for --ttl: want at least 1m",
-		    opt_get(p, "ttl"));
 	return 0;
 }
 
@@ -415,12 +459,22 @@ static const struct opt nodes_remove_opts[] = {
 };
 
 /* clang-format off */
+static const struct opt nodes_replace_opts[] = {
+	{ .name = "ttl", .kind = OPT_DURATION, .arg = "DUR", .min = 60,
+	  .help = "how long the new machine has to register (default 1h, at least 1m)" },
+	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
+	{ NULL }
+};
+/* clang-format on */
+
+/* clang-format off */
 static const struct opt nodes_enroll_opts[] = {
 	{ .name = "name", .kind = OPT_STR, .arg = "NAME",
 	  .help = "the node.id the token is for (default: any)" },
 	{ .name = "labels", .kind = OPT_LIST, .arg = "A,B",
 	  .help = "operator labels given to the node (repeatable)" },
-	{ .name = "ttl", .kind = OPT_DURATION, .arg = "DUR", .help = "token lifetime (default 1h)" },
+	{ .name = "ttl", .kind = OPT_DURATION, .arg = "DUR", .min = 60,
+	  .help = "token lifetime (default 1h, at least 1m)" },
 	{ NULL }
 };
 /* clang-format on */
@@ -443,7 +497,7 @@ const struct cmd cmd_nodes_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_get,
 	.doc =
-	    "Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels and worker_api_url; -o json prints the server's object. An unknown node exits 4.",
+	    "Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels, worker_api_url and conditions (what the node reports an operator should know, when any: disk_low when its state dir or mount root has less than storage.min_free_mb free and it refuses jobs, workspace_quota_unenforced when it cannot limit job workspaces); -o json prints the server's object (conditions as [{type, message}]). An unknown node exits 4.",
 };
 const struct cmd cmd_nodes_drain = {
 	.path = "nodes drain",
@@ -503,6 +557,18 @@ const struct cmd cmd_nodes_remove = {
 	.exec = nodes_remove,
 	.doc =
 	    "Removes the node and revokes its credentials at once: its node JWT, Worker API token and node credential stop working, and the registration PSK no longer admits its slug (a running node stops). Refused with exit 5 while jobs run on it unless --force. To bring the node back, enroll it again: nodes enroll --name SLUG. Prints node_id=NODE removed=true. Asks for confirmation unless -y.",
+};
+const struct cmd cmd_nodes_replace = {
+	.path = "nodes replace",
+	.summary = "let a new machine register as an existing node",
+	.usage = "<node>",
+	.opts = nodes_replace_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = nodes_replace,
+	.doc =
+	    "Admin only. A node that registered once holds a node credential and re-registers with it; the fleet's registration PSK, or an enrollment token that names no node, cannot take its name (the server answers 409 and audits the attempt). To put a new machine (or a reinstalled one, whose state_dir/credentials is gone) in the node's place, run nodes replace: for --ttl (default 1h) one registration with the PSK or such a token may take the name, receiving a new node credential and worker token; the old credential stops working then. An enrollment token made for the node (nodes enroll --name NODE) does the same without this step. Prints node_id=NODE replace_until=TIME. Asks for confirmation unless -y.",
 };
 const struct cmd cmd_nodes_enroll = {
 	.path = "nodes enroll",

@@ -14,7 +14,7 @@ extern const struct cmd cmd_task_create, cmd_task_list, cmd_task_get, cmd_task_r
 extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list, cmd_nodes_get;
 /* Node fleet: cmd-nodes.c, cmd-config.c */
 extern const struct cmd cmd_nodes_drain, cmd_nodes_undrain, cmd_nodes_enable, cmd_nodes_disable;
-extern const struct cmd cmd_nodes_remove, cmd_nodes_enroll;
+extern const struct cmd cmd_nodes_remove, cmd_nodes_enroll, cmd_nodes_replace;
 extern const struct cmd cmd_config_push, cmd_config_get, cmd_config_status;
 /* identity and access */
 extern const struct cmd cmd_token_create, cmd_token_list, cmd_token_revoke;
@@ -95,6 +95,7 @@ const struct cmd *const cmd_table[] = {
 	&cmd_nodes_enable,
 	&cmd_nodes_disable,
 	&cmd_nodes_remove,
+	&cmd_nodes_replace,
 	&cmd_nodes_enroll,
 	&grp_config,
 	&cmd_config_push,

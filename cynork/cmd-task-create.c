@@ -26,6 +26,7 @@
 #define ATTACH_MAX_BYTES (10LL * 1024 * 1024)
 
 static const char *const mode_choices[] = { "prompt", "script", "commands", NULL };
+static const char *const network_choices[] = { "restricted", "none", "host", NULL };
 static const char *const mode_flags[] = { "prompt", "task", "task-file", "script", "command",
 	"commands-file", NULL };
 
@@ -109,8 +110,10 @@ create_check(const struct parsed *p)
 	if (opt_set(p, "follow") && (opt_set(p, "wait") || opt_set(p, "result")))
 		return fail(EXIT_USAGE,
 		    "--follow waits for the task already: give it without --wait and --result");
-	if (opt_set(p, "follow") && opt_get(p, "timeout"))
-		return fail(EXIT_USAGE, "--timeout goes with --wait, not --follow");
+	if (opt_set(p, "wait-timeout") && !opt_set(p, "wait") && !opt_set(p, "result"))
+		return fail(EXIT_USAGE, "--wait-timeout goes with --wait or --result");
+	if ((rc = create_job_check(p, mode)) != 0)
+		return rc;
 	if (opt_get(p, "idempotency-key")) {
 		const char *k = opt_get(p, "idempotency-key");
 		size_t len = strlen(k), j;
@@ -202,8 +205,8 @@ task_create(struct ctx *c, const struct parsed *p)
 		return fail(EXIT_USAGE, "--follow prints the job's output, not JSON: drop -o json");
 	if ((rc = build_input(p, &text, &mode)) != 0)
 		goto out;
-	if (opt_get(p, "timeout"))
-		cy_duration_parse(opt_get(p, "timeout"), &timeout_s);
+	if (opt_get(p, "wait-timeout"))
+		cy_duration_parse(opt_get(p, "wait-timeout"), &timeout_s);
 	req = json_pack("{s:s, s:s}", "prompt", text.buf, "input_mode", mode);
 	if (opt_get(p, "name"))
 		json_object_set_new(req, "task_name", json_string(opt_get(p, "name")));
@@ -213,6 +216,7 @@ task_create(struct ctx *c, const struct parsed *p)
 		json_object_set_new(req, "model", json_string(opt_get(p, "model")));
 	if (opt_set(p, "use-inference"))
 		json_object_set_new(req, "use_inference", json_true());
+	create_job_fields(p, req);
 	if ((n = opt_list(p, "attach", &att)) > 0) {
 		json_t *a = json_array();
 
@@ -301,10 +305,35 @@ static const struct opt create_opts[] = {
 	  .help = "wait for the task and print its result (exit 0)" },
 	{ .name = "follow", .shrt = 'F', .kind = OPT_BOOL,
 	  .help = "print the job's stdout and stderr as it writes them, then exit with its exit code" },
-	{ .name = "timeout", .kind = OPT_DURATION, .arg = "DUR",
-	  .help = "with --wait: give up after DUR (exit 124)" },
+	{ .name = "wait-timeout", .kind = OPT_DURATION, .arg = "DUR",
+	  .help = "with --wait or --result: give up waiting after DUR (exit 124)" },
 	{ .name = "idempotency-key", .kind = OPT_STR, .arg = "KEY",
 	  .help = "a retried create with the same KEY returns the first task" },
+	/* The job's fields (cmd-task-create-job.c). */
+	{ .name = "image", .kind = OPT_STR, .arg = "IMAGE",
+	  .help = "sandbox image (default: the node's sandbox.default_image)" },
+	{ .name = "timeout", .kind = OPT_DURATION, .arg = "DUR",
+	  .help = "the job is stopped after DUR (at most 3h; default 1h; nodes may cap it)" },
+	{ .name = "priority", .kind = OPT_INT, .arg = "N", .min = -1000, .max = 1000,
+	  .help = "higher runs first (-1000 to 1000, default 0)" },
+	{ .name = "max-attempts", .kind = OPT_INT, .arg = "N", .min = 1, .max = 100,
+	  .help = "runs of the job before it fails for good (1 to 100, default 3)" },
+	{ .name = "backoff", .kind = OPT_STR, .arg = "DUR",
+	  .help = "wait between attempts (0s to 24h, default 5s)" },
+	{ .name = "label", .kind = OPT_LIST, .arg = "K=V",
+	  .help = "run only on a node with this label (repeatable; all must match)" },
+	{ .name = "gpus", .kind = OPT_INT, .arg = "N", .min = 0, .max = 1024,
+	  .help = "run only on a node with N GPUs or more" },
+	{ .name = "cpus", .kind = OPT_INT, .arg = "N", .min = 1, .max = 4096,
+	  .help = "CPU cores the sandbox may use (capped by the node)" },
+	{ .name = "memory", .kind = OPT_STR, .arg = "SIZE",
+	  .help = "memory the sandbox may use, e.g. 512M, 2G (capped by the node)" },
+	{ .name = "network", .kind = OPT_ENUM, .arg = "POLICY", .choices = network_choices,
+	  .help = "restricted (default) or none: no network; host: where the node allows it" },
+	{ .name = "disk", .kind = OPT_STR, .arg = "SIZE",
+	  .help = "size of /workspace, e.g. 2G (at most the node's; writes past it fail)" },
+	{ .name = "tmp", .kind = OPT_STR, .arg = "SIZE",
+	  .help = "size of the sandbox's private /tmp, e.g. 64M (capped by the node)" },
 	{ NULL }
 };
 /* clang-format on */
@@ -317,5 +346,5 @@ const struct cmd cmd_task_create = {
 	.check = create_check,
 	.exec = task_create,
 	.doc =
-	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job or the --timeout ran out, 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --follow (-F), cynork stays attached to the task: it prints the job's standard output on its standard output and the job's standard error on its standard error as the job writes them (streamed by the node, read back like task logs --follow), and exits with the job's exit code as --wait does. A queued task prints nothing until it runs; Ctrl-C detaches and leaves the task running.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2).",
+	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job's --timeout or the --wait-timeout ran out (the latter leaves the job running), 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --follow (-F), cynork stays attached to the task: it prints the job's standard output on its standard output and the job's standard error on its standard error as the job writes them (streamed by the node, read back like task logs --follow), and exits with the job's exit code as --wait does. A queued task prints nothing until it runs; Ctrl-C detaches and leaves the task running.\n\nThe job's fields: --image (default: the node's sandbox.default_image), --timeout DUR (the job is stopped after DUR; at most 3h, default 1h, a node may cap it), --network (restricted, the default, and none: no network; host only where the node and the orchestrator's policy allow it), --cpus N, --memory SIZE and --tmp SIZE (what the sandbox may use: CPU cores, memory such as 512M or 2G, the size of its private /tmp; each capped by the node), --disk SIZE (the size of /workspace: a node refuses more than its sandbox.resources.max_workspace_mb, and a node that cannot limit workspaces refuses the flag; a write past it fails inside the job with 'No space left on device'; what the job keeps in /workspace and /tmp counts against its memory), --priority N (-1000 to 1000, higher first), --max-attempts N (1 to 100), --backoff DUR (0s to 24h between attempts), --label K=V (repeatable: only a node having every label runs the job) and --gpus N (only a node with N GPUs or more). A bad value is a usage error (exit 2) before any request; --image, --network, --cpus, --memory, --disk and --tmp go with sandbox input only. task get shows them back.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2).",
 };

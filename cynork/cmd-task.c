@@ -279,6 +279,73 @@ task_fetch(struct ctx *c, const char *task, const char *suffix, json_t **res)
 	return rc;
 }
 
+/* The JSON value v (a string, number or array of strings) as record text; NULL for null. */
+static void
+rec_add_json(struct cy_buf *line, const char *key, const json_t *v)
+{
+	struct cy_buf b = CY_BUF_INIT;
+	const json_t *item;
+	size_t i;
+
+	if (json_is_string(v)) {
+		rec_add(line, key, json_string_value(v));
+	} else if (json_is_integer(v)) {
+		rec_addll(line, key, (long long)json_integer_value(v));
+	} else if (json_is_real(v)) {
+		cy_buf_addf(&b, "%.3f", json_real_value(v));
+		rec_add(line, key, b.buf);
+	} else if (json_is_array(v) && json_array_size(v) > 0) {
+		json_array_foreach(v, i, item)
+			cy_buf_addf(&b, "%s%s", i ? "," : "",
+			    json_string_value(item) ? json_string_value(item) : "");
+		rec_add(line, key, b.buf);
+	}
+	cy_buf_release(&b);
+}
+
+/*
+ * The task's job on its record line: how it ran (exit code, node,
+ * attempts, queued/started/ended times, seconds queued and running) and
+ * what it was created with; only what is set.
+ */
+static void
+task_print_job(struct cy_buf *line, const json_t *job)
+{
+	static const char *const fields[][2] = {
+		{ "job_status", "status" },
+		{ "exit_code", "exit_code" },
+		{ "node", "node" },
+		{ "attempts", "attempts" },
+		{ "queued_at", "queued_at" },
+		{ "started_at", "started_at" },
+		{ "ended_at", "ended_at" },
+		{ "queued_s", "queued_seconds" },
+		{ "run_s", "run_seconds" },
+		{ "image", "image" },
+		{ "model", "model" },
+		{ "timeout_s", "timeout_seconds" },
+		{ "network", "network_policy" },
+		{ "priority", "priority" },
+		{ "max_attempts", "max_attempts" },
+		{ "backoff_s", "retry_backoff_seconds" },
+	};
+	const json_t *req = json_object_get(job, "requirements");
+	const json_t *res = json_object_get(job, "resources");
+	size_t i;
+
+	if (!json_is_object(job))
+		return;
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		rec_add_json(line, fields[i][0], json_object_get(job, fields[i][1]));
+	rec_add_json(line, "labels", json_object_get(req, "labels"));
+	if (json_integer_value(json_object_get(req, "gpus")) > 0)
+		rec_add_json(line, "gpus", json_object_get(req, "gpus"));
+	rec_add_json(line, "cpus", json_object_get(res, "cpu_cores"));
+	rec_add_json(line, "memory_mb", json_object_get(res, "memory_mb"));
+	rec_add_json(line, "disk_mb", json_object_get(res, "workspace_mb"));
+	rec_add_json(line, "tmp_mb", json_object_get(res, "tmp_mb"));
+}
+
 static int
 task_get(struct ctx *c, const struct parsed *p)
 {
@@ -301,6 +368,7 @@ task_get(struct ctx *c, const struct parsed *p)
 			rec_add(&line, "task_name", cy_json_str(res, "task_name"));
 		rec_add(&line, "created_at", cy_json_str(res, "created_at"));
 		rec_add(&line, "updated_at", cy_json_str(res, "updated_at"));
+		task_print_job(&line, json_object_get(res, "job"));
 		print_line(&line);
 	}
 	json_decref(res);
@@ -602,7 +670,7 @@ const struct cmd cmd_task_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_get,
 	.doc =
-	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at; -o json prints the server's task object. An unknown task exits 4.",
+	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at, then its job: job_status, exit_code, node, attempts, queued_at, started_at, ended_at, queued_s (seconds from creation to the last start, or until now while queued), run_s (seconds from the start to the end, or until now while running), and what it was created with: image or model, timeout_s, network, priority, max_attempts, backoff_s, labels, gpus, cpus, memory_mb, disk_mb, tmp_mb (only those set). -o json prints the server's task object, with the job under \"job\". An unknown task exits 4.",
 };
 const struct cmd cmd_task_result = {
 	.path = "task result",

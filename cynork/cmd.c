@@ -401,6 +401,10 @@ opt_store(struct parsed *p, const struct opt *o, int idx, const char *val, const
 		if (cy_duration_parse(val, &n) < 0 || n <= 0)
 			return fail(EXIT_USAGE, "invalid duration '%s' for %s (e.g. 30s, 5m, 1h)",
 			    val, shown);
+		/* .min: the least number of seconds, when set. */
+		if (n < o->min)
+			return fail(EXIT_USAGE, "invalid value '%s' for %s: want at least %llds",
+			    val, shown, o->min);
 		break;
 	case OPT_LIST:
 		if (p->nlist[idx] >= MAX_ARGS)
@@ -521,6 +525,8 @@ spec_opts(json_t *arr, const struct opt *opts)
 			json_object_set_new(o, "min", json_integer(opts[i].min));
 			json_object_set_new(o, "max", json_integer(opts[i].max));
 		}
+		if (opts[i].kind == OPT_DURATION && opts[i].min > 0)
+			json_object_set_new(o, "min", json_integer(opts[i].min));
 		if (opts[i].choices) {
 			json_t *c = json_array();
 

@@ -50,11 +50,11 @@ struct opt {
 	const char *arg; /* argument name for help: "PATH", "N" */
 	const char *help;
 	const char *const *choices; /* OPT_ENUM */
-	long long min, max;         /* OPT_INT */
+	long long min, max;         /* OPT_INT; min: OPT_DURATION's least seconds */
 	const char *alias;          /* another accepted long name, or NULL */
 };
 
-#define MAX_OPTS 24
+#define MAX_OPTS 48
 #define MAX_ARGS 16       /* values of one repeatable option */
 #define MAX_POS_ARGS 1000 /* positional arguments (task wait: the server's task_ids limit) */
 
@@ -294,6 +294,10 @@ long long task_poll_seconds(int64_t deadline);
 /* True for a terminal task status (completed, failed, canceled, superseded). */
 bool task_status_ended(const char *status);
 int task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status);
+
+/* cmd-task-create-job.c: the job's fields of task create (mode: the input mode). */
+int create_job_check(const struct parsed *p, const char *mode);
+void create_job_fields(const struct parsed *p, json_t *req);
 int task_print_result(struct ctx *c, json_t *res);
 int task_exit_code(json_t *res);
 /*

@@ -107,9 +107,12 @@ cap_sandbox(const struct node *n)
 {
 	json_t *f = node_sandbox_features();
 
-	return json_pack("{s:b, s:s, s:o, s:I}", "supported",
+	if (node_ws_quota_enforced())
+		json_array_append_new(f, json_string("workspace_quota"));
+	return json_pack("{s:b, s:s, s:o, s:I, s:o}", "supported",
 	    n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled") != 0, "runtime", n->cfg.sb_runtime,
-	    "features", f, "max_concurrency", (json_int_t)n->cfg.max_concurrency);
+	    "features", f, "max_concurrency", (json_int_t)n->cfg.max_concurrency, "workspace_quota",
+	    node_ws_quota_json(&n->cfg));
 }
 
 json_t *
@@ -147,6 +150,8 @@ node_capability_report(const struct node *n)
 		GPU_PROBE_TIMEOUT_MS, n->cfg.gpu_refresh_s * 1000, cy_mono_ms()),
 	    "sandbox", cap_sandbox(n), "inference", node_inference_capability(), "worker_api",
 	    "base_url", n->base_url);
+	/* What an operator should know: a low disk, an unlimited workspace. */
+	json_object_set_new(r, "conditions", node_conditions(&n->cfg));
 	return r;
 }
 

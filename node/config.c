@@ -33,6 +33,7 @@ static const char *const sb_runtimes[] = { "bwrap", "podman", "docker", NULL };
 static const char *const net_policies[] = { "restricted", "none", "allowlist", NULL };
 static const char *const inf_modes[] = { "allow", "disabled", "require", NULL };
 static const char *const inf_runtimes[] = { "process", "podman", "docker", NULL };
+static const char *const ws_quotas[] = { "auto", "tmpfs", "none", NULL };
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
 
@@ -116,6 +117,16 @@ const struct cy_cfg_key node_keys[] = {
 	{ .path = "sandbox.resources.max_tmp_mb", .type = CY_CFG_INT, .offset = F(res_tmp),
 	  .def = "256", .min = 1, .max = 1048576,
 	  .help = "size of each job's private /tmp in MB (cynode addition)" },
+	{ .path = "sandbox.resources.max_workspace_mb", .type = CY_CFG_INT,
+	  .offset = F(res_workspace), .def = "1024", .min = 0, .max = 16777216,
+	  .help = "size of each job's /workspace in MB, a tmpfs the node mounts (its pages count "
+	  "against the job's memory); the default and the most a job may ask for; 0 = not "
+	  "limited (cynode addition)" },
+	{ .path = "sandbox.workspace_quota", .type = CY_CFG_ENUM, .offset = F(ws_quota),
+	  .def = "auto", .choices = ws_quotas,
+	  .help = "auto: limit /workspace when the node may mount (root), else report it "
+	  "unlimited | tmpfs: refuse to run sandboxes when it cannot | none: never limit "
+	  "(cynode addition)" },
 	{ .path = "sandbox.resources.max_open_files", .type = CY_CFG_INT, .offset = F(res_nofile),
 	  .def = "1024", .min = 16, .max = 1048576,
 	  .help = "RLIMIT_NOFILE of each job (cynode addition)" },
@@ -190,6 +201,10 @@ const struct cy_cfg_key node_keys[] = {
 	  .help = "largest request body a job may send through its proxy socket" },
 	{ .path = "storage.state_dir", .type = CY_CFG_STR, .offset = F(state_dir),
 	  .def = "/var/lib/cynode/state", .help = "node credentials and job directories" },
+	{ .path = "storage.min_free_mb", .type = CY_CFG_INT, .offset = F(min_free_mb),
+	  .def = "256", .min = 0, .max = 1073741824,
+	  .help = "jobs are refused (HTTP 507, retried by the server) while the state dir or the "
+	  "mount root has less free space in MB; 0 = no check (cynode addition)" },
 	{ .path = "storage.cache_dir", .type = CY_CFG_STR, .offset = F(cache_dir),
 	  .help = "not used yet" },
 	{ .path = "storage.artifacts_dir", .type = CY_CFG_STR, .offset = F(artifacts_dir),

@@ -82,11 +82,14 @@ job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char
 	ws = xasprintf("%s/workspace", dir);
 	jd = xasprintf("%s/job", dir);
 	jf = xasprintf("%s/job/job.json", dir);
+	node_ws_quota_unmount(ws); /* a workspace left by a run that died */
 	cy_rm_rf(dir);
 	if (mkdir(dir, 0711) < 0 || mkdir(ws, 0700) < 0 || mkdir(jd, 0700) < 0) {
 		cy_error_errno(err, "creating job directory '%s'", dir);
 		goto out;
 	}
+	if (r->limits.workspace_mb > 0 && node_ws_quota_mount(ws, r->limits.workspace_mb, err) < 0)
+		goto out;
 	body = cy_json_dump(req);
 	len = strlen(body);
 	fd = open(jf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -109,11 +112,26 @@ job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char
 	dir = NULL;
 	ret = 0;
 out:
+	if (dir) {
+		/* Nothing half-made stays (a full disk, a failed mount). */
+		node_ws_quota_unmount(ws);
+		cy_rm_rf(dir);
+	}
 	free(dir);
 	free(ws);
 	free(jd);
 	free(jf);
 	return ret;
+}
+
+/* Unmounts the job's workspace tmpfs (its files go with it), if one is mounted. */
+static void
+job_workspace_release(struct node *n, const char *job_id)
+{
+	char *ws = xasprintf("%s/%s/workspace", n->cfg.mount_root, job_id);
+
+	node_ws_quota_unmount(ws);
+	free(ws);
 }
 
 /* Takes a concurrency slot for job_id; -1 with *prob set when refused. */
@@ -367,14 +385,26 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum 
 		    "sandboxes are disabled on this node (sandbox.mode: disabled)");
 		goto out;
 	}
+	if (node_disk_check(&n->cfg, detail) < 0) {
+		*prob = CY_PROBLEM_INSUFFICIENT_STORAGE;
+		goto out;
+	}
 	if (job_admit(n, r.job_id, &slot, prob, detail) < 0)
 		goto out;
 	if (job_prepare_dir(n, &r, req, &dir, &err) < 0) {
+		bool full = err.code == ENOSPC || err.code == EDQUOT;
+
 		job_release_slot(n, &slot);
-		job_node_error(r.job_id, "job_prepare_failed", "", err.msg, prob, detail);
+		job_node_error(r.job_id, "job_prepare_failed", full ? "node disk full: " : "",
+		    err.msg, prob, detail);
+		/* A disk that filled up meanwhile: retried like the check above. */
+		if (full)
+			*prob = CY_PROBLEM_INSUFFICIENT_STORAGE;
 		goto out;
 	}
 	ret = run_sandbox(n, &r, dir, &slot, out, prob, detail);
+	/* Last: attachments went in before the job, artifacts came out in run_sandbox. */
+	job_workspace_release(n, r.job_id);
 out:
 	free(dir);
 	job_req_release(&r);
@@ -414,8 +444,10 @@ node_cleanup_jobs(struct node *n, long long max_age_s)
 			continue;
 		p = xasprintf("%s/%s", n->cfg.mount_root, de->d_name);
 		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && st.st_mtime < cutoff &&
-		    !job_active(n, de->d_name))
+		    !job_active(n, de->d_name)) {
+			job_workspace_release(n, de->d_name);
 			cy_rm_rf(p);
+		}
 		free(p);
 	}
 	closedir(d);
@@ -495,6 +527,8 @@ node_sandbox_probe(const struct node *n, struct cy_error *err)
 		if (rc < 0)
 			return -1;
 	}
+	if (node_ws_quota_probe(&n->cfg, err) < 0)
+		return -1;
 	return runtime->probe(n->cfg.mount_root, err);
 }
 

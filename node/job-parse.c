@@ -200,13 +200,46 @@ cap_limit(long long node_max, double req)
 	return (long long)req;
 }
 
+/*
+ * sandbox.resources.workspace_mb: the size of the job's /workspace, at
+ * most sandbox.resources.max_workspace_mb (a request above it is refused,
+ * not cut: a job planning on the space would fail later and less clearly);
+ * none asked: that maximum.  A node that cannot limit workspaces refuses a
+ * job asking for a size (workspace-quota.c says why).
+ */
+static int
+job_parse_workspace(const struct node_config *c, double ws, enum cy_problem *prob,
+    struct job_req *r, struct cy_buf *d)
+{
+	if (!node_ws_quota_enforced()) {
+		r->limits.workspace_mb = 0;
+		if (ws <= 0)
+			return 0;
+		*prob = CY_PROBLEM_AUTHORIZATION;
+		return job_refuse(d,
+		    "refused: this node cannot limit a job's workspace (%s); "
+		    "sandbox.resources.workspace_mb cannot be honoured",
+		    node_ws_quota_reason());
+	}
+	if (ws > (double)c->res_workspace)
+		return job_refuse(d,
+		    "sandbox.resources.workspace_mb %.0f is above this node's "
+		    "sandbox.resources.max_workspace_mb (%lld)",
+		    ws, c->res_workspace);
+	/* At most max_workspace_mb here: the cast is safe. */
+	if (ws > 0 && ws != (double)(long long)ws)
+		return job_refuse(d, "sandbox.resources.workspace_mb must be a whole number");
+	r->limits.workspace_mb = ws > 0 ? (long long)ws : c->res_workspace;
+	return 0;
+}
+
 /* Per-job resource requests (sandbox.resources), capped by the node's limits. */
 static int
 job_parse_resources(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
     struct cy_buf *d)
 {
 	const struct node_config *c = &n->cfg;
-	double mem = 0, pids = 0, cpu = 0, tmp = 0;
+	double mem = 0, pids = 0, cpu = 0, tmp = 0, ws = 0;
 	json_t *res = json_object_get(sb, "resources");
 	const char *k;
 	json_t *v;
@@ -216,16 +249,17 @@ job_parse_resources(struct node *n, const json_t *sb, struct job_req *r, enum cy
 			return job_refuse(d, "sandbox.resources must be an object");
 		json_object_foreach(res, k, v) {
 			if (strcmp(k, "memory_mb") && strcmp(k, "pids") && strcmp(k, "cpu_cores") &&
-			    strcmp(k, "tmp_mb"))
+			    strcmp(k, "tmp_mb") && strcmp(k, "workspace_mb"))
 				return job_refuse(d,
 				    "sandbox.resources: unknown key '%.64s' (known: "
-				    "memory_mb, pids, cpu_cores, tmp_mb)",
+				    "memory_mb, pids, cpu_cores, tmp_mb, workspace_mb)",
 				    k);
 		}
 		if (json_num_field(res, "memory_mb", &mem) < 0 ||
 		    json_num_field(res, "pids", &pids) < 0 ||
 		    json_num_field(res, "cpu_cores", &cpu) < 0 ||
-		    json_num_field(res, "tmp_mb", &tmp) < 0)
+		    json_num_field(res, "tmp_mb", &tmp) < 0 ||
+		    json_num_field(res, "workspace_mb", &ws) < 0)
 			return job_refuse(d,
 			    "sandbox.resources values must be non-negative numbers");
 		if ((mem > 0 && mem < 16) || (pids > 0 && pids < 8))
@@ -238,7 +272,7 @@ job_parse_resources(struct node *n, const json_t *sb, struct job_req *r, enum cy
 	r->limits.tmp_mb = cap_limit(c->res_tmp, tmp);
 	r->limits.nofile = c->res_nofile;
 	r->limits.fsize_mb = c->res_fsize;
-	return 0;
+	return job_parse_workspace(c, ws, prob, r, d);
 }
 
 /*

@@ -240,7 +240,7 @@ static int
 mgr_register(struct node *n, struct cy_error *err)
 {
 	long long delay = 1;
-	char detail[256];
+	char detail[512];
 
 	for (;;) {
 		struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;
@@ -575,6 +575,7 @@ mgr_startup_checks(struct node *n)
 {
 	struct cy_error perr = CY_ERROR_INIT;
 
+	node_ws_quota_sweep(n->cfg.mount_root);
 	node_cleanup_jobs(n, CLEANUP_AGE_S);
 	sb_cgroup_sweep();
 	if (node_sandbox_probe(n, &perr) == 0) {

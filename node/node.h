@@ -65,7 +65,9 @@ struct node_config {
 	long long res_tmp;
 	long long res_nofile;
 	long long res_fsize;
-	char *images_dir; /* imported images (cynode-node image import) */
+	long long res_workspace; /* MB of each job's /workspace tmpfs; 0: not limited */
+	char *ws_quota;          /* sandbox.workspace_quota: auto | tmpfs | none */
+	char *images_dir;        /* imported images (cynode-node image import) */
 	long long timeout_default;
 	long long timeout_max;
 	char *mount_root;
@@ -91,6 +93,7 @@ struct node_config {
 	long long inf_max_request_bytes;
 
 	char *state_dir;
+	long long min_free_mb; /* jobs are refused below this much free space */
 	char *cache_dir;
 	char *artifacts_dir;
 
@@ -222,6 +225,39 @@ json_t *node_sandbox_features(void);
 /* The sandbox runtime sandbox.runtime selected (set by node_sandbox_probe). */
 struct sandbox_runtime;
 const struct sandbox_runtime *node_runtime(void);
+
+/*
+ * workspace-quota.c: each job's /workspace as a size-limited tmpfs on the
+ * host (when the node may mount), and the free space the node keeps.
+ */
+/*
+ * Decides how workspaces are limited here; -1 with err only when
+ * sandbox.workspace_quota is tmpfs and the node cannot mount.  Not
+ * enforced otherwise: logged and reported.
+ */
+int node_ws_quota_probe(const struct node_config *c, struct cy_error *err);
+/*
+ * At the daemon's start (no job runs yet; never from --run-job, which may
+ * run beside a daemon): unmounts the workspace tmpfs mounts a node that
+ * died left under mount_root.
+ */
+void node_ws_quota_sweep(const char *mount_root);
+bool node_ws_quota_enforced(void);
+/* Why workspaces are not limited ("" when they are). */
+const char *node_ws_quota_reason(void);
+/* Mounts the workspace tmpfs of mb MiB on ws (owned by the sandbox uid when root). */
+int node_ws_quota_mount(const char *ws, long long mb, struct cy_error *err);
+/* Unmounts what node_ws_quota_mount mounted on ws (nothing mounted: nothing done). */
+void node_ws_quota_unmount(const char *ws);
+/* The capability report's sandbox.workspace_quota object. */
+json_t *node_ws_quota_json(const struct node_config *c);
+/*
+ * Before a job: 0, or -1 with the reason in d when the state dir or the
+ * mount root has less than storage.min_free_mb free.
+ */
+int node_disk_check(const struct node_config *c, struct cy_buf *d);
+/* The node's conditions for the capability report: [{type, message}]. */
+json_t *node_conditions(const struct node_config *c);
 
 /* bench.c: --bench-sandbox N; returns the exit code. */
 int node_bench_sandbox(struct node *n, int count);

@@ -26,12 +26,13 @@ enum sandbox_status {
 
 /* Resource limits of one job; 0 = not limited. */
 struct sb_limits {
-	long long mem_mb;    /* cgroup memory (RLIMIT_AS when no memory cgroup) */
-	long long pids;      /* cgroup pids (RLIMIT_NPROC when no pids cgroup) */
-	long long cpu_milli; /* cgroup CPU quota, in thousandths of a core */
-	long long tmp_mb;    /* size of the private /tmp */
-	long long nofile;    /* RLIMIT_NOFILE */
-	long long fsize_mb;  /* RLIMIT_FSIZE */
+	long long mem_mb;       /* cgroup memory (RLIMIT_AS when no memory cgroup) */
+	long long pids;         /* cgroup pids (RLIMIT_NPROC when no pids cgroup) */
+	long long cpu_milli;    /* cgroup CPU quota, in thousandths of a core */
+	long long tmp_mb;       /* size of the private /tmp */
+	long long workspace_mb; /* size of the /workspace tmpfs the node mounts (0: none) */
+	long long nofile;       /* RLIMIT_NOFILE */
+	long long fsize_mb;     /* RLIMIT_FSIZE */
 };
 
 struct sandbox_result;

@@ -250,52 +250,82 @@ auth_node(struct auth_ctx *ctx, const struct jwt_claims *c, struct cy_error *err
 }
 
 /*
- * The authorization rule of every user auth kind: the least role and the
- * API token scope it needs.  Returns NULL when allowed, else the 403 detail.
- * Kinds not listed are denied.
+ * The authorization rule of every user auth kind: the least role, the API
+ * token scopes that admit it (0: no API token may call it) and whether a
+ * login session (JWT) may.  Kinds without a rule are denied.
  */
+static const struct auth_rule {
+	const char *name;
+	enum auth_role role;
+	unsigned scopes;
+} rules[AUTH_KINDS] = {
+	[AUTH_ANY] = { .name = "any", .role = ROLE_USER, .scopes = SCOPE_ALL },
+	/* Writing implies reading. */
+	[AUTH_TASKS_READ] = { .name = "tasks:read",
+	    .role = ROLE_USER,
+	    .scopes = SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_ADMIN },
+	[AUTH_TASKS_WRITE] = { .name = "tasks:write",
+	    .role = ROLE_USER,
+	    .scopes = SCOPE_TASKS_WRITE | SCOPE_ADMIN },
+	[AUTH_NODES_READ] = { .name = "nodes:read",
+	    .role = ROLE_OPERATOR,
+	    .scopes = SCOPE_NODES_READ | SCOPE_NODES_WRITE | SCOPE_ADMIN },
+	[AUTH_NODES_WRITE] = { .name = "nodes:write",
+	    .role = ROLE_OPERATOR,
+	    .scopes = SCOPE_NODES_WRITE | SCOPE_ADMIN },
+	[AUTH_ADMIN] = { .name = "admin", .role = ROLE_ADMIN, .scopes = SCOPE_ADMIN },
+	[AUTH_INFERENCE] = { .name = "inference",
+	    .role = ROLE_USER,
+	    .scopes = SCOPE_INFERENCE | SCOPE_ADMIN },
+	/* Ending or changing the login itself: a CI token must not. */
+	[AUTH_SESSION] = { .name = "session", .role = ROLE_USER, .scopes = 0 },
+	/* A CI token must not mint itself successors. */
+	[AUTH_ACCOUNT] = { .name = "account", .role = ROLE_USER, .scopes = SCOPE_ADMIN },
+};
+
+/* NULL when allowed, else the 403 detail. */
 static const char *
 authorize(const struct auth_ctx *a, enum auth_kind kind)
 {
-	enum auth_role need_role;
-	unsigned need_scope;
+	const struct auth_rule *r = (unsigned)kind < AUTH_KINDS ? &rules[kind] : NULL;
 
-	switch (kind) {
-	case AUTH_USER:
-		return NULL;
-	case AUTH_TASKS_READ:
-		/* Writing implies reading. */
-		need_role = ROLE_USER;
-		need_scope = SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_ADMIN;
-		break;
-	case AUTH_TASKS_WRITE:
-		need_role = ROLE_USER;
-		need_scope = SCOPE_TASKS_WRITE | SCOPE_ADMIN;
-		break;
-	case AUTH_NODES_READ:
-		need_role = ROLE_OPERATOR;
-		need_scope = SCOPE_NODES_READ | SCOPE_NODES_WRITE | SCOPE_ADMIN;
-		break;
-	case AUTH_NODES_WRITE:
-		need_role = ROLE_OPERATOR;
-		need_scope = SCOPE_NODES_WRITE | SCOPE_ADMIN;
-		break;
-	case AUTH_ADMIN:
-		need_role = ROLE_ADMIN;
-		need_scope = SCOPE_ADMIN;
-		break;
-	case AUTH_INFERENCE:
-		need_role = ROLE_USER;
-		need_scope = SCOPE_INFERENCE | SCOPE_ADMIN;
-		break;
-	default:
+	if (!r || !r->name)
 		return "Access denied";
-	}
-	if (a->role < need_role)
-		return need_role == ROLE_ADMIN ? "Admin required" : "Operator role required";
-	if (!(a->scopes & need_scope))
-		return "API token scope does not allow this";
+	if (a->role < r->role)
+		return r->role == ROLE_ADMIN ? "Admin required" : "Operator role required";
+	if (a->token_id[0] && !r->scopes)
+		return "API tokens cannot do this: log in";
+	if (a->token_id[0] && !(a->scopes & r->scopes))
+		return kind == AUTH_ACCOUNT ? "API tokens cannot manage tokens: log in, or use a "
+					      "token with scope admin" :
+					      "API token scope does not allow this";
 	return NULL;
+}
+
+bool
+auth_kind_describe(enum auth_kind kind, const char **name, const char **role, char *scopes,
+    size_t size)
+{
+	const struct auth_rule *r = (unsigned)kind < AUTH_KINDS ? &rules[kind] : NULL;
+	size_t i, n = 0;
+
+	scopes[0] = '\0';
+	if (kind == AUTH_NONE || kind == AUTH_NODE) {
+		*name = kind == AUTH_NONE ? "none" : "node";
+		*role = "-";
+		return true;
+	}
+	if (!r || !r->name)
+		return false;
+	*name = r->name;
+	*role = auth_role_name(r->role);
+	for (i = 0; i < sizeof(scope_names) / sizeof(scope_names[0]); i++)
+		if (r->scopes & scope_names[i].bit) {
+			cy_snprintf_clip(scopes + n, size - n, "%s%s", n ? "," : "",
+			    scope_names[i].name);
+			n = strlen(scopes);
+		}
+	return true;
 }
 
 static int auth_check(struct cy_http_req *req, struct cy_http_resp *resp, const char **how);

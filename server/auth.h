@@ -12,10 +12,15 @@
 #include "error.h"
 #include "httpd.h"
 
-/* Auth kinds used in the route tables (cy_route.auth). */
+/*
+ * Auth kinds used in the route tables (cy_route.auth).  Each names one rule
+ * of auth.c's table: the least role, the API token scopes that admit it and
+ * whether an API token may call it at all (cynode-server --routes prints
+ * every route with its rule).
+ */
 enum auth_kind {
 	AUTH_NONE = 0,
-	AUTH_USER,        /* any signed-in user, any scope (whoami, logout) */
+	AUTH_ANY,         /* any signed-in user, any API token scope (who am I) */
 	AUTH_TASKS_READ,  /* role user+; API token scope tasks:read */
 	AUTH_TASKS_WRITE, /* role user+; API token scope tasks:write */
 	AUTH_NODES_READ,  /* role operator+; API token scope nodes:read */
@@ -23,6 +28,9 @@ enum auth_kind {
 	AUTH_ADMIN,       /* role admin; API token scope admin */
 	AUTH_NODE,        /* node JWT (token_type "node") of a known node */
 	AUTH_INFERENCE,   /* role user+; API token scope inference (models, chat) */
+	AUTH_SESSION,     /* a login session only, never an API token (logout, password) */
+	AUTH_ACCOUNT,     /* a login session, or an API token with scope admin (API tokens) */
+	AUTH_KINDS
 };
 
 /* Roles (users.role), lowest first. */
@@ -54,6 +62,14 @@ struct auth_ctx {
 	char node_slug[128];
 	char jti[64];
 };
+
+/*
+ * Describes kind's rule for --routes: its name, least role, the scope
+ * names that admit an API token ("" when none does) and whether node
+ * credentials are meant.  Returns false for an unknown kind.
+ */
+bool auth_kind_describe(enum auth_kind kind, const char **name, const char **role, char *scopes,
+    size_t size);
 
 /* The cy_httpd authenticate hook for both listeners. */
 int auth_authenticate(struct cy_http_req *req, struct cy_http_resp *resp);

@@ -73,6 +73,12 @@ int jwt_verify(const char *token, enum jwt_type want, struct jwt_claims *out, st
  */
 const struct cy_route *routes_gateway(size_t *n);
 const struct cy_route *routes_control(size_t *n);
+/*
+ * Prints every route of both listeners with its authorization rule, one a
+ * line, TAB-separated after a header: listener, method, pattern, auth
+ * kind, least role, the API token scopes that admit it ("-": none).
+ */
+void routes_print(FILE *f);
 
 /* route-auth.c: creates user admin when missing (main, after migrations). */
 int auth_bootstrap_admin(const char *password, struct cy_error *err);

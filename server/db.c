@@ -8,15 +8,22 @@
  * 23505), EINVAL for bad input data or a failed check/foreign key (22xxx,
  * 23503, 23514), ECONNRESET when the connection is gone, EIO otherwise.
  *
+ * Outside a transaction, a statement whose connection broke runs again on a
+ * new connection only when it cannot have taken effect (it never went out)
+ * or when running it twice is harmless (it only reads); a write whose reply
+ * was lost fails with ECONNRESET, its outcome unknown.
+ *
  * Inside a transaction nothing reconnects: a lost connection fails every
  * statement and the COMMIT until db_rollback(), and a COMMIT that
  * PostgreSQL turned into a ROLLBACK fails too.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alloc.h"
 #include "db.h"
@@ -215,14 +222,42 @@ db_result_error(PGresult *res, const char *name, struct cy_error *err)
 	}
 }
 
-/* One attempt: prepare when needed, then execute. */
+/*
+ * Whether running sql twice does no more than running it once: a plain
+ * SELECT (or VALUES/SHOW).  Anything else, WITH included (it may hold an
+ * INSERT), counts as a write.
+ */
+static bool
+sql_read_only(const char *sql)
+{
+	static const char *const kw[] = { "SELECT", "VALUES", "SHOW" };
+	size_t i, n;
+
+	while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '(')
+		sql++;
+	for (i = 0; i < sizeof(kw) / sizeof(kw[0]); i++) {
+		n = strlen(kw[i]);
+		if (!strncasecmp(sql, kw[i], n) &&
+		    (sql[n] == ' ' || sql[n] == '\n' || sql[n] == '\t' || sql[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * One attempt: prepare when needed, then execute.  *sent says whether the
+ * statement may have reached PostgreSQL: false when preparing failed or
+ * libpq could not send it whole (a backend that never got the closing Sync
+ * runs nothing), true once it went out, even if the reply was lost.
+ */
 static PGresult *
 db_try(const char *name, const char *sql, int nparams, const char *const *params,
-    const int *lengths, const int *formats, int result_format, struct cy_error *err)
+    const int *lengths, const int *formats, int result_format, bool *sent, struct cy_error *err)
 {
-	PGresult *res;
+	PGresult *res, *extra;
 	ExecStatusType st;
 
+	*sent = false;
 	if (!prepared_has(name)) {
 		res = PQprepare(dbt.conn, name, sql, nparams, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -233,7 +268,27 @@ db_try(const char *name, const char *sql, int nparams, const char *const *params
 		PQclear(res);
 		prepared_add(name);
 	}
-	res = PQexecPrepared(dbt.conn, name, nparams, params, lengths, formats, result_format);
+	if (!PQsendQueryPrepared(dbt.conn, name, nparams, params, lengths, formats,
+		result_format)) {
+		db_result_error(NULL, name, err);
+		return NULL;
+	}
+	*sent = true;
+	/*
+	 * The first result is the statement's; an error after it (the
+	 * connection lost before ReadyForQuery, when an autocommit statement
+	 * commits) fails the whole.
+	 */
+	res = PQgetResult(dbt.conn);
+	while ((extra = PQgetResult(dbt.conn))) {
+		st = PQresultStatus(extra);
+		if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+			PQclear(res);
+			res = extra;
+		} else {
+			PQclear(extra);
+		}
+	}
 	st = PQresultStatus(res);
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return res;
@@ -254,6 +309,7 @@ db_exec_bin(const char *name, const char *sql, int nparams, const char *const *p
     const int *lengths, const int *formats, int result_format, struct cy_error *err)
 {
 	PGresult *res;
+	bool sent;
 
 	if (!db_conn(err))
 		return NULL;
@@ -262,14 +318,37 @@ db_exec_bin(const char *name, const char *sql, int nparams, const char *const *p
 		cy_log_warn("db_stray_transaction", "statement", name, NULL);
 		db_rollback();
 	}
-	res = db_try(name, sql, nparams, params, lengths, formats, result_format, err);
+	/*
+	 * A connection the database closed while it sat idle (a restart) shows
+	 * here, with nothing sent yet: reconnect now rather than lose the
+	 * statement to an unknown outcome.
+	 */
+	if (!dbt.in_tx && (!PQconsumeInput(dbt.conn) || PQstatus(dbt.conn) != CONNECTION_OK)) {
+		cy_log_warn("db_reconnect", "reason", "connection closed while idle", NULL);
+		if (db_open(err) < 0)
+			return NULL;
+	}
+	res = db_try(name, sql, nparams, params, lengths, formats, result_format, &sent, err);
 	if (res || dbt.in_tx || PQstatus(dbt.conn) == CONNECTION_OK)
 		return res;
-	/* The connection broke outside a transaction: reconnect once and retry. */
+	/*
+	 * The connection broke outside a transaction.  A statement that did not
+	 * go out, or one that only reads, runs again on a new connection; a
+	 * write that went out may have committed before its reply was lost, and
+	 * running it again could do it twice: its outcome is unknown.
+	 */
+	if (sent && !sql_read_only(sql)) {
+		cy_log_warn("db_outcome_unknown", "statement", name, NULL);
+		cy_error_set(err, ECONNRESET,
+		    "database: connection lost after %s was sent; whether it took effect is "
+		    "unknown",
+		    name);
+		return NULL;
+	}
 	cy_log_warn("db_reconnect", "statement", name, NULL);
 	if (db_open(err) < 0)
 		return NULL;
-	return db_try(name, sql, nparams, params, lengths, formats, result_format, err);
+	return db_try(name, sql, nparams, params, lengths, formats, result_format, &sent, err);
 }
 
 /* Runs a parameterless utility statement. */

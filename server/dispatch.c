@@ -9,8 +9,9 @@
  *
  * Outcomes: a RunJobResponse closes job and task (once: see
  * store_dispatch_finish); a node that cannot be reached or fails with 5xx
- * puts the job back in the queue by its retry policy; 503 (busy) gives the
- * attempt back; other 4xx fail the task; a connection lost after the
+ * puts the job back in the queue by its retry policy (507, a node low on
+ * disk, also rests the node a while); 503 (busy) gives the attempt back;
+ * other 4xx fail the task; a connection lost after the
  * request was sent leaves the job running: the node either delivers the
  * result later (node/results.c) or stops renewing the lease, and the
  * chores requeue it.  Cancels are sent to nodes from here as well.
@@ -424,6 +425,14 @@ flight_done_run(struct flight *f, CURLcode cc)
 	}
 	if (code == 503) {
 		job_retry(&f->job, "worker busy (503)", false, false);
+		return;
+	}
+	if (code == 507) {
+		/* The node's disk is low: a counted attempt, and the node rests a while. */
+		cy_snprintf_clip(msg, sizeof(msg), "worker answered HTTP %ld: %.300s", code,
+		    f->resp.buf);
+		cooldown_add(f->job.node_id);
+		job_retry(&f->job, msg, false, true);
 		return;
 	}
 	if (code == 409) {

@@ -39,12 +39,13 @@ struct server srv;
 /* clang-format off */
 static const char usage_text[] =
 	"usage: cynode-server [--config FILE] [--dev] [--migrate-only] [--print-config]\n"
-	"                     [--version] [--help]\n"
+	"                     [--routes] [--version] [--help]\n"
 	"\n"
 	"  -c, --config FILE   read FILE instead of " SERVER_DEFAULT_CONFIG "\n"
 	"      --dev           allow the known default secrets (development only)\n"
 	"      --migrate-only  apply the database migrations, then exit\n"
 	"      --print-config  print the effective configuration (secrets redacted), then exit\n"
+	"      --routes        print every route with the role and token scopes it needs, then exit\n"
 	"  -V, --version       print the version, then exit\n"
 	"  -h, --help          print this help, then exit\n"
 	"\n"
@@ -153,6 +154,7 @@ parse_args(int argc, char **argv, struct startup *st)
 		{ .name = "dev", .has_arg = no_argument, .val = 'd' },
 		{ .name = "migrate-only", .has_arg = no_argument, .val = 'm' },
 		{ .name = "print-config", .has_arg = no_argument, .val = 'p' },
+		{ .name = "routes", .has_arg = no_argument, .val = 'r' },
 		{ .name = "version", .has_arg = no_argument, .val = 'V' },
 		{ .name = "help", .has_arg = no_argument, .val = 'h' },
 		{ NULL },
@@ -173,6 +175,9 @@ parse_args(int argc, char **argv, struct startup *st)
 		case 'p':
 			st->print_config = true;
 			break;
+		case 'r':
+			routes_print(stdout);
+			return 0;
 		case 'V':
 			printf("cynode-server %s\n", CYNODE_VERSION);
 			return 0;

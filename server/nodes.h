@@ -45,7 +45,8 @@ void h_nodes_enable(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_disable(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_remove(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_enroll(struct cy_http_req *req, struct cy_http_resp *resp);
-extern const struct cy_jcheck nodes_drain_body, nodes_enroll_body;
+void h_nodes_replace(struct cy_http_req *req, struct cy_http_resp *resp);
+extern const struct cy_jcheck nodes_drain_body, nodes_enroll_body, nodes_replace_body;
 
 /* route-config.c: config push, get and status */
 void h_config_push(struct cy_http_req *req, struct cy_http_resp *resp);

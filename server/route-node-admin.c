@@ -202,3 +202,52 @@ out:
 	free(labels_text);
 	json_decref(body);
 }
+
+/*
+ * POST /v1/nodes/{id}/replace {ttl_seconds?}: opens a window (default one
+ * hour, at most nodes.enrollment_token_max_ttl) in which one registration
+ * with the PSK or an enrollment token naming no node may take this node's
+ * slug: a new machine put in its place.  Without it such a registration is
+ * refused (409), since the PSK is shared by the whole fleet.
+ */
+const struct cy_jcheck nodes_replace_body = {
+	.fields = CY_JCHECK_ROWS({ .name = "ttl_seconds",
+	    .type = CY_JC_INT,
+	    .null_ok = true,
+	    .min = 60,
+	    .max = ENROLL_TTL_LIMIT }),
+};
+
+void
+h_nodes_replace(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	long long ttl = 3600;
+	char slug[128], until[40];
+	json_t *body = NULL;
+	int rc;
+
+	/* An empty body takes the defaults. */
+	if (req->body_len > 0 && !(body = cy_req_json(req, resp)))
+		return;
+	if (body && cy_json_int(body, "ttl_seconds", &ttl) == 0 && ttl > srv.cfg.enroll_max_ttl_s) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "ttl_seconds must be an integer from 60 to %lld", srv.cfg.enroll_max_ttl_s);
+		goto out;
+	}
+	if (ttl > srv.cfg.enroll_max_ttl_s)
+		ttl = srv.cfg.enroll_max_ttl_s;
+	rc = store_node_replace(req->params[0], ttl, req->auth, slug, until, &err);
+	if (rc < 0) {
+		cy_log_error("node_replace_failed", "node", req->params[0], "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot open the replace window");
+	} else if (rc == 0) {
+		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "node '%s' not found", req->params[0]);
+	} else {
+		cy_log_info("node_replace_opened", "node", slug, "until", until, NULL);
+		cy_resp_json(resp, 200,
+		    json_pack("{s:s, s:s}", "node_slug", slug, "replace_until", until));
+	}
+out:
+	json_decref(body);
+}

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "audit.h"
 #include "auth.h"
 #include "config-doc.h"
 #include "dispatch.h"
@@ -250,10 +251,20 @@ h_nodes_register(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	if (by == REG_TOKEN)
 		r.enroll_hash = ahash;
+	r.by_psk = by == REG_PSK;
 	rc = store_node_register(&r, node_id, &created, &err);
 	if (rc < 0) {
 		cy_log_error("node_register_failed", "node", r.slug, "error", err.msg, NULL);
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot register the node");
+		goto out;
+	}
+	if (rc == 0 && r.conflict) {
+		/* Someone with the fleet's secret tried to become an existing node. */
+		cy_log_warn("node_register_refused", "node", r.slug, "auth",
+		    by == REG_PSK ? "psk" : "enrollment_token", "reason", "slug taken", NULL);
+		audit_auth(req, "node_register_refused", NULL, r.slug, false,
+		    by == REG_PSK ? "slug taken (psk)" : "slug taken (enrollment token)");
+		cy_resp_problem(resp, CY_PROBLEM_CONFLICT, "node '%s': %s", r.slug, r.why);
 		goto out;
 	}
 	if (rc == 0) {

@@ -2,7 +2,7 @@
  * Operator views of the node fleet on the user gateway: GET /v1/nodes and
  * GET /v1/nodes/{slug-or-id}, one JSON object per node with its status,
  * operator state (enabled, drain), config state, liveness, Worker API URL,
- * labels, capacity and running jobs.
+ * labels, capacity, running jobs and the conditions it reports.
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -39,7 +39,7 @@ col_int(const PGresult *res, int row, int col)
 json_t *
 nodes_view_json(const PGresult *res, int row)
 {
-	json_t *o = json_object(), *labels;
+	json_t *o = json_object(), *labels, *conditions;
 
 	json_object_set_new(o, "node_id", col_str(res, row, NV_ID));
 	json_object_set_new(o, "node_slug", col_str(res, row, NV_SLUG));
@@ -65,6 +65,11 @@ nodes_view_json(const PGresult *res, int row)
 	json_object_set_new(o, "max_concurrency", col_int(res, row, NV_MAX_CONCURRENCY));
 	json_object_set_new(o, "running_jobs", col_int(res, row, NV_RUNNING));
 	json_object_set_new(o, "created_at", col_str(res, row, NV_CREATED));
+	/* What the node reports an operator should know ([{type, message}]: disk_low, ...). */
+	conditions = json_loads(PQgetvalue(res, row, NV_CONDITIONS), 0, NULL);
+	json_object_set_new(o, "conditions", json_is_array(conditions) ? conditions : json_array());
+	if (conditions && !json_is_array(conditions))
+		json_decref(conditions);
 	return o;
 }
 

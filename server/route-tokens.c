@@ -45,21 +45,6 @@ const struct cy_jcheck tokens_create_body = {
 /* clang-format on */
 
 /*
- * Managing tokens needs a login session, or an API token with scope admin:
- * a CI token must not mint itself successors.
- */
-static bool
-may_manage_tokens(const struct auth_ctx *a, struct cy_http_resp *resp)
-{
-	if (a->token_id[0] && !(a->scopes & SCOPE_ADMIN)) {
-		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
-		    "API tokens cannot manage tokens: log in, or use a token with scope admin");
-		return false;
-	}
-	return true;
-}
-
-/*
  * The "scopes" array (checked against tokens_create_body) as the SQL array
  * text, when the caller's role may grant them all.  0 ok, -1 answered.
  */
@@ -114,8 +99,6 @@ h_tokens_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	size_t i;
 	int rc;
 
-	if (!may_manage_tokens(a, resp))
-		return;
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	name = cy_json_str(body, "name");
@@ -212,7 +195,7 @@ h_tokens_revoke(struct cy_http_req *req, struct cy_http_resp *resp)
 	json_t *d;
 	int rc;
 
-	if (!may_manage_tokens(a, resp) || cy_req_no_params(req, resp) < 0)
+	if (cy_req_no_params(req, resp) < 0)
 		return;
 	if (!cy_uuid_valid(id))
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "token id must be a UUID");

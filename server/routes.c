@@ -8,6 +8,8 @@
  * paths come before {param} ones.  Which file serves each route, and where
  * every other kind of thing in server/ lives: server/README.md.
  */
+#include <stdio.h>
+
 #include "auth.h"
 #include "core.h"
 #include "dispatch.h"
@@ -84,13 +86,13 @@ static struct cy_route gateway[] = {
 	  .body_limit = BODY_SMALL, .handler = h_auth_login, .body = &auth_login_body },
 	{ .method = "POST", .pattern = "/v1/auth/refresh", .auth = AUTH_NONE,
 	  .body_limit = BODY_SMALL, .handler = h_auth_refresh, .body = &auth_refresh_body },
-	{ .method = "POST", .pattern = "/v1/auth/logout", .auth = AUTH_USER,
+	{ .method = "POST", .pattern = "/v1/auth/logout", .auth = AUTH_SESSION,
 	  .body_limit = BODY_SMALL, .handler = h_auth_logout, .body = &auth_logout_body },
-	{ .method = "GET", .pattern = "/v1/users/me", .auth = AUTH_USER, .handler = h_users_me },
+	{ .method = "GET", .pattern = "/v1/users/me", .auth = AUTH_ANY, .handler = h_users_me },
 	{ .method = "POST", .pattern = "/v1/users/{id}/revoke_sessions", .auth = AUTH_ADMIN,
 	  .body_limit = BODY_SMALL, .handler = h_users_revoke_sessions },
 	/* Own password, user administration and API tokens. */
-	{ .method = "POST", .pattern = "/v1/users/me/password", .auth = AUTH_USER,
+	{ .method = "POST", .pattern = "/v1/users/me/password", .auth = AUTH_SESSION,
 	  .body_limit = BODY_SMALL, .handler = h_users_change_password,
 	  .body = &users_password_body },
 	{ .method = "POST", .pattern = "/v1/users", .auth = AUTH_ADMIN, .body_limit = BODY_SMALL,
@@ -107,10 +109,10 @@ static struct cy_route gateway[] = {
 	{ .method = "POST", .pattern = "/v1/users/{id}/role", .auth = AUTH_ADMIN,
 	  .body_limit = BODY_SMALL, .handler = h_users_set_role, .body = &users_role_body },
 	{ .method = "GET", .pattern = "/v1/audit", .auth = AUTH_ADMIN, .handler = h_audit_list },
-	{ .method = "POST", .pattern = "/v1/tokens", .auth = AUTH_USER, .body_limit = BODY_SMALL,
+	{ .method = "POST", .pattern = "/v1/tokens", .auth = AUTH_ACCOUNT, .body_limit = BODY_SMALL,
 	  .handler = h_tokens_create, .body = &tokens_create_body },
-	{ .method = "GET", .pattern = "/v1/tokens", .auth = AUTH_USER, .handler = h_tokens_list },
-	{ .method = "POST", .pattern = "/v1/tokens/{id}/revoke", .auth = AUTH_USER,
+	{ .method = "GET", .pattern = "/v1/tokens", .auth = AUTH_ACCOUNT, .handler = h_tokens_list },
+	{ .method = "POST", .pattern = "/v1/tokens/{id}/revoke", .auth = AUTH_ACCOUNT,
 	  .body_limit = BODY_SMALL, .handler = h_tokens_revoke },
 	{ .method = "POST", .pattern = "/v1/tasks", .auth = AUTH_TASKS_WRITE,
 	  .body_limit = BODY_CFG, .handler = h_tasks_create, .body = &tasks_create_body },
@@ -141,6 +143,8 @@ static struct cy_route gateway[] = {
 	  .body_limit = BODY_SMALL, .handler = h_nodes_drain, .body = &nodes_drain_body },
 	{ .method = "POST", .pattern = "/v1/nodes/{id}/undrain", .auth = AUTH_NODES_WRITE,
 	  .body_limit = BODY_SMALL, .handler = h_nodes_undrain },
+	{ .method = "POST", .pattern = "/v1/nodes/{id}/replace", .auth = AUTH_ADMIN,
+	  .body_limit = BODY_SMALL, .handler = h_nodes_replace, .body = &nodes_replace_body },
 	{ .method = "POST", .pattern = "/v1/nodes/{id}/enable", .auth = AUTH_NODES_WRITE,
 	  .body_limit = BODY_SMALL, .handler = h_nodes_enable },
 	{ .method = "POST", .pattern = "/v1/nodes/{id}/disable", .auth = AUTH_NODES_WRITE,
@@ -191,4 +195,32 @@ routes_control(size_t *n)
 	*n = sizeof(control) / sizeof(control[0]);
 	routes_fix(control, *n);
 	return control;
+}
+
+/* One listener's rows for routes_print. */
+static void
+routes_print_table(FILE *f, const char *listener, const struct cy_route *r, size_t n)
+{
+	const char *name, *role;
+	char scopes[128];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!auth_kind_describe((enum auth_kind)r[i].auth, &name, &role, scopes,
+			sizeof(scopes))) {
+			fprintf(f, "%s\t%s\t%s\tUNKNOWN(%d)\t-\t-\n", listener, r[i].method,
+			    r[i].pattern, r[i].auth);
+			continue;
+		}
+		fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\n", listener, r[i].method, r[i].pattern, name,
+		    role, *scopes ? scopes : "-");
+	}
+}
+
+void
+routes_print(FILE *f)
+{
+	fputs("listener\tmethod\tpattern\tauth\tleast_role\ttoken_scopes\n", f);
+	routes_print_table(f, "gateway", gateway, sizeof(gateway) / sizeof(gateway[0]));
+	routes_print_table(f, "control", control, sizeof(control) / sizeof(control[0]));
 }

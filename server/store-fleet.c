@@ -181,6 +181,46 @@ fail:
 }
 
 int
+store_node_replace(const char *ref, long long ttl_s, const struct auth_ctx *actor, char slug[128],
+    char until[40], struct cy_error *err)
+{
+	char ttl[32];
+	const char *p[2] = { ref, ttl };
+	PGresult *res;
+	json_t *details;
+
+	xsnprintf(ttl, sizeof(ttl), "%lld", ttl_s);
+	if (db_begin(err) < 0)
+		return -1;
+	res = db_exec("node_replace",
+	    "UPDATE nodes SET replace_until = now() + make_interval(secs => $2::bigint) "
+	    "WHERE node_slug = $1 OR id::text = lower($1) "
+	    "RETURNING node_slug, to_char(replace_until AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+	    2, p, err);
+	if (!res)
+		goto fail;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		db_rollback();
+		return 0;
+	}
+	xsnprintf(slug, 128, "%s", PQgetvalue(res, 0, 0));
+	xsnprintf(until, 40, "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	details = json_pack("{s:s}", "replace_until", until);
+	if (fleet_audit(actor, "node.replace", slug, details, err) < 0) {
+		json_decref(details);
+		goto fail;
+	}
+	json_decref(details);
+	return db_commit(err) < 0 ? -1 : 1;
+fail:
+	db_rollback();
+	return -1;
+}
+
+int
 store_node_removed(const char *slug, struct cy_error *err)
 {
 	const char *p[1] = { slug };
@@ -233,7 +273,7 @@ fail:
 }
 
 int
-store_enroll_consume(const char *token_hash_hex, const char *slug, char **labels_json,
+store_enroll_consume(const char *token_hash_hex, const char *slug, char **labels_json, bool *named,
     const char **why, struct cy_error *err)
 {
 	const char *p[1] = { token_hash_hex };
@@ -257,6 +297,7 @@ store_enroll_consume(const char *token_hash_hex, const char *slug, char **labels
 		*why = "enrollment token was issued for another node name";
 	} else {
 		*labels_json = xstrdup(PQgetvalue(res, 0, 1));
+		*named = tslug != NULL;
 		PQclear(res);
 		return 1;
 	}

@@ -46,6 +46,15 @@ int store_node_action(const char *ref, enum node_action a, const char *reason,
 int store_node_remove(const char *ref, bool force, const struct auth_ctx *actor, char slug[128],
     struct cy_error *err);
 
+/*
+ * Lets one registration with the PSK or an enrollment token that names no
+ * node take the slug of node `ref` (slug or id) within ttl_s seconds: an
+ * operator putting a new machine in its place.  Audited.  1 (slug and the
+ * window's end in RFC 3339 filled), 0 no such node, -1.
+ */
+int store_node_replace(const char *ref, long long ttl_s, const struct auth_ctx *actor,
+    char slug[128], char until[40], struct cy_error *err);
+
 /* True (1) when the slug was removed and not enrolled again, 0, -1. */
 int store_node_removed(const char *slug, struct cy_error *err);
 
@@ -59,11 +68,12 @@ int store_enroll_create(const char *token_hash_hex, const char *slug, const char
 /*
  * Consumes an enrollment token for `slug`: it must exist, be unused,
  * unexpired and, when it names a slug, name this one.  Returns 1 and fills
- * labels_json (caller frees) with the token's labels, 0 with *why set when
- * refused, -1.  Runs inside the caller's transaction.
+ * labels_json (caller frees) with the token's labels and *named (whether
+ * the token names the slug), 0 with *why set when refused, -1.  Runs inside
+ * the caller's transaction.
  */
 int store_enroll_consume(const char *token_hash_hex, const char *slug, char **labels_json,
-    const char **why, struct cy_error *err);
+    bool *named, const char **why, struct cy_error *err);
 
 /* Marks the token consumed by node_id and clears the slug's tombstone. */
 int store_enroll_finish(const char *token_hash_hex, const char *node_id, const char *slug,

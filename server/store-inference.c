@@ -65,8 +65,7 @@ inference_fleet_load(struct inf_fleet *f, struct cy_error *err)
 	res = db_exec("inference_fleet",
 		"SELECT n.id, n.node_slug, n.worker_api_target_url, "
 		"encode(n.worker_api_bearer_token_enc, 'hex'), "
-		"COALESCE(jsonb_typeof(c.capability_snapshot->'node'->'labels') = 'array' AND "
-		"c.capability_snapshot->'node'->'labels' ? 'orchestrator_host', false), "
+		SQL_NODE_LABELS " ? 'orchestrator_host', "
 		"COALESCE((SELECT sum((d->>'vram_mb')::numeric) FROM jsonb_array_elements("
 		"CASE WHEN jsonb_typeof(c.capability_snapshot->'gpu'->'devices') = 'array' "
 		"THEN c.capability_snapshot->'gpu'->'devices' ELSE '[]' END) d "

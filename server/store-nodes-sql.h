@@ -20,13 +20,22 @@
 	"(c.capability_snapshot->'sandbox'->>'max_concurrency')::numeric))::int ELSE 4 END"
 
 /*
+ * The node's labels as a jsonb array: those it reports in its capability
+ * snapshot and those an operator gave it at enrollment (nodes.labels).
+ * Placement and the views both use the union.
+ */
+#define SQL_NODE_LABELS \
+	"((CASE WHEN jsonb_typeof(c.capability_snapshot->'node'->'labels') = 'array' " \
+	"THEN c.capability_snapshot->'node'->'labels' ELSE '[]' END) || " \
+	"COALESCE(n.labels, '[]'))"
+
+/*
  * The node's inference backend runs and it may serve models (a node
  * labelled sandbox_only never does, contract 3.4 rule 4).
  */
 #define SQL_NODE_INFERENCE \
 	"(COALESCE(c.capability_snapshot->'inference'->'running' = 'true'::jsonb, false) " \
-	"AND NOT COALESCE(jsonb_typeof(c.capability_snapshot->'node'->'labels') = 'array' " \
-	"AND c.capability_snapshot->'node'->'labels' ? 'sandbox_only', false))"
+	"AND NOT " SQL_NODE_LABELS " ? 'sandbox_only')"
 
 #define SQL_NODE_RUNNING \
 	"(SELECT count(*) FROM jobs r WHERE r.node_id = n.id AND r.status = 'running')"

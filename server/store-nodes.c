@@ -39,6 +39,36 @@ node_snapshot(const char *node_id, const char *capability, struct cy_error *err)
 	fresh " END, "
 /* clang-format on */
 
+/*
+ * Whether a registration with a fleet-wide secret may take r->slug: no
+ * such node, a node that never got a credential, or a replace window that
+ * is open.  Locks the node's row until the registration commits, so one
+ * registration uses a window.  1 yes, 0 no (r->why, r->conflict), -1.
+ */
+static int
+node_claimable(struct node_reg *r, struct cy_error *err)
+{
+	const char *p[1] = { r->slug };
+	PGresult *res;
+	int ok;
+
+	res = db_exec("node_claimable",
+	    "SELECT credential_hash IS NULL OR COALESCE(replace_until > now(), false) "
+	    "FROM nodes WHERE node_slug = $1 FOR UPDATE",
+	    1, p, err);
+	if (!res)
+		return -1;
+	ok = PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!ok) {
+		r->conflict = true;
+		r->why = "registered, and it holds a node credential (a returning node presents "
+			 "it); to put a new machine in its place run 'cynork nodes replace' or "
+			 "enroll it with a token naming the node";
+	}
+	return ok;
+}
+
 int
 store_node_register(struct node_reg *r, char node_id[37], bool *created, struct cy_error *err)
 {
@@ -48,17 +78,25 @@ store_node_register(struct node_reg *r, char node_id[37], bool *created, struct 
 	PGresult *res;
 	int rc;
 
+	bool named = false;
+
 	r->version[0] = '\0';
 	r->kept = false;
+	r->conflict = false;
 	if (db_begin(err) < 0)
 		return -1;
 	if (r->enroll_hash) {
-		rc = store_enroll_consume(r->enroll_hash, r->slug, &labels, &r->why, err);
+		rc = store_enroll_consume(r->enroll_hash, r->slug, &labels, &named, &r->why, err);
 		if (rc <= 0) {
 			db_rollback();
 			return rc;
 		}
 		p[6] = labels;
+	}
+	if ((r->by_psk || (r->enroll_hash && !named)) && (rc = node_claimable(r, err)) <= 0) {
+		free(labels);
+		db_rollback();
+		return rc;
 	}
 	/* clang-format off */
 	res = db_exec("node_register",
@@ -79,7 +117,10 @@ store_node_register(struct node_reg *r, char node_id[37], bool *created, struct 
 		"capability_hash = EXCLUDED.capability_hash, last_capability_at = now(), "
 		"last_seen_at = now(), "
 		"credential_hash = COALESCE(EXCLUDED.credential_hash, nodes.credential_hash), "
-		"labels = COALESCE(EXCLUDED.labels, nodes.labels) "
+		"labels = COALESCE(EXCLUDED.labels, nodes.labels), "
+		/* A new credential (PSK or token) uses up a replace window. */
+		"replace_until = CASE WHEN EXCLUDED.credential_hash IS NULL "
+		"THEN nodes.replace_until END "
 		"RETURNING id, xmax = 0, config_version, config_version IS DISTINCT FROM $2",
 		8, p, err);
 	/* clang-format on */
@@ -177,13 +218,13 @@ store_nodes_view(const char *ref, struct cy_error *err)
 		"SELECT n.id, n.node_slug, n.status, n.config_version, n.config_ack_status, "
 		SQL_TS("n.last_seen_at") ", n.worker_api_target_url, "
 		"(SELECT COALESCE(jsonb_agg(DISTINCT l), '[]')::text FROM jsonb_array_elements("
-		"CASE WHEN jsonb_typeof(c.capability_snapshot->'node'->'labels') = 'array' "
-		"THEN c.capability_snapshot->'node'->'labels' ELSE '[]' END || "
-		"COALESCE(n.labels, '[]')) l), "
+		SQL_NODE_LABELS ") l), "
 		SQL_NODE_MAX_CONCURRENCY ", " SQL_NODE_RUNNING ", "
 		"n.enabled, n.drain_reason, " SQL_TS("n.drained_at") ", n.config_ack_version, "
 		"n.config_ack_error, " SQL_TS("n.config_ack_at") ", n.config_document, "
-		"n.capability_hash, " SQL_TS("n.last_capability_at") ", " SQL_TS("n.created_at") " "
+		"n.capability_hash, " SQL_TS("n.last_capability_at") ", " SQL_TS("n.created_at") ", "
+		"CASE WHEN jsonb_typeof(c.capability_snapshot->'conditions') = 'array' "
+		"THEN c.capability_snapshot->'conditions' ELSE '[]' END::text "
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
 		"WHERE $1::text IS NULL OR n.node_slug = $1 OR n.id::text = lower($1) "
 		"ORDER BY n.node_slug", 1, p, err);

@@ -30,7 +30,13 @@ struct node_reg {
 	 * desired version, ack and applied version (see store_node_register).
 	 */
 	const char *running_version;
-	const char *why;  /* out: why the enrollment token was refused */
+	/*
+	 * Registered with a fleet-wide secret (the PSK): it may not take the
+	 * slug of a node that holds a credential, outside a replace window.
+	 */
+	bool by_psk;
+	const char *why;  /* out: why the registration was refused */
+	bool conflict;    /* out: refused because the slug is another node's */
 	char version[64]; /* out: the node's config_version now */
 	bool kept;        /* out: the running node's config state was kept */
 };
@@ -92,7 +98,8 @@ enum node_view_col {
 	NV_CONFIG_DOCUMENT,
 	NV_CAPABILITY_HASH,
 	NV_LAST_CAPABILITY,
-	NV_CREATED
+	NV_CREATED,
+	NV_CONDITIONS /* the last capability report's conditions, a JSON array */
 };
 /* Operator view rows: all nodes (ref NULL) or the one with that slug or id. */
 PGresult *store_nodes_view(const char *ref, struct cy_error *err);

@@ -408,6 +408,40 @@ store_task_jobs(const char *task_id, struct cy_error *err)
 	/* clang-format on */
 }
 
+PGresult *
+store_task_job_info(const char *task_id, struct cy_error *err)
+{
+	const char *p[1] = { task_id };
+
+	/*
+	 * queued_seconds: from creation to the (last) start, or to now while
+	 * queued; run_seconds: from the start to the end, or to now while
+	 * running.  Milliseconds precision.
+	 */
+	/* clang-format off */
+	return db_exec("task_job_info",
+		"SELECT json_build_object('id', j.id, 'status', j.status, 'node', n.node_slug, "
+		"'attempts', j.attempts, 'exit_code', j.exit_code, "
+		"'queued_at', " SQL_TS("j.created_at") ", "
+		"'started_at', " SQL_TS("j.started_at") ", "
+		"'ended_at', " SQL_TS("j.ended_at") ", "
+		"'queued_seconds', round(extract(epoch FROM COALESCE(j.started_at, "
+		"CASE WHEN j.status = 'queued' THEN now() ELSE j.ended_at END) "
+		"- j.created_at)::numeric, 3), "
+		"'run_seconds', round(extract(epoch FROM COALESCE(j.ended_at, now()) "
+		"- j.started_at)::numeric, 3), "
+		"'image', j.payload->'image', 'timeout_seconds', j.payload->'timeout_seconds', "
+		"'network_policy', j.payload->'network_policy', "
+		"'resources', j.payload->'resources', 'model', j.req_model, "
+		"'priority', j.priority, 'max_attempts', j.max_attempts, "
+		"'retry_backoff_seconds', j.retry_backoff_s, "
+		"'requirements', json_build_object('labels', j.req_labels, 'gpus', j.req_gpus)"
+		")::text FROM jobs j LEFT JOIN nodes n ON n.id = j.node_id "
+		"WHERE j.task_id = $1::uuid ORDER BY j.created_at DESC, j.id DESC LIMIT 1",
+		1, p, err);
+	/* clang-format on */
+}
+
 int
 store_task_cancel(const char *task_id, char *status, size_t statuslen, struct cy_error *err)
 {

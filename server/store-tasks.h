@@ -89,6 +89,13 @@ PGresult *store_task_status(const char *task_id, struct cy_error *err);
 PGresult *store_task_jobs(const char *task_id, struct cy_error *err);
 
 /*
+ * The task's latest job as one JSON object built in SQL (one row, one
+ * column; zero rows when it has none): its status, node, attempts, exit
+ * code, times and durations, and the fields it was created with.
+ */
+PGresult *store_task_job_info(const char *task_id, struct cy_error *err);
+
+/*
  * Cancels a non-terminal task and its non-terminal jobs.  Returns 1 when
  * canceled, 0 when the task was already terminal (its DB status copied into
  * `status`), -1 on error.

@@ -38,6 +38,25 @@
 #define LABEL_MAX 128
 
 static const char *const input_modes[] = { "prompt", "script", "commands", NULL };
+/* The node refuses "host" unless its sandbox.security and the pushed policy allow it. */
+static const char *const network_policies[] = { "restricted", "none", "host", NULL };
+
+/*
+ * resources: what the job's sandbox may use (the node caps cpu_cores and
+ * memory_mb at its own limits, tmp_mb likewise; it refuses workspace_mb
+ * above its sandbox.resources.max_workspace_mb).  Sizes in MiB.
+ */
+/* clang-format off */
+static const struct cy_jcheck resources_members = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "cpu_cores", .type = CY_JC_INT, .null_ok = true, .min = 1, .max = 4096 },
+		{ .name = "memory_mb", .type = CY_JC_INT, .null_ok = true, .min = 16,
+		  .max = 16777216 },
+		{ .name = "workspace_mb", .type = CY_JC_INT, .null_ok = true, .min = 1,
+		  .max = 16777216 },
+		{ .name = "tmp_mb", .type = CY_JC_INT, .null_ok = true, .min = 1, .max = 1048576 }),
+};
+/* clang-format on */
 
 /* requirements: the labels a node must have, and its GPUs. */
 /* clang-format off */
@@ -45,7 +64,7 @@ static const struct cy_jcheck requirements_members = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "labels", .type = CY_JC_ARRAY, .null_ok = true, .max = LABELS_MAX,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
-			.max = LABEL_MAX } },
+			.max = LABEL_MAX, .printable = true } },
 		{ .name = "gpus", .type = CY_JC_INT, .null_ok = true, .min = 0, .max = 1024 }),
 };
 /* clang-format on */
@@ -79,6 +98,10 @@ const struct cy_jcheck tasks_create_body = {
 		TASK_INT("retry_backoff_seconds", 0, 86400),
 		{ .name = "requirements", .type = CY_JC_OBJECT, .null_ok = true,
 		  .sub = &requirements_members },
+		{ .name = "network_policy", .type = CY_JC_STRING, .null_ok = true,
+		  .choices = network_policies },
+		{ .name = "resources", .type = CY_JC_OBJECT, .null_ok = true,
+		  .sub = &resources_members },
 		{ .name = "use_inference", .type = CY_JC_BOOL, .null_ok = true },
 		{ .name = "model", .type = CY_JC_STRING, .null_ok = true,
 		  .valid = cy_model_name_valid, .shape = INFERENCE_MODEL_SHAPE }),
@@ -103,17 +126,35 @@ create_attachments(const json_t *body, struct task_new *t)
 }
 
 /*
+ * The sandbox fields of the body into the payload p: network_policy
+ * (default restricted) and the resources object as given (checked by
+ * resources_members; the node applies and caps it).
+ */
+static void
+create_sandbox_fields(const json_t *body, json_t *p)
+{
+	json_t *res = json_object_get(body, "resources");
+	const char *net = cy_json_str(body, "network_policy");
+
+	json_object_set_new(p, "network_policy", json_string(net ? net : "restricted"));
+	if (json_is_object(res) && json_object_size(res) > 0)
+		json_object_set(p, "resources", res);
+}
+
+/*
  * The job payload for script/commands modes; caller frees.  With
  * use_inference the sandbox gets the job's inference socket (and, when a
  * model was named, CYNODE_INFERENCE_MODEL).
  */
 static char *
-create_payload(const char *text, const char *image, long long timeout, bool use_inference,
-    const char *model)
+create_payload(const json_t *body, const char *text, const char *image, long long timeout,
+    bool use_inference, const char *model)
 {
-	json_t *p = json_pack("{s:[s,s,s], s:{}, s:I, s:s}", "command", "/bin/sh", "-c", text,
-	    "env", "timeout_seconds", (json_int_t)timeout, "network_policy", "restricted");
+	json_t *p = json_pack("{s:[s,s,s], s:{}, s:I}", "command", "/bin/sh", "-c", text, "env",
+	    "timeout_seconds", (json_int_t)timeout);
 	char *s;
+
+	create_sandbox_fields(body, p);
 
 	if (image)
 		json_object_set_new(p, "image", json_string(image));
@@ -265,6 +306,15 @@ create_idempotency(struct cy_http_req *req, struct task_new *t, struct cy_http_r
 	return 0;
 }
 
+/* True when the body has key with a value other than null. */
+static bool
+body_has(const json_t *body, const char *key)
+{
+	json_t *v = json_object_get(body, key);
+
+	return v && !json_is_null(v);
+}
+
 /*
  * Reads the CreateTask fields other than attachments and the dispatch
  * fields (their types and ranges are checked by tasks_create_body); -1
@@ -286,6 +336,13 @@ create_parse(const json_t *body, struct task_new *t, const char **image, long lo
 	if (*model && !t->req_inference) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 		    "model applies to prompt tasks and to jobs with use_inference");
+		return -1;
+	}
+	if (strcmp(t->input_mode, "prompt") == 0 &&
+	    (body_has(body, "network_policy") || body_has(body, "resources"))) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "network_policy and resources apply to script and commands tasks (a prompt "
+		    "task runs no sandbox)");
 		return -1;
 	}
 	*timeout = TIMEOUT_DEFAULT;
@@ -327,7 +384,8 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		payload = create_prompt_payload(t.prompt, model, timeout);
 		t.req_model = model;
 	} else {
-		payload = create_payload(t.prompt, image, timeout, t.req_inference, asked_model);
+		payload =
+		    create_payload(body, t.prompt, image, timeout, t.req_inference, asked_model);
 		t.req_model = asked_model;
 	}
 	t.payload = payload;
@@ -335,6 +393,13 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!res) {
 		if (err.code == ENOENT) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s", err.msg);
+		} else if (err.code == ECONNRESET) {
+			cy_log_error("task_create_failed", "user", a->handle, "error", err.msg,
+			    NULL);
+			cy_resp_problem(resp, CY_PROBLEM_UNAVAILABLE,
+			    "the database connection was lost while the task was being created, "
+			    "so it may exist: retry with the same Idempotency-Key, or look with "
+			    "task list");
 		} else {
 			cy_log_error("task_create_failed", "user", a->handle, "error", err.msg,
 			    NULL);

@@ -173,13 +173,40 @@ h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_resp_json(resp, 200, o);
 }
 
+/*
+ * The task's latest job for GET /v1/tasks/{id}: how it ran (node,
+ * attempts, exit code, times, durations) and what it asked for (image,
+ * timeout, network, resources, retry policy, placement).  NULL when it
+ * has none or it cannot be read (logged; the task is answered without).
+ */
+static json_t *
+task_job_json(const char *task_id)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	PGresult *res = store_task_job_info(task_id, &err);
+	json_t *o = NULL;
+
+	if (!res) {
+		cy_log_error("task_job_info_failed", "task_id", task_id, "error", err.msg, NULL);
+		return NULL;
+	}
+	if (PQntuples(res) > 0)
+		o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	return o;
+}
+
 void
 h_tasks_get(struct cy_http_req *req, struct cy_http_resp *resp)
 {
 	PGresult *res = task_lookup(req, resp);
+	json_t *o, *job;
 
 	if (!res)
 		return;
-	cy_resp_json(resp, 200, task_json(res, 0));
+	o = task_json(res, 0);
+	if ((job = task_job_json(PQgetvalue(res, 0, TC_ID))))
+		json_object_set_new(o, "job", job);
+	cy_resp_json(resp, 200, o);
 	PQclear(res);
 }

@@ -106,7 +106,7 @@ good_value()
 		case $kind in
 		int) vals=("$min" "$max") ;;
 		enum) IFS=, read -r -a vals <<<"$choices" ;;
-		duration) vals=(1s 5m 2h) ;;
+		duration) vals=("${min:-1}s" 5m 2h) ;;
 		*) continue ;;
 		esac
 		for v in "${vals[@]}"; do

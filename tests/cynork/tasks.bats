@@ -278,10 +278,10 @@ create_id()
 
 # --- these leave long jobs on the node: keep them last ----------------------
 
-@test "task create --wait --timeout 1s gives up with exit 124" {
+@test "task create --wait --wait-timeout 1s gives up with exit 124" {
 	local t0=$SECONDS
 
-	run -124 cynork task create --command 'sleep 5' --wait --timeout 1s
+	run -124 cynork task create --command 'sleep 5' --wait --wait-timeout 1s
 	assert_output --partial "gave up waiting"
 	[ $((SECONDS - t0)) -lt 5 ]
 }

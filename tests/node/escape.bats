@@ -145,15 +145,17 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 
 @test "a timeout kills grandchildren too" {
 	local t0=$SECONDS
-	wjob e-tmo '( ( sleep 4; echo escaped >/workspace/late ) & ) ; setsid sh -c "sleep 4; echo escaped >/workspace/late2" & sleep 30' \
+	# They write to /job: the /workspace tmpfs is unmounted after the run, /job stays.
+	wjob e-tmo '( ( sleep 4; echo escaped >/job/late ) & ) ; setsid sh -c "sleep 4; echo escaped >/job/late2" & sleep 30' \
 		'"timeout_seconds":1'
 	cy_status 200
 	[ "$(field .status)" = timeout ]
 	[ "$(field .exit_code)" = -1 ]
 	[ $((SECONDS - t0)) -lt 10 ]
 	sleep 5
-	[ ! -e "$ND/mounts/e-tmo/workspace/late" ]
-	[ ! -e "$ND/mounts/e-tmo/workspace/late2" ]
+	[ -f "$ND/mounts/e-tmo/job/job.json" ]
+	[ ! -e "$ND/mounts/e-tmo/job/late" ]
+	[ ! -e "$ND/mounts/e-tmo/job/late2" ]
 }
 
 @test "no secrets in the environment" {
@@ -234,7 +236,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 @test "a cancel through the Worker API kills the job with its grandchildren: status canceled" {
 	local i
 	jq -cn '{version:1, task_id:"task-esc", job_id:"e-cancel", sandbox:{command:["/bin/sh","-c",
-		"( (sleep 3; echo late >/workspace/late) & ); setsid sleep 45 & touch /workspace/started; sleep 45"]}}' \
+		"( (sleep 3; echo late >/job/late) & ); setsid sleep 45 & touch /workspace/started; sleep 45"]}}' \
 		>"$CY_TMP/req-cancel.json"
 	curl -s -m 60 -o "$CY_TMP/cancel.out" -H "Authorization: Bearer $TOKEN" \
 		-H 'Content-Type: application/json' --data-binary "@$CY_TMP/req-cancel.json" \
@@ -251,7 +253,8 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 	[ "$(jq -r .exit_code "$CY_TMP/cancel.out")" = -1 ]
 	[[ "$(jq -r .stderr "$CY_TMP/cancel.out")" == *"job canceled"* ]]
 	sleep 3.5
-	[ ! -e "$ND/mounts/e-cancel/workspace/late" ]
+	[ -f "$ND/mounts/e-cancel/job/job.json" ]
+	[ ! -e "$ND/mounts/e-cancel/job/late" ]
 	run pgrep -f 'sleep 45'
 	assert_failure
 }

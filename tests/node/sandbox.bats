@@ -208,13 +208,21 @@ expected_etc()
 	diff <(field .stdout | sed '1d;/^$/d' | sort) <(expected_etc)
 }
 
-@test "workspace is writable and kept after the run with job.json" {
+@test "workspace is writable; job.json is kept after the run, the workspace tmpfs is not" {
 	job j-ws 'echo data >/workspace/out.txt && cat /job/job.json'
 	assert_success
 	[ "$(field .status)" = completed ]
 	assert_output --partial 'j-ws'
-	[ "$(cat "$D/state/sandbox_mounts/j-ws/workspace/out.txt")" = data ]
+	# The size-limited workspace (a tmpfs, tests/node/quota.bats) ends with the run.
+	[ ! -e "$D/state/sandbox_mounts/j-ws/workspace/out.txt" ]
 	[ -f "$D/state/sandbox_mounts/j-ws/job/job.json" ]
+	# An unlimited one is a plain directory, kept until the cleanup.
+	sed -e 's/^sandbox:$/sandbox:\n  workspace_quota: none/' "$D/node.yaml" >"$D/ws-none.yaml"
+	jq -cn '{version:1, task_id:"t", job_id:"j-ws2", sandbox:{command:["/bin/sh","-c",
+		"echo data >/workspace/out.txt"]}}' >"$D/req-j-ws2.json"
+	run "$CY_BUILD/cynode-node" --config "$D/ws-none.yaml" --run-job "$D/req-j-ws2.json"
+	assert_success
+	[ "$(cat "$D/state/sandbox_mounts/j-ws2/workspace/out.txt")" = data ]
 }
 
 @test "the root filesystem is read-only" {

@@ -25,10 +25,12 @@ setup_file()
 		"$(jq -cn --arg p "$CY_PSK" --argjson c "$(capability body-n)" '{psk:$p, capability:$c}')"
 	cy_status 201
 	NODE_JWT=$(jq -r .auth.node_jwt <<<"$body")
+	# body-n is registered now: it comes back with its credential.
+	NODE_CRED=$(jq -r .auth.node_credential <<<"$body")
 	cy_api POST /v1/tasks '{"prompt":"true","input_mode":"commands","task_name":"waited"}' "$TOKEN"
 	cy_status 201
 	TASK=$(jq -r .task_id <<<"$body")
-	export TOKEN NODE_JWT TASK
+	export TOKEN NODE_JWT NODE_CRED TASK
 }
 
 # capability SLUG -> a node_capability_report_v1
@@ -181,10 +183,18 @@ requirements.labels must be an array of at most 32 items|.requirements = {labels
 requirements.labels[0] must be a non-empty string of at most 128 bytes|.requirements = {labels: [("l" * 129)]}
 requirements.gpus must be an integer from 0 to 1024|.requirements = {gpus: 1025}
 unknown field 'requirements.gpu' (known: labels, gpus)|.requirements = {gpu: 1}
+network_policy must be one of restricted, none, host|.network_policy = "bridge"
+network_policy must be|.network_policy = 1
+resources must be an object|.resources = "2G"
+resources.cpu_cores must be an integer from 1 to 4096|.resources = {cpu_cores: 0}
+resources.memory_mb must be an integer from 16 to 16777216|.resources = {memory_mb: 8}
+resources.tmp_mb must be an integer from 1 to 1048576|.resources = {tmp_mb: 1.5}
+resources.workspace_mb must be an integer from 1 to 16777216|.resources = {workspace_mb: 0}
+unknown field 'resources.disk' (known: cpu_cores, memory_mb, workspace_mb, tmp_mb)|.resources = {disk: 1}
 use_inference must be true or false|.use_inference = "yes"
 model must be a model name|.model = "a b"
 model must be|.model = 7
-unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, use_inference, model)|.promt = "x"
+unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, model)|.promt = "x"
 unknown field 'timeout'|.timeout = 5
 EOT
 }
@@ -247,7 +257,7 @@ EOT
 
 @test "node payloads: register, config ack, capability, heartbeat, job sync and result" {
 	bad POST "$CY_CONTROL_URL/v1/nodes/register" "" \
-		"$(jq -cn --arg p "$CY_PSK" --argjson c "$(capability body-n)" '{psk:$p, capability:$c}')" <<'EOT'
+		"$(jq -cn --arg k "$NODE_CRED" --argjson c "$(capability body-n)" '{node_credential:$k, capability:$c}')" <<'EOT'
 capability is required|del(.capability)
 capability must be an object|.capability = "x"
 psk must be a string|.psk = 5
@@ -346,7 +356,7 @@ same()
 
 @test "unknown fields are accepted on node payloads and chat completions" {
 	same POST "$CY_CONTROL_URL/v1/nodes/register" "" \
-		"$(jq -cn --arg p "$CY_PSK" --argjson c "$(capability body-n | jq -c '.gpu_v2 = {}')" '{psk:$p, capability:$c}')"
+		"$(jq -cn --arg k "$NODE_CRED" --argjson c "$(capability body-n | jq -c '.gpu_v2 = {}')" '{node_credential:$k, capability:$c}')"
 	NODE_JWT=$(jq -r .auth.node_jwt <<<"$body")
 	same POST "$CY_CONTROL_URL/v1/nodes/capability" "$NODE_JWT" \
 		"$(capability body-n | jq -c '.compute.npu = 1 | .inference.engines = ["x"]')"

@@ -92,7 +92,13 @@ registrations()
 	assert_output --partial "running_config_version must be a ULID"
 	reg --arg node_credential "$cred" --arg running_config_version nope
 	cy_status 400
-	# The PSK does not keep the state, even with the right version.
+	# Without an operator's replace, the PSK cannot take the name.
+	reg --arg psk "$CY_PSK" --arg running_config_version "$v"
+	cy_status 409
+	# A machine put in its place with the PSK does not keep the state, even
+	# with the right version.
+	cy_api POST /v1/nodes/node-x/replace '' "$tok"
+	cy_status 200
 	token=$(x "encode(worker_api_bearer_token_enc, 'hex')")
 	reg --arg psk "$CY_PSK" --arg running_config_version "$v"
 	cy_status 200

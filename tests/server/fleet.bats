@@ -337,6 +337,14 @@ wait_running()
 	run cynork -o json nodes get node-en
 	[ "$(jq -r '.labels | index("edge")' <<<"$output")" != null ]
 	grep -q 'auth=enrollment_token' "$CY_TMP/server.log"
+	# Placement honours the label the operator gave at enrollment.
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"echo on-edge","requirements":{"labels":["edge"]}}' "$(cy_admin_token)"
+	cy_status 201
+	id=$(jq -r .task_id <<<"$body")
+	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$(cy_admin_token)"
+	cy_eq "$(jq -r .status <<<"$body")" completed
+	[[ $body == *on-edge* ]]
+	cy_eq "$(cy_psql "SELECT n.node_slug FROM jobs j JOIN nodes n ON n.id = j.node_id WHERE j.task_id = '$id'")" node-en
 	# Restart: the token is spent, the stored credential registers the node.
 	cy_node_stop node-en
 	cy_node_start node-en orchestrator.registration_psk_file= \
@@ -378,7 +386,11 @@ wait_running()
 	t=$(jq -r .token <<<"$output")
 	register rm-1 enrollment_token "$t"
 	cy_status 201
+	cred=$(jq -r .auth.node_credential <<<"$body")
+	# The node it enrolled holds a credential now: the PSK cannot take its name.
 	register rm-1
+	cy_status 409
+	register rm-1 node_credential "$cred"
 	cy_status 200
 }
 
@@ -393,4 +405,38 @@ wait_running()
 	done
 	! kill -0 "$pid" 2>/dev/null || false
 	grep -q 'was removed' "$CY_TMP/node-node-rm.log"
+}
+
+@test "cynork nodes replace: flags checked, confirmation asked, the window opened and audited" {
+	fake_node rep-1
+	run -2 cynork nodes replace rep-1 --ttl 10s -y
+	assert_output --partial "--ttl"
+	run -2 cynork nodes replace rep-1 --ttl soon -y
+	run -2 cynork nodes replace -y
+	run -4 cynork nodes replace no-such-node -y
+	run -0 cynork nodes replace rep-1 <<<"n"
+	assert_output --partial "nothing done"
+	[ -z "$(cy_psql "SELECT replace_until FROM nodes WHERE node_slug = 'rep-1'")" ]
+	run -0 cynork nodes replace rep-1 --ttl 2h -y
+	assert_output --regexp '^node_id=rep-1 replace_until=20[0-9-]+T[0-9:]+Z$'
+	cy_eq "$(cy_psql "SELECT replace_until > now() + interval '119 minutes' FROM nodes WHERE node_slug = 'rep-1'")" t
+	run -0 cynork -o json nodes replace rep-1 -y
+	jq -e '.node_slug == "rep-1" and (.replace_until | test("Z$"))' <<<"$output"
+	register rep-1
+	cy_status 200
+}
+
+@test "a second cynode-node with a live node's name and only the PSK is refused and exits" {
+	local port conf
+	port=$(cy_free_port)
+	conf=$(cy_node_config node-live "storage.state_dir=\"$CY_TMP/impostor\"" \
+		"worker_api.listen_port=$port" "worker_api.public_base_url=\"http://127.0.0.1:$port\"")
+	mkdir -p "$CY_TMP/impostor"
+	run timeout 60 "$CY_BUILD/cynode-node" --config "$conf"
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+	assert_output --partial "409"
+	assert_output --partial "nodes replace"
+	# The real node-live still gets jobs.
+	run -0 cynork task create --command 'echo still-mine' --wait --timeout 60s
+	assert_output --partial still-mine
 }

@@ -51,6 +51,9 @@ setup_file()
 		cy_status 403
 		run jq -r .detail <<<"$body"
 		assert_output "Admin required"
+		# Putting a new machine in a node's place is an admin's decision.
+		cy_api POST /v1/nodes/any-node/replace "" "$access"
+		cy_status 403
 	done
 }
 

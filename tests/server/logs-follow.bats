@@ -243,11 +243,11 @@ wait_stdout()
 	[ "$stderr" = warn ]
 }
 
-@test "cynork task create --follow: with --wait, --result, --timeout or -o json is a usage error" {
+@test "cynork task create --follow: with --wait, --result, --wait-timeout or -o json is a usage error" {
 	run -2 cynork task create -F --wait --command true
 	assert_output --partial -- '--follow'
 	run -2 cynork task create -F --result --command true
-	run -2 cynork task create -F --timeout 5s --command true
+	run -2 cynork task create -F --wait-timeout 5s --command true
 	run -2 cynork -o json task create -F --command true
 	assert_output --partial 'drop -o json'
 }

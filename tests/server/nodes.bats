@@ -25,10 +25,22 @@ capability()
 }
 
 # register SLUG [PSK] -> $status_code, $body
+# A slug registered before comes back with the node credential it was
+# given, as cynode-node does; with an explicit PSK it always sends the PSK.
 register()
 {
-	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
-		"$(jq -cn --arg p "${2:-$CY_PSK}" --argjson c "$(capability "$1")" '{psk:$p, capability:$c}')"
+	local cred=$CY_TMP/cred.$1
+
+	if [ -z "${2:-}" ] && [ -s "$cred" ]; then
+		cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
+			"$(jq -cn --arg k "$(cat "$cred")" --argjson c "$(capability "$1")" '{node_credential:$k, capability:$c}')"
+	else
+		cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
+			"$(jq -cn --arg p "${2:-$CY_PSK}" --argjson c "$(capability "$1")" '{psk:$p, capability:$c}')"
+	fi
+	case $status_code in
+	20?) jq -r '.auth.node_credential // empty' <<<"$body" | { grep . >"$cred.new" && mv "$cred.new" "$cred"; } || rm -f "$cred.new" ;;
+	esac
 }
 
 # node_jwt SLUG: registers and prints the node JWT
@@ -276,4 +288,83 @@ EOT
 	[ "$(jq -r .node_slug <<<"$body")" = node-cap ]
 	cy_api GET /v1/nodes/no-such-node "" "$tok"
 	cy_status 404
+}
+
+@test "register: the PSK cannot take a registered node's name (409, audited); its credential can" {
+	register node-own
+	cy_status 201
+	first_jwt=$(jq -r .auth.node_jwt <<<"$body")
+	# Anyone holding the fleet's PSK, posing as node-own.
+	register node-own "$CY_PSK"
+	cy_status 409
+	assert_output --partial "node-own"
+	assert_output --partial "nodes replace"
+	[ "$(jq -r .auth <<<"$body")" = null ]
+	cy_eq "$(cy_psql "SELECT count(*) FROM auth_audit_log WHERE event_type = 'node_register_refused' AND subject_handle = 'node-own' AND NOT success")" 1
+	grep -q 'event=node_register_refused node=node-own' "$CY_TMP/server.log"
+	# The real node's JWT still works and its credential still registers.
+	cy_api GET "$CY_CONTROL_URL/v1/nodes/config" "" "$first_jwt"
+	cy_status 200
+	register node-own
+	cy_status 200
+}
+
+@test "nodes replace: one PSK registration may take the name within the window, then the old credential is dead" {
+	register node-swap
+	cy_status 201
+	old=$(cat "$CY_TMP/cred.node-swap")
+	token=$(cy_admin_token)
+	cy_api POST /v1/nodes/node-swap/replace '{"ttl_seconds":"soon"}' "$token"
+	cy_status 400
+	cy_api POST /v1/nodes/node-swap/replace '{"ttl_seconds":5}' "$token"
+	cy_status 400
+	cy_api POST /v1/nodes/node-swap/replace '{"ttl":60}' "$token"
+	cy_status 400
+	cy_api POST /v1/nodes/no-such-node/replace '' "$token"
+	cy_status 404
+	cy_api POST /v1/nodes/node-swap/replace '{"ttl_seconds":600}' "$token"
+	cy_status 200
+	cy_eq "$(jq -r .node_slug <<<"$body")" node-swap
+	[[ "$(jq -r .replace_until <<<"$body")" == 20*Z ]]
+	cy_eq "$(cy_psql "SELECT count(*) FROM admin_audit_log WHERE action = 'node.replace' AND target = 'node-swap'")" 1
+	# The old machine re-registering with its credential keeps the window open.
+	register node-swap
+	cy_status 200
+	# The new machine, with the PSK only.
+	register node-swap "$CY_PSK"
+	cy_status 200
+	new=$(jq -r .auth.node_credential <<<"$body")
+	[ -n "$new" ] && [ "$new" != null ] && [ "$new" != "$old" ]
+	# The window is used up, and the old credential no longer works.
+	register node-swap "$CY_PSK"
+	cy_status 409
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
+		"$(jq -cn --arg k "$old" --argjson c "$(capability node-swap)" '{node_credential:$k, capability:$c}')"
+	cy_status 401
+}
+
+@test "nodes replace: a closed window refuses the PSK again; an enrollment token naming the node needs no window" {
+	register node-late
+	cy_status 201
+	token=$(cy_admin_token)
+	cy_api POST /v1/nodes/node-late/replace '{"ttl_seconds":60}' "$token"
+	cy_status 200
+	cy_psql "UPDATE nodes SET replace_until = now() - interval '1 second' WHERE node_slug = 'node-late'"
+	register node-late "$CY_PSK"
+	cy_status 409
+	# A token for any name cannot take it either...
+	cy_api POST /v1/nodes/enrollment-tokens '{}' "$token"
+	cy_status 201
+	any=$(jq -r .token <<<"$body")
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
+		"$(jq -cn --arg t "$any" --argjson c "$(capability node-late)" '{enrollment_token:$t, capability:$c}')"
+	cy_status 409
+	# ...and stays unused; one naming the node can.
+	cy_eq "$(cy_psql "SELECT used_at IS NULL FROM node_enrollment_tokens WHERE node_slug IS NULL ORDER BY created_at DESC LIMIT 1")" t
+	cy_api POST /v1/nodes/enrollment-tokens '{"node_slug":"node-late"}' "$token"
+	cy_status 201
+	named=$(jq -r .token <<<"$body")
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/register" \
+		"$(jq -cn --arg t "$named" --argjson c "$(capability node-late)" '{enrollment_token:$t, capability:$c}')"
+	cy_status 200
 }

@@ -1,0 +1,137 @@
+#!/usr/bin/env bats
+# The authorization matrix: every route of `cynode-server --routes` called
+# with every role (user, operator, admin), as a login session and as an API
+# token of each scope the role may grant, and with no credential.  A call
+# the route's rule admits must get past authorization (any status but
+# 401/403; bodies are invalid JSON and ids unknown, so nothing changes); a
+# call it does not admit must be 403 (401 without a credential).  Explicit
+# lists pin the routes that need no credential or admit any token, so a new
+# route with a loose rule fails here until it is listed on purpose.
+
+load ../lib/harness
+load ../lib/identity
+bats_require_minimum_version 1.5.0
+
+ZERO=00000000-0000-0000-0000-000000000000
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	CY_RATE_LIMIT=1000000 cy_server_start
+	"$CY_BUILD/cynode-server" --routes >"$CY_TMP/routes"
+	id_user mx-user user >/dev/null
+	id_user mx-operator operator >/dev/null
+	: >"$CY_TMP/creds"
+	local who role scope
+	for who in mx-user:user mx-operator:operator admin:admin; do
+		role=${who#*:}
+		id_login "${who%%:*}"
+		[ -n "$access" ] || { echo "login ${who%%:*} failed: $body" >&2; return 1; }
+		printf '%s\tsession\t%s\n' "$role" "$access" >>"$CY_TMP/creds"
+		for scope in tasks:read tasks:write nodes:read nodes:write inference admin; do
+			cy_api POST /v1/tokens "$(jq -cn --arg s "$scope" --arg n "mx-${role}-${scope/:/-}" \
+				'{name:$n, scopes:[$s]}')" "$access"
+			case $status_code in
+			201) printf '%s\t%s\t%s\n' "$role" "$scope" "$(jq -r .token <<<"$body")" >>"$CY_TMP/creds" ;;
+			400 | 403) ;; # a scope the role cannot grant
+			*) echo "token $role $scope: $status_code $body" >&2; return 1 ;;
+			esac
+		done
+	done
+	export CY_TMP
+}
+
+# rank ROLE: user 0, operator 1, admin 2
+rank()
+{
+	case $1 in user) echo 0 ;; operator) echo 1 ;; admin) echo 2 ;; *) echo 9 ;; esac
+}
+
+# call METHOD PATTERN [TOKEN]: prints the HTTP status.
+call()
+{
+	local path=${2//\{id\}/$ZERO}
+	local -a a=(-s -o /dev/null -w '%{http_code}' -m 30 -X "$1")
+	[ -n "${3:-}" ] && a+=(-H "Authorization: Bearer $3")
+	case $1 in POST | PUT | PATCH) a+=(-H 'Content-Type: application/json' --data-binary 'x') ;; esac
+	curl "${a[@]}" "$CY_GATEWAY_URL$path" || true
+}
+
+@test "the route table: only login, refresh and node registration need no credential" {
+	run awk -F'\t' 'NR > 1 && $4 == "none" { print $1, $2, $3 }' "$CY_TMP/routes"
+	assert_output "gateway POST /v1/auth/login
+gateway POST /v1/auth/refresh
+gateway POST /v1/nodes/register
+control POST /v1/nodes/register"
+	! grep -q UNKNOWN "$CY_TMP/routes" || false
+}
+
+@test "the route table: only who-am-I admits any token; logout and password need a login session" {
+	run awk -F'\t' 'NR > 1 && $4 == "any" { print $2, $3 }' "$CY_TMP/routes"
+	assert_output "GET /v1/users/me"
+	run awk -F'\t' 'NR > 1 && $4 == "session" { print $2, $3 }' "$CY_TMP/routes"
+	assert_output "POST /v1/auth/logout
+POST /v1/users/me/password"
+	run awk -F'\t' 'NR > 1 && $4 == "account" { print $2, $3 }' "$CY_TMP/routes"
+	assert_output "POST /v1/tokens
+GET /v1/tokens
+POST /v1/tokens/{id}/revoke"
+	# The control plane serves node routes only.
+	run awk -F'\t' 'NR > 1 && $1 == "control" && $4 != "node" && $3 != "/v1/nodes/register"' "$CY_TMP/routes"
+	assert_output ""
+}
+
+@test "every gateway route x every role x session and each token scope: the rule is enforced" {
+	local listener method pattern auth least scopes role kind tok st want n=0 bad=0
+	while IFS=$'\t' read -r listener method pattern auth least scopes; do
+		[ "$listener" = gateway ] || continue
+		# No credential.
+		st=$(call "$method" "$pattern")
+		if [ "$auth" = none ]; then
+			[[ $st != 401 && $st != 403 && $st != 000 ]] || { echo "none: $method $pattern -> $st"; bad=$((bad + 1)); }
+			continue
+		fi
+		[ "$st" = 401 ] || { echo "no credential: $method $pattern -> $st (want 401)"; bad=$((bad + 1)); }
+		while IFS=$'\t' read -r role kind tok; do
+			n=$((n + 1))
+			st=$(call "$method" "$pattern" "$tok")
+			if [ "$auth" = node ]; then
+				want=401
+			elif [ "$(rank "$role")" -lt "$(rank "$least")" ]; then
+				want=403
+			elif [ "$kind" = session ]; then
+				want=ok
+			elif [[ ",$scopes," == *",$kind,"* ]]; then
+				want=ok
+			else
+				want=403
+			fi
+			if [ "$want" = ok ]; then
+				[[ $st != 401 && $st != 403 && $st != 000 ]] || { echo "$role $kind: $method $pattern -> $st (want admitted)"; bad=$((bad + 1)); }
+			else
+				[ "$st" = "$want" ] || { echo "$role $kind: $method $pattern -> $st (want $want)"; bad=$((bad + 1)); }
+			fi
+		done <"$CY_TMP/creds"
+	done < <(tail -n +2 "$CY_TMP/routes")
+	echo "checked $n calls, $bad wrong"
+	[ "$n" -gt 500 ]
+	[ "$bad" -eq 0 ]
+}
+
+@test "a tasks:read token cannot end its owner's session or manage tokens" {
+	local tok
+	id_login mx-user
+	tok=$(awk -F'\t' '$1 == "user" && $2 == "tasks:read" { print $3 }' "$CY_TMP/creds")
+	[ -n "$tok" ]
+	cy_api POST /v1/auth/logout "{\"refresh_token\":\"$refresh\"}" "$tok"
+	cy_status 403
+	assert_output --partial "log in"
+	cy_api POST /v1/tokens '{"name":"successor","scopes":["tasks:read"]}' "$tok"
+	cy_status 403
+	cy_api GET /v1/users/me "" "$tok"
+	cy_status 200
+	# The session is alive: its refresh token still works.
+	cy_api POST /v1/auth/refresh "{\"refresh_token\":\"$refresh\"}"
+	cy_status 200
+}
