@@ -3,8 +3,8 @@
  * `task create --wait` and `task logs -o json --follow`: long polls on
  * GET /v1/tasks/{id}/result?wait=N (no client-side sleep loop) and the
  * mapping of a finished task to an exit code (spec/cli.md section 11: the
- * job's own code, 124 timeout, 125 canceled).  `task logs --follow` polls
- * the logs route for the output so far instead.  task wait ID... is in
+ * job's own code, 124 timeout, 125 canceled).  `task logs --follow` long
+ * polls the logs route for the output as it comes instead.  task wait ID... is in
  * cmd-task-wait.c.
  */
 #include <stdio.h>
@@ -18,6 +18,8 @@
 #include "states.h"
 #include "timeutil.h"
 #include "banned.h"
+
+#define FOLLOW_BATCH_US 200000
 
 static const char *const status_choices[] = { "queued", "running", "completed", "failed",
 	"canceled", "superseded", NULL };
@@ -482,10 +484,11 @@ note_lost(const json_t *res, const char *stream)
 }
 
 /*
- * --follow: GET /v1/tasks/{id}/logs?follow=true from the offsets reached,
- * printing the new text of the chosen streams as it comes; asks again
- * after 0.5 s when text came, 1 s when none did, until the task has ended
- * and nothing is left.
+ * --follow: GET /v1/tasks/{id}/logs?follow=true&wait=N from the offsets
+ * reached (a server long poll: it answers as soon as new bytes are
+ * stored or the task ends), printing the new text of the chosen streams;
+ * after text it pauses FOLLOW_BATCH_US so fast output comes in pieces,
+ * until the task has ended and nothing is left.
  */
 int
 task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split)
@@ -497,11 +500,13 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split
 	int rc;
 
 	for (;;) {
-		path = xasprintf("/v1/tasks/%s/logs?follow=true&stream=%s&stdout_offset=%lld"
-				 "&stderr_offset=%lld",
-		    eid, stream, off_out, off_err);
+		path =
+		    xasprintf("/v1/tasks/%s/logs?follow=true&wait=%d&stream=%s&stdout_offset=%lld"
+			      "&stderr_offset=%lld",
+			eid, POLL_MAX_S, stream, off_out, off_err);
 		res = NULL;
-		rc = api_call(c, "GET", path, NULL, true, &res);
+		rc = api_call_h(c, "GET", path, NULL, true, NULL, (POLL_MAX_S + 30) * 1000L, &res,
+		    NULL);
 		free(path);
 		if (rc)
 			break;
@@ -523,8 +528,8 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split
 			break;
 		}
 		json_decref(res);
-		if (!ended)
-			usleep(got ? 500000 : 1000000);
+		if (!ended && got)
+			usleep(FOLLOW_BATCH_US);
 	}
 	free(eid);
 	return rc;
@@ -708,8 +713,8 @@ const struct cmd cmd_task_logs = {
 	.doc =
 	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error). The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"} (the last four keyed by stream: what a log limit cut is counted there, never silently dropped). An unknown task exits 4.\n\n"
 	    "With --follow (-F), prints the output while the job writes it: cynork asks the server "
-	    "(GET /v1/tasks/{id}/logs?follow=true with the offsets reached) every half second while "
-	    "text comes and every second when none does, and prints only the new text of the chosen "
+	    "(GET /v1/tasks/{id}/logs?follow=true&wait=30 with the offsets reached: a long poll the "
+	    "server answers as soon as new output is stored) and prints only the new text of the chosen "
 	    "streams (both go to standard output, each piece of standard output before the piece of "
 	    "standard error that came with it; invalid UTF-8 shows as U+FFFD). Once the task has "
 	    "ended and everything is printed, cynork says on standard error how many bytes a log "

@@ -106,14 +106,15 @@ store_logs_append(const struct log_chunk *c, struct log_state *st, struct cy_err
 {
 	const char *p[3] = { c->lease_id, c->job_id, c->node_id };
 	char off[24], stored[24], end[24];
+	struct log_state before;
 	size_t skip, take;
 	PGresult *res;
 
 	if (db_begin(err) < 0)
 		return -1;
 	res = db_exec("logs_attempt",
-	    "SELECT 1 FROM job_attempts WHERE lease_id = $1::uuid AND job_id = $2::uuid "
-	    "AND node_id = $3::uuid",
+	    "SELECT j.task_id FROM job_attempts a JOIN jobs j ON j.id = a.job_id "
+	    "WHERE a.lease_id = $1::uuid AND a.job_id = $2::uuid AND a.node_id = $3::uuid",
 	    3, p, err);
 	if (!res)
 		goto fail;
@@ -123,8 +124,12 @@ store_logs_append(const struct log_chunk *c, struct log_state *st, struct cy_err
 		    c->job_id, c->lease_id);
 		goto fail;
 	}
+	xsnprintf(st->task_id, sizeof(st->task_id), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	if (logs_lock(c, st, err) < 0 || logs_place(c, st, &skip, &take, err) < 0)
+	if (logs_lock(c, st, err) < 0)
+		goto fail;
+	before = *st;
+	if (logs_place(c, st, &skip, &take, err) < 0)
 		goto fail;
 	if (take > 0) {
 		const char *q[4] = { c->lease_id, c->stream, off, c->data + skip };
@@ -150,6 +155,13 @@ store_logs_append(const struct log_chunk *c, struct log_state *st, struct cy_err
 			"ended = $5::boolean, updated_at = now() "
 			"WHERE lease_id = $1::uuid AND stream = $2",
 			5, q, err) < 0)
+			goto fail;
+	}
+	if (st->end_offset != before.end_offset || st->ended != before.ended) {
+		const char *q[1] = { st->task_id };
+
+		if (store_run("logs_notify", "SELECT pg_notify('cynode_task_logs', $1)", 1, q,
+			err) < 0)
 			goto fail;
 	}
 	return db_commit(err);

@@ -38,16 +38,17 @@ struct log_state {
 	long long end_offset;   /* bytes the job wrote so far (kept or not) */
 	long long limit_bytes;
 	bool ended;
+	char task_id[37]; /* the job's task (set by an append that was taken) */
 };
 
 /*
  * Appends the part of c past the stream's end (a chunk sent again stores
  * nothing twice; only bytes below the limit are kept, the rest counted).
- * 0 with *st the new state; -1 with err: err->code ENOENT when no attempt
- * of c->job_id under c->lease_id ran on c->node_id, ERANGE when the chunk
- * does not fit the stream (a gap before it, past the end of an ended
- * stream; err->msg says which, *st the stored state), else a database
- * error.
+ * 0 with *st the new state (a change is announced on the NOTIFY channel
+ * cynode_task_logs with the task id, for the follow long polls); -1 with err: err->code ENOENT when
+ * no attempt of c->job_id under c->lease_id ran on c->node_id, ERANGE when the chunk does not fit
+ * the stream (a gap before it, past the end of an ended stream; err->msg says which, *st the stored
+ * state), else a database error.
  */
 int store_logs_append(const struct log_chunk *c, struct log_state *st, struct cy_error *err);
 

@@ -16,6 +16,9 @@
  *    256 KiB a stream, cut before a character split by the window), the
  *    offsets to ask from next, and "ended" once the task has ended, when
  *    the stored logs are complete (the node sends them before the result).
+ *    With wait=N (seconds, at most 60) an answer with nothing new waits
+ *    (parked in task-wait.c, no thread held) until the task gets new log
+ *    bytes on any replica (NOTIFY cynode_task_logs), ends, or N passes.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -31,17 +34,37 @@
 #include "store-logs.h"
 #include "store-tasks.h"
 #include "strnum.h"
+#include "task-wait.h"
 #include "tasks.h"
+#include "timeutil.h"
 #include "banned.h"
 
 #define WINDOW_MAX (256 * 1024)
+
+#define WAIT_MAX_S 60
 
 struct logs_query {
 	bool want[2]; /* the streams asked for */
 	bool follow;
 	bool raw;
 	long long off[2];
+	long long wait_s; /* follow: wait this long for new bytes */
 };
+
+/* The deadline of a follow long poll, set at its first run and kept across parks. */
+static int64_t
+wait_deadline(struct cy_http_req *req, long long wait_s)
+{
+	int64_t *deadline = req->state;
+
+	if (!deadline) {
+		deadline = xmalloc(sizeof(*deadline));
+		*deadline = cy_mono_ms() + wait_s * 1000;
+		req->state = deadline;
+		req->state_free = free;
+	}
+	return *deadline;
+}
 
 static int
 logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_http_resp *resp)
@@ -75,6 +98,13 @@ logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_http_resp *r
 	if (q->raw && (q->follow || !strcmp(stream, "all"))) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 		    "format=raw takes one stream (stream=stdout or stderr) and no follow");
+		return -1;
+	}
+	q->wait_s = 0;
+	if (cy_req_query(req, "wait") && (!q->follow || cy_strtonum(cy_req_query(req, "wait"), 0,
+							    WAIT_MAX_S, &q->wait_s, &errstr) < 0)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "wait goes with follow=true: seconds from 0 to %d", WAIT_MAX_S);
 		return -1;
 	}
 	for (s = LOG_OUT; s <= LOG_ERR; s++) {
@@ -192,6 +222,22 @@ logs_raw(const struct logs_query *q, const PGresult *rows, struct cy_http_resp *
 	cy_resp_header(resp, "Cynode-Log-Lost-Bytes", n);
 }
 
+/* True when the follow answer o moved no offset the query asked about. */
+static bool
+nothing_new(const json_t *o, const struct logs_query *q)
+{
+	char key[32];
+	long long at;
+	int s;
+
+	for (s = LOG_OUT; s <= LOG_ERR; s++) {
+		xsnprintf(key, sizeof(key), "%s_offset", log_stream_names[s]);
+		if (q->want[s] && (cy_json_int(o, key, &at) < 0 || at != q->off[s]))
+			return false;
+	}
+	return true;
+}
+
 void
 h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp)
 {
@@ -199,12 +245,14 @@ h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct logs_query q;
 	char id[64], status[32];
 	PGresult *res, *rows;
+	uint64_t seq;
 	json_t *o;
 	bool ended;
 	int s;
 
 	if (logs_parse(req, &q, resp) < 0)
 		return;
+	seq = task_wait_seq(); /* before reading: new bytes meanwhile are not missed */
 	if (!(res = task_lookup(req, resp)))
 		return;
 	/* The status before the logs: an ended task's stored logs are complete. */
@@ -240,6 +288,15 @@ h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	add_counts(o, rows);
 	PQclear(rows);
+	if (q.follow && q.wait_s > 0 && !ended && !task_wait_stopping() && nothing_new(o, &q)) {
+		const char *ids[1] = { id };
+		int64_t deadline = wait_deadline(req, q.wait_s);
+
+		if (cy_mono_ms() < deadline) {
+			json_decref(o);
+			return task_wait_park(req, ids, 1, seq, deadline);
+		}
+	}
 	return cy_resp_json(resp, 200, o);
 fail:
 	json_decref(o);

@@ -102,14 +102,43 @@ wait_stdout()
 	[ "$(jq -r .stdout_offset <<<"$body")" = 8 ]
 }
 
+@test "follow wait=N: a long poll answered when the bytes are stored, or at the end" {
+	local id t0 t
+
+	id=$(create 'sleep 2; echo late' follow-wait)
+	t0=$(date +%s%N)
+	follow "$id" "wait=20&stdout_offset=0&stderr_offset=0"
+	t=$((($(date +%s%N) - t0) / 1000000))
+	cy_status 200
+	[ "$(jq -r .stdout <<<"$body")" = late ] || { echo "after ${t} ms: $body"; return 1; }
+	[ "$t" -ge 1000 ] && [ "$t" -lt 10000 ]
+	# Nothing more comes: answered when the task ends, long before the 20 s.
+	t0=$(date +%s%N)
+	follow "$id" "wait=20&stdout_offset=5&stderr_offset=0"
+	t=$((($(date +%s%N) - t0) / 1000000))
+	[ "$(jq -r .ended <<<"$body")" = true ]
+	[ "$(jq -r .stdout <<<"$body")" = "" ]
+	[ "$t" -lt 10000 ]
+	# An ended task answers at once.
+	t0=$(date +%s%N)
+	follow "$id" "wait=20&stdout_offset=5&stderr_offset=0"
+	[ $((($(date +%s%N) - t0) / 1000000)) -lt 2000 ]
+}
+
 @test "follow: a queued task answers nothing yet, not ended" {
-	local id
+	local id t0
 
 	cy_api POST /v1/nodes/node-01/drain '{}' "$TOKEN"
 	cy_status 200
 	id=$(create 'echo late' follow-queued)
 	follow "$id" "stdout_offset=0&stderr_offset=0"
 	cy_status 200
+	# A long poll on it runs out with nothing.
+	t0=$(date +%s)
+	follow "$id" "wait=1&stdout_offset=0&stderr_offset=0"
+	cy_status 200
+	[ "$(jq -r .stdout <<<"$body")" = "" ]
+	[ $(($(date +%s) - t0)) -ge 1 ]
 	[ "$(jq -r .status <<<"$body")" = queued ]
 	[ "$(jq -r .ended <<<"$body")" = false ]
 	[ "$(jq -r .stdout <<<"$body")" = "" ]
@@ -127,7 +156,8 @@ wait_stdout()
 	for q in "follow=yes" "follow=true&stdout_offset=abc" "follow=true&stderr_offset=-1" \
 		"follow=true&stdout_offset=1.5" "follow=true&stdout_offset=" \
 		"follow=true&stderr_offset=99999999999999999999" "stdout_offset=3" \
-		"follow=false&stderr_offset=0" "follow=true&stream=both"; do
+		"follow=false&stderr_offset=0" "follow=true&stream=both" "wait=5" \
+		"follow=true&wait=61" "follow=true&wait=-1" "follow=true&wait=x" "follow=true&wait="; do
 		cy_api GET "/v1/tasks/$id/logs?$q" "" "$TOKEN"
 		cy_status 400 || { echo "$q: $status_code $body" >&2; return 1; }
 	done
