@@ -125,6 +125,28 @@ wait_stdout()
 	[ $((($(date +%s%N) - t0) / 1000000)) -lt 2000 ]
 }
 
+@test "follow wait=N on another replica: woken by the NOTIFY of the stored bytes" {
+	local gw2 cp2 id t0 t
+
+	gw2=$(cy_free_port)
+	cp2=$(cy_free_port)
+	stack_server_start "$gw2" "$cp2" "$CY_TMP/server-replica.log" "$CY_TMP/replica.pid" \
+		"JWT_SECRET=$CY_JWT_SECRET" "NODE_REGISTRATION_PSK=$CY_PSK" \
+		"BOOTSTRAP_ADMIN_PASSWORD=$CY_ADMIN_PASSWORD" READINESS_REQUIRE_INFERENCE=false
+	cy__track "$STACK_SERVER_PID"
+	# The bytes come at 2 s, the end at 8 s: only the NOTIFY answers before.
+	id=$(create 'sleep 2; echo across; sleep 6' follow-replica)
+	t0=$(date +%s%N)
+	cy_api GET "http://127.0.0.1:$gw2/v1/tasks/$id/logs?follow=true&wait=30&stdout_offset=0&stderr_offset=0" \
+		"" "$TOKEN"
+	t=$((($(date +%s%N) - t0) / 1000000))
+	stack_kill_pid "$(cat "$CY_TMP/replica.pid")" 10
+	cy_status 200
+	[ "$(jq -r .stdout <<<"$body")" = across ] || { echo "after ${t} ms: $body"; return 1; }
+	[ "$(jq -r .ended <<<"$body")" = false ]
+	[ "$t" -lt 7000 ]
+}
+
 @test "follow: a queued task answers nothing yet, not ended" {
 	local id t0
 
