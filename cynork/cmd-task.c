@@ -484,6 +484,28 @@ note_lost(const json_t *res, const char *stream)
 }
 
 /*
+ * After the raw logs: what a log limit cut, from a follow answer at the
+ * offsets printed (it carries the counts and no text).
+ */
+static int
+task_logs_counts(struct ctx *c, const char *task, const char *stream, const long long n[2])
+{
+	char *eid = url_escape(task);
+	char *path = xasprintf("/v1/tasks/%s/logs?follow=true&stream=%s&stdout_offset=%lld"
+			       "&stderr_offset=%lld",
+	    eid, stream, n[0], n[1]);
+	json_t *res = NULL;
+	int rc = api_call(c, "GET", path, NULL, true, &res);
+
+	if (rc == 0)
+		note_lost(res, stream);
+	json_decref(res);
+	free(path);
+	free(eid);
+	return rc;
+}
+
+/*
  * --follow: GET /v1/tasks/{id}/logs?follow=true&wait=N from the offsets
  * reached (a server long poll: it answers as soon as new bytes are
  * stored or the task ends), printing the new text of the chosen streams;
@@ -535,18 +557,22 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split
 	return rc;
 }
 
+/* Writes raw log bytes to stdout, counting them in *(long long *)arg. */
 static int
 put_raw(void *arg, const char *data, size_t len)
 {
-	(void)arg;
+	*(long long *)arg += (long long)len;
 	return fwrite(data, 1, len, stdout) == len ? 0 : -1;
 }
 
-/* Writes the stored bytes of one stream to stdout as they arrive (format=raw). */
+/*
+ * Writes the stored bytes of one stream to stdout as they arrive
+ * (format=raw); *n gets how many.
+ */
 static int
-task_logs_raw(struct ctx *c, const char *task, const char *stream)
+task_logs_raw(struct ctx *c, const char *task, const char *stream, long long *n)
 {
-	struct api_stream s = { .fn = put_raw, .max_response = (size_t)1 << 50 };
+	struct api_stream s = { .fn = put_raw, .arg = n, .max_response = (size_t)1 << 50 };
 	char *eid = url_escape(task);
 	char *path = xasprintf("/v1/tasks/%s/logs?stream=%s&format=raw", eid, stream);
 	int rc = api_stream(c, "GET", path, NULL, &s);
@@ -592,11 +618,15 @@ task_logs(struct ctx *c, const struct parsed *p)
 	res = NULL;
 	/* Table: the stored bytes exactly, stdout then stderr. */
 	if (rc == 0 && !out_json(c)) {
+		long long n[2] = { 0, 0 };
+
 		free(suffix);
 		if (strcmp(stream, "stderr"))
-			rc = task_logs_raw(c, p->args[0], "stdout");
+			rc = task_logs_raw(c, p->args[0], "stdout", &n[0]);
 		if (rc == 0 && strcmp(stream, "stdout"))
-			rc = task_logs_raw(c, p->args[0], "stderr");
+			rc = task_logs_raw(c, p->args[0], "stderr", &n[1]);
+		if (rc == 0)
+			rc = task_logs_counts(c, p->args[0], stream, n);
 		return rc;
 	}
 	if (rc == 0)
@@ -711,7 +741,7 @@ const struct cmd cmd_task_logs = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_logs,
 	.doc =
-	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error). The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"} (the last four keyed by stream: what a log limit cut is counted there, never silently dropped). An unknown task exits 4.\n\n"
+	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error), then says on standard error how many bytes a log limit cut, if any. The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"} (the last four keyed by stream: what a log limit cut is counted there, never silently dropped). An unknown task exits 4.\n\n"
 	    "With --follow (-F), prints the output while the job writes it: cynork asks the server "
 	    "(GET /v1/tasks/{id}/logs?follow=true&wait=30 with the offsets reached: a long poll the "
 	    "server answers as soon as new output is stored) and prints only the new text of the chosen "

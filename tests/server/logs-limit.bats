@@ -67,6 +67,14 @@ fget()
 	cy_eq "$(jq -r .truncated.stdout <<<"$res")" true
 	cy_eq "$(jq -r .lost_bytes.stdout <<<"$res")" "$lost"
 	cy_eq "$(jq -r .stored_bytes.stdout <<<"$res")" 1048576
+	# task logs prints the kept MiB byte for byte, then says on stderr what was lost.
+	cynork task logs --stream stdout "$id" >"$CY_TMP/printed" 2>"$CY_TMP/printed.err"
+	cmp "$CY_TMP/printed" "$CY_TMP/want"
+	run cat "$CY_TMP/printed.err"
+	assert_output "cynork: stdout truncated: $lost bytes lost to the server's log limit"
+	run --separate-stderr cynork task logs --stream stderr "$id"
+	assert_output small
+	[ -z "$stderr" ]
 	# --follow prints the kept MiB, then says on stderr what was lost.
 	cynork task logs -F --stream stdout "$id" >"$CY_TMP/followed" 2>"$CY_TMP/follow.err"
 	cmp "$CY_TMP/followed" "$CY_TMP/want"
