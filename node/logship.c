@@ -137,7 +137,7 @@ ship_step(struct job_log *l, int s, const char *jwt, char *buf)
 {
 	struct job_log_stream *st = &l->s[s];
 	long long from, to, total;
-	bool full, finished, eof;
+	bool full, finished, done, eof = false;
 	struct ship_ans a;
 	size_t n = 0;
 	ssize_t got;
@@ -148,9 +148,9 @@ ship_step(struct job_log *l, int s, const char *jwt, char *buf)
 	total = st->total;
 	full = st->full;
 	finished = l->finished;
-	eof = st->eof_sent;
+	done = st->eof_sent || l->dead;
 	pthread_mutex_unlock(&l->lock);
-	if (eof || l->dead)
+	if (done)
 		return 0;
 	if (!full && from < to) {
 		n = to - from > LOGSHIP_CHUNK_MAX ? LOGSHIP_CHUNK_MAX : (size_t)(to - from);
@@ -163,13 +163,22 @@ ship_step(struct job_log *l, int s, const char *jwt, char *buf)
 			pthread_mutex_unlock(&l->lock);
 			return 1;
 		}
+		/* The last chunk of a finished stream carries its end too. */
+		eof = finished && from + (long long)n == total;
 	} else if (!finished) {
 		return 0;
+	} else if (total == 0) {
+		/* A stream the job never wrote to: nothing to say (no row means empty). */
+		pthread_mutex_lock(&l->lock);
+		st->eof_sent = true;
+		pthread_mutex_unlock(&l->lock);
+		return 1;
 	} else {
 		from = total; /* the end: bytes not spooled (or not kept) are lost */
+		eof = true;
 	}
-	if (ship_post(l, s, from, buf, n, n == 0, jwt, &a) < 0 || a.status >= 500 ||
-	    a.status == 401 || a.status == 429)
+	if (ship_post(l, s, from, buf, n, eof, jwt, &a) < 0 || a.status >= 500 || a.status == 401 ||
+	    a.status == 429)
 		return -1;
 	pthread_mutex_lock(&l->lock);
 	l->progress_ms = cy_mono_ms();
@@ -180,9 +189,10 @@ ship_step(struct job_log *l, int s, const char *jwt, char *buf)
 	} else if (a.status == 200 && a.next >= 0) {
 		st->sent = a.next < st->spooled ? a.next : st->spooled;
 		st->full = a.full;
-		if (n == 0)
+		if (eof)
 			st->eof_sent = true;
 	} else if (a.status == 409 && n > 0 && a.next >= 0 && a.next != from) {
+		/* The server's stream ends elsewhere (it lost bytes, or had more): go on there. */
 		st->sent = a.next < st->spooled ? a.next : st->spooled;
 	} else {
 		/* A refusal that offsets do not explain: give the stream up. */

@@ -275,3 +275,22 @@ chunk()
 	cy_api GET "/v1/tasks/no-such-task/logs?format=raw&stream=stdout" "" "$TOKEN"
 	cy_status 404
 }
+
+@test "a silent job costs no log request; a short one a single request (data and end)" {
+	local id job
+
+	id=$(create 'true')
+	wait_done "$id"
+	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$id'")
+	cy_eq "$(cy_psql "SELECT count(*) FROM job_logs WHERE job_id = '$job'")" 0
+	cy_eq "$(grep -c "path=/v1/nodes/jobs/$job/logs" "$CY_TMP"/server*.log | awk -F: '{ s += $NF } END { print s }')" 0
+	get "/v1/tasks/$id/logs"
+	cy_eq "$(jq -c '[.stdout, .stderr, .truncated.stdout, .lost_bytes.stderr]' <<<"$res")" '["","",false,0]'
+	id=$(create 'echo short')
+	wait_done "$id"
+	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$id'")
+	cy_eq "$(grep -h "path=/v1/nodes/jobs/$job/logs" "$CY_TMP"/server*.log | grep -c 'status=200')" 1
+	run cy_psql "SELECT stream, stored_bytes, end_offset, ended FROM job_logs WHERE job_id = '$job'"
+	assert_output 'stdout|6|6|t'
+	cy_eq "$(raw "$id" stdout)" short
+}
