@@ -21,6 +21,12 @@
 
 #define FOLLOW_BATCH_US 200000
 
+/* Where raw log bytes go: stdout, or a buffer; n counts them. */
+struct raw_sink {
+	long long n;
+	struct cy_buf *buf; /* NULL: stdout */
+};
+
 static const char *const status_choices[] = { "queued", "running", "completed", "failed",
 	"canceled", "superseded", NULL };
 static const char *const stream_choices[] = { "stdout", "stderr", "all", NULL };
@@ -484,22 +490,19 @@ note_lost(const json_t *res, const char *stream)
 }
 
 /*
- * After the raw logs: what a log limit cut, from a follow answer at the
- * offsets printed (it carries the counts and no text).
+ * After the raw logs: the counts (what a log limit cut), from a follow
+ * answer at the offsets read (it carries them and no text); *out gets it.
  */
 static int
-task_logs_counts(struct ctx *c, const char *task, const char *stream, const long long n[2])
+task_logs_counts(struct ctx *c, const char *task, const char *stream, const struct raw_sink k[2],
+    json_t **out)
 {
 	char *eid = url_escape(task);
 	char *path = xasprintf("/v1/tasks/%s/logs?follow=true&stream=%s&stdout_offset=%lld"
 			       "&stderr_offset=%lld",
-	    eid, stream, n[0], n[1]);
-	json_t *res = NULL;
-	int rc = api_call(c, "GET", path, NULL, true, &res);
+	    eid, stream, k[0].n, k[1].n);
+	int rc = api_call(c, "GET", path, NULL, true, out);
 
-	if (rc == 0)
-		note_lost(res, stream);
-	json_decref(res);
 	free(path);
 	free(eid);
 	return rc;
@@ -557,22 +560,24 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split
 	return rc;
 }
 
-/* Writes raw log bytes to stdout, counting them in *(long long *)arg. */
 static int
 put_raw(void *arg, const char *data, size_t len)
 {
-	*(long long *)arg += (long long)len;
+	struct raw_sink *k = arg;
+
+	k->n += (long long)len;
+	if (k->buf) {
+		cy_buf_add(k->buf, data, len);
+		return 0;
+	}
 	return fwrite(data, 1, len, stdout) == len ? 0 : -1;
 }
 
-/*
- * Writes the stored bytes of one stream to stdout as they arrive
- * (format=raw); *n gets how many.
- */
+/* Fetches the stored bytes of one stream to k as they arrive (format=raw). */
 static int
-task_logs_raw(struct ctx *c, const char *task, const char *stream, long long *n)
+task_logs_raw(struct ctx *c, const char *task, const char *stream, struct raw_sink *k)
 {
-	struct api_stream s = { .fn = put_raw, .arg = n, .max_response = (size_t)1 << 50 };
+	struct api_stream s = { .fn = put_raw, .arg = k, .max_response = (size_t)1 << 50 };
 	char *eid = url_escape(task);
 	char *path = xasprintf("/v1/tasks/%s/logs?stream=%s&format=raw", eid, stream);
 	int rc = api_stream(c, "GET", path, NULL, &s);
@@ -581,7 +586,8 @@ task_logs_raw(struct ctx *c, const char *task, const char *stream, long long *n)
 		rc = api_transport_fail(c, &s.err);
 	free(path);
 	free(eid);
-	fflush(stdout);
+	if (!k->buf)
+		fflush(stdout);
 	return rc;
 }
 
@@ -601,57 +607,54 @@ copy_counts(json_t *o, const json_t *res)
 static int
 task_logs(struct ctx *c, const struct parsed *p)
 {
+	static const char *const names[2] = { "stdout", "stderr" };
 	const char *stream = opt_get(p, "stream") ? opt_get(p, "stream") : "all";
-	char *suffix = xasprintf("/logs?stream=%s", stream);
-	const char *out, *err;
+	struct cy_buf raw[2] = { CY_BUF_INIT, CY_BUF_INIT }, text[2] = { CY_BUF_INIT, CY_BUF_INIT };
+	struct raw_sink k[2] = { { 0, NULL }, { 0, NULL } };
 	json_t *res = NULL;
-	int rc = 0;
+	int rc = 0, i;
 
-	if (opt_set(p, "follow") && !out_json(c)) {
-		free(suffix);
+	if (opt_set(p, "follow") && !out_json(c))
 		return task_logs_follow(c, p->args[0], stream, false);
-	}
 	/* -o json --follow: the whole output once the task has ended. */
 	if (opt_set(p, "follow"))
 		rc = task_poll_ended(c, p->args[0], 0, 0, &res);
 	json_decref(res);
 	res = NULL;
-	/* Table: the stored bytes exactly, stdout then stderr. */
-	if (rc == 0 && !out_json(c)) {
-		long long n[2] = { 0, 0 };
-
-		free(suffix);
-		if (strcmp(stream, "stderr"))
-			rc = task_logs_raw(c, p->args[0], "stdout", &n[0]);
-		if (rc == 0 && strcmp(stream, "stdout"))
-			rc = task_logs_raw(c, p->args[0], "stderr", &n[1]);
-		if (rc == 0)
-			rc = task_logs_counts(c, p->args[0], stream, n);
-		return rc;
-	}
-	if (rc == 0)
-		rc = task_fetch(c, p->args[0], suffix, &res);
-	free(suffix);
 	if (rc)
 		return rc;
-	out = cy_json_str(res, "stdout");
-	err = cy_json_str(res, "stderr");
-	if (strcmp(stream, "stderr") == 0)
-		out = NULL;
-	if (strcmp(stream, "stdout") == 0)
-		err = NULL;
-	{
+	/*
+	 * The stored bytes exactly, stdout then stderr: printed (table) or
+	 * read whole for -o json (no JSON answer to outgrow the client's cap).
+	 */
+	for (i = 0; i < 2 && rc == 0; i++) {
+		if (!strcmp(stream, "all") || !strcmp(stream, names[i])) {
+			k[i].buf = out_json(c) ? &raw[i] : NULL;
+			rc = task_logs_raw(c, p->args[0], names[i], &k[i]);
+		}
+	}
+	if (rc == 0)
+		rc = task_logs_counts(c, p->args[0], stream, k, &res);
+	if (rc == 0 && !out_json(c))
+		note_lost(res, stream);
+	if (rc == 0 && out_json(c)) {
 		json_t *lines = json_array(), *o;
 
-		split_lines(lines, out);
-		split_lines(lines, err);
+		for (i = 0; i < 2; i++) {
+			cy_utf8_sanitize(raw[i].buf, raw[i].len, true, &text[i]);
+			split_lines(lines, text[i].len ? text[i].buf : NULL);
+		}
 		o = json_pack("{s:s?, s:s, s:o}", "task_id", cy_json_str(res, "task_id"), "stream",
 		    stream, "lines", lines);
 		copy_counts(o, res);
 		print_json(o);
 	}
+	for (i = 0; i < 2; i++) {
+		cy_buf_release(&raw[i]);
+		cy_buf_release(&text[i]);
+	}
 	json_decref(res);
-	return 0;
+	return rc;
 }
 
 /* clang-format off */
