@@ -29,6 +29,7 @@ struct job_log {
 	char lease_id[64];
 	long long cap; /* sandbox.max_log_bytes */
 	pthread_mutex_t lock;
+	pthread_cond_t changed; /* the sender moved a stream on (job_log_finish waits) */
 	int refs;
 	struct job_log_stream s[2];
 	bool finished;       /* the job has ended */

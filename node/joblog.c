@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -23,7 +24,7 @@
 #include "timeutil.h"
 #include "banned.h"
 
-#define FINISH_POLL_MS 20
+#define FINISH_POLL_MS 100 /* a wait for the sender wakes at least this often */
 
 struct job_log *
 job_log_open(struct node *n, const char *job_dir, const char *job_id, const char *lease_id,
@@ -48,6 +49,7 @@ job_log_open(struct node *n, const char *job_dir, const char *job_id, const char
 		l->lease_id[0] = '\0';
 	l->cap = n->cfg.max_log_bytes;
 	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->changed, NULL);
 	l->refs = 1;
 	l->progress_ms = cy_mono_ms();
 	l->s[0].fd = l->s[1].fd = -1;
@@ -134,26 +136,35 @@ done(struct job_log *l)
 int
 job_log_finish(struct job_log *l, long long idle_ms)
 {
+	struct timespec ts;
 	bool ok;
+	int s;
 
 	if (!l)
 		return 0;
 	pthread_mutex_lock(&l->lock);
 	l->finished = true;
 	l->progress_ms = cy_mono_ms();
+	/* A stream the job never wrote to has nothing to send. */
+	for (s = 0; s < 2; s++)
+		if (l->s[s].total == 0)
+			l->s[s].eof_sent = true;
+	ok = done(l);
 	pthread_mutex_unlock(&l->lock);
-	logship_kick();
-	for (;;) {
-		pthread_mutex_lock(&l->lock);
-		ok = done(l);
-		if (ok || cy_mono_ms() - l->progress_ms > idle_ms) {
-			ok = ok && !l->dead;
-			pthread_mutex_unlock(&l->lock);
-			break;
+	if (!ok)
+		logship_kick();
+	pthread_mutex_lock(&l->lock);
+	while (!(ok = done(l)) && cy_mono_ms() - l->progress_ms <= idle_ms) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += FINISH_POLL_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
 		}
-		pthread_mutex_unlock(&l->lock);
-		poll(NULL, 0, FINISH_POLL_MS);
+		pthread_cond_timedwait(&l->changed, &l->lock, &ts);
 	}
+	ok = ok && !l->dead;
+	pthread_mutex_unlock(&l->lock);
 	if (!ok)
 		cy_log_warn("job_log_unsent", "job_id", l->job_id, "note",
 		    "the result goes out before the end of the logs; sending goes on", NULL);
@@ -180,6 +191,7 @@ job_log_unref(struct job_log *l)
 	for (s = 0; s < 2; s++)
 		if (l->s[s].fd >= 0)
 			close(l->s[s].fd);
+	pthread_cond_destroy(&l->changed);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }

@@ -160,6 +160,7 @@ ship_step(struct job_log *l, int s, const char *jwt, char *buf)
 			pthread_mutex_lock(&l->lock);
 			st->spooled = st->sent;
 			st->stopped = true;
+			pthread_cond_broadcast(&l->changed);
 			pthread_mutex_unlock(&l->lock);
 			return 1;
 		}
@@ -171,6 +172,7 @@ ship_step(struct job_log *l, int s, const char *jwt, char *buf)
 		/* A stream the job never wrote to: nothing to say (no row means empty). */
 		pthread_mutex_lock(&l->lock);
 		st->eof_sent = true;
+		pthread_cond_broadcast(&l->changed);
 		pthread_mutex_unlock(&l->lock);
 		return 1;
 	} else {
@@ -200,6 +202,7 @@ ship_step(struct job_log *l, int s, const char *jwt, char *buf)
 		    s ? "stderr" : "stdout", NULL);
 		st->eof_sent = true;
 	}
+	pthread_cond_broadcast(&l->changed);
 	pthread_mutex_unlock(&l->lock);
 	return 1;
 }
