@@ -32,9 +32,13 @@ struct job_log {
 	pthread_cond_t changed; /* the sender moved a stream on (job_log_finish waits) */
 	int refs;
 	struct job_log_stream s[2];
-	bool finished;       /* the job has ended */
-	bool dead;           /* the server refused the job: nothing more is sent */
+	bool finished; /* the job has ended */
+	bool dead;     /* the server refused the job, or never took it: nothing more is sent */
 	int64_t progress_ms; /* when the sender last got something through */
+	int64_t finished_ms; /* when the job ended (0: running) */
+	/* The sender's own (no lock): when to try again after a failure. */
+	int64_t next_try_ms;
+	long long backoff_ms;
 };
 
 /* logship.c: adds l to the sender's list (taking a reference); -1 when not running. */

@@ -144,7 +144,7 @@ job_log_finish(struct job_log *l, long long idle_ms)
 		return 0;
 	pthread_mutex_lock(&l->lock);
 	l->finished = true;
-	l->progress_ms = cy_mono_ms();
+	l->progress_ms = l->finished_ms = cy_mono_ms();
 	/* A stream the job never wrote to has nothing to send. */
 	for (s = 0; s < 2; s++)
 		if (l->s[s].total == 0)

@@ -6,8 +6,10 @@
  * with the stream's end (next_offset): the sender goes on from there,
  * whether the answer moves it forward (bytes it already had) or back (a
  * chunk it lost).  A server that cannot be reached is retried with a
- * backoff of up to BACKOFF_MAX_MS while the spools keep filling; one that
- * refuses the job (404: the attempt is not this node's) ends its sending.
+ * backoff of up to BACKOFF_MAX_MS (each job on its own) while the spools
+ * keep filling; one that refuses the job (404: the attempt is not this
+ * node's) ends its sending, and so does an hour without progress after the
+ * job ended.  A held result waits for its logs at most RESULT_HOLD_MS.
  */
 #include <errno.h>
 #include <poll.h>
@@ -29,7 +31,9 @@
 
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
-#define TURN_MAX_MS 1000 /* one job's share of a round */
+#define TURN_MAX_MS 1000           /* one job's share of a round */
+#define RESULT_HOLD_MS (60 * 1000) /* a held result waits this long for its logs */
+#define GIVE_UP_MS (3600 * 1000)   /* a finished job's logs that get nowhere */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
@@ -67,13 +71,20 @@ logship_kick(void)
 bool
 job_log_pending(const char *job_id)
 {
+	int64_t now = cy_mono_ms();
 	struct job_log *l;
 	bool found = false;
 
 	pthread_mutex_lock(&lock);
-	for (l = logs; l; l = l->next)
-		if (!strcmp(l->job_id, job_id))
+	for (l = logs; l; l = l->next) {
+		if (strcmp(l->job_id, job_id))
+			continue;
+		pthread_mutex_lock(&l->lock);
+		/* A result waits for its logs, but not for ever. */
+		if (!l->finished_ms || now - l->finished_ms < RESULT_HOLD_MS)
 			found = true;
+		pthread_mutex_unlock(&l->lock);
+	}
 	pthread_mutex_unlock(&lock);
 	return found;
 }
@@ -225,6 +236,38 @@ ship_log(struct job_log *l, const char *jwt, char *buf)
 	return 0;
 }
 
+/*
+ * One job's turn in a round: sends what it has unless it is backing off
+ * after a failure (each job backs off alone: one the server cannot take
+ * does not hold up the others).  A finished job's logs that got nowhere
+ * for GIVE_UP_MS are dropped.
+ */
+static void
+ship_turn(struct job_log *l, const char *jwt, char *buf)
+{
+	int64_t now = cy_mono_ms();
+
+	if (now < l->next_try_ms)
+		return;
+	if (ship_log(l, jwt, buf) == 0) {
+		l->backoff_ms = 0;
+		l->next_try_ms = 0;
+		return;
+	}
+	l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (l->backoff_ms > BACKOFF_MAX_MS)
+		l->backoff_ms = BACKOFF_MAX_MS;
+	l->next_try_ms = now + l->backoff_ms;
+	pthread_mutex_lock(&l->lock);
+	if (l->finished && now - l->progress_ms > GIVE_UP_MS) {
+		l->dead = true;
+		cy_log_error("job_log_given_up", "job_id", l->job_id, "note",
+		    "the server took none of its logs for an hour; they are dropped", NULL);
+		pthread_cond_broadcast(&l->changed);
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
 /* Drops the logs the sender is done with. */
 static void
 reap(void)
@@ -264,7 +307,6 @@ static void *
 ship_main(void *arg)
 {
 	char *buf = xmalloc(LOGSHIP_CHUNK_MAX);
-	long long backoff = 0;
 	struct job_log **list;
 	size_t n, i;
 	char *jwt;
@@ -276,7 +318,7 @@ ship_main(void *arg)
 		struct job_log *l;
 
 		if (!kicked) {
-			deadline_in(&ts, backoff ? backoff : LOGSHIP_TICK_MS);
+			deadline_in(&ts, LOGSHIP_TICK_MS);
 			pthread_cond_timedwait(&cond, &lock, &ts);
 		}
 		kicked = false;
@@ -293,16 +335,8 @@ ship_main(void *arg)
 		}
 		pthread_mutex_unlock(&lock);
 		jwt = n ? node_read_jwt(node) : NULL;
-		for (i = 0; i < n; i++) {
-			if (jwt && ship_log(list[i], jwt, buf) < 0) {
-				backoff = backoff ? backoff * 2 : BACKOFF_MIN_MS;
-				if (backoff > BACKOFF_MAX_MS)
-					backoff = BACKOFF_MAX_MS;
-				break;
-			}
-			if (i + 1 == n)
-				backoff = 0;
-		}
+		for (i = 0; i < n && jwt; i++)
+			ship_turn(list[i], jwt, buf);
 		for (i = 0; i < n; i++)
 			job_log_unref(list[i]);
 		free(list);
