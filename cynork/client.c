@@ -239,6 +239,54 @@ api_call(struct ctx *c, const char *method, const char *path, json_t *body, bool
 	return api_call_h(c, method, path, body, auth, NULL, 0, out, NULL);
 }
 
+int
+api_upload(struct ctx *c, const char *path, int fd, long long size, const char *const *headers,
+    json_t **out)
+{
+	struct cy_httpc_opts o = { .timeout_ms = -1,
+		.idle_timeout_s = 120,
+		.max_response = RESPONSE_MAX,
+		.user_agent = "cynork/" CYNODE_VERSION,
+		.content_type = "application/octet-stream",
+		.headers = headers,
+		.upload = true,
+		.upload_fd = fd,
+		.upload_size = size };
+	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
+	struct cy_error err = CY_ERROR_INIT;
+	char *url = xasprintf("%s%s", c->gateway, path);
+	bool refreshed = false, retried = false;
+	int rc;
+
+	*out = NULL;
+again:
+	o.bearer = c->token;
+	o.abort_flag = &cynork_interrupted;
+	cy_httpc_resp_release(&r);
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		rc = fail(EXIT_USAGE, "cannot rewind the file: %s", strerror(errno));
+		goto out;
+	}
+	if (cy_httpc_request("POST", url, NULL, 0, &o, &r, &err) < 0) {
+		rc = api_transport_fail(c, &err);
+		goto out;
+	}
+	if (retry_status(c, &r, true, &refreshed, &retried))
+		goto again;
+	if (r.status < 200 || r.status >= 300) {
+		rc = report_http_error(&r);
+		goto out;
+	}
+	rc = EXIT_OK;
+	*out = cy_json_parse(r.body.buf, r.body.len, false, &err);
+	if (!*out)
+		rc = fail(EXIT_GATEWAY, "malformed response from the gateway: %s", err.msg);
+out:
+	free(url);
+	cy_httpc_resp_release(&r);
+	return rc;
+}
+
 /* The state of one streamed call: the error body is kept for the report. */
 struct stream_xfer {
 	struct api_stream *s;

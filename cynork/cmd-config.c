@@ -156,6 +156,8 @@ config_push(struct ctx *c, const struct parsed *p)
 	if ((rc = config_read_doc(opt_get(p, "file"), &doc)) != 0)
 		return rc;
 	body = json_pack("{s:o, s:b}", "document", doc, "dry_run", opt_set(p, "dry-run"));
+	if (opt_set(p, "force"))
+		json_object_set_new(body, "force", json_true());
 	if (opt_set(p, "all")) {
 		json_object_set_new(body, "all", json_true());
 	} else {
@@ -278,6 +280,8 @@ static const struct opt push_opts[] = {
 	  .help = "push to every node, and make it the default for new nodes" },
 	{ .name = "dry-run", .kind = OPT_BOOL,
 	  .help = "validate and show the targets; store nothing" },
+	{ .name = "force", .kind = OPT_BOOL,
+	  .help = "push allowed_images a targeted node does not have yet" },
 	{ .name = "wait", .kind = OPT_BOOL,
 	  .help = "wait until every targeted node has acknowledged it" },
 	{ .name = "timeout", .kind = OPT_DURATION, .arg = "DUR",
@@ -305,7 +309,7 @@ const struct cmd cmd_config_push = {
 	.check = config_push_check,
 	.exec = config_push,
 	.doc =
-	    "Admin only. Reads a node configuration document from -f FILE (YAML or JSON; - reads standard input): a mapping of policy (sandbox: allowed_images, default_network_policy restricted|none|allowlist, allowed_egress_domains, allow_privileged, allow_host_network, allow_device_mounts; updates), constraints (max_request_bytes, max_job_timeout_seconds, max_concurrency) and inference_backend (enabled, image, images.cpu|cuda|rocm, port), plus notes. The server checks it (unknown keys and bad values exit 6 before any node sees it) and stores it under a new config_version (a ULID, greater than every earlier one) for each --node SLUG, or with --all for every node and as the default of nodes registered later. An unknown slug exits 4 and pushes nothing.\n\nThe nodes learn of the new version from their next heartbeat, fetch it, check it against their own node.yaml (which may be stricter, never looser) and acknowledge applied or failed with the reason; a node refuses a version older than the one it applied. Prints config_version=V all=BOOL nodes=a,b (-o name: the version). --dry-run checks the document and the targets and stores nothing.\n\nWith --wait (or --timeout DUR), waits until every targeted node has acknowledged the version: exit 0 when all applied it, 6 when a node refused it (its reason on stderr), 124 when the wait ran out.",
+	    "Admin only. Reads a node configuration document from -f FILE (YAML or JSON; - reads standard input): a mapping of policy (sandbox: allowed_images, default_network_policy restricted|none|allowlist, allowed_egress_domains, allow_privileged, allow_host_network, allow_device_mounts; updates), constraints (max_request_bytes, max_job_timeout_seconds, max_concurrency) and inference_backend (enabled, image, images.cpu|cuda|rocm, port), plus notes. The server checks it (unknown keys and bad values exit 6 before any node sees it) and stores it under a new config_version (a ULID, greater than every earlier one) for each --node SLUG, or with --all for every node and as the default of nodes registered later. An unknown slug exits 4 and pushes nothing.\n\nThe nodes learn of the new version from their next heartbeat, fetch it, check it against their own node.yaml (which may be stricter, never looser) and acknowledge applied or failed with the reason; a node refuses a version older than the one it applied. Prints config_version=V all=BOOL nodes=a,b (-o name: the version). --dry-run checks the document and the targets and stores nothing. policy.sandbox.allowed_images must name images every targeted bwrap node reports it has (host, its node.yaml sandbox.images, imported images): otherwise every job there would fail, so the push is refused (exit 6) naming the node and the image, unless --force (say, the image is imported next).\n\nWith --wait (or --timeout DUR), waits until every targeted node has acknowledged the version: exit 0 when all applied it, 6 when a node refused it (its reason on stderr), 124 when the wait ran out.",
 };
 
 const struct cmd cmd_config_get = {

@@ -21,7 +21,7 @@ extern const struct cmd cmd_token_create, cmd_token_list, cmd_token_revoke;
 extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_disable;
 extern const struct cmd cmd_user_enable, cmd_user_reset_password, cmd_user_set_role;
 extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_list;
-extern const struct cmd cmd_task_wait;
+extern const struct cmd cmd_task_wait, cmd_task_artifacts_list, cmd_task_artifacts_get;
 /* inference */
 extern const struct cmd cmd_chat, cmd_models_list;
 
@@ -33,6 +33,11 @@ static const struct cmd grp_task = {
 	.path = "task",
 	.aliases = "tasks",
 	.summary = "create tasks and read their results",
+};
+static const struct cmd grp_task_artifacts = {
+	.path = "task artifacts",
+	.aliases = "artifact",
+	.summary = "files a task's job left behind",
 };
 static const struct cmd grp_nodes = {
 	.path = "nodes",
@@ -83,6 +88,9 @@ const struct cmd *const cmd_table[] = {
 	&cmd_task_cancel,
 	&cmd_task_logs,
 	&cmd_task_wait,
+	&grp_task_artifacts,
+	&cmd_task_artifacts_list,
+	&cmd_task_artifacts_get,
 	/* inference */
 	&cmd_chat,
 	&grp_models,

@@ -16,14 +16,13 @@
 #include "cynork.h"
 #include "id.h"
 #include "json.h"
+#include "relpath.h"
 #include "timeutil.h"
 #include "banned.h"
 
 #define TASK_FILE_MAX (1024 * 1024)
 #define SCRIPT_MAX (256 * 1024)
 #define COMMANDS_FILE_MAX (64 * 1024)
-#define ATTACH_MAX_COUNT 16
-#define ATTACH_MAX_BYTES (10LL * 1024 * 1024)
 
 static const char *const mode_choices[] = { "prompt", "script", "commands", NULL };
 static const char *const network_choices[] = { "restricted", "none", "host", NULL };
@@ -81,15 +80,23 @@ create_check(const struct parsed *p)
 		if (rc)
 			return rc;
 	}
-	n = opt_list(p, "attach", &list);
-	if (n > ATTACH_MAX_COUNT)
-		return fail(EXIT_USAGE, "at most %d attachments", ATTACH_MAX_COUNT);
-	for (i = 0; i < n; i++)
-		if (strcmp(list[i], "-") == 0 ||
-		    (rc = check_file("attach", list[i], ATTACH_MAX_BYTES)))
-			return strcmp(list[i], "-") == 0 ?
-				   fail(EXIT_USAGE, "--attach does not take '-'") :
-				   rc;
+	if ((n = opt_list(p, "attach", &list)) > 0) {
+		struct attach_list files = { 0 };
+
+		rc = attach_collect(list, n, &files);
+		attach_list_release(&files);
+		if (rc)
+			return rc;
+	}
+	n = opt_list(p, "artifact", &list);
+	for (i = 0; i < n; i++) {
+		const char *why = NULL;
+
+		if (!cy_relglob_valid(list[i], strlen(list[i]), &why))
+			return fail(EXIT_USAGE,
+			    "--artifact '%s': %s (patterns are relative to /workspace)", list[i],
+			    why);
+	}
 	/* --model goes with prompt input, --use-inference with sandbox input. */
 	mode = opt_get(p, "input-mode") ? opt_get(p, "input-mode") :
 	       opt_set(p, "prompt") || opt_set(p, "task") || opt_set(p, "task-file") ? "prompt" :
@@ -198,7 +205,7 @@ task_create(struct ctx *c, const struct parsed *p)
 	const char *const *att;
 	long long timeout_s = 0;
 	json_t *req, *res = NULL;
-	size_t i, n;
+	size_t n;
 	int rc;
 
 	if (opt_set(p, "follow") && out_json(c))
@@ -218,11 +225,28 @@ task_create(struct ctx *c, const struct parsed *p)
 		json_object_set_new(req, "use_inference", json_true());
 	create_job_fields(p, req);
 	if ((n = opt_list(p, "attach", &att)) > 0) {
+		struct attach_list files = { 0 };
+		json_t *a = NULL;
+
+		/* Checked again: the files may have changed since create_check. */
+		rc = attach_collect(att, n, &files);
+		if (rc == 0)
+			rc = attach_upload(c, &files, &a);
+		attach_list_release(&files);
+		if (rc) {
+			json_decref(a);
+			json_decref(req);
+			goto out;
+		}
+		json_object_set_new(req, "attachments", a);
+	}
+	if ((n = opt_list(p, "artifact", &att)) > 0) {
 		json_t *a = json_array();
+		size_t i;
 
 		for (i = 0; i < n; i++)
 			json_array_append_new(a, json_string(att[i]));
-		json_object_set_new(req, "attachments", a);
+		json_object_set_new(req, "artifacts", a);
 	}
 	if (opt_get(p, "idempotency-key")) {
 		char *hdr = xasprintf("Idempotency-Key: %s", opt_get(p, "idempotency-key"));
@@ -258,6 +282,8 @@ task_create(struct ctx *c, const struct parsed *p)
 		if (cy_json_str(res, "task_name"))
 			json_object_set_new(o, "task_name",
 			    json_string(cy_json_str(res, "task_name")));
+		if (json_is_array(json_object_get(res, "attachments")))
+			json_object_set(o, "attachments", json_object_get(res, "attachments"));
 		print_json(o);
 	} else if (out_name(c)) {
 		printf("%s\n", id);
@@ -289,8 +315,11 @@ static const struct opt create_opts[] = {
 	  .help = "run the file's non-blank lines as commands (- = stdin, max 64 KiB)" },
 	{ .name = "name", .kind = OPT_STR, .arg = "NAME",
 	  .help = "suggested task name (normalised; suffixed when taken)", .alias = "task-name" },
+	{ .name = "artifact", .kind = OPT_LIST, .arg = "GLOB",
+	  .help = "return the /workspace files GLOB selects (repeatable; default out/)" },
 	{ .name = "attach", .shrt = 'a', .kind = OPT_LIST, .arg = "PATH",
-	  .help = "attach a file path (repeatable, at most 16)", .alias = "attachment" },
+	  .help = "upload a file, or a directory's files, into /workspace (repeatable)",
+	  .alias = "attachment" },
 	{ .name = "project-id", .kind = OPT_STR, .arg = "ID",
 	  .help = "project to use (default: your default project)" },
 	{ .name = "input-mode", .kind = OPT_ENUM, .arg = "MODE",
@@ -346,5 +375,5 @@ const struct cmd cmd_task_create = {
 	.check = create_check,
 	.exec = task_create,
 	.doc =
-	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job's --timeout or the --wait-timeout ran out (the latter leaves the job running), 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --follow (-F), cynork stays attached to the task: it prints the job's standard output on its standard output and the job's standard error on its standard error as the job writes them (streamed by the node, read back like task logs --follow), and exits with the job's exit code as --wait does. A queued task prints nothing until it runs; Ctrl-C detaches and leaves the task running.\n\nThe job's fields: --image (default: the node's sandbox.default_image), --timeout DUR (the job is stopped after DUR; at most 3h, default 1h, a node may cap it), --network (restricted, the default, and none: no network; host only where the node and the orchestrator's policy allow it), --cpus N, --memory SIZE and --tmp SIZE (what the sandbox may use: CPU cores, memory such as 512M or 2G, the size of its private /tmp; each capped by the node), --disk SIZE (the size of /workspace: a node refuses more than its sandbox.resources.max_workspace_mb, and a node that cannot limit workspaces refuses the flag; a write past it fails inside the job with 'No space left on device'; what the job keeps in /workspace and /tmp counts against its memory), --priority N (-1000 to 1000, higher first), --max-attempts N (1 to 100), --backoff DUR (0s to 24h between attempts), --label K=V (repeatable: only a node having every label runs the job) and --gpus N (only a node with N GPUs or more). A bad value is a usage error (exit 2) before any request; --image, --network, --cpus, --memory, --disk and --tmp go with sandbox input only. task get shows them back.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2).",
+	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 2), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nWith -a/--attach PATH (repeatable) the files are uploaded (POST /v1/uploads, streamed from disk, checked with their SHA-256) and placed in the job's /workspace before its command runs: a file as /workspace/BASENAME, a directory as all the regular files below it, /workspace/DIR/RELATIVE/PATH (a directory is how several files with their layout go in; no tar is made). Every path is checked before anything is uploaded or created: a missing or unreadable file, a symbolic link, anything that is not a regular file, or a name given twice is a usage error (exit 2). The server caps the size of each file (413 naming the limit), the number of attachments and their total (limits.* in server.yaml); -o json lists the attachments (name, size, sha256).\n\nWith --artifact GLOB (repeatable; a path or a fnmatch pattern relative to /workspace, a trailing / for a directory and all below it) the job returns the files it selects instead of the default out/: after the job ends, completed, failed or timed out, the node uploads them (regular files only, symbolic links never followed, within its limits; what it dropped is in the result's artifacts.dropped with the reason). task artifacts list and get fetch them. A pattern that is absolute, holds .. or is empty is a usage error (exit 2).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job's --timeout or the --wait-timeout ran out (the latter leaves the job running), 125 when the task was canceled. With --result it prints the same line and exits 0.\n\nWith --follow (-F), cynork stays attached to the task: it prints the job's standard output on its standard output and the job's standard error on its standard error as the job writes them (streamed by the node, read back like task logs --follow), and exits with the job's exit code as --wait does. A queued task prints nothing until it runs; Ctrl-C detaches and leaves the task running.\n\nThe job's fields: --image (default: the node's sandbox.default_image), --timeout DUR (the job is stopped after DUR; at most 3h, default 1h, a node may cap it), --network (restricted, the default, and none: no network; host only where the node and the orchestrator's policy allow it), --cpus N, --memory SIZE and --tmp SIZE (what the sandbox may use: CPU cores, memory such as 512M or 2G, the size of its private /tmp; each capped by the node), --disk SIZE (the size of /workspace: a node refuses more than its sandbox.resources.max_workspace_mb, and a node that cannot limit workspaces refuses the flag; a write past it fails inside the job with 'No space left on device'; what the job keeps in /workspace and /tmp counts against its memory), --priority N (-1000 to 1000, higher first), --max-attempts N (1 to 100), --backoff DUR (0s to 24h between attempts), --label K=V (repeatable: only a node having every label runs the job) and --gpus N (only a node with N GPUs or more). A bad value is a usage error (exit 2) before any request; --image, --network, --cpus, --memory, --disk and --tmp go with sandbox input only. task get shows them back.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 2).",
 };

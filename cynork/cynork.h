@@ -226,6 +226,12 @@ int api_call(struct ctx *c, const char *method, const char *path, json_t *body, 
     json_t **out);
 int api_call_h(struct ctx *c, const char *method, const char *path, json_t *body, bool auth,
     const char *const *headers, long timeout_ms, json_t **out, long *status);
+/*
+ * POSTs size bytes of the file fd (from its start; streamed, never whole
+ * in memory) to path as a raw body, like api_call otherwise.
+ */
+int api_upload(struct ctx *c, const char *path, int fd, long long size, const char *const *headers,
+    json_t **out);
 /* Reports a transport failure (cannot connect, timeout; EINTR: interrupted); the exit code. */
 int api_transport_fail(struct ctx *c, const struct cy_error *err);
 
@@ -285,6 +291,28 @@ char *password_from_stdin(void);
  */
 int check_file(const char *flag, const char *path, long long max);
 int read_input(const char *flag, const char *path, size_t max, struct cy_buf *out);
+
+/*
+ * attach.c: the files of task create --attach.  A file is attached under
+ * its base name, a directory as all the regular files below it under
+ * <directory name>/<path inside it>.  attach_collect checks every path
+ * (exists, readable, regular files only, no symlinks, safe unique names)
+ * before anything is sent: 0 or fail()'s exit code (EXIT_USAGE).
+ * attach_upload sends each (POST /v1/uploads with its X-Content-SHA256)
+ * and returns the CreateTask attachments array in *out.
+ */
+struct attach_file {
+	char *path;
+	char *name;
+	long long size;
+};
+struct attach_list {
+	struct attach_file *v;
+	size_t n, alloc;
+};
+int attach_collect(const char *const *args, size_t nargs, struct attach_list *out);
+int attach_upload(struct ctx *c, const struct attach_list *l, json_t **out);
+void attach_list_release(struct attach_list *l);
 
 /* cmd-task.c, shared with cmd-task-create.c and cmd-task-wait.c */
 /* The longest single long poll cynork asks for (the server allows 60). */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "buf.h"
@@ -247,13 +248,35 @@ httpc_setopts(CURL *h, const char *url, const struct cy_httpc_opts *opts, struct
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)opts);
 }
 
+/* Reads an upload's next bytes from its file (cy_httpc_opts.upload_fd). */
+static size_t
+upload_cb(char *buf, size_t size, size_t nmemb, void *userp)
+{
+	const struct cy_httpc_opts *opts = userp;
+	ssize_t n;
+
+	do
+		n = read(opts->upload_fd, buf, size * nmemb);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
+}
+
 /* The method and the body; true when a body (and so a Content-Type) goes out. */
 static bool
-httpc_method(CURL *h, const char *method, const void *body, size_t body_len)
+httpc_method(CURL *h, const char *method, const void *body, size_t body_len,
+    const struct cy_httpc_opts *opts)
 {
 	bool sends_body = body != NULL || strcmp(method, "POST") == 0 ||
 			  strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
 
+	if (opts->upload) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, upload_cb);
+		curl_easy_setopt(h, CURLOPT_READDATA, (void *)opts);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)opts->upload_size);
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		return true;
+	}
 	if (strcmp(method, "GET") == 0 && !body) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 		return false;
@@ -343,7 +366,7 @@ cy_httpc_request(const char *method, const char *url, const void *body, size_t b
 	x.h = h;
 	x.max = opts->max_response ? opts->max_response : DEFAULT_MAX_RESPONSE;
 	httpc_setopts(h, url, opts, &x, errbuf);
-	hdrs = httpc_headers(opts, httpc_method(h, method, body, body_len));
+	hdrs = httpc_headers(opts, httpc_method(h, method, body, body_len, opts));
 	if (hdrs)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	rc = curl_easy_perform(h);

@@ -9,6 +9,7 @@
 #define CY_HTTPC_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -42,6 +43,15 @@ struct cy_httpc_opts {
 	/* With a stream: fail (ETIMEDOUT) when no byte came for this long; 0 = no limit. */
 	long idle_timeout_s;
 	/* timeout_ms < 0: no limit on the whole request (streams). */
+	/*
+	 * Uploads: with upload set, the request body is read from upload_fd
+	 * as it goes out (never whole in memory), upload_size bytes sent
+	 * with that Content-Length; body must then be NULL.  A file that
+	 * gives fewer bytes fails the request (EIO).
+	 */
+	bool upload;
+	int upload_fd;
+	long long upload_size;
 };
 
 struct cy_httpc_resp {

@@ -68,6 +68,8 @@ struct req_ctx {
 	size_t nparams;
 	struct cy_buf body;
 	size_t limit;
+	size_t received;            /* body bytes seen (streamed bodies) */
+	struct cy_http_resp *early; /* a streamed body's refusal, sent at its end */
 	int too_large;
 	int responded;
 };
@@ -169,6 +171,45 @@ count_request(struct cy_httpd *d, const struct req_ctx *ctx, const char *status,
 	cy_buf_release(&l);
 }
 
+/* cy_resp_reader's function as MHD's content reader. */
+struct reader_wrap {
+	ssize_t (*read)(void *arg, uint64_t pos, char *buf, size_t max);
+	void (*free_fn)(void *arg);
+	void *arg;
+};
+
+static ssize_t
+reader_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct reader_wrap *w = cls;
+	ssize_t n = w->read(w->arg, pos, buf, max);
+
+	return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void
+reader_free(void *cls)
+{
+	struct reader_wrap *w = cls;
+
+	if (w->free_fn)
+		w->free_fn(w->arg);
+	free(w);
+}
+
+/* A reader body that will not be sent: its free function runs now. */
+static void
+resp_drop_reader(struct cy_http_resp *resp)
+{
+	if (resp->reader && resp->reader_free)
+		resp->reader_free(resp->reader_arg);
+	resp->reader = NULL;
+}
+
+/* The 413 of a body over the route's limit, naming the limit. */
+static enum MHD_Result send_too_large(struct cy_httpd *d, struct MHD_Connection *conn,
+    struct req_ctx *ctx, const char *method, const char *url);
+
 /* Turns resp into an MHD response, queues it and releases resp. */
 static enum MHD_Result
 send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx, const char *method,
@@ -186,6 +227,7 @@ send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx, 
 			httpd_stream_abandon(resp->stream);
 			resp->stream = NULL;
 		}
+		resp_drop_reader(resp);
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "the handler produced no response");
 	}
 	if (ctx->route && ctx->route->error_fn && resp->content_type &&
@@ -201,6 +243,17 @@ send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx, 
 	if (resp->stream) {
 		r = httpd_stream_response(d, conn, resp->stream);
 		resp->stream = NULL;
+	} else if (resp->reader) {
+		struct reader_wrap *w = xmalloc(sizeof(*w));
+
+		w->read = resp->reader;
+		w->free_fn = resp->reader_free;
+		w->arg = resp->reader_arg;
+		resp->reader = NULL;
+		r = MHD_create_response_from_callback(resp->reader_size, 64 * 1024, reader_cb, w,
+		    reader_free);
+		if (!r)
+			reader_free(w);
 	} else if (resp->body.alloc > 0) {
 		size_t len;
 		char *b = cy_buf_detach(&resp->body, &len);
@@ -251,6 +304,23 @@ send_problem(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ct
 	if (allow)
 		cy_resp_header(&resp, "Allow", allow);
 	return send_resp(d, conn, ctx, method, url, &resp);
+}
+
+static enum MHD_Result req_stream_open(struct cy_httpd *d, struct MHD_Connection *conn,
+    struct req_ctx *ctx, const char *url, const char *method);
+
+static enum MHD_Result
+send_too_large(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
+    const char *method, const char *url)
+{
+	char detail[96];
+
+	if (ctx->limit)
+		xsnprintf(detail, sizeof(detail), "request body too large (limit %zu bytes)",
+		    ctx->limit);
+	else
+		xsnprintf(detail, sizeof(detail), "this endpoint takes no request body");
+	return send_problem(d, conn, ctx, method, url, CY_PROBLEM_TOO_LARGE, detail, NULL);
 }
 
 /* First callback: choose the route or answer 404/405/413 at once. */
@@ -314,11 +384,10 @@ req_begin(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx, 
 		errno = 0;
 		v = strtoull(cl, &end, 10);
 		if (errno == 0 && end != cl && *end == '\0' && v > ctx->limit)
-			return send_problem(d, conn, ctx, method, url, CY_PROBLEM_TOO_LARGE,
-			    ctx->limit ? "request body too large" :
-					 "this endpoint takes no request body",
-			    NULL);
+			return send_too_large(d, conn, ctx, method, url);
 	}
+	if (found && found->body_fn)
+		return req_stream_open(d, conn, ctx, url, method);
 	return MHD_YES;
 }
 
@@ -482,6 +551,7 @@ req_run_handler(struct MHD_Connection *conn, struct req_ctx *ctx, struct cy_http
 			return false;
 		}
 		/* Suspended: whatever the handler put in resp is dropped. */
+		resp_drop_reader(resp);
 		cy_buf_release(&resp->body);
 		for (i = 0; i < resp->nhdr; i++)
 			free(resp->hdr_value[i]);
@@ -518,6 +588,86 @@ req_finish(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
 	if (req_run_handler(conn, ctx, &req, &resp))
 		return MHD_YES;
 	return send_resp(d, conn, ctx, method, url, &resp);
+}
+
+/*
+ * Streamed bodies: the request as the route's body_fn sees it, its state
+ * kept in ctx between pieces.
+ */
+static int
+req_stream_call(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
+    const char *url, const char *method, const char *data, size_t len, struct cy_http_resp *resp)
+{
+	struct cy_http_req req;
+	int rc;
+
+	req_fill(d, conn, ctx, url, method, &req);
+	req.auth = ctx->auth;
+	req.state = ctx->state;
+	req.state_free = ctx->state_free;
+	rc = ctx->route->body_fn(&req, data, len, resp);
+	ctx->state = req.state;
+	ctx->state_free = req.state_free;
+	return rc;
+}
+
+/* Frees a streamed body's state now (its body is refused or too large). */
+static void
+req_stream_drop(struct req_ctx *ctx)
+{
+	if (ctx->state && ctx->state_free)
+		ctx->state_free(ctx->state);
+	ctx->state = NULL;
+	ctx->state_free = NULL;
+}
+
+/*
+ * First callback of a streamed body: auth and body_fn's first call, so a
+ * refusal goes out before the client sends the body.
+ */
+static enum MHD_Result
+req_stream_open(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
+    const char *url, const char *method)
+{
+	struct cy_http_resp resp;
+	struct cy_http_req req;
+
+	resp_init(&resp);
+	req_fill(d, conn, ctx, url, method, &req);
+	if (req_authenticate(d, ctx, &req, &resp) < 0 || req_text_check(&req, &resp) < 0 ||
+	    req_stream_call(d, conn, ctx, url, method, NULL, 0, &resp) < 0) {
+		req_stream_drop(ctx);
+		if (resp.status == 0)
+			cy_resp_problem(&resp, CY_PROBLEM_INTERNAL, "upload refused");
+		return send_resp(d, conn, ctx, method, url, &resp);
+	}
+	return MHD_YES;
+}
+
+/* A piece of a streamed body: counted against the limit, then handed on. */
+static void
+req_stream_data(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx,
+    const char *url, const char *method, const char *data, size_t n)
+{
+	if (ctx->too_large || ctx->early)
+		return;
+	if (ctx->received + n > ctx->limit || ctx->received + n < ctx->received) {
+		ctx->too_large = 1;
+		req_stream_drop(ctx);
+		return;
+	}
+	ctx->received += n;
+	ctx->early = xcalloc(1, sizeof(*ctx->early));
+	resp_init(ctx->early);
+	if (req_stream_call(d, conn, ctx, url, method, data, n, ctx->early) == 0) {
+		cy_buf_release(&ctx->early->body);
+		free(ctx->early);
+		ctx->early = NULL;
+		return;
+	}
+	req_stream_drop(ctx);
+	if (ctx->early->status == 0)
+		cy_resp_problem(ctx->early, CY_PROBLEM_INTERNAL, "upload failed");
 }
 
 struct cy_http_suspension *
@@ -563,6 +713,11 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (*upload_data_size != 0 && ctx->route && ctx->route->body_fn) {
+		req_stream_data(d, conn, ctx, url, method, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	if (*upload_data_size != 0) {
 		size_t n = *upload_data_size;
 
@@ -576,9 +731,16 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		return MHD_YES;
 	}
 	if (ctx->too_large)
-		return send_problem(d, conn, ctx, method, url, CY_PROBLEM_TOO_LARGE,
-		    ctx->limit ? "request body too large" : "this endpoint takes no request body",
-		    NULL);
+		return send_too_large(d, conn, ctx, method, url);
+	if (ctx->early) {
+		struct cy_http_resp *early = ctx->early;
+		enum MHD_Result ret;
+
+		ctx->early = NULL;
+		ret = send_resp(d, conn, ctx, method, url, early);
+		free(early);
+		return ret;
+	}
 	return req_finish(d, conn, ctx, url, method);
 }
 
@@ -597,6 +759,12 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (ctx->state && ctx->state_free)
 		ctx->state_free(ctx->state);
 	pthread_mutex_destroy(&ctx->susp.lock);
+	if (ctx->early) {
+		cy_buf_release(&ctx->early->body);
+		for (i = 0; i < ctx->early->nhdr; i++)
+			free(ctx->early->hdr_value[i]);
+		free(ctx->early);
+	}
 	for (i = 0; i < ctx->nparams; i++)
 		free(ctx->params[i]);
 	cy_buf_release(&ctx->body);
@@ -904,6 +1072,20 @@ cy_resp_text(struct cy_http_resp *resp, int status, const char *text)
 	cy_buf_addstr(&resp->body, text);
 	resp->status = status;
 	resp->content_type = "text/plain; charset=utf-8";
+}
+
+void
+cy_resp_reader(struct cy_http_resp *resp, int status, const char *content_type, uint64_t size,
+    ssize_t (*read)(void *arg, uint64_t pos, char *buf, size_t max), void (*free_fn)(void *arg),
+    void *arg)
+{
+	cy_buf_reset(&resp->body);
+	resp->status = status;
+	resp->content_type = content_type;
+	resp->reader = read;
+	resp->reader_free = free_fn;
+	resp->reader_arg = arg;
+	resp->reader_size = size;
 }
 
 void

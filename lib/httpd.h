@@ -16,6 +16,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "error.h"
@@ -58,6 +60,11 @@ struct cy_http_resp {
 	char *hdr_value[CY_HTTP_MAX_HEADERS];      /* owned */
 	size_t nhdr;
 	struct cy_http_stream *stream; /* set by cy_resp_stream: body streamed */
+	/* Set by cy_resp_reader: a body of reader_size bytes pulled from reader. */
+	ssize_t (*reader)(void *arg, uint64_t pos, char *buf, size_t max);
+	void (*reader_free)(void *arg);
+	void *reader_arg;
+	uint64_t reader_size;
 };
 
 typedef void (*cy_http_handler)(struct cy_http_req *req, struct cy_http_resp *resp);
@@ -89,6 +96,23 @@ struct cy_route {
 	 * (but see cy_httpd_config.body_tables).
 	 */
 	const struct cy_jcheck *body;
+	/*
+	 * A streamed request body (uploads): when set, the body is not
+	 * collected.  Once the auth hook has let the request through,
+	 * body_fn is called with len 0 before any byte arrives (it may
+	 * refuse the request there, before the client sends the body), then
+	 * with each piece as it arrives; the handler runs at the end as
+	 * usual, with an empty req->body.  body_fn keeps what it needs in
+	 * req->state (its state_free runs however the request ends, so a
+	 * cut connection can undo what body_fn did).  It returns 0 to go on,
+	 * or -1 with resp filled: the rest of the body is read and dropped
+	 * and resp is the answer.  body_limit caps the body: a
+	 * Content-Length over it is answered 413 at once, and a body that
+	 * grows past it gets its state freed at once and a 413; both name
+	 * the limit.
+	 */
+	int (*body_fn)(struct cy_http_req *req, const char *data, size_t len,
+	    struct cy_http_resp *resp);
 };
 
 struct cy_httpd_config {
@@ -204,6 +228,17 @@ void cy_http_stream_close(struct cy_http_stream *s);
  * (a relay whose upstream failed midway).  Drops the producer's reference.
  */
 void cy_http_stream_abort(struct cy_http_stream *s);
+
+/*
+ * A response body of `size` bytes pulled on the daemon's thread as the
+ * client takes it: read(arg, pos, buf, max) copies up to max bytes from
+ * offset pos into buf and returns how many (> 0), or -1 to cut the
+ * connection (the client sees a short body).  free_fn(arg), when not
+ * NULL, runs once when the response is over (or was never sent).
+ */
+void cy_resp_reader(struct cy_http_resp *resp, int status, const char *content_type, uint64_t size,
+    ssize_t (*read)(void *arg, uint64_t pos, char *buf, size_t max), void (*free_fn)(void *arg),
+    void *arg);
 
 /* Responses.  cy_resp_json steals the reference to v. */
 void cy_resp_json(struct cy_http_resp *resp, int status, json_t *v);

@@ -102,6 +102,26 @@ cap_compute(const struct node *n)
 	return c;
 }
 
+/*
+ * The image names bwrap jobs may use here (the server checks a pushed
+ * allowed_images against them); OCI runtimes pull images, so no list.
+ */
+static json_t *
+cap_images(const struct node *n)
+{
+	json_t *t, *names, *v;
+	const char *k;
+
+	if (strcmp(n->cfg.sb_runtime, "bwrap") != 0)
+		return NULL;
+	t = node_image_table(&n->cfg);
+	names = json_array();
+	json_object_foreach(t, k, v)
+		json_array_append_new(names, json_string(k));
+	json_decref(t);
+	return names;
+}
+
 static json_t *
 cap_sandbox(const struct node *n)
 {
@@ -109,10 +129,10 @@ cap_sandbox(const struct node *n)
 
 	if (node_ws_quota_enforced())
 		json_array_append_new(f, json_string("workspace_quota"));
-	return json_pack("{s:b, s:s, s:o, s:I, s:o}", "supported",
+	return json_pack("{s:b, s:s, s:o, s:I, s:o, s:o*}", "supported",
 	    n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled") != 0, "runtime", n->cfg.sb_runtime,
 	    "features", f, "max_concurrency", (json_int_t)n->cfg.max_concurrency, "workspace_quota",
-	    node_ws_quota_json(&n->cfg));
+	    node_ws_quota_json(&n->cfg), "images", cap_images(n));
 }
 
 json_t *

@@ -345,6 +345,7 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 	job_log_finish(job.log, LOG_FLUSH_IDLE_MS);
 	job_log_release(job.log);
 	*out = job_response(r, &res, job.max_output);
+	json_object_set_new(*out, "artifacts", job_artifacts_collect(n, r, dir));
 	if (usage && json_array_size(usage))
 		json_object_set(*out, "inference_usage", usage);
 	json_decref(usage);
@@ -391,10 +392,21 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum 
 	}
 	if (job_admit(n, r.job_id, &slot, prob, detail) < 0)
 		goto out;
-	if (job_prepare_dir(n, &r, req, &dir, &err) < 0) {
+	if (job_prepare_dir(n, &r, req, &dir, &err) < 0 ||
+	    job_attachments_fetch(n, &r, dir, &err) < 0) {
 		bool full = err.code == ENOSPC || err.code == EDQUOT;
 
 		job_release_slot(n, &slot);
+		if (dir)
+			job_workspace_release(n, r.job_id);
+		if (full && dir && r.limits.workspace_mb > 0) {
+			/* The job's own workspace is too small for its attachments. */
+			*prob = CY_PROBLEM_VALIDATION;
+			cy_buf_addf(detail,
+			    "the attachments do not fit in the job's %lld MiB workspace: %s",
+			    (long long)r.limits.workspace_mb, err.msg);
+			goto out;
+		}
 		job_node_error(r.job_id, "job_prepare_failed", full ? "node disk full: " : "",
 		    err.msg, prob, detail);
 		/* A disk that filled up meanwhile: retried like the check above. */

@@ -226,18 +226,22 @@ out:
 	return rc;
 }
 
-static int
-image_list(const struct node_config *c)
+/*
+ * Every image a job may name on this node: "host", the sandbox.images of
+ * node.yaml and the imported ones, as {name: where} (a new object).
+ */
+json_t *
+node_image_table(const struct node_config *c)
 {
 	char *base = node_images_dir(c);
+	json_t *t = json_object(), *v;
 	struct dirent *de;
 	const char *k;
-	json_t *v;
 	DIR *d;
 
-	printf("host\t(host system directories)\n");
+	json_object_set_new(t, "host", json_string("(host system directories)"));
 	json_object_foreach(c->images, k, v)
-		printf("%s\t%s\n", k, json_string_value(v));
+		json_object_set(t, k, v);
 	d = opendir(base);
 	while (d && (de = readdir(d))) {
 		struct cy_buf name = CY_BUF_INIT;
@@ -253,12 +257,24 @@ image_list(const struct node_config *c)
 				cy_buf_addch(&name, *p);
 			}
 		}
-		printf("%s\t%s/%s\n", name.buf, base, de->d_name);
+		json_object_set_new(t, name.buf, json_sprintf("%s/%s", base, de->d_name));
 		cy_buf_release(&name);
 	}
 	if (d)
 		closedir(d);
 	free(base);
+	return t;
+}
+
+static int
+image_list(const struct node_config *c)
+{
+	json_t *t = node_image_table(c), *v;
+	const char *k;
+
+	json_object_foreach(t, k, v)
+		printf("%s\t%s\n", k, json_string_value(v));
+	json_decref(t);
 	return 0;
 }
 

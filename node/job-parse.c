@@ -20,12 +20,15 @@
 #include "job.h"
 #include "json.h"
 #include "node.h"
+#include "relpath.h"
 #include "sandbox-plan.h"
 #include "sandbox.h"
 #include "banned.h"
 
 #define MAX_ARGS 4096
 #define MAX_ENV 1024
+#define MAX_ATTACHMENTS 4096
+#define MAX_ARTIFACT_PATTERNS 64
 
 int
 job_refuse(struct cy_buf *d, const char *fmt, ...)
@@ -439,6 +442,71 @@ job_parse_image(struct node *n, const json_t *sb, struct job_req *r, struct cy_b
 	return 0;
 }
 
+/*
+ * sandbox.attachments: [{name, sha256, size}], each name a safe relative
+ * path (checked again here: the node never trusts the server's check),
+ * each name once.
+ */
+static int
+job_parse_attachments(const json_t *sb, struct job_req *r, struct cy_buf *d)
+{
+	json_t *list = json_object_get(sb, "attachments"), *v;
+	size_t i, j;
+
+	if (!list || json_is_null(list))
+		return 0;
+	if (!json_is_array(list) || json_array_size(list) > MAX_ATTACHMENTS)
+		return job_refuse(d, "sandbox.attachments must be an array of at most %d objects",
+		    MAX_ATTACHMENTS);
+	json_array_foreach(list, i, v) {
+		const char *name = json_plain_str(json_object_get(v, "name"));
+		const char *sha = json_plain_str(json_object_get(v, "sha256"));
+		json_t *size = json_object_get(v, "size");
+		const char *why = "the name is missing";
+
+		if (!name || !cy_relpath_valid(name, strlen(name), &why))
+			return job_refuse(d, "sandbox.attachments[%zu].name '%.200s': %s", i,
+			    name ? name : "", why);
+		if (!sha || strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
+			return job_refuse(d,
+			    "sandbox.attachments[%zu].sha256 must be 64 hex digits", i);
+		if (!json_is_integer(size) || json_integer_value(size) < 0)
+			return job_refuse(d,
+			    "sandbox.attachments[%zu].size must be an integer >= 0", i);
+		for (j = 0; j < i; j++)
+			if (!strcmp(name, json_string_value(
+					      json_object_get(json_array_get(list, j), "name"))))
+				return job_refuse(d,
+				    "sandbox.attachments[%zu].name '%.200s' is given twice", i,
+				    name);
+	}
+	r->attachments = list;
+	return 0;
+}
+
+/* sandbox.artifacts: at most MAX_ARTIFACT_PATTERNS safe patterns (cy_relglob_valid). */
+static int
+job_parse_artifacts(const json_t *sb, struct job_req *r, struct cy_buf *d)
+{
+	json_t *list = json_object_get(sb, "artifacts"), *v;
+	size_t i;
+
+	if (!list || json_is_null(list))
+		return 0;
+	if (!json_is_array(list) || json_array_size(list) > MAX_ARTIFACT_PATTERNS)
+		return job_refuse(d, "sandbox.artifacts must be an array of at most %d patterns",
+		    MAX_ARTIFACT_PATTERNS);
+	json_array_foreach(list, i, v) {
+		const char *p = json_plain_str(v), *why = "not a string";
+
+		if (!p || !cy_relglob_valid(p, strlen(p), &why))
+			return job_refuse(d, "sandbox.artifacts[%zu] '%.200s': %s", i, p ? p : "",
+			    why);
+	}
+	r->artifacts = list;
+	return 0;
+}
+
 /* The sandbox object of a RunJobRequest, field by field in this order. */
 static int
 job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
@@ -448,7 +516,8 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	if (job_parse_command(sb, r, d) < 0 || job_parse_env(sb, r, d) < 0 ||
 	    job_parse_inference(n, sb, r, prob, d) < 0 || job_parse_network(sb, r, d) < 0 ||
 	    job_parse_policy(n, sb, r, prob, d) < 0 || job_parse_resources(n, sb, r, prob, d) < 0 ||
-	    job_parse_timeout(n, sb, r, d) < 0)
+	    job_parse_timeout(n, sb, r, d) < 0 || job_parse_attachments(sb, r, d) < 0 ||
+	    job_parse_artifacts(sb, r, d) < 0)
 		return -1;
 	return job_parse_image(n, sb, r, d);
 }

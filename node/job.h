@@ -27,7 +27,20 @@ struct job_req {
 	bool share_net;
 	char **devices;     /* borrowed strings, NULL-terminated */
 	bool use_inference; /* the job gets an inference socket */
+	/* sandbox.attachments (checked), borrowed from the request; NULL: none. */
+	const json_t *attachments;
+	/* sandbox.artifacts: checked patterns, borrowed; NULL: the default ["out/"]. */
+	const json_t *artifacts;
 };
+
+/*
+ * job-files.c: places the job's attachments at <dir>/workspace/<name>,
+ * each fetched from the server with the node JWT and checked (size and
+ * SHA-256) while it is written.  0, or -1 with err set (the job's
+ * attempt then fails as a node error and is retried by its policy).
+ */
+int job_attachments_fetch(struct node *n, const struct job_req *r, const char *dir,
+    struct cy_error *err);
 
 /* Frees what the request owns (not the JSON it borrows from). */
 void job_req_release(struct job_req *r);
@@ -45,5 +58,13 @@ int job_parse(struct node *n, const json_t *req, struct job_req *r, enum cy_prob
  * constraints.max_job_timeout_seconds.
  */
 long long job_timeout(struct node *n, long long t);
+
+/*
+ * job-artifacts.c: after the command, uploads the workspace files the
+ * job's artifact patterns select, within the node's limits; returns the
+ * result's "artifacts" summary {count, bytes, limit_bytes, limit_count,
+ * dropped: [{name, size, reason}]}.
+ */
+json_t *job_artifacts_collect(struct node *n, const struct job_req *r, const char *dir);
 
 #endif

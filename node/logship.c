@@ -334,7 +334,7 @@ ship_main(void *arg)
 			list[n++] = l;
 		}
 		pthread_mutex_unlock(&lock);
-		jwt = n ? node_read_jwt(node) : NULL;
+		jwt = n ? node_orch_jwt(node) : NULL;
 		for (i = 0; i < n && jwt; i++)
 			ship_turn(list[i], jwt, buf);
 		for (i = 0; i < n; i++)

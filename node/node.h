@@ -78,7 +78,9 @@ struct node_config {
 	bool allow_device_mounts;
 	json_t *images;
 	long long max_output_bytes;
-	long long max_log_bytes; /* spooled and streamed per job stream */
+	long long max_log_bytes;       /* spooled and streamed per job stream */
+	long long artifacts_max_count; /* artifacts.max_count */
+	long long artifacts_max_bytes; /* artifacts.max_total_bytes */
 
 	char *inf_mode;
 	long long inf_max_concurrency;
@@ -212,10 +214,12 @@ int node_job_cancel(struct node *n, const char *job_id);
  * server confirms them, the jobs running here, and the sync thread that
  * renews their leases, redelivers results and kills canceled jobs.
  */
-/* The node JWT the manager saved (caller wipes and frees), or NULL. */
-char *node_read_jwt(const struct node *n);
 int node_result_save(struct node *n, const char *job_id, const char *lease_id, const json_t *out);
 void node_job_begin(const char *job_id);
+/* The node JWT the manager saved (caller wipes and frees), or NULL. */
+char *node_orch_jwt(const struct node *n);
+/* <orchestrator.url><path>; caller frees. */
+char *node_orch_url(const struct node *n, const char *path);
 void node_job_end(const char *job_id);
 int node_results_start(struct node *n, struct cy_error *err);
 void node_results_stop(void);
@@ -266,6 +270,11 @@ int node_bench_sandbox(struct node *n, int count);
 bool node_image_name_valid(const char *s);
 /* sandbox.images_dir or <state_dir>/images (caller frees). */
 char *node_images_dir(const struct node_config *c);
+/*
+ * Every image a job may name: "host", node.yaml's sandbox.images and the
+ * imported ones, as a new object {name: directory}.
+ */
+json_t *node_image_table(const struct node_config *c);
 /* The root filesystem directory of image `name` (caller frees), or NULL. */
 char *node_image_rootfs(const struct node_config *c, const char *name);
 bool node_image_rootfs_exists(const struct node_config *c, const char *name);

@@ -131,7 +131,7 @@ out:
 }
 
 char *
-node_read_jwt(const struct node *n)
+node_orch_jwt(const struct node *n)
 {
 	char *path = xasprintf("%s/credentials/node.jwt", n->cfg.state_dir);
 	struct cy_buf b = CY_BUF_INIT;
@@ -151,18 +151,24 @@ node_read_jwt(const struct node *n)
 	return cy_buf_detach(&b, NULL);
 }
 
+char *
+node_orch_url(const struct node *n, const char *path)
+{
+	size_t ul = strlen(n->cfg.orch_url);
+
+	while (ul > 0 && n->cfg.orch_url[ul - 1] == '/')
+		ul--;
+	return xasprintf("%.*s%s", (int)ul, n->cfg.orch_url, path);
+}
+
 static int
 call(const struct node *n, const char *path, const char *body, const char *jwt,
     struct cy_httpc_resp *resp, struct cy_error *err)
 {
 	struct cy_httpc_opts o = { 0 };
-	size_t ul = strlen(n->cfg.orch_url);
-	char *url;
+	char *url = node_orch_url(n, path);
 	int rc;
 
-	while (ul > 0 && n->cfg.orch_url[ul - 1] == '/')
-		ul--;
-	url = xasprintf("%.*s%s", (int)ul, n->cfg.orch_url, path);
 	o.timeout_ms = n->cfg.request_s * 1000;
 	o.connect_timeout_ms = n->cfg.connect_s * 1000;
 	o.max_response = 16 * 1024 * 1024;
@@ -278,7 +284,7 @@ sync_once(struct node *n, long long every)
 	long long next = every;
 	size_t i;
 
-	if (!(jwt = node_read_jwt(n)))
+	if (!(jwt = node_orch_jwt(n)))
 		return SYNC_RETRY_S;
 	held = held_results(n, old);
 	req =

@@ -21,9 +21,8 @@ PGconn *db_conn(struct cy_error *err);
 PGresult *db_exec(const char *name, const char *sql, int nparams, const char *const *params,
     struct cy_error *err);
 /*
- * db_exec with binary parameters (formats[i] 1: params[i] is lengths[i]
- * raw bytes, e.g. bytea) and, with result_format 1, binary result columns.
- * lengths and formats may be NULL (all text).
+ * db_exec with binary parameters (formats[i] 1, lengths[i] its bytes;
+ * NULL arrays: all text) and, with result_format 1, binary results.
  */
 PGresult *db_exec_bin(const char *name, const char *sql, int nparams, const char *const *params,
     const int *lengths, const int *formats, int result_format, struct cy_error *err);

@@ -11,7 +11,8 @@
  * deleted in batches of PRUNE_BATCH, each its own short statement, every
  * retention.interval; when a run leaves a backlog the next run follows on
  * the next chores tick instead, so pruning keeps up with any task rate
- * without one long transaction.
+ * without one long transaction.  After a run without backlog, the blob
+ * chore drops dead uploads and blobs nothing uses (blobstore.h).
  */
 #include <errno.h>
 #include <poll.h>
@@ -22,6 +23,8 @@
 
 #include <libpq-fe.h>
 
+#include "blobstore.h"
+#include "store-blobs.h"
 #include "buf.h"
 #include "db.h"
 #include "dispatch.h"
@@ -118,6 +121,31 @@ chores_prune(void)
 	return n == PRUNE_BATCH;
 }
 
+/* Expired artifacts, then blobs nothing needs any more (blobstore.h). */
+static void
+chores_blobs(void)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	long long n;
+	char num[24];
+
+	n = store_artifacts_expire(&err);
+	if (n < 0) {
+		cy_log_error("artifacts_expire_failed", "error", err.msg, NULL);
+		cy_error_clear(&err);
+	} else if (n > 0) {
+		xsnprintf(num, sizeof(num), "%lld", n);
+		cy_log_info("artifacts_expired", "artifacts", num, NULL);
+	}
+	n = blob_gc(srv.cfg.uploads_ttl_s, srv.cfg.uploads_ttl_s, &err);
+	if (n < 0) {
+		cy_log_error("blob_gc_failed", "error", err.msg, NULL);
+	} else if (n > 0) {
+		xsnprintf(num, sizeof(num), "%lld", n);
+		cy_log_info("blobs_removed", "blobs", num, NULL);
+	}
+}
+
 static void *
 chores_main(void *arg)
 {
@@ -144,9 +172,14 @@ chores_main(void *arg)
 			lease_grace();
 		}
 		chores_expire();
-		if (now >= next_prune)
-			next_prune = now + (chores_prune() ? CHORES_MS :
-							     srv.cfg.retention_interval_s * 1000);
+		if (now >= next_prune) {
+			bool backlog = chores_prune();
+
+			if (!backlog)
+				chores_blobs();
+			next_prune =
+			    now + (backlog ? CHORES_MS : srv.cfg.retention_interval_s * 1000);
+		}
 		poll(NULL, 0, CHORES_MS);
 	}
 	if (lock)

@@ -44,7 +44,8 @@ const struct cy_jcheck config_push_body = {
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING,
 			.valid = cy_slug_valid, .shape = NODE_SLUG_SHAPE } },
 		{ .name = "all", .type = CY_JC_BOOL },
-		{ .name = "dry_run", .type = CY_JC_BOOL }),
+		{ .name = "dry_run", .type = CY_JC_BOOL },
+		{ .name = "force", .type = CY_JC_BOOL }),
 };
 /* clang-format on */
 
@@ -98,6 +99,64 @@ push_parse(const json_t *body, struct config_push *p, const char **slugs, json_t
 	return 0;
 }
 
+/*
+ * A pushed policy.sandbox.allowed_images must name images the targeted
+ * nodes have (their capability reports list them), or every job would
+ * fail there: 0 when they do (or force, or no list), -1 answered with 400
+ * naming each node and missing image.
+ */
+static int
+push_images_check(const json_t *doc, const struct config_push *p, bool force,
+    struct cy_http_resp *resp)
+{
+	const json_t *want = cy_json_path(doc, "policy.sandbox.allowed_images"), *v;
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_buf why = CY_BUF_INIT;
+	size_t i, shown = 0;
+	PGresult *res;
+	int row;
+
+	if (force || !json_is_array(want) || json_array_size(want) == 0)
+		return 0;
+	res = store_config_node_images(p->slugs, p->nslugs, p->all, &err);
+	if (!res) {
+		cy_log_error("config_push_failed", "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the nodes' images");
+		return -1;
+	}
+	for (row = 0; row < PQntuples(res); row++) {
+		json_t *have = json_loads(PQgetvalue(res, row, 1), 0, NULL);
+		char *has = cy_json_dump(have);
+
+		json_array_foreach(want, i, v) {
+			const char *img = json_string_value(v);
+			size_t j;
+			json_t *h;
+			bool found = false;
+
+			json_array_foreach(have, j, h)
+				found = found ||
+					(json_is_string(h) && !strcmp(json_string_value(h), img));
+			if (found || shown++ >= 8)
+				continue;
+			cy_buf_addf(&why, "%snode '%s' has no image '%.128s' (it has %s)",
+			    why.len ? "; " : "", PQgetvalue(res, row, 0), img, has ? has : "[]");
+		}
+		free(has);
+		json_decref(have);
+	}
+	PQclear(res);
+	if (why.len == 0)
+		return 0;
+	cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+	    "policy.sandbox.allowed_images: %s; every job there would fail. Import the image on "
+	    "the node first (cynode-node image import), or push anyway with force "
+	    "(cynork config push --force)",
+	    why.buf);
+	cy_buf_release(&why);
+	return -1;
+}
+
 void
 h_config_push(struct cy_http_req *req, struct cy_http_resp *resp)
 {
@@ -111,6 +170,9 @@ h_config_push(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	if (push_parse(body, &p, slugs, &doc, resp) < 0)
+		goto out;
+	p.slugs = slugs;
+	if (push_images_check(doc, &p, cy_json_bool(body, "force", false), resp) < 0)
 		goto out;
 	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 	p.document = text;

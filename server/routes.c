@@ -26,6 +26,10 @@
 
 /* Marks a route whose body limit is the configured MAX_REQUEST_BODY_MB. */
 #define BODY_CFG ((size_t)-1)
+/* Marks a route whose body limit is limits.attachment_max_bytes. */
+#define BODY_BLOB ((size_t)-2)
+/* Marks a route whose body limit is limits.artifact_max_bytes. */
+#define BODY_ARTIFACT ((size_t)-3)
 #define BODY_SMALL (64 * 1024)
 #define BODY_NODE (1024 * 1024)
 #define BODY_SYNC (8 * 1024 * 1024)
@@ -75,9 +79,19 @@
 		    .body_limit = BODY_RESULT, \
 		    .handler = h_nodes_job_result, \
 		    .body = &nodes_job_result_body }, \
+	    { .method = "POST", \
+		    .pattern = "/v1/nodes/jobs/{id}/logs", \
+		    .auth = AUTH_NODE, \
+		    .body_limit = BODY_LOG_CHUNK, \
+		    .handler = h_nodes_job_logs }, \
+	    { .method = "GET", \
+		    .pattern = "/v1/nodes/jobs/{id}/attachments/{sha256}", \
+		    .auth = AUTH_NODE, \
+		    .handler = h_nodes_job_attachment }, \
 	{ \
-		.method = "POST", .pattern = "/v1/nodes/jobs/{id}/logs", .auth = AUTH_NODE, \
-		.body_limit = BODY_LOG_CHUNK, .handler = h_nodes_job_logs \
+		.method = "PUT", .pattern = "/v1/nodes/jobs/{id}/artifacts", .auth = AUTH_NODE, \
+		.body_limit = BODY_ARTIFACT, .handler = h_nodes_job_artifact_put, \
+		.body_fn = b_nodes_job_artifact_body \
 	}
 
 /* clang-format off */
@@ -114,6 +128,8 @@ static struct cy_route gateway[] = {
 	{ .method = "GET", .pattern = "/v1/tokens", .auth = AUTH_ACCOUNT, .handler = h_tokens_list },
 	{ .method = "POST", .pattern = "/v1/tokens/{id}/revoke", .auth = AUTH_ACCOUNT,
 	  .body_limit = BODY_SMALL, .handler = h_tokens_revoke },
+	{ .method = "POST", .pattern = "/v1/uploads", .auth = AUTH_TASKS_WRITE,
+	  .body_limit = BODY_BLOB, .handler = h_uploads_create, .body_fn = b_uploads_body },
 	{ .method = "POST", .pattern = "/v1/tasks", .auth = AUTH_TASKS_WRITE,
 	  .body_limit = BODY_CFG, .handler = h_tasks_create, .body = &tasks_create_body },
 	{ .method = "GET", .pattern = "/v1/tasks", .auth = AUTH_TASKS_READ,
@@ -126,6 +142,10 @@ static struct cy_route gateway[] = {
 	  .handler = h_tasks_result },
 	{ .method = "GET", .pattern = "/v1/tasks/{id}/logs", .auth = AUTH_TASKS_READ,
 	  .handler = h_tasks_logs },
+	{ .method = "GET", .pattern = "/v1/tasks/{id}/artifacts", .auth = AUTH_TASKS_READ,
+	  .handler = h_tasks_artifacts_list },
+	{ .method = "GET", .pattern = "/v1/tasks/{id}/artifacts/{ref}", .auth = AUTH_TASKS_READ,
+	  .handler = h_tasks_artifact_get },
 	{ .method = "POST", .pattern = "/v1/tasks/{id}/cancel", .auth = AUTH_TASKS_WRITE,
 	  .body_limit = BODY_SMALL, .handler = h_tasks_cancel },
 	NODE_ROUTES,
@@ -179,6 +199,10 @@ routes_fix(struct cy_route *r, size_t n)
 	for (i = 0; i < n; i++)
 		if (r[i].body_limit == BODY_CFG)
 			r[i].body_limit = (size_t)srv.cfg.max_body_bytes;
+		else if (r[i].body_limit == BODY_BLOB)
+			r[i].body_limit = (size_t)srv.cfg.attach_max_bytes;
+		else if (r[i].body_limit == BODY_ARTIFACT)
+			r[i].body_limit = (size_t)srv.cfg.artifact_max_bytes;
 }
 
 const struct cy_route *

@@ -41,7 +41,14 @@ struct server_config {
 	long long dispatch_lease_s;     /* DISPATCH_LEASE */
 	long long retention_s;          /* RETENTION_FINISHED_TASKS, 0 = keep */
 	long long retention_interval_s; /* RETENTION_INTERVAL: prune period */
-	long long logs_max_bytes;       /* LOGS_MAX_BYTES_PER_STREAM: kept per job stream */
+	/* Attachments and blobs. */
+	long long attach_max_bytes;      /* limits.attachment_max_bytes: one upload */
+	long long attach_max_count;      /* limits.attachments_max_count: per task */
+	long long attach_max_total;      /* limits.attachments_max_total_bytes: per task */
+	long long uploads_ttl_s;         /* uploads.retention: unattached uploads kept */
+	long long artifact_max_bytes;    /* limits.artifact_max_bytes: one artifact */
+	long long artifacts_retention_s; /* artifacts.retention */
+	long long logs_max_bytes;        /* LOGS_MAX_BYTES_PER_STREAM: kept per job stream */
 	char *migrations_dir;
 	char *log_level;
 	char *log_format;

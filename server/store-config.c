@@ -149,6 +149,30 @@ fail:
 }
 
 PGresult *
+store_config_node_images(const char *const *slugs, size_t n, bool all, struct cy_error *err)
+{
+	struct cy_buf arr = CY_BUF_INIT;
+	const char *p[2] = { all ? "true" : "false", NULL };
+	PGresult *res;
+	size_t i;
+
+	cy_buf_addstr(&arr, "{");
+	for (i = 0; i < n; i++)
+		store_array_add(&arr, slugs[i]);
+	cy_buf_addstr(&arr, "}");
+	p[1] = arr.buf;
+	res = db_exec("config_node_images",
+	    "SELECT n.node_slug, (c.capability_snapshot->'sandbox'->'images')::text "
+	    "FROM nodes n JOIN node_capabilities c ON c.node_id = n.id "
+	    "WHERE ($1::bool OR n.node_slug = ANY($2::text[])) "
+	    "AND jsonb_typeof(c.capability_snapshot->'sandbox'->'images') = 'array' "
+	    "ORDER BY n.node_slug",
+	    2, p, err);
+	cy_buf_release(&arr);
+	return res;
+}
+
+PGresult *
 store_config_get(const char *ref, struct cy_error *err)
 {
 	const char *p[1] = { ref };

@@ -37,6 +37,14 @@ struct config_push {
  */
 int store_config_push(struct config_push *p, struct cy_error *err);
 
+/*
+ * The image names each targeted node (slugs, or every node when all)
+ * reported it can run (capability sandbox.images, bwrap nodes only): rows
+ * of slug and a JSON array text.  Nodes that report no list are left out.
+ */
+PGresult *store_config_node_images(const char *const *slugs, size_t n, bool all,
+    struct cy_error *err);
+
 enum config_doc_col {
 	CD_SLUG,
 	CD_DESIRED,

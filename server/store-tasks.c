@@ -39,8 +39,9 @@
 #define TASK_COLS \
 	"t.id, t.created_by, t.status, t.summary, t.prompt, " \
 	SQL_TS("t.created_at") ", " SQL_TS("t.updated_at") ", " \
-	"COALESCE((SELECT json_agg(a.path ORDER BY a.created_at, a.path) " \
-	"FROM task_artifacts a WHERE a.task_id = t.id)::text, '[]'), " \
+	"COALESCE((SELECT json_agg(json_build_object('name', a.name, 'sha256', a.sha256, " \
+	"'size', a.size) ORDER BY a.name) " \
+	"FROM task_attachments a WHERE a.task_id = t.id)::text, '[]'), " \
 	"(extract(epoch FROM t.created_at) * 1000000)::bigint"
 /* clang-format on */
 
@@ -117,20 +118,34 @@ task_choose_name(const struct task_new *t, struct cy_error *err)
 	return name;
 }
 
-/* Inserts the task's attachments (inside the caller's transaction). */
+/*
+ * Inserts the task's attachments (inside the caller's transaction): each
+ * must be a blob the task's creator uploaded (ENOENT when not).
+ */
 static int
-task_insert_artifacts(const struct task_new *t, const char *id, struct cy_error *err)
+task_insert_attachments(const struct task_new *t, const char *id, struct cy_error *err)
 {
-	const char *p[2] = { id, NULL };
+	const char *p[4] = { id, NULL, NULL, t->user_id };
+	PGresult *res;
 	size_t i;
+	int n;
 
 	for (i = 0; i < t->nattachments; i++) {
-		p[1] = t->attachments[i];
-		if (store_run("task_artifact_insert",
-			"INSERT INTO task_artifacts (task_id, path) VALUES ($1, $2) "
-			"ON CONFLICT (task_id, path) DO NOTHING",
-			2, p, err) < 0)
+		p[1] = t->attachments[i].name;
+		p[2] = t->attachments[i].sha256;
+		res = db_exec("task_attachment_insert",
+		    "INSERT INTO task_attachments (task_id, name, sha256, size) "
+		    "SELECT $1::uuid, $2, b.sha256, b.size FROM blobs b JOIN blob_owners o "
+		    "ON o.sha256 = b.sha256 AND o.user_id = $4::uuid WHERE b.sha256 = $3",
+		    4, p, err);
+		if (!res)
 			return -1;
+		n = strcmp(PQcmdTuples(res), "1") == 0;
+		PQclear(res);
+		if (!n)
+			return cy_error_set(err, ENOENT,
+			    "attachment '%s': no upload %s of yours (POST /v1/uploads first)",
+			    t->attachments[i].name, t->attachments[i].sha256);
 	}
 	return 0;
 }
@@ -280,8 +295,9 @@ task_try_create(const struct task_new *t, const char *project, struct cy_error *
 		goto out;
 	if (PQntuples(res) > 0 && t->nattachments > 0) {
 		PQclear(res);
+		res = NULL;
 		/* clang-format off */
-		if (task_insert_artifacts(t, id, err) < 0 ||
+		if (task_insert_attachments(t, id, err) < 0 ||
 		    !(res = db_exec("task_get_id",
 			      "SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1::uuid", 1, p, err)))
 			goto fail;

@@ -38,13 +38,19 @@ enum job_col {
 	JC__COUNT
 };
 
+/* A file placed at /workspace/<name> before the job runs. */
+struct task_attachment {
+	const char *name; /* checked with cy_relpath_valid */
+	const char *sha256;
+};
+
 struct task_new {
 	const char *user_id;
 	const char *project_id; /* NULL: the caller's default project */
 	const char *name;       /* normalised; NULL or "": generated */
 	const char *prompt;
-	const char *input_mode; /* prompt | script | commands */
-	const char *const *attachments;
+	const char *input_mode;                    /* prompt | script | commands */
+	const struct task_attachment *attachments; /* uploads of user_id */
 	size_t nattachments;
 	const char *payload;     /* the job payload (JSON object) */
 	const char *fail_result; /* non-NULL: the job fails at once with this result */

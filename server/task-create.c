@@ -21,14 +21,18 @@
 #include "inference.h"
 #include "json.h"
 #include "log.h"
+#include "relpath.h"
+#include "server.h"
+#include "store-blobs.h"
+#include "blobstore.h"
 #include "store-tasks.h"
 #include "store-util.h"
 #include "task-name.h"
 #include "tasks.h"
 #include "banned.h"
 
-#define ATTACHMENT_MAX 2048
-#define ATTACHMENTS_MAX 256
+#define ATTACHMENTS_MAX 4096
+#define ARTIFACT_PATTERNS_MAX 64 /* the table's bound; limits.attachments_max_count is lower */
 #define TIMEOUT_DEFAULT 3600
 #define TIMEOUT_MAX 10800
 /* task_name as given; it is normalised and cut to TASK_NAME_MAX. */
@@ -88,8 +92,11 @@ const struct cy_jcheck tasks_create_body = {
 		  .valid = cy_uuid_valid, .shape = "a UUID" },
 		{ .name = "attachments", .type = CY_JC_ARRAY, .null_ok = true,
 		  .max = ATTACHMENTS_MAX,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_ANY } },
+		{ .name = "artifacts", .type = CY_JC_ARRAY, .null_ok = true,
+		  .max = ARTIFACT_PATTERNS_MAX,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
-			.max = ATTACHMENT_MAX } },
+			.max = CY_RELPATH_MAX } },
 		{ .name = "image", .type = CY_JC_STRING, .null_ok = true, .min = 1,
 		  .max = IMAGE_MAX },
 		TASK_INT("timeout_seconds", 1, TIMEOUT_MAX),
@@ -108,21 +115,163 @@ const struct cy_jcheck tasks_create_body = {
 };
 /* clang-format on */
 
-/* The attachments (checked: strings) into t, borrowed from body. */
-static void
-create_attachments(const json_t *body, struct task_new *t)
+/* One attachment: {"name": relative path, "sha256": an upload of the caller's}. */
+/* clang-format off */
+static const struct cy_jcheck attachment_item = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "name", .type = CY_JC_STRING, .required = true, .min = 1,
+		  .max = CY_RELPATH_MAX },
+		{ .name = "sha256", .type = CY_JC_STRING, .required = true, .min = 64, .max = 64,
+		  .shape = "64 lower-case hex digits (the upload's sha256)" }),
+};
+/* clang-format on */
+
+/* One attachment item checked; -1 with resp filled. */
+static int
+attachment_check(const json_t *v, size_t i, struct cy_http_resp *resp)
 {
+	const char *name, *sha, *why = NULL;
+
+	if (json_is_string(v)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "attachments[%zu] is a path string; attachments are uploaded files now: "
+		    "POST the file to /v1/uploads and give {\"name\": ..., \"sha256\": ...} "
+		    "(cynork task create --attach does both)",
+		    i);
+		return -1;
+	}
+	if (!json_is_object(v)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "attachments[%zu] must be an object {\"name\", \"sha256\"}", i);
+		return -1;
+	}
+	{
+		struct cy_buf w = CY_BUF_INIT;
+
+		if (cy_jcheck(v, &attachment_item, &w) != CY_JCHECK_OK) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "attachments[%zu]: %s", i,
+			    w.buf);
+			cy_buf_release(&w);
+			return -1;
+		}
+		cy_buf_release(&w);
+	}
+	name = cy_json_str(v, "name");
+	sha = cy_json_str(v, "sha256");
+	if (!blob_sha_valid(sha)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "attachments[%zu].sha256 must be 64 lower-case hex digits", i);
+		return -1;
+	}
+	if (!cy_relpath_valid(name, json_string_length(json_object_get(v, "name")), &why)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "attachments[%zu].name '%.200s': %s (names are relative paths under "
+		    "/workspace)",
+		    i, name, why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The attachments into t (borrowed from body) and, with their sizes, into
+ * *list for the job payload: each checked, named once, an upload of the
+ * caller's, within limits.attachments_max_count, attachment_max_bytes and
+ * attachments_max_total_bytes.  -1 with resp filled.
+ */
+static int
+create_attachments(const json_t *body, const char *user_id, struct task_new *t, json_t **list,
+    struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
 	json_t *arr = json_object_get(body, "attachments"), *v;
-	const char **list;
+	struct task_attachment *att;
+	long long total = 0, size;
+	size_t i, j;
+	int rc;
+
+	*list = NULL;
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return 0;
+	if ((long long)json_array_size(arr) > srv.cfg.attach_max_count) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "%zu attachments; at most %lld per task (limits.attachments_max_count)",
+		    json_array_size(arr), srv.cfg.attach_max_count);
+		return -1;
+	}
+	json_array_foreach(arr, i, v)
+		if (attachment_check(v, i, resp) < 0)
+			return -1;
+	att = xcalloc(json_array_size(arr), sizeof(*att));
+	t->attachments = att;
+	*list = json_array();
+	json_array_foreach(arr, i, v) {
+		att[i].name = cy_json_str(v, "name");
+		att[i].sha256 = cy_json_str(v, "sha256");
+		for (j = 0; j < i; j++)
+			if (!strcmp(att[j].name, att[i].name)) {
+				cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				    "attachments[%zu].name '%.200s' is given twice", i,
+				    att[i].name);
+				return -1;
+			}
+		rc = store_blob_owned(user_id, att[i].sha256, &size, &err);
+		if (rc < 0) {
+			cy_log_error("attachment_lookup_failed", "error", err.msg, NULL);
+			cy_resp_problem(resp, CY_PROBLEM_INTERNAL,
+			    "cannot look up the attachments");
+			return -1;
+		}
+		if (rc == 0) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "attachments[%zu] ('%.200s'): no upload %s of yours (POST /v1/uploads "
+			    "first; uploads of other users cannot be attached)",
+			    i, att[i].name, att[i].sha256);
+			return -1;
+		}
+		if (size > srv.cfg.attach_max_bytes) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "attachments[%zu] ('%.200s') is %lld bytes; at most %lld "
+			    "(limits.attachment_max_bytes)",
+			    i, att[i].name, size, srv.cfg.attach_max_bytes);
+			return -1;
+		}
+		total += size;
+		json_array_append_new(*list,
+		    json_pack("{s:s, s:s, s:I}", "name", att[i].name, "sha256", att[i].sha256,
+			"size", (json_int_t)size));
+		t->nattachments = i + 1;
+	}
+	if (total > srv.cfg.attach_max_total) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "the attachments total %lld bytes; at most %lld per task "
+		    "(limits.attachments_max_total_bytes)",
+		    total, srv.cfg.attach_max_total);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The artifact patterns (each a safe relative glob: cy_relglob_valid);
+ * -1 with resp filled.
+ */
+static int
+create_artifacts(const json_t *body, struct cy_http_resp *resp)
+{
+	json_t *arr = json_object_get(body, "artifacts"), *v;
+	const char *why = NULL;
 	size_t i;
 
-	if (!json_is_array(arr))
-		return;
-	list = xcalloc(json_array_size(arr) + 1, sizeof(*list));
-	json_array_foreach(arr, i, v)
-		list[i] = json_string_value(v);
-	t->attachments = list;
-	t->nattachments = json_array_size(arr);
+	json_array_foreach(arr, i, v) {
+		if (!cy_relglob_valid(json_string_value(v), json_string_length(v), &why)) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "artifacts[%zu] '%.200s': %s (patterns are relative to /workspace)", i,
+			    json_string_value(v), why);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -148,7 +297,7 @@ create_sandbox_fields(const json_t *body, json_t *p)
  */
 static char *
 create_payload(const json_t *body, const char *text, const char *image, long long timeout,
-    bool use_inference, const char *model)
+    bool use_inference, const char *model, json_t *attachments)
 {
 	json_t *p = json_pack("{s:[s,s,s], s:{}, s:I}", "command", "/bin/sh", "-c", text, "env",
 	    "timeout_seconds", (json_int_t)timeout);
@@ -163,6 +312,10 @@ create_payload(const json_t *body, const char *text, const char *image, long lon
 	if (model)
 		json_object_set_new(json_object_get(p, "env"), "CYNODE_INFERENCE_MODEL",
 		    json_string(model));
+	if (attachments)
+		json_object_set(p, "attachments", attachments);
+	if (json_is_array(json_object_get(body, "artifacts")))
+		json_object_set(p, "artifacts", json_object_get(body, "artifacts"));
 	s = cy_json_dump(p);
 	json_decref(p);
 	return s;
@@ -363,14 +516,15 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	long long timeout;
 	bool prompt_mode, replayed = false;
 	PGresult *res = NULL;
-	json_t *body;
+	json_t *body, *attachments = NULL;
 
 	if (!(body = cy_req_json(req, resp)))
 		return;
 	if (create_parse(body, &t, &image, &timeout, &asked_model, resp) < 0 ||
-	    create_idempotency(req, &t, resp) < 0)
+	    create_idempotency(req, &t, resp) < 0 ||
+	    create_attachments(body, a->user_id, &t, &attachments, resp) < 0 ||
+	    create_artifacts(body, resp) < 0)
 		goto out;
-	create_attachments(body, &t);
 	create_dispatch_fields(body, &t, &x);
 	t.user_id = a->user_id;
 	if (t.name) {
@@ -378,14 +532,20 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		t.name = name.buf;
 	}
 	prompt_mode = strcmp(t.input_mode, "prompt") == 0;
+	if (prompt_mode && (attachments || json_array_size(json_object_get(body, "artifacts")))) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "attachments and artifacts go with sandbox jobs (input_mode script or "
+		    "commands): a prompt task is answered by a model");
+		goto out;
+	}
 	if (create_inference(prompt_mode, t.req_inference, asked_model, &model, resp) < 0)
 		goto out;
 	if (prompt_mode) {
 		payload = create_prompt_payload(t.prompt, model, timeout);
 		t.req_model = model;
 	} else {
-		payload =
-		    create_payload(body, t.prompt, image, timeout, t.req_inference, asked_model);
+		payload = create_payload(body, t.prompt, image, timeout, t.req_inference,
+		    asked_model, attachments);
 		t.req_model = asked_model;
 	}
 	t.payload = payload;
@@ -425,6 +585,7 @@ out:
 		PQclear(res);
 	free(payload);
 	free((void *)t.attachments);
+	json_decref(attachments);
 	cy_buf_release(&name);
 	json_decref(body);
 }

@@ -42,6 +42,22 @@ extern const struct cy_jcheck tasks_wait_body;
 /* task-logs.c: GET /v1/tasks/{id}/logs (?follow=) */
 void h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp);
 
+/* route-blobs.c: uploads (streamed body) and the node's attachment downloads. */
+int b_uploads_body(struct cy_http_req *req, const char *data, size_t len,
+    struct cy_http_resp *resp);
+void h_uploads_create(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_job_attachment(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/*
+ * route-artifacts.c: the node's artifact uploads (streamed body), the
+ * users' list and download.
+ */
+int b_nodes_job_artifact_body(struct cy_http_req *req, const char *data, size_t len,
+    struct cy_http_resp *resp);
+void h_nodes_job_artifact_put(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tasks_artifacts_list(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_tasks_artifact_get(struct cy_http_req *req, struct cy_http_resp *resp);
+
 /* task-cancel.c: POST /v1/tasks/{id}/cancel */
 void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp);
 

@@ -165,10 +165,19 @@ input_mode must be|.input_mode = 1
 task_name must be a string of at most 200 bytes|.task_name = ("n" * 201)
 task_name must be|.task_name = 5
 project_id must be a UUID|.project_id = "p1"
-attachments must be an array of at most 256 items|.attachments = "a.txt"
-attachments must be|.attachments = [range(257) | "f\(.)"]
-attachments[1] must be a non-empty string of at most 2048 bytes|.attachments = ["a", ""]
-attachments[0] must be|.attachments = [("a" * 2049)]
+attachments must be an array of at most 4096 items|.attachments = "a.txt"
+attachments must be|.attachments = [range(4097) | "f\(.)"]
+attachments[0] is a path string; attachments are uploaded files now|.attachments = ["a", ""]
+attachments[0] must be an object|.attachments = [7]
+attachments[0]: name must be a non-empty string of at most 1024 bytes|.attachments = [{"name":"","sha256":("0"*64)}]
+attachments[0]: sha256 is required|.attachments = [{"name":"a"}]
+attachments[0]: unknown field 'x'|.attachments = [{"name":"a","sha256":("0"*64),"x":1}]
+attachments[0].name 'a/../b': the name has a '.' or '..' component|.attachments = [{"name":"a/../b","sha256":("0"*64)}]
+artifacts must be an array of at most 64 items|.artifacts = "out/"
+artifacts[0] must be a non-empty string of at most 1024 bytes|.artifacts = [""]
+artifacts[1] must be|.artifacts = ["out/", 7]
+artifacts[0] '../x': the name has a '.' or '..' component|.artifacts = ["../x"]
+artifacts[0] '/tmp/*': the name is absolute|.artifacts = ["/tmp/*"]
 image must be a non-empty string of at most 1024 bytes|.image = ""
 image must be|.image = 7
 timeout_seconds must be an integer from 1 to 10800|.timeout_seconds = 0
@@ -194,7 +203,7 @@ unknown field 'resources.disk' (known: cpu_cores, memory_mb, workspace_mb, tmp_m
 use_inference must be true or false|.use_inference = "yes"
 model must be a model name|.model = "a b"
 model must be|.model = 7
-unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, model)|.promt = "x"
+unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, artifacts, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, model)|.promt = "x"
 unknown field 'timeout'|.timeout = 5
 EOT
 }
@@ -251,7 +260,7 @@ nodes must be an array of at most 1000 items|.nodes = "body-n"
 nodes[0] must be a node slug|.nodes = ["Bad_Slug"]
 all must be true or false|.all = "yes"
 dry_run must be true or false|.dry_run = 1
-unknown field 'node' (known: document, nodes, all, dry_run)|.node = "body-n"
+unknown field 'node' (known: document, nodes, all, dry_run, force)|.node = "body-n"
 EOT
 }
 
@@ -378,7 +387,7 @@ same()
 	printf 'notes: from cynork\n' >"$doc"
 	printf 'attached\n' >"$CY_TMP/a.txt"
 	{
-		cynork task create --command true --name every-flag --attach "$CY_TMP/a.txt" \
+		cynork task create --command true --name every-flag --attach "$CY_TMP/a.txt" --artifact "out/" \
 			--idempotency-key k-1 --input-mode commands --timeout 1m
 		cynork task create -p "hello" --name with-model --model qwen3.5:0.8b \
 			--project-id "$OTHER"

@@ -110,11 +110,32 @@ desired()
 	[ "$(ndocs)" = 0 ]
 }
 
+@test "allowed_images naming an image a node does not have is refused at push, unless --force" {
+	# Each bwrap node reports the images it can run.
+	cy_eq "$(cy_psql "SELECT c.capability_snapshot->'sandbox'->'images' ? 'host' FROM node_capabilities c JOIN nodes n ON n.id = c.node_id WHERE n.node_slug = 'node-a'")" t
+	before=$(ndocs)
+	f=$(doc noimg.yaml 'policy: {sandbox: {allowed_images: [host, "nosuchimage:1"]}}')
+	run -6 cynork config push -f "$f" --node node-a
+	assert_output --partial "node 'node-a' has no image 'nosuchimage:1'"
+	assert_output --partial '"host"'
+	assert_output --partial "--force"
+	run -6 cynork config push -f "$f" --all --dry-run
+	assert_output --partial "node 'node-b' has no image 'nosuchimage:1'"
+	cy_eq "$(ndocs)" "$before"
+	tok=$(cy_admin_token)
+	cy_api POST /v1/config/push '{"document":{},"all":true,"force":"yes"}' "$tok"
+	cy_status 400
+	# Images every target has pass; --force pushes the rest anyway (dry run here).
+	run -0 cynork config push -f "$(doc hostonly.yaml 'policy: {sandbox: {allowed_images: [host]}}')" --all --dry-run
+	run -0 cynork config push -f "$f" --node node-a --force --dry-run
+	cy_eq "$(ndocs)" "$before"
+}
+
 @test "two nodes: one applies the push, the stricter one refuses it and acks failed" {
 	old_b=$(cy_psql "SELECT config_applied_version FROM nodes WHERE node_slug = 'node-b'")
 	[ -n "$old_b" ]
 	f=$(doc both.yaml $'policy:\n  sandbox:\n    allowed_images: [host, "busybox:1"]\nconstraints:\n  max_job_timeout_seconds: 600\nnotes: two images')
-	run -6 cynork config push -f "$f" --node node-a --node node-b --wait --timeout 30s
+	run -6 cynork config push -f "$f" --node node-a --node node-b --force --wait --timeout 30s
 	assert_output --partial "node node-b refused config"
 	assert_output --partial "allowed_images"
 	v=$(cynork -o json config get --node node-a | jq -r .config_version)

@@ -76,7 +76,10 @@ pruned_sum()
 	canceled=$(create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]}}')
 	cy_api POST "/v1/tasks/$canceled/cancel" "" "$CY_TOKEN"
 	cy_status 200
-	done1=$(create '{"input_mode":"commands","prompt":"echo old","attachments":["in.txt"]}' ret-a)
+	in_sha=$(printf 'in\n' | curl -s -m 10 -H "Authorization: Bearer $CY_TOKEN" \
+		--data-binary @- "$CY_GATEWAY_URL/v1/uploads" | jq -er .sha256)
+	done1=$(create "$(jq -cn --arg s "$in_sha" '{input_mode:"commands",prompt:"cat in.txt",
+		attachments:[{name:"in.txt",sha256:$s}]}')" ret-a)
 	failed=$(create '{"input_mode":"commands","prompt":"exit 3","max_attempts":1}')
 	[ "$(finish "$done1")" = completed ]
 	[ "$(finish "$failed")" = failed ]
@@ -86,7 +89,7 @@ pruned_sum()
 	jobs=$(cy_psql "SELECT string_agg(quote_literal(id), ',') FROM jobs WHERE task_id IN ($old)")
 	[ "$(cy_psql "SELECT count(*) FROM jobs WHERE id IN ($jobs)")" = 3 ]
 	[ "$(cy_psql "SELECT count(*) FROM job_attempts WHERE job_id IN ($jobs)")" = 2 ]
-	[ "$(cy_psql "SELECT count(*) FROM task_artifacts WHERE task_id = '$done1'")" = 1 ]
+	[ "$(cy_psql "SELECT count(*) FROM task_attachments WHERE task_id = '$done1'")" = 1 ]
 	wait_for 20 is_running "$run"
 
 	sleep 5
@@ -108,7 +111,7 @@ pruned_sum()
 	wait_for 5 pruned_three
 	run cy_psql "SELECT (SELECT count(*) FROM jobs WHERE id IN ($jobs)) || ' ' ||
 		(SELECT count(*) FROM job_attempts WHERE job_id IN ($jobs)) || ' ' ||
-		(SELECT count(*) FROM task_artifacts WHERE task_id = '$done1')"
+		(SELECT count(*) FROM task_attachments WHERE task_id = '$done1')"
 	assert_output "0 0 0"
 
 	# open tasks older than the retention stay, whatever their age

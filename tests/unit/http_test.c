@@ -2,7 +2,9 @@
  * Tests for lib/httpd.c and lib/httpc.c: a real cy_httpd on 127.0.0.1 with
  * an ephemeral port, driven by cy_httpc_request over real HTTP.  Covers
  * routing (params, 404, 405 + Allow), body limits (413), JSON body errors
- * (400), the auth hook, the health endpoints, and the client's response cap,
+ * (400), the auth hook, the health endpoints, streamed request bodies
+ * (body_fn: auth first, refusals, 413 naming the limit, state freed) and
+ * reader responses, and the client's uploads from a file, response cap,
  * timeout and connection-refused errors.
  */
 #include <arpa/inet.h>
@@ -168,7 +170,93 @@ not_ready(void *app, struct cy_buf *reason)
 	return -1;
 }
 
+/* Streamed bodies: a sink counting bytes, its state freed however the request ends. */
+struct upsink {
+	size_t n;
+	long fail_after;
+};
+static int sink_opens, sink_frees, sink_calls;
+
+static void
+sink_free(void *p)
+{
+	__atomic_add_fetch(&sink_frees, 1, __ATOMIC_SEQ_CST);
+	free(p);
+}
+
+static int
+b_sink(struct cy_http_req *req, const char *data, size_t len, struct cy_http_resp *resp)
+{
+	struct upsink *s = req->state;
+	const char *fa = cy_req_query(req, "fail_after");
+
+	__atomic_add_fetch(&sink_calls, 1, __ATOMIC_SEQ_CST);
+	if (!s) {
+		if (cy_req_query(req, "refuse")) {
+			cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION, "refused before the body");
+			return -1;
+		}
+		__atomic_add_fetch(&sink_opens, 1, __ATOMIC_SEQ_CST);
+		s = xcalloc(1, sizeof(*s));
+		s->fail_after = fa ? strtol(fa, NULL, 10) : -1;
+		req->state = s;
+		req->state_free = sink_free;
+	}
+	s->n += len;
+	if (s->fail_after >= 0 && s->n > (size_t)s->fail_after) {
+		cy_resp_problem(resp, CY_PROBLEM_CONFLICT, "sink full at %zu", s->n);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+h_sink(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	struct upsink *s = req->state;
+
+	cy_resp_json(resp, 200,
+	    json_pack("{s:I, s:s, s:I}", "n", (json_int_t)(s ? s->n : 0), "who", (char *)req->auth,
+		"body_len", (json_int_t)req->body_len));
+}
+
+/* A reader body: byte i is i % 251; its free counted. */
+static int reader_frees;
+
+static ssize_t
+pattern_read(void *arg, uint64_t pos, char *buf, size_t max)
+{
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < max && pos + i < 300000; i++)
+		buf[i] = (char)((pos + i) % 251);
+	return i ? (ssize_t)i : -1;
+}
+
+static void
+pattern_free(void *arg)
+{
+	(void)arg;
+	__atomic_add_fetch(&reader_frees, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+h_reader(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	cy_resp_reader(resp, 200, "application/octet-stream", 300000, pattern_read, pattern_free,
+	    NULL);
+	cy_resp_header(resp, "X-Reader", "yes");
+}
+
 static const struct cy_route routes[] = {
+	{ .method = "POST",
+	    .pattern = "/v1/sink",
+	    .auth = 1,
+	    .body_limit = 100000,
+	    .handler = h_sink,
+	    .body_fn = b_sink },
+	{ .method = "GET", .pattern = "/v1/reader", .handler = h_reader },
 	{ .method = "GET", .pattern = "/v1/items/{id}", .handler = h_item },
 	{ .method = "DELETE", .pattern = "/v1/items/{id}", .handler = h_delete },
 	{ .method = "GET", .pattern = "/v1/a/{x}/b/{y}", .handler = h_two },
@@ -292,6 +380,110 @@ test_bodies(void)
 	is_int(req("POST", "/v1/echo", "{} {}", NULL, &r), 400, "two values 400");
 
 	is_int(req("DELETE", "/v1/items/x", "{}", NULL, &r), 413, "body on no-body route 413");
+	cy_httpc_resp_release(&r);
+}
+
+/* An upload of n bytes from a file (cy_httpc_opts.upload_fd) to path. */
+static long
+upload_n(const char *path, size_t n, const char *const *headers, struct cy_httpc_resp *r)
+{
+	static const char *const auth[] = { "Authorization: Bearer good-token", NULL };
+	char tmpl[] = "/tmp/cy-http-test-XXXXXX", *buf = xcalloc(1, n + 1);
+	struct cy_httpc_opts o = { .upload = true,
+		.upload_size = (long long)n,
+		.headers = headers ? headers : auth };
+	int fd = mkstemp(tmpl);
+	long st;
+
+	memset(buf, 'u', n);
+	if (fd < 0 || write(fd, buf, n) != (ssize_t)n || lseek(fd, 0, SEEK_SET) != 0)
+		return -1;
+	unlink(tmpl);
+	o.upload_fd = fd;
+	st = req("POST", path, NULL, &o, r);
+	close(fd);
+	free(buf);
+	return st;
+}
+
+/* Waits up to a second for *v to reach want (MHD frees after the response went out). */
+static int
+wait_count(int *v, int want)
+{
+	int i;
+
+	for (i = 0; i < 100 && __atomic_load_n(v, __ATOMIC_SEQ_CST) < want; i++)
+		usleep(10000);
+	return __atomic_load_n(v, __ATOMIC_SEQ_CST);
+}
+
+static void
+test_stream_bodies(void)
+{
+	static const char *const noauth[] = { "X-None: 1", NULL };
+	static const char *const chunked[] = { "Authorization: Bearer good-token",
+		"Transfer-Encoding: chunked", NULL };
+	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
+	struct cy_httpc_opts o = { .headers = chunked };
+	json_t *v;
+	const char *d;
+	int frees;
+
+	is_int(upload_n("/v1/sink", 50000, NULL, &r), 200, "streamed upload 200");
+	v = json_loads(r.body.buf, 0, NULL);
+	is_int(json_integer_value(json_object_get(v, "n")), 50000, "body_fn saw every byte");
+	is_int(json_integer_value(json_object_get(v, "body_len")), 0, "nothing collected");
+	is_str(json_string_value(json_object_get(v, "who")), "alice", "auth ran first");
+	json_decref(v);
+	is_int(wait_count(&sink_frees, 1), 1, "state freed at the end");
+
+	is_int(upload_n("/v1/sink", 0, NULL, &r), 200, "empty streamed body");
+
+	sink_calls = 0;
+	is_int(upload_n("/v1/sink", 1000, noauth, &r), 401, "no token: 401");
+	is_int(sink_calls, 0, "body_fn never called without auth");
+
+	is_int(upload_n("/v1/sink", 100001, NULL, &r), 413, "Content-Length over the limit");
+	d = check_problem(&r, "urn:cynodeai:error:validation", 413, "Request Entity Too Large");
+	ok(strstr(d, "limit 100000 bytes") != NULL, "413 names the limit: %s", d);
+
+	frees = wait_count(&sink_frees, 2);
+	{
+		char *big = xcalloc(1, 150001);
+
+		memset(big, 'c', 150000);
+		is_int(req("POST", "/v1/sink", big, &o, &r), 413, "chunked body over the limit");
+		free(big);
+	}
+	d = check_problem(&r, "urn:cynodeai:error:validation", 413, "Request Entity Too Large");
+	ok(strstr(d, "limit 100000 bytes") != NULL, "chunked 413 names the limit: %s", d);
+	is_int(__atomic_load_n(&sink_frees, __ATOMIC_SEQ_CST), frees + 1, "its state freed");
+
+	sink_calls = 0;
+	is_int(upload_n("/v1/sink?refuse=1", 5000, NULL, &r), 403, "refused at open");
+	is_int(sink_calls, 1, "body_fn called once, before the body");
+
+	is_int(upload_n("/v1/sink?fail_after=20000", 60000, NULL, &r), 409, "failed midway");
+	d = check_problem(&r, "https://cynode.ai/specs/conflict", 409, "Conflict");
+	ok(strncmp(d, "sink full at", 12) == 0, "body_fn's answer: %s", d);
+	is_int(upload_n("/v1/sink", 10, NULL, &r), 200, "next request on the handle is fine");
+	cy_httpc_resp_release(&r);
+}
+
+static void
+test_reader(void)
+{
+	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
+	size_t i, bad = 0;
+
+	is_int(req("GET", "/v1/reader", NULL, NULL, &r), 200, "reader 200");
+	is_int(r.body.len, 300000, "reader body length");
+	for (i = 0; i < r.body.len; i++)
+		bad += (unsigned char)r.body.buf[i] != i % 251;
+	is_int(bad, 0, "reader bytes in order");
+	is_int(wait_count(&reader_frees, 1), 1, "reader freed");
+	is_int(req("HEAD", "/v1/reader", NULL, NULL, &r), 200, "HEAD of a reader");
+	is_int(r.body.len, 0, "HEAD has no body");
 	cy_httpc_resp_release(&r);
 }
 
@@ -668,6 +860,8 @@ main(void)
 
 	RUN_TEST(test_routes);
 	RUN_TEST(test_bodies);
+	RUN_TEST(test_stream_bodies);
+	RUN_TEST(test_reader);
 	RUN_TEST(test_auth_health);
 	RUN_TEST(test_client);
 	RUN_TEST(test_slow_thread_per_conn);
