@@ -18,6 +18,7 @@ extern const struct cmd cmd_nodes_remove, cmd_nodes_enroll, cmd_nodes_replace;
 extern const struct cmd cmd_config_push, cmd_config_get, cmd_config_status;
 /* identity and access */
 extern const struct cmd cmd_token_create, cmd_token_list, cmd_token_revoke;
+extern const struct cmd cmd_secret_set, cmd_secret_list, cmd_secret_delete;
 extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_disable;
 extern const struct cmd cmd_user_enable, cmd_user_reset_password, cmd_user_set_role;
 extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_list;
@@ -53,6 +54,11 @@ static const struct cmd grp_token = {
 	.path = "token",
 	.aliases = "tokens",
 	.summary = "API tokens for CI",
+};
+static const struct cmd grp_secret = {
+	.path = "secret",
+	.aliases = "secrets",
+	.summary = "secrets for your jobs (values never shown)",
 };
 static const struct cmd grp_user = {
 	.path = "user",
@@ -114,6 +120,10 @@ const struct cmd *const cmd_table[] = {
 	&cmd_token_create,
 	&cmd_token_list,
 	&cmd_token_revoke,
+	&grp_secret,
+	&cmd_secret_set,
+	&cmd_secret_list,
+	&cmd_secret_delete,
 	&grp_user,
 	&cmd_user_create,
 	&cmd_user_list,

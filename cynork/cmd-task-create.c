@@ -1,8 +1,9 @@
 /*
  * cynork task create: exactly one input mode (-p/-t text, -f task file,
  * -s script, --command..., --commands-file), file checks before any request
- * (regular file, no symlink, readable, size limits; `-` reads stdin), then
- * POST /v1/tasks and, with --wait, the job's own exit code.
+ * (regular file, no symlink, readable, size limits; `-` reads stdin), the
+ * job's environment (--env, --env-file, --secret: names checked before any
+ * request), then POST /v1/tasks and, with --wait, the job's own exit code.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,8 @@
 #include "alloc.h"
 #include "cynork.h"
 #include "id.h"
+#include "dotenv.h"
+#include "jobenv.h"
 #include "json.h"
 #include "relpath.h"
 #include "timeutil.h"
@@ -23,6 +26,7 @@
 #define TASK_FILE_MAX (1024 * 1024)
 #define SCRIPT_MAX (256 * 1024)
 #define COMMANDS_FILE_MAX (64 * 1024)
+#define ENV_FILE_MAX (256 * 1024)
 
 static const char *const mode_choices[] = { "prompt", "script", "commands", NULL };
 static const char *const network_choices[] = { "restricted", "none", "host", NULL };
@@ -30,6 +34,73 @@ static const char *const mode_flags[] = { "prompt", "task", "task-file", "script
 	"commands-file", NULL };
 
 static void drop_blank_lines(struct cy_buf *in, struct cy_buf *out);
+
+/*
+ * The job's environment from --env-file (each file in order) and --env
+ * K=V (after them, so they win) into env; its secrets from --secret
+ * NAME[=VAR] into refs ([{name, env}]) when refs is not NULL.  Names are
+ * checked as the server does: exit 2 with the reason.
+ */
+static int
+env_collect(const struct parsed *p, json_t *env, json_t *refs)
+{
+	struct cy_buf text = CY_BUF_INIT, why = CY_BUF_INIT;
+	const char *const *list;
+	size_t i, n;
+	int rc = 0;
+
+	n = opt_list(p, "env-file", &list);
+	for (i = 0; i < n && rc == 0; i++) {
+		cy_buf_reset(&text);
+		if ((rc = read_input("env-file", list[i], ENV_FILE_MAX, &text)) != 0)
+			break;
+		if (dotenv_parse(text.buf, text.len, list[i], env, &why) < 0)
+			rc = fail(EXIT_USAGE, "--env-file %s", why.buf);
+	}
+	cy_buf_release(&text);
+	cy_buf_release(&why);
+	n = opt_list(p, "env", &list);
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *eq = strchr(list[i], '=');
+		char *k = eq ? xstrndup(list[i], (size_t)(eq - list[i])) : xstrdup(list[i]);
+
+		if (!eq)
+			rc = fail(EXIT_USAGE, "invalid value '%s' for --env: want KEY=VALUE",
+			    list[i]);
+		else if (!cy_env_name_valid(k))
+			rc = fail(EXIT_USAGE, "invalid value '%s' for --env: '%s' is not %s",
+			    list[i], k, CY_ENV_NAME_SHAPE);
+		else if (cy_env_name_reserved(k))
+			rc = fail(EXIT_USAGE,
+			    "--env %s: the name is reserved (the node sets CYNODE_* and INFERENCE_PROXY_URL)",
+			    k);
+		else
+			json_object_set_new(env, k, json_string(eq + 1));
+		free(k);
+	}
+	n = opt_list(p, "secret", &list);
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *eq = strchr(list[i], '=');
+		char *name = eq ? xstrndup(list[i], (size_t)(eq - list[i])) : xstrdup(list[i]);
+		const char *var = eq ? eq + 1 : name;
+
+		if (!cy_secret_name_valid(name))
+			rc = fail(EXIT_USAGE, "invalid value '%s' for --secret: '%s' is not %s",
+			    list[i], name, CY_SECRET_NAME_SHAPE);
+		else if (!cy_env_name_valid(var) || cy_env_name_reserved(var))
+			rc = fail(EXIT_USAGE,
+			    "invalid value '%s' for --secret: '%s' is not a variable name a job may set",
+			    list[i], var);
+		else if (json_object_get(env, var))
+			rc = fail(EXIT_USAGE, "variable '%s' is set by --env and by --secret %s",
+			    var, list[i]);
+		else if (refs)
+			json_array_append_new(refs,
+			    json_pack("{s:s, s:s}", "name", name, "env", var));
+		free(name);
+	}
+	return rc;
+}
 
 static int
 create_check(const struct parsed *p)
@@ -121,6 +192,18 @@ create_check(const struct parsed *p)
 		return fail(EXIT_USAGE, "--wait-timeout goes with --wait or --result");
 	if ((rc = create_job_check(p, mode)) != 0)
 		return rc;
+	if ((opt_set(p, "env") || opt_set(p, "env-file") || opt_set(p, "secret")) &&
+	    strcmp(mode, "prompt") == 0)
+		return fail(EXIT_USAGE,
+		    "--env, --env-file and --secret go with --command, --script or --commands-file: a prompt task runs no command");
+	if (opt_set(p, "env") || opt_set(p, "env-file") || opt_set(p, "secret")) {
+		json_t *env = json_object();
+
+		rc = env_collect(p, env, NULL);
+		json_decref(env);
+		if (rc)
+			return rc;
+	}
 	if (opt_get(p, "idempotency-key")) {
 		const char *k = opt_get(p, "idempotency-key");
 		size_t len = strlen(k), j;
@@ -224,6 +307,18 @@ task_create(struct ctx *c, const struct parsed *p)
 	if (opt_set(p, "use-inference"))
 		json_object_set_new(req, "use_inference", json_true());
 	create_job_fields(p, req);
+	if (opt_set(p, "env") || opt_set(p, "env-file") || opt_set(p, "secret")) {
+		json_t *env = json_object(), *refs = json_array();
+
+		if ((rc = env_collect(p, env, refs)) != 0) {
+			json_decref(env);
+			json_decref(refs);
+			json_decref(req);
+			goto out;
+		}
+		json_object_set_new(req, "env", env);
+		json_object_set_new(req, "secrets", refs);
+	}
 	if ((n = opt_list(p, "attach", &att)) > 0) {
 		struct attach_list files = { 0 };
 		json_t *a = NULL;
@@ -328,6 +423,12 @@ static const struct opt create_opts[] = {
 	  .help = "with prompt input: the model that answers (default: the server's choice)" },
 	{ .name = "use-inference", .kind = OPT_BOOL,
 	  .help = "with --command/--script/--commands-file: the sandbox may call a model (INFERENCE_PROXY_URL)" },
+	{ .name = "env", .shrt = 'e', .kind = OPT_LIST, .arg = "KEY=VALUE",
+	  .help = "set a variable in the job's environment (repeatable; wins over --env-file)" },
+	{ .name = "env-file", .kind = OPT_LIST, .arg = "FILE",
+	  .help = "read variables from a dotenv file: KEY=VALUE lines, # comments (repeatable)" },
+	{ .name = "secret", .kind = OPT_LIST, .arg = "NAME[=VAR]",
+	  .help = "give the job your secret NAME as variable VAR (default NAME; repeatable)" },
 	{ .name = "wait", .shrt = 'w', .kind = OPT_BOOL,
 	  .help = "wait for the task and exit with the job's exit code" },
 	{ .name = "result", .kind = OPT_BOOL,

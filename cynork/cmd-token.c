@@ -15,7 +15,7 @@
 #include "banned.h"
 
 static const char *const scope_names[] = { "tasks:read", "tasks:write", "nodes:read", "nodes:write",
-	"inference", "admin", NULL };
+	"inference", "secrets", "admin", NULL };
 
 /* "tasks:read,tasks:write" from a JSON array of strings (caller frees). */
 static char *
@@ -48,7 +48,7 @@ token_create_check(const struct parsed *p)
 				break;
 		if (!scope_names[j])
 			return fail(EXIT_USAGE,
-			    "invalid value '%s' for --scope: want tasks:read, tasks:write, nodes:read, nodes:write, inference or admin",
+			    "invalid value '%s' for --scope: want tasks:read, tasks:write, nodes:read, nodes:write, inference, secrets or admin",
 			    scopes[i]);
 	}
 	return 0;
@@ -186,7 +186,7 @@ static const struct opt create_opts[] = {
 	{ .name = "name", .shrt = 'n', .kind = OPT_STR, .arg = "NAME",
 	  .help = "token name (unique among your active tokens)" },
 	{ .name = "scope", .shrt = 's', .kind = OPT_LIST, .arg = "SCOPE",
-	  .help = "tasks:read, tasks:write, nodes:read, nodes:write, inference or admin (repeatable; default tasks:read and tasks:write)" },
+	  .help = "tasks:read, tasks:write, nodes:read, nodes:write, inference, secrets or admin (repeatable; default tasks:read and tasks:write)" },
 	{ .name = "ttl", .kind = OPT_DURATION, .arg = "DUR",
 	  .help = "lifetime, 60s to 8784h (default 2160h = 90 days)" },
 	{ NULL }
@@ -215,7 +215,7 @@ const struct cmd cmd_token_create = {
 	.check = token_create_usage,
 	.exec = token_create,
 	.doc =
-	    "Prints token_id, name, scopes, expires_at and the token itself, once: the server keeps only its SHA-256 and its first 12 characters. -o name prints only the token. Scopes are tasks:read, tasks:write, nodes:read, nodes:write, inference (the OpenAI-compatible /v1/models and /v1/chat/completions: cynork models, cynork chat) and admin; write implies read; a token never holds more than its owner's role allows, and a token cannot create tokens unless it has the admin scope. The lifetime is 60s to 8784h (default 90 days).\n\nUse the token as CYNORK_TOKEN=cyn_... in CI, or as \"Authorization: Bearer cyn_...\" with any HTTP client.",
+	    "Prints token_id, name, scopes, expires_at and the token itself, once: the server keeps only its SHA-256 and its first 12 characters. -o name prints only the token. Scopes are tasks:read, tasks:write, nodes:read, nodes:write, inference (the OpenAI-compatible /v1/models and /v1/chat/completions: cynork models, cynork chat), secrets (cynork secret set, list and delete; a tasks:write token may give jobs your secrets without it) and admin; write implies read; a token never holds more than its owner's role allows, and a token cannot create tokens unless it has the admin scope. The lifetime is 60s to 8784h (default 90 days).\n\nUse the token as CYNORK_TOKEN=cyn_... in CI, or as \"Authorization: Bearer cyn_...\" with any HTTP client.",
 };
 const struct cmd cmd_token_list = {
 	.path = "token list",

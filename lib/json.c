@@ -4,6 +4,7 @@
  * lookup, and compact or pretty serialisation.
  */
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,4 +250,23 @@ cy_json_dump_pretty(const json_t *v)
 	res = xasprintf("%s\n", s);
 	free(s);
 	return res;
+}
+
+void
+cy_json_wipe(json_t *v)
+{
+	const char *k;
+	json_t *e;
+	size_t i;
+
+	if (json_is_string(v)) {
+		/* jansson owns the bytes; nothing reads them once v is wiped. */
+		OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+			cy_json_wipe(e);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			cy_json_wipe(e);
+	}
 }

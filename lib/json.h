@@ -51,6 +51,12 @@ void cy_utf8_window(const char *s, size_t n, size_t off, size_t max, size_t *sta
 
 /* Compact serialisation, caller frees. */
 char *cy_json_dump(const json_t *v);
+/*
+ * Overwrites every string value inside v (objects and arrays, deeply) with
+ * zero bytes in place, before v is freed: for values that held secrets.
+ * v's strings read as empty afterwards.  NULL is fine.
+ */
+void cy_json_wipe(json_t *v);
 /* Two-space indented serialisation with a trailing newline, caller frees. */
 char *cy_json_dump_pretty(const json_t *v);
 

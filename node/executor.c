@@ -66,6 +66,23 @@ struct active {
 };
 static struct active *active_jobs;
 
+/* The request as job.json holds it: without the secret values (never on disk). */
+static char *
+job_json_text(const json_t *req)
+{
+	json_t *copy, *sb;
+	char *s;
+
+	if (!json_object_get(json_object_get(req, "sandbox"), "secret_env"))
+		return cy_json_dump(req);
+	copy = json_deep_copy(req);
+	sb = json_object_get(copy, "sandbox");
+	json_object_del(sb, "secret_env");
+	s = cy_json_dump(copy);
+	json_decref(copy);
+	return s;
+}
+
 /* Creates <mount_root>/<job_id>/{workspace,job} and job/job.json. */
 static int
 job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char **dirp,
@@ -90,7 +107,7 @@ job_prepare_dir(struct node *n, const struct job_req *r, const json_t *req, char
 	}
 	if (r->limits.workspace_mb > 0 && node_ws_quota_mount(ws, r->limits.workspace_mb, err) < 0)
 		goto out;
-	body = cy_json_dump(req);
+	body = job_json_text(req);
 	len = strlen(body);
 	fd = open(jf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, body, len) != (ssize_t)len) {
@@ -275,6 +292,7 @@ job_fill(struct node *n, const struct job_req *r, const char *dir, struct sandbo
 	job->job_id = r->job_id;
 	job->argv = r->argv;
 	job->env = r->env;
+	job->secrets = r->secrets;
 	job->image = r->image;
 	job->rootfs = r->rootfs;
 	job->job_dir = dir;
@@ -420,6 +438,7 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum 
 out:
 	free(dir);
 	job_req_release(&r);
+	cy_json_wipe(json_object_get(json_object_get(req, "sandbox"), "secret_env"));
 	json_decref(req);
 	return ret;
 }

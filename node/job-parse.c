@@ -7,6 +7,7 @@
  * the images the node knows).  Every refusal names the field.
  */
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "inference-proxy.h"
 #include "id.h"
 #include "job.h"
+#include "jobenv.h"
 #include "json.h"
 #include "node.h"
 #include "relpath.h"
@@ -49,9 +51,13 @@ job_req_release(struct job_req *r)
 	free(r->argv);
 	free(r->devices);
 	free(r->rootfs);
-	for (i = 0; i < r->nenv; i++)
+	for (i = 0; i < r->nenv; i++) {
+		/* Secret values are among them: wiped before the memory goes back. */
+		OPENSSL_cleanse(r->env[i], strlen(r->env[i]));
 		free(r->env[i]);
+	}
 	free(r->env);
+	free(r->secrets);
 }
 
 /* uuid or [A-Za-z0-9_-]{1,128}: safe as one path component. */
@@ -337,12 +343,46 @@ job_parse_env(const json_t *sb, struct job_req *r, struct cy_buf *d)
 	json_object_foreach(env, k, v) {
 		const char *s = json_plain_str(v);
 
-		if (!sb_env_name_valid(k))
+		if (!cy_env_name_valid(k))
 			return job_refuse(d, "sandbox.env: '%.64s' is not a valid variable name",
 			    k);
 		if (!s)
 			return job_refuse(d, "sandbox.env.%s must be a string", k);
 		env_add(r, k, s);
+	}
+	return 0;
+}
+
+/*
+ * sandbox.secret_env: the values of the job's secrets, which the server
+ * adds only to the request it sends.  They go into the sandbox's
+ * environment (after sandbox.env, so they win) and into r->secrets, which
+ * the output masker reads; never into a message, a log line or a file.
+ */
+static int
+job_parse_secret_env(const json_t *sb, struct job_req *r, struct cy_buf *d)
+{
+	json_t *env = json_object_get(sb, "secret_env"), *v;
+	const char *k;
+	size_t n = 0;
+
+	if (!env || json_is_null(env))
+		return 0;
+	if (!json_is_object(env))
+		return job_refuse(d, "sandbox.secret_env must be an object of strings");
+	if (json_object_size(env) > MAX_ENV)
+		return job_refuse(d, "sandbox.secret_env has more than %d entries", MAX_ENV);
+	r->secrets = xcalloc(json_object_size(env) + 1, sizeof(*r->secrets));
+	json_object_foreach(env, k, v) {
+		const char *s = json_plain_str(v);
+
+		if (!cy_env_name_valid(k) || cy_env_name_reserved(k))
+			return job_refuse(d,
+			    "sandbox.secret_env: '%.64s' is not a variable name a job may set", k);
+		if (!s)
+			return job_refuse(d, "sandbox.secret_env.%s must be a string", k);
+		env_add(r, k, s);
+		r->secrets[n++] = s;
 	}
 	return 0;
 }
@@ -514,10 +554,10 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 {
 	*prob = CY_PROBLEM_VALIDATION;
 	if (job_parse_command(sb, r, d) < 0 || job_parse_env(sb, r, d) < 0 ||
-	    job_parse_inference(n, sb, r, prob, d) < 0 || job_parse_network(sb, r, d) < 0 ||
-	    job_parse_policy(n, sb, r, prob, d) < 0 || job_parse_resources(n, sb, r, prob, d) < 0 ||
-	    job_parse_timeout(n, sb, r, d) < 0 || job_parse_attachments(sb, r, d) < 0 ||
-	    job_parse_artifacts(sb, r, d) < 0)
+	    job_parse_secret_env(sb, r, d) < 0 || job_parse_inference(n, sb, r, prob, d) < 0 ||
+	    job_parse_network(sb, r, d) < 0 || job_parse_policy(n, sb, r, prob, d) < 0 ||
+	    job_parse_resources(n, sb, r, prob, d) < 0 || job_parse_timeout(n, sb, r, d) < 0 ||
+	    job_parse_attachments(sb, r, d) < 0 || job_parse_artifacts(sb, r, d) < 0)
 		return -1;
 	return job_parse_image(n, sb, r, d);
 }

@@ -19,9 +19,10 @@ struct job_req {
 	const char *task_id, *job_id, *image, *network;
 	const char *lease_id; /* the attempt (dispatched jobs), or NULL */
 	char **argv;
-	char **env;
+	char **env; /* "KEY=VALUE", owned: sandbox.env, then sandbox.secret_env */
 	size_t nenv;
-	char *rootfs; /* owned; NULL = host */
+	const char **secrets; /* sandbox.secret_env's values, borrowed; NULL-terminated */
+	char *rootfs;         /* owned; NULL = host */
 	long long timeout_s;
 	struct sb_limits limits;
 	bool share_net;

@@ -312,8 +312,8 @@ oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
 	sb_running_add(&r);
-	timed_out = sandbox_collect(outp[0], errp[0], -1, job->timeout_s, job->max_output, res,
-	    &status, sb_running_killed, oci_kill_cb, &r, job->log);
+	timed_out = sandbox_collect(outp[0], errp[0], -1, job->timeout_s, job->max_output,
+	    job->secrets, res, &status, sb_running_killed, oci_kill_cb, &r, job->log);
 	if (timed_out || r.killed)
 		oci_kill_container(&r);
 	while (waitpid(r.pid, &ws, 0) < 0 && errno == EINTR)

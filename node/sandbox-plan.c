@@ -14,7 +14,6 @@
  * command.  sb_plan_validate checks the whole list before a runtime
  * renders any of it.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +28,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "inference-proxy.h"
+#include "jobenv.h"
 #include "node.h"
 #include "sandbox-plan.h"
 #include "banned.h"
@@ -414,19 +414,6 @@ sb_plan_release(struct sb_plan *p)
 
 /* --- validation --------------------------------------------------------- */
 
-bool
-sb_env_name_valid(const char *s)
-{
-	size_t i;
-
-	if (!s || !*s || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
-		return false;
-	for (i = 1; s[i]; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-			return false;
-	return i <= 256;
-}
-
 /* An absolute path without a ".." component. */
 static bool
 path_ok(const char *s)
@@ -485,7 +472,7 @@ op_fault(const struct sb_op *op)
 			return "needs a name of 1-64 characters";
 		break;
 	case SB_OP_SETENV:
-		if (!sb_env_name_valid(op->source) || !op->dest)
+		if (!cy_env_name_valid(op->source) || !op->dest)
 			return "needs a valid variable name and a value";
 		break;
 	case SB_OP_SECCOMP:

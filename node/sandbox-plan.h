@@ -116,9 +116,6 @@ void sb_plan_cgroup_limits(const struct sb_plan *p, struct sb_limits *l);
 /* The operation's name in messages ("bind-rw"). */
 const char *sb_op_name(enum sb_op_type t);
 
-/* [A-Za-z_][A-Za-z0-9_]{0,255}: a variable name a job may set. */
-bool sb_env_name_valid(const char *s);
-
 /* An argument vector under construction: v NULL-terminated once anything is added. */
 struct sb_argv {
 	char **v;

@@ -1,12 +1,12 @@
 /*
  * Runtime-independent sandbox helpers: reading a job's output while it
- * runs, the list of running sandboxes that cancel and shutdown go through,
- * turning how a run ended into its status, exit code and notes (the same
- * for every runtime), and making job output safe for JSON (cut at a UTF-8
- * boundary, invalid bytes and NULs replaced by U+FFFD, never longer than
- * the cap).
+ * runs (secret values masked first), the list of running sandboxes that cancel and shutdown go
+ * through, turning how a run ended into its status, exit code and notes (the same for every
+ * runtime), and making job output safe for JSON (cut at a UTF-8 boundary, invalid bytes and NULs
+ * replaced by U+FFFD, never longer than the cap).
  */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "joblog.h"
+#include "mask.h"
 #include "sandbox.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -33,7 +34,6 @@ sandbox_note(struct sandbox_result *res, const struct sandbox_job *job, const ch
 	if (res->err.len && res->err.buf[res->err.len - 1] != '\n')
 		job_log_write(job->log, JOB_LOG_ERR, "\n", 1);
 	job_log_write(job->log, JOB_LOG_ERR, msg, ml);
-
 	/* Keep the note even when stderr is full: it says what happened. */
 	if (res->err.len + ml + 1 > max && max > ml + 1)
 		cy_buf_setlen(&res->err, max - ml - 1);
@@ -43,50 +43,70 @@ sandbox_note(struct sandbox_result *res, const struct sandbox_job *job, const ch
 }
 
 /*
- * The capture point of a job's output: bytes it wrote on stream s go to
- * the result (b, kept within max, *trunc set when cut) and, whole, to its
- * streamed log.
+ * The capture point of a job's output, after the masker: bytes it wrote
+ * on stream s go to the result (b, kept within max, *trunc set when cut)
+ * and, whole, to its streamed log (joblog.h).
  */
 static void
-sandbox_capture(struct job_log *log, int s, const char *data, size_t n, struct cy_buf *b,
-    size_t max, bool *trunc)
+sandbox_capture(struct job_log *log, int s, const char *p, size_t n, struct cy_buf *b, size_t max,
+    bool *trunc)
 {
-	size_t keep = b->len < max ? max - b->len : 0;
+	size_t keep;
 
-	job_log_write(log, s, data, n);
+	if (n == 0)
+		return;
+	job_log_write(log, s, p, n);
+	keep = b->len < max ? max - b->len : 0;
 	if (n > keep)
 		*trunc = true;
 	else
 		keep = n;
 	if (keep)
-		cy_buf_add(b, data, keep);
+		cy_buf_add(b, p, keep);
 }
 
-/* Reads what fd has into the job's stream s (sandbox_capture); 1 at EOF. */
+/*
+ * Reads what fd has into the job's stream s through the masker m (NULL:
+ * none) and sandbox_capture; 1 at EOF, when m gives back what it held.
+ */
 static int
-sandbox_drain(int fd, struct job_log *log, int s, struct cy_buf *b, size_t max, bool *trunc)
+sandbox_drain(int fd, struct cy_mask *m, struct job_log *log, int s, struct cy_buf *b, size_t max,
+    bool *trunc)
 {
+	struct cy_buf masked = CY_BUF_INIT;
 	char tmp[65536];
 	ssize_t n;
 
 	n = read(fd, tmp, sizeof(tmp));
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : 1;
-	if (n == 0)
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) {
+		cy_mask_flush(m, &masked);
+		sandbox_capture(log, s, masked.buf, masked.len, b, max, trunc);
+		cy_buf_release(&masked);
 		return 1;
-	sandbox_capture(log, s, tmp, (size_t)n, b, max, trunc);
+	}
+	if (!m) {
+		sandbox_capture(log, s, tmp, (size_t)n, b, max, trunc);
+		return 0;
+	}
+	cy_mask_feed(m, tmp, (size_t)n, &masked);
+	OPENSSL_cleanse(tmp, (size_t)n);
+	sandbox_capture(log, s, masked.buf, masked.len, b, max, trunc);
+	cy_buf_release(&masked);
 	return 0;
 }
 
 bool
 sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
-    struct sandbox_result *res, struct cy_buf *status, bool (*killed)(void *),
-    void (*kill_now)(void *), void *arg, struct job_log *log)
+    const char *const *secrets, struct sandbox_result *res, struct cy_buf *status,
+    bool (*killed)(void *), void (*kill_now)(void *), void *arg, struct job_log *log)
 {
 	struct pollfd p[3] = { { .fd = out_r, .events = POLLIN }, { .fd = err_r, .events = POLLIN },
 		{ .fd = st_r, .events = POLLIN } };
 	int64_t deadline = cy_mono_ms() + timeout_s * 1000, grace_end = 0;
 	bool timed_out = false, st_trunc = false;
+	struct cy_mask *mask_out = cy_mask_new(secrets), *mask_err = cy_mask_new(secrets);
 	int open_n = 0, i, ms;
 
 	for (i = 0; i < 3; i++)
@@ -116,19 +136,27 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (i == 0)
-				eof = sandbox_drain(p[i].fd, log, JOB_LOG_OUT, &res->out, max,
-				    &res->trunc_out);
+				eof = sandbox_drain(p[i].fd, mask_out, log, JOB_LOG_OUT, &res->out,
+				    max, &res->trunc_out);
 			else if (i == 1)
-				eof = sandbox_drain(p[i].fd, log, JOB_LOG_ERR, &res->err, max,
-				    &res->trunc_err);
+				eof = sandbox_drain(p[i].fd, mask_err, log, JOB_LOG_ERR, &res->err,
+				    max, &res->trunc_err);
 			else
-				eof = sandbox_drain(p[i].fd, NULL, -1, status, 4096, &st_trunc);
+				eof =
+				    sandbox_drain(p[i].fd, NULL, NULL, -1, status, 4096, &st_trunc);
 			if (eof) {
 				p[i].fd = -1;
 				open_n--;
 			}
 		}
 	}
+	/* Streams cut short by the grace period: what the maskers held. */
+	if (p[0].fd >= 0)
+		sandbox_drain(-1, mask_out, log, JOB_LOG_OUT, &res->out, max, &res->trunc_out);
+	if (p[1].fd >= 0)
+		sandbox_drain(-1, mask_err, log, JOB_LOG_ERR, &res->err, max, &res->trunc_err);
+	cy_mask_free(mask_out);
+	cy_mask_free(mask_err);
 	return timed_out;
 }
 

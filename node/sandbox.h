@@ -41,8 +41,13 @@ struct job_log;
 struct sandbox_job {
 	const char *task_id;
 	const char *job_id;
-	char **argv;         /* NULL-terminated */
-	char **env;          /* the request's "KEY=VALUE", NULL-terminated, or NULL */
+	char **argv; /* NULL-terminated */
+	char **env;  /* the request's "KEY=VALUE", NULL-terminated, or NULL */
+	/*
+	 * The values of the job's secrets (in env too), NULL-terminated or
+	 * NULL: masked in its output as it is read (lib/mask.c).
+	 */
+	const char *const *secrets;
 	const char *image;   /* the image name (podman/docker pull it) */
 	const char *rootfs;  /* bwrap: image directory, NULL = the host's /usr etc. */
 	const char *job_dir; /* <mount_root>/<job_id>, with workspace/ and job/ */
@@ -195,15 +200,15 @@ struct sb_outcome {
 void sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
     const struct sandbox_job *job);
 /*
- * Reads the job's stdout and stderr (each capped at max while reading in
- * the result, and whole to `log` when not NULL) and a status pipe (st_r,
- * or -1) until all close.  Calls kill_now(arg) at the timeout; once
- * killed(arg) or the timeout, waits at most 5 s more.  Returns true when
- * the timeout fired.
+ * Reads the job's stdout and stderr (each masked of the `secrets` values,
+ * NULL-terminated or NULL, then capped at max while reading in the result,
+ * and whole to `log` when not NULL) and a status pipe (st_r, or -1) until
+ * all close.  Calls kill_now(arg) at the timeout; once killed(arg) or the
+ * timeout, waits at most 5 s more.  Returns true when the timeout fired.
  */
 bool sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
-    struct sandbox_result *res, struct cy_buf *status, bool (*killed)(void *),
-    void (*kill_now)(void *), void *arg, struct job_log *log);
+    const char *const *secrets, struct sandbox_result *res, struct cy_buf *status,
+    bool (*killed)(void *), void (*kill_now)(void *), void *arg, struct job_log *log);
 /*
  * Appends the node's note (why it stopped the job) to stderr, kept within
  * job->max_output, and to the job's streamed stderr.

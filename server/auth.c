@@ -41,6 +41,7 @@ static const struct {
 	{ .name = "nodes:read", .bit = SCOPE_NODES_READ },
 	{ .name = "nodes:write", .bit = SCOPE_NODES_WRITE },
 	{ .name = "inference", .bit = SCOPE_INFERENCE },
+	{ .name = "secrets", .bit = SCOPE_SECRETS },
 	{ .name = "admin", .bit = SCOPE_ADMIN },
 };
 
@@ -80,9 +81,9 @@ auth_role_scopes(enum auth_role r)
 		return SCOPE_ALL;
 	case ROLE_OPERATOR:
 		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_NODES_READ | SCOPE_NODES_WRITE |
-		       SCOPE_INFERENCE;
+		       SCOPE_INFERENCE | SCOPE_SECRETS;
 	default:
-		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_INFERENCE;
+		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_INFERENCE | SCOPE_SECRETS;
 	}
 }
 
@@ -281,6 +282,10 @@ static const struct auth_rule {
 	[AUTH_SESSION] = { .name = "session", .role = ROLE_USER, .scopes = 0 },
 	/* A CI token must not mint itself successors. */
 	[AUTH_ACCOUNT] = { .name = "account", .role = ROLE_USER, .scopes = SCOPE_ADMIN },
+	/* The caller's own secrets (a tasks:write token uses them without this). */
+	[AUTH_SECRETS] = { .name = "secrets",
+	    .role = ROLE_USER,
+	    .scopes = SCOPE_SECRETS | SCOPE_ADMIN },
 };
 
 /* NULL when allowed, else the 403 detail. */

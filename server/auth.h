@@ -30,6 +30,7 @@ enum auth_kind {
 	AUTH_INFERENCE,   /* role user+; API token scope inference (models, chat) */
 	AUTH_SESSION,     /* a login session only, never an API token (logout, password) */
 	AUTH_ACCOUNT,     /* a login session, or an API token with scope admin (API tokens) */
+	AUTH_SECRETS,     /* role user+; API token scope secrets (own secrets) */
 	AUTH_KINDS
 };
 
@@ -47,7 +48,8 @@ enum auth_role {
 #define SCOPE_NODES_WRITE 0x08
 #define SCOPE_ADMIN 0x10
 #define SCOPE_INFERENCE 0x20
-#define SCOPE_ALL 0x3f
+#define SCOPE_SECRETS 0x40
+#define SCOPE_ALL 0x7f
 
 struct auth_ctx {
 	enum auth_kind kind;

@@ -1,7 +1,7 @@
 /*
  * cynode-server configuration: one table row per server.yaml key (redis
  * static_configs[]), read by the lib/config.c loader, plus the secrets.
- * Secrets (JWT secret, node registration PSK, bootstrap admin password) never
+ * Secrets (JWT secret, node registration PSK, secrets key, bootstrap admin password) never
  * come from YAML values: they come from the environment, or from a file
  * named by a *_file key or a *_FILE variable that only its owner can read.
  */
@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "config.h"
 #include "core.h"
+#include "seal.h"
 #include "strnum.h"
 #include "banned.h"
 
@@ -56,6 +57,10 @@ static const struct cy_cfg_key server_keys[] = {
 	{ .path = "node_registration.psk_file", .type = CY_CFG_STR, .offset = OFF(node_psk_file),
 	  .env = "NODE_REGISTRATION_PSK_FILE",
 	  .help = "file (mode 0600) holding the node registration PSK; env NODE_REGISTRATION_PSK wins" },
+	{ .path = "secrets.key_file", .type = CY_CFG_STR, .offset = OFF(secrets_key_file),
+	  .env = "SECRETS_KEY_FILE",
+	  .help = "file (mode 0600) holding the key of user secrets at rest: 64 hex digits "
+	  "(openssl rand -hex 32); env SECRETS_KEY wins; unset: derived from the JWT secret" },
 	{ .path = "worker_api_target_url", .type = CY_CFG_STR,
 	  .offset = OFF(worker_api_target_url), .env = "WORKER_API_TARGET_URL",
 	  .help = "override of every node's Worker API URL (same-host development)" },
@@ -250,6 +255,9 @@ server_config_load(struct server_config *cfg, const char *path, bool must_exist,
 	if (secret_load(&cfg->node_psk, "NODE_REGISTRATION_PSK", cfg->node_psk_file,
 		"node registration PSK", err) < 0)
 		return -1;
+	if (secret_load(&cfg->secrets_key, "SECRETS_KEY", cfg->secrets_key_file, "secrets key",
+		err) < 0)
+		return -1;
 	admin_file = getenv("BOOTSTRAP_ADMIN_PASSWORD_FILE");
 	if (secret_load(&cfg->bootstrap_admin_password, "BOOTSTRAP_ADMIN_PASSWORD", admin_file,
 		"bootstrap admin password", err) < 0)
@@ -286,6 +294,16 @@ server_config_check(const struct server_config *cfg, struct cy_error *err)
 		return cy_error_set(err, EINVAL,
 		    "BOOTSTRAP_ADMIN_PASSWORD is longer than 4096 "
 		    "bytes: admin could never log in with it");
+	if (cfg->secrets_key) {
+		unsigned char k[32];
+
+		if (strlen(cfg->secrets_key) != 64 ||
+		    cy_hex_decode(cfg->secrets_key, k, sizeof(k)) != 32)
+			return cy_error_set(err, EINVAL,
+			    "the secrets key (SECRETS_KEY or secrets.key_file) must be 64 hex digits "
+			    "(32 bytes: openssl rand -hex 32)");
+		explicit_bzero(k, sizeof(k));
+	}
 	if (cfg->dev_mode)
 		return 0;
 	if (!cfg->jwt_secret)
@@ -317,6 +335,8 @@ server_config_print(FILE *out, const struct server_config *cfg)
 	cy_config_print(out, server_keys, NKEYS, &shown);
 	fprintf(out, "# jwt secret: %s\n", cfg->jwt_secret ? "<redacted>" : "(unset)");
 	fprintf(out, "# node registration psk: %s\n", cfg->node_psk ? "<redacted>" : "(unset)");
+	fprintf(out, "# secrets key: %s\n",
+	    cfg->secrets_key ? "<redacted>" : "(unset: derived from the jwt secret)");
 	fprintf(out, "# bootstrap admin password: %s\n",
 	    cfg->bootstrap_admin_password ? "<redacted>" : "(unset)");
 }
@@ -337,6 +357,7 @@ server_config_release(struct server_config *cfg)
 	secret_free(&cfg->jwt_secret);
 	secret_free(&cfg->node_psk);
 	secret_free(&cfg->bootstrap_admin_password);
+	secret_free(&cfg->secrets_key);
 	cy_config_release(server_keys, NKEYS, cfg);
 }
 

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,6 +34,7 @@
 #include "json.h"
 #include "log.h"
 #include "node-token.h"
+#include "secrets.h"
 #include "server.h"
 #include "task-wait.h"
 #include "timeutil.h"
@@ -204,6 +206,9 @@ flight_free(struct flight *f)
 		curl_easy_cleanup(f->easy);
 	}
 	curl_slist_free_all(f->hdrs);
+	/* It may carry secret values. */
+	if (f->body)
+		OPENSSL_cleanse(f->body, strlen(f->body));
 	free(f->body);
 	cy_buf_release(&f->resp);
 	dispatch_job_release(&f->job);
@@ -259,6 +264,30 @@ flight_start(struct flight *f, const char *url, const char *token_sealed, char *
 }
 
 /*
+ * The payload's secret references ("secrets": [{name, env}]) become the
+ * values the request carries (sandbox.secret_env): they exist in this
+ * request only.  -1 (msg filled, names only) when one is gone or does not
+ * open: the job fails rather than run without it.
+ */
+static int
+run_secrets(const struct dispatch_job *j, json_t *payload, char *msg, size_t msglen)
+{
+	json_t *refs = json_object_get(payload, "secrets"), *env;
+
+	if (!refs)
+		return 0;
+	if (!json_is_array(refs)) {
+		cy_snprintf_clip(msg, msglen, "job payload has a malformed secrets list");
+		return -1;
+	}
+	if (secrets_job_env(j->task_id, refs, &env, msg, msglen) < 0)
+		return -1;
+	json_object_del(payload, "secrets");
+	json_object_set_new(payload, "secret_env", env);
+	return 0;
+}
+
+/*
  * The RunJobRequest body; NULL (msg filled) on a bad payload.  A prompt
  * task's payload ({"mode":"prompt", model, prompt, timeout_seconds}) goes
  * out as the request's "inference" object (the node asks its backend, no
@@ -295,9 +324,14 @@ run_request(const struct dispatch_job *j, long long *timeout_s, char *msg, size_
 	t = json_object_get(payload, "timeout_seconds");
 	*timeout_s = json_is_integer(t) && json_integer_value(t) > 0 ? json_integer_value(t) :
 								       JOB_TIMEOUT_DEFAULT;
+	if (run_secrets(j, payload, msg, msglen) < 0) {
+		json_decref(payload);
+		return NULL;
+	}
 	req = json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", 1, "task_id", j->task_id, "job_id",
 	    j->job_id, "lease_id", j->lease_id, "sandbox", payload);
 	s = cy_json_dump(req);
+	cy_json_wipe(json_object_get(payload, "secret_env"));
 	json_decref(req);
 	return s;
 }

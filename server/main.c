@@ -29,6 +29,7 @@
 #include "inference.h"
 #include "log.h"
 #include "nodes.h"
+#include "secrets.h"
 #include "server.h"
 #include "task-wait.h"
 #include "version.h"
@@ -51,7 +52,7 @@ static const char usage_text[] =
 	"\n"
 	"Environment (overrides the file; see cynode-server(8)): DATABASE_URL,\n"
 	"JWT_SECRET, JWT_SECRET_FILE, NODE_REGISTRATION_PSK, NODE_REGISTRATION_PSK_FILE,\n"
-	"BOOTSTRAP_ADMIN_PASSWORD, BOOTSTRAP_ADMIN_PASSWORD_FILE,\n"
+	"SECRETS_KEY, SECRETS_KEY_FILE, BOOTSTRAP_ADMIN_PASSWORD, BOOTSTRAP_ADMIN_PASSWORD_FILE,\n"
 	"USER_GATEWAY_LISTEN_ADDR, CONTROL_PLANE_LISTEN_ADDR, ORCHESTRATOR_PUBLIC_URL,\n"
 	"WORKER_API_TARGET_URL, JWT_ACCESS_DURATION, JWT_REFRESH_DURATION,\n"
 	"JWT_NODE_DURATION, MAX_REQUEST_BODY_MB, HTTP_THREADS, DISPATCH_WORKERS,\n"
@@ -357,6 +358,7 @@ main(int argc, char **argv)
 		server_config_release(&srv.cfg);
 		return 0;
 	}
+	secrets_key_init();
 	bootstrap_admin();
 	block_signals(&sigs);
 	start_background();

@@ -19,6 +19,7 @@
 #include "node-payload.h"
 #include "nodes.h"
 #include "openai.h"
+#include "secrets.h"
 #include "server.h"
 #include "store-logs.h"
 #include "tasks.h"
@@ -128,6 +129,13 @@ static struct cy_route gateway[] = {
 	{ .method = "GET", .pattern = "/v1/tokens", .auth = AUTH_ACCOUNT, .handler = h_tokens_list },
 	{ .method = "POST", .pattern = "/v1/tokens/{id}/revoke", .auth = AUTH_ACCOUNT,
 	  .body_limit = BODY_SMALL, .handler = h_tokens_revoke },
+	/* The caller's own secrets. */
+	{ .method = "GET", .pattern = "/v1/secrets", .auth = AUTH_SECRETS,
+	  .handler = h_secrets_list },
+	{ .method = "PUT", .pattern = "/v1/secrets/{name}", .auth = AUTH_SECRETS,
+	  .body_limit = BODY_NODE, .handler = h_secrets_put, .body = &secrets_put_body },
+	{ .method = "DELETE", .pattern = "/v1/secrets/{name}", .auth = AUTH_SECRETS,
+	  .handler = h_secrets_delete },
 	{ .method = "POST", .pattern = "/v1/uploads", .auth = AUTH_TASKS_WRITE,
 	  .body_limit = BODY_BLOB, .handler = h_uploads_create, .body_fn = b_uploads_body },
 	{ .method = "POST", .pattern = "/v1/tasks", .auth = AUTH_TASKS_WRITE,

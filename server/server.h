@@ -25,8 +25,10 @@ struct server_config {
 	char *node_psk;          /* NODE_REGISTRATION_PSK (or node_psk_file) */
 	char *node_psk_file;
 	char *bootstrap_admin_password; /* BOOTSTRAP_ADMIN_PASSWORD */
-	char *worker_api_target_url;    /* WORKER_API_TARGET_URL override */
-	long long max_body_bytes;       /* MAX_REQUEST_BODY_MB * MiB */
+	char *secrets_key;              /* SECRETS_KEY (or secrets_key_file): 64 hex digits */
+	char *secrets_key_file;
+	char *worker_api_target_url; /* WORKER_API_TARGET_URL override */
+	long long max_body_bytes;    /* MAX_REQUEST_BODY_MB * MiB */
 	long long http_threads;
 	long long dispatch_workers; /* jobs in flight at once */
 	long long dispatch_poll_ms;

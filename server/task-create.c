@@ -19,9 +19,11 @@
 #include "dispatch.h"
 #include "id.h"
 #include "inference.h"
+#include "jobenv.h"
 #include "json.h"
 #include "log.h"
 #include "relpath.h"
+#include "secrets.h"
 #include "server.h"
 #include "store-blobs.h"
 #include "blobstore.h"
@@ -40,6 +42,10 @@
 #define IMAGE_MAX 1024
 #define LABELS_MAX 32
 #define LABEL_MAX 128
+/* env: variables, and the bytes of one value and of all of them. */
+#define ENV_MAX 256
+#define ENV_VALUE_MAX (32 * 1024)
+#define ENV_TOTAL_MAX (256 * 1024)
 
 static const char *const input_modes[] = { "prompt", "script", "commands", NULL };
 /* The node refuses "host" unless its sandbox.security and the pushed policy allow it. */
@@ -70,6 +76,28 @@ static const struct cy_jcheck requirements_members = {
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
 			.max = LABEL_MAX, .printable = true } },
 		{ .name = "gpus", .type = CY_JC_INT, .null_ok = true, .min = 0, .max = 1024 }),
+};
+/* clang-format on */
+
+/* A variable a job may set: a valid name the node does not set itself. */
+static bool
+env_settable(const char *s)
+{
+	return cy_env_name_valid(s) && !cy_env_name_reserved(s);
+}
+
+#define ENV_SETTABLE_SHAPE \
+	"a variable name (a letter or '_', then letters, digits or '_'; not CYNODE_* or " \
+	"INFERENCE_PROXY_URL, which the node sets)"
+
+/* secrets[]: {name, env?}: the secret NAME in variable env (default: NAME). */
+/* clang-format off */
+static const struct cy_jcheck secret_ref_members = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "name", .type = CY_JC_STRING, .required = true,
+		  .valid = cy_secret_name_valid, .shape = CY_SECRET_NAME_SHAPE },
+		{ .name = "env", .type = CY_JC_STRING, .null_ok = true, .valid = env_settable,
+		  .shape = ENV_SETTABLE_SHAPE }),
 };
 /* clang-format on */
 
@@ -110,6 +138,11 @@ const struct cy_jcheck tasks_create_body = {
 		{ .name = "resources", .type = CY_JC_OBJECT, .null_ok = true,
 		  .sub = &resources_members },
 		{ .name = "use_inference", .type = CY_JC_BOOL, .null_ok = true },
+		{ .name = "env", .type = CY_JC_OBJECT, .null_ok = true },
+		{ .name = "secrets", .type = CY_JC_ARRAY, .null_ok = true,
+		  .max = SECRETS_PER_TASK,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_OBJECT,
+			.sub = &secret_ref_members } },
 		{ .name = "model", .type = CY_JC_STRING, .null_ok = true,
 		  .valid = cy_model_name_valid, .shape = INFERENCE_MODEL_SHAPE }),
 };
@@ -293,13 +326,17 @@ create_sandbox_fields(const json_t *body, json_t *p)
 /*
  * The job payload for script/commands modes; caller frees.  With
  * use_inference the sandbox gets the job's inference socket (and, when a
- * model was named, CYNODE_INFERENCE_MODEL).
+ * model was named, CYNODE_INFERENCE_MODEL).  env is the job's variables
+ * (a new object: create_env), secrets the references to its secrets
+ * ([{name, env}], names only: the dispatcher adds the values to the
+ * request it sends, never to the payload at rest).
  */
 static char *
 create_payload(const json_t *body, const char *text, const char *image, long long timeout,
-    bool use_inference, const char *model, json_t *attachments)
+    bool use_inference, const char *model, json_t *attachments, const json_t *env,
+    const json_t *secrets)
 {
-	json_t *p = json_pack("{s:[s,s,s], s:{}, s:I}", "command", "/bin/sh", "-c", text, "env",
+	json_t *p = json_pack("{s:[s,s,s], s:O, s:I}", "command", "/bin/sh", "-c", text, "env", env,
 	    "timeout_seconds", (json_int_t)timeout);
 	char *s;
 
@@ -316,6 +353,8 @@ create_payload(const json_t *body, const char *text, const char *image, long lon
 		json_object_set(p, "attachments", attachments);
 	if (json_is_array(json_object_get(body, "artifacts")))
 		json_object_set(p, "artifacts", json_object_get(body, "artifacts"));
+	if (json_array_size(secrets))
+		json_object_set(p, "secrets", (json_t *)secrets);
 	s = cy_json_dump(p);
 	json_decref(p);
 	return s;
@@ -437,6 +476,116 @@ create_dispatch_fields(const json_t *body, struct task_new *t, struct create_ext
 	t->req_labels = x->labels.buf;
 }
 
+/*
+ * The job's variables (body "env", an object) as a new object in *env,
+ * and its secret references (body "secrets") as a new array of
+ * {name, env} in *refs: the names settable, the values strings within
+ * bounds, no variable set twice.  -1 with resp filled.
+ */
+static int
+create_env(const json_t *body, bool prompt_mode, json_t **env, json_t **refs,
+    struct cy_http_resp *resp)
+{
+	json_t *e = json_object_get(body, "env"), *sec = json_object_get(body, "secrets"), *v;
+	const char *k;
+	size_t i, total = 0;
+
+	*env = json_object();
+	*refs = json_array();
+	if (prompt_mode && (json_object_size(e) || json_array_size(sec))) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "env and secrets go with sandbox jobs (input_mode script or commands): a prompt "
+		    "task runs no command");
+		return -1;
+	}
+	if (json_object_size(e) > ENV_MAX) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "env has more than %d variables",
+		    ENV_MAX);
+		return -1;
+	}
+	json_object_foreach((json_t *)e, k, v) {
+		if (!env_settable(k)) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "env: '%.64s' is not %s", k,
+			    ENV_SETTABLE_SHAPE);
+			return -1;
+		}
+		if (!json_is_string(v) || json_string_length(v) > ENV_VALUE_MAX ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "env.%s must be a string of at most %d bytes without NUL", k,
+			    ENV_VALUE_MAX);
+			return -1;
+		}
+		total += strlen(k) + json_string_length(v);
+		json_object_set(*env, k, v);
+	}
+	if (total > ENV_TOTAL_MAX) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "env holds %zu bytes: at most %d are allowed", total, ENV_TOTAL_MAX);
+		return -1;
+	}
+	json_array_foreach(sec, i, v) {
+		const char *name = cy_json_str(v, "name");
+		const char *var = cy_json_str(v, "env") ? cy_json_str(v, "env") : name;
+		json_t *r;
+		size_t j;
+
+		if (json_object_get(*env, var)) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "variable '%s' is set by env and by secret '%s'", var, name);
+			return -1;
+		}
+		json_array_foreach(*refs, j, r) {
+			if (!strcmp(cy_json_str(r, "env"), var)) {
+				cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				    "variable '%s' is set by two secrets", var);
+				return -1;
+			}
+		}
+		json_array_append_new(*refs, json_pack("{s:s, s:s}", "name", name, "env", var));
+	}
+	return 0;
+}
+
+/*
+ * Every secret the task names must exist for its creator (in its project,
+ * or the creator's own): else 400 naming the first missing one, before
+ * anything is stored.
+ */
+static int
+create_secrets_check(const struct task_new *t, const json_t *refs, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_buf names = CY_BUF_INIT;
+	json_t *missing, *r;
+	size_t i;
+	int ret = 0;
+
+	if (!json_array_size(refs))
+		return 0;
+	cy_buf_addch(&names, '{');
+	json_array_foreach(refs, i, r)
+		store_array_add(&names, cy_json_str(r, "name"));
+	cy_buf_addch(&names, '}');
+	missing = store_secrets_missing(t->user_id, t->project_id, names.buf, &err);
+	cy_buf_release(&names);
+	if (!missing) {
+		cy_log_error("task_create_failed", "step", "secrets", "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read your secrets");
+		return -1;
+	}
+	if (json_array_size(missing)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "unknown secret '%s': you have no secret of that name%s ('cynork secret list' "
+		    "shows yours)",
+		    json_string_value(json_array_get(missing, 0)),
+		    t->project_id ? " for this project" : "");
+		ret = -1;
+	}
+	json_decref(missing);
+	return ret;
+}
+
 /* The Idempotency-Key header: 1-255 printable ASCII characters, or absent. */
 static int
 create_idempotency(struct cy_http_req *req, struct task_new *t, struct cy_http_resp *resp)
@@ -513,6 +662,7 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct create_extra x = { .labels = CY_BUF_INIT };
 	const char *image = NULL, *asked_model = NULL;
 	char *payload = NULL, *model = NULL;
+	json_t *env = NULL, *refs = NULL;
 	long long timeout;
 	bool prompt_mode, replayed = false;
 	PGresult *res = NULL;
@@ -538,6 +688,9 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		    "commands): a prompt task is answered by a model");
 		goto out;
 	}
+	if (create_env(body, prompt_mode, &env, &refs, resp) < 0 ||
+	    create_secrets_check(&t, refs, resp) < 0)
+		goto out;
 	if (create_inference(prompt_mode, t.req_inference, asked_model, &model, resp) < 0)
 		goto out;
 	if (prompt_mode) {
@@ -545,7 +698,7 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		t.req_model = model;
 	} else {
 		payload = create_payload(body, t.prompt, image, timeout, t.req_inference,
-		    asked_model, attachments);
+		    asked_model, attachments, env, refs);
 		t.req_model = asked_model;
 	}
 	t.payload = payload;
@@ -579,6 +732,8 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_resp_json(resp, 201, task_json(res, 0));
 	dispatch_wake();
 out:
+	json_decref(env);
+	json_decref(refs);
 	free(model);
 	cy_buf_release(&x.labels);
 	if (res)

@@ -148,7 +148,7 @@ name must be|.name = 5
 scopes must be a non-empty array of at most 16 items|.scopes = []
 scopes must be|.scopes = "tasks:read"
 scopes must be|.scopes = [range(17) | "tasks:read"]
-scopes[1] must be one of tasks:read, tasks:write, nodes:read, nodes:write, inference, admin|.scopes = ["tasks:read", "root"]
+scopes[1] must be one of tasks:read, tasks:write, nodes:read, nodes:write, inference, secrets, admin|.scopes = ["tasks:read", "root"]
 ttl must be a duration|.ttl = "soon"
 ttl must be|.ttl = [1]
 unknown field 'expires' (known: name, ttl, scopes)|.expires = 1
@@ -203,8 +203,36 @@ unknown field 'resources.disk' (known: cpu_cores, memory_mb, workspace_mb, tmp_m
 use_inference must be true or false|.use_inference = "yes"
 model must be a model name|.model = "a b"
 model must be|.model = 7
-unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, artifacts, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, model)|.promt = "x"
+env must be an object|.env = ["A=B"]
+env: 'CYNODE_X' is not a variable name|.env = {CYNODE_X: "x"}
+env: '1A' is not|.env = {"1A": "x"}
+env.A must be a string of at most 32768 bytes|.env = {A: 1}
+env.A must be|.env = {A: ("x" * 32769)}
+env has more than 256 variables|.env = ([range(257)] | map({key: "V\(.)", value: "x"}) | from_entries)
+secrets must be an array of at most 64 items|.secrets = {name: "X"}
+secrets must be|.secrets = [range(65) | {name: "S\(.)"}]
+secrets[0] must be an object|.secrets = ["X"]
+secrets[0].name is required|.secrets = [{env: "X"}]
+secrets[0].name must be a secret name|.secrets = [{name: "CYNODE_X"}]
+secrets[0].env must be a variable name|.secrets = [{name: "X", env: "INFERENCE_PROXY_URL"}]
+unknown field 'secrets[0].value' (known: name, env)|.secrets = [{name: "X", value: "v"}]
+variable 'A' is set by env and by secret 'A'|.env = {A: "x"} | .secrets = [{name: "A"}]
+unknown secret 'NOT_SET'|.secrets = [{name: "NOT_SET"}]
+env and secrets go with sandbox jobs|.input_mode = "prompt" | .env = {A: "b"}
+unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, artifacts, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, env, secrets, model)|.promt = "x"
 unknown field 'timeout'|.timeout = 5
+EOT
+}
+
+@test "secrets: the put body" {
+	bad PUT /v1/secrets/BODY_S "$TOKEN" '{"value":"v-1234"}' <<'EOT'
+value is required|del(.value)
+value must be a non-empty string of at most 65536 bytes|.value = ""
+value must be|.value = ("x" * 65537)
+value must be|.value = 5
+value must be|.value = {}
+project_id must be a UUID|.project_id = "p"
+unknown field 'name' (known: value, project_id)|.name = "X"
 EOT
 }
 
@@ -392,6 +420,12 @@ same()
 		cynork task create -p "hello" --name with-model --model qwen3.5:0.8b \
 			--project-id "$OTHER"
 		cynork task create --command true --use-inference
+		printf 'secret value\n' | cynork secret set EVERY_FLAG
+		printf 'secret value\n' | cynork secret set EVERY_FLAG --project-id "$OTHER"
+		printf 'B=c\n' >"$CY_TMP/every.env"
+		cynork task create --command true --env A=b --env-file "$CY_TMP/every.env" \
+			--secret EVERY_FLAG=X
+		cynork secret delete EVERY_FLAG --project-id "$OTHER" -y
 		cynork task wait "$TASK" --timeout 1s
 		cynork token create --name every-flag --scope tasks:read --scope nodes:read --ttl 24h
 		printf 'long enough\n' | cynork user create every-flag --role operator \

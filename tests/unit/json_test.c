@@ -149,6 +149,23 @@ test_utf8_sanitize(void)
 	cy_buf_release(&b);
 }
 
+static void
+test_wipe(void)
+{
+	json_t *v = json_pack("{s:s, s:[s, {s:s}], s:i}", "a", "secret-1", "b", "secret-2", "c",
+	    "secret-3", "n", 5);
+	const char *p1 = json_string_value(json_object_get(v, "a"));
+	const char *p3 =
+	    json_string_value(json_object_get(json_array_get(json_object_get(v, "b"), 1), "c"));
+
+	cy_json_wipe(v);
+	ok(p1[0] == '\0' && memcmp(p1, "\0\0\0\0\0\0\0\0", 8) == 0, "a top-level string is zeroed");
+	ok(memcmp(p3, "\0\0\0\0\0\0\0\0", 8) == 0, "a nested string is zeroed");
+	ok(json_integer_value(json_object_get(v, "n")) == 5, "numbers are left alone");
+	cy_json_wipe(NULL);
+	json_decref(v);
+}
+
 int
 main(void)
 {
@@ -157,5 +174,6 @@ main(void)
 	RUN_TEST(test_dump);
 	RUN_TEST(test_utf8_window);
 	RUN_TEST(test_utf8_sanitize);
+	RUN_TEST(test_wipe);
 	return tap_done();
 }
