@@ -32,6 +32,7 @@ struct job_log {
 	pthread_cond_t changed; /* the sender moved a stream on (job_log_finish waits) */
 	int refs;
 	struct job_log_stream s[2];
+	bool shipping; /* a thread is sending it (the sender, or job_log_finish) */
 	bool finished; /* the job has ended */
 	bool dead;     /* the server refused the job, or never took it: nothing more is sent */
 	int64_t progress_ms; /* when the sender last got something through */
@@ -45,6 +46,12 @@ struct job_log {
 int logship_add(struct job_log *l);
 /* Wakes the sender (a megabyte is waiting, or the job ended). */
 void logship_kick(void);
+/*
+ * Sends what l has from the calling thread (the end of a job: each job's
+ * thread sends its own tail, in parallel), taking turns with the sender.
+ * 0 when all is sent, -1 when the server cannot take it now.
+ */
+int logship_flush(struct job_log *l);
 /* Drops a reference; the last one closes the spools and frees l. */
 void job_log_unref(struct job_log *l);
 

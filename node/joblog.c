@@ -151,7 +151,8 @@ job_log_finish(struct job_log *l, long long idle_ms)
 			l->s[s].eof_sent = true;
 	ok = done(l);
 	pthread_mutex_unlock(&l->lock);
-	if (!ok)
+	/* The tail goes from this thread; the sender takes over if it cannot. */
+	if (!ok && logship_flush(l) < 0)
 		logship_kick();
 	pthread_mutex_lock(&l->lock);
 	while (!(ok = done(l)) && cy_mono_ms() - l->progress_ms <= idle_ms) {

@@ -218,11 +218,38 @@ ship_step(struct job_log *l, int s, const char *jwt, char *buf)
 	return 1;
 }
 
-/* Sends what l has for at most TURN_MAX_MS; -1 when the server cannot take it. */
-static int
-ship_log(struct job_log *l, const char *jwt, char *buf)
+/* Takes l for sending (waiting for another thread's turn when wait); false when taken. */
+static bool
+ship_take(struct job_log *l, bool wait)
 {
-	int64_t end = cy_mono_ms() + TURN_MAX_MS;
+	bool got = false;
+
+	pthread_mutex_lock(&l->lock);
+	while (l->shipping && wait)
+		pthread_cond_wait(&l->changed, &l->lock);
+	if (!l->shipping)
+		got = l->shipping = true;
+	pthread_mutex_unlock(&l->lock);
+	return got;
+}
+
+static void
+ship_give(struct job_log *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->shipping = false;
+	pthread_cond_broadcast(&l->changed);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/*
+ * Sends what l has for at most max_ms (0: until nothing is left); -1 when
+ * the server cannot take it.  The caller holds l (ship_take).
+ */
+static int
+ship_log(struct job_log *l, const char *jwt, char *buf, long long max_ms)
+{
+	int64_t end = cy_mono_ms() + max_ms;
 	int s, rc, busy;
 
 	do {
@@ -232,8 +259,26 @@ ship_log(struct job_log *l, const char *jwt, char *buf)
 				return -1;
 			busy |= rc;
 		}
-	} while (busy && cy_mono_ms() < end);
+	} while (busy && (!max_ms || cy_mono_ms() < end));
 	return 0;
+}
+
+int
+logship_flush(struct job_log *l)
+{
+	char *jwt = node_orch_jwt(node), *buf;
+	int rc;
+
+	if (!jwt)
+		return -1;
+	buf = xmalloc(LOGSHIP_CHUNK_MAX);
+	ship_take(l, true);
+	rc = ship_log(l, jwt, buf, 0);
+	ship_give(l);
+	free(buf);
+	explicit_bzero(jwt, strlen(jwt));
+	free(jwt);
+	return rc;
 }
 
 /*
@@ -246,10 +291,13 @@ static void
 ship_turn(struct job_log *l, const char *jwt, char *buf)
 {
 	int64_t now = cy_mono_ms();
+	int rc;
 
-	if (now < l->next_try_ms)
+	if (now < l->next_try_ms || !ship_take(l, false))
 		return;
-	if (ship_log(l, jwt, buf) == 0) {
+	rc = ship_log(l, jwt, buf, TURN_MAX_MS);
+	ship_give(l);
+	if (rc == 0) {
 		l->backoff_ms = 0;
 		l->next_try_ms = 0;
 		return;

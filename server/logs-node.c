@@ -78,7 +78,9 @@ h_nodes_job_logs(struct cy_http_req *req, struct cy_http_resp *resp)
 		    err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot store the log chunk");
 	}
-	task_wait_logs(st.task_id); /* this replica's followers; the others get the NOTIFY */
+	if (st.task_id[0])
+		task_wait_logs(
+		    st.task_id); /* this replica's followers; the others get the NOTIFY */
 	cy_resp_json(resp, 200,
 	    json_pack("{s:s, s:I, s:I, s:I, s:b, s:b}", "stream", stream, "next_offset",
 		(json_int_t)st.end_offset, "stored_bytes", (json_int_t)st.stored_bytes,

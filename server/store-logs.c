@@ -1,7 +1,7 @@
 /*
  * The durable job logs' SQL (store-logs.h).  An append runs in one
- * transaction: it checks that the attempt is the sending node's, creates
- * the stream's job_logs row on the first chunk, locks it (FOR UPDATE:
+ * transaction: one upsert checks that the attempt is the sending node's,
+ * creates the stream's job_logs row on the first chunk and locks it (so
  * chunks of one stream apply one at a time, whatever the replica), stores
  * the new bytes below the limit as one job_log_chunks row at the stream's
  * end and moves the end.  So the stored log is always a gapless prefix of
@@ -22,30 +22,33 @@
 #include "strnum.h"
 #include "banned.h"
 
-/* Reads the locked state of the stream; 0, or -1 with err. */
+/*
+ * Checks that the attempt is the node's, creates the stream's row on the
+ * first chunk and locks it, in one statement (an upsert takes the row
+ * lock), and reads its state; 0, or -1 with err (ENOENT: not the node's).
+ */
 static int
 logs_lock(const struct log_chunk *c, struct log_state *st, struct cy_error *err)
 {
 	char lim[24];
-	const char *p[4] = { c->lease_id, c->stream, c->job_id, lim };
+	const char *p[5] = { c->lease_id, c->stream, c->job_id, c->node_id, lim };
 	const char *errstr;
 	PGresult *res;
 
 	xsnprintf(lim, sizeof(lim), "%lld", c->limit_bytes);
-	if (store_run("logs_stream_new",
-		"INSERT INTO job_logs (lease_id, stream, job_id, limit_bytes) "
-		"VALUES ($1::uuid, $2, $3::uuid, $4::bigint) ON CONFLICT DO NOTHING",
-		4, p, err) < 0)
-		return -1;
 	res = db_exec("logs_stream_lock",
-	    "SELECT stored_bytes, end_offset, limit_bytes, ended FROM job_logs "
-	    "WHERE lease_id = $1::uuid AND stream = $2 FOR UPDATE",
-	    2, p, err);
+	    "INSERT INTO job_logs (lease_id, stream, job_id, limit_bytes) "
+	    "SELECT $1::uuid, $2, $3::uuid, $5::bigint FROM job_attempts "
+	    "WHERE lease_id = $1::uuid AND job_id = $3::uuid AND node_id = $4::uuid "
+	    "ON CONFLICT (lease_id, stream) DO UPDATE SET updated_at = job_logs.updated_at "
+	    "RETURNING stored_bytes, end_offset, limit_bytes, ended",
+	    5, p, err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return cy_error_set(err, EIO, "database: the log stream row is missing");
+		return cy_error_set(err, ENOENT,
+		    "no attempt of job %s under lease %s ran on this node", c->job_id, c->lease_id);
 	}
 	cy_strtonum(PQgetvalue(res, 0, 0), 0, LLONG_MAX, &st->stored_bytes, &errstr);
 	cy_strtonum(PQgetvalue(res, 0, 1), 0, LLONG_MAX, &st->end_offset, &errstr);
@@ -104,7 +107,6 @@ logs_place(const struct log_chunk *c, struct log_state *st, size_t *skip, size_t
 int
 store_logs_append(const struct log_chunk *c, struct log_state *st, struct cy_error *err)
 {
-	const char *p[3] = { c->lease_id, c->job_id, c->node_id };
 	char off[24], stored[24], end[24];
 	struct log_state before;
 	size_t skip, take;
@@ -112,20 +114,7 @@ store_logs_append(const struct log_chunk *c, struct log_state *st, struct cy_err
 
 	if (db_begin(err) < 0)
 		return -1;
-	res = db_exec("logs_attempt",
-	    "SELECT j.task_id FROM job_attempts a JOIN jobs j ON j.id = a.job_id "
-	    "WHERE a.lease_id = $1::uuid AND a.job_id = $2::uuid AND a.node_id = $3::uuid",
-	    3, p, err);
-	if (!res)
-		goto fail;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		cy_error_set(err, ENOENT, "no attempt of job %s under lease %s ran on this node",
-		    c->job_id, c->lease_id);
-		goto fail;
-	}
-	xsnprintf(st->task_id, sizeof(st->task_id), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
+	st->task_id[0] = '\0';
 	if (logs_lock(c, st, err) < 0)
 		goto fail;
 	before = *st;
@@ -145,24 +134,25 @@ store_logs_append(const struct log_chunk *c, struct log_state *st, struct cy_err
 			goto fail;
 		PQclear(res);
 	}
-	{
+	/* A chunk sent again changes nothing: no write, no wake-up. */
+	if (st->end_offset != before.end_offset || st->ended != before.ended) {
 		const char *q[5] = { c->lease_id, c->stream, stored, end, st->ended ? "t" : "f" };
 
 		xsnprintf(stored, sizeof(stored), "%lld", st->stored_bytes);
 		xsnprintf(end, sizeof(end), "%lld", st->end_offset);
-		if (store_run("logs_stream_set",
-			"UPDATE job_logs SET stored_bytes = $3::bigint, end_offset = $4::bigint, "
-			"ended = $5::boolean, updated_at = now() "
-			"WHERE lease_id = $1::uuid AND stream = $2",
-			5, q, err) < 0)
+		/* The new state, and the task's followers told (at commit). */
+		res = db_exec("logs_stream_set",
+		    "WITH u AS (UPDATE job_logs SET stored_bytes = $3::bigint, "
+		    "end_offset = $4::bigint, ended = $5::boolean, updated_at = now() "
+		    "WHERE lease_id = $1::uuid AND stream = $2 RETURNING job_id) "
+		    "SELECT j.task_id, pg_notify('cynode_task_logs', j.task_id::text) "
+		    "FROM u JOIN jobs j ON j.id = u.job_id",
+		    5, q, err);
+		if (!res)
 			goto fail;
-	}
-	if (st->end_offset != before.end_offset || st->ended != before.ended) {
-		const char *q[1] = { st->task_id };
-
-		if (store_run("logs_notify", "SELECT pg_notify('cynode_task_logs', $1)", 1, q,
-			err) < 0)
-			goto fail;
+		if (PQntuples(res) == 1)
+			xsnprintf(st->task_id, sizeof(st->task_id), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
 	}
 	return db_commit(err);
 fail:

@@ -38,7 +38,7 @@ struct log_state {
 	long long end_offset;   /* bytes the job wrote so far (kept or not) */
 	long long limit_bytes;
 	bool ended;
-	char task_id[37]; /* the job's task (set by an append that was taken) */
+	char task_id[37]; /* the job's task when the append changed the stream, else "" */
 };
 
 /*
