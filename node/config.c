@@ -142,6 +142,10 @@ const struct cy_cfg_key node_keys[] = {
 	{ .path = "sandbox.mount_root", .type = CY_CFG_STR, .offset = F(mount_root),
 	  .env = "CYNODE_SANDBOX_MOUNT_ROOT",
 	  .help = "job directories; default <state_dir>/sandbox_mounts" },
+	{ .path = "sandbox.staging_dir", .type = CY_CFG_STR, .offset = F(staging_dir),
+	  .help = "what jobs mount of the node's own (the prepared /etc, inference sockets), "
+		  "at a path that tells a job nothing of the node's directories; default "
+		  "/run/cynode/<id> as root, else $XDG_RUNTIME_DIR/cynode/<id>, else state_dir" },
 	{ .path = "sandbox.mounts.allowed_host_paths", .type = CY_CFG_STRLIST,
 	  .offset = F(allowed_host_paths),
 	  .help = "host device paths a job may ask for (sandbox.devices)" },
@@ -418,6 +422,27 @@ config_check_inference(struct node_config *cfg, struct cy_error *err)
 }
 
 /* Checks one sandbox.images entry: name -> absolute directory. */
+/*
+ * Where the node stages what jobs mount of its own: a job's mountinfo
+ * shows a bind's source path, so keep it away from state_dir.  /run (root)
+ * or the user's runtime directory, one directory per state_dir (nodes on
+ * one host never share it); state_dir when neither is usable.
+ */
+static char *
+config_staging_default(const char *state_dir)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	char hash[65];
+
+	cy_sha256_hex(state_dir, strlen(state_dir), hash);
+	hash[12] = '\0';
+	if (geteuid() == 0 && access("/run", W_OK) == 0)
+		return xasprintf("/run/cynode/%s", hash);
+	if (rt && rt[0] == '/' && access(rt, W_OK) == 0)
+		return xasprintf("%s/cynode/%s", rt, hash);
+	return xstrdup(state_dir);
+}
+
 static int
 config_check_images(struct node_config *cfg, struct cy_error *err)
 {
@@ -470,6 +495,12 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk, struc
 	}
 	if (cfg->mount_root[0] != '/')
 		return cy_error_set(err, EINVAL, "%s: sandbox.mount_root must be absolute", path);
+	if (!cfg->staging_dir || !*cfg->staging_dir) {
+		free(cfg->staging_dir);
+		cfg->staging_dir = config_staging_default(cfg->state_dir);
+	}
+	if (cfg->staging_dir[0] != '/')
+		return cy_error_set(err, EINVAL, "%s: sandbox.staging_dir must be absolute", path);
 	if (cfg->timeout_default > cfg->timeout_max)
 		cfg->timeout_default = cfg->timeout_max;
 	if (config_check_images(cfg, err) < 0)

@@ -328,6 +328,7 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 	struct sandbox_result res;
 	char tmo[32], code[16];
 	json_t *usage;
+	char *sock = NULL;
 
 	job_fill(n, r, dir, &job);
 	job.log = job_log_open(n, dir, r->job_id, r->lease_id, &err);
@@ -335,7 +336,14 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 		cy_log_warn("job_log_failed", "job_id", r->job_id, "error", err.msg, NULL);
 	cy_error_clear(&err);
 	if (r->use_inference) {
-		if (!(proxy = inference_proxy_start(n, r->job_id, dir, &err))) {
+		/* Staged like /etc: the job sees where its socket's directory lives. */
+		sock = xasprintf("%s/jobs/%s", n->cfg.staging_dir, r->job_id);
+		cy_rm_rf(sock);
+		if ((cy_mkdir_p(sock, 0711, 0711) < 0 &&
+			cy_error_errno(&err, "creating '%s'", sock) < 0) ||
+		    !(proxy = inference_proxy_start(n, r->job_id, sock, &err))) {
+			cy_rm_rf(sock);
+			free(sock);
 			job_log_release(job.log);
 			job_release_slot(n, slot);
 			job_node_error(r->job_id, "job_prepare_failed",
@@ -352,12 +360,18 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 	if (runtime->run(&job, &res, &err) < 0) {
 		if (proxy)
 			json_decref(inference_proxy_stop(proxy));
+		if (sock)
+			cy_rm_rf(sock);
+		free(sock);
 		job_log_release(job.log);
 		job_release_slot(n, slot);
 		job_node_error(r->job_id, "job_error", "sandbox: ", err.msg, prob, detail);
 		return -1;
 	}
 	usage = proxy ? inference_proxy_stop(proxy) : NULL;
+	if (sock)
+		cy_rm_rf(sock);
+	free(sock);
 	job_release_slot(n, slot);
 	/* The whole log reaches the server before the result does. */
 	job_log_finish(job.log, LOG_FLUSH_IDLE_MS);
@@ -533,10 +547,15 @@ node_sandbox_probe(const struct node *n, struct cy_error *err)
 	if (runtime == &sandbox_bwrap) {
 		struct cy_error eerr = CY_ERROR_INIT;
 
-		/* Without the prepared /etc, jobs bind its entries one by one. */
-		if (node_path_traversable(n->cfg.state_dir,
+		/*
+		 * Without the prepared /etc, jobs bind its entries one by one.  It
+		 * is staged away from state_dir: a job sees a bind's source path.
+		 */
+		if ((cy_mkdir_p(n->cfg.staging_dir, 0755, 0711) < 0 &&
+			cy_error_errno(&eerr, "cannot create '%s'", n->cfg.staging_dir) < 0) ||
+		    node_path_traversable(n->cfg.staging_dir,
 			"sandbox uid must reach the prepared /etc", &eerr) < 0 ||
-		    sb_etc_start(n->cfg.state_dir, "/etc", &eerr) < 0)
+		    sb_etc_start(n->cfg.staging_dir, "/etc", &eerr) < 0)
 			cy_log_error("sandbox_etc_failed", "error", eerr.msg, "fallback",
 			    "one bind per /etc entry", NULL);
 	}

@@ -2,7 +2,7 @@
  * The per-job inference socket (contract 5 "Inference proxy",
  * DESIGN.md 5a).  A job run with use_inference gets INFERENCE_PROXY_URL=
  * http+unix://%2Frun%2Fcynode%2Finference.sock and nothing else: the
- * socket lives in <job_dir>/run/, which the sandbox runtime binds at
+ * socket lives in <staging_dir>/jobs/<job_id>/run/, which the sandbox runtime binds at
  * /run/cynode, and the node serves it with a small HTTP server of its own
  * (one per job).  The sandbox keeps no network; nothing listens on TCP for
  * it.
@@ -56,7 +56,7 @@ enum {
 struct inference_proxy {
 	struct node *n;
 	char job_id[137];
-	char *dir; /* <job_dir>/run */
+	char *dir; /* <staging_dir>/jobs/<job_id>/run */
 	struct cy_httpd *httpd;
 	pthread_mutex_t lock;
 	pid_t root;    /* the job's first process; 0 until started */

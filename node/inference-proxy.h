@@ -17,7 +17,8 @@ struct inference_proxy;
 #define INFERENCE_PROXY_URL "http+unix://%2Frun%2Fcynode%2Finference.sock"
 
 /*
- * Makes <job_dir>/run/inference.sock and serves it.  NULL with err when it
+ * Makes <dir>/run/inference.sock and serves it (dir: the job's directory under
+ * sandbox.staging_dir).  NULL with err when it
  * cannot.  inference_proxy_dir() is the directory to bind into the job.
  */
 struct inference_proxy *inference_proxy_start(struct node *n, const char *job_id,

@@ -363,6 +363,12 @@ main(int argc, char **argv)
 		cy_log_info("node_starting", "version", CYNODE_VERSION, "node_slug", n.cfg.node_id,
 		    "orchestrator", n.cfg.orch_url, "config", st.config, NULL);
 		rc = run_node(&n);
+		/*
+		 * The daemon's staging directory goes with it (a --run-job
+		 * beside a running daemon shares it, so only here).
+		 */
+		if (strcmp(n.cfg.staging_dir, n.cfg.state_dir) != 0)
+			cy_rm_rf(n.cfg.staging_dir);
 	}
 	node_release(&n);
 	return rc;

@@ -71,6 +71,7 @@ struct node_config {
 	long long timeout_default;
 	long long timeout_max;
 	char *mount_root;
+	char *staging_dir; /* sandbox.staging_dir: the prepared /etc, inference sockets */
 	struct cy_strlist allowed_host_paths;
 	bool mounts_ro_default;
 	bool allow_privileged;

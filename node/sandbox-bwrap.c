@@ -213,6 +213,13 @@ bwrap_render_op(struct sb_argv *a, const struct sb_op *op)
 		sb_argv_addf(a, "%o", op->perms);
 		sb_argv_add(a, "--tmpfs", op->dest, NULL);
 		break;
+	case SB_OP_FILE:
+		sb_argv_add(a, "--perms", NULL);
+		sb_argv_addf(a, "%o", op->perms);
+		sb_argv_add(a, "--file", NULL);
+		sb_argv_addf(a, "%d", op->fd);
+		sb_argv_add(a, op->dest, NULL);
+		break;
 	case SB_OP_CAP_DROP_ALL:
 		sb_argv_add(a, "--cap-drop", "ALL", NULL);
 		break;
@@ -420,7 +427,9 @@ struct bwrap_launch {
 static void
 bwrap_launch_init(struct bwrap_launch *l, const struct sandbox_job *job)
 {
-	static const struct sb_plan_opts opts = { .runtime = "bwrap", .binds_by_fd = true };
+	static const struct sb_plan_opts opts = { .runtime = "bwrap",
+		.binds_by_fd = true,
+		.copies_files = true };
 	int i;
 
 	memset(l, 0, sizeof(*l));
@@ -587,6 +596,18 @@ bwrap_probe(const char *mount_root, struct cy_error *err)
 	mkdir(sub, 0711);
 	xsnprintf(sub, sizeof(sub), "%s/job", dir);
 	mkdir(sub, 0711);
+	xsnprintf(sub, sizeof(sub), "%s/job/job.json", dir);
+	{
+		int fd = open(sub, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		if (fd < 0 || cy_write_all(fd, "{}\n", 3) < 0) {
+			cy_error_errno(err, "cannot write '%s'", sub);
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+		close(fd);
+	}
 	job.task_id = "probe";
 	job.job_id = strrchr(dir, '/') + 1;
 	job.argv = (char **)argv;
@@ -606,8 +627,11 @@ bwrap_probe(const char *mount_root, struct cy_error *err)
 		}
 		sandbox_result_release(&res);
 	}
+out:
 	xsnprintf(sub, sizeof(sub), "%s/workspace", dir);
 	rmdir(sub);
+	xsnprintf(sub, sizeof(sub), "%s/job/job.json", dir);
+	unlink(sub);
 	xsnprintf(sub, sizeof(sub), "%s/job", dir);
 	rmdir(sub);
 	rmdir(dir);

@@ -48,6 +48,7 @@ static const char *const op_names[SB_OP_N] = {
 	[SB_OP_DEV] = "dev",
 	[SB_OP_TMPFS] = "tmpfs",
 	[SB_OP_DIR] = "dir",
+	[SB_OP_FILE] = "file",
 	[SB_OP_REMOUNT_RO] = "remount-ro",
 	[SB_OP_CHDIR] = "chdir",
 	[SB_OP_CLEARENV] = "clearenv",
@@ -78,6 +79,7 @@ sb_plan_init(struct sb_plan *p, const struct sandbox_job *job, const struct sb_p
 	p->runtime = o->runtime;
 	p->image_root = o->image_root;
 	p->binds_by_fd = o->binds_by_fd;
+	p->copies_files = o->copies_files;
 	for (i = 0; i < SB_FD_N; i++)
 		p->fds[i] = -1;
 }
@@ -240,6 +242,39 @@ plan_tmpfs(struct sb_plan *p, const char *dst, long long size_mb)
 }
 
 /*
+ * /job: where the runtime copies files in, a tmpfs of the sandbox's own
+ * with a copy of job.json (what the job writes there dies with it, and no
+ * host path shows in its mountinfo); else the host's <job_dir>/job bound.
+ */
+static int
+plan_job_dir(struct sb_plan *p, const struct sandbox_job *job, struct cy_error *err)
+{
+	char path[4096];
+	struct sb_op *op;
+	struct stat st;
+
+	if (cy_snprintf(path, sizeof(path), "%s/job", job->job_dir) < 0)
+		return cy_error_set(err, ENAMETOOLONG, "the job directory path is too long");
+	if (!p->copies_files)
+		return plan_bind_rw(p, path, "/job", SB_FD_JOB, "the job directory", job->job_dir,
+		    err);
+	xsnprintf(path, sizeof(path), "%s/job/job.json", job->job_dir);
+	p->fds[SB_FD_JOB_JSON] = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (p->fds[SB_FD_JOB_JSON] < 0 || fstat(p->fds[SB_FD_JOB_JSON], &st) < 0)
+		return cy_error_errno(err, "opening the job's job.json in '%s'", job->job_dir);
+	/* As large as /tmp (the job's memory bounds both), and job.json must fit. */
+	op = sb_plan_add(p, SB_OP_TMPFS, NULL, "/job");
+	op->value = job->limits.tmp_mb;
+	if (op->value > 0 && op->value < st.st_size / (1024 * 1024) + 1)
+		op->value = st.st_size / (1024 * 1024) + 1;
+	op->perms = 0755;
+	op = sb_plan_add(p, SB_OP_FILE, NULL, "/job/job.json");
+	op->fd = SB_FD_JOB_JSON;
+	op->perms = 0644;
+	return 0;
+}
+
+/*
  * The job's file system over the root: /proc, /dev and its devices, /tmp,
  * /workspace and /job, the inference socket and nothing else of the host's
  * /run, a private /dev/shm; then nothing outside the job's mounts stays
@@ -261,8 +296,7 @@ plan_job_mounts(struct sb_plan *p, const struct sandbox_job *job, struct cy_erro
 	if (plan_bind_rw(p, path, "/workspace", SB_FD_WORKSPACE, "the job directory", job->job_dir,
 		err) < 0)
 		return -1;
-	xsnprintf(path, sizeof(path), "%s/job", job->job_dir); /* shorter than the last */
-	if (plan_bind_rw(p, path, "/job", SB_FD_JOB, "the job directory", job->job_dir, err) < 0)
+	if (plan_job_dir(p, job, err) < 0)
 		return -1;
 	if (job->inference_dir) {
 		sb_plan_add(p, SB_OP_DIR, NULL, "/run");
@@ -433,7 +467,7 @@ op_mounts(enum sb_op_type t)
 {
 	return t == SB_OP_BIND_RO || t == SB_OP_BIND_RO_TRY || t == SB_OP_BIND_RW ||
 	       t == SB_OP_DEV_BIND || t == SB_OP_SYMLINK || t == SB_OP_PROC || t == SB_OP_DEV ||
-	       t == SB_OP_TMPFS || t == SB_OP_DIR;
+	       t == SB_OP_TMPFS || t == SB_OP_DIR || t == SB_OP_FILE;
 }
 
 /* What is wrong with op on its own, or NULL. */
@@ -466,6 +500,10 @@ op_fault(const struct sb_op *op)
 	case SB_OP_TMPFS:
 		if (op->value < 0 || op->perms > 07777)
 			return "needs a size >= 0 and a mode";
+		break;
+	case SB_OP_FILE:
+		if (op->fd <= SB_FD_STATUS || op->perms > 07777)
+			return "needs a launcher fd and a mode";
 		break;
 	case SB_OP_HOSTNAME:
 		if (!op->dest || !*op->dest || strlen(op->dest) > 64)

@@ -31,6 +31,7 @@ enum sb_fd {
 	SB_FD_ARGS,
 	SB_FD_ETC,
 	SB_FD_INFERENCE,
+	SB_FD_JOB_JSON,
 	SB_FD_N
 };
 
@@ -50,6 +51,7 @@ enum sb_op_type {
 	SB_OP_DEV,             /* a minimal /dev at dest */
 	SB_OP_TMPFS,           /* a tmpfs at dest: value MB (0: no limit), perms */
 	SB_OP_DIR,             /* an empty directory at dest */
+	SB_OP_FILE,            /* a new file at dest holding what fd reads, mode perms */
 	SB_OP_REMOUNT_RO,      /* the mount at dest becomes read-only */
 	SB_OP_CHDIR,           /* the command starts in dest */
 	SB_OP_CLEARENV,        /* the environment starts empty */
@@ -83,6 +85,7 @@ struct sb_plan {
 	const char *runtime;           /* names the runtime in errors */
 	bool image_root;               /* the root comes from job->image */
 	bool binds_by_fd;              /* bind sources are opened and passed as fds */
+	bool copies_files;             /* SB_OP_FILE: the runtime copies a file in (bwrap) */
 	int fds[SB_FD_N];              /* what the plan opened, by launcher fd; -1: nothing */
 	struct sb_etc_gen *etc;        /* the prepared /etc, held until released */
 };
@@ -92,6 +95,12 @@ struct sb_plan_opts {
 	const char *runtime; /* its name, for errors */
 	bool image_root;     /* the engine makes the root from job->image (podman, docker) */
 	bool binds_by_fd;    /* bind sources are opened here and handed over as fds (bwrap) */
+	/*
+	 * The runtime can copy a file into the sandbox (bwrap --file): /job is
+	 * then a tmpfs of the sandbox's own holding a copy of job.json, so no
+	 * host path shows in the job's /proc/self/mountinfo.
+	 */
+	bool copies_files;
 };
 
 /* An empty plan for job, for a runtime taking it as o says; released by sb_plan_release. */

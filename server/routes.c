@@ -183,7 +183,7 @@ static struct cy_route gateway[] = {
 	  .handler = h_config_status },
 	{ .method = "GET", .pattern = "/v1/config", .auth = AUTH_NODES_READ,
 	  .handler = h_config_get },
-	{ .method = "GET", .pattern = "/metrics", .auth = AUTH_NODES_READ, .handler = h_metrics },
+	{ .method = "GET", .pattern = "/metrics", .auth = AUTH_METRICS, .handler = h_metrics },
 	/* Inference: OpenAI-compatible, errors in OpenAI's shape. */
 	{ .method = "GET", .pattern = "/v1/models", .auth = AUTH_INFERENCE,
 	  .handler = h_models_list, .error_fn = cy_openai_error },

@@ -149,6 +149,23 @@ node() { "$CY_BUILD/cynode-node" "$@"; }
 	assert_output --partial "mount_root: /srv/env-root"
 }
 
+@test "sandbox.staging_dir: /run/cynode/<id> by default as root, absolute when given" {
+	good_yaml
+	run node --config "$D/node.yaml" --check-config
+	assert_success
+	if [ "$(id -u)" -eq 0 ]; then
+		assert_output --regexp "staging_dir: /run/cynode/[0-9a-f]{12}"
+	fi
+	good_yaml "sandbox:" "  staging_dir: relative/dir"
+	run node --config "$D/node.yaml" --check-config
+	assert_failure 2
+	assert_output --partial "sandbox.staging_dir must be absolute"
+	good_yaml "sandbox:" "  staging_dir: /srv/stage"
+	run node --config "$D/node.yaml" --check-config
+	assert_success
+	assert_output --partial "staging_dir: /srv/stage"
+}
+
 @test "unknown sandbox.default_image is refused" {
 	good_yaml "sandbox:" "  default_image: alpine"
 	run node --config "$D/node.yaml" --check-config

@@ -145,17 +145,27 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 
 @test "a timeout kills grandchildren too" {
 	local t0=$SECONDS
-	# They write to /job: the /workspace tmpfs is unmounted after the run, /job stays.
-	wjob e-tmo '( ( sleep 4; echo escaped >/job/late ) & ) ; setsid sh -c "sleep 4; echo escaped >/job/late2" & sleep 30' \
+	# Sleeps of lengths nothing else uses: a survivor would still be sleeping.
+	wjob e-tmo '( ( sleep 4.3101; echo escaped ) & ) ; setsid sh -c "sleep 4.3102; echo escaped" & sleep 30' \
 		'"timeout_seconds":1'
 	cy_status 200
 	[ "$(field .status)" = timeout ]
 	[ "$(field .exit_code)" = -1 ]
 	[ $((SECONDS - t0)) -lt 10 ]
-	sleep 5
+	run pgrep -f 'sleep 4[.]310[12]'
+	assert_failure
 	[ -f "$ND/mounts/e-tmo/job/job.json" ]
-	[ ! -e "$ND/mounts/e-tmo/job/late" ]
-	[ ! -e "$ND/mounts/e-tmo/job/late2" ]
+}
+
+@test "no path of the node's own directories shows in the job's mountinfo" {
+	wjob e-mi 'cat /proc/self/mountinfo'
+	cy_status 200
+	[ "$(field .status)" = completed ]
+	field .stdout | grep -q ' /workspace '
+	field .stdout | grep -q ' /job '
+	field .stdout | grep -q ' /etc '
+	run grep -c -e "$ND" -e "$CY_TMP" <<<"$(field .stdout)"
+	cy_eq "$output" 0
 }
 
 @test "no secrets in the environment" {
@@ -236,7 +246,7 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 @test "a cancel through the Worker API kills the job with its grandchildren: status canceled" {
 	local i
 	jq -cn '{version:1, task_id:"task-esc", job_id:"e-cancel", sandbox:{command:["/bin/sh","-c",
-		"( (sleep 3; echo late >/job/late) & ); setsid sleep 45 & touch /workspace/started; sleep 45"]}}' \
+		"( (sleep 3.1701; echo late) & ); setsid sleep 45 & touch /workspace/started; sleep 45"]}}' \
 		>"$CY_TMP/req-cancel.json"
 	curl -s -m 60 -o "$CY_TMP/cancel.out" -H "Authorization: Bearer $TOKEN" \
 		-H 'Content-Type: application/json' --data-binary "@$CY_TMP/req-cancel.json" \
@@ -252,9 +262,9 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 	[ "$(jq -r .status "$CY_TMP/cancel.out")" = canceled ]
 	[ "$(jq -r .exit_code "$CY_TMP/cancel.out")" = -1 ]
 	[[ "$(jq -r .stderr "$CY_TMP/cancel.out")" == *"job canceled"* ]]
-	sleep 3.5
 	[ -f "$ND/mounts/e-cancel/job/job.json" ]
-	[ ! -e "$ND/mounts/e-cancel/job/late" ]
+	run pgrep -f 'sleep 3[.]1701'
+	assert_failure
 	run pgrep -f 'sleep 45'
 	assert_failure
 }

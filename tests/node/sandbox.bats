@@ -24,6 +24,7 @@ setup_file()
 	storage:
 	  state_dir: "$D/state"
 	sandbox:
+	  staging_dir: "$D/staging"
 	  max_output_bytes: 262144
 	  timeouts:
 	    max_seconds: 60
@@ -154,19 +155,19 @@ expected_etc()
 	if [ -d /etc/ssl/private ]; then [[ "$out" != *private* ]]; fi
 	[[ "$(field .stderr)" == *"/etc/shadow: No such file or directory"* ]]
 	[[ "$out" == *rc=1* ]]
-	# One prepared generation, named by the state dir's symlink, mode 0755.
-	local gen=$(readlink "$D/state/sandbox-etc")
+	# One prepared generation, named by the staging dir's symlink, mode 0755.
+	local gen=$(readlink "$D/staging/sandbox-etc")
 	[[ "$gen" == sandbox-etc.* ]]
-	[ "$(stat -c %a "$D/state/$gen")" = 755 ]
-	cmp /etc/passwd "$D/state/$gen/passwd"
+	[ "$(stat -c %a "$D/staging/$gen")" = 755 ]
+	cmp /etc/passwd "$D/staging/$gen/passwd"
 }
 
-@test "a state dir the node creates, or one of mode 0700, still serves the prepared /etc" {
-	# The node creates a missing state dir 0711, and makes an existing one
+@test "a staging dir the node creates, or one of mode 0700, still serves the prepared /etc" {
+	# The node creates a missing staging dir 0711, and makes an existing one
 	# searchable for the sandbox uid when it runs as root (the /etc copy lives
-	# there); before, a state dir the node made itself (0700) broke the sandbox.
-	local fresh=$CY_TMP/fresh/a/state
-	sed -e "s|state_dir: .*|state_dir: \"$fresh\"|" \
+	# there); before, a directory the node made itself (0700) broke the sandbox.
+	local fresh=$CY_TMP/fresh/a/staging
+	sed -e "s|staging_dir: .*|staging_dir: \"$fresh\"|" \
 		-e "s|^sandbox:|sandbox:\n  mount_root: \"$CY_TMP/fresh-mounts\"|" \
 		"$D/node.yaml" >"$D/node-fresh.yaml"
 	grep -q fresh-mounts "$D/node-fresh.yaml"
@@ -191,8 +192,8 @@ expected_etc()
 	[ "$(stat -c %a "$fresh")" = 701 ]
 }
 
-@test "without a prepared /etc (state dir unusable) jobs bind the entries one by one" {
-	sed -e 's|state_dir: .*|state_dir: "/dev/null/state"|' \
+@test "without a prepared /etc (staging dir unusable) jobs bind the entries one by one" {
+	sed -e 's|staging_dir: .*|staging_dir: "/dev/null/staging"|' \
 		-e "s|^sandbox:|sandbox:\n  mount_root: \"$D/fb-mounts\"|" "$D/node.yaml" >"$D/node-fb.yaml"
 	grep -q fb-mounts "$D/node-fb.yaml"
 	jq -cn '{version:1, task_id:"t", job_id:"j-fb",
