@@ -280,6 +280,7 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 	xsnprintf(code, sizeof(code), "%d", res.exit_code);
 	cy_log_info("job_finished", "task_id", r.task_id, "job_id", r.job_id, "status",
 	    json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
+	node_metrics_job_finished("prompt", json_string_value(json_object_get(*out, "status")));
 	sandbox_result_release(&res);
 	return 0;
 }
@@ -384,6 +385,7 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 	xsnprintf(code, sizeof(code), "%d", res.exit_code);
 	cy_log_info("job_finished", "task_id", r->task_id, "job_id", r->job_id, "status",
 	    json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
+	node_metrics_job_finished("sandbox", json_string_value(json_object_get(*out, "status")));
 	sandbox_result_release(&res);
 	return 0;
 }

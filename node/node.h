@@ -30,6 +30,7 @@ struct node_config {
 	char *orch_url;
 	char *psk_env;
 	char *psk_file;
+	char *metrics_token_file;
 	char *tls_ca;
 	char *tls_pin;
 	long long connect_s;
@@ -109,9 +110,10 @@ struct node_config {
 	bool upd_restart;
 
 	/* Resolved after loading; not table keys. */
-	char *psk;          /* secret, never printed */
-	char *psk_source;   /* "env NAME" or "file PATH" */
-	char *enroll_token; /* secret, never printed */
+	char *psk;           /* secret, never printed */
+	char *metrics_token; /* worker_api.metrics_token_file's token, never printed */
+	char *psk_source;    /* "env NAME" or "file PATH" */
+	char *enroll_token;  /* secret, never printed */
 	char *enroll_source;
 	char *credential; /* node credential from <state_dir>/credentials, secret */
 };
@@ -281,5 +283,10 @@ char *node_image_rootfs(const struct node_config *c, const char *name);
 bool node_image_rootfs_exists(const struct node_config *c, const char *name);
 /* `image import|list|rm ...` (argv after "image"); returns the exit code. */
 int node_image_main(const struct node_config *c, int argc, char **argv);
+
+/* metrics.c: the node's metrics families and scrape-time gauges. */
+void node_metrics_init(struct node *n);
+/* Counts a finished job: kind "sandbox" or "prompt", its result status. */
+void node_metrics_job_finished(const char *kind, const char *status);
 
 #endif

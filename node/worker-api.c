@@ -22,6 +22,7 @@
 #include "inference.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "node.h"
 #include "openai.h"
 #include "sandbox.h"
@@ -29,10 +30,11 @@
 #include "banned.h"
 
 enum {
-	WORKER_AUTH = 1
+	WORKER_AUTH = 1,
+	WORKER_METRICS = 2 /* worker_api.metrics_token_file's token */
 };
 
-static struct cy_route worker_routes[3];
+static struct cy_route worker_routes[4];
 
 static int
 worker_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
@@ -42,6 +44,20 @@ worker_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 	time_t expires;
 	bool good;
 
+	if (req->route->auth == WORKER_METRICS) {
+		if (!n->cfg.metrics_token) {
+			cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND,
+			    "no /metrics: set worker_api.metrics_token_file");
+			return -1;
+		}
+		if (!tok || !cy_streq_ct(tok, n->cfg.metrics_token)) {
+			cy_log_warn("metrics_auth_denied", "client", req->client_ip, NULL);
+			cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "invalid metrics token");
+			return -1;
+		}
+		req->auth = n;
+		return 0;
+	}
 	if (!tok || !*tok) {
 		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "missing bearer token");
 		return -1;
@@ -160,6 +176,16 @@ worker_ready(void *app, struct cy_buf *reason)
 	return 0;
 }
 
+/* GET /metrics: Prometheus text (metrics.c and lib/httpd.c's request counts). */
+static void
+worker_metrics(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	(void)req;
+	cy_metrics_render(&resp->body);
+	resp->status = 200;
+	resp->content_type = CY_METRICS_CONTENT_TYPE;
+}
+
 void
 worker_api_limits(struct node *n)
 {
@@ -188,6 +214,11 @@ worker_api_start(struct node *n, struct cy_error *err)
 		.body_limit = (size_t)n->cfg.inf_max_request_bytes,
 		.handler = worker_inference_chat,
 		.error_fn = cy_openai_error };
+	node_metrics_init(n);
+	worker_routes[3] = (struct cy_route){ .method = "GET",
+		.pattern = "/metrics",
+		.auth = WORKER_METRICS,
+		.handler = worker_metrics };
 	hc.name = "worker";
 	hc.host = n->cfg.listen_host;
 	hc.port = (unsigned)n->cfg.listen_port;
