@@ -357,6 +357,8 @@ api_stream(struct ctx *c, const char *method, const char *path, json_t *body, st
 	int rc;
 
 	o.on_data_arg = &x;
+	if (s->max_response)
+		o.max_response = s->max_response;
 	client_tls(c, &o);
 	cy_error_clear(&s->err);
 again:

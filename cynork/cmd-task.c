@@ -3,8 +3,8 @@
  * `task create --wait` and `task logs -o json --follow`: long polls on
  * GET /v1/tasks/{id}/result?wait=N (no client-side sleep loop) and the
  * mapping of a finished task to an exit code (spec/cli.md section 11: the
- * job's own code, 124 timeout, 125 canceled).  `task logs --follow` polls
- * the logs route for the output so far instead.  task wait ID... is in
+ * job's own code, 124 timeout, 125 canceled).  `task logs --follow` long
+ * polls the logs route for the output as it comes instead.  task wait ID... is in
  * cmd-task-wait.c.
  */
 #include <stdio.h>
@@ -18,6 +18,14 @@
 #include "states.h"
 #include "timeutil.h"
 #include "banned.h"
+
+#define FOLLOW_BATCH_US 200000
+
+/* Where raw log bytes go: stdout, or a buffer; n counts them. */
+struct raw_sink {
+	long long n;
+	struct cy_buf *buf; /* NULL: stdout */
+};
 
 static const char *const status_choices[] = { "queued", "running", "completed", "failed",
 	"canceled", "superseded", NULL };
@@ -191,6 +199,21 @@ task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exi
 	job_rc = task_exit_code(res);
 	json_decref(res);
 	return exit_status ? job_rc : 0;
+}
+
+int
+task_attach(struct ctx *c, const char *id)
+{
+	json_t *res = NULL;
+	int rc = task_logs_follow(c, id, "all", true);
+
+	/* The logs end with the task: its result is there now. */
+	if (rc == 0)
+		rc = task_poll_ended(c, id, 0, 0, &res);
+	if (rc == 0)
+		rc = task_exit_code(res);
+	json_decref(res);
+	return rc;
 }
 
 static int
@@ -435,26 +458,65 @@ split_lines(json_t *arr, const char *text)
 	}
 }
 
-/* Writes the string at key of o to stdout; true when it was not empty. */
+/* Writes the string at key of o to f; true when it was not empty. */
 static bool
-put_text(const json_t *o, const char *key)
+put_text(const json_t *o, const char *key, FILE *f)
 {
 	json_t *v = json_object_get(o, key);
 
 	if (!json_is_string(v) || !json_string_length(v))
 		return false;
-	fwrite(json_string_value(v), 1, json_string_length(v), stdout);
+	fwrite(json_string_value(v), 1, json_string_length(v), f);
 	return true;
 }
 
+/* Says on stderr what the server's log limit cut from the streams printed. */
+static void
+note_lost(const json_t *res, const char *stream)
+{
+	static const char *const names[] = { "stdout", "stderr" };
+	json_t *lost = json_object_get(res, "lost_bytes");
+	long long n;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (strcmp(stream, "all") && strcmp(stream, names[i]))
+			continue;
+		if (cy_json_int(lost, names[i], &n) == 0 && n > 0)
+			fprintf(stderr,
+			    "cynork: %s truncated: %lld bytes lost to the server's log limit\n",
+			    names[i], n);
+	}
+}
+
 /*
- * --follow: GET /v1/tasks/{id}/logs?follow=true from the offsets reached,
- * printing the new text of the chosen streams as it comes; asks again
- * after 0.5 s when text came, 1 s when none did, until the task has ended
- * and nothing is left.
+ * After the raw logs: the counts (what a log limit cut), from a follow
+ * answer at the offsets read (it carries them and no text); *out gets it.
  */
 static int
-task_logs_follow(struct ctx *c, const char *task, const char *stream)
+task_logs_counts(struct ctx *c, const char *task, const char *stream, const struct raw_sink k[2],
+    json_t **out)
+{
+	char *eid = url_escape(task);
+	char *path = xasprintf("/v1/tasks/%s/logs?follow=true&stream=%s&stdout_offset=%lld"
+			       "&stderr_offset=%lld",
+	    eid, stream, k[0].n, k[1].n);
+	int rc = api_call(c, "GET", path, NULL, true, out);
+
+	free(path);
+	free(eid);
+	return rc;
+}
+
+/*
+ * --follow: GET /v1/tasks/{id}/logs?follow=true&wait=N from the offsets
+ * reached (a server long poll: it answers as soon as new bytes are
+ * stored or the task ends), printing the new text of the chosen streams;
+ * after text it pauses FOLLOW_BATCH_US so fast output comes in pieces,
+ * until the task has ended and nothing is left.
+ */
+int
+task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split)
 {
 	char *eid = url_escape(task), *path;
 	long long off_out = 0, off_err = 0;
@@ -463,11 +525,13 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream)
 	int rc;
 
 	for (;;) {
-		path = xasprintf("/v1/tasks/%s/logs?follow=true&stream=%s&stdout_offset=%lld"
-				 "&stderr_offset=%lld",
-		    eid, stream, off_out, off_err);
+		path =
+		    xasprintf("/v1/tasks/%s/logs?follow=true&wait=%d&stream=%s&stdout_offset=%lld"
+			      "&stderr_offset=%lld",
+			eid, POLL_MAX_S, stream, off_out, off_err);
 		res = NULL;
-		rc = api_call(c, "GET", path, NULL, true, &res);
+		rc = api_call_h(c, "GET", path, NULL, true, NULL, (POLL_MAX_S + 30) * 1000L, &res,
+		    NULL);
 		free(path);
 		if (rc)
 			break;
@@ -478,64 +542,119 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream)
 			rc = fail(EXIT_GATEWAY, "malformed response: no 'ended' or offsets");
 			break;
 		}
-		got = put_text(res, "stdout");
-		got |= put_text(res, "stderr");
+		got = put_text(res, "stdout", stdout);
 		fflush(stdout);
+		got |= put_text(res, "stderr", split ? stderr : stdout);
+		fflush(split ? stderr : stdout);
 		ended = json_is_true(json_object_get(res, "ended"));
-		json_decref(res);
-		if (ended && !got)
+		if (ended && !got) {
+			note_lost(res, stream);
+			json_decref(res);
 			break;
-		if (!ended)
-			usleep(got ? 500000 : 1000000);
+		}
+		json_decref(res);
+		if (!ended && got)
+			usleep(FOLLOW_BATCH_US);
 	}
 	free(eid);
 	return rc;
 }
 
 static int
+put_raw(void *arg, const char *data, size_t len)
+{
+	struct raw_sink *k = arg;
+
+	k->n += (long long)len;
+	if (k->buf) {
+		cy_buf_add(k->buf, data, len);
+		return 0;
+	}
+	return fwrite(data, 1, len, stdout) == len ? 0 : -1;
+}
+
+/* Fetches the stored bytes of one stream to k as they arrive (format=raw). */
+static int
+task_logs_raw(struct ctx *c, const char *task, const char *stream, struct raw_sink *k)
+{
+	struct api_stream s = { .fn = put_raw, .arg = k, .max_response = (size_t)1 << 50 };
+	char *eid = url_escape(task);
+	char *path = xasprintf("/v1/tasks/%s/logs?stream=%s&format=raw", eid, stream);
+	int rc = api_stream(c, "GET", path, NULL, &s);
+
+	if (rc < 0)
+		rc = api_transport_fail(c, &s.err);
+	free(path);
+	free(eid);
+	if (!k->buf)
+		fflush(stdout);
+	return rc;
+}
+
+/* Adds the logs' truncation counts (truncated, lost_bytes) of res to o. */
+static void
+copy_counts(json_t *o, const json_t *res)
+{
+	static const char *const keys[] = { "bytes", "stored_bytes", "truncated", "lost_bytes",
+		NULL };
+	int i;
+
+	for (i = 0; keys[i]; i++)
+		if (json_is_object(json_object_get(res, keys[i])))
+			json_object_set(o, keys[i], json_object_get(res, keys[i]));
+}
+
+static int
 task_logs(struct ctx *c, const struct parsed *p)
 {
+	static const char *const names[2] = { "stdout", "stderr" };
 	const char *stream = opt_get(p, "stream") ? opt_get(p, "stream") : "all";
-	char *suffix = xasprintf("/logs?stream=%s", stream);
-	const char *out, *err;
+	struct cy_buf raw[2] = { CY_BUF_INIT, CY_BUF_INIT }, text[2] = { CY_BUF_INIT, CY_BUF_INIT };
+	struct raw_sink k[2] = { { 0, NULL }, { 0, NULL } };
 	json_t *res = NULL;
-	int rc = 0;
+	int rc = 0, i;
 
-	if (opt_set(p, "follow") && !out_json(c)) {
-		free(suffix);
-		return task_logs_follow(c, p->args[0], stream);
-	}
+	if (opt_set(p, "follow") && !out_json(c))
+		return task_logs_follow(c, p->args[0], stream, false);
 	/* -o json --follow: the whole output once the task has ended. */
 	if (opt_set(p, "follow"))
 		rc = task_poll_ended(c, p->args[0], 0, 0, &res);
 	json_decref(res);
 	res = NULL;
-	if (rc == 0)
-		rc = task_fetch(c, p->args[0], suffix, &res);
-	free(suffix);
 	if (rc)
 		return rc;
-	out = cy_json_str(res, "stdout");
-	err = cy_json_str(res, "stderr");
-	if (strcmp(stream, "stderr") == 0)
-		out = NULL;
-	if (strcmp(stream, "stdout") == 0)
-		err = NULL;
-	if (out_json(c)) {
-		json_t *lines = json_array();
+	/*
+	 * The stored bytes exactly, stdout then stderr: printed (table) or
+	 * read whole for -o json (no JSON answer to outgrow the client's cap).
+	 */
+	for (i = 0; i < 2 && rc == 0; i++) {
+		if (!strcmp(stream, "all") || !strcmp(stream, names[i])) {
+			k[i].buf = out_json(c) ? &raw[i] : NULL;
+			rc = task_logs_raw(c, p->args[0], names[i], &k[i]);
+		}
+	}
+	if (rc == 0)
+		rc = task_logs_counts(c, p->args[0], stream, k, &res);
+	if (rc == 0 && !out_json(c))
+		note_lost(res, stream);
+	if (rc == 0 && out_json(c)) {
+		json_t *lines = json_array(), *o;
 
-		split_lines(lines, out);
-		split_lines(lines, err);
-		print_json(json_pack("{s:s?, s:s, s:o}", "task_id", cy_json_str(res, "task_id"),
-		    "stream", stream, "lines", lines));
-	} else {
-		if (out)
-			fputs(out, stdout);
-		if (err)
-			fputs(err, stdout);
+		for (i = 0; i < 2; i++) {
+			cy_utf8_sanitize(raw[i].buf, raw[i].len, true, &text[i]);
+			split_lines(lines, text[i].len ? text[i].buf : NULL);
+		}
+		o = json_pack("{s:s?, s:s, s:o}", "task_id", cy_json_str(res, "task_id"), "stream",
+		    stream, "lines", lines);
+		copy_counts(o, res);
+		print_json(o);
+	}
+	for (i = 0; i < 2; i++) {
+		cy_buf_release(&raw[i]);
+		cy_buf_release(&text[i]);
 	}
 	json_decref(res);
-	return 0;
+	return rc;
 }
 
 /* clang-format off */
@@ -625,13 +744,14 @@ const struct cmd cmd_task_logs = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_logs,
 	.doc =
-	    "Prints a task's output as raw lines (standard output first, then standard error). -o json prints {\"task_id\", \"stream\", \"lines\"}. An unknown task exits 4.\n\n"
+	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error), then says on standard error how many bytes a log limit cut, if any. The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"} (the last four keyed by stream: what a log limit cut is counted there, never silently dropped). An unknown task exits 4.\n\n"
 	    "With --follow (-F), prints the output while the job writes it: cynork asks the server "
-	    "(GET /v1/tasks/{id}/logs?follow=true with the offsets reached) every half second while "
-	    "text comes and every second when none does, and prints only the new text of the chosen "
+	    "(GET /v1/tasks/{id}/logs?follow=true&wait=30 with the offsets reached: a long poll the "
+	    "server answers as soon as new output is stored) and prints only the new text of the chosen "
 	    "streams (both go to standard output, each piece of standard output before the piece of "
-	    "standard error that came with it). While the job runs, the server reads its output so "
-	    "far from the node; once the task has ended and everything is printed, cynork exits 0 "
-	    "whatever the job's code. A queued task prints nothing until it runs. With -o json, "
-	    "--follow waits until the task has ended (server long poll) and prints the JSON once.",
+	    "standard error that came with it; invalid UTF-8 shows as U+FFFD). Once the task has "
+	    "ended and everything is printed, cynork says on standard error how many bytes a log "
+	    "limit cut, if any, and exits 0 whatever the job's code. A queued task prints nothing "
+	    "until it runs. With -o json, --follow waits until the task has ended (server long poll) "
+	    "and prints the JSON once.",
 };

@@ -15,7 +15,7 @@
 #include "banned.h"
 
 static const char *const scope_names[] = { "tasks:read", "tasks:write", "nodes:read", "nodes:write",
-	"inference", "secrets", "admin", NULL };
+	"inference", "secrets", "metrics", "admin", NULL };
 
 /* "tasks:read,tasks:write" from a JSON array of strings (caller frees). */
 static char *
@@ -48,7 +48,7 @@ token_create_check(const struct parsed *p)
 				break;
 		if (!scope_names[j])
 			return fail(EXIT_USAGE,
-			    "invalid value '%s' for --scope: want tasks:read, tasks:write, nodes:read, nodes:write, inference, secrets or admin",
+			    "invalid value '%s' for --scope: want tasks:read, tasks:write, nodes:read, nodes:write, inference, secrets, metrics or admin",
 			    scopes[i]);
 	}
 	return 0;
@@ -186,7 +186,7 @@ static const struct opt create_opts[] = {
 	{ .name = "name", .shrt = 'n', .kind = OPT_STR, .arg = "NAME",
 	  .help = "token name (unique among your active tokens)" },
 	{ .name = "scope", .shrt = 's', .kind = OPT_LIST, .arg = "SCOPE",
-	  .help = "tasks:read, tasks:write, nodes:read, nodes:write, inference, secrets or admin (repeatable; default tasks:read and tasks:write)" },
+	  .help = "tasks:read, tasks:write, nodes:read, nodes:write, inference, secrets, metrics or admin (repeatable; default tasks:read and tasks:write)" },
 	{ .name = "ttl", .kind = OPT_DURATION, .arg = "DUR",
 	  .help = "lifetime, 60s to 8784h (default 2160h = 90 days)" },
 	{ NULL }

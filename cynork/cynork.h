@@ -258,6 +258,7 @@ struct api_stream {
 	volatile sig_atomic_t *abort_flag;
 	int (*fn)(void *arg, const char *data, size_t len);
 	void *arg;
+	size_t max_response; /* the whole body's cap; 0: 64 MiB */
 	/* results */
 	long status;
 	char content_type[128];
@@ -335,5 +336,12 @@ int create_job_check(const struct parsed *p, const char *mode);
 void create_job_fields(const struct parsed *p, json_t *req);
 int task_print_result(struct ctx *c, json_t *res);
 int task_exit_code(json_t *res);
+/*
+ * Prints task's output of `stream` (stdout, stderr, all) as the job writes
+ * it, until the task has ended (stderr's text to stderr when split).
+ */
+int task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split);
+/* task create --follow: the output as it comes, then the job's exit code. */
+int task_attach(struct ctx *c, const char *id);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "error.h"
 #include "json.h"
 
@@ -135,40 +136,78 @@ utf8_cont(const char *s, size_t i)
 	return ((unsigned char)s[i] & 0xC0) == 0x80;
 }
 
+/*
+ * The length of the UTF-8 character at p[0..n): 1-4, 0 when the bytes
+ * there are no valid character, -1 when they are the start of one that
+ * n cuts short.
+ */
+static int
+utf8_char(const unsigned char *p, size_t n)
+{
+	size_t k, len;
+	unsigned long cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	for (k = 1; k < len; k++) {
+		if (k == n)
+			return -1;
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[k] & 0x3f);
+		/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
+		if (k == 1 &&
+		    ((len == 3 && cp < 0x20) || (len == 4 && cp < 0x10) ||
+			(len == 3 && cp >= 0x360 && cp <= 0x37f) || (len == 4 && cp > 0x10f)))
+			return 0;
+	}
+	return (int)len;
+}
+
 bool
 cy_utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, k, len;
-	unsigned long cp;
+	size_t i = 0;
+	int len;
 
 	while (i < n) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (p[i] >= 0xc2 && p[i] <= 0xdf)
-			len = 2, cp = p[i] & 0x1f;
-		else if (p[i] >= 0xe0 && p[i] <= 0xef)
-			len = 3, cp = p[i] & 0x0f;
-		else if (p[i] >= 0xf0 && p[i] <= 0xf4)
-			len = 4, cp = p[i] & 0x07;
-		else
+		if ((len = utf8_char(p + i, n - i)) <= 0)
 			return false;
-		if (n - i < len)
-			return false;
-		for (k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
-		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		i += len;
+		i += (size_t)len;
 	}
 	return true;
+}
+
+size_t
+cy_utf8_sanitize(const char *s, size_t n, bool final, struct cy_buf *out)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0;
+	int len;
+
+	while (i < n) {
+		len = p[i] ? utf8_char(p + i, n - i) : 0;
+		if (len < 0 && !final)
+			break;
+		if (len > 0) {
+			i += (size_t)len;
+			continue;
+		}
+		cy_buf_add(out, s + run, i - run);
+		cy_buf_addstr(out, "\xef\xbf\xbd"); /* U+FFFD */
+		run = ++i;
+	}
+	cy_buf_add(out, s + run, i - run);
+	return i;
 }
 
 void

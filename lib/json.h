@@ -11,6 +11,8 @@
 
 #include "error.h"
 
+struct cy_buf;
+
 /*
  * Parses `len` bytes that must hold exactly one JSON value.  With
  * `want_object`, anything but an object is an error.  Returns a new
@@ -31,6 +33,13 @@ bool cy_json_bool(const json_t *obj, const char *key, bool def);
 
 /* True when s[0..n) is well-formed UTF-8 (no overlongs, surrogates or bytes past U+10FFFF). */
 bool cy_utf8_valid(const char *s, size_t n);
+
+/*
+ * Appends s[0..n) to out as valid UTF-8: invalid bytes and NULs become
+ * U+FFFD each.  Returns the bytes of s used: all of them when final, else
+ * those before a character that n cuts short (left for the next call).
+ */
+size_t cy_utf8_sanitize(const char *s, size_t n, bool final, struct cy_buf *out);
 
 /*
  * The window of the valid UTF-8 text s[0..n) that starts at byte `off` and

@@ -86,6 +86,10 @@ const struct cy_cfg_key node_keys[] = {
 	  .def = "0.0.0.0", .help = "Worker API listen address" },
 	{ .path = "worker_api.listen_port", .type = CY_CFG_INT, .offset = F(listen_port),
 	  .def = "12090", .min = 1, .max = 65535, .help = "Worker API listen port" },
+	{ .path = "worker_api.metrics_token_file", .type = CY_CFG_STR,
+	  .offset = F(metrics_token_file),
+	  .help = "a file (0600) holding the bearer token that GET /metrics on the Worker API "
+		  "needs (a Prometheus scrape token); unset: no /metrics" },
 	{ .path = "worker_api.public_base_url", .type = CY_CFG_STR, .offset = F(public_base_url),
 	  .help = "URL advertised as worker_api.base_url" },
 	{ .path = "worker_api.tls", .type = CY_CFG_ENUM, .offset = F(worker_tls), .def = "auto",
@@ -178,7 +182,11 @@ const struct cy_cfg_key node_keys[] = {
 	  .help = "imported images (cynode-node image import); default <state_dir>/images" },
 	{ .path = "sandbox.max_output_bytes", .type = CY_CFG_INT, .offset = F(max_output_bytes),
 	  .def = "262144", .min = 1024, .max = 67108864,
-	  .help = "stdout and stderr cap per job, each (cynode addition)" },
+	  .help = "stdout and stderr cap per job in the result, each (cynode addition)" },
+	{ .path = "sandbox.max_log_bytes", .type = CY_CFG_INT, .offset = F(max_log_bytes),
+	  .def = "67108864", .min = 0, .max = 1LL << 40,
+	  .help = "bytes of a job's stdout (and of its stderr) spooled under the job directory "
+	  "and streamed to the server; the rest is counted as lost (cynode addition)" },
 	{ .path = "inference.mode", .type = CY_CFG_ENUM, .offset = F(inf_mode), .def = "allow",
 	  .choices = inf_modes,
 	  .help = "allow | disabled | require: require makes the node fail without a backend" },
@@ -563,6 +571,17 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk, struc
 		return cy_error_wrap(err, "%s", path);
 	if (need_psk && config_psk(cfg, err) < 0)
 		return cy_error_wrap(err, "%s", path);
+	if (need_psk && cfg->metrics_token_file && *cfg->metrics_token_file) {
+		if (config_secret_file(cfg->metrics_token_file,
+			"worker_api.metrics_token_file: metrics token", &cfg->metrics_token,
+			err) < 0)
+			return cy_error_wrap(err, "%s", path);
+		if (strlen(cfg->metrics_token) < 16)
+			return cy_error_set(err, EINVAL,
+			    "%s: worker_api.metrics_token_file: the token must be at least 16 "
+			    "characters",
+			    path);
+	}
 	return 0;
 }
 
@@ -575,6 +594,8 @@ node_config_release(struct node_config *cfg)
 	free(cfg->enroll_token);
 	free(cfg->enroll_source);
 	free(cfg->credential);
+	free(cfg->metrics_token);
+	cfg->metrics_token = NULL;
 	cfg->psk = NULL;
 	cfg->psk_source = NULL;
 	cfg->enroll_token = NULL;
@@ -590,6 +611,7 @@ node_config_print(const struct node_config *cfg)
 	    cfg->psk_source ? cfg->psk_source : "nowhere");
 	printf("# enrollment token: %s (from %s)\n", cfg->enroll_token ? "<redacted>" : "(none)",
 	    cfg->enroll_source ? cfg->enroll_source : "nowhere");
+	printf("# metrics token: %s\n", cfg->metrics_token ? "<redacted>" : "(none: no /metrics)");
 	printf("# node credential: %s\n",
 	    cfg->credential ? "<redacted> (from <state_dir>/credentials/node.credential)" :
 			      "(none yet)");

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "inference-proxy.h"
 #include "job.h"
+#include "joblog.h"
 #include "node.h"
 #include "prompt-job.h"
 #include "sandbox-plan.h"
@@ -32,6 +33,9 @@
 #include "timeutil.h"
 #include "fsutil.h"
 #include "banned.h"
+
+/* How long the end of a job waits for its logs while the server takes none. */
+#define LOG_FLUSH_IDLE_MS 10000
 
 static const struct sandbox_runtime *runtime = &sandbox_bwrap;
 
@@ -53,14 +57,10 @@ node_runtime(void)
 	return runtime;
 }
 
-/*
- * Job ids running now (under node->lock), so a duplicate is refused, with
- * their output as it is read (node_job_output).
- */
+/* Job ids running now (under node->lock), so a duplicate is refused. */
 struct active {
 	struct active *next;
 	char id[136];
-	struct sandbox_live live;
 	bool prompt; /* a prompt job: canceled through `cancel` */
 	volatile sig_atomic_t cancel;
 };
@@ -179,8 +179,6 @@ job_admit(struct node *n, const char *job_id, struct active *slot, enum cy_probl
 	xsnprintf(slot->id, sizeof(slot->id), "%s", job_id); /* validated: 128 at most */
 	slot->prompt = false;
 	slot->cancel = 0;
-	pthread_mutex_init(&slot->live.lock, NULL);
-	slot->live.res = NULL;
 	slot->next = active_jobs;
 	active_jobs = slot;
 out:
@@ -201,36 +199,7 @@ job_release_slot(struct node *n, struct active *slot)
 		}
 	}
 	n->running--;
-	/* Readers take live.lock only under n->lock: nobody holds it now. */
-	pthread_mutex_destroy(&slot->live.lock);
 	pthread_mutex_unlock(&n->lock);
-}
-
-int
-node_job_output(struct node *n, const char *job_id, struct cy_buf *out, struct cy_buf *err,
-    bool *trunc_out, bool *trunc_err)
-{
-	struct active *a;
-	int ret = -1;
-
-	*trunc_out = *trunc_err = false;
-	pthread_mutex_lock(&n->lock);
-	for (a = active_jobs; a; a = a->next) {
-		if (strcmp(a->id, job_id))
-			continue;
-		pthread_mutex_lock(&a->live.lock);
-		if (a->live.res) {
-			cy_buf_add(out, a->live.res->out.buf, a->live.res->out.len);
-			cy_buf_add(err, a->live.res->err.buf, a->live.res->err.len);
-			*trunc_out = a->live.res->trunc_out;
-			*trunc_err = a->live.res->trunc_err;
-		}
-		pthread_mutex_unlock(&a->live.lock);
-		ret = 0;
-		break;
-	}
-	pthread_mutex_unlock(&n->lock);
-	return ret;
 }
 
 static json_t *
@@ -264,7 +233,7 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 	struct sandbox_result res;
 	struct active slot;
 	json_t *info = NULL;
-	char tmo[32], code[16];
+	char tmo[32], code[16], *dir;
 
 	if (job_parse_ids(req, &r, prob, detail) < 0 ||
 	    prompt_job_parse(json_object_get(req, "inference"), &p, detail) < 0)
@@ -281,12 +250,18 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 	pthread_mutex_lock(&n->lock);
 	slot.prompt = true;
 	pthread_mutex_unlock(&n->lock);
-	p.live = &slot.live;
 	p.cancel = &slot.cancel;
+	dir = xasprintf("%s/%s", n->cfg.mount_root, r.job_id);
+	p.log = job_log_open(n, dir, r.job_id, r.lease_id, &err);
+	free(dir);
+	if (r.lease_id && !p.log && err.msg[0])
+		cy_log_warn("job_log_failed", "job_id", r.job_id, "error", err.msg, NULL);
+	cy_error_clear(&err);
 	xsnprintf(tmo, sizeof(tmo), "%lld", p.timeout_s);
 	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "model", p.model,
 	    "kind", "prompt", "timeout_s", tmo, NULL);
 	if (prompt_job_run(n, &p, &res, &info, &err) < 0) {
+		job_log_release(p.log);
 		job_release_slot(n, &slot);
 		*prob = CY_PROBLEM_UNAVAILABLE;
 		cy_buf_addf(detail, "%s", err.msg);
@@ -294,6 +269,8 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 		return -1;
 	}
 	job_release_slot(n, &slot);
+	job_log_finish(p.log, LOG_FLUSH_IDLE_MS);
+	job_log_release(p.log);
 	*out = job_response(&r, &res, p.max_output);
 	json_object_set_new(*out, "inference", info);
 	json_object_set_new(*out, "inference_usage",
@@ -303,14 +280,14 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 	xsnprintf(code, sizeof(code), "%d", res.exit_code);
 	cy_log_info("job_finished", "task_id", r.task_id, "job_id", r.job_id, "status",
 	    json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
+	node_metrics_job_finished("prompt", json_string_value(json_object_get(*out, "status")));
 	sandbox_result_release(&res);
 	return 0;
 }
 
 /* The sandbox runtime's view of a parsed job running from dir. */
 static void
-job_fill(struct node *n, const struct job_req *r, const char *dir, struct active *slot,
-    struct sandbox_job *job)
+job_fill(struct node *n, const struct job_req *r, const char *dir, struct sandbox_job *job)
 {
 	job->task_id = r->task_id;
 	job->job_id = r->job_id;
@@ -325,7 +302,6 @@ job_fill(struct node *n, const struct job_req *r, const char *dir, struct active
 	job->limits = r->limits;
 	job->share_net = r->share_net;
 	job->devices = r->devices;
-	job->live = &slot->live;
 }
 
 /* A job that failed on the node's side: 500 with the reason, logged. */
@@ -355,7 +331,11 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 	json_t *usage;
 	char *sock = NULL;
 
-	job_fill(n, r, dir, slot, &job);
+	job_fill(n, r, dir, &job);
+	job.log = job_log_open(n, dir, r->job_id, r->lease_id, &err);
+	if (r->lease_id && !job.log && err.msg[0])
+		cy_log_warn("job_log_failed", "job_id", r->job_id, "error", err.msg, NULL);
+	cy_error_clear(&err);
 	if (r->use_inference) {
 		/* Staged like /etc: the job sees where its socket's directory lives. */
 		sock = xasprintf("%s/jobs/%s", n->cfg.staging_dir, r->job_id);
@@ -365,6 +345,7 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 		    !(proxy = inference_proxy_start(n, r->job_id, sock, &err))) {
 			cy_rm_rf(sock);
 			free(sock);
+			job_log_release(job.log);
 			job_release_slot(n, slot);
 			job_node_error(r->job_id, "job_prepare_failed",
 			    "inference socket: ", err.msg, prob, detail);
@@ -383,6 +364,7 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 		if (sock)
 			cy_rm_rf(sock);
 		free(sock);
+		job_log_release(job.log);
 		job_release_slot(n, slot);
 		job_node_error(r->job_id, "job_error", "sandbox: ", err.msg, prob, detail);
 		return -1;
@@ -392,6 +374,9 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 		cy_rm_rf(sock);
 	free(sock);
 	job_release_slot(n, slot);
+	/* The whole log reaches the server before the result does. */
+	job_log_finish(job.log, LOG_FLUSH_IDLE_MS);
+	job_log_release(job.log);
 	*out = job_response(r, &res, job.max_output);
 	json_object_set_new(*out, "artifacts", job_artifacts_collect(n, r, dir));
 	if (usage && json_array_size(usage))
@@ -400,6 +385,7 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 	xsnprintf(code, sizeof(code), "%d", res.exit_code);
 	cy_log_info("job_finished", "task_id", r->task_id, "job_id", r->job_id, "status",
 	    json_string_value(json_object_get(*out, "status")), "exit_code", code, NULL);
+	node_metrics_job_finished("sandbox", json_string_value(json_object_get(*out, "status")));
 	sandbox_result_release(&res);
 	return 0;
 }

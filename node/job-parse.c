@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "inference-proxy.h"
+#include "id.h"
 #include "job.h"
 #include "jobenv.h"
 #include "json.h"
@@ -586,6 +587,11 @@ job_parse_ids(const json_t *req, struct job_req *r, enum cy_problem *prob, struc
 		return job_refuse(d, "task_id is required: a uuid or 1-128 of [A-Za-z0-9_-]");
 	if (!r->job_id || !id_valid(r->job_id))
 		return job_refuse(d, "job_id is required: a uuid or 1-128 of [A-Za-z0-9_-]");
+	/* The attempt's lease: the job's logs are streamed under it (joblog.h). */
+	v = json_object_get(req, "lease_id");
+	r->lease_id = json_plain_str(v);
+	if (v && !json_is_null(v) && (!r->lease_id || !cy_uuid_valid(r->lease_id)))
+		return job_refuse(d, "lease_id must be a uuid");
 	return 0;
 }
 

@@ -17,6 +17,7 @@ struct node;
 
 struct job_req {
 	const char *task_id, *job_id, *image, *network;
+	const char *lease_id; /* the attempt (dispatched jobs), or NULL */
 	char **argv;
 	char **env; /* "KEY=VALUE", owned: sandbox.env, then sandbox.secret_env */
 	size_t nenv;

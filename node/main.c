@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "json.h"
 #include "log.h"
+#include "joblog.h"
 #include "node.h"
 #include "sandbox.h"
 #include "strnum.h"
@@ -300,11 +301,13 @@ run_node(struct node *n)
 	struct cy_error err = CY_ERROR_INIT;
 	int rc;
 
-	if (node_results_start(n, &err) < 0) {
+	if (node_results_start(n, &err) < 0 || logship_start(n, &err) < 0) {
 		cy_log_error("node_failed", "error", err.msg, NULL);
+		node_results_stop();
 		return 1;
 	}
 	rc = manager_run(n, &err);
+	logship_stop();
 	node_results_stop();
 	if (rc < 0) {
 		cy_log_error("node_failed", "error", err.msg, NULL);

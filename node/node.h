@@ -31,6 +31,7 @@ struct node_config {
 	char *orch_url;
 	char *psk_env;
 	char *psk_file;
+	char *metrics_token_file;
 	char *tls_ca;
 	char *tls_pin;
 	long long connect_s;
@@ -83,6 +84,7 @@ struct node_config {
 	bool allow_device_mounts;
 	json_t *images;
 	long long max_output_bytes;
+	long long max_log_bytes;       /* spooled and streamed per job stream */
 	long long artifacts_max_count; /* artifacts.max_count */
 	long long artifacts_max_bytes; /* artifacts.max_total_bytes */
 
@@ -112,9 +114,10 @@ struct node_config {
 	bool upd_restart;
 
 	/* Resolved after loading; not table keys. */
-	char *psk;          /* secret, never printed */
-	char *psk_source;   /* "env NAME" or "file PATH" */
-	char *enroll_token; /* secret, never printed */
+	char *psk;           /* secret, never printed */
+	char *metrics_token; /* worker_api.metrics_token_file's token, never printed */
+	char *psk_source;    /* "env NAME" or "file PATH" */
+	char *enroll_token;  /* secret, never printed */
 	char *enroll_source;
 	char *credential; /* node credential from <state_dir>/credentials, secret */
 };
@@ -212,14 +215,6 @@ int worker_run_job(struct node *n, const char *body, size_t len, json_t **out,
 /* Appends why a job request is refused to d; returns -1 (return job_refuse(...)). */
 int job_refuse(struct cy_buf *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/*
- * Appends the output read so far of job_id, running here, to out and err
- * (raw bytes, each within sandbox.max_output_bytes) with the truncation
- * flags.  0, or -1 when no such job runs here.
- */
-int node_job_output(struct node *n, const char *job_id, struct cy_buf *out, struct cy_buf *err,
-    bool *trunc_out, bool *trunc_err);
-
 /* manager.c: runs the startup sequence and the report loop until a signal. */
 int manager_run(struct node *n, struct cy_error *err);
 
@@ -305,5 +300,10 @@ char *node_image_rootfs(const struct node_config *c, const char *name);
 bool node_image_rootfs_exists(const struct node_config *c, const char *name);
 /* `image import|list|rm ...` (argv after "image"); returns the exit code. */
 int node_image_main(const struct node_config *c, int argc, char **argv);
+
+/* metrics.c: the node's metrics families and scrape-time gauges. */
+void node_metrics_init(struct node *n);
+/* Counts a finished job: kind "sandbox" or "prompt", its result status. */
+void node_metrics_job_finished(const char *kind, const char *status);
 
 #endif

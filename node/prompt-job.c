@@ -21,6 +21,7 @@
 #include "httpc.h"
 #include "id.h"
 #include "inference.h"
+#include "joblog.h"
 #include "json.h"
 #include "lines.h"
 #include "log.h"
@@ -69,24 +70,20 @@ struct gen {
 	json_t *last; /* the final ("done": true) object */
 };
 
-/* Appends answer text to stdout within the cap, under the live lock. */
+/* Appends answer text to stdout within the cap, and whole to the streamed log. */
 static void
 gen_append(struct gen *g, const char *s, size_t n)
 {
-	struct sandbox_live *live = g->p->live;
 	size_t room;
 
 	g->seen += n;
-	if (live)
-		pthread_mutex_lock(&live->lock);
+	job_log_write(g->p->log, JOB_LOG_OUT, s, n);
 	room = g->p->max_output > g->res->out.len ? g->p->max_output - g->res->out.len : 0;
 	if (n > room) {
 		g->res->trunc_out = true;
 		n = room;
 	}
 	cy_buf_add(&g->res->out, s, n);
-	if (live)
-		pthread_mutex_unlock(&live->lock);
 }
 
 static int
@@ -151,17 +148,6 @@ count_of(const json_t *o, const char *k)
 	json_t *v = json_object_get(o, k);
 
 	return json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : 0;
-}
-
-/* Publishes res to the logs endpoint (or withdraws it: res NULL). */
-static void
-gen_publish(const struct prompt_job *p, struct sandbox_result *res)
-{
-	if (!p->live)
-		return;
-	pthread_mutex_lock(&p->live->lock);
-	p->live->res = res;
-	pthread_mutex_unlock(&p->live->lock);
 }
 
 /*
@@ -255,14 +241,13 @@ prompt_job_run(struct node *n, const struct prompt_job *p, struct sandbox_result
 	o.on_data = gen_data;
 	o.on_data_arg = &g;
 	o.abort_flag = p->cancel;
-	gen_publish(p, res);
 	res->started = time(NULL);
 	rc = cy_httpc_request("POST", url, body, strlen(body), &o, &resp, err);
 	if (rc == 0 && resp.status == 200)
 		cy_lines_finish(&g.lines);
 	res->ended = time(NULL);
-	gen_publish(p, NULL);
 	gen_outcome(&g, rc, resp.status, err, res);
+	job_log_write(p->log, JOB_LOG_ERR, res->err.buf, res->err.len);
 	cy_error_clear(err);
 	*info = gen_info(p, g.last);
 	json_decref(g.last);

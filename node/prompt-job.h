@@ -12,7 +12,7 @@
 #include "error.h"
 
 struct node;
-struct sandbox_live;
+struct job_log;
 struct sandbox_result;
 
 struct prompt_job {
@@ -20,7 +20,7 @@ struct prompt_job {
 	const char *prompt;
 	long long timeout_s;           /* effective, 0 = none */
 	size_t max_output;             /* stdout cap */
-	struct sandbox_live *live;     /* the answer so far, for the logs endpoint */
+	struct job_log *log;           /* the streamed logs (joblog.h), or NULL */
 	volatile sig_atomic_t *cancel; /* set by a cancel */
 };
 

@@ -7,8 +7,9 @@
  * seconds (the server says how often): it reports the jobs running here
  * (which renews their leases) and the results held; the answer names the
  * results still wanted (delivered with POST /v1/nodes/jobs/{id}/result,
- * then deleted), the rest are deleted, and the jobs the server no longer
- * runs here (canceled, requeued) are killed.
+ * then deleted, once the job's streamed logs are all sent), the rest are
+ * deleted, and the jobs the server no longer runs here (canceled,
+ * requeued) are killed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "httpc.h"
+#include "joblog.h"
 #include "json.h"
 #include "log.h"
 #include "node.h"
@@ -311,7 +313,8 @@ sync_once(struct node *n, long long every)
 		const char *id = json_string_value(v);
 
 		if (in_list(want, id)) {
-			if (deliver(n, id, jwt) < 0)
+			/* Its logs first: the result closes the task for followers. */
+			if (job_log_pending(id) || deliver(n, id, jwt) < 0)
 				next = SYNC_RETRY_S;
 		} else {
 			char *dir = results_dir(n), *f = xasprintf("%s/%s.json", dir, id);

@@ -545,7 +545,7 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	r.cg = &l.cg;
 	sb_running_add(&r);
 	timed_out = sandbox_collect(l.outp[0], l.errp[0], l.stp[0], job->timeout_s, job->max_output,
-	    job->secrets, res, &l.status, sb_running_killed, running_kill_cb, &r, job->live);
+	    job->secrets, res, &l.status, sb_running_killed, running_kill_cb, &r, job->log);
 	if (timed_out || r.killed)
 		running_kill(&r);
 	while (waitpid(r.pid, &ws, 0) < 0 && errno == EINTR)

@@ -267,10 +267,10 @@ oci_status(const struct sandbox_job *job, const struct sb_running *r, bool timed
 	o.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 	o.launch_failed = !timed_out && !r->killed && o.exit_code >= 125 && o.exit_code <= 127;
 	if (o.launch_failed)
-		sandbox_note(res, job->max_output, "cynode: sandbox launch failed\n");
+		sandbox_note(res, job, "cynode: sandbox launch failed\n");
 	sandbox_finish(res, &o, job);
 	if (res->exit_code == 137 && job->limits.mem_mb > 0)
-		sandbox_note(res, job->max_output,
+		sandbox_note(res, job,
 		    "cynode: killed by SIGKILL "
 		    "(the memory limit, if it was reached)\n");
 }
@@ -313,7 +313,7 @@ oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result
 	outp[1] = errp[1] = -1;
 	sb_running_add(&r);
 	timed_out = sandbox_collect(outp[0], errp[0], -1, job->timeout_s, job->max_output,
-	    job->secrets, res, &status, sb_running_killed, oci_kill_cb, &r, job->live);
+	    job->secrets, res, &status, sb_running_killed, oci_kill_cb, &r, job->log);
 	if (timed_out || r.killed)
 		oci_kill_container(&r);
 	while (waitpid(r.pid, &ws, 0) < 0 && errno == EINTR)

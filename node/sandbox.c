@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "joblog.h"
 #include "mask.h"
 #include "sandbox.h"
 #include "timeutil.h"
@@ -26,10 +27,13 @@ static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sb_running *running_list;
 
 void
-sandbox_note(struct sandbox_result *res, size_t max, const char *msg)
+sandbox_note(struct sandbox_result *res, const struct sandbox_job *job, const char *msg)
 {
-	size_t ml = strlen(msg);
+	size_t ml = strlen(msg), max = job->max_output;
 
+	if (res->err.len && res->err.buf[res->err.len - 1] != '\n')
+		job_log_write(job->log, JOB_LOG_ERR, "\n", 1);
+	job_log_write(job->log, JOB_LOG_ERR, msg, ml);
 	/* Keep the note even when stderr is full: it says what happened. */
 	if (res->err.len + ml + 1 > max && max > ml + 1)
 		cy_buf_setlen(&res->err, max - ml - 1);
@@ -38,17 +42,20 @@ sandbox_note(struct sandbox_result *res, size_t max, const char *msg)
 	cy_buf_addstr(&res->err, msg);
 }
 
-/* Appends n bytes of p to b, keeping at most max bytes, under lock when given. */
+/*
+ * The capture point of a job's output, after the masker: bytes it wrote
+ * on stream s go to the result (b, kept within max, *trunc set when cut)
+ * and, whole, to its streamed log (joblog.h).
+ */
 static void
-sandbox_append(struct cy_buf *b, const char *p, size_t n, size_t max, bool *trunc,
-    pthread_mutex_t *lock)
+sandbox_capture(struct job_log *log, int s, const char *p, size_t n, struct cy_buf *b, size_t max,
+    bool *trunc)
 {
 	size_t keep;
 
 	if (n == 0)
 		return;
-	if (lock)
-		pthread_mutex_lock(lock);
+	job_log_write(log, s, p, n);
 	keep = b->len < max ? max - b->len : 0;
 	if (n > keep)
 		*trunc = true;
@@ -56,18 +63,15 @@ sandbox_append(struct cy_buf *b, const char *p, size_t n, size_t max, bool *trun
 		keep = n;
 	if (keep)
 		cy_buf_add(b, p, keep);
-	if (lock)
-		pthread_mutex_unlock(lock);
 }
 
 /*
- * Appends what fd has to b through the masker m (NULL: none), keeping at
- * most max bytes; 1 at EOF, when m gives back what it held.  The append
- * holds `lock` when given (a reader may copy b meanwhile).
+ * Reads what fd has into the job's stream s through the masker m (NULL:
+ * none) and sandbox_capture; 1 at EOF, when m gives back what it held.
  */
 static int
-sandbox_drain(int fd, struct cy_mask *m, struct cy_buf *b, size_t max, bool *trunc,
-    pthread_mutex_t *lock)
+sandbox_drain(int fd, struct cy_mask *m, struct job_log *log, int s, struct cy_buf *b, size_t max,
+    bool *trunc)
 {
 	struct cy_buf masked = CY_BUF_INIT;
 	char tmp[65536];
@@ -78,38 +82,26 @@ sandbox_drain(int fd, struct cy_mask *m, struct cy_buf *b, size_t max, bool *tru
 		return 0;
 	if (n <= 0) {
 		cy_mask_flush(m, &masked);
-		sandbox_append(b, masked.buf, masked.len, max, trunc, lock);
+		sandbox_capture(log, s, masked.buf, masked.len, b, max, trunc);
 		cy_buf_release(&masked);
 		return 1;
 	}
 	if (!m) {
-		sandbox_append(b, tmp, (size_t)n, max, trunc, lock);
+		sandbox_capture(log, s, tmp, (size_t)n, b, max, trunc);
 		return 0;
 	}
 	cy_mask_feed(m, tmp, (size_t)n, &masked);
 	OPENSSL_cleanse(tmp, (size_t)n);
-	sandbox_append(b, masked.buf, masked.len, max, trunc, lock);
+	sandbox_capture(log, s, masked.buf, masked.len, b, max, trunc);
 	cy_buf_release(&masked);
 	return 0;
-}
-
-/* Publishes res (or NULL) to the readers of live. */
-static void
-sandbox_live_set(struct sandbox_live *live, struct sandbox_result *res)
-{
-	if (!live)
-		return;
-	pthread_mutex_lock(&live->lock);
-	live->res = res;
-	pthread_mutex_unlock(&live->lock);
 }
 
 bool
 sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
     const char *const *secrets, struct sandbox_result *res, struct cy_buf *status,
-    bool (*killed)(void *), void (*kill_now)(void *), void *arg, struct sandbox_live *live)
+    bool (*killed)(void *), void (*kill_now)(void *), void *arg, struct job_log *log)
 {
-	pthread_mutex_t *lock = live ? &live->lock : NULL;
 	struct pollfd p[3] = { { .fd = out_r, .events = POLLIN }, { .fd = err_r, .events = POLLIN },
 		{ .fd = st_r, .events = POLLIN } };
 	int64_t deadline = cy_mono_ms() + timeout_s * 1000, grace_end = 0;
@@ -119,7 +111,6 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 
 	for (i = 0; i < 3; i++)
 		open_n += p[i].fd >= 0;
-	sandbox_live_set(live, res);
 	while (open_n > 0) {
 		int64_t now = cy_mono_ms();
 
@@ -145,13 +136,14 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (i == 0)
-				eof = sandbox_drain(p[i].fd, mask_out, &res->out, max,
-				    &res->trunc_out, lock);
+				eof = sandbox_drain(p[i].fd, mask_out, log, JOB_LOG_OUT, &res->out,
+				    max, &res->trunc_out);
 			else if (i == 1)
-				eof = sandbox_drain(p[i].fd, mask_err, &res->err, max,
-				    &res->trunc_err, lock);
+				eof = sandbox_drain(p[i].fd, mask_err, log, JOB_LOG_ERR, &res->err,
+				    max, &res->trunc_err);
 			else
-				eof = sandbox_drain(p[i].fd, NULL, status, 4096, &st_trunc, NULL);
+				eof =
+				    sandbox_drain(p[i].fd, NULL, NULL, -1, status, 4096, &st_trunc);
 			if (eof) {
 				p[i].fd = -1;
 				open_n--;
@@ -160,12 +152,11 @@ sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
 	}
 	/* Streams cut short by the grace period: what the maskers held. */
 	if (p[0].fd >= 0)
-		sandbox_drain(-1, mask_out, &res->out, max, &res->trunc_out, lock);
+		sandbox_drain(-1, mask_out, log, JOB_LOG_OUT, &res->out, max, &res->trunc_out);
 	if (p[1].fd >= 0)
-		sandbox_drain(-1, mask_err, &res->err, max, &res->trunc_err, lock);
+		sandbox_drain(-1, mask_err, log, JOB_LOG_ERR, &res->err, max, &res->trunc_err);
 	cy_mask_free(mask_out);
 	cy_mask_free(mask_err);
-	sandbox_live_set(live, NULL);
 	return timed_out;
 }
 
@@ -239,13 +230,12 @@ sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
 		res->status = SANDBOX_TIMEOUT;
 		xsnprintf(msg, sizeof(msg), "cynode: killed: timeout after %lld s\n",
 		    job->timeout_s);
-		sandbox_note(res, job->max_output,
-		    o->timeout_bare ? "cynode: killed: timeout\n" : msg);
+		sandbox_note(res, job, o->timeout_bare ? "cynode: killed: timeout\n" : msg);
 	} else if (o->killed == SB_KILLED_CANCEL) {
 		res->status = SANDBOX_CANCELED;
-		sandbox_note(res, job->max_output, "cynode: killed: job canceled\n");
+		sandbox_note(res, job, "cynode: killed: job canceled\n");
 	} else if (o->killed) {
-		sandbox_note(res, job->max_output, "cynode: killed: the node is shutting down\n");
+		sandbox_note(res, job, "cynode: killed: the node is shutting down\n");
 	} else if (!o->launch_failed) {
 		res->exit_code = o->exit_code;
 		if (o->exit_code == 0)
@@ -258,14 +248,14 @@ sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
 			res->exit_code = 137;
 		xsnprintf(msg, sizeof(msg),
 		    "cynode: killed: out of memory (memory limit %lld MB)\n", job->limits.mem_mb);
-		sandbox_note(res, job->max_output, msg);
+		sandbox_note(res, job, msg);
 	}
 	if (o->pids_hit) {
 		xsnprintf(msg, sizeof(msg),
 		    "cynode: the job reached its process limit "
 		    "(%lld processes); further forks failed\n",
 		    job->limits.pids);
-		sandbox_note(res, job->max_output, msg);
+		sandbox_note(res, job, msg);
 	}
 }
 

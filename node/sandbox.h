@@ -36,16 +36,7 @@ struct sb_limits {
 };
 
 struct sandbox_result;
-
-/*
- * A running job's output as it is read, for GET /v1/worker/jobs/{id}/logs:
- * `res` points at the result while sandbox_collect fills it (NULL before
- * and after), and its out/err buffers change only under `lock`.
- */
-struct sandbox_live {
-	pthread_mutex_t lock;
-	struct sandbox_result *res;
-};
+struct job_log;
 
 struct sandbox_job {
 	const char *task_id;
@@ -63,9 +54,9 @@ struct sandbox_job {
 	long long timeout_s;
 	size_t max_output; /* per stream */
 	struct sb_limits limits;
-	bool share_net;            /* host network (only when policy allows it) */
-	char **devices;            /* host device paths to bind, NULL-terminated, or NULL */
-	struct sandbox_live *live; /* NULL: nobody reads the output early */
+	bool share_net;      /* host network (only when policy allows it) */
+	char **devices;      /* host device paths to bind, NULL-terminated, or NULL */
+	struct job_log *log; /* the streamed logs (joblog.h), or NULL */
 	/*
 	 * The host directory holding the job's inference socket,
 	 * bound at SANDBOX_INFERENCE_DIR (NULL: none), and a hook told the
@@ -210,17 +201,19 @@ void sandbox_finish(struct sandbox_result *res, const struct sb_outcome *o,
     const struct sandbox_job *job);
 /*
  * Reads the job's stdout and stderr (each masked of the `secrets` values,
- * NULL-terminated or NULL, then capped at max while reading) and a status
- * pipe (st_r, or -1) until all close.  Calls kill_now(arg) at the
- * timeout; once killed(arg) or the timeout, waits at most 5 s more.
- * With `live`, publishes res there meanwhile.  Returns true when the
- * timeout fired.
+ * NULL-terminated or NULL, then capped at max while reading in the result,
+ * and whole to `log` when not NULL) and a status pipe (st_r, or -1) until
+ * all close.  Calls kill_now(arg) at the timeout; once killed(arg) or the
+ * timeout, waits at most 5 s more.  Returns true when the timeout fired.
  */
 bool sandbox_collect(int out_r, int err_r, int st_r, long long timeout_s, size_t max,
     const char *const *secrets, struct sandbox_result *res, struct cy_buf *status,
-    bool (*killed)(void *), void (*kill_now)(void *), void *arg, struct sandbox_live *live);
-/* Appends the node's note (why it stopped the job) to stderr, kept within max. */
-void sandbox_note(struct sandbox_result *res, size_t max, const char *msg);
+    bool (*killed)(void *), void (*kill_now)(void *), void *arg, struct job_log *log);
+/*
+ * Appends the node's note (why it stopped the job) to stderr, kept within
+ * job->max_output, and to the job's streamed stderr.
+ */
+void sandbox_note(struct sandbox_result *res, const struct sandbox_job *job, const char *msg);
 /* Cuts b to at most max bytes at a UTF-8 boundary and replaces invalid bytes with U+FFFD. */
 void sandbox_utf8_clean(struct cy_buf *b, size_t max);
 

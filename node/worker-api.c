@@ -7,8 +7,8 @@
  * unusable).  One thread per connection: jobs block for their whole run.
  * Each result is saved in the state dir before the answer
  * (results.c redelivers it), and POST /v1/worker/jobs/{id}/cancel kills a
- * running job's sandbox.  GET /v1/worker/jobs/{id}/logs reads a running
- * job's output so far (the server's `task logs --follow`).
+ * running job's sandbox.  A running job's output goes to the server as it
+ * comes (joblog.h), not through this API.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +22,7 @@
 #include "inference.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "node.h"
 #include "openai.h"
 #include "sandbox.h"
@@ -29,11 +30,9 @@
 #include "banned.h"
 
 enum {
-	WORKER_AUTH = 1
+	WORKER_AUTH = 1,
+	WORKER_METRICS = 2 /* worker_api.metrics_token_file's token */
 };
-
-#define LOGS_CHUNK_MAX (256 * 1024) /* bytes of a stream in one logs answer */
-#define LOGS_OFFSET_MAX 1000000000000LL
 
 static struct cy_route worker_routes[4];
 
@@ -45,6 +44,20 @@ worker_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
 	time_t expires;
 	bool good;
 
+	if (req->route->auth == WORKER_METRICS) {
+		if (!n->cfg.metrics_token) {
+			cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND,
+			    "no /metrics: set worker_api.metrics_token_file");
+			return -1;
+		}
+		if (!tok || !cy_streq_ct(tok, n->cfg.metrics_token)) {
+			cy_log_warn("metrics_auth_denied", "client", req->client_ip, NULL);
+			cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "invalid metrics token");
+			return -1;
+		}
+		req->auth = n;
+		return 0;
+	}
 	if (!tok || !*tok) {
 		cy_resp_problem(resp, CY_PROBLEM_AUTHENTICATION, "missing bearer token");
 		return -1;
@@ -130,72 +143,6 @@ worker_jobs_cancel(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 }
 
-/* Query parameter `name`: absent 0; -1 (resp filled) when not an offset. */
-static int
-logs_offset(struct cy_http_req *req, const char *name, size_t *out, struct cy_http_resp *resp)
-{
-	const char *q = cy_req_query(req, name), *errstr;
-	long long v = 0;
-
-	if (q && cy_strtonum(q, 0, LOGS_OFFSET_MAX, &v, &errstr) < 0) {
-		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-		    "%s must be a byte offset (an integer >= 0)", name);
-		return -1;
-	}
-	*out = (size_t)v;
-	return 0;
-}
-
-/*
- * Adds "<name>" (the text from *off, at most LOGS_CHUNK_MAX bytes) and
- * "<name>_offset" (where the next read starts).  b is cleaned as the final
- * result will be (sandbox_utf8_clean), so offsets stay valid in it.
- */
-static void
-logs_window(json_t *o, const char *name, struct cy_buf *b, size_t max, size_t off)
-{
-	char key[32];
-	size_t a, e;
-	json_t *v;
-
-	sandbox_utf8_clean(b, max);
-	cy_utf8_window(b->buf, b->len, off, LOGS_CHUNK_MAX, &a, &e);
-	v = json_stringn(b->buf + a, e - a);
-	json_object_set_new(o, name, v ? v : json_string(""));
-	xsnprintf(key, sizeof(key), "%s_offset", name);
-	json_object_set_new(o, key, json_integer((json_int_t)e));
-}
-
-/*
- * GET /v1/worker/jobs/{id}/logs?stdout_offset=N&stderr_offset=M: the
- * output of a job running here from those offsets (bytes of the text the
- * RunJobResponse will hold); 404 when no such job runs here.
- */
-static void
-worker_jobs_logs(struct cy_http_req *req, struct cy_http_resp *resp)
-{
-	struct node *n = req->app;
-	struct cy_buf out = CY_BUF_INIT, err = CY_BUF_INIT;
-	const char *id = req->params[0];
-	size_t oo, eo;
-	bool to, te;
-	json_t *o;
-
-	if (logs_offset(req, "stdout_offset", &oo, resp) < 0 ||
-	    logs_offset(req, "stderr_offset", &eo, resp) < 0)
-		return;
-	if (node_job_output(n, id, &out, &err, &to, &te) < 0)
-		return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "job '%s' is not running here",
-		    id);
-	o = json_pack("{s:s, s:b}", "job_id", id, "running", 1);
-	logs_window(o, "stdout", &out, (size_t)n->cfg.max_output_bytes, oo);
-	logs_window(o, "stderr", &err, (size_t)n->cfg.max_output_bytes, eo);
-	json_object_set_new(o, "truncated", json_pack("{s:b, s:b}", "stdout", to, "stderr", te));
-	cy_buf_release(&out);
-	cy_buf_release(&err);
-	cy_resp_json(resp, 200, o);
-}
-
 static int
 worker_ready(void *app, struct cy_buf *reason)
 {
@@ -229,6 +176,16 @@ worker_ready(void *app, struct cy_buf *reason)
 	return 0;
 }
 
+/* GET /metrics: Prometheus text (metrics.c and lib/httpd.c's request counts). */
+static void
+worker_metrics(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	(void)req;
+	cy_metrics_render(&resp->body);
+	resp->status = 200;
+	resp->content_type = CY_METRICS_CONTENT_TYPE;
+}
+
 void
 worker_api_limits(struct node *n)
 {
@@ -250,17 +207,18 @@ worker_api_start(struct node *n, struct cy_error *err)
 		.auth = WORKER_AUTH,
 		.body_limit = 4096,
 		.handler = worker_jobs_cancel };
-	worker_routes[2] = (struct cy_route){ .method = "GET",
-		.pattern = "/v1/worker/jobs/{id}/logs",
-		.auth = WORKER_AUTH,
-		.handler = worker_jobs_logs };
 	/* The gateway's chat completions, OpenAI-shaped errors. */
-	worker_routes[3] = (struct cy_route){ .method = "POST",
+	worker_routes[2] = (struct cy_route){ .method = "POST",
 		.pattern = "/v1/worker/inference/chat/completions",
 		.auth = WORKER_AUTH,
 		.body_limit = (size_t)n->cfg.inf_max_request_bytes,
 		.handler = worker_inference_chat,
 		.error_fn = cy_openai_error };
+	node_metrics_init(n);
+	worker_routes[3] = (struct cy_route){ .method = "GET",
+		.pattern = "/metrics",
+		.auth = WORKER_METRICS,
+		.handler = worker_metrics };
 	hc.name = "worker";
 	hc.host = n->cfg.listen_host;
 	hc.port = (unsigned)n->cfg.listen_port;

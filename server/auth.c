@@ -42,6 +42,7 @@ static const struct {
 	{ .name = "nodes:write", .bit = SCOPE_NODES_WRITE },
 	{ .name = "inference", .bit = SCOPE_INFERENCE },
 	{ .name = "secrets", .bit = SCOPE_SECRETS },
+	{ .name = "metrics", .bit = SCOPE_METRICS },
 	{ .name = "admin", .bit = SCOPE_ADMIN },
 };
 
@@ -81,7 +82,7 @@ auth_role_scopes(enum auth_role r)
 		return SCOPE_ALL;
 	case ROLE_OPERATOR:
 		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_NODES_READ | SCOPE_NODES_WRITE |
-		       SCOPE_INFERENCE | SCOPE_SECRETS;
+		       SCOPE_INFERENCE | SCOPE_SECRETS | SCOPE_METRICS;
 	default:
 		return SCOPE_TASKS_READ | SCOPE_TASKS_WRITE | SCOPE_INFERENCE | SCOPE_SECRETS;
 	}
@@ -286,6 +287,10 @@ static const struct auth_rule {
 	[AUTH_SECRETS] = { .name = "secrets",
 	    .role = ROLE_USER,
 	    .scopes = SCOPE_SECRETS | SCOPE_ADMIN },
+	/* /metrics: an operator, or a scrape job's token that can do nothing else. */
+	[AUTH_METRICS] = { .name = "metrics",
+	    .role = ROLE_OPERATOR,
+	    .scopes = SCOPE_METRICS | SCOPE_NODES_READ | SCOPE_NODES_WRITE | SCOPE_ADMIN },
 };
 
 /* NULL when allowed, else the 403 detail. */

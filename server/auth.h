@@ -31,6 +31,7 @@ enum auth_kind {
 	AUTH_SESSION,     /* a login session only, never an API token (logout, password) */
 	AUTH_ACCOUNT,     /* a login session, or an API token with scope admin (API tokens) */
 	AUTH_SECRETS,     /* role user+; API token scope secrets (own secrets) */
+	AUTH_METRICS,     /* role operator+; API token scope metrics (a scrape job) or nodes:* */
 	AUTH_KINDS
 };
 
@@ -49,7 +50,8 @@ enum auth_role {
 #define SCOPE_ADMIN 0x10
 #define SCOPE_INFERENCE 0x20
 #define SCOPE_SECRETS 0x40
-#define SCOPE_ALL 0x7f
+#define SCOPE_METRICS 0x80
+#define SCOPE_ALL 0xff
 
 struct auth_ctx {
 	enum auth_kind kind;

@@ -121,6 +121,10 @@ static const struct cy_cfg_key server_keys[] = {
 	{ .path = "uploads.retention", .type = CY_CFG_DURATION, .offset = OFF(uploads_ttl_s),
 	  .def = "24h", .min = 60, .max = 86400LL * 366, .env = "UPLOADS_RETENTION",
 	  .help = "an upload no open task attaches is deleted this long after it was made" },
+	{ .path = "logs.max_bytes_per_stream", .type = CY_CFG_INT, .offset = OFF(logs_max_bytes),
+	  .def = "67108864", .min = 0, .max = 1LL << 40, .env = "LOGS_MAX_BYTES_PER_STREAM",
+	  .help = "bytes of a job's stdout (and of its stderr) kept in the database; the rest is "
+	  "counted as lost and the logs say truncated" },
 	{ .path = "auth.rate_limit_per_minute", .type = CY_CFG_INT,
 	  .offset = OFF(rate_limit_per_minute), .def = "60", .min = 1, .max = 1000000,
 	  .env = "RATE_LIMIT_PER_MINUTE", .help = "login attempts per client IP" },

@@ -1,7 +1,8 @@
 /*
  * The NOTIFY listener: one thread per replica with its own PostgreSQL
  * connection, LISTENing on cynode_jobs (a job was queued: wake the
- * dispatcher) and cynode_task_closed (payload: the task id; wake the long
+ * dispatcher), cynode_task_logs (payload: the task id; new log bytes wake
+ * the follow long polls) and cynode_task_closed (payload: the task id; wake the long
  * polls waiting on it).  The triggers of migration 0030 send both, so work
  * and closures of every replica reach every replica.  After a lost
  * connection it reconnects, wakes the dispatcher and re-runs every parked
@@ -81,6 +82,8 @@ listen_main(void *arg)
 				dispatch_wake();
 			else if (!strcmp(n->relname, "cynode_task_closed") && n->extra)
 				task_wait_closed(n->extra);
+			else if (!strcmp(n->relname, "cynode_task_logs") && n->extra)
+				task_wait_logs(n->extra);
 			PQfreemem(n);
 		}
 	}

@@ -2,10 +2,10 @@
  * /v1/tokens: API tokens for CI.  A token is "cyn_" + 48 random
  * hex digits, returned once by POST /v1/tokens and stored only as SHA-256
  * (plus its first 12 characters, to recognise it in lists).  It carries
- * scopes (tasks:read, tasks:write, nodes:read, nodes:write, inference, secrets, admin) no wider
- * than its owner's role, an expiry, and the time it was last used; auth.c
- * accepts it as a bearer token.  Creating and revoking tokens is audited in
- * admin_audit_log in the same transaction.
+ * scopes (tasks:read, tasks:write, nodes:read, nodes:write, inference, secrets, metrics, admin) no
+ * wider than its owner's role, an expiry, and the time it was last used; auth.c accepts it as a
+ * bearer token.  Creating and revoking tokens is audited in admin_audit_log in the same
+ * transaction.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,7 +29,7 @@
 #define TOKEN_RANDOM 24
 
 static const char *const scope_list[] = { "tasks:read", "tasks:write", "nodes:read", "nodes:write",
-	"inference", "secrets", "admin", NULL };
+	"inference", "secrets", "metrics", "admin", NULL };
 
 /* POST /v1/tokens {name, ttl?, scopes?}; ttl (seconds or "30d") is checked below. */
 /* clang-format off */

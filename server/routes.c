@@ -15,11 +15,13 @@
 #include "dispatch.h"
 #include "identity.h"
 #include "inference.h"
+#include "logs.h"
 #include "node-payload.h"
 #include "nodes.h"
 #include "openai.h"
 #include "secrets.h"
 #include "server.h"
+#include "store-logs.h"
 #include "tasks.h"
 #include "banned.h"
 
@@ -33,6 +35,7 @@
 #define BODY_NODE (1024 * 1024)
 #define BODY_SYNC (8 * 1024 * 1024)
 #define BODY_RESULT (16 * 1024 * 1024)
+#define BODY_LOG_CHUNK LOGS_CHUNK_MAX
 
 #define NODE_ROUTES \
 	{ .method = "POST", \
@@ -77,6 +80,11 @@
 		    .body_limit = BODY_RESULT, \
 		    .handler = h_nodes_job_result, \
 		    .body = &nodes_job_result_body }, \
+	    { .method = "POST", \
+		    .pattern = "/v1/nodes/jobs/{id}/logs", \
+		    .auth = AUTH_NODE, \
+		    .body_limit = BODY_LOG_CHUNK, \
+		    .handler = h_nodes_job_logs }, \
 	    { .method = "GET", \
 		    .pattern = "/v1/nodes/jobs/{id}/attachments/{sha256}", \
 		    .auth = AUTH_NODE, \
@@ -175,7 +183,7 @@ static struct cy_route gateway[] = {
 	  .handler = h_config_status },
 	{ .method = "GET", .pattern = "/v1/config", .auth = AUTH_NODES_READ,
 	  .handler = h_config_get },
-	{ .method = "GET", .pattern = "/metrics", .auth = AUTH_NODES_READ, .handler = h_metrics },
+	{ .method = "GET", .pattern = "/metrics", .auth = AUTH_METRICS, .handler = h_metrics },
 	/* Inference: OpenAI-compatible, errors in OpenAI's shape. */
 	{ .method = "GET", .pattern = "/v1/models", .auth = AUTH_INFERENCE,
 	  .handler = h_models_list, .error_fn = cy_openai_error },

@@ -50,6 +50,7 @@ struct server_config {
 	long long uploads_ttl_s;         /* uploads.retention: unattached uploads kept */
 	long long artifact_max_bytes;    /* limits.artifact_max_bytes: one artifact */
 	long long artifacts_retention_s; /* artifacts.retention */
+	long long logs_max_bytes;        /* LOGS_MAX_BYTES_PER_STREAM: kept per job stream */
 	char *migrations_dir;
 	char *log_level;
 	char *log_format;

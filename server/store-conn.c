@@ -39,7 +39,8 @@ conn_command(PGconn *c, const char *sql)
 int
 store_conn_listen_dispatch(PGconn *c)
 {
-	return conn_command(c, "LISTEN cynode_jobs; LISTEN cynode_task_closed");
+	return conn_command(c,
+	    "LISTEN cynode_jobs; LISTEN cynode_task_closed; LISTEN cynode_task_logs");
 }
 
 int

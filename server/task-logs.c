@@ -1,14 +1,24 @@
 /*
- * GET /v1/tasks/{id}/logs: a task's output, concatenated over its jobs.
- * With follow=true (cynork task logs --follow) the answer is one piece:
- * the text from stdout_offset / stderr_offset on (at most 256 KiB a
- * stream, cut at UTF-8 boundaries), the offsets to ask from next, and
- * "ended" once the task has ended, when the stored output is complete.
- * While a job runs, its output so far comes from its node's Worker API
- * (GET /v1/worker/jobs/{id}/logs with the node's bearer token and a short
- * timeout); the node cleans it as the final result will be, so offsets
- * stay valid when the answers switch to the stored output.  A node that
- * cannot answer gives nothing new this time.
+ * GET /v1/tasks/{id}/logs: a task's output, its jobs' logs one after the
+ * other, as the server stores them (logs.h): the node streams them while
+ * the job runs, so they are there before the job ends, whole up to
+ * logs.max_bytes_per_stream per stream.
+ *
+ *  - JSON (the default): {"task_id", "stdout", "stderr", "bytes",
+ *    "stored_bytes", "truncated", "lost_bytes"} (the last four objects
+ *    keyed by stream), the text made valid UTF-8 (invalid bytes become
+ *    U+FFFD); `stream` empties the other one.
+ *  - format=raw with stream=stdout or stderr: the stored bytes exactly
+ *    (application/octet-stream), with the headers Cynode-Log-Truncated
+ *    and Cynode-Log-Lost-Bytes.
+ *  - follow=true (cynork task logs --follow): one window from
+ *    stdout_offset / stderr_offset (byte offsets in the stored log; at most
+ *    256 KiB a stream, cut before a character split by the window), the
+ *    offsets to ask from next, and "ended" once the task has ended, when
+ *    the stored logs are complete (the node sends them before the result).
+ *    With wait=N (seconds, at most 60) an answer with nothing new waits
+ *    (parked in task-wait.c, no thread held) until the task gets new log
+ *    bytes on any replica (NOTIFY cynode_task_logs), ends, or N passes.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -18,40 +28,50 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "dispatch.h"
-#include "httpc.h"
 #include "json.h"
 #include "log.h"
-#include "node-tls.h"
-#include "node-token.h"
+#include "logs.h"
+#include "store-logs.h"
 #include "store-tasks.h"
 #include "strnum.h"
+#include "task-wait.h"
 #include "tasks.h"
+#include "timeutil.h"
 #include "banned.h"
 
-#define CHUNK_MAX (256 * 1024)
-#define OFFSET_MAX 1000000000000LL
-#define NODE_TIMEOUT_MS 3000L
-#define NODE_CONNECT_MS 2000L
-#define NODE_RESPONSE_MAX (4 * 1024 * 1024)
+#define WINDOW_MAX (256 * 1024)
 
-enum {
-	OUT,
-	ERR
-};
-static const char *const stream_names[2] = { "stdout", "stderr" };
+#define WAIT_MAX_S 60
 
 struct logs_query {
 	bool want[2]; /* the streams asked for */
 	bool follow;
+	bool raw;
 	long long off[2];
+	long long wait_s; /* follow: wait this long for new bytes */
 };
+
+/* The deadline of a follow long poll, set at its first run and kept across parks. */
+static int64_t
+wait_deadline(struct cy_http_req *req, long long wait_s)
+{
+	int64_t *deadline = req->state;
+
+	if (!deadline) {
+		deadline = xmalloc(sizeof(*deadline));
+		*deadline = cy_mono_ms() + wait_s * 1000;
+		req->state = deadline;
+		req->state_free = free;
+	}
+	return *deadline;
+}
 
 static int
 logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_http_resp *resp)
 {
 	const char *stream = cy_req_query(req, "stream");
 	const char *follow = cy_req_query(req, "follow");
+	const char *format = cy_req_query(req, "format");
 	const char *errstr;
 	char key[32];
 	int s;
@@ -63,17 +83,34 @@ logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_http_resp *r
 		    "stream must be one of stdout, stderr, all");
 		return -1;
 	}
-	q->want[OUT] = strcmp(stream, "stderr") != 0;
-	q->want[ERR] = strcmp(stream, "stdout") != 0;
+	q->want[LOG_OUT] = strcmp(stream, "stderr") != 0;
+	q->want[LOG_ERR] = strcmp(stream, "stdout") != 0;
 	if (follow && strcmp(follow, "true") && strcmp(follow, "false")) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "follow must be true or false");
 		return -1;
 	}
 	q->follow = follow && !strcmp(follow, "true");
-	for (s = OUT; s <= ERR; s++) {
+	if (format && strcmp(format, "json") && strcmp(format, "raw")) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "format must be json or raw");
+		return -1;
+	}
+	q->raw = format && !strcmp(format, "raw");
+	if (q->raw && (q->follow || !strcmp(stream, "all"))) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "format=raw takes one stream (stream=stdout or stderr) and no follow");
+		return -1;
+	}
+	q->wait_s = 0;
+	if (cy_req_query(req, "wait") && (!q->follow || cy_strtonum(cy_req_query(req, "wait"), 0,
+							    WAIT_MAX_S, &q->wait_s, &errstr) < 0)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "wait goes with follow=true: seconds from 0 to %d", WAIT_MAX_S);
+		return -1;
+	}
+	for (s = LOG_OUT; s <= LOG_ERR; s++) {
 		const char *v;
 
-		xsnprintf(key, sizeof(key), "%s_offset", stream_names[s]);
+		xsnprintf(key, sizeof(key), "%s_offset", log_stream_names[s]);
 		v = cy_req_query(req, key);
 		q->off[s] = 0;
 		if (!v)
@@ -82,7 +119,7 @@ logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_http_resp *r
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s needs follow=true", key);
 			return -1;
 		}
-		if (cy_strtonum(v, 0, OFFSET_MAX, &q->off[s], &errstr) < 0) {
+		if (cy_strtonum(v, 0, LOGS_OFFSET_MAX, &q->off[s], &errstr) < 0) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 			    "%s must be a byte offset (an integer >= 0)", key);
 			return -1;
@@ -91,173 +128,179 @@ logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_http_resp *r
 	return 0;
 }
 
-/*
- * GETs the output of running job job_id of task_id from its node, from the
- * offsets; the node's answer, or NULL (logged) when there is none.
- */
-static json_t *
-node_logs(const char *task_id, const char *job_id, const long long off[2])
+/* Adds {"stdout": f(stdout), "stderr": f(stderr)} sums over the jobs at key. */
+static void
+add_counts(json_t *o, const PGresult *rows)
 {
-	struct cy_httpc_opts o = { .timeout_ms = NODE_TIMEOUT_MS,
-		.connect_timeout_ms = NODE_CONNECT_MS,
-		.max_response = NODE_RESPONSE_MAX };
-	struct cy_httpc_resp r = CY_HTTPC_RESP_INIT;
-	struct cy_error err = CY_ERROR_INIT;
-	char *token = NULL, *suffix = NULL, *url = NULL, msg[256];
-	json_t *ans = NULL;
-	PGresult *nodes;
-	int i;
+	static const char *const keys[] = { "bytes", "stored_bytes", "lost_bytes", "truncated" };
+	json_t *k[4];
+	int s, i, j;
 
-	if (!(nodes = store_dispatch_running(task_id, &err))) {
-		cy_log_error("task_logs_failed", "task_id", task_id, "error", err.msg, NULL);
-		return NULL;
+	for (j = 0; j < 4; j++)
+		k[j] = json_object();
+	for (s = LOG_OUT; s <= LOG_ERR; s++) {
+		long long stored = 0, lost = 0;
+
+		for (i = 0; i < PQntuples(rows); i++) {
+			stored += logs_stored(rows, i, s);
+			lost += logs_lost(rows, i, s);
+		}
+		json_object_set_new(k[0], log_stream_names[s], json_integer(stored + lost));
+		json_object_set_new(k[1], log_stream_names[s], json_integer(stored));
+		json_object_set_new(k[2], log_stream_names[s], json_integer(lost));
+		json_object_set_new(k[3], log_stream_names[s], json_boolean(lost > 0));
 	}
-	for (i = 0; i < PQntuples(nodes); i++)
-		if (!strcmp(PQgetvalue(nodes, i, DRC_JOB_ID), job_id))
-			break;
-	if (i == PQntuples(nodes))
-		goto out;
-	if (!(token = node_token_open(PQgetvalue(nodes, i, DRC_TOKEN), &err))) {
-		cy_log_warn("task_logs_node_failed", "job_id", job_id, "error", err.msg, NULL);
-		goto out;
-	}
-	o.bearer = token;
-	suffix = xasprintf("/v1/worker/jobs/%s/logs?stdout_offset=%lld&stderr_offset=%lld", job_id,
-	    off[OUT], off[ERR]);
-	url = dispatch_url_join(PQgetvalue(nodes, i, DRC_TARGET_URL), suffix);
-	if (node_tls_choose(url, PQgetvalue(nodes, i, DRC_TLS_PIN), &o.pinned_pubkey, &o.ca_file,
-		msg, sizeof(msg)) < 0)
-		cy_log_warn("task_logs_node_failed", "job_id", job_id, "error", msg, NULL);
-	else if (cy_httpc_request("GET", url, NULL, 0, &o, &r, &err) < 0)
-		cy_log_warn("task_logs_node_failed", "job_id", job_id, "error", err.msg, NULL);
-	else if (r.status == 200)
-		ans = cy_json_parse(r.body.buf, r.body.len, true, NULL);
-	else
-		cy_log_debug("task_logs_node_refused", "job_id", job_id, "status",
-		    r.status == 404 ? "404" : "other", NULL);
-out:
-	if (token) {
-		explicit_bzero(token, strlen(token));
-		free(token);
-	}
-	free(suffix);
-	free(url);
-	cy_httpc_resp_release(&r);
-	PQclear(nodes);
-	return ans;
+	for (j = 0; j < 4; j++)
+		json_object_set_new(o, keys[j], k[j]);
 }
 
-/*
- * Adds stream s's text from off in b (nothing when not wanted) and the
- * offset to ask from next, never before off.
- */
+/* Adds stream s's window from q->off[s] and the offset to ask from next. */
+static int
+add_window(json_t *o, const struct logs_query *q, int s, const PGresult *rows, bool ended,
+    struct cy_error *err)
+{
+	struct cy_buf raw = CY_BUF_INIT, text = CY_BUF_INIT;
+	size_t used = 0;
+	char key[32];
+
+	/* Three bytes more: a character the window would split is not cut. */
+	if (q->want[s] && logs_read(rows, s, q->off[s], WINDOW_MAX + 3, &raw, err) < 0) {
+		cy_buf_release(&raw);
+		return -1;
+	}
+	if (raw.len) {
+		size_t n = raw.len > WINDOW_MAX ? WINDOW_MAX : raw.len;
+
+		used = cy_utf8_sanitize(raw.buf, n, ended && n == raw.len, &text);
+		if (used == 0 && n < raw.len)
+			used = cy_utf8_sanitize(raw.buf, raw.len, false, &text);
+	}
+	json_object_set_new(o, log_stream_names[s], json_stringn(text.buf, text.len));
+	xsnprintf(key, sizeof(key), "%s_offset", log_stream_names[s]);
+	json_object_set_new(o, key, json_integer(q->off[s] + (long long)used));
+	cy_buf_release(&raw);
+	cy_buf_release(&text);
+	return 0;
+}
+
+/* The whole of stream s as valid UTF-8 text (empty when not wanted). */
+static json_t *
+whole_text(const struct logs_query *q, int s, const PGresult *rows, struct cy_error *err)
+{
+	struct cy_buf raw = CY_BUF_INIT, text = CY_BUF_INIT;
+	json_t *v = NULL;
+
+	if (!q->want[s] || logs_read(rows, s, 0, LOGS_OFFSET_MAX, &raw, err) == 0) {
+		cy_utf8_sanitize(raw.buf, raw.len, true, &text);
+		v = json_stringn(text.buf, text.len);
+	}
+	cy_buf_release(&raw);
+	cy_buf_release(&text);
+	return v;
+}
+
+/* format=raw: the stored bytes of the one stream asked for. */
 static void
-add_window(json_t *o, int s, const struct cy_buf *b, long long off, bool want)
+logs_raw(const struct logs_query *q, const PGresult *rows, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	int s = q->want[LOG_OUT] ? LOG_OUT : LOG_ERR, i;
+	long long lost = 0;
+	char n[24];
+
+	cy_buf_reset(&resp->body);
+	if (logs_read(rows, s, 0, LOGS_OFFSET_MAX, &resp->body, &err) < 0) {
+		cy_log_error("task_logs_failed", "error", err.msg, NULL);
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's logs");
+	}
+	for (i = 0; i < PQntuples(rows); i++)
+		lost += logs_lost(rows, i, s);
+	xsnprintf(n, sizeof(n), "%lld", lost);
+	resp->status = 200;
+	resp->content_type = "application/octet-stream";
+	cy_resp_header(resp, "Cynode-Log-Truncated", lost > 0 ? "true" : "false");
+	cy_resp_header(resp, "Cynode-Log-Lost-Bytes", n);
+}
+
+/* True when the follow answer o moved no offset the query asked about. */
+static bool
+nothing_new(const json_t *o, const struct logs_query *q)
 {
 	char key[32];
-	size_t a = 0, e = 0;
-	json_t *v;
+	long long at;
+	int s;
 
-	if (want)
-		cy_utf8_window(b->buf, b->len, (size_t)off, CHUNK_MAX, &a, &e);
-	v = json_stringn(b->buf + a, e - a);
-	json_object_set_new(o, stream_names[s], v ? v : json_string(""));
-	xsnprintf(key, sizeof(key), "%s_offset", stream_names[s]);
-	json_object_set_new(o, key, json_integer((long long)e > off ? (json_int_t)e : off));
-}
-
-/*
- * The follow answer: the stored output of the ended jobs, then that of the
- * running job from its node (when the offset has reached it).
- */
-static json_t *
-logs_follow(const struct logs_query *q, const char *task_id, const char *status, PGresult *jobs)
-{
-	struct cy_buf text[2] = { CY_BUF_INIT, CY_BUF_INIT };
-	const char *running = NULL;
-	bool ended = task_db_status_ended(status), live = false;
-	long long base[2], noff[2];
-	json_t *o, *ans = NULL;
-	int i, s;
-
-	for (i = 0; i < PQntuples(jobs); i++) {
-		if (!strcmp(PQgetvalue(jobs, i, JC_STATUS), "running")) {
-			if (!running)
-				running = PQgetvalue(jobs, i, JC_ID);
-			continue;
-		}
-		cy_buf_addstr(&text[OUT], PQgetvalue(jobs, i, JC_STDOUT));
-		cy_buf_addstr(&text[ERR], PQgetvalue(jobs, i, JC_STDERR));
+	for (s = LOG_OUT; s <= LOG_ERR; s++) {
+		xsnprintf(key, sizeof(key), "%s_offset", log_stream_names[s]);
+		if (q->want[s] && (cy_json_int(o, key, &at) < 0 || at != q->off[s]))
+			return false;
 	}
-	for (s = OUT; s <= ERR; s++) {
-		base[s] = (long long)text[s].len;
-		noff[s] = q->off[s] > base[s] ? q->off[s] - base[s] : 0;
-		if (q->want[s] && q->off[s] >= base[s])
-			live = true;
-	}
-	if (!ended && running && live)
-		ans = node_logs(task_id, running, noff);
-	o = json_pack("{s:s, s:s, s:b}", "task_id", task_id, "status", task_api_status(status),
-	    "ended", ended);
-	for (s = OUT; s <= ERR; s++) {
-		const char *t = cy_json_str(ans, stream_names[s]);
-		char key[32];
-		long long next;
-
-		xsnprintf(key, sizeof(key), "%s_offset", stream_names[s]);
-		if (q->want[s] && q->off[s] >= base[s] && t && cy_json_int(ans, key, &next) == 0 &&
-		    next >= 0) {
-			next += base[s];
-			json_object_set_new(o, stream_names[s], json_string(t));
-			json_object_set_new(o, key,
-			    json_integer(next > q->off[s] ? next : q->off[s]));
-		} else {
-			add_window(o, s, &text[s], q->off[s], q->want[s]);
-		}
-		cy_buf_release(&text[s]);
-	}
-	json_decref(ans);
-	return o;
+	return true;
 }
 
 void
 h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp)
 {
-	struct cy_buf out = CY_BUF_INIT, errb = CY_BUF_INIT;
 	struct cy_error err = CY_ERROR_INIT;
 	struct logs_query q;
 	char id[64], status[32];
-	PGresult *res, *jobs;
+	PGresult *res, *rows;
+	uint64_t seq;
 	json_t *o;
-	int i;
+	bool ended;
+	int s;
 
 	if (logs_parse(req, &q, resp) < 0)
 		return;
+	seq = task_wait_seq(); /* before reading: new bytes meanwhile are not missed */
 	if (!(res = task_lookup(req, resp)))
 		return;
-	/* The status before the jobs: an ended task's stored output is complete. */
+	/* The status before the logs: an ended task's stored logs are complete. */
 	xsnprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
 	xsnprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, TC_STATUS));
 	PQclear(res);
-	if (!(jobs = store_task_jobs(id, &err))) {
+	ended = task_db_status_ended(status);
+	if (!(rows = store_logs_task(id, &err))) {
 		cy_log_error("task_logs_failed", "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's jobs");
 	}
+	if (q.raw) {
+		logs_raw(&q, rows, resp);
+		PQclear(rows);
+		return;
+	}
+	o = json_pack("{s:s}", "task_id", id);
 	if (q.follow) {
-		o = logs_follow(&q, id, status, jobs);
-		PQclear(jobs);
-		return cy_resp_json(resp, 200, o);
+		json_object_set_new(o, "status", json_string(task_api_status(status)));
+		json_object_set_new(o, "ended", json_boolean(ended));
 	}
-	for (i = 0; i < PQntuples(jobs); i++) {
-		cy_buf_addstr(&out, PQgetvalue(jobs, i, JC_STDOUT));
-		cy_buf_addstr(&errb, PQgetvalue(jobs, i, JC_STDERR));
+	for (s = LOG_OUT; s <= LOG_ERR; s++) {
+		json_t *t;
+
+		if (q.follow) {
+			if (add_window(o, &q, s, rows, ended, &err) < 0)
+				goto fail;
+		} else {
+			if (!(t = whole_text(&q, s, rows, &err)))
+				goto fail;
+			json_object_set_new(o, log_stream_names[s], t);
+		}
 	}
-	o = json_object();
-	json_object_set_new(o, "task_id", json_string(id));
-	json_object_set_new(o, "stdout", json_string(q.want[OUT] ? out.buf : ""));
-	json_object_set_new(o, "stderr", json_string(q.want[ERR] ? errb.buf : ""));
-	PQclear(jobs);
-	cy_buf_release(&out);
-	cy_buf_release(&errb);
-	cy_resp_json(resp, 200, o);
+	add_counts(o, rows);
+	PQclear(rows);
+	if (q.follow && q.wait_s > 0 && !ended && !task_wait_stopping() && nothing_new(o, &q)) {
+		const char *ids[1] = { id };
+		int64_t deadline = wait_deadline(req, q.wait_s);
+
+		if (cy_mono_ms() < deadline) {
+			json_decref(o);
+			return task_wait_park(req, ids, 1, seq, deadline);
+		}
+	}
+	return cy_resp_json(resp, 200, o);
+fail:
+	json_decref(o);
+	PQclear(rows);
+	cy_log_error("task_logs_failed", "error", err.msg, NULL);
+	cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's logs");
 }

@@ -16,6 +16,8 @@
 #include "buf.h"
 #include "json.h"
 #include "log.h"
+#include "logs.h"
+#include "store-logs.h"
 #include "store-tasks.h"
 #include "store-util.h"
 #include "strnum.h"
@@ -88,7 +90,7 @@ h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	long long wait_s = 0;
 	const char *errstr;
 	int64_t deadline;
-	PGresult *res, *jobs;
+	PGresult *res, *jobs, *logs;
 	uint64_t seq;
 	json_t *o, *arr;
 	int i;
@@ -114,10 +116,24 @@ h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_log_error("task_result_failed", "task_id", id, "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's jobs");
 	}
+	if (!(logs = store_logs_task(id, &err))) {
+		PQclear(jobs);
+		cy_log_error("task_result_failed", "task_id", id, "error", err.msg, NULL);
+		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's logs");
+	}
 	arr = json_array();
-	for (i = 0; i < PQntuples(jobs); i++)
-		json_array_append_new(arr, job_json(jobs, i));
+	for (i = 0; i < PQntuples(jobs); i++) {
+		json_t *j = job_json(jobs, i);
+		int k;
+
+		/* Both lists are the task's jobs in creation order. */
+		for (k = 0; k < PQntuples(logs); k++)
+			if (!strcmp(PQgetvalue(logs, k, LC_JOB_ID), PQgetvalue(jobs, i, JC_ID)))
+				json_object_set_new(j, "logs", logs_job_json(logs, k));
+		json_array_append_new(arr, j);
+	}
 	PQclear(jobs);
+	PQclear(logs);
 	o = json_object();
 	json_object_set_new(o, "task_id", json_string(id));
 	json_object_set_new(o, "status", json_string(task_api_status(status)));

@@ -184,6 +184,12 @@ task_wait_closed(const char *task_id)
 	pthread_mutex_unlock(&lock);
 }
 
+void
+task_wait_logs(const char *task_id)
+{
+	task_wait_closed(task_id);
+}
+
 /* True when one of w's ids closed after `since` (or the ring lost track). */
 static bool
 closed_since(const struct waiter *w, uint64_t since)

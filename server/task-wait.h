@@ -1,9 +1,10 @@
 /*
  * Long-poll waits on tasks without holding an HTTP thread: a handler that
  * finds its tasks still open parks its request here (suspended in
- * lib/httpd.c) and is run again when one of them closes or its deadline
- * passes.  Task closures come from this process (dispatcher, cancel) and,
- * for the other replicas, from the cynode_task_closed NOTIFY channel.
+ * lib/httpd.c) and is run again when one of them closes (or, for the
+ * follow of its logs, gets new log bytes) or its deadline passes.  Task closures come from this
+ * process (dispatcher, cancel) and, for the other replicas, from the cynode_task_closed NOTIFY
+ * channel.
  *
  * Use: seq = task_wait_seq(); read the tasks; if they are open,
  * task_wait_park(req, ids, n, seq, deadline) and return without a response.
@@ -28,6 +29,11 @@ int task_wait_stopping(void);
 uint64_t task_wait_seq(void);
 /* Task `task_id` closed: wakes the requests waiting on it. */
 void task_wait_closed(const char *task_id);
+/*
+ * Task `task_id` has new log bytes: wakes the requests waiting on it too
+ * (a follow long poll answers them; the others look and park again).
+ */
+void task_wait_logs(const char *task_id);
 /*
  * Suspends req until one of the n task ids closes after `seq`, or
  * `deadline_ms` (cy_mono_ms clock) passes; then the handler runs again.

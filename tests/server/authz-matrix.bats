@@ -29,7 +29,7 @@ setup_file()
 		id_login "${who%%:*}"
 		[ -n "$access" ] || { echo "login ${who%%:*} failed: $body" >&2; return 1; }
 		printf '%s\tsession\t%s\n' "$role" "$access" >>"$CY_TMP/creds"
-		for scope in tasks:read tasks:write nodes:read nodes:write inference secrets admin; do
+		for scope in tasks:read tasks:write nodes:read nodes:write inference secrets metrics admin; do
 			cy_api POST /v1/tokens "$(jq -cn --arg s "$scope" --arg n "mx-${role}-${scope/:/-}" \
 				'{name:$n, scopes:[$s]}')" "$access"
 			case $status_code in

@@ -194,12 +194,16 @@ curl -s -o /dev/null -w "big=%{http_code}\n" --unix-socket /run/cynode/inference
 }
 
 @test "use_inference: another process cannot use a job's socket" {
-	local mounts=$CY_TMP/node-node-a/mounts id job sock
+	local staging id job sock
+	# The socket is staged under the node's sandbox.staging_dir (/run/cynode/<id>).
+	staging=$("$CY_BUILD/cynode-node" --config "$CY_TMP/node-node-a/node.yaml" --check-config |
+		awk '$1 == "staging_dir:" { print $2 }')
+	[ -n "$staging" ]
 	cy_api POST /v1/tasks "$(jq -cn '{prompt:"sleep 20", input_mode:"commands", use_inference:true, task_name:"holder"}')" "$TOKEN"
 	id=$(jq -r .task_id <<<"$body")
 	wait_for test "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$id'")" = running
 	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$id'")
-	sock=$mounts/$job/run/inference.sock
+	sock=$staging/jobs/$job/run/inference.sock
 	wait_for test -S "$sock"
 	# A host process (not one of the job's) is refused...
 	run bash -c "cd '${sock%/*}' && curl -s -w '\n%{http_code}' --unix-socket inference.sock http://x/api/tags"
@@ -231,6 +235,9 @@ curl -s -o /dev/null -w "big=%{http_code}\n" --unix-socket /run/cynode/inference
 	}
 	wait_for partial
 	[[ $(jq -r .stdout <<<"$body") == tok1* ]]
+	# The node streamed the answer so far to the server, which stored it.
+	[ "$(cy_psql "SELECT count(*) FROM job_log_chunks c JOIN job_logs l USING (lease_id, stream)
+		JOIN jobs j ON j.id = l.job_id WHERE j.task_id = '$id' AND stream = 'stdout'")" -ge 1 ]
 	cy_api POST "/v1/tasks/$id/cancel" "" "$TOKEN"
 	cy_status 200
 	backend_gone() {

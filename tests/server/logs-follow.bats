@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
 #
 # logs-follow.bats: a running job's output while it runs, end to end with
-# the real server, PostgreSQL and node: the node's
-# GET /v1/worker/jobs/{id}/logs (bearer auth, offsets, 404), the server's
-# GET /v1/tasks/{id}/logs?follow=true (offsets, validation, ownership, the
-# switch from the node's output to the stored one) and
-# `cynork task logs --follow` printing lines before the task ends.
+# the real server, PostgreSQL and node: the node streams it to the server
+# (logs.bats has the chunk endpoint), the server's
+# GET /v1/tasks/{id}/logs?follow=true answers windows of the stored log
+# (offsets, UTF-8 boundaries, validation, ownership, the end) and
+# `cynork task logs --follow` prints lines before the task ends.
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -26,9 +26,7 @@ setup_file()
 	ALICE=$(curl -s -m 10 -H 'Content-Type: application/json' \
 		--data-binary "$(jq -cn --arg p "$CY_ADMIN_PASSWORD" '{handle:"alice",password:$p}')" \
 		"$CY_GATEWAY_URL/v1/auth/login" | jq -r .access_token)
-	NODE_TOKEN=$(curl -s -m 10 -H "Authorization: Bearer $(cat "$CY_TMP/node-node-01/state/credentials/node.jwt")" \
-		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token)
-	export TOKEN ALICE NODE_TOKEN
+	export TOKEN ALICE
 }
 
 # create SCRIPT NAME: a commands task as admin; prints its id.
@@ -38,6 +36,13 @@ create()
 		'{prompt:$p, input_mode:"commands", task_name:$n}')" "$TOKEN"
 	cy_status 201 || return 1
 	jq -r .task_id <<<"$body"
+}
+
+# fget PATH: GET as admin to stdout (large answers: an exported variable
+# such as cy_api's $body holds at most 128 KiB).
+fget()
+{
+	curl -s -m 70 -H "Authorization: Bearer $TOKEN" "$CY_GATEWAY_URL$1"
 }
 
 # follow TASK QUERY: GET /v1/tasks/TASK/logs?follow=true&QUERY as admin
@@ -63,7 +68,7 @@ wait_stdout()
 	return 1
 }
 
-@test "follow: a running job's output comes from the node, then the stored result" {
+@test "follow: a running job's streamed output, then the end" {
 	local id
 
 	id=$(create 'echo one; echo eins >&2; sleep 4; echo two' follow-api)
@@ -74,9 +79,9 @@ wait_stdout()
 	[ "$(jq -r .stdout_offset <<<"$body")" = 4 ]
 	[ "$(jq -r .stderr <<<"$body")" = eins ]
 	[ "$(jq -r .stderr_offset <<<"$body")" = 5 ]
-	# The plain route is unchanged: nothing stored while the job runs.
+	# The plain route has it too: the logs are stored while the job runs.
 	cy_api GET "/v1/tasks/$id/logs" "" "$TOKEN"
-	[ "$(jq -r .stdout <<<"$body")" = "" ]
+	[ "$(jq -r .stdout <<<"$body")" = one ]
 	[ "$(jq -r 'has("ended")' <<<"$body")" = false ]
 	# Only the stream asked for; the other keeps its offset.
 	follow "$id" "stream=stderr&stdout_offset=4&stderr_offset=2"
@@ -97,14 +102,65 @@ wait_stdout()
 	[ "$(jq -r .stdout_offset <<<"$body")" = 8 ]
 }
 
+@test "follow wait=N: a long poll answered when the bytes are stored, or at the end" {
+	local id t0 t
+
+	id=$(create 'sleep 2; echo late' follow-wait)
+	t0=$(date +%s%N)
+	follow "$id" "wait=20&stdout_offset=0&stderr_offset=0"
+	t=$((($(date +%s%N) - t0) / 1000000))
+	cy_status 200
+	[ "$(jq -r .stdout <<<"$body")" = late ] || { echo "after ${t} ms: $body"; return 1; }
+	[ "$t" -ge 1000 ] && [ "$t" -lt 10000 ]
+	# Nothing more comes: answered when the task ends, long before the 20 s.
+	t0=$(date +%s%N)
+	follow "$id" "wait=20&stdout_offset=5&stderr_offset=0"
+	t=$((($(date +%s%N) - t0) / 1000000))
+	[ "$(jq -r .ended <<<"$body")" = true ]
+	[ "$(jq -r .stdout <<<"$body")" = "" ]
+	[ "$t" -lt 10000 ]
+	# An ended task answers at once.
+	t0=$(date +%s%N)
+	follow "$id" "wait=20&stdout_offset=5&stderr_offset=0"
+	[ $((($(date +%s%N) - t0) / 1000000)) -lt 2000 ]
+}
+
+@test "follow wait=N on another replica: woken by the NOTIFY of the stored bytes" {
+	local gw2 cp2 id t0 t
+
+	gw2=$(cy_free_port)
+	cp2=$(cy_free_port)
+	stack_server_start "$gw2" "$cp2" "$CY_TMP/server-replica.log" "$CY_TMP/replica.pid" \
+		"JWT_SECRET=$CY_JWT_SECRET" "NODE_REGISTRATION_PSK=$CY_PSK" \
+		"BOOTSTRAP_ADMIN_PASSWORD=$CY_ADMIN_PASSWORD" READINESS_REQUIRE_INFERENCE=false
+	cy__track "$STACK_SERVER_PID"
+	# The bytes come at 2 s, the end at 8 s: only the NOTIFY answers before.
+	id=$(create 'sleep 2; echo across; sleep 6' follow-replica)
+	t0=$(date +%s%N)
+	cy_api GET "http://127.0.0.1:$gw2/v1/tasks/$id/logs?follow=true&wait=30&stdout_offset=0&stderr_offset=0" \
+		"" "$TOKEN"
+	t=$((($(date +%s%N) - t0) / 1000000))
+	stack_kill_pid "$(cat "$CY_TMP/replica.pid")" 10
+	cy_status 200
+	[ "$(jq -r .stdout <<<"$body")" = across ] || { echo "after ${t} ms: $body"; return 1; }
+	[ "$(jq -r .ended <<<"$body")" = false ]
+	[ "$t" -lt 7000 ]
+}
+
 @test "follow: a queued task answers nothing yet, not ended" {
-	local id
+	local id t0
 
 	cy_api POST /v1/nodes/node-01/drain '{}' "$TOKEN"
 	cy_status 200
 	id=$(create 'echo late' follow-queued)
 	follow "$id" "stdout_offset=0&stderr_offset=0"
 	cy_status 200
+	# A long poll on it runs out with nothing.
+	t0=$(date +%s)
+	follow "$id" "wait=1&stdout_offset=0&stderr_offset=0"
+	cy_status 200
+	[ "$(jq -r .stdout <<<"$body")" = "" ]
+	[ $(($(date +%s) - t0)) -ge 1 ]
 	[ "$(jq -r .status <<<"$body")" = queued ]
 	[ "$(jq -r .ended <<<"$body")" = false ]
 	[ "$(jq -r .stdout <<<"$body")" = "" ]
@@ -122,7 +178,8 @@ wait_stdout()
 	for q in "follow=yes" "follow=true&stdout_offset=abc" "follow=true&stderr_offset=-1" \
 		"follow=true&stdout_offset=1.5" "follow=true&stdout_offset=" \
 		"follow=true&stderr_offset=99999999999999999999" "stdout_offset=3" \
-		"follow=false&stderr_offset=0" "follow=true&stream=both"; do
+		"follow=false&stderr_offset=0" "follow=true&stream=both" "wait=5" \
+		"follow=true&wait=61" "follow=true&wait=-1" "follow=true&wait=x" "follow=true&wait="; do
 		cy_api GET "/v1/tasks/$id/logs?$q" "" "$TOKEN"
 		cy_status 400 || { echo "$q: $status_code $body" >&2; return 1; }
 	done
@@ -145,30 +202,30 @@ wait_stdout()
 	cy_status 401
 }
 
-@test "node: jobs/{id}/logs needs the bearer token, answers 404 for unknown jobs" {
-	local id job
+@test "follow: windows of 256 KiB never split a character; invalid bytes are U+FFFD" {
+	local id off=0 n=0 i got
 
-	id=$(create 'echo node-side; sleep 4' follow-node)
-	wait_stdout "$id" node-side
-	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$id'")
-	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs"
-	cy_status 401
-	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs" "" wrong-token
-	cy_status 401
-	[[ $body != *node-side* ]]
-	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs" "" "$NODE_TOKEN"
-	cy_status 200
-	[ "$(jq -r .running <<<"$body")" = true ]
-	[ "$(jq -r .job_id <<<"$body")" = "$job" ]
-	[ "$(jq -r .stdout <<<"$body")" = node-side ]
-	[ "$(jq -r .stdout_offset <<<"$body")" = 10 ]
-	[ "$(jq -r .truncated.stdout <<<"$body")" = false ]
-	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs?stdout_offset=5" "" "$NODE_TOKEN"
-	[ "$(jq -r .stdout <<<"$body")" = side ]
-	cy_api GET "$CY_NODE_URL/v1/worker/jobs/$job/logs?stdout_offset=x" "" "$NODE_TOKEN"
-	cy_status 400
-	cy_api GET "$CY_NODE_URL/v1/worker/jobs/no-such-job/logs" "" "$NODE_TOKEN"
-	cy_status 404
+	# x, 300000 two-byte characters (so a window's end falls inside one), an
+	# invalid byte and a three-byte character.
+	id=$(create 'printf x; yes é | head -n 300000 | tr -d "\n"; printf "\377\342\202\254"' follow-utf8)
+	res=$(fget "/v1/tasks/$id/result?wait=60")
+	[ "$(jq -r .status <<<"$res")" = completed ]
+	for i in $(seq 10); do
+		res=$(fget "/v1/tasks/$id/logs?follow=true&stdout_offset=$off&stderr_offset=0")
+		got=$(jq -r .stdout_offset <<<"$res")
+		[ "$got" = "$off" ] && break
+		# A window: at most 256 KiB of the log, whole characters only.
+		[ $((got - off)) -le 262144 ]
+		[ "$(jq -j .stdout <<<"$res" | wc -c)" -ge $((got - off)) ]
+		n=$((n + $(jq -j .stdout <<<"$res" | grep -o é | wc -l)))
+		off=$got
+	done
+	[ "$off" = $((1 + 600000 + 4)) ]
+	[ "$n" = 300000 ]
+	[ "$(jq -r .stdout <<<"$res")" = "" ]
+	res=$(fget "/v1/tasks/$id/logs?follow=true&stdout_offset=600001&stderr_offset=0")
+	[ "$(jq -r .stdout <<<"$res")" = $'\uFFFD€' ]
+	[ "$(jq -r .stdout_offset <<<"$res")" = 600005 ]
 }
 
 @test "cynork task logs --follow prints the first line before the task ends" {
@@ -206,4 +263,43 @@ wait_stdout()
 	run --separate-stderr cynork -o json task logs -F "$id"
 	assert_success
 	[ "$(jq -c .lines <<<"$output")" = '["j1","j2"]' ]
+}
+
+@test "cynork task create --follow: attached, stdout and stderr as they come, the job's exit code" {
+	local pid i rc=0
+
+	cynork task create --follow --name attached \
+		--command 'echo out1; echo err1 >&2; sleep 3; echo out2; exit 3' \
+		>"$CY_TMP/attach.out" 2>"$CY_TMP/attach.err" &
+	pid=$!
+	for i in $(seq 300); do
+		grep -q out1 "$CY_TMP/attach.out" && grep -q err1 "$CY_TMP/attach.err" && break
+		sleep 0.1
+	done
+	# The first lines are there while the job still runs.
+	run cat "$CY_TMP/attach.out"
+	assert_output out1
+	run cynork -o json task get attached
+	[ "$(jq -r .status <<<"$output")" = running ]
+	wait "$pid" || rc=$?
+	[ "$rc" = 3 ]
+	run cat "$CY_TMP/attach.out"
+	assert_output $'out1\nout2'
+	run cat "$CY_TMP/attach.err"
+	assert_line --index 0 --regexp '^task [0-9a-f-]{36} created; its output follows$'
+	assert_line --index 1 err1
+	# -q: only the job's own stderr.
+	run --separate-stderr cynork -q task create -F --command 'echo fine; echo warn >&2'
+	assert_success
+	assert_output fine
+	[ "$stderr" = warn ]
+}
+
+@test "cynork task create --follow: with --wait, --result, --wait-timeout or -o json is a usage error" {
+	run -2 cynork task create -F --wait --command true
+	assert_output --partial -- '--follow'
+	run -2 cynork task create -F --result --command true
+	run -2 cynork task create -F --wait-timeout 5s --command true
+	run -2 cynork -o json task create -F --command true
+	assert_output --partial 'drop -o json'
 }

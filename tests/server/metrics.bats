@@ -66,3 +66,26 @@ setup_file()
 	! printf '%s\n' "$output" | grep -v '^#' |
 		grep -Ev '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eEInfa]+$'
 }
+
+@test "metrics: a scrape token (scope metrics) reads /metrics and nothing else; a user cannot make one" {
+	local tok scrape
+	tok=$(cy_admin_token)
+	cy_api POST /v1/tokens '{"name":"prometheus","scopes":["metrics"]}' "$tok"
+	cy_status 201
+	scrape=$(jq -r .token <<<"$body")
+	cy_api GET /metrics "" "$scrape"
+	cy_status 200
+	assert_output --partial "cynode_http_requests_total"
+	for path in /v1/tasks /v1/nodes /v1/config/status /v1/users /v1/tokens; do
+		cy_api GET "$path" "" "$scrape"
+		cy_status 403 || { echo "$path"; false; }
+	done
+	# A plain user's role does not reach /metrics, so it cannot grant the scope.
+	cy_api POST /v1/users '{"handle":"scraper","password":"long enough pw"}' "$tok"
+	cy_status 201
+	cy_api POST /v1/auth/login '{"handle":"scraper","password":"long enough pw"}'
+	cy_status 200
+	cy_api POST /v1/tokens '{"name":"p","scopes":["metrics"]}' "$(jq -r .access_token <<<"$body")"
+	cy_status 403
+	assert_output --partial "metrics"
+}

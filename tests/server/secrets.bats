@@ -210,6 +210,16 @@ put()
 	cy_api GET /v1/tasks/secret-run/logs "" "$TOKEN"
 	[[ "$body" != *"$SECRET_VALUE"* ]]
 	[[ "$body" == *"pw=***"* ]]
+	# The streamed log is masked at the capture point too, byte for byte.
+	run curl -s -m 30 -H "Authorization: Bearer $TOKEN" \
+		"$CY_GATEWAY_URL/v1/tasks/secret-run/logs?stream=stdout&format=raw"
+	assert_output "$(printf 'pw=***\n%s\ns3cr3t' "${#SECRET_VALUE}")"
+	[ "$(cy_psql "SELECT count(*) FROM job_log_chunks c JOIN job_logs l USING (lease_id, stream)
+		JOIN jobs j ON j.id = l.job_id JOIN tasks t ON t.id = j.task_id
+		WHERE t.summary = 'secret-run'")" -ge 1 ]
+	run cy_psql "SELECT count(*) FROM job_log_chunks
+		WHERE position(convert_to('$SECRET_VALUE', 'UTF8') IN data) > 0"
+	assert_output 0
 }
 
 @test "a secret's value is nowhere but in the job: task JSON, DB, audit, logs, node state" {

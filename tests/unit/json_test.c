@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
 #include "tap.h"
 
@@ -96,6 +97,58 @@ test_utf8_valid(void)
 	ok(cy_utf8_valid("a\0b", 3), "NUL is UTF-8 (callers refuse it separately)");
 }
 
+/* sanitize(s, n, final) into b; returns the bytes used. */
+static size_t
+sanitize(struct cy_buf *b, const char *s, size_t n, bool final)
+{
+	cy_buf_reset(b);
+	return cy_utf8_sanitize(s, n, final, b);
+}
+
+static void
+test_utf8_sanitize(void)
+{
+	struct cy_buf b = CY_BUF_INIT;
+	size_t used;
+
+	used = sanitize(&b, "plain \xc3\xa9", 8, false);
+	ok(used == 8 && b.len == 8 && !memcmp(b.buf, "plain \xc3\xa9", 8), "valid text unchanged");
+	used = sanitize(&b,
+	    "a\xff"
+	    "b",
+	    3, false);
+	ok(used == 3 && b.len == 5 &&
+		!memcmp(b.buf,
+		    "a\xef\xbf\xbd"
+		    "b",
+		    5),
+	    "an invalid byte becomes U+FFFD");
+	used = sanitize(&b, "a\0b", 3, true);
+	ok(used == 3 &&
+		!memcmp(b.buf,
+		    "a\xef\xbf\xbd"
+		    "b",
+		    5) &&
+		b.len == 5,
+	    "NUL becomes U+FFFD");
+	used = sanitize(&b, "ab\xe2\x82", 4, false);
+	ok(used == 2 && b.len == 2, "a character cut at the end waits for the rest");
+	used = sanitize(&b, "ab\xe2\x82", 4, true);
+	ok(used == 4 && b.len == 2 + 6, "at the end of the stream the cut bytes are U+FFFD each");
+	used = sanitize(&b, "\xe2\x28\xa1", 3, false);
+	ok(used == 3 && b.len == 3 + 1 + 3, "a bad continuation is not waited for");
+	used = sanitize(&b, "\xed\xa0\x80", 3, false);
+	ok(used == 3 && b.len == 9, "a surrogate is three U+FFFD, not waited for");
+	ok(cy_utf8_valid(b.buf, b.len), "the output is valid UTF-8");
+	used = sanitize(&b, "\xf4\x90", 2, false);
+	ok(used == 2 && b.len == 6, "a start past U+10FFFF is not waited for");
+	used = sanitize(&b, "\xe0\x80", 2, false);
+	ok(used == 2 && b.len == 6, "an overlong start is not waited for");
+	used = sanitize(&b, "", 0, true);
+	ok(used == 0 && b.len == 0, "empty");
+	cy_buf_release(&b);
+}
+
 static void
 test_wipe(void)
 {
@@ -120,6 +173,7 @@ main(void)
 	RUN_TEST(test_utf8_valid);
 	RUN_TEST(test_dump);
 	RUN_TEST(test_utf8_window);
+	RUN_TEST(test_utf8_sanitize);
 	RUN_TEST(test_wipe);
 	return tap_done();
 }
