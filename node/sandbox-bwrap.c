@@ -596,18 +596,6 @@ bwrap_probe(const char *mount_root, struct cy_error *err)
 	mkdir(sub, 0711);
 	xsnprintf(sub, sizeof(sub), "%s/job", dir);
 	mkdir(sub, 0711);
-	xsnprintf(sub, sizeof(sub), "%s/job/job.json", dir);
-	{
-		int fd = open(sub, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-		if (fd < 0 || cy_write_all(fd, "{}\n", 3) < 0) {
-			cy_error_errno(err, "cannot write '%s'", sub);
-			if (fd >= 0)
-				close(fd);
-			goto out;
-		}
-		close(fd);
-	}
 	job.task_id = "probe";
 	job.job_id = strrchr(dir, '/') + 1;
 	job.argv = (char **)argv;
@@ -627,11 +615,8 @@ bwrap_probe(const char *mount_root, struct cy_error *err)
 		}
 		sandbox_result_release(&res);
 	}
-out:
 	xsnprintf(sub, sizeof(sub), "%s/workspace", dir);
 	rmdir(sub);
-	xsnprintf(sub, sizeof(sub), "%s/job/job.json", dir);
-	unlink(sub);
 	xsnprintf(sub, sizeof(sub), "%s/job", dir);
 	rmdir(sub);
 	rmdir(dir);
