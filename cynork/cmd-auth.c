@@ -149,6 +149,10 @@ auth_logout(struct ctx *c, const struct parsed *p)
 	struct cy_buf line = CY_BUF_INIT;
 	int rc;
 
+	/* Nowhere to forget a session in: say so rather than claim it is gone (cli.md 2). */
+	if (!c->cfg.path)
+		return fail(EXIT_USAGE,
+		    "no config file to remove the session from: HOME is not set; use --config PATH");
 	/* Best effort: end the session on the server too. */
 	if (c->cfg.token && c->cfg.refresh_token) {
 		json_t *req = json_pack("{s:s}", "refresh_token", c->cfg.refresh_token);
@@ -265,14 +269,14 @@ const struct cmd cmd_auth_logout = {
 	.summary = "end the session and forget the stored tokens",
 	.exec = auth_logout,
 	.doc =
-	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true.",
+	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true on standard output (-o json: {\"logged_out\": true}; -q keeps it), also when no session was stored, and exits 0; a session the server could not end is noted on standard error. With neither HOME nor --config there is no configuration file to remove the session from: exit 2, nothing printed on standard output.",
 };
 const struct cmd cmd_logout = {
 	.path = "logout",
 	.summary = "end the session (= auth logout)",
 	.exec = auth_logout,
 	.doc =
-	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true.",
+	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true on standard output (-o json: {\"logged_out\": true}; -q keeps it), also when no session was stored, and exits 0; a session the server could not end is noted on standard error. With neither HOME nor --config there is no configuration file to remove the session from: exit 2, nothing printed on standard output.",
 };
 const struct cmd cmd_auth_whoami = {
 	.path = "auth whoami",

@@ -21,7 +21,10 @@ misc_version(struct ctx *c, const struct parsed *p)
 	if (out_json(c))
 		return print_json(json_pack("{s:s, s:s}", "version", CYNODE_VERSION, "api_version",
 		    CYNODE_API_VERSION));
+	/* "cynork V" as the reference prints it, still one version= record line. */
+	cy_buf_addstr(&line, "cynork");
 	rec_add(&line, "version", CYNODE_VERSION);
+	rec_add(&line, "api_version", CYNODE_API_VERSION);
 	return print_line(&line);
 }
 
@@ -63,7 +66,7 @@ const struct cmd cmd_version = {
 	.summary = "print the version",
 	.exec = misc_version,
 	.doc =
-	    "Prints version=V, or with -o json {\"version\": V, \"api_version\": N}. Needs no login and no server.",
+	    "Prints one line starting with cynork: cynork version=V api_version=N (the reference prints \"cynork V\", the spec a line holding version=V), or with -o json {\"version\": V, \"api_version\": N}. Needs no login and no server.",
 };
 const struct cmd cmd_status = {
 	.path = "status",

@@ -646,6 +646,12 @@ task_logs(struct ctx *c, const struct parsed *p)
 		}
 		o = json_pack("{s:s?, s:s, s:o}", "task_id", cy_json_str(res, "task_id"), "stream",
 		    stream, "lines", lines);
+		/* The server's {task_id, stdout, stderr} too (cli.md 1.2): the streams asked for.
+		 */
+		for (i = 0; i < 2; i++)
+			if (!strcmp(stream, "all") || !strcmp(stream, names[i]))
+				json_object_set_new(o, names[i],
+				    json_stringn(text[i].len ? text[i].buf : "", text[i].len));
 		copy_counts(o, res);
 		print_json(o);
 	}
@@ -697,7 +703,7 @@ const struct cmd cmd_task_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_list,
 	.doc =
-	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}.",
+	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages); a garbage cursor is the server's 400 (exit 6).",
 };
 const struct cmd cmd_task_get = {
 	.path = "task get",
@@ -744,7 +750,7 @@ const struct cmd cmd_task_logs = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_logs,
 	.doc =
-	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error), then says on standard error how many bytes a log limit cut, if any. The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"} (the last four keyed by stream: what a log limit cut is counted there, never silently dropped). An unknown task exits 4.\n\n"
+	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error), then says on standard error how many bytes a log limit cut, if any. The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"stdout\", \"stderr\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"}: lines are the chosen streams' lines (standard output's, then standard error's), stdout and stderr each stream's whole text as the server's GET /v1/tasks/{id}/logs gives it (only the streams --stream chose; invalid UTF-8 shows as U+FFFD), and the last four are keyed by stream (what a log limit cut is counted there, never silently dropped). An unknown task exits 4.\n\n"
 	    "With --follow (-F), prints the output while the job writes it: cynork asks the server "
 	    "(GET /v1/tasks/{id}/logs?follow=true&wait=30 with the offsets reached: a long poll the "
 	    "server answers as soon as new output is stored) and prints only the new text of the chosen "

@@ -202,7 +202,7 @@ extern volatile sig_atomic_t cynork_interrupted;
 extern const struct cmd cmd_shell, cmd_completion, cmd_help, cmd_man;
 /* man-text.c: the hand-written roff parts of cynork(1). */
 extern const char man_description[], man_environment[], man_files[], man_credhelper[];
-extern const char man_exit_status[], man_examples[];
+extern const char man_exit_status[], man_examples[], man_differences[];
 /*
  * A top-level command with its own page (CMD_OWN_PAGE): the hand-written
  * roff of cynork-NAME(1) around the generated synopsis and options.

@@ -333,6 +333,8 @@ man_top(FILE *out)
 	fputs(man_credhelper, out);
 	fputs(".SH EXIT STATUS\n", out);
 	fputs(man_exit_status, out);
+	fputs(".SH DIFFERENCES FROM THE REFERENCE\n", out);
+	fputs(man_differences, out);
 	fputs(".SH EXAMPLES\n", out);
 	fputs(man_examples, out);
 	man_see_also(out, "cynork");

@@ -422,7 +422,7 @@ tm_start()
 	tm send-keys "!" Enter
 	tm_wait 'usage: !COMMAND'
 	tm send-keys "/version" Enter
-	tm_wait '^version='
+	tm_wait '^cynork version='
 	tm send-keys "/help" Enter
 	tm_wait '^  /model \[ID\] +show the model'
 	tm_wait '^  !COMMAND'
@@ -520,7 +520,7 @@ tm_start()
 	tm_start "$CY_GATEWAY_URL" shell
 	tm_wait '^cynork .*>$'
 	tm send-keys "version" Enter
-	tm_wait '^version='
+	tm_wait '^cynork version='
 	tm send-keys "chat --model $MODEL" Enter
 	tm_wait "chat $MODEL>\$"
 	# the shell's lines are not in the chat's history

@@ -29,18 +29,25 @@ config_value()
 
 # --- offline: version, help, usage errors ---------------------------------
 
-@test "version prints version= in table mode" {
-	run cynork version
+@test "version prints one line starting with cynork and holding version=" {
+	run --separate-stderr cynork version
 	assert_success
-	assert_output --regexp '^version=[^ ]+'
+	[ "${#lines[@]}" -eq 1 ]
+	assert_output --regexp '^cynork version=[0-9][^ ]* api_version=[0-9]+$'
+	[ -z "$stderr" ]
+	# -q silences nothing that is the command's output
+	run cynork -q version
+	assert_output --regexp '^cynork version='
+	# the same version in both forms
+	v=$(cynork -o json version | jq -r .version)
+	[ "$(cynork version | sed 's/^cynork version=\([^ ]*\) .*/\1/')" = "$v" ]
 }
 
-@test "version -o json parses and has a version" {
+@test "version -o json is {version, api_version}" {
 	run cynork -o json version
 	assert_success
-	run jq -er .version <<<"$output"
+	run jq -ec 'keys == ["api_version", "version"] and (.version | test("^[0-9]"))' <<<"$output"
 	assert_success
-	refute_output ""
 }
 
 @test "--help exits 0 and lists the commands" {

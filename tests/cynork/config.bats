@@ -194,7 +194,7 @@ conf()
 	[ "${#lines[@]}" -eq 1 ]
 	# NO_COLOR and --no-color are accepted everywhere and change nothing else
 	NO_COLOR=1 run cynork --no-color version
-	assert_output --regexp '^version=[^ ]+$'
+	assert_output --regexp '^cynork version=[^ ]+ api_version=[^ ]+$'
 }
 
 @test "unknown command, flag, and help errors are one line that says what to do" {

@@ -28,7 +28,7 @@ teardown_file()
 @test "shell -c runs one line and exits with its code" {
 	run cynork shell -c version
 	assert_success
-	assert_output --regexp '^version='
+	assert_output --regexp '^cynork version='
 	run -4 cynork shell -c 'task get no-such-task'
 	run -2 cynork shell -c 'task list --limit 0'
 	run -2 cynork shell -c 'bogus'
@@ -51,7 +51,7 @@ teardown_file()
 @test "lines on stdin: each runs; the last code is the shell's; exit N and quit" {
 	run cynork shell <<<$'version\nwhoami'
 	assert_success
-	assert_line --index 0 --regexp '^version='
+	assert_line --index 0 --regexp '^cynork version='
 	assert_line --index 1 --partial "user=admin"
 	run -4 cynork shell <<<$'version\ntask get nope'
 	run -7 cynork shell <<<$'exit 7\nversion'
@@ -65,7 +65,7 @@ teardown_file()
 	run cynork shell <<<$'-o json version\nversion\ntask list -l 1 --status queued\ntask list'
 	assert_success
 	# line 1 is JSON, line 2 is a record line again
-	[ "$(printf '%s\n' "${lines[@]}" | grep -c '^version=')" -eq 1 ]
+	[ "$(printf '%s\n' "${lines[@]}" | grep -c '^cynork version=')" -eq 1 ]
 	assert_line --partial '"version":'
 	# without --status/-l the second listing is not filtered by the first's flags
 	[ "$(printf '%s\n' "${lines[@]}" | grep -c '^task_id=')" -ge 2 ]
@@ -141,7 +141,7 @@ start_shell()
 
 	start_shell
 	tm send-keys "version" Enter
-	tm_wait '^version='
+	tm_wait '^cynork version='
 	tm send-keys "login -u admin" Enter
 	tm_wait 'Password:'
 	tm send-keys "$CY_ADMIN_PASSWORD" Enter
@@ -175,7 +175,7 @@ start_shell()
 	start_shell
 	tm send-keys "task lis" C-c
 	tm send-keys "version" Enter
-	tm_wait '^version='
+	tm_wait '^cynork version='
 	# shell-demo stays queued (no node): task wait blocks until interrupted
 	tm send-keys "task wait shell-demo" Enter
 	sleep 1
