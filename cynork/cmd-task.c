@@ -229,7 +229,8 @@ task_list(struct ctx *c, const struct parsed *p)
 		cy_buf_addf(&path, "&status=%s", opt_get(p, "status"));
 	if (opt_set(p, "all"))
 		cy_buf_addstr(&path, "&all=true");
-	if (opt_get(p, "cursor")) {
+	/* An empty cursor (cli.md: the default) is the first page. */
+	if (opt_get(p, "cursor") && *opt_get(p, "cursor")) {
 		char *e = url_escape(opt_get(p, "cursor"));
 
 		cy_buf_addf(&path, "&cursor=%s", e);
@@ -703,7 +704,7 @@ const struct cmd cmd_task_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_list,
 	.doc =
-	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages); a garbage cursor is the server's 400 (exit 6).",
+	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages; an empty CURSOR is the first page); a garbage cursor is the server's 400 (exit 6).",
 };
 const struct cmd cmd_task_get = {
 	.path = "task get",

@@ -132,6 +132,17 @@ h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (q_limit && cy_strtonum(q_limit, 1, 200, &limit, &errstr) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 		    "limit must be an integer between 1 and 200");
+	/*
+	 * The reference's offset paging is not served (it shifts under
+	 * inserts): refused rather than ignored, so a script stepping offset
+	 * never gets the first page again and again.
+	 */
+	if (cy_req_query(req, "offset"))
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "offset is not supported: page with cursor (next_cursor of the previous page)");
+	/* cursor= (empty, the reference CLI's default) is the first page. */
+	if (q_cursor && !*q_cursor)
+		q_cursor = NULL;
 	if (q_cursor && list_cursor(q_cursor, &us, cursor_id) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid cursor");
 	if (q_status) {

@@ -179,6 +179,17 @@ page_all()
 	run --separate-stderr cynork task list -l 2
 	[ "${#lines[@]}" -eq 2 ]
 	[[ $stderr == *"more tasks: --cursor "* ]]
+	# an empty cursor (the reference's default) is the first page, on the CLI and the API
+	run --separate-stderr cynork -o json task list -l 2 --cursor ""
+	assert_success
+	[ "$(jq -c '[.tasks[].task_id]' <<<"$output")" = "$(cynork -o json task list -l 2 | jq -c '[.tasks[].task_id]')" ]
+	cy_api GET "/v1/tasks?limit=2&cursor=" "" "$(cy_admin_token)"
+	cy_status 200
+	[ "$(jq '.tasks | length' <<<"$body")" -eq 2 ]
+	# the reference's offset paging is refused, not ignored
+	cy_api GET "/v1/tasks?limit=2&offset=2" "" "$(cy_admin_token)"
+	cy_status 400
+	[[ $body == *"page with cursor"* ]]
 	# --cursor with --status keeps the filter
 	run --separate-stderr cynork -o json task list -l 1 --status completed
 	cursor=$(jq -er '.next_cursor' <<<"$output")
