@@ -1,7 +1,8 @@
 /*
  * cynode-server configuration: one table row per server.yaml key (redis
  * static_configs[]), read by the lib/config.c loader, plus the secrets.
- * Secrets (JWT secret, node registration PSK, secrets key, bootstrap admin password) never
+ * Secrets (JWT secret, node registration PSK, secrets key, workflow runner token, bootstrap
+ * admin password) never
  * come from YAML values: they come from the environment, or from a file
  * named by a *_file key or a *_FILE variable that only its owner can read.
  */
