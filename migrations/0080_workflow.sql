@@ -5,7 +5,7 @@
 -- unique index); a running run whose lease expired may be taken over by
 -- another holder (resume or start), which keeps its run id and checkpoint.
 -- Only the last checkpoint is kept (bounded: state is a JSON object of at
--- most 64 KiB).  Never edit once landed.
+-- most 64 KiB as compact JSON).  Never edit once landed.
 CREATE TABLE workflow_runs (
 	id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
 	task_id uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
@@ -14,8 +14,10 @@ CREATE TABLE workflow_runs (
 	lease_seconds integer NOT NULL CHECK (lease_seconds BETWEEN 1 AND 86400),
 	lease_expires_at timestamptz NOT NULL,
 	last_node_id text CHECK (last_node_id ~ '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$'),
+	-- The server takes at most 64 KiB of compact JSON; jsonb's text form adds
+	-- at most one space per separator, so twice that is the hard bound.
 	state jsonb CHECK (state IS NULL OR (jsonb_typeof(state) = 'object'
-		AND octet_length(state::text) <= 65536)),
+		AND octet_length(state::text) <= 131072)),
 	checkpoint_at timestamptz,
 	takeovers integer NOT NULL DEFAULT 0 CHECK (takeovers >= 0),
 	started_at timestamptz NOT NULL DEFAULT now(),

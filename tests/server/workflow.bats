@@ -314,6 +314,20 @@ unknown field 'step'|.step = "n1"
 holder is required|del(.holder)
 task_id must be a UUID|.task_id = ""
 EOT
+	# A state of exactly 64 KiB of compact JSON is taken, however many members it
+	# has (its jsonb text form is larger); one byte more is refused.
+	jq -cn --arg t "$t" --arg r "$run" '{task_id:$t, run_id:$r, holder:"g", node_id:"n2",
+		state:{a:([range(32763) | 1] + [10])}}' >"$CY_TMP/dense.json"
+	cy_eq "$(jq -cj .state "$CY_TMP/dense.json" | wc -c)" 65536 "compact size"
+	wf checkpoint "@$CY_TMP/dense.json"
+	cy_status 200
+	cy_eq "$(jq '.state.a | length' <<<"$body")" 32764 "dense state"
+	jq -c '.state.a[-1] = 100' "$CY_TMP/dense.json" >"$CY_TMP/dense2.json"
+	wf checkpoint "@$CY_TMP/dense2.json"
+	cy_status 400
+	[[ $(detail) == *"state is larger than 65536 bytes"* ]]
+	wf checkpoint "{\"task_id\":\"$t\",\"run_id\":\"$run\",\"holder\":\"g\",\"node_id\":\"n1\"}"
+	cy_status 200
 	bad release "{\"task_id\":\"$t\",\"run_id\":\"$run\",\"holder\":\"g\"}" <<'EOT'
 run_id is required|del(.run_id)
 run_id must be a UUID|.run_id = 1
