@@ -229,6 +229,28 @@ detail()
 	cy_eq "$(cy_psql "SELECT count(*) FROM workflow_runs WHERE task_id = '$t' AND status = 'running'")" 1 running
 }
 
+@test "20 holders race to take over one expired lease: exactly one takes it, one audit row" {
+	local t i run
+	t=$(task race-takeover)
+	wf start "{\"task_id\":\"$t\",\"holder\":\"gone\",\"lease_seconds\":1}"
+	cy_status 200
+	run=$(jq -r .run_id <<<"$body")
+	sleep 2.2
+	mkdir -p "$CY_TMP/race2"
+	for i in $(seq 1 20); do
+		curl -s -m 30 -o "$CY_TMP/race2/$i.body" -w '%{http_code}\n' -X POST \
+			-H "Authorization: Bearer $RUNNER_TOKEN" -H 'Content-Type: application/json' \
+			--data-binary "{\"task_id\":\"$t\",\"holder\":\"heir-$i\",\"lease_seconds\":60}" \
+			"$CY_GATEWAY_URL/v1/workflow/$([ $((i % 2)) = 0 ] && echo start || echo resume)" \
+			>"$CY_TMP/race2/$i.code" &
+	done
+	wait
+	cy_eq "$(cat "$CY_TMP"/race2/*.code | grep -c '^200$')" 1 "200s"
+	cy_eq "$(cat "$CY_TMP"/race2/*.code | grep -c '^409$')" 19 "409s"
+	cy_eq "$(cy_psql "SELECT count(*) FROM admin_audit_log WHERE action = 'workflow.takeover' AND target = '$t'")" 1 audits
+	cy_eq "$(cy_psql "SELECT takeovers || ' ' || (holder LIKE 'heir-%') FROM workflow_runs WHERE id = '$run'")" "1 true" run
+}
+
 @test "unknown task 404; unknown run 404; a run of another task 404" {
 	local t1 t2 run
 	wf start "{\"task_id\":\"$ZERO\",\"holder\":\"a\"}"
