@@ -192,7 +192,9 @@ lease_take(struct cy_http_req *req, struct cy_http_resp *resp, bool start)
 		return;
 	task_id = cy_json_str(body, "task_id");
 	holder = cy_json_str(body, "holder");
-	if ((n = begin_task(resp, task_id, &err)) <= 0)
+	if ((n = begin_task(resp, task_id, &err)) < 0)
+		goto fail;
+	if (n == 0)
 		goto done;
 	if (!(res = store_wf_running(task_id, &err)))
 		goto fail;

@@ -212,6 +212,37 @@ detail()
 	cy_status 409
 }
 
+@test "a failing write is a 500 that leaves nothing behind: insert, audit of a takeover, checkpoint at commit" {
+	local t run
+	t=$(task db-fail)
+	cy_refuse workflow_runs "NEW.holder = 'doomed'"
+	wf start "{\"task_id\":\"$t\",\"holder\":\"doomed\"}"
+	cy_refuse_end workflow_runs
+	cy_status 500
+	cy_eq "$(cy_psql "SELECT count(*) FROM workflow_runs WHERE task_id = '$t'")" 0 runs
+	wf start "{\"task_id\":\"$t\",\"holder\":\"first\",\"lease_seconds\":1}"
+	cy_status 200
+	run=$(jq -r .run_id <<<"$body")
+	wf checkpoint "{\"task_id\":\"$t\",\"run_id\":\"$run\",\"holder\":\"first\",\"node_id\":\"kept\"}"
+	cy_status 200
+	sleep 2.2
+	# The takeover and its audit row commit together, or neither does.
+	cy_refuse admin_audit_log "NEW.action = 'workflow.takeover'"
+	wf start "{\"task_id\":\"$t\",\"holder\":\"second\"}"
+	cy_refuse_end admin_audit_log
+	cy_status 500
+	cy_eq "$(cy_psql "SELECT holder || ' ' || takeovers FROM workflow_runs WHERE id = '$run'")" "first 0" "run after a failed takeover"
+	# A checkpoint refused at commit is not stored.
+	cy_refuse workflow_runs "NEW.last_node_id = 'lost'" deferred
+	wf checkpoint "{\"task_id\":\"$t\",\"run_id\":\"$run\",\"holder\":\"first\",\"node_id\":\"lost\"}"
+	cy_refuse_end workflow_runs
+	cy_status 500
+	cy_eq "$(cy_psql "SELECT last_node_id FROM workflow_runs WHERE id = '$run'")" kept last_node_id
+	wf start "{\"task_id\":\"$t\",\"holder\":\"second\"}"
+	cy_status 200
+	cy_eq "$(jq -r .taken_over <<<"$body")" true taken_over
+}
+
 @test "20 holders start one task at once: exactly one 200, nineteen 409, one run" {
 	local t i
 	t=$(task race)
