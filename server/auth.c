@@ -4,7 +4,9 @@
  * below is refused).  A bearer token is either an access JWT (its login
  * session and its user must still be active), an API token "cyn_..." (not
  * revoked, not expired, its user active; its scopes limit what it may do),
- * or, on node routes, a node JWT of a node that still exists.  The user's
+ * or, on node routes, a node JWT of a node that still exists, or, on the
+ * workflow routes, the configured workflow runner token (no token
+ * configured: those routes answer 503, they are never open).  The user's
  * role is read from the database with the session, so a role change, a
  * disable, a logout or a revocation takes effect on the next request.
  */
@@ -320,8 +322,8 @@ auth_kind_describe(enum auth_kind kind, const char **name, const char **role, ch
 	size_t i, n = 0;
 
 	scopes[0] = '\0';
-	if (kind == AUTH_NONE || kind == AUTH_NODE) {
-		*name = kind == AUTH_NONE ? "none" : "node";
+	if (kind == AUTH_NONE || kind == AUTH_NODE || kind == AUTH_WORKFLOW) {
+		*name = kind == AUTH_NONE ? "none" : kind == AUTH_NODE ? "node" : "workflow";
 		*role = "-";
 		return true;
 	}
@@ -339,6 +341,54 @@ auth_kind_describe(enum auth_kind kind, const char **name, const char **role, ch
 }
 
 static int auth_check(struct cy_http_req *req, struct cy_http_resp *resp, const char **how);
+
+/* sha256 hex of the configured workflow runner token; "" when none is. */
+static char workflow_token_hash[65];
+
+static void
+workflow_token_hash_init(void)
+{
+	if (srv.cfg.workflow_token && *srv.cfg.workflow_token)
+		cy_sha256_hex(srv.cfg.workflow_token, strlen(srv.cfg.workflow_token),
+		    workflow_token_hash);
+}
+
+/*
+ * The workflow routes: the runner token only, compared as sha256 digests in
+ * constant time.  No token configured: 503, whatever the request carries.
+ */
+static int
+auth_workflow(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	const char *tok = cy_req_bearer(req);
+	struct auth_ctx *ctx;
+	char hash[65];
+
+	pthread_once(&once, workflow_token_hash_init);
+	if (!workflow_token_hash[0]) {
+		cy_resp_problem(resp, CY_PROBLEM_UNAVAILABLE,
+		    "workflow runner not configured (workflow.runner_token_file)");
+		return -1;
+	}
+	if (!tok || !*tok) {
+		deny(resp, "Missing authorization header");
+		return -1;
+	}
+	cy_sha256_hex(tok, strlen(tok), hash);
+	if (!cy_streq_ct(hash, workflow_token_hash)) {
+		cy_log_info("auth_denied", "path", req->path, "reason", "bad workflow runner token",
+		    NULL);
+		deny(resp, "Invalid workflow runner token");
+		return -1;
+	}
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->kind = AUTH_WORKFLOW;
+	field_set(ctx->handle, sizeof(ctx->handle), "workflow-runner");
+	field_set(ctx->client_ip, sizeof(ctx->client_ip), req->client_ip);
+	req->auth = ctx;
+	return 0;
+}
 
 /*
  * Times every check into cynode_auth_check_seconds{kind=...} so that the
@@ -370,6 +420,10 @@ auth_check(struct cy_http_req *req, struct cy_http_resp *resp, const char **how)
 	const char *tok, *why;
 	int rc;
 
+	if (kind == AUTH_WORKFLOW) {
+		*how = "workflow";
+		return auth_workflow(req, resp);
+	}
 	tok = cy_req_bearer(req);
 	if (!tok || !*tok) {
 		deny(resp, "Missing authorization header");

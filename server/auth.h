@@ -32,6 +32,7 @@ enum auth_kind {
 	AUTH_ACCOUNT,     /* a login session, or an API token with scope admin (API tokens) */
 	AUTH_SECRETS,     /* role user+; API token scope secrets (own secrets) */
 	AUTH_METRICS,     /* role operator+; API token scope metrics (a scrape job) or nodes:* */
+	AUTH_WORKFLOW,    /* the workflow runner's bearer token (workflow.runner_token_file) */
 	AUTH_KINDS
 };
 

@@ -1,7 +1,8 @@
 /*
  * cynode-server configuration: one table row per server.yaml key (redis
  * static_configs[]), read by the lib/config.c loader, plus the secrets.
- * Secrets (JWT secret, node registration PSK, secrets key, bootstrap admin password) never
+ * Secrets (JWT secret, node registration PSK, secrets key, workflow runner token, bootstrap
+ * admin password) never
  * come from YAML values: they come from the environment, or from a file
  * named by a *_file key or a *_FILE variable that only its owner can read.
  */
@@ -63,6 +64,13 @@ static const struct cy_cfg_key server_keys[] = {
 	  .env = "SECRETS_KEY_FILE",
 	  .help = "file (mode 0600) holding the key of user secrets at rest: 64 hex digits "
 	  "(openssl rand -hex 32); env SECRETS_KEY wins; unset: derived from the JWT secret" },
+	{ .path = "workflow.runner_token_file", .type = CY_CFG_STR,
+	  .offset = OFF(workflow_token_file), .env = "WORKFLOW_RUNNER_BEARER_TOKEN_FILE",
+	  .help = "file (mode 0600) holding the workflow runner's bearer token (>= 16 bytes); "
+	  "env WORKFLOW_RUNNER_BEARER_TOKEN wins; unset: /v1/workflow/* answer 503" },
+	{ .path = "workflow.lease_ttl", .type = CY_CFG_DURATION, .offset = OFF(workflow_lease_s),
+	  .def = "5m", .min = 1, .max = 86400, .env = "WORKFLOW_LEASE_DURATION",
+	  .help = "workflow lease when a start or resume names no lease_seconds" },
 	{ .path = "worker_api_target_url", .type = CY_CFG_STR,
 	  .offset = OFF(worker_api_target_url), .env = "WORKER_API_TARGET_URL",
 	  .help = "override of every node's Worker API URL (same-host development)" },
@@ -301,6 +309,15 @@ server_config_load(struct server_config *cfg, const char *path, bool must_exist,
 	if (secret_load(&cfg->secrets_key, "SECRETS_KEY", cfg->secrets_key_file, "secrets key",
 		err) < 0)
 		return -1;
+	if (secret_load(&cfg->workflow_token, "WORKFLOW_RUNNER_BEARER_TOKEN",
+		cfg->workflow_token_file, "workflow runner token", err) < 0)
+		return -1;
+	/* Never open when unset (auth.c); never a guessable token when set. */
+	if (cfg->workflow_token && strlen(cfg->workflow_token) < 16)
+		return cy_error_set(err, EINVAL,
+		    "the workflow runner token (WORKFLOW_RUNNER_BEARER_TOKEN or "
+		    "workflow.runner_token_file) is %zu bytes long: at least 16 are required",
+		    strlen(cfg->workflow_token));
 	if (tls_load(cfg, err) < 0)
 		return -1;
 	admin_file = getenv("BOOTSTRAP_ADMIN_PASSWORD_FILE");
@@ -387,6 +404,8 @@ server_config_print(FILE *out, const struct server_config *cfg)
 	fprintf(out, "# node registration psk: %s\n", cfg->node_psk ? "<redacted>" : "(unset)");
 	fprintf(out, "# secrets key: %s\n",
 	    cfg->secrets_key ? "<redacted>" : "(unset: derived from the jwt secret)");
+	fprintf(out, "# workflow runner token: %s\n",
+	    cfg->workflow_token ? "<redacted>" : "(unset: /v1/workflow/* answer 503)");
 	fprintf(out, "# bootstrap admin password: %s\n",
 	    cfg->bootstrap_admin_password ? "<redacted>" : "(unset)");
 }
@@ -410,6 +429,7 @@ server_config_release(struct server_config *cfg)
 	cy_tls_free_key(&cfg->tls_key_pem);
 	FREE_AND_NULL(cfg->tls_cert_pem);
 	secret_free(&cfg->secrets_key);
+	secret_free(&cfg->workflow_token);
 	cy_config_release(server_keys, NKEYS, cfg);
 }
 

@@ -23,6 +23,7 @@
 #include "server.h"
 #include "store-logs.h"
 #include "tasks.h"
+#include "workflow.h"
 #include "banned.h"
 
 /* Marks a route whose body limit is the configured MAX_REQUEST_BODY_MB. */
@@ -33,6 +34,8 @@
 #define BODY_ARTIFACT ((size_t)-3)
 #define BODY_SMALL (64 * 1024)
 #define BODY_NODE (1024 * 1024)
+/* A checkpoint: its state object (64 KiB as compact JSON) and the rest. */
+#define BODY_WORKFLOW (128 * 1024)
 #define BODY_SYNC (8 * 1024 * 1024)
 #define BODY_RESULT (16 * 1024 * 1024)
 #define BODY_LOG_CHUNK LOGS_CHUNK_MAX
@@ -184,6 +187,16 @@ static struct cy_route gateway[] = {
 	{ .method = "GET", .pattern = "/v1/config", .auth = AUTH_NODES_READ,
 	  .handler = h_config_get },
 	{ .method = "GET", .pattern = "/metrics", .auth = AUTH_METRICS, .handler = h_metrics },
+	/* Workflow leases: the workflow runner's token (workflow.runner_token_file). */
+	{ .method = "POST", .pattern = "/v1/workflow/start", .auth = AUTH_WORKFLOW,
+	  .body_limit = BODY_SMALL, .handler = h_workflow_start, .body = &workflow_start_body },
+	{ .method = "POST", .pattern = "/v1/workflow/resume", .auth = AUTH_WORKFLOW,
+	  .body_limit = BODY_SMALL, .handler = h_workflow_resume, .body = &workflow_resume_body },
+	{ .method = "POST", .pattern = "/v1/workflow/checkpoint", .auth = AUTH_WORKFLOW,
+	  .body_limit = BODY_WORKFLOW, .handler = h_workflow_checkpoint,
+	  .body = &workflow_checkpoint_body },
+	{ .method = "POST", .pattern = "/v1/workflow/release", .auth = AUTH_WORKFLOW,
+	  .body_limit = BODY_SMALL, .handler = h_workflow_release, .body = &workflow_release_body },
 	/* Inference: OpenAI-compatible, errors in OpenAI's shape. */
 	{ .method = "GET", .pattern = "/v1/models", .auth = AUTH_INFERENCE,
 	  .handler = h_models_list, .error_fn = cy_openai_error },

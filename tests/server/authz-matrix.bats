@@ -6,7 +6,9 @@
 # 401/403; bodies are invalid JSON and ids unknown, so nothing changes); a
 # call it does not admit must be 403 (401 without a credential).  Explicit
 # lists pin the routes that need no credential or admit any token, so a new
-# route with a loose rule fails here until it is listed on purpose.
+# route with a loose rule fails here until it is listed on purpose.  The
+# workflow routes take only the workflow runner's token (tests/server/workflow.bats):
+# every user credential is a 401 there.
 
 load ../lib/harness
 load ../lib/identity
@@ -18,7 +20,9 @@ setup_file()
 {
 	cy_setup_file
 	cy_pg_start
-	CY_RATE_LIMIT=1000000 cy_server_start
+	# The workflow routes need the runner token: configured, so that they answer 401 (not 503).
+	(umask 077 && printf 'matrix-workflow-runner-token\n' >"$CY_TMP/wf-token")
+	CY_RATE_LIMIT=1000000 cy_server_start "WORKFLOW_RUNNER_BEARER_TOKEN_FILE=$CY_TMP/wf-token"
 	"$CY_BUILD/cynode-server" --routes >"$CY_TMP/routes"
 	id_user mx-user user >/dev/null
 	id_user mx-operator operator >/dev/null
@@ -77,6 +81,12 @@ POST /v1/users/me/password"
 	assert_output "POST /v1/tokens
 GET /v1/tokens
 POST /v1/tokens/{id}/revoke"
+	# Only the workflow routes take the workflow runner's token, and no user credential.
+	run awk -F'\t' 'NR > 1 && $4 == "workflow" { print $1, $2, $3, $5, $6 }' "$CY_TMP/routes"
+	assert_output "gateway POST /v1/workflow/start - -
+gateway POST /v1/workflow/resume - -
+gateway POST /v1/workflow/checkpoint - -
+gateway POST /v1/workflow/release - -"
 	# The control plane serves node routes only.
 	run awk -F'\t' 'NR > 1 && $1 == "control" && $4 != "node" && $3 != "/v1/nodes/register"' "$CY_TMP/routes"
 	assert_output ""
@@ -96,7 +106,8 @@ POST /v1/tokens/{id}/revoke"
 		while IFS=$'\t' read -r role kind tok; do
 			n=$((n + 1))
 			st=$(call "$method" "$pattern" "$tok")
-			if [ "$auth" = node ]; then
+			if [ "$auth" = node ] || [ "$auth" = workflow ]; then
+				# Node JWTs and the workflow runner token only: no user credential opens these.
 				want=401
 			elif [ "$(rank "$role")" -lt "$(rank "$least")" ]; then
 				want=403
@@ -134,4 +145,16 @@ POST /v1/tokens/{id}/revoke"
 	# The session is alive: its refresh token still works.
 	cy_api POST /v1/auth/refresh "{\"refresh_token\":\"$refresh\"}"
 	cy_status 200
+}
+
+@test "the workflow runner token opens no other route" {
+	local listener method pattern auth rest st bad=0 n=0
+	while IFS=$'\t' read -r listener method pattern auth rest; do
+		[ "$listener" = gateway ] && [ "$auth" != none ] && [ "$auth" != workflow ] || continue
+		n=$((n + 1))
+		st=$(call "$method" "$pattern" matrix-workflow-runner-token)
+		[ "$st" = 401 ] || { echo "runner token: $method $pattern -> $st (want 401)"; bad=$((bad + 1)); }
+	done < <(tail -n +2 "$CY_TMP/routes")
+	[ "$n" -gt 40 ]
+	[ "$bad" -eq 0 ]
 }
