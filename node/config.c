@@ -231,6 +231,13 @@ const struct cy_cfg_key node_keys[] = {
 	  .def = "256", .min = 0, .max = 1073741824,
 	  .help = "jobs are refused (HTTP 507, retried by the server) while the state dir or the "
 	  "mount root has less free space in MB; 0 = no check (cynode addition)" },
+	{ .path = "telemetry.max_bytes", .type = CY_CFG_INT, .offset = F(tel_max_bytes),
+	  .def = "8388608", .min = 65536, .max = 1LL << 34,
+	  .help = "bytes the telemetry store under <state_dir>/telemetry keeps at most (events and "
+	  "job records, rotated)" },
+	{ .path = "telemetry.retention", .type = CY_CFG_DURATION, .offset = F(tel_retention_s),
+	  .def = "168h", .min = 60, .max = 315360000,
+	  .help = "telemetry older than this is no longer served and goes at the next rotation" },
 	{ .path = "storage.cache_dir", .type = CY_CFG_STR, .offset = F(cache_dir),
 	  .help = "not used yet" },
 	{ .path = "storage.artifacts_dir", .type = CY_CFG_STR, .offset = F(artifacts_dir),

@@ -27,6 +27,7 @@
 #include "node.h"
 #include "sandbox.h"
 #include "strnum.h"
+#include "telemetry.h"
 #include "fsutil.h"
 #include "version.h"
 #include "banned.h"
@@ -362,7 +363,11 @@ main(int argc, char **argv)
 		rc = 2;
 	else if (make_state_dir(&n) < 0)
 		rc = 1;
-	else if (node_worker_tls(&n, &err) < 0) {
+	else if (node_telemetry_open(&n.cfg, &err) < 0) {
+		cy_log_error("node_failed", "error", err.msg, NULL);
+		fprintf(stderr, "cynode-node: %s\n", err.msg);
+		rc = 1;
+	} else if (node_worker_tls(&n, &err) < 0) {
 		cy_log_error("node_failed", "error", err.msg, NULL);
 		fprintf(stderr, "cynode-node: %s\n", err.msg);
 		rc = 2;
@@ -370,7 +375,11 @@ main(int argc, char **argv)
 		block_signals();
 		cy_log_info("node_starting", "version", CYNODE_VERSION, "node_slug", n.cfg.node_id,
 		    "orchestrator", n.cfg.orch_url, "config", st.config, NULL);
+		node_telemetry_event("node", "info", "node_starting", "node manager starting", NULL,
+		    NULL);
 		rc = run_node(&n);
+		node_telemetry_event("node", rc ? "error" : "info", "node_stopped",
+		    rc ? "node manager stopped on an error" : "node manager stopped", NULL, NULL);
 		/*
 		 * The daemon's staging directory goes with it (a --run-job
 		 * beside a running daemon shares it, so only here).
@@ -378,6 +387,7 @@ main(int argc, char **argv)
 		if (strcmp(n.cfg.staging_dir, n.cfg.state_dir) != 0)
 			cy_rm_rf(n.cfg.staging_dir);
 	}
+	node_telemetry_close();
 	node_release(&n);
 	return rc;
 }

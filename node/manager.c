@@ -40,8 +40,21 @@
 #include "log.h"
 #include "node.h"
 #include "sandbox.h"
+#include "telemetry.h"
 #include "timeutil.h"
 #include "banned.h"
+
+/* The telemetry store's record of a configuration applied or refused (why). */
+static void
+mgr_tel_config(const char *version, const char *why)
+{
+	char *msg = why ? xasprintf("config %s refused: %s", version, why) :
+			  xasprintf("config %s applied", version);
+
+	node_telemetry_event("node", why ? "error" : "info",
+	    why ? "config_refused" : "config_applied", msg, NULL, NULL);
+	free(msg);
+}
 
 #define CLEANUP_AGE_S 3600
 
@@ -271,6 +284,8 @@ mgr_register(struct node *n, struct cy_error *err)
 			if (rc == 0) {
 				n->registered = true;
 				cy_log_info("node_registered", "node_slug", n->cfg.node_id, NULL);
+				node_telemetry_event("node", "info", "node_registered",
+				    "registered with the orchestrator", NULL, NULL);
 			}
 			return rc;
 		}
@@ -498,8 +513,10 @@ mgr_sync_config(struct node *n, char *failure, size_t flen, struct cy_error *err
 		free(sess.refused);
 		sess.refused = xstrdup(ver);
 		cy_log_error("config_rejected", "config_version", ver, "error", perr.msg, NULL);
+		mgr_tel_config(ver, perr.msg);
 	} else {
 		cy_log_info("config_applied", "config_version", ver, NULL);
+		mgr_tel_config(ver, NULL);
 	}
 	json_decref(conf);
 	rc = mgr_ack(n, ver, failure[0] ? failure : NULL, err);
@@ -627,6 +644,7 @@ mgr_configure(struct node *n, struct cy_error *err)
 			inf_fatal = true;
 		}
 	}
+	mgr_tel_config(cv ? cv : "", failure[0] ? failure : NULL);
 	if (mgr_ack(n, cv ? cv : "", failure[0] ? failure : NULL, err) < 0)
 		goto out;
 	if (failure[0] && !worker_httpd)
@@ -680,6 +698,8 @@ static void
 mgr_shutdown(struct node *n)
 {
 	cy_log_info("node_stopping", "node_slug", n->cfg.node_id, NULL);
+	node_telemetry_event("node", "info", "node_stopping", "node manager shutting down", NULL,
+	    NULL);
 	node_sandbox_kill_all();
 	node_inference_stop();
 	if (worker_httpd)

@@ -101,7 +101,9 @@ struct node_config {
 	long long inf_max_request_bytes;
 
 	char *state_dir;
-	long long min_free_mb; /* jobs are refused below this much free space */
+	long long min_free_mb;     /* jobs are refused below this much free space */
+	long long tel_max_bytes;   /* telemetry.max_bytes */
+	long long tel_retention_s; /* telemetry.retention */
 	char *cache_dir;
 	char *artifacts_dir;
 

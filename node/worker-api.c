@@ -27,6 +27,7 @@
 #include "openai.h"
 #include "sandbox.h"
 #include "strnum.h"
+#include "telemetry.h"
 #include "banned.h"
 
 enum {
@@ -34,7 +35,7 @@ enum {
 	WORKER_METRICS = 2 /* worker_api.metrics_token_file's token */
 };
 
-static struct cy_route worker_routes[4];
+static struct cy_route worker_routes[9];
 
 static int
 worker_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
@@ -91,7 +92,8 @@ worker_jobs_run(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct node *n = req->app;
 	struct cy_buf detail = CY_BUF_INIT;
 	enum cy_problem prob = CY_PROBLEM_INTERNAL;
-	char job_id[137] = "", lease_id[64] = "";
+	char job_id[137] = "", lease_id[64] = "", task_id[137] = "";
+	time_t started;
 	json_t *out, *in;
 
 	in = json_loadb(req->body, req->body_len, 0, NULL);
@@ -108,16 +110,38 @@ worker_jobs_run(struct cy_http_req *req, struct cy_http_resp *resp)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 		    "lease_id is longer than %zu bytes", sizeof(lease_id) - 1);
 	}
+	if (json_is_string(json_object_get(in, "task_id")) &&
+	    cy_snprintf(task_id, sizeof(task_id), "%s",
+		json_string_value(json_object_get(in, "task_id"))) < 0)
+		task_id[0] = '\0';
 	json_decref(in);
-	if (job_id[0])
+	started = time(NULL);
+	if (job_id[0]) {
 		node_job_begin(job_id);
+		node_telemetry_job(job_id, task_id[0] ? task_id : NULL, "running", started, 0, NULL,
+		    NULL);
+		node_telemetry_event("job", "info", "job_started", "job started",
+		    task_id[0] ? task_id : NULL, job_id);
+	}
 	if (worker_run_job(n, req->body, req->body_len, &out, &prob, &detail) == 0) {
 		const char *jid = json_string_value(json_object_get(out, "job_id"));
+		const char *st = json_string_value(json_object_get(out, "status"));
 
-		if (jid)
+		if (jid) {
 			node_result_save(n, jid, lease_id[0] ? lease_id : NULL, out);
+			node_telemetry_job(jid, task_id[0] ? task_id : NULL, st ? st : "unknown",
+			    started, time(NULL), json_object_get(out, "exit_code"), NULL);
+			node_telemetry_event("job", "info", "job_finished", st ? st : "finished",
+			    task_id[0] ? task_id : NULL, jid);
+		}
 		cy_resp_json(resp, 200, out);
 	} else {
+		if (job_id[0]) {
+			node_telemetry_job(job_id, task_id[0] ? task_id : NULL, "refused", started,
+			    time(NULL), NULL, detail.buf);
+			node_telemetry_event("job", "warn", "job_refused", detail.buf,
+			    task_id[0] ? task_id : NULL, job_id);
+		}
 		if (prob == CY_PROBLEM_UNAVAILABLE)
 			cy_resp_header(resp, "Retry-After", "5");
 		cy_resp_problem(resp, prob, "%s", detail.buf);
@@ -219,6 +243,27 @@ worker_api_start(struct node *n, struct cy_error *err)
 		.pattern = "/metrics",
 		.auth = WORKER_METRICS,
 		.handler = worker_metrics };
+	/* The node's telemetry store (telemetry-api.c). */
+	worker_routes[4] = (struct cy_route){ .method = "GET",
+		.pattern = "/v1/worker/telemetry/node:info",
+		.auth = WORKER_AUTH,
+		.handler = worker_telemetry_info };
+	worker_routes[5] = (struct cy_route){ .method = "GET",
+		.pattern = "/v1/worker/telemetry/node:stats",
+		.auth = WORKER_AUTH,
+		.handler = worker_telemetry_stats };
+	worker_routes[6] = (struct cy_route){ .method = "GET",
+		.pattern = "/v1/worker/telemetry/containers",
+		.auth = WORKER_AUTH,
+		.handler = worker_telemetry_containers };
+	worker_routes[7] = (struct cy_route){ .method = "GET",
+		.pattern = "/v1/worker/telemetry/containers/{id}",
+		.auth = WORKER_AUTH,
+		.handler = worker_telemetry_container };
+	worker_routes[8] = (struct cy_route){ .method = "GET",
+		.pattern = "/v1/worker/telemetry/logs",
+		.auth = WORKER_AUTH,
+		.handler = worker_telemetry_logs };
 	hc.name = "worker";
 	hc.host = n->cfg.listen_host;
 	hc.port = (unsigned)n->cfg.listen_port;
