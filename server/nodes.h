@@ -35,6 +35,9 @@ extern const struct cy_jcheck nodes_heartbeat_body;
 /* route-nodes.c: the operator's views, GET /v1/nodes and /v1/nodes/{id} */
 void h_nodes_list(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_nodes_get(struct cy_http_req *req, struct cy_http_resp *resp);
+/* route-node-telemetry.c: a node's telemetry (its Worker API), for operators. */
+void h_nodes_telemetry_stats(struct cy_http_req *req, struct cy_http_resp *resp);
+void h_nodes_telemetry_logs(struct cy_http_req *req, struct cy_http_resp *resp);
 /* One row of store_nodes_view() as a new JSON object (the operator actions answer with it). */
 json_t *nodes_view_json(const PGresult *res, int row);
 

@@ -157,6 +157,19 @@ store_node_config(const char *node_id, struct cy_error *err)
 	    1, p, err);
 }
 
+PGresult *
+store_node_worker(const char *ref, struct cy_error *err)
+{
+	const char *p[1] = { ref };
+
+	return db_exec("node_worker",
+	    "SELECT n.node_slug, COALESCE(n.worker_api_target_url, ''), "
+	    "COALESCE(encode(n.worker_api_bearer_token_enc, 'hex'), ''), "
+	    "COALESCE(n.worker_api_tls_pin, '') FROM nodes n "
+	    "WHERE n.node_slug = $1 OR n.id::text = lower($1)",
+	    1, p, err);
+}
+
 int
 store_node_ack(const char *node_id, const char *status, const char *error_msg,
     const char *config_version, const char *ack_at, struct cy_error *err)

@@ -106,6 +106,18 @@ enum node_view_col {
 /* Operator view rows: all nodes (ref NULL) or the one with that slug or id. */
 PGresult *store_nodes_view(const char *ref, struct cy_error *err);
 
+enum node_worker_col {
+	NW_SLUG,
+	NW_URL,
+	NW_TOKEN,
+	NW_PIN
+};
+/*
+ * The Worker API of the node with that slug or id: slug, target URL,
+ * sealed token (hex), TLS pin ("" when none); zero rows when unknown.
+ */
+PGresult *store_node_worker(const char *ref, struct cy_error *err);
+
 /* 1 when an inference path exists (dispatchable node or provider key), 0, -1. */
 int store_nodes_ready(struct cy_error *err);
 

@@ -7,6 +7,7 @@
 # lifecycle events (shutdown seen after a restart) and the size cap.
 
 load ../lib/harness
+load ../lib/identity
 
 setup_file()
 {
@@ -159,6 +160,45 @@ tel()
 	# The job records survived the restart.
 	tel containers
 	[ "$(jq -r '.containers | length' <<<"$body")" = 2 ]
+}
+
+@test "operators reach stats and logs through the server; users and unknown nodes do not" {
+	cy_api GET /v1/nodes/node-01/telemetry/stats "" "$CY_TOKEN"
+	cy_status 200
+	[ "$(jq -r .node_slug <<<"$body")" = node-01 ]
+	[[ $(jq -r .captured_at <<<"$body") == 20*Z ]]
+	cy_api GET '/v1/nodes/node-01/telemetry/logs?source=node&since=1h&limit=3' "" "$CY_TOKEN"
+	cy_status 200
+	[ "$(jq -r '.events | length' <<<"$body")" = 3 ]
+	jq -e '.events | all(.source == "node")' <<<"$body"
+	[ "$(jq -r .truncated <<<"$body")" = true ]
+	# The node's 400 naming the parameter comes through.
+	cy_api GET '/v1/nodes/node-01/telemetry/logs?since=whenever' "" "$CY_TOKEN"
+	cy_status 400
+	[[ $(jq -r .detail <<<"$body") == since* ]]
+	cy_api GET '/v1/nodes/node-01/telemetry/logs?limit=1%26source%3Dx' "" "$CY_TOKEN"
+	cy_status 400
+	[[ $(jq -r .detail <<<"$body") == limit* ]]
+	cy_api GET /v1/nodes/no-such-node/telemetry/stats "" "$CY_TOKEN"
+	cy_status 404
+	cy_api GET /v1/nodes/node-01/telemetry/logs
+	cy_status 401
+	id_user tel-user user >/dev/null
+	id_login tel-user
+	cy_api GET /v1/nodes/node-01/telemetry/logs "" "$access"
+	cy_status 403
+	id_user tel-op operator >/dev/null
+	id_login tel-op
+	cy_api GET /v1/nodes/node-01/telemetry/stats "" "$access"
+	cy_status 200
+}
+
+@test "a node that is down is a 503 naming it" {
+	cy_node_stop node-01
+	cy_api GET /v1/nodes/node-01/telemetry/stats "" "$CY_TOKEN"
+	cy_status 503
+	[[ $(jq -r .detail <<<"$body") == *node-01* ]]
+	cy_node_start node-01 telemetry.max_bytes=65536 telemetry.retention=1h
 }
 
 @test "the store stays under telemetry.max_bytes: old lines rotate out" {
