@@ -4,7 +4,8 @@
  * undrain, enable, disable and remove change a node (role operator or
  * admin; drain/disable/remove ask for confirmation unless -y); enroll
  * (admin) creates a single-use enrollment token and prints it with the
- * node.yaml lines that use it.
+ * node.yaml lines that use it.  stats and logs [--since] [--follow] read
+ * the node's own telemetry store through the server.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,143 @@ nodes_get(struct ctx *c, const struct parsed *p)
 	print_line(&line);
 	json_decref(n);
 	return 0;
+}
+
+/* GET /v1/nodes/{ref}/telemetry/{what}[query]: EXIT_OK with *out, or the exit code. */
+static int
+nodes_telemetry(struct ctx *c, const char *ref, const char *what, const char *query, json_t **out)
+{
+	char *e = url_escape(ref),
+	     *path = xasprintf("/v1/nodes/%s/telemetry/%s%s", e, what, query ? query : "");
+	int rc = api_call(c, "GET", path, NULL, true, out);
+
+	free(path);
+	free(e);
+	return rc;
+}
+
+static int
+nodes_stats(struct ctx *c, const struct parsed *p)
+{
+	struct cy_buf line = CY_BUF_INIT;
+	json_t *s = NULL, *v;
+	char num[64];
+	int rc;
+
+	if ((rc = nodes_telemetry(c, p->args[0], "stats", NULL, &s)) != 0)
+		return rc;
+	if (out_json(c))
+		return print_json(s);
+	rec_add(&line, "node_slug", cy_json_str(s, "node_slug"));
+	rec_add(&line, "captured_at", cy_json_str(s, "captured_at"));
+	rec_addll(&line, "cpu_cores",
+	    json_integer_value(json_object_get(json_object_get(s, "cpu"), "cores")));
+	v = json_object_get(s, "load");
+	xsnprintf(num, sizeof(num), "%.2f,%.2f,%.2f", json_number_value(json_object_get(v, "1m")),
+	    json_number_value(json_object_get(v, "5m")),
+	    json_number_value(json_object_get(v, "15m")));
+	rec_add(&line, "load", num);
+	v = json_object_get(s, "memory");
+	rec_addll(&line, "mem_total_bytes", json_integer_value(json_object_get(v, "total_bytes")));
+	rec_addll(&line, "mem_free_bytes", json_integer_value(json_object_get(v, "free_bytes")));
+	v = json_object_get(json_object_get(s, "disk"), "state_dir");
+	rec_addll(&line, "state_free_bytes", json_integer_value(json_object_get(v, "free_bytes")));
+	v = json_object_get(s, "jobs");
+	rec_addll(&line, "jobs_running", json_integer_value(json_object_get(v, "running")));
+	rec_addll(&line, "job_slots", json_integer_value(json_object_get(v, "slots")));
+	print_line(&line);
+	json_decref(s);
+	return 0;
+}
+
+/* One event as a record line (-o json: one JSON object a line). */
+static void
+nodes_print_event(struct ctx *c, json_t *ev)
+{
+	struct cy_buf line = CY_BUF_INIT;
+
+	if (out_json(c)) {
+		char *t = json_dumps(ev, JSON_COMPACT);
+
+		if (t)
+			printf("%s\n", t);
+		free(t);
+		return;
+	}
+	rec_add(&line, "ts", cy_json_str(ev, "ts"));
+	rec_add(&line, "source", cy_json_str(ev, "source"));
+	rec_add(&line, "level", cy_json_str(ev, "level"));
+	rec_add(&line, "event", cy_json_str(ev, "kind"));
+	if (cy_json_str(ev, "task_id"))
+		rec_add(&line, "task_id", cy_json_str(ev, "task_id"));
+	if (cy_json_str(ev, "job_id"))
+		rec_add(&line, "job_id", cy_json_str(ev, "job_id"));
+	rec_add(&line, "message", cy_json_str(ev, "message"));
+	print_line(&line);
+}
+
+static int
+nodes_logs(struct ctx *c, const struct parsed *p)
+{
+	const char *since = opt_get(p, "since"), *source = opt_get(p, "source");
+	bool follow = opt_set(p, "follow");
+	char last[CY_RFC3339_LEN + 1] = "";
+	size_t at_last = 0; /* events printed whose ts is `last` */
+	struct cy_buf q = CY_BUF_INIT;
+	json_t *r = NULL, *ev;
+	size_t i;
+	int rc;
+
+	for (;;) {
+		size_t skip = at_last;
+		char *e;
+
+		cy_buf_reset(&q);
+		cy_buf_addstr(&q, "?limit=1000");
+		if (last[0] || since) {
+			e = url_escape(last[0] ? last : since);
+			cy_buf_addf(&q, "&since=%s", e);
+			free(e);
+		}
+		if (source) {
+			e = url_escape(source);
+			cy_buf_addf(&q, "&source=%s", e);
+			free(e);
+		}
+		if ((rc = nodes_telemetry(c, p->args[0], "logs", q.buf, &r)) != 0)
+			break;
+		if (out_json(c) && !follow) {
+			cy_buf_release(&q);
+			return print_json(r);
+		}
+		json_array_foreach(json_object_get(r, "events"), i, ev) {
+			const char *ts = cy_json_str(ev, "ts");
+
+			if (!ts)
+				continue;
+			/* The events of `last` already printed come again with since=last. */
+			if (last[0] && !strcmp(ts, last) && skip > 0) {
+				skip--;
+				continue;
+			}
+			nodes_print_event(c, ev);
+			if (strcmp(ts, last) != 0) {
+				xsnprintf(last, sizeof(last), "%s", ts);
+				at_last = 0;
+			}
+			at_last++;
+		}
+		if (json_is_true(json_object_get(r, "truncated")) && !follow)
+			fprintf(stderr, "cynork: more events than shown (at most 1000, 1 MiB)\n");
+		json_decref(r);
+		r = NULL;
+		fflush(stdout);
+		if (!follow)
+			break;
+		sleep(1);
+	}
+	cy_buf_release(&q);
+	return rc;
 }
 
 /* Asks "<Verb> node <ref>? [y/N]" unless -y; true to go on. */
@@ -439,6 +577,20 @@ static const struct opt nodes_yes_opts[] = {
 	{ NULL }
 };
 
+static const char *const nodes_log_sources[] = { "node", "job", NULL };
+
+/* clang-format off */
+static const struct opt nodes_logs_opts[] = {
+	{ .name = "since", .kind = OPT_STR, .arg = "DUR|TIME",
+	  .help = "events from this long ago (15m) or this RFC 3339 time on" },
+	{ .name = "source", .kind = OPT_ENUM, .arg = "SOURCE", .choices = nodes_log_sources,
+	  .help = "node (the node manager) or job events only" },
+	{ .name = "follow", .shrt = 'f', .kind = OPT_BOOL,
+	  .help = "keep printing new events (polls every second) until interrupted" },
+	{ NULL }
+};
+/* clang-format on */
+
 /* clang-format off */
 static const struct opt nodes_drain_opts[] = {
 	{ .name = "reason", .kind = OPT_STR, .arg = "TEXT",
@@ -498,6 +650,29 @@ const struct cmd cmd_nodes_get = {
 	.exec = nodes_get,
 	.doc =
 	    "Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels, worker_api_url and conditions (what the node reports an operator should know, when any: disk_low when its state dir or mount root has less than storage.min_free_mb free and it refuses jobs, workspace_quota_unenforced when it cannot limit job workspaces); -o json prints the server's object (conditions as [{type, message}]). An unknown node exits 4.",
+};
+const struct cmd cmd_nodes_stats = {
+	.path = "nodes stats",
+	.summary = "show a node's resource snapshot",
+	.usage = "<node>",
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = nodes_stats,
+	.doc =
+	    "Asks the node (through the server, with its worker token) for a snapshot of itself and prints a record line with node_slug, captured_at, cpu_cores, load (1, 5 and 15 minutes), mem_total_bytes, mem_free_bytes, state_free_bytes, jobs_running and job_slots; -o json prints the node's node:stats object. An unknown node exits 4, a node that does not answer 7. Operators and admins only.",
+};
+const struct cmd cmd_nodes_logs = {
+	.path = "nodes logs",
+	.summary = "show a node's telemetry events (--follow: keep printing)",
+	.usage = "<node>",
+	.opts = nodes_logs_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.flags = CMD_NEEDS_AUTH,
+	.exec = nodes_logs,
+	.doc =
+	    "Prints the events of the node's own telemetry store, oldest first, one record line each: ts, source (node: the node manager's lifecycle, such as node_starting, node_registered, config_applied, config_refused, node_stopping; job: job_started, job_finished, job_refused), level, event, task_id and job_id (job events) and message. At most the newest 1000 events (and 1 MiB) are shown; a note on stderr says when there were more. --since DUR|TIME starts at that age (15m, 2h) or RFC 3339 time; --source node|job keeps one source; --follow polls every second and prints new events until interrupted. -o json prints the node's answer ({version, events, truncated}); with --follow one event object a line. A bad --since exits 6 naming it. Operators and admins only.",
 };
 const struct cmd cmd_nodes_drain = {
 	.path = "nodes drain",

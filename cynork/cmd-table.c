@@ -12,6 +12,7 @@ extern const struct cmd cmd_version, cmd_status, cmd_login, cmd_logout, cmd_whoa
 extern const struct cmd cmd_auth_login, cmd_auth_logout, cmd_auth_whoami, cmd_auth_refresh;
 extern const struct cmd cmd_task_create, cmd_task_list, cmd_task_get, cmd_task_result;
 extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list, cmd_nodes_get;
+extern const struct cmd cmd_nodes_stats, cmd_nodes_logs;
 /* Node fleet: cmd-nodes.c, cmd-config.c */
 extern const struct cmd cmd_nodes_drain, cmd_nodes_undrain, cmd_nodes_enable, cmd_nodes_disable;
 extern const struct cmd cmd_nodes_remove, cmd_nodes_enroll, cmd_nodes_replace;
@@ -104,6 +105,8 @@ const struct cmd *const cmd_table[] = {
 	&grp_nodes,
 	&cmd_nodes_list,
 	&cmd_nodes_get,
+	&cmd_nodes_stats,
+	&cmd_nodes_logs,
 	&cmd_nodes_drain,
 	&cmd_nodes_undrain,
 	&cmd_nodes_enable,
