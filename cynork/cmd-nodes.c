@@ -114,6 +114,43 @@ nodes_add_conditions(struct cy_buf *line, const json_t *n)
 	cy_buf_release(&b);
 }
 
+/*
+ * From the last capability report: cpu_cores ram_mb gpus, inference
+ * (running, supported or unsupported) and the models it serves.
+ */
+static void
+nodes_add_capabilities(struct cy_buf *line, const json_t *caps)
+{
+	const json_t *comp = json_object_get(caps, "compute"),
+		     *inf = json_object_get(caps, "inference");
+	struct cy_buf m = CY_BUF_INIT;
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(caps))
+		return;
+	if (json_is_integer(json_object_get(comp, "cpu_cores")))
+		rec_addll(line, "cpu_cores",
+		    json_integer_value(json_object_get(comp, "cpu_cores")));
+	if (json_is_integer(json_object_get(comp, "ram_mb")))
+		rec_addll(line, "ram_mb", json_integer_value(json_object_get(comp, "ram_mb")));
+	rec_addll(line, "gpus",
+	    (long long)json_array_size(json_object_get(json_object_get(caps, "gpu"), "devices")));
+	rec_add(line, "inference",
+	    json_is_true(json_object_get(inf, "running"))   ? "running" :
+	    json_is_true(json_object_get(inf, "supported")) ? "supported" :
+							      "unsupported");
+	json_array_foreach(json_object_get(inf, "available_models"), i, v) {
+		const char *name =
+		    json_is_string(v) ? json_string_value(v) : cy_json_str(v, "name");
+
+		if (name)
+			cy_buf_addf(&m, "%s%s", m.len ? "," : "", name);
+	}
+	rec_add(line, "models", m.len ? m.buf : "-");
+	cy_buf_release(&m);
+}
+
 static int
 nodes_get(struct ctx *c, const struct parsed *p)
 {
@@ -150,6 +187,7 @@ nodes_get(struct ctx *c, const struct parsed *p)
 	rec_add(&line, "labels", labels);
 	rec_add(&line, "worker_api_url", cy_json_str(n, "worker_api_url"));
 	nodes_add_conditions(&line, n);
+	nodes_add_capabilities(&line, json_object_get(n, "capabilities"));
 	free(labels);
 	print_line(&line);
 	json_decref(n);
@@ -649,7 +687,7 @@ const struct cmd cmd_nodes_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_get,
 	.doc =
-	    "Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels, worker_api_url and conditions (what the node reports an operator should know, when any: disk_low when its state dir or mount root has less than storage.min_free_mb free and it refuses jobs, workspace_quota_unenforced when it cannot limit job workspaces); -o json prints the server's object (conditions as [{type, message}]). An unknown node exits 4.",
+	    "Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels, worker_api_url, conditions (what the node reports an operator should know, when any: disk_low when its state dir or mount root has less than storage.min_free_mb free and it refuses jobs, workspace_quota_unenforced when it cannot limit job workspaces) and, from its last capability report, cpu_cores, ram_mb, gpus, inference (running, supported or unsupported) and models (those its backend serves, - for none); -o json prints the server's object (conditions as [{type, message}], capabilities as {platform, compute, gpu, inference}). An unknown node exits 4.",
 };
 const struct cmd cmd_nodes_stats = {
 	.path = "nodes stats",

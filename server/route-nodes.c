@@ -39,7 +39,7 @@ col_int(const PGresult *res, int row, int col)
 json_t *
 nodes_view_json(const PGresult *res, int row)
 {
-	json_t *o = json_object(), *labels, *conditions;
+	json_t *o = json_object(), *labels, *conditions, *caps;
 
 	json_object_set_new(o, "node_id", col_str(res, row, NV_ID));
 	json_object_set_new(o, "node_slug", col_str(res, row, NV_SLUG));
@@ -70,6 +70,11 @@ nodes_view_json(const PGresult *res, int row)
 	json_object_set_new(o, "conditions", json_is_array(conditions) ? conditions : json_array());
 	if (conditions && !json_is_array(conditions))
 		json_decref(conditions);
+	/* The last capability report's platform, compute, gpu and inference (null: none yet). */
+	caps = json_loads(PQgetvalue(res, row, NV_CAPABILITIES), JSON_DECODE_ANY, NULL);
+	json_object_set_new(o, "capabilities", json_is_object(caps) ? caps : json_null());
+	if (caps && !json_is_object(caps))
+		json_decref(caps);
 	return o;
 }
 

@@ -238,7 +238,12 @@ store_nodes_view(const char *ref, struct cy_error *err)
 		"n.config_ack_error, " SQL_TS("n.config_ack_at") ", n.config_document, "
 		"n.capability_hash, " SQL_TS("n.last_capability_at") ", " SQL_TS("n.created_at") ", "
 		"CASE WHEN jsonb_typeof(c.capability_snapshot->'conditions') = 'array' "
-		"THEN c.capability_snapshot->'conditions' ELSE '[]' END::text "
+		"THEN c.capability_snapshot->'conditions' ELSE '[]' END::text, "
+		"CASE WHEN c.capability_snapshot IS NULL THEN 'null' ELSE jsonb_build_object("
+		"'platform', c.capability_snapshot->'platform', "
+		"'compute', c.capability_snapshot->'compute', "
+		"'gpu', c.capability_snapshot->'gpu', "
+		"'inference', c.capability_snapshot->'inference')::text END "
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
 		"WHERE $1::text IS NULL OR n.node_slug = $1 OR n.id::text = lower($1) "
 		"ORDER BY n.node_slug", 1, p, err);

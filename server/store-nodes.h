@@ -101,7 +101,8 @@ enum node_view_col {
 	NV_CAPABILITY_HASH,
 	NV_LAST_CAPABILITY,
 	NV_CREATED,
-	NV_CONDITIONS /* the last capability report's conditions, a JSON array */
+	NV_CONDITIONS,  /* the last capability report's conditions, a JSON array */
+	NV_CAPABILITIES /* its platform, compute, gpu and inference objects, or "null" */
 };
 /* Operator view rows: all nodes (ref NULL) or the one with that slug or id. */
 PGresult *store_nodes_view(const char *ref, struct cy_error *err);

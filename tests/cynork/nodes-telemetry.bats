@@ -53,6 +53,16 @@ setup_file()
 	run -4 cynork nodes logs no-such-node
 }
 
+@test "nodes get adds the last capability report: cores, memory, gpus, inference, models" {
+	run cynork nodes get node-01
+	assert_success
+	assert_output --regexp " cpu_cores=[1-9][0-9]* ram_mb=[1-9][0-9]* gpus=[0-9]+ inference=(unsupported|supported) models=-$"
+	assert_output --partial "config_ack_version="
+	run cynork -o json nodes get node-01
+	assert_success
+	jq -e '.capabilities.compute.cpu_cores >= 1 and (.capabilities.inference | type) == "object" and .capabilities.platform.os != null' <<<"$output"
+}
+
 @test "nodes logs --follow prints new events as they come" {
 	local out=$CY_TMP/follow.out pid id
 	cynork nodes logs node-01 --follow --source job >"$out" 2>&1 &
