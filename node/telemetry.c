@@ -102,6 +102,20 @@ tel_append(const char *name, json_t *rec)
 	free(line);
 }
 
+/* The length of s clipped to at most max bytes, not inside a UTF-8 sequence. */
+static size_t
+tel_clip(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
 void
 node_telemetry_event(const char *source, const char *level, const char *kind, const char *message,
     const char *task_id, const char *job_id)
@@ -141,8 +155,9 @@ node_telemetry_job(const char *job_id, const char *task_id, const char *status, 
 		json_object_set_new(r, "ended_at", json_null());
 	}
 	json_object_set_new(r, "exit_code", exit_code ? json_deep_copy(exit_code) : json_null());
+	/* Clipped, so 1000 records stay well under the contract's 2 MiB. */
 	if (detail)
-		json_object_set_new(r, "detail", json_string(detail));
+		json_object_set_new(r, "detail", json_stringn(detail, tel_clip(detail, 512)));
 	tel_append("jobs.jsonl", r);
 }
 

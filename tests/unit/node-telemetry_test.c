@@ -124,6 +124,20 @@ test_jobs(void)
 	is_str(json_string_value(json_object_get(v, "task_id")), "t4", "one by id");
 	json_decref(v);
 	ok(node_telemetry_jobs("nope", 1) == NULL, "unknown id: NULL");
+	{
+		char *big = xmalloc(3000);
+
+		memset(big, 'd', 2999);
+		big[2999] = '\0';
+		big[511] = '\xc3'; /* a two-byte sequence across the clip */
+		big[512] = '\xa9';
+		node_telemetry_job("j5", "t5", "refused", time(NULL), time(NULL), NULL, big);
+		free(big);
+		v = node_telemetry_jobs("j5", 1);
+		is_int(strlen(json_string_value(json_object_get(v, "detail"))), 511,
+		    "detail clipped before a split UTF-8 sequence");
+		json_decref(v);
+	}
 }
 
 static void
