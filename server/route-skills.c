@@ -109,11 +109,10 @@ static int
 skill_audit_commit(const struct auth_ctx *a, const char *action, PGresult *res,
     struct cy_error *err)
 {
-	json_t *d = json_pack("{s:s}", "name", "");
 	json_t *o = store_json_row(res, SKC_JSON);
+	json_t *d = json_pack("{s:O?}", "name", json_object_get(o, "name"));
 	int rc;
 
-	json_object_set(d, "name", json_object_get(o, "name"));
 	rc = audit_admin(a, action, PQgetvalue(res, 0, SKC_ID), d, err);
 	json_decref(d);
 	json_decref(o);
