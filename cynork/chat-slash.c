@@ -150,6 +150,19 @@ sl_model(struct chat *ch, int argc, char **argv)
 	json_decref(ids);
 }
 
+/* /skills: your skills (skills list); /skills WORD ...: that skills command. */
+static void
+sl_skills(struct chat *ch, int argc, char **argv)
+{
+	char word[] = "list";
+	char *list[] = { argv[0], word, NULL };
+
+	if (argc < 2)
+		cmd_run(ch->c, 2, list);
+	else
+		cmd_run(ch->c, argc, argv);
+}
+
 /* fn NULL: the cynork command of the same name, through the dispatcher. */
 /* clang-format off */
 const struct slash_cmd slash_table[] = {
@@ -171,6 +184,9 @@ const struct slash_cmd slash_table[] = {
 	{ .name = "/whoami", .help = "show who is logged in" },
 	{ .name = "/task", .args = "...",
 	  .help = "the task commands (/task list, /task get TASK, /task create and the others)" },
+	{ .name = "/skills", .args = "[...]",
+	  .help = "list your skills; /skills get ID and the other skills commands",
+	  .fn = sl_skills },
 	{ .name = "/nodes", .args = "...",
 	  .help = "the node commands (/nodes list, /nodes get NODE and the others)" },
 	{ NULL }

@@ -20,6 +20,8 @@ extern const struct cmd cmd_config_push, cmd_config_get, cmd_config_status;
 /* identity and access */
 extern const struct cmd cmd_token_create, cmd_token_list, cmd_token_revoke;
 extern const struct cmd cmd_secret_set, cmd_secret_list, cmd_secret_delete;
+extern const struct cmd cmd_skills_load, cmd_skills_list, cmd_skills_get, cmd_skills_update;
+extern const struct cmd cmd_skills_delete;
 extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_disable;
 extern const struct cmd cmd_user_enable, cmd_user_reset_password, cmd_user_set_role;
 extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_list;
@@ -60,6 +62,11 @@ static const struct cmd grp_secret = {
 	.path = "secret",
 	.aliases = "secrets",
 	.summary = "secrets for your jobs (values never shown)",
+};
+static const struct cmd grp_skills = {
+	.path = "skills",
+	.aliases = "skill",
+	.summary = "your Markdown skills",
 };
 static const struct cmd grp_user = {
 	.path = "user",
@@ -127,6 +134,12 @@ const struct cmd *const cmd_table[] = {
 	&cmd_secret_set,
 	&cmd_secret_list,
 	&cmd_secret_delete,
+	&grp_skills,
+	&cmd_skills_load,
+	&cmd_skills_list,
+	&cmd_skills_get,
+	&cmd_skills_update,
+	&cmd_skills_delete,
 	&grp_user,
 	&cmd_user_create,
 	&cmd_user_list,

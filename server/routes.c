@@ -21,6 +21,7 @@
 #include "openai.h"
 #include "secrets.h"
 #include "server.h"
+#include "skills.h"
 #include "store-logs.h"
 #include "tasks.h"
 #include "workflow.h"
@@ -132,6 +133,17 @@ static struct cy_route gateway[] = {
 	{ .method = "GET", .pattern = "/v1/tokens", .auth = AUTH_ACCOUNT, .handler = h_tokens_list },
 	{ .method = "POST", .pattern = "/v1/tokens/{id}/revoke", .auth = AUTH_ACCOUNT,
 	  .body_limit = BODY_SMALL, .handler = h_tokens_revoke },
+	/* The caller's own skills (route-skills.c); /load before {id}. */
+	{ .method = "POST", .pattern = "/v1/skills/load", .auth = AUTH_TASKS_WRITE,
+	  .body_limit = BODY_CFG, .handler = h_skills_load, .body = &skills_load_body },
+	{ .method = "GET", .pattern = "/v1/skills", .auth = AUTH_TASKS_READ,
+	  .handler = h_skills_list },
+	{ .method = "GET", .pattern = "/v1/skills/{id}", .auth = AUTH_TASKS_READ,
+	  .handler = h_skills_get },
+	{ .method = "PUT", .pattern = "/v1/skills/{id}", .auth = AUTH_TASKS_WRITE,
+	  .body_limit = BODY_CFG, .handler = h_skills_put, .body = &skills_put_body },
+	{ .method = "DELETE", .pattern = "/v1/skills/{id}", .auth = AUTH_TASKS_WRITE,
+	  .handler = h_skills_delete },
 	/* The caller's own secrets. */
 	{ .method = "GET", .pattern = "/v1/secrets", .auth = AUTH_SECRETS,
 	  .handler = h_secrets_list },

@@ -54,6 +54,7 @@ struct server_config {
 	long long artifact_max_bytes;    /* limits.artifact_max_bytes: one artifact */
 	long long artifacts_retention_s; /* artifacts.retention */
 	long long logs_max_bytes;        /* LOGS_MAX_BYTES_PER_STREAM: kept per job stream */
+	long long skill_max_bytes;       /* limits.skill_max_bytes: one skill's content_md */
 	char *migrations_dir;
 	char *log_level;
 	char *log_format;

@@ -93,7 +93,7 @@ setup()
 	for c in --model --message --plain --no-stream --project-id; do
 		assert_output --partial -- "$c"
 	done
-	for c in /help /exit /quit /clear /model /models /version /status /whoami /task /nodes; do
+	for c in /help /exit /quit /clear /model /models /version /status /whoami /task /nodes /skills; do
 		grep -q "^\\.B \"$c" "$CY_ROOT/man/cynork-chat.1" || { echo "no $c in cynork-chat.1" >&2; false; }
 	done
 	grep -q '^\.SH RENDERING' "$CY_ROOT/man/cynork-chat.1"
@@ -556,4 +556,27 @@ tm_start()
 	tm send-keys "/exit" Enter
 	tm_wait_exit
 	[ "$(cat "$CY_TMP/pane.rc")" = 0 ]
+}
+
+@test "session: /skills lists your skills, /skills get ID prints one" {
+	printf '# Chat skill\n\nAnswer in haiku.\n' >"$CY_TMP/haiku.md"
+	id=$(cynork -o name skills load "$CY_TMP/haiku.md")
+	[[ "$id" =~ ^[0-9a-f-]{36}$ ]]
+	tm_start "$CY_GATEWAY_URL" chat --model "$MODEL"
+	tm_wait "chat $MODEL>\$"
+	tm send-keys "/skills" Enter
+	tm_wait '^skill_id[[:space:]]+name[[:space:]]+scope'
+	tm_wait "^$id[[:space:]]+haiku[[:space:]]+user"
+	tm send-keys "/SKILLS get $id" Enter
+	tm_wait "^skill_id=$id name=haiku scope=user"
+	tm_wait '^Answer in haiku\.$'
+	tm send-keys "/skills get nope" Enter
+	tm_wait "invalid skill id 'nope'"
+	tm send-keys "/help" Enter
+	tm_wait '^  /skills \[\.\.\.\] +list your skills'
+	tm send-keys "/exit" Enter
+	tm_wait_exit
+	[ "$(cat "$CY_TMP/pane.rc")" = 0 ]
+	# Leave no skill behind for the other tests.
+	cy_psql "DELETE FROM skills WHERE id = '$id'" >/dev/null
 }
