@@ -215,6 +215,27 @@ reg_body()
 		worker_api: ({base_url: $url} + $wa)}}'
 }
 
+@test "node telemetry through the server uses the pinned key: the right pin answers, a wrong one is a 503 and reaches nothing" {
+	local good
+	cy_api GET /v1/nodes/node-tls/telemetry/stats "" "$CY_TOKEN"
+	cy_status 200
+	[ "$(jq -r .node_slug <<<"$body")" = node-tls ]
+	cy_api GET '/v1/nodes/node-tls/telemetry/logs?source=node' "" "$CY_TOKEN"
+	cy_status 200
+	jq -e '[.events[].kind] | index("node_registered") != null' <<<"$body"
+	good=$(cy_psql "SELECT worker_api_tls_pin FROM nodes WHERE node_slug = 'node-tls'")
+	cy_psql "UPDATE nodes SET worker_api_tls_pin = \
+		'sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' WHERE node_slug = 'node-tls'"
+	local before
+	before=$(grep -c 'path=/v1/worker/telemetry' "$CY_TMP/node-node-tls.log")
+	[ "$before" -ge 2 ]	# the node logs each telemetry request it gets
+	cy_api GET /v1/nodes/node-tls/telemetry/stats "" "$CY_TOKEN"
+	cy_psql "UPDATE nodes SET worker_api_tls_pin = '$good' WHERE node_slug = 'node-tls'"
+	cy_status 503
+	[[ $(jq -r .detail <<<"$body") == *node-tls* ]]
+	[ "$(grep -c 'path=/v1/worker/telemetry' "$CY_TMP/node-node-tls.log")" = "$before" ]
+}
+
 @test "registration: a malformed Worker API key pin is refused naming it" {
 	cap() { reg_body "$@"; }
 	for bad in '"sha256//short="' '"md5//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="' 7 '[]' \
