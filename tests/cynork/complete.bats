@@ -47,8 +47,10 @@ cands()
 	run cands task ""
 	assert_line create
 	assert_line wait
-	run cands node l
+	run cands node li
 	assert_output list
+	run cands node lo
+	assert_output logs
 	run cands -o json task re
 	assert_output result
 }
