@@ -557,6 +557,7 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk, struc
 	if (!cfg->staging_dir || !*cfg->staging_dir) {
 		free(cfg->staging_dir);
 		cfg->staging_dir = config_staging_default(cfg->state_dir);
+		cfg->staging_default = strcmp(cfg->staging_dir, cfg->state_dir) != 0;
 	}
 	if (cfg->staging_dir[0] != '/')
 		return cy_error_set(err, EINVAL, "%s: sandbox.staging_dir must be absolute", path);

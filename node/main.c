@@ -357,9 +357,17 @@ main(int argc, char **argv)
 		return 0;
 	}
 	node_init(&n);
-	if (st.run_job || st.bench)
+	if (st.run_job || st.bench) {
+		/*
+		 * The default staging dir this run made goes with it (a running
+		 * daemon's stays, and so does one the configuration names).
+		 */
+		bool made = n.cfg.staging_default && access(n.cfg.staging_dir, F_OK) != 0;
+
 		rc = run_tool(&n, &st);
-	else if (setup_logging(&n.cfg) < 0)
+		if (made)
+			cy_rm_rf(n.cfg.staging_dir);
+	} else if (setup_logging(&n.cfg) < 0)
 		rc = 2;
 	else if (make_state_dir(&n) < 0)
 		rc = 1;

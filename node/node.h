@@ -76,7 +76,8 @@ struct node_config {
 	long long timeout_default;
 	long long timeout_max;
 	char *mount_root;
-	char *staging_dir; /* sandbox.staging_dir: the prepared /etc, inference sockets */
+	char *staging_dir;    /* sandbox.staging_dir: the prepared /etc, inference sockets */
+	bool staging_default; /* staging_dir is the default one under /run (not configured) */
 	struct cy_strlist allowed_host_paths;
 	bool mounts_ro_default;
 	bool allow_privileged;
