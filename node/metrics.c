@@ -50,6 +50,11 @@ metrics_collect(void *arg)
 void
 node_metrics_init(struct node *n)
 {
+	static int once;
+
+	/* One collect hook, however often the Worker API starts. */
+	if (__atomic_exchange_n(&once, 1, __ATOMIC_SEQ_CST))
+		return;
 	cy_metrics_declare("cynode_node_jobs_total", CY_METRIC_COUNTER,
 	    "Jobs this node finished, by kind (sandbox, prompt) and status.");
 	cy_metrics_declare("cynode_node_jobs_running", CY_METRIC_GAUGE, "Jobs running now.");
