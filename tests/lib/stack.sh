@@ -70,7 +70,30 @@ stack_port_free()
 # outgoing connections): a port from bind(0) is free when picked, but any
 # curl started before the server binds it may take it as its source port,
 # and then keeps it in TIME_WAIT for a minute (the server cannot start).
+# A free port not handed out before in this test run (a port is free until
+# someone binds it, so two calls in a row could otherwise return the same).
 stack_free_port()
+{
+	local p i seen=${CY_TMP:-}/.stack-ports
+
+	# Outside the test harness (demo, bench) there is no run to remember.
+	[ -n "${CY_TMP:-}" ] || {
+		stack__free_port
+		return
+	}
+	for i in $(seq 1 50); do
+		p=$(stack__free_port) || return 1
+		if ! grep -qx "$p" "$seen" 2>/dev/null; then
+			echo "$p" >>"$seen"
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "stack: no fresh free port found" >&2
+	return 1
+}
+
+stack__free_port()
 {
 	local p i lo=32768 hi=60999 first=10000 span
 
