@@ -153,24 +153,6 @@ out:
 	json_decref(body);
 }
 
-/* Parses the opaque cursor "<created_at microseconds>_<uuid>" of GET /v1/skills. */
-static int
-list_cursor(const char *s, long long *us, char id[CY_UUID_LEN + 1])
-{
-	const char *sep = strchr(s, '_');
-	const char *errstr;
-	char num[32];
-
-	if (!sep || (size_t)(sep - s) >= sizeof(num) || sep == s)
-		return -1;
-	memcpy(num, s, (size_t)(sep - s));
-	num[sep - s] = '\0';
-	if (cy_strtonum(num, 0, 9000000000000000000LL, us, &errstr) < 0 || !cy_uuid_valid(sep + 1))
-		return -1;
-	xsnprintf(id, CY_UUID_LEN + 1, "%s", sep + 1);
-	return 0;
-}
-
 void
 h_skills_list(struct cy_http_req *req, struct cy_http_resp *resp)
 {
@@ -191,7 +173,7 @@ h_skills_list(struct cy_http_req *req, struct cy_http_resp *resp)
 		    "limit must be an integer between 1 and 200");
 	if (q_cursor && !*q_cursor)
 		q_cursor = NULL;
-	if (q_cursor && list_cursor(q_cursor, &us, cursor_id) < 0)
+	if (q_cursor && store_cursor_parse(q_cursor, &us, cursor_id) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid cursor");
 	if (q_scope && strcmp(q_scope, "user") != 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,

@@ -1,8 +1,13 @@
 /*
- * Statement shorthands and result accessors for the store-*.c files (see
- * store-util.h).
+ * Statement shorthands, result accessors and the list cursor for the
+ * store-*.c files and the paged list routes (see store-util.h).
  */
+#include <string.h>
+
+#include "alloc.h"
 #include "db.h"
+#include "id.h"
+#include "strnum.h"
 #include "store-util.h"
 #include "banned.h"
 
@@ -72,4 +77,21 @@ store_array_add(struct cy_buf *b, const char *s)
 		cy_buf_addch(b, *s);
 	}
 	cy_buf_addch(b, '"');
+}
+
+int
+store_cursor_parse(const char *s, long long *us, char id[CY_UUID_LEN + 1])
+{
+	const char *sep = strchr(s, '_');
+	const char *errstr;
+	char num[32];
+
+	if (!sep || (size_t)(sep - s) >= sizeof(num) || sep == s)
+		return -1;
+	memcpy(num, s, (size_t)(sep - s));
+	num[sep - s] = '\0';
+	if (cy_strtonum(num, 0, 9000000000000000000LL, us, &errstr) < 0 || !cy_uuid_valid(sep + 1))
+		return -1;
+	xsnprintf(id, CY_UUID_LEN + 1, "%s", sep + 1);
+	return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "id.h"
 
 /* SQL text rendering timestamptz column `col` as "2026-02-16T12:00:00Z". */
 #define SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -44,5 +45,11 @@ const char *store_val(const PGresult *res, int row, int col);
 json_t *store_json_rows(const PGresult *res, int col);
 /* Column `col` of the first row as a new object, or NULL when there is none. */
 json_t *store_json_row(const PGresult *res, int col);
+
+/*
+ * Parses the opaque keyset cursor "<created_at microseconds>_<uuid>" of the
+ * paged lists (tasks, skills): 0, or -1 when it is not one.
+ */
+int store_cursor_parse(const char *s, long long *us, char id[CY_UUID_LEN + 1]);
 
 #endif

@@ -19,6 +19,7 @@
 #include "store-tasks.h"
 #include "strnum.h"
 #include "tasks.h"
+#include "store-util.h"
 #include "banned.h"
 
 const char *
@@ -94,24 +95,6 @@ task_lookup_ref(struct cy_http_req *req, const char *ref, struct cy_http_resp *r
 	return res;
 }
 
-/* Parses the opaque cursor "<created_at microseconds>_<uuid>". */
-static int
-list_cursor(const char *s, long long *us, char id[CY_UUID_LEN + 1])
-{
-	const char *sep = strchr(s, '_');
-	const char *errstr;
-	char num[32];
-
-	if (!sep || (size_t)(sep - s) >= sizeof(num) || sep == s)
-		return -1;
-	memcpy(num, s, (size_t)(sep - s));
-	num[sep - s] = '\0';
-	if (cy_strtonum(num, 0, 9000000000000000000LL, us, &errstr) < 0 || !cy_uuid_valid(sep + 1))
-		return -1;
-	xsnprintf(id, CY_UUID_LEN + 1, "%s", sep + 1);
-	return 0;
-}
-
 void
 h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 {
@@ -143,7 +126,7 @@ h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	/* cursor= (empty, the reference CLI's default) is the first page. */
 	if (q_cursor && !*q_cursor)
 		q_cursor = NULL;
-	if (q_cursor && list_cursor(q_cursor, &us, cursor_id) < 0)
+	if (q_cursor && store_cursor_parse(q_cursor, &us, cursor_id) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid cursor");
 	if (q_status) {
 		int s = cy_task_state_parse(q_status);
