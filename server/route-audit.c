@@ -46,7 +46,7 @@ h_audit_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct cy_error err = CY_ERROR_INIT;
 	struct audit_filter f = { 0 };
 	char cid[CY_UUID_LEN + 1], *prefix = NULL;
-	const char *errstr, *sep;
+	const char *errstr;
 	long long limit = 100, us = 0;
 	PGresult *res;
 	json_t *o;
@@ -63,18 +63,8 @@ h_audit_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (time_param(req, "since", &f.since) < 0 || time_param(req, "until", &f.until) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 		    "since and until must be RFC 3339 times like 2026-01-02T15:04:05Z");
-	if (q_cursor) {
-		char num[24];
-
-		sep = strchr(q_cursor, '_');
-		if (!sep || (size_t)(sep - q_cursor) >= sizeof(num) || !cy_uuid_valid(sep + 1))
-			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid cursor");
-		memcpy(num, q_cursor, (size_t)(sep - q_cursor));
-		num[sep - q_cursor] = '\0';
-		if (cy_strtonum(num, 0, 9000000000000000000LL, &us, &errstr) < 0)
-			return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid cursor");
-		xsnprintf(cid, sizeof(cid), "%s", sep + 1);
-	}
+	if (q_cursor && store_cursor_parse(q_cursor, &us, cid) < 0)
+		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "invalid cursor");
 	f.source = source;
 	f.actor = cy_req_query(req, "actor");
 	if (action && *action && action[strlen(action) - 1] == '*') {
