@@ -335,17 +335,7 @@ nodes_logs(struct ctx *c, const struct parsed *p)
 static bool
 nodes_confirm(struct ctx *c, const struct parsed *p, const char *verb)
 {
-	int ch, first;
-
-	if (opt_set(p, "yes"))
-		return true;
-	fprintf(stderr, "%s node %s? [y/N] ", verb, p->args[0]);
-	fflush(stderr);
-	first = getchar();
-	ch = first;
-	while (ch != EOF && ch != '\n')
-		ch = getchar();
-	if (first == 'y' || first == 'Y')
+	if (confirm(p, "%s node %s", verb, p->args[0]))
 		return true;
 	note(c, "nothing done");
 	return false;

@@ -283,17 +283,7 @@ skills_update(struct ctx *c, const struct parsed *p)
 static bool
 skills_confirm(struct ctx *c, const struct parsed *p)
 {
-	int ch, first;
-
-	if (opt_set(p, "yes"))
-		return true;
-	fprintf(stderr, "Delete skill %s? [y/N] ", p->args[0]);
-	fflush(stderr);
-	first = getchar();
-	ch = first;
-	while (ch != EOF && ch != '\n')
-		ch = getchar();
-	if (first == 'y' || first == 'Y')
+	if (confirm(p, "Delete skill %s", p->args[0]))
 		return true;
 	note(c, "nothing done");
 	return false;

@@ -407,19 +407,9 @@ task_cancel(struct ctx *c, const struct parsed *p)
 	char *e, *path;
 	int rc;
 
-	if (!opt_set(p, "yes")) {
-		int ch, first;
-
-		fprintf(stderr, "Cancel task %s? [y/N] ", p->args[0]);
-		fflush(stderr);
-		first = getchar();
-		ch = first;
-		while (ch != EOF && ch != '\n')
-			ch = getchar();
-		if (first != 'y' && first != 'Y') {
-			note(c, "not canceled");
-			return 0;
-		}
+	if (!confirm(p, "Cancel task %s", p->args[0])) {
+		note(c, "not canceled");
+		return 0;
 	}
 	e = url_escape(p->args[0]);
 	path = xasprintf("/v1/tasks/%s/cancel", e);

@@ -65,6 +65,26 @@ cynork_bug(const char *file, int line, const char *fmt, ...)
 	abort();
 }
 
+bool
+confirm(const struct parsed *p, const char *fmt, ...)
+{
+	va_list ap;
+	int ch, first;
+
+	if (opt_set(p, "yes"))
+		return true;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("? [y/N] ", stderr);
+	fflush(stderr);
+	first = getchar();
+	ch = first;
+	while (ch != EOF && ch != '\n')
+		ch = getchar();
+	return first == 'y' || first == 'Y';
+}
+
 void
 note(struct ctx *c, const char *fmt, ...)
 {

@@ -159,6 +159,11 @@ int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cynork_bug(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
 void note(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Asks "<question>? [y/N]" on stderr unless the command's -y/--yes was
+ * given; true to go on (y or Y), false for any other answer.
+ */
+bool confirm(const struct parsed *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool out_json(const struct ctx *c);
 bool out_name(const struct ctx *c);
 
