@@ -26,6 +26,13 @@ test_uuid(void)
 	ok(!cy_uuid_valid("123e4567-e89b-12d3-a456-4266141740000"), "too long rejected");
 	ok(!cy_uuid_valid(""), "empty rejected");
 	ok(!cy_uuid_valid("../../etc/passwd"), "path rejected");
+	ok(!cy_uuid_valid("123e4567-e89b-12d3-a456-42661417400"), "too short rejected");
+	ok(!cy_uuid_valid("123e4567e-89b-12d3-a456-426614174000"), "dash out of place rejected");
+	ok(!cy_uuid_valid("{23e4567-e89b-12d3-a456-426614174000}"), "braces rejected");
+	ok(!cy_uuid_valid("123e4567-e89b-12d3-a456-426614174000\n"), "trailing newline rejected");
+	ok(!cy_uuid_valid(" 23e4567-e89b-12d3-a456-426614174000"), "leading space rejected");
+	ok(!cy_uuid_valid(NULL), "NULL rejected");
+	ok(cy_uuid_valid("00000000-0000-0000-0000-000000000000"), "the nil UUID is well-formed");
 }
 
 static void
@@ -84,6 +91,9 @@ test_tokens(void)
 	ok(!cy_streq_ct("secret", "secreT"), "different strings");
 	ok(!cy_streq_ct("secret", "secret2"), "different lengths");
 	ok(!cy_streq_ct("", "x"), "empty vs non-empty");
+	ok(!cy_streq_ct("secret2", "secret"), "longer than expected");
+	ok(cy_streq_ct("", ""), "two empty strings");
+	ok(!cy_streq_ct(NULL, "x") && !cy_streq_ct("x", NULL), "NULL never equals");
 }
 
 static void
