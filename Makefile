@@ -33,6 +33,7 @@ LIBS := $(PKG_LIBS) -lpthread -lm
 ifneq ($(V),1)
 Q_CC = @echo "   CC $@";
 Q_LD = @echo " LINK $@";
+Q_GEN = @echo "  GEN $@";
 endif
 
 # Objects go under $(O)/obj/, binaries to $(O)/.
@@ -89,10 +90,20 @@ $(O)/libcynork.a: $(CYNORK_LIB_OBJS)
 	@rm -f $@
 	$(Q_LD)ar rcs $@ $^
 
-$(O)/cynode-server: $(SERVER_OBJS) $(O)/libcynode.a
+# The OpenAPI documents (api/openapi-server.json, api/openapi-worker.json)
+# go into the programs as C arrays (scripts/embed), served at /openapi.json.
+$(O)/gen/openapi-%.c: api/openapi-%.json scripts/embed
+	@mkdir -p $(dir $@)
+	$(Q_GEN)scripts/embed cy_openapi_$* $< >$@.tmp && mv $@.tmp $@
+
+$(O)/obj/gen/%.o: $(O)/gen/%.c $(O)/.cflags
+	@mkdir -p $(dir $@)
+	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/cynode-server: $(SERVER_OBJS) $(O)/obj/gen/openapi-server.o $(O)/libcynode.a
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(O)/cynode-node: $(NODE_OBJS) $(O)/libcynode.a
+$(O)/cynode-node: $(NODE_OBJS) $(O)/obj/gen/openapi-worker.o $(O)/libcynode.a
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # cynork starts once per command: link only the libraries it uses.
