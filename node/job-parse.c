@@ -478,6 +478,13 @@ job_parse_image(struct node *n, const json_t *sb, struct job_req *r, struct cy_b
 			    "image '%.200s' is not available on this node "
 			    "(known: host, the sandbox.images entries and imported images)",
 			    r->image);
+		if (!strcmp(c->images_private, "require")) {
+			struct cy_error ierr = CY_ERROR_INIT;
+
+			if (node_image_path_check(r->image, r->rootfs, &ierr) < 0)
+				return job_refuse(d, "%s (sandbox.images_private: require)",
+				    ierr.msg);
+		}
 	}
 	return 0;
 }
