@@ -181,6 +181,9 @@ const struct cy_cfg_key node_keys[] = {
 	  .help = "image name -> root filesystem directory (cynode addition)" },
 	{ .path = "sandbox.images_dir", .type = CY_CFG_STR, .offset = F(images_dir),
 	  .help = "imported images (cynode-node image import); default <state_dir>/images" },
+	{ .path = "sandbox.agent_runner", .type = CY_CFG_STR, .offset = F(sba_runner),
+	  .help = "cynode-sba, the agent jobs' runner; default: beside cynode-node, then "
+	  "<prefix>/libexec/cynode (cynode addition)" },
 	{ .path = "sandbox.images_private", .type = CY_CFG_ENUM, .offset = F(images_private),
 	  .def = "warn", .choices = images_privates,
 	  .help = "an image directory whose host path would show in a job's mountinfo (not on "

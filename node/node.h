@@ -74,6 +74,7 @@ struct node_config {
 	char *ws_quota;          /* sandbox.workspace_quota: auto | tmpfs | none */
 	char *images_dir;        /* imported images (cynode-node image import) */
 	char *images_private;    /* sandbox.images_private: warn | require */
+	char *sba_runner;        /* sandbox.agent_runner: cynode-sba's path, or found */
 	long long timeout_default;
 	long long timeout_max;
 	char *mount_root;
@@ -297,6 +298,9 @@ int node_mountinfo_each(node_mount_fn *fn, void *arg);
  * when it cannot be told.
  */
 char *node_mount_shown_path(const char *dir);
+
+/* sba-job.c: cynode-sba's path on this host (caller frees), or NULL when none. */
+char *node_sba_runner(const struct node_config *c);
 
 /* bench.c: --bench-sandbox N; returns the exit code. */
 int node_bench_sandbox(struct node *n, int count);
