@@ -2,8 +2,9 @@
  * Identifiers and secrets: UUIDv4, ULIDs (monotonic within the process),
  * random base64url tokens, SHA-256 hex digests and constant-time string
  * comparison.  UUIDs are libuuid's (generated from its random source,
- * parsed by uuid_parse); other randomness comes from getrandom(2); hashing
- * and the constant-time compare from OpenSSL libcrypto (EVP, CRYPTO_memcmp).
+ * parsed by uuid_parse); other randomness comes from getrandom(2); hashing,
+ * base64 and the constant-time compare from OpenSSL libcrypto (EVP,
+ * EVP_EncodeBlock, CRYPTO_memcmp).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -182,44 +183,29 @@ cy_ulid_after(const char *floor, char out[CY_ULID_LEN + 1])
 char *
 cy_random_token(const char *prefix, size_t nbytes)
 {
-	static const char b64url[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	size_t plen = prefix ? strlen(prefix) : 0;
 	unsigned char *raw;
 	char *out, *o;
-	size_t i;
+	int n;
 
 	if (nbytes == 0)
 		nbytes = 32;
 	raw = xmalloc(nbytes);
 	cy_random_bytes(raw, nbytes);
-	out = xmalloc(plen + (nbytes * 4 + 2) / 3 + 1);
+	/* EVP_EncodeBlock writes padded standard base64 and a NUL. */
+	out = xmalloc(plen + (nbytes + 2) / 3 * 4 + 1);
 	if (plen)
 		memcpy(out, prefix, plen);
-	o = out + plen;
-	for (i = 0; i + 2 < nbytes; i += 3) {
-		uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
-
-		*o++ = b64url[(v >> 18) & 63];
-		*o++ = b64url[(v >> 12) & 63];
-		*o++ = b64url[(v >> 6) & 63];
-		*o++ = b64url[v & 63];
-	}
-	if (nbytes - i == 1) {
-		uint32_t v = (uint32_t)raw[i] << 16;
-
-		*o++ = b64url[(v >> 18) & 63];
-		*o++ = b64url[(v >> 12) & 63];
-	} else if (nbytes - i == 2) {
-		uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8;
-
-		*o++ = b64url[(v >> 18) & 63];
-		*o++ = b64url[(v >> 12) & 63];
-		*o++ = b64url[(v >> 6) & 63];
-	}
-	*o = '\0';
+	n = EVP_EncodeBlock((unsigned char *)out + plen, raw, (int)nbytes);
 	explicit_bzero(raw, nbytes);
 	free(raw);
+	/* base64url without padding (RFC 4648 section 5). */
+	for (o = out + plen; o < out + plen + n && *o != '='; o++)
+		if (*o == '+')
+			*o = '-';
+		else if (*o == '/')
+			*o = '_';
+	*o = '\0';
 	return out;
 }
 

@@ -84,6 +84,27 @@ test_tokens(void)
 	ok(strcmp(t + 4, u) != 0, "tokens differ");
 	free(t);
 	free(u);
+	{
+		static const size_t nb[] = { 1, 2, 3, 4, 16, 33 }, nc[] = { 2, 3, 4, 6, 22, 44 };
+		size_t i;
+		int dash = 0, under = 0, bad = 0;
+
+		for (i = 0; i < sizeof(nb) / sizeof(nb[0]); i++) {
+			t = cy_random_token("p", nb[i]);
+			ok(strlen(t) == 1 + nc[i], "%zu bytes: %zu characters, no padding", nb[i],
+			    nc[i]);
+			free(t);
+		}
+		/* 62 and 63 are '-' and '_', never '+', '/' or '='. */
+		for (i = 0; i < 1000; i++) {
+			t = cy_random_token(NULL, 30);
+			dash |= strchr(t, '-') != NULL;
+			under |= strchr(t, '_') != NULL;
+			bad |= strpbrk(t, "+/=") != NULL;
+			free(t);
+		}
+		ok(dash && under && !bad, "1000 tokens: '-' and '_' seen, '+', '/', '=' never");
+	}
 	cy_sha256_hex("abc", 3, hex);
 	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
 	    "SHA-256 test vector");
