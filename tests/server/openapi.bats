@@ -70,6 +70,12 @@ oa()
 	assert_success
 	run "$CHECK" lint "$WORKER_DOC"
 	assert_success
+	# info.version is the API version the programs report.
+	local api
+	api=$("$CY_BUILD/cynode-node" --version | sed -n 's/.*(api v\([0-9]*\)).*/\1/p')
+	[ -n "$api" ]
+	cy_eq "$(jq -r .info.version "$SERVER_DOC")" "$api" "server document version"
+	cy_eq "$(jq -r .info.version "$WORKER_DOC")" "$api" "worker document version"
 }
 
 @test "the server's document has exactly the routes, auth rules and body tables of cynode-server" {
