@@ -322,6 +322,7 @@ test_schema(void)
 		    "{\"description\":\"lengths count UTF-8 bytes; no control characters\","
 		    "\"maxLength\":10,\"minLength\":1,\"type\":\"string\"}",
 		    "printable strings say so");
+		free(t);
 		ok(json_is_object(json_object_get(p, "anything")) &&
 			json_object_size(json_object_get(p, "anything")) == 0,
 		    "ANY is the empty schema");
