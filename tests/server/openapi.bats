@@ -360,6 +360,19 @@ cy_user_token()
 	oa 200 GET "$CY_NODE_URL/v1/worker/telemetry/containers" "" "$wtok"
 	oa 200 GET "$CY_NODE_URL/v1/worker/telemetry/logs?limit=3" "" "$wtok"
 	oa 404 GET "$CY_NODE_URL/metrics" "" "$wtok"
+	oa 404 GET "$CY_NODE_URL/v1/worker/telemetry/containers/no-such-job" "" "$wtok"
+	oa 200 POST "$CY_NODE_URL/v1/worker/jobs:run" \
+		'{"version":1,"task_id":"oa-task","job_id":"oa-job","sandbox":{"command":["sh","-c","echo hi; exit 3"]}}' "$wtok"
+	cy_eq "$(jq -r .exit_code <<<"$body")/$(jq -r .stdout <<<"$body")" "3/hi" "the job's exit code and output"
+	oa 400 POST "$CY_NODE_URL/v1/worker/jobs:run" '{"version":1,"task_id":"oa-task"}' "$wtok"
+	oa 404 POST "$CY_NODE_URL/v1/worker/jobs/oa-job/cancel" '' "$wtok"
+	oa 401 POST "$CY_CONTROL_URL/v1/nodes/register" \
+		"$(jq -cn '{psk:"wrong-psk", capability:{version:1, node:{node_slug:"node-99"},
+		worker_api:{base_url:"http://127.0.0.1:1"}}}')"
+	# A result nobody waits for (redelivered late, say) is taken and not applied.
+	oa 200 POST "$CY_CONTROL_URL/v1/nodes/jobs/00000000-0000-4000-8000-000000000000/result" \
+		'{"version":1,"job_id":"00000000-0000-4000-8000-000000000000","status":"completed"}' "$jwt"
+	cy_eq "$(jq -r .applied <<<"$body")" false applied
 }
 
 @test "walk: workflow leases are documented" {
