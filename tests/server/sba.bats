@@ -186,3 +186,44 @@ node_job()
 	CONF=$conf node_job '{"use_inference":true,"env":{"FAKE_RESULT":"{\"protocol_version\":\"1.0\",\"job_id\":\"j-sba\",\"status\":\"completed\",\"steps\":[{\"type\":\"run\",\"status\":\"ok\"}],\"artifacts\":[],\"reply\":\"hi\"}"},"sba":{"protocol_version":"1.0","job_id":"j-sba","goal":"g"}}'
 	[ "$(jq -r '.status + " " + .reply + " " + .sba_result.steps[0].type' <<<"$output")" = "completed hi run" ]
 }
+
+@test "cynode-sba on its own: steps in a given workspace, usage errors, a spec it refuses" {
+	local ws=$CY_TMP/sba-ws
+	mkdir -p "$ws"
+	jq -cn '{version:1, sandbox:{sba:{protocol_version:"1.0", job_id:"j-own", steps:[
+		{type:"run", argv:["sh","-c","echo own; exit 0"]},
+		{type:"write_file", path:"out/x/y.txt", content:"deep"},
+		{type:"run", argv:["no-such-program-here"], continue_on_error:true}]}}}' >"$CY_TMP/own.json"
+	# Leaks are checked here (outside a sandbox) when built with SANITIZE=1.
+	ASAN_OPTIONS=detect_leaks=1 CYNODE_WORKSPACE_DIR=$ws CYNODE_JOB_ID=j-own \
+		INFERENCE_PROXY_URL=http+unix://%2Fnonexistent%2Fsock CYNODE_INFERENCE_MODEL=m \
+		run "$CY_BUILD/cynode-sba" "$CY_TMP/own.json"
+	assert_success
+	assert_output --partial own
+	[ "$(cat "$ws/out/x/y.txt")" = deep ]
+	run jq -r '.status, (.steps | map(.status + ":" + (.exit_code // "-" | tostring)) | join(" "))' "$ws/.cynode/sba_result.json"
+	assert_output "$(printf '%s\n' completed 'ok:0 ok:- failed:127')"
+	# An inference step with no socket fails the job, with the reason.
+	jq -cn '{version:1, sandbox:{sba:{protocol_version:"1.0", job_id:"j-own", goal:"g"}}}' >"$CY_TMP/own2.json"
+	ASAN_OPTIONS=detect_leaks=1 CYNODE_WORKSPACE_DIR=$ws CYNODE_JOB_ID=j-own \
+		INFERENCE_PROXY_URL=http+unix://%2Fnonexistent%2Fsock CYNODE_INFERENCE_MODEL=m \
+		run "$CY_BUILD/cynode-sba" "$CY_TMP/own2.json"
+	assert_failure 1
+	run jq -r '.status + " " + .error' "$ws/.cynode/sba_result.json"
+	assert_output --partial "failed the inference socket"
+	# Refused before anything runs: exit 2.
+	CYNODE_JOB_ID=other run "$CY_BUILD/cynode-sba" "$CY_TMP/own.json"
+	assert_failure 2
+	assert_output --partial "not this job's"
+	run "$CY_BUILD/cynode-sba" "$CY_TMP/nope.json"
+	assert_failure 2
+	CYNODE_JOB_ID=j-own CYNODE_INFERENCE_MODEL=m run "$CY_BUILD/cynode-sba" "$CY_TMP/own.json"
+	assert_failure 2
+	assert_output --partial "INFERENCE_PROXY_URL is not set"
+	run "$CY_BUILD/cynode-sba" -x
+	assert_failure 2
+	assert_output --partial usage
+	run "$CY_BUILD/cynode-sba" --version
+	assert_success
+	assert_output --partial "protocol 1.0"
+}
