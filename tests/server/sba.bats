@@ -227,3 +227,37 @@ node_job()
 	assert_success
 	assert_output --partial "protocol 1.0"
 }
+
+@test "skills: a prompt task's model gets them as its system prompt, an agent as instructions" {
+	local words
+	cy_api POST /v1/skills/load '{"name":"pirate","content_md":"Speak like a pirate, always."}' "$TOKEN"
+	cy_status 201
+	SKILL_ID=$(jq -r .skill_id <<<"$body")
+	task_result '{"prompt":"hello there","skills":["pirate"]}'
+	jq -e '.status == "completed"' <<<"$res" || { echo "$res"; false; }
+	# The payload holds a copy; the model counted its words as prompt tokens
+	# ("## Skill: pirate" + the content + the prompt).
+	run cy_psql "SELECT payload->>'system' FROM jobs WHERE task_id = '$TASK'"
+	assert_output "$(printf '## Skill: pirate\n\nSpeak like a pirate, always.')"
+	words=$(jq -r '.jobs[0].result | fromjson | .inference.prompt_tokens' <<<"$res")
+	[ "$words" = 10 ] || { echo "prompt tokens: $words"; false; }
+	# By id too; an agent gets them as the spec's instructions.
+	task_result "$(jq -cn --arg id "$SKILL_ID" '{prompt:"agent", use_sba:true, skills:[$id]}')"
+	jq -e '.status == "completed"' <<<"$res"
+	run cy_psql "SELECT payload->'sba'->>'instructions' FROM jobs WHERE task_id = '$TASK'"
+	assert_output --partial "Speak like a pirate"
+	# Refused: unknown, another user's, a command task, too many, garbage.
+	while IFS='|' read -r case want; do
+		cy_api POST /v1/tasks "$case" "$TOKEN"
+		cy_status 400 || { echo "$case -> $status_code $body"; return 1; }
+		[[ $(jq -r .detail <<<"$body") == *"$want"* ]] || { echo "$case -> $body"; return 1; }
+	done <<-'EOF2'
+	{"prompt":"s","skills":["nope"]}|skills[0]: you have no skill 'nope'
+	{"prompt":"s","skills":["pirate","ghost"]}|skills[1]: you have no skill 'ghost'
+	{"prompt":"s","input_mode":"commands","skills":["pirate"]}|skills go with prompt tasks and agent jobs
+	{"prompt":"s","skills":["a","b","c","d","e","f","g","h","i"]}|skills
+	{"prompt":"s","skills":[]}|skills
+	{"prompt":"s","skills":[""]}|skills[0]
+	{"prompt":"s","skills":"pirate"}|skills
+	EOF2
+}
