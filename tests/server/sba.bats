@@ -261,3 +261,18 @@ node_job()
 	{"prompt":"s","skills":"pirate"}|skills
 	EOF2
 }
+
+@test "an agent job's secrets are masked in its sba_result and reply, as in its log" {
+	cy_api PUT /v1/secrets/AGENT_KEY '{"value":"s3cr3t-agent-value"}' "$TOKEN"
+	[[ $status_code == 20? ]]
+	task_result "$(jq -cn '{prompt:"x", use_sba:true, secrets:[{name:"AGENT_KEY"}],
+		job_spec_json:{protocol_version:"1.0", steps:[
+		{type:"run", argv:["sh","-c","echo key=$AGENT_KEY"]},
+		{type:"write_file", path:"out/k.txt", content:"not the key"}]}}')"
+	jq -e '.status == "completed"' <<<"$res" || { echo "$res"; false; }
+	[[ $res != *s3cr3t-agent-value* ]] || { echo "$res"; false; }
+	run jq -r '.jobs[0].sba_result.steps[0].output' <<<"$res"
+	assert_output 'key=***'
+	run cy_psql "SELECT count(*) FROM jobs WHERE result::text LIKE '%s3cr3t-agent-value%'"
+	assert_output 0
+}
