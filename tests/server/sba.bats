@@ -193,7 +193,9 @@ node_job()
 	jq -cn '{version:1, sandbox:{sba:{protocol_version:"1.0", job_id:"j-own", steps:[
 		{type:"run", argv:["sh","-c","echo own; exit 0"]},
 		{type:"write_file", path:"out/x/y.txt", content:"deep"},
-		{type:"run", argv:["no-such-program-here"], continue_on_error:true}]}}}' >"$CY_TMP/own.json"
+		{type:"run", argv:["no-such-program-here"], continue_on_error:true},
+		{type:"run", argv:["sh","-c","sleep 97 & echo left-running"], timeout_seconds:60}]}}}' >"$CY_TMP/own.json"
+	SECONDS=0
 	# Leaks are checked here (outside a sandbox) when built with SANITIZE=1.
 	ASAN_OPTIONS=detect_leaks=1 CYNODE_WORKSPACE_DIR=$ws CYNODE_JOB_ID=j-own \
 		INFERENCE_PROXY_URL=http+unix://%2Fnonexistent%2Fsock CYNODE_INFERENCE_MODEL=m \
@@ -202,7 +204,11 @@ node_job()
 	assert_output --partial own
 	[ "$(cat "$ws/out/x/y.txt")" = deep ]
 	run jq -r '.status, (.steps | map(.status + ":" + (.exit_code // "-" | tostring)) | join(" "))' "$ws/.cynode/sba_result.json"
-	assert_output "$(printf '%s\n' completed 'ok:0 ok:- failed:127')"
+	assert_output "$(printf '%s\n' completed 'ok:0 ok:- failed:127 ok:0')"
+	# A command that leaves a process behind ends its step, and takes it along.
+	[ "$SECONDS" -lt 20 ]
+	run pgrep -f 'sleep 97'
+	assert_failure
 	# An inference step with no socket fails the job, with the reason.
 	jq -cn '{version:1, sandbox:{sba:{protocol_version:"1.0", job_id:"j-own", goal:"g"}}}' >"$CY_TMP/own2.json"
 	ASAN_OPTIONS=detect_leaks=1 CYNODE_WORKSPACE_DIR=$ws CYNODE_JOB_ID=j-own \
