@@ -271,6 +271,12 @@ install: all
 man: $(O)/cynork
 	@for p in $$($(O)/cynork __man --list); do $(O)/cynork __man $$p > man/$$p || exit 1; done
 
+# Rewrite the request body schemas of api/openapi-server.json from the body
+# tables (tests/server/openapi.bats fails while they differ).
+openapi-sync: $(O)/cynode-server
+	@$(O)/cynode-server --route-bodies >$(O)/route-bodies.json
+	@tests/openapi-check sync api/openapi-server.json $(O)/route-bodies.json
+
 completions: $(O)/cynork
 	@mkdir -p completions
 	@$(O)/cynork completion bash > completions/cynork.bash
@@ -283,6 +289,6 @@ clean:
 # Objects reached through pattern chains are kept (no rebuild next time).
 .SECONDARY:
 
-.PHONY: all units deps test check lint format demo demo-stop bench fuzz hdr-check install clean man completions FORCE
+.PHONY: all units deps test check lint format demo demo-stop bench fuzz hdr-check install clean man completions openapi-sync FORCE
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -152,6 +152,36 @@ oa()
 	assert_output --partial "POST /v1/auth/login: documented request body differs from the body table"
 }
 
+@test "openapi-check sync (make openapi-sync) rewrites drifted request bodies from the tables, nothing else" {
+	"$CY_BUILD/cynode-server" --route-bodies >"$CY_TMP/bodies"
+	"$CY_BUILD/cynode-server" --routes >"$CY_TMP/routes"
+	jq '.components.schemas.AuthLoginRequest = {"type":"object"}
+		| .paths["/v1/tasks"].post.requestBody.content["application/json"].schema = {"type":"object"}' \
+		"$SERVER_DOC" >"$CY_TMP/s1.json"
+	run "$CHECK" routes "$CY_TMP/s1.json" "$CY_TMP/routes" "$CY_TMP/bodies"
+	assert_failure
+	run "$CHECK" sync "$CY_TMP/s1.json" "$CY_TMP/bodies"
+	assert_success
+	assert_output --partial "2 request body schema(s) updated"
+	run "$CHECK" routes "$CY_TMP/s1.json" "$CY_TMP/routes" "$CY_TMP/bodies"
+	assert_success
+	# The component is back as it was; the inline schema now holds the table.
+	cy_eq "$(jq -S -c .components.schemas.AuthLoginRequest "$CY_TMP/s1.json")" \
+		"$(jq -S -c .components.schemas.AuthLoginRequest "$SERVER_DOC")" AuthLoginRequest
+	cy_eq "$(jq -S -c '.paths["/v1/tasks"].post.requestBody.content["application/json"].schema' "$CY_TMP/s1.json")" \
+		"$(jq -S -c '.["POST /v1/tasks"]' "$CY_TMP/bodies")" "inline task body"
+	# An unchanged document is rewritten byte for byte.
+	cp "$SERVER_DOC" "$CY_TMP/s2.json"
+	run "$CHECK" sync "$CY_TMP/s2.json" "$CY_TMP/bodies"
+	assert_output --partial "0 request body schema(s) updated"
+	cmp "$CY_TMP/s2.json" "$SERVER_DOC"
+	# A table whose route has no JSON body in the document cannot be synced.
+	jq 'del(.paths["/v1/auth/login"].post.requestBody)' "$SERVER_DOC" >"$CY_TMP/s3.json"
+	run "$CHECK" sync "$CY_TMP/s3.json" "$CY_TMP/bodies"
+	assert_failure
+	assert_output --partial "POST /v1/auth/login: has a body table, but no application/json request body to sync"
+}
+
 @test "openapi-check lint refuses what is not OpenAPI 3.1" {
 	printf '{"openapi":' >"$CY_TMP/bad.json"
 	run "$CHECK" lint "$CY_TMP/bad.json"
