@@ -69,13 +69,14 @@ run_spec_steps(struct sba_run *r, struct cy_buf *context, char **last_answer, st
 			json_t *msgs = json_pack("[{s:s, s:s}]", "role", "user", "content",
 			    cy_json_str(st, "prompt"));
 			json_t *msg;
+			const char *ans;
 
 			if (cy_json_str(r->spec, "instructions"))
 				json_array_insert_new(msgs, 0,
 				    json_pack("{s:s, s:s}", "role", "system", "content",
 					cy_json_str(r->spec, "instructions")));
 			msg = sba_chat(r, msgs, NULL, &data);
-			const char *ans = msg ? cy_json_str(msg, "content") : NULL;
+			ans = msg ? cy_json_str(msg, "content") : NULL;
 
 			rec = json_pack("{s:s, s:s, s:s}", "type", "inference", "origin", "spec",
 			    "status", msg ? "ok" : "failed");

@@ -215,9 +215,9 @@ ws_path(struct sba_run *r, json_t *rec, const char *path)
 
 	json_object_set_new(rec, "path", json_string(path ? path : ""));
 	if (!path || !cy_relpath_valid(path, strlen(path), &why)) {
-		json_object_set_new(rec, "status", json_string("failed"));
 		struct cy_buf b = CY_BUF_INIT;
 
+		json_object_set_new(rec, "status", json_string("failed"));
 		cy_buf_addf(&b, "path '%.200s' %s", path ? path : "",
 		    why ? why : "is not a relative path");
 		json_object_set_new(rec, "error", sba_json_text(b.buf, b.len));
