@@ -28,6 +28,8 @@ int server_config_load(struct server_config *cfg, const char *path, bool must_ex
 int server_config_check(const struct server_config *cfg, struct cy_error *err);
 void server_config_print(FILE *out, const struct server_config *cfg);
 void server_config_release(struct server_config *cfg);
+/* reload.c: SIGHUP; re-reads the file at path (NULL: the default), applies logging. */
+int server_reload(const char *path);
 /* Splits "host:port" ("[::1]:80", ":80"); host is "" for any. */
 int server_split_listen(const char *addr, char *host, size_t hostsz, unsigned *port,
     struct cy_error *err);
