@@ -299,6 +299,31 @@ uninstall:
 	done
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/cynode 2>/dev/null
 
+# `make deb`: the cynode-server, cynode-node and cynork packages
+# (debian/, dpkg-buildpackage -b) built from a copy of the source tree in
+# $(O)/deb/src, then lintian (errors fail, warnings are printed).  The
+# .deb files end up in $(O)/deb.  `make test-deb` builds them and runs
+# tests/deb/*.bats: the stack started from the installed files.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "make deb needs dpkg-dev and debhelper: apt-get install dpkg-dev debhelper fakeroot lintian" >&2; exit 2; }
+	@rm -rf $(O)/deb && mkdir -p $(O)/deb/src/cynode
+	@git ls-files -co --exclude-standard -z | grep -zv '^build/' | \
+		xargs -0 cp -a --parents -t $(O)/deb/src/cynode
+	cd $(O)/deb/src/cynode && dpkg-buildpackage -b -us -uc -j$$(nproc) >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log >&2; exit 1; }
+	@mv $(O)/deb/src/*.deb $(O)/deb/src/*.changes $(O)/deb/src/*.buildinfo $(O)/deb/
+	@ls $(O)/deb/*.deb
+	@if command -v lintian >/dev/null; then \
+		lintian --fail-on error $(O)/deb/*.changes; \
+	else echo "lintian is not installed: not checked" >&2; fi
+
+test-deb:
+	@scripts/deps --deb
+	@$(MAKE) --no-print-directory deb
+	@CY_BUILD=$(abspath $(O)) CY_DEB_DIR=$(abspath $(O))/deb tests/run-all tests/deb
+
 # Regenerate the cynork man pages and completion scripts from the command
 # table (tests/cynork/drift.bats fails when the committed ones differ).
 man: $(O)/cynork
@@ -316,6 +341,6 @@ clean:
 # Objects reached through pattern chains are kept (no rebuild next time).
 .SECONDARY:
 
-.PHONY: all units deps test check lint format demo demo-stop bench fuzz hdr-check install uninstall clean man completions FORCE
+.PHONY: all units deps test check lint format demo demo-stop bench fuzz hdr-check install uninstall deb test-deb clean man completions FORCE
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' -type f -not -path '*/deb/*' 2>/dev/null)
