@@ -1,18 +1,22 @@
 #!/usr/bin/env bats
 #
 # The Debian packages as an operator gets them (make test-deb): the
-# cynode-server, cynode-node and cynork .debs of $CY_DEB_DIR unpacked with
-# dpkg-deb -x into a fresh root, their metadata checked, then the stack
-# started from the unpacked files only (the server with its packaged
-# migrations and example server.yaml against the private test PostgreSQL,
-# the node running jobs in bubblewrap) and one task run through the
-# packaged cynork.
+# cynode-server, cynode-node and cynork .debs of $CY_DEB_DIR installed with
+# `dpkg --root` into a fresh root (maintainer scripts run chrootless with
+# DPKG_ROOT, as debhelper's snippets support: the cynode user, the
+# directories), their Depends checked against what the binaries link, then
+# the stack started from the installed files only (the server with its
+# packaged migrations and example server.yaml against the private test
+# PostgreSQL, the node running jobs in bubblewrap) and one task run through
+# the packaged cynork.  Not root: unpacked with dpkg-deb -x instead (the
+# maintainer-script test is skipped).
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
 
 setup_file()
 {
+	local p
 	cy_setup_file
 	if ! command -v dpkg-deb >/dev/null; then
 		export CY_DEB_SKIP="dpkg-deb is not installed (apt-get install dpkg)"
@@ -20,11 +24,20 @@ setup_file()
 	fi
 	D=${CY_DEB_DIR:-$CY_BUILD/deb}
 	R=$CY_TMP/root
-	mkdir -p "$R"
+	DEBS=()
 	for p in cynode-server cynode-node cynork; do
 		ls "$D/${p}"_*.deb >/dev/null 2>&1 || { echo "no $p .deb in $D: run make deb" >&2; return 1; }
-		dpkg-deb -x "$(ls "$D/${p}"_*.deb | head -n 1)" "$R"
+		DEBS+=("$(ls "$D/${p}"_*.deb | head -n 1)")
 	done
+	mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates"
+	: >"$R/var/lib/dpkg/status"
+	if [ "$(id -u)" = 0 ]; then
+		# The libraries are the host's: their packages are not in this root.
+		dpkg --root="$R" --force-script-chrootless --force-depends --log=/dev/null \
+			-i "${DEBS[@]}" >"$CY_TMP/dpkg.log" 2>&1 || { cat "$CY_TMP/dpkg.log" >&2; return 1; }
+	else
+		for p in "${DEBS[@]}"; do dpkg-deb -x "$p" "$R"; done
+	fi
 	export R D
 }
 
@@ -35,6 +48,56 @@ setup()
 
 # pkg_field PACKAGE FIELD
 pkg_field() { dpkg-deb -f "$(ls "$D/$1"_*.deb | head -n 1)" "$2"; }
+
+# linked_pkgs BINARY: the Debian packages of the shared libraries it needs.
+linked_pkgs()
+{
+	local lib path pkg
+	for lib in $(objdump -p "$1" | awk '$1 == "NEEDED" { print $2 }'); do
+		path=$(ldd "$1" | awk -v l="$lib" '$1 == l { print $3 }')
+		pkg=$(dpkg -S "$path" 2>/dev/null | head -n 1 | cut -d: -f1)
+		[ -n "$pkg" ] || pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)
+		echo "${pkg:-no-package-for-$lib}"
+	done | sort -u
+}
+
+@test "dpkg --root installs the three packages and their scripts make the user and directories" {
+	[ "$(id -u)" = 0 ] || skip "not root: the packages were unpacked with dpkg-deb -x"
+	run dpkg --root="$R" -l cynode-server cynode-node cynork
+	assert_success
+	[ "$(printf '%s\n' "$output" | grep -c '^ii ')" = 3 ]
+	grep -q '^cynode:x:[0-9]*:[0-9]*:.*:/usr/sbin/nologin$' "$R/etc/passwd"
+	[ "$(stat -c %a "$R/var/lib/cynode")" = 711 ]
+	# Installed, not enabled: nothing starts before it is configured.
+	run find "$R/etc" -name 'cynode-*.service'
+	assert_success
+	assert_output ""
+	# Removing the server keeps its configuration (a conffile) until a purge.
+	dpkg --root="$R" --force-script-chrootless --force-depends --log=/dev/null \
+		-r cynode-server >/dev/null 2>&1
+	[ ! -e "$R/usr/sbin/cynode-server" ]
+	[ -f "$R/etc/cynode/server.yaml" ]
+	dpkg --root="$R" --force-script-chrootless --force-depends --log=/dev/null \
+		-P cynode-server >/dev/null 2>&1
+	[ ! -e "$R/etc/cynode/server.yaml" ]
+	dpkg --root="$R" --force-script-chrootless --force-depends --log=/dev/null \
+		-i "$(ls "$D"/cynode-server_*.deb)" >/dev/null 2>&1
+	[ -x "$R/usr/sbin/cynode-server" ]
+}
+
+@test "each package depends on the package of every library its program links" {
+	local prog pkg dep
+	for prog in usr/sbin/cynode-server:cynode-server usr/sbin/cynode-node:cynode-node \
+		usr/bin/cynork:cynork; do
+		dep=$(pkg_field "${prog#*:}" Depends)
+		for pkg in $(linked_pkgs "$R/${prog%%:*}"); do
+			[[ ", $dep" == *", $pkg "* || ", $dep," == *", $pkg,"* ]] ||
+				{ echo "${prog#*:}: Depends lacks $pkg: $dep"; false; }
+		done
+	done
+	run linked_pkgs "$R/usr/sbin/cynode-server"
+	assert_output --partial "libpq5"
+}
 
 @test "the packages depend on what they link and need" {
 	run pkg_field cynode-node Depends
