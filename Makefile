@@ -41,12 +41,14 @@ LIB_SRCS := $(sort $(wildcard lib/*.c))
 SERVER_SRCS := $(sort $(wildcard server/*.c))
 NODE_SRCS := $(sort $(wildcard node/*.c))
 CYNORK_SRCS := $(sort $(wildcard cynork/*.c))
+SBA_SRCS := $(sort $(wildcard sba/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(O)/obj/%.o)
 NODE_OBJS := $(NODE_SRCS:%.c=$(O)/obj/%.o)
 CYNORK_OBJS := $(CYNORK_SRCS:%.c=$(O)/obj/%.o)
+SBA_OBJS := $(SBA_SRCS:%.c=$(O)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 # Fuzz targets (tests/fuzz/NAME_fuzz.c): replayed over their seed corpus as
@@ -60,7 +62,7 @@ SERVER_LIB_OBJS := $(filter-out $(O)/obj/server/main.o,$(SERVER_OBJS))
 NODE_LIB_OBJS := $(filter-out $(O)/obj/node/main.o,$(NODE_OBJS))
 CYNORK_LIB_OBJS := $(filter-out $(O)/obj/cynork/main.o,$(CYNORK_OBJS))
 
-PROGRAMS := $(O)/cynork $(O)/cynode-server $(O)/cynode-node
+PROGRAMS := $(O)/cynork $(O)/cynode-server $(O)/cynode-node $(O)/cynode-sba
 
 all: $(PROGRAMS)
 
@@ -94,6 +96,10 @@ $(O)/cynode-server: $(SERVER_OBJS) $(O)/libcynode.a
 
 $(O)/cynode-node: $(NODE_OBJS) $(O)/libcynode.a
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The agent runner starts once per agent job, inside its sandbox.
+$(O)/cynode-sba: $(SBA_OBJS) $(O)/libcynode.a
+	$(Q_LD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
 # cynork starts once per command: link only the libraries it uses.
 $(O)/cynork: $(CYNORK_OBJS) $(O)/libcynode.a
@@ -212,20 +218,21 @@ lint:
 
 # clang-format 14 over the C sources (.clang-format); the regions it would
 # damage are marked /* clang-format off */.
-C_SOURCES = lib/*.[ch] server/*.[ch] node/*.[ch] cynork/*.[ch] tests/unit/*.[ch] \
+C_SOURCES = lib/*.[ch] server/*.[ch] node/*.[ch] cynork/*.[ch] sba/*.[ch] tests/unit/*.[ch] \
 	tests/fuzz/*.c tests/bench/*.c
 format:
 	@command -v clang-format >/dev/null || { echo "make format needs clang-format: apt-get install clang-format" >&2; exit 2; }
 	@clang-format -i $(C_SOURCES)
 
 hdr-check:
-	@for h in lib/*.h server/*.h node/*.h cynork/*.h; do \
+	@for h in lib/*.h server/*.h node/*.h cynork/*.h sba/*.h; do \
 		[ -f "$$h" ] || continue; \
 		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -I. -x c -fsyntax-only - || exit 1; \
 	done
 
 # `make install` (PREFIX, DESTDIR and the directories below honoured): the
-# three programs, cynode-tls, the migrations, man pages, completions, the
+# three programs, the agent runner cynode-sba (LIBEXECDIR/cynode, where the
+# node looks), cynode-tls, the migrations, man pages, completions, the
 # systemd units (@SBINDIR@ and @SYSCONFDIR@ filled in), sysusers.d and
 # tmpfiles.d entries, and the example server.yaml and node.yaml in
 # $(SYSCONFDIR)/cynode (never over an existing file).  SYSCONFDIR is /etc
@@ -236,6 +243,7 @@ hdr-check:
 # there (an example config only while it is unchanged).
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 SYSCONFDIR ?= /etc
@@ -251,11 +259,13 @@ UNITS := cynode-server.service cynode-node.service
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/cynode/migrations \
+		$(DESTDIR)$(LIBEXECDIR)/cynode \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/cynode
 	install -m 0755 $(O)/cynork scripts/cynode-tls $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(O)/cynode-server $(O)/cynode-node $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(O)/cynode-sba $(DESTDIR)$(LIBEXECDIR)/cynode/
 	install -m 0644 migrations/*.sql $(DESTDIR)$(DATADIR)/cynode/migrations/
 	@for f in man/*.[158]; do \
 		s=$${f##*.}; \
@@ -284,7 +294,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cynork $(DESTDIR)$(BINDIR)/cynode-tls \
 		$(DESTDIR)$(SBINDIR)/cynode-server $(DESTDIR)$(SBINDIR)/cynode-node
-	rm -rf $(DESTDIR)$(DATADIR)/cynode
+	rm -rf $(DESTDIR)$(DATADIR)/cynode $(DESTDIR)$(LIBEXECDIR)/cynode
 	@for f in man/*.[158]; do \
 		rm -f $(DESTDIR)$(MANDIR)/man$${f##*.}/$${f#man/}; \
 	done

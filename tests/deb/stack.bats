@@ -88,7 +88,7 @@ linked_pkgs()
 @test "each package depends on the package of every library its program links" {
 	local prog pkg dep
 	for prog in usr/sbin/cynode-server:cynode-server usr/sbin/cynode-node:cynode-node \
-		usr/bin/cynork:cynork; do
+		usr/libexec/cynode/cynode-sba:cynode-node usr/bin/cynork:cynork; do
 		dep=$(pkg_field "${prog#*:}" Depends)
 		for pkg in $(linked_pkgs "$R/${prog%%:*}"); do
 			[[ ", $dep" == *", $pkg "* || ", $dep," == *", $pkg,"* ]] ||

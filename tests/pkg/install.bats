@@ -23,7 +23,8 @@ leaves_of() { cfgk_leaves <"$1" | cut -f1 | LC_ALL=C sort -u; }
 
 @test "make install PREFIX=/usr puts every file where Debian looks for it" {
 	local R=$CY_TMP/root f p
-	for f in usr/bin/cynork usr/bin/cynode-tls usr/sbin/cynode-server usr/sbin/cynode-node; do
+	for f in usr/bin/cynork usr/bin/cynode-tls usr/sbin/cynode-server usr/sbin/cynode-node \
+		usr/libexec/cynode/cynode-sba; do
 		[ -x "$R/$f" ] || { echo "missing program $f"; ls -R "$R" | head -50; false; }
 	done
 	for f in man/*.[158]; do
@@ -100,6 +101,7 @@ leaves_of() { cfgk_leaves <"$1" | cut -f1 | LC_ALL=C sort -u; }
 	make -C "$CY_ROOT" --no-print-directory -o all O="$CY_BUILD" DESTDIR="$R" \
 		PREFIX=/usr/local install >/dev/null
 	[ -x "$R/usr/local/sbin/cynode-server" ]
+	[ -x "$R/usr/local/libexec/cynode/cynode-sba" ]
 	[ -f "$R/usr/local/share/zsh/site-functions/_cynork" ]
 	[ -f "$R/usr/local/lib/systemd/system/cynode-node.service" ]
 	grep -qx 'ExecStart=/usr/local/sbin/cynode-node --config /etc/cynode/node.yaml' \
