@@ -116,7 +116,7 @@ hup()
 	conf=$(cy_node_config node-01 "logging.level=info" "logging.file_path=\"$CY_TMP/node-a.log\"")
 	port=$(cat "$CY_TMP/node-node-01/port")
 	listen_notify node "$port"
-	NOTIFY_SOCKET=$CY_TMP/node.sock stack_node_start "$conf" "$CY_TMP/node.stderr" "$CY_TMP/node.pid"
+	NOTIFY_SOCKET=$CY_TMP/node.sock stack_node_start "$conf" "$CY_TMP/node-stderr.log" "$CY_TMP/node.pid"
 	pid=$STACK_NODE_PID
 	cy__track "$pid"
 	wait_line "$CY_TMP/node.out" 'READY=1' 1 60
