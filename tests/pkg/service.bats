@@ -102,12 +102,47 @@ hup()
 	wait_line "$log" '"event":"http_request"' 1 5
 	kill -0 "$pid"
 
+	# WATCHDOG=1 at half of WatchdogSec= (here 0.4 s) while it runs.
+	run ! grep -q WATCHDOG=1 "$CY_TMP/srv.out"
+
 	kill -TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?
 	cy_eq "$rc" 0 "exit status after SIGTERM"
 	run grep -c 'STOPPING=1' "$CY_TMP/srv.out"
 	assert_output 1
+}
+
+@test "server and node: WATCHDOG=1 at half of WATCHDOG_USEC, not without it" {
+	local gw cp pid conf port
+	gw=$(stack_free_port)
+	cp=$(stack_free_port)
+	listen_notify wd "$gw"
+	env -u LOG_LEVEL NOTIFY_SOCKET="$CY_TMP/wd.sock" WATCHDOG_USEC=400000 \
+		USER_GATEWAY_LISTEN_ADDR="127.0.0.1:$gw" CONTROL_PLANE_LISTEN_ADDR="127.0.0.1:$cp" \
+		CYNODE_MIGRATIONS_DIR="$CY_ROOT/migrations" JWT_SECRET="$(stack_random 48)" \
+		NODE_REGISTRATION_PSK="$(stack_random 40)" BOOTSTRAP_ADMIN_PASSWORD="$(stack_random 24)" \
+		"$CY_BUILD/cynode-server" --config /dev/null >"$CY_TMP/wd-server.log" 2>&1 </dev/null 3>&- &
+	pid=$!
+	cy__track "$pid"
+	wait_line "$CY_TMP/wd.out" 'READY=1' 1 60
+	wait_line "$CY_TMP/wd.out" 'WATCHDOG=1' 4 5
+	kill -TERM "$pid"
+	wait "$pid" || true
+
+	# The node feeds it from its manager loop, heartbeat sleeps included.
+	cy_server_start
+	conf=$(cy_node_config node-wd "orchestrator.heartbeat_interval_seconds=5")
+	port=$(cat "$CY_TMP/node-node-wd/port")
+	listen_notify nwd "$port"
+	NOTIFY_SOCKET=$CY_TMP/nwd.sock WATCHDOG_USEC=400000 \
+		stack_node_start "$conf" "$CY_TMP/node-wd.log" "$CY_TMP/node-wd.pid"
+	cy__track "$STACK_NODE_PID"
+	wait_line "$CY_TMP/nwd.out" 'READY=1' 1 60
+	n=$(grep -c WATCHDOG=1 "$CY_TMP/nwd.out" || true)
+	wait_line "$CY_TMP/nwd.out" 'WATCHDOG=1' $((n + 4)) 5
+	kill -TERM "$STACK_NODE_PID"
+	cy_server_stop
 }
 
 @test "node: READY=1 once registered with its Worker API up, SIGHUP reloads logging and reopens its file" {
