@@ -183,3 +183,40 @@ hup()
 	kill -TERM "$pid"
 	wait_line "$CY_TMP/node.out" 'STOPPING=1' 1 10
 }
+
+# hardened CMD...: CMD as cynode-node.service would run it, as far as a test
+# without systemd as PID 1 can: a private mount namespace with / read-only
+# (ProtectSystem=strict) but $CY_TMP/hard writable (ReadWritePaths=), empty
+# read-only /root and /home (ProtectHome=yes), no_new_privs
+# (NoNewPrivileges=yes), CAP_SYS_MODULE and CAP_SYS_TIME dropped
+# (ProtectKernelModules=, ProtectClock=).
+hardened()
+{
+	local H=$CY_TMP/hard
+	unshare --mount --propagation private -- sh -c '
+		mount --bind "$0" "$0" && mount -o remount,bind,ro / &&
+		mount -t tmpfs -o ro,mode=0 tmpfs /root && mount -t tmpfs -o ro,mode=0 tmpfs /home &&
+		exec setpriv --no-new-privs --bounding-set -sys_module,-sys_time "$@"' "$H" "$@"
+}
+
+@test "node: a sandboxed job runs under the unit's file-system and privilege hardening" {
+	[ "$(id -u)" = 0 ] || skip "needs root (unshare --mount)"
+	local H=$CY_TMP/hard
+	mkdir -p "$H/state"
+	printf 'x\n' >"$H/psk"
+	chmod 0600 "$H/psk"
+	printf 'version: 1\norchestrator:\n  url: "http://127.0.0.1:1"\n  registration_psk_file: "%s"\nnode:\n  id: node-01\nstorage:\n  state_dir: "%s"\nsandbox:\n  staging_dir: "%s"\n' \
+		"$H/psk" "$H/state" "$H/staging" >"$H/node.yaml"
+	jq -cn '{version:1, task_id:"t", job_id:"j-hard", sandbox:{command:["/bin/sh","-c",
+		"echo hi; id -u; grep NoNewPrivs /proc/self/status; touch /usr/x || echo ro"]}}' >"$H/req.json"
+	run hardened "$CY_BUILD/cynode-node" --config "$H/node.yaml" --run-job "$H/req.json"
+	assert_success
+	cy_eq "$(printf '%s' "$output" | jq -r .status)" completed
+	cy_eq "$(printf '%s' "$output" | jq -r .stdout)" "$(printf 'hi\n65534\nNoNewPrivs:\t1\nro')"
+	# The emulation bites: a state dir outside the writable paths fails.
+	mkdir -p "$CY_TMP/outside"
+	sed "s|$H/state|$CY_TMP/outside/state|" "$H/node.yaml" >"$H/node-out.yaml"
+	run hardened "$CY_BUILD/cynode-node" --config "$H/node-out.yaml" --run-job "$H/req.json"
+	refute_output --partial '"status":"completed"'
+	assert_output --partial "Read-only file system"
+}
