@@ -366,6 +366,7 @@ main(int argc, char **argv)
 		rc = 2;
 	} else {
 		block_signals();
+		node_reload_init(st.config);
 		cy_log_info("node_starting", "version", CYNODE_VERSION, "node_slug", n.cfg.node_id,
 		    "orchestrator", n.cfg.orch_url, "config", st.config, NULL);
 		node_telemetry_event("node", "info", "node_starting", "node manager starting", NULL,
@@ -381,6 +382,7 @@ main(int argc, char **argv)
 			cy_rm_rf(n.cfg.staging_dir);
 	}
 	node_telemetry_close();
+	node_reload_release();
 	node_release(&n);
 	return rc;
 }

@@ -178,11 +178,14 @@ void node_config_release(struct node_config *cfg);
 void node_config_print(const struct node_config *cfg);
 
 /*
- * reload.c: logging.level, .format and .file applied (-1 with err);
- * node_reload() is SIGHUP: node.yaml read again, its logging applied.
+ * reload.c: logging.level, .format and .file_path applied (-1 with err);
+ * node_reload() is SIGHUP: node.yaml read again, its reloadable keys
+ * applied, the others that changed since node_reload_init() logged.
  */
 int node_logging_setup(const struct node_config *c, struct cy_error *err);
+void node_reload_init(const char *path);
 int node_reload(const char *path);
+void node_reload_release(void);
 
 /* capability.c: a new node_capability_report_v1 object. */
 json_t *node_capability_report(const struct node *n);

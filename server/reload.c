@@ -1,13 +1,15 @@
 /*
  * SIGHUP: server.yaml (and the environment) read again into a fresh
  * configuration, and what is safe to change in a running server taken from
- * it: logging.level and logging.format.  Everything else (listeners,
- * database, secrets, limits, dispatch) is read by threads without a lock
- * and needs a restart; a file that does not load is logged and changes
- * nothing.
+ * it: the keys marked reloadable in the table (logging.level and
+ * logging.format).  Everything else (listeners, database, secrets, limits,
+ * dispatch) is read by threads without a lock and needs a restart: changed
+ * ones are logged by path (config_needs_restart).  A file that does not
+ * load is logged and changes nothing.
  */
 #include <string.h>
 
+#include "buf.h"
 #include "core.h"
 #include "log.h"
 #include "notify.h"
@@ -20,6 +22,7 @@ server_reload(const char *path)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct server_config fresh;
+	struct cy_buf restart = CY_BUF_INIT;
 	int rc = -1;
 
 	cy_notify_reloading();
@@ -36,9 +39,13 @@ server_reload(const char *path)
 		goto out;
 	}
 	cy_log_warn("config_reloaded", "log_level", fresh.log_level, "log_format", fresh.log_format,
-	    "note", "other settings need a restart", NULL);
+	    NULL);
+	if (server_config_diff(&srv.cfg, &fresh, false, &restart) > 0)
+		cy_log_warn("config_needs_restart", "keys", restart.buf, "note",
+		    "changed, but applied only at the next start", NULL);
 	rc = 0;
 out:
+	cy_buf_release(&restart);
 	server_config_release(&fresh);
 	cy_notify_ready("serving");
 	return rc;

@@ -77,13 +77,15 @@ hup()
 	printf 'version: 1\nlogging:\n  level: debug\n' >"$conf"
 	hup "$pid" "$CY_TMP/srv.out" 2
 	grep -q 'event=config_reloaded log_level=debug log_format=text' "$log"
+	run ! grep -q 'config_needs_restart' "$log"
 	curl -fsS "http://127.0.0.1:$gw/healthz" >/dev/null
 	wait_line "$log" 'event=http_request' 1 5
 
-	# format json from the next line on.
-	printf 'version: 1\nlogging:\n  level: debug\n  format: json\n' >"$conf"
+	# format json from the next line on; what needs a restart is named.
+	printf 'version: 1\nlogging:\n  level: debug\n  format: json\nhttp:\n  threads: 3\nretention:\n  interval: 2h\n' >"$conf"
 	hup "$pid" "$CY_TMP/srv.out" 3
 	grep -q '"event":"config_reloaded","log_level":"debug","log_format":"json"' "$log"
+	grep -q '"event":"config_needs_restart","keys":"http.threads,retention.interval"' "$log"
 
 	# Garbage: refused with the reason, the running settings stay.
 	for bad in '  level: loud' '  level: {a: 1}' '  format: xml' '  nonsense: 1'; do
@@ -148,7 +150,8 @@ hup()
 @test "node: READY=1 once registered with its Worker API up, SIGHUP reloads logging and reopens its file" {
 	local conf port pid log
 	cy_server_start
-	conf=$(cy_node_config node-01 "logging.level=info" "logging.file_path=\"$CY_TMP/node-a.log\"")
+	conf=$(cy_node_config node-01 "logging.level=info" "logging.file_path=\"$CY_TMP/node-a.log\"" \
+		"sandbox.max_concurrency=2")
 	port=$(cat "$CY_TMP/node-node-01/port")
 	listen_notify node "$port"
 	NOTIFY_SOCKET=$CY_TMP/node.sock stack_node_start "$conf" "$CY_TMP/node-stderr.log" "$CY_TMP/node.pid"
@@ -163,8 +166,11 @@ hup()
 	# Rotation: the old file moved away, the reload opens a new one.
 	mv "$CY_TMP/node-a.log" "$CY_TMP/node-a.log.1"
 	sed -i 's/level: info/level: debug/' "$conf"
+	sed -i 's/max_concurrency: [0-9]*/max_concurrency: 3/' "$conf"
+	grep -q 'max_concurrency: 3' "$conf"
 	hup "$pid" "$CY_TMP/node.out" 2
 	wait_line "$CY_TMP/node-a.log" 'event=config_reloaded log_level=debug' 1 5
+	wait_line "$CY_TMP/node-a.log" 'event=config_needs_restart keys=sandbox.max_concurrency ' 1 5
 	curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null
 	wait_line "$CY_TMP/node-a.log" 'event=http_request' 1 5
 	run ! grep -q 'event=http_request' "$CY_TMP/node-a.log.1"
