@@ -22,6 +22,7 @@
 #include "job.h"
 #include "json.h"
 #include "log.h"
+#include "mask.h"
 #include "node.h"
 #include "sba.h"
 #include "sandbox.h"
@@ -100,6 +101,38 @@ sba_job_parse(struct node *n, const json_t *sb, struct job_req *r, struct cy_buf
 	return 0;
 }
 
+/*
+ * The job's secret values masked in every string of v, as the node masks
+ * its output: the runner's result holds step output the node never read
+ * through its masker.
+ */
+static void
+sba_mask(json_t *v, const char *const *secrets)
+{
+	const char *k;
+	json_t *e;
+	size_t i;
+
+	if (json_is_string(v)) {
+		struct cy_buf out = CY_BUF_INIT;
+		struct cy_mask *m = cy_mask_new(secrets);
+
+		cy_mask_feed(m, json_string_value(v), json_string_length(v), &out);
+		cy_mask_flush(m, &out);
+		cy_mask_free(m);
+		if (out.len != json_string_length(v) ||
+		    memcmp(out.buf ? out.buf : "", json_string_value(v), out.len))
+			json_string_setn(v, out.buf ? out.buf : "", out.len);
+		cy_buf_release(&out);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			sba_mask(e, secrets);
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+			sba_mask(e, secrets);
+	}
+}
+
 /* <dir>/workspace/.cynode/sba_result.json, never through a symlink; NULL and why. */
 static json_t *
 sba_read(const char *dir, struct cy_buf *why)
@@ -147,6 +180,8 @@ sba_job_result(const struct job_req *r, const char *dir, json_t *out)
 		res = NULL;
 	}
 	if (res) {
+		if (r->secrets && r->secrets[0])
+			sba_mask(res, r->secrets);
 		json_object_set(out, "sba_result", res);
 		if (cy_json_str(res, "reply"))
 			json_object_set_new(out, "reply", json_string(cy_json_str(res, "reply")));

@@ -125,6 +125,9 @@ sba_agent(struct sba_run *r, const char *goal, const char *context, char **reply
 	(void)cy_json_int(r->spec, "max_steps", &max);
 	json_array_append_new(msgs,
 	    json_pack("{s:s, s:s}", "role", "system", "content", system_prompt));
+	if (cy_json_str(r->spec, "instructions"))
+		json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content",
+						cy_json_str(r->spec, "instructions")));
 	if (context && *context)
 		json_array_append_new(msgs,
 		    json_pack("{s:s, s:s}", "role", "user", "content", context));

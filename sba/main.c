@@ -20,6 +20,19 @@
 #include "version.h"
 #include "banned.h"
 
+/*
+ * Under AddressSanitizer (make SANITIZE=1) the runner runs in the sandbox,
+ * where LeakSanitizer cannot stop the world (no ptrace) and would fail the
+ * job; leaks are checked where the runner runs outside one
+ * (tests/server/sba.bats sets ASAN_OPTIONS, which wins over this).
+ */
+const char *__asan_default_options(void);
+const char *
+__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+
 /* The spec's steps in order; false when one failed the job (why says which). */
 static bool
 run_spec_steps(struct sba_run *r, struct cy_buf *context, char **last_answer, struct cy_buf *why)
@@ -54,7 +67,13 @@ run_spec_steps(struct sba_run *r, struct cy_buf *context, char **last_answer, st
 		} else {
 			json_t *msgs = json_pack("[{s:s, s:s}]", "role", "user", "content",
 			    cy_json_str(st, "prompt"));
-			json_t *msg = sba_chat(r, msgs, NULL, &data);
+			json_t *msg;
+
+			if (cy_json_str(r->spec, "instructions"))
+				json_array_insert_new(msgs, 0,
+				    json_pack("{s:s, s:s}", "role", "system", "content",
+					cy_json_str(r->spec, "instructions")));
+			msg = sba_chat(r, msgs, NULL, &data);
 			const char *ans = msg ? cy_json_str(msg, "content") : NULL;
 
 			rec = json_pack("{s:s, s:s, s:s}", "type", "inference", "origin", "spec",

@@ -63,20 +63,32 @@ sba_step_ok(const json_t *rec)
 	return s && !strcmp(s, "ok");
 }
 
-/* Reads the child's output until it closes or the deadline; false on timeout. */
+/*
+ * Reads the child's output until it closes or the deadline; false on
+ * timeout.  Once the child itself has ended (*st set, *reaped), what it
+ * left in the background gets a second to finish writing: a command that
+ * starts a daemon does not hold its step until the timeout.
+ */
 static bool
-drain(int fd, long long deadline, struct cy_buf *keep, size_t *total)
+drain(int fd, pid_t pid, long long deadline, struct cy_buf *keep, size_t *total, int *st,
+    bool *reaped)
 {
 	char chunk[8192];
 
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
+		long long left;
 		ssize_t n;
 
+		if (!*reaped && waitpid(pid, st, WNOHANG) == pid) {
+			*reaped = true;
+			if (deadline > now_ms() + 1000)
+				deadline = now_ms() + 1000;
+		}
+		left = deadline - now_ms();
 		if (left <= 0)
-			return false;
-		if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) < 0) {
+			return *reaped;
+		if (poll(&pfd, 1, left > 200 ? 200 : (int)left) < 0) {
 			if (errno == EINTR)
 				continue;
 			return true;
@@ -105,7 +117,7 @@ sba_step_run(struct sba_run *r, const char *origin, const char *const *argv, lon
 	long long t0 = now_ms();
 	size_t total = 0, i;
 	int pfd[2], st = 0;
-	bool done;
+	bool done, reaped = false;
 	pid_t pid;
 
 	for (i = 0; argv[i]; i++)
@@ -130,11 +142,11 @@ sba_step_run(struct sba_run *r, const char *origin, const char *const *argv, lon
 	}
 	(void)setpgid(pid, pid);
 	close(pfd[1]);
-	done = drain(pfd[0], t0 + timeout_s * 1000, &keep, &total);
+	done = drain(pfd[0], pid, t0 + timeout_s * 1000, &keep, &total, &st, &reaped);
 	close(pfd[0]);
 	if (!done)
 		(void)kill(-pid, SIGKILL);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	while (!reaped && waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	/* What the command left running in its group ends with it. */
 	(void)kill(-pid, SIGKILL);

@@ -186,3 +186,99 @@ node_job()
 	CONF=$conf node_job '{"use_inference":true,"env":{"FAKE_RESULT":"{\"protocol_version\":\"1.0\",\"job_id\":\"j-sba\",\"status\":\"completed\",\"steps\":[{\"type\":\"run\",\"status\":\"ok\"}],\"artifacts\":[],\"reply\":\"hi\"}"},"sba":{"protocol_version":"1.0","job_id":"j-sba","goal":"g"}}'
 	[ "$(jq -r '.status + " " + .reply + " " + .sba_result.steps[0].type' <<<"$output")" = "completed hi run" ]
 }
+
+@test "cynode-sba on its own: steps in a given workspace, usage errors, a spec it refuses" {
+	local ws=$CY_TMP/sba-ws
+	mkdir -p "$ws"
+	jq -cn '{version:1, sandbox:{sba:{protocol_version:"1.0", job_id:"j-own", steps:[
+		{type:"run", argv:["sh","-c","echo own; exit 0"]},
+		{type:"write_file", path:"out/x/y.txt", content:"deep"},
+		{type:"run", argv:["no-such-program-here"], continue_on_error:true},
+		{type:"run", argv:["sh","-c","sleep 97 & echo left-running"], timeout_seconds:60}]}}}' >"$CY_TMP/own.json"
+	SECONDS=0
+	# Leaks are checked here (outside a sandbox) when built with SANITIZE=1.
+	ASAN_OPTIONS=detect_leaks=1 CYNODE_WORKSPACE_DIR=$ws CYNODE_JOB_ID=j-own \
+		INFERENCE_PROXY_URL=http+unix://%2Fnonexistent%2Fsock CYNODE_INFERENCE_MODEL=m \
+		run "$CY_BUILD/cynode-sba" "$CY_TMP/own.json"
+	assert_success
+	assert_output --partial own
+	[ "$(cat "$ws/out/x/y.txt")" = deep ]
+	run jq -r '.status, (.steps | map(.status + ":" + (.exit_code // "-" | tostring)) | join(" "))' "$ws/.cynode/sba_result.json"
+	assert_output "$(printf '%s\n' completed 'ok:0 ok:- failed:127 ok:0')"
+	# A command that leaves a process behind ends its step, and takes it along.
+	[ "$SECONDS" -lt 20 ]
+	run pgrep -f 'sleep 97'
+	assert_failure
+	# An inference step with no socket fails the job, with the reason.
+	jq -cn '{version:1, sandbox:{sba:{protocol_version:"1.0", job_id:"j-own", goal:"g"}}}' >"$CY_TMP/own2.json"
+	ASAN_OPTIONS=detect_leaks=1 CYNODE_WORKSPACE_DIR=$ws CYNODE_JOB_ID=j-own \
+		INFERENCE_PROXY_URL=http+unix://%2Fnonexistent%2Fsock CYNODE_INFERENCE_MODEL=m \
+		run "$CY_BUILD/cynode-sba" "$CY_TMP/own2.json"
+	assert_failure 1
+	run jq -r '.status + " " + .error' "$ws/.cynode/sba_result.json"
+	assert_output --partial "failed the inference socket"
+	# Refused before anything runs: exit 2.
+	CYNODE_JOB_ID=other run "$CY_BUILD/cynode-sba" "$CY_TMP/own.json"
+	assert_failure 2
+	assert_output --partial "not this job's"
+	run "$CY_BUILD/cynode-sba" "$CY_TMP/nope.json"
+	assert_failure 2
+	CYNODE_JOB_ID=j-own CYNODE_INFERENCE_MODEL=m run "$CY_BUILD/cynode-sba" "$CY_TMP/own.json"
+	assert_failure 2
+	assert_output --partial "INFERENCE_PROXY_URL is not set"
+	run "$CY_BUILD/cynode-sba" -x
+	assert_failure 2
+	assert_output --partial usage
+	run "$CY_BUILD/cynode-sba" --version
+	assert_success
+	assert_output --partial "protocol 1.0"
+}
+
+@test "skills: a prompt task's model gets them as its system prompt, an agent as instructions" {
+	local words
+	cy_api POST /v1/skills/load '{"name":"pirate","content_md":"Speak like a pirate, always."}' "$TOKEN"
+	cy_status 201
+	SKILL_ID=$(jq -r .skill_id <<<"$body")
+	task_result '{"prompt":"hello there","skills":["pirate"]}'
+	jq -e '.status == "completed"' <<<"$res" || { echo "$res"; false; }
+	# The payload holds a copy; the model counted its words as prompt tokens
+	# ("## Skill: pirate" + the content + the prompt).
+	run cy_psql "SELECT payload->>'system' FROM jobs WHERE task_id = '$TASK'"
+	assert_output "$(printf '## Skill: pirate\n\nSpeak like a pirate, always.')"
+	words=$(jq -r '.jobs[0].result | fromjson | .inference.prompt_tokens' <<<"$res")
+	[ "$words" = 10 ] || { echo "prompt tokens: $words"; false; }
+	# By id too; an agent gets them as the spec's instructions.
+	task_result "$(jq -cn --arg id "$SKILL_ID" '{prompt:"agent", use_sba:true, skills:[$id]}')"
+	jq -e '.status == "completed"' <<<"$res"
+	run cy_psql "SELECT payload->'sba'->>'instructions' FROM jobs WHERE task_id = '$TASK'"
+	assert_output --partial "Speak like a pirate"
+	# Refused: unknown, another user's, a command task, too many, garbage.
+	while IFS='|' read -r case want; do
+		cy_api POST /v1/tasks "$case" "$TOKEN"
+		cy_status 400 || { echo "$case -> $status_code $body"; return 1; }
+		[[ $(jq -r .detail <<<"$body") == *"$want"* ]] || { echo "$case -> $body"; return 1; }
+	done <<-'EOF2'
+	{"prompt":"s","skills":["nope"]}|skills[0]: you have no skill 'nope'
+	{"prompt":"s","skills":["pirate","ghost"]}|skills[1]: you have no skill 'ghost'
+	{"prompt":"s","input_mode":"commands","skills":["pirate"]}|skills go with prompt tasks and agent jobs
+	{"prompt":"s","skills":["a","b","c","d","e","f","g","h","i"]}|skills
+	{"prompt":"s","skills":[]}|skills
+	{"prompt":"s","skills":[""]}|skills[0]
+	{"prompt":"s","skills":"pirate"}|skills
+	EOF2
+}
+
+@test "an agent job's secrets are masked in its sba_result and reply, as in its log" {
+	cy_api PUT /v1/secrets/AGENT_KEY '{"value":"s3cr3t-agent-value"}' "$TOKEN"
+	[[ $status_code == 20? ]]
+	task_result "$(jq -cn '{prompt:"x", use_sba:true, secrets:[{name:"AGENT_KEY"}],
+		job_spec_json:{protocol_version:"1.0", steps:[
+		{type:"run", argv:["sh","-c","echo key=$AGENT_KEY"]},
+		{type:"write_file", path:"out/k.txt", content:"not the key"}]}}')"
+	jq -e '.status == "completed"' <<<"$res" || { echo "$res"; false; }
+	[[ $res != *s3cr3t-agent-value* ]] || { echo "$res"; false; }
+	run jq -r '.jobs[0].sba_result.steps[0].output' <<<"$res"
+	assert_output 'key=***'
+	run cy_psql "SELECT count(*) FROM jobs WHERE result::text LIKE '%s3cr3t-agent-value%'"
+	assert_output 0
+}
