@@ -83,7 +83,7 @@ leaves_of() { cfgk_leaves <"$1" | cut -f1 | LC_ALL=C sort -u; }
 	run systemd-analyze verify --man=no "$V/bad.service"
 	assert_output --partial "sometimes"
 	# The exposure systemd rates (0 best, 10 worst): the server is locked down
-	# (1.4 now, at most 2.0), the node as far as bubblewrap allows (7.3 now,
+	# (1.5 now, at most 2.0), the node as far as bubblewrap allows (7.3 now,
 	# root with the capabilities the sandbox needs; at most 8.0).
 	run systemd-analyze security --offline=true --threshold=20 "$V/cynode-server.service"
 	assert_success
