@@ -461,8 +461,6 @@ chat_exec(struct ctx *c, const struct parsed *p)
 	ch.messages = json_array();
 	if (opt_get(p, "skill") && (rc = chat_skill_use(&ch, opt_get(p, "skill"))) != 0) {
 		json_decref(ch.messages);
-		json_decref(ch.system);
-		free(ch.skill);
 		free(ch.model);
 		return rc;
 	}
@@ -485,6 +483,8 @@ chat_exec(struct ctx *c, const struct parsed *p)
 	cy_buf_release(&stdin_msg);
 	stdin_read = false;
 	json_decref(ch.messages);
+	json_decref(ch.system);
+	free(ch.skill);
 	free(ch.model);
 	free(ch.answered_by);
 	return rc;

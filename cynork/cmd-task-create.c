@@ -525,6 +525,9 @@ task_create(struct ctx *c, const struct parsed *p)
 out:
 	json_decref(res);
 	cy_buf_release(&text);
+	/* The next command of a shell or chat session reads its own spec. */
+	json_decref(sba_spec_cached);
+	sba_spec_cached = NULL;
 	return rc;
 }
 

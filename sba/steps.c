@@ -35,6 +35,18 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+json_t *
+sba_json_text(const char *s, size_t n)
+{
+	struct cy_buf clean = CY_BUF_INIT;
+	json_t *v;
+
+	cy_utf8_sanitize(s ? s : "", s ? n : 0, true, &clean);
+	v = json_stringn(clean.buf ? clean.buf : "", clean.len);
+	cy_buf_release(&clean);
+	return v;
+}
+
 static json_t *
 record_new(struct sba_run *r, const char *type, const char *origin)
 {
@@ -61,6 +73,27 @@ sba_step_ok(const json_t *rec)
 	const char *s = cy_json_str(rec, "status");
 
 	return s && !strcmp(s, "ok");
+}
+
+/*
+ * The output is closed (or unreadable): the child may still run (its
+ * output redirected).  Waits for it until the deadline; false on timeout.
+ */
+static bool
+wait_end(pid_t pid, long long deadline, int *st, bool *reaped)
+{
+	while (!*reaped) {
+		pid_t w = waitpid(pid, st, WNOHANG);
+
+		if (w == pid || (w < 0 && errno != EINTR)) {
+			*reaped = true;
+			break;
+		}
+		if (now_ms() >= deadline)
+			return false;
+		(void)poll(NULL, 0, 20);
+	}
+	return true;
 }
 
 /*
@@ -91,7 +124,7 @@ drain(int fd, pid_t pid, long long deadline, struct cy_buf *keep, size_t *total,
 		if (poll(&pfd, 1, left > 200 ? 200 : (int)left) < 0) {
 			if (errno == EINTR)
 				continue;
-			return true;
+			return wait_end(pid, deadline, st, reaped);
 		}
 		if (!pfd.revents)
 			continue;
@@ -99,7 +132,7 @@ drain(int fd, pid_t pid, long long deadline, struct cy_buf *keep, size_t *total,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return true;
+			return wait_end(pid, deadline, st, reaped);
 		(void)cy_write_all(STDOUT_FILENO, chunk, (size_t)n);
 		if (keep->len < SBA_OUTPUT_KEEP)
 			cy_buf_add(keep, chunk,
@@ -124,10 +157,18 @@ sba_step_run(struct sba_run *r, const char *origin, const char *const *argv, lon
 		json_array_append_new(a, json_string(argv[i]));
 	json_object_set_new(rec, "argv", a);
 	fflush(stdout);
-	if (pipe2(pfd, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		json_object_set_new(rec, "status", json_string("failed"));
 		json_object_set_new(rec, "error",
 		    json_sprintf("cannot start: %s", strerror(errno)));
+		return rec;
+	}
+	if ((pid = fork()) < 0) {
+		json_object_set_new(rec, "status", json_string("failed"));
+		json_object_set_new(rec, "error",
+		    json_sprintf("cannot start: %s", strerror(errno)));
+		close(pfd[0]);
+		close(pfd[1]);
 		return rec;
 	}
 	if (pid == 0) {
@@ -174,10 +215,13 @@ ws_path(struct sba_run *r, json_t *rec, const char *path)
 
 	json_object_set_new(rec, "path", json_string(path ? path : ""));
 	if (!path || !cy_relpath_valid(path, strlen(path), &why)) {
+		struct cy_buf b = CY_BUF_INIT;
+
 		json_object_set_new(rec, "status", json_string("failed"));
-		json_object_set_new(rec, "error",
-		    json_sprintf("path '%.200s' %s", path ? path : "",
-			why ? why : "is not a relative path"));
+		cy_buf_addf(&b, "path '%.200s' %s", path ? path : "",
+		    why ? why : "is not a relative path");
+		json_object_set_new(rec, "error", sba_json_text(b.buf, b.len));
+		cy_buf_release(&b);
 		return NULL;
 	}
 	return xasprintf("%s/%s", r->workspace, path);

@@ -771,19 +771,21 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (sba) {
 		if (!json_object_get(sba, "model"))
 			json_object_set_new(sba, "model", json_string(model));
-		if (instructions && strlen(instructions) > CY_SBA_INSTRUCTIONS_MAX) {
-			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
-			    "the skills hold %zu bytes: an agent job takes at most %d",
-			    strlen(instructions), CY_SBA_INSTRUCTIONS_MAX);
-			goto out;
-		}
-		if (instructions)
+		if (instructions) {
+			const char *had = cy_json_str(sba, "instructions");
+			size_t len = strlen(instructions) + (had ? strlen(had) + 1 : 0);
+
+			/* The spec's own instructions, then the skills, within the spec's limit. */
+			if (len > CY_SBA_INSTRUCTIONS_MAX) {
+				cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				    "the agent's instructions would hold %zu bytes with the skills: "
+				    "at most %d",
+				    len, CY_SBA_INSTRUCTIONS_MAX);
+				goto out;
+			}
 			json_object_set_new(sba, "instructions",
-			    json_sprintf("%s%s%s",
-				cy_json_str(sba, "instructions") ?
-				    cy_json_str(sba, "instructions") :
-				    "",
-				cy_json_str(sba, "instructions") ? "\n" : "", instructions));
+			    json_sprintf("%s%s%s", had ? had : "", had ? "\n" : "", instructions));
+		}
 		payload = create_payload(body, NULL, sba, image, timeout, true, model, attachments,
 		    env, refs);
 		t.req_model = model;

@@ -194,7 +194,8 @@ node_job()
 		{type:"run", argv:["sh","-c","echo own; exit 0"]},
 		{type:"write_file", path:"out/x/y.txt", content:"deep"},
 		{type:"run", argv:["no-such-program-here"], continue_on_error:true},
-		{type:"run", argv:["sh","-c","sleep 97 & echo left-running"], timeout_seconds:60}]}}}' >"$CY_TMP/own.json"
+		{type:"run", argv:["sh","-c","sleep 97 & echo left-running"], timeout_seconds:60},
+		{type:"run", argv:["sh","-c","exec >/dev/null 2>&1; sleep 96"], timeout_seconds:1, continue_on_error:true}]}}}' >"$CY_TMP/own.json"
 	SECONDS=0
 	# Leaks are checked here (outside a sandbox) when built with SANITIZE=1.
 	ASAN_OPTIONS=detect_leaks=1 CYNODE_WORKSPACE_DIR=$ws CYNODE_JOB_ID=j-own \
@@ -204,10 +205,11 @@ node_job()
 	assert_output --partial own
 	[ "$(cat "$ws/out/x/y.txt")" = deep ]
 	run jq -r '.status, (.steps | map(.status + ":" + (.exit_code // "-" | tostring)) | join(" "))' "$ws/.cynode/sba_result.json"
-	assert_output "$(printf '%s\n' completed 'ok:0 ok:- failed:127 ok:0')"
-	# A command that leaves a process behind ends its step, and takes it along.
+	assert_output "$(printf '%s\n' completed 'ok:0 ok:- failed:127 ok:0 timeout:-')"
+	# A command that leaves a process behind ends its step, and takes it along;
+	# one that closed its output is still held to its timeout.
 	[ "$SECONDS" -lt 20 ]
-	run pgrep -f 'sleep 97'
+	run pgrep -f 'sleep 9[67]'
 	assert_failure
 	# An inference step with no socket fails the job, with the reason.
 	jq -cn '{version:1, sandbox:{sba:{protocol_version:"1.0", job_id:"j-own", goal:"g"}}}' >"$CY_TMP/own2.json"
@@ -281,4 +283,39 @@ node_job()
 	assert_output 'key=***'
 	run cy_psql "SELECT count(*) FROM jobs WHERE result::text LIKE '%s3cr3t-agent-value%'"
 	assert_output 0
+}
+
+@test "a redelivered 'completed' result of an agent job without an sba_result fails the job" {
+	local job jwt
+	cy_api POST /v1/tasks "$(jq -cn '{prompt:"x", use_sba:true, job_spec_json:{protocol_version:"1.0",
+		steps:[{type:"run", argv:["sleep","6"]}]}}')" "$TOKEN"
+	cy_status 201
+	TASK=$(jq -r .task_id <<<"$body")
+	for i in $(seq 1 100); do
+		[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$TASK'")" = running ] && break
+		sleep 0.1
+	done
+	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$TASK'")
+	jwt=$(cat "$CY_TMP/node-node-a/state/credentials/node.jwt")
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/$job/result" \
+		"{\"version\":1,\"task_id\":\"$TASK\",\"job_id\":\"$job\",\"status\":\"completed\",\"exit_code\":0,\"stdout\":\"\",\"stderr\":\"\"}" "$jwt"
+	cy_status 200
+	[ "$(jq -r .applied <<<"$body")" = true ]
+	cy_api GET "/v1/tasks/$TASK/result?wait=20" "" "$TOKEN"
+	jq -e '.status == "failed" and (.jobs[0].result | fromjson | .error) == "sba_result: the agent job completed without an sba_result"' <<<"$body" || { echo "$body"; false; }
+}
+
+@test "text cut inside a character still reaches the model (a read of a large or binary file)" {
+	local goal
+	goal=$(printf '%s\n' 'read them' '#tool read_file {"path": "bin.dat"}' '#tool read_file {"path": "big.txt"}')
+	# big.txt: 16383 bytes and a 2-byte character, cut by the 16 KiB tool answer cap.
+	task_result "$(jq -cn --arg g "$goal" '{prompt:"cut", use_sba:true, job_spec_json:{protocol_version:"1.0", goal:$g,
+		steps:[{type:"run", argv:["sh","-c","printf \"\\\\377\\\\376bin\" >bin.dat"]},
+		{type:"write_file", path:"big.txt", content:(("a" * 16383) + "é")}]}}')"
+	jq -e '.status == "completed"' <<<"$res" || { echo "$res"; false; }
+	# The last answer (big.txt's) reached the model: its echo is the reply.
+	run jq -r '.jobs[0].reply' <<<"$res"
+	assert_output --partial "[qwen3.5:0.8b] echo: status: ok"
+	assert_output --partial "aaaaaaaa"
+	[ "$(jq -r '.jobs[0].sba_result.steps | map(.type + ":" + .status) | join(" ")' <<<"$res")" = "run:ok write_file:ok read_file:ok read_file:ok" ]
 }
