@@ -515,7 +515,12 @@ store_task_job_info(const char *task_id, struct cy_error *err)
 		"'resources', j.payload->'resources', 'model', j.req_model, "
 		"'priority', j.priority, 'max_attempts', j.max_attempts, "
 		"'retry_backoff_seconds', j.retry_backoff_s, "
-		"'requirements', json_build_object('labels', j.req_labels, 'gpus', j.req_gpus)"
+		"'requirements', json_build_object('labels', j.req_labels, 'gpus', j.req_gpus), "
+		"'waiting_for_dependencies', j.status = 'queued' AND j.not_before = 'infinity', "
+		"'after', (SELECT json_agg(json_build_object('task_id', d.id, 'task_name', "
+		"d.summary, 'condition', td.cond, 'status', CASE d.status WHEN 'pending' THEN "
+		"'queued' ELSE d.status END) ORDER BY d.created_at) FROM task_deps td "
+		"JOIN tasks d ON d.id = td.after_task_id WHERE td.task_id = j.task_id)"
 		")::text FROM jobs j LEFT JOIN nodes n ON n.id = j.node_id "
 		"WHERE j.task_id = $1::uuid ORDER BY j.created_at DESC, j.id DESC LIMIT 1",
 		1, p, err);
