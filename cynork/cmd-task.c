@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -91,6 +92,33 @@ task_exit_code(json_t *res)
 	return rc;
 }
 
+/*
+ * -o text: the job's output as it wrote it (stdout to standard output,
+ * stderr to standard error), then "task NAME: STATUS, exit code N" on
+ * standard error (unless -q).
+ */
+static void
+result_text(struct ctx *c, const json_t *res, const char *out, const char *err, long long code)
+{
+	const char *name = cy_json_str(res, "task_name") ? cy_json_str(res, "task_name") :
+							   cy_json_str(res, "task_id");
+	char *st;
+
+	if (out)
+		fputs(out, stdout);
+	fflush(stdout);
+	if (err)
+		fputs(err, stderr);
+	if (c->quiet)
+		return;
+	st = state_text(c, cy_json_str(res, "status"));
+	if (code >= 0)
+		fprintf(stderr, "task %s: %s, exit code %lld\n", name ? name : "-", st, code);
+	else
+		fprintf(stderr, "task %s: %s\n", name ? name : "-", st);
+	free(st);
+}
+
 int
 task_print_result(struct ctx *c, json_t *res)
 {
@@ -118,6 +146,8 @@ task_print_result(struct ctx *c, json_t *res)
 		print_json(o);
 	} else if (out_name(c)) {
 		printf("%s\n", id ? id : "");
+	} else if (out_text(c)) {
+		result_text(c, res, out, err, code);
 	} else {
 		rec_add(&line, "task_id", id);
 		rec_add(&line, "status", st);
@@ -216,6 +246,56 @@ task_attach(struct ctx *c, const char *id)
 	return rc;
 }
 
+/* task list -o text (a terminal's default) and -o wide: a table. */
+static const struct col task_cols[] = {
+	{ "TASK_ID", 0 },
+	{ "NAME", COL_TRUNC },
+	{ "STATUS", COL_STATE },
+	{ "MODE", 0 },
+	{ "CREATED", 0 },
+	{ "UPDATED_AT", COL_WIDE },
+	{ "INPUT", COL_WIDE | COL_TRUNC },
+	{ NULL, 0 },
+};
+
+static int
+task_list_table(struct ctx *c, const struct parsed *p, const json_t *tasks)
+{
+	struct out_table *t = table_new(c, p, task_cols);
+	const json_t *task;
+	size_t i;
+
+	json_array_foreach(tasks, i, task) {
+		struct cy_buf b = CY_BUF_INIT;
+		const char *prompt = cy_json_str(task, "prompt");
+
+		table_row(t);
+		table_cell(t, cy_json_str(task, "task_id") ? cy_json_str(task, "task_id") :
+							     cy_json_str(task, "id"));
+		table_cell(t, cy_json_str(task, "task_name"));
+		table_cell(t, cy_json_str(task, "status"));
+		table_cell(t, cy_json_str(task, "input_mode"));
+		/* On a terminal, how long ago; piped (-o wide), the time itself. */
+		if (out_tty()) {
+			time_t when;
+
+			if (cy_time_parse_rfc3339(cy_json_str(task, "created_at"), &when) == 0)
+				fmt_age((long long)(time(NULL) - when), &b);
+			table_cell(t, b.buf);
+		} else {
+			table_cell(t, cy_json_str(task, "created_at"));
+		}
+		table_cell(t, cy_json_str(task, "updated_at"));
+		/* The first line of what it runs. */
+		cy_buf_reset(&b);
+		if (prompt)
+			cy_buf_add(&b, prompt, strcspn(prompt, "\n"));
+		table_cell(t, b.buf);
+		cy_buf_release(&b);
+	}
+	return table_print(t);
+}
+
 static int
 task_list(struct ctx *c, const struct parsed *p)
 {
@@ -246,12 +326,22 @@ task_list(struct ctx *c, const struct parsed *p)
 		return fail(EXIT_GATEWAY, "malformed response: no 'tasks' list");
 	}
 	if (out_json(c)) {
-		json_t *o = json_pack("{s:O}", "tasks", tasks);
+		json_t *o = json_pack("{s:[]}", "tasks");
 
+		json_array_foreach(tasks, i, t)
+			json_array_append_new(json_object_get(o, "tasks"), task_json_view(t));
 		if (cy_json_str(res, "next_cursor"))
 			json_object_set(o, "next_cursor", json_object_get(res, "next_cursor"));
 		json_decref(res);
 		return print_json(o);
+	}
+	if (out_text(c) || out_wide(c)) {
+		rc = task_list_table(c, p, tasks);
+		fflush(stdout);
+		if (rc == 0 && cy_json_str(res, "next_cursor"))
+			note(c, "more tasks: --cursor %s", cy_json_str(res, "next_cursor"));
+		json_decref(res);
+		return rc;
 	}
 	json_array_foreach(tasks, i, t) {
 		struct cy_buf line = CY_BUF_INIT;
@@ -365,10 +455,15 @@ task_get(struct ctx *c, const struct parsed *p)
 
 	if (rc)
 		return rc;
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		print_json(task_json_view(res));
+		json_decref(res);
+		return 0;
+	}
 	id = cy_json_str(res, "task_id") ? cy_json_str(res, "task_id") : cy_json_str(res, "id");
-	if (out_name(c)) {
+	if (out_text(c)) {
+		task_get_text(c, res);
+	} else if (out_name(c)) {
 		printf("%s\n", id ? id : "");
 	} else {
 		rec_add(&line, "task_id", id);
@@ -663,7 +758,7 @@ static const struct opt list_opts[] = {
 	{ .name = "cursor", .kind = OPT_STR, .arg = "CURSOR",
 	  .help = "continue from a previous listing" },
 	{ .name = "no-headers", .kind = OPT_BOOL,
-	  .help = "accepted for symmetry; record lines have no header" },
+	  .help = "omit the table's header line (-o text, -o wide)" },
 	{ .name = "all", .kind = OPT_BOOL, .help = "every user's tasks (operator, admin)" },
 	{ NULL }
 };

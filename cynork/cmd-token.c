@@ -117,9 +117,25 @@ token_state(const json_t *t)
 	return "active";
 }
 
+/* token list: the columns, OWNER with --all (-o wide adds created_at and revoked_at). */
+#define TOKEN_COLS \
+	{ "TOKEN_ID", 0 }, { "NAME", COL_TRUNC }, { "PREFIX", 0 }, { "SCOPES", COL_TRUNC }, \
+	    { "STATE", COL_STATE }, { "EXPIRES_AT", 0 }, \
+	{ \
+		"LAST_USED_AT", 0 \
+	}
+#define TOKEN_WIDE \
+	{ "CREATED_AT", COL_WIDE }, { "REVOKED_AT", COL_WIDE }, \
+	{ \
+		NULL, 0 \
+	}
+static const struct col token_cols[] = { TOKEN_COLS, TOKEN_WIDE };
+static const struct col token_cols_all[] = { TOKEN_COLS, { "OWNER", 0 }, TOKEN_WIDE };
+
 static int
 token_list(struct ctx *c, const struct parsed *p)
 {
+	struct out_table *tb;
 	json_t *res = NULL, *list, *t;
 	bool all = opt_set(p, "all");
 	size_t i;
@@ -136,25 +152,29 @@ token_list(struct ctx *c, const struct parsed *p)
 	}
 	if (out_json(c))
 		return print_json(res);
-	if (!out_name(c) && !opt_set(p, "no-headers"))
-		printf("TOKEN_ID\tNAME\tPREFIX\tSCOPES\tSTATE\tEXPIRES_AT\tLAST_USED_AT%s\n",
-		    all ? "\tOWNER" : "");
+	tb = out_name(c) ? NULL : table_new(c, p, all ? token_cols_all : token_cols);
 	json_array_foreach(list, i, t) {
-		if (out_name(c)) {
+		if (!tb) {
 			printf("%s\n", out_dash(t, "id"));
 			continue;
 		}
 		sj = scopes_join(json_object_get(t, "scopes"));
-		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s", out_dash(t, "id"), out_dash(t, "name"),
-		    out_dash(t, "token_prefix"), sj, token_state(t), out_dash(t, "expires_at"),
-		    out_dash(t, "last_used_at"));
+		table_row(tb);
+		table_cell(tb, cy_json_str(t, "id"));
+		table_cell(tb, cy_json_str(t, "name"));
+		table_cell(tb, cy_json_str(t, "token_prefix"));
+		table_cell(tb, sj);
+		table_cell(tb, token_state(t));
+		table_cell(tb, cy_json_str(t, "expires_at"));
+		table_cell(tb, cy_json_str(t, "last_used_at"));
 		if (all)
-			printf("\t%s", out_dash(t, "owner"));
-		printf("\n");
+			table_cell(tb, cy_json_str(t, "owner"));
+		table_cell(tb, cy_json_str(t, "created_at"));
+		table_cell(tb, cy_json_str(t, "revoked_at"));
 		free(sj);
 	}
 	json_decref(res);
-	return 0;
+	return tb ? table_print(tb) : 0;
 }
 
 static int
