@@ -37,7 +37,7 @@ when(const char *v)
 /* audit list: the columns (-o wide adds the last two). */
 static const struct col audit_cols[] = {
 	{ "EVENT_ID", 0 },
-	{ "TS", 0 },
+	{ "TS", COL_TIME },
 	{ "SOURCE", 0 },
 	{ "ACTOR", 0 },
 	{ "ACTION", 0 },

@@ -246,7 +246,7 @@ static const struct col status_cols[] = {
 	{ "STATE", COL_STATE },
 	{ "DESIRED", 0 },
 	{ "APPLIED", 0 },
-	{ "ACK_AT", 0 },
+	{ "ACK_AT", COL_TIME },
 	{ "ERROR", COL_TRUNC },
 	{ "NODE_STATUS", COL_WIDE | COL_STATE },
 	{ "ACKED", COL_WIDE },

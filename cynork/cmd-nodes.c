@@ -51,8 +51,8 @@ static const struct col nodes_cols[] = {
 	{ "STATUS", COL_STATE },
 	{ "ENABLED", 0 },
 	{ "CONFIG", COL_STATE },
-	{ "APPLIED", 0 },
-	{ "LAST_SEEN", 0 },
+	{ "APPLIED", COL_TRUNC },
+	{ "LAST_SEEN", COL_TIME },
 	{ "RUNNING", COL_RIGHT },
 	{ "CAPACITY", COL_RIGHT },
 	{ "LABELS", COL_TRUNC },
@@ -60,7 +60,7 @@ static const struct col nodes_cols[] = {
 	{ "NODE_ID", COL_WIDE },
 	{ "DESIRED", COL_WIDE },
 	{ "DRAIN_REASON", COL_WIDE | COL_TRUNC },
-	{ "CREATED_AT", COL_WIDE },
+	{ "CREATED_AT", COL_WIDE | COL_TIME },
 	{ NULL, 0 },
 };
 
@@ -278,8 +278,7 @@ nodes_print_event(struct ctx *c, json_t *ev)
 
 	if (out_json(c) && strcmp(c->output, "yaml") == 0) {
 		/* A stream of YAML documents, one per event. */
-		fputs("---\n", stdout);
-		yaml_dump(stdout, ev);
+		print_json(json_incref(ev));
 		return;
 	}
 	if (out_json(c)) {
@@ -701,7 +700,7 @@ const struct cmd cmd_nodes_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_list,
 	.doc =
-	    "Lists worker nodes as a TAB-separated table with the columns NODE, STATUS (active, inactive: no heartbeat within the server's liveness TTL, drained), ENABLED, CONFIG (the last ack: applied or failed), APPLIED (the config_version last acknowledged), LAST_SEEN, RUNNING, CAPACITY, LABELS and URL (-o name: only the slugs; -o json: the server's objects, with drain_reason, config_ack_error, capability_hash and more). Operators and admins only.",
+	    "Lists worker nodes as a table (aligned on a terminal, TAB-separated when piped: see OUTPUT in cynork(1)) with the columns NODE, STATUS (active, inactive: no heartbeat within the server's liveness TTL, drained), ENABLED, CONFIG (the last ack: applied or failed), APPLIED (the config_version last acknowledged), LAST_SEEN, RUNNING, CAPACITY, LABELS and URL; -o wide adds NODE_ID, DESIRED (the config_version pushed), DRAIN_REASON and CREATED_AT (-o name: only the slugs; -o json: the server's objects, with drain_reason, config_ack_error, capability_hash and more). Operators and admins only.",
 };
 const struct cmd cmd_nodes_get = {
 	.path = "nodes get",

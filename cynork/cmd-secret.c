@@ -135,8 +135,8 @@ secret_set(struct ctx *c, const struct parsed *p)
 static const struct col secret_cols[] = {
 	{ "NAME", 0 },
 	{ "PROJECT_ID", 0 },
-	{ "CREATED_AT", 0 },
-	{ "UPDATED_AT", 0 },
+	{ "CREATED_AT", COL_TIME },
+	{ "UPDATED_AT", COL_TIME },
 	{ NULL, 0 },
 };
 

@@ -173,9 +173,9 @@ static const struct col skills_cols[] = {
 	{ "scope", 0 },
 	{ "scope_id", 0 },
 	{ "owner_id", 0 },
-	{ "updated_at", 0 },
+	{ "updated_at", COL_TIME },
 	{ "size", COL_WIDE | COL_RIGHT },
-	{ "created_at", COL_WIDE },
+	{ "created_at", COL_WIDE | COL_TIME },
 	{ NULL, 0 },
 };
 

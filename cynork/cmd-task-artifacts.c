@@ -45,8 +45,8 @@ static const struct col artifact_cols[] = {
 	{ "content_type", 0 },
 	{ "size_bytes", COL_RIGHT },
 	{ "sha256", COL_WIDE },
-	{ "created_at", COL_WIDE },
-	{ "expires_at", COL_WIDE },
+	{ "created_at", COL_WIDE | COL_TIME },
+	{ "expires_at", COL_WIDE | COL_TIME },
 	{ NULL, 0 },
 };
 

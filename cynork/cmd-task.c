@@ -252,8 +252,8 @@ static const struct col task_cols[] = {
 	{ "NAME", COL_TRUNC },
 	{ "STATUS", COL_STATE },
 	{ "MODE", 0 },
-	{ "CREATED", 0 },
-	{ "UPDATED_AT", COL_WIDE },
+	{ "CREATED", COL_TIME },
+	{ "UPDATED", COL_WIDE | COL_TIME },
 	{ "INPUT", COL_WIDE | COL_TRUNC },
 	{ NULL, 0 },
 };
@@ -275,16 +275,7 @@ task_list_table(struct ctx *c, const struct parsed *p, const json_t *tasks)
 		table_cell(t, cy_json_str(task, "task_name"));
 		table_cell(t, cy_json_str(task, "status"));
 		table_cell(t, cy_json_str(task, "input_mode"));
-		/* On a terminal, how long ago; piped (-o wide), the time itself. */
-		if (out_tty()) {
-			time_t when;
-
-			if (cy_time_parse_rfc3339(cy_json_str(task, "created_at"), &when) == 0)
-				fmt_age((long long)(time(NULL) - when), &b);
-			table_cell(t, b.buf);
-		} else {
-			table_cell(t, cy_json_str(task, "created_at"));
-		}
+		table_cell(t, cy_json_str(task, "created_at"));
 		table_cell(t, cy_json_str(task, "updated_at"));
 		/* The first line of what it runs. */
 		cy_buf_reset(&b);
@@ -789,7 +780,7 @@ const struct cmd cmd_task_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_list,
 	.doc =
-	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages; an empty CURSOR is the first page); a garbage cursor is the server's 400 (exit 6).",
+	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). With -o text (the default on a terminal) or -o wide, a table instead: TASK_ID, NAME, STATUS, MODE, CREATED (how long ago on a terminal); -o wide adds UPDATED and INPUT (the first line of the prompt, script or commands). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages; an empty CURSOR is the first page); a garbage cursor is the server's 400 (exit 6).",
 };
 const struct cmd cmd_task_get = {
 	.path = "task get",
@@ -800,7 +791,7 @@ const struct cmd cmd_task_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_get,
 	.doc =
-	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at, then its job: job_status, exit_code, node, attempts, queued_at, started_at, ended_at, queued_s (seconds from creation to the last start, or until now while queued), run_s (seconds from the start to the end, or until now while running), and what it was created with: image or model, timeout_s, network, priority, max_attempts, backoff_s, labels, gpus, cpus, memory_mb, disk_mb, tmp_mb (only those set). -o json prints the server's task object, with the job under \"job\". An unknown task exits 4.",
+	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at, then its job: job_status, exit_code, node, attempts, queued_at, started_at, ended_at, queued_s (seconds from creation to the last start, or until now while queued), run_s (seconds from the start to the end, or until now while running), and what it was created with: image or model, timeout_s, network, priority, max_attempts, backoff_s, labels, gpus, cpus, memory_mb, disk_mb, tmp_mb (only those set). -o text (the default on a terminal) shows the same as labelled fields with durations in human units and how long ago each time was. -o json prints task_id, task_name, status, input_mode, the input under the name of its mode (prompt, script, or commands as an array), created_at, updated_at, attachments, how the job ran (exit_code, node, attempts, queued_at, started_at, ended_at, queued_seconds, run_seconds) and what it asked for under \"job\" (see JSON OUTPUT in cynork(1)). An unknown task exits 4.",
 };
 const struct cmd cmd_task_result = {
 	.path = "task result",
@@ -812,7 +803,7 @@ const struct cmd cmd_task_result = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_result,
 	.doc =
-	    "Shows a task's status on exactly one line and, once the task has ended, exit_code, stdout and stderr (logfmt-quoted, so multi-line output stays on the line). -o json prints task_id, status, task_name and, when ended, exit_code, stdout and stderr.\n\nWith --wait, waits until the task has ended (server long poll) and exits 0 whatever the job's code; task wait exits with the job's code instead.",
+	    "Shows a task's status on exactly one line and, once the task has ended, exit_code, stdout and stderr (logfmt-quoted, so multi-line output stays on the line). With -o text (the default on a terminal), prints the job's stdout and stderr raw as it wrote them (to standard output and standard error), then \"task NAME: STATUS, exit code N\" on standard error (not with -q). -o json prints task_id, status, task_name and, when ended, exit_code, stdout and stderr.\n\nWith --wait, waits until the task has ended (server long poll) and exits 0 whatever the job's code; task wait exits with the job's code instead.",
 };
 const struct cmd cmd_task_cancel = {
 	.path = "task cancel",

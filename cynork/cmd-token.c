@@ -118,19 +118,31 @@ token_state(const json_t *t)
 }
 
 /* token list: the columns, OWNER with --all (-o wide adds created_at and revoked_at). */
-#define TOKEN_COLS \
-	{ "TOKEN_ID", 0 }, { "NAME", COL_TRUNC }, { "PREFIX", 0 }, { "SCOPES", COL_TRUNC }, \
-	    { "STATE", COL_STATE }, { "EXPIRES_AT", 0 }, \
-	{ \
-		"LAST_USED_AT", 0 \
-	}
-#define TOKEN_WIDE \
-	{ "CREATED_AT", COL_WIDE }, { "REVOKED_AT", COL_WIDE }, \
-	{ \
-		NULL, 0 \
-	}
-static const struct col token_cols[] = { TOKEN_COLS, TOKEN_WIDE };
-static const struct col token_cols_all[] = { TOKEN_COLS, { "OWNER", 0 }, TOKEN_WIDE };
+static const struct col token_cols[] = {
+	{ "TOKEN_ID", 0 },
+	{ "NAME", COL_TRUNC },
+	{ "PREFIX", 0 },
+	{ "SCOPES", COL_TRUNC },
+	{ "STATE", COL_STATE },
+	{ "EXPIRES_AT", COL_TIME },
+	{ "LAST_USED_AT", COL_TIME },
+	{ "CREATED_AT", COL_WIDE | COL_TIME },
+	{ "REVOKED_AT", COL_WIDE | COL_TIME },
+	{ NULL, 0 },
+};
+static const struct col token_cols_all[] = {
+	{ "TOKEN_ID", 0 },
+	{ "NAME", COL_TRUNC },
+	{ "PREFIX", 0 },
+	{ "SCOPES", COL_TRUNC },
+	{ "STATE", COL_STATE },
+	{ "EXPIRES_AT", COL_TIME },
+	{ "LAST_USED_AT", COL_TIME },
+	{ "OWNER", 0 },
+	{ "CREATED_AT", COL_WIDE | COL_TIME },
+	{ "REVOKED_AT", COL_WIDE | COL_TIME },
+	{ NULL, 0 },
+};
 
 static int
 token_list(struct ctx *c, const struct parsed *p)

@@ -100,8 +100,8 @@ static const struct col user_cols[] = {
 	{ "ROLE", 0 },
 	{ "ACTIVE", 0 },
 	{ "EMAIL", COL_TRUNC },
-	{ "CREATED_AT", 0 },
-	{ "UPDATED_AT", COL_WIDE },
+	{ "CREATED_AT", COL_TIME },
+	{ "UPDATED_AT", COL_WIDE | COL_TIME },
 	{ NULL, 0 },
 };
 

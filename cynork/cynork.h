@@ -217,6 +217,8 @@ extern const struct cmd cmd_shell, cmd_completion, cmd_help, cmd_man;
 /* man-text.c: the hand-written roff parts of cynork(1). */
 extern const char man_description[], man_environment[], man_files[], man_credhelper[];
 extern const char man_exit_status[], man_examples[], man_differences[];
+/* man-output.c: OUTPUT and JSON OUTPUT of cynork(1). */
+extern const char man_output[], man_json[];
 /*
  * A top-level command with its own page (CMD_OWN_PAGE): the hand-written
  * roff of cynork-NAME(1) around the generated synopsis and options.
@@ -291,7 +293,8 @@ void out_set_yaml(bool yaml);
 void rec_add(struct cy_buf *line, const char *key, const char *value);
 void rec_addll(struct cy_buf *line, const char *key, long long value);
 int print_line(struct cy_buf *line);
-int print_json(json_t *v); /* steals v; YAML under -o yaml */
+/* Steals v; YAML under -o yaml (a second document of one command after "---"). */
+int print_json(json_t *v);
 /* yaml-out.c: v as a YAML document (block style) on f; 0 or -1. */
 int yaml_dump(FILE *f, const json_t *v);
 int out_flush(void);
@@ -307,6 +310,7 @@ const char *out_dash(const json_t *o, const char *key);
 #define COL_TRUNC 0x2 /* may be cut to the terminal's width */
 #define COL_RIGHT 0x4 /* numbers: aligned right */
 #define COL_STATE 0x8 /* a state: coloured on a terminal */
+#define COL_TIME 0x10 /* an RFC 3339 time: how long ago on a terminal ("5m ago") */
 struct col {
 	const char *name;
 	unsigned flags;

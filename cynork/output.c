@@ -41,11 +41,13 @@ print_line(struct cy_buf *line)
 }
 
 static bool yaml_out;
+static int yaml_docs; /* documents printed by this command */
 
 void
 out_set_yaml(bool yaml)
 {
 	yaml_out = yaml;
+	yaml_docs = 0;
 }
 
 int
@@ -55,6 +57,9 @@ print_json(json_t *v)
 	int rc = 0;
 
 	if (yaml_out) {
+		/* Several documents (task wait A B, nodes logs --follow): a YAML stream. */
+		if (yaml_docs++)
+			fputs("---\n", stdout);
 		if (yaml_dump(stdout, v) < 0)
 			rc = fail(EXIT_INTERNAL, "cannot write the YAML document");
 		json_decref(v);

@@ -1,8 +1,9 @@
 /*
  * cynork's lists, through libsmartcols (DESIGN.md section 3).  On a
  * terminal a list is aligned to its widest cell, columns marked
- * COL_TRUNC are cut to the terminal's width, and state cells get a colour
- * (unless --no-color or NO_COLOR).  Piped, a list is libsmartcols' raw
+ * COL_TRUNC are cut to the terminal's width (not with -o wide), and state cells get a colour
+ * (unless --no-color or NO_COLOR), times (COL_TIME) show how long ago
+ * they were.  Piped, a list is libsmartcols' raw
  * format with a TAB between cells: every row one line, never truncated,
  * never coloured, a cell's blanks and control bytes written as \xHH so a
  * cell is always one field.  --no-headers leaves the header line out;
@@ -13,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "cynork.h"
 #include "json.h"
+#include "timeutil.h"
 #include "banned.h"
 
 struct out_table {
@@ -25,7 +28,7 @@ struct out_table {
 	struct libscols_line *ln;
 	const struct col *cols;
 	size_t ncols, next;
-	bool color, wide;
+	bool color, wide, tty;
 };
 
 bool
@@ -87,9 +90,10 @@ table_new(const struct ctx *c, const struct parsed *p, const struct col *cols)
 	t->cols = cols;
 	t->color = tty && out_color(c);
 	t->wide = wide;
+	t->tty = tty;
 	scols_table_enable_noheadings(t->tb, opt_set(p, "no-headers"));
 	if (tty) {
-		scols_table_set_column_separator(t->tb, "  ");
+		scols_table_set_column_separator(t->tb, " ");
 		scols_table_enable_colors(t->tb, t->color);
 	} else {
 		scols_table_enable_raw(t->tb, 1);
@@ -100,7 +104,8 @@ table_new(const struct ctx *c, const struct parsed *p, const struct col *cols)
 
 		if ((cols[i].flags & COL_WIDE) && !wide)
 			fl |= SCOLS_FL_HIDDEN;
-		if (cols[i].flags & COL_TRUNC)
+		/* -o wide shows every cell whole, however wide the terminal. */
+		if ((cols[i].flags & COL_TRUNC) && !wide)
 			fl |= SCOLS_FL_TRUNC;
 		if (cols[i].flags & COL_RIGHT)
 			fl |= SCOLS_FL_RIGHT;
@@ -125,14 +130,22 @@ table_row(struct out_table *t)
 void
 table_cell(struct out_table *t, const char *value)
 {
+	struct cy_buf age = CY_BUF_INIT;
 	const char *color;
+	time_t when;
 
 	if (!t->ln || t->next >= t->ncols)
 		BUG("table cell %zu outside a row of %zu", t->next, t->ncols);
 	if (!value || !*value)
 		value = "-";
+	if (t->tty && (t->cols[t->next].flags & COL_TIME) &&
+	    cy_time_parse_rfc3339(value, &when) == 0) {
+		fmt_age((long long)(time(NULL) - when), &age);
+		value = age.buf;
+	}
 	if (scols_line_set_data(t->ln, t->next, value) != 0)
 		BUG("scols_line_set_data failed");
+	cy_buf_release(&age);
 	if (t->color && (t->cols[t->next].flags & COL_STATE) && (color = state_color(value)))
 		scols_cell_set_color(scols_line_get_cell(t->ln, t->next), color);
 	t->next++;
@@ -177,7 +190,7 @@ table_print(struct out_table *t)
 	 * the columns), joined like the rows would be.
 	 */
 	if (!t->ln && !scols_table_is_noheadings(t->tb)) {
-		const char *sep = scols_table_is_raw(t->tb) ? "\t" : "  ";
+		const char *sep = scols_table_is_raw(t->tb) ? "\t" : " ";
 		size_t i, n = 0;
 
 		for (i = 0; i < t->ncols; i++) {
