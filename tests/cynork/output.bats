@@ -166,6 +166,24 @@ col_of()
 	run on_tty -e --no-color nodes list
 	[[ $output != *$'\e['* ]]
 	[[ $output == *active* ]]
+	# An empty NO_COLOR is not set (no-color.org).
+	ENV=NO_COLOR= run on_tty -e nodes list
+	[[ $output == *$'\e[32mactive'* ]]
+}
+
+@test "garbage: --no-headers takes no value, -o must be a format; -o text and wide fall back to table" {
+	run -2 cynork nodes list --no-headers=yes
+	assert_output --partial "takes no value"
+	run -2 cynork -o tabel nodes list
+	assert_output --partial "want one of table, wide, text, json, yaml, name"
+	run -2 cynork --no-color=1 nodes list
+	run cynork -o text version
+	assert_output --regexp '^cynork version=[^ ]+ api_version='
+	run cynork -o wide version
+	assert_output --regexp '^cynork version=[^ ]+ api_version='
+	run cynork -o wide task get out-cmds
+	[ "${#lines[@]}" -eq 1 ]
+	assert_output --partial "task_name=out-cmds"
 }
 
 @test "terminal: task list is a table with how long ago; --no-headers and -o wide work" {
