@@ -42,12 +42,14 @@ LIB_SRCS := $(sort $(wildcard lib/*.c))
 SERVER_SRCS := $(sort $(wildcard server/*.c))
 NODE_SRCS := $(sort $(wildcard node/*.c))
 CYNORK_SRCS := $(sort $(wildcard cynork/*.c))
+SBA_SRCS := $(sort $(wildcard sba/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(O)/obj/%.o)
 NODE_OBJS := $(NODE_SRCS:%.c=$(O)/obj/%.o)
 CYNORK_OBJS := $(CYNORK_SRCS:%.c=$(O)/obj/%.o)
+SBA_OBJS := $(SBA_SRCS:%.c=$(O)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 # Fuzz targets (tests/fuzz/NAME_fuzz.c): replayed over their seed corpus as
@@ -61,7 +63,7 @@ SERVER_LIB_OBJS := $(filter-out $(O)/obj/server/main.o,$(SERVER_OBJS))
 NODE_LIB_OBJS := $(filter-out $(O)/obj/node/main.o,$(NODE_OBJS))
 CYNORK_LIB_OBJS := $(filter-out $(O)/obj/cynork/main.o,$(CYNORK_OBJS))
 
-PROGRAMS := $(O)/cynork $(O)/cynode-server $(O)/cynode-node
+PROGRAMS := $(O)/cynork $(O)/cynode-server $(O)/cynode-node $(O)/cynode-sba
 
 all: $(PROGRAMS)
 
@@ -95,6 +97,10 @@ $(O)/cynode-server: $(SERVER_OBJS) $(O)/libcynode.a
 
 $(O)/cynode-node: $(NODE_OBJS) $(O)/libcynode.a
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The agent runner starts once per agent job, inside its sandbox.
+$(O)/cynode-sba: $(SBA_OBJS) $(O)/libcynode.a
+	$(Q_LD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
 # cynork starts once per command: link only the libraries it uses.
 $(O)/cynork: $(CYNORK_OBJS) $(O)/libcynode.a
@@ -213,14 +219,14 @@ lint:
 
 # clang-format 14 over the C sources (.clang-format); the regions it would
 # damage are marked /* clang-format off */.
-C_SOURCES = lib/*.[ch] server/*.[ch] node/*.[ch] cynork/*.[ch] tests/unit/*.[ch] \
+C_SOURCES = lib/*.[ch] server/*.[ch] node/*.[ch] cynork/*.[ch] sba/*.[ch] tests/unit/*.[ch] \
 	tests/fuzz/*.c tests/bench/*.c
 format:
 	@command -v clang-format >/dev/null || { echo "make format needs clang-format: apt-get install clang-format" >&2; exit 2; }
 	@clang-format -i $(C_SOURCES)
 
 hdr-check:
-	@for h in lib/*.h server/*.h node/*.h cynork/*.h; do \
+	@for h in lib/*.h server/*.h node/*.h cynork/*.h sba/*.h; do \
 		[ -f "$$h" ] || continue; \
 		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -I. -x c -fsyntax-only - || exit 1; \
 	done

@@ -36,6 +36,7 @@ static const char *const inf_modes[] = { "allow", "disabled", "require", NULL };
 static const char *const inf_runtimes[] = { "process", "podman", "docker", NULL };
 static const char *const worker_tls_modes[] = { "auto", "off", NULL };
 static const char *const ws_quotas[] = { "auto", "tmpfs", "none", NULL };
+static const char *const images_privates[] = { "warn", "require", NULL };
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
 
@@ -180,6 +181,14 @@ const struct cy_cfg_key node_keys[] = {
 	  .help = "image name -> root filesystem directory (cynode addition)" },
 	{ .path = "sandbox.images_dir", .type = CY_CFG_STR, .offset = F(images_dir),
 	  .help = "imported images (cynode-node image import); default <state_dir>/images" },
+	{ .path = "sandbox.agent_runner", .type = CY_CFG_STR, .offset = F(sba_runner),
+	  .help = "cynode-sba, the agent jobs' runner; default: beside cynode-node, then "
+	  "<prefix>/libexec/cynode (cynode addition)" },
+	{ .path = "sandbox.images_private", .type = CY_CFG_ENUM, .offset = F(images_private),
+	  .def = "warn", .choices = images_privates,
+	  .help = "an image directory whose host path would show in a job's mountinfo (not on "
+	  "a file system of its own): warn at start | require: refuse jobs on it (cynode "
+	  "addition)" },
 	{ .path = "sandbox.max_output_bytes", .type = CY_CFG_INT, .offset = F(max_output_bytes),
 	  .def = "262144", .min = 1024, .max = 67108864,
 	  .help = "stdout and stderr cap per job in the result, each (cynode addition)" },

@@ -598,6 +598,8 @@ mgr_startup_checks(struct node *n)
 	sb_cgroup_sweep();
 	if (node_sandbox_probe(n, &perr) == 0) {
 		n->sandbox_ok = true;
+		if (!strcmp(n->cfg.sb_runtime, "bwrap"))
+			node_image_warn_shown(&n->cfg);
 	} else {
 		cy_snprintf_clip(n->sandbox_reason, sizeof(n->sandbox_reason), "%s", perr.msg);
 		cy_log_error("sandbox_unavailable", "error", perr.msg, NULL);

@@ -24,6 +24,7 @@
 #include "id.h"
 #include "json.h"
 #include "log.h"
+#include "tasks.h"
 #include "task-wait.h"
 #include "banned.h"
 
@@ -170,6 +171,9 @@ h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 		xsnprintf(lease_buf, sizeof(lease_buf), "%s", lease);
 	r.lease_id = lease ? lease_buf : NULL;
 	r.node_id = a->node_id;
+	/* The payload is not at hand: an sba_result sent is checked, none is not asked for. */
+	if (!task_sba_verdict(body, job_id, false))
+		st = cy_json_str(body, "status");
 	r.status = strcmp(st, "completed") ? "failed" : "completed";
 	/* st is borrowed from body: keep the result's own status string alive. */
 	json_object_del(body, "lease_id");
