@@ -94,18 +94,22 @@ task_exit_code(json_t *res)
 
 /*
  * -o text: the job's output as it wrote it (stdout to standard output,
- * stderr to standard error), then "task NAME: STATUS, exit code N" on
- * standard error (unless -q).
+ * stderr to standard error), an agent job's reply after its stdout, then
+ * "task NAME: STATUS, exit code N" on standard error (unless -q).
  */
 static void
-result_text(struct ctx *c, const json_t *res, const char *out, const char *err, long long code)
+result_text(struct ctx *c, const json_t *res, const json_t *jr, const char *out, const char *err,
+    long long code)
 {
+	const char *reply = cy_json_str(jr, "reply");
 	const char *name = cy_json_str(res, "task_name") ? cy_json_str(res, "task_name") :
 							   cy_json_str(res, "task_id");
 	char *st;
 
 	if (out)
 		fputs(out, stdout);
+	if (reply && *reply)
+		printf("%s%s", reply, reply[strlen(reply) - 1] == '\n' ? "" : "\n");
 	fflush(stdout);
 	if (err)
 		fputs(err, stderr);
@@ -152,7 +156,7 @@ task_print_result(struct ctx *c, json_t *res)
 	} else if (out_name(c)) {
 		printf("%s\n", id ? id : "");
 	} else if (out_text(c)) {
-		result_text(c, res, out, err, code);
+		result_text(c, res, jr, out, err, code);
 	} else {
 		rec_add(&line, "task_id", id);
 		rec_add(&line, "status", st);
