@@ -5,8 +5,9 @@
  * (unless --no-color or NO_COLOR), times (COL_TIME) show how long ago
  * they were.  Piped, a list is libsmartcols' raw
  * format with a TAB between cells: every row one line, never truncated,
- * never coloured, a cell's blanks and control bytes written as \xHH so a
- * cell is always one field.  --no-headers leaves the header line out;
+ * never coloured, a cell's blanks, control bytes and bytes outside ASCII
+ * written as \xHH (libsmartcols escapes them all in raw mode) so a cell is
+ * always one field.  --no-headers leaves the header line out;
  * COL_WIDE columns print only with -o wide.
  */
 #include <libsmartcols.h>

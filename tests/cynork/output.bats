@@ -96,6 +96,15 @@ col_of()
 	assert_success
 	[ "$(awk -F'\t' '{ print NF }' <<<"$output")" = 7 ]
 	[[ $output == *$'\t'"echo\\x20one" ]]
+	# Bytes outside ASCII too (whatever the locale); printf %b decodes a cell.
+	printf '# x\n' >"$CY_TMP/skill.md"
+	cynork skills load "$CY_TMP/skill.md" --name 'café au lait' >/dev/null
+	LC_ALL=C run cynork skills list --no-headers
+	[ "$(cut -f2 <<<"${lines[0]}")" = 'caf\xc3\xa9\x20au\x20lait' ]
+	[ "$(printf '%b' "$(cut -f2 <<<"${lines[0]}")")" = 'café au lait' ]
+	WIDTH=200 run on_tty skills list
+	assert_line --regexp '^[0-9a-f-]{36} +café au lait +user '
+	cynork skills delete -y "$(cynork -o name skills list | head -1)" >/dev/null
 }
 
 @test "every list takes --no-headers and -o wide" {
