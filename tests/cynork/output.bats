@@ -44,8 +44,9 @@ tm()
 	tmux -S "$CY_TMP/tmux.$TM_N" "$@"
 }
 
-# Runs `cynork ARGS` in a WIDTH (80) x 40 pane (ENV: extra environment words) and
-# prints the pane (with -e: with its colour escapes) once it has ended.
+# Runs `cynork ARGS` in a WIDTH (80) x 40 pane (ENV: extra environment words),
+# prints the pane (with -e: with its colour escapes) once it has ended, and
+# fails unless cynork exited 0.
 on_tty()
 {
 	local esc=""
@@ -62,6 +63,8 @@ on_tty()
 	done
 	[ -s "$CY_TMP/tty.done" ]
 	tm capture-pane -p $esc -S 0 -E 39 | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
+	# cynork's own exit status (a sanitizer's report fails it too).
+	[ "$(cat "$CY_TMP/tty.done")" = 0 ]
 }
 
 # The 0-based column where the first match of ERE $2 starts in line $1.
