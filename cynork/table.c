@@ -1,14 +1,14 @@
 /*
  * cynork's lists, through libsmartcols (DESIGN.md section 3).  On a
- * terminal a list is aligned to its widest cell, columns marked
- * COL_TRUNC are cut to the terminal's width (not with -o wide), and state cells get a colour
- * (unless --no-color or NO_COLOR), times (COL_TIME) show how long ago
- * they were.  Piped, a list is libsmartcols' raw
- * format with a TAB between cells: every row one line, never truncated,
- * never coloured, a cell's blanks, control bytes and bytes outside ASCII
- * written as \xHH (libsmartcols escapes them all in raw mode) so a cell is
- * always one field.  --no-headers leaves the header line out;
- * COL_WIDE columns print only with -o wide.
+ * terminal a list is aligned to its widest cell, COL_TRUNC columns are cut
+ * to the terminal's width (not with -o wide), COL_STATE cells get a colour
+ * (unless --no-color or NO_COLOR) and COL_TIME cells show how long ago
+ * they were.  Piped, a list is libsmartcols' raw format with a TAB
+ * between cells: every row one line, never cut, never coloured, a cell's
+ * blanks, control bytes and bytes outside ASCII written as \xHH
+ * (libsmartcols escapes them all in raw mode) so a cell is always one
+ * field.  --no-headers leaves the header line out; COL_WIDE columns print
+ * only with -o wide.
  */
 #include <libsmartcols.h>
 #include <stdarg.h>
