@@ -8,6 +8,7 @@
  *
  *	{"protocol_version": "1.0", "job_id": "<the job's id>",
  *	 "task_id": "...", "goal": "what the agent is to do", "model": "...",
+ *	 "instructions": "Markdown the model gets as its system prompt (skills)",
  *	 "max_steps": 8, "steps": [
  *	   {"id": "build", "type": "run", "argv": ["make"], "timeout_seconds": 60},
  *	   {"type": "write_file", "path": "out/notes.md", "content": "..."},
@@ -32,6 +33,7 @@
 #define CY_SBA_AGENT_STEPS_DEFAULT 8
 #define CY_SBA_GOAL_MAX (64 * 1024)
 #define CY_SBA_CONTENT_MAX (1024 * 1024)
+#define CY_SBA_INSTRUCTIONS_MAX (1024 * 1024)
 #define CY_SBA_RESULT_MAX (4 * 1024 * 1024)
 /* Where the runner leaves its result, relative to /workspace. */
 #define CY_SBA_RESULT_DIR ".cynode"

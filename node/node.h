@@ -151,7 +151,8 @@ struct node {
 	bool sandbox_ok;
 	char sandbox_reason[256];
 	size_t body_limit;
-	char *base_url; /* advertised worker_api.base_url */
+	char *base_url;          /* advertised worker_api.base_url */
+	const char *config_path; /* node.yaml, read again on SIGHUP */
 	/* The Worker API's TLS (worker-tls.c); NULL cert = plain HTTP. */
 	char *tls_cert_pem;
 	char *tls_key_pem;             /* secret */
@@ -175,6 +176,16 @@ int node_config_load(struct node_config *cfg, const char *path, bool need_psk,
 void node_config_release(struct node_config *cfg);
 /* Prints the effective configuration (secrets redacted). */
 void node_config_print(const struct node_config *cfg);
+
+/*
+ * reload.c: logging.level, .format and .file_path applied (-1 with err);
+ * node_reload() is SIGHUP: node.yaml read again, its reloadable keys
+ * applied, the others that changed since node_reload_init() logged.
+ */
+int node_logging_setup(const struct node_config *c, struct cy_error *err);
+void node_reload_init(const char *path);
+int node_reload(const char *path);
+void node_reload_release(void);
 
 /* capability.c: a new node_capability_report_v1 object. */
 json_t *node_capability_report(const struct node *n);

@@ -22,6 +22,7 @@
 #include "job.h"
 #include "json.h"
 #include "log.h"
+#include "mask.h"
 #include "node.h"
 #include "sba.h"
 #include "sandbox.h"
@@ -100,6 +101,66 @@ sba_job_parse(struct node *n, const json_t *sb, struct job_req *r, struct cy_buf
 	return 0;
 }
 
+/* s[0..n) with the job's secret values masked (a new string; caller frees). */
+static char *
+mask_text(const char *s, size_t n, const char *const *secrets, size_t *len)
+{
+	struct cy_buf out = CY_BUF_INIT;
+	struct cy_mask *m = cy_mask_new(secrets);
+
+	cy_mask_feed(m, s, n, &out);
+	cy_mask_flush(m, &out);
+	cy_mask_free(m);
+	if (!out.buf)
+		cy_buf_addstr(&out, "");
+	return cy_buf_detach(&out, len);
+}
+
+/*
+ * A copy of v with the job's secret values masked in its strings and
+ * member names, as the node masks the job's output: the runner's result
+ * holds step output that never went through the node's masker.  The
+ * members the result's checks read (protocol_version, job_id, task_id,
+ * status, type) are kept as they are: a secret that happens to occur in
+ * them must not turn a good result into a bad one.
+ */
+static json_t *
+sba_masked(const json_t *v, const char *const *secrets)
+{
+	static const char *const keep[] = { "protocol_version", "job_id", "task_id", "status",
+		"type", NULL };
+	const char *k;
+	json_t *e, *o;
+	size_t i, n;
+
+	if (json_is_string(v)) {
+		char *t = mask_text(json_string_value(v), json_string_length(v), secrets, &n);
+
+		o = json_stringn(t, n);
+		free(t);
+		return o ? o : json_string("***");
+	}
+	if (json_is_array(v)) {
+		o = json_array();
+		json_array_foreach(v, i, e)
+			json_array_append_new(o, sba_masked(e, secrets));
+		return o;
+	}
+	if (!json_is_object(v))
+		return json_deep_copy(v);
+	o = json_object();
+	json_object_foreach((json_t *)v, k, e) {
+		char *mk = mask_text(k, strlen(k), secrets, &n);
+		bool kept = false;
+
+		for (i = 0; keep[i] && !kept; i++)
+			kept = !strcmp(k, keep[i]);
+		json_object_set_new(o, mk, kept ? json_deep_copy(e) : sba_masked(e, secrets));
+		free(mk);
+	}
+	return o;
+}
+
 /* <dir>/workspace/.cynode/sba_result.json, never through a symlink; NULL and why. */
 static json_t *
 sba_read(const char *dir, struct cy_buf *why)
@@ -146,6 +207,12 @@ sba_job_result(const struct job_req *r, const char *dir, json_t *out)
 		json_decref(res);
 		res = NULL;
 	}
+	if (res && r->secrets && r->secrets[0]) {
+		json_t *m = sba_masked(res, r->secrets);
+
+		json_decref(res);
+		res = m;
+	}
 	if (res) {
 		json_object_set(out, "sba_result", res);
 		if (cy_json_str(res, "reply"))
@@ -153,6 +220,16 @@ sba_job_result(const struct job_req *r, const char *dir, json_t *out)
 		/* The runner's verdict stands: it exits 1 when it failed the job. */
 	} else if (status && !strcmp(status, "completed")) {
 		struct cy_buf err = CY_BUF_INIT;
+
+		/* The reason may echo what the job wrote (its job_id): masked like its output. */
+		if (r->secrets && r->secrets[0] && why.len) {
+			size_t n;
+			char *t = mask_text(why.buf, why.len, r->secrets, &n);
+
+			cy_buf_reset(&why);
+			cy_buf_add(&why, t, n);
+			free(t);
+		}
 
 		cy_buf_addf(&err,
 		    "%scynode-node: the agent job exited 0 without a valid sba_result: "

@@ -67,6 +67,16 @@ tool_answer(const json_t *rec, const struct cy_buf *data)
 	return cy_buf_detach(&b, NULL);
 }
 
+/* A message {role, content}; content made valid UTF-8 (never a NULL to drop). */
+static json_t *
+message(const char *role, const char *content)
+{
+	json_t *m = json_pack("{s:s}", "role", role);
+
+	json_object_set_new(m, "content", sba_json_text(content, strlen(content)));
+	return m;
+}
+
 /* One tool call: its step's record appended; the answer for the model. */
 static char *
 tool_call(struct sba_run *r, const json_t *call)
@@ -125,9 +135,11 @@ sba_agent(struct sba_run *r, const char *goal, const char *context, char **reply
 	(void)cy_json_int(r->spec, "max_steps", &max);
 	json_array_append_new(msgs,
 	    json_pack("{s:s, s:s}", "role", "system", "content", system_prompt));
+	if (cy_json_str(r->spec, "instructions"))
+		json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content",
+						cy_json_str(r->spec, "instructions")));
 	if (context && *context)
-		json_array_append_new(msgs,
-		    json_pack("{s:s, s:s}", "role", "user", "content", context));
+		json_array_append_new(msgs, message("user", context));
 	json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "user", "content", goal));
 	for (;;) {
 		json_t *tc, *call;
@@ -156,9 +168,10 @@ sba_agent(struct sba_run *r, const char *goal, const char *context, char **reply
 			char *answer = tool_call(r, call);
 			const char *id = cy_json_str(call, "id");
 
-			json_array_append_new(msgs,
-			    json_pack("{s:s, s:s, s:s}", "role", "tool", "tool_call_id",
-				id ? id : "", "content", answer));
+			json_t *m = message("tool", answer);
+
+			json_object_set_new(m, "tool_call_id", json_string(id ? id : ""));
+			json_array_append_new(msgs, m);
 			free(answer);
 			calls++;
 		}

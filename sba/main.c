@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "fsutil.h"
+#include "id.h"
 #include "json.h"
 #include "runner.h"
 #include "version.h"
@@ -67,8 +68,15 @@ run_spec_steps(struct sba_run *r, struct cy_buf *context, char **last_answer, st
 		} else {
 			json_t *msgs = json_pack("[{s:s, s:s}]", "role", "user", "content",
 			    cy_json_str(st, "prompt"));
-			json_t *msg = sba_chat(r, msgs, NULL, &data);
-			const char *ans = msg ? cy_json_str(msg, "content") : NULL;
+			json_t *msg;
+			const char *ans;
+
+			if (cy_json_str(r->spec, "instructions"))
+				json_array_insert_new(msgs, 0,
+				    json_pack("{s:s, s:s}", "role", "system", "content",
+					cy_json_str(r->spec, "instructions")));
+			msg = sba_chat(r, msgs, NULL, &data);
+			ans = msg ? cy_json_str(msg, "content") : NULL;
 
 			rec = json_pack("{s:s, s:s, s:s}", "type", "inference", "origin", "spec",
 			    "status", msg ? "ok" : "failed");
@@ -198,6 +206,10 @@ main(int argc, char **argv)
 		r.spec = NULL;
 	r.model = r.spec && cy_json_str(r.spec, "model") ? cy_json_str(r.spec, "model") :
 							   getenv("CYNODE_INFERENCE_MODEL");
+	if (r.spec && r.model && !cy_model_name_valid(r.model)) {
+		cy_buf_addstr(&why, "CYNODE_INFERENCE_MODEL is not a model name");
+		r.spec = NULL;
+	}
 	if (r.spec && !r.model) {
 		cy_buf_addstr(&why, "no model: the spec names none and CYNODE_INFERENCE_MODEL is "
 				    "not set");
@@ -230,6 +242,16 @@ main(int argc, char **argv)
 	res = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "protocol_version", CY_SBA_PROTOCOL,
 	    "job_id", r.job_id, "status", ok ? "completed" : "failed", "steps", r.steps,
 	    "artifacts", r.artifacts, "model", r.model, "usage", r.usage);
+	if (!res) { /* a model name from the environment that is not UTF-8 */
+		fprintf(stderr, "cynode-sba: cannot build the result (model '%s')\n", r.model);
+		json_decref(req);
+		free(reply);
+		free(r.socket);
+		free(r.base_url);
+		cy_buf_release(&why);
+		cy_buf_release(&context);
+		return 2;
+	}
 	if (cy_json_str(r.spec, "task_id"))
 		json_object_set_new(res, "task_id", json_string(cy_json_str(r.spec, "task_id")));
 	json_object_set_new(res, "reply", reply ? json_string(reply) : json_null());

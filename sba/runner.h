@@ -39,6 +39,8 @@ json_t *sba_step_run(struct sba_run *r, const char *origin, const char *const *a
 json_t *sba_step_write(struct sba_run *r, const char *origin, const char *path, const char *content,
     size_t len);
 json_t *sba_step_read(struct sba_run *r, const char *origin, const char *path, struct cy_buf *out);
+/* s[0..n) as a JSON string, made valid UTF-8 (a cut character, binary bytes). */
+json_t *sba_json_text(const char *s, size_t n);
 /* True when the record says the step went well. */
 bool sba_step_ok(const json_t *rec);
 

@@ -35,6 +35,18 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+json_t *
+sba_json_text(const char *s, size_t n)
+{
+	struct cy_buf clean = CY_BUF_INIT;
+	json_t *v;
+
+	cy_utf8_sanitize(s ? s : "", s ? n : 0, true, &clean);
+	v = json_stringn(clean.buf ? clean.buf : "", clean.len);
+	cy_buf_release(&clean);
+	return v;
+}
+
 static json_t *
 record_new(struct sba_run *r, const char *type, const char *origin)
 {
@@ -63,23 +75,56 @@ sba_step_ok(const json_t *rec)
 	return s && !strcmp(s, "ok");
 }
 
-/* Reads the child's output until it closes or the deadline; false on timeout. */
+/*
+ * The output is closed (or unreadable): the child may still run (its
+ * output redirected).  Waits for it until the deadline; false on timeout.
+ */
 static bool
-drain(int fd, long long deadline, struct cy_buf *keep, size_t *total)
+wait_end(pid_t pid, long long deadline, int *st, bool *reaped)
+{
+	while (!*reaped) {
+		pid_t w = waitpid(pid, st, WNOHANG);
+
+		if (w == pid || (w < 0 && errno != EINTR)) {
+			*reaped = true;
+			break;
+		}
+		if (now_ms() >= deadline)
+			return false;
+		(void)poll(NULL, 0, 20);
+	}
+	return true;
+}
+
+/*
+ * Reads the child's output until it closes or the deadline; false on
+ * timeout.  Once the child itself has ended (*st set, *reaped), what it
+ * left in the background gets a second to finish writing: a command that
+ * starts a daemon does not hold its step until the timeout.
+ */
+static bool
+drain(int fd, pid_t pid, long long deadline, struct cy_buf *keep, size_t *total, int *st,
+    bool *reaped)
 {
 	char chunk[8192];
 
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
+		long long left;
 		ssize_t n;
 
+		if (!*reaped && waitpid(pid, st, WNOHANG) == pid) {
+			*reaped = true;
+			if (deadline > now_ms() + 1000)
+				deadline = now_ms() + 1000;
+		}
+		left = deadline - now_ms();
 		if (left <= 0)
-			return false;
-		if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) < 0) {
+			return *reaped;
+		if (poll(&pfd, 1, left > 200 ? 200 : (int)left) < 0) {
 			if (errno == EINTR)
 				continue;
-			return true;
+			return wait_end(pid, deadline, st, reaped);
 		}
 		if (!pfd.revents)
 			continue;
@@ -87,7 +132,7 @@ drain(int fd, long long deadline, struct cy_buf *keep, size_t *total)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return true;
+			return wait_end(pid, deadline, st, reaped);
 		(void)cy_write_all(STDOUT_FILENO, chunk, (size_t)n);
 		if (keep->len < SBA_OUTPUT_KEEP)
 			cy_buf_add(keep, chunk,
@@ -105,17 +150,25 @@ sba_step_run(struct sba_run *r, const char *origin, const char *const *argv, lon
 	long long t0 = now_ms();
 	size_t total = 0, i;
 	int pfd[2], st = 0;
-	bool done;
+	bool done, reaped = false;
 	pid_t pid;
 
 	for (i = 0; argv[i]; i++)
 		json_array_append_new(a, json_string(argv[i]));
 	json_object_set_new(rec, "argv", a);
 	fflush(stdout);
-	if (pipe2(pfd, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		json_object_set_new(rec, "status", json_string("failed"));
 		json_object_set_new(rec, "error",
 		    json_sprintf("cannot start: %s", strerror(errno)));
+		return rec;
+	}
+	if ((pid = fork()) < 0) {
+		json_object_set_new(rec, "status", json_string("failed"));
+		json_object_set_new(rec, "error",
+		    json_sprintf("cannot start: %s", strerror(errno)));
+		close(pfd[0]);
+		close(pfd[1]);
 		return rec;
 	}
 	if (pid == 0) {
@@ -130,11 +183,11 @@ sba_step_run(struct sba_run *r, const char *origin, const char *const *argv, lon
 	}
 	(void)setpgid(pid, pid);
 	close(pfd[1]);
-	done = drain(pfd[0], t0 + timeout_s * 1000, &keep, &total);
+	done = drain(pfd[0], pid, t0 + timeout_s * 1000, &keep, &total, &st, &reaped);
 	close(pfd[0]);
 	if (!done)
 		(void)kill(-pid, SIGKILL);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	while (!reaped && waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	/* What the command left running in its group ends with it. */
 	(void)kill(-pid, SIGKILL);
@@ -162,10 +215,13 @@ ws_path(struct sba_run *r, json_t *rec, const char *path)
 
 	json_object_set_new(rec, "path", json_string(path ? path : ""));
 	if (!path || !cy_relpath_valid(path, strlen(path), &why)) {
+		struct cy_buf b = CY_BUF_INIT;
+
 		json_object_set_new(rec, "status", json_string("failed"));
-		json_object_set_new(rec, "error",
-		    json_sprintf("path '%.200s' %s", path ? path : "",
-			why ? why : "is not a relative path"));
+		cy_buf_addf(&b, "path '%.200s' %s", path ? path : "",
+		    why ? why : "is not a relative path");
+		json_object_set_new(rec, "error", sba_json_text(b.buf, b.len));
+		cy_buf_release(&b);
 		return NULL;
 	}
 	return xasprintf("%s/%s", r->workspace, path);

@@ -151,7 +151,7 @@ h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	json_t *body, *ec;
 	char *text = NULL;
 	size_t i;
-	int n;
+	int n, agent;
 
 	if (!cy_uuid_valid(job_id))
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "job id must be a UUID");
@@ -171,8 +171,13 @@ h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 		xsnprintf(lease_buf, sizeof(lease_buf), "%s", lease);
 	r.lease_id = lease ? lease_buf : NULL;
 	r.node_id = a->node_id;
-	/* The payload is not at hand: an sba_result sent is checked, none is not asked for. */
-	if (!task_sba_verdict(body, job_id, false))
+	/* An agent job's completed result must carry a valid sba_result. */
+	if ((agent = store_job_is_agent(job_id, &err)) < 0) {
+		cy_log_error("job_redelivery_failed", "job_id", job_id, "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot store the result");
+		goto out;
+	}
+	if (!task_sba_verdict(body, job_id, agent == 1))
 		st = cy_json_str(body, "status");
 	r.status = strcmp(st, "completed") ? "failed" : "completed";
 	/* st is borrowed from body: keep the result's own status string alive. */

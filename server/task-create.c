@@ -23,7 +23,9 @@
 #include "json.h"
 #include "log.h"
 #include "relpath.h"
+#include "sba.h"
 #include "secrets.h"
+#include "skills.h"
 #include "server.h"
 #include "store-blobs.h"
 #include "blobstore.h"
@@ -139,6 +141,10 @@ const struct cy_jcheck tasks_create_body = {
 		  .sub = &resources_members },
 		{ .name = "use_inference", .type = CY_JC_BOOL, .null_ok = true },
 		{ .name = "use_sba", .type = CY_JC_BOOL, .null_ok = true },
+		{ .name = "skills", .type = CY_JC_ARRAY, .null_ok = true, .min = 1,
+		  .max = SKILLS_PER_TASK,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
+			.max = SKILL_NAME_MAX, .shape = "a skill's name or id" } },
 		{ .name = "job_spec_json", .type = CY_JC_ANY, .null_ok = true },
 		{ .name = "env", .type = CY_JC_OBJECT, .null_ok = true },
 		{ .name = "secrets", .type = CY_JC_ARRAY, .null_ok = true,
@@ -369,11 +375,16 @@ create_payload(const json_t *body, const char *text, const json_t *sba, const ch
 
 /* The job payload of a prompt task (answered by `model` on a node); caller frees. */
 static char *
-create_prompt_payload(const char *text, const char *model, long long timeout)
+create_prompt_payload(const char *text, const char *system, const char *model, long long timeout)
 {
 	json_t *p = json_pack("{s:s, s:s, s:s, s:I}", "mode", "prompt", "model", model, "prompt",
 	    text, "timeout_seconds", (json_int_t)timeout);
-	char *s = cy_json_dump(p);
+	char *s;
+
+	/* The skills the task names, as the model's system prompt. */
+	if (system)
+		json_object_set_new(p, "system", json_string(system));
+	s = cy_json_dump(p);
 
 	json_decref(p);
 	return s;
@@ -711,7 +722,7 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct task_new t = { 0 };
 	struct create_extra x = { .labels = CY_BUF_INIT };
 	const char *image = NULL, *asked_model = NULL;
-	char *payload = NULL, *model = NULL;
+	char *payload = NULL, *model = NULL, *instructions = NULL;
 	json_t *env = NULL, *refs = NULL, *sba = NULL;
 	long long timeout;
 	bool prompt_mode, replayed = false;
@@ -734,6 +745,18 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (create_sba(body, &t, &sba, &asked_model, resp) < 0)
 		goto out;
 	prompt_mode = strcmp(t.input_mode, "prompt") == 0 && !sba;
+	if (body_has(body, "skills")) {
+		if (!prompt_mode && !sba) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "skills go with prompt tasks and agent jobs (use_sba): a %s task runs "
+			    "its own command",
+			    t.input_mode);
+			goto out;
+		}
+		if (skills_instructions(a->user_id, json_object_get(body, "skills"), &instructions,
+			resp) < 0)
+			goto out;
+	}
 	if (prompt_mode && (attachments || json_array_size(json_object_get(body, "artifacts")))) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 		    "attachments and artifacts go with sandbox jobs (input_mode script or "
@@ -748,11 +771,26 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (sba) {
 		if (!json_object_get(sba, "model"))
 			json_object_set_new(sba, "model", json_string(model));
+		if (instructions) {
+			const char *had = cy_json_str(sba, "instructions");
+			size_t len = strlen(instructions) + (had ? strlen(had) + 1 : 0);
+
+			/* The spec's own instructions, then the skills, within the spec's limit. */
+			if (len > CY_SBA_INSTRUCTIONS_MAX) {
+				cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				    "the agent's instructions would hold %zu bytes with the skills: "
+				    "at most %d",
+				    len, CY_SBA_INSTRUCTIONS_MAX);
+				goto out;
+			}
+			json_object_set_new(sba, "instructions",
+			    json_sprintf("%s%s%s", had ? had : "", had ? "\n" : "", instructions));
+		}
 		payload = create_payload(body, NULL, sba, image, timeout, true, model, attachments,
 		    env, refs);
 		t.req_model = model;
 	} else if (prompt_mode) {
-		payload = create_prompt_payload(t.prompt, model, timeout);
+		payload = create_prompt_payload(t.prompt, instructions, model, timeout);
 		t.req_model = model;
 	} else {
 		payload = create_payload(body, t.prompt, NULL, image, timeout, t.req_inference,
@@ -793,6 +831,7 @@ out:
 	json_decref(env);
 	json_decref(refs);
 	json_decref(sba);
+	free(instructions);
 	free(model);
 	cy_buf_release(&x.labels);
 	if (res)

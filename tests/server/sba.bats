@@ -193,7 +193,10 @@ node_job()
 	jq -cn '{version:1, sandbox:{sba:{protocol_version:"1.0", job_id:"j-own", steps:[
 		{type:"run", argv:["sh","-c","echo own; exit 0"]},
 		{type:"write_file", path:"out/x/y.txt", content:"deep"},
-		{type:"run", argv:["no-such-program-here"], continue_on_error:true}]}}}' >"$CY_TMP/own.json"
+		{type:"run", argv:["no-such-program-here"], continue_on_error:true},
+		{type:"run", argv:["sh","-c","sleep 97 & echo left-running"], timeout_seconds:60},
+		{type:"run", argv:["sh","-c","exec >/dev/null 2>&1; sleep 96"], timeout_seconds:1, continue_on_error:true}]}}}' >"$CY_TMP/own.json"
+	SECONDS=0
 	# Leaks are checked here (outside a sandbox) when built with SANITIZE=1.
 	ASAN_OPTIONS=detect_leaks=1 CYNODE_WORKSPACE_DIR=$ws CYNODE_JOB_ID=j-own \
 		INFERENCE_PROXY_URL=http+unix://%2Fnonexistent%2Fsock CYNODE_INFERENCE_MODEL=m \
@@ -202,7 +205,12 @@ node_job()
 	assert_output --partial own
 	[ "$(cat "$ws/out/x/y.txt")" = deep ]
 	run jq -r '.status, (.steps | map(.status + ":" + (.exit_code // "-" | tostring)) | join(" "))' "$ws/.cynode/sba_result.json"
-	assert_output "$(printf '%s\n' completed 'ok:0 ok:- failed:127')"
+	assert_output "$(printf '%s\n' completed 'ok:0 ok:- failed:127 ok:0 timeout:-')"
+	# A command that leaves a process behind ends its step, and takes it along;
+	# one that closed its output is still held to its timeout.
+	[ "$SECONDS" -lt 20 ]
+	run pgrep -f 'sleep 9[67]'
+	assert_failure
 	# An inference step with no socket fails the job, with the reason.
 	jq -cn '{version:1, sandbox:{sba:{protocol_version:"1.0", job_id:"j-own", goal:"g"}}}' >"$CY_TMP/own2.json"
 	ASAN_OPTIONS=detect_leaks=1 CYNODE_WORKSPACE_DIR=$ws CYNODE_JOB_ID=j-own \
@@ -226,4 +234,88 @@ node_job()
 	run "$CY_BUILD/cynode-sba" --version
 	assert_success
 	assert_output --partial "protocol 1.0"
+}
+
+@test "skills: a prompt task's model gets them as its system prompt, an agent as instructions" {
+	local words
+	cy_api POST /v1/skills/load '{"name":"pirate","content_md":"Speak like a pirate, always."}' "$TOKEN"
+	cy_status 201
+	SKILL_ID=$(jq -r .skill_id <<<"$body")
+	task_result '{"prompt":"hello there","skills":["pirate"]}'
+	jq -e '.status == "completed"' <<<"$res" || { echo "$res"; false; }
+	# The payload holds a copy; the model counted its words as prompt tokens
+	# ("## Skill: pirate" + the content + the prompt).
+	run cy_psql "SELECT payload->>'system' FROM jobs WHERE task_id = '$TASK'"
+	assert_output "$(printf '## Skill: pirate\n\nSpeak like a pirate, always.')"
+	words=$(jq -r '.jobs[0].result | fromjson | .inference.prompt_tokens' <<<"$res")
+	[ "$words" = 10 ] || { echo "prompt tokens: $words"; false; }
+	# By id too; an agent gets them as the spec's instructions.
+	task_result "$(jq -cn --arg id "$SKILL_ID" '{prompt:"agent", use_sba:true, skills:[$id]}')"
+	jq -e '.status == "completed"' <<<"$res"
+	run cy_psql "SELECT payload->'sba'->>'instructions' FROM jobs WHERE task_id = '$TASK'"
+	assert_output --partial "Speak like a pirate"
+	# Refused: unknown, another user's, a command task, too many, garbage.
+	while IFS='|' read -r case want; do
+		cy_api POST /v1/tasks "$case" "$TOKEN"
+		cy_status 400 || { echo "$case -> $status_code $body"; return 1; }
+		[[ $(jq -r .detail <<<"$body") == *"$want"* ]] || { echo "$case -> $body"; return 1; }
+	done <<-'EOF2'
+	{"prompt":"s","skills":["nope"]}|skills[0]: you have no skill 'nope'
+	{"prompt":"s","skills":["pirate","ghost"]}|skills[1]: you have no skill 'ghost'
+	{"prompt":"s","input_mode":"commands","skills":["pirate"]}|skills go with prompt tasks and agent jobs
+	{"prompt":"s","skills":["a","b","c","d","e","f","g","h","i"]}|skills
+	{"prompt":"s","skills":[]}|skills
+	{"prompt":"s","skills":[""]}|skills[0]
+	{"prompt":"s","skills":"pirate"}|skills
+	EOF2
+}
+
+@test "an agent job's secrets are masked in its sba_result and reply, as in its log" {
+	cy_api PUT /v1/secrets/AGENT_KEY '{"value":"s3cr3t-agent-value"}' "$TOKEN"
+	[[ $status_code == 20? ]]
+	task_result "$(jq -cn '{prompt:"x", use_sba:true, secrets:[{name:"AGENT_KEY"}],
+		job_spec_json:{protocol_version:"1.0", steps:[
+		{type:"run", argv:["sh","-c","echo key=$AGENT_KEY"]},
+		{type:"write_file", path:"out/k.txt", content:"not the key"}]}}')"
+	jq -e '.status == "completed"' <<<"$res" || { echo "$res"; false; }
+	[[ $res != *s3cr3t-agent-value* ]] || { echo "$res"; false; }
+	run jq -r '.jobs[0].sba_result.steps[0].output' <<<"$res"
+	assert_output 'key=***'
+	run cy_psql "SELECT count(*) FROM jobs WHERE result::text LIKE '%s3cr3t-agent-value%'"
+	assert_output 0
+}
+
+@test "a redelivered 'completed' result of an agent job without an sba_result fails the job" {
+	local job jwt
+	cy_api POST /v1/tasks "$(jq -cn '{prompt:"x", use_sba:true, job_spec_json:{protocol_version:"1.0",
+		steps:[{type:"run", argv:["sleep","6"]}]}}')" "$TOKEN"
+	cy_status 201
+	TASK=$(jq -r .task_id <<<"$body")
+	for i in $(seq 1 100); do
+		[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$TASK'")" = running ] && break
+		sleep 0.1
+	done
+	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$TASK'")
+	jwt=$(cat "$CY_TMP/node-node-a/state/credentials/node.jwt")
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/$job/result" \
+		"{\"version\":1,\"task_id\":\"$TASK\",\"job_id\":\"$job\",\"status\":\"completed\",\"exit_code\":0,\"stdout\":\"\",\"stderr\":\"\"}" "$jwt"
+	cy_status 200
+	[ "$(jq -r .applied <<<"$body")" = true ]
+	cy_api GET "/v1/tasks/$TASK/result?wait=20" "" "$TOKEN"
+	jq -e '.status == "failed" and (.jobs[0].result | fromjson | .error) == "sba_result: the agent job completed without an sba_result"' <<<"$body" || { echo "$body"; false; }
+}
+
+@test "text cut inside a character still reaches the model (a read of a large or binary file)" {
+	local goal
+	goal=$(printf '%s\n' 'read them' '#tool read_file {"path": "bin.dat"}' '#tool read_file {"path": "big.txt"}')
+	# big.txt: 16383 bytes and a 2-byte character, cut by the 16 KiB tool answer cap.
+	task_result "$(jq -cn --arg g "$goal" '{prompt:"cut", use_sba:true, job_spec_json:{protocol_version:"1.0", goal:$g,
+		steps:[{type:"run", argv:["sh","-c","printf \"\\\\377\\\\376bin\" >bin.dat"]},
+		{type:"write_file", path:"big.txt", content:(("a" * 16383) + "é")}]}}')"
+	jq -e '.status == "completed"' <<<"$res" || { echo "$res"; false; }
+	# The last answer (big.txt's) reached the model: its echo is the reply.
+	run jq -r '.jobs[0].reply' <<<"$res"
+	assert_output --partial "[qwen3.5:0.8b] echo: status: ok"
+	assert_output --partial "aaaaaaaa"
+	[ "$(jq -r '.jobs[0].sba_result.steps | map(.type + ":" + .status) | join(" ")' <<<"$res")" = "run:ok write_file:ok read_file:ok read_file:ok" ]
 }
