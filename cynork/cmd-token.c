@@ -54,6 +54,25 @@ token_create_check(const struct parsed *p)
 	return 0;
 }
 
+/*
+ * A token as -o json shows it: a new object with the server's id named
+ * token_id, as the record lines, token revoke and the table call it (one
+ * name per thing); the other keys as they came.
+ */
+static json_t *
+token_view(const json_t *t)
+{
+	json_t *o = json_object(), *v;
+	const char *key;
+
+	json_object_set(o, "token_id", json_object_get(t, "id"));
+	json_object_foreach((json_t *)t, key, v) {
+		if (strcmp(key, "id") != 0)
+			json_object_set(o, key, v);
+	}
+	return o;
+}
+
 static int
 token_create(struct ctx *c, const struct parsed *p)
 {
@@ -85,8 +104,11 @@ token_create(struct ctx *c, const struct parsed *p)
 		json_decref(res);
 		return fail(EXIT_GATEWAY, "malformed response: no token");
 	}
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		print_json(token_view(res));
+		json_decref(res);
+		return 0;
+	}
 	if (out_name(c)) {
 		printf("%s\n", tok);
 	} else {
@@ -162,8 +184,14 @@ token_list(struct ctx *c, const struct parsed *p)
 		json_decref(res);
 		return fail(EXIT_GATEWAY, "malformed response: no 'tokens' list");
 	}
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		json_t *o = json_pack("{s:[]}", "tokens");
+
+		json_array_foreach(list, i, t)
+			json_array_append_new(json_object_get(o, "tokens"), token_view(t));
+		json_decref(res);
+		return print_json(o);
+	}
 	tb = out_name(c) ? NULL : table_new(c, p, all ? token_cols_all : token_cols);
 	json_array_foreach(list, i, t) {
 		if (!tb) {

@@ -316,6 +316,8 @@ col_of()
 }
 
 @test "json: the shapes of the other commands" {
+	local id
+
 	run cynork -o json version
 	run jq -e 'keys == ["api_version", "version"]' <<<"$output"
 	assert_success
@@ -348,6 +350,18 @@ col_of()
 	assert_success
 	run cynork -o json task artifacts list out-cmds
 	run jq -e 'keys == ["artifacts", "task_id"]' <<<"$output"
+	assert_success
+	# A token is token_id everywhere: create, list and revoke.
+	run cynork -o json token create --name out-json
+	id=$(jq -r .token_id <<<"$output")
+	run jq -e 'keys == (["token_id", "name", "token_prefix", "scopes", "owner", "expires_at",
+		"last_used_at", "revoked_at", "created_at", "token"] | sort)' <<<"$output"
+	assert_success
+	run cynork -o json token list
+	run jq -e --arg id "$id" '.tokens[0] | (has("id") | not) and .token_id == $id' <<<"$output"
+	assert_success
+	run cynork -o json token revoke "$id"
+	run jq -e --arg id "$id" '.token_id == $id and .revoked == true' <<<"$output"
 	assert_success
 }
 
