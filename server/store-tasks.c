@@ -42,7 +42,7 @@
 	"COALESCE((SELECT json_agg(json_build_object('name', a.name, 'sha256', a.sha256, " \
 	"'size', a.size) ORDER BY a.name) " \
 	"FROM task_attachments a WHERE a.task_id = t.id)::text, '[]'), " \
-	"(extract(epoch FROM t.created_at) * 1000000)::bigint"
+	"(extract(epoch FROM t.created_at) * 1000000)::bigint, t.input_mode"
 /* clang-format on */
 
 /* The project for the new task: the given one (must exist) or the default. */

@@ -23,6 +23,7 @@ enum task_col {
 	TC_UPDATED,
 	TC_ATTACHMENTS,
 	TC_CURSOR_US,
+	TC_INPUT_MODE,
 	TC__COUNT
 };
 

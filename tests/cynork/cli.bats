@@ -94,8 +94,10 @@ config_value()
 }
 
 @test "bad -o value exits 2" {
-	run -2 cynork -o yaml version
-	assert_output --partial "table, json, name"
+	run -2 cynork -o xml version
+	assert_output --partial "table, wide, text, json, yaml, name"
+	run -2 cynork -o '' version
+	run -2 cynork -o JSON version
 }
 
 @test "task list --limit outside 1..200 or not a number exits 2" {
