@@ -263,6 +263,12 @@ cy_teardown_file()
 	for f in "$CY_TMP"/node-*/pid; do
 		[ -f "$f" ] && stack_kill_pid "$(cat "$f")" 5
 	done
+	# A node that had to be killed mid-job leaves its workspace tmpfs mounted
+	# (a restarted node sweeps them); lift them so the directory can go.
+	if [ "$(id -u)" = 0 ]; then
+		awk -v t="$CY_TMP/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo |
+			sort -r | while read -r d; do umount -l "$d" 2>/dev/null || true; done
+	fi
 	[ -f "$CY_TMP/server.pid" ] && stack_kill_pid "$(cat "$CY_TMP/server.pid")" 5
 	if [ -f "$CY_TMP/pids" ]; then
 		while read -r pid; do

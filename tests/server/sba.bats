@@ -288,7 +288,7 @@ node_job()
 @test "a redelivered 'completed' result of an agent job without an sba_result fails the job" {
 	local job jwt
 	cy_api POST /v1/tasks "$(jq -cn '{prompt:"x", use_sba:true, job_spec_json:{protocol_version:"1.0",
-		steps:[{type:"run", argv:["sleep","6"]}]}}')" "$TOKEN"
+		steps:[{type:"run", argv:["sleep","4"]}]}}')" "$TOKEN"
 	cy_status 201
 	TASK=$(jq -r .task_id <<<"$body")
 	for i in $(seq 1 100); do
@@ -303,6 +303,12 @@ node_job()
 	[ "$(jq -r .applied <<<"$body")" = true ]
 	cy_api GET "/v1/tasks/$TASK/result?wait=20" "" "$TOKEN"
 	jq -e '.status == "failed" and (.jobs[0].result | fromjson | .error) == "sba_result: the agent job completed without an sba_result"' <<<"$body" || { echo "$body"; false; }
+	# The node's own run ends too (its workspace unmounted before the stack stops).
+	for i in $(seq 1 150); do
+		grep -q "event=job_finished .*job_id=$job" "$CY_TMP/node-node-a.log" && break
+		sleep 0.2
+	done
+	grep -q "event=job_finished .*job_id=$job" "$CY_TMP/node-node-a.log"
 }
 
 @test "text cut inside a character still reaches the model (a read of a large or binary file)" {
