@@ -73,5 +73,5 @@ const struct cmd cmd_status = {
 	.summary = "check that the gateway is healthy",
 	.exec = misc_status,
 	.doc =
-	    "Checks GET /healthz on the gateway. Prints gateway=ok gateway_url=URL, or with -o json {\"gateway\":\"ok\",...}. Exits 7 when the gateway is unreachable or unhealthy. Needs no login.",
+	    "Checks GET /healthz on the gateway. Prints gateway=ok gateway_url=URL, or with -o json {\"gateway\":\"ok\",...}. Exits 69 when the gateway is unreachable or unhealthy. Needs no login.",
 };

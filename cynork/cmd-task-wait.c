@@ -46,7 +46,7 @@ wait_all(struct ctx *c, json_t *refs, int64_t deadline, json_t **out)
 		tasks = json_object_get(res, "tasks");
 		if (!json_is_array(tasks) || json_array_size(tasks) != json_array_size(refs) ||
 		    !json_is_boolean(json_object_get(res, "ended"))) {
-			rc = fail(EXIT_GATEWAY, "malformed response: no 'tasks' list or 'ended'");
+			rc = fail(EXIT_PROTOCOL, "malformed response: no 'tasks' list or 'ended'");
 			break;
 		}
 		json_decref(*out);
@@ -120,6 +120,7 @@ task_wait(struct ctx *c, const struct parsed *p)
 		fail(EXIT_TIMEOUT, "gave up waiting for task%s %s after %llds (--timeout)",
 		    nopen == 1 ? "" : "s", open.buf, timeout_s);
 		cy_buf_release(&open);
+		rc = EXIT_JOB(EXIT_TIMEOUT); /* the wait's own limit, not a failure of cynork's */
 	}
 out:
 	json_decref(tasks);
@@ -141,7 +142,7 @@ const struct cmd cmd_task_wait = {
 	.opts = wait_opts,
 	.min_args = 1,
 	.max_args = MAX_POS_ARGS,
-	.flags = CMD_NEEDS_AUTH,
+	.flags = CMD_NEEDS_AUTH | CMD_JOB_EXIT,
 	.exec = task_wait,
 	.doc =
 	    "Waits until all the tasks (ids or names, at most 1000, the server's limit) have ended: "
@@ -149,8 +150,10 @@ const struct cmd cmd_task_wait = {
 	    "runs out (no client-side sleep loop). Then prints each task's result line in argument "
 	    "order, as task result does. Exits 0 when all completed; otherwise with the first "
 	    "unsuccessful task's code in argument order: the job's own exit code, 1 when it failed "
-	    "without one, 124 when the job timed out on the node, 125 when the task was canceled. "
+	    "without one, 124 when the job timed out on the node, 143 when the task was canceled. "
 	    "A --timeout that runs out prints the result lines of the tasks that did end, names the "
-	    "others on standard error and exits 124. An unknown task exits 4 before any waiting. "
-	    "cynork's own failures keep their codes 2 to 8.",
+	    "others on standard error and exits 124. Any failure of cynork's own (an unknown task, "
+	    "no login, the gateway unreachable, a bad flag) exits 125; standard error gives its "
+	    "own code (cynork(1) EXIT STATUS) and -o json prints it as "
+	    "{\"cynork_error\": {\"code\", \"reason\", \"message\"}}.",
 };

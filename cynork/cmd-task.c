@@ -2,8 +2,8 @@
  * cynork task list|get|result|cancel|logs, and the wait loop shared with
  * `task create --wait` and `task logs -o json --follow`: long polls on
  * GET /v1/tasks/{id}/result?wait=N (no client-side sleep loop) and the
- * mapping of a finished task to an exit code (spec/cli.md section 11: the
- * job's own code, 124 timeout, 125 canceled).  `task logs --follow` long
+ * mapping of a finished task to an exit code (exit.c: the job's own code,
+ * 124 timeout, 143 canceled, tagged EXIT_JOB).  `task logs --follow` long
  * polls the logs route for the output as it comes instead.  task wait ID... is in
  * cmd-task-wait.c.
  */
@@ -87,8 +87,10 @@ task_exit_code(json_t *res)
 		rc = EXIT_JOB_FAILED;
 	if (jst && strcmp(jst, "timeout") == 0)
 		fprintf(stderr, "cynork: the job timed out on the node\n");
+	else if (rc == EXIT_CANCELED)
+		fprintf(stderr, "cynork: the task was canceled\n");
 	json_decref(jr);
-	return rc;
+	return rc ? EXIT_JOB(rc) : EXIT_OK;
 }
 
 int
@@ -150,8 +152,8 @@ task_poll_seconds(int64_t deadline)
 
 /*
  * Long polls until task `id` has ended and leaves its result in *out (the
- * caller frees it).  Returns 0 or cynork's own failure (2-8, 124 when the
- * deadline passed); deadline 0 waits forever.
+ * caller frees it).  Returns 0, cynork's own failure, or EXIT_JOB(124) when
+ * the deadline passed; deadline 0 waits forever.
  */
 static int
 task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeout_s, json_t **out)
@@ -165,8 +167,10 @@ task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeo
 		char *path;
 
 		if (!wait) {
-			rc = fail(EXIT_TIMEOUT,
-			    "gave up waiting for task '%s' after %llds (--timeout)", id, timeout_s);
+			/* The wait's own limit, as timeout(1) has it: not a failure of cynork's. */
+			rc = EXIT_JOB(fail(EXIT_TIMEOUT,
+			    "gave up waiting for task '%s' after %llds (--timeout)", id,
+			    timeout_s));
 			break;
 		}
 		path = xasprintf("/v1/tasks/%s/result?wait=%lld", eid, wait);
@@ -243,7 +247,7 @@ task_list(struct ctx *c, const struct parsed *p)
 	tasks = json_object_get(res, "tasks");
 	if (!json_is_array(tasks)) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed response: no 'tasks' list");
+		return fail(EXIT_PROTOCOL, "malformed response: no 'tasks' list");
 	}
 	if (out_json(c)) {
 		json_t *o = json_pack("{s:O}", "tasks", tasks);
@@ -407,10 +411,8 @@ task_cancel(struct ctx *c, const struct parsed *p)
 	char *e, *path;
 	int rc;
 
-	if (!confirm(p, "Cancel task %s", p->args[0])) {
-		note(c, "not canceled");
-		return 0;
-	}
+	if (!confirm(c, p, &rc, "Cancel task %s", p->args[0]))
+		return rc;
 	e = url_escape(p->args[0]);
 	path = xasprintf("/v1/tasks/%s/cancel", e);
 	body = json_object();
@@ -530,7 +532,7 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split
 		    cy_json_int(res, "stdout_offset", &off_out) < 0 ||
 		    cy_json_int(res, "stderr_offset", &off_err) < 0) {
 			json_decref(res);
-			rc = fail(EXIT_GATEWAY, "malformed response: no 'ended' or offsets");
+			rc = fail(EXIT_PROTOCOL, "malformed response: no 'ended' or offsets");
 			break;
 		}
 		got = put_text(res, "stdout", stdout);
@@ -694,7 +696,7 @@ const struct cmd cmd_task_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_list,
 	.doc =
-	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages; an empty CURSOR is the first page); a garbage cursor is the server's 400 (exit 6).",
+	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages; an empty CURSOR is the first page); a garbage cursor is the server's 400 (exit 65).",
 };
 const struct cmd cmd_task_get = {
 	.path = "task get",
@@ -705,7 +707,7 @@ const struct cmd cmd_task_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_get,
 	.doc =
-	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at, then its job: job_status, exit_code, node, attempts, queued_at, started_at, ended_at, queued_s (seconds from creation to the last start, or until now while queued), run_s (seconds from the start to the end, or until now while running), and what it was created with: image or model, timeout_s, network, priority, max_attempts, backoff_s, labels, gpus, cpus, memory_mb, disk_mb, tmp_mb (only those set). -o json prints the server's task object, with the job under \"job\". An unknown task exits 4.",
+	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at, then its job: job_status, exit_code, node, attempts, queued_at, started_at, ended_at, queued_s (seconds from creation to the last start, or until now while queued), run_s (seconds from the start to the end, or until now while running), and what it was created with: image or model, timeout_s, network, priority, max_attempts, backoff_s, labels, gpus, cpus, memory_mb, disk_mb, tmp_mb (only those set). -o json prints the server's task object, with the job under \"job\". An unknown task exits 66.",
 };
 const struct cmd cmd_task_result = {
 	.path = "task result",
@@ -729,7 +731,7 @@ const struct cmd cmd_task_cancel = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_cancel,
 	.doc =
-	    "Cancels a queued or running task. Without -y, asks \"Cancel task TASK? [y/N]\" on standard error; any answer but y or Y exits 0 and sends nothing. Prints task_id=ID canceled=true [task_name=NAME]. A task that has already ended is a conflict (exit 5).",
+	    "Cancels a queued or running task. Without -y, asks \"Cancel task TASK? [y/N]\" on standard error; any answer but y or Y exits 0 and sends nothing; when standard input is not a terminal, it exits 64 and sends nothing. Prints task_id=ID canceled=true [task_name=NAME]. A task that has already ended is a conflict (exit 73).",
 };
 const struct cmd cmd_task_logs = {
 	.path = "task logs",
@@ -741,7 +743,7 @@ const struct cmd cmd_task_logs = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_logs,
 	.doc =
-	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error), then says on standard error how many bytes a log limit cut, if any. The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"stdout\", \"stderr\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"}: lines are the chosen streams' lines (standard output's, then standard error's), stdout and stderr each stream's whole text as the server's GET /v1/tasks/{id}/logs gives it (only the streams --stream chose; invalid UTF-8 shows as U+FFFD), and the last four are keyed by stream (what a log limit cut is counted there, never silently dropped). An unknown task exits 4.\n\n"
+	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error), then says on standard error how many bytes a log limit cut, if any. The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"stdout\", \"stderr\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"}: lines are the chosen streams' lines (standard output's, then standard error's), stdout and stderr each stream's whole text as the server's GET /v1/tasks/{id}/logs gives it (only the streams --stream chose; invalid UTF-8 shows as U+FFFD), and the last four are keyed by stream (what a log limit cut is counted there, never silently dropped). An unknown task exits 66.\n\n"
 	    "With --follow (-F), prints the output while the job writes it: cynork asks the server "
 	    "(GET /v1/tasks/{id}/logs?follow=true&wait=30 with the offsets reached: a long poll the "
 	    "server answers as soon as new output is stored) and prints only the new text of the chosen "

@@ -39,11 +39,17 @@ const struct opt global_opts[] = {
 };
 /* clang-format on */
 
+/* The last failure's message, for -o json's cynork_error. */
+static char last_error[1024];
+
 int
 fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	cy_vsnprintf_clip(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
 	fputs("cynork: error: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -66,13 +72,22 @@ cynork_bug(const char *file, int line, const char *fmt, ...)
 }
 
 bool
-confirm(const struct parsed *p, const char *fmt, ...)
+confirm(struct ctx *c, const struct parsed *p, int *rc, const char *fmt, ...)
 {
 	va_list ap;
 	int ch, first;
 
+	*rc = EXIT_OK;
 	if (opt_set(p, "yes"))
 		return true;
+	/* No one to ask: a script must say -y, never get a silent "no". */
+	if (!isatty(STDIN_FILENO)) {
+		*rc = fail(EXIT_USAGE,
+		    "'cynork %s' asks for confirmation and standard input is not a terminal; "
+		    "give -y to go on",
+		    p->cmd->path);
+		return false;
+	}
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -82,7 +97,10 @@ confirm(const struct parsed *p, const char *fmt, ...)
 	ch = first;
 	while (ch != EOF && ch != '\n')
 		ch = getchar();
-	return first == 'y' || first == 'Y';
+	if (first == 'y' || first == 'Y')
+		return true;
+	note(c, "nothing done");
+	return false;
 }
 
 void
@@ -580,6 +598,17 @@ spec_dump(void)
 			json_object_set_new(o, "aliases", json_string(e->aliases));
 		if (e->usage)
 			json_object_set_new(o, "usage", json_string(e->usage));
+		/* true: passes a job's exit code through always; else with these flags. */
+		if ((e->flags & CMD_JOB_EXIT) && !e->job_flags) {
+			json_object_set_new(o, "job_exit", json_true());
+		} else if (e->flags & CMD_JOB_EXIT) {
+			json_t *jf = json_array();
+			size_t k;
+
+			for (k = 0; e->job_flags[k]; k++)
+				json_array_append_new(jf, json_string(e->job_flags[k]));
+			json_object_set_new(o, "job_exit", jf);
+		}
 		spec_opts(opts, e->opts);
 		json_object_set_new(o, "options", opts);
 		json_array_append_new(cmds, o);
@@ -690,6 +719,7 @@ parse_line(int argc, char **argv, const struct cmd **cmdp, struct parsed *p, str
 				    *path ? " " : "");
 			}
 			cmd = next;
+			*cmdp = cmd; /* known to the caller even when a later word fails */
 			path = cmd->path;
 			continue;
 		}
@@ -703,8 +733,45 @@ parse_line(int argc, char **argv, const struct cmd **cmdp, struct parsed *p, str
 	return 0;
 }
 
-int
-cmd_run(struct ctx *sess, int argc, char **argv)
+/*
+ * Whether cmd, as given, waits for a job and passes its exit code through.
+ * p is NULL when the line did not parse: then the words are looked at.
+ */
+static bool
+cmd_job_mode(const struct cmd *cmd, const struct parsed *p, int argc, char **argv)
+{
+	size_t i;
+	int j, k;
+
+	if (!cmd || !(cmd->flags & CMD_JOB_EXIT))
+		return false;
+	if (!cmd->job_flags)
+		return true;
+	for (i = 0; cmd->job_flags[i]; i++) {
+		if (p) {
+			if (opt_set(p, cmd->job_flags[i]))
+				return true;
+			continue;
+		}
+		k = opt_lookup(cmd->opts, cmd->job_flags[i], 0);
+		for (j = 0; j < argc; j++) {
+			if (argv[j][0] != '-')
+				continue;
+			if ((argv[j][1] == '-' && strcmp(argv[j] + 2, cmd->job_flags[i]) == 0) ||
+			    (k >= 0 && cmd->opts[k].shrt && argv[j][1] == cmd->opts[k].shrt &&
+				!argv[j][2]))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Runs one line; *cmdp gets the command (when known), *json whether -o
+ * json applies and *job whether it passes a job's exit code through.
+ */
+static int
+run_line(struct ctx *sess, int argc, char **argv, const struct cmd **cmdp, bool *json, bool *job)
 {
 	struct parsed p, g;
 	struct ctx c;
@@ -716,10 +783,21 @@ cmd_run(struct ctx *sess, int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	memset(&g, 0, sizeof(g));
 	rc = parse_line(argc, argv, &cmd, &p, &g, &path);
+	*cmdp = cmd;
+	*json = strcmp(parsed_global(&g, "output") ? parsed_global(&g, "output") :
+		       sess->output                ? sess->output :
+						     "table",
+		    "json") == 0;
 	if (rc < 0)
 		return out_flush();
-	if (rc)
+	if (rc) {
+		*job = cmd_job_mode(cmd, NULL, argc, argv);
 		return rc;
+	}
+	if (cmd && cmd->exec) {
+		p.cmd = cmd;
+		*job = cmd_job_mode(cmd, &p, argc, argv);
+	}
 	c = *sess;
 	c.output = parsed_global(&g, "output") ? parsed_global(&g, "output") :
 		   sess->output                ? sess->output :
@@ -743,7 +821,6 @@ cmd_run(struct ctx *sess, int argc, char **argv)
 	}
 	if (sess->in_shell && (cmd->flags & CMD_NO_SHELL))
 		return fail(EXIT_USAGE, "'%s' is not available inside the shell", cmd->path);
-	p.cmd = cmd;
 	if ((int)p.nargs < cmd->min_args)
 		return fail(EXIT_USAGE, "'cynork %s' needs %s (see 'cynork %s --help')", cmd->path,
 		    cmd->usage ? cmd->usage : "arguments", cmd->path);
@@ -783,6 +860,30 @@ cmd_run(struct ctx *sess, int argc, char **argv)
 	if (sess->cfg_ready)
 		cfg_resolve_token(sess);
 	return rc;
+}
+
+int
+cmd_run(struct ctx *sess, int argc, char **argv)
+{
+	const struct cmd *cmd = NULL;
+	bool json = false, job = false;
+	int rc;
+
+	last_error[0] = '\0';
+	rc = run_line(sess, argc, argv, &cmd, &json, &job);
+	if (rc & EXIT_JOB_TAG)
+		return rc & 0xff; /* the job's own code */
+	if (!job || rc == EXIT_OK || rc == EXIT_INTERRUPTED)
+		return rc;
+	/* cynork's own failure where a job's code was expected: 125, saying so. */
+	fprintf(stderr, "cynork: exit %d: cynork failed (%d, %s), not the job\n", EXIT_WAIT_FAILED,
+	    rc, exit_name(rc));
+	if (json) {
+		print_json(json_pack("{s:{s:i, s:s, s:s}}", "cynork_error", "code", rc, "reason",
+		    exit_name(rc), "message", last_error));
+		out_flush();
+	}
+	return EXIT_WAIT_FAILED;
 }
 
 int

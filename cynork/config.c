@@ -1,7 +1,7 @@
 /*
  * cynork's configuration file (spec/cli.md section 2): a YAML mapping with
  * gateway_url, token, refresh_token, credential_helper and ca_file.  Read once at
- * start (a missing file is fine, invalid YAML is a usage error); written only
+ * start (a missing file is fine, invalid YAML is a configuration error, exit 78); written only
  * by login, logout and refresh, atomically (temporary file in the same
  * directory, then rename), directory 0700, file 0600.  Unknown keys are kept
  * on rewrite.  Environment overrides (CYNORK_GATEWAY_URL, CYNORK_TOKEN) are
@@ -86,14 +86,14 @@ cfg_parse(struct cfg *cfg, const char *data, size_t len)
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		rc = fail(EXIT_USAGE, "invalid config file '%s': line %zu: %s", cfg->path,
+		rc = fail(EXIT_CONFIG, "invalid config file '%s': line %zu: %s", cfg->path,
 		    parser.problem_mark.line + 1, parser.problem ? parser.problem : "syntax error");
 		yaml_parser_delete(&parser);
 		return rc;
 	}
 	root = yaml_document_get_root_node(&doc);
 	if (root && root->type != YAML_MAPPING_NODE) {
-		rc = fail(EXIT_USAGE, "invalid config file '%s': not a mapping", cfg->path);
+		rc = fail(EXIT_CONFIG, "invalid config file '%s': not a mapping", cfg->path);
 		goto out;
 	}
 	for (pr = root ? root->data.mapping.pairs.start : NULL;
@@ -104,8 +104,8 @@ cfg_parse(struct cfg *cfg, const char *data, size_t len)
 		char **dst = NULL;
 
 		if (!k || k->type != YAML_SCALAR_NODE) {
-			rc =
-			    fail(EXIT_USAGE, "invalid config file '%s': non-string key", cfg->path);
+			rc = fail(EXIT_CONFIG, "invalid config file '%s': non-string key",
+			    cfg->path);
 			goto out;
 		}
 		key = (const char *)k->data.scalar.value;
@@ -124,7 +124,7 @@ cfg_parse(struct cfg *cfg, const char *data, size_t len)
 			continue;
 		}
 		if (!v || v->type != YAML_SCALAR_NODE) {
-			rc = fail(EXIT_USAGE,
+			rc = fail(EXIT_CONFIG,
 			    "invalid config file '%s': line %zu: '%s' must be a string", cfg->path,
 			    v ? v->start_mark.line + 1 : 0, key);
 			goto out;
@@ -153,9 +153,9 @@ cfg_load(struct ctx *c)
 			cfg->loaded = true;
 			rc = cfg_parse(cfg, b.buf, b.len);
 		} else if (errno == EFBIG) {
-			rc = fail(EXIT_USAGE, "config file '%s' is larger than 1 MiB", cfg->path);
+			rc = fail(EXIT_CONFIG, "config file '%s' is larger than 1 MiB", cfg->path);
 		} else if (errno != ENOENT) {
-			rc = fail(EXIT_USAGE, "cannot read config file '%s': %s", cfg->path,
+			rc = fail(EXIT_CONFIG, "cannot read config file '%s': %s", cfg->path,
 			    strerror(errno));
 		}
 	}
@@ -264,7 +264,7 @@ cfg_save(struct ctx *c)
 	ssize_t w;
 
 	if (!cfg->path)
-		return fail(EXIT_USAGE, "no config file: HOME is not set; use --config PATH");
+		return fail(EXIT_CONFIG, "no config file: HOME is not set; use --config PATH");
 	/*
 	 * With a credential helper the token is stored only through it (cli.md
 	 * section 9, decision 6): `store` on login and refresh, `erase` on

@@ -14,25 +14,48 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sysexits.h>
 
 #include "buf.h"
 #include "error.h"
 
-/* Exit codes (spec/cli.md section 4 and section 11). */
+/*
+ * Exit codes: one table (exit.c) with their names and meanings, from which
+ * cynork(1) EXIT STATUS is generated.  cynork's own failures are sysexits.h
+ * codes (64-78); a job's own code passes through only in the commands that
+ * wait for a job (CMD_JOB_EXIT), where any failure of cynork's own is 125.
+ */
 enum cy_exit {
 	EXIT_OK = 0,
-	EXIT_JOB_FAILED = 1,
-	EXIT_USAGE = 2,
-	EXIT_AUTH = 3,
-	EXIT_NOT_FOUND = 4,
-	EXIT_CONFLICT = 5,
-	EXIT_VALIDATION = 6,
-	EXIT_GATEWAY = 7,
-	EXIT_INTERNAL = 8,
-	EXIT_TIMEOUT = 124,
-	EXIT_CANCELED = 125,
-	EXIT_INTERRUPTED = 130, /* Ctrl-C inside `cynork shell` */
+	EXIT_JOB_FAILED = 1,           /* the job failed without an exit code */
+	EXIT_USAGE = EX_USAGE,         /* 64: the command line */
+	EXIT_VALIDATION = EX_DATAERR,  /* 65: the gateway refused the data (400, 413, 422) */
+	EXIT_NOT_FOUND = EX_NOINPUT,   /* 66: gateway 404 */
+	EXIT_GATEWAY = EX_UNAVAILABLE, /* 69: cannot connect, 5xx, unhealthy */
+	EXIT_INTERNAL = EX_SOFTWARE,   /* 70: cannot write stdout, fork, ... */
+	EXIT_CONFLICT = EX_CANTCREAT,  /* 73: gateway 409, the file exists */
+	EXIT_TEMPFAIL = EX_TEMPFAIL,   /* 75: request timed out, 429: try again */
+	EXIT_PROTOCOL = EX_PROTOCOL,   /* 76: a malformed response */
+	EXIT_AUTH = EX_NOPERM,         /* 77: not logged in, 401, 403, credential helper */
+	EXIT_CONFIG = EX_CONFIG,       /* 78: the config file */
+	EXIT_TIMEOUT = 124,            /* a --timeout ran out; the job timed out */
+	EXIT_WAIT_FAILED = 125,        /* cynork failed while waiting for a job */
+	EXIT_INTERRUPTED = 130,        /* Ctrl-C inside `cynork shell` */
+	EXIT_CANCELED = 143,           /* the task was canceled (128 + SIGTERM) */
 };
+/* A job's own exit code, returned tagged by the waiting commands (cmd_run untags it). */
+#define EXIT_JOB_TAG 0x10000
+#define EXIT_JOB(code) (EXIT_JOB_TAG | (code))
+
+/* One row of the exit code table (exit.c). */
+struct exit_code {
+	int code;
+	const char *name;    /* the "reason" of -o json's cynork_error */
+	const char *meaning; /* plain text for cynork(1) and --help */
+};
+extern const struct exit_code exit_codes[];
+/* The name of an exit code ("unavailable"), or "error" for one not in the table. */
+const char *exit_name(int code);
 
 enum opt_kind {
 	OPT_BOOL,     /* no argument */
@@ -75,6 +98,12 @@ struct ctx;
 #define CMD_NO_SHELL 0x4   /* not available inside `cynork shell` */
 #define CMD_NO_CONFIG 0x8  /* runs without loading the config file */
 #define CMD_OWN_PAGE 0x10  /* a top-level command with its own man page, cynork-NAME(1) */
+/*
+ * The command passes a job's exit code through: always, or (with job_flags)
+ * when one of those flags is given.  Then any failure of cynork's own,
+ * usage errors included, exits EXIT_WAIT_FAILED (125).
+ */
+#define CMD_JOB_EXIT 0x20
 
 /*
  * Positional arguments named "<task>" in usage complete to task names from
@@ -97,6 +126,8 @@ struct cmd {
 	 * paragraphs separated by a blank line.  May be left out of a row.
 	 */
 	const char *doc;
+	/* With CMD_JOB_EXIT: the bool flags that make it wait for a job (NULL: always). */
+	const char *const *job_flags;
 };
 
 /* Global options and the resolved configuration, built once per process. */
@@ -161,9 +192,12 @@ void cynork_bug(const char *file, int line, const char *fmt, ...)
 void note(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * Asks "<question>? [y/N]" on stderr unless the command's -y/--yes was
- * given; true to go on (y or Y), false for any other answer.
+ * given; true to go on (y or Y).  False with *rc 0 for any other answer
+ * ("nothing done" on stderr), or with *rc EXIT_USAGE (reported) when
+ * standard input is not a terminal to ask on.
  */
-bool confirm(const struct parsed *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool confirm(struct ctx *c, const struct parsed *p, int *rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 bool out_json(const struct ctx *c);
 bool out_name(const struct ctx *c);
 

@@ -98,7 +98,7 @@ wait_task()
 	assert_failure
 }
 
-@test "cynork verifies the gateway with --cacert, CYNORK_CA_FILE or ca_file; without: exit 7, clear" {
+@test "cynork verifies the gateway with --cacert, CYNORK_CA_FILE or ca_file; without: exit 69, clear" {
 	run cynork status
 	assert_equal "$status" 7
 	assert_output --partial "cannot verify the gateway at $CY_GATEWAY_URL"
