@@ -156,7 +156,8 @@ task_poll_seconds(int64_t deadline)
  * the deadline passed; deadline 0 waits forever.
  */
 static int
-task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeout_s, json_t **out)
+task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeout_s,
+    struct progress *pg, json_t **out)
 {
 	char *eid = url_escape(id);
 	json_t *res = NULL;
@@ -173,6 +174,7 @@ task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeo
 			    timeout_s));
 			break;
 		}
+		wait = progress_poll_s(pg, wait);
 		path = xasprintf("/v1/tasks/%s/result?wait=%lld", eid, wait);
 		json_decref(res);
 		res = NULL;
@@ -180,6 +182,7 @@ task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeo
 		free(path);
 		if (rc || task_status_ended(cy_json_str(res, "status")))
 			break;
+		progress_update(pg, c, cy_json_str(res, "status"));
 	}
 	free(eid);
 	if (rc) {
@@ -194,9 +197,14 @@ int
 task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status)
 {
 	json_t *res = NULL;
-	int job_rc, rc = task_poll_ended(c, id, timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0,
-			timeout_s, &res);
+	struct progress pg;
+	int job_rc, rc;
 
+	progress_start(&pg, c, id, PROGRESS_LINE);
+	rc = task_poll_ended(c, id, timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0, timeout_s,
+	    &pg, &res);
+	progress_end(&pg, res);
+	progress_release(&pg);
 	if (rc)
 		return rc;
 	task_print_result(c, res);
@@ -209,13 +217,19 @@ int
 task_attach(struct ctx *c, const char *id)
 {
 	json_t *res = NULL;
-	int rc = task_logs_follow(c, id, "all", true);
+	struct progress pg;
+	int rc;
 
+	progress_start(&pg, c, id, PROGRESS_LINES);
+	rc = task_logs_follow(c, id, "all", true, &pg);
 	/* The logs end with the task: its result is there now. */
 	if (rc == 0)
-		rc = task_poll_ended(c, id, 0, 0, &res);
-	if (rc == 0)
+		rc = task_poll_ended(c, id, 0, 0, NULL, &res);
+	if (rc == 0) {
+		progress_end(&pg, res);
 		rc = task_exit_code(res);
+	}
+	progress_release(&pg);
 	json_decref(res);
 	return rc;
 }
@@ -509,7 +523,8 @@ task_logs_counts(struct ctx *c, const char *task, const char *stream, const stru
  * until the task has ended and nothing is left.
  */
 int
-task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split)
+task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split,
+    struct progress *pg)
 {
 	char *eid = url_escape(task), *path;
 	long long off_out = 0, off_err = 0;
@@ -521,7 +536,7 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split
 		path =
 		    xasprintf("/v1/tasks/%s/logs?follow=true&wait=%d&stream=%s&stdout_offset=%lld"
 			      "&stderr_offset=%lld",
-			eid, POLL_MAX_S, stream, off_out, off_err);
+			eid, (int)progress_poll_s(pg, POLL_MAX_S), stream, off_out, off_err);
 		res = NULL;
 		rc = api_call_h(c, "GET", path, NULL, true, NULL, (POLL_MAX_S + 30) * 1000L, &res,
 		    NULL);
@@ -540,6 +555,8 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split
 		got |= put_text(res, "stderr", split ? stderr : stdout);
 		fflush(split ? stderr : stdout);
 		ended = json_is_true(json_object_get(res, "ended"));
+		if (!ended)
+			progress_update(pg, c, cy_json_str(res, "status"));
 		if (ended && !got) {
 			note_lost(res, stream);
 			json_decref(res);
@@ -607,11 +624,21 @@ task_logs(struct ctx *c, const struct parsed *p)
 	json_t *res = NULL;
 	int rc = 0, i;
 
-	if (opt_set(p, "follow") && !out_json(c))
-		return task_logs_follow(c, p->args[0], stream, false);
+	if (opt_set(p, "follow") && !out_json(c)) {
+		struct progress pg;
+
+		progress_start(&pg, c, p->args[0], PROGRESS_LINES);
+		rc = task_logs_follow(c, p->args[0], stream, false, &pg);
+		/* The end with the job's exit code, from the result (only when it shows). */
+		if (rc == 0 && pg.on && task_fetch(c, p->args[0], "/result", &res) == 0)
+			progress_end(&pg, res);
+		progress_release(&pg);
+		json_decref(res);
+		return rc;
+	}
 	/* -o json --follow: the whole output once the task has ended. */
 	if (opt_set(p, "follow"))
-		rc = task_poll_ended(c, p->args[0], 0, 0, &res);
+		rc = task_poll_ended(c, p->args[0], 0, 0, NULL, &res);
 	json_decref(res);
 	res = NULL;
 	if (rc)
@@ -752,5 +779,6 @@ const struct cmd cmd_task_logs = {
 	    "ended and everything is printed, cynork says on standard error how many bytes a log "
 	    "limit cut, if any, and exits 0 whatever the job's code. A queued task prints nothing "
 	    "until it runs. With -o json, --follow waits until the task has ended (server long poll) "
-	    "and prints the JSON once.",
+	    "and prints the JSON once.\n\n"
+	    "When standard error is a terminal and -q is not given, the task's state changes show there as they happen, a line each (task T: queued, task T: running on NODE, task T: completed, exit 0 after 1.2 s, the time waited); the long polls are then at most 2 s each. Nothing of it when standard error is not a terminal.",
 };

@@ -50,6 +50,7 @@ fail(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	cy_vsnprintf_clip(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
+	progress_break();
 	fputs("cynork: error: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -110,6 +111,7 @@ note(struct ctx *c, const char *fmt, ...)
 
 	if (c->quiet)
 		return;
+	progress_break();
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

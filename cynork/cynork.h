@@ -370,6 +370,36 @@ long long task_poll_seconds(int64_t deadline);
 bool task_status_ended(const char *status);
 int task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status);
 
+/*
+ * progress.c: a wait's state changes on stderr when it is a terminal and
+ * -q was not given ("task T: queued → running on node-01 → completed,
+ * exit 0 after 1.2 s").  PROGRESS_LINE grows one line; PROGRESS_LINES
+ * writes a line per change (the job's output comes between them).
+ */
+enum progress_mode {
+	PROGRESS_LINE,
+	PROGRESS_LINES
+};
+struct progress {
+	bool on;
+	enum progress_mode mode;
+	char *task;
+	char status[32]; /* the last status shown */
+	int steps;
+	int polled; /* long polls asked */
+	int64_t t0; /* cy_mono_ms at the start of the wait */
+};
+void progress_start(struct progress *pg, struct ctx *c, const char *task, enum progress_mode mode);
+/* The long poll's seconds: at most a few while progress shows (pg may be NULL). */
+long long progress_poll_s(struct progress *pg, long long wait);
+/* Shows status if it changed (not an end state; running asks for the node). pg may be NULL. */
+void progress_update(struct progress *pg, struct ctx *c, const char *status);
+/* The end, from a task result: its status, exit code and the time waited. */
+void progress_end(struct progress *pg, json_t *result);
+void progress_release(struct progress *pg);
+/* Ends an open progress line (before any other message on stderr). */
+void progress_break(void);
+
 /* cmd-task-create-job.c: the job's fields of task create (mode: the input mode). */
 int create_job_check(const struct parsed *p, const char *mode);
 void create_job_fields(const struct parsed *p, json_t *req);
@@ -379,7 +409,9 @@ int task_exit_code(json_t *res);
  * Prints task's output of `stream` (stdout, stderr, all) as the job writes
  * it, until the task has ended (stderr's text to stderr when split).
  */
-int task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split);
+struct progress;
+int task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split,
+    struct progress *pg);
 /* task create --follow: the output as it comes, then the job's exit code. */
 int task_attach(struct ctx *c, const char *id);
 
