@@ -83,8 +83,13 @@ password_from_stdin(void)
 static int
 auth_login_check(const struct parsed *p)
 {
+	const char *why;
+
 	if (opt_set(p, "password-stdin") && !opt_set(p, "user"))
 		return fail(EXIT_USAGE, "--password-stdin needs --user");
+	if (opt_get(p, "server") && (why = cfg_url_problem(opt_get(p, "server"))))
+		return fail(EXIT_USAGE, "invalid value '%s' for --server: %s", opt_get(p, "server"),
+		    why);
 	return 0;
 }
 
@@ -101,6 +106,18 @@ auth_login(struct ctx *c, const struct parsed *p)
 		free(user);
 		return fail(EXIT_CONFIG,
 		    "no config file to store the session: HOME is not set; use --config PATH");
+	}
+	if (c->cfg.context_unknown && !opt_get(p, "server")) {
+		free(user);
+		return fail(EXIT_NOT_FOUND,
+		    "unknown context '%s'; give --server URL to make it, or see 'cynork context list'",
+		    c->cfg.context);
+	}
+	/* --server: log in there, and keep it as the context's gateway_url. */
+	if (opt_get(p, "server")) {
+		free(c->cfg.gateway_url);
+		c->cfg.gateway_url = xstrdup(opt_get(p, "server"));
+		c->gateway = c->cfg.gateway_url;
 	}
 	if (!user && !(user = prompt("User: ", false)))
 		return fail(EXIT_USAGE, "no user name given");
@@ -128,6 +145,8 @@ auth_login(struct ctx *c, const struct parsed *p)
 	free(c->cfg.refresh_token);
 	c->cfg.token = xstrdup(at);
 	c->cfg.refresh_token = rt ? xstrdup(rt) : NULL;
+	if (c->cfg.context_unknown)
+		cfg_context_create(&c->cfg);
 	if ((rc = cfg_save(c)) != 0)
 		goto out;
 	if (out_json(c)) {
@@ -240,6 +259,8 @@ static const struct opt login_opts[] = {
 	  .help = "user handle (prompted for when absent)", .alias = "handle" },
 	{ .name = "password-stdin", .kind = OPT_BOOL,
 	  .help = "read the password from standard input (needs --user)" },
+	{ .name = "server", .kind = OPT_STR, .arg = "URL",
+	  .help = "the gateway to log in to, kept as the context's gateway_url" },
 	{ NULL }
 };
 /* clang-format on */
@@ -250,19 +271,21 @@ const struct cmd cmd_auth_login = {
 	.path = "auth login",
 	.summary = LOGIN_SUMMARY,
 	.opts = login_opts,
+	.flags = CMD_ANY_CONTEXT,
 	.check = auth_login_check,
 	.exec = auth_login,
 	.doc =
-	    "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 77.",
+	    "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. The session goes into the active context (--context, CYNORK_CONTEXT, the file's current_context, else default) and no other: each context keeps its own tokens. With --server URL, logs in to that gateway and keeps URL as the context's gateway_url; with --context NAME and --server, a context NAME not in the file yet is made. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 77, an unknown context without --server 66, a bad --server URL 64.",
 };
 const struct cmd cmd_login = {
 	.path = "login",
 	.summary = LOGIN_SUMMARY " (= auth login)",
 	.opts = login_opts,
+	.flags = CMD_ANY_CONTEXT,
 	.check = auth_login_check,
 	.exec = auth_login,
 	.doc =
-	    "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 77.",
+	    "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. The session goes into the active context (--context, CYNORK_CONTEXT, the file's current_context, else default) and no other: each context keeps its own tokens. With --server URL, logs in to that gateway and keeps URL as the context's gateway_url; with --context NAME and --server, a context NAME not in the file yet is made. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 77, an unknown context without --server 66, a bad --server URL 64.",
 };
 const struct cmd cmd_auth_logout = {
 	.path = "auth logout",

@@ -28,7 +28,9 @@ const struct opt global_opts[] = {
 	{ .name = "cacert", .kind = OPT_STR, .arg = "FILE",
 	  .help = "CA bundle verifying an https gateway (also CYNORK_CA_FILE, ca_file in the config file)" },
 	{ .name = "config", .shrt = 'c', .kind = OPT_STR, .arg = "PATH",
-	  .help = "configuration file (default $XDG_CONFIG_HOME/cynork/config.yaml)" },
+	  .help = "configuration file (also CYNORK_CONFIG; default $XDG_CONFIG_HOME/cynork/config.yaml)" },
+	{ .name = "context", .kind = OPT_STR, .arg = "NAME",
+	  .help = "the context of the config file to use (also CYNORK_CONTEXT; see cynork context)" },
 	{ .name = "output", .shrt = 'o', .kind = OPT_ENUM, .arg = "FORMAT",
 	  .help = "output format: table, json or name", .choices = output_choices },
 	{ .name = "quiet", .shrt = 'q', .kind = OPT_BOOL,
@@ -813,6 +815,17 @@ run_line(struct ctx *sess, int argc, char **argv, const struct cmd **cmdp, bool 
 			    "--config cannot change inside the shell; start 'cynork --config PATH shell'");
 		c.config_path = parsed_global(&g, "config");
 	}
+	if (parsed_global(&g, "context")) {
+		if (sess->in_shell)
+			return fail(EXIT_USAGE,
+			    "--context cannot change inside the shell; use 'context use NAME' or start "
+			    "'cynork --context NAME shell'");
+		if (!cfg_context_name_ok(parsed_global(&g, "context")))
+			return fail(EXIT_USAGE,
+			    "invalid value '%s' for --context: want 1 to 63 of a-z, 0-9, '.', '_', '-'",
+			    parsed_global(&g, "context"));
+		c.context_opt = parsed_global(&g, "context");
+	}
 	if (parsed_global(&g, "help")) {
 		help_print(stdout, path, cmd);
 		return out_flush();
@@ -836,6 +849,9 @@ run_line(struct ctx *sess, int argc, char **argv, const struct cmd **cmdp, bool 
 		rc = cfg_load(&c);
 		c.cfg_ready = true;
 	}
+	if (rc == 0 && !(cmd->flags & (CMD_NO_CONFIG | CMD_ANY_CONTEXT)) && c.cfg.context_unknown)
+		rc = fail(EXIT_NOT_FOUND, "unknown context '%s'; 'cynork context list' shows them",
+		    c.cfg.context);
 	if (parsed_global(&g, "cacert"))
 		c.ca_file = parsed_global(&g, "cacert");
 	if (rc == 0 && c.ca_file && access(c.ca_file, R_OK) < 0)
@@ -859,8 +875,12 @@ run_line(struct ctx *sess, int argc, char **argv, const struct cmd **cmdp, bool 
 	sess->user = c.user;
 	if (!sess->config_path)
 		sess->config_path = c.config_path;
+	if (!sess->context_opt)
+		sess->context_opt = c.context_opt;
 	if (sess->cfg_ready)
 		cfg_resolve_token(sess);
+	else
+		sess->token = NULL; /* the command let go of the configuration */
 	return rc;
 }
 

@@ -93,11 +93,12 @@ struct parsed {
 
 struct ctx;
 
-#define CMD_NEEDS_AUTH 0x1 /* fail with exit 3 when no token is held */
-#define CMD_HIDDEN 0x2     /* not listed in help */
-#define CMD_NO_SHELL 0x4   /* not available inside `cynork shell` */
-#define CMD_NO_CONFIG 0x8  /* runs without loading the config file */
-#define CMD_OWN_PAGE 0x10  /* a top-level command with its own man page, cynork-NAME(1) */
+#define CMD_NEEDS_AUTH 0x1   /* fail with exit 3 when no token is held */
+#define CMD_HIDDEN 0x2       /* not listed in help */
+#define CMD_NO_SHELL 0x4     /* not available inside `cynork shell` */
+#define CMD_NO_CONFIG 0x8    /* runs without loading the config file */
+#define CMD_OWN_PAGE 0x10    /* a top-level command with its own man page, cynork-NAME(1) */
+#define CMD_ANY_CONTEXT 0x40 /* runs when the selected context is not in the file */
 /*
  * The command passes a job's exit code through: always, or (with job_flags)
  * when one of those flags is given.  Then any failure of cynork's own,
@@ -130,7 +131,12 @@ struct cmd {
 	const char *const *job_flags;
 };
 
-/* Global options and the resolved configuration, built once per process. */
+/*
+ * Global options and the resolved configuration, built once per process.
+ * The five per-context keys below are the active context's: the file's
+ * top level for the context "default" (every file before contexts
+ * existed), or contexts.NAME's.
+ */
 struct cfg {
 	char *path;
 	char *gateway_url;
@@ -140,11 +146,18 @@ struct cfg {
 	char *ca_file; /* CA bundle verifying an https gateway */
 	json_t *extra; /* unknown keys, kept on rewrite */
 	bool loaded;
-	char *helper_token; /* from the credential helper (never written) */
+	char *helper_token;    /* from the credential helper (never written) */
+	char *context;         /* the active context's name ("default": the top level) */
+	char *current_context; /* the file's current_context (NULL: default) */
+	json_t *contexts;      /* the file's named contexts: name -> {key: value} */
+	json_t *top;           /* the top-level keys while a named context is active */
+	bool context_unknown;  /* the active context is not in the file (yet) */
 };
+#define CFG_DEFAULT_CONTEXT "default"
 
 struct ctx {
-	const char *config_path; /* --config */
+	const char *config_path; /* --config, CYNORK_CONFIG */
+	const char *context_opt; /* --context */
 	const char *output;      /* table|json|name */
 	bool quiet;
 	bool no_color;
@@ -212,12 +225,19 @@ void cfg_resolve_token(struct ctx *c);
 int cfg_helper_fetch(struct ctx *c);
 /* The directory of the config file (for history), or NULL. */
 char *cfg_dir(const struct ctx *c);
+/* A context name: 1 to 63 of [a-z0-9._-], starting with a letter or digit. */
+bool cfg_context_name_ok(const char *name);
+/* A gateway URL: http:// or https://, a host, no space or control character; else why not. */
+const char *cfg_url_problem(const char *url);
+/* Makes the active context (unknown until now) one of the file's, with no keys. */
+void cfg_context_create(struct cfg *cfg);
 
 /* credhelper.c: the credential helper protocol (spec/cli.md section 2). */
 /* Asks the helper for the token; returns 0 (secret may be NULL) or an exit code. */
-int credhelper_get(const char *helper, char **secret);
-int credhelper_store(const char *helper, const char *secret);
-int credhelper_erase(const char *helper);
+/* context: the named context the secret is for (sent as "context"), NULL for default. */
+int credhelper_get(const char *helper, const char *context, char **secret);
+int credhelper_store(const char *helper, const char *context, const char *secret);
+int credhelper_erase(const char *helper, const char *context);
 
 /* complete.c: the completion engine shared by `__complete` and the shell. */
 enum comp_dir {

@@ -65,6 +65,7 @@ pane_rc()
 teardown()
 {
 	tm kill-server 2>/dev/null || true
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || cy_show_logs >&3 2>&1 || true
 }
 
 # A job that holds the node's one slot for a while; prints its id.

@@ -206,10 +206,13 @@ wait_running()
 }
 
 @test "confirmation: without -y and without a yes nothing changes" {
-	run cynork nodes disable node-live <<<"n"
-	assert_success
+	run -0 cy_tty_cynork n nodes disable node-live
+	assert_output --partial "nothing done"
 	[ "$(cy_psql "SELECT enabled FROM nodes WHERE node_slug = 'node-live'")" = t ]
-	run cynork nodes drain node-live <<<""
+	run -64 cynork nodes disable node-live <<<"y"
+	assert_output --partial "standard input is not a terminal; give -y"
+	[ "$(cy_psql "SELECT enabled FROM nodes WHERE node_slug = 'node-live'")" = t ]
+	run -64 cynork nodes drain node-live <<<""
 	[ "$(node_status node-live)" = active ]
 }
 
