@@ -10,7 +10,7 @@ CC ?= cc
 PREFIX ?= /usr/local
 O := build
 
-PKGS := libmicrohttpd libcurl jansson libpq libjwt libargon2 yaml-0.1 libedit libseccomp libcrypto
+PKGS := libmicrohttpd libcurl jansson libpq libjwt libargon2 yaml-0.1 libedit libseccomp libcrypto libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -41,12 +41,14 @@ LIB_SRCS := $(sort $(wildcard lib/*.c))
 SERVER_SRCS := $(sort $(wildcard server/*.c))
 NODE_SRCS := $(sort $(wildcard node/*.c))
 CYNORK_SRCS := $(sort $(wildcard cynork/*.c))
+SBA_SRCS := $(sort $(wildcard sba/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(O)/obj/%.o)
 NODE_OBJS := $(NODE_SRCS:%.c=$(O)/obj/%.o)
 CYNORK_OBJS := $(CYNORK_SRCS:%.c=$(O)/obj/%.o)
+SBA_OBJS := $(SBA_SRCS:%.c=$(O)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 # Fuzz targets (tests/fuzz/NAME_fuzz.c): replayed over their seed corpus as
@@ -60,7 +62,7 @@ SERVER_LIB_OBJS := $(filter-out $(O)/obj/server/main.o,$(SERVER_OBJS))
 NODE_LIB_OBJS := $(filter-out $(O)/obj/node/main.o,$(NODE_OBJS))
 CYNORK_LIB_OBJS := $(filter-out $(O)/obj/cynork/main.o,$(CYNORK_OBJS))
 
-PROGRAMS := $(O)/cynork $(O)/cynode-server $(O)/cynode-node
+PROGRAMS := $(O)/cynork $(O)/cynode-server $(O)/cynode-node $(O)/cynode-sba
 
 all: $(PROGRAMS)
 
@@ -94,6 +96,10 @@ $(O)/cynode-server: $(SERVER_OBJS) $(O)/libcynode.a
 
 $(O)/cynode-node: $(NODE_OBJS) $(O)/libcynode.a
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The agent runner starts once per agent job, inside its sandbox.
+$(O)/cynode-sba: $(SBA_OBJS) $(O)/libcynode.a
+	$(Q_LD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
 # cynork starts once per command: link only the libraries it uses.
 $(O)/cynork: $(CYNORK_OBJS) $(O)/libcynode.a
@@ -212,42 +218,121 @@ lint:
 
 # clang-format 14 over the C sources (.clang-format); the regions it would
 # damage are marked /* clang-format off */.
-C_SOURCES = lib/*.[ch] server/*.[ch] node/*.[ch] cynork/*.[ch] tests/unit/*.[ch] \
+C_SOURCES = lib/*.[ch] server/*.[ch] node/*.[ch] cynork/*.[ch] sba/*.[ch] tests/unit/*.[ch] \
 	tests/fuzz/*.c tests/bench/*.c
 format:
 	@command -v clang-format >/dev/null || { echo "make format needs clang-format: apt-get install clang-format" >&2; exit 2; }
 	@clang-format -i $(C_SOURCES)
 
 hdr-check:
-	@for h in lib/*.h server/*.h node/*.h cynork/*.h; do \
+	@for h in lib/*.h server/*.h node/*.h cynork/*.h sba/*.h; do \
 		[ -f "$$h" ] || continue; \
 		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -I. -x c -fsyntax-only - || exit 1; \
 	done
 
+# `make install` (PREFIX, DESTDIR and the directories below honoured): the
+# three programs, the agent runner cynode-sba (LIBEXECDIR/cynode, where the
+# node looks), cynode-tls, the migrations, man pages, completions, the
+# systemd units (@SBINDIR@ and @SYSCONFDIR@ filled in), sysusers.d and
+# tmpfiles.d entries, and the example server.yaml and node.yaml in
+# $(SYSCONFDIR)/cynode (never over an existing file).  SYSCONFDIR is /etc
+# for any PREFIX: the programs read /etc/cynode/*.yaml by default.  With
+# PREFIX=/usr the systemd and completion directories are the system's
+# (pkg-config systemd and bash-completion; zsh's Debian vendor-completions),
+# else they are under PREFIX.  `make uninstall` removes what install put
+# there (an example config only while it is unchanged).
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+sysdir = $(if $(filter /usr,$(PREFIX)),$(or $(shell pkg-config --variable=$(1) systemd 2>/dev/null),$(2)),$(2))
+UNITDIR ?= $(call sysdir,systemdsystemunitdir,$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(call sysdir,sysusersdir,$(PREFIX)/lib/sysusers.d)
+TMPFILESDIR ?= $(call sysdir,tmpfilesdir,$(PREFIX)/lib/tmpfiles.d)
+BASHCOMPDIR ?= $(or $(shell pkg-config --define-variable=prefix=$(PREFIX) \
+	--variable=completionsdir bash-completion 2>/dev/null),$(DATADIR)/bash-completion/completions)
+ZSHCOMPDIR ?= $(if $(filter /usr,$(PREFIX)),$(DATADIR)/zsh/vendor-completions,$(DATADIR)/zsh/site-functions)
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+UNITS := cynode-server.service cynode-node.service
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 $(O)/cynork $(DESTDIR)$(PREFIX)/bin/cynork
-	install -m 0755 scripts/cynode-tls $(DESTDIR)$(PREFIX)/bin/cynode-tls
-	install -m 0755 $(O)/cynode-server $(O)/cynode-node $(DESTDIR)$(PREFIX)/sbin/
-	install -d $(DESTDIR)$(PREFIX)/share/cynode/migrations
-	install -m 0644 migrations/*.sql $(DESTDIR)$(PREFIX)/share/cynode/migrations/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/cynode/migrations \
+		$(DESTDIR)$(LIBEXECDIR)/cynode \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/cynode
+	install -m 0755 $(O)/cynork scripts/cynode-tls $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(O)/cynode-server $(O)/cynode-node $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(O)/cynode-sba $(DESTDIR)$(LIBEXECDIR)/cynode/
+	install -m 0644 migrations/*.sql $(DESTDIR)$(DATADIR)/cynode/migrations/
 	@for f in man/*.[158]; do \
-		[ -f "$$f" ] || continue; s=$${f##*.}; \
-		install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
-		install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/man/man$$s/; \
+		s=$${f##*.}; \
+		echo "install -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s/"; \
+		install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
 	done
-	@if [ -f completions/cynork.bash ]; then \
-		install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions; \
-		install -m 0644 completions/cynork.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cynork; \
-	fi
-	@if [ -f completions/_cynork ]; then \
-		install -d $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions; \
-		install -m 0644 completions/_cynork $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_cynork; \
-	fi
-	@if [ -f completions/cynork.fish ]; then \
-		install -d $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d; \
-		install -m 0644 completions/cynork.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/cynork.fish; \
-	fi
+	install -m 0644 completions/cynork.bash $(DESTDIR)$(BASHCOMPDIR)/cynork
+	install -m 0644 completions/_cynork $(DESTDIR)$(ZSHCOMPDIR)/_cynork
+	install -m 0644 completions/cynork.fish $(DESTDIR)$(FISHCOMPDIR)/cynork.fish
+	@for u in $(UNITS); do \
+		echo "install -m 0644 systemd/$$u $(DESTDIR)$(UNITDIR)/$$u"; \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+			systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 systemd/cynode.sysusers $(DESTDIR)$(SYSUSERSDIR)/cynode.conf
+	install -m 0644 systemd/cynode.tmpfiles $(DESTDIR)$(TMPFILESDIR)/cynode.conf
+	@for c in server node; do \
+		t=$(DESTDIR)$(SYSCONFDIR)/cynode/$$c.yaml; \
+		if [ -e "$$t" ]; then echo "install: $$t exists, left as it is"; \
+		else echo "install -m 0644 etc/$$c.yaml $$t"; install -m 0644 etc/$$c.yaml "$$t" || exit 1; fi; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cynork $(DESTDIR)$(BINDIR)/cynode-tls \
+		$(DESTDIR)$(SBINDIR)/cynode-server $(DESTDIR)$(SBINDIR)/cynode-node
+	rm -rf $(DESTDIR)$(DATADIR)/cynode $(DESTDIR)$(LIBEXECDIR)/cynode
+	@for f in man/*.[158]; do \
+		rm -f $(DESTDIR)$(MANDIR)/man$${f##*.}/$${f#man/}; \
+	done
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/cynork $(DESTDIR)$(ZSHCOMPDIR)/_cynork \
+		$(DESTDIR)$(FISHCOMPDIR)/cynork.fish
+	rm -f $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) $(DESTDIR)$(SYSUSERSDIR)/cynode.conf \
+		$(DESTDIR)$(TMPFILESDIR)/cynode.conf
+	@for c in server node; do \
+		t=$(DESTDIR)$(SYSCONFDIR)/cynode/$$c.yaml; \
+		if cmp -s etc/$$c.yaml "$$t"; then rm -f "$$t"; \
+		elif [ -e "$$t" ]; then echo "uninstall: $$t was changed, left as it is"; fi; \
+	done
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/cynode 2>/dev/null
+
+# `make deb`: the cynode-server, cynode-node and cynork packages
+# (debian/, dpkg-buildpackage -b) built from a copy of the source tree in
+# $(O)/deb/src, then lintian (errors fail, warnings are printed).  The
+# .deb files end up in $(O)/deb.  `make test-deb` builds them and runs
+# tests/deb/*.bats: the stack started from the installed files.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "make deb needs dpkg-dev and debhelper: apt-get install dpkg-dev debhelper fakeroot lintian" >&2; exit 2; }
+	@rm -rf $(O)/deb && mkdir -p $(O)/deb/src/cynode
+	@git ls-files -co --exclude-standard -z | grep -zv '^build/' | \
+		xargs -0 cp -a --parents -t $(O)/deb/src/cynode
+	cd $(O)/deb/src/cynode && dpkg-buildpackage -b -us -uc -j$$(nproc) >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log >&2; exit 1; }
+	@mv $(O)/deb/src/*.deb $(O)/deb/src/*.changes $(O)/deb/src/*.buildinfo $(O)/deb/
+	@ls $(O)/deb/*.deb
+	@if command -v lintian >/dev/null; then \
+		lintian --fail-on error $(O)/deb/*.changes; \
+	else echo "lintian is not installed: not checked" >&2; fi
+
+test-deb:
+	@scripts/deps --deb
+	@$(MAKE) --no-print-directory deb
+	@CY_BUILD=$(abspath $(O)) CY_DEB_DIR=$(abspath $(O))/deb tests/run-all tests/deb
 
 # Regenerate the cynork man pages and completion scripts from the command
 # table (tests/cynork/drift.bats fails when the committed ones differ).
@@ -266,6 +351,6 @@ clean:
 # Objects reached through pattern chains are kept (no rebuild next time).
 .SECONDARY:
 
-.PHONY: all units deps test check lint format demo demo-stop bench fuzz hdr-check install clean man completions FORCE
+.PHONY: all units deps test check lint format demo demo-stop bench fuzz hdr-check install uninstall deb test-deb clean man completions FORCE
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' -type f -not -path '*/deb/*' 2>/dev/null)

@@ -163,6 +163,26 @@ sl_skills(struct chat *ch, int argc, char **argv)
 		cmd_run(ch->c, argc, argv);
 }
 
+/* /skill: the skill in use; /skill NAME: use it from now on; /skill off: none. */
+static void
+sl_skill(struct chat *ch, int argc, char **argv)
+{
+	if (argc < 2) {
+		printf("%s\n", ch->skill ? ch->skill : "no skill in use (/skill NAME uses one)");
+		return;
+	}
+	if (!strcmp(argv[1], "off")) {
+		json_decref(ch->system);
+		ch->system = NULL;
+		free(ch->skill);
+		ch->skill = NULL;
+		printf("no skill from now on\n");
+		return;
+	}
+	if (chat_skill_use(ch, argv[1]) == 0)
+		printf("skill %s: the model gets it as its system prompt from now on\n", ch->skill);
+}
+
 /* fn NULL: the cynork command of the same name, through the dispatcher. */
 /* clang-format off */
 const struct slash_cmd slash_table[] = {
@@ -184,6 +204,9 @@ const struct slash_cmd slash_table[] = {
 	{ .name = "/whoami", .help = "show who is logged in" },
 	{ .name = "/task", .args = "...",
 	  .help = "the task commands (/task list, /task get TASK, /task create and the others)" },
+	{ .name = "/skill", .args = "[NAME|off]",
+	  .help = "show the skill in use, use your skill NAME as the system prompt, or stop (off)",
+	  .fn = sl_skill },
 	{ .name = "/skills", .args = "[...]",
 	  .help = "list your skills; /skills get ID and the other skills commands",
 	  .fn = sl_skills },

@@ -48,6 +48,8 @@ struct chat {
 	char *answered_by;   /* the model named by the last reply */
 	const char *project; /* OpenAI-Project header, or NULL */
 	json_t *messages;    /* the conversation so far */
+	json_t *system;      /* the skill in use as a system message, or NULL */
+	char *skill;         /* its name */
 	bool stream;
 	enum reply_mode mode;
 	bool color, ascii, redraw;
@@ -61,6 +63,8 @@ struct chat {
  * exit code (the error already printed).
  */
 int chat_turn(struct chat *ch, const char *text);
+/* Uses the caller's skill ref (name or id) as the system prompt from now on; 0 or an exit code. */
+int chat_skill_use(struct chat *ch, const char *ref);
 
 /* chat-slash.c */
 /* Runs a line starting with "/" (a slash command); errors are printed, never fatal. */

@@ -278,6 +278,55 @@ turn_whole(struct chat *ch, json_t *req, const char *const *hdrs, struct stream 
 }
 
 int
+chat_skill_use(struct chat *ch, const char *ref)
+{
+	json_t *res = NULL, *s, *found = NULL;
+	char *path;
+	size_t i;
+	int rc;
+
+	if (!ref || !*ref || strlen(ref) > 128)
+		return fail(EXIT_USAGE, "a skill's name or id, please ('cynork skills list')");
+	if (cy_uuid_valid(ref)) {
+		path = xasprintf("/v1/skills/%s", ref);
+		rc = api_call(ch->c, "GET", path, NULL, true, &found);
+		free(path);
+		if (rc)
+			return rc;
+	} else {
+		/* By name: the first page of the list holds at most 200; ask for the rest by id. */
+		rc = api_call(ch->c, "GET", "/v1/skills?limit=200", NULL, true, &res);
+		if (rc)
+			return rc;
+		json_array_foreach(json_object_get(res, "skills"), i, s) {
+			if (cy_json_str(s, "name") && !strcmp(cy_json_str(s, "name"), ref)) {
+				path = xasprintf("/v1/skills/%s", cy_json_str(s, "skill_id"));
+				rc = api_call(ch->c, "GET", path, NULL, true, &found);
+				free(path);
+				break;
+			}
+		}
+		json_decref(res);
+		if (rc)
+			return rc;
+		if (!found)
+			return fail(EXIT_NOT_FOUND,
+			    "you have no skill named '%s' ('cynork skills list' shows yours)", ref);
+	}
+	if (!cy_json_str(found, "content_md")) {
+		json_decref(found);
+		return fail(EXIT_GATEWAY, "malformed response: the skill has no content_md");
+	}
+	json_decref(ch->system);
+	ch->system =
+	    json_pack("{s:s, s:s}", "role", "system", "content", cy_json_str(found, "content_md"));
+	free(ch->skill);
+	ch->skill = xstrdup(cy_json_str(found, "name") ? cy_json_str(found, "name") : ref);
+	json_decref(found);
+	return 0;
+}
+
+int
 chat_turn(struct chat *ch, const char *text)
 {
 	struct stream st;
@@ -295,7 +344,10 @@ chat_turn(struct chat *ch, const char *text)
 	reply_begin(&st.out, ch->mode, ch->color, ch->ascii, ch->redraw);
 	json_array_append_new(ch->messages,
 	    json_pack("{s:s, s:s}", "role", "user", "content", text));
-	req = json_pack("{s:O, s:b}", "messages", ch->messages, "stream", ch->stream);
+	/* The skill in use goes first, never into the kept conversation (a copy). */
+	req = json_pack("{s:o, s:b}", "messages", json_copy(ch->messages), "stream", ch->stream);
+	if (ch->system)
+		json_array_insert(json_object_get(req, "messages"), 0, ch->system);
 	if (ch->model)
 		json_object_set_new(req, "model", json_string(ch->model));
 	hdrs[n++] = ch->stream ? "Accept: text/event-stream" : "Accept: application/json";
@@ -407,6 +459,11 @@ chat_exec(struct ctx *c, const struct parsed *p)
 	ch.project = opt_get(p, "project-id");
 	ch.stream = !opt_set(p, "no-stream") && !out_json(c);
 	ch.messages = json_array();
+	if (opt_get(p, "skill") && (rc = chat_skill_use(&ch, opt_get(p, "skill"))) != 0) {
+		json_decref(ch.messages);
+		free(ch.model);
+		return rc;
+	}
 	if (tty_out)
 		setlocale(LC_CTYPE, "");
 	ch.ascii = !locale_utf8();
@@ -426,6 +483,8 @@ chat_exec(struct ctx *c, const struct parsed *p)
 	cy_buf_release(&stdin_msg);
 	stdin_read = false;
 	json_decref(ch.messages);
+	json_decref(ch.system);
+	free(ch.skill);
 	free(ch.model);
 	free(ch.answered_by);
 	return rc;
@@ -435,6 +494,8 @@ chat_exec(struct ctx *c, const struct parsed *p)
 static const struct opt chat_opts[] = {
 	{ .name = "model", .kind = OPT_STR, .arg = "MODEL",
 	  .help = "the model to ask (default: the gateway's default model)" },
+	{ .name = "skill", .kind = OPT_STR, .arg = "NAME",
+	  .help = "give the model your skill NAME (or id) as its system prompt (/skill changes it)" },
 	{ .name = "message", .shrt = 'm', .kind = OPT_STR, .arg = "TEXT",
 	  .help = "send this one message, print the reply and exit" },
 	{ .name = "plain", .kind = OPT_BOOL,

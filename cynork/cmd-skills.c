@@ -183,6 +183,17 @@ skills_list(struct ctx *c, const struct parsed *p)
 		cy_buf_addf(&path, "&cursor=%s", e);
 		free(e);
 	}
+	if (opt_get(p, "owner")) {
+		char *e;
+
+		if (!*opt_get(p, "owner")) {
+			cy_buf_release(&path);
+			return fail(EXIT_USAGE, "--owner needs a handle or a user id");
+		}
+		e = url_escape(opt_get(p, "owner"));
+		cy_buf_addf(&path, "&owner=%s", e);
+		free(e);
+	}
 	rc = api_call(c, "GET", path.buf, NULL, true, &res);
 	cy_buf_release(&path);
 	if (rc)
@@ -316,6 +327,8 @@ static const struct opt list_opts[] = {
 	  .help = "at most N skills (1-200, default 50)", .min = 1, .max = 200 },
 	{ .name = "cursor", .kind = OPT_STR, .arg = "CURSOR",
 	  .help = "continue from a previous listing" },
+	{ .name = "owner", .kind = OPT_STR, .arg = "USER",
+	  .help = "whose skills: a handle or user id (default: yours; another user's: admins)" },
 	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
 	{ NULL }
 };

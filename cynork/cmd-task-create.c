@@ -102,6 +102,87 @@ env_collect(const struct parsed *p, json_t *env, json_t *refs)
 	return rc;
 }
 
+#define JOB_SPEC_MAX (1024 * 1024)
+
+/* The --job-spec file as JSON: an object, else NULL and a usage error printed. */
+static json_t *
+sba_spec_read(const struct parsed *p, int *rc)
+{
+	struct cy_buf text = CY_BUF_INIT;
+	json_error_t e;
+	json_t *v = NULL;
+
+	*rc = read_input("job-spec", opt_get(p, "job-spec"), JOB_SPEC_MAX, &text);
+	if (*rc == 0) {
+		v = json_loadb(text.buf ? text.buf : "", text.len, 0, &e);
+		if (!json_is_object(v)) {
+			*rc = fail(EXIT_USAGE, "--job-spec '%s': %s", opt_get(p, "job-spec"),
+			    v ? "want a JSON object" : e.text);
+			json_decref(v);
+			v = NULL;
+		}
+	}
+	cy_buf_release(&text);
+	return v;
+}
+
+/*
+ * --job-spec: a readable file of a JSON object, with prompt input or none
+ * (a spec from stdin cannot share it with -f -).  The server checks the
+ * spec's members (job_spec_json.*).
+ */
+static int
+sba_spec_check(const struct parsed *p, size_t modes)
+{
+	const char *f = opt_get(p, "job-spec");
+	json_t *v;
+	int rc;
+
+	if (!f || !*f)
+		return fail(EXIT_USAGE, "--job-spec needs a file (- reads stdin)");
+	if (strcmp(f, "-") == 0) {
+		if (opt_get(p, "task-file") && !strcmp(opt_get(p, "task-file"), "-"))
+			return fail(EXIT_USAGE, "--job-spec - and -f - cannot both read stdin");
+		return 0; /* read once, when the request is built */
+	}
+	if ((rc = check_file("job-spec", f, JOB_SPEC_MAX)) != 0)
+		return rc;
+	(void)modes;
+	v = sba_spec_read(p, &rc);
+	json_decref(v);
+	return rc;
+}
+
+/* Caches the spec: stdin can be read once. */
+static json_t *sba_spec_cached;
+
+static json_t *
+sba_spec_load(const struct parsed *p)
+{
+	int rc;
+
+	if (!sba_spec_cached)
+		sba_spec_cached = sba_spec_read(p, &rc);
+	return json_incref(sba_spec_cached);
+}
+
+/* The task text of an agent job given by its spec alone: the goal, else the file's name. */
+static int
+sba_spec_text(const struct parsed *p, struct cy_buf *text)
+{
+	json_t *v = sba_spec_load(p);
+	const char *goal = v ? cy_json_str(v, "goal") : NULL;
+
+	if (!v)
+		return EXIT_USAGE;
+	if (goal && *goal)
+		cy_buf_addstr(text, goal);
+	else
+		cy_buf_addf(text, "agent job (%s)", opt_get(p, "job-spec"));
+	json_decref(v);
+	return 0;
+}
+
 static int
 create_check(const struct parsed *p)
 {
@@ -111,7 +192,9 @@ create_check(const struct parsed *p)
 
 	for (i = 0; mode_flags[i]; i++)
 		modes += opt_set(p, mode_flags[i]);
-	if (modes == 0)
+	if (opt_set(p, "job-spec") && (rc = sba_spec_check(p, modes)) != 0)
+		return rc;
+	if (modes == 0 && !opt_set(p, "job-spec"))
 		return fail(EXIT_USAGE,
 		    "give one input: -p TEXT, -f FILE, -s SCRIPT, --command CMD or --commands-file FILE");
 	if (modes > 1)
@@ -170,9 +253,10 @@ create_check(const struct parsed *p)
 	}
 	/* --model goes with prompt input, --use-inference with sandbox input. */
 	mode = opt_get(p, "input-mode") ? opt_get(p, "input-mode") :
-	       opt_set(p, "prompt") || opt_set(p, "task") || opt_set(p, "task-file") ? "prompt" :
-	       opt_set(p, "script")                                                  ? "script" :
-										       "commands";
+	       opt_set(p, "prompt") || opt_set(p, "task") || opt_set(p, "task-file") || modes == 0 ?
+					  "prompt" :
+	       opt_set(p, "script") ? "script" :
+				      "commands";
 	if (opt_get(p, "model") && strcmp(mode, "prompt") != 0)
 		return fail(EXIT_USAGE,
 		    "--model goes with prompt input (-p, -t, -f): a %s task runs in the sandbox; give it --use-inference to reach a model",
@@ -180,6 +264,26 @@ create_check(const struct parsed *p)
 	if (opt_get(p, "model") && !*opt_get(p, "model"))
 		return fail(EXIT_USAGE,
 		    "--model needs a model id ('cynork models list' shows them)");
+	if ((opt_set(p, "use-sba") || opt_set(p, "job-spec")) && strcmp(mode, "prompt") != 0)
+		return fail(EXIT_USAGE,
+		    "--use-sba runs an agent on prompt input (-p, -t, -f) or on --job-spec: a %s task runs its own command (give it --use-inference to reach a model)",
+		    mode);
+	if (opt_set(p, "skill")) {
+		const char *const *sk;
+		size_t k, nk = opt_list(p, "skill", &sk);
+
+		if (strcmp(mode, "prompt") != 0)
+			return fail(EXIT_USAGE,
+			    "--skill goes with prompt input (-p, -t, -f) or --use-sba: a %s task runs its own command",
+			    mode);
+		if (nk > 8)
+			return fail(EXIT_USAGE, "--skill: at most 8 skills a task");
+		for (k = 0; k < nk; k++)
+			if (!*sk[k] || strlen(sk[k]) > 128)
+				return fail(EXIT_USAGE,
+				    "--skill '%s': want a skill's name or id ('cynork skills list')",
+				    sk[k]);
+	}
 	if (opt_set(p, "use-inference") && strcmp(mode, "prompt") == 0)
 		return fail(EXIT_USAGE,
 		    "--use-inference goes with --command, --script or --commands-file: a prompt task is answered by a model already");
@@ -193,7 +297,7 @@ create_check(const struct parsed *p)
 	if ((rc = create_job_check(p, mode)) != 0)
 		return rc;
 	if ((opt_set(p, "env") || opt_set(p, "env-file") || opt_set(p, "secret")) &&
-	    strcmp(mode, "prompt") == 0)
+	    strcmp(mode, "prompt") == 0 && !opt_set(p, "use-sba") && !opt_set(p, "job-spec"))
 		return fail(EXIT_USAGE,
 		    "--env, --env-file and --secret go with --command, --script or --commands-file: a prompt task runs no command");
 	if (opt_set(p, "env") || opt_set(p, "env-file") || opt_set(p, "secret")) {
@@ -262,6 +366,11 @@ build_input(const struct parsed *p, struct cy_buf *text, const char **mode)
 	} else if (opt_get(p, "script")) {
 		rc = read_input("script", opt_get(p, "script"), SCRIPT_MAX, text);
 		*mode = "script";
+	} else if (opt_set(p, "job-spec") && !opt_set(p, "command") &&
+		   !opt_set(p, "commands-file")) {
+		/* An agent job from its spec alone: its goal, or the file, names the task. */
+		rc = sba_spec_text(p, text);
+		*mode = "prompt";
 	} else if ((n = opt_list(p, "command", &cmds)) > 0) {
 		for (i = 0; i < n; i++)
 			cy_buf_addf(text, "%s%s", i ? "\n" : "", cmds[i]);
@@ -306,6 +415,27 @@ task_create(struct ctx *c, const struct parsed *p)
 		json_object_set_new(req, "model", json_string(opt_get(p, "model")));
 	if (opt_set(p, "use-inference"))
 		json_object_set_new(req, "use_inference", json_true());
+	if (opt_set(p, "skill")) {
+		const char *const *sk;
+		size_t k, nk = opt_list(p, "skill", &sk);
+		json_t *arr = json_array();
+
+		for (k = 0; k < nk; k++)
+			json_array_append_new(arr, json_string(sk[k]));
+		json_object_set_new(req, "skills", arr);
+	}
+	if (opt_set(p, "use-sba") || opt_set(p, "job-spec")) {
+		json_t *spec = opt_set(p, "job-spec") ? sba_spec_load(p) : NULL;
+
+		if (opt_set(p, "job-spec") && !spec) {
+			json_decref(req);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		json_object_set_new(req, "use_sba", json_true());
+		if (spec)
+			json_object_set_new(req, "job_spec_json", spec);
+	}
 	create_job_fields(p, req);
 	if (opt_set(p, "env") || opt_set(p, "env-file") || opt_set(p, "secret")) {
 		json_t *env = json_object(), *refs = json_array();
@@ -395,6 +525,9 @@ task_create(struct ctx *c, const struct parsed *p)
 out:
 	json_decref(res);
 	cy_buf_release(&text);
+	/* The next command of a shell or chat session reads its own spec. */
+	json_decref(sba_spec_cached);
+	sba_spec_cached = NULL;
 	return rc;
 }
 
@@ -424,6 +557,12 @@ static const struct opt create_opts[] = {
 	  .help = "override the input mode: prompt, script or commands", .choices = mode_choices },
 	{ .name = "model", .kind = OPT_STR, .arg = "MODEL",
 	  .help = "with prompt input: the model that answers (default: the server's choice)" },
+	{ .name = "skill", .kind = OPT_LIST, .arg = "NAME",
+	  .help = "with prompt input or --use-sba: give the model your skill NAME (or id) as instructions (repeatable, at most 8)" },
+	{ .name = "use-sba", .kind = OPT_BOOL,
+	  .help = "with prompt input: an agent works on it in the sandbox, running commands and calling the model" },
+	{ .name = "job-spec", .kind = OPT_STR, .arg = "FILE",
+	  .help = "an agent job's spec (JSON: steps and/or a goal; - reads stdin); implies --use-sba" },
 	{ .name = "use-inference", .kind = OPT_BOOL,
 	  .help = "with --command/--script/--commands-file: the sandbox may call a model (INFERENCE_PROXY_URL)" },
 	{ .name = "env", .shrt = 'e', .kind = OPT_LIST, .arg = "KEY=VALUE",
@@ -482,5 +621,5 @@ const struct cmd cmd_task_create = {
 	.check = create_check,
 	.exec = task_create,
 	.doc =
-	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 64), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nWith -a/--attach PATH (repeatable) the files are uploaded (POST /v1/uploads, streamed from disk, checked with their SHA-256) and placed in the job's /workspace before its command runs: a file as /workspace/BASENAME, a directory as all the regular files below it, /workspace/DIR/RELATIVE/PATH (a directory is how several files with their layout go in; no tar is made). Every path is checked before anything is uploaded or created: a missing or unreadable file, a symbolic link, anything that is not a regular file, or a name given twice is a usage error (exit 64). The server caps the size of each file (413 naming the limit), the number of attachments and their total (limits.* in server.yaml); -o json always carries attachments: the files attached (name, size, sha256), [] when none.\n\nWith --artifact GLOB (repeatable; a path or a fnmatch pattern relative to /workspace, a trailing / for a directory and all below it) the job returns the files it selects instead of the default out/: after the job ends, completed, failed or timed out, the node uploads them (regular files only, symbolic links never followed, within its limits; what it dropped is in the result's artifacts.dropped with the reason). task artifacts list and get fetch them. A pattern that is absolute, holds .. or is empty is a usage error (exit 64).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job's --timeout or the --wait-timeout ran out (the latter leaves the job running), 143 when the task was canceled; any failure of cynork's own (bad flag, no login, gateway unreachable) exits 125 and says its own code on standard error (-o json: a cynork_error object). With --result it prints the same line and exits 0. With --wait or --result on a terminal (standard error, and no -q), the state changes show on standard error as one growing line, task ID: queued → running on NODE → completed, exit 0 after 1.2 s (the time waited), before the result line; --follow shows them a line each between the job's output.\n\nWith --follow (-F), cynork stays attached to the task: it prints the job's standard output on its standard output and the job's standard error on its standard error as the job writes them (streamed by the node, read back like task logs --follow), and exits with the job's exit code as --wait does. A queued task prints nothing until it runs; Ctrl-C detaches and leaves the task running.\n\nThe job's fields: --image (default: the node's sandbox.default_image), --timeout DUR (the job is stopped after DUR; at most 3h, default 1h, a node may cap it), --network (restricted, the default, and none: no network; host only where the node and the orchestrator's policy allow it), --cpus N, --memory SIZE and --tmp SIZE (what the sandbox may use: CPU cores, memory such as 512M or 2G, the size of its private /tmp; each capped by the node), --disk SIZE (the size of /workspace: a node refuses more than its sandbox.resources.max_workspace_mb, and a node that cannot limit workspaces refuses the flag; a write past it fails inside the job with 'No space left on device'; what the job keeps in /workspace and /tmp counts against its memory), --priority N (-1000 to 1000, higher first), --max-attempts N (1 to 100), --backoff DUR (0s to 24h between attempts), --label K=V (repeatable: only a node having every label runs the job) and --gpus N (only a node with N GPUs or more). A bad value is a usage error (exit 64) before any request; --image, --network, --cpus, --memory, --disk and --tmp go with sandbox input only. task get shows them back.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 64).",
+	    "Creates a task. Exactly one input mode is required: -p/--prompt or -t/--task (text answered by a model on a node that serves one; the task's stdout is the answer), -f/--task-file (the same, from a file), -s/--script (run in the sandbox), --command (repeatable, run in order) or --commands-file (its non-blank lines). Zero or several modes are a usage error (exit 64), checked before the login.\n\nFile flags are checked before any request: the path must exist, be a regular file (not a directory, not a symbolic link), be readable and be within its size limit; - reads standard input (not for --attach).\n\nWith -a/--attach PATH (repeatable) the files are uploaded (POST /v1/uploads, streamed from disk, checked with their SHA-256) and placed in the job's /workspace before its command runs: a file as /workspace/BASENAME, a directory as all the regular files below it, /workspace/DIR/RELATIVE/PATH (a directory is how several files with their layout go in; no tar is made). Every path is checked before anything is uploaded or created: a missing or unreadable file, a symbolic link, anything that is not a regular file, or a name given twice is a usage error (exit 64). The server caps the size of each file (413 naming the limit), the number of attachments and their total (limits.* in server.yaml); -o json always carries attachments: the files attached (name, size, sha256), [] when none.\n\nWith --artifact GLOB (repeatable; a path or a fnmatch pattern relative to /workspace, a trailing / for a directory and all below it) the job returns the files it selects instead of the default out/: after the job ends, completed, failed or timed out, the node uploads them (regular files only, symbolic links never followed, within its limits; what it dropped is in the result's artifacts.dropped with the reason). task artifacts list and get fetch them. A pattern that is absolute, holds .. or is empty is a usage error (exit 64).\n\nPrints task_id=ID [task_name=NAME] status=S (-o name: only the id). With --wait, waits for the task (server long poll), prints its result line like task result and exits with the job's own exit code: 0 completed, N when the job exited N, 1 failed without an exit code, 124 when the job's --timeout or the --wait-timeout ran out (the latter leaves the job running), 143 when the task was canceled; any failure of cynork's own (bad flag, no login, gateway unreachable) exits 125 and says its own code on standard error (-o json: a cynork_error object). With --result it prints the same line and exits 0. With --wait or --result on a terminal (standard error, and no -q), the state changes show on standard error as one growing line, task ID: queued → running on NODE → completed, exit 0 after 1.2 s (the time waited), before the result line; --follow shows them a line each between the job's output.\n\nWith --follow (-F), cynork stays attached to the task: it prints the job's standard output on its standard output and the job's standard error on its standard error as the job writes them (streamed by the node, read back like task logs --follow), and exits with the job's exit code as --wait does. A queued task prints nothing until it runs; Ctrl-C detaches and leaves the task running.\n\nThe job's fields: --image (default: the node's sandbox.default_image), --timeout DUR (the job is stopped after DUR; at most 3h, default 1h, a node may cap it), --network (restricted, the default, and none: no network; host only where the node and the orchestrator's policy allow it), --cpus N, --memory SIZE and --tmp SIZE (what the sandbox may use: CPU cores, memory such as 512M or 2G, the size of its private /tmp; each capped by the node), --disk SIZE (the size of /workspace: a node refuses more than its sandbox.resources.max_workspace_mb, and a node that cannot limit workspaces refuses the flag; a write past it fails inside the job with 'No space left on device'; what the job keeps in /workspace and /tmp counts against its memory), --priority N (-1000 to 1000, higher first), --max-attempts N (1 to 100), --backoff DUR (0s to 24h between attempts), --label K=V (repeatable: only a node having every label runs the job) and --gpus N (only a node with N GPUs or more). A bad value is a usage error (exit 64) before any request; --image, --network, --cpus, --memory, --disk and --tmp go with sandbox input only. task get shows them back.\n\nWith --idempotency-key KEY (1 to 255 printable characters), a create retried with the same key returns the task the first one made instead of making a second one, so a retried CI step never runs twice.\n\nWith prompt input, --model MODEL names the model that answers (cynork models list shows them; an unknown one is refused); without it the server picks one. A --command, --script or --commands-file job gets a model only with --use-inference: its sandbox then has INFERENCE_PROXY_URL (http+unix://...), a socket to the node's model service, and still no network. --model with sandbox input or --use-inference with prompt input is a usage error (exit 64).\n\nWith --use-sba the prompt goes to an agent instead: cynode-sba runs in the job's sandbox (no network, the host image) and works toward the prompt with the model through the job's inference socket, calling tools (run_command, write_file, read_file) in /workspace, at most 8 calls; the model's last answer is the reply (task result prints reply=..., -o json has reply and sba_result: protocol_version, job_id, status, steps, artifacts). --job-spec FILE (- reads stdin; implies --use-sba) gives the whole spec instead: {\"protocol_version\": \"1.0\", \"steps\": [{\"type\": \"run\", \"argv\": [...]}, {\"type\": \"write_file\", \"path\": ..., \"content\": ...}, {\"type\": \"inference\", \"prompt\": ..., \"save_as\": ...}], \"goal\": ..., \"max_steps\": N, \"model\": ...}; the steps run in order, then the goal. Without -p/-t/-f the spec's goal (or the file's name) is the task's text. --env, --secret, --attach and --artifact work as for sandbox jobs. A spec the server refuses (an unknown member, a major version other than 1) names the member.\n\nWith --skill NAME (repeatable, at most 8; a name or an id of one of your skills, cynork skills list), a prompt task's model gets the skills' Markdown as its system prompt, and an agent its instructions. The server copies them into the task when it is created (a later skills update does not change it); an unknown skill is refused naming it.",
 };

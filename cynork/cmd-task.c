@@ -116,6 +116,11 @@ task_print_result(struct ctx *c, json_t *res)
 				json_object_set_new(o, "exit_code", json_integer(code));
 			json_object_set_new(o, "stdout", json_string(out ? out : ""));
 			json_object_set_new(o, "stderr", json_string(err ? err : ""));
+			/* An agent job: its reply, and what it did. */
+			if (jr && json_is_string(json_object_get(jr, "reply")))
+				json_object_set(o, "reply", json_object_get(jr, "reply"));
+			if (jr && json_is_object(json_object_get(jr, "sba_result")))
+				json_object_set(o, "sba_result", json_object_get(jr, "sba_result"));
 		}
 		print_json(o);
 	} else if (out_name(c)) {
@@ -130,6 +135,8 @@ task_print_result(struct ctx *c, json_t *res)
 				rec_addll(&line, "exit_code", code);
 			rec_add(&line, "stdout", out ? out : "");
 			rec_add(&line, "stderr", err ? err : "");
+			if (jr && cy_json_str(jr, "reply"))
+				rec_add(&line, "reply", cy_json_str(jr, "reply"));
 		}
 		print_line(&line);
 	}

@@ -952,6 +952,65 @@ cy_config_release(const struct cy_cfg_key *keys, size_t nkeys, void *target)
 		field_clear(&keys[i], target);
 }
 
+/* ---- comparing ---- */
+
+static bool
+str_same(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static bool
+field_same(const struct cy_cfg_key *k, const void *a, const void *b)
+{
+	const struct cy_strlist *la, *lb;
+	size_t i;
+
+	switch (k->type) {
+	case CY_CFG_STR:
+	case CY_CFG_ENUM:
+		return str_same(*CFIELD(a, k, char *), *CFIELD(b, k, char *));
+	case CY_CFG_INT:
+	case CY_CFG_DURATION:
+		return *CFIELD(a, k, long long) == *CFIELD(b, k, long long);
+	case CY_CFG_BOOL:
+		return *CFIELD(a, k, bool) == *CFIELD(b, k, bool);
+	case CY_CFG_STRLIST:
+		la = CFIELD(a, k, struct cy_strlist);
+		lb = CFIELD(b, k, struct cy_strlist);
+		if (la->n != lb->n)
+			return false;
+		for (i = 0; i < la->n; i++)
+			if (!str_same(la->v[i], lb->v[i]))
+				return false;
+		return true;
+	case CY_CFG_OBJECT: {
+		const json_t *ja = *CFIELD(a, k, json_t *), *jb = *CFIELD(b, k, json_t *);
+
+		if (!ja || !jb)
+			return (!ja || !json_object_size(ja)) && (!jb || !json_object_size(jb));
+		return json_equal(ja, jb);
+	}
+	}
+	return false;
+}
+
+size_t
+cy_config_diff(const struct cy_cfg_key *keys, size_t nkeys, const void *a, const void *b,
+    bool reloadable, struct cy_buf *out)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nkeys; i++) {
+		if (keys[i].reloadable != reloadable || field_same(&keys[i], a, b))
+			continue;
+		if (n++)
+			cy_buf_addch(out, ',');
+		cy_buf_addstr(out, keys[i].path);
+	}
+	return n;
+}
+
 /* ---- printing ---- */
 
 static bool

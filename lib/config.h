@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "buf.h"
 #include "error.h"
 
 enum cy_cfg_type {
@@ -42,6 +43,7 @@ struct cy_cfg_key {
 	const char *env;            /* environment variable overriding the key, or NULL */
 	bool required;              /* must be set by file or environment */
 	bool secret;                /* redacted by cy_config_print */
+	bool reloadable;            /* a running program applies it on SIGHUP */
 	const char *help;           /* one line for --print-config and the sample */
 };
 
@@ -70,6 +72,13 @@ int cy_config_load_mem(const char *name, const char *data, size_t len,
 /* Sets the key `path` from text (a flag or env value); origin names it in errors. */
 int cy_config_set(const struct cy_cfg_key *keys, size_t nkeys, void *target, const char *path,
     const char *value, const char *origin, struct cy_error *err);
+/*
+ * Appends to out the paths of the keys whose values differ between a and b
+ * ("a.b,c.d"; values never: secrets stay out), among the keys whose
+ * reloadable flag is `reloadable`.  Returns how many.
+ */
+size_t cy_config_diff(const struct cy_cfg_key *keys, size_t nkeys, const void *a, const void *b,
+    bool reloadable, struct cy_buf *out);
 /* Frees what the table's fields own. */
 void cy_config_release(const struct cy_cfg_key *keys, size_t nkeys, void *target);
 /* Prints the effective configuration as YAML, secrets as "<redacted>". */

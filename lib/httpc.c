@@ -220,6 +220,8 @@ httpc_setopts(CURL *h, const char *url, const struct cy_httpc_opts *opts, struct
 {
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (opts->unix_socket)
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, opts->unix_socket);
 	if (httpc_share)
 		curl_easy_setopt(h, CURLOPT_SHARE, httpc_share);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");

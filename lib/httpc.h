@@ -27,6 +27,7 @@ struct cy_httpc_opts {
 	const char *ca_file;        /* CA bundle for https, NULL = system default */
 	const char *pinned_pubkey;  /* https: "sha256//..." the server's key must match (tls.h) */
 	const char *const *headers; /* extra "Name: value" lines, NULL-terminated */
+	const char *unix_socket;    /* connect to this Unix socket instead of the URL's host */
 	/* When non-NULL: the request stops (err EINTR) once *abort_flag is set. */
 	volatile sig_atomic_t *abort_flag;
 	/* When non-NULL: polled about once a second and on each read; non-zero stops (EINTR). */

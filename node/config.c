@@ -36,6 +36,7 @@ static const char *const inf_modes[] = { "allow", "disabled", "require", NULL };
 static const char *const inf_runtimes[] = { "process", "podman", "docker", NULL };
 static const char *const worker_tls_modes[] = { "auto", "off", NULL };
 static const char *const ws_quotas[] = { "auto", "tmpfs", "none", NULL };
+static const char *const images_privates[] = { "warn", "require", NULL };
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
 
@@ -180,6 +181,14 @@ const struct cy_cfg_key node_keys[] = {
 	  .help = "image name -> root filesystem directory (cynode addition)" },
 	{ .path = "sandbox.images_dir", .type = CY_CFG_STR, .offset = F(images_dir),
 	  .help = "imported images (cynode-node image import); default <state_dir>/images" },
+	{ .path = "sandbox.agent_runner", .type = CY_CFG_STR, .offset = F(sba_runner),
+	  .help = "cynode-sba, the agent jobs' runner; default: beside cynode-node, then "
+	  "<prefix>/libexec/cynode (cynode addition)" },
+	{ .path = "sandbox.images_private", .type = CY_CFG_ENUM, .offset = F(images_private),
+	  .def = "warn", .choices = images_privates,
+	  .help = "an image directory whose host path would show in a job's mountinfo (not on "
+	  "a file system of its own): warn at start | require: refuse jobs on it (cynode "
+	  "addition)" },
 	{ .path = "sandbox.max_output_bytes", .type = CY_CFG_INT, .offset = F(max_output_bytes),
 	  .def = "262144", .min = 1024, .max = 67108864,
 	  .help = "stdout and stderr cap per job in the result, each (cynode addition)" },
@@ -243,11 +252,11 @@ const struct cy_cfg_key node_keys[] = {
 	{ .path = "storage.artifacts_dir", .type = CY_CFG_STR, .offset = F(artifacts_dir),
 	  .help = "not used yet" },
 	{ .path = "logging.level", .type = CY_CFG_ENUM, .offset = F(log_level), .def = "info",
-	  .choices = log_levels, .help = "debug | info | warn | error" },
+	  .choices = log_levels, .reloadable = true, .help = "debug | info | warn | error" },
 	{ .path = "logging.format", .type = CY_CFG_ENUM, .offset = F(log_format), .def = "text",
-	  .choices = log_formats, .help = "text (logfmt) | json" },
+	  .choices = log_formats, .reloadable = true, .help = "text (logfmt) | json" },
 	{ .path = "logging.file_path", .type = CY_CFG_STR, .offset = F(log_file),
-	  .help = "append logs to this file instead of stderr" },
+	  .reloadable = true, .help = "append logs to this file instead of stderr" },
 	{ .path = "updates.enable_dynamic_config", .type = CY_CFG_BOOL, .offset = F(upd_dynamic),
 	  .def = "false", .help = "Phase 1: config is fetched at startup only" },
 	{ .path = "updates.poll_interval_seconds", .type = CY_CFG_INT, .offset = F(upd_poll_s),

@@ -302,6 +302,7 @@ job_fill(struct node *n, const struct job_req *r, const char *dir, struct sandbo
 	job->limits = r->limits;
 	job->share_net = r->share_net;
 	job->devices = r->devices;
+	job->sba_runner = r->sba_runner;
 }
 
 /* A job that failed on the node's side: 500 with the reason, logged. */
@@ -378,6 +379,8 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 	job_log_finish(job.log, LOG_FLUSH_IDLE_MS);
 	job_log_release(job.log);
 	*out = job_response(r, &res, job.max_output);
+	if (r->sba)
+		sba_job_result(r, dir, *out);
 	json_object_set_new(*out, "artifacts", job_artifacts_collect(n, r, dir));
 	if (usage && json_array_size(usage))
 		json_object_set(*out, "inference_usage", usage);

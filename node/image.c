@@ -28,6 +28,7 @@
 #include "alloc.h"
 #include "fsutil.h"
 #include "json.h"
+#include "log.h"
 #include "node.h"
 #include "banned.h"
 
@@ -276,6 +277,49 @@ image_list(const struct node_config *c)
 		printf("%s\t%s\n", k, json_string_value(v));
 	json_decref(t);
 	return 0;
+}
+
+int
+node_image_path_check(const char *name, const char *rootfs, struct cy_error *err)
+{
+	char *shown = node_mount_shown_path(rootfs);
+	const char *slash;
+	int rc = 0;
+
+	if (!shown)
+		return cy_error_set(err, ENOENT,
+		    "image '%.200s': cannot tell how '%s' shows in a "
+		    "job's mountinfo",
+		    name, rootfs);
+	slash = strchr(shown + 1, '/');
+	if (shown[0] != '/' || slash)
+		rc = cy_error_set(err, EPERM,
+		    "image '%.200s': a job would see its directory as '%s' in /proc/self/mountinfo; "
+		    "give sandbox.images_dir (or the image) a file system of its own",
+		    name, shown);
+	free(shown);
+	return rc;
+}
+
+void
+node_image_warn_shown(const struct node_config *c)
+{
+	json_t *t = node_image_table(c), *v;
+	const char *k;
+
+	json_object_foreach(t, k, v) {
+		struct cy_error err = CY_ERROR_INIT;
+
+		if (!strcmp(k, "host"))
+			continue;
+		if (node_image_path_check(k, json_string_value(v), &err) < 0)
+			cy_log_warn("image_path_shown", "image", k, "error", err.msg, "policy",
+			    !strcmp(c->images_private, "require") ?
+				"jobs on it are refused" :
+				"allowed (sandbox.images_private: warn)",
+			    NULL);
+	}
+	json_decref(t);
 }
 
 static int

@@ -49,6 +49,7 @@ job_req_release(struct job_req *r)
 	size_t i;
 
 	free(r->argv);
+	free(r->sba_runner);
 	free(r->devices);
 	free(r->rootfs);
 	for (i = 0; i < r->nenv; i++) {
@@ -478,6 +479,13 @@ job_parse_image(struct node *n, const json_t *sb, struct job_req *r, struct cy_b
 			    "image '%.200s' is not available on this node "
 			    "(known: host, the sandbox.images entries and imported images)",
 			    r->image);
+		if (!strcmp(c->images_private, "require")) {
+			struct cy_error ierr = CY_ERROR_INIT;
+
+			if (node_image_path_check(r->image, r->rootfs, &ierr) < 0)
+				return job_refuse(d, "%s (sandbox.images_private: require)",
+				    ierr.msg);
+		}
 	}
 	return 0;
 }
@@ -553,13 +561,22 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
     struct cy_buf *d)
 {
 	*prob = CY_PROBLEM_VALIDATION;
-	if (job_parse_command(sb, r, d) < 0 || job_parse_env(sb, r, d) < 0 ||
-	    job_parse_secret_env(sb, r, d) < 0 || job_parse_inference(n, sb, r, prob, d) < 0 ||
-	    job_parse_network(sb, r, d) < 0 || job_parse_policy(n, sb, r, prob, d) < 0 ||
-	    job_parse_resources(n, sb, r, prob, d) < 0 || job_parse_timeout(n, sb, r, d) < 0 ||
-	    job_parse_attachments(sb, r, d) < 0 || job_parse_artifacts(sb, r, d) < 0)
+	if ((json_object_get(sb, "sba") ? sba_job_parse(n, sb, r, d) :
+					  job_parse_command(sb, r, d)) < 0 ||
+	    job_parse_env(sb, r, d) < 0 || job_parse_secret_env(sb, r, d) < 0 ||
+	    job_parse_inference(n, sb, r, prob, d) < 0 || job_parse_network(sb, r, d) < 0 ||
+	    job_parse_policy(n, sb, r, prob, d) < 0 || job_parse_resources(n, sb, r, prob, d) < 0 ||
+	    job_parse_timeout(n, sb, r, d) < 0 || job_parse_attachments(sb, r, d) < 0 ||
+	    job_parse_artifacts(sb, r, d) < 0)
 		return -1;
-	return job_parse_image(n, sb, r, d);
+	if (job_parse_image(n, sb, r, d) < 0)
+		return -1;
+	if (r->sba && r->rootfs)
+		return job_refuse(d,
+		    "agent jobs run on the host image (cynode-sba needs the "
+		    "host's libraries), not '%.200s'",
+		    r->image);
+	return 0;
 }
 
 /* The version and the ids of a RunJobRequest (sandbox or prompt). */

@@ -32,6 +32,8 @@ struct job_req {
 	const json_t *attachments;
 	/* sandbox.artifacts: checked patterns, borrowed; NULL: the default ["out/"]. */
 	const json_t *artifacts;
+	bool sba;         /* an agent job (sandbox.sba): argv is the runner */
+	char *sba_runner; /* owned: the host's cynode-sba */
 };
 
 /*
@@ -42,6 +44,15 @@ struct job_req {
  */
 int job_attachments_fetch(struct node *n, const struct job_req *r, const char *dir,
     struct cy_error *err);
+
+/*
+ * sba-job.c: agent jobs.  sandbox.sba checked (spec, use_inference, the
+ * bwrap runtime, the runner installed) and argv set to the runner: 0, or
+ * -1 with the reason in d.
+ */
+int sba_job_parse(struct node *n, const json_t *sb, struct job_req *r, struct cy_buf *d);
+/* After an agent job: its sba_result and reply into the response out (see sba-job.c). */
+void sba_job_result(const struct job_req *r, const char *dir, json_t *out);
 
 /* Frees what the request owns (not the JSON it borrows from). */
 void job_req_release(struct job_req *r);

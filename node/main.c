@@ -138,27 +138,6 @@ node_base_url(const struct node_config *c)
 	    c->listen_port);
 }
 
-static int
-setup_logging(const struct node_config *c)
-{
-	int fd;
-
-	if (cy_log_setup(c->log_level, c->log_format) < 0) {
-		fprintf(stderr, "cynode-node: bad logging settings\n");
-		return -1;
-	}
-	if (c->log_file && *c->log_file) {
-		fd = open(c->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		if (fd < 0 || dup2(fd, 2) < 0) {
-			fprintf(stderr, "cynode-node: cannot open log file '%s': %s\n", c->log_file,
-			    strerror(errno));
-			return -1;
-		}
-		close(fd);
-	}
-	return 0;
-}
-
 /* The command line's choices. */
 struct startup {
 	const char *config;
@@ -280,7 +259,10 @@ make_state_dir(const struct node *n)
 	return 0;
 }
 
-/* Step 6: SIGINT/SIGTERM blocked in every thread; the manager waits for them. */
+/*
+ * Step 6: SIGINT/SIGTERM (stop) and SIGHUP (reload) blocked in every
+ * thread; the manager waits for them.
+ */
 static void
 block_signals(void)
 {
@@ -289,6 +271,7 @@ block_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -357,6 +340,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	node_init(&n);
+	n.config_path = st.config;
 	if (st.run_job || st.bench) {
 		/*
 		 * The default staging dir this run made goes with it (a running
@@ -367,9 +351,10 @@ main(int argc, char **argv)
 		rc = run_tool(&n, &st);
 		if (made)
 			cy_rm_rf(n.cfg.staging_dir);
-	} else if (setup_logging(&n.cfg) < 0)
+	} else if (node_logging_setup(&n.cfg, &err) < 0) {
+		fprintf(stderr, "cynode-node: %s\n", err.msg);
 		rc = 2;
-	else if (make_state_dir(&n) < 0)
+	} else if (make_state_dir(&n) < 0)
 		rc = 1;
 	else if (node_telemetry_open(&n.cfg, &err) < 0) {
 		cy_log_error("node_failed", "error", err.msg, NULL);
@@ -381,6 +366,7 @@ main(int argc, char **argv)
 		rc = 2;
 	} else {
 		block_signals();
+		node_reload_init(st.config);
 		cy_log_info("node_starting", "version", CYNODE_VERSION, "node_slug", n.cfg.node_id,
 		    "orchestrator", n.cfg.orch_url, "config", st.config, NULL);
 		node_telemetry_event("node", "info", "node_starting", "node manager starting", NULL,
@@ -396,6 +382,7 @@ main(int argc, char **argv)
 			cy_rm_rf(n.cfg.staging_dir);
 	}
 	node_telemetry_close();
+	node_reload_release();
 	node_release(&n);
 	return rc;
 }

@@ -39,6 +39,7 @@
 #include "json.h"
 #include "log.h"
 #include "node.h"
+#include "notify.h"
 #include "sandbox.h"
 #include "telemetry.h"
 #include "timeutil.h"
@@ -70,17 +71,21 @@ struct session {
 static struct session sess;
 static struct cy_httpd *worker_httpd;
 static volatile sig_atomic_t mgr_stop;
+/* node.yaml's path, read again on SIGHUP (manager_run sets it). */
+static const char *mgr_config_path;
 /* Set when the orchestrator refused this node for good (removed, revoked). */
 static char mgr_fatal[512];
 
 /*
  * Waits `seconds` for a termination signal.  Returns 1 when one arrived
- * (and from then on), else 0.
+ * (and from then on), else 0.  A SIGHUP meanwhile reloads (reload.c); under
+ * a systemd watchdog it wakes to send WATCHDOG=1.
  */
 static int
 mgr_sleep(long long seconds)
 {
 	struct timespec ts = { .tv_sec = (time_t)seconds };
+	int64_t wd_ms = cy_notify_watchdog_ms();
 	sigset_t set;
 	int64_t end = cy_mono_ms() + seconds * 1000;
 
@@ -89,14 +94,24 @@ mgr_sleep(long long seconds)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	for (;;) {
-		int sig = sigtimedwait(&set, NULL, &ts);
+		int sig;
 		int64_t left;
 
+		if (wd_ms > 0 && (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 > wd_ms) {
+			ts.tv_sec = (time_t)(wd_ms / 1000);
+			ts.tv_nsec = (long)(wd_ms % 1000) * 1000000;
+		}
+		sig = sigtimedwait(&set, NULL, &ts);
 		if (sig == SIGINT || sig == SIGTERM) {
 			mgr_stop = 1;
 			return 1;
 		}
+		if (sig == SIGHUP)
+			node_reload(mgr_config_path);
+		if (wd_ms > 0)
+			cy_notify_watchdog();
 		left = end - cy_mono_ms();
 		if (left <= 0)
 			return 0;
@@ -598,6 +613,8 @@ mgr_startup_checks(struct node *n)
 	sb_cgroup_sweep();
 	if (node_sandbox_probe(n, &perr) == 0) {
 		n->sandbox_ok = true;
+		if (!strcmp(n->cfg.sb_runtime, "bwrap"))
+			node_image_warn_shown(&n->cfg);
 	} else {
 		cy_snprintf_clip(n->sandbox_reason, sizeof(n->sandbox_reason), "%s", perr.msg);
 		cy_log_error("sandbox_unavailable", "error", perr.msg, NULL);
@@ -697,6 +714,7 @@ mgr_loop(struct node *n)
 static void
 mgr_shutdown(struct node *n)
 {
+	cy_notify_stopping();
 	cy_log_info("node_stopping", "node_slug", n->cfg.node_id, NULL);
 	node_telemetry_event("node", "info", "node_stopping", "node manager shutting down", NULL,
 	    NULL);
@@ -718,6 +736,7 @@ manager_run(struct node *n, struct cy_error *err)
 {
 	int ret = -1;
 
+	mgr_config_path = n->config_path;
 	mgr_startup_checks(n);
 	/* Probed before registering, so the first report says what answers. */
 	if (node_inference_start(n, err) < 0 || mgr_register(n, err) < 0 ||
@@ -730,6 +749,7 @@ manager_run(struct node *n, struct cy_error *err)
 		cy_log_info("worker_api_started", "listen", n->cfg.listen_host, "port", port,
 		    "base_url", n->base_url, NULL);
 	}
+	cy_notify_ready("registered");
 	mgr_loop(n);
 	if (mgr_fatal[0]) {
 		cy_error_set(err, EACCES, "%s", mgr_fatal);

@@ -73,6 +73,8 @@ struct node_config {
 	long long res_workspace; /* MB of each job's /workspace tmpfs; 0: not limited */
 	char *ws_quota;          /* sandbox.workspace_quota: auto | tmpfs | none */
 	char *images_dir;        /* imported images (cynode-node image import) */
+	char *images_private;    /* sandbox.images_private: warn | require */
+	char *sba_runner;        /* sandbox.agent_runner: cynode-sba's path, or found */
 	long long timeout_default;
 	long long timeout_max;
 	char *mount_root;
@@ -149,7 +151,8 @@ struct node {
 	bool sandbox_ok;
 	char sandbox_reason[256];
 	size_t body_limit;
-	char *base_url; /* advertised worker_api.base_url */
+	char *base_url;          /* advertised worker_api.base_url */
+	const char *config_path; /* node.yaml, read again on SIGHUP */
 	/* The Worker API's TLS (worker-tls.c); NULL cert = plain HTTP. */
 	char *tls_cert_pem;
 	char *tls_key_pem;             /* secret */
@@ -173,6 +176,16 @@ int node_config_load(struct node_config *cfg, const char *path, bool need_psk,
 void node_config_release(struct node_config *cfg);
 /* Prints the effective configuration (secrets redacted). */
 void node_config_print(const struct node_config *cfg);
+
+/*
+ * reload.c: logging.level, .format and .file_path applied (-1 with err);
+ * node_reload() is SIGHUP: node.yaml read again, its reloadable keys
+ * applied, the others that changed since node_reload_init() logged.
+ */
+int node_logging_setup(const struct node_config *c, struct cy_error *err);
+void node_reload_init(const char *path);
+int node_reload(const char *path);
+void node_reload_release(void);
 
 /* capability.c: a new node_capability_report_v1 object. */
 json_t *node_capability_report(const struct node *n);
@@ -286,6 +299,20 @@ int node_disk_check(const struct node_config *c, struct cy_buf *d);
 /* The node's conditions for the capability report: [{type, message}]. */
 json_t *node_conditions(const struct node_config *c);
 
+/* mountinfo.c: this process's mounts. */
+typedef int node_mount_fn(const char *root, const char *mount_point, const char *fstype, void *arg);
+/* Calls fn for each line of /proc/self/mountinfo (fields unescaped); -1 unreadable. */
+int node_mountinfo_each(node_mount_fn *fn, void *arg);
+/*
+ * The path dir would show in a job's mountinfo when bound into it: its path
+ * relative to the root of the file system holding it (caller frees); NULL
+ * when it cannot be told.
+ */
+char *node_mount_shown_path(const char *dir);
+
+/* sba-job.c: cynode-sba's path on this host (caller frees), or NULL when none. */
+char *node_sba_runner(const struct node_config *c);
+
 /* bench.c: --bench-sandbox N; returns the exit code. */
 int node_bench_sandbox(struct node *n, int count);
 
@@ -298,6 +325,16 @@ char *node_images_dir(const struct node_config *c);
  * imported ones, as a new object {name: directory}.
  */
 json_t *node_image_table(const struct node_config *c);
+/*
+ * 0 when a bind of the image directory rootfs shows nothing of the host's
+ * layout in a job's mountinfo (it is a file system's root, or a directory
+ * right under one).  Else -1 with the reason in err: with
+ * sandbox.images_private "require" the job is refused, with "warn" the
+ * node logs it at start.
+ */
+int node_image_path_check(const char *name, const char *rootfs, struct cy_error *err);
+/* At the daemon's start: logs each image whose directory's path would show. */
+void node_image_warn_shown(const struct node_config *c);
 /* The root filesystem directory of image `name` (caller frees), or NULL. */
 char *node_image_rootfs(const struct node_config *c, const char *name);
 bool node_image_rootfs_exists(const struct node_config *c, const char *name);

@@ -1,6 +1,6 @@
 /*
  * Prompt jobs (contract 4.2): a task whose text is answered by a
- * model.  The RunJobRequest carries "inference": {model, prompt,
+ * model.  The RunJobRequest carries "inference": {model, prompt, system,
  * timeout_seconds} instead of a sandbox; no user code runs, so there is no
  * sandbox: the node asks its backend (POST /api/generate, streamed NDJSON)
  * and the answer becomes the job's stdout, appended as it arrives so that
@@ -48,6 +48,13 @@ prompt_job_parse(const json_t *inf, struct prompt_job *p, struct cy_buf *d)
 	v = json_object_get(inf, "prompt");
 	if (!p->prompt || !*p->prompt || strlen(p->prompt) != json_string_length(v))
 		return job_refuse(d, "inference.prompt must be a non-empty string");
+	p->system = NULL;
+	v = json_object_get(inf, "system");
+	if (v && !json_is_null(v)) {
+		p->system = json_string_value(v);
+		if (!p->system || strlen(p->system) != json_string_length(v))
+			return job_refuse(d, "inference.system must be a string");
+	}
 	p->timeout_s = 0;
 	v = json_object_get(inf, "timeout_seconds");
 	if (v && !json_is_null(v)) {
@@ -233,6 +240,8 @@ prompt_job_run(struct node *n, const struct prompt_job *p, struct sandbox_result
 	g.res = res;
 	cy_lines_init(&g.lines, LINE_MAX_BYTES, gen_line, &g);
 	req = json_pack("{s:s, s:s, s:b}", "model", p->model, "prompt", p->prompt, "stream", 1);
+	if (p->system) /* Ollama's generate: the system prompt for this request */
+		json_object_set_new(req, "system", json_string(p->system));
 	body = cy_json_dump(req);
 	json_decref(req);
 	url = xasprintf("%s/api/generate", base);

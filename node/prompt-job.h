@@ -18,6 +18,7 @@ struct sandbox_result;
 struct prompt_job {
 	const char *model; /* borrowed from the request */
 	const char *prompt;
+	const char *system;            /* the task's skills, or NULL */
 	long long timeout_s;           /* effective, 0 = none */
 	size_t max_output;             /* stdout cap */
 	struct job_log *log;           /* the streamed logs (joblog.h), or NULL */

@@ -252,6 +252,7 @@ plan_job_dir(struct sb_plan *p, const struct sandbox_job *job, struct cy_error *
 	char path[4096];
 	struct sb_op *op;
 	struct stat st;
+	off_t need;
 
 	if (cy_snprintf(path, sizeof(path), "%s/job", job->job_dir) < 0)
 		return cy_error_set(err, ENAMETOOLONG, "the job directory path is too long");
@@ -269,15 +270,28 @@ plan_job_dir(struct sb_plan *p, const struct sandbox_job *job, struct cy_error *
 	}
 	if (p->fds[SB_FD_JOB_JSON] < 0 || fstat(p->fds[SB_FD_JOB_JSON], &st) < 0)
 		return cy_error_errno(err, "opening the job's job.json in '%s'", job->job_dir);
-	/* As large as /tmp (the job's memory bounds both), and job.json must fit. */
+	need = st.st_size;
+	if (job->sba_runner) {
+		p->fds[SB_FD_SBA] = open(job->sba_runner, O_RDONLY | O_CLOEXEC);
+		if (p->fds[SB_FD_SBA] < 0 || fstat(p->fds[SB_FD_SBA], &st) < 0)
+			return cy_error_errno(err, "opening the agent runner '%s'",
+			    job->sba_runner);
+		need += st.st_size;
+	}
+	/* As large as /tmp (the job's memory bounds both), and what it holds must fit. */
 	op = sb_plan_add(p, SB_OP_TMPFS, NULL, "/job");
 	op->value = job->limits.tmp_mb;
-	if (op->value > 0 && op->value < st.st_size / (1024 * 1024) + 1)
-		op->value = st.st_size / (1024 * 1024) + 1;
+	if (op->value > 0 && op->value < need / (1024 * 1024) + 1)
+		op->value = need / (1024 * 1024) + 1;
 	op->perms = 0755;
 	op = sb_plan_add(p, SB_OP_FILE, NULL, "/job/job.json");
 	op->fd = SB_FD_JOB_JSON;
 	op->perms = 0644;
+	if (job->sba_runner) {
+		op = sb_plan_add(p, SB_OP_FILE, NULL, SANDBOX_SBA_RUNNER);
+		op->fd = SB_FD_SBA;
+		op->perms = 0555;
+	}
 	return 0;
 }
 

@@ -32,6 +32,7 @@ enum sb_fd {
 	SB_FD_ETC,
 	SB_FD_INFERENCE,
 	SB_FD_JOB_JSON,
+	SB_FD_SBA,
 	SB_FD_N
 };
 

@@ -63,12 +63,16 @@ struct sandbox_job {
 	 * pid of the process the runtime started (the proxy's identity check).
 	 */
 	const char *inference_dir;
+	/* An agent job: the host's cynode-sba, copied to SANDBOX_SBA_RUNNER (NULL: none). */
+	const char *sba_runner;
 	void (*on_start)(void *arg, pid_t pid);
 	void *on_start_arg;
 };
 
 /* Where a job finds its inference socket (INFERENCE_PROXY_URL). */
 #define SANDBOX_INFERENCE_DIR "/run/cynode"
+/* Where an agent job's runner is (a copy in the job's own /job tmpfs). */
+#define SANDBOX_SBA_RUNNER "/job/cynode-sba"
 #define SANDBOX_INFERENCE_SOCK SANDBOX_INFERENCE_DIR "/inference.sock"
 
 struct sandbox_result {

@@ -86,55 +86,38 @@ node_ws_quota_unmount(const char *ws)
 		cy_log_warn("workspace_unmount_failed", "path", ws, "error", strerror(errno), NULL);
 }
 
-/* Undoes the \ooo escapes of a /proc/self/mountinfo field in place. */
-static void
-mountinfo_unescape(char *s)
-{
-	char *w = s;
+struct sweep {
+	char root[PATH_MAX];
+	size_t rl;
+};
 
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*w++ = *s++;
-		}
-	}
-	*w = '\0';
+static int
+sweep_fn(const char *root, const char *mp, const char *fstype, void *arg)
+{
+	struct sweep *s = arg;
+	const char *slash;
+
+	(void)root;
+	if (strcmp(fstype, "tmpfs") || strncmp(mp, s->root, s->rl) || mp[s->rl] != '/')
+		return 0;
+	slash = strchr(mp + s->rl + 1, '/');
+	if (!slash || strcmp(slash, "/workspace"))
+		return 0;
+	if (umount2(mp, MNT_DETACH) == 0)
+		cy_log_info("workspace_unmounted", "path", mp, "reason",
+		    "left by a node that stopped", NULL);
+	return 0;
 }
 
 void
 node_ws_quota_sweep(const char *mount_root)
 {
-	char root[PATH_MAX], line[4096];
-	size_t rl;
-	FILE *f;
+	struct sweep s;
 
-	if (!realpath(mount_root, root) || !(f = fopen("/proc/self/mountinfo", "re")))
+	if (!realpath(mount_root, s.root))
 		return;
-	rl = strlen(root);
-	while (fgets(line, sizeof(line), f)) {
-		char *save = NULL, *tok, *mp = NULL, *sep = strstr(line, " - ");
-		int i;
-
-		if (!sep || strncmp(sep + 3, "tmpfs ", 6))
-			continue;
-		for (i = 0, tok = strtok_r(line, " ", &save); tok && i < 4;
-		     i++, tok = strtok_r(NULL, " ", &save))
-			;
-		mp = tok;
-		if (!mp)
-			continue;
-		mountinfo_unescape(mp);
-		if (strncmp(mp, root, rl) || mp[rl] != '/' || strchr(mp + rl + 1, '/') == NULL ||
-		    strcmp(strchr(mp + rl + 1, '/'), "/workspace"))
-			continue;
-		if (umount2(mp, MNT_DETACH) == 0)
-			cy_log_info("workspace_unmounted", "path", mp, "reason",
-			    "left by a node that stopped", NULL);
-	}
-	fclose(f);
+	s.rl = strlen(s.root);
+	(void)node_mountinfo_each(sweep_fn, &s);
 }
 
 /* Can this process mount a size-limited tmpfs under mount_root? */

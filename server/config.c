@@ -187,9 +187,11 @@ static const struct cy_cfg_key server_keys[] = {
 	{ .path = "migrations_dir", .type = CY_CFG_STR, .offset = OFF(migrations_dir),
 	  .env = "CYNODE_MIGRATIONS_DIR", .help = "directory of the NNNN_name.sql migrations" },
 	{ .path = "logging.level", .type = CY_CFG_ENUM, .offset = OFF(log_level), .def = "info",
-	  .choices = log_levels, .env = "LOG_LEVEL", .help = "debug, info, warn or error" },
+	  .choices = log_levels, .env = "LOG_LEVEL", .reloadable = true,
+	  .help = "debug, info, warn or error" },
 	{ .path = "logging.format", .type = CY_CFG_ENUM, .offset = OFF(log_format), .def = "text",
-	  .choices = log_formats, .env = "LOG_FORMAT", .help = "text (logfmt) or json" },
+	  .choices = log_formats, .env = "LOG_FORMAT", .reloadable = true,
+	  .help = "text (logfmt) or json" },
 };
 /* clang-format on */
 
@@ -434,6 +436,13 @@ server_config_release(struct server_config *cfg)
 	secret_free(&cfg->secrets_key);
 	secret_free(&cfg->workflow_token);
 	cy_config_release(server_keys, NKEYS, cfg);
+}
+
+size_t
+server_config_diff(const struct server_config *a, const struct server_config *b, bool reloadable,
+    struct cy_buf *out)
+{
+	return cy_config_diff(server_keys, NKEYS, a, b, reloadable, out);
 }
 
 int

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "buf.h"
 #include "error.h"
 #include "httpd.h"
 #include "server.h"
@@ -28,6 +29,11 @@ int server_config_load(struct server_config *cfg, const char *path, bool must_ex
 int server_config_check(const struct server_config *cfg, struct cy_error *err);
 void server_config_print(FILE *out, const struct server_config *cfg);
 void server_config_release(struct server_config *cfg);
+/* The paths of server.yaml keys that differ (cy_config_diff). */
+size_t server_config_diff(const struct server_config *a, const struct server_config *b,
+    bool reloadable, struct cy_buf *out);
+/* reload.c: SIGHUP; re-reads the file at path (NULL: the default), applies logging. */
+int server_reload(const char *path);
 /* Splits "host:port" ("[::1]:80", ":80"); host is "" for any. */
 int server_split_listen(const char *addr, char *host, size_t hostsz, unsigned *port,
     struct cy_error *err);

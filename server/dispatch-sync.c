@@ -24,6 +24,7 @@
 #include "id.h"
 #include "json.h"
 #include "log.h"
+#include "tasks.h"
 #include "task-wait.h"
 #include "banned.h"
 
@@ -150,7 +151,7 @@ h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	json_t *body, *ec;
 	char *text = NULL;
 	size_t i;
-	int n;
+	int n, agent;
 
 	if (!cy_uuid_valid(job_id))
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "job id must be a UUID");
@@ -170,6 +171,14 @@ h_nodes_job_result(struct cy_http_req *req, struct cy_http_resp *resp)
 		xsnprintf(lease_buf, sizeof(lease_buf), "%s", lease);
 	r.lease_id = lease ? lease_buf : NULL;
 	r.node_id = a->node_id;
+	/* An agent job's completed result must carry a valid sba_result. */
+	if ((agent = store_job_is_agent(job_id, &err)) < 0) {
+		cy_log_error("job_redelivery_failed", "job_id", job_id, "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot store the result");
+		goto out;
+	}
+	if (!task_sba_verdict(body, job_id, agent == 1))
+		st = cy_json_str(body, "status");
 	r.status = strcmp(st, "completed") ? "failed" : "completed";
 	/* st is borrowed from body: keep the result's own status string alive. */
 	json_object_del(body, "lease_id");

@@ -33,6 +33,7 @@
 #include "dispatch.h"
 #include "json.h"
 #include "log.h"
+#include "tasks.h"
 #include "node-tls.h"
 #include "node-token.h"
 #include "secrets.h"
@@ -66,6 +67,7 @@ struct flight {
 	char *body;
 	struct cy_buf resp;
 	bool too_big;
+	bool sba; /* an agent job: its result must carry a valid sba_result */
 };
 
 /* A cancel waiting to be sent. */
@@ -302,10 +304,10 @@ run_secrets(const struct dispatch_job *j, json_t *payload, char *msg, size_t msg
  * sandbox); any other payload is the sandbox spec.
  */
 static char *
-run_request(const struct dispatch_job *j, long long *timeout_s, char *msg, size_t msglen)
+run_request(const struct dispatch_job *j, long long *timeout_s, bool *sba, char *msg, size_t msglen)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	json_t *payload, *req, *t;
+	json_t *payload, *req, *t, *spec;
 	const char *mode;
 	char *s;
 
@@ -323,11 +325,19 @@ run_request(const struct dispatch_job *j, long long *timeout_s, char *msg, size_
 		json_decref(req);
 		return s;
 	}
-	if (!payload || !json_is_array(json_object_get(payload, "command"))) {
+	spec = payload ? json_object_get(payload, "sba") : NULL;
+	if (!payload ||
+	    (!json_is_array(json_object_get(payload, "command")) && !json_is_object(spec))) {
 		cy_snprintf_clip(msg, msglen, "job payload is not a sandbox spec%s%s",
 		    payload ? "" : ": ", payload ? "" : err.msg);
 		json_decref(payload);
 		return NULL;
+	}
+	/* An agent job's spec names its job, which exists only now. */
+	if (json_is_object(spec)) {
+		json_object_set_new(spec, "job_id", json_string(j->job_id));
+		json_object_set_new(spec, "task_id", json_string(j->task_id));
+		*sba = true;
 	}
 	t = json_object_get(payload, "timeout_seconds");
 	*timeout_s = json_is_integer(t) && json_integer_value(t) > 0 ? json_integer_value(t) :
@@ -371,7 +381,7 @@ flight_begin_run(struct dispatch_job *j)
 	f->kind = FLIGHT_RUN;
 	f->job = *j;
 	memset(j, 0, sizeof(*j));
-	if (!(body = run_request(&f->job, &timeout_s, msg, sizeof(msg)))) {
+	if (!(body = run_request(&f->job, &timeout_s, &f->sba, msg, sizeof(msg)))) {
 		job_retry(&f->job, msg, true, true);
 		flight_free(f);
 		return;
@@ -515,6 +525,8 @@ flight_done_run(struct flight *f, CURLcode cc)
 		job_retry(&f->job, msg, true, true);
 		return;
 	}
+	if (!task_sba_verdict(r, f->job.job_id, f->sba))
+		st = "failed";
 	pending_add(f, strcmp(st, "completed") ? "failed" : "completed", cy_json_dump(r),
 	    json_object_get(r, "exit_code"));
 	json_decref(r);

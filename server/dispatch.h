@@ -67,6 +67,8 @@ int store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
  */
 int store_dispatch_finish(const struct dispatch_result *r, size_t n, struct dispatch_ids *closed,
     struct cy_error *err);
+/* Whether job_id is an agent job (its payload has a spec): 1, 0 (or no such job), -1. */
+int store_job_is_agent(const char *job_id, struct cy_error *err);
 /*
  * The attempt failed before the job ran (or cannot run): `permanent` fails
  * the job and task with `error`; otherwise the job goes back to the queue

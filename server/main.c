@@ -4,7 +4,9 @@
  * secrets (unless --dev), apply the database migrations, create the
  * bootstrap admin, block the stop signals, start the background threads
  * (auth cache, dispatcher, liveness, usage writer) and the two listeners,
- * wait for SIGTERM or SIGINT, and shut down in order.
+ * tell systemd it is ready (sd_notify), wait for SIGTERM or SIGINT
+ * (SIGHUP reloads, reload.c; the watchdog is fed meanwhile), and shut down
+ * in order.
  *
  * Exit status: 0 on a clean stop, 1 on a configuration or startup error,
  * 2 on a command-line usage error.
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "auth-cache.h"
@@ -28,6 +31,7 @@
 #include "httpd.h"
 #include "inference.h"
 #include "log.h"
+#include "notify.h"
 #include "nodes.h"
 #include "secrets.h"
 #include "server.h"
@@ -264,13 +268,14 @@ bootstrap_admin(void)
 	db_thread_cleanup();
 }
 
-/* Step 6: SIGTERM/SIGINT blocked here, so threads started later inherit it. */
+/* Step 6: SIGTERM/SIGINT/SIGHUP blocked here, so threads started later inherit it. */
 static void
 block_signals(sigset_t *sigs)
 {
 	sigemptyset(sigs);
 	sigaddset(sigs, SIGTERM);
 	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -317,17 +322,34 @@ start_listeners(struct cy_httpd **gw, struct cy_httpd **cp)
 	}
 }
 
-/* Step 9: runs until SIGTERM or SIGINT; returns the signal. */
+/*
+ * Step 9: runs until SIGTERM or SIGINT and returns it; SIGHUP reloads what
+ * can be reloaded.  Under a systemd watchdog it wakes to send WATCHDOG=1.
+ */
 static int
-wait_for_signal(const sigset_t *sigs)
+wait_for_signal(const sigset_t *sigs, const char *config)
 {
+	int64_t wd_ms = cy_notify_watchdog_ms();
 	int sig;
 
-	do {
-		if (sigwait(sigs, &sig) != 0)
+	for (;;) {
+		if (wd_ms > 0) {
+			struct timespec ts = { .tv_sec = (time_t)(wd_ms / 1000),
+				.tv_nsec = (long)(wd_ms % 1000) * 1000000L };
+
+			sig = sigtimedwait(sigs, NULL, &ts);
+			if (sig < 0) {
+				cy_notify_watchdog();
+				continue;
+			}
+		} else if (sigwait(sigs, &sig) != 0) {
 			sig = SIGTERM;
-	} while (sig != SIGTERM && sig != SIGINT);
-	return sig;
+		}
+		if (sig == SIGTERM || sig == SIGINT)
+			return sig;
+		if (sig == SIGHUP)
+			server_reload(config);
+	}
 }
 
 /*
@@ -377,7 +399,9 @@ main(int argc, char **argv)
 	start_background();
 	start_listeners(&gw, &cp);
 	cy_log_info("server_started", "version", CYNODE_VERSION, NULL);
-	sig = wait_for_signal(&sigs);
+	cy_notify_ready("serving");
+	sig = wait_for_signal(&sigs, st.config);
+	cy_notify_stopping();
 	cy_log_info("server_stopping", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
 	shut_down(gw, cp);
 	cy_log_info("server_stopped", "version", CYNODE_VERSION, NULL);

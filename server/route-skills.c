@@ -23,6 +23,7 @@
 #include "log.h"
 #include "server.h"
 #include "skills.h"
+#include "store-identity.h"
 #include "store-util.h"
 #include "strnum.h"
 #include "banned.h"
@@ -153,15 +154,91 @@ out:
 	json_decref(body);
 }
 
+/*
+ * ?owner=HANDLE|ID: whose skills a list shows (the caller's by default).
+ * Another user's list (names and sizes, never the content) is an admin's
+ * to read.  -1 with resp filled.
+ */
+static int
+skills_owner(struct cy_http_req *req, char owner[CY_UUID_LEN + 1], struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	const char *q = cy_req_query(req, "owner");
+	struct cy_error err = CY_ERROR_INIT;
+	json_t *u = NULL;
+
+	xsnprintf(owner, CY_UUID_LEN + 1, "%s", a->user_id);
+	if (!q || !strcmp(q, "me") || !strcmp(q, a->handle) || !strcmp(q, a->user_id))
+		return 0;
+	if (!*q || strlen(q) > 128) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "owner must be a handle or a user id");
+		return -1;
+	}
+	if (a->role != ROLE_ADMIN) {
+		cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
+		    "only an admin lists another user's skills");
+		return -1;
+	}
+	if (store_user_find_json(q, &u, &err) < 0) {
+		identity_internal(resp, "skill list", &err);
+		return -1;
+	}
+	if (!u) {
+		cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND, "no user '%.128s'", q);
+		return -1;
+	}
+	xsnprintf(owner, CY_UUID_LEN + 1, "%s", cy_json_str(u, "id"));
+	json_decref(u);
+	return 0;
+}
+
+int
+skills_instructions(const char *owner, const json_t *refs, char **text, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_buf b = CY_BUF_INIT;
+	json_t *v;
+	size_t i;
+
+	*text = NULL;
+	json_array_foreach(refs, i, v) {
+		const char *ref = json_string_value(v);
+		PGresult *res = store_skill_find(owner, ref, &err);
+		json_t *sk;
+
+		if (!res) {
+			identity_internal(resp, "skill lookup", &err);
+			cy_buf_release(&b);
+			return -1;
+		}
+		if (PQntuples(res) == 0) {
+			PQclear(res);
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "skills[%zu]: you have no skill '%.128s' ('cynork skills list' shows "
+			    "yours)",
+			    i, ref);
+			cy_buf_release(&b);
+			return -1;
+		}
+		sk = json_loads(PQgetvalue(res, 0, SKC_JSON), 0, NULL);
+		PQclear(res);
+		cy_buf_addf(&b, "%s## Skill: %s\n\n%s\n", b.len ? "\n" : "",
+		    sk ? cy_json_str(sk, "name") : ref, sk ? cy_json_str(sk, "content_md") : "");
+		json_decref(sk);
+	}
+	*text = b.len ? cy_buf_detach(&b, NULL) : NULL;
+	cy_buf_release(&b);
+	return 0;
+}
+
 void
 h_skills_list(struct cy_http_req *req, struct cy_http_resp *resp)
 {
-	const struct auth_ctx *a = req->auth;
 	const char *q_limit = cy_req_query(req, "limit");
 	const char *q_cursor = cy_req_query(req, "cursor");
 	const char *q_scope = cy_req_query(req, "scope");
 	struct cy_error err = CY_ERROR_INIT;
-	char cursor_id[CY_UUID_LEN + 1];
+	char cursor_id[CY_UUID_LEN + 1], owner[CY_UUID_LEN + 1];
 	long long limit = 50, us = 0;
 	const char *errstr;
 	json_t *o, *list;
@@ -178,7 +255,9 @@ h_skills_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (q_scope && strcmp(q_scope, "user") != 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 		    "scope must be user (the only scope served)");
-	res = store_skill_list(a->user_id, us, q_cursor ? cursor_id : NULL, limit, &err);
+	if (skills_owner(req, owner, resp) < 0)
+		return;
+	res = store_skill_list(owner, us, q_cursor ? cursor_id : NULL, limit, &err);
 	if (!res)
 		return identity_internal(resp, "skill list", &err);
 	n = PQntuples(res);

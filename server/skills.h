@@ -40,6 +40,19 @@ extern const struct cy_jcheck skills_load_body, skills_put_body;
 PGresult *store_skill_create(const char *owner, const char *name, const char *content,
     struct cy_error *err);
 PGresult *store_skill_get(const char *owner, const char *id, struct cy_error *err);
+/* The caller's skill named ref, or with the id ref (no row: none). */
+PGresult *store_skill_find(const char *owner, const char *ref, struct cy_error *err);
+/*
+ * The instructions of a task's skills (body "skills": names or ids of the
+ * caller's skills): each skill's Markdown under a "## Skill: NAME" heading,
+ * as a new string in *text (NULL when the body names none).  -1 with resp
+ * filled (an unknown skill is 400 naming it).
+ */
+int skills_instructions(const char *owner, const json_t *refs, char **text,
+    struct cy_http_resp *resp);
+/* Most skills one task may name. */
+#define SKILLS_PER_TASK 8
+
 /* name NULL keeps it. */
 PGresult *store_skill_update(const char *owner, const char *id, const char *name,
     const char *content, struct cy_error *err);

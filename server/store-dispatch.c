@@ -563,3 +563,18 @@ store_dispatch_prune(long long age_s, int limit, struct cy_error *err)
 	PQclear(res);
 	return (int)n;
 }
+
+int
+store_job_is_agent(const char *job_id, struct cy_error *err)
+{
+	const char *p[1] = { job_id };
+	PGresult *res = db_exec("job_is_agent",
+	    "SELECT payload -> 'sba' IS NOT NULL FROM jobs WHERE id = $1::uuid", 1, p, err);
+	int rc;
+
+	if (!res)
+		return -1;
+	rc = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return rc;
+}

@@ -46,6 +46,18 @@ store_skill_get(const char *owner, const char *id, struct cy_error *err)
 }
 
 PGresult *
+store_skill_find(const char *owner, const char *ref, struct cy_error *err)
+{
+	const char *p[2] = { owner, ref };
+
+	/* A name is never a UUID's text, so at most one row either way. */
+	return db_exec("skill_find",
+	    "SELECT " SKILL_COLS " FROM skills s WHERE s.owner_id = $1"
+	    " AND (s.name = $2 OR s.id::text = lower($2)) ORDER BY (s.name = $2) DESC LIMIT 1",
+	    2, p, err);
+}
+
+PGresult *
 store_skill_update(const char *owner, const char *id, const char *name, const char *content,
     struct cy_error *err)
 {

@@ -23,7 +23,9 @@
 #include "json.h"
 #include "log.h"
 #include "relpath.h"
+#include "sba.h"
 #include "secrets.h"
+#include "skills.h"
 #include "server.h"
 #include "store-blobs.h"
 #include "blobstore.h"
@@ -138,6 +140,12 @@ const struct cy_jcheck tasks_create_body = {
 		{ .name = "resources", .type = CY_JC_OBJECT, .null_ok = true,
 		  .sub = &resources_members },
 		{ .name = "use_inference", .type = CY_JC_BOOL, .null_ok = true },
+		{ .name = "use_sba", .type = CY_JC_BOOL, .null_ok = true },
+		{ .name = "skills", .type = CY_JC_ARRAY, .null_ok = true, .min = 1,
+		  .max = SKILLS_PER_TASK,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
+			.max = SKILL_NAME_MAX, .shape = "a skill's name or id" } },
+		{ .name = "job_spec_json", .type = CY_JC_ANY, .null_ok = true },
 		{ .name = "env", .type = CY_JC_OBJECT, .null_ok = true },
 		{ .name = "secrets", .type = CY_JC_ARRAY, .null_ok = true,
 		  .max = SECRETS_PER_TASK,
@@ -332,13 +340,18 @@ create_sandbox_fields(const json_t *body, json_t *p)
  * request it sends, never to the payload at rest).
  */
 static char *
-create_payload(const json_t *body, const char *text, const char *image, long long timeout,
-    bool use_inference, const char *model, json_t *attachments, const json_t *env,
-    const json_t *secrets)
+create_payload(const json_t *body, const char *text, const json_t *sba, const char *image,
+    long long timeout, bool use_inference, const char *model, json_t *attachments,
+    const json_t *env, const json_t *secrets)
 {
-	json_t *p = json_pack("{s:[s,s,s], s:O, s:I}", "command", "/bin/sh", "-c", text, "env", env,
-	    "timeout_seconds", (json_int_t)timeout);
+	json_t *p = json_pack("{s:O, s:I}", "env", env, "timeout_seconds", (json_int_t)timeout);
 	char *s;
+
+	/* An agent job runs the node's agent runner on its spec, not a command. */
+	if (sba)
+		json_object_set(p, "sba", (json_t *)sba);
+	else
+		json_object_set_new(p, "command", json_pack("[s,s,s]", "/bin/sh", "-c", text));
 
 	create_sandbox_fields(body, p);
 
@@ -362,11 +375,16 @@ create_payload(const json_t *body, const char *text, const char *image, long lon
 
 /* The job payload of a prompt task (answered by `model` on a node); caller frees. */
 static char *
-create_prompt_payload(const char *text, const char *model, long long timeout)
+create_prompt_payload(const char *text, const char *system, const char *model, long long timeout)
 {
 	json_t *p = json_pack("{s:s, s:s, s:s, s:I}", "mode", "prompt", "model", model, "prompt",
 	    text, "timeout_seconds", (json_int_t)timeout);
-	char *s = cy_json_dump(p);
+	char *s;
+
+	/* The skills the task names, as the model's system prompt. */
+	if (system)
+		json_object_set_new(p, "system", json_string(system));
+	s = cy_json_dump(p);
 
 	json_decref(p);
 	return s;
@@ -652,6 +670,49 @@ create_parse(const json_t *body, struct task_new *t, const char **image, long lo
 	return 0;
 }
 
+/*
+ * use_sba: an agent job (task-sba.c) on the prompt, or on job_spec_json.
+ * *spec gets the job spec (new), NULL for other tasks; *model the model
+ * the spec names when the body names none.  -1 with resp filled.
+ */
+static int
+create_sba(const json_t *body, struct task_new *t, json_t **spec, const char **model,
+    struct cy_http_resp *resp)
+{
+	const char *m;
+
+	*spec = NULL;
+	if (!cy_json_bool(body, "use_sba", false)) {
+		if (body_has(body, "job_spec_json")) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "job_spec_json goes with use_sba: true (an agent job)");
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(t->input_mode, "prompt")) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "use_sba runs an agent on the prompt (or on job_spec_json); a %s task runs "
+		    "its own command (use use_inference to give it a model)",
+		    t->input_mode);
+		return -1;
+	}
+	if (!(*spec = task_sba_spec(body, t->prompt, resp)))
+		return -1;
+	m = cy_json_str(*spec, "model");
+	if (m && *model && strcmp(m, *model)) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "model '%s' and job_spec_json.model '%s' differ: name it once", *model, m);
+		json_decref(*spec);
+		*spec = NULL;
+		return -1;
+	}
+	if (!*model)
+		*model = m;
+	t->req_inference = true;
+	return 0;
+}
+
 void
 h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 {
@@ -661,8 +722,8 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct task_new t = { 0 };
 	struct create_extra x = { .labels = CY_BUF_INIT };
 	const char *image = NULL, *asked_model = NULL;
-	char *payload = NULL, *model = NULL;
-	json_t *env = NULL, *refs = NULL;
+	char *payload = NULL, *model = NULL, *instructions = NULL;
+	json_t *env = NULL, *refs = NULL, *sba = NULL;
 	long long timeout;
 	bool prompt_mode, replayed = false;
 	PGresult *res = NULL;
@@ -681,7 +742,21 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		task_name_normalise(t.name, &name);
 		t.name = name.buf;
 	}
-	prompt_mode = strcmp(t.input_mode, "prompt") == 0;
+	if (create_sba(body, &t, &sba, &asked_model, resp) < 0)
+		goto out;
+	prompt_mode = strcmp(t.input_mode, "prompt") == 0 && !sba;
+	if (body_has(body, "skills")) {
+		if (!prompt_mode && !sba) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "skills go with prompt tasks and agent jobs (use_sba): a %s task runs "
+			    "its own command",
+			    t.input_mode);
+			goto out;
+		}
+		if (skills_instructions(a->user_id, json_object_get(body, "skills"), &instructions,
+			resp) < 0)
+			goto out;
+	}
 	if (prompt_mode && (attachments || json_array_size(json_object_get(body, "artifacts")))) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 		    "attachments and artifacts go with sandbox jobs (input_mode script or "
@@ -691,13 +766,34 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (create_env(body, prompt_mode, &env, &refs, resp) < 0 ||
 	    create_secrets_check(&t, refs, resp) < 0)
 		goto out;
-	if (create_inference(prompt_mode, t.req_inference, asked_model, &model, resp) < 0)
+	if (create_inference(prompt_mode || sba, t.req_inference, asked_model, &model, resp) < 0)
 		goto out;
-	if (prompt_mode) {
-		payload = create_prompt_payload(t.prompt, model, timeout);
+	if (sba) {
+		if (!json_object_get(sba, "model"))
+			json_object_set_new(sba, "model", json_string(model));
+		if (instructions) {
+			const char *had = cy_json_str(sba, "instructions");
+			size_t len = strlen(instructions) + (had ? strlen(had) + 1 : 0);
+
+			/* The spec's own instructions, then the skills, within the spec's limit. */
+			if (len > CY_SBA_INSTRUCTIONS_MAX) {
+				cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+				    "the agent's instructions would hold %zu bytes with the skills: "
+				    "at most %d",
+				    len, CY_SBA_INSTRUCTIONS_MAX);
+				goto out;
+			}
+			json_object_set_new(sba, "instructions",
+			    json_sprintf("%s%s%s", had ? had : "", had ? "\n" : "", instructions));
+		}
+		payload = create_payload(body, NULL, sba, image, timeout, true, model, attachments,
+		    env, refs);
+		t.req_model = model;
+	} else if (prompt_mode) {
+		payload = create_prompt_payload(t.prompt, instructions, model, timeout);
 		t.req_model = model;
 	} else {
-		payload = create_payload(body, t.prompt, image, timeout, t.req_inference,
+		payload = create_payload(body, t.prompt, NULL, image, timeout, t.req_inference,
 		    asked_model, attachments, env, refs);
 		t.req_model = asked_model;
 	}
@@ -734,6 +830,8 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 out:
 	json_decref(env);
 	json_decref(refs);
+	json_decref(sba);
+	free(instructions);
 	free(model);
 	cy_buf_release(&x.labels);
 	if (res)

@@ -65,6 +65,11 @@ job_json(const PGresult *res, int row)
 		char *s = r ? cy_json_dump(r) : NULL;
 
 		json_object_set_new(o, "result", json_string(s ? s : result));
+		/* An agent job's outcome and reply, readable without parsing result. */
+		if (json_is_object(json_object_get(r, "sba_result")))
+			json_object_set(o, "sba_result", json_object_get(r, "sba_result"));
+		if (json_is_string(json_object_get(r, "reply")))
+			json_object_set(o, "reply", json_object_get(r, "reply"));
 		free(s);
 		json_decref(r);
 	} else {

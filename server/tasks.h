@@ -58,6 +58,19 @@ void h_nodes_job_artifact_put(struct cy_http_req *req, struct cy_http_resp *resp
 void h_tasks_artifacts_list(struct cy_http_req *req, struct cy_http_resp *resp);
 void h_tasks_artifact_get(struct cy_http_req *req, struct cy_http_resp *resp);
 
+/*
+ * task-sba.c: agent tasks.  The job spec of a new task with use_sba (the
+ * caller's job_spec_json, or the prompt as its goal), checked: a new
+ * object, or NULL with resp filled.
+ */
+json_t *task_sba_spec(const json_t *body, const char *prompt, struct cy_http_resp *resp);
+/*
+ * A job result reporting "completed": its sba_result (required when the
+ * job is an agent job) must be valid, else the result becomes "failed"
+ * with the reason in "error".  False when it was changed so.
+ */
+bool task_sba_verdict(json_t *result, const char *job_id, bool required);
+
 /* task-cancel.c: POST /v1/tasks/{id}/cancel */
 void h_tasks_cancel(struct cy_http_req *req, struct cy_http_resp *resp);
 

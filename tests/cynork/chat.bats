@@ -580,3 +580,41 @@ tm_start()
 	# Leave no skill behind for the other tests.
 	cy_psql "DELETE FROM skills WHERE id = '$id'" >/dev/null
 }
+
+@test "chat --skill and /skill: the skill goes first as the system prompt, not into the conversation" {
+	printf 'Speak like a pirate.\n' >"$CY_TMP/pirate.md"
+	run gwcy skills load "$CY_TMP/pirate.md"
+	assert_success
+	# The backend counts every message's words as prompt tokens: 3, then 3 + 4.
+	run gwcy -o json chat --model "$MODEL" -m 'a b c'
+	assert_success
+	[ "$(jq -r .usage.prompt_tokens <<<"$output")" = 3 ]
+	run gwcy -o json chat --model "$MODEL" --skill pirate -m 'a b c'
+	assert_success
+	[ "$(jq -r .usage.prompt_tokens <<<"$output")" = 7 ]
+	run --separate-stderr gwcy chat --model "$MODEL" --skill ghost -m hi
+	assert_failure 66
+	[[ $stderr == *"no skill named 'ghost'"* ]]
+	# Interactive: /skill NAME, a turn, /skill shows it, /skill off.
+	tm_start "$CY_GATEWAY_URL" chat --model "$MODEL"
+	tm_wait "chat $MODEL>\$"
+	tm send-keys "/skill pirate" Enter
+	tm_wait '^skill pirate: the model gets it as its system prompt from now on$'
+	tm send-keys "/skill" Enter
+	tm_wait '^pirate$'
+	tm send-keys "x y" Enter
+	tm_wait "^\\[$MODEL\\] echo: x y\$"
+	last_tokens() { cy_psql "SELECT prompt_tokens FROM inference_usage WHERE kind = 'chat' ORDER BY id DESC LIMIT 1"; }
+	# The gateway records the usage once the answer is relayed.
+	for i in $(seq 1 50); do [ "$(last_tokens)" = 6 ] && break; sleep 0.1; done
+	[ "$(last_tokens)" = 6 ]
+	tm send-keys "/skill off" Enter
+	tm_wait '^no skill from now on$'
+	tm send-keys "z" Enter
+	tm_wait "^\\[$MODEL\\] echo: z\$"
+	# The conversation: x y, the answer (4 words), z; no system message.
+	for i in $(seq 1 50); do [ "$(last_tokens)" = 7 ] && break; sleep 0.1; done
+	[ "$(last_tokens)" = 7 ] || { echo "prompt tokens: $(last_tokens)"; false; }
+	tm send-keys C-d
+	tm_wait_exit
+}

@@ -166,3 +166,35 @@ setup_file()
 	run cy_psql "SELECT content_md FROM skills WHERE id = '$id'"
 	assert_output private
 }
+
+@test "skills list --owner: yours by handle or me; another user's is refused for a user; garbage" {
+	printf '# Owned\n' >"$CY_TMP/owned.md"
+	run --separate-stderr cynork skills load "$CY_TMP/owned.md"
+	assert_success
+	run --separate-stderr cynork skills list --owner me --no-headers
+	assert_success
+	assert_output --partial owned
+	run --separate-stderr cynork skills list --owner admin -o json
+	assert_success
+	jq -e 'any(.skills[]; .name == "owned")' <<<"$output"
+	run --separate-stderr cynork skills list --owner ''
+	assert_failure 64
+	[[ $stderr == *"--owner needs"* ]]
+	run --separate-stderr cynork skills list --owner nobody-at-all
+	assert_failure 66
+}
+
+@test "task create --skill: usage errors before any request" {
+	run --separate-stderr cynork task create --skill x --command true
+	assert_failure 64
+	[[ $stderr == *"--skill goes with prompt input"* ]]
+	run --separate-stderr cynork task create --skill '' -p hi
+	assert_failure 64
+	run --separate-stderr cynork task create -p hi --skill a --skill b --skill c --skill d --skill e --skill f --skill g --skill h --skill i
+	assert_failure 64
+	[[ $stderr == *"at most 8"* ]]
+	# The server names an unknown skill (no node needed to refuse it).
+	run --separate-stderr cynork task create -p hi --skill ghost
+	assert_failure
+	[[ $stderr == *"you have no skill 'ghost'"* ]]
+}

@@ -160,3 +160,42 @@ field() { printf '%s' "$output" | jq -r "$1"; }
 	assert_failure 2
 	assert_output --partial images_dir
 }
+
+@test "sandbox.images_private: require refuses an image whose host path would show" {
+	run node image import busybox:1 "$R"
+	assert_success
+	sed -e '$a sandbox:\n  images_private: require' "$D/node.yaml" >"$D/priv.yaml"
+	CONF=$D/priv.yaml job i-priv busybox:1 'echo ran'
+	assert_failure 1
+	[ "$(field .status)" = 400 ]
+	[[ "$(field .detail)" == *"images_private: require"* ]]
+	[[ "$(field .detail)" == *"/state/images/busybox:1"* ]]
+	# warn (the default) runs it, and the job does see that path today.
+	job i-warn busybox:1 'cat /proc/self/mountinfo'
+	assert_success
+	[[ "$(field .stdout)" == *"/state/images/busybox:1/bin /bin "* ]]
+	sed -e '$a sandbox:\n  images_private: maybe' "$D/node.yaml" >"$D/bad.yaml"
+	CONF=$D/bad.yaml run node --check-config
+	assert_failure 2
+	assert_output --partial images_private
+}
+
+@test "images_dir on a file system of its own: the job's mountinfo shows only the image's name" {
+	[ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root"
+	O=$CY_TMP/own-images
+	mkdir -p "$O"
+	mount -t tmpfs -o size=64m tmpfs "$O" || skip "cannot mount a tmpfs here"
+	chmod 0755 "$O"
+	sed -e "\$a sandbox:\n  images_dir: \"$O\"\n  images_private: require" "$D/node.yaml" >"$D/own.yaml"
+	CONF=$D/own.yaml run node image import busybox:1 "$R"
+	assert_success
+	CONF=$D/own.yaml job i-own busybox:1 'cat /proc/self/mountinfo'
+	status_=$status out_=$output
+	umount -l "$O"
+	output=$out_
+	[ "$status_" = 0 ]
+	[ "$(field .status)" = completed ]
+	[[ "$(field .stdout)" == *" /busybox:1/bin /bin "* ]]
+	run grep -c -e "$CY_TMP" -e own-images <<<"$(field .stdout)"
+	cy_eq "$output" 0
+}

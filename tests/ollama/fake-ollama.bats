@@ -201,6 +201,24 @@ last_request()
 		and .usage == {prompt_tokens: 2, completion_tokens: 4, total_tokens: 6}' <<<"$body"
 }
 
+@test "/v1/chat/completions with tools: #tool lines become tool calls; a tool message is answered" {
+	local tools='[{"type":"function","function":{"name":"run_command","parameters":{"type":"object"}}}]'
+	req POST /v1/chat/completions '{"model":"'"$MODEL"'","tools":'"$tools"',"messages":[{"role":"user","content":"go\n#tool run_command {\"command\": \"ls\"}\n#tool other {}\n#tool run_command {bad"}]}'
+	[ "$code" = 200 ]
+	jq -e '.choices[0].finish_reason == "tool_calls" and .choices[0].message.content == ""
+		and (.choices[0].message.tool_calls | length) == 1
+		and .choices[0].message.tool_calls[0].function.name == "run_command"
+		and (.choices[0].message.tool_calls[0].function.arguments | fromjson) == {"command":"ls"}' <<<"$body"
+	req POST /v1/chat/completions '{"model":"'"$MODEL"'","tools":'"$tools"',"messages":[{"role":"user","content":"#tool run_command {}"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"run_command","arguments":"{}"}}]},{"role":"tool","tool_call_id":"call_1","content":"file-a"}]}'
+	[ "$code" = 200 ]
+	jq -e --arg c "[$MODEL] echo: file-a" '.choices[0].finish_reason == "stop" and .choices[0].message.content == $c and (.choices[0].message | has("tool_calls") | not)' <<<"$body"
+	# Without tools offered, the line is just text.
+	req POST /v1/chat/completions '{"model":"'"$MODEL"'","messages":[{"role":"user","content":"#tool run_command {}"}]}'
+	jq -e '.choices[0].finish_reason == "stop"' <<<"$body"
+	req POST /v1/chat/completions '{"model":"'"$MODEL"'","stream":true,"tools":'"$tools"',"messages":[{"role":"user","content":"#tool run_command {}"}]}'
+	[ "$code" = 400 ]
+}
+
 @test "/v1/chat/completions streams SSE chunks, a usage chunk and data: [DONE]" {
 	curl -sN -m 10 -D "$CY_TMP/h" -o "$CY_TMP/out" "$FAKE_URL/v1/chat/completions" \
 		-d '{"model":"'"$MODEL"'","stream":true,"stream_options":{"include_usage":true},

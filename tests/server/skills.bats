@@ -244,3 +244,29 @@ load_skill()
 	run cy_psql "SELECT count(*) FROM skills WHERE owner_id = '$uid'"
 	assert_output 0
 }
+
+@test "GET /v1/skills?owner=: your own by handle, id or me; another user's for admins only" {
+	load_skill owned-by-alice '# mine'
+	cy_status 201
+	for o in alice "$ALICE_ID" me; do
+		cy_api GET "/v1/skills?owner=$o" "" "$ALICE"
+		cy_status 200
+		jq -e 'any(.skills[]; .name == "owned-by-alice")' <<<"$body" >/dev/null
+	done
+	# Alice may not list the admin's; the admin may list hers (no content).
+	cy_api GET /v1/skills?owner=admin "" "$ALICE"
+	cy_status 403
+	assert_output --partial "only an admin"
+	cy_api GET /v1/skills?owner=alice "" "$TOKEN"
+	cy_status 200
+	jq -e 'any(.skills[]; .name == "owned-by-alice") and all(.skills[]; has("content_md") | not)' <<<"$body"
+	cy_api GET "/v1/skills?owner=$ALICE_ID" "" "$TOKEN"
+	cy_status 200
+	jq -e 'all(.skills[]; .owner_id == env.ALICE_ID)' <<<"$body"
+	cy_api GET /v1/skills?owner=nobody-here "" "$TOKEN"
+	cy_status 404
+	cy_api GET "/v1/skills?owner=" "" "$TOKEN"
+	cy_status 400
+	cy_api GET "/v1/skills?owner=$(printf 'x%.0s' $(seq 1 200))" "" "$TOKEN"
+	cy_status 400
+}

@@ -3,8 +3,9 @@
  * against a sample table covering every key type; checks defaults, the
  * file < environment < cy_config_set precedence, every error message with
  * its line number, free-form objects, --print-config output with secrets
- * redacted, and that cy_config_release frees and zeroes (run under
- * SANITIZE=1 for leaks).
+ * redacted, cy_config_diff (what changed, split by the reloadable flag,
+ * secrets by path only), and that cy_config_release frees and zeroes (run
+ * under SANITIZE=1 for leaks).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -53,7 +54,7 @@ static const struct cy_cfg_key keys[] = {
 	{ .path = "sandbox.rootless", .type = CY_CFG_BOOL,
 	  .offset = offsetof(struct tcfg, rootless), .def = "true" },
 	{ .path = "sandbox.mode", .type = CY_CFG_ENUM, .offset = offsetof(struct tcfg, mode),
-	  .def = "allow", .choices = modes },
+	  .def = "allow", .choices = modes, .reloadable = true },
 	{ .path = "auth.secret", .type = CY_CFG_STR, .offset = offsetof(struct tcfg, secret),
 	  .env = "T_SECRET", .secret = true },
 	{ .path = "node.name", .type = CY_CFG_STR, .offset = offsetof(struct tcfg, name) },
@@ -474,6 +475,57 @@ test_yaml_to_json(void)
 	    "duplicate key refused");
 }
 
+/* diff_of A B RELOADABLE: the paths cy_config_diff gives between two files. */
+static size_t
+diff_of(const char *a, const char *b, bool reloadable, char *out, size_t outsz)
+{
+	struct cy_buf d = CY_BUF_INIT;
+	struct tcfg ca, cb;
+	size_t n;
+
+	if (load(a, &ca) < 0 || load(b, &cb) < 0) {
+		xsnprintf(out, outsz, "load failed: %s", msg);
+		return 999;
+	}
+	n = cy_config_diff(keys, NKEYS, &ca, &cb, reloadable, &d);
+	xsnprintf(out, outsz, "%s", d.len ? d.buf : "");
+	cy_buf_release(&d);
+	cy_config_release(keys, NKEYS, &ca);
+	cy_config_release(keys, NKEYS, &cb);
+	return n;
+}
+
+static void
+test_diff(void)
+{
+	char out[512];
+
+	is_int(diff_of(MIN_YAML, MIN_YAML, false, out, sizeof(out)), 0, "same file: no change");
+	is_str(out, "", "nothing named");
+	is_int(diff_of(MIN_YAML, MIN_YAML, true, out, sizeof(out)), 0, "no reloadable change");
+	is_int(diff_of(MIN_YAML "  labels: [a, c]\n  metadata: {k: 1}\n",
+		   MIN_YAML "  labels: [a, d]\n  metadata: {k: 2}\n", false, out, sizeof(out)),
+	    2, "a list item and an object member changed");
+	is_str(out, "node.labels,node.metadata", "both named in table order");
+	is_int(diff_of(MIN_YAML, MIN_YAML "  metadata: {}\n", false, out, sizeof(out)), 0,
+	    "an empty object is no object");
+	is_int(diff_of(MIN_YAML "auth:\n  secret: one\nsandbox:\n  rootless: true\n",
+		   "version: 1\norchestrator:\n  url: http://p:1\n  timeouts:\n    connect: 6s\n"
+		   "node:\n  id: n1\nworker_api:\n  listen_port: 1\nauth:\n  secret: two\n"
+		   "sandbox:\n  rootless: false\n  mode: disabled\n",
+		   false, out, sizeof(out)),
+	    5, "string, duration, int, secret, bool changed");
+	is_str(out,
+	    "orchestrator.url,orchestrator.timeouts.connect,worker_api.listen_port,sandbox.rootless,"
+	    "auth.secret",
+	    "named by path, the secret's value nowhere");
+	is_int(diff_of(MIN_YAML, MIN_YAML "sandbox:\n  mode: disabled\n", true, out, sizeof(out)),
+	    1, "the reloadable key apart");
+	is_str(out, "sandbox.mode", "named");
+	is_int(diff_of(MIN_YAML, MIN_YAML "sandbox:\n  mode: disabled\n", false, out, sizeof(out)),
+	    0, "not among the others");
+}
+
 int
 main(void)
 {
@@ -490,6 +542,7 @@ main(void)
 	RUN_TEST(test_garbage);
 	RUN_TEST(test_print);
 	RUN_TEST(test_yaml_to_json);
+	RUN_TEST(test_diff);
 	unlink(path);
 	rmdir(tmpdir);
 	return tap_done();
