@@ -177,6 +177,10 @@ const char man_credhelper[] =
 ".fi\n"
 ".PP\n"
 "An empty secret means no token.\n"
+"For a named context the request also holds\n"
+".BR \"\\(dqcontext\\(dq:\\(dqNAME\\(dq\" ,\n"
+"so that a helper can keep one secret per context; a helper that ignores it\n"
+"keeps one secret for all.\n"
 "A helper that fails, times out or answers an error makes the command exit 77.\n";
 
 /* After the table generated from exit_codes[] (exit.c). */

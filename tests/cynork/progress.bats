@@ -5,7 +5,8 @@
 # task logs --follow and task create --follow show "queued → running on
 # node-01 → completed, exit 0 after 1.2 s"; nothing of it without a
 # terminal or with -q.  The node runs one job at a time, so a task created
-# behind a running one is seen queued first.
+# behind a running one is seen queued first.  Progress polls every 2 s, so
+# the jobs here run longer than that in each state the test looks for.
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -76,7 +77,7 @@ blocker()
 
 @test "task create --wait on a terminal: queued → running on node-01 → completed, exit 0 after N s" {
 	blocker 3 >/dev/null
-	in_pane task create --name prog-wait --command 'sleep 1; echo done' --wait
+	in_pane task create --name prog-wait --command 'sleep 4; echo done' --wait
 	tm_wait '^task [^:]+: queued'
 	tm_wait '^task [^:]+: queued → running on node-01 → completed, exit 0 after [0-9]+\.[0-9] s$'
 	tm_wait 'task_id=.*status=completed'
@@ -92,8 +93,8 @@ blocker()
 @test "task wait over several tasks: a line per change for each" {
 	local a b
 
-	a=$(cynork -o name task create --name prog-a --command 'sleep 2')
-	b=$(cynork -o name task create --name prog-b --command 'sleep 1; exit 4')
+	a=$(cynork -o name task create --name prog-a --command 'sleep 4')
+	b=$(cynork -o name task create --name prog-b --command 'sleep 3; exit 4')
 	in_pane task wait "$a" "$b"
 	tm_wait "^task $a: running on node-01$"
 	tm_wait "^task $b: queued$"
@@ -107,7 +108,7 @@ blocker()
 	local id
 
 	blocker 2 >/dev/null
-	id=$(cynork -o name task create --command 'echo first; sleep 2; echo second')
+	id=$(cynork -o name task create --command 'echo first; sleep 3; echo second')
 	in_pane task logs --follow "$id"
 	tm_wait "^task $id: queued$"
 	tm_wait "^task $id: running on node-01$"
