@@ -10,7 +10,7 @@ CC ?= cc
 PREFIX ?= /usr/local
 O := build
 
-PKGS := libmicrohttpd libcurl jansson libpq libjwt libargon2 yaml-0.1 libedit libseccomp libcrypto libsystemd
+PKGS := libmicrohttpd libcurl jansson libpq libjwt libargon2 yaml-0.1 libedit libseccomp libcrypto libsystemd uuid
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -33,6 +33,7 @@ LIBS := $(PKG_LIBS) -lpthread -lm
 ifneq ($(V),1)
 Q_CC = @echo "   CC $@";
 Q_LD = @echo " LINK $@";
+Q_GEN = @echo "  GEN $@";
 endif
 
 # Objects go under $(O)/obj/, binaries to $(O)/.
@@ -91,10 +92,20 @@ $(O)/libcynork.a: $(CYNORK_LIB_OBJS)
 	@rm -f $@
 	$(Q_LD)ar rcs $@ $^
 
-$(O)/cynode-server: $(SERVER_OBJS) $(O)/libcynode.a
+# The OpenAPI documents (api/openapi-server.json, api/openapi-worker.json)
+# go into the programs as C arrays (scripts/embed), served at /openapi.json.
+$(O)/gen/openapi-%.c: api/openapi-%.json scripts/embed
+	@mkdir -p $(dir $@)
+	$(Q_GEN)scripts/embed cy_openapi_$* $< >$@.tmp && mv $@.tmp $@
+
+$(O)/obj/gen/%.o: $(O)/gen/%.c $(O)/.cflags
+	@mkdir -p $(dir $@)
+	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/cynode-server: $(SERVER_OBJS) $(O)/obj/gen/openapi-server.o $(O)/libcynode.a
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(O)/cynode-node: $(NODE_OBJS) $(O)/libcynode.a
+$(O)/cynode-node: $(NODE_OBJS) $(O)/obj/gen/openapi-worker.o $(O)/libcynode.a
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The agent runner starts once per agent job, inside its sandbox.
@@ -339,6 +350,12 @@ test-deb:
 man: $(O)/cynork
 	@for p in $$($(O)/cynork __man --list); do $(O)/cynork __man $$p > man/$$p || exit 1; done
 
+# Rewrite the request body schemas of api/openapi-server.json from the body
+# tables (tests/server/openapi.bats fails while they differ).
+openapi-sync: $(O)/cynode-server
+	@$(O)/cynode-server --route-bodies >$(O)/route-bodies.json
+	@tests/openapi-check sync api/openapi-server.json $(O)/route-bodies.json
+
 completions: $(O)/cynork
 	@mkdir -p completions
 	@$(O)/cynork completion bash > completions/cynork.bash
@@ -351,6 +368,6 @@ clean:
 # Objects reached through pattern chains are kept (no rebuild next time).
 .SECONDARY:
 
-.PHONY: all units deps test check lint format demo demo-stop bench fuzz hdr-check install uninstall deb test-deb clean man completions FORCE
+.PHONY: all units deps test check lint format demo demo-stop bench fuzz hdr-check install uninstall deb test-deb clean man completions openapi-sync FORCE
 
 -include $(shell find $(O) -name '*.d' -type f -not -path '*/deb/*' 2>/dev/null)

@@ -5,7 +5,8 @@
  * body is then collected up to the route's limit (more data is discarded and
  * answered with 413), and on the last callback the auth hook and the handler
  * run and their struct cy_http_resp is turned into an MHD response.
- * /healthz and /readyz are served before the route table, without auth.
+ * /healthz, /readyz and /openapi.json (when the program has a document)
+ * are served before the route table, without auth.
  * A handler may suspend its request (a long poll): the auth context and
  * the handler's state then live in the request context until the
  * connection ends, and a resume runs the handler again.  Streamed
@@ -63,7 +64,7 @@ struct req_ctx {
 	unsigned resumed;
 	struct timespec start;
 	const struct cy_route *route; /* NULL for health routes */
-	int health;                   /* 1 healthz, 2 readyz */
+	int health;                   /* 1 healthz, 2 readyz, 3 openapi.json */
 	char *params[CY_HTTP_MAX_PARAMS];
 	size_t nparams;
 	struct cy_buf body;
@@ -156,9 +157,11 @@ count_request(struct cy_httpd *d, const struct req_ctx *ctx, const char *status,
 	struct cy_buf l = CY_BUF_INIT;
 	const char *route;
 
-	route = ctx->route  ? ctx->route->pattern :
-		ctx->health ? (ctx->health == 1 ? "/healthz" : "/readyz") :
-			      "unmatched";
+	route = ctx->route       ? ctx->route->pattern :
+		ctx->health == 1 ? "/healthz" :
+		ctx->health == 2 ? "/readyz" :
+		ctx->health == 3 ? "/openapi.json" :
+				   "unmatched";
 	cy_metrics_label(&l, "listener", d->cfg.name ? d->cfg.name : "");
 	cy_metrics_label(&l, "route", route);
 	cy_metrics_observe("cynode_http_request_duration_seconds", l.buf, seconds);
@@ -334,11 +337,12 @@ req_begin(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx, 
 	const char *cl;
 	enum MHD_Result ret;
 
-	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0) {
+	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
+	    (d->cfg.openapi && strcmp(url, "/openapi.json") == 0)) {
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			return send_problem(d, conn, ctx, method, url,
 			    CY_PROBLEM_METHOD_NOT_ALLOWED, "method not allowed", "GET");
-		ctx->health = url[1] == 'h' ? 1 : 2;
+		ctx->health = url[1] == 'h' ? 1 : url[1] == 'r' ? 2 : 3;
 	} else {
 		for (i = 0; i < d->cfg.nroutes; i++) {
 			const struct cy_route *rt = &d->cfg.routes[i];
@@ -455,13 +459,21 @@ req_text_check(struct cy_http_req *req, struct cy_http_resp *resp)
 	return 0;
 }
 
-/* /healthz and /readyz (the app's ready hook gives the 503 reason). */
+/*
+ * /healthz, /readyz (the app's ready hook gives the 503 reason) and
+ * /openapi.json (the document as the program embeds it, byte for byte).
+ */
 static void
 health_answer(struct cy_httpd *d, const struct req_ctx *ctx, struct cy_http_resp *resp)
 {
 	struct cy_buf reason = CY_BUF_INIT;
 
-	if (ctx->health == 1)
+	if (ctx->health == 3) {
+		cy_buf_reset(&resp->body);
+		cy_buf_add(&resp->body, d->cfg.openapi, d->cfg.openapi_len);
+		resp->status = 200;
+		resp->content_type = "application/json";
+	} else if (ctx->health == 1)
 		cy_resp_text(resp, 200, "ok");
 	else if (!d->cfg.ready || d->cfg.ready(d->cfg.app, &reason) == 0)
 		cy_resp_text(resp, 200, "ready");

@@ -2,7 +2,8 @@
  * HTTP server wrapper over libmicrohttpd: a route table (method, path
  * pattern, auth kind, body limit, handler), request bodies collected up to
  * the route's limit (413 beyond), problem+json errors (RFC 9457, contract
- * section 1), and the unauthenticated /healthz and /readyz endpoints.
+ * section 1), and the unauthenticated /healthz, /readyz and /openapi.json
+ * endpoints.
  *
  * Handlers run synchronously on the daemon's threads: a thread pool
  * (`threads` > 0) or one thread per connection (`threads` == 0, for handlers
@@ -153,6 +154,12 @@ struct cy_httpd_config {
 	 */
 	const char *tls_cert_pem;
 	const char *tls_key_pem;
+	/*
+	 * The listener's OpenAPI document (a file of api/, embedded at build
+	 * time): served as GET /openapi.json without auth.  NULL: 404 there.
+	 */
+	const char *openapi;
+	size_t openapi_len;
 };
 
 struct cy_httpd;

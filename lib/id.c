@@ -1,11 +1,14 @@
 /*
  * Identifiers and secrets: UUIDv4, ULIDs (monotonic within the process),
  * random base64url tokens, SHA-256 hex digests and constant-time string
- * comparison.  Randomness comes from getrandom(2); hashing from OpenSSL
- * libcrypto's EVP interface.
+ * comparison.  UUIDs are libuuid's (generated from its random source,
+ * parsed by uuid_parse); other randomness comes from getrandom(2); hashing,
+ * base64 and the constant-time compare from OpenSSL libcrypto (EVP,
+ * EVP_EncodeBlock, CRYPTO_memcmp).
  */
 #include <ctype.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <uuid/uuid.h>
 
 #include "alloc.h"
 #include "buf.h"
@@ -47,40 +51,18 @@ cy_random_bytes(void *buf, size_t len)
 void
 cy_uuid_v4(char out[CY_UUID_LEN + 1])
 {
-	unsigned char b[16];
-	size_t i, o = 0;
+	uuid_t u;
 
-	cy_random_bytes(b, sizeof(b));
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hexdigits[b[i] >> 4];
-		out[o++] = hexdigits[b[i] & 0x0f];
-	}
-	out[o] = '\0';
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, out);
 }
 
 bool
 cy_uuid_valid(const char *s)
 {
-	size_t i;
+	uuid_t u;
 
-	if (s == NULL)
-		return false;
-	for (i = 0; i < CY_UUID_LEN; i++) {
-		char c = s[i];
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return false;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			       (c >= 'A' && c <= 'F'))) {
-			return false;
-		}
-	}
-	return s[CY_UUID_LEN] == '\0';
+	return s != NULL && uuid_parse(s, u) == 0;
 }
 
 static pthread_mutex_t ulid_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -201,44 +183,29 @@ cy_ulid_after(const char *floor, char out[CY_ULID_LEN + 1])
 char *
 cy_random_token(const char *prefix, size_t nbytes)
 {
-	static const char b64url[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	size_t plen = prefix ? strlen(prefix) : 0;
 	unsigned char *raw;
 	char *out, *o;
-	size_t i;
+	int n;
 
 	if (nbytes == 0)
 		nbytes = 32;
 	raw = xmalloc(nbytes);
 	cy_random_bytes(raw, nbytes);
-	out = xmalloc(plen + (nbytes * 4 + 2) / 3 + 1);
+	/* EVP_EncodeBlock writes padded standard base64 and a NUL. */
+	out = xmalloc(plen + (nbytes + 2) / 3 * 4 + 1);
 	if (plen)
 		memcpy(out, prefix, plen);
-	o = out + plen;
-	for (i = 0; i + 2 < nbytes; i += 3) {
-		uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
-
-		*o++ = b64url[(v >> 18) & 63];
-		*o++ = b64url[(v >> 12) & 63];
-		*o++ = b64url[(v >> 6) & 63];
-		*o++ = b64url[v & 63];
-	}
-	if (nbytes - i == 1) {
-		uint32_t v = (uint32_t)raw[i] << 16;
-
-		*o++ = b64url[(v >> 18) & 63];
-		*o++ = b64url[(v >> 12) & 63];
-	} else if (nbytes - i == 2) {
-		uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8;
-
-		*o++ = b64url[(v >> 18) & 63];
-		*o++ = b64url[(v >> 12) & 63];
-		*o++ = b64url[(v >> 6) & 63];
-	}
-	*o = '\0';
+	n = EVP_EncodeBlock((unsigned char *)out + plen, raw, (int)nbytes);
 	explicit_bzero(raw, nbytes);
 	free(raw);
+	/* base64url without padding (RFC 4648 section 5). */
+	for (o = out + plen; o < out + plen + n && *o != '='; o++)
+		if (*o == '+')
+			*o = '-';
+		else if (*o == '/')
+			*o = '_';
+	*o = '\0';
 	return out;
 }
 
@@ -256,17 +223,26 @@ sha256_fetch(void)
 	sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
 }
 
-void
-cy_sha256_hex(const void *data, size_t len, char out[65])
+/* The SHA-256 digest of data into md (32 bytes). */
+static void
+sha256_raw(const void *data, size_t len, unsigned char md[32])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 
 	pthread_once(&sha256_once, sha256_fetch);
 	if (!sha256_md || !EVP_Digest(data, len, md, &mdlen, sha256_md, NULL) || mdlen != 32) {
 		fprintf(stderr, "fatal: SHA-256 failed\n");
 		abort();
 	}
+}
+
+void
+cy_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int i;
+
+	sha256_raw(data, len, md);
 	for (i = 0; i < 32; i++) {
 		out[2 * i] = hexdigits[md[i] >> 4];
 		out[2 * i + 1] = hexdigits[md[i] & 0x0f];
@@ -274,24 +250,21 @@ cy_sha256_hex(const void *data, size_t len, char out[65])
 	out[64] = '\0';
 }
 
+/*
+ * CRYPTO_memcmp wants two buffers of one length: the strings' digests are,
+ * so neither the content nor where the strings first differ shows in the
+ * time taken, and strings of different lengths need no early return.
+ */
 bool
 cy_streq_ct(const char *a, const char *b)
 {
-	size_t la, lb, i;
-	unsigned char diff;
+	unsigned char da[32], db[32];
 
 	if (a == NULL || b == NULL)
 		return false;
-	la = strlen(a);
-	lb = strlen(b);
-	/* Compare over b's length so timing depends only on the expected value. */
-	diff = la != lb;
-	for (i = 0; i < lb; i++) {
-		unsigned char ca = i < la ? (unsigned char)a[i] : 0;
-
-		diff |= ca ^ (unsigned char)b[i];
-	}
-	return diff == 0;
+	sha256_raw(a, strlen(a), da);
+	sha256_raw(b, strlen(b), db);
+	return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
 }
 
 /* 1-63 characters of [a-z0-9] and those of `extra`. */

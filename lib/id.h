@@ -1,6 +1,7 @@
 /*
- * Identifiers and random secrets: UUIDv4 (lowercase), ULID (26-char Crockford
- * Base32, monotonic within the process), random tokens from getrandom(2).
+ * Identifiers and random secrets: UUIDv4 (lowercase, libuuid), ULID (26-char
+ * Crockford Base32, monotonic within the process), random tokens from
+ * getrandom(2).
  */
 #ifndef CY_ID_H
 #define CY_ID_H
@@ -15,7 +16,7 @@
 void cy_random_bytes(void *buf, size_t len);
 /* out must hold CY_UUID_LEN + 1 bytes. */
 void cy_uuid_v4(char out[CY_UUID_LEN + 1]);
-/* True for a canonical 8-4-4-4-12 hex UUID (either case). */
+/* True for a canonical 8-4-4-4-12 hex UUID (either case; libuuid's uuid_parse). */
 bool cy_uuid_valid(const char *s);
 /* Node slugs: 1-63 characters of [a-z0-9-]. */
 bool cy_slug_valid(const char *s);
@@ -54,7 +55,10 @@ void cy_ulid_after(const char *floor, char out[CY_ULID_LEN + 1]);
 char *cy_random_token(const char *prefix, size_t nbytes);
 /* Lowercase hex SHA-256 of data into out (65 bytes). */
 void cy_sha256_hex(const void *data, size_t len, char out[65]);
-/* Constant-time comparison of two NUL-terminated strings. */
+/*
+ * Comparison of two NUL-terminated strings whose time does not depend on
+ * their content (CRYPTO_memcmp over their SHA-256 digests); NULL never equals.
+ */
 bool cy_streq_ct(const char *a, const char *b);
 
 #endif

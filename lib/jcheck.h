@@ -89,4 +89,10 @@ enum cy_jcheck_result {
  */
 int cy_jcheck(const json_t *v, const struct cy_jcheck *spec, struct cy_buf *why);
 
+/*
+ * The object spec as a JSON Schema (draft 2020-12, OpenAPI 3.1's dialect;
+ * lib/jcheck-schema.c): a new reference.
+ */
+json_t *cy_jcheck_schema(const struct cy_jcheck *spec);
+
 #endif

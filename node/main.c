@@ -35,19 +35,21 @@
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: cynode-node [--config FILE] [--check-config] [--version] [--help]\n"
-		     "       cynode-node [--config FILE] image import NAME DIR|TARBALL\n"
-		     "       cynode-node [--config FILE] image list | image rm NAME\n"
-		     "\n"
-		     "  -c, --config FILE   node configuration (default " NODE_DEFAULT_CONFIG ")\n"
-		     "      --check-config  validate the configuration, print it (secrets\n"
-		     "                      redacted) and exit 0, or exit 2 with the problem\n"
-		     "      --run-job FILE  run one RunJobRequest JSON file (\"-\" = stdin) in a\n"
-		     "                      sandbox and print the RunJobResponse (debugging);\n"
-		     "                      SIGINT or SIGTERM cancels the job\n"
-		     "      --bench-sandbox N  time N sandboxed and N bare runs of /bin/true\n"
-		     "  -V, --version       print the version\n"
-		     "  -h, --help          this help\n");
+	fprintf(out,
+	    "usage: cynode-node [--config FILE] [--check-config] [--routes] [--version] [--help]\n"
+	    "       cynode-node [--config FILE] image import NAME DIR|TARBALL\n"
+	    "       cynode-node [--config FILE] image list | image rm NAME\n"
+	    "\n"
+	    "  -c, --config FILE   node configuration (default " NODE_DEFAULT_CONFIG ")\n"
+	    "      --check-config  validate the configuration, print it (secrets\n"
+	    "                      redacted) and exit 0, or exit 2 with the problem\n"
+	    "      --run-job FILE  run one RunJobRequest JSON file (\"-\" = stdin) in a\n"
+	    "                      sandbox and print the RunJobResponse (debugging);\n"
+	    "                      SIGINT or SIGTERM cancels the job\n"
+	    "      --bench-sandbox N  time N sandboxed and N bare runs of /bin/true\n"
+	    "      --routes        print the Worker API's routes and the token each takes\n"
+	    "  -V, --version       print the version\n"
+	    "  -h, --help          this help\n");
 }
 
 /* --run-job: SIGINT or SIGTERM cancels the job. */
@@ -157,6 +159,7 @@ parse_args(int argc, char **argv, struct startup *st)
 		{ .name = "check-config", .has_arg = no_argument, .val = 'C' },
 		{ .name = "run-job", .has_arg = required_argument, .val = 'R' },
 		{ .name = "bench-sandbox", .has_arg = required_argument, .val = 'B' },
+		{ .name = "routes", .has_arg = no_argument, .val = 'r' },
 		{ .name = "version", .has_arg = no_argument, .val = 'V' },
 		{ .name = "help", .has_arg = no_argument, .val = 'h' },
 		{ NULL },
@@ -184,6 +187,9 @@ parse_args(int argc, char **argv, struct startup *st)
 			}
 			st->bench = (int)num;
 			break;
+		case 'r':
+			worker_routes_print(stdout);
+			return 0;
 		case 'V':
 			printf("cynode-node %s (api v%s)\n", CYNODE_VERSION, CYNODE_API_VERSION);
 			return 0;

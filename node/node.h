@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "config.h"
@@ -221,6 +222,15 @@ struct cy_http_resp;
 void worker_inference_chat(struct cy_http_req *req, struct cy_http_resp *resp);
 /* Re-reads n->body_limit after a config change. */
 void worker_api_limits(struct node *n);
+/*
+ * cynode-node --routes: the Worker API's routes, one a line, TAB-separated
+ * after a header: listener, method, path pattern, auth (worker_bearer or
+ * metrics_token).  /healthz, /readyz and /openapi.json are lib/httpd.c's.
+ */
+void worker_routes_print(FILE *f);
+/* api/openapi-worker.json, embedded at build time (scripts/embed). */
+extern const char cy_openapi_worker[];
+extern const size_t cy_openapi_worker_len;
 /*
  * Validates one RunJobRequest body and runs it.  Returns 0 with *out set to
  * the RunJobResponse, or -1 with *prob and detail set (bad request, busy,

@@ -35,7 +35,69 @@ enum {
 	WORKER_METRICS = 2 /* worker_api.metrics_token_file's token */
 };
 
-static struct cy_route worker_routes[9];
+static void worker_jobs_run(struct cy_http_req *req, struct cy_http_resp *resp);
+static void worker_jobs_cancel(struct cy_http_req *req, struct cy_http_resp *resp);
+static void worker_metrics(struct cy_http_req *req, struct cy_http_resp *resp);
+
+/*
+ * The routes (api/openapi-worker.json documents them; cynode-node --routes
+ * prints them).  The limits of jobs:run and the chat completions come from
+ * the configuration when the API starts.
+ */
+static struct cy_route worker_routes[] = {
+	{ .method = "POST",
+	    .pattern = "/v1/worker/jobs:run",
+	    .auth = WORKER_AUTH,
+	    .handler = worker_jobs_run },
+	{ .method = "POST",
+	    .pattern = "/v1/worker/jobs/{id}/cancel",
+	    .auth = WORKER_AUTH,
+	    .body_limit = 4096,
+	    .handler = worker_jobs_cancel },
+	/* The gateway's chat completions, OpenAI-shaped errors. */
+	{ .method = "POST",
+	    .pattern = "/v1/worker/inference/chat/completions",
+	    .auth = WORKER_AUTH,
+	    .handler = worker_inference_chat,
+	    .error_fn = cy_openai_error },
+	{ .method = "GET",
+	    .pattern = "/metrics",
+	    .auth = WORKER_METRICS,
+	    .handler = worker_metrics },
+	/* The node's telemetry store (telemetry-api.c). */
+	{ .method = "GET",
+	    .pattern = "/v1/worker/telemetry/node:info",
+	    .auth = WORKER_AUTH,
+	    .handler = worker_telemetry_info },
+	{ .method = "GET",
+	    .pattern = "/v1/worker/telemetry/node:stats",
+	    .auth = WORKER_AUTH,
+	    .handler = worker_telemetry_stats },
+	{ .method = "GET",
+	    .pattern = "/v1/worker/telemetry/containers",
+	    .auth = WORKER_AUTH,
+	    .handler = worker_telemetry_containers },
+	{ .method = "GET",
+	    .pattern = "/v1/worker/telemetry/containers/{id}",
+	    .auth = WORKER_AUTH,
+	    .handler = worker_telemetry_container },
+	{ .method = "GET",
+	    .pattern = "/v1/worker/telemetry/logs",
+	    .auth = WORKER_AUTH,
+	    .handler = worker_telemetry_logs },
+};
+
+void
+worker_routes_print(FILE *f)
+{
+	size_t i;
+
+	fputs("listener\tmethod\tpattern\tauth\n", f);
+	for (i = 0; i < sizeof(worker_routes) / sizeof(worker_routes[0]); i++)
+		fprintf(f, "worker\t%s\t%s\t%s\n", worker_routes[i].method,
+		    worker_routes[i].pattern,
+		    worker_routes[i].auth == WORKER_METRICS ? "metrics_token" : "worker_bearer");
+}
 
 static int
 worker_authenticate(struct cy_http_req *req, struct cy_http_resp *resp)
@@ -221,49 +283,9 @@ worker_api_start(struct node *n, struct cy_error *err)
 {
 	struct cy_httpd_config hc = { 0 };
 
-	worker_routes[0] = (struct cy_route){ .method = "POST",
-		.pattern = "/v1/worker/jobs:run",
-		.auth = WORKER_AUTH,
-		.body_limit = n->body_limit,
-		.handler = worker_jobs_run };
-	worker_routes[1] = (struct cy_route){ .method = "POST",
-		.pattern = "/v1/worker/jobs/{id}/cancel",
-		.auth = WORKER_AUTH,
-		.body_limit = 4096,
-		.handler = worker_jobs_cancel };
-	/* The gateway's chat completions, OpenAI-shaped errors. */
-	worker_routes[2] = (struct cy_route){ .method = "POST",
-		.pattern = "/v1/worker/inference/chat/completions",
-		.auth = WORKER_AUTH,
-		.body_limit = (size_t)n->cfg.inf_max_request_bytes,
-		.handler = worker_inference_chat,
-		.error_fn = cy_openai_error };
+	worker_routes[0].body_limit = n->body_limit;
+	worker_routes[2].body_limit = (size_t)n->cfg.inf_max_request_bytes;
 	node_metrics_init(n);
-	worker_routes[3] = (struct cy_route){ .method = "GET",
-		.pattern = "/metrics",
-		.auth = WORKER_METRICS,
-		.handler = worker_metrics };
-	/* The node's telemetry store (telemetry-api.c). */
-	worker_routes[4] = (struct cy_route){ .method = "GET",
-		.pattern = "/v1/worker/telemetry/node:info",
-		.auth = WORKER_AUTH,
-		.handler = worker_telemetry_info };
-	worker_routes[5] = (struct cy_route){ .method = "GET",
-		.pattern = "/v1/worker/telemetry/node:stats",
-		.auth = WORKER_AUTH,
-		.handler = worker_telemetry_stats };
-	worker_routes[6] = (struct cy_route){ .method = "GET",
-		.pattern = "/v1/worker/telemetry/containers",
-		.auth = WORKER_AUTH,
-		.handler = worker_telemetry_containers };
-	worker_routes[7] = (struct cy_route){ .method = "GET",
-		.pattern = "/v1/worker/telemetry/containers/{id}",
-		.auth = WORKER_AUTH,
-		.handler = worker_telemetry_container };
-	worker_routes[8] = (struct cy_route){ .method = "GET",
-		.pattern = "/v1/worker/telemetry/logs",
-		.auth = WORKER_AUTH,
-		.handler = worker_telemetry_logs };
 	hc.name = "worker";
 	hc.host = n->cfg.listen_host;
 	hc.port = (unsigned)n->cfg.listen_port;
@@ -276,5 +298,7 @@ worker_api_start(struct node *n, struct cy_error *err)
 	hc.app = n;
 	hc.tls_cert_pem = n->tls_cert_pem;
 	hc.tls_key_pem = n->tls_key_pem;
+	hc.openapi = cy_openapi_worker;
+	hc.openapi_len = cy_openapi_worker_len;
 	return cy_httpd_start(&hc, err);
 }

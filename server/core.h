@@ -85,6 +85,15 @@ const struct cy_route *routes_control(size_t *n);
  * kind, least role, the API token scopes that admit it ("-": none).
  */
 void routes_print(FILE *f);
+/*
+ * Prints one JSON object: "METHOD /pattern" -> the JSON Schema of the
+ * body table of every route that has one (lib/jcheck-schema.c), for
+ * tests/openapi-check to hold api/openapi-server.json against.
+ */
+void routes_print_bodies(FILE *f);
+/* api/openapi-server.json, embedded at build time (scripts/embed). */
+extern const char cy_openapi_server[];
+extern const size_t cy_openapi_server_len;
 
 /* route-auth.c: creates user admin when missing (main, after migrations). */
 int auth_bootstrap_admin(const char *password, struct cy_error *err);

@@ -45,13 +45,14 @@ struct server srv;
 /* clang-format off */
 static const char usage_text[] =
 	"usage: cynode-server [--config FILE] [--dev] [--migrate-only] [--print-config]\n"
-	"                     [--routes] [--version] [--help]\n"
+	"                     [--routes] [--route-bodies] [--version] [--help]\n"
 	"\n"
 	"  -c, --config FILE   read FILE instead of " SERVER_DEFAULT_CONFIG "\n"
 	"      --dev           allow the known default secrets (development only)\n"
 	"      --migrate-only  apply the database migrations, then exit\n"
 	"      --print-config  print the effective configuration (secrets redacted), then exit\n"
 	"      --routes        print every route with the role and token scopes it needs, then exit\n"
+	"      --route-bodies  print the JSON Schema of every route's request body, then exit\n"
 	"  -V, --version       print the version, then exit\n"
 	"  -h, --help          print this help, then exit\n"
 	"\n"
@@ -123,6 +124,9 @@ listener_start(const char *name, const char *addr, const struct cy_route *routes
 	hc.body_tables = true;
 	hc.tls_cert_pem = srv.cfg.tls_cert_pem;
 	hc.tls_key_pem = srv.cfg.tls_key_pem;
+	/* Both listeners serve the one document (it marks which serves what). */
+	hc.openapi = cy_openapi_server;
+	hc.openapi_len = cy_openapi_server_len;
 	d = cy_httpd_start(&hc, err);
 	if (!d) {
 		cy_error_wrap(err, "%s listener on %s", name, addr);
@@ -174,6 +178,7 @@ parse_args(int argc, char **argv, struct startup *st)
 		{ .name = "migrate-only", .has_arg = no_argument, .val = 'm' },
 		{ .name = "print-config", .has_arg = no_argument, .val = 'p' },
 		{ .name = "routes", .has_arg = no_argument, .val = 'r' },
+		{ .name = "route-bodies", .has_arg = no_argument, .val = 'b' },
 		{ .name = "version", .has_arg = no_argument, .val = 'V' },
 		{ .name = "help", .has_arg = no_argument, .val = 'h' },
 		{ NULL },
@@ -196,6 +201,9 @@ parse_args(int argc, char **argv, struct startup *st)
 			break;
 		case 'r':
 			routes_print(stdout);
+			return 0;
+		case 'b':
+			routes_print_bodies(stdout);
 			return 0;
 		case 'V':
 			printf("cynode-server %s\n", CYNODE_VERSION);

@@ -8,6 +8,7 @@
  * paths come before {param} ones.  Which file serves each route, and where
  * every other kind of thing in server/ lives: server/README.md.
  */
+#include <jansson.h>
 #include <stdio.h>
 
 #include "auth.h"
@@ -15,6 +16,7 @@
 #include "dispatch.h"
 #include "identity.h"
 #include "inference.h"
+#include "jcheck.h"
 #include "logs.h"
 #include "node-payload.h"
 #include "nodes.h"
@@ -284,4 +286,31 @@ routes_print(FILE *f)
 	fputs("listener\tmethod\tpattern\tauth\tleast_role\ttoken_scopes\n", f);
 	routes_print_table(f, "gateway", gateway, sizeof(gateway) / sizeof(gateway[0]));
 	routes_print_table(f, "control", control, sizeof(control) / sizeof(control[0]));
+}
+
+/* One listener's body tables into o (a route on both listeners once). */
+static void
+routes_bodies_add(json_t *o, const struct cy_route *r, size_t n)
+{
+	char key[256];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!r[i].body)
+			continue;
+		xsnprintf(key, sizeof(key), "%s %s", r[i].method, r[i].pattern);
+		json_object_set_new(o, key, cy_jcheck_schema(r[i].body));
+	}
+}
+
+void
+routes_print_bodies(FILE *f)
+{
+	json_t *o = json_object();
+
+	routes_bodies_add(o, gateway, sizeof(gateway) / sizeof(gateway[0]));
+	routes_bodies_add(o, control, sizeof(control) / sizeof(control[0]));
+	json_dumpf(o, f, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', f);
+	json_decref(o);
 }

@@ -26,6 +26,13 @@ test_uuid(void)
 	ok(!cy_uuid_valid("123e4567-e89b-12d3-a456-4266141740000"), "too long rejected");
 	ok(!cy_uuid_valid(""), "empty rejected");
 	ok(!cy_uuid_valid("../../etc/passwd"), "path rejected");
+	ok(!cy_uuid_valid("123e4567-e89b-12d3-a456-42661417400"), "too short rejected");
+	ok(!cy_uuid_valid("123e4567e-89b-12d3-a456-426614174000"), "dash out of place rejected");
+	ok(!cy_uuid_valid("{23e4567-e89b-12d3-a456-426614174000}"), "braces rejected");
+	ok(!cy_uuid_valid("123e4567-e89b-12d3-a456-426614174000\n"), "trailing newline rejected");
+	ok(!cy_uuid_valid(" 23e4567-e89b-12d3-a456-426614174000"), "leading space rejected");
+	ok(!cy_uuid_valid(NULL), "NULL rejected");
+	ok(cy_uuid_valid("00000000-0000-0000-0000-000000000000"), "the nil UUID is well-formed");
 }
 
 static void
@@ -77,6 +84,27 @@ test_tokens(void)
 	ok(strcmp(t + 4, u) != 0, "tokens differ");
 	free(t);
 	free(u);
+	{
+		static const size_t nb[] = { 1, 2, 3, 4, 16, 33 }, nc[] = { 2, 3, 4, 6, 22, 44 };
+		size_t i;
+		int dash = 0, under = 0, bad = 0;
+
+		for (i = 0; i < sizeof(nb) / sizeof(nb[0]); i++) {
+			t = cy_random_token("p", nb[i]);
+			ok(strlen(t) == 1 + nc[i], "%zu bytes: %zu characters, no padding", nb[i],
+			    nc[i]);
+			free(t);
+		}
+		/* 62 and 63 are '-' and '_', never '+', '/' or '='. */
+		for (i = 0; i < 1000; i++) {
+			t = cy_random_token(NULL, 30);
+			dash |= strchr(t, '-') != NULL;
+			under |= strchr(t, '_') != NULL;
+			bad |= strpbrk(t, "+/=") != NULL;
+			free(t);
+		}
+		ok(dash && under && !bad, "1000 tokens: '-' and '_' seen, '+', '/', '=' never");
+	}
 	cy_sha256_hex("abc", 3, hex);
 	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
 	    "SHA-256 test vector");
@@ -84,6 +112,9 @@ test_tokens(void)
 	ok(!cy_streq_ct("secret", "secreT"), "different strings");
 	ok(!cy_streq_ct("secret", "secret2"), "different lengths");
 	ok(!cy_streq_ct("", "x"), "empty vs non-empty");
+	ok(!cy_streq_ct("secret2", "secret"), "longer than expected");
+	ok(cy_streq_ct("", ""), "two empty strings");
+	ok(!cy_streq_ct(NULL, "x") && !cy_streq_ct("x", NULL), "NULL never equals");
 }
 
 static void

@@ -271,6 +271,70 @@ test_long_names(void)
 	    "unknown field 'a?b?[31m' (it takes no fields)");
 }
 
+/* The tables as JSON Schema (lib/jcheck-schema.c), compared as compact sorted text. */
+static void
+schema_is(const struct cy_jcheck *spec, const char *want, const char *name)
+{
+	json_t *s = cy_jcheck_schema(spec);
+	char *got = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
+
+	is_str(got, want, name);
+	free(got);
+	json_decref(s);
+}
+
+static void
+test_schema(void)
+{
+	schema_is(&none, "{\"additionalProperties\":false,\"properties\":{},\"type\":\"object\"}",
+	    "no fields: a closed empty object");
+	schema_is(&open_obj,
+	    "{\"properties\":{\"n\":{\"maximum\":9,\"minimum\":0,\"type\":\"integer\"}},"
+	    "\"type\":\"object\"}",
+	    "an open object has no additionalProperties");
+	schema_is(&report,
+	    "{\"additionalProperties\":false,\"properties\":{\"slug\":{\"type\":\"string\"},"
+	    "\"version\":{\"const\":1}},\"required\":[\"version\",\"slug\"],\"type\":\"object\"}",
+	    "a versioned payload: version is a required const");
+	schema_is(&req_members,
+	    "{\"additionalProperties\":false,\"properties\":{\"gpus\":{\"maximum\":16,"
+	    "\"minimum\":0,\"type\":[\"integer\",\"null\"]},\"labels\":{\"items\":{"
+	    "\"description\":\"lengths count UTF-8 bytes\",\"maxLength\":8,\"minLength\":1,"
+	    "\"type\":\"string\"},\"maxItems\":3,\"type\":[\"array\",\"null\"]}},"
+	    "\"type\":\"object\"}",
+	    "null_ok members may be null; array items and bounds");
+	{
+		json_t *s = cy_jcheck_schema(&body), *p = json_object_get(s, "properties");
+		char *t;
+
+		t = json_dumps(json_object_get(p, "input_mode"), JSON_COMPACT | JSON_SORT_KEYS);
+		is_str(t,
+		    "{\"enum\":[\"prompt\",\"script\",\"commands\",null],"
+		    "\"type\":[\"string\",\"null\"]}",
+		    "choices are an enum");
+		free(t);
+		t = json_dumps(json_object_get(p, "project_id"), JSON_COMPACT | JSON_SORT_KEYS);
+		is_str(t, "{\"description\":\"a UUID\",\"format\":\"uuid\",\"type\":\"string\"}",
+		    "a UUID row has format uuid");
+		free(t);
+		t = json_dumps(json_object_get(p, "note"), JSON_COMPACT | JSON_SORT_KEYS);
+		is_str(t,
+		    "{\"description\":\"lengths count UTF-8 bytes; no control characters\","
+		    "\"maxLength\":10,\"minLength\":1,\"type\":\"string\"}",
+		    "printable strings say so");
+		free(t);
+		ok(json_is_object(json_object_get(p, "anything")) &&
+			json_object_size(json_object_get(p, "anything")) == 0,
+		    "ANY is the empty schema");
+		is_str(json_string_value(json_object_get(json_object_get(p, "extra"), "type")),
+		    "object", "an object without rows is any object");
+		t = json_dumps(json_object_get(s, "required"), JSON_COMPACT);
+		is_str(t, "[\"prompt\"]", "required lists the required rows");
+		free(t);
+		json_decref(s);
+	}
+}
+
 int
 main(void)
 {
@@ -281,5 +345,6 @@ main(void)
 	RUN_TEST(test_open);
 	RUN_TEST(test_version);
 	RUN_TEST(test_long_names);
+	RUN_TEST(test_schema);
 	return tap_done();
 }
