@@ -200,6 +200,20 @@ EOF
 		"$CY_TMP/helper.log"
 }
 
+@test "completion offers the file's context names for context use|remove and --context" {
+	run -0 bash -c "cd / && env -u CYNORK_GATEWAY_URL XDG_CONFIG_HOME='$CY_TMP/xdg' '$CY_BUILD/cynork' __complete context use '' | sed '\$d' | cut -f1 | sort | tr '\n' ' '"
+	assert_output "default lab "
+	run -0 bash -c "env -u CYNORK_GATEWAY_URL XDG_CONFIG_HOME='$CY_TMP/xdg' '$CY_BUILD/cynork' __complete --context l | sed '\$d' | cut -f1"
+	assert_output "lab"
+	run -0 bash -c "env -u CYNORK_GATEWAY_URL XDG_CONFIG_HOME='$CY_TMP/xdg' '$CY_BUILD/cynork' __complete context remove x | sed '\$d'"
+	assert_output ""
+	# a broken config file: no candidates, no error on the terminal
+	run -0 --separate-stderr env -u CYNORK_GATEWAY_URL CYNORK_CONFIG="$CY_TMP/bad1.yaml" \
+		"$CY_BUILD/cynork" __complete context use ''
+	[ -z "$stderr" ]
+	[ "$output" = ":0" ]
+}
+
 tm()
 {
 	tmux -S "$CY_TMP/tmux" "$@"
