@@ -109,7 +109,7 @@ task_wait(struct ctx *c, const struct parsed *p)
 		cy_duration_parse(opt_get(p, "timeout"), &timeout_s);
 	for (i = 0; i < p->nargs; i++) {
 		json_array_append_new(refs, json_string(p->args[i]));
-		progress_start(&pg[i], c, p->args[i],
+		progress_start(&pg[i], c, p->args[i], NULL,
 		    p->nargs > 1 ? PROGRESS_LINES : PROGRESS_LINE);
 	}
 	rc = wait_all(c, refs, timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0, pg, &tasks);

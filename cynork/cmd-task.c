@@ -201,13 +201,14 @@ task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeo
 }
 
 int
-task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status)
+task_wait_and_print(struct ctx *c, const char *id, const char *label, long long timeout_s,
+    bool exit_status)
 {
 	json_t *res = NULL;
 	struct progress pg;
 	int job_rc, rc;
 
-	progress_start(&pg, c, id, PROGRESS_LINE);
+	progress_start(&pg, c, id, label, PROGRESS_LINE);
 	rc = task_poll_ended(c, id, timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0, timeout_s,
 	    &pg, &res);
 	progress_end(&pg, res);
@@ -221,13 +222,13 @@ task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exi
 }
 
 int
-task_attach(struct ctx *c, const char *id)
+task_attach(struct ctx *c, const char *id, const char *label)
 {
 	json_t *res = NULL;
 	struct progress pg;
 	int rc;
 
-	progress_start(&pg, c, id, PROGRESS_LINES);
+	progress_start(&pg, c, id, label, PROGRESS_LINES);
 	rc = task_logs_follow(c, id, "all", true, &pg);
 	/* The logs end with the task: its result is there now. */
 	if (rc == 0)
@@ -416,7 +417,7 @@ task_result(struct ctx *c, const struct parsed *p)
 	int rc;
 
 	if (opt_set(p, "wait"))
-		return task_wait_and_print(c, p->args[0], 0, false);
+		return task_wait_and_print(c, p->args[0], NULL, 0, false);
 	rc = task_fetch(c, p->args[0], "/result", &res);
 	if (rc == 0)
 		task_print_result(c, res);
@@ -634,7 +635,7 @@ task_logs(struct ctx *c, const struct parsed *p)
 	if (opt_set(p, "follow") && !out_json(c)) {
 		struct progress pg;
 
-		progress_start(&pg, c, p->args[0], PROGRESS_LINES);
+		progress_start(&pg, c, p->args[0], NULL, PROGRESS_LINES);
 		rc = task_logs_follow(c, p->args[0], stream, false, &pg);
 		/* The end with the job's exit code, from the result (only when it shows). */
 		if (rc == 0 && pg.on && task_fetch(c, p->args[0], "/result", &res) == 0)

@@ -388,7 +388,9 @@ void attach_list_release(struct attach_list *l);
 long long task_poll_seconds(int64_t deadline);
 /* True for a terminal task status (completed, failed, canceled, superseded). */
 bool task_status_ended(const char *status);
-int task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status);
+/* label: how progress names the task (its name), NULL for id. */
+int task_wait_and_print(struct ctx *c, const char *id, const char *label, long long timeout_s,
+    bool exit_status);
 
 /*
  * progress.c: a wait's state changes on stderr when it is a terminal and
@@ -403,13 +405,16 @@ enum progress_mode {
 struct progress {
 	bool on;
 	enum progress_mode mode;
-	char *task;
+	char *task;      /* as the lines name it */
+	char *ref;       /* as requests name it */
 	char status[32]; /* the last status shown */
 	int steps;
 	int polled; /* long polls asked */
 	int64_t t0; /* cy_mono_ms at the start of the wait */
 };
-void progress_start(struct progress *pg, struct ctx *c, const char *task, enum progress_mode mode);
+/* ref: the task's id or name for requests; label: how the lines name it (NULL: ref). */
+void progress_start(struct progress *pg, struct ctx *c, const char *ref, const char *label,
+    enum progress_mode mode);
 /* The long poll's seconds: at most a few while progress shows (pg may be NULL). */
 long long progress_poll_s(struct progress *pg, long long wait);
 /* Shows status if it changed (not an end state; running asks for the node). pg may be NULL. */
@@ -433,6 +438,6 @@ struct progress;
 int task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split,
     struct progress *pg);
 /* task create --follow: the output as it comes, then the job's exit code. */
-int task_attach(struct ctx *c, const char *id);
+int task_attach(struct ctx *c, const char *id, const char *label);
 
 #endif

@@ -58,12 +58,14 @@ arrow(void)
 }
 
 void
-progress_start(struct progress *pg, struct ctx *c, const char *task, enum progress_mode mode)
+progress_start(struct progress *pg, struct ctx *c, const char *ref, const char *label,
+    enum progress_mode mode)
 {
 	memset(pg, 0, sizeof(*pg));
 	pg->on = !c->quiet && isatty(STDERR_FILENO);
 	pg->mode = mode;
-	pg->task = xstrdup(task);
+	pg->task = xstrdup(label ? label : ref);
+	pg->ref = xstrdup(ref);
 	pg->t0 = cy_mono_ms();
 }
 
@@ -129,7 +131,7 @@ progress_update(struct progress *pg, struct ctx *c, const char *status)
 		return;
 	cy_snprintf_clip(pg->status, sizeof(pg->status), "%s", status);
 	if (strcmp(status, "running") == 0) {
-		char *node = task_node(c, pg->task);
+		char *node = task_node(c, pg->ref);
 
 		if (node)
 			progress_step(pg, "running on %s", node);
@@ -169,5 +171,7 @@ progress_release(struct progress *pg)
 	if (pg->on)
 		progress_break();
 	free(pg->task);
+	free(pg->ref);
 	pg->task = NULL;
+	pg->ref = NULL;
 }

@@ -78,8 +78,8 @@ blocker()
 @test "task create --wait on a terminal: queued → running on node-01 → completed, exit 0 after N s" {
 	blocker 3 >/dev/null
 	in_pane task create --name prog-wait --command 'sleep 4; echo done' --wait
-	tm_wait '^task [^:]+: queued'
-	tm_wait '^task [^:]+: queued → running on node-01 → completed, exit 0 after [0-9]+\.[0-9] s$'
+	tm_wait '^task prog-wait: queued'
+	tm_wait '^task prog-wait: queued → running on node-01 → completed, exit 0 after [0-9]+\.[0-9] s$'
 	tm_wait 'task_id=.*status=completed'
 	[ "$(pane_rc)" = 0 ]
 }
