@@ -34,6 +34,20 @@ when(const char *v)
 	return NULL;
 }
 
+/* audit list: the columns (-o wide adds the last two). */
+static const struct col audit_cols[] = {
+	{ "EVENT_ID", 0 },
+	{ "TS", COL_TIME },
+	{ "SOURCE", 0 },
+	{ "ACTOR", 0 },
+	{ "ACTION", 0 },
+	{ "TARGET", COL_TRUNC },
+	{ "RESULT", COL_STATE },
+	{ "IP_ADDRESS", COL_WIDE },
+	{ "TOKEN_ID", COL_WIDE },
+	{ NULL, 0 },
+};
+
 static int
 audit_list_check(const struct parsed *p)
 {
@@ -69,6 +83,7 @@ q_add(struct cy_buf *q, const char *key, const char *value)
 static int
 audit_list(struct ctx *c, const struct parsed *p)
 {
+	struct out_table *t;
 	struct cy_buf q = CY_BUF_INIT;
 	json_t *res = NULL, *events, *e;
 	char *since = NULL, *until = NULL, *path;
@@ -101,22 +116,29 @@ audit_list(struct ctx *c, const struct parsed *p)
 	}
 	if (out_json(c))
 		return print_json(res);
-	if (!out_name(c) && !opt_set(p, "no-headers"))
-		printf("EVENT_ID\tTS\tSOURCE\tACTOR\tACTION\tTARGET\tRESULT\n");
+	t = out_name(c) ? NULL : table_new(c, p, audit_cols);
 	json_array_foreach(events, i, e) {
-		if (out_name(c)) {
+		if (!t) {
 			printf("%s\n", out_dash(e, "event_id"));
 			continue;
 		}
-		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", out_dash(e, "event_id"), out_dash(e, "ts"),
-		    out_dash(e, "source"), out_dash(e, "actor"), out_dash(e, "action"),
-		    out_dash(e, "target"),
-		    json_is_true(json_object_get(e, "success")) ? "ok" : "failed");
+		table_row(t);
+		table_cell(t, cy_json_str(e, "event_id"));
+		table_cell(t, cy_json_str(e, "ts"));
+		table_cell(t, cy_json_str(e, "source"));
+		table_cell(t, cy_json_str(e, "actor"));
+		table_cell(t, cy_json_str(e, "action"));
+		table_cell(t, cy_json_str(e, "target"));
+		table_cell(t, json_is_true(json_object_get(e, "success")) ? "ok" : "failed");
+		table_cell(t, cy_json_str(e, "ip_address"));
+		table_cell(t, cy_json_str(e, "token_id"));
 	}
+	rc = t ? table_print(t) : 0;
+	fflush(stdout);
 	if (cy_json_str(res, "next_cursor"))
 		note(c, "more: --cursor %s", cy_json_str(res, "next_cursor"));
 	json_decref(res);
-	return 0;
+	return rc;
 }
 
 /* clang-format off */

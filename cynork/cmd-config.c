@@ -240,9 +240,23 @@ config_get(struct ctx *c, const struct parsed *p)
 	return 0;
 }
 
+/* config status: the columns (-o wide adds the node's status and the version acked). */
+static const struct col status_cols[] = {
+	{ "NODE", 0 },
+	{ "STATE", COL_STATE },
+	{ "DESIRED", 0 },
+	{ "APPLIED", 0 },
+	{ "ACK_AT", COL_TIME },
+	{ "ERROR", COL_TRUNC },
+	{ "NODE_STATUS", COL_WIDE | COL_STATE },
+	{ "ACKED", COL_WIDE },
+	{ NULL, 0 },
+};
+
 static int
 config_status(struct ctx *c, const struct parsed *p)
 {
+	struct out_table *t;
 	json_t *res = NULL, *n;
 	size_t i;
 	int rc = api_call(c, "GET", "/v1/config/status", NULL, true, &res);
@@ -255,19 +269,24 @@ config_status(struct ctx *c, const struct parsed *p)
 	}
 	if (out_json(c))
 		return print_json(res);
-	if (!out_name(c) && !opt_set(p, "no-headers"))
-		printf("NODE\tSTATE\tDESIRED\tAPPLIED\tACK_AT\tERROR\n");
+	t = out_name(c) ? NULL : table_new(c, p, status_cols);
 	json_array_foreach(json_object_get(res, "nodes"), i, n) {
-		if (out_name(c))
+		if (!t) {
 			printf("%s\n", out_dash(n, "node_slug"));
-		else
-			printf("%s\t%s\t%s\t%s\t%s\t%s\n", out_dash(n, "node_slug"),
-			    out_dash(n, "state"), out_dash(n, "desired_version"),
-			    out_dash(n, "applied_version"), out_dash(n, "ack_at"),
-			    out_dash(n, "ack_error"));
+			continue;
+		}
+		table_row(t);
+		table_cell(t, cy_json_str(n, "node_slug"));
+		table_cell(t, cy_json_str(n, "state"));
+		table_cell(t, cy_json_str(n, "desired_version"));
+		table_cell(t, cy_json_str(n, "applied_version"));
+		table_cell(t, cy_json_str(n, "ack_at"));
+		table_cell(t, cy_json_str(n, "ack_error"));
+		table_cell(t, cy_json_str(n, "status"));
+		table_cell(t, cy_json_str(n, "ack_version"));
 	}
 	json_decref(res);
-	return 0;
+	return t ? table_print(t) : 0;
 }
 
 /* clang-format off */

@@ -71,9 +71,19 @@ models_ids(const json_t *res)
 	return ids;
 }
 
+/* models list: the columns (-o wide adds created, the Unix time of the answer). */
+static const struct col models_cols[] = {
+	{ "model_id", 0 },
+	{ "nodes", COL_RIGHT },
+	{ "owned_by", 0 },
+	{ "created", COL_WIDE },
+	{ NULL, 0 },
+};
+
 static int
 models_list(struct ctx *c, const struct parsed *p)
 {
+	struct out_table *t;
 	json_t *res, **v;
 	size_t i, n;
 	int rc;
@@ -83,24 +93,21 @@ models_list(struct ctx *c, const struct parsed *p)
 	if (out_json(c))
 		return print_json(res);
 	v = models_sorted(res, &n);
-	if (!out_name(c) && !opt_set(p, "no-headers"))
-		printf("model_id\tnodes\towned_by\n");
+	t = out_name(c) ? NULL : table_new(c, p, models_cols);
 	for (i = 0; i < n; i++) {
-		json_t *nodes = json_object_get(v[i], "nodes");
-
-		if (out_name(c)) {
+		if (!t) {
 			printf("%s\n", cy_json_str(v[i], "id"));
 			continue;
 		}
-		if (json_is_integer(nodes))
-			printf("%s\t%lld\t%s\n", cy_json_str(v[i], "id"),
-			    (long long)json_integer_value(nodes), out_dash(v[i], "owned_by"));
-		else
-			printf("%s\t-\t%s\n", cy_json_str(v[i], "id"), out_dash(v[i], "owned_by"));
+		table_row(t);
+		table_cell(t, cy_json_str(v[i], "id"));
+		table_cell_key(t, v[i], "nodes");
+		table_cell(t, cy_json_str(v[i], "owned_by"));
+		table_cell_key(t, v[i], "created");
 	}
 	free(v);
 	json_decref(res);
-	return 0;
+	return t ? table_print(t) : 0;
 }
 
 /* clang-format off */

@@ -45,9 +45,29 @@ labels_text(const json_t *o)
 	return cy_buf_detach(&b, NULL);
 }
 
+/* nodes list: the columns (-o wide adds the last four). */
+static const struct col nodes_cols[] = {
+	{ "NODE", 0 },
+	{ "STATUS", COL_STATE },
+	{ "ENABLED", 0 },
+	{ "CONFIG", COL_STATE },
+	{ "APPLIED", COL_TRUNC },
+	{ "LAST_SEEN", COL_TIME },
+	{ "RUNNING", COL_RIGHT },
+	{ "CAPACITY", COL_RIGHT },
+	{ "LABELS", COL_TRUNC },
+	{ "URL", COL_TRUNC },
+	{ "NODE_ID", COL_WIDE },
+	{ "DESIRED", COL_WIDE },
+	{ "DRAIN_REASON", COL_WIDE | COL_TRUNC },
+	{ "CREATED_AT", COL_WIDE | COL_TIME },
+	{ NULL, 0 },
+};
+
 static int
 nodes_list(struct ctx *c, const struct parsed *p)
 {
+	struct out_table *t;
 	json_t *res = NULL, *nodes, *n;
 	size_t i;
 	int rc = api_call(c, "GET", "/v1/nodes", NULL, true, &res);
@@ -61,29 +81,35 @@ nodes_list(struct ctx *c, const struct parsed *p)
 	}
 	if (out_json(c))
 		return print_json(res);
-	if (!out_name(c) && !opt_set(p, "no-headers"))
-		printf("NODE\tSTATUS\tENABLED\tCONFIG\tAPPLIED\tLAST_SEEN\tRUNNING\tCAPACITY\t"
-		       "LABELS\tURL\n");
-	json_array_foreach(nodes, i, n) {
-		json_int_t running = json_integer_value(json_object_get(n, "running_jobs"));
-		json_int_t cap = json_integer_value(json_object_get(n, "max_concurrency"));
-		char *labels;
-
-		if (out_name(c)) {
+	if (out_name(c)) {
+		json_array_foreach(nodes, i, n)
 			printf("%s\n", str_or_dash(n, "node_slug"));
-			continue;
-		}
-		labels = labels_text(n);
-		printf("%s\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%s\t%s\n", str_or_dash(n, "node_slug"),
-		    str_or_dash(n, "status"),
-		    json_is_false(json_object_get(n, "enabled")) ? "false" : "true",
-		    str_or_dash(n, "config_ack_status"), str_or_dash(n, "config_ack_version"),
-		    str_or_dash(n, "last_seen_at"), (long long)running, (long long)cap, labels,
-		    str_or_dash(n, "worker_api_url"));
+		json_decref(res);
+		return 0;
+	}
+	t = table_new(c, p, nodes_cols);
+	json_array_foreach(nodes, i, n) {
+		char *labels = labels_text(n);
+
+		table_row(t);
+		table_cell(t, cy_json_str(n, "node_slug"));
+		table_cell(t, cy_json_str(n, "status"));
+		table_cell(t, json_is_false(json_object_get(n, "enabled")) ? "false" : "true");
+		table_cell(t, cy_json_str(n, "config_ack_status"));
+		table_cell(t, cy_json_str(n, "config_ack_version"));
+		table_cell(t, cy_json_str(n, "last_seen_at"));
+		table_cell_key(t, n, "running_jobs");
+		table_cell_key(t, n, "max_concurrency");
+		table_cell(t, labels);
+		table_cell(t, cy_json_str(n, "worker_api_url"));
+		table_cell(t, cy_json_str(n, "node_id"));
+		table_cell(t, cy_json_str(n, "config_version"));
+		table_cell(t, cy_json_str(n, "drain_reason"));
+		table_cell(t, cy_json_str(n, "created_at"));
 		free(labels);
 	}
 	json_decref(res);
-	return 0;
+	return table_print(t);
 }
 
 /* GET /v1/nodes/{ref}: EXIT_OK with *out, or the error's exit code. */
@@ -163,8 +189,11 @@ nodes_get(struct ctx *c, const struct parsed *p)
 		return rc;
 	if (out_json(c))
 		return print_json(n);
-	if (out_name(c)) {
-		printf("%s\n", str_or_dash(n, "node_slug"));
+	if (out_name(c) || out_text(c)) {
+		if (out_name(c))
+			printf("%s\n", str_or_dash(n, "node_slug"));
+		else
+			nodes_get_text(c, n);
 		json_decref(n);
 		return 0;
 	}
@@ -247,6 +276,11 @@ nodes_print_event(struct ctx *c, json_t *ev)
 {
 	struct cy_buf line = CY_BUF_INIT;
 
+	if (out_json(c) && strcmp(c->output, "yaml") == 0) {
+		/* A stream of YAML documents, one per event. */
+		print_json(json_incref(ev));
+		return;
+	}
 	if (out_json(c)) {
 		char *t = json_dumps(ev, JSON_COMPACT);
 
@@ -656,7 +690,7 @@ const struct cmd cmd_nodes_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_list,
 	.doc =
-	    "Lists worker nodes as a TAB-separated table with the columns NODE, STATUS (active, inactive: no heartbeat within the server's liveness TTL, drained), ENABLED, CONFIG (the last ack: applied or failed), APPLIED (the config_version last acknowledged), LAST_SEEN, RUNNING, CAPACITY, LABELS and URL (-o name: only the slugs; -o json: the server's objects, with drain_reason, config_ack_error, capability_hash and more). Operators and admins only.",
+	    "Lists worker nodes as a table (aligned on a terminal, TAB-separated when piped: see OUTPUT in cynork(1)) with the columns NODE, STATUS (active, inactive: no heartbeat within the server's liveness TTL, drained), ENABLED, CONFIG (the last ack: applied or failed), APPLIED (the config_version last acknowledged), LAST_SEEN, RUNNING, CAPACITY, LABELS and URL; -o wide adds NODE_ID, DESIRED (the config_version pushed), DRAIN_REASON and CREATED_AT (-o name: only the slugs; -o json: the server's objects, with drain_reason, config_ack_error, capability_hash and more). Operators and admins only.",
 };
 const struct cmd cmd_nodes_get = {
 	.path = "nodes get",

@@ -131,9 +131,19 @@ secret_set(struct ctx *c, const struct parsed *p)
 	return 0;
 }
 
+/* secret list: the columns (nothing more to show with -o wide: no value is ever shown). */
+static const struct col secret_cols[] = {
+	{ "NAME", 0 },
+	{ "PROJECT_ID", 0 },
+	{ "CREATED_AT", COL_TIME },
+	{ "UPDATED_AT", COL_TIME },
+	{ NULL, 0 },
+};
+
 static int
 secret_list(struct ctx *c, const struct parsed *p)
 {
+	struct out_table *t;
 	json_t *res = NULL, *list, *s;
 	size_t i;
 	int rc;
@@ -147,17 +157,20 @@ secret_list(struct ctx *c, const struct parsed *p)
 	}
 	if (out_json(c))
 		return print_json(res);
-	if (!out_name(c) && !opt_set(p, "no-headers"))
-		printf("NAME\tPROJECT_ID\tCREATED_AT\tUPDATED_AT\n");
+	t = out_name(c) ? NULL : table_new(c, p, secret_cols);
 	json_array_foreach(list, i, s) {
-		if (out_name(c))
+		if (!t) {
 			printf("%s\n", out_dash(s, "name"));
-		else
-			printf("%s\t%s\t%s\t%s\n", out_dash(s, "name"), out_dash(s, "project_id"),
-			    out_dash(s, "created_at"), out_dash(s, "updated_at"));
+			continue;
+		}
+		table_row(t);
+		table_cell(t, cy_json_str(s, "name"));
+		table_cell(t, cy_json_str(s, "project_id"));
+		table_cell(t, cy_json_str(s, "created_at"));
+		table_cell(t, cy_json_str(s, "updated_at"));
 	}
 	json_decref(res);
-	return 0;
+	return t ? table_print(t) : 0;
 }
 
 static int

@@ -166,9 +166,23 @@ skills_load(struct ctx *c, const struct parsed *p)
 	return skills_print_done(c, res, id, NULL);
 }
 
+/* skills list: the columns (-o wide adds the content's size in bytes and created_at). */
+static const struct col skills_cols[] = {
+	{ "skill_id", 0 },
+	{ "name", COL_TRUNC },
+	{ "scope", 0 },
+	{ "scope_id", 0 },
+	{ "owner_id", 0 },
+	{ "updated_at", COL_TIME },
+	{ "size", COL_WIDE | COL_RIGHT },
+	{ "created_at", COL_WIDE | COL_TIME },
+	{ NULL, 0 },
+};
+
 static int
 skills_list(struct ctx *c, const struct parsed *p)
 {
+	struct out_table *t;
 	struct cy_buf path = CY_BUF_INIT;
 	json_t *res = NULL, *list, *s;
 	size_t i;
@@ -205,15 +219,25 @@ skills_list(struct ctx *c, const struct parsed *p)
 	}
 	if (out_json(c))
 		return print_json(res);
-	if (!out_name(c) && !opt_set(p, "no-headers"))
-		printf("skill_id\tname\tscope\tscope_id\towner_id\tupdated_at\n");
+	t = out_name(c) ? NULL : table_new(c, p, skills_cols);
 	json_array_foreach(list, i, s) {
-		if (out_name(c))
+		if (!t) {
 			printf("%s\n", out_dash(s, "skill_id"));
-		else
-			printf("%s\t%s\t%s\t%s\t%s\t%s\n", out_dash(s, "skill_id"),
-			    out_dash(s, "name"), out_dash(s, "scope"), out_dash(s, "scope_id"),
-			    out_dash(s, "owner_id"), out_dash(s, "updated_at"));
+			continue;
+		}
+		table_row(t);
+		table_cell(t, cy_json_str(s, "skill_id"));
+		table_cell(t, cy_json_str(s, "name"));
+		table_cell(t, cy_json_str(s, "scope"));
+		table_cell(t, cy_json_str(s, "scope_id"));
+		table_cell(t, cy_json_str(s, "owner_id"));
+		table_cell(t, cy_json_str(s, "updated_at"));
+		table_cell_key(t, s, "size");
+		table_cell(t, cy_json_str(s, "created_at"));
+	}
+	if (t && (rc = table_print(t)) != 0) {
+		json_decref(res);
+		return rc;
 	}
 	fflush(stdout);
 	if (cy_json_str(res, "next_cursor") && !out_name(c))

@@ -38,9 +38,22 @@ artifacts_fetch(struct ctx *c, const char *task, json_t **res)
 	return rc;
 }
 
+/* task artifacts list: the columns (-o wide adds sha256, created_at, expires_at). */
+static const struct col artifact_cols[] = {
+	{ "artifact_id", 0 },
+	{ "name", COL_TRUNC },
+	{ "content_type", 0 },
+	{ "size_bytes", COL_RIGHT },
+	{ "sha256", COL_WIDE },
+	{ "created_at", COL_WIDE | COL_TIME },
+	{ "expires_at", COL_WIDE | COL_TIME },
+	{ NULL, 0 },
+};
+
 static int
 artifacts_list(struct ctx *c, const struct parsed *p)
 {
+	struct out_table *t;
 	json_t *res = NULL, *a;
 	size_t i;
 	int rc = artifacts_fetch(c, p->args[0], &res);
@@ -51,17 +64,28 @@ artifacts_list(struct ctx *c, const struct parsed *p)
 		print_json(res);
 		return 0;
 	}
-	if (!opt_set(p, "no-headers"))
-		printf("artifact_id\tname\tcontent_type\tsize_bytes\n");
+	if (out_name(c)) {
+		json_array_foreach(json_object_get(res, "artifacts"), i, a)
+			printf("%s\n", out_dash(a, "artifact_id"));
+		json_decref(res);
+		return 0;
+	}
+	t = table_new(c, p, artifact_cols);
 	json_array_foreach(json_object_get(res, "artifacts"), i, a) {
 		long long size = 0;
 
 		(void)cy_json_int(a, "size_bytes", &size);
-		printf("%s\t%s\t%s\t%lld\n", out_dash(a, "artifact_id"), out_dash(a, "name"),
-		    out_dash(a, "content_type"), size);
+		table_row(t);
+		table_cell(t, cy_json_str(a, "artifact_id"));
+		table_cell(t, cy_json_str(a, "name"));
+		table_cell(t, cy_json_str(a, "content_type"));
+		table_cellf(t, "%lld", size);
+		table_cell(t, cy_json_str(a, "sha256"));
+		table_cell(t, cy_json_str(a, "created_at"));
+		table_cell(t, cy_json_str(a, "expires_at"));
 	}
 	json_decref(res);
-	return 0;
+	return table_print(t);
 }
 
 /* One download in progress: the temporary file and its hash. */

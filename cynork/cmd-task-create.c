@@ -102,6 +102,44 @@ env_collect(const struct parsed *p, json_t *env, json_t *refs)
 	return rc;
 }
 
+/*
+ * --after TASK[:COND]: the condition is the part after the last ':' when it
+ * is ok, notok or any (a task name may hold ':' otherwise).
+ */
+static bool
+after_split(const char *arg, char *task, size_t size, const char **cond)
+{
+	const char *colon = strrchr(arg, ':');
+	size_t n = strlen(arg);
+
+	*cond = "ok";
+	if (colon && (!strcmp(colon + 1, "ok") || !strcmp(colon + 1, "notok") ||
+			 !strcmp(colon + 1, "any"))) {
+		*cond = colon + 1;
+		n = (size_t)(colon - arg);
+	}
+	if (n == 0 || n >= size || n > 200)
+		return false;
+	memcpy(task, arg, n);
+	task[n] = '\0';
+	return true;
+}
+
+static json_t *
+after_json(const struct parsed *p)
+{
+	const char *const *list, *cond;
+	size_t i, n = opt_list(p, "after", &list);
+	json_t *arr = json_array();
+	char task[256];
+
+	for (i = 0; i < n; i++)
+		if (after_split(list[i], task, sizeof(task), &cond))
+			json_array_append_new(arr,
+			    json_pack("{s:s, s:s}", "task", task, "condition", cond));
+	return arr;
+}
+
 #define JOB_SPEC_MAX (1024 * 1024)
 
 /* The --job-spec file as JSON: an object, else NULL and a usage error printed. */
@@ -268,6 +306,19 @@ create_check(const struct parsed *p)
 		return fail(EXIT_USAGE,
 		    "--use-sba runs an agent on prompt input (-p, -t, -f) or on --job-spec: a %s task runs its own command (give it --use-inference to reach a model)",
 		    mode);
+	if (opt_set(p, "after")) {
+		const char *const *al, *cond;
+		size_t k, na = opt_list(p, "after", &al);
+		char task[256];
+
+		if (na > 64)
+			return fail(EXIT_USAGE, "--after: at most 64 tasks");
+		for (k = 0; k < na; k++)
+			if (!after_split(al[k], task, sizeof(task), &cond))
+				return fail(EXIT_USAGE,
+				    "--after '%s': want TASK or TASK:ok, TASK:notok, TASK:any (TASK an id or a name)",
+				    al[k]);
+	}
 	if (opt_set(p, "skill")) {
 		const char *const *sk;
 		size_t k, nk = opt_list(p, "skill", &sk);
@@ -415,6 +466,8 @@ task_create(struct ctx *c, const struct parsed *p)
 		json_object_set_new(req, "model", json_string(opt_get(p, "model")));
 	if (opt_set(p, "use-inference"))
 		json_object_set_new(req, "use_inference", json_true());
+	if (opt_set(p, "after"))
+		json_object_set_new(req, "after", after_json(p));
 	if (opt_set(p, "skill")) {
 		const char *const *sk;
 		size_t k, nk = opt_list(p, "skill", &sk);
@@ -558,6 +611,8 @@ static const struct opt create_opts[] = {
 	  .help = "override the input mode: prompt, script or commands", .choices = mode_choices },
 	{ .name = "model", .kind = OPT_STR, .arg = "MODEL",
 	  .help = "with prompt input: the model that answers (default: the server's choice)" },
+	{ .name = "after", .kind = OPT_LIST, .arg = "TASK[:ok|notok|any]",
+	  .help = "wait until TASK (id or name) has ended: completed (ok, the default), failed or canceled (notok), or either (any); repeatable" },
 	{ .name = "skill", .kind = OPT_LIST, .arg = "NAME",
 	  .help = "with prompt input or --use-sba: give the model your skill NAME (or id) as instructions (repeatable, at most 8)" },
 	{ .name = "use-sba", .kind = OPT_BOOL,

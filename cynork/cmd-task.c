@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -93,6 +94,37 @@ task_exit_code(json_t *res)
 	return rc ? EXIT_JOB(rc) : EXIT_OK;
 }
 
+/*
+ * -o text: the job's output as it wrote it (stdout to standard output,
+ * stderr to standard error), an agent job's reply after its stdout, then
+ * "task NAME: STATUS, exit code N" on standard error (unless -q).
+ */
+static void
+result_text(struct ctx *c, const json_t *res, const json_t *jr, const char *out, const char *err,
+    long long code)
+{
+	const char *reply = cy_json_str(jr, "reply");
+	const char *name = cy_json_str(res, "task_name") ? cy_json_str(res, "task_name") :
+							   cy_json_str(res, "task_id");
+	char *st;
+
+	if (out)
+		fputs(out, stdout);
+	if (reply && *reply)
+		printf("%s%s", reply, reply[strlen(reply) - 1] == '\n' ? "" : "\n");
+	fflush(stdout);
+	if (err)
+		fputs(err, stderr);
+	if (c->quiet)
+		return;
+	st = state_text(c, cy_json_str(res, "status"));
+	if (code >= 0)
+		fprintf(stderr, "task %s: %s, exit code %lld\n", name ? name : "-", st, code);
+	else
+		fprintf(stderr, "task %s: %s\n", name ? name : "-", st);
+	free(st);
+}
+
 int
 task_print_result(struct ctx *c, json_t *res)
 {
@@ -125,6 +157,8 @@ task_print_result(struct ctx *c, json_t *res)
 		print_json(o);
 	} else if (out_name(c)) {
 		printf("%s\n", id ? id : "");
+	} else if (out_text(c)) {
+		result_text(c, res, jr, out, err, code);
 	} else {
 		rec_add(&line, "task_id", id);
 		rec_add(&line, "status", st);
@@ -242,6 +276,47 @@ task_attach(struct ctx *c, const char *id, const char *label)
 	return rc;
 }
 
+/* task list -o text (a terminal's default) and -o wide: a table. */
+static const struct col task_cols[] = {
+	{ "TASK_ID", 0 },
+	{ "NAME", COL_TRUNC },
+	{ "STATUS", COL_STATE },
+	{ "MODE", 0 },
+	{ "CREATED", COL_TIME },
+	{ "UPDATED", COL_WIDE | COL_TIME },
+	{ "INPUT", COL_WIDE | COL_TRUNC },
+	{ NULL, 0 },
+};
+
+static int
+task_list_table(struct ctx *c, const struct parsed *p, const json_t *tasks)
+{
+	struct out_table *t = table_new(c, p, task_cols);
+	const json_t *task;
+	size_t i;
+
+	json_array_foreach(tasks, i, task) {
+		struct cy_buf b = CY_BUF_INIT;
+		const char *prompt = cy_json_str(task, "prompt");
+
+		table_row(t);
+		table_cell(t, cy_json_str(task, "task_id") ? cy_json_str(task, "task_id") :
+							     cy_json_str(task, "id"));
+		table_cell(t, cy_json_str(task, "task_name"));
+		table_cell(t, cy_json_str(task, "status"));
+		table_cell(t, cy_json_str(task, "input_mode"));
+		table_cell(t, cy_json_str(task, "created_at"));
+		table_cell(t, cy_json_str(task, "updated_at"));
+		/* The first line of what it runs. */
+		cy_buf_reset(&b);
+		if (prompt)
+			cy_buf_add(&b, prompt, strcspn(prompt, "\n"));
+		table_cell(t, b.buf);
+		cy_buf_release(&b);
+	}
+	return table_print(t);
+}
+
 static int
 task_list(struct ctx *c, const struct parsed *p)
 {
@@ -272,12 +347,22 @@ task_list(struct ctx *c, const struct parsed *p)
 		return fail(EXIT_PROTOCOL, "malformed response: no 'tasks' list");
 	}
 	if (out_json(c)) {
-		json_t *o = json_pack("{s:O}", "tasks", tasks);
+		json_t *o = json_pack("{s:[]}", "tasks");
 
+		json_array_foreach(tasks, i, t)
+			json_array_append_new(json_object_get(o, "tasks"), task_json_view(t));
 		if (cy_json_str(res, "next_cursor"))
 			json_object_set(o, "next_cursor", json_object_get(res, "next_cursor"));
 		json_decref(res);
 		return print_json(o);
+	}
+	if (out_text(c) || out_wide(c)) {
+		rc = task_list_table(c, p, tasks);
+		fflush(stdout);
+		if (rc == 0 && cy_json_str(res, "next_cursor"))
+			note(c, "more tasks: --cursor %s", cy_json_str(res, "next_cursor"));
+		json_decref(res);
+		return rc;
 	}
 	json_array_foreach(tasks, i, t) {
 		struct cy_buf line = CY_BUF_INIT;
@@ -391,10 +476,15 @@ task_get(struct ctx *c, const struct parsed *p)
 
 	if (rc)
 		return rc;
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		print_json(task_json_view(res));
+		json_decref(res);
+		return 0;
+	}
 	id = cy_json_str(res, "task_id") ? cy_json_str(res, "task_id") : cy_json_str(res, "id");
-	if (out_name(c)) {
+	if (out_text(c)) {
+		task_get_text(c, res);
+	} else if (out_name(c)) {
 		printf("%s\n", id ? id : "");
 	} else {
 		rec_add(&line, "task_id", id);
@@ -700,7 +790,7 @@ static const struct opt list_opts[] = {
 	{ .name = "cursor", .kind = OPT_STR, .arg = "CURSOR",
 	  .help = "continue from a previous listing" },
 	{ .name = "no-headers", .kind = OPT_BOOL,
-	  .help = "accepted for symmetry; record lines have no header" },
+	  .help = "omit the table's header line (-o text, -o wide)" },
 	{ .name = "all", .kind = OPT_BOOL, .help = "every user's tasks (operator, admin)" },
 	{ NULL }
 };
@@ -731,7 +821,7 @@ const struct cmd cmd_task_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_list,
 	.doc =
-	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages; an empty CURSOR is the first page); a garbage cursor is the server's 400 (exit 65).",
+	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). With -o text (the default on a terminal) or -o wide, a table instead: TASK_ID, NAME, STATUS, MODE, CREATED (how long ago on a terminal); -o wide adds UPDATED and INPUT (the first line of the prompt, script or commands). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages; an empty CURSOR is the first page); a garbage cursor is the server's 400 (exit 65).",
 };
 const struct cmd cmd_task_get = {
 	.path = "task get",
@@ -742,7 +832,7 @@ const struct cmd cmd_task_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_get,
 	.doc =
-	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at, then its job: job_status, exit_code, node, attempts, queued_at, started_at, ended_at, queued_s (seconds from creation to the last start, or until now while queued), run_s (seconds from the start to the end, or until now while running), and what it was created with: image or model, timeout_s, network, priority, max_attempts, backoff_s, labels, gpus, cpus, memory_mb, disk_mb, tmp_mb (only those set). -o json prints the server's task object, with the job under \"job\". An unknown task exits 66.",
+	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at, then its job: job_status, exit_code, node, attempts, queued_at, started_at, ended_at, queued_s (seconds from creation to the last start, or until now while queued), run_s (seconds from the start to the end, or until now while running), and what it was created with: image or model, timeout_s, network, priority, max_attempts, backoff_s, labels, gpus, cpus, memory_mb, disk_mb, tmp_mb (only those set). -o text (the default on a terminal) shows the same as labelled fields with durations in human units and how long ago each time was. -o json prints task_id, task_name, status, input_mode, the input under the name of its mode (prompt, script, or commands as an array), created_at, updated_at, attachments, how the job ran (exit_code, node, attempts, queued_at, started_at, ended_at, queued_seconds, run_seconds) and what it asked for under \"job\" (see JSON OUTPUT in cynork(1)). An unknown task exits 66.",
 };
 const struct cmd cmd_task_result = {
 	.path = "task result",
@@ -754,7 +844,7 @@ const struct cmd cmd_task_result = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_result,
 	.doc =
-	    "Shows a task's status on exactly one line and, once the task has ended, exit_code, stdout and stderr (logfmt-quoted, so multi-line output stays on the line). -o json prints task_id, status, task_name and, when ended, exit_code, stdout and stderr.\n\nWith --wait, waits until the task has ended (server long poll) and exits 0 whatever the job's code; task wait exits with the job's code instead.",
+	    "Shows a task's status on exactly one line and, once the task has ended, exit_code, stdout and stderr (logfmt-quoted, so multi-line output stays on the line). With -o text (the default on a terminal), prints the job's stdout and stderr raw as it wrote them (to standard output and standard error), then \"task NAME: STATUS, exit code N\" on standard error (not with -q). -o json prints task_id, status, task_name and, when ended, exit_code, stdout and stderr.\n\nWith --wait, waits until the task has ended (server long poll) and exits 0 whatever the job's code; task wait exits with the job's code instead.",
 };
 const struct cmd cmd_task_cancel = {
 	.path = "task cancel",

@@ -54,6 +54,25 @@ token_create_check(const struct parsed *p)
 	return 0;
 }
 
+/*
+ * A token as -o json shows it: a new object with the server's id named
+ * token_id, as the record lines, token revoke and the table call it (one
+ * name per thing); the other keys as they came.
+ */
+static json_t *
+token_view(const json_t *t)
+{
+	json_t *o = json_object(), *v;
+	const char *key;
+
+	json_object_set(o, "token_id", json_object_get(t, "id"));
+	json_object_foreach((json_t *)t, key, v) {
+		if (strcmp(key, "id") != 0)
+			json_object_set(o, key, v);
+	}
+	return o;
+}
+
 static int
 token_create(struct ctx *c, const struct parsed *p)
 {
@@ -85,8 +104,11 @@ token_create(struct ctx *c, const struct parsed *p)
 		json_decref(res);
 		return fail(EXIT_PROTOCOL, "malformed response: no token");
 	}
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		print_json(token_view(res));
+		json_decref(res);
+		return 0;
+	}
 	if (out_name(c)) {
 		printf("%s\n", tok);
 	} else {
@@ -117,9 +139,37 @@ token_state(const json_t *t)
 	return "active";
 }
 
+/* token list: the columns, OWNER with --all (-o wide adds created_at and revoked_at). */
+static const struct col token_cols[] = {
+	{ "TOKEN_ID", 0 },
+	{ "NAME", COL_TRUNC },
+	{ "PREFIX", 0 },
+	{ "SCOPES", COL_TRUNC },
+	{ "STATE", COL_STATE },
+	{ "EXPIRES_AT", COL_TIME },
+	{ "LAST_USED_AT", COL_TIME },
+	{ "CREATED_AT", COL_WIDE | COL_TIME },
+	{ "REVOKED_AT", COL_WIDE | COL_TIME },
+	{ NULL, 0 },
+};
+static const struct col token_cols_all[] = {
+	{ "TOKEN_ID", 0 },
+	{ "NAME", COL_TRUNC },
+	{ "PREFIX", 0 },
+	{ "SCOPES", COL_TRUNC },
+	{ "STATE", COL_STATE },
+	{ "EXPIRES_AT", COL_TIME },
+	{ "LAST_USED_AT", COL_TIME },
+	{ "OWNER", 0 },
+	{ "CREATED_AT", COL_WIDE | COL_TIME },
+	{ "REVOKED_AT", COL_WIDE | COL_TIME },
+	{ NULL, 0 },
+};
+
 static int
 token_list(struct ctx *c, const struct parsed *p)
 {
+	struct out_table *tb;
 	json_t *res = NULL, *list, *t;
 	bool all = opt_set(p, "all");
 	size_t i;
@@ -134,27 +184,37 @@ token_list(struct ctx *c, const struct parsed *p)
 		json_decref(res);
 		return fail(EXIT_PROTOCOL, "malformed response: no 'tokens' list");
 	}
-	if (out_json(c))
-		return print_json(res);
-	if (!out_name(c) && !opt_set(p, "no-headers"))
-		printf("TOKEN_ID\tNAME\tPREFIX\tSCOPES\tSTATE\tEXPIRES_AT\tLAST_USED_AT%s\n",
-		    all ? "\tOWNER" : "");
+	if (out_json(c)) {
+		json_t *o = json_pack("{s:[]}", "tokens");
+
+		json_array_foreach(list, i, t)
+			json_array_append_new(json_object_get(o, "tokens"), token_view(t));
+		json_decref(res);
+		return print_json(o);
+	}
+	tb = out_name(c) ? NULL : table_new(c, p, all ? token_cols_all : token_cols);
 	json_array_foreach(list, i, t) {
-		if (out_name(c)) {
+		if (!tb) {
 			printf("%s\n", out_dash(t, "id"));
 			continue;
 		}
 		sj = scopes_join(json_object_get(t, "scopes"));
-		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s", out_dash(t, "id"), out_dash(t, "name"),
-		    out_dash(t, "token_prefix"), sj, token_state(t), out_dash(t, "expires_at"),
-		    out_dash(t, "last_used_at"));
+		table_row(tb);
+		table_cell(tb, cy_json_str(t, "id"));
+		table_cell(tb, cy_json_str(t, "name"));
+		table_cell(tb, cy_json_str(t, "token_prefix"));
+		table_cell(tb, sj);
+		table_cell(tb, token_state(t));
+		table_cell(tb, cy_json_str(t, "expires_at"));
+		table_cell(tb, cy_json_str(t, "last_used_at"));
 		if (all)
-			printf("\t%s", out_dash(t, "owner"));
-		printf("\n");
+			table_cell(tb, cy_json_str(t, "owner"));
+		table_cell(tb, cy_json_str(t, "created_at"));
+		table_cell(tb, cy_json_str(t, "revoked_at"));
 		free(sj);
 	}
 	json_decref(res);
-	return 0;
+	return tb ? table_print(tb) : 0;
 }
 
 static int

@@ -93,9 +93,22 @@ user_create(struct ctx *c, const struct parsed *p)
 	return rc ? rc : print_user(c, res);
 }
 
+/* user list: the columns (-o wide adds updated_at). */
+static const struct col user_cols[] = {
+	{ "USER_ID", 0 },
+	{ "HANDLE", 0 },
+	{ "ROLE", 0 },
+	{ "ACTIVE", 0 },
+	{ "EMAIL", COL_TRUNC },
+	{ "CREATED_AT", COL_TIME },
+	{ "UPDATED_AT", COL_WIDE | COL_TIME },
+	{ NULL, 0 },
+};
+
 static int
 user_list(struct ctx *c, const struct parsed *p)
 {
+	struct out_table *t;
 	json_t *res = NULL, *list, *u;
 	size_t i;
 	int rc = api_call(c, "GET", "/v1/users", NULL, true, &res);
@@ -109,20 +122,23 @@ user_list(struct ctx *c, const struct parsed *p)
 	}
 	if (out_json(c))
 		return print_json(res);
-	if (!out_name(c) && !opt_set(p, "no-headers"))
-		printf("USER_ID\tHANDLE\tROLE\tACTIVE\tEMAIL\tCREATED_AT\n");
+	t = out_name(c) ? NULL : table_new(c, p, user_cols);
 	json_array_foreach(list, i, u) {
-		if (out_name(c)) {
+		if (!t) {
 			printf("%s\n", out_dash(u, "handle"));
 			continue;
 		}
-		printf("%s\t%s\t%s\t%s\t%s\t%s\n", out_dash(u, "id"), out_dash(u, "handle"),
-		    out_dash(u, "role"),
-		    json_is_true(json_object_get(u, "is_active")) ? "true" : "false",
-		    out_dash(u, "email"), out_dash(u, "created_at"));
+		table_row(t);
+		table_cell(t, cy_json_str(u, "id"));
+		table_cell(t, cy_json_str(u, "handle"));
+		table_cell(t, cy_json_str(u, "role"));
+		table_cell(t, json_is_true(json_object_get(u, "is_active")) ? "true" : "false");
+		table_cell(t, cy_json_str(u, "email"));
+		table_cell(t, cy_json_str(u, "created_at"));
+		table_cell(t, cy_json_str(u, "updated_at"));
 	}
 	json_decref(res);
-	return 0;
+	return t ? table_print(t) : 0;
 }
 
 /* GET or POST (with body) on /v1/users/<ref><suffix>, printing the user. */

@@ -20,7 +20,8 @@
 #include "timeutil.h"
 #include "banned.h"
 
-static const char *const output_choices[] = { "table", "json", "name", NULL };
+static const char *const output_choices[] = { "table", "wide", "text", "json", "yaml", "name",
+	NULL };
 
 /* Global options: accepted before or after the command words. */
 /* clang-format off */
@@ -32,7 +33,7 @@ const struct opt global_opts[] = {
 	{ .name = "context", .kind = OPT_STR, .arg = "NAME",
 	  .help = "the context of the config file to use (also CYNORK_CONTEXT; see cynork context)" },
 	{ .name = "output", .shrt = 'o', .kind = OPT_ENUM, .arg = "FORMAT",
-	  .help = "output format: table, json or name", .choices = output_choices },
+	  .help = "output format: table, wide, text, json, yaml or name", .choices = output_choices },
 	{ .name = "quiet", .shrt = 'q', .kind = OPT_BOOL,
 	  .help = "suppress non-essential messages on stderr" },
 	{ .name = "no-color", .kind = OPT_BOOL, .help = "disable colour (also NO_COLOR)" },
@@ -123,7 +124,19 @@ note(struct ctx *c, const char *fmt, ...)
 bool
 out_json(const struct ctx *c)
 {
-	return strcmp(c->output, "json") == 0;
+	return strcmp(c->output, "json") == 0 || strcmp(c->output, "yaml") == 0;
+}
+
+bool
+out_wide(const struct ctx *c)
+{
+	return strcmp(c->output, "wide") == 0;
+}
+
+bool
+out_text(const struct ctx *c)
+{
+	return strcmp(c->output, "text") == 0 || (!c->output_given && out_tty());
 }
 
 bool
@@ -806,6 +819,8 @@ run_line(struct ctx *sess, int argc, char **argv, const struct cmd **cmdp, bool 
 	c.output = parsed_global(&g, "output") ? parsed_global(&g, "output") :
 		   sess->output                ? sess->output :
 						 "table";
+	c.output_given = parsed_global(&g, "output") || sess->output;
+	out_set_yaml(strcmp(c.output, "yaml") == 0);
 	c.quiet = sess->quiet || parsed_global(&g, "quiet") != NULL;
 	c.no_color = sess->no_color || parsed_global(&g, "no-color") != NULL ||
 		     (getenv("NO_COLOR") && *getenv("NO_COLOR"));

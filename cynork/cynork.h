@@ -158,7 +158,8 @@ struct cfg {
 struct ctx {
 	const char *config_path; /* --config, CYNORK_CONFIG */
 	const char *context_opt; /* --context */
-	const char *output;      /* table|json|name */
+	const char *output;      /* table|wide|text|json|yaml|name */
+	bool output_given;       /* -o was given (else text on a terminal where a command has it) */
 	bool quiet;
 	bool no_color;
 	struct cfg cfg;
@@ -211,8 +212,16 @@ void note(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 
  */
 bool confirm(struct ctx *c, const struct parsed *p, int *rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* -o json or -o yaml: one document on stdout (print_json writes the chosen one). */
 bool out_json(const struct ctx *c);
 bool out_name(const struct ctx *c);
+/* -o wide: lists show their COL_WIDE columns too. */
+bool out_wide(const struct ctx *c);
+/*
+ * The person-oriented view of a command that has one (task get, nodes get,
+ * task result, task list): -o text, or no -o while stdout is a terminal.
+ */
+bool out_text(const struct ctx *c);
 
 /* config.c */
 int cfg_load(struct ctx *c);
@@ -262,6 +271,8 @@ extern const struct cmd cmd_shell, cmd_completion, cmd_help, cmd_man;
 /* man-text.c: the hand-written roff parts of cynork(1). */
 extern const char man_description[], man_environment[], man_files[], man_credhelper[];
 extern const char man_exit_status[], man_examples[], man_differences[];
+/* man-output.c: OUTPUT and JSON OUTPUT of cynork(1). */
+extern const char man_output[], man_json[];
 /*
  * A top-level command with its own page (CMD_OWN_PAGE): the hand-written
  * roff of cynork-NAME(1) around the generated synopsis and options.
@@ -330,14 +341,64 @@ int api_stream(struct ctx *c, const char *method, const char *path, json_t *body
 char *url_escape(const char *s);
 
 /* output.c */
+/* Sets the document format print_json writes: JSON, or YAML for -o yaml. */
+void out_set_yaml(bool yaml);
 /* Starts/extends a record line: " key=value". */
 void rec_add(struct cy_buf *line, const char *key, const char *value);
 void rec_addll(struct cy_buf *line, const char *key, long long value);
 int print_line(struct cy_buf *line);
-int print_json(json_t *v); /* steals v */
+/* Steals v; YAML under -o yaml (a second document of one command after "---"). */
+int print_json(json_t *v);
+/* yaml-out.c: v as a YAML document (block style) on f; 0 or -1. */
+int yaml_dump(FILE *f, const json_t *v);
 int out_flush(void);
 /* The string at key for a TAB table cell, "-" when absent or empty. */
 const char *out_dash(const json_t *o, const char *key);
+
+/*
+ * table.c: a list as a table through libsmartcols.  Columns are a table
+ * ending in a NULL name; each row gets exactly one cell per column (NULL or
+ * "" prints "-").
+ */
+#define COL_WIDE 0x1  /* only with -o wide */
+#define COL_TRUNC 0x2 /* may be cut to the terminal's width */
+#define COL_RIGHT 0x4 /* numbers: aligned right */
+#define COL_STATE 0x8 /* a state: coloured on a terminal */
+#define COL_TIME 0x10 /* an RFC 3339 time: how long ago on a terminal ("5m ago") */
+struct col {
+	const char *name;
+	unsigned flags;
+};
+struct out_table;
+struct out_table *table_new(const struct ctx *c, const struct parsed *p, const struct col *cols);
+void table_row(struct out_table *t);
+void table_cell(struct out_table *t, const char *value);
+void table_cellf(struct out_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The string, integer or boolean at key of o as the next cell. */
+void table_cell_key(struct out_table *t, const json_t *o, const char *key);
+/* Prints the table and frees it; 0 or an exit code. */
+int table_print(struct out_table *t);
+/* True when standard output is a terminal. */
+bool out_tty(void);
+/* Colour on: stdout a terminal, no --no-color, no NO_COLOR. */
+bool out_color(const struct ctx *c);
+/* The colour name of a state (completed green, failed red, ...) or NULL. */
+const char *state_color(const char *state);
+/* "\033[32mSTATE\033[0m" when colour is on, else the state itself; caller frees. */
+char *state_text(const struct ctx *c, const char *state);
+
+/*
+ * view.c: the task object of -o json (task_json_view: a new object from
+ * the server's), the -o text views of task get and nodes get, and human
+ * durations ("850ms", "1.2s", "3m 12s", "1h") and times ("... UTC (5s ago)").
+ */
+json_t *task_json_view(const json_t *srv);
+int task_get_text(const struct ctx *c, const json_t *srv);
+int nodes_get_text(const struct ctx *c, const json_t *n);
+void fmt_duration(double seconds, struct cy_buf *out);
+void fmt_when(const char *rfc3339, struct cy_buf *out);
+/* How long ago, seconds since: "just now", "42s ago", "3m ago", "2h ago", "4d ago", "in 5m". */
+void fmt_age(long long seconds, struct cy_buf *out);
 
 /* cmd-models.c, shared with chat and completion */
 /* GET /v1/models into *out (EXIT_OK), or the reported error's exit code. */

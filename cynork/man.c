@@ -339,6 +339,10 @@ man_top(FILE *out)
 		fputs(" (1).\n", out);
 	}
 	man_global_opts(out);
+	fputs(".SH OUTPUT\n", out);
+	fputs(man_output, out);
+	fputs(".SH JSON OUTPUT\n", out);
+	fputs(man_json, out);
 	fputs(".SH ENVIRONMENT\n", out);
 	fputs(man_environment, out);
 	fputs(".SH FILES\n", out);

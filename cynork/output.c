@@ -1,13 +1,15 @@
 /*
  * cynork output: record lines of logfmt-quoted key=value pairs (spec/cli.md
- * section 9, decision 4) and pretty JSON (exactly one value on stdout).  A
- * failed write to stdout is an error at exit (git's run_builtin check).
+ * section 9, decision 4) and pretty JSON or YAML (exactly one value on
+ * stdout), and a state in colour.  A failed write to stdout is an error at
+ * exit (git's run_builtin check).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "buf.h"
 #include "cynork.h"
 #include "json.h"
@@ -38,15 +40,51 @@ print_line(struct cy_buf *line)
 	return 0;
 }
 
+static bool yaml_out;
+static int yaml_docs; /* documents printed by this command */
+
+void
+out_set_yaml(bool yaml)
+{
+	yaml_out = yaml;
+	yaml_docs = 0;
+}
+
 int
 print_json(json_t *v)
 {
-	char *s = cy_json_dump_pretty(v);
+	char *s;
+	int rc = 0;
 
+	if (yaml_out) {
+		/* Several documents (task wait A B, nodes logs --follow): a YAML stream. */
+		if (yaml_docs++)
+			fputs("---\n", stdout);
+		if (yaml_dump(stdout, v) < 0)
+			rc = fail(EXIT_INTERNAL, "cannot write the YAML document");
+		json_decref(v);
+		return rc;
+	}
+	s = cy_json_dump_pretty(v);
 	fputs(s, stdout);
 	free(s);
 	json_decref(v);
 	return 0;
+}
+
+char *
+state_text(const struct ctx *c, const char *state)
+{
+	static const struct {
+		const char *name, *sgr;
+	} sgr[] = { { "green", "32" }, { "red", "31" }, { "yellow", "33" }, { "cyan", "36" } };
+	const char *color = out_color(c) ? state_color(state) : NULL;
+	size_t i;
+
+	for (i = 0; color && i < sizeof(sgr) / sizeof(sgr[0]); i++)
+		if (strcmp(sgr[i].name, color) == 0)
+			return xasprintf("\033[%sm%s\033[0m", sgr[i].sgr, state);
+	return xstrdup(state ? state : "-");
 }
 
 int

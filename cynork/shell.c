@@ -208,7 +208,7 @@ shell_exec(struct ctx *c, const struct parsed *p)
 	c->cfg_ready = false;
 	sess.in_shell = true;
 	/* Global flags given before `shell` are the session's defaults. */
-	sess.output = strcmp(c->output, "table") ? c->output : NULL;
+	sess.output = c->output_given ? c->output : NULL;
 	if (opt_get(p, "command")) {
 		rc = run_line(&sess, opt_get(p, "command"), &quit, 0);
 		goto out;

@@ -42,7 +42,7 @@
 	"COALESCE((SELECT json_agg(json_build_object('name', a.name, 'sha256', a.sha256, " \
 	"'size', a.size) ORDER BY a.name) " \
 	"FROM task_attachments a WHERE a.task_id = t.id)::text, '[]'), " \
-	"(extract(epoch FROM t.created_at) * 1000000)::bigint"
+	"(extract(epoch FROM t.created_at) * 1000000)::bigint, t.input_mode"
 /* clang-format on */
 
 /* The project for the new task: the given one (must exist) or the default. */
@@ -195,6 +195,68 @@ task_insert_one(const struct task_new *t, const char *id, const char *project, c
 	/* clang-format on */
 }
 
+PGresult *
+store_task_deps_resolve(const char *user_id, const char *refs, struct cy_error *err)
+{
+	const char *p[2] = { user_id, refs };
+
+	/* clang-format off */
+	return db_exec("task_deps_resolve",
+		"SELECT DISTINCT ON (x.ord) x.ord, t.id FROM unnest($2::text[]) WITH ORDINALITY "
+		"AS x(ref, ord) LEFT JOIN tasks t ON t.created_by = $1 AND (t.id::text = "
+		"lower(x.ref) OR t.summary = x.ref) ORDER BY x.ord, (t.id::text = lower(x.ref)) DESC",
+		2, p, err);
+	/* clang-format on */
+}
+
+/*
+ * The new task's dependencies, in its transaction: stored, then its job
+ * waits while one is open; one that ended against its condition refuses
+ * the task (ENOENT, why in err).
+ */
+static int
+task_insert_deps(const struct task_new *t, const char *id, struct cy_error *err)
+{
+	const char *p[3] = { id, t->after_ids, t->after_conds };
+	PGresult *res;
+	const char *st;
+	int rc = 0;
+
+	/*
+	 * Locks the dependencies first: one that ends meanwhile then waits for
+	 * this transaction, and its trigger sees these rows; one that ended
+	 * already is seen so by the next statement.
+	 */
+	res = db_exec("task_deps_lock",
+	    "SELECT 1 FROM tasks WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE", 1, p + 1, err);
+	if (!res)
+		return -1;
+	PQclear(res);
+	res = db_exec("task_deps_insert",
+	    "INSERT INTO task_deps (task_id, after_task_id, cond) SELECT $1::uuid, a, c "
+	    "FROM unnest($2::uuid[], $3::text[]) AS x(a, c) ON CONFLICT DO NOTHING",
+	    3, p, err);
+	if (!res)
+		return -1;
+	PQclear(res);
+	/* A statement of its own: it must see the rows just inserted. */
+	res = db_exec("task_deps_state", "SELECT cy_task_deps_state($1::uuid)", 1, p, err);
+	if (!res)
+		return -1;
+	st = PQgetvalue(res, 0, 0);
+	if (!strncmp(st, "never:", 6))
+		rc = cy_error_set(err, ENOENT, "after: it can never run: %s", st + 7);
+	PQclear(res);
+	if (rc == 0 && !strcmp(st, "waiting")) {
+		res = db_exec("task_deps_wait",
+		    "UPDATE jobs SET not_before = 'infinity' WHERE task_id = $1::uuid", 1, p, err);
+		if (!res)
+			return -1;
+		PQclear(res);
+	}
+	return rc;
+}
+
 /*
  * The next generated name, "task-N", from the user's counter.  A statement
  * of its own, so the counter's row lock lasts only this short transaction,
@@ -273,7 +335,7 @@ static PGresult *
 task_try_create(const struct task_new *t, const char *project, struct cy_error *err)
 {
 	bool named = t->name && *t->name;
-	bool tx = named || t->nattachments > 0;
+	bool tx = named || t->nattachments > 0 || t->after_ids;
 	char id[CY_UUID_LEN + 1];
 	const char *p[1] = { id };
 	PGresult *res = NULL;
@@ -293,6 +355,8 @@ task_try_create(const struct task_new *t, const char *project, struct cy_error *
 		goto fail;
 	if (!tx)
 		goto out;
+	if (PQntuples(res) > 0 && t->after_ids && task_insert_deps(t, id, err) < 0)
+		goto fail;
 	if (PQntuples(res) > 0 && t->nattachments > 0) {
 		PQclear(res);
 		res = NULL;
@@ -451,7 +515,12 @@ store_task_job_info(const char *task_id, struct cy_error *err)
 		"'resources', j.payload->'resources', 'model', j.req_model, "
 		"'priority', j.priority, 'max_attempts', j.max_attempts, "
 		"'retry_backoff_seconds', j.retry_backoff_s, "
-		"'requirements', json_build_object('labels', j.req_labels, 'gpus', j.req_gpus)"
+		"'requirements', json_build_object('labels', j.req_labels, 'gpus', j.req_gpus), "
+		"'waiting_for_dependencies', j.status = 'queued' AND j.not_before = 'infinity', "
+		"'after', (SELECT json_agg(json_build_object('task_id', d.id, 'task_name', "
+		"d.summary, 'condition', td.cond, 'status', CASE d.status WHEN 'pending' THEN "
+		"'queued' ELSE d.status END) ORDER BY d.created_at) FROM task_deps td "
+		"JOIN tasks d ON d.id = td.after_task_id WHERE td.task_id = j.task_id)"
 		")::text FROM jobs j LEFT JOIN nodes n ON n.id = j.node_id "
 		"WHERE j.task_id = $1::uuid ORDER BY j.created_at DESC, j.id DESC LIMIT 1",
 		1, p, err);

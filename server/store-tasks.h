@@ -23,6 +23,7 @@ enum task_col {
 	TC_UPDATED,
 	TC_ATTACHMENTS,
 	TC_CURSOR_US,
+	TC_INPUT_MODE,
 	TC__COUNT
 };
 
@@ -64,11 +65,27 @@ struct task_new {
 	/* The job runs where an inference backend serves req_model (NULL: any). */
 	bool req_inference;
 	const char *req_model;
+	/*
+	 * Dependencies: the ids of tasks of user_id (uuid[] literal) and, in
+	 * the same order, their conditions ok | notok | any (text[] literal);
+	 * NULL: none.  store_task_deps_resolve() gives the ids.
+	 */
+	const char *after_ids, *after_conds;
 };
 
 /*
- * Creates the task, its attachments and its job in one transaction.  Returns
- * the task row, or NULL with err set (err->code ENOENT: unknown project_id).
+ * The caller's tasks named by refs (a text[] literal of ids or names): a
+ * row per ref in order, with the task's id or NULL when the caller has no
+ * such task.  NULL with err set.
+ */
+PGresult *store_task_deps_resolve(const char *user_id, const char *refs, struct cy_error *err);
+
+/*
+ * Creates the task, its attachments, its dependencies and its job in one
+ * transaction: a job with dependencies still open waits (not_before
+ * 'infinity') until they end (migration 0090).  Returns the task row, or
+ * NULL with err set (err->code ENOENT: unknown project_id, or a dependency
+ * that already ended in a way its condition cannot accept, with why).
  * With an idempotency key the user used before, returns that first task
  * instead and sets *replayed.
  */

@@ -35,6 +35,9 @@
 #include "tasks.h"
 #include "banned.h"
 
+/* Most tasks one task may wait for. */
+#define AFTER_MAX 64
+
 #define ATTACHMENTS_MAX 4096
 #define ARTIFACT_PATTERNS_MAX 64 /* the table's bound; limits.attachments_max_count is lower */
 #define TIMEOUT_DEFAULT 3600
@@ -110,6 +113,18 @@ static const struct cy_jcheck secret_ref_members = {
 	}
 
 /* CreateTask (contract 2.1 and 4.2) with cynode's dispatch and inference fields. */
+/* One dependency: {"task": id or name, "condition": ok | notok | any (default ok)}. */
+static const char *const after_conds[] = { "ok", "notok", "any", NULL };
+/* clang-format off */
+static const struct cy_jcheck after_item = {
+	.fields = CY_JCHECK_ROWS(
+		{ .name = "task", .type = CY_JC_STRING, .required = true, .min = 1, .max = 200,
+		  .shape = "a task's id or name" },
+		{ .name = "condition", .type = CY_JC_STRING, .null_ok = true,
+		  .choices = after_conds }),
+};
+/* clang-format on */
+
 /* clang-format off */
 const struct cy_jcheck tasks_create_body = {
 	.fields = CY_JCHECK_ROWS(
@@ -141,6 +156,10 @@ const struct cy_jcheck tasks_create_body = {
 		  .sub = &resources_members },
 		{ .name = "use_inference", .type = CY_JC_BOOL, .null_ok = true },
 		{ .name = "use_sba", .type = CY_JC_BOOL, .null_ok = true },
+		{ .name = "after", .type = CY_JC_ARRAY, .null_ok = true, .min = 1,
+		  .max = AFTER_MAX,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_OBJECT,
+			.sub = &after_item } },
 		{ .name = "skills", .type = CY_JC_ARRAY, .null_ok = true, .min = 1,
 		  .max = SKILLS_PER_TASK,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
@@ -454,7 +473,8 @@ create_inference(bool prompt_mode, bool use_inference, const char *asked, char *
 /* Numbers of the dispatch fields, as text for the store. */
 struct create_extra {
 	char priority[24], max_attempts[24], backoff[24], gpus[24];
-	struct cy_buf labels; /* text[] literal */
+	struct cy_buf labels;                 /* text[] literal */
+	struct cy_buf after_ids, after_conds; /* uuid[] and text[] literals */
 };
 
 /* The integer at key as text in out (24 bytes hold any); NULL when absent. */
@@ -713,6 +733,61 @@ create_sba(const json_t *body, struct task_new *t, json_t **spec, const char **m
 	return 0;
 }
 
+/*
+ * "after": the caller's tasks this one waits for, by id or name, each
+ * with its condition; into t as literals.  -1 with resp filled (a task the
+ * caller does not have is a 400 naming it).
+ */
+static int
+create_after(const json_t *body, struct task_new *t, struct create_extra *x,
+    struct cy_http_resp *resp)
+{
+	json_t *after = json_object_get(body, "after"), *v;
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_buf refs = CY_BUF_INIT;
+	PGresult *res;
+	size_t i;
+	int ret = 0;
+
+	if (!json_array_size(after))
+		return 0;
+	cy_buf_addch(&refs, '{');
+	cy_buf_addch(&x->after_conds, '{');
+	json_array_foreach(after, i, v) {
+		const char *c = cy_json_str(v, "condition");
+
+		store_array_add(&refs, cy_json_str(v, "task"));
+		store_array_add(&x->after_conds, c ? c : "ok");
+	}
+	cy_buf_addch(&refs, '}');
+	cy_buf_addch(&x->after_conds, '}');
+	res = store_task_deps_resolve(t->user_id, refs.buf, &err);
+	cy_buf_release(&refs);
+	if (!res) {
+		cy_log_error("task_create_failed", "step", "after", "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read your tasks");
+		return -1;
+	}
+	cy_buf_addch(&x->after_ids, '{');
+	for (i = 0; i < (size_t)PQntuples(res); i++) {
+		if (PQgetisnull(res, (int)i, 1)) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "after[%zu]: you have no task '%.200s'", i,
+			    cy_json_str(json_array_get(after, i), "task"));
+			ret = -1;
+			break;
+		}
+		store_array_add(&x->after_ids, PQgetvalue(res, (int)i, 1));
+	}
+	cy_buf_addch(&x->after_ids, '}');
+	PQclear(res);
+	if (ret == 0) {
+		t->after_ids = x->after_ids.buf;
+		t->after_conds = x->after_conds.buf;
+	}
+	return ret;
+}
+
 void
 h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 {
@@ -720,7 +795,9 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_buf name = CY_BUF_INIT;
 	struct task_new t = { 0 };
-	struct create_extra x = { .labels = CY_BUF_INIT };
+	struct create_extra x = { .labels = CY_BUF_INIT,
+		.after_ids = CY_BUF_INIT,
+		.after_conds = CY_BUF_INIT };
 	const char *image = NULL, *asked_model = NULL;
 	char *payload = NULL, *model = NULL, *instructions = NULL;
 	json_t *env = NULL, *refs = NULL, *sba = NULL;
@@ -763,6 +840,8 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		    "commands): a prompt task is answered by a model");
 		goto out;
 	}
+	if (create_after(body, &t, &x, resp) < 0)
+		goto out;
 	if (create_env(body, prompt_mode, &env, &refs, resp) < 0 ||
 	    create_secrets_check(&t, refs, resp) < 0)
 		goto out;
@@ -834,6 +913,8 @@ out:
 	free(instructions);
 	free(model);
 	cy_buf_release(&x.labels);
+	cy_buf_release(&x.after_ids);
+	cy_buf_release(&x.after_conds);
 	if (res)
 		PQclear(res);
 	free(payload);

@@ -50,6 +50,8 @@ task_json(const PGresult *res, int row)
 	    json_string(task_api_status(PQgetvalue(res, row, TC_STATUS))));
 	json_object_set_new(o, "task_name", json_string(name));
 	json_object_set_new(o, "prompt", json_string(PQgetvalue(res, row, TC_PROMPT)));
+	/* What prompt holds: text for a model, a script, or commands one a line. */
+	json_object_set_new(o, "input_mode", json_string(PQgetvalue(res, row, TC_INPUT_MODE)));
 	json_object_set_new(o, "summary", json_string(name));
 	json_object_set_new(o, "created_at", json_string(PQgetvalue(res, row, TC_CREATED)));
 	json_object_set_new(o, "updated_at", json_string(PQgetvalue(res, row, TC_UPDATED)));

@@ -94,8 +94,10 @@ config_value()
 }
 
 @test "bad -o value exits 64" {
-	run -64 cynork -o yaml version
-	assert_output --partial "table, json, name"
+	run -64 cynork -o xml version
+	assert_output --partial "table, wide, text, json, yaml, name"
+	run -64 cynork -o '' version
+	run -64 cynork -o JSON version
 }
 
 @test "task list --limit outside 1..200 or not a number exits 64" {

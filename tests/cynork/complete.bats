@@ -75,7 +75,7 @@ cands()
 	assert_line --stream=stdout
 	assert_line --stream=stderr
 	run cands -o ""
-	assert_output "$(printf 'table\njson\nname')"
+	assert_output "$(printf 'table\nwide\ntext\njson\nyaml\nname')"
 	run cands completion ""
 	assert_output "$(printf 'bash\nzsh\nfish')"
 }

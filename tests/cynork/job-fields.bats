@@ -90,10 +90,11 @@ setup_file()
 	[ "${#lines[@]}" -eq 1 ]
 	run cynork -o json task get "$id"
 	assert_success
-	run jq -e '.job.status == "completed" and .job.exit_code == 0 and .job.node == "node-01"
-		and .job.attempts == 1 and (.job.queued_at | test("Z$"))
-		and (.job.started_at | test("Z$")) and (.job.ended_at | test("Z$"))
-		and (.job.queued_seconds | type) == "number" and .job.run_seconds >= 0
+	# How the job ran at the top (cynork(1) JSON OUTPUT), what it asked for under job.
+	run jq -e '.job.status == "completed" and .exit_code == 0 and .node == "node-01"
+		and .attempts == 1 and (.queued_at | test("Z$"))
+		and (.started_at | test("Z$")) and (.ended_at | test("Z$"))
+		and (.queued_seconds | type) == "number" and .run_seconds >= 0
 		and .job.image == "host" and .job.timeout_seconds == 90
 		and .job.network_policy == "none" and .job.priority == 7
 		and .job.max_attempts == 2 and .job.retry_backoff_seconds == 0
@@ -109,7 +110,7 @@ setup_file()
 	id=$(cynork -o name task create --command 'exit 3')
 	run -3 cynork task wait "$id"
 	run cynork -o json task get "$id"
-	run jq -e '.job.status == "failed" and .job.exit_code == 3 and .job.timeout_seconds == 3600
+	run jq -e '.job.status == "failed" and .exit_code == 3 and .job.timeout_seconds == 3600
 		and .job.network_policy == "restricted" and .job.priority == 0
 		and .job.max_attempts == 3 and .job.retry_backoff_seconds == 5
 		and .job.resources == null and .job.image == null' <<<"$output"
@@ -159,8 +160,8 @@ setup_file()
 	refute_output --partial "started_at="
 	run cynork -o json task get "$id"
 	run jq -e '.job.requirements == {"labels": ["zone=mars", "ssd"], "gpus": 2}
-		and .job.attempts == 0 and .job.started_at == null and .job.queued_seconds > 0
-		and .job.run_seconds == null' <<<"$output"
+		and .attempts == 0 and .started_at == null and .queued_seconds > 0
+		and .run_seconds == null' <<<"$output"
 	assert_success
 	run -0 cynork task cancel -y "$id"
 	# A node with the labels takes such a job; the one asking for GPUs still waits.

@@ -41,6 +41,12 @@ setup()
 	[ "$output" = "$(printf 'alpha:7b\t2\tcynode\nzeta:1b\t1\tcynode')" ]
 	CYNORK_GATEWAY_URL=$CAPTURE_URL run cynork model list
 	assert_success
+	# -o wide adds created (the answer's Unix time).
+	CYNORK_GATEWAY_URL=$CAPTURE_URL run cynork -o wide models list
+	assert_success
+	assert_line --index 0 "$(printf 'model_id\tnodes\towned_by\tcreated')"
+	[ "$(awk -F'\t' '{ print NF }' <<<"$output" | sort -u)" = 4 ]
+	[[ ${lines[1]} =~ ^alpha:7b$'\t'2$'\t'cynode$'\t'([0-9]+|-)$ ]]
 }
 
 @test "models list -o name prints the ids, -o json the gateway's answer as it came" {

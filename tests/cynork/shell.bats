@@ -118,7 +118,8 @@ start_shell()
 	tm send-keys "shell-d" Tab
 	tm_wait '> task get shell-demo$'
 	tm send-keys Enter
-	tm_wait 'task_id=.*task_name=shell-demo'
+	# On a terminal task get shows labelled fields (-o text).
+	tm_wait '^Task: +shell-demo \('
 	tm send-keys "task list --sta" Tab
 	tm_wait '> task list --status$'
 	tm send-keys "que" Tab

@@ -225,7 +225,7 @@ skills[0] must be a skill's name or id|.skills = [7]
 skills go with prompt tasks and agent jobs|.skills = ["x"]
 job_spec_json goes with use_sba|.job_spec_json = {}
 use_sba runs an agent on the prompt|.use_sba = true
-unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, artifacts, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, use_sba, skills, job_spec_json, env, secrets, model)|.promt = "x"
+unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, artifacts, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, use_sba, after, skills, job_spec_json, env, secrets, model)|.promt = "x"
 unknown field 'timeout'|.timeout = 5
 EOT
 }
