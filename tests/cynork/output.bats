@@ -322,7 +322,7 @@ col_of()
 	run jq -e 'keys == ["api_version", "version"]' <<<"$output"
 	assert_success
 	run cynork -o json status
-	run jq -e 'keys == ["gateway", "gateway_url"]' <<<"$output"
+	run jq -e 'keys == ["context", "gateway", "gateway_url"]' <<<"$output"
 	assert_success
 	run cynork -o json whoami
 	run jq -e 'keys == ["id", "user"]' <<<"$output"

@@ -80,7 +80,8 @@ blocker()
 	in_pane task create --name prog-wait --command 'sleep 4; echo done' --wait
 	tm_wait '^task prog-wait: queued'
 	tm_wait '^task prog-wait: queued → running on node-01 → completed, exit 0 after [0-9]+\.[0-9] s$'
-	tm_wait 'task_id=.*status=completed'
+	# then the result as -o text shows it on a terminal
+	tm_wait '^done$'
 	[ "$(pane_rc)" = 0 ]
 }
 
@@ -128,7 +129,7 @@ blocker()
 
 @test "-q on a terminal, or stderr not a terminal: no progress at all" {
 	in_pane -q task create --command 'sleep 1; echo quiet' --wait
-	tm_wait 'task_id=.*status=completed'
+	tm_wait '^quiet$'
 	run -0 bash -c "tmux -S '$CY_TMP/tmux' capture-pane -p -J -S -50 | grep -c '^task .*: ' || true"
 	assert_output 0
 	[ "$(pane_rc)" = 0 ]
