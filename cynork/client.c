@@ -52,6 +52,8 @@ exit_for_status(long status)
 		return EXIT_CONFLICT;
 	if (status == 400 || status == 413 || status == 422)
 		return EXIT_VALIDATION;
+	if (status == 429)
+		return EXIT_TEMPFAIL;
 	return EXIT_GATEWAY;
 }
 
@@ -200,6 +202,9 @@ api_transport_fail(struct ctx *c, const struct cy_error *err)
 		    "cannot verify the gateway at %s: %s; if it uses a private CA, give its "
 		    "certificate with --cacert FILE, CYNORK_CA_FILE or ca_file in the config file",
 		    c->gateway, err->msg);
+	if (err->code == ETIMEDOUT)
+		return fail(EXIT_TEMPFAIL, "the gateway at %s did not answer in time: %s",
+		    c->gateway, err->msg);
 	return fail(EXIT_GATEWAY,
 	    "cannot reach the gateway at %s: %s; check that cynode-server runs there (gateway_url, CYNORK_GATEWAY_URL)",
 	    c->gateway, err->msg);
@@ -244,7 +249,8 @@ again:
 	if (out && r.body.len) {
 		*out = cy_json_parse(r.body.buf, r.body.len, false, &err);
 		if (!*out)
-			rc = fail(EXIT_GATEWAY, "malformed response from the gateway: %s", err.msg);
+			rc =
+			    fail(EXIT_PROTOCOL, "malformed response from the gateway: %s", err.msg);
 	}
 out:
 	if (data) {
@@ -304,7 +310,7 @@ again:
 	rc = EXIT_OK;
 	*out = cy_json_parse(r.body.buf, r.body.len, false, &err);
 	if (!*out)
-		rc = fail(EXIT_GATEWAY, "malformed response from the gateway: %s", err.msg);
+		rc = fail(EXIT_PROTOCOL, "malformed response from the gateway: %s", err.msg);
 out:
 	free(url);
 	cy_httpc_resp_release(&r);

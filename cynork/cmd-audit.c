@@ -112,7 +112,7 @@ audit_list(struct ctx *c, const struct parsed *p)
 	events = json_object_get(res, "events");
 	if (!json_is_array(events)) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed response: no 'events' list");
+		return fail(EXIT_PROTOCOL, "malformed response: no 'events' list");
 	}
 	if (out_json(c))
 		return print_json(res);

@@ -83,8 +83,13 @@ password_from_stdin(void)
 static int
 auth_login_check(const struct parsed *p)
 {
+	const char *why;
+
 	if (opt_set(p, "password-stdin") && !opt_set(p, "user"))
 		return fail(EXIT_USAGE, "--password-stdin needs --user");
+	if (opt_get(p, "server") && (why = cfg_url_problem(opt_get(p, "server"))))
+		return fail(EXIT_USAGE, "invalid value '%s' for --server: %s", opt_get(p, "server"),
+		    why);
 	return 0;
 }
 
@@ -99,8 +104,20 @@ auth_login(struct ctx *c, const struct parsed *p)
 
 	if (!c->cfg.path) {
 		free(user);
-		return fail(EXIT_USAGE,
+		return fail(EXIT_CONFIG,
 		    "no config file to store the session: HOME is not set; use --config PATH");
+	}
+	if (c->cfg.context_unknown && !opt_get(p, "server")) {
+		free(user);
+		return fail(EXIT_NOT_FOUND,
+		    "unknown context '%s'; give --server URL to make it, or see 'cynork context list'",
+		    c->cfg.context);
+	}
+	/* --server: log in there, and keep it as the context's gateway_url. */
+	if (opt_get(p, "server")) {
+		free(c->cfg.gateway_url);
+		c->cfg.gateway_url = xstrdup(opt_get(p, "server"));
+		c->gateway = c->cfg.gateway_url;
 	}
 	if (!user && !(user = prompt("User: ", false)))
 		return fail(EXIT_USAGE, "no user name given");
@@ -121,13 +138,15 @@ auth_login(struct ctx *c, const struct parsed *p)
 	at = cy_json_str(res, "access_token");
 	rt = cy_json_str(res, "refresh_token");
 	if (!at) {
-		rc = fail(EXIT_GATEWAY, "malformed login response: no access_token");
+		rc = fail(EXIT_PROTOCOL, "malformed login response: no access_token");
 		goto out;
 	}
 	free(c->cfg.token);
 	free(c->cfg.refresh_token);
 	c->cfg.token = xstrdup(at);
 	c->cfg.refresh_token = rt ? xstrdup(rt) : NULL;
+	if (c->cfg.context_unknown)
+		cfg_context_create(&c->cfg);
 	if ((rc = cfg_save(c)) != 0)
 		goto out;
 	if (out_json(c)) {
@@ -151,7 +170,7 @@ auth_logout(struct ctx *c, const struct parsed *p)
 
 	/* Nowhere to forget a session in: say so rather than claim it is gone (cli.md 2). */
 	if (!c->cfg.path)
-		return fail(EXIT_USAGE,
+		return fail(EXIT_CONFIG,
 		    "no config file to remove the session from: HOME is not set; use --config PATH");
 	/* Best effort: end the session on the server too. */
 	if (c->cfg.token && c->cfg.refresh_token) {
@@ -219,7 +238,7 @@ auth_refresh(struct ctx *c, const struct parsed *p)
 	rt = cy_json_str(res, "refresh_token");
 	if (!at || !rt) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed refresh response");
+		return fail(EXIT_PROTOCOL, "malformed refresh response");
 	}
 	free(c->cfg.token);
 	free(c->cfg.refresh_token);
@@ -240,6 +259,8 @@ static const struct opt login_opts[] = {
 	  .help = "user handle (prompted for when absent)", .alias = "handle" },
 	{ .name = "password-stdin", .kind = OPT_BOOL,
 	  .help = "read the password from standard input (needs --user)" },
+	{ .name = "server", .kind = OPT_STR, .arg = "URL",
+	  .help = "the gateway to log in to, kept as the context's gateway_url" },
 	{ NULL }
 };
 /* clang-format on */
@@ -250,33 +271,35 @@ const struct cmd cmd_auth_login = {
 	.path = "auth login",
 	.summary = LOGIN_SUMMARY,
 	.opts = login_opts,
+	.flags = CMD_ANY_CONTEXT,
 	.check = auth_login_check,
 	.exec = auth_login,
 	.doc =
-	    "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 3.",
+	    "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. The session goes into the active context (--context, CYNORK_CONTEXT, the file's current_context, else default) and no other: each context keeps its own tokens. With --server URL, logs in to that gateway and keeps URL as the context's gateway_url; with --context NAME and --server, a context NAME not in the file yet is made. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 77, an unknown context without --server 66, a bad --server URL 64.",
 };
 const struct cmd cmd_login = {
 	.path = "login",
 	.summary = LOGIN_SUMMARY " (= auth login)",
 	.opts = login_opts,
+	.flags = CMD_ANY_CONTEXT,
 	.check = auth_login_check,
 	.exec = auth_login,
 	.doc =
-	    "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 3.",
+	    "Logs in and stores the session (access and refresh token) in the configuration file, or the token through the credential helper when one is configured. Without -u, User: is prompted for on standard error; without --password-stdin, Password: is read with echo off. There is no password flag. The session goes into the active context (--context, CYNORK_CONTEXT, the file's current_context, else default) and no other: each context keeps its own tokens. With --server URL, logs in to that gateway and keeps URL as the context's gateway_url; with --context NAME and --server, a context NAME not in the file yet is made. Prints logged_in=true user=USER; the token is never printed. A wrong password exits 77, an unknown context without --server 66, a bad --server URL 64.",
 };
 const struct cmd cmd_auth_logout = {
 	.path = "auth logout",
 	.summary = "end the session and forget the stored tokens",
 	.exec = auth_logout,
 	.doc =
-	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true on standard output (-o json: {\"logged_out\": true}; -q keeps it), also when no session was stored, and exits 0; a session the server could not end is noted on standard error. With neither HOME nor --config there is no configuration file to remove the session from: exit 2, nothing printed on standard output.",
+	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true on standard output (-o json: {\"logged_out\": true}; -q keeps it), also when no session was stored, and exits 0; a session the server could not end is noted on standard error. With neither HOME nor --config there is no configuration file to remove the session from: exit 78, nothing printed on standard output.",
 };
 const struct cmd cmd_logout = {
 	.path = "logout",
 	.summary = "end the session (= auth logout)",
 	.exec = auth_logout,
 	.doc =
-	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true on standard output (-o json: {\"logged_out\": true}; -q keeps it), also when no session was stored, and exits 0; a session the server could not end is noted on standard error. With neither HOME nor --config there is no configuration file to remove the session from: exit 2, nothing printed on standard output.",
+	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true on standard output (-o json: {\"logged_out\": true}; -q keeps it), also when no session was stored, and exits 0; a session the server could not end is noted on standard error. With neither HOME nor --config there is no configuration file to remove the session from: exit 78, nothing printed on standard output.",
 };
 const struct cmd cmd_auth_whoami = {
 	.path = "auth whoami",
@@ -284,7 +307,7 @@ const struct cmd cmd_auth_whoami = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = auth_whoami,
 	.doc =
-	    "Shows the logged-in user: id=ID user=HANDLE (-o json: {\"id\", \"user\"}). Exits 3 when not logged in.",
+	    "Shows the logged-in user: id=ID user=HANDLE (-o json: {\"id\", \"user\"}). Exits 77 when not logged in.",
 };
 const struct cmd cmd_whoami = {
 	.path = "whoami",
@@ -292,12 +315,12 @@ const struct cmd cmd_whoami = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = auth_whoami,
 	.doc =
-	    "Shows the logged-in user: id=ID user=HANDLE (-o json: {\"id\", \"user\"}). Exits 3 when not logged in.",
+	    "Shows the logged-in user: id=ID user=HANDLE (-o json: {\"id\", \"user\"}). Exits 77 when not logged in.",
 };
 const struct cmd cmd_auth_refresh = {
 	.path = "auth refresh",
 	.summary = "renew the session with the stored refresh token",
 	.exec = auth_refresh,
 	.doc =
-	    "Renews the session with the stored refresh token and stores the new pair (the old refresh token stops working). Prints refreshed=true; exits 3 when no refresh token is stored. Commands also refresh by themselves once when the gateway answers 401 and a refresh token is held.",
+	    "Renews the session with the stored refresh token and stores the new pair (the old refresh token stops working). Prints refreshed=true; exits 77 when no refresh token is stored. Commands also refresh by themselves once when the gateway answers 401 and a refresh token is held.",
 };

@@ -189,7 +189,7 @@ print_completion(struct chat *ch, json_t *res, struct stream *st)
 	const char *fr = cy_json_str(choice, "finish_reason");
 
 	if (!json_is_string(content) && !json_is_null(content))
-		return fail(EXIT_GATEWAY,
+		return fail(EXIT_PROTOCOL,
 		    "malformed response from the gateway: no choices[0].message.content");
 	note_model(ch, res);
 	if (json_is_string(content)) {
@@ -241,7 +241,7 @@ turn_stream(struct chat *ch, json_t *req, struct stream *st)
 		/* The gateway answered with one JSON object after all. */
 		res = cy_json_parse(st->body.buf, st->body.len, true, NULL);
 		rc = res ? print_completion(ch, res, st) :
-			   fail(EXIT_GATEWAY, "malformed response from the gateway (%s)",
+			   fail(EXIT_PROTOCOL, "malformed response from the gateway (%s)",
 			       st->as.content_type[0] ? st->as.content_type : "no content type");
 		json_decref(res);
 		reply_end(&st->out);
@@ -264,7 +264,7 @@ turn_whole(struct chat *ch, json_t *req, const char *const *hdrs, struct stream 
 	rc = api_call_h(ch->c, "POST", "/v1/chat/completions", req, true, hdrs, REPLY_TIMEOUT_MS,
 	    &res, &st->as.status);
 	if (rc == 0 && !json_is_object(res))
-		rc = fail(EXIT_GATEWAY,
+		rc = fail(EXIT_PROTOCOL,
 		    "malformed response from the gateway: not a completion object");
 	if (rc == 0 && out_json(ch->c)) {
 		note_model(ch, res);

@@ -51,10 +51,12 @@ misc_status(struct ctx *c, const struct parsed *p)
 	} else if (r.status != 200 || !strstr(r.body.buf, "ok")) {
 		rc = fail(EXIT_GATEWAY, "gateway %s is unhealthy (HTTP %ld)", c->gateway, r.status);
 	} else if (out_json(c)) {
-		print_json(json_pack("{s:s, s:s}", "gateway", "ok", "gateway_url", c->gateway));
+		print_json(json_pack("{s:s, s:s, s:s}", "gateway", "ok", "gateway_url", c->gateway,
+		    "context", c->cfg.context));
 	} else {
 		rec_add(&line, "gateway", "ok");
 		rec_add(&line, "gateway_url", c->gateway);
+		rec_add(&line, "context", c->cfg.context);
 		print_line(&line);
 	}
 	cy_httpc_resp_release(&r);
@@ -73,5 +75,5 @@ const struct cmd cmd_status = {
 	.summary = "check that the gateway is healthy",
 	.exec = misc_status,
 	.doc =
-	    "Checks GET /healthz on the gateway. Prints gateway=ok gateway_url=URL, or with -o json {\"gateway\":\"ok\",...}. Exits 7 when the gateway is unreachable or unhealthy. Needs no login.",
+	    "Checks GET /healthz on the gateway. Prints gateway=ok gateway_url=URL context=NAME (the active context of the config file), or with -o json {\"gateway\":\"ok\",\"gateway_url\":URL,\"context\":NAME}. Exits 69 when the gateway is unreachable or unhealthy. Needs no login.",
 };

@@ -26,7 +26,7 @@ models_get(struct ctx *c, long timeout_ms, json_t **out)
 	if (!json_is_array(json_object_get(res, "data")) &&
 	    !json_is_null(json_object_get(res, "data"))) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY,
+		return fail(EXIT_PROTOCOL,
 		    "malformed response from the gateway: no 'data' list of models");
 	}
 	*out = res;

@@ -77,7 +77,7 @@ nodes_list(struct ctx *c, const struct parsed *p)
 	nodes = json_object_get(res, "nodes");
 	if (!json_is_array(nodes)) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed response: no 'nodes' list");
+		return fail(EXIT_PROTOCOL, "malformed response: no 'nodes' list");
 	}
 	if (out_json(c))
 		return print_json(res);
@@ -365,16 +365,6 @@ nodes_logs(struct ctx *c, const struct parsed *p)
 	return rc;
 }
 
-/* Asks "<Verb> node <ref>? [y/N]" unless -y; true to go on. */
-static bool
-nodes_confirm(struct ctx *c, const struct parsed *p, const char *verb)
-{
-	if (confirm(p, "%s node %s", verb, p->args[0]))
-		return true;
-	note(c, "nothing done");
-	return false;
-}
-
 /* POSTs /v1/nodes/{ref}/{action}; *out gets the node. */
 static int
 nodes_post(struct ctx *c, const char *ref, const char *action, json_t *body, json_t **out)
@@ -444,9 +434,9 @@ nodes_drain(struct ctx *c, const struct parsed *p)
 	long long timeout = 0;
 	int rc;
 
-	if (!nodes_confirm(c, p, "Drain")) {
+	if (!confirm(c, p, &rc, "Drain node %s", p->args[0])) {
 		json_decref(body);
-		return 0;
+		return rc;
 	}
 	if (reason)
 		json_object_set_new(body, "reason", json_string(reason));
@@ -483,8 +473,8 @@ nodes_enable(struct ctx *c, const struct parsed *p)
 	json_t *n = NULL;
 	int rc;
 
-	if (!nodes_confirm(c, p, "Enable"))
-		return 0;
+	if (!confirm(c, p, &rc, "Enable node %s", p->args[0]))
+		return rc;
 	rc = nodes_post(c, p->args[0], "enable", NULL, &n);
 	return rc ? rc : nodes_print_state(c, n, "enabled", "true");
 }
@@ -495,8 +485,8 @@ nodes_disable(struct ctx *c, const struct parsed *p)
 	json_t *n = NULL;
 	int rc;
 
-	if (!nodes_confirm(c, p, "Disable"))
-		return 0;
+	if (!confirm(c, p, &rc, "Disable node %s", p->args[0]))
+		return rc;
 	rc = nodes_post(c, p->args[0], "disable", NULL, &n);
 	return rc ? rc : nodes_print_state(c, n, "enabled", "false");
 }
@@ -508,8 +498,8 @@ nodes_remove(struct ctx *c, const struct parsed *p)
 	json_t *res = NULL;
 	int rc;
 
-	if (!nodes_confirm(c, p, "Remove"))
-		return 0;
+	if (!confirm(c, p, &rc, "Remove node %s", p->args[0]))
+		return rc;
 	e = url_escape(p->args[0]);
 	path = xasprintf("/v1/nodes/%s%s", e, opt_set(p, "force") ? "?force=true" : "");
 	rc = api_call(c, "DELETE", path, NULL, true, &res);
@@ -530,9 +520,9 @@ nodes_replace(struct ctx *c, const struct parsed *p)
 	long long secs;
 	int rc;
 
-	if (!nodes_confirm(c, p, "Let a new machine take the place of")) {
+	if (!confirm(c, p, &rc, "Let a new machine take the place of node %s", p->args[0])) {
 		json_decref(body);
-		return 0;
+		return rc;
 	}
 	if (ttl && cy_duration_parse(ttl, &secs) == 0)
 		json_object_set_new(body, "ttl_seconds", json_integer(secs));
@@ -711,7 +701,7 @@ const struct cmd cmd_nodes_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_get,
 	.doc =
-	    "Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels, worker_api_url, conditions (what the node reports an operator should know, when any: disk_low when its state dir or mount root has less than storage.min_free_mb free and it refuses jobs, workspace_quota_unenforced when it cannot limit job workspaces) and, from its last capability report, cpu_cores, ram_mb, gpus, inference (running, supported or unsupported) and models (those its backend serves, - for none); -o json prints the server's object (conditions as [{type, message}], capabilities as {platform, compute, gpu, inference}). An unknown node exits 4.",
+	    "Shows one node (slug or id) as a record line with node_id, node_slug, status, enabled, drain_reason (when drained), config_version (the version the node must apply), config_ack_status, config_ack_version, config_ack_error (when the last ack failed), last_seen_at, running_jobs, max_concurrency, labels, worker_api_url, conditions (what the node reports an operator should know, when any: disk_low when its state dir or mount root has less than storage.min_free_mb free and it refuses jobs, workspace_quota_unenforced when it cannot limit job workspaces) and, from its last capability report, cpu_cores, ram_mb, gpus, inference (running, supported or unsupported) and models (those its backend serves, - for none); -o json prints the server's object (conditions as [{type, message}], capabilities as {platform, compute, gpu, inference}). An unknown node exits 66.",
 };
 const struct cmd cmd_nodes_stats = {
 	.path = "nodes stats",
@@ -722,7 +712,7 @@ const struct cmd cmd_nodes_stats = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_stats,
 	.doc =
-	    "Asks the node (through the server, with its worker token) for a snapshot of itself and prints a record line with node_slug, captured_at, cpu_cores, load (1, 5 and 15 minutes), mem_total_bytes, mem_free_bytes, state_free_bytes, jobs_running and job_slots; -o json prints the node's node:stats object. An unknown node exits 4, a node that does not answer 7. Operators and admins only.",
+	    "Asks the node (through the server, with its worker token) for a snapshot of itself and prints a record line with node_slug, captured_at, cpu_cores, load (1, 5 and 15 minutes), mem_total_bytes, mem_free_bytes, state_free_bytes, jobs_running and job_slots; -o json prints the node's node:stats object. An unknown node exits 66, a node that does not answer 69. Operators and admins only.",
 };
 const struct cmd cmd_nodes_logs = {
 	.path = "nodes logs",
@@ -734,7 +724,7 @@ const struct cmd cmd_nodes_logs = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_logs,
 	.doc =
-	    "Prints the events of the node's own telemetry store, oldest first, one record line each: ts, source (node: the node manager's lifecycle, such as node_starting, node_registered, config_applied, config_refused, node_stopping; job: job_started, job_finished, job_refused), level, event, task_id and job_id (job events) and message. At most the newest 1000 events (and 1 MiB) are shown; a note on stderr says when there were more. --since DUR|TIME starts at that age (15m, 2h) or RFC 3339 time; --source node|job keeps one source; --follow polls every second and prints new events until interrupted. -o json prints the node's answer ({version, events, truncated}); with --follow one event object a line. A bad --since exits 6 naming it. Operators and admins only.",
+	    "Prints the events of the node's own telemetry store, oldest first, one record line each: ts, source (node: the node manager's lifecycle, such as node_starting, node_registered, config_applied, config_refused, node_stopping; job: job_started, job_finished, job_refused), level, event, task_id and job_id (job events) and message. At most the newest 1000 events (and 1 MiB) are shown; a note on stderr says when there were more. --since DUR|TIME starts at that age (15m, 2h) or RFC 3339 time; --source node|job keeps one source; --follow polls every second and prints new events until interrupted. -o json prints the node's answer ({version, events, truncated}); with --follow one event object a line. A bad --since exits 65 naming it. Operators and admins only.",
 };
 const struct cmd cmd_nodes_drain = {
 	.path = "nodes drain",
@@ -746,7 +736,7 @@ const struct cmd cmd_nodes_drain = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_drain,
 	.doc =
-	    "Marks the node drained at once: the dispatcher places no new job on it; jobs already running finish. Prints node_id=NODE drained=true. With --wait, returns only when the node runs no job any more (--timeout DUR implies --wait and gives up after DUR with exit 124). Asks for confirmation unless -y. The node stays drained across restarts and re-registrations until nodes undrain.",
+	    "Marks the node drained at once: the dispatcher places no new job on it; jobs already running finish. Prints node_id=NODE drained=true. With --wait, returns only when the node runs no job any more (--timeout DUR implies --wait and gives up after DUR with exit 124). Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64. The node stays drained across restarts and re-registrations until nodes undrain.",
 };
 const struct cmd cmd_nodes_undrain = {
 	.path = "nodes undrain",
@@ -769,7 +759,7 @@ const struct cmd cmd_nodes_enable = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_enable,
 	.doc =
-	    "Makes the node eligible for jobs again. Prints node_id=NODE enabled=true. Asks for confirmation unless -y.",
+	    "Makes the node eligible for jobs again. Prints node_id=NODE enabled=true. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64.",
 };
 const struct cmd cmd_nodes_disable = {
 	.path = "nodes disable",
@@ -781,7 +771,7 @@ const struct cmd cmd_nodes_disable = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_disable,
 	.doc =
-	    "Makes the node ineligible for jobs (running jobs finish) without draining it. Prints node_id=NODE enabled=false. Asks for confirmation unless -y.",
+	    "Makes the node ineligible for jobs (running jobs finish) without draining it. Prints node_id=NODE enabled=false. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64.",
 };
 const struct cmd cmd_nodes_remove = {
 	.path = "nodes remove",
@@ -793,7 +783,7 @@ const struct cmd cmd_nodes_remove = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_remove,
 	.doc =
-	    "Removes the node and revokes its credentials at once: its node JWT, Worker API token and node credential stop working, and the registration PSK no longer admits its slug (a running node stops). Refused with exit 5 while jobs run on it unless --force. To bring the node back, enroll it again: nodes enroll --name SLUG. Prints node_id=NODE removed=true. Asks for confirmation unless -y.",
+	    "Removes the node and revokes its credentials at once: its node JWT, Worker API token and node credential stop working, and the registration PSK no longer admits its slug (a running node stops). Refused with exit 73 while jobs run on it unless --force. To bring the node back, enroll it again: nodes enroll --name SLUG. Prints node_id=NODE removed=true. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64.",
 };
 const struct cmd cmd_nodes_replace = {
 	.path = "nodes replace",
@@ -805,7 +795,7 @@ const struct cmd cmd_nodes_replace = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = nodes_replace,
 	.doc =
-	    "Admin only. A node that registered once holds a node credential and re-registers with it; the fleet's registration PSK, or an enrollment token that names no node, cannot take its name (the server answers 409 and audits the attempt). To put a new machine (or a reinstalled one, whose state_dir/credentials is gone) in the node's place, run nodes replace: for --ttl (default 1h) one registration with the PSK or such a token may take the name, receiving a new node credential and worker token; the old credential stops working then. An enrollment token made for the node (nodes enroll --name NODE) does the same without this step. Prints node_id=NODE replace_until=TIME. Asks for confirmation unless -y.",
+	    "Admin only. A node that registered once holds a node credential and re-registers with it; the fleet's registration PSK, or an enrollment token that names no node, cannot take its name (the server answers 409 and audits the attempt). To put a new machine (or a reinstalled one, whose state_dir/credentials is gone) in the node's place, run nodes replace: for --ttl (default 1h) one registration with the PSK or such a token may take the name, receiving a new node credential and worker token; the old credential stops working then. An enrollment token made for the node (nodes enroll --name NODE) does the same without this step. Prints node_id=NODE replace_until=TIME. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64.",
 };
 const struct cmd cmd_nodes_enroll = {
 	.path = "nodes enroll",

@@ -21,7 +21,7 @@
 
 #define SECRET_VALUE_MAX (64 * 1024)
 
-/* The NAME argument and --project-id: exit 2 when they are not what the server takes. */
+/* The NAME argument and --project-id: exit 64 when they are not what the server takes. */
 static int
 secret_check(const struct parsed *p)
 {
@@ -153,7 +153,7 @@ secret_list(struct ctx *c, const struct parsed *p)
 	list = json_object_get(res, "secrets");
 	if (!json_is_array(list)) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed response: no 'secrets' list");
+		return fail(EXIT_PROTOCOL, "malformed response: no 'secrets' list");
 	}
 	if (out_json(c))
 		return print_json(res);
@@ -173,16 +173,6 @@ secret_list(struct ctx *c, const struct parsed *p)
 	return t ? table_print(t) : 0;
 }
 
-/* Asks "Delete secret NAME? [y/N]" unless -y; true to go on. */
-static bool
-secret_confirm(struct ctx *c, const struct parsed *p)
-{
-	if (confirm(p, "Delete secret %s", p->args[0]))
-		return true;
-	note(c, "nothing done");
-	return false;
-}
-
 static int
 secret_delete(struct ctx *c, const struct parsed *p)
 {
@@ -191,8 +181,8 @@ secret_delete(struct ctx *c, const struct parsed *p)
 	char *e, *path;
 	int rc;
 
-	if (!secret_confirm(c, p))
-		return 0;
+	if (!confirm(c, p, &rc, "Delete secret %s", p->args[0]))
+		return rc;
 	e = url_escape(name);
 	path = project ? xasprintf("/v1/secrets/%s?project_id=%s", e, project) :
 			 xasprintf("/v1/secrets/%s", e);
@@ -268,5 +258,5 @@ const struct cmd cmd_secret_delete = {
 	.check = secret_check,
 	.exec = secret_delete,
 	.doc =
-	    "Deletes the secret NAME (with --project-id, that project's). A queued task that names it fails when it is dispatched, saying so; it never runs without it. Asks for confirmation unless -y. Prints secret=NAME deleted=true; a name you have no secret for exits 4.",
+	    "Deletes the secret NAME (with --project-id, that project's). A queued task that names it fails when it is dispatched, saying so; it never runs without it. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64. Prints secret=NAME deleted=true; a name you have no secret for exits 66.",
 };

@@ -3,7 +3,7 @@
  * (POST /v1/skills/load, GET /v1/skills[/{id}], PUT and DELETE
  * /v1/skills/{id}).  A skill's content comes from a file (- is standard
  * input), read whole, valid UTF-8 without NUL; the server bounds its size
- * (limits.skill_max_bytes, 413 naming it: exit 6).  Only scope user is
+ * (limits.skill_max_bytes, 413 naming it: exit 65).  Only scope user is
  * served, so --scope takes user and --scope-id is refused.
  */
 #include <errno.h>
@@ -24,7 +24,7 @@
 
 static const char *const scope_choices[] = { "user", NULL };
 
-/* The skill file at path (- = stdin) as a JSON string, or NULL (reported in *rc, exit 2). */
+/* The skill file at path (- = stdin) as a JSON string, or NULL (reported in *rc, exit 64). */
 static json_t *
 skill_read(const char *path, int *rc)
 {
@@ -72,7 +72,7 @@ name_ok(const char *s)
 	return true;
 }
 
-/* --name, when given, is a name; else exit 2. */
+/* --name, when given, is a name; else exit 64. */
 static int
 skills_name_check(const struct parsed *p)
 {
@@ -161,7 +161,7 @@ skills_load(struct ctx *c, const struct parsed *p)
 		return rc;
 	if (!(id = cy_json_str(res, "skill_id"))) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed response: no skill_id");
+		return fail(EXIT_PROTOCOL, "malformed response: no skill_id");
 	}
 	return skills_print_done(c, res, id, NULL);
 }
@@ -215,7 +215,7 @@ skills_list(struct ctx *c, const struct parsed *p)
 	list = json_object_get(res, "skills");
 	if (!json_is_array(list)) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed response: no 'skills' list");
+		return fail(EXIT_PROTOCOL, "malformed response: no 'skills' list");
 	}
 	if (out_json(c))
 		return print_json(res);
@@ -262,7 +262,7 @@ skills_get(struct ctx *c, const struct parsed *p)
 		return rc;
 	if (!(content = cy_json_str(res, "content_md"))) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed response: no content_md");
+		return fail(EXIT_PROTOCOL, "malformed response: no content_md");
 	}
 	if (out_json(c)) {
 		json_t *o = json_pack("{s:O?, s:O?, s:O?, s:O?, s:s}", "skill_id",
@@ -314,16 +314,6 @@ skills_update(struct ctx *c, const struct parsed *p)
 	return skills_print_done(c, res, id, "updated");
 }
 
-/* Asks "Delete skill ID? [y/N]" on stderr unless -y; true to go on. */
-static bool
-skills_confirm(struct ctx *c, const struct parsed *p)
-{
-	if (confirm(p, "Delete skill %s", p->args[0]))
-		return true;
-	note(c, "nothing done");
-	return false;
-}
-
 static int
 skills_delete(struct ctx *c, const struct parsed *p)
 {
@@ -331,8 +321,8 @@ skills_delete(struct ctx *c, const struct parsed *p)
 	char *path;
 	int rc;
 
-	if (!skills_confirm(c, p))
-		return 0;
+	if (!confirm(c, p, &rc, "Delete skill %s", p->args[0]))
+		return rc;
 	path = xasprintf("/v1/skills/%s", id);
 	rc = api_call(c, "DELETE", path, NULL, true, NULL);
 	free(path);
@@ -389,7 +379,7 @@ const struct cmd cmd_skills_load = {
 	.check = skills_load_check,
 	.exec = skills_load,
 	.doc =
-	    "Reads FILE (- for standard input, then --name is required) and stores it as a skill of yours, named NAME (default: the file's name without .md; 1 to 128 bytes, no control characters, unique among your skills). The file must be valid UTF-8 without NUL; a missing, unreadable, empty or invalid file is exit 2. The server takes at most limits.skill_max_bytes (default 256 KiB; beyond it exit 6 naming the limit). A name you already use is exit 5. Only scope user is served; --scope-id is refused. Prints skill_id=ID.",
+	    "Reads FILE (- for standard input, then --name is required) and stores it as a skill of yours, named NAME (default: the file's name without .md; 1 to 128 bytes, no control characters, unique among your skills). The file must be valid UTF-8 without NUL; a missing, unreadable, empty or invalid file is exit 64. The server takes at most limits.skill_max_bytes (default 256 KiB; beyond it exit 65 naming the limit). A name you already use is exit 73. Only scope user is served; --scope-id is refused. Prints skill_id=ID.",
 };
 const struct cmd cmd_skills_list = {
 	.path = "skills list",
@@ -411,7 +401,7 @@ const struct cmd cmd_skills_get = {
 	.check = skills_id_check,
 	.exec = skills_get,
 	.doc =
-	    "Prints a metadata line (skill_id name scope scope_id updated_at), then the Markdown content as stored. -o json prints {skill_id, name, scope, scope_id, content_md}. Another user's skill, or none, is exit 4.",
+	    "Prints a metadata line (skill_id name scope scope_id updated_at), then the Markdown content as stored. -o json prints {skill_id, name, scope, scope_id, content_md}. Another user's skill, or none, is exit 66.",
 };
 const struct cmd cmd_skills_update = {
 	.path = "skills update",
@@ -438,5 +428,5 @@ const struct cmd cmd_skills_delete = {
 	.check = skills_id_check,
 	.exec = skills_delete,
 	.doc =
-	    "Asks Delete skill ID? [y/N] on standard error unless -y, then deletes the skill. Prints skill_id=ID deleted=true; another user's skill, or none, is exit 4.",
+	    "Asks Delete skill ID? [y/N] on standard error unless -y (without a terminal to ask on: exit 64), then deletes the skill. Prints skill_id=ID deleted=true; another user's skill, or none, is exit 66.",
 };

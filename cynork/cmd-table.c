@@ -10,6 +10,7 @@
 
 extern const struct cmd cmd_version, cmd_status, cmd_login, cmd_logout, cmd_whoami;
 extern const struct cmd cmd_auth_login, cmd_auth_logout, cmd_auth_whoami, cmd_auth_refresh;
+extern const struct cmd cmd_context_list, cmd_context_use, cmd_context_add, cmd_context_remove;
 extern const struct cmd cmd_task_create, cmd_task_list, cmd_task_get, cmd_task_result;
 extern const struct cmd cmd_task_cancel, cmd_task_logs, cmd_nodes_list, cmd_nodes_get;
 extern const struct cmd cmd_nodes_stats, cmd_nodes_logs;
@@ -32,6 +33,11 @@ extern const struct cmd cmd_chat, cmd_models_list;
 static const struct cmd grp_auth = {
 	.path = "auth",
 	.summary = "log in and out, show the session",
+};
+static const struct cmd grp_context = {
+	.path = "context",
+	.aliases = "contexts",
+	.summary = "the gateways of the config file, each with its own session",
 };
 static const struct cmd grp_task = {
 	.path = "task",
@@ -94,6 +100,11 @@ const struct cmd *const cmd_table[] = {
 	&cmd_auth_logout,
 	&cmd_auth_whoami,
 	&cmd_auth_refresh,
+	&grp_context,
+	&cmd_context_list,
+	&cmd_context_use,
+	&cmd_context_add,
+	&cmd_context_remove,
 	&grp_task,
 	&cmd_task_create,
 	&cmd_task_list,

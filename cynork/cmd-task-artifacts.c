@@ -145,7 +145,7 @@ artifact_download(struct ctx *c, const char *task, const json_t *a, const char *
 	for (i = 0; i < mdlen && i < 32; i++)
 		xsnprintf(hex + 2 * i, 3, "%02x", md[i]);
 	if ((size >= 0 && d.got != size) || !want || strcmp(hex, want) != 0) {
-		rc = fail(EXIT_GATEWAY,
+		rc = fail(EXIT_PROTOCOL,
 		    "artifact '%s': got %lld bytes with sha256 %s, want %lld and %s",
 		    cy_json_str(a, "name"), d.got, hex, size, want ? want : "?");
 		goto out;
@@ -168,7 +168,7 @@ out:
 	return rc;
 }
 
-/* The artifacts to fetch: all, or those p's names pick (by name or id); exit 4 on a miss. */
+/* The artifacts to fetch: all, or those p's names pick (by name or id); exit 66 on a miss. */
 static int
 artifacts_pick(const struct parsed *p, json_t *all, json_t **out)
 {
@@ -219,7 +219,7 @@ artifacts_get(struct ctx *c, const struct parsed *p)
 		struct stat st;
 
 		if (!cy_relpath_valid(name, strlen(name), &why)) {
-			rc = fail(EXIT_GATEWAY, "refusing artifact name '%s': %s", name, why);
+			rc = fail(EXIT_PROTOCOL, "refusing artifact name '%s': %s", name, why);
 			goto out;
 		}
 		dest[i] =
@@ -297,7 +297,7 @@ const struct cmd cmd_task_artifacts_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = artifacts_list,
 	.doc =
-	    "Lists a task's artifacts (the files its job left in /workspace that its --artifact patterns, default out/, select; collected after failed and timed-out jobs too) as a table: a header line artifact_id, name, content_type, size_bytes (TAB-separated; --no-headers leaves it out), then one row each (- for an unknown content type). -o json prints {\"task_id\", \"artifacts\": [{artifact_id, name, size_bytes, sha256, content_type, created_at, expires_at}]}. Artifacts expire (server artifacts.retention, default 7 days). An unknown task exits 4.",
+	    "Lists a task's artifacts (the files its job left in /workspace that its --artifact patterns, default out/, select; collected after failed and timed-out jobs too) as a table: a header line artifact_id, name, content_type, size_bytes (TAB-separated; --no-headers leaves it out), then one row each (- for an unknown content type). -o json prints {\"task_id\", \"artifacts\": [{artifact_id, name, size_bytes, sha256, content_type, created_at, expires_at}]}. Artifacts expire (server artifacts.retention, default 7 days). An unknown task exits 66.",
 };
 /* --out takes exactly one artifact and no -d. */
 static int
@@ -325,5 +325,5 @@ const struct cmd cmd_task_artifacts_get = {
 	.check = get_check,
 	.exec = artifacts_get,
 	.doc =
-	    "Downloads a task's artifacts, all of them or those named (by name or artifact_id), under -d DIR (default the current directory) at DIR/NAME; a name with / creates the subdirectories. Each file is streamed to NAME.part, checked against its size and SHA-256 and renamed into place. Every target is checked first: a file that exists is a conflict (exit 5) unless --force, a name unknown to the task exits 4, and nothing is written in either case. With --out PATH (exactly one artifact named, no -d) it is saved to PATH instead, its parent directories created. Prints saved=true path=PATH per file; -o json prints {\"task_id\", \"saved\": [{saved, name, path}]}.",
+	    "Downloads a task's artifacts, all of them or those named (by name or artifact_id), under -d DIR (default the current directory) at DIR/NAME; a name with / creates the subdirectories. Each file is streamed to NAME.part, checked against its size and SHA-256 and renamed into place. Every target is checked first: a file that exists is a conflict (exit 73) unless --force, a name unknown to the task exits 66, and nothing is written in either case. With --out PATH (exactly one artifact named, no -d) it is saved to PATH instead, its parent directories created. Prints saved=true path=PATH per file; -o json prints {\"task_id\", \"saved\": [{saved, name, path}]}.",
 };

@@ -1,7 +1,7 @@
 /*
  * cynork task create: the job's own fields (--image, --timeout, --priority,
  * --max-attempts, --backoff, --label, --gpus, --cpus, --memory, --network,
- * --disk, --tmp), each checked here with a clear usage error (exit 2) before
+ * --disk, --tmp), each checked here with a clear usage error (exit 64) before
  * any request, then put into the CreateTask body (the server checks them
  * again and the node applies them).  `task get` shows them back
  * (cmd-task.c, task_print_job).

@@ -2,8 +2,8 @@
  * cynork task list|get|result|cancel|logs, and the wait loop shared with
  * `task create --wait` and `task logs -o json --follow`: long polls on
  * GET /v1/tasks/{id}/result?wait=N (no client-side sleep loop) and the
- * mapping of a finished task to an exit code (spec/cli.md section 11: the
- * job's own code, 124 timeout, 125 canceled).  `task logs --follow` long
+ * mapping of a finished task to an exit code (exit.c: the job's own code,
+ * 124 timeout, 143 canceled, tagged EXIT_JOB).  `task logs --follow` long
  * polls the logs route for the output as it comes instead.  task wait ID... is in
  * cmd-task-wait.c.
  */
@@ -88,8 +88,10 @@ task_exit_code(json_t *res)
 		rc = EXIT_JOB_FAILED;
 	if (jst && strcmp(jst, "timeout") == 0)
 		fprintf(stderr, "cynork: the job timed out on the node\n");
+	else if (rc == EXIT_CANCELED)
+		fprintf(stderr, "cynork: the task was canceled\n");
 	json_decref(jr);
-	return rc;
+	return rc ? EXIT_JOB(rc) : EXIT_OK;
 }
 
 /*
@@ -191,11 +193,12 @@ task_poll_seconds(int64_t deadline)
 
 /*
  * Long polls until task `id` has ended and leaves its result in *out (the
- * caller frees it).  Returns 0 or cynork's own failure (2-8, 124 when the
- * deadline passed); deadline 0 waits forever.
+ * caller frees it).  Returns 0, cynork's own failure, or EXIT_JOB(124) when
+ * the deadline passed; deadline 0 waits forever.
  */
 static int
-task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeout_s, json_t **out)
+task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeout_s,
+    struct progress *pg, json_t **out)
 {
 	char *eid = url_escape(id);
 	json_t *res = NULL;
@@ -206,10 +209,13 @@ task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeo
 		char *path;
 
 		if (!wait) {
-			rc = fail(EXIT_TIMEOUT,
-			    "gave up waiting for task '%s' after %llds (--timeout)", id, timeout_s);
+			/* The wait's own limit, as timeout(1) has it: not a failure of cynork's. */
+			rc = EXIT_JOB(fail(EXIT_TIMEOUT,
+			    "gave up waiting for task '%s' after %llds (--timeout)", id,
+			    timeout_s));
 			break;
 		}
+		wait = progress_poll_s(pg, wait);
 		path = xasprintf("/v1/tasks/%s/result?wait=%lld", eid, wait);
 		json_decref(res);
 		res = NULL;
@@ -217,6 +223,7 @@ task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeo
 		free(path);
 		if (rc || task_status_ended(cy_json_str(res, "status")))
 			break;
+		progress_update(pg, c, cy_json_str(res, "status"));
 	}
 	free(eid);
 	if (rc) {
@@ -228,12 +235,18 @@ task_poll_ended(struct ctx *c, const char *id, int64_t deadline, long long timeo
 }
 
 int
-task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status)
+task_wait_and_print(struct ctx *c, const char *id, const char *label, long long timeout_s,
+    bool exit_status)
 {
 	json_t *res = NULL;
-	int job_rc, rc = task_poll_ended(c, id, timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0,
-			timeout_s, &res);
+	struct progress pg;
+	int job_rc, rc;
 
+	progress_start(&pg, c, id, label, PROGRESS_LINE);
+	rc = task_poll_ended(c, id, timeout_s > 0 ? cy_mono_ms() + timeout_s * 1000 : 0, timeout_s,
+	    &pg, &res);
+	progress_end(&pg, res);
+	progress_release(&pg);
 	if (rc)
 		return rc;
 	task_print_result(c, res);
@@ -243,16 +256,22 @@ task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exi
 }
 
 int
-task_attach(struct ctx *c, const char *id)
+task_attach(struct ctx *c, const char *id, const char *label)
 {
 	json_t *res = NULL;
-	int rc = task_logs_follow(c, id, "all", true);
+	struct progress pg;
+	int rc;
 
+	progress_start(&pg, c, id, label, PROGRESS_LINES);
+	rc = task_logs_follow(c, id, "all", true, &pg);
 	/* The logs end with the task: its result is there now. */
 	if (rc == 0)
-		rc = task_poll_ended(c, id, 0, 0, &res);
-	if (rc == 0)
+		rc = task_poll_ended(c, id, 0, 0, NULL, &res);
+	if (rc == 0) {
+		progress_end(&pg, res);
 		rc = task_exit_code(res);
+	}
+	progress_release(&pg);
 	json_decref(res);
 	return rc;
 }
@@ -325,7 +344,7 @@ task_list(struct ctx *c, const struct parsed *p)
 	tasks = json_object_get(res, "tasks");
 	if (!json_is_array(tasks)) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed response: no 'tasks' list");
+		return fail(EXIT_PROTOCOL, "malformed response: no 'tasks' list");
 	}
 	if (out_json(c)) {
 		json_t *o = json_pack("{s:[]}", "tasks");
@@ -488,7 +507,7 @@ task_result(struct ctx *c, const struct parsed *p)
 	int rc;
 
 	if (opt_set(p, "wait"))
-		return task_wait_and_print(c, p->args[0], 0, false);
+		return task_wait_and_print(c, p->args[0], NULL, 0, false);
 	rc = task_fetch(c, p->args[0], "/result", &res);
 	if (rc == 0)
 		task_print_result(c, res);
@@ -504,10 +523,8 @@ task_cancel(struct ctx *c, const struct parsed *p)
 	char *e, *path;
 	int rc;
 
-	if (!confirm(p, "Cancel task %s", p->args[0])) {
-		note(c, "not canceled");
-		return 0;
-	}
+	if (!confirm(c, p, &rc, "Cancel task %s", p->args[0]))
+		return rc;
 	e = url_escape(p->args[0]);
 	path = xasprintf("/v1/tasks/%s/cancel", e);
 	body = json_object();
@@ -604,7 +621,8 @@ task_logs_counts(struct ctx *c, const char *task, const char *stream, const stru
  * until the task has ended and nothing is left.
  */
 int
-task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split)
+task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split,
+    struct progress *pg)
 {
 	char *eid = url_escape(task), *path;
 	long long off_out = 0, off_err = 0;
@@ -616,7 +634,7 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split
 		path =
 		    xasprintf("/v1/tasks/%s/logs?follow=true&wait=%d&stream=%s&stdout_offset=%lld"
 			      "&stderr_offset=%lld",
-			eid, POLL_MAX_S, stream, off_out, off_err);
+			eid, (int)progress_poll_s(pg, POLL_MAX_S), stream, off_out, off_err);
 		res = NULL;
 		rc = api_call_h(c, "GET", path, NULL, true, NULL, (POLL_MAX_S + 30) * 1000L, &res,
 		    NULL);
@@ -627,7 +645,7 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split
 		    cy_json_int(res, "stdout_offset", &off_out) < 0 ||
 		    cy_json_int(res, "stderr_offset", &off_err) < 0) {
 			json_decref(res);
-			rc = fail(EXIT_GATEWAY, "malformed response: no 'ended' or offsets");
+			rc = fail(EXIT_PROTOCOL, "malformed response: no 'ended' or offsets");
 			break;
 		}
 		got = put_text(res, "stdout", stdout);
@@ -635,6 +653,8 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split
 		got |= put_text(res, "stderr", split ? stderr : stdout);
 		fflush(split ? stderr : stdout);
 		ended = json_is_true(json_object_get(res, "ended"));
+		if (!ended)
+			progress_update(pg, c, cy_json_str(res, "status"));
 		if (ended && !got) {
 			note_lost(res, stream);
 			json_decref(res);
@@ -702,11 +722,21 @@ task_logs(struct ctx *c, const struct parsed *p)
 	json_t *res = NULL;
 	int rc = 0, i;
 
-	if (opt_set(p, "follow") && !out_json(c))
-		return task_logs_follow(c, p->args[0], stream, false);
+	if (opt_set(p, "follow") && !out_json(c)) {
+		struct progress pg;
+
+		progress_start(&pg, c, p->args[0], NULL, PROGRESS_LINES);
+		rc = task_logs_follow(c, p->args[0], stream, false, &pg);
+		/* The end with the job's exit code, from the result (only when it shows). */
+		if (rc == 0 && pg.on && task_fetch(c, p->args[0], "/result", &res) == 0)
+			progress_end(&pg, res);
+		progress_release(&pg);
+		json_decref(res);
+		return rc;
+	}
 	/* -o json --follow: the whole output once the task has ended. */
 	if (opt_set(p, "follow"))
-		rc = task_poll_ended(c, p->args[0], 0, 0, &res);
+		rc = task_poll_ended(c, p->args[0], 0, 0, NULL, &res);
 	json_decref(res);
 	res = NULL;
 	if (rc)
@@ -791,7 +821,7 @@ const struct cmd cmd_task_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_list,
 	.doc =
-	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). With -o text (the default on a terminal) or -o wide, a table instead: TASK_ID, NAME, STATUS, MODE, CREATED (how long ago on a terminal); -o wide adds UPDATED and INPUT (the first line of the prompt, script or commands). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages; an empty CURSOR is the first page); a garbage cursor is the server's 400 (exit 6).",
+	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). With -o text (the default on a terminal) or -o wide, a table instead: TASK_ID, NAME, STATUS, MODE, CREATED (how long ago on a terminal); -o wide adds UPDATED and INPUT (the first line of the prompt, script or commands). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages; an empty CURSOR is the first page); a garbage cursor is the server's 400 (exit 65).",
 };
 const struct cmd cmd_task_get = {
 	.path = "task get",
@@ -802,7 +832,7 @@ const struct cmd cmd_task_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_get,
 	.doc =
-	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at, then its job: job_status, exit_code, node, attempts, queued_at, started_at, ended_at, queued_s (seconds from creation to the last start, or until now while queued), run_s (seconds from the start to the end, or until now while running), and what it was created with: image or model, timeout_s, network, priority, max_attempts, backoff_s, labels, gpus, cpus, memory_mb, disk_mb, tmp_mb (only those set). -o text (the default on a terminal) shows the same as labelled fields with durations in human units and how long ago each time was. -o json prints task_id, task_name, status, input_mode, the input under the name of its mode (prompt, script, or commands as an array), created_at, updated_at, attachments, how the job ran (exit_code, node, attempts, queued_at, started_at, ended_at, queued_seconds, run_seconds) and what it asked for under \"job\" (see JSON OUTPUT in cynork(1)). An unknown task exits 4.",
+	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at, then its job: job_status, exit_code, node, attempts, queued_at, started_at, ended_at, queued_s (seconds from creation to the last start, or until now while queued), run_s (seconds from the start to the end, or until now while running), and what it was created with: image or model, timeout_s, network, priority, max_attempts, backoff_s, labels, gpus, cpus, memory_mb, disk_mb, tmp_mb (only those set). -o text (the default on a terminal) shows the same as labelled fields with durations in human units and how long ago each time was. -o json prints task_id, task_name, status, input_mode, the input under the name of its mode (prompt, script, or commands as an array), created_at, updated_at, attachments, how the job ran (exit_code, node, attempts, queued_at, started_at, ended_at, queued_seconds, run_seconds) and what it asked for under \"job\" (see JSON OUTPUT in cynork(1)). An unknown task exits 66.",
 };
 const struct cmd cmd_task_result = {
 	.path = "task result",
@@ -826,7 +856,7 @@ const struct cmd cmd_task_cancel = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_cancel,
 	.doc =
-	    "Cancels a queued or running task. Without -y, asks \"Cancel task TASK? [y/N]\" on standard error; any answer but y or Y exits 0 and sends nothing. Prints task_id=ID canceled=true [task_name=NAME]. A task that has already ended is a conflict (exit 5).",
+	    "Cancels a queued or running task. Without -y, asks \"Cancel task TASK? [y/N]\" on standard error; any answer but y or Y exits 0 and sends nothing; when standard input is not a terminal, it exits 64 and sends nothing. Prints task_id=ID canceled=true [task_name=NAME]. A task that has already ended is a conflict (exit 73).",
 };
 const struct cmd cmd_task_logs = {
 	.path = "task logs",
@@ -838,7 +868,7 @@ const struct cmd cmd_task_logs = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_logs,
 	.doc =
-	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error), then says on standard error how many bytes a log limit cut, if any. The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"stdout\", \"stderr\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"}: lines are the chosen streams' lines (standard output's, then standard error's), stdout and stderr each stream's whole text as the server's GET /v1/tasks/{id}/logs gives it (only the streams --stream chose; invalid UTF-8 shows as U+FFFD), and the last four are keyed by stream (what a log limit cut is counted there, never silently dropped). An unknown task exits 4.\n\n"
+	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error), then says on standard error how many bytes a log limit cut, if any. The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"stdout\", \"stderr\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"}: lines are the chosen streams' lines (standard output's, then standard error's), stdout and stderr each stream's whole text as the server's GET /v1/tasks/{id}/logs gives it (only the streams --stream chose; invalid UTF-8 shows as U+FFFD), and the last four are keyed by stream (what a log limit cut is counted there, never silently dropped). An unknown task exits 66.\n\n"
 	    "With --follow (-F), prints the output while the job writes it: cynork asks the server "
 	    "(GET /v1/tasks/{id}/logs?follow=true&wait=30 with the offsets reached: a long poll the "
 	    "server answers as soon as new output is stored) and prints only the new text of the chosen "
@@ -847,5 +877,6 @@ const struct cmd cmd_task_logs = {
 	    "ended and everything is printed, cynork says on standard error how many bytes a log "
 	    "limit cut, if any, and exits 0 whatever the job's code. A queued task prints nothing "
 	    "until it runs. With -o json, --follow waits until the task has ended (server long poll) "
-	    "and prints the JSON once.",
+	    "and prints the JSON once.\n\n"
+	    "When standard error is a terminal and -q is not given, the task's state changes show there as they happen, a line each (task T: queued, task T: running on NODE, task T: completed, exit 0 after 1.2 s, the time waited); the long polls are then at most 2 s each. Nothing of it when standard error is not a terminal.",
 };

@@ -102,7 +102,7 @@ token_create(struct ctx *c, const struct parsed *p)
 	tok = cy_json_str(res, "token");
 	if (!tok) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed response: no token");
+		return fail(EXIT_PROTOCOL, "malformed response: no token");
 	}
 	if (out_json(c)) {
 		print_json(token_view(res));
@@ -182,7 +182,7 @@ token_list(struct ctx *c, const struct parsed *p)
 	list = json_object_get(res, "tokens");
 	if (!json_is_array(list)) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed response: no 'tokens' list");
+		return fail(EXIT_PROTOCOL, "malformed response: no 'tokens' list");
 	}
 	if (out_json(c)) {
 		json_t *o = json_pack("{s:[]}", "tokens");

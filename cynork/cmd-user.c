@@ -118,7 +118,7 @@ user_list(struct ctx *c, const struct parsed *p)
 	list = json_object_get(res, "users");
 	if (!json_is_array(list)) {
 		json_decref(res);
-		return fail(EXIT_GATEWAY, "malformed response: no 'users' list");
+		return fail(EXIT_PROTOCOL, "malformed response: no 'users' list");
 	}
 	if (out_json(c))
 		return print_json(res);
@@ -249,7 +249,7 @@ user_revoke_sessions(struct ctx *c, const struct parsed *p)
 		return rc;
 	if (!(id = cy_json_str(u, "id"))) {
 		json_decref(u);
-		return fail(EXIT_GATEWAY, "malformed response: no user id");
+		return fail(EXIT_PROTOCOL, "malformed response: no user id");
 	}
 	path = user_path(id, "/revoke_sessions");
 	json_decref(u);

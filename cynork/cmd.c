@@ -29,7 +29,9 @@ const struct opt global_opts[] = {
 	{ .name = "cacert", .kind = OPT_STR, .arg = "FILE",
 	  .help = "CA bundle verifying an https gateway (also CYNORK_CA_FILE, ca_file in the config file)" },
 	{ .name = "config", .shrt = 'c', .kind = OPT_STR, .arg = "PATH",
-	  .help = "configuration file (default $XDG_CONFIG_HOME/cynork/config.yaml)" },
+	  .help = "configuration file (also CYNORK_CONFIG; default $XDG_CONFIG_HOME/cynork/config.yaml)" },
+	{ .name = "context", .kind = OPT_STR, .arg = "NAME",
+	  .help = "the context of the config file to use (also CYNORK_CONTEXT; see cynork context)" },
 	{ .name = "output", .shrt = 'o', .kind = OPT_ENUM, .arg = "FORMAT",
 	  .help = "output format: table, wide, text, json, yaml or name", .choices = output_choices },
 	{ .name = "quiet", .shrt = 'q', .kind = OPT_BOOL,
@@ -40,11 +42,18 @@ const struct opt global_opts[] = {
 };
 /* clang-format on */
 
+/* The last failure's message, for -o json's cynork_error. */
+static char last_error[1024];
+
 int
 fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	cy_vsnprintf_clip(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	progress_break();
 	fputs("cynork: error: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -67,13 +76,22 @@ cynork_bug(const char *file, int line, const char *fmt, ...)
 }
 
 bool
-confirm(const struct parsed *p, const char *fmt, ...)
+confirm(struct ctx *c, const struct parsed *p, int *rc, const char *fmt, ...)
 {
 	va_list ap;
 	int ch, first;
 
+	*rc = EXIT_OK;
 	if (opt_set(p, "yes"))
 		return true;
+	/* No one to ask: a script must say -y, never get a silent "no". */
+	if (!isatty(STDIN_FILENO)) {
+		*rc = fail(EXIT_USAGE,
+		    "'cynork %s' asks for confirmation and standard input is not a terminal; "
+		    "give -y to go on",
+		    p->cmd->path);
+		return false;
+	}
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -83,7 +101,10 @@ confirm(const struct parsed *p, const char *fmt, ...)
 	ch = first;
 	while (ch != EOF && ch != '\n')
 		ch = getchar();
-	return first == 'y' || first == 'Y';
+	if (first == 'y' || first == 'Y')
+		return true;
+	note(c, "nothing done");
+	return false;
 }
 
 void
@@ -93,6 +114,7 @@ note(struct ctx *c, const char *fmt, ...)
 
 	if (c->quiet)
 		return;
+	progress_break();
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -593,6 +615,17 @@ spec_dump(void)
 			json_object_set_new(o, "aliases", json_string(e->aliases));
 		if (e->usage)
 			json_object_set_new(o, "usage", json_string(e->usage));
+		/* true: passes a job's exit code through always; else with these flags. */
+		if ((e->flags & CMD_JOB_EXIT) && !e->job_flags) {
+			json_object_set_new(o, "job_exit", json_true());
+		} else if (e->flags & CMD_JOB_EXIT) {
+			json_t *jf = json_array();
+			size_t k;
+
+			for (k = 0; e->job_flags[k]; k++)
+				json_array_append_new(jf, json_string(e->job_flags[k]));
+			json_object_set_new(o, "job_exit", jf);
+		}
 		spec_opts(opts, e->opts);
 		json_object_set_new(o, "options", opts);
 		json_array_append_new(cmds, o);
@@ -703,6 +736,7 @@ parse_line(int argc, char **argv, const struct cmd **cmdp, struct parsed *p, str
 				    *path ? " " : "");
 			}
 			cmd = next;
+			*cmdp = cmd; /* known to the caller even when a later word fails */
 			path = cmd->path;
 			continue;
 		}
@@ -716,8 +750,45 @@ parse_line(int argc, char **argv, const struct cmd **cmdp, struct parsed *p, str
 	return 0;
 }
 
-int
-cmd_run(struct ctx *sess, int argc, char **argv)
+/*
+ * Whether cmd, as given, waits for a job and passes its exit code through.
+ * p is NULL when the line did not parse: then the words are looked at.
+ */
+static bool
+cmd_job_mode(const struct cmd *cmd, const struct parsed *p, int argc, char **argv)
+{
+	size_t i;
+	int j, k;
+
+	if (!cmd || !(cmd->flags & CMD_JOB_EXIT))
+		return false;
+	if (!cmd->job_flags)
+		return true;
+	for (i = 0; cmd->job_flags[i]; i++) {
+		if (p) {
+			if (opt_set(p, cmd->job_flags[i]))
+				return true;
+			continue;
+		}
+		k = opt_lookup(cmd->opts, cmd->job_flags[i], 0);
+		for (j = 0; j < argc; j++) {
+			if (argv[j][0] != '-')
+				continue;
+			if ((argv[j][1] == '-' && strcmp(argv[j] + 2, cmd->job_flags[i]) == 0) ||
+			    (k >= 0 && cmd->opts[k].shrt && argv[j][1] == cmd->opts[k].shrt &&
+				!argv[j][2]))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Runs one line; *cmdp gets the command (when known), *json whether -o
+ * json applies and *job whether it passes a job's exit code through.
+ */
+static int
+run_line(struct ctx *sess, int argc, char **argv, const struct cmd **cmdp, bool *json, bool *job)
 {
 	struct parsed p, g;
 	struct ctx c;
@@ -729,10 +800,21 @@ cmd_run(struct ctx *sess, int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	memset(&g, 0, sizeof(g));
 	rc = parse_line(argc, argv, &cmd, &p, &g, &path);
+	*cmdp = cmd;
+	*json = strcmp(parsed_global(&g, "output") ? parsed_global(&g, "output") :
+		       sess->output                ? sess->output :
+						     "table",
+		    "json") == 0;
 	if (rc < 0)
 		return out_flush();
-	if (rc)
+	if (rc) {
+		*job = cmd_job_mode(cmd, NULL, argc, argv);
 		return rc;
+	}
+	if (cmd && cmd->exec) {
+		p.cmd = cmd;
+		*job = cmd_job_mode(cmd, &p, argc, argv);
+	}
 	c = *sess;
 	c.output = parsed_global(&g, "output") ? parsed_global(&g, "output") :
 		   sess->output                ? sess->output :
@@ -748,6 +830,17 @@ cmd_run(struct ctx *sess, int argc, char **argv)
 			    "--config cannot change inside the shell; start 'cynork --config PATH shell'");
 		c.config_path = parsed_global(&g, "config");
 	}
+	if (parsed_global(&g, "context")) {
+		if (sess->in_shell)
+			return fail(EXIT_USAGE,
+			    "--context cannot change inside the shell; use 'context use NAME' or start "
+			    "'cynork --context NAME shell'");
+		if (!cfg_context_name_ok(parsed_global(&g, "context")))
+			return fail(EXIT_USAGE,
+			    "invalid value '%s' for --context: want 1 to 63 of a-z, 0-9, '.', '_', '-'",
+			    parsed_global(&g, "context"));
+		c.context_opt = parsed_global(&g, "context");
+	}
 	if (parsed_global(&g, "help")) {
 		help_print(stdout, path, cmd);
 		return out_flush();
@@ -758,7 +851,6 @@ cmd_run(struct ctx *sess, int argc, char **argv)
 	}
 	if (sess->in_shell && (cmd->flags & CMD_NO_SHELL))
 		return fail(EXIT_USAGE, "'%s' is not available inside the shell", cmd->path);
-	p.cmd = cmd;
 	if ((int)p.nargs < cmd->min_args)
 		return fail(EXIT_USAGE, "'cynork %s' needs %s (see 'cynork %s --help')", cmd->path,
 		    cmd->usage ? cmd->usage : "arguments", cmd->path);
@@ -772,6 +864,9 @@ cmd_run(struct ctx *sess, int argc, char **argv)
 		rc = cfg_load(&c);
 		c.cfg_ready = true;
 	}
+	if (rc == 0 && !(cmd->flags & (CMD_NO_CONFIG | CMD_ANY_CONTEXT)) && c.cfg.context_unknown)
+		rc = fail(EXIT_NOT_FOUND, "unknown context '%s'; 'cynork context list' shows them",
+		    c.cfg.context);
 	if (parsed_global(&g, "cacert"))
 		c.ca_file = parsed_global(&g, "cacert");
 	if (rc == 0 && c.ca_file && access(c.ca_file, R_OK) < 0)
@@ -795,9 +890,37 @@ cmd_run(struct ctx *sess, int argc, char **argv)
 	sess->user = c.user;
 	if (!sess->config_path)
 		sess->config_path = c.config_path;
+	if (!sess->context_opt)
+		sess->context_opt = c.context_opt;
 	if (sess->cfg_ready)
 		cfg_resolve_token(sess);
+	else
+		sess->token = NULL; /* the command let go of the configuration */
 	return rc;
+}
+
+int
+cmd_run(struct ctx *sess, int argc, char **argv)
+{
+	const struct cmd *cmd = NULL;
+	bool json = false, job = false;
+	int rc;
+
+	last_error[0] = '\0';
+	rc = run_line(sess, argc, argv, &cmd, &json, &job);
+	if (rc & EXIT_JOB_TAG)
+		return rc & 0xff; /* the job's own code */
+	if (!job || rc == EXIT_OK || rc == EXIT_INTERRUPTED)
+		return rc;
+	/* cynork's own failure where a job's code was expected: 125, saying so. */
+	fprintf(stderr, "cynork: exit %d: cynork failed (%d, %s), not the job\n", EXIT_WAIT_FAILED,
+	    rc, exit_name(rc));
+	if (json) {
+		print_json(json_pack("{s:{s:i, s:s, s:s}}", "cynork_error", "code", rc, "reason",
+		    exit_name(rc), "message", last_error));
+		out_flush();
+	}
+	return EXIT_WAIT_FAILED;
 }
 
 int

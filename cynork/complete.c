@@ -201,6 +201,25 @@ fetch_models(struct ctx *c, const char *what, json_t *cands, const char *cur)
 	json_decref(ids);
 }
 
+/* The context names of the config file (no request): default and the named ones. */
+static void
+fetch_contexts(struct ctx *c, const char *what, json_t *cands, const char *cur)
+{
+	const char *name;
+	json_t *v;
+
+	(void)what;
+	if (!c->cfg_ready) {
+		if (cfg_load(c) != 0)
+			return;
+		c->cfg_ready = true;
+	}
+	add(cands, cur, CFG_DEFAULT_CONTEXT, NULL);
+	json_object_foreach(c->cfg.contexts, name, v)
+		if (!(c->cfg.context_unknown && strcmp(name, c->cfg.context) == 0))
+			add(cands, cur, name, cy_json_str(v, "gateway_url"));
+}
+
 void
 complete_models(struct ctx *c, const char *cur, json_t *cands)
 {
@@ -223,6 +242,10 @@ complete_value(struct ctx *c, const struct opt *o, const char *prefix, const cha
 	}
 	if (o->arg && strcmp(o->arg, "MODEL") == 0 && !*prefix) {
 		complete_models(c, cur, cands);
+		return COMP_DEFAULT;
+	}
+	if (strcmp(o->name, "context") == 0 && !*prefix) {
+		quietly(c, "context", cands, cur, fetch_contexts);
 		return COMP_DEFAULT;
 	}
 	if (o->kind == OPT_ENUM) {
@@ -297,6 +320,8 @@ complete_positional(struct ctx *c, const struct cmd *cmd, int pos, char **args, 
 		quietly(c, "task", cands, cur, fetch_names);
 	} else if (strncmp(u, "<node>", 6) == 0) {
 		quietly(c, "node", cands, cur, fetch_names);
+	} else if (strncmp(u, "<context>", 9) == 0 && strcmp(cmd->path, "context add") != 0) {
+		quietly(c, "context", cands, cur, fetch_contexts);
 	} else if (u[0] == '<' && strchr(u, '|') && strchr(u, '>')) {
 		/* "<a|b|c>": a fixed choice. */
 		char *s = xstrndup(u + 1, strcspn(u + 1, ">")), *tok, *save = NULL;

@@ -3,7 +3,8 @@
  * action of section 9): the helper named by `credential_helper` is run with
  * no arguments, a minimal environment (PATH, HOME) and a 10 s timeout; it
  * gets one JSON line on stdin ({"action":"get"|"store"|"erase"}, plus
- * "secret" for store) and answers one JSON line on stdout ({"secret":...},
+ * "secret" for store, and "context": NAME for a named context, so a helper
+ * can keep one secret per context) and answers one JSON line on stdout ({"secret":...},
  * {} or {"error":...}).  The secret never goes on argv or in the
  * environment.  A value containing '/' is a path; any other name runs
  * `cynork-credential-NAME` from PATH (git's credential-helper naming).
@@ -174,10 +175,21 @@ out:
 	return rc;
 }
 
-int
-credhelper_get(const char *helper, char **secret)
+/* {"action": action[, "context": context]} */
+static json_t *
+helper_req(const char *action, const char *context)
 {
-	json_t *req = json_pack("{s:s}", "action", "get"), *reply = NULL;
+	json_t *req = json_pack("{s:s}", "action", action);
+
+	if (context)
+		json_object_set_new(req, "context", json_string(context));
+	return req;
+}
+
+int
+credhelper_get(const char *helper, const char *context, char **secret)
+{
+	json_t *req = helper_req("get", context), *reply = NULL;
 	const char *s;
 	int rc = helper_run(helper, req, &reply);
 
@@ -193,10 +205,13 @@ credhelper_get(const char *helper, char **secret)
 }
 
 int
-credhelper_store(const char *helper, const char *secret)
+credhelper_store(const char *helper, const char *context, const char *secret)
 {
-	json_t *req = json_pack("{s:s, s:s}", "action", "store", "secret", secret), *reply = NULL;
-	int rc = helper_run(helper, req, &reply);
+	json_t *req = helper_req("store", context), *reply = NULL;
+	int rc;
+
+	json_object_set_new(req, "secret", json_string(secret));
+	rc = helper_run(helper, req, &reply);
 
 	json_object_clear(req);
 	json_decref(req);
@@ -205,9 +220,9 @@ credhelper_store(const char *helper, const char *secret)
 }
 
 int
-credhelper_erase(const char *helper)
+credhelper_erase(const char *helper, const char *context)
 {
-	json_t *req = json_pack("{s:s}", "action", "erase"), *reply = NULL;
+	json_t *req = helper_req("erase", context), *reply = NULL;
 	int rc = helper_run(helper, req, &reply);
 
 	json_decref(req);

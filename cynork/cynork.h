@@ -14,25 +14,48 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sysexits.h>
 
 #include "buf.h"
 #include "error.h"
 
-/* Exit codes (spec/cli.md section 4 and section 11). */
+/*
+ * Exit codes: one table (exit.c) with their names and meanings, from which
+ * cynork(1) EXIT STATUS is generated.  cynork's own failures are sysexits.h
+ * codes (64-78); a job's own code passes through only in the commands that
+ * wait for a job (CMD_JOB_EXIT), where any failure of cynork's own is 125.
+ */
 enum cy_exit {
 	EXIT_OK = 0,
-	EXIT_JOB_FAILED = 1,
-	EXIT_USAGE = 2,
-	EXIT_AUTH = 3,
-	EXIT_NOT_FOUND = 4,
-	EXIT_CONFLICT = 5,
-	EXIT_VALIDATION = 6,
-	EXIT_GATEWAY = 7,
-	EXIT_INTERNAL = 8,
-	EXIT_TIMEOUT = 124,
-	EXIT_CANCELED = 125,
-	EXIT_INTERRUPTED = 130, /* Ctrl-C inside `cynork shell` */
+	EXIT_JOB_FAILED = 1,           /* the job failed without an exit code */
+	EXIT_USAGE = EX_USAGE,         /* 64: the command line */
+	EXIT_VALIDATION = EX_DATAERR,  /* 65: the gateway refused the data (400, 413, 422) */
+	EXIT_NOT_FOUND = EX_NOINPUT,   /* 66: gateway 404 */
+	EXIT_GATEWAY = EX_UNAVAILABLE, /* 69: cannot connect, 5xx, unhealthy */
+	EXIT_INTERNAL = EX_SOFTWARE,   /* 70: cannot write stdout, fork, ... */
+	EXIT_CONFLICT = EX_CANTCREAT,  /* 73: gateway 409, the file exists */
+	EXIT_TEMPFAIL = EX_TEMPFAIL,   /* 75: request timed out, 429: try again */
+	EXIT_PROTOCOL = EX_PROTOCOL,   /* 76: a malformed response */
+	EXIT_AUTH = EX_NOPERM,         /* 77: not logged in, 401, 403, credential helper */
+	EXIT_CONFIG = EX_CONFIG,       /* 78: the config file */
+	EXIT_TIMEOUT = 124,            /* a --timeout ran out; the job timed out */
+	EXIT_WAIT_FAILED = 125,        /* cynork failed while waiting for a job */
+	EXIT_INTERRUPTED = 130,        /* Ctrl-C inside `cynork shell` */
+	EXIT_CANCELED = 143,           /* the task was canceled (128 + SIGTERM) */
 };
+/* A job's own exit code, returned tagged by the waiting commands (cmd_run untags it). */
+#define EXIT_JOB_TAG 0x10000
+#define EXIT_JOB(code) (EXIT_JOB_TAG | (code))
+
+/* One row of the exit code table (exit.c). */
+struct exit_code {
+	int code;
+	const char *name;    /* the "reason" of -o json's cynork_error */
+	const char *meaning; /* plain text for cynork(1) and --help */
+};
+extern const struct exit_code exit_codes[];
+/* The name of an exit code ("unavailable"), or "error" for one not in the table. */
+const char *exit_name(int code);
 
 enum opt_kind {
 	OPT_BOOL,     /* no argument */
@@ -70,11 +93,18 @@ struct parsed {
 
 struct ctx;
 
-#define CMD_NEEDS_AUTH 0x1 /* fail with exit 3 when no token is held */
-#define CMD_HIDDEN 0x2     /* not listed in help */
-#define CMD_NO_SHELL 0x4   /* not available inside `cynork shell` */
-#define CMD_NO_CONFIG 0x8  /* runs without loading the config file */
-#define CMD_OWN_PAGE 0x10  /* a top-level command with its own man page, cynork-NAME(1) */
+#define CMD_NEEDS_AUTH 0x1   /* fail with exit 3 when no token is held */
+#define CMD_HIDDEN 0x2       /* not listed in help */
+#define CMD_NO_SHELL 0x4     /* not available inside `cynork shell` */
+#define CMD_NO_CONFIG 0x8    /* runs without loading the config file */
+#define CMD_OWN_PAGE 0x10    /* a top-level command with its own man page, cynork-NAME(1) */
+#define CMD_ANY_CONTEXT 0x40 /* runs when the selected context is not in the file */
+/*
+ * The command passes a job's exit code through: always, or (with job_flags)
+ * when one of those flags is given.  Then any failure of cynork's own,
+ * usage errors included, exits EXIT_WAIT_FAILED (125).
+ */
+#define CMD_JOB_EXIT 0x20
 
 /*
  * Positional arguments named "<task>" in usage complete to task names from
@@ -97,9 +127,16 @@ struct cmd {
 	 * paragraphs separated by a blank line.  May be left out of a row.
 	 */
 	const char *doc;
+	/* With CMD_JOB_EXIT: the bool flags that make it wait for a job (NULL: always). */
+	const char *const *job_flags;
 };
 
-/* Global options and the resolved configuration, built once per process. */
+/*
+ * Global options and the resolved configuration, built once per process.
+ * The five per-context keys below are the active context's: the file's
+ * top level for the context "default" (every file before contexts
+ * existed), or contexts.NAME's.
+ */
 struct cfg {
 	char *path;
 	char *gateway_url;
@@ -109,11 +146,18 @@ struct cfg {
 	char *ca_file; /* CA bundle verifying an https gateway */
 	json_t *extra; /* unknown keys, kept on rewrite */
 	bool loaded;
-	char *helper_token; /* from the credential helper (never written) */
+	char *helper_token;    /* from the credential helper (never written) */
+	char *context;         /* the active context's name ("default": the top level) */
+	char *current_context; /* the file's current_context (NULL: default) */
+	json_t *contexts;      /* the file's named contexts: name -> {key: value} */
+	json_t *top;           /* the top-level keys while a named context is active */
+	bool context_unknown;  /* the active context is not in the file (yet) */
 };
+#define CFG_DEFAULT_CONTEXT "default"
 
 struct ctx {
-	const char *config_path; /* --config */
+	const char *config_path; /* --config, CYNORK_CONFIG */
+	const char *context_opt; /* --context */
 	const char *output;      /* table|wide|text|json|yaml|name */
 	bool output_given;       /* -o was given (else text on a terminal where a command has it) */
 	bool quiet;
@@ -162,9 +206,12 @@ void cynork_bug(const char *file, int line, const char *fmt, ...)
 void note(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * Asks "<question>? [y/N]" on stderr unless the command's -y/--yes was
- * given; true to go on (y or Y), false for any other answer.
+ * given; true to go on (y or Y).  False with *rc 0 for any other answer
+ * ("nothing done" on stderr), or with *rc EXIT_USAGE (reported) when
+ * standard input is not a terminal to ask on.
  */
-bool confirm(const struct parsed *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool confirm(struct ctx *c, const struct parsed *p, int *rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* -o json or -o yaml: one document on stdout (print_json writes the chosen one). */
 bool out_json(const struct ctx *c);
 bool out_name(const struct ctx *c);
@@ -187,12 +234,19 @@ void cfg_resolve_token(struct ctx *c);
 int cfg_helper_fetch(struct ctx *c);
 /* The directory of the config file (for history), or NULL. */
 char *cfg_dir(const struct ctx *c);
+/* A context name: 1 to 63 of [a-z0-9._-], starting with a letter or digit. */
+bool cfg_context_name_ok(const char *name);
+/* A gateway URL: http:// or https://, a host, no space or control character; else why not. */
+const char *cfg_url_problem(const char *url);
+/* Makes the active context (unknown until now) one of the file's, with no keys. */
+void cfg_context_create(struct cfg *cfg);
 
 /* credhelper.c: the credential helper protocol (spec/cli.md section 2). */
 /* Asks the helper for the token; returns 0 (secret may be NULL) or an exit code. */
-int credhelper_get(const char *helper, char **secret);
-int credhelper_store(const char *helper, const char *secret);
-int credhelper_erase(const char *helper);
+/* context: the named context the secret is for (sent as "context"), NULL for default. */
+int credhelper_get(const char *helper, const char *context, char **secret);
+int credhelper_store(const char *helper, const char *context, const char *secret);
+int credhelper_erase(const char *helper, const char *context);
 
 /* complete.c: the completion engine shared by `__complete` and the shell. */
 enum comp_dir {
@@ -395,7 +449,42 @@ void attach_list_release(struct attach_list *l);
 long long task_poll_seconds(int64_t deadline);
 /* True for a terminal task status (completed, failed, canceled, superseded). */
 bool task_status_ended(const char *status);
-int task_wait_and_print(struct ctx *c, const char *id, long long timeout_s, bool exit_status);
+/* label: how progress names the task (its name), NULL for id. */
+int task_wait_and_print(struct ctx *c, const char *id, const char *label, long long timeout_s,
+    bool exit_status);
+
+/*
+ * progress.c: a wait's state changes on stderr when it is a terminal and
+ * -q was not given ("task T: queued → running on node-01 → completed,
+ * exit 0 after 1.2 s").  PROGRESS_LINE grows one line; PROGRESS_LINES
+ * writes a line per change (the job's output comes between them).
+ */
+enum progress_mode {
+	PROGRESS_LINE,
+	PROGRESS_LINES
+};
+struct progress {
+	bool on;
+	enum progress_mode mode;
+	char *task;      /* as the lines name it */
+	char *ref;       /* as requests name it */
+	char status[32]; /* the last status shown */
+	int steps;
+	int polled; /* long polls asked */
+	int64_t t0; /* cy_mono_ms at the start of the wait */
+};
+/* ref: the task's id or name for requests; label: how the lines name it (NULL: ref). */
+void progress_start(struct progress *pg, struct ctx *c, const char *ref, const char *label,
+    enum progress_mode mode);
+/* The long poll's seconds: at most a few while progress shows (pg may be NULL). */
+long long progress_poll_s(struct progress *pg, long long wait);
+/* Shows status if it changed (not an end state; running asks for the node). pg may be NULL. */
+void progress_update(struct progress *pg, struct ctx *c, const char *status);
+/* The end, from a task result: its status, exit code and the time waited. */
+void progress_end(struct progress *pg, json_t *result);
+void progress_release(struct progress *pg);
+/* Ends an open progress line (before any other message on stderr). */
+void progress_break(void);
 
 /* cmd-task-create-job.c: the job's fields of task create (mode: the input mode). */
 int create_job_check(const struct parsed *p, const char *mode);
@@ -406,8 +495,10 @@ int task_exit_code(json_t *res);
  * Prints task's output of `stream` (stdout, stderr, all) as the job writes
  * it, until the task has ended (stderr's text to stderr when split).
  */
-int task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split);
+struct progress;
+int task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split,
+    struct progress *pg);
 /* task create --follow: the output as it comes, then the job's exit code. */
-int task_attach(struct ctx *c, const char *id);
+int task_attach(struct ctx *c, const char *id, const char *label);
 
 #endif

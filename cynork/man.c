@@ -156,7 +156,7 @@ man_command(FILE *out, const struct cmd *cmd)
 		fputs("\" .\n", out);
 	}
 	if (cmd->flags & CMD_NEEDS_AUTH)
-		fputs("Needs a login (exit 3 without one).\n", out);
+		fputs("Needs a login (exit 77 without one).\n", out);
 	if (cmd->doc) {
 		fputs(".PP\n", out);
 		roff_paras(out, cmd->doc);
@@ -202,6 +202,19 @@ man_see_also(FILE *out, const char *except)
 		fputs(" (1),\n", out);
 	}
 	fputs(".BR cynode\\-server (8),\n.BR cynode\\-node (8),\n.BR cynode.yaml (5)\n", out);
+}
+
+/* EXIT STATUS: one tagged paragraph per row of exit_codes[] (exit.c). */
+static void
+man_exit_table(FILE *out)
+{
+	size_t i;
+
+	for (i = 0; exit_codes[i].name; i++) {
+		fprintf(out, ".TP\n.B %d\n", exit_codes[i].code);
+		man_roff(out, exit_codes[i].meaning);
+		fprintf(out, " (\\fB%s\\fR)\n", exit_codes[i].name);
+	}
 }
 
 static void
@@ -278,7 +291,7 @@ man_own(FILE *out, const struct cmd *cmd)
 	else if (cmd->doc)
 		roff_paras(out, cmd->doc);
 	if (cmd->flags & CMD_NEEDS_AUTH)
-		fputs(".PP\nNeeds a login (exit 3 without one).\n", out);
+		fputs(".PP\nNeeds a login (exit 77 without one).\n", out);
 	if (cmd->opts && cmd->opts[0].name) {
 		fputs(".SH OPTIONS\n", out);
 		man_opts(out, cmd->opts);
@@ -336,6 +349,7 @@ man_top(FILE *out)
 	fputs(man_files, out);
 	fputs(man_credhelper, out);
 	fputs(".SH EXIT STATUS\n", out);
+	man_exit_table(out);
 	fputs(man_exit_status, out);
 	fputs(".SH DIFFERENCES FROM THE REFERENCE\n", out);
 	fputs(man_differences, out);

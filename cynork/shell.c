@@ -113,14 +113,20 @@ history_save(struct ctx *c, const char *path)
 	free(dir);
 }
 
-/* The prompt: "cynork USER@HOST:PORT> " (the gateway without its scheme). */
+/*
+ * The prompt: "cynork USER@HOST:PORT> " (the gateway without its scheme),
+ * "cynork (CONTEXT) USER@HOST:PORT> " in a named context.
+ */
 static char *
 make_prompt(struct ctx *c)
 {
 	const char *gw = c->gateway ? c->gateway : "", *s = strstr(gw, "://");
+	const char *cx =
+	    c->cfg.context && strcmp(c->cfg.context, CFG_DEFAULT_CONTEXT) ? c->cfg.context : NULL;
 
 	s = s ? s + 3 : gw;
-	return xasprintf("cynork %s%s%s> ", c->user ? c->user : "", c->user ? "@" : "", s);
+	return xasprintf("cynork %s%s%s%s%s%s> ", cx ? "(" : "", cx ? cx : "", cx ? ") " : "",
+	    c->user ? c->user : "", c->user ? "@" : "", s);
 }
 
 /* Asks the server who is logged in (quietly); keeps it for the prompt. */
@@ -254,6 +260,11 @@ shell_exec(struct ctx *c, const struct parsed *p)
 		free(line);
 		if (quit)
 			break;
+		/* context use|add|remove: the file again, for the prompt and the next line. */
+		if (!sess.cfg_ready) {
+			cfg_load(&sess);
+			sess.cfg_ready = true;
+		}
 		if (sess.token != old_token) {
 			free((char *)sess.user);
 			sess.user = whoami(&sess);

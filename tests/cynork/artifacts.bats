@@ -33,7 +33,7 @@ setup_file()
 	assert_success
 	[ "$(jq -r '.artifacts | map(.name) | join(",")' <<<"$output")" = "out/a.txt,out/sub/b.bin" ]
 	run --separate-stderr cynork task artifacts list no-such-task
-	[ "$status" -eq 4 ]
+	[ "$status" -eq 66 ]
 }
 
 @test "task artifacts get: all under -d DIR with subdirectories, checked byte for byte" {
@@ -50,7 +50,7 @@ setup_file()
 	mkdir -p "$CY_TMP/dl2/out"
 	echo keep >"$CY_TMP/dl2/out/a.txt"
 	run --separate-stderr cynork task artifacts get "$TASK" -d "$CY_TMP/dl2"
-	[ "$status" -eq 5 ]
+	[ "$status" -eq 73 ]
 	[[ $stderr == *"--force"* ]]
 	[ "$(cat "$CY_TMP/dl2/out/a.txt")" = keep ]
 	[ ! -e "$CY_TMP/dl2/out/sub" ]
@@ -59,17 +59,17 @@ setup_file()
 	[ "$(cat "$CY_TMP/dl2/out/a.txt")" = a ]
 }
 
-@test "task artifacts get by name or id; an unknown one exits 4 with nothing written" {
+@test "task artifacts get by name or id; an unknown one exits 66 with nothing written" {
 	id=$(cynork -o json task artifacts list "$TASK" | jq -r '.artifacts[1].artifact_id')
 	run --separate-stderr cynork -o json task artifacts get "$TASK" out/a.txt "$id" -d "$CY_TMP/dl3"
 	assert_success
 	[ "$(jq -r '.saved | map(.name) | join(",")' <<<"$output")" = "out/a.txt,out/sub/b.bin" ]
 	run --separate-stderr cynork task artifacts get "$TASK" out/a.txt nope -d "$CY_TMP/dl4"
-	[ "$status" -eq 4 ]
+	[ "$status" -eq 66 ]
 	[ ! -e "$CY_TMP/dl4" ]
 }
 
-@test "--artifact picks other files; bad patterns are exit 2 before anything is sent" {
+@test "--artifact picks other files; bad patterns are exit 64 before anything is sent" {
 	id=$(cynork -o name task create --artifact 'report-*.txt' --artifact b.copy \
 		--command 'echo r >report-9.txt; echo c >b.copy; mkdir -p out; echo o >out/o')
 	cynork task wait "$id" >/dev/null
@@ -79,7 +79,7 @@ setup_file()
 	n0=$(cy_psql "SELECT count(*) FROM tasks")
 	for bad in ../x /etc/passwd '' 'a//b' '*/../x'; do
 		run --separate-stderr cynork task create --artifact "$bad" --command true
-		[ "$status" -eq 2 ] || { echo "accepted '$bad'"; false; }
+		[ "$status" -eq 64 ] || { echo "accepted '$bad'"; false; }
 		[[ $stderr == *"--artifact"* ]]
 	done
 	[ "$(cy_psql "SELECT count(*) FROM tasks")" = "$n0" ]
@@ -94,20 +94,20 @@ setup_file()
 	[ "$(cat "$CY_TMP/sh/out/a.txt")" = a ]
 }
 
-@test "task artifacts get --out PATH saves one artifact there; garbage combinations are exit 2" {
+@test "task artifacts get --out PATH saves one artifact there; garbage combinations are exit 64" {
 	run --separate-stderr cynork task artifacts get "$TASK" out/sub/b.bin --out "$CY_TMP/o/x.bin"
 	assert_success
 	assert_output "saved=true path=$CY_TMP/o/x.bin"
 	[ "$(stat -c %s "$CY_TMP/o/x.bin")" = 300000 ]
 	run --separate-stderr cynork task artifacts get "$TASK" out/sub/b.bin --out "$CY_TMP/o/x.bin"
-	[ "$status" -eq 5 ]
+	[ "$status" -eq 73 ]
 	run --separate-stderr cynork task artifacts get "$TASK" --out "$CY_TMP/o/y"
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 64 ]
 	run --separate-stderr cynork task artifacts get "$TASK" out/a.txt out/sub/b.bin --out "$CY_TMP/o/y"
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 64 ]
 	run --separate-stderr cynork task artifacts get "$TASK" out/a.txt --out "$CY_TMP/o/y" -d "$CY_TMP/o"
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 64 ]
 	run --separate-stderr cynork task artifacts get "$TASK" out/a.txt --out ""
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 64 ]
 	[ ! -e "$CY_TMP/o/y" ]
 }

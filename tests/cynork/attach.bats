@@ -3,7 +3,7 @@
 # attach.bats: cynork task create --attach with every real part (server,
 # PostgreSQL, a node running jobs in bubblewrap): files and directories
 # reach /workspace, every local problem is a usage error before anything is
-# uploaded or created, the server's size cap comes back as exit 6 naming
+# uploaded or created, the server's size cap comes back as exit 65 naming
 # the limit.
 
 load ../lib/harness
@@ -49,49 +49,49 @@ counts()
 	[ "$(jq -r '.attachments[0].name' <<<"$output")" = h.txt ]
 }
 
-@test "a missing file, a symlink, a special file or a name twice is exit 2 with nothing uploaded or created" {
+@test "a missing file, a symlink, a special file or a name twice is exit 64 with nothing uploaded or created" {
 	before=$(counts)
 	printf 'ok\n' >"$CY_TMP/ok.txt"
 	run --separate-stderr cynork task create --attach "$CY_TMP/ok.txt" --attach /nonexistent/file --command true
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 64 ]
 	[[ $stderr == *"--attach '/nonexistent/file'"* ]]
 	ln -sf /etc/passwd "$CY_TMP/link"
 	run --separate-stderr cynork task create --attach "$CY_TMP/link" --command true
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 64 ]
 	[[ $stderr == *"symbolic link"* ]]
 	mkdir -p "$CY_TMP/withlink"
 	printf 'x\n' >"$CY_TMP/withlink/x"
 	ln -sf /etc/passwd "$CY_TMP/withlink/passwd"
 	run --separate-stderr cynork task create --attach "$CY_TMP/withlink" --command true
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 64 ]
 	[[ $stderr == *"withlink/passwd': is a symbolic link"* ]]
 	mkfifo "$CY_TMP/fifo"
 	run --separate-stderr cynork task create --attach "$CY_TMP/fifo" --command true
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 64 ]
 	mkdir -p "$CY_TMP/other"
 	printf 'y\n' >"$CY_TMP/other/ok.txt"
 	run --separate-stderr cynork task create --attach "$CY_TMP/ok.txt" --attach "$CY_TMP/other/ok.txt" --command true
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 64 ]
 	[[ $stderr == *"attached twice"* ]]
 	mkdir -p "$CY_TMP/emptydir"
 	run --separate-stderr cynork task create --attach "$CY_TMP/emptydir" --command true
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 64 ]
 	run --separate-stderr cynork task create --attach - --command true
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 64 ]
 	if [ "$(id -u)" != 0 ]; then
 		printf 'secret\n' >"$CY_TMP/unreadable"
 		chmod 000 "$CY_TMP/unreadable"
 		run --separate-stderr cynork task create --attach "$CY_TMP/unreadable" --command true
-		[ "$status" -eq 2 ]
+		[ "$status" -eq 64 ]
 	fi
 	[ "$(counts)" = "$before" ]
 }
 
-@test "a file over limits.attachment_max_bytes is exit 6 naming the limit, and no task is made" {
+@test "a file over limits.attachment_max_bytes is exit 65 naming the limit, and no task is made" {
 	head -c 2097153 /dev/zero >"$CY_TMP/too-big"
 	tasks=$(cy_psql "SELECT count(*) FROM tasks")
 	run --separate-stderr cynork task create --attach "$CY_TMP/too-big" --command true
-	[ "$status" -eq 6 ]
+	[ "$status" -eq 65 ]
 	[[ $stderr == *"limit 2097152 bytes"* ]]
 	[ "$(cy_psql "SELECT count(*) FROM tasks")" = "$tasks" ]
 }

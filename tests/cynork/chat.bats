@@ -48,40 +48,40 @@ setup()
 
 # --- usage and login: no gateway needed -------------------------------------
 
-@test "usage errors exit 2 before the login check and before any request" {
-	# The gateway URL is a closed port: a request would exit 7.
+@test "usage errors exit 64 before the login check and before any request" {
+	# The gateway URL is a closed port: a request would exit 69.
 	export CYNORK_GATEWAY_URL=http://127.0.0.1:1
-	run -2 --separate-stderr cynork chat -m hi --project-id not-a-uuid
+	run -64 --separate-stderr cynork chat -m hi --project-id not-a-uuid
 	[[ $stderr == *"--project-id"*"UUID"* ]]
-	run -2 --separate-stderr cynork chat -m ''
+	run -64 --separate-stderr cynork chat -m ''
 	[[ $stderr == *"empty"* ]]
-	run -2 --separate-stderr cynork chat </dev/null
+	run -64 --separate-stderr cynork chat </dev/null
 	[[ $stderr == *"standard input is empty"* ]]
-	run -2 --separate-stderr cynork chat <<<$'  \n\n'
+	run -64 --separate-stderr cynork chat <<<$'  \n\n'
 	[[ $stderr == *"empty"* ]]
-	run -2 --separate-stderr cynork chat < <(printf 'bad \377 byte')
+	run -64 --separate-stderr cynork chat < <(printf 'bad \377 byte')
 	[[ $stderr == *"UTF-8"* ]]
 	head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' a >"$CY_TMP/big.txt"
-	run -2 --separate-stderr cynork chat <"$CY_TMP/big.txt"
+	run -64 --separate-stderr cynork chat <"$CY_TMP/big.txt"
 	[[ $stderr == *"more than 1048576 bytes"* ]]
-	run -2 cynork chat -m hi extra-argument
-	run -2 cynork chat --plain=yes -m hi
+	run -64 cynork chat -m hi extra-argument
+	run -64 cynork chat --plain=yes -m hi
 	# usage wins over a missing login
-	CYNORK_TOKEN= run -2 cynork --config "$CY_TMP/none.yaml" chat </dev/null
+	CYNORK_TOKEN= run -64 cynork --config "$CY_TMP/none.yaml" chat </dev/null
 }
 
-@test "no token: exit 3 before any request" {
+@test "no token: exit 77 before any request" {
 	CYNORK_GATEWAY_URL=http://127.0.0.1:1 CYNORK_TOKEN= \
-		run -3 --separate-stderr cynork --config "$CY_TMP/none.yaml" chat -m hi
+		run -77 --separate-stderr cynork --config "$CY_TMP/none.yaml" chat -m hi
 	[[ $stderr == *"not logged in"* ]]
 	CYNORK_GATEWAY_URL=http://127.0.0.1:1 CYNORK_TOKEN= \
-		run -3 cynork --config "$CY_TMP/none.yaml" chat <<<'from stdin'
+		run -77 cynork --config "$CY_TMP/none.yaml" chat <<<'from stdin'
 	CYNORK_GATEWAY_URL=http://127.0.0.1:1 CYNORK_TOKEN= \
-		run -3 cynork --config "$CY_TMP/none.yaml" models list
+		run -77 cynork --config "$CY_TMP/none.yaml" models list
 }
 
-@test "an unreachable gateway exits 7" {
-	CYNORK_GATEWAY_URL=http://127.0.0.1:1 run -7 --separate-stderr cynork chat -m hi
+@test "an unreachable gateway exits 69" {
+	CYNORK_GATEWAY_URL=http://127.0.0.1:1 run -69 --separate-stderr cynork chat -m hi
 	[[ $stderr == *"cannot reach the gateway"* ]]
 }
 
@@ -144,15 +144,15 @@ setup()
 	CYNORK_GATEWAY_URL=$CAPTURE_URL run cynork task create -f - --model zeta:1b <<<'from a file'
 	assert_success
 	export CYNORK_GATEWAY_URL=http://127.0.0.1:1
-	run -2 --separate-stderr cynork task create --command true --model m
+	run -64 --separate-stderr cynork task create --command true --model m
 	[[ $stderr == *"--model goes with prompt input"* ]]
-	run -2 --separate-stderr cynork task create -s /dev/null --model m
-	run -2 --separate-stderr cynork task create -p hi --use-inference
+	run -64 --separate-stderr cynork task create -s /dev/null --model m
+	run -64 --separate-stderr cynork task create -p hi --use-inference
 	[[ $stderr == *"--use-inference goes with"* ]]
-	run -2 cynork task create --command true --input-mode prompt --use-inference
-	run -2 cynork task create -p hi --model ''
+	run -64 cynork task create --command true --input-mode prompt --use-inference
+	run -64 cynork task create -p hi --model ''
 	# usage before login
-	CYNORK_TOKEN= run -2 cynork --config "$CY_TMP/none.yaml" task create --command true --model m
+	CYNORK_TOKEN= run -64 cynork --config "$CY_TMP/none.yaml" task create --command true --model m
 	run cynork task create --help
 	assert_output --partial "answered by a model"
 	refute_output --partial "needs an inference backend"
@@ -312,24 +312,24 @@ tm_start()
 	assert_output "$(seq -f 'tok%g' 1 15 | paste -sd ' ')"
 }
 
-@test "exit codes: unknown model 4, backend 500 is 7, a bad request 6, too large 6" {
-	run -4 --separate-stderr gwcy chat --model no-such-model -m hi
+@test "exit codes: unknown model 66, backend 500 is 69, a bad request 65, too large 65" {
+	run -66 --separate-stderr gwcy chat --model no-such-model -m hi
 	[[ $stderr == *"no-such-model"* ]]
 	fake_fault '{"kind":"status","status":500,"path":"/v1/chat/completions","count":1}'
-	run -7 --separate-stderr gwcy chat --model "$MODEL" -m hi
+	run -69 --separate-stderr gwcy chat --model "$MODEL" -m hi
 	[[ $stderr == *"HTTP 5"* ]]
 	fake_fault '{"kind":"status","status":500,"path":"/v1/chat/completions","count":1}'
-	run -7 gwcy chat --model "$MODEL" --no-stream -m hi
+	run -69 gwcy chat --model "$MODEL" --no-stream -m hi
 	fake_fault '{"kind":"status","status":400,"path":"/v1/chat/completions","count":1}'
-	run -6 gwcy chat --model "$MODEL" -m hi
+	run -65 gwcy chat --model "$MODEL" -m hi
 	[ -z "$output" ] || [[ $output != *"echo:"* ]]
 	# a message of 1 MiB passes cynork's limit, not the gateway's (MAX_REQUEST_BODY_MB=1)
 	head -c $((1024 * 1024)) /dev/zero | tr '\0' a >"$CY_TMP/mib.txt"
-	run -6 --separate-stderr gwcy chat --model "$MODEL" <"$CY_TMP/mib.txt"
+	run -65 --separate-stderr gwcy chat --model "$MODEL" <"$CY_TMP/mib.txt"
 	[[ $stderr == *"(HTTP 413)"* ]]
 }
 
-@test "API tokens: the inference scope may chat, others get 403 (exit 3)" {
+@test "API tokens: the inference scope may chat, others get 403 (exit 77)" {
 	local chat_tok tasks_tok
 
 	chat_tok=$(cynork -o name token create --name chat-ci --scope inference)
@@ -339,18 +339,18 @@ tm_start()
 	assert_output "[$MODEL] echo: from ci"
 	CYNORK_TOKEN=$chat_tok run gwcy -o name models list
 	assert_success
-	CYNORK_TOKEN=$tasks_tok run -3 --separate-stderr gwcy chat --model "$MODEL" -m 'from ci'
+	CYNORK_TOKEN=$tasks_tok run -77 --separate-stderr gwcy chat --model "$MODEL" -m 'from ci'
 	[[ $stderr == *"(HTTP 403)"* ]]
-	CYNORK_TOKEN=$tasks_tok run -3 gwcy models list
+	CYNORK_TOKEN=$tasks_tok run -77 gwcy models list
 }
 
-@test "a stream cut mid-way exits 7 and keeps what arrived" {
+@test "a stream cut mid-way exits 69 and keeps what arrived" {
 	fake_fault '{"kind":"disconnect_mid_stream","path":"/v1/chat/completions","after":3,"count":1}'
-	run -7 --separate-stderr gwcy chat --model "$MODEL" -m '#long 10'
+	run -69 --separate-stderr gwcy chat --model "$MODEL" -m '#long 10'
 	assert_output 'tok1 tok2 tok3'
 	[[ $stderr == *"reply was cut off"* ]]
 	fake_fault '{"kind":"error_mid_stream","path":"/v1/chat/completions","after":2,"count":1,"message":"backend crashed"}'
-	run -7 --separate-stderr gwcy chat --model "$MODEL" -m '#long 10'
+	run -69 --separate-stderr gwcy chat --model "$MODEL" -m '#long 10'
 	assert_output 'tok1 tok2'
 	[[ $stderr == *"reply was cut off"*"backend crashed"* ]]
 }
@@ -593,7 +593,7 @@ tm_start()
 	assert_success
 	[ "$(jq -r .usage.prompt_tokens <<<"$output")" = 7 ]
 	run --separate-stderr gwcy chat --model "$MODEL" --skill ghost -m hi
-	assert_failure 4
+	assert_failure 66
 	[[ $stderr == *"no skill named 'ghost'"* ]]
 	# Interactive: /skill NAME, a turn, /skill shows it, /skill off.
 	tm_start "$CY_GATEWAY_URL" chat --model "$MODEL"

@@ -57,14 +57,14 @@ config_value()
 	assert_output --partial "login"
 }
 
-@test "bare cynork is a usage error (exit 2)" {
-	run -2 cynork
+@test "bare cynork is a usage error (exit 64)" {
+	run -64 cynork
 }
 
-@test "unknown command exits 2 with a suggestion" {
-	run -2 --separate-stderr cynork verison
+@test "unknown command exits 64 with a suggestion" {
+	run -64 --separate-stderr cynork verison
 	[[ $stderr == *"did you mean 'version'"* ]]
-	run -2 --separate-stderr cynork task creat
+	run -64 --separate-stderr cynork task creat
 	[[ $stderr == *"did you mean 'task create'"* ]]
 }
 
@@ -77,83 +77,83 @@ config_value()
 }
 
 @test "a word nothing resembles gets no far-fetched suggestion" {
-	run -2 --separate-stderr cynork bogus
+	run -64 --separate-stderr cynork bogus
 	[[ $stderr == *"unknown command 'bogus'"* ]]
 	[[ $stderr != *"did you mean"* ]]
-	run -2 --separate-stderr cynork task list --xyz
+	run -64 --separate-stderr cynork task list --xyz
 	[[ $stderr == *"unknown flag '--xyz'"* ]]
 	[[ $stderr != *"did you mean"* ]]
-	run -2 --separate-stderr cynork nodse
+	run -64 --separate-stderr cynork nodse
 	[[ $stderr == *"did you mean 'nodes'"* ]]
 }
 
-@test "unknown flag exits 2 with a suggestion" {
-	run -2 --separate-stderr cynork task list --limt 5
+@test "unknown flag exits 64 with a suggestion" {
+	run -64 --separate-stderr cynork task list --limt 5
 	[[ $stderr == *"unknown flag '--limt'"* ]]
 	[[ $stderr == *"did you mean '--limit'"* ]]
 }
 
-@test "bad -o value exits 2" {
-	run -2 cynork -o xml version
+@test "bad -o value exits 64" {
+	run -64 cynork -o xml version
 	assert_output --partial "table, wide, text, json, yaml, name"
-	run -2 cynork -o '' version
-	run -2 cynork -o JSON version
+	run -64 cynork -o '' version
+	run -64 cynork -o JSON version
 }
 
-@test "task list --limit outside 1..200 or not a number exits 2" {
-	run -2 cynork task list --limit 0
-	run -2 cynork task list --limit 201
-	run -2 cynork task list -l abc
+@test "task list --limit outside 1..200 or not a number exits 64" {
+	run -64 cynork task list --limit 0
+	run -64 cynork task list --limit 201
+	run -64 cynork task list -l abc
 }
 
-@test "task list --status bogus exits 2" {
-	run -2 cynork task list --status bogus
+@test "task list --status bogus exits 64" {
+	run -64 cynork task list --status bogus
 	assert_output --partial "queued"
 }
 
-@test "task create with two input modes exits 2" {
-	run -2 cynork task create -p hi --command 'echo hi'
+@test "task create with two input modes exits 64" {
+	run -64 cynork task create -p hi --command 'echo hi'
 	assert_output --partial "only one"
 }
 
-@test "task create with no input mode exits 2, even without a token" {
-	run -2 cynork task create
+@test "task create with no input mode exits 64, even without a token" {
+	run -64 cynork task create
 	assert_output --partial "give one input"
-	CYNORK_TOKEN= run -2 cynork --config "$CY_TMP/none.yaml" task create --name x
+	CYNORK_TOKEN= run -64 cynork --config "$CY_TMP/none.yaml" task create --name x
 }
 
 @test "task create with empty input is a usage error, even without a token" {
-	run -2 cynork task create --command ''
-	run -2 cynork task create -p ''
+	run -64 cynork task create --command ''
+	run -64 cynork task create -p ''
 	printf '\n  \n' >"$CY_TMP/blank.txt"
-	run -2 cynork task create --commands-file "$CY_TMP/blank.txt"
+	run -64 cynork task create --commands-file "$CY_TMP/blank.txt"
 }
 
-@test "task create --script: missing file, directory, symlink exit 2" {
-	run -2 cynork task create --script "$CY_TMP/does-not-exist.sh"
+@test "task create --script: missing file, directory, symlink exit 64" {
+	run -64 cynork task create --script "$CY_TMP/does-not-exist.sh"
 	assert_output --partial "No such file"
 	mkdir -p "$CY_TMP/adir"
-	run -2 cynork task create --script "$CY_TMP/adir"
+	run -64 cynork task create --script "$CY_TMP/adir"
 	assert_output --partial "not a regular file"
 	echo 'echo hi' >"$CY_TMP/real.sh"
 	ln -sf "$CY_TMP/real.sh" "$CY_TMP/link.sh"
-	run -2 cynork task create --script "$CY_TMP/link.sh"
+	run -64 cynork task create --script "$CY_TMP/link.sh"
 	assert_output --partial "symbolic link"
 }
 
-@test "task create --script larger than 256 KiB exits 2" {
+@test "task create --script larger than 256 KiB exits 64" {
 	head -c $((256 * 1024 + 1)) /dev/zero | tr '\0' '#' >"$CY_TMP/big.sh"
-	run -2 cynork task create --script "$CY_TMP/big.sh"
+	run -64 cynork task create --script "$CY_TMP/big.sh"
 	assert_output --partial "larger than"
 	# Exactly 256 KiB passes the file check (and then needs a token).
 	head -c $((256 * 1024)) /dev/zero | tr '\0' '#' >"$CY_TMP/max.sh"
-	run -3 cynork --config "$CY_TMP/none.yaml" task create --script "$CY_TMP/max.sh"
+	run -77 cynork --config "$CY_TMP/none.yaml" task create --script "$CY_TMP/max.sh"
 }
 
-@test "--password-stdin without --user exits 2" {
-	run -2 cynork auth login --password-stdin </dev/null
+@test "--password-stdin without --user exits 64" {
+	run -64 cynork auth login --password-stdin </dev/null
 	assert_output --partial "needs --user"
-	run -2 cynork login --password-stdin </dev/null
+	run -64 cynork login --password-stdin </dev/null
 }
 
 @test "help task create shows its flags" {
@@ -177,11 +177,11 @@ config_value()
 	assert_success
 }
 
-@test "invalid YAML config file exits 2" {
+@test "invalid YAML config file exits 78 (EX_CONFIG)" {
 	printf 'token: [unclosed\n' >"$CY_TMP/bad.yaml"
-	run -2 cynork --config "$CY_TMP/bad.yaml" whoami
+	run -78 cynork --config "$CY_TMP/bad.yaml" whoami
 	assert_output --partial "invalid config file"
-	run -2 cynork --config "$CY_TMP/bad.yaml" version
+	run -78 cynork --config "$CY_TMP/bad.yaml" version
 }
 
 # --- against the server -----------------------------------------------------
@@ -196,17 +196,17 @@ config_value()
 	assert_output ok
 }
 
-@test "status against a dead port exits 7" {
-	CYNORK_GATEWAY_URL=http://127.0.0.1:1 run -7 cynork status
+@test "status against a dead port exits 69" {
+	CYNORK_GATEWAY_URL=http://127.0.0.1:1 run -69 cynork status
 }
 
-@test "whoami without a token exits 3" {
-	run -3 cynork whoami
+@test "whoami without a token exits 77" {
+	run -77 cynork whoami
 	assert_output --partial "not logged in"
 }
 
-@test "login with a wrong password exits 3" {
-	run -3 cynork auth login -u admin --password-stdin <<<"not-the-password"
+@test "login with a wrong password exits 77" {
+	run -77 cynork auth login -u admin --password-stdin <<<"not-the-password"
 	[ ! -e "$(config_file)" ] || ! grep -q '^token:' "$(config_file)"
 }
 
@@ -238,12 +238,12 @@ config_value()
 	assert_output admin
 }
 
-@test "CYNORK_TOKEN with garbage exits 3" {
-	CYNORK_TOKEN=garbage.not.ajwt run -3 cynork whoami
+@test "CYNORK_TOKEN with garbage exits 77" {
+	CYNORK_TOKEN=garbage.not.ajwt run -77 cynork whoami
 }
 
-@test "task get of an unknown name exits 4" {
-	run -4 cynork task get no-such-task-name
+@test "task get of an unknown name exits 66" {
+	run -66 cynork task get no-such-task-name
 }
 
 @test "nodes list with no nodes prints the header only; --no-headers nothing" {
@@ -280,11 +280,11 @@ config_value()
 	assert_success
 }
 
-@test "logout prints logged_out=true and whoami then exits 3" {
+@test "logout prints logged_out=true and whoami then exits 77" {
 	run cynork logout
 	assert_success
 	assert_output "logged_out=true"
-	run -3 cynork whoami
+	run -77 cynork whoami
 	run grep -c '^my_custom_key:' "$(config_file)"
 	assert_output 1
 }

@@ -126,9 +126,9 @@ cands()
 	diff <(cynork completion bash) "$CY_ROOT/completions/cynork.bash"
 	diff <(cynork completion zsh) "$CY_ROOT/completions/_cynork"
 	diff <(cynork completion fish) "$CY_ROOT/completions/cynork.fish"
-	run -2 cynork completion powershell
+	run -64 cynork completion powershell
 	assert_output --partial "bash, zsh or fish"
-	run -2 cynork completion
+	run -64 cynork completion
 }
 
 @test "bash: the script completes commands, flags, --flag=, files and task names" {

@@ -75,13 +75,13 @@ conf()
 	[ "$(grep -c '^get' "$CY_TMP/helper.log")" -eq 2 ]
 }
 
-@test "credential helper: logout sends erase; then whoami exits 3" {
+@test "credential helper: logout sends erase; then whoami exits 77" {
 	run cynork logout
 	assert_success
 	assert_output "logged_out=true"
 	grep -q '^erase' "$CY_TMP/helper.log"
 	[ ! -e "$CY_TMP/helper.secret" ]
-	run -3 cynork whoami
+	run -77 cynork whoami
 	assert_output --partial "not logged in"
 }
 
@@ -92,24 +92,24 @@ conf()
 	[ -s "$CY_TMP/helper.secret" ]
 	PATH=$CY_TMP/bin:$PATH run cynork whoami
 	assert_success
-	# not on PATH: a clear error, exit 3
-	run -3 cynork whoami
+	# not on PATH: a clear error, exit 77
+	run -77 cynork whoami
 	assert_output --partial "not found"
 	PATH=$CY_TMP/bin:$PATH cynork logout >/dev/null
 }
 
-@test "credential helper errors and garbage answers exit 3 with the reason" {
+@test "credential helper errors and garbage answers exit 77 with the reason" {
 	printf 'credential_helper: %s\n' "$CY_TMP/bin/bad-helper" >"$(conf)"
-	run -3 cynork whoami
+	run -77 cynork whoami
 	assert_output --partial "keyring locked"
 	printf 'credential_helper: %s\n' "$CY_TMP/bin/garbage-helper" >"$(conf)"
-	run -3 cynork task list
+	run -77 cynork task list
 	assert_output --partial "not a JSON object"
 	printf 'credential_helper: %s\n' "$CY_TMP/bin/does-not-exist" >"$(conf)"
-	run -3 cynork whoami
+	run -77 cynork whoami
 	# a failing helper on login: nothing is stored in the file either
 	printf 'credential_helper: %s\n' "$CY_TMP/bin/bad-helper" >"$(conf)"
-	run -3 cy_login
+	run -77 cy_login
 	refute grep -q '^token:' "$(conf)"
 	rm -f "$(conf)"
 }
@@ -129,7 +129,7 @@ conf()
 	assert_success
 	assert_output --partial "gateway_url=$CY_GATEWAY_URL"
 	# and the variable wins over the file
-	CYNORK_GATEWAY_URL=http://127.0.0.1:1 run -7 cynork status
+	CYNORK_GATEWAY_URL=http://127.0.0.1:1 run -69 cynork status
 	assert_output --partial "127.0.0.1:1"
 }
 
@@ -139,7 +139,7 @@ conf()
 	XDG_CONFIG_HOME=$empty run "$CY_BUILD/cynork" version
 	assert_success
 	[ ! -e "$empty" ]
-	run -2 env -u HOME -u XDG_CONFIG_HOME CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" \
+	run -78 env -u HOME -u XDG_CONFIG_HOME CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" \
 		"$CY_BUILD/cynork" login -u admin --password-stdin <<<"$CY_ADMIN_PASSWORD"
 	assert_output --partial "HOME is not set"
 }
@@ -156,25 +156,25 @@ conf()
 	# new pair stored
 	refute grep -q 'expired.or.garbage' "$(conf)"
 	[ "$(sed -n 's/^refresh_token: "\(.*\)"$/\1/p' "$(conf)")" != "$rt" ]
-	# with CYNORK_TOKEN there is no refresh: a bad token is exit 3
-	CYNORK_TOKEN=garbage run -3 cynork whoami
+	# with CYNORK_TOKEN there is no refresh: a bad token is exit 77
+	CYNORK_TOKEN=garbage run -77 cynork whoami
 	assert_output --partial "run 'cynork login'"
 	[ "${#lines[@]}" -eq 1 ]
 }
 
-@test "exit 6 for a 400 from the gateway; the error is one line on stderr" {
+@test "exit 65 for a 400 from the gateway; the error is one line on stderr" {
 	# a well-formed id cynork cannot know is missing: only the server can say
-	run -6 --separate-stderr cynork task create --command true \
+	run -65 --separate-stderr cynork task create --command true \
 		--project-id 00000000-0000-4000-8000-000000000000
 	[[ $stderr == *"unknown project_id"* ]]
 	[ -z "$output" ]
-	run -6 --separate-stderr cynork -o json task list --cursor garbage
+	run -65 --separate-stderr cynork -o json task list --cursor garbage
 	[ -z "$output" ]
 	[ "$(wc -l <<<"$stderr")" -eq 1 ]
 }
 
-@test "exit 8 when standard output cannot be written" {
-	run -8 bash -c "'$CY_BUILD/cynork' version >/dev/full"
+@test "exit 70 when standard output cannot be written" {
+	run -70 bash -c "'$CY_BUILD/cynork' version >/dev/full"
 	assert_output --partial "cannot write to standard output"
 }
 
@@ -198,20 +198,20 @@ conf()
 }
 
 @test "unknown command, flag, and help errors are one line that says what to do" {
-	run -2 --separate-stderr cynork task creat
+	run -64 --separate-stderr cynork task creat
 	[ "$(wc -l <<<"$stderr")" -eq 1 ]
 	[[ $stderr == *"did you mean 'task create'"*"--help"* ]]
-	run -2 --separate-stderr cynork task list --limt 3
+	run -64 --separate-stderr cynork task list --limt 3
 	[ "$(wc -l <<<"$stderr")" -eq 1 ]
 	[[ $stderr == *"did you mean '--limit'"* ]]
-	run -2 --separate-stderr cynork help tsk
+	run -64 --separate-stderr cynork help tsk
 	[[ $stderr == *"did you mean 'task'"* ]]
-	run -7 --separate-stderr env CYNORK_GATEWAY_URL=http://127.0.0.1:1 "$CY_BUILD/cynork" --config "$(conf)" whoami
+	run -69 --separate-stderr env CYNORK_GATEWAY_URL=http://127.0.0.1:1 "$CY_BUILD/cynork" --config "$(conf)" whoami
 	[ "$(wc -l <<<"$stderr")" -eq 1 ]
 	[[ $stderr == *"check that cynode-server runs"* ]]
 }
 
-@test "task create --idempotency-key: a retry returns the first task; bad keys exit 2" {
+@test "task create --idempotency-key: a retry returns the first task; bad keys exit 64" {
 	local key id1 id2 id3
 
 	cy_login >/dev/null
@@ -224,9 +224,9 @@ conf()
 	run cynork -o json task create --command true --idempotency-key "$key"
 	run jq -er .task_id <<<"$output"
 	assert_output "$id1"
-	run -2 cynork task create --command true --idempotency-key "has space"
+	run -64 cynork task create --command true --idempotency-key "has space"
 	assert_output --partial "--idempotency-key"
-	run -2 cynork task create --command true --idempotency-key ""
-	run -2 cynork task create --command true --idempotency-key "$(printf 'k%.0s' $(seq 256))"
-	run -2 cynork task create --command true --idempotency-key
+	run -64 cynork task create --command true --idempotency-key ""
+	run -64 cynork task create --command true --idempotency-key "$(printf 'k%.0s' $(seq 256))"
+	run -64 cynork task create --command true --idempotency-key
 }

@@ -124,8 +124,8 @@ help_flags()
 	done
 }
 
-@test "__man of an unknown page exits 2" {
-	run -2 "$CY_BUILD/cynork" __man cynork-bogus.1
+@test "__man of an unknown page exits 64" {
+	run -64 "$CY_BUILD/cynork" __man cynork-bogus.1
 }
 
 @test "make install puts the binaries, every man page and the three completions under PREFIX" {

@@ -2,11 +2,12 @@
 #
 # flags.bats: every flag of every command in the table, driven by
 # `cynork __spec` so rows added later are covered too.  Garbage values are
-# usage errors (exit 2) that name the flag, before any config, login or
+# usage errors (exit 64; 125 in task wait, which passes a job's exit code
+# through) that name the flag, before any config, login or
 # request: integers out of range or not numbers, enum values not in the
 # list, durations that do not parse, value flags without a value, boolean
 # flags given a value.  Good values parse: each enum choice and integer
-# bounds get past the parser (they then stop at the login, exit 3).
+# bounds get past the parser (they then stop at the login, exit 77).
 # Offline: the gateway URL points at a closed port.
 
 load ../lib/harness
@@ -27,6 +28,14 @@ flags()
 		"$CY_TMP/spec.json"
 }
 
+# The exit code of a usage error of PATH: 125 in a command that always
+# passes a job's exit code through (task wait), else 64 (EX_USAGE).
+usage_code()
+{
+	jq -r --arg p "$1" '.commands[] | select(.path == $p) |
+		if .job_exit == true then 125 else 64 end' "$CY_TMP/spec.json"
+}
+
 # A value that passes the parser for flags of KIND.
 good_value()
 {
@@ -44,7 +53,7 @@ good_value()
 	assert_success
 }
 
-@test "garbage values of int, enum and duration flags exit 2 naming the flag" {
+@test "garbage values of int, enum and duration flags exit 64 naming the flag" {
 	local path flag kind min max choices bad="" n=0
 
 	while IFS=$'\t' read -r path flag kind min max choices; do
@@ -58,7 +67,8 @@ good_value()
 			n=$((n + 1))
 			# shellcheck disable=SC2086
 			run --separate-stderr "$CY_BUILD/cynork" $path "--$flag" "$v"
-			if [ "$status" -ne 2 ] || [[ $stderr != *"--$flag"* ]] || [ -n "$output" ]; then
+			if [ "$status" -ne "$(usage_code "$path")" ] || [[ $stderr != *"--$flag"* ]] ||
+				[ -n "$output" ]; then
 				bad="$bad [$path --$flag '$v': $status $stderr]"
 			fi
 		done
@@ -67,7 +77,7 @@ good_value()
 	[ -z "$bad" ] || { echo "accepted garbage:$bad" >&2; false; }
 }
 
-@test "value flags without a value exit 2; boolean flags reject --flag=value" {
+@test "value flags without a value exit 64; boolean flags reject --flag=value" {
 	local path flag kind min max choices bad="" n=0
 
 	while IFS=$'\t' read -r path flag kind min max choices; do
@@ -75,11 +85,11 @@ good_value()
 		if [ "$kind" = bool ]; then
 			# shellcheck disable=SC2086
 			run --separate-stderr "$CY_BUILD/cynork" $path "--$flag=yes"
-			[[ $status -eq 2 && $stderr == *"takes no value"* ]] || bad="$bad [$path --$flag=yes: $status]"
+			[[ $status -eq $(usage_code "$path") && $stderr == *"takes no value"* ]] || bad="$bad [$path --$flag=yes: $status]"
 		else
 			# shellcheck disable=SC2086
 			run --separate-stderr "$CY_BUILD/cynork" $path "--$flag"
-			[[ $status -eq 2 && $stderr == *"needs a value"* ]] || bad="$bad [$path --$flag: $status]"
+			[[ $status -eq $(usage_code "$path") && $stderr == *"needs a value"* ]] || bad="$bad [$path --$flag: $status]"
 		fi
 	done < <(flags)
 	[ "$n" -gt 20 ]
@@ -93,7 +103,7 @@ good_value()
 		[ "$kind" = int ] || [ "$kind" = enum ] || continue
 		# shellcheck disable=SC2086
 		run --separate-stderr "$CY_BUILD/cynork" $path "-$short" bogus-value
-		[[ $status -eq 2 && $stderr == *"-$short"* ]] || bad="$bad [$path -$short]"
+		[[ $status -eq $(usage_code "$path") && $stderr == *"-$short"* ]] || bad="$bad [$path -$short]"
 	done < <(jq -r '.commands[] | select(.group | not) | .path as $p | .options[] |
 		select(.short) | [$p, .short, .name, .kind] | @tsv' "$CY_TMP/spec.json")
 	[ -z "$bad" ] || { echo "wrong:$bad" >&2; false; }
@@ -128,19 +138,19 @@ good_value()
 		run "$CY_BUILD/cynork" --output="$f" version
 		assert_success
 	done
-	run -2 "$CY_BUILD/cynork" version -o xml
-	run -2 "$CY_BUILD/cynork" version --output
+	run -64 "$CY_BUILD/cynork" version -o xml
+	run -64 "$CY_BUILD/cynork" version --output
 	run "$CY_BUILD/cynork" version -q --no-color
 	assert_success
 	run "$CY_BUILD/cynork" version -c "$CY_TMP/none.yaml"
 	assert_success
-	run -2 "$CY_BUILD/cynork" version --quiet=1
+	run -64 "$CY_BUILD/cynork" version --quiet=1
 	# -- ends the flags: what follows is an argument
-	run -2 "$CY_BUILD/cynork" version -- -o
+	run -64 "$CY_BUILD/cynork" version -- -o
 	assert_output --partial "unexpected '-o'"
 }
 
-@test "string flags with a shape (slugs, labels, UUIDs, times, keys, scopes, files) refuse garbage with exit 2" {
+@test "string flags with a shape (slugs, labels, UUIDs, times, keys, scopes, files) refuse garbage with exit 64" {
 	local bad="" line cmd flag val
 	printf 'x\n' >"$CY_TMP/doc.yaml"
 
@@ -149,7 +159,7 @@ good_value()
 		[ -n "$cmd" ] || continue
 		# shellcheck disable=SC2086
 		run --separate-stderr "$CY_BUILD/cynork" $cmd "--$flag" "$val"
-		if [ "$status" -ne 2 ] || [[ $stderr != *"--$flag"* ]] || [ -n "$output" ]; then
+		if [ "$status" -ne 64 ] || [[ $stderr != *"--$flag"* ]] || [ -n "$output" ]; then
 			bad="$bad [$cmd --$flag '$val': $status $stderr]"
 		fi
 	done <<EOT

@@ -2,7 +2,7 @@
 #
 # cynork user, token and audit commands against the real server:
 # admin user management, API tokens used through CYNORK_TOKEN, and the
-# audit trail with its filters; usage errors exit 2, refusals exit 3.
+# audit trail with its filters; usage errors exit 64, refusals exit 77.
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -40,21 +40,21 @@ as_user()
 	assert_success
 	run jq -r '.handle, .role' <<<"$output"
 	assert_output $'vera\noperator'
-	run -4 cynork user get nobody
+	run -66 cynork user get nobody
 	assert_output --partial "User not found"
 }
 
-@test "user: usage errors exit 2, a reserved or duplicate handle is refused" {
-	run -2 cynork user create
-	run -2 cynork user create x --role root --password-stdin <<<"long-enough"
-	run -2 cynork user set-role vera wizard
-	run -2 cynork user set-role vera
-	run -2 cynork user create nopw --password-stdin </dev/null
-	run -6 cynork user create system --password-stdin <<<"long-enough"
+@test "user: usage errors exit 64, a reserved or duplicate handle is refused" {
+	run -64 cynork user create
+	run -64 cynork user create x --role root --password-stdin <<<"long-enough"
+	run -64 cynork user set-role vera wizard
+	run -64 cynork user set-role vera
+	run -64 cynork user create nopw --password-stdin </dev/null
+	run -65 cynork user create system --password-stdin <<<"long-enough"
 	assert_output --partial "reserved"
-	run -6 cynork user create shorty --password-stdin <<<"short"
+	run -65 cynork user create shorty --password-stdin <<<"short"
 	assert_output --partial "password must be a string of 8 to 4096 bytes"
-	run -5 cynork user create vera --password-stdin <<<"vera-password"
+	run -73 cynork user create vera --password-stdin <<<"vera-password"
 }
 
 @test "user disable / enable / reset-password / set-role / revoke-sessions" {
@@ -64,13 +64,13 @@ as_user()
 	run cynork user disable vera
 	assert_success
 	assert_output --partial "is_active=false"
-	run -3 as_user vera whoami
+	run -77 as_user vera whoami
 	run cynork user enable vera
 	assert_output --partial "is_active=true"
 	run cynork user reset-password vera --password-stdin <<<"vera-password-2"
 	assert_success
 	assert_output "user=vera password_reset=true"
-	run -3 as_user vera auth login -u vera --password-stdin <<<"vera-password"
+	run -77 as_user vera auth login -u vera --password-stdin <<<"vera-password"
 	run as_user vera auth login -u vera --password-stdin <<<"vera-password-2"
 	assert_success
 	run cynork user set-role vera user
@@ -78,17 +78,17 @@ as_user()
 	run cynork -o json user revoke-sessions vera
 	run jq -r '.user, .sessions_revoked' <<<"$output"
 	assert_output $'vera\ntrue'
-	run -3 as_user vera whoami
+	run -77 as_user vera whoami
 }
 
-@test "user commands need the admin role (exit 3)" {
+@test "user commands need the admin role (exit 77)" {
 	run cynork user create walt --password-stdin <<<"walt-password"
 	assert_success
 	as_user walt auth login -u walt --password-stdin <<<"walt-password"
-	run -3 as_user walt user list
+	run -77 as_user walt user list
 	assert_output --partial "Admin required"
-	run -3 as_user walt audit list
-	run -3 as_user walt task list --all
+	run -77 as_user walt audit list
+	run -77 as_user walt task list --all
 	assert_output --partial "Operator role required"
 	run cynork task list --all
 	assert_success
@@ -109,8 +109,8 @@ as_user()
 	run env CYNORK_TOKEN="$tok" XDG_CONFIG_HOME="$CY_TMP/xdg-none" CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" \
 		"$CY_BUILD/cynork" task list
 	assert_success
-	# Beyond its scopes: exit 3, the reason said once.
-	run -3 --separate-stderr env CYNORK_TOKEN="$tok" XDG_CONFIG_HOME="$CY_TMP/xdg-none" \
+	# Beyond its scopes: exit 77, the reason said once.
+	run -77 --separate-stderr env CYNORK_TOKEN="$tok" XDG_CONFIG_HOME="$CY_TMP/xdg-none" \
 		CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" "$CY_BUILD/cynork" nodes list
 	[ "$stderr" = "cynork: error: API token scope does not allow this (HTTP 403)" ]
 	run cynork token list
@@ -121,13 +121,13 @@ as_user()
 	run cynork token revoke "$id"
 	assert_success
 	assert_output "token_id=$id revoked=true"
-	run -3 env CYNORK_TOKEN="$tok" XDG_CONFIG_HOME="$CY_TMP/xdg-none" CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" \
+	run -77 env CYNORK_TOKEN="$tok" XDG_CONFIG_HOME="$CY_TMP/xdg-none" CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" \
 		"$CY_BUILD/cynork" task list
 	run cynork token list
 	assert_output --partial $'\trevoked\t'
 }
 
-@test "token: -o name prints only the token, -o json the object; bad input exits 2" {
+@test "token: -o name prints only the token, -o json the object; bad input exits 64" {
 	run --separate-stderr cynork -o name token create --name by-name
 	assert_success
 	assert_output --regexp '^cyn_[0-9a-f]{48}$'
@@ -135,14 +135,14 @@ as_user()
 	assert_success
 	run jq -r '(.token|startswith("cyn_")), (.scopes|join(","))' <<<"$output"
 	assert_output $'true\nnodes:read'
-	run -2 cynork token create
-	run -2 cynork token create --name x --scope tasks:delete
-	run -2 cynork token create --name x --ttl forever
-	run -2 cynork token revoke
-	run -6 cynork token revoke not-a-uuid
-	run -4 cynork token revoke 00000000-0000-4000-8000-000000000000
-	run -5 cynork token create --name by-name
-	run -3 as_user walt token create --name too-much --scope admin
+	run -64 cynork token create
+	run -64 cynork token create --name x --scope tasks:delete
+	run -64 cynork token create --name x --ttl forever
+	run -64 cynork token revoke
+	run -65 cynork token revoke not-a-uuid
+	run -66 cynork token revoke 00000000-0000-4000-8000-000000000000
+	run -73 cynork token create --name by-name
+	run -77 as_user walt token create --name too-much --scope admin
 	assert_output --partial "cannot grant scope 'admin'"
 }
 
@@ -169,10 +169,10 @@ as_user()
 	run cynork audit list --limit 1 --source admin
 	assert_success
 	assert_output --partial "more: --cursor"
-	run -2 cynork audit list --since yesterday
-	run -2 cynork audit list --source nodes
-	run -2 cynork audit list --limit 0
-	run -6 cynork audit list --cursor bogus
+	run -64 cynork audit list --since yesterday
+	run -64 cynork audit list --source nodes
+	run -64 cynork audit list --limit 0
+	run -65 cynork audit list --cursor bogus
 }
 
 @test "user passwd changes your own password" {
@@ -182,10 +182,10 @@ as_user()
 	run as_user quinn user passwd --password-stdin <<<$'quinn-password-1\nquinn-password-2'
 	assert_success
 	assert_output "user=me password_changed=true"
-	run -3 as_user quinn user passwd --password-stdin <<<$'wrong-password\nquinn-password-3'
+	run -77 as_user quinn user passwd --password-stdin <<<$'wrong-password\nquinn-password-3'
 	assert_output --partial "current password is wrong"
-	run -2 as_user quinn user passwd --password-stdin </dev/null
-	run -3 as_user quinn auth login -u quinn --password-stdin <<<"quinn-password-1"
+	run -64 as_user quinn user passwd --password-stdin </dev/null
+	run -77 as_user quinn auth login -u quinn --password-stdin <<<"quinn-password-1"
 	run as_user quinn auth login -u quinn --password-stdin <<<"quinn-password-2"
 	assert_success
 }

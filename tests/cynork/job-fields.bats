@@ -3,7 +3,7 @@
 # job-fields.bats: every job field from `cynork task create`
 # against a private PostgreSQL, cynode-server and one bubblewrap node:
 # --image, --timeout, --priority, --max-attempts, --backoff, --label, --gpus,
-# --cpus, --memory, --network, --disk and --tmp, each refused with exit 2 on garbage
+# --cpus, --memory, --network, --disk and --tmp, each refused with exit 64 on garbage
 # before any request, accepted on good values, carried to the node (the job
 # reads its own /job/job.json) and shown back by `task get` (table and -o
 # json) with the job's exit code, node, attempts, times and durations.
@@ -20,7 +20,7 @@ setup_file()
 	cy_login >/dev/null
 }
 
-@test "garbage values of every job flag are usage errors (exit 2) naming the flag" {
+@test "garbage values of every job flag are usage errors (exit 64) naming the flag" {
 	local -a bad=(
 		"--image=" "--timeout soon" "--timeout 0s" "--timeout 4h" "--timeout -5s"
 		"--priority 1001" "--priority -1001" "--priority high" "--max-attempts 0"
@@ -36,7 +36,7 @@ setup_file()
 
 	for a in "${bad[@]}"; do
 		# shellcheck disable=SC2086
-		run -2 --separate-stderr cynork task create --command true $a
+		run -64 --separate-stderr cynork task create --command true $a
 		flag=${a%% *}
 		flag=${flag%%=*}
 		[[ $stderr == *"$flag"* ]] || {
@@ -44,7 +44,7 @@ setup_file()
 			return 1
 		}
 	done
-	run -2 cynork task create --command true --label "$(printf 'k%.0s' {1..130})"
+	run -64 cynork task create --command true --label "$(printf 'k%.0s' {1..130})"
 }
 
 @test "sandbox flags with a prompt task are usage errors" {
@@ -53,7 +53,7 @@ setup_file()
 	for f in "--image host" "--network none" "--cpus 1" "--memory 64M" "--tmp 8M" \
 		"--disk 8M"; do
 		# shellcheck disable=SC2086
-		run -2 --separate-stderr cynork task create -p 'hello' $f
+		run -64 --separate-stderr cynork task create -p 'hello' $f
 		[[ $stderr == *"runs no sandbox"* ]]
 	done
 }
@@ -146,7 +146,7 @@ setup_file()
 	id=$(cynork -o name task create --command true --label zone=mars --label tier:x=1 \
 		--gpus 2 2>/dev/null) || true
 	[ -z "$id" ]
-	run -2 --separate-stderr cynork task create --command true --label tier:x=1
+	run -64 --separate-stderr cynork task create --command true --label tier:x=1
 	[[ $stderr == *"--label"* ]]
 	id=$(cynork -o name task create --command true --label zone=mars --label ssd --gpus 2)
 	sleep 1

@@ -61,9 +61,9 @@ setup()
 	assert_output '["list",["zeta:1b",1,"cynode","model","alpha:7b",2,"cynode","model"]]'
 }
 
-@test "models list without a login exits 3 before any request" {
+@test "models list without a login exits 77 before any request" {
 	CYNORK_GATEWAY_URL=http://127.0.0.1:1 CYNORK_TOKEN= \
-		run -3 cynork --config "$CY_TMP/none.yaml" models list
+		run -77 cynork --config "$CY_TMP/none.yaml" models list
 }
 
 @test "models list against the gateway: the fleet's models, one node each" {
@@ -85,12 +85,12 @@ setup()
 	# the gateway's own words, from error.message
 	msg=$(curl -s -H 'Authorization: Bearer not-a-token' "$CY_GATEWAY_URL/v1/models" |
 		jq -er '.error.message')
-	CYNORK_TOKEN=not-a-token run -3 --separate-stderr gwcy models list
+	CYNORK_TOKEN=not-a-token run -77 --separate-stderr gwcy models list
 	[[ $stderr == *"$msg (HTTP 401)"* ]]
 	[ -z "$output" ]
-	CYNORK_TOKEN=not-a-token run -3 --separate-stderr gwcy chat -m hi
+	CYNORK_TOKEN=not-a-token run -77 --separate-stderr gwcy chat -m hi
 	[[ $stderr == *"$msg (HTTP 401)"* ]]
-	run -4 --separate-stderr gwcy chat --model no-such:1b -m hi
+	run -66 --separate-stderr gwcy chat --model no-such:1b -m hi
 	[[ $stderr == *"(HTTP 404); 'cynork models list' shows the models"* ]]
 }
 

@@ -15,7 +15,7 @@ setup_file()
 	cy_login >/dev/null
 }
 
-@test "nodes stats prints the node's snapshot; -o json its object; unknown node exits 4" {
+@test "nodes stats prints the node's snapshot; -o json its object; unknown node exits 66" {
 	run cynork nodes stats node-01
 	assert_success
 	assert_output --regexp '^node_slug=node-01 captured_at=20[0-9T:-]+Z cpu_cores=[1-9][0-9]* load=[0-9.]+,[0-9.]+,[0-9.]+ mem_total_bytes=[1-9][0-9]* '
@@ -24,9 +24,9 @@ setup_file()
 	assert_success
 	[ "$(jq -r .version <<<"$output")" = 1 ]
 	jq -e '.captured_at and .memory.total_bytes > 0' <<<"$output"
-	run -4 cynork nodes stats no-such-node
-	run -2 cynork nodes stats
-	run -2 cynork nodes stats a b
+	run -66 cynork nodes stats no-such-node
+	run -64 cynork nodes stats
+	run -64 cynork nodes stats a b
 }
 
 @test "nodes logs shows the lifecycle events; --source and --since filter; garbage is refused" {
@@ -47,10 +47,10 @@ setup_file()
 	run cynork -o json nodes logs node-01
 	assert_success
 	jq -e '.version == 1 and (.events | length >= 3) and .truncated == false' <<<"$output"
-	run -6 cynork nodes logs node-01 --since yesterday
+	run -65 cynork nodes logs node-01 --since yesterday
 	assert_output --partial since
-	run -2 cynork nodes logs node-01 --source kernel
-	run -4 cynork nodes logs no-such-node
+	run -64 cynork nodes logs node-01 --source kernel
+	run -66 cynork nodes logs no-such-node
 }
 
 @test "nodes get adds the last capability report: cores, memory, gpus, inference, models" {

@@ -89,7 +89,7 @@ col_of()
 	[ "$(awk -F'\t' '{ print NF }' <<<"$output" | sort -u)" = 14 ]
 	[[ ${lines[0]} == *$'\t'NODE_ID$'\t'DESIRED$'\t'DRAIN_REASON$'\t'CREATED_AT ]]
 	# --no-headers is a list's flag only.
-	run -2 cynork task get out-cmds --no-headers
+	run -64 cynork task get out-cmds --no-headers
 }
 
 @test "piped: a cell's blanks are written as \\x20 so a cell stays one field" {
@@ -184,11 +184,11 @@ col_of()
 }
 
 @test "garbage: --no-headers takes no value, -o must be a format; -o text and wide fall back to table" {
-	run -2 cynork nodes list --no-headers=yes
+	run -64 cynork nodes list --no-headers=yes
 	assert_output --partial "takes no value"
-	run -2 cynork -o tabel nodes list
+	run -64 cynork -o tabel nodes list
 	assert_output --partial "want one of table, wide, text, json, yaml, name"
-	run -2 cynork --no-color=1 nodes list
+	run -64 cynork --no-color=1 nodes list
 	run cynork -o text version
 	assert_output --regexp '^cynork version=[^ ]+ api_version='
 	run cynork -o wide version
@@ -322,7 +322,7 @@ col_of()
 	run jq -e 'keys == ["api_version", "version"]' <<<"$output"
 	assert_success
 	run cynork -o json status
-	run jq -e 'keys == ["gateway", "gateway_url"]' <<<"$output"
+	run jq -e 'keys == ["context", "gateway", "gateway_url"]' <<<"$output"
 	assert_success
 	run cynork -o json whoami
 	run jq -e 'keys == ["id", "user"]' <<<"$output"

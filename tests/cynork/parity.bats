@@ -33,7 +33,7 @@ CFG() { echo "$CY_TMP/xdg/cynork/config.yaml"; }
 	! grep -q '^refresh_token:' "$(CFG)"
 	# the config file's other keys are kept
 	grep -Eq '^x_custom_key: "?kept' "$(CFG)"
-	CYNORK_TOKEN= run -3 cynork whoami
+	CYNORK_TOKEN= run -77 cynork whoami
 	# nothing stored: still says so, still 0; -q keeps the command's output
 	run --separate-stderr cynork -q logout
 	assert_success
@@ -48,11 +48,11 @@ CFG() { echo "$CY_TMP/xdg/cynork/config.yaml"; }
 	assert_output --partial "user=admin"
 }
 
-@test "auth logout without HOME or --config fails clearly (exit 2), prints nothing on stdout" {
-	run -2 --separate-stderr env -u HOME -u XDG_CONFIG_HOME "$CY_BUILD/cynork" auth logout
+@test "auth logout without HOME or --config fails clearly (exit 78), prints nothing on stdout" {
+	run -78 --separate-stderr env -u HOME -u XDG_CONFIG_HOME "$CY_BUILD/cynork" auth logout
 	[ -z "$output" ]
 	[[ $stderr == *"HOME is not set; use --config PATH"* ]]
-	run -2 --separate-stderr env -u HOME -u XDG_CONFIG_HOME "$CY_BUILD/cynork" -o json logout
+	run -78 --separate-stderr env -u HOME -u XDG_CONFIG_HOME "$CY_BUILD/cynork" -o json logout
 	[ -z "$output" ]
 	# with --config it works, and writes only where it was told
 	run env -u HOME -u XDG_CONFIG_HOME "$CY_BUILD/cynork" --config "$CY_TMP/other.yaml" logout
@@ -68,11 +68,11 @@ CFG() { echo "$CY_TMP/xdg/cynork/config.yaml"; }
 	assert_output "refreshed=true"
 	run cynork whoami
 	assert_output --partial "user=admin"
-	# the old (rotated) refresh token, replayed from the copy: 401, exit 3
-	run -3 --separate-stderr "$CY_BUILD/cynork" --config "$CY_TMP/stolen.yaml" auth refresh
+	# the old (rotated) refresh token, replayed from the copy: 401, exit 77
+	run -77 --separate-stderr "$CY_BUILD/cynork" --config "$CY_TMP/stolen.yaml" auth refresh
 	# ... and the owner's current tokens died with it
-	run -3 --separate-stderr cynork whoami
-	run -3 --separate-stderr cynork auth refresh
+	run -77 --separate-stderr cynork whoami
+	run -77 --separate-stderr cynork auth refresh
 	cy_psql "SELECT revoke_reason FROM auth_sessions WHERE revoke_reason = 'refresh_reuse'" |
 		grep -qx refresh_reuse
 	# a new login is a new session
@@ -125,8 +125,8 @@ CFG() { echo "$CY_TMP/xdg/cynork/config.yaml"; }
 	run --separate-stderr cynork -o json task logs "$id"
 	run jq -ec '.stdout == "" and .stderr == "" and .lines == []' <<<"$output"
 	assert_success
-	run -2 cynork -o json task logs "$id" --stream both
-	run -4 cynork -o json task logs no-such-task
+	run -64 cynork -o json task logs "$id" --stream both
+	run -66 cynork -o json task logs no-such-task
 }
 
 # The ids of every task, paging with -l N and --cursor; creates a task
@@ -198,17 +198,17 @@ page_all()
 	assert_success
 }
 
-@test "task list --cursor garbage: the server's 400, exit 6 (cli.md: a gateway 400), nothing on stdout" {
+@test "task list --cursor garbage: the server's 400, exit 65 (cli.md: a gateway 400), nothing on stdout" {
 	local c
 
 	for c in garbage 123 _ "1_not-a-uuid" "-5_00000000-0000-4000-8000-000000000000" \
 		"99999999999999999999_00000000-0000-4000-8000-000000000000" "$(printf 'a%.0s' {1..300})"; do
-		run -6 --separate-stderr cynork -o json task list --cursor "$c"
+		run -65 --separate-stderr cynork -o json task list --cursor "$c"
 		[ -z "$output" ] || { echo "cursor $c printed $output"; false; }
 		[[ $stderr == *"invalid cursor"* ]]
 	done
-	run -2 cynork task list --cursor
-	run -2 cynork task list -l 0 --cursor garbage
+	run -64 cynork task list --cursor
+	run -64 cynork task list -l 0 --cursor garbage
 }
 
 @test "task create -o json echoes attachments: the files, or [] for none" {

@@ -3,7 +3,7 @@
 # sba.bats: cynork task create --use-sba and --job-spec against the real
 # server and a node with the Ollama-API test server as its model: the
 # agent's reply in task result, the spec from a file and from stdin, and
-# the flags' usage errors (exit 2, nothing created).
+# the flags' usage errors (exit 64, nothing created).
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -43,25 +43,25 @@ setup_file()
 	[ "$(cynork task list -o json | jq -r '.tasks[0].prompt // .tasks[0].task_name')" != "" ]
 }
 
-@test "--use-sba and --job-spec refuse what does not go with them (exit 2, nothing created)" {
+@test "--use-sba and --job-spec refuse what does not go with them (exit 64, nothing created)" {
 	local before
 	before=$(cy_psql "SELECT count(*) FROM tasks")
 	run --separate-stderr cynork task create --use-sba --command true
-	assert_failure 2
+	assert_failure 64
 	[[ $stderr == *"--use-sba runs an agent on prompt input"* ]]
 	run --separate-stderr cynork task create --job-spec "$CY_TMP/nope.json"
-	assert_failure 2
+	assert_failure 64
 	[[ $stderr == *nope.json* ]]
 	printf '[1,2]' >"$CY_TMP/arr.json"
 	run --separate-stderr cynork task create --job-spec "$CY_TMP/arr.json"
-	assert_failure 2
+	assert_failure 64
 	[[ $stderr == *"want a JSON object"* ]]
 	printf '{"protocol_version":' >"$CY_TMP/cut.json"
 	run --separate-stderr cynork task create --job-spec "$CY_TMP/cut.json"
-	assert_failure 2
+	assert_failure 64
 	[[ $stderr == *cut.json* ]]
 	run --separate-stderr cynork task create --job-spec - -f - <<<'{}'
-	assert_failure 2
+	assert_failure 64
 	[[ $stderr == *"cannot both read stdin"* ]]
 	[ "$(cy_psql "SELECT count(*) FROM tasks")" = "$before" ]
 	# The server names the spec's field.

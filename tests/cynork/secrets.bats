@@ -49,41 +49,41 @@ EOT
 
 	before=$(cy_psql "SELECT count(*) FROM tasks")
 	printf 'A=1\nthis is not an assignment\n' >"$CY_TMP/bad1.env"
-	run -2 cynork task create --command true --env-file "$CY_TMP/bad1.env"
+	run -64 cynork task create --command true --env-file "$CY_TMP/bad1.env"
 	assert_output --partial "$CY_TMP/bad1.env:2: want KEY=VALUE"
 	printf 'A=1\n\nB="unterminated\n' >"$CY_TMP/bad2.env"
-	run -2 cynork task create --command true --env-file "$CY_TMP/bad2.env"
+	run -64 cynork task create --command true --env-file "$CY_TMP/bad2.env"
 	assert_output --partial "bad2.env:3: the value of B has no closing \" quote"
 	printf 'CYNODE_TASK_ID=forged\n' >"$CY_TMP/bad3.env"
-	run -2 cynork task create --command true --env-file "$CY_TMP/bad3.env"
+	run -64 cynork task create --command true --env-file "$CY_TMP/bad3.env"
 	assert_output --partial "bad3.env:1: 'CYNODE_TASK_ID' is reserved"
 	printf '1X=y\n' >"$CY_TMP/bad4.env"
-	run -2 cynork task create --command true --env-file "$CY_TMP/bad4.env"
+	run -64 cynork task create --command true --env-file "$CY_TMP/bad4.env"
 	assert_output --partial "bad4.env:1: '1X' is not a variable name"
 	printf "A='x' y\n" >"$CY_TMP/bad5.env"
-	run -2 cynork task create --command true --env-file "$CY_TMP/bad5.env"
+	run -64 cynork task create --command true --env-file "$CY_TMP/bad5.env"
 	assert_output --partial "bad5.env:1: text after the closing quote of A"
-	run -2 cynork task create --command true --env-file "$CY_TMP/missing.env"
+	run -64 cynork task create --command true --env-file "$CY_TMP/missing.env"
 	assert_output --partial "missing.env"
-	run -2 cynork task create --command true --env-file "$CY_TMP"
+	run -64 cynork task create --command true --env-file "$CY_TMP"
 	cy_eq "$(cy_psql "SELECT count(*) FROM tasks")" "$before" "tasks"
 }
 
-@test "task create: reserved and invalid names are refused (exit 2), before any request" {
-	run -2 env CYNORK_GATEWAY_URL=http://127.0.0.1:1 "$CY_BUILD/cynork" task create --command true --env CYNODE_TASK_ID=x
+@test "task create: reserved and invalid names are refused (exit 64), before any request" {
+	run -64 env CYNORK_GATEWAY_URL=http://127.0.0.1:1 "$CY_BUILD/cynork" task create --command true --env CYNODE_TASK_ID=x
 	assert_output --partial "reserved"
-	run -2 cynork task create --command true --env INFERENCE_PROXY_URL=x
+	run -64 cynork task create --command true --env INFERENCE_PROXY_URL=x
 	assert_output --partial "reserved"
-	run -2 cynork task create --command true --env NOEQUALS
+	run -64 cynork task create --command true --env NOEQUALS
 	assert_output --partial "want KEY=VALUE"
-	run -2 cynork task create --command true --env 'A-B=1'
+	run -64 cynork task create --command true --env 'A-B=1'
 	assert_output --partial "'A-B' is not a variable name"
-	run -2 cynork task create --command true --secret 'CYNODE_X'
-	run -2 cynork task create --command true --secret 'OK=CYNODE_JOB_ID'
-	run -2 cynork task create --command true --secret '9X'
-	run -2 cynork task create --command true --env PW=x --secret OK=PW
+	run -64 cynork task create --command true --secret 'CYNODE_X'
+	run -64 cynork task create --command true --secret 'OK=CYNODE_JOB_ID'
+	run -64 cynork task create --command true --secret '9X'
+	run -64 cynork task create --command true --env PW=x --secret OK=PW
 	assert_output --partial "set by --env and by --secret"
-	run -2 cynork task create -p hello --env A=b
+	run -64 cynork task create -p hello --env A=b
 	assert_output --partial "prompt task runs no command"
 }
 
@@ -91,15 +91,15 @@ EOT
 	run bash -c "printf '%s\n' '$VALUE' | XDG_CONFIG_HOME=$CY_TMP/xdg CYNORK_GATEWAY_URL=$CY_GATEWAY_URL $CY_BUILD/cynork secret set API_KEY"
 	assert_success
 	assert_output "secret=API_KEY created=true"
-	run -2 cynork secret set API_KEY "$VALUE"
-	run -2 cynork secret set 'bad-name' </dev/null
+	run -64 cynork secret set API_KEY "$VALUE"
+	run -64 cynork secret set 'bad-name' </dev/null
 	assert_output --partial "invalid secret name 'bad-name'"
-	run -2 cynork secret set CYNODE_X </dev/null
-	run -2 cynork secret set EMPTY </dev/null
+	run -64 cynork secret set CYNODE_X </dev/null
+	run -64 cynork secret set EMPTY </dev/null
 	assert_output --partial "no secret value"
-	run -2 bash -c "head -c 65537 /dev/zero | tr '\\0' x | XDG_CONFIG_HOME=$CY_TMP/xdg CYNORK_GATEWAY_URL=$CY_GATEWAY_URL $CY_BUILD/cynork secret set BIG"
+	run -64 bash -c "head -c 65537 /dev/zero | tr '\\0' x | XDG_CONFIG_HOME=$CY_TMP/xdg CYNORK_GATEWAY_URL=$CY_GATEWAY_URL $CY_BUILD/cynork secret set BIG"
 	assert_output --partial "longer than 65536 bytes"
-	run -2 bash -c "printf 'a\\0b' | XDG_CONFIG_HOME=$CY_TMP/xdg CYNORK_GATEWAY_URL=$CY_GATEWAY_URL $CY_BUILD/cynork secret set NUL"
+	run -64 bash -c "printf 'a\\0b' | XDG_CONFIG_HOME=$CY_TMP/xdg CYNORK_GATEWAY_URL=$CY_GATEWAY_URL $CY_BUILD/cynork secret set NUL"
 	assert_output --partial "NUL"
 	run cy_psql "SELECT octet_length(value_sealed) - 28 FROM secrets WHERE name = 'API_KEY'"
 	assert_output "${#VALUE}"
@@ -185,27 +185,28 @@ EOT
 	assert_failure
 }
 
-@test "task create --secret of an unknown secret: exit 6 naming it, nothing created" {
+@test "task create --secret of an unknown secret: exit 65 naming it, nothing created" {
 	local before
 
 	before=$(cy_psql "SELECT count(*) FROM tasks")
-	run -6 cynork task create --command true --secret NOT_A_SECRET
+	run -65 cynork task create --command true --secret NOT_A_SECRET
 	assert_output --partial "unknown secret 'NOT_A_SECRET'"
 	cy_eq "$(cy_psql "SELECT count(*) FROM tasks")" "$before" "tasks"
 }
 
-@test "secret delete: asks unless -y; a missing secret exits 4" {
-	run bash -c "echo n | XDG_CONFIG_HOME=$CY_TMP/xdg CYNORK_GATEWAY_URL=$CY_GATEWAY_URL $CY_BUILD/cynork secret delete TYPED"
-	assert_success
+@test "secret delete: asks unless -y; a missing secret exits 66" {
+	run -0 cy_tty_cynork n secret delete TYPED
 	assert_output --partial "Delete secret TYPED? [y/N]"
 	assert_output --partial "nothing done"
+	run -64 cynork secret delete TYPED <<<"y"
+	assert_output --partial "standard input is not a terminal; give -y"
 	run cynork -o name secret list
 	assert_output --partial TYPED
 	run cynork secret delete TYPED -y
 	assert_success
 	assert_output "secret=TYPED deleted=true"
-	run -4 cynork secret delete TYPED -y
-	run -2 cynork secret delete 'no-such-name' -y
+	run -66 cynork secret delete TYPED -y
+	run -64 cynork secret delete 'no-such-name' -y
 	run cynork -o json secret rm API_KEY -y
 	assert_success
 	[ "$(jq -r .deleted <<<"$output")" = true ]

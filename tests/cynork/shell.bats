@@ -29,22 +29,22 @@ teardown_file()
 	run cynork shell -c version
 	assert_success
 	assert_output --regexp '^cynork version='
-	run -4 cynork shell -c 'task get no-such-task'
-	run -2 cynork shell -c 'task list --limit 0'
-	run -2 cynork shell -c 'bogus'
-	run -2 cynork shell -c 'task get "unterminated'
+	run -66 cynork shell -c 'task get no-such-task'
+	run -64 cynork shell -c 'task list --limit 0'
+	run -64 cynork shell -c 'bogus'
+	run -64 cynork shell -c 'task get "unterminated'
 	run cynork shell -c 'cynork whoami'
 	assert_output --partial "user=admin"
-	CYNORK_TOKEN= run -3 cynork --config "$CY_TMP/none.yaml" shell -c whoami
+	CYNORK_TOKEN= run -77 cynork --config "$CY_TMP/none.yaml" shell -c whoami
 }
 
 @test "shell -c keeps -c after shell apart from the global -c/--config" {
 	run cynork -c "$CY_TMP/xdg/cynork/config.yaml" shell -c whoami
 	assert_success
 	assert_output --partial "user=admin"
-	run -2 cynork shell -c 'shell'
+	run -64 cynork shell -c 'shell'
 	assert_output --partial "not available inside the shell"
-	run -2 cynork shell -c '--config /tmp/x version'
+	run -64 cynork shell -c '--config /tmp/x version'
 	assert_output --partial "cannot change inside the shell"
 }
 
@@ -53,12 +53,12 @@ teardown_file()
 	assert_success
 	assert_line --index 0 --regexp '^cynork version='
 	assert_line --index 1 --partial "user=admin"
-	run -4 cynork shell <<<$'version\ntask get nope'
+	run -66 cynork shell <<<$'version\ntask get nope'
 	run -7 cynork shell <<<$'exit 7\nversion'
 	refute_output --partial "version="
 	run cynork shell <<<$'task get nope\nquit'
-	[ "$status" -eq 4 ]
-	run -2 cynork shell <<<'exit abc'
+	[ "$status" -eq 66 ]
+	run -64 cynork shell <<<'exit abc'
 }
 
 @test "no flag state leaks from one line to the next" {
@@ -133,8 +133,8 @@ start_shell()
 	tm send-keys "exit" Enter
 	for _ in $(seq 1 150); do [ -s "$CY_TMP/shell.rc" ] && break; sleep 0.2; done
 	tm kill-server || true
-	# exit without a number: the last command's code (task get nope: 4)
-	[ "$(cat "$CY_TMP/shell.rc")" = 4 ]
+	# exit without a number: the last command's code (task get nope: 66)
+	[ "$(cat "$CY_TMP/shell.rc")" = 66 ]
 }
 
 @test "pty: history is 0600 in the config dir, recalled with Up, secrets never recorded" {

@@ -40,8 +40,8 @@ create_id()
 	run cynork -o json nodes get node-01
 	assert_success
 	[ "$(jq -r .node_slug <<<"$output")" = node-01 ]
-	run -4 cynork nodes get no-such-node
-	run -2 cynork nodes get
+	run -66 cynork nodes get no-such-node
+	run -64 cynork nodes get
 }
 
 @test "task create --command prints task_id=" {
@@ -110,9 +110,9 @@ create_id()
 }
 
 @test "-p prompt mode is refused clearly without an inference path" {
-	run -7 cynork task create -p 'summarise the news'
+	run -69 cynork task create -p 'summarise the news'
 	assert_output --partial "no inference path available"
-	run -7 cynork task create -p 'say hi' --wait
+	run -125 cynork task create -p 'say hi' --wait
 	assert_output --partial "no inference path available"
 }
 
@@ -175,12 +175,12 @@ create_id()
 	[[ $output =~ $UUID_RE ]]
 }
 
-@test "task cancel -y on a finished task exits 5" {
-	run -5 cynork task cancel -y "$(cat "$CY_TMP/hello-id")"
+@test "task cancel -y on a finished task exits 73" {
+	run -73 cynork task cancel -y "$(cat "$CY_TMP/hello-id")"
 }
 
-@test "task result of an unknown task exits 4" {
-	run -4 cynork task result 00000000-0000-0000-0000-000000000000
+@test "task result of an unknown task exits 66" {
+	run -66 cynork task result 00000000-0000-0000-0000-000000000000
 }
 
 @test "task wait ID...: 0 when all completed, else the first failed job's code" {
@@ -198,11 +198,12 @@ create_id()
 	run -5 cynork -o json task wait "$bad5"
 	run jq -e '.exit_code == 5 and .status == "failed"' <<<"$output"
 	assert_success
-	run -4 cynork task wait "$ok" no-such-task
-	run -2 cynork task wait
-	run -2 cynork task wait "$ok" --timeout soon
-	run -2 cynork task wait "$ok" --timeout 0s
-	CYNORK_TOKEN= run -3 cynork --config "$CY_TMP/none.yaml" task wait "$ok"
+	# cynork's own failures while it would pass a job's code through: 125.
+	run -125 cynork task wait "$ok" no-such-task
+	run -125 cynork task wait
+	run -125 cynork task wait "$ok" --timeout soon
+	run -125 cynork task wait "$ok" --timeout 0s
+	CYNORK_TOKEN= run -125 cynork --config "$CY_TMP/none.yaml" task wait "$ok"
 }
 
 @test "task wait ID...: one wait over running tasks, results in argument order" {
@@ -224,20 +225,24 @@ create_id()
 	assert_success
 }
 
-@test "task wait with an unknown task among several exits 4 before waiting" {
+@test "task wait with an unknown task among several exits 125 before waiting" {
 	local ok
 
 	ok=$(create_id --command 'echo fine')
-	run -4 --separate-stderr cynork task wait "$ok" no-such-task "$ok"
+	run -125 --separate-stderr cynork task wait "$ok" no-such-task "$ok"
 	[ -z "$output" ]
 	[[ $stderr == *"task 'no-such-task' not found"* ]]
+	[[ $stderr == *"cynork: exit 125: cynork failed (66, not_found), not the job"* ]]
+	run -125 --separate-stderr cynork -o json task wait "$ok" no-such-task
+	run jq -e '.cynork_error.code == 66 and .cynork_error.reason == "not_found" and (.cynork_error.message | test("no-such-task"))' <<<"$output"
+	assert_success
 }
 
 @test "task wait takes at most 1000 tasks, the server's limit" {
 	local -a many
 
 	mapfile -t many < <(seq 1001)
-	run -2 --separate-stderr cynork task wait "${many[@]}"
+	run -125 --separate-stderr cynork task wait "${many[@]}"
 	[[ $stderr == *"at most 1000"* ]]
 }
 
@@ -262,7 +267,7 @@ create_id()
 	assert_output "out-2"
 }
 
-@test "task logs --follow on a finished task prints at once; unknown task exits 4" {
+@test "task logs --follow on a finished task prints at once; unknown task exits 66" {
 	local id t0
 
 	id=$(create_id --command 'echo finished')
@@ -272,7 +277,7 @@ create_id()
 	assert_success
 	assert_output "finished"
 	[ $((SECONDS - t0)) -lt 5 ]
-	run -4 --separate-stderr cynork task logs --follow no-such-task
+	run -66 --separate-stderr cynork task logs --follow no-such-task
 	[[ $stderr == *"not found"* ]]
 }
 
@@ -309,17 +314,21 @@ create_id()
 	[[ $stderr == *"gave up waiting for task '$a' after 1s"* ]]
 	cynork task cancel -y "$a" >/dev/null
 	cynork task cancel -y "$b" >/dev/null
-	run -125 cynork task wait "$ok" "$a"
+	run -143 --separate-stderr cynork task wait "$ok" "$a"
 	[ "${#lines[@]}" -eq 2 ]
 }
 
-@test "declining the cancel prompt sends nothing and exits 0" {
+@test "declining the cancel prompt sends nothing and exits 0; no terminal to ask is 64" {
 	local id
 
 	id=$(create_id --command 'sleep 30')
-	run cynork task cancel "$id" <<<"n"
-	assert_success
-	assert_output --partial "[y/N]"
+	run -0 cy_tty_cynork n task cancel "$id"
+	assert_output --partial "Cancel task $id? [y/N]"
+	assert_output --partial "nothing done"
+	run -64 --separate-stderr cynork task cancel "$id" <<<"y"
+	[[ $stderr == *"'cynork task cancel' asks for confirmation and standard input is not a terminal; give -y to go on"* ]]
+	[[ $stderr != *"[y/N]"* ]]
+	[ -z "$output" ]
 	run cynork -o json task get "$id"
 	assert_success
 	run jq -er .status <<<"$output"
@@ -338,10 +347,10 @@ create_id()
 	run cynork task result "$id" --wait
 	assert_success
 	assert_output --partial "status=canceled"
-	run -5 cynork task cancel -y "$id"
+	run -73 cynork task cancel -y "$id"
 }
 
-@test "task create --wait exits 125 when the task is canceled meanwhile" {
+@test "task create --wait exits 143 when the task is canceled meanwhile" {
 	local pid rc=0 i
 
 	cynork task create --name wait-cancel --command 'sleep 30' --wait \
@@ -355,7 +364,7 @@ create_id()
 	assert_success
 	assert_output --regexp '^task_id=[0-9a-f-]{36} canceled=true task_name=wait-cancel$'
 	wait "$pid" || rc=$?
-	[ "$rc" -eq 125 ]
+	[ "$rc" -eq 143 ]
 	run cat "$CY_TMP/wc.out"
 	assert_output --partial "status=canceled"
 }

@@ -66,6 +66,11 @@
 #   cynork ARGS...         run build/cynork with XDG_CONFIG_HOME=$CY_TMP/xdg
 #                          and CYNORK_GATEWAY_URL=$CY_GATEWAY_URL (use with
 #                          `run cynork ...`).
+#   cy_tty_cynork INPUT ARGS...
+#                          cynork as `cynork ARGS...` but on a pseudo-terminal
+#                          (script(1)): INPUT is typed as one line; stdout and
+#                          stderr both come out of the terminal (CRLF line
+#                          ends); the exit code is cynork's.
 #   cy_login               `cynork auth login -u admin --password-stdin`.
 #   cy_admin_token         log in as admin over HTTP and print the access token.
 #   cy_api METHOD PATH [BODY] [TOKEN]
@@ -338,6 +343,16 @@ cynork()
 {
 	XDG_CONFIG_HOME=$CY_TMP/xdg CYNORK_GATEWAY_URL=${CYNORK_GATEWAY_URL:-${CY_GATEWAY_URL:-}} \
 		"$CY_BUILD/cynork" "$@"
+}
+
+cy_tty_cynork()
+{
+	local input=$1
+	shift
+	printf '%s\n' "$input" | SHELL=/bin/bash script -qec "$(printf '%q ' env \
+		XDG_CONFIG_HOME="$CY_TMP/xdg" \
+		CYNORK_GATEWAY_URL="${CYNORK_GATEWAY_URL:-${CY_GATEWAY_URL:-}}" \
+		"$CY_BUILD/cynork" "$@")" /dev/null
 }
 
 cy_login()

@@ -252,10 +252,10 @@ teardown_file()
 	run --separate-stderr cynork -o json task create --disk 1G --max-attempts 1 --wait --command true
 	[ "$status" -ne 0 ]
 	[[ $output == *"max_workspace_mb (16)"* ]]
-	run -2 --separate-stderr cynork task create --disk 0 --command true
+	run -64 --separate-stderr cynork task create --disk 0 --command true
 	[[ $stderr == *"--disk"* ]]
-	run -2 --separate-stderr cynork task create --disk 1Q --command true
-	run -2 --separate-stderr cynork task create --disk 1G -p hello
+	run -64 --separate-stderr cynork task create --disk 1Q --command true
+	run -64 --separate-stderr cynork task create --disk 1G -p hello
 	run cynork -o json nodes get node-01
 	run jq -e '.conditions == []' <<<"$output"
 	assert_success

@@ -43,34 +43,34 @@ desired()
 
 @test "config push: bad documents and flags are refused before any node sees them" {
 	before_a=$(desired node-a)
-	run -6 cynork config push -f "$(doc unknown.yaml 'policy: {sandbox: {allowed_imagez: [host]}}')" --all
+	run -65 cynork config push -f "$(doc unknown.yaml 'policy: {sandbox: {allowed_imagez: [host]}}')" --all
 	assert_output --partial "unknown field 'policy.sandbox.allowed_imagez' (known: allowed_images, "
-	run -6 cynork config push -f "$(doc type.yaml 'constraints: {max_concurrency: many}')" --node node-a
+	run -65 cynork config push -f "$(doc type.yaml 'constraints: {max_concurrency: many}')" --node node-a
 	assert_output --partial "constraints.max_concurrency must be an integer from 1 to 1024"
-	run -6 cynork config push -f "$(doc range.yaml 'constraints: {max_job_timeout_seconds: 0}')" --all
+	run -65 cynork config push -f "$(doc range.yaml 'constraints: {max_job_timeout_seconds: 0}')" --all
 	assert_output --partial "max_job_timeout_seconds"
-	run -6 cynork config push -f "$(doc enum.yaml 'policy: {sandbox: {default_network_policy: open}}')" --all
+	run -65 cynork config push -f "$(doc enum.yaml 'policy: {sandbox: {default_network_policy: open}}')" --all
 	assert_output --partial "restricted, none, allowlist"
-	run -6 cynork config push -f "$(doc emptyimg.yaml 'policy: {sandbox: {allowed_images: [host, ""]}}')" --all
+	run -65 cynork config push -f "$(doc emptyimg.yaml 'policy: {sandbox: {allowed_images: [host, ""]}}')" --all
 	assert_output --partial "allowed_images[1]"
-	run -6 cynork config push -f "$(doc bool.yaml 'inference_backend: {enabled: "yes"}')" --all
+	run -65 cynork config push -f "$(doc bool.yaml 'inference_backend: {enabled: "yes"}')" --all
 	assert_output --partial "inference_backend.enabled must be true or false"
-	run -6 cynork config push -f "$(doc top.yaml 'extra: 1')" --all
+	run -65 cynork config push -f "$(doc top.yaml 'extra: 1')" --all
 	assert_output --partial "unknown field 'extra' (known: policy, constraints, inference_backend, notes)"
-	run -2 cynork config push -f "$(doc list.yaml '- a')" --all
+	run -64 cynork config push -f "$(doc list.yaml '- a')" --all
 	assert_output --partial "must be a mapping"
-	run -2 cynork config push -f "$(doc syntax.yaml $'policy:\n  sandbox: [1,\n')" --all
+	run -64 cynork config push -f "$(doc syntax.yaml $'policy:\n  sandbox: [1,\n')" --all
 	assert_output --partial "syntax.yaml:"
-	run -2 cynork config push -f "$(doc two.yaml $'a: 1\n---\nb: 2')" --all
-	run -2 cynork config push -f "$(doc empty.yaml '')" --all
-	run -2 cynork config push -f "$CY_TMP/no-such-file" --all
-	run -2 cynork config push --all
-	run -2 cynork config push -f "$(doc ok.yaml 'notes: ok')"
-	run -2 cynork config push -f "$CY_TMP/ok.yaml" --all --node node-a
-	run -2 cynork config push -f "$CY_TMP/ok.yaml" --node ''
-	run -2 cynork config push -f "$CY_TMP/ok.yaml" --all --dry-run --wait
-	run -2 cynork config push -f "$CY_TMP/ok.yaml" --all --timeout soon
-	run -4 cynork config push -f "$CY_TMP/ok.yaml" --node node-a --node no-such-node
+	run -64 cynork config push -f "$(doc two.yaml $'a: 1\n---\nb: 2')" --all
+	run -64 cynork config push -f "$(doc empty.yaml '')" --all
+	run -64 cynork config push -f "$CY_TMP/no-such-file" --all
+	run -64 cynork config push --all
+	run -64 cynork config push -f "$(doc ok.yaml 'notes: ok')"
+	run -64 cynork config push -f "$CY_TMP/ok.yaml" --all --node node-a
+	run -64 cynork config push -f "$CY_TMP/ok.yaml" --node ''
+	run -64 cynork config push -f "$CY_TMP/ok.yaml" --all --dry-run --wait
+	run -64 cynork config push -f "$CY_TMP/ok.yaml" --all --timeout soon
+	run -66 cynork config push -f "$CY_TMP/ok.yaml" --node node-a --node no-such-node
 	assert_output --partial "no-such-node"
 	run -0 cynork config push -f "$CY_TMP/ok.yaml" --node node-a --dry-run
 	assert_output "dry_run=true all=false nodes=node-a"
@@ -115,11 +115,11 @@ desired()
 	cy_eq "$(cy_psql "SELECT c.capability_snapshot->'sandbox'->'images' ? 'host' FROM node_capabilities c JOIN nodes n ON n.id = c.node_id WHERE n.node_slug = 'node-a'")" t
 	before=$(ndocs)
 	f=$(doc noimg.yaml 'policy: {sandbox: {allowed_images: [host, "nosuchimage:1"]}}')
-	run -6 cynork config push -f "$f" --node node-a
+	run -65 cynork config push -f "$f" --node node-a
 	assert_output --partial "node 'node-a' has no image 'nosuchimage:1'"
 	assert_output --partial '"host"'
 	assert_output --partial "--force"
-	run -6 cynork config push -f "$f" --all --dry-run
+	run -65 cynork config push -f "$f" --all --dry-run
 	assert_output --partial "node 'node-b' has no image 'nosuchimage:1'"
 	cy_eq "$(ndocs)" "$before"
 	tok=$(cy_admin_token)
@@ -135,7 +135,7 @@ desired()
 	old_b=$(cy_psql "SELECT config_applied_version FROM nodes WHERE node_slug = 'node-b'")
 	[ -n "$old_b" ]
 	f=$(doc both.yaml $'policy:\n  sandbox:\n    allowed_images: [host, "busybox:1"]\nconstraints:\n  max_job_timeout_seconds: 600\nnotes: two images')
-	run -6 cynork config push -f "$f" --node node-a --node node-b --force --wait --timeout 30s
+	run -65 cynork config push -f "$f" --node node-a --node node-b --force --wait --timeout 30s
 	assert_output --partial "node node-b refused config"
 	assert_output --partial "allowed_images"
 	v=$(cynork -o json config get --node node-a | jq -r .config_version)
@@ -182,7 +182,7 @@ desired()
 	jq -e --arg v "$fleet" '.config_version == $v and .document == {}' <<<"$output"
 	run -0 cynork -o json config status
 	jq -e '.nodes[] | select(.node_slug == "node-c") | .state == "applied"' <<<"$output"
-	run -4 cynork config get --node no-such-node
+	run -66 cynork config get --node no-such-node
 	cy_node_stop node-c
 }
 

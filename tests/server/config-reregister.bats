@@ -38,7 +38,7 @@ registrations()
 	[ -n "$old" ]
 	token=$(col "encode(worker_api_bearer_token_enc, 'hex')")
 	printf 'policy:\n  sandbox:\n    allowed_images: [host, "busybox:1"]\n' >"$CY_TMP/wide.yaml"
-	run -6 cynork config push -f "$CY_TMP/wide.yaml" --node node-r --force --wait --timeout 30s
+	run -65 cynork config push -f "$CY_TMP/wide.yaml" --node node-r --force --wait --timeout 30s
 	assert_output --partial "node node-r refused config"
 	v=$(col config_version)
 	# Two more registrations (the JWT expired while the node ran).

@@ -133,7 +133,7 @@ state() { cy_psql "SELECT status FROM tasks WHERE id = '$1'"; }
 	[ "$(cy_psql "SELECT count(*) FROM tasks")" = "$n0" ]
 }
 
-@test "cynork task create --after waits and exits with the job's code; bad --after is exit 2" {
+@test "cynork task create --after waits and exits with the job's code; bad --after is exit 64" {
 	cy_login >/dev/null
 	run cynork task create --name cy-a --command 'sleep 1; exit 0'
 	assert_success
@@ -144,8 +144,8 @@ state() { cy_psql "SELECT status FROM tasks WHERE id = '$1'"; }
 	assert_failure
 	[[ $stderr == *"it can never run"* ]]
 	run --separate-stderr cynork task create --after ':ok' --command true
-	assert_failure 2
+	assert_failure 64
 	[[ $stderr == *"--after ':ok'"* ]]
 	run --separate-stderr cynork task create --after "$(printf 'x%.0s' $(seq 1 201))" --command true
-	assert_failure 2
+	assert_failure 64
 }

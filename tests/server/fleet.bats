@@ -179,9 +179,9 @@ wait_running()
 	cy_api DELETE /v1/nodes/no-such-node "" "$tok"
 	cy_status 404
 	[ "$(node_status node-live)" = active ]
-	run -4 cynork nodes drain no-such-node -y
-	run -2 cynork nodes drain
-	run -2 cynork nodes drain node-live --timeout soon --wait -y
+	run -66 cynork nodes drain no-such-node -y
+	run -64 cynork nodes drain
+	run -64 cynork nodes drain node-live --timeout soon --wait -y
 }
 
 @test "disable and enable: a disabled node gets no jobs" {
@@ -206,10 +206,13 @@ wait_running()
 }
 
 @test "confirmation: without -y and without a yes nothing changes" {
-	run cynork nodes disable node-live <<<"n"
-	assert_success
+	run -0 cy_tty_cynork n nodes disable node-live
+	assert_output --partial "nothing done"
 	[ "$(cy_psql "SELECT enabled FROM nodes WHERE node_slug = 'node-live'")" = t ]
-	run cynork nodes drain node-live <<<""
+	run -64 cynork nodes disable node-live <<<"y"
+	assert_output --partial "standard input is not a terminal; give -y"
+	[ "$(cy_psql "SELECT enabled FROM nodes WHERE node_slug = 'node-live'")" = t ]
+	run -64 cynork nodes drain node-live <<<""
 	[ "$(node_status node-live)" = active ]
 }
 
@@ -274,9 +277,9 @@ wait_running()
 	t=$(jq -r .token <<<"$body")
 	[ "$(cy_psql "SELECT count(*) FROM node_enrollment_tokens WHERE position(convert_to('$t', 'UTF8') IN token_hash) > 0")" = 0 ]
 	[ "$(cy_psql "SELECT count(*) FROM node_enrollment_tokens WHERE token_hash = sha256(convert_to('$t', 'UTF8'))")" = 1 ]
-	run -2 cynork nodes enroll --name Bad_Slug
-	run -2 cynork nodes enroll --ttl 5s
-	run -2 cynork nodes enroll --ttl soon
+	run -64 cynork nodes enroll --name Bad_Slug
+	run -64 cynork nodes enroll --ttl 5s
+	run -64 cynork nodes enroll --ttl soon
 }
 
 @test "enrollment tokens: single use, expiry, bound to their slug" {
@@ -368,7 +371,7 @@ wait_running()
 @test "remove: refused while jobs run, then revokes the node's credentials" {
 	long=$(cynork -o name task create --command 'sleep 3')
 	wait_running "$long"
-	run -5 cynork nodes remove node-live -y
+	run -73 cynork nodes remove node-live -y
 	assert_output --partial "running jobs"
 	cynork task result "$long" --wait >/dev/null
 	fake_node rm-1
@@ -409,12 +412,14 @@ wait_running()
 
 @test "cynork nodes replace: flags checked, confirmation asked, the window opened and audited" {
 	fake_node rep-1
-	run -2 cynork nodes replace rep-1 --ttl 10s -y
+	run -64 cynork nodes replace rep-1 --ttl 10s -y
 	assert_output --partial "--ttl"
-	run -2 cynork nodes replace rep-1 --ttl soon -y
-	run -2 cynork nodes replace -y
-	run -4 cynork nodes replace no-such-node -y
-	run -0 cynork nodes replace rep-1 <<<"n"
+	run -64 cynork nodes replace rep-1 --ttl soon -y
+	run -64 cynork nodes replace -y
+	run -66 cynork nodes replace no-such-node -y
+	run -64 cynork nodes replace rep-1 <<<"y"
+	assert_output --partial "standard input is not a terminal; give -y"
+	run -0 cy_tty_cynork n nodes replace rep-1
 	assert_output --partial "nothing done"
 	[ -z "$(cy_psql "SELECT replace_until FROM nodes WHERE node_slug = 'rep-1'")" ]
 	run -0 cynork nodes replace rep-1 --ttl 2h -y

@@ -247,7 +247,7 @@ wait_stdout()
 	run cat "$CY_TMP/follow.out"
 	assert_output $'first\nsecond'
 	[ ! -s "$CY_TMP/follow.err" ]
-	run -4 cynork task logs -F no-such-task
+	run -66 cynork task logs -F no-such-task
 }
 
 @test "cynork task logs --follow --stream; -o json prints the final JSON once" {
@@ -295,11 +295,12 @@ wait_stdout()
 	[ "$stderr" = warn ]
 }
 
-@test "cynork task create --follow: with --wait, --result, --wait-timeout or -o json is a usage error" {
-	run -2 cynork task create -F --wait --command true
+@test "cynork task create --follow: with --wait, --result, --wait-timeout or -o json is a usage error (125: it waits for a job)" {
+	run -125 cynork task create -F --wait --command true
 	assert_output --partial -- '--follow'
-	run -2 cynork task create -F --result --command true
-	run -2 cynork task create -F --wait-timeout 5s --command true
-	run -2 cynork -o json task create -F --command true
+	assert_output --partial 'cynork failed (64, usage)'
+	run -125 cynork task create -F --result --command true
+	run -125 cynork task create -F --wait-timeout 5s --command true
+	run -125 cynork -o json task create -F --command true
 	assert_output --partial 'drop -o json'
 }

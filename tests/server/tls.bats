@@ -98,9 +98,9 @@ wait_task()
 	assert_failure
 }
 
-@test "cynork verifies the gateway with --cacert, CYNORK_CA_FILE or ca_file; without: exit 7, clear" {
+@test "cynork verifies the gateway with --cacert, CYNORK_CA_FILE or ca_file; without: exit 69, clear" {
 	run cynork status
-	assert_equal "$status" 7
+	assert_equal "$status" 69
 	assert_output --partial "cannot verify the gateway at $CY_GATEWAY_URL"
 	assert_output --partial "--cacert"
 	run cynork --cacert "$PKI/ca.pem" status
@@ -120,11 +120,11 @@ wait_task()
 	# Another CA than the server's: refused the same way.
 	"$STACK_ROOT/scripts/cynode-tls" ca "$CY_TMP/other" >/dev/null
 	run cynork --cacert "$CY_TMP/other/ca.pem" status
-	assert_equal "$status" 7
+	assert_equal "$status" 69
 	assert_output --partial "cannot verify the gateway"
 	# A CA file that is not there is a usage error naming it.
 	run cynork --cacert "$CY_TMP/nope.pem" status
-	assert_equal "$status" 2
+	assert_equal "$status" 64
 	assert_output --partial "$CY_TMP/nope.pem"
 	# No plain-HTTP warning for an https gateway.
 	refute_output --partial "plain HTTP"
@@ -133,11 +133,11 @@ wait_task()
 @test "cynork warns once about plain HTTP to another host, not for loopback, not with -q" {
 	port=$(cy_free_port)
 	CYNORK_GATEWAY_URL=http://0.0.0.0:$port run cynork status
-	assert_equal "$status" 7
+	assert_equal "$status" 69
 	assert_output --partial "warning: http://0.0.0.0:$port is plain HTTP to another host"
 	[ "$(grep -c 'plain HTTP' <<<"$output")" = 1 ]
 	CYNORK_GATEWAY_URL=http://0.0.0.0:$port run cynork -q status
-	assert_equal "$status" 7
+	assert_equal "$status" 69
 	refute_output --partial "plain HTTP"
 	CYNORK_GATEWAY_URL=http://127.0.0.1:$port run cynork status
 	refute_output --partial "plain HTTP"

@@ -1,0 +1,89 @@
+#!/usr/bin/env bats
+#
+# confirm.bats: every command that asks "[y/N]" (one confirm() in cynork),
+# run without -y and without a terminal (stdin a pipe, /dev/null or a file):
+# it exits 64 with a clear message, sends nothing and changes nothing, even
+# when the pipe says "y".  On a terminal (script(1)) "n" does nothing, exit 0,
+# and "y" acts.  Real server and node.
+
+load ../lib/harness
+bats_require_minimum_version 1.5.0
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start
+	cy_node_start node-01
+	cy_login >/dev/null
+}
+
+# refused ARGS...: cynork ARGS... with "y" piped in exits 64, says why, prints nothing.
+refused()
+{
+	run -64 --separate-stderr cynork "$@" <<<"y"
+	[ -z "$output" ] || { echo "stdout: $output"; return 1; }
+	[[ $stderr == *"asks for confirmation and standard input is not a terminal; give -y to go on"* ]] ||
+		{ echo "stderr: $stderr"; return 1; }
+	[[ $stderr != *"[y/N]"* ]] || { echo "asked: $stderr"; return 1; }
+	run -64 cynork "$@" </dev/null
+}
+
+@test "task cancel without -y and without a terminal: 64, the task keeps running" {
+	local id
+
+	id=$(cynork -o name task create --command 'sleep 30')
+	refused task cancel "$id"
+	[ "$(cynork -o json task get "$id" | jq -r .status)" != canceled ]
+	run -0 cy_tty_cynork n task cancel "$id"
+	assert_output --partial "nothing done"
+	[ "$(cynork -o json task get "$id" | jq -r .status)" != canceled ]
+	run -0 cy_tty_cynork y task cancel "$id"
+	assert_output --partial "canceled=true"
+}
+
+@test "nodes drain, enable, disable, remove, replace without -y and without a terminal: 64, the node untouched" {
+	local verb
+
+	for verb in drain disable enable remove replace; do
+		refused nodes "$verb" node-01
+	done
+	run -0 cynork -o json nodes get node-01
+	run jq -e '.status != "drained" and .enabled == true' <<<"$output"
+	assert_success
+	[ -z "$(cy_psql "SELECT replace_until FROM nodes WHERE node_slug = 'node-01'")" ]
+	run -0 cy_tty_cynork n nodes disable node-01
+	assert_output --partial "Disable node node-01? [y/N]"
+	run -0 cy_tty_cynork y nodes disable node-01
+	assert_output --partial "enabled=false"
+	cynork nodes enable -y node-01 >/dev/null
+}
+
+@test "secret delete without -y and without a terminal: 64, the secret kept" {
+	printf 'v\n' | cynork secret set KEEP_ME >/dev/null
+	refused secret delete KEEP_ME
+	run -0 cynork -o name secret list
+	assert_output --partial KEEP_ME
+	run -0 cy_tty_cynork y secret delete KEEP_ME
+	assert_output --partial "deleted=true"
+}
+
+@test "skills delete without -y and without a terminal: 64, the skill kept" {
+	local id
+
+	printf '# keep\n' >"$CY_TMP/keep.md"
+	id=$(cynork -o name skills load "$CY_TMP/keep.md")
+	refused skills delete "$id"
+	run -0 cynork skills get "$id"
+	run -0 cy_tty_cynork y skills delete "$id"
+	assert_output --partial "deleted=true"
+	run -66 cynork skills get "$id"
+}
+
+@test "-y needs no terminal" {
+	local id
+
+	id=$(cynork -o name task create --command 'sleep 30')
+	run -0 cynork task cancel -y "$id" </dev/null
+	assert_output --partial "canceled=true"
+}
