@@ -468,6 +468,8 @@ task_create(struct ctx *c, const struct parsed *p)
 		json_object_set_new(req, "use_inference", json_true());
 	if (opt_set(p, "after"))
 		json_object_set_new(req, "after", after_json(p));
+	if (opt_set(p, "allow-pending"))
+		json_object_set_new(req, "allow_pending", json_true());
 	if (opt_set(p, "skill")) {
 		const char *const *sk;
 		size_t k, nk = opt_list(p, "skill", &sk);
@@ -611,6 +613,8 @@ static const struct opt create_opts[] = {
 	  .help = "override the input mode: prompt, script or commands", .choices = mode_choices },
 	{ .name = "model", .kind = OPT_STR, .arg = "MODEL",
 	  .help = "with prompt input: the model that answers (default: the server's choice)" },
+	{ .name = "allow-pending", .kind = OPT_BOOL,
+	  .help = "queue the job even when no node has the --gpus and --label it asks for (it waits: NoMatchingNode)" },
 	{ .name = "after", .kind = OPT_LIST, .arg = "TASK[:ok|notok|any]",
 	  .help = "wait until TASK (id or name) has ended: completed (ok, the default), failed or canceled (notok), or either (any); repeatable" },
 	{ .name = "skill", .kind = OPT_LIST, .arg = "NAME",

@@ -517,6 +517,7 @@ store_task_job_info(const char *task_id, struct cy_error *err)
 		"'retry_backoff_seconds', j.retry_backoff_s, "
 		"'requirements', json_build_object('labels', j.req_labels, 'gpus', j.req_gpus), "
 		"'waiting_for_dependencies', j.status = 'queued' AND j.not_before = 'infinity', "
+		"'pending_reason', cy_job_pending_reason(j), "
 		"'after', (SELECT json_agg(json_build_object('task_id', d.id, 'task_name', "
 		"d.summary, 'condition', td.cond, 'status', CASE d.status WHEN 'pending' THEN "
 		"'queued' ELSE d.status END) ORDER BY d.created_at) FROM task_deps td "
@@ -590,4 +591,22 @@ store_job_state_counts(struct cy_error *err)
 	    "SELECT s, (SELECT count(*) FROM jobs j WHERE j.status = s) FROM unnest("
 	    "ARRAY['queued','running']) s",
 	    0, NULL, err);
+}
+
+int
+store_task_fit_problem(const char *gpus, const char *labels, char *why, size_t size,
+    struct cy_error *err)
+{
+	const char *p[2] = { gpus ? gpus : "0", labels ? labels : "{}" };
+	PGresult *res = db_exec("task_fit_problem",
+	    "SELECT cy_job_fit_problem($1::int, $2::text[], false, NULL)", 2, p, err);
+	int rc;
+
+	if (!res)
+		return -1;
+	rc = !PQgetisnull(res, 0, 0);
+	if (rc)
+		cy_snprintf_clip(why, size, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
 }

@@ -78,6 +78,12 @@ struct task_new {
  * row per ref in order, with the task's id or NULL when the caller has no
  * such task.  NULL with err set.
  */
+/*
+ * Whether any registered node has gpus GPUs and every label (text[]
+ * literal): 0 when one does, 1 with why when none does, -1.
+ */
+int store_task_fit_problem(const char *gpus, const char *labels, char *why, size_t size,
+    struct cy_error *err);
 PGresult *store_task_deps_resolve(const char *user_id, const char *refs, struct cy_error *err);
 
 /*

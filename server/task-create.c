@@ -156,6 +156,7 @@ const struct cy_jcheck tasks_create_body = {
 		  .sub = &resources_members },
 		{ .name = "use_inference", .type = CY_JC_BOOL, .null_ok = true },
 		{ .name = "use_sba", .type = CY_JC_BOOL, .null_ok = true },
+		{ .name = "allow_pending", .type = CY_JC_BOOL, .null_ok = true },
 		{ .name = "after", .type = CY_JC_ARRAY, .null_ok = true, .min = 1,
 		  .max = AFTER_MAX,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_OBJECT,
@@ -788,6 +789,36 @@ create_after(const json_t *body, struct task_new *t, struct create_extra *x,
 	return ret;
 }
 
+/*
+ * A job asking for GPUs or labels that no registered node has can never
+ * run: refused (400 with the numbers) unless allow_pending, when it waits
+ * with the pending reason NoMatchingNode.  -1 with resp filled.
+ */
+static int
+create_fit(const json_t *body, const struct task_new *t, struct cy_http_resp *resp)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	char why[512];
+	int rc;
+
+	if ((!t->req_gpus || !strcmp(t->req_gpus, "0")) && !t->req_labels)
+		return 0;
+	if (cy_json_bool(body, "allow_pending", false))
+		return 0;
+	rc = store_task_fit_problem(t->req_gpus, t->req_labels, why, sizeof(why), &err);
+	if (rc < 0) {
+		cy_log_error("task_create_failed", "step", "placement", "error", err.msg, NULL);
+		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the fleet");
+		return -1;
+	}
+	if (rc > 0) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "no node can run this task: %s (allow_pending: true queues it anyway)", why);
+		return -1;
+	}
+	return 0;
+}
+
 void
 h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 {
@@ -840,7 +871,7 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		    "commands): a prompt task is answered by a model");
 		goto out;
 	}
-	if (create_after(body, &t, &x, resp) < 0)
+	if (create_after(body, &t, &x, resp) < 0 || create_fit(body, &t, resp) < 0)
 		goto out;
 	if (create_env(body, prompt_mode, &env, &refs, resp) < 0 ||
 	    create_secrets_check(&t, refs, resp) < 0)

@@ -148,7 +148,11 @@ setup_file()
 	[ -z "$id" ]
 	run -64 --separate-stderr cynork task create --command true --label tier:x=1
 	[[ $stderr == *"--label"* ]]
-	id=$(cynork -o name task create --command true --label zone=mars --label ssd --gpus 2)
+	# No node has them: refused, naming what is missing, unless --allow-pending.
+	run --separate-stderr cynork task create --command true --label zone=mars --gpus 2
+	assert_failure 65
+	[[ $stderr == *"no node can run this task: needs gpus=2, the largest node has 0"* ]]
+	id=$(cynork -o name task create --command true --label zone=mars --label ssd --gpus 2 --allow-pending)
 	sleep 1
 	run cynork task get "$id"
 	assert_success
@@ -168,13 +172,15 @@ setup_file()
 	cy_node_stop node-01
 	cy_node_start node-01 'node.labels=["zone=mars", "ssd"]'
 	id=$(cynork -o name task create --command 'echo placed' --label zone=mars --label ssd)
-	gpu=$(cynork -o name task create --command true --label ssd --gpus 1)
+	gpu=$(cynork -o name task create --command true --label ssd --gpus 1 --allow-pending)
 	run -0 cynork task wait "$id"
 	assert_output --partial "placed"
 	run cynork task get "$id"
 	assert_output --partial "node=node-01"
 	run cynork task get "$gpu"
 	assert_output --partial "job_status=queued"
+	run -0 cynork task get "$gpu" -o json
+	jq -e '.job.pending_reason == "NoMatchingNode: needs gpus=1, the largest node has 0"' <<<"$output"
 	run -0 cynork task cancel -y "$gpu"
 }
 

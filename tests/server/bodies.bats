@@ -220,12 +220,13 @@ variable 'A' is set by env and by secret 'A'|.env = {A: "x"} | .secrets = [{name
 unknown secret 'NOT_SET'|.secrets = [{name: "NOT_SET"}]
 env and secrets go with sandbox jobs|.input_mode = "prompt" | .env = {A: "b"}
 use_sba must be true or false|.use_sba = 1
+allow_pending must be true or false|.allow_pending = "yes"
 skills must be a non-empty array of at most 8 items|.skills = []
 skills[0] must be a skill's name or id|.skills = [7]
 skills go with prompt tasks and agent jobs|.skills = ["x"]
 job_spec_json goes with use_sba|.job_spec_json = {}
 use_sba runs an agent on the prompt|.use_sba = true
-unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, artifacts, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, use_sba, after, skills, job_spec_json, env, secrets, model)|.promt = "x"
+unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, artifacts, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, use_sba, allow_pending, after, skills, job_spec_json, env, secrets, model)|.promt = "x"
 unknown field 'timeout'|.timeout = 5
 EOT
 }

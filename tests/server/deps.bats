@@ -55,7 +55,7 @@ state() { cy_psql "SELECT status FROM tasks WHERE id = '$1'"; }
 	[ "$(cy_psql "SELECT status || ' ' || (not_before = 'infinity') FROM jobs WHERE task_id = '$b'")" = "queued true" ]
 	# task get says why it waits, and on what.
 	cy_api GET "/v1/tasks/$b" "" "$TOKEN"
-	jq -e --arg a "$a" '.job.waiting_for_dependencies == true and .job.after == [{"task_id": $a,
+	jq -e --arg a "$a" '.job.waiting_for_dependencies == true and .job.pending_reason == "Dependency" and .job.after == [{"task_id": $a,
 		"task_name": "chain-a", "condition": "ok", "status": "running"}]' <<<"$body" || { echo "$body"; false; }
 	result "$c"
 	[ "$(jq -r .status <<<"$body")" = completed ] || { echo "$body"; false; }

@@ -74,7 +74,7 @@ node_jwt()
 }
 
 @test "create: priority, retry policy and requirements are stored; garbage is 400" {
-	create '{"input_mode":"commands","prompt":"true","priority":7,"max_attempts":5,"retry_backoff_seconds":2,"requirements":{"labels":["a","b\"c"],"gpus":0}}'
+	create '{"input_mode":"commands","prompt":"true","priority":7,"max_attempts":5,"retry_backoff_seconds":2,"requirements":{"labels":["a","b\"c"],"gpus":0},"allow_pending":true}'
 	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
 	run cy_psql "SELECT priority, max_attempts, retry_backoff_s, req_labels::text, req_gpus FROM jobs WHERE task_id = '$id'"
@@ -91,9 +91,9 @@ node_jwt()
 }
 
 @test "placement: a job needing a label or GPUs no node has stays queued; others run" {
-	create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["no-such-label"]}}'
+	create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["no-such-label"]},"allow_pending":true}'
 	stuck=$(jq -r .task_id <<<"$body")
-	create '{"input_mode":"commands","prompt":"true","requirements":{"gpus":2}}'
+	create '{"input_mode":"commands","prompt":"true","requirements":{"gpus":2},"allow_pending":true}'
 	gpu=$(jq -r .task_id <<<"$body")
 	create '{"input_mode":"commands","prompt":"echo free"}'
 	free=$(jq -r .task_id <<<"$body")
@@ -126,7 +126,7 @@ node_jwt()
 	# 12 parked long polls on a gateway with 4 HTTP threads; they wait 60 s
 	# unless the cancel below wakes them, so every bound below is far from
 	# what a held thread would cost, even on a slow machine.
-	create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]}}'
+	create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]},"allow_pending":true}'
 	never=$(jq -r .task_id <<<"$body")
 	for i in $(seq 12); do
 		curl -s -m 70 -o /dev/null -H "Authorization: Bearer $CY_TOKEN" \
@@ -170,7 +170,7 @@ node_jwt()
 	[ "$(jq -r .ended <<<"$body")" = true ]
 	[ "$(jq -r '[.tasks[].status] | join(",")' <<<"$body")" = completed,completed ]
 	[ "$(jq -r '.tasks[1].task_id' <<<"$body")" = "$b" ]
-	create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]}}'
+	create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]},"allow_pending":true}'
 	never=$(jq -r .task_id <<<"$body")
 	cy_api POST /v1/tasks:wait "{\"task_ids\":[\"$a\",\"$never\"],\"wait\":1}" "$CY_TOKEN"
 	[ "$(jq -r .ended <<<"$body")" = false ]

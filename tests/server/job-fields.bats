@@ -74,7 +74,7 @@ payload()
 	create '{"prompt":"true","input_mode":"commands","network_policy":"none",
 		"resources":{"cpu_cores":2,"memory_mb":512,"tmp_mb":64,"workspace_mb":100},"image":"host",
 		"timeout_seconds":120,"priority":5,"max_attempts":4,"retry_backoff_seconds":0,
-		"requirements":{"labels":["zone=eu","ssd"],"gpus":0}}'
+		"requirements":{"labels":["zone=eu","ssd"],"gpus":0},"allow_pending":true}'
 	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
 	run jq -e '.network_policy == "none" and .image == "host" and .timeout_seconds == 120
@@ -101,10 +101,16 @@ payload()
 	create '{"prompt":"true","input_mode":"commands","priority":-3,"max_attempts":1,
 		"retry_backoff_seconds":60,"resources":{"memory_mb":128},
 		"requirements":{"labels":["ssd"],"gpus":1}}'
+	cy_status 400
+	assert_output --partial "no node can run this task: no node is registered"
+	create '{"prompt":"true","input_mode":"commands","priority":-3,"max_attempts":1,
+		"retry_backoff_seconds":60,"resources":{"memory_mb":128},
+		"requirements":{"labels":["ssd"],"gpus":1},"allow_pending":true}'
 	cy_status 201
 	id=$(jq -r .task_id <<<"$body")
 	cy_api GET "/v1/tasks/$id" "" "$TOKEN"
 	cy_status 200
+	jq -e '.job.pending_reason == "NoMatchingNode: no node is registered"' <<<"$body"
 	run jq -e '.job.status == "queued" and .job.node == null and .job.attempts == 0
 		and .job.exit_code == null and (.job.queued_at | test("^[0-9-]+T[0-9:]+Z$"))
 		and .job.started_at == null and .job.ended_at == null

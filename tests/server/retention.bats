@@ -72,8 +72,8 @@ pruned_sum()
 
 @test "finished tasks older than the retention go with their jobs; queued, running and recent ones stay" {
 	run=$(create '{"input_mode":"commands","prompt":"sleep 120"}')
-	queued=$(create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]}}')
-	canceled=$(create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]}}')
+	queued=$(create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]},"allow_pending":true}')
+	canceled=$(create '{"input_mode":"commands","prompt":"true","requirements":{"labels":["never"]},"allow_pending":true}')
 	cy_api POST "/v1/tasks/$canceled/cancel" "" "$CY_TOKEN"
 	cy_status 200
 	in_sha=$(printf 'in\n' | curl -s -m 10 -H "Authorization: Bearer $CY_TOKEN" \
