@@ -220,6 +220,7 @@ task_insert_deps(const struct task_new *t, const char *id, struct cy_error *err)
 	const char *p[3] = { id, t->after_ids, t->after_conds };
 	PGresult *res;
 	const char *st;
+	bool waiting;
 	int rc = 0;
 
 	/*
@@ -244,10 +245,11 @@ task_insert_deps(const struct task_new *t, const char *id, struct cy_error *err)
 	if (!res)
 		return -1;
 	st = PQgetvalue(res, 0, 0);
+	waiting = !strcmp(st, "waiting");
 	if (!strncmp(st, "never:", 6))
 		rc = cy_error_set(err, ENOENT, "after: it can never run: %s", st + 7);
 	PQclear(res);
-	if (rc == 0 && !strcmp(st, "waiting")) {
+	if (rc == 0 && waiting) {
 		res = db_exec("task_deps_wait",
 		    "UPDATE jobs SET not_before = 'infinity' WHERE task_id = $1::uuid", 1, p, err);
 		if (!res)
