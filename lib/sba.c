@@ -73,8 +73,9 @@ static const struct cy_jcheck step_spec = {
 		  .shape = "a relative path under /workspace" }),
 };
 
-static const struct cy_jcheck spec_rows[2] = {
-	{ .fields = CY_JCHECK_ROWS(VERSION_ROW, JOB_ID_ROW(false),
+/* job_id is optional here: the server checks specs before the job exists. */
+static const struct cy_jcheck spec_rows = {
+	.fields = CY_JCHECK_ROWS(VERSION_ROW, JOB_ID_ROW(false),
 		{ .name = "task_id", .type = CY_JC_STRING, .min = 1, .max = 128 },
 		{ .name = "goal", .type = CY_JC_STRING, .min = 1, .max = CY_SBA_GOAL_MAX },
 		{ .name = "instructions", .type = CY_JC_STRING, .max = CY_SBA_INSTRUCTIONS_MAX },
@@ -83,17 +84,7 @@ static const struct cy_jcheck spec_rows[2] = {
 		{ .name = "max_steps", .type = CY_JC_INT, .min = 1, .max = CY_SBA_STEPS_MAX },
 		{ .name = "steps", .type = CY_JC_ARRAY, .max = CY_SBA_STEPS_MAX,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_OBJECT,
-			.sub = &step_spec } }) },
-	{ .fields = CY_JCHECK_ROWS(VERSION_ROW, JOB_ID_ROW(true),
-		{ .name = "task_id", .type = CY_JC_STRING, .min = 1, .max = 128 },
-		{ .name = "goal", .type = CY_JC_STRING, .min = 1, .max = CY_SBA_GOAL_MAX },
-		{ .name = "instructions", .type = CY_JC_STRING, .max = CY_SBA_INSTRUCTIONS_MAX },
-		{ .name = "model", .type = CY_JC_STRING, .valid = cy_model_name_valid,
-		  .shape = "a model name" },
-		{ .name = "max_steps", .type = CY_JC_INT, .min = 1, .max = CY_SBA_STEPS_MAX },
-		{ .name = "steps", .type = CY_JC_ARRAY, .max = CY_SBA_STEPS_MAX,
-		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_OBJECT,
-			.sub = &step_spec } }) },
+			.sub = &step_spec } }),
 };
 
 static const struct cy_jcheck result_step = {
@@ -189,8 +180,13 @@ cy_sba_spec_check(const json_t *spec, bool need_job_id, const char *job_id, stru
 		cy_buf_addstr(why, "the job spec must be a JSON object");
 		return -1;
 	}
-	if (cy_jcheck(spec, &spec_rows[need_job_id], why) != CY_JCHECK_OK ||
-	    major_check(spec, why) < 0)
+	if (cy_jcheck(spec, &spec_rows, why) != CY_JCHECK_OK)
+		return -1;
+	if (need_job_id && !json_object_get(spec, "job_id")) {
+		cy_buf_addstr(why, "job_id is required");
+		return -1;
+	}
+	if (major_check(spec, why) < 0)
 		return -1;
 	if (job_id && need_job_id && strcmp(cy_json_str(spec, "job_id"), job_id)) {
 		cy_buf_addf(why, "job_id '%s' is not this job's ('%s')",

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "alloc.h"
 #include "httpc.h"
 #include "json.h"
@@ -16,24 +18,13 @@
 #define CHAT_TIMEOUT_MS (15L * 60 * 1000)
 #define CHAT_ANSWER_MAX (8 * 1024 * 1024)
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 sba_infer_setup(struct sba_run *r, const char *url, struct cy_buf *why)
 {
 	static const char scheme[] = "http+unix://";
-	struct cy_buf path = CY_BUF_INIT;
 	const char *p, *end;
+	char *path;
+	int len = 0;
 
 	if (!url || strncmp(url, scheme, sizeof(scheme) - 1)) {
 		cy_buf_addf(why,
@@ -44,20 +35,15 @@ sba_infer_setup(struct sba_run *r, const char *url, struct cy_buf *why)
 	}
 	p = url + sizeof(scheme) - 1;
 	end = p + strcspn(p, "/");
-	for (; p < end; p++) {
-		if (*p == '%' && end - p >= 3 && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-			cy_buf_addch(&path, hexval(p[1]) * 16 + hexval(p[2]));
-			p += 2;
-		} else {
-			cy_buf_addch(&path, *p);
-		}
-	}
-	if (!path.len || path.buf[0] != '/') {
-		cy_buf_release(&path);
+	/* The host part is the socket's path, percent-encoded (libcurl decodes it). */
+	path = end > p ? curl_easy_unescape(NULL, p, (int)(end - p), &len) : NULL;
+	if (!path || len == 0 || path[0] != '/' || (int)strlen(path) != len) {
+		curl_free(path);
 		cy_buf_addf(why, "INFERENCE_PROXY_URL '%s' names no socket path", url);
 		return -1;
 	}
-	r->socket = cy_buf_detach(&path, NULL);
+	r->socket = xstrdup(path);
+	curl_free(path);
 	r->base_url = xasprintf("http://localhost%s", end);
 	while (strlen(r->base_url) > 16 && r->base_url[strlen(r->base_url) - 1] == '/')
 		r->base_url[strlen(r->base_url) - 1] = '\0';
