@@ -91,6 +91,23 @@ wait_running()
 	return 1
 }
 
+# live_only: waits (10 s) until node-live is the only active node, so a
+# job created next cannot be placed on a node an earlier test stopped or
+# registered by curl (those stay active for the liveness TTL).
+live_only()
+{
+	local i others
+
+	for i in $(seq 1 100); do
+		others=$(cy_psql "SELECT string_agg(node_slug, ',') FROM nodes
+			WHERE status = 'active' AND node_slug <> 'node-live'")
+		[ -z "$others" ] && return 0
+		sleep 0.1
+	done
+	echo "still active besides node-live: $others" >&2
+	return 1
+}
+
 @test "heartbeat: needs a node JWT, checks slug and version, answers the node's state" {
 	fake_node hb-1
 	heartbeat hb-1 ""
@@ -217,6 +234,7 @@ wait_running()
 }
 
 @test "drain with a running job: no new jobs, --wait returns when the job has ended" {
+	live_only
 	long=$(cynork -o name task create --command 'sleep 3; echo long-done')
 	wait_running "$long"
 	start=$SECONDS
@@ -246,6 +264,7 @@ wait_running()
 }
 
 @test "drain --wait --timeout gives up with exit 124 while a job runs" {
+	live_only
 	long=$(cynork -o name task create --command 'sleep 4')
 	wait_running "$long"
 	run -124 cynork nodes drain node-live --wait --timeout 1s -y
@@ -369,6 +388,7 @@ wait_running()
 }
 
 @test "remove: refused while jobs run, then revokes the node's credentials" {
+	live_only
 	long=$(cynork -o name task create --command 'sleep 3')
 	wait_running "$long"
 	run -73 cynork nodes remove node-live -y
