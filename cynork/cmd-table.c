@@ -29,6 +29,9 @@ extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_lis
 extern const struct cmd cmd_task_wait, cmd_task_artifacts_list, cmd_task_artifacts_get;
 /* inference */
 extern const struct cmd cmd_chat, cmd_models_list;
+/* scheduling */
+extern const struct cmd cmd_queue_list, cmd_queue_show, cmd_queue_create, cmd_queue_set;
+extern const struct cmd cmd_queue_delete;
 
 static const struct cmd grp_auth = {
 	.path = "auth",
@@ -84,6 +87,11 @@ static const struct cmd grp_models = {
 	.aliases = "model",
 	.summary = "the models the nodes serve",
 };
+static const struct cmd grp_queue = {
+	.path = "queue",
+	.aliases = "queues",
+	.summary = "queues: priorities, limits, the order jobs run in",
+};
 static const struct cmd grp_audit = {
 	.path = "audit",
 	.summary = "the audit trail (admin)",
@@ -116,6 +124,12 @@ const struct cmd *const cmd_table[] = {
 	&grp_task_artifacts,
 	&cmd_task_artifacts_list,
 	&cmd_task_artifacts_get,
+	&grp_queue,
+	&cmd_queue_list,
+	&cmd_queue_show,
+	&cmd_queue_create,
+	&cmd_queue_set,
+	&cmd_queue_delete,
 	/* inference */
 	&cmd_chat,
 	&grp_models,

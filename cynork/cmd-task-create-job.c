@@ -152,6 +152,8 @@ create_job_fields(const struct parsed *p, json_t *req)
 	if (opt_get(p, "timeout") && cy_duration_parse(opt_get(p, "timeout"), &n) == 0)
 		json_object_set_new(req, "timeout_seconds", json_integer(n));
 	int_field(p, "priority", req, "priority");
+	if (opt_get(p, "queue"))
+		json_object_set_new(req, "queue", json_string(opt_get(p, "queue")));
 	int_field(p, "max-attempts", req, "max_attempts");
 	if (opt_get(p, "backoff") && cy_duration_parse(opt_get(p, "backoff"), &n) == 0)
 		json_object_set_new(req, "retry_backoff_seconds", json_integer(n));
