@@ -288,12 +288,30 @@ static const struct col task_cols[] = {
 	{ NULL, 0 },
 };
 
+/* The same with PENDING_REASON, when a listed task waits. */
+static const struct col task_cols_waiting[] = {
+	{ "TASK_ID", 0 },
+	{ "NAME", COL_TRUNC },
+	{ "STATUS", COL_STATE },
+	{ "MODE", 0 },
+	{ "CREATED", COL_TIME },
+	{ "UPDATED", COL_WIDE | COL_TIME },
+	{ "INPUT", COL_WIDE | COL_TRUNC },
+	{ "PENDING_REASON", COL_TRUNC },
+	{ NULL, 0 },
+};
+
 static int
 task_list_table(struct ctx *c, const struct parsed *p, const json_t *tasks)
 {
-	struct out_table *t = table_new(c, p, task_cols);
 	const json_t *task;
+	struct out_table *t;
+	bool waiting = false;
 	size_t i;
+
+	json_array_foreach(tasks, i, task)
+		waiting |= cy_json_str(task, "pending_reason") != NULL;
+	t = table_new(c, p, waiting ? task_cols_waiting : task_cols);
 
 	json_array_foreach(tasks, i, task) {
 		struct cy_buf b = CY_BUF_INIT;
@@ -312,6 +330,8 @@ task_list_table(struct ctx *c, const struct parsed *p, const json_t *tasks)
 		if (prompt)
 			cy_buf_add(&b, prompt, strcspn(prompt, "\n"));
 		table_cell(t, b.buf);
+		if (waiting)
+			table_cell(t, cy_json_str(task, "pending_reason"));
 		cy_buf_release(&b);
 	}
 	return table_print(t);
@@ -378,6 +398,8 @@ task_list(struct ctx *c, const struct parsed *p)
 		if (cy_json_str(t, "task_name"))
 			rec_add(&line, "task_name", cy_json_str(t, "task_name"));
 		rec_add(&line, "created_at", cy_json_str(t, "created_at"));
+		if (cy_json_str(t, "pending_reason"))
+			rec_add(&line, "pending_reason", cy_json_str(t, "pending_reason"));
 		print_line(&line);
 	}
 	fflush(stdout);
@@ -448,6 +470,8 @@ task_print_job(struct cy_buf *line, const json_t *job)
 		{ "priority", "priority" },
 		{ "max_attempts", "max_attempts" },
 		{ "backoff_s", "retry_backoff_seconds" },
+		{ "queue", "queue" },
+		{ "pending_reason", "pending_reason" },
 	};
 	const json_t *req = json_object_get(job, "requirements");
 	const json_t *res = json_object_get(job, "resources");
@@ -460,6 +484,9 @@ task_print_job(struct cy_buf *line, const json_t *job)
 	rec_add_json(line, "labels", json_object_get(req, "labels"));
 	if (json_integer_value(json_object_get(req, "gpus")) > 0)
 		rec_add_json(line, "gpus", json_object_get(req, "gpus"));
+	rec_add_json(line, "gpu_model", json_object_get(req, "gpu_model"));
+	if (json_array_size(json_object_get(req, "nodes")))
+		rec_add_json(line, "nodes", json_object_get(req, "nodes"));
 	rec_add_json(line, "cpus", json_object_get(res, "cpu_cores"));
 	rec_add_json(line, "memory_mb", json_object_get(res, "memory_mb"));
 	rec_add_json(line, "disk_mb", json_object_get(res, "workspace_mb"));
@@ -821,7 +848,7 @@ const struct cmd cmd_task_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_list,
 	.doc =
-	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at (-o name: only the ids). With -o text (the default on a terminal) or -o wide, a table instead: TASK_ID, NAME, STATUS, MODE, CREATED (how long ago on a terminal); -o wide adds UPDATED and INPUT (the first line of the prompt, script or commands). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages; an empty CURSOR is the first page); a garbage cursor is the server's 400 (exit 65).",
+	    "Lists your tasks, newest first: one record line per task with task_id, status, task_name and created_at, and pending_reason for a task whose job waits (-o name: only the ids). With -o text (the default on a terminal) or -o wide, a table instead: TASK_ID, NAME, STATUS, MODE, CREATED (how long ago on a terminal), and PENDING_REASON when a listed task waits (why its queued job waits: Dependency, Priority, Resources, QueueLimit, NoMatchingNode ..., as Slurm's squeue shows it); -o wide adds UPDATED and INPUT (the first line of the prompt, script or commands). When more tasks exist, a --cursor CURSOR hint goes to standard error; -o json prints {\"tasks\": [...], \"next_cursor\": ...}, next_cursor present whenever more tasks exist. --cursor CURSOR continues after the last task shown (tasks created meanwhile do not shift the pages; an empty CURSOR is the first page); a garbage cursor is the server's 400 (exit 65).",
 };
 const struct cmd cmd_task_get = {
 	.path = "task get",

@@ -175,6 +175,9 @@ task_json_view(const json_t *srv)
 	json_object_set(o, "updated_at", json_object_get(srv, "updated_at"));
 	if (json_object_get(srv, "attachments"))
 		json_object_set(o, "attachments", json_object_get(srv, "attachments"));
+	/* The list's pending reason (task get has it in job). */
+	if (json_object_get(srv, "pending_reason"))
+		json_object_set(o, "pending_reason", json_object_get(srv, "pending_reason"));
 	if (!json_is_object(job))
 		return o;
 	/* How the job ran: at the top, null while not known. */
@@ -300,6 +303,8 @@ task_get_text(const struct ctx *c, const json_t *srv)
 	if (json_is_integer(json_object_get(job, "timeout_seconds")))
 		field_seconds("Timeout:", json_object_get(job, "timeout_seconds"), "");
 	field("Network:", cy_json_str(job, "network_policy"));
+	field("Waiting:", cy_json_str(job, "pending_reason"));
+	field("Queue:", cy_json_str(job, "queue"));
 	field_int("Priority:", json_object_get(job, "priority"), "");
 	field_seconds("Backoff:", json_object_get(job, "retry_backoff_seconds"), "");
 	s = joined(json_object_get(json_object_get(job, "requirements"), "labels"));
@@ -308,6 +313,10 @@ task_get_text(const struct ctx *c, const json_t *srv)
 	if (json_integer_value(json_object_get(json_object_get(job, "requirements"), "gpus")) > 0)
 		field_int("GPUs:", json_object_get(json_object_get(job, "requirements"), "gpus"),
 		    "");
+	field("GPU model:", cy_json_str(json_object_get(job, "requirements"), "gpu_model"));
+	s = joined(json_object_get(json_object_get(job, "requirements"), "nodes"));
+	field("Nodes:", s);
+	free(s);
 	field_int("CPUs:", json_object_get(res, "cpu_cores"), "");
 	field_int("Memory:", json_object_get(res, "memory_mb"), " MB");
 	field_int("Disk:", json_object_get(res, "workspace_mb"), " MB");

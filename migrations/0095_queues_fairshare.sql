@@ -36,7 +36,10 @@ ALTER TABLE jobs
 	ADD COLUMN fair_rank bigint NOT NULL DEFAULT 0,
 	ADD COLUMN req_cpus integer NOT NULL DEFAULT 0 CHECK (req_cpus BETWEEN 0 AND 4096),
 	ADD COLUMN req_memory_mb bigint NOT NULL DEFAULT 0
-		CHECK (req_memory_mb BETWEEN 0 AND 16777216);
+		CHECK (req_memory_mb BETWEEN 0 AND 16777216),
+	ADD COLUMN req_gpu_model text CHECK (req_gpu_model IS NULL
+		OR length(req_gpu_model) BETWEEN 1 AND 128),
+	ADD COLUMN req_nodes text[] NOT NULL DEFAULT '{}';
 UPDATE jobs j SET owner = t.created_by FROM tasks t WHERE t.id = j.task_id;
 
 -- The queue head in dispatch order; the virtual time; a user's last rank;
@@ -85,6 +88,16 @@ LANGUAGE sql IMMUTABLE AS $$
 		::numeric))::bigint ELSE 0 END
 $$;
 
+-- How many of the node's GPUs are of model m: m is a part, in any case, of
+-- the device's "vendor model" (requirements.gpu_model).
+CREATE FUNCTION cy_node_gpus_of(devices jsonb, m text) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT count(*)::int FROM jsonb_array_elements(CASE WHEN jsonb_typeof(devices) = 'array'
+		THEN devices ELSE '[]' END) d
+	WHERE strpos(lower(COALESCE(d->>'vendor', '') || ' ' || COALESCE(d->>'model', '')),
+		lower(m)) > 0
+$$;
+
 -- Whether node n (with capability row c) could ever run a request; and,
 -- when no registered node could, why (the numbers of the largest node).
 DROP FUNCTION cy_job_pending_reason(jobs);
@@ -92,10 +105,13 @@ DROP FUNCTION cy_job_fit_problem(int, text[], boolean, text);
 DROP FUNCTION cy_node_fits(nodes, node_capabilities, int, text[], boolean, text);
 
 CREATE FUNCTION cy_node_fits(n nodes, c node_capabilities, req_gpus int, req_labels text[],
-	req_inference boolean, req_model text, req_cpus int, req_memory_mb bigint)
-	RETURNS boolean
+	req_inference boolean, req_model text, req_cpus int, req_memory_mb bigint,
+	req_gpu_model text, req_nodes text[]) RETURNS boolean
 LANGUAGE sql STABLE AS $$
 	SELECT req_gpus <= cy_node_gpus(c)
+		AND (req_gpu_model IS NULL OR cy_node_gpus_of(c.capability_snapshot->'gpu'->'devices',
+			req_gpu_model) >= GREATEST(req_gpus, 1))
+		AND (cardinality(req_nodes) = 0 OR n.node_slug = ANY(req_nodes))
 		AND req_cpus <= cy_node_cpus(c)
 		AND req_memory_mb <= cy_node_memory_mb(c)
 		AND req_labels <@ COALESCE((SELECT array_agg(x) FROM jsonb_array_elements_text(
@@ -111,12 +127,21 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 CREATE FUNCTION cy_job_fit_problem(req_gpus int, req_labels text[], req_inference boolean,
-	req_model text, req_cpus int, req_memory_mb bigint) RETURNS text
+	req_model text, req_cpus int, req_memory_mb bigint, req_gpu_model text, req_nodes text[])
+	RETURNS text
 LANGUAGE sql STABLE AS $$
 	SELECT CASE
 		WHEN bool_or(cy_node_fits(n, c, req_gpus, req_labels, req_inference, req_model,
-			req_cpus, req_memory_mb)) THEN NULL
+			req_cpus, req_memory_mb, req_gpu_model, req_nodes)) THEN NULL
 		WHEN count(n.id) = 0 THEN 'no node is registered'
+		WHEN cardinality(req_nodes) > 0 AND NOT bool_or(n.node_slug = ANY(req_nodes))
+			THEN 'needs one of the nodes ' || array_to_string(req_nodes, ',')
+				|| ': none is registered'
+		WHEN req_gpu_model IS NOT NULL AND GREATEST(req_gpus, 1) > max(cy_node_gpus_of(
+				c.capability_snapshot->'gpu'->'devices', req_gpu_model))
+			THEN 'needs gpus=' || GREATEST(req_gpus, 1) || ' of model ' || req_gpu_model
+				|| ', the most a node has is ' || COALESCE(max(cy_node_gpus_of(
+				c.capability_snapshot->'gpu'->'devices', req_gpu_model)), 0)
 		WHEN req_gpus > max(cy_node_gpus(c))
 			THEN 'needs gpus=' || req_gpus || ', the largest node has ' || max(cy_node_gpus(c))
 		WHEN req_cpus > max(cy_node_cpus(c))
@@ -124,12 +149,14 @@ LANGUAGE sql STABLE AS $$
 		WHEN req_memory_mb > max(cy_node_memory_mb(c))
 			THEN 'needs memory=' || req_memory_mb || 'MiB, the largest node has '
 				|| max(cy_node_memory_mb(c)) || 'MiB'
-		WHEN NOT bool_or(cy_node_fits(n, c, 0, req_labels, false, NULL, 0, 0))
+		WHEN NOT bool_or(cy_node_fits(n, c, 0, req_labels, false, NULL, 0, 0, NULL, '{}'))
 			THEN 'needs labels ' || array_to_string(req_labels, ',')
 				|| ': no node has them all'
 		WHEN req_inference THEN 'needs a node serving ' || COALESCE(req_model, 'a model')
 		ELSE 'needs gpus=' || req_gpus || ', cpus=' || req_cpus || ', memory='
-			|| req_memory_mb || 'MiB and labels ' || array_to_string(req_labels, ',')
+			|| req_memory_mb || 'MiB, labels ' || array_to_string(req_labels, ',')
+			|| CASE WHEN cardinality(req_nodes) > 0 THEN ' and one of the nodes '
+				|| array_to_string(req_nodes, ',') ELSE '' END
 			|| ' on one node: none has all' END
 	FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id
 $$;
@@ -159,14 +186,15 @@ LANGUAGE sql STABLE AS $$
 		WHEN j.not_before = 'infinity' THEN 'Dependency'
 		WHEN j.not_before > now() THEN 'RetryBackoff'
 		WHEN cy_job_fit_problem(j.req_gpus, j.req_labels, j.req_inference, j.req_model,
-				j.req_cpus, j.req_memory_mb) IS NOT NULL
+				j.req_cpus, j.req_memory_mb, j.req_gpu_model, j.req_nodes) IS NOT NULL
 			THEN 'NoMatchingNode: ' || cy_job_fit_problem(j.req_gpus, j.req_labels,
-				j.req_inference, j.req_model, j.req_cpus, j.req_memory_mb)
+				j.req_inference, j.req_model, j.req_cpus, j.req_memory_mb, j.req_gpu_model,
+				j.req_nodes)
 		WHEN NOT EXISTS (SELECT 1 FROM nodes n LEFT JOIN node_capabilities c
 				ON c.node_id = n.id WHERE n.status = 'active' AND n.enabled
 				AND n.config_applied_version IS NOT NULL
 				AND cy_node_fits(n, c, j.req_gpus, j.req_labels, j.req_inference,
-					j.req_model, j.req_cpus, j.req_memory_mb))
+					j.req_model, j.req_cpus, j.req_memory_mb, j.req_gpu_model, j.req_nodes))
 			THEN 'NodesUnavailable: the nodes that fit are drained, disabled or offline'
 		WHEN cy_job_queue_limit(j) IS NOT NULL THEN cy_job_queue_limit(j)
 		WHEN EXISTS (SELECT 1 FROM jobs q WHERE q.status = 'queued' AND q.id <> j.id

@@ -62,6 +62,7 @@ array_list(struct cy_buf *b, const char *const *v, size_t n)
 struct claim_node {
 	char id[DISPATCH_ID_LEN];
 	char *url, *token, *labels, *pin;
+	char *slug, *gpu_devices; /* node_slug; its capability's gpu.devices (JSON) */
 	long long max, gpus, running;
 	/* Capacity, and what the running jobs reserve of it (migration 0095). */
 	long long cpus, memory_mb, used_gpus, used_cpus, used_memory_mb;
@@ -82,6 +83,8 @@ claim_nodes_free(struct claim_node *nodes, int n)
 		free(nodes[i].pin);
 		free(nodes[i].labels);
 		free(nodes[i].models);
+		free(nodes[i].slug);
+		free(nodes[i].gpu_devices);
 	}
 	free(nodes);
 }
@@ -110,7 +113,8 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 		"jsonb_typeof(c.capability_snapshot->'inference'->'available_models') = 'array' "
 		"THEN c.capability_snapshot->'inference'->'available_models' ELSE '[]' END) x), "
 		"'{}')::text, COALESCE(n.worker_api_tls_pin, '') , cy_node_cpus(c), "
-		"cy_node_memory_mb(c) "
+		"cy_node_memory_mb(c), n.node_slug, "
+		"COALESCE(c.capability_snapshot->'gpu'->'devices', '[]')::text "
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
 		"WHERE " SQL_NODE_DISPATCHABLE " AND NOT n.id = ANY($1::uuid[]) "
 		"ORDER BY n.id FOR UPDATE OF n", 1, &skip, err);
@@ -139,6 +143,8 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 			&errstr) < 0)
 			nodes[i].memory_mb = 0;
 		nodes[i].labels = xstrdup(PQgetvalue(res, i, 5));
+		nodes[i].slug = xstrdup(PQgetvalue(res, i, 11));
+		nodes[i].gpu_devices = xstrdup(PQgetvalue(res, i, 12));
 		nodes[i].inference = strcmp(PQgetvalue(res, i, 6), "t") == 0;
 		nodes[i].models = xstrdup(PQgetvalue(res, i, 7));
 		store_array_add(&ids, nodes[i].id);
@@ -200,7 +206,7 @@ claim_for_node(struct claim_node *nd, long long want, long long lease_s, struct 
     size_t *n, struct cy_error *err)
 {
 	char gpus[24], lim[24], lease[24], cpus[24], mem[24], scan[24];
-	const char *p[10];
+	const char *p[12];
 	PGresult *res;
 	int i;
 
@@ -217,6 +223,8 @@ claim_for_node(struct claim_node *nd, long long want, long long lease_s, struct 
 	p[7] = free_text(nd->cpus, nd->used_cpus, cpus);
 	p[8] = free_text(nd->memory_mb, nd->used_memory_mb, mem);
 	p[9] = scan;
+	p[10] = nd->slug;
+	p[11] = nd->gpu_devices;
 	/* clang-format off */
 	res = db_exec("dispatch_claim",
 	    "WITH run AS (SELECT queue, owner, count(*) AS n FROM jobs WHERE status = 'running' "
@@ -232,6 +240,9 @@ claim_for_node(struct claim_node *nd, long long want, long long lease_s, struct 
 	    "AND j.req_memory_mb <= $9::bigint AND j.req_labels <@ $3::text[] "
 	    "AND (NOT j.req_inference OR ($6::bool AND (j.req_model IS NULL OR "
 	    "j.req_model = ANY($7::text[])))) "
+	    "AND (cardinality(j.req_nodes) = 0 OR $11 = ANY(j.req_nodes)) "
+	    "AND (j.req_gpu_model IS NULL OR cy_node_gpus_of($12::jsonb, j.req_gpu_model) "
+	    ">= GREATEST(j.req_gpus, 1)) "
 	    "AND NOT EXISTS (SELECT 1 FROM lim WHERE lim.name = j.queue AND (lim.q_left <= 0 "
 	    "OR lim.u_max <= COALESCE((SELECT run.n FROM run WHERE run.queue = j.queue "
 	    "AND run.owner IS NOT DISTINCT FROM j.owner), 0))) "
@@ -266,7 +277,7 @@ claim_for_node(struct claim_node *nd, long long want, long long lease_s, struct 
 	    "AND status = 'pending') "
 	    "SELECT id, task_id, payload, lease_id, req_gpus, req_cpus, req_memory_mb FROM u "
 	    "ORDER BY created_at",
-	    10, p, err);
+	    12, p, err);
 	/* clang-format on */
 	if (!res)
 		return -1;

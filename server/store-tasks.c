@@ -45,6 +45,14 @@
 	"(extract(epoch FROM t.created_at) * 1000000)::bigint, t.input_mode"
 /* clang-format on */
 
+/*
+ * The pending reason of a queued task's job (the list's column TC__COUNT;
+ * NULL when it has none queued).  Only lists pay for it, not creates.
+ */
+#define SQL_TASK_PENDING \
+	"(SELECT cy_job_pending_reason(j) FROM jobs j WHERE j.task_id = t.id " \
+	"AND j.status = 'queued' ORDER BY j.created_at LIMIT 1)"
+
 /* The project for the new task: the given one (must exist) or the default. */
 static int
 task_project(const struct task_new *t, char out[CY_UUID_LEN + 1], struct cy_error *err)
@@ -160,7 +168,7 @@ task_insert_one(const struct task_new *t, const char *id, const char *project, c
     struct cy_error *err)
 {
 	bool fail = t->fail_result != NULL;
-	const char *p[21];
+	const char *p[23];
 
 	p[0] = id;
 	p[1] = t->user_id;
@@ -183,6 +191,8 @@ task_insert_one(const struct task_new *t, const char *id, const char *project, c
 	p[18] = t->queue ? t->queue : "default";
 	p[19] = t->req_cpus ? t->req_cpus : "0";
 	p[20] = t->req_memory_mb ? t->req_memory_mb : "0";
+	p[21] = t->req_gpu_model;
+	p[22] = t->req_nodes ? t->req_nodes : "{}";
 	/* clang-format off */
 	return db_exec("task_insert_one",
 		"WITH t AS (INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, "
@@ -190,13 +200,14 @@ task_insert_one(const struct task_new *t, const char *id, const char *project, c
 		"$8, $9) ON CONFLICT DO NOTHING RETURNING *), "
 		"j AS (INSERT INTO jobs (task_id, status, payload, result, exit_code, ended_at, "
 		"priority, max_attempts, retry_backoff_s, req_labels, req_gpus, req_inference, "
-		"req_model, queue, owner, fair_rank, req_cpus, req_memory_mb) "
+		"req_model, queue, owner, fair_rank, req_cpus, req_memory_mb, req_gpu_model, "
+		"req_nodes) "
 		"SELECT t.id, CASE WHEN $5::bool THEN 'failed' ELSE 'queued' END, $10::jsonb, "
 		"$11::jsonb, CASE WHEN $5::bool THEN -1 END, CASE WHEN $5::bool THEN now() END, "
 		"cy_queue_priority($12::int, $19), $13::int, $14::int, $15::text[], $16::int, "
 		"$17::bool, $18, $19, t.created_by, cy_fair_rank(t.created_by), $20::int, "
-		"$21::bigint FROM t) "
-		"SELECT " TASK_COLS " FROM t", 21, p, err);
+		"$21::bigint, $22, $23::text[] FROM t) "
+		"SELECT " TASK_COLS " FROM t", 23, p, err);
 	/* clang-format on */
 }
 
@@ -434,13 +445,13 @@ store_task_list(const char *user_id, const char *status_db, long long cursor_us,
 	/* clang-format off */
 	if (!user_id)
 		return db_exec("task_list_all",
-			"SELECT " TASK_COLS " FROM tasks t WHERE $1::uuid IS NULL "
+			"SELECT " TASK_COLS ", " SQL_TASK_PENDING " FROM tasks t WHERE $1::uuid IS NULL "
 			"AND ($2::text IS NULL OR t.status = $2) "
 			"AND ($4::uuid IS NULL OR (t.created_at, t.id) < "
 			"(timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid)) "
 			"ORDER BY t.created_at DESC, t.id DESC LIMIT $5::int", 5, p, err);
 	return db_exec("task_list",
-		"SELECT " TASK_COLS " FROM tasks t WHERE t.created_by = $1 "
+		"SELECT " TASK_COLS ", " SQL_TASK_PENDING " FROM tasks t WHERE t.created_by = $1 "
 		"AND ($2::text IS NULL OR t.status = $2) "
 		"AND ($4::uuid IS NULL OR (t.created_at, t.id) < "
 		"(timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid)) "
@@ -522,7 +533,9 @@ store_task_job_info(const char *task_id, struct cy_error *err)
 		"'resources', j.payload->'resources', 'model', j.req_model, "
 		"'priority', j.priority, 'max_attempts', j.max_attempts, "
 		"'retry_backoff_seconds', j.retry_backoff_s, "
-		"'requirements', json_build_object('labels', j.req_labels, 'gpus', j.req_gpus), "
+		"'requirements', json_build_object('labels', j.req_labels, 'gpus', j.req_gpus, "
+		"'gpu_model', j.req_gpu_model, 'nodes', j.req_nodes), 'queue', j.queue, "
+		"'fair_rank', j.fair_rank, "
 		"'waiting_for_dependencies', j.status = 'queued' AND j.not_before = 'infinity', "
 		"'pending_reason', cy_job_pending_reason(j), "
 		"'after', (SELECT json_agg(json_build_object('task_id', d.id, 'task_name', "
@@ -603,11 +616,13 @@ store_job_state_counts(struct cy_error *err)
 int
 store_task_fit_problem(const struct task_new *t, char *why, size_t size, struct cy_error *err)
 {
-	const char *p[4] = { t->req_gpus ? t->req_gpus : "0", t->req_labels ? t->req_labels : "{}",
-		t->req_cpus ? t->req_cpus : "0", t->req_memory_mb ? t->req_memory_mb : "0" };
+	const char *p[6] = { t->req_gpus ? t->req_gpus : "0", t->req_labels ? t->req_labels : "{}",
+		t->req_cpus ? t->req_cpus : "0", t->req_memory_mb ? t->req_memory_mb : "0",
+		t->req_gpu_model, t->req_nodes ? t->req_nodes : "{}" };
 	PGresult *res = db_exec("task_fit_problem",
-	    "SELECT cy_job_fit_problem($1::int, $2::text[], false, NULL, $3::int, $4::bigint)", 4,
-	    p, err);
+	    "SELECT cy_job_fit_problem($1::int, $2::text[], false, NULL, $3::int, $4::bigint, "
+	    "$5, $6::text[])",
+	    6, p, err);
 	int rc;
 
 	if (!res)

@@ -64,7 +64,9 @@ struct task_new {
 	const char *req_gpus;        /* integer text */
 	/* Reserved on the node while the job runs (integer text; NULL: 0). */
 	const char *req_cpus, *req_memory_mb;
-	const char *queue; /* a queue's name; NULL: default (it must exist) */
+	const char *queue;         /* a queue's name; NULL: default (it must exist) */
+	const char *req_gpu_model; /* NULL: any model */
+	const char *req_nodes;     /* text[] literal of node slugs; NULL: any node */
 	/* The job runs where an inference backend serves req_model (NULL: any). */
 	bool req_inference;
 	const char *req_model;
@@ -102,7 +104,8 @@ PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_
 /*
  * The tasks of user_id (NULL: every user's), newest first, at most `limit` + 1 rows (the extra one
  * says there is a next page).  status_db and the cursor (cursor_id NULL =
- * first page) are optional.
+ * first page) are optional.  Column TC__COUNT is the pending reason of the
+ * task's queued job, NULL when none waits.
  */
 PGresult *store_task_list(const char *user_id, const char *status_db, long long cursor_us,
     const char *cursor_id, long long limit, struct cy_error *err);

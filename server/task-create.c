@@ -22,6 +22,7 @@
 #include "jobenv.h"
 #include "json.h"
 #include "log.h"
+#include "nodes.h"
 #include "queues.h"
 #include "relpath.h"
 #include "sba.h"
@@ -74,14 +75,25 @@ static const struct cy_jcheck resources_members = {
 };
 /* clang-format on */
 
-/* requirements: the labels a node must have, and its GPUs. */
+/*
+ * requirements: the labels a node must have, its GPUs (how many, and of
+ * which model: a part of the devices' "vendor model", any case), and the
+ * nodes it may run on (their slugs; none: any).
+ */
+#define GPU_MODEL_MAX 128
+#define NODES_MAX 64
 /* clang-format off */
 static const struct cy_jcheck requirements_members = {
 	.fields = CY_JCHECK_ROWS(
 		{ .name = "labels", .type = CY_JC_ARRAY, .null_ok = true, .max = LABELS_MAX,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
 			.max = LABEL_MAX, .printable = true } },
-		{ .name = "gpus", .type = CY_JC_INT, .null_ok = true, .min = 0, .max = 1024 }),
+		{ .name = "gpus", .type = CY_JC_INT, .null_ok = true, .min = 0, .max = 1024 },
+		{ .name = "gpu_model", .type = CY_JC_STRING, .null_ok = true, .min = 1,
+		  .max = GPU_MODEL_MAX, .printable = true },
+		{ .name = "nodes", .type = CY_JC_ARRAY, .null_ok = true, .min = 1, .max = NODES_MAX,
+		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING,
+			.valid = cy_slug_valid, .shape = NODE_SLUG_SHAPE } }),
 };
 /* clang-format on */
 
@@ -477,7 +489,7 @@ create_inference(bool prompt_mode, bool use_inference, const char *asked, char *
 /* Numbers of the dispatch fields, as text for the store. */
 struct create_extra {
 	char priority[24], max_attempts[24], backoff[24], gpus[24], cpus[24], memory[24];
-	struct cy_buf labels;                 /* text[] literal */
+	struct cy_buf labels, nodes;          /* text[] literals */
 	struct cy_buf after_ids, after_conds; /* uuid[] and text[] literals */
 };
 
@@ -511,6 +523,14 @@ create_dispatch_fields(const json_t *body, struct task_new *t, struct create_ext
 	t->req_cpus = int_text(json_object_get(body, "resources"), "cpu_cores", x->cpus);
 	t->req_memory_mb = int_text(json_object_get(body, "resources"), "memory_mb", x->memory);
 	t->queue = cy_json_str(body, "queue");
+	t->req_gpu_model = cy_json_str(req, "gpu_model");
+	if (json_is_array(json_object_get(req, "nodes"))) {
+		cy_buf_addstr(&x->nodes, "{");
+		json_array_foreach(json_object_get(req, "nodes"), i, v)
+			store_array_add(&x->nodes, json_string_value(v));
+		cy_buf_addstr(&x->nodes, "}");
+		t->req_nodes = x->nodes.buf;
+	}
 	labels = json_object_get(req, "labels");
 	if (!json_is_array(labels))
 		return;
@@ -827,7 +847,7 @@ create_fit(const json_t *body, const struct task_new *t, struct cy_http_resp *re
 		}
 	}
 	if (!nonzero(t->req_gpus) && !nonzero(t->req_cpus) && !nonzero(t->req_memory_mb) &&
-	    !t->req_labels)
+	    !t->req_labels && !t->req_gpu_model && !t->req_nodes)
 		return 0;
 	if (cy_json_bool(body, "allow_pending", false))
 		return 0;
@@ -853,6 +873,7 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct cy_buf name = CY_BUF_INIT;
 	struct task_new t = { 0 };
 	struct create_extra x = { .labels = CY_BUF_INIT,
+		.nodes = CY_BUF_INIT,
 		.after_ids = CY_BUF_INIT,
 		.after_conds = CY_BUF_INIT };
 	const char *image = NULL, *asked_model = NULL;
@@ -970,6 +991,7 @@ out:
 	free(instructions);
 	free(model);
 	cy_buf_release(&x.labels);
+	cy_buf_release(&x.nodes);
 	cy_buf_release(&x.after_ids);
 	cy_buf_release(&x.after_conds);
 	if (res)

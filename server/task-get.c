@@ -154,8 +154,14 @@ h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	n = PQntuples(res);
 	tasks = json_array();
-	for (i = 0; i < n && i < limit; i++)
-		json_array_append_new(tasks, task_json(res, i));
+	for (i = 0; i < n && i < limit; i++) {
+		json_t *t = task_json(res, i);
+
+		if (!PQgetisnull(res, i, TC__COUNT))
+			json_object_set_new(t, "pending_reason",
+			    json_string(PQgetvalue(res, i, TC__COUNT)));
+		json_array_append_new(tasks, t);
+	}
 	o = json_object();
 	json_object_set_new(o, "tasks", tasks);
 	if (n > limit) {

@@ -100,7 +100,7 @@ setup_file()
 		and .job.max_attempts == 2 and .job.retry_backoff_seconds == 0
 		and .job.resources == {"cpu_cores": 1, "memory_mb": 64, "tmp_mb": 8,
 			"workspace_mb": 32}
-		and .job.requirements == {"labels": [], "gpus": 0}' <<<"$output"
+		and .job.requirements == {"labels": [], "gpus": 0, "gpu_model": null, "nodes": []}' <<<"$output"
 	assert_success
 }
 
@@ -163,7 +163,7 @@ setup_file()
 	refute_output --partial "node="
 	refute_output --partial "started_at="
 	run cynork -o json task get "$id"
-	run jq -e '.job.requirements == {"labels": ["zone=mars", "ssd"], "gpus": 2}
+	run jq -e '.job.requirements == {"labels": ["zone=mars", "ssd"], "gpus": 2, "gpu_model": null, "nodes": []}
 		and .attempts == 0 and .started_at == null and .queued_seconds > 0
 		and .run_seconds == null' <<<"$output"
 	assert_success

@@ -72,6 +72,15 @@ setup_file()
 	assert_success
 	a=$(cynork -o name task create --command 'echo in-ci' --queue ci)
 	b=$(cynork -o name task create --command 'echo in-default')
+	# task list says why they wait: a record line piped, a column in a table.
+	run cynork task list
+	assert_line --partial "task_id=$a"
+	assert_output --partial "pending_reason="
+	run cynork -o wide task list
+	assert_line --index 0 --regexp 'PENDING_REASON$'
+	run cynork task get "$a"
+	assert_output --partial "NodesUnavailable"
+	assert_output --partial "queue=ci"
 	run cynork queue show ci
 	assert_success
 	assert_line --regexp "^POS[[:space:]]+OWNER[[:space:]]+TASK_ID[[:space:]]+PRIORITY[[:space:]]+FAIR_RANK[[:space:]]+CREATED[[:space:]]+PENDING_REASON"

@@ -191,7 +191,7 @@ requirements must be an object|.requirements = ["gpu"]
 requirements.labels must be an array of at most 32 items|.requirements = {labels: [range(33) | "l\(.)"]}
 requirements.labels[0] must be a non-empty string of at most 128 bytes|.requirements = {labels: [("l" * 129)]}
 requirements.gpus must be an integer from 0 to 1024|.requirements = {gpus: 1025}
-unknown field 'requirements.gpu' (known: labels, gpus)|.requirements = {gpu: 1}
+unknown field 'requirements.gpu' (known: labels, gpus, gpu_model, nodes)|.requirements = {gpu: 1}
 network_policy must be one of restricted, none, host|.network_policy = "bridge"
 network_policy must be|.network_policy = 1
 resources must be an object|.resources = "2G"
@@ -226,7 +226,7 @@ skills[0] must be a skill's name or id|.skills = [7]
 skills go with prompt tasks and agent jobs|.skills = ["x"]
 job_spec_json goes with use_sba|.job_spec_json = {}
 use_sba runs an agent on the prompt|.use_sba = true
-unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, artifacts, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, use_sba, allow_pending, after, skills, job_spec_json, env, secrets, model)|.promt = "x"
+unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, artifacts, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, use_sba, allow_pending, after, skills, job_spec_json, env, secrets, model, queue)|.promt = "x"
 unknown field 'timeout'|.timeout = 5
 EOT
 }

@@ -118,7 +118,7 @@ payload()
 		and .job.priority == -3 and .job.max_attempts == 1
 		and .job.retry_backoff_seconds == 60 and .job.timeout_seconds == 3600
 		and .job.resources == {"memory_mb": 128} and .job.network_policy == "restricted"
-		and .job.requirements == {"labels": ["ssd"], "gpus": 1}
+		and .job.requirements == {"labels": ["ssd"], "gpus": 1, "gpu_model": null, "nodes": []}
 		and (.job.id | test("^[0-9a-f-]{36}$"))' <<<"$body"
 	[ "$status" -eq 0 ]
 	# As if a node had run it for 2.5 s after 1.25 s in the queue.

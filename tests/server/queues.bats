@@ -269,3 +269,58 @@ queue()
 	[ "$before" -le 1 ] || { echo "$before of the backlog ran first" >&2; false; }
 	for t in "${ids[@]}"; do cy_api POST "/v1/tasks/$t/cancel" '{}' "$TOKEN"; done
 }
+
+@test "GPUs: one GPU runs one gpus=1 job at a time; gpu_model and nodes select; garbage refused" {
+	local bin=$CY_TMP/fakebin
+	mkdir -p "$bin"
+	# A stand-in for nvidia-smi (as tests/node/capability.bats): one RTX 3090.
+	cat >"$bin/nvidia-smi" <<-'SH'
+	#!/bin/sh
+	echo "NVIDIA GeForce RTX 3090, 00000000:01:00.0, 24576, 20000, 8.6"
+	SH
+	chmod 0755 "$bin/nvidia-smi"
+	PATH=$bin:$PATH cy_node_start node-gpu sandbox.max_concurrency=4
+	for _ in $(seq 1 100); do
+		[ "$(cy_psql "SELECT c.capability_snapshot->'gpu'->'present' FROM node_capabilities c
+			JOIN nodes n ON n.id = c.node_id WHERE n.node_slug = 'node-gpu'")" = true ] && break
+		sleep 0.1
+	done
+	ids=()
+	for i in 1 2 3; do
+		job 'sleep 1' '{"requirements":{"gpus":1}}'
+		ids+=("$id")
+	done
+	job 'echo on-3090' '{"requirements":{"gpus":1,"gpu_model":"rtx 3090"}}'
+	ids+=("$id")
+	wait_done "${ids[@]}"
+	[ "$(overlap "$(IFS=,; echo "${ids[*]}")")" = 1 ]
+	[ "$(cy_psql "SELECT DISTINCT n.node_slug FROM jobs j JOIN nodes n ON n.id = j.node_id
+		WHERE j.task_id = ANY('{$(IFS=,; echo "${ids[*]}")}'::uuid[])")" = node-gpu ]
+	# gpu_model alone asks for one GPU of that model.
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"true","requirements":{"gpu_model":"A100"}}' "$TOKEN"
+	cy_status 400
+	[[ $body == *"needs gpus=1 of model A100, the most a node has is 0"* ]]
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"true","requirements":{"gpus":2,"gpu_model":"nvidia"}}' "$TOKEN"
+	cy_status 400
+	[[ $body == *"needs gpus=2"* ]]
+	# nodes: only these.
+	for n in node-01 node-gpu; do
+		job 'true' "{\"requirements\":{\"nodes\":[\"$n\"]}}"
+		wait_done "$id"
+		[ "$(cy_psql "SELECT n.node_slug FROM jobs j JOIN nodes n ON n.id = j.node_id
+			WHERE j.task_id = '$id'")" = "$n" ]
+	done
+	cy_api GET "/v1/tasks/$id" "" "$TOKEN"
+	jq -e '.job.requirements.nodes == ["node-gpu"] and .job.requirements.gpu_model == null
+		and .job.queue == "default"' <<<"$body"
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"true","requirements":{"nodes":["nosuch"]}}' "$TOKEN"
+	cy_status 400
+	[[ $body == *"needs one of the nodes nosuch: none is registered"* ]]
+	for r in '{"nodes":[]}' '{"nodes":["Bad_Slug"]}' '{"nodes":"node-01"}' '{"nodes":[1]}' \
+		'{"gpu_model":""}' '{"gpu_model":7}' "{\"gpu_model\":\"$(head -c 129 /dev/zero | tr '\0' x)\"}" \
+		'{"gpu_model":"a\u0001b"}'; do
+		cy_api POST /v1/tasks "{\"input_mode\":\"commands\",\"prompt\":\"true\",\"requirements\":$r}" "$TOKEN"
+		cy_status 400 || { echo "accepted: $r" >&2; false; }
+	done
+	cy_node_stop node-gpu
+}
