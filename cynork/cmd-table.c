@@ -29,6 +29,8 @@ extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_lis
 extern const struct cmd cmd_task_wait, cmd_task_artifacts_list, cmd_task_artifacts_get;
 /* inference */
 extern const struct cmd cmd_chat, cmd_models_list;
+/* accounting */
+extern const struct cmd cmd_accounting_list, cmd_accounting_summary;
 
 static const struct cmd grp_auth = {
 	.path = "auth",
@@ -84,6 +86,11 @@ static const struct cmd grp_models = {
 	.aliases = "model",
 	.summary = "the models the nodes serve",
 };
+static const struct cmd grp_accounting = {
+	.path = "accounting",
+	.aliases = "acct",
+	.summary = "what finished jobs used, per attempt and in total (like sacct)",
+};
 static const struct cmd grp_audit = {
 	.path = "audit",
 	.summary = "the audit trail (admin)",
@@ -120,6 +127,9 @@ const struct cmd *const cmd_table[] = {
 	&cmd_chat,
 	&grp_models,
 	&cmd_models_list,
+	&grp_accounting,
+	&cmd_accounting_list,
+	&cmd_accounting_summary,
 	&grp_nodes,
 	&cmd_nodes_list,
 	&cmd_nodes_get,
