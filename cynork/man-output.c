@@ -61,7 +61,7 @@ const char man_output[] =
     "are RFC 3339.\n"
     "Other commands refuse\n"
     ".B \"\\-o csv\"\n"
-    "(exit 2).\n"
+    "(exit 64).\n"
     ".PP\n"
     "Lists (nodes, tasks with\n"
     ".B \\-o text\n"
