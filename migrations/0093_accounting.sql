@@ -112,9 +112,13 @@ BEGIN
 	RETURN NULL;
 END
 $$;
+-- Only the end states the record's CHECK knows: a state added later is not
+-- recorded until a migration adds it here, rather than failing the
+-- transaction that stores the result.
 CREATE TRIGGER job_attempts_accounting AFTER UPDATE OF ended_at ON job_attempts
 	FOR EACH ROW WHEN (OLD.ended_at IS NULL AND NEW.ended_at IS NOT NULL
-		AND NEW.status <> 'running')
+		AND NEW.status IN ('completed', 'failed', 'canceled', 'lease_expired',
+			'dispatch_error'))
 	EXECUTE FUNCTION cy_job_accounting_record();
 
 -- The attempts that ended before this migration, without usage.
@@ -127,4 +131,5 @@ SELECT a.lease_id, j.id, j.task_id, t.created_by, u.handle, 'default', a.node_id
 	a.started_at, a.ended_at, GREATEST(extract(epoch FROM a.ended_at - a.started_at), 0)
 FROM job_attempts a JOIN jobs j ON j.id = a.job_id JOIN tasks t ON t.id = j.task_id
 	JOIN users u ON u.id = t.created_by LEFT JOIN nodes n ON n.id = a.node_id
-WHERE a.ended_at IS NOT NULL AND a.status <> 'running';
+WHERE a.ended_at IS NOT NULL AND a.status IN ('completed', 'failed', 'canceled', 'lease_expired',
+	'dispatch_error');
