@@ -22,6 +22,7 @@
 #include "node-payload.h"
 #include "nodes.h"
 #include "openai.h"
+#include "queues.h"
 #include "secrets.h"
 #include "server.h"
 #include "skills.h"
@@ -136,6 +137,17 @@ static struct cy_route gateway[] = {
 	{ .method = "GET", .pattern = "/v1/tokens", .auth = AUTH_ACCOUNT, .handler = h_tokens_list },
 	{ .method = "POST", .pattern = "/v1/tokens/{id}/revoke", .auth = AUTH_ACCOUNT,
 	  .body_limit = BODY_SMALL, .handler = h_tokens_revoke },
+	/* Queues (route-queues.c): everyone reads, admins change. */
+	{ .method = "GET", .pattern = "/v1/queues", .auth = AUTH_TASKS_READ,
+	  .handler = h_queues_list },
+	{ .method = "POST", .pattern = "/v1/queues", .auth = AUTH_ADMIN, .body_limit = BODY_SMALL,
+	  .handler = h_queues_create, .body = &queues_create_body },
+	{ .method = "GET", .pattern = "/v1/queues/{name}", .auth = AUTH_TASKS_READ,
+	  .handler = h_queues_get },
+	{ .method = "PATCH", .pattern = "/v1/queues/{name}", .auth = AUTH_ADMIN,
+	  .body_limit = BODY_SMALL, .handler = h_queues_update, .body = &queues_update_body },
+	{ .method = "DELETE", .pattern = "/v1/queues/{name}", .auth = AUTH_ADMIN,
+	  .handler = h_queues_delete },
 	/* The caller's own skills (route-skills.c); /load before {id}. */
 	{ .method = "POST", .pattern = "/v1/skills/load", .auth = AUTH_TASKS_WRITE,
 	  .body_limit = BODY_CFG, .handler = h_skills_load, .body = &skills_load_body },

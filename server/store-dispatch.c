@@ -63,6 +63,8 @@ struct claim_node {
 	char id[DISPATCH_ID_LEN];
 	char *url, *token, *labels, *pin;
 	long long max, gpus, running;
+	/* Capacity, and what the running jobs reserve of it (migration 0095). */
+	long long cpus, memory_mb, used_gpus, used_cpus, used_memory_mb;
 	bool inference; /* its inference backend runs */
 	char *models;   /* text[] literal of the models it serves */
 };
@@ -107,7 +109,8 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 		"COALESCE((SELECT array_agg(x) FROM jsonb_array_elements_text(CASE WHEN "
 		"jsonb_typeof(c.capability_snapshot->'inference'->'available_models') = 'array' "
 		"THEN c.capability_snapshot->'inference'->'available_models' ELSE '[]' END) x), "
-		"'{}')::text, COALESCE(n.worker_api_tls_pin, '') "
+		"'{}')::text, COALESCE(n.worker_api_tls_pin, '') , cy_node_cpus(c), "
+		"cy_node_memory_mb(c) "
 		"FROM nodes n LEFT JOIN node_capabilities c ON c.node_id = n.id "
 		"WHERE " SQL_NODE_DISPATCHABLE " AND NOT n.id = ANY($1::uuid[]) "
 		"ORDER BY n.id FOR UPDATE OF n", 1, &skip, err);
@@ -130,6 +133,11 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 			nodes[i].max = 1;
 		if (cy_strtonum(PQgetvalue(res, i, 4), 0, 1024, &nodes[i].gpus, &errstr) < 0)
 			nodes[i].gpus = 0;
+		if (cy_strtonum(PQgetvalue(res, i, 9), 0, 1000000, &nodes[i].cpus, &errstr) < 0)
+			nodes[i].cpus = 0;
+		if (cy_strtonum(PQgetvalue(res, i, 10), 0, 1000000000, &nodes[i].memory_mb,
+			&errstr) < 0)
+			nodes[i].memory_mb = 0;
 		nodes[i].labels = xstrdup(PQgetvalue(res, i, 5));
 		nodes[i].inference = strcmp(PQgetvalue(res, i, 6), "t") == 0;
 		nodes[i].models = xstrdup(PQgetvalue(res, i, 7));
@@ -139,8 +147,8 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 	PQclear(res);
 	p[0] = ids.buf;
 	res = db_exec("dispatch_nodes_running",
-	    "SELECT node_id, count(*) FROM jobs WHERE status = 'running' "
-	    "AND node_id = ANY($1::uuid[]) GROUP BY node_id",
+	    "SELECT node_id, count(*), sum(req_gpus), sum(req_cpus), sum(req_memory_mb) "
+	    "FROM jobs WHERE status = 'running' AND node_id = ANY($1::uuid[]) GROUP BY node_id",
 	    1, p, err);
 	cy_buf_release(&ids);
 	if (!res) {
@@ -148,55 +156,118 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 		return -1;
 	}
 	for (i = 0; i < PQntuples(res); i++)
-		for (j = 0; j < n; j++)
-			if (!strcmp(nodes[j].id, PQgetvalue(res, i, 0)) &&
-			    cy_strtonum(PQgetvalue(res, i, 1), 0, 1000000000, &nodes[j].running,
-				&errstr) < 0)
-				nodes[j].running = nodes[j].max;
+		for (j = 0; j < n; j++) {
+			struct claim_node *nd = &nodes[j];
+
+			if (strcmp(nd->id, PQgetvalue(res, i, 0)))
+				continue;
+			/* A count that does not parse leaves the node full, never overfilled. */
+			if (cy_strtonum(PQgetvalue(res, i, 1), 0, 1000000000, &nd->running,
+				&errstr) < 0 ||
+			    cy_strtonum(PQgetvalue(res, i, 2), 0, 1000000000, &nd->used_gpus,
+				&errstr) < 0 ||
+			    cy_strtonum(PQgetvalue(res, i, 3), 0, 1000000000, &nd->used_cpus,
+				&errstr) < 0 ||
+			    cy_strtonum(PQgetvalue(res, i, 4), 0, 1000000000000LL,
+				&nd->used_memory_mb, &errstr) < 0)
+				nd->running = nd->max;
+		}
 	PQclear(res);
 	*out = nodes;
 	return n;
 }
 
-/* Claims up to `want` jobs for one node; appends them to *jobs. */
-static int
-claim_for_node(const struct claim_node *nd, long long want, long long lease_s,
-    struct dispatch_job **jobs, size_t *n, struct cy_error *err)
+/* cap - used, never below 0, as text in out. */
+static const char *
+free_text(long long cap, long long used, char out[24])
 {
-	char gpus[24], lim[24], lease[24];
-	const char *p[7];
+	xsnprintf(out, 24, "%lld", cap > used ? cap - used : 0);
+	return out;
+}
+
+/*
+ * Claims up to `want` jobs for one node; appends them to *jobs.  The
+ * candidates are the queue head in dispatch order (priority, fair-share
+ * rank, age) that this node can run: its labels, models and what its
+ * capacity minus the running jobs' reservations leaves free, in queues
+ * whose limits (and the owner's in them) are not reached.  Of those, the
+ * longest prefix whose summed reservations fit and which keeps each queue
+ * and each owner within its limits is taken.  The node rows are locked by
+ * the caller, so two replicas never read the same free room or counts.
+ */
+static int
+claim_for_node(struct claim_node *nd, long long want, long long lease_s, struct dispatch_job **jobs,
+    size_t *n, struct cy_error *err)
+{
+	char gpus[24], lim[24], lease[24], cpus[24], mem[24], scan[24];
+	const char *p[10];
 	PGresult *res;
 	int i;
 
-	xsnprintf(gpus, sizeof(gpus), "%lld", nd->gpus);
 	xsnprintf(lim, sizeof(lim), "%lld", want);
+	xsnprintf(scan, sizeof(scan), "%lld", want * 8 + 32);
 	xsnprintf(lease, sizeof(lease), "%lld", lease_s);
 	p[0] = nd->id;
-	p[1] = gpus;
+	p[1] = free_text(nd->gpus, nd->used_gpus, gpus);
 	p[2] = nd->labels;
 	p[3] = lim;
 	p[4] = lease;
 	p[5] = nd->inference ? "true" : "false";
 	p[6] = nd->models;
+	p[7] = free_text(nd->cpus, nd->used_cpus, cpus);
+	p[8] = free_text(nd->memory_mb, nd->used_memory_mb, mem);
+	p[9] = scan;
+	/* clang-format off */
 	res = db_exec("dispatch_claim",
-	    "WITH c AS (SELECT id FROM jobs WHERE status = 'queued' "
-	    "AND (not_before IS NULL OR not_before <= now()) "
-	    "AND req_gpus <= $2::int AND req_labels <@ $3::text[] "
-	    "AND (NOT req_inference OR ($6::bool AND (req_model IS NULL OR "
-	    "req_model = ANY($7::text[])))) "
-	    "ORDER BY priority DESC, created_at LIMIT $4::int FOR UPDATE SKIP LOCKED), "
+	    "WITH run AS (SELECT queue, owner, count(*) AS n FROM jobs WHERE status = 'running' "
+	    "GROUP BY queue, owner), "
+	    "lim AS (SELECT q.name, q.max_running - COALESCE((SELECT sum(run.n) FROM run "
+	    "WHERE run.queue = q.name), 0) AS q_left, q.max_running_per_user AS u_max "
+	    "FROM queues q WHERE q.max_running IS NOT NULL "
+	    "OR q.max_running_per_user IS NOT NULL), "
+	    "c AS (SELECT j.id, j.queue, j.owner, j.req_gpus, j.req_cpus, j.req_memory_mb, "
+	    "j.priority, j.fair_rank, j.created_at FROM jobs j WHERE j.status = 'queued' "
+	    "AND (j.not_before IS NULL OR j.not_before <= now()) "
+	    "AND j.req_gpus <= $2::int AND j.req_cpus <= $8::int "
+	    "AND j.req_memory_mb <= $9::bigint AND j.req_labels <@ $3::text[] "
+	    "AND (NOT j.req_inference OR ($6::bool AND (j.req_model IS NULL OR "
+	    "j.req_model = ANY($7::text[])))) "
+	    "AND NOT EXISTS (SELECT 1 FROM lim WHERE lim.name = j.queue AND (lim.q_left <= 0 "
+	    "OR lim.u_max <= COALESCE((SELECT run.n FROM run WHERE run.queue = j.queue "
+	    "AND run.owner IS NOT DISTINCT FROM j.owner), 0))) "
+	    "ORDER BY j.priority DESC, j.fair_rank, j.created_at LIMIT $10::int "
+	    "FOR UPDATE OF j SKIP LOCKED), "
+	    "w AS (SELECT c.id, c.priority, c.fair_rank, c.created_at, "
+	    "sum(c.req_gpus) OVER o AS g, sum(c.req_cpus) OVER o AS cp, "
+	    "sum(c.req_memory_mb) OVER o AS m, "
+	    "row_number() OVER (PARTITION BY c.queue ORDER BY c.priority DESC, c.fair_rank, "
+	    "c.created_at) AS nq, "
+	    "row_number() OVER (PARTITION BY c.queue, c.owner ORDER BY c.priority DESC, "
+	    "c.fair_rank, c.created_at) AS nu, "
+	    "lim.q_left, lim.u_max - COALESCE(run.n, 0) AS u_left "
+	    "FROM c LEFT JOIN lim ON lim.name = c.queue LEFT JOIN run ON run.queue = c.queue "
+	    "AND run.owner IS NOT DISTINCT FROM c.owner "
+	    "WINDOW o AS (ORDER BY c.priority DESC, c.fair_rank, c.created_at "
+	    "ROWS UNBOUNDED PRECEDING)), "
+	    "pick AS (SELECT id FROM w WHERE g <= $2::int AND cp <= $8::int "
+	    "AND m <= $9::bigint AND (q_left IS NULL OR nq <= q_left) "
+	    "AND (u_left IS NULL OR nu <= u_left) "
+	    "ORDER BY priority DESC, fair_rank, created_at LIMIT $4::int), "
 	    "u AS (UPDATE jobs j SET status = 'running', node_id = $1::uuid, "
 	    "started_at = now(), ended_at = NULL, attempts = j.attempts + 1, "
 	    "lease_id = gen_random_uuid(), "
 	    "lease_expires_at = now() + $5::int * interval '1 second', not_before = NULL "
-	    "FROM c WHERE j.id = c.id "
-	    "RETURNING j.id, j.task_id, j.payload::text, j.attempts, j.lease_id, j.created_at), "
+	    "FROM pick WHERE j.id = pick.id "
+	    "RETURNING j.id, j.task_id, j.payload::text, j.attempts, j.lease_id, j.created_at, "
+	    "j.req_gpus, j.req_cpus, j.req_memory_mb), "
 	    "a AS (INSERT INTO job_attempts (job_id, attempt, node_id, lease_id) "
 	    "SELECT id, attempts, $1::uuid, lease_id FROM u), "
 	    "t AS (UPDATE tasks SET status = 'running' WHERE id IN (SELECT task_id FROM u) "
 	    "AND status = 'pending') "
-	    "SELECT id, task_id, payload, lease_id FROM u ORDER BY created_at",
-	    7, p, err);
+	    "SELECT id, task_id, payload, lease_id, req_gpus, req_cpus, req_memory_mb FROM u "
+	    "ORDER BY created_at",
+	    10, p, err);
+	/* clang-format on */
 	if (!res)
 		return -1;
 	for (i = 0; i < PQntuples(res); i++) {
@@ -213,6 +284,10 @@ claim_for_node(const struct claim_node *nd, long long want, long long lease_s,
 		j->target_url = xstrdup(nd->url);
 		j->token_sealed = xstrdup(nd->token);
 		j->tls_pin = xstrdup(nd->pin);
+		/* What it reserves counts against the node's next claim in this round. */
+		nd->used_gpus += strtoll(PQgetvalue(res, i, 4), NULL, 10);
+		nd->used_cpus += strtoll(PQgetvalue(res, i, 5), NULL, 10);
+		nd->used_memory_mb += strtoll(PQgetvalue(res, i, 6), NULL, 10);
 	}
 	PQclear(res);
 	return 0;

@@ -160,7 +160,7 @@ task_insert_one(const struct task_new *t, const char *id, const char *project, c
     struct cy_error *err)
 {
 	bool fail = t->fail_result != NULL;
-	const char *p[18];
+	const char *p[21];
 
 	p[0] = id;
 	p[1] = t->user_id;
@@ -180,6 +180,9 @@ task_insert_one(const struct task_new *t, const char *id, const char *project, c
 	p[15] = t->req_gpus ? t->req_gpus : "0";
 	p[16] = t->req_inference ? "true" : "false";
 	p[17] = t->req_model;
+	p[18] = t->queue ? t->queue : "default";
+	p[19] = t->req_cpus ? t->req_cpus : "0";
+	p[20] = t->req_memory_mb ? t->req_memory_mb : "0";
 	/* clang-format off */
 	return db_exec("task_insert_one",
 		"WITH t AS (INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, "
@@ -187,11 +190,13 @@ task_insert_one(const struct task_new *t, const char *id, const char *project, c
 		"$8, $9) ON CONFLICT DO NOTHING RETURNING *), "
 		"j AS (INSERT INTO jobs (task_id, status, payload, result, exit_code, ended_at, "
 		"priority, max_attempts, retry_backoff_s, req_labels, req_gpus, req_inference, "
-		"req_model) "
+		"req_model, queue, owner, fair_rank, req_cpus, req_memory_mb) "
 		"SELECT t.id, CASE WHEN $5::bool THEN 'failed' ELSE 'queued' END, $10::jsonb, "
 		"$11::jsonb, CASE WHEN $5::bool THEN -1 END, CASE WHEN $5::bool THEN now() END, "
-		"$12::int, $13::int, $14::int, $15::text[], $16::int, $17::bool, $18 FROM t) "
-		"SELECT " TASK_COLS " FROM t", 18, p, err);
+		"cy_queue_priority($12::int, $19), $13::int, $14::int, $15::text[], $16::int, "
+		"$17::bool, $18, $19, t.created_by, cy_fair_rank(t.created_by), $20::int, "
+		"$21::bigint FROM t) "
+		"SELECT " TASK_COLS " FROM t", 21, p, err);
 	/* clang-format on */
 }
 
@@ -596,12 +601,13 @@ store_job_state_counts(struct cy_error *err)
 }
 
 int
-store_task_fit_problem(const char *gpus, const char *labels, char *why, size_t size,
-    struct cy_error *err)
+store_task_fit_problem(const struct task_new *t, char *why, size_t size, struct cy_error *err)
 {
-	const char *p[2] = { gpus ? gpus : "0", labels ? labels : "{}" };
+	const char *p[4] = { t->req_gpus ? t->req_gpus : "0", t->req_labels ? t->req_labels : "{}",
+		t->req_cpus ? t->req_cpus : "0", t->req_memory_mb ? t->req_memory_mb : "0" };
 	PGresult *res = db_exec("task_fit_problem",
-	    "SELECT cy_job_fit_problem($1::int, $2::text[], false, NULL)", 2, p, err);
+	    "SELECT cy_job_fit_problem($1::int, $2::text[], false, NULL, $3::int, $4::bigint)", 4,
+	    p, err);
 	int rc;
 
 	if (!res)

@@ -62,6 +62,9 @@ struct task_new {
 	const char *retry_backoff_s; /* integer text 0..86400 */
 	const char *req_labels;      /* PostgreSQL text[] literal */
 	const char *req_gpus;        /* integer text */
+	/* Reserved on the node while the job runs (integer text; NULL: 0). */
+	const char *req_cpus, *req_memory_mb;
+	const char *queue; /* a queue's name; NULL: default (it must exist) */
 	/* The job runs where an inference backend serves req_model (NULL: any). */
 	bool req_inference;
 	const char *req_model;
@@ -79,11 +82,10 @@ struct task_new {
  * such task.  NULL with err set.
  */
 /*
- * Whether any registered node has gpus GPUs and every label (text[]
- * literal): 0 when one does, 1 with why when none does, -1.
+ * Whether any registered node has t's GPUs, CPUs, memory and every label:
+ * 0 when one does, 1 with why when none does, -1.
  */
-int store_task_fit_problem(const char *gpus, const char *labels, char *why, size_t size,
-    struct cy_error *err);
+int store_task_fit_problem(const struct task_new *t, char *why, size_t size, struct cy_error *err);
 PGresult *store_task_deps_resolve(const char *user_id, const char *refs, struct cy_error *err);
 
 /*

@@ -22,6 +22,7 @@
 #include "jobenv.h"
 #include "json.h"
 #include "log.h"
+#include "queues.h"
 #include "relpath.h"
 #include "sba.h"
 #include "secrets.h"
@@ -172,7 +173,9 @@ const struct cy_jcheck tasks_create_body = {
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_OBJECT,
 			.sub = &secret_ref_members } },
 		{ .name = "model", .type = CY_JC_STRING, .null_ok = true,
-		  .valid = cy_model_name_valid, .shape = INFERENCE_MODEL_SHAPE }),
+		  .valid = cy_model_name_valid, .shape = INFERENCE_MODEL_SHAPE },
+		{ .name = "queue", .type = CY_JC_STRING, .null_ok = true,
+		  .valid = queue_name_valid, .shape = QUEUE_NAME_SHAPE }),
 };
 /* clang-format on */
 
@@ -473,7 +476,7 @@ create_inference(bool prompt_mode, bool use_inference, const char *asked, char *
 
 /* Numbers of the dispatch fields, as text for the store. */
 struct create_extra {
-	char priority[24], max_attempts[24], backoff[24], gpus[24];
+	char priority[24], max_attempts[24], backoff[24], gpus[24], cpus[24], memory[24];
 	struct cy_buf labels;                 /* text[] literal */
 	struct cy_buf after_ids, after_conds; /* uuid[] and text[] literals */
 };
@@ -505,6 +508,9 @@ create_dispatch_fields(const json_t *body, struct task_new *t, struct create_ext
 	t->max_attempts = int_text(body, "max_attempts", x->max_attempts);
 	t->retry_backoff_s = int_text(body, "retry_backoff_seconds", x->backoff);
 	t->req_gpus = int_text(req, "gpus", x->gpus);
+	t->req_cpus = int_text(json_object_get(body, "resources"), "cpu_cores", x->cpus);
+	t->req_memory_mb = int_text(json_object_get(body, "resources"), "memory_mb", x->memory);
+	t->queue = cy_json_str(body, "queue");
 	labels = json_object_get(req, "labels");
 	if (!json_is_array(labels))
 		return;
@@ -790,10 +796,17 @@ create_after(const json_t *body, struct task_new *t, struct create_extra *x,
 }
 
 /*
- * A job asking for GPUs or labels that no registered node has can never
- * run: refused (400 with the numbers) unless allow_pending, when it waits
- * with the pending reason NoMatchingNode.  -1 with resp filled.
+ * A job asking for GPUs, CPUs, memory or labels that no registered node
+ * has can never run: refused (400 with the numbers) unless allow_pending,
+ * when it waits with the pending reason NoMatchingNode.  A queue it names
+ * must exist.  -1 with resp filled.
  */
+static bool
+nonzero(const char *n)
+{
+	return n && strcmp(n, "0");
+}
+
 static int
 create_fit(const json_t *body, const struct task_new *t, struct cy_http_resp *resp)
 {
@@ -801,11 +814,24 @@ create_fit(const json_t *body, const struct task_new *t, struct cy_http_resp *re
 	char why[512];
 	int rc;
 
-	if ((!t->req_gpus || !strcmp(t->req_gpus, "0")) && !t->req_labels)
+	if (t->queue && strcmp(t->queue, "default")) {
+		if ((rc = store_queue_exists(t->queue, &err)) < 0) {
+			cy_log_error("task_create_failed", "step", "queue", "error", err.msg, NULL);
+			cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the queues");
+			return -1;
+		}
+		if (rc == 0) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "no queue named '%s' (cynork queue list shows them)", t->queue);
+			return -1;
+		}
+	}
+	if (!nonzero(t->req_gpus) && !nonzero(t->req_cpus) && !nonzero(t->req_memory_mb) &&
+	    !t->req_labels)
 		return 0;
 	if (cy_json_bool(body, "allow_pending", false))
 		return 0;
-	rc = store_task_fit_problem(t->req_gpus, t->req_labels, why, sizeof(why), &err);
+	rc = store_task_fit_problem(t, why, sizeof(why), &err);
 	if (rc < 0) {
 		cy_log_error("task_create_failed", "step", "placement", "error", err.msg, NULL);
 		cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the fleet");

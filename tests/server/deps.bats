@@ -52,6 +52,7 @@ state() { cy_psql "SELECT status FROM tasks WHERE id = '$1'"; }
 	c=$id
 	# B waits (queued, never claimed) while A runs.
 	sleep 0.5
+	cy_psql "SELECT status, not_before, (SELECT status FROM jobs WHERE task_id = '$a') FROM jobs WHERE task_id = '$b'" >&2
 	[ "$(cy_psql "SELECT status || ' ' || (not_before = 'infinity') FROM jobs WHERE task_id = '$b'")" = "queued true" ]
 	# task get says why it waits, and on what.
 	cy_api GET "/v1/tasks/$b" "" "$TOKEN"

@@ -1,0 +1,271 @@
+#!/usr/bin/env bats
+#
+# queues.bats: queues, fair share and resource packing with the real
+# server, PostgreSQL and a node running jobs in
+# bubblewrap: jobs reserve the CPUs they ask for and never overfill the
+# node, a request no node can meet is refused with the numbers, a queue's
+# priority and its limits (per queue and per user) hold, one user's long
+# backlog does not starve another user's single job (the starvation test),
+# queue show explains the order, and garbage is refused.
+
+load ../lib/harness
+bats_require_minimum_version 1.5.0
+
+setup_file()
+{
+	cy_setup_file
+	cy_pg_start
+	cy_server_start
+	cy_psql "INSERT INTO users (handle) VALUES ('alice');
+		INSERT INTO password_credentials (user_id, password_hash)
+		SELECT (SELECT id FROM users WHERE handle = 'alice'), password_hash
+		FROM password_credentials pc JOIN users u ON u.id = pc.user_id
+		WHERE u.handle = 'admin';" >/dev/null
+	cy_node_start node-01 sandbox.max_concurrency=4
+	TOKEN=$(cy_admin_token)
+	ALICE=$(curl -s -m 10 -H 'Content-Type: application/json' \
+		--data-binary "$(jq -cn --arg p "$CY_ADMIN_PASSWORD" '{handle:"alice",password:$p}')" \
+		"$CY_GATEWAY_URL/v1/auth/login" | jq -r .access_token)
+	CPUS=$(cy_psql "SELECT capability_snapshot->'compute'->>'cpu_cores' FROM node_capabilities")
+	export TOKEN ALICE CPUS
+}
+
+# job SCRIPT [EXTRA_JSON [TOKEN]]: a commands task; $id its id
+job()
+{
+	cy_api POST /v1/tasks "$(jq -cn --arg s "$1" --argjson x "${2:-{\}}" \
+		'{input_mode:"commands", prompt:$s} + $x')" "${3:-$TOKEN}"
+	cy_status 201 || return 1
+	id=$(jq -r .task_id <<<"$body")
+}
+
+# wait_done ID...: waits until every task ended
+wait_done()
+{
+	local t
+
+	for t in "$@"; do
+		cy_api GET "/v1/tasks/$t/result?wait=60" "" "$TOKEN"
+		[ "$(jq -r .status <<<"$body")" = completed ] || {
+			echo "task $t: $body" >&2
+			return 1
+		}
+	done
+}
+
+# overlap IDS: the most of these tasks' jobs that ran at the same time
+overlap()
+{
+	cy_psql "WITH j AS (SELECT started_at s, ended_at e FROM jobs
+			WHERE task_id = ANY('{$1}'::uuid[]))
+		SELECT max((SELECT count(*) FROM j b WHERE b.s <= a.s AND b.e > a.s)) FROM j a"
+}
+
+# hold / release: drain the node so that what is created next queues up,
+# then let it run (task creation here can be slower than short jobs).
+hold()
+{
+	cy_api POST /v1/nodes/node-01/drain '{"reason":"test"}' "$TOKEN"
+	cy_status 200
+}
+
+release()
+{
+	cy_api POST /v1/nodes/node-01/undrain '{}' "$TOKEN"
+	cy_status 200
+}
+
+queue()
+{
+	cy_api "$1" "$2" "${3:-}" "${4:-$TOKEN}"
+}
+
+@test "packing: jobs reserve the CPUs they ask for; the node never runs more than it has" {
+	[ "$CPUS" -ge 1 ]
+	hold
+	ids=()
+	for i in 1 2 3 4; do
+		job 'sleep 1' '{"resources":{"cpu_cores":1}}'
+		ids+=("$id")
+	done
+	release
+	wait_done "${ids[@]}"
+	want=$((CPUS < 4 ? CPUS : 4))
+	[ "$(overlap "$(IFS=,; echo "${ids[*]}")")" = "$want" ]
+	# Jobs that ask for nothing only take a slot: all four run together.
+	hold
+	ids=()
+	for i in 1 2 3 4; do
+		job 'sleep 1'
+		ids+=("$id")
+	done
+	release
+	wait_done "${ids[@]}"
+	[ "$(overlap "$(IFS=,; echo "${ids[*]}")")" = 4 ]
+}
+
+@test "packing: a request no node can meet is refused with the numbers, or waits with allow_pending" {
+	cy_api POST /v1/tasks "{\"input_mode\":\"commands\",\"prompt\":\"true\",\"resources\":{\"cpu_cores\":$((CPUS + 1))}}" "$TOKEN"
+	cy_status 400
+	[[ $body == *"needs cpus=$((CPUS + 1)), the largest node has $CPUS"* ]]
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"true","resources":{"memory_mb":16777216}}' "$TOKEN"
+	cy_status 400
+	[[ $body == *"needs memory=16777216MiB, the largest node has"* ]]
+	job true "{\"resources\":{\"cpu_cores\":$((CPUS + 1))},\"allow_pending\":true}"
+	cy_api GET "/v1/tasks/$id" "" "$TOKEN"
+	jq -e '.job.pending_reason | startswith("NoMatchingNode: needs cpus=")' <<<"$body"
+	cy_api POST "/v1/tasks/$id/cancel" '{}' "$TOKEN"
+}
+
+@test "queues: admins create, change and delete them; everyone lists; garbage is refused" {
+	queue POST /v1/queues '{"name":"batch","priority":-10,"max_running":2,"description":"nightly"}'
+	cy_status 201
+	jq -e '.name == "batch" and .priority == -10 and .max_running == 2
+		and .max_running_per_user == null and .queued == 0' <<<"$body"
+	queue POST /v1/queues '{"name":"batch"}'
+	cy_status 409
+	queue PATCH /v1/queues/batch '{"max_running":null,"max_running_per_user":3}'
+	cy_status 200
+	jq -e '.max_running == null and .max_running_per_user == 3 and .priority == -10
+		and .description == "nightly"' <<<"$body"
+	queue GET /v1/queues "" "$ALICE"
+	cy_status 200
+	jq -e '[.queues[].name] == ["batch", "default"]' <<<"$body"
+	# Only admins change queues.
+	queue POST /v1/queues '{"name":"mine"}' "$ALICE"
+	cy_status 403
+	queue PATCH /v1/queues/batch '{"priority":5}' "$ALICE"
+	cy_status 403
+	queue DELETE /v1/queues/batch "" "$ALICE"
+	cy_status 403
+	# Garbage.
+	for b in '{"name":"Batch"}' '{"name":"1q"}' '{"name":""}' '{"name":"a b"}' \
+		'{"name":"q","priority":1001}' '{"name":"q","max_running":0}' \
+		'{"name":"q","max_running_per_user":-1}' '{"name":"q","max_running":"2"}' \
+		'{"name":"q","bogus":1}' '{}' '[]' 'nope' \
+		"{\"name\":\"$(head -c 64 /dev/zero | tr '\0' q)\"}"; do
+		queue POST /v1/queues "$b"
+		cy_status 400 || { echo "accepted: $b" >&2; false; }
+	done
+	queue PATCH /v1/queues/nosuch '{"priority":1}'
+	cy_status 404
+	queue PATCH /v1/queues/BAD '{"priority":1}'
+	cy_status 400
+	queue GET /v1/queues/nosuch
+	cy_status 404
+	queue GET "/v1/queues/default?limit=0"
+	cy_status 400
+	queue GET "/v1/queues/default?limit=x"
+	cy_status 400
+	# default stays; a queue with live jobs stays; then it goes, audited.
+	queue DELETE /v1/queues/default
+	cy_status 409
+	job 'sleep 2' '{"queue":"batch"}'
+	long=$id
+	queue DELETE /v1/queues/batch
+	cy_status 409
+	[[ $body == *"still has 1 queued or running"* ]]
+	wait_done "$long"
+	queue DELETE /v1/queues/batch
+	cy_status 204
+	queue DELETE /v1/queues/batch
+	cy_status 404
+	[ "$(cy_psql "SELECT string_agg(action, ',' ORDER BY created_at) FROM admin_audit_log
+		WHERE target = 'batch'")" = "queue.create,queue.update,queue.delete" ]
+	# A task naming an unknown or malformed queue is refused.
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"true","queue":"batch"}' "$TOKEN"
+	cy_status 400
+	[[ $body == *"no queue named 'batch'"* ]]
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"true","queue":"No!"}' "$TOKEN"
+	cy_status 400
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"true","queue":7}' "$TOKEN"
+	cy_status 400
+}
+
+@test "queue limits: max_running and max_running_per_user hold; the pending reason says QueueLimit" {
+	queue POST /v1/queues '{"name":"one","max_running":1}'
+	cy_status 201
+	ids=()
+	for i in 1 2 3; do
+		job 'sleep 1' '{"queue":"one"}'
+		ids+=("$id")
+	done
+	for i in $(seq 1 50); do
+		cy_api GET "/v1/tasks/${ids[2]}" "" "$TOKEN"
+		jq -e '.job.pending_reason | startswith("QueueLimit: queue one runs its max_running=1")' \
+			<<<"$body" >/dev/null && break
+		sleep 0.1
+	done
+	jq -e '.job.pending_reason | startswith("QueueLimit: queue one runs its max_running=1")' \
+		<<<"$body" || { echo "$body" >&2; false; }
+	wait_done "${ids[@]}"
+	[ "$(overlap "$(IFS=,; echo "${ids[*]}")")" = 1 ]
+	# Per user: each of two users runs one at a time, both run together.
+	queue POST /v1/queues '{"name":"peruser","max_running_per_user":1}'
+	cy_status 201
+	mine=() theirs=()
+	for i in 1 2 3; do
+		job 'sleep 1' '{"queue":"peruser"}'
+		mine+=("$id")
+		job 'sleep 1' '{"queue":"peruser"}' "$ALICE"
+		theirs+=("$id")
+	done
+	wait_done "${mine[@]}" "${theirs[@]}"
+	[ "$(overlap "$(IFS=,; echo "${mine[*]}")")" = 1 ]
+	[ "$(overlap "$(IFS=,; echo "${theirs[*]}")")" = 1 ]
+	[ "$(overlap "$(IFS=,; echo "${mine[*]},${theirs[*]}")")" = 2 ]
+}
+
+@test "queue priority: a job in a higher-priority queue runs before the default queue's backlog" {
+	queue POST /v1/queues '{"name":"urgent","priority":100}'
+	cy_status 201
+	# A backlog queued first, then the urgent job: it starts first.
+	hold
+	ids=()
+	for i in 1 2 3 4 5 6 7 8; do
+		job 'sleep 1'
+		ids+=("$id")
+	done
+	job 'true' '{"queue":"urgent"}'
+	urgent=$id
+	release
+	wait_done "${ids[@]}" "$urgent"
+	[ "$(cy_psql "SELECT priority FROM jobs WHERE task_id = '$urgent'")" = 100 ]
+	[ "$(cy_psql "SELECT count(*) FROM jobs b, jobs u WHERE u.task_id = '$urgent'
+		AND b.task_id = ANY('{$(IFS=,; echo "${ids[*]}")}'::uuid[])
+		AND b.started_at < u.started_at")" = 0 ]
+}
+
+@test "fair share: one user's backlog of 40 does not starve another user's single job" {
+	hold
+	ids=()
+	for i in $(seq 1 40); do
+		job 'sleep 0.3'
+		ids+=("$id")
+	done
+	job 'true' '{}' "$ALICE"
+	single=$id
+	# queue show explains the order: the single job is second, after the
+	# head of the backlog it shares the virtual time with.
+	cy_api GET "/v1/queues/default?limit=10" "" "$ALICE"
+	cy_status 200
+	jq -e '[.head[] | select(.mine)] | length == 1 and .[0].position == 2' <<<"$body" ||
+		{ echo "$body" >&2; false; }
+	jq -e '.queued == 41 and .head[0].pending_reason == "NodesUnavailable: the nodes that fit are drained, disabled or offline"' <<<"$body"
+	# Alice sees her own job's task, not the admin's.
+	jq -e '[.head[] | select(.mine | not) | .task_id, .owner] | all(. == null)' <<<"$body"
+	jq -e --arg t "$single" '[.head[] | select(.mine)][0].task_id == $t' <<<"$body"
+	jq -e '[.users[] | select(.mine)][0].owner == "alice" and ([.users[] | select(.mine | not)][0].owner == null)' <<<"$body"
+	# The admin sees every owner.
+	cy_api GET "/v1/queues/default?limit=3" "" "$TOKEN"
+	jq -e '[.head[].owner] == ["admin", "alice", "admin"]' <<<"$body"
+	release
+	cy_api GET "/v1/tasks/$single/result?wait=60" "" "$ALICE"
+	[ "$(jq -r .status <<<"$body")" = completed ]
+	# It started after at most a few of the backlog, not after all 40.
+	before=$(cy_psql "SELECT count(*) FROM jobs b, jobs s WHERE s.task_id = '$single'
+		AND b.task_id = ANY('{$(IFS=,; echo "${ids[*]}")}'::uuid[])
+		AND b.started_at < s.started_at")
+	[ "$before" -le 1 ] || { echo "$before of the backlog ran first" >&2; false; }
+	for t in "${ids[@]}"; do cy_api POST "/v1/tasks/$t/cancel" '{}' "$TOKEN"; done
+}
