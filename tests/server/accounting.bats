@@ -176,6 +176,18 @@ while time.process_time() - t < 1.0:
 		and .rows[0].failures == .rows[0].attempts' <<<"$body" || { echo "$body"; false; }
 }
 
+@test "a job in a named queue is accounted in that queue; summary by queue" {
+	cy_api POST /v1/queues '{"name":"batch"}' "$TOKEN"
+	cy_status 201
+	run_task 'echo in batch' "$ALICE" '{"queue":"batch"}'
+	record "$id" "$ALICE"
+	jq -e '.queue == "batch" and .state == "completed"' <<<"$rec" || { echo "$rec"; false; }
+	cy_api GET "/v1/accounting/jobs?queue=batch" "" "$ALICE"
+	jq -e --arg t "$id" '.jobs | length == 1 and .[0].task_id == $t' <<<"$body" || { echo "$body"; false; }
+	cy_api GET "/v1/accounting/summary?by=queue" "" "$TOKEN"
+	jq -e '[.rows[].queue] == ["batch", "default"] and (.rows[0].jobs == 1)' <<<"$body" || { echo "$body"; false; }
+}
+
 @test "a result without usage (an older node) or with garbage in it is stored; the record keeps nulls" {
 	uid=$(cy_psql "SELECT id FROM users WHERE handle = 'alice'")
 	node=$(cy_psql "SELECT id FROM nodes WHERE node_slug = 'node-01'")
