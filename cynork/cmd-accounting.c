@@ -260,7 +260,7 @@ const struct cmd cmd_accounting_list = {
 	.check = acct_check,
 	.exec = acct_list,
 	.doc =
-	    "One record per job attempt that ended (completed, failed, canceled, lease_expired, dispatch_error): the task's owner, its queue (default until queues exist), the node, what the job asked for (cpu cores, memory, GPUs), what it used (CPU seconds user and system and peak memory, from the job's cgroup when the node has cgroups, else from the sandbox's rusage; GPU time where known), the wall time, the exit code and the attempt number. You see your own records; operators and admins see everyone's and may name another user with --user.\n\n"
+	    "One record per job attempt that ended (completed, failed, canceled, lease_expired, dispatch_error): the task's owner, its queue, the node, what the job asked for (cpu cores, memory, GPUs), what it used (CPU seconds user and system and peak memory, from the job's cgroup when the node has cgroups, else from the sandbox's rusage; GPU time where known), the wall time, the exit code and the attempt number. You see your own records; operators and admins see everyone's and may name another user with --user.\n\n"
 	    "The table shows TASK_ID, USER, QUEUE, NODE, STATE, EXIT, ATTEMPT, CPU_S, PEAK_MEM_BYTES, WALL_S, ENDED; -o wide adds ATTEMPT_ID, JOB_ID, REQ_CPUS, REQ_MEM_MB, REQ_GPUS, CPU_USER_S, CPU_SYS_S, GPU_S, USAGE_SOURCE and STARTED. -o csv prints every column as RFC 4180 CSV (absent values empty, times RFC 3339). -o json prints jobs and next_cursor; in table and CSV mode the next cursor is printed to standard error.",
 };
 

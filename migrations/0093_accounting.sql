@@ -17,8 +17,8 @@ CREATE TABLE job_accounting (
 	task_id uuid NOT NULL,
 	user_id uuid NOT NULL,
 	user_handle text NOT NULL,
-	-- No queues yet: 'default'.  Once jobs have a queue column the
-	-- trigger copies it (see cy_job_queue below).
+	-- The job's queue (jobs.queue of migration 0095), 'default' without
+	-- one (see cy_job_queue below).
 	queue text NOT NULL DEFAULT 'default' CHECK (queue <> ''),
 	node_id uuid,
 	node_slug text,
@@ -49,8 +49,8 @@ CREATE INDEX job_accounting_user_idx ON job_accounting (user_id, ended_at DESC);
 CREATE INDEX job_accounting_node_idx ON job_accounting (node_slug, ended_at DESC);
 
 -- The job's queue: the jobs.queue column where the schema has one, else
--- 'default'.  Looked up by name so this migration does not depend on the
--- one that adds queues.
+-- 'default'.  Looked up by name so that this migration, applied before
+-- 0095 adds the column, does not depend on it.
 CREATE FUNCTION cy_job_queue(j uuid) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
