@@ -27,9 +27,9 @@ put(const char *dir, const char *file, const char *text)
 	char path[512];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", base, dir);
+	xsnprintf(path, sizeof(path), "%s/%s", base, dir);
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/%s/%s", base, dir, file);
+	xsnprintf(path, sizeof(path), "%s/%s/%s", base, dir, file);
 	f = fopen(path, "w");
 	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
 		fprintf(stderr, "cannot write %s\n", path);
@@ -44,7 +44,7 @@ dir(const char *name)
 	static int n;
 	char *p = path[n++ % 4];
 
-	snprintf(p, sizeof(path[0]), "%s/%s", base, name);
+	xsnprintf(p, sizeof(path[0]), "%s/%s", base, name);
 	return p;
 }
 
