@@ -2,7 +2,7 @@
  * cynork audit list (admin): admin actions and auth events,
  * newest first, filtered by source, actor, action and time range.
  * --since and --until take an RFC 3339 time or a duration meaning that
- * long ago ("1h").
+ * long ago ("1h") (query.c).  -o csv prints the list as CSV.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,23 +16,6 @@
 #include "banned.h"
 
 static const char *const source_choices[] = { "all", "admin", "auth", NULL };
-
-/* RFC 3339 as given, or now minus a duration; NULL when neither. */
-static char *
-when(const char *v)
-{
-	char buf[CY_RFC3339_LEN + 1];
-	long long secs;
-	time_t t;
-
-	if (cy_time_parse_rfc3339(v, &t) == 0)
-		return xstrdup(v);
-	if (cy_duration_parse(v, &secs) == 0 && secs >= 0) {
-		cy_time_rfc3339(time(NULL) - (time_t)secs, buf);
-		return xstrdup(buf);
-	}
-	return NULL;
-}
 
 /* audit list: the columns (-o wide adds the last two). */
 static const struct col audit_cols[] = {
@@ -51,33 +34,9 @@ static const struct col audit_cols[] = {
 static int
 audit_list_check(const struct parsed *p)
 {
-	const char *k[] = { "since", "until" };
-	char *w;
-	size_t i;
+	static const char *const times[] = { "since", "until", NULL };
 
-	for (i = 0; i < 2; i++) {
-		if (!opt_get(p, k[i]))
-			continue;
-		if (!(w = when(opt_get(p, k[i]))))
-			return fail(EXIT_USAGE,
-			    "invalid time '%s' for --%s: want RFC 3339 (2026-01-02T15:04:05Z) or a duration ago (1h)",
-			    opt_get(p, k[i]), k[i]);
-		free(w);
-	}
-	return 0;
-}
-
-/* Appends "&key=value" (escaped) to the query. */
-static void
-q_add(struct cy_buf *q, const char *key, const char *value)
-{
-	char *e;
-
-	if (!value)
-		return;
-	e = url_escape(value);
-	cy_buf_addf(q, "%c%s=%s", q->len ? '&' : '?', key, e);
-	free(e);
+	return query_time_check(p, times);
 }
 
 static int
@@ -86,26 +45,20 @@ audit_list(struct ctx *c, const struct parsed *p)
 	struct out_table *t;
 	struct cy_buf q = CY_BUF_INIT;
 	json_t *res = NULL, *events, *e;
-	char *since = NULL, *until = NULL, *path;
+	char *path;
 	size_t i;
 	int rc;
 
-	if (opt_get(p, "since"))
-		since = when(opt_get(p, "since"));
-	if (opt_get(p, "until"))
-		until = when(opt_get(p, "until"));
-	q_add(&q, "source", opt_get(p, "source"));
-	q_add(&q, "actor", opt_get(p, "actor"));
-	q_add(&q, "action", opt_get(p, "action"));
-	q_add(&q, "since", since);
-	q_add(&q, "until", until);
-	q_add(&q, "limit", opt_get(p, "limit"));
-	q_add(&q, "cursor", opt_get(p, "cursor"));
+	query_add(&q, "source", opt_get(p, "source"));
+	query_add(&q, "actor", opt_get(p, "actor"));
+	query_add(&q, "action", opt_get(p, "action"));
+	query_add_time(&q, "since", opt_get(p, "since"));
+	query_add_time(&q, "until", opt_get(p, "until"));
+	query_add(&q, "limit", opt_get(p, "limit"));
+	query_add(&q, "cursor", opt_get(p, "cursor"));
 	path = xasprintf("/v1/audit%s", q.buf);
 	rc = api_call(c, "GET", path, NULL, true, &res);
 	free(path);
-	free(since);
-	free(until);
 	cy_buf_release(&q);
 	if (rc)
 		return rc;
@@ -167,9 +120,9 @@ const struct cmd cmd_audit_list = {
 	.aliases = "ls",
 	.summary = "list admin actions and auth events, newest first (admin)",
 	.opts = list_opts,
-	.flags = CMD_NEEDS_AUTH,
+	.flags = CMD_NEEDS_AUTH | CMD_CSV,
 	.check = audit_list_check,
 	.exec = audit_list,
 	.doc =
-	    "Admin actions (source admin: user.create, user.disable, token.create, token.revoke, node and config actions, ...) and auth events (source auth: login_success, login_failure with its reason, refresh_success, refresh_failure, logout, session_revoked, user_created, user_disabled, user_reenabled, password_changed, password_reset) as a TAB-separated table: EVENT_ID, TS, SOURCE, ACTOR, ACTION, TARGET, RESULT. -o json prints events (with ip_address and details) and next_cursor; in table mode the next cursor is printed to standard error.",
+	    "Admin actions (source admin: user.create, user.disable, token.create, token.revoke, node and config actions, ...) and auth events (source auth: login_success, login_failure with its reason, refresh_success, refresh_failure, logout, session_revoked, user_created, user_disabled, user_reenabled, password_changed, password_reset) as a TAB-separated table: EVENT_ID, TS, SOURCE, ACTOR, ACTION, TARGET, RESULT. -o wide adds IP_ADDRESS and TOKEN_ID; -o csv prints every column as RFC 4180 CSV (quoted where a value holds a comma, a double quote or a line break; absent values empty). -o json prints events (with ip_address and details) and next_cursor; in table and CSV mode the next cursor is printed to standard error.",
 };

@@ -32,6 +32,8 @@ extern const struct cmd cmd_chat, cmd_models_list;
 /* scheduling */
 extern const struct cmd cmd_queue_list, cmd_queue_show, cmd_queue_create, cmd_queue_set;
 extern const struct cmd cmd_queue_delete;
+/* accounting */
+extern const struct cmd cmd_accounting_list, cmd_accounting_summary;
 
 static const struct cmd grp_auth = {
 	.path = "auth",
@@ -92,6 +94,11 @@ static const struct cmd grp_queue = {
 	.aliases = "queues",
 	.summary = "queues: priorities, limits, the order jobs run in",
 };
+static const struct cmd grp_accounting = {
+	.path = "accounting",
+	.aliases = "acct",
+	.summary = "what finished jobs used, per attempt and in total (like sacct)",
+};
 static const struct cmd grp_audit = {
 	.path = "audit",
 	.summary = "the audit trail (admin)",
@@ -134,6 +141,9 @@ const struct cmd *const cmd_table[] = {
 	&cmd_chat,
 	&grp_models,
 	&cmd_models_list,
+	&grp_accounting,
+	&cmd_accounting_list,
+	&cmd_accounting_summary,
 	&grp_nodes,
 	&cmd_nodes_list,
 	&cmd_nodes_get,

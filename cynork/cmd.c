@@ -21,7 +21,7 @@
 #include "banned.h"
 
 static const char *const output_choices[] = { "table", "wide", "text", "json", "yaml", "name",
-	NULL };
+	"csv", NULL };
 
 /* Global options: accepted before or after the command words. */
 /* clang-format off */
@@ -33,7 +33,8 @@ const struct opt global_opts[] = {
 	{ .name = "context", .kind = OPT_STR, .arg = "NAME",
 	  .help = "the context of the config file to use (also CYNORK_CONTEXT; see cynork context)" },
 	{ .name = "output", .shrt = 'o', .kind = OPT_ENUM, .arg = "FORMAT",
-	  .help = "output format: table, wide, text, json, yaml or name", .choices = output_choices },
+	  .help = "output format: table, wide, text, json, yaml, name or csv (lists that say so)",
+	  .choices = output_choices },
 	{ .name = "quiet", .shrt = 'q', .kind = OPT_BOOL,
 	  .help = "suppress non-essential messages on stderr" },
 	{ .name = "no-color", .kind = OPT_BOOL, .help = "disable colour (also NO_COLOR)" },
@@ -137,6 +138,12 @@ bool
 out_text(const struct ctx *c)
 {
 	return strcmp(c->output, "text") == 0 || (!c->output_given && out_tty());
+}
+
+bool
+out_csv(const struct ctx *c)
+{
+	return strcmp(c->output, "csv") == 0;
 }
 
 bool
@@ -821,6 +828,11 @@ run_line(struct ctx *sess, int argc, char **argv, const struct cmd **cmdp, bool 
 						 "table";
 	c.output_given = parsed_global(&g, "output") || sess->output;
 	out_set_yaml(strcmp(c.output, "yaml") == 0);
+	if (out_csv(&c) && cmd && cmd->exec && !(cmd->flags & CMD_CSV))
+		return fail(EXIT_USAGE,
+		    "'-o csv' is not supported by '%s' (it is by audit list, accounting list and "
+		    "accounting summary)",
+		    cmd->path);
 	c.quiet = sess->quiet || parsed_global(&g, "quiet") != NULL;
 	c.no_color = sess->no_color || parsed_global(&g, "no-color") != NULL ||
 		     (getenv("NO_COLOR") && *getenv("NO_COLOR"));

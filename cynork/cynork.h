@@ -99,6 +99,7 @@ struct ctx;
 #define CMD_NO_CONFIG 0x8    /* runs without loading the config file */
 #define CMD_OWN_PAGE 0x10    /* a top-level command with its own man page, cynork-NAME(1) */
 #define CMD_ANY_CONTEXT 0x40 /* runs when the selected context is not in the file */
+#define CMD_CSV 0x80         /* a list that prints -o csv (others refuse it) */
 /*
  * The command passes a job's exit code through: always, or (with job_flags)
  * when one of those flags is given.  Then any failure of cynork's own,
@@ -215,6 +216,8 @@ bool confirm(struct ctx *c, const struct parsed *p, int *rc, const char *fmt, ..
 /* -o json or -o yaml: one document on stdout (print_json writes the chosen one). */
 bool out_json(const struct ctx *c);
 bool out_name(const struct ctx *c);
+/* -o csv: lists as RFC 4180 CSV (csv.c), every column, absent values empty. */
+bool out_csv(const struct ctx *c);
 /* -o wide: lists show their COL_WIDE columns too. */
 bool out_wide(const struct ctx *c);
 /*
@@ -339,6 +342,20 @@ int api_stream(struct ctx *c, const char *method, const char *path, json_t *body
     struct api_stream *s);
 /* Percent-encodes a path segment into a new string. */
 char *url_escape(const char *s);
+
+/* csv.c: RFC 4180 fields (quoted when they hold , " CR LF or edge blanks) and records (CRLF). */
+void csv_field(struct cy_buf *b, const char *s);
+void csv_record(struct cy_buf *b, const char *const *fields, size_t n);
+
+/* query.c: the query string of filtered lists. */
+/* RFC 3339 as given, or now minus a duration ("1h"): a new string, or NULL when neither. */
+char *query_time(const char *v);
+/* The time flags named by keys (NULL-terminated) parse: 0, or fail()'s exit code. */
+int query_time_check(const struct parsed *p, const char *const *keys);
+/* Appends "?key=value" or "&key=value", value escaped; nothing when value is NULL. */
+void query_add(struct cy_buf *q, const char *key, const char *value);
+/* query_add with a time flag's value made RFC 3339 (query_time). */
+void query_add_time(struct cy_buf *q, const char *key, const char *value);
 
 /* output.c */
 /* Sets the document format print_json writes: JSON, or YAML for -o yaml. */

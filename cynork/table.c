@@ -8,7 +8,8 @@
  * blanks, control bytes and bytes outside ASCII written as \xHH
  * (libsmartcols escapes them all in raw mode) so a cell is always one
  * field.  --no-headers leaves the header line out; COL_WIDE columns print
- * only with -o wide.
+ * only with -o wide.  With -o csv a list is RFC 4180 CSV instead (csv.c):
+ * every column, cells as they are (no "-" for absent ones, no ages).
  */
 #include <libsmartcols.h>
 #include <stdarg.h>
@@ -30,7 +31,48 @@ struct out_table {
 	const struct col *cols;
 	size_t ncols, next;
 	bool color, wide, tty;
+	bool csv;           /* -o csv: rows go to out as CSV records */
+	bool csv_open;      /* -o csv: a row is being filled */
+	struct cy_buf out;  /* -o csv: the records so far */
+	const char **cells; /* -o csv: the row being filled (ncols, owned strings) */
 };
+
+/* -o csv: the filled row as a record (absent cells empty); the row is emptied. */
+static void
+csv_row_end(struct out_table *t)
+{
+	size_t i;
+
+	if (!t->cells)
+		return;
+	csv_record(&t->out, t->cells, t->ncols);
+	for (i = 0; i < t->ncols; i++) {
+		free((char *)t->cells[i]);
+		t->cells[i] = NULL;
+	}
+}
+
+/* -o csv: a table that collects CSV records, the header first unless --no-headers. */
+static struct out_table *
+csv_table_new(const struct parsed *p, const struct col *cols)
+{
+	struct out_table *t = xcalloc(1, sizeof(*t));
+	size_t i;
+
+	t->csv = true;
+	t->cols = cols;
+	t->out = (struct cy_buf)CY_BUF_INIT;
+	for (i = 0; cols[i].name; i++)
+		;
+	t->ncols = i;
+	t->cells = xcalloc(t->ncols, sizeof(*t->cells));
+	if (!opt_set(p, "no-headers")) {
+		for (i = 0; i < t->ncols; i++)
+			t->cells[i] = xstrdup(cols[i].name);
+		csv_row_end(t);
+	}
+	return t;
+}
 
 bool
 out_tty(void)
@@ -81,10 +123,13 @@ state_color(const char *state)
 struct out_table *
 table_new(const struct ctx *c, const struct parsed *p, const struct col *cols)
 {
-	struct out_table *t = xcalloc(1, sizeof(*t));
+	struct out_table *t;
 	bool wide = out_wide(c), tty = out_tty();
 	size_t i;
 
+	if (out_csv(c))
+		return csv_table_new(p, cols);
+	t = xcalloc(1, sizeof(*t));
 	t->tb = scols_new_table();
 	if (!t->tb)
 		BUG("scols_new_table failed");
@@ -120,6 +165,15 @@ table_new(const struct ctx *c, const struct parsed *p, const struct col *cols)
 void
 table_row(struct out_table *t)
 {
+	if (t->csv) {
+		if (t->csv_open && t->next != t->ncols)
+			BUG("table row with %zu cells of %zu", t->next, t->ncols);
+		if (t->csv_open)
+			csv_row_end(t);
+		t->csv_open = true;
+		t->next = 0;
+		return;
+	}
 	if (t->ln && t->next != t->ncols)
 		BUG("table row with %zu cells of %zu", t->next, t->ncols);
 	t->ln = scols_table_new_line(t->tb, NULL);
@@ -135,8 +189,12 @@ table_cell(struct out_table *t, const char *value)
 	const char *color;
 	time_t when;
 
-	if (!t->ln || t->next >= t->ncols)
+	if (!(t->csv ? t->csv_open : t->ln != NULL) || t->next >= t->ncols)
 		BUG("table cell %zu outside a row of %zu", t->next, t->ncols);
+	if (t->csv) {
+		t->cells[t->next++] = value && *value ? xstrdup(value) : NULL;
+		return;
+	}
 	if (!value || !*value)
 		value = "-";
 	if (t->tty && (t->cols[t->next].flags & COL_TIME) &&
@@ -183,8 +241,17 @@ table_print(struct out_table *t)
 {
 	int rc = 0;
 
-	if (t->ln && t->next != t->ncols)
+	if ((t->csv ? t->csv_open : t->ln != NULL) && t->next != t->ncols)
 		BUG("table row with %zu cells of %zu", t->next, t->ncols);
+	if (t->csv) {
+		if (t->csv_open)
+			csv_row_end(t);
+		fwrite(t->out.buf, 1, t->out.len, stdout);
+		cy_buf_release(&t->out);
+		free(t->cells);
+		free(t);
+		return 0;
+	}
 	/*
 	 * libsmartcols prints nothing at all for a table without rows; a
 	 * list that is empty still shows its header (scripts and people see

@@ -1001,6 +1001,36 @@ cy_req_query(struct cy_http_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* MHD_get_connection_values's iterator for cy_req_query_unknown. */
+struct query_names {
+	const char *const *known;
+	const char *unknown;
+};
+
+static enum MHD_Result
+query_name_check(void *arg, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_names *q = arg;
+	size_t i;
+
+	(void)kind;
+	(void)value;
+	for (i = 0; q->known[i]; i++)
+		if (!strcmp(q->known[i], key))
+			return MHD_YES;
+	q->unknown = key;
+	return MHD_NO;
+}
+
+const char *
+cy_req_query_unknown(struct cy_http_req *req, const char *const *known)
+{
+	struct query_names q = { .known = known, .unknown = NULL };
+
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_name_check, &q);
+	return q.unknown;
+}
+
 const char *
 cy_req_bearer(struct cy_http_req *req)
 {

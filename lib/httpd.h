@@ -172,6 +172,11 @@ void cy_httpd_stop(struct cy_httpd *d);
 /* Request accessors; returned strings live as long as the request. */
 const char *cy_req_header(struct cy_http_req *req, const char *name);
 const char *cy_req_query(struct cy_http_req *req, const char *name);
+/*
+ * The first query parameter whose name is not in `known` (NULL-terminated),
+ * or NULL when every one is known; valid until the request ends.
+ */
+const char *cy_req_query_unknown(struct cy_http_req *req, const char *const *known);
 /* The connection's socket (for SO_PEERCRED on a Unix socket), or -1. */
 int cy_req_socket(struct cy_http_req *req);
 /* The token of "Authorization: Bearer <token>" (scheme case-insensitive), or NULL. */

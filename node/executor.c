@@ -207,16 +207,21 @@ job_response(const struct job_req *r, struct sandbox_result *res, size_t max)
 {
 	static const char *const st[] = { "completed", "failed", "timeout", "canceled" };
 	char t0[CY_RFC3339_LEN + 1], t1[CY_RFC3339_LEN + 1];
+	json_t *o, *usage;
 
 	sandbox_utf8_clean(&res->out, max);
 	sandbox_utf8_clean(&res->err, max);
 	cy_time_rfc3339(res->started, t0);
 	cy_time_rfc3339(res->ended, t1);
-	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:s%, s:s%, s:s, s:s, s:{s:b, s:b}}", "version",
-	    1, "task_id", r->task_id, "job_id", r->job_id, "status", st[res->status], "exit_code",
+	o = json_pack("{s:i, s:s, s:s, s:s, s:i, s:s%, s:s%, s:s, s:s, s:{s:b, s:b}}", "version", 1,
+	    "task_id", r->task_id, "job_id", r->job_id, "status", st[res->status], "exit_code",
 	    res->exit_code, "stdout", res->out.buf, res->out.len, "stderr", res->err.buf,
 	    res->err.len, "started_at", t0, "ended_at", t1, "truncated", "stdout", res->trunc_out,
 	    "stderr", res->trunc_err);
+	/* What the job used, for accounting (absent: not measured). */
+	if ((usage = sb_usage_json(&res->usage)) != NULL)
+		json_object_set_new(o, "usage", usage);
+	return o;
 }
 
 /*

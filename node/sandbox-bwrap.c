@@ -522,14 +522,17 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 {
 	struct sb_running r = { .runtime = "bwrap", .job_id = job->job_id, .pid = -1 };
 	struct bwrap_launch l;
+	struct rusage ru;
 	int ret = -1, ws = 0;
-	bool timed_out;
+	int64_t t0;
+	bool timed_out, have_ru;
 
 	sandbox_result_init(res);
 	bwrap_launch_init(&l, job);
 	if (sb_plan_build(&l.plan, err) < 0 || bwrap_prepare(&l, err) < 0)
 		goto out;
 	res->started = time(NULL);
+	t0 = cy_mono_ms();
 	r.pid = fork();
 	if (r.pid < 0) {
 		cy_error_errno(err, "fork");
@@ -548,12 +551,15 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	    job->secrets, res, &l.status, sb_running_killed, running_kill_cb, &r, job->log);
 	if (timed_out || r.killed)
 		running_kill(&r);
-	while (waitpid(r.pid, &ws, 0) < 0 && errno == EINTR)
+	memset(&ru, 0, sizeof(ru));
+	while (!(have_ru = wait4(r.pid, &ws, 0, &ru) == r.pid) && errno == EINTR)
 		;
 	sb_running_del(&r);
 	/* Whatever escaped bwrap's process group is still in the cgroup. */
 	sb_cgroup_kill(&l.cg);
 	res->ended = time(NULL);
+	res->usage.wall_ms = cy_mono_ms() - t0;
+	sb_usage_collect(&res->usage, &l.cg, have_ru ? &ru : NULL);
 	bwrap_status(job, &r, &l.cg, timed_out, ws, &l.status, res);
 	ret = 0;
 out:

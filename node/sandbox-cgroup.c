@@ -7,7 +7,9 @@
  * controller.  Job groups are made under the node's own cgroup, so the
  * node's own limits still hold above them.  After a job the group is
  * emptied with SIGKILL (cgroup.kill on v2) and removed; the OOM and pids
- * counters say whether a limit was hit.
+ * counters say whether a limit was hit.  On v1 the job also gets a group
+ * in the cpuacct hierarchy (no limit there: its CPU time is accounted,
+ * sandbox-usage.c); v2's cpu.stat needs no controller.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,7 +29,7 @@
 #include "sandbox.h"
 #include "banned.h"
 
-static const char *const ctl_names[SB_CG_N] = { "memory", "pids", "cpu" };
+static const char *const ctl_names[SB_CG_N] = { "memory", "pids", "cpu", "cpuacct" };
 
 /* What detection found: the node's own cgroup directory per controller. */
 static struct {

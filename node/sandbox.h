@@ -75,6 +75,26 @@ struct sandbox_job {
 #define SANDBOX_SBA_RUNNER "/job/cynode-sba"
 #define SANDBOX_INFERENCE_SOCK SANDBOX_INFERENCE_DIR "/inference.sock"
 
+/*
+ * What a job used (sandbox-usage.c): CPU time and peak memory from its
+ * cgroup where the node has one, else from the launcher's rusage (which
+ * counts the processes it reaped), and the wall time of the run.
+ */
+struct sb_usage {
+	bool have_cpu, have_mem;
+	long long user_usec, system_usec; /* CPU time, user and system */
+	long long cpu_usec;               /* their sum, or cgroup's usage_usec */
+	long long peak_bytes;             /* peak memory of the whole job */
+	const char *cpu_src, *mem_src;    /* "cgroup_v2", "cgroup_v1" or "rusage" */
+	long long wall_ms;
+};
+struct rusage;
+struct sb_cgroup;
+/* Fills what the job's cgroup c (may be NULL) says it used; then ru for the rest. */
+void sb_usage_collect(struct sb_usage *u, const struct sb_cgroup *c, const struct rusage *ru);
+/* The result's "usage" object (Worker API), or NULL when nothing was measured. */
+json_t *sb_usage_json(const struct sb_usage *u);
+
 struct sandbox_result {
 	enum sandbox_status status;
 	int exit_code; /* -1 on timeout or launch failure */
@@ -83,6 +103,7 @@ struct sandbox_result {
 	bool oom;      /* killed by the memory limit */
 	bool pids_hit; /* a fork failed at the pids limit */
 	time_t started, ended;
+	struct sb_usage usage; /* zero: not measured (other runtimes) */
 };
 
 struct sandbox_runtime {
@@ -108,6 +129,7 @@ enum {
 	SB_CG_MEMORY,
 	SB_CG_PIDS,
 	SB_CG_CPU,
+	SB_CG_CPUACCT, /* v1 only, no limit: the job's CPU time (sandbox-usage.c) */
 	SB_CG_N
 };
 struct sb_cgroup {

@@ -72,7 +72,9 @@ const struct cy_jcheck nodes_job_result_body = {
 		{ .name = "stderr", .type = CY_JC_STRING, .null_ok = true },
 		{ .name = "started_at", .type = CY_JC_STRING, .null_ok = true },
 		{ .name = "ended_at", .type = CY_JC_STRING, .null_ok = true },
-		{ .name = "truncated", .type = CY_JC_OBJECT, .null_ok = true }),
+		{ .name = "truncated", .type = CY_JC_OBJECT, .null_ok = true },
+		/* Accounting numbers; migration 0093 keeps the well-formed ones. */
+		{ .name = "usage", .type = CY_JC_OBJECT, .null_ok = true }),
 	.open = true,
 	.version = 1,
 	.what = "job result",

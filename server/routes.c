@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "accounting.h"
 #include "auth.h"
 #include "core.h"
 #include "dispatch.h"
@@ -185,6 +186,11 @@ static struct cy_route gateway[] = {
 	  .handler = h_tasks_artifact_get },
 	{ .method = "POST", .pattern = "/v1/tasks/{id}/cancel", .auth = AUTH_TASKS_WRITE,
 	  .body_limit = BODY_SMALL, .handler = h_tasks_cancel },
+	/* Accounting of finished job attempts: own records, or everyone's for operators. */
+	{ .method = "GET", .pattern = "/v1/accounting/jobs", .auth = AUTH_TASKS_READ,
+	  .handler = h_accounting_jobs },
+	{ .method = "GET", .pattern = "/v1/accounting/summary", .auth = AUTH_TASKS_READ,
+	  .handler = h_accounting_summary },
 	NODE_ROUTES,
 	NODE_JOB_ROUTES,
 	/* Node fleet. */

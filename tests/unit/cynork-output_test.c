@@ -3,7 +3,8 @@
  * (view.c), the -o yaml emitter (yaml-out.c: quoting of strings a reader
  * would take for something else, literal blocks, numbers, empty
  * collections) and the task object of -o json (one name per thing, the
- * input named by its mode, how the job ran at the top).
+ * input named by its mode, how the job ran at the top), and the RFC 4180
+ * CSV writer of -o csv (csv.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,11 +143,51 @@ test_task_view(void)
 	json_decref(srv);
 }
 
+/* One CSV field as csv_field writes it. */
+static char *
+csv1(const char *s)
+{
+	static char out[256];
+	struct cy_buf b = CY_BUF_INIT;
+
+	csv_field(&b, s);
+	xsnprintf(out, sizeof(out), "%s", b.buf);
+	cy_buf_release(&b);
+	return out;
+}
+
+static void
+test_csv(void)
+{
+	const char *rec[] = { "a", NULL, "x,y", "say \"hi\"", "two\nlines", "" };
+	struct cy_buf b = CY_BUF_INIT;
+
+	is_str(csv1("plain"), "plain", "a plain field is bare");
+	is_str(csv1(""), "", "empty is an empty field");
+	is_str(csv1(NULL), "", "absent is an empty field");
+	is_str(csv1("a,b"), "\"a,b\"", "a comma is quoted");
+	is_str(csv1("say \"hi\""), "\"say \"\"hi\"\"\"", "quotes are doubled inside quotes");
+	is_str(csv1("\""), "\"\"\"\"", "a lone quote");
+	is_str(csv1("l1\nl2"), "\"l1\nl2\"", "LF is quoted");
+	is_str(csv1("l1\r\nl2"), "\"l1\r\nl2\"", "CRLF is quoted");
+	is_str(csv1(" pad"), "\" pad\"", "a leading blank is quoted");
+	is_str(csv1("pad\t"), "\"pad\t\"", "a trailing tab is quoted");
+	is_str(csv1("in side"), "in side", "an inner blank is bare");
+	is_str(csv1("caf\xc3\xa9;x'y"), "caf\xc3\xa9;x'y", "UTF-8, semicolons, apostrophes bare");
+	csv_record(&b, rec, sizeof(rec) / sizeof(rec[0]));
+	is_str(b.buf, "a,,\"x,y\",\"say \"\"hi\"\"\",\"two\nlines\",\r\n",
+	    "a record: commas between fields, CRLF at the end");
+	csv_record(&b, rec, 1);
+	is_str(b.buf + b.len - 3, "a\r\n", "records follow each other");
+	cy_buf_release(&b);
+}
+
 int
 main(void)
 {
 	RUN_TEST(test_durations);
 	RUN_TEST(test_yaml);
 	RUN_TEST(test_task_view);
+	RUN_TEST(test_csv);
 	return tap_done();
 }
