@@ -156,8 +156,7 @@ parse(struct cursor *c, struct cy_array_spec *out, char *why, size_t whylen)
 }
 
 int
-cy_array_spec_parse(const char *s, size_t len, struct cy_array_spec *out, char *why,
-    size_t whylen)
+cy_array_spec_parse(const char *s, size_t len, struct cy_array_spec *out, char *why, size_t whylen)
 {
 	struct cursor c = { s, len, 0 };
 

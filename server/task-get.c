@@ -223,7 +223,8 @@ h_tasks_get(struct cy_http_req *req, struct cy_http_resp *resp)
 	o = task_json(res, 0);
 	if ((job = task_job_json(PQgetvalue(res, 0, TC_ID))))
 		json_object_set_new(o, "job", job);
-	if (!PQgetisnull(res, 0, TC_ARRAY_SPEC) && (job = task_array_json(PQgetvalue(res, 0, TC_ID))))
+	if (!PQgetisnull(res, 0, TC_ARRAY_SPEC) &&
+	    (job = task_array_json(PQgetvalue(res, 0, TC_ID))))
 		json_object_set_new(o, "array", job);
 	cy_resp_json(resp, 200, o);
 	PQclear(res);

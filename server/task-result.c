@@ -126,7 +126,7 @@ h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_log_error("task_result_failed", "task_id", id, "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's jobs");
 	}
-	if (!(logs = store_logs_task(id, &err))) {
+	if (!(logs = store_logs_task(id, NULL, &err))) {
 		PQclear(jobs);
 		cy_log_error("task_result_failed", "task_id", id, "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's logs");

@@ -187,3 +187,41 @@ max_overlap()
 	jq -e '.status == "completed" and (has("array") | not) and (.jobs[0] | has("array_index") | not)
 		and (.jobs[0].result | fromjson | .stdout) == "-x\n"' <<<"$body" || { echo "$body"; false; }
 }
+
+@test "cynork task create --array: --wait exits with the first failing element's code; get, result, logs --index" {
+	cy_login >/dev/null
+	run --separate-stderr cynork task create --name cy-arr --array '0-4%2' \
+		--command 'echo "i=$CYNODE_ARRAY_INDEX"; [ "$CYNODE_ARRAY_INDEX" -lt 3 ] || exit $((CYNODE_ARRAY_INDEX + 2))' --wait
+	assert_failure 5
+	[[ $stderr == *"array element 3 failed first"* ]] || { echo "$stderr"; false; }
+	# The task's line, then a line per element.
+	[ "${#lines[@]}" = 6 ] || { echo "$output"; false; }
+	[[ ${lines[0]} == *"status=failed task_name=cy-arr array=0-4%2 size=5 completed=3 failed=2 canceled=0"* ]] || { echo "$output"; false; }
+	[[ ${lines[1]} == *'index=0 status=completed exit_code=0 stdout="i=0\n"'* ]] || { echo "$output"; false; }
+	[[ ${lines[4]} == *'index=3 status=failed exit_code=5 stdout="i=3\n"'* ]] || { echo "$output"; false; }
+	run cynork task get cy-arr
+	assert_success
+	assert_output --partial 'array=0-4%2 array_size=5 array_completed=3 array_failed=2'
+	run cynork -o json task get cy-arr
+	jq -e '.array.spec == "0-4%2" and .array.cap == 2 and .array.counts.failed == 2' <<<"$output"
+	run cynork -o json task result cy-arr
+	jq -e '[.elements[] | [.index, .status, .exit_code, .stdout]] == [[0,"completed",0,"i=0\n"],
+		[1,"completed",0,"i=1\n"],[2,"completed",0,"i=2\n"],[3,"failed",5,"i=3\n"],[4,"failed",6,"i=4\n"]]' <<<"$output" || { echo "$output"; false; }
+	run cynork task logs cy-arr --index 4
+	assert_success
+	assert_output 'i=4'
+	run cynork task logs cy-arr --index 7
+	assert_failure 66
+	run cynork task logs cy-arr --index -1
+	assert_failure 64
+	# All succeeded: exit 0.
+	run cynork task create --array '1,2' --command 'true' --wait
+	assert_success
+	# Bad specs and prompt tasks are usage errors before any request.
+	run --separate-stderr cynork task create --array '3-1' --command true
+	assert_failure 64
+	[[ $stderr == *"--array '3-1': range 3-1 ends before it starts"* ]] || { echo "$stderr"; false; }
+	run --separate-stderr cynork task create --array '0-1' -p hello
+	assert_failure 64
+	[[ $stderr == *"--array goes with --command"* ]]
+}
