@@ -52,6 +52,12 @@ DECLARE
 	st text;
 	cl boolean := false;
 BEGIN
+	-- A claim: the task runs; no slot was freed, nothing else to count.
+	IF NEW.status = 'running' THEN
+		UPDATE tasks SET status = 'running', updated_at = now()
+			WHERE id = NEW.task_id AND status = 'pending' AND NOT closed;
+		RETURN NULL;
+	END IF;
 	PERFORM 1 FROM tasks WHERE id = NEW.task_id AND NOT closed FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;
