@@ -579,6 +579,8 @@ task_create(struct ctx *c, const struct parsed *p)
 		if (cy_json_str(res, "task_name"))
 			json_object_set_new(o, "task_name",
 			    json_string(cy_json_str(res, "task_name")));
+		if (json_is_object(json_object_get(res, "array")))
+			json_object_set(o, "array", json_object_get(res, "array"));
 		/* Always echoed (cli.md 1.2): what was attached, [] for nothing. */
 		if (json_is_array(json_object_get(res, "attachments")))
 			json_object_set(o, "attachments", json_object_get(res, "attachments"));

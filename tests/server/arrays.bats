@@ -5,7 +5,8 @@
 # bubblewrap: every index runs once with CYNODE_ARRAY_INDEX set, a "%N" cap
 # is never exceeded, the task's state follows its elements (a failing one
 # fails it), cancel reaches queued, held and running elements, dependencies
-# in both directions, a server restart mid-array, and garbage specs.
+# in both directions, a server killed mid-array, two replicas dispatching
+# one array, garbage specs, and cynork (--array, --wait, get, result, logs).
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -155,6 +156,26 @@ max_overlap()
 	[ "$(jq -r '[.jobs[].result | fromjson | .stdout] | join("")' <<<"$body")" = "$(seq 0 11)" ]
 	run max_overlap "$a"
 	[ "$output" -le 3 ]
+}
+
+@test "two replicas dispatching one capped array: each index once, the cap kept" {
+	local gw2 cp2
+	gw2=$(cy_free_port)
+	cp2=$(cy_free_port)
+	stack_server_start "$gw2" "$cp2" "$CY_TMP/server-replica.log" "$CY_TMP/replica.pid" \
+		"JWT_SECRET=$CY_JWT_SECRET" "NODE_REGISTRATION_PSK=$CY_PSK" \
+		"BOOTSTRAP_ADMIN_PASSWORD=$CY_ADMIN_PASSWORD" READINESS_REQUIRE_INFERENCE=false
+	cy__track "$STACK_SERVER_PID"
+	cy_api POST "http://127.0.0.1:$gw2/v1/tasks" '{"task_name":"arepl","input_mode":"commands","prompt":"sleep 0.2; echo $CYNODE_ARRAY_INDEX","array":"0-29%4"}' "$TOKEN"
+	cy_status 201
+	a=$(jq -r .task_id <<<"$body")
+	result "$a"
+	stack_kill_pid "$(cat "$CY_TMP/replica.pid")" 10
+	jq -e '.status == "completed" and .array.counts.completed == 30' <<<"$body" || { echo "$body"; false; }
+	[ "$(jq -r '[.jobs[].result | fromjson | .stdout] | join("")' <<<"$body")" = "$(seq 0 29)" ]
+	[ "$(cy_psql "SELECT count(*) FROM job_attempts y JOIN jobs j ON j.id = y.job_id WHERE j.task_id = '$a'")" = 30 ]
+	run max_overlap "$a"
+	[ "$output" -le 4 ] && [ "$output" -ge 2 ] || { echo "peak $output"; false; }
 }
 
 @test "array: garbage specs and non-sandbox tasks are refused, nothing is made" {
