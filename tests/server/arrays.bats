@@ -243,6 +243,9 @@ max_overlap()
 	assert_failure 66
 	run cynork task logs cy-arr --index -1
 	assert_failure 64
+	run cynork -o json task create --array '0-2%1' --command true
+	assert_success
+	jq -e '.array.spec == "0-2%1"' <<<"$output"
 	# All succeeded: exit 0.
 	run cynork task create --array '1,2' --command 'true' --wait
 	assert_success
