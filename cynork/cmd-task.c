@@ -67,6 +67,80 @@ job_exit_code(json_t *res, json_t *jr)
 	return json_is_integer(v) ? json_integer_value(v) : -1;
 }
 
+/* The states counted in an array's summary, in the order shown. */
+static const char *const array_states[] = { "completed", "failed", "canceled", "running", "queued",
+	"held", NULL };
+
+char *
+task_array_summary(const json_t *array)
+{
+	const json_t *counts = json_object_get(array, "counts");
+	struct cy_buf b = CY_BUF_INIT;
+	size_t i;
+
+	cy_buf_addf(&b, "%s: %lld element%s",
+	    cy_json_str(array, "spec") ? cy_json_str(array, "spec") : "-",
+	    (long long)json_integer_value(json_object_get(array, "size")),
+	    json_integer_value(json_object_get(array, "size")) == 1 ? "" : "s");
+	for (i = 0; array_states[i]; i++) {
+		json_int_t n = json_integer_value(json_object_get(counts, array_states[i]));
+
+		if (n > 0)
+			cy_buf_addf(&b, ", %lld %s", (long long)n, array_states[i]);
+	}
+	return cy_buf_detach(&b, NULL);
+}
+
+/* An element's RunJobResponse (a JSON string in its job), or NULL. */
+static json_t *
+elem_result(const json_t *job)
+{
+	const char *s = cy_json_str(job, "result");
+
+	return s ? cy_json_parse(s, strlen(s), true, NULL) : NULL;
+}
+
+/*
+ * An array task's exit code: 0 when all completed, 143 when canceled,
+ * else the first failing element's (by index): its own exit code, 124
+ * when it timed out, 1 without one.
+ */
+static int
+array_exit_code(json_t *res)
+{
+	const char *st = cy_json_str(res, "status");
+	json_t *job;
+	size_t i;
+	int rc = EXIT_JOB_FAILED;
+
+	if (st && strcmp(st, "completed") == 0)
+		return EXIT_OK;
+	if (st && strcmp(st, "canceled") == 0) {
+		fprintf(stderr, "cynork: the task was canceled\n");
+		return EXIT_JOB(EXIT_CANCELED);
+	}
+	json_array_foreach(json_object_get(res, "jobs"), i, job) {
+		json_t *jr, *v;
+		const char *jst;
+
+		if (!cy_json_str(job, "status") || strcmp(cy_json_str(job, "status"), "failed"))
+			continue;
+		jr = elem_result(job);
+		jst = jr ? cy_json_str(jr, "status") : NULL;
+		v = json_object_get(job, "exit_code");
+		if (jst && strcmp(jst, "timeout") == 0)
+			rc = EXIT_TIMEOUT;
+		else if (json_is_integer(v) && json_integer_value(v) > 0 &&
+			 json_integer_value(v) < 256)
+			rc = (int)json_integer_value(v);
+		fprintf(stderr, "cynork: array element %lld failed first\n",
+		    (long long)json_integer_value(json_object_get(job, "array_index")));
+		json_decref(jr);
+		break;
+	}
+	return EXIT_JOB(rc);
+}
+
 int
 task_exit_code(json_t *res)
 {
@@ -76,6 +150,10 @@ task_exit_code(json_t *res)
 	long long code = job_exit_code(res, jr);
 	int rc;
 
+	if (json_is_object(json_object_get(res, "array"))) {
+		json_decref(jr);
+		return array_exit_code(res);
+	}
 	if (st && strcmp(st, "completed") == 0)
 		rc = EXIT_OK;
 	else if (st && strcmp(st, "canceled") == 0)
@@ -125,6 +203,111 @@ result_text(struct ctx *c, const json_t *res, const json_t *jr, const char *out,
 	free(st);
 }
 
+/*
+ * An array task's result: the task's line with the array's counts, then a
+ * line per element (index, status, exit_code, stdout, stderr); -o json
+ * one object with "elements"; -o text each element's output as it wrote
+ * it, then "task NAME[I]: STATUS, exit code N" on standard error.
+ */
+static void
+array_print_result(struct ctx *c, json_t *res)
+{
+	const char *id = cy_json_str(res, "task_id"), *st = cy_json_str(res, "status");
+	const char *name = cy_json_str(res, "task_name");
+	const json_t *array = json_object_get(res, "array");
+	json_t *job, *elems = json_array();
+	struct cy_buf line = CY_BUF_INIT;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(res, "jobs"), i, job) {
+		json_t *jr = elem_result(job), *e;
+		const char *jst = cy_json_str(job, "status");
+		const char *out = jr ? cy_json_str(jr, "stdout") : NULL;
+		const char *err = jr ? cy_json_str(jr, "stderr") : NULL;
+
+		if (jr && (!err || !*err) && cy_json_str(jr, "error"))
+			err = cy_json_str(jr, "error");
+		e = json_pack("{s:O, s:s?}", "index", json_object_get(job, "array_index"), "status",
+		    jst);
+		if (json_is_integer(json_object_get(job, "exit_code")))
+			json_object_set(e, "exit_code", json_object_get(job, "exit_code"));
+		if (jst && task_status_ended(jst)) {
+			json_object_set_new(e, "stdout", json_string(out ? out : ""));
+			json_object_set_new(e, "stderr", json_string(err ? err : ""));
+		}
+		json_array_append_new(elems, e);
+		json_decref(jr);
+	}
+	if (out_json(c)) {
+		json_t *o = json_pack("{s:s?, s:s?, s:s?, s:O, s:o}", "task_id", id, "status", st,
+		    "task_name", name, "array", array, "elements", elems);
+
+		print_json(o);
+		return;
+	}
+	if (out_name(c)) {
+		printf("%s\n", id ? id : "");
+		json_decref(elems);
+		return;
+	}
+	if (out_text(c)) {
+		json_t *e;
+		char *sum = task_array_summary(array), *s;
+
+		json_array_foreach(elems, i, e) {
+			if (cy_json_str(e, "stdout"))
+				fputs(cy_json_str(e, "stdout"), stdout);
+			fflush(stdout);
+			if (cy_json_str(e, "stderr"))
+				fputs(cy_json_str(e, "stderr"), stderr);
+			if (c->quiet || !cy_json_str(e, "status"))
+				continue;
+			s = state_text(c, cy_json_str(e, "status"));
+			fprintf(stderr, "task %s[%lld]: %s", name ? name : "-",
+			    (long long)json_integer_value(json_object_get(e, "index")), s);
+			if (json_is_integer(json_object_get(e, "exit_code")))
+				fprintf(stderr, ", exit code %lld",
+				    (long long)json_integer_value(json_object_get(e, "exit_code")));
+			fputc('\n', stderr);
+			free(s);
+		}
+		if (!c->quiet) {
+			s = state_text(c, st);
+			fprintf(stderr, "task %s: %s (array %s)\n", name ? name : "-", s, sum);
+			free(s);
+		}
+		free(sum);
+		json_decref(elems);
+		return;
+	}
+	rec_add(&line, "task_id", id);
+	rec_add(&line, "status", st);
+	if (name)
+		rec_add(&line, "task_name", name);
+	rec_add(&line, "array", cy_json_str(array, "spec"));
+	rec_addll(&line, "size", (long long)json_integer_value(json_object_get(array, "size")));
+	for (k = 0; array_states[k]; k++)
+		rec_addll(&line, array_states[k],
+		    (long long)json_integer_value(
+			json_object_get(json_object_get(array, "counts"), array_states[k])));
+	print_line(&line);
+	json_array_foreach(elems, i, job) {
+		rec_add(&line, "task_id", id);
+		rec_addll(&line, "index",
+		    (long long)json_integer_value(json_object_get(job, "index")));
+		rec_add(&line, "status", cy_json_str(job, "status"));
+		if (json_is_integer(json_object_get(job, "exit_code")))
+			rec_addll(&line, "exit_code",
+			    (long long)json_integer_value(json_object_get(job, "exit_code")));
+		if (cy_json_str(job, "stdout"))
+			rec_add(&line, "stdout", cy_json_str(job, "stdout"));
+		if (cy_json_str(job, "stderr"))
+			rec_add(&line, "stderr", cy_json_str(job, "stderr"));
+		print_line(&line);
+	}
+	json_decref(elems);
+}
+
 int
 task_print_result(struct ctx *c, json_t *res)
 {
@@ -136,6 +319,11 @@ task_print_result(struct ctx *c, json_t *res)
 	struct cy_buf line = CY_BUF_INIT;
 	json_t *o;
 
+	if (json_is_object(json_object_get(res, "array"))) {
+		json_decref(jr);
+		array_print_result(c, res);
+		return 0;
+	}
 	if (jr && (!err || !*err) && cy_json_str(jr, "error"))
 		err = cy_json_str(jr, "error");
 	if (out_json(c)) {
@@ -263,7 +451,7 @@ task_attach(struct ctx *c, const char *id, const char *label)
 	int rc;
 
 	progress_start(&pg, c, id, label, PROGRESS_LINES);
-	rc = task_logs_follow(c, id, "all", true, &pg);
+	rc = task_logs_follow(c, id, "all", "", true, &pg);
 	/* The logs end with the task: its result is there now. */
 	if (rc == 0)
 		rc = task_poll_ended(c, id, 0, 0, NULL, &res);
@@ -520,6 +708,23 @@ task_get(struct ctx *c, const struct parsed *p)
 			rec_add(&line, "task_name", cy_json_str(res, "task_name"));
 		rec_add(&line, "created_at", cy_json_str(res, "created_at"));
 		rec_add(&line, "updated_at", cy_json_str(res, "updated_at"));
+		if (json_is_object(json_object_get(res, "array"))) {
+			const json_t *arr = json_object_get(res, "array");
+			size_t k;
+
+			rec_add(&line, "array", cy_json_str(arr, "spec"));
+			rec_addll(&line, "array_size",
+			    (long long)json_integer_value(json_object_get(arr, "size")));
+			for (k = 0; array_states[k]; k++) {
+				char key[32];
+
+				xsnprintf(key, sizeof(key), "array_%s", array_states[k]);
+				rec_addll(&line, key,
+				    (long long)json_integer_value(
+					json_object_get(json_object_get(arr, "counts"),
+					    array_states[k])));
+			}
+		}
 		task_print_job(&line, json_object_get(res, "job"));
 		print_line(&line);
 	}
@@ -626,13 +831,13 @@ note_lost(const json_t *res, const char *stream)
  * answer at the offsets read (it carries them and no text); *out gets it.
  */
 static int
-task_logs_counts(struct ctx *c, const char *task, const char *stream, const struct raw_sink k[2],
-    json_t **out)
+task_logs_counts(struct ctx *c, const char *task, const char *stream, const char *extra,
+    const struct raw_sink k[2], json_t **out)
 {
 	char *eid = url_escape(task);
 	char *path = xasprintf("/v1/tasks/%s/logs?follow=true&stream=%s&stdout_offset=%lld"
-			       "&stderr_offset=%lld",
-	    eid, stream, k[0].n, k[1].n);
+			       "&stderr_offset=%lld%s",
+	    eid, stream, k[0].n, k[1].n, extra);
 	int rc = api_call(c, "GET", path, NULL, true, out);
 
 	free(path);
@@ -648,7 +853,7 @@ task_logs_counts(struct ctx *c, const char *task, const char *stream, const stru
  * until the task has ended and nothing is left.
  */
 int
-task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split,
+task_logs_follow(struct ctx *c, const char *task, const char *stream, const char *extra, bool split,
     struct progress *pg)
 {
 	char *eid = url_escape(task), *path;
@@ -660,8 +865,8 @@ task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split
 	for (;;) {
 		path =
 		    xasprintf("/v1/tasks/%s/logs?follow=true&wait=%d&stream=%s&stdout_offset=%lld"
-			      "&stderr_offset=%lld",
-			eid, (int)progress_poll_s(pg, POLL_MAX_S), stream, off_out, off_err);
+			      "&stderr_offset=%lld%s",
+			eid, (int)progress_poll_s(pg, POLL_MAX_S), stream, off_out, off_err, extra);
 		res = NULL;
 		rc = api_call_h(c, "GET", path, NULL, true, NULL, (POLL_MAX_S + 30) * 1000L, &res,
 		    NULL);
@@ -710,11 +915,12 @@ put_raw(void *arg, const char *data, size_t len)
 
 /* Fetches the stored bytes of one stream to k as they arrive (format=raw). */
 static int
-task_logs_raw(struct ctx *c, const char *task, const char *stream, struct raw_sink *k)
+task_logs_raw(struct ctx *c, const char *task, const char *stream, const char *extra,
+    struct raw_sink *k)
 {
 	struct api_stream s = { .fn = put_raw, .arg = k, .max_response = (size_t)1 << 50 };
 	char *eid = url_escape(task);
-	char *path = xasprintf("/v1/tasks/%s/logs?stream=%s&format=raw", eid, stream);
+	char *path = xasprintf("/v1/tasks/%s/logs?stream=%s&format=raw%s", eid, stream, extra);
 	int rc = api_stream(c, "GET", path, NULL, &s);
 
 	if (rc < 0)
@@ -746,14 +952,18 @@ task_logs(struct ctx *c, const struct parsed *p)
 	const char *stream = opt_get(p, "stream") ? opt_get(p, "stream") : "all";
 	struct cy_buf raw[2] = { CY_BUF_INIT, CY_BUF_INIT }, text[2] = { CY_BUF_INIT, CY_BUF_INIT };
 	struct raw_sink k[2] = { { 0, NULL }, { 0, NULL } };
+	char extra[32] = "";
 	json_t *res = NULL;
 	int rc = 0, i;
 
+	/* --index N: one element of a job array (checked 0..1000000 by the parser). */
+	if (opt_get(p, "index"))
+		xsnprintf(extra, sizeof(extra), "&index=%s", opt_get(p, "index"));
 	if (opt_set(p, "follow") && !out_json(c)) {
 		struct progress pg;
 
 		progress_start(&pg, c, p->args[0], NULL, PROGRESS_LINES);
-		rc = task_logs_follow(c, p->args[0], stream, false, &pg);
+		rc = task_logs_follow(c, p->args[0], stream, extra, false, &pg);
 		/* The end with the job's exit code, from the result (only when it shows). */
 		if (rc == 0 && pg.on && task_fetch(c, p->args[0], "/result", &res) == 0)
 			progress_end(&pg, res);
@@ -775,11 +985,11 @@ task_logs(struct ctx *c, const struct parsed *p)
 	for (i = 0; i < 2 && rc == 0; i++) {
 		if (!strcmp(stream, "all") || !strcmp(stream, names[i])) {
 			k[i].buf = out_json(c) ? &raw[i] : NULL;
-			rc = task_logs_raw(c, p->args[0], names[i], &k[i]);
+			rc = task_logs_raw(c, p->args[0], names[i], extra, &k[i]);
 		}
 	}
 	if (rc == 0)
-		rc = task_logs_counts(c, p->args[0], stream, k, &res);
+		rc = task_logs_counts(c, p->args[0], stream, extra, k, &res);
 	if (rc == 0 && !out_json(c))
 		note_lost(res, stream);
 	if (rc == 0 && out_json(c)) {
@@ -836,6 +1046,9 @@ static const struct opt logs_opts[] = {
 	  .help = "stdout, stderr or all (default all)", .choices = stream_choices },
 	{ .name = "follow", .shrt = 'F', .kind = OPT_BOOL,
 	  .help = "print the output as the job writes it, until the task ends" },
+	{ .name = "index", .kind = OPT_INT, .arg = "N",
+	  .help = "a job array's element N only (with --follow: until it ends)", .min = 0,
+	  .max = 1000000 },
 	{ NULL }
 };
 /* clang-format on */
@@ -859,7 +1072,7 @@ const struct cmd cmd_task_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_get,
 	.doc =
-	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at, then its job: job_status, exit_code, node, attempts, queued_at, started_at, ended_at, queued_s (seconds from creation to the last start, or until now while queued), run_s (seconds from the start to the end, or until now while running), and what it was created with: image or model, timeout_s, network, priority, max_attempts, backoff_s, labels, gpus, cpus, memory_mb, disk_mb, tmp_mb (only those set). -o text (the default on a terminal) shows the same as labelled fields with durations in human units and how long ago each time was. -o json prints task_id, task_name, status, input_mode, the input under the name of its mode (prompt, script, or commands as an array), created_at, updated_at, attachments, how the job ran (exit_code, node, attempts, queued_at, started_at, ended_at, queued_seconds, run_seconds) and what it asked for under \"job\" (see JSON OUTPUT in cynork(1)). An unknown task exits 66.",
+	    "Shows a task (by id or task name) on one line with task_id, status, task_name, created_at and updated_at, then its job: job_status, exit_code, node, attempts, queued_at, started_at, ended_at, queued_s (seconds from creation to the last start, or until now while queued), run_s (seconds from the start to the end, or until now while running), and what it was created with: image or model, timeout_s, network, priority, max_attempts, backoff_s, labels, gpus, cpus, memory_mb, disk_mb, tmp_mb (only those set). -o text (the default on a terminal) shows the same as labelled fields with durations in human units and how long ago each time was. -o json prints task_id, task_name, status, input_mode, the input under the name of its mode (prompt, script, or commands as an array), created_at, updated_at, attachments, how the job ran (exit_code, node, attempts, queued_at, started_at, ended_at, queued_seconds, run_seconds) and what it asked for under \"job\" (see JSON OUTPUT in cynork(1)). A job array (task create --array) adds array=SPEC, array_size and its elements per state (array_completed, array_failed, array_canceled, array_running, array_queued, array_held: waiting for the cap or a dependency); -o text an Array: line; -o json an \"array\" object {spec, cap, size, counts}; the job fields are then its last element's. An unknown task exits 66.",
 };
 const struct cmd cmd_task_result = {
 	.path = "task result",
@@ -871,7 +1084,7 @@ const struct cmd cmd_task_result = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_result,
 	.doc =
-	    "Shows a task's status on exactly one line and, once the task has ended, exit_code, stdout and stderr (logfmt-quoted, so multi-line output stays on the line). With -o text (the default on a terminal), prints the job's stdout and stderr raw as it wrote them (to standard output and standard error), then \"task NAME: STATUS, exit code N\" on standard error (not with -q). -o json prints task_id, status, task_name and, when ended, exit_code, stdout and stderr.\n\nWith --wait, waits until the task has ended (server long poll) and exits 0 whatever the job's code; task wait exits with the job's code instead.",
+	    "Shows a task's status on exactly one line and, once the task has ended, exit_code, stdout and stderr (logfmt-quoted, so multi-line output stays on the line). With -o text (the default on a terminal), prints the job's stdout and stderr raw as it wrote them (to standard output and standard error), then \"task NAME: STATUS, exit code N\" on standard error (not with -q). -o json prints task_id, status, task_name and, when ended, exit_code, stdout and stderr.\n\nA job array prints the task's line (task_id, status, task_name, array, size and the elements per state: completed, failed, canceled, running, queued, held), then a line per element in index order: task_id, index, status, exit_code, and, once it ended, stdout and stderr; -o text each element's output as it wrote it and \"task NAME[INDEX]: STATUS, exit code N\" on standard error; -o json {task_id, status, task_name, array, elements: [{index, status, exit_code, stdout, stderr}]}.\n\nWith --wait, waits until the task has ended (server long poll) and exits 0 whatever the job's code; task wait exits with the job's code instead.",
 };
 const struct cmd cmd_task_cancel = {
 	.path = "task cancel",
@@ -895,7 +1108,7 @@ const struct cmd cmd_task_logs = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = task_logs,
 	.doc =
-	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error), then says on standard error how many bytes a log limit cut, if any. The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"stdout\", \"stderr\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"}: lines are the chosen streams' lines (standard output's, then standard error's), stdout and stderr each stream's whole text as the server's GET /v1/tasks/{id}/logs gives it (only the streams --stream chose; invalid UTF-8 shows as U+FFFD), and the last four are keyed by stream (what a log limit cut is counted there, never silently dropped). An unknown task exits 66.\n\n"
+	    "Prints a task's whole stored output byte for byte (GET /v1/tasks/{id}/logs?format=raw: standard output first, then standard error), then says on standard error how many bytes a log limit cut, if any. The node streams a job's output to the server while it runs, and the server keeps up to logs.max_bytes_per_stream (default 64 MiB) of each stream; task result shows only the result's first 256 KiB. -o json prints {\"task_id\", \"stream\", \"lines\", \"stdout\", \"stderr\", \"bytes\", \"stored_bytes\", \"truncated\", \"lost_bytes\"}: lines are the chosen streams' lines (standard output's, then standard error's), stdout and stderr each stream's whole text as the server's GET /v1/tasks/{id}/logs gives it (only the streams --stream chose; invalid UTF-8 shows as U+FFFD), and the last four are keyed by stream (what a log limit cut is counted there, never silently dropped). An unknown task exits 66. With --index N, only element N of a job array (an index the array does not have exits 66).\n\n"
 	    "With --follow (-F), prints the output while the job writes it: cynork asks the server "
 	    "(GET /v1/tasks/{id}/logs?follow=true&wait=30 with the offsets reached: a long poll the "
 	    "server answers as soon as new output is stored) and prints only the new text of the chosen "

@@ -507,14 +507,20 @@ void progress_break(void);
 int create_job_check(const struct parsed *p, const char *mode);
 void create_job_fields(const struct parsed *p, json_t *req);
 int task_print_result(struct ctx *c, json_t *res);
+/*
+ * A job array's summary ({spec, cap, size, counts} of GET /v1/tasks/{id}):
+ * "0-19%3: 20 elements, 12 completed, 3 running, 5 held"; caller frees.
+ */
+char *task_array_summary(const json_t *array);
 int task_exit_code(json_t *res);
 /*
  * Prints task's output of `stream` (stdout, stderr, all) as the job writes
- * it, until the task has ended (stderr's text to stderr when split).
+ * it, until the task has ended (stderr's text to stderr when split);
+ * extra is appended to the query ("" or "&index=N": one array element).
  */
 struct progress;
-int task_logs_follow(struct ctx *c, const char *task, const char *stream, bool split,
-    struct progress *pg);
+int task_logs_follow(struct ctx *c, const char *task, const char *stream, const char *extra,
+    bool split, struct progress *pg);
 /* task create --follow: the output as it comes, then the job's exit code. */
 int task_attach(struct ctx *c, const char *id, const char *label);
 

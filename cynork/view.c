@@ -178,6 +178,8 @@ task_json_view(const json_t *srv)
 	/* The list's pending reason (task get has it in job). */
 	if (json_object_get(srv, "pending_reason"))
 		json_object_set(o, "pending_reason", json_object_get(srv, "pending_reason"));
+	if (json_is_object(json_object_get(srv, "array")))
+		json_object_set(o, "array", json_object_get(srv, "array"));
 	if (!json_is_object(job))
 		return o;
 	/* How the job ran: at the top, null while not known. */
@@ -270,6 +272,12 @@ task_get_text(const struct ctx *c, const json_t *srv)
 	field("Task:", b.buf);
 	field_status(c, "Status:", cy_json_str(o, "status"), json_object_get(o, "exit_code"));
 	field("Mode:", cy_json_str(o, "input_mode"));
+	if (json_is_object(json_object_get(o, "array"))) {
+		char *sum = task_array_summary(json_object_get(o, "array"));
+
+		field("Array:", sum);
+		free(sum);
+	}
 	if (json_is_array(json_object_get(o, "commands"))) {
 		const json_t *v;
 		size_t i;

@@ -178,12 +178,15 @@ LANGUAGE sql STABLE AS $$
 	FROM queues q WHERE q.name = j.queue
 $$;
 
--- A queued job's pending reason; NULL for a job that is not queued.
+-- A queued job's pending reason; NULL for a job that is not queued (0092's
+-- reasons, ArrayLimit among them, with the queue limits and the packing).
 CREATE FUNCTION cy_job_pending_reason(j jobs) RETURNS text
 LANGUAGE sql STABLE AS $$
 	SELECT CASE
 		WHEN j.status <> 'queued' THEN NULL
-		WHEN j.not_before = 'infinity' THEN 'Dependency'
+		WHEN j.not_before = 'infinity' THEN CASE WHEN j.array_index IS NOT NULL
+			AND cy_task_deps_state(j.task_id) = 'ready' THEN 'ArrayLimit'
+			ELSE 'Dependency' END
 		WHEN j.not_before > now() THEN 'RetryBackoff'
 		WHEN cy_job_fit_problem(j.req_gpus, j.req_labels, j.req_inference, j.req_model,
 				j.req_cpus, j.req_memory_mb, j.req_gpu_model, j.req_nodes) IS NOT NULL

@@ -296,6 +296,8 @@ job_fill(struct node *n, const struct job_req *r, const char *dir, struct sandbo
 {
 	job->task_id = r->task_id;
 	job->job_id = r->job_id;
+	job->is_array = r->array_index >= 0;
+	job->array_index = r->array_index;
 	job->argv = r->argv;
 	job->env = r->env;
 	job->secrets = r->secrets;

@@ -19,6 +19,7 @@
 #include "inference-proxy.h"
 #include "id.h"
 #include "job.h"
+#include "arrayspec.h"
 #include "jobenv.h"
 #include "json.h"
 #include "node.h"
@@ -555,6 +556,26 @@ job_parse_artifacts(const json_t *sb, struct job_req *r, struct cy_buf *d)
 	return 0;
 }
 
+/*
+ * sandbox.array_index: the job's index in its job array (the server adds
+ * it; the sandbox sets CYNODE_ARRAY_INDEX from it).  -1 when absent.
+ */
+static int
+job_parse_array_index(const json_t *sb, struct job_req *r, struct cy_buf *d)
+{
+	json_t *v = json_object_get(sb, "array_index");
+
+	r->array_index = -1;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > CY_ARRAY_INDEX_MAX)
+		return job_refuse(d, "sandbox.array_index must be an integer 0-%d",
+		    CY_ARRAY_INDEX_MAX);
+	r->array_index = (long long)json_integer_value(v);
+	return 0;
+}
+
 /* The sandbox object of a RunJobRequest, field by field in this order. */
 static int
 job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_problem *prob,
@@ -567,7 +588,7 @@ job_parse_sandbox(struct node *n, const json_t *sb, struct job_req *r, enum cy_p
 	    job_parse_inference(n, sb, r, prob, d) < 0 || job_parse_network(sb, r, d) < 0 ||
 	    job_parse_policy(n, sb, r, prob, d) < 0 || job_parse_resources(n, sb, r, prob, d) < 0 ||
 	    job_parse_timeout(n, sb, r, d) < 0 || job_parse_attachments(sb, r, d) < 0 ||
-	    job_parse_artifacts(sb, r, d) < 0)
+	    job_parse_artifacts(sb, r, d) < 0 || job_parse_array_index(sb, r, d) < 0)
 		return -1;
 	if (job_parse_image(n, sb, r, d) < 0)
 		return -1;
@@ -598,6 +619,7 @@ job_parse_ids(const json_t *req, struct job_req *r, enum cy_problem *prob, struc
 			cy_buf_addstr(d, "payload version must be the integer 1 (supported: 1)");
 		return -1;
 	}
+	r->array_index = -1;
 	r->task_id = json_plain_str(json_object_get(req, "task_id"));
 	r->job_id = json_plain_str(json_object_get(req, "job_id"));
 	if (!r->task_id || !id_valid(r->task_id))

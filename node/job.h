@@ -17,7 +17,8 @@ struct node;
 
 struct job_req {
 	const char *task_id, *job_id, *image, *network;
-	const char *lease_id; /* the attempt (dispatched jobs), or NULL */
+	const char *lease_id;  /* the attempt (dispatched jobs), or NULL */
+	long long array_index; /* sandbox.array_index, or -1 */
 	char **argv;
 	char **env; /* "KEY=VALUE", owned: sandbox.env, then sandbox.secret_env */
 	size_t nenv;

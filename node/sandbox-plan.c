@@ -339,7 +339,9 @@ static void
 plan_env(struct sb_plan *p, const struct sandbox_job *job)
 {
 	static const char *const node_vars[] = { "CYNODE_TASK_ID", "CYNODE_JOB_ID",
-		"CYNODE_WORKSPACE_DIR", "INFERENCE_PROXY_URL", NULL };
+		"CYNODE_WORKSPACE_DIR", "INFERENCE_PROXY_URL", "CYNODE_ARRAY_INDEX",
+		"CYNODE_ARRAY_TASK_ID", NULL };
+	char idx[24];
 	size_t i, k;
 
 	sb_plan_add(p, SB_OP_CLEARENV, NULL, NULL);
@@ -361,6 +363,11 @@ plan_env(struct sb_plan *p, const struct sandbox_job *job)
 	sb_plan_add(p, SB_OP_SETENV, "CYNODE_TASK_ID", job->task_id);
 	sb_plan_add(p, SB_OP_SETENV, "CYNODE_JOB_ID", job->job_id);
 	sb_plan_add(p, SB_OP_SETENV, "CYNODE_WORKSPACE_DIR", "/workspace");
+	if (job->is_array) {
+		xsnprintf(idx, sizeof(idx), "%lld", job->array_index);
+		sb_plan_add(p, SB_OP_SETENV, "CYNODE_ARRAY_INDEX", idx);
+		sb_plan_add(p, SB_OP_SETENV, "CYNODE_ARRAY_TASK_ID", job->task_id);
+	}
 	if (job->inference_dir)
 		sb_plan_add(p, SB_OP_SETENV, "INFERENCE_PROXY_URL", INFERENCE_PROXY_URL);
 }

@@ -41,8 +41,10 @@ struct job_log;
 struct sandbox_job {
 	const char *task_id;
 	const char *job_id;
-	char **argv; /* NULL-terminated */
-	char **env;  /* the request's "KEY=VALUE", NULL-terminated, or NULL */
+	long long array_index; /* its index in a job array, or -1 (0 is index 0 only when set) */
+	bool is_array;         /* array_index is set */
+	char **argv;           /* NULL-terminated */
+	char **env;            /* the request's "KEY=VALUE", NULL-terminated, or NULL */
 	/*
 	 * The values of the job's secrets (in env too), NULL-terminated or
 	 * NULL: masked in its output as it is read (lib/mask.c).

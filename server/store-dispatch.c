@@ -429,11 +429,16 @@ store_dispatch_finish(const struct dispatch_result *r, size_t n, struct dispatch
 		INSERT_USAGE
 		"t AS (UPDATE tasks t SET status = u.status, closed = true FROM u "
 		"WHERE t.id = u.task_id AND t.status IN ('pending', 'running') RETURNING t.id) "
-		"SELECT id FROM t", 6, p, err);
+		"SELECT t.id FROM u LEFT JOIN t ON t.id = u.task_id", 6, p, err);
 	/* clang-format on */
+	/*
+	 * A row per job stored; the task's id when that closed it (an array
+	 * task closes with its last element, by trigger: migration 0092).
+	 */
 	if (res) {
 		for (i = 0; i < (size_t)PQntuples(res); i++)
-			ids_add(closed, PQgetvalue(res, (int)i, 0));
+			if (!PQgetisnull(res, (int)i, 0))
+				ids_add(closed, PQgetvalue(res, (int)i, 0));
 		applied = PQntuples(res);
 		PQclear(res);
 	}

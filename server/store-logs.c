@@ -161,9 +161,9 @@ fail:
 }
 
 PGresult *
-store_logs_task(const char *task_id, struct cy_error *err)
+store_logs_task(const char *task_id, const char *array_index, struct cy_error *err)
 {
-	const char *p[1] = { task_id };
+	const char *p[2] = { task_id, array_index };
 
 	return db_exec("logs_task",
 	    "SELECT j.id, j.status, a.lease_id, so.stored_bytes, so.end_offset, so.ended, "
@@ -174,8 +174,9 @@ store_logs_task(const char *task_id, struct cy_error *err)
 	    "LIMIT 1) a ON true "
 	    "LEFT JOIN job_logs so ON so.lease_id = a.lease_id AND so.stream = 'stdout' "
 	    "LEFT JOIN job_logs se ON se.lease_id = a.lease_id AND se.stream = 'stderr' "
-	    "WHERE j.task_id = $1::uuid ORDER BY j.created_at, j.id",
-	    1, p, err);
+	    "WHERE j.task_id = $1::uuid AND ($2::int IS NULL OR j.array_index = $2::int) "
+	    "ORDER BY j.created_at, j.id",
+	    2, p, err);
 }
 
 int

@@ -68,7 +68,8 @@ enum logs_col {
 	LC__COUNT
 };
 /* The log state of every job of task_id (its latest attempt), or NULL with err. */
-PGresult *store_logs_task(const char *task_id, struct cy_error *err);
+/* array_index: only that element's job (integer text); NULL: all the task's jobs. */
+PGresult *store_logs_task(const char *task_id, const char *array_index, struct cy_error *err);
 
 /*
  * Appends the stored bytes [off, off + max) of a stream of attempt lease_id

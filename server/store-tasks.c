@@ -42,7 +42,7 @@
 	"COALESCE((SELECT json_agg(json_build_object('name', a.name, 'sha256', a.sha256, " \
 	"'size', a.size) ORDER BY a.name) " \
 	"FROM task_attachments a WHERE a.task_id = t.id)::text, '[]'), " \
-	"(extract(epoch FROM t.created_at) * 1000000)::bigint, t.input_mode"
+	"(extract(epoch FROM t.created_at) * 1000000)::bigint, t.input_mode, t.array_spec"
 /* clang-format on */
 
 /*
@@ -168,7 +168,7 @@ task_insert_one(const struct task_new *t, const char *id, const char *project, c
     struct cy_error *err)
 {
 	bool fail = t->fail_result != NULL;
-	const char *p[23];
+	const char *p[26];
 
 	p[0] = id;
 	p[1] = t->user_id;
@@ -193,21 +193,38 @@ task_insert_one(const struct task_new *t, const char *id, const char *project, c
 	p[20] = t->req_memory_mb ? t->req_memory_mb : "0";
 	p[21] = t->req_gpu_model;
 	p[22] = t->req_nodes ? t->req_nodes : "{}";
+	p[23] = t->array_spec;
+	p[24] = t->array_cap;
+	p[25] = t->array_idx;
+	/*
+	 * An array task has a job per index (none: one job, index NULL); those
+	 * past the cap wait (cy_array_fill releases them), and each is
+	 * created a microsecond after the one before, so the claim's order
+	 * by creation takes them in index order; their fair-share ranks
+	 * follow one another from the owner's next rank.
+	 */
 	/* clang-format off */
 	return db_exec("task_insert_one",
 		"WITH t AS (INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, "
-		"summary, input_mode, idempotency_key) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
-		"$8, $9) ON CONFLICT DO NOTHING RETURNING *), "
+		"summary, input_mode, idempotency_key, array_spec, array_cap) VALUES ($1::uuid, "
+		"$2, $3, $4, $5, $6, $7, $8, $9, $24, $25::int) ON CONFLICT DO NOTHING "
+		"RETURNING *), "
 		"j AS (INSERT INTO jobs (task_id, status, payload, result, exit_code, ended_at, "
 		"priority, max_attempts, retry_backoff_s, req_labels, req_gpus, req_inference, "
 		"req_model, queue, owner, fair_rank, req_cpus, req_memory_mb, req_gpu_model, "
-		"req_nodes) "
-		"SELECT t.id, CASE WHEN $5::bool THEN 'failed' ELSE 'queued' END, $10::jsonb, "
+		"req_nodes, array_index, not_before, created_at) "
+		"SELECT t.id, CASE WHEN $5::bool THEN 'failed' ELSE 'queued' END, "
+		"CASE WHEN x.ix IS NULL THEN $10::jsonb ELSE $10::jsonb || jsonb_build_object("
+		"'array_index', x.ix) END, "
 		"$11::jsonb, CASE WHEN $5::bool THEN -1 END, CASE WHEN $5::bool THEN now() END, "
 		"cy_queue_priority($12::int, $19), $13::int, $14::int, $15::text[], $16::int, "
-		"$17::bool, $18, $19, t.created_by, cy_fair_rank(t.created_by), $20::int, "
-		"$21::bigint, $22, $23::text[] FROM t) "
-		"SELECT " TASK_COLS " FROM t", 23, p, err);
+		"$17::bool, $18, $19, t.created_by, cy_fair_rank(t.created_by) + x.ord - 1, "
+		"$20::int, $21::bigint, $22, $23::text[], x.ix, "
+		"CASE WHEN x.ord > $25::int THEN 'infinity'::timestamptz END, "
+		"now() + (x.ord - 1) * interval '1 microsecond' "
+		"FROM t, unnest(COALESCE($26::int[], ARRAY[NULL]::int[])) WITH ORDINALITY "
+		"AS x(ix, ord)) "
+		"SELECT " TASK_COLS " FROM t", 26, p, err);
 	/* clang-format on */
 }
 
@@ -501,8 +518,31 @@ store_task_jobs(const char *task_id, struct cy_error *err)
 	return db_exec("task_jobs",
 		"SELECT j.id, j.status, j.result::text, j.exit_code, "
 		SQL_TS("j.started_at") ", " SQL_TS("j.ended_at") ", "
-		"COALESCE(j.result->>'stdout', ''), COALESCE(j.result->>'stderr', '') "
+		"COALESCE(j.result->>'stdout', ''), COALESCE(j.result->>'stderr', ''), "
+		"j.array_index "
 		"FROM jobs j WHERE j.task_id = $1::uuid ORDER BY j.created_at, j.id", 1, p, err);
+	/* clang-format on */
+}
+
+PGresult *
+store_task_array(const char *task_id, struct cy_error *err)
+{
+	const char *p[1] = { task_id };
+
+	/* clang-format off */
+	return db_exec("task_array",
+		"SELECT json_build_object('spec', t.array_spec, 'cap', t.array_cap, "
+		"'size', count(j.id), 'counts', json_build_object("
+		"'queued', count(j.id) FILTER (WHERE j.status = 'queued' "
+		"AND j.not_before IS DISTINCT FROM 'infinity'), "
+		"'held', count(j.id) FILTER (WHERE j.status = 'queued' "
+		"AND j.not_before = 'infinity'), "
+		"'running', count(j.id) FILTER (WHERE j.status = 'running'), "
+		"'completed', count(j.id) FILTER (WHERE j.status = 'completed'), "
+		"'failed', count(j.id) FILTER (WHERE j.status = 'failed'), "
+		"'canceled', count(j.id) FILTER (WHERE j.status = 'canceled')))::text "
+		"FROM tasks t JOIN jobs j ON j.task_id = t.id WHERE t.id = $1::uuid "
+		"AND t.array_spec IS NOT NULL GROUP BY t.id", 1, p, err);
 	/* clang-format on */
 }
 
@@ -536,7 +576,8 @@ store_task_job_info(const char *task_id, struct cy_error *err)
 		"'requirements', json_build_object('labels', j.req_labels, 'gpus', j.req_gpus, "
 		"'gpu_model', j.req_gpu_model, 'nodes', j.req_nodes), 'queue', j.queue, "
 		"'fair_rank', j.fair_rank, "
-		"'waiting_for_dependencies', j.status = 'queued' AND j.not_before = 'infinity', "
+		"'waiting_for_dependencies', j.status = 'queued' AND j.not_before = 'infinity' "
+		"AND cy_task_deps_state(j.task_id) = 'waiting', "
 		"'pending_reason', cy_job_pending_reason(j), "
 		"'after', (SELECT json_agg(json_build_object('task_id', d.id, 'task_name', "
 		"d.summary, 'condition', td.cond, 'status', CASE d.status WHEN 'pending' THEN "

@@ -24,6 +24,7 @@ enum task_col {
 	TC_ATTACHMENTS,
 	TC_CURSOR_US,
 	TC_INPUT_MODE,
+	TC_ARRAY_SPEC, /* NULL: not an array */
 	TC__COUNT
 };
 
@@ -36,6 +37,7 @@ enum job_col {
 	JC_ENDED,
 	JC_STDOUT,
 	JC_STDERR,
+	JC_ARRAY_INDEX, /* NULL: not an array element */
 	JC__COUNT
 };
 
@@ -76,6 +78,11 @@ struct task_new {
 	 * NULL: none.  store_task_deps_resolve() gives the ids.
 	 */
 	const char *after_ids, *after_conds;
+	/*
+	 * A job array: the spec as given, the cap (integer text, NULL: none)
+	 * and the indexes (int[] literal, ascending); NULL: one job.
+	 */
+	const char *array_spec, *array_cap, *array_idx;
 };
 
 /*
@@ -128,6 +135,14 @@ PGresult *store_task_jobs(const char *task_id, struct cy_error *err);
  * code, times and durations, and the fields it was created with.
  */
 PGresult *store_task_job_info(const char *task_id, struct cy_error *err);
+
+/*
+ * An array task's summary as one JSON object built in SQL (one row; zero
+ * rows when the task is not an array): spec, cap, size and the elements
+ * per state (queued, held by the cap or a dependency, running, completed,
+ * failed, canceled).
+ */
+PGresult *store_task_array(const char *task_id, struct cy_error *err);
 
 /*
  * Cancels a non-terminal task and its non-terminal jobs.  Returns 1 when

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "arrayspec.h"
 #include "auth.h"
 #include "buf.h"
 #include "dispatch.h"
@@ -174,6 +175,8 @@ const struct cy_jcheck tasks_create_body = {
 		  .max = AFTER_MAX,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_OBJECT,
 			.sub = &after_item } },
+		{ .name = "array", .type = CY_JC_STRING, .null_ok = true, .min = 1,
+		  .max = CY_ARRAY_SPEC_MAX, .shape = CY_ARRAY_SPEC_SHAPE },
 		{ .name = "skills", .type = CY_JC_ARRAY, .null_ok = true, .min = 1,
 		  .max = SKILLS_PER_TASK,
 		  .item = &(const struct cy_jcheck_field){ .type = CY_JC_STRING, .min = 1,
@@ -491,6 +494,8 @@ struct create_extra {
 	char priority[24], max_attempts[24], backoff[24], gpus[24], cpus[24], memory[24];
 	struct cy_buf labels, nodes;          /* text[] literals */
 	struct cy_buf after_ids, after_conds; /* uuid[] and text[] literals */
+	char array_cap[24];
+	struct cy_buf array_idx; /* int[] literal */
 };
 
 /* The integer at key as text in out (24 bytes hold any); NULL when absent. */
@@ -816,6 +821,48 @@ create_after(const json_t *body, struct task_new *t, struct create_extra *x,
 }
 
 /*
+ * "array": a job per index of the spec (arrayspec.h), for sandbox jobs
+ * (script or commands); into t.  -1 with resp filled.
+ */
+static int
+create_array(const json_t *body, bool sandbox, struct task_new *t, struct create_extra *x,
+    struct cy_http_resp *resp)
+{
+	const char *spec = cy_json_str(body, "array");
+	struct cy_array_spec a;
+	char why[256];
+	size_t i;
+
+	if (!spec)
+		return 0;
+	if (!sandbox) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "array goes with sandbox jobs (input_mode script or commands): a %s task "
+		    "cannot be an array",
+		    t->input_mode);
+		return -1;
+	}
+	if (cy_array_spec_parse(spec, strlen(spec), &a, why, sizeof(why)) < 0) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "array: %s (expected %s; at most %d elements, indexes 0-%d)", why,
+		    CY_ARRAY_SPEC_SHAPE, CY_ARRAY_ELEMENTS_MAX, CY_ARRAY_INDEX_MAX);
+		return -1;
+	}
+	cy_buf_addch(&x->array_idx, '{');
+	for (i = 0; i < a.n; i++)
+		cy_buf_addf(&x->array_idx, "%s%d", i ? "," : "", a.idx[i]);
+	cy_buf_addch(&x->array_idx, '}');
+	t->array_spec = spec;
+	t->array_idx = x->array_idx.buf;
+	if (a.cap > 0) {
+		xsnprintf(x->array_cap, sizeof(x->array_cap), "%d", a.cap);
+		t->array_cap = x->array_cap;
+	}
+	cy_array_spec_release(&a);
+	return 0;
+}
+
+/*
  * A job asking for GPUs, CPUs, memory or labels that no registered node
  * has can never run: refused (400 with the numbers) unless allow_pending,
  * when it waits with the pending reason NoMatchingNode.  A queue it names
@@ -875,7 +922,8 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct create_extra x = { .labels = CY_BUF_INIT,
 		.nodes = CY_BUF_INIT,
 		.after_ids = CY_BUF_INIT,
-		.after_conds = CY_BUF_INIT };
+		.after_conds = CY_BUF_INIT,
+		.array_idx = CY_BUF_INIT };
 	const char *image = NULL, *asked_model = NULL;
 	char *payload = NULL, *model = NULL, *instructions = NULL;
 	json_t *env = NULL, *refs = NULL, *sba = NULL;
@@ -918,7 +966,8 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		    "commands): a prompt task is answered by a model");
 		goto out;
 	}
-	if (create_after(body, &t, &x, resp) < 0 || create_fit(body, &t, resp) < 0)
+	if (create_after(body, &t, &x, resp) < 0 || create_fit(body, &t, resp) < 0 ||
+	    create_array(body, !prompt_mode && !sba, &t, &x, resp) < 0)
 		goto out;
 	if (create_env(body, prompt_mode, &env, &refs, resp) < 0 ||
 	    create_secrets_check(&t, refs, resp) < 0)
@@ -994,6 +1043,7 @@ out:
 	cy_buf_release(&x.nodes);
 	cy_buf_release(&x.after_ids);
 	cy_buf_release(&x.after_conds);
+	cy_buf_release(&x.array_idx);
 	if (res)
 		PQclear(res);
 	free(payload);

@@ -59,6 +59,26 @@ task_json(const PGresult *res, int row)
 	json_object_set_new(o, "attachments", att && json_is_array(att) ? att : json_array());
 	if (att && !json_is_array(att))
 		json_decref(att);
+	if (!PQgetisnull(res, row, TC_ARRAY_SPEC))
+		json_object_set_new(o, "array",
+		    json_pack("{s:s}", "spec", PQgetvalue(res, row, TC_ARRAY_SPEC)));
+	return o;
+}
+
+json_t *
+task_array_json(const char *task_id)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	PGresult *res = store_task_array(task_id, &err);
+	json_t *o = NULL;
+
+	if (!res) {
+		cy_log_error("task_array_failed", "task_id", task_id, "error", err.msg, NULL);
+		return NULL;
+	}
+	if (PQntuples(res) > 0)
+		o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
 	return o;
 }
 
@@ -209,6 +229,9 @@ h_tasks_get(struct cy_http_req *req, struct cy_http_resp *resp)
 	o = task_json(res, 0);
 	if ((job = task_job_json(PQgetvalue(res, 0, TC_ID))))
 		json_object_set_new(o, "job", job);
+	if (!PQgetisnull(res, 0, TC_ARRAY_SPEC) &&
+	    (job = task_array_json(PQgetvalue(res, 0, TC_ID))))
+		json_object_set_new(o, "array", job);
 	cy_resp_json(resp, 200, o);
 	PQclear(res);
 }

@@ -19,6 +19,8 @@
  *    With wait=N (seconds, at most 60) an answer with nothing new waits
  *    (parked in task-wait.c, no thread held) until the task gets new log
  *    bytes on any replica (NOTIFY cynode_task_logs), ends, or N passes.
+ *  - index=N: only element N of a job array (404 when it has none); with
+ *    follow, "ended" once that element has ended.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -27,6 +29,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "arrayspec.h"
 #include "buf.h"
 #include "json.h"
 #include "log.h"
@@ -48,7 +51,8 @@ struct logs_query {
 	bool follow;
 	bool raw;
 	long long off[2];
-	long long wait_s; /* follow: wait this long for new bytes */
+	long long wait_s;  /* follow: wait this long for new bytes */
+	const char *index; /* ?index=N: that array element only; NULL: all jobs */
 };
 
 /* The deadline of a follow long poll, set at its first run and kept across parks. */
@@ -72,6 +76,7 @@ logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_http_resp *r
 	const char *stream = cy_req_query(req, "stream");
 	const char *follow = cy_req_query(req, "follow");
 	const char *format = cy_req_query(req, "format");
+	const char *index = cy_req_query(req, "index");
 	const char *errstr;
 	char key[32];
 	int s;
@@ -95,6 +100,18 @@ logs_parse(struct cy_http_req *req, struct logs_query *q, struct cy_http_resp *r
 		return -1;
 	}
 	q->raw = format && !strcmp(format, "raw");
+	q->index = NULL;
+	if (index) {
+		long long n;
+
+		if (cy_strtonum(index, 0, CY_ARRAY_INDEX_MAX, &n, &errstr) < 0) {
+			cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+			    "index must be a job array index, an integer from 0 to %d",
+			    CY_ARRAY_INDEX_MAX);
+			return -1;
+		}
+		q->index = index;
+	}
 	if (q->raw && (q->follow || !strcmp(stream, "all"))) {
 		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
 		    "format=raw takes one stream (stream=stdout or stderr) and no follow");
@@ -260,9 +277,18 @@ h_tasks_logs(struct cy_http_req *req, struct cy_http_resp *resp)
 	xsnprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, TC_STATUS));
 	PQclear(res);
 	ended = task_db_status_ended(status);
-	if (!(rows = store_logs_task(id, &err))) {
+	if (!(rows = store_logs_task(id, q.index, &err))) {
 		cy_log_error("task_logs_failed", "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's jobs");
+	}
+	if (q.index) {
+		/* One element: it ends with its job. */
+		if (PQntuples(rows) == 0) {
+			PQclear(rows);
+			return cy_resp_problem(resp, CY_PROBLEM_NOT_FOUND,
+			    "task %s has no array element %s", id, q.index);
+		}
+		ended = task_db_status_ended(PQgetvalue(rows, 0, LC_JOB_STATUS));
 	}
 	if (q.raw) {
 		logs_raw(&q, rows, resp);

@@ -59,6 +59,9 @@ job_json(const PGresult *res, int row)
 	const char *errstr;
 
 	json_object_set_new(o, "id", json_string(PQgetvalue(res, row, JC_ID)));
+	if (store_val(res, row, JC_ARRAY_INDEX) &&
+	    cy_strtonum(PQgetvalue(res, row, JC_ARRAY_INDEX), 0, INT32_MAX, &ec, &errstr) == 0)
+		json_object_set_new(o, "array_index", json_integer(ec));
 	json_object_set_new(o, "status", json_string(status));
 	if (result) {
 		json_t *r = json_loads(result, 0, NULL);
@@ -92,6 +95,7 @@ h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	const char *q_wait = cy_req_query(req, "wait");
 	struct cy_error err = CY_ERROR_INIT;
 	char id[64], status[32], name[256];
+	bool is_array;
 	long long wait_s = 0;
 	const char *errstr;
 	int64_t deadline;
@@ -109,6 +113,7 @@ h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	xsnprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, TC_ID));
 	xsnprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, TC_STATUS));
 	xsnprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, TC_NAME));
+	is_array = !PQgetisnull(res, 0, TC_ARRAY_SPEC);
 	PQclear(res);
 	if (wait_s > 0 && !task_db_status_ended(status) && !task_wait_stopping()) {
 		const char *ids[1] = { id };
@@ -121,7 +126,7 @@ h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 		cy_log_error("task_result_failed", "task_id", id, "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's jobs");
 	}
-	if (!(logs = store_logs_task(id, &err))) {
+	if (!(logs = store_logs_task(id, NULL, &err))) {
 		PQclear(jobs);
 		cy_log_error("task_result_failed", "task_id", id, "error", err.msg, NULL);
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's logs");
@@ -145,6 +150,8 @@ h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	if (name[0])
 		json_object_set_new(o, "task_name", json_string(name));
 	json_object_set_new(o, "jobs", arr);
+	if (is_array && (arr = task_array_json(id)))
+		json_object_set_new(o, "array", arr);
 	cy_resp_json(resp, 200, o);
 }
 

@@ -26,6 +26,8 @@ const char *task_api_status(const char *db);
 bool task_db_status_ended(const char *db);
 /* TaskResponse for row `row` of a TASK_COLS result. */
 json_t *task_json(const PGresult *res, int row);
+/* An array task's summary (store_task_array), or NULL (not an array, or an error logged). */
+json_t *task_array_json(const char *task_id);
 /*
  * The caller's task named by req->params[0] (UUID or name).  Returns the
  * row (TASK_COLS), or NULL with resp filled: 404, 403 "Not task owner", 500.

@@ -226,7 +226,11 @@ skills[0] must be a skill's name or id|.skills = [7]
 skills go with prompt tasks and agent jobs|.skills = ["x"]
 job_spec_json goes with use_sba|.job_spec_json = {}
 use_sba runs an agent on the prompt|.use_sba = true
-unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, artifacts, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, use_sba, allow_pending, after, skills, job_spec_json, env, secrets, model, queue)|.promt = "x"
+unknown field 'promt' (known: prompt, input_mode, task_name, project_id, attachments, artifacts, image, timeout_seconds, priority, max_attempts, retry_backoff_seconds, requirements, network_policy, resources, use_inference, use_sba, allow_pending, after, array, skills, job_spec_json, env, secrets, model, queue)|.promt = "x"
+array must be indexes and ranges such as "0-99"|.array = ""
+array must be|.array = 7
+array: range 5-3 ends before it starts|.array = "5-3"
+array: more than 10000 elements|.array = "0-10000"
 unknown field 'timeout'|.timeout = 5
 EOT
 }

@@ -149,6 +149,31 @@ from(const char *s, const char *from)
 	return p ? p : "";
 }
 
+/* An array element: CYNODE_ARRAY_INDEX and CYNODE_ARRAY_TASK_ID, never the request's. */
+static void
+test_bwrap_array_env(void)
+{
+	static char *env[] = { "CYNODE_ARRAY_INDEX=99", "CYNODE_ARRAY_TASK_ID=evil", "A=1", NULL };
+	struct sandbox_job job;
+	char *got;
+
+	sample_job(&job);
+	job.env = env;
+	job.is_array = true;
+	job.array_index = 0;
+	got = bwrap_of(&job);
+	ok(strstr(got, "--setenv|A|1|--setenv|CYNODE_TASK_ID|t1|--setenv|CYNODE_JOB_ID|j1|"
+		       "--setenv|CYNODE_WORKSPACE_DIR|/workspace|--setenv|CYNODE_ARRAY_INDEX|0|"
+		       "--setenv|CYNODE_ARRAY_TASK_ID|t1|") != NULL,
+	    "an element gets its index and the task's id: %s", from(got, "--clearenv"));
+	ok(!strstr(got, "99") && !strstr(got, "evil"), "the request's CYNODE_ARRAY_* are dropped");
+	free(got);
+	sample_job(&job);
+	got = bwrap_of(&job);
+	ok(!strstr(got, "CYNODE_ARRAY"), "a plain job has no CYNODE_ARRAY_*");
+	free(got);
+}
+
 static void
 test_bwrap_image(void)
 {
@@ -555,6 +580,7 @@ main(void)
 {
 	make_tree();
 	RUN_TEST(test_bwrap_image);
+	RUN_TEST(test_bwrap_array_env);
 	RUN_TEST(test_bwrap_host);
 	RUN_TEST(test_bwrap_prepared_etc);
 	RUN_TEST(test_bwrap_inference_devices_net);
