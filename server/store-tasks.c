@@ -598,6 +598,16 @@ store_task_cancel(const char *task_id, char *status, size_t statuslen, struct cy
 
 	if (db_begin(err) < 0)
 		return -1;
+	/*
+	 * The jobs first, then the task: the order of the dispatcher's claim,
+	 * of result writes and of the array trigger (job, then its task), so a
+	 * cancel that lands during a claim waits instead of deadlocking.
+	 */
+	res = db_exec("task_lock_jobs",
+	    "SELECT 1 FROM jobs WHERE task_id = $1::uuid ORDER BY id FOR UPDATE", 1, p, err);
+	if (!res)
+		goto fail;
+	PQclear(res);
 	res = db_exec("task_lock", "SELECT status FROM tasks WHERE id = $1::uuid FOR UPDATE", 1, p,
 	    err);
 	if (!res)
