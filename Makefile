@@ -197,6 +197,12 @@ $(O)/tests/bench/loadgen: $(O)/obj/tests/bench/loadgen.o $(O)/libcynode.a
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# Placement decisions with the server's own claim (tests/bench/placement.c).
+$(O)/obj/tests/bench/placement.o: BASE_CFLAGS += -Iserver
+$(O)/tests/bench/placement: $(O)/obj/tests/bench/placement.o $(O)/libserver.a $(O)/libcynode.a
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 deps:
 	@scripts/deps
 
@@ -219,7 +225,7 @@ demo-stop:
 	@scripts/demo stop
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(O)/tests/bench/loadgen
+	@$(MAKE) --no-print-directory all $(O)/tests/bench/loadgen $(O)/tests/bench/placement
 	@tests/bench/run
 
 # What the compiler cannot check (scripts/lint): every snprintf through the

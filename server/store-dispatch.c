@@ -211,7 +211,7 @@ claim_for_node(struct claim_node *nd, long long want, long long lease_s, struct 
 	int i;
 
 	xsnprintf(lim, sizeof(lim), "%lld", want);
-	xsnprintf(scan, sizeof(scan), "%lld", want * 8 + 32);
+	xsnprintf(scan, sizeof(scan), "%lld", want * 4 + 8);
 	xsnprintf(lease, sizeof(lease), "%lld", lease_s);
 	p[0] = nd->id;
 	p[1] = free_text(nd->gpus, nd->used_gpus, gpus);
@@ -227,8 +227,10 @@ claim_for_node(struct claim_node *nd, long long want, long long lease_s, struct 
 	p[11] = nd->gpu_devices;
 	/* clang-format off */
 	res = db_exec("dispatch_claim",
-	    "WITH run AS (SELECT queue, owner, count(*) AS n FROM jobs WHERE status = 'running' "
-	    "GROUP BY queue, owner), "
+	    "WITH run AS (SELECT q.name AS queue, r.owner, r.n FROM queues q CROSS JOIN LATERAL "
+	    "(SELECT owner, count(*) AS n FROM jobs WHERE status = 'running' AND queue = q.name "
+	    "GROUP BY owner) r WHERE q.max_running IS NOT NULL "
+	    "OR q.max_running_per_user IS NOT NULL), "
 	    "lim AS (SELECT q.name, q.max_running - COALESCE((SELECT sum(run.n) FROM run "
 	    "WHERE run.queue = q.name), 0) AS q_left, q.max_running_per_user AS u_max "
 	    "FROM queues q WHERE q.max_running IS NOT NULL "
@@ -304,6 +306,21 @@ claim_for_node(struct claim_node *nd, long long want, long long lease_s, struct 
 	return 0;
 }
 
+/* Least loaded first: the smaller share of slots in use, then the more free CPUs. */
+static int
+claim_node_cmp(const void *a, const void *b)
+{
+	const struct claim_node *x = a, *y = b;
+	long long lx = x->running * 1000 / x->max, ly = y->running * 1000 / y->max;
+	long long fx = x->cpus - x->used_cpus, fy = y->cpus - y->used_cpus;
+
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	if (fx != fy)
+		return fx > fy ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
 int
 store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
     struct dispatch_job **jobs, size_t *n, struct cy_error *err)
@@ -321,8 +338,11 @@ store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
 		goto fail;
 	/*
 	 * Fill the least loaded node first, a few slots at a time, so a burst
-	 * spreads over the nodes instead of filling the first one.
+	 * spreads over the nodes instead of filling the first one.  The rows
+	 * are locked already (in id order), so the order here is free.
 	 */
+	if (nn > 1)
+		qsort(nodes, (size_t)nn, sizeof(*nodes), claim_node_cmp);
 	while (left > 0 && progress) {
 		progress = 0;
 		for (i = 0; i < nn && left > 0; i++) {
