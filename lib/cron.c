@@ -23,10 +23,9 @@ struct field {
 	const char *const *names; /* names[i] is the value lo + i, or NULL */
 };
 
-static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may", "jun", "jul",
-	"aug", "sep", "oct", "nov", "dec", NULL };
-static const char *const dow_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat",
-	NULL };
+static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
+	"sep", "oct", "nov", "dec", NULL };
+static const char *const dow_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL };
 
 static const struct field fields[] = {
 	{ "second", 0, 59, NULL },
@@ -109,8 +108,8 @@ toklen(const char *p)
  * -1 with why filled.
  */
 static int
-parse_field(const struct field *f, const char *s, size_t n, uint64_t *bits, bool *star,
-    char *why, size_t whylen)
+parse_field(const struct field *f, const char *s, size_t n, uint64_t *bits, bool *star, char *why,
+    size_t whylen)
 {
 	char buf[CY_CRON_MAX + 1];
 	const char *p = buf;
@@ -131,8 +130,8 @@ parse_field(const struct field *f, const char *s, size_t n, uint64_t *bits, bool
 			p++;
 		} else {
 			if ((a = value(f, &p)) < 0)
-				return fail(why, whylen, "%s field: '%.*s' is not a number%s", f->name,
-				    toklen(item), item, f->names ? " or a name" : "");
+				return fail(why, whylen, "%s field: '%.*s' is not a number%s",
+				    f->name, toklen(item), item, f->names ? " or a name" : "");
 			b = a;
 			if (*p == '-') {
 				p++;
@@ -216,7 +215,8 @@ cy_cron_parse(const char *s, struct cy_cron *c, char *why, size_t whylen)
 	}
 	for (p = s; *p; p++)
 		if (((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) && *p != '\t')
-			return fail(why, whylen, "cron expression holds a control or non-ASCII byte");
+			return fail(why, whylen,
+			    "cron expression holds a control or non-ASCII byte");
 	if (nf != 5 && nf != 6)
 		return fail(why, whylen,
 		    "%zu field%s: a cron expression has 5 (minute hour day-of-month month "
@@ -316,7 +316,8 @@ cy_cron_next(const struct cy_cron *c, int64_t after)
 		r = t % 86400;
 		civil_from_days(days, &y, &m, &d);
 		if (!(c->mon >> m & 1)) {
-			t = (m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 1, 1)) *
+			t = (m == 12 ? days_from_civil(y + 1, 1, 1) :
+				       days_from_civil(y, m + 1, 1)) *
 			    86400;
 			continue;
 		}

@@ -21,12 +21,12 @@
 #define CY_CRON_MAX 256
 
 struct cy_cron {
-	uint64_t sec;  /* bit s: second s (0-59) */
-	uint64_t min;  /* bit m: minute m (0-59) */
-	uint32_t hour; /* bit h: hour h (0-23) */
-	uint32_t dom;  /* bit d: day of month d (1-31) */
-	uint16_t mon;  /* bit m: month m (1-12) */
-	uint8_t dow;   /* bit d: day of week d (0-6, Sunday 0) */
+	uint64_t sec;            /* bit s: second s (0-59) */
+	uint64_t min;            /* bit m: minute m (0-59) */
+	uint32_t hour;           /* bit h: hour h (0-23) */
+	uint32_t dom;            /* bit d: day of month d (1-31) */
+	uint16_t mon;            /* bit m: month m (1-12) */
+	uint8_t dow;             /* bit d: day of week d (0-6, Sunday 0) */
 	bool dom_star, dow_star; /* the field began with '*' */
 	bool seconds;            /* written with the seconds field */
 };
