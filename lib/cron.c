@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "cron.h"
 #include "banned.h"
 
@@ -55,7 +56,7 @@ fail(char *why, size_t whylen, const char *fmt, ...)
 
 	if (why && whylen) {
 		va_start(ap, fmt);
-		(void)vsnprintf(why, whylen, fmt, ap);
+		cy_vsnprintf_clip(why, whylen, fmt, ap);
 		va_end(ap);
 	}
 	return -1;
