@@ -148,6 +148,12 @@ h_schedules_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	if (schedule_cron(s.cron, &s.next_run, resp) < 0)
 		goto out;
+	if (json_array_size(json_object_get(json_object_get(body, "task"), "attachments"))) {
+		cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
+		    "task.attachments: a schedule's task cannot carry attachments (uploads are "
+		    "kept for uploads.retention only); fetch the files in the job instead");
+		goto out;
+	}
 	/* The task as POST /v1/tasks would check it, nothing stored. */
 	if (task_create_checked(json_object_get(body, "task"), a->user_id, a->handle, NULL, true,
 		NULL, &replayed, &check) < 0) {

@@ -163,6 +163,9 @@ replica_start()
 	cy_api POST /v1/schedules '{"name":"bad","cron":"@daily","task":{"prompt":"x","input_mode":"commands","requirements":{"gpus":64}}}' "$TOKEN"
 	cy_status 400
 	[[ $(jq -r .detail <<<"$body") == "task: no node can run this task"* ]]
+	cy_api POST /v1/schedules '{"name":"bad","cron":"@daily","task":{"prompt":"x","input_mode":"commands","attachments":[{"name":"a","sha256":"'"$(printf 'a%.0s' {1..64})"'"}]}}' "$TOKEN"
+	cy_status 400
+	[[ $(jq -r .detail <<<"$body") == *"cannot carry attachments"* ]]
 	# The schedule's own fields.
 	cy_api POST /v1/schedules '{"name":"Bad Name","cron":"@daily","task":{"prompt":"x","input_mode":"commands"}}' "$TOKEN"
 	cy_status 400
