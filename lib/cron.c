@@ -160,9 +160,9 @@ parse_field(const struct field *f, const char *s, size_t n, uint64_t *bits, bool
 				return fail(why, whylen,
 				    "%s field: '%.*s' needs a step from 1 to %d after '/'", f->name,
 				    toklen(item), item, f->hi);
-			/* "5/15" is "5-max/15". */
+			/* "5/15" is "5-max/15" (day-of-week: up to 7, so "7/7" is Sunday). */
 			if (!range)
-				b = f->names == dow_names ? 6 : f->hi;
+				b = f->hi;
 		}
 		if (*p != ',' && *p != '\0')
 			return fail(why, whylen, "%s field: unexpected '%c' in '%.*s'", f->name, *p,

@@ -49,10 +49,15 @@ static void
 bad(const char *expr, const char *want_in_why)
 {
 	struct cy_cron c;
-	char why[200] = "";
+	char why[200] = "", shown[64];
+	size_t i;
 
+	/* The expression as the test's name, control bytes shown as '?'. */
+	for (i = 0; expr[i] && i < sizeof(shown) - 1; i++)
+		shown[i] = (unsigned char)expr[i] < 0x20 ? '?' : expr[i];
+	shown[i] = '\0';
 	ok(cy_cron_parse(expr, &c, why, sizeof(why)) < 0 && strstr(why, want_in_why),
-	    "'%s' refused: %s", expr, why);
+	    "'%s' refused: %s", shown, why);
 }
 
 static void
@@ -70,6 +75,9 @@ test_basic(void)
 	next_is("0 0 * * 7", "2026-12-06 00:00:00", "2026-12-13 00:00:00");
 	next_is("0 0 * * 0", "2026-12-06 00:00:00", "2026-12-13 00:00:00");
 	next_is("5/20 * * * *", "2026-01-01 00:06:00", "2026-01-01 00:25:00");
+	/* A start without a range runs to the field's end: day-of-week 7 is Sunday. */
+	next_is("0 0 * * 7/7", "2026-12-06 00:00:00", "2026-12-13 00:00:00");
+	next_is("0 0 * * 5/2", "2026-12-05 00:00:00", "2026-12-06 00:00:00");
 	next_is("0 0 1 * *", "2026-12-31 23:59:59", "2027-01-01 00:00:00");
 }
 
