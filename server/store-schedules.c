@@ -161,8 +161,8 @@ store_schedules_due(int limit, struct cy_error *err)
 	return db_exec("schedules_due",
 	    "SELECT s.id, s.owner_id, u.handle, s.cron, s.task::text, "
 	    "extract(epoch FROM s.next_run_at)::bigint, floor(extract(epoch FROM "
-	    "clock_timestamp()))::bigint FROM schedules s JOIN users u ON u.id = s.owner_id "
-	    "WHERE s.enabled AND u.is_active AND s.next_run_at <= clock_timestamp() "
+	    "now()))::bigint FROM schedules s JOIN users u ON u.id = s.owner_id "
+	    "WHERE s.enabled AND u.is_active AND s.next_run_at <= now() "
 	    "ORDER BY s.next_run_at LIMIT $1::int",
 	    1, p, err);
 }
