@@ -6,7 +6,9 @@
 # form) runs its task at each slot, each slot once across both replicas;
 # disable stops it, enable resumes it; history bounded by max_history;
 # garbage cron strings and bodies refused with clear 400s; another user
-# neither sees nor touches my schedule.
+# neither sees nor touches my schedule; a slot whose task is refused by
+# then (a secret deleted since) records why and the schedule goes on;
+# after downtime only the latest missed slot runs.
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -244,4 +246,24 @@ replica_start()
 	[ "$n" = 0 ]
 	n=$(cy_psql "SELECT count(*) FROM schedule_runs WHERE schedule_id = '$sid'")
 	[ "$n" -ge 1 ] && [ "$n" -le 3 ]
+}
+
+@test "a slot whose task is refused by then records why, and the schedule goes on" {
+	local sid
+
+	cy_api PUT /v1/secrets/SCHED_KEY '{"value":"v4lue-of-the-key"}' "$TOKEN"
+	cy_status 201
+	cy_api POST /v1/schedules '{"name":"keyed","cron":"* * * * * *","task":{"prompt":"echo \"$K\"",
+		"input_mode":"commands","secrets":[{"name":"SCHED_KEY","env":"K"}]}}' "$TOKEN"
+	cy_status 201
+	sid=$(jq -r .id <<<"$body")
+	cy_api DELETE /v1/secrets/SCHED_KEY "" "$TOKEN"
+	cy_status 204
+	cy_psql "DELETE FROM schedule_runs WHERE schedule_id = '$sid'"
+	sleep 2.5
+	cy_api PATCH /v1/schedules/keyed '{"enabled":false}' "$TOKEN"
+	cy_status 200
+	jq -e '(.runs | length) >= 1 and all(.runs[]; .task_id == null and .status == null
+		and (.error | test("^400: unknown secret .SCHED_KEY.")))' <<<"$body" || { echo "$body"; false; }
+	grep -q schedule_task_refused "$CY_TMP/server.log"
 }
