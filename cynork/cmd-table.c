@@ -21,6 +21,8 @@ extern const struct cmd cmd_config_push, cmd_config_get, cmd_config_status;
 /* identity and access */
 extern const struct cmd cmd_token_create, cmd_token_list, cmd_token_revoke;
 extern const struct cmd cmd_secret_set, cmd_secret_list, cmd_secret_delete;
+extern const struct cmd cmd_schedule_create, cmd_schedule_list, cmd_schedule_get,
+    cmd_schedule_enable, cmd_schedule_disable, cmd_schedule_delete;
 extern const struct cmd cmd_skills_load, cmd_skills_list, cmd_skills_get, cmd_skills_update;
 extern const struct cmd cmd_skills_delete;
 extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_disable;
@@ -68,6 +70,11 @@ static const struct cmd grp_token = {
 	.path = "token",
 	.aliases = "tokens",
 	.summary = "API tokens for CI",
+};
+static const struct cmd grp_schedule = {
+	.path = "schedule",
+	.aliases = "schedules",
+	.summary = "recurring tasks (cron)",
 };
 static const struct cmd grp_secret = {
 	.path = "secret",
@@ -137,6 +144,13 @@ const struct cmd *const cmd_table[] = {
 	&cmd_queue_create,
 	&cmd_queue_set,
 	&cmd_queue_delete,
+	&grp_schedule,
+	&cmd_schedule_create,
+	&cmd_schedule_list,
+	&cmd_schedule_get,
+	&cmd_schedule_enable,
+	&cmd_schedule_disable,
+	&cmd_schedule_delete,
 	/* inference */
 	&cmd_chat,
 	&grp_models,

@@ -21,6 +21,7 @@
 #include "jobenv.h"
 #include "json.h"
 #include "relpath.h"
+#include "task-body.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -29,8 +30,8 @@
 #define COMMANDS_FILE_MAX (64 * 1024)
 #define ENV_FILE_MAX (256 * 1024)
 
-static const char *const mode_choices[] = { "prompt", "script", "commands", NULL };
-static const char *const network_choices[] = { "restricted", "none", "host", NULL };
+const char *const task_mode_choices[] = { "prompt", "script", "commands", NULL };
+const char *const task_network_choices[] = { "restricted", "none", "host", NULL };
 static const char *const mode_flags[] = { "prompt", "task", "task-file", "script", "command",
 	"commands-file", NULL };
 
@@ -222,8 +223,8 @@ sba_spec_text(const struct parsed *p, struct cy_buf *text)
 	return 0;
 }
 
-static int
-create_check(const struct parsed *p)
+int
+task_body_check(const struct parsed *p)
 {
 	const char *const *list, *mode;
 	size_t i, n, modes = 0;
@@ -270,14 +271,6 @@ create_check(const struct parsed *p)
 		}
 		cy_buf_release(&raw);
 		cy_buf_release(&kept);
-		if (rc)
-			return rc;
-	}
-	if ((n = opt_list(p, "attach", &list)) > 0) {
-		struct attach_list files = { 0 };
-
-		rc = attach_collect(list, n, &files);
-		attach_list_release(&files);
 		if (rc)
 			return rc;
 	}
@@ -352,13 +345,6 @@ create_check(const struct parsed *p)
 	if (opt_set(p, "use-inference") && strcmp(mode, "prompt") == 0)
 		return fail(EXIT_USAGE,
 		    "--use-inference goes with --command, --script or --commands-file: a prompt task is answered by a model already");
-	if (opt_set(p, "wait") && opt_set(p, "result"))
-		return fail(EXIT_USAGE, "give only one of --wait and --result");
-	if (opt_set(p, "follow") && (opt_set(p, "wait") || opt_set(p, "result")))
-		return fail(EXIT_USAGE,
-		    "--follow waits for the task already: give it without --wait and --result");
-	if (opt_set(p, "wait-timeout") && !opt_set(p, "wait") && !opt_set(p, "result"))
-		return fail(EXIT_USAGE, "--wait-timeout goes with --wait or --result");
 	if ((rc = create_job_check(p, mode)) != 0)
 		return rc;
 	if ((opt_set(p, "env") || opt_set(p, "env-file") || opt_set(p, "secret")) &&
@@ -373,6 +359,34 @@ create_check(const struct parsed *p)
 		if (rc)
 			return rc;
 	}
+	return 0;
+}
+
+/* The checks of task create's own flags (attachments, waiting), then the body's. */
+static int
+create_check(const struct parsed *p)
+{
+	const char *const *list;
+	size_t n;
+	int rc;
+
+	if ((rc = task_body_check(p)) != 0)
+		return rc;
+	if ((n = opt_list(p, "attach", &list)) > 0) {
+		struct attach_list files = { 0 };
+
+		rc = attach_collect(list, n, &files);
+		attach_list_release(&files);
+		if (rc)
+			return rc;
+	}
+	if (opt_set(p, "wait") && opt_set(p, "result"))
+		return fail(EXIT_USAGE, "give only one of --wait and --result");
+	if (opt_set(p, "follow") && (opt_set(p, "wait") || opt_set(p, "result")))
+		return fail(EXIT_USAGE,
+		    "--follow waits for the task already: give it without --wait and --result");
+	if (opt_set(p, "wait-timeout") && !opt_set(p, "wait") && !opt_set(p, "result"))
+		return fail(EXIT_USAGE, "--wait-timeout goes with --wait or --result");
 	if (opt_get(p, "idempotency-key")) {
 		const char *k = opt_get(p, "idempotency-key");
 		size_t len = strlen(k), j;
@@ -454,26 +468,19 @@ build_input(const struct parsed *p, struct cy_buf *text, const char **mode)
 	return rc;
 }
 
-static int
-task_create(struct ctx *c, const struct parsed *p)
+int
+task_body_build(const struct parsed *p, json_t **out)
 {
-	struct cy_buf text = CY_BUF_INIT, line = CY_BUF_INIT;
-	const char *mode = "prompt", *id;
-	const char *const *att;
-	long long timeout_s = 0;
-	json_t *req, *res = NULL;
+	struct cy_buf text = CY_BUF_INIT;
+	const char *mode = "prompt", *const * att;
+	json_t *req;
 	size_t n;
 	int rc;
 
-	if (opt_set(p, "follow") && out_json(c))
-		return fail(EXIT_USAGE, "--follow prints the job's output, not JSON: drop -o json");
+	*out = NULL;
 	if ((rc = build_input(p, &text, &mode)) != 0)
 		goto out;
-	if (opt_get(p, "wait-timeout"))
-		cy_duration_parse(opt_get(p, "wait-timeout"), &timeout_s);
 	req = json_pack("{s:s, s:s}", "prompt", text.buf, "input_mode", mode);
-	if (opt_get(p, "name"))
-		json_object_set_new(req, "task_name", json_string(opt_get(p, "name")));
 	if (opt_get(p, "project-id"))
 		json_object_set_new(req, "project_id", json_string(opt_get(p, "project-id")));
 	if (opt_get(p, "model"))
@@ -520,6 +527,42 @@ task_create(struct ctx *c, const struct parsed *p)
 		json_object_set_new(req, "env", env);
 		json_object_set_new(req, "secrets", refs);
 	}
+	if ((n = opt_list(p, "artifact", &att)) > 0) {
+		json_t *a = json_array();
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(a, json_string(att[i]));
+		json_object_set_new(req, "artifacts", a);
+	}
+	*out = req;
+out:
+	cy_buf_release(&text);
+	/* The next command of a shell or chat session reads its own spec. */
+	json_decref(sba_spec_cached);
+	sba_spec_cached = NULL;
+	return rc;
+}
+
+static int
+task_create(struct ctx *c, const struct parsed *p)
+{
+	struct cy_buf line = CY_BUF_INIT;
+	const char *id;
+	const char *const *att;
+	long long timeout_s = 0;
+	json_t *req, *res = NULL;
+	size_t n;
+	int rc;
+
+	if (opt_set(p, "follow") && out_json(c))
+		return fail(EXIT_USAGE, "--follow prints the job's output, not JSON: drop -o json");
+	if (opt_get(p, "wait-timeout"))
+		cy_duration_parse(opt_get(p, "wait-timeout"), &timeout_s);
+	if ((rc = task_body_build(p, &req)) != 0)
+		goto out;
+	if (opt_get(p, "name"))
+		json_object_set_new(req, "task_name", json_string(opt_get(p, "name")));
 	if ((n = opt_list(p, "attach", &att)) > 0) {
 		struct attach_list files = { 0 };
 		json_t *a = NULL;
@@ -535,14 +578,6 @@ task_create(struct ctx *c, const struct parsed *p)
 			goto out;
 		}
 		json_object_set_new(req, "attachments", a);
-	}
-	if ((n = opt_list(p, "artifact", &att)) > 0) {
-		json_t *a = json_array();
-		size_t i;
-
-		for (i = 0; i < n; i++)
-			json_array_append_new(a, json_string(att[i]));
-		json_object_set_new(req, "artifacts", a);
 	}
 	if (opt_get(p, "idempotency-key")) {
 		char *hdr = xasprintf("Idempotency-Key: %s", opt_get(p, "idempotency-key"));
@@ -598,59 +633,17 @@ task_create(struct ctx *c, const struct parsed *p)
 	}
 out:
 	json_decref(res);
-	cy_buf_release(&text);
-	/* The next command of a shell or chat session reads its own spec. */
-	json_decref(sba_spec_cached);
-	sba_spec_cached = NULL;
 	return rc;
 }
 
 /* clang-format off */
 static const struct opt create_opts[] = {
-	{ .name = "prompt", .shrt = 'p', .kind = OPT_STR, .arg = "TEXT",
-	  .help = "task text, answered by a model (the default mode)" },
-	{ .name = "task", .shrt = 't', .kind = OPT_STR, .arg = "TEXT", .help = "same as --prompt" },
-	{ .name = "task-file", .shrt = 'f', .kind = OPT_STR, .arg = "PATH",
-	  .help = "read the task text (for a model) from a file (- = stdin, max 1 MiB)" },
-	{ .name = "script", .shrt = 's', .kind = OPT_STR, .arg = "PATH",
-	  .help = "run this script in the sandbox (- = stdin, max 256 KiB)" },
-	{ .name = "command", .kind = OPT_LIST, .arg = "CMD",
-	  .help = "run this shell command in the sandbox (repeatable, in order)" },
-	{ .name = "commands-file", .kind = OPT_STR, .arg = "PATH",
-	  .help = "run the file's non-blank lines as commands (- = stdin, max 64 KiB)" },
+	TASK_BODY_OPTS,
 	{ .name = "name", .kind = OPT_STR, .arg = "NAME",
 	  .help = "suggested task name (normalised; suffixed when taken)", .alias = "task-name" },
-	{ .name = "artifact", .kind = OPT_LIST, .arg = "GLOB",
-	  .help = "return the /workspace files GLOB selects (repeatable; default out/)" },
 	{ .name = "attach", .shrt = 'a', .kind = OPT_LIST, .arg = "PATH",
 	  .help = "upload a file, or a directory's files, into /workspace (repeatable)",
 	  .alias = "attachment" },
-	{ .name = "project-id", .kind = OPT_STR, .arg = "ID",
-	  .help = "project to use (default: your default project)" },
-	{ .name = "input-mode", .kind = OPT_ENUM, .arg = "MODE",
-	  .help = "override the input mode: prompt, script or commands", .choices = mode_choices },
-	{ .name = "model", .kind = OPT_STR, .arg = "MODEL",
-	  .help = "with prompt input: the model that answers (default: the server's choice)" },
-	{ .name = "allow-pending", .kind = OPT_BOOL,
-	  .help = "queue the job even when no node has the --gpus and --label it asks for (it waits: NoMatchingNode)" },
-	{ .name = "array", .kind = OPT_STR, .arg = "SPEC",
-	  .help = "a job array: one job per index of SPEC (0-99, 1,3,5-9, 0-20:5; %N: at most N at once), each with CYNODE_ARRAY_INDEX" },
-	{ .name = "after", .kind = OPT_LIST, .arg = "TASK[:ok|notok|any]",
-	  .help = "wait until TASK (id or name) has ended: completed (ok, the default), failed or canceled (notok), or either (any); repeatable" },
-	{ .name = "skill", .kind = OPT_LIST, .arg = "NAME",
-	  .help = "with prompt input or --use-sba: give the model your skill NAME (or id) as instructions (repeatable, at most 8)" },
-	{ .name = "use-sba", .kind = OPT_BOOL,
-	  .help = "with prompt input: an agent works on it in the sandbox, running commands and calling the model" },
-	{ .name = "job-spec", .kind = OPT_STR, .arg = "FILE",
-	  .help = "an agent job's spec (JSON: steps and/or a goal; - reads stdin); implies --use-sba" },
-	{ .name = "use-inference", .kind = OPT_BOOL,
-	  .help = "with --command/--script/--commands-file: the sandbox may call a model (INFERENCE_PROXY_URL)" },
-	{ .name = "env", .shrt = 'e', .kind = OPT_LIST, .arg = "KEY=VALUE",
-	  .help = "set a variable in the job's environment (repeatable; wins over --env-file)" },
-	{ .name = "env-file", .kind = OPT_LIST, .arg = "FILE",
-	  .help = "read variables from a dotenv file: KEY=VALUE lines, # comments (repeatable)" },
-	{ .name = "secret", .kind = OPT_LIST, .arg = "NAME[=VAR]",
-	  .help = "give the job your secret NAME as variable VAR (default NAME; repeatable)" },
 	{ .name = "wait", .shrt = 'w', .kind = OPT_BOOL,
 	  .help = "wait for the task and exit with the job's exit code" },
 	{ .name = "result", .kind = OPT_BOOL,
@@ -661,33 +654,6 @@ static const struct opt create_opts[] = {
 	  .help = "with --wait or --result: give up waiting after DUR (exit 124)" },
 	{ .name = "idempotency-key", .kind = OPT_STR, .arg = "KEY",
 	  .help = "a retried create with the same KEY returns the first task" },
-	/* The job's fields (cmd-task-create-job.c). */
-	{ .name = "image", .kind = OPT_STR, .arg = "IMAGE",
-	  .help = "sandbox image (default: the node's sandbox.default_image)" },
-	{ .name = "timeout", .kind = OPT_DURATION, .arg = "DUR",
-	  .help = "the job is stopped after DUR (at most 3h; default 1h; nodes may cap it)" },
-	{ .name = "priority", .kind = OPT_INT, .arg = "N", .min = -1000, .max = 1000,
-	  .help = "higher runs first (-1000 to 1000, default 0)" },
-	{ .name = "queue", .kind = OPT_STR, .arg = "NAME",
-	  .help = "the queue the job waits in (default: default; cynork queue list)" },
-	{ .name = "max-attempts", .kind = OPT_INT, .arg = "N", .min = 1, .max = 100,
-	  .help = "runs of the job before it fails for good (1 to 100, default 3)" },
-	{ .name = "backoff", .kind = OPT_STR, .arg = "DUR",
-	  .help = "wait between attempts (0s to 24h, default 5s)" },
-	{ .name = "label", .kind = OPT_LIST, .arg = "K=V",
-	  .help = "run only on a node with this label (repeatable; all must match)" },
-	{ .name = "gpus", .kind = OPT_INT, .arg = "N", .min = 0, .max = 1024,
-	  .help = "run only on a node with N GPUs or more" },
-	{ .name = "cpus", .kind = OPT_INT, .arg = "N", .min = 1, .max = 4096,
-	  .help = "CPU cores reserved on the node for the job, the most its sandbox may use" },
-	{ .name = "memory", .kind = OPT_STR, .arg = "SIZE",
-	  .help = "memory reserved on the node for the job, the most its sandbox may use (512M, 2G)" },
-	{ .name = "network", .kind = OPT_ENUM, .arg = "POLICY", .choices = network_choices,
-	  .help = "restricted (default) or none: no network; host: where the node allows it" },
-	{ .name = "disk", .kind = OPT_STR, .arg = "SIZE",
-	  .help = "size of /workspace, e.g. 2G (at most the node's; writes past it fail)" },
-	{ .name = "tmp", .kind = OPT_STR, .arg = "SIZE",
-	  .help = "size of the sandbox's private /tmp, e.g. 64M (capped by the node)" },
 	{ NULL }
 };
 /* clang-format on */

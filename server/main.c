@@ -34,6 +34,7 @@
 #include "notify.h"
 #include "nodes.h"
 #include "secrets.h"
+#include "schedules.h"
 #include "server.h"
 #include "task-wait.h"
 #include "tls.h"
@@ -302,6 +303,8 @@ start_background(void)
 		die("error: liveness: %s", err.msg);
 	if (usage_start(&err) < 0)
 		die("error: %s", err.msg);
+	if (schedules_start(&err) < 0)
+		die("error: %s", err.msg);
 }
 
 /* Step 8: the user gateway and the control plane. */
@@ -373,6 +376,7 @@ shut_down(struct cy_httpd *gw, struct cy_httpd *cp)
 	cy_httpd_stop(gw);
 	cy_httpd_stop(cp);
 	liveness_stop();
+	schedules_stop();
 	dispatch_stop();
 	usage_stop();
 	auth_cache_stop();

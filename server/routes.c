@@ -24,6 +24,7 @@
 #include "openai.h"
 #include "queues.h"
 #include "secrets.h"
+#include "schedules.h"
 #include "server.h"
 #include "skills.h"
 #include "store-logs.h"
@@ -191,6 +192,17 @@ static struct cy_route gateway[] = {
 	  .handler = h_accounting_jobs },
 	{ .method = "GET", .pattern = "/v1/accounting/summary", .auth = AUTH_TASKS_READ,
 	  .handler = h_accounting_summary },
+	/* The caller's recurring tasks (route-schedules.c). */
+	{ .method = "POST", .pattern = "/v1/schedules", .auth = AUTH_TASKS_WRITE,
+	  .body_limit = BODY_CFG, .handler = h_schedules_create, .body = &schedules_create_body },
+	{ .method = "GET", .pattern = "/v1/schedules", .auth = AUTH_TASKS_READ,
+	  .handler = h_schedules_list },
+	{ .method = "GET", .pattern = "/v1/schedules/{id}", .auth = AUTH_TASKS_READ,
+	  .handler = h_schedules_get },
+	{ .method = "PATCH", .pattern = "/v1/schedules/{id}", .auth = AUTH_TASKS_WRITE,
+	  .body_limit = BODY_SMALL, .handler = h_schedules_patch, .body = &schedules_patch_body },
+	{ .method = "DELETE", .pattern = "/v1/schedules/{id}", .auth = AUTH_TASKS_WRITE,
+	  .handler = h_schedules_delete },
 	NODE_ROUTES,
 	NODE_JOB_ROUTES,
 	/* Node fleet. */

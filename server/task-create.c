@@ -912,10 +912,11 @@ create_fit(const json_t *body, const struct task_new *t, struct cy_http_resp *re
 	return 0;
 }
 
-void
-h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
+int
+task_create_checked(const json_t *body, const char *user_id, const char *handle,
+    const char *idempotency_key, bool dry_run, json_t **task, bool *replayed,
+    struct cy_http_resp *resp)
 {
-	const struct auth_ctx *a = req->auth;
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_buf name = CY_BUF_INIT;
 	struct task_new t = { 0 };
@@ -928,19 +929,21 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	char *payload = NULL, *model = NULL, *instructions = NULL;
 	json_t *env = NULL, *refs = NULL, *sba = NULL;
 	long long timeout;
-	bool prompt_mode, replayed = false;
+	bool prompt_mode;
 	PGresult *res = NULL;
-	json_t *body, *attachments = NULL;
+	json_t *attachments = NULL;
+	int ret = -1;
 
-	if (!(body = cy_req_json(req, resp)))
-		return;
+	*replayed = false;
+	if (task)
+		*task = NULL;
+	t.idempotency_key = idempotency_key;
 	if (create_parse(body, &t, &image, &timeout, &asked_model, resp) < 0 ||
-	    create_idempotency(req, &t, resp) < 0 ||
-	    create_attachments(body, a->user_id, &t, &attachments, resp) < 0 ||
+	    create_attachments(body, user_id, &t, &attachments, resp) < 0 ||
 	    create_artifacts(body, resp) < 0)
 		goto out;
 	create_dispatch_fields(body, &t, &x);
-	t.user_id = a->user_id;
+	t.user_id = user_id;
 	if (t.name) {
 		task_name_normalise(t.name, &name);
 		t.name = name.buf;
@@ -956,7 +959,7 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 			    t.input_mode);
 			goto out;
 		}
-		if (skills_instructions(a->user_id, json_object_get(body, "skills"), &instructions,
+		if (skills_instructions(user_id, json_object_get(body, "skills"), &instructions,
 			resp) < 0)
 			goto out;
 	}
@@ -1004,35 +1007,37 @@ h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		t.req_model = asked_model;
 	}
 	t.payload = payload;
-	res = store_task_create(&t, &replayed, &err);
+	if (dry_run) {
+		ret = 0;
+		goto out;
+	}
+	res = store_task_create(&t, replayed, &err);
 	if (!res) {
 		if (err.code == ENOENT) {
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s", err.msg);
 		} else if (err.code == ECONNRESET) {
-			cy_log_error("task_create_failed", "user", a->handle, "error", err.msg,
-			    NULL);
+			cy_log_error("task_create_failed", "user", handle, "error", err.msg, NULL);
 			cy_resp_problem(resp, CY_PROBLEM_UNAVAILABLE,
 			    "the database connection was lost while the task was being created, "
 			    "so it may exist: retry with the same Idempotency-Key, or look with "
 			    "task list");
 		} else {
-			cy_log_error("task_create_failed", "user", a->handle, "error", err.msg,
-			    NULL);
+			cy_log_error("task_create_failed", "user", handle, "error", err.msg, NULL);
 			cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot create the task");
 		}
 		goto out;
 	}
-	if (replayed) {
+	if (*replayed) {
 		cy_log_info("task_create_replayed", "task_id", PQgetvalue(res, 0, TC_ID), "user",
-		    a->handle, NULL);
-		cy_resp_json(resp, 200, task_json(res, 0));
-		cy_resp_header(resp, "Idempotent-Replayed", "true");
-		goto out;
+		    handle, NULL);
+	} else {
+		cy_log_info("task_created", "task_id", PQgetvalue(res, 0, TC_ID), "user", handle,
+		    "input_mode", t.input_mode, NULL);
+		dispatch_wake();
 	}
-	cy_log_info("task_created", "task_id", PQgetvalue(res, 0, TC_ID), "user", a->handle,
-	    "input_mode", t.input_mode, NULL);
-	cy_resp_json(resp, 201, task_json(res, 0));
-	dispatch_wake();
+	if (task)
+		*task = task_json(res, 0);
+	ret = 0;
 out:
 	json_decref(env);
 	json_decref(refs);
@@ -1050,5 +1055,25 @@ out:
 	free((void *)t.attachments);
 	json_decref(attachments);
 	cy_buf_release(&name);
+	return ret;
+}
+
+void
+h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp)
+{
+	const struct auth_ctx *a = req->auth;
+	struct task_new t = { 0 };
+	bool replayed = false;
+	json_t *body, *task = NULL;
+
+	if (!(body = cy_req_json(req, resp)))
+		return;
+	if (create_idempotency(req, &t, resp) == 0 &&
+	    task_create_checked(body, a->user_id, a->handle, t.idempotency_key, false, &task,
+		&replayed, resp) == 0) {
+		cy_resp_json(resp, replayed ? 200 : 201, task);
+		if (replayed)
+			cy_resp_header(resp, "Idempotent-Replayed", "true");
+	}
 	json_decref(body);
 }

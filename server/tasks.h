@@ -16,6 +16,18 @@
 /* task-create.c: POST /v1/tasks */
 void h_tasks_create(struct cy_http_req *req, struct cy_http_resp *resp);
 extern const struct cy_jcheck tasks_create_body;
+/*
+ * The create path of POST /v1/tasks for a body that passed
+ * tasks_create_body, on behalf of user_id (handle for the logs), with an
+ * optional Idempotency-Key: every check, then (unless dry_run) the task
+ * stored and the dispatcher woken.  0 with *task (when task is not NULL;
+ * not set by a dry run) the new TaskResponse and *replayed true when the
+ * key had made it before; -1 with resp filled (400, 404, 500, 503).  The
+ * schedules (schedule-run.c) create their tasks through it too.
+ */
+int task_create_checked(const json_t *body, const char *user_id, const char *handle,
+    const char *idempotency_key, bool dry_run, json_t **task, bool *replayed,
+    struct cy_http_resp *resp);
 
 /* task-get.c: GET /v1/tasks, GET /v1/tasks/{id}, and the helpers below */
 void h_tasks_list(struct cy_http_req *req, struct cy_http_resp *resp);

@@ -310,6 +310,18 @@ cy_user_token()
 		"$CY_GATEWAY_URL/v1/auth/login" | jq -r .access_token
 }
 
+@test "walk: schedules are documented" {
+	oa 201 POST /v1/schedules '{"name":"oa-sched","cron":"@daily","task":{"prompt":"true","input_mode":"commands"}}' "$CY_TOKEN"
+	oa 409 POST /v1/schedules '{"name":"oa-sched","cron":"@daily","task":{"prompt":"true","input_mode":"commands"}}' "$CY_TOKEN"
+	oa 400 POST /v1/schedules '{"name":"oa-bad","cron":"61 * * * *","task":{"prompt":"true","input_mode":"commands"}}' "$CY_TOKEN"
+	oa 200 GET /v1/schedules "" "$CY_TOKEN"
+	oa 200 GET /v1/schedules/oa-sched "" "$CY_TOKEN"
+	oa 200 PATCH /v1/schedules/oa-sched '{"enabled":false}' "$CY_TOKEN"
+	oa 404 GET /v1/schedules/oa-none "" "$CY_TOKEN"
+	oa 204 DELETE /v1/schedules/oa-sched "" "$CY_TOKEN"
+	oa 404 DELETE /v1/schedules/oa-sched "" "$CY_TOKEN"
+}
+
 @test "walk: secrets and skills are documented" {
 	local sid
 
