@@ -27,6 +27,7 @@ extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_d
 extern const struct cmd cmd_user_enable, cmd_user_reset_password, cmd_user_set_role;
 extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_list;
 extern const struct cmd cmd_task_wait, cmd_task_artifacts_list, cmd_task_artifacts_get;
+extern const struct cmd cmd_events;
 /* inference */
 extern const struct cmd cmd_chat, cmd_models_list;
 
@@ -116,6 +117,7 @@ const struct cmd *const cmd_table[] = {
 	&grp_task_artifacts,
 	&cmd_task_artifacts_list,
 	&cmd_task_artifacts_get,
+	&cmd_events,
 	/* inference */
 	&cmd_chat,
 	&grp_models,

@@ -28,6 +28,7 @@
 #include "core.h"
 #include "db.h"
 #include "dispatch.h"
+#include "events.h"
 #include "httpd.h"
 #include "inference.h"
 #include "log.h"
@@ -302,6 +303,8 @@ start_background(void)
 		die("error: liveness: %s", err.msg);
 	if (usage_start(&err) < 0)
 		die("error: %s", err.msg);
+	if (events_start(&err) < 0)
+		die("error: %s", err.msg);
 }
 
 /* Step 8: the user gateway and the control plane. */
@@ -369,6 +372,7 @@ shut_down(struct cy_httpd *gw, struct cy_httpd *cp)
 {
 	srv.stopping = 1;
 	task_wait_stop();
+	events_stop();
 	chat_stop_all();
 	cy_httpd_stop(gw);
 	cy_httpd_stop(cp);

@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "core.h"
 #include "dispatch.h"
+#include "events.h"
 #include "identity.h"
 #include "inference.h"
 #include "jcheck.h"
@@ -173,6 +174,8 @@ static struct cy_route gateway[] = {
 	  .handler = h_tasks_artifact_get },
 	{ .method = "POST", .pattern = "/v1/tasks/{id}/cancel", .auth = AUTH_TASKS_WRITE,
 	  .body_limit = BODY_SMALL, .handler = h_tasks_cancel },
+	/* Task and node state changes as server-sent events (route-events.c). */
+	{ .method = "GET", .pattern = "/v1/events", .auth = AUTH_TASKS_READ, .handler = h_events },
 	NODE_ROUTES,
 	NODE_JOB_ROUTES,
 	/* Node fleet. */
