@@ -91,3 +91,71 @@ CREATE TRIGGER nodes_event_status AFTER UPDATE OF status ON nodes
 	EXECUTE FUNCTION cy_event_node();
 CREATE TRIGGER nodes_event_delete AFTER DELETE ON nodes
 	FOR EACH ROW EXECUTE FUNCTION cy_event_node();
+
+-- Webhooks: a user's URL that gets a signed POST for each event it names
+-- ("task.finished": one of the owner's tasks completed, failed or was
+-- canceled; "node.lost": a node went inactive, for admins only).  The
+-- signing secret is sealed like user secrets (server/secrets.c).  One
+-- delivery row per (webhook, event), written by the trigger below in the
+-- transaction of the event; the delivery workers of every replica claim due
+-- rows with SKIP LOCKED, retry with exponential backoff and keep the log.
+
+CREATE TABLE webhooks (
+	id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	url text NOT NULL CHECK (url ~ '^https?://' AND length(url) <= 2048),
+	events text[] NOT NULL CHECK (cardinality(events) > 0
+		AND events <@ ARRAY['task.finished', 'node.lost']),
+	secret_sealed text NOT NULL CHECK (secret_sealed <> ''),
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX webhooks_user_id_idx ON webhooks (user_id);
+
+CREATE TABLE webhook_deliveries (
+	id bigserial PRIMARY KEY,
+	webhook_id uuid NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+	event_id bigint NOT NULL,
+	event text NOT NULL CHECK (event IN ('task.finished', 'node.lost')),
+	payload jsonb NOT NULL CHECK (jsonb_typeof(payload) = 'object'),
+	status text NOT NULL DEFAULT 'pending'
+		CHECK (status IN ('pending', 'delivered', 'failed')),
+	attempts int NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+	next_attempt_at timestamptz NOT NULL DEFAULT now(),
+	last_status int,
+	last_error text,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	delivered_at timestamptz,
+	CONSTRAINT webhook_deliveries_once UNIQUE (webhook_id, event_id)
+);
+CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at)
+	WHERE status = 'pending';
+
+CREATE FUNCTION cy_event_webhooks() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	ev text := CASE WHEN NEW.type = 'node.lost' THEN 'node.lost' ELSE 'task.finished' END;
+	body jsonb := jsonb_build_object('event', ev, 'event_id', NEW.id, 'type', NEW.type,
+		'time', to_char(NEW.created_at AT TIME ZONE 'UTC',
+		'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')) || NEW.data;
+BEGIN
+	-- A task's: the owner's webhooks (an index lookup).  A lost node: the
+	-- admins' (rare enough to look through them all).
+	IF ev = 'task.finished' THEN
+		INSERT INTO webhook_deliveries (webhook_id, event_id, event, payload)
+		SELECT w.id, NEW.id, ev, body FROM webhooks w JOIN users u ON u.id = w.user_id
+		WHERE w.user_id = NEW.user_id AND ev = ANY (w.events) AND u.is_active;
+	ELSE
+		INSERT INTO webhook_deliveries (webhook_id, event_id, event, payload)
+		SELECT w.id, NEW.id, ev, body FROM webhooks w JOIN users u ON u.id = w.user_id
+		WHERE ev = ANY (w.events) AND u.is_active AND u.role = 'admin';
+	END IF;
+	IF FOUND THEN
+		PERFORM pg_notify('cynode_webhooks', '');
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER events_webhooks AFTER INSERT ON events
+	FOR EACH ROW WHEN (NEW.type IN ('task.completed', 'task.failed', 'task.canceled', 'node.lost'))
+	EXECUTE FUNCTION cy_event_webhooks();

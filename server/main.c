@@ -29,6 +29,7 @@
 #include "db.h"
 #include "dispatch.h"
 #include "events.h"
+#include "webhooks.h"
 #include "httpd.h"
 #include "inference.h"
 #include "log.h"
@@ -305,6 +306,8 @@ start_background(void)
 		die("error: %s", err.msg);
 	if (events_start(&err) < 0)
 		die("error: %s", err.msg);
+	if (webhooks_start(&err) < 0)
+		die("error: %s", err.msg);
 }
 
 /* Step 8: the user gateway and the control plane. */
@@ -378,6 +381,7 @@ shut_down(struct cy_httpd *gw, struct cy_httpd *cp)
 	cy_httpd_stop(cp);
 	liveness_stop();
 	dispatch_stop();
+	webhooks_stop();
 	usage_stop();
 	auth_cache_stop();
 }

@@ -133,5 +133,14 @@ store_events_prune(long long age_s, int limit, struct cy_error *err)
 	if (cy_strtonum(PQcmdTuples(res), 0, LLONG_MAX, &n, &errstr) < 0)
 		n = 0;
 	PQclear(res);
+	/* The webhook delivery log (settled deliveries) goes the same way. */
+	res = db_exec("webhook_deliveries_prune",
+	    "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries "
+	    "ORDER BY id LIMIT $2::int) AND status <> 'pending' "
+	    "AND created_at < now() - $1::bigint * interval '1 second'",
+	    2, p, err);
+	if (!res)
+		return -1;
+	PQclear(res);
 	return n;
 }

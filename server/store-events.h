@@ -40,7 +40,10 @@ struct events_filter {
  */
 PGresult *store_events_read(const struct events_filter *f, long long after, long long upto,
     int limit, struct cy_error *err);
-/* Deletes up to `limit` of the oldest events older than age_s; how many, or -1. */
+/*
+ * Deletes up to `limit` of the oldest events older than age_s, and as many
+ * settled webhook deliveries; how many events, or -1.
+ */
 long long store_events_prune(long long age_s, int limit, struct cy_error *err);
 
 #endif
