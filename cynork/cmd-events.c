@@ -166,7 +166,15 @@ events_run(struct ctx *c, const struct parsed *p)
 				rc = api_transport_fail(c, &s.err);
 			break;
 		}
-		/* A follow that ended (a restart, a dropped connection): resume after a pause. */
+		/*
+		 * The server ends a follow stream now and then (it authorizes a
+		 * stream once): resume at once.  Else (a restart, a dropped
+		 * connection) resume after a pause that grows.
+		 */
+		if (rc == 0 && s.started) {
+			poll(NULL, 0, 100);
+			continue;
+		}
 		if (s.started)
 			backoff = 1;
 		note(c, "cynork: event stream %s; reconnecting in %d s",

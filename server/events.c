@@ -44,6 +44,7 @@ struct sub {
 	bool hello;         /* the opening lines went out */
 	int64_t stalled;    /* since when its queue is full; 0: it is not */
 	int64_t last_write; /* for the keep-alive */
+	int64_t opened;     /* ends after EVENTS_MAX_AGE_MS */
 	struct sub *next;
 };
 
@@ -103,6 +104,7 @@ events_subscribe(struct cy_http_resp *resp, const struct events_filter *f, long 
 	}
 	s->last = after;
 	s->follow = follow;
+	s->opened = cy_mono_ms();
 	s->st = cy_resp_stream(resp, 200, "text/event-stream");
 	cy_resp_header(resp, "Cache-Control", "no-store");
 	cy_resp_header(resp, "X-Accel-Buffering", "no");
@@ -194,6 +196,8 @@ sub_serve(struct sub *s, int64_t now)
 		cy_buf_reset(&b);
 	}
 	if (rc == 0 && !s->follow && s->last >= horizon)
+		rc = 1;
+	if (rc == 0 && now - s->opened > EVENTS_MAX_AGE_MS)
 		rc = 1;
 	if (rc == 0 && s->stalled && now - s->stalled > EVENTS_STALL_MS) {
 		cy_log_warn("events_client_stalled", "note",

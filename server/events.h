@@ -21,6 +21,12 @@
 
 #define EVENTS_KEEPALIVE_MS 15000
 #define EVENTS_STALL_MS 60000
+/*
+ * A follow stream ends after this long (the client resumes with
+ * Last-Event-ID), so a credential revoked or a user disabled meanwhile
+ * stops seeing events within it: the request was authorized only once.
+ */
+#define EVENTS_MAX_AGE_MS (10 * 60 * 1000)
 /* Open streams per replica; more are answered 503. */
 #define EVENTS_MAX_STREAMS 1024
 

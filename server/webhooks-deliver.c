@@ -120,7 +120,7 @@ deliver(PGresult *res, int i)
 	const char *hdrs[4];
 	long long attempts = 1;
 	const char *errstr;
-	char why[256];
+	char why[256], att[24];
 
 	(void)cy_strtonum(PQgetvalue(res, i, 1), 1, 1000000, &attempts, &errstr);
 	secret = secrets_open_aad(aad, PQgetvalue(res, i, 4), &err);
@@ -146,6 +146,11 @@ deliver(PGresult *res, int i)
 	} else {
 		xsnprintf(why, sizeof(why), "HTTP %ld", r.status);
 		record(id, (int)attempts, r.status, r.status >= 200 && r.status < 300 ? NULL : why);
+	}
+	if (r.status < 200 || r.status >= 300) {
+		xsnprintf(att, sizeof(att), "%lld", attempts);
+		cy_log_warn("webhook_delivery_failed", "delivery", id, "attempt", att, "error",
+		    r.status ? why : err.msg, NULL);
 	}
 	cy_httpc_resp_release(&r);
 	free(sig);
