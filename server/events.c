@@ -34,6 +34,7 @@
 #define GAP_RETRY_MS 200
 #define MIN_CYCLE_MS 20
 #define RETRY_HINT_MS 2000
+#define SHARED_MAX 2000 /* new events read once for all caught-up streams */
 
 struct sub {
 	struct cy_http_stream *st;
@@ -139,12 +140,25 @@ sub_write(struct sub *s, const struct cy_buf *b, int64_t now)
 	return cy_http_stream_write(s->st, b->buf, b->len);
 }
 
+/* True when row i of a store_events_read_all result is for s. */
+static bool
+sub_shows(const struct sub *s, const PGresult *all, int i)
+{
+	if (!strcmp(PQgetvalue(all, i, 3), "node"))
+		return s->f.nodes;
+	return s->f.tasks && (!s->f.user_id || !strcmp(PQgetvalue(all, i, 4), s->f.user_id)) &&
+	       (!s->f.task_id || !strcmp(PQgetvalue(all, i, 5), s->f.task_id));
+}
+
 /*
- * Sends s what it may see up to the horizon, while its queue has room.
- * Returns 1 when s is done with (gone, or caught up without follow), else 0.
+ * Sends s what it may see up to the horizon, while its queue has room: a
+ * stream caught up to `from` (the horizon before this look) takes its
+ * share of `all` (every event after from, or NULL), the others read
+ * their own.  Returns 1 when s is done with (gone, or caught up without
+ * follow), 2 when it is dropped as stalled, else 0.
  */
 static int
-sub_serve(struct sub *s, int64_t now)
+sub_serve(struct sub *s, int64_t now, const PGresult *all, long long from)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_buf b = CY_BUF_INIT;
@@ -160,6 +174,25 @@ sub_serve(struct sub *s, int64_t now)
 		s->hello = true;
 		if (sub_write(s, &b, now) < 0)
 			rc = 1;
+		cy_buf_reset(&b);
+	}
+	if (rc == 0 && all && s->last == from && s->last < horizon &&
+	    cy_http_stream_queued(s->st) < QUEUE_HIGH) {
+		int i, n = 0;
+
+		s->stalled = 0;
+		for (i = 0; i < PQntuples(all); i++) {
+			if (!sub_shows(s, all, i))
+				continue;
+			cy_buf_addf(&b, "id: %s\nevent: %s\ndata: %s\n\n", PQgetvalue(all, i, 0),
+			    PQgetvalue(all, i, 1), PQgetvalue(all, i, 2));
+			n++;
+		}
+		s->last = horizon;
+		if (b.len && sub_write(s, &b, now) < 0)
+			rc = 1;
+		if (n)
+			cy_metrics_add("cynode_events_sent_total", NULL, (double)n);
 		cy_buf_reset(&b);
 	}
 	while (rc == 0 && s->last < horizon) {
@@ -222,6 +255,8 @@ hub_cycle(void)
 	struct sub **pp, *s;
 	int64_t now = cy_mono_ms(), sleep_ms = EVENTS_KEEPALIVE_MS;
 	bool pending = false;
+	PGresult *all = NULL;
+	long long from;
 
 	if (!subs) {
 		/* Nobody listens: the horizon is found afresh when someone does. */
@@ -230,14 +265,24 @@ hub_cycle(void)
 	}
 	if (!horizon_known && store_events_horizon_init(&horizon, &err) == 0)
 		horizon_known = true;
+	from = horizon_known ? horizon : -1;
 	if (horizon_known && store_events_horizon_advance(&horizon, &pending, &err) < 0)
 		horizon_known = false;
 	if (!horizon_known) {
 		cy_log_error("events_horizon_failed", "error", err.msg, NULL);
 		return 1000;
 	}
+	/*
+	 * One read of what is new serves every stream that was caught up
+	 * (the steady state: one query per look, not one per stream).
+	 */
+	if (from >= 0 && horizon > from && horizon - from <= SHARED_MAX &&
+	    !(all = store_events_read_all(from, horizon, SHARED_MAX, &err))) {
+		cy_log_error("events_read_failed", "error", err.msg, NULL);
+		cy_error_clear(&err);
+	}
 	for (pp = &subs; (s = *pp);) {
-		int rc = sub_serve(s, now);
+		int rc = sub_serve(s, now, all, from);
 
 		if (rc) {
 			*pp = s->next;
@@ -250,6 +295,7 @@ hub_cycle(void)
 			sleep_ms = s->last_write + EVENTS_KEEPALIVE_MS - now;
 		pp = &s->next;
 	}
+	PQclear(all);
 	if (pending && sleep_ms > GAP_RETRY_MS)
 		sleep_ms = GAP_RETRY_MS;
 	return sleep_ms > 0 ? sleep_ms : 1;

@@ -112,6 +112,23 @@ store_events_read(const struct events_filter *f, long long after, long long upto
 	    7, p, err);
 }
 
+PGresult *
+store_events_read_all(long long after, long long upto, int limit, struct cy_error *err)
+{
+	char a[24], u[24], l[24];
+	const char *p[3] = { a, u, l };
+
+	xsnprintf(a, sizeof(a), "%lld", after);
+	xsnprintf(u, sizeof(u), "%lld", upto);
+	xsnprintf(l, sizeof(l), "%d", limit);
+	return db_exec("events_read_all",
+	    "SELECT id, type, (jsonb_build_object('id', id, 'type', type, 'time', "
+	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')) "
+	    "|| data)::text, kind, COALESCE(user_id::text, ''), COALESCE(task_id::text, '') "
+	    "FROM events WHERE id > $1::bigint AND id <= $2::bigint ORDER BY id LIMIT $3::int",
+	    3, p, err);
+}
+
 long long
 store_events_prune(long long age_s, int limit, struct cy_error *err)
 {

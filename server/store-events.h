@@ -41,6 +41,12 @@ struct events_filter {
 PGresult *store_events_read(const struct events_filter *f, long long after, long long upto,
     int limit, struct cy_error *err);
 /*
+ * Every event after `after` up to `upto` (at most `limit`), oldest first,
+ * for the streams that are caught up: columns id, type, data as
+ * store_events_read, then kind, user_id, task_id ("" when NULL).
+ */
+PGresult *store_events_read_all(long long after, long long upto, int limit, struct cy_error *err);
+/*
  * Deletes up to `limit` of the oldest events older than age_s, and as many
  * settled webhook deliveries; how many events, or -1.
  */

@@ -104,6 +104,30 @@ settle() { sleep 0.3; }
 	assert_output 3
 }
 
+@test "follow streams filter live events: own tasks only, node events for admins" {
+	local c=$CY_TMP/carol.out a=$CY_TMP/admin.out bid cid
+	curl -s -N -m 30 -H "Authorization: Bearer $CAROL" "$CY_GATEWAY_URL/v1/events" >"$c" &
+	p1=$!
+	curl -s -N -m 30 -H "Authorization: Bearer $TOKEN" "$CY_GATEWAY_URL/v1/events?all=true" >"$a" &
+	p2=$!
+	for _ in $(seq 50); do grep -q '^id: ' "$c" && grep -q '^id: ' "$a" && break; sleep 0.1; done
+	bid=$(task "$BOB" ev-live-bob 'true')
+	cid=$(task "$CAROL" ev-live-carol 'true')
+	cy_psql "INSERT INTO nodes (node_slug, status) VALUES ('live-ghost', 'active'); DELETE FROM nodes WHERE node_slug = 'live-ghost'"
+	for _ in $(seq 100); do grep -q 'live-ghost.*removed' "$a" && grep -c 'task.completed' "$a" | grep -q 2 && break; sleep 0.1; done
+	for _ in $(seq 50); do grep -q 'task.completed' "$c" && break; sleep 0.1; done
+	kill "$p1" "$p2"
+	wait "$p1" "$p2" || true
+	run -0 sed -n 's/^data: //p' "$c"
+	assert_output --partial "$cid"
+	refute_output --partial "$bid"
+	refute_output --partial live-ghost
+	run -0 sed -n 's/^data: //p' "$a"
+	assert_output --partial "$cid"
+	assert_output --partial "$bid"
+	assert_output --partial '"node.removed"'
+}
+
 @test "resume: Last-Event-ID and since give exactly the events after that id" {
 	local a b first all
 	a=$(task "$BOB" ev-resume-a 'true')
