@@ -294,3 +294,43 @@ settle() { sleep 0.3; }
 	[ "$(cy_psql "SELECT count(*) FROM events WHERE created_at < now() - interval '8 days'")" = 0 ]
 	[ "$(cy_psql "SELECT count(*) FROM events")" -lt "$before" ]
 }
+
+@test "a client that stops reading neither blocks the others nor holds its stream past the stall limit" {
+	metric() { curl -s -m 10 -H "Authorization: Bearer $TOKEN" "$CY_GATEWAY_URL/metrics" |
+		sed -n 's/^cynode_events_streams //p'; }
+	# About 20 MB of node events for a one-off read that nobody takes.
+	cy_psql "INSERT INTO events (kind, type, node_slug, data) SELECT 'node', 'node.active', 'pad',
+		jsonb_build_object('node', 'pad', 'status', 'active', 'pad', repeat('x', 300))
+		FROM generate_series(1, 60000)"
+	python3 - "${CY_GATEWAY_URL#http://}" "$TOKEN" 95 <<'PY' &
+import socket, sys, time
+host, port = sys.argv[1].split(":")
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((host, int(port)))
+s.sendall(("GET /v1/events?type=node&since=0&follow=false HTTP/1.1\r\nHost: x\r\n"
+           "Authorization: Bearer %s\r\n\r\n" % sys.argv[2]).encode())
+time.sleep(int(sys.argv[3]))  # never reads
+PY
+	pid=$!
+	for _ in $(seq 50); do [ "$(metric)" = 1 ] && break; sleep 0.2; done
+	[ "$(metric)" = 1 ]
+	# Meanwhile another stream gets its events at once.
+	f=$CY_TMP/beside.out
+	curl -s -N -m 20 -H "Authorization: Bearer $BOB" "$CY_GATEWAY_URL/v1/events?type=task" >"$f" &
+	p2=$!
+	for _ in $(seq 50); do grep -q '^id: ' "$f" && break; sleep 0.1; done
+	id=$(task "$BOB" ev-beside 'true')
+	for _ in $(seq 100); do grep -q "task.completed" "$f" && break; sleep 0.1; done
+	kill "$p2"
+	wait "$p2" || true
+	grep -q "\"task_id\": \"$id\"" "$f"
+	# The stalled one is dropped after EVENTS_STALL_MS (60 s), its client still connected.
+	for _ in $(seq 90); do [ "$(metric)" = 0 ] && break; sleep 1; done
+	[ "$(metric)" = 0 ]
+	kill -0 "$pid"
+	grep -q 'event=events_client_stalled' "$CY_TMP/server.log"
+	kill "$pid"
+	wait "$pid" || true
+	cy_psql "DELETE FROM events WHERE node_slug = 'pad'"
+}
