@@ -29,6 +29,8 @@ extern const struct cmd cmd_user_create, cmd_user_list, cmd_user_get, cmd_user_d
 extern const struct cmd cmd_user_enable, cmd_user_reset_password, cmd_user_set_role;
 extern const struct cmd cmd_user_revoke_sessions, cmd_user_passwd, cmd_audit_list;
 extern const struct cmd cmd_task_wait, cmd_task_artifacts_list, cmd_task_artifacts_get;
+extern const struct cmd cmd_events, cmd_webhook_create, cmd_webhook_list, cmd_webhook_delete;
+extern const struct cmd cmd_webhook_deliveries;
 /* inference */
 extern const struct cmd cmd_chat, cmd_models_list;
 /* scheduling */
@@ -80,6 +82,11 @@ static const struct cmd grp_secret = {
 	.path = "secret",
 	.aliases = "secrets",
 	.summary = "secrets for your jobs (values never shown)",
+};
+static const struct cmd grp_webhook = {
+	.path = "webhook",
+	.aliases = "webhooks",
+	.summary = "signed POSTs of your events to a URL (task finished, node lost)",
 };
 static const struct cmd grp_skills = {
 	.path = "skills",
@@ -151,6 +158,12 @@ const struct cmd *const cmd_table[] = {
 	&cmd_schedule_enable,
 	&cmd_schedule_disable,
 	&cmd_schedule_delete,
+	&cmd_events,
+	&grp_webhook,
+	&cmd_webhook_create,
+	&cmd_webhook_list,
+	&cmd_webhook_delete,
+	&cmd_webhook_deliveries,
 	/* inference */
 	&cmd_chat,
 	&grp_models,

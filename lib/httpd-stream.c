@@ -233,6 +233,17 @@ cy_http_stream_gone(struct cy_http_stream *st)
 	return g;
 }
 
+size_t
+cy_http_stream_queued(struct cy_http_stream *st)
+{
+	size_t n;
+
+	pthread_mutex_lock(&st->lock);
+	n = st->queue.len - st->off;
+	pthread_mutex_unlock(&st->lock);
+	return n;
+}
+
 void
 cy_http_stream_on_gone(struct cy_http_stream *st, void (*fn)(void *arg), void *arg)
 {

@@ -234,6 +234,12 @@ int cy_http_stream_write(struct cy_http_stream *s, const void *data, size_t len)
 /* True once the client has gone (disconnected, or the response ended). */
 bool cy_http_stream_gone(struct cy_http_stream *s);
 /*
+ * Bytes written but not yet taken by the client: a producer serving many
+ * streams checks it to skip (and in the end drop) a client that does not
+ * read, instead of blocking in cy_http_stream_write.
+ */
+size_t cy_http_stream_queued(struct cy_http_stream *s);
+/*
  * Calls fn(arg) once, on an httpd thread, when the client goes away before
  * the stream is closed (or at once when it already has).  fn must not block.
  */

@@ -52,6 +52,11 @@ sse_line(void *arg, const char *line, size_t len)
 		}
 		cy_buf_add(&p->data, val, vlen);
 		cy_buf_addch(&p->data, '\n');
+	} else if (flen == 2 && memcmp(line, "id", 2) == 0) {
+		/* The standard ignores an id containing NUL; so do we. */
+		if (!memchr(val, '\0', vlen))
+			xsnprintf(p->last_id, sizeof(p->last_id), "%.*s",
+			    (int)(vlen < sizeof(p->last_id) ? vlen : sizeof(p->last_id) - 1), val);
 	} else if (flen == 5 && memcmp(line, "event", 5) == 0) {
 		/*
 		 * An event type longer than the field is cut (no type the
@@ -69,6 +74,7 @@ cy_sse_init(struct cy_sse *p, size_t max, cy_sse_fn fn, void *arg)
 	cy_lines_init(&p->lines, max, sse_line, p);
 	cy_buf_init(&p->data, 0);
 	p->event[0] = '\0';
+	p->last_id[0] = '\0';
 	p->max = max;
 	p->fn = fn;
 	p->arg = arg;

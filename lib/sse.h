@@ -3,7 +3,9 @@
  * format of the HTML standard), as OpenAI-compatible chat streams use it:
  * "data:" lines are joined with "\n", "event:" names the event, a line
  * starting with ":" is a comment, and an empty line dispatches the event
- * (none when it carried no data).  "id:" and "retry:" are accepted and
+ * (none when it carried no data).  "id:" sets the last event id (kept
+ * across events, as the standard's "last event ID buffer": a resuming
+ * client sends it back as Last-Event-ID); "retry:" is accepted and
  * ignored.  Events larger than the parser's maximum are an error.
  */
 #ifndef CY_SSE_H
@@ -21,6 +23,7 @@ struct cy_sse {
 	struct cy_lines lines;
 	struct cy_buf data;
 	char event[64];
+	char last_id[64]; /* the last "id:" value seen ("" before any); an over-long one is cut */
 	size_t max;
 	cy_sse_fn fn;
 	void *arg;

@@ -12,7 +12,8 @@
  * retention.interval; when a run leaves a backlog the next run follows on
  * the next chores tick instead, so pruning keeps up with any task rate
  * without one long transaction.  After a run without backlog, the blob
- * chore drops dead uploads and blobs nothing uses (blobstore.h).
+ * chore drops dead uploads and blobs nothing uses (blobstore.h).  Events
+ * older than events.retention go the same way, oldest ids first.
  */
 #include <errno.h>
 #include <poll.h>
@@ -28,6 +29,7 @@
 #include "buf.h"
 #include "db.h"
 #include "dispatch.h"
+#include "store-events.h"
 #include "log.h"
 #include "server.h"
 #include "store-conn.h"
@@ -121,6 +123,32 @@ chores_prune(void)
 	return n == PRUNE_BATCH;
 }
 
+/* One run over the event log; true when it stopped with more to delete. */
+static bool
+chores_prune_events(void)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	long long n = 0, total = 0;
+	char num[24];
+	int i;
+
+	for (i = 0; i < PRUNE_ROUNDS && !stopping; i++) {
+		n = store_events_prune(srv.cfg.events_retention_s, PRUNE_BATCH, &err);
+		if (n < 0) {
+			cy_log_error("events_retention_failed", "error", err.msg, NULL);
+			return false;
+		}
+		total += n;
+		if (n < PRUNE_BATCH)
+			break;
+	}
+	if (total > 0) {
+		xsnprintf(num, sizeof(num), "%lld", total);
+		cy_log_info("events_pruned", "events", num, NULL);
+	}
+	return n == PRUNE_BATCH;
+}
+
 /* Expired artifacts, then blobs nothing needs any more (blobstore.h). */
 static void
 chores_blobs(void)
@@ -174,6 +202,8 @@ chores_main(void *arg)
 		chores_expire();
 		if (now >= next_prune) {
 			bool backlog = chores_prune();
+
+			backlog = chores_prune_events() || backlog;
 
 			if (!backlog)
 				chores_blobs();

@@ -2,8 +2,10 @@
  * The NOTIFY listener: one thread per replica with its own PostgreSQL
  * connection, LISTENing on cynode_jobs (a job was queued: wake the
  * dispatcher), cynode_task_logs (payload: the task id; new log bytes wake
- * the follow long polls) and cynode_task_closed (payload: the task id; wake the long
- * polls waiting on it).  The triggers of migration 0030 send both, so work
+ * the follow long polls), cynode_task_closed (payload: the task id; wake the long
+ * polls waiting on it) and cynode_events (new rows in the event log: wake the
+ * event streams, events.h) and cynode_webhooks (a webhook delivery is due,
+ * webhooks.h).  The triggers of migration 0030 send both, so work
  * and closures of every replica reach every replica.  After a lost
  * connection it reconnects, wakes the dispatcher and re-runs every parked
  * long poll, since notifications sent meanwhile are gone.
@@ -18,6 +20,8 @@
 #include <libpq-fe.h>
 
 #include "dispatch.h"
+#include "events.h"
+#include "webhooks.h"
 #include "log.h"
 #include "store-conn.h"
 #include "task-wait.h"
@@ -66,6 +70,8 @@ listen_main(void *arg)
 			warned = false;
 			dispatch_wake();
 			task_wait_kick_all();
+			events_wake();
+			webhooks_wake();
 		}
 		pfd.fd = PQsocket(c);
 		pfd.events = POLLIN;
@@ -84,6 +90,10 @@ listen_main(void *arg)
 				task_wait_closed(n->extra);
 			else if (!strcmp(n->relname, "cynode_task_logs") && n->extra)
 				task_wait_logs(n->extra);
+			else if (!strcmp(n->relname, "cynode_events"))
+				events_wake();
+			else if (!strcmp(n->relname, "cynode_webhooks"))
+				webhooks_wake();
 			PQfreemem(n);
 		}
 	}

@@ -28,6 +28,8 @@
 #include "core.h"
 #include "db.h"
 #include "dispatch.h"
+#include "events.h"
+#include "webhooks.h"
 #include "httpd.h"
 #include "inference.h"
 #include "log.h"
@@ -66,7 +68,8 @@ static const char usage_text[] =
 	"WORKER_API_TARGET_URL, JWT_ACCESS_DURATION, JWT_REFRESH_DURATION,\n"
 	"JWT_NODE_DURATION, MAX_REQUEST_BODY_MB, HTTP_THREADS, DISPATCH_WORKERS,\n"
 	"DISPATCH_POLL_INTERVAL_MS, DISPATCH_LEASE, DISPATCH_HTTP_TIMEOUT,\n"
-	"RETENTION_FINISHED_TASKS, RETENTION_INTERVAL, LOGS_MAX_BYTES_PER_STREAM,\n"
+	"RETENTION_FINISHED_TASKS, RETENTION_INTERVAL, EVENTS_RETENTION,\n"
+	"LOGS_MAX_BYTES_PER_STREAM,\n"
 	"ATTACHMENT_MAX_BYTES, ATTACHMENTS_MAX_COUNT, ATTACHMENTS_MAX_TOTAL_BYTES,\n"
 	"ARTIFACT_MAX_BYTES, ARTIFACTS_RETENTION, UPLOADS_RETENTION, SKILL_MAX_BYTES,\n"
 	"NODE_LIVENESS_TTL, NODE_ENROLLMENT_TOKEN_MAX_TTL, RATE_LIMIT_PER_MINUTE,\n"
@@ -305,6 +308,10 @@ start_background(void)
 		die("error: %s", err.msg);
 	if (schedules_start(&err) < 0)
 		die("error: %s", err.msg);
+	if (events_start(&err) < 0)
+		die("error: %s", err.msg);
+	if (webhooks_start(&err) < 0)
+		die("error: %s", err.msg);
 }
 
 /* Step 8: the user gateway and the control plane. */
@@ -372,12 +379,14 @@ shut_down(struct cy_httpd *gw, struct cy_httpd *cp)
 {
 	srv.stopping = 1;
 	task_wait_stop();
+	events_stop();
 	chat_stop_all();
 	cy_httpd_stop(gw);
 	cy_httpd_stop(cp);
 	liveness_stop();
 	schedules_stop();
 	dispatch_stop();
+	webhooks_stop();
 	usage_stop();
 	auth_cache_stop();
 }

@@ -15,6 +15,8 @@
 #include "auth.h"
 #include "core.h"
 #include "dispatch.h"
+#include "events.h"
+#include "webhooks.h"
 #include "identity.h"
 #include "inference.h"
 #include "jcheck.h"
@@ -203,6 +205,17 @@ static struct cy_route gateway[] = {
 	  .body_limit = BODY_SMALL, .handler = h_schedules_patch, .body = &schedules_patch_body },
 	{ .method = "DELETE", .pattern = "/v1/schedules/{id}", .auth = AUTH_TASKS_WRITE,
 	  .handler = h_schedules_delete },
+	/* Task and node state changes as server-sent events (route-events.c). */
+	{ .method = "GET", .pattern = "/v1/events", .auth = AUTH_TASKS_READ, .handler = h_events },
+	/* The caller's webhooks (route-webhooks.c). */
+	{ .method = "POST", .pattern = "/v1/webhooks", .auth = AUTH_TASKS_WRITE,
+	  .body_limit = BODY_SMALL, .handler = h_webhooks_create, .body = &webhooks_create_body },
+	{ .method = "GET", .pattern = "/v1/webhooks", .auth = AUTH_TASKS_READ,
+	  .handler = h_webhooks_list },
+	{ .method = "DELETE", .pattern = "/v1/webhooks/{id}", .auth = AUTH_TASKS_WRITE,
+	  .handler = h_webhooks_delete },
+	{ .method = "GET", .pattern = "/v1/webhooks/{id}/deliveries", .auth = AUTH_TASKS_READ,
+	  .handler = h_webhooks_deliveries },
 	NODE_ROUTES,
 	NODE_JOB_ROUTES,
 	/* Node fleet. */

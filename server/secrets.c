@@ -69,6 +69,18 @@ secrets_seal(const char *owner, const char *project, const char *name, const cha
 	return hex;
 }
 
+char *
+secrets_seal_aad(const char *aad, const char *value)
+{
+	return cy_seal_hex(key, aad, strlen(aad), value, strlen(value));
+}
+
+char *
+secrets_open_aad(const char *aad, const char *hex, struct cy_error *err)
+{
+	return cy_open_hex(key, aad, strlen(aad), hex, NULL, err);
+}
+
 /* Opens one row of store_secrets_for_task; NULL with err set. */
 static char *
 secrets_open_row(const PGresult *res, int row, struct cy_error *err)

@@ -40,6 +40,12 @@ void secrets_key_init(void);
 /* The sealed form (hex) of value for owner, project (NULL: all) and name; caller frees. */
 char *secrets_seal(const char *owner, const char *project, const char *name, const char *value);
 /*
+ * Seals / opens another value kept at rest under the same key, bound to
+ * aad (webhook signing secrets).  Caller frees; open: NULL with err set.
+ */
+char *secrets_seal_aad(const char *aad, const char *value);
+char *secrets_open_aad(const char *aad, const char *hex, struct cy_error *err);
+/*
  * The references of a task's secrets ("secrets": [{"name", "env"}] of the
  * job payload) as the request that runs the job wants them: a new
  * {"ENV": "value"} object in *env.  -1 with msg filled (names only, never

@@ -40,7 +40,8 @@ int
 store_conn_listen_dispatch(PGconn *c)
 {
 	return conn_command(c,
-	    "LISTEN cynode_jobs; LISTEN cynode_task_closed; LISTEN cynode_task_logs");
+	    "LISTEN cynode_jobs; LISTEN cynode_task_closed; LISTEN cynode_task_logs; "
+	    "LISTEN cynode_events; LISTEN cynode_webhooks");
 }
 
 int

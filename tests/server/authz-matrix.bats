@@ -56,6 +56,8 @@ rank()
 call()
 {
 	local path=${2//\{id\}/$ZERO}
+	# The event stream stays open unless asked for the events there are.
+	[ "$path" = /v1/events ] && path="$path?follow=false"
 	local -a a=(-s -o /dev/null -w '%{http_code}' -m 30 -X "$1")
 	[ -n "${3:-}" ] && a+=(-H "Authorization: Bearer $3")
 	case $1 in POST | PUT | PATCH) a+=(-H 'Content-Type: application/json' --data-binary 'x') ;; esac

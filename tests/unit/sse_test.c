@@ -121,6 +121,7 @@ test_sse(void)
 			rc = cy_sse_feed(&p, input + i, n - i < step ? n - i : step);
 		ok(rc == 0, "events fed in steps of %zu", step);
 		is_str(g.all.buf, want, "events whatever the chunking");
+		is_str(p.last_id, "4", "the last id is kept across events");
 		cy_sse_release(&p);
 		cy_buf_release(&g.all);
 	}
@@ -149,10 +150,36 @@ test_sse(void)
 	}
 }
 
+/* The last event id: what a resuming client sends back as Last-Event-ID. */
+static void
+test_sse_id(void)
+{
+	struct got g = { .all = CY_BUF_INIT };
+	struct cy_sse p;
+	const char *s1 = "id: 41\ndata: a\n\n";
+	const char *s2 = "id\ndata: b\n\nid: 0123456789012345678901234567890123456789"
+			 "012345678901234567890123456789\n\n";
+	const char *s3 = "id: 5\0x\n\n";
+
+	cy_sse_init(&p, 1024, on_event, &g);
+	is_str(p.last_id, "", "no id before any");
+	ok(cy_sse_feed(&p, s1, strlen(s1)) == 0, "an event with an id");
+	is_str(p.last_id, "41", "id 41");
+	ok(cy_sse_feed(&p, s2, 10) == 0, "an empty id field");
+	is_str(p.last_id, "", "an empty id resets it (the standard's rule)");
+	ok(cy_sse_feed(&p, s2 + 10, strlen(s2) - 10) == 0, "an over-long id");
+	is_int((long long)strlen(p.last_id), 63, "an over-long id is cut");
+	ok(cy_sse_feed(&p, s3, 10) == 0, "an id with a NUL byte");
+	is_int((long long)strlen(p.last_id), 63, "an id with a NUL byte is ignored");
+	cy_sse_release(&p);
+	cy_buf_release(&g.all);
+}
+
 int
 main(void)
 {
 	RUN_TEST(test_lines);
 	RUN_TEST(test_sse);
+	RUN_TEST(test_sse_id);
 	return tap_done();
 }
