@@ -326,7 +326,7 @@ store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
     struct dispatch_job **jobs, size_t *n, struct cy_error *err)
 {
 	struct claim_node *nodes = NULL;
-	long long left = (long long)max;
+	long long left = (long long)max, spread;
 	int i, nn, progress = 1;
 	size_t k;
 
@@ -343,6 +343,7 @@ store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
 	 */
 	if (nn > 1)
 		qsort(nodes, (size_t)nn, sizeof(*nodes), claim_node_cmp);
+	spread = (long long)max / 4 > 4 ? (long long)max / 4 : 4;
 	while (left > 0 && progress) {
 		progress = 0;
 		for (i = 0; i < nn && left > 0; i++) {
@@ -351,9 +352,13 @@ store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
 
 			if (free_slots <= 0)
 				continue;
+			/*
+			 * A few at a time (4, or a quarter of the batch when it
+			 * is large: fewer statements on a big fleet).
+			 */
 			take = free_slots < left ? free_slots : left;
-			if (nn > 1 && take > 4)
-				take = 4;
+			if (nn > 1 && take > spread)
+				take = spread;
 			if (claim_for_node(&nodes[i], take, lease_s, jobs, n, err) < 0)
 				goto fail;
 			nodes[i].running += (long long)(*n - before);
