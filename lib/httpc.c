@@ -8,6 +8,7 @@
  * The body is capped while it is read; transport errors map to errno
  * values.
  */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -16,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "buf.h"
 #include "httpc.h"
+#include "ipaddr.h"
 #include "tls.h"
 #include "version.h"
 #include "banned.h"
@@ -61,8 +64,9 @@ struct xfer {
 	size_t max;
 	size_t seen; /* body bytes so far (streams) */
 	int over;
-	int stopped;   /* on_data asked to stop */
-	int head_done; /* status and content type copied into resp */
+	int stopped;     /* on_data asked to stop */
+	int head_done;   /* status and content type copied into resp */
+	bool not_public; /* public_only refused the address */
 };
 
 static void
@@ -213,6 +217,30 @@ abort_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, c
 	return o->abort_fn && o->abort_fn(o->abort_arg) ? 1 : 0;
 }
 
+/*
+ * With public_only: a socket only for a public address, before any
+ * connect, so nothing reaches (or probes) a private one.
+ */
+static curl_socket_t
+opensocket_public_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct xfer *x = arg;
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	(void)purpose;
+	if (a->family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->addr)->sin_addr, ip,
+		    sizeof(ip));
+	else if (a->family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->addr)->sin6_addr, ip,
+		    sizeof(ip));
+	if (!cy_ip_public(ip)) {
+		x->not_public = true;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
 /* The handle's options for one request (the handle is reused: all set). */
 static void
 httpc_setopts(CURL *h, const char *url, const struct cy_httpc_opts *opts, struct xfer *x,
@@ -225,6 +253,9 @@ httpc_setopts(CURL *h, const char *url, const struct cy_httpc_opts *opts, struct
 	if (httpc_share)
 		curl_easy_setopt(h, CURLOPT_SHARE, httpc_share);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION,
+	    opts->public_only ? opensocket_public_cb : NULL);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, opts->public_only ? (void *)x : NULL);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
 	    opts->timeout_ms < 0 ? 0L :
@@ -328,6 +359,11 @@ httpc_error(CURLcode rc, const struct xfer *x, const char *method, const char *u
 {
 	const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 
+	if (x->not_public)
+		return cy_error_set(err, EACCES,
+		    "%s: refused: the destination is not a public address (loopback, private, "
+		    "link-local or reserved)",
+		    method);
 	if (x->stopped)
 		return cy_error_set(err, ECANCELED, "%s %s: stopped by the receiver", method, url);
 	if (x->over || rc == CURLE_FILESIZE_EXCEEDED)

@@ -54,6 +54,12 @@ struct cy_httpc_opts {
 	bool upload;
 	int upload_fd;
 	long long upload_size;
+	/*
+	 * Refuse to connect to an address that is not public (ipaddr.h),
+	 * checked on the address connected to, so a name that resolves to
+	 * one (DNS rebinding included) fails too (err EACCES).
+	 */
+	bool public_only;
 };
 
 struct cy_httpc_resp {

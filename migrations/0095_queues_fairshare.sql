@@ -7,7 +7,10 @@
 --
 -- Fair share is start-time fair queuing: a job's fair_rank is the larger
 -- of one more than its owner's last queued rank and the smallest rank
--- queued (the virtual time: a user with nothing queued joins at the head).  The dispatcher takes jobs by priority, then
+-- queued (the virtual time: a user with nothing queued joins at the head).
+-- Jobs held by a dependency or an array's cap do not count for the
+-- virtual time: an old held job would pin it and give newcomers a head
+-- start over everyone's backlog.  The dispatcher takes jobs by priority, then
 -- fair_rank, then age, so a user with 100,000 queued jobs and one with a
 -- single job take turns instead of the second waiting behind all of the
 -- first's.  Concurrent submissions of one user may share a rank (no row is
@@ -47,7 +50,8 @@ UPDATE jobs j SET owner = t.created_by FROM tasks t WHERE t.id = j.task_id;
 DROP INDEX jobs_queued_idx;
 CREATE INDEX jobs_queued_idx ON jobs (priority DESC, fair_rank, created_at)
 	WHERE status = 'queued';
-CREATE INDEX jobs_queued_rank_idx ON jobs (fair_rank) WHERE status = 'queued';
+CREATE INDEX jobs_queued_rank_idx ON jobs (fair_rank)
+	WHERE status = 'queued' AND (not_before IS NULL OR not_before <> 'infinity');
 CREATE INDEX jobs_queued_owner_idx ON jobs (owner, fair_rank DESC) WHERE status = 'queued';
 CREATE INDEX jobs_running_queue_idx ON jobs (queue, owner) WHERE status = 'running';
 
@@ -57,6 +61,7 @@ CREATE FUNCTION cy_fair_rank(p_owner uuid) RETURNS bigint
 LANGUAGE sql STABLE AS $$
 	SELECT GREATEST(
 		COALESCE((SELECT fair_rank FROM jobs WHERE status = 'queued'
+			AND (not_before IS NULL OR not_before <> 'infinity')
 			ORDER BY fair_rank LIMIT 1), 0),
 		COALESCE((SELECT fair_rank FROM jobs WHERE status = 'queued' AND owner = p_owner
 			ORDER BY fair_rank DESC LIMIT 1), 0) + 1)

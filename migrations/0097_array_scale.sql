@@ -1,7 +1,8 @@
 -- Arrays of thousands of elements: the end of one element costs a few index
 -- lookups instead of a count over all of the array's jobs (which made an
 -- array's run quadratic in its size).  The task's state and the release of
--- held elements stay as 0092 defines them.
+-- held elements stay as 0092 defines them, except that the release skips
+-- jobs another transaction holds (a cancel), so it never waits on them.
 
 -- An array's elements that are running or may be claimed, and those its
 -- cap or its dependencies hold.
@@ -22,9 +23,12 @@ BEGIN
 	IF NOT FOUND OR cy_task_deps_state(t) <> 'ready' THEN
 		RETURN 0;
 	END IF;
+	-- SKIP LOCKED: a cancel locks the task's jobs before the task, which
+	-- this transaction holds; it cancels those jobs anyway.
 	IF cap IS NULL THEN
-		UPDATE jobs SET not_before = NULL, updated_at = now()
-			WHERE task_id = t AND status = 'queued' AND not_before = 'infinity';
+		UPDATE jobs SET not_before = NULL, updated_at = now() WHERE id IN (
+			SELECT h.id FROM jobs h WHERE h.task_id = t AND h.status = 'queued'
+				AND h.not_before = 'infinity' FOR UPDATE SKIP LOCKED);
 	ELSE
 		SELECT count(*) INTO act FROM jobs WHERE task_id = t AND (status = 'running'
 			OR (status = 'queued' AND (not_before IS NULL OR not_before <> 'infinity')));
@@ -33,7 +37,8 @@ BEGIN
 		END IF;
 		UPDATE jobs SET not_before = NULL, updated_at = now() WHERE id IN (
 			SELECT h.id FROM jobs h WHERE h.task_id = t AND h.status = 'queued'
-				AND h.not_before = 'infinity' ORDER BY h.array_index LIMIT cap - act);
+				AND h.not_before = 'infinity' ORDER BY h.array_index LIMIT cap - act
+				FOR UPDATE SKIP LOCKED);
 	END IF;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	IF n > 0 THEN

@@ -106,6 +106,10 @@ static const struct cy_cfg_key server_keys[] = {
 	{ .path = "events.retention", .type = CY_CFG_DURATION, .offset = OFF(events_retention_s),
 	  .def = "168h", .min = 60, .max = 86400LL * 3650, .env = "EVENTS_RETENTION",
 	  .help = "delete events (GET /v1/events) older than this; a stream resumed from an older id misses them" },
+	{ .path = "webhooks.allow_private_destinations", .type = CY_CFG_BOOL,
+	  .offset = OFF(webhooks_allow_private), .def = "false", .env = "WEBHOOKS_ALLOW_PRIVATE",
+	  .help = "deliver webhooks to loopback, private and link-local addresses too (false: only "
+		  "public ones, so a user cannot reach the server's own networks)" },
 	{ .path = "retention.interval", .type = CY_CFG_DURATION,
 	  .offset = OFF(retention_interval_s), .def = "60s", .min = 1, .max = 86400,
 	  .env = "RETENTION_INTERVAL",

@@ -128,8 +128,8 @@ h_webhooks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 		o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 		if (made)
 			json_object_set_new(o, "secret", json_string(made));
-		cy_log_info("webhook_created", "user", a->handle, "url", cy_json_str(body, "url"),
-		    NULL);
+		/* Not the URL: it may hold credentials. */
+		cy_log_info("webhook_created", "user", a->handle, NULL);
 		cy_resp_json(resp, 201, o);
 	}
 	PQclear(res);

@@ -47,6 +47,7 @@ struct server_config {
 	long long retention_s;          /* RETENTION_FINISHED_TASKS, 0 = keep */
 	long long retention_interval_s; /* RETENTION_INTERVAL: prune period */
 	long long events_retention_s;   /* events.retention: event log kept */
+	bool webhooks_allow_private;    /* webhooks.allow_private_destinations */
 	/* Attachments and blobs. */
 	long long attach_max_bytes;      /* limits.attachment_max_bytes: one upload */
 	long long attach_max_count;      /* limits.attachments_max_count: per task */

@@ -206,11 +206,14 @@ claim_for_node(struct claim_node *nd, long long want, long long lease_s, struct 
     size_t *n, struct cy_error *err)
 {
 	char gpus[24], lim[24], lease[24], cpus[24], mem[24], scan[24];
-	const char *p[12];
+	const char *p[13];
+	char used_gpus[24];
 	PGresult *res;
 	int i;
 
 	xsnprintf(lim, sizeof(lim), "%lld", want);
+	/* Of that model, at least what is free: every reserved GPU may be one of them. */
+	xsnprintf(used_gpus, sizeof(used_gpus), "%lld", nd->used_gpus);
 	xsnprintf(scan, sizeof(scan), "%lld", want * 4 + 8);
 	xsnprintf(lease, sizeof(lease), "%lld", lease_s);
 	p[0] = nd->id;
@@ -225,6 +228,7 @@ claim_for_node(struct claim_node *nd, long long want, long long lease_s, struct 
 	p[9] = scan;
 	p[10] = nd->slug;
 	p[11] = nd->gpu_devices;
+	p[12] = used_gpus;
 	/* clang-format off */
 	res = db_exec("dispatch_claim",
 	    "WITH run AS (SELECT q.name AS queue, r.owner, r.n FROM queues q CROSS JOIN LATERAL "
@@ -244,7 +248,7 @@ claim_for_node(struct claim_node *nd, long long want, long long lease_s, struct 
 	    "j.req_model = ANY($7::text[])))) "
 	    "AND (cardinality(j.req_nodes) = 0 OR $11 = ANY(j.req_nodes)) "
 	    "AND (j.req_gpu_model IS NULL OR cy_node_gpus_of($12::jsonb, j.req_gpu_model) "
-	    ">= GREATEST(j.req_gpus, 1)) "
+	    "- $13::int >= GREATEST(j.req_gpus, 1)) "
 	    "AND NOT EXISTS (SELECT 1 FROM lim WHERE lim.name = j.queue AND (lim.q_left <= 0 "
 	    "OR lim.u_max <= COALESCE((SELECT run.n FROM run WHERE run.queue = j.queue "
 	    "AND run.owner IS NOT DISTINCT FROM j.owner), 0))) "
@@ -279,7 +283,7 @@ claim_for_node(struct claim_node *nd, long long want, long long lease_s, struct 
 	    "AND status = 'pending') "
 	    "SELECT id, task_id, payload, lease_id, req_gpus, req_cpus, req_memory_mb FROM u "
 	    "ORDER BY created_at",
-	    12, p, err);
+	    13, p, err);
 	/* clang-format on */
 	if (!res)
 		return -1;

@@ -529,6 +529,9 @@ create_dispatch_fields(const json_t *body, struct task_new *t, struct create_ext
 	t->req_memory_mb = int_text(json_object_get(body, "resources"), "memory_mb", x->memory);
 	t->queue = cy_json_str(body, "queue");
 	t->req_gpu_model = cy_json_str(req, "gpu_model");
+	/* A GPU model asks for one GPU at least, reserved like any other. */
+	if (t->req_gpu_model && (!t->req_gpus || !strcmp(t->req_gpus, "0")))
+		t->req_gpus = "1";
 	if (json_is_array(json_object_get(req, "nodes"))) {
 		cy_buf_addstr(&x->nodes, "{");
 		json_array_foreach(json_object_get(req, "nodes"), i, v)

@@ -26,13 +26,21 @@
 #include "log.h"
 #include "seal.h"
 #include "secrets.h"
+#include "server.h"
 #include "strnum.h"
 #include "webhooks.h"
 #include "banned.h"
 
 #define POLL_MS 1000
 #define CLAIM_BATCH 16
-#define LEASE_S 60
+/*
+ * A claimed batch is sent one delivery after another, so its lease covers
+ * the whole batch at the worst (each call's timeout) and a margin: another
+ * replica never sends a delivery this one is still working through.
+ */
+#define LEASE_S 300
+_Static_assert(LEASE_S >= CLAIM_BATCH * (WEBHOOK_TIMEOUT_MS / 1000 + 5) + 60,
+    "a claim's lease must cover its batch");
 #define BACKOFF_MAX_S 3600
 
 #define STR(x) #x
@@ -75,7 +83,10 @@ sign(const char *secret, const char *body, size_t len)
 	return s;
 }
 
-/* Records one attempt's outcome. */
+/*
+ * Records one attempt's outcome, only on the row as this claim left it: a
+ * late answer never turns a delivery another claim settled back.
+ */
 static void
 record(const char *id, int attempts, long status, const char *error)
 {
@@ -98,7 +109,8 @@ record(const char *id, int attempts, long status, const char *error)
 	    "WHEN $4::int >= " XSTR(
 		WEBHOOK_ATTEMPTS) " THEN 'failed' ELSE 'pending' END, "
 				  "delivered_at = CASE WHEN $2::int BETWEEN 200 AND 299 THEN now() END, "
-				  "next_attempt_at = now() + $5::bigint * interval '1 second' WHERE id = $1::bigint",
+				  "next_attempt_at = now() + $5::bigint * interval '1 second' WHERE id = $1::bigint "
+				  "AND status = 'pending' AND attempts = $4::int",
 	    5, p, &err);
 	if (!res)
 		cy_log_error("webhook_record_failed", "error", err.msg, NULL);
@@ -111,6 +123,7 @@ deliver(PGresult *res, int i)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_httpc_opts o = { .timeout_ms = WEBHOOK_TIMEOUT_MS,
+		.public_only = !srv.cfg.webhooks_allow_private,
 		.connect_timeout_ms = 5000,
 		.max_response = 64 * 1024,
 		.user_agent = "cynode-webhook" };

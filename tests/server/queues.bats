@@ -290,8 +290,11 @@ queue()
 		job 'sleep 1' '{"requirements":{"gpus":1}}'
 		ids+=("$id")
 	done
-	job 'echo on-3090' '{"requirements":{"gpus":1,"gpu_model":"rtx 3090"}}'
+	# A GPU model alone reserves one GPU of it.
+	job 'sleep 1; echo on-3090' '{"requirements":{"gpu_model":"rtx 3090"}}'
 	ids+=("$id")
+	cy_api GET "/v1/tasks/$id" "" "$TOKEN"
+	jq -e '.job.requirements.gpus == 1 and .job.requirements.gpu_model == "rtx 3090"' <<<"$body"
 	wait_done "${ids[@]}"
 	[ "$(overlap "$(IFS=,; echo "${ids[*]}")")" = 1 ]
 	[ "$(cy_psql "SELECT DISTINCT n.node_slug FROM jobs j JOIN nodes n ON n.id = j.node_id

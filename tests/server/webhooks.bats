@@ -17,7 +17,7 @@ setup_file()
 {
 	cy_setup_file
 	cy_pg_start
-	cy_server_start
+	cy_server_start WEBHOOKS_ALLOW_PRIVATE=true
 	cy_node_start node-01
 	id_user whu user >/dev/null
 	id_user whv user >/dev/null
