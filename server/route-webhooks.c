@@ -86,9 +86,10 @@ h_webhooks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	json_array_foreach(json_object_get(body, "events"), i, ev) {
 		const char *s = json_string_value(ev);
 
-		if (!strcmp(s, "node.lost") && a->role != ROLE_ADMIN) {
+		if (!strcmp(s, "node.lost") &&
+		    (a->role != ROLE_ADMIN || !(a->scopes & (SCOPE_ADMIN | SCOPE_NODES_READ)))) {
 			cy_resp_problem(resp, CY_PROBLEM_AUTHORIZATION,
-			    "Admin required for node.lost webhooks");
+			    "Admin required for node.lost webhooks (an API token also needs scope nodes:read or admin)");
 			goto refused;
 		}
 		if (strstr(arr.buf, s)) {

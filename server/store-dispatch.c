@@ -341,6 +341,16 @@ store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
 	if ((nn = claim_lock_nodes(skip_nodes ? skip_nodes : "{}", &nodes, err)) < 0)
 		goto fail;
 	/*
+	 * The limited queues too: two replicas whose claims lock different
+	 * nodes (each skips the ones it is cooling down) still read and fill
+	 * a queue's headroom one after the other.
+	 */
+	if (nn > 0 && store_run("dispatch_queues_lock",
+			  "SELECT 1 FROM queues WHERE max_running IS NOT NULL "
+			  "OR max_running_per_user IS NOT NULL ORDER BY name FOR UPDATE",
+			  0, NULL, err) < 0)
+		goto fail;
+	/*
 	 * Fill the least loaded node first, a few slots at a time, so a burst
 	 * spreads over the nodes instead of filling the first one.  The rows
 	 * are locked already (in id order), so the order here is free.

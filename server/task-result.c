@@ -102,7 +102,7 @@ h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 	PGresult *res, *jobs, *logs;
 	uint64_t seq;
 	json_t *o, *arr;
-	int i;
+	int i, k;
 
 	if (q_wait && cy_strtonum(q_wait, 0, WAIT_MAX_S, &wait_s, &errstr) < 0)
 		return cy_resp_problem(resp, CY_PROBLEM_VALIDATION,
@@ -132,14 +132,16 @@ h_tasks_result(struct cy_http_req *req, struct cy_http_resp *resp)
 		return cy_resp_problem(resp, CY_PROBLEM_INTERNAL, "cannot read the task's logs");
 	}
 	arr = json_array();
-	for (i = 0; i < PQntuples(jobs); i++) {
+	/*
+	 * Both lists are the task's jobs in the same order (created_at, id),
+	 * the logs' a subsequence: one walk, not a search per job (arrays).
+	 */
+	for (i = 0, k = 0; i < PQntuples(jobs); i++) {
 		json_t *j = job_json(jobs, i);
-		int k;
 
-		/* Both lists are the task's jobs in creation order. */
-		for (k = 0; k < PQntuples(logs); k++)
-			if (!strcmp(PQgetvalue(logs, k, LC_JOB_ID), PQgetvalue(jobs, i, JC_ID)))
-				json_object_set_new(j, "logs", logs_job_json(logs, k));
+		if (k < PQntuples(logs) &&
+		    !strcmp(PQgetvalue(logs, k, LC_JOB_ID), PQgetvalue(jobs, i, JC_ID)))
+			json_object_set_new(j, "logs", logs_job_json(logs, k++));
 		json_array_append_new(arr, j);
 	}
 	PQclear(jobs);
