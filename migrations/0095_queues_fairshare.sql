@@ -212,3 +212,10 @@ LANGUAGE sql STABLE AS $$
 			THEN 'Priority'
 		ELSE 'Resources' END
 $$;
+
+-- 0093's accounting reads a job's queue through a catalog probe, for the
+-- time before this migration; now the column is there, a plain read.
+CREATE OR REPLACE FUNCTION cy_job_queue(j uuid) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT COALESCE((SELECT NULLIF(queue, '') FROM jobs WHERE id = j), 'default')
+$$;

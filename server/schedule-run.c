@@ -43,13 +43,27 @@ static pthread_t thread;
 static bool started;
 static volatile int stopping;
 
-/* The latest slot of c at or before now, from the due slot `from`. */
+/*
+ * The latest slot of c at or before now, from the due slot `from`.  After
+ * a long pause it starts from the first slot of the shortest recent window
+ * that holds one (an hour, a day, a month, a year, five), so an
+ * every-second schedule paused for a year steps through an hour, not 31.6 M
+ * slots.
+ */
 static int64_t
 latest_slot(const struct cy_cron *c, int64_t from, int64_t now)
 {
+	static const int64_t windows[] = { 3600, 86400, 86400 * 32, 86400 * 400,
+		86400LL * 366 * 5 };
 	int64_t slot = from, n;
+	size_t w;
 	long i;
 
+	for (w = 0; w < sizeof(windows) / sizeof(windows[0]) && now - windows[w] > from; w++)
+		if ((n = cy_cron_next(c, now - windows[w])) >= 0 && n <= now) {
+			slot = n;
+			break;
+		}
 	for (i = 0; i < CATCHUP_MAX && (n = cy_cron_next(c, slot)) >= 0 && n <= now; i++)
 		slot = n;
 	return slot;
