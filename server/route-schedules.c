@@ -128,6 +128,7 @@ h_schedules_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	struct schedule_new s = { 0 };
 	char id[CY_UUID_LEN + 1];
 	PGresult *res = NULL;
+	long long count;
 	json_t *body, *o;
 	bool replayed;
 	char *task = NULL;
@@ -173,6 +174,17 @@ h_schedules_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	if (!s.enabled)
 		s.next_run = -1;
+	/* A bound on the scheduler's work one user can ask for (a check, not a lock). */
+	if ((count = store_schedule_count(a->user_id, &err)) < 0) {
+		schedule_internal(resp, "count", &err);
+		goto out;
+	}
+	if (count >= SCHEDULES_PER_USER) {
+		cy_resp_problem(resp, CY_PROBLEM_CONFLICT,
+		    "you have %lld schedules: at most %d (delete some first)", count,
+		    SCHEDULES_PER_USER);
+		goto out;
+	}
 	cy_uuid_v4(id);
 	s.id = id;
 	s.owner_id = a->user_id;

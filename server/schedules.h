@@ -16,6 +16,8 @@
 /* Runs kept per schedule by default, and at most. */
 #define SCHEDULE_HISTORY_DEFAULT 20
 #define SCHEDULE_HISTORY_MAX 1000
+/* Schedules one user may have. */
+#define SCHEDULES_PER_USER 256
 
 extern const struct cy_jcheck schedules_create_body;
 extern const struct cy_jcheck schedules_patch_body;

@@ -7,6 +7,7 @@
  * compare-and-set, so replicas racing for a slot settle in the database.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -201,6 +202,20 @@ store_schedule_advance(const char *id, int64_t from, int64_t to, struct cy_error
 	if (!res)
 		return -1;
 	n = strcmp(PQcmdTuples(res), "0") != 0;
+	PQclear(res);
+	return n;
+}
+
+long long
+store_schedule_count(const char *owner_id, struct cy_error *err)
+{
+	PGresult *res = db_exec("schedule_count",
+	    "SELECT count(*) FROM schedules WHERE owner_id = $1::uuid", 1, &owner_id, err);
+	long long n;
+
+	if (!res)
+		return -1;
+	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return n;
 }

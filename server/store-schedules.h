@@ -33,6 +33,8 @@ struct schedule_new {
 
 /* The new row, an empty result when the owner has a schedule of that name, NULL on error. */
 PGresult *store_schedule_insert(const struct schedule_new *s, struct cy_error *err);
+/* How many schedules owner_id has, or -1 with err set. */
+long long store_schedule_count(const char *owner_id, struct cy_error *err);
 /* The owner's schedules by name. */
 PGresult *store_schedule_list(const char *owner_id, struct cy_error *err);
 /* The owner's schedule whose id or name is ref (0 or 1 row). */

@@ -230,6 +230,22 @@ replica_start()
 	[ "$(jq -r .id <<<"$body")" = "$id" ]
 }
 
+@test "a user has at most 256 schedules" {
+	cy_psql "INSERT INTO schedules (id, owner_id, name, cron, timezone, task, enabled,
+			max_history, next_run_at)
+		SELECT gen_random_uuid(), s.owner_id, 'bulk-' || i, s.cron, s.timezone, s.task, false,
+			s.max_history, NULL
+		FROM schedules s, generate_series(1, 255) i
+		WHERE s.name = 'tick' AND s.owner_id <> (SELECT owner_id FROM schedules
+			WHERE name = 'tick' ORDER BY created_at LIMIT 1)" >/dev/null
+	cy_api POST /v1/schedules '{"name":"one-more","cron":"@daily","task":{"prompt":"x","input_mode":"commands"}}' "$OTHER"
+	cy_status 409
+	[[ $body == *"you have 256 schedules: at most 256"* ]]
+	cy_psql "DELETE FROM schedules WHERE name LIKE 'bulk-%'" >/dev/null
+	cy_api POST /v1/schedules '{"name":"one-more","cron":"@daily","task":{"prompt":"x","input_mode":"commands"}}' "$OTHER"
+	cy_status 201
+}
+
 @test "a server that was down runs only the latest missed slot" {
 	local sid n
 
