@@ -75,7 +75,7 @@ cands()
 	assert_line --stream=stdout
 	assert_line --stream=stderr
 	run cands -o ""
-	assert_output "$(printf 'table\nwide\ntext\njson\nyaml\nname')"
+	assert_output "$(printf 'table\nwide\ntext\njson\nyaml\nname\ncsv')"
 	run cands completion ""
 	assert_output "$(printf 'bash\nzsh\nfish')"
 }
