@@ -1,4 +1,4 @@
--- Accounting (issue 18 item 4): one row per finished job attempt, like
+-- Accounting: one row per finished job attempt, like
 -- Slurm's sacct records: who ran it, in which queue, on which node, what it
 -- asked for, what it used (CPU seconds and peak memory from the job's
 -- cgroup, as the node reports them in its result's "usage" object), how
