@@ -152,10 +152,10 @@ claim_lock_nodes(const char *skip, struct claim_node **out, struct cy_error *err
 	cy_buf_addstr(&ids, "}");
 	PQclear(res);
 	p[0] = ids.buf;
+	/* What their running jobs hold: the counters of migration 0098. */
 	res = db_exec("dispatch_nodes_running",
-	    "SELECT node_id, count(*), sum(req_gpus), sum(req_cpus), sum(req_memory_mb) "
-	    "FROM jobs WHERE status = 'running' AND node_id = ANY($1::uuid[]) GROUP BY node_id",
-	    1, p, err);
+	    "SELECT node_id, running, gpus, cpus, memory_mb FROM cy_node_load_fold($1::uuid[])", 1,
+	    p, err);
 	cy_buf_release(&ids);
 	if (!res) {
 		claim_nodes_free(nodes, n);

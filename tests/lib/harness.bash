@@ -256,6 +256,24 @@ cy_node_stop()
 	rm -f "$pidf"
 }
 
+# cy_load_drift: nodes whose counters (migration 0098: base plus deltas) differ
+# from the sums over their running jobs, read in one snapshot.
+cy_load_drift()
+{
+	cy_psql "WITH f AS (SELECT n.id, COALESCE(l.running, 0) + COALESCE(sum(d.running), 0) r,
+			COALESCE(l.gpus, 0) + COALESCE(sum(d.gpus), 0) g,
+			COALESCE(l.cpus, 0) + COALESCE(sum(d.cpus), 0) c,
+			COALESCE(l.memory_mb, 0) + COALESCE(sum(d.memory_mb), 0) m
+		FROM nodes n LEFT JOIN node_load l ON l.node_id = n.id
+		LEFT JOIN node_load_delta d ON d.node_id = n.id
+		GROUP BY n.id, l.running, l.gpus, l.cpus, l.memory_mb),
+	j AS (SELECT node_id, count(*) r, sum(req_gpus) g, sum(req_cpus) c, sum(req_memory_mb) m
+		FROM jobs WHERE status = 'running' GROUP BY node_id)
+	SELECT count(*) FROM f LEFT JOIN j ON j.node_id = f.id
+	WHERE f.r <> COALESCE(j.r, 0) OR f.g <> COALESCE(j.g, 0) OR f.c <> COALESCE(j.c, 0)
+		OR f.m <> COALESCE(j.m, 0)"
+}
+
 cy_teardown_file()
 {
 	local pid d f rc=0
@@ -279,6 +297,16 @@ cy_teardown_file()
 		while read -r pid; do
 			stack_kill_pid "$pid" 2
 		done <"$CY_TMP/pids"
+	fi
+	# Whatever the file did, the nodes' load counters match their running
+	# jobs (a path that changed a job's state behind the trigger's back
+	# would show here).
+	if [ -n "${DATABASE_URL:-}" ] && [ -f "$CY_TMP/pgdirs" ]; then
+		d=$(cy_load_drift 2>/dev/null) || d=0
+		if [ -n "$d" ] && [ "$d" != 0 ]; then
+			echo "$d nodes' load counters differ from their running jobs" >&2
+			rc=1
+		fi
 	fi
 	if [ -f "$CY_TMP/pgdirs" ]; then
 		while read -r d; do

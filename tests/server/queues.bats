@@ -104,6 +104,32 @@ queue()
 	[ "$(overlap "$(IFS=,; echo "${ids[*]}")")" = 4 ]
 }
 
+@test "packing: the nodes' load counters follow starts, ends and cancels exactly" {
+	hold
+	ids=()
+	for i in 1 2 3 4 5 6; do
+		job 'sleep 2' '{"resources":{"cpu_cores":1,"memory_mb":64}}'
+		ids+=("$id")
+	done
+	release
+	for i in $(seq 100); do
+		[ "$(cy_psql "SELECT count(*) FROM jobs WHERE status = 'running'")" -ge 1 ] && break
+		sleep 0.2
+	done
+	[ "$(cy_load_drift)" = 0 ]
+	cy_api POST "/v1/tasks/${ids[0]}/cancel" '{}' "$TOKEN"
+	cy_status 200
+	[ "$(cy_load_drift)" = 0 ]
+	for t in "${ids[@]:1}"; do
+		cy_api GET "/v1/tasks/$t/result?wait=60" "" "$TOKEN"
+	done
+	[ "$(cy_load_drift)" = 0 ]
+	[ "$(cy_psql "SELECT count(*) FROM jobs WHERE status = 'running'")" = 0 ]
+	# Six starts and five ends, with the node holding four at a time: the
+	# later claims folded the earlier deltas into the base rows.
+	[ "$(cy_psql "SELECT count(*) FROM node_load_delta")" -lt 12 ]
+}
+
 @test "packing: a request no node can meet is refused with the numbers, or waits with allow_pending" {
 	cy_api POST /v1/tasks "{\"input_mode\":\"commands\",\"prompt\":\"true\",\"resources\":{\"cpu_cores\":$((CPUS + 1))}}" "$TOKEN"
 	cy_status 400
