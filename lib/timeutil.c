@@ -200,6 +200,15 @@ cy_mono_ns(void)
 }
 
 int64_t
+cy_real_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
 cy_mono_ms(void)
 {
 	return cy_mono_ns() / 1000000;

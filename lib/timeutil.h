@@ -21,6 +21,8 @@ void cy_now_rfc3339(char out[CY_RFC3339_LEN + 1]);
 int cy_time_parse_rfc3339(const char *s, time_t *out);
 /* Parses a duration into seconds; a bare number means seconds. -1 on error. */
 int cy_duration_parse(const char *s, long long *seconds);
+/* Wall-clock microseconds since the epoch (timestamps compared across processes). */
+int64_t cy_real_us(void);
 /* Monotonic milliseconds and nanoseconds. */
 int64_t cy_mono_ms(void);
 int64_t cy_mono_ns(void);

@@ -221,6 +221,16 @@ job_response(const struct job_req *r, struct sandbox_result *res, size_t max)
 	/* What the job used, for accounting (absent: not measured). */
 	if ((usage = sb_usage_json(&res->usage)) != NULL)
 		json_object_set_new(o, "usage", usage);
+	/* Where the node's share of the job's time went (make bench's breakdown). */
+	if (r->received_us > 0) {
+		json_t *t = json_pack("{s:I}", "received_us", (json_int_t)r->received_us);
+
+		if (res->fork_us > 0 && res->exit_us >= res->fork_us) {
+			json_object_set_new(t, "sandbox_fork_us", json_integer(res->fork_us));
+			json_object_set_new(t, "sandbox_exit_us", json_integer(res->exit_us));
+		}
+		json_object_set_new(o, "timing", t);
+	}
 	return o;
 }
 
@@ -233,7 +243,7 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
     struct cy_buf *detail)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	struct job_req r = { 0 };
+	struct job_req r = { .received_us = cy_real_us() };
 	struct prompt_job p = { 0 };
 	struct sandbox_result res;
 	struct active slot;
@@ -405,7 +415,7 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum 
     struct cy_buf *detail)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	struct job_req r = { 0 };
+	struct job_req r = { .received_us = cy_real_us() };
 	struct active slot;
 	char *dir = NULL;
 	json_t *req;
@@ -461,6 +471,9 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum 
 	ret = run_sandbox(n, &r, dir, &slot, out, prob, detail);
 	/* Last: attachments went in before the job, artifacts came out in run_sandbox. */
 	job_workspace_release(n, r.job_id);
+	if (ret == 0)
+		json_object_set_new(json_object_get(*out, "timing"), "responded_us",
+		    json_integer(cy_real_us()));
 out:
 	free(dir);
 	job_req_release(&r);

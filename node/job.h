@@ -33,8 +33,9 @@ struct job_req {
 	const json_t *attachments;
 	/* sandbox.artifacts: checked patterns, borrowed; NULL: the default ["out/"]. */
 	const json_t *artifacts;
-	bool sba;         /* an agent job (sandbox.sba): argv is the runner */
-	char *sba_runner; /* owned: the host's cynode-sba */
+	bool sba;            /* an agent job (sandbox.sba): argv is the runner */
+	char *sba_runner;    /* owned: the host's cynode-sba */
+	int64_t received_us; /* wall clock when the Worker API took the request */
 };
 
 /*

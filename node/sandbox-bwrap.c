@@ -532,6 +532,7 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	if (sb_plan_build(&l.plan, err) < 0 || bwrap_prepare(&l, err) < 0)
 		goto out;
 	res->started = time(NULL);
+	res->fork_us = cy_real_us();
 	t0 = cy_mono_ms();
 	r.pid = fork();
 	if (r.pid < 0) {
@@ -558,6 +559,7 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	/* Whatever escaped bwrap's process group is still in the cgroup. */
 	sb_cgroup_kill(&l.cg);
 	res->ended = time(NULL);
+	res->exit_us = cy_real_us();
 	res->usage.wall_ms = cy_mono_ms() - t0;
 	sb_usage_collect(&res->usage, &l.cg, have_ru ? &ru : NULL);
 	bwrap_status(job, &r, &l.cg, timed_out, ws, &l.status, res);

@@ -34,6 +34,7 @@
 #include "buf.h"
 #include "sandbox-plan.h"
 #include "sandbox.h"
+#include "timeutil.h"
 #include "banned.h"
 
 /* The engine binary on PATH (or /usr/bin, /usr/local/bin), or NULL. */
@@ -303,6 +304,7 @@ oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result
 		goto out;
 	}
 	res->started = time(NULL);
+	res->fork_us = cy_real_us();
 	r.pid = oci_spawn(argv.v, envp.v, outp[1], errp[1]);
 	if (r.pid < 0) {
 		cy_error_errno(err, "fork");
@@ -320,6 +322,7 @@ oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result
 		;
 	sb_running_del(&r);
 	res->ended = time(NULL);
+	res->exit_us = cy_real_us();
 	oci_status(job, &r, timed_out, ws, res);
 	ret = 0;
 out:

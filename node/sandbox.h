@@ -105,6 +105,8 @@ struct sandbox_result {
 	bool oom;      /* killed by the memory limit */
 	bool pids_hit; /* a fork failed at the pids limit */
 	time_t started, ended;
+	/* Wall-clock µs: the runtime's process forked, and reaped (0: unknown). */
+	int64_t fork_us, exit_us;
 	struct sb_usage usage; /* zero: not measured (other runtimes) */
 };
 
