@@ -120,6 +120,21 @@ node_jwt()
 	assert_output t
 }
 
+@test "timing: the node's result says when it took the job, forked and reaped bwrap, answered" {
+	create '{"input_mode":"commands","prompt":"sleep 0.2"}'
+	id=$(jq -r .task_id <<<"$body")
+	curl -s -o /dev/null -H "Authorization: Bearer $CY_TOKEN" "$CY_GATEWAY_URL/v1/tasks/$id/result?wait=20"
+	# In order, within the claim and the result's transactions, and the
+	# sandbox held the job's 0.2 s.
+	run cy_psql "SELECT (t->>'received_us')::bigint >= (extract(epoch FROM j.started_at) * 1e6)::bigint
+		AND (t->>'received_us')::bigint <= (t->>'sandbox_fork_us')::bigint
+		AND (t->>'sandbox_exit_us')::bigint - (t->>'sandbox_fork_us')::bigint >= 200000
+		AND (t->>'sandbox_exit_us')::bigint <= (t->>'responded_us')::bigint
+		AND (t->>'responded_us')::bigint <= (extract(epoch FROM clock_timestamp()) * 1e6)::bigint
+		FROM jobs j, LATERAL (SELECT j.result->'timing' t) x WHERE j.task_id = '$id'"
+	assert_output t
+}
+
 @test "long poll: answers as soon as the task ends, and holds no HTTP thread" {
 	create '{"input_mode":"commands","prompt":"sleep 1; echo done"}'
 	id=$(jq -r .task_id <<<"$body")
