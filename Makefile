@@ -203,6 +203,11 @@ $(O)/tests/bench/placement: $(O)/obj/tests/bench/placement.o $(O)/libserver.a $(
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The resident memory of the node's libraries alone (tests/bench/rss-floor.c).
+$(O)/tests/bench/rss-floor: $(O)/obj/tests/bench/rss-floor.o
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
+
 deps:
 	@scripts/deps
 
@@ -225,7 +230,8 @@ demo-stop:
 	@scripts/demo stop
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(O)/tests/bench/loadgen $(O)/tests/bench/placement
+	@$(MAKE) --no-print-directory all $(O)/tests/bench/loadgen $(O)/tests/bench/placement \
+	    $(O)/tests/bench/rss-floor
 	@tests/bench/run
 
 # What the compiler cannot check (scripts/lint): every snprintf through the
