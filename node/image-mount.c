@@ -310,7 +310,7 @@ node_image_mount_probe(const struct node_config *c)
 	file = xasprintf("%s/probe" NODE_IMAGE_SQFS_EXT, dir);
 	sh = xasprintf("%s/probe", tree);
 	cy_rm_rf(dir);
-	if (cy_mkdir_p(tree, 0700, 0700) < 0 || !(f = fopen(sh, "we"))) {
+	if (cy_mkdir_p(tree, 0755, 0700) < 0 || !(f = fopen(sh, "we"))) {
 		cy_snprintf_clip(sq.reason, sizeof(sq.reason), "cannot create '%s': %s", tree,
 		    strerror(errno));
 		goto out;
