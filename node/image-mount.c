@@ -409,13 +409,6 @@ node_image_mount_acquire(const char *file, struct node_image_mount **h, struct c
 		cy_error_set(err, EINVAL, "image mounts are not set up");
 		goto out;
 	}
-	if (sq.probed && !sq.enforced) {
-		cy_error_set(err, ENOTSUP,
-		    "image '%s' is a squashfs image and this node cannot "
-		    "mount it: %s",
-		    file, sq.reason);
-		goto out;
-	}
 	if (stat(file, &st) < 0) {
 		cy_error_errno(err, "image file '%s'", file);
 		goto out;
@@ -434,7 +427,11 @@ node_image_mount_acquire(const char *file, struct node_image_mount **h, struct c
 			free(d);
 			goto out;
 		}
+		/* Tried even when the start-up probe failed: an import may have loaded a module. */
 		if (sqfs_mount(file, d, err) < 0) {
+			if (sq.probed && !sq.enforced)
+				cy_error_wrap(err, "squashfs images were unavailable at start (%s)",
+				    sq.reason);
 			(void)rmdir(d);
 			free(d);
 			goto out;

@@ -382,7 +382,7 @@ node_image_warn_shown(const struct node_config *c)
 
 			if (!node_image_mount_enforced(&why))
 				cy_log_warn("image_unusable", "image", k, "error",
-				    "a squashfs image this node cannot mount: jobs on it fail",
+				    "a squashfs image, and squashfs images could not be mounted at start",
 				    "reason", why, NULL);
 			continue;
 		}
