@@ -126,13 +126,15 @@ static json_t *
 cap_sandbox(const struct node *n)
 {
 	json_t *f = node_sandbox_features();
+	bool bwrap = !strcmp(n->cfg.sb_runtime, "bwrap");
 
 	if (node_ws_quota_enforced())
 		json_array_append_new(f, json_string("workspace_quota"));
-	return json_pack("{s:b, s:s, s:o, s:I, s:o, s:o*}", "supported",
+	return json_pack("{s:b, s:s, s:o, s:I, s:o, s:o*, s:o*}", "supported",
 	    n->sandbox_ok && strcmp(n->cfg.sb_mode, "disabled") != 0, "runtime", n->cfg.sb_runtime,
 	    "features", f, "max_concurrency", (json_int_t)n->cfg.max_concurrency, "workspace_quota",
-	    node_ws_quota_json(&n->cfg), "images", cap_images(n));
+	    node_ws_quota_json(&n->cfg), "images", cap_images(n), "images_private",
+	    bwrap ? node_image_mount_json() : NULL);
 }
 
 json_t *

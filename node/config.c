@@ -181,6 +181,11 @@ const struct cy_cfg_key node_keys[] = {
 	  .help = "image name -> root filesystem directory (cynode addition)" },
 	{ .path = "sandbox.images_dir", .type = CY_CFG_STR, .offset = F(images_dir),
 	  .help = "imported images (cynode-node image import); default <state_dir>/images" },
+	{ .path = "sandbox.mksquashfs_path", .type = CY_CFG_STR, .offset = F(mksquashfs_path),
+	  .def = "mksquashfs",
+	  .help = "mksquashfs (squashfs-tools), an absolute path or a name looked up on PATH: "
+	  "as root, image import builds a squashfs image the node mounts, so jobs see no host "
+	  "path (cynode addition)" },
 	{ .path = "sandbox.agent_runner", .type = CY_CFG_STR, .offset = F(sba_runner),
 	  .help = "cynode-sba, the agent jobs' runner; default: beside cynode-node, then "
 	  "<prefix>/libexec/cynode (cynode addition)" },
@@ -410,33 +415,36 @@ config_psk(struct node_config *cfg, struct cy_error *err)
 	return 0;
 }
 
+/* A program to run: an absolute path or a bare name looked up on PATH. */
+static int
+config_check_program(const char *key, const char *p, struct cy_error *err)
+{
+	size_t i;
+
+	if (!*p || strlen(p) > 4096)
+		return cy_error_set(err, EINVAL, "%s must be a name or an absolute path", key);
+	for (i = 0; p[i]; i++)
+		if ((unsigned char)p[i] < ' ' || p[i] == 0x7f)
+			return cy_error_set(err, EINVAL, "%s holds a control character", key);
+	if (strchr(p, '/') && p[0] != '/')
+		return cy_error_set(err, EINVAL,
+		    "%s '%s' must be absolute (or a bare name looked up on PATH)", key, p);
+	return 0;
+}
+
 /* The inference.* checks the table cannot express. */
 static int
 config_check_inference(struct node_config *cfg, struct cy_error *err)
 {
 	char host[256];
 	unsigned port;
-	const char *p;
 	size_t i;
 
 	if (cfg->inf_url &&
 	    node_inference_parse_url(cfg->inf_url, host, sizeof(host), &port, err) < 0)
 		return cy_error_wrap(err, "inference.url");
-	p = cfg->inf_ollama_path;
-	if (!*p || strlen(p) > 4096)
-		return cy_error_set(err, EINVAL,
-		    "inference.ollama_path must be a name or an "
-		    "absolute path");
-	for (i = 0; p[i]; i++)
-		if ((unsigned char)p[i] < ' ' || p[i] == 0x7f)
-			return cy_error_set(err, EINVAL,
-			    "inference.ollama_path holds a control "
-			    "character");
-	if (strchr(p, '/') && p[0] != '/')
-		return cy_error_set(err, EINVAL,
-		    "inference.ollama_path '%s' must be absolute (or "
-		    "a bare name looked up on PATH)",
-		    p);
+	if (config_check_program("inference.ollama_path", cfg->inf_ollama_path, err) < 0)
+		return -1;
 	if (cfg->inf_models.n > 64)
 		return cy_error_set(err, EINVAL, "inference.models lists %zu models; at most 64",
 		    cfg->inf_models.n);
@@ -576,6 +584,8 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk, struc
 		return cy_error_wrap(err, "%s", path);
 	if (cfg->images_dir && cfg->images_dir[0] != '/')
 		return cy_error_set(err, EINVAL, "%s: sandbox.images_dir must be absolute", path);
+	if (config_check_program("sandbox.mksquashfs_path", cfg->mksquashfs_path, err) < 0)
+		return cy_error_wrap(err, "%s", path);
 	if (!strcmp(cfg->sb_runtime, "bwrap") ?
 		strcmp(cfg->default_image, "host") &&
 		    !node_image_rootfs_exists(cfg, cfg->default_image) :

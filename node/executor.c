@@ -300,6 +300,22 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 	return 0;
 }
 
+/* A squashfs image: mounted (or the mount shared), rootfs its mount point. */
+static int
+job_image_mount(struct job_req *r, struct cy_error *err)
+{
+	char *dir;
+
+	if (!r->rootfs || !node_image_is_sqfs(r->rootfs))
+		return 0;
+	dir = node_image_mount_acquire(r->rootfs, &r->image_mount, err);
+	if (!dir)
+		return -1;
+	free(r->rootfs);
+	r->rootfs = dir;
+	return 0;
+}
+
 /* The sandbox runtime's view of a parsed job running from dir. */
 static void
 job_fill(struct node *n, const struct job_req *r, const char *dir, struct sandbox_job *job)
@@ -446,7 +462,7 @@ worker_run_job(struct node *n, const char *body, size_t len, json_t **out, enum 
 	}
 	if (job_admit(n, r.job_id, &slot, prob, detail) < 0)
 		goto out;
-	if (job_prepare_dir(n, &r, req, &dir, &err) < 0 ||
+	if (job_image_mount(&r, &err) < 0 || job_prepare_dir(n, &r, req, &dir, &err) < 0 ||
 	    job_attachments_fetch(n, &r, dir, &err) < 0) {
 		bool full = err.code == ENOSPC || err.code == EDQUOT;
 
@@ -583,6 +599,7 @@ node_sandbox_probe(const struct node *n, struct cy_error *err)
 		    sb_etc_start(n->cfg.staging_dir, "/etc", &eerr) < 0)
 			cy_log_error("sandbox_etc_failed", "error", eerr.msg, "fallback",
 			    "one bind per /etc entry", NULL);
+		node_image_mount_init(n->cfg.staging_dir);
 	}
 	if (cy_mkdir_p(n->cfg.mount_root, 0755, 0711) < 0)
 		return cy_error_errno(err, "cannot create mount root '%s'", n->cfg.mount_root);

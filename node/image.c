@@ -11,8 +11,12 @@
  * An import copies the tree (cp -a) or unpacks the tarball (tar, without
  * owners) into a temporary directory next to the images, checks that it is
  * a root filesystem (it has /bin/sh), clears setuid/setgid bits and renames
- * it into place, so a job never sees a half-imported image.  "host" is
- * built in and names the host's own system directories.
+ * it into place, so a job never sees a half-imported image.  As root with
+ * mksquashfs, the tree becomes <name>.sqfs instead (image-mount.c: a file
+ * system of its own, so a job sees no host path), built next to the images
+ * and renamed into place the same way; when that cannot be done the import
+ * says why and keeps the directory.  "host" is built in and names the
+ * host's own system directories.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -88,13 +92,18 @@ node_image_rootfs(const struct node_config *c, const char *name)
 		return NULL;
 	enc = image_dirname(name);
 	base = node_images_dir(c);
-	p = xasprintf("%s/%s", base, enc);
+	p = xasprintf("%s/%s" NODE_IMAGE_SQFS_EXT, base, enc);
+	if (!node_image_is_sqfs(p)) {
+		free(p);
+		p = xasprintf("%s/%s", base, enc);
+		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			free(p);
+			p = NULL;
+		}
+	}
 	free(base);
 	free(enc);
-	if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
-		return p;
-	free(p);
-	return NULL;
+	return p;
 }
 
 bool
@@ -128,6 +137,49 @@ image_spawn(char *const argv[])
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : -1;
+}
+
+/* Removes the other form of an image at dst (its directory, or dst.sqfs when dir). */
+static void
+image_rm_form(const char *dst, bool sqfs)
+{
+	char *p = sqfs ? xasprintf("%s" NODE_IMAGE_SQFS_EXT, dst) : xstrdup(dst);
+	struct stat st;
+
+	if (lstat(p, &st) == 0)
+		cy_rm_rf(p);
+	free(p);
+}
+
+/*
+ * The imported tree as dst.sqfs: 0 when done; -1 (said why) when the
+ * caller keeps the tree as a directory instead.
+ */
+static int
+image_import_sqfs(const struct node_config *c, const char *name, const char *tree, const char *dst)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	char *tmp = xasprintf("%s" NODE_IMAGE_SQFS_EXT, tree);
+	char *out = xasprintf("%s" NODE_IMAGE_SQFS_EXT, dst);
+	int rc = -1;
+
+	if (node_image_sqfs_make(c, tree, tmp, &err) < 0) {
+		fprintf(stderr,
+		    "cynode-node: note: image '%s' stays a directory, whose host path jobs see in "
+		    "/proc/self/mountinfo: no squashfs image: %s\n",
+		    name, err.msg);
+	} else if (rename(tmp, out) < 0) {
+		fprintf(stderr, "cynode-node: cannot rename into '%s': %s\n", out, strerror(errno));
+		(void)unlink(tmp);
+	} else {
+		image_rm_form(dst, false);
+		printf("image '%s' imported into %s (squashfs: jobs see no host path)\n", name,
+		    out);
+		rc = 0;
+	}
+	free(out);
+	free(tmp);
+	return rc;
 }
 
 static int
@@ -195,6 +247,10 @@ image_import(const struct node_config *c, const char *name, const char *src)
 		goto out;
 	}
 	nftw(tmp, strip_suid, 16, FTW_PHYS | FTW_MOUNT);
+	if (image_import_sqfs(c, name, tmp, dst) == 0) {
+		rc = 0;
+		goto out;
+	}
 	if (lstat(dst, &st) == 0) {
 		old = xasprintf("%s.old", tmp);
 		if (rename(dst, old) < 0) {
@@ -211,6 +267,7 @@ image_import(const struct node_config *c, const char *name, const char *src)
 	}
 	free(tmp);
 	tmp = NULL;
+	image_rm_form(dst, true);
 	printf("image '%s' imported into %s\n", name, dst);
 	rc = 0;
 out:
@@ -248,9 +305,16 @@ node_image_table(const struct node_config *c)
 		struct cy_buf name = CY_BUF_INIT;
 		const char *p;
 
+		size_t len = strlen(de->d_name), ext = strlen(NODE_IMAGE_SQFS_EXT);
+		char *path;
+
 		if (de->d_name[0] == '.')
 			continue;
-		for (p = de->d_name; *p; p++) {
+		path = xasprintf("%s/%s", base, de->d_name);
+		if (len > ext && !strcmp(de->d_name + len - ext, NODE_IMAGE_SQFS_EXT) &&
+		    node_image_is_sqfs(path))
+			len -= ext;
+		for (p = de->d_name; p < de->d_name + len; p++) {
 			if (!strncmp(p, "%2F", 3)) {
 				cy_buf_addch(&name, '/');
 				p += 2;
@@ -258,8 +322,9 @@ node_image_table(const struct node_config *c)
 				cy_buf_addch(&name, *p);
 			}
 		}
-		json_object_set_new(t, name.buf, json_sprintf("%s/%s", base, de->d_name));
+		json_object_set_new(t, name.buf, json_string(path));
 		cy_buf_release(&name);
+		free(path);
 	}
 	if (d)
 		closedir(d);
@@ -312,11 +377,24 @@ node_image_warn_shown(const struct node_config *c)
 
 		if (!strcmp(k, "host"))
 			continue;
+		if (node_image_is_sqfs(json_string_value(v))) {
+			const char *why;
+
+			if (!node_image_mount_enforced(&why))
+				cy_log_warn("image_unusable", "image", k, "error",
+				    "a squashfs image, and squashfs images could not be mounted at start",
+				    "reason", why, NULL);
+			continue;
+		}
 		if (node_image_path_check(k, json_string_value(v), &err) < 0)
 			cy_log_warn("image_path_shown", "image", k, "error", err.msg, "policy",
 			    !strcmp(c->images_private, "require") ?
 				"jobs on it are refused" :
 				"allowed (sandbox.images_private: warn)",
+			    "fix",
+			    node_image_mount_enforced(NULL) ?
+				"import it again: this node makes squashfs images" :
+				"give it a file system of its own",
 			    NULL);
 	}
 	json_decref(t);
@@ -325,7 +403,7 @@ node_image_warn_shown(const struct node_config *c)
 static int
 image_rm(const struct node_config *c, const char *name)
 {
-	char *base, *enc, *dst;
+	char *base, *enc, *dst, *sq;
 	struct stat st;
 	int rc = 0;
 
@@ -336,14 +414,18 @@ image_rm(const struct node_config *c, const char *name)
 	enc = image_dirname(name);
 	base = node_images_dir(c);
 	dst = xasprintf("%s/%s", base, enc);
+	sq = xasprintf("%s" NODE_IMAGE_SQFS_EXT, dst);
 	free(base);
-	if (lstat(dst, &st) < 0) {
+	if (lstat(dst, &st) < 0 && lstat(sq, &st) < 0) {
 		fprintf(stderr, "cynode-node: no imported image '%s'\n", name);
 		rc = 1;
 	} else {
-		cy_rm_rf(dst);
+		/* A node keeps a mounted image until no job uses it. */
+		image_rm_form(dst, false);
+		image_rm_form(dst, true);
 		printf("image '%s' removed\n", name);
 	}
+	free(sq);
 	free(dst);
 	free(enc);
 	return rc;

@@ -53,6 +53,7 @@ job_req_release(struct job_req *r)
 	free(r->sba_runner);
 	free(r->devices);
 	free(r->rootfs);
+	node_image_mount_release(r->image_mount);
 	for (i = 0; i < r->nenv; i++) {
 		/* Secret values are among them: wiped before the memory goes back. */
 		OPENSSL_cleanse(r->env[i], strlen(r->env[i]));
@@ -480,7 +481,8 @@ job_parse_image(struct node *n, const json_t *sb, struct job_req *r, struct cy_b
 			    "image '%.200s' is not available on this node "
 			    "(known: host, the sandbox.images entries and imported images)",
 			    r->image);
-		if (!strcmp(c->images_private, "require")) {
+		/* A squashfs image is mounted privately when the job runs. */
+		if (!strcmp(c->images_private, "require") && !node_image_is_sqfs(r->rootfs)) {
 			struct cy_error ierr = CY_ERROR_INIT;
 
 			if (node_image_path_check(r->image, r->rootfs, &ierr) < 0)

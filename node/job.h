@@ -24,6 +24,8 @@ struct job_req {
 	size_t nenv;
 	const char **secrets; /* sandbox.secret_env's values, borrowed; NULL-terminated */
 	char *rootfs;         /* owned; NULL = host */
+	/* rootfs is a squashfs image's mount point, held (node_image_mount_acquire). */
+	struct node_image_mount *image_mount;
 	long long timeout_s;
 	struct sb_limits limits;
 	bool share_net;

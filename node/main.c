@@ -244,13 +244,16 @@ static int
 run_tool(struct node *n, const struct startup *st)
 {
 	struct cy_error err = CY_ERROR_INIT;
+	int rc;
 
 	cy_log_setup("error", "text");
 	if (node_sandbox_probe(n, &err) < 0) {
 		fprintf(stderr, "cynode-node: %s\n", err.msg);
 		return 1;
 	}
-	return st->run_job ? run_job_file(n, st->run_job) : node_bench_sandbox(n, st->bench);
+	rc = st->run_job ? run_job_file(n, st->run_job) : node_bench_sandbox(n, st->bench);
+	node_image_mount_stop();
+	return rc;
 }
 
 /* Step 5: the state directory (credentials, results, prepared /etc). */
@@ -299,6 +302,8 @@ run_node(struct node *n)
 	rc = manager_run(n, &err);
 	logship_stop();
 	node_results_stop();
+	/* No job runs now: the images it mounted go before the staging dir. */
+	node_image_mount_stop();
 	if (rc < 0) {
 		cy_log_error("node_failed", "error", err.msg, NULL);
 		return 1;

@@ -609,12 +609,15 @@ mgr_startup_checks(struct node *n)
 	struct cy_error perr = CY_ERROR_INIT;
 
 	node_ws_quota_sweep(n->cfg.mount_root);
+	node_image_mount_sweep(n->cfg.staging_dir);
 	node_cleanup_jobs(n, CLEANUP_AGE_S);
 	sb_cgroup_sweep();
 	if (node_sandbox_probe(n, &perr) == 0) {
 		n->sandbox_ok = true;
-		if (!strcmp(n->cfg.sb_runtime, "bwrap"))
+		if (!strcmp(n->cfg.sb_runtime, "bwrap")) {
+			(void)node_image_mount_probe(&n->cfg);
 			node_image_warn_shown(&n->cfg);
+		}
 	} else {
 		cy_snprintf_clip(n->sandbox_reason, sizeof(n->sandbox_reason), "%s", perr.msg);
 		cy_log_error("sandbox_unavailable", "error", perr.msg, NULL);

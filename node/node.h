@@ -75,6 +75,7 @@ struct node_config {
 	char *ws_quota;          /* sandbox.workspace_quota: auto | tmpfs | none */
 	char *images_dir;        /* imported images (cynode-node image import) */
 	char *images_private;    /* sandbox.images_private: warn | require */
+	char *mksquashfs_path;   /* sandbox.mksquashfs_path: builds squashfs images */
 	char *sba_runner;        /* sandbox.agent_runner: cynode-sba's path, or found */
 	long long timeout_default;
 	long long timeout_max;
@@ -345,11 +346,56 @@ json_t *node_image_table(const struct node_config *c);
 int node_image_path_check(const char *name, const char *rootfs, struct cy_error *err);
 /* At the daemon's start: logs each image whose directory's path would show. */
 void node_image_warn_shown(const struct node_config *c);
-/* The root filesystem directory of image `name` (caller frees), or NULL. */
+/*
+ * Where image `name` is (caller frees): a root filesystem directory or a
+ * squashfs image file (node_image_is_sqfs); NULL when there is none.
+ */
 char *node_image_rootfs(const struct node_config *c, const char *name);
 bool node_image_rootfs_exists(const struct node_config *c, const char *name);
 /* `image import|list|rm ...` (argv after "image"); returns the exit code. */
 int node_image_main(const struct node_config *c, int argc, char **argv);
+
+/*
+ * image-mount.c: imported images as squashfs files (<name>.sqfs), mounted
+ * read-only from a loop device for the jobs on them, so a job's mountinfo
+ * shows no host path.
+ */
+#define NODE_IMAGE_SQFS_EXT ".sqfs"
+struct node_image_mount;
+/* Is path a squashfs image file (a regular file named *.sqfs)? */
+bool node_image_is_sqfs(const char *path);
+/*
+ * `image import`: builds the squashfs image out from the directory tree and
+ * checks that it mounts: 0, or -1 with err (ENOTSUP: this process cannot
+ * make or mount one; the caller imports a directory).
+ */
+int node_image_sqfs_make(const struct node_config *c, const char *tree, const char *out,
+    struct cy_error *err);
+/* Where this process mounts images: <staging_dir>/images/<pid>. */
+void node_image_mount_init(const char *staging_dir);
+/*
+ * The daemon's start: can this node make and mount squashfs images?  0 when
+ * it can; else -1, logged once (image_squashfs_unavailable) and reported.
+ */
+int node_image_mount_probe(const struct node_config *c);
+/* What the probe found; *reason (when not NULL) says why not. */
+bool node_image_mount_enforced(const char **reason);
+/* The capability report's sandbox.images_private object. */
+json_t *node_image_mount_json(void);
+/*
+ * Mounts the squashfs image file (once; jobs share it) and returns the
+ * mount point (caller frees) with a hold on it in *h, or NULL with err.
+ */
+char *node_image_mount_acquire(const char *file, struct node_image_mount **h, struct cy_error *err);
+/* Ends a hold (NULL: none); an unused mount of a replaced file is unmounted. */
+void node_image_mount_release(struct node_image_mount *h);
+/* Unmounts every image this process mounted (the end of a run). */
+void node_image_mount_stop(void);
+/*
+ * At the daemon's start (like node_ws_quota_sweep): unmounts the images
+ * node processes that no longer run left under <staging_dir>/images.
+ */
+void node_image_mount_sweep(const char *staging_dir);
 
 /* metrics.c: the node's metrics families and scrape-time gauges. */
 void node_metrics_init(struct node *n);

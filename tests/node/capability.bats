@@ -6,7 +6,9 @@
 # device reaches the server's snapshot, the capability hash (which leaves
 # the free VRAM out) and the inference_backend variant; a GPU added later
 # is reported, and nvidia-smi runs once per orchestrator.gpu_refresh_seconds
-# (60 s by default), not on every heartbeat.
+# (60 s by default), not on every heartbeat.  And sandbox.images_private:
+# whether imported images become squashfs images (no host path in a job's
+# mountinfo), or stay directories and why.
 
 load ../lib/harness
 
@@ -126,4 +128,41 @@ host_has_gpu()
 	[ "$(grep -c 'path=/v1/nodes/heartbeat' "$CY_TMP/server.log")" -ge $((n + 6)) ]
 	[ "$(wc -l <"$bin/calls")" -eq 1 ] || { cat "$bin/calls"; false; }
 	cy_node_stop node-count
+}
+
+@test "sandbox.images_private: squashfs as root with mksquashfs; without it enforced:false and the reason, logged once" {
+	local want=false
+	[ "$(id -u)" = 0 ] && command -v mksquashfs >/dev/null && [ -w /dev/loop-control ] && want=true
+	local st=$CY_TMP/stage-sq dead=""
+	if [ $want = true ]; then
+		# An image a node process that no longer runs left mounted: swept at start.
+		dead=$(sh -c 'echo $$')
+		mkdir -p "$CY_TMP/sq-tree" "$st/images/$dead/1"
+		echo x >"$CY_TMP/sq-tree/x"
+		mksquashfs "$CY_TMP/sq-tree" "$CY_TMP/stale.sqfs" -quiet -no-progress >/dev/null
+		mount -o loop,ro "$CY_TMP/stale.sqfs" "$st/images/$dead/1"
+		grep -q " $st/images/$dead/1 " /proc/self/mountinfo
+	fi
+	cy_node_start node-sq "sandbox.staging_dir=\"$st\""
+	wait_snapshot node-sq '.sandbox.images_private'
+	jq -e ".sandbox.images_private.enforced == $want" <<<"$(snapshot node-sq)"
+	cy_node_stop node-sq
+	if [ -n "$dead" ]; then
+		run grep -c " $st/images/" /proc/self/mountinfo
+		cy_eq "$output" 0
+		grep -q "event=image_unmounted path=$st/images/$dead/1" "$CY_TMP/node-node-sq.log"
+		[ ! -e "$st/images/$dead" ]
+	fi
+	cy_node_start node-nosq 'sandbox.mksquashfs_path="/nonexistent/mksquashfs"'
+	wait_snapshot node-nosq '.sandbox.images_private'
+	run jq -cS .sandbox.images_private <<<"$(snapshot node-nosq)"
+	if [ "$(id -u)" = 0 ]; then
+		[ -w /dev/loop-control ] || skip "no loop devices"
+		assert_output '{"enforced":false,"method":"directory","reason":"sandbox.mksquashfs_path '"'"'/nonexistent/mksquashfs'"'"' not found (Debian: squashfs-tools)"}'
+	else
+		assert_output --partial '"enforced":false,"method":"directory","reason":"the node is not root'
+	fi
+	run grep -c image_squashfs_unavailable "$CY_TMP/node-node-nosq.log"
+	cy_eq "$output" 1
+	cy_node_stop node-nosq
 }

@@ -168,6 +168,33 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 	cy_eq "$output" 0
 }
 
+@test "an imported image's job shows no node path in its mountinfo (squashfs, as root)" {
+	[ -x /bin/busybox ] || skip "busybox-static is not installed (scripts/deps)"
+	[ "$(id -u)" = 0 ] && command -v mksquashfs >/dev/null ||
+		skip "needs root and mksquashfs: images stay directories (images.bats checks that)"
+	local r=$CY_TMP/esc-rootfs a
+	mkdir -p "$r/bin" "$r/etc"
+	cp /bin/busybox "$r/bin/busybox"
+	for a in sh cat grep; do ln -s busybox "$r/bin/$a"; done
+	run "$CY_BUILD/cynode-node" --config "$ND/node.yaml" image import esc-bb "$r"
+	assert_success
+	assert_output --partial "(squashfs: jobs see no host path)"
+	# The node said at start that it makes them.
+	run jq -cS .sandbox.images_private <<<"$(cy_psql "SELECT c.capability_snapshot FROM node_capabilities c JOIN nodes n ON n.id = c.node_id WHERE n.node_slug = 'node-01'")"
+	assert_output '{"enforced":true,"method":"squashfs"}'
+	# Twice: the second job shares the first one's mount.
+	for a in 1 2; do
+		wjob e-img-mi$a 'cat /proc/self/mountinfo' '"image":"esc-bb"'
+		cy_status 200
+		[ "$(field .status)" = completed ]
+		field .stdout | grep -q ' /bin /bin .* - squashfs /dev/loop'
+		run grep -c -e "$ND" -e "$CY_TMP" -e /run/cynode <<<"$(field .stdout)"
+		cy_eq "$output" 0
+	done
+	run grep -c " - squashfs " <(grep "/images/$CY_NODE_PID/" /proc/"$CY_NODE_PID"/mountinfo)
+	cy_eq "$output" 1
+}
+
 @test "no secrets in the environment" {
 	wjob e-env 'env; cat /proc/self/environ /proc/1/environ 2>/dev/null | tr "\0" "\n"'
 	cy_status 200

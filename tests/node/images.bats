@@ -3,7 +3,10 @@
 # images.bats: sandbox images.  `cynode-node image import NAME DIR|TARBALL`
 # with a tiny root filesystem built from Debian's busybox-static, jobs that
 # run on it (and see nothing of the host), sandbox.allowed_images, and the
-# import's refusals.  Real bwrap through `cynode-node --run-job`.
+# import's refusals.  As root with mksquashfs an import is a squashfs image
+# the node mounts from a loop device (no host path in a job's mountinfo);
+# $D/dir.yaml names no mksquashfs, so its imports stay directories.  Real
+# bwrap through `cynode-node --run-job`.
 
 load ../lib/harness
 
@@ -34,7 +37,13 @@ setup_file()
 	done
 	echo "busybox-image" >"$R/etc/image-name"
 	tar -C "$R" -cf "$CY_TMP/rootfs.tar" .
-	export D R
+	sed -e '$a sandbox:\n  mksquashfs_path: "/nonexistent/mksquashfs"' "$D/node.yaml" >"$D/dir.yaml"
+	# Imports become squashfs images here?
+	SQ=0
+	if [ "$(id -u)" = 0 ] && command -v mksquashfs >/dev/null && [ -w /dev/loop-control ]; then
+		SQ=1
+	fi
+	export D R SQ
 }
 
 node() { "$CY_BUILD/cynode-node" --config "${CONF:-$D/node.yaml}" "$@"; }
@@ -70,7 +79,11 @@ field() { printf '%s' "$output" | jq -r "$1"; }
 @test "image import from a tarball; a name with a slash" {
 	run node image import registry.local/tools/bb:2 "$CY_TMP/rootfs.tar"
 	assert_success
-	[ -d "$D/state/images/registry.local%2Ftools%2Fbb:2/bin" ]
+	if [ "$SQ" = 1 ]; then
+		[ -f "$D/state/images/registry.local%2Ftools%2Fbb:2.sqfs" ]
+	else
+		[ -d "$D/state/images/registry.local%2Ftools%2Fbb:2/bin" ]
+	fi
 	job i-tar registry.local/tools/bb:2 'cat /etc/image-name'
 	assert_success
 	[ "$(field .stdout)" = busybox-image ]
@@ -104,7 +117,9 @@ field() { printf '%s' "$output" | jq -r "$1"; }
 	chmod 4755 "$CY_TMP/rootfs-suid/bin/suidbox"
 	run node image import bb-suid "$CY_TMP/rootfs-suid"
 	assert_success
-	[ "$(stat -c %a "$D/state/images/bb-suid/bin/suidbox")" = 755 ]
+	job i-suid bb-suid 'stat -c %a /bin/suidbox'
+	assert_success
+	[ "$(field .stdout)" = 755 ]
 }
 
 @test "image import refuses bad names, missing sources and non-root filesystems" {
@@ -162,8 +177,9 @@ field() { printf '%s' "$output" | jq -r "$1"; }
 }
 
 @test "sandbox.images_private: require refuses an image whose host path would show" {
-	run node image import busybox:1 "$R"
+	CONF=$D/dir.yaml run node image import busybox:1 "$R"
 	assert_success
+	[ -d "$D/state/images/busybox:1" ]
 	sed -e '$a sandbox:\n  images_private: require' "$D/node.yaml" >"$D/priv.yaml"
 	CONF=$D/priv.yaml job i-priv busybox:1 'echo ran'
 	assert_failure 1
@@ -186,7 +202,8 @@ field() { printf '%s' "$output" | jq -r "$1"; }
 	mkdir -p "$O"
 	mount -t tmpfs -o size=64m tmpfs "$O" || skip "cannot mount a tmpfs here"
 	chmod 0755 "$O"
-	sed -e "\$a sandbox:\n  images_dir: \"$O\"\n  images_private: require" "$D/node.yaml" >"$D/own.yaml"
+	sed -e "\$a sandbox:\n  images_dir: \"$O\"\n  images_private: require\n  mksquashfs_path: \"/nonexistent/mksquashfs\"" \
+		"$D/node.yaml" >"$D/own.yaml"
 	CONF=$D/own.yaml run node image import busybox:1 "$R"
 	assert_success
 	CONF=$D/own.yaml job i-own busybox:1 'cat /proc/self/mountinfo'
@@ -198,4 +215,52 @@ field() { printf '%s' "$output" | jq -r "$1"; }
 	[[ "$(field .stdout)" == *" /busybox:1/bin /bin "* ]]
 	run grep -c -e "$CY_TMP" -e own-images <<<"$(field .stdout)"
 	cy_eq "$output" 0
+}
+
+@test "as root with mksquashfs an import is a squashfs image: its jobs' mountinfo shows no host path" {
+	[ "$SQ" = 1 ] || skip "needs root, mksquashfs and loop devices"
+	run node image import bb-sq "$R"
+	assert_success
+	assert_output --partial "bb-sq.sqfs (squashfs"
+	[ -f "$D/state/images/bb-sq.sqfs" ]
+	[ ! -e "$D/state/images/bb-sq" ]
+	run node image list
+	assert_output --partial "bb-sq	$D/state/images/bb-sq.sqfs"
+	# images_private: require accepts it: nothing of the host's layout shows.
+	sed -e '$a sandbox:\n  images_private: require' "$D/node.yaml" >"$D/priv.yaml"
+	CONF=$D/priv.yaml job i-sq bb-sq 'cat /etc/image-name; cat /proc/self/mountinfo'
+	assert_success
+	[ "$(field .status)" = completed ]
+	[[ "$(field .stdout)" == busybox-image* ]]
+	[[ "$(field .stdout)" == *" /bin /bin ro,nosuid,nodev"*" - squashfs /dev/loop"* ]]
+	run grep -c -e "$CY_TMP" -e /state/ -e /run/cynode <<<"$(field .stdout)"
+	cy_eq "$output" 0
+	# --run-job unmounted it when it was done.
+	run grep -c " - squashfs " <(grep -e "$CY_TMP" -e /run/cynode /proc/self/mountinfo)
+	cy_eq "$output" 0
+	# Re-imported without mksquashfs it becomes a directory again (and still runs).
+	CONF=$D/dir.yaml run node image import bb-sq "$R"
+	assert_success
+	[ -d "$D/state/images/bb-sq" ]
+	[ ! -e "$D/state/images/bb-sq.sqfs" ]
+	job i-sq2 bb-sq 'cat /etc/image-name'
+	[ "$(field .stdout)" = busybox-image ]
+	run node image rm bb-sq
+	assert_success
+	[ ! -e "$D/state/images/bb-sq" ]
+}
+
+@test "without mksquashfs an import stays a directory, says why, and its jobs run" {
+	CONF=$D/dir.yaml run node image import bb-dir "$R"
+	assert_success
+	assert_output --partial "stays a directory"
+	[ "$(id -u)" != 0 ] || assert_output --partial "sandbox.mksquashfs_path '/nonexistent/mksquashfs' not found"
+	[ -d "$D/state/images/bb-dir/bin" ]
+	job i-fallback bb-dir 'cat /etc/image-name'
+	assert_success
+	[ "$(field .stdout)" = busybox-image ]
+	sed -e '$a sandbox:\n  mksquashfs_path: "relative/mksquashfs"' "$D/node.yaml" >"$D/bad.yaml"
+	CONF=$D/bad.yaml run node --check-config
+	assert_failure 2
+	assert_output --partial "sandbox.mksquashfs_path 'relative/mksquashfs' must be absolute"
 }
