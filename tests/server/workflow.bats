@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 #
-# Workflow leases (POST /v1/workflow/{start,resume,checkpoint,release}) with
+# Workflow leases (POST /v1/workflow/{start,resume,checkpoint,release}, on the
+# gateway and on the control plane where contract.md puts them) with
 # the real server and PostgreSQL: every line of the reference's
 # workflow_start_resume_lease.feature, lease expiry and takeover (audited),
 # 20 holders racing for one task (exactly one wins), checkpoints and
@@ -435,7 +436,51 @@ EOT
 	assert_output "gateway POST /v1/workflow/start
 gateway POST /v1/workflow/resume
 gateway POST /v1/workflow/checkpoint
-gateway POST /v1/workflow/release"
+gateway POST /v1/workflow/release
+control POST /v1/workflow/start
+control POST /v1/workflow/resume
+control POST /v1/workflow/checkpoint
+control POST /v1/workflow/release"
+}
+
+@test "the control plane (contract.md 2.2) serves the same routes with the same token; a run moves between listeners" {
+	local t run
+	t=$(task on-control)
+	# No token, a wrong one, a user's: 401 there too.
+	for v in start resume checkpoint release; do
+		cy_api POST "$CY_CONTROL_URL/v1/workflow/$v" "{\"task_id\":\"$t\",\"holder\":\"x\"}"
+		cy_status 401
+		cy_api POST "$CY_CONTROL_URL/v1/workflow/$v" "{\"task_id\":\"$t\",\"holder\":\"x\"}" "${RUNNER_TOKEN}x"
+		cy_status 401
+		cy_api POST "$CY_CONTROL_URL/v1/workflow/$v" "{\"task_id\":\"$t\",\"holder\":\"x\"}" "$TOKEN"
+		cy_status 401
+	done
+	cy_api POST "$CY_CONTROL_URL/v1/workflow/start" "{\"task_id\":\"$t\",\"holder\":\"cp\"}" "$RUNNER_TOKEN"
+	cy_status 200
+	cy_eq "$(jq -r .status <<<"$body")" started status
+	run=$(jq -r .run_id <<<"$body")
+	# The same lease, whichever listener is asked.
+	wf start "{\"task_id\":\"$t\",\"holder\":\"other\"}"
+	cy_status 409
+	cy_api POST "$CY_CONTROL_URL/v1/workflow/checkpoint" \
+		"{\"task_id\":\"$t\",\"run_id\":\"$run\",\"holder\":\"cp\",\"node_id\":\"a\",\"state\":{\"k\":1}}" "$RUNNER_TOKEN"
+	cy_status 200
+	wf resume "{\"task_id\":\"$t\",\"holder\":\"cp\"}"
+	cy_status 200
+	cy_eq "$(jq -r .last_node_id <<<"$body")" a last_node_id
+	cy_api POST "$CY_CONTROL_URL/v1/workflow/resume" "{\"task_id\":\"$t\",\"holder\":\"cp\"}" "$RUNNER_TOKEN"
+	cy_status 200
+	cy_eq "$(jq -c .state <<<"$body")" '{"k":1}' state
+	# Garbage is refused there as on the gateway, naming the field.
+	cy_api POST "$CY_CONTROL_URL/v1/workflow/release" "{\"task_id\":\"$t\",\"holder\":\"cp\"}" "$RUNNER_TOKEN"
+	cy_status 400
+	[[ $(detail) == *"run_id is required"* ]]
+	cy_api POST "$CY_CONTROL_URL/v1/workflow/release" "{\"task_id\":\"$t\",\"run_id\":\"$run\",\"holder\":\"cp\"}" "$RUNNER_TOKEN"
+	cy_status 200
+	cy_eq "$(jq -r .run_status <<<"$body")" released run_status
+	# The control plane still serves nothing for users.
+	cy_api GET "$CY_CONTROL_URL/v1/tasks" "" "$TOKEN"
+	cy_status 404
 }
 
 @test "the token file: 0600 only, a regular file, at least 16 bytes; env token wins; redacted" {
@@ -493,6 +538,8 @@ gateway POST /v1/workflow/release"
 			wf $v "{\"task_id\":\"$t\",\"holder\":\"x\"}" "$tok"
 			cy_status 503
 			[[ $(detail) == *"workflow runner not configured"* ]]
+			cy_api POST "$CY_CONTROL_URL/v1/workflow/$v" "{\"task_id\":\"$t\",\"holder\":\"x\"}" "$tok"
+			cy_status 503
 		done
 	done
 	cy_eq "$(cy_psql "SELECT count(*) FROM workflow_runs WHERE task_id = '$t'")" 0 runs
