@@ -187,6 +187,43 @@ node_job()
 	[ "$(jq -r '.status + " " + .reply + " " + .sba_result.steps[0].type' <<<"$output")" = "completed hi run" ]
 }
 
+@test "the node takes the reference's sandbox.job_spec_json (object or JSON text) as sandbox.sba; both is refused" {
+	local conf=$CY_TMP/sba-alias.yaml ok spec
+	# A runner that shows what it was given and leaves a valid result.
+	printf '#!/bin/sh\necho "sba=$(grep -c "\\"sba\\"" /job/job.json) alias=$(grep -c job_spec_json /job/job.json)"\nmkdir -p /workspace/.cynode\necho "$FAKE_RESULT" >/workspace/.cynode/sba_result.json\nexit 0\n' >"$CY_TMP/alias-runner"
+	chmod 0755 "$CY_TMP/alias-runner"
+	sed -e "/^sandbox:/a\\  agent_runner: \"$CY_TMP/alias-runner\"" "$CY_TMP/node-node-a/node.yaml" >"$conf"
+	grep -q agent_runner "$conf" || printf 'sandbox:\n  agent_runner: "%s"\n' "$CY_TMP/alias-runner" >>"$conf"
+	ok='{"protocol_version":"1.0","job_id":"j-sba","status":"completed","steps":[],"artifacts":[],"reply":"aliased"}'
+	spec='{"protocol_version":"1.0","job_id":"j-sba","goal":"g"}'
+	# An object.
+	CONF=$conf node_job "$(jq -cn --arg r "$ok" --argjson s "$spec" '{use_inference:true, env:{FAKE_RESULT:$r}, job_spec_json:$s}')"
+	[ "$(jq -r '.status + " " + .reply' <<<"$output")" = "completed aliased" ] || { echo "$output"; false; }
+	# The runner found it as sandbox.sba in job.json, the alias gone.
+	[[ $(jq -r .stdout <<<"$output") == *"sba=1 alias=0"* ]] || { echo "$output"; false; }
+	# Its JSON text, as the reference sends it.
+	CONF=$conf node_job "$(jq -cn --arg r "$ok" --arg s "$spec" '{use_inference:true, env:{FAKE_RESULT:$r}, job_spec_json:$s}')"
+	[ "$(jq -r '.status + " " + .reply' <<<"$output")" = "completed aliased" ] || { echo "$output"; false; }
+	# Checked as sandbox.sba is, the member named as the request named it.
+	CONF=$conf node_job '{"use_inference":true,"job_spec_json":{"protocol_version":"1.0","goal":"g"}}'
+	assert_failure
+	[[ $(jq -r .detail <<<"$output") == *"sandbox.job_spec_json.job_id is required"* ]] || { echo "$output"; false; }
+	CONF=$conf node_job '{"use_inference":true,"job_spec_json":"{\"protocol_version\":\"2.0\",\"job_id\":\"j-sba\",\"goal\":\"g\"}"}'
+	[[ $(jq -r .detail <<<"$output") == *"sandbox.job_spec_json.protocol_version"*"major version 2"* ]] || { echo "$output"; false; }
+	CONF=$conf node_job '{"job_spec_json":{"protocol_version":"1.0","job_id":"j-sba","goal":"g"}}'
+	[[ $(jq -r .detail <<<"$output") == *"sandbox.job_spec_json needs sandbox.use_inference"* ]] || { echo "$output"; false; }
+	# Not a spec at all.
+	CONF=$conf node_job '{"use_inference":true,"job_spec_json":"not json"}'
+	assert_failure
+	[[ $(jq -r .detail <<<"$output") == *"sandbox.job_spec_json is not a JSON object"* ]] || { echo "$output"; false; }
+	CONF=$conf node_job '{"use_inference":true,"job_spec_json":7}'
+	[[ $(jq -r .detail <<<"$output") == *"sandbox.job_spec_json must be the agent job spec"* ]] || { echo "$output"; false; }
+	# Both: which one was meant is not guessed.
+	CONF=$conf node_job "$(jq -cn --argjson s "$spec" '{use_inference:true, sba:$s, job_spec_json:$s}')"
+	assert_failure
+	[[ $(jq -r .detail <<<"$output") == *"sandbox.sba and sandbox.job_spec_json do not go together"* ]] || { echo "$output"; false; }
+}
+
 @test "cynode-sba on its own: steps in a given workspace, usage errors, a spec it refuses" {
 	local ws=$CY_TMP/sba-ws
 	mkdir -p "$ws"
