@@ -7,7 +7,8 @@
 # 20 holders racing for one task (exactly one wins), checkpoints and
 # releases by a non-holder, unknown tasks and runs, garbage bodies naming
 # the field, the runner token (missing, wrong, a user's token, unconfigured:
-# 503, never open) and its file's checks.
+# 503, never open), its file's checks, and the token configured as its
+# SHA-256 only (workflow.runner_token_sha256).
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -525,6 +526,54 @@ control POST /v1/workflow/release"
 	run "$bin" --dev --print-config
 	assert_success
 	assert_output --partial "# workflow runner token: (unset"
+}
+
+@test "workflow.runner_token_sha256: only the digest configured; the token opens the routes; with a token it is a config error" {
+	local bin=$CY_BUILD/cynode-server sha t run
+	sha=$(printf '%s' "$RUNNER_TOKEN" | sha256sum | cut -d' ' -f1)
+	# Config: checked, printed without the token, never together with a token.
+	run env WORKFLOW_RUNNER_TOKEN_SHA256="$sha" "$bin" --dev --print-config
+	assert_success
+	assert_output --partial "runner_token_sha256: \"$sha\""
+	assert_output --partial "# workflow runner token: (its sha256 only"
+	# Upper-case hex is the same digest.
+	run env WORKFLOW_RUNNER_TOKEN_SHA256="${sha^^}" "$bin" --dev --print-config
+	assert_success
+	for bad in "${sha:1}" "${sha}0" "${sha:1}g" "$RUNNER_TOKEN"; do
+		run env WORKFLOW_RUNNER_TOKEN_SHA256="$bad" "$bin" --dev --print-config
+		assert_failure
+		assert_output --partial "must be 64 hex digits"
+	done
+	run env WORKFLOW_RUNNER_TOKEN_SHA256="$sha" WORKFLOW_RUNNER_BEARER_TOKEN_FILE="$WF_TOKEN_FILE" "$bin" --dev --print-config
+	assert_failure
+	assert_output --partial "do not go together"
+	run env WORKFLOW_RUNNER_TOKEN_SHA256="$sha" WORKFLOW_RUNNER_BEARER_TOKEN="$RUNNER_TOKEN" "$bin" --dev --print-config
+	assert_failure
+	assert_output --partial "do not go together"
+	printf 'version: 1\nworkflow:\n  runner_token_sha256: "%s"\n' "$sha" >"$CY_TMP/wf-sha.yaml"
+	run "$bin" --dev --config "$CY_TMP/wf-sha.yaml" --print-config
+	assert_success
+	assert_output --partial "(its sha256 only"
+	# A second server (same database) given only the digest: the token works on both
+	# listeners, nothing else does.  The first one keeps serving the other tests.
+	cy_server_start "WORKFLOW_RUNNER_TOKEN_SHA256=$sha"
+	TOKEN=$(cy_admin_token)
+	t=$(task hashed)
+	wf start "{\"task_id\":\"$t\",\"holder\":\"h\"}"
+	cy_status 200
+	run=$(jq -r .run_id <<<"$body")
+	cy_api POST "$CY_CONTROL_URL/v1/workflow/release" "{\"task_id\":\"$t\",\"run_id\":\"$run\",\"holder\":\"h\"}" "$RUNNER_TOKEN"
+	cy_status 200
+	wf start "{\"task_id\":\"$t\",\"holder\":\"h\"}" "${RUNNER_TOKEN}x"
+	cy_status 401
+	# The digest itself is not the token.
+	wf start "{\"task_id\":\"$t\",\"holder\":\"h\"}" "$sha"
+	cy_status 401
+	wf start "{\"task_id\":\"$t\",\"holder\":\"h\"}" ""
+	cy_status 401
+	# The server's environment holds the digest, not the token.
+	run ! grep -qa "$RUNNER_TOKEN" "/proc/$CY_SERVER_PID/environ"
+	cy_server_stop
 }
 
 # Last: restarts the server without a token.
