@@ -192,6 +192,14 @@ auth_logout(struct ctx *c, const struct parsed *p)
 	}
 	if (out_json(c))
 		return print_json(json_pack("{s:b}", "logged_out", 1));
+	/* A person (a terminal, or -o text) is told in words; scripts keep the record line. */
+	if (out_text(c)) {
+		if (c->gateway && *c->gateway)
+			printf("logged out of %s\n", c->gateway);
+		else
+			printf("logged out\n");
+		return 0;
+	}
 	rec_add(&line, "logged_out", "true");
 	return print_line(&line);
 }
@@ -292,14 +300,14 @@ const struct cmd cmd_auth_logout = {
 	.summary = "end the session and forget the stored tokens",
 	.exec = auth_logout,
 	.doc =
-	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true on standard output (-o json: {\"logged_out\": true}; -q keeps it), also when no session was stored, and exits 0; a session the server could not end is noted on standard error. With neither HOME nor --config there is no configuration file to remove the session from: exit 78, nothing printed on standard output.",
+	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints \"logged out of URL\" on a terminal or with -o text, else logged_out=true on standard output (-o json: {\"logged_out\": true}; -q keeps it), also when no session was stored, and exits 0; a session the server could not end is noted on standard error. With neither HOME nor --config there is no configuration file to remove the session from: exit 78, nothing printed on standard output.",
 };
 const struct cmd cmd_logout = {
 	.path = "logout",
 	.summary = "end the session (= auth logout)",
 	.exec = auth_logout,
 	.doc =
-	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints logged_out=true on standard output (-o json: {\"logged_out\": true}; -q keeps it), also when no session was stored, and exits 0; a session the server could not end is noted on standard error. With neither HOME nor --config there is no configuration file to remove the session from: exit 78, nothing printed on standard output.",
+	    "Ends the session on the server (best effort) and removes the stored tokens (with a credential helper: sends it erase); other keys in the configuration file are kept. Prints \"logged out of URL\" on a terminal or with -o text, else logged_out=true on standard output (-o json: {\"logged_out\": true}; -q keeps it), also when no session was stored, and exits 0; a session the server could not end is noted on standard error. With neither HOME nor --config there is no configuration file to remove the session from: exit 78, nothing printed on standard output.",
 };
 const struct cmd cmd_auth_whoami = {
 	.path = "auth whoami",

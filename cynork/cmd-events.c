@@ -196,7 +196,7 @@ events_run(struct ctx *c, const struct parsed *p)
 
 /* clang-format off */
 static const struct opt events_opts[] = {
-	{ .name = "follow", .shrt = 'f', .kind = OPT_BOOL,
+	{ .name = "follow", .shrt = 'F', .shrt_alias = 'f', .kind = OPT_BOOL,
 	  .help = "stay connected and print new events as they happen; reconnects (resuming after the last event) when the connection drops" },
 	{ .name = "type", .kind = OPT_ENUM, .arg = "TYPE", .choices = type_choices,
 	  .help = "only task events or only node events (node events: operators and admins)" },

@@ -637,7 +637,7 @@ static const struct opt nodes_logs_opts[] = {
 	  .help = "events from this long ago (15m) or this RFC 3339 time on" },
 	{ .name = "source", .kind = OPT_ENUM, .arg = "SOURCE", .choices = nodes_log_sources,
 	  .help = "node (the node manager) or job events only" },
-	{ .name = "follow", .shrt = 'f', .kind = OPT_BOOL,
+	{ .name = "follow", .shrt = 'F', .shrt_alias = 'f', .kind = OPT_BOOL,
 	  .help = "keep printing new events (polls every second) until interrupted" },
 	{ NULL }
 };

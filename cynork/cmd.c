@@ -336,7 +336,11 @@ help_opts(FILE *out, const struct opt *opts)
 	for (i = 0; opts && opts[i].name; i++) {
 		char left[64];
 
-		if (opts[i].shrt)
+		if (opts[i].shrt && opts[i].shrt_alias)
+			xsnprintf(left, sizeof(left), "-%c, -%c, --%s%s%s", opts[i].shrt,
+			    opts[i].shrt_alias, opts[i].name, opts[i].arg ? " " : "",
+			    opts[i].arg ? opts[i].arg : "");
+		else if (opts[i].shrt)
 			xsnprintf(left, sizeof(left), "-%c, --%s%s%s", opts[i].shrt, opts[i].name,
 			    opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
 		else
@@ -492,7 +496,7 @@ opt_lookup(const struct opt *opts, const char *lng, char shrt)
 		if (lng && (strcmp(opts[i].name, lng) == 0 ||
 			       (opts[i].alias && strcmp(opts[i].alias, lng) == 0)))
 			return i;
-		if (!lng && shrt && opts[i].shrt == shrt)
+		if (!lng && shrt && (opts[i].shrt == shrt || opts[i].shrt_alias == shrt))
 			return i;
 	}
 	return -1;
@@ -581,6 +585,10 @@ spec_opts(json_t *arr, const struct opt *opts)
 
 		if (opts[i].shrt)
 			json_object_set_new(o, "short", json_string(s));
+		if (opts[i].shrt_alias) {
+			s[0] = opts[i].shrt_alias;
+			json_object_set_new(o, "short_alias", json_string(s));
+		}
 		if (opts[i].arg)
 			json_object_set_new(o, "arg", json_string(opts[i].arg));
 		if (opts[i].alias)
@@ -782,8 +790,9 @@ cmd_job_mode(const struct cmd *cmd, const struct parsed *p, int argc, char **arg
 			if (argv[j][0] != '-')
 				continue;
 			if ((argv[j][1] == '-' && strcmp(argv[j] + 2, cmd->job_flags[i]) == 0) ||
-			    (k >= 0 && cmd->opts[k].shrt && argv[j][1] == cmd->opts[k].shrt &&
-				!argv[j][2]))
+			    (k >= 0 && argv[j][1] && !argv[j][2] &&
+				(argv[j][1] == cmd->opts[k].shrt ||
+				    argv[j][1] == cmd->opts[k].shrt_alias)))
 				return true;
 		}
 	}

@@ -69,6 +69,7 @@ enum opt_kind {
 struct opt {
 	const char *name; /* long name, without "--" */
 	char shrt;        /* short letter, 0 for none */
+	char shrt_alias;  /* another accepted short letter (an older one), 0 for none */
 	enum opt_kind kind;
 	const char *arg; /* argument name for help: "PATH", "N" */
 	const char *help;

@@ -94,6 +94,8 @@ man_opts(FILE *out, const struct opt *opts)
 		fputs(o->arg ? ".TP\n.BI \"" : ".TP\n.B \"", out);
 		if (o->shrt)
 			fprintf(out, "\\-%c, ", o->shrt);
+		if (o->shrt_alias)
+			fprintf(out, "\\-%c, ", o->shrt_alias);
 		fputs("\\-\\-", out);
 		roff_str(out, o->name);
 		if (o->arg) {

@@ -251,7 +251,8 @@ const struct cy_cfg_key node_keys[] = {
 	  "job records, rotated)" },
 	{ .path = "telemetry.retention", .type = CY_CFG_DURATION, .offset = F(tel_retention_s),
 	  .def = "168h", .min = 60, .max = 315360000,
-	  .help = "telemetry older than this is no longer served and goes at the next rotation" },
+	  .help = "telemetry older than this is no longer served, and is pruned from the files "
+	  "at start, at a write and at each heartbeat" },
 	{ .path = "storage.cache_dir", .type = CY_CFG_STR, .offset = F(cache_dir),
 	  .help = "not used yet" },
 	{ .path = "storage.artifacts_dir", .type = CY_CFG_STR, .offset = F(artifacts_dir),

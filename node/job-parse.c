@@ -647,5 +647,7 @@ job_parse(struct node *n, const json_t *req, struct job_req *r, enum cy_problem 
 	sb = json_object_get(req, "sandbox");
 	if (!json_is_object(sb))
 		return job_refuse(d, "sandbox must be an object");
+	if (sba_job_alias(sb, r, d) < 0)
+		return -1;
 	return job_parse_sandbox(n, sb, r, prob, d);
 }

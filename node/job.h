@@ -35,9 +35,10 @@ struct job_req {
 	const json_t *attachments;
 	/* sandbox.artifacts: checked patterns, borrowed; NULL: the default ["out/"]. */
 	const json_t *artifacts;
-	bool sba;            /* an agent job (sandbox.sba): argv is the runner */
-	char *sba_runner;    /* owned: the host's cynode-sba */
-	int64_t received_us; /* wall clock when the Worker API took the request */
+	bool sba;              /* an agent job (sandbox.sba): argv is the runner */
+	const char *sba_field; /* the spec's member as the request named it: sba or job_spec_json */
+	char *sba_runner;      /* owned: the host's cynode-sba */
+	int64_t received_us;   /* wall clock when the Worker API took the request */
 };
 
 /*
@@ -55,6 +56,11 @@ int job_attachments_fetch(struct node *n, const struct job_req *r, const char *d
  * -1 with the reason in d.
  */
 int sba_job_parse(struct node *n, const json_t *sb, struct job_req *r, struct cy_buf *d);
+/*
+ * The reference's name for the spec: sandbox.job_spec_json (an object, or
+ * its JSON text) becomes sandbox.sba in sb; both given is refused.
+ */
+int sba_job_alias(json_t *sb, struct job_req *r, struct cy_buf *d);
 /* After an agent job: its sba_result and reply into the response out (see sba-job.c). */
 void sba_job_result(const struct job_req *r, const char *dir, json_t *out);
 

@@ -710,6 +710,8 @@ mgr_loop(struct node *n)
 			    "the previous copy stays", NULL);
 			cy_error_clear(&perr);
 		}
+		/* A quiet node writes nothing: its expired telemetry goes here. */
+		node_telemetry_prune();
 	}
 }
 

@@ -69,23 +69,58 @@ node_sba_runner(const struct node_config *c)
 }
 
 int
+sba_job_alias(json_t *sb, struct job_req *r, struct cy_buf *d)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	json_t *v = json_object_get(sb, "job_spec_json"), *spec;
+
+	if (!v)
+		return 0;
+	if (json_object_get(sb, "sba"))
+		return job_refuse(d, "sandbox.sba and sandbox.job_spec_json do not go together "
+				     "(job_spec_json is the reference's name for the agent job "
+				     "spec; give one of them)");
+	if (json_is_object(v)) {
+		spec = json_incref(v);
+	} else if (json_is_string(v)) {
+		spec = cy_json_parse(json_string_value(v), json_string_length(v), true, &err);
+		if (!spec)
+			return job_refuse(d, "sandbox.job_spec_json is not a JSON object: %s",
+			    err.msg);
+	} else {
+		return job_refuse(d, "sandbox.job_spec_json must be the agent job spec: a JSON "
+				     "object or its JSON text");
+	}
+	/* From here on it is sandbox.sba, also in the job.json the runner reads. */
+	json_object_set_new(sb, "sba", spec);
+	json_object_del(sb, "job_spec_json");
+	r->sba_field = "job_spec_json";
+	return 0;
+}
+
+int
 sba_job_parse(struct node *n, const json_t *sb, struct job_req *r, struct cy_buf *d)
 {
 	json_t *spec = json_object_get(sb, "sba");
 	struct cy_buf why = CY_BUF_INIT;
 	static char *argv_runner[] = { SANDBOX_SBA_RUNNER, "/job/job.json", NULL };
+	const char *f = r->sba_field ? r->sba_field : "sba";
 
 	if (json_object_get(sb, "command"))
-		return job_refuse(d, "sandbox.sba and sandbox.command do not go together (an "
-				     "agent job runs the agent runner)");
+		return job_refuse(d,
+		    "sandbox.%s and sandbox.command do not go together (an agent job runs the "
+		    "agent runner)",
+		    f);
 	if (cy_sba_spec_check(spec, true, r->job_id, &why) < 0) {
-		job_refuse(d, "sandbox.sba.%s", why.buf);
+		job_refuse(d, "sandbox.%s.%s", f, why.buf);
 		cy_buf_release(&why);
 		return -1;
 	}
 	if (!json_is_true(json_object_get(sb, "use_inference")))
-		return job_refuse(d, "sandbox.sba needs sandbox.use_inference: true (the agent "
-				     "reaches its model through the job's inference socket)");
+		return job_refuse(d,
+		    "sandbox.%s needs sandbox.use_inference: true (the agent reaches its model "
+		    "through the job's inference socket)",
+		    f);
 	if (strcmp(n->cfg.sb_runtime, "bwrap"))
 		return job_refuse(d, "agent jobs need the bwrap runtime (this node runs %s)",
 		    n->cfg.sb_runtime);

@@ -6,8 +6,10 @@
  * message, task_id, job_id) and jobs.jsonl (a job's record, appended at its
  * start and again at its end; the last line of a job wins).  A file that
  * would pass a quarter of telemetry.max_bytes is renamed to <name>.1 (the
- * older .1 goes), so the store stays under max_bytes; lines older than
- * telemetry.retention are skipped when read and go with the next rotation.
+ * older .1 goes), so the store stays under max_bytes.  Lines older than
+ * telemetry.retention are skipped when read, and pruned from the files at
+ * start, at a write and at each heartbeat (node_telemetry_prune): a quiet
+ * node keeps no expired line for long.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +32,9 @@ static pthread_mutex_t tel_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *tel_dir;
 static long long tel_max_bytes;
 static long long tel_retention_s;
+static int64_t tel_pruned_ms; /* monotonic time of the last prune check, 0: never */
+
+static void tel_prune_locked(void);
 
 int
 node_telemetry_open(const struct node_config *c, struct cy_error *err)
@@ -46,6 +51,7 @@ node_telemetry_open(const struct node_config *c, struct cy_error *err)
 	tel_dir = dir;
 	tel_max_bytes = c->tel_max_bytes;
 	tel_retention_s = c->tel_retention_s;
+	tel_prune_locked();
 	pthread_mutex_unlock(&tel_lock);
 	return 0;
 }
@@ -80,6 +86,9 @@ tel_append(const char *name, json_t *rec)
 		free(line);
 		return;
 	}
+	/* At most once a second: a burst of events costs one check. */
+	if (cy_mono_ms() - tel_pruned_ms >= 1000)
+		tel_prune_locked();
 	path = xasprintf("%s/%s", tel_dir, name);
 	if (stat(path, &st) == 0 && st.st_size + (long long)len + 1 > tel_max_bytes / 4) {
 		old = xasprintf("%s.1", path);
@@ -159,6 +168,102 @@ node_telemetry_job(const char *job_id, const char *task_id, const char *status, 
 	if (detail)
 		json_object_set_new(r, "detail", json_stringn(detail, tel_clip(detail, 512)));
 	tel_append("jobs.jsonl", r);
+}
+
+/* The time of a store line (ts, or a job record's started_at); -1 when it has none. */
+static int
+tel_line_time(const char *line, size_t n, time_t *t)
+{
+	json_t *rec = json_loadb(line, n, 0, NULL);
+	int rc = -1;
+
+	if (json_is_object(rec))
+		rc = cy_time_parse_rfc3339(json_string_value(json_object_get(rec,
+					       json_object_get(rec, "ts") ? "ts" : "started_at")),
+		    t);
+	json_decref(rec);
+	return rc;
+}
+
+/*
+ * Drops the lines of path older than horizon (and those without a time,
+ * which are never served).  The files are appended in time order, so a
+ * first line within retention means there is nothing to drop: the common
+ * case reads one line.  Else the kept lines are written to a temporary file
+ * renamed over path; a file left empty is removed.  Under tel_lock.
+ */
+static void
+tel_prune_file(const char *path, time_t horizon)
+{
+	char *tmp = NULL, *line = NULL, count[24];
+	size_t cap = 0, kept = 0, dropped = 0;
+	FILE *in = fopen(path, "re"), *out = NULL;
+	ssize_t n;
+	time_t t;
+	int fd;
+
+	if (!in)
+		return;
+	n = getline(&line, &cap, in);
+	if (n <= 0 || (tel_line_time(line, (size_t)n, &t) == 0 && t >= horizon))
+		goto out;
+	tmp = xasprintf("%s.prune", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || !(out = fdopen(fd, "we"))) {
+		if (fd >= 0)
+			close(fd);
+		cy_log_warn("telemetry_prune_failed", "path", tmp, "error", strerror(errno), NULL);
+		goto out;
+	}
+	do {
+		if (tel_line_time(line, (size_t)n, &t) == 0 && t >= horizon) {
+			fwrite(line, 1, (size_t)n, out);
+			kept++;
+		} else {
+			dropped++;
+		}
+	} while ((n = getline(&line, &cap, in)) > 0);
+	if (fclose(out) != 0 || (kept ? rename(tmp, path) : unlink(path)) < 0) {
+		cy_log_warn("telemetry_prune_failed", "path", path, "error", strerror(errno), NULL);
+		unlink(tmp);
+		goto out;
+	}
+	if (!kept)
+		unlink(tmp);
+	xsnprintf(count, sizeof(count), "%zu", dropped);
+	cy_log_debug("telemetry_pruned", "path", path, "dropped", count, NULL);
+out:
+	fclose(in);
+	free(tmp);
+	free(line);
+}
+
+/* Both files and their rotated copies, under tel_lock. */
+static void
+tel_prune_locked(void)
+{
+	static const char *const names[] = { "events.jsonl.1", "events.jsonl", "jobs.jsonl.1",
+		"jobs.jsonl", NULL };
+	time_t horizon;
+
+	tel_pruned_ms = cy_mono_ms();
+	if (!tel_dir || tel_retention_s <= 0)
+		return;
+	horizon = time(NULL) - (time_t)tel_retention_s;
+	for (size_t i = 0; names[i]; i++) {
+		char *path = xasprintf("%s/%s", tel_dir, names[i]);
+
+		tel_prune_file(path, horizon);
+		free(path);
+	}
+}
+
+void
+node_telemetry_prune(void)
+{
+	pthread_mutex_lock(&tel_lock);
+	tel_prune_locked();
+	pthread_mutex_unlock(&tel_lock);
 }
 
 /* Calls fn for each line of <name>.1 then <name> that parses and is within retention. */

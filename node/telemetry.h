@@ -19,6 +19,8 @@ struct node_config;
 /* Makes the store's directory; until then (and after close) nothing is recorded. */
 int node_telemetry_open(const struct node_config *c, struct cy_error *err);
 void node_telemetry_close(void);
+/* Drops the lines older than telemetry.retention from the store's files. */
+void node_telemetry_prune(void);
 /* One event: source "node" or "job", level info|warn|error, kind, message. */
 void node_telemetry_event(const char *source, const char *level, const char *kind,
     const char *message, const char *task_id, const char *job_id);

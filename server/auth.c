@@ -342,17 +342,6 @@ auth_kind_describe(enum auth_kind kind, const char **name, const char **role, ch
 
 static int auth_check(struct cy_http_req *req, struct cy_http_resp *resp, const char **how);
 
-/* sha256 hex of the configured workflow runner token; "" when none is. */
-static char workflow_token_hash[65];
-
-static void
-workflow_token_hash_init(void)
-{
-	if (srv.cfg.workflow_token && *srv.cfg.workflow_token)
-		cy_sha256_hex(srv.cfg.workflow_token, strlen(srv.cfg.workflow_token),
-		    workflow_token_hash);
-}
-
 /*
  * The workflow routes: the runner token only, compared as sha256 digests in
  * constant time.  No token configured: 503, whatever the request carries.
@@ -360,15 +349,15 @@ workflow_token_hash_init(void)
 static int
 auth_workflow(struct cy_http_req *req, struct cy_http_resp *resp)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	const char *tok = cy_req_bearer(req);
 	struct auth_ctx *ctx;
 	char hash[65];
 
-	pthread_once(&once, workflow_token_hash_init);
-	if (!workflow_token_hash[0]) {
+	/* Only the digest is held (config.c): from the token, or given as such. */
+	if (!srv.cfg.workflow_token_hash[0]) {
 		cy_resp_problem(resp, CY_PROBLEM_UNAVAILABLE,
-		    "workflow runner not configured (workflow.runner_token_file)");
+		    "workflow runner not configured (workflow.runner_token_file or "
+		    "workflow.runner_token_sha256)");
 		return -1;
 	}
 	if (!tok || !*tok) {
@@ -376,7 +365,7 @@ auth_workflow(struct cy_http_req *req, struct cy_http_resp *resp)
 		return -1;
 	}
 	cy_sha256_hex(tok, strlen(tok), hash);
-	if (!cy_streq_ct(hash, workflow_token_hash)) {
+	if (!cy_streq_ct(hash, srv.cfg.workflow_token_hash)) {
 		cy_log_info("auth_denied", "path", req->path, "reason", "bad workflow runner token",
 		    NULL);
 		deny(resp, "Invalid workflow runner token");

@@ -6,6 +6,7 @@
  * come from YAML values: they come from the environment, or from a file
  * named by a *_file key or a *_FILE variable that only its owner can read.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "buf.h"
 #include "config.h"
 #include "core.h"
+#include "id.h"
 #include "seal.h"
 #include "strnum.h"
 #include "tls.h"
@@ -68,6 +70,10 @@ static const struct cy_cfg_key server_keys[] = {
 	  .offset = OFF(workflow_token_file), .env = "WORKFLOW_RUNNER_BEARER_TOKEN_FILE",
 	  .help = "file (mode 0600) holding the workflow runner's bearer token (>= 16 bytes); "
 	  "env WORKFLOW_RUNNER_BEARER_TOKEN wins; unset: /v1/workflow/* answer 503" },
+	{ .path = "workflow.runner_token_sha256", .type = CY_CFG_STR,
+	  .offset = OFF(workflow_token_sha256), .env = "WORKFLOW_RUNNER_TOKEN_SHA256",
+	  .help = "the workflow runner's token as its SHA-256 (64 hex digits, sha256sum), "
+	  "instead of the token: the server never holds the plaintext; not with a token" },
 	{ .path = "workflow.lease_ttl", .type = CY_CFG_DURATION, .offset = OFF(workflow_lease_s),
 	  .def = "5m", .min = 1, .max = 86400, .env = "WORKFLOW_LEASE_DURATION",
 	  .help = "workflow lease when a start or resume names no lease_seconds" },
@@ -303,6 +309,58 @@ tls_load(struct server_config *cfg, struct cy_error *err)
 	return 0;
 }
 
+static void secret_free(char **s);
+
+/*
+ * The workflow runner's token, kept only as its SHA-256 (hex) in
+ * workflow_token_hash: given as workflow.runner_token_sha256, or hashed from
+ * the token (env or file), whose plaintext is then wiped.  Both is an error.
+ */
+static int
+workflow_token_load(struct server_config *cfg, struct cy_error *err)
+{
+	const char *hex = cfg->workflow_token_sha256;
+	size_t i;
+
+	cfg->workflow_token_hash[0] = '\0';
+	if (secret_load(&cfg->workflow_token, "WORKFLOW_RUNNER_BEARER_TOKEN",
+		cfg->workflow_token_file, "workflow runner token", err) < 0)
+		return -1;
+	if (hex && *hex) {
+		if (cfg->workflow_token) {
+			secret_free(&cfg->workflow_token);
+			return cy_error_set(err, EINVAL,
+			    "workflow.runner_token_sha256 (WORKFLOW_RUNNER_TOKEN_SHA256) and the "
+			    "workflow runner token (WORKFLOW_RUNNER_BEARER_TOKEN or "
+			    "workflow.runner_token_file) do not go together: give one");
+		}
+		for (i = 0; hex[i] && isxdigit((unsigned char)hex[i]); i++)
+			;
+		if (i != 64 || hex[i])
+			return cy_error_set(err, EINVAL,
+			    "workflow.runner_token_sha256 (WORKFLOW_RUNNER_TOKEN_SHA256) must be "
+			    "64 hex digits, the token's SHA-256 (printf %%s TOKEN | sha256sum)");
+		for (i = 0; i < 64; i++)
+			cfg->workflow_token_hash[i] = (char)tolower((unsigned char)hex[i]);
+		cfg->workflow_token_hash[64] = '\0';
+		return 0;
+	}
+	if (!cfg->workflow_token)
+		return 0;
+	/* Never open when unset (auth.c); never a guessable token when set. */
+	if (strlen(cfg->workflow_token) < 16) {
+		i = strlen(cfg->workflow_token);
+		secret_free(&cfg->workflow_token);
+		return cy_error_set(err, EINVAL,
+		    "the workflow runner token (WORKFLOW_RUNNER_BEARER_TOKEN or "
+		    "workflow.runner_token_file) is %zu bytes long: at least 16 are required",
+		    i);
+	}
+	cy_sha256_hex(cfg->workflow_token, strlen(cfg->workflow_token), cfg->workflow_token_hash);
+	secret_free(&cfg->workflow_token);
+	return 0;
+}
+
 int
 server_config_load(struct server_config *cfg, const char *path, bool must_exist,
     struct cy_error *err)
@@ -321,15 +379,8 @@ server_config_load(struct server_config *cfg, const char *path, bool must_exist,
 	if (secret_load(&cfg->secrets_key, "SECRETS_KEY", cfg->secrets_key_file, "secrets key",
 		err) < 0)
 		return -1;
-	if (secret_load(&cfg->workflow_token, "WORKFLOW_RUNNER_BEARER_TOKEN",
-		cfg->workflow_token_file, "workflow runner token", err) < 0)
+	if (workflow_token_load(cfg, err) < 0)
 		return -1;
-	/* Never open when unset (auth.c); never a guessable token when set. */
-	if (cfg->workflow_token && strlen(cfg->workflow_token) < 16)
-		return cy_error_set(err, EINVAL,
-		    "the workflow runner token (WORKFLOW_RUNNER_BEARER_TOKEN or "
-		    "workflow.runner_token_file) is %zu bytes long: at least 16 are required",
-		    strlen(cfg->workflow_token));
 	if (tls_load(cfg, err) < 0)
 		return -1;
 	admin_file = getenv("BOOTSTRAP_ADMIN_PASSWORD_FILE");
@@ -417,7 +468,10 @@ server_config_print(FILE *out, const struct server_config *cfg)
 	fprintf(out, "# secrets key: %s\n",
 	    cfg->secrets_key ? "<redacted>" : "(unset: derived from the jwt secret)");
 	fprintf(out, "# workflow runner token: %s\n",
-	    cfg->workflow_token ? "<redacted>" : "(unset: /v1/workflow/* answer 503)");
+	    cfg->workflow_token_sha256 && *cfg->workflow_token_sha256 ?
+		"(its sha256 only: workflow.runner_token_sha256)" :
+	    cfg->workflow_token_hash[0] ? "<redacted>" :
+					  "(unset: /v1/workflow/* answer 503)");
 	fprintf(out, "# bootstrap admin password: %s\n",
 	    cfg->bootstrap_admin_password ? "<redacted>" : "(unset)");
 }

@@ -48,6 +48,36 @@
 #define BODY_RESULT (16 * 1024 * 1024)
 #define BODY_LOG_CHUNK LOGS_CHUNK_MAX
 
+/*
+ * Workflow leases, on both listeners (contract.md lists them under the
+ * control plane; cynode's runners have used the gateway): same handlers, and
+ * the workflow runner's token on either.
+ */
+#define WORKFLOW_ROUTES \
+	{ .method = "POST", \
+		.pattern = "/v1/workflow/start", \
+		.auth = AUTH_WORKFLOW, \
+		.body_limit = BODY_SMALL, \
+		.handler = h_workflow_start, \
+		.body = &workflow_start_body }, \
+	    { .method = "POST", \
+		    .pattern = "/v1/workflow/resume", \
+		    .auth = AUTH_WORKFLOW, \
+		    .body_limit = BODY_SMALL, \
+		    .handler = h_workflow_resume, \
+		    .body = &workflow_resume_body }, \
+	    { .method = "POST", \
+		    .pattern = "/v1/workflow/checkpoint", \
+		    .auth = AUTH_WORKFLOW, \
+		    .body_limit = BODY_WORKFLOW, \
+		    .handler = h_workflow_checkpoint, \
+		    .body = &workflow_checkpoint_body }, \
+	{ \
+		.method = "POST", .pattern = "/v1/workflow/release", .auth = AUTH_WORKFLOW, \
+		.body_limit = BODY_SMALL, .handler = h_workflow_release, \
+		.body = &workflow_release_body \
+	}
+
 #define NODE_ROUTES \
 	{ .method = "POST", \
 		.pattern = "/v1/nodes/register", \
@@ -249,15 +279,7 @@ static struct cy_route gateway[] = {
 	  .handler = h_config_get },
 	{ .method = "GET", .pattern = "/metrics", .auth = AUTH_METRICS, .handler = h_metrics },
 	/* Workflow leases: the workflow runner's token (workflow.runner_token_file). */
-	{ .method = "POST", .pattern = "/v1/workflow/start", .auth = AUTH_WORKFLOW,
-	  .body_limit = BODY_SMALL, .handler = h_workflow_start, .body = &workflow_start_body },
-	{ .method = "POST", .pattern = "/v1/workflow/resume", .auth = AUTH_WORKFLOW,
-	  .body_limit = BODY_SMALL, .handler = h_workflow_resume, .body = &workflow_resume_body },
-	{ .method = "POST", .pattern = "/v1/workflow/checkpoint", .auth = AUTH_WORKFLOW,
-	  .body_limit = BODY_WORKFLOW, .handler = h_workflow_checkpoint,
-	  .body = &workflow_checkpoint_body },
-	{ .method = "POST", .pattern = "/v1/workflow/release", .auth = AUTH_WORKFLOW,
-	  .body_limit = BODY_SMALL, .handler = h_workflow_release, .body = &workflow_release_body },
+	WORKFLOW_ROUTES,
 	/* Inference: OpenAI-compatible, errors in OpenAI's shape. */
 	{ .method = "GET", .pattern = "/v1/models", .auth = AUTH_INFERENCE,
 	  .handler = h_models_list, .error_fn = cy_openai_error },
@@ -270,6 +292,8 @@ static struct cy_route gateway[] = {
 static struct cy_route control[] = {
 	NODE_ROUTES,
 	NODE_JOB_ROUTES,
+	/* Where contract.md puts them; the gateway serves them too. */
+	WORKFLOW_ROUTES,
 };
 
 /* Replaces BODY_CFG with the configured cap (idempotent). */

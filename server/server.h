@@ -27,11 +27,14 @@ struct server_config {
 	char *bootstrap_admin_password; /* BOOTSTRAP_ADMIN_PASSWORD */
 	char *secrets_key;              /* SECRETS_KEY (or secrets_key_file): 64 hex digits */
 	char *secrets_key_file;
-	char *workflow_token; /* WORKFLOW_RUNNER_BEARER_TOKEN (or workflow_token_file) */
+	char *workflow_token; /* WORKFLOW_RUNNER_BEARER_TOKEN (or workflow_token_file); wiped at
+				 load */
 	char *workflow_token_file;
-	long long workflow_lease_s;  /* WORKFLOW_LEASE_DURATION: default lease */
-	char *worker_api_target_url; /* WORKER_API_TARGET_URL override */
-	long long max_body_bytes;    /* MAX_REQUEST_BODY_MB * MiB */
+	char *workflow_token_sha256;  /* workflow.runner_token_sha256: the token's digest instead */
+	char workflow_token_hash[65]; /* what the workflow routes compare: sha256 hex, "" unset */
+	long long workflow_lease_s;   /* WORKFLOW_LEASE_DURATION: default lease */
+	char *worker_api_target_url;  /* WORKER_API_TARGET_URL override */
+	long long max_body_bytes;     /* MAX_REQUEST_BODY_MB * MiB */
 	long long http_threads;
 	long long dispatch_workers; /* jobs in flight at once */
 	long long dispatch_poll_ms;

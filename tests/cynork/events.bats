@@ -125,6 +125,15 @@ done_task()
 	assert_output ""
 }
 
+@test "events: -F is --follow (cli.md), the older -f still works" {
+	# following never ends by itself: timeout's 124 says the flag was taken
+	run -124 timeout 2 env XDG_CONFIG_HOME="$CY_TMP/xdg" CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" "$CY_BUILD/cynork" events -F --type task
+	run -124 timeout 2 env XDG_CONFIG_HOME="$CY_TMP/xdg" CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" "$CY_BUILD/cynork" events -f --type task
+	run -64 cynork events -G
+	run -0 cynork events --help
+	assert_output --partial "-F, -f, --follow"
+}
+
 @test "events --follow in a terminal: live events, survives a server restart, Ctrl-C" {
 	local gw cp last
 	sleep 0.3

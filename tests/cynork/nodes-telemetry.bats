@@ -63,9 +63,9 @@ setup_file()
 	jq -e '.capabilities.compute.cpu_cores >= 1 and (.capabilities.inference | type) == "object" and .capabilities.platform.os != null' <<<"$output"
 }
 
-@test "nodes logs --follow prints new events as they come" {
+@test "nodes logs -F (--follow) prints new events as they come" {
 	local out=$CY_TMP/follow.out pid id
-	cynork nodes logs node-01 --follow --source job >"$out" 2>&1 &
+	cynork nodes logs node-01 -F --source job >"$out" 2>&1 &
 	pid=$!
 	sleep 1.5
 	id=$(cynork -o name task create --command 'echo hi')
@@ -81,4 +81,13 @@ setup_file()
 	# Each event once, though every poll asks again from the last one's second.
 	[ "$(grep -c event=job_started "$out")" = 1 ]
 	[ "$(grep -c event=job_finished "$out")" = 1 ]
+}
+
+@test "nodes logs: -F is --follow (cli.md), the older -f still works, both in --help" {
+	# following never ends by itself: timeout's 124 says the flag was taken
+	run -124 timeout 2 env XDG_CONFIG_HOME="$CY_TMP/xdg" CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" "$CY_BUILD/cynork" nodes logs node-01 --follow --source node
+	run -124 timeout 2 env XDG_CONFIG_HOME="$CY_TMP/xdg" CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" "$CY_BUILD/cynork" nodes logs node-01 -F --source node
+	run -124 timeout 2 env XDG_CONFIG_HOME="$CY_TMP/xdg" CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" "$CY_BUILD/cynork" nodes logs node-01 -f --source node
+	run -0 cynork nodes logs --help
+	assert_output --partial "-F, -f, --follow"
 }

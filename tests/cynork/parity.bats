@@ -2,7 +2,7 @@
 #
 # parity.bats: the CLI details the reference (cli.md) fixes, through the real
 # binaries (PostgreSQL, cynode-server, a node running jobs in bubblewrap):
-# auth logout's output and its failure without a config file, task logs -o
+# auth logout's output (words for a person, a record for scripts) and its failure without a config file, task logs -o
 # json with the server's {task_id, stdout, stderr} beside stream and lines,
 # task list's next_cursor and --cursor paging (stable while tasks are
 # created between pages, garbage refused), task create -o json echoing
@@ -43,6 +43,30 @@ CFG() { echo "$CY_TMP/xdg/cynork/config.yaml"; }
 	assert_success
 	run jq -ec '. == {"logged_out": true}' <<<"$output"
 	assert_success
+	cy_login >/dev/null
+	run cynork whoami
+	assert_output --partial "user=admin"
+}
+
+@test "auth logout tells a person: 'logged out of URL' on a terminal and with -o text; pipes keep the record" {
+	grep -q '^token:' "$(CFG)"
+	# a terminal (script(1)): words, not the record line
+	run -0 cy_tty_cynork "" auth logout
+	[[ $output == *"logged out of $CY_GATEWAY_URL"* ]]
+	[[ $output != *"logged_out="* ]]
+	! grep -q '^token:' "$(CFG)"
+	CYNORK_TOKEN= run -77 cynork whoami
+	# -o text asks for the same words through a pipe
+	cy_login >/dev/null
+	run --separate-stderr cynork -o text auth logout
+	assert_success
+	assert_output "logged out of $CY_GATEWAY_URL"
+	! grep -q '^token:' "$(CFG)"
+	# an explicit -o on a terminal is obeyed: json and table stay machine-readable
+	run -0 cy_tty_cynork "" -o json logout
+	[[ $output == *'"logged_out": true'* || $output == *'"logged_out":true'* ]]
+	run -0 cy_tty_cynork "" -o table logout
+	[[ $output == *"logged_out=true"* ]]
 	cy_login >/dev/null
 	run cynork whoami
 	assert_output --partial "user=admin"

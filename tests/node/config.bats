@@ -188,6 +188,25 @@ node() { "$CY_BUILD/cynode-node" "$@"; }
 	assert_output --partial "--check-config"
 }
 
+@test "every key of the node's table is documented in cynode.yaml(5)" {
+	local base k missing=""
+
+	load ../lib/config-keys
+	good_yaml
+	base=$(node --config "$D/node.yaml" --check-config | cfgk_leaves | cut -f1)
+	[ "$(wc -l <<<"$base")" -gt 50 ]
+	while IFS= read -r k; do
+		# the whole dotted name, not a longer key that starts with it
+		grep -Eq "(^|[^a-z0-9_.])${k//./\\.}([^a-z0-9_]|$)" "$CY_ROOT/man/cynode.yaml.5" ||
+			missing="$missing $k"
+	done <<<"$base"
+	[ -z "$missing" ] || { echo "not in man/cynode.yaml.5:$missing" >&2; false; }
+	# The check notices a key the page lacks.
+	k=sandbox.agent_runner
+	run grep -Eq "(^|[^a-z0-9_.])${k//./\\.}([^a-z0-9_]|$)" <(grep -v "$k" "$CY_ROOT/man/cynode.yaml.5")
+	assert_failure
+}
+
 @test "every key refuses a value of the wrong type or out of range, naming the key and line" {
 	local base k v g bad="" n=0
 

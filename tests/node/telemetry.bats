@@ -4,7 +4,8 @@
 # (contract 2.3, worker_telemetry.feature, node_manager_telemetry_ownership
 # .feature) against the real server and a real job: node:info, node:stats,
 # containers, containers/{id}, logs with their filters, the 401s, the
-# lifecycle events (shutdown seen after a restart) and the size cap.
+# lifecycle events (shutdown seen after a restart), the size cap and the
+# retention (expired lines pruned from disk on a quiet node).
 
 load ../lib/harness
 load ../lib/identity
@@ -240,4 +241,43 @@ tel()
 	assert_success
 	assert_output --partial 1048576
 	assert_output --partial "retention: 48h"
+}
+
+# old_line KIND: an event line three hours old (past the 1h retention)
+old_line()
+{
+	printf '{"ts":"%s","source":"node","level":"info","kind":"%s","message":"old"}\n' \
+		"$(date -u -d '-3 hours' +%Y-%m-%dT%H:%M:%SZ)" "$1"
+}
+
+@test "expired lines are pruned from the files on a quiet node: at start and at each heartbeat" {
+	local d=$CY_TMP/node-node-01/state/telemetry i
+	cy_node_stop node-01
+	# A rotated file holding only expired lines, expired lines before the
+	# current ones, and an expired job record.
+	{ old_line expired-a; old_line expired-b; } >"$d/events.jsonl.1"
+	{ old_line expired-c; cat "$d/events.jsonl"; } >"$d/ev.tmp" && mv "$d/ev.tmp" "$d/events.jsonl"
+	printf '{"id":"j-old","job_id":"j-old","status":"completed","started_at":"%s","task_id":null}\n' \
+		"$(date -u -d '-3 hours' +%Y-%m-%dT%H:%M:%SZ)" >"$d/jobs.jsonl.1"
+	cy_node_start node-01 telemetry.max_bytes=65536 telemetry.retention=1h \
+		orchestrator.heartbeat_interval_seconds=1
+	# At start: gone from disk, no read needed; the current lines stay.
+	[ ! -e "$d/events.jsonl.1" ]
+	[ ! -e "$d/jobs.jsonl.1" ]
+	run ! grep -l expired "$d"/*
+	grep -q node_starting "$d/events.jsonl"
+	[ "$(stat -c %a "$d/events.jsonl")" = 600 ]
+	# A quiet node (no job, no read): an expired line goes within a heartbeat or two.
+	{ old_line expired-quiet; cat "$d/events.jsonl"; } >"$d/ev.tmp" && mv "$d/ev.tmp" "$d/events.jsonl"
+	for i in $(seq 1 50); do
+		grep -q expired-quiet "$d/events.jsonl" || break
+		sleep 0.2
+	done
+	run ! grep -q expired-quiet "$d/events.jsonl"
+	grep -q node_starting "$d/events.jsonl"
+	[ ! -e "$d/events.jsonl.prune" ]
+	# What is served is unchanged: the newest lifecycle events.
+	tel 'logs?source=node'
+	cy_status 200
+	[ "$(jq -r '.events[-1].kind' <<<"$body")" = config_applied ]
 }

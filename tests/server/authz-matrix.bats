@@ -7,8 +7,9 @@
 # call it does not admit must be 403 (401 without a credential).  Explicit
 # lists pin the routes that need no credential or admit any token, so a new
 # route with a loose rule fails here until it is listed on purpose.  The
-# workflow routes take only the workflow runner's token (tests/server/workflow.bats):
-# every user credential is a 401 there.
+# workflow routes (on both listeners) take only the workflow runner's token
+# (tests/server/workflow.bats): every user credential is a 401 there, and the
+# runner token opens no other route on either listener.
 
 load ../lib/harness
 load ../lib/identity
@@ -61,7 +62,7 @@ call()
 	local -a a=(-s -o /dev/null -w '%{http_code}' -m 30 -X "$1")
 	[ -n "${3:-}" ] && a+=(-H "Authorization: Bearer $3")
 	case $1 in POST | PUT | PATCH) a+=(-H 'Content-Type: application/json' --data-binary 'x') ;; esac
-	curl "${a[@]}" "$CY_GATEWAY_URL$path" || true
+	curl "${a[@]}" "${BASE_URL:-$CY_GATEWAY_URL}$path" || true
 }
 
 @test "the route table: only login, refresh and node registration need no credential" {
@@ -88,9 +89,13 @@ POST /v1/tokens/{id}/revoke"
 	assert_output "gateway POST /v1/workflow/start - -
 gateway POST /v1/workflow/resume - -
 gateway POST /v1/workflow/checkpoint - -
-gateway POST /v1/workflow/release - -"
-	# The control plane serves node routes only.
-	run awk -F'\t' 'NR > 1 && $1 == "control" && $4 != "node" && $3 != "/v1/nodes/register"' "$CY_TMP/routes"
+gateway POST /v1/workflow/release - -
+control POST /v1/workflow/start - -
+control POST /v1/workflow/resume - -
+control POST /v1/workflow/checkpoint - -
+control POST /v1/workflow/release - -"
+	# The control plane serves node routes and the workflow routes (contract.md 2.2) only.
+	run awk -F'\t' 'NR > 1 && $1 == "control" && $4 != "node" && $4 != "workflow" && $3 != "/v1/nodes/register"' "$CY_TMP/routes"
 	assert_output ""
 }
 
@@ -152,10 +157,14 @@ gateway POST /v1/workflow/release - -"
 @test "the workflow runner token opens no other route" {
 	local listener method pattern auth rest st bad=0 n=0
 	while IFS=$'\t' read -r listener method pattern auth rest; do
-		[ "$listener" = gateway ] && [ "$auth" != none ] && [ "$auth" != workflow ] || continue
+		[ "$auth" != none ] && [ "$auth" != workflow ] || continue
 		n=$((n + 1))
-		st=$(call "$method" "$pattern" matrix-workflow-runner-token)
-		[ "$st" = 401 ] || { echo "runner token: $method $pattern -> $st (want 401)"; bad=$((bad + 1)); }
+		if [ "$listener" = control ]; then
+			st=$(BASE_URL=$CY_CONTROL_URL call "$method" "$pattern" matrix-workflow-runner-token)
+		else
+			st=$(call "$method" "$pattern" matrix-workflow-runner-token)
+		fi
+		[ "$st" = 401 ] || { echo "runner token: $listener $method $pattern -> $st (want 401)"; bad=$((bad + 1)); }
 	done < <(tail -n +2 "$CY_TMP/routes")
 	[ "$n" -gt 40 ]
 	[ "$bad" -eq 0 ]

@@ -5,8 +5,11 @@
 # server as the node's model: a prompt the model answers with tool calls
 # (its deterministic "#tool NAME {args}" lines, tests/ollama/README.md), a
 # job spec's explicit steps, the spec's validation in the server and the
-# node (unknown major version, unknown fields, missing job_id), max_steps,
-# a step that fails the job, and a runner that leaves no valid result.
+# node (unknown major version, unknown fields, missing job_id; the reference's
+# sandbox.job_spec_json taken as sandbox.sba), max_steps,
+# a step that fails the job, a runner that leaves no valid result, and the
+# server's verdict on a redelivered result (a completed one needs a valid
+# sba_result; a failed one keeps its own reason).
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -187,6 +190,43 @@ node_job()
 	[ "$(jq -r '.status + " " + .reply + " " + .sba_result.steps[0].type' <<<"$output")" = "completed hi run" ]
 }
 
+@test "the node takes the reference's sandbox.job_spec_json (object or JSON text) as sandbox.sba; both is refused" {
+	local conf=$CY_TMP/sba-alias.yaml ok spec
+	# A runner that shows what it was given and leaves a valid result.
+	printf '#!/bin/sh\necho "sba=$(grep -c "\\"sba\\"" /job/job.json) alias=$(grep -c job_spec_json /job/job.json)"\nmkdir -p /workspace/.cynode\necho "$FAKE_RESULT" >/workspace/.cynode/sba_result.json\nexit 0\n' >"$CY_TMP/alias-runner"
+	chmod 0755 "$CY_TMP/alias-runner"
+	sed -e "/^sandbox:/a\\  agent_runner: \"$CY_TMP/alias-runner\"" "$CY_TMP/node-node-a/node.yaml" >"$conf"
+	grep -q agent_runner "$conf" || printf 'sandbox:\n  agent_runner: "%s"\n' "$CY_TMP/alias-runner" >>"$conf"
+	ok='{"protocol_version":"1.0","job_id":"j-sba","status":"completed","steps":[],"artifacts":[],"reply":"aliased"}'
+	spec='{"protocol_version":"1.0","job_id":"j-sba","goal":"g"}'
+	# An object.
+	CONF=$conf node_job "$(jq -cn --arg r "$ok" --argjson s "$spec" '{use_inference:true, env:{FAKE_RESULT:$r}, job_spec_json:$s}')"
+	[ "$(jq -r '.status + " " + .reply' <<<"$output")" = "completed aliased" ] || { echo "$output"; false; }
+	# The runner found it as sandbox.sba in job.json, the alias gone.
+	[[ $(jq -r .stdout <<<"$output") == *"sba=1 alias=0"* ]] || { echo "$output"; false; }
+	# Its JSON text, as the reference sends it.
+	CONF=$conf node_job "$(jq -cn --arg r "$ok" --arg s "$spec" '{use_inference:true, env:{FAKE_RESULT:$r}, job_spec_json:$s}')"
+	[ "$(jq -r '.status + " " + .reply' <<<"$output")" = "completed aliased" ] || { echo "$output"; false; }
+	# Checked as sandbox.sba is, the member named as the request named it.
+	CONF=$conf node_job '{"use_inference":true,"job_spec_json":{"protocol_version":"1.0","goal":"g"}}'
+	assert_failure
+	[[ $(jq -r .detail <<<"$output") == *"sandbox.job_spec_json.job_id is required"* ]] || { echo "$output"; false; }
+	CONF=$conf node_job '{"use_inference":true,"job_spec_json":"{\"protocol_version\":\"2.0\",\"job_id\":\"j-sba\",\"goal\":\"g\"}"}'
+	[[ $(jq -r .detail <<<"$output") == *"sandbox.job_spec_json.protocol_version"*"major version 2"* ]] || { echo "$output"; false; }
+	CONF=$conf node_job '{"job_spec_json":{"protocol_version":"1.0","job_id":"j-sba","goal":"g"}}'
+	[[ $(jq -r .detail <<<"$output") == *"sandbox.job_spec_json needs sandbox.use_inference"* ]] || { echo "$output"; false; }
+	# Not a spec at all.
+	CONF=$conf node_job '{"use_inference":true,"job_spec_json":"not json"}'
+	assert_failure
+	[[ $(jq -r .detail <<<"$output") == *"sandbox.job_spec_json is not a JSON object"* ]] || { echo "$output"; false; }
+	CONF=$conf node_job '{"use_inference":true,"job_spec_json":7}'
+	[[ $(jq -r .detail <<<"$output") == *"sandbox.job_spec_json must be the agent job spec"* ]] || { echo "$output"; false; }
+	# Both: which one was meant is not guessed.
+	CONF=$conf node_job "$(jq -cn --argjson s "$spec" '{use_inference:true, sba:$s, job_spec_json:$s}')"
+	assert_failure
+	[[ $(jq -r .detail <<<"$output") == *"sandbox.sba and sandbox.job_spec_json do not go together"* ]] || { echo "$output"; false; }
+}
+
 @test "cynode-sba on its own: steps in a given workspace, usage errors, a spec it refuses" {
 	local ws=$CY_TMP/sba-ws
 	mkdir -p "$ws"
@@ -309,6 +349,77 @@ node_job()
 		sleep 0.2
 	done
 	grep -q "event=job_finished .*job_id=$job" "$CY_TMP/node-node-a.log"
+}
+
+# agent_job_running: an agent job (a 4 s step) running on the node; sets TASK, job and jwt.
+agent_job_running()
+{
+	cy_api POST /v1/tasks "$(jq -cn '{prompt:"x", use_sba:true, job_spec_json:{protocol_version:"1.0",
+		steps:[{type:"run", argv:["sleep","4"]}]}}')" "$TOKEN"
+	cy_status 201
+	TASK=$(jq -r .task_id <<<"$body")
+	for i in $(seq 1 100); do
+		[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$TASK'")" = running ] && break
+		sleep 0.1
+	done
+	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$TASK'")
+	jwt=$(cat "$CY_TMP/node-node-a/state/credentials/node.jwt")
+}
+
+# agent_job_ended: the node's own run of $job has finished (its workspace gone).
+agent_job_ended()
+{
+	for i in $(seq 1 150); do
+		grep -q "event=job_finished .*job_id=$job" "$CY_TMP/node-node-a.log" && break
+		sleep 0.2
+	done
+	grep -q "event=job_finished .*job_id=$job" "$CY_TMP/node-node-a.log"
+}
+
+@test "a 'completed' agent result with an invalid sba_result fails the task, naming why" {
+	local sr
+	# Another job's result.
+	agent_job_running
+	sr='{"protocol_version":"1.0","job_id":"not-this-one","status":"completed","steps":[],"artifacts":[]}'
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/$job/result" \
+		"$(jq -cn --arg t "$TASK" --arg j "$job" --argjson sr "$sr" \
+			'{version:1, task_id:$t, job_id:$j, status:"completed", exit_code:0, stdout:"", stderr:"", sba_result:$sr}')" "$jwt"
+	cy_status 200
+	cy_api GET "/v1/tasks/$TASK/result?wait=20" "" "$TOKEN"
+	jq -e '.status == "failed"' <<<"$body" || { echo "$body"; false; }
+	run jq -r '.jobs[0].result | fromjson | .error' <<<"$body"
+	[[ $output == "sba_result: "*"not this job's"* ]] || { echo "$body"; false; }
+	# The invalid sba_result is not shown as the job's.
+	jq -e '(.jobs[0].result | fromjson | has("sba_result")) == false and (.jobs[0].sba_result // null) == null' <<<"$body"
+	agent_job_ended
+	# This job's, but without its steps.
+	agent_job_running
+	sr=$(jq -cn --arg j "$job" '{protocol_version:"1.0", job_id:$j, status:"completed", artifacts:[]}')
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/$job/result" \
+		"$(jq -cn --arg t "$TASK" --arg j "$job" --argjson sr "$sr" \
+			'{version:1, task_id:$t, job_id:$j, status:"completed", exit_code:0, stdout:"", stderr:"", sba_result:$sr}')" "$jwt"
+	cy_status 200
+	cy_api GET "/v1/tasks/$TASK/result?wait=20" "" "$TOKEN"
+	jq -e '.status == "failed"' <<<"$body" || { echo "$body"; false; }
+	run jq -r '.jobs[0].result | fromjson | .error' <<<"$body"
+	[[ $output == "sba_result: "*steps* ]] || { echo "$body"; false; }
+	agent_job_ended
+}
+
+@test "a 'failed' agent result without an sba_result stays failed with its own reason" {
+	agent_job_running
+	cy_api POST "$CY_CONTROL_URL/v1/nodes/jobs/$job/result" \
+		"$(jq -cn --arg t "$TASK" --arg j "$job" \
+			'{version:1, task_id:$t, job_id:$j, status:"failed", exit_code:2, stdout:"", stderr:"cynode-sba: the model went away\n"}')" "$jwt"
+	cy_status 200
+	[ "$(jq -r .applied <<<"$body")" = true ]
+	cy_api GET "/v1/tasks/$TASK/result?wait=20" "" "$TOKEN"
+	jq -e '.status == "failed"' <<<"$body" || { echo "$body"; false; }
+	# Its own exit code and stderr; no sba_result verdict added.
+	jq -e '.jobs[0].result | fromjson | .exit_code == 2 and (.stderr | contains("the model went away"))' <<<"$body" || { echo "$body"; false; }
+	run jq -r '.jobs[0].result | fromjson | .error // ""' <<<"$body"
+	[[ $output != *sba_result* ]] || { echo "$body"; false; }
+	agent_job_ended
 }
 
 @test "text cut inside a character still reaches the model (a read of a large or binary file)" {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bats
 #
-# Workflow leases (POST /v1/workflow/{start,resume,checkpoint,release}) with
+# Workflow leases (POST /v1/workflow/{start,resume,checkpoint,release}, on the
+# gateway and on the control plane where contract.md puts them) with
 # the real server and PostgreSQL: every line of the reference's
 # workflow_start_resume_lease.feature, lease expiry and takeover (audited),
 # 20 holders racing for one task (exactly one wins), checkpoints and
 # releases by a non-holder, unknown tasks and runs, garbage bodies naming
 # the field, the runner token (missing, wrong, a user's token, unconfigured:
-# 503, never open) and its file's checks.
+# 503, never open), its file's checks, and the token configured as its
+# SHA-256 only (workflow.runner_token_sha256).
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -435,7 +437,51 @@ EOT
 	assert_output "gateway POST /v1/workflow/start
 gateway POST /v1/workflow/resume
 gateway POST /v1/workflow/checkpoint
-gateway POST /v1/workflow/release"
+gateway POST /v1/workflow/release
+control POST /v1/workflow/start
+control POST /v1/workflow/resume
+control POST /v1/workflow/checkpoint
+control POST /v1/workflow/release"
+}
+
+@test "the control plane (contract.md 2.2) serves the same routes with the same token; a run moves between listeners" {
+	local t run
+	t=$(task on-control)
+	# No token, a wrong one, a user's: 401 there too.
+	for v in start resume checkpoint release; do
+		cy_api POST "$CY_CONTROL_URL/v1/workflow/$v" "{\"task_id\":\"$t\",\"holder\":\"x\"}"
+		cy_status 401
+		cy_api POST "$CY_CONTROL_URL/v1/workflow/$v" "{\"task_id\":\"$t\",\"holder\":\"x\"}" "${RUNNER_TOKEN}x"
+		cy_status 401
+		cy_api POST "$CY_CONTROL_URL/v1/workflow/$v" "{\"task_id\":\"$t\",\"holder\":\"x\"}" "$TOKEN"
+		cy_status 401
+	done
+	cy_api POST "$CY_CONTROL_URL/v1/workflow/start" "{\"task_id\":\"$t\",\"holder\":\"cp\"}" "$RUNNER_TOKEN"
+	cy_status 200
+	cy_eq "$(jq -r .status <<<"$body")" started status
+	run=$(jq -r .run_id <<<"$body")
+	# The same lease, whichever listener is asked.
+	wf start "{\"task_id\":\"$t\",\"holder\":\"other\"}"
+	cy_status 409
+	cy_api POST "$CY_CONTROL_URL/v1/workflow/checkpoint" \
+		"{\"task_id\":\"$t\",\"run_id\":\"$run\",\"holder\":\"cp\",\"node_id\":\"a\",\"state\":{\"k\":1}}" "$RUNNER_TOKEN"
+	cy_status 200
+	wf resume "{\"task_id\":\"$t\",\"holder\":\"cp\"}"
+	cy_status 200
+	cy_eq "$(jq -r .last_node_id <<<"$body")" a last_node_id
+	cy_api POST "$CY_CONTROL_URL/v1/workflow/resume" "{\"task_id\":\"$t\",\"holder\":\"cp\"}" "$RUNNER_TOKEN"
+	cy_status 200
+	cy_eq "$(jq -c .state <<<"$body")" '{"k":1}' state
+	# Garbage is refused there as on the gateway, naming the field.
+	cy_api POST "$CY_CONTROL_URL/v1/workflow/release" "{\"task_id\":\"$t\",\"holder\":\"cp\"}" "$RUNNER_TOKEN"
+	cy_status 400
+	[[ $(detail) == *"run_id is required"* ]]
+	cy_api POST "$CY_CONTROL_URL/v1/workflow/release" "{\"task_id\":\"$t\",\"run_id\":\"$run\",\"holder\":\"cp\"}" "$RUNNER_TOKEN"
+	cy_status 200
+	cy_eq "$(jq -r .run_status <<<"$body")" released run_status
+	# The control plane still serves nothing for users.
+	cy_api GET "$CY_CONTROL_URL/v1/tasks" "" "$TOKEN"
+	cy_status 404
 }
 
 @test "the token file: 0600 only, a regular file, at least 16 bytes; env token wins; redacted" {
@@ -482,6 +528,54 @@ gateway POST /v1/workflow/release"
 	assert_output --partial "# workflow runner token: (unset"
 }
 
+@test "workflow.runner_token_sha256: only the digest configured; the token opens the routes; with a token it is a config error" {
+	local bin=$CY_BUILD/cynode-server sha t run
+	sha=$(printf '%s' "$RUNNER_TOKEN" | sha256sum | cut -d' ' -f1)
+	# Config: checked, printed without the token, never together with a token.
+	run env WORKFLOW_RUNNER_TOKEN_SHA256="$sha" "$bin" --dev --print-config
+	assert_success
+	assert_output --partial "runner_token_sha256: \"$sha\""
+	assert_output --partial "# workflow runner token: (its sha256 only"
+	# Upper-case hex is the same digest.
+	run env WORKFLOW_RUNNER_TOKEN_SHA256="${sha^^}" "$bin" --dev --print-config
+	assert_success
+	for bad in "${sha:1}" "${sha}0" "${sha:1}g" "$RUNNER_TOKEN"; do
+		run env WORKFLOW_RUNNER_TOKEN_SHA256="$bad" "$bin" --dev --print-config
+		assert_failure
+		assert_output --partial "must be 64 hex digits"
+	done
+	run env WORKFLOW_RUNNER_TOKEN_SHA256="$sha" WORKFLOW_RUNNER_BEARER_TOKEN_FILE="$WF_TOKEN_FILE" "$bin" --dev --print-config
+	assert_failure
+	assert_output --partial "do not go together"
+	run env WORKFLOW_RUNNER_TOKEN_SHA256="$sha" WORKFLOW_RUNNER_BEARER_TOKEN="$RUNNER_TOKEN" "$bin" --dev --print-config
+	assert_failure
+	assert_output --partial "do not go together"
+	printf 'version: 1\nworkflow:\n  runner_token_sha256: "%s"\n' "$sha" >"$CY_TMP/wf-sha.yaml"
+	run "$bin" --dev --config "$CY_TMP/wf-sha.yaml" --print-config
+	assert_success
+	assert_output --partial "(its sha256 only"
+	# A second server (same database) given only the digest: the token works on both
+	# listeners, nothing else does.  The first one keeps serving the other tests.
+	cy_server_start "WORKFLOW_RUNNER_TOKEN_SHA256=$sha"
+	TOKEN=$(cy_admin_token)
+	t=$(task hashed)
+	wf start "{\"task_id\":\"$t\",\"holder\":\"h\"}"
+	cy_status 200
+	run=$(jq -r .run_id <<<"$body")
+	cy_api POST "$CY_CONTROL_URL/v1/workflow/release" "{\"task_id\":\"$t\",\"run_id\":\"$run\",\"holder\":\"h\"}" "$RUNNER_TOKEN"
+	cy_status 200
+	wf start "{\"task_id\":\"$t\",\"holder\":\"h\"}" "${RUNNER_TOKEN}x"
+	cy_status 401
+	# The digest itself is not the token.
+	wf start "{\"task_id\":\"$t\",\"holder\":\"h\"}" "$sha"
+	cy_status 401
+	wf start "{\"task_id\":\"$t\",\"holder\":\"h\"}" ""
+	cy_status 401
+	# The server's environment holds the digest, not the token.
+	run ! grep -qa "$RUNNER_TOKEN" "/proc/$CY_SERVER_PID/environ"
+	cy_server_stop
+}
+
 # Last: restarts the server without a token.
 @test "unconfigured: every workflow route answers 503 whatever the request carries (never open)" {
 	local t
@@ -493,6 +587,8 @@ gateway POST /v1/workflow/release"
 			wf $v "{\"task_id\":\"$t\",\"holder\":\"x\"}" "$tok"
 			cy_status 503
 			[[ $(detail) == *"workflow runner not configured"* ]]
+			cy_api POST "$CY_CONTROL_URL/v1/workflow/$v" "{\"task_id\":\"$t\",\"holder\":\"x\"}" "$tok"
+			cy_status 503
 		done
 	done
 	cy_eq "$(cy_psql "SELECT count(*) FROM workflow_runs WHERE task_id = '$t'")" 0 runs
