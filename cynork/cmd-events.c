@@ -2,7 +2,8 @@
  * cynork events: task and node state changes from GET /v1/events (server-
  * sent events), one line per event: a key=value record (id, time, type,
  * task or node, status, previous), or with -o json the event's JSON
- * object, one a line (JSON lines).  Without --follow it prints the events
+ * object, one a line (JSON lines), with -o yaml a YAML stream (one
+ * document per event).  Without --follow it prints the events
  * kept (or those after --since) and exits; with --follow it stays
  * connected and, when the connection drops (a server restart, a replica
  * gone, a proxy's idle cut), reconnects with Last-Event-ID set to the last
@@ -32,7 +33,8 @@ static const char *const type_choices[] = { "task", "node", NULL };
 struct events_out {
 	struct ctx *c;
 	bool json;
-	int werr; /* stdout failed */
+	bool yaml; /* -o yaml: a stream of YAML documents, one per event */
+	int werr;  /* stdout failed */
 };
 
 /* One event: printed at once (a follow is read as it happens). */
@@ -49,7 +51,9 @@ on_event(void *arg, const char *event, const char *data, size_t len)
 		json_decref(e);
 		return 0; /* not an event this cynork knows: skipped */
 	}
-	if (o->json) {
+	if (o->yaml) {
+		print_json(json_incref(e));
+	} else if (o->json) {
 		char *s = json_dumps(e, JSON_COMPACT);
 
 		fputs(s, stdout);
@@ -127,7 +131,9 @@ static int
 events_run(struct ctx *c, const struct parsed *p)
 {
 	bool follow = opt_set(p, "follow");
-	struct events_out o = { .c = c, .json = out_json(c) };
+	struct events_out o = { .c = c,
+		.json = out_json(c),
+		.yaml = out_json(c) && strcmp(c->output, "yaml") == 0 };
 	char *path = events_path(p, follow), *hdr = NULL;
 	const char *hdrs[2] = { NULL, NULL };
 	char last[64] = "";
@@ -218,5 +224,5 @@ const struct cmd cmd_events = {
 	.check = events_check,
 	.exec = events_run,
 	.doc =
-	    "One line per event, oldest first: id, time, type (task.created, task.queued, task.running, task.completed, task.failed, task.canceled, task.superseded; node.registered, node.active, node.lost, node.drained, node.removed), the task (name and task_id) or node, status and previous status, as key=value pairs; -o json prints each event's JSON object on its own line. A user sees their own tasks' events; node events are shown to operators and admins. Without --follow the events kept by the server (events.retention, default 7 days) or those after --since are printed; with --follow cynork stays connected (from now, or after --since) until interrupted, and resumes after the last event it printed when the connection drops. Each event has an id that is the same on every server replica: give it to --since to continue later.",
+	    "One line per event, oldest first: id, time, type (task.created, task.queued, task.running, task.completed, task.failed, task.canceled, task.superseded; node.registered, node.active, node.lost, node.drained, node.removed), the task (name and task_id) or node, status and previous status, as key=value pairs; -o json prints each event's JSON object on its own line (JSON lines), -o yaml each event as its own YAML document (a stream, \"---\" between documents). A user sees their own tasks' events; node events are shown to operators and admins. Without --follow the events kept by the server (events.retention, default 7 days) or those after --since are printed; with --follow cynork stays connected (from now, or after --since) until interrupted, and resumes after the last event it printed when the connection drops. Each event has an id that is the same on every server replica: give it to --since to continue later.",
 };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 #
 # events.bats: cynork events against the real server and a node: a task's
-# events one line each (key=value records, or JSON lines with -o json),
+# events one line each (key=value records, or JSON lines with -o json, a
+# YAML stream with -o yaml),
 # --since, --task and --type filters, garbage flags, and --follow in a
 # terminal (tmux: send-keys, capture-pane): new events as they happen, a
 # server restart survived by reconnecting after the last id (the event
@@ -86,7 +87,7 @@ done_task()
 	assert_line --index 2 --regexp "^id=[0-9]+ time=.* type=task.completed task=ev-cli task_id=$id status=completed previous=running$"
 }
 
-@test "events -o json: JSON lines; --since gives the events after an id; --type" {
+@test "events -o json: JSON lines, -o yaml a YAML stream; --since gives the events after an id; --type" {
 	done_task ev-json-a 'true' >/dev/null
 	done_task ev-json-b 'true' >/dev/null
 	sleep 0.3
@@ -99,6 +100,11 @@ done_task()
 	[ "$(jq -r .id <<<"$output")" = "$(jq -r "select(.id > $from) | .id" <<<"$all")" ]
 	run -0 jq -r .task_name <<<"$output"
 	assert_output $'ev-json-b\nev-json-b\nev-json-b'
+	# -o yaml: the same events as a YAML stream, one document each.
+	run -0 cynork -o yaml events --type task --since "$from"
+	[ "$(grep -c '^---$' <<<"$output")" -eq 2 ]
+	assert_line --regexp '^type: task\.completed$'
+	diff <(yq -s -S . <<<"$output") <(cynork -o json events --type task --since "$from" | jq -s -S .)
 	# Node events for the admin.
 	run -0 cynork -o json events --type node
 	run -0 jq -r 'select(.node == "node-01") | .type' <<<"$output"
