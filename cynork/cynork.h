@@ -410,6 +410,12 @@ char *state_text(const struct ctx *c, const char *state);
  * durations ("850ms", "1.2s", "3m 12s", "1h") and times ("... UTC (5s ago)").
  */
 json_t *task_json_view(const json_t *srv);
+/*
+ * A CreateTask body (a schedule's task) as -o json shows it: the input
+ * under the name of its mode (commands an array, script, or prompt) like
+ * task_json_view, the other keys as they came.  A new object.
+ */
+json_t *task_body_view(const json_t *body);
 int task_get_text(const struct ctx *c, const json_t *srv);
 int nodes_get_text(const struct ctx *c, const json_t *n);
 void fmt_duration(double seconds, struct cy_buf *out);
