@@ -114,7 +114,7 @@ col_of()
 	local cmd
 
 	for cmd in "task list" "nodes list" "config status" "token list" "secret list" \
-		"skills list" "user list" "audit list" "task artifacts list out-cmds"; do
+		"skills list" "user list" "audit list" "task artifacts list out-cmds" "context list"; do
 		# shellcheck disable=SC2086
 		run cynork $cmd --no-headers
 		assert_success
