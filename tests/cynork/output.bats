@@ -360,7 +360,7 @@ col_of()
 	run cynork -o json token list
 	run jq -e --arg id "$id" '.tokens[0] | (has("id") | not) and .token_id == $id' <<<"$output"
 	assert_success
-	run cynork -o json token revoke "$id"
+	run cynork -o json token revoke -y "$id"
 	run jq -e --arg id "$id" '.token_id == $id and .revoked == true' <<<"$output"
 	assert_success
 }
