@@ -18,22 +18,19 @@
 #include "banned.h"
 
 /*
- * A schedule as -o json shows it: its task with the input under the name
- * of its mode, as task get shows a task (commands an array, script, or
- * prompt), not the request body's prompt; the other keys as they came.
+ * A schedule as -o json shows it: the server's id named schedule_id, as
+ * the record line and the table call it, and its task with the input under
+ * the name of its mode, as task get shows a task (commands an array,
+ * script, or prompt), not the request body's prompt; the other keys as
+ * they came.
  */
 static json_t *
 schedule_view(const json_t *srv)
 {
-	json_t *o = json_object(), *v;
-	const char *key;
+	json_t *o = out_id_view(srv, "schedule_id"), *task = json_object_get(srv, "task");
 
-	json_object_foreach((json_t *)srv, key, v) {
-		if (strcmp(key, "task") == 0 && json_is_object(v))
-			json_object_set_new(o, key, task_body_view(v));
-		else
-			json_object_set(o, key, v);
-	}
+	if (json_is_object(task))
+		json_object_set_new(o, "task", task_body_view(task));
 	return o;
 }
 
@@ -104,7 +101,7 @@ static const struct col schedule_cols[] = {
 	{ "ENABLED", 0 },
 	{ "NEXT_RUN_AT", 0 },
 	{ "LAST_RUN_AT", COL_TIME },
-	{ "ID", COL_WIDE },
+	{ "SCHEDULE_ID", COL_WIDE },
 	{ NULL, 0 },
 };
 
@@ -192,7 +189,7 @@ schedule_get(struct ctx *c, const struct parsed *p)
 		json_decref(res);
 		return 0;
 	}
-	rec_add(&line, "schedule_id", cy_json_str(res, "id"));
+	rec_add(&line, "schedule_id", cy_json_str(res, "schedule_id"));
 	rec_add(&line, "name", cy_json_str(res, "name"));
 	rec_add(&line, "cron", cy_json_str(res, "cron"));
 	rec_add(&line, "timezone", cy_json_str(res, "timezone"));
@@ -268,6 +265,8 @@ schedule_delete(struct ctx *c, const struct parsed *p)
 	free(path);
 	if (rc)
 		return rc;
+	if (out_json(c))
+		return print_json(json_pack("{s:s, s:b}", "schedule", p->args[0], "deleted", 1));
 	rec_add(&line, "schedule", p->args[0]);
 	rec_add(&line, "deleted", "true");
 	return print_line(&line);
@@ -315,7 +314,7 @@ const struct cmd cmd_schedule_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = schedule_list,
 	.doc =
-	    "A TAB-separated table: NAME, CRON, ENABLED, NEXT_RUN_AT (- while disabled), LAST_RUN_AT; -o wide adds ID. -o json prints {\"schedules\": [...]}, each schedule as schedule get -o json shows it.",
+	    "A TAB-separated table: NAME, CRON, ENABLED, NEXT_RUN_AT (- while disabled), LAST_RUN_AT; -o wide adds SCHEDULE_ID. -o json prints {\"schedules\": [...]}, each schedule as schedule get -o json shows it (without runs).",
 };
 const struct cmd cmd_schedule_get = {
 	.path = "schedule get",
@@ -327,7 +326,7 @@ const struct cmd cmd_schedule_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = schedule_get,
 	.doc =
-	    "Prints a line (schedule_id name cron timezone enabled next_run_at last_run_at task), then the history, newest first: SLOT, TASK_ID, TASK_NAME, STATUS (the task's) and ERROR (why the slot's task was refused). task is the task each slot creates, as JSON, with the names task get -o json uses: the input under the name of its mode (commands as an array, script, or prompt), then the other task create fields as sent (env, timeout_seconds, ...). -o json prints the schedule with the same task object and its runs (see JSON OUTPUT in cynork(1)). Another user's schedule, or none, is exit 66.",
+	    "Prints a line (schedule_id name cron timezone enabled next_run_at last_run_at task), then the history, newest first: SLOT, TASK_ID, TASK_NAME, STATUS (the task's) and ERROR (why the slot's task was refused). task is the task each slot creates, as JSON, with the names task get -o json uses: the input under the name of its mode (commands as an array, script, or prompt), then the other task create fields as sent (env, timeout_seconds, ...). -o json prints the schedule (its id as schedule_id) with the same task object and its runs (see JSON OUTPUT in cynork(1)). Another user's schedule, or none, is exit 66.",
 };
 const struct cmd cmd_schedule_enable = {
 	.path = "schedule enable",
@@ -362,5 +361,5 @@ const struct cmd cmd_schedule_delete = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = schedule_delete,
 	.doc =
-	    "Deletes the schedule and its history; the tasks it made stay. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64. Prints schedule=NAME deleted=true; none of yours is exit 66.",
+	    "Deletes the schedule and its history; the tasks it made stay. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64. Prints schedule=NAME deleted=true (-o json: {\"schedule\": NAME, \"deleted\": true}); none of yours is exit 66.",
 };

@@ -15,14 +15,21 @@
 
 static const char *const role_choices[] = { "admin", "operator", "user", NULL };
 
-/* Prints one user as a record line, its handle (-o name) or JSON; steals u. */
+/*
+ * Prints one user as a record line, its handle (-o name) or JSON (the
+ * server's id as user_id, as the record line and the table call it);
+ * steals u.
+ */
 static int
 print_user(struct ctx *c, json_t *u)
 {
 	struct cy_buf line = CY_BUF_INIT;
 
-	if (out_json(c))
-		return print_json(u);
+	if (out_json(c)) {
+		print_json(out_id_view(u, "user_id"));
+		json_decref(u);
+		return 0;
+	}
 	if (out_name(c)) {
 		printf("%s\n", out_dash(u, "handle"));
 	} else {
@@ -120,8 +127,15 @@ user_list(struct ctx *c, const struct parsed *p)
 		json_decref(res);
 		return fail(EXIT_PROTOCOL, "malformed response: no 'users' list");
 	}
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		json_t *o = json_pack("{s:[]}", "users");
+
+		json_array_foreach(list, i, u)
+			json_array_append_new(json_object_get(o, "users"),
+			    out_id_view(u, "user_id"));
+		json_decref(res);
+		return print_json(o);
+	}
 	t = out_name(c) ? NULL : table_new(c, p, user_cols);
 	json_array_foreach(list, i, u) {
 		if (!t) {

@@ -369,6 +369,12 @@ int print_json(json_t *v);
 /* yaml-out.c: v as a YAML document (block style) on f; 0 or -1. */
 int yaml_dump(FILE *f, const json_t *v);
 int out_flush(void);
+/*
+ * A thing as -o json shows it: a new object with the server's "id" named
+ * key ("schedule_id", "webhook_id"), first, as the record lines and tables
+ * call it (one name per thing); the other keys as they came.
+ */
+json_t *out_id_view(const json_t *o, const char *key);
 /* The string at key for a TAB table cell, "-" when absent or empty. */
 const char *out_dash(const json_t *o, const char *key);
 

@@ -38,8 +38,8 @@ as_user()
 	refute_output --partial HANDLE
 	run cynork -o json user get vera
 	assert_success
-	run jq -r '.handle, .role' <<<"$output"
-	assert_output $'vera\noperator'
+	run jq -r '.handle, .role, (.user_id | test("^[0-9a-f-]{36}$")), has("id")' <<<"$output"
+	assert_output $'vera\noperator\ntrue\nfalse'
 	run -66 cynork user get nobody
 	assert_output --partial "User not found"
 }
