@@ -66,8 +66,18 @@ context_reload(struct ctx *c)
 	c->token = NULL;
 }
 
+static const struct col context_cols[] = {
+	{ "CONTEXT", 0 },
+	{ "CURRENT", 0 },
+	{ "GATEWAY_URL", COL_TRUNC },
+	{ "SESSION", 0 },
+	{ "ACTIVE", COL_WIDE },
+	{ NULL, 0 },
+};
+
+/* One context: into arr (-o json), a row of t (the table), or a line. */
 static void
-list_one(struct ctx *c, json_t *arr, const char *name)
+list_one(struct ctx *c, json_t *arr, struct out_table *t, const char *name)
 {
 	json_t *o = context_keys(&c->cfg, name);
 	const char *url = cy_json_str(o, "gateway_url");
@@ -84,6 +94,13 @@ list_one(struct ctx *c, json_t *arr, const char *name)
 			"current", cur, "active", active, "session", session));
 	} else if (out_name(c)) {
 		printf("%s\n", name);
+	} else if (t) {
+		table_row(t);
+		table_cell(t, name);
+		table_cell(t, cur ? "true" : "false");
+		table_cell(t, url);
+		table_cell(t, session);
+		table_cell(t, active ? "true" : "false");
 	} else {
 		rec_add(&line, "context", name);
 		rec_add(&line, "gateway_url", url ? url : "-");
@@ -100,21 +117,27 @@ static int
 context_list(struct ctx *c, const struct parsed *p)
 {
 	json_t *arr = json_array(), *v;
+	struct out_table *t = NULL;
 	const char *name;
+	int rc = 0;
 
-	list_one(c, arr, CFG_DEFAULT_CONTEXT);
+	if (!out_json(c) && !out_name(c) && (out_text(c) || out_wide(c)))
+		t = table_new(c, p, context_cols);
+	list_one(c, arr, t, CFG_DEFAULT_CONTEXT);
 	json_object_foreach(c->cfg.contexts, name, v) {
 		if (c->cfg.context_unknown && strcmp(name, c->cfg.context) == 0)
 			continue;
-		list_one(c, arr, name);
+		list_one(c, arr, t, name);
 	}
 	if (out_json(c))
 		return print_json(json_pack("{s:s, s:s, s:o}", "current", file_current(&c->cfg),
 		    "active", c->cfg.context, "contexts", arr));
 	json_decref(arr);
+	if (t)
+		rc = table_print(t);
 	if (c->cfg.context_unknown)
 		note(c, "cynork: the selected context '%s' is not in the file", c->cfg.context);
-	return 0;
+	return rc;
 }
 
 static int
@@ -274,17 +297,26 @@ static const struct opt remove_opts[] = {
 	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
 	{ NULL }
 };
+
+static const struct opt list_opts[] = {
+	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
+	{ NULL }
+};
 /* clang-format on */
 
 const struct cmd cmd_context_list = {
 	.path = "context list",
 	.aliases = "ls",
 	.summary = "list the contexts of the config file",
+	.opts = list_opts,
 	.flags = CMD_ANY_CONTEXT,
 	.exec = context_list,
 	.doc = "Prints one line per context, default (the file's top level) first: context=NAME "
 	       "gateway_url=URL current=BOOL session=stored|helper|none, plus active=BOOL when "
 	       "--context or CYNORK_CONTEXT selects another one than the file's current_context. "
+	       "With -o text (the default on a terminal) or -o wide, a table instead: "
+	       "CONTEXT, CURRENT, GATEWAY_URL, SESSION; -o wide adds ACTIVE (true for the "
+	       "context this command runs in); --no-headers leaves the header line out. "
 	       "-o json: {\"current\", \"active\", \"contexts\": [{name, gateway_url, current, "
 	       "active, session}]}; -o name: the names. Tokens are never printed.",
 };

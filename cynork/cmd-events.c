@@ -1,8 +1,10 @@
 /*
  * cynork events: task and node state changes from GET /v1/events (server-
- * sent events), one line per event: a key=value record (id, time, type,
- * task or node, status, previous), or with -o json the event's JSON
- * object, one a line (JSON lines).  Without --follow it prints the events
+ * sent events), one line per event: a key=value record (event_id, time,
+ * type, task or node, status, previous), or with -o json the event's JSON
+ * object (its id named event_id, as the record and webhook deliveries
+ * call it), one a line (JSON lines), with -o yaml a YAML stream (one
+ * document per event).  Without --follow it prints the events
  * kept (or those after --since) and exits; with --follow it stays
  * connected and, when the connection drops (a server restart, a replica
  * gone, a proxy's idle cut), reconnects with Last-Event-ID set to the last
@@ -32,7 +34,8 @@ static const char *const type_choices[] = { "task", "node", NULL };
 struct events_out {
 	struct ctx *c;
 	bool json;
-	int werr; /* stdout failed */
+	bool yaml; /* -o yaml: a stream of YAML documents, one per event */
+	int werr;  /* stdout failed */
 };
 
 /* One event: printed at once (a follow is read as it happens). */
@@ -49,15 +52,19 @@ on_event(void *arg, const char *event, const char *data, size_t len)
 		json_decref(e);
 		return 0; /* not an event this cynork knows: skipped */
 	}
-	if (o->json) {
-		char *s = json_dumps(e, JSON_COMPACT);
+	if (o->yaml) {
+		print_json(out_id_view(e, "event_id"));
+	} else if (o->json) {
+		json_t *v = out_id_view(e, "event_id");
+		char *s = json_dumps(v, JSON_COMPACT);
 
 		fputs(s, stdout);
 		fputc('\n', stdout);
 		free(s);
+		json_decref(v);
 	} else {
 		if (cy_json_int(e, "id", &id) == 0)
-			rec_addll(&line, "id", id);
+			rec_addll(&line, "event_id", id);
 		rec_add(&line, "time", cy_json_str(e, "time"));
 		rec_add(&line, "type", cy_json_str(e, "type"));
 		if (cy_json_str(e, "task_id")) {
@@ -127,7 +134,9 @@ static int
 events_run(struct ctx *c, const struct parsed *p)
 {
 	bool follow = opt_set(p, "follow");
-	struct events_out o = { .c = c, .json = out_json(c) };
+	struct events_out o = { .c = c,
+		.json = out_json(c),
+		.yaml = out_json(c) && strcmp(c->output, "yaml") == 0 };
 	char *path = events_path(p, follow), *hdr = NULL;
 	const char *hdrs[2] = { NULL, NULL };
 	char last[64] = "";
@@ -218,5 +227,5 @@ const struct cmd cmd_events = {
 	.check = events_check,
 	.exec = events_run,
 	.doc =
-	    "One line per event, oldest first: id, time, type (task.created, task.queued, task.running, task.completed, task.failed, task.canceled, task.superseded; node.registered, node.active, node.lost, node.drained, node.removed), the task (name and task_id) or node, status and previous status, as key=value pairs; -o json prints each event's JSON object on its own line. A user sees their own tasks' events; node events are shown to operators and admins. Without --follow the events kept by the server (events.retention, default 7 days) or those after --since are printed; with --follow cynork stays connected (from now, or after --since) until interrupted, and resumes after the last event it printed when the connection drops. Each event has an id that is the same on every server replica: give it to --since to continue later.",
+	    "One line per event, oldest first: event_id, time, type (task.created, task.queued, task.running, task.completed, task.failed, task.canceled, task.superseded; node.registered, node.active, node.lost, node.drained, node.removed), the task (name and task_id) or node, status and previous status, as key=value pairs; -o json prints each event's JSON object on its own line (JSON lines: event_id, type, time, status, previous, and task_id and task_name or node), -o yaml each event as its own YAML document (a stream, \"---\" between documents). A user sees their own tasks' events; node events are shown to operators and admins. Without --follow the events kept by the server (events.retention, default 7 days) or those after --since are printed; with --follow cynork stays connected (from now, or after --since) until interrupted, and resumes after the last event it printed when the connection drops. Each event has an id (event_id) that is the same on every server replica: give it to --since to continue later.",
 };

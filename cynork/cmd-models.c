@@ -71,12 +71,12 @@ models_ids(const json_t *res)
 	return ids;
 }
 
-/* models list: the columns (-o wide adds created, the Unix time of the answer). */
+/* models list: the columns (-o wide adds CREATED, the Unix time of the answer). */
 static const struct col models_cols[] = {
-	{ "model_id", 0 },
-	{ "nodes", COL_RIGHT },
-	{ "owned_by", 0 },
-	{ "created", COL_WIDE },
+	{ "MODEL_ID", 0 },
+	{ "NODES", COL_RIGHT },
+	{ "OWNED_BY", 0 },
+	{ "CREATED", COL_WIDE },
 	{ NULL, 0 },
 };
 
@@ -126,8 +126,8 @@ const struct cmd cmd_models_list = {
 	.exec = models_list,
 	.doc =
 	    "Lists the models available across the fleet (GET /v1/models): a TAB-separated table "
-	    "with the header model_id, nodes, owned_by and one row per model, sorted by id; nodes is "
-	    "how many nodes serve the model. -o json prints the gateway's answer as it came "
+	    "with the header MODEL_ID, NODES, OWNED_BY and one row per model, sorted by id; NODES is "
+	    "how many nodes serve the model; -o wide adds CREATED (the answer's Unix time). -o json prints the gateway's answer as it came "
 	    "({\"object\":\"list\",\"data\":[...]}, OpenAI's format); -o name prints only the ids. "
 	    "Use an id with chat --model or task create --model.",
 };

@@ -240,7 +240,7 @@ queue_delete(struct ctx *c, const struct parsed *p)
 	if (rc)
 		return rc;
 	if (out_json(c))
-		return print_json(json_pack("{s:s, s:b}", "name", p->args[0], "deleted", 1));
+		return print_json(json_pack("{s:s, s:b}", "queue", p->args[0], "deleted", 1));
 	if (out_name(c)) {
 		printf("%s\n", p->args[0]);
 		return 0;

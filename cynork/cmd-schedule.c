@@ -17,6 +17,23 @@
 #include "task-body.h"
 #include "banned.h"
 
+/*
+ * A schedule as -o json shows it: the server's id named schedule_id, as
+ * the record line and the table call it, and its task with the input under
+ * the name of its mode, as task get shows a task (commands an array,
+ * script, or prompt), not the request body's prompt; the other keys as
+ * they came.
+ */
+static json_t *
+schedule_view(const json_t *srv)
+{
+	json_t *o = out_id_view(srv, "schedule_id"), *task = json_object_get(srv, "task");
+
+	if (json_is_object(task))
+		json_object_set_new(o, "task", task_body_view(task));
+	return o;
+}
+
 /* schedule create's own flags, then the task's: exit 64 before any request. */
 static int
 schedule_create_check(const struct parsed *p)
@@ -60,8 +77,11 @@ schedule_create(struct ctx *c, const struct parsed *p)
 	json_decref(req);
 	if (rc)
 		return rc;
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		print_json(schedule_view(res));
+		json_decref(res);
+		return 0;
+	}
 	if (out_name(c)) {
 		printf("%s\n", out_dash(res, "name"));
 	} else {
@@ -81,7 +101,7 @@ static const struct col schedule_cols[] = {
 	{ "ENABLED", 0 },
 	{ "NEXT_RUN_AT", 0 },
 	{ "LAST_RUN_AT", COL_TIME },
-	{ "ID", COL_WIDE },
+	{ "SCHEDULE_ID", COL_WIDE },
 	{ NULL, 0 },
 };
 
@@ -100,8 +120,14 @@ schedule_list(struct ctx *c, const struct parsed *p)
 		json_decref(res);
 		return fail(EXIT_PROTOCOL, "malformed response: no 'schedules' list");
 	}
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		json_t *o = json_pack("{s:[]}", "schedules");
+
+		json_array_foreach(list, i, s)
+			json_array_append_new(json_object_get(o, "schedules"), schedule_view(s));
+		json_decref(res);
+		return print_json(o);
+	}
 	t = out_name(c) ? NULL : table_new(c, p, schedule_cols);
 	json_array_foreach(list, i, s) {
 		if (!t) {
@@ -145,7 +171,7 @@ schedule_get(struct ctx *c, const struct parsed *p)
 	struct cy_buf line = CY_BUF_INIT;
 	char *path = schedule_path(p), *task;
 	struct out_table *t;
-	json_t *res = NULL, *r;
+	json_t *res = NULL, *r, *view;
 	size_t i;
 	int rc;
 
@@ -153,6 +179,9 @@ schedule_get(struct ctx *c, const struct parsed *p)
 	free(path);
 	if (rc)
 		return rc;
+	view = schedule_view(res);
+	json_decref(res);
+	res = view;
 	if (out_json(c))
 		return print_json(res);
 	if (out_name(c)) {
@@ -160,7 +189,7 @@ schedule_get(struct ctx *c, const struct parsed *p)
 		json_decref(res);
 		return 0;
 	}
-	rec_add(&line, "schedule_id", cy_json_str(res, "id"));
+	rec_add(&line, "schedule_id", cy_json_str(res, "schedule_id"));
 	rec_add(&line, "name", cy_json_str(res, "name"));
 	rec_add(&line, "cron", cy_json_str(res, "cron"));
 	rec_add(&line, "timezone", cy_json_str(res, "timezone"));
@@ -198,8 +227,11 @@ schedule_patch(struct ctx *c, const struct parsed *p, json_t *body)
 	json_decref(body);
 	if (rc)
 		return rc;
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		print_json(schedule_view(res));
+		json_decref(res);
+		return 0;
+	}
 	rec_add(&line, "name", cy_json_str(res, "name"));
 	rec_add(&line, "enabled", json_is_true(json_object_get(res, "enabled")) ? "true" : "false");
 	rec_add(&line, "next_run_at", out_dash(res, "next_run_at"));
@@ -233,6 +265,8 @@ schedule_delete(struct ctx *c, const struct parsed *p)
 	free(path);
 	if (rc)
 		return rc;
+	if (out_json(c))
+		return print_json(json_pack("{s:s, s:b}", "schedule", p->args[0], "deleted", 1));
 	rec_add(&line, "schedule", p->args[0]);
 	rec_add(&line, "deleted", "true");
 	return print_line(&line);
@@ -280,7 +314,7 @@ const struct cmd cmd_schedule_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = schedule_list,
 	.doc =
-	    "A TAB-separated table: NAME, CRON, ENABLED, NEXT_RUN_AT (- while disabled), LAST_RUN_AT; -o wide adds ID. -o json prints the server's answer.",
+	    "A TAB-separated table: NAME, CRON, ENABLED, NEXT_RUN_AT (- while disabled), LAST_RUN_AT; -o wide adds SCHEDULE_ID. -o json prints {\"schedules\": [...]}, each schedule as schedule get -o json shows it (without runs).",
 };
 const struct cmd cmd_schedule_get = {
 	.path = "schedule get",
@@ -292,7 +326,7 @@ const struct cmd cmd_schedule_get = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = schedule_get,
 	.doc =
-	    "Prints a line (schedule_id name cron timezone enabled next_run_at last_run_at task), then the history, newest first: SLOT, TASK_ID, TASK_NAME, STATUS (the task's) and ERROR (why the slot's task was refused). -o json prints the server's answer. Another user's schedule, or none, is exit 66.",
+	    "Prints a line (schedule_id name cron timezone enabled next_run_at last_run_at task), then the history, newest first: SLOT, TASK_ID, TASK_NAME, STATUS (the task's) and ERROR (why the slot's task was refused). task is the task each slot creates, as JSON, with the names task get -o json uses: the input under the name of its mode (commands as an array, script, or prompt), then the other task create fields as sent (env, timeout_seconds, ...). -o json prints the schedule (its id as schedule_id) with the same task object and its runs (see JSON OUTPUT in cynork(1)). Another user's schedule, or none, is exit 66.",
 };
 const struct cmd cmd_schedule_enable = {
 	.path = "schedule enable",
@@ -327,5 +361,5 @@ const struct cmd cmd_schedule_delete = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = schedule_delete,
 	.doc =
-	    "Deletes the schedule and its history; the tasks it made stay. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64. Prints schedule=NAME deleted=true; none of yours is exit 66.",
+	    "Deletes the schedule and its history; the tasks it made stay. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64. Prints schedule=NAME deleted=true (-o json: {\"schedule\": NAME, \"deleted\": true}); none of yours is exit 66.",
 };

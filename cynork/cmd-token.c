@@ -221,9 +221,12 @@ static int
 token_revoke(struct ctx *c, const struct parsed *p)
 {
 	struct cy_buf line = CY_BUF_INIT;
-	char *e = url_escape(p->args[0]), *path;
-	int rc;
+	char *e, *path;
+	int rc = 0;
 
+	if (!confirm(c, p, &rc, "revoke API token %s (it fails on its next use)", p->args[0]))
+		return rc;
+	e = url_escape(p->args[0]);
 	path = xasprintf("/v1/tokens/%s/revoke", e);
 	free(e);
 	rc = api_call(c, "POST", path, NULL, true, NULL);
@@ -255,6 +258,11 @@ static const struct opt create_opts[] = {
 static const struct opt list_opts[] = {
 	{ .name = "all", .kind = OPT_BOOL, .help = "every user's tokens, with their owner (admin)" },
 	{ .name = "no-headers", .kind = OPT_BOOL, .help = "omit the header line" },
+	{ NULL }
+};
+
+static const struct opt revoke_opts[] = {
+	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
 	{ NULL }
 };
 /* clang-format on */
@@ -291,10 +299,11 @@ const struct cmd cmd_token_revoke = {
 	.path = "token revoke",
 	.summary = "revoke an API token at once",
 	.usage = "<token-id>",
+	.opts = revoke_opts,
 	.min_args = 1,
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = token_revoke,
 	.doc =
-	    "The token fails on its next use, on every server replica. Admins may revoke any user's token.",
+	    "The token fails on its next use, on every server replica. Admins may revoke any user's token. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64.",
 };

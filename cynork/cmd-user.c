@@ -15,14 +15,21 @@
 
 static const char *const role_choices[] = { "admin", "operator", "user", NULL };
 
-/* Prints one user as a record line, its handle (-o name) or JSON; steals u. */
+/*
+ * Prints one user as a record line, its handle (-o name) or JSON (the
+ * server's id as user_id, as the record line and the table call it);
+ * steals u.
+ */
 static int
 print_user(struct ctx *c, json_t *u)
 {
 	struct cy_buf line = CY_BUF_INIT;
 
-	if (out_json(c))
-		return print_json(u);
+	if (out_json(c)) {
+		print_json(out_id_view(u, "user_id"));
+		json_decref(u);
+		return 0;
+	}
 	if (out_name(c)) {
 		printf("%s\n", out_dash(u, "handle"));
 	} else {
@@ -120,8 +127,15 @@ user_list(struct ctx *c, const struct parsed *p)
 		json_decref(res);
 		return fail(EXIT_PROTOCOL, "malformed response: no 'users' list");
 	}
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		json_t *o = json_pack("{s:[]}", "users");
+
+		json_array_foreach(list, i, u)
+			json_array_append_new(json_object_get(o, "users"),
+			    out_id_view(u, "user_id"));
+		json_decref(res);
+		return print_json(o);
+	}
 	t = out_name(c) ? NULL : table_new(c, p, user_cols);
 	json_array_foreach(list, i, u) {
 		if (!t) {
@@ -162,6 +176,11 @@ user_get(struct ctx *c, const struct parsed *p)
 static int
 user_disable(struct ctx *c, const struct parsed *p)
 {
+	int rc = 0;
+
+	if (!confirm(c, p, &rc, "disable user '%s' (its sessions end, its tokens stop working)",
+		p->args[0]))
+		return rc;
 	return user_call(c, "POST", p->args[0], "/disable", NULL);
 }
 
@@ -216,8 +235,12 @@ user_reset_password(struct ctx *c, const struct parsed *p)
 {
 	char *pw, *path;
 	json_t *req;
-	int rc;
+	int rc = 0;
 
+	/* Asked before the password, which --password-stdin reads from standard input. */
+	if (!confirm(c, p, &rc, "set a new password for user '%s' and end its sessions",
+		p->args[0]))
+		return rc;
 	if (!(pw = read_new_password(p)) || !*pw) {
 		free(pw);
 		return fail(EXIT_USAGE, "no password given");
@@ -239,8 +262,10 @@ user_revoke_sessions(struct ctx *c, const struct parsed *p)
 	json_t *u = NULL;
 	char *path;
 	const char *id;
-	int rc;
+	int rc = 0;
 
+	if (!confirm(c, p, &rc, "end every login session of user '%s'", p->args[0]))
+		return rc;
 	/* The endpoint takes the id; a handle is looked up first. */
 	path = user_path(p->args[0], "");
 	rc = api_call(c, "GET", path, NULL, true, &u);
@@ -302,6 +327,12 @@ static const struct opt create_opts[] = {
 static const struct opt reset_opts[] = {
 	{ .name = "password-stdin", .kind = OPT_BOOL,
 	  .help = "read the new password from standard input" },
+	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
+	{ NULL }
+};
+
+static const struct opt yes_opts[] = {
+	{ .name = "yes", .shrt = 'y', .kind = OPT_BOOL, .help = "do not ask for confirmation" },
 	{ NULL }
 };
 
@@ -350,12 +381,13 @@ const struct cmd cmd_user_disable = {
 	.path = "user disable",
 	.summary = "disable a user: no login, refresh or token works any more (admin)",
 	.usage = "<user>",
+	.opts = yes_opts,
 	.min_args = 1,
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = user_disable,
 	.doc =
-	    "Its login sessions end at once and its API tokens stop working (they work again after enable). Users are never deleted. You cannot disable yourself.",
+	    "Its login sessions end at once and its API tokens stop working (they work again after enable). Users are never deleted. You cannot disable yourself. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64.",
 };
 const struct cmd cmd_user_enable = {
 	.path = "user enable",
@@ -375,6 +407,8 @@ const struct cmd cmd_user_reset_password = {
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = user_reset_password,
+	.doc =
+	    "The new password (8 to 4096 bytes) is prompted for with echo off, or read from standard input with --password-stdin; every login session of the user ends. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64. With --password-stdin standard input is not a terminal, so give -y too.",
 };
 const struct cmd cmd_user_set_role = {
 	.path = "user set-role",
@@ -390,10 +424,13 @@ const struct cmd cmd_user_revoke_sessions = {
 	.path = "user revoke-sessions",
 	.summary = "end every login session of a user at once (admin)",
 	.usage = "<user>",
+	.opts = yes_opts,
 	.min_args = 1,
 	.max_args = 1,
 	.flags = CMD_NEEDS_AUTH,
 	.exec = user_revoke_sessions,
+	.doc =
+	    "Every login session of the user ends: its refresh tokens are revoked and their access tokens fail on the next request. API tokens are not sessions and keep working (token revoke ends one). Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64.",
 };
 const struct cmd cmd_user_passwd = {
 	.path = "user passwd",

@@ -91,14 +91,17 @@ webhook_create(struct ctx *c, const struct parsed *p)
 	json_decref(req);
 	if (rc)
 		return rc;
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		print_json(out_id_view(res, "webhook_id"));
+		json_decref(res);
+		return 0;
+	}
 	if (out_name(c)) {
 		printf("%s\n", out_dash(res, "id"));
 		json_decref(res);
 		return 0;
 	}
-	rec_add(&line, "webhook", cy_json_str(res, "id"));
+	rec_add(&line, "webhook_id", cy_json_str(res, "id"));
 	rec_add(&line, "url", cy_json_str(res, "url"));
 	if (cy_json_str(res, "secret"))
 		rec_add(&line, "secret", cy_json_str(res, "secret"));
@@ -131,8 +134,15 @@ webhook_list(struct ctx *c, const struct parsed *p)
 		json_decref(res);
 		return fail(EXIT_PROTOCOL, "malformed response: no 'webhooks' list");
 	}
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		json_t *o = json_pack("{s:[]}", "webhooks");
+
+		json_array_foreach(list, i, w)
+			json_array_append_new(json_object_get(o, "webhooks"),
+			    out_id_view(w, "webhook_id"));
+		json_decref(res);
+		return print_json(o);
+	}
 	t = out_name(c) ? NULL : table_new(c, p, webhook_cols);
 	json_array_foreach(list, i, w) {
 		struct cy_buf ev = CY_BUF_INIT;
@@ -173,8 +183,8 @@ webhook_delete(struct ctx *c, const struct parsed *p)
 	if (rc)
 		return rc;
 	if (out_json(c))
-		return print_json(json_pack("{s:s, s:b}", "id", p->args[0], "deleted", 1));
-	rec_add(&line, "webhook", p->args[0]);
+		return print_json(json_pack("{s:s, s:b}", "webhook_id", p->args[0], "deleted", 1));
+	rec_add(&line, "webhook_id", p->args[0]);
 	rec_add(&line, "deleted", "true");
 	return print_line(&line);
 }
@@ -214,8 +224,15 @@ webhook_deliveries(struct ctx *c, const struct parsed *p)
 		json_decref(res);
 		return fail(EXIT_PROTOCOL, "malformed response: no 'deliveries' list");
 	}
-	if (out_json(c))
-		return print_json(res);
+	if (out_json(c)) {
+		json_t *o = out_id_view(res, "webhook_id"), *l = json_array();
+
+		json_array_foreach(list, i, d)
+			json_array_append_new(l, out_id_view(d, "delivery_id"));
+		json_object_set_new(o, "deliveries", l);
+		json_decref(res);
+		return print_json(o);
+	}
 	t = out_name(c) ? NULL : table_new(c, p, delivery_cols);
 	json_array_foreach(list, i, d) {
 		if (!t) {
@@ -283,7 +300,7 @@ const struct cmd cmd_webhook_create = {
 	.check = create_required,
 	.exec = webhook_create,
 	.doc =
-	    "Creates a webhook: for each event it names the server POSTs the event's JSON object to URL with the headers Cynode-Event (task.finished or node.lost), Cynode-Delivery (the delivery id) and Cynode-Signature: sha256=HEX, the HMAC-SHA256 of the body under the secret. task.finished: one of your tasks completed, failed or was canceled (the body's type says which); node.lost: a node stopped reporting (admins only). Anything but a 2xx answer is retried after 1 s, 2 s, 4 s ... (at most an hour apart, 8 attempts); webhook deliveries shows the log. Prints webhook=ID url=URL, and secret=S when the server made the secret (shown this once).",
+	    "Creates a webhook: for each event it names the server POSTs the event's JSON object to URL with the headers Cynode-Event (task.finished or node.lost), Cynode-Delivery (the delivery id) and Cynode-Signature: sha256=HEX, the HMAC-SHA256 of the body under the secret. task.finished: one of your tasks completed, failed or was canceled (the body's type says which); node.lost: a node stopped reporting (admins only). Anything but a 2xx answer is retried after 1 s, 2 s, 4 s ... (at most an hour apart, 8 attempts); webhook deliveries shows the log. Prints webhook_id=ID url=URL, and secret=S when the server made the secret (shown this once); -o json the webhook (webhook_id, url, events, created_at, and secret when the server made it).",
 };
 const struct cmd cmd_webhook_list = {
 	.path = "webhook list",
@@ -293,7 +310,7 @@ const struct cmd cmd_webhook_list = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = webhook_list,
 	.doc =
-	    "A TAB-separated table: WEBHOOK_ID, URL, EVENTS, DELIVERIES, FAILED, CREATED_AT. -o json prints the server's answer; no form holds the secret.",
+	    "A TAB-separated table: WEBHOOK_ID, URL, EVENTS, DELIVERIES, FAILED, CREATED_AT. -o json prints {\"webhooks\": [...]}, each with webhook_id, url, events, deliveries, failed, created_at; no form holds the secret.",
 };
 const struct cmd cmd_webhook_delete = {
 	.path = "webhook delete",
@@ -306,7 +323,7 @@ const struct cmd cmd_webhook_delete = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = webhook_delete,
 	.doc =
-	    "Deletes the webhook ID; deliveries not yet made are dropped. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64. Prints webhook=ID deleted=true; an id you have no webhook for exits 66.",
+	    "Deletes the webhook ID; deliveries not yet made are dropped. Asks for confirmation on a terminal unless -y; without -y and without a terminal it does nothing and exits 64. Prints webhook_id=ID deleted=true (-o json: {\"webhook_id\": ID, \"deleted\": true}); an id you have no webhook for exits 66.",
 };
 const struct cmd cmd_webhook_deliveries = {
 	.path = "webhook deliveries",
@@ -318,5 +335,5 @@ const struct cmd cmd_webhook_deliveries = {
 	.flags = CMD_NEEDS_AUTH,
 	.exec = webhook_deliveries,
 	.doc =
-	    "A TAB-separated table: DELIVERY_ID, EVENT, EVENT_ID (the event's id in cynork events), STATUS (pending, delivered, failed), ATTEMPTS, LAST_STATUS (the receiver's HTTP status), LAST_ERROR, CREATED_AT. -o json prints the server's answer, with delivered_at and next_attempt_at.",
+	    "A TAB-separated table: DELIVERY_ID, EVENT, EVENT_ID (the event's id in cynork events), STATUS (pending, delivered, failed), ATTEMPTS, LAST_STATUS (the receiver's HTTP status), LAST_ERROR, CREATED_AT. -o json prints {\"deliveries\": [...]}, each with delivery_id, event, event_id, status, attempts, last_status, last_error, created_at, delivered_at and next_attempt_at.",
 };

@@ -370,6 +370,12 @@ int print_json(json_t *v);
 /* yaml-out.c: v as a YAML document (block style) on f; 0 or -1. */
 int yaml_dump(FILE *f, const json_t *v);
 int out_flush(void);
+/*
+ * A thing as -o json shows it: a new object with the server's "id" named
+ * key ("schedule_id", "webhook_id"), first, as the record lines and tables
+ * call it (one name per thing); the other keys as they came.
+ */
+json_t *out_id_view(const json_t *o, const char *key);
 /* The string at key for a TAB table cell, "-" when absent or empty. */
 const char *out_dash(const json_t *o, const char *key);
 
@@ -411,6 +417,12 @@ char *state_text(const struct ctx *c, const char *state);
  * durations ("850ms", "1.2s", "3m 12s", "1h") and times ("... UTC (5s ago)").
  */
 json_t *task_json_view(const json_t *srv);
+/*
+ * A CreateTask body (a schedule's task) as -o json shows it: the input
+ * under the name of its mode (commands an array, script, or prompt) like
+ * task_json_view, the other keys as they came.  A new object.
+ */
+json_t *task_body_view(const json_t *body);
 int task_get_text(const struct ctx *c, const json_t *srv);
 int nodes_get_text(const struct ctx *c, const json_t *n);
 void fmt_duration(double seconds, struct cy_buf *out);

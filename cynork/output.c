@@ -95,6 +95,21 @@ out_flush(void)
 	return 0;
 }
 
+json_t *
+out_id_view(const json_t *o, const char *key)
+{
+	json_t *v = json_object(), *item;
+	const char *k;
+
+	if (json_object_get(o, "id"))
+		json_object_set(v, key, json_object_get(o, "id"));
+	json_object_foreach((json_t *)o, k, item) {
+		if (strcmp(k, "id") != 0)
+			json_object_set(v, k, item);
+	}
+	return v;
+}
+
 const char *
 out_dash(const json_t *o, const char *key)
 {

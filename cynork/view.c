@@ -138,6 +138,48 @@ field_text(const char *label, const char *text)
 static const char *const job_ran[] = { "exit_code", "node", "attempts", "queued_at", "started_at",
 	"ended_at", "queued_seconds", "run_seconds", NULL };
 
+/*
+ * The task's input under the name of its mode: commands (an array, one
+ * per line of text), script, or prompt (no mode: the default, prompt).
+ */
+static void
+task_input_view(json_t *o, const char *mode, const char *text)
+{
+	if (mode && strcmp(mode, "commands") == 0) {
+		json_t *arr = json_array();
+
+		while (text && *text) {
+			size_t n = strcspn(text, "\n");
+
+			if (n)
+				json_array_append_new(arr, json_stringn(text, n));
+			text += n + (text[n] == '\n');
+		}
+		json_object_set_new(o, "commands", arr);
+	} else if (mode && strcmp(mode, "script") == 0) {
+		json_object_set_new(o, "script", json_string(text ? text : ""));
+	} else {
+		json_object_set_new(o, "prompt", json_string(text ? text : ""));
+	}
+}
+
+json_t *
+task_body_view(const json_t *body)
+{
+	const char *mode = cy_json_str(body, "input_mode"), *key;
+	json_t *o = json_object(), *v;
+
+	/* The input first, as task get has it; then the rest as sent. */
+	if (mode)
+		json_object_set_new(o, "input_mode", json_string(mode));
+	task_input_view(o, mode, cy_json_str(body, "prompt"));
+	json_object_foreach((json_t *)body, key, v) {
+		if (strcmp(key, "prompt") != 0 && strcmp(key, "input_mode") != 0)
+			json_object_set(o, key, v);
+	}
+	return o;
+}
+
 json_t *
 task_json_view(const json_t *srv)
 {
@@ -155,22 +197,7 @@ task_json_view(const json_t *srv)
 	json_object_set(o, "status", json_object_get(srv, "status"));
 	if (mode)
 		json_object_set_new(o, "input_mode", json_string(mode));
-	if (mode && strcmp(mode, "commands") == 0) {
-		json_t *arr = json_array();
-
-		while (text && *text) {
-			size_t n = strcspn(text, "\n");
-
-			if (n)
-				json_array_append_new(arr, json_stringn(text, n));
-			text += n + (text[n] == '\n');
-		}
-		json_object_set_new(o, "commands", arr);
-	} else if (mode && strcmp(mode, "script") == 0) {
-		json_object_set_new(o, "script", json_string(text ? text : ""));
-	} else {
-		json_object_set_new(o, "prompt", json_string(text ? text : ""));
-	}
+	task_input_view(o, mode, text);
 	json_object_set(o, "created_at", json_object_get(srv, "created_at"));
 	json_object_set(o, "updated_at", json_object_get(srv, "updated_at"));
 	if (json_object_get(srv, "attachments"))

@@ -282,11 +282,20 @@ tm_start()
 }
 
 @test "one-shot -o json prints the completion object, pretty" {
+	local completion
+
 	run gwcy -o json chat --model "$MODEL" -m 'as json'
 	assert_success
 	[ "${#lines[@]}" -gt 5 ]
+	completion=$output
 	run jq -e --arg m "$MODEL" '.object == "chat.completion" and
 		.choices[0].message.content == "[\($m)] echo: as json"' <<<"$output"
+	assert_success
+	# The keys cynork(1) JSON OUTPUT names: OpenAI's shape, as relayed.
+	run jq -e '(["id", "object", "created", "model", "choices", "usage"] - keys) == []
+		and (.choices[0] | keys) == ["finish_reason", "index", "message"]
+		and (.choices[0].message | keys) == ["content", "role"]
+		and (.usage | keys) == ["completion_tokens", "prompt_tokens", "total_tokens"]' <<<"$completion"
 	assert_success
 	# -o json asks for the reply in one piece
 	run fake_chat_requests

@@ -4,7 +4,9 @@
 # run without -y and without a terminal (stdin a pipe, /dev/null or a file):
 # it exits 64 with a clear message, sends nothing and changes nothing, even
 # when the pipe says "y".  On a terminal (script(1)) "n" does nothing, exit 0,
-# and "y" acts.  Real server and node.
+# and "y" acts.  Besides the deletes: token revoke and user disable,
+# reset-password and revoke-sessions (they cut someone off at once).  Real
+# server and node.
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -78,6 +80,46 @@ refused()
 	run -0 cy_tty_cynork y skills delete "$id"
 	assert_output --partial "deleted=true"
 	run -66 cynork skills get "$id"
+}
+
+@test "token revoke, user disable, reset-password, revoke-sessions without -y and without a terminal: 64, nothing changed" {
+	local id
+
+	id=$(cynork -o json token create --name conf-tok | jq -r .token_id)
+	refused token revoke "$id"
+	run -0 cynork -o json token list
+	jq -e --arg id "$id" '.tokens[] | select(.token_id == $id) | .revoked_at == null' <<<"$output"
+	printf 'conf-password\n' | cynork user create conf-u --password-stdin >/dev/null
+	refused user disable conf-u
+	refused user revoke-sessions conf-u
+	refused user reset-password conf-u
+	# --password-stdin reads the pipe, so it is no terminal to ask on either: -y is needed.
+	run -64 --separate-stderr cynork user reset-password conf-u --password-stdin <<<"other-password"
+	[[ $stderr == *"give -y to go on"* ]]
+	[ "$(cynork -o json user get conf-u | jq -r .is_active)" = true ]
+	# The old password still logs in (in a config directory of its own).
+	run -0 env XDG_CONFIG_HOME="$CY_TMP/xdg-conf" CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" \
+		"$CY_BUILD/cynork" login -u conf-u --password-stdin <<<"conf-password"
+	# On a terminal: n does nothing, y acts.
+	run -0 cy_tty_cynork n user disable conf-u
+	assert_output --partial "disable user 'conf-u' (its sessions end, its tokens stop working)? [y/N]"
+	assert_output --partial "nothing done"
+	[ "$(cynork -o json user get conf-u | jq -r .is_active)" = true ]
+	run -0 cy_tty_cynork y user disable conf-u
+	assert_output --partial "is_active=false"
+	run -0 cy_tty_cynork y token revoke "$id"
+	assert_output --partial "token_id=$id revoked=true"
+	run -0 cy_tty_cynork y user revoke-sessions conf-u
+	assert_output --partial "sessions_revoked=true"
+	# -y needs no terminal, with the password on standard input.
+	run -0 cynork user reset-password conf-u -y --password-stdin <<<"other-password"
+	assert_output "user=conf-u password_reset=true"
+}
+
+@test "queue, schedule and webhook delete without -y and without a terminal: 64" {
+	refused queue delete no-such-queue
+	refused schedule delete no-such-schedule
+	refused webhook delete 00000000-0000-4000-8000-000000000000
 }
 
 @test "-y needs no terminal" {

@@ -91,6 +91,16 @@ EOF
 	run -0 cy -o json context list
 	run jq -ec '[.current, .active, (.contexts | map("\(.name):\(.current):\(.session)"))]' <<<"$output"
 	assert_output '["lab","lab",["default:false:stored","lab:true:stored"]]'
+	# -o text and -o wide: a table like every other list; --no-headers
+	run -0 cy -o text context list
+	assert_line --index 0 "$(printf 'CONTEXT\tCURRENT\tGATEWAY_URL\tSESSION')"
+	assert_line --index 1 "$(printf 'default\tfalse\t%s\tstored' "$CY_GATEWAY_URL")"
+	assert_line --index 2 "$(printf 'lab\ttrue\t%s\tstored' "$LOCAL_URL")"
+	run -0 cy --context default -o wide context list --no-headers
+	assert_output "$(printf 'default\tfalse\t%s\tstored\ttrue\nlab\ttrue\t%s\tstored\tfalse' \
+		"$CY_GATEWAY_URL" "$LOCAL_URL")"
+	run -0 cy context list --no-headers
+	assert_line --index 1 "context=lab gateway_url=$LOCAL_URL current=true session=stored"
 	# logging out of lab leaves default logged in
 	run -0 cy logout
 	[ -z "$(conf_key token lab)" ]

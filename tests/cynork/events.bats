@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 #
 # events.bats: cynork events against the real server and a node: a task's
-# events one line each (key=value records, or JSON lines with -o json),
+# events one line each (key=value records, or JSON lines with -o json, a
+# YAML stream with -o yaml),
 # --since, --task and --type filters, garbage flags, and --follow in a
 # terminal (tmux: send-keys, capture-pane): new events as they happen, a
 # server restart survived by reconnecting after the last id (the event
@@ -81,12 +82,12 @@ done_task()
 	sleep 0.3
 	run -0 cynork events --task ev-cli
 	[ "${#lines[@]}" = 3 ]
-	assert_line --index 0 --regexp "^id=[0-9]+ time=[0-9-]+T[0-9:.]+Z type=task.created task=ev-cli task_id=$id status=queued$"
-	assert_line --index 1 --regexp "^id=[0-9]+ time=.* type=task.running task=ev-cli task_id=$id status=running previous=queued$"
-	assert_line --index 2 --regexp "^id=[0-9]+ time=.* type=task.completed task=ev-cli task_id=$id status=completed previous=running$"
+	assert_line --index 0 --regexp "^event_id=[0-9]+ time=[0-9-]+T[0-9:.]+Z type=task.created task=ev-cli task_id=$id status=queued$"
+	assert_line --index 1 --regexp "^event_id=[0-9]+ time=.* type=task.running task=ev-cli task_id=$id status=running previous=queued$"
+	assert_line --index 2 --regexp "^event_id=[0-9]+ time=.* type=task.completed task=ev-cli task_id=$id status=completed previous=running$"
 }
 
-@test "events -o json: JSON lines; --since gives the events after an id; --type" {
+@test "events -o json: JSON lines, -o yaml a YAML stream; --since gives the events after an id; --type" {
 	done_task ev-json-a 'true' >/dev/null
 	done_task ev-json-b 'true' >/dev/null
 	sleep 0.3
@@ -94,11 +95,16 @@ done_task()
 	all=$output
 	run -0 jq -sr 'map(.type) | unique | join(" ")' <<<"$all"
 	assert_output "task.completed task.created task.running"
-	from=$(jq -r 'select(.task_name == "ev-json-a" and .type == "task.completed") | .id' <<<"$all")
+	from=$(jq -r 'select(.task_name == "ev-json-a" and .type == "task.completed") | .event_id' <<<"$all")
 	run -0 cynork -o json events --type task --since "$from"
-	[ "$(jq -r .id <<<"$output")" = "$(jq -r "select(.id > $from) | .id" <<<"$all")" ]
+	[ "$(jq -r .event_id <<<"$output")" = "$(jq -r "select(.event_id > $from) | .event_id" <<<"$all")" ]
 	run -0 jq -r .task_name <<<"$output"
 	assert_output $'ev-json-b\nev-json-b\nev-json-b'
+	# -o yaml: the same events as a YAML stream, one document each.
+	run -0 cynork -o yaml events --type task --since "$from"
+	[ "$(grep -c '^---$' <<<"$output")" -eq 2 ]
+	assert_line --regexp '^type: task\.completed$'
+	diff <(yq -s -S . <<<"$output") <(cynork -o json events --type task --since "$from" | jq -s -S .)
 	# Node events for the admin.
 	run -0 cynork -o json events --type node
 	run -0 jq -r 'select(.node == "node-01") | .type' <<<"$output"
@@ -137,7 +143,7 @@ done_task()
 @test "events --follow in a terminal: live events, survives a server restart, Ctrl-C" {
 	local gw cp last
 	sleep 0.3
-	last=$(cynork -o json events --type task | tail -n 1 | jq -r .id)
+	last=$(cynork -o json events --type task | tail -n 1 | jq -r .event_id)
 	in_pane events --follow --type task --since "$last"
 	sleep 1
 	id=$(done_task ev-follow 'sleep 0.3')
@@ -161,7 +167,7 @@ done_task()
 	tm send-keys C-c
 	[ "$(pane_rc)" = 130 ]
 	# Each event once, in id order.
-	run -0 bash -c "tmux -S '$CY_TMP/tmux' capture-pane -p -J -S -200 | sed -n 's/^id=\([0-9]*\) .*/\1/p'"
+	run -0 bash -c "tmux -S '$CY_TMP/tmux' capture-pane -p -J -S -200 | sed -n 's/^event_id=\([0-9]*\) .*/\1/p'"
 	[ "${#lines[@]}" -ge 7 ]
 	[ "$output" = "$(sort -n -u <<<"$output")" ]
 }

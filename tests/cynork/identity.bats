@@ -38,8 +38,8 @@ as_user()
 	refute_output --partial HANDLE
 	run cynork -o json user get vera
 	assert_success
-	run jq -r '.handle, .role' <<<"$output"
-	assert_output $'vera\noperator'
+	run jq -r '.handle, .role, (.user_id | test("^[0-9a-f-]{36}$")), has("id")' <<<"$output"
+	assert_output $'vera\noperator\ntrue\nfalse'
 	run -66 cynork user get nobody
 	assert_output --partial "User not found"
 }
@@ -61,13 +61,13 @@ as_user()
 	printf 'vera-password\n' | as_user vera auth login -u vera --password-stdin
 	run as_user vera whoami
 	assert_success
-	run cynork user disable vera
+	run cynork user disable -y vera
 	assert_success
 	assert_output --partial "is_active=false"
 	run -77 as_user vera whoami
 	run cynork user enable vera
 	assert_output --partial "is_active=true"
-	run cynork user reset-password vera --password-stdin <<<"vera-password-2"
+	run cynork user reset-password -y vera --password-stdin <<<"vera-password-2"
 	assert_success
 	assert_output "user=vera password_reset=true"
 	run -77 as_user vera auth login -u vera --password-stdin <<<"vera-password"
@@ -75,7 +75,7 @@ as_user()
 	assert_success
 	run cynork user set-role vera user
 	assert_output --partial "role=user"
-	run cynork -o json user revoke-sessions vera
+	run cynork -o json user revoke-sessions -y vera
 	run jq -r '.user, .sessions_revoked' <<<"$output"
 	assert_output $'vera\ntrue'
 	run -77 as_user vera whoami
@@ -118,7 +118,7 @@ as_user()
 	assert_line --index 0 $'TOKEN_ID\tNAME\tPREFIX\tSCOPES\tSTATE\tEXPIRES_AT\tLAST_USED_AT'
 	assert_output --partial $'\tci-job\t'"${tok:0:12}"$'\ttasks:read,tasks:write\tactive\t'
 	refute_output --partial "$tok"
-	run cynork token revoke "$id"
+	run cynork token revoke -y "$id"
 	assert_success
 	assert_output "token_id=$id revoked=true"
 	run -77 env CYNORK_TOKEN="$tok" XDG_CONFIG_HOME="$CY_TMP/xdg-none" CYNORK_GATEWAY_URL="$CY_GATEWAY_URL" \
@@ -139,8 +139,8 @@ as_user()
 	run -64 cynork token create --name x --scope tasks:delete
 	run -64 cynork token create --name x --ttl forever
 	run -64 cynork token revoke
-	run -65 cynork token revoke not-a-uuid
-	run -66 cynork token revoke 00000000-0000-4000-8000-000000000000
+	run -65 cynork token revoke -y not-a-uuid
+	run -66 cynork token revoke -y 00000000-0000-4000-8000-000000000000
 	run -73 cynork token create --name by-name
 	run -77 as_user walt token create --name too-much --scope admin
 	assert_output --partial "cannot grant scope 'admin'"

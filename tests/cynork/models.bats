@@ -28,10 +28,10 @@ setup()
 	fi
 }
 
-@test "models list: a TAB table, header model_id nodes owned_by, sorted by id" {
+@test "models list: a TAB table, header MODEL_ID NODES OWNED_BY, sorted by id" {
 	CYNORK_GATEWAY_URL=$CAPTURE_URL run --separate-stderr cynork models list
 	assert_success
-	[ "$output" = "$(printf 'model_id\tnodes\towned_by\nalpha:7b\t2\tcynode\nzeta:1b\t1\tcynode')" ]
+	[ "$output" = "$(printf 'MODEL_ID\tNODES\tOWNED_BY\nalpha:7b\t2\tcynode\nzeta:1b\t1\tcynode')" ]
 	run capture_last
 	run jq -e '.method == "GET" and .path == "/v1/models" and
 		(.headers.authorization | startswith("Bearer "))' <<<"$output"
@@ -41,10 +41,10 @@ setup()
 	[ "$output" = "$(printf 'alpha:7b\t2\tcynode\nzeta:1b\t1\tcynode')" ]
 	CYNORK_GATEWAY_URL=$CAPTURE_URL run cynork model list
 	assert_success
-	# -o wide adds created (the answer's Unix time).
+	# -o wide adds CREATED (the answer's Unix time).
 	CYNORK_GATEWAY_URL=$CAPTURE_URL run cynork -o wide models list
 	assert_success
-	assert_line --index 0 "$(printf 'model_id\tnodes\towned_by\tcreated')"
+	assert_line --index 0 "$(printf 'MODEL_ID\tNODES\tOWNED_BY\tCREATED')"
 	[ "$(awk -F'\t' '{ print NF }' <<<"$output" | sort -u)" = 4 ]
 	[[ ${lines[1]} =~ ^alpha:7b$'\t'2$'\t'cynode$'\t'([0-9]+|-)$ ]]
 }
@@ -69,7 +69,7 @@ setup()
 @test "models list against the gateway: the fleet's models, one node each" {
 	run gwcy models list
 	assert_success
-	assert_output "$(printf 'model_id\tnodes\towned_by\n%s\t1\tcynode\n%s\t1\tcynode' "$MODEL" "$MODEL2")"
+	assert_output "$(printf 'MODEL_ID\tNODES\tOWNED_BY\n%s\t1\tcynode\n%s\t1\tcynode' "$MODEL" "$MODEL2")"
 	run gwcy -o json models list
 	assert_success
 	run jq -e --arg a "$MODEL" --arg b "$MODEL2" '.object == "list" and
@@ -105,7 +105,7 @@ setup()
 	done
 	run gwcy models list
 	assert_success
-	assert_output "$(printf 'model_id\tnodes\towned_by')"
+	assert_output "$(printf 'MODEL_ID\tNODES\tOWNED_BY')"
 	run gwcy -o name models list
 	assert_success
 	assert_output ""

@@ -7,8 +7,9 @@
 # server with a fixed 80x40 pane) lists are aligned to the widest cell and
 # cut to the width, states are coloured unless NO_COLOR/--no-color, task get
 # and nodes get show labelled fields, task result the job's output raw.
-# The JSON shapes of cynork(1) JSON OUTPUT are pinned with jq, and -o yaml
-# is checked to be the same value as -o json.
+# The JSON shapes of cynork(1) JSON OUTPUT are pinned with jq (chat's in
+# chat.bats, which has a model), and -o yaml is checked to be the same value
+# as -o json.
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -114,7 +115,7 @@ col_of()
 	local cmd
 
 	for cmd in "task list" "nodes list" "config status" "token list" "secret list" \
-		"skills list" "user list" "audit list" "task artifacts list out-cmds"; do
+		"skills list" "user list" "audit list" "task artifacts list out-cmds" "context list"; do
 		# shellcheck disable=SC2086
 		run cynork $cmd --no-headers
 		assert_success
@@ -341,7 +342,7 @@ col_of()
 		"status"] | sort)' <<<"$output"
 	assert_success
 	run cynork -o json user list
-	run jq -e '.users[0] | keys == (["created_at", "email", "handle", "id", "is_active",
+	run jq -e '.users[0] | keys == (["created_at", "email", "handle", "user_id", "is_active",
 		"role", "updated_at"] | sort)' <<<"$output"
 	assert_success
 	run cynork -o json audit list -l 1
@@ -360,8 +361,105 @@ col_of()
 	run cynork -o json token list
 	run jq -e --arg id "$id" '.tokens[0] | (has("id") | not) and .token_id == $id' <<<"$output"
 	assert_success
-	run cynork -o json token revoke "$id"
+	run cynork -o json token revoke -y "$id"
 	run jq -e --arg id "$id" '.token_id == $id and .revoked == true' <<<"$output"
+	assert_success
+}
+
+@test "json: the shapes of queue, schedule, webhook, events and accounting" {
+	local id qkeys skeys wkeys
+
+	qkeys='["created_at", "description", "max_running", "max_running_per_user", "name",
+		"priority", "queued", "running", "updated_at"] | sort'
+	run -0 cynork -o json queue list
+	run jq -e "(keys == [\"queues\"]) and (.queues[0] | keys == ($qkeys))" <<<"$output"
+	assert_success
+	run -0 cynork -o json queue create out-q --priority 3
+	run jq -e "keys == ($qkeys)" <<<"$output"
+	assert_success
+	run -0 cynork -o json queue set out-q --max-running 2
+	run jq -e "keys == ($qkeys) and .max_running == 2" <<<"$output"
+	assert_success
+	id=$(cynork -o name task create --command 'sleep 30' --queue out-q --gpus 64 --allow-pending)
+	run -0 cynork -o json queue show out-q
+	run jq -e "keys == ($qkeys + [\"head\", \"users\"] | sort)
+		and (.head[0] | keys == ([\"position\", \"task_id\", \"owner\", \"mine\", \"priority\",
+			\"fair_rank\", \"created_at\", \"req_cpus\", \"req_memory_mb\", \"req_gpus\",
+			\"pending_reason\"] | sort))
+		and (.users[0] | keys == ([\"owner\", \"mine\", \"running\", \"queued\",
+			\"next_fair_rank\"] | sort))" <<<"$output"
+	assert_success
+	cynork task cancel -y "$id" >/dev/null
+	run -0 cynork -o json queue delete -y out-q
+	run jq -e 'keys == ["deleted", "queue"]' <<<"$output"
+	assert_success
+	# A schedule is schedule_id in JSON as in its record line and table; its task names its input.
+	skeys='["schedule_id", "name", "cron", "timezone", "task", "enabled", "max_history",
+		"next_run_at", "last_run_at", "created_at", "updated_at"]'
+	run -0 cynork -o json schedule create --name out-s --cron '@daily' --command true --disabled
+	id=$(jq -r .schedule_id <<<"$output")
+	run jq -e "(keys == ($skeys + [\"runs\"] | sort)) and .task.commands == [\"true\"]
+		and (.task | has(\"prompt\") | not)" <<<"$output"
+	assert_success
+	run -0 cynork -o json schedule list
+	run jq -e "(keys == [\"schedules\"]) and (.schedules[0] | keys == ($skeys | sort))" <<<"$output"
+	assert_success
+	run -0 cynork -o json schedule enable out-s
+	run jq -e --arg id "$id" "(keys == ($skeys + [\"runs\"] | sort)) and .schedule_id == \$id" <<<"$output"
+	assert_success
+	run -0 cynork -o wide schedule list
+	assert_line --index 0 --regexp 'SCHEDULE_ID$'
+	assert_line --index 1 --regexp "$id\$"
+	run -0 cynork -o json schedule delete -y out-s
+	run jq -e 'keys == ["deleted", "schedule"]' <<<"$output"
+	assert_success
+	# A webhook is webhook_id and a delivery delivery_id, as in their tables.
+	wkeys='["webhook_id", "url", "events", "created_at", "deliveries", "failed"]'
+	run -0 cynork -o json webhook create --url https://example.invalid/out --events task.finished
+	id=$(jq -r .webhook_id <<<"$output")
+	run jq -e "keys == ($wkeys + [\"secret\"] | sort)" <<<"$output"
+	assert_success
+	cynork task create --command true --wait >/dev/null
+	run -0 cynork -o json webhook list
+	run jq -e "(keys == [\"webhooks\"]) and (.webhooks[0] | keys == ($wkeys | sort))" <<<"$output"
+	assert_success
+	run -0 cynork webhook list --no-headers
+	assert_output --regexp "^$id"$'\t'
+	for _ in $(seq 1 50); do
+		run -0 cynork -o json webhook deliveries "$id"
+		[ "$(jq '.deliveries | length' <<<"$output")" -gt 0 ] && break
+		sleep 0.2
+	done
+	run jq -e --arg id "$id" '(keys == ["deliveries", "webhook_id"]) and .webhook_id == $id
+		and (.deliveries[0] | keys == (["delivery_id", "event", "event_id", "status", "attempts",
+			"last_status", "last_error", "created_at", "delivered_at", "next_attempt_at"] | sort))' \
+		<<<"$output"
+	assert_success
+	run -0 cynork -o json webhook delete -y "$id"
+	run jq -e --arg id "$id" 'keys == ["deleted", "webhook_id"] and .webhook_id == $id' <<<"$output"
+	assert_success
+	# An event is event_id, as in its record line and in webhook deliveries.
+	run -0 cynork -o json events --task out-cmds
+	run jq -se 'map(keys) == [["event_id", "status", "task_id", "task_name", "time", "type"],
+		(["event_id", "previous", "status", "task_id", "task_name", "time", "type"] | sort),
+		(["event_id", "previous", "status", "task_id", "task_name", "time", "type"] | sort)]' \
+		<<<"$output"
+	assert_success
+	run -0 cynork -o json events --type node
+	run jq -se '.[0] | keys == ["event_id", "node", "status", "time", "type"]' <<<"$output"
+	assert_success
+	# Accounting: attempt_id is the record's own id.
+	run -0 cynork -o json accounting list -l 1
+	run jq -e '(keys == ["jobs", "next_cursor"]) and (.jobs[0] | keys == (["attempt_id", "job_id",
+		"task_id", "user", "queue", "node", "attempt", "attempts", "state", "exit_code", "req_cpus",
+		"req_memory_mb", "req_gpus", "cpu_seconds", "cpu_user_seconds", "cpu_system_seconds",
+		"peak_memory_bytes", "gpu_seconds", "wall_seconds", "usage_source", "started_at",
+		"ended_at"] | sort))' <<<"$output"
+	assert_success
+	run -0 cynork -o json accounting summary --by queue
+	run jq -e '(keys == ["by", "rows"]) and .by == "queue" and (.rows[0] | keys == (["queue",
+		"jobs", "attempts", "completed", "failures", "canceled", "cpu_seconds", "wall_seconds",
+		"peak_memory_bytes_max", "gpu_seconds"] | sort))' <<<"$output"
 	assert_success
 }
 

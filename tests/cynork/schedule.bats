@@ -28,6 +28,7 @@ setup_file()
 	run --separate-stderr cynork -o json schedule get every2
 	assert_success
 	jq -e '.task.input_mode == "commands" and .task.env.FOO == "bar" and .task.timeout_seconds == 30
+		and .task.commands == ["echo \"sched $FOO\""] and (.task | has("prompt") | not)
 		and .max_history == 5 and (.runs | length) >= 2' <<<"$output"
 	id=$(jq -r '.runs[-1].task_id' <<<"$output")
 	run cynork task result "$id"
@@ -36,6 +37,9 @@ setup_file()
 	run cynork schedule get every2
 	assert_success
 	assert_line --index 0 --regexp '^schedule_id=.* name=every2 .*enabled=true'
+	assert_line --index 0 --partial 'task="{\"input_mode\":\"commands\",'
+	assert_line --index 0 --partial '\"commands\":[\"echo \\\"sched $FOO\\\"\"]'
+	refute_line --index 0 --partial 'prompt'
 	assert_line --index 1 --regexp '^SLOT'
 	run cynork schedule list
 	assert_success
@@ -43,6 +47,24 @@ setup_file()
 	assert_line --index 1 --regexp '^every2'
 	run cynork -o name schedule list
 	assert_output every2
+	run -0 cynork -o json schedule list
+	jq -e '.schedules[0].task.commands == ["echo \"sched $FOO\""]
+		and (.schedules[0].task | has("prompt") | not)' <<<"$output"
+}
+
+@test "a script schedule's task shows script, not prompt, in JSON and the record" {
+	printf 'echo from a script\n' >"$CY_TMP/sched.sh"
+	run -0 cynork -o json schedule create --name scripted --cron '@daily' --script "$CY_TMP/sched.sh" \
+		--disabled
+	jq -e '.task.input_mode == "script" and .task.script == "echo from a script\n"
+		and (.task | has("prompt") | not) and (.task | has("commands") | not)' <<<"$output"
+	run -0 cynork -o yaml schedule get scripted
+	assert_line '  input_mode: script'
+	run -0 cynork schedule get scripted
+	assert_line --index 0 --partial '\"script\":\"echo from a script\\n\"'
+	run -0 cynork -o json schedule disable scripted
+	jq -e '.task.script == "echo from a script\n" and .enabled == false' <<<"$output"
+	run -0 cynork schedule delete -y scripted
 }
 
 @test "schedule disable and enable" {

@@ -23,10 +23,10 @@ setup_file()
 	printf 'a-secret-of-enough-bytes\n' >"$CY_TMP/secret"
 	run -0 cynork webhook create --url http://127.0.0.1:1/hook --events task.finished,node.lost \
 		--secret-file "$CY_TMP/secret"
-	assert_output --regexp '^webhook=[0-9a-f-]{36} url=http://127.0.0.1:1/hook$'
-	id=$(sed 's/^webhook=\([^ ]*\) .*/\1/' <<<"$output")
+	assert_output --regexp '^webhook_id=[0-9a-f-]{36} url=http://127.0.0.1:1/hook$'
+	id=$(sed 's/^webhook_id=\([^ ]*\) .*/\1/' <<<"$output")
 	run -0 cynork -o json webhook list
-	[ "$(jq -c '.webhooks[] | [.id, .events]' <<<"$output")" = "[\"$id\",[\"task.finished\",\"node.lost\"]]" ]
+	[ "$(jq -c '.webhooks[] | [.webhook_id, .events]' <<<"$output")" = "[\"$id\",[\"task.finished\",\"node.lost\"]]" ]
 	refute_output --partial secret
 	run -0 cynork webhook list --no-headers
 	assert_output --regexp "^$id"$'\t'"http://127.0.0.1:1/hook"$'\t'"task.finished,node.lost"$'\t'"0"$'\t'"0"
@@ -40,15 +40,15 @@ setup_file()
 	jq -e '.deliveries[0].last_error | contains("not a public address")' <<<"$output"
 	run -64 cynork webhook delete "$id"
 	run -0 cynork webhook delete -y "$id"
-	assert_output "webhook=$id deleted=true"
+	assert_output "webhook_id=$id deleted=true"
 	run -66 cynork webhook delete -y "$id"
 	run -66 cynork webhook deliveries "$id"
 }
 
 @test "webhook create without --secret-file: the server's secret, shown once" {
 	run -0 cynork webhook create --url https://example.invalid/h --events task.finished
-	assert_output --regexp '^webhook=[0-9a-f-]{36} url=https://example.invalid/h secret=[0-9a-f]{48}$'
-	id=$(sed 's/^webhook=\([^ ]*\) .*/\1/' <<<"$output")
+	assert_output --regexp '^webhook_id=[0-9a-f-]{36} url=https://example.invalid/h secret=[0-9a-f]{48}$'
+	id=$(sed 's/^webhook_id=\([^ ]*\) .*/\1/' <<<"$output")
 	run -0 cynork -o json webhook list
 	refute_output --partial secret
 	cynork webhook delete -y "$id"

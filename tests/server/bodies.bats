@@ -442,7 +442,7 @@ same()
 		printf 'long enough\n' | cynork user create every-flag --role operator \
 			--email e@example.com --password-stdin
 		cynork user set-role every-flag user
-		printf 'long enough\n' | cynork user reset-password every-flag --password-stdin
+		printf 'long enough\n' | cynork user reset-password every-flag --password-stdin -y
 		printf 'wrong current\nlong enough 2\n' | cynork user passwd --password-stdin
 		cynork nodes drain body-n --reason "every flag" -y
 		cynork nodes undrain body-n
