@@ -5,26 +5,73 @@
  * doubled.  A field with a leading or trailing blank is quoted too, so
  * that readers that trim blanks keep them.  Empty (absent) values are
  * empty fields.
+ *
+ * A value a spreadsheet would take for a formula (one that begins with =,
+ * +, -, @, a tab or a CR, OWASP's "CSV injection") gets a leading
+ * apostrophe, so opening the file runs nothing; numbers such as -1 or
+ * +2.5e3 are left as they are.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "buf.h"
 #include "cynork.h"
 #include "banned.h"
 
+/* A decimal number: [+-]digits[.digits][(e|E)[+-]digits], nothing else. */
+static bool
+csv_is_number(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	bool digits = false;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	for (; isdigit(*p); p++)
+		digits = true;
+	if (*p == '.')
+		for (p++; isdigit(*p); p++)
+			digits = true;
+	if (!digits)
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit(*p))
+			return false;
+		while (isdigit(*p))
+			p++;
+	}
+	return *p == '\0';
+}
+
+/* Whether a spreadsheet would read s as a formula. */
+static bool
+csv_is_formula(const char *s)
+{
+	return strchr("=+-@\t\r", s[0]) && !csv_is_number(s);
+}
+
 void
 csv_field(struct cy_buf *b, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
+	bool formula;
 
 	if (!n)
 		return;
-	if (!strpbrk(s, ",\"\r\n") && s[0] != ' ' && s[0] != '\t' && s[n - 1] != ' ' &&
-	    s[n - 1] != '\t') {
+	formula = csv_is_formula(s);
+	if (!strpbrk(s, ",\"\r\n") && (formula || (s[0] != ' ' && s[0] != '\t')) &&
+	    s[n - 1] != ' ' && s[n - 1] != '\t') {
+		if (formula)
+			cy_buf_addch(b, '\'');
 		cy_buf_add(b, s, n);
 		return;
 	}
 	cy_buf_addch(b, '"');
+	if (formula)
+		cy_buf_addch(b, '\'');
 	for (; *s; s++) {
 		if (*s == '"')
 			cy_buf_addch(b, '"');

@@ -174,6 +174,20 @@ test_csv(void)
 	is_str(csv1("pad\t"), "\"pad\t\"", "a trailing tab is quoted");
 	is_str(csv1("in side"), "in side", "an inner blank is bare");
 	is_str(csv1("caf\xc3\xa9;x'y"), "caf\xc3\xa9;x'y", "UTF-8, semicolons, apostrophes bare");
+	is_str(csv1("=1+1"), "'=1+1", "a formula gets an apostrophe");
+	is_str(csv1("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"",
+	    "a formula with quotes: apostrophe inside the quotes");
+	is_str(csv1("@SUM(A1)"), "'@SUM(A1)", "@ starts a formula");
+	is_str(csv1("+cmd"), "'+cmd", "+ before text starts a formula");
+	is_str(csv1("-2+3"), "'-2+3", "- before an expression starts a formula");
+	is_str(csv1("\tx"), "'\tx", "a leading tab: the apostrophe comes first, no blank to keep");
+	is_str(csv1("\rx"), "\"'\rx\"", "a leading CR: apostrophe, quoted for the CR");
+	is_str(csv1("-1"), "-1", "a negative number is a number");
+	is_str(csv1("+2.5e3"), "+2.5e3", "a signed float is a number");
+	is_str(csv1("-.5"), "-.5", "a bare fraction is a number");
+	is_str(csv1("-"), "'-", "a lone minus is not");
+	is_str(csv1("-1e"), "'-1e", "an exponent without digits is not");
+	is_str(csv1("a=b"), "a=b", "= inside a value is harmless");
 	csv_record(&b, rec, sizeof(rec) / sizeof(rec[0]));
 	is_str(b.buf, "a,,\"x,y\",\"say \"\"hi\"\"\",\"two\nlines\",\r\n",
 	    "a record: commas between fields, CRLF at the end");
