@@ -12,7 +12,8 @@
  * retention.interval; when a run leaves a backlog the next run follows on
  * the next chores tick instead, so pruning keeps up with any task rate
  * without one long transaction.  After a run without backlog, the blob
- * chore drops dead uploads and blobs nothing uses (blobstore.h).  Events
+ * chore drops dead uploads and blobs nothing uses (blobstore.h), and the
+ * nodes' load counters are checked against their running jobs.  Events
  * older than events.retention go the same way, oldest ids first.
  */
 #include <errno.h>
@@ -149,6 +150,27 @@ chores_prune_events(void)
 	return n == PRUNE_BATCH;
 }
 
+/* The nodes' load counters checked against their running jobs. */
+static void
+chores_node_load(void)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	char num[24];
+	int n;
+
+	n = store_node_load_reconcile(&err);
+	if (n < 0) {
+		cy_log_error("node_load_reconcile_failed", "error", err.msg, NULL);
+	} else if (n > 0) {
+		/* The trigger should make this impossible: say so loudly. */
+		xsnprintf(num, sizeof(num), "%d", n);
+		cy_log_warn("node_load_corrected", "nodes", num, "note",
+		    "the load counters differed from the running jobs (jobs changed with "
+		    "triggers off?); corrected",
+		    NULL);
+	}
+}
+
 /* Expired artifacts, then blobs nothing needs any more (blobstore.h). */
 static void
 chores_blobs(void)
@@ -205,8 +227,10 @@ chores_main(void *arg)
 
 			backlog = chores_prune_events() || backlog;
 
-			if (!backlog)
+			if (!backlog) {
 				chores_blobs();
+				chores_node_load();
+			}
 			next_prune =
 			    now + (backlog ? CHORES_MS : srv.cfg.retention_interval_s * 1000);
 		}

@@ -114,6 +114,12 @@ int store_dispatch_lease_grace(long long lease_s, struct cy_error *err);
  * Count or -1.
  */
 int store_dispatch_prune(long long age_s, int limit, struct cy_error *err);
+/*
+ * Makes the nodes' load counters (migration 0098) agree with their
+ * running jobs again, holding every node's row meanwhile; the number of
+ * nodes corrected, or -1.
+ */
+int store_node_load_reconcile(struct cy_error *err);
 
 /* dispatch.c */
 int dispatch_start(struct cy_error *err);

@@ -1,8 +1,11 @@
 /*
  * The dispatcher's SQL (dispatch.h).  Claiming locks the dispatchable node
- * rows first (in id order, so replicas never deadlock), then counts their
- * running jobs in a statement of its own (a fresh READ COMMITTED snapshot,
- * so a claim committed by another replica is seen), then takes queued jobs
+ * rows first (in id order, so replicas never deadlock), then reads what
+ * their running jobs hold from the load counters of migration 0098, folding
+ * in the deltas since the last claim (a statement of its own: a fresh READ
+ * COMMITTED snapshot, so a claim committed by another replica is seen;
+ * store_node_load_reconcile repairs the counters should they ever drift
+ * from the jobs), then takes queued jobs
  * for each node's free slots with FOR UPDATE SKIP LOCKED: several replicas
  * never claim one job twice nor overfill a node.  Results are applied in
  * batches through unnest()ed arrays, each only to a job still running under
@@ -692,6 +695,34 @@ store_dispatch_prune(long long age_s, int limit, struct cy_error *err)
 		n = 0;
 	PQclear(res);
 	return (int)n;
+}
+
+int
+store_node_load_reconcile(struct cy_error *err)
+{
+	const char *errstr;
+	long long n;
+	PGresult *res;
+
+	if (db_begin(err) < 0)
+		return -1;
+	/* The claims' lock, in their order: no fold runs while this reads. */
+	if (store_run("node_load_lock", "SELECT 1 FROM nodes ORDER BY id FOR UPDATE", 0, NULL,
+		err) < 0)
+		goto fail;
+	res = db_exec("node_load_reconcile", "SELECT count(*) FROM cy_node_load_reconcile()", 0,
+	    NULL, err);
+	if (!res)
+		goto fail;
+	if (cy_strtonum(PQgetvalue(res, 0, 0), 0, 1000000000, &n, &errstr) < 0)
+		n = 0;
+	PQclear(res);
+	if (db_commit(err) < 0)
+		return -1;
+	return (int)n;
+fail:
+	db_rollback();
+	return -1;
 }
 
 int

@@ -15,7 +15,9 @@ setup_file()
 {
 	cy_setup_file
 	cy_pg_start
-	cy_server_start
+	# RETENTION_INTERVAL: the chores (the load counters' check among them)
+	# every second.
+	cy_server_start RETENTION_INTERVAL=1s
 	cy_psql "INSERT INTO users (handle) VALUES ('alice');
 		INSERT INTO password_credentials (user_id, password_hash)
 		SELECT (SELECT id FROM users WHERE handle = 'alice'), password_hash
@@ -128,6 +130,28 @@ queue()
 	# Six starts and five ends, with the node holding four at a time: the
 	# later claims folded the earlier deltas into the base rows.
 	[ "$(cy_psql "SELECT count(*) FROM node_load_delta")" -lt 12 ]
+}
+
+@test "packing: counters changed behind the trigger's back are corrected by the chores, loudly" {
+	# A node that looks full by 100 jobs that do not exist, and a delta of
+	# a node that does not exist.
+	cy_psql "INSERT INTO node_load (node_id, running, cpus) SELECT id, 100, 100 FROM nodes
+		WHERE node_slug = 'node-01' ON CONFLICT (node_id) DO UPDATE
+		SET running = node_load.running + 100, cpus = node_load.cpus + 100;
+		INSERT INTO node_load_delta VALUES (gen_random_uuid(), 1, 0, 1, 0)"
+	[ "$(cy_load_drift)" = 1 ]
+	for i in $(seq 50); do
+		grep -q 'event=node_load_corrected' "$CY_TMP/server.log" && break
+		sleep 0.2
+	done
+	run grep 'event=node_load_corrected' "$CY_TMP/server.log"
+	assert_output --partial 'nodes=1'
+	[ "$(cy_load_drift)" = 0 ]
+	[ "$(cy_psql "SELECT count(*) FROM node_load_delta d
+		WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = d.node_id)")" = 0 ]
+	# And the node takes jobs again.
+	job true
+	wait_done "$id"
 }
 
 @test "packing: a request no node can meet is refused with the numbers, or waits with allow_pending" {
