@@ -111,6 +111,13 @@ node_bench_sandbox(struct node *n, int count)
 	       "overhead_p50_ms %.2f\n",
 	    pct(sb, count, 0.5), pct(sb, count, 0.99), pct(bare, count, 0.5),
 	    pct(sb, count, 0.5) - pct(bare, count, 0.5));
+	{
+		long long taken, missed;
+
+		/* How many runs had their network namespace made ahead. */
+		netns_pool_counts(&taken, &missed);
+		printf("netns_pooled %lld\nnetns_pool_empty %lld\n", taken, missed);
+	}
 	rc = 0;
 out:
 	rmdir(ws);

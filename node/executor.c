@@ -600,6 +600,7 @@ node_sandbox_probe(const struct node *n, struct cy_error *err)
 			cy_log_error("sandbox_etc_failed", "error", eerr.msg, "fallback",
 			    "one bind per /etc entry", NULL);
 		node_image_mount_init(n->cfg.staging_dir);
+		netns_pool_start((int)n->cfg.netns_pool);
 	}
 	if (cy_mkdir_p(n->cfg.mount_root, 0755, 0711) < 0)
 		return cy_error_errno(err, "cannot create mount root '%s'", n->cfg.mount_root);

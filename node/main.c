@@ -253,6 +253,7 @@ run_tool(struct node *n, const struct startup *st)
 	}
 	rc = st->run_job ? run_job_file(n, st->run_job) : node_bench_sandbox(n, st->bench);
 	node_image_mount_stop();
+	netns_pool_stop();
 	return rc;
 }
 
@@ -304,6 +305,7 @@ run_node(struct node *n)
 	node_results_stop();
 	/* No job runs now: the images it mounted go before the staging dir. */
 	node_image_mount_stop();
+	netns_pool_stop();
 	if (rc < 0) {
 		cy_log_error("node_failed", "error", err.msg, NULL);
 		return 1;

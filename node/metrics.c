@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "metrics.h"
 #include "node.h"
+#include "sandbox.h"
 #include "banned.h"
 
 static void
@@ -45,6 +46,13 @@ metrics_collect(void *arg)
 	cy_metrics_set("cynode_node_config_applied", "", applied ? 1 : 0);
 	metrics_disk("state", n->cfg.state_dir);
 	metrics_disk("mount_root", n->cfg.mount_root);
+	{
+		long long taken, missed;
+
+		netns_pool_counts(&taken, &missed);
+		cy_metrics_set("cynode_node_netns_pooled_total", "", (double)taken);
+		cy_metrics_set("cynode_node_netns_pool_empty_total", "", (double)missed);
+	}
 }
 
 void
@@ -64,6 +72,10 @@ node_metrics_init(struct node *n)
 	    "1 when the node runs a configuration it acknowledged as applied.");
 	cy_metrics_declare("cynode_node_disk_free_bytes", CY_METRIC_GAUGE,
 	    "Free bytes for unprivileged users under the state dir and the mount root.");
+	cy_metrics_declare("cynode_node_netns_pooled_total", CY_METRIC_COUNTER,
+	    "Sandboxes whose network namespace was made ahead (sandbox.netns_pool).");
+	cy_metrics_declare("cynode_node_netns_pool_empty_total", CY_METRIC_COUNTER,
+	    "Sandboxes that found the pool empty (bubblewrap made their namespace).");
 	cy_metrics_on_collect(metrics_collect, n);
 }
 

@@ -61,6 +61,7 @@ struct node_config {
 	char *sb_runtime;
 	bool sb_rootless;
 	long long max_concurrency;
+	long long netns_pool; /* sandbox.netns_pool */
 	char *default_image;
 	struct cy_strlist allowed_images;
 	char *default_network_policy;

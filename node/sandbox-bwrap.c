@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -184,6 +185,7 @@ bwrap_render_op(struct sb_argv *a, const struct sb_op *op)
 	switch (op->type) {
 	case SB_OP_NAMESPACES:
 		sb_argv_add(a, "--unshare-all", NULL);
+		/* The host's network, or one the launcher entered (SB_NET_POOLED). */
 		if (op->value)
 			sb_argv_add(a, "--share-net", NULL);
 		sb_argv_add(a, "--unshare-user", "--disable-userns", NULL);
@@ -283,6 +285,7 @@ struct child_setup {
 	struct rlimit rl[RLIMIT_NLIMITS + 1];
 	int rl_res[RLIMIT_NLIMITS + 1];
 	int nrl;
+	int netns; /* a pooled network namespace to enter (netns-pool.c), or -1 */
 };
 
 /* Adds one rlimit for the child. */
@@ -327,6 +330,12 @@ bwrap_child(const struct child_setup *cs)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	/* While still root: the job's own network namespace, made ahead. */
+	if (cs->netns >= 0) {
+		if (setns(cs->netns, CLONE_NEWNET) < 0)
+			_exit(127);
+		close(cs->netns);
+	}
 	setpgid(0, 0);
 	sb_cgroup_enter(cs->cg);
 	/* Move everything above 16 first so the dup2s below cannot clobber a source. */
@@ -437,6 +446,7 @@ bwrap_launch_init(struct bwrap_launch *l, const struct sandbox_job *job)
 	for (i = 0; i < SB_FD_N; i++)
 		l->cs.fds[i] = -1;
 	l->devnull = l->seccomp = l->args = -1;
+	l->cs.netns = -1;
 	l->outp[0] = l->outp[1] = l->errp[0] = l->errp[1] = l->stp[0] = l->stp[1] = -1;
 	for (i = 0; i < SB_CG_N; i++)
 		l->cg.procs_fd[i] = -1;
@@ -453,6 +463,8 @@ static int
 bwrap_prepare(struct bwrap_launch *l, struct cy_error *err)
 {
 	const struct sb_op *user = sb_plan_find(&l->plan, SB_OP_USER);
+	struct sb_op *ns = NULL;
+	size_t i;
 	struct sb_argv args = SB_ARGV_INIT;
 	struct sb_limits lim;
 	char name[4096];
@@ -469,6 +481,15 @@ bwrap_prepare(struct bwrap_launch *l, struct cy_error *err)
 	l->cs.fds[SB_FD_SECCOMP] = l->seccomp = bwrap_seccomp_fd(err);
 	if (l->seccomp < 0)
 		return -1;
+	/*
+	 * No network: a namespace from the pool when it has one (the child
+	 * enters it; bwrap keeps it instead of making one).
+	 */
+	for (i = 0; i < l->plan.n; i++)
+		if (l->plan.ops[i].type == SB_OP_NAMESPACES)
+			ns = &l->plan.ops[i];
+	if (ns && ns->value == 0 && (l->cs.netns = netns_pool_take()) >= 0)
+		ns->value = SB_NET_POOLED;
 	sb_render_bwrap(&l->plan, &args);
 	l->cs.fds[SB_FD_ARGS] = l->args = bwrap_args_fd(&args, err);
 	sb_argv_release(&args);
@@ -512,6 +533,7 @@ bwrap_launch_release(struct bwrap_launch *l)
 	close_fd(&l->devnull);
 	close_fd(&l->seccomp);
 	close_fd(&l->args);
+	close_fd(&l->cs.netns);
 	cy_buf_release(&l->status);
 	free(l->cs.argv);
 	sb_plan_release(&l->plan);

@@ -36,9 +36,16 @@ enum sb_fd {
 	SB_FD_N
 };
 
+/* SB_OP_NAMESPACES's value: what network the sandbox has. */
+enum {
+	SB_NET_OWN = 0,   /* a new, empty namespace (the runtime makes it) */
+	SB_NET_HOST = 1,  /* the host's (network: host) */
+	SB_NET_POOLED = 2 /* a new, empty one made ahead, entered by the launcher */
+};
+
 /* The operations, in the words of the fields of struct sb_op they use. */
 enum sb_op_type {
-	SB_OP_NAMESPACES,      /* new user, pid, mount, ipc, uts, net ns; value 1: host network */
+	SB_OP_NAMESPACES,      /* new user, pid, mount, ipc, uts, net ns; value: SB_NET_* */
 	SB_OP_DIE_WITH_PARENT, /* the sandbox dies with the node */
 	SB_OP_NEW_SESSION,     /* a session of its own (no terminal to push input into) */
 	SB_OP_USER,            /* uid, gid */

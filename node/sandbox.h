@@ -247,4 +247,15 @@ void sandbox_note(struct sandbox_result *res, const struct sandbox_job *job, con
 /* Cuts b to at most max bytes at a UTF-8 boundary and replaces invalid bytes with U+FFFD. */
 void sandbox_utf8_clean(struct cy_buf *b, size_t max);
 
+/*
+ * netns-pool.c: network namespaces made ahead for jobs without network
+ * (root only; `size` of them ready).  take: an fd to setns(2) into and
+ * close, or -1 (bwrap then makes one).  counts: taken from the pool, and
+ * launches that found it empty.
+ */
+void netns_pool_start(int size);
+int netns_pool_take(void);
+void netns_pool_counts(long long *taken, long long *missed);
+void netns_pool_stop(void);
+
 #endif
