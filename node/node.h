@@ -328,6 +328,11 @@ char *node_sba_runner(const struct node_config *c);
 int node_bench_sandbox(struct node *n, int count);
 
 /* image.c: image directories and `cynode-node image ...`. */
+/* A docker-like image reference ([A-Za-z0-9._:@/-], 1-200, no ".."). */
+bool node_image_ref_valid(const char *s);
+/* The suffix the images directory uses itself that s ends in (.sqfs, ...), or NULL. */
+const char *node_image_name_reserved(const char *s);
+/* A name an image of this node may have: a reference not ending in a reserved suffix. */
 bool node_image_name_valid(const char *s);
 /* sandbox.images_dir or <state_dir>/images (caller frees). */
 char *node_images_dir(const struct node_config *c);
