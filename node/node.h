@@ -367,6 +367,8 @@ int node_image_main(const struct node_config *c, int argc, char **argv);
  */
 #define NODE_IMAGE_SQFS_EXT ".sqfs"
 struct node_image_mount;
+/* Is path named like a squashfs image file (*.sqfs)? */
+bool node_image_sqfs_named(const char *path);
 /* Is path a squashfs image file (a regular file named *.sqfs)? */
 bool node_image_is_sqfs(const char *path);
 /*
@@ -394,11 +396,14 @@ json_t *node_image_mount_json(void);
 char *node_image_mount_acquire(const char *file, struct node_image_mount **h, struct cy_error *err);
 /* Ends a hold (NULL: none); an unused mount of a replaced file is unmounted. */
 void node_image_mount_release(struct node_image_mount *h);
+/* The manager's tick: unmounts the unused mounts of removed or replaced files. */
+void node_image_mount_prune(void);
 /* Unmounts every image this process mounted (the end of a run). */
 void node_image_mount_stop(void);
 /*
  * At the daemon's start (like node_ws_quota_sweep): unmounts the images
- * node processes that no longer run left under <staging_dir>/images.
+ * node processes that no longer run left under <staging_dir>/images, and
+ * what a probe that did not finish left in .probe-<pid>.
  */
 void node_image_mount_sweep(const char *staging_dir);
 

@@ -289,6 +289,25 @@ field() { printf '%s' "$output" | jq -r "$1"; }
 	[ ! -e "$D/state/images/bb-sq" ]
 }
 
+@test "a squashfs image that is a symbolic link is refused with a clear error" {
+	[ "$SQ" = 1 ] || skip "needs root, mksquashfs and loop devices"
+	run node image import bb-target "$R"
+	assert_success
+	ln -s "$D/state/images/bb-target.sqfs" "$D/state/images/bb-link.sqfs"
+	job i-link bb-link 'true'
+	assert_failure 1
+	assert_output --partial '"status": 500'
+	assert_output --partial "image file '$D/state/images/bb-link.sqfs' is a symbolic link: a squashfs image must be the file itself"
+	# The file itself still runs; the link alone goes with rm.
+	job i-target bb-target 'cat /etc/image-name'
+	assert_success
+	run node image rm bb-link
+	assert_success
+	[ -f "$D/state/images/bb-target.sqfs" ]
+	run node image rm bb-target
+	assert_success
+}
+
 @test "without mksquashfs an import stays a directory, says why, and its jobs run" {
 	CONF=$D/dir.yaml run node image import bb-dir "$R"
 	assert_success
