@@ -594,7 +594,7 @@ node_config_load(struct node_config *cfg, const char *path, bool need_psk, struc
 	if (!strcmp(cfg->sb_runtime, "bwrap") ?
 		strcmp(cfg->default_image, "host") &&
 		    !node_image_rootfs_exists(cfg, cfg->default_image) :
-		!node_image_name_valid(cfg->default_image))
+		!node_image_ref_valid(cfg->default_image))
 		return cy_error_set(err, EINVAL,
 		    "%s: sandbox.default_image '%s' is neither 'host', a sandbox.images entry "
 		    "nor an imported image",

@@ -300,13 +300,19 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 	return 0;
 }
 
-/* A squashfs image: mounted (or the mount shared), rootfs its mount point. */
+/*
+ * A squashfs image: mounted (or the mount shared), rootfs its mount point.
+ * A *.sqfs rootfs that is no longer a file (a re-import as a directory
+ * since the job was parsed) fails here with a node error, retried.
+ */
 static int
 job_image_mount(struct job_req *r, struct cy_error *err)
 {
+	struct stat st;
 	char *dir;
 
-	if (!r->rootfs || !node_image_is_sqfs(r->rootfs))
+	if (!r->rootfs || !node_image_sqfs_named(r->rootfs) ||
+	    (stat(r->rootfs, &st) == 0 && S_ISDIR(st.st_mode)))
 		return 0;
 	dir = node_image_mount_acquire(r->rootfs, &r->image_mount, err);
 	if (!dir)

@@ -11,11 +11,14 @@
  * with mksquashfs (sandbox.mksquashfs_path) and checks that it mounts, and
  * the node mounts it (LOOP_CTL_GET_FREE, LOOP_CONFIGURE read-only with
  * autoclear, mount(2) squashfs ro,nosuid,nodev) at
- * <staging_dir>/images/<pid>/<n> the first time a job needs it.  Jobs share
+ * <staging_dir>/images/<pid>/<n> the first time a job needs it.  The file
+ * is opened once (O_NOFOLLOW: a symbolic link is refused) and that fd is
+ * both the recorded identity and what the loop device reads.  Jobs share
  * the mount; one whose file was replaced (a re-import) or removed is
- * unmounted once no job uses it, and all are unmounted when the node
- * stops.  A daemon starting unmounts what node processes that no longer
- * run left behind.
+ * unmounted once no job uses it (at the manager's next tick at the
+ * latest), and all are unmounted when the node stops.  A daemon starting
+ * unmounts what node processes that no longer run, or a probe that did
+ * not finish, left behind.
  *
  * A node that cannot (not root, no mksquashfs, no loop device or no
  * squashfs in the kernel) imports directories as before, whose path jobs
@@ -36,7 +39,6 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,13 +75,19 @@ static struct {
 } sq;
 
 bool
+node_image_sqfs_named(const char *path)
+{
+	size_t n = strlen(path), k = strlen(NODE_IMAGE_SQFS_EXT);
+
+	return n > k && !strcmp(path + n - k, NODE_IMAGE_SQFS_EXT);
+}
+
+bool
 node_image_is_sqfs(const char *path)
 {
-	size_t n = strlen(path);
 	struct stat st;
 
-	return n > 5 && !strcmp(path + n - 5, NODE_IMAGE_SQFS_EXT) && stat(path, &st) == 0 &&
-	       S_ISREG(st.st_mode);
+	return node_image_sqfs_named(path) && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* Why this process cannot make or mount squashfs images, or NULL; *bin: mksquashfs. */
@@ -104,32 +112,48 @@ sqfs_unusable(const struct node_config *c, char **bin, char *why, size_t size)
 	return NULL;
 }
 
-/* Attaches file to a free loop device, read-only, cleared when unused: its fd, or -1. */
+/* Opens a squashfs image file to attach: its fd, or -1 with err. */
 static int
-loop_attach(const char *file, struct cy_error *err)
+sqfs_open(const char *file, struct stat *st, struct cy_error *err)
 {
-	int ctl, lfd = -1, ffd, tries;
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
-	ffd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (ffd < 0)
-		return cy_error_errno(err, "opening '%s'", file);
-	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0) {
-		cy_error_errno(err, "opening /dev/loop-control");
-		close(ffd);
+	if (fd < 0 && errno == ELOOP)
+		return cy_error_set(err, ELOOP,
+		    "image file '%s' is a symbolic link: a squashfs image must be the file itself",
+		    file);
+	if (fd < 0)
+		return cy_error_errno(err, "image file '%s'", file);
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		cy_error_set(err, EINVAL, "image file '%s' is not a regular file", file);
+		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+/*
+ * Attaches the open file ffd to a free loop device, read-only, cleared when
+ * unused: its fd with its path in dev, or -1.
+ */
+static int
+loop_attach(int ffd, const char *file, char *dev, size_t size, struct cy_error *err)
+{
+	int ctl, lfd = -1, tries;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return cy_error_errno(err, "opening /dev/loop-control");
 	/* Another process may take the free device first: ask again. */
 	for (tries = 0; tries < 8; tries++) {
 		struct loop_config lc;
-		char dev[32];
 		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
 
 		if (nr < 0) {
 			cy_error_errno(err, "no free loop device");
 			break;
 		}
-		xsnprintf(dev, sizeof(dev), "/dev/loop%d", nr);
+		xsnprintf(dev, size, "/dev/loop%d", nr);
 		lfd = open(dev, O_RDONLY | O_CLOEXEC);
 		if (lfd < 0) {
 			cy_error_errno(err, "opening %s", dev);
@@ -168,28 +192,29 @@ loop_attach(const char *file, struct cy_error *err)
 			cy_error_set(err, EBUSY, "no free loop device after %d tries", tries + 1);
 	}
 	close(ctl);
-	close(ffd);
 	return lfd;
 }
 
-/* Mounts the squashfs file on dir, read-only: 0, or -1 with err. */
+/* Mounts the open squashfs file ffd (named file) on dir, read-only: 0, or -1 with err. */
 static int
-sqfs_mount(const char *file, const char *dir, struct cy_error *err)
+sqfs_mount(int ffd, const char *file, const char *dir, struct cy_error *err)
 {
 	char dev[64];
-	struct stat st;
-	int lfd = loop_attach(file, err), rc = 0;
+	struct stat st, dst;
+	int lfd = loop_attach(ffd, file, dev, sizeof(dev), err), rc = 0;
 
 	if (lfd < 0)
 		return -1;
 	if (fstat(lfd, &st) < 0) {
 		rc = cy_error_errno(err, "loop device of '%s'", file);
 	} else {
-		xsnprintf(dev, sizeof(dev), "/dev/block/%u:%u", major(st.st_rdev),
-		    minor(st.st_rdev));
-		/* The device's own name: /dev/block may be missing in a container. */
-		if (access(dev, F_OK) < 0)
-			xsnprintf(dev, sizeof(dev), "/dev/loop%u", minor(st.st_rdev));
+		/*
+		 * The path loop_attach opened, still that device; else the fd
+		 * itself.  Never a name made from the minor: with loop.max_part
+		 * set, /dev/loop<minor> is another device.
+		 */
+		if (stat(dev, &dst) < 0 || !S_ISBLK(dst.st_mode) || dst.st_rdev != st.st_rdev)
+			xsnprintf(dev, sizeof(dev), "/proc/self/fd/%d", lfd);
 		if (mount(dev, dir, "squashfs", MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 			rc = cy_error_errno(err, "mounting '%s' (squashfs) on '%s'", file, dir);
 	}
@@ -237,15 +262,20 @@ sqfs_try(const char *file, const char *check, struct cy_error *err)
 {
 	char *mnt = xasprintf("%s.mnt", file), *p = NULL;
 	struct stat st;
-	int rc = -1;
+	int rc = -1, fd = sqfs_open(file, &st, err);
 
-	(void)rmdir(mnt);
-	if (mkdir(mnt, 0700) < 0) {
-		cy_error_errno(err, "creating '%s'", mnt);
+	if (fd < 0) {
 		free(mnt);
 		return -1;
 	}
-	if (sqfs_mount(file, mnt, err) == 0) {
+	(void)rmdir(mnt);
+	if (mkdir(mnt, 0700) < 0) {
+		cy_error_errno(err, "creating '%s'", mnt);
+		close(fd);
+		free(mnt);
+		return -1;
+	}
+	if (sqfs_mount(fd, file, mnt, err) == 0) {
 		p = xasprintf("%s/%s", mnt, check);
 		if (lstat(p, &st) == 0)
 			rc = 0;
@@ -256,6 +286,7 @@ sqfs_try(const char *file, const char *check, struct cy_error *err)
 			    NULL);
 	}
 	(void)rmdir(mnt);
+	close(fd);
 	free(p);
 	free(mnt);
 	return rc;
@@ -369,14 +400,21 @@ im_drop(struct node_image_mount *m)
 	free(m);
 }
 
+/* Is m the mount of file st (its identity)? */
+static bool
+im_same(const struct node_image_mount *m, const struct stat *st)
+{
+	return st->st_dev == m->dev && st->st_ino == m->ino &&
+	       st->st_mtim.tv_sec == m->mtime.tv_sec && st->st_mtim.tv_nsec == m->mtime.tv_nsec;
+}
+
 /* Is m's file still the one it mounted? */
 static bool
 im_current(const struct node_image_mount *m)
 {
 	struct stat st;
 
-	return stat(m->file, &st) == 0 && st.st_dev == m->dev && st.st_ino == m->ino &&
-	       st.st_mtim.tv_sec == m->mtime.tv_sec && st.st_mtim.tv_nsec == m->mtime.tv_nsec;
+	return lstat(m->file, &st) == 0 && S_ISREG(st.st_mode) && im_same(m, &st);
 }
 
 /* Drops the unused mounts whose file was replaced or removed (im_lock held). */
@@ -395,12 +433,21 @@ im_prune(void)
 	}
 }
 
+void
+node_image_mount_prune(void)
+{
+	pthread_mutex_lock(&im_lock);
+	im_prune();
+	pthread_mutex_unlock(&im_lock);
+}
+
 char *
 node_image_mount_acquire(const char *file, struct node_image_mount **h, struct cy_error *err)
 {
 	struct node_image_mount *m;
 	struct stat st;
 	char *dir = NULL;
+	int fd = -1;
 
 	*h = NULL;
 	pthread_mutex_lock(&im_lock);
@@ -409,14 +456,18 @@ node_image_mount_acquire(const char *file, struct node_image_mount **h, struct c
 		cy_error_set(err, EINVAL, "image mounts are not set up");
 		goto out;
 	}
-	if (stat(file, &st) < 0) {
-		cy_error_errno(err, "image file '%s'", file);
+	/* Opened once: what is mounted is the file whose identity is recorded. */
+	fd = sqfs_open(file, &st, err);
+	if (fd < 0) {
+		/* A squashfs image when the job was parsed, gone or a directory since. */
+		if (err->code == ENOENT || err->code == EINVAL)
+			cy_error_set(err, EAGAIN,
+			    "image file '%s' is %s: the image changed while the job started; retry",
+			    file, err->code == ENOENT ? "gone" : "no longer a regular file");
 		goto out;
 	}
 	for (m = im_list; m; m = m->next)
-		if (!m->gone && !strcmp(m->file, file) && m->dev == st.st_dev &&
-		    m->ino == st.st_ino && m->mtime.tv_sec == st.st_mtim.tv_sec &&
-		    m->mtime.tv_nsec == st.st_mtim.tv_nsec)
+		if (!m->gone && !strcmp(m->file, file) && im_same(m, &st))
 			break;
 	if (!m) {
 		char *d = xasprintf("%s/%u", im_root, ++im_seq);
@@ -428,7 +479,7 @@ node_image_mount_acquire(const char *file, struct node_image_mount **h, struct c
 			goto out;
 		}
 		/* Tried even when the start-up probe failed: an import may have loaded a module. */
-		if (sqfs_mount(file, d, err) < 0) {
+		if (sqfs_mount(fd, file, d, err) < 0) {
 			if (sq.probed && !sq.enforced)
 				cy_error_wrap(err, "squashfs images were unavailable at start (%s)",
 				    sq.reason);
@@ -451,6 +502,8 @@ node_image_mount_acquire(const char *file, struct node_image_mount **h, struct c
 	dir = xstrdup(m->dir);
 out:
 	pthread_mutex_unlock(&im_lock);
+	if (fd >= 0)
+		close(fd);
 	return dir;
 }
 
@@ -494,24 +547,60 @@ struct im_sweep {
 	size_t rl;
 };
 
-/* A squashfs under <root>/<pid>/ of a node process that no longer runs. */
+#define IM_PROBE_PREFIX ".probe-"
+
+/*
+ * The pid that <root>/name belongs to: <pid> (a node's mounts) or
+ * .probe-<pid> (a probe's; *probe set); 0 when neither.  *end: after it.
+ */
+static long
+im_sweep_pid(const char *name, bool *probe, const char **end)
+{
+	size_t pl = strlen(IM_PROBE_PREFIX);
+	char *e;
+	long pid;
+
+	*probe = !strncmp(name, IM_PROBE_PREFIX, pl);
+	if (*probe)
+		name += pl;
+	pid = strtol(name, &e, 10);
+	*end = e;
+	if (e == name || pid <= 0 || pid > INT_MAX)
+		return 0;
+	return pid;
+}
+
+/*
+ * Is the process pid gone?  Its probe left what is there when it is this
+ * process too: the sweep runs before this process probes (a container's
+ * node is pid 1 at every start).
+ */
+static bool
+im_sweep_stale(long pid, bool probe)
+{
+	if (pid == getpid())
+		return probe;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* A squashfs under <root>/<pid>/ or <root>/.probe-<pid>/ of a process that no longer runs. */
 static int
 im_sweep_fn(const char *root, const char *mp, const char *fstype, void *arg)
 {
 	struct im_sweep *s = arg;
-	char *end;
+	const char *end;
+	bool probe;
 	long pid;
 
 	(void)root;
 	if (strcmp(fstype, "squashfs") || strncmp(mp, s->root, s->rl) || mp[s->rl] != '/')
 		return 0;
-	pid = strtol(mp + s->rl + 1, &end, 10);
-	if (end == mp + s->rl + 1 || *end != '/' || pid <= 0 || pid > INT_MAX)
-		return 0;
-	if (pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+	pid = im_sweep_pid(mp + s->rl + 1, &probe, &end);
+	if (!pid || *end != '/' || !im_sweep_stale(pid, probe))
 		return 0;
 	if (umount2(mp, MNT_DETACH) == 0) {
-		cy_log_info("image_unmounted", "path", mp, "reason", "left by a node that stopped",
+		cy_log_info("image_unmounted", "path", mp, "reason",
+		    probe ? "left by a probe that did not finish" : "left by a node that stopped",
 		    NULL);
 		(void)rmdir(mp);
 	}
@@ -556,15 +645,21 @@ node_image_mount_sweep(const char *staging_dir)
 	/* The emptied directories of stopped processes. */
 	d = opendir(s.root);
 	while (d && (de = readdir(d))) {
-		char *p, *end;
-		long pid = strtol(de->d_name, &end, 10);
+		const char *end;
+		bool probe;
+		long pid = im_sweep_pid(de->d_name, &probe, &end);
+		char *p;
 
-		if (*end || pid <= 0 || pid > INT_MAX || pid == getpid() ||
-		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if (!pid || *end || !im_sweep_stale(pid, probe))
 			continue;
 		p = xasprintf("%s/%s", s.root, de->d_name);
-		rmdir_children(p);
-		(void)rmdir(p);
+		/* A probe's files too; FTW_MOUNT: never into a mount still there. */
+		if (probe) {
+			cy_rm_rf(p);
+		} else {
+			rmdir_children(p);
+			(void)rmdir(p);
+		}
 		free(p);
 	}
 	if (d)

@@ -38,9 +38,9 @@
 
 extern char **environ;
 
-/* Image names: docker-like references, [A-Za-z0-9._:@/-], 1-200, no "..". */
+/* Image references: docker-like, [A-Za-z0-9._:@/-], 1-200, no "..". */
 bool
-node_image_name_valid(const char *s)
+node_image_ref_valid(const char *s)
 {
 	size_t i, n = strlen(s);
 
@@ -54,6 +54,53 @@ node_image_name_valid(const char *s)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * The suffixes the images directory uses itself: an image's squashfs file
+ * (<name>.sqfs), and what an import leaves next to it for a moment (the
+ * previous image renamed to *.old, the test mount of a new squashfs file on
+ * *.mnt).  An image named like one would share its path with another image.
+ */
+static const char *const image_suffixes[] = { NODE_IMAGE_SQFS_EXT, ".old", ".mnt" };
+
+const char *
+node_image_name_reserved(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	for (i = 0; i < sizeof(image_suffixes) / sizeof(image_suffixes[0]); i++) {
+		size_t k = strlen(image_suffixes[i]);
+
+		if (n >= k && !strcmp(s + n - k, image_suffixes[i]))
+			return image_suffixes[i];
+	}
+	return NULL;
+}
+
+bool
+node_image_name_valid(const char *s)
+{
+	return node_image_ref_valid(s) && !node_image_name_reserved(s);
+}
+
+/* Says why name is not an image name this node can hold; 2 (the exit code). */
+static int
+image_name_refuse(const char *name)
+{
+	const char *sfx = node_image_name_reserved(name);
+
+	if (sfx && node_image_ref_valid(name))
+		fprintf(stderr,
+		    "cynode-node: image name '%s' is not valid: a name may not end in '%s' "
+		    "(nor in .sqfs, .old or .mnt: the images directory uses those itself)\n",
+		    name, sfx);
+	else
+		fprintf(stderr,
+		    "cynode-node: image name '%s' is not valid: use letters, digits "
+		    "and ._:@/- (\"host\" is built in)\n",
+		    name);
+	return 2;
 }
 
 char *
@@ -139,16 +186,27 @@ image_spawn(char *const argv[])
 	return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : -1;
 }
 
-/* Removes the other form of an image at dst (its directory, or dst.sqfs when dir). */
-static void
+/*
+ * Removes one form of the image at dst: its squashfs file dst.sqfs (sqfs),
+ * or its directory dst; only what is that form (a regular file, a
+ * directory, or a symbolic link put there by hand: the link alone), never
+ * anything else.  True when there was one.
+ */
+static bool
 image_rm_form(const char *dst, bool sqfs)
 {
 	char *p = sqfs ? xasprintf("%s" NODE_IMAGE_SQFS_EXT, dst) : xstrdup(dst);
 	struct stat st;
+	bool found = false;
 
-	if (lstat(p, &st) == 0)
+	if (lstat(p, &st) == 0 && (S_ISLNK(st.st_mode) || (sqfs && S_ISREG(st.st_mode)))) {
+		found = unlink(p) == 0;
+	} else if (lstat(p, &st) == 0 && !sqfs && S_ISDIR(st.st_mode)) {
 		cy_rm_rf(p);
+		found = true;
+	}
 	free(p);
+	return found;
 }
 
 /*
@@ -189,13 +247,8 @@ image_import(const struct node_config *c, const char *name, const char *src)
 	struct stat st, sst;
 	int rc = 1;
 
-	if (!node_image_name_valid(name) || !strcmp(name, "host")) {
-		fprintf(stderr,
-		    "cynode-node: image name '%s' is not valid: use letters, digits "
-		    "and ._:@/- (\"host\" is built in)\n",
-		    name);
-		return 2;
-	}
+	if (!node_image_name_valid(name) || !strcmp(name, "host"))
+		return image_name_refuse(name);
 	if (stat(src, &sst) < 0) {
 		fprintf(stderr, "cynode-node: '%s': %s\n", src, strerror(errno));
 		return 2;
@@ -403,29 +456,25 @@ node_image_warn_shown(const struct node_config *c)
 static int
 image_rm(const struct node_config *c, const char *name)
 {
-	char *base, *enc, *dst, *sq;
-	struct stat st;
+	char *base, *enc, *dst;
+	bool dir, file;
 	int rc = 0;
 
-	if (!node_image_name_valid(name)) {
-		fprintf(stderr, "cynode-node: image name '%s' is not valid\n", name);
-		return 2;
-	}
+	if (!node_image_name_valid(name))
+		return image_name_refuse(name);
 	enc = image_dirname(name);
 	base = node_images_dir(c);
 	dst = xasprintf("%s/%s", base, enc);
-	sq = xasprintf("%s" NODE_IMAGE_SQFS_EXT, dst);
 	free(base);
-	if (lstat(dst, &st) < 0 && lstat(sq, &st) < 0) {
+	/* A node keeps a mounted image until no job uses it. */
+	dir = image_rm_form(dst, false);
+	file = image_rm_form(dst, true);
+	if (!dir && !file) {
 		fprintf(stderr, "cynode-node: no imported image '%s'\n", name);
 		rc = 1;
 	} else {
-		/* A node keeps a mounted image until no job uses it. */
-		image_rm_form(dst, false);
-		image_rm_form(dst, true);
 		printf("image '%s' removed\n", name);
 	}
-	free(sq);
 	free(dst);
 	free(enc);
 	return rc;

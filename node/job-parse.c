@@ -469,7 +469,7 @@ job_parse_image(struct node *n, const json_t *sb, struct job_req *r, struct cy_b
 		return job_refuse(d, "image '%.200s' is not allowed by the orchestrator policy",
 		    r->image);
 	if (node_runtime() != &sandbox_bwrap) {
-		if (!strcmp(r->image, "host") || !node_image_name_valid(r->image))
+		if (!strcmp(r->image, "host") || !node_image_ref_valid(r->image))
 			return job_refuse(d,
 			    "image '%.200s' is not an OCI image reference (the "
 			    "%s runtime runs OCI images; \"host\" needs bwrap)",

@@ -712,6 +712,8 @@ mgr_loop(struct node *n)
 		}
 		/* A quiet node writes nothing: its expired telemetry goes here. */
 		node_telemetry_prune();
+		/* A removed or re-imported image no job uses holds no loop device. */
+		node_image_mount_prune();
 	}
 }
 

@@ -329,6 +329,11 @@ char *node_sba_runner(const struct node_config *c);
 int node_bench_sandbox(struct node *n, int count);
 
 /* image.c: image directories and `cynode-node image ...`. */
+/* A docker-like image reference ([A-Za-z0-9._:@/-], 1-200, no ".."). */
+bool node_image_ref_valid(const char *s);
+/* The suffix the images directory uses itself that s ends in (.sqfs, ...), or NULL. */
+const char *node_image_name_reserved(const char *s);
+/* A name an image of this node may have: a reference not ending in a reserved suffix. */
 bool node_image_name_valid(const char *s);
 /* sandbox.images_dir or <state_dir>/images (caller frees). */
 char *node_images_dir(const struct node_config *c);
@@ -363,6 +368,8 @@ int node_image_main(const struct node_config *c, int argc, char **argv);
  */
 #define NODE_IMAGE_SQFS_EXT ".sqfs"
 struct node_image_mount;
+/* Is path named like a squashfs image file (*.sqfs)? */
+bool node_image_sqfs_named(const char *path);
 /* Is path a squashfs image file (a regular file named *.sqfs)? */
 bool node_image_is_sqfs(const char *path);
 /*
@@ -390,11 +397,14 @@ json_t *node_image_mount_json(void);
 char *node_image_mount_acquire(const char *file, struct node_image_mount **h, struct cy_error *err);
 /* Ends a hold (NULL: none); an unused mount of a replaced file is unmounted. */
 void node_image_mount_release(struct node_image_mount *h);
+/* The manager's tick: unmounts the unused mounts of removed or replaced files. */
+void node_image_mount_prune(void);
 /* Unmounts every image this process mounted (the end of a run). */
 void node_image_mount_stop(void);
 /*
  * At the daemon's start (like node_ws_quota_sweep): unmounts the images
- * node processes that no longer run left under <staging_dir>/images.
+ * node processes that no longer run left under <staging_dir>/images, and
+ * what a probe that did not finish left in .probe-<pid>.
  */
 void node_image_mount_sweep(const char *staging_dir);
 

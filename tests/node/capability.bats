@@ -142,6 +142,10 @@ host_has_gpu()
 		mksquashfs "$CY_TMP/sq-tree" "$CY_TMP/stale.sqfs" -quiet -no-progress >/dev/null
 		mount -o loop,ro "$CY_TMP/stale.sqfs" "$st/images/$dead/1"
 		grep -q " $st/images/$dead/1 " /proc/self/mountinfo
+		# And what a probe that did not finish left: its mount and files.
+		mkdir -p "$st/images/.probe-$dead/probe.sqfs.mnt" "$st/images/.probe-$dead/tree"
+		cp "$CY_TMP/stale.sqfs" "$st/images/.probe-$dead/probe.sqfs"
+		mount -o loop,ro "$st/images/.probe-$dead/probe.sqfs" "$st/images/.probe-$dead/probe.sqfs.mnt"
 	fi
 	cy_node_start node-sq "sandbox.staging_dir=\"$st\""
 	wait_snapshot node-sq '.sandbox.images_private'
@@ -151,7 +155,10 @@ host_has_gpu()
 		run grep -c " $st/images/" /proc/self/mountinfo
 		cy_eq "$output" 0
 		grep -q "event=image_unmounted path=$st/images/$dead/1" "$CY_TMP/node-node-sq.log"
+		grep -q "event=image_unmounted path=$st/images/.probe-$dead/probe.sqfs.mnt" \
+			"$CY_TMP/node-node-sq.log"
 		[ ! -e "$st/images/$dead" ]
+		[ ! -e "$st/images/.probe-$dead" ]
 	fi
 	cy_node_start node-nosq 'sandbox.mksquashfs_path="/nonexistent/mksquashfs"'
 	wait_snapshot node-nosq '.sandbox.images_private'

@@ -226,6 +226,15 @@ except OSError as e:
 	done
 	run grep -c " - squashfs " <(grep "/images/$CY_NODE_PID/" /proc/"$CY_NODE_PID"/mountinfo)
 	cy_eq "$output" 1
+	# Removed, it is unmounted at the node's next tick (a heartbeat: 5 s), no job needed.
+	run "$CY_BUILD/cynode-node" --config "$ND/node.yaml" image rm esc-bb
+	assert_success
+	for a in $(seq 1 75); do
+		grep -q "/images/$CY_NODE_PID/.* - squashfs " /proc/"$CY_NODE_PID"/mountinfo || break
+		sleep 0.2
+	done
+	run grep -c " - squashfs " <(grep "/images/$CY_NODE_PID/" /proc/"$CY_NODE_PID"/mountinfo)
+	cy_eq "$output" 0
 }
 
 @test "no secrets in the environment" {

@@ -148,6 +148,43 @@ field() { printf '%s' "$output" | jq -r "$1"; }
 	refute_output --partial .import
 }
 
+@test "an image name may not end in .sqfs, .old or .mnt: image X.sqfs would be image X's file" {
+	local n
+	run node image import b1 "$R"
+	assert_success
+	for n in b1.sqfs b1.old b1.mnt a/b1.sqfs; do
+		run node image import "$n" "$R"
+		assert_failure 2
+		assert_output --partial "image name '$n' is not valid: a name may not end in '.${n##*.}'"
+		run node image rm "$n"
+		assert_failure 2
+		assert_output --partial "may not end in"
+		job "i-b1-${n##*.}" "$n" 'true'
+		assert_failure 1
+		[ "$(field .status)" = 400 ]
+	done
+	# Image b1 is intact, whichever form it has.
+	job i-b1 b1 'cat /etc/image-name'
+	assert_success
+	[ "$(field .stdout)" = busybox-image ]
+	run node image list
+	assert_output --partial "b1	$D/state/images/b1"
+	refute_output --partial "b1.sqfs	"
+	# rm removes only an image's own forms: a directory, or a regular *.sqfs file.
+	printf 'not an image\n' >"$D/state/images/plain"
+	mkdir -p "$D/state/images/odd.sqfs"
+	run node image rm plain
+	assert_failure 1
+	assert_output --partial "no imported image 'plain'"
+	run node image rm odd
+	assert_failure 1
+	[ -f "$D/state/images/plain" ] && [ -d "$D/state/images/odd.sqfs" ]
+	rm -rf "$D/state/images/plain" "$D/state/images/odd.sqfs"
+	run node image rm b1
+	assert_success
+	[ ! -e "$D/state/images/b1" ] && [ ! -e "$D/state/images/b1.sqfs" ]
+}
+
 @test "sandbox.allowed_images refuses other images with a reason" {
 	run node image import busybox:1 "$R"
 	sed -e '$a sandbox:\n  allowed_images: ["busybox:1"]' "$D/node.yaml" >"$D/allow.yaml"
@@ -250,6 +287,25 @@ field() { printf '%s' "$output" | jq -r "$1"; }
 	run node image rm bb-sq
 	assert_success
 	[ ! -e "$D/state/images/bb-sq" ]
+}
+
+@test "a squashfs image that is a symbolic link is refused with a clear error" {
+	[ "$SQ" = 1 ] || skip "needs root, mksquashfs and loop devices"
+	run node image import bb-target "$R"
+	assert_success
+	ln -s "$D/state/images/bb-target.sqfs" "$D/state/images/bb-link.sqfs"
+	job i-link bb-link 'true'
+	assert_failure 1
+	assert_output --partial '"status": 500'
+	assert_output --partial "image file '$D/state/images/bb-link.sqfs' is a symbolic link: a squashfs image must be the file itself"
+	# The file itself still runs; the link alone goes with rm.
+	job i-target bb-target 'cat /etc/image-name'
+	assert_success
+	run node image rm bb-link
+	assert_success
+	[ -f "$D/state/images/bb-target.sqfs" ]
+	run node image rm bb-target
+	assert_success
 }
 
 @test "without mksquashfs an import stays a directory, says why, and its jobs run" {
