@@ -98,6 +98,9 @@ netns_pool_main(void *arg)
 
 	(void)arg;
 	home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		cy_log_warn("netns_pool_failed", "error", strerror(errno), "fallback",
+		    "bubblewrap makes each job's network namespace", NULL);
 	pthread_mutex_lock(&pool_lock);
 	while (!pool_stopping && home >= 0) {
 		if (pool_n >= pool_size) {
@@ -119,6 +122,9 @@ netns_pool_main(void *arg)
 		pool_fds[pool_n++] = fd;
 	}
 	pool_running = false;
+	/* A pool that failed is off: launches no longer count it as empty. */
+	if (!pool_stopping)
+		pool_size = 0;
 	pthread_mutex_unlock(&pool_lock);
 	if (home >= 0)
 		close(home);
@@ -133,7 +139,8 @@ netns_pool_start(int size)
 	if (size <= 0 || geteuid() != 0)
 		return;
 	pthread_mutex_lock(&pool_lock);
-	if (pool_running) {
+	if (pool_running || pool_joinable) {
+		/* Started once: a pool that failed stays off (it said why). */
 		pthread_mutex_unlock(&pool_lock);
 		return;
 	}

@@ -186,7 +186,7 @@ bwrap_render_op(struct sb_argv *a, const struct sb_op *op)
 	case SB_OP_NAMESPACES:
 		sb_argv_add(a, "--unshare-all", NULL);
 		/* The host's network, or one the launcher entered (SB_NET_POOLED). */
-		if (op->value)
+		if (op->value == SB_NET_HOST || op->value == SB_NET_POOLED)
 			sb_argv_add(a, "--share-net", NULL);
 		sb_argv_add(a, "--unshare-user", "--disable-userns", NULL);
 		break;
@@ -332,8 +332,13 @@ bwrap_child(const struct child_setup *cs)
 	signal(SIGPIPE, SIG_DFL);
 	/* While still root: the job's own network namespace, made ahead. */
 	if (cs->netns >= 0) {
-		if (setns(cs->netns, CLONE_NEWNET) < 0)
+		if (setns(cs->netns, CLONE_NEWNET) < 0) {
+			static const char m[] = "cannot enter the job's network namespace (setns)";
+
+			/* bwrap's stderr pipe: the launch failure's message. */
+			(void)!write(cs->fds[2], m, sizeof(m) - 1);
 			_exit(127);
+		}
 		close(cs->netns);
 	}
 	setpgid(0, 0);
@@ -563,6 +568,8 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	}
 	if (r.pid == 0)
 		bwrap_child(&l.cs);
+	/* The child has entered it: no other fork should inherit it. */
+	close_fd(&l.cs.netns);
 	close_fd(&l.outp[1]);
 	close_fd(&l.errp[1]);
 	close_fd(&l.stp[1]);

@@ -161,8 +161,9 @@ oci_render_op(struct sb_argv *a, struct sb_argv *envp, const struct sb_plan *p,
 {
 	switch (op->type) {
 	case SB_OP_NAMESPACES:
-		sb_argv_add(a, op->value ? "--network=host" : "--network=none", "--ipc=private",
-		    NULL);
+		/* Only SB_NET_HOST is the host's: anything else gets none. */
+		sb_argv_add(a, op->value == SB_NET_HOST ? "--network=host" : "--network=none",
+		    "--ipc=private", NULL);
 		break;
 	case SB_OP_USER:
 		sb_argv_addf(a, "--user=%u:%u", (unsigned)op->uid, (unsigned)op->gid);

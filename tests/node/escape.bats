@@ -66,29 +66,48 @@ node_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CY_NODE_PID/status"; }
 
 @test "network: every job has a namespace of its own, made ahead as root: lo up, not the host's, not another job's" {
 	command -v python3 >/dev/null || skip "python3 is not installed"
-	local probe='import os, socket
+	# A listens on its lo for 4 s; B, started while A runs, must not reach
+	# it, and sees another namespace (both alive: the inodes cannot repeat).
+	local a_py='import os, socket, time
+print(os.readlink("/proc/self/ns/net"), flush=True)
+s = socket.socket(); s.bind(("127.0.0.1", 5555)); s.listen(1)
+time.sleep(4)'
+	local b_py='import os, socket
 print(os.readlink("/proc/self/ns/net"))
 s = socket.socket()
 try:
-    s.connect(("127.0.0.1", 1))
+    s.connect(("127.0.0.1", 5555)); print("CONNECTED")
 except OSError as e:
     print("errno", e.errno)'
-	wjob e-ns1 "python3 -c '$probe'"
-	cy_status 200
-	a=$(field .stdout)
-	wjob e-ns2 "python3 -c '$probe'"
+	jq -cn --arg s "python3 -c '$a_py'" \
+		'{version:1, task_id:"task-esc", job_id:"e-nsA", sandbox:{command:["/bin/sh","-c",$s]}}' \
+		>"$CY_TMP/req-e-nsA.json"
+	curl -s -m 30 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+		--data-binary "@$CY_TMP/req-e-nsA.json" "$CY_NODE_URL/v1/worker/jobs:run" \
+		>"$CY_TMP/e-nsA.out" &
+	local apid=$! i
+	for i in $(seq 50); do
+		pgrep -f "bind..127.0.0.1., 5555" >/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.3
+	wjob e-nsB "python3 -c '$b_py'"
 	cy_status 200
 	b=$(field .stdout)
-	# lo is up (111: refused; a down lo gives 101, unreachable).
-	[ "$(sed -n 2p <<<"$a")" = "errno 111" ]
+	wait "$apid"
+	a=$(jq -r .stdout "$CY_TMP/e-nsA.out")
+	[ "$(jq -r .status "$CY_TMP/e-nsA.out")" = completed ]
+	# lo is up in B (111: refused; a down lo gives 101, unreachable), and A's
+	# listener is not there.
 	[ "$(sed -n 2p <<<"$b")" = "errno 111" ]
 	na=$(head -1 <<<"$a")
 	nb=$(head -1 <<<"$b")
 	[[ $na == net:\[* ]]
+	[[ $nb == net:\[* ]]
 	[ "$na" != "$nb" ]
 	[ "$na" != "$(readlink /proc/self/ns/net)" ]
 	[ "$na" != "$(readlink "/proc/$CY_NODE_PID/ns/net")" ]
-	# As root they came from the pool (the same launch path as jobs).
+	# As root they come from the pool (the same launch path as jobs).
 	if [ "$(id -u)" = 0 ]; then
 		run "$CY_BUILD/cynode-node" --config "$ND/node.yaml" --bench-sandbox 3
 		assert_success
