@@ -88,7 +88,8 @@ max_overlap()
 }
 
 @test "cancel of an array cancels its running, queued and held elements" {
-	arr acx '0-9%2' 'sleep 30'
+	# A length no other test uses: the pgrep below sees every file's jobs.
+	arr acx '0-9%2' 'sleep 30.17'
 	a=$id
 	for _ in $(seq 50); do
 		[ "$(cy_psql "SELECT count(*) FROM jobs WHERE task_id = '$a' AND status = 'running'")" = 2 ] && break
@@ -102,10 +103,10 @@ max_overlap()
 	sleep 1
 	[ "$(cy_psql "SELECT count(*) FROM job_attempts y JOIN jobs j ON j.id = y.job_id WHERE j.task_id = '$a'")" = 2 ]
 	for _ in $(seq 50); do
-		pgrep -f 'sleep 30' >/dev/null || break
+		pgrep -f 'sleep 30.17' >/dev/null || break
 		sleep 0.2
 	done
-	! pgrep -f 'sleep 30'
+	! pgrep -f 'sleep 30.17'
 }
 
 @test "an array waits for its dependency; a task after an array waits for the whole array" {
