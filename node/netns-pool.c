@@ -26,6 +26,7 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -134,6 +135,7 @@ netns_pool_main(void *arg)
 void
 netns_pool_start(int size)
 {
+	sigset_t all, old;
 	int rc;
 
 	if (size <= 0 || geteuid() != 0)
@@ -146,8 +148,16 @@ netns_pool_start(int size)
 	}
 	pool_size = size < NETNS_POOL_MAX ? size : NETNS_POOL_MAX;
 	pool_stopping = false;
+	/*
+	 * Every signal blocked in the thread from its first instruction (it
+	 * inherits this mask): SIGTERM and SIGHUP are for the threads that wait
+	 * for them, and one delivered here would end the process.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pool_running = true;
 	rc = pthread_create(&pool_thread, NULL, netns_pool_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pool_running = pool_joinable = rc == 0;
 	pthread_mutex_unlock(&pool_lock);
 	if (rc != 0)
