@@ -46,11 +46,10 @@ csv_is_number(const char *s)
 	return *p == '\0';
 }
 
-/* Whether a spreadsheet would read s as a formula. */
-static bool
+bool
 csv_is_formula(const char *s)
 {
-	return strchr("=+-@\t\r", s[0]) && !csv_is_number(s);
+	return s[0] && strchr("=+-@\t\r", s[0]) && !csv_is_number(s);
 }
 
 void

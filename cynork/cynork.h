@@ -346,6 +346,8 @@ char *url_escape(const char *s);
 
 /* csv.c: RFC 4180 fields (quoted when they hold , " CR LF or edge blanks) and records (CRLF). */
 void csv_field(struct cy_buf *b, const char *s);
+/* Whether a spreadsheet would run s as a formula (csv_field then prefixes '). */
+bool csv_is_formula(const char *s);
 void csv_record(struct cy_buf *b, const char *const *fields, size_t n);
 
 /* query.c: the query string of filtered lists. */

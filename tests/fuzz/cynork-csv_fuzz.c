@@ -3,7 +3,10 @@
  * cut into fields at each 0x1f byte, is written as one record and read
  * back by a strict RFC 4180 reader written here; the fields must come back
  * byte for byte, whatever commas, quotes, CR, LF and blanks they hold (an
- * empty field stays empty).  Replayed as a unit test by replay.c; `make
+ * empty field stays empty), except that one a spreadsheet would run as a
+ * formula comes back behind an apostrophe.  And whatever comes back never
+ * begins with =, +, -, @, a tab or a CR unless all of it is number
+ * characters.  Replayed as a unit test by replay.c; `make
  * fuzz` runs it under libFuzzer.
  */
 #include <stdint.h>
@@ -83,8 +86,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cy_buf f = CY_BUF_INIT;
 		char end = read_field(&rec, &pos, &f);
 
-		if (strcmp(f.buf, fields[i]) != 0)
+		if (csv_is_formula(fields[i]) ?
+			(f.buf[0] != '\'' || strcmp(f.buf + 1, fields[i]) != 0) :
+			strcmp(f.buf, fields[i]) != 0)
 			abort();
+		if (f.len && strchr("=+-@\t\r", f.buf[0]) &&
+		    strspn(f.buf, "0123456789.eE+-") != f.len)
+			abort(); /* a formula got through */
 		if ((i + 1 < n) != (end == ','))
 			abort();
 		cy_buf_release(&f);
