@@ -114,10 +114,11 @@ const struct cy_cfg_key node_keys[] = {
 	  .help = "run sandboxes unprivileged (always true with bwrap)" },
 	{ .path = "sandbox.max_concurrency", .type = CY_CFG_INT, .offset = F(max_concurrency),
 	  .def = "4", .min = 1, .max = 1024, .help = "jobs run at the same time; more get 503" },
-	{ .path = "sandbox.netns_pool", .type = CY_CFG_INT, .offset = F(netns_pool), .def = "2",
+	{ .path = "sandbox.netns_pool", .type = CY_CFG_INT, .offset = F(netns_pool), .def = "0",
 	  .max = 64,
-	  .help = "network namespaces made ahead for jobs without network, so a job does not "
-	  "wait for its own (root only; 0 = bubblewrap makes each) (cynode addition)" },
+	  .help = "network namespaces made ahead for jobs without network (root only; 0 = "
+	  "bubblewrap makes each, the default: measured slower with a pool on a quiet 2-core "
+	  "machine) (cynode addition)" },
 	{ .path = "sandbox.default_image", .type = CY_CFG_STR, .offset = F(default_image),
 	  .def = "host", .help = "image used when a job names none" },
 	{ .path = "sandbox.allowed_images", .type = CY_CFG_STRLIST, .offset = F(allowed_images),

@@ -17,7 +17,7 @@ setup_file()
 	CYNODE_ESCAPE_SECRET=hunter2-node-env-secret cy_node_start node-01 \
 		sandbox.max_concurrency=4 sandbox.resources.max_memory_mb=64 \
 		sandbox.resources.max_pids=64 sandbox.resources.max_tmp_mb=8 \
-		sandbox.timeouts.max_seconds=60
+		sandbox.timeouts.max_seconds=60 sandbox.netns_pool=2
 	ND=$CY_TMP/node-node-01
 	TOKEN=$(curl -s -m 10 -H "Authorization: Bearer $(cat "$ND/state/credentials/node.jwt")" \
 		"$CY_CONTROL_URL/v1/nodes/config" | jq -er .worker_api.orchestrator_bearer_token)
