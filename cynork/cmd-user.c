@@ -128,11 +128,8 @@ user_list(struct ctx *c, const struct parsed *p)
 		return fail(EXIT_PROTOCOL, "malformed response: no 'users' list");
 	}
 	if (out_json(c)) {
-		json_t *o = json_pack("{s:[]}", "users");
+		json_t *o = json_pack("{s:o}", "users", out_ids_view(list, "user_id"));
 
-		json_array_foreach(list, i, u)
-			json_array_append_new(json_object_get(o, "users"),
-			    out_id_view(u, "user_id"));
 		json_decref(res);
 		return print_json(o);
 	}

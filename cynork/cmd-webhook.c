@@ -135,11 +135,8 @@ webhook_list(struct ctx *c, const struct parsed *p)
 		return fail(EXIT_PROTOCOL, "malformed response: no 'webhooks' list");
 	}
 	if (out_json(c)) {
-		json_t *o = json_pack("{s:[]}", "webhooks");
+		json_t *o = json_pack("{s:o}", "webhooks", out_ids_view(list, "webhook_id"));
 
-		json_array_foreach(list, i, w)
-			json_array_append_new(json_object_get(o, "webhooks"),
-			    out_id_view(w, "webhook_id"));
 		json_decref(res);
 		return print_json(o);
 	}
@@ -225,11 +222,9 @@ webhook_deliveries(struct ctx *c, const struct parsed *p)
 		return fail(EXIT_PROTOCOL, "malformed response: no 'deliveries' list");
 	}
 	if (out_json(c)) {
-		json_t *o = out_id_view(res, "webhook_id"), *l = json_array();
+		json_t *o = out_id_view(res, "webhook_id");
 
-		json_array_foreach(list, i, d)
-			json_array_append_new(l, out_id_view(d, "delivery_id"));
-		json_object_set_new(o, "deliveries", l);
+		json_object_set_new(o, "deliveries", out_ids_view(list, "delivery_id"));
 		json_decref(res);
 		return print_json(o);
 	}

@@ -378,6 +378,8 @@ int out_flush(void);
  * call it (one name per thing); the other keys as they came.
  */
 json_t *out_id_view(const json_t *o, const char *key);
+/* out_id_view of each object of the array list: a new array. */
+json_t *out_ids_view(const json_t *list, const char *key);
 /* The string at key for a TAB table cell, "-" when absent or empty. */
 const char *out_dash(const json_t *o, const char *key);
 

@@ -110,6 +110,17 @@ out_id_view(const json_t *o, const char *key)
 	return v;
 }
 
+json_t *
+out_ids_view(const json_t *list, const char *key)
+{
+	json_t *a = json_array(), *item;
+	size_t i;
+
+	json_array_foreach(list, i, item)
+		json_array_append_new(a, out_id_view(item, key));
+	return a;
+}
+
 const char *
 out_dash(const json_t *o, const char *key)
 {

@@ -3,7 +3,7 @@
  *
  * A job without network gets a network namespace of its own; making one
  * (the kernel registers its loopback device, sysctl tables and per-netns
- * state) was about an eighth of bubblewrap's work per job.  On a node
+ * state) is, in a profile, an eighth of bubblewrap's work per job.  On a node
  * running as root, a thread keeps `sandbox.netns_pool` fresh namespaces
  * ready, each with its loopback up as bubblewrap would leave it, and a
  * launch takes one: the sandbox's child process enters it with setns(2)
@@ -14,7 +14,9 @@
  * is owned by the host's user namespace, so the job, in a user namespace
  * of its own, has no capability over it.  An empty pool, a node that is
  * not root, or a pool that failed (logged once) leaves bwrap to make the
- * namespace, as before.
+ * namespace.  The pool is opt-in (sandbox.netns_pool defaults to 0): on a
+ * quiet 2-core machine sandboxes measured slower with it, for a reason not
+ * yet found (bwrap's own clone is slower in such a namespace).
  *
  * The thread makes them in itself: a thread's network namespace is its
  * own (unshare(CLONE_NEWNET) moves only the caller), so it unshares,
@@ -95,7 +97,7 @@ netns_make(int home)
 static void *
 netns_pool_main(void *arg)
 {
-	int home, fd;
+	int home, fd, e;
 
 	(void)arg;
 	home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -110,9 +112,10 @@ netns_pool_main(void *arg)
 		}
 		pthread_mutex_unlock(&pool_lock);
 		fd = netns_make(home);
+		e = errno;
 		pthread_mutex_lock(&pool_lock);
 		if (fd < 0) {
-			cy_log_warn("netns_pool_failed", "error", strerror(errno), "fallback",
+			cy_log_warn("netns_pool_failed", "error", strerror(e), "fallback",
 			    "bubblewrap makes each job's network namespace", NULL);
 			break;
 		}
