@@ -139,7 +139,7 @@ enum {
 struct sb_cgroup {
 	int version;           /* 0 none, 1, 2 */
 	char *dir[SB_CG_N];    /* v2: dir[0] only */
-	int procs_fd[SB_CG_N]; /* cgroup.procs, written by the child */
+	int procs_fd[SB_CG_N]; /* v1 tasks, v2 cgroup.procs: written by the child */
 	unsigned enforced;     /* 1 << SB_CG_* limits set */
 };
 /* Bitmask of 1 << SB_CG_* controllers the node can use; *version 0, 1 or 2. */

@@ -379,7 +379,7 @@ refused()
 @test "a job's cgroups exist while it runs and are removed after a timeout" {
 	local pid i groups
 	jq -cn '{version:1, task_id:"t", job_id:"j-cg", sandbox:{command:["/bin/sh","-c",
-		"touch /workspace/started; sleep 30"], timeout_seconds:3,
+		"touch /workspace/started; sleep 30.41"], timeout_seconds:3,
 		resources:{memory_mb:64, pids:32}}}' >"$D/cg.json"
 	"$CY_BUILD/cynode-node" --config "$D/node.yaml" --run-job "$D/cg.json" >"$D/cg.out" &
 	pid=$!
@@ -390,6 +390,11 @@ refused()
 	[ -e "$D/state/sandbox_mounts/j-cg/workspace/started" ]
 	# v1: one group per controller; v2: one (tests/vm/cgroup-v2.sh checks v2).
 	groups=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'cynode-*-j-cg' 2>/dev/null)
+	# The job's processes are in each of them (on v1 the launcher joins
+	# through `tasks`; the job's shell and its sleep came after).
+	for g in $groups; do
+		grep -qx "$(pgrep -f 'sleep 30.41' | head -n 1)" "$g/cgroup.procs"
+	done
 	wait "$pid"
 	output=$(cat "$D/cg.out")
 	[ "$(field .status)" = timeout ]
