@@ -267,11 +267,8 @@ run_prompt(struct node *n, const json_t *req, json_t **out, enum cy_problem *pro
 	pthread_mutex_unlock(&n->lock);
 	p.cancel = &slot.cancel;
 	dir = xasprintf("%s/%s", n->cfg.mount_root, r.job_id);
-	p.log = job_log_open(n, dir, r.job_id, r.lease_id, &err);
+	p.log = job_log_open(n, dir, r.job_id, r.lease_id);
 	free(dir);
-	if (r.lease_id && !p.log && err.msg[0])
-		cy_log_warn("job_log_failed", "job_id", r.job_id, "error", err.msg, NULL);
-	cy_error_clear(&err);
 	xsnprintf(tmo, sizeof(tmo), "%lld", p.timeout_s);
 	cy_log_info("job_started", "task_id", r.task_id, "job_id", r.job_id, "model", p.model,
 	    "kind", "prompt", "timeout_s", tmo, NULL);
@@ -372,10 +369,7 @@ run_sandbox(struct node *n, const struct job_req *r, const char *dir, struct act
 	char *sock = NULL;
 
 	job_fill(n, r, dir, &job);
-	job.log = job_log_open(n, dir, r->job_id, r->lease_id, &err);
-	if (r->lease_id && !job.log && err.msg[0])
-		cy_log_warn("job_log_failed", "job_id", r->job_id, "error", err.msg, NULL);
-	cy_error_clear(&err);
+	job.log = job_log_open(n, dir, r->job_id, r->lease_id);
 	if (r->use_inference) {
 		/* Staged like /etc: the job sees where its socket's directory lives. */
 		sock = xasprintf("%s/jobs/%s", n->cfg.staging_dir, r->job_id);

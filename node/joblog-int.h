@@ -14,7 +14,7 @@
 #include "joblog.h"
 
 struct job_log_stream {
-	int fd;            /* the spool file, -1 when it could not be made */
+	int fd;            /* the spool file, -1 until the first byte (or when it could not be made) */
 	long long total;   /* bytes the job wrote */
 	long long spooled; /* [0, spooled) are in the spool */
 	bool stopped;      /* the cap or a write error: the rest is only counted */
@@ -27,6 +27,7 @@ struct job_log {
 	struct job_log *next; /* the sender's list */
 	char job_id[137];
 	char lease_id[64];
+	char *dir;     /* the job directory, where the spools are made */
 	long long cap; /* sandbox.max_log_bytes */
 	pthread_mutex_t lock;
 	pthread_cond_t changed; /* the sender moved a stream on (job_log_finish waits) */

@@ -1,7 +1,8 @@
 /*
- * The capture side of a job's streamed logs (joblog.h): the spool files
- * made under <job_dir>/logs and unlinked at once (they live while the
- * sender holds them), written where the node reads the job's output.
+ * The capture side of a job's streamed logs (joblog.h): the spool files,
+ * unnamed files in the job directory made at a stream's first byte (they
+ * live while the sender holds them), written where the node reads the
+ * job's output.
  * A write never waits for the network; past sandbox.max_log_bytes, or
  * once the disk refuses a write, bytes are counted and not kept (the
  * server then reports them as lost).
@@ -27,52 +28,63 @@
 #define FINISH_POLL_MS 100 /* a wait for the sender wakes at least this often */
 
 struct job_log *
-job_log_open(struct node *n, const char *job_dir, const char *job_id, const char *lease_id,
-    struct cy_error *err)
+job_log_open(struct node *n, const char *job_dir, const char *job_id, const char *lease_id)
 {
-	static const char *const names[2] = { "stdout", "stderr" };
 	struct job_log *l;
-	char *dir, *p;
-	int s;
 
 	if (!lease_id)
 		return NULL;
-	dir = xasprintf("%s/logs", job_dir);
-	if (cy_mkdir_p(dir, 0711, 0700) < 0) {
-		cy_error_errno(err, "creating '%s'", dir);
-		free(dir);
-		return NULL;
-	}
 	l = xcalloc(1, sizeof(*l));
 	xsnprintf(l->job_id, sizeof(l->job_id), "%s", job_id);
 	if (cy_snprintf(l->lease_id, sizeof(l->lease_id), "%s", lease_id) < 0)
 		l->lease_id[0] = '\0';
+	l->dir = xstrdup(job_dir);
 	l->cap = n->cfg.max_log_bytes;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->changed, NULL);
 	l->refs = 1;
 	l->progress_ms = cy_mono_ms();
 	l->s[0].fd = l->s[1].fd = -1;
-	for (s = 0; s < 2; s++) {
-		p = xasprintf("%s/%s", dir, names[s]);
-		l->s[s].fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (l->s[s].fd < 0) {
-			cy_error_errno(err, "creating '%s'", p);
-			free(p);
-			free(dir);
-			job_log_unref(l);
-			return NULL;
-		}
-		/* Only the descriptor is needed: the space goes with the last reference. */
-		unlink(p);
-		free(p);
-	}
-	free(dir);
 	if (logship_add(l) < 0) {
 		job_log_unref(l);
 		return NULL;
 	}
 	return l;
+}
+
+/*
+ * The spool of stream s, made at its first byte (most jobs write nothing,
+ * and a file made on the node's disk costs more than the job): an unnamed
+ * file in the job directory (O_TMPFILE), or one made in <job_dir>/logs and
+ * unlinked at once where the file system has no O_TMPFILE.  Only the
+ * descriptor is needed: the space goes with the last reference.
+ * Under l->lock; -1 with errno.
+ */
+static int
+spool_open(struct job_log *l, int s)
+{
+	static const char *const names[2] = { "stdout", "stderr" };
+	char *dir, *p;
+	int fd;
+
+	fd = open(l->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	/* A prompt job has no directory until its first byte. */
+	if (fd < 0 && errno == ENOENT && cy_mkdir_p(l->dir, 0711, 0711) == 0)
+		fd = open(l->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	dir = xasprintf("%s/logs", l->dir);
+	if (cy_mkdir_p(dir, 0711, 0700) < 0) {
+		free(dir);
+		return -1;
+	}
+	p = xasprintf("%s/%s", dir, names[s]);
+	fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		unlink(p);
+	free(p);
+	free(dir);
+	return fd;
 }
 
 /* Writes all of data at the spool's end; -1 on a write error. */
@@ -110,7 +122,12 @@ job_log_write(struct job_log *l, int s, const char *data, size_t len)
 	if (!st->stopped) {
 		room = l->cap - st->spooled;
 		keep = room < (long long)len ? (size_t)(room > 0 ? room : 0) : len;
-		if (keep && spool_write(st->fd, st->spooled, data, keep) < 0) {
+		if (keep && st->fd < 0 && (st->fd = spool_open(l, s)) < 0) {
+			cy_log_warn("job_log_spool_failed", "job_id", l->job_id, "error",
+			    strerror(errno), NULL);
+			keep = 0;
+			st->stopped = true;
+		} else if (keep && spool_write(st->fd, st->spooled, data, keep) < 0) {
 			cy_log_warn("job_log_spool_failed", "job_id", l->job_id, "error",
 			    strerror(errno), NULL);
 			keep = 0;
@@ -192,6 +209,7 @@ job_log_unref(struct job_log *l)
 	for (s = 0; s < 2; s++)
 		if (l->s[s].fd >= 0)
 			close(l->s[s].fd);
+	free(l->dir);
 	pthread_cond_destroy(&l->changed);
 	pthread_mutex_destroy(&l->lock);
 	free(l);

@@ -38,13 +38,14 @@ enum {
 #define LOGSHIP_CHUNK_MAX (1024 * 1024)
 
 /*
- * Opens the spools of job job_id's attempt lease_id under job_dir/logs and
- * hands them to the sender.  NULL (nothing streamed, not an error) when
- * lease_id is NULL (a job run without a server) or the sender is not
- * running; NULL with err set when the spool cannot be made.
+ * The streamed logs of job job_id's attempt lease_id, handed to the
+ * sender; each stream's spool is made in job_dir at its first byte (a
+ * spool that cannot be made is logged, and what it would have held is
+ * counted as lost).  NULL (nothing streamed) when lease_id is NULL (a job
+ * run without a server) or the sender is not running.
  */
 struct job_log *job_log_open(struct node *n, const char *job_dir, const char *job_id,
-    const char *lease_id, struct cy_error *err);
+    const char *lease_id);
 /* The capture point: the job wrote data[0..len) on stream s.  l may be NULL. */
 void job_log_write(struct job_log *l, int s, const char *data, size_t len);
 /*

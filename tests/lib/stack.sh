@@ -213,7 +213,7 @@ stack_pg_start()
 	if ! stack__pg_run "$STACK_PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" \
 		-w -t 30 -o "-k $dir -c listen_addresses= -p $port -c fsync=off \
 -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB \
--c max_connections=100" start >"$dir/pg_ctl.log" 2>&1 </dev/null 3>&-; then
+-c max_connections=100 ${STACK_PG_OPTS:-}" start >"$dir/pg_ctl.log" 2>&1 </dev/null 3>&-; then
 		echo "stack: PostgreSQL did not start:" >&2
 		tail -n 20 "$dir/postgres.log" >&2
 		return 1

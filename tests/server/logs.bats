@@ -132,9 +132,10 @@ chunk()
 	run cy_psql "SELECT bool_and(ended), sum(end_offset - stored_bytes) FROM job_logs
 		WHERE job_id = '$job'"
 	assert_output "t|0"
-	# The node's spool files are gone (unlinked while in use).
-	[ -d "$CY_TMP/node-node-01/mounts/$job/logs" ]
-	[ -z "$(find "$CY_TMP/node-node-01/mounts/$job/logs" -type f)" ]
+	# The node's spools were unnamed (O_TMPFILE): no file of them is left,
+	# only job/job.json.
+	[ -f "$CY_TMP/node-node-01/mounts/$job/job/job.json" ]
+	[ -z "$(find "$CY_TMP/node-node-01/mounts/$job" -type f ! -path '*/job/job.json')" ]
 }
 
 @test "server killed and restarted mid-job: the log loses nothing, the job runs once" {
@@ -284,6 +285,9 @@ chunk()
 	job=$(cy_psql "SELECT id FROM jobs WHERE task_id = '$id'")
 	cy_eq "$(cy_psql "SELECT count(*) FROM job_logs WHERE job_id = '$job'")" 0
 	cy_eq "$(grep -c "path=/v1/nodes/jobs/$job/logs" "$CY_TMP"/server*.log | awk -F: '{ s += $NF } END { print s }')" 0
+	# Nor a spool on the node's disk.
+	[ -d "$CY_TMP/node-node-01/mounts/$job/job" ]
+	[ ! -e "$CY_TMP/node-node-01/mounts/$job/logs" ]
 	get "/v1/tasks/$id/logs"
 	cy_eq "$(jq -c '[.stdout, .stderr, .truncated.stdout, .lost_bytes.stderr]' <<<"$res")" '["","",false,0]'
 	id=$(create 'echo short')
