@@ -37,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <grp.h>
@@ -286,6 +287,7 @@ struct child_setup {
 	int rl_res[RLIMIT_NLIMITS + 1];
 	int nrl;
 	int netns; /* a pooled network namespace to enter (netns-pool.c), or -1 */
+	bool in_cgroup; /* started in the job's cgroup (sb_fork_into): nothing to join */
 };
 
 /* Adds one rlimit for the child. */
@@ -316,9 +318,13 @@ bwrap_rlimits(const struct sb_plan *p, const struct sb_cgroup *cg, struct child_
 }
 
 /*
- * In the forked child: only async-signal-safe calls.  Joins the job's
- * cgroups, moves the fds into place, sets the rlimits, drops root to the
- * sandbox uid and execs bwrap, which reads its arguments from SB_FD_ARGS.
+ * In the forked child: only async-signal-safe calls, and none of glibc's
+ * that assume its fork bookkeeping ran (sb_fork_into may have made the
+ * child with a raw clone3): the uid change is raw system calls, which
+ * act on this one thread, the child's only one.  Joins the job's cgroups
+ * unless it started in them, moves the fds into place, sets the rlimits,
+ * drops root to the sandbox uid and execs bwrap, which reads its
+ * arguments from SB_FD_ARGS.
  */
 static __attribute__((noreturn)) void
 bwrap_child(const struct child_setup *cs)
@@ -342,7 +348,8 @@ bwrap_child(const struct child_setup *cs)
 		close(cs->netns);
 	}
 	setpgid(0, 0);
-	sb_cgroup_enter(cs->cg);
+	if (!cs->in_cgroup)
+		sb_cgroup_enter(cs->cg);
 	/* Move everything above 16 first so the dup2s below cannot clobber a source. */
 	for (i = 0; i < SB_FD_N; i++) {
 		tmp[i] = cs->fds[i] < 0 ? -1 : fcntl(cs->fds[i], F_DUPFD, 16);
@@ -360,7 +367,9 @@ bwrap_child(const struct child_setup *cs)
 		if (setrlimit(cs->rl_res[i], &cs->rl[i]) < 0)
 			_exit(127);
 	if (geteuid() == 0) {
-		if (setgroups(0, NULL) < 0 || setgid(cs->gid) < 0 || setuid(cs->uid) < 0)
+		if (syscall(SYS_setgroups, 0, NULL) < 0 ||
+		    syscall(SYS_setresgid, cs->gid, cs->gid, cs->gid) < 0 ||
+		    syscall(SYS_setresuid, cs->uid, cs->uid, cs->uid) < 0)
 			_exit(127);
 	}
 	execve(cs->argv[0], cs->argv, envp);
@@ -455,6 +464,7 @@ bwrap_launch_init(struct bwrap_launch *l, const struct sandbox_job *job)
 	l->outp[0] = l->outp[1] = l->errp[0] = l->errp[1] = l->stp[0] = l->stp[1] = -1;
 	for (i = 0; i < SB_CG_N; i++)
 		l->cg.procs_fd[i] = -1;
+	l->cg.dir_fd = -1;
 	l->status = (struct cy_buf)CY_BUF_INIT;
 }
 
@@ -561,7 +571,7 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	res->started = time(NULL);
 	res->fork_us = cy_real_us();
 	t0 = cy_mono_ms();
-	r.pid = fork();
+	r.pid = sb_fork_into(l.cg.version == 2 ? l.cg.dir_fd : -1, &l.cs.in_cgroup);
 	if (r.pid < 0) {
 		cy_error_errno(err, "fork");
 		goto out;

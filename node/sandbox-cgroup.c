@@ -267,6 +267,7 @@ sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < SB_CG_N; i++)
 		c->procs_fd[i] = -1;
+	c->dir_fd = -1;
 	sb_cgroup_available(NULL);
 	c->version = cg.version;
 	if (!cg.version)
@@ -299,6 +300,9 @@ sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *
 			cy_error_errno(err, "opening '%s'", path);
 			goto fail;
 		}
+		/* v2: the launcher starts in the group (sandbox-spawn.c); -1 moves it. */
+		if (cg.version == 2)
+			c->dir_fd = open(c->dir[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
 	if ((cg.mask & (1u << SB_CG_MEMORY)) && l->mem_mb > 0) {
 		xsnprintf(v, sizeof(v), "%lld", l->mem_mb * 1024 * 1024);
@@ -454,6 +458,9 @@ sb_cgroup_destroy(struct sb_cgroup *c)
 			close(c->procs_fd[i]);
 		c->procs_fd[i] = -1;
 	}
+	if (c->dir_fd >= 0)
+		close(c->dir_fd);
+	c->dir_fd = -1;
 	for (i = 0; i < SB_CG_N; i++) {
 		if (!c->dir[i])
 			continue;

@@ -140,6 +140,7 @@ struct sb_cgroup {
 	int version;           /* 0 none, 1, 2 */
 	char *dir[SB_CG_N];    /* v2: dir[0] only */
 	int procs_fd[SB_CG_N]; /* v1 tasks, v2 cgroup.procs: written by the child */
+	int dir_fd;            /* v2: the group's directory (O_PATH), for CLONE_INTO_CGROUP */
 	unsigned enforced;     /* 1 << SB_CG_* limits set */
 };
 /* Bitmask of 1 << SB_CG_* controllers the node can use; *version 0, 1 or 2. */
@@ -149,6 +150,13 @@ int sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limi
     struct cy_error *err);
 /* In the forked child (async-signal-safe): joins the job's cgroups. */
 void sb_cgroup_enter(const struct sb_cgroup *c);
+/*
+ * fork(2), with the child started in the cgroup whose directory is
+ * cgroup_fd (cgroup v2; clone3 CLONE_INTO_CGROUP) when cgroup_fd >= 0 and
+ * the kernel can: then *placed is true, in both processes.  The child may
+ * make only plain system calls until it execs (sandbox-spawn.c).
+ */
+pid_t sb_fork_into(int cgroup_fd, bool *placed);
 /* SIGKILLs everything in the job's cgroups. */
 void sb_cgroup_kill(const struct sb_cgroup *c);
 bool sb_cgroup_oom(const struct sb_cgroup *c);

@@ -1,0 +1,53 @@
+/*
+ * Forking a sandbox's launcher straight into the job's cgroup.
+ *
+ * Moving a process into a cgroup (a pid written to cgroup.procs) takes
+ * the kernel's global threadgroup lock for writing, which waits for an RCU
+ * grace period: 6-25 ms a job on the development VM, most of a sandbox's
+ * start when the machine is quiet.  On cgroup v2, clone3(2) with
+ * CLONE_INTO_CGROUP (Linux 5.7) starts the child in the cgroup instead,
+ * with no move.  (On v1 the child joins through each hierarchy's `tasks`
+ * file, which moves only itself and skips that lock: sandbox-cgroup.c.)
+ *
+ * glibc has no clone3 wrapper, so the call is raw and without CLONE_VM:
+ * the child is a copy like fork(2)'s, but glibc's own fork bookkeeping
+ * (atfork handlers, its thread list) did not run, so the child must keep
+ * to plain system calls until it execs; bwrap_child does (its uid change
+ * goes through syscall(2), not glibc's all-threads setuid).
+ */
+#include <errno.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+#include "banned.h"
+
+pid_t
+sb_fork_into(int cgroup_fd, bool *placed)
+{
+#ifdef SYS_clone3
+	if (cgroup_fd >= 0) {
+		struct clone_args a;
+		long pid;
+
+		memset(&a, 0, sizeof(a));
+		a.flags = CLONE_INTO_CGROUP;
+		a.exit_signal = SIGCHLD;
+		a.cgroup = (uint64_t)cgroup_fd;
+		pid = syscall(SYS_clone3, &a, sizeof(a));
+		if (pid >= 0) {
+			*placed = true;
+			return (pid_t)pid;
+		}
+		/* An older kernel (no clone3, or no CLONE_INTO_CGROUP): fork and move. */
+		if (errno != ENOSYS && errno != E2BIG && errno != EINVAL)
+			return -1;
+	}
+#endif
+	*placed = false;
+	return fork();
+}
