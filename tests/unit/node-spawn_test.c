@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "sandbox.h"
 #include "tap.h"
 
@@ -71,7 +72,7 @@ test_into_cgroup(void)
 	ok(fd >= 0, "the cgroup directory opens");
 	is_int(child_cgroup(fd, &placed, line, sizeof(line)), 0, "the child ran");
 	ok(placed, "the child was placed by clone3");
-	snprintf(want, sizeof(want), "0::%s", strrchr(grp, '/'));
+	xsnprintf(want, sizeof(want), "0::%s", strrchr(grp, '/'));
 	is_str(line, want, "the child started in the cgroup");
 	close(fd);
 }
@@ -120,14 +121,14 @@ main(void)
 		tap_skip_all("needs root for a cgroup2 mount");
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		tap_skip_all("no private mount namespace");
-	snprintf(root, sizeof(root), "/tmp/cy-spawn-XXXXXX");
+	xsnprintf(root, sizeof(root), "/tmp/cy-spawn-XXXXXX");
 	if (!mkdtemp(root))
 		tap_skip_all("no temporary directory");
 	if (mount("cgroup2", root, "cgroup2", 0, NULL) < 0) {
 		rmdir(root);
 		tap_skip_all("no cgroup2 here");
 	}
-	snprintf(grp, sizeof(grp), "%s/cynode-spawn-test-%d", root, (int)getpid());
+	xsnprintf(grp, sizeof(grp), "%s/cynode-spawn-test-%d", root, (int)getpid());
 	if (mkdir(grp, 0755) < 0) {
 		umount(root);
 		rmdir(root);
