@@ -707,10 +707,9 @@ cy_http_resume(struct cy_http_suspension *s)
 }
 
 static enum MHD_Result
-access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+access_step(struct cy_httpd *d, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-	struct cy_httpd *d = cls;
 	struct req_ctx *ctx = *con_cls;
 
 	if (!ctx) {
@@ -754,6 +753,20 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		return ret;
 	}
 	return req_finish(d, conn, ctx, url, method);
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct cy_httpd *d = cls;
+	enum MHD_Result r;
+
+	(void)version;
+	r = access_step(d, conn, url, method, upload_data, upload_data_size, con_cls);
+	if (d->cfg.after_call)
+		d->cfg.after_call();
+	return r;
 }
 
 static void

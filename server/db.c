@@ -1,6 +1,7 @@
 /*
- * PostgreSQL access for cynode-server: one libpq connection per thread,
- * opened lazily and reopened once when it is found broken; statements are
+ * PostgreSQL access for cynode-server: one libpq connection per thread at
+ * a time, taken from the idle ones the threads share (or opened) at its
+ * first statement, and reopened once when it is found broken; statements are
  * prepared once per connection by name (a small per-connection hash set of
  * prepared names) and always run with separate text parameters.
  *
@@ -131,11 +132,76 @@ db_close(void)
 	prepared_clear();
 }
 
-/* Closes a thread's connection when the thread exits. */
+/*
+ * Idle connections, shared by the threads.  An HTTP worker thread hands
+ * its connection back after each call into the routes (db_release, the
+ * listeners' after_call) and takes the most recently used one at its next
+ * statement, so requests run on the few connections that are warm rather
+ * than each of the listeners' worker threads opening (and warming: a
+ * fork, the session's catalog caches, its first plans, 2-6 ms) one of its
+ * own; a thread that ends hands its connection back too.  At most one per
+ * thread is ever held, so the list stays below the thread count; the cap
+ * only guards against a leak.
+ */
+#define DB_IDLE_MAX 512
+
+struct db_idle {
+	struct db_idle *next;
+	struct db_thread t;
+};
+
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct db_idle *idle_head;
+static int idle_count;
+
+/* Takes an idle connection into this thread's slot; false when there is none. */
+static bool
+db_idle_take(void)
+{
+	struct db_idle *i;
+
+	pthread_mutex_lock(&idle_lock);
+	i = idle_head;
+	if (i) {
+		idle_head = i->next;
+		idle_count--;
+	}
+	pthread_mutex_unlock(&idle_lock);
+	if (!i)
+		return false;
+	dbt = i->t;
+	free(i);
+	return true;
+}
+
+void
+db_release(void)
+{
+	struct db_idle *i;
+
+	if (!dbt.conn || dbt.in_tx || PQstatus(dbt.conn) != CONNECTION_OK ||
+	    PQtransactionStatus(dbt.conn) != PQTRANS_IDLE)
+		return;
+	pthread_mutex_lock(&idle_lock);
+	if (idle_count >= DB_IDLE_MAX) {
+		pthread_mutex_unlock(&idle_lock);
+		return;
+	}
+	i = xmalloc(sizeof(*i));
+	i->t = dbt;
+	i->next = idle_head;
+	idle_head = i;
+	idle_count++;
+	pthread_mutex_unlock(&idle_lock);
+	memset(&dbt, 0, sizeof(dbt));
+}
+
+/* A thread is ending: its connection goes back, or is closed. */
 static void
 db_key_destroy(void *arg)
 {
 	(void)arg;
+	db_release();
 	db_close();
 }
 
@@ -153,6 +219,15 @@ db_open(struct cy_error *err)
 	char *msg, *nl;
 
 	db_close();
+	pthread_once(&db_key_once, db_key_init);
+	while (db_idle_take()) {
+		/* A backend that ended meanwhile shows as EOF here (no wait). */
+		if (PQconsumeInput(dbt.conn) && PQstatus(dbt.conn) == CONNECTION_OK) {
+			(void)pthread_setspecific(db_key, &dbt);
+			return 0;
+		}
+		db_close();
+	}
 	dbt.conn = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(dbt.conn) != CONNECTION_OK) {
 		msg = xstrdup(PQerrorMessage(dbt.conn));

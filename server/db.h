@@ -1,6 +1,6 @@
 /*
- * PostgreSQL access: one connection per thread (opened lazily, reopened when
- * broken), statements prepared once per connection by name, parameters
+ * PostgreSQL access: one connection per thread at a time (taken from the
+ * idle ones or opened lazily, reopened when broken), statements prepared once per connection by name, parameters
  * always passed separately (no SQL built from input).
  */
 #ifndef SERVER_DB_H
@@ -12,6 +12,12 @@
 
 /* This thread's connection, or NULL with err set. */
 PGconn *db_conn(struct cy_error *err);
+/*
+ * Hands this thread's connection back to the shared idle ones (unless a
+ * transaction is open on it); the thread's next statement takes the most
+ * recently used.  The listeners call it after each call into the routes.
+ */
+void db_release(void);
 /*
  * Runs the statement `sql` (prepared once per connection under `name`) with
  * text parameters (NULL = SQL NULL).  Returns the result on PGRES_TUPLES_OK or

@@ -123,6 +123,7 @@ listener_start(const char *name, const char *addr, const struct cy_route *routes
 	hc.max_header_bytes = 64 * 1024;
 	hc.authenticate = auth_authenticate;
 	hc.auth_free = auth_free;
+	hc.after_call = db_release;
 	hc.ready = server_ready;
 	hc.app = &srv;
 	/* Every body a handler reads is described in routes.c. */
