@@ -10,6 +10,7 @@
  * Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -343,6 +344,12 @@ main(int argc, char **argv)
 		return rc;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Two heaps for all threads: the Worker API runs a thread per
+	 * connection, and glibc's default of an arena per thread (up to eight
+	 * per core) kept each one's freed memory resident.
+	 */
+	mallopt(M_ARENA_MAX, 2);
 	if ((rc = load_config(&n, &st, !st.run_job && !st.bench)) != 0) {
 		node_config_release(&n.cfg);
 		return rc;

@@ -20,6 +20,7 @@
  * sigtimedwait, so a signal ends the loop promptly.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -683,6 +684,24 @@ out:
  * reported at once, a full report every report interval), housekeeping.
  * Returns when a signal came or the orchestrator refused the node.
  */
+
+/*
+ * With no job running, the heap the jobs' threads left goes back to the
+ * system: glibc keeps what a thread freed in its arena, so a node that ran
+ * a burst of jobs would otherwise keep that memory resident while idle.
+ */
+static void
+mgr_trim_if_idle(struct node *n)
+{
+	bool idle;
+
+	pthread_mutex_lock(&n->lock);
+	idle = n->running == 0;
+	pthread_mutex_unlock(&n->lock);
+	if (idle)
+		malloc_trim(0);
+}
+
 static void
 mgr_loop(struct node *n)
 {
@@ -714,6 +733,7 @@ mgr_loop(struct node *n)
 		node_telemetry_prune();
 		/* A removed or re-imported image no job uses holds no loop device. */
 		node_image_mount_prune();
+		mgr_trim_if_idle(n);
 	}
 }
 
