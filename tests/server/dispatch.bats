@@ -346,3 +346,30 @@ node_jwt()
 	cy_api GET "/v1/tasks/$id/logs" "" "$CY_TOKEN"
 	[ "$(jq -r .stdout <<<"$body")" = survived ]
 }
+
+@test "a result that arrives while claims fail is stored on its own; the queue waits" {
+	local first second i
+	# The result and the next claim go in one transaction; when the claim
+	# cannot commit, the result must not wait for it.
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"sleep 1.53; echo first"}' "$CY_TOKEN"
+	cy_status 201
+	first=$(jq -r .task_id <<<"$body")
+	for i in $(seq 100); do
+		[ "$(cy_psql "SELECT status FROM jobs WHERE task_id = '$first'")" = running ] && break
+		sleep 0.1
+	done
+	cy_refuse jobs "NEW.status = 'running'" deferred
+	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"echo second"}' "$CY_TOKEN"
+	cy_status 201
+	second=$(jq -r .task_id <<<"$body")
+	cy_api GET "/v1/tasks/$first/result?wait=30" "" "$CY_TOKEN"
+	[ "$(jq -r .status <<<"$body")" = completed ]
+	cy_api GET "/v1/tasks/$first/logs" "" "$CY_TOKEN"
+	[ "$(jq -r .stdout <<<"$body")" = first ]
+	grep -q 'event=dispatch_claim_failed.*refused by the test' "$CY_TMP/server.log"
+	run cy_psql "SELECT status FROM jobs WHERE task_id = '$second'"
+	assert_output queued
+	cy_refuse_end jobs
+	cy_api GET "/v1/tasks/$second/result?wait=30" "" "$CY_TOKEN"
+	[ "$(jq -r .status <<<"$body")" = completed ]
+}
