@@ -179,6 +179,7 @@ struct reader_wrap {
 	ssize_t (*read)(void *arg, uint64_t pos, char *buf, size_t max);
 	void (*free_fn)(void *arg);
 	void *arg;
+	void (*after_call)(void); /* the daemon's (cy_httpd_config) */
 };
 
 static ssize_t
@@ -187,6 +188,8 @@ reader_cb(void *cls, uint64_t pos, char *buf, size_t max)
 	struct reader_wrap *w = cls;
 	ssize_t n = w->read(w->arg, pos, buf, max);
 
+	if (w->after_call)
+		w->after_call();
 	return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
@@ -194,10 +197,13 @@ static void
 reader_free(void *cls)
 {
 	struct reader_wrap *w = cls;
+	void (*after_call)(void) = w->after_call;
 
 	if (w->free_fn)
 		w->free_fn(w->arg);
 	free(w);
+	if (after_call)
+		after_call();
 }
 
 /* A reader body that will not be sent: its free function runs now. */
@@ -252,6 +258,7 @@ send_resp(struct cy_httpd *d, struct MHD_Connection *conn, struct req_ctx *ctx, 
 		w->read = resp->reader;
 		w->free_fn = resp->reader_free;
 		w->arg = resp->reader_arg;
+		w->after_call = d->cfg.after_call;
 		resp->reader = NULL;
 		r = MHD_create_response_from_callback(resp->reader_size, 64 * 1024, reader_cb, w,
 		    reader_free);
@@ -795,6 +802,8 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	cy_buf_release(&ctx->body);
 	free(ctx);
 	*con_cls = NULL;
+	if (d->cfg.after_call)
+		d->cfg.after_call();
 }
 
 /* Fills ss from host and port; returns the length or 0 with err set. */

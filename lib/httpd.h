@@ -133,9 +133,10 @@ struct cy_httpd_config {
 	int (*authenticate)(struct cy_http_req *req, struct cy_http_resp *resp);
 	void (*auth_free)(void *auth);
 	/*
-	 * Called on the worker thread after each of the library's calls for a
-	 * connection (a request's handler, a piece of a streamed body...), to
-	 * hand back what the thread borrowed for it; NULL: nothing.
+	 * Called on the worker thread after each of the library's calls into
+	 * the application for a connection (a request's handler, a piece of a
+	 * streamed body, a reader body's read and free, the request's end),
+	 * to hand back what the thread borrowed for it; NULL: nothing.
 	 */
 	void (*after_call)(void);
 	/* /readyz: 0 when ready, else -1 with a human-actionable reason. */

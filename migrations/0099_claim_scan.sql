@@ -8,6 +8,12 @@
 -- (3-5 ms with 2,000 queued, 30 ms with 100,000).  A cursor is planned
 -- for a fast start, so this walks jobs_queued_idx in order and stops at
 -- p_scan rows, however stale the statistics are.
+--
+-- The function is VOLATILE (it locks rows), so in READ COMMITTED its cursor
+-- sees a newer snapshot than the claim statement that calls it: a job
+-- committed in between can be a candidate (locked, counted in the claim's
+-- sums) that the claim's UPDATE cannot see, and that claim comes back a job
+-- short.  The job stays queued and the next claim takes it.
 CREATE FUNCTION cy_claim_scan(p_gpus int, p_labels text[], p_inference boolean,
 	p_models text[], p_cpus int, p_memory_mb bigint, p_scan int, p_slug text,
 	p_gpu_devices jsonb, p_used_gpus int)

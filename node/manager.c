@@ -680,12 +680,6 @@ out:
 }
 
 /*
- * The steady state: a heartbeat every interval (capability changes are
- * reported at once, a full report every report interval), housekeeping.
- * Returns when a signal came or the orchestrator refused the node.
- */
-
-/*
  * With no job running, the heap the jobs' threads left goes back to the
  * system: glibc keeps what a thread freed in its arena, so a node that ran
  * a burst of jobs would otherwise keep that memory resident while idle.
@@ -702,6 +696,11 @@ mgr_trim_if_idle(struct node *n)
 		malloc_trim(0);
 }
 
+/*
+ * The steady state: a heartbeat every interval (capability changes are
+ * reported at once, a full report every report interval), housekeeping.
+ * Returns when a signal came or the orchestrator refused the node.
+ */
 static void
 mgr_loop(struct node *n)
 {

@@ -284,11 +284,12 @@ sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *
 		}
 		/*
 		 * v1: the child writes "0" (itself) to `tasks`.  Moving one
-		 * thread, the caller itself, is the one move the kernel makes
-		 * without its global threadgroup lock, whose write side waits
-		 * for an RCU grace period: 6-25 ms per job through
-		 * cgroup.procs on the development VM, ~0.1 ms this way.  The
-		 * forked child has one thread, so the whole process moves.
+		 * thread, the caller itself, is the one move recent kernels
+		 * make without their global threadgroup lock, whose write side
+		 * waits for an RCU grace period: 6-25 ms per job through
+		 * cgroup.procs on the development VM, ~0.1 ms this way (older
+		 * kernels take the lock either way).  The forked child has one
+		 * thread, so the whole process moves.
 		 */
 		if (cy_snprintf(path, sizeof(path), "%s/%s", c->dir[i],
 			cg.version == 1 ? "tasks" : "cgroup.procs") < 0) {

@@ -26,11 +26,14 @@
 #include "sandbox.h"
 #include "banned.h"
 
+/* Set once the kernel or a seccomp filter has refused clone3 itself. */
+static int clone3_off;
+
 pid_t
 sb_fork_into(int cgroup_fd, bool *placed)
 {
 #ifdef SYS_clone3
-	if (cgroup_fd >= 0) {
+	if (cgroup_fd >= 0 && !__atomic_load_n(&clone3_off, __ATOMIC_RELAXED)) {
 		struct clone_args a;
 		long pid;
 
@@ -43,9 +46,14 @@ sb_fork_into(int cgroup_fd, bool *placed)
 			*placed = true;
 			return (pid_t)pid;
 		}
-		/* An older kernel (no clone3, or no CLONE_INTO_CGROUP): fork and move. */
-		if (errno != ENOSYS && errno != E2BIG && errno != EINVAL)
-			return -1;
+		/*
+		 * No clone3 (before Linux 5.3, or a container's seccomp profile
+		 * answering EPERM): not tried again.  Any refusal falls back to
+		 * a fork whose child joins the group by pid, which reports a
+		 * group it cannot join as the launch's failure.
+		 */
+		if (errno == ENOSYS || errno == EPERM || errno == E2BIG)
+			__atomic_store_n(&clone3_off, 1, __ATOMIC_RELAXED);
 	}
 #endif
 	*placed = false;

@@ -153,8 +153,9 @@ void sb_cgroup_enter(const struct sb_cgroup *c);
 /*
  * fork(2), with the child started in the cgroup whose directory is
  * cgroup_fd (cgroup v2; clone3 CLONE_INTO_CGROUP) when cgroup_fd >= 0 and
- * the kernel can: then *placed is true, in both processes.  The child may
- * make only plain system calls until it execs (sandbox-spawn.c).
+ * the kernel can: then *placed is true, in both processes; otherwise (any
+ * refusal) a plain fork, *placed false.  The child may make only plain
+ * system calls until it execs (sandbox-spawn.c).
  */
 pid_t sb_fork_into(int cgroup_fd, bool *placed);
 /* SIGKILLs everything in the job's cgroups. */

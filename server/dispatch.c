@@ -533,13 +533,18 @@ flight_done_run(struct flight *f, CURLcode cc)
 }
 
 /* Stores the batch of results; keeps it for later when the database fails. */
-/* The pending results as store_dispatch_finish takes them (free the array). */
-static struct dispatch_result *
-pending_results(void)
+static int
+pending_flush(void)
 {
-	struct dispatch_result *r = xcalloc(npend, sizeof(*r));
+	struct dispatch_ids closed = { 0 };
+	struct cy_error err = CY_ERROR_INIT;
+	struct dispatch_result *r;
 	size_t i;
+	int n;
 
+	if (npend == 0)
+		return 0;
+	r = xcalloc(npend, sizeof(*r));
 	for (i = 0; i < npend; i++) {
 		r[i].job_id = pend[i].job.job_id;
 		r[i].lease_id = pend[i].job.lease_id;
@@ -548,15 +553,13 @@ pending_results(void)
 		r[i].result = pend[i].result;
 		r[i].exit_code = pend[i].has_exit ? pend[i].exit_code : NULL;
 	}
-	return r;
-}
-
-/* The pending results are stored: logged, dropped, their waiters woken. */
-static void
-pending_done(struct dispatch_ids *closed)
-{
-	size_t i;
-
+	n = store_dispatch_finish(r, npend, &closed, &err);
+	free(r);
+	if (n < 0) {
+		cy_log_error("job_store_failed", "jobs", npend > 1 ? "several" : "one", "error",
+		    err.msg, "note", "kept; retried", NULL);
+		return -1;
+	}
 	for (i = 0; i < npend; i++) {
 		cy_log_info("job_finished", "job_id", pend[i].job.job_id, "task_id",
 		    pend[i].job.task_id, "node_id", pend[i].job.node_id, "status", pend[i].status,
@@ -564,76 +567,36 @@ pending_done(struct dispatch_ids *closed)
 		free(pend[i].result);
 		dispatch_job_release(&pend[i].job);
 	}
-	for (i = 0; i < closed->n; i++)
-		task_wait_closed(closed->id[i]);
-	dispatch_ids_release(closed);
+	for (i = 0; i < closed.n; i++)
+		task_wait_closed(closed.id[i]);
+	dispatch_ids_release(&closed);
 	FREE_AND_NULL(pend);
 	npend = 0;
-}
-
-/* Stores the pending results on their own; -1 (kept for a retry) on failure. */
-static int
-pending_flush(void)
-{
-	struct dispatch_ids closed = { 0 };
-	struct cy_error err = CY_ERROR_INIT;
-	struct dispatch_result *r;
-	int n;
-
-	if (npend == 0)
-		return 0;
-	r = pending_results();
-	n = store_dispatch_finish(r, npend, &closed, &err);
-	free(r);
-	if (n < 0) {
-		dispatch_ids_release(&closed);
-		cy_log_error("job_store_failed", "jobs", npend > 1 ? "several" : "one", "error",
-		    err.msg, "note", "kept; retried", NULL);
-		return -1;
-	}
-	pending_done(&closed);
 	return 0;
 }
 
-/*
- * Claims work for the free in-flight slots, storing the pending results
- * in the same transaction (the slots they free are taken at once, one
- * commit for both); true in *more when the claim was full.
- */
+/* Claims work for the free in-flight slots; true when the claim was full. */
 static int
 claim_more(bool *more)
 {
 	struct cy_error err = CY_ERROR_INIT;
 	size_t max = (size_t)(srv.cfg.dispatch_workers > 0 ? srv.cfg.dispatch_workers : 64);
-	struct dispatch_ids closed = { 0 };
 	struct cy_buf skip = CY_BUF_INIT;
-	struct dispatch_result *r = NULL;
 	struct dispatch_job *jobs;
 	size_t n, i, want;
 	int rc;
 
 	*more = false;
 	if (inflight >= max)
-		return pending_flush();
+		return 0;
 	want = max - inflight;
 	cooldown_list(&skip);
-	if (npend)
-		r = pending_results();
-	rc = store_dispatch_finish_claim(r, npend, &closed, want, dispatch_lease_s(), skip.buf,
-	    &jobs, &n, &err);
-	free(r);
+	rc = store_dispatch_claim(want, dispatch_lease_s(), skip.buf, &jobs, &n, &err);
 	cy_buf_release(&skip);
 	if (rc < 0) {
-		dispatch_ids_release(&closed);
 		cy_log_error("dispatch_claim_failed", "error", err.msg, NULL);
-		/* The results on their own, should the claim be what failed. */
-		pending_flush();
 		return -1;
 	}
-	if (npend)
-		pending_done(&closed);
-	else
-		dispatch_ids_release(&closed);
 	for (i = 0; i < n; i++)
 		flight_begin_run(&jobs[i]);
 	free(jobs);
@@ -716,12 +679,11 @@ dispatch_main(void *arg)
 		if (transfers_collect())
 			need_claim = true;
 		now = cy_mono_ms();
+		if (npend && now >= retry_at && pending_flush() < 0)
+			retry_at = now + ERROR_BACKOFF_MS;
 		if (now - last_claim >= poll_ms)
 			need_claim = true;
-		/* Results with no claim to go with: stored on their own. */
-		if (npend && !need_claim && now >= retry_at && pending_flush() < 0)
-			retry_at = now + ERROR_BACKOFF_MS;
-		if (need_claim && now >= retry_at) {
+		if (need_claim && !npend && now >= retry_at) {
 			bool more = false;
 
 			last_claim = now;
@@ -732,7 +694,7 @@ dispatch_main(void *arg)
 		/* Sleep until woken, a transfer moves, or the next timer. */
 		due = npend || need_claim ? retry_at : last_claim + poll_ms;
 		now = cy_mono_ms();
-		if (need_claim && now >= retry_at)
+		if (need_claim && !npend && now >= retry_at)
 			continue;
 		curl_multi_poll(multi, NULL, 0, due > now ? (int)(due - now) : 0, NULL);
 	}

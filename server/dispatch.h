@@ -61,14 +61,6 @@ void dispatch_ids_release(struct dispatch_ids *ids);
 int store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
     struct dispatch_job **jobs, size_t *n, struct cy_error *err);
 /*
- * store_dispatch_finish of r[0..nr) and store_dispatch_claim in one
- * transaction (the slots the results free are claimed at once, one commit
- * for both); on -1 neither took effect and `closed` is to be ignored.
- */
-int store_dispatch_finish_claim(const struct dispatch_result *r, size_t nr,
-    struct dispatch_ids *closed, size_t max, long long lease_s, const char *skip_nodes,
-    struct dispatch_job **jobs, size_t *n, struct cy_error *err);
-/*
  * Applies results once each: only to a job still running (under that lease
  * and node, when given); job, attempt and task close in one transaction.
  * Task ids closed are appended to `closed`.  Returns how many applied, -1.

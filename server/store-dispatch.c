@@ -315,20 +315,21 @@ claim_node_cmp(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-/*
- * The claim inside the caller's transaction; on -1 the caller rolls back
- * and releases *jobs.
- */
-static int
-claim_in_tx(size_t max, long long lease_s, const char *skip_nodes, struct dispatch_job **jobs,
-    size_t *n, struct cy_error *err)
+int
+store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
+    struct dispatch_job **jobs, size_t *n, struct cy_error *err)
 {
 	struct claim_node *nodes = NULL;
 	long long left = (long long)max, spread;
 	int i, nn, progress = 1;
+	size_t k;
 
-	if ((nn = claim_lock_nodes(skip_nodes ? skip_nodes : "{}", &nodes, err)) < 0)
+	*jobs = NULL;
+	*n = 0;
+	if (db_begin(err) < 0)
 		return -1;
+	if ((nn = claim_lock_nodes(skip_nodes ? skip_nodes : "{}", &nodes, err)) < 0)
+		goto fail;
 	/*
 	 * The limited queues too: two replicas whose claims lock different
 	 * nodes (each skips the ones it is cooling down) still read and fill
@@ -370,52 +371,21 @@ claim_in_tx(size_t max, long long lease_s, const char *skip_nodes, struct dispat
 				progress = 1;
 		}
 	}
-	claim_nodes_free(nodes, nn);
+	claim_nodes_free(nodes, nn > 0 ? nn : 0);
+	nodes = NULL;
+	nn = 0;
+	if (db_commit(err) < 0)
+		goto fail_committed;
 	return 0;
 fail:
-	claim_nodes_free(nodes, nn);
-	return -1;
-}
-
-/* Releases what a failed claim had taken. */
-static void
-claim_jobs_drop(struct dispatch_job **jobs, size_t *n)
-{
-	size_t k;
-
+	db_rollback();
+fail_committed:
+	claim_nodes_free(nodes, nn > 0 ? nn : 0);
 	for (k = 0; k < *n; k++)
 		dispatch_job_release(&(*jobs)[k]);
 	FREE_AND_NULL(*jobs);
 	*n = 0;
-}
-
-int
-store_dispatch_claim(size_t max, long long lease_s, const char *skip_nodes,
-    struct dispatch_job **jobs, size_t *n, struct cy_error *err)
-{
-	return store_dispatch_finish_claim(NULL, 0, NULL, max, lease_s, skip_nodes, jobs, n, err);
-}
-
-int
-store_dispatch_finish_claim(const struct dispatch_result *r, size_t nr,
-    struct dispatch_ids *closed, size_t max, long long lease_s, const char *skip_nodes,
-    struct dispatch_job **jobs, size_t *n, struct cy_error *err)
-{
-	*jobs = NULL;
-	*n = 0;
-	if (db_begin(err) < 0)
-		return -1;
-	if ((nr > 0 && store_dispatch_finish(r, nr, closed, err) < 0) ||
-	    claim_in_tx(max, lease_s, skip_nodes, jobs, n, err) < 0) {
-		db_rollback();
-		claim_jobs_drop(jobs, n);
-		return -1;
-	}
-	if (db_commit(err) < 0) {
-		claim_jobs_drop(jobs, n);
-		return -1;
-	}
-	return 0;
+	return -1;
 }
 
 /*

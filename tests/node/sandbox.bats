@@ -393,7 +393,7 @@ refused()
 	# The job's processes are in each of them (on v1 the launcher joins
 	# through `tasks`; the job's shell and its sleep came after).
 	for g in $groups; do
-		grep -qx "$(pgrep -f 'sleep 30.41' | head -n 1)" "$g/cgroup.procs"
+		grep -qx "$(pgrep -xf 'sleep 30.41')" "$g/cgroup.procs"
 	done
 	wait "$pid"
 	output=$(cat "$D/cg.out")

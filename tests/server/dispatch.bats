@@ -349,8 +349,8 @@ node_jwt()
 
 @test "a result that arrives while claims fail is stored on its own; the queue waits" {
 	local first second i
-	# The result and the next claim go in one transaction; when the claim
-	# cannot commit, the result must not wait for it.
+	# A claim that cannot commit must not hold up the results of jobs that
+	# ended meanwhile.
 	cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"sleep 1.53; echo first"}' "$CY_TOKEN"
 	cy_status 201
 	first=$(jq -r .task_id <<<"$body")
