@@ -16,9 +16,7 @@
  * not root, or a pool that failed (logged once) leaves bwrap to make the
  * namespace.  The pool is opt-in (sandbox.netns_pool defaults to 0): on a
  * 2-core machine a pool of 2 saved a lone job about 1 ms of its sandbox
- * but made a run of 2,000 jobs slower and cost more CPU per job (it was
- * slower for a lone job too while the launcher's cgroup move waited for
- * an RCU grace period).
+ * but made a run of 2,000 jobs slower and cost more CPU per job.
  *
  * The thread makes them in itself: a thread's network namespace is its
  * own (unshare(CLONE_NEWNET) moves only the caller), so it unshares,
