@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "digest.h"
 #include "buf.h"
 #include "cynork.h"
 #include "json.h"
@@ -175,22 +175,17 @@ attach_collect(const char *const *args, size_t nargs, struct attach_list *out)
 static int
 file_sha256(int fd, const char *path, char hex[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE], buf[65536];
-	unsigned int mdlen = 0, i;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char buf[65536];
+	struct cy_sha256 ctx;
 	ssize_t n;
 
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		abort();
+	cy_sha256_init(&ctx);
 	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
 		if (n > 0)
-			EVP_DigestUpdate(ctx, buf, (size_t)n);
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
+			cy_sha256_update(&ctx, buf, (size_t)n);
+	cy_sha256_final_hex(&ctx, hex);
 	if (n < 0)
 		return fail(EXIT_USAGE, "--attach '%s': %s", path, strerror(errno));
-	for (i = 0; i < mdlen && i < 32; i++)
-		xsnprintf(hex + 2 * i, 3, "%02x", md[i]);
 	return 0;
 }
 

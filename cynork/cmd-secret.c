@@ -6,7 +6,6 @@
  * a Secret: prompt on standard error with echo off.  Nothing ever prints a
  * value: the server keeps it sealed and lists names only.
  */
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +54,7 @@ secret_read(struct ctx *c, int *rc)
 			return NULL;
 		}
 		if (strlen(v) > SECRET_VALUE_MAX) {
-			OPENSSL_cleanse(v, strlen(v));
+			explicit_bzero(v, strlen(v));
 			free(v);
 			*rc = fail(EXIT_USAGE, "the secret value is longer than %d bytes",
 			    SECRET_VALUE_MAX);
@@ -64,7 +63,7 @@ secret_read(struct ctx *c, int *rc)
 		return v;
 	}
 	if (cy_buf_read_fd(&b, STDIN_FILENO, SECRET_VALUE_MAX + 2) < 0) {
-		OPENSSL_cleanse(b.buf, b.len);
+		explicit_bzero(b.buf, b.len);
 		cy_buf_release(&b);
 		*rc = fail(EXIT_USAGE, "cannot read the secret value from standard input");
 		return NULL;
@@ -82,7 +81,7 @@ secret_read(struct ctx *c, int *rc)
 	else if (strlen(b.buf) != b.len)
 		*rc = fail(EXIT_USAGE, "the secret value holds a NUL byte");
 	if (*rc) {
-		OPENSSL_cleanse(b.buf, b.len);
+		explicit_bzero(b.buf, b.len);
 		cy_buf_release(&b);
 		return NULL;
 	}
@@ -101,7 +100,7 @@ secret_set(struct ctx *c, const struct parsed *p)
 	if (!(value = secret_read(c, &rc)))
 		return rc;
 	req = json_pack("{s:s}", "value", value);
-	OPENSSL_cleanse(value, strlen(value));
+	explicit_bzero(value, strlen(value));
 	free(value);
 	if (project)
 		json_object_set_new(req, "project_id", json_string(project));

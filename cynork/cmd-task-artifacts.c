@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "cynork.h"
+#include "digest.h"
 #include "fsutil.h"
 #include "json.h"
 #include "relpath.h"
@@ -91,7 +91,7 @@ artifacts_list(struct ctx *c, const struct parsed *p)
 /* One download in progress: the temporary file and its hash. */
 struct dl {
 	int fd;
-	EVP_MD_CTX *md;
+	struct cy_sha256 md;
 	long long got;
 	int werr;
 };
@@ -105,7 +105,7 @@ dl_data(void *arg, const char *data, size_t len)
 		d->werr = errno;
 		return -1;
 	}
-	EVP_DigestUpdate(d->md, data, len);
+	cy_sha256_update(&d->md, data, len);
 	d->got += (long long)len;
 	return 0;
 }
@@ -116,9 +116,7 @@ artifact_download(struct ctx *c, const char *task, const json_t *a, const char *
 {
 	struct api_stream s = { .fn = dl_data, .idle_timeout_s = 120 };
 	struct dl d = { .fd = -1 };
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	char hex[65], *tmp = xasprintf("%s.part", dest), *e = url_escape(task), *path;
+	char hex[CY_SHA256_HEX_LEN + 1], *tmp = xasprintf("%s.part", dest), *e = url_escape(task), *path;
 	const char *want = cy_json_str(a, "sha256");
 	long long size = -1;
 	int rc;
@@ -130,9 +128,7 @@ artifact_download(struct ctx *c, const char *task, const json_t *a, const char *
 		rc = fail(EXIT_USAGE, "cannot write '%s': %s", tmp, strerror(errno));
 		goto out;
 	}
-	d.md = EVP_MD_CTX_new();
-	if (!d.md || EVP_DigestInit_ex(d.md, EVP_sha256(), NULL) != 1)
-		abort();
+	cy_sha256_init(&d.md);
 	s.arg = &d;
 	s.abort_flag = &cynork_interrupted;
 	rc = api_stream(c, "GET", path, NULL, &s);
@@ -141,9 +137,7 @@ artifact_download(struct ctx *c, const char *task, const json_t *a, const char *
 			      api_transport_fail(c, &s.err);
 	if (rc)
 		goto out;
-	EVP_DigestFinal_ex(d.md, md, &mdlen);
-	for (i = 0; i < mdlen && i < 32; i++)
-		xsnprintf(hex + 2 * i, 3, "%02x", md[i]);
+	cy_sha256_final_hex(&d.md, hex);
 	if ((size >= 0 && d.got != size) || !want || strcmp(hex, want) != 0) {
 		rc = fail(EXIT_PROTOCOL,
 		    "artifact '%s': got %lld bytes with sha256 %s, want %lld and %s",
@@ -161,7 +155,7 @@ out:
 		close(d.fd);
 	if (rc)
 		unlink(tmp);
-	EVP_MD_CTX_free(d.md);
+	cy_sha256_abort(&d.md);
 	free(path);
 	free(e);
 	free(tmp);

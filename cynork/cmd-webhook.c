@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 
 #include "alloc.h"
 #include "cynork.h"
@@ -84,7 +83,7 @@ webhook_create(struct ctx *c, const struct parsed *p)
 		if (secret.len && secret.buf[secret.len - 1] == '\n')
 			cy_buf_setlen(&secret, secret.len - 1);
 		json_object_set_new(req, "secret", json_stringn(secret.buf, secret.len));
-		OPENSSL_cleanse(secret.buf, secret.len);
+		explicit_bzero(secret.buf, secret.len);
 	}
 	cy_buf_release(&secret);
 	rc = api_call(c, "POST", "/v1/webhooks", req, true, &res);

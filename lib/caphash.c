@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "caphash.h"
+#include "digest.h"
 #include "id.h"
 #include "banned.h"
 

@@ -1,15 +1,12 @@
 /*
  * Identifiers and secrets: UUIDv4, ULIDs (monotonic within the process),
- * random base64url tokens, SHA-256 hex digests and constant-time string
- * comparison.  UUIDs are libuuid's (generated from its random source,
- * parsed by uuid_parse); other randomness comes from getrandom(2); hashing,
- * base64 and the constant-time compare from OpenSSL libcrypto (EVP,
- * EVP_EncodeBlock, CRYPTO_memcmp).
+ * random base64url tokens and constant-time string comparison.  UUIDs are
+ * libuuid's (generated from its random source, parsed by uuid_parse); other
+ * randomness comes from getrandom(2); hashing, base64 and the constant-time
+ * compare from digest.h.
  */
 #include <ctype.h>
 #include <errno.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,11 +19,11 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "digest.h"
 #include "id.h"
 
 #include "banned.h"
 
-static const char hexdigits[] = "0123456789abcdef";
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 void
@@ -186,17 +183,16 @@ cy_random_token(const char *prefix, size_t nbytes)
 	size_t plen = prefix ? strlen(prefix) : 0;
 	unsigned char *raw;
 	char *out, *o;
-	int n;
+	size_t n;
 
 	if (nbytes == 0)
 		nbytes = 32;
 	raw = xmalloc(nbytes);
 	cy_random_bytes(raw, nbytes);
-	/* EVP_EncodeBlock writes padded standard base64 and a NUL. */
-	out = xmalloc(plen + (nbytes + 2) / 3 * 4 + 1);
+	out = xmalloc(plen + CY_BASE64_SIZE(nbytes));
 	if (plen)
 		memcpy(out, prefix, plen);
-	n = EVP_EncodeBlock((unsigned char *)out + plen, raw, (int)nbytes);
+	n = cy_base64(raw, nbytes, out + plen);
 	explicit_bzero(raw, nbytes);
 	free(raw);
 	/* base64url without padding (RFC 4648 section 5). */
@@ -210,61 +206,20 @@ cy_random_token(const char *prefix, size_t nbytes)
 }
 
 /*
- * SHA-256 fetched once: EVP_sha256() makes every EVP_Digest() look the
- * algorithm up again (OpenSSL 3 implicit fetch), which was half the cost of
- * a cached token check.
- */
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha256_md;
-
-static void
-sha256_fetch(void)
-{
-	sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-}
-
-/* The SHA-256 digest of data into md (32 bytes). */
-static void
-sha256_raw(const void *data, size_t len, unsigned char md[32])
-{
-	unsigned int mdlen = 0;
-
-	pthread_once(&sha256_once, sha256_fetch);
-	if (!sha256_md || !EVP_Digest(data, len, md, &mdlen, sha256_md, NULL) || mdlen != 32) {
-		fprintf(stderr, "fatal: SHA-256 failed\n");
-		abort();
-	}
-}
-
-void
-cy_sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char md[32];
-	unsigned int i;
-
-	sha256_raw(data, len, md);
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = hexdigits[md[i] >> 4];
-		out[2 * i + 1] = hexdigits[md[i] & 0x0f];
-	}
-	out[64] = '\0';
-}
-
-/*
- * CRYPTO_memcmp wants two buffers of one length: the strings' digests are,
+ * The compare wants two buffers of one length: the strings' digests are,
  * so neither the content nor where the strings first differ shows in the
  * time taken, and strings of different lengths need no early return.
  */
 bool
 cy_streq_ct(const char *a, const char *b)
 {
-	unsigned char da[32], db[32];
+	unsigned char da[CY_SHA256_LEN], db[CY_SHA256_LEN];
 
 	if (a == NULL || b == NULL)
 		return false;
-	sha256_raw(a, strlen(a), da);
-	sha256_raw(b, strlen(b), db);
-	return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
+	cy_sha256(a, strlen(a), da);
+	cy_sha256(b, strlen(b), db);
+	return cy_memeq_ct(da, db, sizeof(da));
 }
 
 /* 1-63 characters of [a-z0-9] and those of `extra`. */

@@ -53,11 +53,9 @@ void cy_ulid_after(const char *floor, char out[CY_ULID_LEN + 1]);
  * optional prefix ("cyn_"); caller frees.
  */
 char *cy_random_token(const char *prefix, size_t nbytes);
-/* Lowercase hex SHA-256 of data into out (65 bytes). */
-void cy_sha256_hex(const void *data, size_t len, char out[65]);
 /*
  * Comparison of two NUL-terminated strings whose time does not depend on
- * their content (CRYPTO_memcmp over their SHA-256 digests); NULL never equals.
+ * their content (over their SHA-256 digests); NULL never equals.
  */
 bool cy_streq_ct(const char *a, const char *b);
 

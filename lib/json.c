@@ -4,7 +4,6 @@
  * lookup, and compact or pretty serialisation.
  */
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,7 +260,7 @@ cy_json_wipe(json_t *v)
 
 	if (json_is_string(v)) {
 		/* jansson owns the bytes; nothing reads them once v is wiped. */
-		OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+		explicit_bzero((char *)json_string_value(v), json_string_length(v));
 	} else if (json_is_object(v)) {
 		json_object_foreach(v, k, e)
 			cy_json_wipe(e);

@@ -9,7 +9,6 @@
  * bytes as one "***"; `in_run` carries a run across writes so that a run
  * split by a feed boundary still reads "***" once.
  */
-#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +128,7 @@ mask_emit(struct cy_mask *m, size_t n, struct cy_buf *out)
 	}
 	if (n == 0)
 		return;
-	OPENSSL_cleanse(m->hold, n);
+	explicit_bzero(m->hold, n);
 	memmove(m->hold, m->hold + n, m->hlen - n);
 	memmove(m->flag, m->flag + n, (m->hlen - n) * sizeof(*m->flag));
 	m->hlen -= n;
@@ -179,12 +178,12 @@ cy_mask_free(struct cy_mask *m)
 	if (!m)
 		return;
 	for (i = 0; i < m->n; i++) {
-		OPENSSL_cleanse(m->s[i].v, m->s[i].len);
+		explicit_bzero(m->s[i].v, m->s[i].len);
 		free(m->s[i].v);
 		free(m->s[i].fail);
 	}
 	if (m->hold)
-		OPENSSL_cleanse(m->hold, m->halloc);
+		explicit_bzero(m->hold, m->halloc);
 	free(m->hold);
 	free(m->flag);
 	free(m->s);

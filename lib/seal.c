@@ -5,12 +5,13 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "digest.h"
 #include "id.h"
 #include "seal.h"
 #include "banned.h"
@@ -18,16 +19,9 @@
 char *
 cy_hex_encode(const void *p, size_t len)
 {
-	static const char digits[] = "0123456789abcdef";
-	const unsigned char *b = p;
 	char *out = xreallocarray(NULL, len + 1, 2);
-	size_t i;
 
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[len * 2] = '\0';
+	cy_hex_into(p, len, out);
 	return out;
 }
 
@@ -60,33 +54,41 @@ cy_hex_decode(const char *hex, unsigned char *out, size_t size)
 	return (long)(n / 2);
 }
 
+/* An AES-256-GCM handle for key; aborts when the library cannot make one. */
+static gnutls_aead_cipher_hd_t
+gcm_open(const unsigned char key[CY_SEAL_KEY_LEN])
+{
+	gnutls_datum_t k = { (unsigned char *)key, CY_SEAL_KEY_LEN };
+	gnutls_aead_cipher_hd_t h;
+
+	if (gnutls_aead_cipher_init(&h, GNUTLS_CIPHER_AES_256_GCM, &k) < 0)
+		abort();
+	return h;
+}
+
 char *
 cy_seal_hex(const unsigned char key[CY_SEAL_KEY_LEN], const void *aad, size_t aadlen,
     const void *pt, size_t len)
 {
+	gnutls_aead_cipher_hd_t h;
 	unsigned char *blob;
-	EVP_CIPHER_CTX *ctx;
-	int n = 0, fin = 0, an = 0;
+	size_t clen;
 	char *hex;
 
 	if (len > (size_t)INT_MAX - CY_SEAL_OVERHEAD || aadlen > (size_t)INT_MAX)
 		abort();
 	blob = xmalloc(CY_SEAL_OVERHEAD + len);
-	if (!(ctx = EVP_CIPHER_CTX_new()))
-		abort();
+	clen = len + CY_SEAL_TAG_LEN;
 	cy_random_bytes(blob, CY_SEAL_NONCE_LEN);
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, CY_SEAL_NONCE_LEN, NULL) != 1 ||
-	    EVP_EncryptInit_ex(ctx, NULL, NULL, key, blob) != 1 ||
-	    (aadlen && EVP_EncryptUpdate(ctx, NULL, &an, aad, (int)aadlen) != 1) ||
-	    EVP_EncryptUpdate(ctx, blob + CY_SEAL_NONCE_LEN, &n, pt, (int)len) != 1 ||
-	    EVP_EncryptFinal_ex(ctx, blob + CY_SEAL_NONCE_LEN + n, &fin) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CY_SEAL_TAG_LEN,
-		blob + CY_SEAL_NONCE_LEN + n + fin) != 1)
+	h = gcm_open(key);
+	/* GnuTLS writes the ciphertext and then the tag: the stored form. */
+	if (gnutls_aead_cipher_encrypt(h, blob, CY_SEAL_NONCE_LEN, aad, aadlen, CY_SEAL_TAG_LEN, pt,
+		len, blob + CY_SEAL_NONCE_LEN, &clen) < 0 ||
+	    clen != len + CY_SEAL_TAG_LEN)
 		abort();
-	EVP_CIPHER_CTX_free(ctx);
-	hex = cy_hex_encode(blob, CY_SEAL_OVERHEAD + (size_t)n + (size_t)fin);
-	OPENSSL_cleanse(blob, CY_SEAL_OVERHEAD + len);
+	gnutls_aead_cipher_deinit(h);
+	hex = cy_hex_encode(blob, CY_SEAL_NONCE_LEN + clen);
+	explicit_bzero(blob, CY_SEAL_OVERHEAD + len);
 	free(blob);
 	return hex;
 }
@@ -95,11 +97,10 @@ char *
 cy_open_hex(const unsigned char key[CY_SEAL_KEY_LEN], const void *aad, size_t aadlen,
     const char *hex, size_t *len, struct cy_error *err)
 {
+	gnutls_aead_cipher_hd_t h;
 	unsigned char *blob = NULL;
-	EVP_CIPHER_CTX *ctx;
-	size_t hlen = hex ? strlen(hex) : 0, clen;
+	size_t hlen = hex ? strlen(hex) : 0, clen, plen;
 	char *out = NULL;
-	int n = 0, fin = 0, an = 0;
 	long blen;
 
 	if (!hex || hlen / 2 < CY_SEAL_OVERHEAD || hlen / 2 > (size_t)INT_MAX ||
@@ -113,28 +114,21 @@ cy_open_hex(const unsigned char key[CY_SEAL_KEY_LEN], const void *aad, size_t aa
 		cy_error_set(err, EINVAL, "sealed value is malformed");
 		return NULL;
 	}
-	clen = (size_t)blen - CY_SEAL_OVERHEAD;
-	out = xmalloc(clen + 1);
-	if (!(ctx = EVP_CIPHER_CTX_new()))
-		abort();
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, CY_SEAL_NONCE_LEN, NULL) != 1 ||
-	    EVP_DecryptInit_ex(ctx, NULL, NULL, key, blob) != 1 ||
-	    (aadlen && EVP_DecryptUpdate(ctx, NULL, &an, aad, (int)aadlen) != 1) ||
-	    EVP_DecryptUpdate(ctx, (unsigned char *)out, &n, blob + CY_SEAL_NONCE_LEN, (int)clen) !=
-		1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CY_SEAL_TAG_LEN,
-		blob + CY_SEAL_NONCE_LEN + clen) != 1 ||
-	    EVP_DecryptFinal_ex(ctx, (unsigned char *)out + n, &fin) != 1) {
+	clen = (size_t)blen - CY_SEAL_NONCE_LEN;
+	plen = clen - CY_SEAL_TAG_LEN;
+	out = xmalloc(plen + 1);
+	h = gcm_open(key);
+	if (gnutls_aead_cipher_decrypt(h, blob, CY_SEAL_NONCE_LEN, aad, aadlen, CY_SEAL_TAG_LEN,
+		blob + CY_SEAL_NONCE_LEN, clen, out, &plen) < 0) {
 		cy_error_set(err, EACCES, "sealed value does not open (wrong key, or altered)");
-		OPENSSL_cleanse(out, clen + 1);
+		explicit_bzero(out, (size_t)blen - CY_SEAL_OVERHEAD + 1);
 		FREE_AND_NULL(out);
 	} else {
-		out[n + fin] = '\0';
+		out[plen] = '\0';
 		if (len)
-			*len = (size_t)(n + fin);
+			*len = plen;
 	}
-	EVP_CIPHER_CTX_free(ctx);
+	gnutls_aead_cipher_deinit(h);
 	free(blob);
 	return out;
 }

@@ -1,5 +1,5 @@
 /*
- * Sealing values at rest: AES-256-GCM (OpenSSL EVP) with a random 12-byte
+ * Sealing values at rest: AES-256-GCM (GnuTLS) with a random 12-byte
  * nonce, the stored form nonce || ciphertext || tag (CY_SEAL_OVERHEAD bytes
  * more than the plaintext) as lowercase hex, the way SQL reads and writes
  * it (decode($n, 'hex') / encode(col, 'hex')).  Optional associated data

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "digest.h"
 #include "id.h"
 #include "buf.h"
 #include "inference.h"

@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "digest.h"
 #include "fsutil.h"
 #include "httpc.h"
 #include "job.h"
@@ -74,7 +74,7 @@ walk_parents(int root, const char *name, bool chown_them, const char **base)
 /* The download of one attachment into its file. */
 struct fetch {
 	int fd;
-	EVP_MD_CTX *md;
+	struct cy_sha256 md;
 	long long got;
 	int werrno;
 };
@@ -90,7 +90,7 @@ fetch_data(void *arg, const struct cy_httpc_resp *resp, const char *data, size_t
 		f->werrno = errno;
 		return -1;
 	}
-	EVP_DigestUpdate(f->md, data, len);
+	cy_sha256_update(&f->md, data, len);
 	f->got += (long long)len;
 	return 0;
 }
@@ -103,17 +103,13 @@ fetch_one(struct node *n, const struct job_req *r, const char *jwt, const char *
 	struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;
 	struct cy_httpc_opts o = { 0 };
 	struct fetch f = { .fd = fd };
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	char hex[65], *path, *url;
+	char hex[CY_SHA256_HEX_LEN + 1], *path, *url;
 	int rc = -1;
 
 	path = xasprintf("/v1/nodes/jobs/%s/attachments/%s", r->job_id, sha);
 	url = node_orch_url(n, path);
 	free(path);
-	f.md = EVP_MD_CTX_new();
-	if (!f.md || EVP_DigestInit_ex(f.md, EVP_sha256(), NULL) != 1)
-		abort();
+	cy_sha256_init(&f.md);
 	o.timeout_ms = -1;
 	o.idle_timeout_s = FETCH_IDLE_S;
 	o.connect_timeout_ms = n->cfg.connect_s * 1000;
@@ -135,21 +131,19 @@ fetch_one(struct node *n, const struct job_req *r, const char *jwt, const char *
 		    resp.status);
 		goto out;
 	}
-	EVP_DigestFinal_ex(f.md, md, &mdlen);
-	for (i = 0; i < mdlen && i < 32; i++)
-		xsnprintf(hex + 2 * i, 3, "%02x", md[i]);
+	cy_sha256_final_hex(&f.md, hex);
 	if (f.got != size) {
 		cy_error_set(err, EIO, "attachment '%s': got %lld bytes, want %lld", name, f.got,
 		    size);
 		goto out;
 	}
-	if (mdlen != 32 || strcmp(hex, sha) != 0) {
+	if (strcmp(hex, sha) != 0) {
 		cy_error_set(err, EIO, "attachment '%s': sha256 %s, want %s", name, hex, sha);
 		goto out;
 	}
 	rc = 0;
 out:
-	EVP_MD_CTX_free(f.md);
+	cy_sha256_abort(&f.md);
 	cy_httpc_resp_release(&resp);
 	free(url);
 	return rc;

@@ -7,7 +7,6 @@
  * the images the node knows).  Every refusal names the field.
  */
 #include <ctype.h>
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +55,7 @@ job_req_release(struct job_req *r)
 	node_image_mount_release(r->image_mount);
 	for (i = 0; i < r->nenv; i++) {
 		/* Secret values are among them: wiped before the memory goes back. */
-		OPENSSL_cleanse(r->env[i], strlen(r->env[i]));
+		explicit_bzero(r->env[i], strlen(r->env[i]));
 		free(r->env[i]);
 	}
 	free(r->env);

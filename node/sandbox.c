@@ -6,7 +6,6 @@
  * replaced by U+FFFD, never longer than the cap).
  */
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -91,7 +90,7 @@ sandbox_drain(int fd, struct cy_mask *m, struct job_log *log, int s, struct cy_b
 		return 0;
 	}
 	cy_mask_feed(m, tmp, (size_t)n, &masked);
-	OPENSSL_cleanse(tmp, (size_t)n);
+	explicit_bzero(tmp, (size_t)n);
 	sandbox_capture(log, s, masked.buf, masked.len, b, max, trunc);
 	cy_buf_release(&masked);
 	return 0;

@@ -25,6 +25,7 @@
 
 #include "auth-cache.h"
 #include "db.h"
+#include "digest.h"
 #include "id.h"
 #include "log.h"
 #include "server.h"

@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "core.h"
+#include "digest.h"
 #include "id.h"
 #include "log.h"
 #include "metrics.h"

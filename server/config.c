@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "config.h"
 #include "core.h"
+#include "digest.h"
 #include "id.h"
 #include "seal.h"
 #include "strnum.h"

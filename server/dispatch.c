@@ -19,7 +19,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -213,7 +212,7 @@ flight_free(struct flight *f)
 	curl_slist_free_all(f->hdrs);
 	/* It may carry secret values. */
 	if (f->body)
-		OPENSSL_cleanse(f->body, strlen(f->body));
+		explicit_bzero(f->body, strlen(f->body));
 	free(f->body);
 	cy_buf_release(&f->resp);
 	dispatch_job_release(&f->job);

@@ -5,13 +5,11 @@
  * that secret makes nodes re-register to get new tokens.
  */
 #include <errno.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "digest.h"
 #include "node-token.h"
 #include "seal.h"
 #include "server.h"
@@ -19,44 +17,42 @@
 
 #define KEY_LABEL "cynode worker token key"
 
-_Static_assert(SHA256_DIGEST_LENGTH == CY_SEAL_KEY_LEN, "the key is a SHA-256 digest");
+_Static_assert(CY_SHA256_LEN == CY_SEAL_KEY_LEN, "the key is a SHA-256 digest");
 
 /* Derives the AES key from the JWT secret. */
 static void
-token_key(unsigned char key[SHA256_DIGEST_LENGTH])
+token_key(unsigned char key[CY_SEAL_KEY_LEN])
 {
 	const char *secret = srv.cfg.jwt_secret ? srv.cfg.jwt_secret : "";
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	unsigned int n = 0;
+	struct cy_sha256 c;
 
-	if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(c, KEY_LABEL, strlen(KEY_LABEL)) != 1 ||
-	    EVP_DigestUpdate(c, secret, strlen(secret)) != 1 || EVP_DigestFinal_ex(c, key, &n) != 1)
-		abort();
-	EVP_MD_CTX_free(c);
+	cy_sha256_init(&c);
+	cy_sha256_update(&c, KEY_LABEL, strlen(KEY_LABEL));
+	cy_sha256_update(&c, secret, strlen(secret));
+	cy_sha256_final(&c, key);
 }
 
 char *
 node_token_seal(const char *token)
 {
-	unsigned char key[SHA256_DIGEST_LENGTH];
+	unsigned char key[CY_SEAL_KEY_LEN];
 	char *hex;
 
 	token_key(key);
 	hex = cy_seal_hex(key, NULL, 0, token, strlen(token));
-	OPENSSL_cleanse(key, sizeof(key));
+	explicit_bzero(key, sizeof(key));
 	return hex;
 }
 
 char *
 node_token_open(const char *hex, struct cy_error *err)
 {
-	unsigned char key[SHA256_DIGEST_LENGTH];
+	unsigned char key[CY_SEAL_KEY_LEN];
 	char *out;
 
 	token_key(key);
 	out = cy_open_hex(key, NULL, 0, hex, NULL, err);
-	OPENSSL_cleanse(key, sizeof(key));
+	explicit_bzero(key, sizeof(key));
 	if (!out && err->code == EACCES)
 		cy_error_set(err, EINVAL,
 		    "cannot decrypt the stored worker token (JWT secret changed? re-register the node)");

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "core.h"
 #include "db.h"
+#include "digest.h"
 #include "id.h"
 #include "identity.h"
 #include "json.h"

@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "auth.h"
 #include "dispatch.h"
+#include "digest.h"
 #include "id.h"
 #include "json.h"
 #include "log.h"

@@ -15,6 +15,7 @@
 #include "config-doc.h"
 #include "dispatch.h"
 #include "inference.h"
+#include "digest.h"
 #include "id.h"
 #include "json.h"
 #include "log.h"

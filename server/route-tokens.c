@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "db.h"
+#include "digest.h"
 #include "id.h"
 #include "identity.h"
 #include "json.h"

@@ -6,7 +6,6 @@
  * own; "node.lost" is for admins.
  */
 #include <jansson.h>
-#include <openssl/rand.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,8 +100,7 @@ h_webhooks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	cy_buf_addch(&arr, '}');
 	secret = cy_json_str(body, "secret");
 	if (!secret) {
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-			abort();
+		cy_random_bytes(rnd, sizeof(rnd));
 		secret = made = cy_hex_encode(rnd, sizeof(rnd));
 	}
 	aad = webhooks_aad(a->user_id);
@@ -135,7 +133,7 @@ h_webhooks_create(struct cy_http_req *req, struct cy_http_resp *resp)
 	}
 	PQclear(res);
 	if (made) {
-		OPENSSL_cleanse(made, strlen(made));
+		explicit_bzero(made, strlen(made));
 		free(made);
 	}
 	json_decref(body);

@@ -7,13 +7,12 @@
  * copied into another row (another user's, another name) does not open.
  */
 #include <errno.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "digest.h"
 #include "buf.h"
 #include "jobenv.h"
 #include "json.h"
@@ -32,8 +31,7 @@ void
 secrets_key_init(void)
 {
 	const char *secret = srv.cfg.jwt_secret ? srv.cfg.jwt_secret : "";
-	EVP_MD_CTX *c;
-	unsigned int n = 0;
+	struct cy_sha256 c;
 
 	if (srv.cfg.secrets_key) {
 		/* server_config_check made sure of its shape. */
@@ -41,11 +39,11 @@ secrets_key_init(void)
 			abort();
 		return;
 	}
-	if (!(c = EVP_MD_CTX_new()) || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(c, KEY_LABEL, sizeof(KEY_LABEL)) != 1 ||
-	    EVP_DigestUpdate(c, secret, strlen(secret)) != 1 || EVP_DigestFinal_ex(c, key, &n) != 1)
-		abort();
-	EVP_MD_CTX_free(c);
+	/* The label's NUL is hashed too: keys sealed so far were derived that way. */
+	cy_sha256_init(&c);
+	cy_sha256_update(&c, KEY_LABEL, sizeof(KEY_LABEL));
+	cy_sha256_update(&c, secret, strlen(secret));
+	cy_sha256_final(&c, key);
 	cy_log_warn("secrets_key_derived", "note",
 	    "no secrets.key_file or SECRETS_KEY: user secrets are sealed with a key derived from "
 	    "the JWT secret, and changing that secret makes them unreadable",
@@ -95,7 +93,7 @@ secrets_open_row(const PGresult *res, int row, struct cy_error *err)
 	free(aad);
 	/* An environment value ends at its first NUL: a value with one never opens. */
 	if (v && strlen(v) != len) {
-		OPENSSL_cleanse(v, len);
+		explicit_bzero(v, len);
 		FREE_AND_NULL(v);
 		cy_error_set(err, EINVAL, "holds a NUL byte");
 	}
@@ -159,7 +157,7 @@ secrets_job_env(const char *task_id, const json_t *refs, json_t **env, char *msg
 			goto fail;
 		}
 		json_object_set_new(out, var, json_string(v));
-		OPENSSL_cleanse(v, strlen(v));
+		explicit_bzero(v, strlen(v));
 		free(v);
 	}
 	PQclear(res);

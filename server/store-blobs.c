@@ -18,12 +18,12 @@
  * writes, which nothing here needs.
  */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "digest.h"
 #include "blobstore.h"
 #include "db.h"
 #include "id.h"
@@ -34,7 +34,7 @@
 
 struct blob_writer {
 	char data_id[CY_UUID_LEN + 1];
-	EVP_MD_CTX *md;
+	struct cy_sha256 md;
 	unsigned char *buf; /* the chunk being filled, BLOB_CHUNK bytes */
 	size_t len;
 	int seq;
@@ -72,9 +72,7 @@ blob_write_begin(struct cy_error *err)
 		free(w);
 		return NULL;
 	}
-	w->md = EVP_MD_CTX_new();
-	if (!w->md || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
-		abort();
+	cy_sha256_init(&w->md);
 	w->buf = xmalloc(BLOB_CHUNK);
 	return w;
 }
@@ -107,8 +105,7 @@ blob_write(struct blob_writer *w, const void *data, size_t len, struct cy_error 
 {
 	const unsigned char *d = data;
 
-	if (EVP_DigestUpdate(w->md, data, len) != 1)
-		return cy_error_set(err, EIO, "sha256 update failed");
+	cy_sha256_update(&w->md, data, len);
 	w->size += (long long)len;
 	while (len > 0) {
 		size_t n = BLOB_CHUNK - w->len;
@@ -134,7 +131,7 @@ blob_write_size(const struct blob_writer *w)
 static void
 blob_writer_free(struct blob_writer *w)
 {
-	EVP_MD_CTX_free(w->md);
+	cy_sha256_abort(&w->md);
 	free(w->buf);
 	free(w);
 }
@@ -204,17 +201,11 @@ int
 blob_write_finish(struct blob_writer *w, const char *want, const char *owner_id,
     char sha[BLOB_SHA_LEN + 1], long long *size, struct cy_error *err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
 	int dup = 0;
 
-	if (blob_flush(w, err) < 0 || EVP_DigestFinal_ex(w->md, md, &mdlen) != 1 || mdlen != 32) {
-		if (!err->msg[0])
-			cy_error_set(err, EIO, "sha256 final failed");
+	if (blob_flush(w, err) < 0)
 		goto fail;
-	}
-	for (i = 0; i < mdlen; i++)
-		xsnprintf(sha + 2 * i, 3, "%02x", md[i]);
+	cy_sha256_final_hex(&w->md, sha);
 	if (want && *want && strcmp(want, sha) != 0) {
 		cy_error_set(err, EBADMSG,
 		    "the body's SHA-256 is %s, not the %.64s the request claimed", sha, want);

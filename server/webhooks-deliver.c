@@ -9,9 +9,6 @@
  * an hour), failed for good after WEBHOOK_ATTEMPTS attempts.
  */
 #include <errno.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +17,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "digest.h"
 #include "buf.h"
 #include "db.h"
 #include "httpc.h"
@@ -70,14 +68,11 @@ webhooks_wake(void)
 static char *
 sign(const char *secret, const char *body, size_t len)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+	unsigned char md[CY_SHA256_LEN];
 	char *hex, *s;
 
-	if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body, len, md,
-		&n))
-		abort();
-	hex = cy_hex_encode(md, n);
+	cy_hmac_sha256(secret, strlen(secret), body, len, md);
+	hex = cy_hex_encode(md, sizeof(md));
 	s = xasprintf("Cynode-Signature: sha256=%s", hex);
 	free(hex);
 	return s;
@@ -144,7 +139,7 @@ deliver(PGresult *res, int i)
 		return;
 	}
 	sig = sign(secret, body, strlen(body));
-	OPENSSL_cleanse(secret, strlen(secret));
+	explicit_bzero(secret, strlen(secret));
 	free(secret);
 	h_ev = xasprintf("Cynode-Event: %s", PQgetvalue(res, i, 6));
 	h_id = xasprintf("Cynode-Delivery: %s", id);

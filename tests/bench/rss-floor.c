@@ -5,9 +5,9 @@
  * above this floor.  Prints "rss_kb=N pss_kb=N uss_kb=N".
  */
 #include <curl/curl.h>
+#include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <openssl/crypto.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +27,7 @@ main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	uuid_generate(u);
 	if (!MHD_get_version() || !yaml_get_version_string() || !seccomp_version() ||
-	    !OpenSSL_version(OPENSSL_VERSION) || sd_booted() < -1000)
+	    !gnutls_check_version(NULL) || sd_booted() < -1000)
 		return 1;
 	json_decref(j);
 	f = fopen("/proc/self/smaps_rollup", "r");

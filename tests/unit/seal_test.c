@@ -43,6 +43,25 @@ test_round_trip(void)
 	free(a);
 }
 
+/*
+ * A value sealed before (by OpenSSL's EVP AES-256-GCM, fixed nonce
+ * 000102...0b) still opens: rows stored by earlier versions stay readable.
+ */
+static void
+test_known_answer(void)
+{
+	static const char sealed[] = "000102030405060708090a0b"
+				     "4590d508bc6ae09e"
+				     "6d26cb97694409809dcef3a9f5a313f5";
+	struct cy_error err = CY_ERROR_INIT;
+	size_t len = 0;
+	char *pt = cy_open_hex(key, "u/1/N", 5, sealed, &len, &err);
+
+	is_str(pt, "hunter22", "a value sealed by the OpenSSL version opens");
+	is_int(len, 8, "its length");
+	free(pt);
+}
+
 static void
 test_malformed(void)
 {
@@ -117,6 +136,7 @@ int
 main(void)
 {
 	RUN_TEST(test_round_trip);
+	RUN_TEST(test_known_answer);
 	RUN_TEST(test_malformed);
 	RUN_TEST(test_hex);
 	RUN_TEST(test_names);
