@@ -1,5 +1,5 @@
 /*
- * TLS material over OpenSSL's libcrypto (see tls.h).
+ * TLS material over GnuTLS (see tls.h).
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -10,15 +10,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "alloc.h"
 #include "buf.h"
@@ -29,19 +27,6 @@
 #define CERT_MAX (1024 * 1024)
 #define KEY_MAX (64 * 1024)
 #define SELFSIGNED_DAYS 3650
-
-/* The last OpenSSL error as text ("" when none). */
-static const char *
-ssl_reason(char *buf, size_t len)
-{
-	unsigned long e = ERR_peek_last_error();
-
-	buf[0] = '\0';
-	if (e)
-		ERR_error_string_n(e, buf, len);
-	ERR_clear_error();
-	return buf;
-}
 
 /*
  * Reads a PEM file of at most max bytes; with secret, it must not be
@@ -92,52 +77,90 @@ pem_read_file(const char *path, const char *key, bool secret, size_t max, struct
 	return cy_buf_detach(&b, NULL);
 }
 
-static X509 *
-pem_cert(const char *pem)
+/* A GnuTLS datum over the NUL-terminated text s (not copied). */
+static gnutls_datum_t
+text_datum(const char *s)
 {
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	gnutls_datum_t d = { (unsigned char *)s, (unsigned int)strlen(s) };
 
-	BIO_free(bio);
-	return x;
+	return d;
 }
 
-static EVP_PKEY *
-pem_key(const char *pem)
+/* The first certificate of a PEM text in *crt; a GnuTLS error code on failure. */
+static int
+pem_cert(const char *pem, gnutls_x509_crt_t *crt)
 {
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"") : NULL;
+	gnutls_datum_t d = text_datum(pem);
+	int ret;
 
-	BIO_free(bio);
-	return k;
+	*crt = NULL;
+	if ((ret = gnutls_x509_crt_init(crt)) < 0)
+		return ret;
+	if ((ret = gnutls_x509_crt_import(*crt, &d, GNUTLS_X509_FMT_PEM)) < 0) {
+		gnutls_x509_crt_deinit(*crt);
+		*crt = NULL;
+	}
+	return ret;
+}
+
+/*
+ * The unencrypted private key of a PEM text in *k (PKCS#1, SEC1 or PKCS#8:
+ * any type GnuTLS knows); a GnuTLS error code on failure.  The empty
+ * password keeps GnuTLS from asking for one.
+ */
+static int
+pem_key(const char *pem, gnutls_x509_privkey_t *k)
+{
+	gnutls_datum_t d = text_datum(pem);
+	int ret;
+
+	*k = NULL;
+	if ((ret = gnutls_x509_privkey_init(k)) < 0)
+		return ret;
+	if ((ret = gnutls_x509_privkey_import2(*k, &d, GNUTLS_X509_FMT_PEM, "", 0)) < 0) {
+		gnutls_x509_privkey_deinit(*k);
+		*k = NULL;
+	}
+	return ret;
+}
+
+/* True when k is the private key of crt's public key (same SHA-256 key id). */
+static bool
+key_matches(gnutls_x509_crt_t crt, gnutls_x509_privkey_t k)
+{
+	unsigned char a[32], b[32];
+	size_t alen = sizeof(a), blen = sizeof(b);
+
+	return gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, a, &alen) == 0 &&
+	       gnutls_x509_privkey_get_key_id(k, GNUTLS_KEYID_USE_SHA256, b, &blen) == 0 &&
+	       alen == blen && !memcmp(a, b, alen);
 }
 
 int
 cy_tls_load(const char *cert_file, const char *key_file, const char *cert_key, const char *key_key,
     char **cert_pem, char **key_pem, struct cy_error *err)
 {
-	char *cert = NULL, *key = NULL, why[256];
-	X509 *x = NULL;
-	EVP_PKEY *k = NULL;
-	int ret = -1;
+	char *cert = NULL, *key = NULL;
+	gnutls_x509_crt_t x = NULL;
+	gnutls_x509_privkey_t k = NULL;
+	int ret = -1, e;
 
 	*cert_pem = *key_pem = NULL;
 	if (!(cert = pem_read_file(cert_file, cert_key, false, CERT_MAX, err)))
 		goto out;
 	if (!(key = pem_read_file(key_file, key_key, true, KEY_MAX, err)))
 		goto out;
-	if (!(x = pem_cert(cert))) {
+	if ((e = pem_cert(cert, &x)) < 0) {
 		cy_error_set(err, EINVAL, "%s: '%s' holds no PEM certificate (%s)", cert_key,
-		    cert_file, ssl_reason(why, sizeof(why)));
+		    cert_file, gnutls_strerror(e));
 		goto out;
 	}
-	if (!(k = pem_key(key))) {
+	if ((e = pem_key(key, &k)) < 0) {
 		cy_error_set(err, EINVAL, "%s: '%s' holds no unencrypted PEM private key (%s)",
-		    key_key, key_file, ssl_reason(why, sizeof(why)));
+		    key_key, key_file, gnutls_strerror(e));
 		goto out;
 	}
-	if (X509_check_private_key(x, k) != 1) {
-		ERR_clear_error();
+	if (!key_matches(x, k)) {
 		cy_error_set(err, EINVAL, "%s: the key in '%s' is not the key of %s '%s'", key_key,
 		    key_file, cert_key, cert_file);
 		goto out;
@@ -147,8 +170,10 @@ cy_tls_load(const char *cert_file, const char *key_file, const char *cert_key, c
 	cert = key = NULL;
 	ret = 0;
 out:
-	X509_free(x);
-	EVP_PKEY_free(k);
+	if (x)
+		gnutls_x509_crt_deinit(x);
+	if (k)
+		gnutls_x509_privkey_deinit(k);
 	free(cert);
 	cy_tls_free_key(&key);
 	return ret;
@@ -166,26 +191,42 @@ cy_tls_free_key(char **key_pem)
 int
 cy_tls_pin(const char *cert_pem, char out[CY_TLS_PIN_SIZE], struct cy_error *err)
 {
-	unsigned char md[32], *der = NULL;
-	unsigned int mdlen = 0;
-	X509 *x = pem_cert(cert_pem);
-	int n;
+	unsigned char md[32];
+	gnutls_datum_t der = { NULL, 0 }, b64 = { NULL, 0 }, mdd = { md, sizeof(md) };
+	gnutls_x509_crt_t x;
+	gnutls_pubkey_t pub = NULL;
+	size_t n = 0;
+	int ret = -1;
 
-	if (!x) {
-		ERR_clear_error();
+	if (pem_cert(cert_pem, &x) < 0)
 		return cy_error_set(err, EINVAL, "no PEM certificate");
+	if (gnutls_pubkey_init(&pub) < 0) {
+		pub = NULL;
+		goto out;
 	}
-	n = i2d_PUBKEY(X509_get0_pubkey(x), &der);
-	X509_free(x);
-	if (n <= 0 || !EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL)) {
-		OPENSSL_free(der);
-		ERR_clear_error();
-		return cy_error_set(err, EINVAL, "cannot hash the certificate's public key");
-	}
-	OPENSSL_free(der);
+	if (gnutls_pubkey_import_x509(pub, x, 0) < 0 ||
+	    gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &der) < 0 ||
+	    gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data, der.size, md) < 0 ||
+	    gnutls_base64_encode2(&mdd, &b64) < 0)
+		goto out;
+	n = b64.size;
+	while (n > 0 && (b64.data[n - 1] == '\n' || b64.data[n - 1] == '\r' || !b64.data[n - 1]))
+		n--;
+	if (n != CY_TLS_PIN_SIZE - 9)
+		goto out;
 	memcpy(out, "sha256//", 8);
-	EVP_EncodeBlock((unsigned char *)out + 8, md, (int)mdlen);
-	return 0;
+	memcpy(out + 8, b64.data, n);
+	out[8 + n] = '\0';
+	ret = 0;
+out:
+	gnutls_free(b64.data);
+	gnutls_free(der.data);
+	if (pub)
+		gnutls_pubkey_deinit(pub);
+	gnutls_x509_crt_deinit(x);
+	if (ret < 0)
+		cy_error_set(err, EINVAL, "cannot hash the certificate's public key");
+	return ret;
 }
 
 bool
@@ -234,79 +275,93 @@ out:
 	return ret;
 }
 
-/* A PEM rendering of an object written by fn into a memory BIO. */
+/*
+ * A copy of an exported PEM (NUL-terminated), the export overwritten and
+ * freed; NULL when the export failed (ret < 0).
+ */
 static char *
-bio_string(BIO *bio)
+pem_string(int ret, gnutls_datum_t *d)
 {
-	char *data;
-	long n = BIO_get_mem_data(bio, &data);
+	char *s = ret >= 0 && d->size ? xstrndup((const char *)d->data, d->size) : NULL;
 
-	return n > 0 ? xstrndup(data, (size_t)n) : NULL;
+	if (d->data) {
+		explicit_bzero(d->data, d->size);
+		gnutls_free(d->data);
+	}
+	d->data = NULL;
+	d->size = 0;
+	return s;
 }
 
-/* Adds one X509v3 extension given in openssl.cnf syntax. */
+/* A new self-signed certificate for k naming name in *out; a GnuTLS error code on failure. */
 static int
-add_ext(X509 *x, int nid, const char *value)
+selfsigned_cert(gnutls_x509_privkey_t k, const char *name, gnutls_x509_crt_t *out)
 {
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	int ok;
+	static const unsigned char ip4[4] = { 127, 0, 0, 1 };
+	static const unsigned char ip6[16] = { [15] = 1 };
+	unsigned char serial[16];
+	gnutls_x509_crt_t x;
+	time_t now = time(NULL);
+	int ret;
 
-	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (!ext)
-		return -1;
-	ok = X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok ? 0 : -1;
-}
-
-/* A new self-signed certificate for k naming name; NULL on failure. */
-static X509 *
-selfsigned_cert(EVP_PKEY *k, const char *name)
-{
-	X509 *x = X509_new();
-	X509_NAME *subj;
-	BIGNUM *bn = BN_new();
-	char *san;
-	int ok;
-
-	ok = x && bn && X509_set_version(x, 2) &&
-	     BN_rand(bn, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) &&
-	     BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) &&
-	     X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
-	     X509_time_adj_ex(X509_getm_notAfter(x), SELFSIGNED_DAYS, 0, NULL) &&
-	     X509_set_pubkey(x, k);
-	BN_free(bn);
-	if (ok) {
-		subj = X509_get_subject_name(x);
-		ok = X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
-			 (const unsigned char *)name, -1, -1, 0) &&
-		     X509_set_issuer_name(x, subj);
+	*out = NULL;
+	if ((ret = gnutls_x509_crt_init(&x)) < 0)
+		return ret;
+	/* Positive and exactly 16 bytes long in DER: the top bit clear, the next one set. */
+	if ((ret = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial))) >= 0) {
+		serial[0] = (serial[0] & 0x7f) | 0x40;
+		ret = gnutls_x509_crt_set_serial(x, serial, sizeof(serial));
 	}
-	san = xasprintf("DNS:%s,DNS:localhost,IP:127.0.0.1,IP:::1", name);
-	ok = ok && add_ext(x, NID_subject_alt_name, san) == 0 &&
-	     add_ext(x, NID_basic_constraints, "critical,CA:FALSE") == 0 &&
-	     add_ext(x, NID_key_usage, "critical,digitalSignature") == 0 &&
-	     add_ext(x, NID_ext_key_usage, "serverAuth") == 0 && X509_sign(x, k, EVP_sha256()) > 0;
-	free(san);
-	if (!ok) {
-		X509_free(x);
-		return NULL;
+	if (ret >= 0)
+		ret = gnutls_x509_crt_set_version(x, 3);
+	if (ret >= 0)
+		ret = gnutls_x509_crt_set_activation_time(x, now - 3600);
+	if (ret >= 0)
+		ret = gnutls_x509_crt_set_expiration_time(x,
+		    now + (time_t)SELFSIGNED_DAYS * 24 * 60 * 60);
+	if (ret >= 0)
+		ret = gnutls_x509_crt_set_key(x, k);
+	if (ret >= 0)
+		ret = gnutls_x509_crt_set_dn_by_oid(x, GNUTLS_OID_X520_COMMON_NAME, 0, name,
+		    (unsigned int)strlen(name));
+	if (ret >= 0)
+		ret = gnutls_x509_crt_set_subject_alt_name(x, GNUTLS_SAN_DNSNAME, name,
+		    (unsigned int)strlen(name), GNUTLS_FSAN_SET);
+	if (ret >= 0)
+		ret = gnutls_x509_crt_set_subject_alt_name(x, GNUTLS_SAN_DNSNAME, "localhost",
+		    strlen("localhost"), GNUTLS_FSAN_APPEND);
+	if (ret >= 0)
+		ret = gnutls_x509_crt_set_subject_alt_name(x, GNUTLS_SAN_IPADDRESS, ip4,
+		    sizeof(ip4), GNUTLS_FSAN_APPEND);
+	if (ret >= 0)
+		ret = gnutls_x509_crt_set_subject_alt_name(x, GNUTLS_SAN_IPADDRESS, ip6,
+		    sizeof(ip6), GNUTLS_FSAN_APPEND);
+	/* GnuTLS marks basicConstraints and keyUsage critical. */
+	if (ret >= 0)
+		ret = gnutls_x509_crt_set_basic_constraints(x, 0, -1);
+	if (ret >= 0)
+		ret = gnutls_x509_crt_set_key_usage(x, GNUTLS_KEY_DIGITAL_SIGNATURE);
+	if (ret >= 0)
+		ret = gnutls_x509_crt_set_key_purpose_oid(x, GNUTLS_KP_TLS_WWW_SERVER, 0);
+	if (ret >= 0)
+		ret = gnutls_x509_crt_sign2(x, x, k, GNUTLS_DIG_SHA256, 0);
+	if (ret < 0) {
+		gnutls_x509_crt_deinit(x);
+		return ret;
 	}
-	return x;
+	*out = x;
+	return 0;
 }
 
 int
 cy_tls_selfsigned(const char *dir, const char *name, struct cy_error *err)
 {
 	char *key_path = xasprintf("%s/key.pem", dir), *cert_path = xasprintf("%s/cert.pem", dir);
-	char *key_pem = NULL, *cert_pem = NULL, why[256];
-	EVP_PKEY *k = NULL;
-	X509 *x = NULL;
-	BIO *kb = NULL, *cb = NULL;
-	int ret = -1;
+	char *key_pem = NULL, *cert_pem = NULL;
+	gnutls_x509_privkey_t k = NULL;
+	gnutls_x509_crt_t x = NULL;
+	gnutls_datum_t d = { NULL, 0 };
+	int ret = -1, e;
 
 	if (access(key_path, F_OK) == 0 && access(cert_path, F_OK) == 0) {
 		ret = 0;
@@ -316,15 +371,26 @@ cy_tls_selfsigned(const char *dir, const char *name, struct cy_error *err)
 		cy_error_errno(err, "cannot create '%s'", dir);
 		goto out;
 	}
-	k = EVP_EC_gen("P-256");
-	x = k ? selfsigned_cert(k, name) : NULL;
-	kb = BIO_new(BIO_s_mem());
-	cb = BIO_new(BIO_s_mem());
-	if (!x || !kb || !cb || !PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) ||
-	    !PEM_write_bio_X509(cb, x) || !(key_pem = bio_string(kb)) ||
-	    !(cert_pem = bio_string(cb))) {
-		cy_error_set(err, EIO, "cannot make a key and certificate: %s",
-		    ssl_reason(why, sizeof(why)));
+	if ((e = gnutls_x509_privkey_init(&k)) < 0)
+		k = NULL;
+	else
+		e = gnutls_x509_privkey_generate(k, GNUTLS_PK_ECDSA,
+		    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+	if (e >= 0)
+		e = selfsigned_cert(k, name, &x);
+	if (e >= 0) {
+		e = gnutls_x509_privkey_export2_pkcs8(k, GNUTLS_X509_FMT_PEM, NULL,
+		    GNUTLS_PKCS_PLAIN, &d);
+		if (!(key_pem = pem_string(e, &d)) && e >= 0)
+			e = GNUTLS_E_INTERNAL_ERROR;
+	}
+	if (e >= 0) {
+		e = gnutls_x509_crt_export2(x, GNUTLS_X509_FMT_PEM, &d);
+		if (!(cert_pem = pem_string(e, &d)) && e >= 0)
+			e = GNUTLS_E_INTERNAL_ERROR;
+	}
+	if (e < 0) {
+		cy_error_set(err, EIO, "cannot make a key and certificate: %s", gnutls_strerror(e));
 		goto out;
 	}
 	/* The key first: a certificate is never left without its key. */
@@ -333,10 +399,10 @@ cy_tls_selfsigned(const char *dir, const char *name, struct cy_error *err)
 		goto out;
 	ret = 0;
 out:
-	BIO_free(kb);
-	BIO_free(cb);
-	X509_free(x);
-	EVP_PKEY_free(k);
+	if (x)
+		gnutls_x509_crt_deinit(x);
+	if (k)
+		gnutls_x509_privkey_deinit(k);
 	cy_tls_free_key(&key_pem);
 	free(cert_pem);
 	free(key_path);

@@ -1,6 +1,6 @@
 /*
- * TLS material shared by the three programs (OpenSSL's libcrypto): loading
- * a certificate and its private key from PEM files (the key file must be
+ * TLS material shared by the three programs (GnuTLS): loading a
+ * certificate and its private key from PEM files (the key file must be
  * readable by its owner only), the public-key pin of a certificate in the
  * form libcurl's CURLOPT_PINNEDPUBLICKEY takes ("sha256//<base64>"), a
  * node's own P-256 key and self-signed certificate, and the verification

@@ -1,8 +1,8 @@
 /*
  * Unit tests for lib/tls.c: the self-signed key and certificate, loading a
- * pair (modes, mismatches, garbage), the pin against openssl's own
- * computation, pin shapes and the loopback checks behind the plain-HTTP
- * warnings.
+ * pair (modes, mismatches, garbage, RSA, EC and Ed25519 pairs made by
+ * openssl), the pin against openssl's own computation, pin shapes and the
+ * loopback checks behind the plain-HTTP warnings.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +104,83 @@ test_selfsigned_and_load(void)
 	ok(cy_tls_pin("garbage", pin, &err) < 0, "no pin of garbage");
 }
 
+/* openssl's SPKI hash of the first certificate in path, in want. */
+static void
+openssl_pin(const char *path, char *want, size_t len)
+{
+	char cmd[1200];
+	FILE *p;
+
+	want[0] = '\0';
+	xsnprintf(cmd, sizeof(cmd),
+	    "openssl x509 -in '%s' -pubkey -noout | openssl pkey -pubin -outform der | "
+	    "openssl dgst -sha256 -binary | base64",
+	    path);
+	p = popen(cmd, "r");
+	if (p && fgets(want, (int)len, p))
+		want[strcspn(want, "\n")] = '\0';
+	if (p)
+		pclose(p);
+}
+
+/* Pairs made by openssl: RSA (PKCS#8 and PKCS#1), EC (SEC1) and Ed25519. */
+static void
+test_openssl_pairs(void)
+{
+	static const struct {
+		const char *name, *newkey, *convert;
+	} pairs[] = {
+		{ "rsa", "rsa:2048", NULL },
+		{ "rsa1", "rsa:2048", "openssl pkey -traditional" },
+		{ "ec", "ec -pkeyopt ec_paramgen_curve:P-384", "openssl ec" },
+		{ "ed25519", "ed25519", NULL },
+	};
+	struct cy_error err = CY_ERROR_INIT;
+	char cert[300], key[300], cmd[1200], pin[CY_TLS_PIN_SIZE], want[128], *c = NULL, *k = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		xsnprintf(cert, sizeof(cert), "%s/%s.crt", base, pairs[i].name);
+		xsnprintf(key, sizeof(key), "%s/%s.key", base, pairs[i].name);
+		xsnprintf(cmd, sizeof(cmd),
+		    "openssl req -x509 -newkey %s -nodes -keyout '%s' -out '%s' -subj /CN=x "
+		    "-days 2 2>/dev/null",
+		    pairs[i].newkey, key, cert);
+		rc = system(cmd);
+		if (rc == 0 && pairs[i].convert) {
+			xsnprintf(cmd, sizeof(cmd),
+			    "%s -in '%s' -out '%s.2' 2>/dev/null && mv '%s.2' '%s'",
+			    pairs[i].convert, key, key, key, key);
+			rc = system(cmd);
+		}
+		if (rc != 0) {
+			ok(0, "%s: openssl makes a pair", pairs[i].name);
+			continue;
+		}
+		chmod(key, 0600);
+		openssl_pin(cert, want, sizeof(want));
+		ok(cy_tls_load(cert, key, "c", "k", &c, &k, &err) == 0, "%s: the pair loads: %s",
+		    pairs[i].name, err.msg);
+		ok(c && cy_tls_pin(c, pin, &err) == 0 && !strcmp(pin + 8, want),
+		    "%s: the pin is openssl's (%s)", pairs[i].name, want);
+		free(c);
+		cy_tls_free_key(&k);
+	}
+	xsnprintf(cert, sizeof(cert), "%s/rsa.crt", base);
+	xsnprintf(key, sizeof(key), "%s/ed25519.key", base);
+	ok(cy_tls_load(cert, key, "c", "k", &c, &k, &err) < 0 &&
+		strstr(err.msg, "is not the key of c"),
+	    "an Ed25519 key for an RSA certificate is refused: %s", err.msg);
+	xsnprintf(key, sizeof(key), "%s/rsa-enc.key", base);
+	xsnprintf(cmd, sizeof(cmd),
+	    "openssl pkey -in '%s/rsa.key' -aes256 -passout pass:x -out '%s' && chmod 600 '%s'",
+	    base, key, key);
+	ok(system(cmd) == 0 && cy_tls_load(cert, key, "c", "k", &c, &k, &err) < 0 &&
+		strstr(err.msg, "no unencrypted PEM private key"),
+	    "an encrypted key is refused: %s", err.msg);
+}
+
 static void
 test_pin_shape(void)
 {
@@ -152,6 +229,7 @@ main(void)
 	if (!mkdtemp(base))
 		tap_skip_all("cannot make a temporary directory");
 	RUN_TEST(test_selfsigned_and_load);
+	RUN_TEST(test_openssl_pairs);
 	RUN_TEST(test_pin_shape);
 	RUN_TEST(test_loopback);
 	cy_rm_rf(base);
