@@ -204,7 +204,7 @@ $(O)/tests/bench/placement: $(O)/obj/tests/bench/placement.o $(O)/libserver.a $(
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The resident memory of the node's libraries alone (tests/bench/rss-floor.c).
-$(O)/tests/bench/rss-floor: $(O)/obj/tests/bench/rss-floor.o
+$(O)/tests/bench/rss-floor: $(O)/obj/tests/bench/rss-floor.o $(O)/libcynode.a
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 

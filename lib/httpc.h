@@ -17,6 +17,13 @@
 
 struct cy_httpc_resp;
 
+/*
+ * curl_global_init for a program that speaks only http(s): the first
+ * request calls it; a program with handles of its own (the dispatcher)
+ * calls it at start.  0, or -1 when libcurl cannot start.
+ */
+int cy_curl_global_init(void);
+
 struct cy_httpc_opts {
 	long timeout_ms;            /* whole request; 0 = 30 s */
 	long connect_timeout_ms;    /* 0 = 5 s */

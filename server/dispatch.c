@@ -30,6 +30,7 @@
 #include "buf.h"
 #include "db.h"
 #include "dispatch.h"
+#include "httpc.h"
 #include "json.h"
 #include "log.h"
 #include "tasks.h"
@@ -707,7 +708,7 @@ dispatch_start(struct cy_error *err)
 	char num[24];
 	int rc;
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	cy_curl_global_init();
 	multi = curl_multi_init();
 	if (!multi)
 		return cy_error_set(err, ENOMEM, "cannot create the curl multi handle");

@@ -1,7 +1,8 @@
 /*
  * rss-floor: the resident memory of a program that only loads the shared
  * libraries cynode-node links (one call into each, so the linker keeps
- * them) and does nothing else.  The node's own memory is what it holds
+ * them), starts libcurl the way the node does (cy_curl_global_init) and
+ * does nothing else.  The node's own memory is what it holds
  * above this floor.  Prints "rss_kb=N pss_kb=N uss_kb=N".
  */
 #include <curl/curl.h>
@@ -15,6 +16,8 @@
 #include <uuid/uuid.h>
 #include <yaml.h>
 
+#include "httpc.h"
+
 int
 main(void)
 {
@@ -24,7 +27,8 @@ main(void)
 	uuid_t u;
 	FILE *f;
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (cy_curl_global_init() < 0)
+		return 1;
 	uuid_generate(u);
 	if (!MHD_get_version() || !yaml_get_version_string() || !seccomp_version() ||
 	    !gnutls_check_version(NULL) || sd_booted() < -1000)

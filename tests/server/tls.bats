@@ -464,7 +464,7 @@ node_refuses()
 		if [ $how = pin ]; then
 			assert_output --partial "public key does not match pinned public key"
 		else
-			assert_output --partial "SSL certificate problem"
+			assert_output --regexp "SSL certificate problem|certificate verification failed"
 		fi
 	done
 	[ "$(cy_psql "SELECT count(*) FROM nodes WHERE node_slug = 'node-untrusting'")" = 0 ]
