@@ -1,47 +1,33 @@
 /*
- * Hashing over GnuTLS (digest.h).
+ * Hashing over nettle (digest.h).
  */
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <nettle/base64.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
+#include <nettle/sha2.h>
 #include <string.h>
 
 #include "digest.h"
 #include "banned.h"
 
-static void
-crypto_fatal(const char *what, int ret)
-{
-	fprintf(stderr, "fatal: %s: %s\n", what, gnutls_strerror(ret));
-	abort();
-}
-
 void
 cy_sha256_init(struct cy_sha256 *c)
 {
-	gnutls_hash_hd_t hd;
-	int ret = gnutls_hash_init(&hd, GNUTLS_DIG_SHA256);
-
-	if (ret < 0)
-		crypto_fatal("SHA-256", ret);
-	c->hd = hd;
+	sha256_init(&c->ctx);
+	c->live = true;
 }
 
 void
 cy_sha256_update(struct cy_sha256 *c, const void *data, size_t len)
 {
-	int ret;
-
-	if (len && (ret = gnutls_hash((gnutls_hash_hd_t)c->hd, data, len)) < 0)
-		crypto_fatal("SHA-256", ret);
+	sha256_update(&c->ctx, len, data);
 }
 
 void
 cy_sha256_final(struct cy_sha256 *c, unsigned char md[CY_SHA256_LEN])
 {
-	gnutls_hash_deinit((gnutls_hash_hd_t)c->hd, md);
-	c->hd = NULL;
+	sha256_digest(&c->ctx, CY_SHA256_LEN, md);
+	cy_sha256_abort(c);
 }
 
 void
@@ -56,18 +42,18 @@ cy_sha256_final_hex(struct cy_sha256 *c, char out[CY_SHA256_HEX_LEN + 1])
 void
 cy_sha256_abort(struct cy_sha256 *c)
 {
-	if (c->hd)
-		gnutls_hash_deinit((gnutls_hash_hd_t)c->hd, NULL);
-	c->hd = NULL;
+	explicit_bzero(&c->ctx, sizeof(c->ctx));
+	c->live = false;
 }
 
 void
 cy_sha256(const void *data, size_t len, unsigned char md[CY_SHA256_LEN])
 {
-	int ret = gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, md);
+	struct cy_sha256 c;
 
-	if (ret < 0)
-		crypto_fatal("SHA-256", ret);
+	cy_sha256_init(&c);
+	cy_sha256_update(&c, data, len);
+	cy_sha256_final(&c, md);
 }
 
 void
@@ -83,10 +69,12 @@ void
 cy_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
     unsigned char md[CY_SHA256_LEN])
 {
-	int ret = gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, keylen, data, len, md);
+	struct hmac_sha256_ctx ctx;
 
-	if (ret < 0)
-		crypto_fatal("HMAC-SHA256", ret);
+	hmac_sha256_set_key(&ctx, keylen, key);
+	hmac_sha256_update(&ctx, len, data);
+	hmac_sha256_digest(&ctx, CY_SHA256_LEN, md);
+	explicit_bzero(&ctx, sizeof(ctx));
 }
 
 void
@@ -105,26 +93,14 @@ cy_hex_into(const unsigned char *p, size_t len, char *out)
 size_t
 cy_base64(const void *data, size_t len, char *out)
 {
-	gnutls_datum_t in = { (unsigned char *)data, (unsigned int)len }, b64 = { NULL, 0 };
-	int ret;
-
-	if (len == 0) {
-		out[0] = '\0';
-		return 0;
-	}
-	if ((ret = gnutls_base64_encode2(&in, &b64)) < 0)
-		crypto_fatal("base64", ret);
-	memcpy(out, b64.data, b64.size);
-	out[b64.size] = '\0';
-	len = b64.size;
-	/* It may be a secret's. */
-	explicit_bzero(b64.data, b64.size);
-	gnutls_free(b64.data);
-	return len;
+	/* Straight into out, padded: no copy of a secret's encoding elsewhere. */
+	base64_encode_raw(out, len, data);
+	out[BASE64_ENCODE_RAW_LENGTH(len)] = '\0';
+	return BASE64_ENCODE_RAW_LENGTH(len);
 }
 
 bool
 cy_memeq_ct(const void *a, const void *b, size_t n)
 {
-	return gnutls_memcmp(a, b, n) == 0;
+	return memeql_sec(a, b, n) != 0;
 }

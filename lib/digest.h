@@ -1,9 +1,9 @@
 /*
  * SHA-256 (one shot, streaming, hex), HMAC-SHA256, standard base64 and a
- * constant-time compare, over GnuTLS's crypto API: the one place the
- * programs hash, so they load no second crypto library beside the GnuTLS
- * that libmicrohttpd and libcurl already bring.  A failure of the library
- * here can only be a lack of memory: it aborts, like an xmalloc.
+ * constant-time compare, over nettle, the crypto library of the GnuTLS that
+ * libmicrohttpd and libcurl already bring: the one place cynode's own code
+ * hashes.  Its inputs are often secrets (tokens, the JWT secret, the node
+ * PSK): every context, which keeps the last input block, is wiped after use.
  */
 #ifndef CY_DIGEST_H
 #define CY_DIGEST_H
@@ -14,9 +14,12 @@
 #define CY_SHA256_LEN 32
 #define CY_SHA256_HEX_LEN 64
 
-/* A running SHA-256; cy_sha256_final ends it (and frees what it holds). */
+#include <nettle/sha2.h>
+
+/* A running SHA-256; cy_sha256_final ends it and wipes it. */
 struct cy_sha256 {
-	void *hd;
+	struct sha256_ctx ctx;
+	bool live;
 };
 
 void cy_sha256_init(struct cy_sha256 *c);
@@ -24,7 +27,7 @@ void cy_sha256_update(struct cy_sha256 *c, const void *data, size_t len);
 void cy_sha256_final(struct cy_sha256 *c, unsigned char md[CY_SHA256_LEN]);
 /* Ends c with its lowercase hex digest into out (65 bytes). */
 void cy_sha256_final_hex(struct cy_sha256 *c, char out[CY_SHA256_HEX_LEN + 1]);
-/* Drops a running c without a digest (no-op on one never started). */
+/* Wipes a running c without a digest (no-op on one ended or never started). */
 void cy_sha256_abort(struct cy_sha256 *c);
 
 /* The SHA-256 of data, raw or as lowercase hex into out (65 bytes). */

@@ -82,20 +82,44 @@ handle_destroy(void *h)
  * curl_global_init, loads all of OpenSSL's ciphers and engines: 1.5 MiB
  * resident in every process that makes a request (a third of the node's
  * idle memory above its libraries) and 0.25 ms at each start.  cynode's
- * handles speak only http and https (CURLOPT_PROTOCOLS_STR), and OpenSSL 3
- * initializes itself at first use anyway, so libssh2 is initialized first
- * without its crypto (libssh2_init(LIBSSH2_INIT_NO_CRYPTO), its public
- * API; later calls only count).  The symbol is looked up, not linked: a
- * libcurl without libssh2 needs nothing.
+ * handles speak only http and https (CURLOPT_PROTOCOLS_STR, checked below),
+ * and OpenSSL 3 initializes itself at first use anyway, so libssh2 is
+ * initialized first without its crypto (libssh2_init(LIBSSH2_INIT_NO_CRYPTO),
+ * its public API; later calls only count).  The symbol is looked up, not
+ * linked: a libcurl without libssh2 needs nothing.  libssh2_init is not
+ * thread-safe: once per process.
  */
-int
-cy_curl_global_init(void)
+static pthread_once_t curl_global_once = PTHREAD_ONCE_INIT;
+static int curl_global_failed;
+
+static void
+curl_global_start(void)
 {
 	int (*ssh2_init)(int) = (int (*)(int))dlsym(RTLD_DEFAULT, "libssh2_init");
+	CURL *h;
 
 	if (ssh2_init)
 		ssh2_init(1 /* LIBSSH2_INIT_NO_CRYPTO */);
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		curl_global_failed = 1;
+		return;
+	}
+	/* A libcurl that cannot be held to http(s) is not used at all. */
+	h = curl_easy_init();
+	if (!h || curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+		fprintf(stderr, "cynode: this libcurl cannot be limited to http and https "
+				"(CURLOPT_PROTOCOLS_STR needs 7.85 or later)\n");
+		curl_global_failed = 1;
+	}
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+int
+cy_curl_global_init(void)
+{
+	pthread_once(&curl_global_once, curl_global_start);
+	return curl_global_failed ? -1 : 0;
 }
 
 static void

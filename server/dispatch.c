@@ -708,7 +708,8 @@ dispatch_start(struct cy_error *err)
 	char num[24];
 	int rc;
 
-	cy_curl_global_init();
+	if (cy_curl_global_init() < 0)
+		return cy_error_set(err, EIO, "libcurl cannot start");
 	multi = curl_multi_init();
 	if (!multi)
 		return cy_error_set(err, ENOMEM, "cannot create the curl multi handle");

@@ -7,9 +7,11 @@
  *	ok=N failed=N seconds=S rate=R p50_ms=X p99_ms=Y max_ms=Z
  *
  * Usage: loadgen -u URL [-X METHOD] [-d BODY] [-t TOKEN] [-n N] [-c C]
- *                [-o FILE] [-s STATUS]
- * -o appends each response body (one line each) to FILE; -s is the HTTP
- * status that counts as success (default: any 2xx).
+ *                [-o FILE] [-l FILE] [-s STATUS]
+ * -o appends each response body (one line each) to FILE; -l writes each
+ * request's start (ms since the first) and latency (ms), one request a
+ * line in the order they ended, to FILE (where in the run the slow ones
+ * were); -s is the HTTP status that counts as success (default: any 2xx).
  */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "httpc.h"
 #include "banned.h"
 
 struct slot {
@@ -58,7 +61,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: loadgen -u URL [-X METHOD] [-d BODY] [-t TOKEN] [-n N] "
-			"[-c C] [-o FILE] [-s STATUS]\n");
+			"[-c C] [-o FILE] [-l FILE] [-s STATUS]\n");
 	exit(2);
 }
 
@@ -66,15 +69,16 @@ int
 main(int argc, char **argv)
 {
 	const char *url = NULL, *method = "GET", *body = NULL, *token = NULL, *outf = NULL;
+	const char *latf = NULL;
 	long n = 1, c = 1, want = 0, sent = 0, done = 0, ok = 0, failed = 0, i;
 	struct slot *slots;
 	double *lat, start, secs;
 	CURLM *multi;
-	FILE *out = NULL;
+	FILE *out = NULL, *latout = NULL;
 	char *auth = NULL;
 	int opt, running;
 
-	while ((opt = getopt(argc, argv, "u:X:d:t:n:c:o:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "u:X:d:t:n:c:o:l:s:")) != -1) {
 		switch (opt) {
 		case 'u':
 			url = optarg;
@@ -97,6 +101,9 @@ main(int argc, char **argv)
 		case 'o':
 			outf = optarg;
 			break;
+		case 'l':
+			latf = optarg;
+			break;
 		case 's':
 			want = atol(optarg);
 			break;
@@ -112,7 +119,12 @@ main(int argc, char **argv)
 		perror(outf);
 		return 2;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (latf && !(latout = fopen(latf, "w"))) {
+		perror(latf);
+		return 2;
+	}
+	if (cy_curl_global_init() < 0)
+		return 2;
 	multi = curl_multi_init();
 	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, c);
 	slots = xcalloc((size_t)c, sizeof(*slots));
@@ -139,6 +151,7 @@ main(int argc, char **argv)
 		curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
 		curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, 120000L);
 		curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	}
 	start = now_ms();
 	while (done < n) {
@@ -163,7 +176,10 @@ main(int argc, char **argv)
 				continue;
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
 			curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-			lat[done++] = now_ms() - s->t0;
+			lat[done] = now_ms() - s->t0;
+			if (latout)
+				fprintf(latout, "%.3f %.3f\n", s->t0 - start, lat[done]);
+			done++;
 			if (m->data.result == CURLE_OK &&
 			    (want ? code == want : code >= 200 && code < 300)) {
 				ok++;
@@ -195,6 +211,8 @@ main(int argc, char **argv)
 	curl_global_cleanup();
 	if (out)
 		fclose(out);
+	if (latout)
+		fclose(latout);
 	free(slots);
 	free(lat);
 	free(auth);

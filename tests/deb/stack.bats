@@ -110,7 +110,8 @@ linked_pkgs()
 	run pkg_field cynode-server Recommends
 	assert_output --partial "postgresql"
 	run pkg_field cynork Depends
-	assert_output --partial "libcurl4"
+	assert_output --partial "libcurl3-gnutls"
+	refute_output --partial "libssl"
 	refute_output --partial "libpq5"
 	# The server's package makes its user; the node's its directories.
 	[ -f "$R/usr/lib/sysusers.d/cynode-server.conf" ]

@@ -28,8 +28,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 W=${CYNODE_VM_DIR:-/tmp/cynode-vm}
 MIRROR=${CYNODE_VM_MIRROR:-http://deb.debian.org/debian}
-PKGS=linux-image-amd64,bubblewrap,jq,procps,libmicrohttpd12,libcurl4,libjansson4,libyaml-0-2
-PKGS=$PKGS,libseccomp2,libssl3,systemd-sysv
+PKGS=linux-image-amd64,bubblewrap,jq,procps,libmicrohttpd12,libcurl3-gnutls,libjansson4,libyaml-0-2
+PKGS=$PKGS,libseccomp2,libnettle8,systemd-sysv
 
 die() { echo "cgroup-v2.sh: $*" >&2; exit 2; }
 
