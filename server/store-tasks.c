@@ -1,7 +1,7 @@
 /*
  * Task and job SQL for the task routes (store-tasks.h).  A task and its job
  * are inserted by one statement, named by the user or "task-N" from the
- * user's counter (task_name_seq, bumped by a statement of its own); the unique
+ * user's counter (task_name_seq, bumped in batches: task-counter.h); the unique
  * (created_by, summary) and idempotency indexes settle races between
  * concurrent creates on any replica: an insert that conflicts inserts
  * nothing and is retried with another name, or answers with the task its
@@ -23,6 +23,7 @@
 #include "store-tasks.h"
 #include "store-util.h"
 #include "strnum.h"
+#include "task-counter.h"
 #include "task-name.h"
 #include "banned.h"
 
@@ -292,26 +293,13 @@ task_insert_deps(const struct task_new *t, const char *id, struct cy_error *err)
 	return rc;
 }
 
-/*
- * The next generated name, "task-N", from the user's counter.  A statement
- * of its own, so the counter's row lock lasts only this short transaction,
- * not the insert of the task (creates of one user would queue behind it).
- */
+/* The next generated name, "task-N", from the user's counter (task-counter.h). */
 static char *
 task_generated_name(const char *user_id, struct cy_error *err)
 {
-	const char *p[1] = { user_id };
-	PGresult *res = db_exec("task_name_next",
-	    "INSERT INTO task_name_seq (user_id, seq) VALUES ($1::uuid, 1) "
-	    "ON CONFLICT (user_id) DO UPDATE SET seq = task_name_seq.seq + 1 RETURNING seq",
-	    1, p, err);
-	char *name;
+	long long n = task_counter_next(user_id, err);
 
-	if (!res)
-		return NULL;
-	name = xasprintf("task-%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return name;
+	return n ? xasprintf("task-%lld", n) : NULL;
 }
 
 /*

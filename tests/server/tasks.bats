@@ -154,6 +154,12 @@ create()
 	done
 	wait
 	[ "$(cat "$CY_TMP"/gen-* | jq -r .task_name | sort -u | grep -cE '^task-[0-9]+$')" = 20 ]
+	# The counter's updates are combined under load: still no number twice and
+	# none skipped (the 20 are a run), and the counter stands at the last one.
+	nums=$(cat "$CY_TMP"/gen-* | jq -r .task_name | sed 's/^task-//' | sort -n)
+	[ "$(($(tail -n 1 <<<"$nums") - $(head -n 1 <<<"$nums")))" = 19 ]
+	[ "$(cy_psql "SELECT s.seq FROM task_name_seq s JOIN users u ON u.id = s.user_id
+		WHERE u.handle = 'alice'")" = "$(tail -n 1 <<<"$nums")" ]
 	[ "$(cat "$CY_TMP"/exp-* | jq -r .task_name | sort -u | grep -cE '^race(-([2-9]|1[0-9]|20))?$')" = 20 ]
 	[ "$(cy_psql "SELECT count(*) FROM tasks t JOIN users u ON u.id = t.created_by
 		WHERE u.handle = 'alice' AND t.summary ~ '^(task-[0-9]+|race.*)$'")" = 56 ]
