@@ -494,6 +494,14 @@ db_commit(struct cy_error *err)
 	return rc;
 }
 
+bool
+db_in_tx(void)
+{
+	return dbt.in_tx ||
+	       (dbt.conn && PQtransactionStatus(dbt.conn) != PQTRANS_IDLE &&
+		   PQtransactionStatus(dbt.conn) != PQTRANS_UNKNOWN);
+}
+
 void
 db_rollback(void)
 {

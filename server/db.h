@@ -7,6 +7,7 @@
 #define SERVER_DB_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 
 #include "error.h"
 
@@ -37,6 +38,8 @@ int db_begin(struct cy_error *err);
 /* -1 also when the transaction was aborted (rolled back) or its connection lost. */
 int db_commit(struct cy_error *err);
 void db_rollback(void);
+/* This thread's connection is inside a transaction (one it began, or left open). */
+bool db_in_tx(void);
 /* Closes this thread's connection (thread exit). */
 void db_thread_cleanup(void);
 

@@ -10,6 +10,7 @@
  * across statements.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,6 +292,30 @@ task_insert_deps(const struct task_new *t, const char *id, struct cy_error *err)
 		PQclear(res);
 	}
 	return rc;
+}
+
+long long
+store_task_counter_add(const char *user_id, long long k, struct cy_error *err)
+{
+	char num[24];
+	const char *p[2] = { user_id, num };
+	long long top = 0;
+	PGresult *res;
+
+	xsnprintf(num, sizeof(num), "%lld", k);
+	res = db_exec("task_name_next",
+	    "INSERT INTO task_name_seq (user_id, seq) VALUES ($1::uuid, $2::bigint) "
+	    "ON CONFLICT (user_id) DO UPDATE SET seq = task_name_seq.seq + $2::bigint "
+	    "RETURNING seq",
+	    2, p, err);
+	if (!res)
+		return 0;
+	if (cy_strtonum(PQgetvalue(res, 0, 0), k, LLONG_MAX, &top, NULL) < 0) {
+		cy_error_set(err, EIO, "the task name counter returned '%s'", PQgetvalue(res, 0, 0));
+		top = 0;
+	}
+	PQclear(res);
+	return top;
 }
 
 /* The next generated name, "task-N", from the user's counter (task-counter.h). */

@@ -107,6 +107,11 @@ PGresult *store_task_deps_resolve(const char *user_id, const char *refs, struct 
  * instead and sets *replayed.
  */
 PGresult *store_task_create(const struct task_new *t, bool *replayed, struct cy_error *err);
+/*
+ * Adds k to user_id's task name counter (made at 0 when missing): its new
+ * value, or 0 with err set.  See task-counter.h.
+ */
+long long store_task_counter_add(const char *user_id, long long k, struct cy_error *err);
 
 /*
  * The tasks of user_id (NULL: every user's), newest first, at most `limit` + 1 rows (the extra one

@@ -1,8 +1,6 @@
 /*
  * Combined updates of the task name counter (task-counter.h).
  */
-#include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -12,23 +10,22 @@
 #include "buf.h"
 #include "db.h"
 #include "id.h"
-#include "strnum.h"
+#include "store-tasks.h"
 #include "task-counter.h"
 #include "banned.h"
 
 /* One create waiting for its number. */
 struct waiter {
-	long long n;
+	long long n;  /* its number; 0: take one alone (the batch failed) */
 	bool done;
-	struct cy_error err;
 	struct waiter *next;
 };
 
 /* The waiting creates of one user; freed when no thread refers to it. */
 struct user_queue {
 	char user_id[CY_UUID_LEN + 1];
-	bool running;	/* a batch of this user is in the database */
-	int refs;	/* threads inside task_counter_next for this user */
+	bool running; /* a batch of this user is in the database */
+	int refs;     /* threads inside task_counter_next for this user */
 	struct waiter *head, **tail;
 	pthread_cond_t done;
 	struct user_queue *next;
@@ -36,6 +33,18 @@ struct user_queue {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct user_queue *queues;
+static long long (*counter_add)(const char *, long long, struct cy_error *) =
+    store_task_counter_add;
+static bool (*in_tx)(void) = db_in_tx;
+
+void
+task_counter_set_backend(long long (*add)(const char *user_id, long long k,
+			     struct cy_error *err),
+    bool (*tx)(void))
+{
+	counter_add = add ? add : store_task_counter_add;
+	in_tx = tx ? tx : db_in_tx;
+}
 
 static struct user_queue *
 queue_get(const char *user_id)
@@ -68,39 +77,16 @@ queue_put(struct user_queue *q)
 	free(q);
 }
 
-/* Adds k to the user's counter: its new value, or 0 with err set. */
-static long long
-counter_add(const char *user_id, long long k, struct cy_error *err)
-{
-	char num[24];
-	const char *p[2] = { user_id, num };
-	long long top = 0;
-	PGresult *res;
-
-	xsnprintf(num, sizeof(num), "%lld", k);
-	res = db_exec("task_name_next",
-	    "INSERT INTO task_name_seq (user_id, seq) VALUES ($1::uuid, $2::bigint) "
-	    "ON CONFLICT (user_id) DO UPDATE SET seq = task_name_seq.seq + $2::bigint "
-	    "RETURNING seq",
-	    2, p, err);
-	if (!res)
-		return 0;
-	if (cy_strtonum(PQgetvalue(res, 0, 0), k, LLONG_MAX, &top, NULL) < 0) {
-		cy_error_set(err, EIO, "the task name counter returned '%s'", PQgetvalue(res, 0, 0));
-		top = 0;
-	}
-	PQclear(res);
-	return top;
-}
-
 long long
 task_counter_next(const char *user_id, struct cy_error *err)
 {
 	struct waiter self = { 0 }, *batch, *w;
 	struct user_queue *q;
-	struct cy_error berr;
 	long long k, top, n;
+	bool led = false;
 
+	if (in_tx())
+		return counter_add(user_id, 1, err);
 	pthread_mutex_lock(&lock);
 	q = queue_get(user_id);
 	q->refs++;
@@ -116,15 +102,15 @@ task_counter_next(const char *user_id, struct cy_error *err)
 		q->head = NULL;
 		q->tail = &q->head;
 		q->running = true;
+		led = true;
 		for (k = 0, w = batch; w; w = w->next)
 			k++;
 		pthread_mutex_unlock(&lock);
-		berr = (struct cy_error)CY_ERROR_INIT;
-		top = counter_add(user_id, k, &berr);
+		top = counter_add(user_id, k, err);
 		pthread_mutex_lock(&lock);
+		/* The waiters live on their threads' stacks: all done under the lock. */
 		for (n = top - k + 1, w = batch; w; w = w->next, n++) {
 			w->n = top ? n : 0;
-			w->err = berr;
 			w->done = true;
 		}
 		q->running = false;
@@ -132,7 +118,8 @@ task_counter_next(const char *user_id, struct cy_error *err)
 	}
 	queue_put(q);
 	pthread_mutex_unlock(&lock);
-	if (!self.n)
-		*err = self.err;
-	return self.n;
+	if (self.n || led)
+		return self.n; /* a leader's failure is its own: err is set */
+	/* A follower of a failed batch: one number alone, on this connection. */
+	return counter_add(user_id, 1, err);
 }
