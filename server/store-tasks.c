@@ -303,11 +303,27 @@ store_task_counter_add(const char *user_id, long long k, struct cy_error *err)
 	PGresult *res;
 
 	xsnprintf(num, sizeof(num), "%lld", k);
-	res = db_exec("task_name_next",
-	    "INSERT INTO task_name_seq (user_id, seq) VALUES ($1::uuid, $2::bigint) "
-	    "ON CONFLICT (user_id) DO UPDATE SET seq = task_name_seq.seq + $2::bigint "
-	    "RETURNING seq",
-	    2, p, err);
+	/*
+	 * Outside a transaction, its own is committed without waiting for the
+	 * WAL flush (synchronous_commit off for that transaction only): a task
+	 * that uses the number commits after it, and flushing that commit
+	 * flushes this one; a crash before loses only numbers no task has.
+	 * Otherwise every batch waited for a flush of its own with the
+	 * counter's row locked.  Inside a caller's transaction the setting
+	 * would last to its commit: the plain statement then.
+	 */
+	if (db_in_tx())
+		res = db_exec("task_name_next_tx",
+		    "INSERT INTO task_name_seq (user_id, seq) VALUES ($1::uuid, $2::bigint) "
+		    "ON CONFLICT (user_id) DO UPDATE SET seq = task_name_seq.seq + $2::bigint "
+		    "RETURNING seq",
+		    2, p, err);
+	else
+		res = db_exec("task_name_next",
+		    "INSERT INTO task_name_seq (user_id, seq) VALUES ($1::uuid, $2::bigint) "
+		    "ON CONFLICT (user_id) DO UPDATE SET seq = task_name_seq.seq + $2::bigint "
+		    "RETURNING seq, set_config('synchronous_commit', 'off', true)",
+		    2, p, err);
 	if (!res)
 		return 0;
 	if (cy_strtonum(PQgetvalue(res, 0, 0), k, LLONG_MAX, &top, NULL) < 0) {
