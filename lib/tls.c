@@ -20,6 +20,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "digest.h"
 #include "fsutil.h"
 #include "tls.h"
 #include "banned.h"
@@ -188,14 +189,15 @@ cy_tls_free_key(char **key_pem)
 	}
 }
 
+_Static_assert(CY_TLS_PIN_SIZE == 8 + CY_BASE64_SIZE(CY_SHA256_LEN), "sha256// and the base64 of a digest");
+
 int
 cy_tls_pin(const char *cert_pem, char out[CY_TLS_PIN_SIZE], struct cy_error *err)
 {
-	unsigned char md[32];
-	gnutls_datum_t der = { NULL, 0 }, b64 = { NULL, 0 }, mdd = { md, sizeof(md) };
+	unsigned char md[CY_SHA256_LEN];
+	gnutls_datum_t der = { NULL, 0 };
 	gnutls_x509_crt_t x;
 	gnutls_pubkey_t pub = NULL;
-	size_t n = 0;
 	int ret = -1;
 
 	if (pem_cert(cert_pem, &x) < 0)
@@ -205,21 +207,13 @@ cy_tls_pin(const char *cert_pem, char out[CY_TLS_PIN_SIZE], struct cy_error *err
 		goto out;
 	}
 	if (gnutls_pubkey_import_x509(pub, x, 0) < 0 ||
-	    gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &der) < 0 ||
-	    gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data, der.size, md) < 0 ||
-	    gnutls_base64_encode2(&mdd, &b64) < 0)
+	    gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &der) < 0)
 		goto out;
-	n = b64.size;
-	while (n > 0 && (b64.data[n - 1] == '\n' || b64.data[n - 1] == '\r' || !b64.data[n - 1]))
-		n--;
-	if (n != CY_TLS_PIN_SIZE - 9)
-		goto out;
+	cy_sha256(der.data, der.size, md);
 	memcpy(out, "sha256//", 8);
-	memcpy(out + 8, b64.data, n);
-	out[8 + n] = '\0';
+	cy_base64(md, sizeof(md), out + 8);
 	ret = 0;
 out:
-	gnutls_free(b64.data);
 	gnutls_free(der.data);
 	if (pub)
 		gnutls_pubkey_deinit(pub);
