@@ -143,7 +143,7 @@ listen_main(void *arg)
 				sleep(1);
 				continue;
 			}
-			c = PQconnectdb(srv.cfg.database_url);
+			c = db_connect("cynode-server-auth");
 			if (PQstatus(c) != CONNECTION_OK) {
 				cy_log_warn("auth_cache_listen_failed", "error", PQerrorMessage(c),
 				    NULL);

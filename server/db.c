@@ -211,11 +211,28 @@ db_key_init(void)
 	(void)pthread_key_create(&db_key, db_key_destroy);
 }
 
+/*
+ * TCP keepalives and a user timeout come before the URL, so that the URL's
+ * own settings win: a database host that vanishes without a reset (a
+ * powered-off machine, a dropped route) fails a connection within about a
+ * minute, not the kernel's two hours, whether it idles in the pool, waits
+ * for a reply or holds a name counter batch.  Unix sockets ignore them.
+ */
+PGconn *
+db_connect(const char *app)
+{
+	const char *keys[] = { "keepalives", "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "tcp_user_timeout", "connect_timeout", "dbname",
+		"application_name", NULL };
+	const char *vals[] = { "1", "30", "10", "3", "60000", "10", srv.cfg.database_url, app,
+		NULL };
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
 static int
 db_open(struct cy_error *err)
 {
-	const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
-	const char *vals[] = { srv.cfg.database_url, "cynode-server", "10", NULL };
 	char *msg, *nl;
 
 	db_close();
@@ -228,7 +245,7 @@ db_open(struct cy_error *err)
 		}
 		db_close();
 	}
-	dbt.conn = PQconnectdbParams(keys, vals, 1);
+	dbt.conn = db_connect("cynode-server");
 	if (PQstatus(dbt.conn) != CONNECTION_OK) {
 		msg = xstrdup(PQerrorMessage(dbt.conn));
 		while ((nl = strchr(msg, '\n')))

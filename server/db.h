@@ -11,6 +11,12 @@
 
 #include "error.h"
 
+/*
+ * A new connection to the database, shown as `app` in pg_stat_activity,
+ * with the server's connection defaults; check PQstatus.
+ */
+PGconn *db_connect(const char *app);
+
 /* This thread's connection, or NULL with err set. */
 PGconn *db_conn(struct cy_error *err);
 /*

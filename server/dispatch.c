@@ -33,6 +33,7 @@
 #include "httpc.h"
 #include "json.h"
 #include "log.h"
+#include "notify-send.h"
 #include "tasks.h"
 #include "node-tls.h"
 #include "node-token.h"
@@ -721,7 +722,8 @@ dispatch_start(struct cy_error *err)
 		return cy_error_errno(err, "cannot start the dispatcher thread");
 	}
 	started = true;
-	if (dispatch_listen_start(err) < 0 || dispatch_chores_start(err) < 0) {
+	if (notify_start(err) < 0 || dispatch_listen_start(err) < 0 ||
+	    dispatch_chores_start(err) < 0) {
 		dispatch_stop();
 		return -1;
 	}
@@ -744,8 +746,10 @@ dispatch_stop(void)
 		pthread_join(thread, NULL);
 		started = false;
 	}
-	if (!multi)
+	if (!multi) {
+		notify_stop();
 		return;
+	}
 	/* Jobs still in flight stay running on their nodes; the lease decides. */
 	while (flights)
 		flight_free(flights);
@@ -762,4 +766,5 @@ dispatch_stop(void)
 	curl_multi_cleanup(multi);
 	multi = NULL;
 	pthread_mutex_unlock(&q_lock);
+	notify_stop(); /* after the results above: it sends what they posted */
 }

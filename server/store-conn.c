@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "db.h"
 #include "server.h"
 #include "store-conn.h"
 #include "banned.h"
@@ -14,9 +15,7 @@
 PGconn *
 store_conn_open(const char *app)
 {
-	const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
-	const char *vals[] = { srv.cfg.database_url, app, "10", NULL };
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	PGconn *c = db_connect(app);
 
 	if (PQstatus(c) != CONNECTION_OK) {
 		PQfinish(c);
@@ -69,4 +68,23 @@ store_conn_alive(PGconn *c)
 
 	PQclear(res);
 	return ok && PQstatus(c) == CONNECTION_OK;
+}
+
+int
+store_conn_notify_setup(PGconn *c)
+{
+	return conn_command(c, "SET synchronous_commit = off");
+}
+
+int
+store_conn_notify(PGconn *c, const char *channels, const char *payloads)
+{
+	const char *p[2] = { channels, payloads };
+	PGresult *res = PQexecParams(c,
+	    "SELECT count(pg_notify(c, p)) FROM unnest($1::text[], $2::text[]) AS n(c, p)", 2, NULL,
+	    p, NULL, NULL, 0);
+	int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
+
+	PQclear(res);
+	return rc;
 }

@@ -1,8 +1,10 @@
 /*
  * SQL on the server's dedicated connections, the ones outside db.c's
  * connection per worker thread: the NOTIFY listeners (dispatch-listen.c,
- * auth-cache.c), whose LISTEN lasts as long as their connection, and the
- * chores leader (dispatch-chores.c), whose session advisory lock does too.
+ * auth-cache.c), whose LISTEN lasts as long as their connection, the
+ * chores leader (dispatch-chores.c), whose session advisory lock does too,
+ * and the notification sender (notify-send.c), whose commits are
+ * asynchronous.
  * Their owners poll the connections themselves.
  */
 #ifndef SERVER_STORE_CONN_H
@@ -21,5 +23,15 @@ int store_conn_listen_auth(PGconn *c);
 bool store_conn_chores_lock(PGconn *c);
 /* True while c answers, and with it any lock it holds. */
 bool store_conn_alive(PGconn *c);
+/*
+ * The notification sender's connection (notify-send.c): its commits do not
+ * wait for a flush.  0 or -1.
+ */
+int store_conn_notify_setup(PGconn *c);
+/*
+ * Sends one NOTIFY per element of the array literals channels and payloads
+ * (as many of each) in one transaction.  0 or -1.
+ */
+int store_conn_notify(PGconn *c, const char *channels, const char *payloads);
 
 #endif

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "db.h"
 #include "id.h"
+#include "notify-send.h"
 #include "states.h"
 #include "store-tasks.h"
 #include "store-util.h"
@@ -226,7 +227,8 @@ task_insert_one(const struct task_new *t, const char *id, const char *project, c
 		"now() + (x.ord - 1) * interval '1 microsecond' "
 		"FROM t, unnest(COALESCE($26::int[], ARRAY[NULL]::int[])) WITH ORDINALITY "
 		"AS x(ix, ord)) "
-		"SELECT " TASK_COLS " FROM t", 26, p, err);
+		"SELECT " TASK_COLS " FROM t, (SELECT "
+		NOTIFY_DEFER_SQL(NOTIFY_CREATE_CHANNELS) " AS deferred) d", 26, p, err);
 	/* clang-format on */
 }
 
@@ -327,7 +329,8 @@ store_task_counter_add(const char *user_id, long long k, struct cy_error *err)
 	if (!res)
 		return 0;
 	if (cy_strtonum(PQgetvalue(res, 0, 0), k, LLONG_MAX, &top, NULL) < 0) {
-		cy_error_set(err, EIO, "the task name counter returned '%s'", PQgetvalue(res, 0, 0));
+		cy_error_set(err, EIO, "the task name counter returned '%s'",
+		    PQgetvalue(res, 0, 0));
 		top = 0;
 	}
 	PQclear(res);

@@ -18,12 +18,14 @@
 #include "auth.h"
 #include "buf.h"
 #include "dispatch.h"
+#include "events.h"
 #include "id.h"
 #include "inference.h"
 #include "jobenv.h"
 #include "json.h"
 #include "log.h"
 #include "nodes.h"
+#include "notify-send.h"
 #include "queues.h"
 #include "relpath.h"
 #include "sba.h"
@@ -1020,6 +1022,7 @@ task_create_checked(const json_t *body, const char *user_id, const char *handle,
 			cy_resp_problem(resp, CY_PROBLEM_VALIDATION, "%s", err.msg);
 		} else if (err.code == ECONNRESET) {
 			cy_log_error("task_create_failed", "user", handle, "error", err.msg, NULL);
+			notify_post(NOTIFY_JOBS | NOTIFY_EVENTS);
 			cy_resp_problem(resp, CY_PROBLEM_UNAVAILABLE,
 			    "the database connection was lost while the task was being created, "
 			    "so it may exist: retry with the same Idempotency-Key, or look with "
@@ -1036,7 +1039,10 @@ task_create_checked(const json_t *body, const char *user_id, const char *handle,
 	} else {
 		cy_log_info("task_created", "task_id", PQgetvalue(res, 0, TC_ID), "user", handle,
 		    "input_mode", t.input_mode, NULL);
+		/* Its statement deferred these (store-tasks.c). */
+		notify_post(NOTIFY_JOBS | NOTIFY_EVENTS);
 		dispatch_wake();
+		events_wake();
 	}
 	if (task)
 		*task = task_json(res, 0);

@@ -4,14 +4,20 @@
 # request takes the most recently used one, so clients that connect once
 # per request (cynork, curl) run on a few warm connections instead of each
 # worker thread opening its own.  A connection that broke meanwhile is
-# replaced, not handed out.
+# replaced, not handed out.  Over TCP every connection has keepalives
+# (a database host that vanishes fails it within a minute) unless
+# DATABASE_URL turns them off.
 
 load ../lib/harness
+bats_require_minimum_version 1.5.0
 
 setup_file()
 {
 	cy_setup_file
-	cy_pg_start
+	# TCP as well as the socket: the keepalive test connects through it.
+	STACK_PG_OPTS="-c listen_addresses=127.0.0.1" cy_pg_start
+	CY_PG_PORT=$STACK_PG_PORT
+	export CY_PG_PORT
 	cy_server_start
 	CY_TOKEN=$(cy_admin_token)
 	export CY_TOKEN
@@ -49,5 +55,30 @@ server_conns()
 	for ((i = 0; i < 10; i++)); do
 		cy_api POST /v1/tasks '{"input_mode":"commands","prompt":"true"}' "$CY_TOKEN"
 		[ "$status_code" = 201 ] || { echo "request $i: $status_code $body"; false; }
+	done
+}
+
+@test "TCP connections to the database carry keepalives unless DATABASE_URL turns them off" {
+	local ka gw cp url lines
+	for ka in on off; do
+		gw=$(cy_free_port)
+		cp=$(cy_free_port)
+		url="postgresql://cynode@127.0.0.1:$CY_PG_PORT/cynode"
+		[ "$ka" = off ] && url="$url?keepalives=0"
+		stack_server_start "$gw" "$cp" "$CY_TMP/server-$ka.log" "$CY_TMP/server-$ka.pid" \
+			"DATABASE_URL=$url" "JWT_SECRET=$CY_JWT_SECRET" "NODE_REGISTRATION_PSK=$CY_PSK" \
+			"BOOTSTRAP_ADMIN_PASSWORD=$CY_ADMIN_PASSWORD" READINESS_REQUIRE_INFERENCE=false
+		cy__track "$STACK_SERVER_PID"
+		curl -s -o /dev/null -H "Authorization: Bearer $CY_TOKEN" "http://127.0.0.1:$gw/v1/tasks"
+		# Its listener, notification sender, chores, auth cache and a pool connection.
+		lines=$(ss -Htnpo state established "( dport = :$CY_PG_PORT )" |
+			grep "pid=$STACK_SERVER_PID,")
+		[ "$(wc -l <<<"$lines")" -ge 4 ] || { echo "$lines"; false; }
+		if [ "$ka" = on ]; then
+			run ! grep -v 'timer:(keepalive' <<<"$lines"
+		else
+			run ! grep 'timer:(keepalive' <<<"$lines"
+		fi
+		stack_kill_pid "$STACK_SERVER_PID" 10
 	done
 }

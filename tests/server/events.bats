@@ -6,8 +6,10 @@
 # on a follow stream and afterwards; resuming with Last-Event-ID (or
 # since=) gives exactly the missed events; a user sees only their own
 # tasks' events and no node events; operators and admins see node events;
-# a second replica streams the same ids; a client that goes away frees its
-# stream; garbage parameters are refused.
+# a second replica streams the same ids; the server's own writes are
+# announced by its notification sender after they commit, other writers'
+# by the triggers; a client that goes away frees its stream; garbage
+# parameters are refused.
 
 load ../lib/harness
 load ../lib/identity
@@ -239,6 +241,36 @@ settle() { sleep 0.3; }
 	# The replica's live stream (after its opening id line) is the first one's answer.
 	[ "$(tail -n +2 <<<"$output")" = "$want" ] || { echo "$output"; echo "---"; echo "$want"; false; }
 	stack_kill_pid "$(cat "$CY_TMP/replica.pid")" 10
+}
+
+@test "the server's own writes notify from its sender, after their commits; psql's from the trigger" {
+	local f sender pids
+	f=$CY_TMP/listen.out
+	# psql prints each notification it has received after each command, with
+	# the backend that sent it: a create, its claim and its result are
+	# announced by the server's notification connection, not by the
+	# transactions that made them (PostgreSQL serialises those on one lock).
+	psql "$DATABASE_URL" -X -q -c 'LISTEN cynode_events' -c 'LISTEN cynode_task_closed' \
+		-c 'LISTEN cynode_jobs' -c 'SELECT pg_sleep(4)' -c 'SELECT 1' >"$f" 2>&1 &
+	pid=$!
+	sleep 1
+	id=$(task "$BOB" notify-sender 'true')
+	cy_api GET "/v1/tasks/$id/result?wait=10" "" "$BOB"
+	cy_status 200
+	# A write that is not the server's still notifies from its own transaction.
+	cy_psql "INSERT INTO nodes (node_slug, status) VALUES ('ghost-n', 'active')"
+	cy_psql "DELETE FROM nodes WHERE node_slug = 'ghost-n'"
+	wait "$pid"
+	sender=$(cy_psql "SELECT pid FROM pg_stat_activity WHERE application_name = 'cynode-server-notify'")
+	[ -n "$sender" ]
+	cat "$f"
+	grep -q "\"cynode_jobs\" received from server process with PID $sender\." "$f"
+	grep -q "\"cynode_task_closed\" with payload \"$id\" received from server process with PID $sender\." "$f"
+	# Every cynode_events but the psql's two node events came from the sender.
+	pids=$(sed -n 's/.*"cynode_events" received from server process with PID \([0-9]*\)\./\1/p' "$f" | sort | uniq -c)
+	run -0 awk -v s="$sender" '$2 != s { n += $1 } END { print n + 0 }' <<<"$pids"
+	assert_output 2
+	cy_psql "DELETE FROM events WHERE node_slug = 'ghost-n'"
 }
 
 @test "a client that goes away frees its stream" {

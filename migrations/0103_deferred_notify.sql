@@ -1,0 +1,61 @@
+-- Notifications the server sends itself.  PostgreSQL serialises every
+-- transaction that has a NOTIFY pending, from its commit until the commit
+-- is flushed, on one cluster-wide lock: each task create (cynode_jobs,
+-- cynode_events), claim and result (cynode_events, cynode_task_closed)
+-- waited for every other one's WAL flush, so with durable commits they
+-- could not share a group commit (a third more creates a second without
+-- them, measured).  A statement of the server's now names, in the
+-- transaction-local setting cynode.notify_deferred, the channels it will
+-- notify itself after its commit (server/notify-send.c: one transaction
+-- for many commits, with an asynchronous commit of its own); the triggers
+-- send the rest as before.  Writers other than the server (psql, a
+-- restore) never set it and notify as they always did.
+CREATE FUNCTION cy_notify(ch text, payload text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF position(',' || ch || ',' IN
+		',' || COALESCE(current_setting('cynode.notify_deferred', true), '') || ',') = 0
+	THEN
+		PERFORM pg_notify(ch, payload);
+	END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION cy_notify_jobs() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM cy_notify('cynode_jobs', '');
+	RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION cy_notify_task_closed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM cy_notify('cynode_task_closed', NEW.id::text);
+	RETURN NULL;
+END
+$$;
+
+-- As in 0094, with cy_notify.
+CREATE OR REPLACE FUNCTION cy_event_task() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	s text := cy_task_api_status(NEW.status);
+	prev text := CASE WHEN TG_OP = 'UPDATE' THEN cy_task_api_status(OLD.status) END;
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO events (kind, type, user_id, task_id, data) VALUES ('task',
+			'task.created', NEW.created_by, NEW.id, jsonb_strip_nulls(jsonb_build_object(
+			'task_id', NEW.id, 'task_name', NEW.summary, 'status', s)));
+	END IF;
+	IF TG_OP = 'UPDATE' OR NEW.status <> 'pending' THEN
+		INSERT INTO events (kind, type, user_id, task_id, data) VALUES ('task',
+			'task.' || s, NEW.created_by, NEW.id, jsonb_strip_nulls(jsonb_build_object(
+			'task_id', NEW.id, 'task_name', NEW.summary, 'status', s,
+			'previous', prev)));
+	END IF;
+	PERFORM cy_notify('cynode_events', '');
+	RETURN NULL;
+END
+$$;
