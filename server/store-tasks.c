@@ -11,7 +11,9 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +58,44 @@
 	"(SELECT cy_job_pending_reason(j) FROM jobs j WHERE j.task_id = t.id " \
 	"AND j.status = 'queued' ORDER BY j.created_at LIMIT 1)"
 
-/* The project for the new task: the given one (must exist) or the default. */
+/*
+ * Users whose default project is known to exist, so that their creates
+ * find it inside the insert instead of a statement of its own (the server
+ * never deletes a project).  A slot per user id hash; a collision only
+ * costs the other user that statement again.
+ */
+#define KNOWN_SLOTS 1024
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+static char known[KNOWN_SLOTS][CY_UUID_LEN + 1];
+
+static size_t
+known_slot(const char *user_id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *user_id; user_id++)
+		h = (h ^ (unsigned char)*user_id) * 16777619u;
+	return h % KNOWN_SLOTS;
+}
+
+static bool
+known_default(const char *user_id, bool add)
+{
+	size_t k = known_slot(user_id);
+	bool hit;
+
+	pthread_mutex_lock(&known_lock);
+	hit = !strcmp(known[k], user_id);
+	if (add && !hit)
+		xsnprintf(known[k], sizeof(known[k]), "%s", user_id);
+	pthread_mutex_unlock(&known_lock);
+	return hit;
+}
+
+/*
+ * The project for the new task: the given one (must exist) or the default;
+ * out is empty when the insert is to look up the user's default itself.
+ */
 static int
 task_project(const struct task_new *t, char out[CY_UUID_LEN + 1], struct cy_error *err)
 {
@@ -64,6 +103,9 @@ task_project(const struct task_new *t, char out[CY_UUID_LEN + 1], struct cy_erro
 	PGresult *res;
 	int rc = 0;
 
+	out[0] = '\0';
+	if (!t->project_id && strlen(t->user_id) == CY_UUID_LEN && known_default(t->user_id, false))
+		return 0;
 	if (t->project_id) {
 		p[0] = t->project_id;
 		res = db_exec("task_project_get", "SELECT id FROM projects WHERE id = $1::uuid", 1,
@@ -93,6 +135,8 @@ task_project(const struct task_new *t, char out[CY_UUID_LEN + 1], struct cy_erro
 	else
 		xsnprintf(out, CY_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
+	if (rc == 0 && !t->project_id && strlen(t->user_id) == CY_UUID_LEN)
+		(void)known_default(t->user_id, true);
 	return rc;
 }
 
@@ -175,7 +219,7 @@ task_insert_one(const struct task_new *t, const char *id, const char *project, c
 
 	p[0] = id;
 	p[1] = t->user_id;
-	p[2] = project;
+	p[2] = *project ? project : NULL;
 	p[3] = fail ? "failed" : "pending";
 	p[4] = fail ? "true" : "false";
 	p[5] = t->prompt;
@@ -210,7 +254,9 @@ task_insert_one(const struct task_new *t, const char *id, const char *project, c
 	return db_exec("task_insert_one",
 		"WITH t AS (INSERT INTO tasks (id, created_by, project_id, status, closed, prompt, "
 		"summary, input_mode, idempotency_key, array_spec, array_cap) VALUES ($1::uuid, "
-		"$2, $3, $4, $5, $6, $7, $8, $9, $24, $25::int) ON CONFLICT DO NOTHING "
+		"$2::uuid, COALESCE($3::uuid, (SELECT id FROM projects "
+		"WHERE slug = 'default-' || $2::uuid::text)), $4, $5, $6, $7, $8, $9, $24, $25::int) "
+		"ON CONFLICT DO NOTHING "
 		"RETURNING *), "
 		"j AS (INSERT INTO jobs (task_id, status, payload, result, exit_code, ended_at, "
 		"priority, max_attempts, retry_backoff_s, req_labels, req_gpus, req_inference, "

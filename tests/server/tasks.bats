@@ -174,6 +174,12 @@ create()
 	assert_output "$pid"
 	run cy_psql "SELECT p.slug = 'default-' || t.created_by FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = (SELECT id FROM tasks WHERE project_id <> '$pid' ORDER BY created_at LIMIT 1)"
 	assert_output t
+	# Every task the earlier tests made without a project, the first of a
+	# user (which looks up or makes the default) and the later ones (which
+	# the insert finds itself), is in its owner's default project.
+	run cy_psql "SELECT count(*), count(*) FILTER (WHERE p.slug = 'default-' || t.created_by) FROM tasks t LEFT JOIN projects p ON p.id = t.project_id WHERE t.project_id IS DISTINCT FROM '$pid'"
+	[ "${output%%|*}" -gt 20 ]
+	[ "${output%%|*}" = "${output##*|}" ] || { echo "$output"; false; }
 }
 
 @test "list: newest first, limit, cursor pages, status filter, bad values 400" {
