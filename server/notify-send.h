@@ -24,8 +24,10 @@
 #define NOTIFY_CREATE_CHANNELS "cynode_jobs,cynode_events"
 /* A claim: its tasks' task.running events. */
 #define NOTIFY_CLAIM_CHANNELS "cynode_events"
-/* A result: the tasks it closed and their events. */
-#define NOTIFY_RESULT_CHANNELS "cynode_task_closed,cynode_events"
+/*
+ * A result defers cynode_task_closed and cynode_events itself
+ * (cy_dispatch_finish, migration 0102).
+ */
 
 enum notify_channel {
 	NOTIFY_JOBS = 1 << 0,   /* cynode_jobs: work was queued */

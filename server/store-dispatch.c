@@ -396,33 +396,6 @@ fail_committed:
 	return -1;
 }
 
-/*
- * The token usage a result reports ("inference_usage": [{model, requests,
- * prompt_tokens, completion_tokens}], at most 64 entries) becomes
- * inference_usage rows in the same statement: kind "prompt" for a prompt
- * task's job, "proxy" for a sandboxed job's inference socket.  A node's
- * numbers are clamped and entries that are not well-formed are skipped, so
- * a bad report never stops the result from being stored.
- */
-#define USAGE_NUM(k) \
-	"CASE WHEN jsonb_typeof(e->'" k "') = 'number' THEN LEAST(GREATEST(" \
-	"(e->>'" k "')::numeric, 0), 1e15)::bigint ELSE 0 END"
-/* clang-format off */
-#define INSERT_USAGE \
-	"g AS (INSERT INTO inference_usage (user_id, model, node_id, task_id, kind, requests, " \
-	"prompt_tokens, completion_tokens) SELECT tk.created_by, e->>'model', u.node_id, " \
-	"u.task_id, CASE WHEN u.mode = 'prompt' THEN 'prompt' ELSE 'proxy' END, " \
-	"LEAST(CASE WHEN jsonb_typeof(e->'requests') = 'number' THEN GREATEST(" \
-	"(e->>'requests')::numeric, 0) ELSE 1 END, 2147483647)::int, " \
-	USAGE_NUM("prompt_tokens") ", " USAGE_NUM("completion_tokens") " " \
-	"FROM u JOIN r ON r.id = u.id JOIN tasks tk ON tk.id = u.task_id, " \
-	"jsonb_array_elements(CASE WHEN jsonb_typeof(r.result->'inference_usage') = 'array' " \
-	"THEN r.result->'inference_usage' ELSE '[]' END) WITH ORDINALITY AS x(e, ord) " \
-	"WHERE x.ord <= 64 AND jsonb_typeof(e) = 'object' " \
-	"AND jsonb_typeof(e->'model') = 'string' " \
-	"AND length(e->>'model') BETWEEN 1 AND 256), "
-/* clang-format on */
-
 int
 store_dispatch_finish(const struct dispatch_result *r, size_t n, struct dispatch_ids *closed,
     struct cy_error *err)
@@ -450,25 +423,14 @@ store_dispatch_finish(const struct dispatch_result *r, size_t n, struct dispatch
 		cy_buf_addstr(&a[k], "}");
 		p[k] = a[k].buf;
 	}
-	/* clang-format off */
+	/*
+	 * The function forces a generic plan (migration 0102): as a statement
+	 * here it was planned again at every call.
+	 */
 	res = db_exec("dispatch_finish",
-		"WITH r AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], "
-		"$5::jsonb[], $6::int[]) AS r(id, lease_id, node_id, status, result, exit_code)), "
-		"u AS (UPDATE jobs j SET status = r.status, result = r.result, "
-		"exit_code = r.exit_code, ended_at = now(), lease_expires_at = NULL "
-		"FROM r WHERE j.id = r.id AND j.status = 'running' "
-		"AND (r.lease_id IS NULL OR j.lease_id = r.lease_id) "
-		"AND (r.node_id IS NULL OR j.node_id = r.node_id) "
-		"RETURNING j.id, j.task_id, j.status, j.lease_id, j.node_id, "
-		"j.payload->>'mode' AS mode), "
-		"a AS (UPDATE job_attempts y SET status = u.status, ended_at = now() FROM u "
-		"WHERE y.job_id = u.id AND y.lease_id = u.lease_id), "
-		INSERT_USAGE
-		"t AS (UPDATE tasks t SET status = u.status, closed = true FROM u "
-		"WHERE t.id = u.task_id AND t.status IN ('pending', 'running') RETURNING t.id) "
-		"SELECT t.id, u.task_id FROM u LEFT JOIN t ON t.id = u.task_id, (SELECT "
-		NOTIFY_DEFER_SQL(NOTIFY_RESULT_CHANNELS) " AS deferred) d", 6, p, err);
-	/* clang-format on */
+	    "SELECT * FROM cy_dispatch_finish($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], "
+	    "$5::jsonb[], $6::int[])",
+	    6, p, err);
 	/*
 	 * A row per job stored: the task's id when that closed it, and its
 	 * task's.  An array task closes with its last element, by trigger

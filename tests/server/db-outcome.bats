@@ -97,3 +97,24 @@ cut_on()
 	cy_status 503
 	[[ $body == *Idempotency-Key* ]]
 }
+
+@test "a result write-back whose reply is lost is not run again as a read: stored once, the task ends" {
+	local m=result-$RANDOM$RANDOM id
+	# The job prints $m-42" (the prompt has the shell's arithmetic).  Only
+	# the write-back holds $m-42 and a backslash: its result is JSON text
+	# (the quote escaped), where the log chunk has the bytes as printed.
+	cut_on "$m-42\\"
+	cy_node_start node-01
+	cy_api POST /v1/tasks "$(jq -nc --arg p "echo $m-\$((6*7))\\\"" \
+		'{input_mode: "commands", prompt: $p}')" "$CY_TOKEN"
+	cy_status 201
+	id=$(jq -r .task_id <<<"$body")
+	cy_api GET "/v1/tasks/$id/result?wait=30" "" "$CY_TOKEN"
+	cy_status 200
+	cy_eq "$(jq -r .status <<<"$body")" completed
+	[ -f "$CY_PROXY_DIR/cut.done" ]
+	grep -q 'db_outcome_unknown.*statement=dispatch_finish' "$CY_TMP/server.log"
+	run ! grep -q 'db_reconnect.*statement=dispatch_finish' "$CY_TMP/server.log"
+	cy_eq "$(psql "$CY_DIRECT_URL" -X -Atq -c "SELECT count(*) || ' ' || string_agg(y.status, ',')
+		FROM job_attempts y JOIN jobs j ON j.id = y.job_id WHERE j.task_id = '$id'")" "1 completed"
+}
