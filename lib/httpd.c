@@ -720,6 +720,10 @@ access_step(struct cy_httpd *d, struct MHD_Connection *conn, const char *url, co
 	struct req_ctx *ctx = *con_cls;
 
 	if (!ctx) {
+		/* A request: its handler may take long (keepalive_idle_s is for between them). */
+		if (d->cfg.keepalive_idle_s)
+			MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+			    d->cfg.conn_timeout_s);
 		ctx = xcalloc(1, sizeof(*ctx));
 		pthread_mutex_init(&ctx->susp.lock, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
@@ -784,6 +788,10 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct req_ctx *ctx = *con_cls;
 	size_t i;
 
+	/* Answered: the connection now waits for the client's next request. */
+	if (d->cfg.keepalive_idle_s && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+		    d->cfg.keepalive_idle_s);
 	if (!ctx)
 		return;
 	if (ctx->auth && d->cfg.auth_free)

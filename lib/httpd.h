@@ -124,6 +124,13 @@ struct cy_httpd_config {
 	size_t nroutes;
 	unsigned threads;        /* thread pool size; 0 = thread per connection */
 	unsigned conn_timeout_s; /* idle connection timeout; 0 = library default */
+	/*
+	 * A kept-alive connection that no request uses for this long after
+	 * its last answer is closed (with a thread per connection its thread,
+	 * stack and buffers go with it); while a request runs, conn_timeout_s
+	 * applies.  0: kept until the client closes it.
+	 */
+	unsigned keepalive_idle_s;
 	size_t max_header_bytes; /* per-connection header memory; 0 = 64 KiB */
 	/*
 	 * Called for routes with auth != 0 before the handler.  Returns 0 and

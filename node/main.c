@@ -345,11 +345,15 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	/*
-	 * Two heaps for all threads: the Worker API runs a thread per
+	 * One heap for all threads: the Worker API runs a thread per
 	 * connection, and glibc's default of an arena per thread (up to eight
-	 * per core) kept each one's freed memory resident.
+	 * per core) kept each one's freed memory resident.  A second arena
+	 * kept its free top resident too: malloc_trim() returns the free top
+	 * of the main heap only, and a thread arena's top shrinks at a free()
+	 * only past the trim threshold, which glibc raises with every large
+	 * block freed.
 	 */
-	mallopt(M_ARENA_MAX, 2);
+	mallopt(M_ARENA_MAX, 1);
 	if ((rc = load_config(&n, &st, !st.run_job && !st.bench)) != 0) {
 		node_config_release(&n.cfg);
 		return rc;

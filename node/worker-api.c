@@ -35,6 +35,14 @@ enum {
 	WORKER_METRICS = 2 /* worker_api.metrics_token_file's token */
 };
 
+/*
+ * A connection the orchestrator left idle this long after an answer is
+ * closed: each holds a thread, its stack and a 64 KiB request buffer, and
+ * the dispatcher keeps as many open as it once had jobs in flight here.
+ * Its next job opens a new one (a connect, and a TLS handshake with TLS).
+ */
+#define WORKER_KEEPALIVE_IDLE_S 10
+
 static void worker_jobs_run(struct cy_http_req *req, struct cy_http_resp *resp);
 static void worker_jobs_cancel(struct cy_http_req *req, struct cy_http_resp *resp);
 static void worker_metrics(struct cy_http_req *req, struct cy_http_resp *resp);
@@ -293,6 +301,7 @@ worker_api_start(struct node *n, struct cy_error *err)
 	hc.nroutes = sizeof(worker_routes) / sizeof(worker_routes[0]);
 	hc.threads = 0;
 	hc.conn_timeout_s = 0;
+	hc.keepalive_idle_s = WORKER_KEEPALIVE_IDLE_S;
 	hc.authenticate = worker_authenticate;
 	hc.ready = worker_ready;
 	hc.app = n;

@@ -4,7 +4,8 @@
 # private PostgreSQL, cynode-server, one cynode-node running jobs in
 # bubblewrap, and cynork as the user.  login -> task create -> task result,
 # a failing command's exit code, `task create --wait` exit codes, task list,
-# and orchestrator readiness before and after the node.
+# orchestrator readiness before and after the node, and the node closing
+# the dispatcher's idle connections.
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -157,4 +158,38 @@ create_task()
 	run cynork nodes list
 	assert_success
 	assert_output --partial node-01
+}
+
+# The node's Worker API connection threads (one per open connection).
+node_conn_threads()
+{
+	grep -lx MHD-connection /proc/"$CY_NODE_PID"/task/*/comm 2>/dev/null | wc -l
+}
+
+@test "the node closes the dispatcher's idle connections; a job longer than that still answers" {
+	local ids=() id i n
+	# Jobs at once: the dispatcher opens connections for them and keeps them.
+	for i in 1 2 3; do
+		ids+=("$(create_task 'sleep 1')")
+	done
+	for id in "${ids[@]}"; do
+		run cynork task result "$id" --wait
+		assert_success
+	done
+	[ "$(node_conn_threads)" -ge 1 ]
+	# Longer than the 10 s a connection may stay idle: its request is not cut.
+	run cynork task create --command 'sleep 12; echo late' --wait
+	assert_success
+	assert_output --partial late
+	# Idle for 10 s after their last answer, the connections close.
+	for i in $(seq 1 40); do
+		n=$(node_conn_threads)
+		[ "$n" = 0 ] && break
+		sleep 0.5
+	done
+	[ "$n" = 0 ]
+	# The next job opens a new one.
+	run cynork task create --command 'echo again' --wait
+	assert_success
+	assert_output --partial again
 }
