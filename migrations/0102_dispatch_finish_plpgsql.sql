@@ -2,9 +2,14 @@
 -- batch of results, one element of each array per job, and returns a row
 -- per job stored: the task's id when that closed it (an array task closes
 -- with its last element, by trigger: migration 0092), and its task's.  A
--- lease or node that is NULL matches any.  The server sends the wake-ups of
--- closed tasks and of the events itself after the commit (migration 0103,
--- server/notify-send.c): the function defers them first.
+-- lease or node that is NULL matches any: a row (closed_task, job_task)
+-- per job stored.  The server sends the wake-ups of closed tasks and of
+-- the events itself after the commit (migration 0103,
+-- server/notify-send.c): the function defers them first, and then returns
+-- a row (task, NULL) for every task its statement closed, the triggers'
+-- closures included (the dependents a failure canceled, an array closed
+-- with its last element), which cy_notify (0103) kept in
+-- cynode.notify_closed.
 --
 -- As one prepared statement it was planned at every call (0.26 ms of the
 -- database's 2.2 ms CPU per task): the custom plans, which see the arrays'
@@ -31,6 +36,7 @@ SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 BEGIN
 	PERFORM set_config('cynode.notify_deferred', 'cynode_task_closed,cynode_events', true);
+	PERFORM set_config('cynode.notify_closed', '', true);
 	RETURN QUERY
 	WITH r AS (SELECT * FROM unnest(p_ids, p_leases, p_nodes, p_status, p_results,
 			p_exit_codes) AS r(id, lease_id, node_id, status, result, exit_code)),
@@ -66,5 +72,10 @@ BEGIN
 	t AS (UPDATE tasks t SET status = u.status, closed = true FROM u
 		WHERE t.id = u.task_id AND t.status IN ('pending', 'running') RETURNING t.id)
 	SELECT t.id, u.task_id FROM u LEFT JOIN t ON t.id = u.task_id;
+	-- The triggers have run (at the end of the statement above).
+	RETURN QUERY
+	SELECT x::uuid, NULL::uuid FROM unnest(string_to_array(
+		current_setting('cynode.notify_closed', true), ',')) AS x WHERE x <> '';
+	PERFORM set_config('cynode.notify_closed', '', true);
 END
 $$;

@@ -10,6 +10,13 @@
 -- for many commits, with an asynchronous commit of its own); the triggers
 -- send the rest as before.  Writers other than the server (psql, a
 -- restore) never set it and notify as they always did.
+--
+-- A deferred cynode_task_closed names its task, and a closure can happen
+-- deep in a cascade the server does not see (a result that cancels the
+-- dependents of its task, an array closed with its last element): the
+-- skipped ids are kept in cynode.notify_closed (comma-separated, to
+-- transaction end) for the statement that deferred them to hand back
+-- (cy_dispatch_finish, migration 0102, reads it as cy_notify_closed()).
 CREATE FUNCTION cy_notify(ch text, payload text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -17,6 +24,10 @@ BEGIN
 		',' || COALESCE(current_setting('cynode.notify_deferred', true), '') || ',') = 0
 	THEN
 		PERFORM pg_notify(ch, payload);
+	ELSIF ch = 'cynode_task_closed' THEN
+		PERFORM set_config('cynode.notify_closed',
+			COALESCE(current_setting('cynode.notify_closed', true), '') || payload || ',',
+			true);
 	END IF;
 END
 $$;

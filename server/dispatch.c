@@ -261,6 +261,11 @@ flight_start(struct flight *f, const char *url, const char *token_sealed, const 
 	curl_easy_setopt(f->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(f->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	/*
+	 * A node closes a connection idle 10 s (worker-api.c): one idle
+	 * longer than this is not reused, so a request never meets the close.
+	 */
+	curl_easy_setopt(f->easy, CURLOPT_MAXAGE_CONN, 8L);
 	curl_easy_setopt(f->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(f->easy, CURLOPT_USERAGENT, "cynode-server/" CYNODE_VERSION);
 	if (curl_multi_add_handle(multi, f->easy) != CURLM_OK) {
@@ -553,6 +558,7 @@ pending_flush(void)
 		r[i].status = pend[i].status;
 		r[i].result = pend[i].result;
 		r[i].exit_code = pend[i].has_exit ? pend[i].exit_code : NULL;
+		r[i].task_id = pend[i].job.task_id;
 	}
 	n = store_dispatch_finish(r, npend, &closed, &err);
 	free(r);

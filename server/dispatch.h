@@ -40,6 +40,7 @@ struct dispatch_result {
 	const char *status;    /* completed | failed */
 	const char *result;    /* JSON object text */
 	const char *exit_code; /* integer text, NULL when none */
+	const char *task_id;   /* the job's task, NULL when not known */
 };
 
 /* A list of task ids that just closed (to wake long polls). */

@@ -22,7 +22,7 @@
 #include "store-util.h"
 #include "banned.h"
 
-/* Closed tasks held while the database cannot be reached; the rest are dropped. */
+/* Closed tasks held while the database cannot be reached; more are dropped. */
 #define MAX_IDS 65536
 #define RETRY_MS 1000
 
@@ -66,6 +66,29 @@ notify_post_closed(const char *task_id_text)
 }
 
 /* The array literals of one round: a channel and a payload per NOTIFY. */
+/* Puts a round that could not be sent back in front of what came meanwhile. */
+static void
+round_requeue(unsigned m, task_id *t, size_t n)
+{
+	size_t room, keep;
+
+	pthread_mutex_lock(&lock);
+	mask |= m;
+	room = nids < MAX_IDS ? MAX_IDS - nids : 0;
+	keep = n < room ? n : room;
+	if (keep > 0) {
+		if (nids + keep > cap) {
+			cap = nids + keep;
+			ids = xreallocarray(ids, cap, sizeof(*ids));
+		}
+		memmove(ids + keep, ids, nids * sizeof(*ids));
+		memcpy(ids, t, keep * sizeof(*ids));
+		nids += keep;
+	}
+	dropped += n - keep;
+	pthread_mutex_unlock(&lock);
+}
+
 static void
 round_build(unsigned m, const task_id *t, size_t n, struct cy_buf *ch, struct cy_buf *pl)
 {
@@ -149,11 +172,12 @@ sender_main(void *arg)
 			if (round_send(&c, ch.buf, pl.buf) < 0) {
 				if (!failing)
 					cy_log_warn("notify_failed", "note",
-					    "wake-ups of other replicas wait for their next look",
-					    NULL);
+					    "kept and sent again once the database answers", NULL);
 				failing = true;
-				if (!stop)
+				if (!stop) {
+					round_requeue(m, t, n);
 					poll(NULL, 0, RETRY_MS);
+				}
 			} else if (failing) {
 				cy_log_info("notify_restored", NULL);
 				failing = false;

@@ -9,9 +9,10 @@
  * (dispatch-listen.c).  Posting never blocks on the database.
  *
  * A notification is a wake-up, not data: one lost (the server dies
- * between a commit and the send, or the database is down) delays a
- * replica until its next look (the dispatcher's backup poll, a long
- * poll's tick, the next event).
+ * between a commit and the send) delays a replica until its next look:
+ * the dispatcher's backup poll, an event stream's next event, a long
+ * poll's deadline (at most a minute).  While the database cannot be
+ * reached the posts are kept (task ids up to a bound) and sent once it can.
  */
 #ifndef SERVER_NOTIFY_SEND_H
 #define SERVER_NOTIFY_SEND_H

@@ -432,20 +432,32 @@ store_dispatch_finish(const struct dispatch_result *r, size_t n, struct dispatch
 	    "$5::jsonb[], $6::int[])",
 	    6, p, err);
 	/*
-	 * A row per job stored: the task's id when that closed it, and its
-	 * task's.  An array task closes with its last element, by trigger
-	 * (migration 0092), unseen here: the deferred cynode_task_closed goes
-	 * out for the task of every job stored, and a waiter on a task still
-	 * open looks again and waits on.
+	 * A row (closed or NULL, task) per job stored, then (task, NULL) per
+	 * task the statement closed, by its own update or by a trigger (an
+	 * array with its last element, the dependents a failure canceled):
+	 * those are announced here, the statement deferred their NOTIFYs.
 	 */
 	if (res) {
+		applied = 0;
 		for (i = 0; i < (size_t)PQntuples(res); i++) {
-			if (!PQgetisnull(res, (int)i, 0))
+			if (!PQgetisnull(res, (int)i, 1)) {
+				applied++;
+			} else if (!PQgetisnull(res, (int)i, 0)) {
 				ids_add(closed, PQgetvalue(res, (int)i, 0));
-			notify_post_closed(PQgetvalue(res, (int)i, 1));
+				notify_post_closed(PQgetvalue(res, (int)i, 0));
+			}
 		}
-		applied = PQntuples(res);
 		PQclear(res);
+	} else {
+		/*
+		 * It may have committed (a lost reply): its tasks may have
+		 * closed, and a retry would find nothing to store.  A closure
+		 * it cascaded to other tasks is not known here; their waiters
+		 * see it at their deadline.
+		 */
+		for (i = 0; i < n; i++)
+			if (r[i].task_id)
+				notify_post_closed(r[i].task_id);
 	}
 	if (applied != 0)
 		notify_post(NOTIFY_EVENTS);
