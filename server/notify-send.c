@@ -65,7 +65,6 @@ notify_post_closed(const char *task_id_text)
 	pthread_mutex_unlock(&lock);
 }
 
-/* The array literals of one round: a channel and a payload per NOTIFY. */
 /* Puts a round that could not be sent back in front of what came meanwhile. */
 static void
 round_requeue(unsigned m, task_id *t, size_t n)
@@ -89,6 +88,7 @@ round_requeue(unsigned m, task_id *t, size_t n)
 	pthread_mutex_unlock(&lock);
 }
 
+/* The array literals of one round: a channel and a payload per NOTIFY. */
 static void
 round_build(unsigned m, const task_id *t, size_t n, struct cy_buf *ch, struct cy_buf *pl)
 {
