@@ -1,15 +1,15 @@
 -- Notifications the server sends itself.  PostgreSQL serialises every
 -- transaction that has a NOTIFY pending, from its commit until the commit
--- is flushed, on one cluster-wide lock: each task create (cynode_jobs,
--- cynode_events), claim and result (cynode_events, cynode_task_closed)
--- waited for every other one's WAL flush, so with durable commits they
--- could not share a group commit (a third more creates a second without
--- them, measured).  A statement of the server's now names, in the
--- transaction-local setting cynode.notify_deferred, the channels it will
--- notify itself after its commit (server/notify-send.c: one transaction
--- for many commits, with an asynchronous commit of its own); the triggers
--- send the rest as before.  Writers other than the server (psql, a
--- restore) never set it and notify as they always did.
+-- is flushed, on one cluster-wide lock: task creates (cynode_jobs,
+-- cynode_events), claims and results (cynode_events, cynode_task_closed)
+-- notifying from their own transactions would wait for each other's WAL
+-- flushes and could not share a group commit (a third more creates a
+-- second without those NOTIFYs, measured).  A statement of the server
+-- names, in the transaction-local setting cynode.notify_deferred, the
+-- channels it will notify itself after its commit (server/notify-send.c:
+-- one transaction for many commits, with an asynchronous commit of its
+-- own); the triggers send the rest.  Writers other than the server (psql,
+-- a restore) never set it, and their triggers notify.
 --
 -- A deferred cynode_task_closed names its task, and a closure can happen
 -- deep in a cascade the server does not see (a result that cancels the

@@ -3,9 +3,9 @@
  * 0103).  A statement that names channels in cynode.notify_deferred makes
  * the triggers skip those; after its commit the caller posts them here,
  * and one thread sends everything posted meanwhile in one transaction of
- * its own, committed without waiting for a flush, so the notifying
- * commits no longer queue behind each other's flushes on PostgreSQL's
- * notify lock.  Every replica's listener, this one's included, gets them
+ * its own, committed without waiting for a flush, so that the server's
+ * commits do not queue behind each other's flushes on PostgreSQL's notify
+ * lock.  Every replica's listener, this one's included, gets them
  * (dispatch-listen.c).  Posting never blocks on the database.
  *
  * A notification is a wake-up, not data: one lost (the server dies
