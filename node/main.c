@@ -354,6 +354,8 @@ main(int argc, char **argv)
 	 * block freed.
 	 */
 	mallopt(M_ARENA_MAX, 1);
+	if (!st.run_job && !st.bench && !st.check)
+		node_malloc_tune(argv);
 	if ((rc = load_config(&n, &st, !st.run_job && !st.bench)) != 0) {
 		node_config_release(&n.cfg);
 		return rc;
@@ -392,7 +394,8 @@ main(int argc, char **argv)
 		block_signals();
 		node_reload_init(st.config);
 		cy_log_info("node_starting", "version", CYNODE_VERSION, "node_slug", n.cfg.node_id,
-		    "orchestrator", n.cfg.orch_url, "config", st.config, NULL);
+		    "orchestrator", n.cfg.orch_url, "config", st.config, "malloc",
+		    node_malloc_tuned(), NULL);
 		node_telemetry_event("node", "info", "node_starting", "node manager starting", NULL,
 		    NULL);
 		rc = run_node(&n);

@@ -181,6 +181,15 @@ void node_config_release(struct node_config *cfg);
 void node_config_print(const struct node_config *cfg);
 
 /*
+ * malloc-tune.c: the daemon execs itself once with glibc's per-thread
+ * block cache and thread-stack cache off (GLIBC_TUNABLES), then restores
+ * the environment; node_malloc_tuned() says what the allocator runs with
+ * (those settings, the operator's GLIBC_TUNABLES, or glibc's defaults).
+ */
+void node_malloc_tune(char **argv);
+const char *node_malloc_tuned(void);
+
+/*
  * reload.c: logging.level, .format and .file_path applied (-1 with err);
  * node_reload() is SIGHUP: node.yaml read again, its reloadable keys
  * applied, the others that changed since node_reload_init() logged.

@@ -35,7 +35,10 @@
 #                                  argument is appended as a raw YAML line.
 #   stack_node_start CONFIG LOG PIDFILE
 #                                  start cynode-node; sets STACK_NODE_PID
-#                                  (waiting for readiness is the caller's job)
+#                                  (waiting for readiness is the caller's job).
+#                                  STACK_NODE_WRAP="heaptrack -o FILE" (or
+#                                  valgrind, strace ...) runs it under that
+#                                  tool; the pid is then the tool's.
 #
 # An HTTPS stack: STACK_SCHEME=https makes the server's URLs (public_url,
 # the /healthz wait) https, and STACK_CACERT=FILE is the CA curl verifies
@@ -364,7 +367,7 @@ stack_node_start()
 		echo "stack: $CY_BUILD/cynode-node not built (run make)" >&2
 		return 1
 	fi
-	"$CY_BUILD/cynode-node" --config "$conf" >"$log" 2>&1 </dev/null 3>&- &
+	${STACK_NODE_WRAP:-} "$CY_BUILD/cynode-node" --config "$conf" >"$log" 2>&1 </dev/null 3>&- &
 	STACK_NODE_PID=$!
 	echo "$STACK_NODE_PID" >"$pidfile"
 }
