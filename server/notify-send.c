@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -25,6 +26,7 @@
 /* Closed tasks held while the database cannot be reached; more are dropped. */
 #define MAX_IDS 65536
 #define RETRY_MS 1000
+#define STOP_WAIT_S 3
 
 typedef char task_id[CY_UUID_LEN + 1];
 
@@ -124,13 +126,11 @@ sender_connect(void)
 	return c;
 }
 
-/* Sends one round, connecting (once more after a failure) as needed. */
+/* Sends one round, connecting as needed, up to TRIES times. */
 static int
-round_send(PGconn **c, const char *ch, const char *pl)
+round_send(PGconn **c, const char *ch, const char *pl, int tries)
 {
-	int tries;
-
-	for (tries = 0; tries < 2; tries++) {
+	for (; tries > 0; tries--) {
 		if (!*c && !(*c = sender_connect()))
 			continue;
 		if (store_conn_notify(*c, ch, pl) == 0)
@@ -167,9 +167,18 @@ sender_main(void *arg)
 		ids = NULL;
 		nids = cap = dropped = 0;
 		pthread_mutex_unlock(&lock);
-		if (m || n) {
+		/*
+		 * The last round, at shutdown, gets one try, none when the
+		 * database was already failing: other replicas lose nothing
+		 * they could act on, and a stop does not wait out connect
+		 * timeouts.
+		 */
+		if ((m || n) && stop && failing)
+			cy_log_warn("notify_not_sent", "note",
+			    "shutting down while the database does not answer", NULL);
+		else if (m || n) {
 			round_build(m, t, n, &ch, &pl);
-			if (round_send(&c, ch.buf, pl.buf) < 0) {
+			if (round_send(&c, ch.buf, pl.buf, stop ? 1 : 2) < 0) {
 				if (!failing)
 					cy_log_warn("notify_failed", "note",
 					    "kept and sent again once the database answers", NULL);
@@ -216,12 +225,25 @@ notify_start(struct cy_error *err)
 void
 notify_stop(void)
 {
+	struct timespec deadline;
+
 	if (!started)
 		return;
 	pthread_mutex_lock(&lock);
 	stopping = true;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&lock);
-	pthread_join(thread, NULL);
+	/*
+	 * A round in progress may be waiting on a database that does not
+	 * answer (a connect waits up to connect_timeout, 10 s, twice): the
+	 * stop waits STOP_WAIT_S for it, then leaves the thread to the exit.
+	 */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += STOP_WAIT_S;
+	if (pthread_timedjoin_np(thread, NULL, &deadline) == ETIMEDOUT) {
+		cy_log_warn("notify_not_sent", "note",
+		    "shutting down while the database does not answer", NULL);
+		pthread_detach(thread);
+	}
 	started = false;
 }

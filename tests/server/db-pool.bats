@@ -82,3 +82,43 @@ server_conns()
 		stack_kill_pid "$STACK_SERVER_PID" 10
 	done
 }
+
+# The postmaster stopped (SIGSTOP): running backends still answer, a new
+# connection waits for its connect_timeout (10 s).
+teardown()
+{
+	local pm
+	pm=$(head -n 1 "$CY_PG_DIR/data/postmaster.pid" 2>/dev/null) || return 0
+	kill -CONT "$pm" 2>/dev/null || true
+}
+
+@test "a stop does not wait out connect timeouts when the database stops answering" {
+	local gw cp url pm t0 t1
+	gw=$(cy_free_port)
+	cp=$(cy_free_port)
+	url="postgresql://cynode@127.0.0.1:$CY_PG_PORT/cynode"
+	stack_server_start "$gw" "$cp" "$CY_TMP/server-stop.log" "$CY_TMP/server-stop.pid" \
+		"DATABASE_URL=$url" "JWT_SECRET=$CY_JWT_SECRET" "NODE_REGISTRATION_PSK=$CY_PSK" \
+		"BOOTSTRAP_ADMIN_PASSWORD=$CY_ADMIN_PASSWORD" READINESS_REQUIRE_INFERENCE=false
+	cy__track "$STACK_SERVER_PID"
+	curl -sf -o /dev/null -H "Authorization: Bearer $CY_TOKEN" "http://127.0.0.1:$gw/v1/tasks"
+	# Its notification sender loses its connection (its backend ends), then
+	# no new connection gets an answer.
+	cy_psql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = 'cynode-server-notify' AND client_addr IS NOT NULL" >/dev/null
+	pm=$(head -n 1 "$CY_PG_DIR/data/postmaster.pid")
+	kill -STOP "$pm"
+	# A create on a pool connection still commits; its wake-up needs the sender.
+	run curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $CY_TOKEN" \
+		-H 'Content-Type: application/json' -d '{"input_mode":"commands","prompt":"true"}' \
+		"http://127.0.0.1:$gw/v1/tasks"
+	assert_output 201
+	sleep 0.5
+	t0=$(date +%s%N)
+	stack_kill_pid "$STACK_SERVER_PID" 30
+	t1=$(date +%s%N)
+	kill -CONT "$pm"
+	# Two connect timeouts would be 20 s; the stop waits 3 s for the round.
+	[ $(((t1 - t0) / 1000000)) -lt 8000 ] || { echo "stop took $(((t1 - t0) / 1000000)) ms"; false; }
+	grep -q 'event=notify_not_sent' "$CY_TMP/server-stop.log"
+}
