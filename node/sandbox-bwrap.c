@@ -286,7 +286,7 @@ struct child_setup {
 	int rl_res[RLIMIT_NLIMITS + 1];
 	int nrl;
 	int netns; /* a pooled network namespace to enter (netns-pool.c), or -1 */
-	bool in_cgroup; /* started in the job's cgroup (sb_fork_into): nothing to join */
+	bool in_cgroup; /* started in the job's cgroup (sb_spawn): nothing to join */
 };
 
 /* Adds one rlimit for the child. */
@@ -317,17 +317,19 @@ bwrap_rlimits(const struct sb_plan *p, const struct sb_cgroup *cg, struct child_
 }
 
 /*
- * In the forked child: only async-signal-safe calls, and none of glibc's
- * that assume its fork bookkeeping ran (sb_fork_into may have made the
- * child with a raw clone3): the uid change is raw system calls, which
- * act on this one thread, the child's only one.  Joins the job's cgroups
+ * In the child (sb_spawn): only async-signal-safe calls, none of glibc's
+ * that assume its fork bookkeeping ran (it may be a raw clone3), and no
+ * writes but to its own stack (it may be a vfork sharing the node's
+ * memory): the uid change is raw system calls, which act on this one
+ * thread, the child's only one.  Joins the job's cgroups
  * unless it started in them, moves the fds into place, sets the rlimits,
  * drops root to the sandbox uid and execs bwrap, which reads its
  * arguments from SB_FD_ARGS.
  */
 static __attribute__((noreturn)) void
-bwrap_child(const struct child_setup *cs)
+bwrap_child(const void *arg)
 {
+	const struct child_setup *cs = arg;
 	static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
 	sigset_t none;
 	int i, tmp[SB_FD_N];
@@ -570,13 +572,11 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	res->started = time(NULL);
 	res->fork_us = cy_real_us();
 	t0 = cy_mono_ms();
-	r.pid = sb_fork_into(l.cg.version == 2 ? l.cg.dir_fd : -1, &l.cs.in_cgroup);
+	r.pid = sb_spawn(l.cg.version == 2 ? l.cg.dir_fd : -1, &l.cs.in_cgroup, bwrap_child, &l.cs);
 	if (r.pid < 0) {
 		cy_error_errno(err, "fork");
 		goto out;
 	}
-	if (r.pid == 0)
-		bwrap_child(&l.cs);
 	/* The child has entered it: no other fork should inherit it. */
 	close_fd(&l.cs.netns);
 	close_fd(&l.outp[1]);

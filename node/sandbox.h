@@ -151,13 +151,17 @@ int sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limi
 /* In the forked child (async-signal-safe): joins the job's cgroups. */
 void sb_cgroup_enter(const struct sb_cgroup *c);
 /*
- * fork(2), with the child started in the cgroup whose directory is
- * cgroup_fd (cgroup v2; clone3 CLONE_INTO_CGROUP) when cgroup_fd >= 0 and
- * the kernel can: then *placed is true, in both processes; otherwise (any
- * refusal) a plain fork, *placed false.  The child may make only plain
- * system calls until it execs (sandbox-spawn.c).
+ * Starts a process that runs child(arg), which must exec or _exit: in the
+ * cgroup whose directory is cgroup_fd (cgroup v2; clone3
+ * CLONE_INTO_CGROUP) when cgroup_fd >= 0 and the kernel can, with *placed
+ * true in both processes; otherwise (any refusal) with vfork(2), *placed
+ * false, the caller's thread suspended until the child execs or exits.
+ * The child may make only plain system calls, and shares the caller's
+ * memory in the vfork case: it writes nothing but its own stack
+ * (sandbox-spawn.c).  The child's pid, or -1.
  */
-pid_t sb_fork_into(int cgroup_fd, bool *placed);
+typedef void (*sb_child_fn)(const void *arg);
+pid_t sb_spawn(int cgroup_fd, bool *placed, sb_child_fn child, const void *arg);
 /* SIGKILLs everything in the job's cgroups. */
 void sb_cgroup_kill(const struct sb_cgroup *c);
 bool sb_cgroup_oom(const struct sb_cgroup *c);

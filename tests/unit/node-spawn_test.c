@@ -1,9 +1,10 @@
 /*
  * Unit tests for node/sandbox-spawn.c: a child forked with a cgroup v2
- * directory starts in that cgroup (clone3 CLONE_INTO_CGROUP), one forked
- * without starts where its parent is, and either can exec.  Needs root
- * and a cgroup2 mount of its own (in a private mount namespace, so the
- * host's cgroup mounts, v1 or v2, are left alone); skipped otherwise.
+ * directory starts in that cgroup (clone3 CLONE_INTO_CGROUP), one started
+ * without is a vfork (it shares the caller's memory until it execs) and
+ * starts where its parent is, and either can exec.  The cgroup tests need
+ * root and a cgroup2 mount of their own (in a private mount namespace, so
+ * the host's cgroup mounts, v1 or v2, are left alone); skipped otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,27 @@
 
 static char root[64], grp[160];
 
+/* In the child: its "0::" line of /proc/self/cgroup, to the pipe *arg. */
+static void
+report_cgroup(const void *arg)
+{
+	int wfd = *(const int *)arg;
+	char buf[4096];
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	ssize_t got = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	char *l;
+
+	if (got <= 0)
+		_exit(2);
+	buf[got] = '\0';
+	l = strstr(buf, "0::");
+	if (!l)
+		_exit(3);
+	if (write(wfd, l, strcspn(l, "\n")) < 0)
+		_exit(4);
+	_exit(0);
+}
+
 /* The child's "0::" line of /proc/self/cgroup, read by the child itself. */
 static int
 child_cgroup(int cgroup_fd, bool *placed, char *line, size_t cap)
@@ -32,23 +54,7 @@ child_cgroup(int cgroup_fd, bool *placed, char *line, size_t cap)
 
 	if (pipe(p) < 0)
 		return -1;
-	pid = sb_fork_into(cgroup_fd, placed);
-	if (pid == 0) {
-		char buf[4096];
-		int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
-		ssize_t got = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-		char *l;
-
-		if (got <= 0)
-			_exit(2);
-		buf[got] = '\0';
-		l = strstr(buf, "0::");
-		if (!l)
-			_exit(3);
-		if (write(p[1], l, strcspn(l, "\n")) < 0)
-			_exit(4);
-		_exit(0);
-	}
+	pid = sb_spawn(cgroup_fd, placed, report_cgroup, &p[1]);
 	close(p[1]);
 	if (pid < 0) {
 		close(p[0]);
@@ -93,8 +99,35 @@ test_plain_fork(void)
 	if (l)
 		l[strcspn(l, "\n")] = '\0';
 	is_int(child_cgroup(-1, &placed, line, sizeof(line)), 0, "the child ran");
-	ok(!placed, "without a cgroup fd the child is forked");
+	ok(!placed, "without a cgroup fd the child is a vfork");
 	is_str(line, l ? l : "", "and starts in its parent's cgroup");
+}
+
+/* In the child: writes *arg's flag (seen by the parent only through a vfork). */
+static void
+set_flag_exec(const void *arg)
+{
+	static char *const argv[] = { "true", NULL }, *const envp[] = { NULL };
+
+	*(volatile int *)arg = 1;
+	execve("/bin/true", argv, envp);
+	_exit(127);
+}
+
+static void
+test_vfork_shares_and_execs(void)
+{
+	volatile int flag = 0;
+	bool placed = true;
+	int st = -1;
+	pid_t pid = sb_spawn(-1, &placed, set_flag_exec, (const void *)&flag);
+
+	ok(pid > 0, "the child started");
+	ok(!placed, "not placed in a cgroup");
+	/* The caller resumed only once the child had exec'd. */
+	is_int(flag, 1, "the child ran in the caller's memory (vfork), before the caller went on");
+	is_int(waitpid(pid, &st, 0), pid, "it is the caller's child");
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "and exec'd /bin/true");
 }
 
 static void
@@ -104,9 +137,9 @@ test_not_a_cgroup(void)
 	bool placed = true;
 	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-	/* A directory that is no cgroup: refused by clone3, so a plain fork. */
+	/* A directory that is no cgroup: refused by clone3, so a vfork. */
 	is_int(child_cgroup(fd, &placed, line, sizeof(line)), 0, "the child ran");
-	ok(!placed, "a non-cgroup directory gives a plain fork");
+	ok(!placed, "a non-cgroup directory gives a vfork");
 	close(fd);
 	/* clone3 itself still works for the next job. */
 	fd = open(grp, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -115,39 +148,54 @@ test_not_a_cgroup(void)
 	close(fd);
 }
 
-int
-main(void)
+/* A cgroup2 mount and group of this test's own; a reason to skip, or NULL. */
+static const char *
+cgroup_setup(void)
 {
+	char line[512];
+	bool placed = false;
+	int fd;
+
 	if (geteuid() != 0)
-		tap_skip_all("needs root for a cgroup2 mount");
+		return "needs root for a cgroup2 mount";
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		tap_skip_all("no private mount namespace");
+		return "no private mount namespace";
 	xsnprintf(root, sizeof(root), "/tmp/cy-spawn-XXXXXX");
 	if (!mkdtemp(root))
-		tap_skip_all("no temporary directory");
+		return "no temporary directory";
 	if (mount("cgroup2", root, "cgroup2", 0, NULL) < 0) {
 		rmdir(root);
-		tap_skip_all("no cgroup2 here");
+		return "no cgroup2 here";
 	}
 	xsnprintf(grp, sizeof(grp), "%s/cynode-spawn-test-%d", root, (int)getpid());
 	if (mkdir(grp, 0755) < 0) {
 		umount(root);
 		rmdir(root);
-		tap_skip_all("cannot make a cgroup");
+		return "cannot make a cgroup";
 	}
-	{
-		/* Linux before 5.7 (or a filter refusing clone3): nothing to test. */
-		char line[512];
-		bool placed = false;
-		int fd = open(grp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* Linux before 5.7 (or a filter refusing clone3): nothing to test. */
+	fd = open(grp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || child_cgroup(fd, &placed, line, sizeof(line)) != 0 || !placed) {
+		if (fd >= 0)
+			close(fd);
+		rmdir(grp);
+		umount(root);
+		rmdir(root);
+		return "no clone3 with CLONE_INTO_CGROUP here";
+	}
+	close(fd);
+	return NULL;
+}
 
-		if (fd < 0 || child_cgroup(fd, &placed, line, sizeof(line)) != 0 || !placed) {
-			rmdir(grp);
-			umount(root);
-			rmdir(root);
-			tap_skip_all("no clone3 with CLONE_INTO_CGROUP here");
-		}
-		close(fd);
+int
+main(void)
+{
+	const char *skip;
+
+	RUN_TEST(test_vfork_shares_and_execs);
+	if ((skip = cgroup_setup()) != NULL) {
+		printf("# cgroup tests skipped: %s\n", skip);
+		return tap_done();
 	}
 	RUN_TEST(test_into_cgroup);
 	RUN_TEST(test_plain_fork);
