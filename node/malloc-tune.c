@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -52,7 +53,8 @@ self_exec(char **argv)
 	char path[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
 
-	if (n > 0) {
+	/* A path as long as the buffer may have been cut: not exec'd. */
+	if (n > 0 && n < (ssize_t)sizeof(path) - 1) {
 		path[n] = '\0';
 		if ((size_t)n < sizeof(deleted) - 1 ||
 		    strcmp(path + n - (sizeof(deleted) - 1), deleted) != 0)
@@ -83,6 +85,12 @@ node_malloc_tune(char **argv)
 		tune_applied = "the operator's GLIBC_TUNABLES";
 		return;
 	}
+	/*
+	 * Started as `ld.so cynode-node ...`: /proc/self/exe is the loader,
+	 * which has no interpreter of its own (AT_BASE 0); no exec then.
+	 */
+	if (getauxval(AT_BASE) == 0)
+		return;
 	keep = cur ? xasprintf("=%s", cur) : xstrdup("-");
 	val = cur && cur[0] ? xasprintf("%s:%s", cur, TUNE_SETTINGS) : xstrdup(TUNE_SETTINGS);
 	if (setenv(TUNE_SAVED_ENV, keep, 1) == 0 && setenv("GLIBC_TUNABLES", val, 1) == 0)

@@ -218,16 +218,28 @@ db_key_init(void)
  * minute, not the kernel's two hours, whether it idles in the pool, waits
  * for a reply or holds a name counter batch.  Unix sockets ignore them.
  */
+static PGconn *
+db_conn_params(const char *app, bool wait)
+{
+	static const char *const keys[] = { "keepalives", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "tcp_user_timeout", "connect_timeout",
+		"dbname", "application_name", NULL };
+	const char *vals[] = { "1", "30", "10", "3", "60000", DB_CONNECT_TIMEOUT_S,
+		srv.cfg.database_url, app, NULL };
+
+	return wait ? PQconnectdbParams(keys, vals, 1) : PQconnectStartParams(keys, vals, 1);
+}
+
 PGconn *
 db_connect(const char *app)
 {
-	const char *keys[] = { "keepalives", "keepalives_idle", "keepalives_interval",
-		"keepalives_count", "tcp_user_timeout", "connect_timeout", "dbname",
-		"application_name", NULL };
-	const char *vals[] = { "1", "30", "10", "3", "60000", "10", srv.cfg.database_url, app,
-		NULL };
+	return db_conn_params(app, true);
+}
 
-	return PQconnectdbParams(keys, vals, 1);
+PGconn *
+db_connect_start(const char *app)
+{
+	return db_conn_params(app, false);
 }
 
 static int

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,17 +17,22 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "db.h"
 #include "id.h"
 #include "log.h"
 #include "notify-send.h"
 #include "store-conn.h"
 #include "store-util.h"
+#include "timeutil.h"
 #include "banned.h"
 
 /* Closed tasks held while the database cannot be reached; more are dropped. */
 #define MAX_IDS 65536
 #define RETRY_MS 1000
 #define STOP_WAIT_S 3
+#define STOP_CONNECT_MS 2000
+#define CONNECT_MS 10000
+#define POLL_SLICE_MS 100
 
 typedef char task_id[CY_UUID_LEN + 1];
 
@@ -38,6 +44,7 @@ static size_t nids;    /* under lock */
 static size_t cap;     /* under lock */
 static size_t dropped; /* under lock */
 static bool stopping;  /* under lock */
+static int64_t stop_at_ms; /* under lock: cy_mono_ms() of the stop, 0 before */
 static pthread_t thread;
 static bool started;
 
@@ -114,23 +121,80 @@ round_build(unsigned m, const task_id *t, size_t n, struct cy_buf *ch, struct cy
 	cy_buf_addstr(pl, "}");
 }
 
+/* RETRY_MS between failed rounds, cut short by a stop. */
+static void
+retry_pause(void)
+{
+	int64_t until = cy_mono_ms() + RETRY_MS;
+	bool stop = false;
+
+	while (!stop && cy_mono_ms() < until) {
+		poll(NULL, 0, POLL_SLICE_MS);
+		pthread_mutex_lock(&lock);
+		stop = stopping;
+		pthread_mutex_unlock(&lock);
+	}
+}
+
+/* True once a stop was asked for STOP_CONNECT_MS ago: no connect is begun or waited for. */
+static bool
+stop_passed(void)
+{
+	int64_t at;
+
+	pthread_mutex_lock(&lock);
+	at = stop_at_ms;
+	pthread_mutex_unlock(&lock);
+	return at > 0 && cy_mono_ms() >= at + STOP_CONNECT_MS;
+}
+
+/*
+ * A new connection, waited for CONNECT_MS at most and not past a stop's
+ * STOP_CONNECT_MS: a database that accepts connections and never answers
+ * would otherwise hold a stop for the whole connect timeout.
+ */
 static PGconn *
 sender_connect(void)
 {
-	PGconn *c = store_conn_open("cynode-server-notify");
+	int64_t until = cy_mono_ms() + CONNECT_MS;
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	PGconn *c;
 
-	if (c && store_conn_notify_setup(c) < 0) {
-		PQfinish(c);
+	if (stop_passed())
 		return NULL;
+	c = db_connect_start("cynode-server-notify");
+	if (!c || PQstatus(c) == CONNECTION_BAD)
+		goto fail;
+	while (st != PGRES_POLLING_OK) {
+		struct pollfd p = { .fd = PQsocket(c) };
+		int r;
+
+		if (st == PGRES_POLLING_FAILED || p.fd < 0)
+			goto fail;
+		p.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		do {
+			if (stop_passed() || cy_mono_ms() >= until)
+				goto fail;
+			r = poll(&p, 1, POLL_SLICE_MS);
+		} while (r == 0 || (r < 0 && errno == EINTR));
+		if (r < 0)
+			goto fail;
+		st = PQconnectPoll(c);
 	}
-	return c;
+	if (store_conn_notify_setup(c) == 0)
+		return c;
+fail:
+	PQfinish(c);
+	return NULL;
 }
 
-/* Sends one round, connecting as needed, up to TRIES times. */
+/* Sends one round, connecting (once more after a failure) as needed. */
 static int
-round_send(PGconn **c, const char *ch, const char *pl, int tries)
+round_send(PGconn **c, const char *ch, const char *pl)
 {
-	for (; tries > 0; tries--) {
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
 		if (!*c && !(*c = sender_connect()))
 			continue;
 		if (store_conn_notify(*c, ch, pl) == 0)
@@ -168,25 +232,29 @@ sender_main(void *arg)
 		nids = cap = dropped = 0;
 		pthread_mutex_unlock(&lock);
 		/*
-		 * The last round, at shutdown, gets one try, none when the
-		 * database was already failing: other replicas lose nothing
-		 * they could act on, and a stop does not wait out connect
-		 * timeouts.
+		 * The last round, at shutdown, is not tried when the database
+		 * was already failing (other replicas lose nothing they could
+		 * act on), and its connects end STOP_CONNECT_MS after the stop.
 		 */
 		if ((m || n) && stop && failing)
 			cy_log_warn("notify_not_sent", "note",
 			    "shutting down while the database does not answer", NULL);
 		else if (m || n) {
+			bool sent;
+
 			round_build(m, t, n, &ch, &pl);
-			if (round_send(&c, ch.buf, pl.buf, stop ? 1 : 2) < 0) {
+			sent = round_send(&c, ch.buf, pl.buf) == 0;
+
+			if (!sent && stop) {
+				cy_log_warn("notify_not_sent", "note",
+				    "shutting down while the database does not answer", NULL);
+			} else if (!sent) {
 				if (!failing)
 					cy_log_warn("notify_failed", "note",
 					    "kept and sent again once the database answers", NULL);
 				failing = true;
-				if (!stop) {
-					round_requeue(m, t, n);
-					poll(NULL, 0, RETRY_MS);
-				}
+				round_requeue(m, t, n);
+				retry_pause();
 			} else if (failing) {
 				cy_log_info("notify_restored", NULL);
 				failing = false;
@@ -213,6 +281,7 @@ notify_start(struct cy_error *err)
 
 	pthread_mutex_lock(&lock);
 	stopping = false;
+	stop_at_ms = 0;
 	pthread_mutex_unlock(&lock);
 	if ((rc = pthread_create(&thread, NULL, sender_main, NULL)) != 0) {
 		errno = rc;
@@ -231,18 +300,19 @@ notify_stop(void)
 		return;
 	pthread_mutex_lock(&lock);
 	stopping = true;
+	stop_at_ms = cy_mono_ms();
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&lock);
 	/*
-	 * A round in progress may be waiting on a database that does not
-	 * answer (a connect waits up to connect_timeout, 10 s, twice): the
-	 * stop waits STOP_WAIT_S for it, then leaves the thread to the exit.
+	 * Connects give up STOP_CONNECT_MS after this; a send on a connection
+	 * whose backend hangs does not, so the stop waits STOP_WAIT_S for the
+	 * thread, then leaves it to the exit (it is blocked in that read).
 	 */
-	clock_gettime(CLOCK_REALTIME, &deadline);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += STOP_WAIT_S;
-	if (pthread_timedjoin_np(thread, NULL, &deadline) == ETIMEDOUT) {
-		cy_log_warn("notify_not_sent", "note",
-		    "shutting down while the database does not answer", NULL);
+	if (pthread_clockjoin_np(thread, NULL, CLOCK_MONOTONIC, &deadline) == ETIMEDOUT) {
+		cy_log_warn("notify_stop_timeout", "note",
+		    "a send the database does not answer is left to the exit", NULL);
 		pthread_detach(thread);
 	}
 	started = false;

@@ -37,8 +37,9 @@
 #                                  start cynode-node; sets STACK_NODE_PID
 #                                  (waiting for readiness is the caller's job).
 #                                  STACK_NODE_WRAP="heaptrack -o FILE" (or
-#                                  valgrind, strace ...) runs it under that
-#                                  tool; the pid is then the tool's.
+#                                  strace -f, valgrind --trace-children=yes:
+#                                  the node execs itself once at start) runs
+#                                  it under that tool; the pid is the tool's.
 #
 # An HTTPS stack: STACK_SCHEME=https makes the server's URLs (public_url,
 # the /healthz wait) https, and STACK_CACERT=FILE is the CA curl verifies

@@ -3,7 +3,8 @@
 # The node daemon's allocator settings (node/malloc-tune.c): it execs
 # itself once with glibc's per-thread block cache and thread-stack cache
 # off, keeping its pid; an operator's own GLIBC_TUNABLES naming either
-# wins and no exec happens; --check-config runs as it is.
+# wins and no exec happens; started through the dynamic loader it runs
+# untuned; --check-config runs as it is.
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -21,7 +22,10 @@ TUNED='glibc.malloc.tcache_count=0:glibc.pthread.stack_cache_size=0'
 @test "node: the daemon runs with glibc's caches off, same pid, and still runs jobs" {
 	cy_node_start node-t
 	grep -q "event=node_starting .*malloc=\"\?$TUNED" "$CY_TMP/node-node-t.log"
-	# The exec kept the pid the harness started.
+	# The pid the harness started is the exec'd image (its first
+	# environment holds what the exec saved: nothing, "-"), still named
+	# for its file.
+	tr '\0' '\n' <"/proc/$CY_NODE_PID/environ" | grep -qx 'CYNODE_NODE_TUNABLES_SAVED=-'
 	[ "$(cat "/proc/$CY_NODE_PID/comm")" = cynode-node ]
 	[ "$(readlink "/proc/$CY_NODE_PID/exe")" = "$(readlink -f "$CY_BUILD/cynode-node")" ]
 	# One node_starting line: the first image exec'd before logging anything.
@@ -43,10 +47,23 @@ TUNED='glibc.malloc.tcache_count=0:glibc.pthread.stack_cache_size=0'
 @test "node: other GLIBC_TUNABLES are kept beside the node's" {
 	GLIBC_TUNABLES=glibc.malloc.arena_max=1 cy_node_start node-a
 	grep -q "event=node_starting .*malloc=\"\?$TUNED" "$CY_TMP/node-node-a.log"
+	# The operator's value was saved for the exec'd image to put back.
+	tr '\0' '\n' <"/proc/$CY_NODE_PID/environ" |
+		grep -qx 'CYNODE_NODE_TUNABLES_SAVED==glibc.malloc.arena_max=1'
 	cy_node_stop node-a
 }
 
+@test "node: started through the dynamic loader, it runs untuned rather than exec the loader" {
+	local interp
+	interp=$(readelf -l "$CY_BUILD/cynode-node" | sed -n 's/.*interpreter: \(.*\)]/\1/p')
+	[ -x "$interp" ] || skip "no program interpreter found"
+	STACK_NODE_WRAP=$interp cy_node_start node-l
+	grep -q 'event=node_starting .*malloc="glibc defaults"' "$CY_TMP/node-node-l.log"
+	cy_node_stop node-l
+}
+
 @test "node: --check-config does not exec itself" {
+	command -v strace >/dev/null || skip "no strace"
 	conf=$(cy_node_config node-c)
 	# LeakSanitizer cannot run under ptrace (an ASan build).
 	run -0 env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
