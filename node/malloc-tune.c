@@ -36,8 +36,8 @@ static const char *tune_applied = "glibc defaults";
 static bool
 operator_set(const char *cur)
 {
-	return cur &&
-	    (strstr(cur, "glibc.malloc.tcache_count") || strstr(cur, "glibc.pthread.stack_cache_size"));
+	return cur && (strstr(cur, "glibc.malloc.tcache_count") ||
+			  strstr(cur, "glibc.pthread.stack_cache_size"));
 }
 
 /*

@@ -319,9 +319,11 @@ bwrap_rlimits(const struct sb_plan *p, const struct sb_cgroup *cg, struct child_
 /*
  * In the child (sb_spawn): only async-signal-safe calls, none of glibc's
  * that assume its fork bookkeeping ran (it may be a raw clone3), and no
- * writes but to its own stack (it may be a vfork sharing the node's
- * memory): the uid change is raw system calls, which act on this one
- * thread, the child's only one.  Joins the job's cgroups
+ * writes but to its own stack and errno, the suspended thread's (it may be
+ * a vfork sharing the node's memory): so no close() or write(), whose
+ * cancellation bookkeeping would mark the node's thread (close_range and
+ * syscall(SYS_write) instead), and the uid change is raw system calls,
+ * which act on this one thread, the child's only one.  Joins the job's cgroups
  * unless it started in them, moves the fds into place, sets the rlimits,
  * drops root to the sandbox uid and execs bwrap, which reads its
  * arguments from SB_FD_ARGS.
@@ -334,8 +336,6 @@ bwrap_child(const void *arg)
 	sigset_t none;
 	int i, tmp[SB_FD_N];
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	/* While still root: the job's own network namespace, made ahead. */
 	if (cs->netns >= 0) {
@@ -343,10 +343,10 @@ bwrap_child(const void *arg)
 			static const char m[] = "cannot enter the job's network namespace (setns)";
 
 			/* bwrap's stderr pipe: the launch failure's message. */
-			(void)!write(cs->fds[2], m, sizeof(m) - 1);
+			(void)!syscall(SYS_write, cs->fds[2], m, sizeof(m) - 1);
 			_exit(127);
 		}
-		close(cs->netns);
+		close_range((unsigned)cs->netns, (unsigned)cs->netns, 0);
 	}
 	setpgid(0, 0);
 	if (!cs->in_cgroup)
@@ -359,7 +359,7 @@ bwrap_child(const void *arg)
 	}
 	for (i = 0; i < SB_FD_N; i++) {
 		if (tmp[i] < 0)
-			close(i);
+			close_range((unsigned)i, (unsigned)i, 0);
 		else if (dup2(tmp[i], i) < 0)
 			_exit(127);
 	}
@@ -373,6 +373,9 @@ bwrap_child(const void *arg)
 		    syscall(SYS_setresuid, cs->uid, cs->uid, cs->uid) < 0)
 			_exit(127);
 	}
+	/* Last, as posix_spawn does: the node's blocked signals stay blocked until here. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(cs->argv[0], cs->argv, envp);
 	_exit(127);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -358,14 +359,18 @@ sb_cgroup_enter(const struct sb_cgroup *c)
 	unsigned long pid = c->version == 1 ? 0 : (unsigned long)getpid();
 	int i;
 
-	/* Async-signal-safe: runs in the forked child.  v1: "0", see above. */
+	/*
+	 * Runs in the spawned child, maybe a vfork: a raw write, not glibc's
+	 * (its cancellation bookkeeping is the suspended thread's).  v1: "0",
+	 * see above.
+	 */
 	do {
 		*--p = (char)('0' + pid % 10);
 		pid /= 10;
 	} while (pid);
 	for (i = 0; i < SB_CG_N; i++) {
 		if (c->procs_fd[i] >= 0 &&
-		    write(c->procs_fd[i], p, (size_t)(buf + sizeof(buf) - p)) < 0)
+		    syscall(SYS_write, c->procs_fd[i], p, (size_t)(buf + sizeof(buf) - p)) < 0)
 			_exit(127);
 	}
 }

@@ -148,7 +148,7 @@ unsigned sb_cgroup_available(int *version);
 /* Makes the job's cgroup(s) `name` with the limits; version 0 when none. */
 int sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *l,
     struct cy_error *err);
-/* In the forked child (async-signal-safe): joins the job's cgroups. */
+/* In the spawned child (sb_spawn's rules): joins the job's cgroups. */
 void sb_cgroup_enter(const struct sb_cgroup *c);
 /*
  * Starts a process that runs child(arg), which must exec or _exit: in the

@@ -221,9 +221,9 @@ db_key_init(void)
 static PGconn *
 db_conn_params(const char *app, bool wait)
 {
-	static const char *const keys[] = { "keepalives", "keepalives_idle",
-		"keepalives_interval", "keepalives_count", "tcp_user_timeout", "connect_timeout",
-		"dbname", "application_name", NULL };
+	static const char *const keys[] = { "keepalives", "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "tcp_user_timeout", "connect_timeout", "dbname",
+		"application_name", NULL };
 	const char *vals[] = { "1", "30", "10", "3", "60000", DB_CONNECT_TIMEOUT_S,
 		srv.cfg.database_url, app, NULL };
 

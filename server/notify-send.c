@@ -38,12 +38,12 @@ typedef char task_id[CY_UUID_LEN + 1];
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static unsigned mask;  /* under lock */
-static task_id *ids;   /* under lock */
-static size_t nids;    /* under lock */
-static size_t cap;     /* under lock */
-static size_t dropped; /* under lock */
-static bool stopping;  /* under lock */
+static unsigned mask;      /* under lock */
+static task_id *ids;       /* under lock */
+static size_t nids;        /* under lock */
+static size_t cap;         /* under lock */
+static size_t dropped;     /* under lock */
+static bool stopping;      /* under lock */
 static int64_t stop_at_ms; /* under lock: cy_mono_ms() of the stop, 0 before */
 static pthread_t thread;
 static bool started;

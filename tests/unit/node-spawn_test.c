@@ -8,12 +8,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,15 +106,22 @@ test_plain_fork(void)
 	is_str(line, l ? l : "", "and starts in its parent's cgroup");
 }
 
-/* In the child: writes *arg's flag (seen by the parent only through a vfork). */
+/*
+ * In the child: sets *arg's flag to 1, then 2 after a pause, then execs
+ * (the parent sees the flag only through a vfork, and 2 only if it waited
+ * for the exec).
+ */
 static void
 set_flag_exec(const void *arg)
 {
 	static char *const argv[] = { "true", NULL }, *const envp[] = { NULL };
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
 
 	*(volatile int *)arg = 1;
+	syscall(SYS_nanosleep, &pause, NULL);
+	*(volatile int *)arg = 2;
 	execve("/bin/true", argv, envp);
-	_exit(127);
+	_exit(126);
 }
 
 static void
@@ -124,10 +134,39 @@ test_vfork_shares_and_execs(void)
 
 	ok(pid > 0, "the child started");
 	ok(!placed, "not placed in a cgroup");
-	/* The caller resumed only once the child had exec'd. */
-	is_int(flag, 1, "the child ran in the caller's memory (vfork), before the caller went on");
-	is_int(waitpid(pid, &st, 0), pid, "it is the caller's child");
+	is_int(flag, 2,
+	    "the child ran in the caller's memory (vfork); the caller waited for its exec");
+	ok(pid > 0 && waitpid(pid, &st, 0) == pid, "it is the caller's child");
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "and exec'd /bin/true");
+}
+
+/* In the child: returns without exec'ing (a bug in a child function). */
+static void
+just_return(const void *arg)
+{
+	(void)arg;
+}
+
+static void
+test_child_that_returns(void)
+{
+	volatile long before = 0x5eed, after = 0xfeed;
+	bool placed = true;
+	int st = -1;
+	pid_t pid = sb_spawn(-1, &placed, just_return, NULL);
+
+	ok(pid > 0 && waitpid(pid, &st, 0) == pid, "the child ran");
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 127, "a child function that returns exits 127");
+	ok(before == 0x5eed && after == 0xfeed, "and the caller's frame is intact");
+}
+
+/* A second thread, so glibc takes its multi-threaded paths (cancellation, locks). */
+static void *
+idle_thread(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
 }
 
 static void
@@ -191,8 +230,12 @@ int
 main(void)
 {
 	const char *skip;
+	pthread_t t;
 
+	if (pthread_create(&t, NULL, idle_thread, NULL) != 0)
+		tap_skip_all("no second thread");
 	RUN_TEST(test_vfork_shares_and_execs);
+	RUN_TEST(test_child_that_returns);
 	if ((skip = cgroup_setup()) != NULL) {
 		printf("# cgroup tests skipped: %s\n", skip);
 		return tap_done();
