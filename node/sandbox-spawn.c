@@ -22,7 +22,8 @@
  * threw the copy away, and the daemon's next writes took copy-on-write
  * faults: 9% of the machine's CPU in a profile of the end-to-end bench,
  * about 1 ms a job.  The child writes only its own stack frames below the
- * suspended caller's (sandbox.h), the node installs no signal handlers
+ * suspended caller's, and errno (sandbox.h; bwrap_child makes raw system
+ * calls where glibc's would keep state), the node installs no signal handlers
  * (its signals are blocked and taken with sigtimedwait), so none can run
  * in the child, and the child's signal(SIGPIPE) acts on its own copy of
  * the dispositions (no CLONE_SIGHAND).  vfork is called here and the

@@ -244,7 +244,6 @@ sender_main(void *arg)
 
 			round_build(m, t, n, &ch, &pl);
 			sent = round_send(&c, ch.buf, pl.buf) == 0;
-
 			if (!sent && stop) {
 				cy_log_warn("notify_not_sent", "note",
 				    "shutting down while the database does not answer", NULL);
