@@ -17,9 +17,9 @@
  *
  * Without clone3 into a cgroup (cgroup v1, no cgroup) the child is a
  * vfork(2): it borrows the node's memory until it execs instead of
- * copying it.  A fork copied the page tables of the whole daemon (a few
- * hundred mappings: thread stacks, some forty libraries) and the exec
- * threw the copy away, and the daemon's next writes took copy-on-write
+ * copying it.  A fork would copy the page tables of the whole daemon (a
+ * few hundred mappings: thread stacks, some forty libraries) for the exec
+ * to throw away, and the daemon's next writes would take copy-on-write
  * faults: 9% of the machine's CPU in a profile of the end-to-end bench,
  * about 1 ms a job.  The child writes only its own stack frames below the
  * suspended caller's, and errno (sandbox.h; bwrap_child makes raw system

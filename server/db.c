@@ -218,13 +218,16 @@ db_key_init(void)
  * minute, not the kernel's two hours, whether it idles in the pool, waits
  * for a reply or holds a name counter batch.  Unix sockets ignore them.
  */
+#define DB_STR_(x) #x
+#define DB_STR(x) DB_STR_(x)
+
 static PGconn *
 db_conn_params(const char *app, bool wait)
 {
 	static const char *const keys[] = { "keepalives", "keepalives_idle", "keepalives_interval",
 		"keepalives_count", "tcp_user_timeout", "connect_timeout", "dbname",
 		"application_name", NULL };
-	const char *vals[] = { "1", "30", "10", "3", "60000", DB_CONNECT_TIMEOUT_S,
+	const char *vals[] = { "1", "30", "10", "3", "60000", DB_STR(DB_CONNECT_TIMEOUT_S),
 		srv.cfg.database_url, app, NULL };
 
 	return wait ? PQconnectdbParams(keys, vals, 1) : PQconnectStartParams(keys, vals, 1);

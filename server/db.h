@@ -21,7 +21,7 @@ PGconn *db_connect(const char *app);
  * drives it with PQconnectPoll and decides when to give up (libpq applies
  * connect_timeout, DB_CONNECT_TIMEOUT_S by default, to db_connect only).
  */
-#define DB_CONNECT_TIMEOUT_S "10"
+#define DB_CONNECT_TIMEOUT_S 10
 PGconn *db_connect_start(const char *app);
 
 /* This thread's connection, or NULL with err set. */

@@ -31,7 +31,7 @@
 #define RETRY_MS 1000
 #define STOP_WAIT_S 3
 #define STOP_CONNECT_MS 2000
-#define CONNECT_MS 10000
+#define CONNECT_MS (DB_CONNECT_TIMEOUT_S * 1000)
 #define POLL_SLICE_MS 100
 
 typedef char task_id[CY_UUID_LEN + 1];

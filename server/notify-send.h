@@ -40,7 +40,11 @@ void notify_post(unsigned channels);
 /* Posts cynode_task_closed for the task with this id. */
 void notify_post_closed(const char *task_id);
 
-/* Starts and stops the sending thread; stop sends what is posted first. */
+/*
+ * Starts and stops the sending thread.  A stop sends what is posted unless
+ * the database was already failing, its connects give up 2 s into the
+ * stop, and it waits 3 s at most for a send on a backend that hangs.
+ */
 int notify_start(struct cy_error *err);
 void notify_stop(void);
 

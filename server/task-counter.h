@@ -18,6 +18,8 @@
 #ifndef SERVER_TASK_COUNTER_H
 #define SERVER_TASK_COUNTER_H
 
+#include <stdbool.h>
+
 #include "error.h"
 
 /* The next number of user_id's counter; 0 with err set on a database error. */

@@ -63,7 +63,6 @@ TUNED='glibc.malloc.tcache_count=0:glibc.pthread.stack_cache_size=0'
 }
 
 @test "node: --check-config does not exec itself" {
-	command -v strace >/dev/null || skip "no strace"
 	conf=$(cy_node_config node-c)
 	# LeakSanitizer cannot run under ptrace (an ASan build).
 	run -0 env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \

@@ -83,8 +83,7 @@ server_conns()
 	done
 }
 
-# The postmaster stopped (SIGSTOP): running backends still answer, a new
-# connection waits for its connect_timeout (10 s).
+# The last test stops the postmaster (SIGSTOP): whatever happens, it goes on.
 teardown()
 {
 	local pm
@@ -104,7 +103,8 @@ teardown()
 	cy__track "$STACK_SERVER_PID"
 	curl -sf -o /dev/null -H "Authorization: Bearer $CY_TOKEN" "http://127.0.0.1:$gw/v1/tasks"
 	# Its notification sender loses its connection (its backend ends), then
-	# no new connection gets an answer.
+	# no new connection gets an answer: with the postmaster stopped, running
+	# backends still answer and a new connection waits (connect_timeout 10 s).
 	cy_psql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE application_name = 'cynode-server-notify' AND client_addr IS NOT NULL" >/dev/null
 	pm=$(head -n 1 "$CY_PG_DIR/data/postmaster.pid")
