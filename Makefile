@@ -11,7 +11,7 @@ PREFIX ?= /usr/local
 O := build
 
 PKGS := libmicrohttpd libcurl jansson libpq libjwt libargon2 yaml-0.1 libedit libseccomp gnutls nettle \
-	libsystemd uuid smartcols
+	uuid smartcols
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

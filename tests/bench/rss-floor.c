@@ -12,7 +12,6 @@
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <uuid/uuid.h>
 #include <yaml.h>
 
@@ -31,7 +30,7 @@ main(void)
 		return 1;
 	uuid_generate(u);
 	if (!MHD_get_version() || !yaml_get_version_string() || !seccomp_version() ||
-	    !gnutls_check_version(NULL) || sd_booted() < -1000)
+	    !gnutls_check_version(NULL))
 		return 1;
 	json_decref(j);
 	f = fopen("/proc/self/smaps_rollup", "r");
