@@ -4,9 +4,9 @@
  * AF_UNIX socket named by $NOTIFY_SOCKET, an absolute path or, with a
  * leading '@', an abstract name.  systemd documents this socket as an
  * interface to be reimplemented ("Interface Portability and Stability";
- * sd_notify(3) carries a standalone sender for daemons that should not link
- * libsystemd), so the daemons do without libsystemd and the compression and
- * crypto libraries it loads.
+ * sd_notify(3) of systemd 256 and later carries a standalone sender for
+ * daemons that should not link libsystemd), so the daemons do without
+ * libsystemd and the compression and crypto libraries it loads.
  *
  * Failures are not errors: a service manager that does not listen changes
  * nothing.  The calls are cheap and rare (readiness, reloads, a keep-alive
@@ -29,6 +29,7 @@
 
 #include "banned.h"
 
+/* The address NOTIFY_SOCKET names, or -1 for none this protocol speaks. */
 static int
 notify_addr(const char *name, struct sockaddr_un *sa, socklen_t *len)
 {
@@ -54,6 +55,7 @@ cy_notify_send(const char *msg)
 {
 	struct sockaddr_un sa;
 	socklen_t len;
+	size_t n = strlen(msg);
 	ssize_t sent;
 	int fd, saved = errno;
 
@@ -65,11 +67,11 @@ cy_notify_send(const char *msg)
 		return -1;
 	}
 	do
-		sent = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+		sent = sendto(fd, msg, n, MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
 	while (sent < 0 && errno == EINTR);
 	close(fd);
 	errno = saved;
-	return sent == (ssize_t)strlen(msg) ? 1 : -1;
+	return sent == (ssize_t)n ? 1 : -1;
 }
 
 void
@@ -108,13 +110,13 @@ cy_notify_watchdog(void)
 int64_t
 cy_notify_watchdog_ms(void)
 {
-	const char *usec_s = getenv("WATCHDOG_USEC"), *pid_s = getenv("WATCHDOG_PID"), *e;
+	const char *usec_s = getenv("WATCHDOG_USEC"), *pid_s = getenv("WATCHDOG_PID");
 	long long usec, pid;
 
-	if (cy_strtonum(usec_s, 1, LLONG_MAX, &usec, &e) < 0)
+	if (cy_strtonum(usec_s, 1, LLONG_MAX, &usec, NULL) < 0)
 		return 0;
 	/* WATCHDOG_PID names the process the manager watches; a child that inherited it is not. */
-	if (pid_s && (cy_strtonum(pid_s, 1, INT_MAX, &pid, &e) < 0 || pid != (long long)getpid()))
+	if (pid_s && (cy_strtonum(pid_s, 1, INT_MAX, &pid, NULL) < 0 || pid != (long long)getpid()))
 		return 0;
 	return usec / 2000 > 0 ? usec / 2000 : 1;
 }

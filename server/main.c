@@ -39,6 +39,7 @@
 #include "schedules.h"
 #include "server.h"
 #include "task-wait.h"
+#include "timeutil.h"
 #include "tls.h"
 #include "version.h"
 #include "banned.h"
@@ -344,24 +345,31 @@ start_listeners(struct cy_httpd **gw, struct cy_httpd **cp)
 
 /*
  * Step 9: runs until SIGTERM or SIGINT and returns it; SIGHUP reloads what
- * can be reloaded.  Under a systemd watchdog it wakes to send WATCHDOG=1.
+ * can be reloaded.  Under a systemd watchdog it sends WATCHDOG=1 each time
+ * one is due, whatever woke it (SIGHUPs more often than that do not starve
+ * the keep-alive).
  */
 static int
 wait_for_signal(const sigset_t *sigs, const char *config)
 {
-	int64_t wd_ms = cy_notify_watchdog_ms();
+	int64_t wd_ms = cy_notify_watchdog_ms(), due = cy_mono_ms() + wd_ms;
 	int sig;
 
 	for (;;) {
 		if (wd_ms > 0) {
-			struct timespec ts = { .tv_sec = (time_t)(wd_ms / 1000),
-				.tv_nsec = (long)(wd_ms % 1000) * 1000000L };
+			int64_t left = due - cy_mono_ms();
+			struct timespec ts;
 
-			sig = sigtimedwait(sigs, NULL, &ts);
-			if (sig < 0) {
+			if (left <= 0) {
 				cy_notify_watchdog();
-				continue;
+				due = cy_mono_ms() + wd_ms;
+				left = wd_ms;
 			}
+			ts.tv_sec = (time_t)(left / 1000);
+			ts.tv_nsec = (long)(left % 1000) * 1000000L;
+			sig = sigtimedwait(sigs, NULL, &ts);
+			if (sig < 0)
+				continue;
 		} else if (sigwait(sigs, &sig) != 0) {
 			sig = SIGTERM;
 		}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 #
-# What the systemd units rely on, through the real programs: sd_notify
-# READY=1 only once the listeners answer (a unix datagram socket named by
-# NOTIFY_SOCKET stands in for systemd: tests/pkg/notify-listen), STOPPING=1
+# What the systemd units rely on, through the real programs: sd_notify(3)'s
+# READY=1 only once the listeners answer, sent by the daemon's own pid
+# (NotifyAccess=main; a unix datagram socket named by NOTIFY_SOCKET stands
+# in for systemd: tests/pkg/notify-listen), the watchdog's WATCHDOG=1, STOPPING=1
 # on SIGTERM, and SIGHUP (ExecReload) re-reading the configuration's logging
 # keys, with garbage refused and the running settings kept.
 
@@ -28,6 +29,15 @@ listen_notify()
 		sleep 0.1
 	done
 	return 1
+}
+
+# wdpid: a wrapper that execs its arguments with WATCHDOG_PID naming the
+# process itself, as systemd sets it for the service's main process.
+wdpid()
+{
+	printf '#!/bin/sh\nWATCHDOG_PID=$$ exec "$@"\n' >"$CY_TMP/wdpid"
+	chmod +x "$CY_TMP/wdpid"
+	echo "$CY_TMP/wdpid"
 }
 
 # wait_line FILE ERE [N [SECS]]: until FILE has N lines matching ERE.
@@ -68,7 +78,7 @@ hup()
 	cy__track "$pid"
 	wait_line "$CY_TMP/srv.out" 'READY=1' 1 60
 	run grep READY=1 "$CY_TMP/srv.out"
-	assert_output "READY=1 STATUS=serving port=open"
+	assert_output "READY=1 STATUS=serving port=open pid=$pid"
 	grep -q 'event=server_started' "$log"
 
 	# info: a request is not logged; debug after the reload: it is.
@@ -115,20 +125,59 @@ hup()
 	assert_output 1
 }
 
-@test "server and node: WATCHDOG=1 at half of WATCHDOG_USEC, not without it" {
-	local gw cp pid conf port
+# server_wd NAME [WATCHDOG_PID]: a server with WATCHDOG_USEC=400000 notifying
+# $CY_TMP/NAME.sock; WATCHDOG_PID unset, "self" (wdpid) or that number.
+# Sets pid.
+server_wd()
+{
+	local gw cp wrap= other=
 	gw=$(stack_free_port)
 	cp=$(stack_free_port)
-	listen_notify wd "$gw"
-	env -u LOG_LEVEL NOTIFY_SOCKET="$CY_TMP/wd.sock" WATCHDOG_USEC=400000 \
+	listen_notify "$1" "$gw"
+	case ${2:-} in
+	'') ;;
+	self) wrap=$(wdpid) ;;
+	*) other=WATCHDOG_PID=$2 ;;
+	esac
+	env -u LOG_LEVEL -u WATCHDOG_PID $other \
+		NOTIFY_SOCKET="$CY_TMP/$1.sock" WATCHDOG_USEC=400000 \
 		USER_GATEWAY_LISTEN_ADDR="127.0.0.1:$gw" CONTROL_PLANE_LISTEN_ADDR="127.0.0.1:$cp" \
 		CYNODE_MIGRATIONS_DIR="$CY_ROOT/migrations" JWT_SECRET="$(stack_random 48)" \
 		NODE_REGISTRATION_PSK="$(stack_random 40)" BOOTSTRAP_ADMIN_PASSWORD="$(stack_random 24)" \
-		"$CY_BUILD/cynode-server" --config /dev/null >"$CY_TMP/wd-server.log" 2>&1 </dev/null 3>&- &
+		$wrap "$CY_BUILD/cynode-server" --config /dev/null >"$CY_TMP/$1-server.log" 2>&1 </dev/null 3>&- &
 	pid=$!
 	cy__track "$pid"
-	wait_line "$CY_TMP/wd.out" 'READY=1' 1 60
+	wait_line "$CY_TMP/$1.out" 'READY=1' 1 60
+}
+
+@test "server and node: WATCHDOG=1 at half of WATCHDOG_USEC, not without it" {
+	local pid conf port n
+	server_wd wd
 	wait_line "$CY_TMP/wd.out" 'WATCHDOG=1' 4 5
+	kill -TERM "$pid"
+	wait "$pid" || true
+
+	# As systemd runs it: WATCHDOG_PID names the server, whose pid sends.
+	server_wd wdself self
+	wait_line "$CY_TMP/wdself.out" 'WATCHDOG=1' 4 5
+	run grep -c "^WATCHDOG=1 port=open pid=$pid\$" "$CY_TMP/wdself.out"
+	[ "$output" -ge 4 ]
+	# Reloads more often than the keep-alive's period do not starve it.
+	n=$(grep -c WATCHDOG=1 "$CY_TMP/wdself.out")
+	for _ in $(seq 1 25); do
+		kill -HUP "$pid"
+		sleep 0.08
+	done
+	wait_line "$CY_TMP/wdself.out" 'RELOADING=1' 10 5
+	run grep -c WATCHDOG=1 "$CY_TMP/wdself.out"
+	[ "$output" -ge $((n + 4)) ] || { cat "$CY_TMP/wdself.out"; false; }
+	kill -TERM "$pid"
+	wait "$pid" || true
+
+	# WATCHDOG_PID naming another process (an inherited environment): none.
+	server_wd wdother 1
+	sleep 1
+	run ! grep -q WATCHDOG=1 "$CY_TMP/wdother.out"
 	kill -TERM "$pid"
 	wait "$pid" || true
 
@@ -137,12 +186,16 @@ hup()
 	conf=$(cy_node_config node-wd "orchestrator.heartbeat_interval_seconds=5")
 	port=$(cat "$CY_TMP/node-node-wd/port")
 	listen_notify nwd "$port"
-	NOTIFY_SOCKET=$CY_TMP/nwd.sock WATCHDOG_USEC=400000 \
+	# It re-execs itself at start (malloc-tune.c): same pid, so WATCHDOG_PID still names it.
+	NOTIFY_SOCKET=$CY_TMP/nwd.sock WATCHDOG_USEC=400000 STACK_NODE_WRAP=$(wdpid) \
 		stack_node_start "$conf" "$CY_TMP/node-wd.log" "$CY_TMP/node-wd.pid"
 	cy__track "$STACK_NODE_PID"
 	wait_line "$CY_TMP/nwd.out" 'READY=1' 1 60
+	grep -q "^READY=1 STATUS=registered port=open pid=$STACK_NODE_PID\$" "$CY_TMP/nwd.out"
 	n=$(grep -c WATCHDOG=1 "$CY_TMP/nwd.out" || true)
 	wait_line "$CY_TMP/nwd.out" 'WATCHDOG=1' $((n + 4)) 5
+	run grep -c "^WATCHDOG=1 port=open pid=$STACK_NODE_PID\$" "$CY_TMP/nwd.out"
+	[ "$output" -ge 4 ]
 	kill -TERM "$STACK_NODE_PID"
 	cy_server_stop
 }
@@ -159,7 +212,7 @@ hup()
 	cy__track "$pid"
 	wait_line "$CY_TMP/node.out" 'READY=1' 1 60
 	run grep READY=1 "$CY_TMP/node.out"
-	assert_output "READY=1 STATUS=registered port=open"
+	assert_output "READY=1 STATUS=registered port=open pid=$pid"
 	grep -q 'event=worker_api_started' "$CY_TMP/node-a.log"
 	run ! grep -q 'event=http_request' "$CY_TMP/node-a.log"
 

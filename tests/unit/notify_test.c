@@ -10,13 +10,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "notify.h"
 #include "tap.h"
 
-/* A listening datagram socket at path (or abstract when path starts with '@'). */
+/* A datagram socket bound at path (abstract when it starts with '@'), passing credentials. */
 static int
 listener(const char *name)
 {
@@ -25,7 +26,7 @@ listener(const char *name)
 	size_t n = strlen(name);
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
 
-	if (fd < 0 || n >= sizeof(sa.sun_path))
+	if (fd < 0 || n > sizeof(sa.sun_path) - (name[0] != '@'))
 		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
@@ -97,19 +98,44 @@ test_path_socket(void)
 	is_str(receive(fd, &pid), "STOPPING=1", "STOPPING");
 	cy_notify_watchdog();
 	is_str(receive(fd, &pid), "WATCHDOG=1", "WATCHDOG");
-	cy_notify_reloading();
 	{
-		const char *m = receive(fd, &pid);
-		unsigned long long us = 0;
+		struct timespec t0, t1;
+		unsigned long long us = 0, lo, hi;
+		const char *m;
 		char tail = 0;
 
-		ok(sscanf(m, "RELOADING=1\nMONOTONIC_USEC=%llu%c", &us, &tail) == 1 && us > 0,
-		    "RELOADING with MONOTONIC_USEC");
-		if (us == 0)
-			printf("#   got: %s\n", m);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		cy_notify_reloading();
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		lo = (unsigned long long)t0.tv_sec * 1000000ULL +
+		     (unsigned long long)t0.tv_nsec / 1000;
+		hi = (unsigned long long)t1.tv_sec * 1000000ULL +
+		     (unsigned long long)t1.tv_nsec / 1000;
+		m = receive(fd, &pid);
+		ok(sscanf(m, "RELOADING=1\nMONOTONIC_USEC=%llu%c", &us, &tail) == 1,
+		    "RELOADING=1 and MONOTONIC_USEC, nothing after");
+		ok(us >= lo && us <= hi, "MONOTONIC_USEC is CLOCK_MONOTONIC in microseconds");
+		if (us < lo || us > hi)
+			printf("#   got %llu, want %llu..%llu\n", us, lo, hi);
 	}
+	errno = EBADF;
 	is_int(cy_notify_send("X=1"), 1, "send says it was sent");
+	is_int(errno, EBADF, "errno is left as it was after a send");
 	(void)receive(fd, &pid);
+	{
+		char status[700];
+		const char *m;
+		size_t len;
+
+		memset(status, 's', sizeof(status) - 1);
+		status[sizeof(status) - 1] = '\0';
+		cy_notify_ready(status);
+		m = receive(fd, &pid);
+		len = strlen(m);
+		ok(!strncmp(m, "READY=1\nSTATUS=sss", 18) && len == 511 &&
+			!strcmp(m + len - 3, "..."),
+		    "an over-long STATUS is cut, visibly, into one 512-byte message");
+	}
 
 	close(fd);
 	unlink(path);
@@ -136,6 +162,49 @@ test_abstract_socket(void)
 	close(fd);
 }
 
+/* The longest names that fit, bound for real: the address must be exact to arrive. */
+static void
+test_longest_names(void)
+{
+	char dir[] = "/tmp/cy-notify-XXXXXX", name[128];
+	size_t n;
+	pid_t pid;
+	int fd;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	/* A path of 107 bytes: with its NUL, all of sun_path. */
+	n = strlen(dir);
+	memcpy(name, dir, n);
+	name[n] = '/';
+	memset(name + n + 1, 'p', 107 - n - 1);
+	name[107] = '\0';
+	fd = listener(name);
+	ok(fd >= 0, "listener at a 107-byte path");
+	setenv("NOTIFY_SOCKET", name, 1);
+	is_int(cy_notify_send("READY=1"), 1, "sent to the 107-byte path");
+	is_str(receive(fd, &pid), "READY=1", "and it arrived");
+	close(fd);
+	unlink(name);
+	rmdir(dir);
+
+	/* An abstract name of 108 bytes: '@' (the leading NUL) and 107 more, no NUL after. */
+	memset(name, 'a', 108);
+	name[0] = '@';
+	xsnprintf(name + 1, 20, "%ld-", (long)getpid());
+	name[strlen(name)] = 'a';
+	name[108] = '\0';
+	fd = listener(name);
+	ok(fd >= 0, "listener at a 108-byte abstract name");
+	setenv("NOTIFY_SOCKET", name, 1);
+	is_int(cy_notify_send("STOPPING=1"), 1, "sent to the 108-byte abstract name");
+	is_str(receive(fd, &pid), "STOPPING=1", "and it arrived");
+	close(fd);
+	unsetenv("NOTIFY_SOCKET");
+}
+
 static void
 test_unusable_names(void)
 {
@@ -149,6 +218,8 @@ test_unusable_names(void)
 	is_int(cy_notify_send("READY=1"), 0, "relative path refused");
 	setenv("NOTIFY_SOCKET", "@", 1);
 	is_int(cy_notify_send("READY=1"), 0, "'@' alone refused");
+	setenv("NOTIFY_SOCKET", "/", 1);
+	is_int(cy_notify_send("READY=1"), 0, "'/' alone refused");
 	setenv("NOTIFY_SOCKET", "vsock:2:1234", 1);
 	is_int(cy_notify_send("READY=1"), 0, "a vsock address is not spoken");
 
@@ -212,6 +283,7 @@ main(void)
 {
 	RUN_TEST(test_path_socket);
 	RUN_TEST(test_abstract_socket);
+	RUN_TEST(test_longest_names);
 	RUN_TEST(test_unusable_names);
 	RUN_TEST(test_watchdog);
 	return tap_done();
