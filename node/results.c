@@ -1,8 +1,8 @@
 /*
  * Results that survive the server: every finished job's
- * RunJobResponse (plus the lease it ran under) is written to
- * <state_dir>/results/<job_id>.json before jobs:run answers, and stays
- * there until the server says it no longer wants it.  A sync thread calls
+ * RunJobResponse (plus the lease it ran under) is kept in the result
+ * spool, <state_dir>/results/journal (result-spool.c), before jobs:run
+ * answers, and stays there until the server says it no longer wants it.  A sync thread calls
  * POST <orchestrator.url>/v1/nodes/jobs/sync with the node JWT every few
  * seconds (the server says how often): it reports the jobs running here
  * (which renews their leases) and the results held; the answer names the
@@ -11,7 +11,6 @@
  * deleted, and the jobs the server no longer runs here (canceled,
  * requeued) are killed.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -21,18 +20,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "buf.h"
-#include "fsutil.h"
 #include "httpc.h"
 #include "joblog.h"
 #include "json.h"
 #include "log.h"
 #include "node.h"
+#include "result-spool.h"
 #include "banned.h"
 
 #define SYNC_DEFAULT_S 5
@@ -45,6 +43,7 @@ struct running {
 	char id[ID_LEN];
 };
 
+static struct result_spool spool = RESULT_SPOOL_INIT;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct running *running_jobs;
 static pthread_t thread;
@@ -88,45 +87,16 @@ results_dir(const struct node *n)
 int
 node_result_save(struct node *n, const char *job_id, const char *lease_id, const json_t *out)
 {
-	char *dir = results_dir(n), *tmp, *dst, *body;
 	json_t *copy = json_deep_copy(out);
-	size_t len;
-	int fd, rc = -1;
+	int rc;
 
 	if (lease_id)
 		json_object_set_new(copy, "lease_id", json_string(lease_id));
-	body = cy_json_dump(copy);
-	json_decref(copy);
-	len = strlen(body);
-	tmp = xasprintf("%s/.%s.tmp", dir, job_id);
-	dst = xasprintf("%s/%s.json", dir, job_id);
-	if (cy_mkdir_p(dir, 0700, 0700) < 0)
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		goto out;
-	if (write(fd, body, len) != (ssize_t)len) {
-		close(fd); /* a short write (disk full) must not leak the descriptor */
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) < 0) {
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, dst) < 0) {
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
+	rc = result_spool_put(&spool, job_id, copy);
 	if (rc < 0)
-		cy_log_error("result_save_failed", "job_id", job_id, "path", dst, "error",
-		    strerror(errno), NULL);
-	free(body);
-	free(tmp);
-	free(dst);
-	free(dir);
+		cy_log_error("result_save_failed", "job_id", job_id, "error", strerror(errno),
+		    NULL);
+	json_decref(copy);
 	return rc;
 }
 
@@ -180,41 +150,6 @@ call(const struct node *n, const char *path, const char *body, const char *jwt,
 	return rc;
 }
 
-/*
- * The ids of the results held, as a JSON array (all of them: they renew
- * their leases); `old` gets those old enough to be sent again.
- */
-static json_t *
-held_results(const struct node *n, json_t *old)
-{
-	char *dir = results_dir(n);
-	time_t cutoff = time(NULL) - SYNC_MIN_AGE_S;
-	json_t *a = json_array();
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-
-	if ((d = opendir(dir))) {
-		while ((de = readdir(d))) {
-			size_t l = strlen(de->d_name);
-			char *p;
-
-			if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".json"))
-				continue;
-			p = xasprintf("%s/%s", dir, de->d_name);
-			if (stat(p, &st) == 0) {
-				json_array_append_new(a, json_stringn(de->d_name, l - 5));
-				if (st.st_mtime <= cutoff)
-					json_array_append_new(old, json_stringn(de->d_name, l - 5));
-			}
-			free(p);
-		}
-		closedir(d);
-	}
-	free(dir);
-	return a;
-}
-
 static json_t *
 running_list(void)
 {
@@ -247,12 +182,10 @@ deliver(const struct node *n, const char *id, const char *jwt)
 	struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;
 	struct cy_error err = CY_ERROR_INIT;
 	struct cy_buf body = CY_BUF_INIT;
-	char *dir = results_dir(n), *file = xasprintf("%s/%s.json", dir, id), *path;
-	int fd, rc = -1;
+	char *path = xasprintf("/v1/nodes/jobs/%s/result", id);
+	int rc = -1;
 
-	path = xasprintf("/v1/nodes/jobs/%s/result", id);
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0 && cy_buf_read_fd(&body, fd, 64 * 1024 * 1024) == 0 &&
+	if (result_spool_get(&spool, id, &body) == 0 &&
 	    call(n, path, body.buf, jwt, &resp, &err) == 0) {
 		if (resp.status == 200) {
 			cy_log_info("result_redelivered", "job_id", id, NULL);
@@ -262,15 +195,11 @@ deliver(const struct node *n, const char *id, const char *jwt)
 			rc = 0; /* never accepted: do not loop on it */
 		}
 	}
-	if (fd >= 0)
-		close(fd);
 	if (rc == 0)
-		unlink(file);
+		result_spool_drop(&spool, id);
 	cy_httpc_resp_release(&resp);
 	cy_buf_release(&body);
 	free(path);
-	free(file);
-	free(dir);
 	return rc;
 }
 
@@ -287,7 +216,7 @@ sync_once(struct node *n, long long every)
 
 	if (!(jwt = node_orch_jwt(n)))
 		return SYNC_RETRY_S;
-	held = held_results(n, old);
+	held = result_spool_ids(&spool, time(NULL) - SYNC_MIN_AGE_S, old);
 	req =
 	    json_pack("{s:i, s:o, s:O}", "version", 1, "running", running_list(), "finished", held);
 	body = cy_json_dump(req);
@@ -317,11 +246,7 @@ sync_once(struct node *n, long long every)
 			if (job_log_pending(id) || deliver(n, id, jwt) < 0)
 				next = SYNC_RETRY_S;
 		} else {
-			char *dir = results_dir(n), *f = xasprintf("%s/%s.json", dir, id);
-
-			unlink(f);
-			free(f);
-			free(dir);
+			result_spool_drop(&spool, id);
 		}
 	}
 	json_array_foreach(cancel, i, v) {
@@ -367,8 +292,13 @@ sync_main(void *arg)
 int
 node_results_start(struct node *n, struct cy_error *err)
 {
+	char *dir = results_dir(n);
 	int rc;
 
+	rc = result_spool_open(&spool, dir, err);
+	free(dir);
+	if (rc < 0)
+		return rc;
 	stopping = 0;
 	if ((rc = pthread_create(&thread, NULL, sync_main, n)) != 0) {
 		errno = rc;
@@ -388,6 +318,7 @@ node_results_stop(void)
 		pthread_join(thread, NULL);
 		started = false;
 	}
+	result_spool_close(&spool);
 	pthread_mutex_lock(&lock);
 	while ((r = running_jobs)) {
 		running_jobs = r->next;

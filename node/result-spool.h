@@ -1,0 +1,70 @@
+/*
+ * The result spool: every finished job's result, kept on disk from before
+ * jobs:run answers until the server says it no longer wants it (results.c).
+ *
+ * One append-only file, <dir>/journal, of JSON lines
+ *
+ *   {"put":"<job id>","at":<unix seconds>,"result":{...}}
+ *   {"drop":"<job id>"}
+ *
+ * and an index in memory of the results it holds.  A put is one write(2);
+ * like the node's other state it survives the daemon (a crash, a restart),
+ * not the machine (no fsync).  Opening replays the file: a last line cut
+ * short by a crash is cut off, a line that is not a record is skipped with
+ * a warning.  The file is emptied when it holds nothing and rewritten with
+ * only the held lines once it is four times their size (and 1 MiB or more).
+ * Results kept by older versions as <dir>/<job id>.json are taken in.
+ *
+ * One file rather than one per result: a file per job cost an inode, a
+ * rename and an unlink for every job, and the directory's churn made the
+ * inode allocation the node daemon's largest cost in an end-to-end profile.
+ *
+ * All calls are safe from any thread.
+ */
+#ifndef CY_RESULT_SPOOL_H
+#define CY_RESULT_SPOOL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "buf.h"
+#include "error.h"
+
+struct spool_entry;
+
+struct result_spool {
+	pthread_mutex_t lock;
+	char *path;               /* <dir>/journal */
+	int fd;                   /* -1 until opened */
+	off_t size;               /* where the next line goes */
+	off_t live;               /* bytes of the lines of held results */
+	size_t count;             /* results held */
+	struct spool_entry *head; /* newest first */
+};
+
+#define RESULT_SPOOL_INIT \
+	{ \
+		PTHREAD_MUTEX_INITIALIZER, NULL, -1, 0, 0, 0, NULL \
+	}
+
+/* Opens (creating dir, mode 0700) and replays; 0, or -1 with err set. */
+int result_spool_open(struct result_spool *s, const char *dir, struct cy_error *err);
+/* Closes and forgets the index (the file stays). */
+void result_spool_close(struct result_spool *s);
+
+/* Keeps result (a JSON object) for id, replacing one kept before; 0 or -1 (errno). */
+int result_spool_put(struct result_spool *s, const char *id, const json_t *result);
+/* The kept result of id as JSON text into out; 0, or -1 when none is kept (or unreadable). */
+int result_spool_get(struct result_spool *s, const char *id, struct cy_buf *out);
+/* Forgets id's result (nothing when none is kept). */
+void result_spool_drop(struct result_spool *s, const char *id);
+/*
+ * The ids held, as a new JSON array; those put at or before `cutoff` are
+ * appended to `old` too (when not NULL).
+ */
+json_t *result_spool_ids(struct result_spool *s, time_t cutoff, json_t *old);
+
+#endif
