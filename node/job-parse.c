@@ -62,9 +62,8 @@ job_req_release(struct job_req *r)
 	free(r->secrets);
 }
 
-/* uuid or [A-Za-z0-9_-]{1,128}: safe as one path component. */
-static bool
-id_valid(const char *s)
+bool
+job_id_valid(const char *s)
 {
 	size_t i, n = strlen(s);
 
@@ -623,9 +622,9 @@ job_parse_ids(const json_t *req, struct job_req *r, enum cy_problem *prob, struc
 	r->array_index = -1;
 	r->task_id = json_plain_str(json_object_get(req, "task_id"));
 	r->job_id = json_plain_str(json_object_get(req, "job_id"));
-	if (!r->task_id || !id_valid(r->task_id))
+	if (!r->task_id || !job_id_valid(r->task_id))
 		return job_refuse(d, "task_id is required: a uuid or 1-128 of [A-Za-z0-9_-]");
-	if (!r->job_id || !id_valid(r->job_id))
+	if (!r->job_id || !job_id_valid(r->job_id))
 		return job_refuse(d, "job_id is required: a uuid or 1-128 of [A-Za-z0-9_-]");
 	/* The attempt's lease: the job's logs are streamed under it (joblog.h). */
 	v = json_object_get(req, "lease_id");

@@ -66,6 +66,8 @@ void sba_job_result(const struct job_req *r, const char *dir, json_t *out);
 
 /* Frees what the request owns (not the JSON it borrows from). */
 void job_req_release(struct job_req *r);
+/* A task or job id: a uuid or [A-Za-z0-9_-]{1,128}, safe as one path component. */
+bool job_id_valid(const char *s);
 /* The version and the ids of a RunJobRequest (sandbox or prompt). */
 int job_parse_ids(const json_t *req, struct job_req *r, enum cy_problem *prob, struct cy_buf *d);
 /*

@@ -1,150 +1,278 @@
 /*
- * The result spool (result-spool.h): an append-only journal of JSON lines
- * with an index in memory.
+ * The result spool (result-spool.h): an append-only journal of JSON lines,
+ * indexed in memory by a tsearch(3) tree (lookups) and a list in the order
+ * of the lines (listing, compaction).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "fsutil.h"
+#include "job.h"
 #include "json.h"
 #include "log.h"
 #include "result-spool.h"
 
 #include "banned.h"
 
+#define JOURNAL "journal"
+#define JOURNAL_TMP "journal.tmp"
 #define COMPACT_MIN ((off_t)1 << 20)
 #define COMPACT_RATIO 4
+#define COPY_CHUNK (64 * 1024)
 #define LEGACY_MAX (64 * 1024 * 1024) /* what the old redelivery read of a file */
+#define LINE_HEAD_MAX 200             /* {"put":"<128-byte id>","at":<20 digits>,"result": */
+#define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
 
 struct spool_entry {
-	struct spool_entry *next;
-	off_t off;  /* its line in the journal */
-	size_t len; /* with the newline */
+	struct spool_entry *prev, *next;
+	char *id;       /* stored after the struct */
+	off_t off;      /* its line in the journal */
+	size_t len;     /* the line's length, with its newline */
+	size_t res_off; /* where the result's text starts in the line; 0: parse the line */
 	time_t at;
-	char id[];
 };
 
-static struct spool_entry **
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct spool_entry *)a)->id, ((const struct spool_entry *)b)->id);
+}
+
+static struct spool_entry *
 find(struct result_spool *s, const char *id)
 {
-	struct spool_entry **pp;
+	struct spool_entry key = { .id = (char *)id };
+	void *p = tfind(&key, &s->tree, entry_cmp);
 
-	for (pp = &s->head; *pp; pp = &(*pp)->next)
-		if (!strcmp((*pp)->id, id))
-			return pp;
-	return NULL;
+	return p ? *(struct spool_entry **)p : NULL;
 }
 
 static void
-forget(struct result_spool *s, struct spool_entry **pp)
+forget(struct result_spool *s, struct spool_entry *e)
 {
-	struct spool_entry *e = *pp;
-
-	*pp = e->next;
+	tdelete(e, &s->tree, entry_cmp);
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		s->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		s->tail = e->prev;
 	s->live -= (off_t)e->len;
 	s->count--;
 	free(e);
 }
 
-/* Indexes id's line at off (replacing an older one). */
+/* Indexes id's line (replacing an older one). */
 static void
-remember(struct result_spool *s, const char *id, off_t off, size_t len, time_t at)
+remember(struct result_spool *s, const char *id, off_t off, size_t len, size_t res_off, time_t at)
 {
-	struct spool_entry **pp = find(s, id), *e;
+	struct spool_entry *e = find(s, id);
 	size_t n = strlen(id);
 
-	if (pp)
-		forget(s, pp);
-	e = xmalloc(sizeof(*e) + n + 1);
+	if (e)
+		forget(s, e);
+	e = xcalloc(1, sizeof(*e) + n + 1);
+	e->id = (char *)(e + 1);
 	memcpy(e->id, id, n + 1);
 	e->off = off;
 	e->len = len;
+	e->res_off = res_off;
 	e->at = at;
-	e->next = s->head;
-	s->head = e;
+	if (!tsearch(e, &s->tree, entry_cmp)) {
+		cy_log_error("out_of_memory", "where", "result spool index", NULL);
+		abort();
+	}
+	e->prev = s->tail;
+	if (s->tail)
+		s->tail->next = e;
+	else
+		s->head = e;
+	s->tail = e;
 	s->live += (off_t)len;
 	s->count++;
 }
 
-/* Appends one line; on a failed or short write the file is cut back. */
 static int
-append(struct result_spool *s, const char *line, size_t len)
+buf_sink(const char *data, size_t len, void *arg)
 {
-	int e;
-
-	if (cy_write_all(s->fd, line, len) == 0) {
-		s->size += (off_t)len;
-		return 0;
-	}
-	e = errno;
-	if (ftruncate(s->fd, s->size) < 0)
-		cy_log_error("result_spool_truncate_failed", "path", s->path, "error",
-		    strerror(errno), NULL);
-	errno = e;
-	return -1;
-}
-
-/* Reads the line of e into b (without its newline). */
-static int
-read_line(struct result_spool *s, const struct spool_entry *e, struct cy_buf *b)
-{
-	ssize_t r;
-
-	cy_buf_reset(b);
-	cy_buf_grow(b, e->len);
-	r = pread(s->fd, b->buf, e->len, e->off);
-	if (r != (ssize_t)e->len || b->buf[e->len - 1] != '\n') {
-		if (r >= 0)
-			errno = EIO;
-		return -1;
-	}
-	cy_buf_setlen(b, e->len - 1);
+	cy_buf_add(arg, data, len);
 	return 0;
 }
 
 /*
- * Empties the journal when nothing is held; rewrites it with only the held
- * lines once it is COMPACT_RATIO times their size.  A failure leaves it as
- * it was (it only stays larger).
+ * A put line into line: the head up to the result's text, the result as
+ * compact JSON, "}\n".  Returns the head's length (where the result
+ * starts), or 0 when the result cannot be serialised.  id is a valid job
+ * id: nothing in it needs escaping.
  */
-static void
-maybe_compact(struct result_spool *s)
+static size_t
+put_line(struct cy_buf *line, const char *id, time_t at, const json_t *result)
 {
-	struct cy_buf line = CY_BUF_INIT;
-	struct spool_entry *e;
-	char *tmp;
-	off_t size = 0;
-	int fd;
+	char head[LINE_HEAD_MAX];
 
-	if (s->count == 0) {
-		if (s->size > 0 && ftruncate(s->fd, 0) == 0)
-			s->size = 0;
-		return;
+	xsnprintf(head, sizeof(head), "{\"put\":\"%s\",\"at\":%lld,\"result\":", id, (long long)at);
+	cy_buf_reset(line);
+	cy_buf_addstr(line, head);
+	if (json_dump_callback(result, buf_sink, line, DUMP_FLAGS) < 0)
+		return 0;
+	cy_buf_add(line, "}\n", 2);
+	return strlen(head);
+}
+
+/* Appends one line.  On a failed or short write the file is cut back (or the cut line ended). */
+static int
+append(struct result_spool *s, const void *data, size_t len)
+{
+	struct stat st;
+	int e;
+
+	if (cy_write_all(s->fd, data, len) == 0) {
+		s->size += (off_t)len;
+		return 0;
 	}
-	if (s->size < COMPACT_MIN || s->size < COMPACT_RATIO * s->live)
-		return;
-	tmp = xasprintf("%s.tmp", s->path);
-	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	e = errno;
+	if (ftruncate(s->fd, s->size) < 0) {
+		cy_log_error("result_spool_cut_back_failed", "path", s->path, "error",
+		    strerror(errno), NULL);
+		/* The partial line stays: end it so the next line is whole (and skipped at replay).
+		 */
+		if (fstat(s->fd, &st) == 0 && cy_write_all(s->fd, "\n", 1) == 0) {
+			s->size = st.st_size + 1;
+		} else {
+			close(s->fd); /* where lines go is unknown: refuse puts from now on */
+			s->fd = -1;
+		}
+	}
+	errno = e;
+	return -1;
+}
+
+static int
+pread_all(int fd, char *buf, size_t len, off_t off)
+{
+	while (len > 0) {
+		ssize_t r = pread(fd, buf, len, off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		buf += r;
+		off += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+static int
+pwrite_all(int fd, const char *buf, size_t len, off_t off)
+{
+	while (len > 0) {
+		ssize_t w = pwrite(fd, buf, len, off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		off += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* len bytes at off of the journal into out; `tail` must follow them there. */
+static int
+read_checked(struct result_spool *s, off_t off, size_t len, const char *tail, struct cy_buf *out)
+{
+	size_t tl = strlen(tail);
+
+	cy_buf_reset(out);
+	cy_buf_grow(out, len + tl);
+	if (pread_all(s->fd, out->buf, len + tl, off) < 0)
+		return -1;
+	if (memcmp(out->buf + len, tail, tl)) {
+		errno = EIO;
+		return -1;
+	}
+	cy_buf_setlen(out, len);
+	return 0;
+}
+
+/* The result of a put line not in the form put_line writes: the line parsed. */
+static int
+read_parsed(struct result_spool *s, const struct spool_entry *e, struct cy_buf *out)
+{
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_buf line = CY_BUF_INIT;
+	json_t *rec = NULL;
+	int rc = -1;
+
+	if (read_checked(s, e->off, e->len - 1, "\n", &line) < 0)
+		goto out;
+	rec = cy_json_parse(line.buf, line.len, true, &err);
+	cy_buf_reset(out);
+	if (rec &&
+	    json_dump_callback(json_object_get(rec, "result"), buf_sink, out, DUMP_FLAGS) == 0)
+		rc = 0;
+	else
+		errno = EIO;
+out:
+	json_decref(rec);
+	cy_buf_release(&line);
+	return rc;
+}
+
+/* Copies len bytes at off of `from` to `at` of `to`, a chunk at a time. */
+static int
+copy_range(int from, off_t off, int to, off_t at, size_t len, char *chunk)
+{
+	while (len > 0) {
+		size_t n = len < COPY_CHUNK ? len : COPY_CHUNK;
+
+		if (pread_all(from, chunk, n, off) < 0 || pwrite_all(to, chunk, n, at) < 0)
+			return -1;
+		off += (off_t)n;
+		at += (off_t)n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Rewrites the journal with only the held lines: journal.tmp, renamed over it. */
+static void
+compact(struct result_spool *s)
+{
+	char *chunk = xmalloc(COPY_CHUNK);
+	struct spool_entry *e;
+	off_t size = 0;
+	int fd = openat(s->dir_fd, JOURNAL_TMP, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+
 	if (fd < 0)
 		goto fail;
 	for (e = s->head; e; e = e->next) {
-		if (read_line(s, e, &line) < 0)
+		if (copy_range(s->fd, e->off, fd, size, e->len, chunk) < 0)
 			goto fail;
-		cy_buf_addch(&line, '\n');
-		if (cy_write_all(fd, line.buf, line.len) < 0)
-			goto fail;
-		size += (off_t)line.len;
+		size += (off_t)e->len;
 	}
-	if (rename(tmp, s->path) < 0)
+	if (fcntl(fd, F_SETFL, O_APPEND) < 0 ||
+	    renameat(s->dir_fd, JOURNAL_TMP, s->dir_fd, JOURNAL) < 0)
 		goto fail;
-	/* The same order as written: the new offsets follow the list. */
 	size = 0;
 	for (e = s->head; e; e = e->next) {
 		e->off = size;
@@ -153,150 +281,208 @@ maybe_compact(struct result_spool *s)
 	close(s->fd);
 	s->fd = fd;
 	s->size = size;
-	cy_buf_release(&line);
-	free(tmp);
+	free(chunk);
 	return;
 fail:
 	cy_log_warn("result_spool_compact_failed", "path", s->path, "error", strerror(errno), NULL);
 	if (fd >= 0) {
 		close(fd);
-		unlink(tmp);
+		unlinkat(s->dir_fd, JOURNAL_TMP, 0);
 	}
-	cy_buf_release(&line);
-	free(tmp);
+	free(chunk);
 }
 
-/* A put line: the record as compact JSON and a newline. */
-static char *
-put_line(const char *id, time_t at, const json_t *result, size_t *len)
+/*
+ * Empties the journal when nothing is held; compacts it once it is
+ * COMPACT_RATIO times the held lines.  A failure leaves it as it was (it
+ * only stays larger).
+ */
+static void
+maybe_compact(struct result_spool *s)
 {
-	json_t *rec =
-	    json_pack("{s:s, s:I, s:O}", "put", id, "at", (json_int_t)at, "result", result);
-	char *text, *line;
-
-	if (!rec)
-		return NULL;
-	text = cy_json_dump(rec);
-	json_decref(rec);
-	line = xasprintf("%s\n", text);
-	free(text);
-	*len = strlen(line);
-	return line;
+	if (s->count == 0) {
+		if (s->size == 0)
+			return;
+		if (ftruncate(s->fd, 0) == 0)
+			s->size = 0;
+		else
+			cy_log_warn("result_spool_truncate_failed", "path", s->path, "error",
+			    strerror(errno), NULL);
+		return;
+	}
+	if (s->size >= COMPACT_MIN && s->size >= COMPACT_RATIO * s->live)
+		compact(s);
 }
 
-/* One line of the journal at off, during the replay. */
+/* Where the result's text starts in a put line, when the line is as put_line writes it. */
+static size_t
+result_offset(const char *line, size_t len, const char *id, time_t at)
+{
+	struct cy_buf canon = CY_BUF_INIT;
+	size_t head;
+
+	cy_buf_addf(&canon, "{\"put\":\"%s\",\"at\":%lld,\"result\":", id, (long long)at);
+	head = canon.len;
+	if (len < head + 3 || memcmp(line, canon.buf, head) || memcmp(line + len - 2, "}\n", 2))
+		head = 0;
+	cy_buf_release(&canon);
+	return head;
+}
+
+/* One whole line of the journal, at off, into the index. */
 static void
 replay_line(struct result_spool *s, const char *line, size_t len, off_t off)
 {
 	struct cy_error err = CY_ERROR_INIT;
-	json_t *rec = cy_json_parse(line, len - 1, true, &err), *v;
+	json_t *rec = cy_json_parse(line, len - 1, true, &err), *at_v;
 	const char *id;
+	struct spool_entry *e;
+	time_t at;
 
-	if (rec && (id = json_string_value(json_object_get(rec, "put"))) &&
-	    json_is_object(json_object_get(rec, "result")) && *id) {
-		v = json_object_get(rec, "at");
-		remember(s, id, off, len, json_is_integer(v) ? (time_t)json_integer_value(v) : 0);
+	if (rec && (id = json_string_value(json_object_get(rec, "put"))) && job_id_valid(id) &&
+	    json_is_object(json_object_get(rec, "result"))) {
+		at_v = json_object_get(rec, "at");
+		at = json_is_integer(at_v) ? (time_t)json_integer_value(at_v) : 0;
+		remember(s, id, off, len, result_offset(line, len, id, at), at);
 	} else if (rec && (id = json_string_value(json_object_get(rec, "drop")))) {
-		struct spool_entry **pp = find(s, id);
-
-		if (pp)
-			forget(s, pp);
+		if ((e = find(s, id)))
+			forget(s, e);
 	} else {
-		char at[24];
+		char where[24];
 
-		xsnprintf(at, sizeof(at), "%lld", (long long)off);
-		cy_log_warn("result_spool_line_skipped", "path", s->path, "offset", at, "error",
+		xsnprintf(where, sizeof(where), "%lld", (long long)off);
+		cy_log_warn("result_spool_line_skipped", "path", s->path, "offset", where, "error",
 		    rec ? "not a record" : err.msg, NULL);
 	}
 	json_decref(rec);
 }
 
+/* Reads the journal from its start into the index; a last line without its newline is cut off. */
 static int
 replay(struct result_spool *s, struct cy_error *err)
 {
-	char *line = NULL;
+	char *line = NULL, cut[24];
 	size_t cap = 0;
-	ssize_t n;
+	ssize_t n = 0;
 	off_t off = 0;
-	int fd = dup(s->fd);
+	int fd = dup(s->fd), e;
 	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 
 	if (!f) {
+		e = errno;
 		if (fd >= 0)
 			close(fd);
+		errno = e;
 		return cy_error_errno(err, "cannot read the result spool '%s'", s->path);
 	}
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] != '\n') {
-			char cut[24];
-
-			/* Cut short by a crash: that result was never answered. */
-			xsnprintf(cut, sizeof(cut), "%zd", n);
-			cy_log_warn("result_spool_cut", "path", s->path, "bytes", cut, NULL);
-			break;
-		}
+	errno = 0;
+	while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
 		replay_line(s, line, (size_t)n, off);
 		off += n;
+	}
+	e = errno;
+	if (n < 0 && !feof(f)) {
+		free(line);
+		fclose(f);
+		errno = e ? e : EIO;
+		return cy_error_errno(err, "cannot read the result spool '%s'", s->path);
+	}
+	if (n > 0) {
+		/* Cut short by a crash: that result's jobs:run was never answered. */
+		xsnprintf(cut, sizeof(cut), "%zd", n);
+		cy_log_warn("result_spool_cut", "path", s->path, "bytes", cut, NULL);
 	}
 	free(line);
 	fclose(f);
 	s->size = off;
-	if (ftruncate(s->fd, off) < 0)
+	if (n > 0 && ftruncate(s->fd, off) < 0)
 		return cy_error_errno(err, "cannot cut the result spool '%s'", s->path);
 	return 0;
 }
 
-/* Takes in the <id>.json files of the one-file-per-result spool and drops its temporaries. */
+/* One <id>.json of the one-file-per-result spool: appended as a put, then removed. */
 static void
-take_legacy(struct result_spool *s, const char *dir)
+take_legacy_file(struct result_spool *s, const char *name, size_t nlen)
 {
+	struct cy_error err = CY_ERROR_INIT;
+	struct cy_buf b = CY_BUF_INIT;
+	char *id = xstrndup(name, nlen - 5);
+	json_t *res = NULL;
+	struct stat st;
+	size_t head;
+	off_t off;
+	int fd = -1;
+
+	if (!job_id_valid(id)) {
+		cy_log_warn("result_spool_legacy_skipped", "file", name, "error", "not a job id",
+		    NULL);
+		goto out;
+	}
+	/* Non-blocking and not followed: a FIFO or a link planted here must not hang or lead out.
+	 */
+	fd = openat(s->dir_fd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || cy_buf_read_fd(&b, fd, LEGACY_MAX) < 0) {
+		cy_log_warn("result_spool_legacy_skipped", "file", name, "error", strerror(errno),
+		    NULL);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || !(res = cy_json_parse(b.buf, b.len, true, &err))) {
+		cy_log_warn("result_spool_legacy_skipped", "file", name, "error",
+		    S_ISREG(st.st_mode) ? err.msg : "not a regular file", NULL);
+		goto out;
+	}
+	if ((head = put_line(&b, id, st.st_mtime, res)) == 0)
+		goto out;
+	off = s->size;
+	if (append(s, b.buf, b.len) == 0) {
+		remember(s, id, off, b.len, head, st.st_mtime);
+		unlinkat(s->dir_fd, name, 0);
+		cy_log_info("result_spool_taken_in", "job_id", id, NULL);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	json_decref(res);
+	cy_buf_release(&b);
+	free(id);
+}
+
+/* Takes in the <id>.json files of the one-file-per-result spool; drops its temporaries. */
+static void
+take_legacy(struct result_spool *s)
+{
+	int fd = openat(s->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
-	DIR *d = opendir(dir);
 
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		struct cy_buf b = CY_BUF_INIT;
-		struct cy_error err = CY_ERROR_INIT;
-		size_t l = strlen(de->d_name), len;
-		char *p, *id, *line;
-		struct stat st;
-		json_t *res;
-		int fd;
-
-		if (de->d_name[0] == '.' && l > 4 && !strcmp(de->d_name + l - 4, ".tmp")) {
-			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-				continue;
-		}
-		if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".json"))
-			continue;
-		p = xasprintf("%s/%s", dir, de->d_name);
-		id = xstrndup(de->d_name, l - 5);
-		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		res = NULL;
-		if (fd >= 0 && fstat(fd, &st) == 0 && cy_buf_read_fd(&b, fd, LEGACY_MAX) == 0)
-			res = cy_json_parse(b.buf, b.len, true, &err);
-		if (res && (line = put_line(id, st.st_mtime, res, &len))) {
-			off_t off = s->size;
-
-			if (append(s, line, len) == 0) {
-				remember(s, id, off, len, st.st_mtime);
-				unlink(p);
-				cy_log_info("result_spool_taken_in", "job_id", id, NULL);
-			}
-			free(line);
-		} else if (fd >= 0) {
-			cy_log_warn("result_spool_legacy_unreadable", "path", p, "error",
-			    err.msg[0] ? err.msg : strerror(errno), NULL);
-		}
+	if (!d) {
 		if (fd >= 0)
 			close(fd);
-		json_decref(res);
-		cy_buf_release(&b);
-		free(id);
-		free(p);
+		return;
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' && l > 4 && !strcmp(de->d_name + l - 4, ".tmp"))
+			unlinkat(s->dir_fd, de->d_name, 0);
+		else if (de->d_name[0] != '.' && l > 5 && !strcmp(de->d_name + l - 5, ".json"))
+			take_legacy_file(s, de->d_name, l);
 	}
 	closedir(d);
+}
+
+static void
+reset(struct result_spool *s)
+{
+	while (s->head)
+		forget(s, s->head);
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->dir_fd >= 0)
+		close(s->dir_fd); /* and the lock with it */
+	s->fd = s->dir_fd = -1;
+	s->size = 0;
+	FREE_AND_NULL(s->path);
 }
 
 int
@@ -307,30 +493,35 @@ result_spool_open(struct result_spool *s, const char *dir, struct cy_error *err)
 	pthread_mutex_lock(&s->lock);
 	if (s->fd >= 0)
 		goto out;
-	if (cy_mkdir_p(dir, 0700, 0700) < 0) {
+	s->path = xasprintf("%s/%s", dir, JOURNAL);
+	if (cy_mkdir_p(dir, 0700, 0700) < 0 ||
+	    (s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		rc = cy_error_errno(err, "cannot create the result spool directory '%s'", dir);
-		goto out;
+		goto fail;
 	}
-	free(s->path);
-	s->path = xasprintf("%s/journal", dir);
-	s->fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (flock(s->dir_fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ?
+			 cy_error_set(err, EBUSY,
+			     "the result spool '%s' is in use by another cynode-node (two nodes "
+			     "with one storage.state_dir?)",
+			     s->path) :
+			 cy_error_errno(err, "cannot lock the result spool '%s'", s->path);
+		goto fail;
+	}
+	s->fd =
+	    openat(s->dir_fd, JOURNAL, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->fd < 0) {
 		rc = cy_error_errno(err, "cannot open the result spool '%s'", s->path);
-		goto out;
+		goto fail;
 	}
-	if ((rc = replay(s, err)) < 0) {
-		close(s->fd);
-		s->fd = -1;
-		goto out;
-	}
-	take_legacy(s, dir);
+	if ((rc = replay(s, err)) < 0)
+		goto fail;
+	take_legacy(s);
+	unlinkat(s->dir_fd, JOURNAL_TMP, 0); /* a compaction cut short */
 	maybe_compact(s);
-	{
-		char *tmp = xasprintf("%s.tmp", s->path); /* a compaction cut short */
-
-		unlink(tmp);
-		free(tmp);
-	}
+	goto out;
+fail:
+	reset(s);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -340,100 +531,83 @@ void
 result_spool_close(struct result_spool *s)
 {
 	pthread_mutex_lock(&s->lock);
-	while (s->head)
-		forget(s, &s->head);
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
-	s->size = 0;
-	free(s->path);
-	s->path = NULL;
+	reset(s);
 	pthread_mutex_unlock(&s->lock);
 }
 
 int
 result_spool_put(struct result_spool *s, const char *id, const json_t *result)
 {
+	struct cy_buf line = CY_BUF_INIT;
 	time_t now = time(NULL);
-	size_t len = 0;
-	char *line = put_line(id, now, result, &len);
+	size_t head;
 	int rc = -1;
 	off_t off;
 
-	if (!line) {
+	if (!job_id_valid(id) || !json_is_object(result)) {
 		errno = EINVAL;
+		return -1;
+	}
+	if ((head = put_line(&line, id, now, result)) == 0) {
+		cy_buf_release(&line);
+		errno = ENOMEM;
 		return -1;
 	}
 	pthread_mutex_lock(&s->lock);
 	if (s->fd < 0) {
 		errno = EBADF;
-		goto out;
+	} else {
+		off = s->size;
+		if (append(s, line.buf, line.len) == 0) {
+			remember(s, id, off, line.len, head, now);
+			rc = 0;
+		}
 	}
-	off = s->size;
-	if (append(s, line, len) == 0) {
-		remember(s, id, off, len, now);
-		maybe_compact(s);
-		rc = 0;
-	}
-out:
 	pthread_mutex_unlock(&s->lock);
-	free(line);
+	cy_buf_release(&line);
 	return rc;
 }
 
 int
 result_spool_get(struct result_spool *s, const char *id, struct cy_buf *out)
 {
-	struct cy_buf line = CY_BUF_INIT;
-	struct cy_error err = CY_ERROR_INIT;
-	struct spool_entry **pp;
-	json_t *rec = NULL;
-	char *text;
-	int rc = -1;
+	struct spool_entry *e;
+	int rc = -1, saved;
 
 	pthread_mutex_lock(&s->lock);
-	pp = s->fd >= 0 ? find(s, id) : NULL;
-	rc = pp ? read_line(s, *pp, &line) : -1;
+	e = s->fd >= 0 ? find(s, id) : NULL;
+	if (!e)
+		errno = ENOENT;
+	else if (e->res_off)
+		rc = read_checked(s, e->off + (off_t)e->res_off, e->len - e->res_off - 2, "}\n",
+		    out);
+	else
+		rc = read_parsed(s, e, out);
+	saved = errno;
 	pthread_mutex_unlock(&s->lock);
-	if (rc == 0 && (rec = cy_json_parse(line.buf, line.len, true, &err)) &&
-	    json_is_object(json_object_get(rec, "result"))) {
-		text = cy_json_dump(json_object_get(rec, "result"));
-		cy_buf_reset(out);
-		cy_buf_addstr(out, text);
-		free(text);
-	} else {
-		rc = -1;
-	}
-	json_decref(rec);
-	cy_buf_release(&line);
+	errno = saved;
 	return rc;
 }
 
 void
 result_spool_drop(struct result_spool *s, const char *id)
 {
-	struct spool_entry **pp;
-	json_t *rec;
-	char *text, *line;
+	char line[LINE_HEAD_MAX];
+	struct spool_entry *e;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->fd < 0 || !(pp = find(s, id)))
-		goto out;
-	forget(s, pp);
-	/* Emptied: cut to nothing, no drop line needed. */
-	if (s->count > 0) {
-		rec = json_pack("{s:s}", "drop", id);
-		text = cy_json_dump(rec);
-		line = xasprintf("%s\n", text);
-		if (append(s, line, strlen(line)) < 0)
-			cy_log_warn("result_spool_drop_failed", "job_id", id, "error",
-			    strerror(errno), NULL);
-		json_decref(rec);
-		free(text);
-		free(line);
+	if (s->fd >= 0 && (e = find(s, id))) {
+		forget(s, e);
+		/* Emptied: cut to nothing below, no drop line needed. */
+		if (s->count > 0) {
+			xsnprintf(line, sizeof(line), "{\"drop\":\"%s\"}\n", id);
+			if (append(s, line, strlen(line)) < 0)
+				cy_log_warn("result_spool_drop_failed", "job_id", id, "error",
+				    strerror(errno), NULL);
+		}
+		if (s->fd >= 0)
+			maybe_compact(s);
 	}
-	maybe_compact(s);
-out:
 	pthread_mutex_unlock(&s->lock);
 }
 

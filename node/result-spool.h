@@ -7,13 +7,15 @@
  *   {"put":"<job id>","at":<unix seconds>,"result":{...}}
  *   {"drop":"<job id>"}
  *
- * and an index in memory of the results it holds.  A put is one write(2);
- * like the node's other state it survives the daemon (a crash, a restart),
- * not the machine (no fsync).  Opening replays the file: a last line cut
- * short by a crash is cut off, a line that is not a record is skipped with
- * a warning.  The file is emptied when it holds nothing and rewritten with
- * only the held lines once it is four times their size (and 1 MiB or more).
- * Results kept by older versions as <dir>/<job id>.json are taken in.
+ * and an index in memory of the results it holds (where each one's line
+ * and result text are).  A put is one write(2); like the node's other state
+ * it survives the daemon (a crash, a restart), not the machine (no fsync).
+ * Opening takes an exclusive lock on the directory (one daemon a state
+ * directory) and replays the file: a last line cut short by a crash is cut
+ * off, a line that is not a record is skipped with a warning.  The file is
+ * emptied when it holds nothing and rewritten with only the held lines once
+ * it is four times their size and 1 MiB or more (on a drop, never in a
+ * put).  Results kept by older versions as <dir>/<job id>.json are taken in.
  *
  * One file rather than one per result: a file per job cost an inode, a
  * rename and an unlink for every job, and the directory's churn made the
@@ -38,32 +40,41 @@ struct spool_entry;
 struct result_spool {
 	pthread_mutex_t lock;
 	char *path;               /* <dir>/journal */
-	int fd;                   /* -1 until opened */
+	int fd;                   /* the journal, -1 until opened */
+	int dir_fd;               /* the directory, locked */
 	off_t size;               /* where the next line goes */
 	off_t live;               /* bytes of the lines of held results */
 	size_t count;             /* results held */
-	struct spool_entry *head; /* newest first */
+	struct spool_entry *head; /* oldest first */
+	struct spool_entry *tail;
+	void *tree; /* tsearch(3) index by id */
 };
 
 #define RESULT_SPOOL_INIT \
 	{ \
-		PTHREAD_MUTEX_INITIALIZER, NULL, -1, 0, 0, 0, NULL \
+		PTHREAD_MUTEX_INITIALIZER, NULL, -1, -1, 0, 0, 0, NULL, NULL, NULL \
 	}
 
-/* Opens (creating dir, mode 0700) and replays; 0, or -1 with err set. */
+/* Opens (creating dir, mode 0700), locks and replays; 0, or -1 with err set. */
 int result_spool_open(struct result_spool *s, const char *dir, struct cy_error *err);
-/* Closes and forgets the index (the file stays). */
+/* Closes, unlocks and forgets the index (the file stays). */
 void result_spool_close(struct result_spool *s);
 
-/* Keeps result (a JSON object) for id, replacing one kept before; 0 or -1 (errno). */
+/*
+ * Keeps result (a JSON object) for id (a job id: job_id_valid), replacing
+ * one kept before; 0 or -1 (errno; EINVAL for a bad id, EBADF when closed).
+ */
 int result_spool_put(struct result_spool *s, const char *id, const json_t *result);
-/* The kept result of id as JSON text into out; 0, or -1 when none is kept (or unreadable). */
+/*
+ * The kept result of id as JSON text into out; 0, or -1 with errno ENOENT
+ * when none is kept, another errno when it cannot be read back.
+ */
 int result_spool_get(struct result_spool *s, const char *id, struct cy_buf *out);
 /* Forgets id's result (nothing when none is kept). */
 void result_spool_drop(struct result_spool *s, const char *id);
 /*
- * The ids held, as a new JSON array; those put at or before `cutoff` are
- * appended to `old` too (when not NULL).
+ * The ids held, oldest first, as a new JSON array; those put at or before
+ * `cutoff` are appended to `old` too (when not NULL).
  */
 json_t *result_spool_ids(struct result_spool *s, time_t cutoff, json_t *old);
 

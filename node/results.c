@@ -185,8 +185,13 @@ deliver(const struct node *n, const char *id, const char *jwt)
 	char *path = xasprintf("/v1/nodes/jobs/%s/result", id);
 	int rc = -1;
 
-	if (result_spool_get(&spool, id, &body) == 0 &&
-	    call(n, path, body.buf, jwt, &resp, &err) == 0) {
+	if (result_spool_get(&spool, id, &body) < 0) {
+		/* Dropped meanwhile, or unreadable: sending it again cannot succeed. */
+		if (errno != ENOENT)
+			cy_log_error("result_unreadable", "job_id", id, "error", strerror(errno),
+			    NULL);
+		rc = 0;
+	} else if (call(n, path, body.buf, jwt, &resp, &err) == 0) {
 		if (resp.status == 200) {
 			cy_log_info("result_redelivered", "job_id", id, NULL);
 			rc = 0;

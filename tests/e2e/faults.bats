@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Fault tests: no task is lost and none runs twice when the
 # server is killed mid-batch, when a node is killed, when PostgreSQL
-# restarts under load, and with two server replicas sharing two nodes.
+# restarts under load, with two server replicas sharing two nodes, and when
+# nodes crash or restart holding results the server has not taken.
 
 load ../lib/harness
 bats_require_minimum_version 1.5.0
@@ -178,4 +179,63 @@ server_restart()
 	grep -q job_finished "$CY_TMP/server-replica.log"
 	cat "$CY_TMP"/server*.log | grep -q job_finished
 	stack_kill_pid "$(cat "$CY_TMP/replica.pid")" 10
+}
+
+# spooled_ids: how many ids of $CY_TMP/running the nodes' journals hold as puts.
+spooled_ids()
+{
+	cat "$CY_TMP"/node-node-[ab]/state/results/journal 2>/dev/null | grep '"put"' |
+		grep -oFf "$CY_TMP/running" | sort -u | wc -l
+}
+
+@test "nodes restarted while the server is down keep their finished results, applied once it is back" {
+	local i n want
+	# Leases long enough for the outage: these jobs must complete, not expire.
+	LEASE=30s
+	kill -9 "$(cat "$CY_TMP/server.pid")"
+	server_restart
+	submit '"sleep 1; echo $CYNODE_JOB_ID"' 16 '"max_attempts":1'
+	for i in $(seq 100); do
+		[ "$(cy_psql "SELECT count(*) FROM jobs WHERE status = 'running'")" -ge 8 ] && break
+		sleep 0.1
+	done
+	kill -9 "$CY_SERVER_PID"
+	cy_psql "SELECT id FROM jobs WHERE task_id IN ($(ids_sql)) AND status = 'running'" >"$CY_TMP/running"
+	want=$(wc -l <"$CY_TMP/running")
+	[ "$want" -ge 8 ]
+	# The running jobs end while no server listens: their results are spooled.
+	for i in $(seq 150); do
+		[ "$(spooled_ids)" -ge "$want" ] && break
+		sleep 0.1
+	done
+	cy_eq "$(spooled_ids)" "$want" "results spooled"
+	# node-a crashes, node-b stops; their logs are kept for assert_all_once.
+	kill -9 "$(cat "$CY_TMP/node-node-a/pid")"
+	kill -TERM "$(cat "$CY_TMP/node-node-b/pid")"
+	for n in a b; do
+		for i in $(seq 100); do
+			kill -0 "$(cat "$CY_TMP/node-node-$n/pid")" 2>/dev/null || break
+			sleep 0.1
+		done
+		cp "$CY_TMP/node-node-$n.log" "$CY_TMP/node-node-$n.before-restart.log"
+	done
+	server_restart
+	cy_node_start node-a sandbox.max_concurrency=8
+	cy_node_start node-b sandbox.max_concurrency=8
+	wait_closed 60
+	assert_all_once 16
+	# Each spooled result came from a restarted node's journal.
+	run bash -c "grep -h 'event=result_redelivered' '$CY_TMP/node-node-a.log' '$CY_TMP/node-node-b.log' |
+		grep -oFf '$CY_TMP/running' | sort -u | wc -l"
+	cy_eq "$output" "$want" "results redelivered from the journals"
+	# Delivered and dropped at a later sync (every lease/3): the journals empty.
+	for i in $(seq 300); do
+		[ ! -s "$CY_TMP/node-node-a/state/results/journal" ] &&
+			[ ! -s "$CY_TMP/node-node-b/state/results/journal" ] && break
+		sleep 0.1
+	done
+	for n in a b; do
+		[ ! -s "$CY_TMP/node-node-$n/state/results/journal" ] ||
+			{ echo "node-$n's journal still holds:"; cat "$CY_TMP/node-node-$n/state/results/journal"; false; }
+	done
 }
