@@ -25,6 +25,7 @@
 
 #define JOURNAL "journal"
 #define JOURNAL_TMP "journal.tmp"
+#define LOCK "lock"
 #define COMPACT_MIN ((off_t)1 << 20)
 #define COMPACT_RATIO 4
 #define COPY_CHUNK (64 * 1024)
@@ -206,7 +207,7 @@ read_checked(struct result_spool *s, off_t off, size_t len, const char *tail, st
 	if (pread_all(s->fd, out->buf, len + tl, off) < 0)
 		return -1;
 	if (memcmp(out->buf + len, tail, tl)) {
-		errno = EIO;
+		errno = EBADMSG;
 		return -1;
 	}
 	cy_buf_setlen(out, len);
@@ -230,7 +231,7 @@ read_parsed(struct result_spool *s, const struct spool_entry *e, struct cy_buf *
 	    json_dump_callback(json_object_get(rec, "result"), buf_sink, out, DUMP_FLAGS) == 0)
 		rc = 0;
 	else
-		errno = EIO;
+		errno = EBADMSG;
 out:
 	json_decref(rec);
 	cy_buf_release(&line);
@@ -270,7 +271,8 @@ compact(struct result_spool *s)
 			goto fail;
 		size += (off_t)e->len;
 	}
-	if (fcntl(fd, F_SETFL, O_APPEND) < 0 ||
+	/* The data before the name: a power loss must not leave an empty journal behind. */
+	if (fdatasync(fd) < 0 || fcntl(fd, F_SETFL, O_APPEND) < 0 ||
 	    renameat(s->dir_fd, JOURNAL_TMP, s->dir_fd, JOURNAL) < 0)
 		goto fail;
 	size = 0;
@@ -343,7 +345,9 @@ replay_line(struct result_spool *s, const char *line, size_t len, off_t off)
 	    json_is_object(json_object_get(rec, "result"))) {
 		at_v = json_object_get(rec, "at");
 		at = json_is_integer(at_v) ? (time_t)json_integer_value(at_v) : 0;
-		remember(s, id, off, len, result_offset(line, len, id, at), at);
+		/* Anything beyond put, at, result: the text is not ours, parse it when read. */
+		remember(s, id, off, len,
+		    json_object_size(rec) == 3 ? result_offset(line, len, id, at) : 0, at);
 	} else if (rec && (id = json_string_value(json_object_get(rec, "drop")))) {
 		if ((e = find(s, id)))
 			forget(s, e);
@@ -365,8 +369,8 @@ replay(struct result_spool *s, struct cy_error *err)
 	size_t cap = 0;
 	ssize_t n = 0;
 	off_t off = 0;
-	int fd = dup(s->fd), e;
-	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	int fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0), e;
+	FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
 
 	if (!f) {
 		e = errno;
@@ -381,7 +385,8 @@ replay(struct result_spool *s, struct cy_error *err)
 		off += n;
 	}
 	e = errno;
-	if (n < 0 && !feof(f)) {
+	/* A read error, even after part of a line, is not a torn line: nothing is cut. */
+	if (ferror(f) || (n < 0 && !feof(f))) {
 		free(line);
 		fclose(f);
 		errno = e ? e : EIO;
@@ -421,14 +426,18 @@ take_legacy_file(struct result_spool *s, const char *name, size_t nlen)
 	/* Non-blocking and not followed: a FIFO or a link planted here must not hang or lead out.
 	 */
 	fd = openat(s->dir_fd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+		cy_log_warn("result_spool_legacy_skipped", "file", name, "error",
+		    "not a regular file", NULL);
+		goto out;
+	}
 	if (fd < 0 || fstat(fd, &st) < 0 || cy_buf_read_fd(&b, fd, LEGACY_MAX) < 0) {
 		cy_log_warn("result_spool_legacy_skipped", "file", name, "error", strerror(errno),
 		    NULL);
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode) || !(res = cy_json_parse(b.buf, b.len, true, &err))) {
-		cy_log_warn("result_spool_legacy_skipped", "file", name, "error",
-		    S_ISREG(st.st_mode) ? err.msg : "not a regular file", NULL);
+	if (!(res = cy_json_parse(b.buf, b.len, true, &err))) {
+		cy_log_warn("result_spool_legacy_skipped", "file", name, "error", err.msg, NULL);
 		goto out;
 	}
 	if ((head = put_line(&b, id, st.st_mtime, res)) == 0)
@@ -460,7 +469,7 @@ take_legacy(struct result_spool *s)
 			close(fd);
 		return;
 	}
-	while ((de = readdir(d))) {
+	while (s->fd >= 0 && (de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 
 		if (de->d_name[0] == '.' && l > 4 && !strcmp(de->d_name + l - 4, ".tmp"))
@@ -479,8 +488,10 @@ reset(struct result_spool *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	if (s->dir_fd >= 0)
-		close(s->dir_fd); /* and the lock with it */
-	s->fd = s->dir_fd = -1;
+		close(s->dir_fd);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd); /* and the lock with it */
+	s->fd = s->dir_fd = s->lock_fd = -1;
 	s->size = 0;
 	FREE_AND_NULL(s->path);
 }
@@ -499,7 +510,9 @@ result_spool_open(struct result_spool *s, const char *dir, struct cy_error *err)
 		rc = cy_error_errno(err, "cannot create the result spool directory '%s'", dir);
 		goto fail;
 	}
-	if (flock(s->dir_fd, LOCK_EX | LOCK_NB) < 0) {
+	/* A regular file opened for writing: flock on NFS is a POSIX lock, which needs one. */
+	s->lock_fd = openat(s->dir_fd, LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		rc = errno == EWOULDBLOCK ?
 			 cy_error_set(err, EBUSY,
 			     "the result spool '%s' is in use by another cynode-node (two nodes "
@@ -517,6 +530,10 @@ result_spool_open(struct result_spool *s, const char *dir, struct cy_error *err)
 	if ((rc = replay(s, err)) < 0)
 		goto fail;
 	take_legacy(s);
+	if (s->fd < 0) {
+		rc = cy_error_set(err, EIO, "cannot write the result spool '%s'", s->path);
+		goto fail;
+	}
 	unlinkat(s->dir_fd, JOURNAL_TMP, 0); /* a compaction cut short */
 	maybe_compact(s);
 	goto out;
@@ -576,7 +593,9 @@ result_spool_get(struct result_spool *s, const char *id, struct cy_buf *out)
 
 	pthread_mutex_lock(&s->lock);
 	e = s->fd >= 0 ? find(s, id) : NULL;
-	if (!e)
+	if (s->fd < 0)
+		errno = EBADF;
+	else if (!e)
 		errno = ENOENT;
 	else if (e->res_off)
 		rc = read_checked(s, e->off + (off_t)e->res_off, e->len - e->res_off - 2, "}\n",
@@ -590,13 +609,13 @@ result_spool_get(struct result_spool *s, const char *id, struct cy_buf *out)
 }
 
 void
-result_spool_drop(struct result_spool *s, const char *id)
+result_spool_drop(struct result_spool *s, const char *id, time_t put_by)
 {
 	char line[LINE_HEAD_MAX];
 	struct spool_entry *e;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->fd >= 0 && (e = find(s, id))) {
+	if (s->fd >= 0 && (e = find(s, id)) && e->at <= put_by) {
 		forget(s, e);
 		/* Emptied: cut to nothing below, no drop line needed. */
 		if (s->count > 0) {

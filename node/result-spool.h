@@ -10,8 +10,8 @@
  * and an index in memory of the results it holds (where each one's line
  * and result text are).  A put is one write(2); like the node's other state
  * it survives the daemon (a crash, a restart), not the machine (no fsync).
- * Opening takes an exclusive lock on the directory (one daemon a state
- * directory) and replays the file: a last line cut short by a crash is cut
+ * Opening takes an exclusive lock (flock(2) on <dir>/lock: one daemon a
+ * state directory) and replays the file: a last line cut short by a crash is cut
  * off, a line that is not a record is skipped with a warning.  The file is
  * emptied when it holds nothing and rewritten with only the held lines once
  * it is four times their size and 1 MiB or more (on a drop, never in a
@@ -41,7 +41,8 @@ struct result_spool {
 	pthread_mutex_t lock;
 	char *path;               /* <dir>/journal */
 	int fd;                   /* the journal, -1 until opened */
-	int dir_fd;               /* the directory, locked */
+	int dir_fd;               /* the directory */
+	int lock_fd;              /* <dir>/lock, flock'd: one daemon a directory */
 	off_t size;               /* where the next line goes */
 	off_t live;               /* bytes of the lines of held results */
 	size_t count;             /* results held */
@@ -52,7 +53,7 @@ struct result_spool {
 
 #define RESULT_SPOOL_INIT \
 	{ \
-		PTHREAD_MUTEX_INITIALIZER, NULL, -1, -1, 0, 0, 0, NULL, NULL, NULL \
+		.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .dir_fd = -1, .lock_fd = -1 \
 	}
 
 /* Opens (creating dir, mode 0700), locks and replays; 0, or -1 with err set. */
@@ -67,11 +68,17 @@ void result_spool_close(struct result_spool *s);
 int result_spool_put(struct result_spool *s, const char *id, const json_t *result);
 /*
  * The kept result of id as JSON text into out; 0, or -1 with errno ENOENT
- * when none is kept, another errno when it cannot be read back.
+ * when none is kept, EBADMSG when its line is not a result (it never will
+ * be), EBADF when the spool is closed, another errno when reading failed.
  */
 int result_spool_get(struct result_spool *s, const char *id, struct cy_buf *out);
-/* Forgets id's result (nothing when none is kept). */
-void result_spool_drop(struct result_spool *s, const char *id);
+/*
+ * Forgets id's result if it was put at or before put_by (nothing when none
+ * is kept): a caller that listed or read the result, waited, and drops it
+ * passes the time it listed it by, so a newer result for the same job id
+ * (another attempt, put meanwhile) stays.
+ */
+void result_spool_drop(struct result_spool *s, const char *id, time_t put_by);
 /*
  * The ids held, oldest first, as a new JSON array; those put at or before
  * `cutoff` are appended to `old` too (when not NULL).

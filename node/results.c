@@ -175,9 +175,12 @@ in_list(const json_t *arr, const char *id)
 	return false;
 }
 
-/* Delivers one held result; 0 when the server took it (or does not want it). */
+/*
+ * Delivers one held result, put at or before `put_by`; 0 when the server
+ * took it (or does not want it, or it cannot be sent).
+ */
 static int
-deliver(const struct node *n, const char *id, const char *jwt)
+deliver(const struct node *n, const char *id, const char *jwt, time_t put_by)
 {
 	struct cy_httpc_resp resp = CY_HTTPC_RESP_INIT;
 	struct cy_error err = CY_ERROR_INIT;
@@ -186,11 +189,13 @@ deliver(const struct node *n, const char *id, const char *jwt)
 	int rc = -1;
 
 	if (result_spool_get(&spool, id, &body) < 0) {
-		/* Dropped meanwhile, or unreadable: sending it again cannot succeed. */
+		/* Gone meanwhile: done.  Not a result: sending it can never succeed.  Else: retry.
+		 */
+		if (errno == ENOENT || errno == EBADMSG)
+			rc = 0;
 		if (errno != ENOENT)
 			cy_log_error("result_unreadable", "job_id", id, "error", strerror(errno),
 			    NULL);
-		rc = 0;
 	} else if (call(n, path, body.buf, jwt, &resp, &err) == 0) {
 		if (resp.status == 200) {
 			cy_log_info("result_redelivered", "job_id", id, NULL);
@@ -201,7 +206,7 @@ deliver(const struct node *n, const char *id, const char *jwt)
 		}
 	}
 	if (rc == 0)
-		result_spool_drop(&spool, id);
+		result_spool_drop(&spool, id, put_by);
 	cy_httpc_resp_release(&resp);
 	cy_buf_release(&body);
 	free(path);
@@ -217,11 +222,13 @@ sync_once(struct node *n, long long every)
 	json_t *req, *held, *old = json_array(), *ans = NULL, *want, *cancel, *v;
 	char *jwt, *body;
 	long long next = every;
+	time_t cutoff = time(NULL) - SYNC_MIN_AGE_S;
 	size_t i;
 
 	if (!(jwt = node_orch_jwt(n)))
 		return SYNC_RETRY_S;
-	held = result_spool_ids(&spool, time(NULL) - SYNC_MIN_AGE_S, old);
+	/* Only results put by the cutoff are sent or dropped: not one put since (a new attempt). */
+	held = result_spool_ids(&spool, cutoff, old);
 	req =
 	    json_pack("{s:i, s:o, s:O}", "version", 1, "running", running_list(), "finished", held);
 	body = cy_json_dump(req);
@@ -248,10 +255,10 @@ sync_once(struct node *n, long long every)
 
 		if (in_list(want, id)) {
 			/* Its logs first: the result closes the task for followers. */
-			if (job_log_pending(id) || deliver(n, id, jwt) < 0)
+			if (job_log_pending(id) || deliver(n, id, jwt, cutoff) < 0)
 				next = SYNC_RETRY_S;
 		} else {
-			result_spool_drop(&spool, id);
+			result_spool_drop(&spool, id, cutoff);
 		}
 	}
 	json_array_foreach(cancel, i, v) {

@@ -78,7 +78,8 @@ assert_all_once()
 	[ "$(cat "$CY_TMP"/node-*.log | grep -h 'job_started' | grep -cFf "$CY_TMP/jobs")" = "$n" ]
 }
 
-# Restarts the killed server on the same ports (the nodes keep their URLs).
+# Restarts the killed server on the same ports (the nodes keep their URLs);
+# arguments are more VAR=VALUE settings.
 server_restart()
 {
 	local gw=${CY_GATEWAY_URL##*:} cp=${CY_CONTROL_URL##*:}
@@ -86,7 +87,7 @@ server_restart()
 	stack_server_start "$gw" "$cp" "$CY_TMP/server-2.log" "$CY_TMP/server.pid" \
 		"JWT_SECRET=$CY_JWT_SECRET" "NODE_REGISTRATION_PSK=$CY_PSK" \
 		"BOOTSTRAP_ADMIN_PASSWORD=$CY_ADMIN_PASSWORD" DISPATCH_LEASE=$LEASE \
-		DISPATCH_POLL_INTERVAL_MS=500 READINESS_REQUIRE_INFERENCE=false
+		DISPATCH_POLL_INTERVAL_MS=500 READINESS_REQUIRE_INFERENCE=false "$@"
 	CY_SERVER_PID=$STACK_SERVER_PID
 	cy__track "$CY_SERVER_PID"
 }
@@ -189,14 +190,26 @@ spooled_ids()
 }
 
 @test "nodes restarted while the server is down keep their finished results, applied once it is back" {
-	local i n want
-	# Leases long enough for the outage: these jobs must complete, not expire.
-	LEASE=30s
+	local i n want started
+	# Leases and node liveness long enough for the outage: these jobs must
+	# complete, not expire.
+	LEASE=60s
 	kill -9 "$(cat "$CY_TMP/server.pid")"
-	server_restart
-	submit '"sleep 1; echo $CYNODE_JOB_ID"' 16 '"max_attempts":1'
+	server_restart NODE_LIVENESS_TTL=60s
+	submit '"sleep 3; echo $CYNODE_JOB_ID"' 16 '"max_attempts":1'
 	for i in $(seq 100); do
-		[ "$(cy_psql "SELECT count(*) FROM jobs WHERE status = 'running'")" -ge 8 ] && break
+		[ "$(cy_psql "SELECT count(*) FROM jobs WHERE task_id IN ($(ids_sql))
+			AND status = 'running'")" -ge 8 ] && break
+		sleep 0.1
+	done
+	# Every job the database calls running has reached its node: none is
+	# claimed but still on its way when the server dies.
+	for i in $(seq 100); do
+		cy_psql "SELECT id FROM jobs WHERE task_id IN ($(ids_sql)) AND status = 'running'" \
+			>"$CY_TMP/running"
+		started=$(cat "$CY_TMP"/node-node-[ab].log | grep 'event=job_started' |
+			grep -oFf "$CY_TMP/running" | sort -u | wc -l)
+		[ "$started" -ge "$(wc -l <"$CY_TMP/running")" ] && break
 		sleep 0.1
 	done
 	kill -9 "$CY_SERVER_PID"
@@ -204,7 +217,7 @@ spooled_ids()
 	want=$(wc -l <"$CY_TMP/running")
 	[ "$want" -ge 8 ]
 	# The running jobs end while no server listens: their results are spooled.
-	for i in $(seq 150); do
+	for i in $(seq 200); do
 		[ "$(spooled_ids)" -ge "$want" ] && break
 		sleep 0.1
 	done
@@ -219,7 +232,7 @@ spooled_ids()
 		done
 		cp "$CY_TMP/node-node-$n.log" "$CY_TMP/node-node-$n.before-restart.log"
 	done
-	server_restart
+	server_restart NODE_LIVENESS_TTL=60s
 	cy_node_start node-a sandbox.max_concurrency=8
 	cy_node_start node-b sandbox.max_concurrency=8
 	wait_closed 60
@@ -228,8 +241,9 @@ spooled_ids()
 	run bash -c "grep -h 'event=result_redelivered' '$CY_TMP/node-node-a.log' '$CY_TMP/node-node-b.log' |
 		grep -oFf '$CY_TMP/running' | sort -u | wc -l"
 	cy_eq "$output" "$want" "results redelivered from the journals"
-	# Delivered and dropped at a later sync (every lease/3): the journals empty.
-	for i in $(seq 300); do
+	# Redelivered results go at once, those the server no longer wants at a
+	# later sync (every lease/3): the journals empty.
+	for i in $(seq 450); do
 		[ ! -s "$CY_TMP/node-node-a/state/results/journal" ] &&
 			[ ! -s "$CY_TMP/node-node-b/state/results/journal" ] && break
 		sleep 0.1

@@ -126,13 +126,13 @@ test_put_get_drop(void)
 	is_int(json_array_size(old), 2, "both put before the cutoff");
 	json_decref(old);
 
-	result_spool_drop(&s, "j1");
+	result_spool_drop(&s, "j1", time(NULL));
 	is_str(kept(&s, "j1"), "", "dropped j1 is gone");
-	result_spool_drop(&s, "j1");
-	result_spool_drop(&s, "nope");
+	result_spool_drop(&s, "j1", time(NULL));
+	result_spool_drop(&s, "nope", time(NULL));
 	is_int(held(&s), 1, "dropping twice, or an unknown id, changes nothing");
 	ok(journal_size() > 0, "the journal holds j2");
-	result_spool_drop(&s, "j2");
+	result_spool_drop(&s, "j2", time(NULL));
 	is_int(held(&s), 0, "nothing held");
 	is_int(journal_size(), 0, "the journal is emptied when nothing is held");
 	result_spool_close(&s);
@@ -158,8 +158,8 @@ test_reopen(void)
 		result_spool_put(&s, id, r);
 		json_decref(r);
 	}
-	result_spool_drop(&s, "r1");
-	result_spool_drop(&s, "r3");
+	result_spool_drop(&s, "r1", time(NULL));
+	result_spool_drop(&s, "r3", time(NULL));
 	whole = journal_size();
 	ok(result_spool_open(&t, dir, &err) < 0,
 	    "a second daemon on the same directory is refused");
@@ -197,10 +197,10 @@ test_reopen(void)
 	is_str(kept(&t, "r0"), "r0 again", "the later put of r0 wins in the replay");
 	is_str(kept(&t, "r5"), "r5", "the put after a torn line reads back whole");
 	is_int(held(&t), 4, "four held");
-	result_spool_drop(&t, "r0");
-	result_spool_drop(&t, "r2");
-	result_spool_drop(&t, "r4");
-	result_spool_drop(&t, "r5");
+	result_spool_drop(&t, "r0", time(NULL));
+	result_spool_drop(&t, "r2", time(NULL));
+	result_spool_drop(&t, "r4", time(NULL));
+	result_spool_drop(&t, "r5", time(NULL));
 	is_int(journal_size(), 0, "emptied");
 	result_spool_close(&t);
 }
@@ -261,7 +261,7 @@ test_legacy(void)
 	ok(access(p, F_OK) == 0, "an unreadable one is left where it is");
 	unlink(p);
 	is_int(held(&s), 1, "one held");
-	result_spool_drop(&s, "old-1");
+	result_spool_drop(&s, "old-1", time(NULL));
 	result_spool_close(&s);
 }
 
@@ -278,16 +278,21 @@ test_compaction(void)
 	memset(big, 'b', 20000);
 	big[20000] = '\0';
 	ok(result_spool_open(&s, dir, &err) == 0, "open");
+	r = result("first", "goes in the first compaction");
+	result_spool_put(&s, "first", r);
+	json_decref(r);
 	r = result("keep", "kept through compactions");
 	result_spool_put(&s, "keep", r);
 	json_decref(r);
-	/* 200 results of 20 KB come and go: 4 MB written, one held throughout. */
+	/* 200 results of 20 KB come and go: 4 MB written, one held throughout, moved. */
 	for (i = 0; i < 200; i++) {
 		xsnprintf(id, sizeof(id), "c%d", i);
 		r = result(id, big);
 		result_spool_put(&s, id, r);
 		json_decref(r);
-		result_spool_drop(&s, id);
+		result_spool_drop(&s, i ? id : "first", time(NULL));
+		if (!i)
+			result_spool_drop(&s, id, time(NULL));
 		sz = journal_size();
 		if (sz > peak)
 			peak = sz;
@@ -295,21 +300,57 @@ test_compaction(void)
 	ok(peak < (off_t)(2 << 20), "the journal stays under 2 MiB (peak %lld)", (long long)peak);
 	ok(journal_size() < (off_t)(1 << 20), "and is small after (%lld)",
 	    (long long)journal_size());
-	is_str(kept(&s, "keep"), "kept through compactions", "the held result survives them");
+	is_str(kept(&s, "keep"), "kept through compactions",
+	    "the held result survives them, moved");
 	r = result("late", big);
-	result_spool_put(&s, "late", r);
+	ok(result_spool_put(&s, "late", r) == 0, "a put after the compactions");
 	json_decref(r);
+	ok(strlen(kept(&s, "late")) == 20000, "reads back whole (the end of the file is known)");
 	result_spool_close(&s);
 	ok(result_spool_open(&t, dir, &err) == 0, "a replay of the compacted journal");
 	is_int(held(&t), 2, "finds both");
 	is_str(kept(&t, "keep"), "kept through compactions", "keep");
 	ok(strlen(kept(&t, "late")) == 20000, "late, whole");
+	result_spool_drop(&t, "keep", time(NULL));
+	result_spool_drop(&t, "late", time(NULL));
 	result_spool_close(&t);
 	free(big);
+}
+
+/* Lines another writer could have made: keys in another order, a member more. */
+static void
+test_foreign_lines(void)
+{
+	struct result_spool s = RESULT_SPOOL_INIT;
+	struct cy_error err = CY_ERROR_INIT;
+	json_t *r;
+
+	journal_append("{\"at\":5,\"result\":{\"stdout\":\"reordered\"},\"put\":\"p1\"}\n");
+	journal_append("{\"put\":\"p2\",\"at\":5,\"result\":{\"stdout\":\"extra\"},\"k\":1}\n");
+	journal_append("{\"put\":\"p3\",\"at\":5,\"result\":{\"stdout\":\"spaced\"} }\n");
 	ok(result_spool_open(&s, dir, &err) == 0, "open");
-	result_spool_drop(&s, "keep");
-	result_spool_drop(&s, "late");
+	is_str(kept(&s, "p1"), "reordered", "keys in another order");
+	is_str(kept(&s, "p2"), "extra", "a member after the result");
+	is_str(kept(&s, "p3"), "spaced", "other spacing");
+	r = result("p4", "mine");
+	result_spool_put(&s, "p4", r);
+	json_decref(r);
+	result_spool_drop(&s, "p4", time(NULL) - 10);
+	is_str(kept(&s, "p4"), "mine", "a drop bounded before the put leaves it (a newer attempt)");
+	result_spool_drop(&s, "p4", time(NULL));
+	is_str(kept(&s, "p4"), "", "a drop bounded after it drops it");
+	result_spool_drop(&s, "p1", 5);
+	result_spool_drop(&s, "p2", 5);
+	result_spool_drop(&s, "p3", 5);
+	is_int(journal_size(), 0, "emptied");
 	result_spool_close(&s);
+	{
+		struct cy_buf b = CY_BUF_INIT;
+
+		errno = 0;
+		ok(result_spool_get(&s, "p1", &b) < 0 && errno == EBADF, "a closed spool: EBADF");
+		cy_buf_release(&b);
+	}
 }
 
 static struct result_spool shared = RESULT_SPOOL_INIT;
@@ -328,7 +369,7 @@ putter(void *arg)
 		result_spool_put(&shared, id, r);
 		json_decref(r);
 		if (i % 2)
-			result_spool_drop(&shared, id);
+			result_spool_drop(&shared, id, time(NULL));
 	}
 	return NULL;
 }
@@ -361,7 +402,7 @@ test_threads(void)
 
 		for (j = 0; j < 200; j += 2) {
 			xsnprintf(id, sizeof(id), "t%d-%d", i, j);
-			result_spool_drop(&t, id);
+			result_spool_drop(&t, id, time(NULL));
 		}
 	}
 	is_int(journal_size(), 0, "all dropped: emptied");
@@ -408,8 +449,8 @@ test_write_failure(void)
 	is_str(kept(&s, "w1"), "first", "w1 intact");
 	is_str(kept(&s, "w3"), "third", "w3 intact");
 	is_int(held(&s), 2, "two held");
-	result_spool_drop(&s, "w1");
-	result_spool_drop(&s, "w3");
+	result_spool_drop(&s, "w1", time(NULL));
+	result_spool_drop(&s, "w3", time(NULL));
 	result_spool_close(&s);
 	free(big);
 }
@@ -439,6 +480,7 @@ main(void)
 	RUN_TEST(test_reopen);
 	RUN_TEST(test_legacy);
 	RUN_TEST(test_compaction);
+	RUN_TEST(test_foreign_lines);
 	RUN_TEST(test_threads);
 	RUN_TEST(test_write_failure);
 	RUN_TEST(test_unusable_dir);
