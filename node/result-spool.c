@@ -112,23 +112,34 @@ buf_sink(const char *data, size_t len, void *arg)
 }
 
 /*
- * A put line into line: the head up to the result's text, the result as
- * compact JSON, "}\n".  Returns the head's length (where the result
- * starts), or 0 when the result cannot be serialised.  id is a valid job
- * id: nothing in it needs escaping.
+ * The head of a put line, up to where the result's text starts; its
+ * length.  id is a valid job id: nothing in it needs escaping.
+ */
+static size_t
+put_head(char head[LINE_HEAD_MAX], const char *id, time_t at)
+{
+	xsnprintf(head, LINE_HEAD_MAX, "{\"put\":\"%s\",\"at\":%lld,\"result\":", id,
+	    (long long)at);
+	return strlen(head);
+}
+
+/*
+ * A put line into line: its head, the result as compact JSON, "}\n".
+ * Returns the head's length (where the result starts), or 0 when the
+ * result cannot be serialised.
  */
 static size_t
 put_line(struct cy_buf *line, const char *id, time_t at, const json_t *result)
 {
 	char head[LINE_HEAD_MAX];
+	size_t hl = put_head(head, id, at);
 
-	xsnprintf(head, sizeof(head), "{\"put\":\"%s\",\"at\":%lld,\"result\":", id, (long long)at);
 	cy_buf_reset(line);
-	cy_buf_addstr(line, head);
+	cy_buf_add(line, head, hl);
 	if (json_dump_callback(result, buf_sink, line, DUMP_FLAGS) < 0)
 		return 0;
 	cy_buf_add(line, "}\n", 2);
-	return strlen(head);
+	return hl;
 }
 
 /* Appends one line.  On a failed or short write the file is cut back (or the cut line ended). */
@@ -146,8 +157,7 @@ append(struct result_spool *s, const void *data, size_t len)
 	if (ftruncate(s->fd, s->size) < 0) {
 		cy_log_error("result_spool_cut_back_failed", "path", s->path, "error",
 		    strerror(errno), NULL);
-		/* The partial line stays: end it so the next line is whole (and skipped at replay).
-		 */
+		/* The partial line stays: end it, so the next line is whole. */
 		if (fstat(s->fd, &st) == 0 && cy_write_all(s->fd, "\n", 1) == 0) {
 			s->size = st.st_size + 1;
 		} else {
@@ -320,15 +330,12 @@ maybe_compact(struct result_spool *s)
 static size_t
 result_offset(const char *line, size_t len, const char *id, time_t at)
 {
-	struct cy_buf canon = CY_BUF_INIT;
-	size_t head;
+	char head[LINE_HEAD_MAX];
+	size_t hl = put_head(head, id, at);
 
-	cy_buf_addf(&canon, "{\"put\":\"%s\",\"at\":%lld,\"result\":", id, (long long)at);
-	head = canon.len;
-	if (len < head + 3 || memcmp(line, canon.buf, head) || memcmp(line + len - 2, "}\n", 2))
-		head = 0;
-	cy_buf_release(&canon);
-	return head;
+	if (len < hl + 3 || memcmp(line, head, hl) || memcmp(line + len - 2, "}\n", 2))
+		return 0;
+	return hl;
 }
 
 /* One whole line of the journal, at off, into the index. */
