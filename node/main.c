@@ -48,6 +48,8 @@ usage(FILE *out)
 	    "                      sandbox and print the RunJobResponse (debugging);\n"
 	    "                      SIGINT or SIGTERM cancels the job\n"
 	    "      --bench-sandbox N  time N sandboxed and N bare runs of /bin/true\n"
+	    "      --bench-parallel P  with --bench-sandbox N: run N sandboxes of\n"
+	    "                      `sh -c true`, P at a time, and print the rate\n"
 	    "      --routes        print the Worker API's routes and the token each takes\n"
 	    "  -V, --version       print the version\n"
 	    "  -h, --help          this help\n");
@@ -146,6 +148,7 @@ struct startup {
 	const char *config;
 	const char *run_job; /* --run-job FILE */
 	int bench;           /* --bench-sandbox N */
+	int parallel;        /* --bench-parallel P */
 	bool check;          /* --check-config */
 	int image_argc;      /* `image ...`: its arguments */
 	char **image_argv;
@@ -160,6 +163,7 @@ parse_args(int argc, char **argv, struct startup *st)
 		{ .name = "check-config", .has_arg = no_argument, .val = 'C' },
 		{ .name = "run-job", .has_arg = required_argument, .val = 'R' },
 		{ .name = "bench-sandbox", .has_arg = required_argument, .val = 'B' },
+		{ .name = "bench-parallel", .has_arg = required_argument, .val = 'P' },
 		{ .name = "routes", .has_arg = no_argument, .val = 'r' },
 		{ .name = "version", .has_arg = no_argument, .val = 'V' },
 		{ .name = "help", .has_arg = no_argument, .val = 'h' },
@@ -188,6 +192,14 @@ parse_args(int argc, char **argv, struct startup *st)
 			}
 			st->bench = (int)num;
 			break;
+		case 'P':
+			if (cy_strtonum(optarg, 1, 64, &num, &errstr) < 0) {
+				fprintf(stderr,
+				    "cynode-node: --bench-parallel wants a number 1-64\n");
+				return 2;
+			}
+			st->parallel = (int)num;
+			break;
 		case 'r':
 			worker_routes_print(stdout);
 			return 0;
@@ -201,6 +213,10 @@ parse_args(int argc, char **argv, struct startup *st)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (st->parallel && !st->bench) {
+		fprintf(stderr, "cynode-node: --bench-parallel goes with --bench-sandbox N\n");
+		return 2;
 	}
 	if (optind < argc && !strcmp(argv[optind], "image")) {
 		st->image_argc = argc - optind - 1;
@@ -252,7 +268,12 @@ run_tool(struct node *n, const struct startup *st)
 		fprintf(stderr, "cynode-node: %s\n", err.msg);
 		return 1;
 	}
-	rc = st->run_job ? run_job_file(n, st->run_job) : node_bench_sandbox(n, st->bench);
+	if (st->run_job)
+		rc = run_job_file(n, st->run_job);
+	else if (st->parallel)
+		rc = node_bench_sandbox_rate(n, st->bench, st->parallel);
+	else
+		rc = node_bench_sandbox(n, st->bench);
 	node_image_mount_stop();
 	netns_pool_stop();
 	return rc;

@@ -336,6 +336,7 @@ char *node_sba_runner(const struct node_config *c);
 
 /* bench.c: --bench-sandbox N; returns the exit code. */
 int node_bench_sandbox(struct node *n, int count);
+int node_bench_sandbox_rate(struct node *n, int count, int parallel);
 
 /* image.c: image directories and `cynode-node image ...`. */
 /* A docker-like image reference ([A-Za-z0-9._:@/-], 1-200, no ".."). */

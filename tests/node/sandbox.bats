@@ -404,3 +404,22 @@ refused()
 	done
 	[ -z "$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'cynode-*-j-cg' 2>/dev/null)" ]
 }
+
+@test "--bench-parallel runs N sandboxes P at a time and prints the rate; bad values are 2" {
+	run "$CY_BUILD/cynode-node" --config "$D/node.yaml" --bench-sandbox 6 --bench-parallel 3
+	assert_success
+	[ "$(awk '$1 == "runs" { print $2 }' <<<"$output")" = 6 ]
+	[ "$(awk '$1 == "parallel" { print $2 }' <<<"$output")" = 3 ]
+	[ "$(awk '$1 == "rate_per_s" { print ($2 > 0) }' <<<"$output")" = 1 ]
+	# Nothing of the runs stays behind.
+	[ -z "$(find "$D/state/sandbox_mounts" -maxdepth 1 -name 'bench-*' 2>/dev/null)" ]
+	for bad in 0 65 -1 x 3x ''; do
+		run "$CY_BUILD/cynode-node" --config "$D/node.yaml" --bench-sandbox 6 \
+			--bench-parallel "$bad"
+		assert_failure 2
+		assert_output --partial "--bench-parallel wants a number 1-64"
+	done
+	run "$CY_BUILD/cynode-node" --config "$D/node.yaml" --bench-parallel 2
+	assert_failure 2
+	assert_output --partial "goes with --bench-sandbox"
+}
