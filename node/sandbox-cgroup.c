@@ -400,6 +400,11 @@ cg_kill_procs(const char *dir)
 	return n;
 }
 
+/*
+ * On v1 every hierarchy holds the same processes: the launcher joined each
+ * before it started bwrap (or exited), and nothing in the sandbox can move
+ * a process (no cgroup file system there), so one list names them all.
+ */
 void
 sb_cgroup_kill(const struct sb_cgroup *c)
 {
@@ -411,6 +416,8 @@ sb_cgroup_kill(const struct sb_cgroup *c)
 		if (c->version == 2 && cg_write(c->dir[i], "cgroup.kill", "1") == 0)
 			continue;
 		cg_kill_procs(c->dir[i]);
+		if (c->version == 1)
+			break;
 	}
 }
 
