@@ -276,6 +276,7 @@ run_tool(struct node *n, const struct startup *st)
 		rc = node_bench_sandbox(n, st->bench);
 	node_image_mount_stop();
 	netns_pool_stop();
+	sb_cgroup_pool_drain();
 	return rc;
 }
 
@@ -328,6 +329,7 @@ run_node(struct node *n)
 	/* No job runs now: the images it mounted go before the staging dir. */
 	node_image_mount_stop();
 	netns_pool_stop();
+	sb_cgroup_pool_drain();
 	if (rc < 0) {
 		cy_log_error("node_failed", "error", err.msg, NULL);
 		return 1;

@@ -285,7 +285,7 @@ struct child_setup {
 	struct rlimit rl[RLIMIT_NLIMITS + 1];
 	int rl_res[RLIMIT_NLIMITS + 1];
 	int nrl;
-	int netns; /* a pooled network namespace to enter (netns-pool.c), or -1 */
+	int netns;      /* a pooled network namespace to enter (netns-pool.c), or -1 */
 	bool in_cgroup; /* started in the job's cgroup (sb_spawn): nothing to join */
 };
 
@@ -403,12 +403,14 @@ running_kill_cb(void *arg)
  */
 static void
 bwrap_status(const struct sandbox_job *job, const struct sb_running *r, const struct sb_cgroup *cg,
-    bool timed_out, int ws, const struct cy_buf *status, struct sandbox_result *res)
+    bool timed_out, int ws, const struct cy_buf *status, struct sandbox_result *res,
+    bool *limit_hit)
 {
 	struct sb_outcome o = { .timed_out = timed_out, .killed = r->killed };
 
 	o.oom = sb_cgroup_oom(cg);
 	o.pids_hit = sb_cgroup_pids_hit(cg);
+	*limit_hit = o.oom || o.pids_hit;
 	o.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
 	o.launch_failed = !timed_out && !r->killed && !strstr(status->buf, "child-pid");
 	if (o.launch_failed) {
@@ -447,6 +449,7 @@ struct bwrap_launch {
 	int outp[2], errp[2], stp[2];
 	struct sb_cgroup cg;
 	bool have_cg;
+	bool cg_reusable;     /* the run ended cleanly: its groups may serve another job */
 	struct cy_buf status; /* what bwrap wrote to --json-status-fd */
 };
 
@@ -543,7 +546,7 @@ bwrap_launch_release(struct bwrap_launch *l)
 	int i;
 
 	if (l->have_cg)
-		sb_cgroup_destroy(&l->cg);
+		sb_cgroup_done(&l->cg, l->cg_reusable);
 	for (i = 0; i < 2; i++) {
 		close_fd(&l->outp[i]);
 		close_fd(&l->errp[i]);
@@ -566,7 +569,7 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	struct rusage ru;
 	int ret = -1, ws = 0;
 	int64_t t0;
-	bool timed_out, have_ru;
+	bool timed_out, have_ru, limit_hit;
 
 	sandbox_result_init(res);
 	bwrap_launch_init(&l, job);
@@ -603,7 +606,9 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	res->exit_us = cy_real_us();
 	res->usage.wall_ms = cy_mono_ms() - t0;
 	sb_usage_collect(&res->usage, &l.cg, have_ru ? &ru : NULL);
-	bwrap_status(job, &r, &l.cg, timed_out, ws, &l.status, res);
+	bwrap_status(job, &r, &l.cg, timed_out, ws, &l.status, res, &limit_hit);
+	/* It ended by itself and hit no limit: its groups may serve another job. */
+	l.cg_reusable = !limit_hit && !timed_out && !r.killed && have_ru;
 	ret = 0;
 out:
 	if (ret < 0)

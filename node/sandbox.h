@@ -137,11 +137,13 @@ enum {
 	SB_CG_N
 };
 struct sb_cgroup {
-	int version;           /* 0 none, 1, 2 */
-	char *dir[SB_CG_N];    /* v2: dir[0] only */
-	int procs_fd[SB_CG_N]; /* v1 tasks, v2 cgroup.procs: written by the child */
-	int dir_fd;            /* v2: the group's directory (O_PATH), for CLONE_INTO_CGROUP */
-	unsigned enforced;     /* 1 << SB_CG_* limits set */
+	int version;            /* 0 none, 1, 2 */
+	char *dir[SB_CG_N];     /* v2: dir[0] only */
+	int procs_fd[SB_CG_N];  /* v1 tasks, v2 cgroup.procs: written by the child */
+	int dir_fd;             /* v2: the group's directory (O_PATH), for CLONE_INTO_CGROUP */
+	unsigned enforced;      /* 1 << SB_CG_* limits set */
+	long long lim[SB_CG_N]; /* v1: the limits written (bytes, pids, quota us); 0 none */
+	unsigned slot;          /* v1: its number in the node's pool of idle groups */
 };
 /* Bitmask of 1 << SB_CG_* controllers the node can use; *version 0, 1 or 2. */
 unsigned sb_cgroup_available(int *version);
@@ -168,6 +170,15 @@ bool sb_cgroup_oom(const struct sb_cgroup *c);
 bool sb_cgroup_pids_hit(const struct sb_cgroup *c);
 /* Kills what is left, removes the cgroups and frees c's fields. */
 void sb_cgroup_destroy(struct sb_cgroup *c);
+/*
+ * After the job: keeps the groups for another job when `reusable` (the job
+ * ended by itself and hit no limit), the node keeps idle groups (cgroup
+ * v1) and they empty within a few ms, else sb_cgroup_destroy.  Frees c's
+ * fields.
+ */
+void sb_cgroup_done(struct sb_cgroup *c, bool reusable);
+/* Removes the idle groups sb_cgroup_done kept (the node stops). */
+void sb_cgroup_pool_drain(void);
 /* Removes the empty job groups of node processes that died; how many. */
 int sb_cgroup_sweep(void);
 

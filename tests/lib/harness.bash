@@ -80,6 +80,10 @@
 #                          "" sends nothing.  Sets $status_code and $body
 #                          (and $output, for assert_output).  Never fails
 #                          on HTTP errors.
+#   cy_worker_job TASK_ID JOB_ID SCRIPT [EXTRA]
+#                          run /bin/sh -c SCRIPT as a job through the node's
+#                          Worker API with the bearer token in $TOKEN (EXTRA:
+#                          more sandbox JSON members); as cy_api.
 #   cy_show_logs           print the tails of server/node logs (call it from
 #                          a failing test, or set CY_SHOW_LOGS=1).
 #   cy_status CODE         assert that the last cy_api answered HTTP CODE; on
@@ -423,6 +427,20 @@ cy_api()
 	output=$body
 	export status_code body
 	return 0
+}
+
+# cy_worker_job TASK_ID JOB_ID SCRIPT [extra sandbox JSON members]: runs
+# /bin/sh -c SCRIPT as a job through the node's Worker API (POST
+# $CY_NODE_URL/v1/worker/jobs:run with the bearer token in $TOKEN), as the
+# server would; $status_code and $body as cy_api leaves them.
+cy_worker_job()
+{
+	local task=$1 id=$2 script=$3 extra=${4:-}
+
+	jq -cn --arg t "$task" --arg id "$id" --arg s "$script" --argjson x "{${extra}}" \
+		'{version:1, task_id:$t, job_id:$id,
+		  sandbox:({command:["/bin/sh","-c",$s]} + $x)}' >"$CY_TMP/req-$id.json"
+	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" "@$CY_TMP/req-$id.json" "$TOKEN"
 }
 
 cy_show_logs()

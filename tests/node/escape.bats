@@ -36,15 +36,7 @@ teardown()
 }
 
 # wjob JOB_ID SCRIPT [extra sandbox JSON members]: POST it; $body = response
-wjob()
-{
-	local id=$1 script=$2 extra=${3:-}
-
-	jq -cn --arg id "$id" --arg s "$script" --argjson x "{${extra}}" \
-		'{version:1, task_id:"task-esc", job_id:$id,
-		  sandbox:({command:["/bin/sh","-c",$s]} + $x)}' >"$CY_TMP/req-$id.json"
-	cy_api POST "$CY_NODE_URL/v1/worker/jobs:run" "@$CY_TMP/req-$id.json" "$TOKEN"
-}
+wjob() { cy_worker_job task-esc "$@"; }
 
 field() { printf '%s' "$body" | jq -r "$1"; }
 
