@@ -13,7 +13,7 @@
  *
  * On v1 a job's four groups are not removed when it ends cleanly (empty,
  * no limit hit, almost no memory still charged): renamed
- * cynode-PID-pool-N, they wait for the next job, which renames them to
+ * cynode-PID.pool-N, they wait for the next job, which renames them to
  * its own name, writes only the limits that differ and resets the two
  * counters it reads (cpuacct.usage, memory.max_usage_in_bytes; the OOM and
  * pids counters of a group kept this way are still 0).  Making and
@@ -56,12 +56,18 @@ static pthread_once_t cg_once = PTHREAD_ONCE_INIT;
 #define CG_POOL_MAX 64
 /*
  * Memory still charged to a finished job's group above which it is not
- * kept: what a job leaves is charge batched per CPU and slab (0.5-1 MiB
- * after `true` on 2 CPUs); a job that wrote files leaves their page cache.
+ * kept: what a job leaves is charge batched per CPU (up to 64 pages each)
+ * and slab (0.5-1 MiB after `true` on 2 CPUs); a job that wrote files
+ * leaves their page cache.  This, plus 256 KiB a CPU.
  */
 #define CG_POOL_RESIDUE_BYTES (2 * 1024 * 1024)
-/* How long sb_cgroup_done waits for a finished job's group to empty. */
-#define CG_POOL_WAIT_MS 20
+/*
+ * How long sb_cgroup_done waits for a finished job's group to empty (then
+ * sb_cgroup_destroy waits, as long as it takes).
+ */
+#define CG_POOL_WAIT_MS 100
+/* The idle name: '.' is in no job id (job_id_valid), so no job's group takes it. */
+#define CG_IDLE_FMT "cynode-%d.pool-%u"
 static struct sb_cgroup cg_pool[CG_POOL_MAX];
 static int cg_pool_n;
 static unsigned cg_pool_slots;
@@ -297,6 +303,15 @@ cg_clear(struct sb_cgroup *c)
 	c->dir_fd = -1;
 }
 
+/* The machine's CPUs, at least 1. */
+static long
+cg_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+
+	return n > 0 ? n : 1;
+}
+
 /* Takes an idle group from the pool into c; false when there is none. */
 static bool
 cg_pool_take(struct sb_cgroup *c)
@@ -317,13 +332,17 @@ static int
 cg_rename(struct sb_cgroup *c, const char *name)
 {
 	char *to;
-	int i;
+	int i, j;
 
 	for (i = 0; i < SB_CG_N; i++) {
 		if (!c->dir[i])
 			continue;
 		to = xasprintf("%s/%s", cg.base[i], name);
-		if (rename(c->dir[i], to) < 0) {
+		/* Co-mounted controllers (cpu,cpuacct): one group, renamed once. */
+		for (j = 0; j < i; j++)
+			if (c->dir[j] && !strcmp(c->dir[j], to))
+				break;
+		if (j == i && rename(c->dir[i], to) < 0) {
 			free(to);
 			return -1;
 		}
@@ -401,7 +420,8 @@ cg_reset(struct sb_cgroup *c)
 {
 	const char *acct = c->dir[SB_CG_CPUACCT] ? c->dir[SB_CG_CPUACCT] : c->dir[SB_CG_CPU];
 
-	if (acct && cg_write(acct, "cpuacct.usage", "0") < 0)
+	/* No such file (cpu without cpuacct): the usage comes from rusage then. */
+	if (acct && cg_write(acct, "cpuacct.usage", "0") < 0 && errno != ENOENT)
 		return -1;
 	if (c->dir[SB_CG_MEMORY] &&
 	    cg_write(c->dir[SB_CG_MEMORY], "memory.max_usage_in_bytes", "0") < 0)
@@ -422,8 +442,10 @@ sb_cgroup_create(struct sb_cgroup *c, const char *name, const struct sb_limits *
 	if (!cg.version)
 		return 0;
 	if (cg.version == 1 && cg_pool_take(c)) {
-		if (cg_rename(c, name) == 0 && cg_limits_again(c, l) == 0 && cg_reset(c) == 0)
+		if (cg_rename(c, name) == 0 && cg_limits_again(c, l) == 0 && cg_reset(c) == 0) {
+			cy_log_debug("cgroup_reused", "group", name, NULL);
 			return 0;
+		}
 		/* Not usable after all (renamed away, a write refused): a new one. */
 		sb_cgroup_destroy(c);
 		cg_clear(c);
@@ -540,15 +562,19 @@ sb_cgroup_enter(const struct sb_cgroup *c)
 	}
 }
 
-/* SIGKILLs every process of one cgroup directory; returns how many were left. */
+/*
+ * SIGKILLs every process listed in one cgroup directory's `file`
+ * (cgroup.procs, or v1's tasks: every thread); how many it found, or -1
+ * when the file cannot be read.
+ */
 static int
-cg_kill_procs(const char *dir)
+cg_kill_procs(const char *dir, const char *file)
 {
-	char *procs = cg_read(dir, "cgroup.procs"), *p, *e;
+	char *procs = cg_read(dir, file), *p, *e;
 	int n = 0;
 
 	if (!procs)
-		return 0;
+		return -1;
 	for (p = procs; *p; p = e) {
 		long pid = strtol(p, &e, 10);
 
@@ -580,19 +606,19 @@ sb_cgroup_kill(const struct sb_cgroup *c)
 			continue;
 		if (c->version == 2 && cg_write(c->dir[i], "cgroup.kill", "1") == 0)
 			continue;
-		cg_kill_procs(c->dir[i]);
+		cg_kill_procs(c->dir[i], "cgroup.procs");
 		if (c->version == 1)
 			break;
 	}
 }
 
-/* The number after `key ` in a "key value" lines file, or 0. */
+/* The number after `key ` in a "key value" lines file, or -1 (no file, no such line). */
 static long long
-cg_counter(const char *dir, const char *file, const char *key)
+cg_counter_read(const char *dir, const char *file, const char *key)
 {
 	char *s = dir ? cg_read(dir, file) : NULL, *p;
 	size_t kl = strlen(key);
-	long long v = 0;
+	long long v = -1;
 
 	for (p = s; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		if (!strncmp(p, key, kl) && p[kl] == ' ') {
@@ -602,6 +628,15 @@ cg_counter(const char *dir, const char *file, const char *key)
 	}
 	free(s);
 	return v;
+}
+
+/* The same, 0 when it cannot be read. */
+static long long
+cg_counter(const char *dir, const char *file, const char *key)
+{
+	long long v = cg_counter_read(dir, file, key);
+
+	return v > 0 ? v : 0;
 }
 
 bool
@@ -649,7 +684,7 @@ sb_cgroup_destroy(struct sb_cgroup *c)
 			if (c->version == 2)
 				cg_write(c->dir[i], "cgroup.kill", "1");
 			else
-				cg_kill_procs(c->dir[i]);
+				cg_kill_procs(c->dir[i], "cgroup.procs");
 			nanosleep(&ts, NULL);
 		}
 		if (tries == 400)
@@ -670,16 +705,36 @@ cg_emptied(const struct sb_cgroup *c)
 {
 	struct timespec ts = { 0, 500 * 1000 };
 	const char *d = NULL;
-	int i, tries;
+	int i, n, tries;
 
 	for (i = 0; i < SB_CG_N && !d; i++)
 		d = c->dir[i];
 	for (tries = 0; d && tries <= CG_POOL_WAIT_MS * 2; tries++) {
-		if (cg_kill_procs(d) == 0)
+		n = cg_kill_procs(d, "tasks");
+		if (n == 0)
 			return true;
+		if (n < 0)
+			return false;
 		nanosleep(&ts, NULL);
 	}
 	return !d;
+}
+
+/*
+ * Whether a v1 group's OOM-kill and fork-refusal counters are 0, read
+ * whatever limits the job had: an OOM or a pids limit above the job's
+ * groups (the node's own group, the whole machine) counts there too, and
+ * the next job would read it as its own.  False when one cannot be read.
+ */
+static bool
+cg_counters_clear(const struct sb_cgroup *c)
+{
+	if (c->dir[SB_CG_MEMORY] &&
+	    cg_counter_read(c->dir[SB_CG_MEMORY], "memory.oom_control", "oom_kill") != 0)
+		return false;
+	if (c->dir[SB_CG_PIDS] && cg_counter_read(c->dir[SB_CG_PIDS], "pids.events", "max") != 0)
+		return false;
+	return true;
 }
 
 /* The memory still charged to a v1 job group once its job ended, or -1. */
@@ -696,17 +751,29 @@ cg_memory_left(const struct sb_cgroup *c)
 void
 sb_cgroup_done(struct sb_cgroup *c, bool reusable)
 {
+	const char *why = NULL;
 	char name[64];
 	long long left;
 	bool kept = false;
 
-	if (!reusable || c->version != 1 || !cg_emptied(c))
+	if (c->version != 1)
+		goto destroy;
+	why = "the job was stopped or hit a limit";
+	if (!reusable)
+		goto destroy;
+	why = "not empty";
+	if (!cg_emptied(c))
+		goto destroy;
+	why = "a limit was hit";
+	if (!cg_counters_clear(c))
 		goto destroy;
 	/* Memory still charged (files the job wrote) would count against the next job. */
+	why = "memory still charged";
 	left = c->dir[SB_CG_MEMORY] ? cg_memory_left(c) : 0;
-	if (left < 0 || left > CG_POOL_RESIDUE_BYTES)
+	if (left < 0 || left > CG_POOL_RESIDUE_BYTES + 256 * 1024 * cg_cpus())
 		goto destroy;
-	xsnprintf(name, sizeof(name), "cynode-%d-pool-%u", (int)getpid(), c->slot);
+	why = "rename failed";
+	xsnprintf(name, sizeof(name), CG_IDLE_FMT, (int)getpid(), c->slot);
 	if (cg_rename(c, name) < 0)
 		goto destroy;
 	pthread_mutex_lock(&cg_pool_lock);
@@ -716,10 +783,14 @@ sb_cgroup_done(struct sb_cgroup *c, bool reusable)
 	}
 	pthread_mutex_unlock(&cg_pool_lock);
 	if (kept) {
+		cy_log_debug("cgroup_kept", "group", name, NULL);
 		cg_clear(c);
 		return;
 	}
+	why = "the pool is full";
 destroy:
+	if (why && c->dir[0])
+		cy_log_debug("cgroup_not_kept", "group", c->dir[0], "reason", why, NULL);
 	sb_cgroup_destroy(c);
 }
 
@@ -732,12 +803,26 @@ sb_cgroup_pool_drain(void)
 		sb_cgroup_destroy(&c);
 }
 
+/* Whether this process has made no job group yet (so it keeps none idle). */
+static bool
+cg_pool_unused(void)
+{
+	bool unused;
+
+	pthread_mutex_lock(&cg_pool_lock);
+	unused = cg_pool_slots == 0;
+	pthread_mutex_unlock(&cg_pool_lock);
+	return unused;
+}
+
 /*
  * Job groups left by a node process that died (kill -9, a crash): its
  * sandboxes died with it (--die-with-parent), but their empty groups stay,
- * named cynode-PID-JOB.  Removes those whose PID is gone; a group that
- * still holds processes, or whose PID lives (another node, or the PID
- * reused), is left alone.
+ * named cynode-PID-JOB, and its idle ones cynode-PID.pool-N.  Removes those
+ * whose PID is gone, and idle ones named with this process's PID before it
+ * has made any (an earlier node had the PID); a group that still holds
+ * processes, or whose PID lives (another node, or the PID reused), is left
+ * alone.
  */
 int
 sb_cgroup_sweep(void)
@@ -756,10 +841,17 @@ sb_cgroup_sweep(void)
 			char *path;
 			int pid, end = 0;
 
-			if (sscanf(de->d_name, "cynode-%d-%n", &pid, &end) != 1 || end == 0 ||
-			    pid <= 0 || pid == (int)getpid() || kill((pid_t)pid, 0) == 0 ||
-			    errno != ESRCH)
+			if (sscanf(de->d_name, "cynode-%d%n", &pid, &end) != 1 || end == 0 ||
+			    (de->d_name[end] != '-' && de->d_name[end] != '.') || pid <= 0)
 				continue;
+			if (pid == (int)getpid()) {
+				/* Idle groups of an earlier node that had this pid (a restart in a
+				 * container). */
+				if (de->d_name[end] != '.' || !cg_pool_unused())
+					continue;
+			} else if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
+				continue;
+			}
 			path = xasprintf("%s/%s", base, de->d_name);
 			if (rmdir(path) == 0) {
 				removed++;

@@ -151,7 +151,7 @@ oci_job()
 	assert_failure
 	# (another node of a parallel test file may remove its own groups
 	# while find walks the tree: find's complaints about those are noise)
-	[ -z "$(find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid-*" 2>/dev/null)" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid[.-]*" 2>/dev/null)" ]
 }
 
 @test "a node killed with SIGKILL leaves empty job cgroups; its next start removes them" {
@@ -178,7 +178,7 @@ oci_job()
 	left=$(find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid-kill9-1" 2>/dev/null)
 	rm -f "$CY_TMP/node-node-kill9/pid"
 	cy_node_start node-kill9
-	[ -z "$(find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid-*" 2>/dev/null)" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 4 -name "cynode-$pid[.-]*" 2>/dev/null)" ]
 	if [ -n "$left" ] && ! grep -q 'event=cgroup_stale_removed' "$CY_TMP/node-node-kill9.log"; then
 		echo "note: another node removed the groups first" >&2
 	fi
