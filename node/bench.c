@@ -222,9 +222,13 @@ rate_worker_main(void *arg)
 int
 node_bench_sandbox_rate(struct node *n, int count, int parallel)
 {
-	struct rate_worker *w = xcalloc((size_t)parallel, sizeof(*w));
+	struct rate_worker *w;
 	double t0, secs;
 	int i, started = 0, rc = 0;
+
+	if (parallel > count)
+		parallel = count; /* no idle threads, and the rate says how many ran at once */
+	w = xcalloc((size_t)parallel, sizeof(*w));
 
 	t0 = now_ms();
 	for (i = 0; i < parallel; i++) {

@@ -173,7 +173,7 @@ void sb_cgroup_destroy(struct sb_cgroup *c);
 /*
  * After the job: keeps the groups for another job when `reusable` (the job
  * ended by itself and hit no limit), the node keeps idle groups (cgroup
- * v1) and they empty within a few ms, else sb_cgroup_destroy.  Frees c's
+ * v1) and they empty within 100 ms, else sb_cgroup_destroy.  Frees c's
  * fields.
  */
 void sb_cgroup_done(struct sb_cgroup *c, bool reusable);
