@@ -572,6 +572,7 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	bool timed_out, have_ru, limit_hit;
 
 	sandbox_result_init(res);
+	sb_reap_adopt();
 	bwrap_launch_init(&l, job);
 	if (sb_plan_build(&l.plan, err) < 0 || bwrap_prepare(&l, err) < 0)
 		goto out;
@@ -602,6 +603,8 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	sb_running_del(&r);
 	/* Whatever escaped bwrap's process group is still in the cgroup. */
 	sb_cgroup_kill(&l.cg);
+	/* The sandbox's PID 1 held the setup and the command: its usage too. */
+	sb_reap_inner(sb_reap_status_pid(&l.status), have_ru ? &ru : NULL);
 	res->ended = time(NULL);
 	res->exit_us = cy_real_us();
 	res->usage.wall_ms = cy_mono_ms() - t0;

@@ -94,6 +94,16 @@ struct rusage;
 struct sb_cgroup;
 /* Fills what the job's cgroup c (may be NULL) says it used; then ru for the rest. */
 void sb_usage_collect(struct sb_usage *u, const struct sb_cgroup *c, const struct rusage *ru);
+
+/*
+ * sandbox-reap.c: the node is the subreaper of bwrap's inside process (the
+ * sandbox's PID 1, which outlives the outside one) and reaps it.
+ */
+void sb_reap_adopt(void);
+/* The "child-pid" of bwrap's first --json-status-fd line, or -1. */
+pid_t sb_reap_status_pid(const struct cy_buf *status);
+/* Reaps pid (waiting up to 100 ms) and adds its usage to *ru when not NULL. */
+void sb_reap_inner(pid_t pid, struct rusage *ru);
 /* The result's "usage" object (Worker API), or NULL when nothing was measured. */
 json_t *sb_usage_json(const struct sb_usage *u);
 

@@ -356,6 +356,23 @@ except OSError as e:
 	assert_failure
 }
 
+@test "the node reaps each sandbox's processes itself: their CPU is its children's, no zombie stays" {
+	local before after z ticks
+	# bwrap's outside process exits before the sandbox's PID 1 does; the
+	# node (its subreaper) reaps that one too, so the job's CPU is not left
+	# to the host's PID 1.
+	before=$(awk '{ print $16 + $17 }' "/proc/$CY_NODE_PID/stat")
+	wjob e-reap 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo $i'
+	cy_status 200
+	[ "$(jq -r .stdout <<<"$body")" = 300000 ]
+	after=$(awk '{ print $16 + $17 }' "/proc/$CY_NODE_PID/stat")
+	ticks=$(getconf CLK_TCK)
+	echo "node children CPU: $before -> $after ticks of 1/$ticks s" >&2
+	[ $(((after - before) * 1000 / ticks)) -ge 50 ]
+	z=$(ps --ppid "$CY_NODE_PID" -o stat= -o pid= -o comm= | awk '$1 ~ /^Z/')
+	[ -z "$z" ] || { echo "zombies: $z" >&2; return 1; }
+}
+
 @test "the node is still healthy and reports after all of this" {
 	run stack_http_code "$CY_NODE_URL/healthz"
 	assert_output 200

@@ -423,3 +423,38 @@ refused()
 	assert_failure 2
 	assert_output --partial "goes with --bench-sandbox"
 }
+
+@test "without cgroups (a node not run as root) a job's usage still holds its command's CPU time" {
+	local u
+	[ "$(id -u)" -eq 0 ] || skip "needs root to run the node as nobody"
+	runuser -u nobody -- bwrap --unshare-all --ro-bind / / true 2>/dev/null ||
+		skip "this host has no user namespaces for unprivileged users"
+	u=$(mktemp -d /tmp/cy-unpriv.XXXXXX)
+	printf 'x\n' >"$u/psk"
+	chmod 0600 "$u/psk"
+	cat >"$u/node.yaml" <<-YAML
+	version: 1
+	orchestrator:
+	  url: "http://127.0.0.1:1"
+	  registration_psk_file: "$u/psk"
+	node:
+	  id: node-unpriv
+	storage:
+	  state_dir: "$u/state"
+	sandbox:
+	  staging_dir: "$u/staging"
+	YAML
+	# 0.2-0.3 s of CPU in the job's shell, spent inside bwrap's second process.
+	jq -cn '{version:1, task_id:"t", job_id:"burn", sandbox:{command:["/bin/sh","-c",
+		"i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo $i"]}}' >"$u/burn.json"
+	chmod 0755 "$u"
+	chown -R nobody "$u"
+	run --separate-stderr runuser -u nobody -- "$CY_BUILD/cynode-node" --config "$u/node.yaml" \
+		--run-job "$u/burn.json"
+	rm -rf "$u"
+	assert_success
+	[ "$(field .stdout)" = 300000 ]
+	[ "$(field .usage.source)" = rusage ]
+	# Before the node reaped the sandbox's PID 1 itself this read about 0.002.
+	jq -e '.usage.cpu_seconds >= 0.05 and .usage.cpu_user_seconds >= 0.05' <<<"$output"
+}
