@@ -720,6 +720,7 @@ mgr_loop(struct node *n)
 			last_report = cy_mono_ms();
 			node_cleanup_jobs(n, CLEANUP_AGE_S);
 		}
+		sb_reap_pending(); /* sandboxes that ended while no job followed */
 		if (!mgr_fatal[0])
 			mgr_heartbeat(n, cap, hash);
 		json_decref(cap);

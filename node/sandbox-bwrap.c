@@ -603,12 +603,17 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	sb_running_del(&r);
 	/* Whatever escaped bwrap's process group is still in the cgroup. */
 	sb_cgroup_kill(&l.cg);
-	/* The sandbox's PID 1 held the setup and the command: its usage too. */
-	sb_reap_inner(sb_reap_status_pid(&l.status), have_ru ? &ru : NULL);
 	res->ended = time(NULL);
 	res->exit_us = cy_real_us();
 	res->usage.wall_ms = cy_mono_ms() - t0;
-	sb_usage_collect(&res->usage, &l.cg, have_ru ? &ru : NULL);
+	sb_usage_collect(&res->usage, &l.cg, NULL);
+	/*
+	 * The sandbox's PID 1 held the setup and the command: its rusage
+	 * counts where no cgroup measured them (then it is waited for).
+	 */
+	sb_reap_inner(sb_reap_status_pid(&l.status), have_ru ? &ru : NULL,
+	    !res->usage.have_cpu || !res->usage.have_mem);
+	sb_usage_collect(&res->usage, NULL, have_ru ? &ru : NULL);
 	bwrap_status(job, &r, &l.cg, timed_out, ws, &l.status, res, &limit_hit);
 	/* It ended by itself and hit no limit: its groups may serve another job. */
 	l.cg_reusable = !limit_hit && !timed_out && !r.killed && have_ru;

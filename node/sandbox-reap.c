@@ -16,9 +16,11 @@
  * and the job's thread reaps the inside process by the pid bwrap's
  * --json-status-fd reports first ("child-pid", written by the outside
  * process before the sandbox runs anything of the job's, so a job cannot
- * forge it).  It waits up to 100 ms for it to exit (a PID namespace ends
- * only when every process in it has); one still running then is reaped by
- * a later job's call.
+ * forge it).  That process is often still exiting (its mount namespace is
+ * torn down as it exits): where the job's usage comes from rusage (no
+ * cgroup measures it) the thread waits up to 100 ms for it; otherwise, and
+ * for one that outlives the wait, the pid is kept in a short list that the
+ * next job's call and the node's heartbeat loop reap.
  */
 #include <errno.h>
 #include <poll.h>
@@ -35,6 +37,7 @@
 
 #include <jansson.h>
 
+#include "alloc.h"
 #include "buf.h"
 #include "error.h"
 #include "json.h"
@@ -110,9 +113,8 @@ reap_now(pid_t pid, struct rusage *ru)
 	return w == pid ? 1 : w == 0 ? 0 : -1;
 }
 
-/* Reaps what earlier calls left running, when it has exited since. */
-static void
-reap_pending(void)
+void
+sb_reap_pending(void)
 {
 	struct rusage ru;
 	int i;
@@ -124,7 +126,8 @@ reap_pending(void)
 	pthread_mutex_unlock(&pending_lock);
 }
 
-static void
+/* Keeps pid to reap later: false when the list is full. */
+static bool
 pending_add(pid_t pid)
 {
 	int i;
@@ -135,41 +138,52 @@ pending_add(pid_t pid)
 	if (i < REAP_PENDING_MAX)
 		pending[i] = pid;
 	pthread_mutex_unlock(&pending_lock);
-	if (i == REAP_PENDING_MAX)
-		cy_log_warn("sandbox_reap_full", "detail",
-		    "too many sandboxes still exiting; one is left to the host", NULL);
+	return i < REAP_PENDING_MAX;
+}
+
+/* Waits up to REAP_WAIT_MS for pid to exit and reaps it: as reap_now. */
+static int
+reap_wait(pid_t pid, struct rusage *ru)
+{
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+	int fd, r = 0, i;
+
+	/* A pidfd turns readable when the process has exited (Linux 5.3+). */
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd >= 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		while (poll(&p, 1, REAP_WAIT_MS) < 0 && errno == EINTR)
+			;
+		close(fd);
+		return reap_now(pid, ru);
+	}
+	for (i = 0; i < REAP_WAIT_MS / 2 && (r = reap_now(pid, ru)) == 0; i++)
+		nanosleep(&ts, NULL);
+	return r;
 }
 
 void
-sb_reap_inner(pid_t pid, struct rusage *ru)
+sb_reap_inner(pid_t pid, struct rusage *ru, bool wait)
 {
 	struct rusage inner;
-	int fd, r;
+	char id[16];
+	int r;
 
-	reap_pending();
+	sb_reap_pending();
 	if (pid <= 1)
 		return;
 	memset(&inner, 0, sizeof(inner));
 	r = reap_now(pid, &inner);
-	if (r == 0) {
-		/* Exiting: a pidfd turns readable when it has (Linux 5.3+). */
-		fd = (int)syscall(SYS_pidfd_open, pid, 0);
-		if (fd >= 0) {
-			struct pollfd p = { .fd = fd, .events = POLLIN };
-
-			while (poll(&p, 1, REAP_WAIT_MS) < 0 && errno == EINTR)
-				;
-			close(fd);
-			r = reap_now(pid, &inner);
-		} else {
-			struct timespec ts = { 0, 2 * 1000 * 1000 };
-			int i;
-
-			for (i = 0; i < REAP_WAIT_MS / 2 && (r = reap_now(pid, &inner)) == 0; i++)
-				nanosleep(&ts, NULL);
+	/* Still exiting (its mount namespace goes with it): wait only when needed. */
+	if (r == 0 && (wait || !pending_add(pid))) {
+		r = reap_wait(pid, &inner);
+		if (r == 0 && !pending_add(pid)) {
+			xsnprintf(id, sizeof(id), "%d", (int)pid);
+			cy_log_warn("sandbox_reap_full", "pid", id, "detail",
+			    "64 sandboxes still exiting; this one stays a zombie until the node exits",
+			    NULL);
 		}
-		if (r == 0)
-			pending_add(pid);
 	}
 	if (r == 1 && ru)
 		rusage_add(ru, &inner);

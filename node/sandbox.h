@@ -102,8 +102,13 @@ void sb_usage_collect(struct sb_usage *u, const struct sb_cgroup *c, const struc
 void sb_reap_adopt(void);
 /* The "child-pid" of bwrap's first --json-status-fd line, or -1. */
 pid_t sb_reap_status_pid(const struct cy_buf *status);
-/* Reaps pid (waiting up to 100 ms) and adds its usage to *ru when not NULL. */
-void sb_reap_inner(pid_t pid, struct rusage *ru);
+/*
+ * Reaps pid and adds its usage to *ru when not NULL: when wait, after up to
+ * 100 ms if it is still exiting, else later (sb_reap_pending).
+ */
+void sb_reap_inner(pid_t pid, struct rusage *ru, bool wait);
+/* Reaps the pids sb_reap_inner left that have exited since. */
+void sb_reap_pending(void);
 /* The result's "usage" object (Worker API), or NULL when nothing was measured. */
 json_t *sb_usage_json(const struct sb_usage *u);
 

@@ -357,20 +357,25 @@ except OSError as e:
 }
 
 @test "the node reaps each sandbox's processes itself: their CPU is its children's, no zombie stays" {
-	local before after z ticks
+	local before after z ticks i
 	# bwrap's outside process exits before the sandbox's PID 1 does; the
 	# node (its subreaper) reaps that one too, so the job's CPU is not left
-	# to the host's PID 1.
+	# to the host's PID 1.  With cgroups measuring the job it is not waited
+	# for: the next job or the heartbeat loop (5 s here) reaps it.
+	ticks=$(getconf CLK_TCK)
 	before=$(awk '{ print $16 + $17 }' "/proc/$CY_NODE_PID/stat")
 	wjob e-reap 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo $i'
 	cy_status 200
 	[ "$(jq -r .stdout <<<"$body")" = 300000 ]
-	after=$(awk '{ print $16 + $17 }' "/proc/$CY_NODE_PID/stat")
-	ticks=$(getconf CLK_TCK)
-	echo "node children CPU: $before -> $after ticks of 1/$ticks s" >&2
+	for i in $(seq 1 150); do
+		after=$(awk '{ print $16 + $17 }' "/proc/$CY_NODE_PID/stat")
+		z=$(ps --ppid "$CY_NODE_PID" -o stat= -o pid= -o comm= | awk '$1 ~ /^Z/')
+		[ $(((after - before) * 1000 / ticks)) -ge 50 ] && [ -z "$z" ] && break
+		sleep 0.1
+	done
+	echo "node children CPU: $before -> $after ticks of 1/$ticks s; zombies: ${z:-none}" >&2
 	[ $(((after - before) * 1000 / ticks)) -ge 50 ]
-	z=$(ps --ppid "$CY_NODE_PID" -o stat= -o pid= -o comm= | awk '$1 ~ /^Z/')
-	[ -z "$z" ] || { echo "zombies: $z" >&2; return 1; }
+	[ -z "$z" ]
 }
 
 @test "the node is still healthy and reports after all of this" {

@@ -1,7 +1,8 @@
 /*
  * Unit tests for node/sandbox-reap.c: the pid in bwrap's first status line
  * (good lines, garbage, a forged second line), and reaping an orphaned
- * grandchild with its CPU time added to the caller's rusage.
+ * grandchild with its CPU time added to the caller's rusage, one that
+ * outlives the wait or is not waited for reaped by a later call.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -107,7 +108,7 @@ test_reap_orphan(void)
 	ok(wait4(mid, &ws, 0, &ru) == mid, "the outer exits first");
 	ok(ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 < 100,
 	    "its own usage lacks the inner's");
-	sb_reap_inner(inner, &ru);
+	sb_reap_inner(inner, &ru, true);
 	ok(ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 + ru.ru_stime.tv_sec * 1000 +
 		    ru.ru_stime.tv_usec / 1000 >=
 		100,
@@ -143,22 +144,53 @@ test_reap_later(void)
 	close(p[0]);
 	waitpid(mid, &ws, 0);
 	memset(&ru, 0, sizeof(ru));
-	sb_reap_inner(inner, &ru);
+	sb_reap_inner(inner, &ru, true);
 	ok(kill(inner, 0) == 0, "still running after the wait: left pending");
 	sleep(1);
 	other = fork();
 	if (other == 0)
 		_exit(0);
 	waitpid(other, &ws, 0);
-	sb_reap_inner(-1, NULL);
+	sb_reap_inner(-1, NULL, false);
 	ok(waitpid(inner, &ws, WNOHANG) < 0 && kill(inner, 0) < 0, "a later call reaped it");
 	{
 		struct rusage before = ru;
 
-		sb_reap_inner(getppid(), &ru); /* alive, not ours: nothing happens */
+		sb_reap_inner(getppid(), &ru, true); /* alive, not ours: nothing happens */
 		ok(!memcmp(&before, &ru, sizeof(ru)) && kill(getppid(), 0) == 0,
 		    "a pid that is not a child is left alone at once");
 	}
+}
+
+/* Without wait, one still running is not waited for, and the heartbeat's call reaps it. */
+static void
+test_no_wait(void)
+{
+	struct rusage ru, before;
+	struct timespec t0, t1;
+	pid_t pid;
+	int ws;
+
+	pid = fork();
+	if (pid == 0) {
+		struct timespec ts = { 0, 300 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		_exit(0);
+	}
+	memset(&ru, 0, sizeof(ru));
+	before = ru;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sb_reap_inner(pid, &ru, false);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ok((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 50,
+	    "not waited for");
+	ok(!memcmp(&before, &ru, sizeof(ru)) && kill(pid, 0) == 0, "left running, usage untouched");
+	sb_reap_pending();
+	ok(kill(pid, 0) == 0, "the sweep leaves it while it runs");
+	sleep(1);
+	sb_reap_pending();
+	ok(waitpid(pid, &ws, WNOHANG) < 0 && kill(pid, 0) < 0, "and reaps it once it has exited");
 }
 
 int
@@ -168,5 +200,6 @@ main(void)
 	test_status_pid();
 	test_reap_orphan();
 	test_reap_later();
+	test_no_wait();
 	return tap_done();
 }
