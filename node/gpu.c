@@ -17,6 +17,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "children.h"
 #include "gpu.h"
 #include "strnum.h"
 #include "timeutil.h"
@@ -382,10 +383,14 @@ smi_reap(pid_t pid, int64_t deadline)
 
 	for (;;) {
 		w = waitpid(pid, &ws, WNOHANG);
-		if (w == pid)
+		if (w == pid) {
+			node_child_done(pid);
 			return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : -1;
-		if (w < 0 && errno != EINTR)
+		}
+		if (w < 0 && errno != EINTR) {
+			node_child_done(pid);
 			return -1;
+		}
 		if (cy_mono_ms() >= deadline)
 			break;
 		usleep(10000);
@@ -393,6 +398,7 @@ smi_reap(pid_t pid, int64_t deadline)
 	kill(-pid, SIGKILL);
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
+	node_child_done(pid);
 	return -1;
 }
 
@@ -433,6 +439,8 @@ smi_spawn(const char *bin, int *rfd)
 		posix_spawnattr_setflags(&at,
 		    POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 		rc = posix_spawn(&pid, bin, &fa, &at, argv, envp);
+		if (rc == 0)
+			node_child_own(pid);
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&at);
 		close(fds[1]);

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "children.h"
 #include "fsutil.h"
 #include "inference-backend.h"
 #include "log.h"
@@ -237,9 +238,12 @@ run_quiet(char *const argv[])
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0)
 		return -1;
-	while (waitpid(pid, &ws, 0) < 0)
-		if (errno != EINTR)
-			return -1;
+	node_child_own(pid);
+	while ((rc = waitpid(pid, &ws, 0)) < 0 && errno == EINTR)
+		;
+	node_child_done(pid);
+	if (rc < 0)
+		return -1;
 	return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : -1;
 }
 

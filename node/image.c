@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "children.h"
 #include "fsutil.h"
 #include "json.h"
 #include "log.h"
@@ -175,14 +176,17 @@ strip_suid(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static int
 image_spawn(char *const argv[])
 {
-	pid_t pid;
+	pid_t pid, w;
 	int ws;
 
 	if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0)
 		return -1;
-	while (waitpid(pid, &ws, 0) < 0)
-		if (errno != EINTR)
-			return -1;
+	node_child_own(pid);
+	while ((w = waitpid(pid, &ws, 0)) < 0 && errno == EINTR)
+		;
+	node_child_done(pid);
+	if (w < 0)
+		return -1;
 	return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : -1;
 }
 

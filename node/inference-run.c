@@ -37,6 +37,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "children.h"
 #include "fsutil.h"
 #include "inference-backend.h"
 #include "inference.h"
@@ -299,6 +300,7 @@ proc_start(struct inf_proc *p, const struct inf_spec *s, struct cy_error *err)
 		return cy_error_errno(err, "fork");
 	}
 	setpgid(pid, pid); /* either side may run first */
+	node_child_own(pid);
 	p->pid = pid;
 	p->out = fds[0];
 	fcntl(p->out, F_SETFL, O_NONBLOCK);
@@ -364,6 +366,7 @@ engine_cmd(const char *engine, char **args, int timeout_s, volatile sig_atomic_t
 		close(fds[0]);
 		return -1;
 	}
+	node_child_own(pid);
 	for (;;) {
 		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
 		char chunk[1024];
@@ -387,6 +390,7 @@ engine_cmd(const char *engine, char **args, int timeout_s, volatile sig_atomic_t
 	close(fds[0]);
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
+	node_child_done(pid);
 	if (WIFEXITED(ws))
 		status = WEXITSTATUS(ws);
 	while (out->len && (out->buf[out->len - 1] == '\n' || out->buf[out->len - 1] == ' '))
@@ -561,6 +565,7 @@ inf_proc_exited(struct inf_proc *p, char *why, size_t size)
 	w = waitpid(p->pid, &ws, WNOHANG);
 	if (w == 0 || (w < 0 && errno == EINTR))
 		return false;
+	node_child_done(p->pid);
 	if (w < 0)
 		cy_snprintf_clip(why, size, "waitpid: %s", strerror(errno));
 	else if (WIFEXITED(ws))

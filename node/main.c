@@ -367,6 +367,8 @@ main(int argc, char **argv)
 		return rc;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Every wait is for a pid: an ignored SIGCHLD inherited would make them fail. */
+	signal(SIGCHLD, SIG_DFL);
 	/*
 	 * One heap for all threads: the Worker API runs a thread per
 	 * connection, and glibc's default of an arena per thread (up to eight

@@ -33,6 +33,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "caphash.h"
+#include "children.h"
 #include "httpc.h"
 #include "httpd.h"
 #include "id.h"
@@ -720,7 +721,9 @@ mgr_loop(struct node *n)
 			last_report = cy_mono_ms();
 			node_cleanup_jobs(n, CLEANUP_AGE_S);
 		}
-		sb_reap_pending(); /* sandboxes that ended while no job followed */
+		/* Sandboxes that ended while no job followed, and other orphans. */
+		sb_reap_pending();
+		node_children_sweep();
 		if (!mgr_fatal[0])
 			mgr_heartbeat(n, cap, hash);
 		json_decref(cap);

@@ -44,6 +44,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "children.h"
 #include "fsutil.h"
 #include "sandbox-plan.h"
 #include "sandbox.h"
@@ -584,6 +585,7 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 		cy_error_errno(err, "fork");
 		goto out;
 	}
+	node_child_own(r.pid);
 	/* The child has entered it: no other fork should inherit it. */
 	close_fd(&l.cs.netns);
 	close_fd(&l.outp[1]);
@@ -600,6 +602,7 @@ bwrap_run(const struct sandbox_job *job, struct sandbox_result *res, struct cy_e
 	memset(&ru, 0, sizeof(ru));
 	while (!(have_ru = wait4(r.pid, &ws, 0, &ru) == r.pid) && errno == EINTR)
 		;
+	node_child_done(r.pid);
 	sb_running_del(&r);
 	/* Whatever escaped bwrap's process group is still in the cgroup. */
 	sb_cgroup_kill(&l.cg);

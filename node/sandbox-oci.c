@@ -32,6 +32,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "children.h"
 #include "sandbox-plan.h"
 #include "sandbox.h"
 #include "timeutil.h"
@@ -64,6 +65,8 @@ oci_spawn(char **argv, char **envp, int out, int err)
 	pid_t pid = fork();
 	int nul;
 
+	if (pid > 0)
+		node_child_own(pid);
 	if (pid != 0)
 		return pid;
 	setpgid(0, 0);
@@ -90,12 +93,15 @@ oci_command(const char *bin, const char *a1, const char *a2, const char *a3, int
 	for (i = 0; i < timeout_s * 10; i++) {
 		pid_t w = waitpid(pid, &ws, WNOHANG);
 
-		if (w == pid)
+		if (w == pid) {
+			node_child_done(pid);
 			return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+		}
 		usleep(100000);
 	}
 	kill(-pid, SIGKILL);
 	waitpid(pid, &ws, 0);
+	node_child_done(pid);
 	return -1;
 }
 
@@ -321,6 +327,7 @@ oci_run(const char *engine, const struct sandbox_job *job, struct sandbox_result
 		oci_kill_container(&r);
 	while (waitpid(r.pid, &ws, 0) < 0 && errno == EINTR)
 		;
+	node_child_done(r.pid);
 	sb_running_del(&r);
 	res->ended = time(NULL);
 	res->exit_us = cy_real_us();

@@ -20,7 +20,8 @@
  * torn down as it exits): where the job's usage comes from rusage (no
  * cgroup measures it) the thread waits up to 100 ms for it; otherwise, and
  * for one that outlives the wait, the pid is kept in a short list that the
- * next job's call and the node's heartbeat loop reap.
+ * next job's call and the node's heartbeat loop reap (and past 64 of them,
+ * the heartbeat's sweep of adopted orphans, children.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -39,6 +40,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "children.h"
 #include "error.h"
 #include "json.h"
 #include "log.h"
@@ -108,6 +110,9 @@ reap_now(pid_t pid, struct rusage *ru)
 	pid_t w;
 	int ws;
 
+	/* A pid the sandbox's setup failed on may be another child's by now. */
+	if (node_child_owned(pid))
+		return -1;
 	while ((w = wait4(pid, &ws, WNOHANG, ru)) < 0 && errno == EINTR)
 		;
 	return w == pid ? 1 : w == 0 ? 0 : -1;
@@ -126,8 +131,8 @@ sb_reap_pending(void)
 	pthread_mutex_unlock(&pending_lock);
 }
 
-/* Keeps pid to reap later: false when the list is full. */
-static bool
+/* Keeps pid to reap later, if the list has room. */
+static void
 pending_add(pid_t pid)
 {
 	int i;
@@ -138,7 +143,6 @@ pending_add(pid_t pid)
 	if (i < REAP_PENDING_MAX)
 		pending[i] = pid;
 	pthread_mutex_unlock(&pending_lock);
-	return i < REAP_PENDING_MAX;
 }
 
 /* Waits up to REAP_WAIT_MS for pid to exit and reaps it: as reap_now. */
@@ -149,7 +153,11 @@ reap_wait(pid_t pid, struct rusage *ru)
 	int fd, r = 0, i;
 
 	/* A pidfd turns readable when the process has exited (Linux 5.3+). */
+#ifdef SYS_pidfd_open
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	fd = -1;
+#endif
 	if (fd >= 0) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
@@ -167,7 +175,6 @@ void
 sb_reap_inner(pid_t pid, struct rusage *ru, bool wait)
 {
 	struct rusage inner;
-	char id[16];
 	int r;
 
 	sb_reap_pending();
@@ -176,15 +183,11 @@ sb_reap_inner(pid_t pid, struct rusage *ru, bool wait)
 	memset(&inner, 0, sizeof(inner));
 	r = reap_now(pid, &inner);
 	/* Still exiting (its mount namespace goes with it): wait only when needed. */
-	if (r == 0 && (wait || !pending_add(pid))) {
+	if (r == 0 && wait)
 		r = reap_wait(pid, &inner);
-		if (r == 0 && !pending_add(pid)) {
-			xsnprintf(id, sizeof(id), "%d", (int)pid);
-			cy_log_warn("sandbox_reap_full", "pid", id, "detail",
-			    "64 sandboxes still exiting; this one stays a zombie until the node exits",
-			    NULL);
-		}
-	}
+	/* Else a later call, or the heartbeat's sweep when the list is full. */
+	if (r == 0)
+		pending_add(pid);
 	if (r == 1 && ru)
 		rusage_add(ru, &inner);
 }

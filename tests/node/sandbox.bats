@@ -429,6 +429,8 @@ refused()
 	[ "$(id -u)" -eq 0 ] || skip "needs root to run the node as nobody"
 	runuser -u nobody -- bwrap --unshare-all --ro-bind / / true 2>/dev/null ||
 		skip "this host has no user namespaces for unprivileged users"
+	runuser -u nobody -- test -x "$CY_BUILD/cynode-node" ||
+		skip "nobody cannot run $CY_BUILD/cynode-node (a build under a private home)"
 	u=$(mktemp -d /tmp/cy-unpriv.XXXXXX)
 	printf 'x\n' >"$u/psk"
 	chmod 0600 "$u/psk"
