@@ -38,10 +38,20 @@ struct pidset {
 	size_t n, cap;
 };
 
+/* Zombies one sweep saw, by pid and start time. */
+struct sighting {
+	pid_t pid;
+	unsigned long long start;
+};
+struct sightings {
+	struct sighting *v;
+	size_t n, cap;
+};
+
 static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pidset owned;
 /* Zombies the last sweep saw that were not owned (the sweep's own thread). */
-static struct pidset seen;
+static struct sightings seen;
 
 static void
 set_add(struct pidset *s, pid_t pid)
@@ -51,6 +61,28 @@ set_add(struct pidset *s, pid_t pid)
 		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
 	}
 	s->v[s->n++] = pid;
+}
+
+static void
+sighting_add(struct sightings *s, pid_t pid, unsigned long long start)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 16;
+		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
+	}
+	s->v[s->n].pid = pid;
+	s->v[s->n++].start = start;
+}
+
+static bool
+sighting_has(const struct sightings *s, pid_t pid, unsigned long long start)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].pid == pid && s->v[i].start == start)
+			return true;
+	return false;
 }
 
 static bool
@@ -100,14 +132,18 @@ node_child_owned(pid_t pid)
 	return r;
 }
 
-/* The state letter of /proc/PID/stat and its parent pid; 0 when it is gone. */
+/*
+ * The state letter of /proc/PID/stat, its parent pid and its start time
+ * (clock ticks after boot, which tell a reused pid apart); 0 when it is gone.
+ */
 static char
-proc_state(pid_t pid, pid_t *ppid)
+proc_state(pid_t pid, pid_t *ppid, unsigned long long *start)
 {
-	char path[64], buf[512], *p;
+	char path[64], buf[512], *p, *q, *end;
+	unsigned long long st = 0;
 	FILE *f;
 	size_t n;
-	int pp = 0;
+	int pp = 0, i;
 
 	xsnprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "re");
@@ -118,10 +154,22 @@ proc_state(pid_t pid, pid_t *ppid)
 	buf[n] = '\0';
 	/* The name is in parentheses and may hold anything: after the last ')'. */
 	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || !p[2] || sscanf(p + 3, "%d", &pp) != 1)
+	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
+		return 0;
+	pp = (int)strtol(p + 4, NULL, 10);
+	/* The state is field 3, the start time field 22: 19 fields on. */
+	for (i = 0, q = p + 2; q && i < 19; i++)
+		if ((q = strchr(q, ' ')))
+			q++;
+	if (!q)
+		return 0;
+	st = strtoull(q, &end, 10);
+	if (end == q)
 		return 0;
 	if (ppid)
 		*ppid = pp;
+	if (start)
+		*start = st;
 	return p[2];
 }
 
@@ -180,7 +228,7 @@ list_children(struct pidset *s)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		v = strtol(de->d_name, NULL, 10);
-		if (v > 0 && proc_state((pid_t)v, &pp) && pp == self)
+		if (v > 0 && proc_state((pid_t)v, &pp, NULL) && pp == self)
 			set_add(s, (pid_t)v);
 	}
 	if (d)
@@ -191,7 +239,9 @@ list_children(struct pidset *s)
 int
 node_children_sweep(void)
 {
-	struct pidset kids = { 0 }, next = { 0 };
+	struct pidset kids = { 0 };
+	struct sightings next = { 0 };
+	unsigned long long start;
 	size_t i;
 	int reaped = 0, ws;
 
@@ -199,10 +249,10 @@ node_children_sweep(void)
 	for (i = 0; i < kids.n; i++) {
 		pid_t pid = kids.v[i];
 
-		if (node_child_owned(pid) || proc_state(pid, NULL) != 'Z')
+		if (node_child_owned(pid) || proc_state(pid, NULL, &start) != 'Z')
 			continue;
-		if (!set_has(&seen, pid)) {
-			set_add(&next, pid);
+		if (!sighting_has(&seen, pid, start)) {
+			sighting_add(&next, pid, start);
 			continue;
 		}
 		if (waitpid(pid, &ws, WNOHANG) == pid)

@@ -326,8 +326,8 @@ engine_cmd(const char *engine, char **args, int timeout_s, volatile sig_atomic_t
 	char **envp = NULL, **argv;
 	size_t n = 0, na, i;
 	int64_t deadline = cy_mono_ms() + (int64_t)timeout_s * 1000;
-	int fds[2], ws, status = -1;
-	pid_t pid;
+	int fds[2], ws = 0, status = -1;
+	pid_t pid, w;
 
 	for (na = 0; args[na]; na++)
 		;
@@ -366,6 +366,7 @@ engine_cmd(const char *engine, char **args, int timeout_s, volatile sig_atomic_t
 		close(fds[0]);
 		return -1;
 	}
+	setpgid(pid, pid); /* either side may run first: kill(-pid) needs the group */
 	node_child_own(pid);
 	for (;;) {
 		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
@@ -388,10 +389,10 @@ engine_cmd(const char *engine, char **args, int timeout_s, volatile sig_atomic_t
 								    ENGINE_OUT_MAX - out->len);
 	}
 	close(fds[0]);
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+	while ((w = waitpid(pid, &ws, 0)) < 0 && errno == EINTR)
 		;
 	node_child_done(pid);
-	if (WIFEXITED(ws))
+	if (w == pid && WIFEXITED(ws))
 		status = WEXITSTATUS(ws);
 	while (out->len && (out->buf[out->len - 1] == '\n' || out->buf[out->len - 1] == ' '))
 		cy_buf_setlen(out, out->len - 1);

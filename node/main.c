@@ -357,6 +357,8 @@ main(int argc, char **argv)
 	static struct node n;
 	int rc;
 
+	/* Every wait is for a pid: an ignored SIGCHLD inherited would make them fail. */
+	signal(SIGCHLD, SIG_DFL);
 	if ((rc = parse_args(argc, argv, &st)) >= 0)
 		return rc;
 	if (st.image_argv) {
@@ -367,8 +369,6 @@ main(int argc, char **argv)
 		return rc;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* Every wait is for a pid: an ignored SIGCHLD inherited would make them fail. */
-	signal(SIGCHLD, SIG_DFL);
 	/*
 	 * One heap for all threads: the Worker API runs a thread per
 	 * connection, and glibc's default of an arena per thread (up to eight

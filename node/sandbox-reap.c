@@ -45,6 +45,7 @@
 #include "json.h"
 #include "log.h"
 #include "sandbox.h"
+#include "timeutil.h"
 #include "banned.h"
 
 #define REAP_WAIT_MS 100
@@ -131,10 +132,15 @@ sb_reap_pending(void)
 	pthread_mutex_unlock(&pending_lock);
 }
 
-/* Keeps pid to reap later, if the list has room. */
+/*
+ * Keeps pid to reap later, if the list has room; else the heartbeat's sweep
+ * reaps it, seconds later (said once a minute at most).
+ */
 static void
 pending_add(pid_t pid)
 {
+	static int64_t warned_ms;
+	int64_t now;
 	int i;
 
 	pthread_mutex_lock(&pending_lock);
@@ -142,7 +148,15 @@ pending_add(pid_t pid)
 		;
 	if (i < REAP_PENDING_MAX)
 		pending[i] = pid;
+	now = cy_mono_ms();
+	if (i == REAP_PENDING_MAX && now - warned_ms >= 60000) {
+		warned_ms = now;
+		i = -1;
+	}
 	pthread_mutex_unlock(&pending_lock);
+	if (i < 0)
+		cy_log_warn("sandbox_reap_full", "detail",
+		    "64 sandboxes still exiting; more wait for the heartbeat's sweep", NULL);
 }
 
 /* Waits up to REAP_WAIT_MS for pid to exit and reaps it: as reap_now. */

@@ -121,37 +121,42 @@ static void
 test_reap_later(void)
 {
 	struct rusage ru;
-	int p[2], ws;
-	pid_t mid, inner = -1, other;
+	int p[2], hold[2], ws, i;
+	pid_t mid, inner = -1;
 
-	if (pipe(p) < 0)
+	if (pipe(p) < 0 || pipe(hold) < 0)
 		exit(1);
 	mid = fork();
 	if (mid == 0) {
 		pid_t g = fork();
 
 		if (g == 0) {
-			struct timespec ts = { 0, 400 * 1000 * 1000 };
+			char c;
 
-			nanosleep(&ts, NULL);
+			/* Runs until the test closes hold[1]. */
+			close(hold[1]);
+			(void)!read(hold[0], &c, 1);
 			_exit(0);
 		}
 		(void)!write(p[1], &g, sizeof(g));
 		_exit(0);
 	}
 	close(p[1]);
+	close(hold[0]);
 	ok(read(p[0], &inner, sizeof(inner)) == (ssize_t)sizeof(inner), "the slow inner pid");
 	close(p[0]);
 	waitpid(mid, &ws, 0);
 	memset(&ru, 0, sizeof(ru));
 	sb_reap_inner(inner, &ru, true);
-	ok(kill(inner, 0) == 0, "still running after the wait: left pending");
-	sleep(1);
-	other = fork();
-	if (other == 0)
-		_exit(0);
-	waitpid(other, &ws, 0);
-	sb_reap_inner(-1, NULL, false);
+	ok(kill(inner, 0) == 0 && waitpid(inner, &ws, WNOHANG) == 0,
+	    "still running after the wait: left pending");
+	close(hold[1]);
+	for (i = 0; i < 500 && kill(inner, 0) == 0; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		sb_reap_inner(-1, NULL, false);
+	}
 	ok(waitpid(inner, &ws, WNOHANG) < 0 && kill(inner, 0) < 0, "a later call reaped it");
 	{
 		struct rusage before = ru;
@@ -167,29 +172,34 @@ static void
 test_no_wait(void)
 {
 	struct rusage ru, before;
-	struct timespec t0, t1;
+	int p[2], ws, i;
 	pid_t pid;
-	int ws;
+	char c;
 
+	if (pipe(p) < 0)
+		exit(1);
 	pid = fork();
 	if (pid == 0) {
-		struct timespec ts = { 0, 300 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
+		/* Runs until the test closes the pipe. */
+		close(p[1]);
+		(void)!read(p[0], &c, 1);
 		_exit(0);
 	}
+	close(p[0]);
 	memset(&ru, 0, sizeof(ru));
 	before = ru;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sb_reap_inner(pid, &ru, false);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ok((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 50,
-	    "not waited for");
-	ok(!memcmp(&before, &ru, sizeof(ru)) && kill(pid, 0) == 0, "left running, usage untouched");
+	ok(!memcmp(&before, &ru, sizeof(ru)) && kill(pid, 0) == 0,
+	    "not waited for: left running, usage untouched");
 	sb_reap_pending();
 	ok(kill(pid, 0) == 0, "the sweep leaves it while it runs");
-	sleep(1);
-	sb_reap_pending();
+	close(p[1]);
+	for (i = 0; i < 500 && kill(pid, 0) == 0; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		sb_reap_pending();
+	}
 	ok(waitpid(pid, &ws, WNOHANG) < 0 && kill(pid, 0) < 0, "and reaps it once it has exited");
 }
 
