@@ -287,6 +287,33 @@ proc_args()
 	no_backends node-push
 }
 
+@test "an orphan the backend leaves is adopted by the node and reaped by its heartbeat's sweep" {
+	local bin=$CY_TMP/bin-orph port orphan pp i
+	port=$(cy_free_port)
+	fake_bin "$bin"
+	# The wrapper leaves a grandchild behind: its subshell exits at once, so
+	# the sleep's parent is gone and the nearest subreaper takes it.
+	{
+		echo '#!/bin/sh'
+		echo "( sleep 5 & echo \$! >'$bin/orphan' )"
+		tail -n +2 "$bin/ollama"
+	} >"$bin/ollama.new"
+	chmod 0755 "$bin/ollama.new"
+	mv "$bin/ollama.new" "$bin/ollama"
+	node_up node-orph "${FAST[@]}" inference.url="\"http://127.0.0.1:$port\"" \
+		inference.ollama_path="\"$bin/ollama\""
+	# (Not one_backend: the orphan has the backend's environment too.)
+	for i in $(seq 1 50); do [ -s "$bin/orphan" ] && break; sleep 0.1; done
+	orphan=$(cat "$bin/orphan")
+	pp=$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$orphan/stat")
+	echo "orphan $orphan, parent $pp, node $CY_NODE_PID" >&2
+	[ "$pp" = "$CY_NODE_PID" ]
+	# It exits after 5 s; a zombie keeps its /proc entry until it is reaped:
+	# two sweeps at 1 s heartbeats.
+	wait_until 20 eval "[ ! -e /proc/$orphan ]"
+	cy_node_stop node-orph
+}
+
 @test "mode require with a missing ollama_path: the node exits non-zero naming inference; the server shows the failed ack" {
 	local status
 	start_node node-req "${FAST[@]}" inference.mode=require \
