@@ -52,6 +52,40 @@ test_status_pid(void)
 	ok(status_pid("\xff\xfe{}\n") == -1, "binary: none");
 }
 
+/* A child that runs until *hold (the write end it returns) is closed. */
+static pid_t
+held_child(int *hold)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p) < 0)
+		exit(1);
+	pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		(void)!read(p[0], &c, 1);
+		_exit(0);
+	}
+	close(p[0]);
+	*hold = p[1];
+	return pid;
+}
+
+/* Calls sb_reap_pending until pid is gone (5 s at most). */
+static void
+reap_until_gone(pid_t pid)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 500 && kill(pid, 0) == 0; i++) {
+		nanosleep(&ts, NULL);
+		sb_reap_pending();
+	}
+}
+
 /* Burns about ms of CPU time. */
 static void
 burn(long ms)
@@ -121,7 +155,7 @@ static void
 test_reap_later(void)
 {
 	struct rusage ru;
-	int p[2], hold[2], ws, i;
+	int p[2], hold[2], ws;
 	pid_t mid, inner = -1;
 
 	if (pipe(p) < 0 || pipe(hold) < 0)
@@ -129,10 +163,9 @@ test_reap_later(void)
 	mid = fork();
 	if (mid == 0) {
 		pid_t g = fork();
+		char c;
 
 		if (g == 0) {
-			char c;
-
 			/* Runs until the test closes hold[1]. */
 			close(hold[1]);
 			(void)!read(hold[0], &c, 1);
@@ -151,12 +184,7 @@ test_reap_later(void)
 	ok(kill(inner, 0) == 0 && waitpid(inner, &ws, WNOHANG) == 0,
 	    "still running after the wait: left pending");
 	close(hold[1]);
-	for (i = 0; i < 500 && kill(inner, 0) == 0; i++) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-		sb_reap_inner(-1, NULL, false);
-	}
+	reap_until_gone(inner);
 	ok(waitpid(inner, &ws, WNOHANG) < 0 && kill(inner, 0) < 0, "a later call reaped it");
 	{
 		struct rusage before = ru;
@@ -172,20 +200,9 @@ static void
 test_no_wait(void)
 {
 	struct rusage ru, before;
-	int p[2], ws, i;
-	pid_t pid;
-	char c;
+	int hold, ws;
+	pid_t pid = held_child(&hold);
 
-	if (pipe(p) < 0)
-		exit(1);
-	pid = fork();
-	if (pid == 0) {
-		/* Runs until the test closes the pipe. */
-		close(p[1]);
-		(void)!read(p[0], &c, 1);
-		_exit(0);
-	}
-	close(p[0]);
 	memset(&ru, 0, sizeof(ru));
 	before = ru;
 	sb_reap_inner(pid, &ru, false);
@@ -193,13 +210,8 @@ test_no_wait(void)
 	    "not waited for: left running, usage untouched");
 	sb_reap_pending();
 	ok(kill(pid, 0) == 0, "the sweep leaves it while it runs");
-	close(p[1]);
-	for (i = 0; i < 500 && kill(pid, 0) == 0; i++) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-		sb_reap_pending();
-	}
+	close(hold);
+	reap_until_gone(pid);
 	ok(waitpid(pid, &ws, WNOHANG) < 0 && kill(pid, 0) < 0, "and reaps it once it has exited");
 }
 
