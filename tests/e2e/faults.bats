@@ -82,8 +82,15 @@ assert_all_once()
 # arguments are more VAR=VALUE settings.
 server_restart()
 {
-	local gw=${CY_GATEWAY_URL##*:} cp=${CY_CONTROL_URL##*:}
+	local gw=${CY_GATEWAY_URL##*:} cp=${CY_CONTROL_URL##*:} i
 
+	# A server just killed may still hold its ports for a moment (longer
+	# under AddressSanitizer): wait until neither answers.
+	for i in $(seq 1 100); do
+		! (exec 3<>"/dev/tcp/127.0.0.1/$gw") 2>/dev/null &&
+			! (exec 3<>"/dev/tcp/127.0.0.1/$cp") 2>/dev/null && break
+		sleep 0.1
+	done
 	stack_server_start "$gw" "$cp" "$CY_TMP/server-2.log" "$CY_TMP/server.pid" \
 		"JWT_SECRET=$CY_JWT_SECRET" "NODE_REGISTRATION_PSK=$CY_PSK" \
 		"BOOTSTRAP_ADMIN_PASSWORD=$CY_ADMIN_PASSWORD" DISPATCH_LEASE=$LEASE \
