@@ -6,11 +6,12 @@
  * runs the job's command as its child and reaps it.  The outside one exits
  * as soon as the inside one reports the command's exit status, usually
  * before the inside one has exited.  That process then has no parent and
- * goes to the nearest subreaper, by default the host's PID 1: its CPU
- * time, which holds the sandbox's whole setup and the job's command, was
- * missing from what wait4(2) reported to the node (a job's usage where no
- * cgroup measures it, and the node's accounting of its children), and a
- * node that is itself PID 1 (a container) would have kept a zombie per job.
+ * goes to the nearest subreaper, by default the host's PID 1.  Left there,
+ * its CPU time, which holds the sandbox's whole setup and the job's
+ * command, would be missing from what wait4(2) reports to the node (a job's
+ * usage where no cgroup measures it, and the node's accounting of its
+ * children), and a node that is itself PID 1 (a container) would keep a
+ * zombie per job.
  *
  * So the node marks itself a child subreaper the first time it runs bwrap,
  * and the job's thread reaps the inside process by the pid bwrap's
@@ -38,7 +39,6 @@
 
 #include <jansson.h>
 
-#include "alloc.h"
 #include "buf.h"
 #include "children.h"
 #include "error.h"
